@@ -1,0 +1,247 @@
+//! Stage 5, attribute: roll every priced usage record up by tenant, feature,
+//! agent, tool, model and run. Each record lands in exactly one row of each
+//! report; a record with no call is `(unattributed)` everywhere it has no
+//! key of its own.
+
+use std::collections::HashMap;
+
+use rust_decimal::Decimal;
+
+use crate::intern::{Interner, Sym};
+use crate::join::Joined;
+use crate::model::{Cost, TokenType, UsageRecord};
+use crate::tree::{Call, Dims};
+
+/// Row label for usage records that joined no span.
+pub const UNATTRIBUTED: &str = "(unattributed)";
+/// Row label for a dimension found on no ancestor.
+pub const NONE: &str = "(none)";
+/// Run label for a dimension whose calls disagree.
+pub const MIXED: &str = "(mixed)";
+
+/// A report row's key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Key {
+    /// The record joined no span.
+    Unattributed,
+    /// The dimension was found nowhere.
+    None,
+    /// A named value.
+    Name(Sym),
+}
+
+impl Key {
+    fn of(sym: Option<Sym>) -> Key {
+        sym.map_or(Key::None, Key::Name)
+    }
+
+    fn label<'a>(&self, interner: &'a Interner) -> &'a str {
+        match self {
+            Key::Unattributed => UNATTRIBUTED,
+            Key::None => NONE,
+            Key::Name(sym) => interner.get(*sym),
+        }
+    }
+}
+
+/// Sums over a group of usage records.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Totals {
+    /// Usage records (billed requests).
+    pub requests: u64,
+    /// Tokens per type; u128 so no month can overflow.
+    pub tokens: [u128; 5],
+    /// Exact cost per token type.
+    pub cost: Cost,
+}
+
+impl Totals {
+    /// Add one priced record.
+    pub fn add(&mut self, record: &UsageRecord, cost: &Cost) {
+        self.requests += 1;
+        for t in TokenType::ALL {
+            self.tokens[t.index()] += u128::from(record.tokens.get(t));
+        }
+        self.cost += *cost;
+    }
+}
+
+/// A run's labels: the value all its calls agree on, else `(mixed)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Agreed {
+    One(Key),
+    Mixed,
+}
+
+impl Agreed {
+    fn merge(&mut self, key: Key) {
+        if *self != Agreed::One(key) {
+            *self = Agreed::Mixed;
+        }
+    }
+
+    fn label<'a>(&self, interner: &'a Interner) -> &'a str {
+        match self {
+            Agreed::One(key) => key.label(interner),
+            Agreed::Mixed => MIXED,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Run {
+    root_agent: Agreed,
+    tenant: Agreed,
+    feature: Agreed,
+    totals: Totals,
+}
+
+/// Every roll-up of one month.
+#[derive(Debug, Default)]
+pub struct Ledger {
+    /// All records together.
+    pub total: Totals,
+    tenant: HashMap<Key, Totals>,
+    feature: HashMap<Key, Totals>,
+    agent: HashMap<Key, Totals>,
+    agent_inclusive: HashMap<Key, Decimal>,
+    tool: HashMap<Key, Totals>,
+    model: HashMap<Key, Totals>,
+    runs: HashMap<Option<u128>, Run>,
+    /// Indexes of the records that joined no call.
+    pub unattributed: Vec<usize>,
+    /// Records joined to a call.
+    pub matched: u64,
+}
+
+/// Roll up `records` (priced by `costs`, joined to `calls` by `joined`).
+pub fn attribute(
+    records: &[UsageRecord],
+    costs: &[Cost],
+    calls: &[Call],
+    joined: &Joined,
+) -> Ledger {
+    let mut ledger = Ledger::default();
+    let unattributed = Dims::default();
+    for (i, (record, cost)) in records.iter().zip(costs).enumerate() {
+        let call = joined.call_of[i].map(|c| &calls[c as usize]);
+        let dims = call.map_or(&unattributed, |c| &c.dims);
+        let key = |sym: Option<Sym>| {
+            if call.is_some() {
+                Key::of(sym)
+            } else {
+                Key::Unattributed
+            }
+        };
+        ledger.total.add(record, cost);
+        ledger
+            .tenant
+            .entry(key(dims.tenant))
+            .or_default()
+            .add(record, cost);
+        ledger
+            .feature
+            .entry(key(dims.feature))
+            .or_default()
+            .add(record, cost);
+        ledger
+            .agent
+            .entry(key(dims.agent))
+            .or_default()
+            .add(record, cost);
+        ledger
+            .tool
+            .entry(key(dims.tool))
+            .or_default()
+            .add(record, cost);
+        ledger
+            .model
+            .entry(Key::Name(record.model))
+            .or_default()
+            .add(record, cost);
+        if call.is_some() {
+            ledger.matched += 1;
+            for &agent in &dims.agents {
+                *ledger.agent_inclusive.entry(Key::of(agent)).or_default() += cost.total();
+            }
+        } else {
+            ledger.unattributed.push(i);
+            *ledger.agent_inclusive.entry(Key::Unattributed).or_default() += cost.total();
+        }
+        let (root_agent, tenant, feature) =
+            (key(dims.root_agent), key(dims.tenant), key(dims.feature));
+        let run = ledger
+            .runs
+            .entry(call.map(|c| c.trace_id))
+            .or_insert_with(|| Run {
+                root_agent: Agreed::One(root_agent),
+                tenant: Agreed::One(tenant),
+                feature: Agreed::One(feature),
+                totals: Totals::default(),
+            });
+        run.root_agent.merge(root_agent);
+        run.tenant.merge(tenant);
+        run.feature.merge(feature);
+        run.totals.add(record, cost);
+    }
+    ledger
+}
+
+/// One report's rows with their labels, ready to be rounded and written.
+#[derive(Clone, Debug)]
+pub struct Table {
+    /// Report name: `tenant`, `feature`, `agent`, `tool`, `model`, `run`.
+    pub name: &'static str,
+    /// Header of the label columns.
+    pub key_columns: &'static [&'static str],
+    /// Rows: labels, totals and, for agents, the inclusive cost.
+    pub rows: Vec<(Vec<String>, Totals, Option<Decimal>)>,
+}
+
+/// The report names `--print` accepts, in output order.
+pub const REPORTS: [&str; 6] = ["tenant", "feature", "agent", "tool", "model", "run"];
+
+impl Ledger {
+    /// Every report as a labelled table.
+    pub fn tables(&self, interner: &Interner) -> Vec<Table> {
+        let simple = |name,
+                      column: &'static [&'static str],
+                      map: &HashMap<Key, Totals>,
+                      inclusive: bool| Table {
+            name,
+            key_columns: column,
+            rows: map
+                .iter()
+                .map(|(key, totals)| {
+                    let incl = inclusive
+                        .then(|| self.agent_inclusive.get(key).copied().unwrap_or_default());
+                    (vec![key.label(interner).to_string()], totals.clone(), incl)
+                })
+                .collect(),
+        };
+        let runs = Table {
+            name: "run",
+            key_columns: &["run_id", "root_agent", "tenant", "feature"],
+            rows: self
+                .runs
+                .iter()
+                .map(|(id, run)| {
+                    let id = id.map_or_else(|| UNATTRIBUTED.to_string(), |t| format!("{t:032x}"));
+                    let labels = [run.root_agent, run.tenant, run.feature]
+                        .map(|a| a.label(interner).to_string());
+                    let mut keys = vec![id];
+                    keys.extend(labels);
+                    (keys, run.totals.clone(), None)
+                })
+                .collect(),
+        };
+        vec![
+            simple("tenant", &["tenant"], &self.tenant, false),
+            simple("feature", &["feature"], &self.feature, false),
+            simple("agent", &["agent"], &self.agent, true),
+            simple("tool", &["tool"], &self.tool, false),
+            simple("model", &["model"], &self.model, false),
+            runs,
+        ]
+    }
+}

@@ -1,0 +1,104 @@
+//! One error type for the whole program, and the strict/lenient policy for
+//! record-level errors.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+
+/// Everything that can stop a run. Every variant renders as one message that
+/// names where the problem is and what was expected.
+#[derive(Debug)]
+pub enum Error {
+    /// One malformed input record (a span line, a usage row). `--lenient`
+    /// turns these into counted skips; `kind` groups them in the summary.
+    Record {
+        /// `file:line` of the record.
+        at: String,
+        /// Short category, e.g. `bad-token-count`, counted under `--lenient`.
+        kind: &'static str,
+        /// What was wrong and what was expected.
+        message: String,
+    },
+    /// A problem no record-level skip can fix: an unreadable file, a bad
+    /// pricing table, an unpriced model, a bad flag.
+    Fatal(String),
+}
+
+/// Shorthand for results carrying [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// A record-level error at `file:line`.
+    pub fn record(file: &Path, line: u64, kind: &'static str, message: impl Into<String>) -> Error {
+        Error::Record {
+            at: format!("{}:{}", file.display(), line),
+            kind,
+            message: message.into(),
+        }
+    }
+
+    /// A fatal error with a complete message.
+    pub fn fatal(message: impl Into<String>) -> Error {
+        Error::Fatal(message.into())
+    }
+
+    /// A fatal I/O error on `path`.
+    pub fn io(path: &Path, err: std::io::Error) -> Error {
+        Error::Fatal(format!("{}: {}", path.display(), err))
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Record { at, message, .. } => write!(f, "{at}: {message}"),
+            Error::Fatal(message) => f.write_str(message),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// How many record-level errors of each kind were skipped, and where the
+/// first few were. Strict by default: a record error is returned as is.
+#[derive(Debug, Default)]
+pub struct Skips {
+    lenient: bool,
+    /// Skipped records per error kind.
+    pub by_kind: BTreeMap<&'static str, u64>,
+    /// The first [`Skips::KEEP`] skipped records, as full messages.
+    pub first: Vec<String>,
+}
+
+impl Skips {
+    /// How many skipped-record messages are kept for the summary.
+    pub const KEEP: usize = 5;
+
+    /// A policy that skips record errors (`lenient`) or stops on the first.
+    pub fn new(lenient: bool) -> Skips {
+        Skips {
+            lenient,
+            ..Skips::default()
+        }
+    }
+
+    /// Apply the policy to `err`: under `--lenient` a record error is counted
+    /// and `Ok` is returned; anything else is returned as the error.
+    pub fn handle(&mut self, err: Error) -> Result<()> {
+        match err {
+            Error::Record { kind, .. } if self.lenient => {
+                *self.by_kind.entry(kind).or_default() += 1;
+                if self.first.len() < Self::KEEP {
+                    self.first.push(err.to_string());
+                }
+                Ok(())
+            }
+            err => Err(err),
+        }
+    }
+
+    /// Total records skipped.
+    pub fn total(&self) -> u64 {
+        self.by_kind.values().sum()
+    }
+}

@@ -1,0 +1,103 @@
+//! Stage 3, join: match inference calls to billed usage records on the
+//! provider's request id. Every record ends up joined to exactly one call
+//! or unattributed; every call not joined is listed as unbilled.
+
+use std::collections::HashMap;
+
+use crate::error::{Error, Result};
+use crate::model::{Origin, UsageRecord};
+use crate::tree::Call;
+
+/// Why a call has no usage record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unbilled {
+    /// The span carries no join attribute.
+    NoJoinKey,
+    /// No usage record has the span's id.
+    NoRecord,
+    /// Another span (earlier in trace/span id order) already claimed the id.
+    AlreadyJoined,
+}
+
+impl Unbilled {
+    /// The reason as written in `unbilled_spans.csv`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Unbilled::NoJoinKey => "no join attribute on span",
+            Unbilled::NoRecord => "no usage record with this id",
+            Unbilled::AlreadyJoined => "id already joined to another span",
+        }
+    }
+}
+
+/// The outcome of the join.
+#[derive(Debug)]
+pub struct Joined {
+    /// For each usage record, the index of its call, if any.
+    pub call_of: Vec<Option<u32>>,
+    /// Calls without a usage record, with the reason.
+    pub unbilled: Vec<(u32, Unbilled)>,
+}
+
+/// Drop usage records that repeat an earlier record exactly (returning how
+/// many were dropped); two different records with one request id are an
+/// error that shows both.
+pub fn dedupe(records: &mut Vec<UsageRecord>, describe: impl Fn(Origin) -> String) -> Result<u64> {
+    let mut first: HashMap<&str, usize> = HashMap::with_capacity(records.len());
+    let mut drop = vec![false; records.len()];
+    for (i, r) in records.iter().enumerate() {
+        match first.get(&*r.request_id) {
+            None => {
+                first.insert(&r.request_id, i);
+            }
+            Some(&j) => {
+                let earlier = &records[j];
+                if (UsageRecord {
+                    origin: r.origin,
+                    ..earlier.clone()
+                }) != *r
+                {
+                    return Err(Error::fatal(format!(
+                        "{}: request_id {} already appeared at {} with different values; \
+                         a request is billed once, so one of the two rows is wrong",
+                        describe(r.origin),
+                        r.request_id,
+                        describe(earlier.origin)
+                    )));
+                }
+                drop[i] = true;
+            }
+        }
+    }
+    let dropped = drop.iter().filter(|&&d| d).count() as u64;
+    let mut d = drop.iter();
+    records.retain(|_| !*d.next().unwrap());
+    Ok(dropped)
+}
+
+/// Join calls (sorted by trace and span id) to records by request id. When
+/// two spans carry the same id, the first in that order gets the record.
+pub fn join(calls: &[Call], records: &[UsageRecord]) -> Joined {
+    let index: HashMap<&str, u32> = records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (&*r.request_id, i as u32))
+        .collect();
+    let mut call_of = vec![None; records.len()];
+    let mut unbilled = Vec::new();
+    for (ci, call) in calls.iter().enumerate() {
+        let ci = ci as u32;
+        let Some(key) = call.info.join_key.as_deref() else {
+            unbilled.push((ci, Unbilled::NoJoinKey));
+            continue;
+        };
+        match index.get(key) {
+            None => unbilled.push((ci, Unbilled::NoRecord)),
+            Some(&ri) => match &mut call_of[ri as usize] {
+                Some(_) => unbilled.push((ci, Unbilled::AlreadyJoined)),
+                slot => *slot = Some(ci),
+            },
+        }
+    }
+    Joined { call_of, unbilled }
+}

@@ -1,0 +1,19 @@
+//! tokenledger: attribute an LLM agent fleet's bill to tenants, features,
+//! agents, tools, models and runs, to the cent.
+//!
+//! The modules follow the pipeline's stages: [`read`] → [`tree`] → [`join`]
+//! → [`price`] → [`attribute`] → [`write`], with the shared record shapes in
+//! [`model`] and money rounding in [`money`].
+
+pub mod attribute;
+pub mod cmd;
+pub mod error;
+pub mod intern;
+pub mod join;
+pub mod model;
+pub mod money;
+pub mod price;
+pub mod read;
+pub mod simulate;
+pub mod tree;
+pub mod write;

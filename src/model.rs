@@ -1,0 +1,184 @@
+//! The record shapes that flow between pipeline stages. Every reader
+//! normalises its format into these, so later stages never see a format.
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+
+use crate::intern::Sym;
+
+/// The five billable token types, in report column order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TokenType {
+    /// Input tokens that were neither read from nor written to a cache.
+    Input,
+    /// Input tokens read from the prompt cache.
+    CacheRead,
+    /// Input tokens written to a cache with a 5-minute lifetime.
+    CacheWrite5m,
+    /// Input tokens written to a cache with a 1-hour lifetime.
+    CacheWrite1h,
+    /// Output tokens, reasoning included.
+    Output,
+}
+
+impl TokenType {
+    /// Every token type, in column order.
+    pub const ALL: [TokenType; 5] = [
+        TokenType::Input,
+        TokenType::CacheRead,
+        TokenType::CacheWrite5m,
+        TokenType::CacheWrite1h,
+        TokenType::Output,
+    ];
+
+    /// Position in [`TokenType::ALL`] and in per-type arrays.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The name used in `pricing.toml` and `summary.json`.
+    pub fn key(self) -> &'static str {
+        match self {
+            TokenType::Input => "input",
+            TokenType::CacheRead => "cache_read",
+            TokenType::CacheWrite5m => "cache_write_5m",
+            TokenType::CacheWrite1h => "cache_write_1h",
+            TokenType::Output => "output",
+        }
+    }
+
+    /// The CSV column holding this type's token count (usage input and reports).
+    pub fn tokens_column(self) -> &'static str {
+        match self {
+            TokenType::Input => "uncached_input_tokens",
+            TokenType::CacheRead => "cache_read_tokens",
+            TokenType::CacheWrite5m => "cache_write_5m_tokens",
+            TokenType::CacheWrite1h => "cache_write_1h_tokens",
+            TokenType::Output => "output_tokens",
+        }
+    }
+}
+
+/// Token counts of one request, indexed by [`TokenType::index`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Tokens(pub [u64; 5]);
+
+impl Tokens {
+    /// The count of one token type.
+    pub fn get(&self, t: TokenType) -> u64 {
+        self.0[t.index()]
+    }
+
+    /// Every input token of the request: uncached, cache reads and writes.
+    /// This is what long-context thresholds compare against.
+    pub fn prompt(&self) -> u64 {
+        self.0[..4].iter().sum()
+    }
+}
+
+/// Exact cost of one request or group, in USD, per token type.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Cost(pub [Decimal; 5]);
+
+impl Cost {
+    /// The cost of all token types together.
+    pub fn total(&self) -> Decimal {
+        self.0.iter().sum()
+    }
+}
+
+impl std::ops::AddAssign for Cost {
+    fn add_assign(&mut self, other: Cost) {
+        for (a, b) in self.0.iter_mut().zip(other.0) {
+            *a += b;
+        }
+    }
+}
+
+/// Where a record came from: an index into the run's input file list and a
+/// 1-based line number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Origin {
+    /// Index into the list of input files.
+    pub file: u32,
+    /// 1-based line (or row) number.
+    pub line: u64,
+}
+
+/// One billed request, normalised from any usage source. Tokens and money
+/// always come from here, never from spans.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UsageRecord {
+    /// The provider's request/response id, the join key.
+    pub request_id: Box<str>,
+    /// When the request was billed (UTC).
+    pub timestamp: DateTime<Utc>,
+    /// Provider as billed (`anthropic`, `openai`, …).
+    pub provider: Sym,
+    /// Model name as billed, often a dated snapshot.
+    pub model: Sym,
+    /// Billed token counts, input split into uncached, cache read and writes.
+    pub tokens: Tokens,
+    /// Whether the request went through a batch API.
+    pub batch: bool,
+    /// The cost the source itself reported, kept for comparison only.
+    pub reported_cost_usd: Option<rust_decimal::Decimal>,
+    /// Where the record was read.
+    pub origin: Origin,
+}
+
+/// What a span is for attribution purposes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// An `invoke_agent` span: names the agent of everything below it.
+    Agent,
+    /// An `execute_tool` span: names the tool of everything below it.
+    Tool,
+    /// An inference call: the thing that is billed.
+    Call,
+    /// Any other span: only passes identity down.
+    Other,
+}
+
+/// What an inference span itself says about its call, kept only for calls:
+/// the join key and the span's own token report (listed when unbilled).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CallInfo {
+    /// The join attribute's value (`gen_ai.response.id` by default).
+    pub join_key: Option<Box<str>>,
+    /// The span name, for the unbilled listing.
+    pub name: Box<str>,
+    /// `gen_ai.response.model`, else `gen_ai.request.model`.
+    pub model: Option<Sym>,
+    /// `gen_ai.usage.input_tokens` as the span reported it.
+    pub input_tokens: Option<u64>,
+    /// `gen_ai.usage.output_tokens` as the span reported it.
+    pub output_tokens: Option<u64>,
+}
+
+/// A span reduced to what attribution needs. Ids are integers; strings that
+/// repeat are interned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Span {
+    /// Trace id (128 bits).
+    pub trace_id: u128,
+    /// Span id (64 bits, never 0).
+    pub span_id: u64,
+    /// Parent span id; 0 for a root.
+    pub parent_id: u64,
+    /// What the span is for attribution.
+    pub role: Role,
+    /// The agent name, on [`Role::Agent`] spans.
+    pub agent: Option<Sym>,
+    /// The tool name, on [`Role::Tool`] spans.
+    pub tool: Option<Sym>,
+    /// The tenant found on this span: the value and the rank of the
+    /// `--tenant-attr` key it came from (0 = most preferred).
+    pub tenant: Option<(u8, Sym)>,
+    /// The feature found on this span.
+    pub feature: Option<Sym>,
+    /// Present on [`Role::Call`] spans only.
+    pub call: Option<Box<CallInfo>>,
+    /// Where the span was read.
+    pub origin: Origin,
+}

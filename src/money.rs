@@ -1,0 +1,141 @@
+//! Money at output: exact [`Decimal`] sums are rounded to micro-dollars
+//! (6 places) only when written, by the largest-remainder method, so that
+//! every report's rows add up exactly to the total.
+//!
+//! The rule, applied by [`split`] and [`apportion`]:
+//! 1. the grand total is rounded half-to-even to 6 places;
+//! 2. it is split over the cost components (input, cache read, cache write,
+//!    output) by largest remainder;
+//! 3. in each report, each component's column is split over the rows by
+//!    largest remainder to that component's total;
+//! 4. a row's `cost_usd` is the sum of its rounded components.
+//!
+//! Largest remainder: every cell is first rounded down; the micro-dollars
+//! still missing go one each to the cells that lost the most, ties going to
+//! the earlier row in key order. No cell moves by a micro-dollar or more.
+
+use std::fmt;
+
+use rust_decimal::{Decimal, RoundingStrategy};
+
+use crate::error::{Error, Result};
+
+/// An amount of USD in whole micro-dollars, as written in reports.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Micros(pub i128);
+
+impl Micros {
+    /// Round an exact amount half-to-even to micro-dollars.
+    pub fn round(amount: Decimal) -> Micros {
+        let rounded = amount.round_dp_with_strategy(6, RoundingStrategy::MidpointNearestEven);
+        Micros(scaled(rounded))
+    }
+}
+
+impl Micros {
+    /// The amount as an exact decimal.
+    pub fn to_decimal(self) -> Decimal {
+        Decimal::from_i128_with_scale(self.0, 6)
+    }
+}
+
+impl std::iter::Sum for Micros {
+    fn sum<I: Iterator<Item = Micros>>(iter: I) -> Micros {
+        Micros(iter.map(|m| m.0).sum())
+    }
+}
+
+impl fmt::Display for Micros {
+    /// A plain decimal with 6 places, never an exponent: `12.345678`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let abs = self.0.unsigned_abs();
+        write!(f, "{sign}{}.{:06}", abs / 1_000_000, abs % 1_000_000)
+    }
+}
+
+/// `amount` × 10⁶ as an integer; `amount` must have at most 6 places.
+fn scaled(amount: Decimal) -> i128 {
+    let mut m = amount;
+    m.rescale(6);
+    m.mantissa()
+}
+
+/// Split `exact` amounts into micro-dollars that sum to `target`, by largest
+/// remainder. `target` must lie within a micro-dollar per cell of the exact
+/// sum, which holds whenever it is a rounding of that sum; anything else is a
+/// conservation bug and is reported as one.
+pub fn apportion(exact: &[Decimal], target: Micros) -> Result<Vec<Micros>> {
+    let million = Decimal::from(1_000_000u32);
+    let mut cells = Vec::with_capacity(exact.len());
+    let mut remainders = Vec::with_capacity(exact.len());
+    for (i, &x) in exact.iter().enumerate() {
+        let micros = x * million;
+        let floor = micros.floor();
+        cells.push(Micros(scaled(floor / million)));
+        remainders.push((micros - floor, i));
+    }
+    let missing = target.0 - cells.iter().map(|c| c.0).sum::<i128>();
+    if missing < 0 || missing > exact.len() as i128 {
+        return Err(Error::fatal(format!(
+            "internal error: cannot split {target} over {} cells summing to {} (a conservation bug; please report it)",
+            exact.len(),
+            exact.iter().sum::<Decimal>()
+        )));
+    }
+    remainders.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    for &(_, i) in remainders.iter().take(missing as usize) {
+        cells[i].0 += 1;
+    }
+    Ok(cells)
+}
+
+/// Round a grand total and split it over `components` (steps 1 and 2).
+pub fn split<const N: usize>(components: [Decimal; N]) -> Result<[Micros; N]> {
+    let total = Micros::round(components.iter().sum());
+    let cells = apportion(&components, total)?;
+    Ok(std::array::from_fn(|i| cells[i]))
+}
+
+/// `part / whole` × `scale`, rounded half-to-even to `places`; `None` when
+/// `whole` is zero.
+pub fn ratio(part: Decimal, whole: Decimal, scale: u32, places: u32) -> Option<Decimal> {
+    (!whole.is_zero()).then(|| {
+        (part * Decimal::from(scale) / whole)
+            .round_dp_with_strategy(places, RoundingStrategy::MidpointNearestEven)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    fn d(s: &str) -> Decimal {
+        Decimal::from_str(s).unwrap()
+    }
+
+    #[test]
+    fn formats_plain_six_places() {
+        assert_eq!(Micros(12_345_678).to_string(), "12.345678");
+        assert_eq!(Micros(5).to_string(), "0.000005");
+        assert_eq!(Micros(-1_500_000).to_string(), "-1.500000");
+        assert_eq!(Micros::round(d("0.0000025")).to_string(), "0.000002");
+        assert_eq!(Micros::round(d("0.0000035")).to_string(), "0.000004");
+    }
+
+    #[test]
+    fn largest_remainder_sums_exactly() {
+        // Three thirds of a micro-dollar-and-a-bit: 0.0000014 each, total 0.0000042 -> 0.000004.
+        let cells = [d("0.0000014"), d("0.0000014"), d("0.0000014")];
+        let cells = apportion(&cells, Micros::round(cells.iter().sum())).unwrap();
+        assert_eq!(cells, vec![Micros(2), Micros(1), Micros(1)]);
+        let parts = split::<2>([d("0.0000005"), d("0.0000005")]).unwrap();
+        assert_eq!(parts, [Micros(1), Micros(0)]);
+    }
+
+    #[test]
+    fn impossible_target_is_a_conservation_error() {
+        assert!(apportion(&[d("1")], Micros(2_000_000)).is_err());
+    }
+}

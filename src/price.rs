@@ -1,0 +1,647 @@
+//! Stage 4, price: load `pricing.toml` and price every usage record exactly.
+//!
+//! Rates are USD per million tokens, read from their literal text in the
+//! file (never through f64). A record is priced by the entry of its provider
+//! whose period contains the record's UTC date and whose match rule fits its
+//! model best: an exact name beats a glob, a longer glob (more literal
+//! characters) beats a shorter one; two equally good entries that could both
+//! match one name in overlapping periods are rejected when the file loads.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::str::FromStr;
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use toml_edit::{Document, Item, Table, Value};
+
+use crate::error::{Error, Result};
+use crate::intern::{Interner, Sym};
+use crate::model::{Cost, TokenType, Tokens, UsageRecord};
+
+/// The pricing table shipped with tokenledger, used when no other is found.
+pub const BUILTIN: &str = include_str!("../pricing.toml");
+
+/// USD per million tokens, per token type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rates(pub [Decimal; 5]);
+
+/// The higher rates that apply to a whole request above a prompt size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LongContext {
+    /// Prompt tokens (uncached + cache read + cache writes) above which the
+    /// long-context rates apply.
+    pub threshold: u64,
+    /// The rates for such requests.
+    pub rates: Rates,
+}
+
+/// One `[[model]]` entry of the pricing file.
+#[derive(Clone, Debug)]
+pub struct PriceEntry {
+    /// Provider as billed (`anthropic`, `openai`, `google`, …).
+    pub provider: String,
+    /// Exact model names or globs with `*`.
+    pub patterns: Vec<String>,
+    /// First UTC date the entry applies (inclusive).
+    pub effective_from: NaiveDate,
+    /// First UTC date it no longer applies (exclusive), if any.
+    pub effective_to: Option<NaiveDate>,
+    /// Standard rates.
+    pub rates: Rates,
+    /// Fraction of the standard cost charged for batch requests.
+    pub batch_discount: Option<Decimal>,
+    /// Optional long-context tier.
+    pub long_context: Option<LongContext>,
+    /// Line of the entry in the pricing file.
+    pub line: usize,
+}
+
+impl PriceEntry {
+    fn covers(&self, date: NaiveDate) -> bool {
+        date >= self.effective_from && self.effective_to.is_none_or(|to| date < to)
+    }
+
+    fn overlaps(&self, other: &PriceEntry) -> bool {
+        let before = |to: Option<NaiveDate>, from: NaiveDate| to.is_some_and(|to| to <= from);
+        !before(self.effective_to, other.effective_from)
+            && !before(other.effective_to, self.effective_from)
+    }
+
+    /// How well this entry's best pattern fits `model`, if at all.
+    fn fit(&self, model: &str) -> Option<Fit> {
+        self.patterns.iter().filter_map(|p| Fit::of(p, model)).max()
+    }
+
+    /// The exact cost of a request with these `tokens`.
+    pub fn cost(&self, tokens: &Tokens, batch: bool) -> std::result::Result<Cost, String> {
+        let rates = match &self.long_context {
+            Some(lc) if tokens.prompt() > lc.threshold => &lc.rates,
+            _ => &self.rates,
+        };
+        let factor = match (batch, self.batch_discount) {
+            (false, _) => Decimal::ONE,
+            (true, Some(discount)) => discount,
+            (true, None) => return Err("batch request but the entry has no batch_discount".into()),
+        };
+        let million = Decimal::from(1_000_000u32);
+        Ok(Cost(TokenType::ALL.map(|t| {
+            Decimal::from(tokens.get(t)) * rates.0[t.index()] / million * factor
+        })))
+    }
+}
+
+/// How well a pattern fits a name: exact names first, then longer globs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Fit {
+    Glob(usize),
+    Exact,
+}
+
+impl Fit {
+    fn of(pattern: &str, name: &str) -> Option<Fit> {
+        if !pattern.contains('*') {
+            return (pattern == name).then_some(Fit::Exact);
+        }
+        glob_match(pattern.as_bytes(), name.as_bytes()).then(|| Fit::class(pattern))
+    }
+
+    fn class(pattern: &str) -> Fit {
+        if pattern.contains('*') {
+            Fit::Glob(pattern.len() - pattern.matches('*').count())
+        } else {
+            Fit::Exact
+        }
+    }
+}
+
+/// Whether `name` matches `pattern`, where `*` stands for any run of characters.
+fn glob_match(pattern: &[u8], name: &[u8]) -> bool {
+    let (mut p, mut n) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while n < name.len() {
+        if p < pattern.len() && pattern[p] == b'*' {
+            star = Some((p, n));
+            p += 1;
+        } else if p < pattern.len() && pattern[p] == name[n] {
+            p += 1;
+            n += 1;
+        } else if let Some((sp, sn)) = star {
+            p = sp + 1;
+            n = sn + 1;
+            star = Some((sp, sn + 1));
+        } else {
+            return false;
+        }
+    }
+    pattern[p..].iter().all(|&c| c == b'*')
+}
+
+/// Whether some name matches both patterns.
+fn globs_intersect(a: &[u8], b: &[u8]) -> bool {
+    let mut memo = vec![None; (a.len() + 1) * (b.len() + 1)];
+    fn go(a: &[u8], b: &[u8], i: usize, j: usize, memo: &mut [Option<bool>]) -> bool {
+        let key = i * (b.len() + 1) + j;
+        if let Some(v) = memo[key] {
+            return v;
+        }
+        let v = (i == a.len() && j == b.len())
+            || (i < a.len()
+                && a[i] == b'*'
+                && (go(a, b, i + 1, j, memo) || (j < b.len() && go(a, b, i, j + 1, memo))))
+            || (j < b.len()
+                && b[j] == b'*'
+                && (go(a, b, i, j + 1, memo) || (i < a.len() && go(a, b, i + 1, j, memo))))
+            || (i < a.len()
+                && j < b.len()
+                && a[i] == b[j]
+                && a[i] != b'*'
+                && go(a, b, i + 1, j + 1, memo));
+        memo[key] = Some(v);
+        v
+    }
+    go(a, b, 0, 0, &mut memo)
+}
+
+/// A loaded pricing table.
+#[derive(Clone, Debug)]
+pub struct PriceTable {
+    /// The file's `version`, stamped into `summary.json`.
+    pub version: String,
+    /// The file's `currency`.
+    pub currency: String,
+    /// Where the table came from: a path, or `built-in`.
+    pub source: String,
+    /// Every `[[model]]` entry, in file order.
+    pub entries: Vec<PriceEntry>,
+}
+
+impl PriceTable {
+    /// The table to use: `--pricing` if given, else `./pricing.toml` if
+    /// present, else the built-in table.
+    pub fn resolve(flag: Option<&Path>) -> Result<PriceTable> {
+        let local = Path::new("pricing.toml");
+        match flag {
+            Some(path) => PriceTable::load_file(path),
+            None if local.is_file() => PriceTable::load_file(local),
+            None => PriceTable::parse(BUILTIN, "built-in"),
+        }
+    }
+
+    /// Load a pricing file from disk.
+    pub fn load_file(path: &Path) -> Result<PriceTable> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        PriceTable::parse(&text, &path.display().to_string())
+    }
+
+    /// Parse pricing TOML; `source` names it in messages and the summary.
+    pub fn parse(text: &str, source: &str) -> Result<PriceTable> {
+        let doc = Document::parse(text).map_err(|e| {
+            let line = e.span().map_or(0, |s| line_of(text, s.start));
+            Error::fatal(format!("{source}:{line}: invalid TOML: {}", e.message()))
+        })?;
+        let reader = TomlReader { text, source };
+        let root: &Table = &doc;
+        reader.only_keys(root, &["version", "currency", "model"], "the top level")?;
+        let version = reader.string(root, "version", "the top level")?.to_string();
+        let currency = reader
+            .string(root, "currency", "the top level")?
+            .to_string();
+        let models = root
+            .get("model")
+            .and_then(Item::as_array_of_tables)
+            .ok_or_else(|| Error::fatal(format!("{source}: no [[model]] entries")))?;
+        let entries = models
+            .iter()
+            .map(|t| reader.entry(t))
+            .collect::<Result<Vec<_>>>()?;
+        check_ambiguity(&entries, source)?;
+        Ok(PriceTable {
+            version,
+            currency,
+            source: source.to_string(),
+            entries,
+        })
+    }
+
+    /// The entry that prices `model` of `provider` on `date`, if any.
+    pub fn find(&self, provider: &str, model: &str, date: NaiveDate) -> Option<&PriceEntry> {
+        self.find_index(provider, model, date)
+            .map(|i| &self.entries[i])
+    }
+
+    fn find_index(&self, provider: &str, model: &str, date: NaiveDate) -> Option<usize> {
+        self.entries
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.provider == provider && e.covers(date))
+            .filter_map(|(i, e)| e.fit(model).map(|fit| (fit, i)))
+            .max_by_key(|(fit, _)| *fit)
+            .map(|(_, i)| i)
+    }
+}
+
+/// Reject two entries of one provider with overlapping periods whose
+/// patterns are equally good for some model name.
+fn check_ambiguity(entries: &[PriceEntry], source: &str) -> Result<()> {
+    for (i, a) in entries.iter().enumerate() {
+        for b in &entries[i + 1..] {
+            if a.provider != b.provider || !a.overlaps(b) {
+                continue;
+            }
+            for pa in &a.patterns {
+                for pb in &b.patterns {
+                    let same_fit = Fit::class(pa) == Fit::class(pb);
+                    if same_fit && globs_intersect(pa.as_bytes(), pb.as_bytes()) {
+                        return Err(Error::fatal(format!(
+                            "{source}:{}: entry matches \"{pa}\" and the entry at line {} matches \"{pb}\" \
+                             equally well in overlapping periods; set effective_to on the older one \
+                             or make one match more specific",
+                            b.line, a.line
+                        )));
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// 1-based line of byte `offset` in `text`.
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())]
+        .bytes()
+        .filter(|&b| b == b'\n')
+        .count()
+        + 1
+}
+
+/// Reads typed values out of the parsed document, with errors that name the
+/// file, line and key.
+struct TomlReader<'t> {
+    text: &'t str,
+    source: &'t str,
+}
+
+impl TomlReader<'_> {
+    fn error(&self, span: Option<std::ops::Range<usize>>, message: String) -> Error {
+        let line = span.map_or(0, |s| line_of(self.text, s.start));
+        Error::fatal(format!("{}:{line}: {message}", self.source))
+    }
+
+    fn only_keys(&self, table: &Table, allowed: &[&str], what: &str) -> Result<()> {
+        for (key, item) in table.iter() {
+            if !allowed.contains(&key) {
+                return Err(self.error(
+                    item.span().or(table.span()),
+                    format!(
+                        "unknown key \"{key}\" in {what}; allowed: {}",
+                        allowed.join(", ")
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn value<'d>(&self, table: &'d Table, key: &str, what: &str) -> Result<&'d Value> {
+        table
+            .get(key)
+            .and_then(Item::as_value)
+            .ok_or_else(|| self.error(table.span(), format!("{what} lacks \"{key}\"")))
+    }
+
+    fn string<'d>(&self, table: &'d Table, key: &str, what: &str) -> Result<&'d str> {
+        let value = self.value(table, key, what)?;
+        value
+            .as_str()
+            .ok_or_else(|| self.error(value.span(), format!("\"{key}\" must be a string")))
+    }
+
+    fn date(&self, table: &Table, key: &str, what: &str) -> Result<NaiveDate> {
+        let value = self.value(table, key, what)?;
+        let text = match (value.as_str(), value.as_datetime()) {
+            (Some(s), _) => s.to_string(),
+            (_, Some(d)) => d.to_string(),
+            _ => String::new(),
+        };
+        NaiveDate::parse_from_str(&text, "%Y-%m-%d").map_err(|_| {
+            self.error(
+                value.span(),
+                format!("\"{key}\" must be a date like 2025-09-29"),
+            )
+        })
+    }
+
+    /// A non-negative decimal, read from the number's literal text.
+    fn decimal(&self, table: &Table, key: &str, what: &str) -> Result<Decimal> {
+        let value = self.value(table, key, what)?;
+        let span = value.span();
+        let literal = span.clone().map(|s| self.text[s].trim().replace('_', ""));
+        let parsed = match (value.is_float() || value.is_integer(), literal) {
+            (true, Some(lit)) if lit.contains(['e', 'E']) => Decimal::from_scientific(&lit).ok(),
+            (true, Some(lit)) => Decimal::from_str(&lit).ok(),
+            _ => None,
+        };
+        match parsed {
+            Some(d) if d >= Decimal::ZERO => Ok(d.normalize()),
+            Some(d) => Err(self.error(
+                span,
+                format!("\"{key}\" is {d}: rates must not be negative"),
+            )),
+            None => Err(self.error(
+                span,
+                format!("\"{key}\" must be a number (USD per million tokens)"),
+            )),
+        }
+    }
+
+    fn rates(&self, table: &Table, what: &str) -> Result<Rates> {
+        let mut rates = [Decimal::ZERO; 5];
+        for t in TokenType::ALL {
+            rates[t.index()] = self.decimal(table, t.key(), what)?;
+        }
+        Ok(Rates(rates))
+    }
+
+    fn entry(&self, table: &Table) -> Result<PriceEntry> {
+        let line = table.span().map_or(0, |s| line_of(self.text, s.start));
+        let what = format!("the [[model]] entry at line {line}");
+        self.only_keys(
+            table,
+            &[
+                "provider",
+                "match",
+                "effective_from",
+                "effective_to",
+                "input",
+                "output",
+                "cache_read",
+                "cache_write_5m",
+                "cache_write_1h",
+                "batch_discount",
+                "long_context",
+            ],
+            &what,
+        )?;
+        let provider = self.string(table, "provider", &what)?.to_string();
+        let matches = self.value(table, "match", &what)?;
+        let patterns: Vec<String> = matches
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
+            .filter(|p: &Vec<String>| {
+                !p.is_empty() && p.len() == matches.as_array().map_or(0, |a| a.len())
+            })
+            .ok_or_else(|| {
+                self.error(
+                    matches.span(),
+                    "\"match\" must be a non-empty array of model names or globs".into(),
+                )
+            })?;
+        let effective_from = self.date(table, "effective_from", &what)?;
+        let effective_to = match table.contains_key("effective_to") {
+            true => Some(self.date(table, "effective_to", &what)?),
+            false => None,
+        };
+        if effective_to.is_some_and(|to| to <= effective_from) {
+            return Err(self.error(
+                table.span(),
+                format!("{what}: effective_to must be after effective_from"),
+            ));
+        }
+        let batch_discount = match table.contains_key("batch_discount") {
+            true => Some(self.decimal(table, "batch_discount", &what)?),
+            false => None,
+        };
+        if batch_discount.is_some_and(|d| d > Decimal::ONE) {
+            return Err(self.error(
+                table.span(),
+                format!("{what}: batch_discount is the fraction charged, at most 1"),
+            ));
+        }
+        let long_context = match table.get("long_context") {
+            None => None,
+            Some(item) => {
+                let lc = item.as_table().ok_or_else(|| {
+                    self.error(item.span(), "long_context must be a table".into())
+                })?;
+                let what = format!("[model.long_context] of the entry at line {line}");
+                let mut keys = vec!["threshold"];
+                keys.extend(TokenType::ALL.map(TokenType::key));
+                self.only_keys(lc, &keys, &what)?;
+                let threshold = self.value(lc, "threshold", &what)?;
+                let threshold = threshold
+                    .as_integer()
+                    .and_then(|t| u64::try_from(t).ok())
+                    .ok_or_else(|| {
+                        self.error(
+                            threshold.span(),
+                            "threshold must be a whole number of tokens".into(),
+                        )
+                    })?;
+                Some(LongContext {
+                    threshold,
+                    rates: self.rates(lc, &what)?,
+                })
+            }
+        };
+        Ok(PriceEntry {
+            provider,
+            patterns,
+            effective_from,
+            effective_to,
+            rates: self.rates(table, &what)?,
+            batch_discount,
+            long_context,
+            line,
+        })
+    }
+}
+
+/// Price every record. Every record whose model has no price on its date
+/// (or no batch rate) is collected into one error that lists each model with
+/// its record count and first request id: never a silent $0.
+pub fn price_all(
+    table: &PriceTable,
+    records: &[UsageRecord],
+    interner: &Interner,
+) -> Result<Vec<Cost>> {
+    let mut found: HashMap<(Sym, Sym, NaiveDate), Option<usize>> = HashMap::new();
+    let mut unpriced: BTreeMap<(String, String, String), (u64, String)> = BTreeMap::new();
+    let mut costs = Vec::with_capacity(records.len());
+    for r in records {
+        let date = r.timestamp.date_naive();
+        let entry = *found.entry((r.provider, r.model, date)).or_insert_with(|| {
+            table.find_index(interner.get(r.provider), interner.get(r.model), date)
+        });
+        let result = match entry {
+            Some(i) => table.entries[i].cost(&r.tokens, r.batch),
+            None => Err(format!("no price on {date}")),
+        };
+        match result {
+            Ok(cost) => costs.push(cost),
+            Err(why) => {
+                let key = (
+                    interner.get(r.provider).to_string(),
+                    interner.get(r.model).to_string(),
+                    why,
+                );
+                unpriced
+                    .entry(key)
+                    .or_insert((0, r.request_id.to_string()))
+                    .0 += 1;
+            }
+        }
+    }
+    if unpriced.is_empty() {
+        return Ok(costs);
+    }
+    let lines: Vec<String> = unpriced
+        .iter()
+        .map(|((provider, model, why), (count, first))| {
+            format!("  {provider} {model}: {why}, {count} record(s), first request_id {first}")
+        })
+        .collect();
+    Err(Error::fatal(format!(
+        "usage records with no price in {} (add or extend a [[model]] entry):\n{}",
+        table.source,
+        lines.join("\n")
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TABLE: &str = r#"
+version = "t"
+currency = "USD"
+
+[[model]]
+provider = "anthropic"
+match = ["claude-sonnet-4-5", "claude-sonnet-4-5-*"]
+effective_from = 2025-09-29
+input = 3.00
+output = 15
+cache_read = 0.30
+cache_write_5m = 3.75
+cache_write_1h = 6.00
+batch_discount = 0.5
+[model.long_context]
+threshold = 200000
+input = 6.00
+output = 22.50
+cache_read = 0.60
+cache_write_5m = 7.50
+cache_write_1h = 12.00
+
+[[model]]
+provider = "anthropic"
+match = ["claude-*"]
+effective_from = "2024-01-01"
+input = 1
+output = 1
+cache_read = 1
+cache_write_5m = 1
+cache_write_1h = 1
+"#;
+
+    fn d(s: &str) -> Decimal {
+        Decimal::from_str(s).unwrap()
+    }
+
+    fn date(s: &str) -> NaiveDate {
+        NaiveDate::from_str(s).unwrap()
+    }
+
+    #[test]
+    fn rates_are_read_exactly_from_their_text() {
+        let table = PriceTable::parse(TABLE, "t.toml").unwrap();
+        assert_eq!(
+            table.entries[0].rates.0,
+            [d("3"), d("0.3"), d("3.75"), d("6"), d("15")]
+        );
+        assert_eq!(table.entries[0].line, 5);
+    }
+
+    #[test]
+    fn longest_match_wins_and_dates_apply() {
+        let table = PriceTable::parse(TABLE, "t.toml").unwrap();
+        let e = table
+            .find(
+                "anthropic",
+                "claude-sonnet-4-5-20250929",
+                date("2025-10-01"),
+            )
+            .unwrap();
+        assert_eq!(e.line, 5);
+        let e = table
+            .find(
+                "anthropic",
+                "claude-sonnet-4-5-20250929",
+                date("2025-09-28"),
+            )
+            .unwrap();
+        assert_eq!(
+            e.line, 23,
+            "before effective_from only the catch-all glob applies"
+        );
+        assert!(table
+            .find("openai", "claude-sonnet-4-5", date("2025-10-01"))
+            .is_none());
+    }
+
+    #[test]
+    fn long_context_switches_the_whole_request_and_batch_halves_it() {
+        let table = PriceTable::parse(TABLE, "t.toml").unwrap();
+        let e = &table.entries[0];
+        // 150,000 uncached + 60,000 cache read = 210,000 > 200,000: long-context rates.
+        let tokens = Tokens([150_000, 60_000, 0, 0, 1_000]);
+        let cost = e.cost(&tokens, false).unwrap();
+        assert_eq!(cost.0, [d("0.9"), d("0.036"), d("0"), d("0"), d("0.0225")]);
+        let batch = e.cost(&tokens, true).unwrap();
+        assert_eq!(batch.total(), d("0.47925"));
+    }
+
+    #[test]
+    fn equally_good_overlapping_globs_are_rejected() {
+        let text = TABLE.replace(
+            "match = [\"claude-*\"]",
+            "match = [\"claude-sonnet-4-5-*\"]",
+        );
+        let err = PriceTable::parse(&text, "t.toml").unwrap_err().to_string();
+        assert!(
+            err.contains("t.toml:23:") && err.contains("line 5"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn negative_rate_and_unknown_key_name_their_line() {
+        let err =
+            PriceTable::parse(&TABLE.replace("output = 15", "output = -15"), "t.toml").unwrap_err();
+        assert!(
+            err.to_string().starts_with("t.toml:10: \"output\" is -15"),
+            "{err}"
+        );
+        let err =
+            PriceTable::parse(&TABLE.replace("output = 15", "outptu = 15"), "t.toml").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("t.toml:10: unknown key \"outptu\""),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn glob_helpers() {
+        assert!(glob_match(b"claude-*", b"claude-x"));
+        assert!(!glob_match(b"claude-*-4", b"claude-x-5"));
+        assert!(globs_intersect(b"a*c", b"ab*"));
+        assert!(!globs_intersect(b"a*c", b"b*"));
+    }
+}

@@ -1,0 +1,73 @@
+//! Stage 1, read: find the input files and normalise every format into the
+//! shared record shapes of [`crate::model`]. One module per input family.
+
+pub mod otlp;
+pub mod usage;
+
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// One input file and what was read from it, for `summary.json`.
+#[derive(Clone, Debug)]
+pub struct InputFile {
+    /// The path as found.
+    pub path: PathBuf,
+    /// `spans` or `usage`.
+    pub kind: &'static str,
+    /// The detected format, e.g. `otlp-jsonl`.
+    pub format: &'static str,
+    /// Records read (spans or usage rows).
+    pub records: u64,
+}
+
+/// Expand files and directories into a sorted list of files. Directories
+/// are walked recursively for files whose name ends in one of `extensions`;
+/// files named explicitly are taken whatever their name.
+pub fn expand(paths: &[PathBuf], extensions: &[&str]) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for path in paths {
+        let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+        if meta.is_dir() {
+            let before = files.len();
+            walk(path, extensions, &mut files)?;
+            if files.len() == before {
+                return Err(Error::fatal(format!(
+                    "{}: directory holds no {} files",
+                    path.display(),
+                    extensions.join(" or ")
+                )));
+            }
+        } else {
+            files.push(path.clone());
+        }
+    }
+    files.sort();
+    files.dedup();
+    Ok(files)
+}
+
+fn walk(dir: &Path, extensions: &[&str], out: &mut Vec<PathBuf>) -> Result<()> {
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+    for entry in entries {
+        let path = entry.map_err(|e| Error::io(dir, e))?.path();
+        if path.is_dir() {
+            walk(&path, extensions, out)?;
+        } else if path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| extensions.iter().any(|ext| n.ends_with(ext)))
+        {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Open a file for buffered reading.
+pub fn open(path: &Path) -> Result<BufReader<Box<dyn Read>>> {
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    Ok(BufReader::with_capacity(1 << 16, Box::new(file)))
+}

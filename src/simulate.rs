@@ -1,0 +1,754 @@
+//! A deterministic fleet simulator: a month of agent runs written as OTLP
+//! JSON lines (as the Collector's file exporter writes them) plus the
+//! canonical usage CSV that billing would hold for the same calls.
+//!
+//! The same seed and sizes always give the same bytes. It produces the
+//! shapes the pipeline must handle: identity on the root, usage on `chat`
+//! children, tools that invoke sub-agents, spans exported children-first and
+//! split across lines and files, prompt caching with 5-minute and 1-hour
+//! writes, long-context requests, batch requests, billed calls whose spans
+//! were lost, calls never billed, and runs that began the month before.
+
+use std::fmt::Write as _;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
+
+use crate::error::{Error, Result};
+
+/// What to generate.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Agent runs (traces) in the month.
+    pub runs: u64,
+    /// PRNG seed.
+    pub seed: u64,
+    /// The UTC month: (year, month).
+    pub month: (i32, u32),
+    /// How many span files to spread the export over.
+    pub span_files: u32,
+    /// Typical size of the `gen_ai.input.messages` / `gen_ai.output.messages`
+    /// strings on inference spans (0 leaves them out).
+    pub message_bytes: usize,
+}
+
+/// What was generated.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Spans written.
+    pub spans: u64,
+    /// Inference calls made (billed or not, exported or not).
+    pub calls: u64,
+    /// Usage records written.
+    pub usage_records: u64,
+}
+
+/// SplitMix64: small, fast and good enough for synthetic data.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `lo..=hi`.
+    fn range(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.next() % (hi - lo + 1)
+    }
+
+    /// True with probability `percent` / 1000.
+    fn per_mille(&mut self, per_mille: u64) -> bool {
+        self.next() % 1000 < per_mille
+    }
+
+    /// An index drawn by integer weights.
+    fn weighted(&mut self, weights: &[u64]) -> usize {
+        let mut x = self.next() % weights.iter().sum::<u64>();
+        for (i, &w) in weights.iter().enumerate() {
+            if x < w {
+                return i;
+            }
+            x -= w;
+        }
+        unreachable!("x is below the sum of weights")
+    }
+
+    fn token(&mut self, len: usize) -> String {
+        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        (0..len)
+            .map(|_| ALPHABET[(self.next() % ALPHABET.len() as u64) as usize] as char)
+            .collect()
+    }
+}
+
+/// How a provider reports prompt caching.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Caching {
+    /// Explicit cache writes (5-minute or 1-hour) and reads.
+    Anthropic { one_hour: bool },
+    /// Automatic: cached reads only, in 128-token steps above 1,024.
+    OpenAi,
+    /// No caching.
+    None,
+}
+
+#[derive(Clone, Copy)]
+struct ModelSpec {
+    provider: &'static str,
+    /// As requested (alias) on the span.
+    requested: &'static str,
+    /// As billed and as `gen_ai.response.model`.
+    billed: &'static str,
+    operation: &'static str,
+    id_prefix: &'static str,
+    caching: Caching,
+    /// Output tokens per call.
+    output: (u64, u64),
+}
+
+const SONNET: ModelSpec = ModelSpec {
+    provider: "anthropic",
+    requested: "claude-sonnet-4-0",
+    billed: "claude-sonnet-4-20250514",
+    operation: "chat",
+    id_prefix: "msg_01",
+    caching: Caching::Anthropic { one_hour: false },
+    output: (150, 1200),
+};
+const SONNET_1H: ModelSpec = ModelSpec {
+    caching: Caching::Anthropic { one_hour: true },
+    ..SONNET
+};
+const HAIKU: ModelSpec = ModelSpec {
+    provider: "anthropic",
+    requested: "claude-3-5-haiku-latest",
+    billed: "claude-3-5-haiku-20241022",
+    operation: "chat",
+    id_prefix: "msg_01",
+    caching: Caching::None,
+    output: (80, 600),
+};
+const GPT41: ModelSpec = ModelSpec {
+    provider: "openai",
+    requested: "gpt-4.1",
+    billed: "gpt-4.1-2025-04-14",
+    operation: "chat",
+    id_prefix: "chatcmpl-",
+    caching: Caching::OpenAi,
+    output: (200, 1500),
+};
+const O3: ModelSpec = ModelSpec {
+    provider: "openai",
+    requested: "o3",
+    billed: "o3-2025-04-16",
+    operation: "chat",
+    id_prefix: "chatcmpl-",
+    caching: Caching::OpenAi,
+    output: (1500, 9000),
+};
+const GEMINI_PRO: ModelSpec = ModelSpec {
+    provider: "google",
+    requested: "gemini-2.5-pro",
+    billed: "gemini-2.5-pro",
+    operation: "generate_content",
+    id_prefix: "",
+    caching: Caching::None,
+    output: (300, 2500),
+};
+
+/// A product feature: its root agent, model, tools and shape.
+struct Feature {
+    name: &'static str,
+    agent: &'static str,
+    weight: u64,
+    model: ModelSpec,
+    /// Model steps per run.
+    steps: (u64, u64),
+    /// Tools the agent may call between steps.
+    tools: &'static [&'static str],
+    /// Submitted through the batch API.
+    batch: bool,
+    /// Per mille of calls with a long (over 200k-token) prompt.
+    long_prompt_per_mille: u64,
+}
+
+const FEATURES: [Feature; 5] = [
+    Feature {
+        name: "support-chat",
+        agent: "support_agent",
+        weight: 40,
+        model: SONNET,
+        steps: (2, 6),
+        tools: &["kb_search", "create_ticket"],
+        batch: false,
+        long_prompt_per_mille: 0,
+    },
+    Feature {
+        name: "code-review",
+        agent: "review_agent",
+        weight: 25,
+        model: GPT41,
+        steps: (2, 5),
+        tools: &["fetch_diff", "run_linter"],
+        batch: false,
+        long_prompt_per_mille: 0,
+    },
+    Feature {
+        name: "research-report",
+        agent: "research_planner",
+        weight: 15,
+        model: SONNET_1H,
+        steps: (2, 4),
+        tools: &["deep_research", "web_search"],
+        batch: false,
+        long_prompt_per_mille: 0,
+    },
+    Feature {
+        name: "doc-summarize",
+        agent: "summarizer",
+        weight: 12,
+        model: GEMINI_PRO,
+        steps: (1, 2),
+        tools: &[],
+        batch: false,
+        long_prompt_per_mille: 150,
+    },
+    Feature {
+        name: "nightly-eval",
+        agent: "eval_grader",
+        weight: 8,
+        model: HAIKU,
+        steps: (1, 1),
+        tools: &[],
+        batch: true,
+        long_prompt_per_mille: 0,
+    },
+];
+
+/// Tenants and their weights; runs of the last weight carry no tenant.
+const TENANTS: [(&str, u64); 7] = [
+    ("acme-corp", 30),
+    ("globex", 20),
+    ("initech", 15),
+    ("umbrella-health", 12),
+    ("stark-industries", 10),
+    ("wayne-fin", 10),
+    ("", 3),
+];
+
+/// The tool that runs a sub-agent, and that sub-agent's model.
+const SUB_AGENT_TOOL: &str = "deep_research";
+const SUB_AGENT: &str = "research_worker";
+
+/// One attribute value as written in OTLP JSON.
+enum Val {
+    Str(String),
+    /// `intValue` as a decimal string, as the spec writes it.
+    Int(u64),
+    /// `intValue` as a bare number, as some exporters write it.
+    IntNumber(u64),
+}
+
+struct SimSpan {
+    trace_id: u128,
+    span_id: u64,
+    parent_id: u64,
+    name: String,
+    kind: u8,
+    start_ns: i64,
+    end_ns: i64,
+    attrs: Vec<(&'static str, Val)>,
+}
+
+/// Where one run's spans and usage records go.
+struct Month {
+    rng: Rng,
+    config: Config,
+    spans: Vec<SimSpan>,
+    span_files: Vec<SpanFile>,
+    usage: BufWriter<std::fs::File>,
+    stats: Stats,
+    message: String,
+}
+
+struct SpanFile {
+    out: BufWriter<std::fs::File>,
+    /// Spans waiting for the next line, by service.
+    pending: Vec<SimSpan>,
+    service: &'static str,
+}
+
+/// One inference call's context while a run is simulated.
+struct Conversation {
+    /// Tokens already in the conversation (system prompt and history).
+    context: u64,
+    /// Tokens of the context already in the provider's cache.
+    cached: u64,
+}
+
+/// Generate a month into `dir`: `spans/part-N.jsonl` and `usage.csv`.
+pub fn generate(config: &Config, dir: &Path) -> Result<Stats> {
+    let span_dir = dir.join("spans");
+    std::fs::create_dir_all(&span_dir).map_err(|e| Error::io(&span_dir, e))?;
+    let create = |p: &Path| {
+        std::fs::File::create(p)
+            .map(BufWriter::new)
+            .map_err(|e| Error::io(p, e))
+    };
+    let usage_path = dir.join("usage.csv");
+    let mut usage = create(&usage_path)?;
+    usage
+        .write_all(b"request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch\n")
+        .map_err(|e| Error::io(&usage_path, e))?;
+    let services = ["agent-gateway", "agent-worker"];
+    let mut span_files = Vec::new();
+    for i in 0..config.span_files.max(1) {
+        let path = span_dir.join(format!("part-{i}.jsonl"));
+        span_files.push(SpanFile {
+            out: create(&path)?,
+            pending: Vec::new(),
+            service: services[i as usize % 2],
+        });
+    }
+    let mut month = Month {
+        rng: Rng(config.seed),
+        config: config.clone(),
+        spans: Vec::new(),
+        span_files,
+        usage,
+        stats: Stats::default(),
+        message: String::new(),
+    };
+    let (year, mon) = config.month;
+    let start =
+        NaiveDate::from_ymd_opt(year, mon, 1).ok_or_else(|| Error::fatal("invalid --month"))?;
+    let next = start
+        .checked_add_months(chrono::Months::new(1))
+        .expect("a month after a valid date");
+    let month_start = Utc
+        .from_utc_datetime(&start.and_hms_opt(0, 0, 0).expect("midnight"))
+        .timestamp();
+    let month_secs = (next - start).num_seconds();
+    for run in 0..config.runs {
+        // Runs spread evenly over the month; about 1 in 200 began in the
+        // last hour of the month before (out of --period).
+        let mut t = month_start + (run as i64 * month_secs) / config.runs.max(1) as i64;
+        t += month.rng.range(0, 3_000) as i64;
+        if month.rng.per_mille(5) {
+            t = month_start - month.rng.range(60, 3_600) as i64;
+        }
+        month
+            .run(t * 1_000_000_000)
+            .map_err(|e| Error::fatal(format!("{}: {e}", dir.display())))?;
+    }
+    month
+        .finish()
+        .map_err(|e| Error::fatal(format!("{}: {e}", dir.display())))?;
+    Ok(month.stats)
+}
+
+impl Month {
+    fn id64(&mut self) -> u64 {
+        self.rng.next() | 1
+    }
+
+    fn run(&mut self, start_ns: i64) -> std::io::Result<()> {
+        let trace_id = (u128::from(self.rng.next()) << 64) | u128::from(self.rng.next());
+        let feature = &FEATURES[self.rng.weighted(&FEATURES.map(|f| f.weight))];
+        let tenant = TENANTS[self.rng.weighted(&TENANTS.map(|t| t.1))].0;
+        let session = format!("sess-{}", self.rng.token(12));
+        // A third of the runs enter through an HTTP span that carries the
+        // tenant; the agent span below it carries the feature.
+        let http_root = self.rng.per_mille(333);
+        let root_id = self.id64();
+        let agent_id = if http_root { self.id64() } else { root_id };
+        let mut clock = start_ns + 2_000_000;
+        let mut conversation = Conversation {
+            context: self.rng.range(1_500, 6_000),
+            cached: 0,
+        };
+        let steps = self.rng.range(feature.steps.0, feature.steps.1);
+        for step in 0..steps {
+            clock = self.call(
+                trace_id,
+                agent_id,
+                clock,
+                &feature.model,
+                &mut conversation,
+                feature,
+            )?;
+            if step + 1 < steps && !feature.tools.is_empty() {
+                let tool = feature.tools[(self.rng.next() % feature.tools.len() as u64) as usize];
+                clock = self.tool(trace_id, agent_id, clock, tool, &mut conversation)?;
+            }
+        }
+        let mut agent_attrs = vec![
+            ("gen_ai.operation.name", Val::Str("invoke_agent".into())),
+            ("gen_ai.agent.name", Val::Str(feature.agent.into())),
+            ("app.feature", Val::Str(feature.name.into())),
+        ];
+        // Runs without a tenant fall back to their conversation id, or,
+        // for half of them, carry no identity at all.
+        let mut identity = Vec::new();
+        if !tenant.is_empty() || self.rng.per_mille(500) {
+            identity.push(("gen_ai.conversation.id", Val::Str(session)));
+        }
+        if !tenant.is_empty() {
+            identity.push(("tenant.id", Val::Str(tenant.into())));
+        }
+        if http_root {
+            agent_attrs.push((
+                "gen_ai.conversation.id",
+                Val::Str(format!("sess-{}", self.rng.token(12))),
+            ));
+            let mut http_attrs = vec![("http.request.method", Val::Str("POST".into()))];
+            http_attrs.extend(identity.into_iter().filter(|(k, _)| *k == "tenant.id"));
+            self.span(
+                trace_id,
+                agent_id,
+                root_id,
+                format!("invoke_agent {}", feature.agent),
+                1,
+                start_ns + 1_000_000,
+                clock,
+                agent_attrs,
+            );
+            self.span(
+                trace_id,
+                root_id,
+                0,
+                "POST /v1/agent/run".into(),
+                2,
+                start_ns,
+                clock + 1_000_000,
+                http_attrs,
+            );
+        } else {
+            agent_attrs.extend(identity);
+            self.span(
+                trace_id,
+                agent_id,
+                0,
+                format!("invoke_agent {}", feature.agent),
+                1,
+                start_ns,
+                clock,
+                agent_attrs,
+            );
+        }
+        self.flush_run()
+    }
+
+    /// A tool call between steps; `deep_research` runs a sub-agent inside it.
+    fn tool(
+        &mut self,
+        trace_id: u128,
+        parent: u64,
+        start: i64,
+        tool: &'static str,
+        conversation: &mut Conversation,
+    ) -> std::io::Result<i64> {
+        let tool_id = self.id64();
+        let mut clock = start + 1_000_000;
+        if tool == SUB_AGENT_TOOL {
+            let sub_id = self.id64();
+            let sub_start = clock;
+            let mut sub = Conversation {
+                context: self.rng.range(2_000, 4_000),
+                cached: 0,
+            };
+            for step in 0..self.rng.range(1, 3) {
+                // The worker reasons with o3 and summarises with Haiku.
+                let model = if step == 0 { O3 } else { HAIKU };
+                clock = self.call(trace_id, sub_id, clock, &model, &mut sub, &FEATURES[2])?;
+                let search_id = self.id64();
+                let attrs = vec![
+                    ("gen_ai.operation.name", Val::Str("execute_tool".into())),
+                    ("gen_ai.tool.name", Val::Str("web_search".into())),
+                ];
+                self.span(
+                    trace_id,
+                    search_id,
+                    sub_id,
+                    "execute_tool web_search".into(),
+                    1,
+                    clock,
+                    clock + 300_000_000,
+                    attrs,
+                );
+                clock += 301_000_000;
+            }
+            let attrs = vec![
+                ("gen_ai.operation.name", Val::Str("invoke_agent".into())),
+                ("gen_ai.agent.name", Val::Str(SUB_AGENT.into())),
+            ];
+            self.span(
+                trace_id,
+                sub_id,
+                tool_id,
+                format!("invoke_agent {SUB_AGENT}"),
+                1,
+                sub_start,
+                clock,
+                attrs,
+            );
+        }
+        clock += self.rng.range(50, 900) as i64 * 1_000_000;
+        conversation.context += self.rng.range(200, 3_000);
+        // Half the tool spans name the tool only in the span name.
+        let mut attrs = vec![("gen_ai.operation.name", Val::Str("execute_tool".into()))];
+        if self.rng.per_mille(500) {
+            attrs.push(("gen_ai.tool.name", Val::Str(tool.into())));
+        }
+        self.span(
+            trace_id,
+            tool_id,
+            parent,
+            format!("execute_tool {tool}"),
+            1,
+            start,
+            clock,
+            attrs,
+        );
+        Ok(clock + 1_000_000)
+    }
+
+    /// One inference call: its span (unless lost) and its usage record
+    /// (unless never billed).
+    fn call(
+        &mut self,
+        trace_id: u128,
+        parent: u64,
+        start: i64,
+        model: &ModelSpec,
+        conversation: &mut Conversation,
+        feature: &Feature,
+    ) -> std::io::Result<i64> {
+        self.stats.calls += 1;
+        let rng = &mut self.rng;
+        let new_input = rng.range(100, 1_200);
+        let long = rng.per_mille(feature.long_prompt_per_mille);
+        if long {
+            conversation.context += rng.range(200_000, 400_000);
+        }
+        let prompt = conversation.context + new_input;
+        let (mut uncached, mut read, mut write_5m, mut write_1h) = (prompt, 0, 0, 0);
+        match model.caching {
+            Caching::Anthropic { one_hour } => {
+                read = conversation.cached;
+                let write = conversation.context - conversation.cached;
+                if one_hour && conversation.cached == 0 {
+                    write_1h = write;
+                } else {
+                    write_5m = write;
+                }
+                uncached = new_input;
+                conversation.cached = conversation.context;
+            }
+            Caching::OpenAi if conversation.cached >= 1_024 => {
+                read = conversation.cached / 128 * 128;
+                uncached = prompt - read;
+                conversation.cached = prompt;
+            }
+            Caching::OpenAi => conversation.cached = prompt,
+            Caching::None => {}
+        }
+        let output = rng.range(model.output.0, model.output.1);
+        conversation.context = prompt + output;
+        let duration = (300 + output as i64 / 20 + rng.range(0, 2_000) as i64) * 1_000_000;
+        let end = start + duration;
+        let id = match model.id_prefix {
+            "" => rng.token(22),
+            prefix => format!("{prefix}{}", rng.token(22)),
+        };
+        let billed = !rng.per_mille(15);
+        let exported = !rng.per_mille(20);
+        if billed {
+            self.stats.usage_records += 1;
+            let ts = DateTime::<Utc>::from_timestamp_nanos(end)
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+            writeln!(
+                self.usage,
+                "{id},{ts},{},{},{uncached},{read},{write_5m},{write_1h},{output},{}",
+                model.provider, model.billed, feature.batch
+            )?;
+        }
+        if exported {
+            // Span token counts follow the semconv: input includes cached.
+            let input_total = uncached + read + write_5m + write_1h;
+            let span_id = self.id64();
+            let number = self.rng.per_mille(300);
+            let count = |n: u64| {
+                if number {
+                    Val::IntNumber(n)
+                } else {
+                    Val::Int(n)
+                }
+            };
+            let mut attrs = vec![
+                ("gen_ai.operation.name", Val::Str(model.operation.into())),
+                ("gen_ai.provider.name", Val::Str(model.provider.into())),
+                ("gen_ai.request.model", Val::Str(model.requested.into())),
+                ("gen_ai.response.model", Val::Str(model.billed.into())),
+                ("gen_ai.response.id", Val::Str(id)),
+                ("gen_ai.usage.input_tokens", count(input_total)),
+                ("gen_ai.usage.output_tokens", count(output)),
+            ];
+            if read > 0 {
+                attrs.push(("gen_ai.usage.cache_read.input_tokens", count(read)));
+            }
+            if self.config.message_bytes > 0 {
+                let n = self.config.message_bytes;
+                let size = self.rng.range(n as u64 / 2, n as u64 * 3 / 2) as usize;
+                attrs.push(("gen_ai.input.messages", Val::Str(self.message_of(size))));
+                let size = self.rng.range(n as u64 / 4, n as u64) as usize;
+                attrs.push(("gen_ai.output.messages", Val::Str(self.message_of(size))));
+            }
+            let name = format!("{} {}", model.operation, model.requested);
+            self.span(trace_id, span_id, parent, name, 3, start, end, attrs);
+        }
+        Ok(end + 1_000_000)
+    }
+
+    /// A JSON-looking message body of about `size` bytes, with the quotes and
+    /// escapes real message attributes carry.
+    fn message_of(&mut self, size: usize) -> String {
+        if self.message.len() < size {
+            self.message.clear();
+            while self.message.len() < size.max(4_096) {
+                let len = self.rng.range(2, 9) as usize;
+                let word = self.rng.token(len);
+                let _ = write!(self.message, "{word} ");
+            }
+        }
+        format!(
+            "[{{\"role\":\"user\",\"parts\":[{{\"type\":\"text\",\"content\":\"{}\\n\"}}]}}]",
+            &self.message[..size]
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn span(
+        &mut self,
+        trace_id: u128,
+        span_id: u64,
+        parent_id: u64,
+        name: String,
+        kind: u8,
+        start_ns: i64,
+        end_ns: i64,
+        attrs: Vec<(&'static str, Val)>,
+    ) {
+        self.spans.push(SimSpan {
+            trace_id,
+            span_id,
+            parent_id,
+            name,
+            kind,
+            start_ns,
+            end_ns,
+            attrs,
+        });
+    }
+
+    /// Hand a finished run's spans to the exporters in the order they ended
+    /// (children first); each span goes to a random file, so a trace is
+    /// split across lines and files.
+    fn flush_run(&mut self) -> std::io::Result<()> {
+        let mut spans = std::mem::take(&mut self.spans);
+        spans.sort_by_key(|s| (s.end_ns, s.span_id));
+        for span in spans {
+            self.stats.spans += 1;
+            let file = (self.rng.next() % self.span_files.len() as u64) as usize;
+            let batch = self.rng.range(8, 40) as usize;
+            let target = &mut self.span_files[file];
+            target.pending.push(span);
+            if target.pending.len() >= batch {
+                write_line(target)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> std::io::Result<()> {
+        for file in &mut self.span_files {
+            if !file.pending.is_empty() {
+                write_line(file)?;
+            }
+            file.out.flush()?;
+        }
+        self.usage.flush()
+    }
+}
+
+/// Write a file's pending spans as one OTLP `TracesData` line.
+fn write_line(file: &mut SpanFile) -> std::io::Result<()> {
+    let mut line = String::with_capacity(4_096);
+    line.push_str(r#"{"resourceSpans":[{"resource":{"attributes":["#);
+    push_attr(&mut line, "service.name", &Val::Str(file.service.into()));
+    line.push(',');
+    push_attr(
+        &mut line,
+        "deployment.environment.name",
+        &Val::Str("production".into()),
+    );
+    line.push_str(
+        r#"]},"scopeSpans":[{"scope":{"name":"tokenledger.simulate","version":"1"},"spans":["#,
+    );
+    for (i, s) in file.pending.drain(..).enumerate() {
+        if i > 0 {
+            line.push(',');
+        }
+        let _ = write!(
+            line,
+            r#"{{"traceId":"{:032x}","spanId":"{:016x}","parentSpanId":""#,
+            s.trace_id, s.span_id
+        );
+        if s.parent_id != 0 {
+            let _ = write!(line, "{:016x}", s.parent_id);
+        }
+        let _ = write!(
+            line,
+            r#"","name":{},"kind":{},"startTimeUnixNano":"{}","endTimeUnixNano":"{}","attributes":["#,
+            json_string(&s.name),
+            s.kind,
+            s.start_ns,
+            s.end_ns
+        );
+        for (j, (key, value)) in s.attrs.iter().enumerate() {
+            if j > 0 {
+                line.push(',');
+            }
+            push_attr(&mut line, key, value);
+        }
+        line.push_str(r#"],"status":{}}"#);
+    }
+    line.push_str("]}]}]}\n");
+    file.out.write_all(line.as_bytes())
+}
+
+fn push_attr(line: &mut String, key: &str, value: &Val) {
+    let _ = write!(line, r#"{{"key":{},"value":{{"#, json_string(key));
+    let _ = match value {
+        Val::Str(s) => write!(line, r#""stringValue":{}"#, json_string(s)),
+        Val::Int(n) => write!(line, r#""intValue":"{n}""#),
+        Val::IntNumber(n) => write!(line, r#""intValue":{n}"#),
+    };
+    line.push_str("}}");
+}
+
+fn json_string(s: &str) -> String {
+    serde_json::to_string(s).expect("a string always serialises")
+}
+
+/// The month a `YYYY-MM` names, for `--month`.
+pub fn parse_month(text: &str) -> std::result::Result<(i32, u32), String> {
+    let date = NaiveDate::parse_from_str(&format!("{text}-01"), "%Y-%m-%d")
+        .map_err(|_| format!("expected a month as YYYY-MM, got \"{text}\""))?;
+    Ok((date.year(), date.month()))
+}

@@ -1,0 +1,215 @@
+//! Stage 2, tree: gather spans by trace, rebuild each trace's parent links
+//! (whatever order the spans arrived in) and resolve, for every inference
+//! call, the dimensions it inherits from its ancestors.
+//!
+//! Resolution is memoised and iterative (no recursion), so a span is visited
+//! once however deep the tree, and a parent cycle is detected, not looped on.
+
+use std::collections::HashMap;
+
+use crate::error::{Error, Result};
+use crate::intern::Sym;
+use crate::model::{CallInfo, Origin, Role, Span};
+
+/// The dimensions a call inherits from its ancestors-or-self.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Dims {
+    /// Tenant: per `--tenant-attr` key in order, the nearest span carrying it.
+    pub tenant: Option<Sym>,
+    /// Feature: the nearest span carrying `--feature-attr`.
+    pub feature: Option<Sym>,
+    /// The nearest `invoke_agent` span's agent.
+    pub agent: Option<Sym>,
+    /// The nearest `execute_tool` ancestor's tool.
+    pub tool: Option<Sym>,
+    /// The outermost `invoke_agent` span's agent: the run's root agent.
+    pub root_agent: Option<Sym>,
+    /// Every distinct agent on the path from the call up to the root,
+    /// nearest first: the agents whose inclusive cost includes this call.
+    pub agents: Vec<Option<Sym>>,
+}
+
+/// An inference call with its resolved dimensions.
+#[derive(Clone, Debug)]
+pub struct Call {
+    /// The run (trace) the call belongs to.
+    pub trace_id: u128,
+    /// The call's span id.
+    pub span_id: u64,
+    /// What the span said about the call.
+    pub info: Box<CallInfo>,
+    /// Inherited dimensions.
+    pub dims: Dims,
+    /// Where the span was read.
+    pub origin: Origin,
+}
+
+/// Spans gathered by trace, waiting for resolution.
+#[derive(Debug, Default)]
+pub struct Forest {
+    traces: HashMap<u128, Vec<Span>>,
+}
+
+/// The outcome of resolving every trace.
+#[derive(Debug, Default)]
+pub struct Resolved {
+    /// Every inference call, sorted by (trace id, span id).
+    pub calls: Vec<Call>,
+    /// Traces seen.
+    pub traces: u64,
+    /// Spans whose parent never appeared (resolved as roots).
+    pub orphan_spans: u64,
+    /// Spans seen more than once (the first copy is kept).
+    pub duplicate_spans: u64,
+}
+
+/// What a span passes down to its children.
+#[derive(Clone, Copy, Debug, Default)]
+struct Inherited {
+    tenant: Option<(u8, Sym)>,
+    feature: Option<Sym>,
+    /// Index of the nearest agent span.
+    agent: Option<u32>,
+    tool: Option<Sym>,
+}
+
+impl Forest {
+    /// Add one span.
+    pub fn insert(&mut self, span: Span) {
+        self.traces.entry(span.trace_id).or_default().push(span);
+    }
+
+    /// Resolve every trace into calls with dimensions. `describe` renders a
+    /// span's origin for error messages.
+    pub fn resolve(self, describe: impl Fn(Origin) -> String) -> Result<Resolved> {
+        let mut out = Resolved {
+            traces: self.traces.len() as u64,
+            ..Resolved::default()
+        };
+        for (trace_id, spans) in self.traces {
+            resolve_trace(trace_id, spans, &mut out, &describe)?;
+        }
+        out.calls.sort_unstable_by_key(|c| (c.trace_id, c.span_id));
+        Ok(out)
+    }
+}
+
+fn resolve_trace(
+    trace_id: u128,
+    mut spans: Vec<Span>,
+    out: &mut Resolved,
+    describe: &impl Fn(Origin) -> String,
+) -> Result<()> {
+    // Keep the first copy of a span exported twice.
+    let mut index: HashMap<u64, u32> = HashMap::with_capacity(spans.len());
+    let mut keep = vec![true; spans.len()];
+    let mut duplicates = 0;
+    for (i, span) in spans.iter().enumerate() {
+        if let std::collections::hash_map::Entry::Vacant(slot) = index.entry(span.span_id) {
+            slot.insert(i as u32);
+        } else {
+            keep[i] = false;
+            duplicates += 1;
+        }
+    }
+    if duplicates > 0 {
+        out.duplicate_spans += duplicates;
+        let mut k = keep.iter();
+        spans.retain(|_| *k.next().unwrap());
+        index = spans
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.span_id, i as u32))
+            .collect();
+    }
+
+    const UNSEEN: u8 = 0;
+    const ON_PATH: u8 = 1;
+    const DONE: u8 = 2;
+    let mut state = vec![UNSEEN; spans.len()];
+    let mut ctx = vec![Inherited::default(); spans.len()];
+    // For agent spans: the nearest agent span above them.
+    let mut parent_agent: Vec<Option<u32>> = vec![None; spans.len()];
+    let mut path = Vec::new();
+    for start in 0..spans.len() {
+        // Walk up to a resolved ancestor or a root, then resolve downwards.
+        let mut cur = start;
+        let mut base = Inherited::default();
+        while state[cur] != DONE {
+            if state[cur] == ON_PATH {
+                return Err(Error::fatal(format!(
+                    "{}: trace {trace_id:032x}: span {:016x} is its own ancestor (parent cycle)",
+                    describe(spans[cur].origin),
+                    spans[cur].span_id
+                )));
+            }
+            state[cur] = ON_PATH;
+            path.push(cur);
+            let parent = spans[cur].parent_id;
+            match (parent != 0).then(|| index.get(&parent)).flatten() {
+                Some(&p) => cur = p as usize,
+                None => {
+                    out.orphan_spans += u64::from(parent != 0);
+                    break;
+                }
+            }
+        }
+        if state[cur] == DONE {
+            base = ctx[cur];
+        }
+        while let Some(node) = path.pop() {
+            let span = &spans[node];
+            let mut own = base;
+            if let Some((rank, value)) = span.tenant {
+                if own.tenant.is_none_or(|(best, _)| rank <= best) {
+                    own.tenant = Some((rank, value));
+                }
+            }
+            own.feature = span.feature.or(own.feature);
+            match span.role {
+                Role::Agent => {
+                    parent_agent[node] = base.agent;
+                    own.agent = Some(node as u32);
+                }
+                Role::Tool => own.tool = span.tool.or(own.tool),
+                Role::Call | Role::Other => {}
+            }
+            ctx[node] = own;
+            state[node] = DONE;
+            base = own;
+        }
+    }
+
+    let agent_names: Vec<Option<Sym>> = spans.iter().map(|s| s.agent).collect();
+    for (i, span) in spans.into_iter().enumerate() {
+        let Some(info) = span.call else { continue };
+        let inherited = ctx[i];
+        let mut agents: Vec<Option<Sym>> = Vec::new();
+        let mut outermost = None;
+        let mut next = inherited.agent;
+        while let Some(a) = next {
+            outermost = Some(a);
+            let name = agent_names[a as usize];
+            if !agents.contains(&name) {
+                agents.push(name);
+            }
+            next = parent_agent[a as usize];
+        }
+        let dims = Dims {
+            tenant: inherited.tenant.map(|(_, t)| t),
+            feature: inherited.feature,
+            agent: inherited.agent.and_then(|a| agent_names[a as usize]),
+            tool: inherited.tool,
+            root_agent: outermost.and_then(|a| agent_names[a as usize]),
+            agents,
+        };
+        out.calls.push(Call {
+            trace_id,
+            span_id: span.span_id,
+            info,
+            dims,
+            origin: span.origin,
+        });
+    }
+    Ok(())
+}
