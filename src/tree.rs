@@ -2,6 +2,10 @@
 //! (whatever order the spans arrived in) and resolve, for every inference
 //! call, the dimensions it inherits from its ancestors.
 //!
+//! An inference span with no join id whose subtree holds another inference
+//! span is a wrapper (a framework's span around the SDK's), not a call of its
+//! own: it is counted, not listed as unbilled.
+//!
 //! Resolution is memoised and iterative (no recursion), so a span is visited
 //! once however deep the tree, and a parent cycle is detected, not looped on.
 
@@ -61,6 +65,9 @@ pub struct Resolved {
     pub orphan_spans: u64,
     /// Spans seen more than once (the first copy is kept).
     pub duplicate_spans: u64,
+    /// Inference spans without a join id that wrap another inference span
+    /// (a framework span around the SDK span that carries the id): not calls.
+    pub wrapper_spans: u64,
 }
 
 /// What a span passes down to its children.
@@ -71,6 +78,8 @@ struct Inherited {
     /// Index of the nearest agent span.
     agent: Option<u32>,
     tool: Option<Sym>,
+    /// Index of the nearest inference span.
+    call: Option<u32>,
 }
 
 impl Forest {
@@ -130,6 +139,7 @@ fn resolve_trace(
     let mut ctx = vec![Inherited::default(); spans.len()];
     // For agent spans: the nearest agent span above them.
     let mut parent_agent: Vec<Option<u32>> = vec![None; spans.len()];
+    let mut wraps = vec![false; spans.len()];
     let mut path = Vec::new();
     for start in 0..spans.len() {
         // Walk up to a resolved ancestor or a root, then resolve downwards.
@@ -172,7 +182,15 @@ fn resolve_trace(
                     own.agent = Some(node as u32);
                 }
                 Role::Tool => own.tool = span.tool.or(own.tool),
-                Role::Call | Role::Other => {}
+                Role::Call => {
+                    // An inference span inside another one (an SDK span
+                    // under a framework's): the outer one only wraps it.
+                    if let Some(outer) = base.call {
+                        wraps[outer as usize] = true;
+                    }
+                    own.call = Some(node as u32);
+                }
+                Role::Other => {}
             }
             ctx[node] = own;
             state[node] = DONE;
@@ -183,6 +201,10 @@ fn resolve_trace(
     let agent_names: Vec<Option<Sym>> = spans.iter().map(|s| s.agent).collect();
     for (i, span) in spans.into_iter().enumerate() {
         let Some(info) = span.call else { continue };
+        if wraps[i] && info.join_key.is_none() {
+            out.wrapper_spans += 1;
+            continue;
+        }
         let inherited = ctx[i];
         let mut agents: Vec<Option<Sym>> = Vec::new();
         let mut outermost = None;

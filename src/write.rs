@@ -284,6 +284,8 @@ pub struct Counts {
     pub orphan_spans: u64,
     /// Spans read more than once.
     pub duplicate_spans: u64,
+    /// Inference spans that only wrap another inference span (not calls).
+    pub wrapper_spans: u64,
     /// Records skipped under `--lenient`.
     pub skipped: u64,
 }

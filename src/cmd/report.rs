@@ -161,6 +161,7 @@ pub fn run(args: &Args) -> Result<()> {
     counts.calls = resolved.calls.len() as u64;
     counts.orphan_spans = resolved.orphan_spans;
     counts.duplicate_spans = resolved.duplicate_spans;
+    counts.wrapper_spans = resolved.wrapper_spans;
 
     // join, attribute
     let joined = join(&resolved.calls, &records);

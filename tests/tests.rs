@@ -1,0 +1,10 @@
+//! Integration tests. Every test runs the real `tokenledger` binary on files
+//! in a fresh temporary directory and checks its exact output.
+
+mod workdir;
+
+mod errors;
+mod handmade;
+mod property;
+mod real_fixtures;
+mod samples;
