@@ -74,7 +74,7 @@ impl PriceEntry {
     }
 
     /// The exact cost of a request with these `tokens`.
-    pub fn cost(&self, tokens: &Tokens, batch: bool) -> std::result::Result<Cost, String> {
+    pub fn cost(&self, tokens: &Tokens, batch: bool) -> std::result::Result<Cost, Unpriced> {
         let rates = match &self.long_context {
             Some(lc) if tokens.prompt() > lc.threshold => &lc.rates,
             _ => &self.rates,
@@ -82,13 +82,22 @@ impl PriceEntry {
         let factor = match (batch, self.batch_discount) {
             (false, _) => Decimal::ONE,
             (true, Some(discount)) => discount,
-            (true, None) => return Err("batch request but the entry has no batch_discount".into()),
+            (true, None) => return Err(Unpriced::NoBatchRate),
         };
         let million = Decimal::from(1_000_000u32);
         Ok(Cost(TokenType::ALL.map(|t| {
             Decimal::from(tokens.get(t)) * rates.0[t.index()] / million * factor
         })))
     }
+}
+
+/// Why a record could not be priced.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Unpriced {
+    /// No entry covers the model on the record's date.
+    NoPrice,
+    /// A batch request, but the entry has no `batch_discount`.
+    NoBatchRate,
 }
 
 /// How well a pattern fits a name: exact names first, then longer globs.
@@ -462,6 +471,14 @@ impl TomlReader<'_> {
     }
 }
 
+/// The unpriced records of one (provider, model, reason).
+struct UnpricedGroup<'r> {
+    records: u64,
+    first: &'r str,
+    from: NaiveDate,
+    to: NaiveDate,
+}
+
 /// Price every record. Every record whose model has no price on its date
 /// (or no batch rate) is collected into one error that lists each model with
 /// its record count and first request id: never a silent $0.
@@ -471,7 +488,7 @@ pub fn price_all(
     interner: &Interner,
 ) -> Result<Vec<Cost>> {
     let mut found: HashMap<(Sym, Sym, NaiveDate), Option<usize>> = HashMap::new();
-    let mut unpriced: BTreeMap<(String, String, String), (u64, String)> = BTreeMap::new();
+    let mut unpriced: BTreeMap<(&str, &str, Unpriced), UnpricedGroup> = BTreeMap::new();
     let mut costs = Vec::with_capacity(records.len());
     for r in records {
         let date = r.timestamp.date_naive();
@@ -480,20 +497,21 @@ pub fn price_all(
         });
         let result = match entry {
             Some(i) => table.entries[i].cost(&r.tokens, r.batch),
-            None => Err(format!("no price on {date}")),
+            None => Err(Unpriced::NoPrice),
         };
         match result {
             Ok(cost) => costs.push(cost),
             Err(why) => {
-                let key = (
-                    interner.get(r.provider).to_string(),
-                    interner.get(r.model).to_string(),
-                    why,
-                );
-                unpriced
-                    .entry(key)
-                    .or_insert((0, r.request_id.to_string()))
-                    .0 += 1;
+                let key = (interner.get(r.provider), interner.get(r.model), why);
+                let group = unpriced.entry(key).or_insert(UnpricedGroup {
+                    records: 0,
+                    first: &r.request_id,
+                    from: date,
+                    to: date,
+                });
+                group.records += 1;
+                group.from = group.from.min(date);
+                group.to = group.to.max(date);
             }
         }
     }
@@ -502,8 +520,14 @@ pub fn price_all(
     }
     let lines: Vec<String> = unpriced
         .iter()
-        .map(|((provider, model, why), (count, first))| {
-            format!("  {provider} {model}: {why}, {count} record(s), first request_id {first}")
+        .map(|((provider, model, why), group)| {
+            let UnpricedGroup { records: count, first, from, to } = group;
+            let why = match why {
+                Unpriced::NoPrice => "no price",
+                Unpriced::NoBatchRate => "no batch_discount",
+            };
+            let dates = if from == to { format!("on {from}") } else { format!("from {from} to {to}") };
+            format!("  {provider} {model}: {why} for {count} record(s) {dates}; first request_id {first}")
         })
         .collect();
     Err(Error::fatal(format!(

@@ -1,1 +1,231 @@
-//! placeholder
+//! Bad input: exit 2 with one message that names the file, the line and
+//! what was expected; `--lenient` turns record errors into counted skips.
+
+use crate::workdir::{fixture, Workdir};
+
+const HEADER: &str = "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch\n";
+
+/// A work dir holding the hand-made fleet, with `usage.csv` replaced when
+/// `usage` is given.
+fn fleet(name: &str, usage: Option<&str>) -> Workdir {
+    let wd = Workdir::new(name);
+    wd.copy(&fixture("handmade"), ".");
+    if let Some(rows) = usage {
+        wd.write("usage.csv", &format!("{HEADER}{rows}"));
+    }
+    wd
+}
+
+const REPORT: [&str; 9] = [
+    "report",
+    "--spans",
+    "spans",
+    "--usage",
+    "usage.csv",
+    "--pricing",
+    "pricing.toml",
+    "--out",
+    "out",
+];
+
+#[test]
+fn unpriced_models_are_listed_never_zero() {
+    let wd = fleet(
+        "unpriced",
+        Some(
+            "r-1,2025-06-03T10:00:00Z,openai,mystery-model,10,0,0,0,1,false\n\
+             r-2,2025-06-04T10:00:00Z,openai,mystery-model,10,0,0,0,1,false\n\
+             r-3,2024-12-31T10:00:00Z,anthropic,claude-test-1,10,0,0,0,1,false\n\
+             r-4,2025-06-04T10:00:00Z,openai,gpt-test,10,0,0,0,1,false\n",
+        ),
+    );
+    let stderr = wd.fail(&REPORT, 2);
+    assert_eq!(
+        stderr,
+        "tokenledger: usage records with no price in pricing.toml (add or extend a [[model]] entry):\n  \
+         anthropic claude-test-1: no price for 1 record(s) on 2024-12-31; first request_id r-3\n  \
+         openai mystery-model: no price for 2 record(s) from 2025-06-03 to 2025-06-04; first request_id r-1\n"
+    );
+    assert!(!wd.path("out").exists(), "nothing is written on error");
+}
+
+#[test]
+fn batch_request_without_a_batch_rate_is_unpriced() {
+    let wd = fleet(
+        "nobatch",
+        Some("r-1,2025-06-03T10:00:00Z,openai,gpt-test,10,0,0,0,1,true\n"),
+    );
+    wd.write(
+        "pricing.toml",
+        &wd.read("pricing.toml")
+            .replace("batch_discount = 0.5\n", ""),
+    );
+    let stderr = wd.fail(&REPORT, 2);
+    assert!(stderr.contains("openai gpt-test: no batch_discount for 1 record(s) on 2025-06-03; first request_id r-1"), "{stderr}");
+}
+
+#[test]
+fn bad_usage_rows_name_file_line_and_column() {
+    let cases = [
+        ("r-1,2025-06-03T10:00:00Z,openai,gpt-test,-5,0,0,0,1,false\n",
+         "usage.csv:2: uncached_input_tokens: expected a whole non-negative number of tokens, got \"-5\""),
+        ("r-1,2025-06-03T10:00:00Z,openai,gpt-test,1.5,0,0,0,1,false\n",
+         "usage.csv:2: uncached_input_tokens: expected a whole non-negative number of tokens, got \"1.5\""),
+        ("r-1,2025-06-03 10:00:00,openai,gpt-test,1,0,0,0,1,false\n",
+         "usage.csv:2: timestamp: expected RFC 3339 with a time zone (2025-06-01T12:00:00Z), got \"2025-06-03 10:00:00\""),
+        ("r-1,2025-06-03T10:00:00Z,openai,gpt-test,1,0,0,0,1,yes\n",
+         "usage.csv:2: batch: expected true, false or empty, got \"yes\""),
+        (",2025-06-03T10:00:00Z,openai,gpt-test,1,0,0,0,1,false\n", "usage.csv:2: request_id is empty"),
+        ("r-1,2025-06-03T10:00:00Z,openai,gpt-test,1,0,0,0\n",
+         "usage.csv:2: row has 8 fields, the header has 10"),
+    ];
+    for (row, message) in cases {
+        let wd = fleet("badusage", Some(row));
+        assert_eq!(
+            wd.fail(&REPORT, 2),
+            format!("tokenledger: {message}\n"),
+            "row {row}"
+        );
+    }
+}
+
+#[test]
+fn missing_usage_columns_are_named() {
+    let wd = fleet("missingcol", None);
+    wd.write("usage.csv", "request_id,timestamp,provider,model,uncached_input_tokens,batch\nr,2025-06-01T00:00:00Z,openai,gpt-test,1,false\n");
+    let stderr = wd.fail(&REPORT, 2);
+    assert!(
+        stderr.starts_with("tokenledger: usage.csv:1: usage CSV header lacks column(s) cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens;"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn duplicate_request_ids_dedupe_when_identical_and_fail_when_not() {
+    let row = "r-1,2025-06-03T10:00:00Z,openai,gpt-test,10,0,0,0,1,false\n";
+    let wd = fleet("dupsame", Some(&format!("{row}{row}")));
+    wd.run(&REPORT);
+    let summary = wd.read("out/summary.json");
+    assert!(
+        summary.contains("\"duplicate_usage_records\": 1,")
+            && summary.contains("\"usage_records\": 1,"),
+        "{summary}"
+    );
+
+    let other = "r-1,2025-06-03T10:00:00Z,openai,gpt-test,11,0,0,0,1,false\n";
+    let wd = fleet("dupdiff", Some(&format!("{row}{other}")));
+    assert_eq!(
+        wd.fail(&REPORT, 2),
+        "tokenledger: usage.csv:3: request_id r-1 already appeared at usage.csv:2 with different values; \
+         a request is billed once, so one of the two rows is wrong\n"
+    );
+}
+
+#[test]
+fn malformed_span_lines_fail_strict_and_are_counted_lenient() {
+    let wd = fleet("badspans", None);
+    let good = wd.read("spans/children.jsonl");
+    let first = good.lines().next().unwrap();
+    // A truncated last line, and a line that is JSON but not trace data.
+    wd.write(
+        "spans/children.jsonl",
+        &format!("{first}\n{{\"hello\":1}}\n{}\n", &first[..first.len() / 2]),
+    );
+    let stderr = wd.fail(&REPORT, 2);
+    assert_eq!(
+        stderr,
+        "tokenledger: spans/children.jsonl:2: no \"resourceSpans\" (or Tempo \"batches\") key: not OTLP trace data\n"
+    );
+
+    let mut lenient = REPORT.to_vec();
+    lenient.push("--lenient");
+    wd.run(&lenient);
+    let summary = wd.read("out/summary.json");
+    assert!(summary.contains("\"skipped\": 2\n"), "{summary}");
+    assert!(
+        summary.contains("\"bad-json\": 1,\n      \"bad-span\": 1"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains(
+            "spans/children.jsonl:3: not an OTLP TracesData JSON line: EOF while parsing"
+        ),
+        "{summary}"
+    );
+}
+
+#[test]
+fn bad_ids_name_the_span_and_field() {
+    let wd = fleet("badids", None);
+    let text = wd
+        .read("spans/children.jsonl")
+        .replacen("a600000000000006", "a6000000000006", 1);
+    wd.write("spans/children.jsonl", &text);
+    assert_eq!(
+        wd.fail(&REPORT, 2),
+        "tokenledger: spans/children.jsonl:1: span \"chat claude-test-1\": spanId \"a6000000000006\" is not 16 hex digits (non-zero)\n"
+    );
+}
+
+#[test]
+fn a_parent_cycle_is_an_error_not_a_hang() {
+    let wd = fleet("cycle", None);
+    // Make the root of trace B the child of one of its own children.
+    let text = wd.read("spans/parents.json").replace(
+        "\"spanId\": \"b100000000000001\",",
+        "\"spanId\": \"b100000000000001\",\n              \"parentSpanId\": \"b200000000000002\",",
+    );
+    wd.write("spans/parents.json", &text);
+    let stderr = wd.fail(&REPORT, 2);
+    assert!(
+        stderr.contains("trace 4bf92f3577b34da6a3ce929d0e0e4736: span")
+            && stderr.contains("parent cycle"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn pricing_errors_name_the_line() {
+    let wd = fleet("badpricing", None);
+    let pricing = wd.read("pricing.toml");
+    wd.write(
+        "pricing.toml",
+        &pricing.replacen("output = 10.00", "output = -10.00", 1),
+    );
+    assert_eq!(
+        wd.fail(&REPORT, 2),
+        "tokenledger: pricing.toml:29: \"output\" is -10.00: rates must not be negative\n"
+    );
+    // An overlapping second period for the same names.
+    wd.write(
+        "pricing.toml",
+        &pricing.replacen("effective_to = 2025-06-15\n", "", 1),
+    );
+    let stderr = wd.fail(&REPORT, 2);
+    assert!(stderr.contains("pricing.toml:23: entry matches \"claude-test-1\" and the entry at line 5 matches \"claude-test-1\""), "{stderr}");
+}
+
+#[test]
+fn bad_flags_exit_2() {
+    let wd = Workdir::new("flags");
+    let stderr = wd.fail(
+        &[
+            "report", "--spans", "x", "--usage", "y", "--period", "2025-13",
+        ],
+        2,
+    );
+    assert!(stderr.contains("expected a month as YYYY-MM"), "{stderr}");
+    let stderr = wd.fail(
+        &["report", "--spans", "x", "--usage", "y", "--print", "nope"],
+        2,
+    );
+    assert!(stderr.contains("invalid value 'nope'"), "{stderr}");
+    let stderr = wd.fail(
+        &["report", "--spans", "missing", "--usage", "missing.csv"],
+        2,
+    );
+    assert!(
+        stderr.starts_with("tokenledger: missing.csv: No such file"),
+        "{stderr}"
+    );
+}

@@ -1,1 +1,189 @@
-//! placeholder
+//! Conservation over random fleets: for every generated month, each report's
+//! rows sum exactly to the total billed, every usage record lands in exactly
+//! one row of each report, and the total equals the sum of every record
+//! priced on its own (an oracle that prices usage.csv directly).
+
+use chrono::{DateTime, Datelike, Utc};
+use rust_decimal::Decimal;
+use tokenledger::model::Tokens;
+use tokenledger::money::Micros;
+use tokenledger::price::PriceTable;
+
+use crate::workdir::{csv_rows, micros, repo, Workdir};
+
+const REPORTS: [&str; 6] = ["tenant", "feature", "agent", "tool", "model", "run"];
+
+/// SplitMix64, so the fleets vary but every run of the test is the same.
+fn next(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// The oracle: price each in-period row of usage.csv on its own and sum.
+fn oracle(usage: &str, period: Option<(i32, u32)>) -> (u64, Micros) {
+    let table = PriceTable::load_file(&repo().join("pricing.toml")).unwrap();
+    let rows = csv_rows(usage);
+    let (mut count, mut total) = (0, Decimal::ZERO);
+    for row in &rows[1..] {
+        let ts: DateTime<Utc> = DateTime::parse_from_rfc3339(&row[1]).unwrap().into();
+        if period.is_some_and(|(y, m)| (ts.year(), ts.month()) != (y, m)) {
+            continue;
+        }
+        let tokens = Tokens(std::array::from_fn(|i| row[4 + i].parse().unwrap()));
+        let entry = table.find(&row[2], &row[3], ts.date_naive()).unwrap();
+        total += entry.cost(&tokens, row[9] == "true").unwrap().total();
+        count += 1;
+    }
+    (count, Micros::round(total))
+}
+
+fn summary_field<'a>(summary: &'a serde_json::Value, path: &[&str]) -> &'a serde_json::Value {
+    path.iter().fold(summary, |v, k| &v[k])
+}
+
+#[test]
+fn every_report_sums_to_the_total_billed() {
+    let mut state = 0x7e57_u64;
+    for case in 0..12 {
+        let runs = 1 + next(&mut state) % 120;
+        let seed = next(&mut state) % 10_000;
+        let files = 1 + next(&mut state) % 4;
+        let period = (case % 2 == 0).then_some((2025, 6));
+        let wd = Workdir::new("property");
+        wd.run(&[
+            "simulate",
+            "--runs",
+            &runs.to_string(),
+            "--seed",
+            &seed.to_string(),
+            "--span-files",
+            &files.to_string(),
+            "--out",
+            "fleet",
+        ]);
+        let pricing = repo().join("pricing.toml");
+        let mut args = vec![
+            "report",
+            "--spans",
+            "fleet/spans",
+            "--usage",
+            "fleet/usage.csv",
+            "--out",
+            "out",
+            "--quiet",
+        ];
+        args.extend(["--pricing", pricing.to_str().unwrap()]);
+        if period.is_some() {
+            args.extend(["--period", "2025-06"]);
+        }
+        wd.run(&args);
+        let case =
+            format!("case {case}: runs {runs}, seed {seed}, files {files}, period {period:?}");
+
+        let summary: serde_json::Value =
+            serde_json::from_str(&wd.read("out/summary.json")).unwrap();
+        let (records, total) = oracle(&wd.read("fleet/usage.csv"), period);
+        let cost = |k: &str| {
+            micros(
+                summary_field(&summary, &["totals", "cost", k])
+                    .as_str()
+                    .unwrap(),
+            )
+        };
+        assert_eq!(
+            cost("cost_usd"),
+            total.0,
+            "{case}: total = sum of records priced one by one"
+        );
+        assert_eq!(
+            summary_field(&summary, &["counts", "usage_records"]).as_u64(),
+            Some(records),
+            "{case}"
+        );
+
+        for report in REPORTS {
+            let rows = csv_rows(&wd.read(&format!("out/by_{report}.csv")));
+            let header = &rows[0];
+            let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+            let sum = |name: &str| {
+                rows[1..]
+                    .iter()
+                    .map(|r| r[col(name)].parse::<i128>().unwrap())
+                    .sum::<i128>()
+            };
+            let money = |name: &str| {
+                rows[1..]
+                    .iter()
+                    .map(|r| micros(&r[col(name)]))
+                    .sum::<i128>()
+            };
+            assert_eq!(
+                sum("requests"),
+                records as i128,
+                "{case}: by_{report}: each record in exactly one row"
+            );
+            for tokens in [
+                "uncached_input_tokens",
+                "cache_read_tokens",
+                "cache_write_5m_tokens",
+                "cache_write_1h_tokens",
+                "output_tokens",
+            ] {
+                let expected = summary_field(&summary, &["totals", "tokens", tokens])
+                    .as_u64()
+                    .unwrap();
+                assert_eq!(
+                    sum(tokens),
+                    expected as i128,
+                    "{case}: by_{report}.{tokens}"
+                );
+            }
+            for money_column in [
+                "cost_input_usd",
+                "cost_cache_read_usd",
+                "cost_cache_write_usd",
+                "cost_output_usd",
+                "cost_usd",
+            ] {
+                assert_eq!(
+                    money(money_column),
+                    cost(money_column),
+                    "{case}: by_{report}.{money_column}"
+                );
+            }
+            for row in &rows[1..] {
+                let parts: i128 = [
+                    "cost_input_usd",
+                    "cost_cache_read_usd",
+                    "cost_cache_write_usd",
+                    "cost_output_usd",
+                ]
+                .iter()
+                .map(|c| micros(&row[col(c)]))
+                .sum();
+                assert_eq!(
+                    parts,
+                    micros(&row[col("cost_usd")]),
+                    "{case}: by_{report} row {row:?}"
+                );
+            }
+        }
+        let unattributed = csv_rows(&wd.read("out/unattributed.csv")).len() as u64 - 1;
+        assert_eq!(
+            summary_field(&summary, &["counts", "unattributed"]).as_u64(),
+            Some(unattributed),
+            "{case}"
+        );
+        let matched = summary_field(&summary, &["counts", "matched"])
+            .as_u64()
+            .unwrap();
+        assert_eq!(
+            matched + unattributed,
+            records,
+            "{case}: matched + unattributed = records"
+        );
+    }
+}

@@ -1,1 +1,107 @@
-//! placeholder
+//! Real public span exports from ../shared/fixtures/real (see SOURCES.md there).
+
+use crate::workdir::{shared_real, Workdir};
+
+const HEADER: &str = "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch\n";
+
+#[test]
+fn tempo_export_of_a_kagent_run_joins_its_openai_calls() {
+    // A Grafana Tempo export ({"batches": …}, instrumentationLibrarySpans,
+    // kind as enum names, intValue as numbers). ADK's generate_content spans
+    // wrap OpenLLMetry's openai.chat spans, which carry the response ids.
+    let wd = Workdir::new("tempo");
+    wd.copy(
+        &shared_real("tempo-export-kagent-openai.json"),
+        "tempo.json",
+    );
+    wd.write(
+        "usage.csv",
+        &format!(
+            "{HEADER}chatcmpl-DaLYlqJDD4djXUGg9TjyClK9BdeVV,2026-04-30T13:17:40Z,openai,gpt-4.1-mini-2025-04-14,2256,0,0,0,13,false
+chatcmpl-DaLYmIS19l0ClnUwPDWAYAmn2jz66,2026-04-30T13:17:42Z,openai,gpt-4.1-mini-2025-04-14,2392,0,0,0,116,false
+"
+        ),
+    );
+    wd.run(&[
+        "report",
+        "--spans",
+        "tempo.json",
+        "--usage",
+        "usage.csv",
+        "--out",
+        "out",
+        "--quiet",
+    ]);
+    // gpt-4.1-mini: input 0.40, output 1.60 per million.
+    // Input 4648 × 0.40 = 0.0018592; output 129 × 1.60 = 0.0002064; total
+    // 0.0020656 → 0.002066, the extra micro-dollar to output (remainder .4 > .2).
+    assert_eq!(
+        wd.read("out/by_agent.csv").lines().nth(1).unwrap(),
+        "helm_agent,2,4648,0,0,0,129,0.001859,0.000000,0.000000,0.000207,0.002066,100.00,0.0000,0.002066"
+    );
+    let summary = wd.read("out/summary.json");
+    for fact in [
+        "\"spans\": 86,",
+        "\"calls\": 2,",
+        "\"matched\": 2,",
+        "\"unbilled_calls\": 0,",
+        "\"wrapper_spans\": 2,",
+    ] {
+        assert!(summary.contains(fact), "{fact} in {summary}");
+    }
+}
+
+#[test]
+fn adk_recording_with_logs_beside_spans() {
+    // A Google ADK OTLP document holding resourceSpans and resourceLogs; its
+    // generate_content calls carry no response id, so none can be billed.
+    let wd = Workdir::new("adk");
+    wd.copy(&shared_real("otlp-adk-v2-tool-calls.json"), "adk.json");
+    wd.write("usage.csv", HEADER);
+    wd.run(&[
+        "report",
+        "--spans",
+        "adk.json",
+        "--usage",
+        "usage.csv",
+        "--out",
+        "out",
+        "--quiet",
+    ]);
+    let unbilled = wd.read("out/unbilled_spans.csv");
+    let rows: Vec<&str> = unbilled.lines().skip(1).collect();
+    assert_eq!(rows.len(), 3, "{unbilled}");
+    for row in rows {
+        assert!(
+            row.contains(",generate_content gemini-2.5-flash,gemini-2.5-flash,,sess-S2-v2_default,(none),weather_agent,(none),")
+                && row.ends_with(",no join attribute on span,adk.json:1"),
+            "{row}"
+        );
+    }
+}
+
+#[test]
+fn spec_example_with_upper_case_ids_and_a_parent_outside_the_file() {
+    let wd = Workdir::new("protoexample");
+    wd.copy(&shared_real("otlp-proto-example-trace.json"), "trace.json");
+    wd.write("usage.csv", HEADER);
+    wd.run(&[
+        "report",
+        "--spans",
+        "trace.json",
+        "--usage",
+        "usage.csv",
+        "--out",
+        "out",
+        "--quiet",
+    ]);
+    let summary = wd.read("out/summary.json");
+    for fact in [
+        "\"spans\": 1,",
+        "\"traces\": 1,",
+        "\"calls\": 0,",
+        "\"orphan_spans\": 1,",
+    ] {
+        assert!(summary.contains(fact), "{fact} in {summary}");
+    }
+}

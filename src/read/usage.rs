@@ -98,9 +98,18 @@ impl Columns {
 }
 
 fn csv_error(path: &Path, e: csv::Error) -> Error {
+    let message = match e.kind() {
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => {
+            format!("row has {len} fields, the header has {expected_len}")
+        }
+        csv::ErrorKind::Utf8 { err, .. } => format!("invalid UTF-8 in field {}", err.field() + 1),
+        _ => e.to_string(),
+    };
     match e.position() {
-        Some(p) => Error::record(path, p.line(), "bad-csv", e.to_string()),
-        None => Error::fatal(format!("{}: {e}", path.display())),
+        Some(p) => Error::record(path, p.line(), "bad-csv", message),
+        None => Error::fatal(format!("{}: {message}", path.display())),
     }
 }
 
