@@ -134,31 +134,16 @@ pub fn attribute(
             }
         };
         ledger.total.add(record, cost);
-        ledger
-            .tenant
-            .entry(key(dims.tenant))
-            .or_default()
-            .add(record, cost);
-        ledger
-            .feature
-            .entry(key(dims.feature))
-            .or_default()
-            .add(record, cost);
-        ledger
-            .agent
-            .entry(key(dims.agent))
-            .or_default()
-            .add(record, cost);
-        ledger
-            .tool
-            .entry(key(dims.tool))
-            .or_default()
-            .add(record, cost);
-        ledger
-            .model
-            .entry(Key::Name(record.model))
-            .or_default()
-            .add(record, cost);
+        let rows = [
+            (&mut ledger.tenant, key(dims.tenant)),
+            (&mut ledger.feature, key(dims.feature)),
+            (&mut ledger.agent, key(dims.agent)),
+            (&mut ledger.tool, key(dims.tool)),
+            (&mut ledger.model, Key::Name(record.model)),
+        ];
+        for (report, row) in rows {
+            report.entry(row).or_default().add(record, cost);
+        }
         if call.is_some() {
             ledger.matched += 1;
             for &agent in &dims.agents {

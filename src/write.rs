@@ -182,7 +182,7 @@ pub struct Summary {
     /// What `--lenient` skipped.
     pub skipped: SkippedJson,
     /// Every input file with its detected format and record count.
-    pub inputs: Vec<InputJson>,
+    pub inputs: Vec<crate::read::InputFile>,
 }
 
 /// Which pricing table was used.
@@ -299,19 +299,6 @@ pub struct SkippedJson {
     pub first: Vec<String>,
 }
 
-/// One input file.
-#[derive(Debug, Serialize)]
-pub struct InputJson {
-    /// Path as given.
-    pub path: String,
-    /// `spans` or `usage`.
-    pub kind: &'static str,
-    /// Detected format.
-    pub format: &'static str,
-    /// Records read from it.
-    pub records: u64,
-}
-
 /// The human summary: totals, coverage, top tenants and features.
 pub fn terminal_summary(
     summary: &Summary,
@@ -357,6 +344,10 @@ pub fn terminal_summary(
             Cell::new(name),
             Cell::new(value).set_alignment(CellAlignment::Right),
         ]);
+    }
+    if let Some(reported) = &t.reported_cost_usd {
+        let cell = Cell::new(reported).set_alignment(CellAlignment::Right);
+        grid.add_row([Cell::new("reported by source"), cell]);
     }
     for column in COST_COLUMNS {
         let value = t.cost.get(column).map_or("", String::as_str);

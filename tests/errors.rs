@@ -1,32 +1,19 @@
 //! Bad input: exit 2 with one message that names the file, the line and
 //! what was expected; `--lenient` turns record errors into counted skips.
 
-use crate::workdir::{fixture, Workdir};
+use crate::workdir::{Workdir, HANDMADE_REPORT as REPORT};
 
 const HEADER: &str = "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch\n";
 
 /// A work dir holding the hand-made fleet, with `usage.csv` replaced when
 /// `usage` is given.
 fn fleet(name: &str, usage: Option<&str>) -> Workdir {
-    let wd = Workdir::new(name);
-    wd.copy(&fixture("handmade"), ".");
+    let wd = Workdir::handmade(name);
     if let Some(rows) = usage {
         wd.write("usage.csv", &format!("{HEADER}{rows}"));
     }
     wd
 }
-
-const REPORT: [&str; 9] = [
-    "report",
-    "--spans",
-    "spans",
-    "--usage",
-    "usage.csv",
-    "--pricing",
-    "pricing.toml",
-    "--out",
-    "out",
-];
 
 #[test]
 fn unpriced_models_are_listed_never_zero() {

@@ -32,26 +32,23 @@
 //! Grand total 1.02235775 → 1.022358; columns 0.921007, 0.03785075 → 0.037851
 //! (the remainder micro-dollar goes to cache read), 0.0055, 0.058.
 
-use crate::workdir::{fixture, Workdir};
+use crate::workdir::{Workdir, HANDMADE_REPORT};
+
+/// Run `report` on the hand-made fleet with `flags` added.
+fn report(name: &str, flags: &[&str]) -> (Workdir, std::process::Output) {
+    let wd = Workdir::handmade(name);
+    let args: Vec<&str> = HANDMADE_REPORT.iter().chain(flags).copied().collect();
+    let out = wd.output(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (wd, out)
+}
 
 fn run() -> Workdir {
-    let wd = Workdir::new("handmade");
-    wd.copy(&fixture("handmade"), ".");
-    wd.run(&[
-        "report",
-        "--spans",
-        "spans",
-        "--usage",
-        "usage.csv",
-        "--pricing",
-        "pricing.toml",
-        "--period",
-        "2025-06",
-        "--out",
-        "out",
-        "--quiet",
-    ]);
-    wd
+    report("handmade", &["--period", "2025-06", "--quiet"]).0
 }
 
 const COLUMNS: &str = "requests,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,cost_input_usd,cost_cache_read_usd,cost_cache_write_usd,cost_output_usd,cost_usd";
@@ -230,22 +227,10 @@ fn summary_json() {
 
 #[test]
 fn print_writes_one_report_to_stdout_and_the_summary_to_stderr() {
-    let wd = Workdir::new("handmade-print");
-    wd.copy(&fixture("handmade"), ".");
-    let out = wd.output(&[
-        "report",
-        "--spans",
-        "spans",
-        "--usage",
-        "usage.csv",
-        "--pricing",
-        "pricing.toml",
-        "--period",
-        "2025-06",
-        "--print",
-        "feature",
-    ]);
-    assert!(out.status.success());
+    let (_wd, out) = report(
+        "handmade-print",
+        &["--period", "2025-06", "--print", "feature"],
+    );
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(stdout.starts_with("feature,requests,"), "{stdout}");
     assert_eq!(stdout.lines().count(), 4);
@@ -262,19 +247,7 @@ fn print_writes_one_report_to_stdout_and_the_summary_to_stderr() {
 fn without_period_the_may_record_is_priced_too() {
     // req-8: 1,000,000 uncached tokens, above the 200k threshold, so at the
     // old long-context rate of $6: +6.000000.
-    let wd = Workdir::new("handmade-noperiod");
-    wd.copy(&fixture("handmade"), ".");
-    wd.run(&[
-        "report",
-        "--spans",
-        "spans",
-        "--usage",
-        "usage.csv",
-        "--pricing",
-        "pricing.toml",
-        "--out",
-        "out",
-    ]);
+    let (wd, _) = report("handmade-noperiod", &[]);
     let summary = wd.read("out/summary.json");
     assert!(summary.contains(r#""cost_usd": "7.022358""#), "{summary}");
     assert!(summary.contains(r#""out_of_period": 0"#), "{summary}");

@@ -21,6 +21,20 @@ pub fn shared_real(name: &str) -> PathBuf {
     repo().join("../shared/fixtures/real").join(name)
 }
 
+/// `report` on the hand-made fleet as copied by [`Workdir::handmade`],
+/// writing into `out/`; tests append their own flags.
+pub const HANDMADE_REPORT: [&str; 9] = [
+    "report",
+    "--spans",
+    "spans",
+    "--usage",
+    "usage.csv",
+    "--pricing",
+    "pricing.toml",
+    "--out",
+    "out",
+];
+
 pub struct Workdir {
     pub dir: PathBuf,
 }
@@ -33,6 +47,13 @@ impl Workdir {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         Workdir { dir }
+    }
+
+    /// A work dir holding a copy of tests/fixtures/handmade.
+    pub fn handmade(name: &str) -> Workdir {
+        let wd = Workdir::new(name);
+        wd.copy(&fixture("handmade"), ".");
+        wd
     }
 
     pub fn path(&self, name: &str) -> PathBuf {

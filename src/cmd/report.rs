@@ -18,9 +18,7 @@ use crate::read::otlp::AttrKeys;
 use crate::read::usage::UsageFormat;
 use crate::read::{self, InputFile};
 use crate::tree::{Call, Forest};
-use crate::write::{
-    self, Counts, InputJson, PricingInfo, RoundedRow, SkippedJson, Summary, TotalsJson,
-};
+use crate::write::{self, Counts, PricingInfo, RoundedRow, SkippedJson, Summary, TotalsJson};
 
 /// Attribute a month of billed usage to the spans that made it.
 #[derive(Debug, clap::Args)]
@@ -193,15 +191,7 @@ pub fn run(args: &Args) -> Result<()> {
             by_kind: skips.by_kind.clone(),
             first: skips.first.clone(),
         },
-        inputs: inputs
-            .iter()
-            .map(|f| InputJson {
-                path: f.path.display().to_string(),
-                kind: f.kind,
-                format: f.format,
-                records: f.records,
-            })
-            .collect(),
+        inputs: inputs.clone(),
     };
 
     if let Some(dir) = &args.out {

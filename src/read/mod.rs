@@ -11,9 +11,10 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 
 /// One input file and what was read from it, for `summary.json`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize)]
 pub struct InputFile {
     /// The path as found.
+    #[serde(serialize_with = "path_text")]
     pub path: PathBuf,
     /// `spans` or `usage`.
     pub kind: &'static str,
@@ -21,6 +22,10 @@ pub struct InputFile {
     pub format: &'static str,
     /// Records read (spans or usage rows).
     pub records: u64,
+}
+
+fn path_text<S: serde::Serializer>(path: &Path, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.collect_str(&path.display())
 }
 
 /// Expand files and directories into a sorted list of files. Directories
