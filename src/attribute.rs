@@ -18,6 +18,8 @@ pub const UNATTRIBUTED: &str = "(unattributed)";
 pub const NONE: &str = "(none)";
 /// Run label for a dimension whose calls disagree.
 pub const MIXED: &str = "(mixed)";
+/// Row label, under `--true-up`, for invoiced usage no record makes up.
+pub const INVOICE_ONLY: &str = "(invoice only)";
 
 /// A report row's key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -53,16 +55,19 @@ pub struct Totals {
     pub tokens: [u128; 5],
     /// Exact cost per token type.
     pub cost: Cost,
+    /// Exact trued-up (invoiced) cost; zero without a true-up.
+    pub billed: Decimal,
 }
 
 impl Totals {
-    /// Add one priced record.
-    pub fn add(&mut self, record: &UsageRecord, cost: &Cost) {
+    /// Add one priced record with its trued-up cost.
+    pub fn add(&mut self, record: &UsageRecord, cost: &Cost, billed: Decimal) {
         self.requests += 1;
         for t in TokenType::ALL {
             self.tokens[t.index()] += u128::from(record.tokens.get(t));
         }
         self.cost += *cost;
+        self.billed += billed;
     }
 }
 
@@ -114,16 +119,19 @@ pub struct Ledger {
     pub matched: u64,
 }
 
-/// Roll up `records` (priced by `costs`, joined to `calls` by `joined`).
+/// Roll up `records` (priced by `costs`, trued up to `billed` when given,
+/// joined to `calls` by `joined`).
 pub fn attribute(
     records: &[UsageRecord],
     costs: &[Cost],
+    billed: Option<&[Decimal]>,
     calls: &[Call],
     joined: &Joined,
 ) -> Ledger {
     let mut ledger = Ledger::default();
     let unattributed = Dims::default();
     for (i, (record, cost)) in records.iter().zip(costs).enumerate() {
+        let billed = billed.map_or(Decimal::ZERO, |b| b[i]);
         let call = joined.call_of[i].map(|c| &calls[c as usize]);
         let dims = call.map_or(&unattributed, |c| &c.dims);
         let key = |sym: Option<Sym>| {
@@ -133,7 +141,7 @@ pub fn attribute(
                 Key::Unattributed
             }
         };
-        ledger.total.add(record, cost);
+        ledger.total.add(record, cost, billed);
         let rows = [
             (&mut ledger.tenant, key(dims.tenant)),
             (&mut ledger.feature, key(dims.feature)),
@@ -142,7 +150,7 @@ pub fn attribute(
             (&mut ledger.model, Key::Name(record.model)),
         ];
         for (report, row) in rows {
-            report.entry(row).or_default().add(record, cost);
+            report.entry(row).or_default().add(record, cost, billed);
         }
         if call.is_some() {
             ledger.matched += 1;
@@ -167,7 +175,7 @@ pub fn attribute(
         run.root_agent.merge(root_agent);
         run.tenant.merge(tenant);
         run.feature.merge(feature);
-        run.totals.add(record, cost);
+        run.totals.add(record, cost, billed);
     }
     ledger
 }
@@ -187,8 +195,9 @@ pub struct Table {
 pub const REPORTS: [&str; 6] = ["tenant", "feature", "agent", "tool", "model", "run"];
 
 impl Ledger {
-    /// Every report as a labelled table.
-    pub fn tables(&self, interner: &Interner) -> Vec<Table> {
+    /// Every report as a labelled table; `invoice_only` (under a true-up)
+    /// adds a row holding invoiced usage that no record makes up.
+    pub fn tables(&self, interner: &Interner, invoice_only: Option<Decimal>) -> Vec<Table> {
         let simple = |name,
                       column: &'static [&'static str],
                       map: &HashMap<Key, Totals>,
@@ -220,13 +229,25 @@ impl Ledger {
                 })
                 .collect(),
         };
-        vec![
+        let mut tables = vec![
             simple("tenant", &["tenant"], &self.tenant, false),
             simple("feature", &["feature"], &self.feature, false),
             simple("agent", &["agent"], &self.agent, true),
             simple("tool", &["tool"], &self.tool, false),
             simple("model", &["model"], &self.model, false),
             runs,
-        ]
+        ];
+        if let Some(billed) = invoice_only.filter(|b| !b.is_zero()) {
+            for table in &mut tables {
+                let labels = vec![INVOICE_ONLY.to_string(); table.key_columns.len()];
+                let totals = Totals {
+                    billed,
+                    ..Totals::default()
+                };
+                let inclusive = (table.name == "agent").then_some(Decimal::ZERO);
+                table.rows.push((labels, totals, inclusive));
+            }
+        }
+        tables
     }
 }

@@ -14,6 +14,7 @@ pub mod model;
 pub mod money;
 pub mod price;
 pub mod read;
+pub mod reconcile;
 pub mod simulate;
 pub mod tree;
 pub mod write;

@@ -17,6 +17,8 @@ struct Cli {
 enum Command {
     /// Attribute billed usage to spans and write the reports.
     Report(cmd::report::Args),
+    /// Compare priced usage with the invoice; exit 1 on drift.
+    Reconcile(cmd::reconcile::Args),
     /// Generate a deterministic synthetic fleet month (spans + usage).
     Simulate(cmd::simulate::Args),
 }
@@ -25,10 +27,15 @@ fn main() {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Report(args) => cmd::report::run(args),
-        Command::Simulate(args) => cmd::simulate::run(args),
+        Command::Reconcile(args) => cmd::reconcile::run(args),
+        Command::Simulate(args) => cmd::simulate::run(args).map(|()| cmd::Outcome::Pass),
     };
-    if let Err(err) = result {
-        eprintln!("tokenledger: {err}");
-        std::process::exit(2);
+    match result {
+        Ok(cmd::Outcome::Pass) => {}
+        Ok(cmd::Outcome::Fail) => std::process::exit(1),
+        Err(err) => {
+            eprintln!("tokenledger: {err}");
+            std::process::exit(2);
+        }
     }
 }

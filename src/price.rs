@@ -239,6 +239,19 @@ impl PriceTable {
             .map(|i| &self.entries[i])
     }
 
+    /// The name both sides of a reconciliation use for `model`: the first
+    /// exact name of the entry that matches it best on any date (dated
+    /// snapshots and display names meet their alias), else `model` itself.
+    pub fn canonical_model<'m>(&'m self, provider: &str, model: &'m str) -> &'m str {
+        self.entries
+            .iter()
+            .filter(|e| e.provider == provider)
+            .filter_map(|e| e.fit(model).map(|fit| (fit, e)))
+            .max_by_key(|(fit, _)| *fit)
+            .and_then(|(_, e)| e.patterns.iter().find(|p| !p.contains('*')))
+            .map_or(model, String::as_str)
+    }
+
     fn find_index(&self, provider: &str, model: &str, date: NaiveDate) -> Option<usize> {
         self.entries
             .iter()

@@ -7,7 +7,23 @@ use std::process::Command;
 
 use crate::workdir::{repo, Workdir};
 
-const FILES: [&str; 9] = [
+/// The README's first command, less its --out.
+const README_COMMAND: [&str; 12] = [
+    "report",
+    "--spans",
+    "samples/spans",
+    "--usage",
+    "samples/usage.csv",
+    "--invoice",
+    "samples/invoices",
+    "--true-up",
+    "--period",
+    "2025-06",
+    "--quiet",
+    "--out",
+];
+
+const FILES: [&str; 10] = [
     "by_tenant.csv",
     "by_feature.csv",
     "by_agent.csv",
@@ -16,6 +32,7 @@ const FILES: [&str; 9] = [
     "by_run.csv",
     "unattributed.csv",
     "unbilled_spans.csv",
+    "reconciliation.csv",
     "summary.json",
 ];
 
@@ -24,17 +41,7 @@ fn sample_month_reports_match_the_expected_files() {
     let wd = Workdir::new("samples");
     let out = wd.path("reports");
     let status = Command::new(env!("CARGO_BIN_EXE_tokenledger"))
-        .args([
-            "report",
-            "--spans",
-            "samples/spans",
-            "--usage",
-            "samples/usage.csv",
-            "--period",
-            "2025-06",
-            "--quiet",
-            "--out",
-        ])
+        .args(README_COMMAND)
         .arg(&out)
         .current_dir(repo())
         .status()
@@ -118,7 +125,14 @@ fn the_simulator_regenerates_the_samples_byte_for_byte() {
         "--out",
         "samples",
     ]);
-    for name in ["usage.csv", "spans/part-0.jsonl", "spans/part-1.jsonl"] {
+    for name in [
+        "usage.csv",
+        "spans/part-0.jsonl",
+        "spans/part-1.jsonl",
+        "invoices/anthropic-cost-report.jsonl",
+        "invoices/openai-costs.jsonl",
+        "invoices/google-invoice.csv",
+    ] {
         let shipped = std::fs::read(repo().join("samples").join(name)).unwrap();
         assert!(
             std::fs::read(wd.path(&format!("samples/{name}"))).unwrap() == shipped,

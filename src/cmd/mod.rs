@@ -1,5 +1,270 @@
 //! Subcommands: each module holds its arguments (with their help text) and
-//! its `run`.
+//! its `run`. What several commands share lives here: the usage flags and
+//! their loading (read → dedupe → period → price), the invoice flags, and
+//! output helpers.
 
+pub mod reconcile;
 pub mod report;
 pub mod simulate;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use chrono::{DateTime, Datelike, Utc};
+use rust_decimal::Decimal;
+
+use crate::attribute::Totals;
+use crate::error::{Error, Result, Skips};
+use crate::intern::Interner;
+use crate::join::dedupe;
+use crate::model::{Cost, Origin, UsageRecord};
+use crate::price::{price_all, PriceTable};
+use crate::read::invoice::{self, InvoiceFormat, InvoiceLine};
+use crate::read::usage::{self, UsageFormat};
+use crate::read::{self, InputFile};
+use crate::reconcile::Tolerance;
+use crate::write::summary::{Counts, PricingInfo, SkippedJson, Summary, TotalsJson};
+
+/// What a command concluded: exit 0, or exit 1 when a check it ran failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Everything checked passed.
+    Pass,
+    /// The run completed, but a gate (drift, …) failed.
+    Fail,
+}
+
+/// A UTC calendar month.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Period {
+    year: i32,
+    month: u32,
+}
+
+impl Period {
+    fn parse(text: &str) -> std::result::Result<Period, String> {
+        let bad = || format!("expected a month as YYYY-MM (e.g. 2025-06), got \"{text}\"");
+        let (y, m) = text.split_once('-').ok_or_else(bad)?;
+        let (year, month) = (y.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+        if y.len() != 4 || m.len() != 2 || !(1..=12).contains(&month) {
+            return Err(bad());
+        }
+        Ok(Period { year, month })
+    }
+
+    /// Whether `t` falls in this month.
+    pub fn contains(&self, t: &DateTime<Utc>) -> bool {
+        t.year() == self.year && t.month() == self.month
+    }
+
+    fn contains_day(&self, day: chrono::NaiveDate) -> bool {
+        day.year() == self.year && day.month() == self.month
+    }
+}
+
+impl std::fmt::Display for Period {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:04}-{:02}", self.year, self.month)
+    }
+}
+
+/// Flags of every command that reads billed usage.
+#[derive(Debug, clap::Args)]
+pub struct UsageArgs {
+    /// Billed usage files or directories (every *.csv inside), in the
+    /// canonical usage CSV.
+    #[arg(long, required = true, num_args = 1.., value_name = "PATH")]
+    pub usage: Vec<PathBuf>,
+    /// Pricing table [default: ./pricing.toml if present, else the built-in table].
+    #[arg(long, value_name = "FILE")]
+    pub pricing: Option<PathBuf>,
+    /// Keep only usage records (and invoice days) in this UTC month.
+    #[arg(long, value_name = "YYYY-MM", value_parser = Period::parse)]
+    pub period: Option<Period>,
+    /// Skip malformed records (counted in the summary) instead of stopping.
+    #[arg(long)]
+    pub lenient: bool,
+}
+
+/// Flags of every command that compares with an invoice.
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// Read every invoice file in this format instead of detecting it.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub invoice_format: Option<InvoiceFormat>,
+    /// A line drifts when |computed − invoiced| exceeds this percent of the
+    /// invoiced amount (and --tolerance-usd).
+    #[arg(long, value_name = "PCT", default_value = "0.5", value_parser = non_negative)]
+    pub tolerance: Decimal,
+    /// A line drifts when |computed − invoiced| exceeds this many USD (and --tolerance).
+    #[arg(long, value_name = "USD", default_value = "0.01", value_parser = non_negative)]
+    pub tolerance_usd: Decimal,
+}
+
+impl CheckArgs {
+    /// The tolerance these flags set.
+    pub fn tolerance(&self) -> Tolerance {
+        Tolerance {
+            pct: self.tolerance,
+            usd: self.tolerance_usd,
+        }
+    }
+}
+
+fn non_negative(text: &str) -> std::result::Result<Decimal, String> {
+    match Decimal::from_str(text) {
+        Ok(d) if d >= Decimal::ZERO => Ok(d),
+        _ => Err(format!(
+            "expected a non-negative decimal number, got \"{text}\""
+        )),
+    }
+}
+
+/// Billed usage read from every `--usage` file, deduplicated, filtered to
+/// the period and priced, with everything read so far.
+pub struct Billing {
+    /// The pricing table used.
+    pub pricing: PriceTable,
+    /// Interned names of every record (and later spans).
+    pub interner: Interner,
+    /// The strict/lenient policy and what it skipped.
+    pub skips: Skips,
+    /// Every input file read so far.
+    pub inputs: Vec<InputFile>,
+    /// Records in period.
+    pub records: Vec<UsageRecord>,
+    /// Exact cost of each record.
+    pub costs: Vec<Cost>,
+    /// Counts so far.
+    pub counts: Counts,
+    /// `--period`.
+    pub period: Option<Period>,
+}
+
+impl Billing {
+    /// Read, dedupe, filter and price the usage.
+    pub fn load(args: &UsageArgs) -> Result<Billing> {
+        let pricing = PriceTable::resolve(args.pricing.as_deref())?;
+        let mut interner = Interner::default();
+        let mut skips = Skips::new(args.lenient);
+        let mut inputs = Vec::new();
+        let mut records = Vec::new();
+        for path in read::expand(&args.usage, &[".csv"])? {
+            let format = UsageFormat::detect(&path)?;
+            let file = inputs.len() as u32;
+            let n = usage::read_file(&path, format, file, &mut interner, &mut skips, &mut |r| {
+                records.push(r)
+            })?;
+            inputs.push(InputFile {
+                path,
+                kind: "usage",
+                format: format.name(),
+                records: n,
+            });
+        }
+        let mut counts = Counts {
+            usage_records_read: records.len() as u64,
+            ..Counts::default()
+        };
+        counts.duplicate_usage_records = dedupe(&mut records, describe(&inputs))?;
+        if let Some(period) = args.period {
+            records.retain(|r| period.contains(&r.timestamp));
+            counts.out_of_period =
+                counts.usage_records_read - counts.duplicate_usage_records - records.len() as u64;
+        }
+        counts.usage_records = records.len() as u64;
+        let costs = price_all(&pricing, &records, &interner)?;
+        Ok(Billing {
+            pricing,
+            interner,
+            skips,
+            inputs,
+            records,
+            costs,
+            counts,
+            period: args.period,
+        })
+    }
+
+    /// Read every invoice file; lines dated outside the period are dropped
+    /// and counted.
+    pub fn read_invoices(
+        &mut self,
+        paths: &[PathBuf],
+        format: Option<InvoiceFormat>,
+    ) -> Result<Vec<InvoiceLine>> {
+        let mut lines = Vec::new();
+        for path in read::expand(paths, &[".csv", ".json", ".jsonl"])? {
+            let file = self.inputs.len() as u32;
+            let (format, mut read) =
+                invoice::read_file(&path, format, file, &self.pricing.currency, &mut self.skips)?;
+            let n = read.len() as u64;
+            if let Some(period) = self.period {
+                read.retain(|l| l.day.is_none_or(|d| period.contains_day(d)));
+                self.counts.invoice_lines_out_of_period += n - read.len() as u64;
+            }
+            lines.extend(read);
+            self.inputs.push(InputFile {
+                path,
+                kind: "invoice",
+                format: format.name(),
+                records: n,
+            });
+        }
+        Ok(lines)
+    }
+
+    /// Totals over every record, with trued-up costs when given.
+    pub fn total(&self, billed: Option<&[Decimal]>) -> Totals {
+        let mut total = Totals::default();
+        for (i, (r, c)) in self.records.iter().zip(&self.costs).enumerate() {
+            total.add(r, c, billed.map_or(Decimal::ZERO, |b| b[i]));
+        }
+        total
+    }
+
+    /// `summary.json` for this run, from its rounded totals.
+    pub fn summary(&self, totals: TotalsJson) -> Summary {
+        let mut counts = self.counts.clone();
+        counts.skipped = self.skips.total();
+        Summary {
+            tokenledger_version: env!("CARGO_PKG_VERSION"),
+            pricing: PricingInfo {
+                source: self.pricing.source.clone(),
+                version: self.pricing.version.clone(),
+                currency: self.pricing.currency.clone(),
+            },
+            period: self.period.map(|p| p.to_string()),
+            totals,
+            counts,
+            skipped: SkippedJson {
+                by_kind: self.skips.by_kind.clone(),
+                first: self.skips.first.clone(),
+            },
+            inputs: self.inputs.clone(),
+            reconciliation: None,
+        }
+    }
+}
+
+/// Renders an [`Origin`] as `file:line`.
+pub fn describe(inputs: &[InputFile]) -> impl Fn(Origin) -> String + '_ {
+    |o: Origin| format!("{}:{}", inputs[o.file as usize].path.display(), o.line)
+}
+
+/// Write to stdout; a closed pipe (`| head`) ends the program quietly.
+pub fn print_stdout(bytes: &[u8]) -> Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        result => result.map_err(|e| Error::io(Path::new("<stdout>"), e)),
+    }
+}
+
+/// Write `summary.json` into `dir` atomically.
+pub fn write_summary(dir: &Path, summary: &Summary) -> Result<()> {
+    let mut json = serde_json::to_vec_pretty(summary).map_err(|e| Error::fatal(e.to_string()))?;
+    json.push(b'\n');
+    crate::write::write_atomic(dir, "summary.json", &json)
+}

@@ -4,10 +4,12 @@
 use std::path::PathBuf;
 
 use crate::error::Result;
+use crate::price::PriceTable;
 use crate::simulate::{generate, parse_month, Config};
 
-/// Generate a synthetic fleet month: OTLP JSON lines under DIR/spans/ and
-/// the billed usage as DIR/usage.csv.
+/// Generate a synthetic fleet month: OTLP JSON lines under DIR/spans/, the
+/// billed usage as DIR/usage.csv and the providers' invoices under
+/// DIR/invoices/.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Agent runs (traces) to generate.
@@ -25,6 +27,10 @@ pub struct Args {
     /// Typical bytes of message content on inference spans (0: none).
     #[arg(long, default_value_t = 0)]
     pub message_bytes: usize,
+    /// Pricing table for the simulated invoices [default: ./pricing.toml if
+    /// present, else the built-in table].
+    #[arg(long, value_name = "FILE")]
+    pub pricing: Option<PathBuf>,
     /// Output directory.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
@@ -39,7 +45,8 @@ pub fn run(args: &Args) -> Result<()> {
         span_files: args.span_files,
         message_bytes: args.message_bytes,
     };
-    let stats = generate(&config, &args.out)?;
+    let pricing = PriceTable::resolve(args.pricing.as_deref())?;
+    let stats = generate(&config, &pricing, &args.out)?;
     eprintln!(
         "tokenledger: wrote {} spans ({} calls) and {} usage records to {}",
         stats.spans,

@@ -16,6 +16,10 @@ use std::path::Path;
 use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
 
 use crate::error::{Error, Result};
+use crate::model::Tokens;
+use crate::price::PriceTable;
+
+mod invoices;
 
 /// What to generate.
 #[derive(Clone, Debug)]
@@ -274,6 +278,8 @@ struct Month {
     usage: BufWriter<std::fs::File>,
     stats: Stats,
     message: String,
+    pricing: PriceTable,
+    invoicer: invoices::Invoicer,
 }
 
 struct SpanFile {
@@ -291,8 +297,9 @@ struct Conversation {
     cached: u64,
 }
 
-/// Generate a month into `dir`: `spans/part-N.jsonl` and `usage.csv`.
-pub fn generate(config: &Config, dir: &Path) -> Result<Stats> {
+/// Generate a month into `dir`: `spans/part-N.jsonl`, `usage.csv`, and the
+/// providers' invoices for it under `invoices/`, priced from `pricing`.
+pub fn generate(config: &Config, pricing: &PriceTable, dir: &Path) -> Result<Stats> {
     let span_dir = dir.join("spans");
     std::fs::create_dir_all(&span_dir).map_err(|e| Error::io(&span_dir, e))?;
     let create = |p: &Path| {
@@ -323,6 +330,8 @@ pub fn generate(config: &Config, dir: &Path) -> Result<Stats> {
         usage,
         stats: Stats::default(),
         message: String::new(),
+        pricing: pricing.clone(),
+        invoicer: invoices::Invoicer::default(),
     };
     let (year, mon) = config.month;
     let start =
@@ -349,6 +358,7 @@ pub fn generate(config: &Config, dir: &Path) -> Result<Stats> {
     month
         .finish()
         .map_err(|e| Error::fatal(format!("{}: {e}", dir.display())))?;
+    month.invoicer.write(&dir.join("invoices"), config.month)?;
     Ok(month.stats)
 }
 
@@ -577,6 +587,11 @@ impl Month {
                 "{id},{ts},{},{},{uncached},{read},{write_5m},{write_1h},{output},{}",
                 model.provider, model.billed, feature.batch
             )?;
+            let tokens = Tokens([uncached, read, write_5m, write_1h, output]);
+            let day = DateTime::<Utc>::from_timestamp_nanos(end).date_naive();
+            let (provider, name) = (model.provider, model.billed);
+            self.invoicer
+                .add(&self.pricing, provider, name, day, &tokens, feature.batch);
         }
         if exported {
             // Span token counts follow the semconv: input includes cached.

@@ -1,170 +1,12 @@
-//! Stage 7, write: round the exact ledger to micro-dollars (see
-//! [`crate::money`]), and write the CSV reports, the listings of what could
-//! not be attributed or billed, `summary.json` and the terminal summary.
-//! Files are written atomically: a temporary file in the output directory,
-//! then a rename.
-
-use std::io::Write;
-use std::path::Path;
+//! `summary.json` and the human summary printed after a run.
 
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use crate::attribute::{Table, Totals};
-use crate::error::{Error, Result};
-use crate::model::{Cost, TokenType};
-use crate::money::{apportion, ratio, split, Micros};
-
-/// Cost columns of every report, in order: cache writes of both lifetimes
-/// are one column.
-pub const COST_COLUMNS: [&str; 4] = [
-    "cost_input_usd",
-    "cost_cache_read_usd",
-    "cost_cache_write_usd",
-    "cost_output_usd",
-];
-
-/// A cost split into the four report columns.
-pub fn components(cost: &Cost) -> [Decimal; 4] {
-    let c = cost.0;
-    [c[0], c[1], c[2] + c[3], c[4]]
-}
-
-/// The rounded grand total split over the four cost columns: every report's
-/// columns sum to these.
-pub fn column_totals(total: &Totals) -> Result<[Micros; 4]> {
-    split(components(&total.cost))
-}
-
-/// A report row after rounding.
-#[derive(Clone, Debug)]
-pub struct RoundedRow {
-    /// Label columns.
-    pub keys: Vec<String>,
-    /// Exact sums (tokens, requests, exact cost for ratios).
-    pub totals: Totals,
-    /// Rounded cost columns.
-    pub cost: [Micros; 4],
-    /// Rounded `cost_usd`: the sum of `cost`.
-    pub cost_usd: Micros,
-    /// Rounded inclusive cost (agents only).
-    pub inclusive: Option<Micros>,
-}
-
-/// Round a table's rows so that each cost column sums to `targets`, and sort
-/// them by cost descending, then labels ascending.
-pub fn round_table(table: &Table, targets: &[Micros; 4]) -> Result<Vec<RoundedRow>> {
-    let mut rows = table.rows.clone();
-    rows.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut columns = Vec::with_capacity(4);
-    for (k, target) in targets.iter().enumerate() {
-        let exact: Vec<Decimal> = rows
-            .iter()
-            .map(|(_, t, _)| components(&t.cost)[k])
-            .collect();
-        columns.push(apportion(&exact, *target)?);
-    }
-    let mut rounded: Vec<RoundedRow> = rows
-        .into_iter()
-        .enumerate()
-        .map(|(i, (keys, totals, inclusive))| {
-            let cost = [0, 1, 2, 3].map(|k| columns[k][i]);
-            let cost_usd: Micros = cost.iter().copied().sum();
-            // Inclusive = this row's own rounded cost + the rounded cost of the
-            // sub-agents below it, so it is never below cost_usd.
-            let inclusive = inclusive
-                .map(|incl| Micros(cost_usd.0 + Micros::round(incl - totals.cost.total()).0));
-            RoundedRow {
-                keys,
-                totals,
-                cost,
-                cost_usd,
-                inclusive,
-            }
-        })
-        .collect();
-    rounded.sort_by(|a, b| {
-        b.cost_usd
-            .cmp(&a.cost_usd)
-            .then_with(|| a.keys.cmp(&b.keys))
-    });
-    Ok(rounded)
-}
-
-/// Write one report as CSV.
-pub fn report_csv(
-    out: impl Write,
-    table: &Table,
-    rows: &[RoundedRow],
-    grand_total: &Totals,
-) -> csv::Result<()> {
-    let is_run = table.name == "run";
-    let has_inclusive = rows.iter().any(|r| r.inclusive.is_some());
-    let mut w = csv::Writer::from_writer(out);
-    let mut header: Vec<&str> = table.key_columns.to_vec();
-    header.push("requests");
-    header.extend(TokenType::ALL.map(TokenType::tokens_column));
-    header.extend(COST_COLUMNS);
-    header.push("cost_usd");
-    if !is_run {
-        header.extend(["share_pct", "cache_hit_ratio"]);
-    }
-    if has_inclusive {
-        header.push("inclusive_cost_usd");
-    }
-    w.write_record(&header)?;
-    let total_cost = grand_total.cost.total();
-    for row in rows {
-        let mut record: Vec<String> = row.keys.clone();
-        record.push(row.totals.requests.to_string());
-        record.extend(row.totals.tokens.iter().map(u128::to_string));
-        record.extend(row.cost.iter().map(Micros::to_string));
-        record.push(row.cost_usd.to_string());
-        if !is_run {
-            let share = ratio(row.totals.cost.total(), total_cost, 100, 2).unwrap_or_default();
-            record.push(format!("{share:.2}"));
-            record
-                .push(cache_hit_ratio(&row.totals).map_or_else(String::new, |r| format!("{r:.4}")));
-        }
-        if let Some(inclusive) = row.inclusive {
-            record.push(inclusive.to_string());
-        }
-        w.write_record(&record)?;
-    }
-    w.flush()?;
-    Ok(())
-}
-
-/// Cache reads as a share of all input tokens, 4 places; `None` without input.
-pub fn cache_hit_ratio(totals: &Totals) -> Option<Decimal> {
-    let prompt: u128 = totals.tokens[..4].iter().sum();
-    let read = totals.tokens[TokenType::CacheRead.index()];
-    ratio(Decimal::from(read), Decimal::from(prompt), 1, 4)
-}
-
-/// Write `bytes` to `dir/name` atomically: a temporary file in `dir`, synced,
-/// then renamed over the target.
-pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
-    let target = dir.join(name);
-    let temp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut file = std::fs::File::create(&temp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&temp, &target)
-    })();
-    result.map_err(|e| {
-        let _ = std::fs::remove_file(&temp);
-        Error::io(&target, e)
-    })
-}
-
-/// Render rows with `csv` into bytes.
-pub fn csv_bytes(write: impl FnOnce(&mut Vec<u8>) -> csv::Result<()>) -> Result<Vec<u8>> {
-    let mut bytes = Vec::new();
-    write(&mut bytes).map_err(|e| Error::fatal(format!("writing CSV: {e}")))?;
-    Ok(bytes)
-}
+use super::reports::{RoundedRow, COST_COLUMNS};
+use crate::attribute::Totals;
+use crate::model::TokenType;
+use crate::money::{ratio, Micros};
 
 /// `summary.json`: totals, counts and inputs of one run.
 #[derive(Debug, Serialize)]
@@ -183,6 +25,9 @@ pub struct Summary {
     pub skipped: SkippedJson,
     /// Every input file with its detected format and record count.
     pub inputs: Vec<crate::read::InputFile>,
+    /// The comparison with the invoice, when one was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reconciliation: Option<super::reconciliation::ReconciliationJson>,
 }
 
 /// Which pricing table was used.
@@ -258,7 +103,7 @@ impl TotalsJson {
 }
 
 /// Record counts of one run.
-#[derive(Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize)]
 pub struct Counts {
     /// Spans read.
     pub spans: u64,
@@ -272,6 +117,8 @@ pub struct Counts {
     pub duplicate_usage_records: u64,
     /// Records outside `--period`, left out of every total.
     pub out_of_period: u64,
+    /// Invoice lines dated outside `--period`, left out of the comparison.
+    pub invoice_lines_out_of_period: u64,
     /// Records priced and reported.
     pub usage_records: u64,
     /// Records joined to a call.

@@ -1,0 +1,645 @@
+//! Invoices and cost reports: what the provider charged. Every format is
+//! normalised into [`InvoiceLine`]s in the pricing table's currency.
+//!
+//! - tokenledger's invoice CSV (`provider,model,token_type,amount_usd`, …);
+//! - Anthropic's Admin API `cost_report` JSON pages (`amount` is a string in
+//!   **cents**) and the Console cost CSV;
+//! - OpenAI's `/v1/organization/costs` JSON pages (`amount.value` in dollars,
+//!   read from its literal text, never through f64) and the dashboard CSV,
+//!   whose `line_item` (`"gpt-4.1-2025-04-14, cached input"`) carries model
+//!   and token type.
+
+use std::io::Read;
+use std::path::Path;
+use std::str::FromStr;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::error::{Error, Result, Skips};
+use crate::model::{Origin, TokenType};
+
+/// What kind of charge an invoice line is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Charge {
+    /// Usage: compared with the computed cost.
+    Usage,
+    /// A credit applied (usually negative).
+    Credit,
+    /// Tax.
+    Tax,
+    /// Any other adjustment.
+    Adjustment,
+}
+
+impl Charge {
+    /// The name used in the invoice CSV and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Charge::Usage => "usage",
+            Charge::Credit => "credit",
+            Charge::Tax => "tax",
+            Charge::Adjustment => "adjustment",
+        }
+    }
+}
+
+/// One line of what a provider charged.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InvoiceLine {
+    /// Provider (`anthropic`, `openai`, …).
+    pub provider: String,
+    /// Model as the invoice names it; `None` for lines not about a model.
+    pub model: Option<String>,
+    /// Token type; `None` for lines not per token type (web search, tax…).
+    pub token_type: Option<TokenType>,
+    /// The UTC day the line covers, when it covers exactly one day.
+    pub day: Option<NaiveDate>,
+    /// Amount in the pricing table's currency (dollars, not cents).
+    pub amount: Decimal,
+    /// Usage, credit, tax or adjustment.
+    pub charge: Charge,
+    /// The line's own description, for lines without a model.
+    pub description: String,
+    /// Where the line was read.
+    pub origin: Origin,
+}
+
+/// The invoice formats tokenledger reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum InvoiceFormat {
+    /// tokenledger's invoice CSV.
+    Tokenledger,
+    /// Anthropic Admin API cost_report JSON pages.
+    AnthropicCostReport,
+    /// Anthropic Console cost CSV.
+    AnthropicCsv,
+    /// OpenAI /v1/organization/costs JSON pages.
+    OpenaiCosts,
+    /// OpenAI dashboard cost CSV.
+    OpenaiCsv,
+}
+
+impl InvoiceFormat {
+    /// The name shown in the summary.
+    pub fn name(self) -> &'static str {
+        match self {
+            InvoiceFormat::Tokenledger => "tokenledger-invoice-csv",
+            InvoiceFormat::AnthropicCostReport => "anthropic-cost-report",
+            InvoiceFormat::AnthropicCsv => "anthropic-cost-csv",
+            InvoiceFormat::OpenaiCosts => "openai-costs",
+            InvoiceFormat::OpenaiCsv => "openai-cost-csv",
+        }
+    }
+
+    /// Detect a file's format from its first bytes: a CSV header, or the
+    /// keys of a JSON page.
+    pub fn detect(path: &Path, head: &str) -> Result<InvoiceFormat> {
+        let trimmed = head.trim_start();
+        if trimmed.starts_with('{') || trimmed.starts_with('[') {
+            if head.contains("organization.costs.result") || head.contains("\"line_item\"") {
+                return Ok(InvoiceFormat::OpenaiCosts);
+            }
+            if head.contains("\"cost_type\"") || head.contains("\"starting_at\"") {
+                return Ok(InvoiceFormat::AnthropicCostReport);
+            }
+        } else {
+            let header = head.lines().next().unwrap_or("");
+            let has = |col: &str| header.split(',').any(|h| h.trim().trim_matches('"') == col);
+            if has("amount_usd") && has("token_type") {
+                return Ok(InvoiceFormat::Tokenledger);
+            }
+            if has("line_item") && has("amount_value") {
+                return Ok(InvoiceFormat::OpenaiCsv);
+            }
+            if has("usage_date_utc") && has("cost_usd") {
+                return Ok(InvoiceFormat::AnthropicCsv);
+            }
+        }
+        Err(Error::fatal(format!(
+            "{}: not an invoice format tokenledger knows (tokenledger invoice CSV, Anthropic cost_report \
+             JSON or Console CSV, OpenAI costs JSON or dashboard CSV); use --invoice-format to force one",
+            path.display()
+        )))
+    }
+}
+
+/// Read one invoice file. `format` forces a format; `currency` is the pricing
+/// table's, and a line in another currency is an error.
+pub fn read_file(
+    path: &Path,
+    format: Option<InvoiceFormat>,
+    file: u32,
+    currency: &str,
+    skips: &mut Skips,
+) -> Result<(InvoiceFormat, Vec<InvoiceLine>)> {
+    let mut text = String::new();
+    super::open(path)?
+        .read_to_string(&mut text)
+        .map_err(|e| Error::io(path, e))?;
+    let format = match format {
+        Some(f) => f,
+        None => InvoiceFormat::detect(path, &text[..text.len().min(4096)])?,
+    };
+    let reader = Reader {
+        path,
+        file,
+        currency,
+    };
+    let mut lines = Vec::new();
+    match format {
+        InvoiceFormat::Tokenledger => {
+            reader.csv(&text, skips, &mut lines, Reader::tokenledger_row)?
+        }
+        InvoiceFormat::AnthropicCsv => {
+            reader.csv(&text, skips, &mut lines, Reader::anthropic_row)?
+        }
+        InvoiceFormat::OpenaiCsv => reader.csv(&text, skips, &mut lines, Reader::openai_row)?,
+        InvoiceFormat::AnthropicCostReport => {
+            for (line, page) in reader.pages::<AnthropicPage>(&text)? {
+                reader.anthropic_page(page, line, &mut lines)?;
+            }
+        }
+        InvoiceFormat::OpenaiCosts => {
+            for (line, page) in reader.pages::<OpenAiPage>(&text)? {
+                reader.openai_page(page, line, &mut lines)?;
+            }
+        }
+    }
+    Ok((format, lines))
+}
+
+/// A token type from the names the exports use.
+pub fn token_type_named(name: &str) -> Option<TokenType> {
+    let name = name.trim().to_ascii_lowercase();
+    let name = name.strip_suffix("_tokens").unwrap_or(&name);
+    Some(match name {
+        "input" | "uncached_input" | "input_no_cache" | "uncached input" => TokenType::Input,
+        "cache_read" | "cache_read_input" | "cached input" | "cached_input" => TokenType::CacheRead,
+        "cache_write_5m" | "cache_creation.ephemeral_5m_input" | "cache_write_5m_input" => {
+            TokenType::CacheWrite5m
+        }
+        "cache_write_1h" | "cache_creation.ephemeral_1h_input" | "cache_write_1h_input" => {
+            TokenType::CacheWrite1h
+        }
+        "output" => TokenType::Output,
+        _ => return None,
+    })
+}
+
+/// The day a bucket covers, when it is exactly one UTC day.
+fn bucket_day(start: DateTime<Utc>, end: DateTime<Utc>) -> Option<NaiveDate> {
+    (end - start == chrono::Duration::days(1) && start.time() == chrono::NaiveTime::MIN)
+        .then(|| start.date_naive())
+}
+
+/// A decimal amount from its text: plain or scientific notation.
+fn parse_amount(text: &str) -> Option<Decimal> {
+    let text = text.trim();
+    if text.contains(['e', 'E']) {
+        Decimal::from_scientific(text).ok()
+    } else {
+        Decimal::from_str(text).ok()
+    }
+}
+
+#[derive(Deserialize)]
+struct AnthropicPage {
+    data: Vec<AnthropicBucket>,
+}
+
+#[derive(Deserialize)]
+struct AnthropicBucket {
+    starting_at: DateTime<Utc>,
+    ending_at: DateTime<Utc>,
+    results: Vec<AnthropicCost>,
+}
+
+#[derive(Deserialize)]
+struct AnthropicCost {
+    amount: String,
+    currency: String,
+    cost_type: Option<String>,
+    token_type: Option<String>,
+    model: Option<String>,
+    description: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct OpenAiPage {
+    data: Vec<OpenAiBucket>,
+}
+
+#[derive(Deserialize)]
+struct OpenAiBucket {
+    start_time: i64,
+    end_time: i64,
+    results: Vec<OpenAiCost>,
+}
+
+#[derive(Deserialize)]
+struct OpenAiCost {
+    amount: OpenAiAmount,
+    line_item: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct OpenAiAmount {
+    value: Box<RawValue>,
+    currency: String,
+}
+
+type RowError = (&'static str, String);
+
+/// Turns one CSV record (at a line) into an invoice line.
+type RowReader<'r> =
+    fn(&Reader<'r>, &Columns, &csv::StringRecord, u64) -> Result<Option<InvoiceLine>, RowError>;
+
+struct Reader<'a> {
+    path: &'a Path,
+    file: u32,
+    currency: &'a str,
+}
+
+impl<'a> Reader<'a> {
+    fn error(&self, line: u64, kind: &'static str, message: String) -> Error {
+        Error::record(self.path, line, kind, message)
+    }
+
+    fn check_currency(&self, currency: &str) -> Result<(), RowError> {
+        if currency.trim().eq_ignore_ascii_case(self.currency) {
+            Ok(())
+        } else {
+            Err((
+                "bad-currency",
+                format!(
+                    "currency \"{currency}\", but the pricing table is in {}",
+                    self.currency
+                ),
+            ))
+        }
+    }
+
+    /// Pages of a JSON export: one page object, an array of pages, or one
+    /// page per line. Returns each page with its line number.
+    fn pages<T: for<'de> Deserialize<'de>>(&self, text: &str) -> Result<Vec<(u64, T)>> {
+        let bad = |line: u64, e: serde_json::Error| {
+            Error::fatal(format!(
+                "{}:{line}: not a cost report page: {e}",
+                self.path.display()
+            ))
+        };
+        let trimmed = text.trim_start();
+        if trimmed.starts_with('[') {
+            let pages: Vec<T> = serde_json::from_str(text).map_err(|e| bad(e.line() as u64, e))?;
+            return Ok(pages.into_iter().map(|p| (1, p)).collect());
+        }
+        match serde_json::from_str::<T>(text) {
+            Ok(page) => Ok(vec![(1, page)]),
+            // Not one document: one page per line.
+            Err(_) => text
+                .lines()
+                .enumerate()
+                .filter(|(_, l)| !l.trim().is_empty())
+                .map(|(i, l)| {
+                    serde_json::from_str(l)
+                        .map(|p| (i as u64 + 1, p))
+                        .map_err(|e| bad(i as u64 + 1, e))
+                })
+                .collect(),
+        }
+    }
+
+    fn anthropic_page(
+        &self,
+        page: AnthropicPage,
+        line: u64,
+        out: &mut Vec<InvoiceLine>,
+    ) -> Result<()> {
+        for bucket in page.data {
+            let day = bucket_day(bucket.starting_at, bucket.ending_at);
+            for cost in bucket.results {
+                let fail = |(kind, message): RowError| self.error(line, kind, message);
+                self.check_currency(&cost.currency).map_err(fail)?;
+                let cents = parse_amount(&cost.amount).ok_or_else(|| {
+                    fail((
+                        "bad-amount",
+                        format!(
+                            "amount \"{}\" is not a decimal number of cents",
+                            cost.amount
+                        ),
+                    ))
+                })?;
+                let token_type = match cost.cost_type.as_deref() {
+                    None | Some("tokens") => cost.token_type.as_deref().and_then(token_type_named),
+                    Some(_) => None,
+                };
+                let description = cost.description.or(cost.cost_type).unwrap_or_default();
+                out.push(InvoiceLine {
+                    provider: "anthropic".into(),
+                    model: cost.model,
+                    token_type,
+                    day,
+                    amount: cents / Decimal::ONE_HUNDRED,
+                    charge: Charge::Usage,
+                    description,
+                    origin: Origin {
+                        file: self.file,
+                        line,
+                    },
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn openai_page(&self, page: OpenAiPage, line: u64, out: &mut Vec<InvoiceLine>) -> Result<()> {
+        for bucket in page.data {
+            let time = |t: i64| DateTime::<Utc>::from_timestamp(t, 0);
+            let day = time(bucket.start_time)
+                .zip(time(bucket.end_time))
+                .and_then(|(s, e)| bucket_day(s, e));
+            for cost in bucket.results {
+                let fail = |(kind, message): RowError| self.error(line, kind, message);
+                self.check_currency(&cost.amount.currency).map_err(fail)?;
+                let raw = cost.amount.value.get();
+                let amount = parse_amount(raw).ok_or_else(|| {
+                    fail((
+                        "bad-amount",
+                        format!("amount.value {raw} is not a number of dollars"),
+                    ))
+                })?;
+                out.push(self.openai_line(cost.line_item.as_deref(), day, amount, line));
+            }
+        }
+        Ok(())
+    }
+
+    /// An OpenAI line: `line_item` is `"<model>, <kind>"` for token costs,
+    /// anything else (web search, storage) is a line of its own.
+    fn openai_line(
+        &self,
+        line_item: Option<&str>,
+        day: Option<NaiveDate>,
+        amount: Decimal,
+        line: u64,
+    ) -> InvoiceLine {
+        let item = line_item.unwrap_or("").trim();
+        let (model, token_type) = match item.rsplit_once(", ") {
+            Some((model, kind)) => {
+                let kind = kind.trim().trim_start_matches("batch ");
+                match token_type_named(kind) {
+                    Some(t) => (Some(model.to_string()), Some(t)),
+                    None => (Some(model.to_string()), None),
+                }
+            }
+            None => (None, None),
+        };
+        InvoiceLine {
+            provider: "openai".into(),
+            model,
+            token_type,
+            day,
+            amount,
+            charge: Charge::Usage,
+            description: if item.is_empty() {
+                "(all usage, not grouped by line_item)".into()
+            } else {
+                item.into()
+            },
+            origin: Origin {
+                file: self.file,
+                line,
+            },
+        }
+    }
+
+    /// Read a CSV invoice with `row` turning each record into a line.
+    fn csv(
+        &self,
+        text: &str,
+        skips: &mut Skips,
+        out: &mut Vec<InvoiceLine>,
+        row: RowReader<'a>,
+    ) -> Result<()> {
+        let mut reader = csv::ReaderBuilder::new()
+            .flexible(true)
+            .from_reader(text.as_bytes());
+        let headers = reader
+            .headers()
+            .map_err(|e| Error::fatal(format!("{}: {e}", self.path.display())))?;
+        let columns = Columns(headers.iter().map(|h| h.trim().to_string()).collect());
+        for record in reader.records() {
+            let record =
+                record.map_err(|e| Error::fatal(format!("{}: {e}", self.path.display())))?;
+            let line = record.position().map_or(0, |p| p.line());
+            if record.iter().all(|f| f.trim().is_empty()) {
+                continue; // dashboard exports write empty buckets as blank rows
+            }
+            match row(self, &columns, &record, line) {
+                Ok(Some(l)) => out.push(l),
+                Ok(None) => {}
+                Err((kind, message)) => skips.handle(self.error(line, kind, message))?,
+            }
+        }
+        Ok(())
+    }
+
+    fn tokenledger_row(
+        &self,
+        c: &Columns,
+        r: &csv::StringRecord,
+        line: u64,
+    ) -> Result<Option<InvoiceLine>, RowError> {
+        let provider = c.required(r, "provider")?;
+        let amount = c.amount(r, "amount_usd")?;
+        if let Some(currency) = c.get(r, "currency").filter(|s| !s.is_empty()) {
+            self.check_currency(currency)?;
+        }
+        let token_type = match c.get(r, "token_type").unwrap_or("") {
+            "" => None,
+            name => Some(TokenType::ALL.into_iter().find(|t| t.key() == name).ok_or_else(|| {
+                ("bad-token-type", format!("token_type: expected input, cache_read, cache_write_5m, cache_write_1h, output or empty, got \"{name}\""))
+            })?),
+        };
+        let charge = match c
+            .get(r, "charge_category")
+            .unwrap_or("")
+            .to_ascii_lowercase()
+            .as_str()
+        {
+            "" | "usage" => Charge::Usage,
+            "credit" => Charge::Credit,
+            "tax" => Charge::Tax,
+            "adjustment" => Charge::Adjustment,
+            other => {
+                return Err((
+                    "bad-charge",
+                    format!(
+                    "charge_category: expected usage, credit, tax or adjustment, got \"{other}\""
+                ),
+                ))
+            }
+        };
+        let date = |name: &str| -> Result<Option<NaiveDate>, RowError> {
+            match c.get(r, name).unwrap_or("") {
+                "" => Ok(None),
+                v => NaiveDate::from_str(v).map(Some).map_err(|_| {
+                    (
+                        "bad-date",
+                        format!("{name}: expected a date like 2025-06-01, got \"{v}\""),
+                    )
+                }),
+            }
+        };
+        // A line covering one day (period_end exclusive, or equal to start) is daily.
+        let day = match (date("period_start")?, date("period_end")?) {
+            (Some(s), Some(e)) if e == s || e == s.succ_opt().unwrap_or(s) => Some(s),
+            _ => None,
+        };
+        Ok(Some(InvoiceLine {
+            provider: provider.to_string(),
+            model: c
+                .get(r, "model")
+                .filter(|m| !m.is_empty())
+                .map(str::to_string),
+            token_type,
+            day,
+            amount,
+            charge,
+            description: c.get(r, "description").unwrap_or("").to_string(),
+            origin: Origin {
+                file: self.file,
+                line,
+            },
+        }))
+    }
+
+    fn anthropic_row(
+        &self,
+        c: &Columns,
+        r: &csv::StringRecord,
+        line: u64,
+    ) -> Result<Option<InvoiceLine>, RowError> {
+        let day = c.required(r, "usage_date_utc")?;
+        let day = NaiveDate::from_str(day.get(..10).unwrap_or(day)).map_err(|_| {
+            (
+                "bad-date",
+                format!("usage_date_utc: expected a date, got \"{day}\""),
+            )
+        })?;
+        let cost_type = c.get(r, "cost_type").unwrap_or("tokens");
+        let token_type = match cost_type {
+            "" | "tokens" => c.get(r, "token_type").and_then(token_type_named),
+            _ => None,
+        };
+        Ok(Some(InvoiceLine {
+            provider: "anthropic".into(),
+            model: c
+                .get(r, "model")
+                .filter(|m| !m.is_empty())
+                .map(str::to_string),
+            token_type,
+            day: Some(day),
+            amount: c.amount(r, "cost_usd")?,
+            charge: Charge::Usage,
+            description: cost_type.to_string(),
+            origin: Origin {
+                file: self.file,
+                line,
+            },
+        }))
+    }
+
+    fn openai_row(
+        &self,
+        c: &Columns,
+        r: &csv::StringRecord,
+        line: u64,
+    ) -> Result<Option<InvoiceLine>, RowError> {
+        if let Some(currency) = c.get(r, "amount_currency").filter(|s| !s.is_empty()) {
+            self.check_currency(currency)?;
+        }
+        let time = |name: &str| -> Result<DateTime<Utc>, RowError> {
+            let v = c.required(r, name)?;
+            // Whole seconds, sometimes written as a float ("1730419200.0").
+            let whole = v.strip_suffix(".0").unwrap_or(v);
+            whole
+                .parse::<i64>()
+                .ok()
+                .and_then(|t| DateTime::<Utc>::from_timestamp(t, 0))
+                .ok_or_else(|| {
+                    (
+                        "bad-date",
+                        format!("{name}: expected unix seconds, got \"{v}\""),
+                    )
+                })
+        };
+        let day = bucket_day(time("start_time")?, time("end_time")?);
+        let amount = c.amount(r, "amount_value")?;
+        Ok(Some(self.openai_line(
+            c.get(r, "line_item"),
+            day,
+            amount,
+            line,
+        )))
+    }
+}
+
+/// A CSV header, to find fields by name.
+struct Columns(Vec<String>);
+
+impl Columns {
+    fn get<'r>(&self, r: &'r csv::StringRecord, name: &str) -> Option<&'r str> {
+        let i = self.0.iter().position(|h| h == name)?;
+        r.get(i).map(str::trim)
+    }
+
+    fn required<'r>(&self, r: &'r csv::StringRecord, name: &str) -> Result<&'r str, RowError> {
+        match self.get(r, name) {
+            Some(v) if !v.is_empty() => Ok(v),
+            _ => Err(("missing-field", format!("{name} is missing or empty"))),
+        }
+    }
+
+    fn amount(&self, r: &csv::StringRecord, name: &str) -> Result<Decimal, RowError> {
+        let v = self.required(r, name)?;
+        parse_amount(v).ok_or_else(|| {
+            (
+                "bad-amount",
+                format!("{name}: expected a decimal amount, got \"{v}\""),
+            )
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_type_names_across_exports() {
+        assert_eq!(
+            token_type_named("uncached_input_tokens"),
+            Some(TokenType::Input)
+        );
+        assert_eq!(
+            token_type_named("cache_creation.ephemeral_1h_input_tokens"),
+            Some(TokenType::CacheWrite1h)
+        );
+        assert_eq!(token_type_named("cached input"), Some(TokenType::CacheRead));
+        assert_eq!(token_type_named("web search"), None);
+    }
+
+    #[test]
+    fn amounts_keep_every_digit() {
+        assert_eq!(parse_amount("123.78912"), Some(Decimal::new(12378912, 5)));
+        assert_eq!(parse_amount("1e-7"), Some(Decimal::new(1, 7)));
+        assert_eq!(
+            parse_amount("0.1").unwrap() + parse_amount("0.2").unwrap(),
+            Decimal::new(3, 1)
+        );
+    }
+}

@@ -1,0 +1,427 @@
+//! Stage 6, reconcile: compare the computed cost of the billed usage with
+//! what the provider invoiced, line by line: per (provider, model, token
+//! type), and per UTC day when every invoice usage line covers one day.
+//! Model names on both sides go through the pricing table's match rules, so
+//! `claude-sonnet-4-5-20250929`, `claude-sonnet-4-5` and `Claude Sonnet 4.5`
+//! meet.
+//!
+//! A line drifts when |computed − invoiced| exceeds both the absolute and
+//! the relative tolerance. Credits, tax and adjustments are kept out of the
+//! comparison and shown beside it. With a true-up, each invoice line's
+//! residual is spread over the records that make it up, pro rata to their
+//! computed cost.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+
+use crate::intern::{Interner, Sym};
+use crate::model::{Cost, TokenType, UsageRecord};
+use crate::price::PriceTable;
+use crate::read::invoice::{Charge, InvoiceLine};
+
+/// When a difference is a drift.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tolerance {
+    /// Relative tolerance, percent of the invoiced amount.
+    pub pct: Decimal,
+    /// Absolute tolerance in USD.
+    pub usd: Decimal,
+}
+
+impl Tolerance {
+    /// Whether `computed` and `invoiced` differ by more than both tolerances.
+    pub fn drifts(&self, computed: Decimal, invoiced: Decimal) -> bool {
+        let delta = (computed - invoiced).abs();
+        delta > self.usd && delta > self.pct / Decimal::ONE_HUNDRED * invoiced.abs()
+    }
+}
+
+/// The outcome of one reconciliation line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Status {
+    /// Within tolerance.
+    Ok,
+    /// Both sides present, beyond tolerance.
+    Drift,
+    /// Computed usage the invoice does not have.
+    MissingInInvoice,
+    /// Invoiced usage with no usage records.
+    MissingInUsage,
+    /// A credit, tax or adjustment: not compared.
+    NotUsage,
+}
+
+impl Status {
+    /// The name written in `reconciliation.csv`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Drift => "drift",
+            Status::MissingInInvoice => "missing_in_invoice",
+            Status::MissingInUsage => "missing_in_usage",
+            Status::NotUsage => "not_usage",
+        }
+    }
+}
+
+/// What a line compares: provider, model, token type and (in daily mode) day.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct LineKey {
+    /// Provider.
+    pub provider: String,
+    /// Model under its canonical name, or the description of a line that
+    /// is not about a model.
+    pub model: String,
+    /// Token type; `None` for lines not per token type.
+    pub token_type: Option<TokenType>,
+    /// The UTC day, in daily mode.
+    pub day: Option<NaiveDate>,
+}
+
+/// One compared line.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Line {
+    /// What is compared.
+    pub key: LineKey,
+    /// Computed cost of the usage records.
+    pub computed: Decimal,
+    /// Invoiced amount.
+    pub invoiced: Decimal,
+    /// Billed tokens of this type behind the computed cost.
+    pub tokens: u128,
+    /// Outcome.
+    pub status: Status,
+    /// For a line that fails, what the numbers point at.
+    pub diagnosis: String,
+}
+
+/// A whole reconciliation.
+#[derive(Clone, Debug)]
+pub struct Reconciliation {
+    /// The tolerance applied.
+    pub tolerance: Tolerance,
+    /// Whether lines are compared per UTC day.
+    pub daily: bool,
+    /// Usage lines, sorted by key.
+    pub lines: Vec<Line>,
+    /// Credits, tax and adjustments, as invoiced.
+    pub other: Vec<InvoiceLine>,
+    /// Computed cost of all usage.
+    pub computed_total: Decimal,
+    /// Invoiced usage.
+    pub invoiced_usage: Decimal,
+    /// Status of the usage total.
+    pub total_status: Status,
+    /// Invoiced / computed per (provider, model, token type), for true-up.
+    factors: HashMap<(String, String, TokenType), Decimal>,
+    /// Invoiced usage that no usage record makes up.
+    pub invoice_only: Decimal,
+}
+
+impl Reconciliation {
+    /// Whether anything fails the gate: a drifting line or total, or a line
+    /// missing on one side by more than the tolerance.
+    pub fn failed(&self) -> bool {
+        self.total_status == Status::Drift || self.lines.iter().any(|l| self.line_fails(l))
+    }
+
+    fn line_fails(&self, line: &Line) -> bool {
+        match line.status {
+            Status::Drift => true,
+            Status::MissingInInvoice | Status::MissingInUsage => {
+                self.tolerance.drifts(line.computed, line.invoiced)
+            }
+            Status::Ok | Status::NotUsage => false,
+        }
+    }
+
+    /// Counts of lines per status.
+    pub fn counts(&self) -> BTreeMap<&'static str, u64> {
+        let mut counts = BTreeMap::new();
+        for line in &self.lines {
+            *counts.entry(line.status.name()).or_default() += 1;
+        }
+        if !self.other.is_empty() {
+            counts.insert(Status::NotUsage.name(), self.other.len() as u64);
+        }
+        counts
+    }
+
+    /// Credits, tax and adjustments together.
+    pub fn other_total(&self) -> Decimal {
+        self.other.iter().map(|l| l.amount).sum()
+    }
+
+    /// The true-up: each record's cost with every invoice line's residual
+    /// spread over the records that make it up, pro rata to computed cost.
+    /// Records of a line the invoice lacks keep their computed cost.
+    pub fn billed(&self, records: &[UsageRecord], costs: &[Cost], names: &Names) -> Vec<Decimal> {
+        let mut factors: HashMap<(Sym, Sym), [Decimal; 5]> = HashMap::new();
+        records
+            .iter()
+            .zip(costs)
+            .map(|(r, cost)| {
+                let factor = factors.entry((r.provider, r.model)).or_insert_with(|| {
+                    let (provider, model) =
+                        (names.provider(r.provider), names.get(r.provider, r.model));
+                    TokenType::ALL.map(|t| {
+                        let key = (provider.to_string(), model.to_string(), t);
+                        self.factors.get(&key).copied().unwrap_or(Decimal::ONE)
+                    })
+                });
+                TokenType::ALL
+                    .iter()
+                    .map(|t| cost.0[t.index()] * factor[t.index()])
+                    .sum()
+            })
+            .collect()
+    }
+}
+
+/// Canonical model names of the usage records, computed once per
+/// (provider, model).
+pub struct Names<'a> {
+    interner: &'a Interner,
+    canonical: HashMap<(Sym, Sym), String>,
+}
+
+impl<'a> Names<'a> {
+    /// The canonical names of every record's model.
+    pub fn new(records: &[UsageRecord], table: &PriceTable, interner: &'a Interner) -> Names<'a> {
+        let mut canonical = HashMap::new();
+        for r in records {
+            canonical.entry((r.provider, r.model)).or_insert_with(|| {
+                table
+                    .canonical_model(interner.get(r.provider), interner.get(r.model))
+                    .to_string()
+            });
+        }
+        Names {
+            interner,
+            canonical,
+        }
+    }
+
+    fn get(&self, provider: Sym, model: Sym) -> &str {
+        &self.canonical[&(provider, model)]
+    }
+
+    fn provider(&self, provider: Sym) -> &str {
+        self.interner.get(provider)
+    }
+}
+
+/// Compare priced usage with the invoice.
+pub fn reconcile(
+    records: &[UsageRecord],
+    costs: &[Cost],
+    invoice: &[InvoiceLine],
+    table: &PriceTable,
+    names: &Names,
+    tolerance: Tolerance,
+) -> Reconciliation {
+    let (usage, other): (Vec<&InvoiceLine>, Vec<&InvoiceLine>) =
+        invoice.iter().partition(|l| l.charge == Charge::Usage);
+    let daily = !usage.is_empty() && usage.iter().all(|l| l.day.is_some());
+
+    // Both sides keyed alike: (computed, invoiced, tokens, invoiced at all).
+    let mut sides: BTreeMap<LineKey, (Decimal, Decimal, u128, bool)> = BTreeMap::new();
+    for (r, cost) in records.iter().zip(costs) {
+        let day = daily.then(|| r.timestamp.date_naive());
+        for t in TokenType::ALL {
+            let (tokens, amount) = (r.tokens.get(t), cost.0[t.index()]);
+            if tokens == 0 && amount.is_zero() {
+                continue;
+            }
+            let key = LineKey {
+                provider: names.provider(r.provider).to_string(),
+                model: names.get(r.provider, r.model).to_string(),
+                token_type: Some(t),
+                day,
+            };
+            let side = sides.entry(key).or_default();
+            side.0 += amount;
+            side.2 += u128::from(tokens);
+        }
+    }
+    for line in &usage {
+        let model = match &line.model {
+            Some(m) => table.canonical_model(&line.provider, m).to_string(),
+            None => line.description.clone(),
+        };
+        let key = LineKey {
+            provider: line.provider.clone(),
+            model,
+            token_type: line.token_type,
+            day: line.day.filter(|_| daily),
+        };
+        let side = sides.entry(key).or_default();
+        side.1 += line.amount;
+        side.3 = true;
+    }
+
+    let mut lines: Vec<Line> = sides
+        .into_iter()
+        .map(|(key, (computed, invoiced, tokens, on_invoice))| {
+            let status = match (tokens > 0 || !computed.is_zero(), on_invoice) {
+                (true, false) => Status::MissingInInvoice,
+                (false, true) => Status::MissingInUsage,
+                _ if tolerance.drifts(computed, invoiced) => Status::Drift,
+                _ => Status::Ok,
+            };
+            Line {
+                key,
+                computed,
+                invoiced,
+                tokens,
+                status,
+                diagnosis: String::new(),
+            }
+        })
+        .collect();
+
+    // True-up factors and what no record makes up, per (provider, model, type).
+    /// Sums over every day of one (provider, model, token type).
+    #[derive(Default)]
+    struct TypeSums {
+        computed: Decimal,
+        invoiced: Decimal,
+        on_invoice: bool,
+    }
+    let mut per_type: BTreeMap<(String, String, Option<TokenType>), TypeSums> = BTreeMap::new();
+    for line in &lines {
+        let k = &line.key;
+        let sums = per_type
+            .entry((k.provider.clone(), k.model.clone(), k.token_type))
+            .or_default();
+        sums.computed += line.computed;
+        sums.invoiced += line.invoiced;
+        sums.on_invoice |= line.status != Status::MissingInInvoice;
+    }
+    let mut factors = HashMap::new();
+    let mut invoice_only = Decimal::ZERO;
+    for ((provider, model, t), sums) in &per_type {
+        match t {
+            Some(t) if !sums.computed.is_zero() && sums.on_invoice => {
+                factors.insert(
+                    (provider.clone(), model.clone(), *t),
+                    sums.invoiced / sums.computed,
+                );
+            }
+            _ if sums.computed.is_zero() => invoice_only += sums.invoiced,
+            _ => {}
+        }
+    }
+
+    diagnose(&mut lines, &tolerance, daily);
+    let computed_total: Decimal = costs.iter().map(Cost::total).sum();
+    let invoiced_usage: Decimal = usage.iter().map(|l| l.amount).sum();
+    let total_status = if tolerance.drifts(computed_total, invoiced_usage) {
+        Status::Drift
+    } else {
+        Status::Ok
+    };
+    Reconciliation {
+        tolerance,
+        daily,
+        lines,
+        other: other.into_iter().cloned().collect(),
+        computed_total,
+        invoiced_usage,
+        total_status,
+        factors,
+        invoice_only,
+    }
+}
+
+/// Explain each failing line from the numbers of its (provider, model,
+/// token type) group: a constant ratio points at a rate, drifts that cancel
+/// across days at time zones, a one-sided line at a missing export or name.
+fn diagnose(lines: &mut [Line], tolerance: &Tolerance, daily: bool) {
+    let mut start = 0;
+    while start < lines.len() {
+        let k = &lines[start].key;
+        let group_key = (k.provider.clone(), k.model.clone(), k.token_type);
+        let end = start
+            + lines[start..]
+                .iter()
+                .take_while(|l| {
+                    (&l.key.provider, &l.key.model, l.key.token_type)
+                        == (&group_key.0, &group_key.1, group_key.2)
+                })
+                .count();
+        let group = &mut lines[start..end];
+        let (computed, invoiced, tokens) = group
+            .iter()
+            .fold((Decimal::ZERO, Decimal::ZERO, 0u128), |(c, i, n), l| {
+                (c + l.computed, i + l.invoiced, n + l.tokens)
+            });
+        let both: Vec<Decimal> = group
+            .iter()
+            .filter(|l| !l.computed.is_zero() && !l.invoiced.is_zero())
+            .map(|l| l.computed / l.invoiced)
+            .collect();
+        let constant_ratio = both.len() == group.len()
+            && both
+                .iter()
+                .all(|r| (*r - both[0]).abs() <= both[0] * Decimal::new(1, 3));
+        let cancels = daily && !tolerance.drifts(computed, invoiced);
+        for line in group.iter_mut().filter(|l| l.status != Status::Ok) {
+            line.diagnosis = match line.status {
+                Status::MissingInInvoice => {
+                    "no invoice line: an invoice export may be missing, or the invoice \
+                     names this model differently (add that name to the model's match list)"
+                        .into()
+                }
+                Status::MissingInUsage => {
+                    "no usage records: a usage export may be missing, or the invoice's \
+                     model name matches no pricing entry"
+                        .into()
+                }
+                _ if cancels => {
+                    "drifts that cancel across days: amounts shift between adjacent days; \
+                     check time zones (tokenledger uses UTC days)"
+                        .into()
+                }
+                _ if constant_ratio => {
+                    rate_diagnosis(both[0], computed, invoiced, tokens, line.key.token_type)
+                }
+                _ => String::new(),
+            };
+        }
+        start = end;
+    }
+}
+
+fn rate_diagnosis(
+    ratio: Decimal,
+    computed: Decimal,
+    invoiced: Decimal,
+    tokens: u128,
+    t: Option<TokenType>,
+) -> String {
+    let ratio = ratio.round_dp(4).normalize();
+    let mut text = format!("computed is {ratio}× the invoice on every line");
+    if let Some(t) = t.filter(|_| tokens > 0) {
+        let per_million = |usd: Decimal| {
+            (usd * Decimal::from(1_000_000u32) / Decimal::from(tokens))
+                .round_dp(4)
+                .normalize()
+        };
+        text += &format!(
+            ": the {} rate looks wrong; the invoice implies ${} per 1M tokens, the pricing table charged ${}",
+            t.key(),
+            per_million(invoiced),
+            per_million(computed)
+        );
+    }
+    let hundred = Decimal::ONE_HUNDRED;
+    if (ratio - hundred).abs() < Decimal::ONE
+        || (ratio * hundred - Decimal::ONE).abs() < Decimal::new(1, 2)
+    {
+        text += "; a factor of 100 suggests cents read as dollars (or the reverse)";
+    }
+    text
+}

@@ -1,0 +1,225 @@
+//! The provider's side of a simulated month: every billed call priced from
+//! the pricing table and written as each provider exports it. Anthropic's
+//! are daily cost-report pages (cents as strings), OpenAI's daily costs
+//! pages (`line_item` strings) and Google's tokenledger invoice CSV, with a
+//! credit and a tax line.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+use chrono::{Datelike, NaiveDate};
+use rust_decimal::Decimal;
+
+use crate::error::{Error, Result};
+use crate::model::{TokenType, Tokens};
+use crate::price::PriceTable;
+
+/// What each provider charged, per (provider, model, token type, day).
+#[derive(Default)]
+pub struct Invoicer {
+    charges: BTreeMap<(&'static str, &'static str, TokenType, NaiveDate), Decimal>,
+    unpriced: Option<String>,
+}
+
+impl Invoicer {
+    /// Price one billed call and add it to the day's charges.
+    pub fn add(
+        &mut self,
+        pricing: &PriceTable,
+        provider: &'static str,
+        model: &'static str,
+        day: NaiveDate,
+        tokens: &Tokens,
+        batch: bool,
+    ) {
+        match pricing
+            .find(provider, model, day)
+            .map(|e| e.cost(tokens, batch))
+        {
+            Some(Ok(cost)) => {
+                for t in TokenType::ALL {
+                    if tokens.get(t) > 0 {
+                        *self.charges.entry((provider, model, t, day)).or_default() +=
+                            cost.0[t.index()];
+                    }
+                }
+            }
+            _ => {
+                self.unpriced
+                    .get_or_insert_with(|| format!("{provider} {model} has no price on {day}"));
+            }
+        }
+    }
+
+    /// Write the invoices of `month` into `dir`.
+    pub fn write(&self, dir: &Path, month: (i32, u32)) -> Result<()> {
+        if let Some(what) = &self.unpriced {
+            return Err(Error::fatal(format!(
+                "cannot write the simulated invoices: {what}"
+            )));
+        }
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let in_month = |day: &NaiveDate| (day.year(), day.month()) == month;
+        let charges: Vec<_> = self
+            .charges
+            .iter()
+            .filter(|((.., day), _)| in_month(day))
+            .collect();
+        let write = |name: &str, text: String| {
+            let path = dir.join(name);
+            std::fs::write(&path, text).map_err(|e| Error::io(&path, e))
+        };
+        write("anthropic-cost-report.jsonl", anthropic(&charges))?;
+        write("openai-costs.jsonl", openai(&charges))?;
+        write("google-invoice.csv", google(&charges, month))
+    }
+}
+
+type Charge<'a> = (
+    &'a (&'static str, &'static str, TokenType, NaiveDate),
+    &'a Decimal,
+);
+
+/// The charges of one provider grouped by day, in day order.
+fn by_day<'a>(charges: &[Charge<'a>], provider: &str) -> BTreeMap<NaiveDate, Vec<Charge<'a>>> {
+    let mut days: BTreeMap<NaiveDate, Vec<Charge>> = BTreeMap::new();
+    for charge in charges.iter().filter(|((p, ..), _)| *p == provider) {
+        days.entry(charge.0 .3).or_default().push(*charge);
+    }
+    days
+}
+
+/// Anthropic Admin API cost_report pages, a week per page, one page per line.
+fn anthropic(charges: &[Charge]) -> String {
+    let days = by_day(charges, "anthropic");
+    let days: Vec<_> = days.into_iter().collect();
+    let pages: Vec<_> = days.chunks(7).collect();
+    let mut out = String::new();
+    for (i, page) in pages.iter().enumerate() {
+        let buckets: Vec<serde_json::Value> = page
+            .iter()
+            .map(|(day, charges)| {
+                let results: Vec<serde_json::Value> = charges
+                    .iter()
+                    .map(|((_, model, t, _), usd)| {
+                        let (name, kind) = match t {
+                            TokenType::Input => ("uncached_input_tokens", "Input Tokens"),
+                            TokenType::CacheRead => ("cache_read_input_tokens", "Cache Read Tokens"),
+                            TokenType::CacheWrite5m => ("cache_creation.ephemeral_5m_input_tokens", "5m Cache Write Tokens"),
+                            TokenType::CacheWrite1h => ("cache_creation.ephemeral_1h_input_tokens", "1h Cache Write Tokens"),
+                            TokenType::Output => ("output_tokens", "Output Tokens"),
+                        };
+                        serde_json::json!({
+                            "currency": "USD",
+                            "amount": (**usd * Decimal::ONE_HUNDRED).round_dp(5).normalize().to_string(),
+                            "workspace_id": null,
+                            "description": format!("{} Usage - {kind}", display_name(model)),
+                            "cost_type": "tokens",
+                            "context_window": "0-200k",
+                            "model": model,
+                            "service_tier": "standard",
+                            "token_type": name,
+                        })
+                    })
+                    .collect();
+                let start = day.and_hms_opt(0, 0, 0).expect("midnight").and_utc();
+                serde_json::json!({
+                    "starting_at": start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    "ending_at": (start + chrono::Duration::days(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    "results": results,
+                })
+            })
+            .collect();
+        let more = i + 1 < pages.len();
+        let next = more.then(|| format!("page_{}", i + 2));
+        let page = serde_json::json!({ "data": buckets, "has_more": more, "next_page": next });
+        out += &page.to_string();
+        out.push('\n');
+    }
+    out
+}
+
+/// OpenAI /v1/organization/costs pages grouped by line_item, a week per
+/// page, one page per line; amounts are JSON numbers in dollars.
+fn openai(charges: &[Charge]) -> String {
+    let days: Vec<_> = by_day(charges, "openai").into_iter().collect();
+    let pages: Vec<_> = days.chunks(7).collect();
+    let mut out = String::new();
+    for (i, page) in pages.iter().enumerate() {
+        let mut buckets = Vec::new();
+        for (day, charges) in page.iter() {
+            let start = day
+                .and_hms_opt(0, 0, 0)
+                .expect("midnight")
+                .and_utc()
+                .timestamp();
+            let mut results = Vec::new();
+            for ((_, model, t, _), usd) in charges {
+                let kind = match t {
+                    TokenType::CacheRead => "cached input",
+                    TokenType::Output => "output",
+                    _ => "input",
+                };
+                results.push(format!(
+                    r#"{{"object":"organization.costs.result","amount":{{"value":{},"currency":"usd"}},"line_item":"{model}, {kind}","project_id":"proj_fleet"}}"#,
+                    usd.round_dp(10).normalize()
+                ));
+            }
+            buckets.push(format!(
+                r#"{{"object":"bucket","start_time":{start},"end_time":{},"results":[{}]}}"#,
+                start + 86_400,
+                results.join(",")
+            ));
+        }
+        let more = i + 1 < pages.len();
+        let next = if more {
+            format!("\"page_{}\"", i + 2)
+        } else {
+            "null".into()
+        };
+        let _ = writeln!(
+            out,
+            r#"{{"object":"page","data":[{}],"has_more":{more},"next_page":{next}}}"#,
+            buckets.join(",")
+        );
+    }
+    out
+}
+
+/// Google's charges as tokenledger's invoice CSV: a line per day, model and
+/// token type, then a promotional credit and tax for the month.
+fn google(charges: &[Charge], (year, month): (i32, u32)) -> String {
+    let mut out = String::from("provider,model,token_type,amount_usd,period_start,period_end,charge_category,description,currency\n");
+    let mut usage = Decimal::ZERO;
+    for ((_, model, t, day), usd) in charges.iter().filter(|((p, ..), _)| *p == "google") {
+        let amount = usd.round_dp(6);
+        usage += amount;
+        let next = day.succ_opt().expect("a day after");
+        let _ = writeln!(
+            out,
+            "google,{model},{},{amount:.6},{day},{next},usage,,USD",
+            t.key()
+        );
+    }
+    let start = NaiveDate::from_ymd_opt(year, month, 1).expect("a valid month");
+    let end = start
+        .checked_add_months(chrono::Months::new(1))
+        .expect("a month after");
+    let _ = writeln!(
+        out,
+        "google,,,-5.000000,{start},{end},credit,Promotional credit,USD"
+    );
+    let tax = (usage * Decimal::new(8, 2)).round_dp(2);
+    let _ = writeln!(out, "google,,,{tax:.6},{start},{end},tax,Sales tax 8%,USD");
+    out
+}
+
+/// The name Anthropic's console and descriptions use for a model.
+fn display_name(model: &str) -> &str {
+    match model {
+        "claude-sonnet-4-20250514" => "Claude Sonnet 4",
+        "claude-3-5-haiku-20241022" => "Claude Haiku 3.5",
+        other => other,
+    }
+}

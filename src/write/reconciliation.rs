@@ -1,0 +1,215 @@
+//! Reconciliation output: `reconciliation.csv`, its part of `summary.json`,
+//! and the terminal table.
+
+use std::collections::BTreeMap;
+
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use crate::money::{ratio, Micros};
+use crate::reconcile::{Line, Reconciliation, Status};
+
+/// The reconciliation part of `summary.json`.
+#[derive(Debug, Serialize)]
+pub struct ReconciliationJson {
+    /// `ok`, or `drift` when the gate fails (exit 1).
+    pub status: &'static str,
+    /// Whether lines were compared per UTC day.
+    pub daily: bool,
+    /// `--tolerance`, percent.
+    pub tolerance_pct: String,
+    /// `--tolerance-usd`.
+    pub tolerance_usd: String,
+    /// Computed cost of all usage.
+    pub computed_usage_usd: String,
+    /// Invoiced usage.
+    pub invoiced_usage_usd: String,
+    /// Computed − invoiced usage.
+    pub delta_usd: String,
+    /// Credits, tax and adjustments on the invoice.
+    pub credits_tax_adjustments_usd: String,
+    /// The invoice's bottom line: usage plus credits, tax and adjustments.
+    pub invoice_total_usd: String,
+    /// Lines per status.
+    pub lines: BTreeMap<&'static str, u64>,
+}
+
+impl ReconciliationJson {
+    /// The summary of `rec`.
+    pub fn new(rec: &Reconciliation) -> ReconciliationJson {
+        let usd = |d: Decimal| Micros::round(d).to_string();
+        ReconciliationJson {
+            status: if rec.failed() { "drift" } else { "ok" },
+            daily: rec.daily,
+            tolerance_pct: rec.tolerance.pct.normalize().to_string(),
+            tolerance_usd: rec.tolerance.usd.normalize().to_string(),
+            computed_usage_usd: usd(rec.computed_total),
+            invoiced_usage_usd: usd(rec.invoiced_usage),
+            delta_usd: usd(rec.computed_total - rec.invoiced_usage),
+            credits_tax_adjustments_usd: usd(rec.other_total()),
+            invoice_total_usd: usd(rec.invoiced_usage + rec.other_total()),
+            lines: rec.counts(),
+        }
+    }
+}
+
+/// The CSV columns of `reconciliation.csv`.
+const HEADER: [&str; 10] = [
+    "provider",
+    "model",
+    "token_type",
+    "day",
+    "computed_usd",
+    "invoiced_usd",
+    "delta_usd",
+    "delta_pct",
+    "status",
+    "diagnosis",
+];
+
+/// One output row: the four labels (provider, model, token type, day),
+/// money rounded half-to-even, delta from the rounded sides.
+fn row(
+    labels: [&str; 4],
+    computed: Option<Decimal>,
+    invoiced: Decimal,
+    status: &str,
+    diagnosis: &str,
+) -> [String; 10] {
+    let invoiced_m = Micros::round(invoiced);
+    let (computed_cell, delta, pct) = match computed {
+        None => (String::new(), String::new(), String::new()),
+        Some(c) => {
+            let computed_m = Micros::round(c);
+            let delta = Micros(computed_m.0 - invoiced_m.0);
+            let pct = ratio(c - invoiced, invoiced.abs(), 100, 2)
+                .map_or_else(String::new, |p| format!("{p:.2}"));
+            (computed_m.to_string(), delta.to_string(), pct)
+        }
+    };
+    let [provider, model, token_type, day] = labels.map(str::to_string);
+    [
+        provider,
+        model,
+        token_type,
+        day,
+        computed_cell,
+        invoiced_m.to_string(),
+        delta,
+        pct,
+        status.into(),
+        diagnosis.into(),
+    ]
+}
+
+fn line_row(line: &Line) -> [String; 10] {
+    let k = &line.key;
+    let day = k.day.map_or_else(String::new, |d| d.to_string());
+    row(
+        [
+            &k.provider,
+            &k.model,
+            k.token_type.map_or("", |t| t.key()),
+            &day,
+        ],
+        Some(line.computed),
+        line.invoiced,
+        line.status.name(),
+        &line.diagnosis,
+    )
+}
+
+/// Every row of `reconciliation.csv`: usage lines, then credits, tax and
+/// adjustments, then the usage total (the gate) and the invoice total.
+fn rows(rec: &Reconciliation) -> Vec<[String; 10]> {
+    let mut rows: Vec<[String; 10]> = rec.lines.iter().map(line_row).collect();
+    for l in &rec.other {
+        let model = l.model.as_deref().unwrap_or(&l.description);
+        let day = l.day.map_or_else(String::new, |d| d.to_string());
+        let labels = [l.provider.as_str(), model, "", &day];
+        rows.push(row(
+            labels,
+            None,
+            l.amount,
+            Status::NotUsage.name(),
+            l.charge.name(),
+        ));
+    }
+    let status = rec.total_status.name();
+    rows.push(row(
+        ["(usage total)", "", "", ""],
+        Some(rec.computed_total),
+        rec.invoiced_usage,
+        status,
+        "",
+    ));
+    let invoice_total = rec.invoiced_usage + rec.other_total();
+    let note = "usage plus credits, tax and adjustments";
+    rows.push(row(
+        ["(invoice total)", "", "", ""],
+        None,
+        invoice_total,
+        Status::NotUsage.name(),
+        note,
+    ));
+    rows
+}
+
+/// Write `reconciliation.csv`.
+pub fn reconciliation_csv(out: &mut Vec<u8>, rec: &Reconciliation) -> csv::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(HEADER)?;
+    for r in rows(rec) {
+        w.write_record(&r)?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// The human table: the totals and every line that is not ok.
+pub fn terminal(rec: &Reconciliation) -> String {
+    use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
+    let all = rows(rec);
+    // Every line that is not ok, and the usage total (the gate) always.
+    let shown: Vec<&[String; 10]> = all
+        .iter()
+        .filter(|r| r[8] != Status::Ok.name() || r[0] == "(usage total)")
+        .collect();
+    let mut grid = Table::new();
+    grid.load_preset(UTF8_FULL_CONDENSED).set_header([
+        "provider",
+        "model",
+        "token_type",
+        "day",
+        "computed_usd",
+        "invoiced_usd",
+        "delta_usd",
+        "status",
+    ]);
+    for r in &shown {
+        grid.add_row(r[..7].iter().chain(std::iter::once(&r[8])));
+    }
+    let mut text = format!(
+        "tokenledger: reconciliation {} ({} lines compared{}, tolerance {} % and ${})\n{grid}\n",
+        if rec.failed() { "DRIFT" } else { "ok" },
+        rec.lines.len(),
+        if rec.daily { " per UTC day" } else { "" },
+        rec.tolerance.pct.normalize(),
+        rec.tolerance.usd.normalize(),
+    );
+    for line in rec
+        .lines
+        .iter()
+        .filter(|l| !l.diagnosis.is_empty())
+        .take(10)
+    {
+        let k = &line.key;
+        let day = k.day.map_or_else(String::new, |d| format!(" {d}"));
+        let t = k.token_type.map_or("", |t| t.key());
+        text += &format!(
+            "  {} {} {t}{day}: {}\n",
+            k.provider, k.model, line.diagnosis
+        );
+    }
+    text
+}
