@@ -246,6 +246,7 @@ pub fn reconcile(
             side.2 += u128::from(tokens);
         }
     }
+    let mut not_per_token: HashMap<LineKey, String> = HashMap::new();
     for line in &usage {
         let model = match &line.model {
             Some(m) => table.canonical_model(&line.provider, m).to_string(),
@@ -257,6 +258,11 @@ pub fn reconcile(
             token_type: line.token_type,
             day: line.day.filter(|_| daily),
         };
+        if line.token_type.is_none() {
+            not_per_token
+                .entry(key.clone())
+                .or_insert_with(|| line.description.clone());
+        }
         let side = sides.entry(key).or_default();
         side.1 += line.amount;
         side.3 = true;
@@ -316,6 +322,14 @@ pub fn reconcile(
     }
 
     diagnose(&mut lines, &tolerance, daily);
+    for line in &mut lines {
+        if let Some(what) = not_per_token.get(&line.key) {
+            line.diagnosis = format!(
+                "\"{what}\" is not charged per token: no usage record makes it up, \
+                 but it is part of the invoiced usage"
+            );
+        }
+    }
     let computed_total: Decimal = costs.iter().map(Cost::total).sum();
     let invoiced_usage: Decimal = usage.iter().map(|l| l.amount).sum();
     let total_status = if tolerance.drifts(computed_total, invoiced_usage) {
@@ -367,9 +381,21 @@ fn diagnose(lines: &mut [Line], tolerance: &Tolerance, daily: bool) {
             && both
                 .iter()
                 .all(|r| (*r - both[0]).abs() <= both[0] * Decimal::new(1, 3));
-        let cancels = daily && !tolerance.drifts(computed, invoiced);
+        // Days off in both directions while the month agrees: amounts moved
+        // between days.
+        let off = |over: bool| {
+            group
+                .iter()
+                .any(|l| l.status != Status::Ok && (l.computed > l.invoiced) == over)
+        };
+        let cancels = daily && off(true) && off(false) && !tolerance.drifts(computed, invoiced);
         for line in group.iter_mut().filter(|l| l.status != Status::Ok) {
             line.diagnosis = match line.status {
+                _ if cancels => {
+                    "drifts that cancel across days: amounts shift between adjacent days; \
+                     check time zones (tokenledger uses UTC days)"
+                        .into()
+                }
                 Status::MissingInInvoice => {
                     "no invoice line: an invoice export may be missing, or the invoice \
                      names this model differently (add that name to the model's match list)"
@@ -378,11 +404,6 @@ fn diagnose(lines: &mut [Line], tolerance: &Tolerance, daily: bool) {
                 Status::MissingInUsage => {
                     "no usage records: a usage export may be missing, or the invoice's \
                      model name matches no pricing entry"
-                        .into()
-                }
-                _ if cancels => {
-                    "drifts that cancel across days: amounts shift between adjacent days; \
-                     check time zones (tokenledger uses UTC days)"
                         .into()
                 }
                 _ if constant_ratio => {

@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Datelike, Utc};
 use rust_decimal::Decimal;
-use tokenledger::model::Tokens;
+use tokenledger::model::{Cost, TokenType, Tokens};
 use tokenledger::money::Micros;
 use tokenledger::price::PriceTable;
 
@@ -22,11 +22,11 @@ fn next(state: &mut u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// The oracle: price each in-period row of usage.csv on its own and sum.
-fn oracle(usage: &str, period: Option<(i32, u32)>) -> (u64, Micros) {
+/// Each in-period row of usage.csv priced on its own: (provider, model, cost).
+fn priced(usage: &str, period: Option<(i32, u32)>) -> Vec<(String, String, Cost)> {
     let table = PriceTable::load_file(&repo().join("pricing.toml")).unwrap();
     let rows = csv_rows(usage);
-    let (mut count, mut total) = (0, Decimal::ZERO);
+    let mut out = Vec::new();
     for row in &rows[1..] {
         let ts: DateTime<Utc> = DateTime::parse_from_rfc3339(&row[1]).unwrap().into();
         if period.is_some_and(|(y, m)| (ts.year(), ts.month()) != (y, m)) {
@@ -34,10 +34,16 @@ fn oracle(usage: &str, period: Option<(i32, u32)>) -> (u64, Micros) {
         }
         let tokens = Tokens(std::array::from_fn(|i| row[4 + i].parse().unwrap()));
         let entry = table.find(&row[2], &row[3], ts.date_naive()).unwrap();
-        total += entry.cost(&tokens, row[9] == "true").unwrap().total();
-        count += 1;
+        out.push((row[2].clone(), row[3].clone(), entry.cost(&tokens, row[9] == "true").unwrap()));
     }
-    (count, Micros::round(total))
+    out
+}
+
+/// The oracle: every in-period record priced on its own, summed.
+fn oracle(usage: &str, period: Option<(i32, u32)>) -> (u64, Micros) {
+    let records = priced(usage, period);
+    let total: Decimal = records.iter().map(|(_, _, c)| c.total()).sum();
+    (records.len() as u64, Micros::round(total))
 }
 
 fn summary_field<'a>(summary: &'a serde_json::Value, path: &[&str]) -> &'a serde_json::Value {
@@ -185,5 +191,46 @@ fn every_report_sums_to_the_total_billed() {
             records,
             "{case}: matched + unattributed = records"
         );
+    }
+}
+
+#[test]
+fn true_up_billed_sums_exactly_to_the_invoice() {
+    let mut state = 0xb111_u64;
+    for case in 0..6 {
+        let runs = 1 + next(&mut state) % 80;
+        let seed = next(&mut state) % 10_000;
+        let wd = Workdir::new("trueup-property");
+        wd.run(&["simulate", "--runs", &runs.to_string(), "--seed", &seed.to_string(), "--out", "fleet"]);
+        // An invoice line per (provider, model, token type): the computed
+        // cost moved by a random -5 % .. +5 %, to 6 places.
+        let mut lines: std::collections::BTreeMap<(String, String, TokenType), Decimal> = Default::default();
+        for (provider, model, cost) in priced(&wd.read("fleet/usage.csv"), Some((2025, 6))) {
+            for t in TokenType::ALL {
+                *lines.entry((provider.clone(), model.clone(), t)).or_default() += cost.0[t.index()];
+            }
+        }
+        let mut invoice = String::from("provider,model,token_type,amount_usd\n");
+        let mut invoiced = Decimal::ZERO;
+        for ((provider, model, t), computed) in lines.iter().filter(|(_, c)| !c.is_zero()) {
+            let factor = Decimal::new(95 + (next(&mut state) % 11) as i64, 2);
+            let amount = (computed * factor).round_dp(6);
+            invoiced += amount;
+            invoice += &format!("{provider},{model},{},{amount}\n", t.key());
+        }
+        wd.write("invoice.csv", &invoice);
+        let pricing = repo().join("pricing.toml");
+        wd.run(&[
+            "report", "--spans", "fleet/spans", "--usage", "fleet/usage.csv", "--period", "2025-06", "--invoice",
+            "invoice.csv", "--true-up", "--tolerance", "100", "--out", "out", "--quiet", "--pricing",
+            pricing.to_str().unwrap(),
+        ]);
+        let case = format!("case {case}: runs {runs}, seed {seed}");
+        for report in REPORTS {
+            let rows = csv_rows(&wd.read(&format!("out/by_{report}.csv")));
+            let col = rows[0].iter().position(|h| h == "billed_usd").unwrap();
+            let billed: i128 = rows[1..].iter().map(|r| micros(&r[col])).sum();
+            assert_eq!(billed, Micros::round(invoiced).0, "{case}: by_{report} billed_usd = invoiced usage");
+        }
     }
 }

@@ -7,4 +7,5 @@ mod errors;
 mod handmade;
 mod property;
 mod real_fixtures;
+mod reconcile;
 mod samples;
