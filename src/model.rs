@@ -59,6 +59,11 @@ impl TokenType {
     }
 }
 
+/// The largest token count one record may hold in one column (a trillion):
+/// anything larger is corruption, not usage. The bound also keeps every sum
+/// of money far inside the exact decimal range.
+pub const MAX_TOKENS: u64 = 1_000_000_000_000;
+
 /// Token counts of one request, indexed by [`TokenType::index`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Tokens(pub [u64; 5]);
@@ -72,6 +77,7 @@ impl Tokens {
     /// Every input token of the request: uncached, cache reads and writes.
     /// This is what long-context thresholds compare against.
     pub fn prompt(&self) -> u64 {
+        // Each count is at most MAX_TOKENS, so four of them fit in a u64.
         self.0[..4].iter().sum()
     }
 }

@@ -20,6 +20,13 @@ use rust_decimal::{Decimal, RoundingStrategy};
 
 use crate::error::{Error, Result};
 
+/// The largest amount (in either direction) one input value may hold: a
+/// trillion dollars. Larger values are corruption; the bound keeps sums of
+/// millions of them exact and far from overflow.
+pub fn plausible(amount: Decimal) -> bool {
+    amount.abs() <= Decimal::from(1_000_000_000_000u64)
+}
+
 /// An amount of USD in whole micro-dollars, as written in reports.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Micros(pub i128);

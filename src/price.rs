@@ -199,7 +199,7 @@ impl PriceTable {
 
     /// Load a pricing file from disk.
     pub fn load_file(path: &Path) -> Result<PriceTable> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let text = crate::read::read_text(path)?;
         PriceTable::parse(&text, &path.display().to_string())
     }
 
@@ -366,6 +366,10 @@ impl TomlReader<'_> {
             _ => None,
         };
         match parsed {
+            Some(d) if d > Decimal::from(1_000_000u32) => Err(self.error(
+                span,
+                format!("\"{key}\" is {d}: over $1,000,000 per million tokens is not a price"),
+            )),
             Some(d) if d >= Decimal::ZERO => Ok(d.normalize()),
             Some(d) => Err(self.error(
                 span,

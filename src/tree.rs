@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Skips};
 use crate::intern::Sym;
 use crate::model::{CallInfo, Origin, Role, Span};
 
@@ -28,8 +28,8 @@ pub struct Dims {
     pub tool: Option<Sym>,
     /// The outermost `invoke_agent` span's agent: the run's root agent.
     pub root_agent: Option<Sym>,
-    /// Every distinct agent on the path from the call up to the root,
-    /// nearest first: the agents whose inclusive cost includes this call.
+    /// Every distinct agent on the path from the call up to the root (in
+    /// no particular order): the agents whose inclusive cost includes this call.
     pub agents: Vec<Option<Sym>>,
 }
 
@@ -90,13 +90,23 @@ impl Forest {
 
     /// Resolve every trace into calls with dimensions. `describe` renders a
     /// span's origin for error messages.
-    pub fn resolve(self, describe: impl Fn(Origin) -> String) -> Result<Resolved> {
+    /// A trace with two root spans (a reused trace id) or a parent cycle is
+    /// a record error: strict stops, `--lenient` counts it and resolves the
+    /// trace anyway (each root on its own; a cycle cut where it closes).
+    pub fn resolve(
+        self,
+        describe: impl Fn(Origin) -> String,
+        skips: &mut Skips,
+    ) -> Result<Resolved> {
         let mut out = Resolved {
             traces: self.traces.len() as u64,
             ..Resolved::default()
         };
-        for (trace_id, spans) in self.traces {
-            resolve_trace(trace_id, spans, &mut out, &describe)?;
+        let mut traces: Vec<(u128, Vec<Span>)> = self.traces.into_iter().collect();
+        // Trace order decides which error is reported first: make it stable.
+        traces.sort_unstable_by_key(|(id, _)| *id);
+        for (trace_id, spans) in traces {
+            resolve_trace(trace_id, spans, &mut out, &describe, skips)?;
         }
         out.calls.sort_unstable_by_key(|c| (c.trace_id, c.span_id));
         Ok(out)
@@ -108,7 +118,13 @@ fn resolve_trace(
     mut spans: Vec<Span>,
     out: &mut Resolved,
     describe: &impl Fn(Origin) -> String,
+    skips: &mut Skips,
 ) -> Result<()> {
+    let error = |span: &Span, kind: &'static str, message: String| Error::Record {
+        at: describe(span.origin),
+        kind,
+        message: format!("trace {trace_id:032x}: {message}"),
+    };
     // Keep the first copy of a span exported twice.
     let mut index: HashMap<u64, u32> = HashMap::with_capacity(spans.len());
     let mut keep = vec![true; spans.len()];
@@ -132,6 +148,17 @@ fn resolve_trace(
             .collect();
     }
 
+    let mut roots = spans.iter().filter(|s| s.parent_id == 0);
+    if let (Some(first), Some(second)) = (roots.next(), roots.next()) {
+        let message = format!(
+            "a second root span {:016x} (the first, {:016x}, is at {}): the trace id was reused",
+            second.span_id,
+            first.span_id,
+            describe(first.origin)
+        );
+        skips.handle(error(second, "reused-trace-id", message))?;
+    }
+
     const UNSEEN: u8 = 0;
     const ON_PATH: u8 = 1;
     const DONE: u8 = 2;
@@ -147,11 +174,12 @@ fn resolve_trace(
         let mut base = Inherited::default();
         while state[cur] != DONE {
             if state[cur] == ON_PATH {
-                return Err(Error::fatal(format!(
-                    "{}: trace {trace_id:032x}: span {:016x} is its own ancestor (parent cycle)",
-                    describe(spans[cur].origin),
+                let message = format!(
+                    "span {:016x} is its own ancestor (parent cycle)",
                     spans[cur].span_id
-                )));
+                );
+                skips.handle(error(&spans[cur], "parent-cycle", message))?;
+                break;
             }
             state[cur] = ON_PATH;
             path.push(cur);
@@ -211,12 +239,11 @@ fn resolve_trace(
         let mut next = inherited.agent;
         while let Some(a) = next {
             outermost = Some(a);
-            let name = agent_names[a as usize];
-            if !agents.contains(&name) {
-                agents.push(name);
-            }
+            agents.push(agent_names[a as usize]);
             next = parent_agent[a as usize];
         }
+        agents.sort_unstable();
+        agents.dedup();
         let dims = Dims {
             tenant: inherited.tenant.map(|(_, t)| t),
             feature: inherited.feature,

@@ -34,7 +34,11 @@ fn priced(usage: &str, period: Option<(i32, u32)>) -> Vec<(String, String, Cost)
         }
         let tokens = Tokens(std::array::from_fn(|i| row[4 + i].parse().unwrap()));
         let entry = table.find(&row[2], &row[3], ts.date_naive()).unwrap();
-        out.push((row[2].clone(), row[3].clone(), entry.cost(&tokens, row[9] == "true").unwrap()));
+        out.push((
+            row[2].clone(),
+            row[3].clone(),
+            entry.cost(&tokens, row[9] == "true").unwrap(),
+        ));
     }
     out
 }
@@ -201,13 +205,24 @@ fn true_up_billed_sums_exactly_to_the_invoice() {
         let runs = 1 + next(&mut state) % 80;
         let seed = next(&mut state) % 10_000;
         let wd = Workdir::new("trueup-property");
-        wd.run(&["simulate", "--runs", &runs.to_string(), "--seed", &seed.to_string(), "--out", "fleet"]);
+        wd.run(&[
+            "simulate",
+            "--runs",
+            &runs.to_string(),
+            "--seed",
+            &seed.to_string(),
+            "--out",
+            "fleet",
+        ]);
         // An invoice line per (provider, model, token type): the computed
         // cost moved by a random -5 % .. +5 %, to 6 places.
-        let mut lines: std::collections::BTreeMap<(String, String, TokenType), Decimal> = Default::default();
+        let mut lines: std::collections::BTreeMap<(String, String, TokenType), Decimal> =
+            Default::default();
         for (provider, model, cost) in priced(&wd.read("fleet/usage.csv"), Some((2025, 6))) {
             for t in TokenType::ALL {
-                *lines.entry((provider.clone(), model.clone(), t)).or_default() += cost.0[t.index()];
+                *lines
+                    .entry((provider.clone(), model.clone(), t))
+                    .or_default() += cost.0[t.index()];
             }
         }
         let mut invoice = String::from("provider,model,token_type,amount_usd\n");
@@ -221,8 +236,22 @@ fn true_up_billed_sums_exactly_to_the_invoice() {
         wd.write("invoice.csv", &invoice);
         let pricing = repo().join("pricing.toml");
         wd.run(&[
-            "report", "--spans", "fleet/spans", "--usage", "fleet/usage.csv", "--period", "2025-06", "--invoice",
-            "invoice.csv", "--true-up", "--tolerance", "100", "--out", "out", "--quiet", "--pricing",
+            "report",
+            "--spans",
+            "fleet/spans",
+            "--usage",
+            "fleet/usage.csv",
+            "--period",
+            "2025-06",
+            "--invoice",
+            "invoice.csv",
+            "--true-up",
+            "--tolerance",
+            "100",
+            "--out",
+            "out",
+            "--quiet",
+            "--pricing",
             pricing.to_str().unwrap(),
         ]);
         let case = format!("case {case}: runs {runs}, seed {seed}");
@@ -230,7 +259,11 @@ fn true_up_billed_sums_exactly_to_the_invoice() {
             let rows = csv_rows(&wd.read(&format!("out/by_{report}.csv")));
             let col = rows[0].iter().position(|h| h == "billed_usd").unwrap();
             let billed: i128 = rows[1..].iter().map(|r| micros(&r[col])).sum();
-            assert_eq!(billed, Micros::round(invoiced).0, "{case}: by_{report} billed_usd = invoiced usage");
+            assert_eq!(
+                billed,
+                Micros::round(invoiced).0,
+                "{case}: by_{report} billed_usd = invoiced usage"
+            );
         }
     }
 }

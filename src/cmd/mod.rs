@@ -262,9 +262,24 @@ pub fn print_stdout(bytes: &[u8]) -> Result<()> {
     }
 }
 
-/// Write `summary.json` into `dir` atomically.
-pub fn write_summary(dir: &Path, summary: &Summary) -> Result<()> {
+/// `summary.json` as written: pretty JSON and a final newline.
+pub fn summary_json(summary: &Summary) -> Result<Vec<u8>> {
     let mut json = serde_json::to_vec_pretty(summary).map_err(|e| Error::fatal(e.to_string()))?;
     json.push(b'\n');
-    crate::write::write_atomic(dir, "summary.json", &json)
+    Ok(json)
+}
+
+/// Flags of every command that writes reports.
+#[derive(Debug, clap::Args)]
+pub struct OutputArgs {
+    /// Write the outputs into DIR, replacing it as a whole once every file is
+    /// complete (it must be new, empty, or an earlier tokenledger output).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Write CSV cells as they are, without neutralising leading = + - @ (formula injection).
+    #[arg(long)]
+    pub raw_csv: bool,
+    /// Print no summary.
+    #[arg(long)]
+    pub quiet: bool,
 }

@@ -3,13 +3,13 @@
 
 use std::path::PathBuf;
 
-use super::{print_stdout, write_summary, Billing, CheckArgs, Outcome, UsageArgs};
-use crate::error::{Error, Result};
+use super::{print_stdout, summary_json, Billing, CheckArgs, Outcome, OutputArgs, UsageArgs};
+use crate::error::Result;
 use crate::reconcile::{reconcile, Names};
 use crate::write::reconciliation::{reconciliation_csv, terminal, ReconciliationJson};
 use crate::write::reports::column_totals;
 use crate::write::summary::TotalsJson;
-use crate::write::{csv_bytes, write_atomic};
+use crate::write::{csv_bytes, OutDir};
 
 /// Compare the computed cost of billed usage with the invoice; exit 1 on drift.
 #[derive(Debug, clap::Args)]
@@ -21,12 +21,8 @@ pub struct Args {
     pub invoice: Vec<PathBuf>,
     #[command(flatten)]
     pub check: CheckArgs,
-    /// Write reconciliation.csv and summary.json into DIR.
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
-    /// Print no table.
-    #[arg(long)]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// Reconcile.
@@ -42,21 +38,22 @@ pub fn run(args: &Args) -> Result<Outcome> {
         &names,
         args.check.tolerance(),
     );
-    if let Some(dir) = &args.out {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        write_atomic(
-            dir,
+    if let Some(target) = &args.output.out {
+        let dir = OutDir::create(target)?;
+        let raw = args.output.raw_csv;
+        dir.write(
             "reconciliation.csv",
-            &csv_bytes(|out| reconciliation_csv(out, &rec))?,
+            &csv_bytes(raw, |w| reconciliation_csv(w, &rec))?,
         )?;
         let total = billing.total(None);
         let reported = billing.records.iter().map(|r| r.reported_cost_usd).sum();
         let mut summary =
             billing.summary(TotalsJson::new(&total, &column_totals(&total)?, reported));
         summary.reconciliation = Some(ReconciliationJson::new(&rec));
-        write_summary(dir, &summary)?;
+        dir.write("summary.json", &summary_json(&summary)?)?;
+        dir.commit()?;
     }
-    if !args.quiet {
+    if !args.output.quiet {
         print_stdout(terminal(&rec).as_bytes())?;
     }
     Ok(if rec.failed() {

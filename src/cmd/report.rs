@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use rust_decimal::Decimal;
 
-use super::{print_stdout, write_summary, Billing, CheckArgs, Outcome, UsageArgs};
+use super::{print_stdout, summary_json, Billing, CheckArgs, Outcome, OutputArgs, UsageArgs};
 use crate::attribute::{attribute, Table, REPORTS};
 use crate::error::{Error, Result};
 use crate::join::join;
@@ -16,10 +16,11 @@ use crate::reconcile::{reconcile, Names};
 use crate::tree::Forest;
 use crate::write::reconciliation::{reconciliation_csv, terminal, ReconciliationJson};
 use crate::write::reports::{
-    column_totals, report_csv, round_table, unattributed_csv, unbilled_csv, RoundedRow,
+    check_conservation, column_totals, report_csv, round_table, unattributed_csv, unbilled_csv,
+    RoundedRow,
 };
 use crate::write::summary::{terminal_summary, TotalsJson};
-use crate::write::{csv_bytes, write_atomic};
+use crate::write::{csv_bytes, OutDir};
 
 /// Attribute a month of billed usage to the spans that made it.
 #[derive(Debug, clap::Args)]
@@ -30,9 +31,8 @@ pub struct Args {
     pub spans: Vec<PathBuf>,
     #[command(flatten)]
     pub usage: UsageArgs,
-    /// Write every report, the listings and summary.json into DIR.
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub output: OutputArgs,
     /// Write one report as CSV to stdout (the summary then goes to stderr).
     #[arg(long, value_name = "REPORT", value_parser = REPORTS)]
     pub print: Option<String>,
@@ -59,9 +59,6 @@ pub struct Args {
     pub true_up: bool,
     #[command(flatten)]
     pub check: CheckArgs,
-    /// Print no summary.
-    #[arg(long)]
-    pub quiet: bool,
 }
 
 /// Run the pipeline.
@@ -97,7 +94,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
             records: n,
         });
     }
-    let resolved = forest.resolve(super::describe(&billing.inputs))?;
+    let resolved = forest.resolve(super::describe(&billing.inputs), &mut billing.skips)?;
     let counts = &mut billing.counts;
     counts.traces = resolved.traces;
     counts.calls = resolved.calls.len() as u64;
@@ -146,13 +143,16 @@ pub fn run(args: &Args) -> Result<Outcome> {
     let mut summary = billing.summary(TotalsJson::new(&ledger.total, &columns, reported));
     summary.reconciliation = rec.as_ref().map(ReconciliationJson::new);
 
-    if let Some(dir) = &args.out {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    check_conservation(&rounded, &summary.counts, &columns, billed_target)?;
+
+    let raw = args.output.raw_csv;
+    if let Some(target) = &args.output.out {
+        let dir = OutDir::create(target)?;
         for (table, rows) in &rounded {
-            let bytes = csv_bytes(|out| report_csv(out, table, rows, &ledger.total))?;
-            write_atomic(dir, &format!("by_{}.csv", table.name), &bytes)?;
+            let bytes = csv_bytes(raw, |w| report_csv(w, table, rows, &ledger.total))?;
+            dir.write(&format!("by_{}.csv", table.name), &bytes)?;
         }
-        let records: Vec<_> = ledger
+        let unattributed: Vec<_> = ledger
             .unattributed
             .iter()
             .map(|&i| &billing.records[i])
@@ -162,28 +162,23 @@ pub fn run(args: &Args) -> Result<Outcome> {
             .iter()
             .map(|&i| billing.costs[i].total())
             .collect();
-        let bytes = csv_bytes(|out| {
-            unattributed_csv(out, &records, &costs, &billing.interner, &billing.inputs)
+        let (interner, inputs) = (&billing.interner, &billing.inputs);
+        let bytes = csv_bytes(raw, |w| {
+            unattributed_csv(w, &unattributed, &costs, interner, inputs)
         })?;
-        write_atomic(dir, "unattributed.csv", &bytes)?;
-        let bytes = csv_bytes(|out| {
-            unbilled_csv(
-                out,
-                &resolved.calls,
-                &joined.unbilled,
-                &billing.interner,
-                &billing.inputs,
-            )
+        dir.write("unattributed.csv", &bytes)?;
+        let bytes = csv_bytes(raw, |w| {
+            unbilled_csv(w, &resolved.calls, &joined.unbilled, interner, inputs)
         })?;
-        write_atomic(dir, "unbilled_spans.csv", &bytes)?;
+        dir.write("unbilled_spans.csv", &bytes)?;
         if let Some(rec) = &rec {
-            write_atomic(
-                dir,
+            dir.write(
                 "reconciliation.csv",
-                &csv_bytes(|out| reconciliation_csv(out, rec))?,
+                &csv_bytes(raw, |w| reconciliation_csv(w, rec))?,
             )?;
         }
-        write_summary(dir, &summary)?;
+        dir.write("summary.json", &summary_json(&summary)?)?;
+        dir.commit()?;
     }
 
     let find = |name: &str| {
@@ -194,11 +189,11 @@ pub fn run(args: &Args) -> Result<Outcome> {
     };
     if let Some(name) = &args.print {
         let (table, rows) = find(name);
-        print_stdout(&csv_bytes(|out| {
-            report_csv(out, table, rows, &ledger.total)
+        print_stdout(&csv_bytes(raw, |w| {
+            report_csv(w, table, rows, &ledger.total)
         })?)?;
     }
-    if !args.quiet {
+    if !args.output.quiet {
         let mut text = terminal_summary(&summary, &find("tenant").1, &find("feature").1);
         if let Some(rec) = &rec {
             text += &terminal(rec);

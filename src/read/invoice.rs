@@ -9,7 +9,6 @@
 //!   whose `line_item` (`"gpt-4.1-2025-04-14, cached input"`) carries model
 //!   and token type.
 
-use std::io::Read;
 use std::path::Path;
 use std::str::FromStr;
 
@@ -20,6 +19,7 @@ use serde_json::value::RawValue;
 
 use crate::error::{Error, Result, Skips};
 use crate::model::{Origin, TokenType};
+use crate::money::plausible;
 
 /// What kind of charge an invoice line is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -135,10 +135,7 @@ pub fn read_file(
     currency: &str,
     skips: &mut Skips,
 ) -> Result<(InvoiceFormat, Vec<InvoiceLine>)> {
-    let mut text = String::new();
-    super::open(path)?
-        .read_to_string(&mut text)
-        .map_err(|e| Error::io(path, e))?;
+    let text = super::read_text(path)?;
     let format = match format {
         Some(f) => f,
         None => InvoiceFormat::detect(path, &text[..text.len().min(4096)])?,
@@ -195,14 +192,16 @@ fn bucket_day(start: DateTime<Utc>, end: DateTime<Utc>) -> Option<NaiveDate> {
         .then(|| start.date_naive())
 }
 
-/// A decimal amount from its text: plain or scientific notation.
+/// A decimal amount from its text: plain or scientific notation, within
+/// the plausible range.
 fn parse_amount(text: &str) -> Option<Decimal> {
     let text = text.trim();
-    if text.contains(['e', 'E']) {
+    let amount = if text.contains(['e', 'E']) {
         Decimal::from_scientific(text).ok()
     } else {
         Decimal::from_str(text).ok()
-    }
+    };
+    amount.filter(|a| plausible(*a))
 }
 
 #[derive(Deserialize)]

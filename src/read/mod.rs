@@ -72,6 +72,32 @@ fn walk(dir: &Path, extensions: &[&str], out: &mut Vec<PathBuf>) -> Result<()> {
     Ok(())
 }
 
+/// A whole (small) file as UTF-8 text; invalid UTF-8 or an empty file is an
+/// error naming the file and line.
+pub fn read_text(path: &Path) -> Result<String> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let line = e.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count() + 1;
+        Error::fatal(format!(
+            "{}:{line}: invalid UTF-8 (byte {at})",
+            path.display()
+        ))
+    })?;
+    if text.trim().is_empty() {
+        return Err(empty(path));
+    }
+    Ok(text)
+}
+
+/// The error for an empty input file.
+pub fn empty(path: &Path) -> Error {
+    Error::fatal(format!(
+        "{}: the file is empty; remove it from the inputs",
+        path.display()
+    ))
+}
+
 /// Open a file for buffered reading.
 pub fn open(path: &Path) -> Result<BufReader<Box<dyn Read>>> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;

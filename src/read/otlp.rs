@@ -162,6 +162,7 @@ pub fn read_file(
     let mut buf = Vec::new();
     let mut line_no = 0u64;
     let mut spans = 0u64;
+    let mut first = true;
     loop {
         buf.clear();
         let n = reader
@@ -187,6 +188,7 @@ pub fn read_file(
         if text.is_empty() {
             continue;
         }
+        let was_first = std::mem::replace(&mut first, false);
         match serde_json::from_str::<TracesData>(text) {
             Ok(data) => {
                 let origin = Origin {
@@ -201,8 +203,15 @@ pub fn read_file(
                 }
             }
             // The first line does not close a JSON value: one document per file.
-            Err(e) if line_no == 1 && e.is_eof() => {
+            Err(e) if was_first && e.is_eof() => {
                 return read_document(path, file, keys, interner, reader, buf, sink);
+            }
+            // The first line is not JSON at all: not a span file.
+            Err(e) if was_first && e.is_syntax() => {
+                return Err(Error::fatal(format!(
+                    "{}:{line_no}: not OTLP JSON (expected a JSON object per line, or one JSON document): {e}",
+                    path.display()
+                )));
             }
             Err(e) => {
                 let err = Error::record(
@@ -214,6 +223,9 @@ pub fn read_file(
                 skips.handle(err)?;
             }
         }
+    }
+    if first {
+        return Err(super::empty(path));
     }
     Ok(spans)
 }

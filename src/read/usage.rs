@@ -10,7 +10,8 @@ use rust_decimal::Decimal;
 
 use crate::error::{Error, Result, Skips};
 use crate::intern::Interner;
-use crate::model::{Origin, TokenType, Tokens, UsageRecord};
+use crate::model::{Origin, TokenType, Tokens, UsageRecord, MAX_TOKENS};
+use crate::money::plausible;
 
 /// The usage formats tokenledger reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,6 +32,9 @@ impl UsageFormat {
     pub fn detect(path: &Path) -> Result<UsageFormat> {
         let mut reader = csv::Reader::from_reader(super::open(path)?);
         let headers = reader.byte_headers().map_err(|e| csv_error(path, e))?;
+        if headers.iter().all(|h| h.is_empty()) {
+            return Err(super::empty(path));
+        }
         if headers.iter().any(|h| h == b"request_id") {
             Ok(UsageFormat::Canonical)
         } else {
@@ -217,18 +221,24 @@ fn parse_row(
             ))
         }
     };
-    let reported_cost_usd = match columns.reported_cost {
-        None => None,
-        Some(index) => match field(row, index, "reported_cost_usd")?.trim() {
-            "" => None,
-            v => Some(Decimal::from_str(v).map_err(|_| {
-                (
+    let reported_cost_usd =
+        match columns.reported_cost {
+            None => None,
+            Some(index) => match field(row, index, "reported_cost_usd")?.trim() {
+                "" => None,
+                v => Some(
+                    Decimal::from_str(v)
+                        .ok()
+                        .filter(|d| plausible(*d))
+                        .ok_or_else(|| {
+                            (
                     "bad-cost",
                     format!("reported_cost_usd: expected a decimal number of USD, got \"{v}\""),
                 )
-            })?),
-        },
-    };
+                        })?,
+                ),
+            },
+        };
     Ok(UsageRecord {
         request_id: request_id.into(),
         timestamp,
@@ -247,12 +257,19 @@ fn parse_count(value: &str, name: &str) -> Result<u64, RowError> {
     if value.is_empty() {
         return Ok(0);
     }
-    value.parse::<u64>().map_err(|_| {
-        (
+    match value.parse::<u64>() {
+        Ok(n) if n <= MAX_TOKENS => Ok(n),
+        Ok(n) => Err((
+            "bad-token-count",
+            format!(
+                "{name}: {n} tokens in one request is beyond the plausible maximum of {MAX_TOKENS}"
+            ),
+        )),
+        Err(_) => Err((
             "bad-token-count",
             format!("{name}: expected a whole non-negative number of tokens, got \"{value}\""),
-        )
-    })
+        )),
+    }
 }
 
 /// An RFC 3339 timestamp with an explicit offset, converted to UTC.

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
+use super::CsvOut;
 use crate::money::{ratio, Micros};
 use crate::reconcile::{Line, Reconciliation, Status};
 
@@ -156,13 +157,11 @@ fn rows(rec: &Reconciliation) -> Vec<[String; 10]> {
 }
 
 /// Write `reconciliation.csv`.
-pub fn reconciliation_csv(out: &mut Vec<u8>, rec: &Reconciliation) -> csv::Result<()> {
-    let mut w = csv::Writer::from_writer(out);
-    w.write_record(HEADER)?;
+pub fn reconciliation_csv(w: &mut CsvOut, rec: &Reconciliation) -> csv::Result<()> {
+    w.row(HEADER)?;
     for r in rows(rec) {
-        w.write_record(&r)?;
+        w.row(r)?;
     }
-    w.flush()?;
     Ok(())
 }
 

@@ -1,12 +1,12 @@
 //! The `by_*.csv` reports and the listings of what could not be attributed
 //! or billed.
 
-use std::io::Write;
-
 use rust_decimal::Decimal;
 
+use super::summary::Counts;
+use super::CsvOut;
 use crate::attribute::{Table, Totals};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::intern::Interner;
 use crate::join::Unbilled;
 use crate::model::{Cost, TokenType, UsageRecord};
@@ -105,7 +105,7 @@ pub fn round_table(
 
 /// Write one report as CSV.
 pub fn report_csv(
-    out: impl Write,
+    w: &mut CsvOut,
     table: &Table,
     rows: &[RoundedRow],
     grand_total: &Totals,
@@ -113,7 +113,6 @@ pub fn report_csv(
     let is_run = table.name == "run";
     let has_inclusive = rows.iter().any(|r| r.inclusive.is_some());
     let has_billed = rows.iter().any(|r| r.billed.is_some());
-    let mut w = csv::Writer::from_writer(out);
     let mut header: Vec<&str> = table.key_columns.to_vec();
     header.push("requests");
     header.extend(TokenType::ALL.map(TokenType::tokens_column));
@@ -128,7 +127,7 @@ pub fn report_csv(
     if has_billed {
         header.push("billed_usd");
     }
-    w.write_record(&header)?;
+    w.row(header)?;
     let total_cost = grand_total.cost.total();
     for row in rows {
         let mut record: Vec<String> = row.keys.clone();
@@ -144,9 +143,8 @@ pub fn report_csv(
         }
         record.extend(row.inclusive.map(|m| m.to_string()));
         record.extend(row.billed.map(|m| m.to_string()));
-        w.write_record(&record)?;
+        w.row(record)?;
     }
-    w.flush()?;
     Ok(())
 }
 
@@ -159,7 +157,7 @@ pub fn cache_hit_ratio(totals: &Totals) -> Option<Decimal> {
 
 /// `unattributed.csv`: every usage record that joined no span.
 pub fn unattributed_csv(
-    out: &mut Vec<u8>,
+    w: &mut CsvOut,
     records: &[&UsageRecord],
     costs: &[Decimal],
     interner: &Interner,
@@ -167,11 +165,10 @@ pub fn unattributed_csv(
 ) -> csv::Result<()> {
     let rounded = apportion(costs, Micros::round(costs.iter().sum()))
         .expect("a rounding of the sum always splits");
-    let mut w = csv::Writer::from_writer(out);
     let mut header = vec!["request_id", "timestamp", "provider", "model"];
     header.extend(TokenType::ALL.map(|t| t.tokens_column()));
     header.extend(["batch", "cost_usd", "reported_cost_usd", "source"]);
-    w.write_record(&header)?;
+    w.row(header)?;
     for (r, cost) in records.iter().zip(rounded) {
         let mut row = vec![
             r.request_id.to_string(),
@@ -192,23 +189,21 @@ pub fn unattributed_csv(
             inputs[r.origin.file as usize].path.display(),
             r.origin.line
         ));
-        w.write_record(&row)?;
+        w.row(row)?;
     }
-    w.flush()?;
     Ok(())
 }
 
 /// `unbilled_spans.csv`: every inference call that joined no usage record,
 /// with the tokens the span itself reported (counted in no total).
 pub fn unbilled_csv(
-    out: &mut Vec<u8>,
+    w: &mut CsvOut,
     calls: &[Call],
     unbilled: &[(u32, Unbilled)],
     interner: &Interner,
     inputs: &[InputFile],
 ) -> csv::Result<()> {
-    let mut w = csv::Writer::from_writer(out);
-    w.write_record([
+    w.row([
         "trace_id",
         "span_id",
         "span_name",
@@ -231,7 +226,7 @@ pub fn unbilled_csv(
     for &(ci, reason) in unbilled {
         let call = &calls[ci as usize];
         let info = &call.info;
-        w.write_record([
+        w.row([
             format!("{:032x}", call.trace_id),
             format!("{:016x}", call.span_id),
             info.name.to_string(),
@@ -251,6 +246,66 @@ pub fn unbilled_csv(
             ),
         ])?;
     }
-    w.flush()?;
+    Ok(())
+}
+
+/// Check, before anything is written, that nothing was lost or counted
+/// twice: every usage record read is in period, out of period or a
+/// duplicate; every one in period is matched or unattributed; and every
+/// report has each record exactly once and sums exactly to the totals.
+pub fn check_conservation(
+    tables: &[(&Table, Vec<RoundedRow>)],
+    counts: &Counts,
+    columns: &[Micros; 4],
+    billed: Option<Micros>,
+) -> Result<()> {
+    let fail = |what: String| {
+        Err(Error::fatal(format!(
+            "internal error: conservation check failed: {what}; nothing was written (please report this bug)"
+        )))
+    };
+    let c = counts;
+    if c.usage_records_read != c.usage_records + c.out_of_period + c.duplicate_usage_records {
+        return fail(format!(
+            "{} usage records read but {} in period + {} out of period + {} duplicates",
+            c.usage_records_read, c.usage_records, c.out_of_period, c.duplicate_usage_records
+        ));
+    }
+    if c.matched + c.unattributed != c.usage_records {
+        return fail(format!(
+            "{} matched + {} unattributed != {} records",
+            c.matched, c.unattributed, c.usage_records
+        ));
+    }
+    let total: Micros = columns.iter().copied().sum();
+    for (table, rows) in tables {
+        let name = table.name;
+        let requests: u64 = rows.iter().map(|r| r.totals.requests).sum();
+        if requests != c.usage_records {
+            return fail(format!(
+                "by_{name} holds {requests} requests, not {}",
+                c.usage_records
+            ));
+        }
+        for (k, column) in COST_COLUMNS.iter().enumerate() {
+            let sum: Micros = rows.iter().map(|r| r.cost[k]).sum();
+            if sum != columns[k] {
+                return fail(format!(
+                    "by_{name}.{column} sums to {sum}, not {}",
+                    columns[k]
+                ));
+            }
+        }
+        let sum: Micros = rows.iter().map(|r| r.cost_usd).sum();
+        if sum != total {
+            return fail(format!("by_{name}.cost_usd sums to {sum}, not {total}"));
+        }
+        if let Some(billed) = billed {
+            let sum: Micros = rows.iter().filter_map(|r| r.billed).sum();
+            if sum != billed {
+                return fail(format!("by_{name}.billed_usd sums to {sum}, not {billed}"));
+            }
+        }
+    }
     Ok(())
 }
