@@ -276,7 +276,7 @@ fn check_ambiguity(entries: &[PriceEntry], source: &str) -> Result<()> {
                     let same_fit = Fit::class(pa) == Fit::class(pb);
                     if same_fit && globs_intersect(pa.as_bytes(), pb.as_bytes()) {
                         return Err(Error::fatal(format!(
-                            "{source}:{}: entry matches \"{pa}\" and the entry at line {} matches \"{pb}\" \
+                            "{source}:{}: entry matches \"{pb}\" and the entry at line {} matches \"{pa}\" \
                              equally well in overlapping periods; set effective_to on the older one \
                              or make one match more specific",
                             b.line, a.line

@@ -5,6 +5,7 @@ mod workdir;
 
 mod errors;
 mod handmade;
+mod matrix;
 mod property;
 mod real_fixtures;
 mod reconcile;

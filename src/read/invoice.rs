@@ -135,10 +135,34 @@ pub fn read_file(
     currency: &str,
     skips: &mut Skips,
 ) -> Result<(InvoiceFormat, Vec<InvoiceLine>)> {
-    let text = super::read_text(path)?;
+    parse_text(
+        path,
+        &super::read_text(path)?,
+        format,
+        file,
+        currency,
+        skips,
+    )
+}
+
+/// Read invoice lines from `text`; `path` names it in errors.
+pub fn parse_text(
+    path: &Path,
+    text: &str,
+    format: Option<InvoiceFormat>,
+    file: u32,
+    currency: &str,
+    skips: &mut Skips,
+) -> Result<(InvoiceFormat, Vec<InvoiceLine>)> {
     let format = match format {
         Some(f) => f,
-        None => InvoiceFormat::detect(path, &text[..text.len().min(4096)])?,
+        None => {
+            let head = (0..=text.len().min(4096))
+                .rev()
+                .find(|&i| text.is_char_boundary(i))
+                .unwrap_or(0);
+            InvoiceFormat::detect(path, &text[..head])?
+        }
     };
     let reader = Reader {
         path,
@@ -148,19 +172,19 @@ pub fn read_file(
     let mut lines = Vec::new();
     match format {
         InvoiceFormat::Tokenledger => {
-            reader.csv(&text, skips, &mut lines, Reader::tokenledger_row)?
+            reader.csv(text, skips, &mut lines, Reader::tokenledger_row)?
         }
         InvoiceFormat::AnthropicCsv => {
-            reader.csv(&text, skips, &mut lines, Reader::anthropic_row)?
+            reader.csv(text, skips, &mut lines, Reader::anthropic_row)?
         }
-        InvoiceFormat::OpenaiCsv => reader.csv(&text, skips, &mut lines, Reader::openai_row)?,
+        InvoiceFormat::OpenaiCsv => reader.csv(text, skips, &mut lines, Reader::openai_row)?,
         InvoiceFormat::AnthropicCostReport => {
-            for (line, page) in reader.pages::<AnthropicPage>(&text)? {
+            for (line, page) in reader.pages::<AnthropicPage>(text)? {
                 reader.anthropic_page(page, line, &mut lines)?;
             }
         }
         InvoiceFormat::OpenaiCosts => {
-            for (line, page) in reader.pages::<OpenAiPage>(&text)? {
+            for (line, page) in reader.pages::<OpenAiPage>(text)? {
                 reader.openai_page(page, line, &mut lines)?;
             }
         }
@@ -437,7 +461,19 @@ impl<'a> Reader<'a> {
             if record.iter().all(|f| f.trim().is_empty()) {
                 continue; // dashboard exports write empty buckets as blank rows
             }
-            match row(self, &columns, &record, line) {
+            let result = if record.len() == columns.0.len() {
+                row(self, &columns, &record, line)
+            } else {
+                Err((
+                    "bad-csv",
+                    format!(
+                        "row has {} fields, the header has {}",
+                        record.len(),
+                        columns.0.len()
+                    ),
+                ))
+            };
+            match result {
                 Ok(Some(l)) => out.push(l),
                 Ok(None) => {}
                 Err((kind, message)) => skips.handle(self.error(line, kind, message))?,

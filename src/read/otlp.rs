@@ -230,6 +230,25 @@ pub fn read_file(
     Ok(spans)
 }
 
+/// Parse one OTLP JSON line (or document) into compact spans; for fuzzing
+/// and tests. The message says what was wrong.
+pub fn parse_line(
+    text: &str,
+    keys: &AttrKeys,
+    interner: &mut Interner,
+) -> std::result::Result<Vec<Span>, String> {
+    let data: TracesData = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let mut spans = Vec::new();
+    convert(
+        data,
+        Origin { file: 0, line: 1 },
+        keys,
+        interner,
+        &mut |s| spans.push(s),
+    )?;
+    Ok(spans)
+}
+
 /// Read the rest of a file that holds one JSON document; `head` is what was
 /// already read. Errors here are file-level: a broken document has no
 /// records to skip.

@@ -127,12 +127,34 @@ pub fn read_file(
     skips: &mut Skips,
     sink: &mut dyn FnMut(UsageRecord),
 ) -> Result<u64> {
+    read_from(
+        super::open(path)?,
+        path,
+        format,
+        file,
+        interner,
+        skips,
+        sink,
+    )
+}
+
+/// Read usage records in `format` from `source`; `path` names it in errors.
+pub fn read_from(
+    source: impl std::io::Read,
+    path: &Path,
+    format: UsageFormat,
+    file: u32,
+    interner: &mut Interner,
+    skips: &mut Skips,
+    sink: &mut dyn FnMut(UsageRecord),
+) -> Result<u64> {
     match format {
-        UsageFormat::Canonical => read_canonical(path, file, interner, skips, sink),
+        UsageFormat::Canonical => read_canonical(source, path, file, interner, skips, sink),
     }
 }
 
 fn read_canonical(
+    source: impl std::io::Read,
     path: &Path,
     file: u32,
     interner: &mut Interner,
@@ -141,7 +163,7 @@ fn read_canonical(
 ) -> Result<u64> {
     let mut reader = csv::ReaderBuilder::new()
         .flexible(false)
-        .from_reader(super::open(path)?);
+        .from_reader(source);
     let headers = reader
         .byte_headers()
         .map_err(|e| csv_error(path, e))?

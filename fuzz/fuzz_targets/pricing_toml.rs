@@ -1,0 +1,17 @@
+//! A pricing table: any text must load or give an error, never a panic; a
+//! loaded table must price any request without panicking.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use tokenledger::model::Tokens;
+use tokenledger::price::PriceTable;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(table) = PriceTable::parse(text, "fuzz.toml") else { return };
+    let most = Tokens([tokenledger::model::MAX_TOKENS; 5]);
+    for entry in &table.entries {
+        let _ = entry.cost(&most, true);
+        let _ = entry.cost(&Tokens::default(), false);
+    }
+});
