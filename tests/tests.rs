@@ -9,4 +9,5 @@ mod matrix;
 mod property;
 mod real_fixtures;
 mod reconcile;
+mod safety;
 mod samples;

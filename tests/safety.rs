@@ -1,0 +1,190 @@
+//! Nothing lost, nothing half-written, nothing a spreadsheet would run:
+//! atomic output under kill -9, byte-identical reruns, formula cells
+//! neutralised, and an output directory that is not ours left alone.
+
+use std::process::Command;
+use std::time::Duration;
+
+use crate::workdir::{repo, Workdir, HANDMADE_REPORT};
+
+/// Every file of an output directory, by name.
+fn snapshot(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .map(|e| {
+            (
+                e.file_name().into_string().unwrap(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn reruns_are_byte_identical() {
+    let wd = Workdir::handmade("rerun");
+    let mut args = HANDMADE_REPORT.to_vec();
+    args.extend(["--quiet", "--period", "2025-06", "--invoice"]);
+    wd.copy(
+        &crate::workdir::fixture("invoices/tokenledger.csv"),
+        "invoice.csv",
+    );
+    args.push("invoice.csv");
+    wd.run(&args);
+    let first = snapshot(&wd.path("out"));
+    wd.run(&args);
+    assert_eq!(first.len(), 10);
+    assert!(
+        snapshot(&wd.path("out")) == first,
+        "a rerun changed the reports"
+    );
+}
+
+#[test]
+fn kill_9_leaves_the_previous_reports_or_the_new_ones_never_a_mix() {
+    // A month big enough that the run takes a while; two different inputs
+    // give two different complete outputs, A (previous) and B (new).
+    let wd = Workdir::new("kill");
+    wd.run(&["simulate", "--runs", "3000", "--seed", "1", "--out", "a"]);
+    wd.run(&["simulate", "--runs", "3000", "--seed", "2", "--out", "b"]);
+    let pricing = repo().join("pricing.toml");
+    let report = |fleet: &str| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tokenledger"));
+        cmd.args([
+            "report",
+            "--spans",
+            &format!("{fleet}/spans"),
+            "--usage",
+            &format!("{fleet}/usage.csv"),
+        ])
+        .args(["--out", "reports", "--quiet", "--pricing"])
+        .arg(&pricing)
+        .current_dir(&wd.dir);
+        cmd
+    };
+    assert!(report("b").status().unwrap().success());
+    let new = snapshot(&wd.path("reports"));
+    assert!(report("a").status().unwrap().success());
+    let previous = snapshot(&wd.path("reports"));
+    assert!(previous != new);
+    let started = std::time::Instant::now();
+    assert!(report("b").status().unwrap().success());
+    let full = started.elapsed();
+    for i in 0..12u32 {
+        // Back to A, then kill a run towards B at a point spread over its run time.
+        if snapshot(&wd.path("reports")) != previous {
+            assert!(report("a").status().unwrap().success());
+        }
+        let mut child = report("b").spawn().unwrap();
+        std::thread::sleep(full * i / 10);
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        let after = snapshot(&wd.path("reports"));
+        assert!(
+            after == previous || after == new,
+            "kill {i} left a mix of reports"
+        );
+        // The next run cleans up what the killed one left beside the output.
+        assert!(report("a").status().unwrap().success());
+        let leftovers: Vec<_> = std::fs::read_dir(&wd.dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.starts_with(".reports."))
+            .collect();
+        assert!(leftovers.is_empty(), "left behind: {leftovers:?}");
+    }
+}
+
+#[test]
+fn formula_cells_are_neutralised_unless_raw() {
+    // A tenant name a user controls, shaped as a spreadsheet formula.
+    let wd = Workdir::handmade("injection");
+    let text = wd.read("spans/parents.json").replace(
+        "\"acme\"",
+        "\"=HYPERLINK(\\\"http://evil\\\",\\\"acme\\\")\"",
+    );
+    wd.write("spans/parents.json", &text);
+    wd.run(
+        &HANDMADE_REPORT
+            .iter()
+            .chain(&["--quiet"])
+            .copied()
+            .collect::<Vec<_>>(),
+    );
+    let tenants = wd.read("out/by_tenant.csv");
+    assert!(
+        tenants.contains("\n\"'=HYPERLINK(\"\"http://evil\"\",\"\"acme\"\")\",2,3000,"),
+        "{tenants}"
+    );
+    // Numbers, negative ones included, are never touched.
+    assert!(
+        !tenants.contains("'-") && !tenants.contains("'0"),
+        "{tenants}"
+    );
+    let mut raw: Vec<&str> = HANDMADE_REPORT.to_vec();
+    raw.extend(["--quiet", "--raw-csv"]);
+    wd.run(&raw);
+    assert!(wd.read("out/by_tenant.csv").contains("\n\"=HYPERLINK("));
+}
+
+#[test]
+fn an_output_directory_holding_other_files_is_refused() {
+    let wd = Workdir::handmade("notours");
+    wd.write("out/notes.txt", "mine");
+    let stderr = wd.fail(&HANDMADE_REPORT, 2);
+    assert_eq!(
+        stderr,
+        "tokenledger: --out out: the directory holds files tokenledger did not write, and it would be replaced \
+         as a whole; choose a new or empty directory\n"
+    );
+    assert_eq!(wd.read("out/notes.txt"), "mine");
+    let stderr = wd.fail(
+        &[
+            "report",
+            "--spans",
+            "spans",
+            "--usage",
+            "usage.csv",
+            "--out",
+            ".",
+        ],
+        2,
+    );
+    assert!(
+        stderr.contains("--out .: name a directory of its own"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_closed_pipe_on_print_exits_quietly() {
+    let wd = Workdir::handmade("pipe");
+    let mut child = wd
+        .command(&[
+            "report",
+            "--spans",
+            "spans",
+            "--usage",
+            "usage.csv",
+            "--pricing",
+            "pricing.toml",
+            "--print",
+            "run",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // the reader goes away before anything is read
+    std::thread::sleep(Duration::from_millis(50));
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
