@@ -9,6 +9,15 @@ use tokenledger::error::Skips;
 use tokenledger::read::invoice::parse_text;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
-    let _ = parse_text(Path::new("fuzz-invoice"), text, None, 0, "USD", &mut Skips::new(true));
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let _ = parse_text(
+        Path::new("fuzz-invoice"),
+        text,
+        None,
+        0,
+        "USD",
+        &mut Skips::new(true),
+    );
 });

@@ -6,7 +6,9 @@ use tokenledger::intern::Interner;
 use tokenledger::read::otlp::{parse_line, AttrKeys};
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     let keys = AttrKeys {
         tenant: vec!["tenant.id".into(), "gen_ai.conversation.id".into()],
         feature: "app.feature".into(),

@@ -7,8 +7,12 @@ use tokenledger::model::Tokens;
 use tokenledger::price::PriceTable;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
-    let Ok(table) = PriceTable::parse(text, "fuzz.toml") else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(table) = PriceTable::parse(text, "fuzz.toml") else {
+        return;
+    };
     let most = Tokens([tokenledger::model::MAX_TOKENS; 5]);
     for entry in &table.entries {
         let _ = entry.cost(&most, true);

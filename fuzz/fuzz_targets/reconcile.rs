@@ -19,19 +19,33 @@ b,2025-06-11T09:00:00Z,openai,gpt-4.1-2025-04-14,7,3,0,0,1,true
 ";
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     let mut skips = Skips::new(true);
-    let Ok((_, lines)) = parse_text(Path::new("fuzz-invoice"), text, None, 0, "USD", &mut skips) else { return };
+    let Ok((_, lines)) = parse_text(Path::new("fuzz-invoice"), text, None, 0, "USD", &mut skips)
+    else {
+        return;
+    };
     let table = PriceTable::parse(BUILTIN, "built-in").expect("the built-in table loads");
     let mut interner = Interner::default();
     let mut records = Vec::new();
-    read_from(USAGE.as_bytes(), Path::new("u.csv"), UsageFormat::Canonical, 0, &mut interner, &mut skips, &mut |r| {
-        records.push(r)
-    })
+    read_from(
+        USAGE.as_bytes(),
+        Path::new("u.csv"),
+        UsageFormat::Canonical,
+        0,
+        &mut interner,
+        &mut skips,
+        &mut |r| records.push(r),
+    )
     .expect("fixed usage reads");
     let costs = price_all(&table, &records, &interner).expect("fixed usage is priced");
     let names = Names::new(&records, &table, &interner);
-    let tolerance = Tolerance { pct: rust_decimal::Decimal::ONE, usd: rust_decimal::Decimal::ONE };
+    let tolerance = Tolerance {
+        pct: rust_decimal::Decimal::ONE,
+        usd: rust_decimal::Decimal::ONE,
+    };
     let rec = reconcile(&records, &costs, &lines, &table, &names, tolerance);
     let _ = rec.failed();
     let _ = rec.billed(&records, &costs, &names);

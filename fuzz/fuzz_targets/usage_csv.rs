@@ -15,7 +15,15 @@ fuzz_target!(|data: &[u8]| {
     let mut records = Vec::new();
     let mut skips = Skips::new(true);
     let path = Path::new("fuzz.csv");
-    let read = read_from(data, path, UsageFormat::Canonical, 0, &mut interner, &mut skips, &mut |r| records.push(r));
+    let read = read_from(
+        data,
+        path,
+        UsageFormat::Canonical,
+        0,
+        &mut interner,
+        &mut skips,
+        &mut |r| records.push(r),
+    );
     if read.is_ok() {
         let table = PriceTable::parse(BUILTIN, "built-in").expect("the built-in table loads");
         let _ = price_all(&table, &records, &interner);
