@@ -78,11 +78,17 @@ pub fn dedupe(records: &mut Vec<UsageRecord>, describe: impl Fn(Origin) -> Strin
 /// Join calls (sorted by trace and span id) to records by request id. When
 /// two spans carry the same id, the first in that order gets the record.
 pub fn join(calls: &[Call], records: &[UsageRecord]) -> Joined {
-    let index: HashMap<&str, u32> = records
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (&*r.request_id, i as u32))
-        .collect();
+    // Every id a record is known by; a record's own request id wins over
+    // another record's alternative id.
+    let mut index: HashMap<&str, u32> = HashMap::with_capacity(records.len());
+    for (i, r) in records.iter().enumerate() {
+        if let Some(alt) = r.alt_request_id.as_deref() {
+            index.insert(alt, i as u32);
+        }
+    }
+    for (i, r) in records.iter().enumerate() {
+        index.insert(&r.request_id, i as u32);
+    }
     let mut call_of = vec![None; records.len()];
     let mut unbilled = Vec::new();
     for (ci, call) in calls.iter().enumerate() {

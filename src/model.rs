@@ -117,6 +117,9 @@ pub struct Origin {
 pub struct UsageRecord {
     /// The provider's request/response id, the join key.
     pub request_id: Box<str>,
+    /// Another id the same request is known by (OpenRouter's `upstream_id`,
+    /// Bedrock's `requestId`): a span carrying it joins too.
+    pub alt_request_id: Option<Box<str>>,
     /// When the request was billed (UTC).
     pub timestamp: DateTime<Utc>,
     /// Provider as billed (`anthropic`, `openai`, …).
@@ -129,6 +132,9 @@ pub struct UsageRecord {
     pub batch: bool,
     /// The cost the source itself reported, kept for comparison only.
     pub reported_cost_usd: Option<rust_decimal::Decimal>,
+    /// A tenant hint from the usage source (a gateway's team, end user or
+    /// tag), listed for records that join no span.
+    pub tenant_hint: Option<Sym>,
     /// Where the record was read.
     pub origin: Origin,
 }

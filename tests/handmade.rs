@@ -139,8 +139,8 @@ fn listings_of_unattributed_and_unbilled() {
     let wd = run();
     assert_eq!(
         wd.read("out/unattributed.csv"),
-        "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch,cost_usd,reported_cost_usd,source
-req-6,2025-06-25T00:00:00Z,openai,gpt-test,7,3,0,0,0,false,0.000008,,usage.csv:6
+        "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch,cost_usd,reported_cost_usd,tenant_hint,source
+req-6,2025-06-25T00:00:00Z,openai,gpt-test,7,3,0,0,0,false,0.000008,,,usage.csv:6
 "
     );
     assert_eq!(
@@ -185,6 +185,7 @@ fn summary_json() {
     "traces": 2,
     "calls": 7,
     "usage_records_read": 7,
+    "usage_rows_not_billed": 0,
     "duplicate_usage_records": 0,
     "out_of_period": 1,
     "invoice_lines_out_of_period": 0,

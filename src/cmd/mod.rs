@@ -72,10 +72,14 @@ impl std::fmt::Display for Period {
 /// Flags of every command that reads billed usage.
 #[derive(Debug, clap::Args)]
 pub struct UsageArgs {
-    /// Billed usage files or directories (every *.csv inside), in the
-    /// canonical usage CSV.
+    /// Billed usage files or directories (every *.csv, *.json, *.jsonl,
+    /// *.log inside, optionally .gz or .zst): canonical CSV, LiteLLM spend
+    /// logs, OpenRouter generations or Bedrock invocation logs.
     #[arg(long, required = true, num_args = 1.., value_name = "PATH")]
     pub usage: Vec<PathBuf>,
+    /// Read every usage file in this format instead of detecting it.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub usage_format: Option<UsageFormat>,
     /// Pricing table [default: ./pricing.toml if present, else the built-in table].
     #[arg(long, value_name = "FILE")]
     pub pricing: Option<PathBuf>,
@@ -150,21 +154,28 @@ impl Billing {
         let mut skips = Skips::new(args.lenient);
         let mut inputs = Vec::new();
         let mut records = Vec::new();
-        for path in read::expand(&args.usage, &[".csv"])? {
-            let format = UsageFormat::detect(&path)?;
+        let mut not_billed = 0;
+        for path in read::expand(&args.usage, &[".csv", ".json", ".jsonl", ".log"])? {
+            let format = match args.usage_format {
+                Some(format) => format,
+                None => UsageFormat::detect(&path)?,
+            };
             let file = inputs.len() as u32;
-            let n = usage::read_file(&path, format, file, &mut interner, &mut skips, &mut |r| {
-                records.push(r)
-            })?;
+            let stats =
+                usage::read_file(&path, format, file, &mut interner, &mut skips, &mut |r| {
+                    records.push(r)
+                })?;
+            not_billed += stats.not_billed;
             inputs.push(InputFile {
                 path,
                 kind: "usage",
                 format: format.name(),
-                records: n,
+                records: stats.records,
             });
         }
         let mut counts = Counts {
             usage_records_read: records.len() as u64,
+            usage_rows_not_billed: not_billed,
             ..Counts::default()
         };
         counts.duplicate_usage_records = dedupe(&mut records, describe(&inputs))?;

@@ -6,7 +6,7 @@ pub mod otlp;
 pub mod usage;
 
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
@@ -30,7 +30,8 @@ fn path_text<S: serde::Serializer>(path: &Path, s: S) -> std::result::Result<S::
 }
 
 /// Expand files and directories into a sorted list of files. Directories
-/// are walked recursively for files whose name ends in one of `extensions`;
+/// are walked recursively for files whose name ends in one of `extensions`
+/// (optionally followed by `.gz` or `.zst`);
 /// files named explicitly are taken whatever their name.
 pub fn expand(paths: &[PathBuf], extensions: &[&str]) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
@@ -64,6 +65,11 @@ fn walk(dir: &Path, extensions: &[&str], out: &mut Vec<PathBuf>) -> Result<()> {
         } else if path
             .file_name()
             .and_then(|n| n.to_str())
+            .map(|n| {
+                n.strip_suffix(".gz")
+                    .or_else(|| n.strip_suffix(".zst"))
+                    .unwrap_or(n)
+            })
             .is_some_and(|n| extensions.iter().any(|ext| n.ends_with(ext)))
         {
             out.push(path);
@@ -75,7 +81,10 @@ fn walk(dir: &Path, extensions: &[&str], out: &mut Vec<PathBuf>) -> Result<()> {
 /// A whole (small) file as UTF-8 text; invalid UTF-8 or an empty file is an
 /// error naming the file and line.
 pub fn read_text(path: &Path) -> Result<String> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let mut bytes = Vec::new();
+    open(path)?
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(path, e))?;
     let text = String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
         let line = e.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count() + 1;
@@ -98,8 +107,21 @@ pub fn empty(path: &Path) -> Error {
     ))
 }
 
-/// Open a file for buffered reading.
+/// Open a file for buffered reading, decompressing gzip and zstd files,
+/// which are recognised by their magic bytes whatever their name.
 pub fn open(path: &Path) -> Result<BufReader<Box<dyn Read>>> {
-    let file = File::open(path).map_err(|e| Error::io(path, e))?;
-    Ok(BufReader::with_capacity(1 << 16, Box::new(file)))
+    let io = |e| Error::io(path, e);
+    let mut file = BufReader::with_capacity(1 << 16, File::open(path).map_err(io)?);
+    let magic = file.fill_buf().map_err(io)?;
+    let inner: Box<dyn Read> = if magic.starts_with(&[0x1f, 0x8b]) {
+        Box::new(flate2::bufread::MultiGzDecoder::new(file))
+    } else if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        let decoder = ruzstd::decoding::StreamingDecoder::new(file).map_err(|e| {
+            Error::fatal(format!("{}: not a readable zstd file: {e}", path.display()))
+        })?;
+        Box::new(decoder)
+    } else {
+        Box::new(file)
+    };
+    Ok(BufReader::with_capacity(1 << 16, inner))
 }

@@ -167,7 +167,13 @@ pub fn unattributed_csv(
         .expect("a rounding of the sum always splits");
     let mut header = vec!["request_id", "timestamp", "provider", "model"];
     header.extend(TokenType::ALL.map(|t| t.tokens_column()));
-    header.extend(["batch", "cost_usd", "reported_cost_usd", "source"]);
+    header.extend([
+        "batch",
+        "cost_usd",
+        "reported_cost_usd",
+        "tenant_hint",
+        "source",
+    ]);
     w.row(header)?;
     for (r, cost) in records.iter().zip(rounded) {
         let mut row = vec![
@@ -183,6 +189,10 @@ pub fn unattributed_csv(
         row.push(
             r.reported_cost_usd
                 .map_or_else(String::new, |c| c.to_string()),
+        );
+        row.push(
+            r.tenant_hint
+                .map_or_else(String::new, |h| interner.get(h).to_string()),
         );
         row.push(format!(
             "{}:{}",

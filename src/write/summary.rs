@@ -113,6 +113,8 @@ pub struct Counts {
     pub calls: u64,
     /// Usage records read, before dedupe and period filter.
     pub usage_records_read: u64,
+    /// Rows a usage source logged but that were not billed (failed calls).
+    pub usage_rows_not_billed: u64,
     /// Exact repeats of an earlier usage record, dropped.
     pub duplicate_usage_records: u64,
     /// Records outside `--period`, left out of every total.

@@ -1,0 +1,139 @@
+//! Amazon Bedrock model invocation logs (`schemaType: "ModelInvocationLog"`),
+//! as delivered to S3 or CloudWatch: JSON lines, usually gzipped.
+//!
+//! `input.inputTokenCount` excludes the cache reads and writes, which are
+//! counted apart (a write is a 5-minute one). The model is `modelId` without
+//! a cross-region prefix (`us.`, `eu.`, `apac.`, `global.`) or a `:N`
+//! version; an inference-profile ARN gives its last segment, and an
+//! application inference profile keeps its whole ARN, for the pricing
+//! table's match lists to name. A record joins on the `msg_…` id in
+//! `output.outputBodyJson.id` (against `gen_ai.response.id`) or on
+//! `requestId` (against `aws.request_id`).
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::{count, parse_timestamp, RowError};
+use crate::intern::Interner;
+use crate::model::{Origin, Tokens, UsageRecord};
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Invocation<'a> {
+    timestamp: String,
+    request_id: String,
+    model_id: String,
+    input: Input,
+    #[serde(borrow)]
+    output: Output<'a>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Input {
+    input_token_count: Option<u64>,
+    cache_read_input_token_count: Option<u64>,
+    cache_write_input_token_count: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Output<'a> {
+    output_token_count: Option<u64>,
+    #[serde(borrow)]
+    output_body_json: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct Body {
+    id: Option<String>,
+}
+
+/// The model as priced, from a `modelId`.
+pub fn model_of(model_id: &str) -> &str {
+    if model_id.contains(":application-inference-profile/") {
+        return model_id;
+    }
+    let last = model_id.rsplit('/').next().unwrap_or(model_id);
+    let unprefixed = ["us.", "eu.", "apac.", "global.", "us-gov."]
+        .iter()
+        .find_map(|p| last.strip_prefix(p))
+        .unwrap_or(last);
+    match unprefixed.rsplit_once(':') {
+        Some((model, version)) if version.bytes().all(|b| b.is_ascii_digit()) => model,
+        _ => unprefixed,
+    }
+}
+
+/// One invocation log record.
+pub fn parse(
+    json: &str,
+    file: u32,
+    line: u64,
+    interner: &mut Interner,
+) -> Result<Option<UsageRecord>, RowError> {
+    let log: Invocation = serde_json::from_str(json).map_err(|e| {
+        (
+            "bad-json",
+            format!("not a Bedrock model invocation log record: {e}"),
+        )
+    })?;
+    let message_id = log
+        .output
+        .output_body_json
+        .and_then(|b| serde_json::from_str::<Body>(b.get()).ok())
+        .and_then(|b| b.id)
+        .filter(|id| !id.is_empty());
+    let request_id = log.request_id.trim().to_string();
+    if request_id.is_empty() {
+        return Err(("missing-request-id", "requestId is empty".into()));
+    }
+    let (id, alt) = match message_id {
+        Some(msg) => (msg, Some(request_id)),
+        None => (request_id, None),
+    };
+    Ok(Some(UsageRecord {
+        request_id: id.into(),
+        alt_request_id: alt.map(Into::into),
+        timestamp: parse_timestamp(&log.timestamp)?,
+        provider: interner.intern("aws.bedrock"),
+        model: interner.intern(model_of(&log.model_id)),
+        tokens: Tokens([
+            count(log.input.input_token_count, "inputTokenCount")?,
+            count(
+                log.input.cache_read_input_token_count,
+                "cacheReadInputTokenCount",
+            )?,
+            count(
+                log.input.cache_write_input_token_count,
+                "cacheWriteInputTokenCount",
+            )?,
+            0,
+            count(log.output.output_token_count, "outputTokenCount")?,
+        ]),
+        batch: false,
+        reported_cost_usd: None,
+        tenant_hint: None,
+        origin: Origin { file, line },
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::model_of;
+
+    #[test]
+    fn model_ids_lose_region_prefixes_and_versions() {
+        assert_eq!(model_of("amazon.nova-lite-v1:0"), "amazon.nova-lite-v1");
+        assert_eq!(
+            model_of("us.anthropic.claude-3-haiku-20240307-v1:0"),
+            "anthropic.claude-3-haiku-20240307-v1"
+        );
+        assert_eq!(
+            model_of("arn:aws:bedrock:us-east-1:123456789012:inference-profile/eu.anthropic.claude-sonnet-4-20250514-v1:0"),
+            "anthropic.claude-sonnet-4-20250514-v1"
+        );
+        let app = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/a1b2c3";
+        assert_eq!(model_of(app), app);
+    }
+}

@@ -1,0 +1,182 @@
+//! tokenledger's canonical usage CSV: one billed request per row, input
+//! tokens already split into uncached, cache read and cache writes.
+
+use std::path::Path;
+use std::str::FromStr;
+
+use rust_decimal::Decimal;
+
+use super::{csv_error, parse_count, parse_timestamp, RowError, RowSink};
+use crate::error::{Error, Result};
+use crate::intern::Interner;
+use crate::model::{Origin, TokenType, Tokens, UsageRecord};
+use crate::money::plausible;
+
+/// The canonical CSV's required columns (order free; extra columns ignored).
+pub const CANONICAL_COLUMNS: [&str; 10] = [
+    "request_id",
+    "timestamp",
+    "provider",
+    "model",
+    "uncached_input_tokens",
+    "cache_read_tokens",
+    "cache_write_5m_tokens",
+    "cache_write_1h_tokens",
+    "output_tokens",
+    "batch",
+];
+
+/// Column positions of the canonical CSV, found from its header.
+struct Columns {
+    request_id: usize,
+    timestamp: usize,
+    provider: usize,
+    model: usize,
+    tokens: [usize; 5],
+    batch: usize,
+    reported_cost: Option<usize>,
+}
+
+impl Columns {
+    fn find(path: &Path, headers: &csv::ByteRecord) -> Result<Columns> {
+        let pos = |name: &str| headers.iter().position(|h| h == name.as_bytes());
+        let missing: Vec<&str> = CANONICAL_COLUMNS
+            .iter()
+            .copied()
+            .filter(|c| pos(c).is_none())
+            .collect();
+        if !missing.is_empty() {
+            return Err(Error::fatal(format!(
+                "{}:1: usage CSV header lacks column(s) {}; required: {}",
+                path.display(),
+                missing.join(","),
+                CANONICAL_COLUMNS.join(",")
+            )));
+        }
+        let col = |name: &str| pos(name).expect("checked above");
+        Ok(Columns {
+            request_id: col("request_id"),
+            timestamp: col("timestamp"),
+            provider: col("provider"),
+            model: col("model"),
+            tokens: TokenType::ALL.map(|t| col(t.tokens_column())),
+            batch: col("batch"),
+            reported_cost: pos("reported_cost_usd"),
+        })
+    }
+}
+
+/// Read the canonical usage CSV from `source`, passing each row to `row`.
+pub fn read(
+    source: impl std::io::Read,
+    path: &Path,
+    file: u32,
+    interner: &mut Interner,
+    row: &mut RowSink,
+) -> Result<()> {
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(false)
+        .from_reader(source);
+    let headers = reader
+        .byte_headers()
+        .map_err(|e| csv_error(path, e))?
+        .clone();
+    let columns = Columns::find(path, &headers)?;
+    let mut record = csv::ByteRecord::new();
+    loop {
+        match reader.read_byte_record(&mut record) {
+            Ok(false) => return Ok(()),
+            Ok(true) => {
+                let line = record.position().map_or(0, |p| p.line());
+                let origin = Origin { file, line };
+                row(
+                    line,
+                    parse_row(&record, &columns, origin, interner).map(Some),
+                )?;
+            }
+            Err(e) => {
+                let line = e.position().map(|p| p.line());
+                match (line, csv_error(path, e)) {
+                    (Some(line), Error::Record { message, kind, .. }) => {
+                        row(line, Err((kind, message)))?
+                    }
+                    (_, fatal) => return Err(fatal),
+                }
+            }
+        }
+    }
+}
+
+fn field<'r>(row: &'r csv::ByteRecord, index: usize, name: &str) -> Result<&'r str, RowError> {
+    std::str::from_utf8(&row[index]).map_err(|_| ("invalid-utf8", format!("{name}: invalid UTF-8")))
+}
+
+fn parse_row(
+    row: &csv::ByteRecord,
+    columns: &Columns,
+    origin: Origin,
+    interner: &mut Interner,
+) -> Result<UsageRecord, RowError> {
+    let request_id = field(row, columns.request_id, "request_id")?.trim();
+    if request_id.is_empty() {
+        return Err(("missing-request-id", "request_id is empty".into()));
+    }
+    let timestamp = parse_timestamp(field(row, columns.timestamp, "timestamp")?)?;
+    let text = |index: usize, name: &str| -> Result<&str, RowError> {
+        let value = field(row, index, name)?.trim();
+        if value.is_empty() {
+            return Err(("missing-field", format!("{name} is empty")));
+        }
+        Ok(value)
+    };
+    let provider = interner.intern(text(columns.provider, "provider")?);
+    let model = interner.intern(text(columns.model, "model")?);
+    let mut tokens = Tokens::default();
+    for t in TokenType::ALL {
+        tokens.0[t.index()] = parse_count(
+            field(row, columns.tokens[t.index()], t.tokens_column())?,
+            t.tokens_column(),
+        )?;
+    }
+    let batch = match field(row, columns.batch, "batch")?.trim() {
+        "" => false,
+        b if b.eq_ignore_ascii_case("true") => true,
+        b if b.eq_ignore_ascii_case("false") => false,
+        other => {
+            return Err((
+                "bad-batch",
+                format!("batch: expected true, false or empty, got \"{other}\""),
+            ))
+        }
+    };
+    let reported_cost_usd =
+        match columns.reported_cost {
+            None => None,
+            Some(index) => match field(row, index, "reported_cost_usd")?.trim() {
+                "" => None,
+                v => Some(
+                    Decimal::from_str(v)
+                        .ok()
+                        .filter(|d| plausible(*d))
+                        .ok_or_else(|| {
+                            (
+                    "bad-cost",
+                    format!("reported_cost_usd: expected a decimal number of USD, got \"{v}\""),
+                )
+                        })?,
+                ),
+            },
+        };
+    Ok(UsageRecord {
+        request_id: request_id.into(),
+        alt_request_id: None,
+        tenant_hint: None,
+        timestamp,
+        provider,
+        model,
+        tokens,
+        batch,
+        reported_cost_usd,
+        origin,
+    })
+}
