@@ -99,7 +99,7 @@ fn cases() -> Vec<Case> {
         Case { name: "a trace id reused, lenient", edit: reused, flags: LENIENT, code: 0, expect: "\"reused-trace-id\": 1" },
         Case { name: "an empty span file", edit: |wd| wd.write("spans/empty.jsonl", ""), flags: &[], code: 2, expect: "spans/empty.jsonl: the file is empty; remove it from the inputs" },
         Case { name: "an empty span file, lenient (file-level: still an error)", edit: |wd| wd.write("spans/empty.jsonl", "\n"), flags: LENIENT, code: 2, expect: "spans/empty.jsonl: the file is empty" },
-        Case { name: "a span file that is really CSV", edit: |wd| wd.write("spans/more.jsonl", "trace_id,span_id\nabc,def\n"), flags: &[], code: 2, expect: "spans/more.jsonl:1: not OTLP JSON (expected a JSON object per line, or one JSON document)" },
+        Case { name: "a span file that is really CSV", edit: |wd| wd.write("spans/more.jsonl", "trace_id,span_id\nabc,def\n"), flags: &[], code: 2, expect: "spans/more.jsonl:1: not a span file (expected a JSON object per line, or one JSON document)" },
         Case { name: "a broken JSON document", edit: |wd| {
             let text = wd.read("spans/parents.json");
             wd.write("spans/parents.json", &text[..text.len() - 20]);

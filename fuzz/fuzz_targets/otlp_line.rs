@@ -1,9 +1,11 @@
-//! One OTLP JSON line (or document): any bytes must give spans or an error, never a panic.
+//! One span line, OTLP or flat: any bytes must give spans or an error, never a panic.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use tokenledger::intern::Interner;
-use tokenledger::read::otlp::{parse_line, AttrKeys};
+use tokenledger::model::Origin;
+use tokenledger::read::spans::AttrKeys;
+use tokenledger::read::{flat, otlp};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
@@ -12,7 +14,10 @@ fuzz_target!(|data: &[u8]| {
     let keys = AttrKeys {
         tenant: vec!["tenant.id".into(), "gen_ai.conversation.id".into()],
         feature: "app.feature".into(),
-        join: "gen_ai.response.id".into(),
+        join: vec!["gen_ai.response.id".into(), "aws.request_id".into()],
     };
-    let _ = parse_line(text, &keys, &mut Interner::default());
+    let origin = Origin { file: 0, line: 1 };
+    let mut interner = Interner::default();
+    let _ = otlp::parse_line(text, origin, &keys, &mut interner, &mut |_| {});
+    let _ = flat::parse_line(text, origin, &keys, &mut interner, &mut |_| {});
 });

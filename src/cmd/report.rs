@@ -10,7 +10,7 @@ use crate::attribute::{attribute, Table, REPORTS};
 use crate::error::{Error, Result};
 use crate::join::join;
 use crate::money::Micros;
-use crate::read::otlp::AttrKeys;
+use crate::read::spans::AttrKeys;
 use crate::read::{self, InputFile};
 use crate::reconcile::{reconcile, Names};
 use crate::tree::Forest;
@@ -47,9 +47,15 @@ pub struct Args {
     /// Span attribute key naming the feature.
     #[arg(long, value_name = "KEY", default_value = "app.feature")]
     pub feature_attr: String,
-    /// Span attribute holding the provider's request id.
-    #[arg(long, value_name = "KEY", default_value = "gen_ai.response.id")]
-    pub join_attr: String,
+    /// Span attributes holding the provider's request id, tried in order
+    /// (e.g. gen_ai.response.id,aws.request_id).
+    #[arg(
+        long,
+        value_name = "KEY",
+        value_delimiter = ',',
+        default_value = "gen_ai.response.id"
+    )]
+    pub join_attr: Vec<String>,
     /// Invoices or cost reports to reconcile against (writes reconciliation.csv).
     #[arg(long, num_args = 1.., value_name = "PATH")]
     pub invoice: Vec<PathBuf>,
@@ -78,7 +84,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
     let mut forest = Forest::default();
     for path in read::expand(&args.spans, &[".json", ".jsonl"])? {
         let file = billing.inputs.len() as u32;
-        let n = read::otlp::read_file(
+        let (n, dialect) = read::spans::read_file(
             &path,
             file,
             &keys,
@@ -90,7 +96,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
         billing.inputs.push(InputFile {
             path,
             kind: "spans",
-            format: "otlp-json",
+            format: dialect.name(),
             records: n,
         });
     }

@@ -1,8 +1,11 @@
 //! Stage 1, read: find the input files and normalise every format into the
 //! shared record shapes of [`crate::model`]. One module per input family.
 
+pub mod flat;
 pub mod invoice;
 pub mod otlp;
+pub mod semconv;
+pub mod spans;
 pub mod usage;
 
 use std::fs::File;

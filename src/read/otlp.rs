@@ -13,23 +13,10 @@ use std::path::Path;
 use serde::de::{self, IgnoredAny};
 use serde::Deserialize;
 
-use crate::error::{Error, Result, Skips};
+use super::spans::{compact, AttrKeys, Attributes, Ids, Scalar};
+use crate::error::{Error, Result};
 use crate::intern::Interner;
-use crate::model::{CallInfo, Origin, Role, Span};
-
-/// Which attribute keys carry the attribution dimensions.
-#[derive(Clone, Debug)]
-pub struct AttrKeys {
-    /// Tenant keys, most preferred first (`--tenant-attr`).
-    pub tenant: Vec<String>,
-    /// Feature key (`--feature-attr`).
-    pub feature: String,
-    /// The span attribute holding the provider's request id (`--join-attr`).
-    pub join: String,
-}
-
-/// `gen_ai.operation.name` values (or span-name prefixes) of inference calls.
-const CALL_OPERATIONS: [&str; 4] = ["chat", "text_completion", "generate_content", "embeddings"];
+use crate::model::{Origin, Span};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -93,6 +80,7 @@ struct AnyValue<'a> {
     #[serde(borrow)]
     string_value: Option<Cow<'a, str>>,
     int_value: Option<IntValue>,
+    double_value: Option<f64>,
     bool_value: Option<bool>,
 }
 
@@ -127,151 +115,47 @@ impl<'de> Deserialize<'de> for IntValue {
 }
 
 impl AnyValue<'_> {
-    /// The value as text, for dimensions and ids (strings, integers, booleans).
-    fn text(&self) -> Option<Cow<'_, str>> {
+    fn scalar(&self) -> Option<Scalar<'_>> {
         if let Some(s) = &self.string_value {
-            Some(Cow::Borrowed(s))
+            Some(Scalar::Text(Cow::Borrowed(s)))
         } else if let Some(IntValue(i)) = self.int_value {
-            Some(Cow::Owned(i.to_string()))
+            Some(Scalar::Int(i))
+        } else if let Some(d) = self.double_value {
+            Some(Scalar::Float(d))
         } else {
-            self.bool_value.map(|b| Cow::Owned(b.to_string()))
-        }
-    }
-
-    /// The value as a token count.
-    fn count(&self) -> Option<u64> {
-        match (&self.int_value, &self.string_value) {
-            (Some(IntValue(i)), _) => u64::try_from(*i).ok(),
-            (None, Some(s)) => s.parse().ok(),
-            _ => None,
+            self.bool_value.map(Scalar::Bool)
         }
     }
 }
 
-/// Read every span of one OTLP JSON file, passing each to `sink`.
-/// Returns the number of spans read.
-pub fn read_file(
-    path: &Path,
-    file: u32,
-    keys: &AttrKeys,
-    interner: &mut Interner,
-    skips: &mut Skips,
-    sink: &mut dyn FnMut(Span),
-) -> Result<u64> {
-    let mut reader = super::open(path)?;
-    let mut buf = Vec::new();
-    let mut line_no = 0u64;
-    let mut spans = 0u64;
-    let mut first = true;
-    loop {
-        buf.clear();
-        let n = reader
-            .read_until(b'\n', &mut buf)
-            .map_err(|e| Error::io(path, e))?;
-        if n == 0 {
-            break;
-        }
-        line_no += 1;
-        let text = match std::str::from_utf8(&buf) {
-            Ok(text) => text.trim(),
-            Err(e) => {
-                let err = Error::record(
-                    path,
-                    line_no,
-                    "invalid-utf8",
-                    format!("invalid UTF-8 at byte {}", e.valid_up_to()),
-                );
-                skips.handle(err)?;
-                continue;
-            }
-        };
-        if text.is_empty() {
-            continue;
-        }
-        let was_first = std::mem::replace(&mut first, false);
-        match serde_json::from_str::<TracesData>(text) {
-            Ok(data) => {
-                let origin = Origin {
-                    file,
-                    line: line_no,
-                };
-                let result = convert(data, origin, keys, interner, sink)
-                    .map_err(|message| Error::record(path, line_no, "bad-span", message));
-                match result {
-                    Ok(n) => spans += n,
-                    Err(err) => skips.handle(err)?,
-                }
-            }
-            // The first line does not close a JSON value: one document per file.
-            Err(e) if was_first && e.is_eof() => {
-                return read_document(path, file, keys, interner, reader, buf, sink);
-            }
-            // The first line is not JSON at all: not a span file.
-            Err(e) if was_first && e.is_syntax() => {
-                return Err(Error::fatal(format!(
-                    "{}:{line_no}: not OTLP JSON (expected a JSON object per line, or one JSON document): {e}",
-                    path.display()
-                )));
-            }
-            Err(e) => {
-                let err = Error::record(
-                    path,
-                    line_no,
-                    "bad-json",
-                    format!("not an OTLP TracesData JSON line: {e}"),
-                );
-                skips.handle(err)?;
-            }
-        }
-    }
-    if first {
-        return Err(super::empty(path));
-    }
-    Ok(spans)
-}
-
-/// Parse one OTLP JSON line (or document) into compact spans; for fuzzing
-/// and tests. The message says what was wrong.
+/// Parse one OTLP JSON line into compact spans, passing each to `sink`.
+/// Returns the number of spans, or the line's problem.
 pub fn parse_line(
     text: &str,
+    origin: Origin,
     keys: &AttrKeys,
     interner: &mut Interner,
-) -> std::result::Result<Vec<Span>, String> {
-    let data: TracesData = serde_json::from_str(text).map_err(|e| e.to_string())?;
-    let mut spans = Vec::new();
-    convert(
-        data,
-        Origin { file: 0, line: 1 },
-        keys,
-        interner,
-        &mut |s| spans.push(s),
-    )?;
-    Ok(spans)
+    sink: &mut dyn FnMut(Span),
+) -> std::result::Result<u64, (&'static str, String)> {
+    let data: TracesData = serde_json::from_str(text)
+        .map_err(|e| ("bad-json", format!("not an OTLP TracesData JSON line: {e}")))?;
+    convert(data, origin, keys, interner, sink).map_err(|message| ("bad-span", message))
 }
 
 /// Read the rest of a file that holds one JSON document; `head` is what was
 /// already read. Errors here are file-level: a broken document has no
 /// records to skip.
-fn read_document(
+pub fn read_document(
     path: &Path,
     file: u32,
     keys: &AttrKeys,
     interner: &mut Interner,
-    mut reader: impl BufRead,
-    mut head: Vec<u8>,
+    reader: impl BufRead,
+    head: Vec<u8>,
     sink: &mut dyn FnMut(Span),
 ) -> Result<u64> {
-    reader
-        .read_to_end(&mut head)
-        .map_err(|e| Error::io(path, e))?;
-    let text = std::str::from_utf8(&head).map_err(|e| {
-        Error::fatal(format!(
-            "{}: invalid UTF-8 at byte {}",
-            path.display(),
-            e.valid_up_to()
-        ))
-    })?;
-    let data: TracesData = serde_json::from_str(text).map_err(|e| {
+    let text = super::spans::rest_of(path, reader, head)?;
+    let data: TracesData = serde_json::from_str(&text).map_err(|e| {
         Error::fatal(format!(
             "{}:{}: not an OTLP TracesData JSON document: {e}",
             path.display(),
@@ -308,7 +192,12 @@ fn convert(
                     span: &span.attributes,
                     resource: &resource.resource.attributes,
                 };
-                sink(compact(span, &attrs, origin, keys, interner)?);
+                let ids = Ids {
+                    trace: (&span.trace_id, "traceId"),
+                    span: (&span.span_id, "spanId"),
+                    parent: (span.parent_span_id.as_deref(), "parentSpanId"),
+                };
+                sink(compact(&span.name, ids, &attrs, origin, keys, interner)?);
                 count += 1;
             }
         }
@@ -322,138 +211,43 @@ struct Attrs<'x, 'a> {
     resource: &'x [KeyValue<'a>],
 }
 
-impl<'x> Attrs<'x, '_> {
-    fn get(&self, key: &str) -> Option<&'x AnyValue<'x>> {
-        let find = |kvs: &'x [KeyValue]| kvs.iter().find(|kv| kv.key == key).map(|kv| &kv.value);
-        find(self.span).or_else(|| find(self.resource))
+impl Attributes for Attrs<'_, '_> {
+    fn value(&self, key: &str) -> Option<Scalar<'_>> {
+        // Span attributes first: they override the resource's.
+        self.span
+            .iter()
+            .chain(self.resource)
+            .find(|kv| kv.key == key)
+            .and_then(|kv| kv.value.scalar())
     }
-
-    fn text(&self, key: &str) -> Option<Cow<'x, str>> {
-        self.get(key)
-            .and_then(AnyValue::text)
-            .filter(|s| !s.is_empty())
-    }
-}
-
-fn compact(
-    span: &OtlpSpan,
-    attrs: &Attrs,
-    origin: Origin,
-    keys: &AttrKeys,
-    interner: &mut Interner,
-) -> std::result::Result<Span, String> {
-    let what = |field: &str, value: &str| format!("span \"{}\": {field} \"{value}\"", span.name);
-    let trace_id = parse_hex_id(&span.trace_id, 32)
-        .ok_or_else(|| what("traceId", &span.trace_id) + " is not 32 hex digits")?;
-    let span_id = parse_hex_id(&span.span_id, 16)
-        .map(|id| id as u64)
-        .filter(|&id| id != 0)
-        .ok_or_else(|| what("spanId", &span.span_id) + " is not 16 hex digits (non-zero)")?;
-    let parent_id = match span.parent_span_id.as_deref() {
-        None | Some("") => 0,
-        Some(p) => parse_hex_id(p, 16)
-            .map(|id| id as u64)
-            .ok_or_else(|| what("parentSpanId", p) + " is not 16 hex digits")?,
-    };
-    let operation = attrs.text("gen_ai.operation.name");
-    let (name_op, name_rest) = span.name.split_once(' ').unwrap_or((&span.name, ""));
-    let op = operation.as_deref().unwrap_or(name_op);
-    let join_key = attrs.text(&keys.join);
-    let role = match op {
-        "invoke_agent" => Role::Agent,
-        "execute_tool" => Role::Tool,
-        _ if CALL_OPERATIONS.contains(&op) || join_key.is_some() => Role::Call,
-        _ => Role::Other,
-    };
-    // The span-name fallback applies only when the name follows the
-    // `{operation} {target}` convention for this very operation.
-    let mut named = |attr: &str| {
-        attrs
-            .text(attr)
-            .or_else(|| {
-                (name_op == op && !name_rest.is_empty()).then_some(Cow::Borrowed(name_rest))
-            })
-            .map(|n| interner.intern(&n))
-    };
-    let agent = if role == Role::Agent {
-        named("gen_ai.agent.name")
-    } else {
-        None
-    };
-    let tool = if role == Role::Tool {
-        named("gen_ai.tool.name")
-    } else {
-        None
-    };
-    let tenant = keys
-        .tenant
-        .iter()
-        .enumerate()
-        .find_map(|(rank, key)| attrs.text(key).map(|v| (rank as u8, interner.intern(&v))));
-    let feature = attrs.text(&keys.feature).map(|v| interner.intern(&v));
-    let call = (role == Role::Call).then(|| {
-        let model = attrs
-            .text("gen_ai.response.model")
-            .or_else(|| attrs.text("gen_ai.request.model"));
-        Box::new(CallInfo {
-            join_key: join_key.map(|k| k.into()),
-            name: span.name.as_ref().into(),
-            model: model.map(|m| interner.intern(&m)),
-            input_tokens: attrs
-                .get("gen_ai.usage.input_tokens")
-                .and_then(AnyValue::count),
-            output_tokens: attrs
-                .get("gen_ai.usage.output_tokens")
-                .and_then(AnyValue::count),
-        })
-    });
-    Ok(Span {
-        trace_id,
-        span_id,
-        parent_id,
-        role,
-        agent,
-        tool,
-        tenant,
-        feature,
-        call,
-        origin,
-    })
-}
-
-/// Parse a hex id of exactly `digits` digits, in either case, with an
-/// optional `0x` prefix.
-pub fn parse_hex_id(text: &str, digits: usize) -> Option<u128> {
-    let hex = text.strip_prefix("0x").unwrap_or(text);
-    if hex.len() != digits || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
-    }
-    u128::from_str_radix(hex, 16).ok()
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::spans::{parse_hex_id, read_file};
     use super::*;
+    use crate::error::Skips;
+    use crate::model::Role;
 
-    fn keys() -> AttrKeys {
+    pub(crate) fn keys() -> AttrKeys {
         AttrKeys {
             tenant: vec!["tenant.id".into(), "gen_ai.conversation.id".into()],
             feature: "app.feature".into(),
-            join: "gen_ai.response.id".into(),
+            join: vec!["gen_ai.response.id".into()],
         }
     }
 
     fn read(text: &str) -> Result<(Vec<Span>, Interner)> {
-        let dir =
+        let path =
             std::env::temp_dir().join(format!("tl-otlp-{}-{}", std::process::id(), text.len()));
-        std::fs::write(&dir, text).unwrap();
+        std::fs::write(&path, text).unwrap();
         let mut interner = Interner::default();
         let mut spans = Vec::new();
         let mut skips = Skips::new(false);
-        let result = read_file(&dir, 0, &keys(), &mut interner, &mut skips, &mut |s| {
+        let result = read_file(&path, 0, &keys(), &mut interner, &mut skips, &mut |s| {
             spans.push(s)
         });
-        std::fs::remove_file(&dir).unwrap();
+        std::fs::remove_file(&path).unwrap();
         result.map(|_| (spans, interner))
     }
 
@@ -487,6 +281,25 @@ mod tests {
             (call.input_tokens, call.output_tokens),
             (Some(120), Some(7))
         );
+    }
+
+    #[test]
+    fn older_and_other_libraries_names_are_read() {
+        // gen_ai.usage.prompt_tokens (before v1.27), OpenInference's span kind
+        // and counts, and Anthropic-native input that excludes cached tokens.
+        let line = r#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"0000000000000001","name":"ChatAnthropic","attributes":[{"key":"openinference.span.kind","value":{"stringValue":"LLM"}},{"key":"llm.token_count.prompt","value":{"intValue":"100"}},{"key":"llm.token_count.prompt_details.cache_read","value":{"intValue":"900"}},{"key":"llm.token_count.completion","value":{"intValue":"5"}},{"key":"session.id","value":{"stringValue":"s-1"}}]}]}]}]}"#;
+        let (spans, interner) = read(line).unwrap();
+        let call = spans[0]
+            .call
+            .as_ref()
+            .expect("an OpenInference LLM span is a call");
+        assert_eq!(
+            call.input_tokens,
+            Some(1000),
+            "100 uncached + 900 cache read"
+        );
+        assert_eq!(call.output_tokens, Some(5));
+        assert_eq!(interner.get(spans[0].tenant.unwrap().1), "s-1");
     }
 
     #[test]

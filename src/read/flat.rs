@@ -1,0 +1,120 @@
+//! Flat one-span-per-line JSONL, as the Python SDK's `span.to_json()`
+//! (compacted) and Phoenix or Logfire exports write it:
+//! `{"name", "context": {"trace_id": "0x…", "span_id": "0x…"}, "parent_id":
+//! "0x…"|null, "attributes": {…}, "resource": {"attributes": {…}}}`, or with
+//! top-level `trace_id` / `span_id` / `parent_span_id`. Attribute maps hold
+//! native JSON types; values other than strings, numbers and booleans are
+//! skipped unread.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::spans::{compact, AttrKeys, Attributes, Ids, Scalar};
+use crate::intern::Interner;
+use crate::model::{Origin, Span};
+
+type AttrMap<'a> = BTreeMap<Cow<'a, str>, &'a RawValue>;
+
+#[derive(Deserialize)]
+struct FlatSpan<'a> {
+    #[serde(borrow, default)]
+    name: Cow<'a, str>,
+    #[serde(borrow)]
+    context: Option<Context<'a>>,
+    #[serde(borrow, alias = "traceId")]
+    trace_id: Option<Cow<'a, str>>,
+    #[serde(borrow, alias = "spanId")]
+    span_id: Option<Cow<'a, str>>,
+    #[serde(borrow, alias = "parent_span_id", alias = "parentSpanId")]
+    parent_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    attributes: Option<AttrMap<'a>>,
+    #[serde(borrow, default)]
+    resource: Option<Resource<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Context<'a> {
+    #[serde(borrow)]
+    trace_id: Cow<'a, str>,
+    #[serde(borrow)]
+    span_id: Cow<'a, str>,
+}
+
+#[derive(Deserialize)]
+struct Resource<'a> {
+    #[serde(borrow, default)]
+    attributes: Option<AttrMap<'a>>,
+}
+
+/// A flat span's attributes with its resource's as fallback.
+struct Attrs<'x, 'a> {
+    span: Option<&'x AttrMap<'a>>,
+    resource: Option<&'x AttrMap<'a>>,
+}
+
+/// A JSON scalar from its raw text.
+fn scalar(raw: &RawValue) -> Option<Scalar<'_>> {
+    let text = raw.get();
+    match text.as_bytes().first()? {
+        b'"' => serde_json::from_str::<Cow<str>>(text)
+            .ok()
+            .map(Scalar::Text),
+        b't' | b'f' => serde_json::from_str(text).ok().map(Scalar::Bool),
+        b'-' | b'0'..=b'9' => text
+            .parse::<i64>()
+            .map(Scalar::Int)
+            .ok()
+            .or_else(|| text.parse::<f64>().ok().map(Scalar::Float)),
+        _ => None,
+    }
+}
+
+impl Attributes for Attrs<'_, '_> {
+    fn value(&self, key: &str) -> Option<Scalar<'_>> {
+        // Span attributes first: they override the resource's.
+        [self.span, self.resource]
+            .into_iter()
+            .flatten()
+            .find_map(|m| m.get(key))
+            .and_then(|raw| scalar(raw))
+    }
+}
+
+/// Parse one flat span line, passing the span to `sink`.
+pub fn parse_line(
+    text: &str,
+    origin: Origin,
+    keys: &AttrKeys,
+    interner: &mut Interner,
+    sink: &mut dyn FnMut(Span),
+) -> std::result::Result<u64, (&'static str, String)> {
+    let span: FlatSpan = serde_json::from_str(text)
+        .map_err(|e| ("bad-json", format!("not a flat span JSON line: {e}")))?;
+    let (trace, span_id) = match (&span.context, &span.trace_id, &span.span_id) {
+        (Some(c), _, _) => (c.trace_id.as_ref(), c.span_id.as_ref()),
+        (None, Some(t), Some(s)) => (t.as_ref(), s.as_ref()),
+        _ => {
+            return Err((
+                "bad-span",
+                "no trace and span ids (\"context\" or \"trace_id\"/\"span_id\")".into(),
+            ))
+        }
+    };
+    let ids = Ids {
+        trace: (trace, "trace_id"),
+        span: (span_id, "span_id"),
+        parent: (span.parent_id.as_deref(), "parent_id"),
+    };
+    let attrs = Attrs {
+        span: span.attributes.as_ref(),
+        resource: span.resource.as_ref().and_then(|r| r.attributes.as_ref()),
+    };
+    let span =
+        compact(&span.name, ids, &attrs, origin, keys, interner).map_err(|m| ("bad-span", m))?;
+    sink(span);
+    Ok(1)
+}

@@ -1,0 +1,102 @@
+//! The OpenTelemetry GenAI attribute names tokenledger reads, and the older
+//! or other libraries' names for the same thing: one table, as data.
+//!
+//! Canonical names follow the GenAI semantic conventions **v1.41**, plus
+//! `gen_ai.usage.cache_write.input_tokens` from the `semantic-conventions-genai`
+//! development releases. A canonical name is tried first, then its aliases
+//! in order; a fleet may mix versions and libraries freely.
+
+/// The semantic-conventions version the canonical names follow.
+pub const SEMCONV_VERSION: &str = "1.41";
+
+/// Canonical attribute → aliases (older GenAI versions, OpenLLMetry,
+/// OpenInference, Pydantic AI/Logfire, Vercel AI SDK, Langfuse, Traceloop).
+pub const ALIASES: &[(&str, &[&str])] = &[
+    ("gen_ai.operation.name", &[]),
+    (
+        "gen_ai.provider.name",
+        &["gen_ai.system", "llm.system", "llm.provider"],
+    ),
+    (
+        "gen_ai.request.model",
+        &["llm.request.model_name", "llm.model_name", "ai.model.id"],
+    ),
+    (
+        "gen_ai.response.model",
+        &[
+            "llm.response.model_name",
+            "ai.response.model",
+            "llm.model_name",
+        ],
+    ),
+    ("gen_ai.response.id", &["ai.response.id", "llm.openai.id"]),
+    (
+        "gen_ai.conversation.id",
+        &["session.id", "langfuse.session.id"],
+    ),
+    ("gen_ai.agent.name", &["agent.name"]),
+    ("gen_ai.tool.name", &["tool.name"]),
+    (
+        "gen_ai.usage.input_tokens",
+        &[
+            "gen_ai.usage.prompt_tokens",
+            "llm.token_count.prompt",
+            "ai.usage.promptTokens",
+            "ai.usage.inputTokens",
+        ],
+    ),
+    (
+        "gen_ai.usage.output_tokens",
+        &[
+            "gen_ai.usage.completion_tokens",
+            "llm.token_count.completion",
+            "ai.usage.completionTokens",
+            "ai.usage.outputTokens",
+        ],
+    ),
+    (
+        "gen_ai.usage.cache_read.input_tokens",
+        &[
+            "gen_ai.usage.cache_read_input_tokens",
+            "llm.token_count.prompt_details.cache_read",
+            "gen_ai.usage.details.cache_read_tokens",
+        ],
+    ),
+    (
+        "gen_ai.usage.cache_write.input_tokens",
+        &[
+            "gen_ai.usage.cache_creation.input_tokens",
+            "gen_ai.usage.cache_creation_input_tokens",
+            "llm.token_count.prompt_details.cache_write",
+            "gen_ai.usage.details.cache_write_tokens",
+        ],
+    ),
+];
+
+/// Where a span's operation is named when `gen_ai.operation.name` is not
+/// set: (attribute, its value, the GenAI operation it means). Values compare
+/// without regard to case.
+pub const OPERATION_KINDS: &[(&str, &str, &str)] = &[
+    ("llm.request.type", "chat", "chat"),
+    ("llm.request.type", "completion", "text_completion"),
+    ("llm.request.type", "embedding", "embeddings"),
+    ("openinference.span.kind", "llm", "chat"),
+    ("openinference.span.kind", "embedding", "embeddings"),
+    ("openinference.span.kind", "tool", "execute_tool"),
+    ("openinference.span.kind", "agent", "invoke_agent"),
+    ("traceloop.span.kind", "agent", "invoke_agent"),
+    ("traceloop.span.kind", "tool", "execute_tool"),
+];
+
+/// `gen_ai.operation.name` values (or span-name prefixes) of inference calls.
+pub const CALL_OPERATIONS: [&str; 4] =
+    ["chat", "text_completion", "generate_content", "embeddings"];
+
+/// The names to try for `key`: itself, then its aliases.
+pub fn names(key: &str) -> impl Iterator<Item = &str> {
+    let aliases = ALIASES
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map_or(&[][..], |(_, a)| *a);
+    std::iter::once(key).chain(aliases.iter().copied())
+}

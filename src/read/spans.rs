@@ -1,0 +1,349 @@
+//! Span files in every dialect, reduced to compact [`Span`]s. A file is
+//! OTLP JSON ([`super::otlp`]: JSON lines or one document) or flat
+//! one-span-per-line JSONL ([`super::flat`]), told apart by its first line.
+//! Both give their attributes through [`Attributes`], and [`compact`] reads
+//! them the same way, through the alias table of [`super::semconv`].
+
+use std::borrow::Cow;
+use std::io::{BufRead, Read};
+use std::path::Path;
+
+use super::semconv::{self, CALL_OPERATIONS, OPERATION_KINDS};
+use crate::error::{Error, Result, Skips};
+use crate::intern::Interner;
+use crate::model::{CallInfo, Origin, Role, Span};
+
+/// Which attribute keys carry the attribution dimensions.
+#[derive(Clone, Debug)]
+pub struct AttrKeys {
+    /// Tenant keys, most preferred first (`--tenant-attr`).
+    pub tenant: Vec<String>,
+    /// Feature key (`--feature-attr`).
+    pub feature: String,
+    /// Span attributes holding the provider's request id (`--join-attr`),
+    /// tried in order.
+    pub join: Vec<String>,
+}
+
+/// A scalar attribute value.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Scalar<'a> {
+    /// A string.
+    Text(Cow<'a, str>),
+    /// An integer.
+    Int(i64),
+    /// A floating-point number (never money: only ever read as a count).
+    Float(f64),
+    /// A boolean.
+    Bool(bool),
+}
+
+impl Scalar<'_> {
+    /// The value as text, for dimensions and ids.
+    fn text(&self) -> Option<Cow<'_, str>> {
+        let text = match self {
+            Scalar::Text(s) => Cow::Borrowed(s.as_ref()),
+            Scalar::Int(i) => Cow::Owned(i.to_string()),
+            Scalar::Bool(b) => Cow::Owned(b.to_string()),
+            Scalar::Float(_) => return None,
+        };
+        (!text.is_empty()).then_some(text)
+    }
+
+    /// The value as a token count.
+    fn count(&self) -> Option<u64> {
+        match self {
+            Scalar::Int(i) => u64::try_from(*i).ok(),
+            Scalar::Text(s) => s.parse().ok(),
+            Scalar::Float(f) if f.fract() == 0.0 && *f >= 0.0 && *f < 1e15 => Some(*f as u64),
+            _ => None,
+        }
+    }
+}
+
+/// A span's attributes (its resource's included), by key.
+pub trait Attributes {
+    /// The scalar value under exactly `key`, if any.
+    fn value(&self, key: &str) -> Option<Scalar<'_>>;
+
+    /// The text under `key` or one of its aliases.
+    fn text(&self, key: &str) -> Option<Cow<'_, str>> {
+        semconv::names(key).find_map(|k| {
+            self.value(k)
+                .and_then(|v| v.text().map(|t| Cow::Owned(t.into_owned())))
+        })
+    }
+
+    /// The count under `key` or one of its aliases.
+    fn count(&self, key: &str) -> Option<u64> {
+        semconv::names(key).find_map(|k| self.value(k).and_then(|v| v.count()))
+    }
+}
+
+/// A span's ids as written, with the field names for messages.
+pub struct Ids<'a> {
+    /// Trace id text and its field name.
+    pub trace: (&'a str, &'static str),
+    /// Span id text and its field name.
+    pub span: (&'a str, &'static str),
+    /// Parent id text (absent or empty for a root) and its field name.
+    pub parent: (Option<&'a str>, &'static str),
+}
+
+/// Parse a hex id of exactly `digits` digits, in either case, with an
+/// optional `0x` prefix.
+pub fn parse_hex_id(text: &str, digits: usize) -> Option<u128> {
+    let hex = text.strip_prefix("0x").unwrap_or(text);
+    if hex.len() != digits || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    u128::from_str_radix(hex, 16).ok()
+}
+
+/// The span's GenAI operation: `gen_ai.operation.name`, else another
+/// library's span kind, else the first word of the span name.
+fn operation<'n>(attrs: &dyn Attributes, name_op: &'n str) -> Cow<'n, str> {
+    if let Some(op) = attrs.text("gen_ai.operation.name") {
+        return Cow::Owned(op.into_owned());
+    }
+    OPERATION_KINDS
+        .iter()
+        .find(|(key, value, _)| {
+            attrs
+                .value(key)
+                .and_then(|v| v.text().map(|t| t.eq_ignore_ascii_case(value)))
+                == Some(true)
+        })
+        .map_or(Cow::Borrowed(name_op), |(_, _, op)| Cow::Borrowed(*op))
+}
+
+/// Reduce one span to what attribution needs.
+pub fn compact(
+    name: &str,
+    ids: Ids,
+    attrs: &dyn Attributes,
+    origin: Origin,
+    keys: &AttrKeys,
+    interner: &mut Interner,
+) -> std::result::Result<Span, String> {
+    let what = |field: &str, value: &str| format!("span \"{name}\": {field} \"{value}\"");
+    let trace_id = parse_hex_id(ids.trace.0, 32)
+        .ok_or_else(|| what(ids.trace.1, ids.trace.0) + " is not 32 hex digits")?;
+    let span_id = parse_hex_id(ids.span.0, 16)
+        .map(|id| id as u64)
+        .filter(|&id| id != 0)
+        .ok_or_else(|| what(ids.span.1, ids.span.0) + " is not 16 hex digits (non-zero)")?;
+    let parent_id = match ids.parent.0 {
+        None | Some("") => 0,
+        Some(p) => parse_hex_id(p, 16)
+            .map(|id| id as u64)
+            .ok_or_else(|| what(ids.parent.1, p) + " is not 16 hex digits")?,
+    };
+    let (name_op, name_rest) = name.split_once(' ').unwrap_or((name, ""));
+    let op = operation(attrs, name_op);
+    let join_key = keys.join.iter().find_map(|k| attrs.text(k));
+    let role = match op.as_ref() {
+        "invoke_agent" => Role::Agent,
+        "execute_tool" => Role::Tool,
+        op if CALL_OPERATIONS.contains(&op) || join_key.is_some() => Role::Call,
+        _ => Role::Other,
+    };
+    // The span-name fallback applies only when the name follows the
+    // `{operation} {target}` convention for this very operation.
+    let mut named = |attr: &str| {
+        attrs
+            .text(attr)
+            .or_else(|| {
+                (name_op == op && !name_rest.is_empty()).then_some(Cow::Borrowed(name_rest))
+            })
+            .map(|n| interner.intern(&n))
+    };
+    let agent = if role == Role::Agent {
+        named("gen_ai.agent.name")
+    } else {
+        None
+    };
+    let tool = if role == Role::Tool {
+        named("gen_ai.tool.name")
+    } else {
+        None
+    };
+    let tenant = keys
+        .tenant
+        .iter()
+        .enumerate()
+        .find_map(|(rank, key)| attrs.text(key).map(|v| (rank as u8, interner.intern(&v))));
+    let feature = attrs.text(&keys.feature).map(|v| interner.intern(&v));
+    let call = (role == Role::Call).then(|| {
+        let model = attrs
+            .text("gen_ai.response.model")
+            .or_else(|| attrs.text("gen_ai.request.model"));
+        let input = attrs.count("gen_ai.usage.input_tokens");
+        let cached = attrs
+            .count("gen_ai.usage.cache_read.input_tokens")
+            .unwrap_or(0)
+            + attrs
+                .count("gen_ai.usage.cache_write.input_tokens")
+                .unwrap_or(0);
+        // The conventions count cached tokens inside input_tokens; some
+        // emitters report Anthropic's input that excludes them. Cached
+        // tokens beyond the input count give that away.
+        let input = input.map(|n| if cached > n { n + cached } else { n });
+        Box::new(CallInfo {
+            join_key: join_key.map(|k| k.into()),
+            name: name.into(),
+            model: model.map(|m| interner.intern(&m)),
+            input_tokens: input,
+            output_tokens: attrs.count("gen_ai.usage.output_tokens"),
+        })
+    });
+    Ok(Span {
+        trace_id,
+        span_id,
+        parent_id,
+        role,
+        agent,
+        tool,
+        tenant,
+        feature,
+        call,
+        origin,
+    })
+}
+
+/// The span dialect of a file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    /// OTLP JSON (`resourceSpans`, or Tempo's `batches`).
+    Otlp,
+    /// One flat span object per line.
+    Flat,
+}
+
+impl Dialect {
+    /// The name shown in the summary.
+    pub fn name(self) -> &'static str {
+        match self {
+            Dialect::Otlp => "otlp-json",
+            Dialect::Flat => "flat-jsonl",
+        }
+    }
+
+    /// The dialect of a file whose first line is `line`.
+    fn of(line: &str) -> Dialect {
+        let otlp = [
+            "\"resourceSpans\"",
+            "\"batches\"",
+            "\"resourceLogs\"",
+            "\"resourceMetrics\"",
+        ];
+        let flat = ["\"context\"", "\"trace_id\"", "\"span_id\""];
+        if !otlp.iter().any(|k| line.contains(k)) && flat.iter().any(|k| line.contains(k)) {
+            Dialect::Flat
+        } else {
+            Dialect::Otlp
+        }
+    }
+
+    fn parse_line(
+        self,
+        text: &str,
+        origin: Origin,
+        keys: &AttrKeys,
+        interner: &mut Interner,
+        sink: &mut dyn FnMut(Span),
+    ) -> std::result::Result<u64, (&'static str, String)> {
+        match self {
+            Dialect::Otlp => super::otlp::parse_line(text, origin, keys, interner, sink),
+            Dialect::Flat => super::flat::parse_line(text, origin, keys, interner, sink),
+        }
+    }
+}
+
+/// Read every span of one file, passing each to `sink`. Returns the number
+/// of spans and the file's dialect.
+pub fn read_file(
+    path: &Path,
+    file: u32,
+    keys: &AttrKeys,
+    interner: &mut Interner,
+    skips: &mut Skips,
+    sink: &mut dyn FnMut(Span),
+) -> Result<(u64, Dialect)> {
+    let mut reader = super::open(path)?;
+    let mut buf = Vec::new();
+    let mut line_no = 0u64;
+    let mut spans = 0u64;
+    let mut dialect = None;
+    loop {
+        buf.clear();
+        let n = reader
+            .read_until(b'\n', &mut buf)
+            .map_err(|e| Error::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        line_no += 1;
+        let text = match std::str::from_utf8(&buf) {
+            Ok(text) => text.trim(),
+            Err(e) => {
+                let message = format!("invalid UTF-8 at byte {}", e.valid_up_to());
+                skips.handle(Error::record(path, line_no, "invalid-utf8", message))?;
+                continue;
+            }
+        };
+        if text.is_empty() {
+            continue;
+        }
+        let dialect = match dialect {
+            Some(d) => d,
+            None => {
+                match serde_json::from_str::<serde::de::IgnoredAny>(text) {
+                    // The first line does not close a JSON value: one OTLP document per file.
+                    Err(e) if e.is_eof() => {
+                        let spans = super::otlp::read_document(
+                            path, file, keys, interner, reader, buf, sink,
+                        )?;
+                        return Ok((spans, Dialect::Otlp));
+                    }
+                    // Not JSON at all (a CSV, a log): not a span file. A
+                    // broken JSON object is a bad record like any other.
+                    Err(e) if e.is_syntax() && !text.starts_with('{') => {
+                        return Err(Error::fatal(format!(
+                            "{}:{line_no}: not a span file (expected a JSON object per line, or one JSON document): {e}",
+                            path.display()
+                        )));
+                    }
+                    _ => {}
+                }
+                *dialect.insert(Dialect::of(text))
+            }
+        };
+        let origin = Origin {
+            file,
+            line: line_no,
+        };
+        match dialect.parse_line(text, origin, keys, interner, sink) {
+            Ok(n) => spans += n,
+            Err((kind, message)) => skips.handle(Error::record(path, line_no, kind, message))?,
+        }
+    }
+    match dialect {
+        Some(d) => Ok((spans, d)),
+        None => Err(super::empty(path)),
+    }
+}
+
+/// Read the rest of `reader` after `head` as text.
+pub fn rest_of(path: &Path, mut reader: impl Read, mut head: Vec<u8>) -> Result<String> {
+    reader
+        .read_to_end(&mut head)
+        .map_err(|e| Error::io(path, e))?;
+    String::from_utf8(head).map_err(|e| {
+        Error::fatal(format!(
+            "{}: invalid UTF-8 at byte {}",
+            path.display(),
+            e.utf8_error().valid_up_to()
+        ))
+    })
+}
