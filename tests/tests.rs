@@ -4,6 +4,7 @@
 mod workdir;
 
 mod errors;
+mod formats;
 mod handmade;
 mod matrix;
 mod property;

@@ -235,6 +235,17 @@ impl Billing {
         total
     }
 
+    /// The sum of the costs the usage sources reported themselves, over the
+    /// records that carry one; `None` when none does.
+    pub fn reported_cost(&self) -> Option<Decimal> {
+        let mut reported = self
+            .records
+            .iter()
+            .filter_map(|r| r.reported_cost_usd)
+            .peekable();
+        reported.peek().is_some().then(|| reported.sum())
+    }
+
     /// `summary.json` for this run, from its rounded totals.
     pub fn summary(&self, totals: TotalsJson) -> Summary {
         let mut counts = self.counts.clone();

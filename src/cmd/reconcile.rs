@@ -46,9 +46,11 @@ pub fn run(args: &Args) -> Result<Outcome> {
             &csv_bytes(raw, |w| reconciliation_csv(w, &rec))?,
         )?;
         let total = billing.total(None);
-        let reported = billing.records.iter().map(|r| r.reported_cost_usd).sum();
-        let mut summary =
-            billing.summary(TotalsJson::new(&total, &column_totals(&total)?, reported));
+        let mut summary = billing.summary(TotalsJson::new(
+            &total,
+            &column_totals(&total)?,
+            billing.reported_cost(),
+        ));
         summary.reconciliation = Some(ReconciliationJson::new(&rec));
         dir.write("summary.json", &summary_json(&summary)?)?;
         dir.commit()?;

@@ -3,7 +3,6 @@
 
 use std::path::PathBuf;
 
-use rust_decimal::Decimal;
 
 use super::{print_stdout, summary_json, Billing, CheckArgs, Outcome, OutputArgs, UsageArgs};
 use crate::attribute::{attribute, Table, REPORTS};
@@ -145,8 +144,11 @@ pub fn run(args: &Args) -> Result<Outcome> {
         .iter()
         .map(|t| round_table(t, &columns, billed_target).map(|rows| (t, rows)))
         .collect::<Result<Vec<(&Table, Vec<RoundedRow>)>>>()?;
-    let reported: Option<Decimal> = billing.records.iter().map(|r| r.reported_cost_usd).sum();
-    let mut summary = billing.summary(TotalsJson::new(&ledger.total, &columns, reported));
+    let mut summary = billing.summary(TotalsJson::new(
+        &ledger.total,
+        &columns,
+        billing.reported_cost(),
+    ));
     summary.reconciliation = rec.as_ref().map(ReconciliationJson::new);
 
     check_conservation(&rounded, &summary.counts, &columns, billed_target)?;

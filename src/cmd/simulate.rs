@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use crate::error::Result;
 use crate::price::PriceTable;
-use crate::simulate::{generate, parse_month, Config};
+use crate::simulate::{generate, parse_month, Config, Export};
 
 /// Generate a synthetic fleet month: OTLP JSON lines under DIR/spans/, the
 /// billed usage as DIR/usage.csv and the providers' invoices under
@@ -27,6 +27,12 @@ pub struct Args {
     /// Typical bytes of message content on inference spans (0: none).
     #[arg(long, default_value_t = 0)]
     pub message_bytes: usize,
+    /// How to export the billed usage.
+    #[arg(long, value_enum, default_value = "canonical")]
+    pub usage_format: Export,
+    /// No batch requests and no cache writes: usage every gateway export can carry.
+    #[arg(long)]
+    pub plain: bool,
     /// Pricing table for the simulated invoices [default: ./pricing.toml if
     /// present, else the built-in table].
     #[arg(long, value_name = "FILE")]
@@ -44,6 +50,8 @@ pub fn run(args: &Args) -> Result<()> {
         month: args.month,
         span_files: args.span_files,
         message_bytes: args.message_bytes,
+        usage_format: args.usage_format,
+        plain: args.plain,
     };
     let pricing = PriceTable::resolve(args.pricing.as_deref())?;
     let stats = generate(&config, &pricing, &args.out)?;

@@ -23,7 +23,7 @@ pub struct Invoicer {
 }
 
 impl Invoicer {
-    /// Price one billed call and add it to the day's charges.
+    /// Price one billed call, add it to the day's charges and return its cost.
     pub fn add(
         &mut self,
         pricing: &PriceTable,
@@ -32,7 +32,7 @@ impl Invoicer {
         day: NaiveDate,
         tokens: &Tokens,
         batch: bool,
-    ) {
+    ) -> Option<Decimal> {
         match pricing
             .find(provider, model, day)
             .map(|e| e.cost(tokens, batch))
@@ -44,10 +44,12 @@ impl Invoicer {
                             cost.0[t.index()];
                     }
                 }
+                Some(cost.total())
             }
             _ => {
                 self.unpriced
                     .get_or_insert_with(|| format!("{provider} {model} has no price on {day}"));
+                None
             }
         }
     }

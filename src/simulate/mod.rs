@@ -19,7 +19,10 @@ use crate::error::{Error, Result};
 use crate::model::Tokens;
 use crate::price::PriceTable;
 
+mod export;
 mod invoices;
+
+pub use export::Export;
 
 /// What to generate.
 #[derive(Clone, Debug)]
@@ -35,6 +38,11 @@ pub struct Config {
     /// Typical size of the `gen_ai.input.messages` / `gen_ai.output.messages`
     /// strings on inference spans (0 leaves them out).
     pub message_bytes: usize,
+    /// How the billed usage is exported.
+    pub usage_format: Export,
+    /// No batch requests and no cache writes: usage that every gateway
+    /// export can carry (OpenRouter records have neither).
+    pub plain: bool,
 }
 
 /// What was generated.
@@ -113,6 +121,8 @@ struct ModelSpec {
     caching: Caching,
     /// Output tokens per call.
     output: (u64, u64),
+    /// OpenRouter's slug for the model.
+    openrouter: &'static str,
 }
 
 const SONNET: ModelSpec = ModelSpec {
@@ -123,6 +133,7 @@ const SONNET: ModelSpec = ModelSpec {
     id_prefix: "msg_01",
     caching: Caching::Anthropic { one_hour: false },
     output: (150, 1200),
+    openrouter: "anthropic/claude-sonnet-4",
 };
 const SONNET_1H: ModelSpec = ModelSpec {
     caching: Caching::Anthropic { one_hour: true },
@@ -136,6 +147,7 @@ const HAIKU: ModelSpec = ModelSpec {
     id_prefix: "msg_01",
     caching: Caching::None,
     output: (80, 600),
+    openrouter: "anthropic/claude-3.5-haiku",
 };
 const GPT41: ModelSpec = ModelSpec {
     provider: "openai",
@@ -145,6 +157,7 @@ const GPT41: ModelSpec = ModelSpec {
     id_prefix: "chatcmpl-",
     caching: Caching::OpenAi,
     output: (200, 1500),
+    openrouter: "openai/gpt-4.1",
 };
 const O3: ModelSpec = ModelSpec {
     provider: "openai",
@@ -154,6 +167,7 @@ const O3: ModelSpec = ModelSpec {
     id_prefix: "chatcmpl-",
     caching: Caching::OpenAi,
     output: (1500, 9000),
+    openrouter: "openai/o3",
 };
 const GEMINI_PRO: ModelSpec = ModelSpec {
     provider: "google",
@@ -163,6 +177,7 @@ const GEMINI_PRO: ModelSpec = ModelSpec {
     id_prefix: "",
     caching: Caching::None,
     output: (300, 2500),
+    openrouter: "google/gemini-2.5-pro",
 };
 
 /// A product feature: its root agent, model, tools and shape.
@@ -275,7 +290,7 @@ struct Month {
     config: Config,
     spans: Vec<SimSpan>,
     span_files: Vec<SpanFile>,
-    usage: BufWriter<std::fs::File>,
+    usage: export::UsageExport,
     stats: Stats,
     message: String,
     pricing: PriceTable,
@@ -297,8 +312,9 @@ struct Conversation {
     cached: u64,
 }
 
-/// Generate a month into `dir`: `spans/part-N.jsonl`, `usage.csv`, and the
-/// providers' invoices for it under `invoices/`, priced from `pricing`.
+/// Generate a month into `dir`: `spans/part-N.jsonl`, the billed usage
+/// (`usage.csv`, or the chosen export), and the providers' invoices for it
+/// under `invoices/`, priced from `pricing`.
 pub fn generate(config: &Config, pricing: &PriceTable, dir: &Path) -> Result<Stats> {
     let span_dir = dir.join("spans");
     std::fs::create_dir_all(&span_dir).map_err(|e| Error::io(&span_dir, e))?;
@@ -307,11 +323,7 @@ pub fn generate(config: &Config, pricing: &PriceTable, dir: &Path) -> Result<Sta
             .map(BufWriter::new)
             .map_err(|e| Error::io(p, e))
     };
-    let usage_path = dir.join("usage.csv");
-    let mut usage = create(&usage_path)?;
-    usage
-        .write_all(b"request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch\n")
-        .map_err(|e| Error::io(&usage_path, e))?;
+    let usage = export::UsageExport::create(dir, config.usage_format)?;
     let services = ["agent-gateway", "agent-worker"];
     let mut span_files = Vec::new();
     for i in 0..config.span_files.max(1) {
@@ -358,6 +370,7 @@ pub fn generate(config: &Config, pricing: &PriceTable, dir: &Path) -> Result<Sta
     month
         .finish()
         .map_err(|e| Error::fatal(format!("{}: {e}", dir.display())))?;
+    month.usage.finish()?;
     month.invoicer.write(&dir.join("invoices"), config.month)?;
     Ok(month.stats)
 }
@@ -552,12 +565,14 @@ impl Month {
             Caching::Anthropic { one_hour } => {
                 read = conversation.cached;
                 let write = conversation.context - conversation.cached;
-                if one_hour && conversation.cached == 0 {
+                uncached = new_input;
+                if self.config.plain {
+                    uncached += write;
+                } else if one_hour && conversation.cached == 0 {
                     write_1h = write;
                 } else {
                     write_5m = write;
                 }
-                uncached = new_input;
                 conversation.cached = conversation.context;
             }
             Caching::OpenAi if conversation.cached >= 1_024 => {
@@ -580,18 +595,28 @@ impl Month {
         let exported = !rng.per_mille(20);
         if billed {
             self.stats.usage_records += 1;
-            let ts = DateTime::<Utc>::from_timestamp_nanos(end)
-                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-            writeln!(
-                self.usage,
-                "{id},{ts},{},{},{uncached},{read},{write_5m},{write_1h},{output},{}",
-                model.provider, model.billed, feature.batch
-            )?;
             let tokens = Tokens([uncached, read, write_5m, write_1h, output]);
+            let batch = feature.batch && !self.config.plain;
             let day = DateTime::<Utc>::from_timestamp_nanos(end).date_naive();
-            let (provider, name) = (model.provider, model.billed);
-            self.invoicer
-                .add(&self.pricing, provider, name, day, &tokens, feature.batch);
+            let cost = self.invoicer.add(
+                &self.pricing,
+                model.provider,
+                model.billed,
+                day,
+                &tokens,
+                batch,
+            );
+            self.usage.write(&export::BilledCall {
+                id: &id,
+                end_ns: end,
+                provider: model.provider,
+                model: model.billed,
+                requested: model.requested,
+                openrouter: model.openrouter,
+                tokens,
+                batch,
+                cost,
+            })?;
         }
         if exported {
             // Span token counts follow the semconv: input includes cached.
@@ -697,7 +722,7 @@ impl Month {
             }
             file.out.flush()?;
         }
-        self.usage.flush()
+        Ok(())
     }
 }
 

@@ -1,0 +1,286 @@
+//! Every usage and span format on realistic records: each source's token
+//! arithmetic worked out by hand, compressed inputs, and one fleet exported
+//! three ways giving the same reports.
+
+use crate::workdir::{fixture, repo, shared_real, Workdir};
+
+const USAGE_HEADER: &str = "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch\n";
+
+/// Report on `spans` and `usage` (paths in the work dir) with the shipped
+/// pricing table; returns the work dir.
+fn report(wd: &Workdir, spans: &str, usage: &[&str], flags: &[&str]) {
+    let pricing = repo().join("pricing.toml");
+    let mut args = vec!["report", "--spans", spans, "--usage"];
+    args.extend(usage);
+    args.extend([
+        "--out",
+        "out",
+        "--quiet",
+        "--pricing",
+        pricing.to_str().unwrap(),
+    ]);
+    args.extend(flags);
+    wd.run(&args);
+}
+
+fn row<'a>(csv: &'a str, key: &str) -> &'a str {
+    csv.lines()
+        .find(|l| l.starts_with(&format!("{key},")))
+        .unwrap_or_else(|| panic!("no row {key} in\n{csv}"))
+}
+
+#[test]
+fn gateway_and_bedrock_logs_join_flat_spans_of_every_library() {
+    // LiteLLM (JSON array): Claude Sonnet 4 on 2025-06-10, prompt_tokens 3000
+    // includes 2000 cache reads and 300 + 100 cache writes: 600 uncached.
+    //   600×3 + 2000×0.30 + 300×3.75 + 100×6 + 500×15 (per 1M)
+    //   = 0.0018 + 0.0006 + 0.001125 + 0.0006 + 0.0075 = 0.011625
+    // LiteLLM: GPT-4.1, prompt 3000 includes 2048 cached: 952 uncached.
+    //   952×2 + 2048×0.50 + 100×8 = 0.001904 + 0.001024 + 0.0008 = 0.003728
+    // The failed row was not billed.
+    // Bedrock (gzipped JSON lines): Claude 3 Haiku, counts already split.
+    //   1200×0.25 + 4000×0.03 + 800×0.30 + 300×1.25
+    //   = 0.0003 + 0.00012 + 0.00024 + 0.000375 = 0.001035
+    // Bedrock: Nova Lite through an inference-profile ARN: 50×0.06 + 10×0.24 = 0.0000054
+    // Spans (flat JSONL): a Logfire-style chat span under an agent whose
+    // resource names the tenant (acme); a Vercel AI SDK span (ai.response.id,
+    // session.id → tenant sess-9); an AWS SDK span joined on aws.request_id
+    // and an OpenLLMetry span on the Bedrock msg_ id (tenant globex).
+    let wd = Workdir::new("gateways");
+    wd.copy(&fixture("spans/flat.jsonl"), "spans/flat.jsonl");
+    wd.copy(
+        &fixture("usage/litellm-spend-logs.json"),
+        "usage/litellm.json",
+    );
+    wd.copy(
+        &fixture("usage/bedrock-invocations.jsonl.gz"),
+        "usage/bedrock.jsonl.gz",
+    );
+    report(
+        &wd,
+        "spans",
+        &["usage"],
+        &["--join-attr", "gen_ai.response.id,aws.request_id"],
+    );
+    let tenants = wd.read("out/by_tenant.csv");
+    assert_eq!(
+        row(&tenants, "acme"),
+        "acme,1,600,2000,300,100,500,0.001800,0.000600,0.001725,0.007500,0.011625,70.91,0.6667"
+    );
+    assert_eq!(
+        row(&tenants, "sess-9"),
+        "sess-9,1,952,2048,0,0,100,0.001904,0.001024,0.000000,0.000800,0.003728,22.74,0.6827"
+    );
+    // 0.001035 + 0.0000054: Haiku and Nova; cache hits 4000 / (1250 + 4000 + 800).
+    assert_eq!(
+        row(&tenants, "globex"),
+        "globex,2,1250,4000,800,0,310,0.000303,0.000120,0.000240,0.000377,0.001040,6.35,0.6612"
+    );
+    let summary = wd.read("out/summary.json");
+    for fact in [
+        "\"cost_usd\": \"0.016393\"",
+        "\"usage_rows_not_billed\": 1,",
+        "\"matched\": 4,",
+        "\"unbilled_calls\": 0,",
+    ] {
+        assert!(summary.contains(fact), "{fact} in {summary}");
+    }
+    for format in [
+        "litellm-spend-logs",
+        "bedrock-invocation-logs",
+        "flat-jsonl",
+    ] {
+        assert!(
+            summary.contains(&format!("\"format\": \"{format}\"")),
+            "{format}"
+        );
+    }
+    // LiteLLM's own estimates are kept beside the computed cost:
+    // 0.0109125 + 0.0069 = 0.0178125, half to even 0.017812.
+    assert!(
+        summary.contains("\"reported_cost_usd\": \"0.017812\""),
+        "{summary}"
+    );
+}
+
+#[test]
+fn litellm_csv_dump_reads_like_the_json() {
+    // The same two billed rows as a LiteLLM_SpendLogs CSV dump: counts as
+    // floats ("3000.0"), metadata and tags as JSON text. Without spans the
+    // records are unattributed, with LiteLLM's team or end user as the hint.
+    let wd = Workdir::new("litellm-csv");
+    wd.copy(&fixture("usage/litellm-spend-logs.csv"), "spend.csv");
+    wd.write("spans/none.jsonl", r#"{"resourceSpans":[]}"#);
+    report(&wd, "spans", &["spend.csv"], &[]);
+    let listing = wd.read("out/unattributed.csv");
+    assert!(listing.contains("\nmsg_01XFDUDYJgAACzvnptvVoYEL,2025-06-10T09:00:00.123Z,anthropic,claude-sonnet-4-20250514,600,2000,300,100,500,false,0.011625,0.0109125,team-acme,spend.csv:2\n"), "{listing}");
+    assert!(listing.contains("\nchatcmpl-9ZKMURhVYSi9D6r6PJ9vLcayIK0Vm,2025-06-11T10:00:00Z,openai,gpt-4.1-2025-04-14,952,2048,0,0,100,false,0.003728,0.0069,customer-77,spend.csv:3\n"), "{listing}");
+    assert!(wd
+        .read("out/summary.json")
+        .contains("\"usage_rows_not_billed\": 1,"));
+}
+
+#[test]
+fn real_openrouter_and_bedrock_records() {
+    // OpenRouter's documented generation record ({"data": …}): native prompt
+    // 10 includes 3 cached: 7 uncached, 3 cache read, 25 output (reasoning
+    // included). It joins the span that carries its upstream_id.
+    // Bedrock's real ConverseStream log: Nova Lite, 4 in, 38 out.
+    let wd = Workdir::new("real-usage");
+    wd.copy(
+        &shared_real("openrouter-generation.json"),
+        "usage/openrouter.json",
+    );
+    wd.copy(
+        &shared_real("bedrock-invocation-log-conversestream.json"),
+        "usage/bedrock.json",
+    );
+    wd.write(
+        "pricing.toml",
+        "version = \"t\"\ncurrency = \"USD\"\n[[model]]\nprovider = \"infermatic\"\nmatch = [\"l3-stheno-8b\"]\neffective_from = 2024-01-01\ninput = 1\noutput = 2\ncache_read = 0.5\ncache_write_5m = 1\ncache_write_1h = 1\n\
+         [[model]]\nprovider = \"aws.bedrock\"\nmatch = [\"amazon.nova-lite-v1\"]\neffective_from = 2024-12-03\ninput = 0.06\noutput = 0.24\ncache_read = 0.015\ncache_write_5m = 0.06\ncache_write_1h = 0.06\n",
+    );
+    let span = r#"{"name":"chat l3-stheno-8b","trace_id":"0af7651916cd43dd8448eb211c80319c","span_id":"00f067aa0ba902b7","attributes":{"gen_ai.operation.name":"chat","gen_ai.response.id":"chatcmpl-791bcf62-080e-4568-87d0-94c72e3b4946","tenant.id":"acme"}}"#;
+    wd.write("spans/a.jsonl", &format!("{span}\n"));
+    wd.run(&[
+        "report",
+        "--spans",
+        "spans",
+        "--usage",
+        "usage",
+        "--pricing",
+        "pricing.toml",
+        "--out",
+        "out",
+        "--quiet",
+    ]);
+    // 7×1 + 3×0.5 + 25×2 = 0.0000585 → 0.000059; its share beside Nova's 0.00000936 is 86.21 %.
+    assert_eq!(
+        row(&wd.read("out/by_tenant.csv"), "acme"),
+        "acme,1,7,3,0,0,25,0.000007,0.000002,0.000000,0.000050,0.000059,86.21,0.3000"
+    );
+    assert!(wd.read("out/unattributed.csv").contains("\nff4b6c63-5561-4431-93b8-06a817275900,2025-03-11T00:38:02Z,aws.bedrock,amazon.nova-lite-v1,4,0,0,0,38,false,0.000009,,,usage/bedrock.json:1\n"));
+}
+
+#[test]
+fn one_fleet_exported_three_ways_gives_the_same_reports() {
+    // Canonical CSV, LiteLLM spend logs and OpenRouter generations of the
+    // same simulated month (plain: no batch, no cache writes, which
+    // OpenRouter records cannot carry) give byte-identical per-tenant,
+    // per-feature and per-agent reports.
+    let wd = Workdir::new("three-ways");
+    let mut outputs = Vec::new();
+    for (format, file) in [
+        ("canonical", "usage.csv"),
+        ("litellm", "spend-logs.jsonl"),
+        ("openrouter", "generations.jsonl"),
+    ] {
+        wd.run(&[
+            "simulate",
+            "--runs",
+            "150",
+            "--seed",
+            "11",
+            "--plain",
+            "--usage-format",
+            format,
+            "--out",
+            format,
+        ]);
+        let pricing = repo().join("pricing.toml");
+        wd.run(&[
+            "report",
+            "--spans",
+            &format!("{format}/spans"),
+            "--usage",
+            &format!("{format}/{file}"),
+            "--period",
+            "2025-06",
+            "--out",
+            &format!("out-{format}"),
+            "--quiet",
+            "--pricing",
+            pricing.to_str().unwrap(),
+        ]);
+        let reports: Vec<String> = ["by_tenant.csv", "by_feature.csv", "by_agent.csv"]
+            .iter()
+            .map(|r| wd.read(&format!("out-{format}/{r}")))
+            .collect();
+        outputs.push((format, reports));
+    }
+    assert!(outputs[0].1[0].lines().count() > 5, "a fleet with tenants");
+    for (format, reports) in &outputs[1..] {
+        assert!(
+            reports == &outputs[0].1,
+            "{format} reports differ from the canonical CSV's"
+        );
+    }
+}
+
+#[test]
+fn compressed_inputs_are_read_whatever_their_name() {
+    // The hand-made fleet with its spans gzipped and its usage zstd-compressed.
+    let wd = Workdir::handmade("compressed");
+    let spans = std::fs::read(wd.path("spans/children.jsonl")).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, &spans).unwrap();
+    std::fs::write(wd.path("spans/children.jsonl.gz"), gz.finish().unwrap()).unwrap();
+    std::fs::remove_file(wd.path("spans/children.jsonl")).unwrap();
+    let usage = std::fs::read(wd.path("usage.csv")).unwrap();
+    let zst =
+        ruzstd::encoding::compress_to_vec(&usage[..], ruzstd::encoding::CompressionLevel::Fastest);
+    std::fs::write(wd.path("usage.csv.zst"), zst).unwrap();
+    wd.run(&[
+        "report",
+        "--spans",
+        "spans",
+        "--usage",
+        "usage.csv.zst",
+        "--pricing",
+        "pricing.toml",
+        "--period",
+        "2025-06",
+        "--out",
+        "out",
+        "--quiet",
+    ]);
+    let summary = wd.read("out/summary.json");
+    assert!(summary.contains("\"cost_usd\": \"1.022358\""), "{summary}");
+    assert!(summary.contains("\"spans\": 12,"), "{summary}");
+}
+
+#[test]
+fn usage_format_can_be_forced() {
+    let wd = Workdir::new("forced");
+    wd.write(
+        "usage.txt",
+        &format!("{USAGE_HEADER}r,2025-06-01T00:00:00Z,openai,gpt-4.1,1,0,0,0,1,false\n"),
+    );
+    wd.write("spans/s.jsonl", r#"{"resourceSpans":[]}"#);
+    let stderr = wd.fail(
+        &[
+            "report",
+            "--spans",
+            "spans",
+            "--usage",
+            "usage.txt",
+            "--usage-format",
+            "bedrock",
+        ],
+        2,
+    );
+    assert!(
+        stderr.contains("usage.txt:1: not a Bedrock model invocation log record"),
+        "{stderr}"
+    );
+    wd.run(&[
+        "report",
+        "--spans",
+        "spans",
+        "--usage",
+        "usage.txt",
+        "--usage-format",
+        "canonical",
+        "--quiet",
+    ]);
+}
