@@ -7,6 +7,7 @@
 
 pub mod attribute;
 pub mod cmd;
+pub mod coverage;
 pub mod error;
 pub mod intern;
 pub mod join;

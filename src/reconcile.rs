@@ -165,7 +165,7 @@ impl Reconciliation {
             .map(|(r, cost)| {
                 let factor = factors.entry((r.provider, r.model)).or_insert_with(|| {
                     let (provider, model) =
-                        (names.provider(r.provider), names.get(r.provider, r.model));
+                        (names.provider(r.provider), names.model(r.provider, r.model));
                     TokenType::ALL.map(|t| {
                         let key = (provider.to_string(), model.to_string(), t);
                         self.factors.get(&key).copied().unwrap_or(Decimal::ONE)
@@ -204,11 +204,13 @@ impl<'a> Names<'a> {
         }
     }
 
-    fn get(&self, provider: Sym, model: Sym) -> &str {
+    /// The canonical name of a record's model.
+    pub fn model(&self, provider: Sym, model: Sym) -> &str {
         &self.canonical[&(provider, model)]
     }
 
-    fn provider(&self, provider: Sym) -> &str {
+    /// A record's provider.
+    pub fn provider(&self, provider: Sym) -> &str {
         self.interner.get(provider)
     }
 }
@@ -237,7 +239,7 @@ pub fn reconcile(
             }
             let key = LineKey {
                 provider: names.provider(r.provider).to_string(),
-                model: names.get(r.provider, r.model).to_string(),
+                model: names.model(r.provider, r.model).to_string(),
                 token_type: Some(t),
                 day,
             };

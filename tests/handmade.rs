@@ -189,6 +189,7 @@ fn summary_json() {
     "duplicate_usage_records": 0,
     "out_of_period": 1,
     "invoice_lines_out_of_period": 0,
+    "provider_usage_rows_out_of_period": 0,
     "usage_records": 6,
     "matched": 5,
     "unattributed": 1,

@@ -3,6 +3,7 @@
 
 mod workdir;
 
+mod coverage;
 mod errors;
 mod formats;
 mod handmade;

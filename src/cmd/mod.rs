@@ -15,16 +15,23 @@ use chrono::{DateTime, Datelike, Utc};
 use rust_decimal::Decimal;
 
 use crate::attribute::Totals;
+use crate::coverage::{coverage, Coverage};
 use crate::error::{Error, Result, Skips};
 use crate::intern::Interner;
 use crate::join::dedupe;
 use crate::model::{Cost, Origin, UsageRecord};
 use crate::price::{price_all, PriceTable};
 use crate::read::invoice::{self, InvoiceFormat, InvoiceLine};
+use crate::read::provider_usage::{self, ProviderUsage};
 use crate::read::usage::{self, UsageFormat};
 use crate::read::{self, InputFile};
-use crate::reconcile::Tolerance;
+use crate::reconcile::{reconcile, Names, Reconciliation, Tolerance};
+use crate::write::coverage::{coverage_csv, terminal as coverage_terminal, CoverageJson};
+use crate::write::reconciliation::{
+    reconciliation_csv, terminal as reconciliation_terminal, ReconciliationJson,
+};
 use crate::write::summary::{Counts, PricingInfo, SkippedJson, Summary, TotalsJson};
+use crate::write::{csv_bytes, OutDir};
 
 /// What a command concluded: exit 0, or exit 1 when a check it ran failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -104,9 +111,23 @@ pub struct CheckArgs {
     /// A line drifts when |computed − invoiced| exceeds this many USD (and --tolerance).
     #[arg(long, value_name = "USD", default_value = "0.01", value_parser = non_negative)]
     pub tolerance_usd: Decimal,
+    /// Provider usage reports (OpenAI usage/completions, Anthropic
+    /// usage_report/messages, JSON pages or CSV) to check the per-request
+    /// usage against; writes coverage.csv.
+    #[arg(long, num_args = 1.., value_name = "PATH")]
+    pub provider_usage: Vec<PathBuf>,
+    /// With --provider-usage: exit 1 when any (provider, model, day, token
+    /// type) is covered below PCT percent.
+    #[arg(long, value_name = "PCT", value_parser = non_negative, requires = "provider_usage")]
+    pub min_coverage: Option<Decimal>,
 }
 
 impl CheckArgs {
+    /// Whether coverage fails the `--min-coverage` gate.
+    fn coverage_fails(&self, coverage: &Coverage) -> bool {
+        self.min_coverage.is_some_and(|min| coverage.below(min) > 0)
+    }
+
     /// The tolerance these flags set.
     pub fn tolerance(&self) -> Tolerance {
         Tolerance {
@@ -226,6 +247,28 @@ impl Billing {
         Ok(lines)
     }
 
+    /// Read every provider usage report; rows dated outside the period are
+    /// dropped and counted.
+    pub fn read_provider_usage(&mut self, paths: &[PathBuf]) -> Result<Vec<ProviderUsage>> {
+        let mut rows = Vec::new();
+        for path in read::expand(paths, &[".csv", ".json", ".jsonl"])? {
+            let (format, mut read) = provider_usage::read_file(&path, &mut self.skips)?;
+            let records = read.len() as u64;
+            if let Some(period) = self.period {
+                read.retain(|r| period.contains_day(r.day));
+                self.counts.provider_usage_rows_out_of_period += records - read.len() as u64;
+            }
+            rows.extend(read);
+            self.inputs.push(InputFile {
+                path,
+                kind: "provider-usage",
+                format,
+                records,
+            });
+        }
+        Ok(rows)
+    }
+
     /// Totals over every record, with trued-up costs when given.
     pub fn total(&self, billed: Option<&[Decimal]>) -> Totals {
         let mut total = Totals::default();
@@ -266,6 +309,7 @@ impl Billing {
             },
             inputs: self.inputs.clone(),
             reconciliation: None,
+            coverage: None,
         }
     }
 }
@@ -304,4 +348,100 @@ pub struct OutputArgs {
     /// Print no summary.
     #[arg(long)]
     pub quiet: bool,
+}
+
+/// The checks a run made against what providers say: reconciliation with
+/// the invoice and coverage against their usage reports.
+pub struct Checks<'a> {
+    /// The reconciliation, with `--invoice`.
+    pub reconciliation: Option<Reconciliation>,
+    /// The coverage, with `--provider-usage`.
+    pub coverage: Option<Coverage>,
+    /// The flags that set the gates.
+    pub args: &'a CheckArgs,
+}
+
+impl<'a> Checks<'a> {
+    /// Run the checks whose inputs were given.
+    pub fn run(
+        billing: &mut Billing,
+        invoices: &[PathBuf],
+        args: &'a CheckArgs,
+    ) -> Result<Checks<'a>> {
+        let invoice = billing.read_invoices(invoices, args.invoice_format)?;
+        let provider_usage = billing.read_provider_usage(&args.provider_usage)?;
+        let names = Names::new(&billing.records, &billing.pricing, &billing.interner);
+        let reconciliation = (!invoices.is_empty()).then(|| {
+            reconcile(
+                &billing.records,
+                &billing.costs,
+                &invoice,
+                &billing.pricing,
+                &names,
+                args.tolerance(),
+            )
+        });
+        let coverage = (!args.provider_usage.is_empty())
+            .then(|| coverage(&billing.records, &names, &billing.pricing, &provider_usage));
+        Ok(Checks {
+            reconciliation,
+            coverage,
+            args,
+        })
+    }
+
+    /// Add the checks' parts to `summary.json`.
+    pub fn summarise(&self, summary: &mut Summary) {
+        summary.reconciliation = self.reconciliation.as_ref().map(ReconciliationJson::new);
+        summary.coverage = self
+            .coverage
+            .as_ref()
+            .map(|c| CoverageJson::new(c, self.args.min_coverage));
+    }
+
+    /// Write `reconciliation.csv` and `coverage.csv`.
+    pub fn write(&self, dir: &OutDir, raw: bool) -> Result<()> {
+        if let Some(rec) = &self.reconciliation {
+            dir.write(
+                "reconciliation.csv",
+                &csv_bytes(raw, |w| reconciliation_csv(w, rec))?,
+            )?;
+        }
+        if let Some(coverage) = &self.coverage {
+            dir.write(
+                "coverage.csv",
+                &csv_bytes(raw, |w| coverage_csv(w, coverage))?,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// The checks' part of the terminal output.
+    pub fn terminal(&self, summary: &Summary) -> String {
+        let mut text = self
+            .reconciliation
+            .as_ref()
+            .map_or_else(String::new, reconciliation_terminal);
+        if let Some(coverage) = &summary.coverage {
+            text += &coverage_terminal(coverage);
+        }
+        text
+    }
+
+    /// Fail when the reconciliation drifts or coverage is below the minimum.
+    pub fn outcome(&self) -> Outcome {
+        let drift = self
+            .reconciliation
+            .as_ref()
+            .is_some_and(Reconciliation::failed);
+        let uncovered = self
+            .coverage
+            .as_ref()
+            .is_some_and(|c| self.args.coverage_fails(c));
+        if drift || uncovered {
+            Outcome::Fail
+        } else {
+            Outcome::Pass
+        }
+    }
 }

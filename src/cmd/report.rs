@@ -3,17 +3,17 @@
 
 use std::path::PathBuf;
 
-
-use super::{print_stdout, summary_json, Billing, CheckArgs, Outcome, OutputArgs, UsageArgs};
+use super::{
+    print_stdout, summary_json, Billing, CheckArgs, Checks, Outcome, OutputArgs, UsageArgs,
+};
 use crate::attribute::{attribute, Table, REPORTS};
 use crate::error::{Error, Result};
 use crate::join::join;
 use crate::money::Micros;
 use crate::read::spans::AttrKeys;
 use crate::read::{self, InputFile};
-use crate::reconcile::{reconcile, Names};
+use crate::reconcile::Names;
 use crate::tree::Forest;
-use crate::write::reconciliation::{reconciliation_csv, terminal, ReconciliationJson};
 use crate::write::reports::{
     check_conservation, column_totals, report_csv, round_table, unattributed_csv, unbilled_csv,
     RoundedRow,
@@ -72,7 +72,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
         return Err(Error::fatal("--tenant-attr: at most 255 keys"));
     }
     let mut billing = Billing::load(&args.usage)?;
-    let invoice = billing.read_invoices(&args.invoice, args.check.invoice_format)?;
+    let checks = Checks::run(&mut billing, &args.invoice, &args.check)?;
 
     // read: spans, then tree
     let keys = AttrKeys {
@@ -110,17 +110,8 @@ pub fn run(args: &Args) -> Result<Outcome> {
     // join, reconcile, attribute
     let joined = join(&resolved.calls, &billing.records);
     let names = Names::new(&billing.records, &billing.pricing, &billing.interner);
-    let rec = (!args.invoice.is_empty()).then(|| {
-        reconcile(
-            &billing.records,
-            &billing.costs,
-            &invoice,
-            &billing.pricing,
-            &names,
-            args.check.tolerance(),
-        )
-    });
-    let billed = match (&rec, args.true_up) {
+    let rec = checks.reconciliation.as_ref();
+    let billed = match (rec, args.true_up) {
         (Some(rec), true) => Some(rec.billed(&billing.records, &billing.costs, &names)),
         _ => None,
     };
@@ -137,7 +128,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
 
     // write
     let columns = column_totals(&ledger.total)?;
-    let invoice_only = billed.as_ref().and(rec.as_ref()).map(|r| r.invoice_only);
+    let invoice_only = billed.as_ref().and(rec).map(|r| r.invoice_only);
     let billed_target = invoice_only.map(|only| Micros::round(ledger.total.billed + only));
     let tables = ledger.tables(&billing.interner, invoice_only);
     let rounded = tables
@@ -149,7 +140,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
         &columns,
         billing.reported_cost(),
     ));
-    summary.reconciliation = rec.as_ref().map(ReconciliationJson::new);
+    checks.summarise(&mut summary);
 
     check_conservation(&rounded, &summary.counts, &columns, billed_target)?;
 
@@ -179,12 +170,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
             unbilled_csv(w, &resolved.calls, &joined.unbilled, interner, inputs)
         })?;
         dir.write("unbilled_spans.csv", &bytes)?;
-        if let Some(rec) = &rec {
-            dir.write(
-                "reconciliation.csv",
-                &csv_bytes(raw, |w| reconciliation_csv(w, rec))?,
-            )?;
-        }
+        checks.write(&dir, raw)?;
         dir.write("summary.json", &summary_json(&summary)?)?;
         dir.commit()?;
     }
@@ -203,17 +189,12 @@ pub fn run(args: &Args) -> Result<Outcome> {
     }
     if !args.output.quiet {
         let mut text = terminal_summary(&summary, &find("tenant").1, &find("feature").1);
-        if let Some(rec) = &rec {
-            text += &terminal(rec);
-        }
+        text += &checks.terminal(&summary);
         if args.print.is_some() {
             eprint!("{text}");
         } else {
             print_stdout(text.as_bytes())?;
         }
     }
-    Ok(match &rec {
-        Some(rec) if rec.failed() => Outcome::Fail,
-        _ => Outcome::Pass,
-    })
+    Ok(checks.outcome())
 }

@@ -4,6 +4,7 @@
 pub mod flat;
 pub mod invoice;
 pub mod otlp;
+pub mod provider_usage;
 pub mod semconv;
 pub mod spans;
 pub mod usage;

@@ -9,6 +9,7 @@
 //! none, never a mix. Every CSV cell that a spreadsheet would run as a
 //! formula is neutralised ([`CsvOut`]).
 
+pub mod coverage;
 pub mod reconciliation;
 pub mod reports;
 pub mod summary;

@@ -28,6 +28,9 @@ pub struct Summary {
     /// The comparison with the invoice, when one was given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reconciliation: Option<super::reconciliation::ReconciliationJson>,
+    /// The comparison with provider usage reports, when given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coverage: Option<super::coverage::CoverageJson>,
 }
 
 /// Which pricing table was used.
@@ -121,6 +124,8 @@ pub struct Counts {
     pub out_of_period: u64,
     /// Invoice lines dated outside `--period`, left out of the comparison.
     pub invoice_lines_out_of_period: u64,
+    /// Provider usage report rows dated outside `--period`, left out of coverage.
+    pub provider_usage_rows_out_of_period: u64,
     /// Records priced and reported.
     pub usage_records: u64,
     /// Records joined to a call.

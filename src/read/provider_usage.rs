@@ -1,0 +1,368 @@
+//! Provider usage reports: token aggregates per time bucket, with no
+//! request ids, read for coverage (is a gateway log missing traffic that
+//! bypassed it?).
+//!
+//! - OpenAI `GET /v1/organization/usage/completions` pages (`input_tokens`
+//!   includes cached tokens; `input_uncached_tokens` where given) and the
+//!   dashboard CSV (numbers written as floats, `batch` as `FALSE`, blank
+//!   rows for empty buckets);
+//! - Anthropic `GET /v1/organizations/usage_report/messages` pages and the
+//!   Console usage CSV.
+//!
+//! Rows of a report not grouped by model compare against all the provider's
+//! models that day.
+
+use std::path::Path;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::usage::{for_each_json, RowError};
+use crate::error::{Error, Result, Skips};
+use crate::model::Tokens;
+
+/// Tokens a provider reports for one (day, model).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProviderUsage {
+    /// `openai` or `anthropic`.
+    pub provider: &'static str,
+    /// The model, or `None` for a report not grouped by model.
+    pub model: Option<String>,
+    /// The UTC day the bucket starts on.
+    pub day: NaiveDate,
+    /// Tokens per type.
+    pub tokens: Tokens,
+}
+
+/// The provider usage formats tokenledger reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Format {
+    OpenAiPages,
+    OpenAiCsv,
+    AnthropicPages,
+    AnthropicCsv,
+}
+
+impl Format {
+    fn name(self) -> &'static str {
+        match self {
+            Format::OpenAiPages => "openai-usage-completions",
+            Format::OpenAiCsv => "openai-usage-csv",
+            Format::AnthropicPages => "anthropic-usage-report",
+            Format::AnthropicCsv => "anthropic-usage-csv",
+        }
+    }
+
+    fn detect(path: &Path, text: &str) -> Result<Format> {
+        let head = &text[..(0..=text.len().min(4096))
+            .rev()
+            .find(|&i| text.is_char_boundary(i))
+            .unwrap_or(0)];
+        let first = head.lines().next().unwrap_or("");
+        let json = head.trim_start().starts_with(['{', '[']);
+        if json && head.contains("organization.usage.completions.result") {
+            return Ok(Format::OpenAiPages);
+        }
+        if json && (head.contains("\"uncached_input_tokens\"") || head.contains("\"starting_at\""))
+        {
+            return Ok(Format::AnthropicPages);
+        }
+        if !json && first.contains("num_model_requests") && first.contains("input_cached_tokens") {
+            return Ok(Format::OpenAiCsv);
+        }
+        if !json && first.contains("usage_input_tokens_no_cache") {
+            return Ok(Format::AnthropicCsv);
+        }
+        Err(Error::fatal(format!(
+            "{}: not a provider usage report tokenledger knows (OpenAI usage/completions pages or CSV, \
+             Anthropic usage_report/messages pages or Console CSV)",
+            path.display()
+        )))
+    }
+}
+
+/// Read one provider usage report; returns its format name and rows.
+pub fn read_file(path: &Path, skips: &mut Skips) -> Result<(&'static str, Vec<ProviderUsage>)> {
+    let text = super::read_text(path)?;
+    let format = Format::detect(path, &text)?;
+    let mut rows = Vec::new();
+    let mut push =
+        |line: u64, result: std::result::Result<Vec<ProviderUsage>, RowError>| match result {
+            Ok(more) => {
+                rows.extend(more);
+                Ok(())
+            }
+            Err((kind, message)) => skips.handle(Error::record(path, line, kind, message)),
+        };
+    match format {
+        Format::OpenAiPages => for_each_json(text.as_bytes(), path, &mut |line, json| {
+            push(line, json.and_then(openai_page))
+        })?,
+        Format::AnthropicPages => for_each_json(text.as_bytes(), path, &mut |line, json| {
+            push(line, json.and_then(anthropic_page))
+        })?,
+        Format::OpenAiCsv | Format::AnthropicCsv => {
+            let mut reader = csv::ReaderBuilder::new()
+                .flexible(true)
+                .from_reader(text.as_bytes());
+            let headers = reader
+                .headers()
+                .map_err(|e| Error::fatal(format!("{}: {e}", path.display())))?
+                .clone();
+            for record in reader.records() {
+                let record =
+                    record.map_err(|e| Error::fatal(format!("{}: {e}", path.display())))?;
+                let line = record.position().map_or(0, |p| p.line());
+                if record.iter().all(|f| f.trim().is_empty()) {
+                    continue; // an empty bucket
+                }
+                let row = CsvRow {
+                    headers: &headers,
+                    record: &record,
+                };
+                let row = if format == Format::OpenAiCsv {
+                    openai_csv_row(&row)
+                } else {
+                    anthropic_csv_row(&row)
+                };
+                push(line, row.map(|r| vec![r]))?;
+            }
+        }
+    }
+    Ok((format.name(), rows))
+}
+
+/// A count written as an integer or a float (`"59200.0"`).
+fn count(value: Option<&Value>, name: &str) -> std::result::Result<u64, RowError> {
+    match value {
+        None | Some(Value::Null) => Ok(0),
+        Some(Value::String(s)) => text_count(s, name),
+        Some(v) => v
+            .as_u64()
+            .or_else(|| {
+                v.as_f64()
+                    .filter(|f| f.fract() == 0.0 && *f >= 0.0)
+                    .map(|f| f as u64)
+            })
+            .ok_or_else(|| {
+                (
+                    "bad-token-count",
+                    format!("{name}: expected a whole number of tokens, got {v}"),
+                )
+            }),
+    }
+}
+
+fn text_count(text: &str, name: &str) -> std::result::Result<u64, RowError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(0);
+    }
+    text.strip_suffix(".0")
+        .unwrap_or(text)
+        .parse()
+        .map_err(|_| {
+            (
+                "bad-token-count",
+                format!("{name}: expected a whole number of tokens, got \"{text}\""),
+            )
+        })
+}
+
+/// OpenAI's split: `input_tokens` includes cache reads (and writes, where
+/// reported); `input_uncached_tokens` is used when present.
+fn openai_tokens(
+    input: u64,
+    cached: u64,
+    written: u64,
+    uncached: Option<u64>,
+    output: u64,
+) -> std::result::Result<Tokens, RowError> {
+    let uncached = match uncached {
+        Some(u) => u,
+        None => input.checked_sub(cached + written).ok_or_else(|| {
+            ("bad-token-count", format!("input_tokens {input} is fewer than its {cached} cached and {written} written tokens"))
+        })?,
+    };
+    Ok(Tokens([uncached, cached, written, 0, output]))
+}
+
+#[derive(Deserialize)]
+struct Page {
+    data: Vec<Bucket>,
+}
+
+#[derive(Deserialize)]
+struct Bucket {
+    #[serde(alias = "starting_at")]
+    start_time: Value,
+    results: Vec<serde_json::Map<String, Value>>,
+}
+
+fn bucket_day(start: &Value) -> std::result::Result<NaiveDate, RowError> {
+    let day = match start {
+        Value::Number(n) => n
+            .as_i64()
+            .and_then(|t| DateTime::<Utc>::from_timestamp(t, 0)),
+        Value::String(s) => DateTime::parse_from_rfc3339(s)
+            .ok()
+            .map(|t| t.with_timezone(&Utc)),
+        _ => None,
+    };
+    day.map(|t| t.date_naive())
+        .ok_or_else(|| ("bad-date", format!("bucket start {start} is not a time")))
+}
+
+fn page(json: &str) -> std::result::Result<Page, RowError> {
+    serde_json::from_str(json).map_err(|e| ("bad-json", format!("not a usage report page: {e}")))
+}
+
+fn model_of(result: &serde_json::Map<String, Value>, key: &str) -> Option<String> {
+    result
+        .get(key)
+        .and_then(Value::as_str)
+        .filter(|m| !m.is_empty())
+        .map(str::to_string)
+}
+
+fn openai_page(json: &str) -> std::result::Result<Vec<ProviderUsage>, RowError> {
+    let mut rows = Vec::new();
+    for bucket in page(json)?.data {
+        let day = bucket_day(&bucket.start_time)?;
+        for r in &bucket.results {
+            let uncached = r
+                .get("input_uncached_tokens")
+                .filter(|v| !v.is_null())
+                .map(|v| count(Some(v), "input_uncached_tokens"))
+                .transpose()?;
+            let tokens = openai_tokens(
+                count(r.get("input_tokens"), "input_tokens")?,
+                count(r.get("input_cached_tokens"), "input_cached_tokens")?,
+                count(
+                    r.get("input_cache_write_tokens"),
+                    "input_cache_write_tokens",
+                )?,
+                uncached,
+                count(r.get("output_tokens"), "output_tokens")?,
+            )?;
+            rows.push(ProviderUsage {
+                provider: "openai",
+                model: model_of(r, "model"),
+                day,
+                tokens,
+            });
+        }
+    }
+    Ok(rows)
+}
+
+fn anthropic_page(json: &str) -> std::result::Result<Vec<ProviderUsage>, RowError> {
+    let mut rows = Vec::new();
+    for bucket in page(json)?.data {
+        let day = bucket_day(&bucket.start_time)?;
+        for r in &bucket.results {
+            let creation = r.get("cache_creation");
+            let tokens = Tokens([
+                count(r.get("uncached_input_tokens"), "uncached_input_tokens")?,
+                count(r.get("cache_read_input_tokens"), "cache_read_input_tokens")?,
+                count(
+                    creation.and_then(|c| c.get("ephemeral_5m_input_tokens")),
+                    "ephemeral_5m_input_tokens",
+                )?,
+                count(
+                    creation.and_then(|c| c.get("ephemeral_1h_input_tokens")),
+                    "ephemeral_1h_input_tokens",
+                )?,
+                count(r.get("output_tokens"), "output_tokens")?,
+            ]);
+            rows.push(ProviderUsage {
+                provider: "anthropic",
+                model: model_of(r, "model"),
+                day,
+                tokens,
+            });
+        }
+    }
+    Ok(rows)
+}
+
+fn csv_day(text: &str, name: &str) -> std::result::Result<NaiveDate, RowError> {
+    let whole = text.strip_suffix(".0").unwrap_or(text);
+    whole
+        .parse::<i64>()
+        .ok()
+        .and_then(|t| DateTime::<Utc>::from_timestamp(t, 0).map(|t| t.date_naive()))
+        .or_else(|| NaiveDate::parse_from_str(text.get(..10).unwrap_or(text), "%Y-%m-%d").ok())
+        .ok_or_else(|| {
+            (
+                "bad-date",
+                format!("{name}: expected a date or unix seconds, got \"{text}\""),
+            )
+        })
+}
+
+/// A CSV record with its header, to read fields by name.
+struct CsvRow<'a> {
+    headers: &'a csv::StringRecord,
+    record: &'a csv::StringRecord,
+}
+
+impl<'a> CsvRow<'a> {
+    fn get(&self, name: &str) -> &'a str {
+        self.headers
+            .iter()
+            .position(|h| h == name)
+            .and_then(|i| self.record.get(i))
+            .unwrap_or("")
+            .trim()
+    }
+}
+
+fn openai_csv_row(row: &CsvRow) -> std::result::Result<ProviderUsage, RowError> {
+    let get = |name: &str| row.get(name);
+    let uncached = match get("input_uncached_tokens") {
+        "" => None,
+        v => Some(text_count(v, "input_uncached_tokens")?),
+    };
+    Ok(ProviderUsage {
+        provider: "openai",
+        model: Some(get("model").to_string()).filter(|m| !m.is_empty()),
+        day: csv_day(get("start_time"), "start_time")?,
+        tokens: openai_tokens(
+            text_count(get("input_tokens"), "input_tokens")?,
+            text_count(get("input_cached_tokens"), "input_cached_tokens")?,
+            text_count(get("input_cache_write_tokens"), "input_cache_write_tokens")?,
+            uncached,
+            text_count(get("output_tokens"), "output_tokens")?,
+        )?,
+    })
+}
+
+fn anthropic_csv_row(row: &CsvRow) -> std::result::Result<ProviderUsage, RowError> {
+    let get = |name: &str| row.get(name);
+    Ok(ProviderUsage {
+        provider: "anthropic",
+        model: Some(get("model_version").to_string()).filter(|m| !m.is_empty()),
+        day: csv_day(get("usage_date_utc"), "usage_date_utc")?,
+        tokens: Tokens([
+            text_count(
+                get("usage_input_tokens_no_cache"),
+                "usage_input_tokens_no_cache",
+            )?,
+            text_count(
+                get("usage_input_tokens_cache_read"),
+                "usage_input_tokens_cache_read",
+            )?,
+            text_count(
+                get("usage_input_tokens_cache_write_5m"),
+                "usage_input_tokens_cache_write_5m",
+            )?,
+            text_count(
+                get("usage_input_tokens_cache_write_1h"),
+                "usage_input_tokens_cache_write_1h",
+            )?,
+            text_count(get("usage_output_tokens"), "usage_output_tokens")?,
+        ]),
+    })
+}

@@ -1,0 +1,127 @@
+//! Coverage: the per-request usage against providers' own usage reports,
+//! per (provider, model, UTC day, token type).
+
+use crate::workdir::{fixture, shared_real, Workdir};
+
+fn reconcile(wd: &Workdir, reports: &[&str], flags: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "reconcile",
+        "--usage",
+        "usage.csv",
+        "--pricing",
+        "pricing.toml",
+        "--period",
+        "2025-06",
+    ];
+    args.extend([
+        "--invoice",
+        "invoice.csv",
+        "--out",
+        "out",
+        "--quiet",
+        "--provider-usage",
+    ]);
+    args.extend(reports);
+    args.extend(flags);
+    wd.output(&args)
+}
+
+#[test]
+fn usage_reports_show_the_traffic_a_gateway_missed() {
+    // OpenAI reports 20,000 input tokens for gpt-test on 06-20, 5,000 of them
+    // cached: 15,000 uncached, of which the per-request usage has 10,000
+    // (66.67 %). Everything else, Anthropic's Console CSV included (dated
+    // and display names), is covered exactly.
+    let wd = Workdir::handmade("coverage");
+    wd.copy(&fixture("invoices/tokenledger.csv"), "invoice.csv");
+    wd.copy(
+        &fixture("provider-usage/openai-usage.json"),
+        "reports/openai.json",
+    );
+    wd.copy(
+        &fixture("provider-usage/anthropic-usage.csv"),
+        "reports/anthropic.csv",
+    );
+    let out = reconcile(&wd, &["reports"], &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        wd.read("out/coverage.csv"),
+        "provider,model,day,token_type,per_request_tokens,provider_tokens,delta,coverage_pct
+anthropic,claude-test-1,2025-06-10,input,1000,1000,0,100.00
+anthropic,claude-test-1,2025-06-10,cache_read,2000,2000,0,100.00
+anthropic,claude-test-1,2025-06-10,cache_write_5m,400,400,0,100.00
+anthropic,claude-test-1,2025-06-10,output,500,500,0,100.00
+anthropic,claude-test-1,2025-06-12,input,150000,150000,0,100.00
+anthropic,claude-test-1,2025-06-12,cache_read,60000,60000,0,100.00
+anthropic,claude-test-1,2025-06-12,output,1000,1000,0,100.00
+anthropic,claude-test-1,2025-06-16,input,4000,4000,0,100.00
+anthropic,claude-test-1,2025-06-16,output,2000,2000,0,100.00
+anthropic,claude-test-1,2025-06-20,input,2000,2000,0,100.00
+anthropic,claude-test-1,2025-06-20,cache_write_1h,1000,1000,0,100.00
+anthropic,claude-test-1,2025-06-20,output,1000,1000,0,100.00
+openai,gpt-test,2025-06-20,input,10000,15000,-5000,66.67
+openai,gpt-test,2025-06-20,cache_read,5000,5000,0,100.00
+openai,gpt-test,2025-06-20,output,2000,2000,0,100.00
+openai,gpt-test,2025-06-25,input,7,7,0,100.00
+openai,gpt-test,2025-06-25,cache_read,3,3,0,100.00
+"
+    );
+    let summary = wd.read("out/summary.json");
+    assert!(summary.contains("\"coverage\": {\n    \"rows\": 17,\n    \"lowest_pct\": \"66.67\",\n    \"min_coverage_pct\": null,\n    \"below_min\": 0\n  }"), "{summary}");
+
+    // The gate: one row below 90 % fails the run; 60 % passes.
+    let out = reconcile(&wd, &["reports"], &["--min-coverage", "90"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(wd.read("out/summary.json").contains("\"below_min\": 1"));
+    assert_eq!(
+        reconcile(&wd, &["reports"], &["--min-coverage", "60"])
+            .status
+            .code(),
+        Some(0)
+    );
+}
+
+#[test]
+fn a_report_not_grouped_by_model_compares_all_models() {
+    // OpenAI's documented example: one bucket (2024-11-01), no model split,
+    // input 1,000 = 500 uncached + 400 cached + 100 cache writes. The
+    // hand-made fleet has no usage that day: nothing of it is covered.
+    let wd = Workdir::handmade("coverage-all");
+    wd.copy(&fixture("invoices/tokenledger.csv"), "invoice.csv");
+    wd.copy(&shared_real("openai-usage-completions.json"), "openai.json");
+    let mut args = vec![
+        "reconcile",
+        "--usage",
+        "usage.csv",
+        "--pricing",
+        "pricing.toml",
+        "--invoice",
+        "invoice.csv",
+    ];
+    // No --period (the report's day is in 2024); the reconciliation is not
+    // what this test checks.
+    args.extend([
+        "--out",
+        "out",
+        "--quiet",
+        "--provider-usage",
+        "openai.json",
+        "--tolerance-usd",
+        "100",
+    ]);
+    assert_eq!(wd.output(&args).status.code(), Some(0));
+    let csv = wd.read("out/coverage.csv");
+    for line in [
+        "openai,(all models),2024-11-01,input,0,500,-500,0.00",
+        "openai,(all models),2024-11-01,cache_read,0,400,-400,0.00",
+        "openai,(all models),2024-11-01,cache_write_5m,0,100,-100,0.00",
+        "openai,(all models),2024-11-01,output,0,500,-500,0.00",
+    ] {
+        assert!(csv.contains(line), "{line} in\n{csv}");
+    }
+}
