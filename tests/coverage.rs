@@ -125,3 +125,25 @@ fn a_report_not_grouped_by_model_compares_all_models() {
         assert!(csv.contains(line), "{line} in\n{csv}");
     }
 }
+
+#[test]
+fn the_dashboard_csv_reads_like_the_api_pages() {
+    // The same OpenAI usage as the JSON pages, exported from the dashboard:
+    // counts as floats ("20000.0"), batch as FALSE, an empty bucket as a blank row.
+    let coverage = |report: &str| {
+        let wd = Workdir::handmade("coverage-csv");
+        wd.copy(&fixture("invoices/tokenledger.csv"), "invoice.csv");
+        wd.copy(
+            &fixture(&format!("provider-usage/{report}")),
+            &format!("reports/{report}"),
+        );
+        assert_eq!(reconcile(&wd, &["reports"], &[]).status.code(), Some(0));
+        wd.read("out/coverage.csv")
+    };
+    let from_csv = coverage("openai-usage.csv");
+    assert!(
+        from_csv.contains("\nopenai,gpt-test,2025-06-20,input,10000,15000,-5000,66.67\n"),
+        "{from_csv}"
+    );
+    assert_eq!(from_csv, coverage("openai-usage.json"));
+}
