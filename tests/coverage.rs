@@ -4,26 +4,10 @@
 use crate::workdir::{fixture, shared_real, Workdir};
 
 fn reconcile(wd: &Workdir, reports: &[&str], flags: &[&str]) -> std::process::Output {
-    let mut args = vec![
-        "reconcile",
-        "--usage",
-        "usage.csv",
-        "--pricing",
-        "pricing.toml",
-        "--period",
-        "2025-06",
-    ];
-    args.extend([
-        "--invoice",
-        "invoice.csv",
-        "--out",
-        "out",
-        "--quiet",
-        "--provider-usage",
-    ]);
+    let mut args = vec!["--quiet", "--provider-usage"];
     args.extend(reports);
     args.extend(flags);
-    wd.output(&args)
+    wd.reconcile("invoice.csv", &args)
 }
 
 #[test]

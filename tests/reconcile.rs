@@ -13,18 +13,7 @@ fn reconcile(name: &str, invoices: &[&str], flags: &[&str]) -> (Workdir, std::pr
             &format!("invoices/{invoice}"),
         );
     }
-    let mut args = vec![
-        "reconcile",
-        "--usage",
-        "usage.csv",
-        "--pricing",
-        "pricing.toml",
-        "--period",
-        "2025-06",
-    ];
-    args.extend(["--invoice", "invoices", "--out", "out"]);
-    args.extend(flags);
-    let out = wd.output(&args);
+    let out = wd.reconcile("invoices", flags);
     (wd, out)
 }
 
@@ -148,23 +137,9 @@ fn a_wrong_rate_drifts_exits_1_and_is_diagnosed() {
         .replace("cache_write_1h,0.004,", "cache_write_1h,0.006,")
         .replace("gpt-test,output,0.008,", "gpt-test,output,0.0008,");
     wd.write("invoice.csv", &invoice);
-    let args = [
-        "reconcile",
-        "--usage",
-        "usage.csv",
-        "--pricing",
-        "pricing.toml",
-        "--period",
-        "2025-06",
-        "--invoice",
-        "invoice.csv",
-        "--tolerance-usd",
-        "0.0001",
-        "--out",
-        "out",
-    ];
-    let stdout = String::from_utf8(wd.output(&args).stdout).unwrap();
-    assert_eq!(wd.output(&args).status.code(), Some(1));
+    let out = wd.reconcile("invoice.csv", &["--tolerance-usd", "0.0001"]);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1));
     let csv = wd.read("out/reconciliation.csv");
     assert!(
         csv.contains(
@@ -201,20 +176,10 @@ fn within_tolerance_is_ok_and_tolerances_are_both_required() {
         .unwrap()
         .replace("claude-test-1,input,0.911,", "claude-test-1,input,0.913,");
     wd.write("invoice.csv", &invoice);
-    let base = [
-        "reconcile",
-        "--usage",
-        "usage.csv",
-        "--pricing",
-        "pricing.toml",
-        "--period",
-        "2025-06",
-    ];
-    let run = |extra: &[&str]| {
-        let mut args = base.to_vec();
-        args.extend(["--invoice", "invoice.csv", "--quiet"]);
-        args.extend(extra);
-        wd.output(&args).status.code()
+    let run = |flags: &[&str]| {
+        wd.reconcile("invoice.csv", &[&["--quiet"], flags].concat())
+            .status
+            .code()
     };
     assert_eq!(run(&["--tolerance-usd", "0.001"]), Some(0));
     assert_eq!(
@@ -233,23 +198,8 @@ fn a_missing_line_and_a_day_on_one_side_only() {
         .replace("2025-06-16T00:00:00Z", "2025-06-21T00:00:00Z")
         .replace("2025-06-17T00:00:00Z", "2025-06-22T00:00:00Z");
     wd.write("invoices/anthropic.jsonl", &report);
-    let args = [
-        "reconcile",
-        "--usage",
-        "usage.csv",
-        "--pricing",
-        "pricing.toml",
-        "--period",
-        "2025-06",
-        "--invoice",
-        "invoices",
-        "--tolerance-usd",
-        "0.001",
-        "--out",
-        "out",
-        "--quiet",
-    ];
-    assert_eq!(wd.output(&args).status.code(), Some(1));
+    let out = wd.reconcile("invoices", &["--tolerance-usd", "0.001", "--quiet"]);
+    assert_eq!(out.status.code(), Some(1));
     let csv = wd.read("out/reconciliation.csv");
     for line in [
         "anthropic,claude-test-1,input,2025-06-16,0.004000,0.000000,0.004000,,missing_in_invoice,",
@@ -283,23 +233,8 @@ fn charges_moved_to_the_next_day_point_at_time_zones() {
             1,
         );
     wd.write("invoice.jsonl", &shifted);
-    let args = [
-        "reconcile",
-        "--usage",
-        "usage.csv",
-        "--pricing",
-        "pricing.toml",
-        "--period",
-        "2025-06",
-        "--invoice",
-        "invoice.jsonl",
-        "--tolerance-usd",
-        "0.0001",
-        "--out",
-        "out",
-        "--quiet",
-    ];
-    assert_eq!(wd.output(&args).status.code(), Some(1));
+    let out = wd.reconcile("invoice.jsonl", &["--tolerance-usd", "0.0001", "--quiet"]);
+    assert_eq!(out.status.code(), Some(1));
     let csv = wd.read("out/reconciliation.csv");
     assert!(csv.contains(
         "anthropic,claude-test-1,output,2025-06-11,0.000000,0.007500,-0.007500,-100.00,missing_in_usage,"

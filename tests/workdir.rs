@@ -35,6 +35,19 @@ pub const HANDMADE_REPORT: [&str; 9] = [
     "out",
 ];
 
+/// `reconcile` on the hand-made fleet's June usage, writing into `out/`.
+pub const HANDMADE_RECONCILE: [&str; 9] = [
+    "reconcile",
+    "--usage",
+    "usage.csv",
+    "--pricing",
+    "pricing.toml",
+    "--period",
+    "2025-06",
+    "--out",
+    "out",
+];
+
 pub struct Workdir {
     pub dir: PathBuf,
 }
@@ -79,6 +92,15 @@ impl Workdir {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_tokenledger"));
         cmd.args(args).current_dir(&self.dir);
         cmd
+    }
+
+    /// [`HANDMADE_RECONCILE`] against `invoice` with `flags` added; the output
+    /// whatever the exit code.
+    pub fn reconcile(&self, invoice: &str, flags: &[&str]) -> Output {
+        let mut args = HANDMADE_RECONCILE.to_vec();
+        args.extend(["--invoice", invoice]);
+        args.extend(flags);
+        self.output(&args)
     }
 
     /// Run and return the output, whatever the exit code.
