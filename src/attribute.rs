@@ -3,7 +3,7 @@
 //! report; a record with no call is `(unattributed)` everywhere it has no
 //! key of its own.
 
-use std::collections::HashMap;
+use crate::hash::FastMap;
 
 use rust_decimal::Decimal;
 
@@ -106,13 +106,13 @@ struct Run {
 pub struct Ledger {
     /// All records together.
     pub total: Totals,
-    tenant: HashMap<Key, Totals>,
-    feature: HashMap<Key, Totals>,
-    agent: HashMap<Key, Totals>,
-    agent_inclusive: HashMap<Key, Decimal>,
-    tool: HashMap<Key, Totals>,
-    model: HashMap<Key, Totals>,
-    runs: HashMap<Option<u128>, Run>,
+    tenant: FastMap<Key, Totals>,
+    feature: FastMap<Key, Totals>,
+    agent: FastMap<Key, Totals>,
+    agent_inclusive: FastMap<Key, Decimal>,
+    tool: FastMap<Key, Totals>,
+    model: FastMap<Key, Totals>,
+    runs: FastMap<Option<u128>, Run>,
     /// Indexes of the records that joined no call.
     pub unattributed: Vec<usize>,
     /// Records joined to a call.
@@ -200,7 +200,7 @@ impl Ledger {
     pub fn tables(&self, interner: &Interner, invoice_only: Option<Decimal>) -> Vec<Table> {
         let simple = |name,
                       column: &'static [&'static str],
-                      map: &HashMap<Key, Totals>,
+                      map: &FastMap<Key, Totals>,
                       inclusive: bool| Table {
             name,
             key_columns: column,

@@ -2,16 +2,24 @@
 //! models) repeat across millions of spans and records, so each distinct
 //! string is stored once and referred to by a 4-byte [`Sym`].
 
-use std::collections::HashMap;
+use crate::hash::FastMap;
 
 /// A handle to an interned string; resolve it with [`Interner::get`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Sym(u32);
 
+impl Sym {
+    /// This symbol in the interner that absorbed its own (see
+    /// [`Interner::absorb`]).
+    pub fn remap(self, map: &[Sym]) -> Sym {
+        map[self.0 as usize]
+    }
+}
+
 /// The table of distinct strings.
 #[derive(Debug, Default)]
 pub struct Interner {
-    ids: HashMap<Box<str>, Sym>,
+    ids: FastMap<Box<str>, Sym>,
     names: Vec<Box<str>>,
 }
 
@@ -30,5 +38,11 @@ impl Interner {
     /// The string behind `sym`.
     pub fn get(&self, sym: Sym) -> &str {
         &self.names[sym.0 as usize]
+    }
+
+    /// Take in every name of `other` (another thread's interner); returns
+    /// the symbol each of its symbols has here, for [`Sym::remap`].
+    pub fn absorb(&mut self, other: Interner) -> Vec<Sym> {
+        other.names.iter().map(|name| self.intern(name)).collect()
     }
 }

@@ -9,6 +9,7 @@ pub mod attribute;
 pub mod cmd;
 pub mod coverage;
 pub mod error;
+pub mod hash;
 pub mod intern;
 pub mod join;
 pub mod model;

@@ -154,12 +154,12 @@ pub enum Role {
 
 /// What an inference span itself says about its call, kept only for calls:
 /// the join key and the span's own token report (listed when unbilled).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CallInfo {
     /// The join attribute's value (`gen_ai.response.id` by default).
     pub join_key: Option<Box<str>>,
     /// The span name, for the unbilled listing.
-    pub name: Box<str>,
+    pub name: Sym,
     /// `gen_ai.response.model`, else `gen_ai.request.model`.
     pub model: Option<Sym>,
     /// `gen_ai.usage.input_tokens` as the span reported it.
@@ -193,4 +193,21 @@ pub struct Span {
     pub call: Option<Box<CallInfo>>,
     /// Where the span was read.
     pub origin: Origin,
+}
+
+impl Span {
+    /// Rewrite the span's symbols into the interner that absorbed its own.
+    pub fn remap(&mut self, map: &[Sym]) {
+        let remap = |s: &mut Option<Sym>| *s = s.map(|s| s.remap(map));
+        remap(&mut self.agent);
+        remap(&mut self.tool);
+        remap(&mut self.feature);
+        if let Some((_, tenant)) = &mut self.tenant {
+            *tenant = tenant.remap(map);
+        }
+        if let Some(call) = &mut self.call {
+            remap(&mut call.model);
+            call.name = call.name.remap(map);
+        }
+    }
 }

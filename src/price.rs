@@ -7,7 +7,9 @@
 //! characters) beats a shorter one; two equally good entries that could both
 //! match one name in overlapping periods are rejected when the file loads.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use crate::hash::FastMap;
 use std::path::Path;
 use std::str::FromStr;
 
@@ -26,6 +28,14 @@ pub const BUILTIN: &str = include_str!("../pricing.toml");
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Rates(pub [Decimal; 5]);
 
+impl Rates {
+    /// USD per single token (the rates ÷ 10⁶, exact).
+    fn per_token(&self) -> [Decimal; 5] {
+        let million = Decimal::from(1_000_000u32);
+        self.0.map(|r| r / million)
+    }
+}
+
 /// The higher rates that apply to a whole request above a prompt size.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LongContext {
@@ -34,6 +44,8 @@ pub struct LongContext {
     pub threshold: u64,
     /// The rates for such requests.
     pub rates: Rates,
+    /// The same, per single token.
+    per_token: [Decimal; 5],
 }
 
 /// One `[[model]]` entry of the pricing file.
@@ -53,6 +65,8 @@ pub struct PriceEntry {
     pub batch_discount: Option<Decimal>,
     /// Optional long-context tier.
     pub long_context: Option<LongContext>,
+    /// The standard rates per single token.
+    per_token: [Decimal; 5],
     /// Line of the entry in the pricing file.
     pub line: usize,
 }
@@ -75,18 +89,21 @@ impl PriceEntry {
 
     /// The exact cost of a request with these `tokens`.
     pub fn cost(&self, tokens: &Tokens, batch: bool) -> std::result::Result<Cost, Unpriced> {
-        let rates = match &self.long_context {
-            Some(lc) if tokens.prompt() > lc.threshold => &lc.rates,
-            _ => &self.rates,
+        let per_token = match &self.long_context {
+            Some(lc) if tokens.prompt() > lc.threshold => &lc.per_token,
+            _ => &self.per_token,
         };
         let factor = match (batch, self.batch_discount) {
-            (false, _) => Decimal::ONE,
-            (true, Some(discount)) => discount,
+            (false, _) => None,
+            (true, Some(discount)) => Some(discount),
             (true, None) => return Err(Unpriced::NoBatchRate),
         };
-        let million = Decimal::from(1_000_000u32);
-        Ok(Cost(TokenType::ALL.map(|t| {
-            Decimal::from(tokens.get(t)) * rates.0[t.index()] / million * factor
+        Ok(Cost(TokenType::ALL.map(|t| match tokens.get(t) {
+            0 => Decimal::ZERO,
+            n => {
+                let cost = Decimal::from(n) * per_token[t.index()];
+                factor.map_or(cost, |f| cost * f)
+            }
         })))
     }
 }
@@ -469,18 +486,18 @@ impl TomlReader<'_> {
                             "threshold must be a whole number of tokens".into(),
                         )
                     })?;
-                Some(LongContext {
-                    threshold,
-                    rates: self.rates(lc, &what)?,
-                })
+                let rates = self.rates(lc, &what)?;
+                Some(LongContext { threshold, rates, per_token: rates.per_token() })
             }
         };
+        let rates = self.rates(table, &what)?;
         Ok(PriceEntry {
             provider,
             patterns,
             effective_from,
             effective_to,
-            rates: self.rates(table, &what)?,
+            rates,
+            per_token: rates.per_token(),
             batch_discount,
             long_context,
             line,
@@ -504,7 +521,7 @@ pub fn price_all(
     records: &[UsageRecord],
     interner: &Interner,
 ) -> Result<Vec<Cost>> {
-    let mut found: HashMap<(Sym, Sym, NaiveDate), Option<usize>> = HashMap::new();
+    let mut found: FastMap<(Sym, Sym, NaiveDate), Option<usize>> = FastMap::default();
     let mut unpriced: BTreeMap<(&str, &str, Unpriced), UnpricedGroup> = BTreeMap::new();
     let mut costs = Vec::with_capacity(records.len());
     for r in records {

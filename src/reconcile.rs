@@ -16,6 +16,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
+use crate::hash::FastMap;
 use crate::intern::{Interner, Sym};
 use crate::model::{Cost, TokenType, UsageRecord};
 use crate::price::PriceTable;
@@ -158,7 +159,7 @@ impl Reconciliation {
     /// spread over the records that make it up, pro rata to computed cost.
     /// Records of a line the invoice lacks keep their computed cost.
     pub fn billed(&self, records: &[UsageRecord], costs: &[Cost], names: &Names) -> Vec<Decimal> {
-        let mut factors: HashMap<(Sym, Sym), [Decimal; 5]> = HashMap::new();
+        let mut factors: FastMap<(Sym, Sym), [Decimal; 5]> = FastMap::default();
         records
             .iter()
             .zip(costs)

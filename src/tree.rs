@@ -9,7 +9,7 @@
 //! Resolution is memoised and iterative (no recursion), so a span is visited
 //! once however deep the tree, and a parent cycle is detected, not looped on.
 
-use std::collections::HashMap;
+use crate::hash::FastMap;
 
 use crate::error::{Error, Result, Skips};
 use crate::intern::Sym;
@@ -51,7 +51,7 @@ pub struct Call {
 /// Spans gathered by trace, waiting for resolution.
 #[derive(Debug, Default)]
 pub struct Forest {
-    traces: HashMap<u128, Vec<Span>>,
+    traces: FastMap<u128, Vec<Span>>,
 }
 
 /// The outcome of resolving every trace.
@@ -126,7 +126,7 @@ fn resolve_trace(
         message: format!("trace {trace_id:032x}: {message}"),
     };
     // Keep the first copy of a span exported twice.
-    let mut index: HashMap<u64, u32> = HashMap::with_capacity(spans.len());
+    let mut index: FastMap<u64, u32> = FastMap::with_capacity_and_hasher(spans.len(), Default::default());
     let mut keep = vec![true; spans.len()];
     let mut duplicates = 0;
     for (i, span) in spans.iter().enumerate() {

@@ -445,3 +445,32 @@ impl<'a> Checks<'a> {
         }
     }
 }
+
+/// Phase timings on stderr when `TOKENLEDGER_TIMINGS` is set: what the
+/// benchmark reads to say where the time goes.
+pub struct Timings {
+    start: std::time::Instant,
+    last: std::time::Instant,
+    on: bool,
+}
+
+impl Timings {
+    /// Start timing.
+    pub fn start() -> Timings {
+        let now = std::time::Instant::now();
+        Timings { start: now, last: now, on: std::env::var_os("TOKENLEDGER_TIMINGS").is_some() }
+    }
+
+    /// The end of a phase.
+    pub fn phase(&mut self, name: &str) {
+        if self.on {
+            let now = std::time::Instant::now();
+            eprintln!(
+                "tokenledger: timing {name}: {:.3}s (total {:.3}s)",
+                (now - self.last).as_secs_f64(),
+                (now - self.start).as_secs_f64()
+            );
+            self.last = now;
+        }
+    }
+}

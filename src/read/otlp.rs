@@ -12,6 +12,7 @@ use std::path::Path;
 
 use serde::de::{self, IgnoredAny};
 use serde::Deserialize;
+use serde_json::value::RawValue;
 
 use super::spans::{compact, AttrKeys, Attributes, Ids, Scalar};
 use crate::error::{Error, Result};
@@ -77,8 +78,10 @@ struct KeyValue<'a> {
 #[derive(Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct AnyValue<'a> {
+    /// Kept as raw JSON: a string nobody asks for (message contents) is
+    /// skipped without being unescaped or copied.
     #[serde(borrow)]
-    string_value: Option<Cow<'a, str>>,
+    string_value: Option<&'a RawValue>,
     int_value: Option<IntValue>,
     double_value: Option<f64>,
     bool_value: Option<bool>,
@@ -116,8 +119,8 @@ impl<'de> Deserialize<'de> for IntValue {
 
 impl AnyValue<'_> {
     fn scalar(&self) -> Option<Scalar<'_>> {
-        if let Some(s) = &self.string_value {
-            Some(Scalar::Text(Cow::Borrowed(s)))
+        if let Some(raw) = self.string_value {
+            serde_json::from_str::<Cow<str>>(raw.get()).ok().map(Scalar::Text)
         } else if let Some(IntValue(i)) = self.int_value {
             Some(Scalar::Int(i))
         } else if let Some(d) = self.double_value {

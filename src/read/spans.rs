@@ -93,11 +93,19 @@ pub struct Ids<'a> {
 /// Parse a hex id of exactly `digits` digits, in either case, with an
 /// optional `0x` prefix.
 pub fn parse_hex_id(text: &str, digits: usize) -> Option<u128> {
-    let hex = text.strip_prefix("0x").unwrap_or(text);
-    if hex.len() != digits || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+    let hex = text.strip_prefix("0x").unwrap_or(text).as_bytes();
+    if hex.len() != digits {
         return None;
     }
-    u128::from_str_radix(hex, 16).ok()
+    hex.iter().try_fold(0u128, |value, &b| {
+        let digit = match b {
+            b'0'..=b'9' => b - b'0',
+            b'a'..=b'f' => b - b'a' + 10,
+            b'A'..=b'F' => b - b'A' + 10,
+            _ => return None,
+        };
+        Some(value << 4 | u128::from(digit))
+    })
 }
 
 /// The span's GenAI operation: `gen_ai.operation.name`, else another
@@ -191,7 +199,7 @@ pub fn compact(
         let input = input.map(|n| if cached > n { n + cached } else { n });
         Box::new(CallInfo {
             join_key: join_key.map(|k| k.into()),
-            name: name.into(),
+            name: interner.intern(name),
             model: model.map(|m| interner.intern(&m)),
             input_tokens: input,
             output_tokens: attrs.count("gen_ai.usage.output_tokens"),
@@ -260,78 +268,137 @@ impl Dialect {
     }
 }
 
-/// Read every span of one file, passing each to `sink`. Returns the number
-/// of spans and the file's dialect.
-pub fn read_file(
-    path: &Path,
-    file: u32,
-    keys: &AttrKeys,
-    interner: &mut Interner,
-    skips: &mut Skips,
-    sink: &mut dyn FnMut(Span),
-) -> Result<(u64, Dialect)> {
-    let mut reader = super::open(path)?;
-    let mut buf = Vec::new();
-    let mut line_no = 0u64;
-    let mut spans = 0u64;
-    let mut dialect = None;
-    loop {
-        buf.clear();
-        let n = reader
-            .read_until(b'\n', &mut buf)
-            .map_err(|e| Error::io(path, e))?;
-        if n == 0 {
-            break;
-        }
-        line_no += 1;
-        let text = match std::str::from_utf8(&buf) {
+/// Bytes of span lines one thread parses at a time.
+const BLOCK: usize = 8 << 20;
+
+/// What one thread made of a block of lines.
+struct Parsed {
+    spans: Vec<Span>,
+    interner: Interner,
+    errors: Vec<Error>,
+}
+
+/// Parse the lines of `block`, the first being line `first_line`.
+fn parse_block(block: &[u8], first_line: u64, dialect: Dialect, path: &Path, file: u32, keys: &AttrKeys) -> Parsed {
+    let mut parsed = Parsed { spans: Vec::new(), interner: Interner::default(), errors: Vec::new() };
+    for (i, line) in block.split(|&b| b == b'\n').enumerate() {
+        let line_no = first_line + i as u64;
+        let text = match std::str::from_utf8(line) {
             Ok(text) => text.trim(),
             Err(e) => {
                 let message = format!("invalid UTF-8 at byte {}", e.valid_up_to());
-                skips.handle(Error::record(path, line_no, "invalid-utf8", message))?;
+                parsed.errors.push(Error::record(path, line_no, "invalid-utf8", message));
                 continue;
             }
         };
         if text.is_empty() {
             continue;
         }
-        let dialect = match dialect {
-            Some(d) => d,
-            None => {
-                match serde_json::from_str::<serde::de::IgnoredAny>(text) {
-                    // The first line does not close a JSON value: one OTLP document per file.
-                    Err(e) if e.is_eof() => {
-                        let spans = super::otlp::read_document(
-                            path, file, keys, interner, reader, buf, sink,
-                        )?;
-                        return Ok((spans, Dialect::Otlp));
-                    }
-                    // Not JSON at all (a CSV, a log): not a span file. A
-                    // broken JSON object is a bad record like any other.
-                    Err(e) if e.is_syntax() && !text.starts_with('{') => {
-                        return Err(Error::fatal(format!(
-                            "{}:{line_no}: not a span file (expected a JSON object per line, or one JSON document): {e}",
-                            path.display()
-                        )));
-                    }
-                    _ => {}
-                }
-                *dialect.insert(Dialect::of(text))
-            }
-        };
-        let origin = Origin {
-            file,
-            line: line_no,
-        };
-        match dialect.parse_line(text, origin, keys, interner, sink) {
-            Ok(n) => spans += n,
-            Err((kind, message)) => skips.handle(Error::record(path, line_no, kind, message))?,
+        let origin = Origin { file, line: line_no };
+        let sink = &mut |s| parsed.spans.push(s);
+        if let Err((kind, message)) = dialect.parse_line(text, origin, keys, &mut parsed.interner, sink) {
+            parsed.errors.push(Error::record(path, line_no, kind, message));
         }
     }
-    match dialect {
-        Some(d) => Ok((spans, d)),
-        None => Err(super::empty(path)),
+    parsed
+}
+
+/// Read every span of one file, passing each to `sink` in file order.
+/// Lines are parsed `threads` blocks at a time, in parallel; the result is
+/// the same whatever the number of threads. Returns the number of spans and
+/// the file's dialect.
+pub fn read_file(
+    path: &Path,
+    file: u32,
+    keys: &AttrKeys,
+    threads: usize,
+    interner: &mut Interner,
+    skips: &mut Skips,
+    sink: &mut dyn FnMut(Span),
+) -> Result<(u64, Dialect)> {
+    let io = |e| Error::io(path, e);
+    let mut reader = super::open(path)?;
+    // The first non-empty line tells the dialect, or that the file is one
+    // JSON document.
+    let mut head = Vec::new();
+    let mut line_no = 0u64;
+    let dialect = loop {
+        let start = head.len();
+        if reader.read_until(b'\n', &mut head).map_err(io)? == 0 {
+            return Err(super::empty(path));
+        }
+        line_no += 1;
+        let Ok(text) = std::str::from_utf8(&head[start..]).map(str::trim) else { break Dialect::Otlp };
+        if text.is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<serde::de::IgnoredAny>(text) {
+            // The first line does not close a JSON value: one OTLP document per file.
+            Err(e) if e.is_eof() => {
+                let spans = super::otlp::read_document(path, file, keys, interner, reader, head, sink)?;
+                return Ok((spans, Dialect::Otlp));
+            }
+            // Not JSON at all (a CSV, a log): not a span file. A broken JSON
+            // object is a bad record like any other.
+            Err(e) if e.is_syntax() && !text.starts_with('{') => {
+                return Err(Error::fatal(format!(
+                    "{}:{line_no}: not a span file (expected a JSON object per line, or one JSON document): {e}",
+                    path.display()
+                )));
+            }
+            _ => break Dialect::of(text),
+        }
+    };
+    let mut carry = head;
+    let mut next_line = 1u64;
+    let mut spans = 0u64;
+    let mut done = false;
+    while !done {
+        // Up to `threads` blocks, each cut after its last newline.
+        let mut blocks: Vec<(u64, Vec<u8>)> = Vec::new();
+        while blocks.len() < threads.max(1) && !done {
+            let mut block = std::mem::take(&mut carry);
+            let want = BLOCK.saturating_sub(block.len()) as u64;
+            let got = (&mut reader).take(want).read_to_end(&mut block).map_err(io)?;
+            done = (got as u64) < want;
+            if !done {
+                match block.iter().rposition(|&b| b == b'\n') {
+                    Some(end) => carry = block.split_off(end + 1),
+                    // A line longer than a block: read to its end.
+                    None => done = reader.read_until(b'\n', &mut block).map_err(io)? == 0,
+                }
+            }
+            if block.is_empty() {
+                continue;
+            }
+            let lines = block.iter().filter(|&&b| b == b'\n').count() as u64;
+            blocks.push((next_line, block));
+            next_line += lines;
+        }
+        let parsed: Vec<Parsed> = if blocks.len() == 1 {
+            vec![parse_block(&blocks[0].1, blocks[0].0, dialect, path, file, keys)]
+        } else {
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = blocks
+                    .iter()
+                    .map(|(first, block)| scope.spawn(move || parse_block(block, *first, dialect, path, file, keys)))
+                    .collect();
+                handles.into_iter().map(|h| h.join().expect("a parser thread does not panic")).collect()
+            })
+        };
+        for block in parsed {
+            let map = interner.absorb(block.interner);
+            spans += block.spans.len() as u64;
+            for mut span in block.spans {
+                span.remap(&map);
+                sink(span);
+            }
+            for error in block.errors {
+                skips.handle(error)?;
+            }
+        }
     }
+    Ok((spans, dialect))
 }
 
 /// Read the rest of `reader` after `head` as text.

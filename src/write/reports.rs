@@ -239,7 +239,7 @@ pub fn unbilled_csv(
         w.row([
             format!("{:032x}", call.trace_id),
             format!("{:016x}", call.span_id),
-            info.name.to_string(),
+            interner.get(info.name).to_string(),
             name(info.model),
             info.join_key.as_deref().unwrap_or("").to_string(),
             name(call.dims.tenant),
