@@ -43,7 +43,8 @@ pub struct Joined {
 /// many were dropped); two different records with one request id are an
 /// error that shows both.
 pub fn dedupe(records: &mut Vec<UsageRecord>, describe: impl Fn(Origin) -> String) -> Result<u64> {
-    let mut first: FastMap<&str, usize> = FastMap::with_capacity_and_hasher(records.len(), Default::default());
+    let mut first: FastMap<&str, usize> =
+        FastMap::with_capacity_and_hasher(records.len(), Default::default());
     let mut drop = vec![false; records.len()];
     for (i, r) in records.iter().enumerate() {
         match first.get(&*r.request_id) {
@@ -80,7 +81,8 @@ pub fn dedupe(records: &mut Vec<UsageRecord>, describe: impl Fn(Origin) -> Strin
 pub fn join(calls: &[Call], records: &[UsageRecord]) -> Joined {
     // Every id a record is known by; a record's own request id wins over
     // another record's alternative id.
-    let mut index: FastMap<&str, u32> = FastMap::with_capacity_and_hasher(records.len(), Default::default());
+    let mut index: FastMap<&str, u32> =
+        FastMap::with_capacity_and_hasher(records.len(), Default::default());
     for (i, r) in records.iter().enumerate() {
         if let Some(alt) = r.alt_request_id.as_deref() {
             index.insert(alt, i as u32);

@@ -487,7 +487,11 @@ impl TomlReader<'_> {
                         )
                     })?;
                 let rates = self.rates(lc, &what)?;
-                Some(LongContext { threshold, rates, per_token: rates.per_token() })
+                Some(LongContext {
+                    threshold,
+                    rates,
+                    per_token: rates.per_token(),
+                })
             }
         };
         let rates = self.rates(table, &what)?;

@@ -126,7 +126,8 @@ fn resolve_trace(
         message: format!("trace {trace_id:032x}: {message}"),
     };
     // Keep the first copy of a span exported twice.
-    let mut index: FastMap<u64, u32> = FastMap::with_capacity_and_hasher(spans.len(), Default::default());
+    let mut index: FastMap<u64, u32> =
+        FastMap::with_capacity_and_hasher(spans.len(), Default::default());
     let mut keep = vec![true; spans.len()];
     let mut duplicates = 0;
     for (i, span) in spans.iter().enumerate() {

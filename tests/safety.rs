@@ -188,3 +188,51 @@ fn a_closed_pipe_on_print_exits_quietly() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn any_number_of_threads_gives_the_same_bytes() {
+    // A month several 8 MB blocks long, so that blocks are parsed in
+    // parallel and their spans and names merged back in file order.
+    let wd = Workdir::new("threads");
+    wd.run(&[
+        "simulate",
+        "--runs",
+        "1500",
+        "--seed",
+        "5",
+        "--message-bytes",
+        "4000",
+        "--span-files",
+        "1",
+        "--out",
+        "m",
+    ]);
+    assert!(
+        std::fs::metadata(wd.path("m/spans/part-0.jsonl"))
+            .unwrap()
+            .len()
+            > 24 << 20
+    );
+    let pricing = repo().join("pricing.toml");
+    let run = |threads: &str, out: &str| {
+        wd.run(&[
+            "report",
+            "--spans",
+            "m/spans",
+            "--usage",
+            "m/usage.csv",
+            "--threads",
+            threads,
+            "--out",
+            out,
+            "--quiet",
+            "--pricing",
+            pricing.to_str().unwrap(),
+        ]);
+        snapshot(&wd.path(out))
+    };
+    assert!(
+        run("1", "one") == run("3", "three"),
+        "reports differ between 1 and 3 threads"
+    );
+}

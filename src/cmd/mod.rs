@@ -458,7 +458,11 @@ impl Timings {
     /// Start timing.
     pub fn start() -> Timings {
         let now = std::time::Instant::now();
-        Timings { start: now, last: now, on: std::env::var_os("TOKENLEDGER_TIMINGS").is_some() }
+        Timings {
+            start: now,
+            last: now,
+            on: std::env::var_os("TOKENLEDGER_TIMINGS").is_some(),
+        }
     }
 
     /// The end of a phase.

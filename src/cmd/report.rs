@@ -87,7 +87,9 @@ pub fn run(args: &Args) -> Result<Outcome> {
         feature: args.feature_attr.clone(),
         join: args.join_attr.clone(),
     };
-    let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let mut forest = Forest::default();
     for path in read::expand(&args.spans, &[".json", ".jsonl"])? {
         let file = billing.inputs.len() as u32;

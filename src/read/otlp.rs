@@ -120,7 +120,9 @@ impl<'de> Deserialize<'de> for IntValue {
 impl AnyValue<'_> {
     fn scalar(&self) -> Option<Scalar<'_>> {
         if let Some(raw) = self.string_value {
-            serde_json::from_str::<Cow<str>>(raw.get()).ok().map(Scalar::Text)
+            serde_json::from_str::<Cow<str>>(raw.get())
+                .ok()
+                .map(Scalar::Text)
         } else if let Some(IntValue(i)) = self.int_value {
             Some(Scalar::Int(i))
         } else if let Some(d) = self.double_value {
@@ -247,7 +249,7 @@ mod tests {
         let mut interner = Interner::default();
         let mut spans = Vec::new();
         let mut skips = Skips::new(false);
-        let result = read_file(&path, 0, &keys(), &mut interner, &mut skips, &mut |s| {
+        let result = read_file(&path, 0, &keys(), 2, &mut interner, &mut skips, &mut |s| {
             spans.push(s)
         });
         std::fs::remove_file(&path).unwrap();

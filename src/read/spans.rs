@@ -279,25 +279,45 @@ struct Parsed {
 }
 
 /// Parse the lines of `block`, the first being line `first_line`.
-fn parse_block(block: &[u8], first_line: u64, dialect: Dialect, path: &Path, file: u32, keys: &AttrKeys) -> Parsed {
-    let mut parsed = Parsed { spans: Vec::new(), interner: Interner::default(), errors: Vec::new() };
+fn parse_block(
+    block: &[u8],
+    first_line: u64,
+    dialect: Dialect,
+    path: &Path,
+    file: u32,
+    keys: &AttrKeys,
+) -> Parsed {
+    let mut parsed = Parsed {
+        spans: Vec::new(),
+        interner: Interner::default(),
+        errors: Vec::new(),
+    };
     for (i, line) in block.split(|&b| b == b'\n').enumerate() {
         let line_no = first_line + i as u64;
         let text = match std::str::from_utf8(line) {
             Ok(text) => text.trim(),
             Err(e) => {
                 let message = format!("invalid UTF-8 at byte {}", e.valid_up_to());
-                parsed.errors.push(Error::record(path, line_no, "invalid-utf8", message));
+                parsed
+                    .errors
+                    .push(Error::record(path, line_no, "invalid-utf8", message));
                 continue;
             }
         };
         if text.is_empty() {
             continue;
         }
-        let origin = Origin { file, line: line_no };
+        let origin = Origin {
+            file,
+            line: line_no,
+        };
         let sink = &mut |s| parsed.spans.push(s);
-        if let Err((kind, message)) = dialect.parse_line(text, origin, keys, &mut parsed.interner, sink) {
-            parsed.errors.push(Error::record(path, line_no, kind, message));
+        if let Err((kind, message)) =
+            dialect.parse_line(text, origin, keys, &mut parsed.interner, sink)
+        {
+            parsed
+                .errors
+                .push(Error::record(path, line_no, kind, message));
         }
     }
     parsed
@@ -328,14 +348,17 @@ pub fn read_file(
             return Err(super::empty(path));
         }
         line_no += 1;
-        let Ok(text) = std::str::from_utf8(&head[start..]).map(str::trim) else { break Dialect::Otlp };
+        let Ok(text) = std::str::from_utf8(&head[start..]).map(str::trim) else {
+            break Dialect::Otlp;
+        };
         if text.is_empty() {
             continue;
         }
         match serde_json::from_str::<serde::de::IgnoredAny>(text) {
             // The first line does not close a JSON value: one OTLP document per file.
             Err(e) if e.is_eof() => {
-                let spans = super::otlp::read_document(path, file, keys, interner, reader, head, sink)?;
+                let spans =
+                    super::otlp::read_document(path, file, keys, interner, reader, head, sink)?;
                 return Ok((spans, Dialect::Otlp));
             }
             // Not JSON at all (a CSV, a log): not a span file. A broken JSON
@@ -359,7 +382,10 @@ pub fn read_file(
         while blocks.len() < threads.max(1) && !done {
             let mut block = std::mem::take(&mut carry);
             let want = BLOCK.saturating_sub(block.len()) as u64;
-            let got = (&mut reader).take(want).read_to_end(&mut block).map_err(io)?;
+            let got = (&mut reader)
+                .take(want)
+                .read_to_end(&mut block)
+                .map_err(io)?;
             done = (got as u64) < want;
             if !done {
                 match block.iter().rposition(|&b| b == b'\n') {
@@ -376,14 +402,26 @@ pub fn read_file(
             next_line += lines;
         }
         let parsed: Vec<Parsed> = if blocks.len() == 1 {
-            vec![parse_block(&blocks[0].1, blocks[0].0, dialect, path, file, keys)]
+            vec![parse_block(
+                &blocks[0].1,
+                blocks[0].0,
+                dialect,
+                path,
+                file,
+                keys,
+            )]
         } else {
             std::thread::scope(|scope| {
                 let handles: Vec<_> = blocks
                     .iter()
-                    .map(|(first, block)| scope.spawn(move || parse_block(block, *first, dialect, path, file, keys)))
+                    .map(|(first, block)| {
+                        scope.spawn(move || parse_block(block, *first, dialect, path, file, keys))
+                    })
                     .collect();
-                handles.into_iter().map(|h| h.join().expect("a parser thread does not panic")).collect()
+                handles
+                    .into_iter()
+                    .map(|h| h.join().expect("a parser thread does not panic"))
+                    .collect()
             })
         };
         for block in parsed {
