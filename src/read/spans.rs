@@ -292,7 +292,11 @@ fn parse_block(
         interner: Interner::default(),
         errors: Vec::new(),
     };
-    for (i, line) in block.split(|&b| b == b'\n').enumerate() {
+    let mut start = 0;
+    let ends = memchr::memchr_iter(b'\n', block).chain(std::iter::once(block.len()));
+    for (i, end) in ends.enumerate() {
+        let line = &block[start..end];
+        start = end + 1;
         let line_no = first_line + i as u64;
         let text = match std::str::from_utf8(line) {
             Ok(text) => text.trim(),
@@ -388,7 +392,7 @@ pub fn read_file(
                 .map_err(io)?;
             done = (got as u64) < want;
             if !done {
-                match block.iter().rposition(|&b| b == b'\n') {
+                match memchr::memrchr(b'\n', &block) {
                     Some(end) => carry = block.split_off(end + 1),
                     // A line longer than a block: read to its end.
                     None => done = reader.read_until(b'\n', &mut block).map_err(io)? == 0,
@@ -397,7 +401,7 @@ pub fn read_file(
             if block.is_empty() {
                 continue;
             }
-            let lines = block.iter().filter(|&&b| b == b'\n').count() as u64;
+            let lines = memchr::memchr_iter(b'\n', &block).count() as u64;
             blocks.push((next_line, block));
             next_line += lines;
         }

@@ -173,9 +173,9 @@ impl CsvOut {
 
 /// A cell as a spreadsheet may safely show it.
 pub fn neutralise(cell: &str) -> Cow<'_, str> {
-    let risky = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
-    let number = cell.parse::<Decimal>().is_ok() || Decimal::from_scientific(cell).is_ok();
-    if risky && !number {
+    let risky = || cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    let number = || cell.parse::<Decimal>().is_ok() || Decimal::from_scientific(cell).is_ok();
+    if risky() && !number() {
         Cow::Owned(format!("'{cell}"))
     } else {
         Cow::Borrowed(cell)
