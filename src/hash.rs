@@ -3,14 +3,11 @@
 //! resistant to inputs crafted to collide, which a batch tool reading its
 //! own fleet's exports does not need.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 /// A `HashMap` with [`FxHasher`].
 pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
-
-/// A `HashSet` with [`FxHasher`].
-pub type FastSet<K> = HashSet<K, BuildHasherDefault<FxHasher>>;
 
 /// FxHash: one multiply and rotate per machine word.
 #[derive(Clone, Copy, Debug, Default)]

@@ -6,9 +6,6 @@
 //! development releases. A canonical name is tried first, then its aliases
 //! in order; a fleet may mix versions and libraries freely.
 
-/// The semantic-conventions version the canonical names follow.
-pub const SEMCONV_VERSION: &str = "1.41";
-
 /// Canonical attribute → aliases (older GenAI versions, OpenLLMetry,
 /// OpenInference, Pydantic AI/Logfire, Vercel AI SDK, Langfuse, Traceloop).
 pub const ALIASES: &[(&str, &[&str])] = &[
