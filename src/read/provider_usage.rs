@@ -84,8 +84,16 @@ impl Format {
 
 /// Read one provider usage report; returns its format name and rows.
 pub fn read_file(path: &Path, skips: &mut Skips) -> Result<(&'static str, Vec<ProviderUsage>)> {
-    let text = super::read_text(path)?;
-    let format = Format::detect(path, &text)?;
+    parse_text(path, &super::read_text(path)?, skips)
+}
+
+/// Read a provider usage report from `text`; `path` names it in errors.
+pub fn parse_text(
+    path: &Path,
+    text: &str,
+    skips: &mut Skips,
+) -> Result<(&'static str, Vec<ProviderUsage>)> {
+    let format = Format::detect(path, text)?;
     let mut rows = Vec::new();
     let mut push =
         |line: u64, result: std::result::Result<Vec<ProviderUsage>, RowError>| match result {
