@@ -131,3 +131,19 @@ fn the_dashboard_csv_reads_like_the_api_pages() {
     );
     assert_eq!(from_csv, coverage("openai-usage.json"));
 }
+
+#[test]
+fn a_cost_report_given_as_usage_is_refused() {
+    // Anthropic's cost report names token types as values, not keys: it is
+    // not a usage report, and reading it as one would report zero tokens.
+    let wd = Workdir::handmade("coverage-wrong");
+    wd.copy(&fixture("invoices/tokenledger.csv"), "invoice.csv");
+    wd.copy(
+        &fixture("invoices/anthropic-cost-report.jsonl"),
+        "cost.jsonl",
+    );
+    let out = reconcile(&wd, &["cost.jsonl"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("cost.jsonl: not a provider usage report tokenledger knows"));
+}
