@@ -64,8 +64,11 @@ impl Format {
         if json && head.contains("organization.usage.completions.result") {
             return Ok(Format::OpenAiPages);
         }
-        if json && (head.contains("\"uncached_input_tokens\"") || head.contains("\"starting_at\""))
-        {
+        // As a key: a cost report has "uncached_input_tokens" as a value.
+        let key = |name: &str| {
+            head.contains(&format!("\"{name}\":")) || head.contains(&format!("\"{name}\" :"))
+        };
+        if json && (key("uncached_input_tokens") || key("cache_read_input_tokens")) {
             return Ok(Format::AnthropicPages);
         }
         if !json && first.contains("num_model_requests") && first.contains("input_cached_tokens") {
