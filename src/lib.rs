@@ -5,6 +5,8 @@
 //! → [`price`] → [`attribute`] → [`write`], with the shared record shapes in
 //! [`model`] and money rounding in [`money`].
 
+#![warn(missing_docs)]
+
 pub mod attribute;
 pub mod cmd;
 pub mod coverage;

@@ -14,13 +14,16 @@ use crate::write::OutDir;
 /// Compare the computed cost of billed usage with the invoice; exit 1 on drift.
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    /// Usage inputs, pricing and period.
     #[command(flatten)]
     pub usage: UsageArgs,
     /// Invoices or cost reports (files or directories of *.csv, *.json, *.jsonl).
     #[arg(long, required = true, num_args = 1.., value_name = "PATH")]
     pub invoice: Vec<PathBuf>,
+    /// Invoice and coverage checks.
     #[command(flatten)]
     pub check: CheckArgs,
+    /// Where and how the outputs are written.
     #[command(flatten)]
     pub output: OutputArgs,
 }

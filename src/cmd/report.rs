@@ -28,8 +28,10 @@ pub struct Args {
     /// lines or one OTLP JSON document per file.
     #[arg(long, required = true, num_args = 1.., value_name = "PATH")]
     pub spans: Vec<PathBuf>,
+    /// Usage inputs, pricing and period.
     #[command(flatten)]
     pub usage: UsageArgs,
+    /// Where and how the outputs are written.
     #[command(flatten)]
     pub output: OutputArgs,
     /// Write one report as CSV to stdout (the summary then goes to stderr).
@@ -66,6 +68,7 @@ pub struct Args {
     /// residual spread over its rows pro rata to computed cost.
     #[arg(long, requires = "invoice")]
     pub true_up: bool,
+    /// Invoice and coverage checks.
     #[command(flatten)]
     pub check: CheckArgs,
 }
