@@ -2,8 +2,9 @@
 //! agents, tools, models and runs, to the cent.
 //!
 //! The modules follow the pipeline's stages: [`read`] → [`tree`] → [`join`]
-//! → [`price`] → [`attribute`] → [`write`], with the shared record shapes in
-//! [`model`] and money rounding in [`money`].
+//! → [`price`] → [`attribute`] → [`reconcile`] (and [`coverage`]) →
+//! [`write`], with the shared record shapes in [`model`], money rounding in
+//! [`money`], and the subcommands in [`cmd`].
 
 #![warn(missing_docs)]
 
