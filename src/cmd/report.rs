@@ -147,11 +147,12 @@ pub fn run(args: &Args) -> Result<Outcome> {
     let columns = column_totals(&ledger.total)?;
     let invoice_only = billed.as_ref().and(rec).map(|r| r.invoice_only);
     let billed_target = invoice_only.map(|only| Micros::round(ledger.total.billed + only));
-    let tables = ledger.tables(&billing.interner, invoice_only);
-    let rounded = tables
-        .iter()
-        .map(|t| round_table(t, &columns, billed_target).map(|rows| (t, rows)))
-        .collect::<Result<Vec<(&Table, Vec<RoundedRow>)>>>()?;
+    let mut tables = ledger.tables(&billing.interner, invoice_only);
+    let mut rounded = Vec::with_capacity(tables.len());
+    for table in &mut tables {
+        rounded.push(round_table(table, &columns, billed_target)?);
+    }
+    let rounded: Vec<(&Table, Vec<RoundedRow>)> = tables.iter().zip(rounded).collect();
     let mut summary = billing.summary(TotalsJson::new(
         &ledger.total,
         &columns,

@@ -54,13 +54,14 @@ pub struct RoundedRow {
 
 /// Round a table's rows so that each cost column sums to `targets` (and,
 /// under a true-up, `billed_usd` to `billed_target`), and sort them by cost
-/// descending, then labels ascending.
+/// descending, then labels ascending. The rows move out of the table (the
+/// largest, by run, can hold a row per trace).
 pub fn round_table(
-    table: &Table,
+    table: &mut Table,
     targets: &[Micros; 4],
     billed_target: Option<Micros>,
 ) -> Result<Vec<RoundedRow>> {
-    let mut rows = table.rows.clone();
+    let mut rows = std::mem::take(&mut table.rows);
     rows.sort_by(|a, b| a.0.cmp(&b.0));
     let column = |value: &dyn Fn(&Totals) -> Decimal, target: Micros| {
         let exact: Vec<Decimal> = rows.iter().map(|(_, t, _)| value(t)).collect();
