@@ -376,29 +376,36 @@ pub fn read_file(
             _ => break Dialect::of(text),
         }
     };
+    // Block buffers are reused: fresh 8 MB allocations for every block
+    // would be faulted in page by page, over and over.
+    let mut spare: Vec<Vec<u8>> = Vec::new();
     let mut carry = head;
     let mut next_line = 1u64;
     let mut spans = 0u64;
     let mut done = false;
     while !done {
-        // Up to `threads` blocks, each cut after its last newline.
+        // Up to `threads` blocks, each cut after its last newline; what
+        // follows the cut starts the next block.
         let mut blocks: Vec<(u64, Vec<u8>)> = Vec::new();
         while blocks.len() < threads.max(1) && !done {
-            let mut block = std::mem::take(&mut carry);
+            let mut block = spare.pop().unwrap_or_else(|| Vec::with_capacity(BLOCK + (1 << 16)));
+            block.extend_from_slice(&carry);
+            carry.clear();
             let want = BLOCK.saturating_sub(block.len()) as u64;
-            let got = (&mut reader)
-                .take(want)
-                .read_to_end(&mut block)
-                .map_err(io)?;
+            let got = (&mut reader).take(want).read_to_end(&mut block).map_err(io)?;
             done = (got as u64) < want;
             if !done {
                 match memchr::memrchr(b'\n', &block) {
-                    Some(end) => carry = block.split_off(end + 1),
+                    Some(end) => {
+                        carry.extend_from_slice(&block[end + 1..]);
+                        block.truncate(end + 1);
+                    }
                     // A line longer than a block: read to its end.
                     None => done = reader.read_until(b'\n', &mut block).map_err(io)? == 0,
                 }
             }
             if block.is_empty() {
+                spare.push(block);
                 continue;
             }
             let lines = memchr::memchr_iter(b'\n', &block).count() as u64;
@@ -428,6 +435,10 @@ pub fn read_file(
                     .collect()
             })
         };
+        spare.extend(blocks.into_iter().map(|(_, mut block)| {
+            block.clear();
+            block
+        }));
         for block in parsed {
             let map = interner.absorb(block.interner);
             spans += block.spans.len() as u64;
