@@ -90,9 +90,17 @@ pub fn apportion(exact: &[Decimal], target: Micros) -> Result<Vec<Micros>> {
             exact.iter().sum::<Decimal>()
         )));
     }
-    remainders.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-    for &(_, i) in remainders.iter().take(missing as usize) {
-        cells[i].0 += 1;
+    // The `missing` largest remainders (ties: the earlier cell), found
+    // without sorting them all: the order is strict, so the set is the same.
+    let missing = missing as usize;
+    if missing > 0 {
+        let order = |a: &(Decimal, usize), b: &(Decimal, usize)| b.0.cmp(&a.0).then(a.1.cmp(&b.1));
+        if missing < remainders.len() {
+            remainders.select_nth_unstable_by(missing - 1, order);
+        }
+        for &(_, i) in &remainders[..missing] {
+            cells[i].0 += 1;
+        }
     }
     Ok(cells)
 }
