@@ -388,11 +388,16 @@ pub fn read_file(
         // follows the cut starts the next block.
         let mut blocks: Vec<(u64, Vec<u8>)> = Vec::new();
         while blocks.len() < threads.max(1) && !done {
-            let mut block = spare.pop().unwrap_or_else(|| Vec::with_capacity(BLOCK + (1 << 16)));
+            let mut block = spare
+                .pop()
+                .unwrap_or_else(|| Vec::with_capacity(BLOCK + (1 << 16)));
             block.extend_from_slice(&carry);
             carry.clear();
             let want = BLOCK.saturating_sub(block.len()) as u64;
-            let got = (&mut reader).take(want).read_to_end(&mut block).map_err(io)?;
+            let got = (&mut reader)
+                .take(want)
+                .read_to_end(&mut block)
+                .map_err(io)?;
             done = (got as u64) < want;
             if !done {
                 match memchr::memrchr(b'\n', &block) {
