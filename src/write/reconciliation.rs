@@ -175,16 +175,9 @@ pub fn terminal(rec: &Reconciliation) -> String {
         .filter(|r| r[8] != Status::Ok.name() || r[0] == "(usage total)")
         .collect();
     let mut grid = Table::new();
-    grid.load_preset(UTF8_FULL_CONDENSED).set_header([
-        "provider",
-        "model",
-        "token_type",
-        "day",
-        "computed_usd",
-        "invoiced_usd",
-        "delta_usd",
-        "status",
-    ]);
+    // The CSV's columns but delta_pct and diagnosis (told below the table).
+    let header = HEADER[..7].iter().chain(&HEADER[8..9]);
+    grid.load_preset(UTF8_FULL_CONDENSED).set_header(header);
     for r in &shown {
         grid.add_row(r[..7].iter().chain(std::iter::once(&r[8])));
     }
