@@ -27,6 +27,18 @@ pub fn plausible(amount: Decimal) -> bool {
     amount.abs() <= Decimal::from(1_000_000_000_000u64)
 }
 
+/// A decimal amount from its literal text, exactly: plain or scientific
+/// notation (JSON numbers are written both ways), within the plausible range.
+pub fn parse_amount(text: &str) -> Option<Decimal> {
+    let text = text.trim();
+    let amount = if text.contains(['e', 'E']) {
+        Decimal::from_scientific(text).ok()
+    } else {
+        text.parse::<Decimal>().ok()
+    };
+    amount.filter(|a| plausible(*a))
+}
+
 /// An amount of USD in whole micro-dollars, as written in reports.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Micros(pub i128);

@@ -17,9 +17,11 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use super::usage::for_each_json;
+
 use crate::error::{Error, Result, Skips};
 use crate::model::{Origin, TokenType};
-use crate::money::plausible;
+use crate::money::parse_amount;
 
 /// What kind of charge an invoice line is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -179,15 +181,13 @@ pub fn parse_text(
         }
         InvoiceFormat::OpenaiCsv => reader.csv(text, skips, &mut lines, Reader::openai_row)?,
         InvoiceFormat::AnthropicCostReport => {
-            for (line, page) in reader.pages::<AnthropicPage>(text)? {
-                reader.anthropic_page(page, line, &mut lines)?;
-            }
+            for_each_json(text.as_bytes(), path, &mut |line, json| {
+                reader.anthropic_page(reader.page(line, json)?, line, &mut lines)
+            })?
         }
-        InvoiceFormat::OpenaiCosts => {
-            for (line, page) in reader.pages::<OpenAiPage>(text)? {
-                reader.openai_page(page, line, &mut lines)?;
-            }
-        }
+        InvoiceFormat::OpenaiCosts => for_each_json(text.as_bytes(), path, &mut |line, json| {
+            reader.openai_page(reader.page(line, json)?, line, &mut lines)
+        })?,
     }
     Ok((format, lines))
 }
@@ -214,18 +214,6 @@ pub fn token_type_named(name: &str) -> Option<TokenType> {
 fn bucket_day(start: DateTime<Utc>, end: DateTime<Utc>) -> Option<NaiveDate> {
     (end - start == chrono::Duration::days(1) && start.time() == chrono::NaiveTime::MIN)
         .then(|| start.date_naive())
-}
-
-/// A decimal amount from its text: plain or scientific notation, within
-/// the plausible range.
-fn parse_amount(text: &str) -> Option<Decimal> {
-    let text = text.trim();
-    let amount = if text.contains(['e', 'E']) {
-        Decimal::from_scientific(text).ok()
-    } else {
-        Decimal::from_str(text).ok()
-    };
-    amount.filter(|a| plausible(*a))
 }
 
 #[derive(Deserialize)]
@@ -305,34 +293,21 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// Pages of a JSON export: one page object, an array of pages, or one
-    /// page per line. Returns each page with its line number.
-    fn pages<T: for<'de> Deserialize<'de>>(&self, text: &str) -> Result<Vec<(u64, T)>> {
-        let bad = |line: u64, e: serde_json::Error| {
+    /// One page of a JSON export (whole document, array element or line,
+    /// as [`for_each_json`] walks them). A broken page is a file-level error.
+    fn page<T: for<'de> Deserialize<'de>>(
+        &self,
+        line: u64,
+        json: Result<&str, RowError>,
+    ) -> Result<T> {
+        let bad = |message: String| {
             Error::fatal(format!(
-                "{}:{line}: not a cost report page: {e}",
+                "{}:{line}: not a cost report page: {message}",
                 self.path.display()
             ))
         };
-        let trimmed = text.trim_start();
-        if trimmed.starts_with('[') {
-            let pages: Vec<T> = serde_json::from_str(text).map_err(|e| bad(e.line() as u64, e))?;
-            return Ok(pages.into_iter().map(|p| (1, p)).collect());
-        }
-        match serde_json::from_str::<T>(text) {
-            Ok(page) => Ok(vec![(1, page)]),
-            // Not one document: one page per line.
-            Err(_) => text
-                .lines()
-                .enumerate()
-                .filter(|(_, l)| !l.trim().is_empty())
-                .map(|(i, l)| {
-                    serde_json::from_str(l)
-                        .map(|p| (i as u64 + 1, p))
-                        .map_err(|e| bad(i as u64 + 1, e))
-                })
-                .collect(),
-        }
+        serde_json::from_str(json.map_err(|(_, message)| bad(message))?)
+            .map_err(|e| bad(e.to_string()))
     }
 
     fn anthropic_page(

@@ -24,7 +24,7 @@ use rust_decimal::Decimal;
 use crate::error::{Error, Result, Skips};
 use crate::intern::Interner;
 use crate::model::{UsageRecord, MAX_TOKENS};
-use crate::money::plausible;
+use crate::money::parse_amount;
 
 /// The usage formats tokenledger reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -269,13 +269,7 @@ pub fn parse_utc_timestamp(value: &str, name: &str) -> Result<DateTime<Utc>, Row
 
 /// A money amount from a JSON number or string's literal text, exactly.
 pub fn parse_usd(raw: &str, name: &str) -> Result<Decimal, RowError> {
-    let text = raw.trim().trim_matches('"');
-    let amount = if text.contains(['e', 'E']) {
-        Decimal::from_scientific(text).ok()
-    } else {
-        text.parse::<Decimal>().ok()
-    };
-    amount.filter(|a| plausible(*a)).ok_or_else(|| {
+    parse_amount(raw.trim().trim_matches('"')).ok_or_else(|| {
         (
             "bad-cost",
             format!("{name}: expected a decimal number of USD, got {raw}"),
