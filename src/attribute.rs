@@ -124,14 +124,14 @@ pub struct Ledger {
 pub fn attribute(
     records: &[UsageRecord],
     costs: &[Cost],
-    billed: Option<&[Decimal]>,
+    billed: Option<&[Cost]>,
     calls: &[Call],
     joined: &Joined,
 ) -> Ledger {
     let mut ledger = Ledger::default();
     let unattributed = Dims::default();
     for (i, (record, cost)) in records.iter().zip(costs).enumerate() {
-        let billed = billed.map_or(Decimal::ZERO, |b| b[i]);
+        let billed = billed.map_or(Decimal::ZERO, |b| b[i].total());
         let call = joined.call_of[i].map(|c| &calls[c as usize]);
         let dims = call.map_or(&unattributed, |c| &c.dims);
         let key = |sym: Option<Sym>| {

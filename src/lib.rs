@@ -3,11 +3,12 @@
 //!
 //! The modules follow the pipeline's stages: [`read`] → [`tree`] → [`join`]
 //! → [`price`] → [`attribute`] → [`reconcile`] (and [`coverage`]) →
-//! [`write`], with the shared record shapes in [`model`], money rounding in
+//! [`answers`] → [`write`], with the shared record shapes in [`model`], money rounding in
 //! [`money`], and the subcommands in [`cmd`].
 
 #![warn(missing_docs)]
 
+pub mod answers;
 pub mod attribute;
 pub mod cmd;
 pub mod coverage;

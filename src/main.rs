@@ -16,7 +16,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Attribute billed usage to spans and write the reports.
-    Report(cmd::report::Args),
+    Report(Box<cmd::report::Args>),
     /// Compare priced usage with the invoice; exit 1 on drift.
     Reconcile(cmd::reconcile::Args),
     /// Generate a deterministic synthetic fleet month (spans + usage).

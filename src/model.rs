@@ -166,6 +166,11 @@ pub struct CallInfo {
     pub input_tokens: Option<u64>,
     /// `gen_ai.usage.output_tokens` as the span reported it.
     pub output_tokens: Option<u64>,
+    /// The span's start, in nanoseconds since the Unix epoch (0 when the
+    /// span gave none): orders the calls of one agent invocation.
+    pub start_ns: u64,
+    /// `gen_ai.agent.step`, when the span numbers its own step.
+    pub step: Option<u32>,
 }
 
 /// A span reduced to what attribution needs. Ids are integers; strings that
@@ -189,6 +194,8 @@ pub struct Span {
     pub tenant: Option<(u8, Sym)>,
     /// The feature found on this span.
     pub feature: Option<Sym>,
+    /// The run's outcome (`--outcome-attr`), read on root spans only.
+    pub outcome: Option<Sym>,
     /// Present on [`Role::Call`] spans only.
     pub call: Option<Box<CallInfo>>,
     /// Where the span was read.
@@ -202,6 +209,7 @@ impl Span {
         remap(&mut self.agent);
         remap(&mut self.tool);
         remap(&mut self.feature);
+        remap(&mut self.outcome);
         if let Some((_, tenant)) = &mut self.tenant {
             *tenant = tenant.remap(map);
         }

@@ -11,15 +11,15 @@ use std::collections::BTreeMap;
 
 use crate::hash::FastMap;
 use std::path::Path;
-use std::str::FromStr;
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
-use toml_edit::{Document, Item, Table, Value};
+use toml_edit::{Item, Table};
 
 use crate::error::{Error, Result};
 use crate::intern::{Interner, Sym};
 use crate::model::{Cost, TokenType, Tokens, UsageRecord};
+use crate::read::toml::{self, line_of, Number, TomlReader};
 
 /// The pricing table shipped with tokenledger, used when no other is found.
 pub const BUILTIN: &str = include_str!("../pricing.toml");
@@ -222,10 +222,7 @@ impl PriceTable {
 
     /// Parse pricing TOML; `source` names it in messages and the summary.
     pub fn parse(text: &str, source: &str) -> Result<PriceTable> {
-        let doc = Document::parse(text).map_err(|e| {
-            let line = e.span().map_or(0, |s| line_of(text, s.start));
-            Error::fatal(format!("{source}:{line}: invalid TOML: {}", e.message()))
-        })?;
+        let doc = toml::parse(text, source)?;
         let reader = TomlReader { text, source };
         let root: &Table = &doc;
         reader.only_keys(root, &["version", "currency", "model"], "the top level")?;
@@ -306,103 +303,29 @@ fn check_ambiguity(entries: &[PriceEntry], source: &str) -> Result<()> {
     Ok(())
 }
 
-/// 1-based line of byte `offset` in `text`.
-fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())]
-        .bytes()
-        .filter(|&b| b == b'\n')
-        .count()
-        + 1
+/// Pricing-file reading on top of the shared TOML reader.
+trait PricingToml {
+    fn rate(&self, table: &Table, key: &str, what: &str) -> Result<Decimal>;
+    fn rates(&self, table: &Table, what: &str) -> Result<Rates>;
+    fn entry(&self, table: &Table) -> Result<PriceEntry>;
 }
 
-/// Reads typed values out of the parsed document, with errors that name the
-/// file, line and key.
-struct TomlReader<'t> {
-    text: &'t str,
-    source: &'t str,
-}
-
-impl TomlReader<'_> {
-    fn error(&self, span: Option<std::ops::Range<usize>>, message: String) -> Error {
-        let line = span.map_or(0, |s| line_of(self.text, s.start));
-        Error::fatal(format!("{}:{line}: {message}", self.source))
-    }
-
-    fn only_keys(&self, table: &Table, allowed: &[&str], what: &str) -> Result<()> {
-        for (key, item) in table.iter() {
-            if !allowed.contains(&key) {
-                return Err(self.error(
-                    item.span().or(table.span()),
-                    format!(
-                        "unknown key \"{key}\" in {what}; allowed: {}",
-                        allowed.join(", ")
-                    ),
-                ));
-            }
-        }
-        Ok(())
-    }
-
-    fn value<'d>(&self, table: &'d Table, key: &str, what: &str) -> Result<&'d Value> {
-        table
-            .get(key)
-            .and_then(Item::as_value)
-            .ok_or_else(|| self.error(table.span(), format!("{what} lacks \"{key}\"")))
-    }
-
-    fn string<'d>(&self, table: &'d Table, key: &str, what: &str) -> Result<&'d str> {
-        let value = self.value(table, key, what)?;
-        value
-            .as_str()
-            .ok_or_else(|| self.error(value.span(), format!("\"{key}\" must be a string")))
-    }
-
-    fn date(&self, table: &Table, key: &str, what: &str) -> Result<NaiveDate> {
-        let value = self.value(table, key, what)?;
-        let text = match (value.as_str(), value.as_datetime()) {
-            (Some(s), _) => s.to_string(),
-            (_, Some(d)) => d.to_string(),
-            _ => String::new(),
+impl PricingToml for TomlReader<'_> {
+    /// A rate in USD per million tokens.
+    fn rate(&self, table: &Table, key: &str, what: &str) -> Result<Decimal> {
+        let kind = Number {
+            unit: "USD per million tokens",
+            noun: "rates",
+            max: Decimal::from(1_000_000u32),
+            too_large: "over $1,000,000 per million tokens is not a price",
         };
-        NaiveDate::parse_from_str(&text, "%Y-%m-%d").map_err(|_| {
-            self.error(
-                value.span(),
-                format!("\"{key}\" must be a date like 2025-09-29"),
-            )
-        })
-    }
-
-    /// A non-negative decimal, read from the number's literal text.
-    fn decimal(&self, table: &Table, key: &str, what: &str) -> Result<Decimal> {
-        let value = self.value(table, key, what)?;
-        let span = value.span();
-        let literal = span.clone().map(|s| self.text[s].trim().replace('_', ""));
-        let parsed = match (value.is_float() || value.is_integer(), literal) {
-            (true, Some(lit)) if lit.contains(['e', 'E']) => Decimal::from_scientific(&lit).ok(),
-            (true, Some(lit)) => Decimal::from_str(&lit).ok(),
-            _ => None,
-        };
-        match parsed {
-            Some(d) if d > Decimal::from(1_000_000u32) => Err(self.error(
-                span,
-                format!("\"{key}\" is {d}: over $1,000,000 per million tokens is not a price"),
-            )),
-            Some(d) if d >= Decimal::ZERO => Ok(d.normalize()),
-            Some(d) => Err(self.error(
-                span,
-                format!("\"{key}\" is {d}: rates must not be negative"),
-            )),
-            None => Err(self.error(
-                span,
-                format!("\"{key}\" must be a number (USD per million tokens)"),
-            )),
-        }
+        self.decimal(table, key, what, &kind)
     }
 
     fn rates(&self, table: &Table, what: &str) -> Result<Rates> {
         let mut rates = [Decimal::ZERO; 5];
         for t in TokenType::ALL {
-            rates[t.index()] = self.decimal(table, t.key(), what)?;
+            rates[t.index()] = self.rate(table, t.key(), what)?;
         }
         Ok(Rates(rates))
     }
@@ -457,7 +380,7 @@ impl TomlReader<'_> {
             ));
         }
         let batch_discount = match table.contains_key("batch_discount") {
-            true => Some(self.decimal(table, "batch_discount", &what)?),
+            true => Some(self.rate(table, "batch_discount", &what)?),
             false => None,
         };
         if batch_discount.is_some_and(|d| d > Decimal::ONE) {
@@ -578,6 +501,7 @@ pub fn price_all(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::str::FromStr;
 
     const TABLE: &str = r#"
 version = "t"

@@ -157,8 +157,9 @@ impl Reconciliation {
 
     /// The true-up: each record's cost with every invoice line's residual
     /// spread over the records that make it up, pro rata to computed cost.
-    /// Records of a line the invoice lacks keep their computed cost.
-    pub fn billed(&self, records: &[UsageRecord], costs: &[Cost], names: &Names) -> Vec<Decimal> {
+    /// Records of a line the invoice lacks keep their computed cost. The
+    /// result keeps the split by token type.
+    pub fn billed(&self, records: &[UsageRecord], costs: &[Cost], names: &Names) -> Vec<Cost> {
         let mut factors: FastMap<(Sym, Sym), [Decimal; 5]> = FastMap::default();
         records
             .iter()
@@ -172,10 +173,7 @@ impl Reconciliation {
                         self.factors.get(&key).copied().unwrap_or(Decimal::ONE)
                     })
                 });
-                TokenType::ALL
-                    .iter()
-                    .map(|t| cost.0[t.index()] * factor[t.index()])
-                    .sum()
+                Cost(TokenType::ALL.map(|t| cost.0[t.index()] * factor[t.index()]))
             })
             .collect()
     }

@@ -44,6 +44,10 @@ pub struct Call {
     pub info: Box<CallInfo>,
     /// Inherited dimensions.
     pub dims: Dims,
+    /// The call's step (1-based) within its agent invocation:
+    /// `gen_ai.agent.step` where the span gives it, else its position among
+    /// the invocation's calls by start time (then input order).
+    pub step: u32,
     /// Where the span was read.
     pub origin: Origin,
 }
@@ -68,6 +72,8 @@ pub struct Resolved {
     /// Inference spans without a join id that wrap another inference span
     /// (a framework span around the SDK span that carries the id): not calls.
     pub wrapper_spans: u64,
+    /// Each run's outcome, from its root span.
+    pub outcomes: FastMap<u128, Sym>,
 }
 
 /// What a span passes down to its children.
@@ -150,7 +156,11 @@ fn resolve_trace(
     }
 
     let mut roots = spans.iter().filter(|s| s.parent_id == 0);
-    if let (Some(first), Some(second)) = (roots.next(), roots.next()) {
+    let first_root = roots.next();
+    if let Some(outcome) = first_root.and_then(|root| root.outcome) {
+        out.outcomes.insert(trace_id, outcome);
+    }
+    if let (Some(first), Some(second)) = (first_root, roots.next()) {
         let message = format!(
             "a second root span {:016x} (the first, {:016x}, is at {}): the trace id was reused",
             second.span_id,
@@ -227,6 +237,25 @@ fn resolve_trace(
         }
     }
 
+    // Number each agent invocation's calls by start time, then input order.
+    let is_call = |i: usize| {
+        spans[i]
+            .call
+            .as_ref()
+            .is_some_and(|c| !wraps[i] || c.join_key.is_some())
+    };
+    let mut order: Vec<usize> = (0..spans.len()).filter(|&i| is_call(i)).collect();
+    order.sort_unstable_by_key(|&i| {
+        let span = &spans[i];
+        let start = span.call.as_ref().map_or(0, |c| c.start_ns);
+        (ctx[i].agent, start, span.origin.file, span.origin.line)
+    });
+    let mut position = vec![0u32; spans.len()];
+    for (n, &i) in order.iter().enumerate() {
+        let first = n == 0 || ctx[order[n - 1]].agent != ctx[i].agent;
+        position[i] = if first { 1 } else { position[order[n - 1]] + 1 };
+    }
+
     let agent_names: Vec<Option<Sym>> = spans.iter().map(|s| s.agent).collect();
     for (i, span) in spans.into_iter().enumerate() {
         let Some(info) = span.call else { continue };
@@ -234,6 +263,7 @@ fn resolve_trace(
             out.wrapper_spans += 1;
             continue;
         }
+        let step = info.step.unwrap_or(position[i]);
         let inherited = ctx[i];
         let mut agents: Vec<Option<Sym>> = Vec::new();
         let mut outermost = None;
@@ -258,6 +288,7 @@ fn resolve_trace(
             span_id: span.span_id,
             info,
             dims,
+            step,
             origin: span.origin,
         });
     }

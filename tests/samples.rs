@@ -23,7 +23,7 @@ const README_COMMAND: [&str; 12] = [
     "--out",
 ];
 
-const FILES: [&str; 10] = [
+const FILES: [&str; 16] = [
     "by_tenant.csv",
     "by_feature.csv",
     "by_agent.csv",
@@ -33,6 +33,12 @@ const FILES: [&str; 10] = [
     "unattributed.csv",
     "unbilled_spans.csv",
     "reconciliation.csv",
+    "distribution.csv",
+    "outliers.csv",
+    "by_step.csv",
+    "by_outcome.csv",
+    "focus.csv",
+    "report.html",
     "summary.json",
 ];
 

@@ -3,6 +3,7 @@
 
 mod workdir;
 
+mod answers;
 mod coverage;
 mod errors;
 mod formats;

@@ -15,6 +15,7 @@ fuzz_target!(|data: &[u8]| {
         tenant: vec!["tenant.id".into(), "gen_ai.conversation.id".into()],
         feature: "app.feature".into(),
         join: vec!["gen_ai.response.id".into(), "aws.request_id".into()],
+        outcome: "app.outcome".into(),
     };
     let origin = Origin { file: 0, line: 1 };
     let mut interner = Interner::default();

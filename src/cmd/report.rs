@@ -6,14 +6,27 @@ use std::path::PathBuf;
 use super::{
     print_stdout, summary_json, Billing, CheckArgs, Checks, Outcome, OutputArgs, Timings, UsageArgs,
 };
-use crate::attribute::{attribute, Table, REPORTS};
+use rust_decimal::Decimal;
+
+use crate::answers;
+use crate::answers::budget::{self, Budgets};
+use crate::answers::distribution::{distribution, outliers};
+use crate::answers::focus::focus_rows;
+use crate::answers::outcome::by_outcome;
+use crate::answers::steps::by_step;
+use crate::attribute::{attribute, Table, REPORTS, UNATTRIBUTED};
 use crate::error::{Error, Result};
 use crate::join::join;
 use crate::money::Micros;
+use crate::read::outcomes;
 use crate::read::spans::AttrKeys;
 use crate::read::{self, InputFile};
 use crate::reconcile::Names;
 use crate::tree::Forest;
+use crate::write::answers::{
+    budget_csv, by_outcome_csv, by_step_csv, distribution_csv, focus_csv, outliers_csv,
+};
+use crate::write::html::{report_html, Page};
 use crate::write::reports::{
     check_conservation, column_totals, report_csv, round_table, unattributed_csv, unbilled_csv,
     RoundedRow,
@@ -71,6 +84,46 @@ pub struct Args {
     /// Invoice and coverage checks.
     #[command(flatten)]
     pub check: CheckArgs,
+    /// Outcomes, outliers and budgets.
+    #[command(flatten)]
+    pub answers: AnswerArgs,
+}
+
+/// Flags of the answers: cost per outcome, outliers and budgets.
+#[derive(Debug, clap::Args)]
+pub struct AnswerArgs {
+    /// Root-span attribute naming a run's outcome (by_outcome.csv).
+    #[arg(long, value_name = "KEY", default_value = "app.outcome")]
+    pub outcome_attr: String,
+    /// CSV with columns run_id,outcome; overrides the root spans' outcomes.
+    #[arg(long, value_name = "FILE")]
+    pub outcomes: Option<PathBuf>,
+    /// Outcomes that count as a success, compared without case.
+    #[arg(
+        long,
+        value_name = "VALUE",
+        value_delimiter = ',',
+        default_value = "success"
+    )]
+    pub success_outcome: Vec<String>,
+    /// Outliers are the runs above this many times their feature's median
+    /// cost [default: above their feature's p99].
+    #[arg(long, value_name = "FACTOR", value_parser = positive_decimal)]
+    pub outlier_factor: Option<Decimal>,
+    /// Monthly budgets per tenant, feature, agent, tool or model (TOML);
+    /// writes budget.csv.
+    #[arg(long, value_name = "FILE")]
+    pub budgets: Option<PathBuf>,
+    /// With --budgets: exit 1 when any budget is over.
+    #[arg(long, requires = "budgets")]
+    pub fail_on_budget: bool,
+}
+
+fn positive_decimal(text: &str) -> std::result::Result<Decimal, String> {
+    text.parse::<Decimal>()
+        .ok()
+        .filter(|d| *d > Decimal::ZERO)
+        .ok_or_else(|| format!("expected a number above 0, got \"{text}\""))
 }
 
 /// Run the pipeline.
@@ -80,6 +133,18 @@ pub fn run(args: &Args) -> Result<Outcome> {
     }
     let mut timings = Timings::start();
     let mut billing = Billing::load(&args.usage)?;
+    let budgets = args
+        .answers
+        .budgets
+        .as_deref()
+        .map(Budgets::load)
+        .transpose()?;
+    let outcomes = args
+        .answers
+        .outcomes
+        .as_deref()
+        .map(outcomes::read)
+        .transpose()?;
     timings.phase("read and price usage");
     let checks = Checks::run(&mut billing, &args.invoice, &args.check)?;
     timings.phase("checks");
@@ -89,6 +154,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
         tenant: args.tenant_attr.clone(),
         feature: args.feature_attr.clone(),
         join: args.join_attr.clone(),
+        outcome: args.answers.outcome_attr.clone(),
     };
     let threads = args
         .threads
@@ -162,6 +228,42 @@ pub fn run(args: &Args) -> Result<Outcome> {
 
     check_conservation(&rounded, &summary.counts, &columns, billed_target)?;
 
+    // answers
+    let by_run = &find(&rounded, "run").1;
+    let runs = answers::runs(by_run, &resolved.calls);
+    let spreads = distribution(&runs);
+    let outliers = outliers(&runs, args.answers.outlier_factor);
+    let steps = by_step(&billing.records, &billing.costs, &resolved.calls, &joined)?;
+    let interner = &billing.interner;
+    let outcome_of = |trace: u128| {
+        outcomes
+            .as_ref()
+            .and_then(|o| o.get(&trace).map(String::as_str))
+            .or_else(|| resolved.outcomes.get(&trace).map(|&o| interner.get(o)))
+    };
+    let unattributed_cost = by_run
+        .iter()
+        .find(|r| r.keys[0] == UNATTRIBUTED)
+        .map(|r| r.cost_usd);
+    let by_outcome = by_outcome(
+        &runs,
+        outcome_of,
+        &args.answers.success_outcome,
+        unattributed_cost,
+    );
+    let budget_rows = budgets.as_ref().map(|b| budget::check(b, &rounded));
+    let focus = focus_rows(
+        &billing.records,
+        &billing.costs,
+        billed.as_deref(),
+        &resolved.calls,
+        &joined,
+        interner,
+        invoice_only,
+        billed_target,
+    )?;
+    timings.phase("answers");
+
     let raw = args.output.raw_csv;
     if let Some(target) = &args.output.out {
         let dir = OutDir::create(target)?;
@@ -189,25 +291,48 @@ pub fn run(args: &Args) -> Result<Outcome> {
         })?;
         dir.write("unbilled_spans.csv", &bytes)?;
         checks.write(&dir, raw)?;
+        dir.write(
+            "distribution.csv",
+            &csv_bytes(raw, |w| distribution_csv(w, &spreads))?,
+        )?;
+        dir.write(
+            "outliers.csv",
+            &csv_bytes(raw, |w| outliers_csv(w, &outliers))?,
+        )?;
+        dir.write("by_step.csv", &csv_bytes(raw, |w| by_step_csv(w, &steps))?)?;
+        dir.write(
+            "by_outcome.csv",
+            &csv_bytes(raw, |w| by_outcome_csv(w, &by_outcome))?,
+        )?;
+        if let Some(rows) = &budget_rows {
+            dir.write("budget.csv", &csv_bytes(raw, |w| budget_csv(w, rows))?)?;
+        }
+        dir.write("focus.csv", &csv_bytes(raw, |w| focus_csv(w, &focus))?)?;
+        let page = Page {
+            summary: &summary,
+            tenants: &find(&rounded, "tenant").1,
+            features: &find(&rounded, "feature").1,
+            run_costs: runs.iter().map(|r| r.cost).collect(),
+            steps: &steps,
+        };
+        dir.write("report.html", report_html(&page).as_bytes())?;
         dir.write("summary.json", &summary_json(&summary)?)?;
         dir.commit()?;
     }
 
-    let find = |name: &str| {
-        rounded
-            .iter()
-            .find(|(t, _)| t.name == name)
-            .expect("every report is built")
-    };
     if let Some(name) = &args.print {
-        let (table, rows) = find(name);
+        let (table, rows) = find(&rounded, name);
         print_stdout(&csv_bytes(raw, |w| {
             report_csv(w, table, rows, &ledger.total)
         })?)?;
     }
     if !args.output.quiet {
-        let mut text = terminal_summary(&summary, &find("tenant").1, &find("feature").1);
+        let (tenants, features) = (&find(&rounded, "tenant").1, &find(&rounded, "feature").1);
+        let mut text = terminal_summary(&summary, tenants, features);
         text += &checks.terminal(&summary);
+        text += &budget_rows
+            .as_deref()
+            .map_or_else(String::new, budget_terminal);
         if args.print.is_some() {
             eprint!("{text}");
         } else {
@@ -215,11 +340,55 @@ pub fn run(args: &Args) -> Result<Outcome> {
         }
     }
     timings.phase("write");
-    let outcome = checks.outcome();
+    let over_budget = args.answers.fail_on_budget
+        && budget_rows
+            .iter()
+            .flatten()
+            .any(|r| r.status == budget::Status::Over);
+    let outcome = if over_budget {
+        Outcome::Fail
+    } else {
+        checks.outcome()
+    };
     // The process ends next and the system takes its memory back at once;
     // freeing millions of small allocations one by one would take a
     // noticeable share of a large run.
+    std::mem::forget((focus, steps, by_outcome, spreads));
     std::mem::forget(rounded);
     std::mem::forget((tables, ledger, joined, resolved, billing));
     Ok(outcome)
+}
+
+/// The report called `name` with its rounded rows.
+fn find<'r, 't>(
+    rounded: &'r [(&'t Table, Vec<RoundedRow>)],
+    name: &str,
+) -> &'r (&'t Table, Vec<RoundedRow>) {
+    rounded
+        .iter()
+        .find(|(t, _)| t.name == name)
+        .expect("every report is built")
+}
+
+/// The budgets' line of the terminal summary.
+fn budget_terminal(rows: &[budget::BudgetRow]) -> String {
+    let count = |status| rows.iter().filter(|r| r.status == status).count();
+    let mut text = format!(
+        "budgets: {} over, {} at warning, {} ok\n",
+        count(budget::Status::Over),
+        count(budget::Status::Warn),
+        count(budget::Status::Ok)
+    );
+    for r in rows.iter().filter(|r| r.status != budget::Status::Ok) {
+        text += &format!(
+            "  {} {} {}: ${} of ${} ({} %)\n",
+            r.status.as_str(),
+            r.budget.dimension,
+            r.budget.key,
+            r.spend,
+            crate::money::Micros::round(r.budget.usd),
+            r.pct_used
+        );
+    }
+    text
 }

@@ -30,6 +30,8 @@ struct FlatSpan<'a> {
     span_id: Option<Cow<'a, str>>,
     #[serde(borrow, alias = "parent_span_id", alias = "parentSpanId")]
     parent_id: Option<Cow<'a, str>>,
+    #[serde(borrow, alias = "startTimeUnixNano")]
+    start_time: Option<&'a RawValue>,
     #[serde(borrow, default)]
     attributes: Option<AttrMap<'a>>,
     #[serde(borrow, default)]
@@ -84,6 +86,20 @@ impl Attributes for Attrs<'_, '_> {
     }
 }
 
+/// `start_time` as an RFC 3339 string (the Python SDK, Phoenix) or
+/// nanoseconds (a number or a decimal string); 0, meaning unknown, when it is
+/// none of these. It only orders calls.
+fn start_ns(raw: &RawValue) -> u64 {
+    let text = raw.get().trim_matches('"');
+    text.parse().ok().unwrap_or_else(|| {
+        chrono::DateTime::parse_from_rfc3339(text)
+            .ok()
+            .and_then(|t| t.timestamp_nanos_opt())
+            .and_then(|n| u64::try_from(n).ok())
+            .unwrap_or(0)
+    })
+}
+
 /// Parse one flat span line, passing the span to `sink`.
 pub fn parse_line(
     text: &str,
@@ -108,6 +124,7 @@ pub fn parse_line(
         trace: (trace, "trace_id"),
         span: (span_id, "span_id"),
         parent: (span.parent_id.as_deref(), "parent_id"),
+        start_ns: span.start_time.map_or(0, start_ns),
     };
     let attrs = Attrs {
         span: span.attributes.as_ref(),

@@ -4,9 +4,11 @@
 pub mod flat;
 pub mod invoice;
 pub mod otlp;
+pub mod outcomes;
 pub mod provider_usage;
 pub mod semconv;
 pub mod spans;
+pub mod toml;
 pub mod usage;
 
 use std::fs::File;

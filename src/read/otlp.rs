@@ -63,6 +63,8 @@ struct OtlpSpan<'a> {
     #[serde(borrow, default)]
     name: Cow<'a, str>,
     #[serde(borrow, default)]
+    start_time_unix_nano: Option<&'a RawValue>,
+    #[serde(borrow, default)]
     attributes: Vec<KeyValue<'a>>,
 }
 
@@ -201,6 +203,7 @@ fn convert(
                     trace: (&span.trace_id, "traceId"),
                     span: (&span.span_id, "spanId"),
                     parent: (span.parent_span_id.as_deref(), "parentSpanId"),
+                    start_ns: span.start_time_unix_nano.map_or(0, start_ns),
                 };
                 sink(compact(&span.name, ids, &attrs, origin, keys, interner)?);
                 count += 1;
@@ -208,6 +211,12 @@ fn convert(
         }
     }
     Ok(count)
+}
+
+/// `startTimeUnixNano` (a decimal string by the spec, a number in some
+/// exports); 0, meaning unknown, when it is neither. It only orders calls.
+fn start_ns(raw: &RawValue) -> u64 {
+    raw.get().trim_matches('"').parse().unwrap_or(0)
 }
 
 /// A span's attributes with its resource's as fallback.
@@ -239,6 +248,7 @@ mod tests {
             tenant: vec!["tenant.id".into(), "gen_ai.conversation.id".into()],
             feature: "app.feature".into(),
             join: vec!["gen_ai.response.id".into()],
+            outcome: "app.outcome".into(),
         }
     }
 

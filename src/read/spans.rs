@@ -23,7 +23,12 @@ pub struct AttrKeys {
     /// Span attributes holding the provider's request id (`--join-attr`),
     /// tried in order.
     pub join: Vec<String>,
+    /// Root-span attribute naming the run's outcome (`--outcome-attr`).
+    pub outcome: String,
 }
+
+/// The attribute numbering an agent's steps.
+pub const STEP_ATTR: &str = "gen_ai.agent.step";
 
 /// A scalar attribute value.
 #[derive(Clone, Debug, PartialEq)]
@@ -80,7 +85,8 @@ pub trait Attributes {
     }
 }
 
-/// A span's ids as written, with the field names for messages.
+/// A span's ids as written, with the field names for messages, and its
+/// start time.
 pub struct Ids<'a> {
     /// Trace id text and its field name.
     pub trace: (&'a str, &'static str),
@@ -88,6 +94,8 @@ pub struct Ids<'a> {
     pub span: (&'a str, &'static str),
     /// Parent id text (absent or empty for a root) and its field name.
     pub parent: (Option<&'a str>, &'static str),
+    /// Start in nanoseconds since the Unix epoch; 0 when unknown.
+    pub start_ns: u64,
 }
 
 /// Parse a hex id of exactly `digits` digits, in either case, with an
@@ -203,8 +211,15 @@ pub fn compact(
             model: model.map(|m| interner.intern(&m)),
             input_tokens: input,
             output_tokens: attrs.count("gen_ai.usage.output_tokens"),
+            start_ns: ids.start_ns,
+            step: attrs.count(STEP_ATTR).and_then(|s| u32::try_from(s).ok()),
         })
     });
+    let outcome = if parent_id == 0 {
+        attrs.text(&keys.outcome).map(|v| interner.intern(&v))
+    } else {
+        None
+    };
     Ok(Span {
         trace_id,
         span_id,
@@ -214,6 +229,7 @@ pub fn compact(
         tool,
         tenant,
         feature,
+        outcome,
         call,
         origin,
     })

@@ -424,6 +424,17 @@ impl Month {
         if !tenant.is_empty() {
             identity.push(("tenant.id", Val::Str(tenant.into())));
         }
+        // The outcome, on the root span: a run that used all its steps (of a
+        // feature that can stop earlier) gave up; one in eight others failed (decided by trace id bits, so the
+        // rest of the month does not change).
+        let outcome = if steps == feature.steps.1 && feature.steps.0 < steps {
+            "max_steps"
+        } else if trace_id % 8 == 0 {
+            "error"
+        } else {
+            "success"
+        };
+        let outcome = ("app.outcome", Val::Str(outcome.into()));
         if http_root {
             agent_attrs.push((
                 "gen_ai.conversation.id",
@@ -431,6 +442,7 @@ impl Month {
             ));
             let mut http_attrs = vec![("http.request.method", Val::Str("POST".into()))];
             http_attrs.extend(identity.into_iter().filter(|(k, _)| *k == "tenant.id"));
+            http_attrs.push(outcome);
             self.span(
                 trace_id,
                 agent_id,
@@ -453,6 +465,7 @@ impl Month {
             );
         } else {
             agent_attrs.extend(identity);
+            agent_attrs.push(outcome);
             self.span(
                 trace_id,
                 agent_id,

@@ -9,7 +9,9 @@
 //! none, never a mix. Every CSV cell that a spreadsheet would run as a
 //! formula is neutralised ([`CsvOut`]).
 
+pub mod answers;
 pub mod coverage;
+pub mod html;
 pub mod reconciliation;
 pub mod reports;
 pub mod summary;

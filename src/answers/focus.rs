@@ -1,0 +1,221 @@
+//! The FinOps FOCUS 1.2-shaped export (`focus.csv`): one row per (UTC day,
+//! provider, model, token type, unit price, tenant, feature, agent), which
+//! FinOps platforms ingest beside their cloud bills.
+//!
+//! Mapping: tokens are `ConsumedQuantity` in `Tokens`, priced per
+//! `1M Tokens` (`PricingQuantity` = tokens ÷ 10⁶, `ListUnitPrice` = the
+//! pricing table's rate, batch discount and long-context tier applied); the
+//! model is the `SkuId`, the model, token type and rate the `SkuPriceId`.
+//! `ListCost` is the cost at the pricing table's rates; `BilledCost` and
+//! `EffectiveCost` are the trued-up cost under `--true-up`, else the same
+//! as `ListCost`. Invoiced usage no record makes up is one `Adjustment` row.
+//! Each cost column is split by largest remainder, so it sums exactly to
+//! the reports' total.
+
+use chrono::{Datelike, NaiveDate};
+use rust_decimal::Decimal;
+
+use crate::attribute::{INVOICE_ONLY, NONE, UNATTRIBUTED};
+use crate::error::Result;
+use crate::hash::FastMap;
+use crate::intern::{Interner, Sym};
+use crate::join::Joined;
+use crate::model::{Cost, TokenType, UsageRecord};
+use crate::money::{apportion, Micros};
+use crate::tree::Call;
+
+/// The columns of `focus.csv`, in order.
+pub const COLUMNS: [&str; 27] = [
+    "BillingPeriodStart",
+    "BillingPeriodEnd",
+    "ChargePeriodStart",
+    "ChargePeriodEnd",
+    "ChargeCategory",
+    "ChargeDescription",
+    "BilledCost",
+    "EffectiveCost",
+    "ListCost",
+    "BillingCurrency",
+    "ServiceName",
+    "ServiceCategory",
+    "ProviderName",
+    "PublisherName",
+    "InvoiceIssuerName",
+    "SkuId",
+    "SkuPriceId",
+    "SkuMeter",
+    "ConsumedQuantity",
+    "ConsumedUnit",
+    "PricingQuantity",
+    "PricingUnit",
+    "ListUnitPrice",
+    "x_Tenant",
+    "x_Feature",
+    "x_Agent",
+    "x_Requests",
+];
+
+/// A dimension of a row: `None` when the record joined no call.
+type Dim = Option<Option<Sym>>;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct Key {
+    day: NaiveDate,
+    provider: Sym,
+    model: Sym,
+    token_type: usize,
+    /// USD per million tokens, normalised so equal rates are equal keys.
+    rate: Decimal,
+    tenant: Dim,
+    feature: Dim,
+    agent: Dim,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Sums {
+    tokens: u128,
+    requests: u64,
+    list: Decimal,
+    billed: Decimal,
+}
+
+/// Build `focus.csv`'s rows (without header): every priced record's token
+/// types, trued up by `billed` when given, plus `invoice_only` as an
+/// adjustment. `billed_target` is the rounded billed total under a true-up.
+#[allow(clippy::too_many_arguments)]
+pub fn focus_rows(
+    records: &[UsageRecord],
+    costs: &[Cost],
+    billed: Option<&[Cost]>,
+    calls: &[Call],
+    joined: &Joined,
+    interner: &Interner,
+    invoice_only: Option<Decimal>,
+    billed_target: Option<Micros>,
+) -> Result<Vec<Vec<String>>> {
+    let million = Decimal::from(1_000_000u32);
+    let mut groups: FastMap<Key, Sums> = FastMap::default();
+    for (i, (record, cost)) in records.iter().zip(costs).enumerate() {
+        let dims = joined.call_of[i].map(|c| &calls[c as usize].dims);
+        for t in TokenType::ALL {
+            let tokens = record.tokens.get(t);
+            let list = cost.0[t.index()];
+            if tokens == 0 && list.is_zero() {
+                continue;
+            }
+            let rate = if tokens == 0 {
+                Decimal::ZERO
+            } else {
+                (list * million / Decimal::from(tokens)).normalize()
+            };
+            let key = Key {
+                day: record.timestamp.date_naive(),
+                provider: record.provider,
+                model: record.model,
+                token_type: t.index(),
+                rate,
+                tenant: dims.map(|d| d.tenant),
+                feature: dims.map(|d| d.feature),
+                agent: dims.map(|d| d.agent),
+            };
+            let sums = groups.entry(key).or_default();
+            sums.tokens += u128::from(tokens);
+            sums.requests += 1;
+            sums.list += list;
+            sums.billed += billed.map_or(list, |b| b[i].0[t.index()]);
+        }
+    }
+    let label = |dim: Dim| match dim {
+        None => UNATTRIBUTED,
+        Some(None) => NONE,
+        Some(Some(sym)) => interner.get(sym),
+    };
+    let mut rows: Vec<(Key, Sums)> = groups.into_iter().collect();
+    rows.sort_by_cached_key(|(k, _)| {
+        let name = |s: Sym| interner.get(s).to_string();
+        let dims = [k.tenant, k.feature, k.agent].map(|d| label(d).to_string());
+        (
+            k.day,
+            name(k.provider),
+            name(k.model),
+            k.token_type,
+            k.rate,
+            dims,
+        )
+    });
+
+    let list: Vec<Decimal> = rows.iter().map(|(_, s)| s.list).collect();
+    let list = apportion(&list, Micros::round(list.iter().sum()))?;
+    let mut billed: Vec<Decimal> = rows.iter().map(|(_, s)| s.billed).collect();
+    let adjustment = invoice_only.filter(|a| !a.is_zero());
+    billed.extend(adjustment);
+    let target = billed_target.unwrap_or_else(|| Micros::round(billed.iter().sum()));
+    let billed = apportion(&billed, target)?;
+
+    let mut out = Vec::with_capacity(rows.len() + 1);
+    for (i, (key, sums)) in rows.iter().enumerate() {
+        let (provider, model) = (interner.get(key.provider), interner.get(key.model));
+        let meter = TokenType::ALL[key.token_type].key();
+        let mut row = period_columns(key.day);
+        row.extend([
+            "Usage".to_string(),
+            format!("{model} {meter} tokens"),
+            billed[i].to_string(),
+            billed[i].to_string(),
+            list[i].to_string(),
+            "USD".to_string(),
+            format!("{provider} API"),
+            "AI and ML".to_string(),
+            provider.to_string(),
+            provider.to_string(),
+            provider.to_string(),
+            model.to_string(),
+            format!("{model}:{meter}:{}", key.rate),
+            meter.to_string(),
+            sums.tokens.to_string(),
+            "Tokens".to_string(),
+            (Decimal::from(sums.tokens) / million)
+                .normalize()
+                .to_string(),
+            "1M Tokens".to_string(),
+            key.rate.to_string(),
+            label(key.tenant).to_string(),
+            label(key.feature).to_string(),
+            label(key.agent).to_string(),
+            sums.requests.to_string(),
+        ]);
+        out.push(row);
+    }
+    if adjustment.is_some() {
+        let amount = billed[rows.len()].to_string();
+        let day = rows.first().map_or(NaiveDate::MIN, |(k, _)| k.day);
+        let mut row = period_columns(day.with_day(1).expect("day 1 exists"));
+        // The adjustment covers the whole billing period.
+        row[3] = row[1].clone();
+        row.extend([
+            "Adjustment".to_string(),
+            "invoiced usage that no usage record makes up".to_string(),
+            amount.clone(),
+            amount,
+            Micros(0).to_string(),
+            "USD".to_string(),
+        ]);
+        row.extend(std::iter::repeat_n(String::new(), 13));
+        row.extend([INVOICE_ONLY; 3].map(str::to_string));
+        row.push(String::new());
+        out.push(row);
+    }
+    Ok(out)
+}
+
+/// The four period columns of a charge on `day`: its UTC month, then the day.
+fn period_columns(day: NaiveDate) -> Vec<String> {
+    let month = day.with_day(1).expect("day 1 exists");
+    let next_month = month
+        .checked_add_months(chrono::Months::new(1))
+        .expect("dates are far from the end of time");
+    let next_day = day.succ_opt().expect("dates are far from the end of time");
+    [month, next_month, day, next_day]
+        .map(|d| format!("{d}T00:00:00Z"))
+        .to_vec()
+}

@@ -1,0 +1,101 @@
+//! Stage 6, answers: the standing questions read every month, built on the
+//! attributed ledger. Run-level answers (cost distribution, outliers, cost
+//! per outcome) start from the rounded `by_run.csv` rows, so a run's cost is
+//! the same micro-dollar figure in every file; call-level answers (the
+//! per-step curve, the FOCUS export) go back to the priced records.
+//!
+//! Statistics of money are exact: percentiles are nearest-rank (always one
+//! of the runs' own costs) and means are rounded half-to-even to the
+//! micro-dollar.
+
+pub mod budget;
+pub mod distribution;
+pub mod focus;
+pub mod outcome;
+pub mod steps;
+
+use rust_decimal::Decimal;
+
+use crate::attribute::{INVOICE_ONLY, UNATTRIBUTED};
+use crate::hash::FastMap;
+use crate::money::Micros;
+use crate::tree::Call;
+use crate::write::reports::RoundedRow;
+
+/// One run (trace) as the run-level answers see it: its `by_run.csv` row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunCost<'a> {
+    /// The trace id as `by_run.csv` writes it, 32 hex digits.
+    pub id: &'a str,
+    /// The trace id.
+    pub trace: u128,
+    /// The outermost agent.
+    pub root_agent: &'a str,
+    /// The run's tenant (or `(mixed)`, `(none)`).
+    pub tenant: &'a str,
+    /// The run's feature.
+    pub feature: &'a str,
+    /// Billed calls.
+    pub calls: u64,
+    /// The highest step of any of the run's calls.
+    pub steps: u32,
+    /// The run's rounded `cost_usd`.
+    pub cost: Micros,
+}
+
+/// The runs of `by_run.csv` (`rows`), without the `(unattributed)` and
+/// `(invoice only)` rows, with each run's step count from `calls`.
+pub fn runs<'a>(rows: &'a [RoundedRow], calls: &[Call]) -> Vec<RunCost<'a>> {
+    let mut steps: FastMap<u128, u32> = FastMap::default();
+    for call in calls {
+        let max = steps.entry(call.trace_id).or_default();
+        *max = (*max).max(call.step);
+    }
+    rows.iter()
+        .filter(|row| row.keys[0] != UNATTRIBUTED && row.keys[0] != INVOICE_ONLY)
+        .map(|row| {
+            let id = row.keys[0].as_str();
+            let trace = u128::from_str_radix(id, 16).expect("by_run ids are hex trace ids");
+            RunCost {
+                id,
+                trace,
+                root_agent: &row.keys[1],
+                tenant: &row.keys[2],
+                feature: &row.keys[3],
+                calls: row.totals.requests,
+                steps: steps.get(&trace).copied().unwrap_or(0),
+                cost: row.cost_usd,
+            }
+        })
+        .collect()
+}
+
+/// The nearest-rank `p`-th percentile of ascending `sorted` (not empty):
+/// the smallest value with at least `p` % of the values at or below it.
+pub fn percentile(sorted: &[Micros], p: usize) -> Micros {
+    let rank = (p * sorted.len()).div_ceil(100).max(1);
+    sorted[rank - 1]
+}
+
+/// `total / n` rounded half-to-even to the micro-dollar (`n` > 0).
+pub fn mean(total: Micros, n: u64) -> Micros {
+    Micros::round(total.to_decimal() / Decimal::from(n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        let values: Vec<Micros> = (1..=10).map(|v| Micros(v * 1_000_000)).collect();
+        assert_eq!(percentile(&values, 50), Micros(5_000_000));
+        assert_eq!(percentile(&values, 95), Micros(10_000_000));
+        assert_eq!(percentile(&values, 90), Micros(9_000_000));
+        assert_eq!(percentile(&values[..1], 99), Micros(1_000_000));
+        let hundred: Vec<Micros> = (1..=100).map(Micros).collect();
+        assert_eq!(percentile(&hundred, 99), Micros(99));
+        assert_eq!(mean(Micros(10), 4), Micros(2)); // 2.5 -> 2, half to even
+        assert_eq!(mean(Micros(14), 4), Micros(4)); // 3.5 -> 4
+    }
+}

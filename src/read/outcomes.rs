@@ -1,0 +1,58 @@
+//! An outcomes CSV (`--outcomes`): `run_id,outcome`, one run per row, the
+//! run id being the trace id as `by_run.csv` writes it (32 hex digits).
+//! Extra columns are ignored; the outcome overrides the root span's.
+
+use std::path::Path;
+
+use super::spans::parse_hex_id;
+use crate::error::{Error, Result};
+use crate::hash::FastMap;
+
+/// Read the outcome of each run. A malformed row, or a run given two
+/// different outcomes, is an error naming its line.
+pub fn read(path: &Path) -> Result<FastMap<u128, String>> {
+    let mut reader = csv::ReaderBuilder::new().from_reader(super::open(path)?);
+    let headers = reader
+        .headers()
+        .map_err(|e| Error::fatal(format!("{}:1: {e}", path.display())))?
+        .clone();
+    let col = |name: &str| headers.iter().position(|h| h.trim() == name);
+    let (Some(run_col), Some(outcome_col)) = (col("run_id"), col("outcome")) else {
+        return Err(Error::fatal(format!(
+            "{}:1: an outcomes CSV needs the columns run_id,outcome (found: {})",
+            path.display(),
+            headers.iter().collect::<Vec<_>>().join(",")
+        )));
+    };
+    let mut outcomes: FastMap<u128, String> = FastMap::default();
+    let mut record = csv::StringRecord::new();
+    let mut line = 1;
+    loop {
+        line += 1;
+        let more = reader
+            .read_record(&mut record)
+            .map_err(|e| Error::fatal(format!("{}:{line}: {e}", path.display())))?;
+        if !more {
+            break;
+        }
+        let at = |message: String| Error::fatal(format!("{}:{line}: {message}", path.display()));
+        let id = record.get(run_col).unwrap_or("").trim();
+        let run = parse_hex_id(id, 32)
+            .ok_or_else(|| at(format!("run_id \"{id}\" is not a 32-hex-digit trace id")))?;
+        let outcome = record.get(outcome_col).unwrap_or("").trim();
+        if outcome.is_empty() {
+            return Err(at(format!("run {id} has an empty outcome")));
+        }
+        match outcomes.get(&run) {
+            Some(earlier) if earlier != outcome => {
+                return Err(at(format!(
+                    "run {id} is given the outcome \"{outcome}\" after \"{earlier}\""
+                )))
+            }
+            _ => {
+                outcomes.insert(run, outcome.to_string());
+            }
+        }
+    }
+    Ok(outcomes)
+}

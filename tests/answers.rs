@@ -1,0 +1,355 @@
+//! The answers (#6) on a small fleet whose every figure is worked out by
+//! hand. gpt-test costs $1 per million input tokens ($0.50 in batch), so a
+//! call of N×100,000 input tokens costs $N/10.
+//!
+//! Feature `chat` (tenant t-a, agent chat_agent): runs 1–9 make one call of
+//! run×100k tokens ($0.10 … $0.90); run 10 makes three calls of 600k, 100k
+//! and 300k tokens written in that order but started 3rd, 1st and 2nd
+//! ($1.00). Runs 1–8 succeed, 9 and 10 fail.
+//! Feature `batch` (tenant t-b, agent batch_agent): run 11 one call of 200k
+//! ($0.20), run 12 one batch call of 200k ($0.10), run 13 two calls that
+//! number their own steps, 1.2M at step 2 and 0.8M at step 1 ($2.00). All
+//! three succeed. One more record, 50k tokens, joins no span ($0.05).
+//! Month: $5.50 + $2.30 + $0.05 = $7.85.
+
+use crate::workdir::{csv_rows, fixture, Workdir};
+
+/// A flat JSONL span.
+fn span(run: u32, span: u32, parent: Option<u32>, start: u32, attrs: &str) -> String {
+    let parent = parent.map_or("null".to_string(), |p| format!("\"0x{p:016x}\""));
+    format!(
+        "{{\"name\":\"s\",\"context\":{{\"trace_id\":\"0x{run:032x}\",\"span_id\":\"0x{:016x}\"}},\
+         \"parent_id\":{parent},\"start_time\":\"2025-06-10T09:00:{start:02}Z\",\"attributes\":{{{attrs}}}}}\n",
+        run * 100 + span
+    )
+}
+
+/// A call under run `run`'s agent span (span 1), with usage record `req`.
+fn call(run: u32, n: u32, start: u32, step: Option<u32>) -> String {
+    let step = step.map_or(String::new(), |s| format!(",\"gen_ai.agent.step\":{s}"));
+    let attrs = format!(
+        "\"gen_ai.operation.name\":\"chat\",\"gen_ai.response.id\":\"req-{run}-{n}\"{step}"
+    );
+    span(run, 10 + n, Some(run * 100 + 1), start, &attrs)
+}
+
+fn fleet() -> Workdir {
+    let wd = Workdir::new("answers");
+    wd.copy(&fixture("handmade/pricing.toml"), "pricing.toml");
+    let mut spans = String::new();
+    let mut usage = String::from(
+        "timestamp,request_id,provider,model,output_tokens,uncached_input_tokens,\
+         cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,batch\n",
+    );
+    let mut record = |run: u32, n: u32, tokens: u64, batch: bool| {
+        usage += &format!(
+            "2025-06-10T09:00:00Z,req-{run}-{n},openai,gpt-test,0,{tokens},0,0,0,{batch}\n"
+        );
+    };
+    for run in 1..=13 {
+        let (tenant, feature, agent) = if run <= 10 {
+            ("t-a", "chat", "chat_agent")
+        } else {
+            ("t-b", "batch", "batch_agent")
+        };
+        let outcome = if run == 9 || run == 10 {
+            "failure"
+        } else {
+            "success"
+        };
+        spans += &span(
+            run,
+            1,
+            None,
+            0,
+            &format!(
+                "\"gen_ai.operation.name\":\"invoke_agent\",\"gen_ai.agent.name\":\"{agent}\",\
+                 \"tenant.id\":\"{tenant}\",\"app.feature\":\"{feature}\",\"app.outcome\":\"{outcome}\""
+            ),
+        );
+        match run {
+            10 => {
+                for (n, (tokens, start)) in [(600_000, 3), (100_000, 1), (300_000, 2)]
+                    .into_iter()
+                    .enumerate()
+                {
+                    spans += &call(run, n as u32, start, None);
+                    record(run, n as u32, tokens, false);
+                }
+            }
+            13 => {
+                spans += &call(run, 0, 1, Some(2));
+                record(run, 0, 1_200_000, false);
+                spans += &call(run, 1, 2, Some(1));
+                record(run, 1, 800_000, false);
+            }
+            _ => {
+                spans += &call(run, 0, 1, None);
+                let tokens = if run <= 9 {
+                    u64::from(run) * 100_000
+                } else {
+                    200_000
+                };
+                record(run, 0, tokens, run == 12);
+            }
+        }
+    }
+    record(99, 0, 50_000, false);
+    wd.write("spans/fleet.jsonl", &spans);
+    wd.write("usage.csv", &usage);
+    wd
+}
+
+const REPORT: [&str; 11] = [
+    "report",
+    "--spans",
+    "spans",
+    "--usage",
+    "usage.csv",
+    "--pricing",
+    "pricing.toml",
+    "--quiet",
+    "--out",
+    "out",
+    "--period",
+];
+
+fn report(wd: &Workdir, flags: &[&str]) {
+    let mut args = REPORT.to_vec();
+    args.push("2025-06");
+    args.extend(flags);
+    wd.run(&args);
+}
+
+#[test]
+fn cost_distribution_uses_nearest_rank_percentiles() {
+    let wd = fleet();
+    report(&wd, &[]);
+    assert_eq!(
+        wd.read("out/distribution.csv"),
+        "dimension,key,runs,mean_usd,p50_usd,p95_usd,p99_usd,max_usd,total_usd\n\
+         feature,chat,10,0.550000,0.500000,1.000000,1.000000,1.000000,5.500000\n\
+         feature,batch,3,0.766667,0.200000,2.000000,2.000000,2.000000,2.300000\n\
+         agent,chat_agent,10,0.550000,0.500000,1.000000,1.000000,1.000000,5.500000\n\
+         agent,batch_agent,3,0.766667,0.200000,2.000000,2.000000,2.000000,2.300000\n"
+    );
+    // Nothing is above a p99 that is its group's maximum.
+    assert_eq!(
+        wd.read("out/outliers.csv"),
+        "run_id,feature,tenant,agent,steps,calls,cost_usd,threshold_usd\n"
+    );
+}
+
+#[test]
+fn outliers_above_a_factor_of_the_median() {
+    let wd = fleet();
+    report(&wd, &["--outlier-factor", "3"]);
+    // batch: median $0.20 × 3 = $0.60, run 13 costs $2.00; chat: $1.50, none.
+    assert_eq!(
+        wd.read("out/outliers.csv"),
+        "run_id,feature,tenant,agent,steps,calls,cost_usd,threshold_usd\n\
+         0000000000000000000000000000000d,batch,t-b,batch_agent,2,2,2.000000,0.600000\n"
+    );
+}
+
+#[test]
+fn per_step_curve_orders_calls_by_start_time_or_their_own_step() {
+    let wd = fleet();
+    report(&wd, &[]);
+    // Step 1: runs 1–9 (4.5M), run 10's 100k, runs 11 and 12 (400k), run
+    // 13's 800k: 13 calls, 5.8M tokens, $5.70. Step 2: 300k + 1.2M. Step 3: 600k.
+    assert_eq!(
+        wd.read("out/by_step.csv"),
+        "step,calls,mean_input_tokens,mean_cache_read_tokens,mean_output_tokens,cost_usd\n\
+         1,13,446153.8,0.0,0.0,5.700000\n\
+         2,2,750000.0,0.0,0.0,1.500000\n\
+         3,1,600000.0,0.0,0.0,0.600000\n\
+         (unattributed),1,50000.0,0.0,0.0,0.050000\n"
+    );
+}
+
+#[test]
+fn cost_per_outcome_counts_failures_in_the_price_of_success() {
+    let wd = fleet();
+    report(&wd, &[]);
+    // chat: $5.50 over 10 runs, 8 successes: $0.6875 per success.
+    let expected =
+        "feature,runs,successful_runs,cost_usd,cost_per_run_usd,cost_per_successful_run_usd\n\
+                    chat,10,8,5.500000,0.550000,0.687500\n\
+                    batch,3,3,2.300000,0.766667,0.766667\n\
+                    (unattributed),0,0,0.050000,,\n";
+    assert_eq!(wd.read("out/by_outcome.csv"), expected);
+
+    // An outcomes CSV overrides the spans: run 13 failed after all.
+    wd.write(
+        "outcomes.csv",
+        "run_id,outcome\n0000000000000000000000000000000D,Failure\n",
+    );
+    report(&wd, &["--outcomes", "outcomes.csv"]);
+    let rows = csv_rows(&wd.read("out/by_outcome.csv"));
+    assert_eq!(
+        rows[2],
+        ["batch", "3", "2", "2.300000", "0.766667", "1.150000"]
+    );
+
+    // Other words for success.
+    report(&wd, &["--success-outcome", "failure"]);
+    let rows = csv_rows(&wd.read("out/by_outcome.csv"));
+    assert_eq!(
+        rows[1],
+        ["chat", "10", "2", "5.500000", "0.550000", "2.750000"]
+    );
+}
+
+#[test]
+fn a_bad_outcomes_file_names_its_line() {
+    let wd = fleet();
+    wd.write(
+        "outcomes.csv",
+        "run_id,outcome\n0000000000000000000000000000000d,ok\nrun-7,ok\n",
+    );
+    let mut args = REPORT.to_vec();
+    args.extend(["2025-06", "--outcomes", "outcomes.csv"]);
+    let stderr = wd.fail(&args, 2);
+    assert_eq!(
+        stderr,
+        "tokenledger: outcomes.csv:3: run_id \"run-7\" is not a 32-hex-digit trace id\n"
+    );
+}
+
+#[test]
+fn budgets_warn_at_80_percent_and_are_over_at_100() {
+    let wd = fleet();
+    // t-a spends $5.50: exactly 80 % of $6.875. t-b spends $2.30: exactly 100 %.
+    wd.write(
+        "budgets.toml",
+        "[[budget]]\ndimension = \"tenant\"\nkey = \"t-b\"\nusd = 2.30\n\n\
+         [[budget]]\ndimension = \"tenant\"\nkey = \"t-a\"\nusd = 6.875\n\n\
+         [[budget]]\ndimension = \"feature\"\nkey = \"chat\"\nusd = 100\n\n\
+         [[budget]]\ndimension = \"tenant\"\nkey = \"t-z\"\nusd = 1\n",
+    );
+    report(&wd, &["--budgets", "budgets.toml"]);
+    assert_eq!(
+        wd.read("out/budget.csv"),
+        "dimension,key,spend_usd,budget_usd,pct_used,status\n\
+         tenant,t-a,5.500000,6.875000,80.00,warn\n\
+         tenant,t-b,2.300000,2.300000,100.00,over\n\
+         tenant,t-z,0.000000,1.000000,0.00,ok\n\
+         feature,chat,5.500000,100.000000,5.50,ok\n"
+    );
+    // The gate: exit 1 with the reports written, and the summary says why.
+    let mut args = REPORT.to_vec();
+    args.retain(|a| *a != "--quiet");
+    args.extend(["2025-06", "--budgets", "budgets.toml", "--fail-on-budget"]);
+    let out = wd.output(&args);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.contains(
+            "budgets: 1 over, 1 at warning, 2 ok\n  warn tenant t-a: $5.500000 of $6.875000 (80.00 %)\n  over tenant t-b: $2.300000 of $2.300000 (100.00 %)\n"
+        ),
+        "{stdout}"
+    );
+    // A warning share of its own: 81 % leaves t-a ok.
+    let text = wd.read("budgets.toml");
+    wd.write("budgets.toml", &format!("warn_pct = 81\n{text}"));
+    report(&wd, &["--budgets", "budgets.toml"]);
+    assert!(wd
+        .read("out/budget.csv")
+        .contains("tenant,t-a,5.500000,6.875000,80.00,ok\n"));
+}
+
+#[test]
+fn a_bad_budget_names_its_line() {
+    let wd = fleet();
+    wd.write(
+        "budgets.toml",
+        "[[budget]]\ndimension = \"team\"\nkey = \"x\"\nusd = 5\n",
+    );
+    let mut args = REPORT.to_vec();
+    args.extend(["2025-06", "--budgets", "budgets.toml"]);
+    assert_eq!(
+        wd.fail(&args, 2),
+        "tokenledger: budgets.toml:1: the [[budget]] at line 1: dimension \"team\" is not one of tenant, feature, agent, tool, model\n"
+    );
+    wd.write(
+        "budgets.toml",
+        "[[budget]]\ndimension = \"tenant\"\nkey = \"x\"\nusd = \"5\"\n",
+    );
+    assert_eq!(
+        wd.fail(&args, 2),
+        "tokenledger: budgets.toml:4: \"usd\" must be a number (USD)\n"
+    );
+}
+
+#[test]
+fn focus_rows_column_by_column() {
+    let wd = fleet();
+    report(&wd, &[]);
+    let rows = csv_rows(&wd.read("out/focus.csv"));
+    let header = &rows[0];
+    // Day, provider, model, token type, rate, then tenant/feature/agent:
+    // t-b's batch call (rate $0.50) comes before the t-a rows at $1.00.
+    let batch = &rows[1];
+    let expected = [
+        ("BillingPeriodStart", "2025-06-01T00:00:00Z"),
+        ("BillingPeriodEnd", "2025-07-01T00:00:00Z"),
+        ("ChargePeriodStart", "2025-06-10T00:00:00Z"),
+        ("ChargePeriodEnd", "2025-06-11T00:00:00Z"),
+        ("ChargeCategory", "Usage"),
+        ("ChargeDescription", "gpt-test input tokens"),
+        ("BilledCost", "0.100000"),
+        ("EffectiveCost", "0.100000"),
+        ("ListCost", "0.100000"),
+        ("BillingCurrency", "USD"),
+        ("ServiceName", "openai API"),
+        ("ServiceCategory", "AI and ML"),
+        ("ProviderName", "openai"),
+        ("PublisherName", "openai"),
+        ("InvoiceIssuerName", "openai"),
+        ("SkuId", "gpt-test"),
+        ("SkuPriceId", "gpt-test:input:0.5"),
+        ("SkuMeter", "input"),
+        ("ConsumedQuantity", "200000"),
+        ("ConsumedUnit", "Tokens"),
+        ("PricingQuantity", "0.2"),
+        ("PricingUnit", "1M Tokens"),
+        ("ListUnitPrice", "0.5"),
+        ("x_Tenant", "t-b"),
+        ("x_Feature", "batch"),
+        ("x_Agent", "batch_agent"),
+        ("x_Requests", "1"),
+    ];
+    assert_eq!(header.len(), expected.len());
+    for (i, (column, value)) in expected.iter().enumerate() {
+        assert_eq!((header[i].as_str(), batch[i].as_str()), (*column, *value));
+    }
+    // The other rows: unattributed $0.05, t-a $5.50 (5.5M tokens over 12
+    // calls), t-b at $1.00 $2.20.
+    let short: Vec<[&str; 5]> = rows[2..]
+        .iter()
+        .map(|r| [&r[6], &r[18], &r[23], &r[22], &r[26]].map(String::as_str))
+        .collect();
+    assert_eq!(
+        short,
+        [
+            ["0.050000", "50000", "(unattributed)", "1", "1"],
+            ["5.500000", "5500000", "t-a", "1", "12"],
+            ["2.200000", "2200000", "t-b", "1", "3"],
+        ]
+    );
+}
+
+#[test]
+fn the_page_is_self_contained() {
+    let wd = fleet();
+    report(&wd, &[]);
+    let html = wd.read("out/report.html");
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(html.contains("<div class=\"big\">$7.850000</div>computed cost"));
+    assert!(html.contains("p99 $2.00"), "the p99 line is drawn");
+    assert_eq!(html.matches("<svg").count(), 4);
+    for fetch in ["src=", "href=", "<script", "url(", "@import"] {
+        assert!(!html.contains(fetch), "report.html fetches with {fetch}");
+    }
+}
