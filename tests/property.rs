@@ -181,6 +181,52 @@ fn every_report_sums_to_the_total_billed() {
                 );
             }
         }
+        // The answers conserve the total too: by_step and by_outcome per
+        // row, focus.csv's cost columns and token quantities.
+        let column_sum = |file: &str, column: &str, parse: &dyn Fn(&str) -> i128| {
+            let rows = csv_rows(&wd.read(file));
+            let i = rows[0].iter().position(|h| h == column).unwrap();
+            rows[1..].iter().map(|r| parse(&r[i])).sum::<i128>()
+        };
+        let count = |cell: &str| cell.parse::<i128>().unwrap();
+        let total_cost = cost("cost_usd");
+        for (file, column) in [
+            ("out/by_step.csv", "cost_usd"),
+            ("out/by_outcome.csv", "cost_usd"),
+            ("out/focus.csv", "BilledCost"),
+            ("out/focus.csv", "ListCost"),
+        ] {
+            assert_eq!(
+                column_sum(file, column, &micros),
+                total_cost,
+                "{case}: {file} {column}"
+            );
+        }
+        assert_eq!(
+            column_sum("out/by_step.csv", "calls", &count),
+            records as i128,
+            "{case}: by_step calls"
+        );
+        let all_tokens: u64 = [
+            "uncached_input_tokens",
+            "cache_read_tokens",
+            "cache_write_5m_tokens",
+            "cache_write_1h_tokens",
+            "output_tokens",
+        ]
+        .iter()
+        .map(|t| {
+            summary_field(&summary, &["totals", "tokens", t])
+                .as_u64()
+                .unwrap()
+        })
+        .sum();
+        assert_eq!(
+            column_sum("out/focus.csv", "ConsumedQuantity", &count),
+            i128::from(all_tokens),
+            "{case}: focus tokens"
+        );
+
         let unattributed = csv_rows(&wd.read("out/unattributed.csv")).len() as u64 - 1;
         assert_eq!(
             summary_field(&summary, &["counts", "unattributed"]).as_u64(),
@@ -263,6 +309,16 @@ fn true_up_billed_sums_exactly_to_the_invoice() {
                 billed,
                 Micros::round(invoiced).0,
                 "{case}: by_{report} billed_usd = invoiced usage"
+            );
+        }
+        let rows = csv_rows(&wd.read("out/focus.csv"));
+        for column in ["BilledCost", "EffectiveCost"] {
+            let col = rows[0].iter().position(|h| h == column).unwrap();
+            let billed: i128 = rows[1..].iter().map(|r| micros(&r[col])).sum();
+            assert_eq!(
+                billed,
+                Micros::round(invoiced).0,
+                "{case}: focus.csv {column} = invoiced usage"
             );
         }
     }
