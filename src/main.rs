@@ -21,6 +21,12 @@ enum Command {
     Reconcile(cmd::reconcile::Args),
     /// Generate a deterministic synthetic fleet month (spans + usage).
     Simulate(cmd::simulate::Args),
+    /// Show a model's price, or check the table against the usage and the
+    /// genai-prices catalog (exit 1 on a gap).
+    Pricing {
+        #[command(subcommand)]
+        command: cmd::pricing::Command,
+    },
 }
 
 fn main() {
@@ -29,6 +35,7 @@ fn main() {
         Command::Report(args) => cmd::report::run(args),
         Command::Reconcile(args) => cmd::reconcile::run(args),
         Command::Simulate(args) => cmd::simulate::run(args).map(|()| cmd::Outcome::Pass),
+        Command::Pricing { command } => cmd::pricing::run(command),
     };
     match result {
         Ok(cmd::Outcome::Pass) => {}

@@ -72,7 +72,8 @@ pub struct PriceEntry {
 }
 
 impl PriceEntry {
-    fn covers(&self, date: NaiveDate) -> bool {
+    /// Whether the entry's period contains `date`.
+    pub fn covers(&self, date: NaiveDate) -> bool {
         date >= self.effective_from && self.effective_to.is_none_or(|to| date < to)
     }
 
@@ -448,6 +449,25 @@ pub fn price_all(
     records: &[UsageRecord],
     interner: &Interner,
 ) -> Result<Vec<Cost>> {
+    let (costs, gaps) = price_each(table, records, interner);
+    if gaps.is_empty() {
+        return Ok(costs);
+    }
+    Err(Error::fatal(format!(
+        "usage records with no price in {} (add or extend a [[model]] entry):\n{}",
+        table.source,
+        gaps.join("\n")
+    )))
+}
+
+/// Price every record that has a price; the others are described, one line
+/// per (provider, model, reason) with its record count, dates and first
+/// request id.
+pub fn price_each(
+    table: &PriceTable,
+    records: &[UsageRecord],
+    interner: &Interner,
+) -> (Vec<Cost>, Vec<String>) {
     let mut found: FastMap<(Sym, Sym, NaiveDate), Option<usize>> = FastMap::default();
     let mut unpriced: BTreeMap<(&str, &str, Unpriced), UnpricedGroup> = BTreeMap::new();
     let mut costs = Vec::with_capacity(records.len());
@@ -476,10 +496,7 @@ pub fn price_all(
             }
         }
     }
-    if unpriced.is_empty() {
-        return Ok(costs);
-    }
-    let lines: Vec<String> = unpriced
+    let gaps = unpriced
         .iter()
         .map(|((provider, model, why), group)| {
             let UnpricedGroup { records: count, first, from, to } = group;
@@ -491,11 +508,7 @@ pub fn price_all(
             format!("  {provider} {model}: {why} for {count} record(s) {dates}; first request_id {first}")
         })
         .collect();
-    Err(Error::fatal(format!(
-        "usage records with no price in {} (add or extend a [[model]] entry):\n{}",
-        table.source,
-        lines.join("\n")
-    )))
+    (costs, gaps)
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ mod errors;
 mod formats;
 mod handmade;
 mod matrix;
+mod pricing;
 mod property;
 mod real_fixtures;
 mod reconcile;

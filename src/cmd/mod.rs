@@ -3,6 +3,7 @@
 //! their loading (read → dedupe → period → price), the invoice flags, and
 //! output helpers.
 
+pub mod pricing;
 pub mod reconcile;
 pub mod report;
 pub mod simulate;
@@ -67,6 +68,11 @@ impl Period {
 
     fn contains_day(&self, day: chrono::NaiveDate) -> bool {
         day.year() == self.year && day.month() == self.month
+    }
+
+    /// The month's first day.
+    pub fn first_day(&self) -> chrono::NaiveDate {
+        chrono::NaiveDate::from_ymd_opt(self.year, self.month, 1).expect("a valid month")
     }
 }
 
@@ -170,6 +176,13 @@ pub struct Billing {
 impl Billing {
     /// Read, dedupe, filter and price the usage.
     pub fn load(args: &UsageArgs) -> Result<Billing> {
+        let mut billing = Billing::read(args)?;
+        billing.costs = price_all(&billing.pricing, &billing.records, &billing.interner)?;
+        Ok(billing)
+    }
+
+    /// Read, dedupe and filter the usage, without pricing it (`costs` is empty).
+    pub fn read(args: &UsageArgs) -> Result<Billing> {
         let pricing = PriceTable::resolve(args.pricing.as_deref())?;
         let mut interner = Interner::default();
         let mut skips = Skips::new(args.lenient);
@@ -206,14 +219,13 @@ impl Billing {
                 counts.usage_records_read - counts.duplicate_usage_records - records.len() as u64;
         }
         counts.usage_records = records.len() as u64;
-        let costs = price_all(&pricing, &records, &interner)?;
         Ok(Billing {
             pricing,
             interner,
             skips,
             inputs,
             records,
-            costs,
+            costs: Vec::new(),
             counts,
             period: args.period,
         })
