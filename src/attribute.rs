@@ -69,6 +69,16 @@ impl Totals {
         self.cost += *cost;
         self.billed += billed;
     }
+
+    /// Add another group's sums.
+    pub fn merge(&mut self, other: &Totals) {
+        self.requests += other.requests;
+        for (mine, theirs) in self.tokens.iter_mut().zip(other.tokens) {
+            *mine += theirs;
+        }
+        self.cost += other.cost;
+        self.billed += other.billed;
+    }
 }
 
 /// A run's labels: the value all its calls agree on, else `(mixed)`.

@@ -111,6 +111,36 @@ fn the_sample_month_has_every_case_the_readme_promises() {
         agents.contains("\ndeep_research,"),
         "sub-agents invoked from a tool"
     );
+    let expected = |name: &str| {
+        crate::workdir::csv_rows(
+            &std::fs::read_to_string(repo().join("tests/expected/samples").join(name)).unwrap(),
+        )
+    };
+    assert!(expected("outliers.csv").len() > 1, "runs above their p99");
+    assert!(
+        expected("by_step.csv").len() > 4,
+        "agent loops of several steps"
+    );
+    // No run mixes features, so a feature costs the same in by_feature.csv,
+    // by_outcome.csv and distribution.csv, to the micro-dollar.
+    let by_feature = expected("by_feature.csv");
+    let by_outcome = expected("by_outcome.csv");
+    let distribution = expected("distribution.csv");
+    assert_eq!(by_feature.len(), by_outcome.len());
+    for row in &by_feature[1..] {
+        let outcome = by_outcome.iter().find(|r| r[0] == row[0]).unwrap();
+        assert_eq!(outcome[3], row[11], "{}", row[0]);
+        if let Some(spread) = distribution
+            .iter()
+            .find(|r| r[0] == "feature" && r[1] == row[0])
+        {
+            assert_eq!(spread[8], row[11], "{}", row[0]);
+        }
+    }
+    assert!(
+        by_outcome.iter().any(|r| r[2] != "0" && r[2] != r[1]),
+        "runs that succeed and runs that fail"
+    );
 }
 
 #[test]

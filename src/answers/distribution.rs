@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
 
-use super::{mean, percentile, RunCost};
+use super::{mean, percentile, RunCost, RunLabel};
+use crate::hash::FastMap;
 use crate::money::Micros;
 
 /// One row of `distribution.csv`.
@@ -32,24 +33,28 @@ pub struct Spread {
 }
 
 /// The distribution of run costs per feature, then per root agent; within a
-/// dimension, the costliest group first.
-pub fn distribution(runs: &[RunCost]) -> Vec<Spread> {
+/// dimension, the costliest group first. A group's total (and so its mean)
+/// is its cost in `feature_costs` / `agent_costs` (see
+/// [`super::run_group_costs`]), so it agrees with `by_outcome.csv`.
+pub fn distribution(
+    runs: &[RunCost],
+    feature_costs: &FastMap<String, Micros>,
+    agent_costs: &FastMap<String, Micros>,
+) -> Vec<Spread> {
     let mut out = Vec::new();
-    for (dimension, key) in [
-        (
-            "feature",
-            (|r: &RunCost| r.feature.to_string()) as fn(&RunCost) -> String,
-        ),
-        ("agent", |r: &RunCost| r.root_agent.to_string()),
-    ] {
-        let mut rows: Vec<Spread> = group(runs, key)
+    let dimensions = [
+        ("feature", RunLabel::Feature, feature_costs),
+        ("agent", RunLabel::RootAgent, agent_costs),
+    ];
+    for (dimension, label, group_costs) in dimensions {
+        let mut rows: Vec<Spread> = group(runs, label)
             .into_iter()
             .map(|(key, mut costs)| {
                 costs.sort_unstable();
-                let total: Micros = costs.iter().copied().sum();
+                let total = group_costs[key];
                 Spread {
                     dimension,
-                    key,
+                    key: key.to_string(),
                     runs: costs.len() as u64,
                     mean: mean(total, costs.len() as u64),
                     p50: percentile(&costs, 50),
@@ -66,10 +71,11 @@ pub fn distribution(runs: &[RunCost]) -> Vec<Spread> {
     out
 }
 
-fn group(runs: &[RunCost], key: fn(&RunCost) -> String) -> BTreeMap<String, Vec<Micros>> {
-    let mut groups: BTreeMap<String, Vec<Micros>> = BTreeMap::new();
+/// The runs' costs by their `label`.
+fn group<'a>(runs: &[RunCost<'a>], label: RunLabel) -> BTreeMap<&'a str, Vec<Micros>> {
+    let mut groups: BTreeMap<&str, Vec<Micros>> = BTreeMap::new();
     for run in runs {
-        groups.entry(key(run)).or_default().push(run.cost);
+        groups.entry(run.label(label)).or_default().push(run.cost);
     }
     groups
 }
@@ -87,7 +93,7 @@ pub struct Outlier<'a> {
 /// Runs costing more than their feature's p99 or, with `factor`, more than
 /// `factor` × the feature's median; the most expensive first.
 pub fn outliers<'a>(runs: &[RunCost<'a>], factor: Option<Decimal>) -> Vec<Outlier<'a>> {
-    let thresholds: BTreeMap<String, Decimal> = group(runs, |r| r.feature.to_string())
+    let thresholds: BTreeMap<&str, Decimal> = group(runs, RunLabel::Feature)
         .into_iter()
         .map(|(feature, mut costs)| {
             costs.sort_unstable();

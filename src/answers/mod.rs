@@ -16,11 +16,12 @@ pub mod steps;
 
 use rust_decimal::Decimal;
 
-use crate::attribute::{INVOICE_ONLY, UNATTRIBUTED};
+use crate::attribute::{Table, Totals, INVOICE_ONLY, UNATTRIBUTED};
+use crate::error::Result;
 use crate::hash::FastMap;
 use crate::money::Micros;
 use crate::tree::Call;
-use crate::write::reports::RoundedRow;
+use crate::write::reports::{round_table, RoundedRow};
 
 /// One run (trace) as the run-level answers see it: its `by_run.csv` row.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -41,6 +42,16 @@ pub struct RunCost<'a> {
     pub steps: u32,
     /// The run's rounded `cost_usd`.
     pub cost: Micros,
+}
+
+impl<'a> RunCost<'a> {
+    /// The run's `label`.
+    pub fn label(&self, label: RunLabel) -> &'a str {
+        match label {
+            RunLabel::RootAgent => self.root_agent,
+            RunLabel::Feature => self.feature,
+        }
+    }
 }
 
 /// The runs of `by_run.csv` (`rows`), without the `(unattributed)` and
@@ -68,6 +79,46 @@ pub fn runs<'a>(rows: &'a [RoundedRow], calls: &[Call]) -> Vec<RunCost<'a>> {
             }
         })
         .collect()
+}
+
+/// Which label of a `by_run.csv` row groups runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunLabel {
+    /// `root_agent`.
+    RootAgent = 1,
+    /// `feature`.
+    Feature = 3,
+}
+
+/// The cost of every group of `by_run.csv` rows (`rows`, the unattributed
+/// row included) sharing a `label`, rounded the way the `by_*.csv` reports
+/// round theirs, to the same column totals (`columns`): a group holding the
+/// same calls as a report row (no `(mixed)` run) costs the same micro-dollars
+/// in both files, and the groups sum to the month's total.
+pub fn run_group_costs(
+    rows: &[RoundedRow],
+    label: RunLabel,
+    columns: &[Micros; 4],
+) -> Result<FastMap<String, Micros>> {
+    let mut groups: FastMap<&str, Totals> = FastMap::default();
+    for row in rows {
+        groups
+            .entry(&row.keys[label as usize])
+            .or_default()
+            .merge(&row.totals);
+    }
+    let mut table = Table {
+        name: "run group",
+        key_columns: &["label"],
+        rows: groups
+            .into_iter()
+            .map(|(key, totals)| (vec![key.to_string()], totals, None))
+            .collect(),
+    };
+    Ok(round_table(&mut table, columns, None)?
+        .into_iter()
+        .map(|mut row| (row.keys.swap_remove(0), row.cost_usd))
+        .collect())
 }
 
 /// The nearest-rank `p`-th percentile of ascending `sorted` (not empty):

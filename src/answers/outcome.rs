@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use super::RunCost;
 use crate::attribute::UNATTRIBUTED;
+use crate::hash::FastMap;
 use crate::money::Micros;
 
 /// One row of `by_outcome.csv`.
@@ -26,37 +27,41 @@ pub struct OutcomeRow {
 }
 
 /// Per feature: runs, successes (`outcome_of` the run is one of `success`,
-/// compared without case) and costs, the costliest feature first; the cost
-/// of records that joined no run (`unattributed`) in a last row, so the
-/// `cost_usd` column sums to the month's total.
+/// compared without case) and cost (from `feature_costs`, see
+/// [`super::run_group_costs`]), the costliest feature first; the cost of
+/// records that joined no run in a last row, so the `cost_usd` column sums
+/// to the month's total.
 pub fn by_outcome<'o>(
     runs: &[RunCost],
     outcome_of: impl Fn(u128) -> Option<&'o str>,
     success: &[String],
-    unattributed: Option<Micros>,
+    feature_costs: &FastMap<String, Micros>,
 ) -> Vec<OutcomeRow> {
-    let mut groups: BTreeMap<&str, (u64, u64, Micros)> = BTreeMap::new();
+    let mut groups: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
     for run in runs {
         let group = groups.entry(run.feature).or_default();
         group.0 += 1;
         let succeeded = outcome_of(run.trace)
             .is_some_and(|o| success.iter().any(|s| s.eq_ignore_ascii_case(o.trim())));
         group.1 += u64::from(succeeded);
-        group.2 .0 += run.cost.0;
     }
     let per = |cost: Micros, n: u64| (n > 0).then(|| super::mean(cost, n));
     let mut rows: Vec<OutcomeRow> = groups
         .into_iter()
-        .map(|(feature, (runs, successes, cost))| OutcomeRow {
-            feature: feature.to_string(),
-            runs,
-            successful_runs: successes,
-            cost,
-            cost_per_run: per(cost, runs),
-            cost_per_successful_run: per(cost, successes),
+        .map(|(feature, (runs, successes))| {
+            let cost = feature_costs[feature];
+            OutcomeRow {
+                feature: feature.to_string(),
+                runs,
+                successful_runs: successes,
+                cost,
+                cost_per_run: per(cost, runs),
+                cost_per_successful_run: per(cost, successes),
+            }
         })
         .collect();
     rows.sort_by(|a, b| b.cost.cmp(&a.cost).then_with(|| a.feature.cmp(&b.feature)));
+    let unattributed = feature_costs.get(UNATTRIBUTED).copied();
     if let Some(cost) = unattributed.filter(|c| c.0 != 0) {
         rows.push(OutcomeRow {
             feature: UNATTRIBUTED.to_string(),

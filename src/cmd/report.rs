@@ -8,13 +8,13 @@ use super::{
 };
 use rust_decimal::Decimal;
 
-use crate::answers;
 use crate::answers::budget::{self, Budgets};
 use crate::answers::distribution::{distribution, outliers};
 use crate::answers::focus::focus_rows;
 use crate::answers::outcome::by_outcome;
 use crate::answers::steps::by_step;
-use crate::attribute::{attribute, Table, REPORTS, UNATTRIBUTED};
+use crate::answers::{self, run_group_costs, RunLabel};
+use crate::attribute::{attribute, Table, REPORTS};
 use crate::error::{Error, Result};
 use crate::join::join;
 use crate::money::Micros;
@@ -231,7 +231,9 @@ pub fn run(args: &Args) -> Result<Outcome> {
     // answers
     let by_run = &find(&rounded, "run").1;
     let runs = answers::runs(by_run, &resolved.calls);
-    let spreads = distribution(&runs);
+    let feature_costs = run_group_costs(by_run, RunLabel::Feature, &columns)?;
+    let agent_costs = run_group_costs(by_run, RunLabel::RootAgent, &columns)?;
+    let spreads = distribution(&runs, &feature_costs, &agent_costs);
     let outliers = outliers(&runs, args.answers.outlier_factor);
     let steps = by_step(&billing.records, &billing.costs, &resolved.calls, &joined)?;
     let interner = &billing.interner;
@@ -241,15 +243,11 @@ pub fn run(args: &Args) -> Result<Outcome> {
             .and_then(|o| o.get(&trace).map(String::as_str))
             .or_else(|| resolved.outcomes.get(&trace).map(|&o| interner.get(o)))
     };
-    let unattributed_cost = by_run
-        .iter()
-        .find(|r| r.keys[0] == UNATTRIBUTED)
-        .map(|r| r.cost_usd);
     let by_outcome = by_outcome(
         &runs,
         outcome_of,
         &args.answers.success_outcome,
-        unattributed_cost,
+        &feature_costs,
     );
     let budget_rows = budgets.as_ref().map(|b| budget::check(b, &rounded));
     let focus = focus_rows(
