@@ -8,7 +8,7 @@ use std::process::Command;
 use crate::workdir::{repo, Workdir};
 
 /// The README's first command, less its --out.
-const README_COMMAND: [&str; 12] = [
+const README_COMMAND: [&str; 14] = [
     "report",
     "--spans",
     "samples/spans",
@@ -19,11 +19,13 @@ const README_COMMAND: [&str; 12] = [
     "--true-up",
     "--period",
     "2025-06",
+    "--budgets",
+    "samples/budgets.toml",
     "--quiet",
     "--out",
 ];
 
-const FILES: [&str; 16] = [
+const FILES: [&str; 17] = [
     "by_tenant.csv",
     "by_feature.csv",
     "by_agent.csv",
@@ -37,6 +39,7 @@ const FILES: [&str; 16] = [
     "outliers.csv",
     "by_step.csv",
     "by_outcome.csv",
+    "budget.csv",
     "focus.csv",
     "report.html",
     "summary.json",
