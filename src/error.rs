@@ -61,11 +61,11 @@ impl std::error::Error for Error {}
 
 /// How many record-level errors of each kind were skipped, and where the
 /// first few were. Strict by default: a record error is returned as is.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Skips {
     lenient: bool,
     /// Skipped records per error kind.
-    pub by_kind: BTreeMap<&'static str, u64>,
+    pub by_kind: BTreeMap<String, u64>,
     /// The first [`Skips::KEEP`] skipped records, as full messages.
     pub first: Vec<String>,
 }
@@ -87,7 +87,7 @@ impl Skips {
     pub fn handle(&mut self, err: Error) -> Result<()> {
         match err {
             Error::Record { kind, .. } if self.lenient => {
-                *self.by_kind.entry(kind).or_default() += 1;
+                *self.by_kind.entry(kind.to_string()).or_default() += 1;
                 if self.first.len() < Self::KEEP {
                     self.first.push(err.to_string());
                 }
@@ -95,6 +95,16 @@ impl Skips {
             }
             err => Err(err),
         }
+    }
+
+    /// Add what another run (a shard) skipped: counts per kind, and its
+    /// first messages while fewer than [`Skips::KEEP`] are kept.
+    pub fn absorb(&mut self, by_kind: &BTreeMap<String, u64>, first: &[String]) {
+        for (kind, n) in by_kind {
+            *self.by_kind.entry(kind.clone()).or_default() += n;
+        }
+        let room = Self::KEEP.saturating_sub(self.first.len());
+        self.first.extend(first.iter().take(room).cloned());
     }
 
     /// Total records skipped.

@@ -17,6 +17,8 @@ struct Cli {
 enum Command {
     /// Attribute billed usage to spans and write the reports.
     Report(Box<cmd::report::Args>),
+    /// Combine the partials of `report --shard I/N` into the month's reports.
+    Merge(Box<cmd::merge::Args>),
     /// Compare priced usage with the invoice; exit 1 on drift.
     Reconcile(cmd::reconcile::Args),
     /// Generate a deterministic synthetic fleet month (spans + usage).
@@ -33,6 +35,7 @@ fn main() {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Report(args) => cmd::report::run(args),
+        Command::Merge(args) => cmd::merge::run(args),
         Command::Reconcile(args) => cmd::reconcile::run(args),
         Command::Simulate(args) => cmd::simulate::run(args).map(|()| cmd::Outcome::Pass),
         Command::Pricing { command } => cmd::pricing::run(command),

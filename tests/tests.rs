@@ -15,3 +15,4 @@ mod real_fixtures;
 mod reconcile;
 mod safety;
 mod samples;
+mod shard;

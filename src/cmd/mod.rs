@@ -3,6 +3,7 @@
 //! their loading (read → dedupe → period → price), the invoice flags, and
 //! output helpers.
 
+pub mod merge;
 pub mod pricing;
 pub mod reconcile;
 pub mod report;

@@ -16,13 +16,15 @@ use crate::answers::steps::by_step;
 use crate::answers::{self, run_group_costs, RunLabel};
 use crate::attribute::{attribute, Table, REPORTS};
 use crate::error::{Error, Result};
+use crate::hash::FastMap;
 use crate::join::join;
 use crate::money::Micros;
 use crate::read::outcomes;
 use crate::read::spans::AttrKeys;
 use crate::read::{self, InputFile};
 use crate::reconcile::Names;
-use crate::tree::Forest;
+use crate::shard::{self, Shard};
+use crate::tree::{Forest, Resolved};
 use crate::write::answers::{
     budget_csv, by_outcome_csv, by_step_csv, distribution_csv, focus_csv, outliers_csv,
 };
@@ -41,15 +43,6 @@ pub struct Args {
     /// lines or one OTLP JSON document per file.
     #[arg(long, required = true, num_args = 1.., value_name = "PATH")]
     pub spans: Vec<PathBuf>,
-    /// Usage inputs, pricing and period.
-    #[command(flatten)]
-    pub usage: UsageArgs,
-    /// Where and how the outputs are written.
-    #[command(flatten)]
-    pub output: OutputArgs,
-    /// Write one report as CSV to stdout (the summary then goes to stderr).
-    #[arg(long, value_name = "REPORT", value_parser = REPORTS)]
-    pub print: Option<String>,
     /// Span attribute keys naming the tenant, tried in order.
     #[arg(
         long,
@@ -74,6 +67,31 @@ pub struct Args {
         default_value = "gen_ai.response.id"
     )]
     pub join_attr: Vec<String>,
+    /// Root-span attribute naming a run's outcome (by_outcome.csv).
+    #[arg(long, value_name = "KEY", default_value = "app.outcome")]
+    pub outcome_attr: String,
+    /// Process only the traces of shard I of N (by trace-id hash) and write a
+    /// partial into --out, for `tokenledger merge`.
+    #[arg(long, value_name = "I/N", value_parser = Shard::parse, requires = "out")]
+    pub shard: Option<Shard>,
+    /// Everything after the spans: usage, checks, answers, outputs.
+    #[command(flatten)]
+    pub pipeline: PipelineArgs,
+}
+
+/// The flags of everything after the span trees, shared by `report` and
+/// `merge`.
+#[derive(Debug, clap::Args)]
+pub struct PipelineArgs {
+    /// Usage inputs, pricing and period.
+    #[command(flatten)]
+    pub usage: UsageArgs,
+    /// Where and how the outputs are written.
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Write one report as CSV to stdout (the summary then goes to stderr).
+    #[arg(long, value_name = "REPORT", value_parser = REPORTS)]
+    pub print: Option<String>,
     /// Invoices or cost reports to reconcile against (writes reconciliation.csv).
     #[arg(long, num_args = 1.., value_name = "PATH")]
     pub invoice: Vec<PathBuf>,
@@ -92,9 +110,6 @@ pub struct Args {
 /// Flags of the answers: cost per outcome, outliers and budgets.
 #[derive(Debug, clap::Args)]
 pub struct AnswerArgs {
-    /// Root-span attribute naming a run's outcome (by_outcome.csv).
-    #[arg(long, value_name = "KEY", default_value = "app.outcome")]
-    pub outcome_attr: String,
     /// CSV with columns run_id,outcome; overrides the root spans' outcomes.
     #[arg(long, value_name = "FILE")]
     pub outcomes: Option<PathBuf>,
@@ -126,62 +141,136 @@ fn positive_decimal(text: &str) -> std::result::Result<Decimal, String> {
         .ok_or_else(|| format!("expected a number above 0, got \"{text}\""))
 }
 
-/// Run the pipeline.
+/// Run the pipeline (or, with --shard, its span half).
 pub fn run(args: &Args) -> Result<Outcome> {
     if args.tenant_attr.len() > usize::from(u8::MAX) {
         return Err(Error::fatal("--tenant-attr: at most 255 keys"));
     }
     let mut timings = Timings::start();
-    let mut billing = Billing::load(&args.usage)?;
-    let budgets = args
-        .answers
-        .budgets
-        .as_deref()
-        .map(Budgets::load)
-        .transpose()?;
-    let outcomes = args
-        .answers
-        .outcomes
-        .as_deref()
-        .map(outcomes::read)
-        .transpose()?;
+    let pipeline = &args.pipeline;
+    let mut billing = Billing::load(&pipeline.usage)?;
     timings.phase("read and price usage");
-    let checks = Checks::run(&mut billing, &args.invoice, &args.check)?;
+    // A shard reads what the merge will read before the spans too: its
+    // span files then count from the same place, and bad inputs stop every
+    // shard early.
+    let prepared = Prepared::new(pipeline, &mut billing)?;
     timings.phase("checks");
+    if let Some(shard) = args.shard {
+        let before_spans = billing.skips.clone();
+        let resolved = read_spans(args, &mut billing, Some(shard), &mut timings)?;
+        let out = pipeline
+            .output
+            .out
+            .as_deref()
+            .expect("--shard requires --out");
+        shard::write_partial(out, shard, &keys(args), &billing, &before_spans, &resolved)?;
+        return Ok(Outcome::Pass);
+    }
+    let resolved = read_spans(args, &mut billing, None, &mut timings)?;
+    finish(pipeline, billing, prepared, resolved, timings)
+}
 
-    // read: spans, then tree
-    let keys = AttrKeys {
+/// The span attributes the readers look for.
+fn keys(args: &Args) -> AttrKeys {
+    AttrKeys {
         tenant: args.tenant_attr.clone(),
         feature: args.feature_attr.clone(),
         join: args.join_attr.clone(),
-        outcome: args.answers.outcome_attr.clone(),
-    };
+        outcome: args.outcome_attr.clone(),
+    }
+}
+
+/// Read the span files (only `shard`'s traces, if given) and resolve the trees.
+fn read_spans(
+    args: &Args,
+    billing: &mut Billing,
+    shard: Option<Shard>,
+    timings: &mut Timings,
+) -> Result<Resolved> {
+    let keys = keys(args);
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let mut forest = Forest::default();
+    let read_skips = billing.skips.clone();
     for path in read::expand(&args.spans, &[".json", ".jsonl"])? {
         let file = billing.inputs.len() as u32;
-        let (n, dialect) = read::spans::read_file(
+        let mut kept = 0;
+        let (_, dialect) = read::spans::read_file(
             &path,
             file,
             &keys,
             threads,
             &mut billing.interner,
             &mut billing.skips,
-            &mut |s| forest.insert(s),
+            &mut |s| {
+                if shard.is_none_or(|shard| shard.owns(s.trace_id)) {
+                    kept += 1;
+                    forest.insert(s);
+                }
+            },
         )?;
-        billing.counts.spans += n;
+        billing.counts.spans += kept;
         billing.inputs.push(InputFile {
             path,
             kind: "spans",
             format: dialect.name(),
-            records: n,
+            records: kept,
         });
+    }
+    // Every shard reads every line and meets the same malformed ones: the
+    // first shard alone counts them.
+    if shard.is_some_and(|shard| shard.index != 0) {
+        billing.skips = read_skips;
     }
     timings.phase("read spans");
     let resolved = forest.resolve(super::describe(&billing.inputs), &mut billing.skips)?;
     timings.phase("resolve trees");
+    Ok(resolved)
+}
+
+/// What the pipeline needs beside usage and spans: the invoice and coverage
+/// checks, budgets and outcomes, read before the spans so that a bad file
+/// stops the run early.
+pub struct Prepared<'a> {
+    checks: Checks<'a>,
+    budgets: Option<Budgets>,
+    outcomes: Option<FastMap<u128, String>>,
+}
+
+impl<'a> Prepared<'a> {
+    /// Read budgets and outcomes, and run the checks.
+    pub fn new(args: &'a PipelineArgs, billing: &mut Billing) -> Result<Prepared<'a>> {
+        let answers = &args.answers;
+        let budgets = answers.budgets.as_deref().map(Budgets::load).transpose()?;
+        let outcomes = answers
+            .outcomes
+            .as_deref()
+            .map(outcomes::read)
+            .transpose()?;
+        let checks = Checks::run(billing, &args.invoice, &args.check)?;
+        Ok(Prepared {
+            checks,
+            budgets,
+            outcomes,
+        })
+    }
+}
+
+/// Join, reconcile, attribute, answer and write: everything after the span
+/// trees, the same for `report` and `merge`.
+pub fn finish(
+    args: &PipelineArgs,
+    mut billing: Billing,
+    prepared: Prepared,
+    resolved: Resolved,
+    mut timings: Timings,
+) -> Result<Outcome> {
+    let Prepared {
+        checks,
+        budgets,
+        outcomes,
+    } = prepared;
     let counts = &mut billing.counts;
     counts.traces = resolved.traces;
     counts.calls = resolved.calls.len() as u64;

@@ -253,6 +253,13 @@ impl Dialect {
         }
     }
 
+    /// The dialect called `name` (as [`Dialect::name`] writes it).
+    pub fn from_name(name: &str) -> Option<Dialect> {
+        [Dialect::Otlp, Dialect::Flat]
+            .into_iter()
+            .find(|d| d.name() == name)
+    }
+
     /// The dialect of a file whose first line is `line`.
     fn of(line: &str) -> Dialect {
         let otlp = [

@@ -148,7 +148,7 @@ pub struct Counts {
 #[derive(Debug, Default, Serialize)]
 pub struct SkippedJson {
     /// Count per kind of error.
-    pub by_kind: std::collections::BTreeMap<&'static str, u64>,
+    pub by_kind: std::collections::BTreeMap<String, u64>,
     /// The first few, with file and line.
     pub first: Vec<String>,
 }

@@ -1,0 +1,372 @@
+//! Sharding a month larger than one machine: `report --shard I/N` keeps the
+//! traces whose id hashes to shard I, resolves their trees and writes them as
+//! a partial; `merge` reads the partials back and runs the rest of the
+//! pipeline once. Every trace lands whole in one shard and tree resolution
+//! is per trace, so the union of the partials is exactly what one run would
+//! have resolved, and the reports are byte-identical to one run's.
+//!
+//! A partial directory holds `partial.json` (the shard, the attribute keys,
+//! the span files with the spans kept from each, the counts, what
+//! `--lenient` skipped and each run's outcome) and `calls.jsonl` (one
+//! resolved inference call per line).
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::cmd::Billing;
+use crate::error::{Error, Result, Skips};
+use crate::intern::{Interner, Sym};
+use crate::model::{CallInfo, Origin};
+use crate::read::spans::{parse_hex_id, AttrKeys};
+use crate::read::InputFile;
+use crate::tree::{Call, Dims, Resolved};
+use crate::write::OutDir;
+
+/// Shard `index` of `count`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shard {
+    /// 0-based.
+    pub index: u32,
+    /// How many shards the month is split into.
+    pub count: u32,
+}
+
+impl Shard {
+    /// Parse `I/N` with 0 ≤ I < N.
+    pub fn parse(text: &str) -> std::result::Result<Shard, String> {
+        let bad = || format!("expected I/N with 0 <= I < N (e.g. 0/4), got \"{text}\"");
+        let (i, n) = text.split_once('/').ok_or_else(bad)?;
+        let (index, count) = (i.parse().map_err(|_| bad())?, n.parse().map_err(|_| bad())?);
+        if index >= count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+
+    /// Whether the trace belongs to this shard: a mix of its id's bits
+    /// (SplitMix64's finaliser), modulo the shard count.
+    pub fn owns(&self, trace: u128) -> bool {
+        let mut z = (trace as u64) ^ ((trace >> 64) as u64);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^= z >> 31;
+        z % u64::from(self.count) == u64::from(self.index)
+    }
+}
+
+/// `partial.json`.
+#[derive(Debug, Serialize, Deserialize)]
+struct Meta {
+    tokenledger_version: String,
+    shard: Shard,
+    tenant_attr: Vec<String>,
+    feature_attr: String,
+    join_attr: Vec<String>,
+    outcome_attr: String,
+    /// Input files (usage, invoices, …) read before the span files: span
+    /// origins count from here.
+    inputs_before_spans: usize,
+    /// Span files with their format and the spans this shard kept.
+    span_files: Vec<(PathBuf, String, u64)>,
+    spans: u64,
+    traces: u64,
+    orphan_spans: u64,
+    duplicate_spans: u64,
+    wrapper_spans: u64,
+    skipped: BTreeMap<String, u64>,
+    skipped_first: Vec<String>,
+    /// Each run's outcome: trace id (hex) → outcome.
+    outcomes: BTreeMap<String, String>,
+}
+
+/// One line of `calls.jsonl`.
+#[derive(Debug, Serialize, Deserialize)]
+struct PartialCall {
+    trace: String,
+    span: String,
+    name: String,
+    join_key: Option<String>,
+    model: Option<String>,
+    input_tokens: Option<u64>,
+    output_tokens: Option<u64>,
+    start_ns: u64,
+    own_step: Option<u32>,
+    step: u32,
+    tenant: Option<String>,
+    feature: Option<String>,
+    agent: Option<String>,
+    tool: Option<String>,
+    root_agent: Option<String>,
+    agents: Vec<Option<String>>,
+    file: u32,
+    line: u64,
+}
+
+/// Write a shard's resolved trees into `out` as a partial. `usage_skips` is
+/// what was skipped before the spans (every shard reads the usage and
+/// invoices; `merge` reads them again), so only the spans' skips go into
+/// the partial.
+pub fn write_partial(
+    out: &Path,
+    shard: Shard,
+    keys: &AttrKeys,
+    billing: &Billing,
+    usage_skips: &Skips,
+    resolved: &Resolved,
+) -> Result<()> {
+    let interner = &billing.interner;
+    let name = |sym: Option<Sym>| sym.map(|s| interner.get(s).to_string());
+    let mut calls = Vec::new();
+    for call in &resolved.calls {
+        let info = &call.info;
+        let line = PartialCall {
+            trace: format!("{:032x}", call.trace_id),
+            span: format!("{:016x}", call.span_id),
+            name: interner.get(info.name).to_string(),
+            join_key: info.join_key.as_deref().map(str::to_string),
+            model: name(info.model),
+            input_tokens: info.input_tokens,
+            output_tokens: info.output_tokens,
+            start_ns: info.start_ns,
+            own_step: info.step,
+            step: call.step,
+            tenant: name(call.dims.tenant),
+            feature: name(call.dims.feature),
+            agent: name(call.dims.agent),
+            tool: name(call.dims.tool),
+            root_agent: name(call.dims.root_agent),
+            agents: call.dims.agents.iter().map(|a| name(*a)).collect(),
+            file: call.origin.file,
+            line: call.origin.line,
+        };
+        serde_json::to_writer(&mut calls, &line).map_err(|e| Error::fatal(e.to_string()))?;
+        calls.push(b'\n');
+    }
+    let before = billing.inputs.iter().filter(|i| i.kind != "spans").count();
+    let mut skipped: BTreeMap<String, u64> = BTreeMap::new();
+    for (kind, n) in &billing.skips.by_kind {
+        let before = usage_skips.by_kind.get(kind).copied().unwrap_or(0);
+        if *n > before {
+            skipped.insert(kind.clone(), n - before);
+        }
+    }
+    let meta = Meta {
+        tokenledger_version: env!("CARGO_PKG_VERSION").to_string(),
+        shard,
+        tenant_attr: keys.tenant.clone(),
+        feature_attr: keys.feature.clone(),
+        join_attr: keys.join.clone(),
+        outcome_attr: keys.outcome.clone(),
+        inputs_before_spans: before,
+        span_files: billing.inputs[before..]
+            .iter()
+            .map(|i| (i.path.clone(), i.format.to_string(), i.records))
+            .collect(),
+        spans: billing.counts.spans,
+        traces: resolved.traces,
+        orphan_spans: resolved.orphan_spans,
+        duplicate_spans: resolved.duplicate_spans,
+        wrapper_spans: resolved.wrapper_spans,
+        skipped,
+        skipped_first: billing.skips.first[usage_skips.first.len()..].to_vec(),
+        outcomes: resolved
+            .outcomes
+            .iter()
+            .map(|(t, o)| (format!("{t:032x}"), interner.get(*o).to_string()))
+            .collect(),
+    };
+    let dir = OutDir::create(out)?;
+    let mut json = serde_json::to_vec_pretty(&meta).map_err(|e| Error::fatal(e.to_string()))?;
+    json.write_all(b"\n").expect("writing to memory");
+    dir.write("partial.json", &json)?;
+    dir.write("calls.jsonl", &calls)?;
+    dir.commit()
+}
+
+/// Read the partials of every shard (each exactly once) into the resolved
+/// trees of the whole month, adding the span files to `billing.inputs` and
+/// their skips to `billing.skips`, after the usage `billing` already holds.
+pub fn read_partials(dirs: &[PathBuf], billing: &mut Billing) -> Result<Resolved> {
+    let mut metas = Vec::new();
+    for dir in dirs {
+        let path = dir.join("partial.json");
+        let text = crate::read::read_text(&path)?;
+        let meta: Meta = serde_json::from_str(&text).map_err(|e| {
+            Error::fatal(format!(
+                "{}: not a tokenledger partial ({e}); make one with `report --shard I/N --out DIR`",
+                path.display()
+            ))
+        })?;
+        metas.push((dir, meta));
+    }
+    metas.sort_by_key(|(_, m)| m.shard.index);
+    let first = &metas[0].1;
+    let count = first.shard.count;
+    let indexes: Vec<u32> = metas.iter().map(|(_, m)| m.shard.index).collect();
+    if metas.iter().any(|(_, m)| m.shard.count != count)
+        || indexes != (0..count).collect::<Vec<_>>()
+    {
+        let missing: Vec<String> = (0..count)
+            .filter(|i| !indexes.contains(i))
+            .map(|i| format!("{i}/{count}"))
+            .collect();
+        return Err(Error::fatal(format!(
+            "merge needs every shard of one split exactly once: got shards {}{}",
+            metas
+                .iter()
+                .map(|(_, m)| format!("{}/{}", m.shard.index, m.shard.count))
+                .collect::<Vec<_>>()
+                .join(", "),
+            if missing.is_empty() {
+                String::new()
+            } else {
+                format!("; missing {}", missing.join(", "))
+            }
+        )));
+    }
+    let before = billing.inputs.len();
+    for (dir, meta) in &metas {
+        let same = |m: &Meta| {
+            (
+                &m.tenant_attr,
+                &m.feature_attr,
+                &m.join_attr,
+                &m.outcome_attr,
+            ) == (
+                &first.tenant_attr,
+                &first.feature_attr,
+                &first.join_attr,
+                &first.outcome_attr,
+            ) && m
+                .span_files
+                .iter()
+                .map(|f| &f.0)
+                .eq(first.span_files.iter().map(|f| &f.0))
+        };
+        if !same(meta) || meta.inputs_before_spans != before {
+            return Err(Error::fatal(format!(
+                "{}: this shard was run with other span files, attribute keys or usage and invoice \
+                 files than shard 0 or this merge; run every shard with the merge's arguments",
+                dir.display()
+            )));
+        }
+    }
+
+    let mut resolved = Resolved::default();
+    for (i, (path, format, _)) in first.span_files.iter().enumerate() {
+        billing.inputs.push(InputFile {
+            path: path.clone(),
+            kind: "spans",
+            format: crate::read::spans::Dialect::from_name(format)
+                .ok_or_else(|| Error::fatal(format!("unknown span format \"{format}\"")))?
+                .name(),
+            records: metas.iter().map(|(_, m)| m.span_files[i].2).sum(),
+        });
+    }
+    for (dir, meta) in &metas {
+        billing.counts.spans += meta.spans;
+        resolved.traces += meta.traces;
+        resolved.orphan_spans += meta.orphan_spans;
+        resolved.duplicate_spans += meta.duplicate_spans;
+        resolved.wrapper_spans += meta.wrapper_spans;
+        billing.skips.absorb(&meta.skipped, &meta.skipped_first);
+        for (trace, outcome) in &meta.outcomes {
+            let trace = hex(trace, 32, dir, "outcomes")?;
+            resolved
+                .outcomes
+                .insert(trace, billing.interner.intern(outcome));
+        }
+        read_calls(dir, &mut billing.interner, &mut resolved.calls)?;
+    }
+    resolved
+        .calls
+        .sort_unstable_by_key(|c| (c.trace_id, c.span_id));
+    if let Some(w) = resolved
+        .calls
+        .windows(2)
+        .find(|w| (w[0].trace_id, w[0].span_id) == (w[1].trace_id, w[1].span_id))
+    {
+        return Err(Error::fatal(format!(
+            "span {:016x} of trace {:032x} is in two partials: were they made from one split?",
+            w[0].span_id, w[0].trace_id
+        )));
+    }
+    Ok(resolved)
+}
+
+fn hex(text: &str, digits: usize, dir: &Path, what: &str) -> Result<u128> {
+    parse_hex_id(text, digits).ok_or_else(|| {
+        Error::fatal(format!(
+            "{}: {what}: \"{text}\" is not {digits} hex digits",
+            dir.display()
+        ))
+    })
+}
+
+/// Read one partial's `calls.jsonl`.
+fn read_calls(dir: &Path, interner: &mut Interner, calls: &mut Vec<Call>) -> Result<()> {
+    let path = dir.join("calls.jsonl");
+    let reader =
+        std::io::BufReader::new(std::fs::File::open(&path).map_err(|e| Error::io(&path, e))?);
+    let mut intern = |name: Option<String>| name.map(|n| interner.intern(&n));
+    for (n, line) in reader.lines().enumerate() {
+        let line = line.map_err(|e| Error::io(&path, e))?;
+        let at = format!("{}:{}", path.display(), n + 1);
+        let c: PartialCall = serde_json::from_str(&line)
+            .map_err(|e| Error::fatal(format!("{at}: not a partial call line: {e}")))?;
+        let info = CallInfo {
+            join_key: c.join_key.map(Into::into),
+            name: intern(Some(c.name)).expect("a name"),
+            model: intern(c.model),
+            input_tokens: c.input_tokens,
+            output_tokens: c.output_tokens,
+            start_ns: c.start_ns,
+            step: c.own_step,
+        };
+        calls.push(Call {
+            trace_id: hex(&c.trace, 32, dir, "trace")?,
+            span_id: hex(&c.span, 16, dir, "span")? as u64,
+            info: Box::new(info),
+            dims: Dims {
+                tenant: intern(c.tenant),
+                feature: intern(c.feature),
+                agent: intern(c.agent),
+                tool: intern(c.tool),
+                root_agent: intern(c.root_agent),
+                agents: c.agents.into_iter().map(&mut intern).collect(),
+            },
+            step: c.step,
+            origin: Origin {
+                file: c.file,
+                line: c.line,
+            },
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_trace_lands_in_exactly_one_shard() {
+        assert_eq!(Shard::parse("2/5"), Ok(Shard { index: 2, count: 5 }));
+        for bad in ["5/5", "1", "a/2", "0/0", "-1/3"] {
+            assert!(Shard::parse(bad).is_err(), "{bad}");
+        }
+        let mut sizes = [0u32; 4];
+        for t in 0..4000u128 {
+            let trace = t.wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c834);
+            let owners: Vec<u32> = (0..4)
+                .filter(|&i| Shard { index: i, count: 4 }.owns(trace))
+                .collect();
+            assert_eq!(owners.len(), 1);
+            sizes[owners[0] as usize] += 1;
+        }
+        assert!(sizes.iter().all(|&n| (850..1150).contains(&n)), "{sizes:?}");
+    }
+}
