@@ -36,7 +36,7 @@ fn reruns_are_byte_identical() {
     wd.run(&args);
     let first = snapshot(&wd.path("out"));
     wd.run(&args);
-    assert_eq!(first.len(), 16);
+    assert_eq!(first.len(), 16 + usize::from(cfg!(feature = "parquet")));
     assert!(
         snapshot(&wd.path("out")) == first,
         "a rerun changed the reports"

@@ -9,6 +9,8 @@ mod errors;
 mod formats;
 mod handmade;
 mod matrix;
+#[cfg(feature = "parquet")]
+mod parquet;
 mod pricing;
 mod property;
 mod real_fixtures;

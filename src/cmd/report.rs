@@ -395,6 +395,18 @@ pub fn finish(
             dir.write("budget.csv", &csv_bytes(raw, |w| budget_csv(w, rows))?)?;
         }
         dir.write("focus.csv", &csv_bytes(raw, |w| focus_csv(w, &focus))?)?;
+        #[cfg(feature = "parquet")]
+        {
+            let table = crate::write::parquet::CallsTable {
+                records: &billing.records,
+                costs: &billing.costs,
+                billed: billed.as_deref(),
+                calls: &resolved.calls,
+                joined: &joined,
+                interner: &billing.interner,
+            };
+            dir.write("calls.parquet", &table.to_parquet()?)?;
+        }
         let page = Page {
             summary: &summary,
             tenants: &find(&rounded, "tenant").1,

@@ -12,6 +12,8 @@
 pub mod answers;
 pub mod coverage;
 pub mod html;
+#[cfg(feature = "parquet")]
+pub mod parquet;
 pub mod reconciliation;
 pub mod reports;
 pub mod summary;
