@@ -50,7 +50,12 @@ fn merged_shards_are_byte_identical_to_one_run() {
     ]);
     // A malformed line: every shard meets it, the first alone counts it.
     let spans = wd.read("fleet/spans/part-1.jsonl");
-    wd.write("fleet/spans/part-1.jsonl", &format!("{{not json\n{spans}"));
+    // And a span with a bad id, in whichever shard its trace falls.
+    let bad_id = r#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"0af7651916cd43dd8448eb211c80319c","spanId":"xyz","name":"bad"}]}]}]}"#;
+    wd.write(
+        "fleet/spans/part-1.jsonl",
+        &format!("{{not json\n{bad_id}\n{spans}"),
+    );
     wd.write(
         "budgets.toml",
         "[[budget]]\ndimension = \"tenant\"\nkey = \"acme-corp\"\nusd = 5\n",
@@ -71,6 +76,7 @@ fn merged_shards_are_byte_identical_to_one_run() {
     )
     .unwrap();
     assert!(summary.contains("\"bad-json\": 1"), "{summary}");
+    assert!(summary.contains("\"bad-span\": 1"), "{summary}");
 
     for n in [1u32, 3, 5] {
         let mut partials = Vec::new();

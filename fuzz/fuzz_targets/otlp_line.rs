@@ -16,6 +16,7 @@ fuzz_target!(|data: &[u8]| {
         feature: "app.feature".into(),
         join: vec!["gen_ai.response.id".into(), "aws.request_id".into()],
         outcome: "app.outcome".into(),
+        shard: None,
     };
     let origin = Origin { file: 0, line: 1 };
     let mut interner = Interner::default();

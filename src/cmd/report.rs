@@ -177,6 +177,7 @@ fn keys(args: &Args) -> AttrKeys {
         feature: args.feature_attr.clone(),
         join: args.join_attr.clone(),
         outcome: args.outcome_attr.clone(),
+        shard: None,
     }
 }
 
@@ -187,7 +188,10 @@ fn read_spans(
     shard: Option<Shard>,
     timings: &mut Timings,
 ) -> Result<Resolved> {
-    let keys = keys(args);
+    let keys = AttrKeys {
+        shard,
+        ..keys(args)
+    };
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -195,20 +199,15 @@ fn read_spans(
     let read_skips = billing.skips.clone();
     for path in read::expand(&args.spans, &[".json", ".jsonl"])? {
         let file = billing.inputs.len() as u32;
-        let mut kept = 0;
-        let (_, dialect) = read::spans::read_file(
+        // Under --shard, `kept` counts this shard's spans only.
+        let (kept, dialect) = read::spans::read_file(
             &path,
             file,
             &keys,
             threads,
             &mut billing.interner,
             &mut billing.skips,
-            &mut |s| {
-                if shard.is_none_or(|shard| shard.owns(s.trace_id)) {
-                    kept += 1;
-                    forest.insert(s);
-                }
-            },
+            &mut |s| forest.insert(s),
         )?;
         billing.counts.spans += kept;
         billing.inputs.push(InputFile {

@@ -132,6 +132,8 @@ pub fn parse_line(
     };
     let span =
         compact(&span.name, ids, &attrs, origin, keys, interner).map_err(|m| ("bad-span", m))?;
-    sink(span);
-    Ok(1)
+    Ok(span.map_or(0, |span| {
+        sink(span);
+        1
+    }))
 }

@@ -205,8 +205,10 @@ fn convert(
                     parent: (span.parent_span_id.as_deref(), "parentSpanId"),
                     start_ns: span.start_time_unix_nano.map_or(0, start_ns),
                 };
-                sink(compact(&span.name, ids, &attrs, origin, keys, interner)?);
-                count += 1;
+                if let Some(span) = compact(&span.name, ids, &attrs, origin, keys, interner)? {
+                    sink(span);
+                    count += 1;
+                }
             }
         }
     }
@@ -249,6 +251,7 @@ mod tests {
             feature: "app.feature".into(),
             join: vec!["gen_ai.response.id".into()],
             outcome: "app.outcome".into(),
+            shard: None,
         }
     }
 

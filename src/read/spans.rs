@@ -25,6 +25,9 @@ pub struct AttrKeys {
     pub join: Vec<String>,
     /// Root-span attribute naming the run's outcome (`--outcome-attr`).
     pub outcome: String,
+    /// With `--shard`: only this shard's traces are kept; other spans are
+    /// dropped once their ids are checked, before their attributes are read.
+    pub shard: Option<crate::shard::Shard>,
 }
 
 /// The attribute numbering an agent's steps.
@@ -133,7 +136,8 @@ fn operation<'n>(attrs: &dyn Attributes, name_op: &'n str) -> Cow<'n, str> {
         .map_or(Cow::Borrowed(name_op), |(_, _, op)| Cow::Borrowed(*op))
 }
 
-/// Reduce one span to what attribution needs.
+/// Reduce one span to what attribution needs; `None` for a well-formed
+/// span of another shard's trace.
 pub fn compact(
     name: &str,
     ids: Ids,
@@ -141,7 +145,7 @@ pub fn compact(
     origin: Origin,
     keys: &AttrKeys,
     interner: &mut Interner,
-) -> std::result::Result<Span, String> {
+) -> std::result::Result<Option<Span>, String> {
     let what = |field: &str, value: &str| format!("span \"{name}\": {field} \"{value}\"");
     let trace_id = parse_hex_id(ids.trace.0, 32)
         .ok_or_else(|| what(ids.trace.1, ids.trace.0) + " is not 32 hex digits")?;
@@ -155,6 +159,9 @@ pub fn compact(
             .map(|id| id as u64)
             .ok_or_else(|| what(ids.parent.1, p) + " is not 16 hex digits")?,
     };
+    if keys.shard.is_some_and(|shard| !shard.owns(trace_id)) {
+        return Ok(None);
+    }
     let (name_op, name_rest) = name.split_once(' ').unwrap_or((name, ""));
     let op = operation(attrs, name_op);
     let join_key = keys.join.iter().find_map(|k| attrs.text(k));
@@ -220,7 +227,7 @@ pub fn compact(
     } else {
         None
     };
-    Ok(Span {
+    Ok(Some(Span {
         trace_id,
         span_id,
         parent_id,
@@ -232,7 +239,7 @@ pub fn compact(
         outcome,
         call,
         origin,
-    })
+    }))
 }
 
 /// The span dialect of a file.
@@ -352,8 +359,8 @@ fn parse_block(
 
 /// Read every span of one file, passing each to `sink` in file order.
 /// Lines are parsed `threads` blocks at a time, in parallel; the result is
-/// the same whatever the number of threads. Returns the number of spans and
-/// the file's dialect.
+/// the same whatever the number of threads. Returns the number of spans
+/// passed on (under a shard, its spans only) and the file's dialect.
 pub fn read_file(
     path: &Path,
     file: u32,
