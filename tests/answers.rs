@@ -12,7 +12,7 @@
 //! three succeed. One more record, 50k tokens, joins no span ($0.05).
 //! Month: $5.50 + $2.30 + $0.05 = $7.85.
 
-use crate::workdir::{csv_rows, fixture, Workdir};
+use crate::workdir::{csv_rows, fixture, Workdir, HANDMADE_REPORT};
 
 /// A flat JSONL span.
 fn span(run: u32, span: u32, parent: Option<u32>, start: u32, attrs: &str) -> String {
@@ -100,25 +100,16 @@ fn fleet() -> Workdir {
     wd
 }
 
-const REPORT: [&str; 11] = [
-    "report",
-    "--spans",
-    "spans",
-    "--usage",
-    "usage.csv",
-    "--pricing",
-    "pricing.toml",
-    "--quiet",
-    "--out",
-    "out",
-    "--period",
-];
+/// The hand-made fleet's report command for June, with `flags`.
+fn args<'a>(flags: &[&'a str]) -> Vec<&'a str> {
+    let mut args = HANDMADE_REPORT.to_vec();
+    args.extend(["--period", "2025-06"]);
+    args.extend(flags);
+    args
+}
 
 fn report(wd: &Workdir, flags: &[&str]) {
-    let mut args = REPORT.to_vec();
-    args.push("2025-06");
-    args.extend(flags);
-    wd.run(&args);
+    wd.run(&args(&[&["--quiet"], flags].concat()));
 }
 
 #[test]
@@ -208,9 +199,7 @@ fn a_bad_outcomes_file_names_its_line() {
         "outcomes.csv",
         "run_id,outcome\n0000000000000000000000000000000d,ok\nrun-7,ok\n",
     );
-    let mut args = REPORT.to_vec();
-    args.extend(["2025-06", "--outcomes", "outcomes.csv"]);
-    let stderr = wd.fail(&args, 2);
+    let stderr = wd.fail(&args(&["--outcomes", "outcomes.csv"]), 2);
     assert_eq!(
         stderr,
         "tokenledger: outcomes.csv:3: run_id \"run-7\" is not a 32-hex-digit trace id\n"
@@ -238,10 +227,7 @@ fn budgets_warn_at_80_percent_and_are_over_at_100() {
          feature,chat,5.500000,100.000000,5.50,ok\n"
     );
     // The gate: exit 1 with the reports written, and the summary says why.
-    let mut args = REPORT.to_vec();
-    args.retain(|a| *a != "--quiet");
-    args.extend(["2025-06", "--budgets", "budgets.toml", "--fail-on-budget"]);
-    let out = wd.output(&args);
+    let out = wd.output(&args(&["--budgets", "budgets.toml", "--fail-on-budget"]));
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(
@@ -266,8 +252,7 @@ fn a_bad_budget_names_its_line() {
         "budgets.toml",
         "[[budget]]\ndimension = \"team\"\nkey = \"x\"\nusd = 5\n",
     );
-    let mut args = REPORT.to_vec();
-    args.extend(["2025-06", "--budgets", "budgets.toml"]);
+    let args = args(&["--budgets", "budgets.toml"]);
     assert_eq!(
         wd.fail(&args, 2),
         "tokenledger: budgets.toml:1: the [[budget]] at line 1: dimension \"team\" is not one of tenant, feature, agent, tool, model\n"
