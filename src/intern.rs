@@ -2,17 +2,25 @@
 //! models) repeat across millions of spans and records, so each distinct
 //! string is stored once and referred to by a 4-byte [`Sym`].
 
+use std::num::NonZeroU32;
+
 use crate::hash::FastMap;
 
 /// A handle to an interned string; resolve it with [`Interner::get`].
+/// It holds the string's index plus one, so an `Option<Sym>` (a dimension
+/// that may be absent, held per span and per call) takes 4 bytes, not 8.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Sym(u32);
+pub struct Sym(NonZeroU32);
 
 impl Sym {
+    fn index(self) -> usize {
+        self.0.get() as usize - 1
+    }
+
     /// This symbol in the interner that absorbed its own (see
     /// [`Interner::absorb`]).
     pub fn remap(self, map: &[Sym]) -> Sym {
-        map[self.0 as usize]
+        map[self.index()]
     }
 }
 
@@ -29,7 +37,11 @@ impl Interner {
         if let Some(&sym) = self.ids.get(name) {
             return sym;
         }
-        let sym = Sym(u32::try_from(self.names.len()).expect("fewer than 2^32 distinct names"));
+        let sym = u32::try_from(self.names.len() + 1)
+            .ok()
+            .and_then(NonZeroU32::new)
+            .map(Sym)
+            .expect("fewer than 2^32 - 1 distinct names");
         self.names.push(name.into());
         self.ids.insert(name.into(), sym);
         sym
@@ -37,7 +49,7 @@ impl Interner {
 
     /// The string behind `sym`.
     pub fn get(&self, sym: Sym) -> &str {
-        &self.names[sym.0 as usize]
+        &self.names[sym.index()]
     }
 
     /// Take in every name of `other` (another thread's interner); returns
