@@ -79,20 +79,27 @@ struct Sums {
     billed: Decimal,
 }
 
-/// Build `focus.csv`'s rows (without header): every priced record's token
-/// types, trued up by `billed` when given, plus `invoice_only` as an
-/// adjustment. `billed_target` is the rounded billed total under a true-up.
+/// `focus.csv`'s rows, grouped and rounded, rendered only when written.
+pub struct Focus<'a> {
+    rows: Vec<(Key, Sums, Micros, Micros)>,
+    adjustment: Option<Micros>,
+    interner: &'a Interner,
+}
+
+/// Group every priced record's token types into FOCUS rows, trued up by
+/// `billed` when given, plus `invoice_only` as an adjustment.
+/// `billed_target` is the rounded billed total under a true-up.
 #[allow(clippy::too_many_arguments)]
-pub fn focus_rows(
+pub fn focus<'a>(
     records: &[UsageRecord],
     costs: &[Cost],
     billed: Option<&[Cost]>,
     calls: &[Call],
     joined: &Joined,
-    interner: &Interner,
+    interner: &'a Interner,
     invoice_only: Option<Decimal>,
     billed_target: Option<Micros>,
-) -> Result<Vec<Vec<String>>> {
+) -> Result<Focus<'a>> {
     let million = Decimal::from(1_000_000u32);
     let mut groups: FastMap<Key, Sums> = FastMap::default();
     for (i, (record, cost)) in records.iter().zip(costs).enumerate() {
@@ -125,15 +132,10 @@ pub fn focus_rows(
             sums.billed += billed.map_or(list, |b| b[i].0[t.index()]);
         }
     }
-    let label = |dim: Dim| match dim {
-        None => UNATTRIBUTED,
-        Some(None) => NONE,
-        Some(Some(sym)) => interner.get(sym),
-    };
     let mut rows: Vec<(Key, Sums)> = groups.into_iter().collect();
     rows.sort_by_cached_key(|(k, _)| {
         let name = |s: Sym| interner.get(s).to_string();
-        let dims = [k.tenant, k.feature, k.agent].map(|d| label(d).to_string());
+        let dims = [k.tenant, k.feature, k.agent].map(|d| label(interner, d).to_string());
         (
             k.day,
             name(k.provider),
@@ -152,60 +154,94 @@ pub fn focus_rows(
     let target = billed_target.unwrap_or_else(|| Micros::round(billed.iter().sum()));
     let billed = apportion(&billed, target)?;
 
-    let mut out = Vec::with_capacity(rows.len() + 1);
-    for (i, (key, sums)) in rows.iter().enumerate() {
-        let (provider, model) = (interner.get(key.provider), interner.get(key.model));
-        let meter = TokenType::ALL[key.token_type].key();
-        let mut row = period_columns(key.day);
-        row.extend([
-            "Usage".to_string(),
-            format!("{model} {meter} tokens"),
-            billed[i].to_string(),
-            billed[i].to_string(),
-            list[i].to_string(),
-            "USD".to_string(),
-            format!("{provider} API"),
-            "AI and ML".to_string(),
-            provider.to_string(),
-            provider.to_string(),
-            provider.to_string(),
-            model.to_string(),
-            format!("{model}:{meter}:{}", key.rate),
-            meter.to_string(),
-            sums.tokens.to_string(),
-            "Tokens".to_string(),
-            (Decimal::from(sums.tokens) / million)
-                .normalize()
-                .to_string(),
-            "1M Tokens".to_string(),
-            key.rate.to_string(),
-            label(key.tenant).to_string(),
-            label(key.feature).to_string(),
-            label(key.agent).to_string(),
-            sums.requests.to_string(),
-        ]);
-        out.push(row);
+    let adjustment = adjustment.map(|_| billed[rows.len()]);
+    let rows = rows
+        .into_iter()
+        .zip(billed)
+        .zip(list)
+        .map(|(((key, sums), billed), list)| (key, sums, billed, list))
+        .collect();
+    Ok(Focus {
+        rows,
+        adjustment,
+        interner,
+    })
+}
+
+impl Focus<'_> {
+    /// Pass each row's cells (in [`COLUMNS`] order) to `emit`.
+    pub fn rows<E>(
+        &self,
+        mut emit: impl FnMut(&[String]) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        let million = Decimal::from(1_000_000u32);
+        let label = |dim: Dim| label(self.interner, dim);
+        for (key, sums, billed, list) in &self.rows {
+            let (provider, model) = (
+                self.interner.get(key.provider),
+                self.interner.get(key.model),
+            );
+            let meter = TokenType::ALL[key.token_type].key();
+            let mut row = period_columns(key.day);
+            row.extend([
+                "Usage".to_string(),
+                format!("{model} {meter} tokens"),
+                billed.to_string(),
+                billed.to_string(),
+                list.to_string(),
+                "USD".to_string(),
+                format!("{provider} API"),
+                "AI and ML".to_string(),
+                provider.to_string(),
+                provider.to_string(),
+                provider.to_string(),
+                model.to_string(),
+                format!("{model}:{meter}:{}", key.rate),
+                meter.to_string(),
+                sums.tokens.to_string(),
+                "Tokens".to_string(),
+                (Decimal::from(sums.tokens) / million)
+                    .normalize()
+                    .to_string(),
+                "1M Tokens".to_string(),
+                key.rate.to_string(),
+                label(key.tenant).to_string(),
+                label(key.feature).to_string(),
+                label(key.agent).to_string(),
+                sums.requests.to_string(),
+            ]);
+            emit(&row)?;
+        }
+        if let Some(amount) = self.adjustment {
+            let amount = amount.to_string();
+            let day = self.rows.first().map_or(NaiveDate::MIN, |(k, ..)| k.day);
+            let mut row = period_columns(day.with_day(1).expect("day 1 exists"));
+            // The adjustment covers the whole billing period.
+            row[3] = row[1].clone();
+            row.extend([
+                "Adjustment".to_string(),
+                "invoiced usage that no usage record makes up".to_string(),
+                amount.clone(),
+                amount,
+                Micros(0).to_string(),
+                "USD".to_string(),
+            ]);
+            row.extend(std::iter::repeat_n(String::new(), 13));
+            row.extend([INVOICE_ONLY; 3].map(str::to_string));
+            row.push(String::new());
+            emit(&row)?;
+        }
+        Ok(())
     }
-    if adjustment.is_some() {
-        let amount = billed[rows.len()].to_string();
-        let day = rows.first().map_or(NaiveDate::MIN, |(k, _)| k.day);
-        let mut row = period_columns(day.with_day(1).expect("day 1 exists"));
-        // The adjustment covers the whole billing period.
-        row[3] = row[1].clone();
-        row.extend([
-            "Adjustment".to_string(),
-            "invoiced usage that no usage record makes up".to_string(),
-            amount.clone(),
-            amount,
-            Micros(0).to_string(),
-            "USD".to_string(),
-        ]);
-        row.extend(std::iter::repeat_n(String::new(), 13));
-        row.extend([INVOICE_ONLY; 3].map(str::to_string));
-        row.push(String::new());
-        out.push(row);
+}
+
+/// A dimension's label, as in the reports.
+fn label(interner: &Interner, dim: Dim) -> &str {
+    match dim {
+        None => UNATTRIBUTED,
+        Some(None) => NONE,
+        Some(Some(sym)) => interner.get(sym),
     }
-    Ok(out)
 }
 
 /// The four period columns of a charge on `day`: its UTC month, then the day.

@@ -10,7 +10,7 @@ use rust_decimal::Decimal;
 
 use crate::answers::budget::{self, Budgets};
 use crate::answers::distribution::{distribution, outliers};
-use crate::answers::focus::focus_rows;
+use crate::answers::focus::focus;
 use crate::answers::outcome::by_outcome;
 use crate::answers::steps::by_step;
 use crate::answers::{self, run_group_costs, RunLabel};
@@ -338,7 +338,7 @@ pub fn finish(
         &feature_costs,
     );
     let budget_rows = budgets.as_ref().map(|b| budget::check(b, &rounded));
-    let focus = focus_rows(
+    let focus = focus(
         &billing.records,
         &billing.costs,
         billed.as_deref(),

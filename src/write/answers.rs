@@ -4,7 +4,7 @@
 use super::CsvOut;
 use crate::answers::budget::BudgetRow;
 use crate::answers::distribution::{Outlier, Spread};
-use crate::answers::focus;
+use crate::answers::focus::{Focus, COLUMNS};
 use crate::answers::outcome::OutcomeRow;
 use crate::answers::steps::StepRow;
 use crate::attribute::UNATTRIBUTED;
@@ -136,10 +136,7 @@ pub fn budget_csv(w: &mut CsvOut, rows: &[BudgetRow]) -> csv::Result<()> {
 }
 
 /// `focus.csv`.
-pub fn focus_csv(w: &mut CsvOut, rows: &[Vec<String>]) -> csv::Result<()> {
-    w.row(focus::COLUMNS)?;
-    for row in rows {
-        w.row(row)?;
-    }
-    Ok(())
+pub fn focus_csv(w: &mut CsvOut, focus: &Focus) -> csv::Result<()> {
+    w.row(COLUMNS)?;
+    focus.rows(|row| w.row(row))
 }
