@@ -49,10 +49,7 @@ impl Shard {
     /// Whether the trace belongs to this shard: a mix of its id's bits
     /// (SplitMix64's finaliser), modulo the shard count.
     pub fn owns(&self, trace: u128) -> bool {
-        let mut z = (trace as u64) ^ ((trace >> 64) as u64);
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^= z >> 31;
+        let z = crate::hash::mix64((trace as u64) ^ ((trace >> 64) as u64));
         z % u64::from(self.count) == u64::from(self.index)
     }
 }

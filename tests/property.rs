@@ -16,10 +16,7 @@ const REPORTS: [&str; 6] = ["tenant", "feature", "agent", "tool", "model", "run"
 /// SplitMix64, so the fleets vary but every run of the test is the same.
 fn next(state: &mut u64) -> u64 {
     *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
+    tokenledger::hash::mix64(*state)
 }
 
 /// Each in-period row of usage.csv priced on its own: (provider, model, cost).
