@@ -196,7 +196,11 @@ fn read_spans(
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let mut forest = Forest::default();
-    let read_skips = billing.skips.clone();
+    // Every shard reads every line and meets the same malformed ones: the
+    // first shard alone counts them.
+    let skips_before = shard
+        .is_some_and(|shard| shard.index != 0)
+        .then(|| billing.skips.clone());
     for path in read::expand(&args.spans, &[".json", ".jsonl"])? {
         let file = billing.inputs.len() as u32;
         // Under --shard, `kept` counts this shard's spans only.
@@ -217,10 +221,8 @@ fn read_spans(
             records: kept,
         });
     }
-    // Every shard reads every line and meets the same malformed ones: the
-    // first shard alone counts them.
-    if shard.is_some_and(|shard| shard.index != 0) {
-        billing.skips = read_skips;
+    if let Some(skips) = skips_before {
+        billing.skips = skips;
     }
     timings.phase("read spans");
     let resolved = forest.resolve(super::describe(&billing.inputs), &mut billing.skips)?;
@@ -316,42 +318,42 @@ pub fn finish(
 
     check_conservation(&rounded, &summary.counts, &columns, billed_target)?;
 
-    // answers
-    let by_run = &find(&rounded, "run").1;
-    let runs = answers::runs(by_run, &resolved.calls);
-    let feature_costs = run_group_costs(by_run, RunLabel::Feature, &columns)?;
-    let agent_costs = run_group_costs(by_run, RunLabel::RootAgent, &columns)?;
-    let spreads = distribution(&runs, &feature_costs, &agent_costs);
-    let outliers = outliers(&runs, args.answers.outlier_factor);
-    let steps = by_step(&billing.records, &billing.costs, &resolved.calls, &joined)?;
-    let interner = &billing.interner;
-    let outcome_of = |trace: u128| {
-        outcomes
-            .as_ref()
-            .and_then(|o| o.get(&trace).map(String::as_str))
-            .or_else(|| resolved.outcomes.get(&trace).map(|&o| interner.get(o)))
-    };
-    let by_outcome = by_outcome(
-        &runs,
-        outcome_of,
-        &args.answers.success_outcome,
-        &feature_costs,
-    );
     let budget_rows = budgets.as_ref().map(|b| budget::check(b, &rounded));
-    let focus = focus(
-        &billing.records,
-        &billing.costs,
-        billed.as_deref(),
-        &resolved.calls,
-        &joined,
-        interner,
-        invoice_only,
-        billed_target,
-    )?;
-    timings.phase("answers");
 
     let raw = args.output.raw_csv;
     if let Some(target) = &args.output.out {
+        // answers: only written, so only made, with --out
+        let by_run = &find(&rounded, "run").1;
+        let runs = answers::runs(by_run, &resolved.calls);
+        let feature_costs = run_group_costs(by_run, RunLabel::Feature, &columns)?;
+        let agent_costs = run_group_costs(by_run, RunLabel::RootAgent, &columns)?;
+        let spreads = distribution(&runs, &feature_costs, &agent_costs);
+        let outliers = outliers(&runs, args.answers.outlier_factor);
+        let steps = by_step(&billing.records, &billing.costs, &resolved.calls, &joined)?;
+        let interner = &billing.interner;
+        let outcome_of = |trace: u128| {
+            outcomes
+                .as_ref()
+                .and_then(|o| o.get(&trace).map(String::as_str))
+                .or_else(|| resolved.outcomes.get(&trace).map(|&o| interner.get(o)))
+        };
+        let by_outcome = by_outcome(
+            &runs,
+            outcome_of,
+            &args.answers.success_outcome,
+            &feature_costs,
+        );
+        let focus = focus(
+            &billing.records,
+            &billing.costs,
+            billed.as_deref(),
+            &resolved.calls,
+            &joined,
+            interner,
+            invoice_only,
+            billed_target,
+        )?;
+        timings.phase("answers");
         let dir = OutDir::create(target)?;
         for (table, rows) in &rounded {
             let bytes = csv_bytes(raw, |w| report_csv(w, table, rows, &ledger.total))?;
@@ -451,7 +453,6 @@ pub fn finish(
     // The process ends next and the system takes its memory back at once;
     // freeing millions of small allocations one by one would take a
     // noticeable share of a large run.
-    std::mem::forget((focus, steps, by_outcome, spreads));
     std::mem::forget(rounded);
     std::mem::forget((tables, ledger, joined, resolved, billing));
     Ok(outcome)
