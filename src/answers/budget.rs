@@ -164,7 +164,7 @@ pub fn check(budgets: &Budgets, reports: &[(&Report, Vec<RoundedRow>)]) -> Vec<B
                 .iter()
                 .find(|(table, _)| table.name == budget.dimension)
                 .and_then(|(_, rows)| rows.iter().find(|r| r.keys[0] == budget.key))
-                .map_or(Micros(0), |row| row.billed.unwrap_or(row.cost_usd));
+                .map_or(Micros(0), RoundedRow::spend);
             let spent = spend.to_decimal();
             let status = if spent >= budget.usd {
                 Status::Over

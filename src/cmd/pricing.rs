@@ -18,7 +18,7 @@ use rust_decimal::Decimal;
 use super::{print_stdout, Billing, Outcome, Period, UsageArgs};
 use crate::error::Result;
 use crate::model::TokenType;
-use crate::price::{price_each, PriceEntry, PriceTable, Rates};
+use crate::price::{price_each, PriceEntry, PriceTable};
 use crate::read::usage::UsageFormat;
 
 /// Show or check the pricing table.
@@ -274,13 +274,15 @@ fn show(args: &ShowArgs) -> Result<Outcome> {
     Ok(Outcome::Pass)
 }
 
+/// Rates per token type, as `input 3, cache_read 0.3, …`.
+fn rate_list(rates: &[impl std::fmt::Display; 5]) -> String {
+    TokenType::ALL
+        .map(|t| format!("{} {}", t.key(), rates[t.index()]))
+        .join(", ")
+}
+
 /// One entry as `pricing show` prints it.
 fn describe(table: &PriceTable, entry: &PriceEntry, model: &str, date: NaiveDate) -> String {
-    let rates = |r: &Rates| {
-        TokenType::ALL
-            .map(|t| format!("{} {}", t.key(), r.0[t.index()]))
-            .join(", ")
-    };
     let mut text = format!(
         "{model} ({}) on {date}: {}:{}\n  match:        {}\n  effective:    from {}{}\n  USD per 1M:   {}\n",
         entry.provider,
@@ -291,7 +293,7 @@ fn describe(table: &PriceTable, entry: &PriceEntry, model: &str, date: NaiveDate
         entry
             .effective_to
             .map_or_else(|| " (no end)".to_string(), |to| format!(" to {to} (exclusive)")),
-        rates(&entry.rates),
+        rate_list(&entry.rates.0),
     );
     text += &match entry.batch_discount {
         Some(d) => format!("  batch:        {d} of the standard cost\n"),
@@ -301,16 +303,11 @@ fn describe(table: &PriceTable, entry: &PriceEntry, model: &str, date: NaiveDate
         text += &format!(
             "  long context: above {} prompt tokens, the whole request at {}\n",
             lc.threshold,
-            rates(&lc.rates)
+            rate_list(&lc.rates.0)
         );
     }
     text += &match catalog_rates(&entry.provider, model, date) {
-        Some(theirs) => format!(
-            "  genai-prices: {}\n",
-            TokenType::ALL
-                .map(|t| format!("{} {}", t.key(), theirs[t.index()]))
-                .join(", ")
-        ),
+        Some(theirs) => format!("  genai-prices: {}\n", rate_list(&theirs)),
         None => "  genai-prices: model not in the catalog\n".to_string(),
     };
     text

@@ -60,13 +60,10 @@ fn bars(title: &str, rows: &[RoundedRow]) -> String {
     let mut items: Vec<(String, Micros)> = rows
         .iter()
         .take(BARS)
-        .map(|r| (r.keys[0].clone(), r.billed.unwrap_or(r.cost_usd)))
+        .map(|r| (r.keys[0].clone(), r.spend()))
         .collect();
     if rows.len() > BARS {
-        let rest: Micros = rows[BARS..]
-            .iter()
-            .map(|r| r.billed.unwrap_or(r.cost_usd))
-            .sum();
+        let rest: Micros = rows[BARS..].iter().map(RoundedRow::spend).sum();
         items.push((format!("{} others", rows.len() - BARS), rest));
     }
     let max = items.iter().map(|(_, m)| draw(*m)).fold(1.0, f64::max);

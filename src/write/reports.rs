@@ -52,6 +52,14 @@ pub struct RoundedRow {
     pub billed: Option<Micros>,
 }
 
+impl RoundedRow {
+    /// What the row spent: its trued-up cost under `--true-up`, else its
+    /// computed cost.
+    pub fn spend(&self) -> Micros {
+        self.billed.unwrap_or(self.cost_usd)
+    }
+}
+
 /// Round a table's rows so that each cost column sums to `targets` (and,
 /// under a true-up, `billed_usd` to `billed_target`), and sort them by cost
 /// descending, then labels ascending. The rows move out of the table (the
