@@ -1,7 +1,7 @@
 //! Coverage: the per-request usage against providers' own usage reports,
 //! per (provider, model, UTC day, token type).
 
-use crate::workdir::{fixture, shared_real, Workdir};
+use crate::workdir::{fixture, real, Workdir};
 
 fn reconcile(wd: &Workdir, reports: &[&str], flags: &[&str]) -> std::process::Output {
     let mut args = vec!["--quiet", "--provider-usage"];
@@ -77,7 +77,7 @@ fn a_report_not_grouped_by_model_compares_all_models() {
     // hand-made fleet has no usage that day: nothing of it is covered.
     let wd = Workdir::handmade("coverage-all");
     wd.copy(&fixture("invoices/tokenledger.csv"), "invoice.csv");
-    wd.copy(&shared_real("openai-usage-completions.json"), "openai.json");
+    wd.copy(&real("openai-usage-completions.json"), "openai.json");
     let mut args = vec![
         "reconcile",
         "--usage",

@@ -2,7 +2,7 @@
 //! arithmetic worked out by hand, compressed inputs, and one fleet exported
 //! three ways giving the same reports.
 
-use crate::workdir::{fixture, repo, shared_real, Workdir};
+use crate::workdir::{fixture, real, repo, Workdir};
 
 const USAGE_HEADER: &str = "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch\n";
 
@@ -127,12 +127,9 @@ fn real_openrouter_and_bedrock_records() {
     // included). It joins the span that carries its upstream_id.
     // Bedrock's real ConverseStream log: Nova Lite, 4 in, 38 out.
     let wd = Workdir::new("real-usage");
+    wd.copy(&real("openrouter-generation.json"), "usage/openrouter.json");
     wd.copy(
-        &shared_real("openrouter-generation.json"),
-        "usage/openrouter.json",
-    );
-    wd.copy(
-        &shared_real("bedrock-invocation-log-conversestream.json"),
+        &real("bedrock-invocation-log-conversestream.json"),
         "usage/bedrock.json",
     );
     wd.write(

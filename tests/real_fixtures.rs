@@ -1,6 +1,6 @@
-//! Real public span exports from ../shared/fixtures/real (see SOURCES.md there).
+//! Real public span exports from tests/fixtures/real (see SOURCES.md there).
 
-use crate::workdir::{shared_real, Workdir};
+use crate::workdir::{real, Workdir};
 
 const HEADER: &str = "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch\n";
 
@@ -10,10 +10,7 @@ fn tempo_export_of_a_kagent_run_joins_its_openai_calls() {
     // kind as enum names, intValue as numbers). ADK's generate_content spans
     // wrap OpenLLMetry's openai.chat spans, which carry the response ids.
     let wd = Workdir::new("tempo");
-    wd.copy(
-        &shared_real("tempo-export-kagent-openai.json"),
-        "tempo.json",
-    );
+    wd.copy(&real("tempo-export-kagent-openai.json"), "tempo.json");
     wd.write(
         "usage.csv",
         &format!(
@@ -56,7 +53,7 @@ fn adk_recording_with_logs_beside_spans() {
     // A Google ADK OTLP document holding resourceSpans and resourceLogs; its
     // generate_content calls carry no response id, so none can be billed.
     let wd = Workdir::new("adk");
-    wd.copy(&shared_real("otlp-adk-v2-tool-calls.json"), "adk.json");
+    wd.copy(&real("otlp-adk-v2-tool-calls.json"), "adk.json");
     wd.write("usage.csv", HEADER);
     wd.run(&[
         "report",
@@ -83,7 +80,7 @@ fn adk_recording_with_logs_beside_spans() {
 #[test]
 fn spec_example_with_upper_case_ids_and_a_parent_outside_the_file() {
     let wd = Workdir::new("protoexample");
-    wd.copy(&shared_real("otlp-proto-example-trace.json"), "trace.json");
+    wd.copy(&real("otlp-proto-example-trace.json"), "trace.json");
     wd.write("usage.csv", HEADER);
     wd.run(&[
         "report",

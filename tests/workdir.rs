@@ -16,9 +16,9 @@ pub fn fixture(path: &str) -> PathBuf {
     repo().join("tests/fixtures").join(path)
 }
 
-/// A real public example file under `../shared/fixtures/real/`.
-pub fn shared_real(name: &str) -> PathBuf {
-    repo().join("../shared/fixtures/real").join(name)
+/// A real public example file under `tests/fixtures/real/` (sources in its `SOURCES.md`).
+pub fn real(name: &str) -> PathBuf {
+    fixture("real").join(name)
 }
 
 /// `report` on the hand-made fleet as copied by [`Workdir::handmade`],
