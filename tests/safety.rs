@@ -36,7 +36,8 @@ fn reruns_are_byte_identical() {
     wd.run(&args);
     let first = snapshot(&wd.path("out"));
     wd.run(&args);
-    assert_eq!(first.len(), 16 + usize::from(cfg!(feature = "parquet")));
+    // 16 reports and the manifest.
+    assert_eq!(first.len(), 17 + usize::from(cfg!(feature = "parquet")));
     assert!(
         snapshot(&wd.path("out")) == first,
         "a rerun changed the reports"
@@ -137,8 +138,9 @@ fn an_output_directory_holding_other_files_is_refused() {
     let stderr = wd.fail(&HANDMADE_REPORT, 2);
     assert_eq!(
         stderr,
-        "tokenledger: --out out: the directory holds files tokenledger did not write, and it would be replaced \
-         as a whole; choose a new or empty directory\n"
+        "tokenledger: --out out: the directory holds notes.txt, and no tokenledger manifest (an output \
+         of an older version, or not an output); it would be replaced, so tokenledger refuses: move \
+         those files or choose a new or empty directory\n"
     );
     assert_eq!(wd.read("out/notes.txt"), "mine");
     let stderr = wd.fail(
@@ -157,6 +159,113 @@ fn an_output_directory_holding_other_files_is_refused() {
         stderr.contains("--out .: name a directory of its own"),
         "{stderr}"
     );
+}
+
+#[test]
+fn a_rerun_never_deletes_a_file_tokenledger_did_not_write() {
+    let wd = Workdir::handmade("rerun-keep");
+    wd.run(&HANDMADE_REPORT);
+    let manifest = wd.read("out/.tokenledger-manifest");
+    assert!(manifest.contains("\nby_tenant.csv\n"), "{manifest}");
+    // A file and a folder of the user's own, added after the first run.
+    wd.write("out/notes.txt", "keep");
+    wd.write("out/mine/data.csv", "keep");
+    let stderr = wd.fail(&HANDMADE_REPORT, 2);
+    assert!(
+        stderr.contains("the directory holds mine, notes.txt, which tokenledger did not write"),
+        "{stderr}"
+    );
+    assert_eq!(wd.read("out/notes.txt"), "keep");
+    assert_eq!(wd.read("out/mine/data.csv"), "keep");
+    // Once they are moved away, the rerun replaces the directory.
+    std::fs::remove_file(wd.path("out/notes.txt")).unwrap();
+    std::fs::remove_dir_all(wd.path("out/mine")).unwrap();
+    wd.run(&HANDMADE_REPORT);
+}
+
+#[test]
+fn the_runs_own_input_is_never_replaced() {
+    // `--usage work/usage.csv --out work`: the output directory holds the input.
+    let wd = Workdir::handmade("own-input");
+    wd.run(&HANDMADE_REPORT);
+    std::fs::rename(wd.path("usage.csv"), wd.path("out/usage.csv")).unwrap();
+    let mut args = HANDMADE_REPORT.to_vec();
+    args[4] = "out/usage.csv";
+    let stderr = wd.fail(&args, 2);
+    assert!(
+        stderr.contains("holds usage.csv, which tokenledger did not write"),
+        "{stderr}"
+    );
+    assert!(wd.path("out/usage.csv").is_file());
+}
+
+#[test]
+fn a_symbolic_link_or_a_file_is_not_an_output_directory() {
+    let wd = Workdir::handmade("out-link");
+    wd.write("real/old.txt", "the target's own file");
+    std::os::unix::fs::symlink("real", wd.path("out")).unwrap();
+    let stderr = wd.fail(&HANDMADE_REPORT, 2);
+    assert_eq!(
+        stderr,
+        "tokenledger: --out out: a symbolic link (to real); tokenledger never replaces a directory \
+         through a link: name the directory itself\n"
+    );
+    assert!(wd.path("out").is_symlink());
+    assert_eq!(wd.read("real/old.txt"), "the target's own file");
+    std::fs::remove_file(wd.path("out")).unwrap();
+    wd.write("out", "a file");
+    let stderr = wd.fail(&HANDMADE_REPORT, 2);
+    assert!(
+        stderr.contains("--out out: a file, not a directory"),
+        "{stderr}"
+    );
+    assert_eq!(wd.read("out"), "a file");
+}
+
+#[test]
+fn a_mount_point_is_updated_in_place() {
+    // Needs root (CI runs as root); elsewhere the mount fails and the case
+    // is reported as not run.
+    let wd = Workdir::handmade("mount");
+    std::fs::create_dir(wd.path("out")).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "tokenledger-test"])
+        .arg(wd.path("out"))
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !mounted {
+        eprintln!("a_mount_point_is_updated_in_place: not run (mount needs root)");
+        return;
+    }
+    let unmount = || Command::new("umount").arg(wd.path("out")).status().unwrap();
+    let mut with_budgets = HANDMADE_REPORT.to_vec();
+    wd.write("budgets.toml", "[[budget]]\ndimension = \"tenant\"\nkey = \"acme\"\nusd = 1\n");
+    with_budgets.extend(["--budgets", "budgets.toml"]);
+    let first = wd.output(&with_budgets);
+    let second = wd.output(&HANDMADE_REPORT);
+    let budget_left = wd.path("out/budget.csv").exists();
+    let files = snapshot(&wd.path("out"));
+    wd.write("out/notes.txt", "mine");
+    let refused = wd.output(&HANDMADE_REPORT);
+    let notes = wd.read("out/notes.txt");
+    unmount();
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert!(
+        second.status.success(),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    assert!(!budget_left, "the first run's budget.csv was left behind");
+    assert_eq!(files.len(), 16 + usize::from(cfg!(feature = "parquet")));
+    assert!(files
+        .iter()
+        .all(|(name, _)| !name.contains(".tokenledger.tmp")));
+    assert_eq!(refused.status.code(), Some(2));
+    assert_eq!(notes, "mine");
 }
 
 #[test]

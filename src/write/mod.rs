@@ -6,8 +6,9 @@
 //! An output directory is written as a whole ([`OutDir`]): every file goes
 //! into a temporary directory beside it, which replaces it only once all
 //! files are complete, so an interrupted run leaves the previous reports or
-//! none, never a mix. Every CSV cell that a spreadsheet would run as a
-//! formula is neutralised ([`CsvOut`]).
+//! none, never a mix. Only what tokenledger wrote is ever replaced: each
+//! output directory lists its files in a manifest. Every CSV cell that a
+//! spreadsheet would run as a formula is neutralised ([`CsvOut`]).
 
 pub mod answers;
 pub mod coverage;
@@ -19,84 +20,124 @@ pub mod reports;
 pub mod summary;
 
 use std::borrow::Cow;
+use std::cell::RefCell;
+use std::collections::BTreeSet;
 use std::io::Write;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use rust_decimal::Decimal;
 
 use crate::error::{Error, Result};
 
-/// An output directory being written: files land in a temporary directory
-/// beside the target, moved into place by [`OutDir::commit`]. Dropped
-/// without a commit (an error), the temporary directory is removed.
+/// The file in every output directory that lists the files tokenledger
+/// wrote there: the only ones a later run may replace.
+pub const MANIFEST: &str = ".tokenledger-manifest";
+
+/// The manifest's first line.
+const MANIFEST_HEADER: &str = "# tokenledger output: a rerun replaces exactly these files";
+
+/// An output directory being written: files land in a temporary directory,
+/// moved into place by [`OutDir::commit`]. Dropped without a commit (an
+/// error), the temporary directory is removed.
+///
+/// The target is replaced as a whole (renamed aside, the new one renamed
+/// in), unless it is a mount point, which cannot be renamed: then its files
+/// are replaced one by one and the files of the previous run that this one
+/// did not write are removed.
 pub struct OutDir {
     target: PathBuf,
     temp: PathBuf,
+    /// The previous run's files, when the target is updated in place.
+    in_place: Option<BTreeSet<String>>,
+    written: RefCell<BTreeSet<String>>,
     committed: bool,
 }
 
 impl OutDir {
-    /// Start writing `target`. It must be absent, empty, or an earlier
-    /// tokenledger output (it holds our `summary.json`): the whole
-    /// directory is replaced, so one holding anything else is refused.
+    /// Start writing `target`. It must be absent, an empty directory, or an
+    /// earlier tokenledger output holding only the files its manifest
+    /// lists; a symbolic link, a file, or a directory holding anything else
+    /// is refused.
     pub fn create(target: &Path) -> Result<OutDir> {
-        let name = target
-            .file_name()
-            .and_then(|n| n.to_str())
-            .filter(|n| *n != "." && *n != "..")
-            .ok_or_else(|| {
-                Error::fatal(format!(
-                    "--out {}: name a directory of its own, e.g. reports/",
-                    target.display()
-                ))
-            })?;
+        let name = own_name(target)?;
         let parent = match target.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
         recover(&parent, name, target)?;
-        if target.exists() && !replaceable(target) {
-            return Err(Error::fatal(format!(
-                "--out {}: the directory holds files tokenledger did not write, and it would be replaced \
-                 as a whole; choose a new or empty directory",
-                target.display()
-            )));
-        }
-        let temp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
+        let previous = previous_output(target)?;
+        let in_place = is_mount_point(target, &parent).then(|| previous.unwrap_or_default());
+        let temp = match in_place {
+            Some(_) => target.join(format!(".tokenledger.tmp-{}", std::process::id())),
+            None => parent.join(format!(".{name}.tmp-{}", std::process::id())),
+        };
         let _ = std::fs::remove_dir_all(&temp);
         std::fs::create_dir_all(&temp).map_err(|e| Error::io(&temp, e))?;
         Ok(OutDir {
             target: target.to_path_buf(),
             temp,
+            in_place,
+            written: RefCell::default(),
             committed: false,
         })
     }
 
     /// Write one file (synced) into the directory.
     pub fn write(&self, name: &str, bytes: &[u8]) -> Result<()> {
-        let path = self.temp.join(name);
-        let mut file = std::fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
-        file.write_all(bytes)
-            .and_then(|()| file.sync_all())
-            .map_err(|e| Error::io(&self.target.join(name), e))
+        write_synced(&self.temp.join(name), bytes)
+            .map_err(|e| Error::io(&self.target.join(name), e))?;
+        self.written.borrow_mut().insert(name.to_string());
+        Ok(())
     }
 
     /// Move the complete directory into place, replacing the previous one.
     pub fn commit(mut self) -> Result<()> {
-        let old = self.temp.with_file_name(
-            self.temp
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or("")
-                .replacen(".tmp-", ".old-", 1),
-        );
+        let manifest = manifest_text(&self.written.borrow());
+        write_synced(&self.temp.join(MANIFEST), manifest.as_bytes())
+            .map_err(|e| Error::io(&self.target.join(MANIFEST), e))?;
+        match self.in_place.take() {
+            Some(previous) => self.commit_in_place(&previous)?,
+            None => self.commit_whole()?,
+        }
+        self.committed = true;
+        Ok(())
+    }
+
+    /// Rename the target aside and the new directory into its place.
+    fn commit_whole(&self) -> Result<()> {
+        let temp_name = self.temp.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let old = self
+            .temp
+            .with_file_name(temp_name.replacen(".tmp-", ".old-", 1));
         let target = &self.target;
         if target.exists() {
-            std::fs::rename(target, &old).map_err(|e| Error::io(target, e))?;
+            match std::fs::rename(target, &old) {
+                // A mount point on the same device (a bind mount).
+                Err(e) if e.raw_os_error() == Some(EBUSY) => {
+                    return self.commit_in_place(&read_manifest(target)?)
+                }
+                other => other.map_err(|e| Error::io(target, e))?,
+            }
         }
         std::fs::rename(&self.temp, target).map_err(|e| Error::io(target, e))?;
-        self.committed = true;
         let _ = std::fs::remove_dir_all(&old);
+        Ok(())
+    }
+
+    /// Replace a mount point's files one by one (each rename is atomic),
+    /// the manifest last, then remove the previous run's other files.
+    fn commit_in_place(&self, previous: &BTreeSet<String>) -> Result<()> {
+        let written = self.written.borrow();
+        for name in written.iter().map(String::as_str).chain([MANIFEST]) {
+            let to = self.target.join(name);
+            place(&self.temp.join(name), &to).map_err(|e| Error::io(&to, e))?;
+        }
+        for stale in previous.difference(&written) {
+            let path = self.target.join(stale);
+            std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+        }
+        let _ = std::fs::remove_dir_all(&self.temp);
         Ok(())
     }
 }
@@ -109,42 +150,175 @@ impl Drop for OutDir {
     }
 }
 
-/// Whether `dir` may be replaced: empty, or an earlier tokenledger output.
-fn replaceable(dir: &Path) -> bool {
-    let Ok(mut entries) = std::fs::read_dir(dir) else {
-        return false;
+/// `target`'s own name: `.`, `..` and `/` cannot be replaced.
+fn own_name(target: &Path) -> Result<&str> {
+    target
+        .file_name()
+        .and_then(|n| n.to_str())
+        .filter(|n| *n != "." && *n != "..")
+        .ok_or_else(|| {
+            Error::fatal(format!(
+                "--out {}: name a directory of its own, e.g. reports/",
+                target.display()
+            ))
+        })
+}
+
+/// The files of the earlier output at `target` (none if it is absent or
+/// empty), or why it may not be replaced.
+fn previous_output(target: &Path) -> Result<Option<BTreeSet<String>>> {
+    let shown = target.display();
+    let meta = match std::fs::symlink_metadata(target) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io(target, e)),
     };
-    if entries.next().is_none() {
-        return true;
+    if meta.file_type().is_symlink() {
+        let to = std::fs::read_link(target).unwrap_or_default();
+        return Err(Error::fatal(format!(
+            "--out {shown}: a symbolic link (to {}); tokenledger never replaces a directory through \
+             a link: name the directory itself",
+            to.display()
+        )));
     }
-    std::fs::read_to_string(dir.join("summary.json"))
-        .is_ok_and(|s| s.contains("\"tokenledger_version\""))
+    if !meta.is_dir() {
+        return Err(Error::fatal(format!(
+            "--out {shown}: a file, not a directory; name a new or empty directory for the reports"
+        )));
+    }
+    let listed = read_manifest(target)?;
+    let mut foreign = Vec::new();
+    let mut entries = 0;
+    for entry in std::fs::read_dir(target).map_err(|e| Error::io(target, e))? {
+        let entry = entry.map_err(|e| Error::io(target, e))?;
+        entries += 1;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let ours = name == MANIFEST
+            || (listed.contains(&name) && entry.file_type().is_ok_and(|t| t.is_file()));
+        if !ours {
+            foreign.push(name);
+        }
+    }
+    if entries == 0 {
+        return Ok(None);
+    }
+    if !foreign.is_empty() {
+        foreign.sort();
+        return Err(not_ours(target, &foreign, !listed.is_empty()));
+    }
+    Ok(Some(listed))
+}
+
+/// The refusal to replace a directory holding `foreign` entries.
+fn not_ours(target: &Path, foreign: &[String], has_manifest: bool) -> Error {
+    let shown: Vec<&str> = foreign.iter().take(3).map(String::as_str).collect();
+    let more = match foreign.len().saturating_sub(3) {
+        0 => String::new(),
+        n => format!(" and {n} more"),
+    };
+    let why = if has_manifest {
+        "which tokenledger did not write"
+    } else {
+        "and no tokenledger manifest (an output of an older version, or not an output)"
+    };
+    Error::fatal(format!(
+        "--out {}: the directory holds {}{more}, {why}; it would be replaced, so tokenledger \
+         refuses: move those files or choose a new or empty directory",
+        target.display(),
+        shown.join(", ")
+    ))
+}
+
+/// The file names `target`'s manifest lists (none without a manifest).
+fn read_manifest(target: &Path) -> Result<BTreeSet<String>> {
+    let path = target.join(MANIFEST);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Ok(text
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+            .filter(|l| !l.contains(['/', '\\']) && *l != "." && *l != "..")
+            .map(str::to_string)
+            .collect()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BTreeSet::new()),
+        Err(e) => Err(Error::io(&path, e)),
+    }
+}
+
+/// The manifest listing `files`.
+fn manifest_text(files: &BTreeSet<String>) -> String {
+    let mut text = format!("{MANIFEST_HEADER}\n");
+    for name in files {
+        text.push_str(name);
+        text.push('\n');
+    }
+    text
+}
+
+/// Whether `dir` is a mount point (on another device than its parent), so
+/// it cannot be renamed.
+fn is_mount_point(dir: &Path, parent: &Path) -> bool {
+    match (std::fs::metadata(dir), std::fs::metadata(parent)) {
+        (Ok(d), Ok(p)) => d.is_dir() && d.dev() != p.dev(),
+        _ => false,
+    }
+}
+
+/// `EBUSY`: renaming a mount point.
+const EBUSY: i32 = 16;
+
+/// Move the file `from` to `to` atomically: a rename, or (across devices) a
+/// synced copy beside `to` renamed over it.
+fn place(from: &Path, to: &Path) -> std::io::Result<()> {
+    if std::fs::rename(from, to).is_ok() {
+        return Ok(());
+    }
+    let beside = to.with_file_name(format!(".tokenledger.part-{}", std::process::id()));
+    write_synced(&beside, &std::fs::read(from)?)?;
+    std::fs::rename(&beside, to)
+}
+
+/// Write `bytes` to a new file at `path` and sync it.
+fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut file = std::fs::File::create(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
 }
 
 /// Clean up after a run that was killed: its temporary directory is
 /// removed, and if it was killed between moving the previous output aside
 /// and moving the new one in, the previous output is put back.
 fn recover(parent: &Path, name: &str, target: &Path) -> Result<()> {
-    let Ok(entries) = std::fs::read_dir(parent) else {
-        return Ok(());
-    };
-    for entry in entries.flatten() {
-        let file_name = entry.file_name();
-        let Some(rest) = file_name
-            .to_str()
-            .and_then(|n| n.strip_prefix(&format!(".{name}.")))
-        else {
+    let leftovers = [
+        (parent, format!(".{name}.")),
+        (target, ".tokenledger.".to_string()),
+    ];
+    for (dir, prefix) in &leftovers {
+        let Ok(entries) = std::fs::read_dir(dir) else {
             continue;
         };
-        let (kind, pid) = rest.split_once('-').unwrap_or((rest, ""));
-        // Leave the directories of a run still going (Linux: /proc/PID).
-        if Path::new("/proc").join(pid).exists() || !matches!(kind, "tmp" | "old") {
-            continue;
-        }
-        if kind == "old" && !target.exists() {
-            std::fs::rename(entry.path(), target).map_err(|e| Error::io(target, e))?;
-        } else {
-            let _ = std::fs::remove_dir_all(entry.path());
+        for entry in entries.flatten() {
+            let file_name = entry.file_name();
+            let Some(rest) = file_name
+                .to_str()
+                .and_then(|n| n.strip_prefix(prefix.as_str()))
+            else {
+                continue;
+            };
+            let (kind, pid) = rest.split_once('-').unwrap_or((rest, ""));
+            // Leave the directories of a run still going (Linux: /proc/PID).
+            if pid.is_empty()
+                || Path::new("/proc").join(pid).exists()
+                || !matches!(kind, "tmp" | "old" | "part")
+            {
+                continue;
+            }
+            if kind == "old" && !target.exists() {
+                std::fs::rename(entry.path(), target).map_err(|e| Error::io(target, e))?;
+            } else if kind == "part" {
+                let _ = std::fs::remove_file(entry.path());
+            } else {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
         }
     }
     Ok(())
