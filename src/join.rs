@@ -39,36 +39,44 @@ pub struct Joined {
     pub unbilled: Vec<(u32, Unbilled)>,
 }
 
-/// Drop usage records that repeat an earlier record exactly (returning how
-/// many were dropped); two different records with one request id are an
-/// error that shows both.
+/// Drop usage records that repeat an earlier record (returning how many
+/// were dropped), so each request is billed once:
+/// - the same request id twice: the rows must be identical, else it is an
+///   error that shows both;
+/// - one source's request id as another's alternative id (a canonical
+///   `req-1` and an OpenRouter record whose `upstream_id` is `req-1`): one
+///   request seen by two sources, whose names for the model may differ; the
+///   two must count the same tokens, else it is an error.
 pub fn dedupe(records: &mut Vec<UsageRecord>, describe: impl Fn(Origin) -> String) -> Result<u64> {
     let mut first: FastMap<&str, usize> =
         FastMap::with_capacity_and_hasher(records.len(), Default::default());
     let mut drop = vec![false; records.len()];
     for (i, r) in records.iter().enumerate() {
-        match first.get(&*r.request_id) {
-            None => {
-                first.insert(&r.request_id, i);
+        let ids = std::iter::once(&*r.request_id).chain(r.alt_request_id.as_deref());
+        let Some((id, j)) = ids.clone().find_map(|id| first.get(id).map(|&j| (id, j))) else {
+            for id in ids {
+                first.insert(id, i);
             }
-            Some(&j) => {
-                let earlier = &records[j];
-                if (UsageRecord {
-                    origin: r.origin,
-                    ..earlier.clone()
-                }) != *r
-                {
-                    return Err(Error::fatal(format!(
-                        "{}: request_id {} already appeared at {} with different values; \
-                         a request is billed once, so one of the two rows is wrong",
-                        describe(r.origin),
-                        r.request_id,
-                        describe(earlier.origin)
-                    )));
-                }
-                drop[i] = true;
-            }
+            continue;
+        };
+        let earlier = &records[j];
+        let same = if earlier.request_id == r.request_id {
+            (UsageRecord {
+                origin: r.origin,
+                ..earlier.clone()
+            }) == *r
+        } else {
+            earlier.tokens.0.iter().sum::<u64>() == r.tokens.0.iter().sum::<u64>()
+        };
+        if !same {
+            return Err(Error::fatal(format!(
+                "{}: request_id {id} already appeared at {} with different values; \
+                 a request is billed once, so one of the two rows is wrong",
+                describe(r.origin),
+                describe(earlier.origin)
+            )));
         }
+        drop[i] = true;
     }
     let dropped = drop.iter().filter(|&&d| d).count() as u64;
     let mut d = drop.iter();

@@ -239,7 +239,10 @@ fn a_mount_point_is_updated_in_place() {
     }
     let unmount = || Command::new("umount").arg(wd.path("out")).status().unwrap();
     let mut with_budgets = HANDMADE_REPORT.to_vec();
-    wd.write("budgets.toml", "[[budget]]\ndimension = \"tenant\"\nkey = \"acme\"\nusd = 1\n");
+    wd.write(
+        "budgets.toml",
+        "[[budget]]\ndimension = \"tenant\"\nkey = \"acme\"\nusd = 1\n",
+    );
     with_budgets.extend(["--budgets", "budgets.toml"]);
     let first = wd.output(&with_budgets);
     let second = wd.output(&HANDMADE_REPORT);

@@ -8,6 +8,7 @@ mod coverage;
 mod errors;
 mod formats;
 mod handmade;
+mod hardening;
 mod matrix;
 #[cfg(feature = "parquet")]
 mod parquet;

@@ -71,6 +71,16 @@ impl Period {
         day.year() == self.year && day.month() == self.month
     }
 
+    /// Whether any day from `first` to `last` falls in this month.
+    fn overlaps(&self, first: chrono::NaiveDate, last: chrono::NaiveDate) -> bool {
+        let month_first = self.first_day();
+        let month_last = month_first
+            .checked_add_months(chrono::Months::new(1))
+            .and_then(|d| d.pred_opt())
+            .expect("a valid month");
+        first <= month_last && last >= month_first
+    }
+
     /// The month's first day.
     pub fn first_day(&self) -> chrono::NaiveDate {
         chrono::NaiveDate::from_ymd_opt(self.year, self.month, 1).expect("a valid month")
@@ -191,15 +201,15 @@ impl Billing {
         let mut records = Vec::new();
         let mut not_billed = 0;
         for path in read::expand(&args.usage, &[".csv", ".json", ".jsonl", ".log"])? {
-            let format = match args.usage_format {
-                Some(format) => format,
-                None => UsageFormat::detect(&path)?,
-            };
             let file = inputs.len() as u32;
-            let stats =
-                usage::read_file(&path, format, file, &mut interner, &mut skips, &mut |r| {
-                    records.push(r)
-                })?;
+            let (format, stats) = usage::read_file(
+                &path,
+                args.usage_format,
+                file,
+                &mut interner,
+                &mut skips,
+                &mut |r| records.push(r),
+            )?;
             not_billed += stats.not_billed;
             inputs.push(InputFile {
                 path,
@@ -246,7 +256,7 @@ impl Billing {
                 invoice::read_file(&path, format, file, &self.pricing.currency, &mut self.skips)?;
             let n = read.len() as u64;
             if let Some(period) = self.period {
-                read.retain(|l| l.day.is_none_or(|d| period.contains_day(d)));
+                read.retain(|l| l.covers.is_none_or(|(f, l)| period.overlaps(f, l)));
                 self.counts.invoice_lines_out_of_period += n - read.len() as u64;
             }
             lines.extend(read);

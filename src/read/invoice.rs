@@ -22,6 +22,7 @@ use super::usage::for_each_json;
 use crate::error::{Error, Result, Skips};
 use crate::model::{Origin, TokenType};
 use crate::money::parse_amount;
+use crate::read::csv_lines::check_header;
 
 /// What kind of charge an invoice line is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -59,6 +60,8 @@ pub struct InvoiceLine {
     pub token_type: Option<TokenType>,
     /// The UTC day the line covers, when it covers exactly one day.
     pub day: Option<NaiveDate>,
+    /// The first and last UTC day the line covers, when it says.
+    pub covers: Option<(NaiveDate, NaiveDate)>,
     /// Amount in the pricing table's currency (dollars, not cents).
     pub amount: Decimal,
     /// Usage, credit, tax or adjustment.
@@ -210,6 +213,12 @@ pub fn token_type_named(name: &str) -> Option<TokenType> {
     })
 }
 
+/// The first and last UTC day of a bucket (its end is exclusive).
+fn bucket_days(start: DateTime<Utc>, end: DateTime<Utc>) -> Option<(NaiveDate, NaiveDate)> {
+    let last = end - chrono::Duration::nanoseconds(1);
+    (end > start).then(|| (start.date_naive(), last.date_naive()))
+}
+
 /// The day a bucket covers, when it is exactly one UTC day.
 fn bucket_day(start: DateTime<Utc>, end: DateTime<Utc>) -> Option<NaiveDate> {
     (end - start == chrono::Duration::days(1) && start.time() == chrono::NaiveTime::MIN)
@@ -318,6 +327,7 @@ impl<'a> Reader<'a> {
     ) -> Result<()> {
         for bucket in page.data {
             let day = bucket_day(bucket.starting_at, bucket.ending_at);
+            let covers = bucket_days(bucket.starting_at, bucket.ending_at);
             for cost in bucket.results {
                 let fail = |(kind, message): RowError| self.error(line, kind, message);
                 self.check_currency(&cost.currency).map_err(fail)?;
@@ -340,6 +350,7 @@ impl<'a> Reader<'a> {
                     model: cost.model,
                     token_type,
                     day,
+                    covers,
                     amount: cents / Decimal::ONE_HUNDRED,
                     charge: Charge::Usage,
                     description,
@@ -356,9 +367,9 @@ impl<'a> Reader<'a> {
     fn openai_page(&self, page: OpenAiPage, line: u64, out: &mut Vec<InvoiceLine>) -> Result<()> {
         for bucket in page.data {
             let time = |t: i64| DateTime::<Utc>::from_timestamp(t, 0);
-            let day = time(bucket.start_time)
-                .zip(time(bucket.end_time))
-                .and_then(|(s, e)| bucket_day(s, e));
+            let bounds = time(bucket.start_time).zip(time(bucket.end_time));
+            let day = bounds.and_then(|(s, e)| bucket_day(s, e));
+            let covers = bounds.and_then(|(s, e)| bucket_days(s, e));
             for cost in bucket.results {
                 let fail = |(kind, message): RowError| self.error(line, kind, message);
                 self.check_currency(&cost.amount.currency).map_err(fail)?;
@@ -369,7 +380,9 @@ impl<'a> Reader<'a> {
                         format!("amount.value {raw} is not a number of dollars"),
                     ))
                 })?;
-                out.push(self.openai_line(cost.line_item.as_deref(), day, amount, line));
+                let mut item = self.openai_line(cost.line_item.as_deref(), day, amount, line);
+                item.covers = covers;
+                out.push(item);
             }
         }
         Ok(())
@@ -400,6 +413,7 @@ impl<'a> Reader<'a> {
             model,
             token_type,
             day,
+            covers: day.map(|d| (d, d)),
             amount,
             charge: Charge::Usage,
             description: if item.is_empty() {
@@ -429,6 +443,8 @@ impl<'a> Reader<'a> {
             .headers()
             .map_err(|e| Error::fatal(format!("{}: {e}", self.path.display())))?;
         let columns = Columns(headers.iter().map(|h| h.trim().to_string()).collect());
+        let line = reader.position().line().saturating_sub(1).max(1);
+        check_header(self.path, line, columns.0.iter().map(|h| h.as_bytes()))?;
         for record in reader.records() {
             let record =
                 record.map_err(|e| Error::fatal(format!("{}: {e}", self.path.display())))?;
@@ -505,8 +521,23 @@ impl<'a> Reader<'a> {
             }
         };
         // A line covering one day (period_end exclusive, or equal to start) is daily.
-        let day = match (date("period_start")?, date("period_end")?) {
+        let (start, end) = (date("period_start")?, date("period_end")?);
+        let day = match (start, end) {
+            (Some(s), Some(e)) if e < s => {
+                return Err((
+                    "bad-date",
+                    format!("period_end {e} precedes period_start {s}"),
+                ))
+            }
             (Some(s), Some(e)) if e == s || e == s.succ_opt().unwrap_or(s) => Some(s),
+            _ => None,
+        };
+        // period_end is exclusive (2025-06-01 to 2025-07-01 is June) or, if
+        // written inclusive, at most one day late: either way a line whose
+        // days all fall outside the month is told apart.
+        let covers = match (start, end) {
+            (Some(s), Some(e)) => Some((s, e.pred_opt().filter(|l| *l >= s).unwrap_or(s))),
+            (Some(s), None) => Some((s, s)),
             _ => None,
         };
         Ok(Some(InvoiceLine {
@@ -517,6 +548,7 @@ impl<'a> Reader<'a> {
                 .map(str::to_string),
             token_type,
             day,
+            covers,
             amount,
             charge,
             description: c.get(r, "description").unwrap_or("").to_string(),
@@ -553,6 +585,7 @@ impl<'a> Reader<'a> {
                 .map(str::to_string),
             token_type,
             day: Some(day),
+            covers: Some((day, day)),
             amount: c.amount(r, "cost_usd")?,
             charge: Charge::Usage,
             description: cost_type.to_string(),

@@ -1,6 +1,7 @@
 //! Stage 1, read: find the input files and normalise every format into the
 //! shared record shapes of [`crate::model`]. One module per input family.
 
+pub mod csv_lines;
 pub mod flat;
 pub mod invoice;
 pub mod otlp;
@@ -11,8 +12,10 @@ pub mod spans;
 pub mod toml;
 pub mod usage;
 
+use std::collections::HashSet;
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufReader, Read};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
@@ -35,18 +38,33 @@ fn path_text<S: serde::Serializer>(path: &Path, s: S) -> std::result::Result<S::
     s.collect_str(&path.display())
 }
 
-/// Expand files and directories into a sorted list of files. Directories
-/// are walked recursively for files whose name ends in one of `extensions`
-/// (optionally followed by `.gz` or `.zst`);
-/// files named explicitly are taken whatever their name.
+/// The input path that means standard input.
+pub const STDIN: &str = "-";
+
+/// Expand files and directories into a sorted list of files, each once.
+/// Directories are walked recursively for regular files whose name ends in
+/// one of `extensions` (optionally followed by `.gz` or `.zst`); a directory
+/// reached again through a link (a loop) is walked once, and anything that
+/// is not a regular file (a FIFO, a socket) is skipped with a note on
+/// stderr. Files named explicitly are taken whatever their name or kind
+/// (`-`, `/dev/stdin` and process substitution are read once, as streams).
+/// One file reached by two paths (`inv` and `./inv/x.csv`) is read once.
 pub fn expand(paths: &[PathBuf], extensions: &[&str]) -> Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
+    let mut walk = Walk {
+        extensions,
+        seen_dirs: HashSet::new(),
+        files: Vec::new(),
+    };
     for path in paths {
+        if path.as_os_str() == STDIN {
+            walk.files.push(path.clone());
+            continue;
+        }
         let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
         if meta.is_dir() {
-            let before = files.len();
-            walk(path, extensions, &mut files)?;
-            if files.len() == before {
+            let before = walk.files.len();
+            walk.dir(path, &meta)?;
+            if walk.files.len() == before {
                 return Err(Error::fatal(format!(
                     "{}: directory holds no {} files",
                     path.display(),
@@ -54,34 +72,75 @@ pub fn expand(paths: &[PathBuf], extensions: &[&str]) -> Result<Vec<PathBuf>> {
                 )));
             }
         } else {
-            files.push(path.clone());
+            walk.files.push(path.clone());
         }
+    }
+    let mut files = walk.files;
+    if files.iter().filter(|f| f.as_os_str() == STDIN).count() > 1 {
+        return Err(Error::fatal(
+            "`-` (standard input) can be named only once among the inputs",
+        ));
     }
     files.sort();
     files.dedup();
+    // The same file under two names: keep the first name, sorted.
+    let mut identities = HashSet::new();
+    files.retain(|f| match std::fs::metadata(f) {
+        Ok(m) if m.is_file() => identities.insert((m.dev(), m.ino())),
+        _ => true,
+    });
     Ok(files)
 }
 
-fn walk(dir: &Path, extensions: &[&str], out: &mut Vec<PathBuf>) -> Result<()> {
-    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
-    for entry in entries {
-        let path = entry.map_err(|e| Error::io(dir, e))?.path();
-        if path.is_dir() {
-            walk(&path, extensions, out)?;
-        } else if path
-            .file_name()
+/// A directory walk in progress.
+struct Walk<'e> {
+    extensions: &'e [&'e str],
+    /// Directories walked, by (device, inode), so a loop is walked once.
+    seen_dirs: HashSet<(u64, u64)>,
+    files: Vec<PathBuf>,
+}
+
+impl Walk<'_> {
+    fn dir(&mut self, dir: &Path, meta: &std::fs::Metadata) -> Result<()> {
+        if !self.seen_dirs.insert((meta.dev(), meta.ino())) {
+            return Ok(());
+        }
+        let mut entries = Vec::new();
+        for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+            entries.push(entry.map_err(|e| Error::io(dir, e))?.path());
+        }
+        entries.sort();
+        for path in entries {
+            // A dangling link is skipped like any other non-file.
+            let Ok(meta) = std::fs::metadata(&path) else {
+                continue;
+            };
+            if meta.is_dir() {
+                self.dir(&path, &meta)?;
+            } else if self.wanted(&path) {
+                if meta.is_file() {
+                    self.files.push(path);
+                } else {
+                    eprintln!(
+                        "tokenledger: note: {}: not a regular file (a pipe, socket or device); skipped",
+                        path.display()
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn wanted(&self, path: &Path) -> bool {
+        path.file_name()
             .and_then(|n| n.to_str())
             .map(|n| {
                 n.strip_suffix(".gz")
                     .or_else(|| n.strip_suffix(".zst"))
                     .unwrap_or(n)
             })
-            .is_some_and(|n| extensions.iter().any(|ext| n.ends_with(ext)))
-        {
-            out.push(path);
-        }
+            .is_some_and(|n| self.extensions.iter().any(|ext| n.ends_with(ext)))
     }
-    Ok(())
 }
 
 /// A whole (small) file as UTF-8 text; invalid UTF-8 or an empty file is an
@@ -113,21 +172,118 @@ pub fn empty(path: &Path) -> Error {
     ))
 }
 
-/// Open a file for buffered reading, decompressing gzip and zstd files,
-/// which are recognised by their magic bytes whatever their name.
-pub fn open(path: &Path) -> Result<BufReader<Box<dyn Read>>> {
+/// An open input: buffered, decompressed text.
+pub type Source = BufReader<Box<dyn Read>>;
+
+/// Open a file for buffered reading, once: `-` is standard input; gzip and
+/// zstd files are decompressed, recognised by their magic bytes whatever
+/// their name; a UTF-8 byte-order mark is dropped; a regular file that
+/// shrinks while it is read (a log rotated by `copytruncate`) is an error.
+pub fn open(path: &Path) -> Result<Source> {
+    Ok(open_with_head(path, 0)?.1)
+}
+
+/// [`open`], also returning the first `n` bytes of the (decompressed) text,
+/// fewer if it is shorter, which the reader still yields: formats are
+/// detected from them without opening the file twice.
+pub fn open_with_head(path: &Path, n: usize) -> Result<(Vec<u8>, Source)> {
     let io = |e| Error::io(path, e);
-    let mut file = BufReader::with_capacity(1 << 16, File::open(path).map_err(io)?);
-    let magic = file.fill_buf().map_err(io)?;
-    let inner: Box<dyn Read> = if magic.starts_with(&[0x1f, 0x8b]) {
-        Box::new(flate2::bufread::MultiGzDecoder::new(file))
+    let mut raw: Box<dyn Read> = if path.as_os_str() == STDIN {
+        Box::new(std::io::stdin())
+    } else {
+        let file = File::open(path).map_err(io)?;
+        Box::new(ShrinkCheck { file, read: 0 })
+    };
+    let magic = read_head(&mut raw, 4).map_err(io)?;
+    let raw = BufReader::with_capacity(1 << 16, std::io::Cursor::new(magic.clone()).chain(raw));
+    let mut text: Box<dyn Read> = if magic.starts_with(&[0x1f, 0x8b]) {
+        Box::new(flate2::bufread::MultiGzDecoder::new(raw))
     } else if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        let decoder = ruzstd::decoding::StreamingDecoder::new(file).map_err(|e| {
+        let decoder = ruzstd::decoding::StreamingDecoder::new(raw).map_err(|e| {
             Error::fatal(format!("{}: not a readable zstd file: {e}", path.display()))
         })?;
         Box::new(decoder)
     } else {
-        Box::new(file)
+        Box::new(raw)
     };
-    Ok(BufReader::with_capacity(1 << 16, inner))
+    let mut head = read_head(&mut text, n.max(BOM.len())).map_err(io)?;
+    if head.starts_with(BOM) {
+        head.drain(..BOM.len());
+        head.extend(read_head(&mut text, BOM.len()).map_err(io)?);
+    }
+    let text: Box<dyn Read> = Box::new(std::io::Cursor::new(head.clone()).chain(text));
+    head.truncate(n);
+    Ok((head, BufReader::with_capacity(1 << 16, text)))
+}
+
+/// The UTF-8 byte-order mark (a CSV saved from Excel starts with it).
+const BOM: &[u8] = b"\xef\xbb\xbf";
+
+/// Read the first `n` bytes (fewer at the end of the input; a pipe may hand
+/// them over a few at a time).
+fn read_head(reader: &mut dyn Read, n: usize) -> std::io::Result<Vec<u8>> {
+    let mut head = Vec::with_capacity(n);
+    reader.take(n as u64).read_to_end(&mut head)?;
+    Ok(head)
+}
+
+/// A file being read that must not shrink while it is: at its end, a file
+/// now shorter than what was read from it was truncated under the reader.
+struct ShrinkCheck {
+    file: File,
+    read: u64,
+}
+
+impl Read for ShrinkCheck {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.file.read(buf)?;
+        self.read += n as u64;
+        if n == 0 && !buf.is_empty() {
+            let meta = self.file.metadata()?;
+            if meta.is_file() && meta.len() < self.read {
+                return Err(std::io::Error::other(format!(
+                    "the file shrank to {} bytes while {} were read (rotated or truncated \
+                     mid-read?); read it again once it is complete",
+                    meta.len(),
+                    self.read
+                )));
+            }
+        }
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_truncated_while_read_is_an_error() {
+        let path = std::env::temp_dir().join(format!("tokenledger-shrink-{}", std::process::id()));
+        std::fs::write(&path, "x".repeat(300_000)).unwrap();
+        let mut reader = open(&path).unwrap();
+        let mut first = vec![0; 100_000];
+        reader.read_exact(&mut first).unwrap();
+        // logrotate's copytruncate, mid-read.
+        std::fs::File::create(&path).unwrap();
+        let mut rest = Vec::new();
+        let err = reader.read_to_end(&mut rest).unwrap_err();
+        std::fs::remove_file(&path).unwrap();
+        assert!(
+            err.to_string().contains("the file shrank to 0 bytes"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_dropped_and_the_head_kept() {
+        let path = std::env::temp_dir().join(format!("tokenledger-bom-{}", std::process::id()));
+        std::fs::write(&path, "\u{feff}a,b\n1,2\n").unwrap();
+        let (head, mut reader) = open_with_head(&path, 3).unwrap();
+        let mut text = String::new();
+        reader.read_to_string(&mut text).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(head, b"a,b");
+        assert_eq!(text, "a,b\n1,2\n");
+    }
 }

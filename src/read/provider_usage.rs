@@ -21,6 +21,7 @@ use serde_json::Value;
 use super::usage::{for_each_json, RowError};
 use crate::error::{Error, Result, Skips};
 use crate::model::Tokens;
+use crate::read::csv_lines::check_header;
 
 /// Tokens a provider reports for one (day, model).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -121,6 +122,8 @@ pub fn parse_text(
                 .headers()
                 .map_err(|e| Error::fatal(format!("{}: {e}", path.display())))?
                 .clone();
+            let line = reader.position().line().saturating_sub(1).max(1);
+            check_header(path, line, headers.iter().map(|h| h.trim().as_bytes()))?;
             for record in reader.records() {
                 let record =
                     record.map_err(|e| Error::fatal(format!("{}: {e}", path.display())))?;

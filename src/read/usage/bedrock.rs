@@ -13,7 +13,7 @@
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::{count, parse_timestamp, RowError};
+use super::{billable, count, parse_timestamp, RowError};
 use crate::intern::Interner;
 use crate::model::{Origin, Tokens, UsageRecord};
 
@@ -88,6 +88,10 @@ pub fn parse(
     if request_id.is_empty() {
         return Err(("missing-request-id", "requestId is empty".into()));
     }
+    let (input, output) = billable(
+        (log.input.input_token_count, "input.inputTokenCount"),
+        (log.output.output_token_count, "output.outputTokenCount"),
+    )?;
     let (id, alt) = match message_id {
         Some(msg) => (msg, Some(request_id)),
         None => (request_id, None),
@@ -99,7 +103,7 @@ pub fn parse(
         provider: interner.intern("aws.bedrock"),
         model: interner.intern(model_of(&log.model_id)),
         tokens: Tokens([
-            count(log.input.input_token_count, "inputTokenCount")?,
+            input,
             count(
                 log.input.cache_read_input_token_count,
                 "cacheReadInputTokenCount",
@@ -109,7 +113,7 @@ pub fn parse(
                 "cacheWriteInputTokenCount",
             )?,
             0,
-            count(log.output.output_token_count, "outputTokenCount")?,
+            output,
         ]),
         batch: false,
         reported_cost_usd: None,

@@ -6,11 +6,12 @@ use std::str::FromStr;
 
 use rust_decimal::Decimal;
 
-use super::{csv_error, parse_count, parse_timestamp, RowError, RowSink};
+use super::{parse_count, parse_timestamp, RowError, RowSink};
 use crate::error::{Error, Result};
 use crate::intern::Interner;
 use crate::model::{Origin, TokenType, Tokens, UsageRecord};
 use crate::money::plausible;
+use crate::read::csv_lines::CsvLines;
 
 /// The canonical CSV's required columns (order free; extra columns ignored).
 pub const CANONICAL_COLUMNS: [&str; 10] = [
@@ -67,44 +68,34 @@ impl Columns {
 }
 
 /// Read the canonical usage CSV from `source`, passing each row to `row`.
+/// Rows are read one line each: no field holds a line break.
 pub fn read(
-    source: impl std::io::Read,
+    source: impl std::io::BufRead,
     path: &Path,
     file: u32,
     interner: &mut Interner,
     row: &mut RowSink,
 ) -> Result<()> {
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(false)
-        .from_reader(source);
-    let headers = reader
-        .byte_headers()
-        .map_err(|e| csv_error(path, e))?
-        .clone();
+    let mut lines = CsvLines::new(source);
+    let headers = lines.header(path)?;
     let columns = Columns::find(path, &headers)?;
     let mut record = csv::ByteRecord::new();
-    loop {
-        match reader.read_byte_record(&mut record) {
-            Ok(false) => return Ok(()),
-            Ok(true) => {
-                let line = record.position().map_or(0, |p| p.line());
-                let origin = Origin { file, line };
-                row(
-                    line,
-                    parse_row(&record, &columns, origin, interner).map(Some),
-                )?;
-            }
-            Err(e) => {
-                let line = e.position().map(|p| p.line());
-                match (line, csv_error(path, e)) {
-                    (Some(line), Error::Record { message, kind, .. }) => {
-                        row(line, Err((kind, message)))?
-                    }
-                    (_, fatal) => return Err(fatal),
-                }
-            }
-        }
+    while let Some((line, parsed)) = lines.next(path, &mut record)? {
+        let result = match parsed {
+            Err(message) => Err(("bad-csv", message)),
+            Ok(()) if record.len() != headers.len() => Err((
+                "bad-csv",
+                format!(
+                    "row has {} fields, the header has {}",
+                    record.len(),
+                    headers.len()
+                ),
+            )),
+            Ok(()) => parse_row(&record, &columns, Origin { file, line }, interner).map(Some),
+        };
+        row(line, result)?;
     }
+    Ok(())
 }
 
 fn field<'r>(row: &'r csv::ByteRecord, index: usize, name: &str) -> Result<&'r str, RowError> {

@@ -20,12 +20,13 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::{
-    bare_model, count, csv_error, for_each_json, parse_usd, parse_utc_timestamp, provider_name,
-    uncached, RowError, RowSink,
+    bare_model, billable, count, for_each_json, json_count, parse_usd, parse_utc_timestamp,
+    provider_name, uncached, RowError, RowSink,
 };
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::intern::Interner;
 use crate::model::{Origin, Tokens, UsageRecord};
+use crate::read::csv_lines::CsvLines;
 
 /// One spend-log row, from JSON or CSV.
 #[derive(Debug, Default, Deserialize)]
@@ -35,16 +36,16 @@ struct SpendLog {
     start_time: String,
     model: String,
     custom_llm_provider: Option<String>,
-    prompt_tokens: Option<u64>,
-    completion_tokens: Option<u64>,
+    prompt_tokens: Option<Value>,
+    completion_tokens: Option<Value>,
     spend: Option<Box<RawValue>>,
     team_id: Option<String>,
     end_user: Option<String>,
     request_tags: Option<Value>,
     metadata: Option<Value>,
     status: Option<String>,
-    cache_read_input_tokens: Option<u64>,
-    cache_creation_input_tokens: Option<u64>,
+    cache_read_input_tokens: Option<Value>,
+    cache_creation_input_tokens: Option<Value>,
 }
 
 /// Read spend logs from `source`: JSON (array, document or lines) or CSV.
@@ -74,14 +75,20 @@ pub fn read(
             )
         });
     }
-    let mut reader = csv::ReaderBuilder::new().from_reader(source);
-    let headers = reader.headers().map_err(|e| csv_error(path, e))?.clone();
-    for record in reader.records() {
-        let record = record.map_err(|e| csv_error(path, e))?;
-        let line = record.position().map_or(0, |p| p.line());
+    let mut lines = CsvLines::new(source);
+    let headers = csv::StringRecord::from_byte_record(lines.header(path)?)
+        .map_err(|_| Error::fatal(format!("{}: the header is not UTF-8", path.display())))?;
+    let mut record = csv::ByteRecord::new();
+    while let Some((line, parsed)) = lines.next(path, &mut record)? {
+        let log = match parsed {
+            Err(message) => Err(("bad-csv", message)),
+            Ok(()) => csv::StringRecord::from_byte_record(record.clone())
+                .map_err(|_| ("invalid-utf8", "invalid UTF-8 in the row".to_string()))
+                .and_then(|r| from_csv(&headers, &r)),
+        };
         row(
             line,
-            from_csv(&headers, &record).and_then(|log| normalise(log, file, line, interner)),
+            log.and_then(|log| normalise(log, file, line, interner)),
         )?;
     }
     Ok(())
@@ -98,47 +105,46 @@ fn from_csv(headers: &csv::StringRecord, record: &csv::StringRecord) -> Result<S
             .map(str::trim)
             .filter(|v| !v.is_empty())
     };
-    let number = |name: &str| -> Result<Option<u64>, RowError> {
+    let number = |name: &str| get(name).map(|v| Value::String(v.to_string()));
+    let json = |name: &str| -> Result<Option<Value>, RowError> {
         get(name)
             .map(|v| {
-                v.strip_suffix(".0").unwrap_or(v).parse().map_err(|_| {
-                    (
-                        "bad-token-count",
-                        format!("{name}: expected a whole number of tokens, got \"{v}\""),
-                    )
-                })
+                serde_json::from_str(v)
+                    .map_err(|e| ("bad-json", format!("{name}: not JSON ({e}): {v}")))
             })
             .transpose()
     };
-    let json = |name: &str| get(name).and_then(|v| serde_json::from_str(v).ok());
     Ok(SpendLog {
         request_id: get("request_id").unwrap_or_default().to_string(),
         start_time: get("startTime").unwrap_or_default().to_string(),
         model: get("model").unwrap_or_default().to_string(),
         custom_llm_provider: get("custom_llm_provider").map(str::to_string),
-        prompt_tokens: number("prompt_tokens")?,
-        completion_tokens: number("completion_tokens")?,
+        prompt_tokens: number("prompt_tokens"),
+        completion_tokens: number("completion_tokens"),
         spend: get("spend").and_then(|v| RawValue::from_string(v.to_string()).ok()),
         team_id: get("team_id").map(str::to_string),
         end_user: get("end_user").map(str::to_string),
-        request_tags: json("request_tags"),
-        metadata: json("metadata"),
+        request_tags: json("request_tags").unwrap_or(None),
+        metadata: json("metadata")?,
         status: get("status").map(str::to_string),
-        cache_read_input_tokens: number("cache_read_input_tokens")?,
-        cache_creation_input_tokens: number("cache_creation_input_tokens")?,
+        cache_read_input_tokens: number("cache_read_input_tokens"),
+        cache_creation_input_tokens: number("cache_creation_input_tokens"),
     })
 }
 
-/// A count found at `path` in any of the usage objects LiteLLM keeps.
-fn usage_value(metadata: Option<&Value>, path: &[&str]) -> Option<u64> {
-    let metadata = metadata?;
-    ["additional_usage_values", "usage_object"]
-        .iter()
-        .find_map(|object| {
-            path.iter()
-                .try_fold(&metadata[object], |v, key| v.get(key))
-                .and_then(Value::as_u64)
-        })
+/// A count found at `path` in any of the usage objects LiteLLM keeps, read
+/// strictly ([`json_count`]).
+fn usage_value(metadata: Option<&Value>, path: &[&str]) -> Result<Option<u64>, RowError> {
+    let Some(metadata) = metadata else {
+        return Ok(None);
+    };
+    for object in ["additional_usage_values", "usage_object"] {
+        let found = path.iter().try_fold(&metadata[object], |v, key| v.get(key));
+        if let Some(n) = json_count(found, path.last().copied().unwrap_or(object))? {
+            return Ok(Some(n));
+        }
+    }
+    Ok(None)
 }
 
 fn normalise(
@@ -161,19 +167,36 @@ fn normalise(
         return Err(("missing-field", "model is empty".into()));
     }
     let meta = log.metadata.as_ref();
-    let prompt = count(log.prompt_tokens, "prompt_tokens")?;
-    let read = log
-        .cache_read_input_tokens
-        .or_else(|| usage_value(meta, &["cache_read_input_tokens"]))
-        .or_else(|| usage_value(meta, &["prompt_tokens_details", "cached_tokens"]));
+    let (prompt, output) = billable(
+        (
+            json_count(log.prompt_tokens.as_ref(), "prompt_tokens")?,
+            "prompt_tokens",
+        ),
+        (
+            json_count(log.completion_tokens.as_ref(), "completion_tokens")?,
+            "completion_tokens",
+        ),
+    )?;
+    let top_level = |v: &Option<Value>, name| json_count(v.as_ref(), name);
+    let read = match top_level(&log.cache_read_input_tokens, "cache_read_input_tokens")? {
+        Some(n) => Some(n),
+        None => match usage_value(meta, &["cache_read_input_tokens"])? {
+            Some(n) => Some(n),
+            None => usage_value(meta, &["prompt_tokens_details", "cached_tokens"])?,
+        },
+    };
     let read = count(read, "cache_read_input_tokens")?;
-    let write_5m = usage_value(meta, &["cache_creation", "ephemeral_5m_input_tokens"]);
-    let write_1h = usage_value(meta, &["cache_creation", "ephemeral_1h_input_tokens"]);
+    let write_5m = usage_value(meta, &["cache_creation", "ephemeral_5m_input_tokens"])?;
+    let write_1h = usage_value(meta, &["cache_creation", "ephemeral_1h_input_tokens"])?;
     let (write_5m, write_1h) = match (write_5m, write_1h) {
         (None, None) => {
-            let total = log
-                .cache_creation_input_tokens
-                .or_else(|| usage_value(meta, &["cache_creation_input_tokens"]));
+            let total = match top_level(
+                &log.cache_creation_input_tokens,
+                "cache_creation_input_tokens",
+            )? {
+                Some(n) => Some(n),
+                None => usage_value(meta, &["cache_creation_input_tokens"])?,
+            };
             (count(total, "cache_creation_input_tokens")?, 0)
         }
         (five, one) => (
@@ -182,7 +205,6 @@ fn normalise(
         ),
     };
     let input = uncached(prompt, read + write_5m + write_1h, "prompt_tokens")?;
-    let output = count(log.completion_tokens, "completion_tokens")?;
     let tenant_hint = log
         .team_id
         .as_deref()

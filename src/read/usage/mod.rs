@@ -15,11 +15,12 @@ pub mod canonical;
 pub mod litellm;
 pub mod openrouter;
 
-use std::io::{BufRead, Read};
+use std::io::BufRead;
 use std::path::Path;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use rust_decimal::Decimal;
+use serde_json::value::RawValue;
 
 use crate::error::{Error, Result, Skips};
 use crate::intern::Interner;
@@ -50,14 +51,13 @@ impl UsageFormat {
         }
     }
 
-    /// Detect a file's format from its CSV header or its JSON keys.
-    pub fn detect(path: &Path) -> Result<UsageFormat> {
-        let mut head = Vec::with_capacity(8192);
-        super::open(path)?
-            .take(8192)
-            .read_to_end(&mut head)
-            .map_err(|e| Error::io(path, e))?;
-        let head = String::from_utf8_lossy(&head);
+    /// How many bytes of a file [`UsageFormat::detect`] looks at.
+    pub const HEAD: usize = 8192;
+
+    /// Detect a file's format from its CSV header or its JSON keys, in the
+    /// first [`UsageFormat::HEAD`] bytes of its text.
+    pub fn detect(path: &Path, head: &[u8]) -> Result<UsageFormat> {
+        let head = String::from_utf8_lossy(head);
         let trimmed = head.trim_start();
         if trimmed.is_empty() {
             return Err(super::empty(path));
@@ -106,24 +106,24 @@ pub struct ReadStats {
     pub not_billed: u64,
 }
 
-/// Read every usage record of one file in `format`, passing each to `sink`.
+/// Read every usage record of one file, passing each to `sink`: in
+/// `format`, or the format detected from its first bytes. The file is
+/// opened once, so a pipe works.
 pub fn read_file(
     path: &Path,
-    format: UsageFormat,
+    format: Option<UsageFormat>,
     file: u32,
     interner: &mut Interner,
     skips: &mut Skips,
     sink: &mut dyn FnMut(UsageRecord),
-) -> Result<ReadStats> {
-    read_from(
-        super::open(path)?,
-        path,
-        format,
-        file,
-        interner,
-        skips,
-        sink,
-    )
+) -> Result<(UsageFormat, ReadStats)> {
+    let (head, source) = super::open_with_head(path, UsageFormat::HEAD)?;
+    let format = match format {
+        Some(format) => format,
+        None => UsageFormat::detect(path, &head)?,
+    };
+    let stats = read_from(source, path, format, file, interner, skips, sink)?;
+    Ok((format, stats))
 }
 
 /// Read usage records in `format` from `source`; `path` names it in errors.
@@ -181,23 +181,6 @@ pub type RowSink<'s> = dyn FnMut(u64, Result<Option<UsageRecord>, RowError>) -> 
 /// what was wrong with it).
 pub type JsonSink<'s> = dyn FnMut(u64, Result<&str, RowError>) -> Result<()> + 's;
 
-/// A CSV reading error: record-level when it has a position.
-pub fn csv_error(path: &Path, e: csv::Error) -> Error {
-    let message = match e.kind() {
-        csv::ErrorKind::UnequalLengths {
-            expected_len, len, ..
-        } => {
-            format!("row has {len} fields, the header has {expected_len}")
-        }
-        csv::ErrorKind::Utf8 { err, .. } => format!("invalid UTF-8 in field {}", err.field() + 1),
-        _ => e.to_string(),
-    };
-    match e.position() {
-        Some(p) => Error::record(path, p.line(), "bad-csv", message),
-        None => Error::fatal(format!("{}: {message}", path.display())),
-    }
-}
-
 /// A token count from text: a whole, non-negative, plausible number;
 /// empty means 0.
 pub fn parse_count(value: &str, name: &str) -> Result<u64, RowError> {
@@ -211,6 +194,61 @@ pub fn parse_count(value: &str, name: &str) -> Result<u64, RowError> {
             "bad-token-count",
             format!("{name}: expected a whole non-negative number of tokens, got \"{value}\""),
         )),
+    }
+}
+
+/// A token count from a JSON value, strictly: a whole non-negative number,
+/// written as an integer, an integral float (`2000.0`) or a string
+/// (`"2000"`); `null` or absent is `None`. Anything else is an error, never
+/// a count quietly dropped.
+pub fn json_count(value: Option<&serde_json::Value>, name: &str) -> Result<Option<u64>, RowError> {
+    use serde_json::Value;
+    let bad = |shown: String| {
+        Err((
+            "bad-token-count",
+            format!("{name}: expected a whole non-negative number of tokens, got {shown}"),
+        ))
+    };
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) => match text.trim() {
+            "" => bad("\"\"".into()),
+            t => parse_count(t.strip_suffix(".0").unwrap_or(t), name).map(Some),
+        },
+        Some(Value::Number(n)) => match (n.as_u64(), n.as_f64()) {
+            (Some(whole), _) => count(Some(whole), name).map(Some),
+            (None, Some(f)) if f >= 0.0 && f.fract() == 0.0 && f <= MAX_TOKENS as f64 => {
+                Ok(Some(f as u64))
+            }
+            _ => bad(n.to_string()),
+        },
+        Some(other) => bad(other.to_string()),
+    }
+}
+
+/// A record's billable input and output counts, both required (each within
+/// the plausible range): a billed request without them cannot be priced,
+/// and pricing it at $0 would lose its cost without a word.
+pub fn billable(
+    input: (Option<u64>, &str),
+    output: (Option<u64>, &str),
+) -> Result<(u64, u64), RowError> {
+    match (input.0, output.0) {
+        (Some(i), Some(o)) => Ok((count(Some(i), input.1)?, count(Some(o), output.1)?)),
+        _ => {
+            let missing: Vec<&str> = [input, output]
+                .iter()
+                .filter(|(n, _)| n.is_none())
+                .map(|(_, name)| *name)
+                .collect();
+            Err((
+                "missing-token-count",
+                format!(
+                    "{} missing or null: a billed request without its token counts cannot be priced",
+                    missing.join(" and ")
+                ),
+            ))
+        }
     }
 }
 
@@ -296,60 +334,105 @@ pub fn bare_model(model: &str) -> &str {
 
 /// Call `each` with every JSON record of a source (or the record's problem):
 /// one JSON array of records, one document, or one record per line (read as
-/// a stream).
+/// a stream). A first line that is not JSON on its own is the start of one
+/// pretty-printed document, unless the next line is a JSON record: then the
+/// file is JSON lines whose first record is torn, a bad record like any
+/// other.
 pub fn for_each_json(mut source: impl BufRead, path: &Path, each: &mut JsonSink) -> Result<()> {
     let io = |e| Error::io(path, e);
-    let mut first = String::new();
-    let mut line_no = 0;
-    while first.trim().is_empty() {
-        first.clear();
-        if source.read_line(&mut first).map_err(io)? == 0 {
-            return Err(super::empty(path));
-        }
-        line_no += 1;
-    }
-    let whole_document = first.trim_start().starts_with('[')
-        || serde_json::from_str::<serde::de::IgnoredAny>(first.trim()).is_err();
-    if whole_document {
+    let mut lines = Lines { line_no: 0 };
+    let Some(first) = lines.next_text(&mut source).map_err(io)? else {
+        return Err(super::empty(path));
+    };
+    let first_no = lines.line_no;
+    let is_json = |t: &str| serde_json::from_str::<serde::de::IgnoredAny>(t.trim()).is_ok();
+    if first.trim_start().starts_with('[') {
         let mut text = first;
         source.read_to_string(&mut text).map_err(io)?;
-        let start = line_no - 1;
-        if text.trim_start().starts_with('[') {
-            let records: Vec<&serde_json::value::RawValue> =
-                serde_json::from_str(&text).map_err(|e| {
-                    Error::fatal(format!(
-                        "{}:{}: not a JSON array of records: {e}",
-                        path.display(),
-                        start + e.line() as u64
-                    ))
-                })?;
-            for raw in records {
-                let offset = raw.get().as_ptr() as usize - text.as_ptr() as usize;
-                let line = start + 1 + text[..offset].matches('\n').count() as u64;
-                each(line, Ok(raw.get()))?;
-            }
-            return Ok(());
-        }
-        return each(start + 1, Ok(&text));
+        return for_each_in_array(&text, first_no, path, each);
     }
-    each(line_no, Ok(first.trim()))?;
+    let mut pending = None;
+    if !is_json(&first) {
+        let second = lines.next_text(&mut source).map_err(io)?;
+        let torn = second
+            .as_deref()
+            .is_some_and(|t| t.trim_start().starts_with('{') && is_json(t));
+        if !torn {
+            let mut text = first;
+            text.push_str(second.as_deref().unwrap_or(""));
+            source.read_to_string(&mut text).map_err(io)?;
+            return each(first_no, Ok(&text));
+        }
+        pending = second.map(|t| (lines.line_no, t));
+    }
+    each(first_no, Ok(first.trim()))?;
+    if let Some((line_no, text)) = pending {
+        each(line_no, Ok(text.trim()))?;
+    }
     let mut buf = Vec::new();
     loop {
         buf.clear();
         if source.read_until(b'\n', &mut buf).map_err(io)? == 0 {
             return Ok(());
         }
-        line_no += 1;
+        lines.line_no += 1;
         match std::str::from_utf8(&buf) {
             Ok(line) if line.trim().is_empty() => {}
-            Ok(line) => each(line_no, Ok(line.trim()))?,
-            Err(e) => each(
-                line_no,
-                Err((
-                    "invalid-utf8",
-                    format!("invalid UTF-8 at byte {}", e.valid_up_to()),
-                )),
-            )?,
+            Ok(line) => each(lines.line_no, Ok(line.trim()))?,
+            Err(e) => each(lines.line_no, Err(invalid_utf8(&e)))?,
         }
     }
+}
+
+/// The record-level error for a line that is not UTF-8.
+fn invalid_utf8(e: &std::str::Utf8Error) -> RowError {
+    (
+        "invalid-utf8",
+        format!("invalid UTF-8 at byte {}", e.valid_up_to()),
+    )
+}
+
+/// Line numbering while the first lines of a JSON source are looked at.
+struct Lines {
+    line_no: u64,
+}
+
+impl Lines {
+    /// The next line that is not blank, with its line ending (`None` at the
+    /// end of the input). Invalid UTF-8 is replaced, so the record fails to
+    /// parse and is reported where it is.
+    fn next_text(&mut self, source: &mut impl BufRead) -> std::io::Result<Option<String>> {
+        let mut buf = Vec::new();
+        loop {
+            buf.clear();
+            if source.read_until(b'\n', &mut buf)? == 0 {
+                return Ok(None);
+            }
+            self.line_no += 1;
+            let text = String::from_utf8_lossy(&buf);
+            if !text.trim().is_empty() {
+                return Ok(Some(text.into_owned()));
+            }
+        }
+    }
+}
+
+/// Call `each` with every record of a JSON array that starts on line
+/// `first_line`, numbering lines as it goes (once through the text).
+fn for_each_in_array(text: &str, first_line: u64, path: &Path, each: &mut JsonSink) -> Result<()> {
+    let records: Vec<&RawValue> = serde_json::from_str(text).map_err(|e| {
+        Error::fatal(format!(
+            "{}:{}: not a JSON array of records: {e}",
+            path.display(),
+            first_line - 1 + e.line() as u64
+        ))
+    })?;
+    let (mut counted_to, mut line) = (0, first_line);
+    for raw in records {
+        let offset = raw.get().as_ptr() as usize - text.as_ptr() as usize;
+        line += memchr::memchr_iter(b'\n', &text.as_bytes()[counted_to..offset]).count() as u64;
+        counted_to = offset;
+        each(line, Ok(raw.get()))?;
+    }
+    Ok(())
 }

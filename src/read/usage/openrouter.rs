@@ -10,7 +10,9 @@
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::{bare_model, count, parse_timestamp, parse_usd, provider_name, uncached, RowError};
+use super::{
+    bare_model, billable, count, parse_timestamp, parse_usd, provider_name, uncached, RowError,
+};
 use crate::intern::Interner;
 use crate::model::{Origin, Tokens, UsageRecord};
 
@@ -52,7 +54,13 @@ pub fn parse(
     if generation.id.trim().is_empty() {
         return Err(("missing-request-id", "id is empty".into()));
     }
-    let prompt = count(generation.native_tokens_prompt, "native_tokens_prompt")?;
+    let (prompt, completion) = billable(
+        (generation.native_tokens_prompt, "native_tokens_prompt"),
+        (
+            generation.native_tokens_completion,
+            "native_tokens_completion",
+        ),
+    )?;
     let cached = count(generation.native_tokens_cached, "native_tokens_cached")?;
     let provider = generation
         .provider_name
@@ -80,10 +88,7 @@ pub fn parse(
             cached,
             0,
             0,
-            count(
-                generation.native_tokens_completion,
-                "native_tokens_completion",
-            )?,
+            completion,
         ]),
         batch: false,
         reported_cost_usd: generation

@@ -1,0 +1,123 @@
+//! CSV read one physical line at a time, for the inputs whose fields never
+//! hold a line break: a stray `"` then spoils only its own row (a counted
+//! bad record), never the rows after it. Every CSV header is also checked
+//! for a column named twice.
+
+use std::io::{BufRead, Cursor, SeekFrom};
+use std::path::Path;
+
+use crate::error::{Error, Result};
+
+/// A CSV source read line by line.
+pub struct CsvLines<R> {
+    source: R,
+    /// Reused for each line; its parsing state is reset between lines.
+    parser: csv::Reader<Cursor<Vec<u8>>>,
+    line_no: u64,
+}
+
+impl<R: BufRead> CsvLines<R> {
+    /// Read `source`, whose first non-blank line is the header.
+    pub fn new(source: R) -> CsvLines<R> {
+        let parser = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(Cursor::new(Vec::new()));
+        CsvLines {
+            source,
+            parser,
+            line_no: 0,
+        }
+    }
+
+    /// The next non-blank line's number (`None` at the end), and the line
+    /// parsed into `record` or why it is not valid CSV on its own.
+    pub fn next(
+        &mut self,
+        path: &Path,
+        record: &mut csv::ByteRecord,
+    ) -> Result<Option<(u64, std::result::Result<(), String>)>> {
+        loop {
+            let line = self.parser.get_mut().get_mut();
+            line.clear();
+            if self
+                .source
+                .read_until(b'\n', line)
+                .map_err(|e| Error::io(path, e))?
+                == 0
+            {
+                return Ok(None);
+            }
+            self.line_no += 1;
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            let mut start = csv::Position::new();
+            start.set_line(self.line_no);
+            self.parser
+                .seek_raw(SeekFrom::Start(0), start)
+                .map_err(|e| Error::fatal(format!("{}: {e}", path.display())))?;
+            let parsed = match self.parser.read_byte_record(record) {
+                Err(e) => Err(csv_message(&e)),
+                Ok(_) if record.iter().any(|f| f.contains(&b'\n')) => {
+                    Err("a quoted field is not closed on its line (a stray `\"`?)".to_string())
+                }
+                Ok(_) => Ok(()),
+            };
+            return Ok(Some((self.line_no, parsed)));
+        }
+    }
+
+    /// The header (the first non-blank line), checked by [`check_header`].
+    pub fn header(&mut self, path: &Path) -> Result<csv::ByteRecord> {
+        let mut header = csv::ByteRecord::new();
+        match self.next(path, &mut header)? {
+            None => Err(super::empty(path)),
+            Some((line, Err(e))) => Err(Error::fatal(format!("{}:{line}: {e}", path.display()))),
+            Some((line, Ok(()))) => {
+                header.trim();
+                check_header(path, line, header.iter())?;
+                Ok(header)
+            }
+        }
+    }
+}
+
+/// A header that names a column twice is refused: which of the two holds
+/// the values cannot be known.
+pub fn check_header<'h>(
+    path: &Path,
+    line: u64,
+    names: impl Iterator<Item = &'h [u8]>,
+) -> Result<()> {
+    let names: Vec<&[u8]> = names.collect();
+    for (i, name) in names.iter().enumerate() {
+        if name.is_empty() {
+            continue;
+        }
+        if let Some(j) = names[i + 1..].iter().position(|n| n == name) {
+            return Err(Error::fatal(format!(
+                "{}:{line}: the header names column {} twice (columns {} and {}); which one holds \
+                 the values is unknown: rename or remove one",
+                path.display(),
+                String::from_utf8_lossy(name),
+                i + 1,
+                i + j + 2
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// What is wrong with a CSV row, without its position.
+pub fn csv_message(e: &csv::Error) -> String {
+    match e.kind() {
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => {
+            format!("row has {len} fields, the header has {expected_len}")
+        }
+        csv::ErrorKind::Utf8 { err, .. } => format!("invalid UTF-8 in field {}", err.field() + 1),
+        _ => e.to_string(),
+    }
+}
