@@ -21,6 +21,7 @@ pub mod money;
 pub mod price;
 pub mod read;
 pub mod reconcile;
+pub mod sanity;
 pub mod shard;
 pub mod simulate;
 pub mod tree;

@@ -42,7 +42,12 @@ fn main() {
     };
     match result {
         Ok(cmd::Outcome::Pass) => {}
-        Ok(cmd::Outcome::Fail) => std::process::exit(1),
+        Ok(cmd::Outcome::Fail(failed)) => {
+            for gate in failed {
+                eprintln!("tokenledger: {gate}");
+            }
+            std::process::exit(1)
+        }
         Err(err) => {
             eprintln!("tokenledger: {err}");
             std::process::exit(2);

@@ -128,6 +128,17 @@ impl Reconciliation {
         self.total_status == Status::Drift || self.lines.iter().any(|l| self.line_fails(l))
     }
 
+    /// What failed, for the gate's line: the total and how many lines.
+    pub fn failing_summary(&self) -> String {
+        let lines = self.lines.iter().filter(|l| self.line_fails(l)).count();
+        let total = if self.total_status == Status::Drift {
+            "the usage total and "
+        } else {
+            ""
+        };
+        format!("{total}{lines} line(s)")
+    }
+
     fn line_fails(&self, line: &Line) -> bool {
         match line.status {
             Status::Drift => true,

@@ -186,7 +186,8 @@ pub fn write_partial(
 /// Read the partials of every shard (each exactly once) into the resolved
 /// trees of the whole month, adding the span files to `billing.inputs` and
 /// their skips to `billing.skips`, after the usage `billing` already holds.
-pub fn read_partials(dirs: &[PathBuf], billing: &mut Billing) -> Result<Resolved> {
+/// Also returns the attribute keys the shards looked for.
+pub fn read_partials(dirs: &[PathBuf], billing: &mut Billing) -> Result<(Resolved, AttrKeys)> {
     let mut metas = Vec::new();
     for dir in dirs {
         let path = dir.join("partial.json");
@@ -252,6 +253,13 @@ pub fn read_partials(dirs: &[PathBuf], billing: &mut Billing) -> Result<Resolved
         }
     }
 
+    let keys = AttrKeys {
+        tenant: first.tenant_attr.clone(),
+        feature: first.feature_attr.clone(),
+        join: first.join_attr.clone(),
+        outcome: first.outcome_attr.clone(),
+        shard: None,
+    };
     let mut resolved = Resolved::default();
     for (i, (path, format, _)) in first.span_files.iter().enumerate() {
         billing.inputs.push(InputFile {
@@ -291,7 +299,7 @@ pub fn read_partials(dirs: &[PathBuf], billing: &mut Billing) -> Result<Resolved
             w[0].span_id, w[0].trace_id
         )));
     }
-    Ok(resolved)
+    Ok((resolved, keys))
 }
 
 fn hex(text: &str, digits: usize, dir: &Path, what: &str) -> Result<u128> {

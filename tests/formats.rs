@@ -16,6 +16,8 @@ fn report(wd: &Workdir, spans: &str, usage: &[&str], flags: &[&str]) {
         "--out",
         "out",
         "--quiet",
+        "--min-match",
+        "0",
         "--pricing",
         pricing.to_str().unwrap(),
     ]);
@@ -279,5 +281,7 @@ fn usage_format_can_be_forced() {
         "--usage-format",
         "canonical",
         "--quiet",
+        "--min-match",
+        "0",
     ]);
 }

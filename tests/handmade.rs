@@ -222,6 +222,9 @@ fn summary_json() {
       "format": "otlp-json",
       "records": 4
     }
+  ],
+  "warnings": [
+    "95.1 % of the cost has no feature: --feature-attr app.feature is on no ancestor of those calls; root spans carry gen_ai.agent.name, gen_ai.conversation.id, gen_ai.operation.name, http.request.method, service.name, tenant.id"
   ]
 }
 "#;

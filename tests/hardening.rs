@@ -17,6 +17,8 @@ fn usage_run(wd: &Workdir, usage: &[&str], flags: &[&str]) -> (i32, String) {
         "--out",
         "out",
         "--quiet",
+        "--min-match",
+        "0",
         "--pricing",
         pricing.to_str().unwrap(),
     ]);
@@ -184,7 +186,16 @@ fn usage_can_come_through_a_pipe_with_a_byte_order_mark() {
         let pricing = repo().join("pricing.toml");
         let mut child = wd
             .command(&[
-                "report", "--spans", "spans", "--usage", name, "--out", "out", "--quiet",
+                "report",
+                "--spans",
+                "spans",
+                "--usage",
+                name,
+                "--out",
+                "out",
+                "--quiet",
+                "--min-match",
+                "0",
             ])
             .args(["--pricing", pricing.to_str().unwrap()])
             .stdin(Stdio::piped())
@@ -284,6 +295,8 @@ fn one_request_in_two_sources_is_billed_once() {
             "--out",
             "out",
             "--quiet",
+            "--min-match",
+            "0",
         ]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(code), "{stderr}");

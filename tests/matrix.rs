@@ -270,6 +270,8 @@ fn a_100000_deep_span_chain_resolves_without_recursion() {
         "--out",
         "out",
         "--quiet",
+        "--min-match",
+        "0",
     ]);
     let tenants = wd.read("out/by_tenant.csv");
     assert!(tenants.contains("\ndeep-tenant,1,7,0,0,0,1,"), "{tenants}");

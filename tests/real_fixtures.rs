@@ -64,6 +64,8 @@ fn adk_recording_with_logs_beside_spans() {
         "--out",
         "out",
         "--quiet",
+        "--min-match",
+        "0",
     ]);
     let unbilled = wd.read("out/unbilled_spans.csv");
     let rows: Vec<&str> = unbilled.lines().skip(1).collect();
@@ -91,6 +93,8 @@ fn spec_example_with_upper_case_ids_and_a_parent_outside_the_file() {
         "--out",
         "out",
         "--quiet",
+        "--min-match",
+        "0",
     ]);
     let summary = wd.read("out/summary.json");
     for fact in [

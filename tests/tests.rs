@@ -7,6 +7,7 @@ mod answers;
 mod coverage;
 mod errors;
 mod formats;
+mod gates;
 mod handmade;
 mod hardening;
 mod matrix;

@@ -26,7 +26,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
     timings.phase("read and price usage");
     let prepared = Prepared::new(&args.pipeline, &mut billing)?;
     timings.phase("checks");
-    let resolved = read_partials(&args.partials, &mut billing)?;
+    let (resolved, keys) = read_partials(&args.partials, &mut billing)?;
     timings.phase("read partials");
-    finish(&args.pipeline, billing, prepared, resolved, timings)
+    finish(&args.pipeline, &keys, billing, prepared, resolved, timings)
 }

@@ -36,12 +36,24 @@ use crate::write::summary::{Counts, PricingInfo, SkippedJson, Summary, TotalsJso
 use crate::write::{csv_bytes, OutDir};
 
 /// What a command concluded: exit 0, or exit 1 when a check it ran failed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
     /// Everything checked passed.
     Pass,
-    /// The run completed, but a gate (drift, …) failed.
-    Fail,
+    /// The run completed, but a gate (drift, …) failed: one line per failed
+    /// gate, printed on stderr even with `--quiet`.
+    Fail(Vec<String>),
+}
+
+impl Outcome {
+    /// Pass when no gate failed.
+    pub fn of(failed: Vec<String>) -> Outcome {
+        if failed.is_empty() {
+            Outcome::Pass
+        } else {
+            Outcome::Fail(failed)
+        }
+    }
 }
 
 /// A UTC calendar month.
@@ -93,6 +105,20 @@ impl std::fmt::Display for Period {
     }
 }
 
+/// Records per UTC month (`YYYY-MM`).
+fn months_of(records: &[UsageRecord]) -> std::collections::BTreeMap<String, u64> {
+    let mut by_month = std::collections::BTreeMap::<(i32, u32), u64>::new();
+    for r in records {
+        *by_month
+            .entry((r.timestamp.year(), r.timestamp.month()))
+            .or_default() += 1;
+    }
+    by_month
+        .into_iter()
+        .map(|((y, m), n)| (format!("{y:04}-{m:02}"), n))
+        .collect()
+}
+
 /// Flags of every command that reads billed usage.
 #[derive(Debug, clap::Args)]
 pub struct UsageArgs {
@@ -141,10 +167,6 @@ pub struct CheckArgs {
 
 impl CheckArgs {
     /// Whether coverage fails the `--min-coverage` gate.
-    fn coverage_fails(&self, coverage: &Coverage) -> bool {
-        self.min_coverage.is_some_and(|min| coverage.below(min) > 0)
-    }
-
     /// The tolerance these flags set.
     pub fn tolerance(&self) -> Tolerance {
         Tolerance {
@@ -182,6 +204,8 @@ pub struct Billing {
     pub counts: Counts,
     /// `--period`.
     pub period: Option<Period>,
+    /// Billed usage records read per UTC month (`YYYY-MM`), before `--period`.
+    pub months: std::collections::BTreeMap<String, u64>,
 }
 
 impl Billing {
@@ -224,6 +248,7 @@ impl Billing {
             ..Counts::default()
         };
         counts.duplicate_usage_records = dedupe(&mut records, describe(&inputs))?;
+        let months = months_of(&records);
         if let Some(period) = args.period {
             records.retain(|r| period.contains(&r.timestamp));
             counts.out_of_period =
@@ -239,6 +264,7 @@ impl Billing {
             costs: Vec::new(),
             counts,
             period: args.period,
+            months,
         })
     }
 
@@ -333,6 +359,8 @@ impl Billing {
             inputs: self.inputs.clone(),
             reconciliation: None,
             coverage: None,
+            failed_gates: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 }
@@ -451,21 +479,25 @@ impl<'a> Checks<'a> {
         text
     }
 
-    /// Fail when the reconciliation drifts or coverage is below the minimum.
-    pub fn outcome(&self) -> Outcome {
-        let drift = self
-            .reconciliation
-            .as_ref()
-            .is_some_and(Reconciliation::failed);
-        let uncovered = self
-            .coverage
-            .as_ref()
-            .is_some_and(|c| self.args.coverage_fails(c));
-        if drift || uncovered {
-            Outcome::Fail
-        } else {
-            Outcome::Pass
+    /// The failed gates: the reconciliation drifts, or coverage is below
+    /// the minimum.
+    pub fn failed(&self) -> Vec<String> {
+        let mut failed = Vec::new();
+        if let Some(rec) = self.reconciliation.as_ref().filter(|r| r.failed()) {
+            failed.push(format!(
+                "reconciliation drift: {} beyond the tolerance (see reconciliation.csv)",
+                rec.failing_summary()
+            ));
         }
+        if let (Some(coverage), Some(min)) = (&self.coverage, self.args.min_coverage) {
+            let below = coverage.below(min);
+            if below > 0 {
+                failed.push(format!(
+                    "coverage: {below} row(s) below --min-coverage {min} % (see coverage.csv)"
+                ));
+            }
+        }
+        failed
     }
 }
 

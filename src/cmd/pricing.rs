@@ -232,11 +232,17 @@ fn check(args: &CheckArgs) -> Result<Outcome> {
         differences.len()
     );
     print_stdout(text.as_bytes())?;
-    Ok(if gaps.is_empty() {
-        Outcome::Pass
-    } else {
-        Outcome::Fail
-    })
+    Ok(Outcome::of(
+        (!gaps.is_empty())
+            .then(|| {
+                format!(
+                    "pricing check: {} gap(s) in the table for the usage",
+                    gaps.len()
+                )
+            })
+            .into_iter()
+            .collect(),
+    ))
 }
 
 /// The version of the genai-prices crate (and its bundled data) compared with.
@@ -260,15 +266,14 @@ fn show(args: &ShowArgs) -> Result<Outcome> {
     }
     if text.is_empty() {
         // A negative answer, not an error: exit 1, as grep does.
-        eprintln!(
-            "tokenledger: no entry of {} prices \"{}\" on {date}{}; `tokenledger pricing check` lists every gap",
+        return Ok(Outcome::Fail(vec![format!(
+            "no entry of {} prices \"{}\" on {date}{}; `tokenledger pricing check` lists every gap",
             table.source,
             args.model,
             args.provider
                 .as_deref()
                 .map_or_else(String::new, |p| format!(" for provider {p}")),
-        );
-        return Ok(Outcome::Fail);
+        )]));
     }
     print_stdout(text.as_bytes())?;
     Ok(Outcome::Pass)

@@ -14,7 +14,7 @@ use crate::answers::focus::focus;
 use crate::answers::outcome::by_outcome;
 use crate::answers::steps::by_step;
 use crate::answers::{self, run_group_costs, RunLabel};
-use crate::attribute::{attribute, Table, REPORTS};
+use crate::attribute::{attribute, Table, NONE, REPORTS};
 use crate::error::{Error, Result};
 use crate::hash::FastMap;
 use crate::join::join;
@@ -23,6 +23,7 @@ use crate::read::outcomes;
 use crate::read::spans::AttrKeys;
 use crate::read::{self, InputFile};
 use crate::reconcile::Names;
+use crate::sanity::{self, Facts};
 use crate::shard::{self, Shard};
 use crate::tree::{Forest, Resolved};
 use crate::write::answers::{
@@ -102,6 +103,10 @@ pub struct PipelineArgs {
     /// Invoice and coverage checks.
     #[command(flatten)]
     pub check: CheckArgs,
+    /// Exit 1 when less than PCT % of the billed cost joins a span (a wrong
+    /// --join-attr, the wrong span files); 0 turns the gate off.
+    #[arg(long, value_name = "PCT", default_value = "50", value_parser = percentage)]
+    pub min_match: Decimal,
     /// Outcomes, outliers and budgets.
     #[command(flatten)]
     pub answers: AnswerArgs,
@@ -132,6 +137,13 @@ pub struct AnswerArgs {
     /// With --budgets: exit 1 when any budget is over.
     #[arg(long, requires = "budgets")]
     pub fail_on_budget: bool,
+}
+
+fn percentage(text: &str) -> std::result::Result<Decimal, String> {
+    text.parse::<Decimal>()
+        .ok()
+        .filter(|d| (Decimal::ZERO..=Decimal::ONE_HUNDRED).contains(d))
+        .ok_or_else(|| format!("expected a percentage from 0 to 100, got \"{text}\""))
 }
 
 fn positive_decimal(text: &str) -> std::result::Result<Decimal, String> {
@@ -167,7 +179,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
         return Ok(Outcome::Pass);
     }
     let resolved = read_spans(args, &mut billing, None, &mut timings)?;
-    finish(pipeline, billing, prepared, resolved, timings)
+    finish(pipeline, &keys(args), billing, prepared, resolved, timings)
 }
 
 /// The span attributes the readers look for.
@@ -262,6 +274,7 @@ impl<'a> Prepared<'a> {
 /// trees, the same for `report` and `merge`.
 pub fn finish(
     args: &PipelineArgs,
+    keys: &AttrKeys,
     mut billing: Billing,
     prepared: Prepared,
     resolved: Resolved,
@@ -319,6 +332,56 @@ pub fn finish(
     check_conservation(&rounded, &summary.counts, &columns, billed_target)?;
 
     let budget_rows = budgets.as_ref().map(|b| budget::check(b, &rounded));
+    let verdict = sanity::judge(&Facts {
+        period: summary.period.clone(),
+        months: &billing.months,
+        usage_records: billing.counts.usage_records,
+        spans: billing.counts.spans,
+        calls: (
+            resolved.calls.len() as u64,
+            resolved
+                .calls
+                .iter()
+                .filter(|c| c.info.join_key.is_some())
+                .count() as u64,
+        ),
+        cost: (
+            ledger.total.cost.total(),
+            ledger
+                .unattributed
+                .iter()
+                .map(|&i| billing.costs[i].total())
+                .sum(),
+        ),
+        none_cost: (
+            none_cost(&rounded, "tenant"),
+            none_cost(&rounded, "feature"),
+        ),
+        keys,
+        span_files: billing
+            .inputs
+            .iter()
+            .filter(|i| i.kind == "spans")
+            .map(|i| i.path.clone())
+            .collect(),
+        min_match: args.min_match,
+    });
+    let mut failed = checks.failed();
+    if args.answers.fail_on_budget {
+        let over = budget_rows
+            .iter()
+            .flatten()
+            .filter(|r| r.status == budget::Status::Over)
+            .count();
+        if over > 0 {
+            failed.push(format!(
+                "budgets: {over} over (--fail-on-budget; see budget.csv)"
+            ));
+        }
+    }
+    failed.extend(verdict.failed);
+    summary.failed_gates = failed;
+    summary.warnings = verdict.warnings;
 
     let raw = args.output.raw_csv;
     if let Some(target) = &args.output.out {
@@ -440,22 +503,28 @@ pub fn finish(
         }
     }
     timings.phase("write");
-    let over_budget = args.answers.fail_on_budget
-        && budget_rows
-            .iter()
-            .flatten()
-            .any(|r| r.status == budget::Status::Over);
-    let outcome = if over_budget {
-        Outcome::Fail
-    } else {
-        checks.outcome()
-    };
+    if !args.output.quiet {
+        for warning in &summary.warnings {
+            eprintln!("tokenledger: warning: {warning}");
+        }
+    }
+    let outcome = Outcome::of(std::mem::take(&mut summary.failed_gates));
     // The process ends next and the system takes its memory back at once;
     // freeing millions of small allocations one by one would take a
     // noticeable share of a large run.
     std::mem::forget(rounded);
     std::mem::forget((tables, ledger, joined, resolved, billing));
     Ok(outcome)
+}
+
+/// The exact cost of a report's `(none)` row.
+fn none_cost(rounded: &[(&Table, Vec<RoundedRow>)], name: &str) -> Decimal {
+    find(rounded, name)
+        .1
+        .iter()
+        .filter(|r| r.keys.first().is_some_and(|k| k == NONE))
+        .map(|r| r.totals.cost.total())
+        .sum()
 }
 
 /// The report called `name` with its rounded rows.

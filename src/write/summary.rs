@@ -31,6 +31,12 @@ pub struct Summary {
     /// The comparison with provider usage reports, when given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub coverage: Option<super::coverage::CoverageJson>,
+    /// One line per gate that failed (the run exits 1).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub failed_gates: Vec<String>,
+    /// One line per warning.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// Which pricing table was used.

@@ -1,0 +1,133 @@
+//! The attribute keys span files actually carry, for the messages that
+//! explain an empty or unattributed answer ("spans carry
+//! gen_ai.response.id; did you mean --join-attr gen_ai.response.id?").
+//! Read only when such a message is due: the first records of each file,
+//! as generic JSON, whatever the dialect.
+
+use std::collections::BTreeSet;
+use std::io::BufRead;
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+/// Attribute keys seen on a sample of spans.
+#[derive(Debug, Default)]
+pub struct SpanKeys {
+    /// Keys of spans that look like model calls (they carry token counts).
+    pub call: BTreeSet<String>,
+    /// Keys of root spans (no parent).
+    pub root: BTreeSet<String>,
+}
+
+impl SpanKeys {
+    /// The keys of the first `max_lines` lines of each of `files` (files
+    /// that cannot be read are passed over: this only explains).
+    pub fn sample(files: &[PathBuf], max_lines: usize) -> SpanKeys {
+        let mut keys = SpanKeys::default();
+        for path in files {
+            let Ok(reader) = super::open(path) else {
+                continue;
+            };
+            let mut text = String::new();
+            for line in reader.lines().take(max_lines) {
+                let Ok(line) = line else { break };
+                text.push_str(&line);
+                text.push('\n');
+                // A whole document spreads over lines: parse when it closes.
+                let parsed = serde_json::from_str::<Value>(&text);
+                if parsed.is_ok() || !text.trim_start().starts_with(['{', '[']) {
+                    if let Ok(value) = parsed {
+                        keys.visit(&value);
+                    }
+                    text.clear();
+                }
+            }
+        }
+        keys
+    }
+
+    /// Collect the keys of every span object below `value`.
+    fn visit(&mut self, value: &Value) {
+        match value {
+            Value::Array(items) => items.iter().for_each(|v| self.visit(v)),
+            Value::Object(map) => {
+                if let Some(attributes) = map.get("attributes").or_else(|| map.get("tags")) {
+                    self.span(map, attributes);
+                }
+                map.values().for_each(|v| self.visit(v));
+            }
+            _ => {}
+        }
+    }
+
+    /// Record one span's keys under what it looks like.
+    fn span(&mut self, span: &serde_json::Map<String, Value>, attributes: &Value) {
+        let mut keys = BTreeSet::new();
+        flatten(attributes, "", &mut keys);
+        let parent = [
+            "parentSpanId",
+            "parent_span_id",
+            "parent_id",
+            "parentSpanID",
+        ]
+        .iter()
+        .find_map(|k| span.get(*k))
+        .filter(|p| !p.is_null() && p.as_str() != Some(""));
+        let is_call = keys
+            .iter()
+            .any(|k| k.contains("usage.") || k.contains("token_count") || k.ends_with("_tokens"));
+        if parent.is_none() && !span.contains_key("references") {
+            self.root.extend(keys.iter().cloned());
+        }
+        if is_call {
+            self.call.extend(keys);
+        }
+    }
+}
+
+/// Attribute keys from OTLP's `[{key, value}]`, Jaeger's `[{key, …}]`, or a
+/// (possibly nested) object, dotted.
+fn flatten(attributes: &Value, prefix: &str, out: &mut BTreeSet<String>) {
+    match attributes {
+        Value::Array(items) => {
+            for item in items {
+                if let Some(key) = item.get("key").and_then(Value::as_str) {
+                    out.insert(key.to_string());
+                }
+            }
+        }
+        Value::Object(map) => {
+            for (key, value) in map {
+                let key = if prefix.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{prefix}.{key}")
+                };
+                match value {
+                    Value::Object(_) => flatten(value, &key, out),
+                    _ => {
+                        out.insert(key);
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The keys among `keys` that look like a provider's request or response
+/// id (`gen_ai.response.id`, `response_id`, `aws.request_id`,
+/// `llm.response.id`), not a session, tenant or tool-call id.
+pub fn id_like(keys: &BTreeSet<String>) -> Vec<&str> {
+    keys.iter()
+        .map(String::as_str)
+        .filter(|k| {
+            let lower = k.to_ascii_lowercase();
+            let id = lower.ends_with("id") || lower.ends_with("_id") || lower.ends_with(".id");
+            let of_request = ["response", "request", "message", "generation", "completion"]
+                .iter()
+                .any(|w| lower.contains(w));
+            id && of_request
+        })
+        .collect()
+}

@@ -1,0 +1,162 @@
+//! The run's own gates against a plausible-looking wrong answer: a month
+//! with no usage or no spans, a join that matched little of the bill, and a
+//! tenant or feature key that leaves most of the cost unlabelled. Each
+//! failed gate is one line (exit 1, even with `--quiet`); each warning is
+//! one line on stderr; both go into `summary.json`. The messages name what
+//! the inputs do contain, read from a sample of the span files only when a
+//! message is due.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use rust_decimal::Decimal;
+
+use crate::read::span_keys::{id_like, SpanKeys};
+use crate::read::spans::AttrKeys;
+
+/// How many lines of each span file are sampled for the keys they carry.
+const SAMPLE_LINES: usize = 2_000;
+
+/// What the gates look at, from one run.
+pub struct Facts<'a> {
+    /// `--period`, if given.
+    pub period: Option<String>,
+    /// Billed usage records read per UTC month (`YYYY-MM`), before `--period`.
+    pub months: &'a BTreeMap<String, u64>,
+    /// Usage records in the period.
+    pub usage_records: u64,
+    /// Spans read.
+    pub spans: u64,
+    /// Inference calls, and how many carry a join attribute.
+    pub calls: (u64, u64),
+    /// Cost of the records in the period, and of those that joined no span.
+    pub cost: (Decimal, Decimal),
+    /// Cost labelled `(none)` in the tenant and feature reports.
+    pub none_cost: (Decimal, Decimal),
+    /// The attribute keys the run looked for.
+    pub keys: &'a AttrKeys,
+    /// The span files read.
+    pub span_files: Vec<PathBuf>,
+    /// `--min-match`: the least share (%) of cost that must join a span.
+    pub min_match: Decimal,
+}
+
+/// The failed gates and the warnings.
+#[derive(Debug, Default)]
+pub struct Verdict {
+    /// One line per failed gate.
+    pub failed: Vec<String>,
+    /// One line per warning.
+    pub warnings: Vec<String>,
+}
+
+/// Judge a run.
+pub fn judge(facts: &Facts) -> Verdict {
+    let mut verdict = Verdict::default();
+    let cell = std::cell::OnceCell::new();
+    let sampled = || cell.get_or_init(|| SpanKeys::sample(&facts.span_files, SAMPLE_LINES));
+    // --min-match 0 accepts a run that joins nothing, such as one that
+    // only reads spans or only prices usage; a --period that misses every
+    // record read is wrong whatever the flag.
+    let gated = facts.min_match > Decimal::ZERO;
+    if facts.usage_records == 0 && (gated || (facts.period.is_some() && !facts.months.is_empty())) {
+        verdict.failed.push(no_usage(facts));
+    }
+    if facts.spans == 0 && gated {
+        verdict.failed.push(format!(
+            "no span was read from the {} span file(s): check --spans",
+            facts.span_files.len()
+        ));
+        return verdict;
+    }
+    let (total, unattributed) = facts.cost;
+    let (calls, carrying) = facts.calls;
+    if total > Decimal::ZERO {
+        let matched = pct(total - unattributed, total);
+        if matched < facts.min_match {
+            let hint = join_hint(facts, sampled());
+            verdict.failed.push(format!(
+                "only {} % of the billed cost joined a span (--min-match {}): {hint}",
+                shown(matched),
+                facts.min_match
+            ));
+        } else if calls > 0 && carrying == 0 {
+            verdict.warnings.push(join_hint(facts, sampled()));
+        }
+        for (dimension, flag, none, looked_for) in [
+            (
+                "tenant",
+                "--tenant-attr",
+                facts.none_cost.0,
+                facts.keys.tenant.join(","),
+            ),
+            (
+                "feature",
+                "--feature-attr",
+                facts.none_cost.1,
+                facts.keys.feature.clone(),
+            ),
+        ] {
+            let share = pct(none, total);
+            if share > Decimal::from(50) {
+                let root = sampled().root.iter().take(20).cloned().collect::<Vec<_>>();
+                verdict.warnings.push(format!(
+                    "{} % of the cost has no {dimension}: {flag} {looked_for} is on no ancestor of \
+                     those calls; root spans carry {}",
+                    shown(share),
+                    if root.is_empty() { "no attributes".to_string() } else { root.join(", ") }
+                ));
+            }
+        }
+    }
+    verdict
+}
+
+/// A percentage, rounded to one decimal place for the message.
+fn pct(part: Decimal, whole: Decimal) -> Decimal {
+    part * Decimal::ONE_HUNDRED / whole
+}
+
+/// A percentage as a message shows it (`14.6`).
+fn shown(pct: Decimal) -> String {
+    format!("{:.1}", pct.round_dp(1))
+}
+
+/// The failed gate for a period (or inputs) without usage.
+fn no_usage(facts: &Facts) -> String {
+    let held: Vec<String> = facts
+        .months
+        .iter()
+        .map(|(month, n)| format!("{month} ({n} records)"))
+        .collect();
+    match (&facts.period, held.is_empty()) {
+        (_, true) => "no billed usage record in the usage inputs".to_string(),
+        (Some(period), false) => format!(
+            "no usage record in --period {period}: the usage holds {}",
+            held.join(", ")
+        ),
+        (None, false) => "no usage record left after de-duplication".to_string(),
+    }
+}
+
+/// What the join keys found, and the id-like keys inference spans carry.
+fn join_hint(facts: &Facts, keys: &SpanKeys) -> String {
+    let (_, carrying) = facts.calls;
+    let join = facts.keys.join.join(",");
+    let tried = if carrying == 0 {
+        format!("--join-attr {join} is on no inference span")
+    } else {
+        format!("--join-attr {join} is on {carrying} inference span(s) whose ids match few usage records")
+    };
+    let candidates: Vec<&str> = id_like(&keys.call)
+        .into_iter()
+        .filter(|k| !facts.keys.join.iter().any(|j| j == k))
+        .collect();
+    match candidates.first() {
+        Some(first) => format!(
+            "{tried}; inference spans carry {}: did you mean --join-attr {first}?",
+            candidates.join(", ")
+        ),
+        None => format!("{tried}; the inference spans sampled carry no other id-like attribute"),
+    }
+}

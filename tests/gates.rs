@@ -1,0 +1,113 @@
+//! No silent wrong answers: a misconfigured run on the sample month exits 1
+//! with one line per failed gate on stderr, even with --quiet, and says what
+//! the inputs do contain.
+
+use crate::workdir::{repo, Workdir};
+
+/// `report` on the shipped sample month with `flags`; (exit code, stderr,
+/// summary.json).
+fn sample_run(flags: &[&str]) -> (i32, String, String) {
+    let wd = Workdir::new("gates");
+    let root = repo();
+    let path = |p: &str| root.join(p).to_str().unwrap().to_string();
+    let (spans, usage) = (path("samples/spans"), path("samples/usage.csv"));
+    let mut args = vec![
+        "report", "--spans", &spans, "--usage", &usage, "--quiet", "--out", "out",
+    ];
+    args.extend(flags);
+    let out = wd.output(&args);
+    let summary = std::fs::read_to_string(wd.path("out/summary.json")).unwrap_or_default();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+        summary,
+    )
+}
+
+#[test]
+fn a_period_with_no_usage_exits_1_naming_the_months_present() {
+    let (code, stderr, summary) = sample_run(&["--period", "2024-01"]);
+    assert_eq!(code, 1, "{stderr}");
+    let line = "no usage record in --period 2024-01: the usage holds 2025-05 (10 records), 2025-06 (1394 records)";
+    assert!(
+        stderr.contains(&format!("tokenledger: {line}\n")),
+        "{stderr}"
+    );
+    assert!(summary.contains(line), "{summary}");
+}
+
+#[test]
+fn a_mistyped_join_key_exits_1_and_names_the_key_the_spans_carry() {
+    let (code, stderr, summary) =
+        sample_run(&["--period", "2025-06", "--join-attr", "gen_ai.response_id"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains(
+            "tokenledger: only 0.0 % of the billed cost joined a span (--min-match 50): --join-attr \
+             gen_ai.response_id is on no inference span; inference spans carry gen_ai.response.id: \
+             did you mean --join-attr gen_ai.response.id?\n"
+        ),
+        "{stderr}"
+    );
+    assert!(summary.contains("\"failed_gates\": ["), "{summary}");
+    // --min-match 0 turns the gate off; the key found on no span is still a warning.
+    let (code, stderr, summary) = sample_run(&[
+        "--period",
+        "2025-06",
+        "--join-attr",
+        "gen_ai.response_id",
+        "--min-match",
+        "0",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        summary.contains(
+            "\"warnings\": [\n    \"--join-attr gen_ai.response_id is on no inference span"
+        ),
+        "{summary}"
+    );
+}
+
+#[test]
+fn a_tenant_key_found_nowhere_warns_with_the_root_keys() {
+    let (code, stderr, summary) =
+        sample_run(&["--period", "2025-06", "--tenant-attr", "tenant_id"]);
+    assert_eq!(code, 0, "{stderr}");
+    let warning = "of the cost has no tenant: --tenant-attr tenant_id is on no ancestor of those calls; root spans carry ";
+    assert!(summary.contains(warning), "{summary}");
+    assert!(summary.contains("tenant.id"), "{summary}");
+    // --quiet keeps warnings off the terminal, not out of summary.json.
+    assert!(!stderr.contains(warning), "{stderr}");
+}
+
+#[test]
+fn a_failed_gate_is_named_even_with_quiet() {
+    let root = repo();
+    let budgets = root.join("samples/budgets.toml");
+    let (code, stderr, _) = sample_run(&[
+        "--period",
+        "2025-06",
+        "--budgets",
+        budgets.to_str().unwrap(),
+        "--fail-on-budget",
+    ]);
+    assert_eq!(code, 1);
+    assert!(stderr.starts_with("tokenledger: budgets: "), "{stderr}");
+    assert!(
+        stderr.contains(" over (--fail-on-budget; see budget.csv)\n"),
+        "{stderr}"
+    );
+    // reconcile --quiet on drift.
+    let wd = Workdir::handmade("reconcile-quiet");
+    wd.write(
+        "invoice.csv",
+        "provider,model,token_type,amount_usd\nanthropic,claude-test-1,input,9\n",
+    );
+    let mut args = crate::workdir::HANDMADE_RECONCILE.to_vec();
+    args.extend(["--invoice", "invoice.csv", "--quiet"]);
+    let stderr = wd.fail(&args, 1);
+    assert!(
+        stderr.starts_with("tokenledger: reconciliation drift: "),
+        "{stderr}"
+    );
+}
