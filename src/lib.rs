@@ -11,6 +11,7 @@
 pub mod answers;
 pub mod attribute;
 pub mod cmd;
+pub mod config;
 pub mod coverage;
 pub mod error;
 pub mod hash;

@@ -1,13 +1,19 @@
 //! The `tokenledger` command line. Exit codes: 0 success, 1 a check failed
 //! (reserved for gates), 2 an error.
 
-use clap::{Parser, Subcommand};
-use tokenledger::cmd;
+use clap::{CommandFactory, Parser, Subcommand};
+use tokenledger::{cmd, config};
 
 /// Turn an LLM agent fleet's bill into per-tenant, per-feature, per-agent,
 /// per-tool, per-model and per-run reports, to the cent.
 #[derive(Debug, Parser)]
-#[command(name = "tokenledger", version)]
+#[command(
+    name = "tokenledger",
+    version,
+    after_help = "Defaults for any flag: --config FILE, $TOKENLEDGER_CONFIG, or ./tokenledger.toml \
+                  ([report] spans = [\"spans/\"], out = \"reports\", ...).\n\
+                  Exit codes: 0 success, 1 a gate failed (drift, budget, coverage, too little joined), 2 an error."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -32,7 +38,7 @@ enum Command {
 }
 
 fn main() {
-    let cli = Cli::parse();
+    let cli = parse();
     let result = match &cli.command {
         Command::Report(args) => cmd::report::run(args),
         Command::Merge(args) => cmd::merge::run(args),
@@ -48,9 +54,37 @@ fn main() {
             }
             std::process::exit(1)
         }
-        Err(err) => {
-            eprintln!("tokenledger: {err}");
-            std::process::exit(2);
-        }
+        Err(err) => fail(&err.to_string()),
     }
+}
+
+/// The command line with the config file's defaults; a usage error exits 2
+/// with a `tokenledger:` message, `--help` and `--version` exit 0.
+fn parse() -> Cli {
+    let argv = std::env::args_os().collect();
+    let (argv, config) =
+        config::with_defaults(argv, &Cli::command()).unwrap_or_else(|e| fail(&e.to_string()));
+    let mut cli = Cli::try_parse_from(argv).unwrap_or_else(|e| {
+        if !e.use_stderr() {
+            e.exit(); // --help, --version
+        }
+        let text = e.render().to_string();
+        fail(text.strip_prefix("error: ").unwrap_or(&text).trim_end())
+    });
+    let output = match &mut cli.command {
+        Command::Report(args) => Some(&mut args.pipeline.output),
+        Command::Merge(args) => Some(&mut args.pipeline.output),
+        Command::Reconcile(args) => Some(&mut args.output),
+        _ => None,
+    };
+    if let Some(output) = output {
+        output.config = config;
+    }
+    cli
+}
+
+/// Print `message` as the program's error and exit 2.
+fn fail(message: &str) -> ! {
+    eprintln!("tokenledger: {message}");
+    std::process::exit(2)
 }

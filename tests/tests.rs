@@ -4,6 +4,7 @@
 mod workdir;
 
 mod answers;
+mod config;
 mod coverage;
 mod errors;
 mod formats;

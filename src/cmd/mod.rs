@@ -65,13 +65,31 @@ pub struct Period {
 
 impl Period {
     fn parse(text: &str) -> std::result::Result<Period, String> {
-        let bad = || format!("expected a month as YYYY-MM (e.g. 2025-06), got \"{text}\"");
+        if text == "previous" {
+            return Ok(Period::previous(std::time::SystemTime::now().into()));
+        }
+        let bad =
+            || format!("expected a month as YYYY-MM (e.g. 2025-06) or `previous`, got \"{text}\"");
         let (y, m) = text.split_once('-').ok_or_else(bad)?;
         let (year, month) = (y.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
         if y.len() != 4 || m.len() != 2 || !(1..=12).contains(&month) {
             return Err(bad());
         }
         Ok(Period { year, month })
+    }
+
+    /// The last complete UTC month before `now`.
+    pub fn previous(now: DateTime<Utc>) -> Period {
+        match (now.year(), now.month()) {
+            (year, 1) => Period {
+                year: year - 1,
+                month: 12,
+            },
+            (year, month) => Period {
+                year,
+                month: month - 1,
+            },
+        }
     }
 
     /// Whether `t` falls in this month.
@@ -133,7 +151,8 @@ pub struct UsageArgs {
     /// Pricing table [default: ./pricing.toml if present, else the built-in table].
     #[arg(long, value_name = "FILE")]
     pub pricing: Option<PathBuf>,
-    /// Keep only usage records (and invoice days) in this UTC month.
+    /// Keep only usage records (and invoice days) in this UTC month;
+    /// `previous` is the last complete month.
     #[arg(long, value_name = "YYYY-MM", value_parser = Period::parse)]
     pub period: Option<Period>,
     /// Skip malformed records (counted in the summary) instead of stopping.
@@ -359,6 +378,7 @@ impl Billing {
             inputs: self.inputs.clone(),
             reconciliation: None,
             coverage: None,
+            config: None,
             failed_gates: Vec::new(),
             warnings: Vec::new(),
         }
@@ -396,9 +416,12 @@ pub struct OutputArgs {
     /// Write CSV cells as they are, without neutralising leading = + - @ (formula injection).
     #[arg(long)]
     pub raw_csv: bool,
-    /// Print no summary.
+    /// Print no summary and no warnings (a failed gate is still named).
     #[arg(long)]
     pub quiet: bool,
+    /// The config file the defaults came from (set by `main`, not a flag).
+    #[arg(skip)]
+    pub config: Option<PathBuf>,
 }
 
 /// The checks a run made against what providers say: reconciliation with

@@ -39,6 +39,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
         billing.reported_cost(),
     ));
     checks.summarise(&mut summary);
+    summary.config = args.output.config.as_ref().map(|c| c.display().to_string());
     if let Some(target) = &args.output.out {
         let dir = OutDir::create(target)?;
         checks.write(&dir, args.output.raw_csv)?;

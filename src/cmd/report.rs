@@ -328,6 +328,7 @@ pub fn finish(
         billing.reported_cost(),
     ));
     checks.summarise(&mut summary);
+    summary.config = args.output.config.as_ref().map(|c| c.display().to_string());
 
     check_conservation(&rounded, &summary.counts, &columns, billed_target)?;
 

@@ -31,6 +31,9 @@ pub struct Summary {
     /// The comparison with provider usage reports, when given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub coverage: Option<super::coverage::CoverageJson>,
+    /// The config file whose defaults the run used, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config: Option<String>,
     /// One line per gate that failed (the run exits 1).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub failed_gates: Vec<String>,
@@ -169,14 +172,18 @@ pub fn terminal_summary(
     let c = &summary.counts;
     let t = &summary.totals;
     let mut out = format!(
-        "tokenledger: {} usage records{}, priced with {} (version {})\n",
+        "tokenledger: {} usage records{}, priced with {} (version {}){}\n",
         c.usage_records,
         summary
             .period
             .as_ref()
             .map_or(String::new(), |p| format!(" in {p}")),
         summary.pricing.source,
-        summary.pricing.version
+        summary.pricing.version,
+        summary
+            .config
+            .as_ref()
+            .map_or(String::new(), |c| format!("; defaults from {c}"))
     );
     let pct = |part: u64, whole: u64| {
         ratio(Decimal::from(part), Decimal::from(whole), 100, 1)

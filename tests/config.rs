@@ -1,0 +1,116 @@
+//! A short cron line: defaults from tokenledger.toml, `--config` or
+//! `$TOKENLEDGER_CONFIG`; flags override them; `--period previous`; usage
+//! errors start with `tokenledger:`.
+
+use crate::workdir::Workdir;
+
+const CONFIG: &str = r#"# the hand-made fleet's cron defaults
+[report]
+spans = ["spans"]
+usage = ["usage.csv"]
+pricing = "pricing.toml"
+out = "out"
+period = "2025-06"
+min-match = 0
+quiet = true
+
+[reconcile]
+usage = ["usage.csv"]
+pricing = "pricing.toml"
+"#;
+
+#[test]
+fn a_config_file_in_the_working_directory_gives_the_defaults() {
+    let wd = Workdir::handmade("config");
+    wd.write("tokenledger.toml", CONFIG);
+    assert_eq!(wd.run(&["report"]), "");
+    let summary = wd.read("out/summary.json");
+    assert!(
+        summary.contains("\"config\": \"tokenledger.toml\""),
+        "{summary}"
+    );
+    assert!(summary.contains("\"period\": \"2025-06\""), "{summary}");
+    // A flag overrides its key: without --quiet's default... the out dir moves.
+    wd.run(&["report", "--out", "elsewhere"]);
+    assert!(wd.path("elsewhere/summary.json").is_file());
+}
+
+#[test]
+fn config_named_by_flag_or_environment_and_its_errors() {
+    let wd = Workdir::handmade("config-named");
+    wd.write("cron/month.toml", CONFIG);
+    wd.run(&["report", "--config", "cron/month.toml"]);
+    assert!(wd
+        .read("out/summary.json")
+        .contains("\"config\": \"cron/month.toml\""));
+    let out = wd
+        .command(&["report", "--out", "env-out"])
+        .env("TOKENLEDGER_CONFIG", "cron/month.toml")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(wd.path("env-out/summary.json").is_file());
+    wd.write(
+        "bad.toml",
+        "[report]\nspans = [\"spans\"]\ntennant-attr = \"x\"\n",
+    );
+    let stderr = wd.fail(&["report", "--config", "bad.toml"], 2);
+    assert_eq!(
+        stderr,
+        "tokenledger: bad.toml:3: `report` has no flag --tennant-attr; keys are spelled as the long flags\n"
+    );
+    let stderr = wd.fail(&["report", "--config", "missing.toml"], 2);
+    assert!(
+        stderr.starts_with("tokenledger: missing.toml: config file not found"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn period_previous_is_the_last_complete_month() {
+    // The hand-made month is long past: the run fails its gate, naming it.
+    let wd = Workdir::handmade("previous");
+    wd.fail(
+        &[
+            "report",
+            "--spans",
+            "spans",
+            "--usage",
+            "usage.csv",
+            "--pricing",
+            "pricing.toml",
+            "--out",
+            "out",
+            "--min-match",
+            "0",
+            "--period",
+            "previous",
+            "--quiet",
+        ],
+        1,
+    );
+    let now = chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now());
+    let (y, m) = match chrono::Datelike::month(&now) {
+        1 => (chrono::Datelike::year(&now) - 1, 12),
+        m => (chrono::Datelike::year(&now), m - 1),
+    };
+    let summary = wd.read("out/summary.json");
+    assert!(
+        summary.contains(&format!("\"period\": \"{y:04}-{m:02}\"")),
+        "{summary}"
+    );
+}
+
+#[test]
+fn usage_errors_start_with_the_program_name() {
+    let wd = Workdir::new("clap-error");
+    let stderr = wd.fail(&["report", "--bogus"], 2);
+    assert!(
+        stderr.starts_with("tokenledger: unexpected argument '--bogus' found"),
+        "{stderr}"
+    );
+}
