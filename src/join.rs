@@ -15,6 +15,8 @@ pub enum Unbilled {
     NoJoinKey,
     /// No usage record has the span's id.
     NoRecord,
+    /// The span's usage record falls outside `--period`.
+    OutsidePeriod,
     /// Another span (earlier in trace/span id order) already claimed the id.
     AlreadyJoined,
 }
@@ -25,6 +27,7 @@ impl Unbilled {
         match self {
             Unbilled::NoJoinKey => "no join attribute on span",
             Unbilled::NoRecord => "no usage record with this id",
+            Unbilled::OutsidePeriod => "outside --period",
             Unbilled::AlreadyJoined => "id already joined to another span",
         }
     }
@@ -86,7 +89,10 @@ pub fn dedupe(records: &mut Vec<UsageRecord>, describe: impl Fn(Origin) -> Strin
 
 /// Join calls (sorted by trace and span id) to records by request id. When
 /// two spans carry the same id, the first in that order gets the record.
-pub fn join(calls: &[Call], records: &[UsageRecord]) -> Joined {
+/// `outside` holds the ids of the records left out by `--period`, so that a
+/// call billed in another month says so.
+pub fn join(calls: &[Call], records: &[UsageRecord], outside: &[Box<str>]) -> Joined {
+    let outside: FastMap<&str, ()> = outside.iter().map(|id| (&**id, ())).collect();
     // Every id a record is known by; a record's own request id wins over
     // another record's alternative id.
     let mut index: FastMap<&str, u32> =
@@ -108,6 +114,7 @@ pub fn join(calls: &[Call], records: &[UsageRecord]) -> Joined {
             continue;
         };
         match index.get(key) {
+            None if outside.contains_key(key) => unbilled.push((ci, Unbilled::OutsidePeriod)),
             None => unbilled.push((ci, Unbilled::NoRecord)),
             Some(&ri) => match &mut call_of[ri as usize] {
                 Some(_) => unbilled.push((ci, Unbilled::AlreadyJoined)),

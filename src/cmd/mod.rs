@@ -225,6 +225,8 @@ pub struct Billing {
     pub period: Option<Period>,
     /// Billed usage records read per UTC month (`YYYY-MM`), before `--period`.
     pub months: std::collections::BTreeMap<String, u64>,
+    /// The ids (and alternative ids) of the records `--period` left out.
+    pub outside_period: Vec<Box<str>>,
 }
 
 impl Billing {
@@ -268,8 +270,16 @@ impl Billing {
         };
         counts.duplicate_usage_records = dedupe(&mut records, describe(&inputs))?;
         let months = months_of(&records);
+        let mut outside_period = Vec::new();
         if let Some(period) = args.period {
-            records.retain(|r| period.contains(&r.timestamp));
+            records.retain(|r| {
+                let inside = period.contains(&r.timestamp);
+                if !inside {
+                    outside_period.push(r.request_id.clone());
+                    outside_period.extend(r.alt_request_id.clone());
+                }
+                inside
+            });
             counts.out_of_period =
                 counts.usage_records_read - counts.duplicate_usage_records - records.len() as u64;
         }
@@ -284,6 +294,7 @@ impl Billing {
             counts,
             period: args.period,
             months,
+            outside_period,
         })
     }
 

@@ -293,7 +293,7 @@ pub fn finish(
     counts.wrapper_spans = resolved.wrapper_spans;
 
     // join, reconcile, attribute
-    let joined = join(&resolved.calls, &billing.records);
+    let joined = join(&resolved.calls, &billing.records, &billing.outside_period);
     let names = Names::new(&billing.records, &billing.pricing, &billing.interner);
     let rec = checks.reconciliation.as_ref();
     let billed = match (rec, args.true_up) {
