@@ -46,7 +46,12 @@ impl ReconciliationJson {
             tolerance_usd: rec.tolerance.usd.normalize().to_string(),
             computed_usage_usd: usd(rec.computed_total),
             invoiced_usage_usd: usd(rec.invoiced_usage),
-            delta_usd: usd(rec.computed_total - rec.invoiced_usage),
+            // As in reconciliation.csv: the difference of the rounded sides,
+            // so the three figures agree as printed.
+            delta_usd: Micros(
+                Micros::round(rec.computed_total).0 - Micros::round(rec.invoiced_usage).0,
+            )
+            .to_string(),
             credits_tax_adjustments_usd: usd(rec.other_total()),
             invoice_total_usd: usd(rec.invoiced_usage + rec.other_total()),
             lines: rec.counts(),
