@@ -19,6 +19,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::usage::{for_each_json, RowError};
+use super::{csv_error, csv_line};
 use crate::error::{Error, Result, Skips};
 use crate::model::Tokens;
 
@@ -119,12 +120,11 @@ pub fn parse_text(
                 .from_reader(text.as_bytes());
             let headers = reader
                 .headers()
-                .map_err(|e| Error::fatal(format!("{}: {e}", path.display())))?
+                .map_err(|e| csv_error(path, text, e))?
                 .clone();
             for record in reader.records() {
-                let record =
-                    record.map_err(|e| Error::fatal(format!("{}: {e}", path.display())))?;
-                let line = record.position().map_or(0, |p| p.line());
+                let record = record.map_err(|e| csv_error(path, text, e))?;
+                let line = csv_line(text, record.position());
                 if record.iter().all(|f| f.trim().is_empty()) {
                     continue; // an empty bucket
                 }
