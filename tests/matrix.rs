@@ -43,6 +43,14 @@ fn invoice(wd: &Workdir, text: &str) {
 }
 
 const INVOICE: &[&str] = &["--invoice", "invoice.csv"];
+const PROVIDER_USAGE: &[&str] = &["--provider-usage", "pu.json"];
+
+/// An OpenAI usage/completions page of one bucket whose `input_tokens` is `input`.
+fn openai_page(input: &str) -> String {
+    format!(
+        r#"{{"object":"page","data":[{{"start_time":1749513600,"results":[{{"object":"organization.usage.completions.result","input_tokens":{input},"output_tokens":5,"input_cached_tokens":0,"model":"gpt-test"}}]}}]}}"#
+    ) + "\n"
+}
 const LENIENT: &[&str] = &["--lenient"];
 
 fn cases() -> Vec<Case> {
@@ -145,6 +153,14 @@ fn cases() -> Vec<Case> {
         Case { name: "pricing: a rate written as text", edit: |wd| replace(wd, "pricing.toml", "input = 2.00", "input = \"2.00\""), flags: &[], code: 2, expect: "pricing.toml:28: \"input\" must be a number (USD per million tokens)" },
         Case { name: "pricing: an implausible rate", edit: |wd| replace(wd, "pricing.toml", "input = 2.00", "input = 2e9"), flags: &[], code: 2, expect: "pricing.toml:28: \"input\" is 2000000000: over $1,000,000 per million tokens is not a price" },
         Case { name: "pricing: a period that ends before it starts", edit: |wd| replace(wd, "pricing.toml", "effective_to = 2025-06-15", "effective_to = 2024-06-15"), flags: &[], code: 2, expect: "pricing.toml:5: the [[model]] entry at line 5: effective_to must be after effective_from" },
+        // ---- provider usage reports
+        Case { name: "provider usage: a count written as 1e20", edit: |wd| wd.write("pu.json", &openai_page("1e20")), flags: PROVIDER_USAGE, code: 2, expect: "pu.json:1: input_tokens: 1e+20 tokens in one bucket is beyond the plausible maximum of 1000000000000000" },
+        Case { name: "provider usage: a count of u64::MAX", edit: |wd| wd.write("pu.json", &openai_page("18446744073709551615")), flags: PROVIDER_USAGE, code: 2, expect: "pu.json:1: input_tokens: 18446744073709551615 tokens in one bucket is beyond the plausible maximum" },
+        Case { name: "provider usage: a CSV count beyond u64", edit: |wd| {
+            let text = std::fs::read_to_string(fixture("provider-usage/openai-usage.csv")).unwrap();
+            wd.write("pu.csv", &text.replacen(",20000.0,", ",99999999999999999999.0,", 1));
+        }, flags: &["--provider-usage", "pu.csv"], code: 2, expect: "pu.csv:2: input_tokens: 99999999999999999999.0 tokens in one bucket is beyond the plausible maximum" },
+        Case { name: "provider usage: a count out of range, lenient", edit: |wd| wd.write("pu.json", &openai_page("1e20")), flags: &["--provider-usage", "pu.json", "--lenient"], code: 0, expect: "\"bad-token-count\": 1" },
         // ---- invoices
         Case { name: "invoice: an amount that is not a number", edit: |wd| invoice(wd, "provider,model,token_type,amount_usd\nopenai,gpt-test,input,12,50\n"), flags: INVOICE, code: 2, expect: "invoice.csv:2: row has 5 fields, the header has 4" },
         Case { name: "invoice: an amount in words", edit: |wd| invoice(wd, "provider,model,token_type,amount_usd\nopenai,gpt-test,input,twelve\n"), flags: INVOICE, code: 2, expect: "invoice.csv:2: amount_usd: expected a decimal amount, got \"twelve\"" },
