@@ -308,6 +308,7 @@ fn check_ambiguity(entries: &[PriceEntry], source: &str) -> Result<()> {
 trait PricingToml {
     fn rate(&self, table: &Table, key: &str, what: &str) -> Result<Decimal>;
     fn rates(&self, table: &Table, what: &str) -> Result<Rates>;
+    fn batch_discount(&self, table: &Table, what: &str) -> Result<Decimal>;
     fn entry(&self, table: &Table) -> Result<PriceEntry>;
 }
 
@@ -319,8 +320,23 @@ impl PricingToml for TomlReader<'_> {
             noun: "rates",
             max: Decimal::from(1_000_000u32),
             too_large: "over $1,000,000 per million tokens is not a price",
+            min: Decimal::new(1, 6),
+            too_small: "below $0.000001 per million tokens is not a price; use 0 for free tokens",
         };
         self.decimal(table, key, what, &kind)
+    }
+
+    /// `batch_discount`: the fraction of the standard cost a batch request is charged.
+    fn batch_discount(&self, table: &Table, what: &str) -> Result<Decimal> {
+        let kind = Number {
+            unit: "the fraction of the standard cost charged",
+            noun: "batch discounts",
+            max: Decimal::ONE,
+            too_large: "batch_discount is the fraction of the standard cost charged, at most 1",
+            min: Decimal::new(1, 2),
+            too_small: "batch_discount is the fraction of the standard cost charged; below 0.01 it is not a price",
+        };
+        self.decimal(table, "batch_discount", what, &kind)
     }
 
     fn rates(&self, table: &Table, what: &str) -> Result<Rates> {
@@ -381,15 +397,9 @@ impl PricingToml for TomlReader<'_> {
             ));
         }
         let batch_discount = match table.contains_key("batch_discount") {
-            true => Some(self.rate(table, "batch_discount", &what)?),
+            true => Some(self.batch_discount(table, &what)?),
             false => None,
         };
-        if batch_discount.is_some_and(|d| d > Decimal::ONE) {
-            return Err(self.error(
-                table.span(),
-                format!("{what}: batch_discount is the fraction charged, at most 1"),
-            ));
-        }
         let long_context = match table.get("long_context") {
             None => None,
             Some(item) => {

@@ -43,6 +43,16 @@ fn invoice(wd: &Workdir, text: &str) {
 }
 
 const INVOICE: &[&str] = &["--invoice", "invoice.csv"];
+const BUDGETS: &[&str] = &["--budgets", "budgets.toml"];
+
+/// A budgets file with one budget for tenant conv-9 (97 cents of spend), ending in `usd`.
+fn budget(wd: &Workdir, usd: &str) {
+    wd.write(
+        "budgets.toml",
+        &format!("[[budget]]\ndimension = \"tenant\"\nkey = \"conv-9\"\n{usd}\n"),
+    );
+}
+
 const PROVIDER_USAGE: &[&str] = &["--provider-usage", "pu.json"];
 
 /// An OpenAI usage/completions page of one bucket whose `input_tokens` is `input`.
@@ -153,6 +163,15 @@ fn cases() -> Vec<Case> {
         Case { name: "pricing: a rate written as text", edit: |wd| replace(wd, "pricing.toml", "input = 2.00", "input = \"2.00\""), flags: &[], code: 2, expect: "pricing.toml:28: \"input\" must be a number (USD per million tokens)" },
         Case { name: "pricing: an implausible rate", edit: |wd| replace(wd, "pricing.toml", "input = 2.00", "input = 2e9"), flags: &[], code: 2, expect: "pricing.toml:28: \"input\" is 2000000000: over $1,000,000 per million tokens is not a price" },
         Case { name: "pricing: a period that ends before it starts", edit: |wd| replace(wd, "pricing.toml", "effective_to = 2025-06-15", "effective_to = 2024-06-15"), flags: &[], code: 2, expect: "pricing.toml:5: the [[model]] entry at line 5: effective_to must be after effective_from" },
+        Case { name: "pricing: a rate too small to be a price", edit: |wd| replace(wd, "pricing.toml", "input = 2.00", "input = 0.0000000000000000000000000001"), flags: &[], code: 2, expect: "pricing.toml:28: \"input\" is 0.0000000000000000000000000001: below $0.000001 per million tokens is not a price" },
+        Case { name: "pricing: a batch discount too small", edit: |wd| replace(wd, "pricing.toml", "batch_discount = 0.5", "batch_discount = 1e-20"), flags: &[], code: 2, expect: "pricing.toml:15: \"batch_discount\" is 0.00000000000000000001: batch_discount is the fraction of the standard cost charged; below 0.01" },
+        // ---- budgets
+        Case { name: "budgets: a budget too small to divide by", edit: |wd| budget(wd, "usd = 0.0000000000000000000000000001"), flags: BUDGETS, code: 2, expect: "budgets.toml:4: \"usd\" is 0.0000000000000000000000000001: a budget below $0.000001" },
+        Case { name: "budgets: a warning share too small", edit: |wd| {
+            budget(wd, "usd = 1");
+            let text = wd.read("budgets.toml");
+            wd.write("budgets.toml", &format!("warn_pct = 1e-9\n{text}"));
+        }, flags: BUDGETS, code: 2, expect: "budgets.toml:1: \"warn_pct\" is 0.000000001: shares are reported to 0.01 %" },
         // ---- provider usage reports
         Case { name: "provider usage: a count written as 1e20", edit: |wd| wd.write("pu.json", &openai_page("1e20")), flags: PROVIDER_USAGE, code: 2, expect: "pu.json:1: input_tokens: 1e+20 tokens in one bucket is beyond the plausible maximum of 1000000000000000" },
         Case { name: "provider usage: a count of u64::MAX", edit: |wd| wd.write("pu.json", &openai_page("18446744073709551615")), flags: PROVIDER_USAGE, code: 2, expect: "pu.json:1: input_tokens: 18446744073709551615 tokens in one bucket is beyond the plausible maximum" },
@@ -171,6 +190,7 @@ fn cases() -> Vec<Case> {
             wd.write("invoice.csv", &report.replacen("\"amount\":\"0.3\"", "\"amount\":\"0,3\"", 1));
         }, flags: INVOICE, code: 2, expect: "invoice.csv:1: amount \"0,3\" is not a decimal number of cents" },
         Case { name: "invoice: a format tokenledger does not know", edit: |wd| invoice(wd, "date,total\n2025-06-01,12.00\n"), flags: INVOICE, code: 2, expect: "invoice.csv: not an invoice format tokenledger knows" },
+        Case { name: "invoice: amounts too small to divide by", edit: |wd| invoice(wd, "provider,model,token_type,amount_usd\nopenai,gpt-test,input,0.0000000000000000000000000001\nanthropic,claude-test-1,input,1e-28\n"), flags: INVOICE, code: 1, expect: "\"status\": \"drift\"" },
         Case { name: "invoice: an empty file", edit: |wd| invoice(wd, ""), flags: INVOICE, code: 2, expect: "invoice.csv: the file is empty; remove it from the inputs" },
     ]
 }
