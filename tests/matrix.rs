@@ -165,6 +165,12 @@ fn cases() -> Vec<Case> {
         Case { name: "pricing: a period that ends before it starts", edit: |wd| replace(wd, "pricing.toml", "effective_to = 2025-06-15", "effective_to = 2024-06-15"), flags: &[], code: 2, expect: "pricing.toml:5: the [[model]] entry at line 5: effective_to must be after effective_from" },
         Case { name: "pricing: a rate too small to be a price", edit: |wd| replace(wd, "pricing.toml", "input = 2.00", "input = 0.0000000000000000000000000001"), flags: &[], code: 2, expect: "pricing.toml:28: \"input\" is 0.0000000000000000000000000001: below $0.000001 per million tokens is not a price" },
         Case { name: "pricing: a batch discount too small", edit: |wd| replace(wd, "pricing.toml", "batch_discount = 0.5", "batch_discount = 1e-20"), flags: &[], code: 2, expect: "pricing.toml:15: \"batch_discount\" is 0.00000000000000000001: batch_discount is the fraction of the standard cost charged; below 0.01" },
+        Case { name: "pricing: a glob of 300,000 stars", edit: |wd| {
+            // Checked for overlap with the other entry's glob, it overflowed the stack.
+            let entry = |glob: &str| format!("\n[[model]]\nprovider = \"openai\"\nmatch = [\"{glob}\"]\neffective_from = 2025-01-01\ninput = 1\noutput = 1\ncache_read = 1\ncache_write_5m = 1\ncache_write_1h = 1\n");
+            let text = wd.read("pricing.toml");
+            wd.write("pricing.toml", &format!("{text}{}{}", entry(&format!("{}mini", "*".repeat(300_000))), entry("mini*")));
+        }, flags: &[], code: 2, expect: "pricing.toml:48: \"match\" holds a pattern of 300004 characters; a model name or glob has at most 1000" },
         // ---- budgets
         Case { name: "budgets: a budget too small to divide by", edit: |wd| budget(wd, "usd = 0.0000000000000000000000000001"), flags: BUDGETS, code: 2, expect: "budgets.toml:4: \"usd\" is 0.0000000000000000000000000001: a budget below $0.000001" },
         Case { name: "budgets: a warning share too small", edit: |wd| {
