@@ -44,7 +44,7 @@ fn main() {
         Ok(cmd::Outcome::Pass) => {}
         Ok(cmd::Outcome::Fail) => std::process::exit(1),
         Err(err) => {
-            eprintln!("tokenledger: {err}");
+            eprintln!("tokenledger: {}", err.for_terminal());
             std::process::exit(2);
         }
     }

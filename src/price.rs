@@ -20,6 +20,7 @@ use crate::error::{Error, Result};
 use crate::intern::{Interner, Sym};
 use crate::model::{Cost, TokenType, Tokens, UsageRecord};
 use crate::read::toml::{self, line_of, Number, TomlReader};
+use crate::terminal::escape;
 
 /// The pricing table shipped with tokenledger, used when no other is found.
 pub const BUILTIN: &str = include_str!("../pricing.toml");
@@ -547,6 +548,7 @@ pub fn price_each(
                 Unpriced::NoBatchRate => "no batch_discount",
             };
             let dates = if from == to { format!("on {from}") } else { format!("from {from} to {to}") };
+            let (provider, model, first) = (escape(provider), escape(model), escape(first));
             format!("  {provider} {model}: {why} for {count} record(s) {dates}; first request_id {first}")
         })
         .collect();

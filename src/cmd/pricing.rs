@@ -20,6 +20,7 @@ use crate::error::Result;
 use crate::model::TokenType;
 use crate::price::{price_each, PriceEntry, PriceTable};
 use crate::read::usage::UsageFormat;
+use crate::terminal::escape_lines;
 
 /// Show or check the pricing table.
 #[derive(Debug, clap::Subcommand)]
@@ -231,7 +232,7 @@ fn check(args: &CheckArgs) -> Result<Outcome> {
         gaps.len(),
         differences.len()
     );
-    print_stdout(text.as_bytes())?;
+    print_stdout(escape_lines(&text).as_bytes())?;
     Ok(if gaps.is_empty() {
         Outcome::Pass
     } else {
@@ -260,7 +261,7 @@ fn show(args: &ShowArgs) -> Result<Outcome> {
     }
     if text.is_empty() {
         // A negative answer, not an error: exit 1, as grep does.
-        eprintln!(
+        let message = format!(
             "tokenledger: no entry of {} prices \"{}\" on {date}{}; `tokenledger pricing check` lists every gap",
             table.source,
             args.model,
@@ -268,9 +269,10 @@ fn show(args: &ShowArgs) -> Result<Outcome> {
                 .as_deref()
                 .map_or_else(String::new, |p| format!(" for provider {p}")),
         );
+        eprintln!("{}", escape_lines(&message));
         return Ok(Outcome::Fail);
     }
-    print_stdout(text.as_bytes())?;
+    print_stdout(escape_lines(&text).as_bytes())?;
     Ok(Outcome::Pass)
 }
 
