@@ -317,3 +317,66 @@ fn a_100000_deep_span_chain_resolves_without_recursion() {
     assert!(tenants.contains("\ndeep-tenant,1,7,0,0,0,1,"), "{tenants}");
     assert!(wd.read("out/by_agent.csv").contains("\ndeep,1,"));
 }
+
+#[test]
+fn agents_nested_20000_deep_resolve_in_linear_time_and_memory() {
+    // A leaked context: every invocation runs inside the previous one, 20,000
+    // deep, alternating nest-planner and nest-worker, each making one call ($0.000014).
+    // Every call's agents (both names) and root agent (the outermost nest-planner)
+    // come from the shared path; a path copied per level took 3 GB at 40,000.
+    let wd = Workdir::handmade("nested");
+    let trace = "0123456789abcdef0123456789abcdef";
+    let span = |id: u64, parent: u64, name: &str, attrs: &str| {
+        let parent = match parent {
+            0 => String::new(),
+            p => format!(r#""parentSpanId":"{p:016x}","#),
+        };
+        format!(
+            r#"{{"resourceSpans":[{{"scopeSpans":[{{"spans":[{{"traceId":"{trace}","spanId":"{id:016x}",{parent}"name":"{name}","attributes":[{attrs}]}}]}}]}}]}}"#
+        ) + "\n"
+    };
+    let attr = |key: &str, value: &str| {
+        format!(r#"{{"key":"{key}","value":{{"stringValue":"{value}"}}}}"#)
+    };
+    let (mut spans, mut usage) = (String::new(), wd.read("usage.csv"));
+    let depth = 20_000u64;
+    for level in 1..=depth {
+        let (agent, call, parent) = (2 * level - 1, 2 * level, (2 * level).saturating_sub(3));
+        let name = if level % 2 == 1 {
+            "nest-planner"
+        } else {
+            "nest-worker"
+        };
+        let mut attrs =
+            attr("gen_ai.operation.name", "invoke_agent") + "," + &attr("gen_ai.agent.name", name);
+        if level == 1 {
+            attrs += &(",".to_string() + &attr("tenant.id", "nested-tenant"));
+        }
+        spans += &span(agent, parent, &format!("invoke_agent {name}"), &attrs);
+        let attrs = attr("gen_ai.operation.name", "chat")
+            + ","
+            + &attr("gen_ai.response.id", &format!("req-n{level}"));
+        spans += &span(call, agent, "chat gpt-test", &attrs);
+        usage += &format!("2025-06-11T00:00:00Z,req-n{level},openai,gpt-test,1,10,0,0,0,false,k\n");
+    }
+    wd.write("spans/nested.jsonl", &spans);
+    wd.write("usage.csv", &usage);
+    wd.run(&[&HANDMADE_REPORT[..], &["--quiet"]].concat());
+    let agents = wd.read("out/by_agent.csv");
+    // nest-planner encloses every call; nest-worker every call but the outermost.
+    assert!(
+        agents.contains(
+            "\nnest-planner,10000,100000,0,0,0,10000,0.100000,0.000000,0.000000,0.040000,0.140000,"
+        ),
+        "{agents}"
+    );
+    assert!(agents.contains(",0.280000\nnest-worker,10000,"), "{agents}");
+    assert!(agents.contains(",0.279986\n"), "{agents}");
+    let runs = wd.read("out/by_run.csv");
+    assert!(
+        runs.contains(&format!(
+            "\n{trace},nest-planner,nested-tenant,(none),20000,"
+        )),
+        "{runs}"
+    );
+}
