@@ -164,7 +164,7 @@ pub fn attribute(
         }
         if call.is_some() {
             ledger.matched += 1;
-            for &agent in &dims.agents {
+            for agent in dims.agents.iter() {
                 *ledger.agent_inclusive.entry(Key::of(agent)).or_default() += cost.total();
             }
         } else {

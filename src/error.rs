@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 
+use crate::terminal::{escape, escape_lines};
+
 /// Everything that can stop a run. Every variant renders as one message that
 /// names where the problem is and what was expected.
 #[derive(Debug)]
@@ -45,6 +47,17 @@ impl Error {
     /// A fatal I/O error on `path`.
     pub fn io(path: &Path, err: std::io::Error) -> Error {
         Error::Fatal(format!("{}: {}", path.display(), err))
+    }
+
+    /// The message as a terminal may show it: the input values it quotes
+    /// are escaped (see [`crate::terminal`]). A record error stays on one
+    /// line whatever its values hold; a fatal message keeps its line breaks
+    /// (a list of unpriced models).
+    pub fn for_terminal(&self) -> String {
+        match self {
+            Error::Record { at, message, .. } => format!("{}: {}", escape(at), escape(message)),
+            Error::Fatal(message) => escape_lines(message).into_owned(),
+        }
     }
 }
 
@@ -110,5 +123,21 @@ impl Skips {
     /// Total records skipped.
     pub fn total(&self) -> u64 {
         self.by_kind.values().sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_for_the_terminal_escape_the_values_they_quote() {
+        let record = Error::record(Path::new("s.jsonl"), 3, "bad-id", "span \"a\nb\u{1b}[2J\"");
+        assert_eq!(record.for_terminal(), "s.jsonl:3: span \"a\\nb\\x1b[2J\"");
+        let fatal = Error::fatal("no price:\n  openai gpt-\u{7}: 1 record(s)");
+        assert_eq!(
+            fatal.for_terminal(),
+            "no price:\n  openai gpt-\\x07: 1 record(s)"
+        );
     }
 }

@@ -4,7 +4,8 @@
 //! The modules follow the pipeline's stages: [`read`] → [`tree`] → [`join`]
 //! → [`price`] → [`attribute`] → [`reconcile`] (and [`coverage`]) →
 //! [`answers`] → [`write`], with the shared record shapes in [`model`], money rounding in
-//! [`money`], and the subcommands in [`cmd`].
+//! [`money`], escaping for the terminal in [`terminal`], and the subcommands
+//! in [`cmd`].
 
 #![warn(missing_docs)]
 
@@ -25,5 +26,6 @@ pub mod reconcile;
 pub mod sanity;
 pub mod shard;
 pub mod simulate;
+pub mod terminal;
 pub mod tree;
 pub mod write;

@@ -50,11 +50,14 @@ fn main() {
         Ok(cmd::Outcome::Pass) => {}
         Ok(cmd::Outcome::Fail(failed)) => {
             for gate in failed {
-                eprintln!("tokenledger: {gate}");
+                eprintln!(
+                    "tokenledger: {}",
+                    tokenledger::terminal::escape_lines(&gate)
+                );
             }
             std::process::exit(1)
         }
-        Err(err) => fail(&err.to_string()),
+        Err(err) => fail(&err.for_terminal()),
     }
 }
 
@@ -63,7 +66,7 @@ fn main() {
 fn parse() -> Cli {
     let argv = std::env::args_os().collect();
     let (argv, config) =
-        config::with_defaults(argv, &Cli::command()).unwrap_or_else(|e| fail(&e.to_string()));
+        config::with_defaults(argv, &Cli::command()).unwrap_or_else(|e| fail(&e.for_terminal()));
     let mut cli = Cli::try_parse_from(argv).unwrap_or_else(|e| {
         if !e.use_stderr() {
             e.exit(); // --help, --version

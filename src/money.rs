@@ -125,12 +125,12 @@ pub fn split<const N: usize>(components: [Decimal; N]) -> Result<[Micros; N]> {
 }
 
 /// `part / whole` × `scale`, rounded half-to-even to `places`; `None` when
-/// `whole` is zero.
+/// `whole` is zero or the ratio is beyond the decimal range (a part
+/// 10²⁸ times the whole).
 pub fn ratio(part: Decimal, whole: Decimal, scale: u32, places: u32) -> Option<Decimal> {
-    (!whole.is_zero()).then(|| {
-        (part * Decimal::from(scale) / whole)
-            .round_dp_with_strategy(places, RoundingStrategy::MidpointNearestEven)
-    })
+    part.checked_mul(Decimal::from(scale))?
+        .checked_div(whole)
+        .map(|r| r.round_dp_with_strategy(places, RoundingStrategy::MidpointNearestEven))
 }
 
 #[cfg(test)]
@@ -159,6 +159,16 @@ mod tests {
         assert_eq!(cells, vec![Micros(2), Micros(1), Micros(1)]);
         let parts = split::<2>([d("0.0000005"), d("0.0000005")]).unwrap();
         assert_eq!(parts, [Micros(1), Micros(0)]);
+    }
+
+    #[test]
+    fn a_ratio_beyond_the_decimal_range_is_none() {
+        assert_eq!(
+            ratio(d("1000"), d("0.0000000000000000000000000001"), 100, 2),
+            None
+        );
+        assert_eq!(ratio(d("1"), d("0"), 100, 2), None);
+        assert_eq!(ratio(d("1"), d("3"), 100, 2), Some(d("33.33")));
     }
 
     #[test]

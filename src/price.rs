@@ -20,6 +20,7 @@ use crate::error::{Error, Result};
 use crate::intern::{Interner, Sym};
 use crate::model::{Cost, TokenType, Tokens, UsageRecord};
 use crate::read::toml::{self, line_of, Number, TomlReader};
+use crate::terminal::escape;
 
 /// The pricing table shipped with tokenledger, used when no other is found.
 pub const BUILTIN: &str = include_str!("../pricing.toml");
@@ -164,30 +165,41 @@ fn glob_match(pattern: &[u8], name: &[u8]) -> bool {
     pattern[p..].iter().all(|&c| c == b'*')
 }
 
-/// Whether some name matches both patterns.
+/// The longest model name or glob a `match` list may hold.
+pub const MAX_PATTERN: usize = 1000;
+
+/// Whether some name matches both patterns: which prefix pairs of the two
+/// can spell the same text, found row by row (runs of `*` collapsed first),
+/// in time O(len_a × len_b) and memory O(len_b), without recursion.
 fn globs_intersect(a: &[u8], b: &[u8]) -> bool {
-    let mut memo = vec![None; (a.len() + 1) * (b.len() + 1)];
-    fn go(a: &[u8], b: &[u8], i: usize, j: usize, memo: &mut [Option<bool>]) -> bool {
-        let key = i * (b.len() + 1) + j;
-        if let Some(v) = memo[key] {
-            return v;
+    let (a, b) = (collapse_stars(a), collapse_stars(b));
+    let star = |p: &[u8], i: usize| p.get(i) == Some(&b'*');
+    // prev[j]: a[..i-1] and b[..j] can spell the same text; cur: a[..i].
+    let mut prev = vec![false; b.len() + 1];
+    let mut cur = vec![false; b.len() + 1];
+    for i in 0..=a.len() {
+        for j in 0..=b.len() {
+            let up = i > 0 && prev[j];
+            let left = j > 0 && cur[j - 1];
+            let diagonal =
+                i > 0 && j > 0 && prev[j - 1] && a[i - 1] == b[j - 1] && a[i - 1] != b'*';
+            cur[j] = (i == 0 && j == 0)
+                // a's star spells nothing more, or b's star spells a[i-1].
+                || (up && (star(&a, i - 1) || star(&b, j)))
+                // b's star spells nothing more, or a's star spells b[j-1].
+                || (left && (star(&b, j - 1) || star(&a, i)))
+                || diagonal;
         }
-        let v = (i == a.len() && j == b.len())
-            || (i < a.len()
-                && a[i] == b'*'
-                && (go(a, b, i + 1, j, memo) || (j < b.len() && go(a, b, i, j + 1, memo))))
-            || (j < b.len()
-                && b[j] == b'*'
-                && (go(a, b, i, j + 1, memo) || (i < a.len() && go(a, b, i + 1, j, memo))))
-            || (i < a.len()
-                && j < b.len()
-                && a[i] == b[j]
-                && a[i] != b'*'
-                && go(a, b, i + 1, j + 1, memo));
-        memo[key] = Some(v);
-        v
+        std::mem::swap(&mut prev, &mut cur);
     }
-    go(a, b, 0, 0, &mut memo)
+    prev[b.len()]
+}
+
+/// `pattern` with every run of `*` written once (it matches the same names).
+fn collapse_stars(pattern: &[u8]) -> Vec<u8> {
+    let mut out = pattern.to_vec();
+    out.dedup_by(|x, y| *x == b'*' && *y == b'*');
+    out
 }
 
 /// A loaded pricing table.
@@ -308,6 +320,8 @@ fn check_ambiguity(entries: &[PriceEntry], source: &str) -> Result<()> {
 trait PricingToml {
     fn rate(&self, table: &Table, key: &str, what: &str) -> Result<Decimal>;
     fn rates(&self, table: &Table, what: &str) -> Result<Rates>;
+    fn batch_discount(&self, table: &Table, what: &str) -> Result<Decimal>;
+    fn patterns(&self, table: &Table, what: &str) -> Result<Vec<String>>;
     fn entry(&self, table: &Table) -> Result<PriceEntry>;
 }
 
@@ -319,8 +333,59 @@ impl PricingToml for TomlReader<'_> {
             noun: "rates",
             max: Decimal::from(1_000_000u32),
             too_large: "over $1,000,000 per million tokens is not a price",
+            min: Decimal::new(1, 6),
+            too_small: "below $0.000001 per million tokens is not a price; use 0 for free tokens",
         };
         self.decimal(table, key, what, &kind)
+    }
+
+    /// The `match` list: model names and globs, each at most [`MAX_PATTERN`] characters.
+    fn patterns(&self, table: &Table, what: &str) -> Result<Vec<String>> {
+        let matches = self.value(table, "match", what)?;
+        let patterns: Vec<String> = matches
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
+            .filter(|p: &Vec<String>| {
+                !p.is_empty() && p.len() == matches.as_array().map_or(0, |a| a.len())
+            })
+            .ok_or_else(|| {
+                self.error(
+                    matches.span(),
+                    "\"match\" must be a non-empty array of model names or globs".into(),
+                )
+            })?;
+        if let Some(long) = matches
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|v| v.as_str().is_some_and(|p| p.chars().count() > MAX_PATTERN))
+        {
+            let n = long.as_str().map_or(0, |p| p.chars().count());
+            return Err(self.error(
+                long.span(),
+                format!(
+                    "\"match\" holds a pattern of {n} characters; a model name or glob has at most {MAX_PATTERN}"
+                ),
+            ));
+        }
+        Ok(patterns)
+    }
+
+    /// `batch_discount`: the fraction of the standard cost a batch request is charged.
+    fn batch_discount(&self, table: &Table, what: &str) -> Result<Decimal> {
+        let kind = Number {
+            unit: "the fraction of the standard cost charged",
+            noun: "batch discounts",
+            max: Decimal::ONE,
+            too_large: "batch_discount is the fraction of the standard cost charged, at most 1",
+            min: Decimal::new(1, 2),
+            too_small: "batch_discount is the fraction of the standard cost charged; below 0.01 it is not a price",
+        };
+        self.decimal(table, "batch_discount", what, &kind)
     }
 
     fn rates(&self, table: &Table, what: &str) -> Result<Rates> {
@@ -352,23 +417,7 @@ impl PricingToml for TomlReader<'_> {
             &what,
         )?;
         let provider = self.string(table, "provider", &what)?.to_string();
-        let matches = self.value(table, "match", &what)?;
-        let patterns: Vec<String> = matches
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(str::to_string))
-                    .collect()
-            })
-            .filter(|p: &Vec<String>| {
-                !p.is_empty() && p.len() == matches.as_array().map_or(0, |a| a.len())
-            })
-            .ok_or_else(|| {
-                self.error(
-                    matches.span(),
-                    "\"match\" must be a non-empty array of model names or globs".into(),
-                )
-            })?;
+        let patterns = self.patterns(table, &what)?;
         let effective_from = self.date(table, "effective_from", &what)?;
         let effective_to = match table.contains_key("effective_to") {
             true => Some(self.date(table, "effective_to", &what)?),
@@ -381,15 +430,9 @@ impl PricingToml for TomlReader<'_> {
             ));
         }
         let batch_discount = match table.contains_key("batch_discount") {
-            true => Some(self.rate(table, "batch_discount", &what)?),
+            true => Some(self.batch_discount(table, &what)?),
             false => None,
         };
-        if batch_discount.is_some_and(|d| d > Decimal::ONE) {
-            return Err(self.error(
-                table.span(),
-                format!("{what}: batch_discount is the fraction charged, at most 1"),
-            ));
-        }
         let long_context = match table.get("long_context") {
             None => None,
             Some(item) => {
@@ -505,6 +548,7 @@ pub fn price_each(
                 Unpriced::NoBatchRate => "no batch_discount",
             };
             let dates = if from == to { format!("on {from}") } else { format!("from {from} to {to}") };
+            let (provider, model, first) = (escape(provider), escape(model), escape(first));
             format!("  {provider} {model}: {why} for {count} record(s) {dates}; first request_id {first}")
         })
         .collect();
@@ -642,5 +686,43 @@ cache_write_1h = 1
         assert!(!glob_match(b"claude-*-4", b"claude-x-5"));
         assert!(globs_intersect(b"a*c", b"ab*"));
         assert!(!globs_intersect(b"a*c", b"b*"));
+    }
+
+    #[test]
+    fn glob_overlap_agrees_with_matching_every_short_name() {
+        // Every pair of globs of up to 3 characters over a, b and *: they
+        // overlap exactly when some name over a and b of up to 6 characters
+        // matches both.
+        let mut globs: Vec<Vec<u8>> = vec![Vec::new()];
+        let mut names: Vec<Vec<u8>> = vec![Vec::new()];
+        for len in 1..=6 {
+            let grow = |set: &Vec<Vec<u8>>, alphabet: &[u8]| -> Vec<Vec<u8>> {
+                set.iter()
+                    .filter(|s| s.len() == len - 1)
+                    .flat_map(|s| alphabet.iter().map(move |&c| [s.as_slice(), &[c]].concat()))
+                    .collect()
+            };
+            if len <= 3 {
+                globs.extend(grow(&globs, b"ab*"));
+            }
+            names.extend(grow(&names, b"ab"));
+        }
+        for a in &globs {
+            for b in &globs {
+                let witness = names.iter().any(|n| glob_match(a, n) && glob_match(b, n));
+                assert_eq!(globs_intersect(a, b), witness, "{:?} {:?}", a, b);
+            }
+        }
+    }
+
+    #[test]
+    fn glob_overlap_needs_no_stack_and_little_memory() {
+        let stars = vec![b'*'; 300_000];
+        assert!(globs_intersect(&stars, b"claude-*"));
+        let a = [b"x".repeat(999), b"*".to_vec()].concat();
+        let b = [b"*".to_vec(), b"x".repeat(999)].concat();
+        assert!(globs_intersect(&a, &b));
+        let c = [b"y*".to_vec(), b"x".repeat(998)].concat();
+        assert!(!globs_intersect(&a, &c));
     }
 }

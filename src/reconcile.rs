@@ -384,10 +384,12 @@ fn diagnose(lines: &mut [Line], tolerance: &Tolerance, daily: bool) {
             .fold((Decimal::ZERO, Decimal::ZERO, 0u128), |(c, i, n), l| {
                 (c + l.computed, i + l.invoiced, n + l.tokens)
             });
+        // Checked: a ratio beyond the decimal range (a tiny invoiced
+        // amount) is no constant rate.
         let both: Vec<Decimal> = group
             .iter()
-            .filter(|l| !l.computed.is_zero() && !l.invoiced.is_zero())
-            .map(|l| l.computed / l.invoiced)
+            .filter(|l| !l.computed.is_zero())
+            .filter_map(|l| l.computed.checked_div(l.invoiced))
             .collect();
         let constant_ratio = both.len() == group.len()
             && both
@@ -452,7 +454,9 @@ fn rate_diagnosis(
     }
     let hundred = Decimal::ONE_HUNDRED;
     if (ratio - hundred).abs() < Decimal::ONE
-        || (ratio * hundred - Decimal::ONE).abs() < Decimal::new(1, 2)
+        || ratio
+            .checked_mul(hundred)
+            .is_some_and(|r| (r - Decimal::ONE).abs() < Decimal::new(1, 2))
     {
         text += "; a factor of 100 suggests cents read as dollars (or the reverse)";
     }

@@ -22,7 +22,7 @@ use crate::intern::{Interner, Sym};
 use crate::model::{CallInfo, Origin};
 use crate::read::spans::{parse_hex_id, AttrKeys};
 use crate::read::InputFile;
-use crate::tree::{Call, Dims, Resolved};
+use crate::tree::{Agents, Call, Dims, Resolved};
 use crate::write::OutDir;
 
 /// Shard `index` of `count`.
@@ -135,7 +135,7 @@ pub fn write_partial(
             agent: name(call.dims.agent),
             tool: name(call.dims.tool),
             root_agent: name(call.dims.root_agent),
-            agents: call.dims.agents.iter().map(|a| name(*a)).collect(),
+            agents: call.dims.agents.iter().map(name).collect(),
             file: call.origin.file,
             line: call.origin.line,
         };
@@ -341,7 +341,7 @@ fn read_calls(dir: &Path, interner: &mut Interner, calls: &mut Vec<Call>) -> Res
                 agent: intern(c.agent),
                 tool: intern(c.tool),
                 root_agent: intern(c.root_agent),
-                agents: c.agents.into_iter().map(&mut intern).collect(),
+                agents: Agents::of(c.agents.into_iter().rev().map(&mut intern)),
             },
             step: c.step,
             origin: Origin {

@@ -8,6 +8,11 @@
 //!
 //! Resolution is memoised and iterative (no recursion), so a span is visited
 //! once however deep the tree, and a parent cycle is detected, not looped on.
+//! The agents above a call are a list shared with the enclosing invocations
+//! ([`Agents`]), so agents nested N deep (a leaked context) take time and
+//! memory linear in N, not quadratic.
+
+use std::sync::Arc;
 
 use crate::hash::FastMap;
 
@@ -28,9 +33,77 @@ pub struct Dims {
     pub tool: Option<Sym>,
     /// The outermost `invoke_agent` span's agent: the run's root agent.
     pub root_agent: Option<Sym>,
-    /// Every distinct agent on the path from the call up to the root (in
-    /// no particular order): the agents whose inclusive cost includes this call.
-    pub agents: Vec<Option<Sym>>,
+    /// Every distinct agent on the path from the call up to the root: the
+    /// agents whose inclusive cost includes this call.
+    pub agents: Agents,
+}
+
+/// The distinct agents on a path from a span up to its root, in no
+/// particular order. The list is shared: an invocation's list is its
+/// parent invocation's with at most one link added (its own agent, unless
+/// an agent of that name is already above it), so every call and every
+/// nested invocation holds one pointer, however deep the nesting.
+#[derive(Clone, Default)]
+pub struct Agents(Option<Arc<Link>>);
+
+/// One link of [`Agents`].
+struct Link {
+    agent: Option<Sym>,
+    up: Agents,
+}
+
+impl Agents {
+    /// This list with `agent` added (it must not be in it already).
+    pub fn with(&self, agent: Option<Sym>) -> Agents {
+        let up = self.clone();
+        Agents(Some(Arc::new(Link { agent, up })))
+    }
+
+    /// A list of distinct `agents`.
+    pub fn of(agents: impl IntoIterator<Item = Option<Sym>>) -> Agents {
+        agents
+            .into_iter()
+            .fold(Agents::default(), |list, agent| list.with(agent))
+    }
+
+    /// The agents, the last added first.
+    pub fn iter(&self) -> impl Iterator<Item = Option<Sym>> + '_ {
+        std::iter::successors(self.0.as_deref(), |link| link.up.0.as_deref()).map(|l| l.agent)
+    }
+
+    fn sorted(&self) -> Vec<Option<Sym>> {
+        let mut agents: Vec<_> = self.iter().collect();
+        agents.sort_unstable();
+        agents
+    }
+}
+
+impl Drop for Link {
+    /// Unlink the links only this one holds one by one: dropping a list
+    /// thousands of links long must not recurse once per link.
+    fn drop(&mut self) {
+        let mut next = self.up.0.take();
+        while let Some(link) = next {
+            next = Arc::try_unwrap(link)
+                .ok()
+                .and_then(|mut link| link.up.0.take());
+        }
+    }
+}
+
+impl PartialEq for Agents {
+    /// The same agents, in any order.
+    fn eq(&self, other: &Agents) -> bool {
+        self.sorted() == other.sorted()
+    }
+}
+
+impl Eq for Agents {}
+
+impl std::fmt::Debug for Agents {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
 }
 
 /// An inference call with its resolved dimensions.
@@ -257,6 +330,7 @@ fn resolve_trace(
     }
 
     let agent_names: Vec<Option<Sym>> = spans.iter().map(|s| s.agent).collect();
+    let paths = AgentPaths::new(&spans, &parent_agent);
     for (i, span) in spans.into_iter().enumerate() {
         let Some(info) = span.call else { continue };
         if wraps[i] && info.join_key.is_none() {
@@ -265,23 +339,14 @@ fn resolve_trace(
         }
         let step = info.step.unwrap_or(position[i]);
         let inherited = ctx[i];
-        let mut agents: Vec<Option<Sym>> = Vec::new();
-        let mut outermost = None;
-        let mut next = inherited.agent;
-        while let Some(a) = next {
-            outermost = Some(a);
-            agents.push(agent_names[a as usize]);
-            next = parent_agent[a as usize];
-        }
-        agents.sort_unstable();
-        agents.dedup();
+        let agent = inherited.agent.map(|a| a as usize);
         let dims = Dims {
             tenant: inherited.tenant.map(|(_, t)| t),
             feature: inherited.feature,
-            agent: inherited.agent.and_then(|a| agent_names[a as usize]),
+            agent: agent.and_then(|a| agent_names[a]),
             tool: inherited.tool,
-            root_agent: outermost.and_then(|a| agent_names[a as usize]),
-            agents,
+            root_agent: agent.and_then(|a| agent_names[paths.root[a] as usize]),
+            agents: agent.map_or_else(Agents::default, |a| paths.agents[a].clone()),
         };
         out.calls.push(Call {
             trace_id,
@@ -293,4 +358,108 @@ fn resolve_trace(
         });
     }
     Ok(())
+}
+
+/// For every agent span of a trace: its [`Agents`] (itself and the agents
+/// above it) and its outermost agent span, found in one walk down the tree
+/// of agent spans that counts the agent names on the current path.
+struct AgentPaths {
+    agents: Vec<Agents>,
+    root: Vec<u32>,
+}
+
+/// No span: the end of a child or sibling chain.
+const NONE: u32 = u32::MAX;
+
+impl AgentPaths {
+    /// `parent_agent[i]`, for an agent span, is the nearest agent span
+    /// above it (always resolved before it, so the links form a forest).
+    fn new(spans: &[Span], parent_agent: &[Option<u32>]) -> AgentPaths {
+        let n = spans.len();
+        let names: Vec<Option<Sym>> = spans.iter().map(|s| s.agent).collect();
+        let forest = AgentForest::new(spans, parent_agent);
+        let mut paths = AgentPaths {
+            agents: vec![Agents::default(); n],
+            root: (0..n as u32).collect(),
+        };
+        // Depth first, each span entered (true) then left (false).
+        let mut stack: Vec<(u32, bool)> = forest.roots.iter().map(|&r| (r, true)).collect();
+        let mut on_path: FastMap<Option<Sym>, u32> = FastMap::default();
+        while let Some((node, entering)) = stack.pop() {
+            let i = node as usize;
+            let count = on_path.entry(names[i]).or_default();
+            if !entering {
+                *count -= 1;
+                continue;
+            }
+            let above = parent_agent[i].map(|p| p as usize);
+            let inherited = above.map_or_else(Agents::default, |p| paths.agents[p].clone());
+            paths.agents[i] = match *count {
+                0 => inherited.with(names[i]),
+                _ => inherited,
+            };
+            paths.root[i] = above.map_or(node, |p| paths.root[p]);
+            *count += 1;
+            stack.push((node, false));
+            stack.extend(forest.children(node).map(|c| (c, true)));
+        }
+        paths
+    }
+}
+
+/// The agent spans of a trace as a forest: each one's first child and next
+/// sibling.
+struct AgentForest {
+    roots: Vec<u32>,
+    first_child: Vec<u32>,
+    next_sibling: Vec<u32>,
+}
+
+impl AgentForest {
+    fn new(spans: &[Span], parent_agent: &[Option<u32>]) -> AgentForest {
+        let n = spans.len();
+        let mut forest = AgentForest {
+            roots: Vec::new(),
+            first_child: vec![NONE; n],
+            next_sibling: vec![NONE; n],
+        };
+        for i in (0..n).filter(|&i| spans[i].role == Role::Agent) {
+            match parent_agent[i] {
+                Some(p) => {
+                    forest.next_sibling[i] = forest.first_child[p as usize];
+                    forest.first_child[p as usize] = i as u32;
+                }
+                None => forest.roots.push(i as u32),
+            }
+        }
+        forest
+    }
+
+    fn children(&self, node: u32) -> impl Iterator<Item = u32> + '_ {
+        let first = Some(self.first_child[node as usize]).filter(|&c| c != NONE);
+        std::iter::successors(first, |&c| {
+            Some(self.next_sibling[c as usize]).filter(|&s| s != NONE)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::intern::Interner;
+
+    #[test]
+    fn agent_lists_are_shared_compared_as_sets_and_dropped_without_recursion() {
+        let mut names = Interner::default();
+        let (a, b) = (Some(names.intern("a")), Some(names.intern("b")));
+        let outer = Agents::of([a]);
+        let inner = outer.with(b);
+        assert_eq!(inner.iter().collect::<Vec<_>>(), [b, a]);
+        assert_eq!(inner, Agents::of([b, a]));
+        assert_ne!(inner, outer);
+        // A list 300,000 agents long: each link is freed in a loop.
+        let long = Agents::of((0..300_000).map(|i| Some(names.intern(&i.to_string()))));
+        assert_eq!(long.iter().count(), 300_000);
+        drop(long);
+    }
 }

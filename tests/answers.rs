@@ -207,6 +207,31 @@ fn a_bad_outcomes_file_names_its_line() {
 }
 
 #[test]
+fn an_outcomes_error_after_blank_lines_names_the_right_line() {
+    // The CSV reader skips blank lines: the line is the record's own, not a count of records.
+    let wd = fleet();
+    wd.write(
+        "outcomes.csv",
+        "run_id,outcome\n\n0000000000000000000000000000000d,ok\n\n\nrun-7,ok\n",
+    );
+    let stderr = wd.fail(&args(&["--outcomes", "outcomes.csv"]), 2);
+    assert_eq!(
+        stderr,
+        "tokenledger: outcomes.csv:6: run_id \"run-7\" is not a 32-hex-digit trace id\n"
+    );
+    // A row of the wrong width is named by its line too.
+    wd.write(
+        "outcomes.csv",
+        "run_id,outcome\n\n\n0000000000000000000000000000000d,ok,late\n",
+    );
+    let stderr = wd.fail(&args(&["--outcomes", "outcomes.csv"]), 2);
+    assert!(
+        stderr.starts_with("tokenledger: outcomes.csv:4: "),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn budgets_warn_at_80_percent_and_are_over_at_100() {
     let wd = fleet();
     // t-a spends $5.50: exactly 80 % of $6.875. t-b spends $2.30: exactly 100 %.

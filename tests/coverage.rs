@@ -147,3 +147,20 @@ fn a_cost_report_given_as_usage_is_refused() {
     assert!(String::from_utf8_lossy(&out.stderr)
         .contains("cost.jsonl: not a provider usage report tokenledger knows"));
 }
+
+#[test]
+fn a_provider_usage_csv_error_after_blank_lines_names_the_right_line() {
+    // Anthropic's Console CSV with blank lines before a row whose count is not a number.
+    let wd = Workdir::handmade("coverage-line");
+    wd.copy(&fixture("invoices/tokenledger.csv"), "invoice.csv");
+    let text = std::fs::read_to_string(fixture("provider-usage/anthropic-usage.csv")).unwrap();
+    let header = text.lines().next().unwrap();
+    let row = "2025-06-10,claude-test-1,k,Default,message,0-200k,ten,0,0,0,0,0";
+    wd.write("anthropic.csv", &format!("{header}\n\n\n{row}\n"));
+    let out = reconcile(&wd, &["anthropic.csv"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "tokenledger: anthropic.csv:4: usage_input_tokens_no_cache: expected a whole number of tokens, got \"ten\"\n"
+    );
+}

@@ -43,6 +43,24 @@ fn invoice(wd: &Workdir, text: &str) {
 }
 
 const INVOICE: &[&str] = &["--invoice", "invoice.csv"];
+const BUDGETS: &[&str] = &["--budgets", "budgets.toml"];
+
+/// A budgets file with one budget for tenant conv-9 (97 cents of spend), ending in `usd`.
+fn budget(wd: &Workdir, usd: &str) {
+    wd.write(
+        "budgets.toml",
+        &format!("[[budget]]\ndimension = \"tenant\"\nkey = \"conv-9\"\n{usd}\n"),
+    );
+}
+
+const PROVIDER_USAGE: &[&str] = &["--provider-usage", "pu.json"];
+
+/// An OpenAI usage/completions page of one bucket whose `input_tokens` is `input`.
+fn openai_page(input: &str) -> String {
+    format!(
+        r#"{{"object":"page","data":[{{"start_time":1749513600,"results":[{{"object":"organization.usage.completions.result","input_tokens":{input},"output_tokens":5,"input_cached_tokens":0,"model":"gpt-test"}}]}}]}}"#
+    ) + "\n"
+}
 const LENIENT: &[&str] = &["--lenient"];
 
 fn cases() -> Vec<Case> {
@@ -145,6 +163,29 @@ fn cases() -> Vec<Case> {
         Case { name: "pricing: a rate written as text", edit: |wd| replace(wd, "pricing.toml", "input = 2.00", "input = \"2.00\""), flags: &[], code: 2, expect: "pricing.toml:28: \"input\" must be a number (USD per million tokens)" },
         Case { name: "pricing: an implausible rate", edit: |wd| replace(wd, "pricing.toml", "input = 2.00", "input = 2e9"), flags: &[], code: 2, expect: "pricing.toml:28: \"input\" is 2000000000: over $1,000,000 per million tokens is not a price" },
         Case { name: "pricing: a period that ends before it starts", edit: |wd| replace(wd, "pricing.toml", "effective_to = 2025-06-15", "effective_to = 2024-06-15"), flags: &[], code: 2, expect: "pricing.toml:5: the [[model]] entry at line 5: effective_to must be after effective_from" },
+        Case { name: "pricing: a rate too small to be a price", edit: |wd| replace(wd, "pricing.toml", "input = 2.00", "input = 0.0000000000000000000000000001"), flags: &[], code: 2, expect: "pricing.toml:28: \"input\" is 0.0000000000000000000000000001: below $0.000001 per million tokens is not a price" },
+        Case { name: "pricing: a batch discount too small", edit: |wd| replace(wd, "pricing.toml", "batch_discount = 0.5", "batch_discount = 1e-20"), flags: &[], code: 2, expect: "pricing.toml:15: \"batch_discount\" is 0.00000000000000000001: batch_discount is the fraction of the standard cost charged; below 0.01" },
+        Case { name: "pricing: a glob of 300,000 stars", edit: |wd| {
+            // Checked for overlap with the other entry's glob, it overflowed the stack.
+            let entry = |glob: &str| format!("\n[[model]]\nprovider = \"openai\"\nmatch = [\"{glob}\"]\neffective_from = 2025-01-01\ninput = 1\noutput = 1\ncache_read = 1\ncache_write_5m = 1\ncache_write_1h = 1\n");
+            let text = wd.read("pricing.toml");
+            wd.write("pricing.toml", &format!("{text}{}{}", entry(&format!("{}mini", "*".repeat(300_000))), entry("mini*")));
+        }, flags: &[], code: 2, expect: "pricing.toml:48: \"match\" holds a pattern of 300004 characters; a model name or glob has at most 1000" },
+        // ---- budgets
+        Case { name: "budgets: a budget too small to divide by", edit: |wd| budget(wd, "usd = 0.0000000000000000000000000001"), flags: BUDGETS, code: 2, expect: "budgets.toml:4: \"usd\" is 0.0000000000000000000000000001: a budget below $0.000001" },
+        Case { name: "budgets: a warning share too small", edit: |wd| {
+            budget(wd, "usd = 1");
+            let text = wd.read("budgets.toml");
+            wd.write("budgets.toml", &format!("warn_pct = 1e-9\n{text}"));
+        }, flags: BUDGETS, code: 2, expect: "budgets.toml:1: \"warn_pct\" is 0.000000001: shares are reported to 0.01 %" },
+        // ---- provider usage reports
+        Case { name: "provider usage: a count written as 1e20", edit: |wd| wd.write("pu.json", &openai_page("1e20")), flags: PROVIDER_USAGE, code: 2, expect: "pu.json:1: input_tokens: 1e+20 tokens in one bucket is beyond the plausible maximum of 1000000000000000" },
+        Case { name: "provider usage: a count of u64::MAX", edit: |wd| wd.write("pu.json", &openai_page("18446744073709551615")), flags: PROVIDER_USAGE, code: 2, expect: "pu.json:1: input_tokens: 18446744073709551615 tokens in one bucket is beyond the plausible maximum" },
+        Case { name: "provider usage: a CSV count beyond u64", edit: |wd| {
+            let text = std::fs::read_to_string(fixture("provider-usage/openai-usage.csv")).unwrap();
+            wd.write("pu.csv", &text.replacen(",20000.0,", ",99999999999999999999.0,", 1));
+        }, flags: &["--provider-usage", "pu.csv"], code: 2, expect: "pu.csv:2: input_tokens: 99999999999999999999.0 tokens in one bucket is beyond the plausible maximum" },
+        Case { name: "provider usage: a count out of range, lenient", edit: |wd| wd.write("pu.json", &openai_page("1e20")), flags: &["--provider-usage", "pu.json", "--lenient"], code: 0, expect: "\"bad-token-count\": 1" },
         // ---- invoices
         Case { name: "invoice: an amount that is not a number", edit: |wd| invoice(wd, "provider,model,token_type,amount_usd\nopenai,gpt-test,input,12,50\n"), flags: INVOICE, code: 2, expect: "invoice.csv:2: row has 5 fields, the header has 4" },
         Case { name: "invoice: an amount in words", edit: |wd| invoice(wd, "provider,model,token_type,amount_usd\nopenai,gpt-test,input,twelve\n"), flags: INVOICE, code: 2, expect: "invoice.csv:2: amount_usd: expected a decimal amount, got \"twelve\"" },
@@ -155,6 +196,7 @@ fn cases() -> Vec<Case> {
             wd.write("invoice.csv", &report.replacen("\"amount\":\"0.3\"", "\"amount\":\"0,3\"", 1));
         }, flags: INVOICE, code: 2, expect: "invoice.csv:1: amount \"0,3\" is not a decimal number of cents" },
         Case { name: "invoice: a format tokenledger does not know", edit: |wd| invoice(wd, "date,total\n2025-06-01,12.00\n"), flags: INVOICE, code: 2, expect: "invoice.csv: not an invoice format tokenledger knows" },
+        Case { name: "invoice: amounts too small to divide by", edit: |wd| invoice(wd, "provider,model,token_type,amount_usd\nopenai,gpt-test,input,0.0000000000000000000000000001\nanthropic,claude-test-1,input,1e-28\n"), flags: INVOICE, code: 1, expect: "\"status\": \"drift\"" },
         Case { name: "invoice: an empty file", edit: |wd| invoice(wd, ""), flags: INVOICE, code: 2, expect: "invoice.csv: the file is empty; remove it from the inputs" },
     ]
 }
@@ -276,4 +318,67 @@ fn a_100000_deep_span_chain_resolves_without_recursion() {
     let tenants = wd.read("out/by_tenant.csv");
     assert!(tenants.contains("\ndeep-tenant,1,7,0,0,0,1,"), "{tenants}");
     assert!(wd.read("out/by_agent.csv").contains("\ndeep,1,"));
+}
+
+#[test]
+fn agents_nested_20000_deep_resolve_in_linear_time_and_memory() {
+    // A leaked context: every invocation runs inside the previous one, 20,000
+    // deep, alternating nest-planner and nest-worker, each making one call ($0.000014).
+    // Every call's agents (both names) and root agent (the outermost nest-planner)
+    // come from the shared path; a path copied per level took 3 GB at 40,000.
+    let wd = Workdir::handmade("nested");
+    let trace = "0123456789abcdef0123456789abcdef";
+    let span = |id: u64, parent: u64, name: &str, attrs: &str| {
+        let parent = match parent {
+            0 => String::new(),
+            p => format!(r#""parentSpanId":"{p:016x}","#),
+        };
+        format!(
+            r#"{{"resourceSpans":[{{"scopeSpans":[{{"spans":[{{"traceId":"{trace}","spanId":"{id:016x}",{parent}"name":"{name}","attributes":[{attrs}]}}]}}]}}]}}"#
+        ) + "\n"
+    };
+    let attr = |key: &str, value: &str| {
+        format!(r#"{{"key":"{key}","value":{{"stringValue":"{value}"}}}}"#)
+    };
+    let (mut spans, mut usage) = (String::new(), wd.read("usage.csv"));
+    let depth = 20_000u64;
+    for level in 1..=depth {
+        let (agent, call, parent) = (2 * level - 1, 2 * level, (2 * level).saturating_sub(3));
+        let name = if level % 2 == 1 {
+            "nest-planner"
+        } else {
+            "nest-worker"
+        };
+        let mut attrs =
+            attr("gen_ai.operation.name", "invoke_agent") + "," + &attr("gen_ai.agent.name", name);
+        if level == 1 {
+            attrs += &(",".to_string() + &attr("tenant.id", "nested-tenant"));
+        }
+        spans += &span(agent, parent, &format!("invoke_agent {name}"), &attrs);
+        let attrs = attr("gen_ai.operation.name", "chat")
+            + ","
+            + &attr("gen_ai.response.id", &format!("req-n{level}"));
+        spans += &span(call, agent, "chat gpt-test", &attrs);
+        usage += &format!("2025-06-11T00:00:00Z,req-n{level},openai,gpt-test,1,10,0,0,0,false,k\n");
+    }
+    wd.write("spans/nested.jsonl", &spans);
+    wd.write("usage.csv", &usage);
+    wd.run(&[&HANDMADE_REPORT[..], &["--quiet"]].concat());
+    let agents = wd.read("out/by_agent.csv");
+    // nest-planner encloses every call; nest-worker every call but the outermost.
+    assert!(
+        agents.contains(
+            "\nnest-planner,10000,100000,0,0,0,10000,0.100000,0.000000,0.000000,0.040000,0.140000,"
+        ),
+        "{agents}"
+    );
+    assert!(agents.contains(",0.280000\nnest-worker,10000,"), "{agents}");
+    assert!(agents.contains(",0.279986\n"), "{agents}");
+    let runs = wd.read("out/by_run.csv");
+    assert!(
+        runs.contains(&format!(
+            "\n{trace},nest-planner,nested-tenant,(none),20000,"
+        )),
+        "{runs}"
+    );
 }

@@ -348,3 +348,71 @@ fn any_number_of_threads_gives_the_same_bytes() {
         "reports differ between 1 and 3 threads"
     );
 }
+
+/// A tenant name that retitles the terminal and clears the screen.
+const HOSTILE: &str = "acme\u{1b}]0;PWNED\u{7}\u{1b}[2J";
+/// The same as the terminal shows it.
+const HOSTILE_SHOWN: &str = "acme\\x1b]0;PWNED\\x07\\x1b[2J";
+
+#[test]
+fn control_characters_in_names_never_reach_the_terminal() {
+    let wd = Workdir::handmade("terminal");
+    let json_name = HOSTILE
+        .replace('\u{1b}', "\\u001b")
+        .replace('\u{7}', "\\u0007");
+    let spans = wd.read("spans/parents.json");
+    wd.write(
+        "spans/parents.json",
+        &spans.replace("\"acme\"", &format!("\"{json_name}\"")),
+    );
+    // An over budget for that tenant, and an invoice line for a model named the same way.
+    wd.write(
+        "budgets.toml",
+        &format!("[[budget]]\ndimension = \"tenant\"\nkey = \"{json_name}\"\nusd = 0.01\n"),
+    );
+    let invoice =
+        std::fs::read_to_string(crate::workdir::fixture("invoices/tokenledger.csv")).unwrap();
+    wd.write(
+        "invoice.csv",
+        &format!("{invoice}openai,gpt-{HOSTILE},output,1.00,,\n"),
+    );
+    let mut args = HANDMADE_REPORT.to_vec();
+    args.extend(["--budgets", "budgets.toml", "--invoice", "invoice.csv"]);
+    let out = wd.output(&args);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(!stdout.contains(['\u{1b}', '\u{7}']), "{stdout:?}");
+    assert!(stdout.contains(&format!("│ {HOSTILE_SHOWN} ")), "{stdout}");
+    assert!(
+        stdout.contains(&format!("over tenant {HOSTILE_SHOWN}: $")),
+        "{stdout}"
+    );
+    assert!(stdout.contains(&format!("gpt-{HOSTILE_SHOWN}")), "{stdout}");
+    // Files are data: they keep the real name.
+    assert!(wd
+        .read("out/by_tenant.csv")
+        .contains(&format!("\n{HOSTILE},")));
+    assert!(wd
+        .read("out/budget.csv")
+        .contains(&format!("tenant,{HOSTILE},")));
+
+    // An error message quoting an input value escapes it too.
+    wd.write(
+        "budgets.toml",
+        &format!("[[budget]]\ndimension = \"{json_name}\"\nkey = \"k\"\nusd = 1\n"),
+    );
+    let stderr = wd.fail(&args, 2);
+    assert!(!stderr.contains(['\u{1b}', '\u{7}']), "{stderr:?}");
+    assert!(
+        stderr.contains(&format!("dimension \"{HOSTILE_SHOWN}\" is not one of")),
+        "{stderr}"
+    );
+    let stderr = wd.fail(
+        &["pricing", "show", HOSTILE, "--pricing", "pricing.toml"],
+        1,
+    );
+    assert!(!stderr.contains(['\u{1b}', '\u{7}']), "{stderr:?}");
+    assert!(
+        stderr.contains(&format!("prices \"{HOSTILE_SHOWN}\"")),
+        "{stderr}"
+    );
+}

@@ -64,6 +64,8 @@ impl Budgets {
             noun: "percentages",
             max: Decimal::ONE_HUNDRED,
             too_large: "a warning above 100 % would never come before the budget is over",
+            min: Decimal::new(1, 2),
+            too_small: "shares are reported to 0.01 %; use 0 to warn from the first cent",
         };
         let warn_pct = match root.contains_key("warn_pct") {
             true => reader.decimal(root, "warn_pct", "the top level", &pct)?,
@@ -74,6 +76,8 @@ impl Budgets {
             noun: "budgets",
             max: Decimal::from(1_000_000_000_000u64),
             too_large: "over a trillion dollars is not a budget",
+            min: Decimal::new(1, 6),
+            too_small: "a budget below $0.000001 (the reports' smallest amount) cannot be compared with a spend",
         };
         let tables = root
             .get("budget")
@@ -176,7 +180,8 @@ pub fn check(budgets: &Budgets, reports: &[(&Report, Vec<RoundedRow>)]) -> Vec<B
             BudgetRow {
                 budget: budget.clone(),
                 spend,
-                pct_used: ratio(spent, budget.usd, 100, 2).expect("budgets are above 0"),
+                pct_used: ratio(spent, budget.usd, 100, 2)
+                    .expect("budgets are at least a micro-dollar: the share fits a decimal"),
                 status,
             }
         })
@@ -188,4 +193,38 @@ pub fn check(budgets: &Budgets, reports: &[(&Report, Vec<RoundedRow>)]) -> Vec<B
             .then_with(|| a.budget.key.cmp(&b.budget.key))
     });
     rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(usd: &str) -> Result<Budgets> {
+        let text = format!("[[budget]]\ndimension = \"tenant\"\nkey = \"t\"\nusd = {usd}\n");
+        Budgets::parse(&text, "b.toml")
+    }
+
+    #[test]
+    fn budgets_are_a_micro_dollar_to_a_trillion_dollars() {
+        assert_eq!(
+            parse("0.000001").unwrap().budgets[0].usd,
+            Decimal::new(1, 6)
+        );
+        assert_eq!(
+            parse("1e12").unwrap().budgets[0].usd,
+            Decimal::from(1_000_000_000_000u64)
+        );
+        for (usd, why) in [
+            ("0.0000009", "a budget below $0.000001"),
+            ("1e-28", "a budget below $0.000001"),
+            ("1.000001e12", "over a trillion dollars"),
+            ("0", "usd must be above 0"),
+        ] {
+            let err = parse(usd).unwrap_err().to_string();
+            assert!(
+                err.starts_with("b.toml:") && err.contains(why),
+                "{usd}: {err}"
+            );
+        }
+    }
 }

@@ -20,6 +20,7 @@ use crate::error::Result;
 use crate::model::TokenType;
 use crate::price::{price_each, PriceEntry, PriceTable};
 use crate::read::usage::UsageFormat;
+use crate::terminal::escape_lines;
 
 /// Show or check the pricing table.
 #[derive(Debug, clap::Subcommand)]
@@ -231,7 +232,7 @@ fn check(args: &CheckArgs) -> Result<Outcome> {
         gaps.len(),
         differences.len()
     );
-    print_stdout(text.as_bytes())?;
+    print_stdout(escape_lines(&text).as_bytes())?;
     Ok(Outcome::of(
         (!gaps.is_empty())
             .then(|| {
@@ -275,7 +276,7 @@ fn show(args: &ShowArgs) -> Result<Outcome> {
                 .map_or_else(String::new, |p| format!(" for provider {p}")),
         )]));
     }
-    print_stdout(text.as_bytes())?;
+    print_stdout(escape_lines(&text).as_bytes())?;
     Ok(Outcome::Pass)
 }
 

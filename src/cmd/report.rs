@@ -539,7 +539,7 @@ fn find<'r, 't>(
         .expect("every report is built")
 }
 
-/// The budgets' line of the terminal summary.
+/// The budgets' line of the terminal summary (keys escaped for the terminal).
 fn budget_terminal(rows: &[budget::BudgetRow]) -> String {
     let count = |status| rows.iter().filter(|r| r.status == status).count();
     let mut text = format!(
@@ -553,7 +553,7 @@ fn budget_terminal(rows: &[budget::BudgetRow]) -> String {
             "  {} {} {}: ${} of ${} ({} %)\n",
             r.status.as_str(),
             r.budget.dimension,
-            r.budget.key,
+            crate::terminal::escape(&r.budget.key),
             r.spend,
             crate::money::Micros::round(r.budget.usd),
             r.pct_used

@@ -446,9 +446,8 @@ impl<'a> Reader<'a> {
         let line = reader.position().line().saturating_sub(1).max(1);
         check_header(self.path, line, columns.0.iter().map(|h| h.as_bytes()))?;
         for record in reader.records() {
-            let record =
-                record.map_err(|e| Error::fatal(format!("{}: {e}", self.path.display())))?;
-            let line = record.position().map_or(0, |p| p.line());
+            let record = record.map_err(|e| super::csv_error(self.path, text, e))?;
+            let line = super::csv_line(text, record.position());
             if record.iter().all(|f| f.trim().is_empty()) {
                 continue; // dashboard exports write empty buckets as blank rows
             }

@@ -165,6 +165,45 @@ pub fn read_text(path: &Path) -> Result<String> {
     Ok(text)
 }
 
+/// The 1-based line a CSV record (or error) at `position` starts on in
+/// `text`. The csv reader skips blank lines, but the position it gives a
+/// record that follows some is that of the first blank line
+/// (BurntSushi/rust-csv#208): the line ends between that position and the
+/// record are counted here.
+pub fn csv_line(text: &str, position: Option<&csv::Position>) -> u64 {
+    let Some(position) = position else { return 0 };
+    let rest = text
+        .as_bytes()
+        .get(position.byte() as usize..)
+        .unwrap_or_default();
+    let blank = rest
+        .iter()
+        .take_while(|&&b| b == b'\n' || b == b'\r')
+        .count();
+    let ends = (0..blank)
+        .filter(|&i| rest[i] == b'\n' || rest.get(i + 1) != Some(&b'\n'))
+        .count();
+    position.line() + ends as u64
+}
+
+/// A CSV reading error in `text` (read from `path`), fatal, naming the line.
+pub fn csv_error(path: &Path, text: &str, e: csv::Error) -> Error {
+    let message = match e.kind() {
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => format!("row has {len} fields, the header has {expected_len}"),
+        _ => e.to_string(),
+    };
+    match e.position() {
+        Some(p) => Error::fatal(format!(
+            "{}:{}: {message}",
+            path.display(),
+            csv_line(text, Some(p))
+        )),
+        None => Error::fatal(format!("{}: {message}", path.display())),
+    }
+}
+
 /// The error for an empty input file.
 pub fn empty(path: &Path) -> Error {
     Error::fatal(format!(
@@ -286,5 +325,20 @@ mod tests {
         std::fs::remove_file(&path).unwrap();
         assert_eq!(head, b"a,b");
         assert_eq!(text, "a,b\n1,2\n");
+    }
+
+    #[test]
+    fn csv_lines_count_the_blank_lines_the_reader_skips() {
+        let text = "h,v\n\na,1\n\r\n\r\nb,2\n\"c\nc\",3\n\n\nd,4\n";
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        let lines: Vec<(String, u64)> = reader
+            .records()
+            .map(|r| {
+                let r = r.unwrap();
+                (r[0].to_string(), csv_line(text, r.position()))
+            })
+            .collect();
+        let expected = [("a", 3), ("b", 6), ("c\nc", 7), ("d", 11)];
+        assert_eq!(lines, expected.map(|(k, l)| (k.to_string(), l)));
     }
 }

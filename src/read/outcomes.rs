@@ -5,16 +5,18 @@
 use std::path::Path;
 
 use super::spans::parse_hex_id;
+use super::{csv_error, csv_line};
 use crate::error::{Error, Result};
 use crate::hash::FastMap;
 
 /// Read the outcome of each run. A malformed row, or a run given two
 /// different outcomes, is an error naming its line.
 pub fn read(path: &Path) -> Result<FastMap<u128, String>> {
-    let mut reader = csv::ReaderBuilder::new().from_reader(super::open(path)?);
+    let text = super::read_text(path)?;
+    let mut reader = csv::ReaderBuilder::new().from_reader(text.as_bytes());
     let headers = reader
         .headers()
-        .map_err(|e| Error::fatal(format!("{}:1: {e}", path.display())))?
+        .map_err(|e| csv_error(path, &text, e))?
         .clone();
     let col = |name: &str| headers.iter().position(|h| h.trim() == name);
     let (Some(run_col), Some(outcome_col)) = (col("run_id"), col("outcome")) else {
@@ -26,15 +28,11 @@ pub fn read(path: &Path) -> Result<FastMap<u128, String>> {
     };
     let mut outcomes: FastMap<u128, String> = FastMap::default();
     let mut record = csv::StringRecord::new();
-    let mut line = 1;
-    loop {
-        line += 1;
-        let more = reader
-            .read_record(&mut record)
-            .map_err(|e| Error::fatal(format!("{}:{line}: {e}", path.display())))?;
-        if !more {
-            break;
-        }
+    while reader
+        .read_record(&mut record)
+        .map_err(|e| csv_error(path, &text, e))?
+    {
+        let line = csv_line(&text, record.position());
         let at = |message: String| Error::fatal(format!("{}:{line}: {message}", path.display()));
         let id = record.get(run_col).unwrap_or("").trim();
         let run = parse_hex_id(id, 32)

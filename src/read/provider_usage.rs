@@ -19,8 +19,9 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::usage::{for_each_json, RowError};
+use super::{csv_error, csv_line};
 use crate::error::{Error, Result, Skips};
-use crate::model::Tokens;
+use crate::model::{Tokens, MAX_TOKENS};
 use crate::read::csv_lines::check_header;
 
 /// Tokens a provider reports for one (day, model).
@@ -120,14 +121,13 @@ pub fn parse_text(
                 .from_reader(text.as_bytes());
             let headers = reader
                 .headers()
-                .map_err(|e| Error::fatal(format!("{}: {e}", path.display())))?
+                .map_err(|e| csv_error(path, text, e))?
                 .clone();
             let line = reader.position().line().saturating_sub(1).max(1);
             check_header(path, line, headers.iter().map(|h| h.trim().as_bytes()))?;
             for record in reader.records() {
-                let record =
-                    record.map_err(|e| Error::fatal(format!("{}: {e}", path.display())))?;
-                let line = record.position().map_or(0, |p| p.line());
+                let record = record.map_err(|e| csv_error(path, text, e))?;
+                let line = csv_line(text, record.position());
                 if record.iter().all(|f| f.trim().is_empty()) {
                     continue; // an empty bucket
                 }
@@ -147,41 +147,63 @@ pub fn parse_text(
     Ok((format.name(), rows))
 }
 
-/// A count written as an integer or a float (`"59200.0"`).
+/// The largest token count one bucket of a provider report may hold: a
+/// thousand of the largest plausible requests ([`MAX_TOKENS`]). Anything
+/// larger is corruption; the bound is also below 2^53, so a count written
+/// as a float is exact.
+pub const MAX_BUCKET_TOKENS: u64 = 1_000 * MAX_TOKENS;
+
+/// A count written as an integer or a float (`59200.0`), within range.
 fn count(value: Option<&Value>, name: &str) -> std::result::Result<u64, RowError> {
-    match value {
-        None | Some(Value::Null) => Ok(0),
-        Some(Value::String(s)) => text_count(s, name),
-        Some(v) => v
-            .as_u64()
-            .or_else(|| {
-                v.as_f64()
-                    .filter(|f| f.fract() == 0.0 && *f >= 0.0)
-                    .map(|f| f as u64)
-            })
-            .ok_or_else(|| {
-                (
-                    "bad-token-count",
-                    format!("{name}: expected a whole number of tokens, got {v}"),
-                )
-            }),
+    let v = match value {
+        None | Some(Value::Null) => return Ok(0),
+        Some(Value::String(s)) => return text_count(s, name),
+        Some(v) => v,
+    };
+    if let Some(n) = v.as_u64() {
+        return in_range(n, &v.to_string(), name);
+    }
+    match v.as_f64() {
+        Some(f) if f.fract() == 0.0 && f >= 0.0 && f <= MAX_BUCKET_TOKENS as f64 => Ok(f as u64),
+        Some(f) if f.fract() == 0.0 && f >= 0.0 => Err(too_large(&v.to_string(), name)),
+        _ => Err((
+            "bad-token-count",
+            format!("{name}: expected a whole number of tokens, got {v}"),
+        )),
     }
 }
 
+/// A count as text (`59200`, `59200.0`, empty for 0), within range.
 fn text_count(text: &str, name: &str) -> std::result::Result<u64, RowError> {
     let text = text.trim();
     if text.is_empty() {
         return Ok(0);
     }
-    text.strip_suffix(".0")
-        .unwrap_or(text)
-        .parse()
-        .map_err(|_| {
-            (
-                "bad-token-count",
-                format!("{name}: expected a whole number of tokens, got \"{text}\""),
-            )
-        })
+    match text.strip_suffix(".0").unwrap_or(text).parse::<u64>() {
+        Ok(n) => in_range(n, text, name),
+        Err(e) if *e.kind() == std::num::IntErrorKind::PosOverflow => Err(too_large(text, name)),
+        Err(_) => Err((
+            "bad-token-count",
+            format!("{name}: expected a whole number of tokens, got \"{text}\""),
+        )),
+    }
+}
+
+/// `n` (written as `text`) if at most [`MAX_BUCKET_TOKENS`].
+fn in_range(n: u64, text: &str, name: &str) -> std::result::Result<u64, RowError> {
+    match n {
+        n if n <= MAX_BUCKET_TOKENS => Ok(n),
+        _ => Err(too_large(text, name)),
+    }
+}
+
+fn too_large(text: &str, name: &str) -> RowError {
+    (
+        "bad-token-count",
+        format!(
+            "{name}: {text} tokens in one bucket is beyond the plausible maximum of {MAX_BUCKET_TOKENS}"
+        ),
+    )
 }
 
 /// OpenAI's split: `input_tokens` includes cache reads (and writes, where

@@ -28,6 +28,11 @@ pub struct Number {
     pub max: Decimal,
     /// Why a larger value is refused.
     pub too_large: &'static str,
+    /// The smallest plausible value above zero (zero itself is allowed):
+    /// smaller ones are typing errors, and dividing by them overflows.
+    pub min: Decimal,
+    /// Why a smaller value (above zero) is refused.
+    pub too_small: &'static str,
 }
 
 /// 1-based line of byte `offset` in `text`.
@@ -104,7 +109,7 @@ impl TomlReader<'_> {
     }
 
     /// A non-negative decimal under `key`, read from the number's literal
-    /// text, within `kind`'s bound.
+    /// text: zero, or within `kind`'s bounds.
     pub fn decimal(&self, table: &Table, key: &str, what: &str, kind: &Number) -> Result<Decimal> {
         let value = self.value(table, key, what)?;
         let span = value.span();
@@ -117,6 +122,9 @@ impl TomlReader<'_> {
         match parsed {
             Some(d) if d > kind.max => {
                 Err(self.error(span, format!("\"{key}\" is {d}: {}", kind.too_large)))
+            }
+            Some(d) if d > Decimal::ZERO && d < kind.min => {
+                Err(self.error(span, format!("\"{key}\" is {d}: {}", kind.too_small)))
             }
             Some(d) if d >= Decimal::ZERO => Ok(d.normalize()),
             Some(d) => Err(self.error(

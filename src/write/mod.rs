@@ -349,9 +349,23 @@ impl CsvOut {
     }
 }
 
-/// A cell as a spreadsheet may safely show it.
+/// A cell as a spreadsheet may safely show it: a text cell that starts
+/// with a tab or a carriage return, or with `=`, `+`, `-` or `@` once its
+/// leading blanks and controls are skipped (spaces, NUL, line feeds,
+/// no-break and other Unicode spaces, zero-width characters, which a
+/// spreadsheet may skip too), gets a leading `'`. Numbers are kept.
 pub fn neutralise(cell: &str) -> Cow<'_, str> {
-    let risky = || cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    let hidden = |c: char| {
+        c.is_whitespace()
+            || c.is_control()
+            || matches!(c, '\u{200b}'..='\u{200d}' | '\u{2060}' | '\u{feff}')
+    };
+    let risky = || {
+        cell.starts_with(['\t', '\r'])
+            || cell
+                .trim_start_matches(hidden)
+                .starts_with(['=', '+', '-', '@'])
+    };
     let number = || cell.parse::<Decimal>().is_ok() || Decimal::from_scientific(cell).is_ok();
     if risky() && !number() {
         Cow::Owned(format!("'{cell}"))
@@ -388,5 +402,20 @@ mod tests {
         assert_eq!(neutralise("-0.500000"), "-0.500000");
         assert_eq!(neutralise("-1e-7"), "-1e-7");
         assert_eq!(neutralise("acme-corp"), "acme-corp");
+        // Leading blanks and controls do not hide a formula from a spreadsheet.
+        for hidden in [
+            "\0=HYPERLINK(\"http://x\")",
+            " =1+2",
+            "\u{a0}=HYPERLINK(\"http://x\")",
+            "\n=HYPERLINK(\"http://x\")",
+            "\u{3000}\u{200b}@SUM(A1)",
+            "\u{feff}+1",
+            " \t-2+3",
+        ] {
+            assert_eq!(neutralise(hidden), format!("'{hidden}"), "{hidden:?}");
+        }
+        assert_eq!(neutralise("\rcmd"), "'\rcmd");
+        assert_eq!(neutralise(" acme"), " acme");
+        assert_eq!(neutralise("1e-7"), "1e-7");
     }
 }

@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::CsvOut;
 use crate::money::{ratio, Micros};
 use crate::reconcile::{Line, Reconciliation, Status};
+use crate::terminal::escape;
 
 /// The reconciliation part of `summary.json`.
 #[derive(Debug, Serialize)]
@@ -170,7 +171,8 @@ pub fn reconciliation_csv(w: &mut CsvOut, rec: &Reconciliation) -> csv::Result<(
     Ok(())
 }
 
-/// The human table: the totals and every line that is not ok.
+/// The human table: the totals and every line that is not ok, names
+/// escaped for the terminal.
 pub fn terminal(rec: &Reconciliation) -> String {
     use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
     let all = rows(rec);
@@ -184,7 +186,12 @@ pub fn terminal(rec: &Reconciliation) -> String {
     let header = HEADER[..7].iter().chain(&HEADER[8..9]);
     grid.load_preset(UTF8_FULL_CONDENSED).set_header(header);
     for r in &shown {
-        grid.add_row(r[..7].iter().chain(std::iter::once(&r[8])));
+        grid.add_row(
+            r[..7]
+                .iter()
+                .chain(std::iter::once(&r[8]))
+                .map(|c| escape(c)),
+        );
     }
     let mut text = format!(
         "tokenledger: reconciliation {} ({} lines compared{}, tolerance {} % and ${})\n{grid}\n",
@@ -205,7 +212,9 @@ pub fn terminal(rec: &Reconciliation) -> String {
         let t = k.token_type.map_or("", |t| t.key());
         text += &format!(
             "  {} {} {t}{day}: {}\n",
-            k.provider, k.model, line.diagnosis
+            escape(&k.provider),
+            escape(&k.model),
+            escape(&line.diagnosis)
         );
     }
     text

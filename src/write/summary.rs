@@ -7,6 +7,7 @@ use super::reports::{RoundedRow, COST_COLUMNS};
 use crate::attribute::Totals;
 use crate::model::TokenType;
 use crate::money::{ratio, Micros};
+use crate::terminal::escape;
 
 /// `summary.json`: totals, counts and inputs of one run.
 #[derive(Debug, Serialize)]
@@ -162,7 +163,8 @@ pub struct SkippedJson {
     pub first: Vec<String>,
 }
 
-/// The human summary: totals, coverage, top tenants and features.
+/// The human summary: totals, coverage, top tenants and features, with
+/// every name escaped for the terminal.
 pub fn terminal_summary(
     summary: &Summary,
     tenants: &[RoundedRow],
@@ -178,12 +180,12 @@ pub fn terminal_summary(
             .period
             .as_ref()
             .map_or(String::new(), |p| format!(" in {p}")),
-        summary.pricing.source,
-        summary.pricing.version,
+        escape(&summary.pricing.source),
+        escape(&summary.pricing.version),
         summary
             .config
             .as_ref()
-            .map_or(String::new(), |c| format!("; defaults from {c}"))
+            .map_or(String::new(), |c| format!("; defaults from {}", escape(c)))
     );
     let pct = |part: u64, whole: u64| {
         ratio(Decimal::from(part), Decimal::from(whole), 100, 1)
@@ -237,7 +239,7 @@ pub fn terminal_summary(
             let share = ratio(row.cost_usd.to_decimal(), whole.to_decimal(), 100, 1)
                 .map_or("-".into(), |r| format!("{r:.1} %"));
             grid.add_row([
-                Cell::new(&row.keys[0]),
+                Cell::new(escape(&row.keys[0])),
                 Cell::new(row.cost_usd).set_alignment(CellAlignment::Right),
                 Cell::new(share).set_alignment(CellAlignment::Right),
             ]);

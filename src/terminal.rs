@@ -1,0 +1,77 @@
+//! Text for a terminal. Names come from the inputs (tenants, budgets, span
+//! attributes, models, invoice lines) and may hold control characters:
+//! printed raw, `ESC ] 0 ; … BEL` retitles the terminal and `ESC [ 2 J`
+//! clears it. Every name on its way to a terminal (the summary tables, the
+//! budget lines, `pricing` output, error messages) goes through [`escape`]
+//! or [`escape_lines`]. Files (CSV, JSON) are data and keep the real value;
+//! HTML has its own escaping.
+
+use std::borrow::Cow;
+use std::fmt::Write;
+
+/// Whether `c` must not reach a terminal as is: a control character (C0,
+/// DEL, C1) or a bidirectional formatting character, which reorders the
+/// text after it on screen.
+fn hidden(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+        )
+}
+
+/// `text` as a terminal may show it: line feeds, tabs and carriage returns
+/// as `\n`, `\t` and `\r`, other ASCII controls as `\x1b`, the rest as
+/// `\u{9b}`. Text without any is returned as is.
+pub fn escape(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(hidden) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if hidden(c) && c.is_ascii() => {
+                let _ = write!(out, "\\x{:02x}", u32::from(c));
+            }
+            c if hidden(c) => {
+                let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// A text of several lines (a message, a report) as a terminal may show
+/// it: each line escaped as by [`escape`], the line breaks kept.
+pub fn escape_lines(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(|c| c != '\n' && hidden(c)) {
+        return Cow::Borrowed(text);
+    }
+    let lines: Vec<Cow<str>> = text.split('\n').map(escape).collect();
+    Cow::Owned(lines.join("\n"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn controls_are_shown_escaped_and_the_rest_kept() {
+        assert_eq!(
+            escape("acme\u{1b}]0;PWNED\u{7}\u{1b}[2J"),
+            "acme\\x1b]0;PWNED\\x07\\x1b[2J"
+        );
+        assert_eq!(escape("a\tb\r\nc\0"), "a\\tb\\r\\nc\\x00");
+        assert_eq!(
+            escape("\u{9b}31m \u{202e}gnp.exe"),
+            "\\u{9b}31m \\u{202e}gnp.exe"
+        );
+        assert!(matches!(escape("café – naïve ✓"), Cow::Borrowed(_)));
+        assert_eq!(escape("x\u{7f}"), "x\\x7f");
+        assert_eq!(escape_lines("one \u{1b}[2J\ntwo\n"), "one \\x1b[2J\ntwo\n");
+    }
+}
