@@ -201,9 +201,6 @@ pub struct Table {
     pub rows: Vec<(Vec<String>, Totals, Option<Decimal>)>,
 }
 
-/// The report names `--print` accepts, in output order.
-pub const REPORTS: [&str; 6] = ["tenant", "feature", "agent", "tool", "model", "run"];
-
 impl Ledger {
     /// Every report as a labelled table; `invoice_only` (under a true-up)
     /// adds a row holding invoiced usage that no record makes up.

@@ -68,6 +68,10 @@ struct Meta {
     inputs_before_spans: usize,
     /// Span files with their format and the spans this shard kept.
     span_files: Vec<(PathBuf, String, u64)>,
+    /// The lines `--lenient` skipped in each span file (shard 0 alone
+    /// counts them: every shard meets the same lines).
+    #[serde(default)]
+    span_file_skips: Vec<u64>,
     spans: u64,
     traces: u64,
     orphan_spans: u64,
@@ -161,6 +165,10 @@ pub fn write_partial(
         span_files: billing.inputs[before..]
             .iter()
             .map(|i| (i.path.clone(), i.format.to_string(), i.records))
+            .collect(),
+        span_file_skips: billing.inputs[before..]
+            .iter()
+            .map(|i| if shard.index == 0 { i.skipped } else { 0 })
             .collect(),
         spans: billing.counts.spans,
         traces: resolved.traces,
@@ -269,6 +277,10 @@ pub fn read_partials(dirs: &[PathBuf], billing: &mut Billing) -> Result<(Resolve
                 .ok_or_else(|| Error::fatal(format!("unknown span format \"{format}\"")))?
                 .name(),
             records: metas.iter().map(|(_, m)| m.span_files[i].2).sum(),
+            skipped: metas
+                .iter()
+                .filter_map(|(_, m)| m.span_file_skips.get(i))
+                .sum(),
         });
     }
     for (dir, meta) in &metas {

@@ -154,6 +154,11 @@ fn a_torn_first_line_loses_that_record_only() {
         "{summary}"
     );
     assert!(summary.contains("\"skipped\": 1\n"), "{summary}");
+    // ... and the file that lost it says so.
+    assert!(
+        summary.contains("\"path\": \"bedrock.jsonl\",\n      \"kind\": \"usage\",\n      \"format\": \"bedrock-invocation-logs\",\n      \"records\": 1,\n      \"skipped\": 1\n"),
+        "{summary}"
+    );
 }
 
 #[test]

@@ -4,7 +4,7 @@
 mod workdir;
 
 mod answers;
-mod config;
+mod cli;
 mod coverage;
 mod errors;
 mod formats;

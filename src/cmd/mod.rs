@@ -33,7 +33,7 @@ use crate::write::reconciliation::{
     reconciliation_csv, terminal as reconciliation_terminal, ReconciliationJson,
 };
 use crate::write::summary::{Counts, PricingInfo, SkippedJson, Summary, TotalsJson};
-use crate::write::{csv_bytes, OutDir};
+use crate::write::{csv_bytes, Outputs};
 
 /// What a command concluded: exit 0, or exit 1 when a check it ran failed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -247,6 +247,7 @@ impl Billing {
         let mut not_billed = 0;
         for path in read::expand(&args.usage, &[".csv", ".json", ".jsonl", ".log"])? {
             let file = inputs.len() as u32;
+            let skipped_before = skips.total();
             let (format, stats) = usage::read_file(
                 &path,
                 args.usage_format,
@@ -261,6 +262,7 @@ impl Billing {
                 kind: "usage",
                 format: format.name(),
                 records: stats.records,
+                skipped: skips.total() - skipped_before,
             });
         }
         let mut counts = Counts {
@@ -308,6 +310,7 @@ impl Billing {
         let mut lines = Vec::new();
         for path in read::expand(paths, &[".csv", ".json", ".jsonl"])? {
             let file = self.inputs.len() as u32;
+            let skipped_before = self.skips.total();
             let (format, mut read) =
                 invoice::read_file(&path, format, file, &self.pricing.currency, &mut self.skips)?;
             let n = read.len() as u64;
@@ -321,6 +324,7 @@ impl Billing {
                 kind: "invoice",
                 format: format.name(),
                 records: n,
+                skipped: self.skips.total() - skipped_before,
             });
         }
         Ok(lines)
@@ -331,6 +335,7 @@ impl Billing {
     pub fn read_provider_usage(&mut self, paths: &[PathBuf]) -> Result<Vec<ProviderUsage>> {
         let mut rows = Vec::new();
         for path in read::expand(paths, &[".csv", ".json", ".jsonl"])? {
+            let skipped_before = self.skips.total();
             let (format, mut read) = provider_usage::read_file(&path, &mut self.skips)?;
             let records = read.len() as u64;
             if let Some(period) = self.period {
@@ -343,6 +348,7 @@ impl Billing {
                 kind: "provider-usage",
                 format,
                 records,
+                skipped: self.skips.total() - skipped_before,
             });
         }
         Ok(rows)
@@ -430,6 +436,9 @@ pub struct OutputArgs {
     /// Print no summary and no warnings (a failed gate is still named).
     #[arg(long)]
     pub quiet: bool,
+    /// Print summary.json to stdout instead of the human summary.
+    #[arg(long)]
+    pub json: bool,
     /// The config file the defaults came from (set by `main`, not a flag).
     #[arg(skip)]
     pub config: Option<PathBuf>,
@@ -485,15 +494,15 @@ impl<'a> Checks<'a> {
     }
 
     /// Write `reconciliation.csv` and `coverage.csv`.
-    pub fn write(&self, dir: &OutDir, raw: bool) -> Result<()> {
+    pub fn write(&self, outputs: &mut Outputs, raw: bool) -> Result<()> {
         if let Some(rec) = &self.reconciliation {
-            dir.write(
+            outputs.put(
                 "reconciliation.csv",
                 &csv_bytes(raw, |w| reconciliation_csv(w, rec))?,
             )?;
         }
         if let Some(coverage) = &self.coverage {
-            dir.write(
+            outputs.put(
                 "coverage.csv",
                 &csv_bytes(raw, |w| coverage_csv(w, coverage))?,
             )?;

@@ -9,7 +9,7 @@ use super::{
 use crate::error::Result;
 use crate::write::reports::column_totals;
 use crate::write::summary::TotalsJson;
-use crate::write::OutDir;
+use crate::write::Outputs;
 
 /// Compare the computed cost of billed usage with the invoice; exit 1 on drift.
 #[derive(Debug, clap::Args)]
@@ -40,13 +40,13 @@ pub fn run(args: &Args) -> Result<Outcome> {
     ));
     checks.summarise(&mut summary);
     summary.config = args.output.config.as_ref().map(|c| c.display().to_string());
-    if let Some(target) = &args.output.out {
-        let dir = OutDir::create(target)?;
-        checks.write(&dir, args.output.raw_csv)?;
-        dir.write("summary.json", &summary_json(&summary)?)?;
-        dir.commit()?;
-    }
-    if !args.output.quiet {
+    let mut outputs = Outputs::new(args.output.out.as_deref(), None)?;
+    checks.write(&mut outputs, args.output.raw_csv)?;
+    outputs.put("summary.json", &summary_json(&summary)?)?;
+    outputs.finish()?;
+    if args.output.json {
+        print_stdout(&summary_json(&summary)?)?;
+    } else if !args.output.quiet {
         print_stdout(checks.terminal(&summary).as_bytes())?;
     }
     Ok(Outcome::of(checks.failed()))

@@ -14,7 +14,7 @@ use crate::answers::focus::focus;
 use crate::answers::outcome::by_outcome;
 use crate::answers::steps::by_step;
 use crate::answers::{self, run_group_costs, RunLabel};
-use crate::attribute::{attribute, Table, NONE, REPORTS};
+use crate::attribute::{attribute, Table, NONE};
 use crate::error::{Error, Result};
 use crate::hash::FastMap;
 use crate::join::join;
@@ -35,7 +35,7 @@ use crate::write::reports::{
     RoundedRow,
 };
 use crate::write::summary::{terminal_summary, TotalsJson};
-use crate::write::{csv_bytes, OutDir};
+use crate::write::{csv_bytes, printable, Outputs};
 
 /// Attribute a month of billed usage to the spans that made it.
 #[derive(Debug, clap::Args)]
@@ -90,8 +90,10 @@ pub struct PipelineArgs {
     /// Where and how the outputs are written.
     #[command(flatten)]
     pub output: OutputArgs,
-    /// Write one report as CSV to stdout (the summary then goes to stderr).
-    #[arg(long, value_name = "REPORT", value_parser = REPORTS)]
+    /// Write one CSV to stdout (a report's dimension such as `tenant`, or
+    /// any CSV file the run writes, such as `focus.csv`); the summary then
+    /// goes to stderr.
+    #[arg(long, value_name = "CSV", value_parser = printable, conflicts_with = "json")]
     pub print: Option<String>,
     /// Invoices or cost reports to reconcile against (writes reconciliation.csv).
     #[arg(long, num_args = 1.., value_name = "PATH")]
@@ -215,6 +217,7 @@ fn read_spans(
         .then(|| billing.skips.clone());
     for path in read::expand(&args.spans, &[".json", ".jsonl"])? {
         let file = billing.inputs.len() as u32;
+        let skipped_before = billing.skips.total();
         // Under --shard, `kept` counts this shard's spans only.
         let (kept, dialect) = read::spans::read_file(
             &path,
@@ -231,6 +234,7 @@ fn read_spans(
             kind: "spans",
             format: dialect.name(),
             records: kept,
+            skipped: billing.skips.total() - skipped_before,
         });
     }
     if let Some(skips) = skips_before {
@@ -385,8 +389,9 @@ pub fn finish(
     summary.warnings = verdict.warnings;
 
     let raw = args.output.raw_csv;
-    if let Some(target) = &args.output.out {
-        // answers: only written, so only made, with --out
+    let mut outputs = Outputs::new(args.output.out.as_deref(), args.print.as_deref())?;
+    if outputs.wanted() {
+        // answers: only written, so only made, when a file is wanted
         let by_run = &find(&rounded, "run").1;
         let runs = answers::runs(by_run, &resolved.calls);
         let feature_costs = run_group_costs(by_run, RunLabel::Feature, &columns)?;
@@ -418,10 +423,9 @@ pub fn finish(
             billed_target,
         )?;
         timings.phase("answers");
-        let dir = OutDir::create(target)?;
         for (table, rows) in &rounded {
             let bytes = csv_bytes(raw, |w| report_csv(w, table, rows, &ledger.total))?;
-            dir.write(&format!("by_{}.csv", table.name), &bytes)?;
+            outputs.put(&format!("by_{}.csv", table.name), &bytes)?;
         }
         let unattributed: Vec<_> = ledger
             .unattributed
@@ -437,31 +441,31 @@ pub fn finish(
         let bytes = csv_bytes(raw, |w| {
             unattributed_csv(w, &unattributed, &costs, interner, inputs)
         })?;
-        dir.write("unattributed.csv", &bytes)?;
+        outputs.put("unattributed.csv", &bytes)?;
         let bytes = csv_bytes(raw, |w| {
             unbilled_csv(w, &resolved.calls, &joined.unbilled, interner, inputs)
         })?;
-        dir.write("unbilled_spans.csv", &bytes)?;
-        checks.write(&dir, raw)?;
-        dir.write(
+        outputs.put("unbilled_spans.csv", &bytes)?;
+        checks.write(&mut outputs, raw)?;
+        outputs.put(
             "distribution.csv",
             &csv_bytes(raw, |w| distribution_csv(w, &spreads))?,
         )?;
-        dir.write(
+        outputs.put(
             "outliers.csv",
             &csv_bytes(raw, |w| outliers_csv(w, &outliers))?,
         )?;
-        dir.write("by_step.csv", &csv_bytes(raw, |w| by_step_csv(w, &steps))?)?;
-        dir.write(
+        outputs.put("by_step.csv", &csv_bytes(raw, |w| by_step_csv(w, &steps))?)?;
+        outputs.put(
             "by_outcome.csv",
             &csv_bytes(raw, |w| by_outcome_csv(w, &by_outcome))?,
         )?;
         if let Some(rows) = &budget_rows {
-            dir.write("budget.csv", &csv_bytes(raw, |w| budget_csv(w, rows))?)?;
+            outputs.put("budget.csv", &csv_bytes(raw, |w| budget_csv(w, rows))?)?;
         }
-        dir.write("focus.csv", &csv_bytes(raw, |w| focus_csv(w, &focus))?)?;
+        outputs.put("focus.csv", &csv_bytes(raw, |w| focus_csv(w, &focus))?)?;
         #[cfg(feature = "parquet")]
-        {
+        if args.output.out.is_some() {
             let table = crate::write::parquet::CallsTable {
                 records: &billing.records,
                 costs: &billing.costs,
@@ -470,7 +474,7 @@ pub fn finish(
                 joined: &joined,
                 interner: &billing.interner,
             };
-            dir.write("calls.parquet", &table.to_parquet()?)?;
+            outputs.put("calls.parquet", &table.to_parquet()?)?;
         }
         let page = Page {
             summary: &summary,
@@ -479,18 +483,15 @@ pub fn finish(
             run_costs: runs.iter().map(|r| r.cost).collect(),
             steps: &steps,
         };
-        dir.write("report.html", report_html(&page).as_bytes())?;
-        dir.write("summary.json", &summary_json(&summary)?)?;
-        dir.commit()?;
+        outputs.put("report.html", report_html(&page).as_bytes())?;
+        outputs.put("summary.json", &summary_json(&summary)?)?;
     }
-
-    if let Some(name) = &args.print {
-        let (table, rows) = find(&rounded, name);
-        print_stdout(&csv_bytes(raw, |w| {
-            report_csv(w, table, rows, &ledger.total)
-        })?)?;
+    if let Some(bytes) = outputs.finish()? {
+        print_stdout(&bytes)?;
     }
-    if !args.output.quiet {
+    if args.output.json {
+        print_stdout(&summary_json(&summary)?)?;
+    } else if !args.output.quiet {
         let (tenants, features) = (&find(&rounded, "tenant").1, &find(&rounded, "feature").1);
         let mut text = terminal_summary(&summary, tenants, features);
         text += &checks.terminal(&summary);

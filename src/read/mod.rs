@@ -33,6 +33,13 @@ pub struct InputFile {
     pub format: &'static str,
     /// Records read (spans or usage rows).
     pub records: u64,
+    /// Records `--lenient` skipped in this file (absent when none).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub skipped: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 fn path_text<S: serde::Serializer>(path: &Path, s: S) -> std::result::Result<S::Ok, S::Error> {

@@ -324,6 +324,91 @@ fn recover(parent: &Path, name: &str, target: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Every CSV file a run can write, for `--print`.
+pub const CSV_FILES: [&str; 16] = [
+    "by_tenant.csv",
+    "by_feature.csv",
+    "by_agent.csv",
+    "by_tool.csv",
+    "by_model.csv",
+    "by_run.csv",
+    "unattributed.csv",
+    "unbilled_spans.csv",
+    "reconciliation.csv",
+    "coverage.csv",
+    "distribution.csv",
+    "outliers.csv",
+    "by_step.csv",
+    "by_outcome.csv",
+    "budget.csv",
+    "focus.csv",
+];
+
+/// The CSV file `--print NAME` means: a file name (`focus.csv`), or a
+/// report's dimension (`tenant` for `by_tenant.csv`) or a file's stem.
+pub fn printable(name: &str) -> std::result::Result<String, String> {
+    [name.to_string(), format!("by_{name}.csv"), format!("{name}.csv")]
+        .into_iter()
+        .find(|n| CSV_FILES.contains(&n.as_str()))
+        .ok_or_else(|| {
+            format!(
+                "no such CSV \"{name}\"; one of: tenant, feature, agent, tool, model, run, or a file name: {}",
+                CSV_FILES.join(", ")
+            )
+        })
+}
+
+/// Where a run's files go: the output directory (`--out`) and the one CSV
+/// printed to stdout (`--print`). Each file is rendered once and handed to
+/// both.
+pub struct Outputs {
+    dir: Option<OutDir>,
+    print: Option<String>,
+    printed: Option<Vec<u8>>,
+}
+
+impl Outputs {
+    /// Outputs into `out` (created as [`OutDir::create`] says) and `print`.
+    pub fn new(out: Option<&Path>, print: Option<&str>) -> Result<Outputs> {
+        Ok(Outputs {
+            dir: out.map(OutDir::create).transpose()?,
+            print: print.map(str::to_string),
+            printed: None,
+        })
+    }
+
+    /// Whether any file is wanted at all.
+    pub fn wanted(&self) -> bool {
+        self.dir.is_some() || self.print.is_some()
+    }
+
+    /// Hand over one file.
+    pub fn put(&mut self, name: &str, bytes: &[u8]) -> Result<()> {
+        if self.print.as_deref() == Some(name) {
+            self.printed = Some(bytes.to_vec());
+        }
+        match &self.dir {
+            Some(dir) => dir.write(name, bytes),
+            None => Ok(()),
+        }
+    }
+
+    /// Move the directory into place; the bytes to print, if `--print`
+    /// named a file this run wrote (else an error saying so).
+    pub fn finish(self) -> Result<Option<Vec<u8>>> {
+        if let (Some(name), None) = (&self.print, &self.printed) {
+            return Err(Error::fatal(format!(
+                "--print {name}: this run writes no {name} (reconciliation.csv needs --invoice, \
+                 coverage.csv --provider-usage, budget.csv --budgets)"
+            )));
+        }
+        if let Some(dir) = self.dir {
+            dir.commit()?;
+        }
+        Ok(self.printed)
+    }
+}
+
 /// CSV rows being written. Unless raw, a text cell that starts with `=`,
 /// `+`, `-`, `@`, a tab or a carriage return is prefixed with `'`, so a
 /// spreadsheet shows it instead of running it (OWASP CSV injection);

@@ -1,4 +1,4 @@
-//! A short cron line: defaults from tokenledger.toml, `--config` or
+//! Conventions users expect. A short cron line: defaults from tokenledger.toml, `--config` or
 //! `$TOKENLEDGER_CONFIG`; flags override them; `--period previous`; usage
 //! errors start with `tokenledger:`.
 
@@ -113,4 +113,60 @@ fn usage_errors_start_with_the_program_name() {
         stderr.starts_with("tokenledger: unexpected argument '--bogus' found"),
         "{stderr}"
     );
+}
+
+#[test]
+fn print_takes_any_csv_the_run_writes_and_json_the_summary() {
+    let wd = Workdir::handmade("print-any");
+    let mut args = crate::workdir::HANDMADE_REPORT.to_vec();
+    args.extend(["--period", "2025-06", "--print", "focus.csv"]);
+    let printed = wd.run(&args);
+    assert_eq!(printed, wd.read("out/focus.csv"));
+    // Without --out, the file is still made for printing.
+    let printed = wd.run(&[
+        "report",
+        "--spans",
+        "spans",
+        "--usage",
+        "usage.csv",
+        "--pricing",
+        "pricing.toml",
+        "--min-match",
+        "0",
+        "--print",
+        "by_step",
+    ]);
+    assert!(printed.starts_with("step,"), "{printed}");
+    let stderr = wd.fail(
+        &[
+            "report",
+            "--spans",
+            "spans",
+            "--usage",
+            "usage.csv",
+            "--pricing",
+            "pricing.toml",
+            "--min-match",
+            "0",
+            "--print",
+            "reconciliation.csv",
+        ],
+        2,
+    );
+    assert!(
+        stderr.starts_with(
+            "tokenledger: --print reconciliation.csv: this run writes no reconciliation.csv"
+        ),
+        "{stderr}"
+    );
+    let stderr = wd.fail(
+        &["report", "--spans", "s", "--usage", "u", "--print", "nope"],
+        2,
+    );
+    assert!(stderr.contains("no such CSV \"nope\""), "{stderr}");
+    // --json: summary.json on stdout, byte for byte.
+    let mut args = crate::workdir::HANDMADE_REPORT.to_vec();
+    args.extend(["--period", "2025-06", "--json"]);
+    let json = wd.run(&args);
+    assert_eq!(json, wd.read("out/summary.json"));
 }
