@@ -35,6 +35,13 @@ enum Command {
         #[command(subcommand)]
         command: cmd::pricing::Command,
     },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `tokenledger man > tokenledger.1`.
+    Man,
 }
 
 fn main() {
@@ -45,6 +52,18 @@ fn main() {
         Command::Reconcile(args) => cmd::reconcile::run(args),
         Command::Simulate(args) => cmd::simulate::run(args).map(|()| cmd::Outcome::Pass),
         Command::Pricing { command } => cmd::pricing::run(command),
+        Command::Completions { shell } => {
+            let mut out = Vec::new();
+            clap_complete::generate(*shell, &mut Cli::command(), "tokenledger", &mut out);
+            cmd::print_stdout(&out).map(|()| cmd::Outcome::Pass)
+        }
+        Command::Man => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut out)
+                .expect("rendering into memory");
+            cmd::print_stdout(&out).map(|()| cmd::Outcome::Pass)
+        }
     };
     match result {
         Ok(cmd::Outcome::Pass) => {}

@@ -576,3 +576,74 @@ impl Timings {
         }
     }
 }
+
+/// A progress line on stderr while span files are read, only when stderr
+/// is a terminal (never in pipes, logs or with `--quiet`): the file, its
+/// share of the bytes, and the spans read so far, redrawn in place.
+pub struct Progress {
+    on: bool,
+    bytes_total: u64,
+    bytes_done: u64,
+    spans: u64,
+    shown_at: std::time::Instant,
+}
+
+impl Progress {
+    /// Progress over `files`, shown unless `quiet` or stderr is not a terminal.
+    pub fn new(files: &[PathBuf], quiet: bool) -> Progress {
+        use std::io::IsTerminal;
+        let on = !quiet && std::io::stderr().is_terminal();
+        let bytes_total = if on {
+            files
+                .iter()
+                .filter_map(|f| std::fs::metadata(f).ok())
+                .map(|m| m.len())
+                .sum()
+        } else {
+            0
+        };
+        Progress {
+            on,
+            bytes_total,
+            bytes_done: 0,
+            spans: 0,
+            shown_at: std::time::Instant::now(),
+        }
+    }
+
+    /// One more span read; the line is redrawn at most ten times a second.
+    pub fn span(&mut self, file: &Path) {
+        self.spans += 1;
+        if self.on && self.spans % 4096 == 0 && self.shown_at.elapsed().as_millis() >= 100 {
+            self.show(file);
+        }
+    }
+
+    /// A file read to its end.
+    pub fn file_done(&mut self, file: &Path) {
+        if self.on {
+            self.bytes_done += std::fs::metadata(file).map_or(0, |m| m.len());
+            self.show(file);
+        }
+    }
+
+    fn show(&mut self, file: &Path) {
+        let pct = (self.bytes_done * 100)
+            .checked_div(self.bytes_total)
+            .unwrap_or(0);
+        eprint!(
+            "\r\x1b[2Ktokenledger: reading spans: {pct:>3} % of {} MB, {} spans ({})",
+            self.bytes_total / 1_000_000,
+            self.spans,
+            crate::terminal::escape(&file.display().to_string())
+        );
+        self.shown_at = std::time::Instant::now();
+    }
+
+    /// Clear the line once reading is over.
+    pub fn finish(&self) {
+        if self.on {
+            eprint!("\r\x1b[2K");
+        }
+    }
+}

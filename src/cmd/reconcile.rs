@@ -15,16 +15,16 @@ use crate::write::Outputs;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Usage inputs, pricing and period.
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Inputs")]
     pub usage: UsageArgs,
     /// Invoices or cost reports (files or directories of *.csv, *.json, *.jsonl).
     #[arg(long, required = true, num_args = 1.., value_name = "PATH")]
     pub invoice: Vec<PathBuf>,
     /// Invoice and coverage checks.
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Checks")]
     pub check: CheckArgs,
     /// Where and how the outputs are written.
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Outputs")]
     pub output: OutputArgs,
 }
 

@@ -4,7 +4,8 @@
 use std::path::PathBuf;
 
 use super::{
-    print_stdout, summary_json, Billing, CheckArgs, Checks, Outcome, OutputArgs, Timings, UsageArgs,
+    print_stdout, summary_json, Billing, CheckArgs, Checks, Outcome, OutputArgs, Progress, Timings,
+    UsageArgs,
 };
 use rust_decimal::Decimal;
 
@@ -39,14 +40,22 @@ use crate::write::{csv_bytes, printable, Outputs};
 
 /// Attribute a month of billed usage to the spans that made it.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  tokenledger report --spans spans/ --usage usage.csv --period 2025-06 --out reports
+  tokenledger report --spans spans/ --usage litellm/ --invoice invoices/ --true-up --period previous --out reports
+  tokenledger report --config cron.toml --print tenant --quiet | column -ts,
+
+Exit codes: 0 success; 1 a gate failed (drift, budget, coverage, --min-match, no usage in the period),
+one line per gate on stderr; 2 an error (bad input or flags).")]
 pub struct Args {
     /// Span files or directories (every *.json, *.jsonl inside): OTLP JSON
     /// lines or one OTLP JSON document per file.
-    #[arg(long, required = true, num_args = 1.., value_name = "PATH")]
+    #[arg(long, required = true, num_args = 1.., value_name = "PATH", help_heading = "Inputs")]
     pub spans: Vec<PathBuf>,
     /// Span attribute keys naming the tenant, tried in order.
     #[arg(
         long,
+        help_heading = "Attribution",
         value_name = "KEY",
         value_delimiter = ',',
         default_value = "tenant.id,gen_ai.conversation.id"
@@ -54,26 +63,37 @@ pub struct Args {
     pub tenant_attr: Vec<String>,
     /// Threads parsing span files [default: one per core]. Results are the
     /// same for any number.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", help_heading = "Scale")]
     pub threads: Option<usize>,
     /// Span attribute key naming the feature.
-    #[arg(long, value_name = "KEY", default_value = "app.feature")]
+    #[arg(
+        long,
+        value_name = "KEY",
+        default_value = "app.feature",
+        help_heading = "Attribution"
+    )]
     pub feature_attr: String,
     /// Span attributes holding the provider's request id, tried in order
     /// (e.g. gen_ai.response.id,aws.request_id).
     #[arg(
         long,
+        help_heading = "Attribution",
         value_name = "KEY",
         value_delimiter = ',',
         default_value = "gen_ai.response.id"
     )]
     pub join_attr: Vec<String>,
     /// Root-span attribute naming a run's outcome (by_outcome.csv).
-    #[arg(long, value_name = "KEY", default_value = "app.outcome")]
+    #[arg(
+        long,
+        value_name = "KEY",
+        default_value = "app.outcome",
+        help_heading = "Attribution"
+    )]
     pub outcome_attr: String,
     /// Process only the traces of shard I of N (by trace-id hash) and write a
     /// partial into --out, for `tokenledger merge`.
-    #[arg(long, value_name = "I/N", value_parser = Shard::parse, requires = "out")]
+    #[arg(long, value_name = "I/N", value_parser = Shard::parse, requires = "out", help_heading = "Scale")]
     pub shard: Option<Shard>,
     /// Everything after the spans: usage, checks, answers, outputs.
     #[command(flatten)]
@@ -85,32 +105,32 @@ pub struct Args {
 #[derive(Debug, clap::Args)]
 pub struct PipelineArgs {
     /// Usage inputs, pricing and period.
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Inputs")]
     pub usage: UsageArgs,
     /// Where and how the outputs are written.
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Outputs")]
     pub output: OutputArgs,
     /// Write one CSV to stdout (a report's dimension such as `tenant`, or
     /// any CSV file the run writes, such as `focus.csv`); the summary then
     /// goes to stderr.
-    #[arg(long, value_name = "CSV", value_parser = printable, conflicts_with = "json")]
+    #[arg(long, value_name = "CSV", value_parser = printable, conflicts_with = "json", help_heading = "Outputs")]
     pub print: Option<String>,
     /// Invoices or cost reports to reconcile against (writes reconciliation.csv).
-    #[arg(long, num_args = 1.., value_name = "PATH")]
+    #[arg(long, num_args = 1.., value_name = "PATH", help_heading = "Checks")]
     pub invoice: Vec<PathBuf>,
     /// With --invoice: add billed_usd to every report, each invoice line's
     /// residual spread over its rows pro rata to computed cost.
-    #[arg(long, requires = "invoice")]
+    #[arg(long, requires = "invoice", help_heading = "Checks")]
     pub true_up: bool,
     /// Invoice and coverage checks.
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Checks")]
     pub check: CheckArgs,
     /// Exit 1 when less than PCT % of the billed cost joins a span (a wrong
     /// --join-attr, the wrong span files); 0 turns the gate off.
-    #[arg(long, value_name = "PCT", default_value = "50", value_parser = percentage)]
+    #[arg(long, value_name = "PCT", default_value = "50", value_parser = percentage, help_heading = "Checks")]
     pub min_match: Decimal,
     /// Outcomes, outliers and budgets.
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Answers")]
     pub answers: AnswerArgs,
 }
 
@@ -215,7 +235,9 @@ fn read_spans(
     let skips_before = shard
         .is_some_and(|shard| shard.index != 0)
         .then(|| billing.skips.clone());
-    for path in read::expand(&args.spans, &[".json", ".jsonl"])? {
+    let span_files = read::expand(&args.spans, &[".json", ".jsonl"])?;
+    let mut progress = Progress::new(&span_files, args.pipeline.output.quiet);
+    for path in span_files {
         let file = billing.inputs.len() as u32;
         let skipped_before = billing.skips.total();
         // Under --shard, `kept` counts this shard's spans only.
@@ -226,8 +248,12 @@ fn read_spans(
             threads,
             &mut billing.interner,
             &mut billing.skips,
-            &mut |s| forest.insert(s),
+            &mut |s| {
+                progress.span(&path);
+                forest.insert(s)
+            },
         )?;
+        progress.file_done(&path);
         billing.counts.spans += kept;
         billing.inputs.push(InputFile {
             path,
@@ -237,6 +263,7 @@ fn read_spans(
             skipped: billing.skips.total() - skipped_before,
         });
     }
+    progress.finish();
     if let Some(skips) = skips_before {
         billing.skips = skips;
     }
