@@ -257,7 +257,7 @@ fn budgets_warn_at_80_percent_and_are_over_at_100() {
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(
         stdout.contains(
-            "budgets: 1 over, 1 at warning, 2 ok\n  warn tenant t-a: $5.500000 of $6.875000 (80.00 %)\n  over tenant t-b: $2.300000 of $2.300000 (100.00 %)\n"
+            "budgets (on computed cost): 1 over, 1 at warning, 2 ok\n  warn tenant t-a: $5.500000 computed of $6.875000 (80.00 %)\n  over tenant t-b: $2.300000 computed of $2.300000 (100.00 %)\n"
         ),
         "{stdout}"
     );
@@ -356,9 +356,10 @@ fn the_page_is_self_contained() {
     report(&wd, &[]);
     let html = wd.read("out/report.html");
     assert!(html.starts_with("<!DOCTYPE html>"));
-    assert!(html.contains("<div class=\"big\">$7.850000</div>computed cost"));
+    assert!(html.contains("<div class=\"big\">$7.85</div>computed cost"));
     assert!(html.contains("p99 $2.00"), "the p99 line is drawn");
-    assert_eq!(html.matches("<svg").count(), 4);
+    // Tenants, features, models, the run histogram, the step curve.
+    assert_eq!(html.matches("<svg").count(), 5);
     for fetch in ["src=", "href=", "<script", "url(", "@import"] {
         assert!(!html.contains(fetch), "report.html fetches with {fetch}");
     }

@@ -507,6 +507,9 @@ pub fn finish(
             summary: &summary,
             tenants: &find(&rounded, "tenant").1,
             features: &find(&rounded, "feature").1,
+            models: &find(&rounded, "model").1,
+            budgets: budget_rows.as_deref(),
+            billed_total: billed_target,
             run_costs: runs.iter().map(|r| r.cost).collect(),
             steps: &steps,
         };
@@ -522,9 +525,14 @@ pub fn finish(
         let (tenants, features) = (&find(&rounded, "tenant").1, &find(&rounded, "feature").1);
         let mut text = terminal_summary(&summary, tenants, features);
         text += &checks.terminal(&summary);
+        let basis = if billed_target.is_some() {
+            "billed"
+        } else {
+            "computed"
+        };
         text += &budget_rows
             .as_deref()
-            .map_or_else(String::new, budget_terminal);
+            .map_or_else(String::new, |rows| budget_terminal(rows, basis));
         if args.print.is_some() {
             eprint!("{text}");
         } else {
@@ -568,17 +576,17 @@ fn find<'r, 't>(
 }
 
 /// The budgets' line of the terminal summary (keys escaped for the terminal).
-fn budget_terminal(rows: &[budget::BudgetRow]) -> String {
+fn budget_terminal(rows: &[budget::BudgetRow], basis: &str) -> String {
     let count = |status| rows.iter().filter(|r| r.status == status).count();
     let mut text = format!(
-        "budgets: {} over, {} at warning, {} ok\n",
+        "budgets (on {basis} cost): {} over, {} at warning, {} ok\n",
         count(budget::Status::Over),
         count(budget::Status::Warn),
         count(budget::Status::Ok)
     );
     for r in rows.iter().filter(|r| r.status != budget::Status::Ok) {
         text += &format!(
-            "  {} {} {}: ${} of ${} ({} %)\n",
+            "  {} {} {}: ${} {basis} of ${} ({} %)\n",
             r.status.as_str(),
             r.budget.dimension,
             crate::terminal::escape(&r.budget.key),

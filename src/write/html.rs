@@ -5,6 +5,7 @@ use std::fmt::Write;
 
 use super::reports::RoundedRow;
 use super::summary::Summary;
+use crate::answers::budget::BudgetRow;
 use crate::answers::percentile;
 use crate::answers::steps::StepRow;
 use crate::money::Micros;
@@ -22,6 +23,13 @@ pub struct Page<'a> {
     pub tenants: &'a [RoundedRow],
     /// `by_feature.csv`'s rows.
     pub features: &'a [RoundedRow],
+    /// `by_model.csv`'s rows.
+    pub models: &'a [RoundedRow],
+    /// `budget.csv`'s rows, with `--budgets`.
+    pub budgets: Option<&'a [BudgetRow]>,
+    /// The billed (trued-up) total, under `--true-up`: the page's amounts
+    /// are then billed amounts, and say so.
+    pub billed_total: Option<Micros>,
     /// Every run's cost.
     pub run_costs: Vec<Micros>,
     /// `by_step.csv`'s rows.
@@ -36,18 +44,31 @@ fn esc(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// Dollars for display: two places under $1,000,000, with thousands commas.
+/// Dollars for display: two places, with thousands commas.
 fn usd(m: Micros) -> String {
-    let cents = (m.0 + 5_000) / 10_000;
-    let whole = (cents / 100).to_string();
-    let mut grouped = String::new();
-    for (i, c) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i) % 3 == 0 {
-            grouped.push(',');
+    let cents = (m.0.abs() + 5_000) / 10_000;
+    let sign = if m.0 < 0 { "-" } else { "" };
+    format!("{sign}${}.{:02}", grouped(cents / 100), cents % 100)
+}
+
+/// A whole number with thousands commas.
+fn grouped(n: impl std::fmt::Display) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
         }
-        grouped.push(c);
+        out.push(c);
     }
-    format!("${grouped}.{:02}", cents % 100)
+    out
+}
+
+/// A plain decimal amount (`47.545125`) as [`usd`] shows it.
+fn usd_text(amount: &str) -> String {
+    amount
+        .parse::<rust_decimal::Decimal>()
+        .map_or_else(|_| esc(amount), |d| usd(Micros::round(d)))
 }
 
 /// Micro-dollars as a float, for drawing only (never summed).
@@ -56,21 +77,24 @@ fn draw(m: Micros) -> f64 {
 }
 
 /// A horizontal bar chart of labelled amounts.
+/// The bars show each row's spend (billed under a true-up), largest first.
 fn bars(title: &str, rows: &[RoundedRow]) -> String {
-    let mut items: Vec<(String, Micros)> = rows
+    let mut all: Vec<(String, Micros)> = rows
         .iter()
-        .take(BARS)
         .map(|r| (r.keys[0].clone(), r.spend()))
         .collect();
-    if rows.len() > BARS {
-        let rest: Micros = rows[BARS..].iter().map(RoundedRow::spend).sum();
-        items.push((format!("{} others", rows.len() - BARS), rest));
+    all.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let rest: Micros = all.iter().skip(BARS).map(|(_, m)| *m).sum();
+    let others = all.len().saturating_sub(BARS);
+    let mut items: Vec<(String, Micros)> = all.into_iter().take(BARS).collect();
+    if others > 0 {
+        items.push((format!("{others} others"), rest));
     }
     let max = items.iter().map(|(_, m)| draw(*m)).fold(1.0, f64::max);
     let (row_h, label_w) = (22.0, 170.0);
     let height = row_h * items.len() as f64 + 10.0;
     let mut svg = format!(
-        "<h2>{}</h2><svg viewBox=\"0 0 {WIDTH} {height}\" width=\"{WIDTH}\" height=\"{height}\" role=\"img\">",
+        "<h2>{}</h2><svg viewBox=\"0 0 {WIDTH} {height}\" role=\"img\">",
         esc(title)
     );
     for (i, (label, amount)) in items.iter().enumerate() {
@@ -113,10 +137,7 @@ fn histogram(costs: &[Micros]) -> String {
     let top = counts.iter().copied().max().unwrap_or(1).max(1) as f64;
     let (height, base, left) = (200.0, 170.0, 40.0);
     let bin_w = (WIDTH - left - 10.0) / BINS as f64;
-    let _ = write!(
-        svg,
-        "<svg viewBox=\"0 0 {WIDTH} {height}\" width=\"{WIDTH}\" height=\"{height}\" role=\"img\">"
-    );
+    let _ = write!(svg, "<svg viewBox=\"0 0 {WIDTH} {height}\" role=\"img\">");
     for (i, n) in counts.iter().enumerate() {
         let h = (base - 10.0) * *n as f64 / top;
         let _ = write!(
@@ -184,7 +205,7 @@ fn step_curve(steps: &[StepRow]) -> String {
         .collect();
     let _ = write!(
         svg,
-        "<svg viewBox=\"0 0 {WIDTH} {height}\" width=\"{WIDTH}\" height=\"{height}\" role=\"img\">\
+        "<svg viewBox=\"0 0 {WIDTH} {height}\" role=\"img\">\
          <line x1=\"{left}\" y1=\"{base}\" x2=\"{:.1}\" y2=\"{base}\" class=\"axis\"/>\
          <polyline points=\"{}\" class=\"curve\"/>",
         WIDTH - 10.0,
@@ -214,47 +235,107 @@ fn step_curve(steps: &[StepRow]) -> String {
     svg
 }
 
-/// The whole page.
-pub fn report_html(page: &Page) -> String {
-    let s = page.summary;
-    let cost = s.totals.cost.get("cost_usd").cloned().unwrap_or_default();
-    let c = &s.counts;
-    let matched = crate::money::ratio(c.matched.into(), c.usage_records.into(), 100, 1)
-        .map_or_else(|| "-".to_string(), |r| format!("{r}"));
-    let period = s.period.clone().unwrap_or_else(|| "all usage".to_string());
-    let reconciliation = match &s.reconciliation {
+/// The reconciliation line: computed against invoiced usage, and the
+/// invoice's total after credits, tax and adjustments.
+fn reconciliation_line(s: &Summary) -> String {
+    match &s.reconciliation {
         None => "<span class=\"muted\">no invoice given</span>".to_string(),
         Some(r) => format!(
-            "<span class=\"{}\">{}</span>: computed ${} against ${} invoiced (Δ ${})",
+            "<span class=\"{}\">{}</span>: computed usage {} against {} invoiced (Δ {}); \
+             credits, tax and adjustments {}; invoice total {}",
             if r.status == "ok" { "ok" } else { "drift" },
             if r.status == "ok" {
                 "within tolerance"
             } else {
                 "drift"
             },
-            r.computed_usage_usd,
-            r.invoiced_usage_usd,
-            r.delta_usd
+            usd_text(&r.computed_usage_usd),
+            usd_text(&r.invoiced_usage_usd),
+            esc(&r.delta_usd),
+            usd_text(&r.credits_tax_adjustments_usd),
+            usd_text(&r.invoice_total_usd),
         ),
+    }
+}
+
+/// The budgets as a table, with what their spend is.
+fn budget_table(rows: &[BudgetRow], basis: &str) -> String {
+    let mut html = format!(
+        "<h2>Budgets ({basis} cost)</h2><table><tr><th>budget</th><th>spend</th><th>of</th>\
+         <th>used</th><th>status</th></tr>"
+    );
+    for r in rows {
+        let _ = write!(
+            html,
+            "<tr><td>{} {}</td><td>{}</td><td>{}</td><td>{} %</td><td class=\"{}\">{}</td></tr>",
+            esc(&r.budget.dimension),
+            esc(&r.budget.key),
+            usd(r.spend),
+            usd(Micros::round(r.budget.usd)),
+            r.pct_used,
+            match r.status.as_str() {
+                "over" => "drift",
+                "warn" => "warn",
+                _ => "ok",
+            },
+            r.status.as_str()
+        );
+    }
+    html + "</table>"
+}
+
+/// The whole page.
+pub fn report_html(page: &Page) -> String {
+    let s = page.summary;
+    let computed = s.totals.cost.get("cost_usd").cloned().unwrap_or_default();
+    let (headline, basis) = match page.billed_total {
+        Some(billed) => (usd(billed), "billed"),
+        None => (usd_text(&computed), "computed"),
+    };
+    let headline_note = match page.billed_total {
+        Some(_) => format!(
+            "billed cost (trued up to the invoice; computed {})",
+            usd_text(&computed)
+        ),
+        None => "computed cost".to_string(),
+    };
+    let c = &s.counts;
+    let matched = crate::money::ratio(c.matched.into(), c.usage_records.into(), 100, 1)
+        .map_or_else(|| "-".to_string(), |r| format!("{r}"));
+    let period = s.period.clone().unwrap_or_else(|| "all usage".to_string());
+    let title = |what: &str| {
+        format!(
+            "{} cost by {what}",
+            if basis == "billed" {
+                "Billed"
+            } else {
+                "Computed"
+            }
+        )
     };
     let mut html = String::new();
     let _ = write!(
         html,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>tokenledger: {period}</title><style>{STYLE}</style></head><body>\
          <h1>LLM spend, {period}</h1>\
          <div class=\"cards\">\
-         <div class=\"card\"><div class=\"big\">${cost}</div>computed cost</div>\
+         <div class=\"card\"><div class=\"big\">{headline}</div>{headline_note}</div>\
          <div class=\"card\"><div class=\"big\">{}</div>billed requests</div>\
          <div class=\"card\"><div class=\"big\">{matched} %</div>attributed to a run</div>\
          <div class=\"card\"><div class=\"big\">{}</div>runs</div></div>\
-         <p>Reconciliation: {reconciliation}</p><div class=\"grid\"><div>{}</div><div>{}</div>\
-         <div>{}</div><div>{}</div></div>\
+         <p>Reconciliation: {}</p><div class=\"grid\"><div>{}</div><div>{}</div>\
+         <div>{}</div><div>{}</div><div>{}</div><div>{}</div></div>\
          <p class=\"note\">tokenledger {} · pricing {} ({})</p></body></html>\n",
-        c.usage_records,
-        page.run_costs.len(),
-        bars("Cost by tenant", page.tenants),
-        bars("Cost by feature", page.features),
+        grouped(c.usage_records),
+        grouped(page.run_costs.len()),
+        reconciliation_line(s),
+        bars(&title("tenant"), page.tenants),
+        bars(&title("feature"), page.features),
+        bars(&title("model"), page.models),
+        page.budgets
+            .map_or_else(String::new, |b| budget_table(b, basis)),
         histogram(&page.run_costs),
         step_curve(page.steps),
         s.tokenledger_version,
@@ -267,8 +348,9 @@ pub fn report_html(page: &Page) -> String {
 
 const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#1d2430;background:#fff}\
 h1{font-size:22px;margin:0 0 12px}h2{font-size:15px;margin:18px 0 6px}\
-.cards{display:flex;gap:12px;margin-bottom:8px}.card{border:1px solid #d6dbe3;border-radius:6px;padding:10px 14px;min-width:150px;color:#5a6473}\
-.big{font-size:20px;color:#1d2430;font-weight:600}.grid{display:grid;grid-template-columns:repeat(2,580px);gap:8px 24px}\
+.cards{display:flex;flex-wrap:wrap;gap:12px;margin-bottom:8px}.card{border:1px solid #d6dbe3;border-radius:6px;padding:10px 14px;min-width:150px;color:#5a6473}\
+.big{font-size:20px;color:#1d2430;font-weight:600}.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,420px),1fr));gap:8px 24px;max-width:1240px}svg{width:100%;height:auto;max-width:620px}\
+table{border-collapse:collapse;font-size:12px}td,th{padding:3px 8px;border-bottom:1px solid #e3e7ed;text-align:left}.warn{color:#b9770e;font-weight:600}\
 .bar{fill:#3f6fb5}.label{font-size:11px;fill:#3a4350}.value{font-size:11px;fill:#1d2430}\
 .axis{stroke:#8a93a0}.p99{stroke:#c0392b;stroke-width:2;stroke-dasharray:4 3}.p99text{font-size:11px;fill:#c0392b}\
 .curve{fill:none;stroke:#3f6fb5;stroke-width:2}.dot{fill:#3f6fb5}\
