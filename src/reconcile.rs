@@ -366,6 +366,15 @@ pub fn reconcile(
 /// token type) group: a constant ratio points at a rate, drifts that cancel
 /// across days at time zones, a one-sided line at a missing export or name.
 fn diagnose(lines: &mut [Line], tolerance: &Tolerance, daily: bool) {
+    // The days the invoice covers: usage on a day outside them is most
+    // likely another month's, not a missing export.
+    let invoiced_days = lines
+        .iter()
+        .filter(|l| !l.invoiced.is_zero())
+        .filter_map(|l| l.key.day)
+        .fold(None, |range: Option<(NaiveDate, NaiveDate)>, d| {
+            Some(range.map_or((d, d), |(lo, hi)| (lo.min(d), hi.max(d))))
+        });
     let mut start = 0;
     while start < lines.len() {
         let k = &lines[start].key;
@@ -410,11 +419,15 @@ fn diagnose(lines: &mut [Line], tolerance: &Tolerance, daily: bool) {
                      check time zones (tokenledger uses UTC days)"
                         .into()
                 }
-                Status::MissingInInvoice => {
-                    "no invoice line: an invoice export may be missing, or the invoice \
-                     names this model differently (add that name to the model's match list)"
-                        .into()
-                }
+                Status::MissingInInvoice => match (line.key.day, invoiced_days) {
+                    (Some(day), Some((first, last))) if day < first || day > last => format!(
+                        "usage on a day the invoice does not cover ({first} to {last}): \
+                         another month's records? reconcile one month with --period"
+                    ),
+                    _ => "no invoice line: an invoice export may be missing, or the invoice \
+                          names this model differently (add that name to the model's match list)"
+                        .into(),
+                },
                 Status::MissingInUsage => {
                     "no usage records: a usage export may be missing, or the invoice's \
                      model name matches no pricing entry"

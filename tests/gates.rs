@@ -111,3 +111,25 @@ fn a_failed_gate_is_named_even_with_quiet() {
         "{stderr}"
     );
 }
+
+#[test]
+fn reconcile_without_a_period_names_the_other_months_usage() {
+    let wd = Workdir::new("no-period");
+    let root = repo();
+    let path = |p: &str| root.join(p).to_str().unwrap().to_string();
+    let (usage, invoices) = (path("samples/usage.csv"), path("samples/invoices"));
+    let out = wd.output(&["reconcile", "--usage", &usage, "--invoice", &invoices]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.contains(
+            "  openai gpt-4.1 input 2025-05-31: usage on a day the invoice does not cover \
+             (2025-06-01 to 2025-06-30): another month's records? reconcile one month with --period\n"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("an invoice export may be missing"),
+        "{stdout}"
+    );
+}

@@ -201,12 +201,12 @@ pub fn terminal(rec: &Reconciliation) -> String {
         rec.tolerance.pct.normalize(),
         rec.tolerance.usd.normalize(),
     );
-    for line in rec
+    let diagnosed: Vec<_> = rec
         .lines
         .iter()
         .filter(|l| !l.diagnosis.is_empty())
-        .take(10)
-    {
+        .collect();
+    for line in diagnosed.iter().take(DIAGNOSES_SHOWN) {
         let k = &line.key;
         let day = k.day.map_or_else(String::new, |d| format!(" {d}"));
         let t = k.token_type.map_or("", |t| t.key());
@@ -217,5 +217,14 @@ pub fn terminal(rec: &Reconciliation) -> String {
             escape(&line.diagnosis)
         );
     }
+    if diagnosed.len() > DIAGNOSES_SHOWN {
+        text += &format!(
+            "  … and {} more diagnosed lines in reconciliation.csv\n",
+            diagnosed.len() - DIAGNOSES_SHOWN
+        );
+    }
     text
 }
+
+/// How many diagnosed lines the terminal shows.
+const DIAGNOSES_SHOWN: usize = 10;
