@@ -132,3 +132,28 @@ pub fn coverage(
         .collect();
     Coverage { rows }
 }
+
+/// The coverage part of `summary.json`.
+#[derive(Debug, serde::Serialize)]
+pub struct CoverageJson {
+    /// Rows compared.
+    pub rows: usize,
+    /// The lowest coverage percentage (over rows the provider reports).
+    pub lowest_pct: Option<String>,
+    /// `--min-coverage`, if given.
+    pub min_coverage_pct: Option<String>,
+    /// Rows below it.
+    pub below_min: usize,
+}
+
+impl CoverageJson {
+    /// The summary of `coverage` against `min`.
+    pub fn new(coverage: &Coverage, min: Option<Decimal>) -> CoverageJson {
+        CoverageJson {
+            rows: coverage.rows.len(),
+            lowest_pct: coverage.lowest().map(|p| format!("{p:.2}")),
+            min_coverage_pct: min.map(|m| m.normalize().to_string()),
+            below_min: min.map_or(0, |m| coverage.below(m)),
+        }
+    }
+}

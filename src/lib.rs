@@ -11,21 +11,24 @@
 
 pub mod answers;
 pub mod attribute;
+pub mod checks;
 pub mod cmd;
-pub mod config;
 pub mod coverage;
 pub mod error;
 pub mod hash;
 pub mod intern;
 pub mod join;
+pub mod ledger;
 pub mod model;
 pub mod money;
+pub mod pipeline;
 pub mod price;
 pub mod read;
 pub mod reconcile;
 pub mod sanity;
 pub mod shard;
 pub mod simulate;
+pub mod summary;
 pub mod terminal;
 pub mod tree;
 pub mod write;

@@ -1,8 +1,11 @@
 //! The `tokenledger` command line. Exit codes: 0 success, 1 a check failed
 //! (reserved for gates), 2 an error.
 
+mod cli;
+
 use clap::{CommandFactory, Parser, Subcommand};
-use tokenledger::{cmd, config};
+use tokenledger::cmd;
+use tokenledger::error::Result;
 
 /// Turn an LLM agent fleet's bill into per-tenant, per-feature, per-agent,
 /// per-tool, per-model and per-run reports, to the cent.
@@ -22,18 +25,18 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Attribute billed usage to spans and write the reports.
-    Report(Box<cmd::report::Args>),
+    Report(Box<cli::ReportArgs>),
     /// Combine the partials of `report --shard I/N` into the month's reports.
-    Merge(Box<cmd::merge::Args>),
+    Merge(Box<cli::MergeArgs>),
     /// Compare priced usage with the invoice; exit 1 on drift.
-    Reconcile(cmd::reconcile::Args),
+    Reconcile(cli::ReconcileArgs),
     /// Generate a deterministic synthetic fleet month (spans + usage).
-    Simulate(cmd::simulate::Args),
+    Simulate(cli::SimulateArgs),
     /// Show a model's price, or check the table against the usage and the
     /// genai-prices catalog (exit 1 on a gap).
     Pricing {
         #[command(subcommand)]
-        command: cmd::pricing::Command,
+        command: cli::PricingCommand,
     },
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
@@ -45,27 +48,8 @@ enum Command {
 }
 
 fn main() {
-    let cli = parse();
-    let result = match &cli.command {
-        Command::Report(args) => cmd::report::run(args),
-        Command::Merge(args) => cmd::merge::run(args),
-        Command::Reconcile(args) => cmd::reconcile::run(args),
-        Command::Simulate(args) => cmd::simulate::run(args).map(|()| cmd::Outcome::Pass),
-        Command::Pricing { command } => cmd::pricing::run(command),
-        Command::Completions { shell } => {
-            let mut out = Vec::new();
-            clap_complete::generate(*shell, &mut Cli::command(), "tokenledger", &mut out);
-            cmd::print_stdout(&out).map(|()| cmd::Outcome::Pass)
-        }
-        Command::Man => {
-            let mut out = Vec::new();
-            clap_mangen::Man::new(Cli::command())
-                .render(&mut out)
-                .expect("rendering into memory");
-            cmd::print_stdout(&out).map(|()| cmd::Outcome::Pass)
-        }
-    };
-    match result {
+    let (cli, config_file) = parse();
+    match run(cli, config_file) {
         Ok(cmd::Outcome::Pass) => {}
         Ok(cmd::Outcome::Fail(failed)) => {
             for gate in failed {
@@ -80,29 +64,50 @@ fn main() {
     }
 }
 
-/// The command line with the config file's defaults; a usage error exits 2
-/// with a `tokenledger:` message, `--help` and `--version` exit 0.
-fn parse() -> Cli {
+/// Run the command, its flags converted into its configuration.
+fn run(cli: Cli, config_file: Option<std::path::PathBuf>) -> Result<cmd::Outcome> {
+    let pass = |()| cmd::Outcome::Pass;
+    match cli.command {
+        Command::Report(args) => cmd::report::run(&args.config(config_file)?),
+        Command::Merge(args) => cmd::merge::run(&args.config(config_file)),
+        Command::Reconcile(args) => cmd::reconcile::run(&args.config(config_file)),
+        Command::Simulate(args) => {
+            cmd::simulate::run(&args.config(), args.pricing.as_deref(), &args.out).map(pass)
+        }
+        Command::Pricing { command } => match command {
+            cli::PricingCommand::Check(args) => cmd::pricing::check(&args.config()),
+            cli::PricingCommand::Show(args) => cmd::pricing::show(&args.config()),
+        },
+        Command::Completions { shell } => {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "tokenledger", &mut out);
+            cmd::print_stdout(&out).map(pass)
+        }
+        Command::Man => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut out)
+                .expect("rendering into memory");
+            cmd::print_stdout(&out).map(pass)
+        }
+    }
+}
+
+/// The command line with the config file's defaults, and that file; a
+/// usage error exits 2 with a `tokenledger:` message, `--help` and
+/// `--version` exit 0.
+fn parse() -> (Cli, Option<std::path::PathBuf>) {
     let argv = std::env::args_os().collect();
-    let (argv, config) =
-        config::with_defaults(argv, &Cli::command()).unwrap_or_else(|e| fail(&e.for_terminal()));
-    let mut cli = Cli::try_parse_from(argv).unwrap_or_else(|e| {
+    let (argv, config) = cli::defaults::with_defaults(argv, &Cli::command())
+        .unwrap_or_else(|e| fail(&e.for_terminal()));
+    let cli = Cli::try_parse_from(argv).unwrap_or_else(|e| {
         if !e.use_stderr() {
             e.exit(); // --help, --version
         }
         let text = e.render().to_string();
         fail(text.strip_prefix("error: ").unwrap_or(&text).trim_end())
     });
-    let output = match &mut cli.command {
-        Command::Report(args) => Some(&mut args.pipeline.output),
-        Command::Merge(args) => Some(&mut args.pipeline.output),
-        Command::Reconcile(args) => Some(&mut args.output),
-        _ => None,
-    };
-    if let Some(output) = output {
-        output.config = config;
-    }
-    cli
+    (cli, config)
 }
 
 /// Print `message` as the program's error and exit 2.

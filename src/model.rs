@@ -219,3 +219,32 @@ impl Span {
         }
     }
 }
+
+/// Shard `index` of `count`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Shard {
+    /// 0-based.
+    pub index: u32,
+    /// How many shards the month is split into.
+    pub count: u32,
+}
+
+impl Shard {
+    /// Parse `I/N` with 0 ≤ I < N.
+    pub fn parse(text: &str) -> std::result::Result<Shard, String> {
+        let bad = || format!("expected I/N with 0 <= I < N (e.g. 0/4), got \"{text}\"");
+        let (i, n) = text.split_once('/').ok_or_else(bad)?;
+        let (index, count) = (i.parse().map_err(|_| bad())?, n.parse().map_err(|_| bad())?);
+        if index >= count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+
+    /// Whether the trace belongs to this shard: a mix of its id's bits
+    /// (SplitMix64's finaliser), modulo the shard count.
+    pub fn owns(&self, trace: u128) -> bool {
+        let z = crate::hash::mix64((trace as u64) ^ ((trace >> 64) as u64));
+        z % u64::from(self.count) == u64::from(self.index)
+    }
+}

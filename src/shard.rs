@@ -16,43 +16,14 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::cmd::Billing;
 use crate::error::{Error, Result, Skips};
 use crate::intern::{Interner, Sym};
-use crate::model::{CallInfo, Origin};
+use crate::model::{CallInfo, Origin, Shard};
+use crate::pipeline::usage::Usage as Billing;
 use crate::read::spans::{parse_hex_id, AttrKeys};
-use crate::read::InputFile;
+use crate::read::{InputFile, InputKind};
 use crate::tree::{Agents, Call, Dims, Resolved};
 use crate::write::OutDir;
-
-/// Shard `index` of `count`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Shard {
-    /// 0-based.
-    pub index: u32,
-    /// How many shards the month is split into.
-    pub count: u32,
-}
-
-impl Shard {
-    /// Parse `I/N` with 0 ≤ I < N.
-    pub fn parse(text: &str) -> std::result::Result<Shard, String> {
-        let bad = || format!("expected I/N with 0 <= I < N (e.g. 0/4), got \"{text}\"");
-        let (i, n) = text.split_once('/').ok_or_else(bad)?;
-        let (index, count) = (i.parse().map_err(|_| bad())?, n.parse().map_err(|_| bad())?);
-        if index >= count {
-            return Err(bad());
-        }
-        Ok(Shard { index, count })
-    }
-
-    /// Whether the trace belongs to this shard: a mix of its id's bits
-    /// (SplitMix64's finaliser), modulo the shard count.
-    pub fn owns(&self, trace: u128) -> bool {
-        let z = crate::hash::mix64((trace as u64) ^ ((trace >> 64) as u64));
-        z % u64::from(self.count) == u64::from(self.index)
-    }
-}
 
 /// `partial.json`.
 #[derive(Debug, Serialize, Deserialize)]
@@ -146,7 +117,11 @@ pub fn write_partial(
         serde_json::to_writer(&mut calls, &line).map_err(|e| Error::fatal(e.to_string()))?;
         calls.push(b'\n');
     }
-    let before = billing.inputs.iter().filter(|i| i.kind != "spans").count();
+    let before = billing
+        .inputs
+        .iter()
+        .filter(|i| i.kind != InputKind::Spans)
+        .count();
     let mut skipped: BTreeMap<String, u64> = BTreeMap::new();
     for (kind, n) in &billing.skips.by_kind {
         let before = usage_skips.by_kind.get(kind).copied().unwrap_or(0);
@@ -272,7 +247,7 @@ pub fn read_partials(dirs: &[PathBuf], billing: &mut Billing) -> Result<(Resolve
     for (i, (path, format, _)) in first.span_files.iter().enumerate() {
         billing.inputs.push(InputFile {
             path: path.clone(),
-            kind: "spans",
+            kind: InputKind::Spans,
             format: crate::read::spans::Dialect::from_name(format)
                 .ok_or_else(|| Error::fatal(format!("unknown span format \"{format}\"")))?
                 .name(),

@@ -16,11 +16,10 @@ use std::path::Path;
 use rust_decimal::Decimal;
 use toml_edit::{Item, Table};
 
-use crate::attribute::Table as Report;
 use crate::error::{Error, Result};
+use crate::ledger::{Report, RoundedRow};
 use crate::money::{ratio, Micros};
 use crate::read::toml::{self, Number, TomlReader};
-use crate::write::reports::RoundedRow;
 
 /// The dimensions a budget can be set on.
 pub const DIMENSIONS: [&str; 5] = ["tenant", "feature", "agent", "tool", "model"];
@@ -159,15 +158,15 @@ pub struct BudgetRow {
 
 /// Each budget against its report row, sorted by dimension (in
 /// [`DIMENSIONS`] order) and key.
-pub fn check(budgets: &Budgets, reports: &[(&Report, Vec<RoundedRow>)]) -> Vec<BudgetRow> {
+pub fn check(budgets: &Budgets, reports: &[Report]) -> Vec<BudgetRow> {
     let mut rows: Vec<BudgetRow> = budgets
         .budgets
         .iter()
         .map(|budget| {
             let spend = reports
                 .iter()
-                .find(|(table, _)| table.name == budget.dimension)
-                .and_then(|(_, rows)| rows.iter().find(|r| r.keys[0] == budget.key))
+                .find(|r| r.table.name == budget.dimension)
+                .and_then(|r| r.rows.iter().find(|row| row.keys[0] == budget.key))
                 .map_or(Micros(0), RoundedRow::spend);
             let spent = spend.to_decimal();
             let status = if spent >= budget.usd {

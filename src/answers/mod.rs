@@ -19,9 +19,9 @@ use rust_decimal::Decimal;
 use crate::attribute::{Table, Totals, INVOICE_ONLY, UNATTRIBUTED};
 use crate::error::Result;
 use crate::hash::FastMap;
+use crate::ledger::{round_table, RoundedRow};
 use crate::money::Micros;
 use crate::tree::Call;
-use crate::write::reports::{round_table, RoundedRow};
 
 /// One run (trace) as the run-level answers see it: its `by_run.csv` row.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -3,30 +3,42 @@
 
 use std::path::PathBuf;
 
-use super::report::{finish, PipelineArgs, Prepared};
-use super::{Billing, Outcome, Timings};
+use super::{emit, Outcome, OutputConfig};
 use crate::error::Result;
+use crate::pipeline::config::MonthConfig;
+use crate::pipeline::usage::Usage;
+use crate::pipeline::{self, Prepared, Timings};
 use crate::shard::read_partials;
 
-/// Merge shard partials into the month's reports.
-#[derive(Debug, clap::Args)]
-pub struct Args {
-    /// The partial directories, one per shard (written by `report --shard I/N --out DIR`).
-    #[arg(required = true, num_args = 1.., value_name = "DIR")]
+/// What `merge` is asked to do.
+#[derive(Clone, Debug)]
+pub struct MergeConfig {
+    /// The partial directories, one per shard.
     pub partials: Vec<PathBuf>,
-    /// The same usage, checks, answers and output flags as `report`.
-    #[command(flatten)]
-    pub pipeline: PipelineArgs,
+    /// Everything after the span trees, as for `report`.
+    pub month: MonthConfig,
+    /// The outputs.
+    pub output: OutputConfig,
 }
 
-/// Merge.
-pub fn run(args: &Args) -> Result<Outcome> {
+/// Merge shard partials into the month's reports.
+pub fn run(config: &MergeConfig) -> Result<Outcome> {
     let mut timings = Timings::start();
-    let mut billing = Billing::load(&args.pipeline.usage)?;
+    let mut usage = Usage::load(&config.month.usage)?;
     timings.phase("read and price usage");
-    let prepared = Prepared::new(&args.pipeline, &mut billing)?;
+    let prepared = Prepared::new(&config.month, &mut usage)?;
     timings.phase("checks");
-    let (resolved, keys) = read_partials(&args.partials, &mut billing)?;
+    let (resolved, keys) = read_partials(&config.partials, &mut usage)?;
     timings.phase("read partials");
-    finish(&args.pipeline, &keys, billing, prepared, resolved, timings)
+    let month = pipeline::month(
+        &config.month,
+        &keys,
+        usage,
+        prepared,
+        resolved,
+        &mut timings,
+    )?;
+    let outcome = emit(&month, &config.month.answers, &config.output, &mut timings)?;
+    std::mem::forget(month);
+    Ok(outcome)
 }

@@ -12,69 +12,30 @@ use std::path::PathBuf;
 use std::time::{Duration, UNIX_EPOCH};
 
 use chrono::NaiveDate;
-use genai_prices::{Calculator, PriceRequest, Usage};
+use genai_prices::{Calculator, PriceRequest, Usage as CatalogUsage};
 use rust_decimal::Decimal;
 
-use super::{print_stdout, Billing, Outcome, Period, UsageArgs};
+use super::{print_stdout, Outcome};
 use crate::error::Result;
 use crate::model::TokenType;
+use crate::pipeline::config::UsageConfig;
+use crate::pipeline::usage::Usage;
 use crate::price::{price_each, PriceEntry, PriceTable};
-use crate::read::usage::UsageFormat;
 use crate::terminal::escape_lines;
 
-/// Show or check the pricing table.
-#[derive(Debug, clap::Subcommand)]
-pub enum Command {
-    /// Every model in the usage has a price on every date used (exit 1 on a
-    /// gap); rates that differ from the genai-prices catalog are listed.
-    Check(CheckArgs),
-    /// The entry that prices MODEL on a date, with every rate.
-    Show(ShowArgs),
-}
-
-/// `pricing check`.
-#[derive(Debug, clap::Args)]
-pub struct CheckArgs {
-    /// Pricing table [default: ./pricing.toml if present, else the built-in table].
-    #[arg(long, value_name = "FILE")]
-    pub pricing: Option<PathBuf>,
-    /// Billed usage to check [default: check every entry of the table on
-    /// its first day, or on --period's first day].
-    #[arg(long, num_args = 1.., value_name = "PATH")]
-    pub usage: Vec<PathBuf>,
-    /// Read every usage file in this format instead of detecting it.
-    #[arg(long, value_enum, value_name = "FORMAT")]
-    pub usage_format: Option<UsageFormat>,
-    /// Only usage in this UTC month.
-    #[arg(long, value_name = "YYYY-MM", value_parser = Period::parse)]
-    pub period: Option<Period>,
-}
-
-/// `pricing show`.
-#[derive(Debug, clap::Args)]
-pub struct ShowArgs {
-    /// The model name as billed (a dated snapshot, a gateway slug, …).
+/// What `pricing show` is asked for.
+#[derive(Clone, Debug)]
+pub struct ShowConfig {
+    /// The model name as billed.
     pub model: String,
-    /// Only this provider's entries [default: every provider's].
-    #[arg(long, value_name = "PROVIDER")]
+    /// Only this provider's entries.
     pub provider: Option<String>,
-    /// The UTC date to price on [default: today].
-    #[arg(long, value_name = "YYYY-MM-DD")]
+    /// The UTC date to price on (default: today).
     pub at: Option<NaiveDate>,
-    /// Pricing table [default: ./pricing.toml if present, else the built-in table].
-    #[arg(long, value_name = "FILE")]
+    /// The pricing table.
     pub pricing: Option<PathBuf>,
 }
 
-/// Run a pricing subcommand.
-pub fn run(command: &Command) -> Result<Outcome> {
-    match command {
-        Command::Check(args) => check(args),
-        Command::Show(args) => show(args),
-    }
-}
-
-/// The catalog's provider id for ours: `aws.bedrock` is `aws`.
 fn catalog_provider(provider: &str) -> &str {
     provider.split('.').next().unwrap_or(provider)
 }
@@ -89,7 +50,7 @@ fn catalog_rates(provider: &str, model: &str, date: NaiveDate) -> Option<[f64; 5
     // enough to stay below any long-context tier. Cached tokens count
     // inside input_tokens in the catalog's usage, as in OpenAI's.
     let rate = |keys: &[&str]| {
-        let usage: Usage = keys.iter().map(|k| (*k, 1e3)).collect();
+        let usage: CatalogUsage = keys.iter().map(|k| (*k, 1e3)).collect();
         let request = PriceRequest::new(model, &usage)
             .with_provider_id(catalog_provider(provider))
             .with_timestamp(at);
@@ -123,9 +84,11 @@ fn differs(ours: Decimal, theirs: f64) -> bool {
 /// A differing rate: (provider, model, entry line, token type, ours, theirs).
 type Difference = (String, String, usize, TokenType, Decimal, String);
 
-fn check(args: &CheckArgs) -> Result<Outcome> {
+/// `pricing check`: every model in the usage (else every entry of the
+/// table) against the table and the genai-prices catalog.
+pub fn check(args: &UsageConfig) -> Result<Outcome> {
     // What to check: (provider, model, date) triples.
-    let (table, used, gaps) = if args.usage.is_empty() {
+    let (table, used, gaps) = if args.paths.is_empty() {
         let table = PriceTable::resolve(args.pricing.as_deref())?;
         let mut used = BTreeSet::new();
         for entry in &table.entries {
@@ -140,14 +103,7 @@ fn check(args: &CheckArgs) -> Result<Outcome> {
         }
         (table, used, Vec::new())
     } else {
-        let usage = UsageArgs {
-            usage: args.usage.clone(),
-            usage_format: args.usage_format,
-            pricing: args.pricing.clone(),
-            period: args.period,
-            lenient: false,
-        };
-        let billing = Billing::read(&usage)?;
+        let billing = Usage::read(args)?;
         let (_, gaps) = price_each(&billing.pricing, &billing.records, &billing.interner);
         let used = billing
             .records
@@ -249,7 +205,8 @@ fn check(args: &CheckArgs) -> Result<Outcome> {
 /// The version of the genai-prices crate (and its bundled data) compared with.
 const GENAI_PRICES_VERSION: &str = "0.2.1";
 
-fn show(args: &ShowArgs) -> Result<Outcome> {
+/// `pricing show`: the entry that prices a model on a date, with every rate.
+pub fn show(args: &ShowConfig) -> Result<Outcome> {
     let table = PriceTable::resolve(args.pricing.as_deref())?;
     let today = || chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now()).date_naive();
     let date = args.at.unwrap_or_else(today);

@@ -3,51 +3,49 @@
 
 use std::path::PathBuf;
 
-use super::{
-    print_stdout, summary_json, Billing, CheckArgs, Checks, Outcome, OutputArgs, UsageArgs,
-};
+use super::{print_stdout, Outcome, OutputConfig};
 use crate::error::Result;
-use crate::write::reports::column_totals;
-use crate::write::summary::TotalsJson;
+use crate::ledger::column_totals;
+use crate::pipeline::config::{CheckConfig, UsageConfig};
+use crate::pipeline::usage::Usage;
+use crate::summary::TotalsJson;
+use crate::write::month::{checks_terminal, write_checks};
+use crate::write::summary::summary_json;
 use crate::write::Outputs;
 
-/// Compare the computed cost of billed usage with the invoice; exit 1 on drift.
-#[derive(Debug, clap::Args)]
-pub struct Args {
-    /// Usage inputs, pricing and period.
-    #[command(flatten, next_help_heading = "Inputs")]
-    pub usage: UsageArgs,
-    /// Invoices or cost reports (files or directories of *.csv, *.json, *.jsonl).
-    #[arg(long, required = true, num_args = 1.., value_name = "PATH")]
-    pub invoice: Vec<PathBuf>,
-    /// Invoice and coverage checks.
-    #[command(flatten, next_help_heading = "Checks")]
-    pub check: CheckArgs,
-    /// Where and how the outputs are written.
-    #[command(flatten, next_help_heading = "Outputs")]
-    pub output: OutputArgs,
+/// What `reconcile` is asked to do.
+#[derive(Clone, Debug)]
+pub struct ReconcileConfig {
+    /// The usage.
+    pub usage: UsageConfig,
+    /// The invoices (at least one) and coverage.
+    pub checks: CheckConfig,
+    /// The outputs.
+    pub output: OutputConfig,
+    /// The config file the defaults came from, for the summary.
+    pub config_file: Option<PathBuf>,
 }
 
 /// Reconcile.
-pub fn run(args: &Args) -> Result<Outcome> {
-    let mut billing = Billing::load(&args.usage)?;
-    let checks = Checks::run(&mut billing, &args.invoice, &args.check)?;
-    let total = billing.total(None);
-    let mut summary = billing.summary(TotalsJson::new(
+pub fn run(config: &ReconcileConfig) -> Result<Outcome> {
+    let mut usage = Usage::load(&config.usage)?;
+    let checks = usage.check(&config.checks)?;
+    let total = usage.total(None);
+    let mut summary = usage.summary(TotalsJson::new(
         &total,
         &column_totals(&total)?,
-        billing.reported_cost(),
+        usage.reported_cost(),
     ));
     checks.summarise(&mut summary);
-    summary.config = args.output.config.as_ref().map(|c| c.display().to_string());
-    let mut outputs = Outputs::new(args.output.out.as_deref(), None)?;
-    checks.write(&mut outputs, args.output.raw_csv)?;
+    summary.config = config.config_file.as_ref().map(|c| c.display().to_string());
+    let mut outputs = Outputs::new(config.output.out.as_deref(), None)?;
+    write_checks(&checks, &mut outputs, config.output.raw_csv)?;
     outputs.put("summary.json", &summary_json(&summary)?)?;
     outputs.finish()?;
-    if args.output.json {
+    if config.output.json {
         print_stdout(&summary_json(&summary)?)?;
-    } else if !args.output.quiet {
-        print_stdout(checks.terminal(&summary).as_bytes())?;
+    } else if !config.output.quiet {
+        print_stdout(checks_terminal(&checks, &summary).as_bytes())?;
     }
     Ok(Outcome::of(checks.failed()))
 }

@@ -27,8 +27,8 @@ pub struct InputFile {
     /// The path as found.
     #[serde(serialize_with = "path_text")]
     pub path: PathBuf,
-    /// `spans` or `usage`.
-    pub kind: &'static str,
+    /// What the file holds.
+    pub kind: InputKind,
     /// The detected format, e.g. `otlp-jsonl`.
     pub format: &'static str,
     /// Records read (spans or usage rows).
@@ -40,6 +40,20 @@ pub struct InputFile {
 
 fn is_zero(n: &u64) -> bool {
     *n == 0
+}
+
+/// What an input file holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum InputKind {
+    /// Billed usage records.
+    Usage,
+    /// An invoice or cost report.
+    Invoice,
+    /// A provider usage report (coverage).
+    ProviderUsage,
+    /// Spans.
+    Spans,
 }
 
 fn path_text<S: serde::Serializer>(path: &Path, s: S) -> std::result::Result<S::Ok, S::Error> {

@@ -27,7 +27,7 @@ pub struct AttrKeys {
     pub outcome: String,
     /// With `--shard`: only this shard's traces are kept; other spans are
     /// dropped once their ids are checked, before their attributes are read.
-    pub shard: Option<crate::shard::Shard>,
+    pub shard: Option<crate::model::Shard>,
 }
 
 /// The attribute numbering an agent's steps.

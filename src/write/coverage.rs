@@ -1,36 +1,7 @@
-//! Coverage output: `coverage.csv`, its part of `summary.json`, and a line
-//! in the terminal summary.
-
-use rust_decimal::Decimal;
-use serde::Serialize;
+//! Coverage output: `coverage.csv` and a line in the terminal summary.
 
 use super::CsvOut;
-use crate::coverage::Coverage;
-
-/// The coverage part of `summary.json`.
-#[derive(Debug, Serialize)]
-pub struct CoverageJson {
-    /// Rows compared.
-    pub rows: usize,
-    /// The lowest coverage percentage (over rows the provider reports).
-    pub lowest_pct: Option<String>,
-    /// `--min-coverage`, if given.
-    pub min_coverage_pct: Option<String>,
-    /// Rows below it.
-    pub below_min: usize,
-}
-
-impl CoverageJson {
-    /// The summary of `coverage` against `min`.
-    pub fn new(coverage: &Coverage, min: Option<Decimal>) -> CoverageJson {
-        CoverageJson {
-            rows: coverage.rows.len(),
-            lowest_pct: coverage.lowest().map(|p| format!("{p:.2}")),
-            min_coverage_pct: min.map(|m| m.normalize().to_string()),
-            below_min: min.map_or(0, |m| coverage.below(m)),
-        }
-    }
-}
+use crate::coverage::{Coverage, CoverageJson};
 
 /// Write `coverage.csv`.
 pub fn coverage_csv(w: &mut CsvOut, coverage: &Coverage) -> csv::Result<()> {

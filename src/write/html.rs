@@ -3,12 +3,12 @@
 
 use std::fmt::Write;
 
-use super::reports::RoundedRow;
-use super::summary::Summary;
 use crate::answers::budget::BudgetRow;
 use crate::answers::percentile;
 use crate::answers::steps::StepRow;
+use crate::ledger::RoundedRow;
 use crate::money::Micros;
+use crate::summary::Summary;
 
 /// How many rows a bar chart shows before folding the rest into one bar.
 const BARS: usize = 12;

@@ -13,6 +13,7 @@
 pub mod answers;
 pub mod coverage;
 pub mod html;
+pub mod month;
 #[cfg(feature = "parquet")]
 pub mod parquet;
 pub mod reconciliation;
@@ -375,6 +376,11 @@ impl Outputs {
             print: print.map(str::to_string),
             printed: None,
         })
+    }
+
+    /// Whether the files go into an output directory.
+    pub fn has_dir(&self) -> bool {
+        self.dir.is_some()
     }
 
     /// Whether any file is wanted at all.

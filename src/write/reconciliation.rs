@@ -1,64 +1,11 @@
-//! Reconciliation output: `reconciliation.csv`, its part of `summary.json`,
-//! and the terminal table.
-
-use std::collections::BTreeMap;
+//! Reconciliation output: `reconciliation.csv` and the terminal table.
 
 use rust_decimal::Decimal;
-use serde::Serialize;
 
 use super::CsvOut;
 use crate::money::{ratio, Micros};
 use crate::reconcile::{Line, Reconciliation, Status};
 use crate::terminal::escape;
-
-/// The reconciliation part of `summary.json`.
-#[derive(Debug, Serialize)]
-pub struct ReconciliationJson {
-    /// `ok`, or `drift` when the gate fails (exit 1).
-    pub status: &'static str,
-    /// Whether lines were compared per UTC day.
-    pub daily: bool,
-    /// `--tolerance`, percent.
-    pub tolerance_pct: String,
-    /// `--tolerance-usd`.
-    pub tolerance_usd: String,
-    /// Computed cost of all usage.
-    pub computed_usage_usd: String,
-    /// Invoiced usage.
-    pub invoiced_usage_usd: String,
-    /// Computed − invoiced usage.
-    pub delta_usd: String,
-    /// Credits, tax and adjustments on the invoice.
-    pub credits_tax_adjustments_usd: String,
-    /// The invoice's bottom line: usage plus credits, tax and adjustments.
-    pub invoice_total_usd: String,
-    /// Lines per status.
-    pub lines: BTreeMap<&'static str, u64>,
-}
-
-impl ReconciliationJson {
-    /// The summary of `rec`.
-    pub fn new(rec: &Reconciliation) -> ReconciliationJson {
-        let usd = |d: Decimal| Micros::round(d).to_string();
-        ReconciliationJson {
-            status: if rec.failed() { "drift" } else { "ok" },
-            daily: rec.daily,
-            tolerance_pct: rec.tolerance.pct.normalize().to_string(),
-            tolerance_usd: rec.tolerance.usd.normalize().to_string(),
-            computed_usage_usd: usd(rec.computed_total),
-            invoiced_usage_usd: usd(rec.invoiced_usage),
-            // As in reconciliation.csv: the difference of the rounded sides,
-            // so the three figures agree as printed.
-            delta_usd: Micros(
-                Micros::round(rec.computed_total).0 - Micros::round(rec.invoiced_usage).0,
-            )
-            .to_string(),
-            credits_tax_adjustments_usd: usd(rec.other_total()),
-            invoice_total_usd: usd(rec.invoiced_usage + rec.other_total()),
-            lines: rec.counts(),
-        }
-    }
-}
 
 /// The CSV columns of `reconciliation.csv`.
 const HEADER: [&str; 10] = [

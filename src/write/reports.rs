@@ -3,114 +3,16 @@
 
 use rust_decimal::Decimal;
 
-use super::summary::Counts;
 use super::CsvOut;
 use crate::attribute::{Table, Totals};
-use crate::error::{Error, Result};
+
 use crate::intern::Interner;
 use crate::join::Unbilled;
-use crate::model::{Cost, TokenType, UsageRecord};
-use crate::money::{apportion, ratio, split, Micros};
+use crate::ledger::{RoundedRow, COST_COLUMNS};
+use crate::model::{TokenType, UsageRecord};
+use crate::money::{apportion, ratio, Micros};
 use crate::read::InputFile;
 use crate::tree::Call;
-
-/// Cost columns of every report, in order: cache writes of both lifetimes
-/// are one column.
-pub const COST_COLUMNS: [&str; 4] = [
-    "cost_input_usd",
-    "cost_cache_read_usd",
-    "cost_cache_write_usd",
-    "cost_output_usd",
-];
-
-/// A cost split into the four report columns.
-pub fn components(cost: &Cost) -> [Decimal; 4] {
-    let c = cost.0;
-    [c[0], c[1], c[2] + c[3], c[4]]
-}
-
-/// The rounded grand total split over the four cost columns: every report's
-/// columns sum to these.
-pub fn column_totals(total: &Totals) -> Result<[Micros; 4]> {
-    split(components(&total.cost))
-}
-
-/// A report row after rounding.
-#[derive(Clone, Debug)]
-pub struct RoundedRow {
-    /// Label columns.
-    pub keys: Vec<String>,
-    /// Exact sums (tokens, requests, exact cost for ratios).
-    pub totals: Totals,
-    /// Rounded cost columns.
-    pub cost: [Micros; 4],
-    /// Rounded `cost_usd`: the sum of `cost`.
-    pub cost_usd: Micros,
-    /// Rounded inclusive cost (agents only).
-    pub inclusive: Option<Micros>,
-    /// Rounded trued-up cost (under `--true-up` only).
-    pub billed: Option<Micros>,
-}
-
-impl RoundedRow {
-    /// What the row spent: its trued-up cost under `--true-up`, else its
-    /// computed cost.
-    pub fn spend(&self) -> Micros {
-        self.billed.unwrap_or(self.cost_usd)
-    }
-}
-
-/// Round a table's rows so that each cost column sums to `targets` (and,
-/// under a true-up, `billed_usd` to `billed_target`), and sort them by cost
-/// descending, then labels ascending. The rows move out of the table (the
-/// largest, by run, can hold a row per trace).
-pub fn round_table(
-    table: &mut Table,
-    targets: &[Micros; 4],
-    billed_target: Option<Micros>,
-) -> Result<Vec<RoundedRow>> {
-    let mut rows = std::mem::take(&mut table.rows);
-    rows.sort_by(|a, b| a.0.cmp(&b.0));
-    let column = |value: &dyn Fn(&Totals) -> Decimal, target: Micros| {
-        let exact: Vec<Decimal> = rows.iter().map(|(_, t, _)| value(t)).collect();
-        apportion(&exact, target)
-    };
-    let mut columns = Vec::with_capacity(4);
-    for (k, target) in targets.iter().enumerate() {
-        columns.push(column(&|t| components(&t.cost)[k], *target)?);
-    }
-    let billed = billed_target
-        .map(|target| column(&|t| t.billed, target))
-        .transpose()?;
-    let mut rounded: Vec<RoundedRow> = rows
-        .into_iter()
-        .enumerate()
-        .map(|(i, (keys, totals, inclusive))| {
-            let cost = [0, 1, 2, 3].map(|k| columns[k][i]);
-            let cost_usd: Micros = cost.iter().copied().sum();
-            // Inclusive = this row's own rounded cost + the rounded cost of the
-            // sub-agents below it, so it is never below cost_usd.
-            let inclusive = inclusive
-                .map(|incl| Micros(cost_usd.0 + Micros::round(incl - totals.cost.total()).0));
-            let billed = billed.as_ref().map(|b| b[i]);
-            RoundedRow {
-                keys,
-                totals,
-                cost,
-                cost_usd,
-                inclusive,
-                billed,
-            }
-        })
-        .collect();
-    rounded.sort_by(|a, b| {
-        b.cost_usd
-            .cmp(&a.cost_usd)
-            .then_with(|| b.billed.cmp(&a.billed))
-            .then_with(|| a.keys.cmp(&b.keys))
-    });
-    Ok(rounded)
-}
 
 /// Write one report as CSV.
 pub fn report_csv(
@@ -264,67 +166,6 @@ pub fn unbilled_csv(
                 call.origin.line
             ),
         ])?;
-    }
-    Ok(())
-}
-
-/// Check, before anything is written, that nothing was lost or counted
-/// twice: every usage record read is in period, out of period or a
-/// duplicate; every one in period is matched or unattributed; and every
-/// report has each record exactly once and sums exactly to the totals.
-pub fn check_conservation(
-    tables: &[(&Table, Vec<RoundedRow>)],
-    counts: &Counts,
-    columns: &[Micros; 4],
-    billed: Option<Micros>,
-) -> Result<()> {
-    let fail = |what: String| {
-        Err(Error::fatal(format!(
-            "internal error: conservation check failed: {what}; nothing was written (please report this bug)"
-        )))
-    };
-    let c = counts;
-    if c.usage_records_read != c.usage_records + c.out_of_period + c.duplicate_usage_records {
-        return fail(format!(
-            "{} usage records read but {} in period + {} out of period + {} duplicates",
-            c.usage_records_read, c.usage_records, c.out_of_period, c.duplicate_usage_records
-        ));
-    }
-    if c.matched + c.unattributed != c.usage_records {
-        return fail(format!(
-            "{} matched + {} unattributed != {} records",
-            c.matched, c.unattributed, c.usage_records
-        ));
-    }
-    let total: Micros = columns.iter().copied().sum();
-    for (table, rows) in tables {
-        let name = table.name;
-        let requests: u64 = rows.iter().map(|r| r.totals.requests).sum();
-        if requests != c.usage_records {
-            return fail(format!(
-                "by_{name} holds {requests} requests, not {}",
-                c.usage_records
-            ));
-        }
-        for (k, column) in COST_COLUMNS.iter().enumerate() {
-            let sum: Micros = rows.iter().map(|r| r.cost[k]).sum();
-            if sum != columns[k] {
-                return fail(format!(
-                    "by_{name}.{column} sums to {sum}, not {}",
-                    columns[k]
-                ));
-            }
-        }
-        let sum: Micros = rows.iter().map(|r| r.cost_usd).sum();
-        if sum != total {
-            return fail(format!("by_{name}.cost_usd sums to {sum}, not {total}"));
-        }
-        if let Some(billed) = billed {
-            let sum: Micros = rows.iter().filter_map(|r| r.billed).sum();
-            if sum != billed {
-                return fail(format!("by_{name}.billed_usd sums to {sum}, not {billed}"));
-            }
-        }
     }
     Ok(())
 }

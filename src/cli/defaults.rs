@@ -21,8 +21,8 @@ use std::path::PathBuf;
 
 use toml_edit::{Item, Table, Value};
 
-use crate::error::{Error, Result};
-use crate::read::toml::{line_of, parse};
+use tokenledger::error::{Error, Result};
+use tokenledger::read::toml::{line_of, parse};
 
 /// The environment variable naming the config file.
 pub const ENV: &str = "TOKENLEDGER_CONFIG";

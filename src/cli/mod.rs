@@ -1,0 +1,497 @@
+//! The command line: clap's definitions of every flag, with their help,
+//! converted once into the library's clap-free configurations (where the
+//! flags are checked). `defaults` fills in flags from a config file first.
+
+pub mod defaults;
+
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use std::str::FromStr;
+
+use tokenledger::cmd::pricing::ShowConfig;
+use tokenledger::cmd::OutputConfig;
+use tokenledger::cmd::{merge::MergeConfig, reconcile::ReconcileConfig, report::ReportConfig};
+use tokenledger::error::{Error, Result};
+use tokenledger::model::Shard;
+use tokenledger::pipeline::config::{
+    AnswerConfig, CheckConfig, MonthConfig, Period, SpanConfig, UsageConfig,
+};
+use tokenledger::read::invoice::InvoiceFormat;
+use tokenledger::read::spans::AttrKeys;
+use tokenledger::read::usage::UsageFormat;
+use tokenledger::reconcile::Tolerance;
+use tokenledger::simulate::{parse_month, Export};
+use tokenledger::write::printable;
+
+/// Attribute a month of billed usage to the spans that made it.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  tokenledger report --spans spans/ --usage usage.csv --period 2025-06 --out reports
+  tokenledger report --spans spans/ --usage litellm/ --invoice invoices/ --true-up --period previous --out reports
+  tokenledger report --config cron.toml --print tenant --quiet | column -ts,
+
+Exit codes: 0 success; 1 a gate failed (drift, budget, coverage, --min-match, no usage in the period),
+one line per gate on stderr; 2 an error (bad input or flags).")]
+pub struct ReportArgs {
+    /// Span files or directories (every *.json, *.jsonl inside): OTLP JSON
+    /// lines or one OTLP JSON document per file.
+    #[arg(long, required = true, num_args = 1.., value_name = "PATH", help_heading = "Inputs")]
+    pub spans: Vec<PathBuf>,
+    /// Span attribute keys naming the tenant, tried in order.
+    #[arg(
+        long,
+        help_heading = "Attribution",
+        value_name = "KEY",
+        value_delimiter = ',',
+        default_value = "tenant.id,gen_ai.conversation.id"
+    )]
+    pub tenant_attr: Vec<String>,
+    /// Threads parsing span files [default: one per core]. Results are the
+    /// same for any number.
+    #[arg(long, value_name = "N", help_heading = "Scale")]
+    pub threads: Option<usize>,
+    /// Span attribute key naming the feature.
+    #[arg(
+        long,
+        value_name = "KEY",
+        default_value = "app.feature",
+        help_heading = "Attribution"
+    )]
+    pub feature_attr: String,
+    /// Span attributes holding the provider's request id, tried in order
+    /// (e.g. gen_ai.response.id,aws.request_id).
+    #[arg(
+        long,
+        help_heading = "Attribution",
+        value_name = "KEY",
+        value_delimiter = ',',
+        default_value = "gen_ai.response.id"
+    )]
+    pub join_attr: Vec<String>,
+    /// Root-span attribute naming a run's outcome (by_outcome.csv).
+    #[arg(
+        long,
+        value_name = "KEY",
+        default_value = "app.outcome",
+        help_heading = "Attribution"
+    )]
+    pub outcome_attr: String,
+    /// Process only the traces of shard I of N (by trace-id hash) and write a
+    /// partial into --out, for `tokenledger merge`.
+    #[arg(long, value_name = "I/N", value_parser = Shard::parse, requires = "out", help_heading = "Scale")]
+    pub shard: Option<Shard>,
+    /// Everything after the spans: usage, checks, answers, outputs.
+    #[command(flatten)]
+    pub pipeline: PipelineArgs,
+}
+
+/// The flags of everything after the span trees, shared by `report` and
+/// `merge`.
+#[derive(Debug, clap::Args)]
+pub struct PipelineArgs {
+    /// Usage inputs, pricing and period.
+    #[command(flatten, next_help_heading = "Inputs")]
+    pub usage: UsageArgs,
+    /// Where and how the outputs are written.
+    #[command(flatten, next_help_heading = "Outputs")]
+    pub output: OutputArgs,
+    /// Write one CSV to stdout (a report's dimension such as `tenant`, or
+    /// any CSV file the run writes, such as `focus.csv`); the summary then
+    /// goes to stderr.
+    #[arg(long, value_name = "CSV", value_parser = printable, conflicts_with = "json", help_heading = "Outputs")]
+    pub print: Option<String>,
+    /// Invoices or cost reports to reconcile against (writes reconciliation.csv).
+    #[arg(long, num_args = 1.., value_name = "PATH", help_heading = "Checks")]
+    pub invoice: Vec<PathBuf>,
+    /// With --invoice: add billed_usd to every report, each invoice line's
+    /// residual spread over its rows pro rata to computed cost.
+    #[arg(long, requires = "invoice", help_heading = "Checks")]
+    pub true_up: bool,
+    /// Invoice and coverage checks.
+    #[command(flatten, next_help_heading = "Checks")]
+    pub check: CheckArgs,
+    /// Exit 1 when less than PCT % of the billed cost joins a span (a wrong
+    /// --join-attr, the wrong span files); 0 turns the gate off.
+    #[arg(long, value_name = "PCT", default_value = "50", value_parser = percentage, help_heading = "Checks")]
+    pub min_match: Decimal,
+    /// Outcomes, outliers and budgets.
+    #[command(flatten, next_help_heading = "Answers")]
+    pub answers: AnswerArgs,
+}
+
+/// Flags of the answers: cost per outcome, outliers and budgets.
+#[derive(Debug, clap::Args)]
+pub struct AnswerArgs {
+    /// CSV with columns run_id,outcome; overrides the root spans' outcomes.
+    #[arg(long, value_name = "FILE")]
+    pub outcomes: Option<PathBuf>,
+    /// Outcomes that count as a success, compared without case.
+    #[arg(
+        long,
+        value_name = "VALUE",
+        value_delimiter = ',',
+        default_value = "success"
+    )]
+    pub success_outcome: Vec<String>,
+    /// Outliers are the runs above this many times their feature's median
+    /// cost [default: above their feature's p99].
+    #[arg(long, value_name = "FACTOR", value_parser = positive_decimal)]
+    pub outlier_factor: Option<Decimal>,
+    /// Monthly budgets per tenant, feature, agent, tool or model (TOML);
+    /// writes budget.csv.
+    #[arg(long, value_name = "FILE")]
+    pub budgets: Option<PathBuf>,
+    /// With --budgets: exit 1 when any budget is over.
+    #[arg(long, requires = "budgets")]
+    pub fail_on_budget: bool,
+}
+
+/// Merge shard partials into the month's reports.
+#[derive(Debug, clap::Args)]
+pub struct MergeArgs {
+    /// The partial directories, one per shard (written by `report --shard I/N --out DIR`).
+    #[arg(required = true, num_args = 1.., value_name = "DIR")]
+    pub partials: Vec<PathBuf>,
+    /// The same usage, checks, answers and output flags as `report`.
+    #[command(flatten)]
+    pub pipeline: PipelineArgs,
+}
+
+/// Compare the computed cost of billed usage with the invoice; exit 1 on drift.
+#[derive(Debug, clap::Args)]
+pub struct ReconcileArgs {
+    /// Usage inputs, pricing and period.
+    #[command(flatten, next_help_heading = "Inputs")]
+    pub usage: UsageArgs,
+    /// Invoices or cost reports (files or directories of *.csv, *.json, *.jsonl).
+    #[arg(long, required = true, num_args = 1.., value_name = "PATH")]
+    pub invoice: Vec<PathBuf>,
+    /// Invoice and coverage checks.
+    #[command(flatten, next_help_heading = "Checks")]
+    pub check: CheckArgs,
+    /// Where and how the outputs are written.
+    #[command(flatten, next_help_heading = "Outputs")]
+    pub output: OutputArgs,
+}
+
+/// Flags of every command that reads billed usage.
+#[derive(Debug, clap::Args)]
+pub struct UsageArgs {
+    /// Billed usage files or directories (every *.csv, *.json, *.jsonl,
+    /// *.log inside, optionally .gz or .zst): canonical CSV, LiteLLM spend
+    /// logs, OpenRouter generations or Bedrock invocation logs.
+    #[arg(long, required = true, num_args = 1.., value_name = "PATH")]
+    pub usage: Vec<PathBuf>,
+    /// Read every usage file in this format instead of detecting it.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub usage_format: Option<UsageFormat>,
+    /// Pricing table [default: ./pricing.toml if present, else the built-in table].
+    #[arg(long, value_name = "FILE")]
+    pub pricing: Option<PathBuf>,
+    /// Keep only usage records (and invoice days) in this UTC month;
+    /// `previous` is the last complete month.
+    #[arg(long, value_name = "YYYY-MM", value_parser = Period::parse)]
+    pub period: Option<Period>,
+    /// Skip malformed records (counted in the summary) instead of stopping.
+    #[arg(long)]
+    pub lenient: bool,
+}
+
+/// Flags of every command that compares with an invoice.
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// Read every invoice file in this format instead of detecting it.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub invoice_format: Option<InvoiceFormat>,
+    /// A line drifts when |computed − invoiced| exceeds this percent of the
+    /// invoiced amount (and --tolerance-usd).
+    #[arg(long, value_name = "PCT", default_value = "0.5", value_parser = non_negative)]
+    pub tolerance: Decimal,
+    /// A line drifts when |computed − invoiced| exceeds this many USD (and --tolerance).
+    #[arg(long, value_name = "USD", default_value = "0.01", value_parser = non_negative)]
+    pub tolerance_usd: Decimal,
+    /// Provider usage reports (OpenAI usage/completions, Anthropic
+    /// usage_report/messages, JSON pages or CSV) to check the per-request
+    /// usage against; writes coverage.csv.
+    #[arg(long, num_args = 1.., value_name = "PATH")]
+    pub provider_usage: Vec<PathBuf>,
+    /// With --provider-usage: exit 1 when any (provider, model, day, token
+    /// type) is covered below PCT percent.
+    #[arg(long, value_name = "PCT", value_parser = non_negative, requires = "provider_usage")]
+    pub min_coverage: Option<Decimal>,
+}
+
+fn non_negative(text: &str) -> std::result::Result<Decimal, String> {
+    match Decimal::from_str(text) {
+        Ok(d) if d >= Decimal::ZERO => Ok(d),
+        _ => Err(format!(
+            "expected a non-negative decimal number, got \"{text}\""
+        )),
+    }
+}
+
+/// Flags of every command that writes reports.
+#[derive(Debug, clap::Args)]
+pub struct OutputArgs {
+    /// Write the outputs into DIR, replacing it as a whole once every file is
+    /// complete (it must be new, empty, or an earlier tokenledger output).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Write CSV cells as they are, without neutralising leading = + - @ (formula injection).
+    #[arg(long)]
+    pub raw_csv: bool,
+    /// Print no summary and no warnings (a failed gate is still named).
+    #[arg(long)]
+    pub quiet: bool,
+    /// Print summary.json to stdout instead of the human summary.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Show or check the pricing table.
+#[derive(Debug, clap::Subcommand)]
+pub enum PricingCommand {
+    /// Every model in the usage has a price on every date used (exit 1 on a
+    /// gap); rates that differ from the genai-prices catalog are listed.
+    Check(PricingCheckArgs),
+    /// The entry that prices MODEL on a date, with every rate.
+    Show(ShowArgs),
+}
+
+/// `pricing check`.
+#[derive(Debug, clap::Args)]
+pub struct PricingCheckArgs {
+    /// Pricing table [default: ./pricing.toml if present, else the built-in table].
+    #[arg(long, value_name = "FILE")]
+    pub pricing: Option<PathBuf>,
+    /// Billed usage to check [default: check every entry of the table on
+    /// its first day, or on --period's first day].
+    #[arg(long, num_args = 1.., value_name = "PATH")]
+    pub usage: Vec<PathBuf>,
+    /// Read every usage file in this format instead of detecting it.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub usage_format: Option<UsageFormat>,
+    /// Only usage in this UTC month.
+    #[arg(long, value_name = "YYYY-MM", value_parser = Period::parse)]
+    pub period: Option<Period>,
+}
+
+/// `pricing show`.
+#[derive(Debug, clap::Args)]
+pub struct ShowArgs {
+    /// The model name as billed (a dated snapshot, a gateway slug, …).
+    pub model: String,
+    /// Only this provider's entries [default: every provider's].
+    #[arg(long, value_name = "PROVIDER")]
+    pub provider: Option<String>,
+    /// The UTC date to price on [default: today].
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub at: Option<NaiveDate>,
+    /// Pricing table [default: ./pricing.toml if present, else the built-in table].
+    #[arg(long, value_name = "FILE")]
+    pub pricing: Option<PathBuf>,
+}
+
+/// Generate a synthetic fleet month: OTLP JSON lines under DIR/spans/, the
+/// billed usage as DIR/usage.csv and the providers' invoices under
+/// DIR/invoices/.
+#[derive(Debug, clap::Args)]
+pub struct SimulateArgs {
+    /// Agent runs (traces) to generate.
+    #[arg(long, default_value_t = 400)]
+    pub runs: u64,
+    /// PRNG seed; the same seed and sizes give the same bytes.
+    #[arg(long, default_value_t = 2025)]
+    pub seed: u64,
+    /// The UTC month to fill.
+    #[arg(long, default_value = "2025-06", value_parser = parse_month)]
+    pub month: (i32, u32),
+    /// Span files to spread the export over.
+    #[arg(long, default_value_t = 2)]
+    pub span_files: u32,
+    /// Typical bytes of message content on inference spans (0: none).
+    #[arg(long, default_value_t = 0)]
+    pub message_bytes: usize,
+    /// How to export the billed usage.
+    #[arg(long, value_enum, default_value = "canonical")]
+    pub usage_format: Export,
+    /// No batch requests and no cache writes: usage every gateway export can carry.
+    #[arg(long)]
+    pub plain: bool,
+    /// Pricing table for the simulated invoices [default: ./pricing.toml if
+    /// present, else the built-in table].
+    #[arg(long, value_name = "FILE")]
+    pub pricing: Option<PathBuf>,
+    /// Output directory.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+fn percentage(text: &str) -> std::result::Result<Decimal, String> {
+    text.parse::<Decimal>()
+        .ok()
+        .filter(|d| (Decimal::ZERO..=Decimal::ONE_HUNDRED).contains(d))
+        .ok_or_else(|| format!("expected a percentage from 0 to 100, got \"{text}\""))
+}
+
+fn positive_decimal(text: &str) -> std::result::Result<Decimal, String> {
+    text.parse::<Decimal>()
+        .ok()
+        .filter(|d| *d > Decimal::ZERO)
+        .ok_or_else(|| format!("expected a number above 0, got \"{text}\""))
+}
+
+impl ReportArgs {
+    /// The `report` configuration.
+    pub fn config(&self, config_file: Option<PathBuf>) -> Result<ReportConfig> {
+        if self.tenant_attr.len() > usize::from(u8::MAX) {
+            return Err(Error::fatal("--tenant-attr: at most 255 keys"));
+        }
+        let output = self.pipeline.output.config(self.pipeline.print.clone());
+        Ok(ReportConfig {
+            spans: SpanConfig {
+                paths: self.spans.clone(),
+                keys: AttrKeys {
+                    tenant: self.tenant_attr.clone(),
+                    feature: self.feature_attr.clone(),
+                    join: self.join_attr.clone(),
+                    outcome: self.outcome_attr.clone(),
+                    shard: self.shard,
+                },
+                threads: self
+                    .threads
+                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+                progress: !output.quiet,
+            },
+            month: self.pipeline.config(config_file, &output),
+            output,
+        })
+    }
+}
+
+impl PipelineArgs {
+    /// Everything after the span trees.
+    fn config(&self, config_file: Option<PathBuf>, output: &OutputConfig) -> MonthConfig {
+        let a = &self.answers;
+        MonthConfig {
+            usage: self.usage.config(),
+            checks: self.check.config(self.invoice.clone(), self.true_up),
+            answers: AnswerConfig {
+                outcomes: a.outcomes.clone(),
+                success_outcome: a.success_outcome.clone(),
+                outlier_factor: a.outlier_factor,
+                budgets: a.budgets.clone(),
+                fail_on_budget: a.fail_on_budget,
+                min_match: self.min_match,
+                compute: output.out.is_some() || output.print.is_some(),
+            },
+            config_file,
+        }
+    }
+}
+
+impl MergeArgs {
+    /// The `merge` configuration.
+    pub fn config(&self, config_file: Option<PathBuf>) -> MergeConfig {
+        let output = self.pipeline.output.config(self.pipeline.print.clone());
+        MergeConfig {
+            partials: self.partials.clone(),
+            month: self.pipeline.config(config_file, &output),
+            output,
+        }
+    }
+}
+
+impl ReconcileArgs {
+    /// The `reconcile` configuration.
+    pub fn config(&self, config_file: Option<PathBuf>) -> ReconcileConfig {
+        ReconcileConfig {
+            usage: self.usage.config(),
+            checks: self.check.config(self.invoice.clone(), false),
+            output: self.output.config(None),
+            config_file,
+        }
+    }
+}
+
+impl UsageArgs {
+    fn config(&self) -> UsageConfig {
+        UsageConfig {
+            paths: self.usage.clone(),
+            format: self.usage_format,
+            pricing: self.pricing.clone(),
+            period: self.period,
+            lenient: self.lenient,
+        }
+    }
+}
+
+impl CheckArgs {
+    fn config(&self, invoices: Vec<PathBuf>, true_up: bool) -> CheckConfig {
+        CheckConfig {
+            invoices,
+            invoice_format: self.invoice_format,
+            tolerance: Tolerance {
+                pct: self.tolerance,
+                usd: self.tolerance_usd,
+            },
+            provider_usage: self.provider_usage.clone(),
+            min_coverage: self.min_coverage,
+            true_up,
+        }
+    }
+}
+
+impl OutputArgs {
+    fn config(&self, print: Option<String>) -> OutputConfig {
+        OutputConfig {
+            out: self.out.clone(),
+            print,
+            raw_csv: self.raw_csv,
+            quiet: self.quiet,
+            json: self.json,
+        }
+    }
+}
+
+impl PricingCheckArgs {
+    /// The usage `pricing check` reads (none: every entry is checked).
+    pub fn config(&self) -> UsageConfig {
+        UsageConfig {
+            paths: self.usage.clone(),
+            format: self.usage_format,
+            pricing: self.pricing.clone(),
+            period: self.period,
+            lenient: false,
+        }
+    }
+}
+
+impl ShowArgs {
+    /// The `pricing show` configuration.
+    pub fn config(&self) -> ShowConfig {
+        ShowConfig {
+            model: self.model.clone(),
+            provider: self.provider.clone(),
+            at: self.at,
+            pricing: self.pricing.clone(),
+        }
+    }
+}
+
+impl SimulateArgs {
+    /// The simulator's configuration.
+    pub fn config(&self) -> tokenledger::simulate::Config {
+        tokenledger::simulate::Config {
+            runs: self.runs,
+            seed: self.seed,
+            month: self.month,
+            span_files: self.span_files,
+            message_bytes: self.message_bytes,
+            usage_format: self.usage_format,
+            plain: self.plain,
+        }
+    }
+}

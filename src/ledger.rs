@@ -1,0 +1,242 @@
+//! The ledger between attribution and every output: the rounding rule
+//! (exact sums to micro-dollar rows that add up exactly), the run's record
+//! [`Counts`], and the conservation check that guards every write.
+
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use crate::attribute::{Table, Totals};
+use crate::error::{Error, Result};
+use crate::model::Cost;
+use crate::money::{apportion, split, Micros};
+
+/// Cost columns of every report, in order: cache writes of both lifetimes
+/// are one column.
+pub const COST_COLUMNS: [&str; 4] = [
+    "cost_input_usd",
+    "cost_cache_read_usd",
+    "cost_cache_write_usd",
+    "cost_output_usd",
+];
+
+/// A cost split into the four report columns.
+pub fn components(cost: &Cost) -> [Decimal; 4] {
+    let c = cost.0;
+    [c[0], c[1], c[2] + c[3], c[4]]
+}
+
+/// The rounded grand total split over the four cost columns: every report's
+/// columns sum to these.
+pub fn column_totals(total: &Totals) -> Result<[Micros; 4]> {
+    split(components(&total.cost))
+}
+
+/// A report row after rounding.
+#[derive(Clone, Debug)]
+pub struct RoundedRow {
+    /// Label columns.
+    pub keys: Vec<String>,
+    /// Exact sums (tokens, requests, exact cost for ratios).
+    pub totals: Totals,
+    /// Rounded cost columns.
+    pub cost: [Micros; 4],
+    /// Rounded `cost_usd`: the sum of `cost`.
+    pub cost_usd: Micros,
+    /// Rounded inclusive cost (agents only).
+    pub inclusive: Option<Micros>,
+    /// Rounded trued-up cost (under `--true-up` only).
+    pub billed: Option<Micros>,
+}
+
+impl RoundedRow {
+    /// What the row spent: its trued-up cost under `--true-up`, else its
+    /// computed cost.
+    pub fn spend(&self) -> Micros {
+        self.billed.unwrap_or(self.cost_usd)
+    }
+}
+
+/// One report after rounding: its table (name and label columns) and its
+/// rows, costliest first.
+#[derive(Debug)]
+pub struct Report {
+    /// The report's name and label columns (its rows moved to `rows`).
+    pub table: Table,
+    /// The rounded rows.
+    pub rows: Vec<RoundedRow>,
+}
+
+/// Round every table (see [`round_table`]).
+pub fn round_all(
+    tables: Vec<Table>,
+    targets: &[Micros; 4],
+    billed_target: Option<Micros>,
+) -> Result<Vec<Report>> {
+    tables
+        .into_iter()
+        .map(|mut table| {
+            let rows = round_table(&mut table, targets, billed_target)?;
+            Ok(Report { table, rows })
+        })
+        .collect()
+}
+
+/// The report called `name`.
+pub fn find<'r>(reports: &'r [Report], name: &str) -> &'r Report {
+    reports
+        .iter()
+        .find(|r| r.table.name == name)
+        .expect("every report is built")
+}
+
+/// Round a table's rows so that each cost column sums to `targets` (and,
+/// under a true-up, `billed_usd` to `billed_target`), and sort them by cost
+/// descending, then labels ascending. The rows move out of the table (the
+/// largest, by run, can hold a row per trace).
+pub fn round_table(
+    table: &mut Table,
+    targets: &[Micros; 4],
+    billed_target: Option<Micros>,
+) -> Result<Vec<RoundedRow>> {
+    let mut rows = std::mem::take(&mut table.rows);
+    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    let column = |value: &dyn Fn(&Totals) -> Decimal, target: Micros| {
+        let exact: Vec<Decimal> = rows.iter().map(|(_, t, _)| value(t)).collect();
+        apportion(&exact, target)
+    };
+    let mut columns = Vec::with_capacity(4);
+    for (k, target) in targets.iter().enumerate() {
+        columns.push(column(&|t| components(&t.cost)[k], *target)?);
+    }
+    let billed = billed_target
+        .map(|target| column(&|t| t.billed, target))
+        .transpose()?;
+    let mut rounded: Vec<RoundedRow> = rows
+        .into_iter()
+        .enumerate()
+        .map(|(i, (keys, totals, inclusive))| {
+            let cost = [0, 1, 2, 3].map(|k| columns[k][i]);
+            let cost_usd: Micros = cost.iter().copied().sum();
+            // Inclusive = this row's own rounded cost + the rounded cost of the
+            // sub-agents below it, so it is never below cost_usd.
+            let inclusive = inclusive
+                .map(|incl| Micros(cost_usd.0 + Micros::round(incl - totals.cost.total()).0));
+            let billed = billed.as_ref().map(|b| b[i]);
+            RoundedRow {
+                keys,
+                totals,
+                cost,
+                cost_usd,
+                inclusive,
+                billed,
+            }
+        })
+        .collect();
+    rounded.sort_by(|a, b| {
+        b.cost_usd
+            .cmp(&a.cost_usd)
+            .then_with(|| b.billed.cmp(&a.billed))
+            .then_with(|| a.keys.cmp(&b.keys))
+    });
+    Ok(rounded)
+}
+
+/// Record counts of one run.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Counts {
+    /// Spans read.
+    pub spans: u64,
+    /// Distinct traces (runs).
+    pub traces: u64,
+    /// Inference calls among the spans.
+    pub calls: u64,
+    /// Usage records read, before dedupe and period filter.
+    pub usage_records_read: u64,
+    /// Rows a usage source logged but that were not billed (failed calls).
+    pub usage_rows_not_billed: u64,
+    /// Exact repeats of an earlier usage record, dropped.
+    pub duplicate_usage_records: u64,
+    /// Records outside `--period`, left out of every total.
+    pub out_of_period: u64,
+    /// Invoice lines dated outside `--period`, left out of the comparison.
+    pub invoice_lines_out_of_period: u64,
+    /// Provider usage report rows dated outside `--period`, left out of coverage.
+    pub provider_usage_rows_out_of_period: u64,
+    /// Records priced and reported.
+    pub usage_records: u64,
+    /// Records joined to a call.
+    pub matched: u64,
+    /// Records that joined no call.
+    pub unattributed: u64,
+    /// Calls with no usage record.
+    pub unbilled_calls: u64,
+    /// Spans whose parent never appeared.
+    pub orphan_spans: u64,
+    /// Spans read more than once.
+    pub duplicate_spans: u64,
+    /// Inference spans that only wrap another inference span (not calls).
+    pub wrapper_spans: u64,
+    /// Records skipped under `--lenient`.
+    pub skipped: u64,
+}
+
+/// Check, before anything is written, that nothing was lost or counted
+/// twice: every usage record read is in period, out of period or a
+/// duplicate; every one in period is matched or unattributed; and every
+/// report has each record exactly once and sums exactly to the totals.
+pub fn check_conservation(
+    reports: &[Report],
+    counts: &Counts,
+    columns: &[Micros; 4],
+    billed: Option<Micros>,
+) -> Result<()> {
+    let fail = |what: String| {
+        Err(Error::fatal(format!(
+            "internal error: conservation check failed: {what}; nothing was written (please report this bug)"
+        )))
+    };
+    let c = counts;
+    if c.usage_records_read != c.usage_records + c.out_of_period + c.duplicate_usage_records {
+        return fail(format!(
+            "{} usage records read but {} in period + {} out of period + {} duplicates",
+            c.usage_records_read, c.usage_records, c.out_of_period, c.duplicate_usage_records
+        ));
+    }
+    if c.matched + c.unattributed != c.usage_records {
+        return fail(format!(
+            "{} matched + {} unattributed != {} records",
+            c.matched, c.unattributed, c.usage_records
+        ));
+    }
+    let total: Micros = columns.iter().copied().sum();
+    for Report { table, rows } in reports {
+        let name = table.name;
+        let requests: u64 = rows.iter().map(|r| r.totals.requests).sum();
+        if requests != c.usage_records {
+            return fail(format!(
+                "by_{name} holds {requests} requests, not {}",
+                c.usage_records
+            ));
+        }
+        for (k, column) in COST_COLUMNS.iter().enumerate() {
+            let sum: Micros = rows.iter().map(|r| r.cost[k]).sum();
+            if sum != columns[k] {
+                return fail(format!(
+                    "by_{name}.{column} sums to {sum}, not {}",
+                    columns[k]
+                ));
+            }
+        }
+        let sum: Micros = rows.iter().map(|r| r.cost_usd).sum();
+        if sum != total {
+            return fail(format!("by_{name}.cost_usd sums to {sum}, not {total}"));
+        }
+        if let Some(billed) = billed {
+            let sum: Micros = rows.iter().filter_map(|r| r.billed).sum();
+            if sum != billed {
+                return fail(format!("by_{name}.billed_usd sums to {sum}, not {billed}"));
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,159 @@
+//! What a run is asked to do, free of the command line: the command layer
+//! (`src/cli/` in the binary) builds these once, after checking every flag.
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, Datelike, Utc};
+use rust_decimal::Decimal;
+
+use crate::read::invoice::InvoiceFormat;
+use crate::read::spans::AttrKeys;
+use crate::read::usage::UsageFormat;
+use crate::reconcile::Tolerance;
+
+/// A UTC calendar month.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Period {
+    year: i32,
+    month: u32,
+}
+
+impl Period {
+    /// Parse `YYYY-MM`, or `previous` (the last complete UTC month).
+    pub fn parse(text: &str) -> std::result::Result<Period, String> {
+        if text == "previous" {
+            return Ok(Period::previous(std::time::SystemTime::now().into()));
+        }
+        let bad =
+            || format!("expected a month as YYYY-MM (e.g. 2025-06) or `previous`, got \"{text}\"");
+        let (y, m) = text.split_once('-').ok_or_else(bad)?;
+        let (year, month) = (y.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+        if y.len() != 4 || m.len() != 2 || !(1..=12).contains(&month) {
+            return Err(bad());
+        }
+        Ok(Period { year, month })
+    }
+
+    /// The last complete UTC month before `now`.
+    pub fn previous(now: DateTime<Utc>) -> Period {
+        match (now.year(), now.month()) {
+            (year, 1) => Period {
+                year: year - 1,
+                month: 12,
+            },
+            (year, month) => Period {
+                year,
+                month: month - 1,
+            },
+        }
+    }
+
+    /// Whether `t` falls in this month.
+    pub fn contains(&self, t: &DateTime<Utc>) -> bool {
+        t.year() == self.year && t.month() == self.month
+    }
+
+    /// Whether `day` falls in this month.
+    pub fn contains_day(&self, day: chrono::NaiveDate) -> bool {
+        day.year() == self.year && day.month() == self.month
+    }
+
+    /// Whether any day from `first` to `last` falls in this month.
+    pub fn overlaps(&self, first: chrono::NaiveDate, last: chrono::NaiveDate) -> bool {
+        let month_first = self.first_day();
+        let month_last = month_first
+            .checked_add_months(chrono::Months::new(1))
+            .and_then(|d| d.pred_opt())
+            .expect("a valid month");
+        first <= month_last && last >= month_first
+    }
+
+    /// The month's first day.
+    pub fn first_day(&self) -> chrono::NaiveDate {
+        chrono::NaiveDate::from_ymd_opt(self.year, self.month, 1).expect("a valid month")
+    }
+}
+
+impl std::fmt::Display for Period {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:04}-{:02}", self.year, self.month)
+    }
+}
+
+/// The billed usage to read.
+#[derive(Clone, Debug)]
+pub struct UsageConfig {
+    /// Usage files or directories.
+    pub paths: Vec<PathBuf>,
+    /// A format forced on every file, else detected per file.
+    pub format: Option<UsageFormat>,
+    /// The pricing table, else `./pricing.toml` or the built-in one.
+    pub pricing: Option<PathBuf>,
+    /// Keep only this UTC month.
+    pub period: Option<Period>,
+    /// Skip malformed records (counted) instead of stopping.
+    pub lenient: bool,
+}
+
+/// The checks against what providers say.
+#[derive(Clone, Debug)]
+pub struct CheckConfig {
+    /// Invoices or cost reports to reconcile against.
+    pub invoices: Vec<PathBuf>,
+    /// A format forced on every invoice file.
+    pub invoice_format: Option<InvoiceFormat>,
+    /// When a line drifts.
+    pub tolerance: Tolerance,
+    /// Provider usage reports to check coverage against.
+    pub provider_usage: Vec<PathBuf>,
+    /// The coverage gate, percent.
+    pub min_coverage: Option<Decimal>,
+    /// Spread the invoice over the reports (`billed_usd`).
+    pub true_up: bool,
+}
+
+/// The spans to read and how.
+#[derive(Clone, Debug)]
+pub struct SpanConfig {
+    /// Span files or directories.
+    pub paths: Vec<PathBuf>,
+    /// The attribute keys to look for (and the shard's trace filter).
+    pub keys: AttrKeys,
+    /// Threads parsing span files.
+    pub threads: usize,
+    /// Show a progress line on a terminal.
+    pub progress: bool,
+}
+
+/// The answers asked for.
+#[derive(Clone, Debug, Default)]
+pub struct AnswerConfig {
+    /// `run_id,outcome` overrides.
+    pub outcomes: Option<PathBuf>,
+    /// Outcomes that count as a success (compared without case).
+    pub success_outcome: Vec<String>,
+    /// Outliers above this many times their feature's median.
+    pub outlier_factor: Option<Decimal>,
+    /// Monthly budgets.
+    pub budgets: Option<PathBuf>,
+    /// Exit 1 when a budget is over.
+    pub fail_on_budget: bool,
+    /// The least share (%) of the billed cost that must join a span.
+    pub min_match: Decimal,
+    /// Compute the standing answers (they are only written, so only made
+    /// when a file is wanted).
+    pub compute: bool,
+}
+
+/// Everything after the span trees, for `report` and `merge`.
+#[derive(Clone, Debug)]
+pub struct MonthConfig {
+    /// The usage.
+    pub usage: UsageConfig,
+    /// The checks.
+    pub checks: CheckConfig,
+    /// The answers.
+    pub answers: AnswerConfig,
+    /// The config file the defaults came from, for the summary.
+    pub config_file: Option<PathBuf>,
+}

@@ -1,0 +1,134 @@
+//! Stages 1–2 for spans: read every span file (in parallel blocks, in file
+//! order) and resolve the trace trees. Under `--shard`, only the shard's
+//! traces are kept.
+
+use std::path::{Path, PathBuf};
+
+use super::usage::{describe, Usage};
+use super::Timings;
+use crate::error::Result;
+use crate::model::Shard;
+use crate::read::{self, InputFile, InputKind};
+use crate::tree::{Forest, Resolved};
+
+use super::config::SpanConfig;
+
+/// Read the span files (only `config.keys.shard`'s traces, if set) into
+/// `usage`'s inputs, counts and skips, and resolve the trees.
+pub fn read(config: &SpanConfig, usage: &mut Usage, timings: &mut Timings) -> Result<Resolved> {
+    let mut forest = Forest::default();
+    // Every shard reads every line and meets the same malformed ones: the
+    // first shard alone counts them.
+    let skips_before = config
+        .keys
+        .shard
+        .is_some_and(|shard: Shard| shard.index != 0)
+        .then(|| usage.skips.clone());
+    let span_files = read::expand(&config.paths, &[".json", ".jsonl"])?;
+    let mut progress = Progress::new(&span_files, config.progress);
+    for path in span_files {
+        let file = usage.inputs.len() as u32;
+        let skipped_before = usage.skips.total();
+        // Under --shard, `kept` counts this shard's spans only.
+        let (kept, dialect) = read::spans::read_file(
+            &path,
+            file,
+            &config.keys,
+            config.threads,
+            &mut usage.interner,
+            &mut usage.skips,
+            &mut |s| {
+                progress.span(&path);
+                forest.insert(s)
+            },
+        )?;
+        progress.file_done(&path);
+        usage.counts.spans += kept;
+        usage.inputs.push(InputFile {
+            path,
+            kind: InputKind::Spans,
+            format: dialect.name(),
+            records: kept,
+            skipped: usage.skips.total() - skipped_before,
+        });
+    }
+    progress.finish();
+    if let Some(skips) = skips_before {
+        usage.skips = skips;
+    }
+    timings.phase("read spans");
+    let resolved = forest.resolve(describe(&usage.inputs), &mut usage.skips)?;
+    timings.phase("resolve trees");
+    Ok(resolved)
+}
+
+/// A progress line on stderr while span files are read, only when stderr
+/// is a terminal (never in pipes, logs or with `--quiet`): the file, its
+/// share of the bytes, and the spans read so far, redrawn in place.
+pub struct Progress {
+    on: bool,
+    bytes_total: u64,
+    bytes_done: u64,
+    spans: u64,
+    shown_at: std::time::Instant,
+}
+
+impl Progress {
+    /// Progress over `files`, shown when `wanted` and stderr is a terminal.
+    pub fn new(files: &[PathBuf], wanted: bool) -> Progress {
+        use std::io::IsTerminal;
+        let on = wanted && std::io::stderr().is_terminal();
+        let bytes_total = if on {
+            files
+                .iter()
+                .filter_map(|f| std::fs::metadata(f).ok())
+                .map(|m| m.len())
+                .sum()
+        } else {
+            0
+        };
+        Progress {
+            on,
+            bytes_total,
+            bytes_done: 0,
+            spans: 0,
+            shown_at: std::time::Instant::now(),
+        }
+    }
+
+    /// One more span read; the line is redrawn at most ten times a second.
+    pub fn span(&mut self, file: &Path) {
+        self.spans += 1;
+        if self.on && self.spans % 4096 == 0 && self.shown_at.elapsed().as_millis() >= 100 {
+            self.show(file);
+        }
+    }
+
+    /// A file read to its end.
+    pub fn file_done(&mut self, file: &Path) {
+        if self.on {
+            self.bytes_done += std::fs::metadata(file).map_or(0, |m| m.len());
+            self.show(file);
+        }
+    }
+
+    fn show(&mut self, file: &Path) {
+        let pct = (self.bytes_done * 100)
+            .checked_div(self.bytes_total)
+            .unwrap_or(0);
+        eprint!(
+            "\r\x1b[2Ktokenledger: reading spans: {pct:>3} % of {} MB, {} spans ({})",
+            self.bytes_total / 1_000_000,
+            self.spans,
+            crate::terminal::escape(&file.display().to_string())
+        );
+        self.shown_at = std::time::Instant::now();
+    }
+
+    /// Clear the line once reading is over.
+    pub fn finish(&self) {
+        if self.on {
+            eprint!("\r\x1b[2K");
+        }
+    }
+}

@@ -1,0 +1,172 @@
+//! A computed [`Month`] written out: every file of `report --out`, one
+//! writer module per file kind, and the terminal summary.
+
+use super::answers::{
+    budget_csv, by_outcome_csv, by_step_csv, distribution_csv, focus_csv, outliers_csv,
+};
+use super::coverage::{coverage_csv, terminal as coverage_terminal};
+use super::html::{report_html, Page};
+use super::reconciliation::{reconciliation_csv, terminal as reconciliation_terminal};
+use super::reports::{report_csv, unattributed_csv, unbilled_csv};
+use super::summary::{summary_json, terminal_summary};
+use super::{csv_bytes, Outputs};
+use crate::answers::budget::{BudgetRow, Status};
+use crate::checks::Checks;
+use crate::error::Result;
+use crate::pipeline::{Answers, Month};
+use crate::terminal::escape;
+
+/// Write every file of `month` (its `answers` too) into `outputs`.
+pub fn write_month(
+    month: &Month,
+    answers: &Answers,
+    outputs: &mut Outputs,
+    raw: bool,
+) -> Result<()> {
+    let usage = &month.usage;
+    for report in &month.reports {
+        let bytes = csv_bytes(raw, |w| {
+            report_csv(w, &report.table, &report.rows, &month.ledger.total)
+        })?;
+        outputs.put(&format!("by_{}.csv", report.table.name), &bytes)?;
+    }
+    let unattributed = &month.ledger.unattributed;
+    let records: Vec<_> = unattributed.iter().map(|&i| &usage.records[i]).collect();
+    let costs: Vec<_> = unattributed
+        .iter()
+        .map(|&i| usage.costs[i].total())
+        .collect();
+    let (interner, inputs) = (&usage.interner, &usage.inputs);
+    let bytes = csv_bytes(raw, |w| {
+        unattributed_csv(w, &records, &costs, interner, inputs)
+    })?;
+    outputs.put("unattributed.csv", &bytes)?;
+    let bytes = csv_bytes(raw, |w| {
+        unbilled_csv(
+            w,
+            &month.resolved.calls,
+            &month.joined.unbilled,
+            interner,
+            inputs,
+        )
+    })?;
+    outputs.put("unbilled_spans.csv", &bytes)?;
+    write_checks(&month.checks, outputs, raw)?;
+    write_answers(month, answers, outputs, raw)?;
+    outputs.put("summary.json", &summary_json(&month.summary)?)
+}
+
+/// `reconciliation.csv` and `coverage.csv`, for the checks that ran.
+pub fn write_checks(checks: &Checks, outputs: &mut Outputs, raw: bool) -> Result<()> {
+    if let Some(rec) = &checks.reconciliation {
+        let bytes = csv_bytes(raw, |w| reconciliation_csv(w, rec))?;
+        outputs.put("reconciliation.csv", &bytes)?;
+    }
+    if let Some(coverage) = &checks.coverage {
+        outputs.put(
+            "coverage.csv",
+            &csv_bytes(raw, |w| coverage_csv(w, coverage))?,
+        )?;
+    }
+    Ok(())
+}
+
+/// The standing answers' files and the one-page report.
+fn write_answers(month: &Month, answers: &Answers, outputs: &mut Outputs, raw: bool) -> Result<()> {
+    let a = answers;
+    outputs.put(
+        "distribution.csv",
+        &csv_bytes(raw, |w| distribution_csv(w, &a.spreads))?,
+    )?;
+    outputs.put(
+        "outliers.csv",
+        &csv_bytes(raw, |w| outliers_csv(w, &a.outliers))?,
+    )?;
+    outputs.put(
+        "by_step.csv",
+        &csv_bytes(raw, |w| by_step_csv(w, &a.steps))?,
+    )?;
+    outputs.put(
+        "by_outcome.csv",
+        &csv_bytes(raw, |w| by_outcome_csv(w, &a.by_outcome))?,
+    )?;
+    if let Some(rows) = &month.budget_rows {
+        outputs.put("budget.csv", &csv_bytes(raw, |w| budget_csv(w, rows))?)?;
+    }
+    outputs.put("focus.csv", &csv_bytes(raw, |w| focus_csv(w, &a.focus))?)?;
+    #[cfg(feature = "parquet")]
+    if outputs.has_dir() {
+        let table = super::parquet::CallsTable {
+            records: &month.usage.records,
+            costs: &month.usage.costs,
+            billed: month.billed.as_deref(),
+            calls: &month.resolved.calls,
+            joined: &month.joined,
+            interner: &month.usage.interner,
+        };
+        outputs.put("calls.parquet", &table.to_parquet()?)?;
+    }
+    let page = Page {
+        summary: &month.summary,
+        tenants: &month.report("tenant").rows,
+        features: &month.report("feature").rows,
+        models: &month.report("model").rows,
+        budgets: month.budget_rows.as_deref(),
+        billed_total: month.billed_target,
+        run_costs: a.run_costs.clone(),
+        steps: &a.steps,
+    };
+    outputs.put("report.html", report_html(&page).as_bytes())
+}
+
+/// The summary printed after a run: totals, top tenants and features, the
+/// checks, and the budgets.
+pub fn terminal(month: &Month) -> String {
+    let summary = &month.summary;
+    let mut text = terminal_summary(
+        summary,
+        &month.report("tenant").rows,
+        &month.report("feature").rows,
+    );
+    text += &checks_terminal(&month.checks, summary);
+    if let Some(rows) = &month.budget_rows {
+        text += &budget_terminal(rows, month.basis());
+    }
+    text
+}
+
+/// The checks' part of the terminal output.
+pub fn checks_terminal(checks: &Checks, summary: &crate::summary::Summary) -> String {
+    let mut text = checks
+        .reconciliation
+        .as_ref()
+        .map_or_else(String::new, reconciliation_terminal);
+    if let Some(coverage) = &summary.coverage {
+        text += &coverage_terminal(coverage);
+    }
+    text
+}
+
+/// The budgets' lines of the terminal summary; `basis` says whether the
+/// spend is the billed or the computed cost.
+fn budget_terminal(rows: &[BudgetRow], basis: &str) -> String {
+    let count = |status| rows.iter().filter(|r| r.status == status).count();
+    let mut text = format!(
+        "budgets (on {basis} cost): {} over, {} at warning, {} ok\n",
+        count(Status::Over),
+        count(Status::Warn),
+        count(Status::Ok)
+    );
+    for r in rows.iter().filter(|r| r.status != Status::Ok) {
+        text += &format!(
+            "  {} {} {}: ${} {basis} of ${} ({} %)\n",
+            r.status.as_str(),
+            r.budget.dimension,
+            escape(&r.budget.key),
+            r.spend,
+            crate::money::Micros::round(r.budget.usd),
+            r.pct_used
+        );
+    }
+    text
+}
