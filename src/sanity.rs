@@ -11,8 +11,8 @@ use std::path::PathBuf;
 
 use rust_decimal::Decimal;
 
+use crate::read::span::AttrKeys;
 use crate::read::span_keys::{id_like, SpanKeys};
-use crate::read::spans::AttrKeys;
 
 /// How many lines of each span file are sampled for the keys they carry.
 const SAMPLE_LINES: usize = 2_000;

@@ -20,7 +20,7 @@ use crate::error::{Error, Result, Skips};
 use crate::intern::{Interner, Sym};
 use crate::model::{CallInfo, Origin, Shard};
 use crate::pipeline::usage::Usage as Billing;
-use crate::read::spans::{parse_hex_id, AttrKeys};
+use crate::read::span::{parse_hex_id, AttrKeys};
 use crate::read::{InputFile, InputKind};
 use crate::tree::{Agents, Call, Dims, Resolved};
 use crate::write::OutDir;

@@ -19,7 +19,7 @@ use tokenledger::pipeline::config::{
     AnswerConfig, CheckConfig, MonthConfig, Period, SpanConfig, UsageConfig,
 };
 use tokenledger::read::invoice::InvoiceFormat;
-use tokenledger::read::spans::AttrKeys;
+use tokenledger::read::span::AttrKeys;
 use tokenledger::read::usage::UsageFormat;
 use tokenledger::reconcile::Tolerance;
 use tokenledger::simulate::{parse_month, Export};

@@ -7,7 +7,7 @@ use chrono::{DateTime, Datelike, Utc};
 use rust_decimal::Decimal;
 
 use crate::read::invoice::InvoiceFormat;
-use crate::read::spans::AttrKeys;
+use crate::read::span::AttrKeys;
 use crate::read::usage::UsageFormat;
 use crate::reconcile::Tolerance;
 

@@ -24,7 +24,7 @@ use crate::ledger::{check_conservation, column_totals, find, round_all, Report};
 use crate::model::Cost;
 use crate::money::Micros;
 use crate::read::outcomes;
-use crate::read::spans::AttrKeys;
+use crate::read::span::AttrKeys;
 use crate::read::InputKind;
 use crate::reconcile::Names;
 use crate::sanity::{self, Facts};

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::spans::{compact, AttrKeys, Attributes, Ids, Scalar};
+use super::span::{compact, AttrKeys, Attributes, Ids, Scalar};
 use crate::intern::Interner;
 use crate::model::{Origin, Span};
 

@@ -8,6 +8,7 @@ pub mod otlp;
 pub mod outcomes;
 pub mod provider_usage;
 pub mod semconv;
+pub mod span;
 pub mod span_keys;
 pub mod spans;
 pub mod toml;

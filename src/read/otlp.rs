@@ -14,7 +14,7 @@ use serde::de::{self, IgnoredAny};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::spans::{compact, AttrKeys, Attributes, Ids, Scalar};
+use super::span::{compact, AttrKeys, Attributes, Ids, Scalar};
 use crate::error::{Error, Result};
 use crate::intern::Interner;
 use crate::model::{Origin, Span};
@@ -161,7 +161,7 @@ pub fn read_document(
     head: Vec<u8>,
     sink: &mut dyn FnMut(Span),
 ) -> Result<u64> {
-    let text = super::spans::rest_of(path, reader, head)?;
+    let text = super::span::rest_of(path, reader, head)?;
     let data: TracesData = serde_json::from_str(&text).map_err(|e| {
         Error::fatal(format!(
             "{}:{}: not an OTLP TracesData JSON document: {e}",
@@ -240,7 +240,8 @@ impl Attributes for Attrs<'_, '_> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::spans::{parse_hex_id, read_file};
+    use super::super::span::parse_hex_id;
+    use super::super::spans::read_file;
     use super::*;
     use crate::error::Skips;
     use crate::model::Role;

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use super::spans::parse_hex_id;
+use super::span::parse_hex_id;
 use super::{csv_error, csv_line};
 use crate::error::{Error, Result};
 use crate::hash::FastMap;

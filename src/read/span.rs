@@ -1,0 +1,257 @@
+//! One span, whatever its dialect: the attribute keys the run looks for,
+//! the [`Attributes`] a dialect reader exposes, and [`compact`], which
+//! reduces a span to what attribution needs through the alias table of
+//! [`super::semconv`]. The dialects ([`super::otlp`], [`super::flat`]) build
+//! on this; the driver ([`super::spans`]) builds on them.
+
+use std::borrow::Cow;
+use std::io::Read;
+use std::path::Path;
+
+use super::semconv::{self, CALL_OPERATIONS, OPERATION_KINDS};
+use crate::error::{Error, Result};
+use crate::intern::Interner;
+use crate::model::{CallInfo, Origin, Role, Span};
+
+/// Which attribute keys carry the attribution dimensions.
+#[derive(Clone, Debug)]
+pub struct AttrKeys {
+    /// Tenant keys, most preferred first (`--tenant-attr`).
+    pub tenant: Vec<String>,
+    /// Feature key (`--feature-attr`).
+    pub feature: String,
+    /// Span attributes holding the provider's request id (`--join-attr`),
+    /// tried in order.
+    pub join: Vec<String>,
+    /// Root-span attribute naming the run's outcome (`--outcome-attr`).
+    pub outcome: String,
+    /// With `--shard`: only this shard's traces are kept; other spans are
+    /// dropped once their ids are checked, before their attributes are read.
+    pub shard: Option<crate::model::Shard>,
+}
+
+/// The attribute numbering an agent's steps.
+pub const STEP_ATTR: &str = "gen_ai.agent.step";
+
+/// A scalar attribute value.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Scalar<'a> {
+    /// A string.
+    Text(Cow<'a, str>),
+    /// An integer.
+    Int(i64),
+    /// A floating-point number (never money: only ever read as a count).
+    Float(f64),
+    /// A boolean.
+    Bool(bool),
+}
+
+impl Scalar<'_> {
+    /// The value as text, for dimensions and ids.
+    fn text(&self) -> Option<Cow<'_, str>> {
+        let text = match self {
+            Scalar::Text(s) => Cow::Borrowed(s.as_ref()),
+            Scalar::Int(i) => Cow::Owned(i.to_string()),
+            Scalar::Bool(b) => Cow::Owned(b.to_string()),
+            Scalar::Float(_) => return None,
+        };
+        (!text.is_empty()).then_some(text)
+    }
+
+    /// The value as a token count.
+    fn count(&self) -> Option<u64> {
+        match self {
+            Scalar::Int(i) => u64::try_from(*i).ok(),
+            Scalar::Text(s) => s.parse().ok(),
+            Scalar::Float(f) if f.fract() == 0.0 && *f >= 0.0 && *f < 1e15 => Some(*f as u64),
+            _ => None,
+        }
+    }
+}
+
+/// A span's attributes (its resource's included), by key.
+pub trait Attributes {
+    /// The scalar value under exactly `key`, if any.
+    fn value(&self, key: &str) -> Option<Scalar<'_>>;
+
+    /// The text under `key` or one of its aliases.
+    fn text(&self, key: &str) -> Option<Cow<'_, str>> {
+        semconv::names(key).find_map(|k| {
+            self.value(k)
+                .and_then(|v| v.text().map(|t| Cow::Owned(t.into_owned())))
+        })
+    }
+
+    /// The count under `key` or one of its aliases.
+    fn count(&self, key: &str) -> Option<u64> {
+        semconv::names(key).find_map(|k| self.value(k).and_then(|v| v.count()))
+    }
+}
+
+/// A span's ids as written, with the field names for messages, and its
+/// start time.
+pub struct Ids<'a> {
+    /// Trace id text and its field name.
+    pub trace: (&'a str, &'static str),
+    /// Span id text and its field name.
+    pub span: (&'a str, &'static str),
+    /// Parent id text (absent or empty for a root) and its field name.
+    pub parent: (Option<&'a str>, &'static str),
+    /// Start in nanoseconds since the Unix epoch; 0 when unknown.
+    pub start_ns: u64,
+}
+
+/// Parse a hex id of exactly `digits` digits, in either case, with an
+/// optional `0x` prefix.
+pub fn parse_hex_id(text: &str, digits: usize) -> Option<u128> {
+    let hex = text.strip_prefix("0x").unwrap_or(text).as_bytes();
+    if hex.len() != digits {
+        return None;
+    }
+    hex.iter().try_fold(0u128, |value, &b| {
+        let digit = match b {
+            b'0'..=b'9' => b - b'0',
+            b'a'..=b'f' => b - b'a' + 10,
+            b'A'..=b'F' => b - b'A' + 10,
+            _ => return None,
+        };
+        Some(value << 4 | u128::from(digit))
+    })
+}
+
+/// The span's GenAI operation: `gen_ai.operation.name`, else another
+/// library's span kind, else the first word of the span name.
+fn operation<'n>(attrs: &dyn Attributes, name_op: &'n str) -> Cow<'n, str> {
+    if let Some(op) = attrs.text("gen_ai.operation.name") {
+        return Cow::Owned(op.into_owned());
+    }
+    OPERATION_KINDS
+        .iter()
+        .find(|(key, value, _)| {
+            attrs
+                .value(key)
+                .and_then(|v| v.text().map(|t| t.eq_ignore_ascii_case(value)))
+                == Some(true)
+        })
+        .map_or(Cow::Borrowed(name_op), |(_, _, op)| Cow::Borrowed(*op))
+}
+
+/// Reduce one span to what attribution needs; `None` for a well-formed
+/// span of another shard's trace.
+pub fn compact(
+    name: &str,
+    ids: Ids,
+    attrs: &dyn Attributes,
+    origin: Origin,
+    keys: &AttrKeys,
+    interner: &mut Interner,
+) -> std::result::Result<Option<Span>, String> {
+    let what = |field: &str, value: &str| format!("span \"{name}\": {field} \"{value}\"");
+    let trace_id = parse_hex_id(ids.trace.0, 32)
+        .ok_or_else(|| what(ids.trace.1, ids.trace.0) + " is not 32 hex digits")?;
+    let span_id = parse_hex_id(ids.span.0, 16)
+        .map(|id| id as u64)
+        .filter(|&id| id != 0)
+        .ok_or_else(|| what(ids.span.1, ids.span.0) + " is not 16 hex digits (non-zero)")?;
+    let parent_id = match ids.parent.0 {
+        None | Some("") => 0,
+        Some(p) => parse_hex_id(p, 16)
+            .map(|id| id as u64)
+            .ok_or_else(|| what(ids.parent.1, p) + " is not 16 hex digits")?,
+    };
+    if keys.shard.is_some_and(|shard| !shard.owns(trace_id)) {
+        return Ok(None);
+    }
+    let (name_op, name_rest) = name.split_once(' ').unwrap_or((name, ""));
+    let op = operation(attrs, name_op);
+    let join_key = keys.join.iter().find_map(|k| attrs.text(k));
+    let role = match op.as_ref() {
+        "invoke_agent" => Role::Agent,
+        "execute_tool" => Role::Tool,
+        op if CALL_OPERATIONS.contains(&op) || join_key.is_some() => Role::Call,
+        _ => Role::Other,
+    };
+    // The span-name fallback applies only when the name follows the
+    // `{operation} {target}` convention for this very operation.
+    let mut named = |attr: &str| {
+        attrs
+            .text(attr)
+            .or_else(|| {
+                (name_op == op && !name_rest.is_empty()).then_some(Cow::Borrowed(name_rest))
+            })
+            .map(|n| interner.intern(&n))
+    };
+    let agent = if role == Role::Agent {
+        named("gen_ai.agent.name")
+    } else {
+        None
+    };
+    let tool = if role == Role::Tool {
+        named("gen_ai.tool.name")
+    } else {
+        None
+    };
+    let tenant = keys
+        .tenant
+        .iter()
+        .enumerate()
+        .find_map(|(rank, key)| attrs.text(key).map(|v| (rank as u8, interner.intern(&v))));
+    let feature = attrs.text(&keys.feature).map(|v| interner.intern(&v));
+    let call = (role == Role::Call).then(|| {
+        let model = attrs
+            .text("gen_ai.response.model")
+            .or_else(|| attrs.text("gen_ai.request.model"));
+        let input = attrs.count("gen_ai.usage.input_tokens");
+        let cached = attrs
+            .count("gen_ai.usage.cache_read.input_tokens")
+            .unwrap_or(0)
+            + attrs
+                .count("gen_ai.usage.cache_write.input_tokens")
+                .unwrap_or(0);
+        // The conventions count cached tokens inside input_tokens; some
+        // emitters report Anthropic's input that excludes them. Cached
+        // tokens beyond the input count give that away.
+        let input = input.map(|n| if cached > n { n + cached } else { n });
+        Box::new(CallInfo {
+            join_key: join_key.map(|k| k.into()),
+            name: interner.intern(name),
+            model: model.map(|m| interner.intern(&m)),
+            input_tokens: input,
+            output_tokens: attrs.count("gen_ai.usage.output_tokens"),
+            start_ns: ids.start_ns,
+            step: attrs.count(STEP_ATTR).and_then(|s| u32::try_from(s).ok()),
+        })
+    });
+    let outcome = if parent_id == 0 {
+        attrs.text(&keys.outcome).map(|v| interner.intern(&v))
+    } else {
+        None
+    };
+    Ok(Some(Span {
+        trace_id,
+        span_id,
+        parent_id,
+        role,
+        agent,
+        tool,
+        tenant,
+        feature,
+        outcome,
+        call,
+        origin,
+    }))
+}
+
+/// Read the rest of `reader` after `head` as text.
+pub fn rest_of(path: &Path, mut reader: impl Read, mut head: Vec<u8>) -> Result<String> {
+    reader
+        .read_to_end(&mut head)
+        .map_err(|e| Error::io(path, e))?;
+    String::from_utf8(head).map_err(|e| {
+        Error::fatal(format!(
+            "{}: invalid UTF-8 at byte {}",
+            path.display(),
+            e.utf8_error().valid_up_to()
+        ))
+    })
+}
