@@ -11,6 +11,7 @@
 
 pub mod answers;
 pub mod attribute;
+pub mod catalog;
 pub mod checks;
 pub mod cmd;
 pub mod coverage;
