@@ -4,7 +4,7 @@
 use libfuzzer_sys::fuzz_target;
 use tokenledger::intern::Interner;
 use tokenledger::model::Origin;
-use tokenledger::read::spans::AttrKeys;
+use tokenledger::read::span::AttrKeys;
 use tokenledger::read::{flat, otlp};
 
 fuzz_target!(|data: &[u8]| {
