@@ -9,6 +9,7 @@ use crate::attribute::{Table, Totals};
 use crate::error::{Error, Result};
 use crate::model::Cost;
 use crate::money::{apportion, split, Micros};
+use crate::rounding::controlled;
 
 /// Cost columns of every report, in order: cache writes of both lifetimes
 /// are one column.
@@ -89,8 +90,10 @@ pub fn find<'r>(reports: &'r [Report], name: &str) -> &'r Report {
         .expect("every report is built")
 }
 
-/// Round a table's rows so that each cost column sums to `targets` (and,
-/// under a true-up, `billed_usd` to `billed_target`), and sort them by cost
+/// Round a table's rows by [`controlled`] rounding, so that each cost
+/// column sums to `targets`, each cell and each row's `cost_usd` being its
+/// exact value rounded down or up (and, under a true-up, `billed_usd` sums
+/// to `billed_target` by largest remainder), and sort them by cost
 /// descending, then labels ascending. The rows move out of the table (the
 /// largest, by run, can hold a row per trace).
 pub fn round_table(
@@ -100,27 +103,21 @@ pub fn round_table(
 ) -> Result<Vec<RoundedRow>> {
     let mut rows = std::mem::take(&mut table.rows);
     rows.sort_by(|a, b| a.0.cmp(&b.0));
-    let column = |value: &dyn Fn(&Totals) -> Decimal, target: Micros| {
-        let exact: Vec<Decimal> = rows.iter().map(|(_, t, _)| value(t)).collect();
-        apportion(&exact, target)
-    };
-    let mut columns = Vec::with_capacity(4);
-    for (k, target) in targets.iter().enumerate() {
-        columns.push(column(&|t| components(&t.cost)[k], *target)?);
-    }
+    let exact: Vec<[Decimal; 4]> = rows.iter().map(|(_, t, _)| components(&t.cost)).collect();
+    let cells = controlled(&exact, targets)?;
     let billed = billed_target
-        .map(|target| column(&|t| t.billed, target))
+        .map(|target| {
+            let exact: Vec<Decimal> = rows.iter().map(|(_, t, _)| t.billed).collect();
+            apportion(&exact, target)
+        })
         .transpose()?;
     let mut rounded: Vec<RoundedRow> = rows
         .into_iter()
+        .zip(cells)
         .enumerate()
-        .map(|(i, (keys, totals, inclusive))| {
-            let cost = [0, 1, 2, 3].map(|k| columns[k][i]);
+        .map(|(i, ((keys, totals, inclusive), cost))| {
             let cost_usd: Micros = cost.iter().copied().sum();
-            // Inclusive = this row's own rounded cost + the rounded cost of the
-            // sub-agents below it, so it is never below cost_usd.
-            let inclusive = inclusive
-                .map(|incl| Micros(cost_usd.0 + Micros::round(incl - totals.cost.total()).0));
+            let inclusive = inclusive.map(|incl| inclusive_cell(incl, cost_usd));
             let billed = billed.as_ref().map(|b| b[i]);
             RoundedRow {
                 keys,
@@ -139,6 +136,17 @@ pub fn round_table(
             .then_with(|| a.keys.cmp(&b.keys))
     });
     Ok(rounded)
+}
+
+/// An agent's inclusive cost, rounded half to even, or up when that would
+/// fall below its own rounded cost (its exact inclusive cost never does).
+fn inclusive_cell(exact: Decimal, cost_usd: Micros) -> Micros {
+    let nearest = Micros::round(exact);
+    if nearest >= cost_usd {
+        nearest
+    } else {
+        Micros(nearest.0 + 1)
+    }
 }
 
 /// Record counts of one run.

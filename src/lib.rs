@@ -26,6 +26,7 @@ pub mod pipeline;
 pub mod price;
 pub mod read;
 pub mod reconcile;
+pub mod rounding;
 pub mod sanity;
 pub mod shard;
 pub mod simulate;

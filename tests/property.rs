@@ -178,6 +178,31 @@ fn every_report_sums_to_the_total_billed() {
                 );
             }
         }
+        // Exact in every cell: each model's row against the oracle's exact
+        // sums, every cost cell and cost_usd within a micro-dollar (its
+        // exact value rounded down or up).
+        let mut exact: std::collections::BTreeMap<String, [Decimal; 5]> = Default::default();
+        for (_, model, c) in priced(&wd.read("fleet/usage.csv"), period) {
+            let e = exact.entry(model).or_default();
+            let parts = [c.0[0], c.0[1], c.0[2] + c.0[3], c.0[4], c.total()];
+            for (sum, part) in e.iter_mut().zip(parts) {
+                *sum += part;
+            }
+        }
+        let rows = csv_rows(&wd.read("out/by_model.csv"));
+        for row in &rows[1..] {
+            let e = exact[&row[0]];
+            for (k, cell) in [7, 8, 9, 10, 11].iter().enumerate() {
+                let got = Decimal::from(micros(&row[*cell]));
+                let want = e[k] * Decimal::from(1_000_000);
+                assert!(
+                    got == want.floor() || got == want.ceil(),
+                    "{case}: by_model {} column {}: {got} µ$ for exact {want}",
+                    row[0],
+                    rows[0][*cell]
+                );
+            }
+        }
         // The answers conserve the total too: by_step and by_outcome per
         // row, focus.csv's cost columns and token quantities.
         let column_sum = |file: &str, column: &str, parse: &dyn Fn(&str) -> i128| {
