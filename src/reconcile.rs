@@ -93,6 +93,9 @@ pub struct Line {
     pub invoiced: Decimal,
     /// Billed tokens of this type behind the computed cost.
     pub tokens: u128,
+    /// Of those, the tokens of requests priced at a long-context rate, and
+    /// their computed cost.
+    pub long_context: (u128, Decimal),
     /// Outcome.
     pub status: Status,
     /// For a line that fails, what the numbers point at.
@@ -224,6 +227,44 @@ impl<'a> Names<'a> {
     pub fn provider(&self, provider: Sym) -> &str {
         self.interner.get(provider)
     }
+
+    /// An interned name as written.
+    pub fn name(&self, sym: Sym) -> &str {
+        self.interner.get(sym)
+    }
+}
+
+/// One line's sides while they are summed: computed, invoiced, tokens,
+/// whether the invoice has the line, and the long-context tokens and cost.
+type Side = (Decimal, Decimal, u128, bool, (u128, Decimal));
+
+/// The long-context threshold of each record's price entry, looked up once
+/// per (provider, model, day).
+struct Thresholds<'t> {
+    table: &'t PriceTable,
+    seen: HashMap<(Sym, Sym, NaiveDate), Option<u64>>,
+}
+
+impl Thresholds<'_> {
+    /// Whether `record` was priced at its entry's long-context rates.
+    fn is_long(&mut self, names: &Names, record: &UsageRecord) -> bool {
+        let date = record.timestamp.date_naive();
+        let table = self.table;
+        let threshold = *self
+            .seen
+            .entry((record.provider, record.model, date))
+            .or_insert_with(|| {
+                table
+                    .find(
+                        names.provider(record.provider),
+                        names.name(record.model),
+                        date,
+                    )
+                    .and_then(|entry| entry.long_context.as_ref())
+                    .map(|lc| lc.threshold)
+            });
+        threshold.is_some_and(|t| record.tokens.prompt() > t)
+    }
 }
 
 /// Compare priced usage with the invoice.
@@ -239,10 +280,16 @@ pub fn reconcile(
         invoice.iter().partition(|l| l.charge == Charge::Usage);
     let daily = !usage.is_empty() && usage.iter().all(|l| l.day.is_some());
 
-    // Both sides keyed alike: (computed, invoiced, tokens, invoiced at all).
-    let mut sides: BTreeMap<LineKey, (Decimal, Decimal, u128, bool)> = BTreeMap::new();
+    // Both sides keyed alike: (computed, invoiced, tokens, invoiced at all,
+    // long-context tokens and cost).
+    let mut sides: BTreeMap<LineKey, Side> = BTreeMap::new();
+    let mut thresholds = Thresholds {
+        table,
+        seen: HashMap::new(),
+    };
     for (r, cost) in records.iter().zip(costs) {
         let day = daily.then(|| r.timestamp.date_naive());
+        let long = thresholds.is_long(names, r);
         for t in TokenType::ALL {
             let (tokens, amount) = (r.tokens.get(t), cost.0[t.index()]);
             if tokens == 0 && amount.is_zero() {
@@ -257,6 +304,10 @@ pub fn reconcile(
             let side = sides.entry(key).or_default();
             side.0 += amount;
             side.2 += u128::from(tokens);
+            if long {
+                side.4 .0 += u128::from(tokens);
+                side.4 .1 += amount;
+            }
         }
     }
     let mut not_per_token: HashMap<LineKey, String> = HashMap::new();
@@ -283,22 +334,25 @@ pub fn reconcile(
 
     let mut lines: Vec<Line> = sides
         .into_iter()
-        .map(|(key, (computed, invoiced, tokens, on_invoice))| {
-            let status = match (tokens > 0 || !computed.is_zero(), on_invoice) {
-                (true, false) => Status::MissingInInvoice,
-                (false, true) => Status::MissingInUsage,
-                _ if tolerance.drifts(computed, invoiced) => Status::Drift,
-                _ => Status::Ok,
-            };
-            Line {
-                key,
-                computed,
-                invoiced,
-                tokens,
-                status,
-                diagnosis: String::new(),
-            }
-        })
+        .map(
+            |(key, (computed, invoiced, tokens, on_invoice, long_context))| {
+                let status = match (tokens > 0 || !computed.is_zero(), on_invoice) {
+                    (true, false) => Status::MissingInInvoice,
+                    (false, true) => Status::MissingInUsage,
+                    _ if tolerance.drifts(computed, invoiced) => Status::Drift,
+                    _ => Status::Ok,
+                };
+                Line {
+                    key,
+                    computed,
+                    invoiced,
+                    tokens,
+                    long_context,
+                    status,
+                    diagnosis: String::new(),
+                }
+            },
+        )
         .collect();
 
     // True-up factors and what no record makes up, per (provider, model, type).
@@ -394,6 +448,9 @@ fn diagnose(lines: &mut [Line], tolerance: &Tolerance, daily: bool) {
             .fold((Decimal::ZERO, Decimal::ZERO, 0u128), |(c, i, n), l| {
                 (c + l.computed, i + l.invoiced, n + l.tokens)
             });
+        let long = group.iter().fold((0u128, Decimal::ZERO), |(n, c), l| {
+            (n + l.long_context.0, c + l.long_context.1)
+        });
         // Checked: a ratio beyond the decimal range (a tiny invoiced
         // amount) is no constant rate.
         let both: Vec<Decimal> = group
@@ -435,7 +492,13 @@ fn diagnose(lines: &mut [Line], tolerance: &Tolerance, daily: bool) {
                         .into()
                 }
                 _ if constant_ratio => {
-                    rate_diagnosis(both[0], computed, invoiced, tokens, line.key.token_type)
+                    let amounts = Amounts {
+                        computed,
+                        invoiced,
+                        tokens,
+                        long,
+                    };
+                    rate_diagnosis(both[0], &amounts, line.key.token_type)
                 }
                 _ => String::new(),
             };
@@ -444,27 +507,50 @@ fn diagnose(lines: &mut [Line], tolerance: &Tolerance, daily: bool) {
     }
 }
 
-fn rate_diagnosis(
-    ratio: Decimal,
+/// A line group's amounts, for its diagnosis.
+struct Amounts {
     computed: Decimal,
     invoiced: Decimal,
     tokens: u128,
-    t: Option<TokenType>,
-) -> String {
+    /// Tokens priced at a long-context rate, and their computed cost.
+    long: (u128, Decimal),
+}
+
+/// USD per million tokens, to four places.
+fn per_million(usd: Decimal, tokens: u128) -> Decimal {
+    (usd * Decimal::from(1_000_000u32) / Decimal::from(tokens))
+        .round_dp(4)
+        .normalize()
+}
+
+fn rate_diagnosis(ratio: Decimal, a: &Amounts, t: Option<TokenType>) -> String {
     let ratio = ratio.round_dp(4).normalize();
     let mut text = format!("computed is {ratio}× the invoice on every line");
-    if let Some(t) = t.filter(|_| tokens > 0) {
-        let per_million = |usd: Decimal| {
-            (usd * Decimal::from(1_000_000u32) / Decimal::from(tokens))
-                .round_dp(4)
-                .normalize()
-        };
-        text += &format!(
-            ": the {} rate looks wrong; the invoice implies ${} per 1M tokens, the pricing table charged ${}",
-            t.key(),
-            per_million(invoiced),
-            per_million(computed)
-        );
+    let (long_tokens, long_cost) = a.long;
+    match t.filter(|_| a.tokens > 0) {
+        // Two rates behind the line: name both, never their blend.
+        Some(t) if long_tokens > 0 && long_tokens < a.tokens => {
+            let share = ratio_pct(long_tokens, a.tokens);
+            text += &format!(
+                ": the {} line mixes standard and long-context requests: {share} % of its tokens \
+                 at the long-context rate (${} per 1M tokens), the rest at the standard rate \
+                 (${} per 1M); one of the two rates (or the long-context threshold) looks wrong; \
+                 the invoice implies ${} per 1M over both",
+                t.key(),
+                per_million(long_cost, long_tokens),
+                per_million(a.computed - long_cost, a.tokens - long_tokens),
+                per_million(a.invoiced, a.tokens)
+            );
+        }
+        Some(t) => {
+            text += &format!(
+                ": the {} rate looks wrong; the invoice implies ${} per 1M tokens, the pricing table charged ${}",
+                t.key(),
+                per_million(a.invoiced, a.tokens),
+                per_million(a.computed, a.tokens)
+            );
+        }
+        None => {}
     }
     let hundred = Decimal::ONE_HUNDRED;
     if (ratio - hundred).abs() < Decimal::ONE
@@ -475,6 +561,11 @@ fn rate_diagnosis(
         text += "; a factor of 100 suggests cents read as dollars (or the reverse)";
     }
     text
+}
+
+/// `part / whole` as a percentage to one place.
+fn ratio_pct(part: u128, whole: u128) -> Decimal {
+    (Decimal::from(part) * Decimal::ONE_HUNDRED / Decimal::from(whole)).round_dp(1)
 }
 
 /// The reconciliation part of `summary.json`.

@@ -360,3 +360,26 @@ fn true_up_puts_invoice_only_charges_in_their_own_row() {
         "(invoice only),(invoice only),(invoice only),(invoice only),0,0,0,0,0,0,0.000000,0.000000,0.000000,0.000000,0.000000,0.007500\n"
     ), "{runs}");
 }
+
+#[test]
+fn a_line_of_two_rates_names_both_not_their_blend() {
+    // claude-test-1's input line holds req-4 (210,000 prompt tokens: the
+    // long-context rate, $6/M on 150,000) and 7,000 tokens at the standard
+    // rate. An invoice 10 % above is diagnosed with both rates and shares.
+    let wd = Workdir::handmade("rec-long");
+    let invoice = std::fs::read_to_string(fixture("invoices/tokenledger.csv"))
+        .unwrap()
+        .replace("claude-test-1,input,0.911,", "claude-test-1,input,1.0021,");
+    wd.write("invoice.csv", &invoice);
+    let out = wd.reconcile("invoice.csv", &["--tolerance-usd", "0.0001"]);
+    assert_eq!(out.status.code(), Some(1));
+    let csv = wd.read("out/reconciliation.csv");
+    assert!(
+        csv.contains(
+            "the input line mixes standard and long-context requests: 95.5 % of its tokens at the \
+             long-context rate ($6 per 1M tokens), the rest at the standard rate ($1.5714 per 1M)"
+        ),
+        "{csv}"
+    );
+    assert!(!csv.contains("the input rate looks wrong"), "{csv}");
+}
