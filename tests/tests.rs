@@ -21,3 +21,4 @@ mod reconcile;
 mod safety;
 mod samples;
 mod shard;
+mod telemetry;

@@ -26,13 +26,16 @@ pub const ALIASES: &[(&str, &[&str])] = &[
             "llm.model_name",
         ],
     ),
-    ("gen_ai.response.id", &["ai.response.id", "llm.openai.id"]),
+    (
+        "gen_ai.response.id",
+        &["ai.response.id", "llm.openai.id", "response_id", "gen_ai.response_id"],
+    ),
     (
         "gen_ai.conversation.id",
         &["session.id", "langfuse.session.id"],
     ),
-    ("gen_ai.agent.name", &["agent.name"]),
-    ("gen_ai.tool.name", &["tool.name"]),
+    ("gen_ai.agent.name", &["agent.name", "agent_name"]),
+    ("gen_ai.tool.name", &["tool.name", "ai.toolCall.name", "tool_name"]),
     (
         "gen_ai.usage.input_tokens",
         &[
@@ -83,6 +86,23 @@ pub const OPERATION_KINDS: &[(&str, &str, &str)] = &[
     ("openinference.span.kind", "agent", "invoke_agent"),
     ("traceloop.span.kind", "agent", "invoke_agent"),
     ("traceloop.span.kind", "tool", "execute_tool"),
+];
+
+/// Spans that name an agent or a tool by their name alone, whatever their
+/// attributes: (span-name prefix, the GenAI operation it means). The rest
+/// of the name, without quotes, is the agent's or tool's name when no
+/// `gen_ai.agent.name` / `gen_ai.tool.name` (or alias) says it.
+/// - Logfire's OpenAI Agents integration: `Agent run: 'Assistant'`,
+///   `Function: get_weather`;
+/// - Vercel AI SDK: `ai.toolCall` (the name in `ai.toolCall.name`);
+/// - Pydantic AI: `running tool` (the name in `gen_ai.tool.name`),
+///   `<agent> run` spans carry `gen_ai.agent.name`, which names an agent
+///   on any span that is not a call.
+pub const NAME_PREFIXES: &[(&str, &str)] = &[
+    ("Agent run: ", "invoke_agent"),
+    ("Function: ", "execute_tool"),
+    ("ai.toolCall", "execute_tool"),
+    ("running tool", "execute_tool"),
 ];
 
 /// `gen_ai.operation.name` values (or span-name prefixes) of inference calls.

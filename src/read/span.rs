@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use std::io::Read;
 use std::path::Path;
 
-use super::semconv::{self, CALL_OPERATIONS, OPERATION_KINDS};
+use super::semconv::{self, CALL_OPERATIONS, NAME_PREFIXES, OPERATION_KINDS};
 use crate::error::{Error, Result};
 use crate::intern::Interner;
 use crate::model::{CallInfo, Origin, Role, Span};
@@ -120,8 +120,9 @@ pub fn parse_hex_id(text: &str, digits: usize) -> Option<u128> {
 }
 
 /// The span's GenAI operation: `gen_ai.operation.name`, else another
-/// library's span kind, else the first word of the span name.
-fn operation<'n>(attrs: &dyn Attributes, name_op: &'n str) -> Cow<'n, str> {
+/// library's span kind, else a span-name prefix of [`NAME_PREFIXES`], else
+/// the first word of the span name.
+fn operation<'n>(attrs: &dyn Attributes, name: &str, name_op: &'n str) -> Cow<'n, str> {
     if let Some(op) = attrs.text("gen_ai.operation.name") {
         return Cow::Owned(op.into_owned());
     }
@@ -133,7 +134,52 @@ fn operation<'n>(attrs: &dyn Attributes, name_op: &'n str) -> Cow<'n, str> {
                 .and_then(|v| v.text().map(|t| t.eq_ignore_ascii_case(value)))
                 == Some(true)
         })
-        .map_or(Cow::Borrowed(name_op), |(_, _, op)| Cow::Borrowed(*op))
+        .map(|(_, _, op)| *op)
+        .or_else(|| {
+            NAME_PREFIXES
+                .iter()
+                .find(|(prefix, _)| name.starts_with(prefix))
+                .map(|(_, op)| *op)
+        })
+        .map_or(Cow::Borrowed(name_op), Cow::Borrowed)
+}
+
+/// The name a span's own name gives its agent or tool: after a
+/// [`NAME_PREFIXES`] prefix (quotes dropped), after the operation word
+/// (`invoke_agent Planner`), or, for a span whose kind attribute made it an
+/// agent or tool (OpenInference), the whole name.
+fn name_target<'n>(name: &'n str, op: &str) -> Option<&'n str> {
+    let from_prefix = NAME_PREFIXES
+        .iter()
+        .find(|(prefix, o)| *o == op && name.starts_with(prefix))
+        .map(|(prefix, _)| name[prefix.len()..].trim().trim_matches(['\'', '"']));
+    let target = match from_prefix {
+        Some(rest) => rest,
+        None => match name.split_once(' ') {
+            Some((first, rest)) if first == op => rest,
+            _ if name.split(' ').next() == Some(op) => "",
+            _ => name,
+        },
+    };
+    (!target.is_empty()).then_some(target)
+}
+
+/// A response id kept only inside OpenInference's `output.value` (the
+/// provider's response as JSON): its top-level `id`.
+fn id_in_output(attrs: &dyn Attributes) -> Option<String> {
+    let json = attrs.text("output.mime_type")?;
+    if !json.eq_ignore_ascii_case("application/json") {
+        return None;
+    }
+    let output = attrs.text("output.value")?;
+    #[derive(serde::Deserialize)]
+    struct Response {
+        id: Option<String>,
+    }
+    serde_json::from_str::<Response>(&output)
+        .ok()?
+        .id
+        .filter(|id| !id.is_empty())
 }
 
 /// Reduce one span to what attribution needs; `None` for a well-formed
@@ -162,23 +208,26 @@ pub fn compact(
     if keys.shard.is_some_and(|shard| !shard.owns(trace_id)) {
         return Ok(None);
     }
-    let (name_op, name_rest) = name.split_once(' ').unwrap_or((name, ""));
-    let op = operation(attrs, name_op);
-    let join_key = keys.join.iter().find_map(|k| attrs.text(k));
+    let name_op = name.split_once(' ').map_or(name, |(op, _)| op);
+    let op = operation(attrs, name, name_op);
+    let join_key = keys
+        .join
+        .iter()
+        .find_map(|k| attrs.text(k))
+        .or_else(|| id_in_output(attrs).map(Cow::Owned));
     let role = match op.as_ref() {
         "invoke_agent" => Role::Agent,
         "execute_tool" => Role::Tool,
         op if CALL_OPERATIONS.contains(&op) || join_key.is_some() => Role::Call,
+        // A span that names a tool or an agent is one, whatever else it is.
+        _ if attrs.text("gen_ai.tool.name").is_some() => Role::Tool,
+        _ if attrs.text("gen_ai.agent.name").is_some() => Role::Agent,
         _ => Role::Other,
     };
-    // The span-name fallback applies only when the name follows the
-    // `{operation} {target}` convention for this very operation.
     let mut named = |attr: &str| {
         attrs
             .text(attr)
-            .or_else(|| {
-                (name_op == op && !name_rest.is_empty()).then_some(Cow::Borrowed(name_rest))
-            })
+            .or_else(|| name_target(name, &op).map(Cow::Borrowed))
             .map(|n| interner.intern(&n))
     };
     let agent = if role == Role::Agent {
