@@ -4,8 +4,11 @@
 
 use crate::hash::FastMap;
 
+use std::collections::HashMap;
+
 use crate::error::{Error, Result};
-use crate::model::{Origin, UsageRecord};
+use crate::intern::Interner;
+use crate::model::{Origin, TokenType, UsageRecord};
 use crate::tree::Call;
 
 /// Why a call has no usage record.
@@ -19,6 +22,9 @@ pub enum Unbilled {
     OutsidePeriod,
     /// Another span (earlier in trace/span id order) already claimed the id.
     AlreadyJoined,
+    /// No id joined, and several billed records fit its fingerprint (model,
+    /// tokens, time) equally well: never guessed.
+    Ambiguous,
 }
 
 impl Unbilled {
@@ -29,6 +35,9 @@ impl Unbilled {
             Unbilled::NoRecord => "no usage record with this id",
             Unbilled::OutsidePeriod => "outside --period",
             Unbilled::AlreadyJoined => "id already joined to another span",
+            Unbilled::Ambiguous => {
+                "ambiguous: several billed records fit its model, tokens and time"
+            }
         }
     }
 }
@@ -40,6 +49,31 @@ pub struct Joined {
     pub call_of: Vec<Option<u32>>,
     /// Calls without a usage record, with the reason.
     pub unbilled: Vec<(u32, Unbilled)>,
+    /// Records joined by fingerprint rather than by id.
+    pub by_fingerprint: u64,
+}
+
+/// The fingerprint join: a call with no id, or whose id matches no record,
+/// joins the one billed record, not joined by id, of the same model (as
+/// [`model_key`] normalises it) and the same input and output token counts
+/// whose time lies within `window_ns` of the call's start: the nearest in
+/// time, never a tie.
+#[derive(Clone, Copy, Debug)]
+pub struct Fingerprint {
+    /// How far apart a call's start and its record's time may be.
+    pub window_ns: i64,
+}
+
+/// A model name as the fingerprint compares it: without a provider prefix
+/// or a resource path (`openai/gpt-4o`, `projects/p/locations/l/publishers/
+/// google/models/gemini-2.0-flash`), in lower case.
+pub fn model_key(model: &str) -> String {
+    model
+        .rsplit('/')
+        .next()
+        .unwrap_or(model)
+        .trim()
+        .to_ascii_lowercase()
 }
 
 /// Drop usage records that repeat an earlier record (returning how many
@@ -91,7 +125,12 @@ pub fn dedupe(records: &mut Vec<UsageRecord>, describe: impl Fn(Origin) -> Strin
 /// two spans carry the same id, the first in that order gets the record.
 /// `outside` holds the ids of the records left out by `--period`, so that a
 /// call billed in another month says so.
-pub fn join(calls: &[Call], records: &[UsageRecord], outside: &[Box<str>]) -> Joined {
+pub fn join(
+    calls: &[Call],
+    records: &[UsageRecord],
+    outside: &[Box<str>],
+    fingerprint: Option<(Fingerprint, &Interner)>,
+) -> Joined {
     let outside: FastMap<&str, ()> = outside.iter().map(|id| (&**id, ())).collect();
     // Every id a record is known by; a record's own request id wins over
     // another record's alternative id.
@@ -122,5 +161,108 @@ pub fn join(calls: &[Call], records: &[UsageRecord], outside: &[Box<str>]) -> Jo
             },
         }
     }
-    Joined { call_of, unbilled }
+    let mut joined = Joined {
+        call_of,
+        unbilled,
+        by_fingerprint: 0,
+    };
+    if let Some((fingerprint, interner)) = fingerprint {
+        join_by_fingerprint(calls, records, &mut joined, fingerprint, interner);
+    }
+    joined
+}
+
+/// A call's or record's fingerprint: model, input tokens (cached ones
+/// included), output tokens.
+type Print = (String, u64, u64);
+
+/// Join what the ids left, by fingerprint (see [`Fingerprint`]).
+fn join_by_fingerprint(
+    calls: &[Call],
+    records: &[UsageRecord],
+    joined: &mut Joined,
+    fingerprint: Fingerprint,
+    interner: &Interner,
+) {
+    let mut open: HashMap<Print, Vec<(i64, usize)>> = HashMap::new();
+    for (i, r) in records.iter().enumerate() {
+        if joined.call_of[i].is_none() {
+            let input = r.tokens.prompt();
+            let print = (
+                model_key(interner.get(r.model)),
+                input,
+                r.tokens.get(TokenType::Output),
+            );
+            let at = r.timestamp.timestamp_nanos_opt().unwrap_or(0);
+            open.entry(print).or_default().push((at, i));
+        }
+    }
+    let mut still = Vec::with_capacity(joined.unbilled.len());
+    for &(ci, why) in &joined.unbilled {
+        let info = &calls[ci as usize].info;
+        let print = match (info.model, info.input_tokens, info.output_tokens) {
+            (Some(m), Some(input), Some(output))
+                if matches!(why, Unbilled::NoJoinKey | Unbilled::NoRecord) && info.start_ns > 0 =>
+            {
+                (model_key(interner.get(m)), input, output)
+            }
+            _ => {
+                still.push((ci, why));
+                continue;
+            }
+        };
+        match nearest(
+            &open,
+            &print,
+            info.start_ns as i64,
+            fingerprint.window_ns,
+            &joined.call_of,
+        ) {
+            Nearest::One(ri) => {
+                joined.call_of[ri] = Some(ci);
+                joined.by_fingerprint += 1;
+            }
+            Nearest::Tie => still.push((ci, Unbilled::Ambiguous)),
+            Nearest::None => still.push((ci, why)),
+        }
+    }
+    joined.unbilled = still;
+}
+
+/// What a fingerprint found.
+enum Nearest {
+    One(usize),
+    Tie,
+    None,
+}
+
+/// The open record with `print` nearest in time to `at`, within `window`.
+fn nearest(
+    open: &HashMap<Print, Vec<(i64, usize)>>,
+    print: &Print,
+    at: i64,
+    window: i64,
+    call_of: &[Option<u32>],
+) -> Nearest {
+    let mut best: Option<(i64, usize)> = None;
+    let mut tie = false;
+    for &(time, ri) in open.get(print).into_iter().flatten() {
+        let distance = (time - at).abs();
+        if call_of[ri].is_some() || distance > window {
+            continue;
+        }
+        match best {
+            Some((d, _)) if distance > d => {}
+            Some((d, _)) if distance == d => tie = true,
+            _ => {
+                best = Some((distance, ri));
+                tie = false;
+            }
+        }
+    }
+    match best {
+        Some(_) if tie => Nearest::Tie,
+        Some((_, ri)) => Nearest::One(ri),
+        None => Nearest::None,
+    }
 }

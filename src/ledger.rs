@@ -174,6 +174,9 @@ pub struct Counts {
     pub usage_records: u64,
     /// Records joined to a call.
     pub matched: u64,
+    /// Of those, the records joined by fingerprint (model, tokens, time)
+    /// rather than by id.
+    pub matched_by_fingerprint: u64,
     /// Records that joined no call.
     pub unattributed: u64,
     /// Calls with no usage record.

@@ -285,3 +285,71 @@ fn usage_format_can_be_forced() {
         "0",
     ]);
 }
+
+#[test]
+fn a_month_without_ids_joins_by_fingerprint_to_the_micro_dollar() {
+    // 40 % of the chat spans carry no id, and the usage is LiteLLM's spend
+    // logs under LiteLLM's own request ids: no call joins by id. The
+    // fingerprint join (model, tokens, time) must give the reports of the
+    // same month whose every span carries the provider's id.
+    let wd = Workdir::new("fingerprint-month");
+    let simulate = |extra: &[&str], out: &str| {
+        let mut args = vec![
+            "simulate", "--runs", "300", "--seed", "11", "--plain", "--out", out,
+        ];
+        args.extend(extra);
+        wd.run(&args);
+    };
+    simulate(&[], "ids");
+    simulate(
+        &[
+            "--drop-ids",
+            "40",
+            "--usage-format",
+            "litellm",
+            "--gateway-ids",
+        ],
+        "gateway",
+    );
+    let run = |spans: &str, usage: &str, out: &str| {
+        let pricing = repo().join("pricing.toml");
+        wd.run(&[
+            "report",
+            "--spans",
+            spans,
+            "--usage",
+            usage,
+            "--out",
+            out,
+            "--quiet",
+            "--pricing",
+            pricing.to_str().unwrap(),
+        ]);
+    };
+    run("ids/spans", "ids/usage.csv", "a");
+    run("gateway/spans", "gateway/spend-logs.jsonl", "b");
+    for report in [
+        "by_tenant.csv",
+        "by_feature.csv",
+        "by_agent.csv",
+        "by_tool.csv",
+        "by_run.csv",
+    ] {
+        assert_eq!(
+            wd.read(&format!("b/{report}")),
+            wd.read(&format!("a/{report}")),
+            "{report}"
+        );
+    }
+    let summary = wd.read("b/summary.json");
+    let matched = summary
+        .split("\"matched\": ")
+        .nth(1)
+        .and_then(|s| s.split(',').next())
+        .unwrap();
+    assert!(
+        summary.contains(&format!("\"matched_by_fingerprint\": {matched},")),
+        "{summary}"
+    );
+    assert!(matched.parse::<u64>().unwrap() > 500, "{summary}");
+}

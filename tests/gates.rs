@@ -38,8 +38,15 @@ fn a_period_with_no_usage_exits_1_naming_the_months_present() {
 
 #[test]
 fn a_mistyped_join_key_exits_1_and_names_the_key_the_spans_carry() {
-    let (code, stderr, summary) =
-        sample_run(&["--period", "2025-06", "--join-attr", "gen_ai.response_id"]);
+    // Without the fingerprint join, nothing joins.
+    let (code, stderr, summary) = sample_run(&[
+        "--period",
+        "2025-06",
+        "--join-attr",
+        "gen_ai.response_id",
+        "--fingerprint-window",
+        "0",
+    ]);
     assert_eq!(code, 1, "{stderr}");
     assert!(
         stderr.contains(
@@ -58,12 +65,56 @@ fn a_mistyped_join_key_exits_1_and_names_the_key_the_spans_carry() {
         "gen_ai.response_id",
         "--min-match",
         "0",
+        "--fingerprint-window",
+        "0",
     ]);
     assert_eq!(code, 0, "{stderr}");
     assert!(
         summary.contains(
             "\"warnings\": [\n    \"--join-attr gen_ai.response_id is on no inference span"
         ),
+        "{summary}"
+    );
+}
+
+#[test]
+fn the_fingerprint_join_recovers_a_month_whose_ids_do_not_join() {
+    // The same key mistyped, with the fingerprint join on (the default):
+    // every call the ids joined joins by model, tokens and time instead, to
+    // the same records, so every report is the same; the key is still named.
+    let by_id = Workdir::new("by-id");
+    let by_print = Workdir::new("by-print");
+    let root = repo();
+    let path = |p: &str| root.join(p).to_str().unwrap().to_string();
+    let (spans, usage) = (path("samples/spans"), path("samples/usage.csv"));
+    let base = [
+        "report", "--spans", &spans, "--usage", &usage, "--period", "2025-06", "--quiet", "--out",
+        "out",
+    ];
+    by_id.run(&base);
+    let mut mistyped = base.to_vec();
+    mistyped.extend(["--join-attr", "gen_ai.response_id"]);
+    by_print.run(&mistyped);
+    for report in [
+        "by_tenant.csv",
+        "by_feature.csv",
+        "by_agent.csv",
+        "by_run.csv",
+        "unattributed.csv",
+    ] {
+        assert_eq!(
+            by_print.read(&format!("out/{report}")),
+            by_id.read(&format!("out/{report}")),
+            "{report}"
+        );
+    }
+    let summary = by_print.read("out/summary.json");
+    assert!(
+        summary.contains("\"matched\": 1367,\n    \"matched_by_fingerprint\": 1367,"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("did you mean --join-attr gen_ai.response.id?"),
         "{summary}"
     );
 }

@@ -192,6 +192,7 @@ fn summary_json() {
     "provider_usage_rows_out_of_period": 0,
     "usage_records": 6,
     "matched": 5,
+    "matched_by_fingerprint": 0,
     "unattributed": 1,
     "unbilled_calls": 2,
     "orphan_spans": 0,

@@ -116,6 +116,16 @@ pub struct PipelineArgs {
     /// --join-attr, the wrong span files); 0 turns the gate off.
     #[arg(long, value_name = "PCT", default_value = "50", value_parser = percentage, help_heading = "Checks")]
     pub min_match: Decimal,
+    /// A call with no id, or whose id matches no record, joins the billed
+    /// record of the same model and token counts nearest in time within
+    /// SECS of its start (never a tie); 0 turns the fingerprint join off.
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 300,
+        help_heading = "Attribution"
+    )]
+    pub fingerprint_window: u64,
     /// Outcomes, outliers and budgets.
     #[command(flatten, next_help_heading = "Answers")]
     pub answers: AnswerArgs,
@@ -320,6 +330,13 @@ pub struct SimulateArgs {
     /// No batch requests and no cache writes: usage every gateway export can carry.
     #[arg(long)]
     pub plain: bool,
+    /// Percent of inference spans exported without a response id.
+    #[arg(long, value_name = "PCT", default_value_t = 0)]
+    pub drop_ids: u32,
+    /// With --usage-format litellm: LiteLLM's own request ids, not the
+    /// provider's ids the spans carry.
+    #[arg(long)]
+    pub gateway_ids: bool,
     /// Pricing table for the simulated invoices [default: ./pricing.toml if
     /// present, else the built-in table].
     #[arg(long, value_name = "FILE")]
@@ -387,6 +404,7 @@ impl PipelineArgs {
                 min_match: self.min_match,
                 compute: output.out.is_some() || output.print.is_some(),
             },
+            fingerprint_window: self.fingerprint_window,
             config_file,
         }
     }
@@ -492,6 +510,8 @@ impl SimulateArgs {
             message_bytes: self.message_bytes,
             usage_format: self.usage_format,
             plain: self.plain,
+            drop_ids: self.drop_ids,
+            gateway_ids: self.gateway_ids,
         }
     }
 }

@@ -154,6 +154,8 @@ pub struct MonthConfig {
     pub checks: CheckConfig,
     /// The answers.
     pub answers: AnswerConfig,
+    /// The fingerprint join's window in seconds (0: no fingerprint join).
+    pub fingerprint_window: u64,
     /// The config file the defaults came from, for the summary.
     pub config_file: Option<PathBuf>,
 }

@@ -19,7 +19,7 @@ use crate::attribute::{attribute, Ledger, NONE};
 use crate::checks::Checks;
 use crate::error::Result;
 use crate::hash::FastMap;
-use crate::join::{join, Joined};
+use crate::join::{join, Fingerprint, Joined};
 use crate::ledger::{check_conservation, column_totals, find, round_all, Report};
 use crate::model::Cost;
 use crate::money::Micros;
@@ -130,7 +130,18 @@ pub fn month(
     usage.counts.orphan_spans = resolved.orphan_spans;
     usage.counts.duplicate_spans = resolved.duplicate_spans;
     usage.counts.wrapper_spans = resolved.wrapper_spans;
-    let joined = join(&resolved.calls, &usage.records, &usage.outside_period);
+    let fingerprint = (config.fingerprint_window > 0).then(|| {
+        let window_ns = i64::try_from(config.fingerprint_window)
+            .unwrap_or(i64::MAX / 1_000_000_000)
+            .saturating_mul(1_000_000_000);
+        (Fingerprint { window_ns }, &usage.interner)
+    });
+    let joined = join(
+        &resolved.calls,
+        &usage.records,
+        &usage.outside_period,
+        fingerprint,
+    );
     let billed = true_up(&config.checks, &checks, &usage);
     let ledger = attribute(
         &usage.records,
@@ -140,6 +151,7 @@ pub fn month(
         &joined,
     );
     usage.counts.matched = ledger.matched;
+    usage.counts.matched_by_fingerprint = joined.by_fingerprint;
     usage.counts.unattributed = ledger.unattributed.len() as u64;
     usage.counts.unbilled_calls = joined.unbilled.len() as u64;
     timings.phase("join and attribute");

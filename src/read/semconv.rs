@@ -28,14 +28,22 @@ pub const ALIASES: &[(&str, &[&str])] = &[
     ),
     (
         "gen_ai.response.id",
-        &["ai.response.id", "llm.openai.id", "response_id", "gen_ai.response_id"],
+        &[
+            "ai.response.id",
+            "llm.openai.id",
+            "response_id",
+            "gen_ai.response_id",
+        ],
     ),
     (
         "gen_ai.conversation.id",
         &["session.id", "langfuse.session.id"],
     ),
     ("gen_ai.agent.name", &["agent.name", "agent_name"]),
-    ("gen_ai.tool.name", &["tool.name", "ai.toolCall.name", "tool_name"]),
+    (
+        "gen_ai.tool.name",
+        &["tool.name", "ai.toolCall.name", "tool_name"],
+    ),
     (
         "gen_ai.usage.input_tokens",
         &[

@@ -52,11 +52,13 @@ pub struct UsageExport {
     path: PathBuf,
     format: Export,
     rows: u64,
+    /// LiteLLM's own request ids instead of the provider's.
+    gateway_ids: bool,
 }
 
 impl UsageExport {
     /// Create the export file in `dir`.
-    pub fn create(dir: &Path, format: Export) -> Result<UsageExport> {
+    pub fn create(dir: &Path, format: Export, gateway_ids: bool) -> Result<UsageExport> {
         let name = match format {
             Export::Canonical => "usage.csv",
             Export::Litellm => "spend-logs.jsonl",
@@ -69,6 +71,7 @@ impl UsageExport {
             path,
             format,
             rows: 0,
+            gateway_ids,
         };
         if format == Export::Canonical {
             export
@@ -113,9 +116,21 @@ impl UsageExport {
                     other => other,
                 };
                 let start = (end - chrono::Duration::milliseconds(800)).naive_utc();
+                let own_id;
+                let id = if self.gateway_ids {
+                    // LiteLLM's chatcmpl-<uuid>, derived from the provider's id.
+                    let h = call
+                        .id
+                        .bytes()
+                        .fold(0u64, |h, b| crate::hash::mix64(h ^ u64::from(b)));
+                    own_id = format!("chatcmpl-{:016x}{:016x}", crate::hash::mix64(h), h);
+                    own_id.as_str()
+                } else {
+                    call.id
+                };
                 let mut line = format!(
                     r#"{{"request_id":"{}","call_type":"acompletion","api_key":"88dc28d0f030c55ed4ab77ed8faf098196cb1c05df778539800c9f1243fe6b4b","spend":{cost},"total_tokens":{},"prompt_tokens":{prompt},"completion_tokens":{output},"startTime":"{}","endTime":"{}","model":"{}","model_group":"{}","custom_llm_provider":"{provider}","team_id":null,"end_user":"","request_tags":[],"metadata":{{"additional_usage_values":{usage}}},"cache_hit":"False","status":"success"}}"#,
-                    call.id,
+                    id,
                     prompt + output,
                     start.format("%Y-%m-%dT%H:%M:%S%.6f"),
                     end.naive_utc().format("%Y-%m-%dT%H:%M:%S%.6f"),

@@ -43,6 +43,12 @@ pub struct Config {
     /// No batch requests and no cache writes: usage that every gateway
     /// export can carry (OpenRouter records have neither).
     pub plain: bool,
+    /// Percent of inference spans exported without `gen_ai.response.id`
+    /// (as libraries that record no provider id do).
+    pub drop_ids: u32,
+    /// LiteLLM spend logs under LiteLLM's own request ids (`chatcmpl-…`),
+    /// not the provider's ids the spans carry.
+    pub gateway_ids: bool,
 }
 
 /// What was generated.
@@ -320,7 +326,7 @@ pub fn generate(config: &Config, pricing: &PriceTable, dir: &Path) -> Result<Sta
             .map(BufWriter::new)
             .map_err(|e| Error::io(p, e))
     };
-    let usage = export::UsageExport::create(dir, config.usage_format)?;
+    let usage = export::UsageExport::create(dir, config.usage_format, config.gateway_ids)?;
     let services = ["agent-gateway", "agent-worker"];
     let mut span_files = Vec::new();
     for i in 0..config.span_files.max(1) {
@@ -651,6 +657,12 @@ impl Month {
             ];
             if read > 0 {
                 attrs.push(("gen_ai.usage.cache_read.input_tokens", count(read)));
+            }
+            // Decided by the span id, not drawn, so the month is otherwise
+            // the same bytes whatever the share dropped.
+            let drops = u64::from(self.config.drop_ids.min(100));
+            if crate::hash::mix64(span_id ^ 0x1d5) % 100 < drops {
+                attrs.retain(|(key, _)| *key != "gen_ai.response.id");
             }
             if self.config.message_bytes > 0 {
                 let n = self.config.message_bytes;
