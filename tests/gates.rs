@@ -184,3 +184,34 @@ fn reconcile_without_a_period_names_the_other_months_usage() {
         "{stdout}"
     );
 }
+
+#[test]
+fn a_span_file_without_calls_is_named_with_its_keys_even_when_quiet() {
+    let wd = Workdir::new("no-calls");
+    wd.write(
+        "s.jsonl",
+        "{\"name\":\"GET /\",\"trace_id\":\"0af7651916cd43dd8448eb211c80319c\",\"span_id\":\"00f067aa0ba902b7\",\"attributes\":{\"http.method\":\"GET\",\"tenant.id\":\"a\"}}\n",
+    );
+    wd.write(
+        "u.csv",
+        "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch\nr1,2025-06-01T00:00:00Z,openai,gpt-4.1,10,0,0,0,5,false\n",
+    );
+    let stderr = wd.fail(
+        &[
+            "report",
+            "--spans",
+            "s.jsonl",
+            "--usage",
+            "u.csv",
+            "--quiet",
+            "--min-match",
+            "0",
+        ],
+        0,
+    );
+    assert!(
+        stderr.contains("tokenledger: note: s.jsonl: spans but no inference call")
+            && stderr.contains("keys seen: http.method, tenant.id\n"),
+        "{stderr}"
+    );
+}

@@ -8,6 +8,7 @@ use super::usage::{describe, Usage};
 use super::Timings;
 use crate::error::Result;
 use crate::model::Shard;
+use crate::read::span_keys::SpanKeys;
 use crate::read::{self, InputFile, InputKind};
 use crate::tree::{Forest, Resolved};
 
@@ -29,6 +30,7 @@ pub fn read(config: &SpanConfig, usage: &mut Usage, timings: &mut Timings) -> Re
     for path in span_files {
         let file = usage.inputs.len() as u32;
         let skipped_before = usage.skips.total();
+        let mut calls = 0u64;
         // Under --shard, `kept` counts this shard's spans only.
         let (kept, dialect) = read::spans::read_file(
             &path,
@@ -39,10 +41,14 @@ pub fn read(config: &SpanConfig, usage: &mut Usage, timings: &mut Timings) -> Re
             &mut usage.skips,
             &mut |s| {
                 progress.span(&path);
+                calls += u64::from(s.call.is_some());
                 forest.insert(s)
             },
         )?;
         progress.file_done(&path);
+        if kept > 0 && calls == 0 {
+            no_calls_note(&path);
+        }
         usage.counts.spans += kept;
         usage.inputs.push(InputFile {
             path,
@@ -60,6 +66,20 @@ pub fn read(config: &SpanConfig, usage: &mut Usage, timings: &mut Timings) -> Re
     let resolved = forest.resolve(describe(&usage.inputs), &mut usage.skips)?;
     timings.phase("resolve trees");
     Ok(resolved)
+}
+
+/// Say on stderr (even under `--quiet`: the file adds nothing to any
+/// report) that a span file held spans but no inference call, with the
+/// attribute keys its first spans carry.
+fn no_calls_note(path: &Path) {
+    let keys = SpanKeys::sample(&[path.to_path_buf()], 200);
+    let seen: Vec<&str> = keys.all.iter().map(String::as_str).take(30).collect();
+    eprintln!(
+        "tokenledger: note: {}: spans but no inference call (no gen_ai.operation.name chat/text_completion/\
+         generate_content/embeddings, no known span kind, no join id); keys seen: {}",
+        crate::terminal::escape(&path.display().to_string()),
+        if seen.is_empty() { "none".to_string() } else { seen.join(", ") }
+    );
 }
 
 /// A progress line on stderr while span files are read, only when stderr

@@ -17,6 +17,8 @@ pub struct SpanKeys {
     pub call: BTreeSet<String>,
     /// Keys of root spans (no parent).
     pub root: BTreeSet<String>,
+    /// Keys of every span sampled.
+    pub all: BTreeSet<String>,
 }
 
 impl SpanKeys {
@@ -79,6 +81,7 @@ impl SpanKeys {
         if parent.is_none() && !span.contains_key("references") {
             self.root.extend(keys.iter().cloned());
         }
+        self.all.extend(keys.iter().cloned());
         if is_call {
             self.call.extend(keys);
         }
