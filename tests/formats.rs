@@ -353,3 +353,26 @@ fn a_month_without_ids_joins_by_fingerprint_to_the_micro_dollar() {
     );
     assert!(matched.parse::<u64>().unwrap() > 500, "{summary}");
 }
+
+#[test]
+fn phoenix_nested_attributes_are_read_as_dotted_keys() {
+    // A Phoenix span JSONL line: OpenInference attributes nested as JSON
+    // objects. No response id, so the call joins its record by fingerprint
+    // (model, 70 + 20 tokens, one second apart).
+    let wd = Workdir::new("phoenix");
+    wd.write(
+        "spans/phoenix.jsonl",
+        "{\"name\":\"ChatCompletion\",\"context\":{\"trace_id\":\"0x5b8efff798038103d269b633813fc60c\",\"span_id\":\"0xeee19b7ec3c1b174\"},\"parent_id\":null,\"start_time\":\"2025-06-10T09:00:00+00:00\",\"attributes\":{\"llm\":{\"token_count\":{\"prompt\":70,\"completion\":20},\"model_name\":\"gpt-4o-mini\"},\"openinference\":{\"span\":{\"kind\":\"LLM\"}},\"session\":{\"id\":\"s-1\"}}}\n",
+    );
+    wd.write(
+        "usage.csv",
+        &format!("{USAGE_HEADER}req-9,2025-06-10T09:00:01Z,openai,gpt-4o-mini,70,0,0,0,20,false\n"),
+    );
+    report(&wd, "spans", &["usage.csv"], &[]);
+    assert!(row(&wd.read("out/by_tenant.csv"), "s-1").starts_with("s-1,1,70,0,0,0,20,"));
+    let summary = wd.read("out/summary.json");
+    assert!(
+        summary.contains("\"matched_by_fingerprint\": 1,"),
+        "{summary}"
+    );
+}

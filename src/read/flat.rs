@@ -3,8 +3,9 @@
 //! `{"name", "context": {"trace_id": "0x…", "span_id": "0x…"}, "parent_id":
 //! "0x…"|null, "attributes": {…}, "resource": {"attributes": {…}}}`, or with
 //! top-level `trace_id` / `span_id` / `parent_span_id`. Attribute maps hold
-//! native JSON types; values other than strings, numbers and booleans are
-//! skipped unread.
+//! native JSON types, flat (`"llm.token_count.prompt": 70`) or nested as
+//! Phoenix writes them (`"llm": {"token_count": {"prompt": 70}}`); values
+//! other than strings, numbers and booleans are skipped unread.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -86,6 +87,33 @@ impl Attributes for Attrs<'_, '_> {
     }
 }
 
+/// Nested attribute objects (Phoenix writes `{"llm": {"token_count":
+/// {"prompt": 70}}}`) as the dotted keys the conventions name
+/// (`llm.token_count.prompt`).
+fn flattened(map: AttrMap<'_>) -> AttrMap<'_> {
+    if !map.values().any(|v| v.get().starts_with('{')) {
+        return map;
+    }
+    let mut flat = AttrMap::new();
+    for (key, raw) in map {
+        insert_flat(&mut flat, key, raw);
+    }
+    flat
+}
+
+fn insert_flat<'a>(flat: &mut AttrMap<'a>, key: Cow<'a, str>, raw: &'a RawValue) {
+    if raw.get().starts_with('{') {
+        // Too deep for the parser's limit: kept as it is (and not read).
+        if let Ok(inner) = serde_json::from_str::<AttrMap<'a>>(raw.get()) {
+            for (sub, value) in inner {
+                insert_flat(flat, Cow::Owned(format!("{key}.{sub}")), value);
+            }
+            return;
+        }
+    }
+    flat.insert(key, raw);
+}
+
 /// `start_time` as an RFC 3339 string (the Python SDK, Phoenix) or
 /// nanoseconds (a number or a decimal string); 0, meaning unknown, when it is
 /// none of these. It only orders calls.
@@ -126,9 +154,13 @@ pub fn parse_line(
         parent: (span.parent_id.as_deref(), "parent_id"),
         start_ns: span.start_time.map_or(0, start_ns),
     };
+    let (attributes, resource) = (
+        span.attributes.map(flattened),
+        span.resource.and_then(|r| r.attributes).map(flattened),
+    );
     let attrs = Attrs {
-        span: span.attributes.as_ref(),
-        resource: span.resource.as_ref().and_then(|r| r.attributes.as_ref()),
+        span: attributes.as_ref(),
+        resource: resource.as_ref(),
     };
     let span =
         compact(&span.name, ids, &attrs, origin, keys, interner).map_err(|m| ("bad-span", m))?;

@@ -16,7 +16,12 @@ pub const ALIASES: &[(&str, &[&str])] = &[
     ),
     (
         "gen_ai.request.model",
-        &["llm.request.model_name", "llm.model_name", "ai.model.id"],
+        &[
+            "llm.request.model_name",
+            "llm.model_name",
+            "ai.model.id",
+            "langfuse.observation.model.name",
+        ],
     ),
     (
         "gen_ai.response.model",
@@ -94,6 +99,9 @@ pub const OPERATION_KINDS: &[(&str, &str, &str)] = &[
     ("openinference.span.kind", "agent", "invoke_agent"),
     ("traceloop.span.kind", "agent", "invoke_agent"),
     ("traceloop.span.kind", "tool", "execute_tool"),
+    ("langfuse.observation.type", "generation", "chat"),
+    ("langfuse.observation.type", "agent", "invoke_agent"),
+    ("langfuse.observation.type", "tool", "execute_tool"),
 ];
 
 /// Spans that name an agent or a tool by their name alone, whatever their
