@@ -26,11 +26,11 @@ pub fn read(config: &SpanConfig, usage: &mut Usage, timings: &mut Timings) -> Re
         .is_some_and(|shard: Shard| shard.index != 0)
         .then(|| usage.skips.clone());
     let span_files = read::expand(&config.paths, &[".json", ".jsonl"])?;
+    let mut calls = 0u64;
     let mut progress = Progress::new(&span_files, config.progress);
     for path in span_files {
         let file = usage.inputs.len() as u32;
         let skipped_before = usage.skips.total();
-        let mut calls = 0u64;
         // Under --shard, `kept` counts this shard's spans only.
         let (kept, dialect) = read::spans::read_file(
             &path,
@@ -46,9 +46,6 @@ pub fn read(config: &SpanConfig, usage: &mut Usage, timings: &mut Timings) -> Re
             },
         )?;
         progress.file_done(&path);
-        if kept > 0 && calls == 0 {
-            no_calls_note(&path);
-        }
         usage.counts.spans += kept;
         usage.inputs.push(InputFile {
             path,
@@ -59,6 +56,16 @@ pub fn read(config: &SpanConfig, usage: &mut Usage, timings: &mut Timings) -> Re
         });
     }
     progress.finish();
+    if calls == 0 {
+        // Not one inference call in any file: name each file that held spans.
+        let with_spans = usage
+            .inputs
+            .iter()
+            .filter(|i| i.kind == InputKind::Spans && i.records > 0);
+        for input in with_spans {
+            no_calls_note(&input.path);
+        }
+    }
     if let Some(skips) = skips_before {
         usage.skips = skips;
     }
@@ -68,9 +75,9 @@ pub fn read(config: &SpanConfig, usage: &mut Usage, timings: &mut Timings) -> Re
     Ok(resolved)
 }
 
-/// Say on stderr (even under `--quiet`: the file adds nothing to any
-/// report) that a span file held spans but no inference call, with the
-/// attribute keys its first spans carry.
+/// Say on stderr (even under `--quiet`: the run joins nothing) that a span
+/// file held spans but no inference call, with the attribute keys its first
+/// spans carry.
 fn no_calls_note(path: &Path) {
     let keys = SpanKeys::sample(&[path.to_path_buf()], 200);
     let seen: Vec<&str> = keys.all.iter().map(String::as_str).take(30).collect();
