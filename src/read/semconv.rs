@@ -73,6 +73,7 @@ pub const ALIASES: &[(&str, &[&str])] = &[
             "gen_ai.usage.cache_read_input_tokens",
             "llm.token_count.prompt_details.cache_read",
             "gen_ai.usage.details.cache_read_tokens",
+            "ai.usage.cachedInputTokens",
         ],
     ),
     (
