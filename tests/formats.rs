@@ -376,3 +376,62 @@ fn phoenix_nested_attributes_are_read_as_dotted_keys() {
         "{summary}"
     );
 }
+
+#[test]
+fn jaeger_json_is_read_with_process_tags_as_resource() {
+    // The Jaeger query API's shape, pretty-printed: a 16-digit trace id, the
+    // parent in `references`, tenant on the process, the call under an agent.
+    let wd = Workdir::new("jaeger");
+    wd.write(
+        "spans/trace.json",
+        r#"{
+  "data": [
+    {
+      "traceID": "d269b633813fc60c",
+      "spans": [
+        {
+          "traceID": "d269b633813fc60c",
+          "spanID": "a000000000000001",
+          "operationName": "invoke_agent planner",
+          "references": [],
+          "startTime": 1749546000000000,
+          "duration": 5000000,
+          "tags": [{"key": "gen_ai.operation.name", "type": "string", "value": "invoke_agent"}],
+          "processID": "p1"
+        },
+        {
+          "traceID": "d269b633813fc60c",
+          "spanID": "a000000000000002",
+          "operationName": "chat gpt-4o-mini",
+          "references": [{"refType": "CHILD_OF", "traceID": "d269b633813fc60c", "spanID": "a000000000000001"}],
+          "startTime": 1749546001000000,
+          "duration": 900000,
+          "tags": [
+            {"key": "gen_ai.operation.name", "type": "string", "value": "chat"},
+            {"key": "gen_ai.response.id", "type": "string", "value": "chatcmpl-jaeger-1"},
+            {"key": "gen_ai.usage.input_tokens", "type": "int64", "value": 70},
+            {"key": "gen_ai.usage.output_tokens", "type": "int64", "value": 20}
+          ],
+          "processID": "p1"
+        }
+      ],
+      "processes": {"p1": {"serviceName": "agents", "tags": [{"key": "tenant.id", "type": "string", "value": "acme"}]}}
+    }
+  ]
+}
+"#,
+    );
+    wd.write(
+        "usage.csv",
+        &format!("{USAGE_HEADER}chatcmpl-jaeger-1,2025-06-10T09:00:02Z,openai,gpt-4o-mini,70,0,0,0,20,false\n"),
+    );
+    report(&wd, "spans", &["usage.csv"], &[]);
+    assert!(row(&wd.read("out/by_tenant.csv"), "acme").starts_with("acme,1,70,0,0,0,20,"));
+    assert!(row(&wd.read("out/by_agent.csv"), "planner").starts_with("planner,1,"));
+    let summary = wd.read("out/summary.json");
+    assert!(summary.contains("\"format\": \"jaeger-json\""), "{summary}");
+    assert!(
+        summary.contains("\"matched_by_fingerprint\": 0,"),
+        "{summary}"
+    );
+}

@@ -60,7 +60,7 @@ struct Attrs<'x, 'a> {
 }
 
 /// A JSON scalar from its raw text.
-fn scalar(raw: &RawValue) -> Option<Scalar<'_>> {
+pub fn scalar(raw: &RawValue) -> Option<Scalar<'_>> {
     let text = raw.get();
     match text.as_bytes().first()? {
         b'"' => serde_json::from_str::<Cow<str>>(text)

@@ -4,6 +4,7 @@
 pub mod csv_lines;
 pub mod flat;
 pub mod invoice;
+pub mod jaeger;
 pub mod otlp;
 pub mod outcomes;
 pub mod provider_usage;

@@ -7,7 +7,6 @@
 //! the few attribution needs are dropped as soon as the line is parsed.
 
 use std::borrow::Cow;
-use std::io::BufRead;
 use std::path::Path;
 
 use serde::de::{self, IgnoredAny};
@@ -157,11 +156,9 @@ pub fn read_document(
     file: u32,
     keys: &AttrKeys,
     interner: &mut Interner,
-    reader: impl BufRead,
-    head: Vec<u8>,
+    text: String,
     sink: &mut dyn FnMut(Span),
 ) -> Result<u64> {
-    let text = super::span::rest_of(path, reader, head)?;
     let data: TracesData = serde_json::from_str(&text).map_err(|e| {
         Error::fatal(format!(
             "{}:{}: not an OTLP TracesData JSON document: {e}",

@@ -19,6 +19,8 @@ pub enum Dialect {
     Otlp,
     /// One flat span object per line.
     Flat,
+    /// One Jaeger JSON document.
+    Jaeger,
 }
 
 impl Dialect {
@@ -27,12 +29,13 @@ impl Dialect {
         match self {
             Dialect::Otlp => "otlp-json",
             Dialect::Flat => "flat-jsonl",
+            Dialect::Jaeger => "jaeger-json",
         }
     }
 
     /// The dialect called `name` (as [`Dialect::name`] writes it).
     pub fn from_name(name: &str) -> Option<Dialect> {
-        [Dialect::Otlp, Dialect::Flat]
+        [Dialect::Otlp, Dialect::Flat, Dialect::Jaeger]
             .into_iter()
             .find(|d| d.name() == name)
     }
@@ -46,7 +49,9 @@ impl Dialect {
             "\"resourceMetrics\"",
         ];
         let flat = ["\"context\"", "\"trace_id\"", "\"span_id\""];
-        if !otlp.iter().any(|k| line.contains(k)) && flat.iter().any(|k| line.contains(k)) {
+        if super::jaeger::is_jaeger(line) {
+            Dialect::Jaeger
+        } else if !otlp.iter().any(|k| line.contains(k)) && flat.iter().any(|k| line.contains(k)) {
             Dialect::Flat
         } else {
             Dialect::Otlp
@@ -64,6 +69,8 @@ impl Dialect {
         match self {
             Dialect::Otlp => super::otlp::parse_line(text, origin, keys, interner, sink),
             Dialect::Flat => super::flat::parse_line(text, origin, keys, interner, sink),
+            Dialect::Jaeger => super::jaeger::parse_document(text, origin, keys, interner, sink)
+                .map_err(|m| ("bad-json", m)),
         }
     }
 }
@@ -127,6 +134,28 @@ fn parse_block(
     parsed
 }
 
+/// A file that is one pretty-printed document: OTLP JSON (or Tempo's API
+/// shape), or Jaeger JSON.
+fn read_document(
+    path: &Path,
+    file: u32,
+    keys: &AttrKeys,
+    interner: &mut Interner,
+    reader: impl BufRead,
+    head: Vec<u8>,
+    sink: &mut dyn FnMut(Span),
+) -> Result<(u64, Dialect)> {
+    let text = super::span::rest_of(path, reader, head)?;
+    if super::jaeger::is_jaeger(&text) {
+        let origin = Origin { file, line: 1 };
+        let spans = super::jaeger::parse_document(&text, origin, keys, interner, sink)
+            .map_err(|m| Error::fatal(format!("{}: {m}", path.display())))?;
+        return Ok((spans, Dialect::Jaeger));
+    }
+    let spans = super::otlp::read_document(path, file, keys, interner, text, sink)?;
+    Ok((spans, Dialect::Otlp))
+}
+
 /// Read every span of one file, passing each to `sink` in file order.
 /// Lines are parsed `threads` blocks at a time, in parallel; the result is
 /// the same whatever the number of threads. Returns the number of spans
@@ -161,9 +190,7 @@ pub fn read_file(
         match serde_json::from_str::<serde::de::IgnoredAny>(text) {
             // The first line does not close a JSON value: one OTLP document per file.
             Err(e) if e.is_eof() => {
-                let spans =
-                    super::otlp::read_document(path, file, keys, interner, reader, head, sink)?;
-                return Ok((spans, Dialect::Otlp));
+                return read_document(path, file, keys, interner, reader, head, sink);
             }
             // Not JSON at all (a CSV, a log): not a span file. A broken JSON
             // object is a bad record like any other.
