@@ -117,7 +117,8 @@ pub fn round_table(
         .enumerate()
         .map(|(i, ((keys, totals, inclusive), cost))| {
             let cost_usd: Micros = cost.iter().copied().sum();
-            let inclusive = inclusive.map(|incl| inclusive_cell(incl, cost_usd));
+            let own = totals.cost.total();
+            let inclusive = inclusive.map(|incl| inclusive_cell(incl, own, cost_usd));
             let billed = billed.as_ref().map(|b| b[i]);
             RoundedRow {
                 keys,
@@ -138,9 +139,14 @@ pub fn round_table(
     Ok(rounded)
 }
 
-/// An agent's inclusive cost, rounded half to even, or up when that would
-/// fall below its own rounded cost (its exact inclusive cost never does).
-fn inclusive_cell(exact: Decimal, cost_usd: Micros) -> Micros {
+/// An agent's inclusive cost: its own rounded cost when it has no
+/// sub-agent cost (one figure for one amount; the `(none)` row sums no
+/// sub-agents), else its exact value rounded half to even, or up when that
+/// would fall below its own rounded cost (its exact value never does).
+fn inclusive_cell(exact: Decimal, own: Decimal, cost_usd: Micros) -> Micros {
+    if exact <= own {
+        return cost_usd;
+    }
     let nearest = Micros::round(exact);
     if nearest >= cost_usd {
         nearest

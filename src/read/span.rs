@@ -208,6 +208,13 @@ pub fn compact(
     if keys.shard.is_some_and(|shard| !shard.owns(trace_id)) {
         return Ok(None);
     }
+    // Logfire writes its message template as the span name (`Agent run:
+    // {name!r}`); the formatted message is `logfire.msg`.
+    let formatted = name
+        .contains('{')
+        .then(|| attrs.text("logfire.msg"))
+        .flatten();
+    let name = formatted.as_deref().unwrap_or(name);
     let name_op = name.split_once(' ').map_or(name, |(op, _)| op);
     let op = operation(attrs, name, name_op);
     let join_key = keys
