@@ -106,3 +106,45 @@ fn spec_example_with_upper_case_ids_and_a_parent_outside_the_file() {
         assert!(summary.contains(fact), "{fact} in {summary}");
     }
 }
+
+#[test]
+fn adk_calls_without_ids_join_their_usage_by_fingerprint() {
+    // The same ADK recording with the three billed requests Gemini made
+    // (gemini-2.5-flash; 20/5, 40/5 and 60/14 tokens, the spans' counts, one
+    // second after the spans started): no span carries an id, so each joins
+    // its record by model, tokens and time, under weather_agent.
+    let wd = Workdir::new("adk-fingerprint");
+    wd.copy(&real("otlp-adk-v2-tool-calls.json"), "adk.json");
+    wd.write(
+        "usage.csv",
+        &format!(
+            "{HEADER}g-1,2026-09-28T14:58:31Z,google,gemini-2.5-flash,20,0,0,0,5,false\n\
+             g-2,2026-09-28T14:58:31Z,google,gemini-2.5-flash,40,0,0,0,5,false\n\
+             g-3,2026-09-28T14:58:31Z,google,gemini-2.5-flash,60,0,0,0,14,false\n"
+        ),
+    );
+    let pricing = crate::workdir::repo().join("pricing.toml");
+    wd.run(&[
+        "report",
+        "--spans",
+        "adk.json",
+        "--usage",
+        "usage.csv",
+        "--pricing",
+        pricing.to_str().unwrap(),
+        "--out",
+        "out",
+        "--quiet",
+    ]);
+    let summary = wd.read("out/summary.json");
+    assert!(
+        summary.contains("\"matched\": 3,\n    \"matched_by_fingerprint\": 3,"),
+        "{summary}"
+    );
+    let agents = wd.read("out/by_agent.csv");
+    assert!(
+        agents.contains("\nweather_agent,3,120,0,0,0,24,"),
+        "{agents}"
+    );
+    assert_eq!(wd.read("out/unbilled_spans.csv").lines().count(), 1);
+}
