@@ -105,6 +105,26 @@ fn spec_example_with_upper_case_ids_and_a_parent_outside_the_file() {
     ] {
         assert!(summary.contains(fact), "{fact} in {summary}");
     }
+    // The same document as Tempo's v2 API returns it: {"trace": {...}}.
+    let text = wd.read("trace.json");
+    wd.write("v2/trace.json", &format!("{{\"trace\": {text}}}"));
+    wd.run(&[
+        "report",
+        "--spans",
+        "v2",
+        "--usage",
+        "usage.csv",
+        "--out",
+        "out2",
+        "--quiet",
+        "--min-match",
+        "0",
+    ]);
+    let v2 = wd.read("out2/summary.json");
+    assert!(
+        v2.contains("\"spans\": 1,") && v2.contains("\"orphan_spans\": 1,"),
+        "{v2}"
+    );
 }
 
 #[test]

@@ -27,6 +27,9 @@ struct TracesData<'a> {
     batches: Option<Vec<ResourceSpans<'a>>>,
     resource_logs: Option<IgnoredAny>,
     resource_metrics: Option<IgnoredAny>,
+    /// Tempo's v2 API (`GET /api/v2/traces/<id>`): `{"trace": {"resourceSpans": …}}`.
+    #[serde(borrow)]
+    trace: Option<Box<TracesData<'a>>>,
 }
 
 #[derive(Deserialize)]
@@ -178,6 +181,10 @@ fn convert(
     interner: &mut Interner,
     sink: &mut dyn FnMut(Span),
 ) -> std::result::Result<u64, String> {
+    let data = match data.trace {
+        Some(inner) if data.resource_spans.is_none() && data.batches.is_none() => *inner,
+        _ => data,
+    };
     let has_signal = data.resource_logs.is_some() || data.resource_metrics.is_some();
     let resources = match (data.resource_spans, data.batches) {
         (Some(rs), _) | (None, Some(rs)) => rs,
