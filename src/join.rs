@@ -51,6 +51,10 @@ pub struct Joined {
     pub unbilled: Vec<(u32, Unbilled)>,
     /// Records joined by fingerprint rather than by id.
     pub by_fingerprint: u64,
+    /// Inference spans that repeat another of the same trace with the same
+    /// id (one span per event, as BeeAI writes them): one request, counted
+    /// once and listed nowhere.
+    pub repeats: u64,
 }
 
 /// The fingerprint join: a call with no id, or whose id matches no record,
@@ -144,8 +148,11 @@ pub fn join(
     for (i, r) in records.iter().enumerate() {
         index.insert(&r.request_id, i as u32);
     }
-    let mut call_of = vec![None; records.len()];
+    let mut call_of: Vec<Option<u32>> = vec![None; records.len()];
     let mut unbilled = Vec::new();
+    let mut repeats = 0;
+    // Ids with no record, per trace, so a repeat of one is counted once.
+    let mut seen: FastMap<(u128, &str), ()> = FastMap::default();
     for (ci, call) in calls.iter().enumerate() {
         let ci = ci as u32;
         let Some(key) = call.info.join_key.as_deref() else {
@@ -153,11 +160,13 @@ pub fn join(
             continue;
         };
         match index.get(key) {
+            None if seen.insert((call.trace_id, key), ()).is_some() => repeats += 1,
             None if outside.contains_key(key) => unbilled.push((ci, Unbilled::OutsidePeriod)),
             None => unbilled.push((ci, Unbilled::NoRecord)),
-            Some(&ri) => match &mut call_of[ri as usize] {
+            Some(&ri) => match call_of[ri as usize] {
+                Some(first) if calls[first as usize].trace_id == call.trace_id => repeats += 1,
                 Some(_) => unbilled.push((ci, Unbilled::AlreadyJoined)),
-                slot => *slot = Some(ci),
+                None => call_of[ri as usize] = Some(ci),
             },
         }
     }
@@ -165,6 +174,7 @@ pub fn join(
         call_of,
         unbilled,
         by_fingerprint: 0,
+        repeats,
     };
     if let Some((fingerprint, interner)) = fingerprint {
         join_by_fingerprint(calls, records, &mut joined, fingerprint, interner);

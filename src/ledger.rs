@@ -162,8 +162,11 @@ pub struct Counts {
     pub spans: u64,
     /// Distinct traces (runs).
     pub traces: u64,
-    /// Inference calls among the spans.
+    /// Inference calls among the spans (a request written as several
+    /// spans of one trace counted once).
     pub calls: u64,
+    /// Inference spans that repeat a call of the same trace and id.
+    pub repeated_call_spans: u64,
     /// Usage records read, before dedupe and period filter.
     pub usage_records_read: u64,
     /// Rows a usage source logged but that were not billed (failed calls).

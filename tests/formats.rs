@@ -435,3 +435,41 @@ fn jaeger_json_is_read_with_process_tags_as_resource() {
         "{summary}"
     );
 }
+
+#[test]
+fn one_request_written_as_several_spans_counts_once() {
+    // One span per event (start, success, finish), each with the request's
+    // id: one call, billed once, no span listed as unbilled.
+    let wd = Workdir::new("repeats");
+    let span = |id: &str, event: &str| {
+        format!("{{\"name\":\"chat gpt-4o-mini {event}\",\"trace_id\":\"0af7651916cd43dd8448eb211c80319c\",\"span_id\":\"{id}\",\"parent_span_id\":\"00f067aa0ba90200\",\"attributes\":{{\"gen_ai.operation.name\":\"chat\",\"gen_ai.response.id\":\"chatcmpl-1\"}}}}\n")
+    };
+    let root = "{\"name\":\"invoke_agent helper\",\"trace_id\":\"0af7651916cd43dd8448eb211c80319c\",\"span_id\":\"00f067aa0ba90200\",\"attributes\":{\"gen_ai.operation.name\":\"invoke_agent\",\"tenant.id\":\"acme\"}}\n";
+    wd.write(
+        "spans/events.jsonl",
+        &[
+            root.to_string(),
+            span("00f067aa0ba90201", "start"),
+            span("00f067aa0ba90202", "success"),
+            span("00f067aa0ba90203", "finish"),
+        ]
+        .concat(),
+    );
+    wd.write(
+        "usage.csv",
+        &format!(
+            "{USAGE_HEADER}chatcmpl-1,2025-06-10T09:00:01Z,openai,gpt-4o-mini,70,0,0,0,20,false\n"
+        ),
+    );
+    report(&wd, "spans", &["usage.csv"], &[]);
+    let summary = wd.read("out/summary.json");
+    for fact in [
+        "\"calls\": 1,",
+        "\"repeated_call_spans\": 2,",
+        "\"matched\": 1,",
+        "\"unbilled_calls\": 0,",
+    ] {
+        assert!(summary.contains(fact), "{fact} in {summary}");
+    }
+    assert!(row(&wd.read("out/by_tenant.csv"), "acme").starts_with("acme,1,70,0,0,0,20,"));
+}

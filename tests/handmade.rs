@@ -184,6 +184,7 @@ fn summary_json() {
     "spans": 12,
     "traces": 2,
     "calls": 7,
+    "repeated_call_spans": 0,
     "usage_records_read": 7,
     "usage_rows_not_billed": 0,
     "duplicate_usage_records": 0,

@@ -152,6 +152,8 @@ pub fn month(
     );
     usage.counts.matched = ledger.matched;
     usage.counts.matched_by_fingerprint = joined.by_fingerprint;
+    usage.counts.repeated_call_spans = joined.repeats;
+    usage.counts.calls -= joined.repeats;
     usage.counts.unattributed = ledger.unattributed.len() as u64;
     usage.counts.unbilled_calls = joined.unbilled.len() as u64;
     timings.phase("join and attribute");
