@@ -4,7 +4,7 @@
 
 use crate::hash::FastMap;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use crate::error::{Error, Result};
 use crate::intern::Interner;
@@ -186,7 +186,11 @@ pub fn join(
 /// included), output tokens.
 type Print = (String, u64, u64);
 
-/// Join what the ids left, by fingerprint (see [`Fingerprint`]).
+/// Join what the ids left, by fingerprint (see [`Fingerprint`]). The open
+/// records of each fingerprint are kept sorted by time, so finding a call's
+/// nearest is a logarithmic lookup however many records share a
+/// fingerprint (a month of fixed-size embeddings), and a record taken is
+/// removed.
 fn join_by_fingerprint(
     calls: &[Call],
     records: &[UsageRecord],
@@ -194,7 +198,7 @@ fn join_by_fingerprint(
     fingerprint: Fingerprint,
     interner: &Interner,
 ) {
-    let mut open: HashMap<Print, Vec<(i64, usize)>> = HashMap::new();
+    let mut open: HashMap<Print, BTreeSet<(i64, usize)>> = HashMap::new();
     for (i, r) in records.iter().enumerate() {
         if joined.call_of[i].is_none() {
             let input = r.tokens.prompt();
@@ -204,7 +208,7 @@ fn join_by_fingerprint(
                 r.tokens.get(TokenType::Output),
             );
             let at = r.timestamp.timestamp_nanos_opt().unwrap_or(0);
-            open.entry(print).or_default().push((at, i));
+            open.entry(print).or_default().insert((at, i));
         }
     }
     let mut still = Vec::with_capacity(joined.unbilled.len());
@@ -221,15 +225,14 @@ fn join_by_fingerprint(
                 continue;
             }
         };
-        match nearest(
-            &open,
-            &print,
-            info.start_ns as i64,
-            fingerprint.window_ns,
-            &joined.call_of,
-        ) {
-            Nearest::One(ri) => {
-                joined.call_of[ri] = Some(ci);
+        let Some(bucket) = open.get_mut(&print) else {
+            still.push((ci, why));
+            continue;
+        };
+        match nearest(bucket, info.start_ns as i64, fingerprint.window_ns) {
+            Nearest::One(entry) => {
+                bucket.remove(&entry);
+                joined.call_of[entry.1] = Some(ci);
                 joined.by_fingerprint += 1;
             }
             Nearest::Tie => still.push((ci, Unbilled::Ambiguous)),
@@ -241,38 +244,69 @@ fn join_by_fingerprint(
 
 /// What a fingerprint found.
 enum Nearest {
-    One(usize),
+    One((i64, usize)),
     Tie,
     None,
 }
 
-/// The open record with `print` nearest in time to `at`, within `window`.
-fn nearest(
-    open: &HashMap<Print, Vec<(i64, usize)>>,
-    print: &Print,
-    at: i64,
-    window: i64,
-    call_of: &[Option<u32>],
-) -> Nearest {
-    let mut best: Option<(i64, usize)> = None;
-    let mut tie = false;
-    for &(time, ri) in open.get(print).into_iter().flatten() {
-        let distance = (time - at).abs();
-        if call_of[ri].is_some() || distance > window {
-            continue;
-        }
-        match best {
-            Some((d, _)) if distance > d => {}
-            Some((d, _)) if distance == d => tie = true,
-            _ => {
-                best = Some((distance, ri));
-                tie = false;
-            }
+/// The open record nearest in time to `at`, within `window`: the first at
+/// or after `at` and the last before it are the only candidates; two at
+/// one distance (on either side, or at one instant) are a tie.
+fn nearest(bucket: &BTreeSet<(i64, usize)>, at: i64, window: i64) -> Nearest {
+    let mut after = bucket.range((at, 0)..);
+    let mut before = bucket.range(..(at, 0)).rev();
+    let (a, b) = (after.next().copied(), before.next().copied());
+    let distance =
+        |e: Option<(i64, usize)>| e.map(|(t, _)| (t - at).abs()).filter(|d| *d <= window);
+    let (da, db) = (distance(a), distance(b));
+    let best = match (da, db) {
+        (None, None) => return Nearest::None,
+        (Some(x), Some(y)) if x == y => return Nearest::Tie,
+        (Some(x), Some(y)) if y < x => (b, before.next()),
+        (Some(_), _) => (a, after.next()),
+        (None, Some(_)) => (b, before.next()),
+    };
+    match best {
+        // Another record at the very same instant.
+        (Some(e), Some(next)) if next.0 == e.0 => Nearest::Tie,
+        (Some(e), _) => Nearest::One(e),
+        (None, _) => Nearest::None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(n: Nearest) -> Option<(i64, usize)> {
+        match n {
+            Nearest::One(e) => Some(e),
+            _ => None,
         }
     }
-    match best {
-        Some(_) if tie => Nearest::Tie,
-        Some((_, ri)) => Nearest::One(ri),
-        None => Nearest::None,
+
+    #[test]
+    fn the_nearest_record_in_time_wins_and_a_tie_is_never_guessed() {
+        let bucket: BTreeSet<(i64, usize)> =
+            [(100, 0), (200, 1), (260, 2), (400, 3), (400, 4)].into();
+        assert_eq!(one(nearest(&bucket, 210, 50)), Some((200, 1)));
+        assert_eq!(one(nearest(&bucket, 245, 50)), Some((260, 2)));
+        assert!(matches!(nearest(&bucket, 150, 50), Nearest::Tie)); // 100 and 200
+        assert!(matches!(nearest(&bucket, 390, 50), Nearest::Tie)); // two at 400
+        assert!(matches!(nearest(&bucket, 1000, 50), Nearest::None));
+    }
+
+    #[test]
+    fn a_million_records_of_one_fingerprint_stay_logarithmic() {
+        // A month of fixed-size embeddings: one fingerprint, a record a
+        // second. Each call takes its own record, one lookup each.
+        let mut bucket: BTreeSet<(i64, usize)> = (0..1_000_000)
+            .map(|i| (i * 1_000_000_000, i as usize))
+            .collect();
+        for i in 0..1_000_000i64 {
+            let e = one(nearest(&bucket, i * 1_000_000_000 + 1, 300_000_000_000)).unwrap();
+            assert_eq!(e.1, i as usize);
+            bucket.remove(&e);
+        }
     }
 }
