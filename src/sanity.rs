@@ -14,9 +14,6 @@ use rust_decimal::Decimal;
 use crate::read::span::AttrKeys;
 use crate::read::span_keys::{id_like, SpanKeys};
 
-/// How many lines of each span file are sampled for the keys they carry.
-const SAMPLE_LINES: usize = 2_000;
-
 /// What the gates look at, from one run.
 pub struct Facts<'a> {
     /// `--period`, if given.
@@ -54,7 +51,7 @@ pub struct Verdict {
 pub fn judge(facts: &Facts) -> Verdict {
     let mut verdict = Verdict::default();
     let cell = std::cell::OnceCell::new();
-    let sampled = || cell.get_or_init(|| SpanKeys::sample(&facts.span_files, SAMPLE_LINES));
+    let sampled = || cell.get_or_init(|| SpanKeys::sample(&facts.span_files));
     // --min-match 0 accepts a run that joins nothing, such as one that
     // only reads spans or only prices usage; a --period that misses every
     // record read is wrong whatever the flag.

@@ -79,7 +79,7 @@ pub fn read(config: &SpanConfig, usage: &mut Usage, timings: &mut Timings) -> Re
 /// file held spans but no inference call, with the attribute keys its first
 /// spans carry.
 fn no_calls_note(path: &Path) {
-    let keys = SpanKeys::sample(&[path.to_path_buf()], 200);
+    let keys = SpanKeys::sample(&[path.to_path_buf()]);
     let seen: Vec<&str> = keys.all.iter().map(String::as_str).take(30).collect();
     eprintln!(
         "tokenledger: note: {}: spans but no inference call (no gen_ai.operation.name chat/text_completion/\

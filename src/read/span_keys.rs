@@ -5,10 +5,13 @@
 //! as generic JSON, whatever the dialect.
 
 use std::collections::BTreeSet;
-use std::io::BufRead;
+use std::io::Read;
 use std::path::PathBuf;
 
 use serde_json::Value;
+
+/// How much of each span file is read for its keys.
+pub const SAMPLE_BYTES: u64 = 4 << 20;
 
 /// Attribute keys seen on a sample of spans.
 #[derive(Debug, Default)]
@@ -22,26 +25,31 @@ pub struct SpanKeys {
 }
 
 impl SpanKeys {
-    /// The keys of the first `max_lines` lines of each of `files` (files
-    /// that cannot be read are passed over: this only explains).
-    pub fn sample(files: &[PathBuf], max_lines: usize) -> SpanKeys {
+    /// The keys of the spans in the first [`SAMPLE_BYTES`] of each of
+    /// `files`: each line that is JSON on its own, else the whole sample as
+    /// one document (files that cannot be read, and documents larger than
+    /// the sample, are passed over: this only explains).
+    pub fn sample(files: &[PathBuf]) -> SpanKeys {
         let mut keys = SpanKeys::default();
         for path in files {
             let Ok(reader) = super::open(path) else {
                 continue;
             };
-            let mut text = String::new();
-            for line in reader.lines().take(max_lines) {
-                let Ok(line) = line else { break };
-                text.push_str(&line);
-                text.push('\n');
-                // A whole document spreads over lines: parse when it closes.
-                let parsed = serde_json::from_str::<Value>(&text);
-                if parsed.is_ok() || !text.trim_start().starts_with(['{', '[']) {
-                    if let Ok(value) = parsed {
-                        keys.visit(&value);
-                    }
-                    text.clear();
+            let mut bytes = Vec::new();
+            if reader.take(SAMPLE_BYTES).read_to_end(&mut bytes).is_err() {
+                continue;
+            }
+            let text = String::from_utf8_lossy(&bytes);
+            let mut any = false;
+            for line in text.lines() {
+                if let Ok(value) = serde_json::from_str::<Value>(line) {
+                    keys.visit(&value);
+                    any = true;
+                }
+            }
+            if !any {
+                if let Ok(value) = serde_json::from_str::<Value>(&text) {
+                    keys.visit(&value);
                 }
             }
         }
