@@ -530,7 +530,9 @@ fn rate_diagnosis(ratio: Decimal, a: &Amounts, t: Option<TokenType>) -> String {
     match t.filter(|_| a.tokens > 0) {
         // Two rates behind the line: name both, never their blend.
         Some(t) if long_tokens > 0 && long_tokens < a.tokens => {
-            let share = ratio_pct(long_tokens, a.tokens);
+            let share =
+                crate::money::ratio(Decimal::from(long_tokens), Decimal::from(a.tokens), 100, 1)
+                    .expect("a line with long-context tokens has tokens");
             text += &format!(
                 ": the {} line mixes standard and long-context requests: {share} % of its tokens \
                  at the long-context rate (${} per 1M tokens), the rest at the standard rate \
@@ -561,11 +563,6 @@ fn rate_diagnosis(ratio: Decimal, a: &Amounts, t: Option<TokenType>) -> String {
         text += "; a factor of 100 suggests cents read as dollars (or the reverse)";
     }
     text
-}
-
-/// `part / whole` as a percentage to one place.
-fn ratio_pct(part: u128, whole: u128) -> Decimal {
-    (Decimal::from(part) * Decimal::ONE_HUNDRED / Decimal::from(whole)).round_dp(1)
 }
 
 /// The reconciliation part of `summary.json`.
