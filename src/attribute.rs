@@ -5,6 +5,7 @@
 
 use crate::hash::FastMap;
 
+use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 use crate::intern::{Interner, Sym};
@@ -33,11 +34,13 @@ pub enum Key {
 }
 
 impl Key {
-    fn of(sym: Option<Sym>) -> Key {
+    /// A named value, or `None`.
+    pub fn of(sym: Option<Sym>) -> Key {
         sym.map_or(Key::None, Key::Name)
     }
 
-    fn label<'a>(&self, interner: &'a Interner) -> &'a str {
+    /// The row label: the name, `(none)` or `(unattributed)`.
+    pub fn label<'a>(&self, interner: &'a Interner) -> &'a str {
         match self {
             Key::Unattributed => UNATTRIBUTED,
             Key::None => NONE,
@@ -123,6 +126,8 @@ pub struct Ledger {
     tool: FastMap<Key, Totals>,
     model: FastMap<Key, Totals>,
     runs: FastMap<Option<u128>, Run>,
+    /// Per UTC day: tenant, feature, agent, tool and model rows.
+    by_day: [FastMap<(NaiveDate, Key), Totals>; 5],
     /// Indexes of the records that joined no call.
     pub unattributed: Vec<usize>,
     /// Records joined to a call.
@@ -159,8 +164,13 @@ pub fn attribute(
             (&mut ledger.tool, key(dims.tool)),
             (&mut ledger.model, Key::Name(record.model)),
         ];
-        for (report, row) in rows {
+        let day = record.timestamp.date_naive();
+        for ((report, row), daily) in rows.into_iter().zip(&mut ledger.by_day) {
             report.entry(row).or_default().add(record, cost, billed);
+            daily
+                .entry((day, row))
+                .or_default()
+                .add(record, cost, billed);
         }
         if call.is_some() {
             ledger.matched += 1;
@@ -190,6 +200,9 @@ pub fn attribute(
     ledger
 }
 
+/// The dimensions of the per-day tables, in output order.
+pub const DAY_DIMENSIONS: [&str; 5] = ["tenant", "feature", "agent", "tool", "model"];
+
 /// One report's rows with their labels, ready to be rounded and written.
 #[derive(Clone, Debug)]
 pub struct Table {
@@ -202,6 +215,34 @@ pub struct Table {
 }
 
 impl Ledger {
+    /// Per dimension (in [`DAY_DIMENSIONS`] order), a table of its values'
+    /// totals per UTC day, labelled `day` and the value.
+    pub fn day_tables(&self, interner: &Interner) -> Vec<Table> {
+        const COLUMNS: [[&str; 2]; 5] = [
+            ["day", "tenant"],
+            ["day", "feature"],
+            ["day", "agent"],
+            ["day", "tool"],
+            ["day", "model"],
+        ];
+        DAY_DIMENSIONS
+            .iter()
+            .zip(&COLUMNS)
+            .zip(&self.by_day)
+            .map(|((name, columns), days)| Table {
+                name,
+                key_columns: columns,
+                rows: days
+                    .iter()
+                    .map(|((day, key), totals)| {
+                        let labels = vec![day.to_string(), key.label(interner).to_string()];
+                        (labels, totals.clone(), None)
+                    })
+                    .collect(),
+            })
+            .collect()
+    }
+
     /// Every report as a labelled table; `invoice_only` (under a true-up)
     /// adds a row holding invoiced usage that no record makes up.
     pub fn tables(&self, interner: &Interner, invoice_only: Option<Decimal>) -> Vec<Table> {

@@ -12,9 +12,11 @@
 pub mod answers;
 pub mod attribute;
 pub mod catalog;
+pub mod charges;
 pub mod checks;
 pub mod cmd;
 pub mod coverage;
+pub mod diff;
 pub mod error;
 pub mod hash;
 pub mod intern;

@@ -30,6 +30,9 @@ enum Command {
     Merge(Box<cli::MergeArgs>),
     /// Compare priced usage with the invoice; exit 1 on drift.
     Reconcile(cli::ReconcileArgs),
+    /// Compare two months' reports: what drove the change, price versus
+    /// volume; exit 1 with --fail-on-growth.
+    Diff(cli::DiffArgs),
     /// Generate a deterministic synthetic fleet month (spans + usage).
     Simulate(cli::SimulateArgs),
     /// Show a model's price, or check the table against the usage and the
@@ -71,6 +74,7 @@ fn run(cli: Cli, config_file: Option<std::path::PathBuf>) -> Result<cmd::Outcome
         Command::Report(args) => cmd::report::run(&args.config(config_file)?),
         Command::Merge(args) => cmd::merge::run(&args.config(config_file)),
         Command::Reconcile(args) => cmd::reconcile::run(&args.config(config_file)),
+        Command::Diff(args) => cmd::diff::run(&args.config()),
         Command::Simulate(args) => {
             cmd::simulate::run(&args.config(), args.pricing.as_deref(), &args.out).map(pass)
         }

@@ -89,10 +89,39 @@ impl PriceEntry {
         self.patterns.iter().filter_map(|p| Fit::of(p, model)).max()
     }
 
+    /// USD per million tokens of `charge` for a request in the batch tier
+    /// (`batch`) whose prompt is above the long-context threshold
+    /// (`long_context`, ignored when the entry has no such tier).
+    pub fn unit_price(
+        &self,
+        charge: TokenType,
+        batch: bool,
+        long_context: bool,
+    ) -> std::result::Result<Decimal, Unpriced> {
+        let rates = match &self.long_context {
+            Some(lc) if long_context => &lc.rates,
+            _ => &self.rates,
+        };
+        let rate = rates.0[charge.index()];
+        match (batch, self.batch_discount) {
+            (false, _) => Ok(rate),
+            (true, Some(discount)) => Ok(rate * discount),
+            (true, None) => Err(Unpriced::NoBatchRate),
+        }
+    }
+
+    /// Whether a request with these `tokens` is priced at the long-context
+    /// rates.
+    pub fn is_long_context(&self, tokens: &Tokens) -> bool {
+        self.long_context
+            .as_ref()
+            .is_some_and(|lc| tokens.prompt() > lc.threshold)
+    }
+
     /// The exact cost of a request with these `tokens`.
     pub fn cost(&self, tokens: &Tokens, batch: bool) -> std::result::Result<Cost, Unpriced> {
         let per_token = match &self.long_context {
-            Some(lc) if tokens.prompt() > lc.threshold => &lc.per_token,
+            Some(lc) if self.is_long_context(tokens) => &lc.per_token,
             _ => &self.per_token,
         };
         let factor = match (batch, self.batch_discount) {
@@ -213,6 +242,9 @@ pub struct PriceTable {
     pub source: String,
     /// Every `[[model]]` entry, in file order.
     pub entries: Vec<PriceEntry>,
+    /// The table's text, as read: saved beside a month's reports so the
+    /// month can be repriced and audited later.
+    pub text: std::sync::Arc<str>,
 }
 
 impl PriceTable {
@@ -257,6 +289,7 @@ impl PriceTable {
             currency,
             source: source.to_string(),
             entries,
+            text: text.into(),
         })
     }
 
@@ -484,6 +517,39 @@ struct UnpricedGroup<'r> {
     to: NaiveDate,
 }
 
+/// The price entry of each record, looked up once per (provider, model,
+/// day).
+pub struct Lookup<'t> {
+    table: &'t PriceTable,
+    interner: &'t Interner,
+    found: FastMap<(Sym, Sym, NaiveDate), Option<usize>>,
+}
+
+impl<'t> Lookup<'t> {
+    /// Look records up in `table`; their names are in `interner`.
+    pub fn new(table: &'t PriceTable, interner: &'t Interner) -> Lookup<'t> {
+        Lookup {
+            table,
+            interner,
+            found: FastMap::default(),
+        }
+    }
+
+    /// The entry that prices `record`, if any.
+    pub fn entry(&mut self, record: &UsageRecord) -> Option<&'t PriceEntry> {
+        let (table, interner) = (self.table, self.interner);
+        let date = record.timestamp.date_naive();
+        let index = *self
+            .found
+            .entry((record.provider, record.model, date))
+            .or_insert_with(|| {
+                let (provider, model) = (interner.get(record.provider), interner.get(record.model));
+                table.find_index(provider, model, date)
+            });
+        index.map(|i| &table.entries[i])
+    }
+}
+
 /// Price every record. Every record whose model has no price on its date
 /// (or no batch rate) is collected into one error that lists each model with
 /// its record count and first request id: never a silent $0.
@@ -511,16 +577,13 @@ pub fn price_each(
     records: &[UsageRecord],
     interner: &Interner,
 ) -> (Vec<Cost>, Vec<String>) {
-    let mut found: FastMap<(Sym, Sym, NaiveDate), Option<usize>> = FastMap::default();
+    let mut lookup = Lookup::new(table, interner);
     let mut unpriced: BTreeMap<(&str, &str, Unpriced), UnpricedGroup> = BTreeMap::new();
     let mut costs = Vec::with_capacity(records.len());
     for r in records {
         let date = r.timestamp.date_naive();
-        let entry = *found.entry((r.provider, r.model, date)).or_insert_with(|| {
-            table.find_index(interner.get(r.provider), interner.get(r.model), date)
-        });
-        let result = match entry {
-            Some(i) => table.entries[i].cost(&r.tokens, r.batch),
+        let result = match lookup.entry(r) {
+            Some(entry) => entry.cost(&r.tokens, r.batch),
             None => Err(Unpriced::NoPrice),
         };
         match result {

@@ -20,7 +20,7 @@ use crate::hash::FastMap;
 use crate::intern::{Interner, Sym};
 use crate::model::{Cost, TokenType, UsageRecord};
 use crate::money::Micros;
-use crate::price::PriceTable;
+use crate::price::{Lookup, PriceTable};
 use crate::read::invoice::{Charge, InvoiceLine};
 
 /// When a difference is a drift.
@@ -238,35 +238,6 @@ impl<'a> Names<'a> {
 /// whether the invoice has the line, and the long-context tokens and cost.
 type Side = (Decimal, Decimal, u128, bool, (u128, Decimal));
 
-/// The long-context threshold of each record's price entry, looked up once
-/// per (provider, model, day).
-struct Thresholds<'t> {
-    table: &'t PriceTable,
-    seen: HashMap<(Sym, Sym, NaiveDate), Option<u64>>,
-}
-
-impl Thresholds<'_> {
-    /// Whether `record` was priced at its entry's long-context rates.
-    fn is_long(&mut self, names: &Names, record: &UsageRecord) -> bool {
-        let date = record.timestamp.date_naive();
-        let table = self.table;
-        let threshold = *self
-            .seen
-            .entry((record.provider, record.model, date))
-            .or_insert_with(|| {
-                table
-                    .find(
-                        names.provider(record.provider),
-                        names.name(record.model),
-                        date,
-                    )
-                    .and_then(|entry| entry.long_context.as_ref())
-                    .map(|lc| lc.threshold)
-            });
-        threshold.is_some_and(|t| record.tokens.prompt() > t)
-    }
-}
-
 /// Compare priced usage with the invoice.
 pub fn reconcile(
     records: &[UsageRecord],
@@ -283,13 +254,12 @@ pub fn reconcile(
     // Both sides keyed alike: (computed, invoiced, tokens, invoiced at all,
     // long-context tokens and cost).
     let mut sides: BTreeMap<LineKey, Side> = BTreeMap::new();
-    let mut thresholds = Thresholds {
-        table,
-        seen: HashMap::new(),
-    };
+    let mut lookup = Lookup::new(table, names.interner);
     for (r, cost) in records.iter().zip(costs) {
         let day = daily.then(|| r.timestamp.date_naive());
-        let long = thresholds.is_long(names, r);
+        let long = lookup
+            .entry(r)
+            .is_some_and(|e| e.is_long_context(&r.tokens));
         for t in TokenType::ALL {
             let (tokens, amount) = (r.tokens.get(t), cost.0[t.index()]);
             if tokens == 0 && amount.is_zero() {

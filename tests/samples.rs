@@ -25,7 +25,7 @@ const README_COMMAND: [&str; 14] = [
     "--out",
 ];
 
-const FILES: [&str; 17] = [
+const FILES: [&str; 20] = [
     "by_tenant.csv",
     "by_feature.csv",
     "by_agent.csv",
@@ -43,6 +43,9 @@ const FILES: [&str; 17] = [
     "focus.csv",
     "report.html",
     "summary.json",
+    "ledger.csv",
+    "by_day.csv",
+    "changes.csv",
 ];
 
 #[test]

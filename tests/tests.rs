@@ -6,6 +6,7 @@ mod workdir;
 mod answers;
 mod cli;
 mod coverage;
+mod diff;
 mod errors;
 mod formats;
 mod gates;

@@ -9,6 +9,7 @@
 //! micro-dollar.
 
 pub mod budget;
+pub mod changes;
 pub mod distribution;
 pub mod focus;
 pub mod outcome;

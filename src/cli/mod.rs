@@ -186,6 +186,48 @@ pub struct ReconcileArgs {
     pub output: OutputArgs,
 }
 
+/// Compare two months' `report --out` directories: what drove the change,
+/// price versus volume.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Example:\n  tokenledger diff reports/2025-05 reports/2025-06 --out reports/diff --fail-on-growth 25\n\n\
+                        Exit codes: 0 success, 1 --fail-on-growth exceeded, 2 an error."
+)]
+pub struct DiffArgs {
+    /// The previous month's output directory (of `report --out`).
+    pub prev: PathBuf,
+    /// This month's output directory.
+    pub cur: PathBuf,
+    /// Write diff_by_tenant.csv, diff_by_feature.csv, diff_by_agent.csv,
+    /// diff_by_tool.csv and diff_by_model.csv into this directory.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Exit 1 when the total grew by more than PCT percent.
+    #[arg(long, value_name = "PCT", value_parser = non_negative)]
+    pub fail_on_growth: Option<Decimal>,
+    /// Write CSV cells exactly as they are: no quote before a cell that a
+    /// spreadsheet would run as a formula.
+    #[arg(long)]
+    pub raw_csv: bool,
+    /// Print nothing but errors and failed gates.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+impl DiffArgs {
+    /// The `diff` configuration.
+    pub fn config(&self) -> tokenledger::cmd::diff::DiffConfig {
+        tokenledger::cmd::diff::DiffConfig {
+            prev: self.prev.clone(),
+            cur: self.cur.clone(),
+            out: self.out.clone(),
+            fail_on_growth: self.fail_on_growth,
+            raw_csv: self.raw_csv,
+            quiet: self.quiet,
+        }
+    }
+}
+
 /// Flags of every command that reads billed usage.
 #[derive(Debug, clap::Args)]
 pub struct UsageArgs {

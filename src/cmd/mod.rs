@@ -3,6 +3,7 @@
 //! what it computed to [`crate::write`]. The only `process::exit` is in
 //! `main`.
 
+pub mod diff;
 pub mod merge;
 pub mod pricing;
 pub mod reconcile;

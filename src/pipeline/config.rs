@@ -60,12 +60,15 @@ impl Period {
 
     /// Whether any day from `first` to `last` falls in this month.
     pub fn overlaps(&self, first: chrono::NaiveDate, last: chrono::NaiveDate) -> bool {
-        let month_first = self.first_day();
-        let month_last = month_first
+        first <= self.last_day() && last >= self.first_day()
+    }
+
+    /// The month's last day.
+    pub fn last_day(&self) -> chrono::NaiveDate {
+        self.first_day()
             .checked_add_months(chrono::Months::new(1))
             .and_then(|d| d.pred_opt())
-            .expect("a valid month");
-        first <= month_last && last >= month_first
+            .expect("a valid month")
     }
 
     /// The month's first day.

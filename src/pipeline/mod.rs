@@ -7,15 +7,18 @@ pub mod config;
 pub mod spans;
 pub mod usage;
 
+use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 use crate::answers::budget::{self, BudgetRow, Budgets};
+use crate::answers::changes::{changes, Change, Rule};
 use crate::answers::distribution::{distribution, outliers, Outlier, Spread};
 use crate::answers::focus::{focus, Focus};
 use crate::answers::outcome::{by_outcome, OutcomeRow};
 use crate::answers::steps::{by_step, StepRow};
 use crate::answers::{self, run_group_costs, RunLabel};
 use crate::attribute::{attribute, Ledger, NONE};
+use crate::charges::{self, Lines};
 use crate::checks::Checks;
 use crate::error::Result;
 use crate::hash::FastMap;
@@ -77,6 +80,10 @@ pub struct Month {
     pub ledger: Ledger,
     /// Every `by_*` report, rounded.
     pub reports: Vec<Report>,
+    /// Per dimension, its values' totals per UTC day, rounded (`by_day.csv`).
+    pub days: Vec<Report>,
+    /// The charge lines (`ledger.csv`).
+    pub lines: Lines,
     /// The rounded grand total per cost column.
     pub columns: [Micros; 4],
     /// Under `--true-up`: each record's invoiced cost.
@@ -108,6 +115,8 @@ pub struct Answers<'m> {
     pub by_outcome: Vec<OutcomeRow>,
     /// The FOCUS rows.
     pub focus: Focus<'m>,
+    /// The step changes within the month.
+    pub changes: Vec<Change>,
 }
 
 /// Join, reconcile, attribute, round and judge: everything after the span
@@ -168,6 +177,15 @@ pub fn month(
         &columns,
         billed_target,
     )?;
+    let days = round_all(ledger.day_tables(&usage.interner), &columns, None)?;
+    let lines = charges::lines(
+        &usage.records,
+        &usage.costs,
+        &resolved.calls,
+        &joined,
+        &usage.pricing,
+        &usage.interner,
+    )?;
     let mut summary = usage.summary(TotalsJson::new(
         &ledger.total,
         &columns,
@@ -183,6 +201,8 @@ pub fn month(
         joined,
         ledger,
         reports,
+        days,
+        lines,
         columns,
         billed,
         invoice_only,
@@ -320,7 +340,20 @@ impl Month {
                 self.invoice_only,
                 self.billed_target,
             )?,
+            changes: self.day_range().map_or_else(Vec::new, |(first, last)| {
+                changes(&self.days, first, last, &Rule::default())
+            }),
         })
+    }
+
+    /// The month's days: `--period`'s, else from the first record's day to
+    /// the last's.
+    pub fn day_range(&self) -> Option<(NaiveDate, NaiveDate)> {
+        if let Some(period) = &self.usage.period {
+            return Some((period.first_day(), period.last_day()));
+        }
+        let days = self.usage.records.iter().map(|r| r.timestamp.date_naive());
+        Some((days.clone().min()?, days.max()?))
     }
 }
 

@@ -12,7 +12,9 @@
 
 pub mod answers;
 pub mod coverage;
+pub mod diff;
 pub mod html;
+pub mod ledger;
 pub mod month;
 #[cfg(feature = "parquet")]
 pub mod parquet;
@@ -326,7 +328,7 @@ fn recover(parent: &Path, name: &str, target: &Path) -> Result<()> {
 }
 
 /// Every CSV file a run can write, for `--print`.
-pub const CSV_FILES: [&str; 16] = [
+pub const CSV_FILES: [&str; 19] = [
     "by_tenant.csv",
     "by_feature.csv",
     "by_agent.csv",
@@ -343,6 +345,9 @@ pub const CSV_FILES: [&str; 16] = [
     "by_outcome.csv",
     "budget.csv",
     "focus.csv",
+    "ledger.csv",
+    "by_day.csv",
+    "changes.csv",
 ];
 
 /// The CSV file `--print NAME` means: a file name (`focus.csv`), or a

@@ -6,6 +6,7 @@ use super::answers::{
 };
 use super::coverage::{coverage_csv, terminal as coverage_terminal};
 use super::html::{report_html, Page};
+use super::ledger::{by_day_csv, changes_csv, ledger_csv};
 use super::reconciliation::{reconciliation_csv, terminal as reconciliation_terminal};
 use super::reports::{report_csv, unattributed_csv, unbilled_csv};
 use super::summary::{summary_json, terminal_summary};
@@ -51,6 +52,13 @@ pub fn write_month(
         )
     })?;
     outputs.put("unbilled_spans.csv", &bytes)?;
+    let bytes = csv_bytes(raw, |w| ledger_csv(w, &month.lines, interner))?;
+    outputs.put("ledger.csv", &bytes)?;
+    outputs.put(
+        "by_day.csv",
+        &csv_bytes(raw, |w| by_day_csv(w, &month.days))?,
+    )?;
+    outputs.put("pricing.toml", usage.pricing.text.as_bytes())?;
     write_checks(&month.checks, outputs, raw)?;
     write_answers(month, answers, outputs, raw)?;
     outputs.put("summary.json", &summary_json(&month.summary)?)
@@ -94,6 +102,10 @@ fn write_answers(month: &Month, answers: &Answers, outputs: &mut Outputs, raw: b
         outputs.put("budget.csv", &csv_bytes(raw, |w| budget_csv(w, rows))?)?;
     }
     outputs.put("focus.csv", &csv_bytes(raw, |w| focus_csv(w, &a.focus))?)?;
+    outputs.put(
+        "changes.csv",
+        &csv_bytes(raw, |w| changes_csv(w, &a.changes))?,
+    )?;
     #[cfg(feature = "parquet")]
     if outputs.has_dir() {
         let table = super::parquet::CallsTable {

@@ -1,0 +1,64 @@
+//! `tokenledger diff`: compare two months' `report --out` directories,
+//! split each change into price and volume, and exit 1 with
+//! `--fail-on-growth` when the total grew too much.
+
+use std::path::PathBuf;
+
+use rust_decimal::Decimal;
+
+use super::{print_stdout, Outcome};
+use crate::diff::{diff, DIMENSIONS};
+use crate::error::Result;
+use crate::write::diff::{diff_csv, signed, terminal};
+use crate::write::{csv_bytes, Outputs};
+
+/// What `diff` is asked to do.
+#[derive(Clone, Debug)]
+pub struct DiffConfig {
+    /// The previous month's output directory.
+    pub prev: PathBuf,
+    /// This month's.
+    pub cur: PathBuf,
+    /// Where to write `diff_by_*.csv`.
+    pub out: Option<PathBuf>,
+    /// Exit 1 when the total grew more than this many percent.
+    pub fail_on_growth: Option<Decimal>,
+    /// CSV cells as they are, formulas not neutralised.
+    pub raw_csv: bool,
+    /// No terminal answer.
+    pub quiet: bool,
+}
+
+/// Compare.
+pub fn run(config: &DiffConfig) -> Result<Outcome> {
+    let diff = diff(&config.prev, &config.cur)?;
+    let mut outputs = Outputs::new(config.out.as_deref(), None)?;
+    for (i, dimension) in DIMENSIONS.iter().enumerate() {
+        let bytes = csv_bytes(config.raw_csv, |w| diff_csv(w, &diff, i))?;
+        outputs.put(&format!("diff_by_{dimension}.csv"), &bytes)?;
+    }
+    outputs.finish()?;
+    if !config.quiet {
+        print_stdout(terminal(&diff).as_bytes())?;
+    }
+    let total = &diff.total;
+    let grew = |limit: Decimal| match total.delta_pct() {
+        Some(pct) => pct > limit,
+        None => total.cur.0 > 0,
+    };
+    let failed = config
+        .fail_on_growth
+        .filter(|&limit| grew(limit))
+        .map(|limit| {
+            let pct = total
+                .delta_pct()
+                .map_or_else(|| "from zero".to_string(), |p| format!("{p:+.1} %"));
+            format!(
+                "growth: the total went from ${} to ${} ({}, {pct}), more than --fail-on-growth {limit} %",
+                total.prev,
+                total.cur,
+                signed(total.delta())
+            )
+        });
+    Ok(Outcome::of(failed.into_iter().collect()))
+}

@@ -1,0 +1,89 @@
+//! The files that let a month be compared later: `ledger.csv` (the exact
+//! charge lines), `by_day.csv` (each dimension's values per UTC day) and
+//! `changes.csv` (the step changes within the month).
+
+use super::CsvOut;
+use crate::answers::changes::Change;
+use crate::charges::{service_tier, Lines, LEDGER_COLUMNS, TOKEN_UNIT};
+use crate::intern::Interner;
+use crate::ledger::Report;
+
+/// `ledger.csv`: one row per charge line, the cost exact and unrounded.
+pub fn ledger_csv(w: &mut CsvOut, lines: &Lines, interner: &Interner) -> csv::Result<()> {
+    w.row(LEDGER_COLUMNS)?;
+    for (key, sums) in &lines.lines {
+        let label = |k: crate::attribute::Key| k.label(interner).to_string();
+        w.row([
+            key.day.to_string(),
+            interner.get(key.provider).to_string(),
+            interner.get(key.model).to_string(),
+            key.charge.key().to_string(),
+            service_tier(key.batch).to_string(),
+            "global".to_string(),
+            "standard".to_string(),
+            key.long_context.to_string(),
+            label(key.tenant),
+            label(key.feature),
+            label(key.agent),
+            label(key.tool),
+            sums.requests.to_string(),
+            sums.quantity.to_string(),
+            TOKEN_UNIT.to_string(),
+            sums.unit_price.normalize().to_string(),
+            sums.cost.normalize().to_string(),
+        ])?;
+    }
+    Ok(())
+}
+
+/// `by_day.csv`: per dimension, each value's requests and cost per UTC day,
+/// in day and value order; each dimension's rows sum to the reports' total.
+pub fn by_day_csv(w: &mut CsvOut, days: &[Report]) -> csv::Result<()> {
+    w.row(["day", "dimension", "value", "requests", "cost_usd"])?;
+    for report in days {
+        let mut rows: Vec<_> = report.rows.iter().collect();
+        rows.sort_by(|a, b| a.keys.cmp(&b.keys));
+        for row in rows {
+            w.row([
+                row.keys[0].clone(),
+                report.table.name.to_string(),
+                row.keys[1].clone(),
+                row.totals.requests.to_string(),
+                row.cost_usd.to_string(),
+            ])?;
+        }
+    }
+    Ok(())
+}
+
+/// The columns of `changes.csv`, in order.
+pub const CHANGES_COLUMNS: [&str; 9] = [
+    "dimension",
+    "value",
+    "kind",
+    "first_day",
+    "days_before",
+    "days_after",
+    "before_daily_usd",
+    "after_daily_usd",
+    "factor",
+];
+
+/// `changes.csv`: the step changes within the month.
+pub fn changes_csv(w: &mut CsvOut, changes: &[Change]) -> csv::Result<()> {
+    w.row(CHANGES_COLUMNS)?;
+    for c in changes {
+        w.row([
+            c.dimension.to_string(),
+            c.value.clone(),
+            c.kind.as_str().to_string(),
+            c.first_day.to_string(),
+            c.days.0.to_string(),
+            c.days.1.to_string(),
+            c.daily.0.to_string(),
+            c.daily.1.to_string(),
+            c.factor.map_or_else(String::new, |f| f.to_string()),
+        ])?;
+    }
+    Ok(())
+}
