@@ -22,4 +22,5 @@ mod reconcile;
 mod safety;
 mod samples;
 mod shard;
+mod simulate;
 mod telemetry;

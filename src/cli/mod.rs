@@ -351,7 +351,8 @@ pub struct ShowArgs {
 /// DIR/invoices/.
 #[derive(Debug, clap::Args)]
 pub struct SimulateArgs {
-    /// Agent runs (traces) to generate.
+    /// Agent runs (traces) to generate (with --changes, plus one more for each
+    /// acme-corp run).
     #[arg(long, default_value_t = 400)]
     pub runs: u64,
     /// PRNG seed; the same seed and sizes give the same bytes.
@@ -379,6 +380,27 @@ pub struct SimulateArgs {
     /// provider's ids the spans carry.
     #[arg(long)]
     pub gateway_ids: bool,
+    /// Add three usage changes to the month, for testing a month-over-month
+    /// comparison against a month generated without them.
+    ///
+    /// 1. Tenant load: tenant acme-corp runs twice as often all month. Each of
+    ///    its runs is followed by a second acme-corp run, so the month has more
+    ///    than --runs runs; the other tenants' runs stay as they were.
+    ///
+    /// 2. Retry loop: from the 12th day of the month on, code-review runs
+    ///    (agent review_agent) are caught in a retry loop and make 6x the model
+    ///    calls: 12 to 30 steps instead of 2 to 5 (each step's prompt carries the
+    ///    steps before it, so a run costs more than 6x as much).
+    ///
+    /// 3. Feature launch: a new feature, contract-analysis (root agent
+    ///    contract_analyst on claude-sonnet-4, tools clause_search and
+    ///    fetch_contract, weighted as code-review), runs from the 9th day of the
+    ///    month on, and never before.
+    ///
+    /// A run's start time (UTC) decides its day. Without --changes, the same
+    /// arguments give the same bytes as they always did.
+    #[arg(long)]
+    pub changes: bool,
     /// Pricing table for the simulated invoices [default: ./pricing.toml if
     /// present, else the built-in table].
     #[arg(long, value_name = "FILE")]
@@ -554,6 +576,7 @@ impl SimulateArgs {
             plain: self.plain,
             drop_ids: self.drop_ids,
             gateway_ids: self.gateway_ids,
+            changes: self.changes,
         }
     }
 }

@@ -27,7 +27,8 @@ pub use export::Export;
 /// What to generate.
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// Agent runs (traces) in the month.
+    /// Agent runs (traces) in the month (with `changes`, plus one for each
+    /// `acme-corp` run).
     pub runs: u64,
     /// PRNG seed.
     pub seed: u64,
@@ -49,6 +50,26 @@ pub struct Config {
     /// LiteLLM spend logs under LiteLLM's own request ids (`chatcmpl-…`),
     /// not the provider's ids the spans carry.
     pub gateway_ids: bool,
+    /// Three usage changes that a month-over-month comparison against a
+    /// month generated without them should find. A run's start time (UTC)
+    /// decides its day.
+    ///
+    /// 1. Tenant load: every `acme-corp` run is followed by a second
+    ///    `acme-corp` run (of a feature drawn as usual), so acme-corp runs
+    ///    twice as often all month and the month has more than `runs` runs;
+    ///    the other tenants' runs stay as they were.
+    /// 2. Retry loop: from the 12th day of the month on, `code-review` runs
+    ///    (agent `review_agent`) make 6× the model calls: 12 to 30 steps
+    ///    instead of 2 to 5. Each step's prompt carries the steps before it,
+    ///    so a run costs more than 6× as much.
+    /// 3. Feature launch: a new feature `contract-analysis` (root agent
+    ///    `contract_analyst` on Claude Sonnet 4, tools `clause_search` and
+    ///    `fetch_contract`, weight 25 as code-review's) runs from the 9th day
+    ///    of the month on, and never before.
+    ///
+    /// When false, the same seed and sizes give the same bytes as they did
+    /// before this option existed.
+    pub changes: bool,
 }
 
 /// What was generated.
@@ -252,6 +273,27 @@ const FEATURES: [Feature; 5] = [
     },
 ];
 
+/// With `--changes`: a feature launched on [`LAUNCH_DAY`].
+const LAUNCH: Feature = Feature {
+    name: "contract-analysis",
+    agent: "contract_analyst",
+    weight: 25,
+    model: SONNET,
+    steps: (2, 5),
+    tools: &["clause_search", "fetch_contract"],
+    batch: false,
+    long_prompt_per_mille: 0,
+};
+/// With `--changes`: the day of the month [`LAUNCH`] runs from.
+const LAUNCH_DAY: u64 = 9;
+/// With `--changes`: the feature caught in a retry loop from [`RETRY_DAY`]
+/// on, and how many times its steps are multiplied.
+const RETRY_FEATURE: &str = "code-review";
+const RETRY_DAY: u64 = 12;
+const RETRY_FACTOR: u64 = 6;
+/// With `--changes`: the tenant each of whose runs is followed by a second.
+const BUSY_TENANT: &str = "acme-corp";
+
 /// Tenants and their weights; runs of the last weight carry no tenant.
 const TENANTS: [(&str, u64); 7] = [
     ("acme-corp", 30),
@@ -298,6 +340,18 @@ struct Month {
     message: String,
     pricing: PriceTable,
     invoicer: invoices::Invoicer,
+    /// With `--changes`: when they start.
+    changes: Option<Changes>,
+}
+
+/// When `--changes` switches each change on, as Unix nanoseconds (UTC
+/// midnight); a run that starts at or after it has the change.
+#[derive(Clone, Copy)]
+struct Changes {
+    /// [`LAUNCH`] runs from here on.
+    launch_ns: i64,
+    /// [`RETRY_FEATURE`] is in a retry loop from here on.
+    retry_ns: i64,
 }
 
 struct SpanFile {
@@ -337,6 +391,23 @@ pub fn generate(config: &Config, pricing: &PriceTable, dir: &Path) -> Result<Sta
             service: services[i as usize % 2],
         });
     }
+    let (year, mon) = config.month;
+    let start =
+        NaiveDate::from_ymd_opt(year, mon, 1).ok_or_else(|| Error::fatal("invalid --month"))?;
+    let next = start
+        .checked_add_months(chrono::Months::new(1))
+        .expect("a month after a valid date");
+    let midnight = |date: NaiveDate| {
+        Utc.from_utc_datetime(&date.and_hms_opt(0, 0, 0).expect("midnight"))
+            .timestamp()
+    };
+    let month_start = midnight(start);
+    let month_secs = (next - start).num_seconds();
+    let day_ns = |day: u64| midnight(start + chrono::Days::new(day - 1)) * 1_000_000_000;
+    let changes = config.changes.then(|| Changes {
+        launch_ns: day_ns(LAUNCH_DAY),
+        retry_ns: day_ns(RETRY_DAY),
+    });
     let mut month = Month {
         rng: Rng(config.seed),
         config: config.clone(),
@@ -347,17 +418,8 @@ pub fn generate(config: &Config, pricing: &PriceTable, dir: &Path) -> Result<Sta
         message: String::new(),
         pricing: pricing.clone(),
         invoicer: invoices::Invoicer::default(),
+        changes,
     };
-    let (year, mon) = config.month;
-    let start =
-        NaiveDate::from_ymd_opt(year, mon, 1).ok_or_else(|| Error::fatal("invalid --month"))?;
-    let next = start
-        .checked_add_months(chrono::Months::new(1))
-        .expect("a month after a valid date");
-    let month_start = Utc
-        .from_utc_datetime(&start.and_hms_opt(0, 0, 0).expect("midnight"))
-        .timestamp();
-    let month_secs = (next - start).num_seconds();
     for run in 0..config.runs {
         // Runs spread evenly over the month; about 1 in 200 began in the
         // last hour of the month before (out of --period).
@@ -367,7 +429,7 @@ pub fn generate(config: &Config, pricing: &PriceTable, dir: &Path) -> Result<Sta
             t = month_start - month.rng.range(60, 3_600) as i64;
         }
         month
-            .run(t * 1_000_000_000)
+            .runs_at(t)
             .map_err(|e| Error::fatal(format!("{}: {e}", dir.display())))?;
     }
     month
@@ -383,10 +445,41 @@ impl Month {
         self.rng.next() | 1
     }
 
-    fn run(&mut self, start_ns: i64) -> std::io::Result<()> {
+    /// The run that starts at `t` (Unix seconds) and, with `--changes`, a
+    /// second run of [`BUSY_TENANT`] a little later if it was one of theirs.
+    fn runs_at(&mut self, t: i64) -> std::io::Result<()> {
+        let tenant = self.run(t * 1_000_000_000, None)?;
+        if self.changes.is_some() && tenant == BUSY_TENANT {
+            let t = t + self.rng.range(60, 1_800) as i64;
+            self.run(t * 1_000_000_000, Some(BUSY_TENANT))?;
+        }
+        Ok(())
+    }
+
+    /// One run starting at `start_ns`, of `tenant` if given (else drawn);
+    /// returns its tenant. With `--changes`, the start decides whether
+    /// [`LAUNCH`] can be drawn and whether [`RETRY_FEATURE`] is in its loop.
+    fn run(
+        &mut self,
+        start_ns: i64,
+        tenant: Option<&'static str>,
+    ) -> std::io::Result<&'static str> {
         let trace_id = (u128::from(self.rng.next()) << 64) | u128::from(self.rng.next());
-        let feature = &FEATURES[self.rng.weighted(&FEATURES.map(|f| f.weight))];
-        let tenant = TENANTS[self.rng.weighted(&TENANTS.map(|t| t.1))].0;
+        // Weight 0 is never drawn and leaves the draw as it was without it.
+        let launched = self.changes.is_some_and(|c| start_ns >= c.launch_ns);
+        let mut weights = [0; FEATURES.len() + 1];
+        for (w, f) in weights.iter_mut().zip(&FEATURES) {
+            *w = f.weight;
+        }
+        weights[FEATURES.len()] = if launched { LAUNCH.weight } else { 0 };
+        let feature = match self.rng.weighted(&weights) {
+            i if i < FEATURES.len() => &FEATURES[i],
+            _ => &LAUNCH,
+        };
+        let tenant = match tenant {
+            Some(tenant) => tenant,
+            None => TENANTS[self.rng.weighted(&TENANTS.map(|t| t.1))].0,
+        };
         let session = format!("sess-{}", self.rng.token(12));
         // A third of the runs enter through an HTTP span that carries the
         // tenant; the agent span below it carries the feature.
@@ -398,7 +491,11 @@ impl Month {
             context: self.rng.range(1_500, 6_000),
             cached: 0,
         };
-        let steps = self.rng.range(feature.steps.0, feature.steps.1);
+        let mut step_range = feature.steps;
+        if feature.name == RETRY_FEATURE && self.changes.is_some_and(|c| start_ns >= c.retry_ns) {
+            step_range = (step_range.0 * RETRY_FACTOR, step_range.1 * RETRY_FACTOR);
+        }
+        let steps = self.rng.range(step_range.0, step_range.1);
         for step in 0..steps {
             clock = self.call(
                 trace_id,
@@ -430,7 +527,7 @@ impl Month {
         // The outcome, on the root span: a run that used all its steps (of a
         // feature that can stop earlier) gave up; one in eight others failed (decided by trace id bits, so the
         // rest of the month does not change).
-        let outcome = if steps == feature.steps.1 && feature.steps.0 < steps {
+        let outcome = if steps == step_range.1 && step_range.0 < steps {
             "max_steps"
         } else if trace_id % 8 == 0 {
             "error"
@@ -480,7 +577,8 @@ impl Month {
                 agent_attrs,
             );
         }
-        self.flush_run()
+        self.flush_run()?;
+        Ok(tenant)
     }
 
     /// A tool call between steps; `deep_research` runs a sub-agent inside it.
