@@ -28,7 +28,7 @@ fn sample_run(flags: &[&str]) -> (i32, String, String) {
 fn a_period_with_no_usage_exits_1_naming_the_months_present() {
     let (code, stderr, summary) = sample_run(&["--period", "2024-01"]);
     assert_eq!(code, 1, "{stderr}");
-    let line = "no usage record in --period 2024-01: the usage holds 2025-05 (10 records), 2025-06 (1394 records)";
+    let line = "no usage record in --period 2024-01: the usage holds 2025-05 (16 records), 2025-06 (2277 records)";
     assert!(
         stderr.contains(&format!("tokenledger: {line}\n")),
         "{stderr}"
@@ -110,7 +110,7 @@ fn the_fingerprint_join_recovers_a_month_whose_ids_do_not_join() {
     }
     let summary = by_print.read("out/summary.json");
     assert!(
-        summary.contains("\"matched\": 1367,\n    \"matched_by_fingerprint\": 1367,"),
+        summary.contains("\"matched\": 2236,\n    \"matched_by_fingerprint\": 2236,"),
         "{summary}"
     );
     assert!(
@@ -174,7 +174,7 @@ fn reconcile_without_a_period_names_the_other_months_usage() {
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(
         stdout.contains(
-            "  openai gpt-4.1 input 2025-05-31: usage on a day the invoice does not cover \
+            "  anthropic claude-3-5-haiku-latest input 2025-05-31: usage on a day the invoice does not cover \
              (2025-06-01 to 2025-06-30): another month's records? reconcile one month with --period\n"
         ),
         "{stdout}"

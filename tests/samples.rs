@@ -152,33 +152,136 @@ fn the_sample_month_has_every_case_the_readme_promises() {
 #[test]
 fn the_simulator_regenerates_the_samples_byte_for_byte() {
     let wd = Workdir::new("resimulate");
-    wd.run(&[
-        "simulate",
-        "--runs",
-        "400",
-        "--seed",
-        "2025",
-        "--month",
-        "2025-06",
-        "--span-files",
-        "2",
-        "--message-bytes",
-        "200",
-        "--out",
-        "samples",
-    ]);
-    for name in [
-        "usage.csv",
-        "spans/part-0.jsonl",
-        "spans/part-1.jsonl",
-        "invoices/anthropic-cost-report.jsonl",
-        "invoices/openai-costs.jsonl",
-        "invoices/google-invoice.csv",
-    ] {
-        let shipped = std::fs::read(repo().join("samples").join(name)).unwrap();
-        assert!(
-            std::fs::read(wd.path(&format!("samples/{name}"))).unwrap() == shipped,
-            "samples/{name} differs"
-        );
+    let months = [
+        ("2025-06", "2025", "samples", true),
+        ("2025-05", "2505", "samples/2025-05", false),
+    ];
+    for (month, seed, out, changes) in months {
+        let mut args = vec![
+            "simulate",
+            "--runs",
+            "400",
+            "--seed",
+            seed,
+            "--month",
+            month,
+            "--span-files",
+            "2",
+            "--message-bytes",
+            "200",
+            "--out",
+            out,
+        ];
+        if changes {
+            args.push("--changes");
+        }
+        wd.run(&args);
+        for name in [
+            "usage.csv",
+            "spans/part-0.jsonl",
+            "spans/part-1.jsonl",
+            "invoices/anthropic-cost-report.jsonl",
+            "invoices/openai-costs.jsonl",
+            "invoices/google-invoice.csv",
+        ] {
+            let shipped = std::fs::read(repo().join(out).join(name)).unwrap();
+            assert!(
+                std::fs::read(wd.path(&format!("{out}/{name}"))).unwrap() == shipped,
+                "{out}/{name} differs"
+            );
+        }
     }
+}
+
+/// The README's May report and `diff` against June: the terminal answer
+/// and `diff_by_tenant.csv` match the committed expected files.
+#[test]
+fn the_sample_months_diff_as_the_readme_shows() {
+    let wd = Workdir::new("samples-diff");
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_tokenledger"))
+            .args(args)
+            .current_dir(repo())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let (may, june, diff) = (wd.path("may"), wd.path("june"), wd.path("diff"));
+    let mut june_args = README_COMMAND.to_vec();
+    june_args.push(june.to_str().unwrap());
+    run(&june_args);
+    run(&[
+        "report",
+        "--spans",
+        "samples/2025-05/spans",
+        "--usage",
+        "samples/2025-05/usage.csv",
+        "--invoice",
+        "samples/2025-05/invoices",
+        "--true-up",
+        "--period",
+        "2025-05",
+        "--quiet",
+        "--out",
+        may.to_str().unwrap(),
+    ]);
+    let stdout = run(&[
+        "diff",
+        may.to_str().unwrap(),
+        june.to_str().unwrap(),
+        "--out",
+        diff.to_str().unwrap(),
+    ]);
+    let expected_dir = repo().join("tests/expected/samples-diff");
+    let files = [
+        ("diff.txt", stdout),
+        (
+            "diff_by_tenant.csv",
+            std::fs::read_to_string(diff.join("diff_by_tenant.csv")).unwrap(),
+        ),
+        (
+            "changes.csv",
+            std::fs::read_to_string(june.join("changes.csv")).unwrap(),
+        ),
+    ];
+    for (name, actual) in files {
+        let path = expected_dir.join(name);
+        if std::env::var_os("UPDATE_EXPECTED").is_some() {
+            std::fs::create_dir_all(&expected_dir).unwrap();
+            std::fs::write(&path, &actual).unwrap();
+        }
+        let expected = std::fs::read_to_string(&path).unwrap();
+        assert!(actual == expected, "{name} differs from {}", path.display());
+    }
+    // The story the simulator wrote into June: acme-corp's extra load is the
+    // top tenant driver, by volume; the o3 price cut is a negative price
+    // effect; the new feature is new; the retry loop starts on the 12th.
+    let tenants = crate::workdir::csv_rows(
+        &expected_dir
+            .join("diff_by_tenant.csv")
+            .to_str()
+            .map(|p| std::fs::read_to_string(p).unwrap())
+            .unwrap(),
+    );
+    assert_eq!(tenants[1][0], "acme-corp");
+    assert!(
+        crate::workdir::micros(&tenants[1][6]) > 0,
+        "acme-corp's volume effect"
+    );
+    let text = std::fs::read_to_string(expected_dir.join("diff.txt")).unwrap();
+    assert!(text.contains("  price effect  -$"), "{text}");
+    assert!(text.contains("feature contract-analysis ("), "{text}");
+    assert!(
+        text.contains("agent review_agent up ×") && text.contains(" from 2025-06-12 "),
+        "{text}"
+    );
+    assert!(
+        text.contains("feature contract-analysis appeared on 2025-06-09"),
+        "{text}"
+    );
 }

@@ -149,9 +149,20 @@ fn step(costs: &[Decimal], rule: &Rule, total: Decimal) -> Option<Step> {
         return None;
     }
     let x: Vec<f64> = costs.iter().map(|c| c.to_f64().unwrap_or(0.0)).collect();
-    let (split, sse) = (rule.min_days.max(1)..=n - rule.min_days.max(1))
-        .map(|k| (k, sse(&x[..k]) + sse(&x[k..])))
+    let sse_at = |k: usize| sse(&x[..k]) + sse(&x[k..]);
+    let splits = rule.min_days.max(1)..=n - rule.min_days.max(1);
+    // A value that appears (or stops) changes on its first (after its last)
+    // day with a cost, whatever split fits best around a partial day.
+    let first = costs.iter().position(|c| !c.is_zero());
+    let end = costs.iter().rposition(|c| !c.is_zero()).map(|i| i + 1);
+    let edge = [first, end]
+        .into_iter()
+        .flatten()
+        .find(|k| *k > 0 && *k < n && splits.contains(k));
+    let best = splits
+        .map(|k| (k, sse_at(k)))
         .min_by(|a, b| a.1.total_cmp(&b.1))?;
+    let (split, sse) = edge.map_or(best, |k| (k, sse_at(k)));
     let mean = |part: &[Decimal]| part.iter().sum::<Decimal>() / Decimal::from(part.len());
     let (before, after) = (mean(&costs[..split]), mean(&costs[split..]));
     let (low, high) = (before.min(after), before.max(after));
@@ -219,6 +230,18 @@ mod tests {
         let total: Decimal = launch.iter().sum();
         let found = step(&launch, &Rule::default(), total).unwrap();
         assert_eq!((found.0, found.1, found.3), (8, Kind::Appeared, None));
+        // Launched late on its first day: that day is still the first.
+        let mut partial = launch.clone();
+        partial[8] = Decimal::ONE;
+        let found = step(&partial, &Rule::default(), total).unwrap();
+        assert_eq!((found.0, found.1), (8, Kind::Appeared));
+        // Switched off after day 20.
+        let stopped = series(&[(20, 40), (10, 0)]);
+        let found = step(&stopped, &Rule::default(), total).unwrap();
+        assert_eq!(
+            (found.0, found.1, found.3),
+            (20, Kind::Stopped, Some(Decimal::ZERO))
+        );
         let steady = series(&[(30, 40)]);
         assert_eq!(step(&steady, &Rule::default(), total), None);
     }

@@ -388,9 +388,9 @@ pub struct SimulateArgs {
     ///    than --runs runs; the other tenants' runs stay as they were.
     ///
     /// 2. Retry loop: from the 12th day of the month on, code-review runs
-    ///    (agent review_agent) are caught in a retry loop and make 6x the model
-    ///    calls: 12 to 30 steps instead of 2 to 5 (each step's prompt carries the
-    ///    steps before it, so a run costs more than 6x as much).
+    ///    (agent review_agent) are caught in a retry loop and make 3x the model
+    ///    calls: 6 to 15 steps instead of 2 to 5 (each step's prompt carries the
+    ///    steps before it, so a run costs about 6x as much).
     ///
     /// 3. Feature launch: a new feature, contract-analysis (root agent
     ///    contract_analyst on claude-sonnet-4, tools clause_search and

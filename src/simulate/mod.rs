@@ -59,9 +59,9 @@ pub struct Config {
     ///    twice as often all month and the month has more than `runs` runs;
     ///    the other tenants' runs stay as they were.
     /// 2. Retry loop: from the 12th day of the month on, `code-review` runs
-    ///    (agent `review_agent`) make 6× the model calls: 12 to 30 steps
+    ///    (agent `review_agent`) make 3× the model calls: 6 to 15 steps
     ///    instead of 2 to 5. Each step's prompt carries the steps before it,
-    ///    so a run costs more than 6× as much.
+    ///    so a run costs about 6× as much.
     /// 3. Feature launch: a new feature `contract-analysis` (root agent
     ///    `contract_analyst` on Claude Sonnet 4, tools `clause_search` and
     ///    `fetch_contract`, weight 25 as code-review's) runs from the 9th day
@@ -204,6 +204,38 @@ const GEMINI_PRO: ModelSpec = ModelSpec {
     openrouter: "google/gemini-2.5-pro",
 };
 
+/// Models the fleet used before a model it uses was launched: (the later
+/// model as billed, its launch as Unix seconds (UTC midnight), the earlier
+/// model as requested, as billed, and its OpenRouter slug). Claude Sonnet 4
+/// was launched on 2025-05-22; before it, the same calls went to Claude
+/// Sonnet 3.7, at the same prices.
+const PREDECESSORS: [(&str, i64, &str, &str, &str); 1] = [(
+    "claude-sonnet-4-20250514",
+    1_747_872_000,
+    "claude-3-7-sonnet-latest",
+    "claude-3-7-sonnet-20250219",
+    "anthropic/claude-3.7-sonnet",
+)];
+
+impl ModelSpec {
+    /// The model a call made at `start_ns` used: this one, or the one it
+    /// replaced if it was not launched yet.
+    fn on(&self, start_ns: i64) -> ModelSpec {
+        match PREDECESSORS
+            .iter()
+            .find(|p| p.0 == self.billed && start_ns < p.1 * 1_000_000_000)
+        {
+            Some(&(_, _, requested, billed, openrouter)) => ModelSpec {
+                requested,
+                billed,
+                openrouter,
+                ..*self
+            },
+            None => *self,
+        }
+    }
+}
+
 /// A product feature: its root agent, model, tools and shape.
 struct Feature {
     name: &'static str,
@@ -290,7 +322,7 @@ const LAUNCH_DAY: u64 = 9;
 /// on, and how many times its steps are multiplied.
 const RETRY_FEATURE: &str = "code-review";
 const RETRY_DAY: u64 = 12;
-const RETRY_FACTOR: u64 = 6;
+const RETRY_FACTOR: u64 = 3;
 /// With `--changes`: the tenant each of whose runs is followed by a second.
 const BUSY_TENANT: &str = "acme-corp";
 
@@ -497,11 +529,12 @@ impl Month {
         }
         let steps = self.rng.range(step_range.0, step_range.1);
         for step in 0..steps {
+            let model = feature.model.on(clock);
             clock = self.call(
                 trace_id,
                 agent_id,
                 clock,
-                &feature.model,
+                &model,
                 &mut conversation,
                 feature,
             )?;

@@ -44,8 +44,11 @@ pub fn signed(amount: Micros) -> String {
     }
 }
 
-/// How many drivers the terminal lists.
-const TOP: usize = 8;
+/// How many drivers of each dimension the terminal lists.
+const DRIVERS: usize = 2;
+
+/// How many new (and gone) values the terminal lists.
+const TOP: usize = 6;
 
 /// One step change as the terminal says it.
 fn step_change(c: &StepChange) -> String {
@@ -88,17 +91,19 @@ pub fn terminal(diff: &Diff) -> String {
         diff.rates_on,
         signed(t.volume()),
     );
-    let mut drivers: Vec<(&str, &DiffRow)> = DIMENSIONS
+    let drivers: Vec<(&str, &DiffRow)> = DIMENSIONS
         .iter()
         .zip(&diff.dimensions)
-        .flat_map(|(d, rows)| rows.iter().map(move |r| (*d, r)))
-        .filter(|(_, r)| r.delta().0 != 0)
+        .flat_map(|(d, rows)| {
+            // Rows are sorted by the size of their change.
+            let moved = rows.iter().filter(|r| r.delta().0 != 0);
+            moved.take(DRIVERS).map(move |r| (*d, r))
+        })
         .collect();
-    drivers.sort_by_key(|(_, r)| std::cmp::Reverse(r.delta().0.abs()));
     if !drivers.is_empty() {
         text += "top drivers:\n";
     }
-    for (dimension, row) in drivers.iter().take(TOP) {
+    for (dimension, row) in drivers {
         text += &format!(
             "  {dimension} {} {}: volume {}, price {}\n",
             escape(&row.value),
@@ -108,17 +113,23 @@ pub fn terminal(diff: &Diff) -> String {
         );
     }
     for (status, word) in [(Status::New, "new"), (Status::Gone, "gone")] {
-        let listed: Vec<String> = DIMENSIONS
+        let mut listed: Vec<(&str, &DiffRow)> = DIMENSIONS
             .iter()
             .zip(&diff.dimensions)
-            .flat_map(|(d, rows)| {
-                rows.iter()
-                    .filter(|r| r.status == status)
-                    .map(move |r| format!("{d} {} ({})", escape(&r.value), signed(r.delta())))
-            })
+            .flat_map(|(d, rows)| rows.iter().map(move |r| (*d, r)))
+            .filter(|(_, r)| r.status == status)
             .collect();
-        if !listed.is_empty() {
-            text += &format!("{word}: {}\n", listed.join(", "));
+        listed.sort_by_key(|(_, r)| std::cmp::Reverse(r.delta().0.abs()));
+        let mut names: Vec<String> = listed
+            .iter()
+            .take(TOP)
+            .map(|(d, r)| format!("{d} {} ({})", escape(&r.value), signed(r.delta())))
+            .collect();
+        if listed.len() > TOP {
+            names.push(format!("and {} more (diff_by_*.csv)", listed.len() - TOP));
+        }
+        if !names.is_empty() {
+            text += &format!("{word}: {}\n", names.join(", "));
         }
     }
     if !diff.changes.is_empty() {
