@@ -13,8 +13,8 @@ use crate::error::{Error, Result};
 use crate::hash::FastMap;
 use crate::intern::{Interner, Sym};
 use crate::join::Joined;
-use crate::model::{Cost, TokenType, UsageRecord};
-use crate::price::{Lookup, PriceTable};
+use crate::model::{Cost, Service, TokenType, UsageRecord};
+use crate::price::{Lookup, PriceTable, Qualifiers};
 use crate::tree::Call;
 
 /// The pricing unit of token charges: unit prices are USD per million.
@@ -41,10 +41,10 @@ pub const LEDGER_COLUMNS: [&str; 17] = [
     "cost_usd",
 ];
 
-/// The service tier of a record: `standard` or `batch`.
-pub fn service_tier(batch: bool) -> &'static str {
-    if batch {
-        "batch"
+/// The `speed` column: `fast` or `standard`.
+pub fn speed(fast: bool) -> &'static str {
+    if fast {
+        "fast"
     } else {
         "standard"
     }
@@ -61,8 +61,8 @@ pub struct LineKey {
     pub model: Sym,
     /// The charge: a token type.
     pub charge: TokenType,
-    /// Whether the requests went through a batch API.
-    pub batch: bool,
+    /// The service tier, region and speed.
+    pub service: Service,
     /// Whether the requests were priced at the long-context rates.
     pub long_context: bool,
     /// The requests' tenant.
@@ -125,7 +125,7 @@ pub fn lines(
                 provider: record.provider,
                 model: record.model,
                 charge,
-                batch: record.batch,
+                service: record.service,
                 long_context,
                 tenant: key(dims.and_then(|d| d.tenant)),
                 feature: key(dims.and_then(|d| d.feature)),
@@ -133,7 +133,11 @@ pub fn lines(
                 tool: key(dims.and_then(|d| d.tool)),
             };
             let unit_price = entry
-                .unit_price(charge, record.batch, long_context)
+                .unit_price(
+                    charge,
+                    &Qualifiers::of(&record.service, interner),
+                    long_context,
+                )
                 .map_err(|_| internal("a priced record has no unit price"))?;
             let sums = groups.entry(line).or_default();
             sums.requests += 1;
@@ -151,7 +155,9 @@ pub fn lines(
             name(k.provider),
             name(k.model),
             k.charge,
-            k.batch,
+            k.service.tier,
+            k.service.geo.map(|g| interner.get(g).to_string()),
+            k.service.fast,
             k.long_context,
             labels,
         )

@@ -16,12 +16,12 @@ use std::path::{Path, PathBuf};
 use chrono::{Datelike, NaiveDate};
 use rust_decimal::Decimal;
 
-use crate::charges::{service_tier, LEDGER_COLUMNS};
+use crate::charges::{speed, LEDGER_COLUMNS};
 use crate::error::{Error, Result};
-use crate::model::TokenType;
+use crate::model::{Tier, TokenType, GLOBAL};
 use crate::money::{apportion, ratio, Micros};
 use crate::pipeline::config::Period;
-use crate::price::PriceTable;
+use crate::price::{PriceTable, Qualifiers};
 use crate::read::open;
 
 /// The dimensions compared, in output order.
@@ -172,7 +172,10 @@ struct Line {
     provider: String,
     model: String,
     charge: TokenType,
-    batch: bool,
+    tier: Tier,
+    /// The region, `None` for global.
+    geo: Option<String>,
+    fast: bool,
     long_context: bool,
     /// Tenant, feature, agent, tool, model.
     values: [String; 5],
@@ -202,7 +205,12 @@ pub fn diff(prev: &Path, cur: &Path) -> Result<Diff> {
         let rate = table
             .find(&line.provider, &line.model, rates_on)
             .and_then(|e| {
-                e.unit_price(line.charge, line.batch, line.long_context)
+                let qualifiers = Qualifiers {
+                    tier: line.tier,
+                    geo: line.geo.as_deref(),
+                    fast: line.fast,
+                };
+                e.unit_price(line.charge, &qualifiers, line.long_context)
                     .ok()
             });
         let repriced = match rate {
@@ -359,23 +367,25 @@ fn each_line(dir: &Path, mut each: impl FnMut(Line) -> Result<()>) -> Result<()>
             .into_iter()
             .find(|t| t.key() == field("charge"))
             .ok_or_else(|| bad("charge"))?;
-        let batch = match field("service_tier") {
-            t if t == service_tier(true) => true,
-            t if t == service_tier(false) => false,
-            _ => return Err(bad("service_tier")),
+        let tier = Tier::parse(field("service_tier")).ok_or_else(|| bad("service_tier"))?;
+        let geo = match field("inference_geo") {
+            "" => return Err(bad("inference_geo")),
+            GLOBAL => None,
+            region => Some(region.to_string()),
         };
-        if field("inference_geo") != "global" {
-            return Err(bad("inference_geo"));
-        }
-        if field("speed") != "standard" {
-            return Err(bad("speed"));
-        }
+        let fast = match field("speed") {
+            s if s == speed(true) => true,
+            s if s == speed(false) => false,
+            _ => return Err(bad("speed")),
+        };
         each(Line {
             day: field("day").parse().map_err(|_| bad("day"))?,
             provider: field("provider").to_string(),
             model: field("model").to_string(),
             charge,
-            batch,
+            tier,
+            geo,
+            fast,
             long_context: field("long_context")
                 .parse()
                 .map_err(|_| bad("long_context"))?,

@@ -101,6 +101,57 @@ impl std::ops::AddAssign for Cost {
     }
 }
 
+/// The service tier a request was served in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Tier {
+    /// The standard, synchronous tier.
+    #[default]
+    Standard,
+    /// A batch API.
+    Batch,
+    /// OpenAI's flex processing: cheaper, slower.
+    Flex,
+    /// Priority processing: dearer, faster.
+    Priority,
+}
+
+impl Tier {
+    /// Every tier, in column order.
+    pub const ALL: [Tier; 4] = [Tier::Standard, Tier::Batch, Tier::Flex, Tier::Priority];
+
+    /// The name in `service_tier` columns and `[model.tiers.<name>]`.
+    pub fn key(self) -> &'static str {
+        match self {
+            Tier::Standard => "standard",
+            Tier::Batch => "batch",
+            Tier::Flex => "flex",
+            Tier::Priority => "priority",
+        }
+    }
+
+    /// The tier called `name` (case-insensitive).
+    pub fn parse(name: &str) -> Option<Tier> {
+        Tier::ALL
+            .into_iter()
+            .find(|t| t.key().eq_ignore_ascii_case(name))
+    }
+}
+
+/// The region of unconfined requests, in `inference_geo` columns.
+pub const GLOBAL: &str = "global";
+
+/// How a request was served, beyond its model and tokens: what its rate
+/// depends on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Service {
+    /// The service tier.
+    pub tier: Tier,
+    /// The region it was confined to (`inference_geo`); `None` is `global`.
+    pub geo: Option<Sym>,
+    /// Whether it ran in a fast mode (`speed = fast`).
+    pub fast: bool,
+}
+
 /// Where a record came from: an index into the run's input file list and a
 /// 1-based line number.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -128,8 +179,8 @@ pub struct UsageRecord {
     pub model: Sym,
     /// Billed token counts, input split into uncached, cache read and writes.
     pub tokens: Tokens,
-    /// Whether the request went through a batch API.
-    pub batch: bool,
+    /// The service tier, region and speed it was billed at.
+    pub service: Service,
     /// The cost the source itself reported, kept for comparison only.
     pub reported_cost_usd: Option<rust_decimal::Decimal>,
     /// A tenant hint from the usage source (a gateway's team, end user or

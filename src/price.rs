@@ -18,7 +18,7 @@ use toml_edit::{Item, Table};
 
 use crate::error::{Error, Result};
 use crate::intern::{Interner, Sym};
-use crate::model::{Cost, TokenType, Tokens, UsageRecord};
+use crate::model::{Cost, Service, Tier, TokenType, Tokens, UsageRecord};
 use crate::read::toml::{self, line_of, Number, TomlReader};
 use crate::terminal::escape;
 
@@ -49,6 +49,43 @@ pub struct LongContext {
     per_token: [Decimal; 5],
 }
 
+/// How a service tier is priced: its own rates, or the standard rates
+/// times a multiplier.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TierPrice {
+    /// Explicit rates, used as they are (no long-context tier on top).
+    Rates(Rates),
+    /// A multiplier on the standard (or long-context) rates.
+    Multiplier(Decimal),
+}
+
+/// What a request's rate depends on beyond its model: tier, region, speed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Qualifiers<'a> {
+    /// The service tier.
+    pub tier: Tier,
+    /// The region (`None` for `global`).
+    pub geo: Option<&'a str>,
+    /// Fast mode.
+    pub fast: bool,
+}
+
+impl<'a> Qualifiers<'a> {
+    /// A record's qualifiers, its region's name read from `interner`.
+    pub fn of(service: &Service, interner: &'a Interner) -> Qualifiers<'a> {
+        Qualifiers {
+            tier: service.tier,
+            geo: service.geo.map(|g| interner.get(g)),
+            fast: service.fast,
+        }
+    }
+
+    /// Whether these are the standard, global, standard-speed qualifiers.
+    pub fn is_plain(&self) -> bool {
+        *self == Qualifiers::default()
+    }
+}
+
 /// One `[[model]]` entry of the pricing file.
 #[derive(Clone, Debug)]
 pub struct PriceEntry {
@@ -66,6 +103,12 @@ pub struct PriceEntry {
     pub batch_discount: Option<Decimal>,
     /// Optional long-context tier.
     pub long_context: Option<LongContext>,
+    /// Service tiers other than standard and batch (`[model.tiers.<tier>]`).
+    pub tiers: Vec<(Tier, TierPrice)>,
+    /// Region multipliers (`[model.geo.<region>]`).
+    pub geo: Vec<(String, Decimal)>,
+    /// The fast-mode multiplier (`[model.speed.fast]`).
+    pub fast: Option<Decimal>,
     /// The standard rates per single token.
     per_token: [Decimal; 5],
     /// Line of the entry in the pricing file.
@@ -89,13 +132,14 @@ impl PriceEntry {
         self.patterns.iter().filter_map(|p| Fit::of(p, model)).max()
     }
 
-    /// USD per million tokens of `charge` for a request in the batch tier
-    /// (`batch`) whose prompt is above the long-context threshold
-    /// (`long_context`, ignored when the entry has no such tier).
+    /// USD per million tokens of `charge` for a request served with
+    /// `qualifiers` whose prompt is above the long-context threshold
+    /// (`long_context`, ignored when the entry has no such tier). The tier
+    /// is chosen after the long-context rates; region and speed multiply.
     pub fn unit_price(
         &self,
         charge: TokenType,
-        batch: bool,
+        qualifiers: &Qualifiers,
         long_context: bool,
     ) -> std::result::Result<Decimal, Unpriced> {
         let rates = match &self.long_context {
@@ -103,11 +147,34 @@ impl PriceEntry {
             _ => &self.rates,
         };
         let rate = rates.0[charge.index()];
-        match (batch, self.batch_discount) {
-            (false, _) => Ok(rate),
-            (true, Some(discount)) => Ok(rate * discount),
-            (true, None) => Err(Unpriced::NoBatchRate),
+        let mut rate = match qualifiers.tier {
+            Tier::Standard => rate,
+            Tier::Batch => match self.tier(Tier::Batch) {
+                Some(TierPrice::Rates(own)) => own.0[charge.index()],
+                Some(TierPrice::Multiplier(m)) => rate * m,
+                None => rate * self.batch_discount.ok_or(Unpriced::NoTier(Tier::Batch))?,
+            },
+            tier => match self.tier(tier).ok_or(Unpriced::NoTier(tier))? {
+                TierPrice::Rates(own) => own.0[charge.index()],
+                TierPrice::Multiplier(m) => rate * m,
+            },
+        };
+        if let Some(geo) = qualifiers.geo {
+            let (_, m) = self
+                .geo
+                .iter()
+                .find(|(name, _)| name.eq_ignore_ascii_case(geo))
+                .ok_or(Unpriced::NoGeo)?;
+            rate *= m;
         }
+        if qualifiers.fast {
+            rate *= self.fast.ok_or(Unpriced::NoSpeed)?;
+        }
+        Ok(rate)
+    }
+
+    fn tier(&self, tier: Tier) -> Option<TierPrice> {
+        self.tiers.iter().find(|(t, _)| *t == tier).map(|(_, p)| *p)
     }
 
     /// Whether a request with these `tokens` is priced at the long-context
@@ -118,24 +185,34 @@ impl PriceEntry {
             .is_some_and(|lc| tokens.prompt() > lc.threshold)
     }
 
-    /// The exact cost of a request with these `tokens`.
-    pub fn cost(&self, tokens: &Tokens, batch: bool) -> std::result::Result<Cost, Unpriced> {
-        let per_token = match &self.long_context {
-            Some(lc) if self.is_long_context(tokens) => &lc.per_token,
-            _ => &self.per_token,
-        };
-        let factor = match (batch, self.batch_discount) {
-            (false, _) => None,
-            (true, Some(discount)) => Some(discount),
-            (true, None) => return Err(Unpriced::NoBatchRate),
-        };
-        Ok(Cost(TokenType::ALL.map(|t| match tokens.get(t) {
-            0 => Decimal::ZERO,
-            n => {
-                let cost = Decimal::from(n) * per_token[t.index()];
-                factor.map_or(cost, |f| cost * f)
+    /// The exact cost of a request with these `tokens`, served with
+    /// `qualifiers`.
+    pub fn cost(
+        &self,
+        tokens: &Tokens,
+        qualifiers: &Qualifiers,
+    ) -> std::result::Result<Cost, Unpriced> {
+        let long_context = self.is_long_context(tokens);
+        if qualifiers.is_plain() {
+            let per_token = match &self.long_context {
+                Some(lc) if long_context => &lc.per_token,
+                _ => &self.per_token,
+            };
+            return Ok(Cost(TokenType::ALL.map(|t| match tokens.get(t) {
+                0 => Decimal::ZERO,
+                n => Decimal::from(n) * per_token[t.index()],
+            })));
+        }
+        let million = Decimal::from(1_000_000u32);
+        let mut cost = Cost::default();
+        for t in TokenType::ALL {
+            let n = tokens.get(t);
+            if n > 0 {
+                cost.0[t.index()] =
+                    Decimal::from(n) * self.unit_price(t, qualifiers, long_context)? / million;
             }
-        })))
+        }
+        Ok(cost)
     }
 }
 
@@ -144,8 +221,12 @@ impl PriceEntry {
 pub enum Unpriced {
     /// No entry covers the model on the record's date.
     NoPrice,
-    /// A batch request, but the entry has no `batch_discount`.
-    NoBatchRate,
+    /// The record's service tier, but the entry does not price it.
+    NoTier(Tier),
+    /// A region (`inference_geo`) the entry has no multiplier for.
+    NoGeo,
+    /// Fast mode, but the entry has no `[model.speed.fast]`.
+    NoSpeed,
 }
 
 /// How well a pattern fits a name: exact names first, then longer globs.
@@ -356,7 +437,19 @@ trait PricingToml {
     fn batch_discount(&self, table: &Table, what: &str) -> Result<Decimal>;
     fn patterns(&self, table: &Table, what: &str) -> Result<Vec<String>>;
     fn entry(&self, table: &Table) -> Result<PriceEntry>;
+    fn tiers(&self, entry: &Table, line: usize) -> Result<Vec<(Tier, TierPrice)>>;
+    fn multipliers(&self, entry: &Table, key: &str, line: usize) -> Result<Vec<Named<Decimal>>>;
+    fn subtables<'d>(
+        &self,
+        entry: &'d Table,
+        key: &str,
+        line: usize,
+    ) -> Result<Vec<Named<&'d Table>>>;
+    fn multiplier(&self, table: &Table, what: &str) -> Result<Decimal>;
 }
+
+/// A value under a name, with the span of its table.
+type Named<T> = (String, T, Option<std::ops::Range<usize>>);
 
 impl PricingToml for TomlReader<'_> {
     /// A rate in USD per million tokens.
@@ -446,6 +539,9 @@ impl PricingToml for TomlReader<'_> {
                 "cache_write_1h",
                 "batch_discount",
                 "long_context",
+                "tiers",
+                "geo",
+                "speed",
             ],
             &what,
         )?;
@@ -495,6 +591,27 @@ impl PricingToml for TomlReader<'_> {
             }
         };
         let rates = self.rates(table, &what)?;
+        let tiers = self.tiers(table, line)?;
+        if batch_discount.is_some() && tiers.iter().any(|(t, _)| *t == Tier::Batch) {
+            return Err(self.error(
+                table.span(),
+                format!("{what}: give batch_discount or [model.tiers.batch], not both"),
+            ));
+        }
+        let geo = self
+            .multipliers(table, "geo", line)?
+            .into_iter()
+            .map(|(region, m, _)| (region, m))
+            .collect();
+        let mut fast = None;
+        for (speed, m, span) in self.multipliers(table, "speed", line)? {
+            if speed != "fast" {
+                let message =
+                    format!("[model.speed.{speed}]: the only speed priced apart is `fast`");
+                return Err(self.error(span, message));
+            }
+            fast = Some(m);
+        }
         Ok(PriceEntry {
             provider,
             patterns,
@@ -504,8 +621,89 @@ impl PricingToml for TomlReader<'_> {
             per_token: rates.per_token(),
             batch_discount,
             long_context,
+            tiers,
+            geo,
+            fast,
             line,
         })
+    }
+
+    /// `[model.tiers.<tier>]`: a `multiplier`, or every rate.
+    fn tiers(&self, entry: &Table, line: usize) -> Result<Vec<(Tier, TierPrice)>> {
+        let mut tiers = Vec::new();
+        for (name, table, span) in self.subtables(entry, "tiers", line)? {
+            let what = format!("[model.tiers.{name}] of the entry at line {line}");
+            let tier = Tier::parse(&name)
+                .filter(|t| *t != Tier::Standard)
+                .ok_or_else(|| {
+                    self.error(
+                        span,
+                        format!("{what}: the tiers priced apart are batch, flex and priority"),
+                    )
+                })?;
+            let price = if table.contains_key("multiplier") {
+                self.only_keys(table, &["multiplier"], &what)?;
+                TierPrice::Multiplier(self.multiplier(table, &what)?)
+            } else {
+                self.only_keys(table, &TokenType::ALL.map(TokenType::key), &what)?;
+                TierPrice::Rates(self.rates(table, &what)?)
+            };
+            tiers.push((tier, price));
+        }
+        Ok(tiers)
+    }
+
+    /// `[model.<key>.<name>]` tables of one `multiplier` each.
+    fn multipliers(&self, entry: &Table, key: &str, line: usize) -> Result<Vec<Named<Decimal>>> {
+        self.subtables(entry, key, line)?
+            .into_iter()
+            .map(|(name, table, span)| {
+                let what = format!("[model.{key}.{name}] of the entry at line {line}");
+                self.only_keys(table, &["multiplier"], &what)?;
+                Ok((name, self.multiplier(table, &what)?, span))
+            })
+            .collect()
+    }
+
+    /// The tables under `entry.key`, with their names and spans.
+    fn subtables<'d>(
+        &self,
+        entry: &'d Table,
+        key: &str,
+        line: usize,
+    ) -> Result<Vec<Named<&'d Table>>> {
+        let Some(item) = entry.get(key) else {
+            return Ok(Vec::new());
+        };
+        let outer = item.as_table().ok_or_else(|| {
+            let message =
+                format!("[model.{key}] of the entry at line {line} must be a table of tables");
+            self.error(item.span(), message)
+        })?;
+        outer
+            .iter()
+            .map(|(name, item)| {
+                let table = item.as_table().ok_or_else(|| {
+                    let message =
+                        format!("[model.{key}.{name}] of the entry at line {line} must be a table");
+                    self.error(item.span(), message)
+                })?;
+                Ok((name.to_string(), table, table.span()))
+            })
+            .collect()
+    }
+
+    /// A `multiplier` of every rate (tier, region or speed).
+    fn multiplier(&self, table: &Table, what: &str) -> Result<Decimal> {
+        let kind = Number {
+            unit: "a factor on every rate",
+            noun: "multipliers",
+            max: Decimal::from(100u32),
+            too_large: "a multiplier above 100 is not a price",
+            min: Decimal::new(1, 2),
+            too_small: "a multiplier below 0.01 is not a price",
+        };
+        self.decimal(table, "multiplier", what, &kind)
     }
 }
 
@@ -583,7 +781,7 @@ pub fn price_each(
     for r in records {
         let date = r.timestamp.date_naive();
         let result = match lookup.entry(r) {
-            Some(entry) => entry.cost(&r.tokens, r.batch),
+            Some(entry) => entry.cost(&r.tokens, &Qualifiers::of(&r.service, interner)),
             None => Err(Unpriced::NoPrice),
         };
         match result {
@@ -607,8 +805,11 @@ pub fn price_each(
         .map(|((provider, model, why), group)| {
             let UnpricedGroup { records: count, first, from, to } = group;
             let why = match why {
-                Unpriced::NoPrice => "no price",
-                Unpriced::NoBatchRate => "no batch_discount",
+                Unpriced::NoPrice => "no price".to_string(),
+                Unpriced::NoTier(Tier::Batch) => "no batch_discount or [model.tiers.batch]".to_string(),
+                Unpriced::NoTier(tier) => format!("no [model.tiers.{}]", tier.key()),
+                Unpriced::NoGeo => "no [model.geo.<region>] for its inference_geo".to_string(),
+                Unpriced::NoSpeed => "no [model.speed.fast] for its speed".to_string(),
             };
             let dates = if from == to { format!("on {from}") } else { format!("from {from} to {to}") };
             let (provider, model, first) = (escape(provider), escape(model), escape(first));
@@ -707,9 +908,13 @@ cache_write_1h = 1
         let e = &table.entries[0];
         // 150,000 uncached + 60,000 cache read = 210,000 > 200,000: long-context rates.
         let tokens = Tokens([150_000, 60_000, 0, 0, 1_000]);
-        let cost = e.cost(&tokens, false).unwrap();
+        let cost = e.cost(&tokens, &Qualifiers::default()).unwrap();
         assert_eq!(cost.0, [d("0.9"), d("0.036"), d("0"), d("0"), d("0.0225")]);
-        let batch = e.cost(&tokens, true).unwrap();
+        let batch_tier = Qualifiers {
+            tier: Tier::Batch,
+            ..Qualifiers::default()
+        };
+        let batch = e.cost(&tokens, &batch_tier).unwrap();
         assert_eq!(batch.total(), d("0.47925"));
     }
 

@@ -119,12 +119,13 @@ fn a_directory_without_a_ledger_is_named() {
     wd.write("may/pricing.toml", &wd.read("pricing.toml"));
     let ledger = wd
         .read("june/ledger.csv")
-        .replace(",standard,global,", ",flex,global,");
+        .replace(",standard,global,", ",turbo,global,");
     wd.write("june/ledger.csv", &ledger);
     let stderr = wd.fail(&["diff", "may", "june"], 2);
     assert!(
-        stderr
-            .starts_with("tokenledger: june/ledger.csv:2: service_tier: unexpected value \"flex\""),
+        stderr.starts_with(
+            "tokenledger: june/ledger.csv:2: service_tier: unexpected value \"turbo\""
+        ),
         "{stderr}"
     );
 }

@@ -48,7 +48,7 @@ fn batch_request_without_a_batch_rate_is_unpriced() {
             .replace("batch_discount = 0.5\n", ""),
     );
     let stderr = wd.fail(&REPORT, 2);
-    assert!(stderr.contains("openai gpt-test: no batch_discount for 1 record(s) on 2025-06-03; first request_id r-1"), "{stderr}");
+    assert!(stderr.contains("openai gpt-test: no batch_discount or [model.tiers.batch] for 1 record(s) on 2025-06-03; first request_id r-1"), "{stderr}");
 }
 
 #[test]

@@ -109,3 +109,127 @@ fn the_shipped_table_prices_the_sample_month() {
         "{stdout}"
     );
 }
+
+/// A table with flex and priority tiers, a US region and fast mode.
+const TIERED_PRICING: &str = r#"version = "tiers"
+currency = "USD"
+
+[[model]]
+provider = "openai"
+match = ["gpt-x"]
+effective_from = 2025-01-01
+input = 2.00
+output = 8.00
+cache_read = 0.50
+cache_write_5m = 0
+cache_write_1h = 0
+[model.tiers.flex]
+multiplier = 0.5
+[model.tiers.priority]
+input = 3.50
+output = 14.00
+cache_read = 0.875
+cache_write_5m = 0
+cache_write_1h = 0
+[model.geo.us]
+multiplier = 1.1
+[model.speed.fast]
+multiplier = 6
+"#;
+
+/// One million input and 100,000 output tokens per request: $2.80 at the
+/// standard rates.
+const TIERED_USAGE: &str = "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,service_tier,inference_geo,speed
+r1,2025-06-02T00:00:00Z,openai,gpt-x,1000000,0,0,0,100000,standard,,
+r2,2025-06-02T01:00:00Z,openai,gpt-x,1000000,0,0,0,100000,flex,,
+r3,2025-06-02T02:00:00Z,openai,gpt-x,1000000,0,0,0,100000,priority,global,standard
+r4,2025-06-02T03:00:00Z,openai,gpt-x,1000000,0,0,0,100000,,us,
+r5,2025-06-02T04:00:00Z,openai,gpt-x,1000000,0,0,0,100000,priority,US,fast
+";
+
+fn tiered(name: &str) -> Workdir {
+    let wd = Workdir::handmade(name);
+    wd.write("pricing.toml", TIERED_PRICING);
+    wd.write("usage.csv", TIERED_USAGE);
+    wd
+}
+
+#[test]
+fn tiers_regions_and_speed_are_priced_and_kept_in_the_ledger() {
+    let wd = tiered("tiers");
+    wd.run(&crate::workdir::HANDMADE_REPORT);
+    // standard 2.80; flex half of it, 1.40; priority at its own rates, 4.90;
+    // US 1.1 × 2.80 = 3.08; priority in the US in fast mode 4.90 × 1.1 × 6
+    // = 32.34. Total 44.52.
+    let summary = wd.read("out/summary.json");
+    assert!(summary.contains("\"cost_usd\": \"44.520000\""), "{summary}");
+    let ledger = crate::workdir::csv_rows(&wd.read("out/ledger.csv"));
+    let inputs: Vec<String> = ledger[1..]
+        .iter()
+        .filter(|l| l[3] == "input")
+        .map(|l| format!("{} {} {} {} {}", l[4], l[5], l[6], l[15], l[16]))
+        .collect();
+    assert_eq!(
+        inputs,
+        [
+            "standard global standard 2 2",
+            "standard us standard 2.2 2.2",
+            "flex global standard 1 1",
+            "priority global standard 3.5 3.5",
+            "priority us fast 23.1 23.1",
+        ]
+    );
+    let show = wd.run(&[
+        "pricing",
+        "show",
+        "gpt-x",
+        "--pricing",
+        "pricing.toml",
+        "--at",
+        "2025-06-02",
+    ]);
+    assert!(
+        show.contains("  tier flex:    0.5 × every rate\n"),
+        "{show}"
+    );
+    assert!(show.contains("  region us: 1.1 × every rate\n"), "{show}");
+    assert!(show.contains("  speed fast:   6 × every rate\n"), "{show}");
+}
+
+#[test]
+fn a_tier_region_or_speed_without_a_rate_stops_the_run() {
+    for (drop, why, records) in [
+        (
+            "[model.geo.us]\nmultiplier = 1.1\n",
+            "no [model.geo.<region>] for its inference_geo",
+            2,
+        ),
+        (
+            "[model.speed.fast]\nmultiplier = 6\n",
+            "no [model.speed.fast] for its speed",
+            1,
+        ),
+        (
+            "[model.tiers.flex]\nmultiplier = 0.5\n",
+            "no [model.tiers.flex]",
+            1,
+        ),
+    ] {
+        let wd = tiered("tier-gap");
+        wd.write("pricing.toml", &TIERED_PRICING.replace(drop, ""));
+        let stderr = wd.fail(&crate::workdir::HANDMADE_REPORT, 2);
+        assert!(
+            stderr.contains(&format!(
+                "openai gpt-x: {why} for {records} record(s) on 2025-06-02"
+            )),
+            "{stderr}"
+        );
+    }
+    let wd = tiered("tier-bad");
+    wd.write("usage.csv", &TIERED_USAGE.replace(",flex,", ",turbo,"));
+    let stderr = wd.fail(&crate::workdir::HANDMADE_REPORT, 2);
+    assert!(
+        stderr.contains("usage.csv:3: service_tier: expected standard, batch, flex, priority or empty, got \"turbo\""),
+        "{stderr}"
+    );
+}

@@ -5,9 +5,9 @@
 
 use chrono::{DateTime, Datelike, Utc};
 use rust_decimal::Decimal;
-use tokenledger::model::{Cost, TokenType, Tokens};
+use tokenledger::model::{Cost, Tier, TokenType, Tokens};
 use tokenledger::money::Micros;
-use tokenledger::price::PriceTable;
+use tokenledger::price::{PriceTable, Qualifiers};
 
 use crate::workdir::{csv_rows, micros, repo, Workdir};
 
@@ -34,7 +34,19 @@ fn priced(usage: &str, period: Option<(i32, u32)>) -> Vec<(String, String, Cost)
         out.push((
             row[2].clone(),
             row[3].clone(),
-            entry.cost(&tokens, row[9] == "true").unwrap(),
+            entry
+                .cost(
+                    &tokens,
+                    &Qualifiers {
+                        tier: if row[9] == "true" {
+                            Tier::Batch
+                        } else {
+                            Tier::Standard
+                        },
+                        ..Qualifiers::default()
+                    },
+                )
+                .unwrap(),
         ));
     }
     out

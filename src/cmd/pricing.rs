@@ -11,9 +11,9 @@ use chrono::NaiveDate;
 use super::{print_stdout, Outcome};
 use crate::catalog::{catalog_rates, compare};
 use crate::error::Result;
-use crate::model::TokenType;
+use crate::model::{Tier, TokenType};
 use crate::pipeline::config::UsageConfig;
-use crate::price::{PriceEntry, PriceTable};
+use crate::price::{PriceEntry, PriceTable, TierPrice};
 use crate::terminal::escape_lines;
 
 /// What `pricing show` is asked for.
@@ -96,10 +96,25 @@ fn describe(table: &PriceTable, entry: &PriceEntry, model: &str, date: NaiveDate
             .map_or_else(|| " (no end)".to_string(), |to| format!(" to {to} (exclusive)")),
         rate_list(&entry.rates.0),
     );
+    let batch_tier = entry.tiers.iter().any(|(t, _)| *t == Tier::Batch);
     text += &match entry.batch_discount {
         Some(d) => format!("  batch:        {d} of the standard cost\n"),
+        None if batch_tier => String::new(),
         None => "  batch:        no batch rate (batch records are refused)\n".to_string(),
     };
+    for (tier, price) in &entry.tiers {
+        let price = match price {
+            TierPrice::Rates(rates) => rate_list(&rates.0),
+            TierPrice::Multiplier(m) => format!("{m} × every rate"),
+        };
+        text += &format!("  tier {:<8} {price}\n", format!("{}:", tier.key()));
+    }
+    for (region, m) in &entry.geo {
+        text += &format!("  region {region}: {m} × every rate\n");
+    }
+    if let Some(m) = entry.fast {
+        text += &format!("  speed fast:   {m} × every rate\n");
+    }
     if let Some(lc) = &entry.long_context {
         text += &format!(
             "  long context: above {} prompt tokens, the whole request at {}\n",

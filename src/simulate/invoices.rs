@@ -12,8 +12,8 @@ use chrono::{Datelike, NaiveDate};
 use rust_decimal::Decimal;
 
 use crate::error::{Error, Result};
-use crate::model::{TokenType, Tokens};
-use crate::price::PriceTable;
+use crate::model::{Tier, TokenType, Tokens};
+use crate::price::{PriceTable, Qualifiers};
 
 /// What each provider charged, per (provider, model, token type, day).
 #[derive(Default)]
@@ -33,10 +33,16 @@ impl Invoicer {
         tokens: &Tokens,
         batch: bool,
     ) -> Option<Decimal> {
-        match pricing
-            .find(provider, model, day)
-            .map(|e| e.cost(tokens, batch))
-        {
+        match pricing.find(provider, model, day).map(|e| {
+            let tier = if batch { Tier::Batch } else { Tier::Standard };
+            e.cost(
+                tokens,
+                &Qualifiers {
+                    tier,
+                    ..Qualifiers::default()
+                },
+            )
+        }) {
             Some(Ok(cost)) => {
                 for t in TokenType::ALL {
                     if tokens.get(t) > 0 {

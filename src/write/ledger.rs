@@ -4,9 +4,10 @@
 
 use super::CsvOut;
 use crate::answers::changes::Change;
-use crate::charges::{service_tier, Lines, LEDGER_COLUMNS, TOKEN_UNIT};
+use crate::charges::{speed, Lines, LEDGER_COLUMNS, TOKEN_UNIT};
 use crate::intern::Interner;
 use crate::ledger::Report;
+use crate::model::GLOBAL;
 
 /// `ledger.csv`: one row per charge line, the cost exact and unrounded.
 pub fn ledger_csv(w: &mut CsvOut, lines: &Lines, interner: &Interner) -> csv::Result<()> {
@@ -18,9 +19,12 @@ pub fn ledger_csv(w: &mut CsvOut, lines: &Lines, interner: &Interner) -> csv::Re
             interner.get(key.provider).to_string(),
             interner.get(key.model).to_string(),
             key.charge.key().to_string(),
-            service_tier(key.batch).to_string(),
-            "global".to_string(),
-            "standard".to_string(),
+            key.service.tier.key().to_string(),
+            key.service
+                .geo
+                .map_or(GLOBAL, |g| interner.get(g))
+                .to_string(),
+            speed(key.service.fast).to_string(),
             key.long_context.to_string(),
             label(key.tenant),
             label(key.feature),

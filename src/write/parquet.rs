@@ -120,7 +120,10 @@ impl CallsTable<'_> {
             ),
             Column::new(
                 "batch".into(),
-                self.records.iter().map(|r| r.batch).collect::<Vec<_>>(),
+                self.records
+                    .iter()
+                    .map(|r| r.service.tier == crate::model::Tier::Batch)
+                    .collect::<Vec<_>>(),
             ),
         ];
         for t in TokenType::ALL {

@@ -95,7 +95,7 @@ pub fn unattributed_csv(
             interner.get(r.model).to_string(),
         ];
         row.extend(r.tokens.0.iter().map(u64::to_string));
-        row.push(r.batch.to_string());
+        row.push((r.service.tier == crate::model::Tier::Batch).to_string());
         row.push(cost.to_string());
         row.push(
             r.reported_cost_usd

@@ -15,7 +15,7 @@ use serde_json::value::RawValue;
 
 use super::{billable, count, parse_timestamp, RowError};
 use crate::intern::Interner;
-use crate::model::{Origin, Tokens, UsageRecord};
+use crate::model::{Origin, Service, Tokens, UsageRecord};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -115,7 +115,7 @@ pub fn parse(
             0,
             output,
         ]),
-        batch: false,
+        service: Service::default(),
         reported_cost_usd: None,
         tenant_hint: None,
         origin: Origin { file, line },

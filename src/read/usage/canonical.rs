@@ -9,7 +9,7 @@ use rust_decimal::Decimal;
 use super::{parse_count, parse_timestamp, RowError, RowSink};
 use crate::error::{Error, Result};
 use crate::intern::Interner;
-use crate::model::{Origin, TokenType, Tokens, UsageRecord};
+use crate::model::{Origin, Service, Tier, TokenType, Tokens, UsageRecord, GLOBAL};
 use crate::money::plausible;
 use crate::read::csv_lines::CsvLines;
 
@@ -34,7 +34,11 @@ struct Columns {
     provider: usize,
     model: usize,
     tokens: [usize; 5],
-    batch: usize,
+    /// Required unless `service_tier` is there.
+    batch: Option<usize>,
+    service_tier: Option<usize>,
+    inference_geo: Option<usize>,
+    speed: Option<usize>,
     reported_cost: Option<usize>,
 }
 
@@ -45,6 +49,7 @@ impl Columns {
             .iter()
             .copied()
             .filter(|c| pos(c).is_none())
+            .filter(|c| *c != "batch" || pos("service_tier").is_none())
             .collect();
         if !missing.is_empty() {
             return Err(Error::fatal(format!(
@@ -61,7 +66,10 @@ impl Columns {
             provider: col("provider"),
             model: col("model"),
             tokens: TokenType::ALL.map(|t| col(t.tokens_column())),
-            batch: col("batch"),
+            batch: pos("batch"),
+            service_tier: pos("service_tier"),
+            inference_geo: pos("inference_geo"),
+            speed: pos("speed"),
             reported_cost: pos("reported_cost_usd"),
         })
     }
@@ -102,6 +110,64 @@ fn field<'r>(row: &'r csv::ByteRecord, index: usize, name: &str) -> Result<&'r s
     std::str::from_utf8(&row[index]).map_err(|_| ("invalid-utf8", format!("{name}: invalid UTF-8")))
 }
 
+/// An optional column's trimmed value; empty when the column is absent.
+fn optional<'r>(
+    row: &'r csv::ByteRecord,
+    index: Option<usize>,
+    name: &str,
+) -> Result<&'r str, RowError> {
+    index.map_or(Ok(""), |i| field(row, i, name).map(str::trim))
+}
+
+/// `batch`, `service_tier`, `inference_geo` and `speed`: absent or empty
+/// means standard, global, standard; `batch=true` is `service_tier=batch`.
+fn parse_service(
+    row: &csv::ByteRecord,
+    columns: &Columns,
+    interner: &mut Interner,
+) -> Result<Service, RowError> {
+    let batch = match optional(row, columns.batch, "batch")? {
+        "" => false,
+        b if b.eq_ignore_ascii_case("true") => true,
+        b if b.eq_ignore_ascii_case("false") => false,
+        other => {
+            return Err((
+                "bad-batch",
+                format!("batch: expected true, false or empty, got \"{other}\""),
+            ))
+        }
+    };
+    let tier = match optional(row, columns.service_tier, "service_tier")? {
+        "" if batch => Tier::Batch,
+        "" => Tier::Standard,
+        name => Tier::parse(name).ok_or_else(|| {
+            let message = format!(
+                "service_tier: expected standard, batch, flex, priority or empty, got \"{name}\""
+            );
+            ("bad-service-tier", message)
+        })?,
+    };
+    if batch && tier != Tier::Batch {
+        let message = format!("batch is true but service_tier is {}", tier.key());
+        return Err(("bad-service-tier", message));
+    }
+    let geo = match optional(row, columns.inference_geo, "inference_geo")? {
+        "" => None,
+        g if g.eq_ignore_ascii_case(GLOBAL) => None,
+        g => Some(interner.intern(&g.to_ascii_lowercase())),
+    };
+    let fast = match optional(row, columns.speed, "speed")? {
+        "" => false,
+        s if s.eq_ignore_ascii_case("standard") => false,
+        s if s.eq_ignore_ascii_case("fast") => true,
+        other => {
+            let message = format!("speed: expected standard, fast or empty, got \"{other}\"");
+            return Err(("bad-speed", message));
+        }
+    };
+    Ok(Service { tier, geo, fast })
+}
+
 fn parse_row(
     row: &csv::ByteRecord,
     columns: &Columns,
@@ -129,17 +195,7 @@ fn parse_row(
             t.tokens_column(),
         )?;
     }
-    let batch = match field(row, columns.batch, "batch")?.trim() {
-        "" => false,
-        b if b.eq_ignore_ascii_case("true") => true,
-        b if b.eq_ignore_ascii_case("false") => false,
-        other => {
-            return Err((
-                "bad-batch",
-                format!("batch: expected true, false or empty, got \"{other}\""),
-            ))
-        }
-    };
+    let service = parse_service(row, columns, interner)?;
     let reported_cost_usd =
         match columns.reported_cost {
             None => None,
@@ -166,7 +222,7 @@ fn parse_row(
         provider,
         model,
         tokens,
-        batch,
+        service,
         reported_cost_usd,
         origin,
     })

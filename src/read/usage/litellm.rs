@@ -25,7 +25,7 @@ use super::{
 };
 use crate::error::{Error, Result};
 use crate::intern::Interner;
-use crate::model::{Origin, Tokens, UsageRecord};
+use crate::model::{Origin, Service, Tokens, UsageRecord};
 use crate::read::csv_lines::CsvLines;
 
 /// One spend-log row, from JSON or CSV.
@@ -230,7 +230,7 @@ fn normalise(
         provider: interner.intern(&provider),
         model: interner.intern(bare_model(&log.model)),
         tokens: Tokens([input, read, write_5m, write_1h, output]),
-        batch: false,
+        service: Service::default(),
         reported_cost_usd: log
             .spend
             .as_deref()

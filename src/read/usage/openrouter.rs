@@ -14,7 +14,7 @@ use super::{
     bare_model, billable, count, parse_timestamp, parse_usd, provider_name, uncached, RowError,
 };
 use crate::intern::Interner;
-use crate::model::{Origin, Tokens, UsageRecord};
+use crate::model::{Origin, Service, Tokens, UsageRecord};
 
 /// The API's `{"data": …}` envelope.
 #[derive(Deserialize)]
@@ -90,7 +90,7 @@ pub fn parse(
             0,
             completion,
         ]),
-        batch: false,
+        service: Service::default(),
         reported_cost_usd: generation
             .total_cost
             .map(|c| parse_usd(c.get(), "total_cost"))
