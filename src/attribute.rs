@@ -56,6 +56,8 @@ pub struct Totals {
     pub requests: u64,
     /// Tokens per type; u128 so no month can overflow.
     pub tokens: [u128; 5],
+    /// Reasoning tokens (a part of the output tokens).
+    pub reasoning: u128,
     /// Exact cost per token type.
     pub cost: Cost,
     /// Exact trued-up (invoiced) cost; zero without a true-up.
@@ -69,6 +71,7 @@ impl Totals {
         for t in TokenType::ALL {
             self.tokens[t.index()] += u128::from(record.tokens.get(t));
         }
+        self.reasoning += u128::from(record.reasoning_tokens);
         self.cost += *cost;
         self.billed += billed;
     }
@@ -79,6 +82,7 @@ impl Totals {
         for (mine, theirs) in self.tokens.iter_mut().zip(other.tokens) {
             *mine += theirs;
         }
+        self.reasoning += other.reasoning;
         self.cost += other.cost;
         self.billed += other.billed;
     }

@@ -59,6 +59,10 @@ impl TokenType {
     }
 }
 
+/// The column of reasoning tokens (a part of `output_tokens`), beside it in
+/// usage inputs and reports.
+pub const REASONING_COLUMN: &str = "reasoning_tokens";
+
 /// The largest token count one record may hold in one column (a trillion):
 /// anything larger is corruption, not usage. The bound also keeps every sum
 /// of money far inside the exact decimal range.
@@ -179,6 +183,9 @@ pub struct UsageRecord {
     pub model: Sym,
     /// Billed token counts, input split into uncached, cache read and writes.
     pub tokens: Tokens,
+    /// Reasoning (thinking) tokens: a part of the output count, billed as
+    /// output, shown apart.
+    pub reasoning_tokens: u64,
     /// The service tier, region and speed it was billed at.
     pub service: Service,
     /// The cost the source itself reported, kept for comparison only.
@@ -217,6 +224,8 @@ pub struct CallInfo {
     pub input_tokens: Option<u64>,
     /// `gen_ai.usage.output_tokens` as the span reported it.
     pub output_tokens: Option<u64>,
+    /// `gen_ai.usage.reasoning.output_tokens` as the span reported it.
+    pub reasoning_tokens: Option<u64>,
     /// The span's start, in nanoseconds since the Unix epoch (0 when the
     /// span gave none): orders the calls of one agent invocation.
     pub start_ns: u64,

@@ -64,6 +64,8 @@ struct PartialCall {
     model: Option<String>,
     input_tokens: Option<u64>,
     output_tokens: Option<u64>,
+    #[serde(default)]
+    reasoning_tokens: Option<u64>,
     start_ns: u64,
     own_step: Option<u32>,
     step: u32,
@@ -102,6 +104,7 @@ pub fn write_partial(
             model: name(info.model),
             input_tokens: info.input_tokens,
             output_tokens: info.output_tokens,
+            reasoning_tokens: info.reasoning_tokens,
             start_ns: info.start_ns,
             own_step: info.step,
             step: call.step,
@@ -315,6 +318,7 @@ fn read_calls(dir: &Path, interner: &mut Interner, calls: &mut Vec<Call>) -> Res
             model: intern(c.model),
             input_tokens: c.input_tokens,
             output_tokens: c.output_tokens,
+            reasoning_tokens: c.reasoning_tokens,
             start_ns: c.start_ns,
             step: c.own_step,
         };

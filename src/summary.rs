@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::attribute::Totals;
 use crate::ledger::{Counts, COST_COLUMNS};
-use crate::model::TokenType;
+use crate::model::{TokenType, REASONING_COLUMN};
 use crate::money::Micros;
 
 /// `summary.json`: totals, counts and inputs of one run.
@@ -107,6 +107,7 @@ impl TotalsJson {
                 TokenType::ALL
                     .iter()
                     .map(|t| (t.tokens_column(), total.tokens[t.index()]))
+                    .chain([(REASONING_COLUMN, total.reasoning)])
                     .collect(),
             ),
             cost: Ordered(cost),

@@ -2,7 +2,7 @@
 //! arithmetic worked out by hand, compressed inputs, and one fleet exported
 //! three ways giving the same reports.
 
-use crate::workdir::{fixture, real, repo, Workdir};
+use crate::workdir::{csv_rows, fixture, real, repo, Workdir};
 
 const USAGE_HEADER: &str = "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch\n";
 
@@ -67,16 +67,16 @@ fn gateway_and_bedrock_logs_join_flat_spans_of_every_library() {
     let tenants = wd.read("out/by_tenant.csv");
     assert_eq!(
         row(&tenants, "acme"),
-        "acme,1,600,2000,300,100,500,0.001800,0.000600,0.001725,0.007500,0.011625,70.91,0.6667"
+        "acme,1,600,2000,300,100,500,0,0.001800,0.000600,0.001725,0.007500,0.011625,70.91,0.6667"
     );
     assert_eq!(
         row(&tenants, "sess-9"),
-        "sess-9,1,952,2048,0,0,100,0.001904,0.001024,0.000000,0.000800,0.003728,22.74,0.6827"
+        "sess-9,1,952,2048,0,0,100,0,0.001904,0.001024,0.000000,0.000800,0.003728,22.74,0.6827"
     );
     // 0.001035 + 0.0000054: Haiku and Nova; cache hits 4000 / (1250 + 4000 + 800).
     assert_eq!(
         row(&tenants, "globex"),
-        "globex,2,1250,4000,800,0,310,0.000303,0.000120,0.000240,0.000377,0.001040,6.35,0.6612"
+        "globex,2,1250,4000,800,0,310,0,0.000303,0.000120,0.000240,0.000377,0.001040,6.35,0.6612"
     );
     let summary = wd.read("out/summary.json");
     for fact in [
@@ -115,8 +115,8 @@ fn litellm_csv_dump_reads_like_the_json() {
     wd.write("spans/none.jsonl", r#"{"resourceSpans":[]}"#);
     report(&wd, "spans", &["spend.csv"], &[]);
     let listing = wd.read("out/unattributed.csv");
-    assert!(listing.contains("\nmsg_01XFDUDYJgAACzvnptvVoYEL,2025-06-10T09:00:00.123Z,anthropic,claude-sonnet-4-20250514,600,2000,300,100,500,false,0.011625,0.0109125,team-acme,spend.csv:2\n"), "{listing}");
-    assert!(listing.contains("\nchatcmpl-9ZKMURhVYSi9D6r6PJ9vLcayIK0Vm,2025-06-11T10:00:00Z,openai,gpt-4.1-2025-04-14,952,2048,0,0,100,false,0.003728,0.0069,customer-77,spend.csv:3\n"), "{listing}");
+    assert!(listing.contains("\nmsg_01XFDUDYJgAACzvnptvVoYEL,2025-06-10T09:00:00.123Z,anthropic,claude-sonnet-4-20250514,600,2000,300,100,500,0,false,0.011625,0.0109125,team-acme,spend.csv:2\n"), "{listing}");
+    assert!(listing.contains("\nchatcmpl-9ZKMURhVYSi9D6r6PJ9vLcayIK0Vm,2025-06-11T10:00:00Z,openai,gpt-4.1-2025-04-14,952,2048,0,0,100,0,false,0.003728,0.0069,customer-77,spend.csv:3\n"), "{listing}");
     assert!(wd
         .read("out/summary.json")
         .contains("\"usage_rows_not_billed\": 1,"));
@@ -156,9 +156,9 @@ fn real_openrouter_and_bedrock_records() {
     // 7×1 + 3×0.5 + 25×2 = 0.0000585 → 0.000059; its share beside Nova's 0.00000936 is 86.21 %.
     assert_eq!(
         row(&wd.read("out/by_tenant.csv"), "acme"),
-        "acme,1,7,3,0,0,25,0.000007,0.000002,0.000000,0.000050,0.000059,86.21,0.3000"
+        "acme,1,7,3,0,0,25,5,0.000007,0.000002,0.000000,0.000050,0.000059,86.21,0.3000"
     );
-    assert!(wd.read("out/unattributed.csv").contains("\nff4b6c63-5561-4431-93b8-06a817275900,2025-03-11T00:38:02Z,aws.bedrock,amazon.nova-lite-v1,4,0,0,0,38,false,0.000009,,,usage/bedrock.json:1\n"));
+    assert!(wd.read("out/unattributed.csv").contains("\nff4b6c63-5561-4431-93b8-06a817275900,2025-03-11T00:38:02Z,aws.bedrock,amazon.nova-lite-v1,4,0,0,0,38,0,false,0.000009,,,usage/bedrock.json:1\n"));
 }
 
 #[test]
@@ -472,4 +472,75 @@ fn one_request_written_as_several_spans_counts_once() {
         assert!(summary.contains(fact), "{fact} in {summary}");
     }
     assert!(row(&wd.read("out/by_tenant.csv"), "acme").starts_with("acme,1,70,0,0,0,20,"));
+}
+
+#[test]
+fn reasoning_tokens_are_read_shown_apart_and_checked_against_output() {
+    let wd = Workdir::new("reasoning");
+    wd.write(
+        "spans/s.jsonl",
+        concat!(
+            r#"{"name":"invoke_agent planner","trace_id":"0af7651916cd43dd8448eb211c80319c","span_id":"00f067aa0ba902b7","attributes":{"gen_ai.operation.name":"invoke_agent","gen_ai.agent.name":"planner","tenant.id":"acme"}}"#,
+            "\n",
+            r#"{"name":"chat o3","trace_id":"0af7651916cd43dd8448eb211c80319c","span_id":"00f067aa0ba902b8","parent_span_id":"00f067aa0ba902b7","attributes":{"gen_ai.operation.name":"chat","gen_ai.request.model":"o3","gen_ai.response.id":"r1","gen_ai.usage.input_tokens":1000,"gen_ai.usage.output_tokens":900,"gen_ai.usage.reasoning.output_tokens":600}}"#,
+            "\n",
+            r#"{"name":"chat o3","trace_id":"0af7651916cd43dd8448eb211c80319c","span_id":"00f067aa0ba902b9","parent_span_id":"00f067aa0ba902b7","attributes":{"gen_ai.operation.name":"chat","gen_ai.request.model":"o3","gen_ai.response.id":"r-lost","gen_ai.usage.input_tokens":10,"gen_ai.usage.output_tokens":50,"llm.token_count.completion_details.reasoning":40}}"#,
+            "\n"
+        ),
+    );
+    let header = "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,reasoning_tokens,batch\n";
+    wd.write(
+        "usage.csv",
+        &format!("{header}r1,2025-06-12T00:00:00Z,openai,o3-2025-04-16,1000,0,0,0,900,600,false\n"),
+    );
+    wd.run(&[
+        "report",
+        "--spans",
+        "spans",
+        "--usage",
+        "usage.csv",
+        "--period",
+        "2025-06",
+        "--quiet",
+        "--out",
+        "out",
+    ]);
+    // o3 after its 2025-06-10 cut: $2 in, $8 out; the 600 reasoning tokens
+    // are billed inside the 900 output tokens.
+    let tenants = csv_rows(&wd.read("out/by_tenant.csv"));
+    let column = |name: &str| tenants[0].iter().position(|c| c == name).unwrap();
+    assert_eq!(tenants[1][0], "acme");
+    assert_eq!(tenants[1][column("output_tokens")], "900");
+    assert_eq!(tenants[1][column("reasoning_tokens")], "600");
+    assert_eq!(tenants[1][column("cost_usd")], "0.009200");
+    assert!(wd
+        .read("out/summary.json")
+        .contains("\"reasoning_tokens\": 600"));
+    let unbilled = csv_rows(&wd.read("out/unbilled_spans.csv"));
+    let reasoning = unbilled[0]
+        .iter()
+        .position(|c| c == "span_reasoning_tokens")
+        .unwrap();
+    assert_eq!(unbilled[1][reasoning], "40");
+    // More reasoning than output is a bad record, named by line and column.
+    wd.write(
+        "usage.csv",
+        &format!("{header}r1,2025-06-12T00:00:00Z,openai,o3-2025-04-16,1000,0,0,0,900,901,false\n"),
+    );
+    let stderr = wd.fail(
+        &[
+            "report",
+            "--spans",
+            "spans",
+            "--usage",
+            "usage.csv",
+            "--out",
+            "out2",
+        ],
+        2,
+    );
+    assert!(
+        stderr.contains("usage.csv:2: reasoning_tokens is 901, more than the 900 output tokens (output_tokens) it is a part of"),
+        "{stderr}"
+    );
 }

@@ -51,7 +51,7 @@ fn run() -> Workdir {
     report("handmade", &["--period", "2025-06", "--quiet"]).0
 }
 
-const COLUMNS: &str = "requests,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,cost_input_usd,cost_cache_read_usd,cost_cache_write_usd,cost_output_usd,cost_usd";
+const COLUMNS: &str = "requests,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,reasoning_tokens,cost_input_usd,cost_cache_read_usd,cost_cache_write_usd,cost_output_usd,cost_usd";
 
 #[test]
 fn by_tenant() {
@@ -61,10 +61,10 @@ fn by_tenant() {
     // unattributed row, with the largest remainder, gets the extra micro-dollar.
     let expected = format!(
         "tenant,{COLUMNS},share_pct,cache_hit_ratio
-conv-9,2,154000,60000,0,0,3000,0.904000,0.036000,0.000000,0.032500,0.972500,95.12,0.2804
-acme,2,3000,2000,400,1000,1500,0.007000,0.000600,0.005500,0.017500,0.030600,2.99,0.3125
-beta,1,10000,5000,0,0,2000,0.010000,0.001250,0.000000,0.008000,0.019250,1.88,0.3333
-(unattributed),1,7,3,0,0,0,0.000007,0.000001,0.000000,0.000000,0.000008,0.00,0.3000
+conv-9,2,154000,60000,0,0,3000,0,0.904000,0.036000,0.000000,0.032500,0.972500,95.12,0.2804
+acme,2,3000,2000,400,1000,1500,0,0.007000,0.000600,0.005500,0.017500,0.030600,2.99,0.3125
+beta,1,10000,5000,0,0,2000,0,0.010000,0.001250,0.000000,0.008000,0.019250,1.88,0.3333
+(unattributed),1,7,3,0,0,0,0,0.000007,0.000001,0.000000,0.000000,0.000008,0.00,0.3000
 "
     );
     assert_eq!(run().read("out/by_tenant.csv"), expected);
@@ -75,18 +75,18 @@ fn by_feature_and_tool() {
     let wd = run();
     let features = format!(
         "feature,{COLUMNS},share_pct,cache_hit_ratio
-(none),2,154000,60000,0,0,3000,0.904000,0.036000,0.000000,0.032500,0.972500,95.12,0.2804
-research,3,13000,7000,400,1000,3500,0.017000,0.001850,0.005500,0.025500,0.049850,4.88,0.3271
-(unattributed),1,7,3,0,0,0,0.000007,0.000001,0.000000,0.000000,0.000008,0.00,0.3000
+(none),2,154000,60000,0,0,3000,0,0.904000,0.036000,0.000000,0.032500,0.972500,95.12,0.2804
+research,3,13000,7000,400,1000,3500,0,0.017000,0.001850,0.005500,0.025500,0.049850,4.88,0.3271
+(unattributed),1,7,3,0,0,0,0,0.000007,0.000001,0.000000,0.000000,0.000008,0.00,0.3000
 "
     );
     assert_eq!(wd.read("out/by_feature.csv"), features);
     // req-2 and req-3 run inside the deep_research tool (via the worker sub-agent).
     let tools = format!(
         "tool,{COLUMNS},share_pct,cache_hit_ratio
-(none),3,155000,62000,400,0,3500,0.907000,0.036600,0.001500,0.040000,0.985100,96.36,0.2852
-deep_research,2,12000,5000,0,1000,3000,0.014000,0.001250,0.004000,0.018000,0.037250,3.64,0.2778
-(unattributed),1,7,3,0,0,0,0.000007,0.000001,0.000000,0.000000,0.000008,0.00,0.3000
+(none),3,155000,62000,400,0,3500,0,0.907000,0.036600,0.001500,0.040000,0.985100,96.36,0.2852
+deep_research,2,12000,5000,0,1000,3000,0,0.014000,0.001250,0.004000,0.018000,0.037250,3.64,0.2778
+(unattributed),1,7,3,0,0,0,0,0.000007,0.000001,0.000000,0.000000,0.000008,0.00,0.3000
 "
     );
     assert_eq!(wd.read("out/by_tool.csv"), tools);
@@ -98,10 +98,10 @@ fn by_agent_exclusive_and_inclusive() {
     // worker's req-2 + req-3 (0.03725): 0.04985.
     let expected = format!(
         "agent,{COLUMNS},share_pct,cache_hit_ratio,inclusive_cost_usd
-helper,2,154000,60000,0,0,3000,0.904000,0.036000,0.000000,0.032500,0.972500,95.12,0.2804,0.972500
-worker,2,12000,5000,0,1000,3000,0.014000,0.001250,0.004000,0.018000,0.037250,3.64,0.2778,0.037250
-planner,1,1000,2000,400,0,500,0.003000,0.000600,0.001500,0.007500,0.012600,1.23,0.5882,0.049850
-(unattributed),1,7,3,0,0,0,0.000007,0.000001,0.000000,0.000000,0.000008,0.00,0.3000,0.000008
+helper,2,154000,60000,0,0,3000,0,0.904000,0.036000,0.000000,0.032500,0.972500,95.12,0.2804,0.972500
+worker,2,12000,5000,0,1000,3000,0,0.014000,0.001250,0.004000,0.018000,0.037250,3.64,0.2778,0.037250
+planner,1,1000,2000,400,0,500,0,0.003000,0.000600,0.001500,0.007500,0.012600,1.23,0.5882,0.049850
+(unattributed),1,7,3,0,0,0,0,0.000007,0.000001,0.000000,0.000000,0.000008,0.00,0.3000,0.000008
 "
     );
     assert_eq!(run().read("out/by_agent.csv"), expected);
@@ -113,9 +113,9 @@ fn by_model_is_keyed_by_the_billed_name() {
     // read cell takes the remainder micro-dollar: 0.001251.
     let expected = format!(
         "model,{COLUMNS},share_pct,cache_hit_ratio
-claude-test-1-20250101,3,155000,62000,400,0,3500,0.907000,0.036600,0.001500,0.040000,0.985100,96.36,0.2852
-gpt-test,2,10007,5003,0,0,2000,0.010007,0.001251,0.000000,0.008000,0.019258,1.88,0.3333
-claude-test-1,1,2000,0,0,1000,1000,0.004000,0.000000,0.004000,0.010000,0.018000,1.76,0.0000
+claude-test-1-20250101,3,155000,62000,400,0,3500,0,0.907000,0.036600,0.001500,0.040000,0.985100,96.36,0.2852
+gpt-test,2,10007,5003,0,0,2000,0,0.010007,0.001251,0.000000,0.008000,0.019258,1.88,0.3333
+claude-test-1,1,2000,0,0,1000,1000,0,0.004000,0.000000,0.004000,0.010000,0.018000,1.76,0.0000
 "
     );
     assert_eq!(run().read("out/by_model.csv"), expected);
@@ -126,9 +126,9 @@ fn by_run() {
     // Trace A's calls disagree on tenant (acme, acme, beta): (mixed).
     let expected = format!(
         "run_id,root_agent,tenant,feature,{COLUMNS}
-4bf92f3577b34da6a3ce929d0e0e4736,helper,conv-9,(none),2,154000,60000,0,0,3000,0.904000,0.036000,0.000000,0.032500,0.972500
-0af7651916cd43dd8448eb211c80319c,planner,(mixed),research,3,13000,7000,400,1000,3500,0.017000,0.001850,0.005500,0.025500,0.049850
-(unattributed),(unattributed),(unattributed),(unattributed),1,7,3,0,0,0,0.000007,0.000001,0.000000,0.000000,0.000008
+4bf92f3577b34da6a3ce929d0e0e4736,helper,conv-9,(none),2,154000,60000,0,0,3000,0,0.904000,0.036000,0.000000,0.032500,0.972500
+0af7651916cd43dd8448eb211c80319c,planner,(mixed),research,3,13000,7000,400,1000,3500,0,0.017000,0.001850,0.005500,0.025500,0.049850
+(unattributed),(unattributed),(unattributed),(unattributed),1,7,3,0,0,0,0,0.000007,0.000001,0.000000,0.000000,0.000008
 "
     );
     assert_eq!(run().read("out/by_run.csv"), expected);
@@ -139,15 +139,15 @@ fn listings_of_unattributed_and_unbilled() {
     let wd = run();
     assert_eq!(
         wd.read("out/unattributed.csv"),
-        "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch,cost_usd,reported_cost_usd,tenant_hint,source
-req-6,2025-06-25T00:00:00Z,openai,gpt-test,7,3,0,0,0,false,0.000008,,,usage.csv:6
+        "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,reasoning_tokens,batch,cost_usd,reported_cost_usd,tenant_hint,source
+req-6,2025-06-25T00:00:00Z,openai,gpt-test,7,3,0,0,0,0,false,0.000008,,,usage.csv:6
 "
     );
     assert_eq!(
         wd.read("out/unbilled_spans.csv"),
-        "trace_id,span_id,span_name,model,join_id,tenant,feature,agent,tool,span_input_tokens,span_output_tokens,reason,source
-4bf92f3577b34da6a3ce929d0e0e4736,b300000000000003,chat claude-test-1,claude-test-1-20250101,req-5,conv-9,(none),helper,(none),900,30,no usage record with this id,spans/children.jsonl:2
-4bf92f3577b34da6a3ce929d0e0e4736,b400000000000004,chat claude-test-1,claude-test-1-20250101,,conv-9,(none),helper,(none),50,5,no join attribute on span,spans/children.jsonl:2
+        "trace_id,span_id,span_name,model,join_id,tenant,feature,agent,tool,span_input_tokens,span_output_tokens,span_reasoning_tokens,reason,source
+4bf92f3577b34da6a3ce929d0e0e4736,b300000000000003,chat claude-test-1,claude-test-1-20250101,req-5,conv-9,(none),helper,(none),900,30,,no usage record with this id,spans/children.jsonl:2
+4bf92f3577b34da6a3ce929d0e0e4736,b400000000000004,chat claude-test-1,claude-test-1-20250101,,conv-9,(none),helper,(none),50,5,,no join attribute on span,spans/children.jsonl:2
 "
     );
 }
@@ -169,7 +169,8 @@ fn summary_json() {
       "cache_read_tokens": 67003,
       "cache_write_5m_tokens": 400,
       "cache_write_1h_tokens": 1000,
-      "output_tokens": 6500
+      "output_tokens": 6500,
+      "reasoning_tokens": 0
     },
     "cost": {
       "cost_input_usd": "0.921007",

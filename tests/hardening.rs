@@ -37,7 +37,7 @@ fn litellm_with(wd: &Workdir, from: &str, to: &str) {
 }
 
 /// The first LiteLLM record's row: 600 uncached, 2000 cache reads.
-const CACHED_ROW: &str = "\nmsg_01XFDUDYJgAACzvnptvVoYEL,2025-06-10T09:00:00.123Z,anthropic,claude-sonnet-4-20250514,600,2000,300,100,500,false,0.011625,";
+const CACHED_ROW: &str = "\nmsg_01XFDUDYJgAACzvnptvVoYEL,2025-06-10T09:00:00.123Z,anthropic,claude-sonnet-4-20250514,600,2000,300,100,500,0,false,0.011625,";
 
 #[test]
 fn litellm_cache_counts_as_strings_or_floats_keep_the_cache_split() {

@@ -368,7 +368,7 @@ fn agents_nested_20000_deep_resolve_in_linear_time_and_memory() {
     // nest-planner encloses every call; nest-worker every call but the outermost.
     assert!(
         agents.contains(
-            "\nnest-planner,10000,100000,0,0,0,10000,0.100000,0.000000,0.000000,0.040000,0.140000,"
+            "\nnest-planner,10000,100000,0,0,0,10000,0,0.100000,0.000000,0.000000,0.040000,0.140000,"
         ),
         "{agents}"
     );

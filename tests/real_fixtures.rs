@@ -34,7 +34,7 @@ chatcmpl-DaLYmIS19l0ClnUwPDWAYAmn2jz66,2026-04-30T13:17:42Z,openai,gpt-4.1-mini-
     // 0.0020656 → 0.002066, the extra micro-dollar to output (remainder .4 > .2).
     assert_eq!(
         wd.read("out/by_agent.csv").lines().nth(1).unwrap(),
-        "helm_agent,2,4648,0,0,0,129,0.001859,0.000000,0.000000,0.000207,0.002066,100.00,0.0000,0.002066"
+        "helm_agent,2,4648,0,0,0,129,0,0.001859,0.000000,0.000000,0.000207,0.002066,100.00,0.0000,0.002066"
     );
     let summary = wd.read("out/summary.json");
     for fact in [

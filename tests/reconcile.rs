@@ -357,7 +357,7 @@ fn true_up_puts_invoice_only_charges_in_their_own_row() {
     ]);
     let runs = wd.read("out/by_run.csv");
     assert!(runs.ends_with(
-        "(invoice only),(invoice only),(invoice only),(invoice only),0,0,0,0,0,0,0.000000,0.000000,0.000000,0.000000,0.000000,0.007500\n"
+        "(invoice only),(invoice only),(invoice only),(invoice only),0,0,0,0,0,0,0,0.000000,0.000000,0.000000,0.000000,0.000000,0.007500\n"
     ), "{runs}");
 }
 

@@ -135,12 +135,12 @@ fn the_sample_month_has_every_case_the_readme_promises() {
     assert_eq!(by_feature.len(), by_outcome.len());
     for row in &by_feature[1..] {
         let outcome = by_outcome.iter().find(|r| r[0] == row[0]).unwrap();
-        assert_eq!(outcome[3], row[11], "{}", row[0]);
+        assert_eq!(outcome[3], row[12], "{}", row[0]);
         if let Some(spread) = distribution
             .iter()
             .find(|r| r[0] == "feature" && r[1] == row[0])
         {
-            assert_eq!(spread[8], row[11], "{}", row[0]);
+            assert_eq!(spread[8], row[12], "{}", row[0]);
         }
     }
     assert!(

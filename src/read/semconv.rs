@@ -69,6 +69,14 @@ pub const ALIASES: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "gen_ai.usage.reasoning.output_tokens",
+        &[
+            "gen_ai.usage.reasoning_tokens",
+            "llm.token_count.completion_details.reasoning",
+            "ai.usage.reasoningTokens",
+        ],
+    ),
+    (
         "gen_ai.usage.cache_read.input_tokens",
         &[
             "gen_ai.usage.cache_read_input_tokens",

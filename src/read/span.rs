@@ -274,6 +274,7 @@ pub fn compact(
             model: model.map(|m| interner.intern(&m)),
             input_tokens: input,
             output_tokens: attrs.count("gen_ai.usage.output_tokens"),
+            reasoning_tokens: attrs.count("gen_ai.usage.reasoning.output_tokens"),
             start_ns: ids.start_ns,
             step: attrs.count(STEP_ATTR).and_then(|s| u32::try_from(s).ok()),
         })

@@ -135,6 +135,13 @@ impl CallsTable<'_> {
                     .collect::<Vec<_>>(),
             ));
         }
+        columns.push(Column::new(
+            crate::model::REASONING_COLUMN.into(),
+            self.records
+                .iter()
+                .map(|r| r.reasoning_tokens)
+                .collect::<Vec<_>>(),
+        ));
         let exact: Vec<Decimal> = self.costs.iter().map(Cost::total).collect();
         columns.push(money("cost_usd", &exact)?);
         if let Some(billed) = self.billed {

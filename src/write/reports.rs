@@ -9,7 +9,7 @@ use crate::attribute::{Table, Totals};
 use crate::intern::Interner;
 use crate::join::Unbilled;
 use crate::ledger::{RoundedRow, COST_COLUMNS};
-use crate::model::{TokenType, UsageRecord};
+use crate::model::{TokenType, UsageRecord, REASONING_COLUMN};
 use crate::money::{apportion, ratio, Micros};
 use crate::read::InputFile;
 use crate::tree::Call;
@@ -27,6 +27,7 @@ pub fn report_csv(
     let mut header: Vec<&str> = table.key_columns.to_vec();
     header.push("requests");
     header.extend(TokenType::ALL.map(TokenType::tokens_column));
+    header.push(REASONING_COLUMN);
     header.extend(COST_COLUMNS);
     header.push("cost_usd");
     if !is_run {
@@ -44,6 +45,7 @@ pub fn report_csv(
         let mut record: Vec<String> = row.keys.clone();
         record.push(row.totals.requests.to_string());
         record.extend(row.totals.tokens.iter().map(u128::to_string));
+        record.push(row.totals.reasoning.to_string());
         record.extend(row.cost.iter().map(Micros::to_string));
         record.push(row.cost_usd.to_string());
         if !is_run {
@@ -79,6 +81,7 @@ pub fn unattributed_csv(
     let mut header = vec!["request_id", "timestamp", "provider", "model"];
     header.extend(TokenType::ALL.map(|t| t.tokens_column()));
     header.extend([
+        REASONING_COLUMN,
         "batch",
         "cost_usd",
         "reported_cost_usd",
@@ -95,6 +98,7 @@ pub fn unattributed_csv(
             interner.get(r.model).to_string(),
         ];
         row.extend(r.tokens.0.iter().map(u64::to_string));
+        row.push(r.reasoning_tokens.to_string());
         row.push((r.service.tier == crate::model::Tier::Batch).to_string());
         row.push(cost.to_string());
         row.push(
@@ -136,6 +140,7 @@ pub fn unbilled_csv(
         "tool",
         "span_input_tokens",
         "span_output_tokens",
+        "span_reasoning_tokens",
         "reason",
         "source",
     ])?;
@@ -159,6 +164,7 @@ pub fn unbilled_csv(
             name(call.dims.tool),
             count(info.input_tokens),
             count(info.output_tokens),
+            count(info.reasoning_tokens),
             reason.as_str().to_string(),
             format!(
                 "{}:{}",

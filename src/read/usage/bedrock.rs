@@ -115,6 +115,7 @@ pub fn parse(
             0,
             output,
         ]),
+        reasoning_tokens: 0,
         service: Service::default(),
         reported_cost_usd: None,
         tenant_hint: None,

@@ -6,10 +6,12 @@ use std::str::FromStr;
 
 use rust_decimal::Decimal;
 
-use super::{parse_count, parse_timestamp, RowError, RowSink};
+use super::{parse_count, parse_timestamp, reasoning_within_output, RowError, RowSink};
 use crate::error::{Error, Result};
 use crate::intern::Interner;
-use crate::model::{Origin, Service, Tier, TokenType, Tokens, UsageRecord, GLOBAL};
+use crate::model::{
+    Origin, Service, Tier, TokenType, Tokens, UsageRecord, GLOBAL, REASONING_COLUMN,
+};
 use crate::money::plausible;
 use crate::read::csv_lines::CsvLines;
 
@@ -39,6 +41,7 @@ struct Columns {
     service_tier: Option<usize>,
     inference_geo: Option<usize>,
     speed: Option<usize>,
+    reasoning: Option<usize>,
     reported_cost: Option<usize>,
 }
 
@@ -70,6 +73,7 @@ impl Columns {
             service_tier: pos("service_tier"),
             inference_geo: pos("inference_geo"),
             speed: pos("speed"),
+            reasoning: pos(REASONING_COLUMN),
             reported_cost: pos("reported_cost_usd"),
         })
     }
@@ -196,6 +200,11 @@ fn parse_row(
         )?;
     }
     let service = parse_service(row, columns, interner)?;
+    let reasoning_tokens = match optional(row, columns.reasoning, REASONING_COLUMN)? {
+        "" => 0,
+        n => parse_count(n, REASONING_COLUMN)?,
+    };
+    reasoning_within_output(reasoning_tokens, &tokens, "output_tokens")?;
     let reported_cost_usd =
         match columns.reported_cost {
             None => None,
@@ -222,6 +231,7 @@ fn parse_row(
         provider,
         model,
         tokens,
+        reasoning_tokens,
         service,
         reported_cost_usd,
         origin,

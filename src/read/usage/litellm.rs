@@ -21,7 +21,7 @@ use serde_json::Value;
 
 use super::{
     bare_model, billable, count, for_each_json, json_count, parse_usd, parse_utc_timestamp,
-    provider_name, uncached, RowError, RowSink,
+    provider_name, reasoning_within_output, uncached, RowError, RowSink,
 };
 use crate::error::{Error, Result};
 use crate::intern::Interner;
@@ -205,6 +205,10 @@ fn normalise(
         ),
     };
     let input = uncached(prompt, read + write_5m + write_1h, "prompt_tokens")?;
+    let reasoning = usage_value(meta, &["completion_tokens_details", "reasoning_tokens"])?;
+    let reasoning_tokens = count(reasoning, "reasoning_tokens")?;
+    let tokens = Tokens([input, read, write_5m, write_1h, output]);
+    reasoning_within_output(reasoning_tokens, &tokens, "completion_tokens")?;
     let tenant_hint = log
         .team_id
         .as_deref()
@@ -229,7 +233,8 @@ fn normalise(
         timestamp: parse_utc_timestamp(&log.start_time, "startTime")?,
         provider: interner.intern(&provider),
         model: interner.intern(bare_model(&log.model)),
-        tokens: Tokens([input, read, write_5m, write_1h, output]),
+        tokens,
+        reasoning_tokens,
         service: Service::default(),
         reported_cost_usd: log
             .spend

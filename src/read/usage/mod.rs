@@ -24,7 +24,7 @@ use serde_json::value::RawValue;
 
 use crate::error::{Error, Result, Skips};
 use crate::intern::Interner;
-use crate::model::{UsageRecord, MAX_TOKENS};
+use crate::model::{TokenType, Tokens, UsageRecord, MAX_TOKENS};
 use crate::money::parse_amount;
 
 /// The usage formats tokenledger reads.
@@ -263,6 +263,25 @@ pub fn count(value: Option<u64>, name: &str) -> Result<u64, RowError> {
             ),
         )),
     }
+}
+
+/// Reasoning tokens are a part of the output count (`output`, named
+/// `name` in the source): more reasoning than output is a bad record.
+pub fn reasoning_within_output(
+    reasoning: u64,
+    tokens: &Tokens,
+    name: &str,
+) -> Result<(), RowError> {
+    let output = tokens.get(TokenType::Output);
+    if reasoning > output {
+        return Err((
+            "bad-token-count",
+            format!(
+                "reasoning_tokens is {reasoning}, more than the {output} output tokens ({name}) it is a part of"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// `total` minus the cached parts it includes, for sources whose prompt

@@ -11,7 +11,8 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::{
-    bare_model, billable, count, parse_timestamp, parse_usd, provider_name, uncached, RowError,
+    bare_model, billable, count, parse_timestamp, parse_usd, provider_name,
+    reasoning_within_output, uncached, RowError,
 };
 use crate::intern::Interner;
 use crate::model::{Origin, Service, Tokens, UsageRecord};
@@ -33,6 +34,7 @@ struct Generation<'a> {
     native_tokens_prompt: Option<u64>,
     native_tokens_completion: Option<u64>,
     native_tokens_cached: Option<u64>,
+    native_tokens_reasoning: Option<u64>,
     #[serde(borrow)]
     total_cost: Option<&'a RawValue>,
 }
@@ -62,6 +64,18 @@ pub fn parse(
         ),
     )?;
     let cached = count(generation.native_tokens_cached, "native_tokens_cached")?;
+    let tokens = Tokens([
+        uncached(prompt, cached, "native_tokens_prompt")?,
+        cached,
+        0,
+        0,
+        completion,
+    ]);
+    let reasoning_tokens = count(
+        generation.native_tokens_reasoning,
+        "native_tokens_reasoning",
+    )?;
+    reasoning_within_output(reasoning_tokens, &tokens, "native_tokens_completion")?;
     let provider = generation
         .provider_name
         .as_deref()
@@ -83,13 +97,8 @@ pub fn parse(
         timestamp: parse_timestamp(&generation.created_at)?,
         provider: interner.intern(&provider),
         model: interner.intern(bare_model(&generation.model)),
-        tokens: Tokens([
-            uncached(prompt, cached, "native_tokens_prompt")?,
-            cached,
-            0,
-            0,
-            completion,
-        ]),
+        tokens,
+        reasoning_tokens,
         service: Service::default(),
         reported_cost_usd: generation
             .total_cost
