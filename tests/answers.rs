@@ -12,7 +12,7 @@
 //! three succeed. One more record, 50k tokens, joins no span ($0.05).
 //! Month: $5.50 + $2.30 + $0.05 = $7.85.
 
-use crate::workdir::{csv_rows, fixture, Workdir, HANDMADE_REPORT};
+use crate::workdir::{csv_rows, fixture, repo, Workdir, HANDMADE_REPORT};
 
 /// A flat JSONL span.
 fn span(run: u32, span: u32, parent: Option<u32>, start: u32, attrs: &str) -> String {
@@ -358,9 +358,93 @@ fn the_page_is_self_contained() {
     assert!(html.starts_with("<!DOCTYPE html>"));
     assert!(html.contains("<div class=\"big\">$7.85</div>computed cost"));
     assert!(html.contains("p99 $2.00"), "the p99 line is drawn");
-    // Tenants, features, models, the run histogram, the step curve.
-    assert_eq!(html.matches("<svg").count(), 5);
+    // Cost per day, tenants, features, models, the run histogram, the step
+    // curve.
+    assert_eq!(html.matches("<svg").count(), 6);
     for fetch in ["src=", "href=", "<script", "url(", "@import"] {
         assert!(!html.contains(fetch), "report.html fetches with {fetch}");
     }
+}
+
+#[test]
+fn the_page_draws_every_day_of_the_month() {
+    // The hand-made fleet's June, with tenant beta renamed to a script.
+    let wd = Workdir::handmade("html-days");
+    let spans = wd.read("spans/children.jsonl").replace(
+        "\"stringValue\":\"beta\"",
+        "\"stringValue\":\"<script>beta</script>\"",
+    );
+    wd.write("spans/children.jsonl", &spans);
+    report(&wd, &[]);
+    let html = wd.read("out/report.html");
+    let start = html
+        .find("<h2>Cost per day</h2>")
+        .expect("the daily section");
+    let section = &html[start..start + html[start..].find("</div>").unwrap()];
+    // One bar per day of June, titled with the day's total: the tenant rows
+    // of by_day.csv on 06-10 ($0.0126), 06-12 ($0.9585), 06-16 ($0.014) and
+    // 06-20 ($0.018 + $0.01925).
+    let titles: Vec<&str> = section
+        .split("<title>")
+        .skip(1)
+        .map(|t| &t[..t.find("</title>").unwrap()])
+        .collect();
+    let expected: Vec<String> = (1..=30)
+        .map(|day| {
+            let usd = match day {
+                10 | 16 => "$0.01",
+                12 => "$0.96",
+                20 => "$0.04",
+                _ => "$0.00",
+            };
+            format!("2025-06-{day:02}: {usd}")
+        })
+        .collect();
+    assert_eq!(titles, expected);
+    assert_eq!(section.matches("class=\"day\"").count(), 30);
+    // Gridlines every $0.50 up to $1: 06-12's bar is 0.9585 of the height.
+    assert!(section.contains(">$0.50</text>") && section.contains(">$1</text>"));
+    assert!(
+        section.contains("height=\"172.5\" class=\"day\"><title>2025-06-12: $0.96</title>"),
+        "{section}"
+    );
+    // Three tenants and three features, each a line through all 30 days.
+    let lines: Vec<&str> = section
+        .split("<polyline points=\"")
+        .skip(1)
+        .map(|p| &p[..p.find('"').unwrap()])
+        .collect();
+    assert_eq!(lines.len(), 6);
+    for line in &lines {
+        assert_eq!(line.split(' ').count(), 30, "{line}");
+    }
+    // conv-9's line: $0 but on 06-12 ($0.9585) and 06-16 ($0.014).
+    let conv9: Vec<&str> = lines[0]
+        .split(' ')
+        .map(|p| p.split(',').nth(1).unwrap())
+        .collect();
+    assert_eq!(conv9[11], "27.5");
+    assert_eq!(conv9[15], "197.5");
+    assert_eq!(conv9.iter().filter(|y| **y == "200.0").count(), 28);
+    // The legend names them, escaped.
+    for label in [
+        "tenant conv-9",
+        "tenant acme",
+        "tenant &lt;script&gt;beta&lt;/script&gt;",
+        "feature (none)",
+        "feature research",
+        "feature (unattributed)",
+    ] {
+        assert!(
+            section.contains(&format!("</span>{label}</span>")),
+            "{label}"
+        );
+    }
+    assert!(!html.contains("<script"));
+    // Computed cost, as the headline: no word of a true-up. The sample
+    // month is trued up, and its caption says the curve is not.
+    assert!(!section.contains("true-up"));
+    let sample =
+        std::fs::read_to_string(repo().join("tests/expected/samples/report.html")).unwrap();
+    assert!(sample.contains("computed cost, before the invoice true-up"));
 }

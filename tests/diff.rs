@@ -198,3 +198,153 @@ fn the_ledger_is_exact_and_every_report_rolls_up_from_it() {
         assert_eq!(sum, 1_022_358, "{dimension}");
     }
 }
+
+/// The text of every SVG `<text>` of CSS class `class` in `svg`, in order.
+fn texts<'a>(svg: &'a str, class: &str) -> Vec<&'a str> {
+    svg.split(&format!("class=\"{class}\""))
+        .skip(1)
+        .map(|rest| &rest[rest.find('>').unwrap() + 1..rest.find("</text>").unwrap()])
+        .collect()
+}
+
+/// `diff.html`'s waterfall: its row labels, amounts and bar classes.
+fn waterfall(html: &str) -> (Vec<&str>, Vec<&str>, Vec<&str>) {
+    assert_eq!(html.matches("<svg").count(), 1, "one chart: the waterfall");
+    let svg = &html[html.find("<svg").unwrap()..html.find("</svg>").unwrap()];
+    let classes = svg
+        .split("<rect ")
+        .skip(1)
+        .map(|r| {
+            let class = &r[r.find("class=\"").unwrap() + 7..];
+            &class[..class.find('"').unwrap()]
+        })
+        .collect();
+    (texts(svg, "label"), texts(svg, "value"), classes)
+}
+
+#[test]
+fn diff_html_walks_from_one_total_to_the_other() {
+    let wd = handmade_months("diff-html");
+    wd.run(&["diff", "may", "june", "--out", "diff", "--quiet"]);
+    let html = wd.read("diff/diff.html");
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    for fetch in ["src=", "href=", "<script", "url(", "@import"] {
+        assert!(!html.contains(fetch), "diff.html fetches with {fetch}");
+    }
+    assert!(html.contains("<div class=\"big\">$6.000000 → $1.022358</div>total, 2025-05 → 2025-06"));
+    assert!(html.contains("<div class=\"big\">-$4.977642</div>change (-83.0 %)"));
+    assert!(html.contains(
+        "<div class=\"big\">-$0.016000</div>price effect (2025-06 usage at the rates of 2025-05-31)"
+    ));
+    assert!(html.contains("<div class=\"big\">-$4.961642</div>volume effect"));
+    // May's total, the price effect, each tenant's volume effect as
+    // diff_by_tenant.csv has it (largest first), June's total.
+    let (labels, values, classes) = waterfall(&html);
+    assert_eq!(
+        labels,
+        [
+            "2025-05 total",
+            "price effect",
+            "(unattributed)",
+            "conv-9",
+            "acme",
+            "beta",
+            "2025-06 total"
+        ]
+    );
+    assert_eq!(
+        values,
+        [
+            "$6.000000",
+            "-$0.016000",
+            "-$5.999992",
+            "+$0.979500",
+            "+$0.039600",
+            "+$0.019250",
+            "$1.022358"
+        ]
+    );
+    assert_eq!(classes, ["bar", "down", "down", "up", "up", "up", "bar"]);
+    let tenants = csv_rows(&wd.read("diff/diff_by_tenant.csv"));
+    for (label, value) in labels[2..6].iter().zip(&values[2..6]) {
+        let row = tenants.iter().find(|r| r[0] == *label).unwrap();
+        assert_eq!(micros(&value.replace(['$', '+'], "")), micros(&row[6]));
+    }
+    // A table per dimension, every row of this small fleet in it.
+    assert_eq!(html.matches("<table>").count(), 5);
+    assert!(html.contains("<h2>By tenant: all 4, largest change first</h2>"));
+    assert!(html.contains(
+        "<tr><td>claude-test-1-20250101</td><td class=\"num\">$6.000000</td>\
+         <td class=\"num\">$0.985100</td><td class=\"num\">-$5.014900</td>\
+         <td class=\"num\">-83.6</td><td class=\"num\">-$0.007000</td>\
+         <td class=\"num\">-$5.007900</td><td>changed</td></tr>"
+    ));
+    // It is one of the files diff lists as its own.
+    let manifest = wd.read("diff/.tokenledger-manifest");
+    assert!(manifest.lines().any(|l| l == "diff.html"), "{manifest}");
+}
+
+#[test]
+fn diff_html_folds_the_smaller_tenants_and_escapes_labels() {
+    let wd = handmade_months("diff-html-many");
+    // June's lines again under eight more tenants, one of them a script.
+    let ledger = csv_rows(&wd.read("june/ledger.csv"));
+    let mut text = wd.read("june/ledger.csv");
+    let names = [
+        "<script>alert(1)</script>",
+        "t-1",
+        "t-2",
+        "t-3",
+        "t-4",
+        "t-5",
+        "t-6",
+        "t-7",
+    ];
+    for name in names {
+        for line in &ledger[1..] {
+            let mut line = line.clone();
+            line[8] = name.to_string();
+            text += &(line.join(",") + "\n");
+        }
+    }
+    wd.write("june/ledger.csv", &text);
+    wd.run(&["diff", "may", "june", "--out", "diff", "--quiet"]);
+    let html = wd.read("diff/diff.html");
+    let (labels, values, classes) = waterfall(&html);
+    // 12 tenants move: six on their own, the other six as one bar (t-5,
+    // t-6, t-7, conv-9, acme, beta); the steps add up to June's total.
+    assert_eq!(
+        labels,
+        [
+            "2025-05 total",
+            "price effect",
+            "(unattributed)",
+            "&lt;script&gt;alert(1)&lt;/script",
+            "t-1",
+            "t-2",
+            "t-3",
+            "t-4",
+            "6 other tenants",
+            "2025-06 total"
+        ]
+    );
+    assert_eq!(values[0], "$6.000000");
+    assert_eq!(values[8], "+$4.153422");
+    assert_eq!(values[9], "$9.201220");
+    let steps: i128 = values[1..9]
+        .iter()
+        .map(|v| micros(&v.replace(['$', '+'], "")))
+        .sum();
+    assert_eq!(6_000_000 + steps, 9_201_220);
+    assert_eq!(
+        classes[1..9],
+        ["down", "down", "up", "up", "up", "up", "up", "up"]
+    );
+    // Tables: the ten largest of twelve, labels escaped in full.
+    assert!(html.contains("<h2>By tenant: the 10 largest changes of 12</h2>"));
+    assert!(html.contains("<tr><td>&lt;script&gt;alert(1)&lt;/script&gt;</td>"));
+    assert!(!html.contains("<script"));
+    let tenant_table = &html[html.find("<h2>By tenant").unwrap()..];
+    let tenant_table = &tenant_table[..tenant_table.find("</table>").unwrap()];
+    assert_eq!(tenant_table.matches("<tr><td>").count(), 10);
+}

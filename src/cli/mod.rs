@@ -199,7 +199,8 @@ pub struct DiffArgs {
     /// This month's output directory.
     pub cur: PathBuf,
     /// Write diff_by_tenant.csv, diff_by_feature.csv, diff_by_agent.csv,
-    /// diff_by_tool.csv and diff_by_model.csv into this directory.
+    /// diff_by_tool.csv, diff_by_model.csv and diff.html (the change on one
+    /// page: a waterfall from price and volume) into this directory.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Exit 1 when the total grew by more than PCT percent.

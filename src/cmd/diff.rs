@@ -9,7 +9,7 @@ use rust_decimal::Decimal;
 use super::{print_stdout, Outcome};
 use crate::diff::{diff, DIMENSIONS};
 use crate::error::Result;
-use crate::write::diff::{diff_csv, signed, terminal};
+use crate::write::diff::{diff_csv, diff_html, signed, terminal};
 use crate::write::{csv_bytes, Outputs};
 
 /// What `diff` is asked to do.
@@ -19,7 +19,7 @@ pub struct DiffConfig {
     pub prev: PathBuf,
     /// This month's.
     pub cur: PathBuf,
-    /// Where to write `diff_by_*.csv`.
+    /// Where to write `diff_by_*.csv` and `diff.html`.
     pub out: Option<PathBuf>,
     /// Exit 1 when the total grew more than this many percent.
     pub fail_on_growth: Option<Decimal>,
@@ -36,6 +36,9 @@ pub fn run(config: &DiffConfig) -> Result<Outcome> {
     for (i, dimension) in DIMENSIONS.iter().enumerate() {
         let bytes = csv_bytes(config.raw_csv, |w| diff_csv(w, &diff, i))?;
         outputs.put(&format!("diff_by_{dimension}.csv"), &bytes)?;
+    }
+    if outputs.has_dir() {
+        outputs.put("diff.html", diff_html(&diff).as_bytes())?;
     }
     outputs.finish()?;
     if !config.quiet {

@@ -1,7 +1,11 @@
-//! `tokenledger diff`'s outputs: `diff_by_<dimension>.csv` and the terminal
-//! answer (total before → after, price and volume, the top drivers, what
-//! is new and gone, and the current month's step changes).
+//! `tokenledger diff`'s outputs: `diff_by_<dimension>.csv`, `diff.html`
+//! and the terminal answer (total before → after, price and volume, the
+//! top drivers, what is new and gone, and the current month's step
+//! changes).
 
+use std::fmt::Write;
+
+use super::html::{card, esc, hbars, html_page, usd_exact, HBar};
 use super::CsvOut;
 use crate::diff::{Diff, DiffRow, Status, StepChange, DIMENSIONS};
 use crate::money::Micros;
@@ -149,4 +153,208 @@ pub fn terminal(diff: &Diff) -> String {
         );
     }
     text
+}
+
+/// How many tenants the waterfall shows on their own.
+const WATERFALL_TENANTS: usize = 6;
+/// How many rows each dimension's table of `diff.html` shows.
+const TABLE_ROWS: usize = 10;
+
+/// `diff.html`'s own style, after the shared one.
+const DIFF_STYLE: &str = ".up{fill:#c0392b}.down{fill:#1e7b34}\
+.link{stroke:#8a93a0;stroke-dasharray:2 2}.scroll{overflow-x:auto}td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}";
+
+/// An amount as a float, for drawing only.
+fn draw(m: Micros) -> f64 {
+    m.0 as f64
+}
+
+/// The waterfall from last month's total to this month's: the price
+/// effect, then the volume effect of the tenants that moved most, the
+/// rest as one bar. Increases are red, decreases green.
+fn waterfall(diff: &Diff) -> String {
+    let t = &diff.total;
+    let tenant = DIMENSIONS.iter().position(|&d| d == "tenant");
+    let mut movers: Vec<&DiffRow> = diff.dimensions[tenant.expect("a dimension")]
+        .iter()
+        .filter(|r| r.volume().0 != 0)
+        .collect();
+    movers.sort_by(|a, b| (b.volume().0.abs(), &a.value).cmp(&(a.volume().0.abs(), &b.value)));
+    let mut steps: Vec<(String, Micros)> = vec![("price effect".to_string(), t.price())];
+    steps.extend(
+        movers
+            .iter()
+            .take(WATERFALL_TENANTS)
+            .map(|r| (r.value.clone(), r.volume())),
+    );
+    if movers.len() > WATERFALL_TENANTS {
+        let rest = &movers[WATERFALL_TENANTS..];
+        steps.push((
+            format!("{} other tenants", rest.len()),
+            rest.iter().map(|r| r.volume()).sum(),
+        ));
+    }
+    let total = |month: &str, amount: Micros| HBar {
+        label: format!("{month} total"),
+        from: 0.0,
+        to: draw(amount),
+        class: "bar",
+        value: usd_exact(amount, false),
+    };
+    let mut bars = vec![total(&diff.prev_month, t.prev)];
+    let mut running = t.prev;
+    for (label, step) in steps {
+        let next = Micros(running.0 + step.0);
+        bars.push(HBar {
+            label,
+            from: draw(running),
+            to: draw(next),
+            class: if step.0 > 0 { "up" } else { "down" },
+            value: usd_exact(step, true),
+        });
+        running = next;
+    }
+    debug_assert_eq!(running, t.cur, "price + volume = the change");
+    bars.push(total(&diff.cur_month, t.cur));
+    let ends = bars.iter().flat_map(|b| [b.from, b.to]);
+    let lo = ends.clone().fold(0.0, f64::min);
+    let hi = ends.fold(1.0, f64::max);
+    format!(
+        "<h2>From {prev} to {cur}: price, then volume by tenant</h2>{}\
+         <p class=\"note\">{prev}'s total; the price effect ({cur}'s usage at its own rates \
+         against the rates of {}); each tenant's volume effect ({cur}'s usage at the old \
+         rates against {prev}'s cost), up to {WATERFALL_TENANTS} on their own and the rest \
+         as one bar; {cur}'s total.</p>",
+        hbars(&bars, lo, hi, true),
+        diff.rates_on,
+        prev = esc(&diff.prev_month),
+        cur = esc(&diff.cur_month),
+    )
+}
+
+/// A dimension's largest changes as a table.
+fn diff_table(diff: &Diff, index: usize) -> String {
+    let (dimension, rows) = (DIMENSIONS[index], &diff.dimensions[index]);
+    let shown = if rows.len() > TABLE_ROWS {
+        format!("the {TABLE_ROWS} largest changes of {}", rows.len())
+    } else {
+        format!("all {}, largest change first", rows.len())
+    };
+    let mut html = format!(
+        "<h2>By {dimension}: {shown}</h2><table><tr><th>{dimension}</th>\
+         <th class=\"num\">{}</th><th class=\"num\">{}</th><th class=\"num\">change</th>\
+         <th class=\"num\">%</th><th class=\"num\">price</th><th class=\"num\">volume</th>\
+         <th>status</th></tr>",
+        esc(&diff.prev_month),
+        esc(&diff.cur_month),
+    );
+    for r in rows.iter().take(TABLE_ROWS) {
+        let _ = write!(
+            html,
+            "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
+             <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
+             <td class=\"num\">{}</td><td{}>{}</td></tr>",
+            esc(&r.value),
+            usd_exact(r.prev, false),
+            usd_exact(r.cur, false),
+            usd_exact(r.delta(), true),
+            r.delta_pct()
+                .map_or_else(String::new, |p| format!("{p:+.1}")),
+            usd_exact(r.price(), true),
+            usd_exact(r.volume(), true),
+            match r.status {
+                Status::New => " class=\"warn\"",
+                Status::Gone => " class=\"muted\"",
+                Status::Changed => "",
+            },
+            r.status.as_str()
+        );
+    }
+    html + "</table>"
+}
+
+/// The current month's step changes as a table, if any.
+fn changes_table(diff: &Diff) -> String {
+    if diff.changes.is_empty() {
+        return String::new();
+    }
+    let mut html = format!(
+        "<h2>Step changes within {} (changes.csv)</h2><table><tr><th>dimension</th>\
+         <th>value</th><th>change</th><th>from</th><th class=\"num\">$/day before</th>\
+         <th class=\"num\">$/day after</th><th class=\"num\">factor</th></tr>",
+        esc(&diff.cur_month)
+    );
+    for c in &diff.changes {
+        let _ = write!(
+            html,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td>\
+             <td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+            esc(&c.dimension),
+            esc(&c.value),
+            esc(&c.kind),
+            esc(&c.first_day),
+            esc(&c.before_daily_usd),
+            esc(&c.after_daily_usd),
+            esc(&c.factor),
+        );
+    }
+    html + "</table>"
+}
+
+/// `diff.html`: the two months on one page, in `report.html`'s style: the
+/// totals, the waterfall from one to the other, each dimension's largest
+/// changes and the step changes.
+pub fn diff_html(diff: &Diff) -> String {
+    let t = &diff.total;
+    let (prev, cur) = (esc(&diff.prev_month), esc(&diff.cur_month));
+    let pct = t
+        .delta_pct()
+        .map_or_else(|| "from zero".to_string(), |p| format!("{p:+.1} %"));
+    let cards = [
+        card(
+            &format!("{} → {}", usd_exact(t.prev, false), usd_exact(t.cur, false)),
+            &format!("total, {prev} → {cur}"),
+        ),
+        card(&usd_exact(t.delta(), true), &format!("change ({pct})")),
+        card(
+            &usd_exact(t.price(), true),
+            &format!(
+                "price effect ({cur} usage at the rates of {})",
+                diff.rates_on
+            ),
+        ),
+        card(&usd_exact(t.volume(), true), "volume effect"),
+    ];
+    let unpriced: String = diff
+        .unpriced
+        .iter()
+        .map(|u| {
+            format!(
+                "<p class=\"warn\">No rate in {prev}'s table for {} {} ({} ledger lines, {} \
+                 in {cur}): counted as volume.</p>",
+                esc(&u.model.0),
+                esc(&u.model.1),
+                u.lines,
+                usd_exact(Micros::round(u.cost), false)
+            )
+        })
+        .collect();
+    let tables: String = (0..DIMENSIONS.len())
+        .map(|i| format!("<div class=\"scroll\">{}</div>", diff_table(diff, i)))
+        .collect();
+    let body = format!(
+        "<h1>LLM spend, {prev} → {cur}</h1><div class=\"cards\">{}</div>{unpriced}\
+         <div>{}</div>{tables}<div class=\"scroll\">{}</div>\
+         <p class=\"note\">tokenledger {} · amounts in dollars to the micro-dollar, as in \
+         diff_by_*.csv</p>",
+        cards.concat(),
+        waterfall(diff),
+        changes_table(diff),
+        env!("CARGO_PKG_VERSION"),
+    );
+    html_page(
+        &format!("tokenledger: {} → {}", diff.prev_month, diff.cur_month),
+        DIFF_STYLE,
+        &body,
+    )
 }

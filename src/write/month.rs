@@ -127,6 +127,8 @@ fn write_answers(month: &Month, answers: &Answers, outputs: &mut Outputs, raw: b
         billed_total: month.billed_target,
         run_costs: a.run_costs.clone(),
         steps: &a.steps,
+        days: &month.days,
+        day_range: month.day_range(),
     };
     outputs.put("report.html", report_html(&page).as_bytes())
 }
