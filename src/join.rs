@@ -8,7 +8,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use crate::error::{Error, Result};
 use crate::intern::Interner;
-use crate::model::{Origin, TokenType, UsageRecord};
+use crate::model::{bare_model, Origin, TokenType, UsageRecord};
 use crate::tree::Call;
 
 /// Why a call has no usage record.
@@ -68,16 +68,10 @@ pub struct Fingerprint {
     pub window_ns: i64,
 }
 
-/// A model name as the fingerprint compares it: without a provider prefix
-/// or a resource path (`openai/gpt-4o`, `projects/p/locations/l/publishers/
-/// google/models/gemini-2.0-flash`), in lower case.
+/// A model name as the fingerprint compares it: [`bare_model`], in lower
+/// case.
 pub fn model_key(model: &str) -> String {
-    model
-        .rsplit('/')
-        .next()
-        .unwrap_or(model)
-        .trim()
-        .to_ascii_lowercase()
+    bare_model(model).to_ascii_lowercase()
 }
 
 /// Drop usage records that repeat an earlier record (returning how many

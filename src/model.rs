@@ -59,6 +59,15 @@ impl TokenType {
     }
 }
 
+/// A model id as billed, without a provider prefix or a resource path:
+/// `anthropic/claude-sonnet-4` (gateways),
+/// `projects/p/locations/l/publishers/google/models/gemini-2.0-flash`
+/// (Vertex AI) → the last segment. The one place model names lose their
+/// path.
+pub fn bare_model(model: &str) -> &str {
+    model.rsplit_once('/').map_or(model, |(_, m)| m).trim()
+}
+
 /// The column of reasoning tokens (a part of `output_tokens`), beside it in
 /// usage inputs and reports.
 pub const REASONING_COLUMN: &str = "reasoning_tokens";

@@ -192,6 +192,33 @@ impl Forest {
     }
 }
 
+/// An inference span inside a wrapper that counted thinking tokens its own
+/// output count leaves out (ADK's `call_llm`, whose raw Gemini response has
+/// `thoughts_token_count`, around google-genai's `generate_content`) takes
+/// the wrapper's output and reasoning counts: what the request was billed.
+fn pass_thoughts_down(spans: &mut [Span], wrapped_by: &[Option<u32>]) {
+    for (inner, outer) in wrapped_by.iter().enumerate() {
+        let Some(outer) = outer.map(|o| o as usize) else {
+            continue;
+        };
+        let Some(wrapper) = spans[outer].call.as_ref() else {
+            continue;
+        };
+        let (Some(thoughts), Some(output)) = (wrapper.reasoning_tokens, wrapper.output_tokens)
+        else {
+            continue;
+        };
+        if let Some(call) = spans[inner].call.as_mut() {
+            if call.reasoning_tokens.is_none()
+                && call.output_tokens.map(|n| n + thoughts) == Some(output)
+            {
+                call.output_tokens = Some(output);
+                call.reasoning_tokens = Some(thoughts);
+            }
+        }
+    }
+}
+
 fn resolve_trace(
     trace_id: u128,
     mut spans: Vec<Span>,
@@ -251,6 +278,7 @@ fn resolve_trace(
     // For agent spans: the nearest agent span above them.
     let mut parent_agent: Vec<Option<u32>> = vec![None; spans.len()];
     let mut wraps = vec![false; spans.len()];
+    let mut wrapped_by: Vec<Option<u32>> = vec![None; spans.len()];
     let mut path = Vec::new();
     for start in 0..spans.len() {
         // Walk up to a resolved ancestor or a root, then resolve downwards.
@@ -299,6 +327,7 @@ fn resolve_trace(
                     // under a framework's): the outer one only wraps it.
                     if let Some(outer) = base.call {
                         wraps[outer as usize] = true;
+                        wrapped_by[node] = Some(outer);
                     }
                     own.call = Some(node as u32);
                 }
@@ -329,6 +358,7 @@ fn resolve_trace(
         position[i] = if first { 1 } else { position[order[n - 1]] + 1 };
     }
 
+    pass_thoughts_down(&mut spans, &wrapped_by);
     let agent_names: Vec<Option<Sym>> = spans.iter().map(|s| s.agent).collect();
     let paths = AgentPaths::new(&spans, &parent_agent);
     for (i, span) in spans.into_iter().enumerate() {

@@ -42,7 +42,9 @@ chatcmpl-DaLYmIS19l0ClnUwPDWAYAmn2jz66,2026-04-30T13:17:42Z,openai,gpt-4.1-mini-
         "\"calls\": 2,",
         "\"matched\": 2,",
         "\"unbilled_calls\": 0,",
-        "\"wrapper_spans\": 2,",
+        // ADK's two call_llm spans are wrappers too: each holds one of the
+        // OpenAI calls.
+        "\"wrapper_spans\": 4,",
     ] {
         assert!(summary.contains(fact), "{fact} in {summary}");
     }
@@ -167,4 +169,74 @@ fn adk_calls_without_ids_join_their_usage_by_fingerprint() {
         "{agents}"
     );
     assert_eq!(wd.read("out/unbilled_spans.csv").lines().count(), 1);
+}
+
+#[test]
+fn gemini_thinking_tokens_on_adk_spans_count_as_output() {
+    // The same recording, its last call made with thinking: Gemini reports
+    // thoughts_token_count beside (not inside) candidates_token_count, and
+    // bills them as output. The span's 14 output tokens become 44, 30 of
+    // them reasoning, so the call joins the record billed for 44.
+    let wd = Workdir::new("adk-thinking");
+    let recording = std::fs::read_to_string(real("otlp-adk-v2-tool-calls.json")).unwrap();
+    let thinking = recording.replace(
+        r#"\"candidates_token_count\":14,\"prompt_token_count\":60,\"total_token_count\":74"#,
+        r#"\"candidates_token_count\":14,\"prompt_token_count\":60,\"thoughts_token_count\":30,\"total_token_count\":104"#,
+    );
+    assert_ne!(thinking, recording);
+    wd.write("adk.json", &thinking);
+    wd.write(
+        "usage.csv",
+        &format!(
+            "{HEADER}g-1,2026-09-28T14:58:31Z,google,gemini-2.5-flash,20,0,0,0,5,false\n\
+             g-2,2026-09-28T14:58:31Z,google,gemini-2.5-flash,40,0,0,0,5,false\n"
+        ),
+    );
+    let pricing = crate::workdir::repo().join("pricing.toml");
+    wd.run(&[
+        "report",
+        "--spans",
+        "adk.json",
+        "--usage",
+        "usage.csv",
+        "--pricing",
+        pricing.to_str().unwrap(),
+        "--out",
+        "out",
+        "--quiet",
+        "--min-match",
+        "0",
+    ]);
+    let unbilled = crate::workdir::csv_rows(&wd.read("out/unbilled_spans.csv"));
+    let thinking_call: Vec<&str> = unbilled[1..]
+        .iter()
+        .find(|r| r[9] == "60")
+        .map(|r| vec![&r[10][..], &r[11][..]])
+        .unwrap();
+    assert_eq!(thinking_call, ["44", "30"]);
+    // Billed for 44 output tokens, it joins by fingerprint.
+    wd.write(
+        "usage.csv",
+        &format!(
+            "{}g-3,2026-09-28T14:58:31Z,google,gemini-2.5-flash,60,0,0,0,44,false\n",
+            wd.read("usage.csv")
+        ),
+    );
+    wd.run(&[
+        "report",
+        "--spans",
+        "adk.json",
+        "--usage",
+        "usage.csv",
+        "--pricing",
+        pricing.to_str().unwrap(),
+        "--out",
+        "out",
+        "--quiet",
+    ]);
+    let summary = wd.read("out/summary.json");
+    assert!(
+        summary.contains("\"matched_by_fingerprint\": 3,"),
+        "{summary}"
+    );
 }

@@ -135,6 +135,9 @@ pub const NAME_PREFIXES: &[(&str, &str)] = &[
     ("Function: ", "execute_tool"),
     ("ai.toolCall", "execute_tool"),
     ("running tool", "execute_tool"),
+    // ADK's span around each model call (google-genai's `generate_content`
+    // inside it, when instrumented, is the call; this one then wraps it).
+    ("call_llm", "chat"),
 ];
 
 /// `gen_ai.operation.name` values (or span-name prefixes) of inference calls.

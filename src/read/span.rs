@@ -11,7 +11,7 @@ use std::path::Path;
 use super::semconv::{self, CALL_OPERATIONS, NAME_PREFIXES, OPERATION_KINDS};
 use crate::error::{Error, Result};
 use crate::intern::Interner;
-use crate::model::{CallInfo, Origin, Role, Span};
+use crate::model::{bare_model, CallInfo, Origin, Role, Span};
 
 /// Which attribute keys carry the attribution dimensions.
 #[derive(Clone, Debug)]
@@ -268,13 +268,14 @@ pub fn compact(
         // emitters report Anthropic's input that excludes them. Cached
         // tokens beyond the input count give that away.
         let input = input.map(|n| if cached > n { n + cached } else { n });
+        let (output, reasoning) = output_tokens(attrs);
         Box::new(CallInfo {
             join_key: join_key.map(|k| k.into()),
             name: interner.intern(name),
-            model: model.map(|m| interner.intern(&m)),
+            model: model.map(|m| interner.intern(bare_model(&m))),
             input_tokens: input,
-            output_tokens: attrs.count("gen_ai.usage.output_tokens"),
-            reasoning_tokens: attrs.count("gen_ai.usage.reasoning.output_tokens"),
+            output_tokens: output,
+            reasoning_tokens: reasoning,
             start_ns: ids.start_ns,
             step: attrs.count(STEP_ATTR).and_then(|s| u32::try_from(s).ok()),
         })
@@ -311,4 +312,33 @@ pub fn rest_of(path: &Path, mut reader: impl Read, mut head: Vec<u8>) -> Result<
             e.utf8_error().valid_up_to()
         ))
     })
+}
+
+/// The ADK attribute holding the model's raw response, with Gemini's
+/// `usage_metadata`.
+const ADK_RESPONSE: &str = "gcp.vertex.agent.llm_response";
+
+/// A call's output and reasoning tokens. Gemini bills thinking tokens as
+/// output but counts them apart (`thoughts_token_count` is not part of
+/// `candidates_token_count`): where ADK's raw response shows an output
+/// count that leaves them out, they are added, so the span counts what is
+/// billed.
+fn output_tokens(attrs: &dyn Attributes) -> (Option<u64>, Option<u64>) {
+    let output = attrs.count("gen_ai.usage.output_tokens");
+    let reasoning = attrs.count("gen_ai.usage.reasoning.output_tokens");
+    let Some(response) = attrs.text(ADK_RESPONSE) else {
+        return (output, reasoning);
+    };
+    let Ok(response) = serde_json::from_str::<serde_json::Value>(&response) else {
+        return (output, reasoning);
+    };
+    let usage = &response["usage_metadata"];
+    let field = |snake: &str, camel: &str| usage[snake].as_u64().or_else(|| usage[camel].as_u64());
+    let thoughts = field("thoughts_token_count", "thoughtsTokenCount");
+    let candidates = field("candidates_token_count", "candidatesTokenCount");
+    match (output, thoughts) {
+        (Some(n), Some(t)) if t > 0 && candidates == Some(n) => (Some(n + t), Some(t)),
+        (_, Some(t)) if t > 0 => (output, reasoning.or(Some(t))),
+        _ => (output, reasoning),
+    }
 }

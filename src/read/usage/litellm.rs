@@ -20,12 +20,12 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::{
-    bare_model, billable, count, for_each_json, json_count, parse_usd, parse_utc_timestamp,
-    provider_name, reasoning_within_output, uncached, RowError, RowSink,
+    billable, count, for_each_json, json_count, parse_usd, parse_utc_timestamp, provider_name,
+    reasoning_within_output, uncached, RowError, RowSink,
 };
 use crate::error::{Error, Result};
 use crate::intern::Interner;
-use crate::model::{Origin, Service, Tokens, UsageRecord};
+use crate::model::{bare_model, Origin, Service, Tokens, UsageRecord};
 use crate::read::csv_lines::CsvLines;
 
 /// One spend-log row, from JSON or CSV.

@@ -346,11 +346,6 @@ pub fn provider_name(raw: &str) -> String {
     }
 }
 
-/// A model id without a `provider/` prefix (`anthropic/claude-sonnet-4`).
-pub fn bare_model(model: &str) -> &str {
-    model.rsplit_once('/').map_or(model, |(_, m)| m).trim()
-}
-
 /// Call `each` with every JSON record of a source (or the record's problem):
 /// one JSON array of records, one document, or one record per line (read as
 /// a stream). A first line that is not JSON on its own is the start of one

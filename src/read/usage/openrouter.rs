@@ -11,11 +11,11 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::{
-    bare_model, billable, count, parse_timestamp, parse_usd, provider_name,
-    reasoning_within_output, uncached, RowError,
+    billable, count, parse_timestamp, parse_usd, provider_name, reasoning_within_output, uncached,
+    RowError,
 };
 use crate::intern::Interner;
-use crate::model::{Origin, Service, Tokens, UsageRecord};
+use crate::model::{bare_model, Origin, Service, Tokens, UsageRecord};
 
 /// The API's `{"data": …}` envelope.
 #[derive(Deserialize)]
