@@ -544,3 +544,44 @@ fn reasoning_tokens_are_read_shown_apart_and_checked_against_output() {
         "{stderr}"
     );
 }
+
+#[test]
+fn claude_agent_sdk_partial_usage_is_the_chat_spans_own_count() {
+    // Logfire's Claude Agent SDK instrumentation writes a chat span's
+    // per-message usage as gen_ai.usage.partial.* (the invoke_agent root
+    // carries the totals); input counts every input token, cache reads and
+    // writes apart beside it. Billed for the same counts, the call joins by
+    // fingerprint.
+    let wd = Workdir::new("partial-usage");
+    wd.write(
+        "spans/s.jsonl",
+        concat!(
+            r#"{"name":"invoke_agent","trace_id":"0af7651916cd43dd8448eb211c80319c","span_id":"00f067aa0ba902b7","start_time":"2025-06-12T10:00:00Z","attributes":{"gen_ai.operation.name":"invoke_agent","gen_ai.usage.input_tokens":2011,"gen_ai.usage.output_tokens":40}}"#,
+            "\n",
+            r#"{"name":"chat claude-sonnet-4-20250514","trace_id":"0af7651916cd43dd8448eb211c80319c","span_id":"00f067aa0ba902b8","parent_span_id":"00f067aa0ba902b7","start_time":"2025-06-12T10:00:01Z","attributes":{"gen_ai.operation.name":"chat","gen_ai.request.model":"claude-sonnet-4-20250514","gen_ai.usage.partial.input_tokens":2011,"gen_ai.usage.partial.output_tokens":40,"gen_ai.usage.partial.cache_read.input_tokens":2000}}"#,
+            "\n"
+        ),
+    );
+    wd.write(
+        "usage.csv",
+        &format!("{USAGE_HEADER}msg_1,2025-06-12T10:00:03Z,anthropic,claude-sonnet-4-20250514,11,2000,0,0,40,false\n"),
+    );
+    wd.run(&[
+        "report",
+        "--spans",
+        "spans",
+        "--usage",
+        "usage.csv",
+        "--period",
+        "2025-06",
+        "--quiet",
+        "--out",
+        "out",
+    ]);
+    let summary = wd.read("out/summary.json");
+    assert!(
+        summary.contains("\"matched_by_fingerprint\": 1,"),
+        "{summary}"
+    );
+    assert!(summary.contains("\"calls\": 1,"), "{summary}");
+}

@@ -57,6 +57,7 @@ pub const ALIASES: &[(&str, &[&str])] = &[
             "ai.usage.promptTokens",
             "ai.usage.inputTokens",
             "ai.usage.tokens",
+            "gen_ai.usage.partial.input_tokens",
         ],
     ),
     (
@@ -66,6 +67,7 @@ pub const ALIASES: &[(&str, &[&str])] = &[
             "llm.token_count.completion",
             "ai.usage.completionTokens",
             "ai.usage.outputTokens",
+            "gen_ai.usage.partial.output_tokens",
         ],
     ),
     (
@@ -83,6 +85,7 @@ pub const ALIASES: &[(&str, &[&str])] = &[
             "llm.token_count.prompt_details.cache_read",
             "gen_ai.usage.details.cache_read_tokens",
             "ai.usage.cachedInputTokens",
+            "gen_ai.usage.partial.cache_read.input_tokens",
         ],
     ),
     (
@@ -92,6 +95,7 @@ pub const ALIASES: &[(&str, &[&str])] = &[
             "gen_ai.usage.cache_creation_input_tokens",
             "llm.token_count.prompt_details.cache_write",
             "gen_ai.usage.details.cache_write_tokens",
+            "gen_ai.usage.partial.cache_creation.input_tokens",
         ],
     ),
 ];
