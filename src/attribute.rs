@@ -58,6 +58,8 @@ pub struct Totals {
     pub tokens: [u128; 5],
     /// Reasoning tokens (a part of the output tokens).
     pub reasoning: u128,
+    /// Per-request charges: (charge, count), in no particular order.
+    pub charges: Vec<(Sym, u128)>,
     /// Exact cost per token type.
     pub cost: Cost,
     /// Exact trued-up (invoiced) cost; zero without a true-up.
@@ -72,8 +74,26 @@ impl Totals {
             self.tokens[t.index()] += u128::from(record.tokens.get(t));
         }
         self.reasoning += u128::from(record.reasoning_tokens);
+        for &(charge, count) in record.requests.iter() {
+            self.add_charge(charge, u128::from(count));
+        }
         self.cost += *cost;
         self.billed += billed;
+    }
+
+    fn add_charge(&mut self, charge: Sym, count: u128) {
+        match self.charges.iter_mut().find(|(c, _)| *c == charge) {
+            Some((_, sum)) => *sum += count,
+            None => self.charges.push((charge, count)),
+        }
+    }
+
+    /// The count of one per-request charge.
+    pub fn charge(&self, charge: Sym) -> u128 {
+        self.charges
+            .iter()
+            .find(|(c, _)| *c == charge)
+            .map_or(0, |(_, n)| *n)
     }
 
     /// Add another group's sums.
@@ -83,6 +103,9 @@ impl Totals {
             *mine += theirs;
         }
         self.reasoning += other.reasoning;
+        for &(charge, count) in &other.charges {
+            self.add_charge(charge, count);
+        }
         self.cost += other.cost;
         self.billed += other.billed;
     }

@@ -59,8 +59,8 @@ pub struct LineKey {
     pub provider: Sym,
     /// Model as billed.
     pub model: Sym,
-    /// The charge: a token type.
-    pub charge: TokenType,
+    /// The charge: a token type or a per-request charge.
+    pub charge: Charge,
     /// The service tier, region and speed.
     pub service: Service,
     /// Whether the requests were priced at the long-context rates.
@@ -75,17 +75,64 @@ pub struct LineKey {
     pub tool: Key,
 }
 
+/// What a line charges for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Charge {
+    /// Tokens of one type, priced per million.
+    Tokens(TokenType),
+    /// Requests of a per-request charge (`web_search`), priced per 1,000.
+    Requests(Sym),
+}
+
+impl Charge {
+    /// The `charge` column: the token type's key or the charge's name.
+    pub fn name<'i>(&self, interner: &'i Interner) -> &'i str {
+        match self {
+            Charge::Tokens(t) => t.key(),
+            Charge::Requests(name) => interner.get(*name),
+        }
+    }
+
+    /// The `pricing_unit` column.
+    pub fn unit(&self) -> &'static str {
+        match self {
+            Charge::Tokens(_) => TOKEN_UNIT,
+            Charge::Requests(_) => REQUEST_UNIT,
+        }
+    }
+
+    /// How many of the charged things the unit price is for.
+    pub fn unit_size(&self) -> Decimal {
+        match self {
+            Charge::Tokens(_) => Decimal::from(1_000_000u32),
+            Charge::Requests(_) => Decimal::from(1_000u32),
+        }
+    }
+}
+
+/// The pricing unit of per-request charges: unit prices are USD per 1,000.
+pub const REQUEST_UNIT: &str = "1000 requests";
+
 /// The sums of one charge line.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct LineSums {
     /// Usage records with this charge.
     pub requests: u64,
-    /// Tokens charged.
+    /// Tokens (or requests) charged.
     pub quantity: u128,
-    /// USD per million tokens.
+    /// USD per million tokens (per 1,000 requests).
     pub unit_price: Decimal,
-    /// The exact cost: `quantity × unit_price ÷ 10⁶`.
+    /// The exact cost: `quantity × unit_price ÷ unit size`.
     pub cost: Decimal,
+}
+
+impl LineSums {
+    fn add(&mut self, quantity: u64, unit_price: Decimal, cost: Decimal) {
+        self.requests += 1;
+        self.quantity += u128::from(quantity);
+        self.unit_price = unit_price;
+        self.cost += cost;
+    }
 }
 
 /// Every charge line of a month, sorted by day, provider, model, charge,
@@ -115,35 +162,38 @@ pub fn lines(
         let call = joined.call_of[i].map(|c| &calls[c as usize]);
         let key = |sym: Option<Sym>| call.map_or(Key::Unattributed, |_| Key::of(sym));
         let dims = call.map(|c| &c.dims);
-        for charge in TokenType::ALL {
-            let quantity = record.tokens.get(charge);
+        let line = |charge| LineKey {
+            day: record.timestamp.date_naive(),
+            provider: record.provider,
+            model: record.model,
+            charge,
+            service: record.service,
+            long_context,
+            tenant: key(dims.and_then(|d| d.tenant)),
+            feature: key(dims.and_then(|d| d.feature)),
+            agent: key(dims.and_then(|d| d.agent)),
+            tool: key(dims.and_then(|d| d.tool)),
+        };
+        let qualifiers = Qualifiers::of(&record.service, interner);
+        for t in TokenType::ALL {
+            let quantity = record.tokens.get(t);
             if quantity == 0 {
                 continue;
             }
-            let line = LineKey {
-                day: record.timestamp.date_naive(),
-                provider: record.provider,
-                model: record.model,
-                charge,
-                service: record.service,
-                long_context,
-                tenant: key(dims.and_then(|d| d.tenant)),
-                feature: key(dims.and_then(|d| d.feature)),
-                agent: key(dims.and_then(|d| d.agent)),
-                tool: key(dims.and_then(|d| d.tool)),
-            };
             let unit_price = entry
-                .unit_price(
-                    charge,
-                    &Qualifiers::of(&record.service, interner),
-                    long_context,
-                )
+                .unit_price(t, &qualifiers, long_context)
                 .map_err(|_| internal("a priced record has no unit price"))?;
-            let sums = groups.entry(line).or_default();
-            sums.requests += 1;
-            sums.quantity += u128::from(quantity);
-            sums.unit_price = unit_price;
-            sums.cost += cost.0[charge.index()];
+            let sums = groups.entry(line(Charge::Tokens(t))).or_default();
+            sums.add(quantity, unit_price, cost.tokens[t.index()]);
+        }
+        for &(name, quantity) in record.requests.iter() {
+            let charge = interner.get(name);
+            let (unit_price, fee) = entry
+                .request_price(charge)
+                .zip(entry.fee(charge, quantity))
+                .ok_or_else(|| internal("a priced record has no request price"))?;
+            let sums = groups.entry(line(Charge::Requests(name))).or_default();
+            sums.add(quantity, unit_price, fee);
         }
     }
     let mut lines: Vec<(LineKey, LineSums)> = groups.into_iter().collect();
@@ -154,7 +204,10 @@ pub fn lines(
             k.day,
             name(k.provider),
             name(k.model),
-            k.charge,
+            match k.charge {
+                Charge::Tokens(t) => (t.index(), String::new()),
+                Charge::Requests(charge) => (TokenType::ALL.len(), name(charge)),
+            },
             k.service.tier,
             k.service.geo.map(|g| interner.get(g).to_string()),
             k.service.fast,

@@ -16,12 +16,12 @@ use std::path::{Path, PathBuf};
 use chrono::{Datelike, NaiveDate};
 use rust_decimal::Decimal;
 
-use crate::charges::{speed, LEDGER_COLUMNS};
+use crate::charges::{speed, LEDGER_COLUMNS, REQUEST_UNIT, TOKEN_UNIT};
 use crate::error::{Error, Result};
 use crate::model::{Tier, TokenType, GLOBAL};
 use crate::money::{apportion, ratio, Micros};
 use crate::pipeline::config::Period;
-use crate::price::{PriceTable, Qualifiers};
+use crate::price::{PriceEntry, PriceTable, Qualifiers};
 use crate::read::open;
 
 /// The dimensions compared, in output order.
@@ -166,12 +166,40 @@ struct Sums {
     in_cur: bool,
 }
 
+/// What a ledger line charges for.
+enum Charged {
+    /// Tokens of a type.
+    Tokens(TokenType),
+    /// Requests of a per-request charge, by name.
+    Requests(String),
+}
+
+/// A line's quantity at `entry`'s rates (its tier, region, speed and
+/// long-context qualifiers kept), if `entry` prices it.
+fn reprice(entry: &PriceEntry, line: &Line) -> Option<Decimal> {
+    match &line.charge {
+        Charged::Tokens(t) => {
+            let qualifiers = Qualifiers {
+                tier: line.tier,
+                geo: line.geo.as_deref(),
+                fast: line.fast,
+            };
+            let rate = entry.unit_price(*t, &qualifiers, line.long_context).ok()?;
+            Some(line.quantity * rate / Decimal::from(1_000_000u32))
+        }
+        Charged::Requests(name) => {
+            let price = entry.request_price(name)?;
+            Some(line.quantity * price / Decimal::from(1_000u32))
+        }
+    }
+}
+
 /// One `ledger.csv` line as the diff needs it.
 struct Line {
     day: NaiveDate,
     provider: String,
     model: String,
-    charge: TokenType,
+    charge: Charged,
     tier: Tier,
     /// The region, `None` for global.
     geo: Option<String>,
@@ -202,19 +230,11 @@ pub fn diff(prev: &Path, cur: &Path) -> Result<Diff> {
     })?;
     let mut unpriced: BTreeMap<(String, String), (u64, Decimal)> = BTreeMap::new();
     each_line(cur, |line| {
-        let rate = table
+        let repriced = table
             .find(&line.provider, &line.model, rates_on)
-            .and_then(|e| {
-                let qualifiers = Qualifiers {
-                    tier: line.tier,
-                    geo: line.geo.as_deref(),
-                    fast: line.fast,
-                };
-                e.unit_price(line.charge, &qualifiers, line.long_context)
-                    .ok()
-            });
-        let repriced = match rate {
-            Some(rate) => line.quantity * rate / Decimal::from(1_000_000u32),
+            .and_then(|entry| reprice(entry, &line));
+        let repriced = match repriced {
+            Some(cost) => cost,
             None => {
                 let u = unpriced
                     .entry((line.provider.clone(), line.model.clone()))
@@ -363,10 +383,18 @@ fn each_line(dir: &Path, mut each: impl FnMut(Line) -> Result<()>) -> Result<()>
             ))
         };
         let parse_decimal = |name: &str| field(name).parse::<Decimal>().map_err(|_| bad(name));
-        let charge = TokenType::ALL
-            .into_iter()
-            .find(|t| t.key() == field("charge"))
-            .ok_or_else(|| bad("charge"))?;
+        let charge = match field("pricing_unit") {
+            TOKEN_UNIT => TokenType::ALL
+                .into_iter()
+                .find(|t| t.key() == field("charge"))
+                .map(Charged::Tokens)
+                .ok_or_else(|| bad("charge"))?,
+            REQUEST_UNIT if !field("charge").is_empty() => {
+                Charged::Requests(field("charge").to_string())
+            }
+            REQUEST_UNIT => return Err(bad("charge")),
+            _ => return Err(bad("pricing_unit")),
+        };
         let tier = Tier::parse(field("service_tier")).ok_or_else(|| bad("service_tier"))?;
         let geo = match field("inference_geo") {
             "" => return Err(bad("inference_geo")),

@@ -11,24 +11,47 @@ use crate::model::Cost;
 use crate::money::{apportion, split, Micros};
 use crate::rounding::controlled;
 
+/// How many cost columns a report has.
+pub const COLUMNS: usize = 5;
+
 /// Cost columns of every report, in order: cache writes of both lifetimes
-/// are one column.
-pub const COST_COLUMNS: [&str; 4] = [
+/// are one column; per-request fees the last (written only in a month that
+/// has some: [`has_fees`]).
+pub const COST_COLUMNS: [&str; COLUMNS] = [
     "cost_input_usd",
     "cost_cache_read_usd",
     "cost_cache_write_usd",
     "cost_output_usd",
+    "cost_requests_usd",
 ];
 
-/// A cost split into the four report columns.
-pub fn components(cost: &Cost) -> [Decimal; 4] {
-    let c = cost.0;
-    [c[0], c[1], c[2] + c[3], c[4]]
+/// The position of the fees column in [`COST_COLUMNS`].
+pub const FEES: usize = 4;
+
+/// A cost split into the report columns.
+pub fn components(cost: &Cost) -> [Decimal; COLUMNS] {
+    let c = cost.tokens;
+    [c[0], c[1], c[2] + c[3], c[4], cost.fees]
+}
+
+/// Whether a month (its grand total) has per-request charges, so its
+/// reports show the fees column and the request counts.
+pub fn has_fees(total: &Totals) -> bool {
+    !total.charges.is_empty()
+}
+
+/// The cost columns shown in a month with (or without) fees.
+pub fn cost_columns(fees: bool) -> &'static [&'static str] {
+    if fees {
+        &COST_COLUMNS
+    } else {
+        &COST_COLUMNS[..FEES]
+    }
 }
 
 /// The rounded grand total split over the four cost columns: every report's
 /// columns sum to these.
-pub fn column_totals(total: &Totals) -> Result<[Micros; 4]> {
+pub fn column_totals(total: &Totals) -> Result<[Micros; COLUMNS]> {
     split(components(&total.cost))
 }
 
@@ -40,7 +63,7 @@ pub struct RoundedRow {
     /// Exact sums (tokens, requests, exact cost for ratios).
     pub totals: Totals,
     /// Rounded cost columns.
-    pub cost: [Micros; 4],
+    pub cost: [Micros; COLUMNS],
     /// Rounded `cost_usd`: the sum of `cost`.
     pub cost_usd: Micros,
     /// Rounded inclusive cost (agents only).
@@ -70,7 +93,7 @@ pub struct Report {
 /// Round every table (see [`round_table`]).
 pub fn round_all(
     tables: Vec<Table>,
-    targets: &[Micros; 4],
+    targets: &[Micros; COLUMNS],
     billed_target: Option<Micros>,
 ) -> Result<Vec<Report>> {
     tables
@@ -98,12 +121,12 @@ pub fn find<'r>(reports: &'r [Report], name: &str) -> &'r Report {
 /// largest, by run, can hold a row per trace).
 pub fn round_table(
     table: &mut Table,
-    targets: &[Micros; 4],
+    targets: &[Micros; COLUMNS],
     billed_target: Option<Micros>,
 ) -> Result<Vec<RoundedRow>> {
     let mut rows = std::mem::take(&mut table.rows);
     rows.sort_by(|a, b| a.0.cmp(&b.0));
-    let exact: Vec<[Decimal; 4]> = rows.iter().map(|(_, t, _)| components(&t.cost)).collect();
+    let exact: Vec<[Decimal; COLUMNS]> = rows.iter().map(|(_, t, _)| components(&t.cost)).collect();
     let cells = controlled(&exact, targets)?;
     let billed = billed_target
         .map(|target| {
@@ -207,7 +230,7 @@ pub struct Counts {
 pub fn check_conservation(
     reports: &[Report],
     counts: &Counts,
-    columns: &[Micros; 4],
+    columns: &[Micros; COLUMNS],
     billed: Option<Micros>,
 ) -> Result<()> {
     let fail = |what: String| {

@@ -95,24 +95,43 @@ impl Tokens {
     }
 }
 
-/// Exact cost of one request or group, in USD, per token type.
+/// Exact cost of one request or group, in USD: per token type, and the
+/// per-request fees (web searches, …).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Cost(pub [Decimal; 5]);
+pub struct Cost {
+    /// Per token type, indexed by [`TokenType::index`].
+    pub tokens: [Decimal; 5],
+    /// Per-request charges (`[model.requests]`), all together.
+    pub fees: Decimal,
+}
 
 impl Cost {
-    /// The cost of all token types together.
+    /// A cost of tokens only.
+    pub fn of_tokens(tokens: [Decimal; 5]) -> Cost {
+        Cost {
+            tokens,
+            fees: Decimal::ZERO,
+        }
+    }
+
+    /// The cost of all token types and fees together.
     pub fn total(&self) -> Decimal {
-        self.0.iter().sum()
+        self.tokens.iter().sum::<Decimal>() + self.fees
     }
 }
 
 impl std::ops::AddAssign for Cost {
     fn add_assign(&mut self, other: Cost) {
-        for (a, b) in self.0.iter_mut().zip(other.0) {
+        for (a, b) in self.tokens.iter_mut().zip(other.tokens) {
             *a += b;
         }
+        self.fees += other.fees;
     }
 }
+
+/// The suffix of a usage column counting a per-request charge
+/// (`web_search_requests`: the charge `web_search`).
+pub const REQUESTS_SUFFIX: &str = "_requests";
 
 /// The service tier a request was served in.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -195,6 +214,9 @@ pub struct UsageRecord {
     /// Reasoning (thinking) tokens: a part of the output count, billed as
     /// output, shown apart.
     pub reasoning_tokens: u64,
+    /// Per-request charges: (charge name, count), sorted by name, e.g.
+    /// (`web_search`, 3). Empty for most records.
+    pub requests: Box<[(Sym, u64)]>,
     /// The service tier, region and speed it was billed at.
     pub service: Service,
     /// The cost the source itself reported, kept for comparison only.

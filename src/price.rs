@@ -109,6 +109,9 @@ pub struct PriceEntry {
     pub geo: Vec<(String, Decimal)>,
     /// The fast-mode multiplier (`[model.speed.fast]`).
     pub fast: Option<Decimal>,
+    /// USD per 1,000 requests of each per-request charge
+    /// (`[model.requests]`), by charge name.
+    pub requests: Vec<(String, Decimal)>,
     /// The standard rates per single token.
     per_token: [Decimal; 5],
     /// Line of the entry in the pricing file.
@@ -173,6 +176,37 @@ impl PriceEntry {
         Ok(rate)
     }
 
+    /// USD per 1,000 requests of the per-request charge `name`.
+    pub fn request_price(&self, name: &str) -> Option<Decimal> {
+        self.requests
+            .iter()
+            .find(|(charge, _)| charge == name)
+            .map(|(_, price)| *price)
+    }
+
+    /// The exact fee of `count` requests of the charge `name`: count × its
+    /// price ÷ 1,000, whatever the tier, region or speed.
+    pub fn fee(&self, name: &str, count: u64) -> Option<Decimal> {
+        let price = self.request_price(name)?;
+        Some(Decimal::from(count) * price / Decimal::from(1_000u32))
+    }
+
+    /// The exact fees of a record's per-request charges.
+    pub fn fees(
+        &self,
+        requests: &[(Sym, u64)],
+        interner: &Interner,
+    ) -> std::result::Result<Decimal, Unpriced> {
+        requests
+            .iter()
+            .try_fold(Decimal::ZERO, |sum, &(charge, count)| {
+                let fee = self
+                    .fee(interner.get(charge), count)
+                    .ok_or(Unpriced::NoCharge(charge))?;
+                Ok(sum + fee)
+            })
+    }
+
     fn tier(&self, tier: Tier) -> Option<TierPrice> {
         self.tiers.iter().find(|(t, _)| *t == tier).map(|(_, p)| *p)
     }
@@ -198,17 +232,19 @@ impl PriceEntry {
                 Some(lc) if long_context => &lc.per_token,
                 _ => &self.per_token,
             };
-            return Ok(Cost(TokenType::ALL.map(|t| match tokens.get(t) {
-                0 => Decimal::ZERO,
-                n => Decimal::from(n) * per_token[t.index()],
-            })));
+            return Ok(Cost::of_tokens(TokenType::ALL.map(
+                |t| match tokens.get(t) {
+                    0 => Decimal::ZERO,
+                    n => Decimal::from(n) * per_token[t.index()],
+                },
+            )));
         }
         let million = Decimal::from(1_000_000u32);
         let mut cost = Cost::default();
         for t in TokenType::ALL {
             let n = tokens.get(t);
             if n > 0 {
-                cost.0[t.index()] =
+                cost.tokens[t.index()] =
                     Decimal::from(n) * self.unit_price(t, qualifiers, long_context)? / million;
             }
         }
@@ -225,6 +261,8 @@ pub enum Unpriced {
     NoTier(Tier),
     /// A region (`inference_geo`) the entry has no multiplier for.
     NoGeo,
+    /// A per-request charge the entry has no price for.
+    NoCharge(Sym),
     /// Fast mode, but the entry has no `[model.speed.fast]`.
     NoSpeed,
 }
@@ -446,6 +484,7 @@ trait PricingToml {
         line: usize,
     ) -> Result<Vec<Named<&'d Table>>>;
     fn multiplier(&self, table: &Table, what: &str) -> Result<Decimal>;
+    fn request_prices(&self, entry: &Table, line: usize) -> Result<Vec<(String, Decimal)>>;
 }
 
 /// A value under a name, with the span of its table.
@@ -542,6 +581,7 @@ impl PricingToml for TomlReader<'_> {
                 "tiers",
                 "geo",
                 "speed",
+                "requests",
             ],
             &what,
         )?;
@@ -612,6 +652,7 @@ impl PricingToml for TomlReader<'_> {
             }
             fast = Some(m);
         }
+        let requests = self.request_prices(table, line)?;
         Ok(PriceEntry {
             provider,
             patterns,
@@ -624,6 +665,7 @@ impl PricingToml for TomlReader<'_> {
             tiers,
             geo,
             fast,
+            requests,
             line,
         })
     }
@@ -690,6 +732,29 @@ impl PricingToml for TomlReader<'_> {
                 })?;
                 Ok((name.to_string(), table, table.span()))
             })
+            .collect()
+    }
+
+    /// `[model.requests]`: USD per 1,000 requests of each charge.
+    fn request_prices(&self, entry: &Table, line: usize) -> Result<Vec<(String, Decimal)>> {
+        let Some(item) = entry.get("requests") else {
+            return Ok(Vec::new());
+        };
+        let what = format!("[model.requests] of the entry at line {line}");
+        let table = item
+            .as_table()
+            .ok_or_else(|| self.error(item.span(), format!("{what} must be a table")))?;
+        let kind = Number {
+            unit: "USD per 1,000 requests",
+            noun: "request prices",
+            max: Decimal::from(1_000_000u32),
+            too_large: "over $1,000,000 per 1,000 requests is not a price",
+            min: Decimal::new(1, 6),
+            too_small: "below $0.000001 per 1,000 requests is not a price; use 0 for free requests",
+        };
+        table
+            .iter()
+            .map(|(name, _)| Ok((name.to_string(), self.decimal(table, name, &what, &kind)?)))
             .collect()
     }
 
@@ -781,7 +846,12 @@ pub fn price_each(
     for r in records {
         let date = r.timestamp.date_naive();
         let result = match lookup.entry(r) {
-            Some(entry) => entry.cost(&r.tokens, &Qualifiers::of(&r.service, interner)),
+            Some(entry) => entry
+                .cost(&r.tokens, &Qualifiers::of(&r.service, interner))
+                .and_then(|cost| {
+                    let fees = entry.fees(&r.requests, interner)?;
+                    Ok(Cost { fees, ..cost })
+                }),
             None => Err(Unpriced::NoPrice),
         };
         match result {
@@ -810,6 +880,10 @@ pub fn price_each(
                 Unpriced::NoTier(tier) => format!("no [model.tiers.{}]", tier.key()),
                 Unpriced::NoGeo => "no [model.geo.<region>] for its inference_geo".to_string(),
                 Unpriced::NoSpeed => "no [model.speed.fast] for its speed".to_string(),
+                Unpriced::NoCharge(charge) => format!(
+                    "no [model.requests] price for its {} requests",
+                    interner.get(*charge)
+                ),
             };
             let dates = if from == to { format!("on {from}") } else { format!("from {from} to {to}") };
             let (provider, model, first) = (escape(provider), escape(model), escape(first));
@@ -909,7 +983,10 @@ cache_write_1h = 1
         // 150,000 uncached + 60,000 cache read = 210,000 > 200,000: long-context rates.
         let tokens = Tokens([150_000, 60_000, 0, 0, 1_000]);
         let cost = e.cost(&tokens, &Qualifiers::default()).unwrap();
-        assert_eq!(cost.0, [d("0.9"), d("0.036"), d("0"), d("0"), d("0.0225")]);
+        assert_eq!(
+            cost.tokens,
+            [d("0.9"), d("0.036"), d("0"), d("0"), d("0.0225")]
+        );
         let batch_tier = Qualifiers {
             tier: Tier::Batch,
             ..Qualifiers::default()

@@ -21,7 +21,7 @@ use crate::intern::{Interner, Sym};
 use crate::model::{Cost, TokenType, UsageRecord};
 use crate::money::Micros;
 use crate::price::{Lookup, PriceTable};
-use crate::read::invoice::{Charge, InvoiceLine};
+use crate::read::invoice::{Charge, InvoiceLine, Meter};
 
 /// When a difference is a drift.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -76,8 +76,8 @@ pub struct LineKey {
     /// Model under its canonical name, or the description of a line that
     /// is not about a model.
     pub model: String,
-    /// Token type; `None` for lines not per token type.
-    pub token_type: Option<TokenType>,
+    /// Token type, per-request charge, or neither.
+    pub meter: Meter,
     /// The UTC day, in daily mode.
     pub day: Option<NaiveDate>,
 }
@@ -120,7 +120,7 @@ pub struct Reconciliation {
     /// Status of the usage total.
     pub total_status: Status,
     /// Invoiced / computed per (provider, model, token type), for true-up.
-    factors: HashMap<(String, String, TokenType), Decimal>,
+    factors: HashMap<(String, String, Meter), Decimal>,
     /// Invoiced usage that no usage record makes up.
     pub invoice_only: Decimal,
 }
@@ -174,21 +174,41 @@ impl Reconciliation {
     /// spread over the records that make it up, pro rata to computed cost.
     /// Records of a line the invoice lacks keep their computed cost. The
     /// result keeps the split by token type.
-    pub fn billed(&self, records: &[UsageRecord], costs: &[Cost], names: &Names) -> Vec<Cost> {
+    pub fn billed(
+        &self,
+        records: &[UsageRecord],
+        costs: &[Cost],
+        names: &Names,
+        table: &PriceTable,
+    ) -> Vec<Cost> {
         let mut factors: FastMap<(Sym, Sym), [Decimal; 5]> = FastMap::default();
+        let mut lookup = Lookup::new(table, names.interner);
+        let factor_of = |r: &UsageRecord, meter: Meter| {
+            let (provider, model) = (names.provider(r.provider), names.model(r.provider, r.model));
+            let key = (provider.to_string(), model.to_string(), meter);
+            self.factors.get(&key).copied().unwrap_or(Decimal::ONE)
+        };
         records
             .iter()
             .zip(costs)
             .map(|(r, cost)| {
-                let factor = factors.entry((r.provider, r.model)).or_insert_with(|| {
-                    let (provider, model) =
-                        (names.provider(r.provider), names.model(r.provider, r.model));
-                    TokenType::ALL.map(|t| {
-                        let key = (provider.to_string(), model.to_string(), t);
-                        self.factors.get(&key).copied().unwrap_or(Decimal::ONE)
+                let factor = factors
+                    .entry((r.provider, r.model))
+                    .or_insert_with(|| TokenType::ALL.map(|t| factor_of(r, Meter::Tokens(t))));
+                let entry = lookup.entry(r);
+                let fees = r
+                    .requests
+                    .iter()
+                    .map(|&(charge, count)| {
+                        let name = names.name(charge);
+                        let fee = entry.and_then(|e| e.fee(name, count)).unwrap_or_default();
+                        fee * factor_of(r, Meter::Requests(name.to_string()))
                     })
-                });
-                Cost(TokenType::ALL.map(|t| cost.0[t.index()] * factor[t.index()]))
+                    .sum();
+                Cost {
+                    tokens: TokenType::ALL.map(|t| cost.tokens[t.index()] * factor[t.index()]),
+                    fees,
+                }
             })
             .collect()
     }
@@ -261,14 +281,14 @@ pub fn reconcile(
             .entry(r)
             .is_some_and(|e| e.is_long_context(&r.tokens));
         for t in TokenType::ALL {
-            let (tokens, amount) = (r.tokens.get(t), cost.0[t.index()]);
+            let (tokens, amount) = (r.tokens.get(t), cost.tokens[t.index()]);
             if tokens == 0 && amount.is_zero() {
                 continue;
             }
             let key = LineKey {
                 provider: names.provider(r.provider).to_string(),
                 model: names.model(r.provider, r.model).to_string(),
-                token_type: Some(t),
+                meter: Meter::Tokens(t),
                 day,
             };
             let side = sides.entry(key).or_default();
@@ -280,6 +300,25 @@ pub fn reconcile(
             }
         }
     }
+    // Per-request charges: their own lines (web_search, …).
+    for r in records.iter().filter(|r| !r.requests.is_empty()) {
+        let Some(entry) = lookup.entry(r) else {
+            continue;
+        };
+        for &(charge, count) in r.requests.iter() {
+            let name = names.name(charge);
+            let fee = entry.fee(name, count).unwrap_or_default();
+            let key = LineKey {
+                provider: names.provider(r.provider).to_string(),
+                model: names.model(r.provider, r.model).to_string(),
+                meter: Meter::Requests(name.to_string()),
+                day: daily.then(|| r.timestamp.date_naive()),
+            };
+            let side = sides.entry(key).or_default();
+            side.0 += fee;
+            side.2 += u128::from(count);
+        }
+    }
     let mut not_per_token: HashMap<LineKey, String> = HashMap::new();
     for line in &usage {
         let model = match &line.model {
@@ -289,10 +328,10 @@ pub fn reconcile(
         let key = LineKey {
             provider: line.provider.clone(),
             model,
-            token_type: line.token_type,
+            meter: line.meter.clone(),
             day: line.day.filter(|_| daily),
         };
-        if line.token_type.is_none() {
+        if line.meter == Meter::Other {
             not_per_token
                 .entry(key.clone())
                 .or_insert_with(|| line.description.clone());
@@ -333,11 +372,11 @@ pub fn reconcile(
         invoiced: Decimal,
         on_invoice: bool,
     }
-    let mut per_type: BTreeMap<(String, String, Option<TokenType>), TypeSums> = BTreeMap::new();
+    let mut per_type: BTreeMap<(String, String, Meter), TypeSums> = BTreeMap::new();
     for line in &lines {
         let k = &line.key;
         let sums = per_type
-            .entry((k.provider.clone(), k.model.clone(), k.token_type))
+            .entry((k.provider.clone(), k.model.clone(), k.meter.clone()))
             .or_default();
         sums.computed += line.computed;
         sums.invoiced += line.invoiced;
@@ -345,11 +384,13 @@ pub fn reconcile(
     }
     let mut factors = HashMap::new();
     let mut invoice_only = Decimal::ZERO;
-    for ((provider, model, t), sums) in &per_type {
-        match t {
-            Some(t) if !sums.computed.is_zero() && sums.on_invoice => {
+    for ((provider, model, meter), sums) in &per_type {
+        match meter {
+            Meter::Tokens(_) | Meter::Requests(_)
+                if !sums.computed.is_zero() && sums.on_invoice =>
+            {
                 factors.insert(
-                    (provider.clone(), model.clone(), *t),
+                    (provider.clone(), model.clone(), meter.clone()),
                     sums.invoiced / sums.computed,
                 );
             }
@@ -403,13 +444,13 @@ fn diagnose(lines: &mut [Line], tolerance: &Tolerance, daily: bool) {
     let mut start = 0;
     while start < lines.len() {
         let k = &lines[start].key;
-        let group_key = (k.provider.clone(), k.model.clone(), k.token_type);
+        let group_key = (k.provider.clone(), k.model.clone(), k.meter.clone());
         let end = start
             + lines[start..]
                 .iter()
                 .take_while(|l| {
-                    (&l.key.provider, &l.key.model, l.key.token_type)
-                        == (&group_key.0, &group_key.1, group_key.2)
+                    (&l.key.provider, &l.key.model, &l.key.meter)
+                        == (&group_key.0, &group_key.1, &group_key.2)
                 })
                 .count();
         let group = &mut lines[start..end];
@@ -456,11 +497,16 @@ fn diagnose(lines: &mut [Line], tolerance: &Tolerance, daily: bool) {
                           names this model differently (add that name to the model's match list)"
                         .into(),
                 },
-                Status::MissingInUsage => {
-                    "no usage records: a usage export may be missing, or the invoice's \
-                     model name matches no pricing entry"
-                        .into()
-                }
+                Status::MissingInUsage => match &line.key.meter {
+                    Meter::Requests(name) => format!(
+                        "no usage record counts {name} requests: give the usage a \
+                         {name}_requests column (or export the usage with its server-tool \
+                         counts) so they are priced and attributed"
+                    ),
+                    _ => "no usage records: a usage export may be missing, or the invoice's \
+                          model name matches no pricing entry"
+                        .into(),
+                },
                 _ if constant_ratio => {
                     let amounts = Amounts {
                         computed,
@@ -468,7 +514,7 @@ fn diagnose(lines: &mut [Line], tolerance: &Tolerance, daily: bool) {
                         tokens,
                         long,
                     };
-                    rate_diagnosis(both[0], &amounts, line.key.token_type)
+                    rate_diagnosis(both[0], &amounts, line.key.meter.token_type())
                 }
                 _ => String::new(),
             };

@@ -5,7 +5,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use crate::attribute::Totals;
-use crate::ledger::{Counts, COST_COLUMNS};
+use crate::ledger::{cost_columns, has_fees, Counts};
 use crate::model::{TokenType, REASONING_COLUMN};
 use crate::money::Micros;
 
@@ -91,8 +91,12 @@ pub struct TotalsJson {
 
 impl TotalsJson {
     /// Totals from the grand total and its rounded column split.
-    pub fn new(total: &Totals, columns: &[Micros; 4], reported: Option<Decimal>) -> TotalsJson {
-        let mut cost: Vec<(&'static str, String)> = COST_COLUMNS
+    pub fn new(
+        total: &Totals,
+        columns: &[Micros; crate::ledger::COLUMNS],
+        reported: Option<Decimal>,
+    ) -> TotalsJson {
+        let mut cost: Vec<(&'static str, String)> = cost_columns(has_fees(total))
             .iter()
             .zip(columns)
             .map(|(c, m)| (*c, m.to_string()))

@@ -233,3 +233,67 @@ fn a_tier_region_or_speed_without_a_rate_stops_the_run() {
         "{stderr}"
     );
 }
+
+#[test]
+fn per_request_charges_are_priced_attributed_reconciled_and_never_free() {
+    let wd = tiered("web-search");
+    wd.write(
+        "pricing.toml",
+        &format!("{TIERED_PRICING}[model.requests]\nweb_search = 10.00\n"),
+    );
+    // r1 made 3 web searches: $2.80 of tokens and 3 × $10 / 1,000 = $0.03.
+    wd.write(
+        "usage.csv",
+        "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch,web_search_requests
+r1,2025-06-02T00:00:00Z,openai,gpt-x,1000000,0,0,0,100000,false,3
+r2,2025-06-02T01:00:00Z,openai,gpt-x,1000000,0,0,0,100000,false,
+",
+    );
+    wd.write(
+        "invoice.csv",
+        "provider,model,token_type,amount_usd\nopenai,gpt-x,input,4\nopenai,gpt-x,output,1.6\nopenai,gpt-x,web_search_requests,0.03\n",
+    );
+    let mut args = crate::workdir::HANDMADE_REPORT.to_vec();
+    args.extend(["--invoice", "invoice.csv", "--true-up", "--quiet"]);
+    wd.run(&args);
+    let summary = wd.read("out/summary.json");
+    assert!(
+        summary.contains("\"cost_requests_usd\": \"0.030000\""),
+        "{summary}"
+    );
+    assert!(summary.contains("\"cost_usd\": \"5.630000\""), "{summary}");
+    let models = crate::workdir::csv_rows(&wd.read("out/by_model.csv"));
+    let column = |name: &str| models[0].iter().position(|c| c == name).unwrap();
+    assert_eq!(models[1][column("web_search_requests")], "3");
+    assert_eq!(models[1][column("cost_requests_usd")], "0.030000");
+    assert_eq!(models[1][column("cost_usd")], "5.630000");
+    assert_eq!(models[1][column("billed_usd")], "5.630000");
+    let ledger = wd.read("out/ledger.csv");
+    assert!(
+        ledger.contains(",web_search,standard,global,standard,false,")
+            && ledger.contains(",1,3,1000 requests,10,0.03\n"),
+        "{ledger}"
+    );
+    assert!(wd
+        .read("out/reconciliation.csv")
+        .contains("\nopenai,gpt-x,web_search,,0.030000,0.030000,0.000000,0.00,ok,\n"));
+    let focus = wd.read("out/focus.csv");
+    assert!(
+        focus.contains(",gpt-x web_search requests,0.030000,0.030000,0.030000,"),
+        "{focus}"
+    );
+    assert!(
+        focus.contains(",3,Requests,0.003,1000 Requests,10,"),
+        "{focus}"
+    );
+    // diff reprices the request line at the same table: no price effect.
+    let diff = wd.run(&["diff", "out", "out"]);
+    assert!(diff.contains("  price effect  +$0.000000"), "{diff}");
+    // Without a price for the charge, the run stops: never a silent $0.
+    wd.write("pricing.toml", TIERED_PRICING);
+    let stderr = wd.fail(&crate::workdir::HANDMADE_REPORT, 2);
+    assert!(
+        stderr.contains("openai gpt-x: no [model.requests] price for its web_search requests for 1 record(s) on 2025-06-02"),
+        "{stderr}"
+    );
+}

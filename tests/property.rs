@@ -196,7 +196,8 @@ fn every_report_sums_to_the_total_billed() {
         let mut exact: std::collections::BTreeMap<String, [Decimal; 5]> = Default::default();
         for (_, model, c) in priced(&wd.read("fleet/usage.csv"), period) {
             let e = exact.entry(model).or_default();
-            let parts = [c.0[0], c.0[1], c.0[2] + c.0[3], c.0[4], c.total()];
+            let t = c.tokens;
+            let parts = [t[0], t[1], t[2] + t[3], t[4], c.total()];
             for (sum, part) in e.iter_mut().zip(parts) {
                 *sum += part;
             }
@@ -302,7 +303,7 @@ fn true_up_billed_sums_exactly_to_the_invoice() {
             for t in TokenType::ALL {
                 *lines
                     .entry((provider.clone(), model.clone(), t))
-                    .or_default() += cost.0[t.index()];
+                    .or_default() += cost.tokens[t.index()];
             }
         }
         let mut invoice = String::from("provider,model,token_type,amount_usd\n");

@@ -16,12 +16,14 @@ use chrono::{Datelike, NaiveDate};
 use rust_decimal::Decimal;
 
 use crate::attribute::{INVOICE_ONLY, NONE, UNATTRIBUTED};
+use crate::charges::Charge;
 use crate::error::Result;
 use crate::hash::FastMap;
 use crate::intern::{Interner, Sym};
 use crate::join::Joined;
 use crate::model::{Cost, TokenType, UsageRecord};
 use crate::money::{apportion, Micros};
+use crate::price::{Lookup, PriceTable};
 use crate::tree::Call;
 
 /// The columns of `focus.csv`, in order.
@@ -63,8 +65,9 @@ struct Key {
     day: NaiveDate,
     provider: Sym,
     model: Sym,
-    token_type: usize,
-    /// USD per million tokens, normalised so equal rates are equal keys.
+    charge: Charge,
+    /// USD per million tokens (per 1,000 requests), normalised so equal
+    /// rates are equal keys.
     rate: Decimal,
     tenant: Dim,
     feature: Dim,
@@ -96,54 +99,68 @@ pub fn focus<'a>(
     billed: Option<&[Cost]>,
     calls: &[Call],
     joined: &Joined,
+    table: &PriceTable,
     interner: &'a Interner,
     invoice_only: Option<Decimal>,
     billed_target: Option<Micros>,
 ) -> Result<Focus<'a>> {
-    let million = Decimal::from(1_000_000u32);
+    let mut lookup = Lookup::new(table, interner);
     let mut groups: FastMap<Key, Sums> = FastMap::default();
     for (i, (record, cost)) in records.iter().zip(costs).enumerate() {
         let dims = joined.call_of[i].map(|c| &calls[c as usize].dims);
-        for t in TokenType::ALL {
-            let tokens = record.tokens.get(t);
-            let list = cost.0[t.index()];
-            if tokens == 0 && list.is_zero() {
+        // Each charge's quantity, list cost and trued-up cost.
+        let mut charges: Vec<(Charge, u64, Decimal, Decimal)> = TokenType::ALL
+            .iter()
+            .map(|&t| {
+                let list = cost.tokens[t.index()];
+                let billed = billed.map_or(list, |b| b[i].tokens[t.index()]);
+                (Charge::Tokens(t), record.tokens.get(t), list, billed)
+            })
+            .collect();
+        if !record.requests.is_empty() {
+            let entry = lookup.entry(record);
+            for &(name, count) in record.requests.iter() {
+                let fee = entry
+                    .and_then(|e| e.fee(interner.get(name), count))
+                    .unwrap_or_default();
+                charges.push((Charge::Requests(name), count, fee, fee));
+            }
+        }
+        for (charge, quantity, list, billed) in charges {
+            if quantity == 0 && list.is_zero() {
                 continue;
             }
-            let rate = if tokens == 0 {
+            let rate = if quantity == 0 {
                 Decimal::ZERO
             } else {
-                (list * million / Decimal::from(tokens)).normalize()
+                (list * charge.unit_size() / Decimal::from(quantity)).normalize()
             };
             let key = Key {
                 day: record.timestamp.date_naive(),
                 provider: record.provider,
                 model: record.model,
-                token_type: t.index(),
+                charge,
                 rate,
                 tenant: dims.map(|d| d.tenant),
                 feature: dims.map(|d| d.feature),
                 agent: dims.map(|d| d.agent),
             };
             let sums = groups.entry(key).or_default();
-            sums.tokens += u128::from(tokens);
+            sums.tokens += u128::from(quantity);
             sums.requests += 1;
             sums.list += list;
-            sums.billed += billed.map_or(list, |b| b[i].0[t.index()]);
+            sums.billed += billed;
         }
     }
     let mut rows: Vec<(Key, Sums)> = groups.into_iter().collect();
     rows.sort_by_cached_key(|(k, _)| {
         let name = |s: Sym| interner.get(s).to_string();
         let dims = [k.tenant, k.feature, k.agent].map(|d| label(interner, d).to_string());
-        (
-            k.day,
-            name(k.provider),
-            name(k.model),
-            k.token_type,
-            k.rate,
-            dims,
-        )
+        let charge = match k.charge {
+            Charge::Tokens(t) => (t.index(), String::new()),
+            Charge::Requests(c) => (TokenType::ALL.len(), name(c)),
+        };
+        (k.day, name(k.provider), name(k.model), charge, k.rate, dims)
     });
 
     let list: Vec<Decimal> = rows.iter().map(|(_, s)| s.list).collect();
@@ -174,18 +191,21 @@ impl Focus<'_> {
         &self,
         mut emit: impl FnMut(&[String]) -> std::result::Result<(), E>,
     ) -> std::result::Result<(), E> {
-        let million = Decimal::from(1_000_000u32);
         let label = |dim: Dim| label(self.interner, dim);
         for (key, sums, billed, list) in &self.rows {
             let (provider, model) = (
                 self.interner.get(key.provider),
                 self.interner.get(key.model),
             );
-            let meter = TokenType::ALL[key.token_type].key();
+            let meter = key.charge.name(self.interner);
+            let (noun, consumed, pricing) = match key.charge {
+                Charge::Tokens(_) => ("tokens", "Tokens", "1M Tokens"),
+                Charge::Requests(_) => ("requests", "Requests", "1000 Requests"),
+            };
             let mut row = period_columns(key.day);
             row.extend([
                 "Usage".to_string(),
-                format!("{model} {meter} tokens"),
+                format!("{model} {meter} {noun}"),
                 billed.to_string(),
                 billed.to_string(),
                 list.to_string(),
@@ -199,11 +219,11 @@ impl Focus<'_> {
                 format!("{model}:{meter}:{}", key.rate),
                 meter.to_string(),
                 sums.tokens.to_string(),
-                "Tokens".to_string(),
-                (Decimal::from(sums.tokens) / million)
+                consumed.to_string(),
+                (Decimal::from(sums.tokens) / key.charge.unit_size())
                     .normalize()
                     .to_string(),
-                "1M Tokens".to_string(),
+                pricing.to_string(),
                 key.rate.to_string(),
                 label(key.tenant).to_string(),
                 label(key.feature).to_string(),

@@ -99,7 +99,7 @@ pub enum RunLabel {
 pub fn run_group_costs(
     rows: &[RoundedRow],
     label: RunLabel,
-    columns: &[Micros; 4],
+    columns: &[Micros; crate::ledger::COLUMNS],
 ) -> Result<FastMap<String, Micros>> {
     let mut groups: FastMap<&str, Totals> = FastMap::default();
     for row in rows {

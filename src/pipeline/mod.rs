@@ -85,7 +85,7 @@ pub struct Month {
     /// The charge lines (`ledger.csv`).
     pub lines: Lines,
     /// The rounded grand total per cost column.
-    pub columns: [Micros; 4],
+    pub columns: [Micros; crate::ledger::COLUMNS],
     /// Under `--true-up`: each record's invoiced cost.
     pub billed: Option<Vec<Cost>>,
     /// Under `--true-up`: invoiced usage no record makes up.
@@ -220,7 +220,7 @@ pub fn month(
 fn true_up(config: &CheckConfig, checks: &Checks, usage: &Usage) -> Option<Vec<Cost>> {
     let rec = checks.reconciliation.as_ref().filter(|_| config.true_up)?;
     let names = Names::new(&usage.records, &usage.pricing, &usage.interner);
-    Some(rec.billed(&usage.records, &usage.costs, &names))
+    Some(rec.billed(&usage.records, &usage.costs, &names, &usage.pricing))
 }
 
 impl Month {
@@ -336,6 +336,7 @@ impl Month {
                 self.billed.as_deref(),
                 &self.resolved.calls,
                 &self.joined,
+                &usage.pricing,
                 interner,
                 self.invoice_only,
                 self.billed_target,

@@ -20,7 +20,7 @@ use serde_json::value::RawValue;
 use super::usage::for_each_json;
 
 use crate::error::{Error, Result, Skips};
-use crate::model::{Origin, TokenType};
+use crate::model::{Origin, TokenType, REQUESTS_SUFFIX};
 use crate::money::parse_amount;
 use crate::read::csv_lines::check_header;
 
@@ -57,7 +57,7 @@ pub struct InvoiceLine {
     /// Model as the invoice names it; `None` for lines not about a model.
     pub model: Option<String>,
     /// Token type; `None` for lines not per token type (web search, tax…).
-    pub token_type: Option<TokenType>,
+    pub meter: Meter,
     /// The UTC day the line covers, when it covers exactly one day.
     pub day: Option<NaiveDate>,
     /// The first and last UTC day the line covers, when it says.
@@ -193,6 +193,50 @@ pub fn parse_text(
         })?,
     }
     Ok((format, lines))
+}
+
+/// What a usage line charges for.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Meter {
+    /// Tokens of one type.
+    Tokens(TokenType),
+    /// Requests of a per-request charge (`web_search`), by name.
+    Requests(String),
+    /// Anything else: the line's description says what.
+    Other,
+}
+
+impl Meter {
+    /// The `token_type` column of `reconciliation.csv`: the token type or
+    /// the charge's name; empty for other lines.
+    pub fn name(&self) -> &str {
+        match self {
+            Meter::Tokens(t) => t.key(),
+            Meter::Requests(name) => name,
+            Meter::Other => "",
+        }
+    }
+
+    /// The token type, for token lines.
+    pub fn token_type(&self) -> Option<TokenType> {
+        match self {
+            Meter::Tokens(t) => Some(*t),
+            _ => None,
+        }
+    }
+
+    fn of(token_type: Option<TokenType>) -> Meter {
+        token_type.map_or(Meter::Other, Meter::Tokens)
+    }
+}
+
+/// The charge an Anthropic cost report's `cost_type` names: tokens (with
+/// `token_type`) or a per-request charge such as `web_search`.
+fn anthropic_meter(cost_type: Option<&str>, token_type: Option<&str>) -> Meter {
+    match cost_type {
+        None | Some("" | "tokens") => Meter::of(token_type.and_then(token_type_named)),
+        Some(charge) => Meter::Requests(charge.to_string()),
+    }
 }
 
 /// A token type from the names the exports use.
@@ -340,15 +384,12 @@ impl<'a> Reader<'a> {
                         ),
                     ))
                 })?;
-                let token_type = match cost.cost_type.as_deref() {
-                    None | Some("tokens") => cost.token_type.as_deref().and_then(token_type_named),
-                    Some(_) => None,
-                };
+                let meter = anthropic_meter(cost.cost_type.as_deref(), cost.token_type.as_deref());
                 let description = cost.description.or(cost.cost_type).unwrap_or_default();
                 out.push(InvoiceLine {
                     provider: "anthropic".into(),
                     model: cost.model,
-                    token_type,
+                    meter,
                     day,
                     covers,
                     amount: cents / Decimal::ONE_HUNDRED,
@@ -398,20 +439,25 @@ impl<'a> Reader<'a> {
         line: u64,
     ) -> InvoiceLine {
         let item = line_item.unwrap_or("").trim();
-        let (model, token_type) = match item.rsplit_once(", ") {
-            Some((model, kind)) => {
+        let (model, meter) = match (item.rsplit_once(", "), item.split_once(" | ")) {
+            (Some((model, kind)), _) => {
                 let kind = kind.trim().trim_start_matches("batch ");
-                match token_type_named(kind) {
-                    Some(t) => (Some(model.to_string()), Some(t)),
-                    None => (Some(model.to_string()), None),
-                }
+                (Some(model.to_string()), Meter::of(token_type_named(kind)))
             }
-            None => (None, None),
+            // "web search tool calls | gpt-4o": a per-request charge.
+            (None, Some((what, model))) => match what.trim().strip_suffix(" tool calls") {
+                Some(tool) => (
+                    Some(model.trim().to_string()),
+                    Meter::Requests(tool.trim().replace(' ', "_")),
+                ),
+                None => (Some(model.trim().to_string()), Meter::Other),
+            },
+            (None, None) => (None, Meter::Other),
         };
         InvoiceLine {
             provider: "openai".into(),
             model,
-            token_type,
+            meter,
             day,
             covers: day.map(|d| (d, d)),
             amount,
@@ -483,11 +529,14 @@ impl<'a> Reader<'a> {
         if let Some(currency) = c.get(r, "currency").filter(|s| !s.is_empty()) {
             self.check_currency(currency)?;
         }
-        let token_type = match c.get(r, "token_type").unwrap_or("") {
-            "" => None,
-            name => Some(TokenType::ALL.into_iter().find(|t| t.key() == name).ok_or_else(|| {
-                ("bad-token-type", format!("token_type: expected input, cache_read, cache_write_5m, cache_write_1h, output or empty, got \"{name}\""))
-            })?),
+        let meter = match c.get(r, "token_type").unwrap_or("") {
+            "" => Meter::Other,
+            name => match name.strip_suffix(REQUESTS_SUFFIX) {
+                Some(charge) if !charge.is_empty() => Meter::Requests(charge.to_string()),
+                _ => Meter::Tokens(TokenType::ALL.into_iter().find(|t| t.key() == name).ok_or_else(|| {
+                    ("bad-token-type", format!("token_type: expected input, cache_read, cache_write_5m, cache_write_1h, output, <charge>_requests or empty, got \"{name}\""))
+                })?),
+            },
         };
         let charge = match c
             .get(r, "charge_category")
@@ -545,7 +594,7 @@ impl<'a> Reader<'a> {
                 .get(r, "model")
                 .filter(|m| !m.is_empty())
                 .map(str::to_string),
-            token_type,
+            meter,
             day,
             covers,
             amount,
@@ -572,17 +621,14 @@ impl<'a> Reader<'a> {
             )
         })?;
         let cost_type = c.get(r, "cost_type").unwrap_or("tokens");
-        let token_type = match cost_type {
-            "" | "tokens" => c.get(r, "token_type").and_then(token_type_named),
-            _ => None,
-        };
+        let meter = anthropic_meter(Some(cost_type), c.get(r, "token_type"));
         Ok(Some(InvoiceLine {
             provider: "anthropic".into(),
             model: c
                 .get(r, "model")
                 .filter(|m| !m.is_empty())
                 .map(str::to_string),
-            token_type,
+            meter,
             day: Some(day),
             covers: Some((day, day)),
             amount: c.amount(r, "cost_usd")?,

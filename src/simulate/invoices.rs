@@ -47,7 +47,7 @@ impl Invoicer {
                 for t in TokenType::ALL {
                     if tokens.get(t) > 0 {
                         *self.charges.entry((provider, model, t, day)).or_default() +=
-                            cost.0[t.index()];
+                            cost.tokens[t.index()];
                     }
                 }
                 Some(cost.total())

@@ -4,7 +4,7 @@
 
 use super::CsvOut;
 use crate::answers::changes::Change;
-use crate::charges::{speed, Lines, LEDGER_COLUMNS, TOKEN_UNIT};
+use crate::charges::{speed, Lines, LEDGER_COLUMNS};
 use crate::intern::Interner;
 use crate::ledger::Report;
 use crate::model::GLOBAL;
@@ -18,7 +18,7 @@ pub fn ledger_csv(w: &mut CsvOut, lines: &Lines, interner: &Interner) -> csv::Re
             key.day.to_string(),
             interner.get(key.provider).to_string(),
             interner.get(key.model).to_string(),
-            key.charge.key().to_string(),
+            key.charge.name(interner).to_string(),
             key.service.tier.key().to_string(),
             key.service
                 .geo
@@ -32,7 +32,7 @@ pub fn ledger_csv(w: &mut CsvOut, lines: &Lines, interner: &Interner) -> csv::Re
             label(key.tool),
             sums.requests.to_string(),
             sums.quantity.to_string(),
-            TOKEN_UNIT.to_string(),
+            key.charge.unit().to_string(),
             sums.unit_price.normalize().to_string(),
             sums.cost.normalize().to_string(),
         ])?;

@@ -27,7 +27,13 @@ pub fn write_month(
     let usage = &month.usage;
     for report in &month.reports {
         let bytes = csv_bytes(raw, |w| {
-            report_csv(w, &report.table, &report.rows, &month.ledger.total)
+            report_csv(
+                w,
+                &report.table,
+                &report.rows,
+                &month.ledger.total,
+                &usage.interner,
+            )
         })?;
         outputs.put(&format!("by_{}.csv", report.table.name), &bytes)?;
     }

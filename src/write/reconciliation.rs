@@ -60,12 +60,7 @@ fn line_row(line: &Line) -> [String; 10] {
     let k = &line.key;
     let day = k.day.map_or_else(String::new, |d| d.to_string());
     row(
-        [
-            &k.provider,
-            &k.model,
-            k.token_type.map_or("", |t| t.key()),
-            &day,
-        ],
+        [&k.provider, &k.model, k.meter.name(), &day],
         Some(line.computed),
         line.invoiced,
         line.status.name(),
@@ -156,7 +151,7 @@ pub fn terminal(rec: &Reconciliation) -> String {
     for line in diagnosed.iter().take(DIAGNOSES_SHOWN) {
         let k = &line.key;
         let day = k.day.map_or_else(String::new, |d| format!(" {d}"));
-        let t = k.token_type.map_or("", |t| t.key());
+        let t = k.meter.name();
         text += &format!(
             "  {} {} {t}{day}: {}\n",
             escape(&k.provider),

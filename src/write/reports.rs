@@ -7,9 +7,10 @@ use super::CsvOut;
 use crate::attribute::{Table, Totals};
 
 use crate::intern::Interner;
+use crate::intern::Sym;
 use crate::join::Unbilled;
-use crate::ledger::{RoundedRow, COST_COLUMNS};
-use crate::model::{TokenType, UsageRecord, REASONING_COLUMN};
+use crate::ledger::{cost_columns, has_fees, RoundedRow};
+use crate::model::{TokenType, UsageRecord, REASONING_COLUMN, REQUESTS_SUFFIX};
 use crate::money::{apportion, ratio, Micros};
 use crate::read::InputFile;
 use crate::tree::Call;
@@ -20,7 +21,10 @@ pub fn report_csv(
     table: &Table,
     rows: &[RoundedRow],
     grand_total: &Totals,
+    interner: &Interner,
 ) -> csv::Result<()> {
+    let fees = has_fees(grand_total);
+    let charges = charge_names(grand_total, interner);
     let is_run = table.name == "run";
     let has_inclusive = rows.iter().any(|r| r.inclusive.is_some());
     let has_billed = rows.iter().any(|r| r.billed.is_some());
@@ -28,7 +32,12 @@ pub fn report_csv(
     header.push("requests");
     header.extend(TokenType::ALL.map(TokenType::tokens_column));
     header.push(REASONING_COLUMN);
-    header.extend(COST_COLUMNS);
+    let charge_columns: Vec<String> = charges
+        .iter()
+        .map(|(_, name)| format!("{name}{REQUESTS_SUFFIX}"))
+        .collect();
+    header.extend(charge_columns.iter().map(String::as_str));
+    header.extend(cost_columns(fees));
     header.push("cost_usd");
     if !is_run {
         header.extend(["share_pct", "cache_hit_ratio"]);
@@ -46,7 +55,13 @@ pub fn report_csv(
         record.push(row.totals.requests.to_string());
         record.extend(row.totals.tokens.iter().map(u128::to_string));
         record.push(row.totals.reasoning.to_string());
-        record.extend(row.cost.iter().map(Micros::to_string));
+        record.extend(
+            charges
+                .iter()
+                .map(|(c, _)| row.totals.charge(*c).to_string()),
+        );
+        let shown = cost_columns(fees).len();
+        record.extend(row.cost[..shown].iter().map(Micros::to_string));
         record.push(row.cost_usd.to_string());
         if !is_run {
             let share = ratio(row.totals.cost.total(), total_cost, 100, 2).unwrap_or_default();
@@ -59,6 +74,17 @@ pub fn report_csv(
         w.row(record)?;
     }
     Ok(())
+}
+
+/// The month's per-request charges, by name.
+pub fn charge_names<'i>(total: &Totals, interner: &'i Interner) -> Vec<(Sym, &'i str)> {
+    let mut names: Vec<(Sym, &str)> = total
+        .charges
+        .iter()
+        .map(|(c, _)| (*c, interner.get(*c)))
+        .collect();
+    names.sort_by(|a, b| a.1.cmp(b.1));
+    names
 }
 
 /// Cache reads as a share of all input tokens, 4 places; `None` without input.

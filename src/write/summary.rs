@@ -64,7 +64,9 @@ pub fn terminal_summary(
         grid.add_row([Cell::new("reported by source"), cell]);
     }
     for column in COST_COLUMNS {
-        let value = t.cost.get(column).map_or("", String::as_str);
+        let Some(value) = t.cost.get(column) else {
+            continue;
+        };
         grid.add_row([
             Cell::new(column),
             Cell::new(value).set_alignment(CellAlignment::Right),

@@ -116,6 +116,7 @@ pub fn parse(
             output,
         ]),
         reasoning_tokens: 0,
+        requests: Box::default(),
         service: Service::default(),
         reported_cost_usd: None,
         tenant_hint: None,

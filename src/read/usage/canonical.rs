@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::intern::Interner;
 use crate::model::{
     Origin, Service, Tier, TokenType, Tokens, UsageRecord, GLOBAL, REASONING_COLUMN,
+    REQUESTS_SUFFIX,
 };
 use crate::money::plausible;
 use crate::read::csv_lines::CsvLines;
@@ -42,6 +43,8 @@ struct Columns {
     inference_geo: Option<usize>,
     speed: Option<usize>,
     reasoning: Option<usize>,
+    /// `<charge>_requests` columns: (position, charge name).
+    charges: Vec<(usize, String)>,
     reported_cost: Option<usize>,
 }
 
@@ -74,9 +77,25 @@ impl Columns {
             inference_geo: pos("inference_geo"),
             speed: pos("speed"),
             reasoning: pos(REASONING_COLUMN),
+            charges: charge_columns(headers),
             reported_cost: pos("reported_cost_usd"),
         })
     }
+}
+
+/// The `<charge>_requests` columns of a header: per-request charges
+/// (`web_search_requests` counts `web_search` requests).
+fn charge_columns(headers: &csv::ByteRecord) -> Vec<(usize, String)> {
+    let mut charges: Vec<(usize, String)> = headers
+        .iter()
+        .enumerate()
+        .filter_map(|(i, h)| {
+            let name = std::str::from_utf8(h).ok()?.strip_suffix(REQUESTS_SUFFIX)?;
+            (!name.is_empty()).then(|| (i, name.to_string()))
+        })
+        .collect();
+    charges.sort_by(|a, b| a.1.cmp(&b.1));
+    charges
 }
 
 /// Read the canonical usage CSV from `source`, passing each row to `row`.
@@ -205,6 +224,14 @@ fn parse_row(
         n => parse_count(n, REASONING_COLUMN)?,
     };
     reasoning_within_output(reasoning_tokens, &tokens, "output_tokens")?;
+    let mut requests = Vec::new();
+    for (index, charge) in &columns.charges {
+        let column = format!("{charge}{REQUESTS_SUFFIX}");
+        match parse_count(field(row, *index, &column)?, &column)? {
+            0 => {}
+            n => requests.push((interner.intern(charge), n)),
+        }
+    }
     let reported_cost_usd =
         match columns.reported_cost {
             None => None,
@@ -232,6 +259,7 @@ fn parse_row(
         model,
         tokens,
         reasoning_tokens,
+        requests: requests.into(),
         service,
         reported_cost_usd,
         origin,

@@ -24,7 +24,7 @@ use super::{
     reasoning_within_output, uncached, RowError, RowSink,
 };
 use crate::error::{Error, Result};
-use crate::intern::Interner;
+use crate::intern::{Interner, Sym};
 use crate::model::{bare_model, Origin, Service, Tokens, UsageRecord};
 use crate::read::csv_lines::CsvLines;
 
@@ -208,6 +208,13 @@ fn normalise(
     let reasoning = usage_value(meta, &["completion_tokens_details", "reasoning_tokens"])?;
     let reasoning_tokens = count(reasoning, "reasoning_tokens")?;
     let tokens = Tokens([input, read, write_5m, write_1h, output]);
+    // Anthropic's server tools, as LiteLLM keeps the provider's usage.
+    let searches = usage_value(meta, &["server_tool_use", "web_search_requests"])?;
+    let searches = count(searches, "web_search_requests")?;
+    let requests: Box<[(Sym, u64)]> = match searches {
+        0 => Box::default(),
+        n => Box::new([(interner.intern("web_search"), n)]),
+    };
     reasoning_within_output(reasoning_tokens, &tokens, "completion_tokens")?;
     let tenant_hint = log
         .team_id
@@ -235,6 +242,7 @@ fn normalise(
         model: interner.intern(bare_model(&log.model)),
         tokens,
         reasoning_tokens,
+        requests,
         service: Service::default(),
         reported_cost_usd: log
             .spend

@@ -99,6 +99,7 @@ pub fn parse(
         model: interner.intern(bare_model(&generation.model)),
         tokens,
         reasoning_tokens,
+        requests: Box::default(),
         service: Service::default(),
         reported_cost_usd: generation
             .total_cost
