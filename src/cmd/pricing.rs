@@ -115,6 +115,9 @@ fn describe(table: &PriceTable, entry: &PriceEntry, model: &str, date: NaiveDate
     if let Some(m) = entry.fast {
         text += &format!("  speed fast:   {m} × every rate\n");
     }
+    for (charge, price) in &entry.requests {
+        text += &format!("  requests:     {charge} ${price} per 1,000\n");
+    }
     if let Some(lc) = &entry.long_context {
         text += &format!(
             "  long context: above {} prompt tokens, the whole request at {}\n",
