@@ -432,6 +432,13 @@ impl PriceTable {
     }
 
     fn find_index(&self, provider: &str, model: &str, date: NaiveDate) -> Option<usize> {
+        self.best_index(provider, model, date).or_else(|| {
+            let in_region = geo_profile_model(provider, model)?;
+            self.best_index(provider, in_region, date)
+        })
+    }
+
+    fn best_index(&self, provider: &str, model: &str, date: NaiveDate) -> Option<usize> {
         self.entries
             .iter()
             .enumerate()
@@ -440,6 +447,21 @@ impl PriceTable {
             .max_by_key(|(fit, _)| *fit)
             .map(|(_, i)| i)
     }
+}
+
+/// Bedrock's geographic cross-region inference profiles, whose prefix
+/// costs what the model costs in one region.
+const GEO_PROFILES: [&str; 6] = ["us.", "eu.", "apac.", "jp.", "au.", "us-gov."];
+
+/// A Bedrock model id under a geographic inference profile (`us.…`), as
+/// the in-region model it is priced as when the table names no entry for
+/// the profile itself. `global.` profiles are priced differently and are
+/// never stripped: only an entry that names them prices them.
+fn geo_profile_model<'m>(provider: &str, model: &'m str) -> Option<&'m str> {
+    if provider != "aws.bedrock" {
+        return None;
+    }
+    GEO_PROFILES.iter().find_map(|p| model.strip_prefix(p))
 }
 
 /// Reject two entries of one provider with overlapping periods whose
@@ -930,6 +952,30 @@ cache_read = 1
 cache_write_5m = 1
 cache_write_1h = 1
 "#;
+
+    #[test]
+    fn bedrock_geo_profiles_fall_back_to_the_region_and_global_never_does() {
+        let table = PriceTable::parse(BUILTIN, "built-in").unwrap();
+        let day = NaiveDate::from_ymd_opt(2025, 10, 15).unwrap();
+        let input = |model: &str| {
+            table
+                .find("aws.bedrock", model, day)
+                .map(|e| e.rates.0[TokenType::Input.index()])
+        };
+        let sonnet = "anthropic.claude-sonnet-4-5-20250929-v1";
+        assert_eq!(input(sonnet), Some(d("3.30")));
+        assert_eq!(input(&format!("us.{sonnet}")), Some(d("3.30")));
+        assert_eq!(input(&format!("eu.{sonnet}")), Some(d("3.30")));
+        assert_eq!(input(&format!("global.{sonnet}")), Some(d("3.00")));
+        // A global profile the table does not name is not priced as the
+        // region's model.
+        let haiku = "global.anthropic.claude-3-haiku-20240307-v1";
+        assert_eq!(input(haiku), None);
+        assert_eq!(
+            input("us.anthropic.claude-3-haiku-20240307-v1"),
+            Some(d("0.25"))
+        );
+    }
 
     fn d(s: &str) -> Decimal {
         Decimal::from_str(s).unwrap()

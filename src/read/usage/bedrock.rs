@@ -3,7 +3,7 @@
 //!
 //! `input.inputTokenCount` excludes the cache reads and writes, which are
 //! counted apart (a write is a 5-minute one). The model is `modelId` without
-//! a cross-region prefix (`us.`, `eu.`, `apac.`, `global.`) or a `:N`
+//! (its cross-region prefix `us.`, `eu.`, `apac.`, `global.` kept) without a `:N`
 //! version; an inference-profile ARN gives its last segment, and an
 //! application inference profile keeps its whole ARN, for the pricing
 //! table's match lists to name. A record joins on the `msg_…` id in
@@ -49,19 +49,17 @@ struct Body {
     id: Option<String>,
 }
 
-/// The model as priced, from a `modelId`.
+/// The model as billed, from a `modelId`: an inference profile's id keeps
+/// its cross-region prefix (`us.`, `global.`: the price can depend on it),
+/// without the ARN's path or a `:N` version.
 pub fn model_of(model_id: &str) -> &str {
     if model_id.contains(":application-inference-profile/") {
         return model_id;
     }
     let last = model_id.rsplit('/').next().unwrap_or(model_id);
-    let unprefixed = ["us.", "eu.", "apac.", "global.", "us-gov."]
-        .iter()
-        .find_map(|p| last.strip_prefix(p))
-        .unwrap_or(last);
-    match unprefixed.rsplit_once(':') {
+    match last.rsplit_once(':') {
         Some((model, version)) if version.bytes().all(|b| b.is_ascii_digit()) => model,
-        _ => unprefixed,
+        _ => last,
     }
 }
 
@@ -129,15 +127,15 @@ mod tests {
     use super::model_of;
 
     #[test]
-    fn model_ids_lose_region_prefixes_and_versions() {
+    fn model_ids_keep_region_prefixes_and_lose_versions() {
         assert_eq!(model_of("amazon.nova-lite-v1:0"), "amazon.nova-lite-v1");
         assert_eq!(
             model_of("us.anthropic.claude-3-haiku-20240307-v1:0"),
-            "anthropic.claude-3-haiku-20240307-v1"
+            "us.anthropic.claude-3-haiku-20240307-v1"
         );
         assert_eq!(
             model_of("arn:aws:bedrock:us-east-1:123456789012:inference-profile/eu.anthropic.claude-sonnet-4-20250514-v1:0"),
-            "anthropic.claude-sonnet-4-20250514-v1"
+            "eu.anthropic.claude-sonnet-4-20250514-v1"
         );
         let app = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/a1b2c3";
         assert_eq!(model_of(app), app);
