@@ -24,6 +24,7 @@ pub mod join;
 pub mod ledger;
 pub mod model;
 pub mod money;
+pub mod partition;
 pub mod pipeline;
 pub mod price;
 pub mod read;

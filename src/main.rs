@@ -28,6 +28,9 @@ enum Command {
     Report(Box<cli::ReportArgs>),
     /// Combine the partials of `report --shard I/N` into the month's reports.
     Merge(Box<cli::MergeArgs>),
+    /// Cut span files by trace id into one partition per shard, for
+    /// `report --shard I/N --whole-traces`.
+    Partition(cli::PartitionArgs),
     /// Compare priced usage with the invoice; exit 1 on drift.
     Reconcile(cli::ReconcileArgs),
     /// Compare two months' reports: what drove the change, price versus
@@ -73,6 +76,7 @@ fn run(cli: Cli, config_file: Option<std::path::PathBuf>) -> Result<cmd::Outcome
     match cli.command {
         Command::Report(args) => cmd::report::run(&args.config(config_file)?),
         Command::Merge(args) => cmd::merge::run(&args.config(config_file)),
+        Command::Partition(args) => cmd::partition::run(&args.config(), args.quiet).map(pass),
         Command::Reconcile(args) => cmd::reconcile::run(&args.config(config_file)),
         Command::Diff(args) => cmd::diff::run(&args.config()),
         Command::Simulate(args) => {

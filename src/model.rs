@@ -335,7 +335,14 @@ impl Shard {
     /// Whether the trace belongs to this shard: a mix of its id's bits
     /// (SplitMix64's finaliser), modulo the shard count.
     pub fn owns(&self, trace: u128) -> bool {
+        Shard::index_of(trace, self.count) == self.index
+    }
+
+    /// The shard of `count` the trace belongs to (what [`Shard::owns`]
+    /// tests): SplitMix64's finaliser of the id's two halves XORed, modulo
+    /// `count`.
+    pub fn index_of(trace: u128, count: u32) -> u32 {
         let z = crate::hash::mix64((trace as u64) ^ ((trace >> 64) as u64));
-        z % u64::from(self.count) == u64::from(self.index)
+        (z % u64::from(count)) as u32
     }
 }

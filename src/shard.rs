@@ -9,6 +9,13 @@
 //! the span files with the spans kept from each, the counts, what
 //! `--lenient` skipped and each run's outcome) and `calls.jsonl` (one
 //! resolved inference call per line).
+//!
+//! Under `--whole-traces` each shard reads span files of its own (the
+//! partitions `tokenledger partition` wrote, or files routed by trace id
+//! upstream) and keeps every span. `merge` then lists the union of the
+//! shards' span files, each partition under the file it was cut from, in
+//! the order one run over those files would read them, and renumbers the
+//! calls' origins to match.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
@@ -39,6 +46,13 @@ struct Meta {
     inputs_before_spans: usize,
     /// Span files with their format and the spans this shard kept.
     span_files: Vec<(PathBuf, String, u64)>,
+    /// The span files hold whole traces of this shard only (`--whole-traces`).
+    #[serde(default)]
+    whole_traces: bool,
+    /// For each span file written by `tokenledger partition`, the file it
+    /// was cut from.
+    #[serde(default)]
+    span_file_sources: Vec<Option<String>>,
     /// The lines `--lenient` skipped in each span file (shard 0 alone
     /// counts them: every shard meets the same lines).
     #[serde(default)]
@@ -82,10 +96,12 @@ struct PartialCall {
 /// Write a shard's resolved trees into `out` as a partial. `usage_skips` is
 /// what was skipped before the spans (every shard reads the usage and
 /// invoices; `merge` reads them again), so only the spans' skips go into
-/// the partial.
+/// the partial. `whole_traces`: the span files held this shard's traces
+/// only.
 pub fn write_partial(
     out: &Path,
     shard: Shard,
+    whole_traces: bool,
     keys: &AttrKeys,
     billing: &Billing,
     usage_skips: &Skips,
@@ -146,7 +162,18 @@ pub fn write_partial(
             .collect(),
         span_file_skips: billing.inputs[before..]
             .iter()
-            .map(|i| if shard.index == 0 { i.skipped } else { 0 })
+            .map(|i| {
+                if whole_traces || shard.index == 0 {
+                    i.skipped
+                } else {
+                    0
+                }
+            })
+            .collect(),
+        whole_traces,
+        span_file_sources: billing.inputs[before..]
+            .iter()
+            .map(|i| i.part_of.as_ref().map(|p| p.source.clone()))
             .collect(),
         spans: billing.counts.spans,
         traces: resolved.traces,
@@ -211,6 +238,19 @@ pub fn read_partials(dirs: &[PathBuf], billing: &mut Billing) -> Result<(Resolve
             }
         )));
     }
+    let whole = first.whole_traces;
+    if metas.iter().any(|(_, m)| m.whole_traces != whole) {
+        let with: Vec<String> = metas
+            .iter()
+            .filter(|(_, m)| m.whole_traces)
+            .map(|(_, m)| format!("{}/{}", m.shard.index, m.shard.count))
+            .collect();
+        return Err(Error::fatal(format!(
+            "merge needs every shard run the same way: shards {} were run with --whole-traces, \
+             the others without",
+            with.join(", ")
+        )));
+    }
     let before = billing.inputs.len();
     for (dir, meta) in &metas {
         let same = |m: &Meta| {
@@ -224,11 +264,11 @@ pub fn read_partials(dirs: &[PathBuf], billing: &mut Billing) -> Result<(Resolve
                 &first.feature_attr,
                 &first.join_attr,
                 &first.outcome_attr,
-            ) && m
-                .span_files
-                .iter()
-                .map(|f| &f.0)
-                .eq(first.span_files.iter().map(|f| &f.0))
+            ) && (whole
+                || m.span_files
+                    .iter()
+                    .map(|f| &f.0)
+                    .eq(first.span_files.iter().map(|f| &f.0)))
         };
         if !same(meta) || meta.inputs_before_spans != before {
             return Err(Error::fatal(format!(
@@ -246,21 +286,13 @@ pub fn read_partials(dirs: &[PathBuf], billing: &mut Billing) -> Result<(Resolve
         outcome: first.outcome_attr.clone(),
         shard: None,
     };
+    let (files, renumber) = if whole {
+        union_of_files(&metas)?
+    } else {
+        same_files(&metas)?
+    };
+    billing.inputs.extend(files);
     let mut resolved = Resolved::default();
-    for (i, (path, format, _)) in first.span_files.iter().enumerate() {
-        billing.inputs.push(InputFile {
-            path: path.clone(),
-            kind: InputKind::Spans,
-            format: crate::read::spans::Dialect::from_name(format)
-                .ok_or_else(|| Error::fatal(format!("unknown span format \"{format}\"")))?
-                .name(),
-            records: metas.iter().map(|(_, m)| m.span_files[i].2).sum(),
-            skipped: metas
-                .iter()
-                .filter_map(|(_, m)| m.span_file_skips.get(i))
-                .sum(),
-        });
-    }
     for (dir, meta) in &metas {
         billing.counts.spans += meta.spans;
         resolved.traces += meta.traces;
@@ -274,7 +306,14 @@ pub fn read_partials(dirs: &[PathBuf], billing: &mut Billing) -> Result<(Resolve
                 .outcomes
                 .insert(trace, billing.interner.intern(outcome));
         }
-        read_calls(dir, &mut billing.interner, &mut resolved.calls)?;
+        let file_of = |file: u32| {
+            let k = file.checked_sub(before as u32)? as usize;
+            renumber
+                .get(meta.shard.index as usize)?
+                .get(k)
+                .map(|i| before as u32 + i)
+        };
+        read_calls(dir, &mut billing.interner, &mut resolved.calls, file_of)?;
     }
     resolved
         .calls
@@ -292,6 +331,133 @@ pub fn read_partials(dirs: &[PathBuf], billing: &mut Billing) -> Result<(Resolve
     Ok((resolved, keys))
 }
 
+/// The span files of partials that all read the same files (a hash-filtered
+/// split): shard 0's list with the spans and skips of every shard, and for
+/// each shard (by index) its files' places in that list.
+type Files = (Vec<InputFile>, Vec<Vec<u32>>);
+
+fn same_files(metas: &[(&PathBuf, Meta)]) -> Result<Files> {
+    let first = &metas[0].1;
+    let mut files = Vec::new();
+    for (i, (path, format, _)) in first.span_files.iter().enumerate() {
+        files.push(InputFile {
+            path: path.clone(),
+            kind: InputKind::Spans,
+            format: span_format(format)?,
+            records: metas.iter().map(|(_, m)| m.span_files[i].2).sum(),
+            skipped: metas
+                .iter()
+                .filter_map(|(_, m)| m.span_file_skips.get(i))
+                .sum(),
+            part_of: None,
+        });
+    }
+    let same: Vec<u32> = (0..files.len() as u32).collect();
+    Ok((files, vec![same; metas.len()]))
+}
+
+/// The span files of partials that each read their own whole traces: the
+/// union of the shards' files, a partition named by the file it was cut
+/// from (its spans and skips summed over the shards), sorted as one run
+/// over those files would read them. Every file cut by `partition` must
+/// have been read by every shard, and any other file by one shard only.
+fn union_of_files(metas: &[(&PathBuf, Meta)]) -> Result<Files> {
+    struct Source {
+        format: String,
+        records: u64,
+        skipped: u64,
+        shards: Vec<u32>,
+        partitioned: bool,
+    }
+    let count = metas[0].1.shard.count;
+    let mut sources: BTreeMap<PathBuf, Source> = BTreeMap::new();
+    let mut names: Vec<Vec<PathBuf>> = Vec::new();
+    for (dir, meta) in metas {
+        let mut own: Vec<PathBuf> = Vec::new();
+        for (k, (path, format, kept)) in meta.span_files.iter().enumerate() {
+            let cut_from = meta.span_file_sources.get(k).cloned().flatten();
+            let partitioned = cut_from.is_some();
+            let name = cut_from.map_or_else(|| path.clone(), PathBuf::from);
+            if own.contains(&name) {
+                return Err(Error::fatal(format!(
+                    "{}: two of this shard's span files hold parts of {}: was one partition \
+                     directory given twice?",
+                    dir.display(),
+                    name.display()
+                )));
+            }
+            let source = sources.entry(name.clone()).or_insert_with(|| Source {
+                format: format.clone(),
+                records: 0,
+                skipped: 0,
+                shards: Vec::new(),
+                partitioned,
+            });
+            if source.format != *format || source.partitioned != partitioned {
+                return Err(Error::fatal(format!(
+                    "{}: read as {format} by shard {}/{count} but not so by another shard",
+                    name.display(),
+                    meta.shard.index
+                )));
+            }
+            source.records += kept;
+            source.skipped += meta.span_file_skips.get(k).copied().unwrap_or(0);
+            source.shards.push(meta.shard.index);
+            own.push(name);
+        }
+        names.push(own);
+    }
+    let shard_list = |shards: &mut dyn Iterator<Item = u32>| {
+        shards
+            .map(|i| format!("{i}/{count}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    for (name, source) in &sources {
+        if source.partitioned && source.shards.len() != count as usize {
+            let mut missing = (0..count).filter(|i| !source.shards.contains(i));
+            return Err(Error::fatal(format!(
+                "{}: cut into {count} partitions, but shard {} read no part of it: was a file \
+                 lost on the way? Rerun those shards with every partition file",
+                name.display(),
+                shard_list(&mut missing)
+            )));
+        }
+        if !source.partitioned && source.shards.len() > 1 {
+            return Err(Error::fatal(format!(
+                "{}: read by shards {}; under --whole-traces each span file holds the traces of \
+                 one shard (cut it with `tokenledger partition`, or shard with --shard alone)",
+                name.display(),
+                shard_list(&mut source.shards.iter().copied())
+            )));
+        }
+    }
+    let place: BTreeMap<&PathBuf, u32> = sources.keys().zip(0..).collect();
+    let mut renumber = vec![Vec::new(); metas.len()];
+    for ((_, meta), own) in metas.iter().zip(&names) {
+        renumber[meta.shard.index as usize] = own.iter().map(|n| place[n]).collect();
+    }
+    let mut files = Vec::new();
+    for (name, source) in sources {
+        files.push(InputFile {
+            path: name,
+            kind: InputKind::Spans,
+            format: span_format(&source.format)?,
+            records: source.records,
+            skipped: source.skipped,
+            part_of: None,
+        });
+    }
+    Ok((files, renumber))
+}
+
+/// A span format as a partial names it.
+fn span_format(format: &str) -> Result<&'static str> {
+    Ok(crate::read::spans::Dialect::from_name(format)
+        .ok_or_else(|| Error::fatal(format!("unknown span format \"{format}\"")))?
+        .name())
+}
+
 fn hex(text: &str, digits: usize, dir: &Path, what: &str) -> Result<u128> {
     parse_hex_id(text, digits).ok_or_else(|| {
         Error::fatal(format!(
@@ -301,8 +467,14 @@ fn hex(text: &str, digits: usize, dir: &Path, what: &str) -> Result<u128> {
     })
 }
 
-/// Read one partial's `calls.jsonl`.
-fn read_calls(dir: &Path, interner: &mut Interner, calls: &mut Vec<Call>) -> Result<()> {
+/// Read one partial's `calls.jsonl`; `file_of` gives a call's span file its
+/// number in the merge.
+fn read_calls(
+    dir: &Path,
+    interner: &mut Interner,
+    calls: &mut Vec<Call>,
+    file_of: impl Fn(u32) -> Option<u32>,
+) -> Result<()> {
     let path = dir.join("calls.jsonl");
     let reader =
         std::io::BufReader::new(std::fs::File::open(&path).map_err(|e| Error::io(&path, e))?);
@@ -336,7 +508,12 @@ fn read_calls(dir: &Path, interner: &mut Interner, calls: &mut Vec<Call>) -> Res
             },
             step: c.step,
             origin: Origin {
-                file: c.file,
+                file: file_of(c.file).ok_or_else(|| {
+                    Error::fatal(format!(
+                        "{at}: file {} is none of the partial's span files",
+                        c.file
+                    ))
+                })?,
                 line: c.line,
             },
         });

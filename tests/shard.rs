@@ -1,7 +1,7 @@
 //! `report --shard I/N` and `merge`: the merged reports of any number of
 //! shards are byte-identical to one unsharded run.
 
-use crate::workdir::Workdir;
+use crate::workdir::{repo, Workdir};
 
 /// Every file of a report directory, by name.
 fn files(wd: &Workdir, dir: &str) -> Vec<(String, Vec<u8>)> {
@@ -198,5 +198,404 @@ fn merge_needs_every_shard_exactly_once() {
     assert!(
         stderr.contains("expected I/N with 0 <= I < N (e.g. 0/4), got \"2/2\""),
         "{stderr}"
+    );
+}
+
+/// `report` on the sample month, less `--spans` and `--out`.
+const SAMPLE_FLAGS: [&str; 11] = [
+    "--usage",
+    "samples/usage.csv",
+    "--invoice",
+    "samples/invoices",
+    "--true-up",
+    "--period",
+    "2025-06",
+    "--budgets",
+    "samples/budgets.toml",
+    "--quiet",
+    "--threads",
+];
+
+/// A work dir holding the sample month (its spans, usage, invoices, budgets).
+fn sample_month(name: &str) -> Workdir {
+    let wd = Workdir::new(name);
+    for part in ["spans", "usage.csv", "invoices", "budgets.toml"] {
+        wd.copy(
+            &repo().join("samples").join(part),
+            &format!("samples/{part}"),
+        );
+    }
+    wd
+}
+
+/// Every file below `dir` (hidden ones included), by path.
+fn files_under(dir: &std::path::Path) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        if entry.file_type().unwrap().is_dir() {
+            found.extend(files_under(&entry.path()));
+        } else {
+            found.push(entry.path().display().to_string());
+        }
+    }
+    found
+}
+
+/// Every span of an OTLP JSON lines file: (trace id, span id, line).
+fn spans_of(text: &str) -> Vec<(String, String, usize)> {
+    let mut spans = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let data: serde_json::Value = serde_json::from_str(line).unwrap();
+        for resource in data["resourceSpans"].as_array().unwrap() {
+            for scope in resource["scopeSpans"].as_array().unwrap() {
+                for span in scope["spans"].as_array().unwrap() {
+                    let id = |k: &str| span[k].as_str().unwrap().to_string();
+                    spans.push((id("traceId"), id("spanId"), i + 1));
+                }
+            }
+        }
+    }
+    spans
+}
+
+#[test]
+fn partitioned_shards_merge_byte_identical_to_one_run() {
+    let wd = sample_month("partition");
+    let mut full = vec!["report", "--spans", "samples/spans", "--out", "full"];
+    full.extend(SAMPLE_FLAGS);
+    full.push("2");
+    wd.run(&full);
+    let expected = files(&wd, "full");
+    assert!(wd
+        .read("full/unbilled_spans.csv")
+        .contains("samples/spans/part-1.jsonl:"));
+
+    // Two runs over disjoint groups of span files share one --out.
+    for file in ["samples/spans/part-0.jsonl", "samples/spans/part-1.jsonl"] {
+        wd.run(&[
+            "partition",
+            "--spans",
+            file,
+            "--into",
+            "3",
+            "--out",
+            "parts",
+            "--quiet",
+        ]);
+    }
+    let dirs: Vec<String> = (0..3)
+        .map(|i| format!("parts/part-0000{i}-of-00003"))
+        .collect();
+
+    // Every span of the input is in exactly one partition, on its own line
+    // number, and every trace in one partition only.
+    for name in ["part-0.jsonl", "part-1.jsonl"] {
+        let source = wd.read(&format!("samples/spans/{name}"));
+        let mut want = spans_of(&source);
+        let mut got = Vec::new();
+        let mut owner = std::collections::HashMap::new();
+        for (i, dir) in dirs.iter().enumerate() {
+            let part = wd.read(&format!("{dir}/{name}"));
+            assert_eq!(part.lines().count(), source.lines().count(), "{dir}/{name}");
+            let first = part.lines().next().unwrap();
+            assert!(
+                first.starts_with(&format!(
+                    r#"{{"tokenledgerPartition":{{"source":"samples/spans/{name}","index":{i},"count":3}},"#
+                )),
+                "{first}"
+            );
+            for span in spans_of(&part) {
+                assert_eq!(
+                    *owner.entry(span.0.clone()).or_insert(i),
+                    i,
+                    "trace {}",
+                    span.0
+                );
+                got.push(span);
+            }
+        }
+        want.sort();
+        got.sort();
+        assert_eq!(got, want, "{name}: the spans, each once");
+    }
+
+    // One shard per partition, no hash filter; merged in any order.
+    let mut partials = Vec::new();
+    for (i, dir) in dirs.iter().enumerate() {
+        let shard = format!("{i}/3");
+        let out = format!("partial-{i}");
+        let threads = if i == 1 { "1" } else { "2" };
+        let mut args = vec![
+            "report",
+            "--spans",
+            dir,
+            "--shard",
+            &shard,
+            "--whole-traces",
+            "--out",
+            &out,
+        ];
+        args.extend(SAMPLE_FLAGS);
+        args.push(threads);
+        wd.run(&args);
+        partials.push(out);
+    }
+    partials.reverse();
+    let mut args = vec!["merge"];
+    args.extend(partials.iter().map(String::as_str));
+    args.extend(["--out", "merged"]);
+    args.extend(&SAMPLE_FLAGS[..SAMPLE_FLAGS.len() - 1]);
+    wd.run(&args);
+    let merged = files(&wd, "merged");
+    assert_eq!(
+        merged.iter().map(|f| &f.0).collect::<Vec<_>>(),
+        expected.iter().map(|f| &f.0).collect::<Vec<_>>()
+    );
+    for ((name, bytes), (_, want)) in merged.iter().zip(&expected) {
+        assert!(bytes == want, "{name} differs from one run's");
+    }
+
+    // A rerun of a partition replaces its own files, with the same bytes.
+    let before = wd.read("parts/part-00002-of-00003/part-1.jsonl");
+    wd.run(&[
+        "partition",
+        "--spans",
+        "samples/spans/part-1.jsonl",
+        "--into",
+        "3",
+        "--out",
+        "parts",
+        "--quiet",
+    ]);
+    assert_eq!(wd.read("parts/part-00002-of-00003/part-1.jsonl"), before);
+
+    // A partition given to the wrong shard, and a part lost on the way.
+    let mut wrong = vec![
+        "report",
+        "--spans",
+        &dirs[0],
+        "--shard",
+        "1/3",
+        "--whole-traces",
+        "--out",
+        "x",
+    ];
+    wrong.extend(SAMPLE_FLAGS);
+    wrong.push("1");
+    let stderr = wd.fail(&wrong, 2);
+    assert!(
+        stderr.contains("part-0.jsonl: holds the traces of partition 0/3 (of samples/spans/part-0.jsonl), but this run is --shard 1/3"),
+        "{stderr}"
+    );
+    std::fs::remove_file(wd.path("parts/part-00001-of-00003/part-1.jsonl")).unwrap();
+    let mut args = vec![
+        "report",
+        "--spans",
+        &dirs[1],
+        "--shard",
+        "1/3",
+        "--whole-traces",
+        "--out",
+        "partial-1",
+    ];
+    args.extend(SAMPLE_FLAGS);
+    args.push("1");
+    wd.run(&args);
+    let mut args = vec![
+        "merge",
+        "partial-0",
+        "partial-1",
+        "partial-2",
+        "--out",
+        "lost",
+    ];
+    args.extend(&SAMPLE_FLAGS[..SAMPLE_FLAGS.len() - 1]);
+    let stderr = wd.fail(&args, 2);
+    assert_eq!(
+        stderr,
+        "tokenledger: samples/spans/part-1.jsonl: cut into 3 partitions, but shard 1/3 read no part of \
+         it: was a file lost on the way? Rerun those shards with every partition file\n"
+    );
+    assert!(!wd.path("lost").exists());
+}
+
+#[test]
+fn partition_refuses_what_it_cannot_cut_exactly() {
+    let wd = sample_month("partition-bad");
+    let sample = wd.read("samples/spans/part-0.jsonl");
+    let mut lines = sample.lines();
+    let bad = format!(
+        "{}\n{}\n{{\"resourceSpans\":[{{\"scopeSpans\":[{{\"spans\":[{{\"traceId\":\"0af7651916cd43dd8448eb211c80319c\",\"spanId\":\"xyz\",\"name\":\"bad\"}}]}}]}}]}}\n",
+        lines.next().unwrap(),
+        lines.next().unwrap()
+    );
+    wd.write("in/a.jsonl", &bad);
+    wd.write("in/b.jsonl", &sample);
+    let stderr = wd.fail(
+        &[
+            "partition",
+            "--spans",
+            "in",
+            "--into",
+            "4",
+            "--out",
+            "parts",
+        ],
+        2,
+    );
+    assert!(
+        stderr.starts_with(
+            "tokenledger: in/a.jsonl:3: span \"bad\": spanId \"xyz\" is not 16 hex digits"
+        ),
+        "{stderr}"
+    );
+    assert_eq!(
+        files_under(&wd.path("parts")),
+        Vec::<String>::new(),
+        "nothing written"
+    );
+
+    // A torn line (not JSON) is named the same way.
+    wd.write(
+        "in/a.jsonl",
+        &format!("{}\n{{\"resourceSpans\":[", sample.lines().next().unwrap()),
+    );
+    let stderr = wd.fail(
+        &[
+            "partition",
+            "--spans",
+            "in",
+            "--into",
+            "4",
+            "--out",
+            "parts",
+        ],
+        2,
+    );
+    assert!(
+        stderr.starts_with("tokenledger: in/a.jsonl:2: not an OTLP TracesData JSON line"),
+        "{stderr}"
+    );
+    assert_eq!(
+        files_under(&wd.path("parts")),
+        Vec::<String>::new(),
+        "nothing written"
+    );
+
+    // Flat JSONL is refused, naming its dialect.
+    wd.write(
+        "flat/s.jsonl",
+        "{\"trace_id\":\"0af7651916cd43dd8448eb211c80319c\",\"span_id\":\"b7ad6b7169203331\",\"name\":\"x\"}\n",
+    );
+    let stderr = wd.fail(
+        &[
+            "partition",
+            "--spans",
+            "flat",
+            "--into",
+            "2",
+            "--out",
+            "parts",
+        ],
+        2,
+    );
+    assert!(
+        stderr.contains("flat/s.jsonl: flat-jsonl spans; partition cuts OTLP JSON only: shard this file with `report --shard I/N` instead"),
+        "{stderr}"
+    );
+
+    // Files of one name from two runs, and another count in one --out.
+    wd.write("x/b.jsonl", &sample);
+    wd.run(&[
+        "partition",
+        "--spans",
+        "in/b.jsonl",
+        "--into",
+        "2",
+        "--out",
+        "parts",
+        "--quiet",
+    ]);
+    // A rerun removes its own killed run's temporary files, not other runs'.
+    wd.write("parts/part-00000-of-00002/.b.jsonl.tmp-4000000", "torn");
+    wd.write(
+        "parts/part-00000-of-00002/.c.jsonl.tmp-4000000",
+        "another run's",
+    );
+    let rerun = [
+        "partition",
+        "--spans",
+        "in/b.jsonl",
+        "--into",
+        "2",
+        "--out",
+        "parts",
+        "--quiet",
+    ];
+    wd.run(&rerun);
+    assert!(!wd
+        .path("parts/part-00000-of-00002/.b.jsonl.tmp-4000000")
+        .exists());
+    assert!(wd
+        .path("parts/part-00000-of-00002/.c.jsonl.tmp-4000000")
+        .exists());
+    let stderr = wd.fail(
+        &[
+            "partition",
+            "--spans",
+            "x/b.jsonl",
+            "--into",
+            "2",
+            "--out",
+            "parts",
+        ],
+        2,
+    );
+    assert!(
+        stderr.contains("parts/part-00000-of-00002/b.jsonl: already holds a part of in/b.jsonl"),
+        "{stderr}"
+    );
+    let stderr = wd.fail(
+        &[
+            "partition",
+            "--spans",
+            "x/b.jsonl",
+            "--into",
+            "3",
+            "--out",
+            "parts",
+        ],
+        2,
+    );
+    assert!(
+        stderr.contains("holds part-00000-of-00002, a partition into 2, not 3"),
+        "{stderr}"
+    );
+    wd.fail(
+        &[
+            "partition",
+            "--spans",
+            "x/b.jsonl",
+            "--into",
+            "0",
+            "--out",
+            "p0",
+        ],
+        2,
+    );
+    // --whole-traces needs --shard.
+    wd.fail(
+        &[
+            "report",
+            "--spans",
+            "parts/part-00000-of-00002",
+            "--usage",
+            "samples/usage.csv",
+            "--whole-traces",
+        ],
+        2,
     );
 }

@@ -82,6 +82,11 @@ pub struct ReportArgs {
     /// partial into --out, for `tokenledger merge`.
     #[arg(long, value_name = "I/N", value_parser = Shard::parse, requires = "out", help_heading = "Scale")]
     pub shard: Option<Shard>,
+    /// With --shard: the span files hold whole traces of this shard only
+    /// (partition I of `tokenledger partition --into N`, or files routed by
+    /// trace id upstream), so every span read is kept (no hash filter).
+    #[arg(long, requires = "shard", help_heading = "Scale")]
+    pub whole_traces: bool,
     /// Everything after the spans: usage, checks, answers, outputs.
     #[command(flatten)]
     pub pipeline: PipelineArgs,
@@ -167,6 +172,52 @@ pub struct MergeArgs {
     /// The same usage, checks, answers and output flags as `report`.
     #[command(flatten)]
     pub pipeline: PipelineArgs,
+}
+
+/// Cut span files by trace id into N partitions, one per shard, for
+/// `report --shard I/N --whole-traces`.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Example (one run per group of span files, in parallel; then one report per partition):
+  tokenledger partition --spans spans/2025-06-01 --into 16 --out parts
+  tokenledger report --spans parts/part-00003-of-00016 --shard 3/16 --whole-traces --usage usage/ --out partials/3
+
+Partition I of N is the directory OUT/part-IIIII-of-NNNNN/ (e.g. part-00003-of-00016), holding one
+file per input file, named after it (so runs over input files of different names can share --out). Reads OTLP JSON (lines
+or one document per file); a line the reader would refuse stops the run, naming it."
+)]
+pub struct PartitionArgs {
+    /// Span files or directories (every *.json, *.jsonl inside, optionally
+    /// .gz or .zst): OTLP JSON lines or one OTLP JSON document per file.
+    #[arg(long, required = true, num_args = 1.., value_name = "PATH")]
+    pub spans: Vec<PathBuf>,
+    /// How many partitions (the shard count N of `report --shard I/N`).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=i64::from(tokenledger::partition::MAX_PARTITIONS)))]
+    pub into: u32,
+    /// The directory the partition directories go in (created if absent).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Threads cutting lines [default: one per core]. The files written are
+    /// the same for any number.
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+impl PartitionArgs {
+    /// The `partition` configuration.
+    pub fn config(&self) -> tokenledger::partition::Config {
+        tokenledger::partition::Config {
+            paths: self.spans.clone(),
+            count: self.into,
+            out: self.out.clone(),
+            threads: self
+                .threads
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        }
+    }
 }
 
 /// Compare the computed cost of billed usage with the invoice; exit 1 on drift.
@@ -442,6 +493,7 @@ impl ReportArgs {
                     outcome: self.outcome_attr.clone(),
                     shard: self.shard,
                 },
+                whole_traces: self.whole_traces,
                 threads: self
                     .threads
                     .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),

@@ -5,6 +5,7 @@
 
 pub mod diff;
 pub mod merge;
+pub mod partition;
 pub mod pricing;
 pub mod reconcile;
 pub mod report;

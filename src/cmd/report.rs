@@ -1,6 +1,7 @@
 //! `tokenledger report`: the whole pipeline, read → tree → join → price →
 //! attribute → (reconcile) → answers → write; or, with `--shard`, its span
-//! half, written as a partial for `merge`.
+//! half, written as a partial for `merge` (with `--whole-traces`, of span
+//! files that hold the shard's traces only).
 
 use super::{emit, Outcome, OutputConfig};
 use crate::error::Result;
@@ -41,6 +42,7 @@ pub fn run(config: &ReportConfig) -> Result<Outcome> {
         shard::write_partial(
             out,
             shard,
+            config.spans.whole_traces,
             &config.spans.keys,
             &usage,
             &before_spans,

@@ -122,6 +122,10 @@ pub struct SpanConfig {
     pub paths: Vec<PathBuf>,
     /// The attribute keys to look for (and the shard's trace filter).
     pub keys: AttrKeys,
+    /// With `keys.shard`: the span files hold whole traces of this shard
+    /// only (written by `tokenledger partition`, or routed by trace id
+    /// upstream), so every span read is kept and no hash filter applies.
+    pub whole_traces: bool,
     /// Threads parsing span files.
     pub threads: usize,
     /// Show a progress line on a terminal.

@@ -1,13 +1,14 @@
 //! Stages 1–2 for spans: read every span file (in parallel blocks, in file
 //! order) and resolve the trace trees. Under `--shard`, only the shard's
-//! traces are kept.
+//! traces are kept; under `--shard --whole-traces`, every span read is, the
+//! files holding that shard's traces only.
 
 use std::path::{Path, PathBuf};
 
 use super::usage::{describe, Usage};
 use super::Timings;
-use crate::error::Result;
-use crate::model::Shard;
+use crate::error::{Error, Result};
+use crate::read::span::AttrKeys;
 use crate::read::span_keys::SpanKeys;
 use crate::read::{self, InputFile, InputKind};
 use crate::tree::{Forest, Resolved};
@@ -18,12 +19,24 @@ use super::config::SpanConfig;
 /// `usage`'s inputs, counts and skips, and resolve the trees.
 pub fn read(config: &SpanConfig, usage: &mut Usage, timings: &mut Timings) -> Result<Resolved> {
     let mut forest = Forest::default();
+    // Whole traces of one shard: no filter.
+    let whole = config.keys.shard.filter(|_| config.whole_traces);
+    let unfiltered;
+    let keys = if whole.is_some() {
+        unfiltered = AttrKeys {
+            shard: None,
+            ..config.keys.clone()
+        };
+        &unfiltered
+    } else {
+        &config.keys
+    };
     // Every shard reads every line and meets the same malformed ones: the
-    // first shard alone counts them.
-    let skips_before = config
-        .keys
+    // first shard alone counts them. Shards of whole traces read lines of
+    // their own.
+    let skips_before = keys
         .shard
-        .is_some_and(|shard: Shard| shard.index != 0)
+        .is_some_and(|shard| shard.index != 0)
         .then(|| usage.skips.clone());
     let span_files = read::expand(&config.paths, &[".json", ".jsonl"])?;
     let mut calls = 0u64;
@@ -31,11 +44,11 @@ pub fn read(config: &SpanConfig, usage: &mut Usage, timings: &mut Timings) -> Re
     for path in span_files {
         let file = usage.inputs.len() as u32;
         let skipped_before = usage.skips.total();
-        // Under --shard, `kept` counts this shard's spans only.
-        let (kept, dialect) = read::spans::read_file(
+        // Under --shard, `spans` counts this shard's spans only.
+        let read = read::spans::read_file(
             &path,
             file,
-            &config.keys,
+            keys,
             config.threads,
             &mut usage.interner,
             &mut usage.skips,
@@ -46,13 +59,28 @@ pub fn read(config: &SpanConfig, usage: &mut Usage, timings: &mut Timings) -> Re
             },
         )?;
         progress.file_done(&path);
-        usage.counts.spans += kept;
+        if let (Some(shard), Some(part)) = (whole, &read.part_of) {
+            if (part.index, part.count) != (shard.index, shard.count) {
+                return Err(Error::fatal(format!(
+                    "{}: holds the traces of partition {}/{} (of {}), but this run is --shard {}/{}: \
+                     give each shard its own partition directory",
+                    path.display(),
+                    part.index,
+                    part.count,
+                    part.source,
+                    shard.index,
+                    shard.count
+                )));
+            }
+        }
+        usage.counts.spans += read.spans;
         usage.inputs.push(InputFile {
             path,
             kind: InputKind::Spans,
-            format: dialect.name(),
-            records: kept,
+            format: read.dialect.name(),
+            records: read.spans,
             skipped: usage.skips.total() - skipped_before,
+            part_of: read.part_of,
         });
     }
     progress.finish();
@@ -70,7 +98,24 @@ pub fn read(config: &SpanConfig, usage: &mut Usage, timings: &mut Timings) -> Re
         usage.skips = skips;
     }
     timings.phase("read spans");
-    let resolved = forest.resolve(describe(&usage.inputs), &mut usage.skips)?;
+    let resolved = if whole.is_some() {
+        // A partition keeps its source's line numbers: tree errors name the
+        // source's file and line, as one run over the sources would.
+        let named: Vec<InputFile> = usage
+            .inputs
+            .iter()
+            .map(|input| InputFile {
+                path: input
+                    .part_of
+                    .as_ref()
+                    .map_or_else(|| input.path.clone(), |p| PathBuf::from(&p.source)),
+                ..input.clone()
+            })
+            .collect();
+        forest.resolve(describe(&named), &mut usage.skips)?
+    } else {
+        forest.resolve(describe(&usage.inputs), &mut usage.skips)?
+    };
     timings.phase("resolve trees");
     Ok(resolved)
 }

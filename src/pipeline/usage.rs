@@ -84,6 +84,7 @@ impl Usage {
                 format: format.name(),
                 records: stats.records,
                 skipped: skips.total() - skipped_before,
+                part_of: None,
             });
         }
         let mut counts = Counts {
@@ -171,6 +172,7 @@ impl Usage {
                 format: format.name(),
                 records: n,
                 skipped: self.skips.total() - skipped_before,
+                part_of: None,
             });
         }
         Ok(lines)
@@ -195,6 +197,7 @@ impl Usage {
                 format,
                 records,
                 skipped: self.skips.total() - skipped_before,
+                part_of: None,
             });
         }
         Ok(rows)

@@ -38,6 +38,10 @@ pub struct InputFile {
     /// Records `--lenient` skipped in this file (absent when none).
     #[serde(skip_serializing_if = "is_zero")]
     pub skipped: u64,
+    /// For a span file written by `tokenledger partition`: the file it was
+    /// cut from and the shard whose traces it holds (not in the summary).
+    #[serde(skip)]
+    pub part_of: Option<spans::PartOf>,
 }
 
 fn is_zero(n: &u64) -> bool {

@@ -146,9 +146,27 @@ pub fn parse_line(
     interner: &mut Interner,
     sink: &mut dyn FnMut(Span),
 ) -> std::result::Result<u64, (&'static str, String)> {
-    let data: TracesData = serde_json::from_str(text)
-        .map_err(|e| ("bad-json", format!("not an OTLP TracesData JSON line: {e}")))?;
+    let data = parse_data(text)?;
     convert(data, origin, keys, interner, sink).map_err(|message| ("bad-span", message))
+}
+
+/// The trace id of every span of one OTLP JSON line, in order, or the
+/// line's problem exactly as [`parse_line`] finds it (what `partition`
+/// cuts is what the reader accepts).
+pub fn trace_ids(text: &str) -> std::result::Result<Vec<u128>, (&'static str, String)> {
+    let data = parse_data(text)?;
+    let mut traces = Vec::new();
+    each_span(data, &mut |span, _| {
+        traces.push(span_ids(span).parse(&span.name)?.0);
+        Ok(())
+    })
+    .map_err(|message| ("bad-span", message))?;
+    Ok(traces)
+}
+
+fn parse_data(text: &str) -> std::result::Result<TracesData<'_>, (&'static str, String)> {
+    serde_json::from_str(text)
+        .map_err(|e| ("bad-json", format!("not an OTLP TracesData JSON line: {e}")))
 }
 
 /// Read the rest of a file that holds one JSON document; `head` is what was
@@ -162,15 +180,32 @@ pub fn read_document(
     text: String,
     sink: &mut dyn FnMut(Span),
 ) -> Result<u64> {
-    let data: TracesData = serde_json::from_str(&text).map_err(|e| {
+    let data = parse_document(path, &text)?;
+    convert(data, Origin { file, line: 1 }, keys, interner, sink)
+        .map_err(|message| Error::fatal(format!("{}: {message}", path.display())))
+}
+
+/// [`trace_ids`] of a file that holds one document, or its problem as
+/// [`read_document`] finds it.
+pub fn document_trace_ids(path: &Path, text: &str) -> Result<Vec<u128>> {
+    let data = parse_document(path, text)?;
+    let mut traces = Vec::new();
+    each_span(data, &mut |span, _| {
+        traces.push(span_ids(span).parse(&span.name)?.0);
+        Ok(())
+    })
+    .map_err(|message| Error::fatal(format!("{}: {message}", path.display())))?;
+    Ok(traces)
+}
+
+fn parse_document<'t>(path: &Path, text: &'t str) -> Result<TracesData<'t>> {
+    serde_json::from_str(text).map_err(|e| {
         Error::fatal(format!(
             "{}:{}: not an OTLP TracesData JSON document: {e}",
             path.display(),
             e.line()
         ))
-    })?;
-    convert(data, Origin { file, line: 1 }, keys, interner, sink)
-        .map_err(|message| Error::fatal(format!("{}: {message}", path.display())))
+    })
 }
 
 /// Turn one parsed `TracesData` into compact spans.
@@ -181,6 +216,24 @@ fn convert(
     interner: &mut Interner,
     sink: &mut dyn FnMut(Span),
 ) -> std::result::Result<u64, String> {
+    let mut count = 0;
+    each_span(data, &mut |span, attrs| {
+        let ids = span_ids(span);
+        if let Some(span) = compact(&span.name, ids, attrs, origin, keys, interner)? {
+            sink(span);
+            count += 1;
+        }
+        Ok(())
+    })?;
+    Ok(count)
+}
+
+/// `f` on every span of a `TracesData` in order (resources, their scopes,
+/// their spans), with its attributes; the first problem stops.
+fn each_span(
+    data: TracesData,
+    f: &mut dyn FnMut(&OtlpSpan, &Attrs) -> std::result::Result<(), String>,
+) -> std::result::Result<(), String> {
     let data = match data.trace {
         Some(inner) if data.resource_spans.is_none() && data.batches.is_none() => *inner,
         _ => data,
@@ -195,7 +248,6 @@ fn convert(
             )
         }
     };
-    let mut count = 0;
     for resource in &resources {
         for scope in &resource.scope_spans {
             for span in &scope.spans {
@@ -203,20 +255,21 @@ fn convert(
                     span: &span.attributes,
                     resource: &resource.resource.attributes,
                 };
-                let ids = Ids {
-                    trace: (&span.trace_id, "traceId"),
-                    span: (&span.span_id, "spanId"),
-                    parent: (span.parent_span_id.as_deref(), "parentSpanId"),
-                    start_ns: span.start_time_unix_nano.map_or(0, start_ns),
-                };
-                if let Some(span) = compact(&span.name, ids, &attrs, origin, keys, interner)? {
-                    sink(span);
-                    count += 1;
-                }
+                f(span, &attrs)?;
             }
         }
     }
-    Ok(count)
+    Ok(())
+}
+
+/// A span's ids and start, as written.
+fn span_ids<'s>(span: &'s OtlpSpan) -> Ids<'s> {
+    Ids {
+        trace: (&span.trace_id, "traceId"),
+        span: (&span.span_id, "spanId"),
+        parent: (span.parent_span_id.as_deref(), "parentSpanId"),
+        start_ns: span.start_time_unix_nano.map_or(0, start_ns),
+    }
 }
 
 /// `startTimeUnixNano` (a decimal string by the spec, a number in some

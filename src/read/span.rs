@@ -101,6 +101,28 @@ pub struct Ids<'a> {
     pub start_ns: u64,
 }
 
+impl Ids<'_> {
+    /// The trace, span and parent ids (0: none) of the span called `name`,
+    /// or what is wrong with them: the only problem [`compact`] finds with a
+    /// span.
+    pub fn parse(&self, name: &str) -> std::result::Result<(u128, u64, u64), String> {
+        let what = |field: &str, value: &str| format!("span \"{name}\": {field} \"{value}\"");
+        let trace_id = parse_hex_id(self.trace.0, 32)
+            .ok_or_else(|| what(self.trace.1, self.trace.0) + " is not 32 hex digits")?;
+        let span_id = parse_hex_id(self.span.0, 16)
+            .map(|id| id as u64)
+            .filter(|&id| id != 0)
+            .ok_or_else(|| what(self.span.1, self.span.0) + " is not 16 hex digits (non-zero)")?;
+        let parent_id = match self.parent.0 {
+            None | Some("") => 0,
+            Some(p) => parse_hex_id(p, 16)
+                .map(|id| id as u64)
+                .ok_or_else(|| what(self.parent.1, p) + " is not 16 hex digits")?,
+        };
+        Ok((trace_id, span_id, parent_id))
+    }
+}
+
 /// Parse a hex id of exactly `digits` digits, in either case, with an
 /// optional `0x` prefix.
 pub fn parse_hex_id(text: &str, digits: usize) -> Option<u128> {
@@ -192,19 +214,7 @@ pub fn compact(
     keys: &AttrKeys,
     interner: &mut Interner,
 ) -> std::result::Result<Option<Span>, String> {
-    let what = |field: &str, value: &str| format!("span \"{name}\": {field} \"{value}\"");
-    let trace_id = parse_hex_id(ids.trace.0, 32)
-        .ok_or_else(|| what(ids.trace.1, ids.trace.0) + " is not 32 hex digits")?;
-    let span_id = parse_hex_id(ids.span.0, 16)
-        .map(|id| id as u64)
-        .filter(|&id| id != 0)
-        .ok_or_else(|| what(ids.span.1, ids.span.0) + " is not 16 hex digits (non-zero)")?;
-    let parent_id = match ids.parent.0 {
-        None | Some("") => 0,
-        Some(p) => parse_hex_id(p, 16)
-            .map(|id| id as u64)
-            .ok_or_else(|| what(ids.parent.1, p) + " is not 16 hex digits")?,
-    };
+    let (trace_id, span_id, parent_id) = ids.parse(name)?;
     if keys.shard.is_some_and(|shard| !shard.owns(trace_id)) {
         return Ok(None);
     }

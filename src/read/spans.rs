@@ -2,7 +2,9 @@
 //! or one document) or flat one-span-per-line JSONL ([`super::flat`]), told
 //! apart by its first line, cut into blocks of lines parsed in parallel and
 //! merged back in file order. Both dialects reduce spans through
-//! [`super::span`].
+//! [`super::span`]. A file written by `tokenledger partition` says on its
+//! first line which file it was cut from and whose traces it holds
+//! ([`PartOf`]).
 
 use std::io::{BufRead, Read};
 use std::path::Path;
@@ -141,11 +143,9 @@ fn read_document(
     file: u32,
     keys: &AttrKeys,
     interner: &mut Interner,
-    reader: impl BufRead,
-    head: Vec<u8>,
+    text: String,
     sink: &mut dyn FnMut(Span),
 ) -> Result<(u64, Dialect)> {
-    let text = super::span::rest_of(path, reader, head)?;
     if super::jaeger::is_jaeger(&text) {
         let origin = Origin { file, line: 1 };
         let spans = super::jaeger::parse_document(&text, origin, keys, interner, sink)
@@ -156,33 +156,77 @@ fn read_document(
     Ok((spans, Dialect::Otlp))
 }
 
-/// Read every span of one file, passing each to `sink` in file order.
-/// Lines are parsed `threads` blocks at a time, in parallel; the result is
-/// the same whatever the number of threads. Returns the number of spans
-/// passed on (under a shard, its spans only) and the file's dialect.
-pub fn read_file(
-    path: &Path,
-    file: u32,
-    keys: &AttrKeys,
-    threads: usize,
-    interner: &mut Interner,
-    skips: &mut Skips,
-    sink: &mut dyn FnMut(Span),
-) -> Result<(u64, Dialect)> {
+/// The top-level key of the object `tokenledger partition` adds to the
+/// first line of every file it writes, beside that line's spans. Readers
+/// that do not know it ignore it, as any unknown OTLP key.
+pub const PARTITION_KEY: &str = "tokenledgerPartition";
+
+/// What the first line of a file written by `tokenledger partition` says
+/// (under [`PARTITION_KEY`]): the span file it was cut from, and the shard
+/// whose traces it holds. The file keeps the source's line numbers.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PartOf {
+    /// The span file the spans were read from, as `partition` named it.
+    pub source: String,
+    /// The shard whose traces the file holds (0-based).
+    pub index: u32,
+    /// How many partitions the source was cut into.
+    pub count: u32,
+}
+
+impl PartOf {
+    /// The header of a file whose first line is `text`: `None` when the line
+    /// has no [`PARTITION_KEY`] (or is not JSON: the reader reports that).
+    fn of(path: &Path, text: &str) -> Result<Option<PartOf>> {
+        if !text.contains(PARTITION_KEY) {
+            return Ok(None);
+        }
+        #[derive(serde::Deserialize)]
+        struct Head<'a> {
+            #[serde(borrow, rename = "tokenledgerPartition")]
+            part: Option<&'a serde_json::value::RawValue>,
+        }
+        let Ok(Head { part: Some(raw) }) = serde_json::from_str::<Head>(text) else {
+            return Ok(None);
+        };
+        serde_json::from_str(raw.get()).map(Some).map_err(|e| {
+            Error::fatal(format!(
+                "{}:1: \"{PARTITION_KEY}\" is not a partition header of `tokenledger partition`: {e}",
+                path.display()
+            ))
+        })
+    }
+}
+
+/// A span file, opened and told apart by its first non-empty line.
+pub(crate) enum Opened<'p> {
+    /// One JSON document (OTLP or Jaeger), read whole.
+    Document(String),
+    /// One JSON value per line.
+    Lines {
+        /// The dialect of the first line.
+        dialect: Dialect,
+        /// The first line's partition header, if `partition` wrote the file.
+        part_of: Option<PartOf>,
+        /// The file's lines, the first included.
+        blocks: Blocks<'p>,
+    },
+}
+
+/// Open a span file and tell what it holds from its first non-empty line.
+pub(crate) fn open(path: &Path) -> Result<Opened<'_>> {
     let io = |e| Error::io(path, e);
     let mut reader = super::open(path)?;
-    // The first non-empty line tells the dialect, or that the file is one
-    // JSON document.
     let mut head = Vec::new();
     let mut line_no = 0u64;
-    let dialect = loop {
+    let (dialect, part_of) = loop {
         let start = head.len();
         if reader.read_until(b'\n', &mut head).map_err(io)? == 0 {
             return Err(super::empty(path));
         }
         line_no += 1;
         let Ok(text) = std::str::from_utf8(&head[start..]).map(str::trim) else {
-            break Dialect::Otlp;
+            break (Dialect::Otlp, None);
         };
         if text.is_empty() {
             continue;
@@ -190,7 +234,7 @@ pub fn read_file(
         match serde_json::from_str::<serde::de::IgnoredAny>(text) {
             // The first line does not close a JSON value: one OTLP document per file.
             Err(e) if e.is_eof() => {
-                return read_document(path, file, keys, interner, reader, head, sink);
+                return Ok(Opened::Document(super::span::rest_of(path, reader, head)?));
             }
             // Not JSON at all (a CSV, a log): not a span file. A broken JSON
             // object is a bad record like any other.
@@ -200,77 +244,156 @@ pub fn read_file(
                     path.display()
                 )));
             }
-            _ => break Dialect::of(text),
+            _ => break (Dialect::of(text), PartOf::of(path, text)?),
         }
     };
-    // Block buffers are reused: fresh 8 MB allocations for every block
-    // would be faulted in page by page, over and over.
-    let mut spare: Vec<Vec<u8>> = Vec::new();
-    let mut carry = head;
-    let mut next_line = 1u64;
-    let mut spans = 0u64;
-    let mut done = false;
-    while !done {
-        // Up to `threads` blocks, each cut after its last newline; what
-        // follows the cut starts the next block.
+    Ok(Opened::Lines {
+        dialect,
+        part_of,
+        blocks: Blocks {
+            path,
+            reader,
+            carry: head,
+            spare: Vec::new(),
+            next_line: 1,
+            done: false,
+        },
+    })
+}
+
+/// A file's lines, cut into blocks of about [`BLOCK`] bytes that end at a
+/// line's end.
+pub(crate) struct Blocks<'p> {
+    path: &'p Path,
+    reader: super::Source,
+    /// What follows the last cut: it starts the next block.
+    carry: Vec<u8>,
+    /// Block buffers are reused: fresh 8 MB allocations for every block
+    /// would be faulted in page by page, over and over.
+    spare: Vec<Vec<u8>>,
+    next_line: u64,
+    done: bool,
+}
+
+impl Blocks<'_> {
+    /// Up to `n` blocks, each with the number of its first line; none once
+    /// the file is read to its end.
+    pub(crate) fn next(&mut self, n: usize) -> Result<Vec<(u64, Vec<u8>)>> {
+        let io = |e| Error::io(self.path, e);
         let mut blocks: Vec<(u64, Vec<u8>)> = Vec::new();
-        while blocks.len() < threads.max(1) && !done {
-            let mut block = spare
+        while blocks.len() < n.max(1) && !self.done {
+            let mut block = self
+                .spare
                 .pop()
                 .unwrap_or_else(|| Vec::with_capacity(BLOCK + (1 << 16)));
-            block.extend_from_slice(&carry);
-            carry.clear();
+            block.extend_from_slice(&self.carry);
+            self.carry.clear();
             let want = BLOCK.saturating_sub(block.len()) as u64;
-            let got = (&mut reader)
+            let got = (&mut self.reader)
                 .take(want)
                 .read_to_end(&mut block)
                 .map_err(io)?;
-            done = (got as u64) < want;
-            if !done {
+            self.done = (got as u64) < want;
+            if !self.done {
                 match memchr::memrchr(b'\n', &block) {
                     Some(end) => {
-                        carry.extend_from_slice(&block[end + 1..]);
+                        self.carry.extend_from_slice(&block[end + 1..]);
                         block.truncate(end + 1);
                     }
                     // A line longer than a block: read to its end.
-                    None => done = reader.read_until(b'\n', &mut block).map_err(io)? == 0,
+                    None => self.done = self.reader.read_until(b'\n', &mut block).map_err(io)? == 0,
                 }
             }
             if block.is_empty() {
-                spare.push(block);
+                self.spare.push(block);
                 continue;
             }
             let lines = memchr::memchr_iter(b'\n', &block).count() as u64;
-            blocks.push((next_line, block));
-            next_line += lines;
+            blocks.push((self.next_line, block));
+            self.next_line += lines;
         }
-        let parsed: Vec<Parsed> = if blocks.len() == 1 {
-            vec![parse_block(
-                &blocks[0].1,
-                blocks[0].0,
-                dialect,
-                path,
-                file,
-                keys,
-            )]
-        } else {
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = blocks
-                    .iter()
-                    .map(|(first, block)| {
-                        scope.spawn(move || parse_block(block, *first, dialect, path, file, keys))
-                    })
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| h.join().expect("a parser thread does not panic"))
-                    .collect()
-            })
-        };
-        spare.extend(blocks.into_iter().map(|(_, mut block)| {
+        Ok(blocks)
+    }
+
+    /// Take blocks back once their lines are parsed, for reuse.
+    pub(crate) fn recycle(&mut self, blocks: Vec<(u64, Vec<u8>)>) {
+        self.spare.extend(blocks.into_iter().map(|(_, mut block)| {
             block.clear();
             block
         }));
+    }
+}
+
+/// `f` applied to every block (its first line's number and its bytes), one
+/// thread per block, the results in block order.
+pub(crate) fn in_parallel<T: Send>(
+    blocks: &[(u64, Vec<u8>)],
+    f: impl Fn(u64, &[u8]) -> T + Sync,
+) -> Vec<T> {
+    if blocks.len() == 1 {
+        return vec![f(blocks[0].0, &blocks[0].1)];
+    }
+    std::thread::scope(|scope| {
+        let f = &f;
+        let handles: Vec<_> = blocks
+            .iter()
+            .map(|(first, block)| scope.spawn(move || f(*first, block)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a parser thread does not panic"))
+            .collect()
+    })
+}
+
+/// What [`read_file`] read from one file.
+#[derive(Debug)]
+pub struct FileSpans {
+    /// The spans passed on (under a shard, its spans only).
+    pub spans: u64,
+    /// The file's dialect.
+    pub dialect: Dialect,
+    /// The partition header of a file written by `tokenledger partition`.
+    pub part_of: Option<PartOf>,
+}
+
+/// Read every span of one file, passing each to `sink` in file order.
+/// Lines are parsed `threads` blocks at a time, in parallel; the result is
+/// the same whatever the number of threads.
+pub fn read_file(
+    path: &Path,
+    file: u32,
+    keys: &AttrKeys,
+    threads: usize,
+    interner: &mut Interner,
+    skips: &mut Skips,
+    sink: &mut dyn FnMut(Span),
+) -> Result<FileSpans> {
+    let (dialect, part_of, mut blocks) = match open(path)? {
+        Opened::Document(text) => {
+            let (spans, dialect) = read_document(path, file, keys, interner, text, sink)?;
+            return Ok(FileSpans {
+                spans,
+                dialect,
+                part_of: None,
+            });
+        }
+        Opened::Lines {
+            dialect,
+            part_of,
+            blocks,
+        } => (dialect, part_of, blocks),
+    };
+    let mut spans = 0u64;
+    loop {
+        let read = blocks.next(threads)?;
+        if read.is_empty() {
+            break;
+        }
+        let parsed = in_parallel(&read, |first, block| {
+            parse_block(block, first, dialect, path, file, keys)
+        });
+        blocks.recycle(read);
         for block in parsed {
             let map = interner.absorb(block.interner);
             spans += block.spans.len() as u64;
@@ -283,5 +406,9 @@ pub fn read_file(
             }
         }
     }
-    Ok((spans, dialect))
+    Ok(FileSpans {
+        spans,
+        dialect,
+        part_of,
+    })
 }
