@@ -85,6 +85,7 @@ fn run(cli: Cli, config_file: Option<std::path::PathBuf>) -> Result<cmd::Outcome
         Command::Pricing { command } => match command {
             cli::PricingCommand::Check(args) => cmd::pricing::check(&args.config()),
             cli::PricingCommand::Show(args) => cmd::pricing::show(&args.config()),
+            cli::PricingCommand::List(args) => cmd::pricing::list(&args.config()),
         },
         Command::Completions { shell } => {
             let mut out = Vec::new();

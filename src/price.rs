@@ -116,6 +116,13 @@ pub struct PriceEntry {
     per_token: [Decimal; 5],
     /// Line of the entry in the pricing file.
     pub line: usize,
+    /// The pricing file the entry is in (`built-in` for the shipped one).
+    pub file: std::sync::Arc<str>,
+    /// 0 for a base table's entries, 1 for those of a table that extends
+    /// it: a model the extending table prices is priced by it.
+    pub layer: u8,
+    /// Where the prices come from (`source = "https://…"`), if the entry says.
+    pub citation: Option<String>,
 }
 
 impl PriceEntry {
@@ -364,7 +371,13 @@ pub struct PriceTable {
     /// The table's text, as read: saved beside a month's reports so the
     /// month can be repriced and audited later.
     pub text: std::sync::Arc<str>,
+    /// The table this one `extends`: its source and text.
+    pub base: Option<(String, std::sync::Arc<str>)>,
 }
+
+/// The name a month's output gives the base of a table that extends
+/// another, beside its `pricing.toml`.
+pub const SAVED_BASE: &str = "pricing-base.toml";
 
 impl PriceTable {
     /// The table to use: `--pricing` if given, else `./pricing.toml` if
@@ -378,18 +391,77 @@ impl PriceTable {
         }
     }
 
-    /// Load a pricing file from disk.
+    /// Load a pricing file from disk; a relative `extends` is read from
+    /// the file's directory.
     pub fn load_file(path: &Path) -> Result<PriceTable> {
         let text = crate::read::read_text(path)?;
-        PriceTable::parse(&text, &path.display().to_string())
+        let dir = path.parent().unwrap_or(Path::new("."));
+        PriceTable::parse_in(&text, &path.display().to_string(), dir)
     }
 
     /// Parse pricing TOML; `source` names it in messages and the summary.
     pub fn parse(text: &str, source: &str) -> Result<PriceTable> {
+        PriceTable::parse_in(text, source, Path::new("."))
+    }
+
+    /// The text to save beside a month's reports as `pricing.toml`: the
+    /// table as read, its `extends` pointing at [`SAVED_BASE`] when it has
+    /// a base (saved as that file).
+    pub fn saved_text(&self) -> String {
+        if self.base.is_none() {
+            return self.text.to_string();
+        }
+        let mut top_level = true;
+        self.text
+            .lines()
+            .map(|line| {
+                let key = line.trim_start();
+                top_level &= !key.starts_with('[');
+                let extends = key
+                    .strip_prefix("extends")
+                    .is_some_and(|rest| rest.trim_start().starts_with('='));
+                if top_level && extends {
+                    format!("extends = \"{SAVED_BASE}\"\n")
+                } else {
+                    format!("{line}\n")
+                }
+            })
+            .collect()
+    }
+
+    /// The base table named by `extends` (`built-in`, or a file relative to
+    /// `dir`); it may not extend another.
+    fn base(name: &str, dir: &Path, source: &str) -> Result<PriceTable> {
+        let base = match name {
+            "built-in" => PriceTable::parse(BUILTIN, "built-in")?,
+            path => PriceTable::load_file(&dir.join(path))?,
+        };
+        if base.base.is_some() {
+            return Err(Error::fatal(format!(
+                "{source}: extends {name}, which itself extends another table; \
+                 a table extends at most one base"
+            )));
+        }
+        Ok(base)
+    }
+
+    fn parse_in(text: &str, source: &str, dir: &Path) -> Result<PriceTable> {
         let doc = toml::parse(text, source)?;
         let reader = TomlReader { text, source };
         let root: &Table = &doc;
-        reader.only_keys(root, &["version", "currency", "model"], "the top level")?;
+        reader.only_keys(
+            root,
+            &["version", "currency", "model", "extends"],
+            "the top level",
+        )?;
+        let base = match root.contains_key("extends") {
+            true => Some(PriceTable::base(
+                reader.string(root, "extends", "the top level")?,
+                dir,
+                source,
+            )?),
+            false => None,
+        };
         let version = reader.string(root, "version", "the top level")?.to_string();
         let currency = reader
             .string(root, "currency", "the top level")?
@@ -398,17 +470,30 @@ impl PriceTable {
             .get("model")
             .and_then(Item::as_array_of_tables)
             .ok_or_else(|| Error::fatal(format!("{source}: no [[model]] entries")))?;
-        let entries = models
+        let own = models
             .iter()
             .map(|t| reader.entry(t))
             .collect::<Result<Vec<_>>>()?;
-        check_ambiguity(&entries, source)?;
+        check_ambiguity(&own, source)?;
+        let mut entries = Vec::new();
+        if let Some(base) = &base {
+            if base.currency != currency {
+                return Err(Error::fatal(format!(
+                    "{source}: currency {currency}, but the table it extends ({}) is in {}",
+                    base.source, base.currency
+                )));
+            }
+            entries.extend(base.entries.iter().cloned());
+        }
+        let layer = u8::from(base.is_some());
+        entries.extend(own.into_iter().map(|e| PriceEntry { layer, ..e }));
         Ok(PriceTable {
             version,
             currency,
             source: source.to_string(),
             entries,
             text: text.into(),
+            base: base.map(|b| (b.source, b.text)),
         })
     }
 
@@ -425,8 +510,8 @@ impl PriceTable {
         self.entries
             .iter()
             .filter(|e| e.provider == provider)
-            .filter_map(|e| e.fit(model).map(|fit| (fit, e)))
-            .max_by_key(|(fit, _)| *fit)
+            .filter_map(|e| e.fit(model).map(|fit| ((e.layer, fit), e)))
+            .max_by_key(|(rank, _)| *rank)
             .and_then(|(_, e)| e.patterns.iter().find(|p| !p.contains('*')))
             .map_or(model, String::as_str)
     }
@@ -443,8 +528,8 @@ impl PriceTable {
             .iter()
             .enumerate()
             .filter(|(_, e)| e.provider == provider && e.covers(date))
-            .filter_map(|(i, e)| e.fit(model).map(|fit| (fit, i)))
-            .max_by_key(|(fit, _)| *fit)
+            .filter_map(|(i, e)| e.fit(model).map(|fit| ((e.layer, fit), i)))
+            .max_by_key(|(rank, _)| *rank)
             .map(|(_, i)| i)
     }
 }
@@ -604,6 +689,7 @@ impl PricingToml for TomlReader<'_> {
                 "geo",
                 "speed",
                 "requests",
+                "source",
             ],
             &what,
         )?;
@@ -675,6 +761,10 @@ impl PricingToml for TomlReader<'_> {
             fast = Some(m);
         }
         let requests = self.request_prices(table, line)?;
+        let citation = match table.contains_key("source") {
+            true => Some(self.string(table, "source", &what)?.to_string()),
+            false => None,
+        };
         Ok(PriceEntry {
             provider,
             patterns,
@@ -689,6 +779,9 @@ impl PricingToml for TomlReader<'_> {
             fast,
             requests,
             line,
+            file: self.source.into(),
+            layer: 0,
+            citation,
         })
     }
 

@@ -297,3 +297,156 @@ r2,2025-06-02T01:00:00Z,openai,gpt-x,1000000,0,0,0,100000,false,
         "{stderr}"
     );
 }
+
+#[test]
+fn a_table_that_extends_the_built_in_one_overrides_only_what_it_names() {
+    // Negotiated o3 rates over the built-in table: o3 is priced by the
+    // override, every other model by the built-in table; the month saves
+    // both files so diff reprices it without the original.
+    let wd = Workdir::handmade("extends");
+    wd.write(
+        "negotiated.toml",
+        r#"version = "acme-2025"
+currency = "USD"
+extends = "built-in"
+
+[[model]]
+provider = "openai"
+match = ["o3*"]
+effective_from = 2025-01-01
+source = "https://example.com/contracts/openai-2025.pdf"
+input = 1.00
+output = 4.00
+cache_read = 0.25
+cache_write_5m = 1.00
+cache_write_1h = 1.00
+"#,
+    );
+    wd.write(
+        "usage.csv",
+        "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch
+r1,2025-06-02T00:00:00Z,openai,o3-2025-04-16,1000000,0,0,0,0,false
+r2,2025-06-02T00:00:00Z,openai,gpt-4.1-2025-04-14,1000000,0,0,0,0,false
+",
+    );
+    wd.run(&[
+        "report",
+        "--spans",
+        "spans",
+        "--usage",
+        "usage.csv",
+        "--pricing",
+        "negotiated.toml",
+        "--min-match",
+        "0",
+        "--quiet",
+        "--out",
+        "out",
+    ]);
+    // o3 at the negotiated $1, gpt-4.1 at the built-in $2.
+    let models = crate::workdir::csv_rows(&wd.read("out/by_model.csv"));
+    let cost = models[0].iter().position(|c| c == "cost_usd").unwrap();
+    let row = |m: &str| models.iter().find(|r| r[0] == m).unwrap()[cost].clone();
+    assert_eq!(row("o3-2025-04-16"), "1.000000");
+    assert_eq!(row("gpt-4.1-2025-04-14"), "2.000000");
+    // pricing show names the file each rate came from, and its source.
+    let show = wd.run(&[
+        "pricing",
+        "show",
+        "o3",
+        "--pricing",
+        "negotiated.toml",
+        "--at",
+        "2025-06-02",
+    ]);
+    assert!(
+        show.starts_with("o3 (openai) on 2025-06-02: negotiated.toml:5\n"),
+        "{show}"
+    );
+    assert!(
+        show.contains("  source:       https://example.com/contracts/openai-2025.pdf\n"),
+        "{show}"
+    );
+    let show = wd.run(&[
+        "pricing",
+        "show",
+        "gpt-4.1",
+        "--pricing",
+        "negotiated.toml",
+        "--at",
+        "2025-06-02",
+    ]);
+    assert!(
+        show.starts_with("gpt-4.1 (openai) on 2025-06-02: built-in:"),
+        "{show}"
+    );
+    // The saved copy points at the saved base, and reloads as the same table.
+    let saved = wd.read("out/pricing.toml");
+    assert!(
+        saved.contains("\nextends = \"pricing-base.toml\"\n"),
+        "{saved}"
+    );
+    assert_eq!(
+        wd.read("out/pricing-base.toml"),
+        std::fs::read_to_string(crate::workdir::repo().join("pricing.toml")).unwrap()
+    );
+    let diff = wd.run(&["diff", "out", "out"]);
+    assert!(diff.contains("  price effect  +$0.000000"), "{diff}");
+    // A table without extends stays the whole table: no fallback to list
+    // prices for a model it forgot.
+    wd.write(
+        "negotiated.toml",
+        &wd.read("negotiated.toml")
+            .replace("extends = \"built-in\"\n", ""),
+    );
+    let stderr = wd.fail(
+        &[
+            "report",
+            "--spans",
+            "spans",
+            "--usage",
+            "usage.csv",
+            "--pricing",
+            "negotiated.toml",
+            "--min-match",
+            "0",
+            "--quiet",
+            "--out",
+            "out2",
+        ],
+        2,
+    );
+    assert!(
+        stderr.contains("openai gpt-4.1-2025-04-14: no price for 1 record(s)"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn list_shows_what_a_table_prices_with_where_each_entry_comes_from() {
+    let wd = Workdir::new("pricing-list");
+    let list = wd.run(&["pricing", "list", "o3-2025", "--provider", "openai"]);
+    // Both o3 entries of the built-in table: before and after the cut.
+    let rows: Vec<&str> = list
+        .lines()
+        .filter(|l| l.contains("o3-2025-04-16"))
+        .collect();
+    assert_eq!(rows.len(), 2, "{list}");
+    assert!(
+        rows[0].contains("2025-04-16 to 2025-06-10") && rows[0].contains(" 10 "),
+        "{list}"
+    );
+    assert!(
+        rows[1].contains("2025-06-10 on") && rows[1].contains(" 2 "),
+        "{list}"
+    );
+    assert!(rows.iter().all(|r| r.contains("built-in:")), "{list}");
+    let at = wd.run(&["pricing", "list", "o3-2025", "--at", "2025-07-01"]);
+    assert_eq!(
+        at.lines().filter(|l| l.contains("o3-2025-04-16")).count(),
+        1,
+        "{at}"
+    );
+    let stderr = wd.fail(&["pricing", "list", "no-such-model"], 1);
+    assert!(stderr.contains("no entry of built-in matches"), "{stderr}");
+}

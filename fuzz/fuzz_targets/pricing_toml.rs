@@ -3,8 +3,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tokenledger::model::Tokens;
-use tokenledger::price::PriceTable;
+use tokenledger::model::{Tier, Tokens};
+use tokenledger::price::{PriceTable, Qualifiers};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
@@ -15,7 +15,17 @@ fuzz_target!(|data: &[u8]| {
     };
     let most = Tokens([tokenledger::model::MAX_TOKENS; 5]);
     for entry in &table.entries {
-        let _ = entry.cost(&most, true);
-        let _ = entry.cost(&Tokens::default(), false);
+        for tier in Tier::ALL {
+            let qualifiers = Qualifiers {
+                tier,
+                geo: Some("us"),
+                fast: true,
+            };
+            let _ = entry.cost(&most, &qualifiers);
+        }
+        let _ = entry.cost(&Tokens::default(), &Qualifiers::default());
+        for (charge, _) in &entry.requests {
+            let _ = entry.fee(charge, u64::MAX);
+        }
     }
 });

@@ -48,5 +48,5 @@ fuzz_target!(|data: &[u8]| {
     };
     let rec = reconcile(&records, &costs, &lines, &table, &names, tolerance);
     let _ = rec.failed();
-    let _ = rec.billed(&records, &costs, &names);
+    let _ = rec.billed(&records, &costs, &names, &table);
 });

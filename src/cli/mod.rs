@@ -362,6 +362,37 @@ pub enum PricingCommand {
     Check(PricingCheckArgs),
     /// The entry that prices MODEL on a date, with every rate.
     Show(ShowArgs),
+    /// What the table prices: one row per entry (optionally only those
+    /// whose names contain PATTERN), with the file and line it comes from.
+    List(ListArgs),
+}
+
+/// `pricing list`.
+#[derive(Debug, clap::Args)]
+pub struct ListArgs {
+    /// Only entries one of whose `match` names contains this (any case).
+    pub pattern: Option<String>,
+    /// Only this provider's entries.
+    #[arg(long, value_name = "PROVIDER")]
+    pub provider: Option<String>,
+    /// Only entries in effect on this UTC date.
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub at: Option<NaiveDate>,
+    /// Pricing table [default: ./pricing.toml if present, else the built-in table].
+    #[arg(long, value_name = "FILE")]
+    pub pricing: Option<PathBuf>,
+}
+
+impl ListArgs {
+    /// The `pricing list` configuration.
+    pub fn config(&self) -> tokenledger::cmd::pricing::ListConfig {
+        tokenledger::cmd::pricing::ListConfig {
+            pattern: self.pattern.clone(),
+            provider: self.provider.clone(),
+            at: self.at,
+            pricing: self.pricing.clone(),
+        }
+    }
 }
 
 /// `pricing check`.

@@ -29,6 +29,86 @@ pub struct ShowConfig {
     pub pricing: Option<PathBuf>,
 }
 
+/// What `pricing list` is asked for.
+#[derive(Clone, Debug)]
+pub struct ListConfig {
+    /// Only entries one of whose `match` names contains this (any case).
+    pub pattern: Option<String>,
+    /// Only this provider's entries.
+    pub provider: Option<String>,
+    /// Only entries in effect on this UTC date.
+    pub at: Option<NaiveDate>,
+    /// The pricing table.
+    pub pricing: Option<PathBuf>,
+}
+
+/// `pricing list`: what a table prices, one row per entry, with the file
+/// and line each comes from.
+pub fn list(args: &ListConfig) -> Result<Outcome> {
+    use comfy_table::{presets::UTF8_FULL_CONDENSED, Table as Grid};
+    let table = PriceTable::resolve(args.pricing.as_deref())?;
+    let wanted = |e: &&PriceEntry| {
+        let pattern = args.pattern.as_deref().map(str::to_ascii_lowercase);
+        args.provider.as_deref().is_none_or(|p| p == e.provider)
+            && args.at.is_none_or(|day| e.covers(day))
+            && pattern.is_none_or(|p| {
+                e.patterns
+                    .iter()
+                    .any(|m| m.to_ascii_lowercase().contains(&p))
+            })
+    };
+    let entries: Vec<&PriceEntry> = table.entries.iter().filter(wanted).collect();
+    if entries.is_empty() {
+        return Ok(Outcome::Fail(vec![format!(
+            "no entry of {} matches; `tokenledger pricing list` with no pattern lists them all",
+            table.source
+        )]));
+    }
+    let mut grid = Grid::new();
+    grid.load_preset(UTF8_FULL_CONDENSED);
+    let mut header = vec!["provider", "match", "effective"];
+    header.extend(TokenType::ALL.map(TokenType::key));
+    header.extend(["also", "from"]);
+    grid.set_header(header);
+    for e in entries {
+        let effective = match e.effective_to {
+            Some(to) => format!("{} to {to}", e.effective_from),
+            None => format!("{} on", e.effective_from),
+        };
+        let mut row = vec![e.provider.clone(), e.patterns.join(", "), effective];
+        row.extend(e.rates.0.iter().map(|r| r.to_string()));
+        row.push(extras(e));
+        row.push(format!("{}:{}", e.file, e.line));
+        grid.add_row(row);
+    }
+    print_stdout(escape_lines(&format!("{grid}\n")).as_bytes())?;
+    Ok(Outcome::Pass)
+}
+
+/// An entry's prices beyond the five standard rates, in a few words.
+fn extras(e: &PriceEntry) -> String {
+    let mut also = Vec::new();
+    if let Some(d) = e.batch_discount {
+        also.push(format!("batch ×{d}"));
+    }
+    if let Some(lc) = &e.long_context {
+        also.push(format!("long context >{}", lc.threshold));
+    }
+    for (tier, _) in &e.tiers {
+        also.push(tier.key().to_string());
+    }
+    for (region, m) in &e.geo {
+        also.push(format!("{region} ×{m}"));
+    }
+    if let Some(m) = e.fast {
+        also.push(format!("fast ×{m}"));
+    }
+    for (charge, price) in &e.requests {
+        also.push(format!("{charge} ${price}/1k"));
+    }
+    also.join(", ")
+}
+
 /// `pricing check`: every model in the usage (else every entry of the
 /// table) against the table and the genai-prices catalog; exit 1 on a gap.
 pub fn check(args: &UsageConfig) -> Result<Outcome> {
@@ -57,7 +137,7 @@ pub fn show(args: &ShowConfig) -> Result<Outcome> {
     let mut text = String::new();
     for provider in providers {
         if let Some(entry) = table.find(provider, &args.model, date) {
-            text += &describe(&table, entry, &args.model, date);
+            text += &describe(entry, &args.model, date);
         }
     }
     if text.is_empty() {
@@ -83,11 +163,11 @@ fn rate_list(rates: &[impl std::fmt::Display; 5]) -> String {
 }
 
 /// One entry as `pricing show` prints it.
-fn describe(table: &PriceTable, entry: &PriceEntry, model: &str, date: NaiveDate) -> String {
+fn describe(entry: &PriceEntry, model: &str, date: NaiveDate) -> String {
     let mut text = format!(
         "{model} ({}) on {date}: {}:{}\n  match:        {}\n  effective:    from {}{}\n  USD per 1M:   {}\n",
         entry.provider,
-        table.source,
+        entry.file,
         entry.line,
         entry.patterns.join(", "),
         entry.effective_from,
@@ -117,6 +197,9 @@ fn describe(table: &PriceTable, entry: &PriceEntry, model: &str, date: NaiveDate
     }
     for (charge, price) in &entry.requests {
         text += &format!("  requests:     {charge} ${price} per 1,000\n");
+    }
+    if let Some(citation) = &entry.citation {
+        text += &format!("  source:       {citation}\n");
     }
     if let Some(lc) = &entry.long_context {
         text += &format!(

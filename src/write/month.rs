@@ -15,6 +15,7 @@ use crate::answers::budget::{BudgetRow, Status};
 use crate::checks::Checks;
 use crate::error::Result;
 use crate::pipeline::{Answers, Month};
+use crate::price::SAVED_BASE;
 use crate::terminal::escape;
 
 /// Write every file of `month` (its `answers` too) into `outputs`.
@@ -64,7 +65,10 @@ pub fn write_month(
         "by_day.csv",
         &csv_bytes(raw, |w| by_day_csv(w, &month.days))?,
     )?;
-    outputs.put("pricing.toml", usage.pricing.text.as_bytes())?;
+    outputs.put("pricing.toml", usage.pricing.saved_text().as_bytes())?;
+    if let Some((_, base)) = &usage.pricing.base {
+        outputs.put(SAVED_BASE, base.as_bytes())?;
+    }
     write_checks(&month.checks, outputs, raw)?;
     write_answers(month, answers, outputs, raw)?;
     outputs.put("summary.json", &summary_json(&month.summary)?)
