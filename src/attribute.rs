@@ -60,6 +60,8 @@ pub struct Totals {
     pub reasoning: u128,
     /// Per-request charges: (charge, count), in no particular order.
     pub charges: Vec<(Sym, u128)>,
+    /// Audio and image tokens, by [`crate::model::Modality::index`].
+    pub modalities: [u128; 4],
     /// Exact cost per token type.
     pub cost: Cost,
     /// Exact trued-up (invoiced) cost; zero without a true-up.
@@ -76,6 +78,9 @@ impl Totals {
         self.reasoning += u128::from(record.reasoning_tokens);
         for &(charge, count) in record.requests.iter() {
             self.add_charge(charge, u128::from(count));
+        }
+        for &(m, count) in record.modalities.iter() {
+            self.modalities[m.index()] += u128::from(count);
         }
         self.cost += *cost;
         self.billed += billed;
@@ -105,6 +110,9 @@ impl Totals {
         self.reasoning += other.reasoning;
         for &(charge, count) in &other.charges {
             self.add_charge(charge, count);
+        }
+        for (mine, theirs) in self.modalities.iter_mut().zip(other.modalities) {
+            *mine += theirs;
         }
         self.cost += other.cost;
         self.billed += other.billed;

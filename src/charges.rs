@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::hash::FastMap;
 use crate::intern::{Interner, Sym};
 use crate::join::Joined;
-use crate::model::{Cost, Service, TokenType, UsageRecord};
+use crate::model::{Cost, Modality, Service, TokenType, UsageRecord};
 use crate::price::{Lookup, PriceTable, Qualifiers};
 use crate::tree::Call;
 
@@ -80,6 +80,8 @@ pub struct LineKey {
 pub enum Charge {
     /// Tokens of one type, priced per million.
     Tokens(TokenType),
+    /// Audio or image tokens, priced per million.
+    Modality(Modality),
     /// Requests of a per-request charge (`web_search`), priced per 1,000.
     Requests(Sym),
 }
@@ -89,6 +91,7 @@ impl Charge {
     pub fn name<'i>(&self, interner: &'i Interner) -> &'i str {
         match self {
             Charge::Tokens(t) => t.key(),
+            Charge::Modality(m) => m.key(),
             Charge::Requests(name) => interner.get(*name),
         }
     }
@@ -96,7 +99,7 @@ impl Charge {
     /// The `pricing_unit` column.
     pub fn unit(&self) -> &'static str {
         match self {
-            Charge::Tokens(_) => TOKEN_UNIT,
+            Charge::Tokens(_) | Charge::Modality(_) => TOKEN_UNIT,
             Charge::Requests(_) => REQUEST_UNIT,
         }
     }
@@ -104,7 +107,7 @@ impl Charge {
     /// How many of the charged things the unit price is for.
     pub fn unit_size(&self) -> Decimal {
         match self {
-            Charge::Tokens(_) => Decimal::from(1_000_000u32),
+            Charge::Tokens(_) | Charge::Modality(_) => Decimal::from(1_000_000u32),
             Charge::Requests(_) => Decimal::from(1_000u32),
         }
     }
@@ -175,8 +178,21 @@ pub fn lines(
             tool: key(dims.and_then(|d| d.tool)),
         };
         let qualifiers = Qualifiers::of(&record.service, interner);
+        // Audio and image tokens: their own lines, out of the input or
+        // output count (and cost) they are a part of.
+        let (mut text, mut text_cost) = (record.tokens, cost.tokens);
+        for &(m, quantity) in record.modalities.iter() {
+            let unit_price = entry
+                .modal_unit_price(m, &qualifiers)
+                .map_err(|_| internal("a priced record has no modality rate"))?;
+            let modal_cost = Decimal::from(quantity) * unit_price / Decimal::from(1_000_000u32);
+            text.0[m.part_of().index()] -= quantity;
+            text_cost[m.part_of().index()] -= modal_cost;
+            let sums = groups.entry(line(Charge::Modality(m))).or_default();
+            sums.add(quantity, unit_price, modal_cost);
+        }
         for t in TokenType::ALL {
-            let quantity = record.tokens.get(t);
+            let quantity = text.get(t);
             if quantity == 0 {
                 continue;
             }
@@ -184,7 +200,7 @@ pub fn lines(
                 .unit_price(t, &qualifiers, long_context)
                 .map_err(|_| internal("a priced record has no unit price"))?;
             let sums = groups.entry(line(Charge::Tokens(t))).or_default();
-            sums.add(quantity, unit_price, cost.tokens[t.index()]);
+            sums.add(quantity, unit_price, text_cost[t.index()]);
         }
         for &(name, quantity) in record.requests.iter() {
             let charge = interner.get(name);
@@ -206,7 +222,8 @@ pub fn lines(
             name(k.model),
             match k.charge {
                 Charge::Tokens(t) => (t.index(), String::new()),
-                Charge::Requests(charge) => (TokenType::ALL.len(), name(charge)),
+                Charge::Modality(m) => (TokenType::ALL.len() + m.index(), String::new()),
+                Charge::Requests(charge) => (TokenType::ALL.len() + 4, name(charge)),
             },
             k.service.tier,
             k.service.geo.map(|g| interner.get(g).to_string()),

@@ -18,7 +18,7 @@ use rust_decimal::Decimal;
 
 use crate::charges::{speed, LEDGER_COLUMNS, REQUEST_UNIT, TOKEN_UNIT};
 use crate::error::{Error, Result};
-use crate::model::{Tier, TokenType, GLOBAL};
+use crate::model::{Modality, Tier, TokenType, GLOBAL};
 use crate::money::{apportion, ratio, Micros};
 use crate::pipeline::config::Period;
 use crate::price::{PriceEntry, PriceTable, Qualifiers};
@@ -170,6 +170,8 @@ struct Sums {
 enum Charged {
     /// Tokens of a type.
     Tokens(TokenType),
+    /// Audio or image tokens.
+    Modality(Modality),
     /// Requests of a per-request charge, by name.
     Requests(String),
 }
@@ -177,16 +179,18 @@ enum Charged {
 /// A line's quantity at `entry`'s rates (its tier, region, speed and
 /// long-context qualifiers kept), if `entry` prices it.
 fn reprice(entry: &PriceEntry, line: &Line) -> Option<Decimal> {
+    let qualifiers = Qualifiers {
+        tier: line.tier,
+        geo: line.geo.as_deref(),
+        fast: line.fast,
+    };
+    let per_million = |rate: Decimal| line.quantity * rate / Decimal::from(1_000_000u32);
     match &line.charge {
         Charged::Tokens(t) => {
-            let qualifiers = Qualifiers {
-                tier: line.tier,
-                geo: line.geo.as_deref(),
-                fast: line.fast,
-            };
             let rate = entry.unit_price(*t, &qualifiers, line.long_context).ok()?;
-            Some(line.quantity * rate / Decimal::from(1_000_000u32))
+            Some(per_million(rate))
         }
+        Charged::Modality(m) => Some(per_million(entry.modal_unit_price(*m, &qualifiers).ok()?)),
         Charged::Requests(name) => {
             let price = entry.request_price(name)?;
             Some(line.quantity * price / Decimal::from(1_000u32))
@@ -384,11 +388,16 @@ fn each_line(dir: &Path, mut each: impl FnMut(Line) -> Result<()>) -> Result<()>
         };
         let parse_decimal = |name: &str| field(name).parse::<Decimal>().map_err(|_| bad(name));
         let charge = match field("pricing_unit") {
-            TOKEN_UNIT => TokenType::ALL
-                .into_iter()
-                .find(|t| t.key() == field("charge"))
-                .map(Charged::Tokens)
-                .ok_or_else(|| bad("charge"))?,
+            TOKEN_UNIT => {
+                let name = field("charge");
+                let token = TokenType::ALL.into_iter().find(|t| t.key() == name);
+                let modal = Modality::ALL.into_iter().find(|m| m.key() == name);
+                match (token, modal) {
+                    (Some(t), _) => Charged::Tokens(t),
+                    (_, Some(m)) => Charged::Modality(m),
+                    _ => return Err(bad("charge")),
+                }
+            }
             REQUEST_UNIT if !field("charge").is_empty() => {
                 Charged::Requests(field("charge").to_string())
             }

@@ -72,6 +72,62 @@ pub fn bare_model(model: &str) -> &str {
 /// usage inputs and reports.
 pub const REASONING_COLUMN: &str = "reasoning_tokens";
 
+/// Tokens of a modality priced apart: parts of the input or output count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Modality {
+    /// Audio input tokens.
+    AudioInput,
+    /// Audio output tokens.
+    AudioOutput,
+    /// Image input tokens.
+    ImageInput,
+    /// Image output tokens.
+    ImageOutput,
+}
+
+impl Modality {
+    /// Every modality, in column order.
+    pub const ALL: [Modality; 4] = [
+        Modality::AudioInput,
+        Modality::AudioOutput,
+        Modality::ImageInput,
+        Modality::ImageOutput,
+    ];
+
+    /// The rate's key in `pricing.toml` and the charge in `ledger.csv`.
+    pub fn key(self) -> &'static str {
+        match self {
+            Modality::AudioInput => "input_audio",
+            Modality::AudioOutput => "output_audio",
+            Modality::ImageInput => "input_image",
+            Modality::ImageOutput => "output_image",
+        }
+    }
+
+    /// The usage and report column counting these tokens.
+    pub fn column(self) -> &'static str {
+        match self {
+            Modality::AudioInput => "audio_input_tokens",
+            Modality::AudioOutput => "audio_output_tokens",
+            Modality::ImageInput => "image_input_tokens",
+            Modality::ImageOutput => "image_output_tokens",
+        }
+    }
+
+    /// The count these tokens are a part of: uncached input or output.
+    pub fn part_of(self) -> TokenType {
+        match self {
+            Modality::AudioInput | Modality::ImageInput => TokenType::Input,
+            Modality::AudioOutput | Modality::ImageOutput => TokenType::Output,
+        }
+    }
+
+    /// Position in [`Modality::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
 /// The largest token count one record may hold in one column (a trillion):
 /// anything larger is corruption, not usage. The bound also keeps every sum
 /// of money far inside the exact decimal range.
@@ -217,6 +273,10 @@ pub struct UsageRecord {
     /// Per-request charges: (charge name, count), sorted by name, e.g.
     /// (`web_search`, 3). Empty for most records.
     pub requests: Box<[(Sym, u64)]>,
+    /// Audio and image tokens priced apart, parts of the uncached input or
+    /// output counts: (modality, count), in [`Modality::ALL`] order. Empty
+    /// for most records.
+    pub modalities: Box<[(Modality, u64)]>,
     /// The service tier, region and speed it was billed at.
     pub service: Service,
     /// The cost the source itself reported, kept for comparison only.

@@ -18,7 +18,7 @@ use toml_edit::{Item, Table};
 
 use crate::error::{Error, Result};
 use crate::intern::{Interner, Sym};
-use crate::model::{Cost, Service, Tier, TokenType, Tokens, UsageRecord};
+use crate::model::{Cost, Modality, Service, Tier, TokenType, Tokens, UsageRecord};
 use crate::read::toml::{self, line_of, Number, TomlReader};
 use crate::terminal::escape;
 
@@ -112,6 +112,9 @@ pub struct PriceEntry {
     /// USD per 1,000 requests of each per-request charge
     /// (`[model.requests]`), by charge name.
     pub requests: Vec<(String, Decimal)>,
+    /// USD per million audio and image tokens (`input_audio`, …), indexed
+    /// by [`Modality::index`], where the entry prices them.
+    pub modal: [Option<Decimal>; 4],
     /// The standard rates per single token.
     per_token: [Decimal; 5],
     /// Line of the entry in the pricing file.
@@ -157,15 +160,40 @@ impl PriceEntry {
             _ => &self.rates,
         };
         let rate = rates.0[charge.index()];
+        self.qualified(rate, qualifiers, |own| Ok(own.0[charge.index()]))
+    }
+
+    /// USD per million tokens of a modality (audio, image), served with
+    /// `qualifiers`: the entry's rate, times the tier's multiplier, the
+    /// region's and fast mode's. A tier with explicit rates has none for
+    /// modalities.
+    pub fn modal_unit_price(
+        &self,
+        modality: Modality,
+        qualifiers: &Qualifiers,
+    ) -> std::result::Result<Decimal, Unpriced> {
+        let missing = Unpriced::NoModality(modality);
+        let rate = self.modal[modality.index()].ok_or(missing)?;
+        self.qualified(rate, qualifiers, |_| Err(missing))
+    }
+
+    /// `rate` under the tier (the tier's `explicit` rate when it lists its
+    /// own), the region and the speed of `qualifiers`.
+    fn qualified(
+        &self,
+        rate: Decimal,
+        qualifiers: &Qualifiers,
+        explicit: impl Fn(&Rates) -> std::result::Result<Decimal, Unpriced>,
+    ) -> std::result::Result<Decimal, Unpriced> {
         let mut rate = match qualifiers.tier {
             Tier::Standard => rate,
             Tier::Batch => match self.tier(Tier::Batch) {
-                Some(TierPrice::Rates(own)) => own.0[charge.index()],
+                Some(TierPrice::Rates(own)) => explicit(&own)?,
                 Some(TierPrice::Multiplier(m)) => rate * m,
                 None => rate * self.batch_discount.ok_or(Unpriced::NoTier(Tier::Batch))?,
             },
             tier => match self.tier(tier).ok_or(Unpriced::NoTier(tier))? {
-                TierPrice::Rates(own) => own.0[charge.index()],
+                TierPrice::Rates(own) => explicit(&own)?,
                 TierPrice::Multiplier(m) => rate * m,
             },
         };
@@ -226,15 +254,18 @@ impl PriceEntry {
             .is_some_and(|lc| tokens.prompt() > lc.threshold)
     }
 
-    /// The exact cost of a request with these `tokens`, served with
-    /// `qualifiers`.
+    /// The exact cost of a request with these `tokens` (of which
+    /// `modalities` are audio or image tokens priced apart), served with
+    /// `qualifiers`. Modality tokens' cost stays in the input or output
+    /// column they are a part of.
     pub fn cost(
         &self,
         tokens: &Tokens,
+        modalities: &[(Modality, u64)],
         qualifiers: &Qualifiers,
     ) -> std::result::Result<Cost, Unpriced> {
         let long_context = self.is_long_context(tokens);
-        if qualifiers.is_plain() {
+        if qualifiers.is_plain() && modalities.is_empty() {
             let per_token = match &self.long_context {
                 Some(lc) if long_context => &lc.per_token,
                 _ => &self.per_token,
@@ -248,10 +279,17 @@ impl PriceEntry {
         }
         let million = Decimal::from(1_000_000u32);
         let mut cost = Cost::default();
+        let mut text = *tokens;
+        for &(m, n) in modalities {
+            let part = &mut text.0[m.part_of().index()];
+            *part = part.saturating_sub(n);
+            cost.tokens[m.part_of().index()] +=
+                Decimal::from(n) * self.modal_unit_price(m, qualifiers)? / million;
+        }
         for t in TokenType::ALL {
-            let n = tokens.get(t);
+            let n = text.get(t);
             if n > 0 {
-                cost.tokens[t.index()] =
+                cost.tokens[t.index()] +=
                     Decimal::from(n) * self.unit_price(t, qualifiers, long_context)? / million;
             }
         }
@@ -270,6 +308,8 @@ pub enum Unpriced {
     NoGeo,
     /// A per-request charge the entry has no price for.
     NoCharge(Sym),
+    /// Audio or image tokens the entry (or the record's tier) has no rate for.
+    NoModality(Modality),
     /// Fast mode, but the entry has no `[model.speed.fast]`.
     NoSpeed,
 }
@@ -690,6 +730,10 @@ impl PricingToml for TomlReader<'_> {
                 "speed",
                 "requests",
                 "source",
+                "input_audio",
+                "output_audio",
+                "input_image",
+                "output_image",
             ],
             &what,
         )?;
@@ -761,6 +805,12 @@ impl PricingToml for TomlReader<'_> {
             fast = Some(m);
         }
         let requests = self.request_prices(table, line)?;
+        let mut modal = [None; 4];
+        for m in Modality::ALL {
+            if table.contains_key(m.key()) {
+                modal[m.index()] = Some(self.rate(table, m.key(), &what)?);
+            }
+        }
         let citation = match table.contains_key("source") {
             true => Some(self.string(table, "source", &what)?.to_string()),
             false => None,
@@ -778,6 +828,7 @@ impl PricingToml for TomlReader<'_> {
             geo,
             fast,
             requests,
+            modal,
             line,
             file: self.source.into(),
             layer: 0,
@@ -962,7 +1013,11 @@ pub fn price_each(
         let date = r.timestamp.date_naive();
         let result = match lookup.entry(r) {
             Some(entry) => entry
-                .cost(&r.tokens, &Qualifiers::of(&r.service, interner))
+                .cost(
+                    &r.tokens,
+                    &r.modalities,
+                    &Qualifiers::of(&r.service, interner),
+                )
                 .and_then(|cost| {
                     let fees = entry.fees(&r.requests, interner)?;
                     Ok(Cost { fees, ..cost })
@@ -995,6 +1050,11 @@ pub fn price_each(
                 Unpriced::NoTier(tier) => format!("no [model.tiers.{}]", tier.key()),
                 Unpriced::NoGeo => "no [model.geo.<region>] for its inference_geo".to_string(),
                 Unpriced::NoSpeed => "no [model.speed.fast] for its speed".to_string(),
+                Unpriced::NoModality(m) => format!(
+                    "no {} rate for its {}",
+                    m.key(),
+                    m.column()
+                ),
                 Unpriced::NoCharge(charge) => format!(
                     "no [model.requests] price for its {} requests",
                     interner.get(*charge)
@@ -1121,7 +1181,7 @@ cache_write_1h = 1
         let e = &table.entries[0];
         // 150,000 uncached + 60,000 cache read = 210,000 > 200,000: long-context rates.
         let tokens = Tokens([150_000, 60_000, 0, 0, 1_000]);
-        let cost = e.cost(&tokens, &Qualifiers::default()).unwrap();
+        let cost = e.cost(&tokens, &[], &Qualifiers::default()).unwrap();
         assert_eq!(
             cost.tokens,
             [d("0.9"), d("0.036"), d("0"), d("0"), d("0.0225")]
@@ -1130,7 +1190,7 @@ cache_write_1h = 1
             tier: Tier::Batch,
             ..Qualifiers::default()
         };
-        let batch = e.cost(&tokens, &batch_tier).unwrap();
+        let batch = e.cost(&tokens, &[], &batch_tier).unwrap();
         assert_eq!(batch.total(), d("0.47925"));
     }
 

@@ -450,3 +450,65 @@ fn list_shows_what_a_table_prices_with_where_each_entry_comes_from() {
     let stderr = wd.fail(&["pricing", "list", "no-such-model"], 1);
     assert!(stderr.contains("no entry of built-in matches"), "{stderr}");
 }
+
+#[test]
+fn audio_and_image_tokens_are_priced_at_their_own_rates_or_stop_the_run() {
+    let wd = tiered("audio");
+    wd.write(
+        "pricing.toml",
+        &TIERED_PRICING.replace(
+            "output = 8.00\n",
+            "output = 8.00\ninput_audio = 40.00\noutput_audio = 80.00\n",
+        ),
+    );
+    // 1,000,000 input tokens of which 100,000 audio; 100,000 output of
+    // which 10,000 audio. Text: 900,000 × $2 + 90,000 × $8 = 1.80 + 0.72;
+    // audio: 100,000 × $40 + 10,000 × $80 = 4.00 + 0.80. Total $7.32.
+    let usage = "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch,audio_input_tokens,audio_output_tokens
+r1,2025-06-02T00:00:00Z,openai,gpt-x,1000000,0,0,0,100000,false,100000,10000
+";
+    wd.write("usage.csv", usage);
+    wd.run(&crate::workdir::HANDMADE_REPORT);
+    let models = crate::workdir::csv_rows(&wd.read("out/by_model.csv"));
+    let column = |name: &str| models[0].iter().position(|c| c == name).unwrap();
+    assert_eq!(models[1][column("audio_input_tokens")], "100000");
+    assert_eq!(models[1][column("audio_output_tokens")], "10000");
+    assert_eq!(models[1][column("cost_input_usd")], "5.800000");
+    assert_eq!(models[1][column("cost_output_usd")], "1.520000");
+    assert_eq!(models[1][column("cost_usd")], "7.320000");
+    let ledger = crate::workdir::csv_rows(&wd.read("out/ledger.csv"));
+    let lines: Vec<String> = ledger[1..]
+        .iter()
+        .map(|l| format!("{} {} {} {}", l[3], l[13], l[15], l[16]))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "input 900000 2 1.8",
+            "output 90000 8 0.72",
+            "input_audio 100000 40 4",
+            "output_audio 10000 80 0.8",
+        ]
+    );
+    let diff = wd.run(&["diff", "out", "out"]);
+    assert!(diff.contains("  price effect  +$0.000000"), "{diff}");
+    // No audio rate: the run stops, never pricing audio as text.
+    wd.write("pricing.toml", TIERED_PRICING);
+    let stderr = wd.fail(&crate::workdir::HANDMADE_REPORT, 2);
+    assert!(
+        stderr.contains(
+            "openai gpt-x: no input_audio rate for its audio_input_tokens for 1 record(s)"
+        ),
+        "{stderr}"
+    );
+    // More audio than input is a bad record.
+    wd.write(
+        "usage.csv",
+        &usage.replace(",100000,10000\n", ",2000000,0\n"),
+    );
+    let stderr = wd.fail(&crate::workdir::HANDMADE_REPORT, 2);
+    assert!(
+        stderr.contains("usage.csv:2: 2000000 audio and image tokens, more than the 1000000 uncached_input_tokens they are a part of"),
+        "{stderr}"
+    );
+}

@@ -37,6 +37,7 @@ fn priced(usage: &str, period: Option<(i32, u32)>) -> Vec<(String, String, Cost)
             entry
                 .cost(
                     &tokens,
+                    &[],
                     &Qualifiers {
                         tier: if row[9] == "true" {
                             Tier::Batch

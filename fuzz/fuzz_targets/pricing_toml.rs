@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tokenledger::model::{Tier, Tokens};
+use tokenledger::model::{Modality, Tier, Tokens};
 use tokenledger::price::{PriceTable, Qualifiers};
 
 fuzz_target!(|data: &[u8]| {
@@ -21,9 +21,12 @@ fuzz_target!(|data: &[u8]| {
                 geo: Some("us"),
                 fast: true,
             };
-            let _ = entry.cost(&most, &qualifiers);
+            let _ = entry.cost(&most, &[], &qualifiers);
+            let max = tokenledger::model::MAX_TOKENS;
+            let audio = [(Modality::AudioInput, max), (Modality::ImageOutput, 1)];
+            let _ = entry.cost(&most, &audio, &qualifiers);
         }
-        let _ = entry.cost(&Tokens::default(), &Qualifiers::default());
+        let _ = entry.cost(&Tokens::default(), &[], &Qualifiers::default());
         for (charge, _) in &entry.requests {
             let _ = entry.fee(charge, u64::MAX);
         }

@@ -23,7 +23,7 @@ use crate::intern::{Interner, Sym};
 use crate::join::Joined;
 use crate::model::{Cost, TokenType, UsageRecord};
 use crate::money::{apportion, Micros};
-use crate::price::{Lookup, PriceTable};
+use crate::price::{Lookup, PriceTable, Qualifiers};
 use crate::tree::Call;
 
 /// The columns of `focus.csv`, in order.
@@ -117,6 +117,26 @@ pub fn focus<'a>(
                 (Charge::Tokens(t), record.tokens.get(t), list, billed)
             })
             .collect();
+        if !record.modalities.is_empty() {
+            let qualifiers = Qualifiers::of(&record.service, interner);
+            let entry = lookup.entry(record);
+            for &(m, n) in record.modalities.iter() {
+                let price = entry.and_then(|e| e.modal_unit_price(m, &qualifiers).ok());
+                let modal =
+                    Decimal::from(n) * price.unwrap_or_default() / Decimal::from(1_000_000u32);
+                let part = &mut charges[m.part_of().index()];
+                // The part's trued-up share, at its own factor.
+                let billed = if part.2.is_zero() {
+                    modal
+                } else {
+                    modal * part.3 / part.2
+                };
+                part.1 -= n;
+                part.2 -= modal;
+                part.3 -= billed;
+                charges.push((Charge::Modality(m), n, modal, billed));
+            }
+        }
         if !record.requests.is_empty() {
             let entry = lookup.entry(record);
             for &(name, count) in record.requests.iter() {
@@ -158,7 +178,8 @@ pub fn focus<'a>(
         let dims = [k.tenant, k.feature, k.agent].map(|d| label(interner, d).to_string());
         let charge = match k.charge {
             Charge::Tokens(t) => (t.index(), String::new()),
-            Charge::Requests(c) => (TokenType::ALL.len(), name(c)),
+            Charge::Modality(m) => (TokenType::ALL.len() + m.index(), String::new()),
+            Charge::Requests(c) => (TokenType::ALL.len() + 4, name(c)),
         };
         (k.day, name(k.provider), name(k.model), charge, k.rate, dims)
     });
@@ -199,7 +220,7 @@ impl Focus<'_> {
             );
             let meter = key.charge.name(self.interner);
             let (noun, consumed, pricing) = match key.charge {
-                Charge::Tokens(_) => ("tokens", "Tokens", "1M Tokens"),
+                Charge::Tokens(_) | Charge::Modality(_) => ("tokens", "Tokens", "1M Tokens"),
                 Charge::Requests(_) => ("requests", "Requests", "1000 Requests"),
             };
             let mut row = period_columns(key.day);

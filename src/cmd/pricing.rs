@@ -11,7 +11,7 @@ use chrono::NaiveDate;
 use super::{print_stdout, Outcome};
 use crate::catalog::{catalog_rates, compare};
 use crate::error::Result;
-use crate::model::{Tier, TokenType};
+use crate::model::{Modality, Tier, TokenType};
 use crate::pipeline::config::UsageConfig;
 use crate::price::{PriceEntry, PriceTable, TierPrice};
 use crate::terminal::escape_lines;
@@ -106,6 +106,11 @@ fn extras(e: &PriceEntry) -> String {
     for (charge, price) in &e.requests {
         also.push(format!("{charge} ${price}/1k"));
     }
+    for m in Modality::ALL {
+        if let Some(rate) = e.modal[m.index()] {
+            also.push(format!("{} {rate}", m.key()));
+        }
+    }
     also.join(", ")
 }
 
@@ -197,6 +202,11 @@ fn describe(entry: &PriceEntry, model: &str, date: NaiveDate) -> String {
     }
     for (charge, price) in &entry.requests {
         text += &format!("  requests:     {charge} ${price} per 1,000\n");
+    }
+    for m in Modality::ALL {
+        if let Some(rate) = entry.modal[m.index()] {
+            text += &format!("  {:<13} {rate} per 1M\n", format!("{}:", m.key()));
+        }
     }
     if let Some(citation) = &entry.citation {
         text += &format!("  source:       {citation}\n");

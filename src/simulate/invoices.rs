@@ -37,6 +37,7 @@ impl Invoicer {
             let tier = if batch { Tier::Batch } else { Tier::Standard };
             e.cost(
                 tokens,
+                &[],
                 &Qualifiers {
                     tier,
                     ..Qualifiers::default()

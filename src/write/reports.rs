@@ -10,7 +10,7 @@ use crate::intern::Interner;
 use crate::intern::Sym;
 use crate::join::Unbilled;
 use crate::ledger::{cost_columns, has_fees, RoundedRow};
-use crate::model::{TokenType, UsageRecord, REASONING_COLUMN, REQUESTS_SUFFIX};
+use crate::model::{Modality, TokenType, UsageRecord, REASONING_COLUMN, REQUESTS_SUFFIX};
 use crate::money::{apportion, ratio, Micros};
 use crate::read::InputFile;
 use crate::tree::Call;
@@ -32,6 +32,12 @@ pub fn report_csv(
     header.push("requests");
     header.extend(TokenType::ALL.map(TokenType::tokens_column));
     header.push(REASONING_COLUMN);
+    // Audio and image tokens, in a month that has some.
+    let modalities: Vec<Modality> = Modality::ALL
+        .into_iter()
+        .filter(|m| grand_total.modalities[m.index()] > 0)
+        .collect();
+    header.extend(modalities.iter().map(|m| m.column()));
     let charge_columns: Vec<String> = charges
         .iter()
         .map(|(_, name)| format!("{name}{REQUESTS_SUFFIX}"))
@@ -55,6 +61,11 @@ pub fn report_csv(
         record.push(row.totals.requests.to_string());
         record.extend(row.totals.tokens.iter().map(u128::to_string));
         record.push(row.totals.reasoning.to_string());
+        record.extend(
+            modalities
+                .iter()
+                .map(|m| row.totals.modalities[m.index()].to_string()),
+        );
         record.extend(
             charges
                 .iter()

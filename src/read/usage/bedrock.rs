@@ -115,6 +115,7 @@ pub fn parse(
         ]),
         reasoning_tokens: 0,
         requests: Box::default(),
+        modalities: Box::default(),
         service: Service::default(),
         reported_cost_usd: None,
         tenant_hint: None,

@@ -6,11 +6,11 @@ use std::str::FromStr;
 
 use rust_decimal::Decimal;
 
-use super::{parse_count, parse_timestamp, reasoning_within_output, RowError, RowSink};
+use super::{modalities, parse_count, parse_timestamp, reasoning_within_output, RowError, RowSink};
 use crate::error::{Error, Result};
 use crate::intern::Interner;
 use crate::model::{
-    Origin, Service, Tier, TokenType, Tokens, UsageRecord, GLOBAL, REASONING_COLUMN,
+    Modality, Origin, Service, Tier, TokenType, Tokens, UsageRecord, GLOBAL, REASONING_COLUMN,
     REQUESTS_SUFFIX,
 };
 use crate::money::plausible;
@@ -43,6 +43,8 @@ struct Columns {
     inference_geo: Option<usize>,
     speed: Option<usize>,
     reasoning: Option<usize>,
+    /// Audio and image token columns, by [`Modality::index`].
+    modalities: [Option<usize>; 4],
     /// `<charge>_requests` columns: (position, charge name).
     charges: Vec<(usize, String)>,
     reported_cost: Option<usize>,
@@ -78,6 +80,7 @@ impl Columns {
             speed: pos("speed"),
             reasoning: pos(REASONING_COLUMN),
             charges: charge_columns(headers),
+            modalities: Modality::ALL.map(|m| pos(m.column())),
             reported_cost: pos("reported_cost_usd"),
         })
     }
@@ -224,6 +227,12 @@ fn parse_row(
         n => parse_count(n, REASONING_COLUMN)?,
     };
     reasoning_within_output(reasoning_tokens, &tokens, "output_tokens")?;
+    let modalities = modalities(&tokens, |m| {
+        parse_count(
+            optional(row, columns.modalities[m.index()], m.column())?,
+            m.column(),
+        )
+    })?;
     let mut requests = Vec::new();
     for (index, charge) in &columns.charges {
         let column = format!("{charge}{REQUESTS_SUFFIX}");
@@ -260,6 +269,7 @@ fn parse_row(
         tokens,
         reasoning_tokens,
         requests: requests.into(),
+        modalities,
         service,
         reported_cost_usd,
         origin,

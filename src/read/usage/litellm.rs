@@ -20,12 +20,12 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::{
-    billable, count, for_each_json, json_count, parse_usd, parse_utc_timestamp, provider_name,
-    reasoning_within_output, uncached, RowError, RowSink,
+    billable, count, for_each_json, json_count, modalities, parse_usd, parse_utc_timestamp,
+    provider_name, reasoning_within_output, uncached, RowError, RowSink,
 };
 use crate::error::{Error, Result};
 use crate::intern::{Interner, Sym};
-use crate::model::{bare_model, Origin, Service, Tokens, UsageRecord};
+use crate::model::{bare_model, Modality, Origin, Service, Tokens, UsageRecord};
 use crate::read::csv_lines::CsvLines;
 
 /// One spend-log row, from JSON or CSV.
@@ -208,6 +208,16 @@ fn normalise(
     let reasoning = usage_value(meta, &["completion_tokens_details", "reasoning_tokens"])?;
     let reasoning_tokens = count(reasoning, "reasoning_tokens")?;
     let tokens = Tokens([input, read, write_5m, write_1h, output]);
+    // OpenAI's audio (and image) token details, parts of the counts.
+    let modalities = modalities(&tokens, |m| {
+        let path: &[&str] = match m {
+            Modality::AudioInput => &["prompt_tokens_details", "audio_tokens"],
+            Modality::AudioOutput => &["completion_tokens_details", "audio_tokens"],
+            Modality::ImageInput => &["prompt_tokens_details", "image_tokens"],
+            Modality::ImageOutput => &["completion_tokens_details", "image_tokens"],
+        };
+        count(usage_value(meta, path)?, m.column())
+    })?;
     // Anthropic's server tools, as LiteLLM keeps the provider's usage.
     let searches = usage_value(meta, &["server_tool_use", "web_search_requests"])?;
     let searches = count(searches, "web_search_requests")?;
@@ -243,6 +253,7 @@ fn normalise(
         tokens,
         reasoning_tokens,
         requests,
+        modalities,
         service: Service::default(),
         reported_cost_usd: log
             .spend

@@ -24,7 +24,7 @@ use serde_json::value::RawValue;
 
 use crate::error::{Error, Result, Skips};
 use crate::intern::Interner;
-use crate::model::{TokenType, Tokens, UsageRecord, MAX_TOKENS};
+use crate::model::{Modality, TokenType, Tokens, UsageRecord, MAX_TOKENS};
 use crate::money::parse_amount;
 
 /// The usage formats tokenledger reads.
@@ -282,6 +282,37 @@ pub fn reasoning_within_output(
         ));
     }
     Ok(())
+}
+
+/// Audio and image counts (`(modality, count)` pairs) from `count_of`, kept
+/// where non-zero; together they must fit in the uncached input or the
+/// output count they are parts of.
+pub fn modalities(
+    tokens: &Tokens,
+    mut count_of: impl FnMut(Modality) -> Result<u64, RowError>,
+) -> Result<Box<[(Modality, u64)]>, RowError> {
+    let mut found = Vec::new();
+    let mut parts = [0u64; 5];
+    for m in Modality::ALL {
+        let n = count_of(m)?;
+        if n > 0 {
+            found.push((m, n));
+            parts[m.part_of().index()] += n;
+        }
+    }
+    for t in [TokenType::Input, TokenType::Output] {
+        let (part, whole) = (parts[t.index()], tokens.get(t));
+        if part > whole {
+            return Err((
+                "bad-token-count",
+                format!(
+                    "{part} audio and image tokens, more than the {whole} {} they are a part of",
+                    t.tokens_column()
+                ),
+            ));
+        }
+    }
+    Ok(found.into())
 }
 
 /// `total` minus the cached parts it includes, for sources whose prompt

@@ -100,6 +100,7 @@ pub fn parse(
         tokens,
         reasoning_tokens,
         requests: Box::default(),
+        modalities: Box::default(),
         service: Service::default(),
         reported_cost_usd: generation
             .total_cost
