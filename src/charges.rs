@@ -183,7 +183,7 @@ pub fn lines(
         let (mut text, mut text_cost) = (record.tokens, cost.tokens);
         for &(m, quantity) in record.modalities.iter() {
             let unit_price = entry
-                .modal_unit_price(m, &qualifiers)
+                .modal_unit_price(m, &qualifiers, long_context)
                 .map_err(|_| internal("a priced record has no modality rate"))?;
             let modal_cost = Decimal::from(quantity) * unit_price / Decimal::from(1_000_000u32);
             text.0[m.part_of().index()] -= quantity;

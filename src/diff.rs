@@ -19,7 +19,7 @@ use rust_decimal::Decimal;
 use crate::charges::{speed, LEDGER_COLUMNS, REQUEST_UNIT, TOKEN_UNIT};
 use crate::error::{Error, Result};
 use crate::model::{Modality, Tier, TokenType, GLOBAL};
-use crate::money::{apportion, ratio, Micros};
+use crate::money::{apportion, plausible, ratio, Micros};
 use crate::pipeline::config::Period;
 use crate::price::{PriceEntry, PriceTable, Qualifiers};
 use crate::read::open;
@@ -190,7 +190,12 @@ fn reprice(entry: &PriceEntry, line: &Line) -> Option<Decimal> {
             let rate = entry.unit_price(*t, &qualifiers, line.long_context).ok()?;
             Some(per_million(rate))
         }
-        Charged::Modality(m) => Some(per_million(entry.modal_unit_price(*m, &qualifiers).ok()?)),
+        Charged::Modality(m) => {
+            let rate = entry
+                .modal_unit_price(*m, &qualifiers, line.long_context)
+                .ok()?;
+            Some(per_million(rate))
+        }
         Charged::Requests(name) => {
             let price = entry.request_price(name)?;
             Some(line.quantity * price / Decimal::from(1_000u32))
@@ -220,6 +225,14 @@ pub fn diff(prev: &Path, cur: &Path) -> Result<Diff> {
     let table = PriceTable::load_file(&need(prev, "pricing.toml")?)?;
     let prev_month = month_of(prev)?;
     let cur_month = month_of(cur)?;
+    if prev_month.first_day() > cur_month.first_day() {
+        return Err(Error::fatal(format!(
+            "{} holds {prev_month}, later than {}'s {cur_month}: \
+             give the previous month first (tokenledger diff PREV CUR)",
+            prev.display(),
+            cur.display()
+        )));
+    }
     let rates_on = prev_month.last_day();
     let mut sums: Vec<BTreeMap<String, Sums>> = vec![BTreeMap::new(); DIMENSIONS.len()];
     let mut totals = Sums::default();
@@ -337,18 +350,29 @@ fn month_of(dir: &Path) -> Result<Period> {
         return Period::parse(period)
             .map_err(|e| Error::fatal(format!("{}: period: {e}", path.display())));
     }
-    let mut last: Option<NaiveDate> = None;
+    let mut days: Option<(NaiveDate, NaiveDate)> = None;
     each_line(dir, |line| {
-        last = last.max(Some(line.day));
+        let (first, last) = days.unwrap_or((line.day, line.day));
+        days = Some((first.min(line.day), last.max(line.day)));
         Ok(())
     })?;
-    let last = last.ok_or_else(|| {
+    let (first, last) = days.ok_or_else(|| {
         Error::fatal(format!(
             "{}: the ledger has no lines and summary.json no period",
             dir.display()
         ))
     })?;
-    Period::parse(&format!("{:04}-{:02}", last.year(), last.month())).map_err(Error::fatal)
+    let month = |d: NaiveDate| format!("{:04}-{:02}", d.year(), d.month());
+    if month(first) != month(last) {
+        return Err(Error::fatal(format!(
+            "{}: the ledger holds {} to {} and summary.json no period: \
+             rerun `report` with --period to compare one month",
+            dir.display(),
+            first,
+            last
+        )));
+    }
+    Period::parse(&month(last)).map_err(Error::fatal)
 }
 
 /// Stream `dir/ledger.csv`, checking its header and each field.
@@ -386,7 +410,19 @@ fn each_line(dir: &Path, mut each: impl FnMut(Line) -> Result<()>) -> Result<()>
                 field(name)
             ))
         };
-        let parse_decimal = |name: &str| field(name).parse::<Decimal>().map_err(|_| bad(name));
+        // Bounded (costs like every input amount, quantities at 10¹⁸), so
+        // no product or sum can overflow.
+        let parse_decimal = |name: &str| {
+            let bound = |d: &Decimal| match name {
+                "quantity" => *d <= Decimal::from(1_000_000_000_000_000_000u64),
+                _ => plausible(*d),
+            };
+            field(name)
+                .parse::<Decimal>()
+                .ok()
+                .filter(|d| bound(d) && !d.is_sign_negative())
+                .ok_or_else(|| bad(name))
+        };
         let charge = match field("pricing_unit") {
             TOKEN_UNIT => {
                 let name = field("charge");

@@ -164,17 +164,23 @@ impl PriceEntry {
     }
 
     /// USD per million tokens of a modality (audio, image), served with
-    /// `qualifiers`: the entry's rate, times the tier's multiplier, the
-    /// region's and fast mode's. A tier with explicit rates has none for
-    /// modalities.
+    /// `qualifiers`: the entry's own rate for it, times the tier's
+    /// multiplier, the region's and fast mode's; where the entry has none,
+    /// the text rate of the count the tokens are a part of. A tier with
+    /// explicit rates has none for a modality the entry prices apart.
     pub fn modal_unit_price(
         &self,
         modality: Modality,
         qualifiers: &Qualifiers,
+        long_context: bool,
     ) -> std::result::Result<Decimal, Unpriced> {
-        let missing = Unpriced::NoModality(modality);
-        let rate = self.modal[modality.index()].ok_or(missing)?;
-        self.qualified(rate, qualifiers, |_| Err(missing))
+        match self.modal[modality.index()] {
+            Some(rate) => {
+                let missing = Unpriced::NoModality(modality);
+                self.qualified(rate, qualifiers, |_| Err(missing))
+            }
+            None => self.unit_price(modality.part_of(), qualifiers, long_context),
+        }
     }
 
     /// `rate` under the tier (the tier's `explicit` rate when it lists its
@@ -284,7 +290,7 @@ impl PriceEntry {
             let part = &mut text.0[m.part_of().index()];
             *part = part.saturating_sub(n);
             cost.tokens[m.part_of().index()] +=
-                Decimal::from(n) * self.modal_unit_price(m, qualifiers)? / million;
+                Decimal::from(n) * self.modal_unit_price(m, qualifiers, long_context)? / million;
         }
         for t in TokenType::ALL {
             let n = text.get(t);
@@ -308,7 +314,8 @@ pub enum Unpriced {
     NoGeo,
     /// A per-request charge the entry has no price for.
     NoCharge(Sym),
-    /// Audio or image tokens the entry (or the record's tier) has no rate for.
+    /// Audio or image tokens the entry prices apart, in a tier with
+    /// explicit rates that has no rate for them.
     NoModality(Modality),
     /// Fast mode, but the entry has no `[model.speed.fast]`.
     NoSpeed,
@@ -547,12 +554,18 @@ impl PriceTable {
     /// exact name of the entry that matches it best on any date (dated
     /// snapshots and display names meet their alias), else `model` itself.
     pub fn canonical_model<'m>(&'m self, provider: &str, model: &'m str) -> &'m str {
-        self.entries
-            .iter()
-            .filter(|e| e.provider == provider)
-            .filter_map(|e| e.fit(model).map(|fit| ((e.layer, fit), e)))
-            .max_by_key(|(rank, _)| *rank)
-            .and_then(|(_, e)| e.patterns.iter().find(|p| !p.contains('*')))
+        let named = |model: &str| {
+            self.entries
+                .iter()
+                .filter(|e| e.provider == provider)
+                .filter_map(|e| e.fit(model).map(|fit| ((e.layer, fit), e)))
+                .max_by_key(|(rank, _)| *rank)
+                .and_then(|(_, e)| e.patterns.iter().find(|p| !p.contains('*')))
+        };
+        // A Bedrock geographic profile meets its in-region model's name, as
+        // it is priced.
+        named(model)
+            .or_else(|| geo_profile_model(provider, model).and_then(named))
             .map_or(model, String::as_str)
     }
 
@@ -1051,7 +1064,7 @@ pub fn price_each(
                 Unpriced::NoGeo => "no [model.geo.<region>] for its inference_geo".to_string(),
                 Unpriced::NoSpeed => "no [model.speed.fast] for its speed".to_string(),
                 Unpriced::NoModality(m) => format!(
-                    "no {} rate for its {}",
+                    "no {} rate in its tier's explicit rates for its {}",
                     m.key(),
                     m.column()
                 ),
@@ -1124,6 +1137,11 @@ cache_write_1h = 1
         // region's model.
         let haiku = "global.anthropic.claude-3-haiku-20240307-v1";
         assert_eq!(input(haiku), None);
+        // Reconciliation meets an in-region invoice line under the same name.
+        assert_eq!(
+            table.canonical_model("aws.bedrock", &format!("us.{sonnet}")),
+            sonnet
+        );
         assert_eq!(
             input("us.anthropic.claude-3-haiku-20240307-v1"),
             Some(d("0.25"))

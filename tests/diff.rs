@@ -93,8 +93,15 @@ fn identical_months_differ_by_nothing() {
 #[test]
 fn growth_above_the_limit_exits_one() {
     let wd = handmade_months("diff-growth");
+    // May's usage again as July: growth from June's $1.02 to $6.00.
+    wd.copy(&wd.path("may"), "july");
+    let summary = wd.read("july/summary.json");
+    wd.write(
+        "july/summary.json",
+        &summary.replace("\"period\": \"2025-05\"", "\"period\": \"2025-07\""),
+    );
     let stderr = wd.fail(
-        &["diff", "june", "may", "--fail-on-growth", "25", "--quiet"],
+        &["diff", "june", "july", "--fail-on-growth", "25", "--quiet"],
         1,
     );
     assert_eq!(
@@ -102,9 +109,15 @@ fn growth_above_the_limit_exits_one() {
         "tokenledger: growth: the total went from $1.022358 to $6.000000 (+$4.977642, +486.9 %), \
          more than --fail-on-growth 25 %\n"
     );
-    wd.run(&["diff", "june", "may", "--fail-on-growth", "500", "--quiet"]);
+    wd.run(&["diff", "june", "july", "--fail-on-growth", "500", "--quiet"]);
     // Shrinking never fails the gate.
     wd.run(&["diff", "may", "june", "--fail-on-growth", "0", "--quiet"]);
+    // The months the wrong way round are an error, not a negative change.
+    let stderr = wd.fail(&["diff", "june", "may"], 2);
+    assert!(
+        stderr.contains("june holds 2025-06, later than may's 2025-05"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -347,4 +360,24 @@ fn diff_html_folds_the_smaller_tenants_and_escapes_labels() {
     let tenant_table = &html[html.find("<h2>By tenant").unwrap()..];
     let tenant_table = &tenant_table[..tenant_table.find("</table>").unwrap()];
     assert_eq!(tenant_table.matches("<tr><td>").count(), 10);
+}
+
+#[test]
+fn a_month_read_before_its_end_has_no_step_where_its_data_ends() {
+    // Steady usage from the 1st to the 20th, reported with --period: the
+    // days after the 20th are not $0 days, so nothing "stopped" on the 21st.
+    let wd = Workdir::handmade("partial-month");
+    let mut usage = String::from("request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch\n");
+    for day in 1..=20 {
+        usage +=
+            &format!("d{day},2025-06-{day:02}T12:00:00Z,openai,gpt-test,1000,0,0,0,100,false\n");
+    }
+    wd.write("usage.csv", &usage);
+    let mut args = HANDMADE_REPORT.to_vec();
+    args.extend(["--period", "2025-06", "--quiet"]);
+    wd.run(&args);
+    assert_eq!(
+        wd.read("out/changes.csv"),
+        "dimension,value,kind,first_day,days_before,days_after,before_daily_usd,after_daily_usd,factor\n"
+    );
 }

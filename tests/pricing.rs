@@ -286,6 +286,23 @@ r2,2025-06-02T01:00:00Z,openai,gpt-x,1000000,0,0,0,100000,false,
         focus.contains(",3,Requests,0.003,1000 Requests,10,"),
         "{focus}"
     );
+    // An invoice that bills the searches $0.005 less: the true-up puts the
+    // difference on the searches, and every file still adds up.
+    wd.write(
+        "invoice.csv",
+        "provider,model,token_type,amount_usd\nopenai,gpt-x,input,4\nopenai,gpt-x,output,1.6\nopenai,gpt-x,web_search_requests,0.025\n",
+    );
+    let mut trued = crate::workdir::HANDMADE_REPORT.to_vec();
+    trued[8] = "out-trued";
+    trued.extend(["--invoice", "invoice.csv", "--true-up", "--quiet"]);
+    wd.run(&trued);
+    let models = crate::workdir::csv_rows(&wd.read("out-trued/by_model.csv"));
+    assert_eq!(models[1][column("billed_usd")], "5.625000");
+    let focus = wd.read("out-trued/focus.csv");
+    assert!(
+        focus.contains(",gpt-x web_search requests,0.025000,0.025000,0.030000,"),
+        "{focus}"
+    );
     // diff reprices the request line at the same table: no price effect.
     let diff = wd.run(&["diff", "out", "out"]);
     assert!(diff.contains("  price effect  +$0.000000"), "{diff}");
@@ -452,15 +469,13 @@ fn list_shows_what_a_table_prices_with_where_each_entry_comes_from() {
 }
 
 #[test]
-fn audio_and_image_tokens_are_priced_at_their_own_rates_or_stop_the_run() {
+fn audio_and_image_tokens_are_priced_at_their_own_rates_else_as_text() {
     let wd = tiered("audio");
-    wd.write(
-        "pricing.toml",
-        &TIERED_PRICING.replace(
-            "output = 8.00\n",
-            "output = 8.00\ninput_audio = 40.00\noutput_audio = 80.00\n",
-        ),
+    let audio_pricing = TIERED_PRICING.replace(
+        "output = 8.00\n",
+        "output = 8.00\ninput_audio = 40.00\noutput_audio = 80.00\n",
     );
+    wd.write("pricing.toml", &audio_pricing);
     // 1,000,000 input tokens of which 100,000 audio; 100,000 output of
     // which 10,000 audio. Text: 900,000 × $2 + 90,000 × $8 = 1.80 + 0.72;
     // audio: 100,000 × $40 + 10,000 × $80 = 4.00 + 0.80. Total $7.32.
@@ -492,13 +507,26 @@ r1,2025-06-02T00:00:00Z,openai,gpt-x,1000000,0,0,0,100000,false,100000,10000
     );
     let diff = wd.run(&["diff", "out", "out"]);
     assert!(diff.contains("  price effect  +$0.000000"), "{diff}");
-    // No audio rate: the run stops, never pricing audio as text.
+    // An entry without audio rates prices audio as the text it is a part
+    // of: 1,000,000 × $2 + 100,000 × $8 = $2.80.
     wd.write("pricing.toml", TIERED_PRICING);
+    wd.run(&crate::workdir::HANDMADE_REPORT);
+    assert!(wd
+        .read("out/summary.json")
+        .contains("\"cost_usd\": \"2.800000\""));
+    // Priority's explicit rates have no audio rate, for an entry that
+    // prices audio apart: the run stops, never guessing.
+    wd.write("pricing.toml", &audio_pricing);
+    let priority = usage
+        .replace(
+            ",batch,audio_input_tokens",
+            ",service_tier,audio_input_tokens",
+        )
+        .replace(",false,100000,10000", ",priority,100000,10000");
+    wd.write("usage.csv", &priority);
     let stderr = wd.fail(&crate::workdir::HANDMADE_REPORT, 2);
     assert!(
-        stderr.contains(
-            "openai gpt-x: no input_audio rate for its audio_input_tokens for 1 record(s)"
-        ),
+        stderr.contains("openai gpt-x: no input_audio rate in its tier's explicit rates for its audio_input_tokens for 1 record(s)"),
         "{stderr}"
     );
     // More audio than input is a bad record.

@@ -121,7 +121,10 @@ pub fn focus<'a>(
             let qualifiers = Qualifiers::of(&record.service, interner);
             let entry = lookup.entry(record);
             for &(m, n) in record.modalities.iter() {
-                let price = entry.and_then(|e| e.modal_unit_price(m, &qualifiers).ok());
+                let price = entry.and_then(|e| {
+                    let long = e.is_long_context(&record.tokens);
+                    e.modal_unit_price(m, &qualifiers, long).ok()
+                });
                 let modal =
                     Decimal::from(n) * price.unwrap_or_default() / Decimal::from(1_000_000u32);
                 let part = &mut charges[m.part_of().index()];
@@ -139,11 +142,21 @@ pub fn focus<'a>(
         }
         if !record.requests.is_empty() {
             let entry = lookup.entry(record);
-            for &(name, count) in record.requests.iter() {
+            // The trued-up fees, split over the charges pro rata to their
+            // list fees; the last takes the rest, so they add up exactly.
+            let mut billed_left = billed.map_or(cost.fees, |b| b[i].fees);
+            let last = record.requests.len() - 1;
+            for (k, &(name, count)) in record.requests.iter().enumerate() {
                 let fee = entry
                     .and_then(|e| e.fee(interner.get(name), count))
                     .unwrap_or_default();
-                charges.push((Charge::Requests(name), count, fee, fee));
+                let share = match (k == last, cost.fees.is_zero()) {
+                    (true, _) => billed_left,
+                    (false, true) => Decimal::ZERO,
+                    (false, false) => billed.map_or(fee, |b| b[i].fees * fee / cost.fees),
+                };
+                billed_left -= share;
+                charges.push((Charge::Requests(name), count, fee, share));
             }
         }
         for (charge, quantity, list, billed) in charges {

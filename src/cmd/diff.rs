@@ -45,9 +45,13 @@ pub fn run(config: &DiffConfig) -> Result<Outcome> {
         print_stdout(terminal(&diff).as_bytes())?;
     }
     let total = &diff.total;
-    let grew = |limit: Decimal| match total.delta_pct() {
-        Some(pct) => pct > limit,
-        None => total.cur.0 > 0,
+    // Exactly: delta × 100 > limit × prev, not the rounded percentage.
+    let grew = |limit: Decimal| {
+        let (prev, delta) = (total.prev.to_decimal(), total.delta().to_decimal());
+        match prev.is_zero() {
+            true => total.cur.0 > 0,
+            false => delta * Decimal::ONE_HUNDRED > limit * prev,
+        }
     };
     let failed = config
         .fail_on_growth

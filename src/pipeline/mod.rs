@@ -347,14 +347,21 @@ impl Month {
         })
     }
 
-    /// The month's days: `--period`'s, else from the first record's day to
-    /// the last's.
+    /// The month's days with data: from the first record's day to the
+    /// last's (within `--period`, which holds every record). Days before the
+    /// fleet's first record or after its last are not $0 days: a month read
+    /// before its end has no stop on the day its data ends.
     pub fn day_range(&self) -> Option<(NaiveDate, NaiveDate)> {
-        if let Some(period) = &self.usage.period {
-            return Some((period.first_day(), period.last_day()));
-        }
         let days = self.usage.records.iter().map(|r| r.timestamp.date_naive());
         Some((days.clone().min()?, days.max()?))
+    }
+
+    /// The days a daily chart shows: `--period`'s, else those with data.
+    pub fn chart_days(&self) -> Option<(NaiveDate, NaiveDate)> {
+        match &self.usage.period {
+            Some(period) => Some((period.first_day(), period.last_day())),
+            None => self.day_range(),
+        }
     }
 }
 

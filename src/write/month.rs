@@ -138,7 +138,7 @@ fn write_answers(month: &Month, answers: &Answers, outputs: &mut Outputs, raw: b
         run_costs: a.run_costs.clone(),
         steps: &a.steps,
         days: &month.days,
-        day_range: month.day_range(),
+        day_range: month.chart_days(),
     };
     outputs.put("report.html", report_html(&page).as_bytes())
 }
