@@ -14,14 +14,14 @@ use crate::hash::FastMap;
 use crate::intern::{Interner, Sym};
 use crate::join::Joined;
 use crate::model::{Cost, Modality, Service, TokenType, UsageRecord};
-use crate::price::{Lookup, PriceTable, Qualifiers};
+use crate::price::{prompt_over, Lookup, PriceTable, Qualifiers};
 use crate::tree::Call;
 
 /// The pricing unit of token charges: unit prices are USD per million.
 pub const TOKEN_UNIT: &str = "1000000 tokens";
 
 /// The columns of `ledger.csv`, in order.
-pub const LEDGER_COLUMNS: [&str; 17] = [
+pub const LEDGER_COLUMNS: [&str; 18] = [
     "day",
     "provider",
     "model",
@@ -30,6 +30,7 @@ pub const LEDGER_COLUMNS: [&str; 17] = [
     "inference_geo",
     "speed",
     "long_context",
+    "prompt_over_tokens",
     "tenant",
     "feature",
     "agent",
@@ -65,6 +66,10 @@ pub struct LineKey {
     pub service: Service,
     /// Whether the requests were priced at the long-context rates.
     pub long_context: bool,
+    /// The largest of the table's prompt bounds ([`PriceTable::prompt_bounds`])
+    /// the requests' prompts exceeded (0 for none): what another table's
+    /// long-context tier needs to reprice them.
+    pub prompt_over: u64,
     /// The requests' tenant.
     pub tenant: Key,
     /// Their feature.
@@ -156,6 +161,7 @@ pub fn lines(
     interner: &Interner,
 ) -> Result<Lines> {
     let mut lookup = Lookup::new(table, interner);
+    let bounds = table.prompt_bounds();
     let mut groups: FastMap<LineKey, LineSums> = FastMap::default();
     for (i, (record, cost)) in records.iter().zip(costs).enumerate() {
         let entry = lookup
@@ -172,6 +178,7 @@ pub fn lines(
             charge,
             service: record.service,
             long_context,
+            prompt_over: prompt_over(&bounds, record.tokens.prompt()),
             tenant: key(dims.and_then(|d| d.tenant)),
             feature: key(dims.and_then(|d| d.feature)),
             agent: key(dims.and_then(|d| d.agent)),
@@ -229,6 +236,7 @@ pub fn lines(
             k.service.geo.map(|g| interner.get(g).to_string()),
             k.service.fast,
             k.long_context,
+            k.prompt_over,
             labels,
         )
     });

@@ -177,23 +177,24 @@ enum Charged {
 }
 
 /// A line's quantity at `entry`'s rates (its tier, region, speed and
-/// long-context qualifiers kept), if `entry` prices it.
-fn reprice(entry: &PriceEntry, line: &Line) -> Option<Decimal> {
+/// prompt size kept), if `entry` prices it: `entry`'s long-context tier
+/// applies by the prompt size the line records against `bounds`, the
+/// current table's prompt bounds.
+fn reprice(entry: &PriceEntry, line: &Line, bounds: &[u64]) -> Option<Decimal> {
     let qualifiers = Qualifiers {
         tier: line.tier,
         geo: line.geo.as_deref(),
         fast: line.fast,
     };
+    let long_context = entry.is_long_above(line.prompt_over, bounds)?;
     let per_million = |rate: Decimal| line.quantity * rate / Decimal::from(1_000_000u32);
     match &line.charge {
         Charged::Tokens(t) => {
-            let rate = entry.unit_price(*t, &qualifiers, line.long_context).ok()?;
+            let rate = entry.unit_price(*t, &qualifiers, long_context).ok()?;
             Some(per_million(rate))
         }
         Charged::Modality(m) => {
-            let rate = entry
-                .modal_unit_price(*m, &qualifiers, line.long_context)
-                .ok()?;
+            let rate = entry.modal_unit_price(*m, &qualifiers, long_context).ok()?;
             Some(per_million(rate))
         }
         Charged::Requests(name) => {
@@ -213,7 +214,8 @@ struct Line {
     /// The region, `None` for global.
     geo: Option<String>,
     fast: bool,
-    long_context: bool,
+    /// `prompt_over_tokens`.
+    prompt_over: u64,
     /// Tenant, feature, agent, tool, model.
     values: [String; 5],
     quantity: Decimal,
@@ -223,6 +225,8 @@ struct Line {
 /// Compare the month in `cur` with the month in `prev`.
 pub fn diff(prev: &Path, cur: &Path) -> Result<Diff> {
     let table = PriceTable::load_file(&need(prev, "pricing.toml")?)?;
+    // The prompt bounds this month's ledger was written with.
+    let bounds = PriceTable::load_file(&need(cur, "pricing.toml")?)?.prompt_bounds();
     let prev_month = month_of(prev)?;
     let cur_month = month_of(cur)?;
     if prev_month.first_day() > cur_month.first_day() {
@@ -249,7 +253,7 @@ pub fn diff(prev: &Path, cur: &Path) -> Result<Diff> {
     each_line(cur, |line| {
         let repriced = table
             .find(&line.provider, &line.model, rates_on)
-            .and_then(|entry| reprice(entry, &line));
+            .and_then(|entry| reprice(entry, &line, &bounds));
         let repriced = match repriced {
             Some(cost) => cost,
             None => {
@@ -451,6 +455,9 @@ fn each_line(dir: &Path, mut each: impl FnMut(Line) -> Result<()>) -> Result<()>
             s if s == speed(false) => false,
             _ => return Err(bad("speed")),
         };
+        field("long_context")
+            .parse::<bool>()
+            .map_err(|_| bad("long_context"))?;
         each(Line {
             day: field("day").parse().map_err(|_| bad("day"))?,
             provider: field("provider").to_string(),
@@ -459,9 +466,9 @@ fn each_line(dir: &Path, mut each: impl FnMut(Line) -> Result<()>) -> Result<()>
             tier,
             geo,
             fast,
-            long_context: field("long_context")
+            prompt_over: field("prompt_over_tokens")
                 .parse()
-                .map_err(|_| bad("long_context"))?,
+                .map_err(|_| bad("prompt_over_tokens"))?,
             values: ["tenant", "feature", "agent", "tool", "model"].map(|c| field(c).to_string()),
             quantity: parse_decimal("quantity")?,
             cost: parse_decimal("cost_usd")?,

@@ -587,6 +587,60 @@ impl PriceTable {
     }
 }
 
+/// Prompt sizes that mark a long-context tier in providers' price lists,
+/// whatever a table says: with a table's own thresholds they are the
+/// bounds of `ledger.csv`'s `prompt_over_tokens`.
+pub const PROMPT_BOUNDS: [u64; 3] = [128_000, 200_000, 272_000];
+
+impl PriceTable {
+    /// [`PROMPT_BOUNDS`] and every long-context threshold of the table,
+    /// sorted, without repeats.
+    pub fn prompt_bounds(&self) -> Vec<u64> {
+        let mut bounds: Vec<u64> = PROMPT_BOUNDS
+            .into_iter()
+            .chain(
+                self.entries
+                    .iter()
+                    .filter_map(|e| Some(e.long_context.as_ref()?.threshold)),
+            )
+            .collect();
+        bounds.sort_unstable();
+        bounds.dedup();
+        bounds
+    }
+}
+
+/// The largest of `bounds` (sorted) that a prompt of `prompt` tokens
+/// exceeds; 0 when it exceeds none.
+pub fn prompt_over(bounds: &[u64], prompt: u64) -> u64 {
+    bounds
+        .iter()
+        .rev()
+        .copied()
+        .find(|&b| prompt > b)
+        .unwrap_or(0)
+}
+
+impl PriceEntry {
+    /// Whether a request whose prompt exceeded `over` (and no larger bound
+    /// of `bounds`) is priced at this entry's long-context rates; `None`
+    /// when the entry's threshold falls between `over` and the next bound,
+    /// where the ledger cannot tell.
+    pub fn is_long_above(&self, over: u64, bounds: &[u64]) -> Option<bool> {
+        let Some(lc) = &self.long_context else {
+            return Some(false);
+        };
+        if lc.threshold <= over {
+            return Some(true);
+        }
+        let next = bounds.iter().copied().find(|&b| b > over);
+        match next {
+            Some(next) if lc.threshold >= next => Some(false),
+            _ => None,
+        }
+    }
+}
+
 /// Bedrock's geographic cross-region inference profiles, whose prefix
 /// costs what the model costs in one region.
 const GEO_PROFILES: [&str; 6] = ["us.", "eu.", "apac.", "jp.", "au.", "us-gov."];

@@ -149,7 +149,7 @@ fn the_ledger_is_exact_and_every_report_rolls_up_from_it() {
     let ledger = csv_rows(&wd.read("june/ledger.csv"));
     assert_eq!(
         ledger[0].join(","),
-        "day,provider,model,charge,service_tier,inference_geo,speed,long_context,\
+        "day,provider,model,charge,service_tier,inference_geo,speed,long_context,prompt_over_tokens,\
          tenant,feature,agent,tool,requests,quantity,pricing_unit,unit_price_usd,cost_usd"
     );
     // req-4 (2025-06-12) is above the 200k-token threshold: long-context
@@ -161,18 +161,22 @@ fn the_ledger_is_exact_and_every_report_rolls_up_from_it() {
             .unwrap_or_else(|| panic!("no {day} {charge} line"))
             .clone()
     };
+    // Its 210,000-token prompt is over the 200,000 bound.
     let long = line("2025-06-12", "input");
-    assert_eq!((&long[4][..], &long[7][..]), ("standard", "true"));
-    assert_eq!(&long[12..], ["1", "150000", "1000000 tokens", "6", "0.9"]);
+    assert_eq!(
+        (&long[4][..], &long[7][..], &long[8][..]),
+        ("standard", "true", "200000")
+    );
+    assert_eq!(&long[13..], ["1", "150000", "1000000 tokens", "6", "0.9"]);
     let batch = line("2025-06-16", "output");
-    assert_eq!(&batch[4..8], ["batch", "global", "standard", "false"]);
-    assert_eq!(&batch[13..], ["2000", "1000000 tokens", "5", "0.01"]);
+    assert_eq!(&batch[4..9], ["batch", "global", "standard", "false", "0"]);
+    assert_eq!(&batch[14..], ["2000", "1000000 tokens", "5", "0.01"]);
     // Each report's exact cost per row is the sum of its ledger lines.
     for (dimension, column) in [
-        ("tenant", 8),
-        ("feature", 9),
-        ("agent", 10),
-        ("tool", 11),
+        ("tenant", 9),
+        ("feature", 10),
+        ("agent", 11),
+        ("tool", 12),
         ("model", 2),
     ] {
         let report = csv_rows(&wd.read(&format!("june/by_{dimension}.csv")));
@@ -181,7 +185,7 @@ fn the_ledger_is_exact_and_every_report_rolls_up_from_it() {
             let exact: rust_decimal::Decimal = ledger[1..]
                 .iter()
                 .filter(|l| l[column] == row[0])
-                .map(|l| l[16].parse::<rust_decimal::Decimal>().unwrap())
+                .map(|l| l[17].parse::<rust_decimal::Decimal>().unwrap())
                 .sum();
             let rounded = micros(&row[cost]);
             let exact_micros = exact * rust_decimal::Decimal::from(1_000_000);
@@ -316,7 +320,7 @@ fn diff_html_folds_the_smaller_tenants_and_escapes_labels() {
     for name in names {
         for line in &ledger[1..] {
             let mut line = line.clone();
-            line[8] = name.to_string();
+            line[9] = name.to_string();
             text += &(line.join(",") + "\n");
         }
     }
@@ -379,5 +383,56 @@ fn a_month_read_before_its_end_has_no_step_where_its_data_ends() {
     assert_eq!(
         wd.read("out/changes.csv"),
         "dimension,value,kind,first_day,days_before,days_after,before_daily_usd,after_daily_usd,factor\n"
+    );
+}
+
+#[test]
+fn a_dropped_long_context_tier_is_a_price_effect() {
+    // May's table prices prompts over 200k at $6 (the whole request); June's
+    // has no long-context tier ($3 for any prompt), as Claude 4.6 went on
+    // 2026-03-13. The same 300k-token request each month: June's $0.90 at
+    // May's rates is $1.80, so the whole change is price.
+    let wd = Workdir::handmade("dropped-tier");
+    let table = |long: &str| {
+        format!(
+            "version = \"t\"\ncurrency = \"USD\"\n\n[[model]]\nprovider = \"anthropic\"\nmatch = [\"claude-x\"]\n\
+             effective_from = 2025-01-01\ninput = 3\noutput = 15\ncache_read = 0.3\ncache_write_5m = 3.75\ncache_write_1h = 6\n{long}"
+        )
+    };
+    wd.write(
+        "may.toml",
+        &table("[model.long_context]\nthreshold = 200000\ninput = 6\noutput = 22.5\ncache_read = 0.6\ncache_write_5m = 7.5\ncache_write_1h = 12\n"),
+    );
+    wd.write("june.toml", &table(""));
+    let header = "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch\n";
+    for (month, day) in [("may", "2025-05-10"), ("june", "2025-06-10")] {
+        wd.write(
+            &format!("{month}.csv"),
+            &format!("{header}{month}-1,{day}T00:00:00Z,anthropic,claude-x,300000,0,0,0,0,false\n"),
+        );
+        let (usage, pricing) = (format!("{month}.csv"), format!("{month}.toml"));
+        wd.run(&[
+            "report",
+            "--spans",
+            "spans",
+            "--usage",
+            &usage,
+            "--pricing",
+            &pricing,
+            "--min-match",
+            "0",
+            "--quiet",
+            "--out",
+            month,
+        ]);
+    }
+    let stdout = wd.run(&["diff", "may", "june"]);
+    assert!(
+        stdout.starts_with(
+            "2025-05 → 2025-06: $1.800000 → $0.900000 (-$0.900000, -50.0 %)\n\
+             \x20 price effect  -$0.900000 (2025-06 usage at the rates of 2025-05-31)\n\
+             \x20 volume effect +$0.000000\n"
+        ),
+        "{stdout}"
     );
 }

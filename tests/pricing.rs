@@ -167,7 +167,7 @@ fn tiers_regions_and_speed_are_priced_and_kept_in_the_ledger() {
     let inputs: Vec<String> = ledger[1..]
         .iter()
         .filter(|l| l[3] == "input")
-        .map(|l| format!("{} {} {} {} {}", l[4], l[5], l[6], l[15], l[16]))
+        .map(|l| format!("{} {} {} {} {}", l[4], l[5], l[6], l[16], l[17]))
         .collect();
     assert_eq!(
         inputs,
@@ -494,7 +494,7 @@ r1,2025-06-02T00:00:00Z,openai,gpt-x,1000000,0,0,0,100000,false,100000,10000
     let ledger = crate::workdir::csv_rows(&wd.read("out/ledger.csv"));
     let lines: Vec<String> = ledger[1..]
         .iter()
-        .map(|l| format!("{} {} {} {}", l[3], l[13], l[15], l[16]))
+        .map(|l| format!("{} {} {} {}", l[3], l[14], l[16], l[17]))
         .collect();
     assert_eq!(
         lines,

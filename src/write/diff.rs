@@ -144,7 +144,8 @@ pub fn terminal(diff: &Diff) -> String {
     }
     for u in &diff.unpriced {
         text += &format!(
-            "no rate in {}'s table for {} {} ({} ledger lines, ${} this month): counted as volume\n",
+            "{}'s table cannot reprice {} {} ({} ledger lines, ${} this month: no entry, or none for \
+             their tier, region, speed, charge or prompt size): counted as volume\n",
             diff.prev_month,
             escape(&u.model.0),
             escape(&u.model.1),

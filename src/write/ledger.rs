@@ -26,6 +26,7 @@ pub fn ledger_csv(w: &mut CsvOut, lines: &Lines, interner: &Interner) -> csv::Re
                 .to_string(),
             speed(key.service.fast).to_string(),
             key.long_context.to_string(),
+            key.prompt_over.to_string(),
             label(key.tenant),
             label(key.feature),
             label(key.agent),
