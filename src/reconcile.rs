@@ -274,6 +274,9 @@ pub fn reconcile(
     // Both sides keyed alike: (computed, invoiced, tokens, invoiced at all,
     // long-context tokens and cost).
     let mut sides: BTreeMap<LineKey, Side> = BTreeMap::new();
+    // The computed side by the rate's qualifiers as a cost report states
+    // them (tier, context window), to say which rate of a line drifted.
+    let mut by_rate: BTreeMap<(LineKey, String), (Decimal, Decimal)> = BTreeMap::new();
     let mut lookup = Lookup::new(table, names.interner);
     for (r, cost) in records.iter().zip(costs) {
         let day = daily.then(|| r.timestamp.date_naive());
@@ -291,6 +294,9 @@ pub fn reconcile(
                 meter: Meter::Tokens(t),
                 day,
             };
+            let window = if long { "200k-1M" } else { "0-200k" };
+            let rate = format!("{} {window}", r.service.tier.key());
+            by_rate.entry((key.clone(), rate)).or_default().0 += amount;
             let side = sides.entry(key).or_default();
             side.0 += amount;
             side.2 += u128::from(tokens);
@@ -331,6 +337,9 @@ pub fn reconcile(
             meter: line.meter.clone(),
             day: line.day.filter(|_| daily),
         };
+        if let Some(rate) = &line.qualifiers {
+            by_rate.entry((key.clone(), rate.clone())).or_default().1 += line.amount;
+        }
         if line.meter == Meter::Other {
             not_per_token
                 .entry(key.clone())
@@ -400,6 +409,7 @@ pub fn reconcile(
     }
 
     diagnose(&mut lines, &tolerance, daily);
+    name_drifting_rates(&mut lines, &by_rate, &tolerance);
     for line in &mut lines {
         if let Some(what) = not_per_token.get(&line.key) {
             line.diagnosis = format!(
@@ -425,6 +435,41 @@ pub fn reconcile(
         total_status,
         factors,
         invoice_only,
+    }
+}
+
+/// Where the invoice states each line's rate qualifiers (Anthropic's cost
+/// report: service tier and context window), add to a drifting line's
+/// diagnosis which of its rates drifted, with both sides' amounts.
+fn name_drifting_rates(
+    lines: &mut [Line],
+    by_rate: &BTreeMap<(LineKey, String), (Decimal, Decimal)>,
+    tolerance: &Tolerance,
+) {
+    for line in lines.iter_mut().filter(|l| l.status == Status::Drift) {
+        let rates: Vec<(&String, &(Decimal, Decimal))> = by_rate
+            .range((line.key.clone(), String::new())..)
+            .take_while(|((key, _), _)| *key == line.key)
+            .map(|((_, rate), sides)| (rate, sides))
+            .collect();
+        if rates.iter().all(|(_, (_, invoiced))| invoiced.is_zero()) {
+            continue;
+        }
+        let drifting: Vec<String> = rates
+            .iter()
+            .filter(|(_, (computed, invoiced))| tolerance.drifts(*computed, *invoiced))
+            .map(|(rate, (computed, invoiced))| {
+                format!(
+                    "{rate}: computed ${}, invoiced ${}",
+                    Micros::round(*computed),
+                    Micros::round(*invoiced)
+                )
+            })
+            .collect();
+        if !drifting.is_empty() {
+            let sep = if line.diagnosis.is_empty() { "" } else { "; " };
+            line.diagnosis += &format!("{sep}the rates that drift: {}", drifting.join(", "));
+        }
     }
 }
 

@@ -389,3 +389,29 @@ fn a_line_of_two_rates_names_both_not_their_blend() {
     );
     assert!(!csv.contains("the input rate looks wrong"), "{csv}");
 }
+
+#[test]
+fn a_drift_names_the_rate_by_the_cost_reports_tier_and_context_window() {
+    // Anthropic bills req-7's batch input (4,000 tokens on 2025-06-16, $0.004
+    // at half of $2) as 10 cents: the line drifts, and the cost report's
+    // service_tier and context_window say which rate.
+    let wd = Workdir::handmade("rate-drift");
+    let report = std::fs::read_to_string(fixture("invoices/anthropic-cost-report.jsonl")).unwrap();
+    let batch_input = r#""amount":"0.4","workspace_id":null,"description":"Claude Test 1 Usage - Input Tokens","cost_type":"tokens","context_window":"0-200k","model":"claude-test-1","service_tier":"batch""#;
+    assert!(report.contains(batch_input));
+    wd.write(
+        "invoices/anthropic.jsonl",
+        &report.replace(batch_input, &batch_input.replace("\"0.4\"", "\"10\"")),
+    );
+    let out = wd.reconcile("invoices", &[]);
+    assert_exit(&out, 1);
+    let csv = wd.read("out/reconciliation.csv");
+    let line = csv
+        .lines()
+        .find(|l| l.starts_with("anthropic,claude-test-1,input,2025-06-16,"))
+        .unwrap_or_else(|| panic!("{csv}"));
+    assert!(
+        line.contains("the rates that drift: batch 0-200k: computed $0.004000, invoiced $0.100000"),
+        "{line}"
+    );
+}

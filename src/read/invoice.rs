@@ -68,6 +68,9 @@ pub struct InvoiceLine {
     pub charge: Charge,
     /// The line's own description, for lines without a model.
     pub description: String,
+    /// The rate's qualifiers the line states (Anthropic's `service_tier` and
+    /// `context_window`: `batch 0-200k`), when it states them.
+    pub qualifiers: Option<String>,
     /// Where the line was read.
     pub origin: Origin,
 }
@@ -195,6 +198,17 @@ pub fn parse_text(
     Ok((format, lines))
 }
 
+/// A rate's qualifiers as Anthropic's cost report states them
+/// (`service_tier`, `context_window`), joined: `batch 0-200k`.
+pub fn qualifiers(service_tier: Option<&str>, context_window: Option<&str>) -> Option<String> {
+    let parts: Vec<&str> = [service_tier, context_window]
+        .into_iter()
+        .flatten()
+        .filter(|p| !p.is_empty())
+        .collect();
+    (!parts.is_empty()).then(|| parts.join(" "))
+}
+
 /// What a usage line charges for.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Meter {
@@ -289,6 +303,8 @@ struct AnthropicCost {
     token_type: Option<String>,
     model: Option<String>,
     description: Option<String>,
+    service_tier: Option<String>,
+    context_window: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -386,6 +402,8 @@ impl<'a> Reader<'a> {
                 })?;
                 let meter = anthropic_meter(cost.cost_type.as_deref(), cost.token_type.as_deref());
                 let description = cost.description.or(cost.cost_type).unwrap_or_default();
+                let qualifiers =
+                    qualifiers(cost.service_tier.as_deref(), cost.context_window.as_deref());
                 out.push(InvoiceLine {
                     provider: "anthropic".into(),
                     model: cost.model,
@@ -395,6 +413,7 @@ impl<'a> Reader<'a> {
                     amount: cents / Decimal::ONE_HUNDRED,
                     charge: Charge::Usage,
                     description,
+                    qualifiers,
                     origin: Origin {
                         file: self.file,
                         line,
@@ -462,6 +481,7 @@ impl<'a> Reader<'a> {
             covers: day.map(|d| (d, d)),
             amount,
             charge: Charge::Usage,
+            qualifiers: None,
             description: if item.is_empty() {
                 "(all usage, not grouped by line_item)".into()
             } else {
@@ -600,6 +620,7 @@ impl<'a> Reader<'a> {
             amount,
             charge,
             description: c.get(r, "description").unwrap_or("").to_string(),
+            qualifiers: None,
             origin: Origin {
                 file: self.file,
                 line,
@@ -634,6 +655,7 @@ impl<'a> Reader<'a> {
             amount: c.amount(r, "cost_usd")?,
             charge: Charge::Usage,
             description: cost_type.to_string(),
+            qualifiers: qualifiers(c.get(r, "service_tier"), c.get(r, "context_window")),
             origin: Origin {
                 file: self.file,
                 line,
