@@ -317,6 +317,8 @@ fn focus_rows_column_by_column() {
         ("ProviderName", "openai"),
         ("PublisherName", "openai"),
         ("InvoiceIssuerName", "openai"),
+        ("ServiceProviderName", "openai"),
+        ("HostProviderName", "openai"),
         ("SkuId", "gpt-test"),
         ("SkuPriceId", "gpt-test:input:0.5"),
         ("SkuMeter", "input"),
@@ -338,7 +340,7 @@ fn focus_rows_column_by_column() {
     // calls), t-b at $1.00 $2.20.
     let short: Vec<[&str; 5]> = rows[2..]
         .iter()
-        .map(|r| [&r[6], &r[18], &r[23], &r[22], &r[26]].map(String::as_str))
+        .map(|r| [&r[6], &r[20], &r[25], &r[24], &r[28]].map(String::as_str))
         .collect();
     assert_eq!(
         short,

@@ -1,11 +1,14 @@
-//! The FinOps FOCUS 1.2-shaped export (`focus.csv`): one row per (UTC day,
-//! provider, model, token type, unit price, tenant, feature, agent), which
-//! FinOps platforms ingest beside their cloud bills.
+//! The FinOps FOCUS-shaped export (`focus.csv`: the 1.2 columns and 1.3's
+//! service and host provider columns): one row per (UTC day,
+//! provider, model, charge, unit price, tenant, feature, agent), which
+//! FinOps platforms ingest beside their cloud bills. A charge is a token
+//! type, a modality priced apart or a per-request charge.
 //!
 //! Mapping: tokens are `ConsumedQuantity` in `Tokens`, priced per
 //! `1M Tokens` (`PricingQuantity` = tokens ÷ 10⁶, `ListUnitPrice` = the
-//! pricing table's rate, batch discount and long-context tier applied); the
-//! model is the `SkuId`, the model, token type and rate the `SkuPriceId`.
+//! rate with tier, region, speed and long-context tier applied); requests
+//! are priced per `1000 Requests`; the model is the `SkuId`, the model,
+//! charge and rate the `SkuPriceId`.
 //! `ListCost` is the cost at the pricing table's rates; `BilledCost` and
 //! `EffectiveCost` are the trued-up cost under `--true-up`, else the same
 //! as `ListCost`. Invoiced usage no record makes up is one `Adjustment` row.
@@ -27,7 +30,7 @@ use crate::price::{Lookup, PriceTable, Qualifiers};
 use crate::tree::Call;
 
 /// The columns of `focus.csv`, in order.
-pub const COLUMNS: [&str; 27] = [
+pub const COLUMNS: [&str; 29] = [
     "BillingPeriodStart",
     "BillingPeriodEnd",
     "ChargePeriodStart",
@@ -43,6 +46,8 @@ pub const COLUMNS: [&str; 27] = [
     "ProviderName",
     "PublisherName",
     "InvoiceIssuerName",
+    "ServiceProviderName",
+    "HostProviderName",
     "SkuId",
     "SkuPriceId",
     "SkuMeter",
@@ -249,6 +254,8 @@ impl Focus<'_> {
                 provider.to_string(),
                 provider.to_string(),
                 provider.to_string(),
+                provider.to_string(),
+                provider.to_string(),
                 model.to_string(),
                 format!("{model}:{meter}:{}", key.rate),
                 meter.to_string(),
@@ -280,7 +287,7 @@ impl Focus<'_> {
                 Micros(0).to_string(),
                 "USD".to_string(),
             ]);
-            row.extend(std::iter::repeat_n(String::new(), 13));
+            row.extend(std::iter::repeat_n(String::new(), 15));
             row.extend([INVOICE_ONLY; 3].map(str::to_string));
             row.push(String::new());
             emit(&row)?;
