@@ -181,3 +181,81 @@ fn changes_launch_a_feature_start_a_retry_loop_and_double_a_tenant() {
     // Every acme-corp run has its second.
     assert_eq!(acme_changed % 2, 0);
 }
+
+#[test]
+fn a_month_with_web_searches_and_reasoning_reconciles_to_the_cent() {
+    // simulate --charges: o3 reports reasoning tokens, Claude's research
+    // calls make web searches that Anthropic's cost report bills as
+    // web_search lines. The report prices each search at $10 per 1,000,
+    // attributes it, and reconciles every line with the invoice.
+    let wd = Workdir::new("sim-charges");
+    wd.run(&[
+        "simulate",
+        "--runs",
+        "300",
+        "--seed",
+        "7",
+        "--charges",
+        "--out",
+        "month",
+    ]);
+    let pricing = crate::workdir::repo().join("pricing.toml");
+    wd.run(&[
+        "report",
+        "--spans",
+        "month/spans",
+        "--usage",
+        "month/usage.csv",
+        "--invoice",
+        "month/invoices",
+        "--true-up",
+        "--period",
+        "2025-06",
+        "--pricing",
+        pricing.to_str().unwrap(),
+        "--quiet",
+        "--out",
+        "out",
+    ]);
+    // The truth, from the usage file itself: searches × $0.01, and the
+    // reasoning tokens, in period.
+    let usage = crate::workdir::csv_rows(&wd.read("month/usage.csv"));
+    let column = |name: &str| usage[0].iter().position(|c| c == name).unwrap();
+    let june: Vec<&Vec<String>> = usage[1..]
+        .iter()
+        .filter(|r| r[1].starts_with("2025-06"))
+        .collect();
+    let count = |name: &str| -> u64 {
+        june.iter()
+            .map(|r| r[column(name)].parse::<u64>().unwrap_or(0))
+            .sum()
+    };
+    let (searches, reasoning) = (count("web_search_requests"), count("reasoning_tokens"));
+    assert!(
+        searches > 50 && reasoning > 10_000,
+        "{searches} searches, {reasoning} reasoning"
+    );
+    let summary = wd.read("out/summary.json");
+    let fees = format!(
+        "\"cost_requests_usd\": \"{}.{:06}\"",
+        searches / 100,
+        searches % 100 * 10_000
+    );
+    assert!(summary.contains(&fees), "{fees} in {summary}");
+    assert!(
+        summary.contains(&format!("\"reasoning_tokens\": {reasoning}")),
+        "{summary}"
+    );
+    let rec = wd.read("out/reconciliation.csv");
+    let search_lines: Vec<&str> = rec.lines().filter(|l| l.contains(",web_search,")).collect();
+    assert!(!search_lines.is_empty());
+    assert!(search_lines.iter().all(|l| l.contains(",ok,")), "{rec}");
+    // The research feature carries the searches.
+    let features = crate::workdir::csv_rows(&wd.read("out/by_feature.csv"));
+    let searches_column = features[0]
+        .iter()
+        .position(|c| c == "web_search_requests")
+        .unwrap();
+    let research = features.iter().find(|r| r[0] == "research-report").unwrap();
+    assert!(research[searches_column].parse::<u64>().unwrap() > 0);
+}

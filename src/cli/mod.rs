@@ -484,6 +484,12 @@ pub struct SimulateArgs {
     /// arguments give the same bytes as they always did.
     #[arg(long)]
     pub changes: bool,
+    /// Lines of the bill beyond tokens, in the canonical usage CSV: o3 calls
+    /// report reasoning tokens (70 % of their output), and each
+    /// research-report call to Claude makes 0 to 3 web searches, billed per search and
+    /// listed on Anthropic's cost report as web_search lines.
+    #[arg(long)]
+    pub charges: bool,
     /// Pricing table for the simulated invoices [default: ./pricing.toml if
     /// present, else the built-in table].
     #[arg(long, value_name = "FILE")]
@@ -661,6 +667,7 @@ impl SimulateArgs {
             drop_ids: self.drop_ids,
             gateway_ids: self.gateway_ids,
             changes: self.changes,
+            charges: self.charges,
         }
     }
 }

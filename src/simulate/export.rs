@@ -42,6 +42,10 @@ pub struct BilledCall<'a> {
     pub tokens: Tokens,
     /// Sent through a batch API.
     pub batch: bool,
+    /// Reasoning tokens (a part of output).
+    pub reasoning: u64,
+    /// Web searches the call made.
+    pub web_searches: u64,
     /// The cost at list price, for the sources that report one.
     pub cost: Option<Decimal>,
 }
@@ -54,11 +58,18 @@ pub struct UsageExport {
     rows: u64,
     /// LiteLLM's own request ids instead of the provider's.
     gateway_ids: bool,
+    /// The canonical CSV's reasoning and web search columns.
+    charges: bool,
 }
 
 impl UsageExport {
     /// Create the export file in `dir`.
-    pub fn create(dir: &Path, format: Export, gateway_ids: bool) -> Result<UsageExport> {
+    pub fn create(
+        dir: &Path,
+        format: Export,
+        gateway_ids: bool,
+        charges: bool,
+    ) -> Result<UsageExport> {
         let name = match format {
             Export::Canonical => "usage.csv",
             Export::Litellm => "spend-logs.jsonl",
@@ -72,12 +83,19 @@ impl UsageExport {
             format,
             rows: 0,
             gateway_ids,
+            charges,
         };
         if format == Export::Canonical {
-            export
-                .out
-                .write_all(b"request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch\n")
-                .map_err(|e| Error::io(&export.path, e))?;
+            let extra = if charges {
+                ",reasoning_tokens,web_search_requests"
+            } else {
+                ""
+            };
+            writeln!(
+                export.out,
+                "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch{extra}"
+            )
+            .map_err(|e| Error::io(&export.path, e))?;
         }
         Ok(export)
     }
@@ -91,15 +109,26 @@ impl UsageExport {
             c.round_dp(10).normalize().to_string()
         });
         match self.format {
-            Export::Canonical => writeln!(
-                self.out,
-                "{},{},{},{},{uncached},{read},{write_5m},{write_1h},{output},{}",
-                call.id,
-                end.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-                call.provider,
-                call.model,
-                call.batch
-            ),
+            Export::Canonical => {
+                let extra = if self.charges {
+                    let searches = match call.web_searches {
+                        0 => String::new(),
+                        n => n.to_string(),
+                    };
+                    format!(",{},{searches}", call.reasoning)
+                } else {
+                    String::new()
+                };
+                writeln!(
+                    self.out,
+                    "{},{},{},{},{uncached},{read},{write_5m},{write_1h},{output},{}{extra}",
+                    call.id,
+                    end.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                    call.provider,
+                    call.model,
+                    call.batch
+                )
+            }
             Export::Litellm => {
                 // OpenAI-shaped: prompt_tokens includes every cached token.
                 let prompt: u64 = call.tokens.0[..4].iter().sum();

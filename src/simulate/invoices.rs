@@ -19,11 +19,15 @@ use crate::price::{PriceTable, Qualifiers};
 #[derive(Default)]
 pub struct Invoicer {
     charges: BTreeMap<(&'static str, &'static str, TokenType, NaiveDate), Decimal>,
+    /// Web search fees per (provider, model, day).
+    searches: BTreeMap<(&'static str, &'static str, NaiveDate), Decimal>,
     unpriced: Option<String>,
 }
 
 impl Invoicer {
-    /// Price one billed call, add it to the day's charges and return its cost.
+    /// Price one billed call (its tokens and web searches), add it to the
+    /// day's charges and return its cost.
+    #[allow(clippy::too_many_arguments)]
     pub fn add(
         &mut self,
         pricing: &PriceTable,
@@ -32,7 +36,23 @@ impl Invoicer {
         day: NaiveDate,
         tokens: &Tokens,
         batch: bool,
+        web_searches: u64,
     ) -> Option<Decimal> {
+        let fee = match web_searches {
+            0 => Some(Decimal::ZERO),
+            n => pricing
+                .find(provider, model, day)
+                .and_then(|e| e.fee("web_search", n)),
+        };
+        let Some(fee) = fee else {
+            self.unpriced.get_or_insert_with(|| {
+                format!("{provider} {model} has no web_search price on {day}")
+            });
+            return None;
+        };
+        if !fee.is_zero() {
+            *self.searches.entry((provider, model, day)).or_default() += fee;
+        }
         match pricing.find(provider, model, day).map(|e| {
             let tier = if batch { Tier::Batch } else { Tier::Standard };
             e.cost(
@@ -51,7 +71,7 @@ impl Invoicer {
                             cost.tokens[t.index()];
                     }
                 }
-                Some(cost.total())
+                Some(cost.total() + fee)
             }
             _ => {
                 self.unpriced
@@ -79,7 +99,16 @@ impl Invoicer {
             let path = dir.join(name);
             std::fs::write(&path, text).map_err(|e| Error::io(&path, e))
         };
-        write("anthropic-cost-report.jsonl", anthropic(&charges))?;
+        let searches: BTreeMap<_, _> = self
+            .searches
+            .iter()
+            .filter(|((.., day), _)| in_month(day))
+            .map(|(k, v)| (*k, *v))
+            .collect();
+        write(
+            "anthropic-cost-report.jsonl",
+            anthropic(&charges, &searches),
+        )?;
         write("openai-costs.jsonl", openai(&charges))?;
         write("google-invoice.csv", google(&charges, month))
     }
@@ -99,8 +128,12 @@ fn by_day<'a>(charges: &[Charge<'a>], provider: &str) -> BTreeMap<NaiveDate, Vec
     days
 }
 
-/// Anthropic Admin API cost_report pages, a week per page, one page per line.
-fn anthropic(charges: &[Charge]) -> String {
+/// Web search fees per (provider, model, day).
+type Searches = BTreeMap<(&'static str, &'static str, NaiveDate), Decimal>;
+
+/// Anthropic Admin API cost_report pages, a week per page, one page per
+/// line; each day's web searches are `cost_type` `web_search` results.
+fn anthropic(charges: &[Charge], searches: &Searches) -> String {
     let days = by_day(charges, "anthropic");
     let days: Vec<_> = days.into_iter().collect();
     let pages: Vec<_> = days.chunks(7).collect();
@@ -109,7 +142,7 @@ fn anthropic(charges: &[Charge]) -> String {
         let buckets: Vec<serde_json::Value> = page
             .iter()
             .map(|(day, charges)| {
-                let results: Vec<serde_json::Value> = charges
+                let mut results: Vec<serde_json::Value> = charges
                     .iter()
                     .map(|((_, model, t, _), usd)| {
                         let (name, kind) = match t {
@@ -132,6 +165,20 @@ fn anthropic(charges: &[Charge]) -> String {
                         })
                     })
                     .collect();
+                let day_searches = searches.iter().filter(|((p, _, d), _)| *p == "anthropic" && d == day);
+                for ((_, model, _), usd) in day_searches {
+                    results.push(serde_json::json!({
+                        "currency": "USD",
+                        "amount": (*usd * Decimal::ONE_HUNDRED).round_dp(5).normalize().to_string(),
+                        "workspace_id": null,
+                        "description": "Web search",
+                        "cost_type": "web_search",
+                        "context_window": null,
+                        "model": model,
+                        "service_tier": "standard",
+                        "token_type": null,
+                    }));
+                }
                 let start = day.and_hms_opt(0, 0, 0).expect("midnight").and_utc();
                 serde_json::json!({
                     "starting_at": start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),

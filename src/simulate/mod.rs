@@ -70,6 +70,12 @@ pub struct Config {
     /// When false, the same seed and sizes give the same bytes as they did
     /// before this option existed.
     pub changes: bool,
+    /// Lines of the bill beyond tokens (canonical usage only): o3 calls
+    /// report their reasoning tokens (70 % of their output), and each
+    /// `research-report` call to Claude makes 0 to 3 web searches, billed per
+    /// search and listed on Anthropic's cost report as `web_search` lines. When
+    /// false, the same bytes as without this option.
+    pub charges: bool,
 }
 
 /// What was generated.
@@ -412,7 +418,13 @@ pub fn generate(config: &Config, pricing: &PriceTable, dir: &Path) -> Result<Sta
             .map(BufWriter::new)
             .map_err(|e| Error::io(p, e))
     };
-    let usage = export::UsageExport::create(dir, config.usage_format, config.gateway_ids)?;
+    if config.charges && config.usage_format != Export::Canonical {
+        return Err(Error::fatal(
+            "--charges writes its reasoning and web search counts into the canonical usage CSV: leave out --usage-format",
+        ));
+    }
+    let usage =
+        export::UsageExport::create(dir, config.usage_format, config.gateway_ids, config.charges)?;
     let services = ["agent-gateway", "agent-worker"];
     let mut span_files = Vec::new();
     for i in 0..config.span_files.max(1) {
@@ -740,6 +752,17 @@ impl Month {
         };
         let billed = !rng.per_mille(15);
         let exported = !rng.per_mille(20);
+        // With --charges only (no draw otherwise): o3's reasoning, and the
+        // research feature's web searches.
+        let reasoning = match self.config.charges && model.billed == O3.billed {
+            true => output * 7 / 10,
+            false => 0,
+        };
+        let searching = feature.name == "research-report" && model.provider == "anthropic";
+        let web_searches = match self.config.charges && searching {
+            true => rng.range(0, 3),
+            false => 0,
+        };
         if billed {
             self.stats.usage_records += 1;
             let tokens = Tokens([uncached, read, write_5m, write_1h, output]);
@@ -752,6 +775,7 @@ impl Month {
                 day,
                 &tokens,
                 batch,
+                web_searches,
             );
             self.usage.write(&export::BilledCall {
                 id: &id,
@@ -762,6 +786,8 @@ impl Month {
                 openrouter: model.openrouter,
                 tokens,
                 batch,
+                reasoning,
+                web_searches,
                 cost,
             })?;
         }
