@@ -15,7 +15,7 @@ use tokenledger::error::Result;
     version,
     after_help = "Defaults for any flag: --config FILE, $TOKENLEDGER_CONFIG, or ./tokenledger.toml \
                   ([report] spans = [\"spans/\"], out = \"reports\", ...).\n\
-                  Exit codes: 0 success, 1 a gate failed (drift, budget, coverage, too little joined), 2 an error."
+                  Exit codes: 0 success, 1 a gate failed (drift, budget, coverage, too little joined, growth), 2 an error."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -38,8 +38,8 @@ enum Command {
     Diff(cli::DiffArgs),
     /// Generate a deterministic synthetic fleet month (spans + usage).
     Simulate(cli::SimulateArgs),
-    /// Show a model's price, or check the table against the usage and the
-    /// genai-prices catalog (exit 1 on a gap).
+    /// Show a model's price, list what the table prices, or check the table
+    /// against the usage and the genai-prices catalog (exit 1 on a gap).
     Pricing {
         #[command(subcommand)]
         command: cli::PricingCommand,
