@@ -295,7 +295,11 @@ pub fn reconcile(
                 day,
             };
             let window = if long { "200k-1M" } else { "0-200k" };
-            let rate = format!("{} {window}", r.service.tier.key());
+            let geo = r
+                .service
+                .geo
+                .map_or_else(String::new, |g| format!(" {}", names.name(g)));
+            let rate = format!("{} {window}{geo}", r.service.tier.key());
             by_rate.entry((key.clone(), rate)).or_default().0 += amount;
             let side = sides.entry(key).or_default();
             side.0 += amount;

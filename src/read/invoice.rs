@@ -199,9 +199,15 @@ pub fn parse_text(
 }
 
 /// A rate's qualifiers as Anthropic's cost report states them
-/// (`service_tier`, `context_window`), joined: `batch 0-200k`.
-pub fn qualifiers(service_tier: Option<&str>, context_window: Option<&str>) -> Option<String> {
-    let parts: Vec<&str> = [service_tier, context_window]
+/// (`service_tier`, `context_window`, and `inference_geo` unless global),
+/// joined: `batch 0-200k`, `standard 0-200k us`.
+pub fn qualifiers(
+    service_tier: Option<&str>,
+    context_window: Option<&str>,
+    inference_geo: Option<&str>,
+) -> Option<String> {
+    let geo = inference_geo.filter(|g| !matches!(*g, "global" | "not_available"));
+    let parts: Vec<&str> = [service_tier, context_window, geo]
         .into_iter()
         .flatten()
         .filter(|p| !p.is_empty())
@@ -305,6 +311,7 @@ struct AnthropicCost {
     description: Option<String>,
     service_tier: Option<String>,
     context_window: Option<String>,
+    inference_geo: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -402,8 +409,11 @@ impl<'a> Reader<'a> {
                 })?;
                 let meter = anthropic_meter(cost.cost_type.as_deref(), cost.token_type.as_deref());
                 let description = cost.description.or(cost.cost_type).unwrap_or_default();
-                let qualifiers =
-                    qualifiers(cost.service_tier.as_deref(), cost.context_window.as_deref());
+                let qualifiers = qualifiers(
+                    cost.service_tier.as_deref(),
+                    cost.context_window.as_deref(),
+                    cost.inference_geo.as_deref(),
+                );
                 out.push(InvoiceLine {
                     provider: "anthropic".into(),
                     model: cost.model,
@@ -655,7 +665,11 @@ impl<'a> Reader<'a> {
             amount: c.amount(r, "cost_usd")?,
             charge: Charge::Usage,
             description: cost_type.to_string(),
-            qualifiers: qualifiers(c.get(r, "service_tier"), c.get(r, "context_window")),
+            qualifiers: qualifiers(
+                c.get(r, "service_tier"),
+                c.get(r, "context_window"),
+                c.get(r, "inference_geo"),
+            ),
             origin: Origin {
                 file: self.file,
                 line,
@@ -728,6 +742,19 @@ impl Columns {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cost_report_qualifiers_name_the_rate() {
+        assert_eq!(
+            qualifiers(Some("batch"), Some("0-200k"), Some("global")).as_deref(),
+            Some("batch 0-200k")
+        );
+        assert_eq!(
+            qualifiers(Some("standard"), Some("200k-1M"), Some("us")).as_deref(),
+            Some("standard 200k-1M us")
+        );
+        assert_eq!(qualifiers(None, None, Some("not_available")), None);
+    }
 
     #[test]
     fn token_type_names_across_exports() {
