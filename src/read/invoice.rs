@@ -250,12 +250,20 @@ impl Meter {
     }
 }
 
+/// Anthropic's server tools billed per request (`cost_type` and the
+/// usage's `server_tool_use` counts); code execution is billed by time.
+const ANTHROPIC_PER_REQUEST: [&str; 2] = ["web_search", "web_fetch"];
+
 /// The charge an Anthropic cost report's `cost_type` names: tokens (with
-/// `token_type`) or a per-request charge such as `web_search`.
+/// `token_type`), a per-request charge (`web_search`), or another line
+/// (`code_execution`, billed by container time).
 fn anthropic_meter(cost_type: Option<&str>, token_type: Option<&str>) -> Meter {
     match cost_type {
         None | Some("" | "tokens") => Meter::of(token_type.and_then(token_type_named)),
-        Some(charge) => Meter::Requests(charge.to_string()),
+        Some(charge) if ANTHROPIC_PER_REQUEST.contains(&charge) => {
+            Meter::Requests(charge.to_string())
+        }
+        Some(_) => Meter::Other,
     }
 }
 
@@ -742,6 +750,19 @@ impl Columns {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cost_types_are_tokens_per_request_charges_or_other_lines() {
+        assert_eq!(
+            anthropic_meter(Some("tokens"), Some("output_tokens")),
+            Meter::Tokens(TokenType::Output)
+        );
+        assert_eq!(
+            anthropic_meter(Some("web_search"), None),
+            Meter::Requests("web_search".into())
+        );
+        assert_eq!(anthropic_meter(Some("code_execution"), None), Meter::Other);
+    }
 
     #[test]
     fn cost_report_qualifiers_name_the_rate() {
