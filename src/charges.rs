@@ -101,6 +101,19 @@ impl Charge {
         }
     }
 
+    /// The charge's place in output order: token types in column order,
+    /// then modalities, then per-request charges by name.
+    pub fn order(&self, interner: &Interner) -> (usize, String) {
+        match self {
+            Charge::Tokens(t) => (t.index(), String::new()),
+            Charge::Modality(m) => (TokenType::ALL.len() + m.index(), String::new()),
+            Charge::Requests(name) => (
+                TokenType::ALL.len() + Modality::ALL.len(),
+                interner.get(*name).to_string(),
+            ),
+        }
+    }
+
     /// The `pricing_unit` column.
     pub fn unit(&self) -> &'static str {
         match self {
@@ -227,11 +240,7 @@ pub fn lines(
             k.day,
             name(k.provider),
             name(k.model),
-            match k.charge {
-                Charge::Tokens(t) => (t.index(), String::new()),
-                Charge::Modality(m) => (TokenType::ALL.len() + m.index(), String::new()),
-                Charge::Requests(charge) => (TokenType::ALL.len() + 4, name(charge)),
-            },
+            k.charge.order(interner),
             k.service.tier,
             k.service.geo.map(|g| interner.get(g).to_string()),
             k.service.fast,

@@ -194,11 +194,7 @@ pub fn focus<'a>(
     rows.sort_by_cached_key(|(k, _)| {
         let name = |s: Sym| interner.get(s).to_string();
         let dims = [k.tenant, k.feature, k.agent].map(|d| label(interner, d).to_string());
-        let charge = match k.charge {
-            Charge::Tokens(t) => (t.index(), String::new()),
-            Charge::Modality(m) => (TokenType::ALL.len() + m.index(), String::new()),
-            Charge::Requests(c) => (TokenType::ALL.len() + 4, name(c)),
-        };
+        let charge = k.charge.order(interner);
         (k.day, name(k.provider), name(k.model), charge, k.rate, dims)
     });
 
