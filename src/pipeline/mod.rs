@@ -82,8 +82,6 @@ pub struct Month {
     pub reports: Vec<Report>,
     /// Per dimension, its values' totals per UTC day, rounded (`by_day.csv`).
     pub days: Vec<Report>,
-    /// The charge lines (`ledger.csv`).
-    pub lines: Lines,
     /// The rounded grand total per cost column.
     pub columns: [Micros; crate::ledger::COLUMNS],
     /// Under `--true-up`: each record's invoiced cost.
@@ -117,6 +115,8 @@ pub struct Answers<'m> {
     pub focus: Focus<'m>,
     /// The step changes within the month.
     pub changes: Vec<Change>,
+    /// The charge lines (`ledger.csv`).
+    pub lines: Lines,
 }
 
 /// Join, reconcile, attribute, round and judge: everything after the span
@@ -178,14 +178,6 @@ pub fn month(
         billed_target,
     )?;
     let days = round_all(ledger.day_tables(&usage.interner), &columns, None)?;
-    let lines = charges::lines(
-        &usage.records,
-        &usage.costs,
-        &resolved.calls,
-        &joined,
-        &usage.pricing,
-        &usage.interner,
-    )?;
     let mut summary = usage.summary(TotalsJson::new(
         &ledger.total,
         &columns,
@@ -202,7 +194,6 @@ pub fn month(
         ledger,
         reports,
         days,
-        lines,
         columns,
         billed,
         invoice_only,
@@ -340,6 +331,14 @@ impl Month {
                 interner,
                 self.invoice_only,
                 self.billed_target,
+            )?,
+            lines: charges::lines(
+                &usage.records,
+                &usage.costs,
+                &self.resolved.calls,
+                &self.joined,
+                &usage.pricing,
+                interner,
             )?,
             changes: self.day_range().map_or_else(Vec::new, |(first, last)| {
                 changes(&self.days, first, last, &Rule::default())

@@ -59,7 +59,7 @@ pub fn write_month(
         )
     })?;
     outputs.put("unbilled_spans.csv", &bytes)?;
-    let bytes = csv_bytes(raw, |w| ledger_csv(w, &month.lines, interner))?;
+    let bytes = csv_bytes(raw, |w| ledger_csv(w, &answers.lines, interner))?;
     outputs.put("ledger.csv", &bytes)?;
     outputs.put(
         "by_day.csv",
