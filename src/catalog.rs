@@ -33,12 +33,65 @@ pub struct Comparison {
     pub differences: BTreeMap<Difference, (NaiveDate, NaiveDate)>,
     /// (provider, model) pairs the catalog does not know, with how often seen.
     pub unknown: BTreeMap<(String, String), u64>,
+    /// When the table alone is checked: the day it was checked on, and the
+    /// catalog's text models (priced per input and output token) of
+    /// [`COVERED`] providers it does not price on that day, as (provider,
+    /// model).
+    pub missing: Option<(NaiveDate, Vec<(String, String)>)>,
+}
+
+/// The catalog providers whose every text model the shipped table prices, with tokenledger's name for each.
+const COVERED: [(&str, &str); 7] = [
+    ("anthropic", "anthropic"),
+    ("openai", "openai"),
+    ("google", "google"),
+    ("aws", "aws.bedrock"),
+    ("mistral", "mistral"),
+    ("x-ai", "xai"),
+    ("deepseek", "deepseek"),
+];
+
+/// The catalog's text models of the [`COVERED`] providers that `table`
+/// does not price on `date`.
+fn missing(table: &PriceTable, date: NaiveDate) -> Vec<(String, String)> {
+    let mut missing = Vec::new();
+    for provider in Calculator::bundled().providers() {
+        let Some((_, ours)) = COVERED.iter().find(|(id, _)| *id == provider.id()) else {
+            continue;
+        };
+        for model in provider.models() {
+            let name = model_name(ours, model.id());
+            // Token-priced text models: embeddings, moderation and speech
+            // (no output token rate) are not what tokenledger prices.
+            let is_text = catalog_rates(ours, model.id(), date).is_some_and(|r| {
+                r[TokenType::Input.index()] > 0.0 && r[TokenType::Output.index()] > 0.0
+            });
+            if is_text && table.find(ours, name, date).is_none() {
+                missing.push((ours.to_string(), model.id().to_string()));
+            }
+        }
+    }
+    missing
+}
+
+/// A catalog model id as tokenledger reads the model's name: Bedrock ids
+/// without the catalog's `regional.` prefix and the `:0` version.
+fn model_name<'m>(provider: &str, id: &'m str) -> &'m str {
+    if provider != "aws.bedrock" {
+        return id;
+    }
+    let id = id.strip_prefix("regional.").unwrap_or(id);
+    match id.rsplit_once(':') {
+        Some((name, version)) if version.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => id,
+    }
 }
 
 /// Compare every model in the usage (else every entry of the table, on its
 /// first day or `--period`'s) with the table and the catalog.
 pub fn compare(args: &UsageConfig) -> Result<Comparison> {
     // What to check: (provider, model, date) triples.
+    let mut missing = None;
     let (table, used, gaps) = if args.paths.is_empty() {
         let table = PriceTable::resolve(args.pricing.as_deref())?;
         let mut used = BTreeSet::new();
@@ -52,6 +105,10 @@ pub fn compare(args: &UsageConfig) -> Result<Comparison> {
                 used.insert((entry.provider.clone(), model.clone(), date));
             }
         }
+        let day = args
+            .period
+            .map_or_else(crate::pipeline::config::today, |p| p.first_day());
+        missing = Some((day, self::missing(&table, day)));
         (table, used, Vec::new())
     } else {
         let billing = Usage::read(args)?;
@@ -107,6 +164,7 @@ pub fn compare(args: &UsageConfig) -> Result<Comparison> {
         gaps,
         differences,
         unknown,
+        missing,
     })
 }
 
@@ -148,6 +206,21 @@ impl Comparison {
         if !unknown.is_empty() {
             let names: Vec<String> = unknown.keys().map(|(p, m)| format!("{p} {m}")).collect();
             text += &format!("not in genai-prices (not compared): {}\n", names.join(", "));
+        }
+        if let Some((day, missing)) = &self.missing {
+            if missing.is_empty() {
+                text += &format!(
+                    "every text model genai-prices lists for {} is priced on {day}\n",
+                    COVERED.map(|(_, ours)| ours).join(", ")
+                );
+            } else {
+                let names: Vec<String> = missing.iter().map(|(p, m)| format!("{p} {m}")).collect();
+                text += &format!(
+                    "in genai-prices, not priced here on {day} ({}): {}\n",
+                    missing.len(),
+                    names.join(", ")
+                );
+            }
         }
         text += &format!(
             "{} gap(s), {} differing rate(s)\n",

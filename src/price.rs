@@ -19,7 +19,7 @@ use toml_edit::{Item, Table};
 use crate::error::{Error, Result};
 use crate::intern::{Interner, Sym};
 use crate::model::{Cost, Modality, Service, Tier, TokenType, Tokens, UsageRecord};
-use crate::read::toml::{self, line_of, Number, TomlReader};
+use crate::read::toml::{self, Number, TomlReader};
 use crate::terminal::escape;
 
 /// The pricing table shipped with tokenledger, used when no other is found.
@@ -51,12 +51,25 @@ pub struct LongContext {
 
 /// How a service tier is priced: its own rates, or the standard rates
 /// times a multiplier.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TierPrice {
-    /// Explicit rates, used as they are (no long-context tier on top).
-    Rates(Rates),
+    /// Explicit rates, used as they are.
+    Rates(Box<TierRates>),
     /// A multiplier on the standard (or long-context) rates.
     Multiplier(Decimal),
+}
+
+/// A service tier's own rates (`[model.tiers.<tier>]` with rates).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TierRates {
+    /// USD per million tokens of each token type.
+    pub rates: Rates,
+    /// Its rates for prompts over the entry's long-context threshold
+    /// (`[model.tiers.<tier>.long_context]`); without them, `rates` apply
+    /// at every prompt size.
+    pub long_context: Option<Rates>,
+    /// Its audio and image rates, by [`Modality::index`], where it lists them.
+    pub modal: [Option<Decimal>; 4],
 }
 
 /// What a request's rate depends on beyond its model: tier, region, speed.
@@ -160,14 +173,21 @@ impl PriceEntry {
             _ => &self.rates,
         };
         let rate = rates.0[charge.index()];
-        self.qualified(rate, qualifiers, |own| Ok(own.0[charge.index()]))
+        self.qualified(rate, qualifiers, |own| {
+            let rates = match &own.long_context {
+                Some(lc) if long_context => lc,
+                _ => &own.rates,
+            };
+            Ok(rates.0[charge.index()])
+        })
     }
 
     /// USD per million tokens of a modality (audio, image), served with
     /// `qualifiers`: the entry's own rate for it, times the tier's
     /// multiplier, the region's and fast mode's; where the entry has none,
     /// the text rate of the count the tokens are a part of. A tier with
-    /// explicit rates has none for a modality the entry prices apart.
+    /// explicit rates must list its own rate for a modality the entry
+    /// prices apart.
     pub fn modal_unit_price(
         &self,
         modality: Modality,
@@ -175,10 +195,9 @@ impl PriceEntry {
         long_context: bool,
     ) -> std::result::Result<Decimal, Unpriced> {
         match self.modal[modality.index()] {
-            Some(rate) => {
-                let missing = Unpriced::NoModality(modality);
-                self.qualified(rate, qualifiers, |_| Err(missing))
-            }
+            Some(rate) => self.qualified(rate, qualifiers, |own| {
+                own.modal[modality.index()].ok_or(Unpriced::NoModality(modality))
+            }),
             None => self.unit_price(modality.part_of(), qualifiers, long_context),
         }
     }
@@ -189,17 +208,17 @@ impl PriceEntry {
         &self,
         rate: Decimal,
         qualifiers: &Qualifiers,
-        explicit: impl Fn(&Rates) -> std::result::Result<Decimal, Unpriced>,
+        explicit: impl Fn(&TierRates) -> std::result::Result<Decimal, Unpriced>,
     ) -> std::result::Result<Decimal, Unpriced> {
         let mut rate = match qualifiers.tier {
             Tier::Standard => rate,
             Tier::Batch => match self.tier(Tier::Batch) {
-                Some(TierPrice::Rates(own)) => explicit(&own)?,
+                Some(TierPrice::Rates(own)) => explicit(own)?,
                 Some(TierPrice::Multiplier(m)) => rate * m,
                 None => rate * self.batch_discount.ok_or(Unpriced::NoTier(Tier::Batch))?,
             },
             tier => match self.tier(tier).ok_or(Unpriced::NoTier(tier))? {
-                TierPrice::Rates(own) => explicit(&own)?,
+                TierPrice::Rates(own) => explicit(own)?,
                 TierPrice::Multiplier(m) => rate * m,
             },
         };
@@ -248,8 +267,8 @@ impl PriceEntry {
             })
     }
 
-    fn tier(&self, tier: Tier) -> Option<TierPrice> {
-        self.tiers.iter().find(|(t, _)| *t == tier).map(|(_, p)| *p)
+    fn tier(&self, tier: Tier) -> Option<&TierPrice> {
+        self.tiers.iter().find(|(t, _)| *t == tier).map(|(_, p)| p)
     }
 
     /// Whether a request with these `tokens` is priced at the long-context
@@ -494,7 +513,7 @@ impl PriceTable {
 
     fn parse_in(text: &str, source: &str, dir: &Path) -> Result<PriceTable> {
         let doc = toml::parse(text, source)?;
-        let reader = TomlReader { text, source };
+        let reader = TomlReader::new(text, source);
         let root: &Table = &doc;
         reader.only_keys(
             root,
@@ -657,29 +676,60 @@ fn geo_profile_model<'m>(provider: &str, model: &'m str) -> Option<&'m str> {
 }
 
 /// Reject two entries of one provider with overlapping periods whose
-/// patterns are equally good for some model name.
+/// patterns are equally good for some model name. Only patterns of one
+/// provider and one [`Fit`] class can be equally good, so only those are
+/// compared (a table of hundreds of entries loads in milliseconds).
 fn check_ambiguity(entries: &[PriceEntry], source: &str) -> Result<()> {
-    for (i, a) in entries.iter().enumerate() {
-        for b in &entries[i + 1..] {
-            if a.provider != b.provider || !a.overlaps(b) {
-                continue;
-            }
-            for pa in &a.patterns {
-                for pb in &b.patterns {
-                    let same_fit = Fit::class(pa) == Fit::class(pb);
-                    if same_fit && globs_intersect(pa.as_bytes(), pb.as_bytes()) {
-                        return Err(Error::fatal(format!(
-                            "{source}:{}: entry matches \"{pb}\" and the entry at line {} matches \"{pa}\" \
-                             equally well in overlapping periods; set effective_to on the older one \
-                             or make one match more specific",
-                            b.line, a.line
-                        )));
-                    }
+    // (provider, fit class, pattern, entry index, pattern index).
+    type Pattern<'e> = (&'e str, Fit, &'e str, usize, usize);
+    let mut patterns: Vec<Pattern> = entries
+        .iter()
+        .enumerate()
+        .flat_map(|(i, e)| {
+            e.patterns
+                .iter()
+                .enumerate()
+                .map(move |(k, p)| (e.provider.as_str(), Fit::class(p), p.as_str(), i, k))
+        })
+        .collect();
+    patterns.sort_unstable();
+    // Exact names are compared by name, globs by class.
+    let same_group =
+        |x: &Pattern, y: &Pattern| (x.0, x.1) == (y.0, y.1) && (x.1 != Fit::Exact || x.2 == y.2);
+    // The clash reported is the first in the file: by the later entry's
+    // line, then the earlier's, then the patterns' places in them.
+    let mut first: Option<((usize, usize, usize, usize), String)> = None;
+    for group in patterns.chunk_by(same_group) {
+        for (n, &(_, fit, pa, ia, ka)) in group.iter().enumerate() {
+            for &(_, _, pb, ib, kb) in &group[n + 1..] {
+                let same_names = match fit {
+                    Fit::Exact => pa == pb,
+                    Fit::Glob(_) => globs_intersect(pa.as_bytes(), pb.as_bytes()),
+                };
+                if ia == ib || !same_names || !entries[ia].overlaps(&entries[ib]) {
+                    continue;
+                }
+                let ((a, pa, ka), (b, pb, kb)) = match ia < ib {
+                    true => ((&entries[ia], pa, ka), (&entries[ib], pb, kb)),
+                    false => ((&entries[ib], pb, kb), (&entries[ia], pa, ka)),
+                };
+                let at = (b.line, a.line, ka, kb);
+                if first.as_ref().is_none_or(|(seen, _)| at < *seen) {
+                    let message = format!(
+                        "{source}:{}: entry matches \"{pb}\" and the entry at line {} matches \"{pa}\" \
+                         equally well in overlapping periods; set effective_to on the older one \
+                         or make one match more specific",
+                        b.line, a.line
+                    );
+                    first = Some((at, message));
                 }
             }
         }
     }
-    Ok(())
+    match first {
+        Some((_, message)) => Err(Error::fatal(message)),
+        None => Ok(()),
+    }
 }
 
 /// Pricing-file reading on top of the shared TOML reader.
@@ -690,6 +740,7 @@ trait PricingToml {
     fn patterns(&self, table: &Table, what: &str) -> Result<Vec<String>>;
     fn entry(&self, table: &Table) -> Result<PriceEntry>;
     fn tiers(&self, entry: &Table, line: usize) -> Result<Vec<(Tier, TierPrice)>>;
+    fn tier_rates(&self, table: &Table, what: &str) -> Result<TierRates>;
     fn multipliers(&self, entry: &Table, key: &str, line: usize) -> Result<Vec<Named<Decimal>>>;
     fn subtables<'d>(
         &self,
@@ -776,7 +827,7 @@ impl PricingToml for TomlReader<'_> {
     }
 
     fn entry(&self, table: &Table) -> Result<PriceEntry> {
-        let line = table.span().map_or(0, |s| line_of(self.text, s.start));
+        let line = table.span().map_or(0, |s| self.line(s.start));
         let what = format!("the [[model]] entry at line {line}");
         self.only_keys(
             table,
@@ -851,6 +902,15 @@ impl PricingToml for TomlReader<'_> {
         };
         let rates = self.rates(table, &what)?;
         let tiers = self.tiers(table, line)?;
+        let tier_long = tiers
+            .iter()
+            .any(|(_, p)| matches!(p, TierPrice::Rates(r) if r.long_context.is_some()));
+        if tier_long && long_context.is_none() {
+            return Err(self.error(
+                table.span(),
+                format!("{what}: a tier's long_context rates need the entry's [model.long_context] (its threshold)"),
+            ));
+        }
         if batch_discount.is_some() && tiers.iter().any(|(t, _)| *t == Tier::Batch) {
             return Err(self.error(
                 table.span(),
@@ -920,12 +980,42 @@ impl PricingToml for TomlReader<'_> {
                 self.only_keys(table, &["multiplier"], &what)?;
                 TierPrice::Multiplier(self.multiplier(table, &what)?)
             } else {
-                self.only_keys(table, &TokenType::ALL.map(TokenType::key), &what)?;
-                TierPrice::Rates(self.rates(table, &what)?)
+                TierPrice::Rates(Box::new(self.tier_rates(table, &what)?))
             };
             tiers.push((tier, price));
         }
         Ok(tiers)
+    }
+
+    /// A tier's own rates: every token rate, optionally its audio and image
+    /// rates and a `long_context` table of every token rate.
+    fn tier_rates(&self, table: &Table, what: &str) -> Result<TierRates> {
+        let mut keys = TokenType::ALL.map(TokenType::key).to_vec();
+        keys.extend(Modality::ALL.map(Modality::key));
+        keys.push("long_context");
+        self.only_keys(table, &keys, what)?;
+        let long_context = match table.get("long_context") {
+            None => None,
+            Some(item) => {
+                let lc = item.as_table().ok_or_else(|| {
+                    self.error(item.span(), "long_context must be a table".into())
+                })?;
+                let what = format!("{what}, its long_context");
+                self.only_keys(lc, &TokenType::ALL.map(TokenType::key), &what)?;
+                Some(self.rates(lc, &what)?)
+            }
+        };
+        let mut modal = [None; 4];
+        for m in Modality::ALL {
+            if table.contains_key(m.key()) {
+                modal[m.index()] = Some(self.rate(table, m.key(), what)?);
+            }
+        }
+        Ok(TierRates {
+            rates: self.rates(table, what)?,
+            long_context,
+            modal,
+        })
     }
 
     /// `[model.<key>.<name>]` tables of one `multiplier` each.

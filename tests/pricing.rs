@@ -540,3 +540,147 @@ r1,2025-06-02T00:00:00Z,openai,gpt-x,1000000,0,0,0,100000,false,100000,10000
         "{stderr}"
     );
 }
+
+/// gpt-5.4's shape: a long-context tier over 272k tokens, flex at its own
+/// rates with its own long-context and audio rates, priority flat.
+const LONG_TIERED_PRICING: &str = r#"version = "long tiers"
+currency = "USD"
+
+[[model]]
+provider = "openai"
+match = ["gpt-y"]
+effective_from = 2025-01-01
+input = 2.50
+output = 15.00
+cache_read = 0.25
+cache_write_5m = 2.50
+cache_write_1h = 2.50
+input_audio = 10.00
+[model.long_context]
+threshold = 272000
+input = 5.00
+output = 22.50
+cache_read = 0.50
+cache_write_5m = 5.00
+cache_write_1h = 5.00
+[model.tiers.flex]
+input = 1.25
+output = 7.50
+cache_read = 0.13
+cache_write_5m = 1.25
+cache_write_1h = 1.25
+input_audio = 5.00
+[model.tiers.flex.long_context]
+input = 2.50
+output = 11.25
+cache_read = 0.25
+cache_write_5m = 2.50
+cache_write_1h = 2.50
+[model.tiers.priority]
+input = 5.00
+output = 30.00
+cache_read = 0.50
+cache_write_5m = 5.00
+cache_write_1h = 5.00
+"#;
+
+#[test]
+fn a_tier_prices_long_prompts_and_audio_at_its_own_rates() {
+    let wd = Workdir::handmade("long-tiers");
+    wd.write("pricing.toml", LONG_TIERED_PRICING);
+    // r1 flex over 272k: 300,000 × $2.50 + 10,000 × $11.25 = 0.8625.
+    // r2 flex under it, 10,000 of its 100,000 input tokens audio:
+    //    90,000 × $1.25 + 10,000 × $5 + 10,000 × $7.50 = 0.2375.
+    // r3 priority over 272k, flat: 300,000 × $5 + 10,000 × $30 = 1.80.
+    // r4 standard over 272k: 300,000 × $5 + 10,000 × $22.50 = 1.725.
+    let usage = "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,service_tier,audio_input_tokens
+r1,2025-06-02T00:00:00Z,openai,gpt-y,300000,0,0,0,10000,flex,0
+r2,2025-06-02T01:00:00Z,openai,gpt-y,100000,0,0,0,10000,flex,10000
+r3,2025-06-02T02:00:00Z,openai,gpt-y,300000,0,0,0,10000,priority,0
+r4,2025-06-02T03:00:00Z,openai,gpt-y,300000,0,0,0,10000,standard,0
+";
+    wd.write("usage.csv", usage);
+    wd.run(&crate::workdir::HANDMADE_REPORT);
+    let summary = wd.read("out/summary.json");
+    assert!(summary.contains("\"cost_usd\": \"4.625000\""), "{summary}");
+    let ledger = crate::workdir::csv_rows(&wd.read("out/ledger.csv"));
+    let lines: Vec<String> = ledger[1..]
+        .iter()
+        .map(|l| format!("{} {} {} {} {}", l[3], l[4], l[7], l[16], l[17]))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "input standard true 5 1.5",
+            "input flex false 1.25 0.1125",
+            "input flex true 2.5 0.75",
+            "input priority true 5 1.5",
+            "output standard true 22.5 0.225",
+            "output flex false 7.5 0.075",
+            "output flex true 11.25 0.1125",
+            "output priority true 30 0.3",
+            "input_audio flex false 5 0.05",
+        ]
+    );
+    let show = wd.run(&["pricing", "show", "gpt-y", "--pricing", "pricing.toml"]);
+    assert!(
+        show.contains("  tier flex:    input 1.25, cache_read 0.13, cache_write_5m 1.25, cache_write_1h 1.25, output 7.5; long context input 2.5, cache_read 0.25, cache_write_5m 2.5, cache_write_1h 2.5, output 11.25, input_audio 5\n"),
+        "{show}"
+    );
+    // Priority lists no audio rate: its audio stops the run.
+    wd.write("usage.csv", &usage.replace("priority,0", "priority,1000"));
+    let stderr = wd.fail(&crate::workdir::HANDMADE_REPORT, 2);
+    assert!(
+        stderr.contains("openai gpt-y: no input_audio rate in its tier's explicit rates"),
+        "{stderr}"
+    );
+    // A tier's long-context rates need the entry's threshold.
+    let no_threshold = LONG_TIERED_PRICING.replace(
+        "[model.long_context]\nthreshold = 272000\ninput = 5.00\noutput = 22.50\ncache_read = 0.50\ncache_write_5m = 5.00\ncache_write_1h = 5.00\n",
+        "",
+    );
+    wd.write("pricing.toml", &no_threshold);
+    let stderr = wd.fail(&crate::workdir::HANDMADE_REPORT, 2);
+    assert!(
+        stderr.contains("pricing.toml:4: the [[model]] entry at line 4: a tier's long_context rates need the entry's [model.long_context] (its threshold)"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_shipped_table_prices_every_text_model_of_the_catalog() {
+    let wd = Workdir::new("pricing-coverage");
+    let out = wd.output(&["pricing", "check", "--period", "2026-11"]);
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    // Only DeepSeek's models, whose catalog prices change with the time of
+    // day, which a table entry cannot say.
+    assert!(
+        stdout.contains(
+            "in genai-prices, not priced here on 2026-11-01 (5): deepseek deepseek-chat, \
+             deepseek deepseek-flash, deepseek deepseek-reasoner, deepseek deepseek-v4-flash, \
+             deepseek deepseek-v4-pro\n"
+        ),
+        "{stdout}"
+    );
+    // The models a new user tried first, each on a day of its own era.
+    for (model, day) in [
+        ("gpt-4o-2024-08-06", "2025-06-02"),
+        ("gpt-3.5-turbo", "2025-06-02"),
+        ("o4-mini", "2025-06-02"),
+        ("claude-3-7-sonnet-20250219", "2025-06-02"),
+        ("claude-sonnet-4-6", "2026-04-01"),
+        ("gemini-2.0-flash", "2025-06-02"),
+        ("gpt-5.4", "2026-04-01"),
+        ("mistral-large-latest", "2026-04-01"),
+        ("grok-4", "2026-04-01"),
+    ] {
+        wd.run(&["pricing", "show", model, "--at", day]);
+    }
+    // gpt-5.4: prompts over 272k tokens at 2× input and 1.5× output.
+    let show = wd.run(&["pricing", "show", "gpt-5.4", "--at", "2026-04-01"]);
+    assert!(
+        show.contains("  long context: above 272000 prompt tokens, the whole request at input 5, cache_read 0.5, cache_write_5m 5, cache_write_1h 5, output 22.5\n"),
+        "{show}"
+    );
+}

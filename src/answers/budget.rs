@@ -55,7 +55,7 @@ impl Budgets {
     /// Parse budgets TOML; `source` names it in messages.
     pub fn parse(text: &str, source: &str) -> Result<Budgets> {
         let doc = toml::parse(text, source)?;
-        let reader = TomlReader { text, source };
+        let reader = TomlReader::new(text, source);
         let root: &Table = &doc;
         reader.only_keys(root, &["warn_pct", "budget"], "the top level")?;
         let pct = Number {
@@ -84,7 +84,7 @@ impl Budgets {
             .ok_or_else(|| Error::fatal(format!("{source}: no [[budget]] entries")))?;
         let mut budgets: Vec<Budget> = Vec::new();
         for table in tables {
-            let line = table.span().map_or(0, |s| toml::line_of(text, s.start));
+            let line = table.span().map_or(0, |s| reader.line(s.start));
             let what = format!("the [[budget]] at line {line}");
             reader.only_keys(table, &["dimension", "key", "usd"], &what)?;
             let dimension = reader.string(table, "dimension", &what)?.to_string();

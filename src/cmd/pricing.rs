@@ -131,8 +131,7 @@ pub fn check(args: &UsageConfig) -> Result<Outcome> {
 /// `pricing show`: the entry that prices a model on a date, with every rate.
 pub fn show(args: &ShowConfig) -> Result<Outcome> {
     let table = PriceTable::resolve(args.pricing.as_deref())?;
-    let today = || chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now()).date_naive();
-    let date = args.at.unwrap_or_else(today);
+    let date = args.at.unwrap_or_else(crate::pipeline::config::today);
     let providers: BTreeSet<&str> = table
         .entries
         .iter()
@@ -189,7 +188,18 @@ fn describe(entry: &PriceEntry, model: &str, date: NaiveDate) -> String {
     };
     for (tier, price) in &entry.tiers {
         let price = match price {
-            TierPrice::Rates(rates) => rate_list(&rates.0),
+            TierPrice::Rates(own) => {
+                let mut list = rate_list(&own.rates.0);
+                if let Some(lc) = &own.long_context {
+                    list += &format!("; long context {}", rate_list(&lc.0));
+                }
+                for m in Modality::ALL {
+                    if let Some(rate) = own.modal[m.index()] {
+                        list += &format!(", {} {rate}", m.key());
+                    }
+                }
+                list
+            }
             TierPrice::Multiplier(m) => format!("{m} × every rate"),
         };
         text += &format!("  tier {:<8} {price}\n", format!("{}:", tier.key()));

@@ -11,6 +11,11 @@ use crate::read::span::AttrKeys;
 use crate::read::usage::UsageFormat;
 use crate::reconcile::Tolerance;
 
+/// Today's UTC date.
+pub fn today() -> chrono::NaiveDate {
+    DateTime::<Utc>::from(std::time::SystemTime::now()).date_naive()
+}
+
 /// A UTC calendar month.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Period {

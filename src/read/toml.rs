@@ -51,12 +51,33 @@ pub struct TomlReader<'t> {
     pub text: &'t str,
     /// The file's name, for messages.
     pub source: &'t str,
+    /// Byte offset of every line's start, for [`TomlReader::line`].
+    line_starts: Vec<usize>,
 }
 
-impl TomlReader<'_> {
+impl<'t> TomlReader<'t> {
+    /// A reader of `text`, named `source` in messages.
+    pub fn new(text: &'t str, source: &'t str) -> Self {
+        let newlines = text.bytes().enumerate().filter(|&(_, b)| b == b'\n');
+        let line_starts = std::iter::once(0)
+            .chain(newlines.map(|(i, _)| i + 1))
+            .collect();
+        TomlReader {
+            text,
+            source,
+            line_starts,
+        }
+    }
+
+    /// 1-based line of byte `offset`, as [`line_of`] but without rescanning
+    /// the text (a table of hundreds of entries asks for each).
+    pub fn line(&self, offset: usize) -> usize {
+        self.line_starts.partition_point(|&start| start <= offset)
+    }
+
     /// An error at the line of `span`.
     pub fn error(&self, span: Option<std::ops::Range<usize>>, message: String) -> Error {
-        let line = span.map_or(0, |s| line_of(self.text, s.start));
+        let line = span.map_or(0, |s| self.line(s.start));
         Error::fatal(format!("{}:{line}: {message}", self.source))
     }
 
