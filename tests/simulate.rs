@@ -259,3 +259,184 @@ fn a_month_with_web_searches_and_reasoning_reconciles_to_the_cent() {
     let research = features.iter().find(|r| r[0] == "research-report").unwrap();
     assert!(research[searches_column].parse::<u64>().unwrap() > 0);
 }
+
+/// USD per million tokens, ×1,000 (so every rate is a whole number):
+/// input, cache read, 5-minute write, 1-hour write, output, audio input,
+/// audio output.
+type Rates = [i128; 7];
+
+/// The rates of every (provider, model, service tier) the simulated April
+/// 2026 month uses, copied by hand from the providers' price pages (not
+/// read from pricing.toml).
+fn april_2026_rates(provider: &str, model: &str, tier: &str) -> Rates {
+    match (provider, model, tier) {
+        ("anthropic", "claude-sonnet-4-6", "standard") => [3000, 300, 3750, 6000, 15000, 0, 0],
+        ("anthropic", "claude-3-5-haiku-20241022", "standard") => [800, 80, 1000, 1600, 4000, 0, 0],
+        ("anthropic", "claude-3-5-haiku-20241022", "batch") => [400, 40, 500, 800, 2000, 0, 0],
+        ("openai", "gpt-4.1-2025-04-14", "standard") => [2000, 500, 2000, 2000, 8000, 0, 0],
+        ("openai", "gpt-4.1-2025-04-14", "priority") => [3500, 875, 3500, 3500, 14000, 0, 0],
+        ("openai", "o3-2025-04-16", "standard") => [2000, 500, 2000, 2000, 8000, 0, 0],
+        ("openai", "o3-2025-04-16", "flex") => [1000, 250, 1000, 1000, 4000, 0, 0],
+        ("openai", "o3-2025-04-16", "priority") => [3500, 875, 3500, 3500, 14000, 0, 0],
+        ("openai", "gpt-realtime-2025-08-28", "standard") => {
+            [4000, 400, 4000, 4000, 16000, 32000, 64000]
+        }
+        ("google", "gemini-2.5-pro", "standard") => [1250, 310, 1250, 1250, 10000, 0, 0],
+        ("aws.bedrock", "us.anthropic.claude-sonnet-4-6", "standard") => {
+            [3300, 330, 4125, 6600, 16500, 0, 0]
+        }
+        ("aws.bedrock", "global.anthropic.claude-sonnet-4-6", "standard") => {
+            [3000, 300, 3750, 6000, 15000, 0, 0]
+        }
+        ("aws.bedrock", "us.anthropic.claude-3-5-haiku-20241022-v1", "standard") => {
+            [800, 80, 1000, 1000, 4000, 0, 0]
+        }
+        other => panic!("no hand-copied rate for {other:?}"),
+    }
+}
+
+#[test]
+fn a_month_with_every_kind_of_charge_equals_a_hand_computed_truth() {
+    // simulate --charges in April 2026: web searches, reasoning tokens,
+    // flex and priority tiers, a US-only share on Claude Sonnet 4.6 (1.1×),
+    // Bedrock's regional (us.) and global profiles, and audio tokens.
+    let wd = Workdir::new("sim-every-charge");
+    wd.run(&[
+        "simulate",
+        "--runs",
+        "300",
+        "--seed",
+        "11",
+        "--month",
+        "2026-04",
+        "--charges",
+        "--out",
+        "month",
+    ]);
+    let pricing = crate::workdir::repo().join("pricing.toml");
+    let report = [
+        "report",
+        "--spans",
+        "month/spans",
+        "--usage",
+        "month/usage.csv",
+        "--invoice",
+        "month/invoices",
+        "--period",
+        "2026-04",
+        "--pricing",
+        "pricing.toml",
+        "--quiet",
+        "--out",
+        "out",
+    ];
+    let table = std::fs::read_to_string(&pricing).unwrap();
+    wd.write("pricing.toml", &table);
+    // The invoices (Anthropic's cost report with web_search lines, OpenAI's
+    // costs, Bedrock's and Google's) reconcile: exit 0.
+    wd.run(&report);
+    // The truth, record by record, in units of 10⁻⁹ USD.
+    let usage = crate::workdir::csv_rows(&wd.read("month/usage.csv"));
+    let column = |name: &str| usage[0].iter().position(|c| c == name).unwrap();
+    let count = |row: &[String], name: &str| -> i128 { row[column(name)].parse().unwrap_or(0) };
+    let mut by_model: BTreeMap<String, i128> = BTreeMap::new();
+    let mut seen = BTreeMap::new();
+    for row in usage[1..].iter().filter(|r| r[1].starts_with("2026-04")) {
+        let (provider, model) = (&row[column("provider")], &row[column("model")]);
+        let tier = &row[column("service_tier")];
+        let prompt: i128 = [
+            "uncached_input_tokens",
+            "cache_read_tokens",
+            "cache_write_5m_tokens",
+            "cache_write_1h_tokens",
+        ]
+        .iter()
+        .map(|c| count(row, c))
+        .sum();
+        // Gemini 2.5 Pro prices a prompt over 200k tokens at its long-context rates.
+        let r = match (model.as_str(), prompt > 200_000) {
+            ("gemini-2.5-pro", true) => [2500, 625, 2500, 2500, 15000, 0, 0],
+            _ => april_2026_rates(provider, model, tier),
+        };
+        let (audio_in, audio_out) = (
+            count(row, "audio_input_tokens"),
+            count(row, "audio_output_tokens"),
+        );
+        let mut cost = (count(row, "uncached_input_tokens") - audio_in) * r[0]
+            + count(row, "cache_read_tokens") * r[1]
+            + count(row, "cache_write_5m_tokens") * r[2]
+            + count(row, "cache_write_1h_tokens") * r[3]
+            + (count(row, "output_tokens") - audio_out) * r[4]
+            + audio_in * r[5]
+            + audio_out * r[6];
+        if row[column("inference_geo")] == "us" {
+            cost = cost * 11 / 10;
+        }
+        cost += count(row, "web_search_requests") * 10_000_000; // $10 per 1,000
+        *by_model.entry(model.clone()).or_default() += cost;
+        *seen
+            .entry((tier.clone(), row[column("inference_geo")].clone()))
+            .or_insert(0) += 1;
+    }
+    // Every kind of line is in the month.
+    for kind in [
+        ("flex", ""),
+        ("priority", ""),
+        ("batch", ""),
+        ("standard", "us"),
+    ] {
+        assert!(
+            seen.contains_key(&(kind.0.into(), kind.1.into())),
+            "{kind:?} in {seen:?}"
+        );
+    }
+    for model in [
+        "us.anthropic.claude-sonnet-4-6",
+        "global.anthropic.claude-sonnet-4-6",
+        "gpt-realtime-2025-08-28",
+        "o3-2025-04-16",
+    ] {
+        assert!(by_model.contains_key(model), "{model} in {by_model:?}");
+    }
+    let nano = |usd: &str| -> i128 {
+        let (whole, frac) = usd.split_once('.').unwrap();
+        whole.parse::<i128>().unwrap() * 1_000_000_000
+            + format!("{frac:0<9}").parse::<i128>().unwrap()
+    };
+    let models = crate::workdir::csv_rows(&wd.read("out/by_model.csv"));
+    let cost = models[0].iter().position(|c| c == "cost_usd").unwrap();
+    let model = models[0].iter().position(|c| c == "model").unwrap();
+    for (name, truth) in &by_model {
+        let row = models.iter().find(|r| &r[model] == name).unwrap();
+        assert!(
+            (nano(&row[cost]) - truth).abs() <= 1_000,
+            "{name}: {} reported, {truth}e-9 computed by hand",
+            row[cost]
+        );
+    }
+    let total: i128 = by_model.values().sum();
+    let summary = wd.read("out/summary.json");
+    let reported = summary
+        .split("\"cost_usd\": \"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap();
+    assert!(
+        (nano(reported) - total).abs() <= 500,
+        "total {reported} reported, {total}e-9 computed by hand"
+    );
+    // Dropping one rate stops the run, naming what is missing.
+    let without_geo = table.replacen(
+        "[model.geo.us]            # US-only inference (inference_geo): 1.1x every rate\nmultiplier = 1.1\n",
+        "",
+        2,
+    );
+    assert_ne!(without_geo, table);
+    wd.write("pricing.toml", &without_geo);
+    let stderr = wd.fail(&report, 2);
+    assert!(
+        stderr
+            .contains("anthropic claude-sonnet-4-6: no [model.geo.<region>] for its inference_geo"),
+        "{stderr}"
+    );
+}

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
 use crate::error::{Error, Result};
-use crate::model::Tokens;
+use crate::model::{Tier, Tokens};
 
 /// The usage exports the simulator writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -46,6 +46,12 @@ pub struct BilledCall<'a> {
     pub reasoning: u64,
     /// Web searches the call made.
     pub web_searches: u64,
+    /// The service tier it was served in (batch is `batch`).
+    pub tier: Tier,
+    /// Its `inference_geo`, when not global.
+    pub geo: Option<&'a str>,
+    /// Its audio input and output tokens (parts of input and output).
+    pub audio: (u64, u64),
     /// The cost at list price, for the sources that report one.
     pub cost: Option<Decimal>,
 }
@@ -58,7 +64,7 @@ pub struct UsageExport {
     rows: u64,
     /// LiteLLM's own request ids instead of the provider's.
     gateway_ids: bool,
-    /// The canonical CSV's reasoning and web search columns.
+    /// The canonical CSV's columns of the lines beyond tokens.
     charges: bool,
 }
 
@@ -87,7 +93,7 @@ impl UsageExport {
         };
         if format == Export::Canonical {
             let extra = if charges {
-                ",reasoning_tokens,web_search_requests"
+                ",reasoning_tokens,web_search_requests,service_tier,inference_geo,audio_input_tokens,audio_output_tokens"
             } else {
                 ""
             };
@@ -115,7 +121,13 @@ impl UsageExport {
                         0 => String::new(),
                         n => n.to_string(),
                     };
-                    format!(",{},{searches}", call.reasoning)
+                    let (audio_in, audio_out) = call.audio;
+                    format!(
+                        ",{},{searches},{},{},{audio_in},{audio_out}",
+                        call.reasoning,
+                        call.tier.key(),
+                        call.geo.unwrap_or("")
+                    )
                 } else {
                     String::new()
                 };

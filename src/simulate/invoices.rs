@@ -12,7 +12,7 @@ use chrono::{Datelike, NaiveDate};
 use rust_decimal::Decimal;
 
 use crate::error::{Error, Result};
-use crate::model::{Tier, TokenType, Tokens};
+use crate::model::{Modality, TokenType, Tokens};
 use crate::price::{PriceTable, Qualifiers};
 
 /// What each provider charged, per (provider, model, token type, day).
@@ -25,8 +25,9 @@ pub struct Invoicer {
 }
 
 impl Invoicer {
-    /// Price one billed call (its tokens and web searches), add it to the
-    /// day's charges and return its cost.
+    /// Price one billed call (its tokens, of which `modalities` are audio,
+    /// served with `qualifiers`, and its web searches), add it to the day's
+    /// charges and return its cost.
     #[allow(clippy::too_many_arguments)]
     pub fn add(
         &mut self,
@@ -35,7 +36,8 @@ impl Invoicer {
         model: &'static str,
         day: NaiveDate,
         tokens: &Tokens,
-        batch: bool,
+        modalities: &[(Modality, u64)],
+        qualifiers: &Qualifiers,
         web_searches: u64,
     ) -> Option<Decimal> {
         let fee = match web_searches {
@@ -53,17 +55,10 @@ impl Invoicer {
         if !fee.is_zero() {
             *self.searches.entry((provider, model, day)).or_default() += fee;
         }
-        match pricing.find(provider, model, day).map(|e| {
-            let tier = if batch { Tier::Batch } else { Tier::Standard };
-            e.cost(
-                tokens,
-                &[],
-                &Qualifiers {
-                    tier,
-                    ..Qualifiers::default()
-                },
-            )
-        }) {
+        match pricing
+            .find(provider, model, day)
+            .map(|e| e.cost(tokens, modalities, qualifiers))
+        {
             Some(Ok(cost)) => {
                 for t in TokenType::ALL {
                     if tokens.get(t) > 0 {
@@ -110,7 +105,13 @@ impl Invoicer {
             anthropic(&charges, &searches),
         )?;
         write("openai-costs.jsonl", openai(&charges))?;
-        write("google-invoice.csv", google(&charges, month))
+        if charges.iter().any(|((p, ..), _)| *p == BEDROCK) {
+            write("bedrock-invoice.csv", invoice_csv(&charges, BEDROCK, None))?;
+        }
+        write(
+            "google-invoice.csv",
+            invoice_csv(&charges, "google", Some(month)),
+        )
     }
 }
 
@@ -243,31 +244,41 @@ fn openai(charges: &[Charge]) -> String {
     out
 }
 
-/// Google's charges as tokenledger's invoice CSV: a line per day, model and
-/// token type, then a promotional credit and tax for the month.
-fn google(charges: &[Charge], (year, month): (i32, u32)) -> String {
+/// Amazon Bedrock's provider name.
+const BEDROCK: &str = "aws.bedrock";
+
+/// One provider's charges as tokenledger's invoice CSV: a line per day,
+/// model and token type; with a `month`, then a promotional credit and tax
+/// for it (as Google's).
+fn invoice_csv(charges: &[Charge], provider: &str, month: Option<(i32, u32)>) -> String {
     let mut out = String::from("provider,model,token_type,amount_usd,period_start,period_end,charge_category,description,currency\n");
     let mut usage = Decimal::ZERO;
-    for ((_, model, t, day), usd) in charges.iter().filter(|((p, ..), _)| *p == "google") {
+    for ((_, model, t, day), usd) in charges.iter().filter(|((p, ..), _)| *p == provider) {
         let amount = usd.round_dp(6);
         usage += amount;
         let next = day.succ_opt().expect("a day after");
         let _ = writeln!(
             out,
-            "google,{model},{},{amount:.6},{day},{next},usage,,USD",
+            "{provider},{model},{},{amount:.6},{day},{next},usage,,USD",
             t.key()
         );
     }
+    let Some((year, month)) = month else {
+        return out;
+    };
     let start = NaiveDate::from_ymd_opt(year, month, 1).expect("a valid month");
     let end = start
         .checked_add_months(chrono::Months::new(1))
         .expect("a month after");
     let _ = writeln!(
         out,
-        "google,,,-5.000000,{start},{end},credit,Promotional credit,USD"
+        "{provider},,,-5.000000,{start},{end},credit,Promotional credit,USD"
     );
     let tax = (usage * Decimal::new(8, 2)).round_dp(2);
-    let _ = writeln!(out, "google,,,{tax:.6},{start},{end},tax,Sales tax 8%,USD");
+    let _ = writeln!(
+        out,
+        "{provider},,,{tax:.6},{start},{end},tax,Sales tax 8%,USD"
+    );
     out
 }
 

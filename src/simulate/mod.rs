@@ -16,8 +16,8 @@ use std::path::Path;
 use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
 
 use crate::error::{Error, Result};
-use crate::model::Tokens;
-use crate::price::PriceTable;
+use crate::model::{Modality, Tier, TokenType, Tokens};
+use crate::price::{PriceTable, Qualifiers};
 
 mod export;
 mod invoices;
@@ -70,11 +70,25 @@ pub struct Config {
     /// When false, the same seed and sizes give the same bytes as they did
     /// before this option existed.
     pub changes: bool,
-    /// Lines of the bill beyond tokens (canonical usage only): o3 calls
-    /// report their reasoning tokens (70 % of their output), and each
-    /// `research-report` call to Claude makes 0 to 3 web searches, billed per
-    /// search and listed on Anthropic's cost report as `web_search` lines. When
-    /// false, the same bytes as without this option.
+    /// Lines of the bill beyond tokens (canonical usage only), each kept
+    /// only where the pricing table prices it on the call's day:
+    ///
+    /// - o3 calls report their reasoning tokens (70 % of their output);
+    /// - each `research-report` call to Claude makes 0 to 3 web searches,
+    ///   billed per search and listed on Anthropic's cost report as
+    ///   `web_search` lines;
+    /// - o3 calls are served 3 in 10 in the flex tier and 1 in 10 in the
+    ///   priority tier, `gpt-4.1` calls 1 in 10 in the priority tier;
+    /// - [`US_TENANT`]'s calls to Anthropic ask for US-only inference
+    ///   (`inference_geo` `us`, on the models that offer it);
+    /// - [`BEDROCK_TENANT`]'s interactive Claude calls go through Amazon
+    ///   Bedrock, under the `us.` regional inference profile or, for half of
+    ///   them where the model has one, the `global.` profile, billed on
+    ///   `bedrock-invoice.csv`;
+    /// - a `voice-intake` feature on OpenAI's realtime model, 60 % of whose
+    ///   input and 70 % of whose output tokens are audio.
+    ///
+    /// When false, the same bytes as without this option.
     pub charges: bool,
 }
 
@@ -210,27 +224,64 @@ const GEMINI_PRO: ModelSpec = ModelSpec {
     openrouter: "google/gemini-2.5-pro",
 };
 
+/// OpenAI's realtime (speech-to-speech) model, with `--charges` only.
+const REALTIME: ModelSpec = ModelSpec {
+    provider: "openai",
+    requested: "gpt-realtime",
+    billed: "gpt-realtime-2025-08-28",
+    operation: "chat",
+    id_prefix: "resp_",
+    caching: Caching::None,
+    output: (100, 900),
+    openrouter: "openai/gpt-realtime",
+};
+
 /// Models the fleet used before a model it uses was launched: (the later
 /// model as billed, its launch as Unix seconds (UTC midnight), the earlier
 /// model as requested, as billed, and its OpenRouter slug). Claude Sonnet 4
 /// was launched on 2025-05-22; before it, the same calls went to Claude
-/// Sonnet 3.7, at the same prices.
-const PREDECESSORS: [(&str, i64, &str, &str, &str); 1] = [(
+/// Sonnet 3.7, at the same prices. `gpt-realtime` was launched on
+/// 2025-08-28; before it, the realtime preview served.
+const PREDECESSORS: [(&str, i64, &str, &str, &str); 2] = [
+    (
+        "claude-sonnet-4-20250514",
+        1_747_872_000,
+        "claude-3-7-sonnet-latest",
+        "claude-3-7-sonnet-20250219",
+        "anthropic/claude-3.7-sonnet",
+    ),
+    (
+        "gpt-realtime-2025-08-28",
+        1_756_339_200,
+        "gpt-4o-realtime-preview",
+        "gpt-4o-realtime-preview-2024-12-17",
+        "openai/gpt-4o-realtime-preview",
+    ),
+];
+
+/// Models the fleet moved to at their launch: (the earlier model as
+/// billed, the later one's launch as Unix seconds (UTC midnight), the later
+/// model as requested, as billed, and its OpenRouter slug). Claude Sonnet
+/// 4.6 was launched on 2026-02-17, at Sonnet 4's prices.
+const SUCCESSORS: [(&str, i64, &str, &str, &str); 1] = [(
     "claude-sonnet-4-20250514",
-    1_747_872_000,
-    "claude-3-7-sonnet-latest",
-    "claude-3-7-sonnet-20250219",
-    "anthropic/claude-3.7-sonnet",
+    1_771_286_400,
+    "claude-sonnet-4-6",
+    "claude-sonnet-4-6",
+    "anthropic/claude-sonnet-4.6",
 )];
 
 impl ModelSpec {
-    /// The model a call made at `start_ns` used: this one, or the one it
-    /// replaced if it was not launched yet.
+    /// The model a call made at `start_ns` used: this one, the one it
+    /// replaced if it was not launched yet, or the one that replaced it.
     fn on(&self, start_ns: i64) -> ModelSpec {
-        match PREDECESSORS
+        let before = PREDECESSORS
             .iter()
-            .find(|p| p.0 == self.billed && start_ns < p.1 * 1_000_000_000)
-        {
+            .find(|p| p.0 == self.billed && start_ns < p.1 * 1_000_000_000);
+        let after = SUCCESSORS
+            .iter()
+            .find(|p| p.0 == self.billed && start_ns >= p.1 * 1_000_000_000);
+        match before.or(after) {
             Some(&(_, _, requested, billed, openrouter)) => ModelSpec {
                 requested,
                 billed,
@@ -240,6 +291,47 @@ impl ModelSpec {
             None => *self,
         }
     }
+}
+
+/// With `--charges`: the tenant whose Anthropic calls ask for US-only
+/// inference.
+const US_TENANT: &str = "umbrella-health";
+/// With `--charges`: the tenant whose interactive Claude calls go through
+/// Amazon Bedrock.
+const BEDROCK_TENANT: &str = "wayne-fin";
+/// Claude models on Bedrock: (Anthropic's id, the `us.` regional profile,
+/// the `global.` profile or "" where there is none).
+const BEDROCK_IDS: [(&str, &str, &str); 4] = [
+    (
+        "claude-sonnet-4-20250514",
+        "us.anthropic.claude-sonnet-4-20250514-v1",
+        "global.anthropic.claude-sonnet-4-20250514-v1",
+    ),
+    (
+        "claude-3-7-sonnet-20250219",
+        "us.anthropic.claude-3-7-sonnet-20250219-v1",
+        "",
+    ),
+    (
+        "claude-3-5-haiku-20241022",
+        "us.anthropic.claude-3-5-haiku-20241022-v1",
+        "",
+    ),
+    (
+        "claude-sonnet-4-6",
+        "us.anthropic.claude-sonnet-4-6",
+        "global.anthropic.claude-sonnet-4-6",
+    ),
+];
+
+/// Where and how a call was served, beyond its model's defaults.
+struct Served {
+    provider: &'static str,
+    model: &'static str,
+    tier: Tier,
+    geo: Option<&'static str>,
+    /// Audio input and output tokens.
+    audio: (u64, u64),
 }
 
 /// A product feature: its root agent, model, tools and shape.
@@ -311,6 +403,18 @@ const FEATURES: [Feature; 5] = [
     },
 ];
 
+/// With `--charges`: a voice feature on [`REALTIME`].
+const VOICE: Feature = Feature {
+    name: "voice-intake",
+    agent: "intake_agent",
+    weight: 6,
+    model: REALTIME,
+    steps: (1, 3),
+    tools: &["lookup_account"],
+    batch: false,
+    long_prompt_per_mille: 0,
+};
+
 /// With `--changes`: a feature launched on [`LAUNCH_DAY`].
 const LAUNCH: Feature = Feature {
     name: "contract-analysis",
@@ -380,6 +484,8 @@ struct Month {
     invoicer: invoices::Invoicer,
     /// With `--changes`: when they start.
     changes: Option<Changes>,
+    /// The tenant of the run being simulated.
+    tenant: &'static str,
 }
 
 /// When `--changes` switches each change on, as Unix nanoseconds (UTC
@@ -463,6 +569,7 @@ pub fn generate(config: &Config, pricing: &PriceTable, dir: &Path) -> Result<Sta
         pricing: pricing.clone(),
         invoicer: invoices::Invoicer::default(),
         changes,
+        tenant: "",
     };
     for run in 0..config.runs {
         // Runs spread evenly over the month; about 1 in 200 began in the
@@ -511,19 +618,22 @@ impl Month {
         let trace_id = (u128::from(self.rng.next()) << 64) | u128::from(self.rng.next());
         // Weight 0 is never drawn and leaves the draw as it was without it.
         let launched = self.changes.is_some_and(|c| start_ns >= c.launch_ns);
-        let mut weights = [0; FEATURES.len() + 1];
+        let mut weights = [0; FEATURES.len() + 2];
         for (w, f) in weights.iter_mut().zip(&FEATURES) {
             *w = f.weight;
         }
         weights[FEATURES.len()] = if launched { LAUNCH.weight } else { 0 };
+        weights[FEATURES.len() + 1] = if self.config.charges { VOICE.weight } else { 0 };
         let feature = match self.rng.weighted(&weights) {
             i if i < FEATURES.len() => &FEATURES[i],
-            _ => &LAUNCH,
+            i if i == FEATURES.len() => &LAUNCH,
+            _ => &VOICE,
         };
         let tenant = match tenant {
             Some(tenant) => tenant,
             None => TENANTS[self.rng.weighted(&TENANTS.map(|t| t.1))].0,
         };
+        self.tenant = tenant;
         let session = format!("sess-{}", self.rng.token(12));
         // A third of the runs enter through an HTTP span that carries the
         // tenant; the agent span below it carries the feature.
@@ -759,35 +869,65 @@ impl Month {
             false => 0,
         };
         let searching = feature.name == "research-report" && model.provider == "anthropic";
-        let web_searches = match self.config.charges && searching {
+        let mut web_searches = match self.config.charges && searching {
             true => rng.range(0, 3),
             false => 0,
         };
+        let day = DateTime::<Utc>::from_timestamp_nanos(end).date_naive();
+        let served = match self.config.charges {
+            true => self.served(model, feature, day, uncached, output),
+            false => Served {
+                provider: model.provider,
+                model: model.billed,
+                tier: Tier::Standard,
+                geo: None,
+                audio: (0, 0),
+            },
+        };
+        if served.provider != model.provider {
+            web_searches = 0; // Anthropic's server tool; Bedrock has none
+        }
         if billed {
             self.stats.usage_records += 1;
             let tokens = Tokens([uncached, read, write_5m, write_1h, output]);
             let batch = feature.batch && !self.config.plain;
-            let day = DateTime::<Utc>::from_timestamp_nanos(end).date_naive();
+            let tier = if batch { Tier::Batch } else { served.tier };
+            let modalities: Vec<(Modality, u64)> = [
+                (Modality::AudioInput, served.audio.0),
+                (Modality::AudioOutput, served.audio.1),
+            ]
+            .into_iter()
+            .filter(|(_, n)| *n > 0)
+            .collect();
+            let qualifiers = Qualifiers {
+                tier,
+                geo: served.geo,
+                fast: false,
+            };
             let cost = self.invoicer.add(
                 &self.pricing,
-                model.provider,
-                model.billed,
+                served.provider,
+                served.model,
                 day,
                 &tokens,
-                batch,
+                &modalities,
+                &qualifiers,
                 web_searches,
             );
             self.usage.write(&export::BilledCall {
                 id: &id,
                 end_ns: end,
-                provider: model.provider,
-                model: model.billed,
+                provider: served.provider,
+                model: served.model,
                 requested: model.requested,
                 openrouter: model.openrouter,
                 tokens,
                 batch,
                 reasoning,
                 web_searches,
+                tier,
+                geo: served.geo,
+                audio: served.audio,
                 cost,
             })?;
         }
@@ -803,11 +943,15 @@ impl Month {
                     Val::Int(n)
                 }
             };
+            let requested = match served.provider == model.provider {
+                true => model.requested,
+                false => served.model,
+            };
             let mut attrs = vec![
                 ("gen_ai.operation.name", Val::Str(model.operation.into())),
-                ("gen_ai.provider.name", Val::Str(model.provider.into())),
-                ("gen_ai.request.model", Val::Str(model.requested.into())),
-                ("gen_ai.response.model", Val::Str(model.billed.into())),
+                ("gen_ai.provider.name", Val::Str(served.provider.into())),
+                ("gen_ai.request.model", Val::Str(requested.into())),
+                ("gen_ai.response.model", Val::Str(served.model.into())),
                 ("gen_ai.response.id", Val::Str(id)),
                 ("gen_ai.usage.input_tokens", count(input_total)),
                 ("gen_ai.usage.output_tokens", count(output)),
@@ -828,10 +972,76 @@ impl Month {
                 let size = self.rng.range(n as u64 / 4, n as u64) as usize;
                 attrs.push(("gen_ai.output.messages", Val::Str(self.message_of(size))));
             }
-            let name = format!("{} {}", model.operation, model.requested);
+            let name = format!("{} {requested}", model.operation);
             self.span(trace_id, span_id, parent, name, 3, start, end, attrs);
         }
         Ok(end + 1_000_000)
+    }
+
+    /// With `--charges`: where and how a call to `model` for `feature`,
+    /// ending on `day`, was served. A tier or region the pricing table does
+    /// not price for the model on that day is not used.
+    fn served(
+        &mut self,
+        model: &ModelSpec,
+        feature: &Feature,
+        day: NaiveDate,
+        uncached: u64,
+        output: u64,
+    ) -> Served {
+        let mut served = Served {
+            provider: model.provider,
+            model: model.billed,
+            tier: Tier::Standard,
+            geo: None,
+            audio: (0, 0),
+        };
+        let draw = self.rng.range(0, 9);
+        if model.billed == O3.billed {
+            served.tier = match draw {
+                0..=2 => Tier::Flex,
+                3 => Tier::Priority,
+                _ => Tier::Standard,
+            };
+        } else if model.billed == GPT41.billed && draw == 0 {
+            served.tier = Tier::Priority;
+        }
+        if feature.name == VOICE.name {
+            served.audio = (uncached * 6 / 10, output * 7 / 10);
+        }
+        let bedrock = BEDROCK_IDS.iter().find(|ids| ids.0 == model.billed);
+        let global = self.rng.per_mille(500);
+        match (model.provider, self.tenant) {
+            ("anthropic", BEDROCK_TENANT) if !feature.batch => {
+                if let Some(&(_, regional, global_id)) = bedrock {
+                    served.provider = "aws.bedrock";
+                    served.model = if global && !global_id.is_empty() {
+                        global_id
+                    } else {
+                        regional
+                    };
+                }
+            }
+            ("anthropic", US_TENANT) => served.geo = Some("us"),
+            _ => {}
+        }
+        let priced = |tier, geo| {
+            let qualifiers = Qualifiers {
+                tier,
+                geo,
+                fast: false,
+            };
+            self.pricing
+                .find(served.provider, served.model, day)
+                .is_some_and(|e| e.unit_price(TokenType::Input, &qualifiers, false).is_ok())
+        };
+        if !priced(served.tier, None) {
+            served.tier = Tier::Standard;
+        }
+        if !priced(Tier::Standard, served.geo) {
+            served.geo = None;
+        }
+        served
     }
 
     /// A JSON-looking message body of about `size` bytes, with the quotes and
