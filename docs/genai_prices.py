@@ -9,9 +9,10 @@ after the marker line in pricing.toml with one [[model]] entry per text
 model of the providers tokenledger ships prices for, that the hand-written
 entries above the marker do not already price. Numbers are copied as the
 catalog's literal text (never through a float). What the table cannot
-express is left out and listed on stderr, and `tokenledger pricing check`
-lists it as not expressible: prices by time of day, a prompt-size tier with
-more than one step, and tier prices that only the catalog's `fast` tier has.
+express is left out and listed on stderr (none in 0.2.1), and `tokenledger
+pricing check` lists it as not priced: a prompt-size tier with more than one
+step, for instance. DeepSeek's peak and off-peak hours become
+[[model.hours]] windows; the catalog's `fast` service tier is left out.
 
 Run it after `cargo update -p genai-prices`, then `cargo test --locked`.
 Stdlib only; it is a maintainer's tool, not part of the build.
@@ -169,14 +170,33 @@ def rates(prices, base=None):
     return std, (threshold, lc) if threshold is not None else None, modal
 
 
+def hhmm(time):
+    """"00:30:00Z" as "00:30"."""
+    if not re.fullmatch(r"\d\d:\d\d:00Z", time):
+        raise Inexpressible(f"a time of day to the second ({time})")
+    return time[:5]
+
+
 def periods(model):
-    """[(from, to, standard prices, {tier: prices})] over the catalog's dates."""
+    """[(from, to, standard prices, {tier: prices}, [(from, to, prices)])]
+    over the catalog's dates; the last list holds the UTC time-of-day
+    windows priced apart."""
     prices = model["prices"]
-    dated = [({}, prices)] if isinstance(prices, dict) else [
+    items = [({}, prices)] if isinstance(prices, dict) else [
         (c.get("constraint") or {}, c["prices"]) for c in prices
     ]
-    if any(set(c) - {"start_date"} for c, _ in dated):
-        raise Inexpressible("prices by time of day")
+    dated = [(c, p) for c, p in items if "start_time" not in c]
+    if not dated:
+        raise Inexpressible("no price outside its time-of-day windows")
+    windows = [(hhmm(c["start_time"]), hhmm(c["end_time"]), p) for c, p in items if "start_time" in c]
+    if any(set(c) - {"start_date"} for c, _ in dated) or any(
+        set(c) - {"start_time", "end_time"} for c, _ in items if "start_time" in c
+    ):
+        raise Inexpressible("a price constraint other than a start date or a time of day")
+    # With dated prices too (DeepSeek V4), the windows start with the
+    # first price change: before it the model had one flat rate, as the
+    # catalog's comments say; its single peak rate stands for every date.
+    windows_from = min((c["start_date"] for c, _ in dated if "start_date" in c), default=FIRST_DAY)
     variants = []
     for v in model.get("price_variants", []):
         when = v["when"]
@@ -200,7 +220,7 @@ def periods(model):
         if std is None:
             continue
         tiers = {t: p for s, t, p in variants if s <= start}
-        out.append((start, end, std, tiers))
+        out.append((start, end, std, tiers, windows if start >= windows_from else []))
     return out
 
 
@@ -210,7 +230,7 @@ def toml_rates(rate_map, indent=""):
 
 def entry(provider, model, source, version):
     lines = []
-    for start, end, std_prices, tiers in periods(model):
+    for start, end, std_prices, tiers, windows in periods(model):
         if "input_mtok" not in std_prices or "output_mtok" not in std_prices:
             continue
         std, lc, modal = rates(std_prices)
@@ -228,6 +248,11 @@ def entry(provider, model, source, version):
             text += "batch_discount = 0.5\n"
         if lc:
             text += f"[model.long_context]\nthreshold = {lc[0]}\n" + toml_rates(lc[1])
+        for window_from, window_to, window_prices in windows:
+            window_std, window_lc, _ = rates(window_prices, std_prices)
+            if window_lc or lc:
+                raise Inexpressible("a time-of-day window with a prompt-size tier")
+            text += f'[[model.hours]]\nfrom = "{window_from}"\nto = "{window_to}"\n' + toml_rates(window_std)
         for tier in sorted(tiers):
             t_std, t_lc, t_modal = rates(tiers[tier], std_prices)
             if t_lc and not lc:

@@ -140,8 +140,16 @@ pub fn compare(args: &UsageConfig) -> Result<Comparison> {
                 .or_default() += 1;
             continue;
         };
+        // The catalog is asked at noon UTC: compare the rates of that hour.
+        let noon = date.and_hms_opt(12, 0, 0).map(|t| t.and_utc());
+        let window = noon.and_then(|at| entry.hours_at(at));
+        let rates = entry
+            .hours
+            .iter()
+            .find(|h| Some((h.from, h.to)) == window)
+            .map_or(&entry.rates, |h| &h.rates);
         for t in TokenType::ALL {
-            let ours = entry.rates.0[t.index()];
+            let ours = rates.0[t.index()];
             if differs(ours, theirs[t.index()]) {
                 let key = (
                     provider.clone(),

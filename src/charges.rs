@@ -14,14 +14,14 @@ use crate::hash::FastMap;
 use crate::intern::{Interner, Sym};
 use crate::join::Joined;
 use crate::model::{Cost, Modality, Service, TokenType, UsageRecord};
-use crate::price::{prompt_over, Lookup, PriceTable, Qualifiers};
+use crate::price::{prompt_over, Lookup, PriceTable};
 use crate::tree::Call;
 
 /// The pricing unit of token charges: unit prices are USD per million.
 pub const TOKEN_UNIT: &str = "1000000 tokens";
 
 /// The columns of `ledger.csv`, in order.
-pub const LEDGER_COLUMNS: [&str; 18] = [
+pub const LEDGER_COLUMNS: [&str; 19] = [
     "day",
     "provider",
     "model",
@@ -29,6 +29,7 @@ pub const LEDGER_COLUMNS: [&str; 18] = [
     "service_tier",
     "inference_geo",
     "speed",
+    "hours",
     "long_context",
     "prompt_over_tokens",
     "tenant",
@@ -64,6 +65,9 @@ pub struct LineKey {
     pub charge: Charge,
     /// The service tier, region and speed.
     pub service: Service,
+    /// The entry's time-of-day window the requests fell in, if it has
+    /// windows: (from, to) in minutes of the UTC day.
+    pub hours: Option<(u16, u16)>,
     /// Whether the requests were priced at the long-context rates.
     pub long_context: bool,
     /// The largest of the table's prompt bounds ([`PriceTable::prompt_bounds`])
@@ -181,6 +185,7 @@ pub fn lines(
             .entry(record)
             .ok_or_else(|| internal("a priced record has no price entry"))?;
         let long_context = entry.is_long_context(&record.tokens);
+        let qualifiers = entry.qualifiers(record, interner);
         let call = joined.call_of[i].map(|c| &calls[c as usize]);
         let key = |sym: Option<Sym>| call.map_or(Key::Unattributed, |_| Key::of(sym));
         let dims = call.map(|c| &c.dims);
@@ -190,6 +195,7 @@ pub fn lines(
             model: record.model,
             charge,
             service: record.service,
+            hours: qualifiers.hours,
             long_context,
             prompt_over: prompt_over(&bounds, record.tokens.prompt()),
             tenant: key(dims.and_then(|d| d.tenant)),
@@ -197,7 +203,6 @@ pub fn lines(
             agent: key(dims.and_then(|d| d.agent)),
             tool: key(dims.and_then(|d| d.tool)),
         };
-        let qualifiers = Qualifiers::of(&record.service, interner);
         // Audio and image tokens: their own lines, out of the input or
         // output count (and cost) they are a part of.
         let (mut text, mut text_cost) = (record.tokens, cost.tokens);
@@ -244,6 +249,7 @@ pub fn lines(
             k.service.tier,
             k.service.geo.map(|g| interner.get(g).to_string()),
             k.service.fast,
+            k.hours,
             k.long_context,
             k.prompt_over,
             labels,

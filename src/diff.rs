@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::model::{Modality, Tier, TokenType, GLOBAL};
 use crate::money::{apportion, plausible, ratio, Micros};
 use crate::pipeline::config::Period;
-use crate::price::{PriceEntry, PriceTable, Qualifiers};
+use crate::price::{parse_hours_label, PriceEntry, PriceTable, Qualifiers};
 use crate::read::open;
 
 /// The dimensions compared, in output order.
@@ -185,6 +185,7 @@ fn reprice(entry: &PriceEntry, line: &Line, bounds: &[u64]) -> Option<Decimal> {
         tier: line.tier,
         geo: line.geo.as_deref(),
         fast: line.fast,
+        hours: line.hours,
     };
     let long_context = entry.is_long_above(line.prompt_over, bounds)?;
     let per_million = |rate: Decimal| line.quantity * rate / Decimal::from(1_000_000u32);
@@ -214,6 +215,8 @@ struct Line {
     /// The region, `None` for global.
     geo: Option<String>,
     fast: bool,
+    /// The time-of-day window it was priced in, if any.
+    hours: Option<(u16, u16)>,
     /// `prompt_over_tokens`.
     prompt_over: u64,
     /// Tenant, feature, agent, tool, model.
@@ -387,7 +390,15 @@ fn each_line(dir: &Path, mut each: impl FnMut(Line) -> Result<()>) -> Result<()>
     let header = reader
         .headers()
         .map_err(|e| Error::fatal(format!("{}: {e}", at(1))))?;
-    if header.iter().ne(LEDGER_COLUMNS) {
+    // A ledger written before the `hours` column had none.
+    let columns: Vec<&str> = match header.iter().eq(LEDGER_COLUMNS) {
+        true => LEDGER_COLUMNS.to_vec(),
+        false => LEDGER_COLUMNS
+            .into_iter()
+            .filter(|c| *c != "hours")
+            .collect(),
+    };
+    if header.iter().ne(columns.iter().copied()) {
         return Err(Error::fatal(format!(
             "{}: not a tokenledger ledger: the header is not {}",
             at(1),
@@ -400,12 +411,9 @@ fn each_line(dir: &Path, mut each: impl FnMut(Line) -> Result<()>) -> Result<()>
             Error::fatal(format!("{}: {e}", at(line)))
         })?;
         let line = record.position().map_or(0, |p| p.line());
-        let field = |name: &str| {
-            let i = LEDGER_COLUMNS
-                .iter()
-                .position(|c| *c == name)
-                .expect("a column");
-            record.get(i).unwrap_or_default()
+        let field = |name: &str| match columns.iter().position(|c| *c == name) {
+            Some(i) => record.get(i).unwrap_or_default(),
+            None => "", // `hours` in an older ledger
         };
         let bad = |name: &str| {
             Error::fatal(format!(
@@ -455,6 +463,10 @@ fn each_line(dir: &Path, mut each: impl FnMut(Line) -> Result<()>) -> Result<()>
             s if s == speed(false) => false,
             _ => return Err(bad("speed")),
         };
+        let hours = match field("hours") {
+            "" => None,
+            label => Some(parse_hours_label(label).ok_or_else(|| bad("hours"))?),
+        };
         field("long_context")
             .parse::<bool>()
             .map_err(|_| bad("long_context"))?;
@@ -466,6 +478,7 @@ fn each_line(dir: &Path, mut each: impl FnMut(Line) -> Result<()>) -> Result<()>
             tier,
             geo,
             fast,
+            hours,
             prompt_over: field("prompt_over_tokens")
                 .parse()
                 .map_err(|_| bad("prompt_over_tokens"))?,

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use crate::hash::FastMap;
 use std::path::Path;
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, Timelike};
 use rust_decimal::Decimal;
 use toml_edit::{Item, Table};
 
@@ -72,7 +72,52 @@ pub struct TierRates {
     pub modal: [Option<Decimal>; 4],
 }
 
-/// What a request's rate depends on beyond its model: tier, region, speed.
+/// A UTC time-of-day window an entry prices at its own rates
+/// (`[[model.hours]]`), as DeepSeek's peak and off-peak hours.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hours {
+    /// First minute of the UTC day in the window (inclusive).
+    pub from: u16,
+    /// First minute after it (exclusive); at or before `from`, the window
+    /// runs past midnight.
+    pub to: u16,
+    /// The window's rates.
+    pub rates: Rates,
+}
+
+/// A window's `HH:MM-HH:MM`, as `ledger.csv`'s `hours` column writes it.
+pub fn hours_label((from, to): (u16, u16)) -> String {
+    format!(
+        "{:02}:{:02}-{:02}:{:02}",
+        from / 60,
+        from % 60,
+        to / 60,
+        to % 60
+    )
+}
+
+/// The window an `HH:MM-HH:MM` label names.
+pub fn parse_hours_label(label: &str) -> Option<(u16, u16)> {
+    let minute = |text: &str| {
+        let time = chrono::NaiveTime::parse_from_str(text, "%H:%M").ok()?;
+        u16::try_from(time.num_seconds_from_midnight() / 60).ok()
+    };
+    let (from, to) = label.split_once('-')?;
+    Some((minute(from)?, minute(to)?))
+}
+
+impl Hours {
+    /// Whether `minute` (of the UTC day) is in the window.
+    fn contains(&self, minute: u16) -> bool {
+        match self.from < self.to {
+            true => (self.from..self.to).contains(&minute),
+            false => minute >= self.from || minute < self.to,
+        }
+    }
+}
+
+/// What a request's rate depends on beyond its model: tier, region, speed
+/// and the time-of-day window it fell in.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Qualifiers<'a> {
     /// The service tier.
@@ -81,15 +126,20 @@ pub struct Qualifiers<'a> {
     pub geo: Option<&'a str>,
     /// Fast mode.
     pub fast: bool,
+    /// The entry's `[[model.hours]]` window it fell in, if any: (from, to)
+    /// in minutes of the UTC day.
+    pub hours: Option<(u16, u16)>,
 }
 
 impl<'a> Qualifiers<'a> {
-    /// A record's qualifiers, its region's name read from `interner`.
+    /// A record's qualifiers, its region's name read from `interner`; the
+    /// time-of-day window is [`PriceEntry::qualifiers`]' to find.
     pub fn of(service: &Service, interner: &'a Interner) -> Qualifiers<'a> {
         Qualifiers {
             tier: service.tier,
             geo: service.geo.map(|g| interner.get(g)),
             fast: service.fast,
+            hours: None,
         }
     }
 
@@ -139,6 +189,8 @@ pub struct PriceEntry {
     pub layer: u8,
     /// Where the prices come from (`source = "https://…"`), if the entry says.
     pub citation: Option<String>,
+    /// UTC time-of-day windows at their own rates (`[[model.hours]]`).
+    pub hours: Vec<Hours>,
 }
 
 impl PriceEntry {
@@ -151,6 +203,31 @@ impl PriceEntry {
         let before = |to: Option<NaiveDate>, from: NaiveDate| to.is_some_and(|to| to <= from);
         !before(self.effective_to, other.effective_from)
             && !before(other.effective_to, self.effective_from)
+    }
+
+    /// The time-of-day window `at` falls in, if any, as (from, to).
+    pub fn hours_at(&self, at: chrono::DateTime<chrono::Utc>) -> Option<(u16, u16)> {
+        if self.hours.is_empty() {
+            return None;
+        }
+        let minute = u16::try_from(at.time().num_seconds_from_midnight() / 60).ok()?;
+        self.hours
+            .iter()
+            .find(|h| h.contains(minute))
+            .map(|h| (h.from, h.to))
+    }
+
+    /// The qualifiers `record` is priced with by this entry: its tier,
+    /// region and speed, and the time-of-day window it fell in.
+    pub fn qualifiers<'a>(
+        &'a self,
+        record: &UsageRecord,
+        interner: &'a Interner,
+    ) -> Qualifiers<'a> {
+        Qualifiers {
+            hours: self.hours_at(record.timestamp),
+            ..Qualifiers::of(&record.service, interner)
+        }
     }
 
     /// How well this entry's best pattern fits `model`, if at all.
@@ -168,8 +245,12 @@ impl PriceEntry {
         qualifiers: &Qualifiers,
         long_context: bool,
     ) -> std::result::Result<Decimal, Unpriced> {
-        let rates = match &self.long_context {
-            Some(lc) if long_context => &lc.rates,
+        let rates = match (&self.long_context, qualifiers.hours) {
+            (_, Some(span)) => {
+                let window = self.hours.iter().find(|h| (h.from, h.to) == span);
+                &window.ok_or(Unpriced::NoHours)?.rates
+            }
+            (Some(lc), None) if long_context => &lc.rates,
             _ => &self.rates,
         };
         let rate = rates.0[charge.index()];
@@ -338,6 +419,8 @@ pub enum Unpriced {
     NoModality(Modality),
     /// Fast mode, but the entry has no `[model.speed.fast]`.
     NoSpeed,
+    /// A time-of-day window (from another table) the entry does not have.
+    NoHours,
 }
 
 /// How well a pattern fits a name: exact names first, then longer globs.
@@ -741,6 +824,7 @@ trait PricingToml {
     fn entry(&self, table: &Table) -> Result<PriceEntry>;
     fn tiers(&self, entry: &Table, line: usize) -> Result<Vec<(Tier, TierPrice)>>;
     fn tier_rates(&self, table: &Table, what: &str) -> Result<TierRates>;
+    fn hours(&self, entry: &Table, line: usize) -> Result<Vec<Hours>>;
     fn multipliers(&self, entry: &Table, key: &str, line: usize) -> Result<Vec<Named<Decimal>>>;
     fn subtables<'d>(
         &self,
@@ -848,6 +932,7 @@ impl PricingToml for TomlReader<'_> {
                 "speed",
                 "requests",
                 "source",
+                "hours",
                 "input_audio",
                 "output_audio",
                 "input_image",
@@ -938,6 +1023,13 @@ impl PricingToml for TomlReader<'_> {
                 modal[m.index()] = Some(self.rate(table, m.key(), &what)?);
             }
         }
+        let hours = self.hours(table, line)?;
+        if !hours.is_empty() && long_context.is_some() {
+            return Err(self.error(
+                table.span(),
+                format!("{what}: give [model.long_context] or [[model.hours]], not both"),
+            ));
+        }
         let citation = match table.contains_key("source") {
             true => Some(self.string(table, "source", &what)?.to_string()),
             false => None,
@@ -960,7 +1052,51 @@ impl PricingToml for TomlReader<'_> {
             file: self.source.into(),
             layer: 0,
             citation,
+            hours,
         })
+    }
+
+    /// `[[model.hours]]`: UTC windows `from`–`to` (`"HH:MM"`, `to`
+    /// exclusive, past midnight when not after `from`) with every rate; no
+    /// two overlap.
+    fn hours(&self, entry: &Table, line: usize) -> Result<Vec<Hours>> {
+        let Some(item) = entry.get("hours") else {
+            return Ok(Vec::new());
+        };
+        let tables = item.as_array_of_tables().ok_or_else(|| {
+            let message =
+                format!("hours of the entry at line {line} must be [[model.hours]] tables");
+            self.error(item.span(), message)
+        })?;
+        let mut windows: Vec<Hours> = Vec::new();
+        for table in tables {
+            let what = format!("a [[model.hours]] of the entry at line {line}");
+            let mut keys = vec!["from", "to"];
+            keys.extend(TokenType::ALL.map(TokenType::key));
+            self.only_keys(table, &keys, &what)?;
+            let (from, to) = (
+                self.string(table, "from", &what)?,
+                self.string(table, "to", &what)?,
+            );
+            let Some((from, to)) = parse_hours_label(&format!("{from}-{to}")) else {
+                let message = format!("{what}: \"from\" and \"to\" must be UTC times as HH:MM, got \"{from}\" and \"{to}\"");
+                return Err(self.error(table.span(), message));
+            };
+            let window = Hours {
+                from,
+                to,
+                rates: self.rates(table, &what)?,
+            };
+            let overlaps =
+                (0..1440u16).any(|m| window.contains(m) && windows.iter().any(|w| w.contains(m)));
+            if from == to || overlaps {
+                let label = hours_label((from, to));
+                let message = format!("{what}: {label} is empty or overlaps another window");
+                return Err(self.error(table.span(), message));
+            }
+            windows.push(window);
+        }
+        Ok(windows)
     }
 
     /// `[model.tiers.<tier>]`: a `multiplier`, or every rate.
@@ -1170,11 +1306,7 @@ pub fn price_each(
         let date = r.timestamp.date_naive();
         let result = match lookup.entry(r) {
             Some(entry) => entry
-                .cost(
-                    &r.tokens,
-                    &r.modalities,
-                    &Qualifiers::of(&r.service, interner),
-                )
+                .cost(&r.tokens, &r.modalities, &entry.qualifiers(r, interner))
                 .and_then(|cost| {
                     let fees = entry.fees(&r.requests, interner)?;
                     Ok(Cost { fees, ..cost })
@@ -1207,6 +1339,7 @@ pub fn price_each(
                 Unpriced::NoTier(tier) => format!("no [model.tiers.{}]", tier.key()),
                 Unpriced::NoGeo => "no [model.geo.<region>] for its inference_geo".to_string(),
                 Unpriced::NoSpeed => "no [model.speed.fast] for its speed".to_string(),
+                Unpriced::NoHours => "no [[model.hours]] window for its time of day".to_string(),
                 Unpriced::NoModality(m) => format!(
                     "no {} rate in its tier's explicit rates for its {}",
                     m.key(),

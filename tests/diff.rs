@@ -149,7 +149,7 @@ fn the_ledger_is_exact_and_every_report_rolls_up_from_it() {
     let ledger = csv_rows(&wd.read("june/ledger.csv"));
     assert_eq!(
         ledger[0].join(","),
-        "day,provider,model,charge,service_tier,inference_geo,speed,long_context,prompt_over_tokens,\
+        "day,provider,model,charge,service_tier,inference_geo,speed,hours,long_context,prompt_over_tokens,\
          tenant,feature,agent,tool,requests,quantity,pricing_unit,unit_price_usd,cost_usd"
     );
     // req-4 (2025-06-12) is above the 200k-token threshold: long-context
@@ -164,19 +164,22 @@ fn the_ledger_is_exact_and_every_report_rolls_up_from_it() {
     // Its 210,000-token prompt is over the 200,000 bound.
     let long = line("2025-06-12", "input");
     assert_eq!(
-        (&long[4][..], &long[7][..], &long[8][..]),
+        (&long[4][..], &long[8][..], &long[9][..]),
         ("standard", "true", "200000")
     );
-    assert_eq!(&long[13..], ["1", "150000", "1000000 tokens", "6", "0.9"]);
+    assert_eq!(&long[14..], ["1", "150000", "1000000 tokens", "6", "0.9"]);
     let batch = line("2025-06-16", "output");
-    assert_eq!(&batch[4..9], ["batch", "global", "standard", "false", "0"]);
-    assert_eq!(&batch[14..], ["2000", "1000000 tokens", "5", "0.01"]);
+    assert_eq!(
+        &batch[4..10],
+        ["batch", "global", "standard", "", "false", "0"]
+    );
+    assert_eq!(&batch[15..], ["2000", "1000000 tokens", "5", "0.01"]);
     // Each report's exact cost per row is the sum of its ledger lines.
     for (dimension, column) in [
-        ("tenant", 9),
-        ("feature", 10),
-        ("agent", 11),
-        ("tool", 12),
+        ("tenant", 10),
+        ("feature", 11),
+        ("agent", 12),
+        ("tool", 13),
         ("model", 2),
     ] {
         let report = csv_rows(&wd.read(&format!("june/by_{dimension}.csv")));
@@ -185,7 +188,7 @@ fn the_ledger_is_exact_and_every_report_rolls_up_from_it() {
             let exact: rust_decimal::Decimal = ledger[1..]
                 .iter()
                 .filter(|l| l[column] == row[0])
-                .map(|l| l[17].parse::<rust_decimal::Decimal>().unwrap())
+                .map(|l| l[18].parse::<rust_decimal::Decimal>().unwrap())
                 .sum();
             let rounded = micros(&row[cost]);
             let exact_micros = exact * rust_decimal::Decimal::from(1_000_000);
@@ -320,7 +323,7 @@ fn diff_html_folds_the_smaller_tenants_and_escapes_labels() {
     for name in names {
         for line in &ledger[1..] {
             let mut line = line.clone();
-            line[9] = name.to_string();
+            line[10] = name.to_string();
             text += &(line.join(",") + "\n");
         }
     }

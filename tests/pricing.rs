@@ -167,7 +167,7 @@ fn tiers_regions_and_speed_are_priced_and_kept_in_the_ledger() {
     let inputs: Vec<String> = ledger[1..]
         .iter()
         .filter(|l| l[3] == "input")
-        .map(|l| format!("{} {} {} {} {}", l[4], l[5], l[6], l[16], l[17]))
+        .map(|l| format!("{} {} {} {} {}", l[4], l[5], l[6], l[17], l[18]))
         .collect();
     assert_eq!(
         inputs,
@@ -270,7 +270,7 @@ r2,2025-06-02T01:00:00Z,openai,gpt-x,1000000,0,0,0,100000,false,
     assert_eq!(models[1][column("billed_usd")], "5.630000");
     let ledger = wd.read("out/ledger.csv");
     assert!(
-        ledger.contains(",web_search,standard,global,standard,false,")
+        ledger.contains(",web_search,standard,global,standard,,false,")
             && ledger.contains(",1,3,1000 requests,10,0.03\n"),
         "{ledger}"
     );
@@ -494,7 +494,7 @@ r1,2025-06-02T00:00:00Z,openai,gpt-x,1000000,0,0,0,100000,false,100000,10000
     let ledger = crate::workdir::csv_rows(&wd.read("out/ledger.csv"));
     let lines: Vec<String> = ledger[1..]
         .iter()
-        .map(|l| format!("{} {} {} {}", l[3], l[14], l[16], l[17]))
+        .map(|l| format!("{} {} {} {}", l[3], l[15], l[17], l[18]))
         .collect();
     assert_eq!(
         lines,
@@ -606,7 +606,7 @@ r4,2025-06-02T03:00:00Z,openai,gpt-y,300000,0,0,0,10000,standard,0
     let ledger = crate::workdir::csv_rows(&wd.read("out/ledger.csv"));
     let lines: Vec<String> = ledger[1..]
         .iter()
-        .map(|l| format!("{} {} {} {} {}", l[3], l[4], l[7], l[16], l[17]))
+        .map(|l| format!("{} {} {} {} {}", l[3], l[4], l[8], l[17], l[18]))
         .collect();
     assert_eq!(
         lines,
@@ -653,15 +653,18 @@ fn the_shipped_table_prices_every_text_model_of_the_catalog() {
     let out = wd.output(&["pricing", "check", "--period", "2026-11"]);
     assert_eq!(out.status.code(), Some(0));
     let stdout = String::from_utf8(out.stdout).unwrap();
-    // Only DeepSeek's models, whose catalog prices change with the time of
-    // day, which a table entry cannot say.
     assert!(
         stdout.contains(
-            "in genai-prices, not priced here on 2026-11-01 (5): deepseek deepseek-chat, \
-             deepseek deepseek-flash, deepseek deepseek-reasoner, deepseek deepseek-v4-flash, \
-             deepseek deepseek-v4-pro\n"
+            "every text model genai-prices lists for anthropic, openai, google, aws.bedrock, \
+             mistral, xai, deepseek is priced on 2026-11-01\n"
         ),
         "{stdout}"
+    );
+    // DeepSeek's peak hours have their own rates.
+    let show = wd.run(&["pricing", "show", "deepseek-chat", "--at", "2026-04-01"]);
+    assert!(
+        show.contains("  hours 00:30-16:30: input 0.27, cache_read 0.07, cache_write_5m 0.27, cache_write_1h 0.27, output 1.1\n"),
+        "{show}"
     );
     // The models a new user tried first, each on a day of its own era.
     for (model, day) in [
@@ -682,5 +685,111 @@ fn the_shipped_table_prices_every_text_model_of_the_catalog() {
     assert!(
         show.contains("  long context: above 272000 prompt tokens, the whole request at input 5, cache_read 0.5, cache_write_5m 5, cache_write_1h 5, output 22.5\n"),
         "{show}"
+    );
+}
+
+/// DeepSeek's shape: off-peak rates, and peak windows at their own rates,
+/// one of them running past midnight.
+const HOURS_PRICING: &str = r#"version = "hours"
+currency = "USD"
+
+[[model]]
+provider = "deepseek"
+match = ["deepseek-x"]
+effective_from = 2025-01-01
+input = 0.135
+output = 0.55
+cache_read = 0.035
+cache_write_5m = 0.135
+cache_write_1h = 0.135
+[[model.hours]]
+from = "00:30"
+to = "16:30"
+input = 0.27
+output = 1.10
+cache_read = 0.07
+cache_write_5m = 0.27
+cache_write_1h = 0.27
+[[model.hours]]
+from = "22:00"
+to = "00:30"
+input = 0.50
+output = 2.00
+cache_read = 0.10
+cache_write_5m = 0.50
+cache_write_1h = 0.50
+"#;
+
+#[test]
+fn time_of_day_windows_price_each_request_by_its_utc_time() {
+    let wd = Workdir::handmade("hours");
+    wd.write("pricing.toml", HOURS_PRICING);
+    // 1,000,000 input and 100,000 output tokens each:
+    // 00:29 in the late window (past midnight): 0.50 + 0.20 = 0.70;
+    // 00:30 and 16:29 peak: 0.27 + 0.11 = 0.38 each;
+    // 16:30 and 21:59 off-peak: 0.135 + 0.055 = 0.19 each;
+    // 23:00 late: 0.70. Total 2.54.
+    let usage = "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch
+r1,2025-06-02T00:29:59Z,deepseek,deepseek-x,1000000,0,0,0,100000,false
+r2,2025-06-02T00:30:00Z,deepseek,deepseek-x,1000000,0,0,0,100000,false
+r3,2025-06-02T16:29:59Z,deepseek,deepseek-x,1000000,0,0,0,100000,false
+r4,2025-06-02T16:30:00Z,deepseek,deepseek-x,1000000,0,0,0,100000,false
+r5,2025-06-02T21:59:00Z,deepseek,deepseek-x,1000000,0,0,0,100000,false
+r6,2025-06-02T23:00:00Z,deepseek,deepseek-x,1000000,0,0,0,100000,false
+";
+    wd.write("usage.csv", usage);
+    wd.run(&crate::workdir::HANDMADE_REPORT);
+    let summary = wd.read("out/summary.json");
+    assert!(summary.contains("\"cost_usd\": \"2.540000\""), "{summary}");
+    let ledger = crate::workdir::csv_rows(&wd.read("out/ledger.csv"));
+    assert_eq!(ledger[0][7], "hours");
+    let lines: Vec<String> = ledger[1..]
+        .iter()
+        .map(|l| format!("{} [{}] {} {} {}", l[3], l[7], l[14], l[17], l[18]))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "input [] 2 0.135 0.27",
+            "input [00:30-16:30] 2 0.27 0.54",
+            "input [22:00-00:30] 2 0.5 1",
+            "output [] 2 0.55 0.11",
+            "output [00:30-16:30] 2 1.1 0.22",
+            "output [22:00-00:30] 2 2 0.4",
+        ]
+    );
+    // diff reprices each window at the other table's rate for it: a table
+    // with a dearer peak is all price effect.
+    let dearer = HOURS_PRICING.replacen("input = 0.27\n", "input = 0.37\n", 1);
+    wd.write("prev/pricing.toml", &dearer);
+    let mut prev = wd.read("out/ledger.csv");
+    prev = prev.replace(",0.27,0.54\n", ",0.37,0.74\n");
+    wd.write("prev/ledger.csv", &prev);
+    wd.write("prev/summary.json", &wd.read("out/summary.json"));
+    let diff = wd.run(&["diff", "prev", "out"]);
+    assert!(diff.contains("  price effect  -$0.200000"), "{diff}");
+    assert!(diff.contains("  volume effect +$0.000000"), "{diff}");
+    // A ledger written before the hours column still reads.
+    let old: String = prev
+        .lines()
+        .map(|l| {
+            let mut cells: Vec<&str> = l.split(',').collect();
+            cells.remove(7);
+            cells.join(",") + "\n"
+        })
+        .collect();
+    wd.write("prev/ledger.csv", &old);
+    wd.write(
+        "prev/pricing.toml",
+        HOURS_PRICING.split("[[model.hours]]").next().unwrap(),
+    );
+    wd.run(&["diff", "prev", "out"]);
+    // Overlapping windows are refused when the table loads.
+    let overlapping = HOURS_PRICING.replace("from = \"22:00\"", "from = \"16:00\"");
+    wd.write("pricing.toml", &overlapping);
+    let stderr = wd.fail(&crate::workdir::HANDMADE_REPORT, 2);
+    assert!(
+        stderr.contains("pricing.toml:21: a [[model.hours]] of the entry at line 4: 16:00-00:30 is empty or overlaps another window"),
+        "{stderr}"
     );
 }

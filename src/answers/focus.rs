@@ -26,7 +26,7 @@ use crate::intern::{Interner, Sym};
 use crate::join::Joined;
 use crate::model::{Cost, TokenType, UsageRecord};
 use crate::money::{apportion, Micros};
-use crate::price::{Lookup, PriceTable, Qualifiers};
+use crate::price::{Lookup, PriceTable};
 use crate::tree::Call;
 
 /// The columns of `focus.csv`, in order.
@@ -123,11 +123,11 @@ pub fn focus<'a>(
             })
             .collect();
         if !record.modalities.is_empty() {
-            let qualifiers = Qualifiers::of(&record.service, interner);
             let entry = lookup.entry(record);
             for &(m, n) in record.modalities.iter() {
                 let price = entry.and_then(|e| {
                     let long = e.is_long_context(&record.tokens);
+                    let qualifiers = e.qualifiers(record, interner);
                     e.modal_unit_price(m, &qualifiers, long).ok()
                 });
                 let modal =

@@ -902,7 +902,7 @@ impl Month {
             let qualifiers = Qualifiers {
                 tier,
                 geo: served.geo,
-                fast: false,
+                ..Qualifiers::default()
             };
             let cost = self.invoicer.add(
                 &self.pricing,
@@ -1029,7 +1029,7 @@ impl Month {
             let qualifiers = Qualifiers {
                 tier,
                 geo,
-                fast: false,
+                ..Qualifiers::default()
             };
             self.pricing
                 .find(served.provider, served.model, day)
