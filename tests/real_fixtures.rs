@@ -240,3 +240,135 @@ fn gemini_thinking_tokens_on_adk_spans_count_as_output() {
         "{summary}"
     );
 }
+
+/// A LiteLLM spend-log line (the envelope is ours) around a provider's
+/// real usage object, as LiteLLM keeps it in `metadata.usage_object`.
+fn spend_log(
+    id: &str,
+    provider: &str,
+    model: &str,
+    tokens: (u64, u64),
+    usage: &serde_json::Value,
+) -> String {
+    let line = serde_json::json!({
+        "request_id": id,
+        "startTime": "2026-04-02T10:00:00.000000",
+        "model": model,
+        "custom_llm_provider": provider,
+        "prompt_tokens": tokens.0,
+        "completion_tokens": tokens.1,
+        "metadata": { "usage_object": usage },
+        "status": "success",
+    });
+    line.to_string() + "\n"
+}
+
+#[test]
+fn providers_real_usage_objects_are_read_field_by_field() {
+    let read = |name: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(real(name)).unwrap()).unwrap()
+    };
+    // Anthropic (a recorded web-search call): 11,306 input and 163 output
+    // tokens, one web search, service_tier standard, inference_geo
+    // not_available (global).
+    let message = read("anthropic-messages-web-search.json");
+    // OpenAI gpt-audio-1.5 (recorded): 17 of 28 prompt tokens and 93 of
+    // 125 completion tokens are audio.
+    let audio = read("openai-chat-audio-usage.json");
+    // OpenAI o3-mini (recorded): 128 of 863 completion tokens are reasoning.
+    let reasoning = read("openai-chat-reasoning-response.json");
+    let lines = spend_log(
+        "msg_011Y4sbfjCq85yJrUA13Dxb3",
+        "anthropic",
+        "claude-haiku-4-5-20251001",
+        (11306, 163),
+        &message["usage"],
+    ) + &spend_log(
+        "chatcmpl-DnW1coxYVkWMSpc1WKtEXr4nsobqe",
+        "openai",
+        "gpt-audio-1.5",
+        (28, 125),
+        &audio,
+    ) + &spend_log(
+        "chatcmpl-D8dUvtOLRKeiFeDWpaZG2K6JNsxsq",
+        "openai",
+        "o3-mini-2025-01-31",
+        (34, 863),
+        &reasoning["usage"],
+    );
+    let wd = Workdir::handmade("real-usage-objects");
+    wd.write("spend-logs.jsonl", &lines);
+    let pricing = crate::workdir::repo().join("pricing.toml");
+    let report = [
+        "report",
+        "--spans",
+        "spans",
+        "--usage",
+        "spend-logs.jsonl",
+        "--pricing",
+        pricing.to_str().unwrap(),
+        "--min-match",
+        "0",
+        "--quiet",
+        "--out",
+        "out",
+    ];
+    wd.run(&report);
+    let models = crate::workdir::csv_rows(&wd.read("out/by_model.csv"));
+    let column = |name: &str| models[0].iter().position(|c| c == name).unwrap();
+    let row = |model: &str| models.iter().find(|r| r[0] == model).unwrap().clone();
+    let fields = |model: &str, names: &[&str]| -> Vec<String> {
+        let r = row(model);
+        names.iter().map(|n| r[column(n)].clone()).collect()
+    };
+    // 11,306 × $1 + 163 × $5 per 1M, and a search at $10 per 1,000.
+    assert_eq!(
+        fields(
+            "claude-haiku-4-5-20251001",
+            &[
+                "uncached_input_tokens",
+                "output_tokens",
+                "web_search_requests",
+                "cost_requests_usd",
+                "cost_usd"
+            ]
+        ),
+        ["11306", "163", "1", "0.010000", "0.022121"]
+    );
+    // Text 11 × $2.50 + 32 × $10, audio 17 × $32 + 93 × $64 per 1M:
+    // $0.0068435.
+    assert_eq!(
+        fields(
+            "gpt-audio-1.5",
+            &["audio_input_tokens", "audio_output_tokens", "cost_usd"]
+        ),
+        ["17", "93", "0.006844"]
+    );
+    // 34 × $1.10 + 863 × $4.40 per 1M: $0.0038346, rounded down by the
+    // reports' controlled rounding so the column sums to the total.
+    assert_eq!(
+        fields(
+            "o3-mini-2025-01-31",
+            &["reasoning_tokens", "output_tokens", "cost_usd"]
+        ),
+        ["128", "863", "0.003834"]
+    );
+    let ledger = wd.read("out/ledger.csv");
+    assert!(
+        ledger.contains(",anthropic,claude-haiku-4-5-20251001,input,standard,global,standard,,"),
+        "{ledger}"
+    );
+    // The usage object's service_tier is read: Claude Haiku 4.5 has no
+    // priority price, so a priority call stops the run.
+    wd.write(
+        "spend-logs.jsonl",
+        &lines.replacen("\"standard\"", "\"priority\"", 1),
+    );
+    let stderr = wd.fail(&report, 2);
+    assert!(
+        stderr.contains(
+            "anthropic claude-haiku-4-5-20251001: no [model.tiers.priority] for 1 record(s)"
+        ),
+        "{stderr}"
+    );
+}

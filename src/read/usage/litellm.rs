@@ -25,7 +25,7 @@ use super::{
 };
 use crate::error::{Error, Result};
 use crate::intern::{Interner, Sym};
-use crate::model::{bare_model, Modality, Origin, Service, Tokens, UsageRecord};
+use crate::model::{bare_model, Modality, Origin, Service, Tier, Tokens, UsageRecord};
 use crate::read::csv_lines::CsvLines;
 
 /// One spend-log row, from JSON or CSV.
@@ -147,6 +147,37 @@ fn usage_value(metadata: Option<&Value>, path: &[&str]) -> Result<Option<u64>, R
     Ok(None)
 }
 
+/// The service tier and region the provider's usage object states, as
+/// LiteLLM keeps it: Anthropic's `service_tier` (`standard`, `priority`,
+/// `batch`) and `inference_geo` (`global`, `not_available` or a region),
+/// OpenAI's `service_tier` (`default`, `flex`, `priority`).
+fn service(metadata: Option<&Value>, interner: &mut Interner) -> Result<Service, RowError> {
+    let text = |key: &str| {
+        let metadata = metadata?;
+        ["additional_usage_values", "usage_object"]
+            .iter()
+            .find_map(|object| metadata[object].get(key)?.as_str())
+    };
+    let tier = match text("service_tier") {
+        None | Some("default") => Tier::Standard,
+        Some(name) => Tier::parse(name).ok_or_else(|| {
+            let message = format!(
+                "service_tier: expected standard, default, batch, flex or priority, got \"{name}\""
+            );
+            ("bad-service-tier", message)
+        })?,
+    };
+    let geo = match text("inference_geo") {
+        None | Some("global" | "not_available") => None,
+        Some(region) => Some(interner.intern(region)),
+    };
+    Ok(Service {
+        tier,
+        geo,
+        fast: false,
+    })
+}
+
 fn normalise(
     log: SpendLog,
     file: u32,
@@ -254,7 +285,7 @@ fn normalise(
         reasoning_tokens,
         requests,
         modalities,
-        service: Service::default(),
+        service: service(meta, interner)?,
         reported_cost_usd: log
             .spend
             .as_deref()
