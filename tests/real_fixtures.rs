@@ -296,6 +296,21 @@ fn providers_real_usage_objects_are_read_field_by_field() {
         (34, 863),
         &reasoning["usage"],
     );
+    // Not a recording: Gemini's grounding queries, where LiteLLM counts
+    // every provider's web searches (prompt_tokens_details).
+    let grounding = serde_json::json!({
+        "prompt_tokens": 1000,
+        "completion_tokens": 100,
+        "prompt_tokens_details": { "cached_tokens": 0, "web_search_requests": 2 },
+    });
+    let lines = lines
+        + &spend_log(
+            "gemini-grounded-1",
+            "gemini",
+            "gemini/gemini-3-flash-preview",
+            (1000, 100),
+            &grounding,
+        );
     let wd = Workdir::handmade("real-usage-objects");
     wd.write("spend-logs.jsonl", &lines);
     let pricing = crate::workdir::repo().join("pricing.toml");
@@ -352,6 +367,15 @@ fn providers_real_usage_objects_are_read_field_by_field() {
             &["reasoning_tokens", "output_tokens", "cost_usd"]
         ),
         ["128", "863", "0.003834"]
+    );
+    // 1,000 × $0.50 + 100 × $3 per 1M, and 2 grounding queries at $14 per
+    // 1,000 (Google's free allowance is not modelled).
+    assert_eq!(
+        fields(
+            "gemini-3-flash-preview",
+            &["web_search_requests", "cost_usd"]
+        ),
+        ["2", "0.028800"]
     );
     let ledger = wd.read("out/ledger.csv");
     assert!(

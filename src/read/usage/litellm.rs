@@ -249,8 +249,13 @@ fn normalise(
         };
         count(usage_value(meta, path)?, m.column())
     })?;
-    // Anthropic's server tools, as LiteLLM keeps the provider's usage.
-    let searches = usage_value(meta, &["server_tool_use", "web_search_requests"])?;
+    // Web searches: Anthropic's server tool count as the provider reported
+    // it, else where LiteLLM puts every provider's (Gemini's grounding
+    // queries, OpenAI's, xAI's sources, Mistral's).
+    let searches = match usage_value(meta, &["server_tool_use", "web_search_requests"])? {
+        Some(n) => Some(n),
+        None => usage_value(meta, &["prompt_tokens_details", "web_search_requests"])?,
+    };
     let searches = count(searches, "web_search_requests")?;
     let requests: Box<[(Sym, u64)]> = match searches {
         0 => Box::default(),
