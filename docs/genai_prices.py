@@ -9,9 +9,12 @@ after the marker line in pricing.toml with one [[model]] entry per text
 model of the providers tokenledger ships prices for, that the hand-written
 entries above the marker do not already price. Numbers are copied as the
 catalog's literal text (never through a float). What the table cannot
-express is left out and listed on stderr (none in 0.2.1), and `tokenledger
-pricing check` lists it as not priced: a prompt-size tier with more than one
-step, for instance. DeepSeek's peak and off-peak hours become
+express is left out and listed on stderr, and `tokenledger pricing check`
+lists a model left out as not priced: a prompt-size tier with more than one
+step, for instance. Match rules a glob cannot say (regular expressions, "this
+prefix but not that") are left out too, so the entry matches only the
+model's exact names and a name only the rule would have matched has no
+price (an error, never a guessed price). DeepSeek's peak and off-peak hours become
 [[model.hours]] windows; the catalog's `fast` service tier is left out.
 
 Run it after `cargo update -p genai-prices`, then `cargo test --locked`.
@@ -61,6 +64,10 @@ MODAL_KEYS = [
 REQUEST_KEYS = [("web_search", "web_searches_kcount"), ("file_search", "storage_searches_kcount")]
 
 
+# Match rules left out (regexes, "and" with an exclusion), for stderr.
+DROPPED = []
+
+
 class Inexpressible(Exception):
     """A price the table format cannot hold."""
 
@@ -89,11 +96,27 @@ def patterns(rule):
     if "or" in rule:
         return [p for r in rule["or"] for p in patterns(r)]
     if "and" in rule:
-        # The positive part; the regexes the catalog adds only exclude
-        # names that its (and our) more specific entries price.
-        parts = [patterns(r) for r in rule["and"] if "regex" not in r]
-        return parts[0] if len(parts) == 1 else []
+        # A glob cannot say "but not": only the model's exact names.
+        DROPPED.append(json.dumps(rule))
+        return []
+    if "regex" in rule:
+        dated = dated_snapshot(rule["regex"])
+        if dated is None:
+            DROPPED.append(rule["regex"])
+        return dated or []
     return []
+
+
+def dated_snapshot(regex):
+    """Globs for a rule that names a model's dated snapshots (`^name-\\d{8}$`,
+    `^name-\\d{4}-\\d{2}-\\d{2}$`, `^name[-@]\\d{8}$`): `name-*` (and
+    `name@*`); a longer glob or an exact name of another entry still wins."""
+    m = re.fullmatch(r"\^((?:[a-z0-9/-]|\\\.)+?)(-|\[-@\])\\d.*", regex)
+    if not m:
+        return None
+    # Without a gateway's "x-ai/" prefix, which tokenledger strips.
+    name = m.group(1).replace("\\.", ".").rsplit("/", 1)[-1]
+    return [name + "-*"] + ([name + "@*"] if m.group(2) != "-" else [])
 
 
 def names(provider, model):
@@ -116,7 +139,7 @@ def names(provider, model):
 def us_only_uplift(ident):
     """Whether Anthropic bills US-only inference (inference_geo "us") at
     1.1x for the model: Claude 4.6 and later."""
-    m = re.match(r"claude-[a-z]+-(\d+)(?:-(\d+))?(?:-|$)", ident)
+    m = re.match(r"claude-[a-z]+-(\d+)(?:-(\d{1,2}))?(?:-\d{8})?$", ident)
     return bool(m) and (int(m.group(1)), int(m.group(2) or 0)) >= (4, 6)
 
 
@@ -219,7 +242,13 @@ def periods(model):
                 std = p
         if std is None:
             continue
-        tiers = {t: p for s, t, p in variants if s <= start}
+        # As genai-prices applies them: per key, the first variant in the
+        # catalog's order that is in force.
+        tiers = {}
+        for s_, t, p in variants:
+            if s_ <= start:
+                for key, value in p.items():
+                    tiers.setdefault(t, {}).setdefault(key, value)
         out.append((start, end, std, tiers, windows if start >= windows_from else []))
     return out
 
@@ -297,6 +326,7 @@ def main():
         source = provider["pricing_urls"][0]
         blocks.append(f"# {provider['name']}: {', '.join(provider['pricing_urls'])}\n")
         for model in provider["models"]:
+            DROPPED.clear()
             if covered(hand, provider["id"], model):
                 continue
             try:
@@ -304,6 +334,7 @@ def main():
             except Inexpressible as why:
                 skipped.append(f"{provider['id']} {model['id']}: {why}")
                 continue
+            skipped += [f"{provider['id']} {model['id']}: match rule left out: {r}" for r in sorted(set(DROPPED))]
             if block:
                 blocks.append(block)
     generated = (
@@ -318,7 +349,7 @@ def main():
     with open(TABLE, "w") as out:
         out.write(hand + generated + "\n".join(blocks))
     for line in skipped:
-        print(f"not expressible: {line}", file=sys.stderr)
+        print(f"left out: {line}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ use crate::error::Result;
 use crate::model::TokenType;
 use crate::pipeline::config::UsageConfig;
 use crate::pipeline::usage::Usage;
-use crate::price::{price_each, PriceTable};
+use crate::price::{price_each, PriceTable, Window};
 
 /// The version of the genai-prices crate (and its bundled data) compared with.
 const GENAI_PRICES_VERSION: &str = "0.2.1";
@@ -146,7 +146,7 @@ pub fn compare(args: &UsageConfig) -> Result<Comparison> {
         let rates = entry
             .hours
             .iter()
-            .find(|h| Some((h.from, h.to)) == window)
+            .find(|h| window == Some(Window::In(h.from, h.to)))
             .map_or(&entry.rates, |h| &h.rates);
         for t in TokenType::ALL {
             let ours = rates.0[t.index()];

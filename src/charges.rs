@@ -14,7 +14,7 @@ use crate::hash::FastMap;
 use crate::intern::{Interner, Sym};
 use crate::join::Joined;
 use crate::model::{Cost, Modality, Service, TokenType, UsageRecord};
-use crate::price::{prompt_over, Lookup, PriceTable};
+use crate::price::{prompt_over, Lookup, PriceTable, Window};
 use crate::tree::Call;
 
 /// The pricing unit of token charges: unit prices are USD per million.
@@ -65,9 +65,9 @@ pub struct LineKey {
     pub charge: Charge,
     /// The service tier, region and speed.
     pub service: Service,
-    /// The entry's time-of-day window the requests fell in, if it has
-    /// windows: (from, to) in minutes of the UTC day.
-    pub hours: Option<(u16, u16)>,
+    /// Where in the entry's time-of-day windows the requests fell, if it
+    /// has windows.
+    pub hours: Option<Window>,
     /// Whether the requests were priced at the long-context rates.
     pub long_context: bool,
     /// The largest of the table's prompt bounds ([`PriceTable::prompt_bounds`])

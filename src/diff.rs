@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::model::{Modality, Tier, TokenType, GLOBAL};
 use crate::money::{apportion, plausible, ratio, Micros};
 use crate::pipeline::config::Period;
-use crate::price::{parse_hours_label, PriceEntry, PriceTable, Qualifiers};
+use crate::price::{PriceEntry, PriceTable, Qualifiers, Window};
 use crate::read::open;
 
 /// The dimensions compared, in output order.
@@ -216,7 +216,7 @@ struct Line {
     geo: Option<String>,
     fast: bool,
     /// The time-of-day window it was priced in, if any.
-    hours: Option<(u16, u16)>,
+    hours: Option<Window>,
     /// `prompt_over_tokens`.
     prompt_over: u64,
     /// Tenant, feature, agent, tool, model.
@@ -465,7 +465,7 @@ fn each_line(dir: &Path, mut each: impl FnMut(Line) -> Result<()>) -> Result<()>
         };
         let hours = match field("hours") {
             "" => None,
-            label => Some(parse_hours_label(label).ok_or_else(|| bad("hours"))?),
+            label => Some(Window::parse(label).ok_or_else(|| bad("hours"))?),
         };
         field("long_context")
             .parse::<bool>()

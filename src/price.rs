@@ -85,26 +85,46 @@ pub struct Hours {
     pub rates: Rates,
 }
 
-/// A window's `HH:MM-HH:MM`, as `ledger.csv`'s `hours` column writes it.
-pub fn hours_label((from, to): (u16, u16)) -> String {
-    format!(
-        "{:02}:{:02}-{:02}:{:02}",
-        from / 60,
-        from % 60,
-        to / 60,
-        to % 60
-    )
+/// Where in an entry's `[[model.hours]]` a request fell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Window {
+    /// In none of them: the entry's standard rates.
+    Other,
+    /// In the window (from, to), minutes of the UTC day.
+    In(u16, u16),
 }
 
-/// The window an `HH:MM-HH:MM` label names.
-pub fn parse_hours_label(label: &str) -> Option<(u16, u16)> {
-    let minute = |text: &str| {
-        let time = chrono::NaiveTime::parse_from_str(text, "%H:%M").ok()?;
-        u16::try_from(time.num_seconds_from_midnight() / 60).ok()
-    };
-    let (from, to) = label.split_once('-')?;
-    Some((minute(from)?, minute(to)?))
+impl Window {
+    /// `ledger.csv`'s `hours` column: `HH:MM-HH:MM`, or `other`.
+    pub fn label(self) -> String {
+        match self {
+            Window::Other => OTHER_HOURS.to_string(),
+            Window::In(from, to) => format!(
+                "{:02}:{:02}-{:02}:{:02}",
+                from / 60,
+                from % 60,
+                to / 60,
+                to % 60
+            ),
+        }
+    }
+
+    /// The window a label names.
+    pub fn parse(label: &str) -> Option<Window> {
+        if label == OTHER_HOURS {
+            return Some(Window::Other);
+        }
+        let minute = |text: &str| {
+            let time = chrono::NaiveTime::parse_from_str(text, "%H:%M").ok()?;
+            u16::try_from(time.num_seconds_from_midnight() / 60).ok()
+        };
+        let (from, to) = label.split_once('-')?;
+        Some(Window::In(minute(from)?, minute(to)?))
+    }
 }
+
+/// The `hours` label of a request outside every window of its entry.
+const OTHER_HOURS: &str = "other";
 
 impl Hours {
     /// Whether `minute` (of the UTC day) is in the window.
@@ -126,9 +146,9 @@ pub struct Qualifiers<'a> {
     pub geo: Option<&'a str>,
     /// Fast mode.
     pub fast: bool,
-    /// The entry's `[[model.hours]]` window it fell in, if any: (from, to)
-    /// in minutes of the UTC day.
-    pub hours: Option<(u16, u16)>,
+    /// Where in the entry's `[[model.hours]]` windows it fell; `None` for
+    /// an entry without windows, or when the time is not known.
+    pub hours: Option<Window>,
 }
 
 impl<'a> Qualifiers<'a> {
@@ -205,16 +225,15 @@ impl PriceEntry {
             && !before(other.effective_to, self.effective_from)
     }
 
-    /// The time-of-day window `at` falls in, if any, as (from, to).
-    pub fn hours_at(&self, at: chrono::DateTime<chrono::Utc>) -> Option<(u16, u16)> {
+    /// Where in the entry's time-of-day windows `at` falls; `None` when it
+    /// has none.
+    pub fn hours_at(&self, at: chrono::DateTime<chrono::Utc>) -> Option<Window> {
         if self.hours.is_empty() {
             return None;
         }
         let minute = u16::try_from(at.time().num_seconds_from_midnight() / 60).ok()?;
-        self.hours
-            .iter()
-            .find(|h| h.contains(minute))
-            .map(|h| (h.from, h.to))
+        let window = self.hours.iter().find(|h| h.contains(minute));
+        Some(window.map_or(Window::Other, |h| Window::In(h.from, h.to)))
     }
 
     /// The qualifiers `record` is priced with by this entry: its tier,
@@ -245,13 +264,16 @@ impl PriceEntry {
         qualifiers: &Qualifiers,
         long_context: bool,
     ) -> std::result::Result<Decimal, Unpriced> {
-        let rates = match (&self.long_context, qualifiers.hours) {
-            (_, Some(span)) => {
-                let window = self.hours.iter().find(|h| (h.from, h.to) == span);
+        let rates = match (&self.long_context, self.hours.is_empty(), qualifiers.hours) {
+            // A flat entry prices every hour alike.
+            (Some(lc), true, _) if long_context => &lc.rates,
+            (_, true, _) | (_, false, Some(Window::Other)) => &self.rates,
+            (_, false, Some(Window::In(from, to))) => {
+                let window = self.hours.iter().find(|h| (h.from, h.to) == (from, to));
                 &window.ok_or(Unpriced::NoHours)?.rates
             }
-            (Some(lc), None) if long_context => &lc.rates,
-            _ => &self.rates,
+            // Requests of unknown time (another table's flat line).
+            (_, false, None) => return Err(Unpriced::NoHours),
         };
         let rate = rates.0[charge.index()];
         self.qualified(rate, qualifiers, |own| {
@@ -1024,11 +1046,14 @@ impl PricingToml for TomlReader<'_> {
             }
         }
         let hours = self.hours(table, line)?;
-        if !hours.is_empty() && long_context.is_some() {
-            return Err(self.error(
-                table.span(),
-                format!("{what}: give [model.long_context] or [[model.hours]], not both"),
-            ));
+        let explicit_tier = tiers.iter().any(|(_, p)| matches!(p, TierPrice::Rates(_)));
+        let modal_rates = Modality::ALL.iter().any(|m| table.contains_key(m.key()));
+        if !hours.is_empty() && (long_context.is_some() || explicit_tier || modal_rates) {
+            let message = format!(
+                "{what}: [[model.hours]] windows cannot be combined with [model.long_context], \
+                 a tier's own rates or audio and image rates (tier multipliers can)"
+            );
+            return Err(self.error(table.span(), message));
         }
         let citation = match table.contains_key("source") {
             true => Some(self.string(table, "source", &what)?.to_string()),
@@ -1078,7 +1103,7 @@ impl PricingToml for TomlReader<'_> {
                 self.string(table, "from", &what)?,
                 self.string(table, "to", &what)?,
             );
-            let Some((from, to)) = parse_hours_label(&format!("{from}-{to}")) else {
+            let Some(Window::In(from, to)) = Window::parse(&format!("{from}-{to}")) else {
                 let message = format!("{what}: \"from\" and \"to\" must be UTC times as HH:MM, got \"{from}\" and \"{to}\"");
                 return Err(self.error(table.span(), message));
             };
@@ -1090,7 +1115,7 @@ impl PricingToml for TomlReader<'_> {
             let overlaps =
                 (0..1440u16).any(|m| window.contains(m) && windows.iter().any(|w| w.contains(m)));
             if from == to || overlaps {
-                let label = hours_label((from, to));
+                let label = Window::In(from, to).label();
                 let message = format!("{what}: {label} is empty or overlaps another window");
                 return Err(self.error(table.span(), message));
             }

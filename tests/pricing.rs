@@ -750,10 +750,10 @@ r6,2025-06-02T23:00:00Z,deepseek,deepseek-x,1000000,0,0,0,100000,false
     assert_eq!(
         lines,
         [
-            "input [] 2 0.135 0.27",
+            "input [other] 2 0.135 0.27",
             "input [00:30-16:30] 2 0.27 0.54",
             "input [22:00-00:30] 2 0.5 1",
-            "output [] 2 0.55 0.11",
+            "output [other] 2 0.55 0.11",
             "output [00:30-16:30] 2 1.1 0.22",
             "output [22:00-00:30] 2 2 0.4",
         ]
@@ -779,11 +779,14 @@ r6,2025-06-02T23:00:00Z,deepseek,deepseek-x,1000000,0,0,0,100000,false
         })
         .collect();
     wd.write("prev/ledger.csv", &old);
+    // Against a flat table every hour is repriced at its one rate: 6 ×
+    // (0.135 + 0.055) = 1.14, so 2.54 − 1.14 is price.
     wd.write(
         "prev/pricing.toml",
         HOURS_PRICING.split("[[model.hours]]").next().unwrap(),
     );
-    wd.run(&["diff", "prev", "out"]);
+    let diff = wd.run(&["diff", "prev", "out"]);
+    assert!(diff.contains("  price effect  +$1.400000"), "{diff}");
     // Overlapping windows are refused when the table loads.
     let overlapping = HOURS_PRICING.replace("from = \"22:00\"", "from = \"16:00\"");
     wd.write("pricing.toml", &overlapping);

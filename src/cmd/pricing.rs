@@ -13,7 +13,7 @@ use crate::catalog::{catalog_rates, compare};
 use crate::error::Result;
 use crate::model::{Modality, Tier, TokenType};
 use crate::pipeline::config::UsageConfig;
-use crate::price::{hours_label, PriceEntry, PriceTable, TierPrice};
+use crate::price::{PriceEntry, PriceTable, TierPrice, Window};
 use crate::terminal::escape_lines;
 
 /// What `pricing show` is asked for.
@@ -98,7 +98,10 @@ fn extras(e: &PriceEntry) -> String {
         also.push(tier.key().to_string());
     }
     for window in &e.hours {
-        also.push(format!("hours {}", hours_label((window.from, window.to))));
+        also.push(format!(
+            "hours {}",
+            Window::In(window.from, window.to).label()
+        ));
     }
     for (region, m) in &e.geo {
         also.push(format!("{region} ×{m}"));
@@ -214,7 +217,7 @@ fn describe(entry: &PriceEntry, model: &str, date: NaiveDate) -> String {
         text += &format!("  speed fast:   {m} × every rate\n");
     }
     for window in &entry.hours {
-        let label = hours_label((window.from, window.to));
+        let label = Window::In(window.from, window.to).label();
         text += &format!("  hours {label}: {}\n", rate_list(&window.rates.0));
     }
     for (charge, price) in &entry.requests {

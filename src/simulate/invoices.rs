@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
-use chrono::{Datelike, NaiveDate};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use rust_decimal::Decimal;
 
 use crate::error::{Error, Result};
@@ -25,21 +25,23 @@ pub struct Invoicer {
 }
 
 impl Invoicer {
-    /// Price one billed call (its tokens, of which `modalities` are audio,
-    /// served with `qualifiers`, and its web searches), add it to the day's
-    /// charges and return its cost.
+    /// Price one billed call ending `at` (its tokens, of which `modalities`
+    /// are audio, served with `qualifiers` and in the time-of-day window of
+    /// `at`, and its web searches), add it to the day's charges and return
+    /// its cost.
     #[allow(clippy::too_many_arguments)]
     pub fn add(
         &mut self,
         pricing: &PriceTable,
         provider: &'static str,
         model: &'static str,
-        day: NaiveDate,
+        at: DateTime<Utc>,
         tokens: &Tokens,
         modalities: &[(Modality, u64)],
         qualifiers: &Qualifiers,
         web_searches: u64,
     ) -> Option<Decimal> {
+        let day = at.date_naive();
         let fee = match web_searches {
             0 => Some(Decimal::ZERO),
             n => pricing
@@ -55,10 +57,13 @@ impl Invoicer {
         if !fee.is_zero() {
             *self.searches.entry((provider, model, day)).or_default() += fee;
         }
-        match pricing
-            .find(provider, model, day)
-            .map(|e| e.cost(tokens, modalities, qualifiers))
-        {
+        match pricing.find(provider, model, day).map(|e| {
+            let qualifiers = Qualifiers {
+                hours: e.hours_at(at),
+                ..*qualifiers
+            };
+            e.cost(tokens, modalities, &qualifiers)
+        }) {
             Some(Ok(cost)) => {
                 for t in TokenType::ALL {
                     if tokens.get(t) > 0 {

@@ -259,10 +259,11 @@ const PREDECESSORS: [(&str, i64, &str, &str, &str); 2] = [
     ),
 ];
 
-/// Models the fleet moved to at their launch: (the earlier model as
-/// billed, the later one's launch as Unix seconds (UTC midnight), the later
+/// With `--charges`: models the fleet moved to at their launch (the
+/// earlier model as billed, the later one's launch as Unix seconds (UTC midnight), the later
 /// model as requested, as billed, and its OpenRouter slug). Claude Sonnet
-/// 4.6 was launched on 2026-02-17, at Sonnet 4's prices.
+/// 4.6 was launched on 2026-02-17, at Sonnet 4's prices; its US-only
+/// inference is one of the lines `--charges` bills.
 const SUCCESSORS: [(&str, i64, &str, &str, &str); 1] = [(
     "claude-sonnet-4-20250514",
     1_771_286_400,
@@ -273,13 +274,15 @@ const SUCCESSORS: [(&str, i64, &str, &str, &str); 1] = [(
 
 impl ModelSpec {
     /// The model a call made at `start_ns` used: this one, the one it
-    /// replaced if it was not launched yet, or the one that replaced it.
-    fn on(&self, start_ns: i64) -> ModelSpec {
+    /// replaced if it was not launched yet, or (with `successors`, as
+    /// `--charges` has) the one that replaced it.
+    fn on(&self, start_ns: i64, successors: bool) -> ModelSpec {
         let before = PREDECESSORS
             .iter()
             .find(|p| p.0 == self.billed && start_ns < p.1 * 1_000_000_000);
         let after = SUCCESSORS
             .iter()
+            .filter(|_| successors)
             .find(|p| p.0 == self.billed && start_ns >= p.1 * 1_000_000_000);
         match before.or(after) {
             Some(&(_, _, requested, billed, openrouter)) => ModelSpec {
@@ -651,7 +654,7 @@ impl Month {
         }
         let steps = self.rng.range(step_range.0, step_range.1);
         for step in 0..steps {
-            let model = feature.model.on(clock);
+            let model = feature.model.on(clock, self.config.charges);
             clock = self.call(
                 trace_id,
                 agent_id,
@@ -873,9 +876,9 @@ impl Month {
             true => rng.range(0, 3),
             false => 0,
         };
-        let day = DateTime::<Utc>::from_timestamp_nanos(end).date_naive();
+        let ended = DateTime::<Utc>::from_timestamp_nanos(end);
         let served = match self.config.charges {
-            true => self.served(model, feature, day, uncached, output),
+            true => self.served(model, feature, ended, uncached, output),
             false => Served {
                 provider: model.provider,
                 model: model.billed,
@@ -908,7 +911,7 @@ impl Month {
                 &self.pricing,
                 served.provider,
                 served.model,
-                day,
+                ended,
                 &tokens,
                 &modalities,
                 &qualifiers,
@@ -979,13 +982,13 @@ impl Month {
     }
 
     /// With `--charges`: where and how a call to `model` for `feature`,
-    /// ending on `day`, was served. A tier or region the pricing table does
+    /// ending at `ended`, was served. A tier or region the pricing table does
     /// not price for the model on that day is not used.
     fn served(
         &mut self,
         model: &ModelSpec,
         feature: &Feature,
-        day: NaiveDate,
+        ended: DateTime<Utc>,
         uncached: u64,
         output: u64,
     ) -> Served {
@@ -1026,14 +1029,18 @@ impl Month {
             _ => {}
         }
         let priced = |tier, geo| {
-            let qualifiers = Qualifiers {
-                tier,
-                geo,
-                ..Qualifiers::default()
-            };
-            self.pricing
-                .find(served.provider, served.model, day)
-                .is_some_and(|e| e.unit_price(TokenType::Input, &qualifiers, false).is_ok())
+            let entry = self
+                .pricing
+                .find(served.provider, served.model, ended.date_naive());
+            entry.is_some_and(|e| {
+                let qualifiers = Qualifiers {
+                    tier,
+                    geo,
+                    fast: false,
+                    hours: e.hours_at(ended),
+                };
+                e.unit_price(TokenType::Input, &qualifiers, false).is_ok()
+            })
         };
         if !priced(served.tier, None) {
             served.tier = Tier::Standard;

@@ -8,7 +8,6 @@ use crate::charges::{speed, Lines, LEDGER_COLUMNS};
 use crate::intern::Interner;
 use crate::ledger::Report;
 use crate::model::GLOBAL;
-use crate::price::hours_label;
 
 /// `ledger.csv`: one row per charge line, the cost exact and unrounded.
 pub fn ledger_csv(w: &mut CsvOut, lines: &Lines, interner: &Interner) -> csv::Result<()> {
@@ -26,7 +25,7 @@ pub fn ledger_csv(w: &mut CsvOut, lines: &Lines, interner: &Interner) -> csv::Re
                 .map_or(GLOBAL, |g| interner.get(g))
                 .to_string(),
             speed(key.service.fast).to_string(),
-            key.hours.map_or_else(String::new, hours_label),
+            key.hours.map_or_else(String::new, |w| w.label()),
             key.long_context.to_string(),
             key.prompt_over.to_string(),
             label(key.tenant),

@@ -373,6 +373,8 @@ pub fn provider_name(raw: &str) -> String {
         | "gcp.gemini" | "gcp.vertex_ai" => "google".into(),
         "bedrock" | "amazon bedrock" | "aws.bedrock" => "aws.bedrock".into(),
         "azure" | "azure openai" | "azure.ai.openai" => "azure".into(),
+        "x_ai" | "x-ai" | "xai" => "xai".into(),
+        "mistral_ai" | "mistralai" | "mistral" => "mistral".into(),
         _ => lower,
     }
 }
