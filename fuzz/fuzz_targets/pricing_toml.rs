@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use tokenledger::model::{Modality, Tier, Tokens};
-use tokenledger::price::{PriceTable, Qualifiers};
+use tokenledger::price::{PriceTable, Qualifiers, Window};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
@@ -15,11 +15,18 @@ fuzz_target!(|data: &[u8]| {
     };
     let most = Tokens([tokenledger::model::MAX_TOKENS; 5]);
     for entry in &table.entries {
-        for tier in Tier::ALL {
+        // Each time-of-day window, outside them all, and an unknown time.
+        let windows = entry.hours.iter().map(|h| Some(Window::In(h.from, h.to)));
+        let windows: Vec<Option<Window>> = windows.chain([Some(Window::Other), None]).collect();
+        for (tier, hours) in Tier::ALL
+            .into_iter()
+            .flat_map(|t| windows.iter().map(move |w| (t, *w)))
+        {
             let qualifiers = Qualifiers {
                 tier,
                 geo: Some("us"),
                 fast: true,
+                hours,
             };
             let _ = entry.cost(&most, &[], &qualifiers);
             let max = tokenledger::model::MAX_TOKENS;
