@@ -484,12 +484,22 @@ pub struct SimulateArgs {
     /// arguments give the same bytes as they always did.
     #[arg(long)]
     pub changes: bool,
-    /// Lines of the bill beyond tokens, in the canonical usage CSV: o3 calls
-    /// report reasoning tokens (70 % of their output), and each
-    /// research-report call to Claude makes 0 to 3 web searches, billed per search and
-    /// listed on Anthropic's cost report as web_search lines.
+    /// Lines of the bill beyond tokens, in the canonical usage CSV: o3
+    /// reasoning tokens, Claude web searches (web_search lines on
+    /// Anthropic's cost report), o3 flex and priority and gpt-4.1 priority
+    /// calls, umbrella-health's US-only Claude calls, wayne-fin's Claude
+    /// calls through Bedrock (us. and global. profiles, on
+    /// bedrock-invoice.csv) and a voice feature with audio tokens.
     #[arg(long)]
     pub charges: bool,
+    /// Spread the runs over N tenants (tenant-0001 …, the first ones
+    /// busiest) instead of the six named ones, as a large fleet's month.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub tenants: u32,
+    /// Give each tool N variants (kb_search-001 …), so the month has
+    /// hundreds of tool names.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub tools: u32,
     /// Pricing table for the simulated invoices [default: ./pricing.toml if
     /// present, else the built-in table].
     #[arg(long, value_name = "FILE")]
@@ -668,6 +678,8 @@ impl SimulateArgs {
             gateway_ids: self.gateway_ids,
             changes: self.changes,
             charges: self.charges,
+            tenants: self.tenants,
+            tools: self.tools,
         }
     }
 }

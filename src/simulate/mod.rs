@@ -90,6 +90,13 @@ pub struct Config {
     ///
     /// When false, the same bytes as without this option.
     pub charges: bool,
+    /// Spread the runs over this many tenants (`tenant-0001` …, weighted
+    /// 1/rank, plus the share without one) instead of [`TENANTS`]; 0 keeps
+    /// the named ones and their bytes.
+    pub tenants: u32,
+    /// Give each tool this many variants (`kb_search-001` …), drawn per
+    /// call; 0 keeps the plain names and their bytes.
+    pub tools: u32,
 }
 
 /// What was generated.
@@ -450,6 +457,49 @@ const TENANTS: [(&str, u64); 7] = [
     ("", 3),
 ];
 
+/// The tenants runs are drawn from: [`TENANTS`], or `count` numbered ones
+/// weighted 1/rank and the same 3 % share without a tenant.
+fn tenants(count: u32) -> Vec<(&'static str, u64)> {
+    if count == 0 {
+        return TENANTS.to_vec();
+    }
+    let mut tenants: Vec<(&'static str, u64)> = (1..=u64::from(count))
+        .map(|rank| (leak(format!("tenant-{rank:04}")), 1_000_000 / rank))
+        .collect();
+    let named: u64 = tenants.iter().map(|t| t.1).sum();
+    tenants.push(("", named * 3 / 97));
+    tenants
+}
+
+/// With `count` > 0: each feature's tools with `count` variant names
+/// (`kb_search-001` …).
+fn tool_names(count: u32) -> Vec<(&'static str, Vec<&'static str>)> {
+    let mut tools: Vec<&'static str> = FEATURES
+        .iter()
+        .chain([&LAUNCH, &VOICE])
+        .flat_map(|f| f.tools.iter().copied())
+        .collect();
+    tools.sort_unstable();
+    tools.dedup();
+    tools
+        .into_iter()
+        .filter(|_| count > 0)
+        .map(|tool| {
+            let names = (1..=count)
+                .map(|i| leak(format!("{tool}-{i:03}")))
+                .collect();
+            (tool, names)
+        })
+        .collect()
+}
+
+/// A generated name that lives as long as the simulation (the process):
+/// a bounded few per tenant and tool variant, so the simulator's names
+/// stay `&'static str` like the built-in ones.
+fn leak(name: String) -> &'static str {
+    Box::leak(name.into_boxed_str())
+}
+
 /// The tool that runs a sub-agent, and that sub-agent's model.
 const SUB_AGENT_TOOL: &str = "deep_research";
 const SUB_AGENT: &str = "research_worker";
@@ -489,6 +539,10 @@ struct Month {
     changes: Option<Changes>,
     /// The tenant of the run being simulated.
     tenant: &'static str,
+    /// The tenants runs are drawn from, with their weights.
+    tenants: Vec<(&'static str, u64)>,
+    /// With `--tools`: each tool's variant names.
+    tool_names: Vec<(&'static str, Vec<&'static str>)>,
 }
 
 /// When `--changes` switches each change on, as Unix nanoseconds (UTC
@@ -573,6 +627,8 @@ pub fn generate(config: &Config, pricing: &PriceTable, dir: &Path) -> Result<Sta
         invoicer: invoices::Invoicer::default(),
         changes,
         tenant: "",
+        tenants: tenants(config.tenants),
+        tool_names: tool_names(config.tools),
     };
     for run in 0..config.runs {
         // Runs spread evenly over the month; about 1 in 200 began in the
@@ -634,7 +690,10 @@ impl Month {
         };
         let tenant = match tenant {
             Some(tenant) => tenant,
-            None => TENANTS[self.rng.weighted(&TENANTS.map(|t| t.1))].0,
+            None => {
+                let weights: Vec<u64> = self.tenants.iter().map(|t| t.1).collect();
+                self.tenants[self.rng.weighted(&weights)].0
+            }
         };
         self.tenant = tenant;
         let session = format!("sess-{}", self.rng.token(12));
@@ -665,7 +724,11 @@ impl Month {
             )?;
             if step + 1 < steps && !feature.tools.is_empty() {
                 let tool = feature.tools[(self.rng.next() % feature.tools.len() as u64) as usize];
-                clock = self.tool(trace_id, agent_id, clock, tool, &mut conversation)?;
+                let name = match self.tool_names.iter().find(|(base, _)| *base == tool) {
+                    Some((_, names)) => names[(self.rng.next() % names.len() as u64) as usize],
+                    None => tool,
+                };
+                clock = self.tool(trace_id, agent_id, clock, tool, name, &mut conversation)?;
             }
         }
         let mut agent_attrs = vec![
@@ -739,13 +802,16 @@ impl Month {
         Ok(tenant)
     }
 
-    /// A tool call between steps; `deep_research` runs a sub-agent inside it.
+    /// A call of `tool` (named `name` on its span) between steps;
+    /// `deep_research` runs a sub-agent inside it.
+    #[allow(clippy::too_many_arguments)]
     fn tool(
         &mut self,
         trace_id: u128,
         parent: u64,
         start: i64,
         tool: &'static str,
+        name: &'static str,
         conversation: &mut Conversation,
     ) -> std::io::Result<i64> {
         let tool_id = self.id64();
@@ -798,13 +864,13 @@ impl Month {
         // Half the tool spans name the tool only in the span name.
         let mut attrs = vec![("gen_ai.operation.name", Val::Str("execute_tool".into()))];
         if self.rng.per_mille(500) {
-            attrs.push(("gen_ai.tool.name", Val::Str(tool.into())));
+            attrs.push(("gen_ai.tool.name", Val::Str(name.into())));
         }
         self.span(
             trace_id,
             tool_id,
             parent,
-            format!("execute_tool {tool}"),
+            format!("execute_tool {name}"),
             1,
             start,
             clock,
