@@ -8,10 +8,10 @@
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
-use crate::attribute::Key;
+use crate::attribute::{Key, NONE, UNATTRIBUTED};
 use crate::error::{Error, Result};
 use crate::hash::FastMap;
-use crate::intern::{Interner, Sym};
+use crate::intern::{Interner, Sym, TextOrder};
 use crate::join::Joined;
 use crate::model::{Cost, Modality, Service, TokenType, UsageRecord};
 use crate::price::{prompt_over, Lookup, PriceTable, Window};
@@ -107,13 +107,13 @@ impl Charge {
 
     /// The charge's place in output order: token types in column order,
     /// then modalities, then per-request charges by name.
-    pub fn order(&self, interner: &Interner) -> (usize, String) {
+    pub fn order(&self, text: &TextOrder) -> (usize, u32) {
         match self {
-            Charge::Tokens(t) => (t.index(), String::new()),
-            Charge::Modality(m) => (TokenType::ALL.len() + m.index(), String::new()),
+            Charge::Tokens(t) => (t.index(), 0),
+            Charge::Modality(m) => (TokenType::ALL.len() + m.index(), 0),
             Charge::Requests(name) => (
                 TokenType::ALL.len() + Modality::ALL.len(),
-                interner.get(*name).to_string(),
+                text.of_sym(*name),
             ),
         }
     }
@@ -238,16 +238,20 @@ pub fn lines(
         }
     }
     let mut lines: Vec<(LineKey, LineSums)> = groups.into_iter().collect();
+    // By text, through ranks: no string is built per line.
+    let text = interner.text_order(&[UNATTRIBUTED, NONE]);
     lines.sort_by_cached_key(|(k, _)| {
-        let labels = [k.tenant, k.feature, k.agent, k.tool].map(|d| d.label(interner).to_string());
-        let name = |s: Sym| interner.get(s).to_string();
+        let labels = [k.tenant, k.feature, k.agent, k.tool].map(|d| match d {
+            Key::Name(sym) => text.of_sym(sym),
+            other => text.of_str(other.label(interner)),
+        });
         (
             k.day,
-            name(k.provider),
-            name(k.model),
-            k.charge.order(interner),
+            text.of_sym(k.provider),
+            text.of_sym(k.model),
+            k.charge.order(&text),
             k.service.tier,
-            k.service.geo.map(|g| interner.get(g).to_string()),
+            k.service.geo.map(|g| text.of_sym(g)),
             k.service.fast,
             k.hours,
             k.long_context,

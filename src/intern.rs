@@ -57,4 +57,47 @@ impl Interner {
     pub fn absorb(&mut self, other: Interner) -> Vec<Sym> {
         other.names.iter().map(|name| self.intern(name)).collect()
     }
+
+    /// The order of every interned string and of `labels` (fixed ones such
+    /// as `(none)`) by their text, for sorting output by integers instead of
+    /// by newly built strings.
+    pub fn text_order(&self, labels: &[&'static str]) -> TextOrder<'_> {
+        let mut sorted: Vec<&str> = self.names.iter().map(|n| &**n).collect();
+        sorted.extend(labels);
+        sorted.sort_unstable();
+        sorted.dedup();
+        let rank = self
+            .names
+            .iter()
+            .map(|name| 2 * sorted.partition_point(|s| *s < &**name) as u32 + 1)
+            .collect();
+        TextOrder { sorted, rank }
+    }
+}
+
+/// Ranks that order strings as their text does (see
+/// [`Interner::text_order`]): equal text, equal rank.
+pub struct TextOrder<'i> {
+    /// Every interned string, sorted, without repeats.
+    sorted: Vec<&'i str>,
+    /// Each symbol's rank, by symbol index.
+    rank: Vec<u32>,
+}
+
+impl TextOrder<'_> {
+    /// The rank of an interned string.
+    pub fn of_sym(&self, sym: Sym) -> u32 {
+        self.rank[sym.index()]
+    }
+
+    /// The rank of any string: an interned one's (or a label's) own, else
+    /// one between its neighbours' (two such strings between the same
+    /// neighbours tie).
+    pub fn of_str(&self, text: &str) -> u32 {
+        let at = self.sorted.partition_point(|s| *s < text);
+        match self.sorted.get(at) == Some(&text) {
+            true => 2 * at as u32 + 1,
+            false => 2 * at as u32,
+        }
+    }
 }

@@ -15,6 +15,8 @@
 //! Each cost column is split by largest remainder, so it sums exactly to
 //! the reports' total.
 
+use std::borrow::Cow;
+
 use chrono::{Datelike, NaiveDate};
 use rust_decimal::Decimal;
 
@@ -191,11 +193,22 @@ pub fn focus<'a>(
         }
     }
     let mut rows: Vec<(Key, Sums)> = groups.into_iter().collect();
+    // By text, through ranks: no string is built per row.
+    let text = interner.text_order(&[UNATTRIBUTED, NONE]);
     rows.sort_by_cached_key(|(k, _)| {
-        let name = |s: Sym| interner.get(s).to_string();
-        let dims = [k.tenant, k.feature, k.agent].map(|d| label(interner, d).to_string());
-        let charge = k.charge.order(interner);
-        (k.day, name(k.provider), name(k.model), charge, k.rate, dims)
+        let dims = [k.tenant, k.feature, k.agent].map(|d| match d {
+            Some(Some(sym)) => text.of_sym(sym),
+            other => text.of_str(label(interner, other)),
+        });
+        let charge = k.charge.order(&text);
+        (
+            k.day,
+            text.of_sym(k.provider),
+            text.of_sym(k.model),
+            charge,
+            k.rate,
+            dims,
+        )
     });
 
     let list: Vec<Decimal> = rows.iter().map(|(_, s)| s.list).collect();
@@ -224,9 +237,10 @@ impl Focus<'_> {
     /// Pass each row's cells (in [`COLUMNS`] order) to `emit`.
     pub fn rows<E>(
         &self,
-        mut emit: impl FnMut(&[String]) -> std::result::Result<(), E>,
+        mut emit: impl FnMut(&[Cow<str>]) -> std::result::Result<(), E>,
     ) -> std::result::Result<(), E> {
-        let label = |dim: Dim| label(self.interner, dim);
+        let label = |dim: Dim| Cow::Borrowed(label(self.interner, dim));
+        let mut row: Vec<Cow<str>> = Vec::with_capacity(COLUMNS.len());
         for (key, sums, billed, list) in &self.rows {
             let (provider, model) = (
                 self.interner.get(key.provider),
@@ -237,55 +251,59 @@ impl Focus<'_> {
                 Charge::Tokens(_) | Charge::Modality(_) => ("tokens", "Tokens", "1M Tokens"),
                 Charge::Requests(_) => ("requests", "Requests", "1000 Requests"),
             };
-            let mut row = period_columns(key.day);
+            let billed: Cow<str> = Cow::Owned(billed.to_string());
+            row.clear();
+            row.extend(period_columns(key.day).into_iter().map(Cow::Owned));
             row.extend([
-                "Usage".to_string(),
-                format!("{model} {meter} {noun}"),
-                billed.to_string(),
-                billed.to_string(),
-                list.to_string(),
-                "USD".to_string(),
-                format!("{provider} API"),
-                "AI and ML".to_string(),
-                provider.to_string(),
-                provider.to_string(),
-                provider.to_string(),
-                provider.to_string(),
-                provider.to_string(),
-                model.to_string(),
-                format!("{model}:{meter}:{}", key.rate),
-                meter.to_string(),
-                sums.tokens.to_string(),
-                consumed.to_string(),
-                (Decimal::from(sums.tokens) / key.charge.unit_size())
-                    .normalize()
-                    .to_string(),
-                pricing.to_string(),
-                key.rate.to_string(),
-                label(key.tenant).to_string(),
-                label(key.feature).to_string(),
-                label(key.agent).to_string(),
-                sums.requests.to_string(),
+                Cow::Borrowed("Usage"),
+                Cow::Owned(format!("{model} {meter} {noun}")),
+                billed.clone(),
+                billed,
+                Cow::Owned(list.to_string()),
+                Cow::Borrowed("USD"),
+                Cow::Owned(format!("{provider} API")),
+                Cow::Borrowed("AI and ML"),
+            ]);
+            row.extend(std::iter::repeat_n(Cow::Borrowed(provider), 5));
+            row.extend([
+                Cow::Borrowed(model),
+                Cow::Owned(format!("{model}:{meter}:{}", key.rate)),
+                Cow::Borrowed(meter),
+                Cow::Owned(sums.tokens.to_string()),
+                Cow::Borrowed(consumed),
+                Cow::Owned(
+                    (Decimal::from(sums.tokens) / key.charge.unit_size())
+                        .normalize()
+                        .to_string(),
+                ),
+                Cow::Borrowed(pricing),
+                Cow::Owned(key.rate.to_string()),
+                label(key.tenant),
+                label(key.feature),
+                label(key.agent),
+                Cow::Owned(sums.requests.to_string()),
             ]);
             emit(&row)?;
         }
         if let Some(amount) = self.adjustment {
             let amount = amount.to_string();
             let day = self.rows.first().map_or(NaiveDate::MIN, |(k, ..)| k.day);
-            let mut row = period_columns(day.with_day(1).expect("day 1 exists"));
+            let mut columns = period_columns(day.with_day(1).expect("day 1 exists"));
             // The adjustment covers the whole billing period.
-            row[3] = row[1].clone();
+            columns[3] = columns[1].clone();
+            row.clear();
+            row.extend(columns.into_iter().map(Cow::Owned));
             row.extend([
-                "Adjustment".to_string(),
-                "invoiced usage that no usage record makes up".to_string(),
-                amount.clone(),
-                amount,
-                Micros(0).to_string(),
-                "USD".to_string(),
+                Cow::Borrowed("Adjustment"),
+                Cow::Borrowed("invoiced usage that no usage record makes up"),
+                Cow::Owned(amount.clone()),
+                Cow::Owned(amount),
+                Cow::Owned(Micros(0).to_string()),
+                Cow::Borrowed("USD"),
             ]);
-            row.extend(std::iter::repeat_n(String::new(), 15));
-            row.extend([INVOICE_ONLY; 3].map(str::to_string));
-            row.push(String::new());
+            row.extend(std::iter::repeat_n(Cow::Borrowed(""), 15));
+            row.extend(std::iter::repeat_n(Cow::Borrowed(INVOICE_ONLY), 3));
+            row.push(Cow::Borrowed(""));
             emit(&row)?;
         }
         Ok(())

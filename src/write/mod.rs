@@ -430,18 +430,16 @@ pub struct CsvOut {
 }
 
 impl CsvOut {
-    /// Write one row.
+    /// Write one row, a cell at a time (no copy of a cell that is written
+    /// as it is).
     pub fn row<S: AsRef<str>>(&mut self, cells: impl IntoIterator<Item = S>) -> csv::Result<()> {
-        if self.raw {
-            return self
-                .writer
-                .write_record(cells.into_iter().map(|c| c.as_ref().to_string()));
+        for cell in cells {
+            match self.raw {
+                true => self.writer.write_field(cell.as_ref())?,
+                false => self.writer.write_field(&*neutralise(cell.as_ref()))?,
+            }
         }
-        let cells: Vec<String> = cells
-            .into_iter()
-            .map(|c| neutralise(c.as_ref()).into_owned())
-            .collect();
-        self.writer.write_record(&cells)
+        self.writer.write_record(std::iter::empty::<&[u8]>())
     }
 }
 
