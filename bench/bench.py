@@ -1,6 +1,7 @@
 """Benchmark tokenledger against the same job in DuckDB SQL.
 
-For each month size: generate it once (cached), run `tokenledger report`
+For each month size: generate it once (cached; 200 tenants and 40 variants
+of each tool, as a large fleet's month), run `tokenledger report`
 and `duckdb_job.py` three times each, and print input MB, median wall
 seconds, MB/s, peak RSS, and the speed ratio. Both must give the same total.
 
@@ -43,11 +44,13 @@ def median_of_3(cmd):
 
 rows = []
 for runs in sizes:
-    month = cache / f"month-{runs}"
+    # A fleet's shape: 200 tenants (the first ones busiest) and 40 variants
+    # of each tool, children exported before parents.
+    month = cache / f"fleet-{runs}"
     if not (month / "usage.csv").exists():
         subprocess.run(
             [binary, "simulate", "--runs", str(runs), "--seed", "1", "--message-bytes", "700",
-             "--span-files", "4", "--out", str(month)],
+             "--span-files", "4", "--tenants", "200", "--tools", "40", "--out", str(month)],
             check=True, stderr=subprocess.DEVNULL,
         )
     mb = sum(f.stat().st_size for f in month.rglob("*") if f.is_file() and "invoices" not in f.parts) / 1e6
