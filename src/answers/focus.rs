@@ -28,7 +28,7 @@ use crate::intern::{Interner, Sym};
 use crate::join::Joined;
 use crate::model::{Cost, TokenType, UsageRecord};
 use crate::money::{apportion, Micros};
-use crate::price::{Lookup, PriceTable};
+use crate::price::{Lookup, PriceEntry, PriceTable};
 use crate::tree::Call;
 
 /// The columns of `focus.csv`, in order.
@@ -113,17 +113,17 @@ pub fn focus<'a>(
 ) -> Result<Focus<'a>> {
     let mut lookup = Lookup::new(table, interner);
     let mut groups: FastMap<Key, Sums> = FastMap::default();
+    // Each charge's quantity, list cost and trued-up cost (one buffer for
+    // every record).
+    let mut charges: Vec<(Charge, u64, Decimal, Decimal)> = Vec::new();
     for (i, (record, cost)) in records.iter().zip(costs).enumerate() {
         let dims = joined.call_of[i].map(|c| &calls[c as usize].dims);
-        // Each charge's quantity, list cost and trued-up cost.
-        let mut charges: Vec<(Charge, u64, Decimal, Decimal)> = TokenType::ALL
-            .iter()
-            .map(|&t| {
-                let list = cost.tokens[t.index()];
-                let billed = billed.map_or(list, |b| b[i].tokens[t.index()]);
-                (Charge::Tokens(t), record.tokens.get(t), list, billed)
-            })
-            .collect();
+        charges.clear();
+        charges.extend(TokenType::ALL.iter().map(|&t| {
+            let list = cost.tokens[t.index()];
+            let billed = billed.map_or(list, |b| b[i].tokens[t.index()]);
+            (Charge::Tokens(t), record.tokens.get(t), list, billed)
+        }));
         if !record.modalities.is_empty() {
             let entry = lookup.entry(record);
             for &(m, n) in record.modalities.iter() {
@@ -166,14 +166,17 @@ pub fn focus<'a>(
                 charges.push((Charge::Requests(name), count, fee, share));
             }
         }
-        for (charge, quantity, list, billed) in charges {
+        let entry = lookup.entry(record);
+        for &(charge, quantity, list, billed) in &charges {
             if quantity == 0 && list.is_zero() {
                 continue;
             }
-            let rate = if quantity == 0 {
-                Decimal::ZERO
-            } else {
-                (list * charge.unit_size() / Decimal::from(quantity)).normalize()
+            // The rate the list cost was computed at: the entry's, else
+            // (an entry that cannot say) cost ÷ quantity.
+            let rate = match (quantity, entry.and_then(|e| unit_rate(e, record, charge, interner))) {
+                (0, _) => Decimal::ZERO,
+                (_, Some(rate)) => rate.normalize(),
+                (_, None) => (list * charge.unit_size() / Decimal::from(quantity)).normalize(),
             };
             let key = Key {
                 day: record.timestamp.date_naive(),
@@ -307,6 +310,23 @@ impl Focus<'_> {
             emit(&row)?;
         }
         Ok(())
+    }
+}
+
+/// The unit price `entry` charges `record` for `charge`, with its tier,
+/// region, speed, time-of-day window and prompt size.
+fn unit_rate(
+    entry: &PriceEntry,
+    record: &UsageRecord,
+    charge: Charge,
+    interner: &Interner,
+) -> Option<Decimal> {
+    let qualifiers = entry.qualifiers(record, interner);
+    let long = entry.is_long_context(&record.tokens);
+    match charge {
+        Charge::Tokens(t) => entry.unit_price(t, &qualifiers, long).ok(),
+        Charge::Modality(m) => entry.modal_unit_price(m, &qualifiers, long).ok(),
+        Charge::Requests(name) => entry.request_price(interner.get(name)),
     }
 }
 
