@@ -173,7 +173,10 @@ pub fn focus<'a>(
             }
             // The rate the list cost was computed at: the entry's, else
             // (an entry that cannot say) cost ÷ quantity.
-            let rate = match (quantity, entry.and_then(|e| unit_rate(e, record, charge, interner))) {
+            let rate = match (
+                quantity,
+                entry.and_then(|e| unit_rate(e, record, charge, interner)),
+            ) {
                 (0, _) => Decimal::ZERO,
                 (_, Some(rate)) => rate.normalize(),
                 (_, None) => (list * charge.unit_size() / Decimal::from(quantity)).normalize(),
