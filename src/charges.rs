@@ -107,7 +107,7 @@ impl Charge {
 
     /// The charge's place in output order: token types in column order,
     /// then modalities, then per-request charges by name.
-    pub fn order(&self, text: &TextOrder) -> (usize, u32) {
+    pub fn order(&self, text: &TextOrder) -> (usize, u64) {
         match self {
             Charge::Tokens(t) => (t.index(), 0),
             Charge::Modality(m) => (TokenType::ALL.len() + m.index(), 0),

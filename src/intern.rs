@@ -69,7 +69,7 @@ impl Interner {
         let rank = self
             .names
             .iter()
-            .map(|name| 2 * sorted.partition_point(|s| *s < &**name) as u32 + 1)
+            .map(|name| 2 * sorted.partition_point(|s| *s < &**name) as u64 + 1)
             .collect();
         TextOrder { sorted, rank }
     }
@@ -81,23 +81,23 @@ pub struct TextOrder<'i> {
     /// Every interned string, sorted, without repeats.
     sorted: Vec<&'i str>,
     /// Each symbol's rank, by symbol index.
-    rank: Vec<u32>,
+    rank: Vec<u64>,
 }
 
 impl TextOrder<'_> {
     /// The rank of an interned string.
-    pub fn of_sym(&self, sym: Sym) -> u32 {
+    pub fn of_sym(&self, sym: Sym) -> u64 {
         self.rank[sym.index()]
     }
 
     /// The rank of any string: an interned one's (or a label's) own, else
     /// one between its neighbours' (two such strings between the same
     /// neighbours tie).
-    pub fn of_str(&self, text: &str) -> u32 {
+    pub fn of_str(&self, text: &str) -> u64 {
         let at = self.sorted.partition_point(|s| *s < text);
         match self.sorted.get(at) == Some(&text) {
-            true => 2 * at as u32 + 1,
-            false => 2 * at as u32,
+            true => 2 * at as u64 + 1,
+            false => 2 * at as u64,
         }
     }
 }

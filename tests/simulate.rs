@@ -440,3 +440,66 @@ fn a_month_with_every_kind_of_charge_equals_a_hand_computed_truth() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_fleet_shaped_month_spreads_over_numbered_tenants_and_tool_variants() {
+    let wd = Workdir::new("sim-fleet");
+    wd.run(&[
+        "simulate",
+        "--runs",
+        "400",
+        "--seed",
+        "3",
+        "--tenants",
+        "50",
+        "--tools",
+        "5",
+        "--out",
+        "month",
+    ]);
+    wd.run(&[
+        "report",
+        "--spans",
+        "month/spans",
+        "--usage",
+        "month/usage.csv",
+        "--period",
+        "2025-06",
+        "--quiet",
+        "--out",
+        "out",
+    ]);
+    let tenants = crate::workdir::csv_rows(&wd.read("out/by_tenant.csv"));
+    let numbered = tenants[1..]
+        .iter()
+        .filter(|r| r[0].starts_with("tenant-00"))
+        .count();
+    assert!(numbered > 25, "{numbered} numbered tenants");
+    // The busiest is the first by rank.
+    assert_eq!(tenants[1][0], "tenant-0001", "{:?}", &tenants[..4]);
+    let tools = crate::workdir::csv_rows(&wd.read("out/by_tool.csv"));
+    // Only deep_research runs calls under it (its sub-agent's).
+    let variants = tools
+        .iter()
+        .filter(|r| r[0].starts_with("deep_research-00"))
+        .count();
+    assert_eq!(variants, 5, "{tools:?}");
+    assert!(!tools.iter().any(|r| r[0] == "deep_research"), "{tools:?}");
+    let stderr = wd.fail(
+        &[
+            "simulate",
+            "--runs",
+            "10",
+            "--tenants",
+            "5",
+            "--charges",
+            "--out",
+            "other",
+        ],
+        2,
+    );
+    assert!(
+        stderr.contains("--tenants replaces the named tenants"),
+        "{stderr}"
+    );
+}

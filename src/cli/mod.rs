@@ -494,11 +494,13 @@ pub struct SimulateArgs {
     pub charges: bool,
     /// Spread the runs over N tenants (tenant-0001 …, the first ones
     /// busiest) instead of the six named ones, as a large fleet's month.
-    #[arg(long, value_name = "N", default_value_t = 0)]
+    #[arg(long, value_name = "N", default_value_t = 0,
+          value_parser = clap::value_parser!(u32).range(0..=100_000))]
     pub tenants: u32,
     /// Give each tool N variants (kb_search-001 …), so the month has
     /// hundreds of tool names.
-    #[arg(long, value_name = "N", default_value_t = 0)]
+    #[arg(long, value_name = "N", default_value_t = 0,
+          value_parser = clap::value_parser!(u32).range(0..=1_000))]
     pub tools: u32,
     /// Pricing table for the simulated invoices [default: ./pricing.toml if
     /// present, else the built-in table].

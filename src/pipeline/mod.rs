@@ -391,14 +391,14 @@ impl Timings {
                 "tokenledger: timing {name}: {:.3}s (total {:.3}s{})",
                 (now - self.last).as_secs_f64(),
                 (now - self.start).as_secs_f64(),
-                peak_rss().map_or_else(String::new, |kb| format!(", peak RSS {} MB", kb / 1024))
+                peak_rss().map_or_else(String::new, |kib| format!(", peak RSS {} MiB", kib / 1024))
             );
             self.last = now;
         }
     }
 }
 
-/// The process's peak resident set so far, in kB (Linux's `VmHWM`).
+/// The process's peak resident set so far, in KiB (Linux's `VmHWM`).
 fn peak_rss() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;

@@ -458,7 +458,8 @@ const TENANTS: [(&str, u64); 7] = [
 ];
 
 /// The tenants runs are drawn from: [`TENANTS`], or `count` numbered ones
-/// weighted 1/rank and the same 3 % share without a tenant.
+/// (at most 100,000) weighted 1/rank and the same 3 % share without a
+/// tenant.
 fn tenants(count: u32) -> Vec<(&'static str, u64)> {
     if count == 0 {
         return TENANTS.to_vec();
@@ -541,6 +542,8 @@ struct Month {
     tenant: &'static str,
     /// The tenants runs are drawn from, with their weights.
     tenants: Vec<(&'static str, u64)>,
+    /// Their weights alone, for the draw.
+    tenant_weights: Vec<u64>,
     /// With `--tools`: each tool's variant names.
     tool_names: Vec<(&'static str, Vec<&'static str>)>,
 }
@@ -581,6 +584,11 @@ pub fn generate(config: &Config, pricing: &PriceTable, dir: &Path) -> Result<Sta
             .map(BufWriter::new)
             .map_err(|e| Error::io(p, e))
     };
+    if config.tenants > 0 && (config.charges || config.changes) {
+        return Err(Error::fatal(
+            "--tenants replaces the named tenants that --changes and --charges act on (acme-corp, umbrella-health, wayne-fin): use one or the other",
+        ));
+    }
     if config.charges && config.usage_format != Export::Canonical {
         return Err(Error::fatal(
             "--charges writes its reasoning and web search counts into the canonical usage CSV: leave out --usage-format",
@@ -615,6 +623,7 @@ pub fn generate(config: &Config, pricing: &PriceTable, dir: &Path) -> Result<Sta
         launch_ns: day_ns(LAUNCH_DAY),
         retry_ns: day_ns(RETRY_DAY),
     });
+    let tenants = tenants(config.tenants);
     let mut month = Month {
         rng: Rng(config.seed),
         config: config.clone(),
@@ -627,7 +636,8 @@ pub fn generate(config: &Config, pricing: &PriceTable, dir: &Path) -> Result<Sta
         invoicer: invoices::Invoicer::default(),
         changes,
         tenant: "",
-        tenants: tenants(config.tenants),
+        tenant_weights: tenants.iter().map(|t| t.1).collect(),
+        tenants,
         tool_names: tool_names(config.tools),
     };
     for run in 0..config.runs {
@@ -690,10 +700,7 @@ impl Month {
         };
         let tenant = match tenant {
             Some(tenant) => tenant,
-            None => {
-                let weights: Vec<u64> = self.tenants.iter().map(|t| t.1).collect();
-                self.tenants[self.rng.weighted(&weights)].0
-            }
+            None => self.tenants[self.rng.weighted(&self.tenant_weights)].0,
         };
         self.tenant = tenant;
         let session = format!("sess-{}", self.rng.token(12));
