@@ -143,6 +143,17 @@ def us_only_uplift(ident):
     return bool(m) and (int(m.group(1)), int(m.group(2) or 0)) >= (4, 6)
 
 
+def free_grounding(ident):
+    """Google's free grounding allowance (not in the catalog): Gemini 3
+    models share 5,000 prompts a month, each Gemini 2.x model has 1,500 a
+    day (https://ai.google.dev/gemini-api/docs/pricing)."""
+    if ident.startswith("gemini-3"):
+        per, count, pool = "month", 5000, "gemini-3"
+    else:
+        per, count, pool = "day", 1500, ident
+    return f'[model.free_requests.web_search]\nper = "{per}"\ncount = {count}\npool = "{pool}"\n'
+
+
 def with_vendor(ident, pattern):
     """A Bedrock pattern with the vendor part of `ident` it leaves out."""
     core = pattern.rstrip("*")
@@ -296,6 +307,9 @@ def entry(provider, model, source, version):
         fees = {ours: std_prices[theirs] for ours, theirs in REQUEST_KEYS if theirs in std_prices}
         if fees:
             text += "[model.requests]\n" + toml_rates(fees)
+        grounding = provider == "google" and "web_search" in fees
+        if grounding and model["id"].startswith(("gemini-2", "gemini-3")):
+            text += free_grounding(model["id"])
         lines.append(text)
     return "\n".join(lines)
 
@@ -344,7 +358,9 @@ def main():
         f"# effective_from {FIRST_DAY} stands for \"since before any usage\" where the\n"
         "# catalog gives no date. Anthropic, OpenAI and Gemini batches cost half\n"
         "# (batch_discount) where the catalog lists no batch rates for the period.\n"
-        "# Claude 4.6 and later bill US-only inference at 1.1x (Anthropic's pricing page).\n\n"
+        "# Claude 4.6 and later bill US-only inference at 1.1x (Anthropic's pricing page);\n"
+        "# Gemini's grounding has Google's free allowance (5,000 prompts a month shared by\n"
+        "# Gemini 3, 1,500 a day for each Gemini 2.x model).\n\n"
     )
     with open(TABLE, "w") as out:
         out.write(hand + generated + "\n".join(blocks))

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use crate::hash::FastMap;
 use std::path::Path;
 
-use chrono::{NaiveDate, Timelike};
+use chrono::{Datelike, NaiveDate, Timelike};
 use rust_decimal::Decimal;
 use toml_edit::{Item, Table};
 
@@ -211,7 +211,28 @@ pub struct PriceEntry {
     pub citation: Option<String>,
     /// UTC time-of-day windows at their own rates (`[[model.hours]]`).
     pub hours: Vec<Hours>,
+    /// Free allowances of per-request charges (`[model.free_requests]`),
+    /// by charge name.
+    pub free: Vec<(String, Allowance)>,
 }
+
+/// A free allowance of a per-request charge: the first `count` requests of
+/// each UTC day (or month) in its pool cost nothing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Allowance {
+    /// `true` for a monthly allowance, else daily.
+    pub monthly: bool,
+    /// Free requests per day (month).
+    pub count: u64,
+    /// Entries naming the same pool share one allowance (Gemini 2.5 Flash
+    /// and Flash-Lite); by default an entry's own.
+    pub pool: String,
+}
+
+/// What a per-request charge's free requests are called:
+/// `web_search_free`, priced at 0 by an entry with an allowance for
+/// `web_search`.
+pub const FREE_SUFFIX: &str = "_free";
 
 impl PriceEntry {
     /// Whether the entry's period contains `date`.
@@ -339,12 +360,21 @@ impl PriceEntry {
         Ok(rate)
     }
 
-    /// USD per 1,000 requests of the per-request charge `name`.
+    /// USD per 1,000 requests of the per-request charge `name`; 0 for the
+    /// free requests of a charge with an allowance (`web_search_free`).
     pub fn request_price(&self, name: &str) -> Option<Decimal> {
+        if let Some(charge) = name.strip_suffix(FREE_SUFFIX) {
+            return self.allowance(charge).map(|_| Decimal::ZERO);
+        }
         self.requests
             .iter()
             .find(|(charge, _)| charge == name)
             .map(|(_, price)| *price)
+    }
+
+    /// The free allowance of the per-request charge `name`, if any.
+    pub fn allowance(&self, name: &str) -> Option<&Allowance> {
+        self.free.iter().find(|(c, _)| c == name).map(|(_, a)| a)
     }
 
     /// The exact fee of `count` requests of the charge `name`: count × its
@@ -847,6 +877,12 @@ trait PricingToml {
     fn tiers(&self, entry: &Table, line: usize) -> Result<Vec<(Tier, TierPrice)>>;
     fn tier_rates(&self, table: &Table, what: &str) -> Result<TierRates>;
     fn hours(&self, entry: &Table, line: usize) -> Result<Vec<Hours>>;
+    fn allowances(
+        &self,
+        entry: &Table,
+        line: usize,
+        requests: &[(String, Decimal)],
+    ) -> Result<Vec<(String, Allowance)>>;
     fn multipliers(&self, entry: &Table, key: &str, line: usize) -> Result<Vec<Named<Decimal>>>;
     fn subtables<'d>(
         &self,
@@ -955,6 +991,7 @@ impl PricingToml for TomlReader<'_> {
                 "requests",
                 "source",
                 "hours",
+                "free_requests",
                 "input_audio",
                 "output_audio",
                 "input_image",
@@ -1046,6 +1083,7 @@ impl PricingToml for TomlReader<'_> {
             }
         }
         let hours = self.hours(table, line)?;
+        let free = self.allowances(table, line, &requests)?;
         let explicit_tier = tiers.iter().any(|(_, p)| matches!(p, TierPrice::Rates(_)));
         let modal_rates = Modality::ALL.iter().any(|m| table.contains_key(m.key()));
         if !hours.is_empty() && (long_context.is_some() || explicit_tier || modal_rates) {
@@ -1078,7 +1116,59 @@ impl PricingToml for TomlReader<'_> {
             layer: 0,
             citation,
             hours,
+            free,
         })
+    }
+
+    /// `[model.free_requests.<charge>]`: `per` (`day` or `month`), `count`
+    /// and an optional `pool`, for a charge `[model.requests]` prices.
+    fn allowances(
+        &self,
+        entry: &Table,
+        line: usize,
+        requests: &[(String, Decimal)],
+    ) -> Result<Vec<(String, Allowance)>> {
+        let mut free = Vec::new();
+        for (charge, table, span) in self.subtables(entry, "free_requests", line)? {
+            let what = format!("[model.free_requests.{charge}] of the entry at line {line}");
+            self.only_keys(table, &["per", "count", "pool"], &what)?;
+            if !requests.iter().any(|(c, _)| *c == charge) {
+                let message = format!("{what}: [model.requests] has no {charge} price");
+                return Err(self.error(span, message));
+            }
+            let monthly = match self.string(table, "per", &what)? {
+                "day" => false,
+                "month" => true,
+                other => {
+                    let message =
+                        format!("{what}: \"per\" is \"day\" or \"month\", got \"{other}\"");
+                    return Err(self.error(span, message));
+                }
+            };
+            let count = self.value(table, "count", &what)?;
+            let count = count
+                .as_integer()
+                .and_then(|c| u64::try_from(c).ok())
+                .ok_or_else(|| {
+                    self.error(
+                        count.span(),
+                        format!("{what}: \"count\" must be a whole number of requests"),
+                    )
+                })?;
+            let pool = match table.contains_key("pool") {
+                true => self.string(table, "pool", &what)?.to_string(),
+                false => format!("{}:{line}", self.source),
+            };
+            free.push((
+                charge,
+                Allowance {
+                    monthly,
+                    count,
+                    pool,
+                },
+            ));
+        }
+        Ok(free)
     }
 
     /// `[[model.hours]]`: UTC windows `from`–`to` (`"HH:MM"`, `to`
@@ -1253,6 +1343,95 @@ impl PricingToml for TomlReader<'_> {
             too_small: "a multiplier below 0.01 is not a price",
         };
         self.decimal(table, "multiplier", what, &kind)
+    }
+}
+
+/// Give records' per-request charges their free allowances: in each pool,
+/// UTC day (or month) and charge, the earliest requests (by timestamp, then
+/// request id) up to the allowance become `<charge>_free`, priced at 0;
+/// the rest keep their charge and its price. Run before pricing.
+pub fn apply_allowances(table: &PriceTable, records: &mut [UsageRecord], interner: &mut Interner) {
+    // One claim per (record, charge with an allowance).
+    struct Claim {
+        pool: String,
+        period: NaiveDate,
+        charge: String,
+        at: chrono::DateTime<chrono::Utc>,
+        request_id: Box<str>,
+        record: usize,
+        slot: usize,
+        allowance: u64,
+    }
+    let mut claims = Vec::new();
+    let mut lookup = Lookup::new(table, interner);
+    for (record, r) in records
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| !r.requests.is_empty())
+    {
+        let Some(entry) = lookup.entry(r) else {
+            continue; // unpriced: reported by pricing
+        };
+        for (slot, &(charge, _)) in r.requests.iter().enumerate() {
+            let charge = interner.get(charge);
+            let Some(allowance) = entry.allowance(charge) else {
+                continue;
+            };
+            let day = r.timestamp.date_naive();
+            claims.push(Claim {
+                pool: allowance.pool.clone(),
+                period: match allowance.monthly {
+                    true => day.with_day(1).unwrap_or(day),
+                    false => day,
+                },
+                charge: charge.to_string(),
+                at: r.timestamp,
+                request_id: r.request_id.clone(),
+                record,
+                slot,
+                allowance: allowance.count,
+            });
+        }
+    }
+    claims.sort_by(|a, b| {
+        (&a.pool, a.period, &a.charge, a.at, &a.request_id).cmp(&(
+            &b.pool,
+            b.period,
+            &b.charge,
+            b.at,
+            &b.request_id,
+        ))
+    });
+    let mut left = 0;
+    let mut changed = Vec::new();
+    for (i, claim) in claims.iter().enumerate() {
+        let first = i == 0 || {
+            let p = &claims[i - 1];
+            (&p.pool, p.period, &p.charge) != (&claim.pool, claim.period, &claim.charge)
+        };
+        if first {
+            left = claim.allowance;
+        }
+        let record = &mut records[claim.record];
+        let (charge, count) = record.requests[claim.slot];
+        let free = count.min(left);
+        left -= free;
+        if free == 0 {
+            continue;
+        }
+        // Slots keep their places until every claim is settled.
+        let free_charge = interner.intern(&format!("{}{FREE_SUFFIX}", claim.charge));
+        let mut requests: Vec<(Sym, u64)> = record.requests.to_vec();
+        requests[claim.slot] = (charge, count - free);
+        requests.push((free_charge, free));
+        record.requests = requests.into_boxed_slice();
+        changed.push(claim.record);
+    }
+    for record in changed {
+        let requests = &mut records[record].requests;
+        if requests.iter().any(|&(_, n)| n == 0) {
+            *requests = requests.iter().copied().filter(|&(_, n)| n > 0).collect();
+        }
     }
 }
 

@@ -20,7 +20,7 @@ use crate::hash::FastMap;
 use crate::intern::{Interner, Sym};
 use crate::model::{Cost, TokenType, UsageRecord};
 use crate::money::Micros;
-use crate::price::{Lookup, PriceTable};
+use crate::price::{Lookup, PriceTable, FREE_SUFFIX};
 use crate::read::invoice::{Charge, InvoiceLine, Meter};
 
 /// When a difference is a drift.
@@ -317,6 +317,9 @@ pub fn reconcile(
         };
         for &(charge, count) in r.requests.iter() {
             let name = names.name(charge);
+            if name.ends_with(FREE_SUFFIX) {
+                continue; // inside a free allowance: on no invoice line
+            }
             let fee = entry.fee(name, count).unwrap_or_default();
             let key = LineKey {
                 provider: names.provider(r.provider).to_string(),

@@ -796,3 +796,89 @@ r6,2025-06-02T23:00:00Z,deepseek,deepseek-x,1000000,0,0,0,100000,false
         "{stderr}"
     );
 }
+
+#[test]
+fn a_free_allowance_prices_the_first_requests_of_each_day_at_zero() {
+    let wd = tiered("free-searches");
+    // 3 free searches a day, shared by gpt-x and gpt-y (one pool).
+    let entry_y = TIERED_PRICING
+        .split("[[model]]")
+        .nth(1)
+        .unwrap()
+        .replace("match = [\"gpt-x\"]", "match = [\"gpt-y\"]");
+    let allowance = "[model.requests]\nweb_search = 35.00\n[model.free_requests.web_search]\nper = \"day\"\ncount = 3\npool = \"gpt\"\n";
+    wd.write(
+        "pricing.toml",
+        &format!("{TIERED_PRICING}{allowance}\n[[model]]{entry_y}{allowance}"),
+    );
+    // Day 1: 2 (x) + 2 (y) + 1 (x): the first 3 are free, 2 cost $0.035
+    // each. Day 2: 2, all free. Tokens: 4 × $2.80.
+    wd.write(
+        "usage.csv",
+        "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch,web_search_requests
+r1,2025-06-02T00:00:00Z,openai,gpt-x,1000000,0,0,0,100000,false,2
+r2,2025-06-02T01:00:00Z,openai,gpt-y,1000000,0,0,0,100000,false,2
+r3,2025-06-02T02:00:00Z,openai,gpt-x,1000000,0,0,0,100000,false,1
+r4,2025-06-03T00:00:00Z,openai,gpt-x,1000000,0,0,0,100000,false,2
+",
+    );
+    wd.write(
+        "invoice.csv",
+        "provider,model,token_type,amount_usd\nopenai,gpt-x,input,6\nopenai,gpt-x,output,2.4\nopenai,gpt-y,input,2\nopenai,gpt-y,output,0.8\nopenai,gpt-y,web_search_requests,0.035\nopenai,gpt-x,web_search_requests,0.035\n",
+    );
+    let mut args = crate::workdir::HANDMADE_REPORT.to_vec();
+    args.extend(["--invoice", "invoice.csv", "--quiet"]);
+    wd.run(&args);
+    let summary = wd.read("out/summary.json");
+    assert!(
+        summary.contains("\"cost_requests_usd\": \"0.070000\""),
+        "{summary}"
+    );
+    assert!(summary.contains("\"cost_usd\": \"11.270000\""), "{summary}");
+    let ledger = crate::workdir::csv_rows(&wd.read("out/ledger.csv"));
+    let searches: Vec<String> = ledger[1..]
+        .iter()
+        .filter(|l| l[3].starts_with("web_search"))
+        .map(|l| format!("{} {} {} {} {}", l[0], l[2], l[3], l[15], l[18]))
+        .collect();
+    assert_eq!(
+        searches,
+        [
+            "2025-06-02 gpt-x web_search 1 0.035",
+            "2025-06-02 gpt-x web_search_free 2 0",
+            "2025-06-02 gpt-y web_search 1 0.035",
+            "2025-06-02 gpt-y web_search_free 1 0",
+            "2025-06-03 gpt-x web_search_free 2 0",
+        ]
+    );
+    // The invoice bills only the searches beyond the allowance: it
+    // reconciles.
+    let rec = wd.read("out/reconciliation.csv");
+    assert!(!rec.contains("web_search_free"), "{rec}");
+    assert!(
+        rec.lines()
+            .filter(|l| l.contains(",web_search,"))
+            .all(|l| l.contains(",ok,")),
+        "{rec}"
+    );
+    let show = wd.run(&[
+        "pricing",
+        "show",
+        "gpt-y",
+        "--pricing",
+        "pricing.toml",
+        "--at",
+        "2025-06-02",
+    ]);
+    assert!(
+        show.contains("  free:         web_search 3 per UTC day (pool gpt)\n"),
+        "{show}"
+    );
+    // An allowance for a charge the entry does not price is refused.
+    wd.write(
+        "pricing.toml",
+        &format!("{TIERED_PRICING}[model.free_requests.web_search]\nper = \"day\"\ncount = 3\n"),
+    );
+    let stderr = wd.fail(&crate::workdir::HANDMADE_REPORT, 2);
+    assert!(stderr.contains("[model.free_requests.web_search] of the entry at line 4: [model.requests] has no web_search price"), "{stderr}");
+}

@@ -368,14 +368,18 @@ fn providers_real_usage_objects_are_read_field_by_field() {
         ),
         ["128", "863", "0.003834"]
     );
-    // 1,000 × $0.50 + 100 × $3 per 1M, and 2 grounding queries at $14 per
-    // 1,000 (Google's free allowance is not modelled).
+    // 1,000 × $0.50 + 100 × $3 per 1M; its 2 grounding queries are inside
+    // Gemini 3's free 5,000 a month, so they cost nothing.
     assert_eq!(
         fields(
             "gemini-3-flash-preview",
-            &["web_search_requests", "cost_usd"]
+            &[
+                "web_search_requests",
+                "web_search_free_requests",
+                "cost_usd"
+            ]
         ),
-        ["2", "0.028800"]
+        ["0", "2", "0.000800"]
     );
     let ledger = wd.read("out/ledger.csv");
     assert!(

@@ -112,6 +112,10 @@ fn extras(e: &PriceEntry) -> String {
     for (charge, price) in &e.requests {
         also.push(format!("{charge} ${price}/1k"));
     }
+    for (charge, a) in &e.free {
+        let per = if a.monthly { "month" } else { "day" };
+        also.push(format!("{charge} {} free/{per}", a.count));
+    }
     for m in Modality::ALL {
         if let Some(rate) = e.modal[m.index()] {
             also.push(format!("{} {rate}", m.key()));
@@ -222,6 +226,13 @@ fn describe(entry: &PriceEntry, model: &str, date: NaiveDate) -> String {
     }
     for (charge, price) in &entry.requests {
         text += &format!("  requests:     {charge} ${price} per 1,000\n");
+    }
+    for (charge, a) in &entry.free {
+        let per = if a.monthly { "month" } else { "day" };
+        text += &format!(
+            "  free:         {charge} {} per UTC {per} (pool {})\n",
+            a.count, a.pool
+        );
     }
     for m in Modality::ALL {
         if let Some(rate) = entry.modal[m.index()] {

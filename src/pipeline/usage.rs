@@ -17,7 +17,7 @@ use crate::intern::Interner;
 use crate::join::dedupe;
 use crate::ledger::Counts;
 use crate::model::{Cost, Origin, UsageRecord};
-use crate::price::{price_all, PriceTable};
+use crate::price::{apply_allowances, price_all, PriceTable};
 use crate::read::invoice::{self, InvoiceFormat, InvoiceLine};
 use crate::read::provider_usage::{self, ProviderUsage};
 use crate::read::usage;
@@ -54,6 +54,7 @@ impl Usage {
     /// Read, dedupe, filter and price the usage.
     pub fn load(config: &UsageConfig) -> Result<Usage> {
         let mut usage = Usage::read(config)?;
+        apply_allowances(&usage.pricing, &mut usage.records, &mut usage.interner);
         usage.costs = price_all(&usage.pricing, &usage.records, &usage.interner)?;
         Ok(usage)
     }
