@@ -145,13 +145,17 @@ def us_only_uplift(ident):
 
 def free_grounding(ident):
     """Google's free grounding allowance (not in the catalog): Gemini 3
-    models share 5,000 prompts a month, each Gemini 2.x model has 1,500 a
-    day (https://ai.google.dev/gemini-api/docs/pricing)."""
+    models share 5,000 prompts a month (then each search query is billed),
+    each Gemini 2.x model has 1,500 prompts a day, billed per prompt
+    (https://ai.google.dev/gemini-api/docs/pricing)."""
     if ident.startswith("gemini-3"):
-        per, count, pool = "month", 5000, "gemini-3"
+        per, count, pool, unit = "month", 5000, "gemini-3", "prompt"
     else:
-        per, count, pool = "day", 1500, ident
-    return f'[model.free_requests.web_search]\nper = "{per}"\ncount = {count}\npool = "{pool}"\n'
+        per, count, pool, unit = "day", 1500, ident, "request"
+    return (
+        f'[model.free_requests.web_search]\nper = "{per}"\ncount = {count}\n'
+        f'pool = "{pool}"\nunit = "{unit}"\n'
+    )
 
 
 def with_vendor(ident, pattern):

@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::model::{Modality, Tier, TokenType, GLOBAL};
 use crate::money::{apportion, plausible, ratio, Micros};
 use crate::pipeline::config::Period;
-use crate::price::{PriceEntry, PriceTable, Qualifiers, Window};
+use crate::price::{PriceEntry, PriceTable, Qualifiers, Window, FREE_SUFFIX};
 use crate::read::open;
 
 /// The dimensions compared, in output order.
@@ -199,7 +199,12 @@ fn reprice(entry: &PriceEntry, line: &Line, bounds: &[u64]) -> Option<Decimal> {
             Some(per_million(rate))
         }
         Charged::Requests(name) => {
-            let price = entry.request_price(name)?;
+            // Free requests under a table without that allowance cost
+            // what the charge costs there.
+            let charged = name
+                .strip_suffix(FREE_SUFFIX)
+                .filter(|_| entry.free_of(name).is_none());
+            let price = entry.request_price(charged.unwrap_or(name))?;
             Some(line.quantity * price / Decimal::from(1_000u32))
         }
     }

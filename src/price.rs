@@ -222,8 +222,12 @@ pub struct PriceEntry {
 pub struct Allowance {
     /// `true` for a monthly allowance, else daily.
     pub monthly: bool,
-    /// Free requests per day (month).
+    /// Free requests (or prompts) per day (month).
     pub count: u64,
+    /// Counted in prompts (usage records), not requests: the first
+    /// `count` records with the charge are free whatever their count
+    /// (Gemini 3 grounding: 5,000 prompts, then each search query).
+    pub per_prompt: bool,
     /// Entries naming the same pool share one allowance (Gemini 2.5 Flash
     /// and Flash-Lite); by default an entry's own.
     pub pool: String,
@@ -363,13 +367,17 @@ impl PriceEntry {
     /// USD per 1,000 requests of the per-request charge `name`; 0 for the
     /// free requests of a charge with an allowance (`web_search_free`).
     pub fn request_price(&self, name: &str) -> Option<Decimal> {
-        if let Some(charge) = name.strip_suffix(FREE_SUFFIX) {
-            return self.allowance(charge).map(|_| Decimal::ZERO);
+        let priced = self.requests.iter().find(|(charge, _)| charge == name);
+        match (priced, self.free_of(name)) {
+            (Some((_, price)), _) => Some(*price),
+            (None, Some(_)) => Some(Decimal::ZERO),
+            (None, None) => None,
         }
-        self.requests
-            .iter()
-            .find(|(charge, _)| charge == name)
-            .map(|(_, price)| *price)
+    }
+
+    /// The allowance whose free requests `name` (`web_search_free`) names.
+    pub fn free_of(&self, name: &str) -> Option<&Allowance> {
+        self.allowance(name.strip_suffix(FREE_SUFFIX)?)
     }
 
     /// The free allowance of the per-request charge `name`, if any.
@@ -688,6 +696,7 @@ impl PriceTable {
         }
         let layer = u8::from(base.is_some());
         entries.extend(own.into_iter().map(|e| PriceEntry { layer, ..e }));
+        check_pools(&entries)?;
         Ok(PriceTable {
             version,
             currency,
@@ -865,6 +874,28 @@ fn check_ambiguity(entries: &[PriceEntry], source: &str) -> Result<()> {
         Some((_, message)) => Err(Error::fatal(message)),
         None => Ok(()),
     }
+}
+
+/// Reject entries that name one allowance pool for a charge with different
+/// terms (per day or month, count, unit): the pool is one allowance.
+fn check_pools(entries: &[PriceEntry]) -> Result<()> {
+    let mut terms: BTreeMap<(&str, &str), (&PriceEntry, &Allowance)> = BTreeMap::new();
+    for entry in entries {
+        for (charge, allowance) in &entry.free {
+            let key = (allowance.pool.as_str(), charge.as_str());
+            let (first, seen) = *terms.entry(key).or_insert((entry, allowance));
+            let same = (seen.monthly, seen.count, seen.per_prompt)
+                == (allowance.monthly, allowance.count, allowance.per_prompt);
+            if !same {
+                return Err(Error::fatal(format!(
+                    "{}:{}: [model.free_requests.{charge}] of pool \"{}\" differs from the same pool's at {}:{}; \
+                     entries sharing a pool must give it the same per, count and unit",
+                    entry.file, entry.line, allowance.pool, first.file, first.line
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Pricing-file reading on top of the shared TOML reader.
@@ -1131,11 +1162,33 @@ impl PricingToml for TomlReader<'_> {
         let mut free = Vec::new();
         for (charge, table, span) in self.subtables(entry, "free_requests", line)? {
             let what = format!("[model.free_requests.{charge}] of the entry at line {line}");
-            self.only_keys(table, &["per", "count", "pool"], &what)?;
+            self.only_keys(table, &["per", "count", "pool", "unit"], &what)?;
             if !requests.iter().any(|(c, _)| *c == charge) {
                 let message = format!("{what}: [model.requests] has no {charge} price");
                 return Err(self.error(span, message));
             }
+            if requests
+                .iter()
+                .any(|(c, _)| *c == format!("{charge}{FREE_SUFFIX}"))
+            {
+                let message = format!(
+                    "{what}: [model.requests] prices {charge}{FREE_SUFFIX}, the name of its free requests"
+                );
+                return Err(self.error(span, message));
+            }
+            let per_prompt = match table.contains_key("unit") {
+                false => false,
+                true => match self.string(table, "unit", &what)? {
+                    "request" => false,
+                    "prompt" => true,
+                    other => {
+                        let message = format!(
+                            "{what}: \"unit\" is \"request\" or \"prompt\", got \"{other}\""
+                        );
+                        return Err(self.error(span, message));
+                    }
+                },
+            };
             let monthly = match self.string(table, "per", &what)? {
                 "day" => false,
                 "month" => true,
@@ -1164,6 +1217,7 @@ impl PricingToml for TomlReader<'_> {
                 Allowance {
                     monthly,
                     count,
+                    per_prompt,
                     pool,
                 },
             ));
@@ -1361,6 +1415,7 @@ pub fn apply_allowances(table: &PriceTable, records: &mut [UsageRecord], interne
         record: usize,
         slot: usize,
         allowance: u64,
+        per_prompt: bool,
     }
     let mut claims = Vec::new();
     let mut lookup = Lookup::new(table, interner);
@@ -1390,6 +1445,7 @@ pub fn apply_allowances(table: &PriceTable, records: &mut [UsageRecord], interne
                 record,
                 slot,
                 allowance: allowance.count,
+                per_prompt: allowance.per_prompt,
             });
         }
     }
@@ -1414,8 +1470,17 @@ pub fn apply_allowances(table: &PriceTable, records: &mut [UsageRecord], interne
         }
         let record = &mut records[claim.record];
         let (charge, count) = record.requests[claim.slot];
-        let free = count.min(left);
-        left -= free;
+        let free = match (claim.per_prompt, left) {
+            (true, 0) => 0,
+            (true, _) => {
+                left -= 1;
+                count
+            }
+            (false, _) => count.min(left),
+        };
+        if !claim.per_prompt {
+            left -= free;
+        }
         if free == 0 {
             continue;
         }

@@ -20,7 +20,7 @@ use crate::hash::FastMap;
 use crate::intern::{Interner, Sym};
 use crate::model::{Cost, TokenType, UsageRecord};
 use crate::money::Micros;
-use crate::price::{Lookup, PriceTable, FREE_SUFFIX};
+use crate::price::{Lookup, PriceTable};
 use crate::read::invoice::{Charge, InvoiceLine, Meter};
 
 /// When a difference is a drift.
@@ -317,7 +317,7 @@ pub fn reconcile(
         };
         for &(charge, count) in r.requests.iter() {
             let name = names.name(charge);
-            if name.ends_with(FREE_SUFFIX) {
+            if entry.free_of(name).is_some() {
                 continue; // inside a free allowance: on no invoice line
             }
             let fee = entry.fee(name, count).unwrap_or_default();

@@ -874,6 +874,34 @@ r4,2025-06-03T00:00:00Z,openai,gpt-x,1000000,0,0,0,100000,false,2
         show.contains("  free:         web_search 3 per UTC day (pool gpt)\n"),
         "{show}"
     );
+    // Under a table without the allowance, its 5 free searches cost $0.035
+    // each: the allowance is a price effect of -$0.175.
+    let table = wd.read("pricing.toml");
+    for file in ["summary.json", "ledger.csv"] {
+        wd.write(&format!("prev/{file}"), &wd.read(&format!("out/{file}")));
+    }
+    let no_allowance =
+        "[model.free_requests.web_search]\nper = \"day\"\ncount = 3\npool = \"gpt\"\n";
+    wd.write("prev/pricing.toml", &table.replace(no_allowance, ""));
+    let diff = wd.run(&["diff", "prev", "out"]);
+    assert!(diff.contains("  price effect  -$0.175000"), "{diff}");
+    // Counted in prompts: the first 2 records a day with searches are
+    // free whatever their count; only r3's one search is billed.
+    let prompts = table
+        .replace("pool = \"gpt\"\n", "pool = \"gpt\"\nunit = \"prompt\"\n")
+        .replace("count = 3", "count = 2");
+    wd.write("pricing.toml", &prompts);
+    wd.run(&crate::workdir::HANDMADE_REPORT);
+    assert!(wd
+        .read("out/summary.json")
+        .contains("\"cost_requests_usd\": \"0.035000\""));
+    // Entries sharing a pool must agree on its terms.
+    wd.write("pricing.toml", &table.replacen("count = 3", "count = 4", 1));
+    let stderr = wd.fail(&crate::workdir::HANDMADE_REPORT, 2);
+    assert!(
+        stderr.contains("of pool \"gpt\" differs from the same pool's"),
+        "{stderr}"
+    );
     // An allowance for a charge the entry does not price is refused.
     wd.write(
         "pricing.toml",
