@@ -13,10 +13,10 @@ use genai_prices::{Calculator, PriceRequest, Usage as CatalogUsage};
 use rust_decimal::Decimal;
 
 use crate::error::Result;
-use crate::model::TokenType;
+use crate::model::{Tier, TokenType};
 use crate::pipeline::config::UsageConfig;
 use crate::pipeline::usage::Usage;
-use crate::price::{price_each, PriceTable, Window};
+use crate::price::{price_each, PriceTable, Qualifiers};
 
 /// The version of the genai-prices crate (and its bundled data) compared with.
 const GENAI_PRICES_VERSION: &str = "0.2.1";
@@ -142,21 +142,35 @@ pub fn compare(args: &UsageConfig) -> Result<Comparison> {
         };
         // The catalog is asked at noon UTC: compare the rates of that hour.
         let noon = date.and_hms_opt(12, 0, 0).map(|t| t.and_utc());
-        let window = noon.and_then(|at| entry.hours_at(at));
-        let rates = entry
-            .hours
-            .iter()
-            .find(|h| window == Some(Window::In(h.from, h.to)))
-            .map_or(&entry.rates, |h| &h.rates);
-        for t in TokenType::ALL {
-            let ours = rates.0[t.index()];
-            if differs(ours, theirs[t.index()]) {
+        let hours = noon.and_then(|at| entry.hours_at(at));
+        for tier in Tier::ALL {
+            let qualifiers = Qualifiers {
+                tier,
+                hours,
+                ..Qualifiers::default()
+            };
+            let ours = TokenType::ALL.map(|t| entry.unit_price(t, &qualifiers, false).ok());
+            // A tier of ours the catalog models (its rates are not its
+            // standard ones), and every standard rate.
+            let theirs = match tier {
+                Tier::Standard => Some(theirs),
+                _ if ours.iter().any(Option::is_none) => None,
+                _ => catalog_tier_rates(provider, model, *date, tier).filter(|r| *r != theirs),
+            };
+            let Some(theirs) = theirs else {
+                continue;
+            };
+            for (t, ours) in TokenType::ALL.into_iter().zip(ours) {
+                let Some(ours) = ours.filter(|o| differs(*o, theirs[t.index()])) else {
+                    continue;
+                };
                 let key = (
                     provider.clone(),
                     model.clone(),
                     entry.line,
+                    tier,
                     t,
-                    ours,
+                    ours.normalize(),
                     theirs[t.index()].to_string(),
                 );
                 let span = differences.entry(key).or_insert((*date, *date));
@@ -198,14 +212,18 @@ impl Comparison {
         if !differences.is_empty() {
             text +=
                 "possible staleness: rates (USD per 1M tokens) that differ from genai-prices:\n";
-            for ((provider, model, line, t, ours, theirs), (from, to)) in differences {
+            for ((provider, model, line, tier, t, ours, theirs), (from, to)) in differences {
                 let dates = if from == to {
                     format!("on {from}")
                 } else {
                     format!("from {from} to {to}")
                 };
+                let tier = match tier {
+                    Tier::Standard => String::new(),
+                    tier => format!("{} ", tier.key()),
+                };
                 text += &format!(
-                    "  {provider} {model} {}: {ours} here ({}:{line}), {theirs} in genai-prices, {dates}\n",
+                    "  {provider} {model} {tier}{}: {ours} here ({}:{line}), {theirs} in genai-prices, {dates}\n",
                     t.key(),
                     table.source
                 );
@@ -246,6 +264,23 @@ fn catalog_provider(provider: &str) -> &str {
 /// The catalog's standard rates (USD per million tokens) for `model` on
 /// `date`, or `None` when it does not know the model.
 pub fn catalog_rates(provider: &str, model: &str, date: NaiveDate) -> Option<[f64; 5]> {
+    catalog_tier_rates(provider, model, date, Tier::Standard)
+}
+
+/// The catalog's rates for `model` on `date` in a service tier (its
+/// standard ones where it has none for the tier).
+fn catalog_tier_rates(
+    provider: &str,
+    model: &str,
+    date: NaiveDate,
+    tier: Tier,
+) -> Option<[f64; 5]> {
+    let context = match tier {
+        Tier::Standard => None,
+        Tier::Batch => Some(("processing", "batch")),
+        Tier::Flex => Some(("service_tier", "flex")),
+        Tier::Priority => Some(("service_tier", "priority")),
+    };
     let calculator = Calculator::bundled();
     let seconds = date.and_hms_opt(12, 0, 0)?.and_utc().timestamp();
     let at = UNIX_EPOCH + Duration::from_secs(u64::try_from(seconds).ok()?);
@@ -254,9 +289,12 @@ pub fn catalog_rates(provider: &str, model: &str, date: NaiveDate) -> Option<[f6
     // inside input_tokens in the catalog's usage, as in OpenAI's.
     let rate = |keys: &[&str]| {
         let usage: CatalogUsage = keys.iter().map(|k| (*k, 1e3)).collect();
-        let request = PriceRequest::new(model, &usage)
+        let mut request = PriceRequest::new(model, &usage)
             .with_provider_id(catalog_provider(provider))
             .with_timestamp(at);
+        if let Some((key, value)) = context {
+            request = request.with_price_context(key, value);
+        }
         let price = calculator.calculate(&request).ok()?.total_price * 1e3;
         // Round away the float noise of the scaling: rates have at most 6 places.
         Some((price * 1e6).round() / 1e6)
@@ -284,5 +322,6 @@ fn differs(ours: Decimal, theirs: f64) -> bool {
     (ours - theirs).abs() > 1e-9 * theirs.abs().max(1.0)
 }
 
-/// A differing rate: (provider, model, entry line, token type, ours, theirs).
-type Difference = (String, String, usize, TokenType, Decimal, String);
+/// A differing rate: (provider, model, entry line, tier, token type, ours,
+/// theirs).
+type Difference = (String, String, usize, Tier, TokenType, Decimal, String);

@@ -910,3 +910,43 @@ r4,2025-06-03T00:00:00Z,openai,gpt-x,1000000,0,0,0,100000,false,2
     let stderr = wd.fail(&crate::workdir::HANDMADE_REPORT, 2);
     assert!(stderr.contains("[model.free_requests.web_search] of the entry at line 4: [model.requests] has no web_search price"), "{stderr}");
 }
+
+#[test]
+fn check_compares_tier_rates_where_the_catalog_has_its_own() {
+    let wd = Workdir::new("pricing-check-tiers");
+    // gpt-5.4's flex tier at 0.6 of every rate, where the catalog's (from
+    // 2026-10-12) is half; priority as the catalog has it.
+    wd.write(
+        "pricing.toml",
+        "version = \"t\"\ncurrency = \"USD\"\n\n[[model]]\nprovider = \"openai\"\n\
+         match = [\"gpt-5.4\"]\neffective_from = 2026-01-01\n\
+         input = 2.50\noutput = 15.00\ncache_read = 0.25\ncache_write_5m = 2.50\ncache_write_1h = 2.50\n\
+         [model.tiers.flex]\nmultiplier = 0.6\n\
+         [model.tiers.priority]\ninput = 5\noutput = 30\ncache_read = 0.5\ncache_write_5m = 5\ncache_write_1h = 5\n",
+    );
+    let out = wd.output(&[
+        "pricing",
+        "check",
+        "--pricing",
+        "pricing.toml",
+        "--period",
+        "2026-11",
+    ]);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.contains("  openai gpt-5.4 flex input: 1.5 here (pricing.toml:4), 1.25 in genai-prices, on 2026-11-01\n"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("priority"), "{stdout}");
+    // Before the catalog has flex rates, its standard ones say nothing.
+    let out = wd.output(&[
+        "pricing",
+        "check",
+        "--pricing",
+        "pricing.toml",
+        "--period",
+        "2026-06",
+    ]);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(!stdout.contains("flex"), "{stdout}");
+}
