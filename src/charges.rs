@@ -14,7 +14,7 @@ use crate::hash::FastMap;
 use crate::intern::{Interner, Sym, TextOrder};
 use crate::join::Joined;
 use crate::model::{Cost, Modality, Service, TokenType, UsageRecord};
-use crate::price::{prompt_over, Lookup, PriceTable, Window};
+use crate::price::{prompt_over, Lookup, PriceEntry, PriceTable, Qualifiers, Window};
 use crate::tree::Call;
 
 /// The pricing unit of token charges: unit prices are USD per million.
@@ -118,6 +118,22 @@ impl Charge {
         }
     }
 
+    /// USD per million tokens (per 1,000 requests) `entry` charges for this
+    /// charge under `qualifiers`, at its long-context rates or not.
+    pub fn unit_price(
+        &self,
+        entry: &PriceEntry,
+        qualifiers: &Qualifiers,
+        long_context: bool,
+        interner: &Interner,
+    ) -> Option<Decimal> {
+        match *self {
+            Charge::Tokens(t) => entry.unit_price(t, qualifiers, long_context).ok(),
+            Charge::Modality(m) => entry.modal_unit_price(m, qualifiers, long_context).ok(),
+            Charge::Requests(name) => entry.request_price(interner.get(name)),
+        }
+    }
+
     /// The `pricing_unit` column.
     pub fn unit(&self) -> &'static str {
         match self {
@@ -206,10 +222,13 @@ pub fn lines(
         // Audio and image tokens: their own lines, out of the input or
         // output count (and cost) they are a part of.
         let (mut text, mut text_cost) = (record.tokens, cost.tokens);
+        let unit_price = |charge: Charge| {
+            charge
+                .unit_price(entry, &qualifiers, long_context, interner)
+                .ok_or_else(|| internal("a priced record has no unit price"))
+        };
         for &(m, quantity) in record.modalities.iter() {
-            let unit_price = entry
-                .modal_unit_price(m, &qualifiers, long_context)
-                .map_err(|_| internal("a priced record has no modality rate"))?;
+            let unit_price = unit_price(Charge::Modality(m))?;
             let modal_cost = Decimal::from(quantity) * unit_price / Decimal::from(1_000_000u32);
             text.0[m.part_of().index()] -= quantity;
             text_cost[m.part_of().index()] -= modal_cost;
@@ -221,9 +240,7 @@ pub fn lines(
             if quantity == 0 {
                 continue;
             }
-            let unit_price = entry
-                .unit_price(t, &qualifiers, long_context)
-                .map_err(|_| internal("a priced record has no unit price"))?;
+            let unit_price = unit_price(Charge::Tokens(t))?;
             let sums = groups.entry(line(Charge::Tokens(t))).or_default();
             sums.add(quantity, unit_price, text_cost[t.index()]);
         }

@@ -28,7 +28,7 @@ use crate::intern::{Interner, Sym};
 use crate::join::Joined;
 use crate::model::{Cost, TokenType, UsageRecord};
 use crate::money::{apportion, Micros};
-use crate::price::{Lookup, PriceEntry, PriceTable};
+use crate::price::{Lookup, PriceTable};
 use crate::tree::Call;
 
 /// The columns of `focus.csv`, in order.
@@ -124,14 +124,21 @@ pub fn focus<'a>(
             let billed = billed.map_or(list, |b| b[i].tokens[t.index()]);
             (Charge::Tokens(t), record.tokens.get(t), list, billed)
         }));
+        // The record's entry, with its qualifiers and prompt size, once.
+        let priced = lookup.entry(record).map(|e| {
+            (
+                e,
+                e.qualifiers(record, interner),
+                e.is_long_context(&record.tokens),
+            )
+        });
+        let rate_of = |charge: Charge| {
+            let (entry, qualifiers, long) = priced.as_ref()?;
+            charge.unit_price(entry, qualifiers, *long, interner)
+        };
         if !record.modalities.is_empty() {
-            let entry = lookup.entry(record);
             for &(m, n) in record.modalities.iter() {
-                let price = entry.and_then(|e| {
-                    let long = e.is_long_context(&record.tokens);
-                    let qualifiers = e.qualifiers(record, interner);
-                    e.modal_unit_price(m, &qualifiers, long).ok()
-                });
+                let price = rate_of(Charge::Modality(m));
                 let modal =
                     Decimal::from(n) * price.unwrap_or_default() / Decimal::from(1_000_000u32);
                 let part = &mut charges[m.part_of().index()];
@@ -148,7 +155,7 @@ pub fn focus<'a>(
             }
         }
         if !record.requests.is_empty() {
-            let entry = lookup.entry(record);
+            let entry = priced.as_ref().map(|p| p.0);
             // The trued-up fees, split over the charges pro rata to their
             // list fees; the last takes the rest, so they add up exactly.
             let mut billed_left = billed.map_or(cost.fees, |b| b[i].fees);
@@ -166,17 +173,13 @@ pub fn focus<'a>(
                 charges.push((Charge::Requests(name), count, fee, share));
             }
         }
-        let entry = lookup.entry(record);
         for &(charge, quantity, list, billed) in &charges {
             if quantity == 0 && list.is_zero() {
                 continue;
             }
             // The rate the list cost was computed at: the entry's, else
             // (an entry that cannot say) cost ÷ quantity.
-            let rate = match (
-                quantity,
-                entry.and_then(|e| unit_rate(e, record, charge, interner)),
-            ) {
+            let rate = match (quantity, rate_of(charge)) {
                 (0, _) => Decimal::ZERO,
                 (_, Some(rate)) => rate.normalize(),
                 (_, None) => (list * charge.unit_size() / Decimal::from(quantity)).normalize(),
@@ -313,23 +316,6 @@ impl Focus<'_> {
             emit(&row)?;
         }
         Ok(())
-    }
-}
-
-/// The unit price `entry` charges `record` for `charge`, with its tier,
-/// region, speed, time-of-day window and prompt size.
-fn unit_rate(
-    entry: &PriceEntry,
-    record: &UsageRecord,
-    charge: Charge,
-    interner: &Interner,
-) -> Option<Decimal> {
-    let qualifiers = entry.qualifiers(record, interner);
-    let long = entry.is_long_context(&record.tokens);
-    match charge {
-        Charge::Tokens(t) => entry.unit_price(t, &qualifiers, long).ok(),
-        Charge::Modality(m) => entry.modal_unit_price(m, &qualifiers, long).ok(),
-        Charge::Requests(name) => entry.request_price(interner.get(name)),
     }
 }
 
