@@ -233,6 +233,17 @@ pub struct Allowance {
     pub pool: String,
 }
 
+impl Allowance {
+    /// The period it renews: `day` or `month`, as `per` in the table.
+    pub fn per(&self) -> &'static str {
+        if self.monthly {
+            "month"
+        } else {
+            "day"
+        }
+    }
+}
+
 /// What a per-request charge's free requests are called:
 /// `web_search_free`, priced at 0 by an entry with an allowance for
 /// `web_search`.

@@ -113,8 +113,7 @@ fn extras(e: &PriceEntry) -> String {
         also.push(format!("{charge} ${price}/1k"));
     }
     for (charge, a) in &e.free {
-        let per = if a.monthly { "month" } else { "day" };
-        also.push(format!("{charge} {} free/{per}", a.count));
+        also.push(format!("{charge} {} free/{}", a.count, a.per()));
     }
     for m in Modality::ALL {
         if let Some(rate) = e.modal[m.index()] {
@@ -228,10 +227,11 @@ fn describe(entry: &PriceEntry, model: &str, date: NaiveDate) -> String {
         text += &format!("  requests:     {charge} ${price} per 1,000\n");
     }
     for (charge, a) in &entry.free {
-        let per = if a.monthly { "month" } else { "day" };
         text += &format!(
-            "  free:         {charge} {} per UTC {per} (pool {})\n",
-            a.count, a.pool
+            "  free:         {charge} {} per UTC {} (pool {})\n",
+            a.count,
+            a.per(),
+            a.pool
         );
     }
     for m in Modality::ALL {
