@@ -540,9 +540,9 @@ struct Month {
     changes: Option<Changes>,
     /// The tenant of the run being simulated.
     tenant: &'static str,
-    /// The tenants runs are drawn from, with their weights.
-    tenants: Vec<(&'static str, u64)>,
-    /// Their weights alone, for the draw.
+    /// The tenants runs are drawn from.
+    tenants: Vec<&'static str>,
+    /// Their weights, for the draw.
     tenant_weights: Vec<u64>,
     /// With `--tools`: each tool's variant names.
     tool_names: Vec<(&'static str, Vec<&'static str>)>,
@@ -637,7 +637,7 @@ pub fn generate(config: &Config, pricing: &PriceTable, dir: &Path) -> Result<Sta
         changes,
         tenant: "",
         tenant_weights: tenants.iter().map(|t| t.1).collect(),
-        tenants,
+        tenants: tenants.iter().map(|t| t.0).collect(),
         tool_names: tool_names(config.tools),
     };
     for run in 0..config.runs {
@@ -700,7 +700,7 @@ impl Month {
         };
         let tenant = match tenant {
             Some(tenant) => tenant,
-            None => self.tenants[self.rng.weighted(&self.tenant_weights)].0,
+            None => self.tenants[self.rng.weighted(&self.tenant_weights)],
         };
         self.tenant = tenant;
         let session = format!("sess-{}", self.rng.token(12));
