@@ -201,10 +201,11 @@ fn reprice(entry: &PriceEntry, line: &Line, bounds: &[u64]) -> Option<Decimal> {
         Charged::Requests(name) => {
             // Free requests under a table without that allowance cost
             // what the charge costs there.
-            let charged = name
-                .strip_suffix(FREE_SUFFIX)
-                .filter(|_| entry.free_of(name).is_none());
-            let price = entry.request_price(charged.unwrap_or(name))?;
+            let price = match (entry.request_price(name), name.strip_suffix(FREE_SUFFIX)) {
+                (Some(price), _) => price,
+                (None, Some(charge)) => entry.request_price(charge)?,
+                (None, None) => return None,
+            };
             Some(line.quantity * price / Decimal::from(1_000u32))
         }
     }
