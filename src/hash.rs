@@ -20,6 +20,13 @@ pub fn mix64(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// A trace id's 64-bit hash: [`mix64`] of its two halves XORed. Shards take
+/// it modulo their count; traces are resolved in its order, and spilled
+/// span state is cut by its ranges, so both give the same order.
+pub fn trace_hash(trace: u128) -> u64 {
+    mix64((trace as u64) ^ ((trace >> 64) as u64))
+}
+
 /// A `HashMap` with [`FxHasher`].
 pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 

@@ -17,6 +17,17 @@ impl Sym {
         self.0.get() as usize - 1
     }
 
+    /// The symbol as a nonzero integer (0 is free for "none"), for
+    /// spilling to disk within one run.
+    pub fn to_raw(sym: Option<Sym>) -> u32 {
+        sym.map_or(0, |s| s.0.get())
+    }
+
+    /// The symbol [`Sym::to_raw`] gave `raw` (`None` for 0).
+    pub fn from_raw(raw: u32) -> Option<Sym> {
+        NonZeroU32::new(raw).map(Sym)
+    }
+
     /// This symbol in the interner that absorbed its own (see
     /// [`Interner::absorb`]).
     pub fn remap(self, map: &[Sym]) -> Sym {

@@ -33,6 +33,7 @@ pub mod rounding;
 pub mod sanity;
 pub mod shard;
 pub mod simulate;
+pub mod spill;
 pub mod summary;
 pub mod terminal;
 pub mod tree;

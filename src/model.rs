@@ -402,7 +402,6 @@ impl Shard {
     /// tests): SplitMix64's finaliser of the id's two halves XORed, modulo
     /// `count`.
     pub fn index_of(trace: u128, count: u32) -> u32 {
-        let z = crate::hash::mix64((trace as u64) ^ ((trace >> 64) as u64));
-        (z % u64::from(count)) as u32
+        (crate::hash::trace_hash(trace) % u64::from(count)) as u32
     }
 }

@@ -14,7 +14,7 @@
 
 use std::sync::Arc;
 
-use crate::hash::FastMap;
+use crate::hash::{trace_hash, FastMap};
 
 use crate::error::{Error, Result, Skips};
 use crate::intern::Sym;
@@ -161,6 +161,19 @@ struct Inherited {
     call: Option<u32>,
 }
 
+impl Resolved {
+    /// Add the calls, counts and outcomes of traces resolved apart (the
+    /// calls are left in their order: sort them once after the last).
+    pub fn absorb(&mut self, other: Resolved) {
+        self.calls.extend(other.calls);
+        self.traces += other.traces;
+        self.orphan_spans += other.orphan_spans;
+        self.duplicate_spans += other.duplicate_spans;
+        self.wrapper_spans += other.wrapper_spans;
+        self.outcomes.extend(other.outcomes);
+    }
+}
+
 impl Forest {
     /// Add one span.
     pub fn insert(&mut self, span: Span) {
@@ -182,12 +195,15 @@ impl Forest {
             ..Resolved::default()
         };
         let mut traces: Vec<(u128, Vec<Span>)> = self.traces.into_iter().collect();
-        // Trace order decides which error is reported first: make it stable.
-        traces.sort_unstable_by_key(|(id, _)| *id);
+        // Trace order decides which error is reported first: make it stable,
+        // and the same whether the spans were spilled or not (by hash, as
+        // `spill` cuts them, then id).
+        traces.sort_unstable_by_key(|(id, _)| (trace_hash(*id), *id));
         for (trace_id, spans) in traces {
             resolve_trace(trace_id, spans, &mut out, &describe, skips)?;
         }
         out.calls.sort_unstable_by_key(|c| (c.trace_id, c.span_id));
+        out.calls.shrink_to_fit();
         Ok(out)
     }
 }

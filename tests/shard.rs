@@ -599,3 +599,176 @@ fn partition_refuses_what_it_cannot_cut_exactly() {
         2,
     );
 }
+
+/// Eight traces with two root spans each (a reused trace id): record errors
+/// in traces spread over the spill's ranges.
+fn reused_trace_ids() -> String {
+    (1..=8u32)
+        .map(|t| {
+            let span = |id: u32| {
+                format!(
+                    r#"{{"traceId":"{t:032x}","spanId":"{id:016x}","name":"root","startTimeUnixNano":"1748736000000000000"}}"#
+                )
+            };
+            format!(
+                "{{\"resourceSpans\":[{{\"scopeSpans\":[{{\"spans\":[{},{}]}}]}}]}}\n",
+                span(t * 2),
+                span(t * 2 + 1)
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn spilled_runs_are_byte_identical_to_one_in_memory() {
+    let wd = Workdir::new("spill");
+    wd.run(&[
+        "simulate",
+        "--runs",
+        "300",
+        "--seed",
+        "78",
+        "--span-files",
+        "3",
+        "--out",
+        "fleet",
+    ]);
+    let spans = wd.read("fleet/spans/part-0.jsonl");
+    wd.write(
+        "fleet/spans/part-0.jsonl",
+        &format!("{{not json\n{}{spans}", reused_trace_ids()),
+    );
+    wd.write(
+        "budgets.toml",
+        "[[budget]]\ndimension = \"tenant\"\nkey = \"acme-corp\"\nusd = 5\n",
+    );
+    std::fs::create_dir(wd.path("tmp")).unwrap();
+    let run = |out: &str, limit: &str| {
+        let mut args = vec!["report", "--spans", "fleet/spans", "--out", out];
+        args.extend(FLAGS);
+        args.extend(["2", "--memory-limit", limit]);
+        let output = wd
+            .command(&args)
+            .env("TMPDIR", wd.path("tmp"))
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        files(&wd, out)
+    };
+    let in_memory = run("memory", "64G");
+    let summary = String::from_utf8(
+        in_memory
+            .iter()
+            .find(|f| f.0 == "summary.json")
+            .unwrap()
+            .1
+            .clone(),
+    )
+    .unwrap();
+    assert!(summary.contains("\"reused-trace-id\": 8"), "{summary}");
+    // 1K: hundreds of ranges; 300K: a few.
+    for limit in ["1K", "300K"] {
+        let spilled = run(&format!("spilled-{limit}"), limit);
+        assert_eq!(spilled.len(), in_memory.len());
+        for ((name, bytes), (want_name, want)) in spilled.iter().zip(&in_memory) {
+            assert_eq!(name, want_name);
+            assert!(
+                bytes == want,
+                "--memory-limit {limit}: {name} differs from the in-memory run's"
+            );
+        }
+        assert_eq!(
+            std::fs::read_dir(wd.path("tmp")).unwrap().count(),
+            0,
+            "spill files left behind"
+        );
+    }
+}
+
+#[test]
+fn spill_files_are_removed_when_the_run_fails() {
+    let wd = Workdir::new("spill-error");
+    wd.run(&[
+        "simulate",
+        "--runs",
+        "50",
+        "--seed",
+        "79",
+        "--span-files",
+        "2",
+        "--out",
+        "fleet",
+    ]);
+    std::fs::create_dir(wd.path("tmp")).unwrap();
+    let spans = wd.read("fleet/spans/part-1.jsonl");
+    let fail = |stage: &str, part: String, expect: &str| {
+        wd.write("fleet/spans/part-1.jsonl", &part);
+        let args = [
+            "report",
+            "--spans",
+            "fleet/spans",
+            "--usage",
+            "fleet/usage.csv",
+            "--period",
+            "2025-06",
+            "--out",
+            "out",
+            "--memory-limit",
+            "1K",
+        ];
+        let output = wd
+            .command(&args)
+            .env("TMPDIR", wd.path("tmp"))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stage}: {stderr}");
+        assert!(stderr.contains(expect), "{stage}: {stderr}");
+        assert!(
+            stderr.contains("spilling their traces into"),
+            "{stage}: {stderr}"
+        );
+        assert_eq!(
+            std::fs::read_dir(wd.path("tmp")).unwrap().count(),
+            0,
+            "{stage}: spill files left behind"
+        );
+    };
+    // Stopped while reading (a malformed line), and while resolving a range.
+    fail("reading", format!("{spans}{{not json\n"), "part-1.jsonl:");
+    fail(
+        "resolving",
+        format!("{spans}{}", reused_trace_ids()),
+        "the trace id was reused",
+    );
+    assert!(!wd.path("out").exists());
+    // A run over its limit says so: spilling bounds the spans only.
+    wd.write("fleet/spans/part-1.jsonl", &spans);
+    let args = [
+        "report",
+        "--spans",
+        "fleet/spans",
+        "--usage",
+        "fleet/usage.csv",
+        "--period",
+        "2025-06",
+        "--memory-limit",
+        "1K",
+    ];
+    let output = wd
+        .command(&args)
+        .env("TMPDIR", wd.path("tmp"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("is over --memory-limit 1K: spilling bounds the spans only"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_dir(wd.path("tmp")).unwrap().count(), 0);
+}

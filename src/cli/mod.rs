@@ -52,6 +52,12 @@ pub struct ReportArgs {
     /// same for any number.
     #[arg(long, value_name = "N", help_heading = "Scale")]
     pub threads: Option<usize>,
+    /// Memory the span state may take before it is spilled, by trace, to
+    /// temporary files under TMPDIR and resolved a range at a time: a size
+    /// in bytes with an optional K, M, G or T (powers of 1024), e.g. 2G
+    /// [default: half the machine's memory, or of its cgroup's limit].
+    #[arg(long, value_name = "SIZE", value_parser = memory_size, help_heading = "Scale")]
+    pub memory_limit: Option<u64>,
     /// Span attribute key naming the feature.
     #[arg(
         long,
@@ -518,6 +524,45 @@ fn percentage(text: &str) -> std::result::Result<Decimal, String> {
         .ok_or_else(|| format!("expected a percentage from 0 to 100, got \"{text}\""))
 }
 
+/// A size in bytes: digits with an optional K, M, G or T (powers of 1024;
+/// a trailing `B` or `iB` is allowed).
+fn memory_size(text: &str) -> std::result::Result<u64, String> {
+    let bad = || format!("expected a size such as 512M, 2G or 1500000000, got \"{text}\"");
+    let upper = text.trim().to_ascii_uppercase();
+    let unit = upper.trim_end_matches("IB").trim_end_matches('B');
+    let (digits, shift) = match unit.char_indices().last() {
+        Some((i, 'K')) => (&unit[..i], 10),
+        Some((i, 'M')) => (&unit[..i], 20),
+        Some((i, 'G')) => (&unit[..i], 30),
+        Some((i, 'T')) => (&unit[..i], 40),
+        _ => (unit, 0),
+    };
+    let n: u64 = digits.trim().parse().map_err(|_| bad())?;
+    n.checked_mul(1 << shift)
+        .filter(|&bytes| bytes > 0)
+        .ok_or_else(bad)
+}
+
+/// Half the memory this process may use: the machine's (`MemTotal`), or
+/// its cgroup's limit when lower; 4 GiB where neither can be read.
+fn default_memory_limit() -> u64 {
+    let machine = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|text| {
+            let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
+            let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+            Some(kib * 1024)
+        });
+    let cgroup = std::fs::read_to_string("/sys/fs/cgroup/memory.max")
+        .ok()
+        .and_then(|text| text.trim().parse::<u64>().ok());
+    let total = match (machine, cgroup) {
+        (Some(m), Some(c)) => m.min(c),
+        (m, c) => m.or(c).unwrap_or(8 << 30),
+    };
+    total / 2
+}
+
 fn positive_decimal(text: &str) -> std::result::Result<Decimal, String> {
     text.parse::<Decimal>()
         .ok()
@@ -547,6 +592,7 @@ impl ReportArgs {
                     .threads
                     .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
                 progress: !output.quiet,
+                memory_limit: self.memory_limit.unwrap_or_else(default_memory_limit),
             },
             month: self.pipeline.config(config_file, &output),
             output,

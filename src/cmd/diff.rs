@@ -10,7 +10,7 @@ use super::{print_stdout, Outcome};
 use crate::diff::{diff, DIMENSIONS};
 use crate::error::Result;
 use crate::write::diff::{diff_csv, diff_html, signed, terminal};
-use crate::write::{csv_bytes, Outputs};
+use crate::write::Outputs;
 
 /// What `diff` is asked to do.
 #[derive(Clone, Debug)]
@@ -34,8 +34,9 @@ pub fn run(config: &DiffConfig) -> Result<Outcome> {
     let diff = diff(&config.prev, &config.cur)?;
     let mut outputs = Outputs::new(config.out.as_deref(), None)?;
     for (i, dimension) in DIMENSIONS.iter().enumerate() {
-        let bytes = csv_bytes(config.raw_csv, |w| diff_csv(w, &diff, i))?;
-        outputs.put(&format!("diff_by_{dimension}.csv"), &bytes)?;
+        outputs.csv(&format!("diff_by_{dimension}.csv"), config.raw_csv, |w| {
+            diff_csv(w, &diff, i)
+        })?;
     }
     if outputs.has_dir() {
         outputs.put("diff.html", diff_html(&diff).as_bytes())?;

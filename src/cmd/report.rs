@@ -7,7 +7,7 @@ use super::{emit, Outcome, OutputConfig};
 use crate::error::Result;
 use crate::pipeline::config::{MonthConfig, SpanConfig};
 use crate::pipeline::usage::Usage;
-use crate::pipeline::{self, spans, Prepared, Timings};
+use crate::pipeline::{self, spans, Month, Prepared, Timings};
 use crate::shard;
 
 /// What `report` is asked to do.
@@ -54,9 +54,31 @@ pub fn run(config: &ReportConfig) -> Result<Outcome> {
     let keys = &config.spans.keys;
     let month = pipeline::month(&config.month, keys, usage, prepared, resolved, &mut timings)?;
     let outcome = emit(&month, &config.month.answers, &config.output, &mut timings)?;
+    if !config.output.quiet {
+        note_memory(config.spans.memory_limit, &month);
+    }
     // The process ends next and the system takes its memory back at once;
     // freeing millions of small allocations one by one would take a
     // noticeable share of a large run.
     std::mem::forget(month);
     Ok(outcome)
+}
+
+/// Say on stderr when the run took more memory than `--memory-limit`:
+/// spilling bounds the span state, not the records, calls and reports.
+fn note_memory(limit: u64, month: &Month) {
+    let Some(peak) = pipeline::peak_rss().map(|kib| kib * 1024) else {
+        return;
+    };
+    if peak > limit {
+        eprintln!(
+            "tokenledger: note: peak memory {} MiB is over --memory-limit {}: spilling bounds the spans only, \
+             and this month's {} billed records and {} calls are held whole; split it with \
+             `tokenledger partition` and --shard (docs/scale.md)",
+            peak >> 20,
+            crate::spill::size(limit),
+            month.usage.records.len(),
+            month.resolved.calls.len()
+        );
+    }
 }

@@ -135,6 +135,9 @@ pub struct SpanConfig {
     pub threads: usize,
     /// Show a progress line on a terminal.
     pub progress: bool,
+    /// The memory the span state may grow to, in bytes, before it is
+    /// spilled to temporary files (`--memory-limit`).
+    pub memory_limit: u64,
 }
 
 /// The answers asked for.

@@ -399,7 +399,7 @@ impl Timings {
 }
 
 /// The process's peak resident set so far, in KiB (Linux's `VmHWM`).
-fn peak_rss() -> Option<u64> {
+pub fn peak_rss() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()

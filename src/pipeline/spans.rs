@@ -11,14 +11,14 @@ use crate::error::{Error, Result};
 use crate::read::span::AttrKeys;
 use crate::read::span_keys::SpanKeys;
 use crate::read::{self, InputFile, InputKind};
-use crate::tree::{Forest, Resolved};
+use crate::spill::{self, Gather};
+use crate::tree::Resolved;
 
 use super::config::SpanConfig;
 
 /// Read the span files (only `config.keys.shard`'s traces, if set) into
 /// `usage`'s inputs, counts and skips, and resolve the trees.
 pub fn read(config: &SpanConfig, usage: &mut Usage, timings: &mut Timings) -> Result<Resolved> {
-    let mut forest = Forest::default();
     // Whole traces of one shard: no filter.
     let whole = config.keys.shard.filter(|_| config.whole_traces);
     let unfiltered;
@@ -39,6 +39,7 @@ pub fn read(config: &SpanConfig, usage: &mut Usage, timings: &mut Timings) -> Re
         .is_some_and(|shard| shard.index != 0)
         .then(|| usage.skips.clone());
     let span_files = read::expand(&config.paths, &[".json", ".jsonl"])?;
+    let mut forest = gather(&span_files, config)?;
     let mut calls = 0u64;
     let mut progress = Progress::new(&span_files, config.progress);
     for path in span_files {
@@ -118,6 +119,27 @@ pub fn read(config: &SpanConfig, usage: &mut Usage, timings: &mut Timings) -> Re
     };
     timings.phase("resolve trees");
     Ok(resolved)
+}
+
+/// Where the spans go until resolved: memory, or temporary files when the
+/// span files' state would not fit `--memory-limit` (said on stderr).
+fn gather(span_files: &[PathBuf], config: &SpanConfig) -> Result<Gather> {
+    let bytes: u64 = span_files
+        .iter()
+        .filter_map(|f| std::fs::metadata(f).ok())
+        .map(|m| m.len())
+        .sum();
+    let parts = spill::parts_needed(bytes, config.memory_limit);
+    if let (Some(parts), true) = (parts, config.progress) {
+        eprintln!(
+            "tokenledger: note: {} of spans over --memory-limit {}: spilling their traces into {parts} \
+             temporary files under {} (TMPDIR), resolved one at a time",
+            spill::file_size(bytes),
+            spill::size(config.memory_limit),
+            crate::terminal::escape(&std::env::temp_dir().display().to_string())
+        );
+    }
+    Gather::new(parts)
 }
 
 /// Say on stderr (even under `--quiet`: the run joins nothing) that a span

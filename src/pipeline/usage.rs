@@ -109,6 +109,9 @@ impl Usage {
                 counts.usage_records_read - counts.duplicate_usage_records - records.len() as u64;
         }
         counts.usage_records = records.len() as u64;
+        // Held to the end of the run: give back what growing the vector
+        // left unused (up to half of it).
+        records.shrink_to_fit();
         Ok(Usage {
             pricing,
             interner,

@@ -94,6 +94,23 @@ impl OutDir {
         Ok(())
     }
 
+    /// Write one CSV file (synced) into the directory, row by row.
+    fn write_csv(
+        &self,
+        name: &str,
+        raw: bool,
+        write: impl FnOnce(&mut CsvOut) -> csv::Result<()>,
+    ) -> Result<()> {
+        let path = self.target.join(name);
+        let file = std::fs::File::create(self.temp.join(name)).map_err(|e| Error::io(&path, e))?;
+        self.written.borrow_mut().insert(name.to_string());
+        let rendered = CsvOut::new(Sink::File(file), raw).render(write);
+        match rendered.map_err(|e| Error::fatal(format!("{}: {e}", path.display())))? {
+            Sink::File(file) => file.sync_all().map_err(|e| Error::io(&path, e)),
+            Sink::Memory(_) => unreachable!("rendered into a file"),
+        }
+    }
+
     /// Move the complete directory into place, replacing the previous one.
     pub fn commit(mut self) -> Result<()> {
         let manifest = manifest_text(&self.written.borrow());
@@ -404,6 +421,21 @@ impl Outputs {
         }
     }
 
+    /// Hand over one CSV file, its rows written by `write` (`raw` turns off
+    /// formula neutralising): streamed into the output directory, or
+    /// rendered in memory when it is printed too.
+    pub fn csv(
+        &mut self,
+        name: &str,
+        raw: bool,
+        write: impl FnOnce(&mut CsvOut) -> csv::Result<()>,
+    ) -> Result<()> {
+        match &self.dir {
+            Some(dir) if self.print.as_deref() != Some(name) => dir.write_csv(name, raw, write),
+            _ => self.put(name, &csv_bytes(raw, write)?),
+        }
+    }
+
     /// Move the directory into place; the bytes to print, if `--print`
     /// named a file this run wrote (else an error saying so).
     pub fn finish(self) -> Result<Option<Vec<u8>>> {
@@ -425,8 +457,50 @@ impl Outputs {
 /// spreadsheet shows it instead of running it (OWASP CSV injection);
 /// numbers are never touched.
 pub struct CsvOut {
-    writer: csv::Writer<Vec<u8>>,
+    writer: csv::Writer<Sink>,
     raw: bool,
+}
+
+/// Where CSV bytes go: memory (to print, or to test), or straight into the
+/// output directory's file, so a large report is never held whole.
+enum Sink {
+    Memory(Vec<u8>),
+    File(std::fs::File),
+}
+
+impl Write for Sink {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Sink::Memory(v) => v.write(bytes),
+            Sink::File(f) => f.write(bytes),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Sink::Memory(_) => Ok(()),
+            Sink::File(f) => f.flush(),
+        }
+    }
+}
+
+impl CsvOut {
+    fn new(sink: Sink, raw: bool) -> CsvOut {
+        CsvOut {
+            writer: csv::WriterBuilder::new()
+                .buffer_capacity(1 << 16)
+                .from_writer(sink),
+            raw,
+        }
+    }
+
+    /// Run `write` on the rows and take the sink back.
+    fn render(mut self, write: impl FnOnce(&mut CsvOut) -> csv::Result<()>) -> csv::Result<Sink> {
+        write(&mut self)?;
+        self.writer
+            .into_inner()
+            .map_err(|e| csv::Error::from(e.into_error()))
+    }
 }
 
 impl CsvOut {
@@ -470,14 +544,11 @@ pub fn neutralise(cell: &str) -> Cow<'_, str> {
 
 /// Render CSV rows into bytes; `raw` turns off formula neutralising.
 pub fn csv_bytes(raw: bool, write: impl FnOnce(&mut CsvOut) -> csv::Result<()>) -> Result<Vec<u8>> {
-    let mut out = CsvOut {
-        writer: csv::Writer::from_writer(Vec::new()),
-        raw,
-    };
-    write(&mut out).map_err(|e| Error::fatal(format!("writing CSV: {e}")))?;
-    out.writer
-        .into_inner()
-        .map_err(|e| Error::fatal(format!("writing CSV: {e}")))
+    let rendered = CsvOut::new(Sink::Memory(Vec::new()), raw).render(write);
+    match rendered.map_err(|e| Error::fatal(format!("writing CSV: {e}")))? {
+        Sink::Memory(bytes) => Ok(bytes),
+        Sink::File(_) => unreachable!("rendered into memory"),
+    }
 }
 
 #[cfg(test)]

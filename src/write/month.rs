@@ -10,7 +10,7 @@ use super::ledger::{by_day_csv, changes_csv, ledger_csv};
 use super::reconciliation::{reconciliation_csv, terminal as reconciliation_terminal};
 use super::reports::{report_csv, unattributed_csv, unbilled_csv};
 use super::summary::{summary_json, terminal_summary};
-use super::{csv_bytes, Outputs};
+use super::Outputs;
 use crate::answers::budget::{BudgetRow, Status};
 use crate::checks::Checks;
 use crate::error::Result;
@@ -27,7 +27,7 @@ pub fn write_month(
 ) -> Result<()> {
     let usage = &month.usage;
     for report in &month.reports {
-        let bytes = csv_bytes(raw, |w| {
+        outputs.csv(&format!("by_{}.csv", report.table.name), raw, |w| {
             report_csv(
                 w,
                 &report.table,
@@ -36,7 +36,6 @@ pub fn write_month(
                 &usage.interner,
             )
         })?;
-        outputs.put(&format!("by_{}.csv", report.table.name), &bytes)?;
     }
     let unattributed = &month.ledger.unattributed;
     let records: Vec<_> = unattributed.iter().map(|&i| &usage.records[i]).collect();
@@ -45,11 +44,10 @@ pub fn write_month(
         .map(|&i| usage.costs[i].total())
         .collect();
     let (interner, inputs) = (&usage.interner, &usage.inputs);
-    let bytes = csv_bytes(raw, |w| {
+    outputs.csv("unattributed.csv", raw, |w| {
         unattributed_csv(w, &records, &costs, interner, inputs)
     })?;
-    outputs.put("unattributed.csv", &bytes)?;
-    let bytes = csv_bytes(raw, |w| {
+    outputs.csv("unbilled_spans.csv", raw, |w| {
         unbilled_csv(
             w,
             &month.resolved.calls,
@@ -58,13 +56,10 @@ pub fn write_month(
             inputs,
         )
     })?;
-    outputs.put("unbilled_spans.csv", &bytes)?;
-    let bytes = csv_bytes(raw, |w| ledger_csv(w, &answers.lines, interner))?;
-    outputs.put("ledger.csv", &bytes)?;
-    outputs.put(
-        "by_day.csv",
-        &csv_bytes(raw, |w| by_day_csv(w, &month.days))?,
-    )?;
+    outputs.csv("ledger.csv", raw, |w| {
+        ledger_csv(w, &answers.lines, interner)
+    })?;
+    outputs.csv("by_day.csv", raw, |w| by_day_csv(w, &month.days))?;
     outputs.put("pricing.toml", usage.pricing.saved_text().as_bytes())?;
     if let Some((_, base)) = &usage.pricing.base {
         outputs.put(SAVED_BASE, base.as_bytes())?;
@@ -77,14 +72,10 @@ pub fn write_month(
 /// `reconciliation.csv` and `coverage.csv`, for the checks that ran.
 pub fn write_checks(checks: &Checks, outputs: &mut Outputs, raw: bool) -> Result<()> {
     if let Some(rec) = &checks.reconciliation {
-        let bytes = csv_bytes(raw, |w| reconciliation_csv(w, rec))?;
-        outputs.put("reconciliation.csv", &bytes)?;
+        outputs.csv("reconciliation.csv", raw, |w| reconciliation_csv(w, rec))?;
     }
     if let Some(coverage) = &checks.coverage {
-        outputs.put(
-            "coverage.csv",
-            &csv_bytes(raw, |w| coverage_csv(w, coverage))?,
-        )?;
+        outputs.csv("coverage.csv", raw, |w| coverage_csv(w, coverage))?;
     }
     Ok(())
 }
@@ -92,30 +83,15 @@ pub fn write_checks(checks: &Checks, outputs: &mut Outputs, raw: bool) -> Result
 /// The standing answers' files and the one-page report.
 fn write_answers(month: &Month, answers: &Answers, outputs: &mut Outputs, raw: bool) -> Result<()> {
     let a = answers;
-    outputs.put(
-        "distribution.csv",
-        &csv_bytes(raw, |w| distribution_csv(w, &a.spreads))?,
-    )?;
-    outputs.put(
-        "outliers.csv",
-        &csv_bytes(raw, |w| outliers_csv(w, &a.outliers))?,
-    )?;
-    outputs.put(
-        "by_step.csv",
-        &csv_bytes(raw, |w| by_step_csv(w, &a.steps))?,
-    )?;
-    outputs.put(
-        "by_outcome.csv",
-        &csv_bytes(raw, |w| by_outcome_csv(w, &a.by_outcome))?,
-    )?;
+    outputs.csv("distribution.csv", raw, |w| distribution_csv(w, &a.spreads))?;
+    outputs.csv("outliers.csv", raw, |w| outliers_csv(w, &a.outliers))?;
+    outputs.csv("by_step.csv", raw, |w| by_step_csv(w, &a.steps))?;
+    outputs.csv("by_outcome.csv", raw, |w| by_outcome_csv(w, &a.by_outcome))?;
     if let Some(rows) = &month.budget_rows {
-        outputs.put("budget.csv", &csv_bytes(raw, |w| budget_csv(w, rows))?)?;
+        outputs.csv("budget.csv", raw, |w| budget_csv(w, rows))?;
     }
-    outputs.put("focus.csv", &csv_bytes(raw, |w| focus_csv(w, &a.focus))?)?;
-    outputs.put(
-        "changes.csv",
-        &csv_bytes(raw, |w| changes_csv(w, &a.changes))?,
-    )?;
+    outputs.csv("focus.csv", raw, |w| focus_csv(w, &a.focus))?;
+    outputs.csv("changes.csv", raw, |w| changes_csv(w, &a.changes))?;
     #[cfg(feature = "parquet")]
     if outputs.has_dir() {
         let table = super::parquet::CallsTable {
