@@ -5,9 +5,11 @@ of each tool, as a large fleet's month), run `tokenledger report`
 and `duckdb_job.py` three times each, and print input MB, median wall
 seconds, MB/s, peak RSS, and the speed ratio. Both must give the same total.
 
-Usage: bench.py BINARY PYTHON CACHE_DIR RUNS[,RUNS...] [THREADS] [DUCKDB_MAX_RUNS]
+Usage: bench.py BINARY PYTHON CACHE_DIR RUNS[,RUNS...] [THREADS] [DUCKDB_MAX_RUNS] [MEMORY_LIMIT]
 DuckDB runs only on months of at most DUCKDB_MAX_RUNS runs (default 50,000):
-on larger ones it takes minutes a run.
+on larger ones it takes minutes a run. Months of more than 50,000 runs are
+run once each, not three times. tokenledger runs with --memory-limit
+MEMORY_LIMIT (default 1G).
 """
 import json
 import os
@@ -21,6 +23,7 @@ binary, python, cache = sys.argv[1], sys.argv[2], Path(sys.argv[3])
 sizes = [int(n) for n in sys.argv[4].split(",")]
 threads = sys.argv[5] if len(sys.argv) > 5 else "2"
 duckdb_max = int(sys.argv[6]) if len(sys.argv) > 6 else 50_000
+memory_limit = sys.argv[7] if len(sys.argv) > 7 else "1G"
 here = Path(__file__).parent
 
 
@@ -36,8 +39,8 @@ def measure(cmd):
     return wall, usage.ru_maxrss / 1024, out
 
 
-def median_of_3(cmd):
-    runs = [measure(cmd) for _ in range(3)]
+def median_of(cmd, times=3):
+    runs = [measure(cmd) for _ in range(times)]
     wall = statistics.median(r[0] for r in runs)
     return wall, max(r[1] for r in runs), runs[-1][2]
 
@@ -55,15 +58,17 @@ for runs in sizes:
         )
     mb = sum(f.stat().st_size for f in month.rglob("*") if f.is_file() and "invoices" not in f.parts) / 1e6
     out = cache / f"reports-{runs}"
-    tl_wall, tl_rss, _ = median_of_3(
+    tl_wall, tl_rss, _ = median_of(
         [binary, "report", "--spans", str(month / "spans"), "--usage", str(month / "usage.csv"),
-         "--period", "2025-06", "--out", str(out), "--quiet", "--threads", threads]
+         "--period", "2025-06", "--out", str(out), "--quiet", "--threads", threads,
+         "--memory-limit", memory_limit],
+        times=3 if runs <= 50_000 else 1,
     )
     summary = json.loads((out / "summary.json").read_text())
     tl_total, spans = summary["totals"]["cost"]["cost_usd"], summary["counts"]["spans"]
     db_wall = db_rss = None
     if runs <= duckdb_max:
-        db_wall, db_rss, db_out = median_of_3(
+        db_wall, db_rss, db_out = median_of(
             [python, str(here / "duckdb_job.py"), str(month), str(here / "prices.csv"), threads]
         )
         db_total = db_out.split()[1]

@@ -65,11 +65,11 @@ pub fn emit(
     output: &OutputConfig,
     timings: &mut Timings,
 ) -> Result<Outcome> {
-    let mut outputs = Outputs::new(output.out.as_deref(), output.print.as_deref())?;
+    let outputs = Outputs::new(output.out.as_deref(), output.print.as_deref())?;
     if outputs.wanted() {
         let computed = month.answers(answers)?;
         timings.phase("answers");
-        write_month(month, &computed, &mut outputs, output.raw_csv)?;
+        write_month(month, &computed, &outputs, output.raw_csv)?;
     }
     if let Some(bytes) = outputs.finish()? {
         print_stdout(&bytes)?;

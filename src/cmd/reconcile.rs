@@ -38,8 +38,8 @@ pub fn run(config: &ReconcileConfig) -> Result<Outcome> {
     ));
     checks.summarise(&mut summary);
     summary.config = config.config_file.as_ref().map(|c| c.display().to_string());
-    let mut outputs = Outputs::new(config.output.out.as_deref(), None)?;
-    write_checks(&checks, &mut outputs, config.output.raw_csv)?;
+    let outputs = Outputs::new(config.output.out.as_deref(), None)?;
+    write_checks(&checks, &outputs, config.output.raw_csv)?;
     outputs.put("summary.json", &summary_json(&summary)?)?;
     outputs.finish()?;
     if config.output.json {

@@ -310,39 +310,50 @@ impl Month {
                 .or_else(|| self.resolved.outcomes.get(&trace).map(|&o| interner.get(o)))
         };
         let usage = &self.usage;
-        Ok(Answers {
-            run_costs: runs.iter().map(|r| r.cost).collect(),
-            spreads: distribution(&runs, &feature_costs, &agent_costs),
-            outliers: outliers(&runs, config.outlier_factor),
-            steps: by_step(
-                &usage.records,
-                &usage.costs,
-                &self.resolved.calls,
-                &self.joined,
-            )?,
-            by_outcome: by_outcome(&runs, outcome_of, &config.success_outcome, &feature_costs),
-            focus: focus(
-                &usage.records,
-                &usage.costs,
-                self.billed.as_deref(),
-                &self.resolved.calls,
-                &self.joined,
-                &usage.pricing,
-                interner,
-                self.invoice_only,
-                self.billed_target,
-            )?,
-            lines: charges::lines(
+        // FOCUS rows, which go over every record, are grouped on a second
+        // core while this one does the rest (the charge lines go over every
+        // record too).
+        std::thread::scope(|scope| {
+            let focus = scope.spawn(|| {
+                focus(
+                    &usage.records,
+                    &usage.costs,
+                    self.billed.as_deref(),
+                    &self.resolved.calls,
+                    &self.joined,
+                    &usage.pricing,
+                    interner,
+                    self.invoice_only,
+                    self.billed_target,
+                )
+            });
+            let lines = charges::lines(
                 &usage.records,
                 &usage.costs,
                 &self.resolved.calls,
                 &self.joined,
                 &usage.pricing,
                 interner,
-            )?,
-            changes: self.day_range().map_or_else(Vec::new, |(first, last)| {
-                changes(&self.days, first, last, &Rule::default())
-            }),
+            );
+            let steps = by_step(
+                &usage.records,
+                &usage.costs,
+                &self.resolved.calls,
+                &self.joined,
+            );
+            let answers = Answers {
+                run_costs: runs.iter().map(|r| r.cost).collect(),
+                spreads: distribution(&runs, &feature_costs, &agent_costs),
+                outliers: outliers(&runs, config.outlier_factor),
+                steps: steps?,
+                by_outcome: by_outcome(&runs, outcome_of, &config.success_outcome, &feature_costs),
+                focus: focus.join().expect("the FOCUS thread")?,
+                lines: lines?,
+                changes: self.day_range().map_or_else(Vec::new, |(first, last)| {
+                    changes(&self.days, first, last, &Rule::default())
+                }),
+            };
+            Ok(answers)
         })
     }
 

@@ -23,11 +23,11 @@ pub mod reports;
 pub mod summary;
 
 use std::borrow::Cow;
-use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use rust_decimal::Decimal;
 
@@ -53,7 +53,7 @@ pub struct OutDir {
     temp: PathBuf,
     /// The previous run's files, when the target is updated in place.
     in_place: Option<BTreeSet<String>>,
-    written: RefCell<BTreeSet<String>>,
+    written: Mutex<BTreeSet<String>>,
     committed: bool,
 }
 
@@ -81,7 +81,7 @@ impl OutDir {
             target: target.to_path_buf(),
             temp,
             in_place,
-            written: RefCell::default(),
+            written: Mutex::default(),
             committed: false,
         })
     }
@@ -90,7 +90,10 @@ impl OutDir {
     pub fn write(&self, name: &str, bytes: &[u8]) -> Result<()> {
         write_synced(&self.temp.join(name), bytes)
             .map_err(|e| Error::io(&self.target.join(name), e))?;
-        self.written.borrow_mut().insert(name.to_string());
+        self.written
+            .lock()
+            .expect("the written names")
+            .insert(name.to_string());
         Ok(())
     }
 
@@ -103,7 +106,10 @@ impl OutDir {
     ) -> Result<()> {
         let path = self.target.join(name);
         let file = std::fs::File::create(self.temp.join(name)).map_err(|e| Error::io(&path, e))?;
-        self.written.borrow_mut().insert(name.to_string());
+        self.written
+            .lock()
+            .expect("the written names")
+            .insert(name.to_string());
         let rendered = CsvOut::new(Sink::File(file), raw).render(write);
         match rendered.map_err(|e| Error::fatal(format!("{}: {e}", path.display())))? {
             Sink::File(file) => file.sync_all().map_err(|e| Error::io(&path, e)),
@@ -113,7 +119,7 @@ impl OutDir {
 
     /// Move the complete directory into place, replacing the previous one.
     pub fn commit(mut self) -> Result<()> {
-        let manifest = manifest_text(&self.written.borrow());
+        let manifest = manifest_text(&self.written.lock().expect("the written names"));
         write_synced(&self.temp.join(MANIFEST), manifest.as_bytes())
             .map_err(|e| Error::io(&self.target.join(MANIFEST), e))?;
         match self.in_place.take() {
@@ -148,7 +154,7 @@ impl OutDir {
     /// Replace a mount point's files one by one (each rename is atomic),
     /// the manifest last, then remove the previous run's other files.
     fn commit_in_place(&self, previous: &BTreeSet<String>) -> Result<()> {
-        let written = self.written.borrow();
+        let written = self.written.lock().expect("the written names");
         for name in written.iter().map(String::as_str).chain([MANIFEST]) {
             let to = self.target.join(name);
             place(&self.temp.join(name), &to).map_err(|e| Error::io(&to, e))?;
@@ -384,10 +390,11 @@ pub fn printable(name: &str) -> std::result::Result<String, String> {
 /// Where a run's files go: the output directory (`--out`) and the one CSV
 /// printed to stdout (`--print`). Each file is rendered once and handed to
 /// both.
+/// Files may be handed over from several threads at once.
 pub struct Outputs {
     dir: Option<OutDir>,
     print: Option<String>,
-    printed: Option<Vec<u8>>,
+    printed: Mutex<Option<Vec<u8>>>,
 }
 
 impl Outputs {
@@ -396,7 +403,7 @@ impl Outputs {
         Ok(Outputs {
             dir: out.map(OutDir::create).transpose()?,
             print: print.map(str::to_string),
-            printed: None,
+            printed: Mutex::default(),
         })
     }
 
@@ -411,9 +418,9 @@ impl Outputs {
     }
 
     /// Hand over one file.
-    pub fn put(&mut self, name: &str, bytes: &[u8]) -> Result<()> {
+    pub fn put(&self, name: &str, bytes: &[u8]) -> Result<()> {
         if self.print.as_deref() == Some(name) {
-            self.printed = Some(bytes.to_vec());
+            *self.printed.lock().expect("the printed file") = Some(bytes.to_vec());
         }
         match &self.dir {
             Some(dir) => dir.write(name, bytes),
@@ -425,7 +432,7 @@ impl Outputs {
     /// formula neutralising): streamed into the output directory, or
     /// rendered in memory when it is printed too.
     pub fn csv(
-        &mut self,
+        &self,
         name: &str,
         raw: bool,
         write: impl FnOnce(&mut CsvOut) -> csv::Result<()>,
@@ -439,7 +446,8 @@ impl Outputs {
     /// Move the directory into place; the bytes to print, if `--print`
     /// named a file this run wrote (else an error saying so).
     pub fn finish(self) -> Result<Option<Vec<u8>>> {
-        if let (Some(name), None) = (&self.print, &self.printed) {
+        let printed = self.printed.into_inner().expect("the printed file");
+        if let (Some(name), None) = (&self.print, &printed) {
             return Err(Error::fatal(format!(
                 "--print {name}: this run writes no {name} (reconciliation.csv needs --invoice, \
                  coverage.csv --provider-usage, budget.csv --budgets)"
@@ -448,7 +456,7 @@ impl Outputs {
         if let Some(dir) = self.dir {
             dir.commit()?;
         }
-        Ok(self.printed)
+        Ok(printed)
     }
 }
 

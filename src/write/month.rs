@@ -19,12 +19,27 @@ use crate::price::SAVED_BASE;
 use crate::terminal::escape;
 
 /// Write every file of `month` (its `answers` too) into `outputs`.
-pub fn write_month(
-    month: &Month,
-    answers: &Answers,
-    outputs: &mut Outputs,
-    raw: bool,
-) -> Result<()> {
+pub fn write_month(month: &Month, answers: &Answers, outputs: &Outputs, raw: bool) -> Result<()> {
+    let interner = &month.usage.interner;
+    // The two largest files are written on a second core.
+    std::thread::scope(|scope| {
+        let largest = scope.spawn(|| {
+            outputs.csv("focus.csv", raw, |w| focus_csv(w, &answers.focus))?;
+            outputs.csv("ledger.csv", raw, |w| {
+                ledger_csv(w, &answers.lines, interner)
+            })
+        });
+        let rest = write_reports(month, outputs, raw)
+            .and_then(|()| write_answers(month, answers, outputs, raw));
+        largest.join().expect("the FOCUS and ledger thread")?;
+        rest
+    })?;
+    outputs.put("summary.json", &summary_json(&month.summary)?)
+}
+
+/// The `by_*` reports, the unattributed records and unbilled calls, the
+/// pricing table, and the checks' files.
+fn write_reports(month: &Month, outputs: &Outputs, raw: bool) -> Result<()> {
     let usage = &month.usage;
     for report in &month.reports {
         outputs.csv(&format!("by_{}.csv", report.table.name), raw, |w| {
@@ -56,21 +71,16 @@ pub fn write_month(
             inputs,
         )
     })?;
-    outputs.csv("ledger.csv", raw, |w| {
-        ledger_csv(w, &answers.lines, interner)
-    })?;
     outputs.csv("by_day.csv", raw, |w| by_day_csv(w, &month.days))?;
     outputs.put("pricing.toml", usage.pricing.saved_text().as_bytes())?;
     if let Some((_, base)) = &usage.pricing.base {
         outputs.put(SAVED_BASE, base.as_bytes())?;
     }
-    write_checks(&month.checks, outputs, raw)?;
-    write_answers(month, answers, outputs, raw)?;
-    outputs.put("summary.json", &summary_json(&month.summary)?)
+    write_checks(&month.checks, outputs, raw)
 }
 
 /// `reconciliation.csv` and `coverage.csv`, for the checks that ran.
-pub fn write_checks(checks: &Checks, outputs: &mut Outputs, raw: bool) -> Result<()> {
+pub fn write_checks(checks: &Checks, outputs: &Outputs, raw: bool) -> Result<()> {
     if let Some(rec) = &checks.reconciliation {
         outputs.csv("reconciliation.csv", raw, |w| reconciliation_csv(w, rec))?;
     }
@@ -80,8 +90,8 @@ pub fn write_checks(checks: &Checks, outputs: &mut Outputs, raw: bool) -> Result
     Ok(())
 }
 
-/// The standing answers' files and the one-page report.
-fn write_answers(month: &Month, answers: &Answers, outputs: &mut Outputs, raw: bool) -> Result<()> {
+/// The standing answers' files (but FOCUS) and the one-page report.
+fn write_answers(month: &Month, answers: &Answers, outputs: &Outputs, raw: bool) -> Result<()> {
     let a = answers;
     outputs.csv("distribution.csv", raw, |w| distribution_csv(w, &a.spreads))?;
     outputs.csv("outliers.csv", raw, |w| outliers_csv(w, &a.outliers))?;
@@ -90,7 +100,6 @@ fn write_answers(month: &Month, answers: &Answers, outputs: &mut Outputs, raw: b
     if let Some(rows) = &month.budget_rows {
         outputs.csv("budget.csv", raw, |w| budget_csv(w, rows))?;
     }
-    outputs.csv("focus.csv", raw, |w| focus_csv(w, &a.focus))?;
     outputs.csv("changes.csv", raw, |w| changes_csv(w, &a.changes))?;
     #[cfg(feature = "parquet")]
     if outputs.has_dir() {
