@@ -1,19 +1,25 @@
 //! Span state spilled to disk, for months whose spans do not fit the memory
-//! limit (`--memory-limit`): each span, reduced to what attribution needs,
-//! is written in a compact binary form to one of N temporary files by the
-//! range its trace's hash falls in; then each file is read back and its
-//! traces resolved in turn. Memory holds one range's spans at a time.
+//! limit (`--memory-limit`). Spans are gathered in memory until they take a
+//! quarter of the limit; from then on each span, reduced to what
+//! attribution needs, is written in a compact binary form to one of N
+//! temporary files by the range its trace's hash falls in (the spans held
+//! so far first). Then each file is read back and its traces resolved in
+//! turn, so memory holds one range's spans at a time. Deciding on the
+//! spans actually held, not on file sizes, covers compressed files and
+//! standard input alike.
 //!
 //! The ranges follow [`trace_hash`] order, and [`Forest::resolve`] takes
 //! traces in that order too, so a spilled run reports the same first error,
 //! the same skipped examples and the same calls as one in memory. The
-//! files live in a fresh directory under the system's temporary directory
-//! (`TMPDIR`), removed when the spill is dropped: on success, on error, on
-//! a panic.
+//! files live in a new directory under the system's temporary directory
+//! (`TMPDIR`), readable by the owner only, removed when the spill is
+//! dropped (after resolving, or on an error). A run killed by a signal
+//! leaves its directory behind; the next spilling run removes the
+//! directories of processes that no longer exist.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result, Skips};
 use crate::hash::trace_hash;
@@ -21,29 +27,23 @@ use crate::intern::Sym;
 use crate::model::{CallInfo, Origin, Role, Span};
 use crate::tree::{Forest, Resolved};
 
-/// How many bytes of in-memory span state a byte of span JSON makes, at
-/// most, in the months measured (about 0.2 with message contents, up to 0.5
-/// without): what decides whether and how finely to spill.
-const STATE_PER_JSON_BYTE: f64 = 0.5;
+/// The in-memory state of one span waiting for its trace (measured: about
+/// 280 bytes with its share of the forest's maps and vectors).
+const SPAN_STATE: u64 = 280;
 
-/// The share of the memory limit the spans of one range may take; the rest
-/// holds the usage records, the calls and the outputs.
-const SPAN_SHARE: f64 = 0.25;
+/// How many bytes of span JSON make a byte of span state, at least, in the
+/// months measured (5 with message contents, 2 without).
+const JSON_PER_STATE_BYTE: u64 = 2;
 
-/// At most this many ranges (open files) in one run.
-const MAX_PARTS: u64 = 1024;
+/// How many bytes of JSON a byte of gzip or zstd span file holds, about.
+const COMPRESSION: u64 = 10;
 
-/// How many ranges `span_bytes` of span JSON need under `limit` bytes of
-/// memory: `None` when they fit in memory whole.
-pub fn parts_needed(span_bytes: u64, limit: u64) -> Option<u32> {
-    let state = span_bytes as f64 * STATE_PER_JSON_BYTE;
-    let budget = (limit as f64 * SPAN_SHARE).max(1.0);
-    if state <= budget {
-        return None;
-    }
-    let parts = (state / budget).ceil() as u64;
-    Some(parts.clamp(2, MAX_PARTS) as u32)
-}
+/// At most this many ranges, each an open file: within the 256 open files
+/// a process may have by default on macOS (1,024 on Linux).
+const MAX_PARTS: u64 = 200;
+
+/// The prefix of spill directories under `TMPDIR`.
+const DIR_PREFIX: &str = "tokenledger-spill-";
 
 /// A size for people: whole GiB, MiB or KiB where it is one, else bytes.
 pub fn size(bytes: u64) -> String {
@@ -56,68 +56,155 @@ pub fn size(bytes: u64) -> String {
     }
 }
 
-/// A file size for people, in decimal units (467 MB, 4.9 GB).
-pub fn file_size(bytes: u64) -> String {
-    match bytes {
-        0..=999 => format!("{bytes} bytes"),
-        1_000..=999_999 => format!("{} KB", bytes / 1_000),
-        1_000_000..=999_999_999 => format!("{} MB", bytes / 1_000_000),
-        _ => format!("{:.1} GB", bytes as f64 / 1e9),
-    }
+/// The span JSON in `files`, estimated from their sizes (compressed files
+/// count [`COMPRESSION`] times theirs); `None` when a size is unknown
+/// (standard input, a pipe).
+pub fn json_bytes(files: &[PathBuf]) -> Option<u64> {
+    files.iter().try_fold(0u64, |sum, file| {
+        let meta = std::fs::metadata(file).ok().filter(|m| m.is_file())?;
+        let name = file.to_string_lossy();
+        let compressed = name.ends_with(".gz") || name.ends_with(".zst");
+        let factor = if compressed { COMPRESSION } else { 1 };
+        Some(sum.saturating_add(meta.len().saturating_mul(factor)))
+    })
 }
 
-/// Where the spans read go until their traces are resolved: memory, or
-/// the ranges' files.
-pub enum Gather {
-    /// Every trace in memory.
-    InMemory(Forest),
-    /// Spilled by trace-hash range.
+/// Where the spans read go until their traces are resolved: memory, until
+/// they take a quarter of the limit, then the ranges' files.
+pub struct Gather {
+    /// The span state memory may hold: a quarter of the limit (the rest
+    /// holds the usage records, the calls and the outputs).
+    budget: u64,
+    limit: u64,
+    /// The span JSON to be read, estimated (`None`: unknown).
+    json_bytes: Option<u64>,
+    /// Say on stderr when the spans spill.
+    announce: bool,
+    state: State,
+    /// A failure to spill, reported by [`Gather::check`] (the span
+    /// reader's sink cannot fail).
+    error: Option<Error>,
+}
+
+enum State {
+    InMemory { forest: Forest, spans: u64 },
     Spilled(Spill),
 }
 
 impl Gather {
-    /// In memory, or spilled into `parts` ranges.
-    pub fn new(parts: Option<u32>) -> Result<Gather> {
-        Ok(match parts {
-            None => Gather::InMemory(Forest::default()),
-            Some(parts) => Gather::Spilled(Spill::new(parts)?),
-        })
+    /// Spans in memory under `limit` bytes; `json_bytes` (from
+    /// [`json_bytes`]) decides how many ranges a spill takes.
+    pub fn new(limit: u64, json_bytes: Option<u64>, announce: bool) -> Gather {
+        Gather {
+            budget: (limit / 4).max(1),
+            limit,
+            json_bytes,
+            announce,
+            state: State::InMemory {
+                forest: Forest::default(),
+                spans: 0,
+            },
+            error: None,
+        }
     }
 
-    /// Add one span.
+    /// Add one span, spilling the spans held so far when they pass the
+    /// budget.
     pub fn insert(&mut self, span: Span) {
-        match self {
-            Gather::InMemory(forest) => forest.insert(span),
-            Gather::Spilled(spill) => spill.insert(&span),
+        match &mut self.state {
+            State::Spilled(spill) => spill.insert(&span),
+            State::InMemory { forest, spans } => {
+                forest.insert(span);
+                *spans += 1;
+                if *spans * SPAN_STATE > self.budget && self.error.is_none() {
+                    self.spill();
+                }
+            }
         }
+    }
+
+    /// Move the spans held so far into a new spill.
+    fn spill(&mut self) {
+        let State::InMemory { spans, .. } = &self.state else {
+            return;
+        };
+        let parts = self.parts(*spans * SPAN_STATE);
+        let mut spill = match Spill::new(parts) {
+            Ok(spill) => spill,
+            Err(e) => {
+                self.error = Some(e);
+                return;
+            }
+        };
+        if self.announce {
+            eprintln!(
+                "tokenledger: note: the spans read so far take over a quarter of --memory-limit {}: \
+                 spilling their traces into {parts} temporary files under {} (TMPDIR), resolved one at a time",
+                size(self.limit),
+                crate::terminal::escape(&std::env::temp_dir().display().to_string())
+            );
+        }
+        let empty = State::InMemory {
+            forest: Forest::default(),
+            spans: 0,
+        };
+        let held = std::mem::replace(&mut self.state, empty);
+        if let State::InMemory { forest, .. } = held {
+            for span in forest.into_spans() {
+                spill.insert(&span);
+            }
+        }
+        self.state = State::Spilled(spill);
+    }
+
+    /// How many ranges: enough for one range to fit the budget, by the
+    /// larger of the estimated input and twice what is held now; the most
+    /// when the input's size is unknown.
+    fn parts(&self, held: u64) -> u32 {
+        let state = match self.json_bytes {
+            Some(bytes) => (bytes / JSON_PER_STATE_BYTE).max(held * 2),
+            None => u64::MAX,
+        };
+        state.div_ceil(self.budget).clamp(2, MAX_PARTS) as u32
+    }
+
+    /// The failure to spill, if any: checked after each span file, so a
+    /// full disk stops the run early.
+    pub fn check(&mut self) -> Result<()> {
+        if let State::Spilled(spill) = &mut self.state {
+            if let Some(e) = spill.error.take() {
+                self.error.get_or_insert(e);
+            }
+        }
+        self.error.take().map_or(Ok(()), Err)
     }
 
     /// Resolve every trace (see [`Forest::resolve`]).
     pub fn resolve(
-        self,
+        mut self,
         describe: impl Fn(Origin) -> String,
         skips: &mut Skips,
     ) -> Result<Resolved> {
-        match self {
-            Gather::InMemory(forest) => forest.resolve(describe, skips),
-            Gather::Spilled(spill) => spill.resolve(describe, skips),
+        self.check()?;
+        match self.state {
+            State::InMemory { forest, .. } => forest.resolve(describe, skips),
+            State::Spilled(spill) => spill.resolve(describe, skips),
         }
     }
 }
 
 /// Spans being written to their ranges' files.
-pub struct Spill {
+struct Spill {
     dir: TempDir,
     files: Vec<BufWriter<File>>,
-    /// The first write error, reported by [`Spill::resolve`] (the span
-    /// reader's sink cannot fail).
-    error: Option<std::io::Error>,
+    /// The first write error, taken by [`Gather::check`].
+    error: Option<Error>,
     encoded: Vec<u8>,
 }
 
 impl Spill {
     /// A spill into `parts` ranges, in a new directory under `TMPDIR`.
-    pub fn new(parts: u32) -> Result<Spill> {
+    fn new(parts: u32) -> Result<Spill> {
         let dir = TempDir::new()?;
         let files = (0..parts)
             .map(|i| {
@@ -136,7 +223,7 @@ impl Spill {
     }
 
     /// Write one span to its range's file.
-    pub fn insert(&mut self, span: &Span) {
+    fn insert(&mut self, span: &Span) {
         if self.error.is_some() {
             return;
         }
@@ -144,20 +231,21 @@ impl Spill {
         encode(span, &mut self.encoded);
         let part = range_of(span.trace_id, self.files.len());
         if let Err(e) = self.files[part].write_all(&self.encoded) {
-            self.error = Some(e);
+            self.error = Some(Error::fatal(format!(
+                "{}: {e}: spilling spans failed (is TMPDIR full? point it at a larger disk, \
+                 or raise --memory-limit)",
+                self.dir.part(part as u32).display()
+            )));
         }
     }
 
     /// Read each range back and resolve its traces, as
     /// [`Forest::resolve`] would all of them.
-    pub fn resolve(
+    fn resolve(
         mut self,
         describe: impl Fn(Origin) -> String,
         skips: &mut Skips,
     ) -> Result<Resolved> {
-        if let Some(e) = self.error.take() {
-            return Err(Error::io(&self.dir.path, e));
-        }
         let files = std::mem::take(&mut self.files);
         let parts = files.len() as u32;
         for (i, file) in files.into_iter().enumerate() {
@@ -195,13 +283,20 @@ struct TempDir {
 }
 
 impl TempDir {
+    /// A new directory under `TMPDIR`, readable by its owner only (spans
+    /// carry ids and names), after removing those of runs that were killed.
     fn new() -> Result<TempDir> {
+        use std::os::unix::fs::DirBuilderExt;
         let base = std::env::temp_dir();
+        remove_abandoned(&base);
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
-        let path = base.join(format!("tokenledger-spill-{}-{nanos}", std::process::id()));
-        std::fs::create_dir(&path).map_err(|e| Error::io(&path, e))?;
+        let path = base.join(format!("{DIR_PREFIX}{}-{nanos}", std::process::id()));
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&path)
+            .map_err(|e| Error::io(&path, e))?;
         Ok(TempDir { path })
     }
 
@@ -213,6 +308,30 @@ impl TempDir {
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+/// Remove the spill directories under `base` of processes that no longer
+/// run (killed by a signal before they could). Only where `/proc` tells.
+fn remove_abandoned(base: &Path) {
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(base) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let pid = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(DIR_PREFIX))
+            .and_then(|rest| rest.split_once('-'))
+            .and_then(|(pid, _)| pid.parse::<u32>().ok());
+        if let Some(pid) = pid {
+            if !Path::new(&format!("/proc/{pid}")).exists() {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
     }
 }
 
@@ -396,7 +515,12 @@ mod tests {
                 assert!(range_of(a, 7) <= range_of(b, 7));
             }
         }
-        assert_eq!(parts_needed(100, 1000), None);
-        assert_eq!(parts_needed(10_000, 1000), Some(20));
+        // Enough ranges for a quarter of the limit each, by the larger of
+        // the estimate and twice what is held; the most when unknown.
+        let gather = |bytes| Gather::new(1000, bytes, false);
+        assert_eq!(gather(Some(20_000)).parts(100), 40);
+        assert_eq!(gather(Some(20_000)).parts(9_000), 72);
+        assert_eq!(gather(Some(10)).parts(100), 2);
+        assert_eq!(gather(None).parts(100), MAX_PARTS as u32);
     }
 }

@@ -180,6 +180,11 @@ impl Forest {
         self.traces.entry(span.trace_id).or_default().push(span);
     }
 
+    /// Every span held, trace by trace, each trace's in the order added.
+    pub fn into_spans(self) -> impl Iterator<Item = Span> {
+        self.traces.into_values().flatten()
+    }
+
     /// Resolve every trace into calls with dimensions. `describe` renders a
     /// span's origin for error messages.
     /// A trace with two root spans (a reused trace id) or a parent cycle is

@@ -170,3 +170,53 @@ fn print_takes_any_csv_the_run_writes_and_json_the_summary() {
     let json = wd.run(&args);
     assert_eq!(json, wd.read("out/summary.json"));
 }
+
+#[test]
+fn memory_limits_are_sizes_with_one_unit() {
+    let wd = Workdir::handmade("memory-limit");
+    for bad in [
+        "5BBB",
+        "1IBIB",
+        "+2G",
+        "G",
+        "2X",
+        "0",
+        "99999999999T",
+        "1.5G",
+    ] {
+        let stderr = wd.fail(
+            &[
+                "report",
+                "--spans",
+                "spans",
+                "--usage",
+                "usage.csv",
+                "--memory-limit",
+                bad,
+            ],
+            2,
+        );
+        assert!(
+            stderr.contains("expected a size such as 512M"),
+            "{bad}: {stderr}"
+        );
+    }
+    for good in ["2GiB", "512m", "1500000000", "64KB"] {
+        wd.run(&[
+            "report",
+            "--spans",
+            "spans",
+            "--usage",
+            "usage.csv",
+            "--pricing",
+            "pricing.toml",
+            "--period",
+            "2025-06",
+            "--min-match",
+            "0",
+            "--quiet",
+            "--memory-limit",
+            good,
+        ]);
+    }
+}

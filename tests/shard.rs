@@ -746,8 +746,12 @@ fn spill_files_are_removed_when_the_run_fails() {
         "the trace id was reused",
     );
     assert!(!wd.path("out").exists());
-    // A run over its limit says so: spilling bounds the spans only.
+    // A run over its limit says so: spilling bounds the spans only. The
+    // spill directory a killed run left behind is removed.
     wd.write("fleet/spans/part-1.jsonl", &spans);
+    let abandoned = wd.path("tmp/tokenledger-spill-999999999-1");
+    std::fs::create_dir(&abandoned).unwrap();
+    std::fs::write(abandoned.join("part-00000.bin"), "x").unwrap();
     let args = [
         "report",
         "--spans",
@@ -769,6 +773,63 @@ fn spill_files_are_removed_when_the_run_fails() {
     assert!(
         stderr.contains("is over --memory-limit 1K: spilling bounds the spans only"),
         "{stderr}"
+    );
+    assert_eq!(std::fs::read_dir(wd.path("tmp")).unwrap().count(), 0);
+}
+
+#[test]
+fn compressed_spans_spill_by_what_they_hold() {
+    // A gzip file is a tenth of its JSON: the run spills once the spans
+    // held pass the budget, whatever the file sizes say.
+    let wd = Workdir::new("spill-gz");
+    wd.run(&[
+        "simulate",
+        "--runs",
+        "200",
+        "--seed",
+        "80",
+        "--span-files",
+        "1",
+        "--out",
+        "fleet",
+    ]);
+    let spans = std::fs::read(wd.path("fleet/spans/part-0.jsonl")).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, &spans).unwrap();
+    std::fs::create_dir(wd.path("gz")).unwrap();
+    std::fs::write(wd.path("gz/part-0.jsonl.gz"), gz.finish().unwrap()).unwrap();
+    std::fs::create_dir(wd.path("tmp")).unwrap();
+    let run = |out: &str, limit: &str| {
+        let args = [
+            "report",
+            "--spans",
+            "gz",
+            "--usage",
+            "fleet/usage.csv",
+            "--period",
+            "2025-06",
+            "--out",
+            out,
+            "--memory-limit",
+            limit,
+        ];
+        let output = wd
+            .command(&args)
+            .env("TMPDIR", wd.path("tmp"))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+        assert!(output.status.success(), "{stderr}");
+        (files(&wd, out), stderr)
+    };
+    let (in_memory, quiet) = run("memory", "64G");
+    assert!(!quiet.contains("spilling"), "{quiet}");
+    let limit = (spans.len() / 8).to_string();
+    let (spilled, note) = run("spilled", &limit);
+    assert!(note.contains("spilling their traces into"), "{note}");
+    assert!(
+        spilled == in_memory,
+        "a spilled run's reports differ from the in-memory run's"
     );
     assert_eq!(std::fs::read_dir(wd.path("tmp")).unwrap().count(), 0);
 }

@@ -52,10 +52,11 @@ pub struct ReportArgs {
     /// same for any number.
     #[arg(long, value_name = "N", help_heading = "Scale")]
     pub threads: Option<usize>,
-    /// Memory the span state may take before it is spilled, by trace, to
-    /// temporary files under TMPDIR and resolved a range at a time: a size
-    /// in bytes with an optional K, M, G or T (powers of 1024), e.g. 2G
-    /// [default: half the machine's memory, or of its cgroup's limit].
+    /// Memory bound for the span state: past a quarter of it, spans are
+    /// spilled by trace to temporary files under TMPDIR and resolved a
+    /// range at a time. A size in bytes with an optional K, M, G or T
+    /// (powers of 1024), e.g. 2G [default: half the machine's memory, or of
+    /// its cgroup's limit].
     #[arg(long, value_name = "SIZE", value_parser = memory_size, help_heading = "Scale")]
     pub memory_limit: Option<u64>,
     /// Span attribute key naming the feature.
@@ -524,20 +525,31 @@ fn percentage(text: &str) -> std::result::Result<Decimal, String> {
         .ok_or_else(|| format!("expected a percentage from 0 to 100, got \"{text}\""))
 }
 
-/// A size in bytes: digits with an optional K, M, G or T (powers of 1024;
-/// a trailing `B` or `iB` is allowed).
+/// A size in bytes: digits with an optional K, M, G or T (powers of 1024),
+/// which may be followed by `B` or `iB` (`512M`, `2GiB`, `1500000000`).
 fn memory_size(text: &str) -> std::result::Result<u64, String> {
     let bad = || format!("expected a size such as 512M, 2G or 1500000000, got \"{text}\"");
-    let upper = text.trim().to_ascii_uppercase();
-    let unit = upper.trim_end_matches("IB").trim_end_matches('B');
-    let (digits, shift) = match unit.char_indices().last() {
-        Some((i, 'K')) => (&unit[..i], 10),
-        Some((i, 'M')) => (&unit[..i], 20),
-        Some((i, 'G')) => (&unit[..i], 30),
-        Some((i, 'T')) => (&unit[..i], 40),
-        _ => (unit, 0),
+    let upper = text.to_ascii_uppercase();
+    let unit = ["IB", "B"]
+        .iter()
+        .find_map(|suffix| upper.strip_suffix(suffix))
+        .unwrap_or(&upper);
+    let shift = match unit.chars().last() {
+        Some('K') => 10,
+        Some('M') => 20,
+        Some('G') => 30,
+        Some('T') => 40,
+        _ => 0,
     };
-    let n: u64 = digits.trim().parse().map_err(|_| bad())?;
+    let digits = if shift == 0 {
+        unit
+    } else {
+        &unit[..unit.len() - 1]
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let n: u64 = digits.parse().map_err(|_| bad())?;
     n.checked_mul(1 << shift)
         .filter(|&bytes| bytes > 0)
         .ok_or_else(bad)
@@ -553,14 +565,34 @@ fn default_memory_limit() -> u64 {
             let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
             Some(kib * 1024)
         });
-    let cgroup = std::fs::read_to_string("/sys/fs/cgroup/memory.max")
-        .ok()
-        .and_then(|text| text.trim().parse::<u64>().ok());
-    let total = match (machine, cgroup) {
-        (Some(m), Some(c)) => m.min(c),
-        (m, c) => m.or(c).unwrap_or(8 << 30),
-    };
+    let total = [machine, cgroup_limit()]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(8 << 30);
     total / 2
+}
+
+/// The lowest memory limit of this process's cgroup and its parents
+/// (cgroup v2's `memory.max` along the path `/proc/self/cgroup` names, or
+/// v1's `memory.limit_in_bytes`).
+fn cgroup_limit() -> Option<u64> {
+    let read = |path: &std::path::Path| -> Option<u64> {
+        std::fs::read_to_string(path).ok()?.trim().parse().ok()
+    };
+    let root = std::path::Path::new("/sys/fs/cgroup");
+    let own = std::fs::read_to_string("/proc/self/cgroup")
+        .ok()
+        .and_then(|text| {
+            let line = text.lines().find(|l| l.starts_with("0::"))?;
+            Some(root.join(line["0::".len()..].trim_start_matches('/')))
+        });
+    let v2 = own
+        .iter()
+        .flat_map(|dir| dir.ancestors().take_while(|d| d.starts_with(root)))
+        .filter_map(|dir| read(&dir.join("memory.max")))
+        .min();
+    v2.or_else(|| read(&root.join("memory/memory.limit_in_bytes")))
 }
 
 fn positive_decimal(text: &str) -> std::result::Result<Decimal, String> {

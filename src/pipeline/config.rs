@@ -135,8 +135,8 @@ pub struct SpanConfig {
     pub threads: usize,
     /// Show a progress line on a terminal.
     pub progress: bool,
-    /// The memory the span state may grow to, in bytes, before it is
-    /// spilled to temporary files (`--memory-limit`).
+    /// `--memory-limit`, in bytes: once the span state takes a quarter of
+    /// it, the spans are spilled to temporary files.
     pub memory_limit: u64,
 }
 

@@ -39,7 +39,11 @@ pub fn read(config: &SpanConfig, usage: &mut Usage, timings: &mut Timings) -> Re
         .is_some_and(|shard| shard.index != 0)
         .then(|| usage.skips.clone());
     let span_files = read::expand(&config.paths, &[".json", ".jsonl"])?;
-    let mut forest = gather(&span_files, config)?;
+    let mut forest = Gather::new(
+        config.memory_limit,
+        spill::json_bytes(&span_files),
+        config.progress,
+    );
     let mut calls = 0u64;
     let mut progress = Progress::new(&span_files, config.progress);
     for path in span_files {
@@ -60,6 +64,7 @@ pub fn read(config: &SpanConfig, usage: &mut Usage, timings: &mut Timings) -> Re
             },
         )?;
         progress.file_done(&path);
+        forest.check()?;
         if let (Some(shard), Some(part)) = (whole, &read.part_of) {
             if (part.index, part.count) != (shard.index, shard.count) {
                 return Err(Error::fatal(format!(
@@ -119,27 +124,6 @@ pub fn read(config: &SpanConfig, usage: &mut Usage, timings: &mut Timings) -> Re
     };
     timings.phase("resolve trees");
     Ok(resolved)
-}
-
-/// Where the spans go until resolved: memory, or temporary files when the
-/// span files' state would not fit `--memory-limit` (said on stderr).
-fn gather(span_files: &[PathBuf], config: &SpanConfig) -> Result<Gather> {
-    let bytes: u64 = span_files
-        .iter()
-        .filter_map(|f| std::fs::metadata(f).ok())
-        .map(|m| m.len())
-        .sum();
-    let parts = spill::parts_needed(bytes, config.memory_limit);
-    if let (Some(parts), true) = (parts, config.progress) {
-        eprintln!(
-            "tokenledger: note: {} of spans over --memory-limit {}: spilling their traces into {parts} \
-             temporary files under {} (TMPDIR), resolved one at a time",
-            spill::file_size(bytes),
-            spill::size(config.memory_limit),
-            crate::terminal::escape(&std::env::temp_dir().display().to_string())
-        );
-    }
-    Gather::new(parts)
 }
 
 /// Say on stderr (even under `--quiet`: the run joins nothing) that a span

@@ -31,8 +31,9 @@ pub fn write_month(month: &Month, answers: &Answers, outputs: &Outputs, raw: boo
         });
         let rest = write_reports(month, outputs, raw)
             .and_then(|()| write_answers(month, answers, outputs, raw));
-        largest.join().expect("the FOCUS and ledger thread")?;
-        rest
+        let largest = largest.join().expect("the FOCUS and ledger thread");
+        // When both fail (a full disk), the same one is reported every time.
+        rest.and(largest)
     })?;
     outputs.put("summary.json", &summary_json(&month.summary)?)
 }
