@@ -125,7 +125,16 @@ pub fn round_table(
     billed_target: Option<Micros>,
 ) -> Result<Vec<RoundedRow>> {
     let mut rows = std::mem::take(&mut table.rows);
-    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    // By labels (controlled rounding breaks its ties by row order): a sort
+    // of indexes by the labels' first bytes, then each row moved in place.
+    let mut order: Vec<(u64, u32)> = (0..rows.len() as u32)
+        .map(|i| (label_prefix(&rows[i as usize].0), i))
+        .collect();
+    order.sort_unstable_by(|(pa, a), (pb, b)| {
+        pa.cmp(pb)
+            .then_with(|| rows[*a as usize].0.cmp(&rows[*b as usize].0))
+    });
+    permute(&mut rows, order.into_iter().map(|(_, i)| i).collect());
     let exact: Vec<[Decimal; COLUMNS]> = rows.iter().map(|(_, t, _)| components(&t.cost)).collect();
     let cells = controlled(&exact, targets)?;
     let billed = billed_target
@@ -153,13 +162,45 @@ pub fn round_table(
             }
         })
         .collect();
-    rounded.sort_by(|a, b| {
-        b.cost_usd
-            .cmp(&a.cost_usd)
-            .then_with(|| b.billed.cmp(&a.billed))
-            .then_with(|| a.keys.cmp(&b.keys))
+    // Then by cost descending, billed descending, labels ascending: the
+    // rows are in label order, so their indexes break the ties.
+    let mut order: Vec<u32> = (0..rounded.len() as u32).collect();
+    order.sort_unstable_by(|&a, &b| {
+        let (ra, rb) = (&rounded[a as usize], &rounded[b as usize]);
+        (rb.cost_usd, rb.billed, a).cmp(&(ra.cost_usd, ra.billed, b))
     });
+    permute(&mut rounded, order);
     Ok(rounded)
+}
+
+/// Put `items[order[k]]` at `k`, for every `k`, in place: each cycle of the
+/// permutation is followed once, so each item (a row is hundreds of
+/// bytes) moves about once, however the sort went.
+fn permute<T>(items: &mut [T], mut order: Vec<u32>) {
+    for start in 0..items.len() {
+        let mut k = start;
+        loop {
+            let from = order[k] as usize;
+            order[k] = k as u32;
+            if from == start {
+                break;
+            }
+            items.swap(k, from);
+            k = from;
+        }
+    }
+}
+
+/// The first 8 bytes of a label, zero-padded, as a number: ordered as the
+/// labels are (byte by byte), ties left to the labels themselves.
+fn label_prefix(keys: &[String]) -> u64 {
+    let mut prefix = [0u8; 8];
+    if let Some(first) = keys.first() {
+        let bytes = first.as_bytes();
+        let n = bytes.len().min(8);
+        prefix[..n].copy_from_slice(&bytes[..n]);
+    }
+    u64::from_be_bytes(prefix)
 }
 
 /// An agent's inclusive cost: its own rounded cost when it has no
@@ -282,4 +323,41 @@ pub fn check_conservation(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn permute_puts_each_item_where_its_order_says() {
+        let mut items = ['a', 'b', 'c', 'd', 'e', 'f'];
+        permute(&mut items, vec![2, 0, 3, 1, 4, 5]);
+        assert_eq!(items, ['c', 'a', 'd', 'b', 'e', 'f']);
+        let mut items = ['a', 'b', 'c', 'd'];
+        permute(&mut items, vec![1, 0, 3, 2]);
+        assert_eq!(items, ['b', 'a', 'd', 'c']);
+    }
+
+    #[test]
+    fn label_prefixes_order_as_labels_do() {
+        let labels = [
+            "",
+            "a",
+            "ab",
+            "ab\u{0}x",
+            "abcdefgh",
+            "abcdefghz",
+            "b",
+            "tenant-0001",
+            "é",
+        ];
+        let prefix = |l: &str| label_prefix(&[l.to_string()]);
+        for pair in labels.windows(2) {
+            assert!(
+                pair[0] < pair[1] && prefix(pair[0]) <= prefix(pair[1]),
+                "{pair:?}"
+            );
+        }
+    }
 }
