@@ -191,17 +191,17 @@ pub fn attribute(
                 Key::Unattributed
             }
         };
-        ledger.total.add(record, cost, billed);
+        // Each record goes into its per-day rows only: the month's rows and
+        // the total are their sums, added up once at the end.
         let rows = [
-            (&mut ledger.tenant, key(dims.tenant)),
-            (&mut ledger.feature, key(dims.feature)),
-            (&mut ledger.agent, key(dims.agent)),
-            (&mut ledger.tool, key(dims.tool)),
-            (&mut ledger.model, Key::Name(record.model)),
+            key(dims.tenant),
+            key(dims.feature),
+            key(dims.agent),
+            key(dims.tool),
+            Key::Name(record.model),
         ];
         let day = record.timestamp.date_naive();
-        for ((report, row), daily) in rows.into_iter().zip(&mut ledger.by_day) {
-            report.entry(row).or_default().add(record, cost, billed);
+        for (row, daily) in rows.into_iter().zip(&mut ledger.by_day) {
             daily
                 .entry((day, row))
                 .or_default()
@@ -232,6 +232,7 @@ pub fn attribute(
         run.feature.merge(feature);
         run.totals.add(record, cost, billed);
     }
+    ledger.sum_days();
     ledger
 }
 
@@ -250,6 +251,26 @@ pub struct Table {
 }
 
 impl Ledger {
+    /// The month's rows of each dimension, and the total, from the per-day
+    /// rows (exact sums, in any order).
+    fn sum_days(&mut self) {
+        let reports = [
+            &mut self.tenant,
+            &mut self.feature,
+            &mut self.agent,
+            &mut self.tool,
+            &mut self.model,
+        ];
+        for (report, daily) in reports.into_iter().zip(&self.by_day) {
+            for ((_, row), totals) in daily {
+                report.entry(*row).or_default().merge(totals);
+            }
+        }
+        for totals in self.model.values() {
+            self.total.merge(totals);
+        }
+    }
+
     /// Per dimension (in [`DAY_DIMENSIONS`] order), a table of its values'
     /// totals per UTC day, labelled `day` and the value.
     pub fn day_tables(&self, interner: &Interner) -> Vec<Table> {
