@@ -300,45 +300,51 @@ impl Ledger {
     }
 
     /// Every report as a labelled table; `invoice_only` (under a true-up)
-    /// adds a row holding invoiced usage that no record makes up.
-    pub fn tables(&self, interner: &Interner, invoice_only: Option<Decimal>) -> Vec<Table> {
+    /// adds a row holding invoiced usage that no record makes up. The rows
+    /// move out of the ledger (the run table holds one per trace), which
+    /// keeps its total, its per-day rows and its unattributed records.
+    pub fn take_tables(
+        &mut self,
+        interner: &Interner,
+        invoice_only: Option<Decimal>,
+    ) -> Vec<Table> {
+        let inclusive = std::mem::take(&mut self.agent_inclusive);
         let simple = |name,
                       column: &'static [&'static str],
-                      map: &FastMap<Key, Totals>,
-                      inclusive: bool| Table {
+                      map: &mut FastMap<Key, Totals>,
+                      with_inclusive: bool| Table {
             name,
             key_columns: column,
-            rows: map
-                .iter()
+            rows: std::mem::take(map)
+                .into_iter()
                 .map(|(key, totals)| {
-                    let incl = inclusive
-                        .then(|| self.agent_inclusive.get(key).copied().unwrap_or_default());
-                    (vec![key.label(interner).to_string()], totals.clone(), incl)
+                    let incl =
+                        with_inclusive.then(|| inclusive.get(&key).copied().unwrap_or_default());
+                    (vec![key.label(interner).to_string()], totals, incl)
                 })
                 .collect(),
         };
         let runs = Table {
             name: "run",
             key_columns: &["run_id", "root_agent", "tenant", "feature"],
-            rows: self
-                .runs
-                .iter()
+            rows: std::mem::take(&mut self.runs)
+                .into_iter()
                 .map(|(id, run)| {
                     let id = id.map_or_else(|| UNATTRIBUTED.to_string(), |t| format!("{t:032x}"));
                     let labels = [run.root_agent, run.tenant, run.feature]
                         .map(|a| a.label(interner).to_string());
                     let mut keys = vec![id];
                     keys.extend(labels);
-                    (keys, run.totals.clone(), None)
+                    (keys, run.totals, None)
                 })
                 .collect(),
         };
         let mut tables = vec![
-            simple("tenant", &["tenant"], &self.tenant, false),
-            simple("feature", &["feature"], &self.feature, false),
-            simple("agent", &["agent"], &self.agent, true),
-            simple("tool", &["tool"], &self.tool, false),
-            simple("model", &["model"], &self.model, false),
+            simple("tenant", &["tenant"], &mut self.tenant, false),
+            simple("feature", &["feature"], &mut self.feature, false),
+            simple("agent", &["agent"], &mut self.agent, true),
+            simple("tool", &["tool"], &mut self.tool, false),
+            simple("model", &["model"], &mut self.model, false),
             runs,
         ];
         if let Some(billed) = invoice_only.filter(|b| !b.is_zero()) {

@@ -152,7 +152,7 @@ pub fn month(
         fingerprint,
     );
     let billed = true_up(&config.checks, &checks, &usage);
-    let ledger = attribute(
+    let mut ledger = attribute(
         &usage.records,
         &usage.costs,
         billed.as_deref(),
@@ -173,7 +173,7 @@ pub fn month(
         .map(|r| r.invoice_only);
     let billed_target = invoice_only.map(|only| Micros::round(ledger.total.billed + only));
     let reports = round_all(
-        ledger.tables(&usage.interner, invoice_only),
+        ledger.take_tables(&usage.interner, invoice_only),
         &columns,
         billed_target,
     )?;
