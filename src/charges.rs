@@ -144,9 +144,25 @@ impl Charge {
 
     /// How many of the charged things the unit price is for.
     pub fn unit_size(&self) -> Decimal {
+        Decimal::from(10u32.pow(self.unit_digits()))
+    }
+
+    /// `quantity` in pricing units (millions of tokens, thousands of
+    /// requests), exactly, without trailing zeros: a shift of the decimal
+    /// point, no division.
+    pub fn in_units(&self, quantity: u128) -> Decimal {
+        i128::try_from(quantity)
+            .ok()
+            .and_then(|q| Decimal::try_from_i128_with_scale(q, self.unit_digits()).ok())
+            .unwrap_or_else(|| Decimal::from(quantity) / self.unit_size())
+            .normalize()
+    }
+
+    /// The unit size's power of ten.
+    fn unit_digits(&self) -> u32 {
         match self {
-            Charge::Tokens(_) | Charge::Modality(_) => Decimal::from(1_000_000u32),
-            Charge::Requests(_) => Decimal::from(1_000u32),
+            Charge::Tokens(_) | Charge::Modality(_) => 6,
+            Charge::Requests(_) => 3,
         }
     }
 }

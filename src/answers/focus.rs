@@ -249,6 +249,13 @@ impl Focus<'_> {
         mut emit: impl FnMut(&[Cow<str>]) -> std::result::Result<(), E>,
     ) -> std::result::Result<(), E> {
         let label = |dim: Dim| Cow::Borrowed(label(self.interner, dim));
+        // The period columns of each day, formatted once (a month has few).
+        let mut periods: FastMap<NaiveDate, Vec<String>> = FastMap::default();
+        for (key, ..) in &self.rows {
+            periods
+                .entry(key.day)
+                .or_insert_with(|| period_columns(key.day));
+        }
         let mut row: Vec<Cow<str>> = Vec::with_capacity(COLUMNS.len());
         for (key, sums, billed, list) in &self.rows {
             let (provider, model) = (
@@ -262,7 +269,7 @@ impl Focus<'_> {
             };
             let billed: Cow<str> = Cow::Owned(billed.to_string());
             row.clear();
-            row.extend(period_columns(key.day).into_iter().map(Cow::Owned));
+            row.extend(periods[&key.day].iter().map(|c| Cow::Borrowed(c.as_str())));
             row.extend([
                 Cow::Borrowed("Usage"),
                 Cow::Owned(format!("{model} {meter} {noun}")),
@@ -280,11 +287,7 @@ impl Focus<'_> {
                 Cow::Borrowed(meter),
                 Cow::Owned(sums.tokens.to_string()),
                 Cow::Borrowed(consumed),
-                Cow::Owned(
-                    (Decimal::from(sums.tokens) / key.charge.unit_size())
-                        .normalize()
-                        .to_string(),
-                ),
+                Cow::Owned(key.charge.in_units(sums.tokens).to_string()),
                 Cow::Borrowed(pricing),
                 Cow::Owned(key.rate.to_string()),
                 label(key.tenant),

@@ -124,9 +124,15 @@ impl<'de> Deserialize<'de> for IntValue {
 impl AnyValue<'_> {
     fn scalar(&self) -> Option<Scalar<'_>> {
         if let Some(raw) = self.string_value {
-            serde_json::from_str::<Cow<str>>(raw.get())
-                .ok()
-                .map(Scalar::Text)
+            // A JSON string without escapes reads as its text between the
+            // quotes: borrowed, not copied.
+            let json = raw.get();
+            let plain = json.len() >= 2 && json.starts_with('"') && !json.contains('\\');
+            let text = match plain {
+                true => Some(Cow::Borrowed(&json[1..json.len() - 1])),
+                false => serde_json::from_str::<String>(json).ok().map(Cow::Owned),
+            };
+            text.map(Scalar::Text)
         } else if let Some(IntValue(i)) = self.int_value {
             Some(Scalar::Int(i))
         } else if let Some(d) = self.double_value {

@@ -46,11 +46,12 @@ pub enum Scalar<'a> {
     Bool(bool),
 }
 
-impl Scalar<'_> {
-    /// The value as text, for dimensions and ids.
-    fn text(&self) -> Option<Cow<'_, str>> {
+impl<'a> Scalar<'a> {
+    /// The value as text, for dimensions and ids: borrowed from the input
+    /// where it was written as it reads.
+    fn into_text(self) -> Option<Cow<'a, str>> {
         let text = match self {
-            Scalar::Text(s) => Cow::Borrowed(s.as_ref()),
+            Scalar::Text(s) => s,
             Scalar::Int(i) => Cow::Owned(i.to_string()),
             Scalar::Bool(b) => Cow::Owned(b.to_string()),
             Scalar::Float(_) => return None,
@@ -76,10 +77,7 @@ pub trait Attributes {
 
     /// The text under `key` or one of its aliases.
     fn text(&self, key: &str) -> Option<Cow<'_, str>> {
-        semconv::names(key).find_map(|k| {
-            self.value(k)
-                .and_then(|v| v.text().map(|t| Cow::Owned(t.into_owned())))
-        })
+        semconv::names(key).find_map(|k| self.value(k).and_then(Scalar::into_text))
     }
 
     /// The count under `key` or one of its aliases.
@@ -153,7 +151,7 @@ fn operation<'n>(attrs: &dyn Attributes, name: &str, name_op: &'n str) -> Cow<'n
         .find(|(key, value, _)| {
             attrs
                 .value(key)
-                .and_then(|v| v.text().map(|t| t.eq_ignore_ascii_case(value)))
+                .and_then(|v| v.into_text().map(|t| t.eq_ignore_ascii_case(value)))
                 == Some(true)
         })
         .map(|(_, _, op)| *op)

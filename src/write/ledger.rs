@@ -2,6 +2,8 @@
 //! charge lines), `by_day.csv` (each dimension's values per UTC day) and
 //! `changes.csv` (the step changes within the month).
 
+use std::borrow::Cow;
+
 use super::CsvOut;
 use crate::answers::changes::Change;
 use crate::charges::{speed, Lines, LEDGER_COLUMNS};
@@ -13,30 +15,29 @@ use crate::model::GLOBAL;
 pub fn ledger_csv(w: &mut CsvOut, lines: &Lines, interner: &Interner) -> csv::Result<()> {
     w.row(LEDGER_COLUMNS)?;
     for (key, sums) in &lines.lines {
-        let label = |k: crate::attribute::Key| k.label(interner).to_string();
+        // Names are written as they are held; only numbers are formatted.
+        let label = |k: crate::attribute::Key| Cow::Borrowed(k.label(interner));
         w.row([
-            key.day.to_string(),
-            interner.get(key.provider).to_string(),
-            interner.get(key.model).to_string(),
-            key.charge.name(interner).to_string(),
-            key.service.tier.key().to_string(),
-            key.service
-                .geo
-                .map_or(GLOBAL, |g| interner.get(g))
-                .to_string(),
-            speed(key.service.fast).to_string(),
-            key.hours.map_or_else(String::new, |w| w.label()),
-            key.long_context.to_string(),
-            key.prompt_over.to_string(),
+            Cow::Owned(key.day.to_string()),
+            Cow::Borrowed(interner.get(key.provider)),
+            Cow::Borrowed(interner.get(key.model)),
+            Cow::Borrowed(key.charge.name(interner)),
+            Cow::Borrowed(key.service.tier.key()),
+            Cow::Borrowed(key.service.geo.map_or(GLOBAL, |g| interner.get(g))),
+            Cow::Borrowed(speed(key.service.fast)),
+            key.hours
+                .map_or(Cow::Borrowed(""), |w| Cow::Owned(w.label())),
+            Cow::Borrowed(if key.long_context { "true" } else { "false" }),
+            Cow::Owned(key.prompt_over.to_string()),
             label(key.tenant),
             label(key.feature),
             label(key.agent),
             label(key.tool),
-            sums.requests.to_string(),
-            sums.quantity.to_string(),
-            key.charge.unit().to_string(),
-            sums.unit_price.normalize().to_string(),
-            sums.cost.normalize().to_string(),
+            Cow::Owned(sums.requests.to_string()),
+            Cow::Owned(sums.quantity.to_string()),
+            Cow::Borrowed(key.charge.unit()),
+            Cow::Owned(sums.unit_price.normalize().to_string()),
+            Cow::Owned(sums.cost.normalize().to_string()),
         ])?;
     }
     Ok(())

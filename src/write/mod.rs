@@ -531,6 +531,14 @@ impl CsvOut {
 /// no-break and other Unicode spaces, zero-width characters, which a
 /// spreadsheet may skip too), gets a leading `'`. Numbers are kept.
 pub fn neutralise(cell: &str) -> Cow<'_, str> {
+    // Most cells start with a letter or a digit: neither hidden nor risky.
+    if cell
+        .as_bytes()
+        .first()
+        .is_some_and(u8::is_ascii_alphanumeric)
+    {
+        return Cow::Borrowed(cell);
+    }
     let hidden = |c: char| {
         c.is_whitespace()
             || c.is_control()
