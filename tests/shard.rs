@@ -19,6 +19,24 @@ fn files(wd: &Workdir, dir: &str) -> Vec<(String, Vec<u8>)> {
     out
 }
 
+/// One file's text among `files`.
+fn text_of(files: &[(String, Vec<u8>)], name: &str) -> String {
+    let file = files.iter().find(|f| f.0 == name).unwrap();
+    String::from_utf8(file.1.clone()).unwrap()
+}
+
+/// The same files, byte for byte; `what` names the run compared.
+fn assert_same_files(got: &[(String, Vec<u8>)], want: &[(String, Vec<u8>)], what: &str) {
+    assert_eq!(
+        got.iter().map(|f| &f.0).collect::<Vec<_>>(),
+        want.iter().map(|f| &f.0).collect::<Vec<_>>(),
+        "{what}: the same files"
+    );
+    for ((name, bytes), (_, expected)) in got.iter().zip(want) {
+        assert!(bytes == expected, "{what}: {name} differs");
+    }
+}
+
 const FLAGS: [&str; 12] = [
     "--usage",
     "fleet/usage.csv",
@@ -66,15 +84,7 @@ fn merged_shards_are_byte_identical_to_one_run() {
     wd.run(&full);
     let expected = files(&wd, "full");
     assert!(expected.iter().any(|(name, _)| name == "focus.csv"));
-    let summary = String::from_utf8(
-        expected
-            .iter()
-            .find(|f| f.0 == "summary.json")
-            .unwrap()
-            .1
-            .clone(),
-    )
-    .unwrap();
+    let summary = text_of(&expected, "summary.json");
     assert!(summary.contains("\"bad-json\": 1"), "{summary}");
     assert!(summary.contains("\"bad-span\": 1"), "{summary}");
 
@@ -105,15 +115,7 @@ fn merged_shards_are_byte_identical_to_one_run() {
         args.extend(["--out", &out]);
         args.extend(&FLAGS[..FLAGS.len() - 1]);
         wd.run(&args);
-        let merged = files(&wd, &out);
-        assert_eq!(
-            merged.iter().map(|f| &f.0).collect::<Vec<_>>(),
-            expected.iter().map(|f| &f.0).collect::<Vec<_>>(),
-            "{n} shards: the same files"
-        );
-        for ((name, bytes), (_, want)) in merged.iter().zip(&expected) {
-            assert!(bytes == want, "{n} shards: {name} differs from one run's");
-        }
+        assert_same_files(&files(&wd, &out), &expected, &format!("{n} shards"));
     }
 }
 
@@ -349,14 +351,7 @@ fn partitioned_shards_merge_byte_identical_to_one_run() {
     args.extend(["--out", "merged"]);
     args.extend(&SAMPLE_FLAGS[..SAMPLE_FLAGS.len() - 1]);
     wd.run(&args);
-    let merged = files(&wd, "merged");
-    assert_eq!(
-        merged.iter().map(|f| &f.0).collect::<Vec<_>>(),
-        expected.iter().map(|f| &f.0).collect::<Vec<_>>()
-    );
-    for ((name, bytes), (_, want)) in merged.iter().zip(&expected) {
-        assert!(bytes == want, "{name} differs from one run's");
-    }
+    assert_same_files(&files(&wd, "merged"), &expected, "partitioned shards");
 
     // A rerun of a partition replaces its own files, with the same bytes.
     let before = wd.read("parts/part-00002-of-00003/part-1.jsonl");
@@ -660,27 +655,12 @@ fn spilled_runs_are_byte_identical_to_one_in_memory() {
         files(&wd, out)
     };
     let in_memory = run("memory", "64G");
-    let summary = String::from_utf8(
-        in_memory
-            .iter()
-            .find(|f| f.0 == "summary.json")
-            .unwrap()
-            .1
-            .clone(),
-    )
-    .unwrap();
+    let summary = text_of(&in_memory, "summary.json");
     assert!(summary.contains("\"reused-trace-id\": 8"), "{summary}");
     // 1K: hundreds of ranges; 300K: a few.
     for limit in ["1K", "300K"] {
         let spilled = run(&format!("spilled-{limit}"), limit);
-        assert_eq!(spilled.len(), in_memory.len());
-        for ((name, bytes), (want_name, want)) in spilled.iter().zip(&in_memory) {
-            assert_eq!(name, want_name);
-            assert!(
-                bytes == want,
-                "--memory-limit {limit}: {name} differs from the in-memory run's"
-            );
-        }
+        assert_same_files(&spilled, &in_memory, &format!("--memory-limit {limit}"));
         assert_eq!(
             std::fs::read_dir(wd.path("tmp")).unwrap().count(),
             0,
@@ -827,9 +807,6 @@ fn compressed_spans_spill_by_what_they_hold() {
     let limit = (spans.len() / 8).to_string();
     let (spilled, note) = run("spilled", &limit);
     assert!(note.contains("spilling their traces into"), "{note}");
-    assert!(
-        spilled == in_memory,
-        "a spilled run's reports differ from the in-memory run's"
-    );
+    assert_same_files(&spilled, &in_memory, "gzipped spans spilled");
     assert_eq!(std::fs::read_dir(wd.path("tmp")).unwrap().count(), 0);
 }
