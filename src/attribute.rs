@@ -252,7 +252,8 @@ pub struct Table {
 
 impl Ledger {
     /// The month's rows of each dimension, and the total, from the per-day
-    /// rows (exact sums, in any order).
+    /// rows (exact sums, in any order: costs are exact, and a record's
+    /// billed amounts are held to 18 places, see `reconcile`).
     fn sum_days(&mut self) {
         let reports = [
             &mut self.tenant,

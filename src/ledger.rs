@@ -130,9 +130,12 @@ pub fn round_table(
     let mut order: Vec<(u64, u32)> = (0..rows.len() as u32)
         .map(|i| (label_prefix(&rows[i as usize].0), i))
         .collect();
+    // Two rows may share a label (a tenant named `(none)` and no tenant):
+    // their order in the table decides then, as a stable sort would.
     order.sort_unstable_by(|(pa, a), (pb, b)| {
         pa.cmp(pb)
             .then_with(|| rows[*a as usize].0.cmp(&rows[*b as usize].0))
+            .then(a.cmp(b))
     });
     permute(&mut rows, order.into_iter().map(|(_, i)| i).collect());
     let exact: Vec<[Decimal; COLUMNS]> = rows.iter().map(|(_, t, _)| components(&t.cost)).collect();

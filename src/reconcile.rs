@@ -202,17 +202,30 @@ impl Reconciliation {
                     .map(|&(charge, count)| {
                         let name = names.name(charge);
                         let fee = entry.and_then(|e| e.fee(name, count)).unwrap_or_default();
-                        fee * factor_of(r, Meter::Requests(name.to_string()))
+                        billed_part(fee, factor_of(r, Meter::Requests(name.to_string())))
                     })
                     .sum();
                 Cost {
-                    tokens: TokenType::ALL.map(|t| cost.tokens[t.index()] * factor[t.index()]),
+                    tokens: TokenType::ALL
+                        .map(|t| billed_part(cost.tokens[t.index()], factor[t.index()])),
                     fees,
                 }
             })
             .collect()
     }
 }
+
+/// A record's invoiced share of one computed amount: `amount × factor`
+/// (invoiced ÷ computed, a quotient with up to 28 digits), held to 18
+/// decimal places. Sums of such amounts are then exact in any order, so
+/// the reports' billed columns do not depend on the order they are added.
+fn billed_part(amount: Decimal, factor: Decimal) -> Decimal {
+    (amount * factor).round_dp(BILLED_PLACES)
+}
+
+/// The decimal places a record's billed amounts are held to: far below
+/// the micro-dollar the reports show.
+const BILLED_PLACES: u32 = 18;
 
 /// Canonical model names of the usage records, computed once per
 /// (provider, model).
@@ -679,5 +692,30 @@ impl ReconciliationJson {
             invoice_total_usd: usd(rec.invoiced_usage + rec.other_total()),
             lines: rec.counts(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn billed_amounts_sum_the_same_in_any_order() {
+        // invoiced ÷ computed with 28 digits; unrounded products of it sum
+        // to different last digits in different orders.
+        let factor = Decimal::from(100) / Decimal::new(99_999_999, 6);
+        let amounts: Vec<Decimal> = (1..=500).map(|i| Decimal::new(i * 37, 4)).collect();
+        let raw: Vec<Decimal> = amounts.iter().map(|&a| a * factor).collect();
+        assert_ne!(
+            raw.iter().sum::<Decimal>(),
+            raw.iter().rev().sum::<Decimal>(),
+            "the premise: unrounded, the order shows"
+        );
+        let parts: Vec<Decimal> = amounts.iter().map(|&a| billed_part(a, factor)).collect();
+        let forward: Decimal = parts.iter().sum();
+        let backward: Decimal = parts.iter().rev().sum();
+        assert_eq!(forward, backward);
+        assert_eq!(forward.to_string(), backward.to_string());
+        assert!(parts.iter().all(|p| p.scale() <= BILLED_PLACES));
     }
 }
