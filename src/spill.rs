@@ -263,11 +263,9 @@ impl Spill {
                 forest.insert(decode(&mut rest));
             }
             drop(bytes);
-            let part = forest.resolve(&describe, skips)?;
-            all.absorb(part);
+            all.absorb(forest.resolve_unsorted(&describe, skips)?);
         }
-        all.calls.sort_unstable_by_key(|c| (c.trace_id, c.span_id));
-        all.calls.shrink_to_fit();
+        all.sort_calls();
         Ok(all)
     }
 }

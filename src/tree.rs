@@ -162,6 +162,14 @@ struct Inherited {
 }
 
 impl Resolved {
+    /// Sort the calls by (trace id, span id), as [`Resolved::calls`] holds
+    /// them, and give back the vector's unused room (they are held to the
+    /// end of the run).
+    pub fn sort_calls(&mut self) {
+        self.calls.sort_unstable_by_key(|c| (c.trace_id, c.span_id));
+        self.calls.shrink_to_fit();
+    }
+
     /// Add the calls, counts and outcomes of traces resolved apart (the
     /// calls are left in their order: sort them once after the last).
     pub fn absorb(&mut self, other: Resolved) {
@@ -195,6 +203,19 @@ impl Forest {
         describe: impl Fn(Origin) -> String,
         skips: &mut Skips,
     ) -> Result<Resolved> {
+        let mut out = self.resolve_unsorted(describe, skips)?;
+        out.sort_calls();
+        Ok(out)
+    }
+
+    /// [`Forest::resolve`] with the calls left in trace order, for a caller
+    /// that gathers several forests' calls and sorts them once
+    /// ([`Resolved::sort_calls`]).
+    pub fn resolve_unsorted(
+        self,
+        describe: impl Fn(Origin) -> String,
+        skips: &mut Skips,
+    ) -> Result<Resolved> {
         let mut out = Resolved {
             traces: self.traces.len() as u64,
             ..Resolved::default()
@@ -207,8 +228,6 @@ impl Forest {
         for (trace_id, spans) in traces {
             resolve_trace(trace_id, spans, &mut out, &describe, skips)?;
         }
-        out.calls.sort_unstable_by_key(|c| (c.trace_id, c.span_id));
-        out.calls.shrink_to_fit();
         Ok(out)
     }
 }
