@@ -14,7 +14,7 @@ use crate::hash::FastMap;
 use crate::intern::{Interner, Sym, TextOrder};
 use crate::join::Joined;
 use crate::model::{Cost, Modality, Service, TokenType, UsageRecord};
-use crate::price::{prompt_over, Lookup, PriceEntry, PriceTable, Qualifiers, Window};
+use crate::price::{per_million, prompt_over, Lookup, PriceEntry, PriceTable, Qualifiers, Window};
 use crate::tree::Call;
 
 /// The pricing unit of token charges: unit prices are USD per million.
@@ -245,7 +245,7 @@ pub fn lines(
         };
         for &(m, quantity) in record.modalities.iter() {
             let unit_price = unit_price(Charge::Modality(m))?;
-            let modal_cost = Decimal::from(quantity) * unit_price / Decimal::from(1_000_000u32);
+            let modal_cost = per_million(quantity, unit_price);
             text.0[m.part_of().index()] -= quantity;
             text_cost[m.part_of().index()] -= modal_cost;
             let sums = groups.entry(line(Charge::Modality(m))).or_default();

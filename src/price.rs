@@ -454,24 +454,30 @@ impl PriceEntry {
                 },
             )));
         }
-        let million = Decimal::from(1_000_000u32);
         let mut cost = Cost::default();
         let mut text = *tokens;
         for &(m, n) in modalities {
             let part = &mut text.0[m.part_of().index()];
             *part = part.saturating_sub(n);
             cost.tokens[m.part_of().index()] +=
-                Decimal::from(n) * self.modal_unit_price(m, qualifiers, long_context)? / million;
+                per_million(n, self.modal_unit_price(m, qualifiers, long_context)?);
         }
         for t in TokenType::ALL {
             let n = text.get(t);
             if n > 0 {
                 cost.tokens[t.index()] +=
-                    Decimal::from(n) * self.unit_price(t, qualifiers, long_context)? / million;
+                    per_million(n, self.unit_price(t, qualifiers, long_context)?);
             }
         }
         Ok(cost)
     }
+}
+
+/// The cost of `tokens` at `rate` USD per million, exactly as pricing
+/// computes it: the charge lines and FOCUS take an audio or image part out
+/// of its text count with this same amount.
+pub fn per_million(tokens: u64, rate: Decimal) -> Decimal {
+    Decimal::from(tokens) * rate / Decimal::from(1_000_000u32)
 }
 
 /// Why a record could not be priced.

@@ -28,7 +28,7 @@ use crate::intern::{Interner, Sym};
 use crate::join::Joined;
 use crate::model::{Cost, TokenType, UsageRecord};
 use crate::money::{apportion, Micros};
-use crate::price::{Lookup, PriceTable};
+use crate::price::{per_million, Lookup, PriceTable};
 use crate::tree::Call;
 
 /// The columns of `focus.csv`, in order.
@@ -139,8 +139,7 @@ pub fn focus<'a>(
         if !record.modalities.is_empty() {
             for &(m, n) in record.modalities.iter() {
                 let price = rate_of(Charge::Modality(m));
-                let modal =
-                    Decimal::from(n) * price.unwrap_or_default() / Decimal::from(1_000_000u32);
+                let modal = per_million(n, price.unwrap_or_default());
                 let part = &mut charges[m.part_of().index()];
                 // The part's trued-up share, at its own factor.
                 let billed = if part.2.is_zero() {
