@@ -558,13 +558,8 @@ fn memory_size(text: &str) -> std::result::Result<u64, String> {
 /// Half the memory this process may use: the machine's (`MemTotal`), or
 /// its cgroup's limit when lower; 4 GiB where neither can be read.
 fn default_memory_limit() -> u64 {
-    let machine = std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|text| {
-            let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
-            let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-            Some(kib * 1024)
-        });
+    let machine =
+        tokenledger::pipeline::proc_kib("/proc/meminfo", "MemTotal").map(|kib| kib * 1024);
     let total = [machine, cgroup_limit()]
         .into_iter()
         .flatten()

@@ -411,7 +411,16 @@ impl Timings {
 
 /// The process's peak resident set so far, in KiB (Linux's `VmHWM`).
 pub fn peak_rss() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    proc_kib("/proc/self/status", "VmHWM")
+}
+
+/// A `field:  N kB` line's N in a Linux `/proc` file (`/proc/meminfo`'s
+/// `MemTotal`); `None` where there is no such file or line.
+pub fn proc_kib(file: &str, field: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(file).ok()?;
+    let line = text.lines().find(|l| {
+        l.strip_prefix(field)
+            .is_some_and(|rest| rest.starts_with(':'))
+    })?;
     line.split_whitespace().nth(1)?.parse().ok()
 }
