@@ -90,11 +90,13 @@ impl OutDir {
     pub fn write(&self, name: &str, bytes: &[u8]) -> Result<()> {
         write_synced(&self.temp.join(name), bytes)
             .map_err(|e| Error::io(&self.target.join(name), e))?;
-        self.written
-            .lock()
-            .expect("the written names")
-            .insert(name.to_string());
+        self.written().insert(name.to_string());
         Ok(())
+    }
+
+    /// The names of the files written so far (two threads may write).
+    fn written(&self) -> std::sync::MutexGuard<'_, BTreeSet<String>> {
+        self.written.lock().expect("the written names")
     }
 
     /// Write one CSV file (synced) into the directory, row by row.
@@ -106,10 +108,7 @@ impl OutDir {
     ) -> Result<()> {
         let path = self.target.join(name);
         let file = std::fs::File::create(self.temp.join(name)).map_err(|e| Error::io(&path, e))?;
-        self.written
-            .lock()
-            .expect("the written names")
-            .insert(name.to_string());
+        self.written().insert(name.to_string());
         let rendered = CsvOut::new(Sink::File(file), raw).render(write);
         match rendered.map_err(|e| Error::fatal(format!("{}: {e}", path.display())))? {
             Sink::File(file) => file.sync_all().map_err(|e| Error::io(&path, e)),
@@ -119,7 +118,7 @@ impl OutDir {
 
     /// Move the complete directory into place, replacing the previous one.
     pub fn commit(mut self) -> Result<()> {
-        let manifest = manifest_text(&self.written.lock().expect("the written names"));
+        let manifest = manifest_text(&self.written());
         write_synced(&self.temp.join(MANIFEST), manifest.as_bytes())
             .map_err(|e| Error::io(&self.target.join(MANIFEST), e))?;
         match self.in_place.take() {
@@ -154,7 +153,7 @@ impl OutDir {
     /// Replace a mount point's files one by one (each rename is atomic),
     /// the manifest last, then remove the previous run's other files.
     fn commit_in_place(&self, previous: &BTreeSet<String>) -> Result<()> {
-        let written = self.written.lock().expect("the written names");
+        let written = self.written();
         for name in written.iter().map(String::as_str).chain([MANIFEST]) {
             let to = self.target.join(name);
             place(&self.temp.join(name), &to).map_err(|e| Error::io(&to, e))?;
@@ -509,9 +508,7 @@ impl CsvOut {
             .into_inner()
             .map_err(|e| csv::Error::from(e.into_error()))
     }
-}
 
-impl CsvOut {
     /// Write one row, a cell at a time (no copy of a cell that is written
     /// as it is).
     pub fn row<S: AsRef<str>>(&mut self, cells: impl IntoIterator<Item = S>) -> csv::Result<()> {
