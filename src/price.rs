@@ -127,6 +127,11 @@ impl Window {
 const OTHER_HOURS: &str = "other";
 
 impl Hours {
+    /// The window, as a request that falls in it is labelled.
+    pub fn window(&self) -> Window {
+        Window::In(self.from, self.to)
+    }
+
     /// Whether `minute` (of the UTC day) is in the window.
     fn contains(&self, minute: u16) -> bool {
         match self.from < self.to {
@@ -269,7 +274,7 @@ impl PriceEntry {
         }
         let minute = u16::try_from(at.time().num_seconds_from_midnight() / 60).ok()?;
         let window = self.hours.iter().find(|h| h.contains(minute));
-        Some(window.map_or(Window::Other, |h| Window::In(h.from, h.to)))
+        Some(window.map_or(Window::Other, Hours::window))
     }
 
     /// The qualifiers `record` is priced with by this entry: its tier,
@@ -305,7 +310,10 @@ impl PriceEntry {
             (Some(lc), true, _) if long_context => &lc.rates,
             (_, true, _) | (_, false, Some(Window::Other)) => &self.rates,
             (_, false, Some(Window::In(from, to))) => {
-                let window = self.hours.iter().find(|h| (h.from, h.to) == (from, to));
+                let window = self
+                    .hours
+                    .iter()
+                    .find(|h| h.window() == Window::In(from, to));
                 &window.ok_or(Unpriced::NoHours)?.rates
             }
             // Requests of unknown time (another table's flat line).

@@ -13,7 +13,7 @@ use crate::catalog::{catalog_rates, compare};
 use crate::error::Result;
 use crate::model::{Modality, Tier, TokenType};
 use crate::pipeline::config::UsageConfig;
-use crate::price::{PriceEntry, PriceTable, TierPrice, Window};
+use crate::price::{PriceEntry, PriceTable, TierPrice};
 use crate::terminal::escape_lines;
 
 /// What `pricing show` is asked for.
@@ -97,11 +97,8 @@ fn extras(e: &PriceEntry) -> String {
     for (tier, _) in &e.tiers {
         also.push(tier.key().to_string());
     }
-    for window in &e.hours {
-        also.push(format!(
-            "hours {}",
-            Window::In(window.from, window.to).label()
-        ));
+    for hours in &e.hours {
+        also.push(format!("hours {}", hours.window().label()));
     }
     for (region, m) in &e.geo {
         also.push(format!("{region} ×{m}"));
@@ -219,9 +216,9 @@ fn describe(entry: &PriceEntry, model: &str, date: NaiveDate) -> String {
     if let Some(m) = entry.fast {
         text += &format!("  speed fast:   {m} × every rate\n");
     }
-    for window in &entry.hours {
-        let label = Window::In(window.from, window.to).label();
-        text += &format!("  hours {label}: {}\n", rate_list(&window.rates.0));
+    for hours in &entry.hours {
+        let label = hours.window().label();
+        text += &format!("  hours {label}: {}\n", rate_list(&hours.rates.0));
     }
     for (charge, price) in &entry.requests {
         text += &format!("  requests:     {charge} ${price} per 1,000\n");
