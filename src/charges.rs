@@ -213,11 +213,10 @@ pub fn lines(
     let bounds = table.prompt_bounds();
     let mut groups: FastMap<LineKey, LineSums> = FastMap::default();
     for (i, (record, cost)) in records.iter().zip(costs).enumerate() {
-        let entry = lookup
-            .entry(record)
+        let (entry, qualifiers) = lookup
+            .priced(record)
             .ok_or_else(|| internal("a priced record has no price entry"))?;
         let long_context = entry.is_long_context(&record.tokens);
-        let qualifiers = entry.qualifiers(record, interner);
         let call = joined.call_of[i].map(|c| &calls[c as usize]);
         let key = |sym: Option<Sym>| call.map_or(Key::Unattributed, |_| Key::of(sym));
         let dims = call.map(|c| &c.dims);

@@ -30,13 +30,28 @@ pub fn plausible(amount: Decimal) -> bool {
 /// A decimal amount from its literal text, exactly: plain or scientific
 /// notation (JSON numbers are written both ways), within the plausible range.
 pub fn parse_amount(text: &str) -> Option<Decimal> {
-    let text = text.trim();
-    let amount = if text.contains(['e', 'E']) {
-        Decimal::from_scientific(text).ok()
-    } else {
-        text.parse::<Decimal>().ok()
+    exact_decimal(text.trim()).filter(|a| plausible(*a))
+}
+
+/// A number from its literal text, exactly: plain (`0.25`) or scientific
+/// (`2.5e-1`); `None` when it is no number, or when it has more digits than
+/// a decimal holds (28 places, 28 significant digits), so that reading it
+/// would round it.
+pub fn exact_decimal(text: &str) -> Option<Decimal> {
+    let Some((mantissa, exponent)) = text.split_once(['e', 'E']) else {
+        return Decimal::from_str_exact(text).ok();
     };
-    amount.filter(|a| plausible(*a))
+    let exponent: i64 = exponent.parse().ok()?;
+    let digits = mantissa.trim_start_matches(['+', '-']);
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    let fraction = fraction.trim_end_matches('0');
+    let significant = format!("{whole}{fraction}");
+    let significant = significant.trim_start_matches('0');
+    let places = fraction.len() as i64 - exponent;
+    if places > 28 || significant.len() > 28 {
+        return None;
+    }
+    Decimal::from_scientific(text).ok()
 }
 
 /// An amount of USD in whole micro-dollars, as written in reports.

@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result, Skips};
 use crate::intern::{Interner, Sym};
 use crate::model::{CallInfo, Origin, Shard};
+use crate::pipeline::config::SpanConfig;
 use crate::pipeline::usage::Usage as Billing;
 use crate::read::span::{parse_hex_id, AttrKeys};
 use crate::read::{InputFile, InputKind};
@@ -96,17 +97,20 @@ struct PartialCall {
 /// Write a shard's resolved trees into `out` as a partial. `usage_skips` is
 /// what was skipped before the spans (every shard reads the usage and
 /// invoices; `merge` reads them again), so only the spans' skips go into
-/// the partial. `whole_traces`: the span files held this shard's traces
-/// only.
+/// the partial. The shard, its keys and whether the span files held its
+/// traces only (`--whole-traces`) come from `spans`; `inputs` are every
+/// input path, which `out` may not touch.
 pub fn write_partial(
     out: &Path,
-    shard: Shard,
-    whole_traces: bool,
-    keys: &AttrKeys,
+    inputs: &[PathBuf],
+    spans: &SpanConfig,
     billing: &Billing,
     usage_skips: &Skips,
     resolved: &Resolved,
 ) -> Result<()> {
+    let keys = &spans.keys;
+    let whole_traces = spans.whole_traces;
+    let shard = keys.shard.expect("a shard's partial");
     let interner = &billing.interner;
     let name = |sym: Option<Sym>| sym.map(|s| interner.get(s).to_string());
     let mut calls = Vec::new();
@@ -188,7 +192,7 @@ pub fn write_partial(
             .map(|(t, o)| (format!("{t:032x}"), interner.get(*o).to_string()))
             .collect(),
     };
-    let dir = OutDir::create(out)?;
+    let dir = OutDir::create(out, inputs)?;
     let mut json = serde_json::to_vec_pretty(&meta).map_err(|e| Error::fatal(e.to_string()))?;
     json.write_all(b"\n").expect("writing to memory");
     dir.write("partial.json", &json)?;

@@ -49,7 +49,7 @@ const DIR_PREFIX: &str = "tokenledger-spill-";
 pub fn size(bytes: u64) -> String {
     let unit = [(40, "T"), (30, "G"), (20, "M"), (10, "K")]
         .into_iter()
-        .find(|&(shift, _)| bytes >= 1 << shift && bytes % (1 << shift) == 0);
+        .find(|&(shift, _)| bytes >= 1 << shift && bytes.is_multiple_of(1 << shift));
     match unit {
         Some((shift, name)) => format!("{}{name}", bytes >> shift),
         None => format!("{bytes} bytes"),

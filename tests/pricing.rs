@@ -201,7 +201,7 @@ fn a_tier_region_or_speed_without_a_rate_stops_the_run() {
     for (drop, why, records) in [
         (
             "[model.geo.us]\nmultiplier = 1.1\n",
-            "no [model.geo.<region>] for its inference_geo",
+            "no [model.geo.<region>] for its inference_geo (global for a Bedrock global. profile)",
             2,
         ),
         (

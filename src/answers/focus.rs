@@ -125,13 +125,9 @@ pub fn focus<'a>(
             (Charge::Tokens(t), record.tokens.get(t), list, billed)
         }));
         // The record's entry, with its qualifiers and prompt size, once.
-        let priced = lookup.entry(record).map(|e| {
-            (
-                e,
-                e.qualifiers(record, interner),
-                e.is_long_context(&record.tokens),
-            )
-        });
+        let priced = lookup
+            .priced(record)
+            .map(|(e, qualifiers)| (e, qualifiers, e.is_long_context(&record.tokens)));
         let rate_of = |charge: Charge| {
             let (entry, qualifiers, long) = priced.as_ref()?;
             charge.unit_price(entry, qualifiers, *long, interner)

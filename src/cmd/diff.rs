@@ -32,7 +32,8 @@ pub struct DiffConfig {
 /// Compare.
 pub fn run(config: &DiffConfig) -> Result<Outcome> {
     let diff = diff(&config.prev, &config.cur)?;
-    let outputs = Outputs::new(config.out.as_deref(), None)?;
+    let inputs = [config.prev.clone(), config.cur.clone()];
+    let outputs = Outputs::new(config.out.as_deref(), None, &inputs)?;
     for (i, dimension) in DIMENSIONS.iter().enumerate() {
         outputs.csv(&format!("diff_by_{dimension}.csv"), config.raw_csv, |w| {
             diff_csv(w, &diff, i)

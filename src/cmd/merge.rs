@@ -38,7 +38,15 @@ pub fn run(config: &MergeConfig) -> Result<Outcome> {
         resolved,
         &mut timings,
     )?;
-    let outcome = emit(&month, &config.month.answers, &config.output, &mut timings)?;
+    let mut inputs = config.partials.clone();
+    inputs.extend(config.month.inputs());
+    let outcome = emit(
+        &month,
+        &config.month.answers,
+        &config.output,
+        &inputs,
+        &mut timings,
+    )?;
     std::mem::forget(month);
     Ok(outcome)
 }

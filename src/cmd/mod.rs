@@ -63,9 +63,10 @@ pub fn emit(
     month: &Month,
     answers: &AnswerConfig,
     output: &OutputConfig,
+    inputs: &[PathBuf],
     timings: &mut Timings,
 ) -> Result<Outcome> {
-    let outputs = Outputs::new(output.out.as_deref(), output.print.as_deref())?;
+    let outputs = Outputs::new(output.out.as_deref(), output.print.as_deref(), inputs)?;
     if outputs.wanted() {
         let computed = month.answers(answers)?;
         timings.phase("answers");

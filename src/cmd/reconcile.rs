@@ -38,7 +38,12 @@ pub fn run(config: &ReconcileConfig) -> Result<Outcome> {
     ));
     checks.summarise(&mut summary);
     summary.config = config.config_file.as_ref().map(|c| c.display().to_string());
-    let outputs = Outputs::new(config.output.out.as_deref(), None)?;
+    let mut inputs = config.usage.paths.clone();
+    inputs.extend(config.usage.pricing.clone());
+    inputs.extend(config.checks.invoices.iter().cloned());
+    inputs.extend(config.checks.provider_usage.iter().cloned());
+    inputs.extend(config.config_file.clone());
+    let outputs = Outputs::new(config.output.out.as_deref(), None, &inputs)?;
     write_checks(&checks, &outputs, config.output.raw_csv)?;
     outputs.put("summary.json", &summary_json(&summary)?)?;
     outputs.finish()?;

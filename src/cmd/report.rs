@@ -3,6 +3,8 @@
 //! half, written as a partial for `merge` (with `--whole-traces`, of span
 //! files that hold the shard's traces only).
 
+use std::path::PathBuf;
+
 use super::{emit, Outcome, OutputConfig};
 use crate::error::Result;
 use crate::pipeline::config::{MonthConfig, SpanConfig};
@@ -21,6 +23,15 @@ pub struct ReportConfig {
     pub output: OutputConfig,
 }
 
+impl ReportConfig {
+    /// Every input path: an output never goes into one.
+    pub fn inputs(&self) -> Vec<PathBuf> {
+        let mut inputs = self.spans.paths.clone();
+        inputs.extend(self.month.inputs());
+        inputs
+    }
+}
+
 /// Run the pipeline (or, with `--shard`, its span half).
 pub fn run(config: &ReportConfig) -> Result<Outcome> {
     let mut timings = Timings::start();
@@ -31,7 +42,7 @@ pub fn run(config: &ReportConfig) -> Result<Outcome> {
     // shard early.
     let prepared = Prepared::new(&config.month, &mut usage)?;
     timings.phase("checks");
-    if let Some(shard) = config.spans.keys.shard {
+    if config.spans.keys.shard.is_some() {
         let before_spans = usage.skips.clone();
         let resolved = spans::read(&config.spans, &mut usage, &mut timings)?;
         let out = config
@@ -41,9 +52,8 @@ pub fn run(config: &ReportConfig) -> Result<Outcome> {
             .expect("--shard requires --out");
         shard::write_partial(
             out,
-            shard,
-            config.spans.whole_traces,
-            &config.spans.keys,
+            &config.inputs(),
+            &config.spans,
             &usage,
             &before_spans,
             &resolved,
@@ -53,7 +63,13 @@ pub fn run(config: &ReportConfig) -> Result<Outcome> {
     let resolved = spans::read(&config.spans, &mut usage, &mut timings)?;
     let keys = &config.spans.keys;
     let month = pipeline::month(&config.month, keys, usage, prepared, resolved, &mut timings)?;
-    let outcome = emit(&month, &config.month.answers, &config.output, &mut timings)?;
+    let outcome = emit(
+        &month,
+        &config.month.answers,
+        &config.output,
+        &config.inputs(),
+        &mut timings,
+    )?;
     if !config.output.quiet {
         note_memory(config.spans.memory_limit, &month);
     }

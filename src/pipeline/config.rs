@@ -174,3 +174,19 @@ pub struct MonthConfig {
     /// The config file the defaults came from, for the summary.
     pub config_file: Option<PathBuf>,
 }
+
+impl MonthConfig {
+    /// Every input path after the spans (usage, pricing, invoices, provider
+    /// usage, outcomes, budgets, the config file): an output never goes
+    /// into one.
+    pub fn inputs(&self) -> Vec<PathBuf> {
+        let mut inputs = self.usage.paths.clone();
+        inputs.extend(self.usage.pricing.clone());
+        inputs.extend(self.checks.invoices.iter().cloned());
+        inputs.extend(self.checks.provider_usage.iter().cloned());
+        inputs.extend(self.answers.outcomes.clone());
+        inputs.extend(self.answers.budgets.clone());
+        inputs.extend(self.config_file.clone());
+        inputs
+    }
+}

@@ -2,7 +2,6 @@
 //! errors that name the file, line and key. Numbers are read from their
 //! literal text, never through f64.
 
-use std::str::FromStr;
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -136,8 +135,20 @@ impl<'t> TomlReader<'t> {
         let span = value.span();
         let literal = span.clone().map(|s| self.text[s].trim().replace('_', ""));
         let parsed = match (value.is_float() || value.is_integer(), literal) {
-            (true, Some(lit)) if lit.contains(['e', 'E']) => Decimal::from_scientific(&lit).ok(),
-            (true, Some(lit)) => Decimal::from_str(&lit).ok(),
+            (true, Some(lit)) => match crate::money::exact_decimal(&lit) {
+                Some(d) => Some(d),
+                // A number no decimal holds exactly: never rounded quietly.
+                None if lit.parse::<f64>().is_ok() => {
+                    return Err(self.error(
+                        span,
+                        format!(
+                            "\"{key}\" is {lit}: more digits than tokenledger holds exactly \
+                             (28 decimal places, 28 significant digits)"
+                        ),
+                    ))
+                }
+                None => None,
+            },
             _ => None,
         };
         match parsed {

@@ -179,7 +179,7 @@ impl UsageExport {
                     call.requested,
                 );
                 // Every 97th call also logged a failed attempt, never billed.
-                if self.rows % 97 == 0 {
+                if self.rows.is_multiple_of(97) {
                     let _ = write!(
                         line,
                         "\n{{\"request_id\":\"failed-{}\",\"call_type\":\"acompletion\",\"spend\":0.0,\"prompt_tokens\":0,\"completion_tokens\":0,\"startTime\":\"{}\",\"model\":\"{}\",\"custom_llm_provider\":\"{provider}\",\"metadata\":{{}},\"status\":\"failure\"}}",

@@ -1,0 +1,212 @@
+//! The manifest of an output directory (`.tokenledger-manifest`): the files
+//! a run wrote there, each with its SHA-256, so that
+//! - a later run replaces exactly those files and nothing else, and
+//! - a later command that reads an output back (`diff` a month's ledger,
+//!   `merge` a shard's partial) checks each file against what wrote it
+//!   before trusting it ([`read_verified`]).
+//!
+//! Each line after the header is `<sha256>  <name>`, the format of
+//! `sha256sum`, so `sha256sum -c .tokenledger-manifest` checks a directory
+//! by hand too. A line holding only a name (an older tokenledger's) lists
+//! the file without a hash.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+
+use sha2::{Digest as _, Sha256};
+
+use crate::error::{Error, Result};
+
+/// The manifest's file name in every output directory.
+pub const MANIFEST: &str = ".tokenledger-manifest";
+
+/// The manifest's first line.
+const HEADER: &str = "# tokenledger output: a rerun replaces exactly these files";
+
+/// A file's SHA-256, as 64 lower-case hex digits.
+pub type Sha = String;
+
+/// The files an output directory lists: name → hash (none in an older
+/// manifest).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Manifest {
+    /// Every file the run wrote, by name.
+    pub files: BTreeMap<String, Option<Sha>>,
+}
+
+impl Manifest {
+    /// Parse a manifest's text; names that could leave the directory
+    /// (`/`, `..`) are never listed.
+    pub fn parse(text: &str) -> Manifest {
+        let files = text
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+            .map(|line| match line.split_once("  ") {
+                Some((sha, name)) if is_sha(sha) => (name.to_string(), Some(sha.to_string())),
+                _ => (line.to_string(), None),
+            })
+            .filter(|(name, _)| !name.contains(['/', '\\']) && name != "." && name != "..")
+            .collect();
+        Manifest { files }
+    }
+
+    /// The manifest in `dir` (empty when there is none).
+    pub fn read(dir: &Path) -> Result<Manifest> {
+        let path = dir.join(MANIFEST);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Ok(Manifest::parse(&text)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Manifest::default()),
+            Err(e) => Err(Error::io(&path, e)),
+        }
+    }
+
+    /// The manifest's text.
+    pub fn render(&self) -> String {
+        let mut text = format!("{HEADER}\n");
+        for (name, sha) in &self.files {
+            match sha {
+                Some(sha) => text.push_str(&format!("{sha}  {name}\n")),
+                None => text.push_str(&format!("{name}\n")),
+            }
+        }
+        text
+    }
+
+    /// Whether the manifest lists `name`.
+    pub fn lists(&self, name: &str) -> bool {
+        self.files.contains_key(name)
+    }
+}
+
+fn is_sha(text: &str) -> bool {
+    text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The SHA-256 of `bytes`.
+pub fn sha256(bytes: &[u8]) -> Sha {
+    hex(&Sha256::digest(bytes))
+}
+
+fn hex(bytes: &[u8]) -> Sha {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A writer that hashes what passes through it.
+pub struct Hashing<W> {
+    inner: W,
+    hasher: Sha256,
+    /// Bytes written so far.
+    pub len: u64,
+}
+
+impl<W: Write> Hashing<W> {
+    /// Hash what is written to `inner`.
+    pub fn new(inner: W) -> Hashing<W> {
+        Hashing {
+            inner,
+            hasher: Sha256::new(),
+            len: 0,
+        }
+    }
+
+    /// The writer and the hash of everything written.
+    pub fn finish(self) -> (W, Sha) {
+        (self.inner, hex(&self.hasher.finalize()))
+    }
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(bytes)?;
+        self.hasher.update(&bytes[..n]);
+        self.len += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// A streaming SHA-256, for input files hashed as they are read.
+#[derive(Clone, Default)]
+pub struct Hasher {
+    hasher: Sha256,
+    /// Bytes hashed so far.
+    pub len: u64,
+}
+
+impl Hasher {
+    /// Add `bytes`.
+    pub fn update(&mut self, bytes: &[u8]) {
+        self.hasher.update(bytes);
+        self.len += bytes.len() as u64;
+    }
+
+    /// The hash of everything added.
+    pub fn finish(self) -> Sha {
+        hex(&self.hasher.finalize())
+    }
+}
+
+/// The file `name` of the output directory `dir`, read whole and checked
+/// against the directory's manifest: it must be listed with a hash, and
+/// its bytes must have that hash. `what` says which command wrote the
+/// directory, for the messages.
+pub fn read_verified(dir: &Path, name: &str, what: &str) -> Result<Vec<u8>> {
+    let path = dir.join(name);
+    let manifest = Manifest::read(dir)?;
+    let listed = manifest.files.get(name).ok_or_else(|| {
+        Error::fatal(format!(
+            "{}: not listed in {}'s manifest ({MANIFEST}): not written by {what}, or by a \
+             tokenledger too old to check; rerun {what} for it",
+            path.display(),
+            dir.display()
+        ))
+    })?;
+    let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+    let Some(expected) = listed else {
+        return Err(Error::fatal(format!(
+            "{}: {}'s manifest lists no SHA-256 for it (written by an older tokenledger), so it \
+             cannot be checked; rerun {what} for it",
+            path.display(),
+            dir.display()
+        )));
+    };
+    let actual = sha256(&bytes);
+    if actual != *expected {
+        return Err(Error::fatal(format!(
+            "{}: changed since {what} wrote it (SHA-256 {actual}, the manifest says {expected}): \
+             edited, cut short or replaced; tokenledger does not trust it. Rerun {what} for it",
+            path.display()
+        )));
+    }
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manifests_round_trip_and_read_older_lines() {
+        let text = "# header\nab.csv\n";
+        let old = Manifest::parse(text);
+        assert_eq!(old.files.get("ab.csv"), Some(&None));
+        let mut m = Manifest::default();
+        m.files.insert("a b.csv".into(), Some(sha256(b"x")));
+        m.files.insert("../evil".into(), None);
+        let parsed = Manifest::parse(&m.render());
+        assert_eq!(parsed.files.len(), 1);
+        assert_eq!(parsed.files["a b.csv"], Some(sha256(b"x")));
+        assert_eq!(
+            sha256(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        let mut w = Hashing::new(Vec::new());
+        w.write_all(b"ab").unwrap();
+        w.write_all(b"c").unwrap();
+        assert_eq!(w.finish().1, sha256(b"abc"));
+    }
+}

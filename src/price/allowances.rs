@@ -1,0 +1,167 @@
+//! Free allowances of per-request charges (`[model.free_requests]`):
+//! the first requests of each day or month in a pool cost nothing.
+
+use std::collections::BTreeMap;
+
+use chrono::{Datelike, NaiveDate};
+
+use super::entry::PriceEntry;
+use super::{Lookup, PriceTable};
+use crate::error::{Error, Result};
+use crate::intern::{Interner, Sym};
+use crate::model::UsageRecord;
+
+/// A free allowance of a per-request charge: the first `count` requests of
+/// each UTC day (or month) in its pool cost nothing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Allowance {
+    /// `true` for a monthly allowance, else daily.
+    pub monthly: bool,
+    /// Free requests (or prompts) per day (month).
+    pub count: u64,
+    /// Counted in prompts (usage records), not requests: the first
+    /// `count` records with the charge are free whatever their count
+    /// (Gemini 3 grounding: 5,000 prompts, then each search query).
+    pub per_prompt: bool,
+    /// Entries naming the same pool share one allowance (Gemini 2.5 Flash
+    /// and Flash-Lite); by default an entry's own.
+    pub pool: String,
+}
+
+impl Allowance {
+    /// The period it renews: `day` or `month`, as `per` in the table.
+    pub fn per(&self) -> &'static str {
+        if self.monthly {
+            "month"
+        } else {
+            "day"
+        }
+    }
+}
+
+/// What a per-request charge's free requests are called:
+/// `web_search_free`, priced at 0 by an entry with an allowance for
+/// `web_search`.
+pub const FREE_SUFFIX: &str = "_free";
+
+/// Reject entries that name one allowance pool for a charge with different
+/// terms (per day or month, count, unit): the pool is one allowance.
+pub(super) fn check_pools(entries: &[PriceEntry]) -> Result<()> {
+    let mut terms: BTreeMap<(&str, &str), (&PriceEntry, &Allowance)> = BTreeMap::new();
+    for entry in entries {
+        for (charge, allowance) in &entry.free {
+            let key = (allowance.pool.as_str(), charge.as_str());
+            let (first, seen) = *terms.entry(key).or_insert((entry, allowance));
+            let same = (seen.monthly, seen.count, seen.per_prompt)
+                == (allowance.monthly, allowance.count, allowance.per_prompt);
+            if !same {
+                return Err(Error::fatal(format!(
+                    "{}:{}: [model.free_requests.{charge}] of pool \"{}\" differs from the same pool's at {}:{}; \
+                     entries sharing a pool must give it the same per, count and unit",
+                    entry.file, entry.line, allowance.pool, first.file, first.line
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Give records' per-request charges their free allowances: in each pool,
+/// UTC day (or month) and charge, the earliest requests (by timestamp, then
+/// request id) up to the allowance become `<charge>_free`, priced at 0;
+/// the rest keep their charge and its price. Run before pricing.
+pub fn apply_allowances(table: &PriceTable, records: &mut [UsageRecord], interner: &mut Interner) {
+    // One claim per (record, charge with an allowance).
+    struct Claim {
+        pool: String,
+        period: NaiveDate,
+        charge: String,
+        at: chrono::DateTime<chrono::Utc>,
+        request_id: Box<str>,
+        record: usize,
+        slot: usize,
+        allowance: u64,
+        per_prompt: bool,
+    }
+    let mut claims = Vec::new();
+    let mut lookup = Lookup::new(table, interner);
+    for (record, r) in records
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| !r.requests.is_empty())
+    {
+        let Some(entry) = lookup.entry(r) else {
+            continue; // unpriced: reported by pricing
+        };
+        for (slot, &(charge, _)) in r.requests.iter().enumerate() {
+            let charge = interner.get(charge);
+            let Some(allowance) = entry.allowance(charge) else {
+                continue;
+            };
+            let day = r.timestamp.date_naive();
+            claims.push(Claim {
+                pool: allowance.pool.clone(),
+                period: match allowance.monthly {
+                    true => day.with_day(1).unwrap_or(day),
+                    false => day,
+                },
+                charge: charge.to_string(),
+                at: r.timestamp,
+                request_id: r.request_id.clone(),
+                record,
+                slot,
+                allowance: allowance.count,
+                per_prompt: allowance.per_prompt,
+            });
+        }
+    }
+    claims.sort_by(|a, b| {
+        (&a.pool, a.period, &a.charge, a.at, &a.request_id).cmp(&(
+            &b.pool,
+            b.period,
+            &b.charge,
+            b.at,
+            &b.request_id,
+        ))
+    });
+    let mut left = 0;
+    let mut changed = Vec::new();
+    for (i, claim) in claims.iter().enumerate() {
+        let first = i == 0 || {
+            let p = &claims[i - 1];
+            (&p.pool, p.period, &p.charge) != (&claim.pool, claim.period, &claim.charge)
+        };
+        if first {
+            left = claim.allowance;
+        }
+        let record = &mut records[claim.record];
+        let (charge, count) = record.requests[claim.slot];
+        let free = match (claim.per_prompt, left) {
+            (true, 0) => 0,
+            (true, _) => {
+                left -= 1;
+                count
+            }
+            (false, _) => count.min(left),
+        };
+        if !claim.per_prompt {
+            left -= free;
+        }
+        if free == 0 {
+            continue;
+        }
+        // Slots keep their places until every claim is settled.
+        let free_charge = interner.intern(&format!("{}{FREE_SUFFIX}", claim.charge));
+        let mut requests: Vec<(Sym, u64)> = record.requests.to_vec();
+        requests[claim.slot] = (charge, count - free);
+        requests.push((free_charge, free));
+        record.requests = requests.into_boxed_slice();
+        changed.push(claim.record);
+    }
+    for record in changed {
+        let requests = &mut records[record].requests;
+        if requests.iter().any(|&(_, n)| n == 0) {
+            *requests = requests.iter().copied().filter(|&(_, n)| n > 0).collect();
+        }
+    }
+}

@@ -1,0 +1,505 @@
+//! Stage 4, price: load `pricing.toml` and price every usage record exactly.
+//!
+//! Rates are USD per million tokens, read from their literal text in the
+//! file (never through f64). A record is priced by the entry of its provider
+//! whose period contains the record's UTC date and whose match rule fits its
+//! model best: an exact name beats a glob, a longer glob (more literal
+//! characters) beats a shorter one; two equally good entries that could both
+//! match one name in overlapping periods are rejected when the file loads.
+
+mod allowances;
+mod entry;
+mod glob;
+mod table;
+mod toml_entry;
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+
+use crate::error::{Error, Result};
+use crate::hash::FastMap;
+use crate::intern::{Interner, Sym};
+use crate::model::{Cost, Tier, UsageRecord};
+use crate::terminal::escape;
+
+pub use allowances::{apply_allowances, Allowance, FREE_SUFFIX};
+pub use entry::{
+    per_million, Hours, LongContext, PriceEntry, Qualifiers, Rates, TierPrice, TierRates, Unpriced,
+    Window,
+};
+pub use glob::MAX_PATTERN;
+pub use table::Resolver;
+
+/// The pricing table shipped with tokenledger, used when no other is found.
+pub const BUILTIN: &str = include_str!("../../pricing.toml");
+
+/// A loaded pricing table.
+#[derive(Clone, Debug)]
+pub struct PriceTable {
+    /// The file's `version`, stamped into `summary.json`.
+    pub version: String,
+    /// The file's `currency`.
+    pub currency: String,
+    /// Where the table came from: a path, or `built-in`.
+    pub source: String,
+    /// Every `[[model]]` entry, in file order.
+    pub entries: Vec<PriceEntry>,
+    /// The table's text, as read: saved beside a month's reports so the
+    /// month can be repriced and audited later.
+    pub text: std::sync::Arc<str>,
+    /// The table this one `extends`: its source and text.
+    pub base: Option<(String, std::sync::Arc<str>)>,
+    /// Where `extends`' value is in `text`, to point it at the saved base.
+    pub(crate) extends_at: Option<std::ops::Range<usize>>,
+}
+
+/// The name a month's output gives the base of a table that extends
+/// another, beside its `pricing.toml`.
+pub const SAVED_BASE: &str = "pricing-base.toml";
+
+impl PriceTable {
+    /// The entry that prices `model` of `provider` on `date`, if any.
+    pub fn find(&self, provider: &str, model: &str, date: NaiveDate) -> Option<&PriceEntry> {
+        self.find_priced(provider, model, date).map(|(e, _)| e)
+    }
+
+    /// [`PriceTable::find`], and whether the entry prices `model` as a
+    /// Bedrock `global.` profile of its in-region model (its region is then
+    /// `global`, priced by the entry's `[model.geo.global]`).
+    pub fn find_priced(
+        &self,
+        provider: &str,
+        model: &str,
+        date: NaiveDate,
+    ) -> Option<(&PriceEntry, bool)> {
+        self.find_index(provider, model, date)
+            .map(|(i, global)| (&self.entries[i], global))
+    }
+
+    /// The name both sides of a reconciliation use for `model`: the first
+    /// exact name of the entry that matches it best on any date (dated
+    /// snapshots and display names meet their alias), else `model` itself.
+    pub fn canonical_model<'m>(&'m self, provider: &str, model: &'m str) -> &'m str {
+        let named = |model: &str| {
+            self.entries
+                .iter()
+                .filter(|e| e.provider == provider)
+                .filter_map(|e| e.fit(model).map(|fit| ((e.layer, fit), e)))
+                .max_by_key(|(rank, _)| *rank)
+                .and_then(|(_, e)| e.patterns.iter().find(|p| !p.contains('*')))
+        };
+        // A Bedrock cross-region profile meets its in-region model's name,
+        // as it is priced.
+        named(model)
+            .or_else(|| profile_model(provider, model).and_then(|(m, _)| named(m)))
+            .map_or(model, String::as_str)
+    }
+
+    /// The best entry for `model`, else for the in-region model of its
+    /// Bedrock profile (and whether that profile is `global.`).
+    fn find_index(&self, provider: &str, model: &str, date: NaiveDate) -> Option<(usize, bool)> {
+        if let Some(i) = self.best_index(provider, model, date) {
+            return Some((i, false));
+        }
+        let (in_region, global) = profile_model(provider, model)?;
+        Some((self.best_index(provider, in_region, date)?, global))
+    }
+
+    fn best_index(&self, provider: &str, model: &str, date: NaiveDate) -> Option<usize> {
+        self.entries
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.provider == provider && e.covers(date))
+            .filter_map(|(i, e)| e.fit(model).map(|fit| ((e.layer, fit), i)))
+            .max_by_key(|(rank, _)| *rank)
+            .map(|(_, i)| i)
+    }
+}
+
+/// Prompt sizes that mark a long-context tier in providers' price lists,
+/// whatever a table says: with a table's own thresholds they are the
+/// bounds of `ledger.csv`'s `prompt_over_tokens`.
+pub const PROMPT_BOUNDS: [u64; 3] = [128_000, 200_000, 272_000];
+
+impl PriceTable {
+    /// [`PROMPT_BOUNDS`] and every long-context threshold of the table,
+    /// sorted, without repeats.
+    pub fn prompt_bounds(&self) -> Vec<u64> {
+        let mut bounds: Vec<u64> = PROMPT_BOUNDS
+            .into_iter()
+            .chain(
+                self.entries
+                    .iter()
+                    .filter_map(|e| Some(e.long_context.as_ref()?.threshold)),
+            )
+            .collect();
+        bounds.sort_unstable();
+        bounds.dedup();
+        bounds
+    }
+}
+
+/// The largest of `bounds` (sorted) that a prompt of `prompt` tokens
+/// exceeds; 0 when it exceeds none.
+pub fn prompt_over(bounds: &[u64], prompt: u64) -> u64 {
+    bounds
+        .iter()
+        .rev()
+        .copied()
+        .find(|&b| prompt > b)
+        .unwrap_or(0)
+}
+
+impl PriceEntry {
+    /// Whether a request whose prompt exceeded `over` (and no larger bound
+    /// of `bounds`) is priced at this entry's long-context rates; `None`
+    /// when the entry's threshold falls between `over` and the next bound,
+    /// where the ledger cannot tell.
+    pub fn is_long_above(&self, over: u64, bounds: &[u64]) -> Option<bool> {
+        let Some(lc) = &self.long_context else {
+            return Some(false);
+        };
+        if lc.threshold <= over {
+            return Some(true);
+        }
+        let next = bounds.iter().copied().find(|&b| b > over);
+        match next {
+            Some(next) if lc.threshold >= next => Some(false),
+            _ => None,
+        }
+    }
+}
+
+/// Bedrock's geographic cross-region inference profiles, whose prefix
+/// costs what the model costs in one region.
+const GEO_PROFILES: [&str; 6] = ["us.", "eu.", "apac.", "jp.", "au.", "us-gov."];
+
+/// Bedrock's global cross-region inference profile: priced apart (for
+/// recent Claude models about 10 % below a region).
+pub const GLOBAL_PROFILE: &str = "global.";
+
+/// A Bedrock model id under a cross-region inference profile, as the
+/// in-region model it is priced as when the table names no entry for the
+/// profile itself, and whether the profile is `global.`: a geographic
+/// profile (`us.…`) costs what the region costs, a global one the
+/// in-region entry's rates times its `[model.geo.global]` (pricing stops,
+/// naming it, when the entry has none).
+fn profile_model<'m>(provider: &str, model: &'m str) -> Option<(&'m str, bool)> {
+    if provider != "aws.bedrock" {
+        return None;
+    }
+    if let Some(in_region) = model.strip_prefix(GLOBAL_PROFILE) {
+        return Some((in_region, true));
+    }
+    GEO_PROFILES
+        .iter()
+        .find_map(|p| model.strip_prefix(p))
+        .map(|m| (m, false))
+}
+
+/// The unpriced records of one (provider, model, reason).
+struct UnpricedGroup<'r> {
+    records: u64,
+    first: &'r str,
+    from: NaiveDate,
+    to: NaiveDate,
+}
+
+/// The price entry of each record, looked up once per (provider, model,
+/// day).
+pub struct Lookup<'t> {
+    table: &'t PriceTable,
+    interner: &'t Interner,
+    found: FastMap<(Sym, Sym, NaiveDate), Option<(usize, bool)>>,
+}
+
+impl<'t> Lookup<'t> {
+    /// Look records up in `table`; their names are in `interner`.
+    pub fn new(table: &'t PriceTable, interner: &'t Interner) -> Lookup<'t> {
+        Lookup {
+            table,
+            interner,
+            found: FastMap::default(),
+        }
+    }
+
+    /// The entry that prices `record`, if any.
+    pub fn entry(&mut self, record: &UsageRecord) -> Option<&'t PriceEntry> {
+        self.found(record).map(|(i, _)| &self.table.entries[i])
+    }
+
+    /// The entry that prices `record` and the qualifiers it prices it
+    /// with, if any.
+    pub fn priced(&mut self, record: &UsageRecord) -> Option<(&'t PriceEntry, Qualifiers<'t>)> {
+        let (i, global) = self.found(record)?;
+        let entry = &self.table.entries[i];
+        Some((entry, entry.qualifiers(record, self.interner, global)))
+    }
+
+    fn found(&mut self, record: &UsageRecord) -> Option<(usize, bool)> {
+        let (table, interner) = (self.table, self.interner);
+        let date = record.timestamp.date_naive();
+        *self
+            .found
+            .entry((record.provider, record.model, date))
+            .or_insert_with(|| {
+                let (provider, model) = (interner.get(record.provider), interner.get(record.model));
+                table.find_index(provider, model, date)
+            })
+    }
+}
+
+/// Price every record. Every record whose model has no price on its date
+/// (or no batch rate) is collected into one error that lists each model with
+/// its record count and first request id: never a silent $0.
+pub fn price_all(
+    table: &PriceTable,
+    records: &[UsageRecord],
+    interner: &Interner,
+) -> Result<Vec<Cost>> {
+    let (costs, gaps) = price_each(table, records, interner);
+    if gaps.is_empty() {
+        return Ok(costs);
+    }
+    Err(Error::fatal(format!(
+        "usage records with no price in {} (add or extend a [[model]] entry):\n{}",
+        table.source,
+        gaps.join("\n")
+    )))
+}
+
+/// Price every record that has a price; the others are described, one line
+/// per (provider, model, reason) with its record count, dates and first
+/// request id.
+pub fn price_each(
+    table: &PriceTable,
+    records: &[UsageRecord],
+    interner: &Interner,
+) -> (Vec<Cost>, Vec<String>) {
+    let mut lookup = Lookup::new(table, interner);
+    let mut unpriced: BTreeMap<(&str, &str, Unpriced), UnpricedGroup> = BTreeMap::new();
+    let mut costs = Vec::with_capacity(records.len());
+    for r in records {
+        let date = r.timestamp.date_naive();
+        let result = match lookup.priced(r) {
+            Some((entry, qualifiers)) => entry
+                .cost(&r.tokens, &r.modalities, &qualifiers)
+                .and_then(|cost| {
+                    let fees = entry.fees(&r.requests, interner)?;
+                    Ok(Cost { fees, ..cost })
+                }),
+            None => Err(Unpriced::NoPrice),
+        };
+        match result {
+            Ok(cost) => costs.push(cost),
+            Err(why) => {
+                let key = (interner.get(r.provider), interner.get(r.model), why);
+                let group = unpriced.entry(key).or_insert(UnpricedGroup {
+                    records: 0,
+                    first: &r.request_id,
+                    from: date,
+                    to: date,
+                });
+                group.records += 1;
+                group.from = group.from.min(date);
+                group.to = group.to.max(date);
+            }
+        }
+    }
+    let gaps = unpriced
+        .iter()
+        .map(|((provider, model, why), group)| {
+            let UnpricedGroup { records: count, first, from, to } = group;
+            let why = match why {
+                Unpriced::NoPrice => "no price".to_string(),
+                Unpriced::NoTier(Tier::Batch) => "no batch_discount or [model.tiers.batch]".to_string(),
+                Unpriced::NoTier(tier) => format!("no [model.tiers.{}]", tier.key()),
+                Unpriced::NoGeo => "no [model.geo.<region>] for its inference_geo (global for a Bedrock global. profile)".to_string(),
+                Unpriced::NoSpeed => "no [model.speed.fast] for its speed".to_string(),
+                Unpriced::NoHours => "no [[model.hours]] window for its time of day".to_string(),
+                Unpriced::NoModality(m) => format!(
+                    "no {} rate in its tier's explicit rates for its {}",
+                    m.key(),
+                    m.column()
+                ),
+                Unpriced::NoCharge(charge) => format!(
+                    "no [model.requests] price for its {} requests",
+                    interner.get(*charge)
+                ),
+            };
+            let dates = if from == to { format!("on {from}") } else { format!("from {from} to {to}") };
+            let (provider, model, first) = (escape(provider), escape(model), escape(first));
+            format!("  {provider} {model}: {why} for {count} record(s) {dates}; first request_id {first}")
+        })
+        .collect();
+    (costs, gaps)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{TokenType, Tokens};
+    use rust_decimal::Decimal;
+    use std::str::FromStr;
+
+    const TABLE: &str = r#"
+version = "t"
+currency = "USD"
+
+[[model]]
+provider = "anthropic"
+match = ["claude-sonnet-4-5", "claude-sonnet-4-5-*"]
+effective_from = 2025-09-29
+input = 3.00
+output = 15
+cache_read = 0.30
+cache_write_5m = 3.75
+cache_write_1h = 6.00
+batch_discount = 0.5
+[model.long_context]
+threshold = 200000
+input = 6.00
+output = 22.50
+cache_read = 0.60
+cache_write_5m = 7.50
+cache_write_1h = 12.00
+
+[[model]]
+provider = "anthropic"
+match = ["claude-*"]
+effective_from = "2024-01-01"
+input = 1
+output = 1
+cache_read = 1
+cache_write_5m = 1
+cache_write_1h = 1
+"#;
+
+    #[test]
+    fn bedrock_geo_profiles_fall_back_to_the_region_and_global_only_with_its_rate() {
+        let table = PriceTable::parse(BUILTIN, "built-in").unwrap();
+        let day = NaiveDate::from_ymd_opt(2025, 10, 15).unwrap();
+        let input = |model: &str| {
+            let (entry, global) = table.find_priced("aws.bedrock", model, day)?;
+            let geo = global.then_some(crate::model::GLOBAL);
+            let qualifiers = Qualifiers {
+                geo,
+                ..Qualifiers::default()
+            };
+            entry.unit_price(TokenType::Input, &qualifiers, false).ok()
+        };
+        let sonnet = "anthropic.claude-sonnet-4-5-20250929-v1";
+        assert_eq!(input(sonnet), Some(d("3.30")));
+        assert_eq!(input(&format!("us.{sonnet}")), Some(d("3.30")));
+        assert_eq!(input(&format!("eu.{sonnet}")), Some(d("3.30")));
+        assert_eq!(input(&format!("global.{sonnet}")), Some(d("3.00")));
+        // A global profile the table does not name is priced as the
+        // region's model only by that entry's [model.geo.global].
+        let haiku = "global.anthropic.claude-3-haiku-20240307-v1";
+        assert_eq!(input(haiku), None);
+        // Reconciliation meets an in-region invoice line under the same name.
+        assert_eq!(
+            table.canonical_model("aws.bedrock", &format!("us.{sonnet}")),
+            sonnet
+        );
+        assert_eq!(
+            input("us.anthropic.claude-3-haiku-20240307-v1"),
+            Some(d("0.25"))
+        );
+    }
+
+    fn d(s: &str) -> Decimal {
+        Decimal::from_str(s).unwrap()
+    }
+
+    fn date(s: &str) -> NaiveDate {
+        NaiveDate::from_str(s).unwrap()
+    }
+
+    #[test]
+    fn rates_are_read_exactly_from_their_text() {
+        let table = PriceTable::parse(TABLE, "t.toml").unwrap();
+        assert_eq!(
+            table.entries[0].rates.0,
+            [d("3"), d("0.3"), d("3.75"), d("6"), d("15")]
+        );
+        assert_eq!(table.entries[0].line, 5);
+    }
+
+    #[test]
+    fn longest_match_wins_and_dates_apply() {
+        let table = PriceTable::parse(TABLE, "t.toml").unwrap();
+        let e = table
+            .find(
+                "anthropic",
+                "claude-sonnet-4-5-20250929",
+                date("2025-10-01"),
+            )
+            .unwrap();
+        assert_eq!(e.line, 5);
+        let e = table
+            .find(
+                "anthropic",
+                "claude-sonnet-4-5-20250929",
+                date("2025-09-28"),
+            )
+            .unwrap();
+        assert_eq!(
+            e.line, 23,
+            "before effective_from only the catch-all glob applies"
+        );
+        assert!(table
+            .find("openai", "claude-sonnet-4-5", date("2025-10-01"))
+            .is_none());
+    }
+
+    #[test]
+    fn long_context_switches_the_whole_request_and_batch_halves_it() {
+        let table = PriceTable::parse(TABLE, "t.toml").unwrap();
+        let e = &table.entries[0];
+        // 150,000 uncached + 60,000 cache read = 210,000 > 200,000: long-context rates.
+        let tokens = Tokens([150_000, 60_000, 0, 0, 1_000]);
+        let cost = e.cost(&tokens, &[], &Qualifiers::default()).unwrap();
+        assert_eq!(
+            cost.tokens,
+            [d("0.9"), d("0.036"), d("0"), d("0"), d("0.0225")]
+        );
+        let batch_tier = Qualifiers {
+            tier: Tier::Batch,
+            ..Qualifiers::default()
+        };
+        let batch = e.cost(&tokens, &[], &batch_tier).unwrap();
+        assert_eq!(batch.total(), d("0.47925"));
+    }
+
+    #[test]
+    fn equally_good_overlapping_globs_are_rejected() {
+        let text = TABLE.replace(
+            "match = [\"claude-*\"]",
+            "match = [\"claude-sonnet-4-5-*\"]",
+        );
+        let err = PriceTable::parse(&text, "t.toml").unwrap_err().to_string();
+        assert!(
+            err.contains("t.toml:23:") && err.contains("line 5"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn negative_rate_and_unknown_key_name_their_line() {
+        let err =
+            PriceTable::parse(&TABLE.replace("output = 15", "output = -15"), "t.toml").unwrap_err();
+        assert!(
+            err.to_string().starts_with("t.toml:10: \"output\" is -15"),
+            "{err}"
+        );
+        let err =
+            PriceTable::parse(&TABLE.replace("output = 15", "outptu = 15"), "t.toml").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("t.toml:10: unknown key \"outptu\""),
+            "{err}"
+        );
+    }
+}
