@@ -167,7 +167,9 @@ fn a_rerun_never_deletes_a_file_tokenledger_did_not_write() {
     wd.run(&HANDMADE_REPORT);
     let manifest = wd.read("out/.tokenledger-manifest");
     assert!(
-        manifest.lines().any(|l| l.ends_with("  by_tenant.csv") && l.len() == 64 + 15),
+        manifest
+            .lines()
+            .any(|l| l.ends_with("  by_tenant.csv") && l.len() == 64 + 15),
         "{manifest}"
     );
     // A file and a folder of the user's own, added after the first run.

@@ -177,7 +177,8 @@ impl Progress {
     /// One more span read; the line is redrawn at most ten times a second.
     pub fn span(&mut self, file: &Path) {
         self.spans += 1;
-        if self.on && self.spans.is_multiple_of(4096) && self.shown_at.elapsed().as_millis() >= 100 {
+        if self.on && self.spans.is_multiple_of(4096) && self.shown_at.elapsed().as_millis() >= 100
+        {
             self.show(file);
         }
     }

@@ -87,10 +87,7 @@ const BUILT_IN: &str = "built-in";
 fn from_disk(dir: &Path) -> impl Fn(&str) -> Result<(String, String)> + '_ {
     move |name: &str| {
         let path = dir.join(name);
-        Ok((
-            crate::read::read_text(&path)?,
-            path.display().to_string(),
-        ))
+        Ok((crate::read::read_text(&path)?, path.display().to_string()))
     }
 }
 

@@ -461,9 +461,11 @@ impl PricingToml for TomlReader<'_> {
                          prices only Bedrock's global. inference profiles (provider \"aws.bedrock\")"
                     ))
                 } else if patterns.iter().any(|p| p.starts_with(GLOBAL_PROFILE)) {
-                    Some("this entry names global. profiles itself and prices them at its own \
+                    Some(
+                        "this entry names global. profiles itself and prices them at its own \
                           rates, so [model.geo.global] would never apply"
-                        .to_string())
+                            .to_string(),
+                    )
                 } else {
                     None
                 };

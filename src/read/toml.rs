@@ -2,7 +2,6 @@
 //! errors that name the file, line and key. Numbers are read from their
 //! literal text, never through f64.
 
-
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use toml_edit::{Document, Item, Table, Value};

@@ -53,7 +53,10 @@ impl CsvOut {
     }
 
     /// Run `write` on the rows and take the sink back.
-    pub(super) fn render(mut self, write: impl FnOnce(&mut CsvOut) -> csv::Result<()>) -> csv::Result<Sink> {
+    pub(super) fn render(
+        mut self,
+        write: impl FnOnce(&mut CsvOut) -> csv::Result<()>,
+    ) -> csv::Result<Sink> {
         write(&mut self)?;
         self.writer
             .into_inner()

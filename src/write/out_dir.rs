@@ -147,7 +147,8 @@ impl OutDir {
             match std::fs::rename(target, &old) {
                 // A mount point on the same device (a bind mount).
                 Err(e) if e.raw_os_error() == Some(EBUSY) => {
-                    return self.commit_in_place(&Manifest::read(target)?.files.into_keys().collect())
+                    return self
+                        .commit_in_place(&Manifest::read(target)?.files.into_keys().collect())
                 }
                 other => other.map_err(|e| Error::io(target, e))?,
             }
@@ -236,7 +237,10 @@ fn not_an_input(target: &Path, parent: &Path, inputs: &[PathBuf]) -> Result<()> 
         return Ok(()); // created below, so it holds no input
     };
     let target = parent.join(target.file_name().unwrap_or_default());
-    for input in inputs.iter().filter(|p| p.as_os_str() != crate::read::STDIN) {
+    for input in inputs
+        .iter()
+        .filter(|p| p.as_os_str() != crate::read::STDIN)
+    {
         let Ok(input) = std::fs::canonicalize(input) else {
             continue;
         };
