@@ -156,33 +156,88 @@ impl Hasher {
 /// directory, for the messages.
 pub fn read_verified(dir: &Path, name: &str, what: &str) -> Result<Vec<u8>> {
     let path = dir.join(name);
-    let manifest = Manifest::read(dir)?;
-    let listed = manifest.files.get(name).ok_or_else(|| {
-        Error::fatal(format!(
-            "{}: not listed in {}'s manifest ({MANIFEST}): not written by {what}, or by a \
-             tokenledger too old to check; rerun {what} for it",
-            path.display(),
-            dir.display()
-        ))
-    })?;
+    let expected = listed_sha(dir, name, what)?;
     let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
-    let Some(expected) = listed else {
-        return Err(Error::fatal(format!(
+    check(&path, &sha256(&bytes), &expected, what)?;
+    Ok(bytes)
+}
+
+/// The hash `dir`'s manifest lists for `name`, or why there is none.
+fn listed_sha(dir: &Path, name: &str, what: &str) -> Result<Sha> {
+    let path = dir.join(name);
+    let manifest = Manifest::read(dir)?;
+    match manifest.files.get(name) {
+        Some(Some(sha)) => Ok(sha.clone()),
+        Some(None) => Err(Error::fatal(format!(
             "{}: {}'s manifest lists no SHA-256 for it (written by an older tokenledger), so it \
              cannot be checked; rerun {what} for it",
             path.display(),
             dir.display()
-        )));
-    };
-    let actual = sha256(&bytes);
-    if actual != *expected {
-        return Err(Error::fatal(format!(
-            "{}: changed since {what} wrote it (SHA-256 {actual}, the manifest says {expected}): \
-             edited, cut short or replaced; tokenledger does not trust it. Rerun {what} for it",
-            path.display()
-        )));
+        ))),
+        None => Err(Error::fatal(format!(
+            "{}: not listed in {}'s manifest ({MANIFEST}): not written by {what}, or by a \
+             tokenledger too old to check; rerun {what} for it",
+            path.display(),
+            dir.display()
+        ))),
     }
-    Ok(bytes)
+}
+
+/// An error unless `actual` is `expected`.
+fn check(path: &Path, actual: &str, expected: &str, what: &str) -> Result<()> {
+    if actual == expected {
+        return Ok(());
+    }
+    Err(Error::fatal(format!(
+        "{}: changed since {what} wrote it (SHA-256 {actual}, the manifest says {expected}): \
+         edited, cut short or replaced; tokenledger does not trust it. Rerun {what} for it",
+        path.display()
+    )))
+}
+
+/// A file of an output directory being read, hashed as it goes, checked
+/// against the directory's manifest by [`Checked::verify`] once read to
+/// its end (what was read is not trusted before).
+pub struct Checked {
+    file: std::fs::File,
+    hasher: Hasher,
+    expected: Sha,
+    path: std::path::PathBuf,
+    what: &'static str,
+}
+
+impl Checked {
+    /// Open `dir/name`, which `dir`'s manifest must list with a hash.
+    pub fn open(dir: &Path, name: &str, what: &'static str) -> Result<Checked> {
+        let path = dir.join(name);
+        let expected = listed_sha(dir, name, what)?;
+        let file = std::fs::File::open(&path).map_err(|e| Error::io(&path, e))?;
+        Ok(Checked {
+            file,
+            hasher: Hasher::default(),
+            expected,
+            path,
+            what,
+        })
+    }
+
+    /// Whether what was read is the file the manifest lists.
+    pub fn verify(&self) -> Result<()> {
+        check(
+            &self.path,
+            &self.hasher.clone().finish(),
+            &self.expected,
+            self.what,
+        )
+    }
+}
+
+impl std::io::Read for Checked {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.file.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
 }
 
 #[cfg(test)]

@@ -22,6 +22,11 @@
 //!   `merge` names the file by its source.
 //! - A file that is one OTLP JSON document becomes one line (its spans'
 //!   origin in one run is line 1 too).
+//! - The last line of every partition file is partition's own
+//!   `"tokenledgerPartitionEnd": {"source_bytes", "source_sha256", "spans"}`
+//!   ([`crate::read::spans::PartEnd`]): the shard checks it read every span
+//!   the partition got, and `merge` that every partition of a source was
+//!   cut from the same bytes.
 //!
 //! Flat JSONL and Jaeger files are refused: shard those with
 //! `report --shard I/N`, which reads every file.
@@ -45,7 +50,10 @@ use serde_json::value::RawValue;
 
 use crate::error::{Error, Result};
 use crate::model::Shard;
-use crate::read::spans::{in_parallel, open, Dialect, Opened, PartOf, PARTITION_KEY};
+use crate::read::spans::{
+    in_parallel, open, Dialect, Opened, PartEnd, PartOf, PARTITION_END_KEY, PARTITION_KEY,
+};
+use crate::read::Fingerprint;
 
 /// The most partitions one run writes: each is an open file while an input
 /// is cut.
@@ -302,17 +310,19 @@ fn cut_file(
                 .map_err(|e| Error::io(t, e))
         })
         .collect::<Result<Vec<_>>>()?;
+    let mut own = vec![0u64; count as usize];
     let mut write = |cut: Cut| -> Result<()> {
         for (i, bytes) in cut.parts.iter().enumerate() {
             outs[i]
                 .write_all(bytes)
                 .map_err(|e| Error::io(&temps[i], e))?;
         }
-        for (total, n) in spans.iter_mut().zip(cut.spans) {
+        for (total, n) in own.iter_mut().zip(cut.spans) {
             *total += n;
         }
         Ok(())
     };
+    let fingerprint = Fingerprint::default();
     let not_otlp = |dialect: Dialect| {
         Error::fatal(format!(
             "{}: {} spans; partition cuts OTLP JSON only: shard this file with `report --shard I/N` \
@@ -321,7 +331,7 @@ fn cut_file(
             dialect.name()
         ))
     };
-    match open(path)? {
+    match open(path, Some(&fingerprint))? {
         Opened::Document(text) => {
             if crate::read::jaeger::is_jaeger(&text) {
                 return Err(not_otlp(Dialect::Jaeger));
@@ -365,7 +375,20 @@ fn cut_file(
             }
         }
     }
-    for (out, temp) in outs.iter_mut().zip(temps) {
+    let (source_bytes, source_sha256) = fingerprint.get();
+    for (i, (out, temp)) in outs.iter_mut().zip(temps).enumerate() {
+        let end = PartEnd {
+            source_bytes,
+            source_sha256: source_sha256.clone(),
+            spans: own[i],
+        };
+        let json = serde_json::to_string(&end).expect("a trailer serialises");
+        writeln!(
+            out,
+            "{{\"{PARTITION_END_KEY}\":{json},\"resourceSpans\":[]}}"
+        )
+        .map_err(|e| Error::io(temp, e))?;
+        spans[i] += own[i];
         out.flush().map_err(|e| Error::io(temp, e))?;
         out.get_ref().sync_all().map_err(|e| Error::io(temp, e))?;
     }

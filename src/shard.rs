@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result, Skips};
 use crate::intern::{Interner, Sym};
+use crate::manifest::{read_verified, Checked};
 use crate::model::{CallInfo, Origin, Shard};
 use crate::pipeline::config::SpanConfig;
 use crate::pipeline::usage::Usage as Billing;
@@ -58,6 +59,11 @@ struct Meta {
     /// counts them: every shard meets the same lines).
     #[serde(default)]
     span_file_skips: Vec<u64>,
+    /// Each span file's size and SHA-256 as the shard read it (of the
+    /// source a partition was cut from): every shard must have read the
+    /// same bytes.
+    #[serde(default)]
+    span_file_fingerprints: Vec<Option<(u64, String)>>,
     spans: u64,
     traces: u64,
     orphan_spans: u64,
@@ -68,6 +74,12 @@ struct Meta {
     /// Each run's outcome: trace id (hex) → outcome.
     outcomes: BTreeMap<String, String>,
 }
+
+/// Who writes partials, for the messages of the checks `merge` makes.
+const WRITER: &str = "`tokenledger report --shard I/N --out`";
+
+/// A partial's list of every trace it resolved (hex ids, sorted).
+const TRACES: &str = "traces.txt";
 
 /// One line of `calls.jsonl`.
 #[derive(Debug, Serialize, Deserialize)]
@@ -179,6 +191,10 @@ pub fn write_partial(
             .iter()
             .map(|i| i.part_of.as_ref().map(|p| p.source.clone()))
             .collect(),
+        span_file_fingerprints: billing.inputs[before..]
+            .iter()
+            .map(|i| i.fingerprint.clone())
+            .collect(),
         spans: billing.counts.spans,
         traces: resolved.traces,
         orphan_spans: resolved.orphan_spans,
@@ -197,6 +213,10 @@ pub fn write_partial(
     json.write_all(b"\n").expect("writing to memory");
     dir.write("partial.json", &json)?;
     dir.write("calls.jsonl", &calls)?;
+    let mut traces = resolved.trace_ids.clone();
+    traces.sort_unstable();
+    let traces: String = traces.iter().map(|t| format!("{t:032x}\n")).collect();
+    dir.write(TRACES, traces.as_bytes())?;
     dir.commit()
 }
 
@@ -208,13 +228,20 @@ pub fn read_partials(dirs: &[PathBuf], billing: &mut Billing) -> Result<(Resolve
     let mut metas = Vec::new();
     for dir in dirs {
         let path = dir.join("partial.json");
-        let text = crate::read::read_text(&path)?;
-        let meta: Meta = serde_json::from_str(&text).map_err(|e| {
+        let bytes = read_verified(dir, "partial.json", WRITER)?;
+        let meta: Meta = serde_json::from_slice(&bytes).map_err(|e| {
             Error::fatal(format!(
                 "{}: not a tokenledger partial ({e}); make one with `report --shard I/N --out DIR`",
                 path.display()
             ))
         })?;
+        if meta.span_file_fingerprints.len() != meta.span_files.len() {
+            return Err(Error::fatal(format!(
+                "{}: no record of what the shard read (an older tokenledger's partial): rerun the \
+                 shard",
+                path.display()
+            )));
+        }
         metas.push((dir, meta));
     }
     metas.sort_by_key(|(_, m)| m.shard.index);
@@ -319,6 +346,7 @@ pub fn read_partials(dirs: &[PathBuf], billing: &mut Billing) -> Result<(Resolve
         };
         read_calls(dir, &mut billing.interner, &mut resolved.calls, file_of)?;
     }
+    no_trace_twice(&metas)?;
     resolved
         .calls
         .sort_unstable_by_key(|c| (c.trace_id, c.span_id));
@@ -344,6 +372,10 @@ fn same_files(metas: &[(&PathBuf, Meta)]) -> Result<Files> {
     let first = &metas[0].1;
     let mut files = Vec::new();
     for (i, (path, format, _)) in first.span_files.iter().enumerate() {
+        let read = |m: &Meta| m.span_file_fingerprints[i].clone();
+        if let Some((_, other)) = metas.iter().find(|(_, m)| read(m) != read(first)) {
+            return Err(changed_between(path, first, other));
+        }
         files.push(InputFile {
             path: path.clone(),
             kind: InputKind::Spans,
@@ -354,6 +386,7 @@ fn same_files(metas: &[(&PathBuf, Meta)]) -> Result<Files> {
                 .filter_map(|(_, m)| m.span_file_skips.get(i))
                 .sum(),
             part_of: None,
+            fingerprint: None,
         });
     }
     let same: Vec<u32> = (0..files.len() as u32).collect();
@@ -372,6 +405,7 @@ fn union_of_files(metas: &[(&PathBuf, Meta)]) -> Result<Files> {
         skipped: u64,
         shards: Vec<u32>,
         partitioned: bool,
+        read: Option<(u64, String)>,
     }
     let count = metas[0].1.shard.count;
     let mut sources: BTreeMap<PathBuf, Source> = BTreeMap::new();
@@ -390,13 +424,25 @@ fn union_of_files(metas: &[(&PathBuf, Meta)]) -> Result<Files> {
                     name.display()
                 )));
             }
+            let read = meta.span_file_fingerprints[k].clone();
             let source = sources.entry(name.clone()).or_insert_with(|| Source {
                 format: format.clone(),
                 records: 0,
                 skipped: 0,
                 shards: Vec::new(),
                 partitioned,
+                read: read.clone(),
             });
+            if source.read != read {
+                return Err(Error::fatal(format!(
+                    "{}: shard {}/{count} read a partition cut from other bytes of it than \
+                     shard {}/{count} did: it changed between two runs of `partition`; cut it \
+                     once and run every shard on that cut",
+                    name.display(),
+                    meta.shard.index,
+                    source.shards.first().copied().unwrap_or_default()
+                )));
+            }
             if source.format != *format || source.partitioned != partitioned {
                 return Err(Error::fatal(format!(
                     "{}: read as {format} by shard {}/{count} but not so by another shard",
@@ -450,9 +496,58 @@ fn union_of_files(metas: &[(&PathBuf, Meta)]) -> Result<Files> {
             records: source.records,
             skipped: source.skipped,
             part_of: None,
+            fingerprint: None,
         });
     }
     Ok((files, renumber))
+}
+
+/// The refusal of span files that two shards read in different states.
+fn changed_between(path: &Path, a: &Meta, b: &Meta) -> Error {
+    let shown = |m: &Meta| {
+        let index = m.span_files.iter().position(|f| f.0 == path);
+        match index.and_then(|i| m.span_file_fingerprints[i].clone()) {
+            Some((bytes, sha)) => format!("{bytes} bytes, SHA-256 {}", &sha[..12]),
+            None => "nothing".to_string(),
+        }
+    };
+    Error::fatal(format!(
+        "{}: shard {}/{} read {} of it, shard {}/{} {}: the file changed between the shards' runs \
+         (it grew, or was rewritten); run every shard again on the same files",
+        path.display(),
+        a.shard.index,
+        a.shard.count,
+        shown(a),
+        b.shard.index,
+        b.shard.count,
+        shown(b)
+    ))
+}
+
+/// Every trace must be in one partial only: a trace whose spans were
+/// routed to two shards' files is resolved in halves (its calls lose the
+/// tenant and feature of the half they are not in).
+fn no_trace_twice(metas: &[(&PathBuf, Meta)]) -> Result<()> {
+    let mut all: Vec<(u128, u32)> = Vec::new();
+    for (dir, meta) in metas {
+        let mut reader = std::io::BufReader::new(Checked::open(dir, TRACES, WRITER)?);
+        let mut line = String::new();
+        while reader.read_line(&mut line).map_err(|e| Error::io(dir, e))? > 0 {
+            all.push((hex(line.trim_end(), 32, dir, TRACES)?, meta.shard.index));
+            line.clear();
+        }
+        reader.get_ref().verify()?;
+    }
+    all.sort_unstable();
+    match all.windows(2).find(|w| w[0].0 == w[1].0) {
+        None => Ok(()),
+        Some(w) => Err(Error::fatal(format!(
+            "trace {:032x} is in the partials of shards {} and {} of {}: its spans were split \
+             between two shards' span files, so neither resolved it whole; route every span of a \
+             trace to one shard (or cut the files with `tokenledger partition`)",
+            w[0].0, w[0].1, w[1].1, metas[0].1.shard.count
+        ))),
+    }
 }
 
 /// A span format as a partial names it.
@@ -480,10 +575,9 @@ fn read_calls(
     file_of: impl Fn(u32) -> Option<u32>,
 ) -> Result<()> {
     let path = dir.join("calls.jsonl");
-    let reader =
-        std::io::BufReader::new(std::fs::File::open(&path).map_err(|e| Error::io(&path, e))?);
+    let mut reader = std::io::BufReader::new(Checked::open(dir, "calls.jsonl", WRITER)?);
     let mut intern = |name: Option<String>| name.map(|n| interner.intern(&n));
-    for (n, line) in reader.lines().enumerate() {
+    for (n, line) in (&mut reader).lines().enumerate() {
         let line = line.map_err(|e| Error::io(&path, e))?;
         let at = format!("{}:{}", path.display(), n + 1);
         let c: PartialCall = serde_json::from_str(&line)
@@ -522,7 +616,7 @@ fn read_calls(
             },
         });
     }
-    Ok(())
+    reader.get_ref().verify()
 }
 
 #[cfg(test)]

@@ -41,6 +41,10 @@ pub struct Summary {
     /// One line per warning.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// The CSV files were written with `--raw-csv` (cells not neutralised):
+    /// `diff` then reads them as they are.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub raw_csv: bool,
 }
 
 /// Which pricing table was used.

@@ -147,6 +147,9 @@ pub struct Resolved {
     pub wrapper_spans: u64,
     /// Each run's outcome, from its root span.
     pub outcomes: FastMap<u128, Sym>,
+    /// Every trace id seen (a shard's partial lists them, so `merge` can
+    /// tell a trace split between two shards).
+    pub trace_ids: Vec<u128>,
 }
 
 /// What a span passes down to its children.
@@ -179,6 +182,7 @@ impl Resolved {
         self.duplicate_spans += other.duplicate_spans;
         self.wrapper_spans += other.wrapper_spans;
         self.outcomes.extend(other.outcomes);
+        self.trace_ids.extend(other.trace_ids);
     }
 }
 
@@ -225,6 +229,7 @@ impl Forest {
         // and the same whether the spans were spilled or not (by hash, as
         // `spill` cuts them, then id).
         traces.sort_unstable_by_key(|(id, _)| (trace_hash(*id), *id));
+        out.trace_ids = traces.iter().map(|(id, _)| *id).collect();
         for (trace_id, spans) in traces {
             resolve_trace(trace_id, spans, &mut out, &describe, skips)?;
         }

@@ -1,7 +1,7 @@
 //! `tokenledger diff` and the files it reads: `ledger.csv`, `by_day.csv`,
 //! `changes.csv` and the saved `pricing.toml`.
 
-use crate::workdir::{csv_rows, micros, Workdir, HANDMADE_REPORT};
+use crate::workdir::{csv_rows, micros, reseal, Workdir, HANDMADE_REPORT};
 
 /// The hand-made fleet's May (one long-context request, $6.00) and June,
 /// reported into `may/` and `june/`.
@@ -100,6 +100,7 @@ fn growth_above_the_limit_exits_one() {
         "july/summary.json",
         &summary.replace("\"period\": \"2025-05\"", "\"period\": \"2025-07\""),
     );
+    reseal(&wd.path("july"));
     let stderr = wd.fail(
         &["diff", "june", "july", "--fail-on-growth", "25", "--quiet"],
         1,
@@ -134,6 +135,7 @@ fn a_directory_without_a_ledger_is_named() {
         .read("june/ledger.csv")
         .replace(",standard,global,", ",turbo,global,");
     wd.write("june/ledger.csv", &ledger);
+    reseal(&wd.path("june"));
     let stderr = wd.fail(&["diff", "may", "june"], 2);
     assert!(
         stderr.starts_with(
@@ -331,6 +333,7 @@ fn diff_html_folds_the_smaller_tenants_and_escapes_labels() {
         }
     }
     wd.write("june/ledger.csv", &text);
+    reseal(&wd.path("june"));
     wd.run(&["diff", "may", "june", "--out", "diff", "--quiet"]);
     let html = wd.read("diff/diff.html");
     let (labels, values, classes) = waterfall(&html);

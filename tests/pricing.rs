@@ -1,6 +1,6 @@
 //! `tokenledger pricing show` and `pricing check`.
 
-use crate::workdir::Workdir;
+use crate::workdir::{reseal, Workdir};
 
 #[test]
 fn show_prints_the_matched_entry_and_every_rate() {
@@ -766,25 +766,17 @@ r6,2025-06-02T23:00:00Z,deepseek,deepseek-x,1000000,0,0,0,100000,false
     prev = prev.replace(",0.27,0.54\n", ",0.37,0.74\n");
     wd.write("prev/ledger.csv", &prev);
     wd.write("prev/summary.json", &wd.read("out/summary.json"));
+    reseal(&wd.path("prev"));
     let diff = wd.run(&["diff", "prev", "out"]);
     assert!(diff.contains("  price effect  -$0.200000"), "{diff}");
     assert!(diff.contains("  volume effect +$0.000000"), "{diff}");
-    // A ledger written before the hours column still reads.
-    let old: String = prev
-        .lines()
-        .map(|l| {
-            let mut cells: Vec<&str> = l.split(',').collect();
-            cells.remove(7);
-            cells.join(",") + "\n"
-        })
-        .collect();
-    wd.write("prev/ledger.csv", &old);
     // Against a flat table every hour is repriced at its one rate: 6 ×
     // (0.135 + 0.055) = 1.14, so 2.54 − 1.14 is price.
     wd.write(
         "prev/pricing.toml",
         HOURS_PRICING.split("[[model.hours]]").next().unwrap(),
     );
+    reseal(&wd.path("prev"));
     let diff = wd.run(&["diff", "prev", "out"]);
     assert!(diff.contains("  price effect  +$1.400000"), "{diff}");
     // Overlapping windows are refused when the table loads.
@@ -883,6 +875,7 @@ r4,2025-06-03T00:00:00Z,openai,gpt-x,1000000,0,0,0,100000,false,2
     let no_allowance =
         "[model.free_requests.web_search]\nper = \"day\"\ncount = 3\npool = \"gpt\"\n";
     wd.write("prev/pricing.toml", &table.replace(no_allowance, ""));
+    reseal(&wd.path("prev"));
     let diff = wd.run(&["diff", "prev", "out"]);
     assert!(diff.contains("  price effect  -$0.175000"), "{diff}");
     // Counted in prompts: the first 2 records a day with searches are

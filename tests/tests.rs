@@ -13,6 +13,7 @@ mod gates;
 mod handmade;
 mod hardening;
 mod matrix;
+mod ownership;
 #[cfg(feature = "parquet")]
 mod parquet;
 mod pricing;

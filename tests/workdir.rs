@@ -178,3 +178,35 @@ pub fn micros(cell: &str) -> i128 {
     sign * (whole.trim_start_matches('-').parse::<i128>().unwrap() * 1_000_000
         + frac.parse::<i128>().unwrap())
 }
+
+/// Make a hand-edited output directory look written by `report`, as a test
+/// needs to build a month for `diff` out of another: summary.json's total
+/// set to its ledger's, and the manifest listing every file with its
+/// current hash. (What `diff` refuses without this is tested on its own.)
+pub fn reseal(dir: &Path) {
+    use std::str::FromStr;
+    let ledger = dir.join("ledger.csv");
+    let summary = dir.join("summary.json");
+    if ledger.is_file() && summary.is_file() {
+        let rows = csv_rows(&std::fs::read_to_string(&ledger).unwrap());
+        let total: rust_decimal::Decimal = rows[1..]
+            .iter()
+            .map(|r| rust_decimal::Decimal::from_str(&r[18]).unwrap())
+            .sum();
+        let mut json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+        json["totals"]["cost"]["cost_usd"] = format!("{:.6}", total.round_dp(6)).into();
+        let text = serde_json::to_string_pretty(&json).unwrap() + "\n";
+        std::fs::write(&summary, text).unwrap();
+    }
+    let mut manifest = tokenledger::manifest::Manifest::default();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().into_string().unwrap();
+        if name != tokenledger::manifest::MANIFEST && entry.file_type().unwrap().is_file() {
+            let sha = tokenledger::manifest::sha256(&std::fs::read(entry.path()).unwrap());
+            manifest.files.insert(name, Some(sha));
+        }
+    }
+    std::fs::write(dir.join(tokenledger::manifest::MANIFEST), manifest.render()).unwrap();
+}

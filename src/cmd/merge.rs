@@ -30,7 +30,7 @@ pub fn run(config: &MergeConfig) -> Result<Outcome> {
     timings.phase("checks");
     let (resolved, keys) = read_partials(&config.partials, &mut usage)?;
     timings.phase("read partials");
-    let month = pipeline::month(
+    let mut month = pipeline::month(
         &config.month,
         &keys,
         usage,
@@ -41,7 +41,7 @@ pub fn run(config: &MergeConfig) -> Result<Outcome> {
     let mut inputs = config.partials.clone();
     inputs.extend(config.month.inputs());
     let outcome = emit(
-        &month,
+        &mut month,
         &config.month.answers,
         &config.output,
         &inputs,

@@ -60,13 +60,15 @@ pub struct OutputConfig {
 /// Write a computed month: its files (and answers) into `--out` and
 /// `--print`, then the summary, the warnings, and its gates as the outcome.
 pub fn emit(
-    month: &Month,
+    month: &mut Month,
     answers: &AnswerConfig,
     output: &OutputConfig,
     inputs: &[PathBuf],
     timings: &mut Timings,
 ) -> Result<Outcome> {
     let outputs = Outputs::new(output.out.as_deref(), output.print.as_deref(), inputs)?;
+    month.summary.raw_csv = output.raw_csv;
+    let month = &*month;
     if outputs.wanted() {
         let computed = month.answers(answers)?;
         timings.phase("answers");

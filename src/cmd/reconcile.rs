@@ -38,6 +38,7 @@ pub fn run(config: &ReconcileConfig) -> Result<Outcome> {
     ));
     checks.summarise(&mut summary);
     summary.config = config.config_file.as_ref().map(|c| c.display().to_string());
+    summary.raw_csv = config.output.raw_csv;
     let mut inputs = config.usage.paths.clone();
     inputs.extend(config.usage.pricing.clone());
     inputs.extend(config.checks.invoices.iter().cloned());

@@ -62,9 +62,9 @@ pub fn run(config: &ReportConfig) -> Result<Outcome> {
     }
     let resolved = spans::read(&config.spans, &mut usage, &mut timings)?;
     let keys = &config.spans.keys;
-    let month = pipeline::month(&config.month, keys, usage, prepared, resolved, &mut timings)?;
+    let mut month = pipeline::month(&config.month, keys, usage, prepared, resolved, &mut timings)?;
     let outcome = emit(
-        &month,
+        &mut month,
         &config.month.answers,
         &config.output,
         &config.inputs(),

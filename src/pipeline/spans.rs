@@ -8,8 +8,12 @@ use std::path::{Path, PathBuf};
 use super::usage::{describe, Usage};
 use super::Timings;
 use crate::error::{Error, Result};
+use crate::manifest::Sha;
+use crate::model::Shard;
 use crate::read::span::AttrKeys;
 use crate::read::span_keys::SpanKeys;
+use crate::read::spans::{PartEnd, PartOf, Reading};
+use crate::read::Fingerprint;
 use crate::read::{self, InputFile, InputKind};
 use crate::spill::{self, Gather};
 use crate::tree::Resolved;
@@ -49,12 +53,19 @@ pub fn read(config: &SpanConfig, usage: &mut Usage, timings: &mut Timings) -> Re
     for path in span_files {
         let file = usage.inputs.len() as u32;
         let skipped_before = usage.skips.total();
+        // A shard takes each file's size and hash, for merge to check every
+        // shard read the same bytes.
+        let fingerprint = config.keys.shard.map(|_| Fingerprint::default());
+        let reading = Reading {
+            keys,
+            threads: config.threads,
+            fingerprint: fingerprint.as_ref(),
+        };
         // Under --shard, `spans` counts this shard's spans only.
         let read = read::spans::read_file(
             &path,
             file,
-            keys,
-            config.threads,
+            &reading,
             &mut usage.interner,
             &mut usage.skips,
             &mut |s| {
@@ -65,20 +76,10 @@ pub fn read(config: &SpanConfig, usage: &mut Usage, timings: &mut Timings) -> Re
         )?;
         progress.file_done(&path);
         forest.check()?;
-        if let (Some(shard), Some(part)) = (whole, &read.part_of) {
-            if (part.index, part.count) != (shard.index, shard.count) {
-                return Err(Error::fatal(format!(
-                    "{}: holds the traces of partition {}/{} (of {}), but this run is --shard {}/{}: \
-                     give each shard its own partition directory",
-                    path.display(),
-                    part.index,
-                    part.count,
-                    part.source,
-                    shard.index,
-                    shard.count
-                )));
-            }
-        }
+        let fingerprint = match (whole, &read.part_of) {
+            (Some(shard), Some(part)) => Some(check_partition(&path, shard, part, read.spans)?),
+            _ => fingerprint.map(|f| f.get()),
+        };
         usage.counts.spans += read.spans;
         usage.inputs.push(InputFile {
             path,
@@ -87,6 +88,7 @@ pub fn read(config: &SpanConfig, usage: &mut Usage, timings: &mut Timings) -> Re
             records: read.spans,
             skipped: usage.skips.total() - skipped_before,
             part_of: read.part_of,
+            fingerprint,
         });
     }
     progress.finish();
@@ -124,6 +126,37 @@ pub fn read(config: &SpanConfig, usage: &mut Usage, timings: &mut Timings) -> Re
     };
     timings.phase("resolve trees");
     Ok(resolved)
+}
+
+/// A partition read by its own shard: it must be that shard's, and whole
+/// (its last line, written by `partition`, counts the spans read). The
+/// size and hash of the source it was cut from, for `merge`.
+fn check_partition(path: &Path, shard: Shard, part: &PartOf, spans: u64) -> Result<(u64, Sha)> {
+    if (part.index, part.count) != (shard.index, shard.count) {
+        return Err(Error::fatal(format!(
+            "{}: holds the traces of partition {}/{} (of {}), but this run is --shard {}/{}: \
+             give each shard its own partition directory",
+            path.display(),
+            part.index,
+            part.count,
+            part.source,
+            shard.index,
+            shard.count
+        )));
+    }
+    match PartEnd::of(path)? {
+        Some(end) if end.spans == spans => Ok((end.source_bytes, end.source_sha256)),
+        Some(end) => Err(Error::fatal(format!(
+            "{}: {spans} spans read, but partition wrote {}: the file changed after it was cut",
+            path.display(),
+            end.spans
+        ))),
+        None => Err(Error::fatal(format!(
+            "{}: no last line from `tokenledger partition` (cut short, or cut by an older \
+             tokenledger): partition the source again",
+            path.display()
+        ))),
+    }
 }
 
 /// Say on stderr (even under `--quiet`: the run joins nothing) that a span

@@ -86,6 +86,7 @@ impl Usage {
                 records: stats.records,
                 skipped: skips.total() - skipped_before,
                 part_of: None,
+                fingerprint: None,
             });
         }
         let mut counts = Counts {
@@ -177,6 +178,7 @@ impl Usage {
                 records: n,
                 skipped: self.skips.total() - skipped_before,
                 part_of: None,
+                fingerprint: None,
             });
         }
         Ok(lines)
@@ -202,6 +204,7 @@ impl Usage {
                 records,
                 skipped: self.skips.total() - skipped_before,
                 part_of: None,
+                fingerprint: None,
             });
         }
         Ok(rows)
@@ -251,6 +254,7 @@ impl Usage {
             config: None,
             failed_gates: Vec::new(),
             warnings: Vec::new(),
+            raw_csv: false,
         }
     }
 }

@@ -42,6 +42,10 @@ pub struct InputFile {
     /// cut from and the shard whose traces it holds (not in the summary).
     #[serde(skip)]
     pub part_of: Option<spans::PartOf>,
+    /// Under `--shard`: the size and SHA-256 of what the shard read (of
+    /// the source a partition was cut from), for `merge` to compare.
+    #[serde(skip)]
+    pub fingerprint: Option<(u64, crate::manifest::Sha)>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -254,12 +258,26 @@ pub fn open(path: &Path) -> Result<Source> {
 /// fewer if it is shorter, which the reader still yields: formats are
 /// detected from them without opening the file twice.
 pub fn open_with_head(path: &Path, n: usize) -> Result<(Vec<u8>, Source)> {
+    open_fingerprinted(path, n, None)
+}
+
+/// [`open_with_head`], the file's bytes (as stored, before any
+/// decompression) also added to `fingerprint` as they are read.
+pub fn open_fingerprinted(
+    path: &Path,
+    n: usize,
+    fingerprint: Option<&Fingerprint>,
+) -> Result<(Vec<u8>, Source)> {
     let io = |e| Error::io(path, e);
     let mut raw: Box<dyn Read> = if path.as_os_str() == STDIN {
         Box::new(std::io::stdin())
     } else {
         let file = File::open(path).map_err(io)?;
-        Box::new(ShrinkCheck { file, read: 0 })
+        Box::new(ShrinkCheck {
+            file,
+            read: 0,
+            fingerprint: fingerprint.cloned(),
+        })
     };
     let magic = read_head(&mut raw, 4).map_err(io)?;
     let raw = BufReader::with_capacity(1 << 16, std::io::Cursor::new(magic.clone()).chain(raw));
@@ -294,17 +312,38 @@ fn read_head(reader: &mut dyn Read, n: usize) -> std::io::Result<Vec<u8>> {
     Ok(head)
 }
 
+/// The size and SHA-256 of a file's bytes, taken as a reader reads them:
+/// what a shard read, for `merge` to compare across shards.
+#[derive(Clone, Default)]
+pub struct Fingerprint(std::sync::Arc<std::sync::Mutex<crate::manifest::Hasher>>);
+
+impl Fingerprint {
+    /// Bytes read and their SHA-256, so far (at the end: the file's).
+    pub fn get(&self) -> (u64, crate::manifest::Sha) {
+        let hasher = self.0.lock().expect("a fingerprint").clone();
+        (hasher.len, hasher.finish())
+    }
+
+    fn add(&self, bytes: &[u8]) {
+        self.0.lock().expect("a fingerprint").update(bytes);
+    }
+}
+
 /// A file being read that must not shrink while it is: at its end, a file
 /// now shorter than what was read from it was truncated under the reader.
 struct ShrinkCheck {
     file: File,
     read: u64,
+    fingerprint: Option<Fingerprint>,
 }
 
 impl Read for ShrinkCheck {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.file.read(buf)?;
         self.read += n as u64;
+        if let Some(fingerprint) = &self.fingerprint {
+            fingerprint.add(&buf[..n]);
+        }
         if n == 0 && !buf.is_empty() {
             let meta = self.file.metadata()?;
             if meta.is_file() && meta.len() < self.read {

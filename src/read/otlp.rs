@@ -326,7 +326,12 @@ mod tests {
         let mut interner = Interner::default();
         let mut spans = Vec::new();
         let mut skips = Skips::new(false);
-        let result = read_file(&path, 0, &keys(), 2, &mut interner, &mut skips, &mut |s| {
+        let reading = super::super::spans::Reading {
+            keys: &keys(),
+            threads: 2,
+            fingerprint: None,
+        };
+        let result = read_file(&path, 0, &reading, &mut interner, &mut skips, &mut |s| {
             spans.push(s)
         });
         std::fs::remove_file(&path).unwrap();

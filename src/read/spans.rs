@@ -161,6 +161,49 @@ fn read_document(
 /// that do not know it ignore it, as any unknown OTLP key.
 pub const PARTITION_KEY: &str = "tokenledgerPartition";
 
+/// The key of the last line `tokenledger partition` writes in every file
+/// ([`PartEnd`]); readers ignore it as any unknown OTLP key.
+pub const PARTITION_END_KEY: &str = "tokenledgerPartitionEnd";
+
+/// What the last line of a file written by `tokenledger partition` says:
+/// the source file as it was cut (its size and SHA-256) and the spans the
+/// partition got of it. A shard checks it read them all; `merge` checks
+/// every partition of a source was cut from the same bytes.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PartEnd {
+    /// The source file's size in bytes.
+    pub source_bytes: u64,
+    /// Its SHA-256.
+    pub source_sha256: String,
+    /// The spans this partition holds.
+    pub spans: u64,
+}
+
+impl PartEnd {
+    /// The trailer of the partition file at `path`: its last line.
+    pub fn of(path: &Path) -> Result<Option<PartEnd>> {
+        use std::io::{Seek, SeekFrom};
+        let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+        let from = len.saturating_sub(4096);
+        file.seek(SeekFrom::Start(from))
+            .map_err(|e| Error::io(path, e))?;
+        let mut tail = Vec::new();
+        file.read_to_end(&mut tail)
+            .map_err(|e| Error::io(path, e))?;
+        let text = String::from_utf8_lossy(&tail);
+        let Some(last) = text.trim_end().rsplit('\n').next() else {
+            return Ok(None);
+        };
+        #[derive(serde::Deserialize)]
+        struct Tail {
+            #[serde(rename = "tokenledgerPartitionEnd")]
+            end: PartEnd,
+        }
+        Ok(serde_json::from_str::<Tail>(last).ok().map(|t| t.end))
+    }
+}
+
 /// What the first line of a file written by `tokenledger partition` says
 /// (under [`PARTITION_KEY`]): the span file it was cut from, and the shard
 /// whose traces it holds. The file keeps the source's line numbers.
@@ -214,9 +257,12 @@ pub(crate) enum Opened<'p> {
 }
 
 /// Open a span file and tell what it holds from its first non-empty line.
-pub(crate) fn open(path: &Path) -> Result<Opened<'_>> {
+pub(crate) fn open<'p>(
+    path: &'p Path,
+    fingerprint: Option<&super::Fingerprint>,
+) -> Result<Opened<'p>> {
     let io = |e| Error::io(path, e);
-    let mut reader = super::open(path)?;
+    let mut reader = super::open_fingerprinted(path, 0, fingerprint)?.1;
     let mut head = Vec::new();
     let mut line_no = 0u64;
     let (dialect, part_of) = loop {
@@ -357,19 +403,30 @@ pub struct FileSpans {
     pub part_of: Option<PartOf>,
 }
 
+/// How span files are read: the attribute keys, the parsing threads, and
+/// (for a shard) where to take each file's size and hash.
+pub struct Reading<'a> {
+    /// The attribute keys (and a shard's trace filter).
+    pub keys: &'a AttrKeys,
+    /// Blocks parsed at once.
+    pub threads: usize,
+    /// Takes the file's size and SHA-256 as it is read, if given.
+    pub fingerprint: Option<&'a super::Fingerprint>,
+}
+
 /// Read every span of one file, passing each to `sink` in file order.
 /// Lines are parsed `threads` blocks at a time, in parallel; the result is
 /// the same whatever the number of threads.
 pub fn read_file(
     path: &Path,
     file: u32,
-    keys: &AttrKeys,
-    threads: usize,
+    reading: &Reading,
     interner: &mut Interner,
     skips: &mut Skips,
     sink: &mut dyn FnMut(Span),
 ) -> Result<FileSpans> {
-    let (dialect, part_of, mut blocks) = match open(path)? {
+    let (keys, threads) = (reading.keys, reading.threads);
+    let (dialect, part_of, mut blocks) = match open(path, reading.fingerprint)? {
         Opened::Document(text) => {
             let (spans, dialect) = read_document(path, file, keys, interner, text, sink)?;
             return Ok(FileSpans {

@@ -89,7 +89,7 @@ pub fn changes_csv(w: &mut CsvOut, changes: &[Change]) -> csv::Result<()> {
             c.days.1.to_string(),
             c.daily.0.to_string(),
             c.daily.1.to_string(),
-            c.factor.map_or_else(String::new, |f| f.to_string()),
+            c.factor.map_or_else(String::new, |f| format!("{f:.2}")),
         ])?;
     }
     Ok(())

@@ -138,7 +138,7 @@ impl OutDir {
         // Anything saved into the target while this run was writing stops
         // the commit: checked before the target moves, and again once it
         // has (a file saved in between is put back with it).
-        previous_output(target, &[]).map_err(|e| appeared(target, e))?;
+        still_ours(target, target, &[])?;
         let temp_name = self.temp.file_name().and_then(|n| n.to_str()).unwrap_or("");
         let old = self
             .temp
@@ -152,9 +152,9 @@ impl OutDir {
                 }
                 other => other.map_err(|e| Error::io(target, e))?,
             }
-            if let Err(e) = previous_output(&old, &[]) {
+            if let Err(refusal) = still_ours(&old, target, &[]) {
                 std::fs::rename(&old, target).map_err(|e| Error::io(target, e))?;
-                return Err(appeared(target, e));
+                return Err(refusal);
             }
         }
         std::fs::rename(&self.temp, target).map_err(|e| Error::io(target, e))?;
@@ -176,8 +176,7 @@ impl OutDir {
     /// Replace a mount point's files one by one (each rename is atomic),
     /// the manifest last, then remove the previous run's other files.
     fn commit_in_place(&self, previous: &BTreeSet<String>) -> Result<()> {
-        previous_output(&self.target, &self.own_entries())
-            .map_err(|e| appeared(&self.target, e))?;
+        still_ours(&self.target, &self.target, &self.own_entries())?;
         let written = self.written();
         for name in written.keys().map(String::as_str).chain([MANIFEST]) {
             let to = self.target.join(name);
@@ -205,14 +204,26 @@ impl Drop for OutDir {
     }
 }
 
-/// The refusal at commit time: a file appeared in the target while the
-/// run was writing.
-fn appeared(target: &Path, refusal: Error) -> Error {
-    Error::fatal(format!(
-        "{refusal}\n(it was saved into {} while this run was writing: nothing was replaced and \
-         nothing removed)",
-        target.display()
-    ))
+/// At commit time: the target must still hold only what it held when the
+/// run started (its previous output) and this run's own entries.
+/// `dir` is the target, or the target moved aside (named `target` in the
+/// message).
+fn still_ours(dir: &Path, target: &Path, own: &[String]) -> Result<()> {
+    let Err(refusal) = previous_output(dir, own) else {
+        return Ok(());
+    };
+    let listed = Manifest::read(dir).unwrap_or_default();
+    let foreign = foreign_entries(dir, &listed, own).unwrap_or_default();
+    if foreign.is_empty() {
+        return Err(refusal);
+    }
+    Err(Error::fatal(format!(
+        "--out {}: {} appeared in it while this run was writing; tokenledger replaced nothing and \
+         removed nothing: move {} elsewhere and run again",
+        target.display(),
+        foreign.join(", "),
+        if foreign.len() == 1 { "it" } else { "them" }
+    )))
 }
 
 /// `target`'s own name: `.`, `..` and `/` cannot be replaced.
