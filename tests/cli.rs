@@ -38,7 +38,13 @@ fn a_config_file_in_the_working_directory_gives_the_defaults() {
 #[test]
 fn config_named_by_flag_or_environment_and_its_errors() {
     let wd = Workdir::handmade("config-named");
-    wd.write("cron/month.toml", CONFIG);
+    // Paths in a config file are read from its own directory.
+    let from_cron = CONFIG
+        .replace("\"spans\"", "\"../spans\"")
+        .replace("\"usage.csv\"", "\"../usage.csv\"")
+        .replace("\"pricing.toml\"", "\"../pricing.toml\"")
+        .replace("\"out\"", "\"../out\"");
+    wd.write("cron/month.toml", &from_cron);
     wd.run(&["report", "--config", "cron/month.toml"]);
     assert!(wd
         .read("out/summary.json")

@@ -5,6 +5,7 @@ mod workdir;
 
 mod answers;
 mod cli;
+mod config;
 mod coverage;
 mod diff;
 mod errors;
@@ -25,3 +26,4 @@ mod samples;
 mod shard;
 mod simulate;
 mod telemetry;
+mod trust;

@@ -1,7 +1,8 @@
 //! Defaults for any flag from a config file, so a cron line stays short:
 //! `--config FILE`, else `$TOKENLEDGER_CONFIG`, else `./tokenledger.toml`
-//! if present. One table per subcommand (`[report]`, `[reconcile]`,
-//! `[merge]`, `[pricing.check]`), keys spelled as the long flags:
+//! if present. One table per command (`[report]`, `[reconcile]`,
+//! `[merge]`, `[diff]`, `[pricing]`, `[pricing.check]`, …), keys spelled as
+//! the long flags:
 //!
 //! ```toml
 //! [report]
@@ -12,13 +13,22 @@
 //! quiet = true
 //! ```
 //!
-//! A flag given on the command line overrides its key. The defaults are
+//! Every key must land somewhere: the whole file is checked whichever
+//! command runs, and a key above every table, a table named after no
+//! command, a sub-table of a command without subcommands, a key that is no
+//! flag of its command and a value its flag refuses are errors naming the
+//! file and line. A key of a command with subcommands (`[pricing]`) applies
+//! to each of them that has the flag; a sub-table's key (`[pricing.check]`)
+//! wins over it. A flag typed on the command line wins over its key, and
+//! over every key of a flag it conflicts with. Relative paths are read from
+//! the config file's directory, as Cargo reads its own. The defaults are
 //! inserted into the arguments before clap parses them, so every flag's own
 //! checks apply to them as to typed flags.
 
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use clap::{Arg, Command, ValueHint};
 use toml_edit::{Item, Table, Value};
 
 use tokenledger::error::{Error, Result};
@@ -30,22 +40,53 @@ pub const ENV: &str = "TOKENLEDGER_CONFIG";
 /// The config file looked for in the working directory.
 pub const DEFAULT_FILE: &str = "tokenledger.toml";
 
+/// The config file being applied.
+struct Config<'t> {
+    text: &'t str,
+    source: String,
+    /// Where relative paths in it are read from.
+    dir: PathBuf,
+}
+
+impl Config<'_> {
+    /// An error at `line`.
+    fn error(&self, line: usize, message: String) -> Error {
+        Error::fatal(format!("{}:{line}: {message}", self.source))
+    }
+
+    /// The line of `key` in `table`.
+    fn line(&self, table: &Table, key: &str) -> usize {
+        let span = table
+            .key(key)
+            .and_then(|k| k.span())
+            .or_else(|| table.get(key).and_then(Item::span));
+        span.map_or(0, |s| line_of(self.text, s.start))
+    }
+}
+
 /// `argv` with the config file's defaults for its subcommand inserted after
 /// the subcommand's name, and the config file used (if any). `command` is
-/// the program's clap command, to check each key names one of its flags.
+/// the program's clap command, against which every key is checked.
 pub fn with_defaults(
     mut argv: Vec<OsString>,
-    command: &clap::Command,
+    command: &Command,
 ) -> Result<(Vec<OsString>, Option<PathBuf>)> {
     let Some(path) = config_path(&mut argv)? else {
         return Ok((argv, None));
     };
     let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-    let source = path.display().to_string();
-    let doc = parse(&text, &source)?;
-    // The subcommand path: the words after the program name, up to the first flag.
+    let config = Config {
+        text: &text,
+        source: path.display().to_string(),
+        dir: path.parent().map_or_else(PathBuf::new, Path::to_path_buf),
+    };
+    let doc = parse(&text, &config.source)?;
+    check_tables(doc.as_table(), command, &config, true)?;
+    // The subcommand path: the words after the program name, up to the
+    // first flag, with the tables along it (innermost last).
     let mut sub = command;
-    let mut table: &Table = doc.as_table();
+    let mut tables: Vec<&Table> = Vec::new();
+    let mut table = Some(doc.as_table());
     let mut at = 1;
     while let Some(word) = argv.get(at).and_then(|w| w.to_str()) {
         let Some(next) = sub.find_subcommand(word) else {
@@ -53,48 +94,138 @@ pub fn with_defaults(
         };
         sub = next;
         at += 1;
-        match table.get(word).and_then(Item::as_table) {
-            Some(t) => table = t,
-            None => return Ok((argv, Some(path))),
-        }
+        table = table.and_then(|t| t.get(word)).and_then(Item::as_table);
+        tables.extend(table);
     }
-    if at == 1 {
-        return Ok((argv, Some(path)));
-    }
-    let given: Vec<String> = argv[at..]
-        .iter()
-        .filter_map(|a| a.to_str())
-        .filter_map(|a| a.strip_prefix("--"))
-        .map(|a| a.split('=').next().unwrap_or(a).to_string())
-        .collect();
+    let typed = typed_flags(&argv[at..], sub);
     let mut defaults = Vec::new();
-    for (key, item) in table.iter() {
-        if item.is_table() {
-            continue; // a nested subcommand's table
+    let mut set: Vec<&str> = Vec::new();
+    for table in tables.iter().rev() {
+        for (key, item) in table.iter().filter(|(_, i)| !i.is_table()) {
+            let Some(flag) = sub.get_arguments().find(|a| a.get_long() == Some(key)) else {
+                continue; // a parent's key for another subcommand
+            };
+            if set.contains(&key)
+                || typed
+                    .iter()
+                    .any(|t| t.get_id() == flag.get_id() || conflict(sub, t, flag))
+            {
+                continue;
+            }
+            set.push(key);
+            defaults.extend(flag_values(flag, item, config.line(table, key), &config)?);
         }
-        let line = item.span().map_or(0, |s| line_of(&text, s.start));
-        let flag = sub
-            .get_arguments()
-            .find(|a| a.get_long() == Some(key))
-            .ok_or_else(|| {
-                Error::fatal(format!(
-                    "{source}:{line}: `{}` has no flag --{key}; keys are spelled as the long flags",
-                    sub.get_name()
-                ))
-            })?;
-        if given.iter().any(|g| g == key) {
-            continue;
-        }
-        let takes_values = flag.get_action().takes_values();
-        let at = Place {
-            text: &text,
-            source: &source,
-            line,
-        };
-        defaults.extend(flag_values(key, item, takes_values, &at)?);
     }
     argv.splice(at..at, defaults);
     Ok((argv, Some(path)))
+}
+
+/// Check every table and key of the file against the commands: see the
+/// module's documentation.
+fn check_tables(table: &Table, command: &Command, config: &Config, top: bool) -> Result<()> {
+    let commands = || {
+        let names: Vec<&str> = command.get_subcommands().map(Command::get_name).collect();
+        names.join(", ")
+    };
+    for (key, item) in table.iter() {
+        let line = config.line(table, key);
+        let Some(sub) = item.as_table().map(|t| (t, command.find_subcommand(key))) else {
+            if top {
+                return Err(config.error(
+                    line,
+                    format!(
+                        "`{key}` is above every table: put it under the table of its command \
+                     ([report], [reconcile], …), where keys are spelled as the long flags"
+                    ),
+                ));
+            }
+            check_key(command, key, item, line, config)?;
+            continue;
+        };
+        match sub {
+            (t, Some(cmd)) => check_tables(t, cmd, config, false)?,
+            (_, None) if top => {
+                return Err(config.error(
+                    line,
+                    format!(
+                        "[{key}] names no command; tables are named after one: {}",
+                        commands()
+                    ),
+                ))
+            }
+            (_, None) => {
+                return Err(config.error(
+                    line,
+                    format!(
+                        "[{}.{key}]: `{}` has no subcommand {key}{}",
+                        command.get_name(),
+                        command.get_name(),
+                        match command.get_arguments().any(|a| a.get_long() == Some(key)) {
+                            true => format!("; write its flag as a key: {key} = …"),
+                            false => String::new(),
+                        }
+                    ),
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A key of `command`'s table: a long flag of it, or (for a command with
+/// subcommands) of one of them, with a value that flag takes.
+fn check_key(
+    command: &Command,
+    key: &str,
+    item: &Item,
+    line: usize,
+    config: &Config,
+) -> Result<()> {
+    let with_flag = |cmd: &Command| -> Option<Arg> {
+        cmd.get_arguments()
+            .find(|a| a.get_long() == Some(key))
+            .cloned()
+    };
+    let flag = with_flag(command).or_else(|| command.get_subcommands().find_map(with_flag));
+    let Some(flag) = flag else {
+        return Err(config.error(
+            line,
+            format!(
+                "`{}` has no flag --{key}; keys are spelled as the long flags",
+                command.get_name()
+            ),
+        ));
+    };
+    flag_values(&flag, item, line, config).map(|_| ())
+}
+
+/// The flags typed on the command line (long or short).
+fn typed_flags<'c>(args: &[OsString], sub: &'c Command) -> Vec<&'c Arg> {
+    let mut typed = Vec::new();
+    for arg in args.iter().filter_map(|a| a.to_str()) {
+        if arg == "--" {
+            break;
+        }
+        if let Some(long) = arg.strip_prefix("--") {
+            let name = long.split('=').next().unwrap_or(long);
+            typed.extend(sub.get_arguments().find(|a| a.get_long() == Some(name)));
+        } else if let Some(shorts) = arg.strip_prefix('-') {
+            for c in shorts.chars() {
+                typed.extend(sub.get_arguments().find(|a| a.get_short() == Some(c)));
+            }
+        }
+    }
+    typed
+}
+
+/// Whether two flags of `cmd` may not be given together.
+fn conflict(cmd: &Command, a: &Arg, b: &Arg) -> bool {
+    let with = |x: &Arg, y: &Arg| {
+        cmd.get_arg_conflicts_with(x)
+            .iter()
+            .any(|c| c.get_id() == y.get_id())
+    };
+    with(a, b) || with(b, a)
 }
 
 /// The config file named by `--config` (removed from `argv`), the
@@ -139,18 +270,15 @@ fn config_path(argv: &mut Vec<OsString>) -> Result<Option<PathBuf>> {
     Ok(local.is_file().then_some(local))
 }
 
-/// Where a key is, for its values' literal text and messages.
-struct Place<'t> {
-    text: &'t str,
-    source: &'t str,
-    line: usize,
-}
-
-/// The arguments for one key: `--key=value` per value, `--key` for `true`.
-fn flag_values(key: &str, item: &Item, takes_values: bool, at: &Place) -> Result<Vec<OsString>> {
-    let bad = |what: &str| Error::fatal(format!("{}:{}: \"{key}\" {what}", at.source, at.line));
+/// The arguments for one key: `--key=value` per value, `--key` for `true`;
+/// each value checked by the flag's own parser here, so that a refusal
+/// names the file and line, and a relative path made relative to the
+/// config file's directory.
+fn flag_values(flag: &Arg, item: &Item, line: usize, config: &Config) -> Result<Vec<OsString>> {
+    let key = flag.get_long().unwrap_or_default();
+    let bad = |what: &str| config.error(line, format!("\"{key}\" {what}"));
     let value = item.as_value().ok_or_else(|| bad("must be a value"))?;
-    if !takes_values {
+    if !flag.get_action().takes_values() {
         return match value.as_bool() {
             Some(true) => Ok(vec![format!("--{key}").into()]),
             Some(false) => Ok(Vec::new()),
@@ -169,12 +297,47 @@ fn flag_values(key: &str, item: &Item, takes_values: bool, at: &Place) -> Result
                 Value::Integer(i) => i.value().to_string(),
                 Value::Float(_) => v
                     .span()
-                    .map(|s| at.text[s].trim().to_string())
+                    .map(|s| config.text[s].trim().to_string())
                     .ok_or_else(|| bad("has a number without its text"))?,
                 Value::Boolean(b) => b.value().to_string(),
                 _ => return Err(bad("must be a string, a number, or an array of them")),
             };
+            let text = relative_to(flag, text, &config.dir);
+            check_value(flag, &text).map_err(|why| config.error(line, why))?;
             Ok(format!("--{key}={text}").into())
         })
         .collect()
+}
+
+/// A path value relative to `dir` (the config file's), unless absolute or
+/// standard input.
+fn relative_to(flag: &Arg, text: String, dir: &Path) -> String {
+    let path_flag = matches!(
+        flag.get_value_hint(),
+        ValueHint::AnyPath | ValueHint::FilePath | ValueHint::DirPath
+    );
+    if !path_flag || text == "-" || Path::new(&text).is_absolute() || dir.as_os_str().is_empty() {
+        return text;
+    }
+    dir.join(text).to_string_lossy().into_owned()
+}
+
+/// The flag's own parser's verdict on one value.
+fn check_value(flag: &Arg, value: &str) -> std::result::Result<(), String> {
+    let key: &'static str = Box::leak(flag.get_long().unwrap_or_default().into());
+    let mut probe = Arg::new("value")
+        .long(key)
+        .value_parser(flag.get_value_parser().clone());
+    if let Some(names) = flag.get_value_names() {
+        probe = probe.value_names(names.iter().cloned());
+    }
+    Command::new("tokenledger")
+        .arg(probe)
+        .try_get_matches_from(["tokenledger", &format!("--{key}={value}")])
+        .map(|_| ())
+        .map_err(|e| {
+            let text = e.render().to_string();
+            let text = text.strip_prefix("error: ").unwrap_or(&text);
+            text.lines().next().unwrap_or_default().to_string()
+        })
 }
