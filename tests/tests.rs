@@ -4,6 +4,7 @@
 mod workdir;
 
 mod answers;
+mod choices;
 mod cli;
 mod config;
 mod coverage;

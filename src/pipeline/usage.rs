@@ -94,7 +94,11 @@ impl Usage {
             usage_rows_not_billed: not_billed,
             ..Counts::default()
         };
-        counts.duplicate_usage_records = dedupe(&mut records, describe(&inputs))?;
+        let source = |o: Origin| {
+            let name = inputs[o.file as usize].format;
+            usage::UsageFormat::from_name(name).expect("a usage file's format")
+        };
+        counts.duplicate_usage_records = dedupe(&mut records, describe(&inputs), source)?;
         let months = months_of(&records);
         let mut outside_period = Vec::new();
         if let Some(period) = args.period {

@@ -51,6 +51,41 @@ impl UsageFormat {
         }
     }
 
+    /// The format a summary names (`canonical-csv`, …).
+    pub fn from_name(name: &str) -> Option<UsageFormat> {
+        [
+            UsageFormat::Canonical,
+            UsageFormat::Litellm,
+            UsageFormat::Openrouter,
+            UsageFormat::Bedrock,
+        ]
+        .into_iter()
+        .find(|f| f.name() == name)
+    }
+
+    /// The token classes this source can tell apart, by
+    /// [`TokenType::index`]: a class it cannot is counted as uncached input
+    /// (OpenRouter has no cache writes; Bedrock's logs no 1-hour ones).
+    pub fn expresses(self) -> [bool; 5] {
+        match self {
+            UsageFormat::Canonical | UsageFormat::Litellm => [true; 5],
+            UsageFormat::Bedrock => [true, true, true, false, true],
+            UsageFormat::Openrouter => [true, true, false, false, true],
+        }
+    }
+
+    /// Between two sources of one request that tell the same detail, the
+    /// one kept: the user's own CSV, then the provider's log (Bedrock),
+    /// then the gateways (LiteLLM, OpenRouter).
+    pub fn precedence(self) -> u8 {
+        match self {
+            UsageFormat::Canonical => 0,
+            UsageFormat::Bedrock => 1,
+            UsageFormat::Litellm => 2,
+            UsageFormat::Openrouter => 3,
+        }
+    }
+
     /// How many bytes of a file [`UsageFormat::detect`] looks at.
     pub const HEAD: usize = 8192;
 

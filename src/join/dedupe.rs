@@ -1,0 +1,122 @@
+//! De-duplication of usage records: one request seen twice, by one source
+//! or by two, is billed once, whichever file was read first.
+
+use crate::error::{Error, Result};
+use crate::hash::FastMap;
+use crate::model::{Origin, TokenType, Tokens, UsageRecord};
+use crate::read::usage::UsageFormat;
+
+/// Drop usage records that repeat another (returning how many were
+/// dropped), so each request is billed once. Which copy stays never
+/// depends on the order the files were read in:
+/// - one source seeing a request twice (the same request id, one format):
+///   the rows must be identical, else it is an error that shows both;
+/// - two sources seeing one request (one's request id is the other's id or
+///   alternative id: a canonical `req-1` and an OpenRouter record whose
+///   `upstream_id` is `req-1`), whose names for the model may differ: they
+///   must count the same tokens in all. Equal in every token class, the
+///   record of the source that tells more classes apart stays, then by
+///   [`UsageFormat::precedence`] (canonical CSV, Bedrock's log, LiteLLM,
+///   OpenRouter). Split differently, the finer record stays when the other
+///   is it as the coarser source would count it (classes it cannot tell
+///   apart, such as OpenRouter's cache writes, counted as uncached input);
+///   any other difference is an error naming both.
+pub fn dedupe(
+    records: &mut Vec<UsageRecord>,
+    describe: impl Fn(Origin) -> String,
+    source: impl Fn(Origin) -> UsageFormat,
+) -> Result<u64> {
+    let mut kept: FastMap<&str, usize> =
+        FastMap::with_capacity_and_hasher(records.len(), Default::default());
+    let mut drop = vec![false; records.len()];
+    for (i, r) in records.iter().enumerate() {
+        let own = std::iter::once(&*r.request_id).chain(r.alt_request_id.as_deref());
+        let Some((id, j)) = own.clone().find_map(|id| kept.get(id).map(|&j| (id, j))) else {
+            for id in own {
+                kept.insert(id, i);
+            }
+            continue;
+        };
+        let earlier = &records[j];
+        let later_stays = later_stays(id, earlier, r, &describe, &source)?;
+        let (stays, goes) = if later_stays { (i, j) } else { (j, i) };
+        drop[goes] = true;
+        for id in own
+            .chain([&*earlier.request_id])
+            .chain(earlier.alt_request_id.as_deref())
+        {
+            kept.insert(id, stays);
+        }
+    }
+    let dropped = drop.iter().filter(|&&d| d).count() as u64;
+    let mut d = drop.iter();
+    records.retain(|_| !*d.next().unwrap());
+    Ok(dropped)
+}
+
+/// Of two records of one request, whether the later one read stays (see
+/// [`dedupe`]); an error when neither may.
+fn later_stays(
+    id: &str,
+    earlier: &UsageRecord,
+    later: &UsageRecord,
+    describe: &impl Fn(Origin) -> String,
+    source: &impl Fn(Origin) -> UsageFormat,
+) -> Result<bool> {
+    let (fa, fb) = (source(earlier.origin), source(later.origin));
+    let refuse = |why: &str| {
+        Err(Error::fatal(format!(
+            "{}: request_id {id} already appeared at {} {why}; a request is billed once, so one of \
+             the two rows is wrong",
+            describe(later.origin),
+            describe(earlier.origin)
+        )))
+    };
+    let identical = UsageRecord {
+        origin: later.origin,
+        ..earlier.clone()
+    } == *later;
+    if fa == fb {
+        return match identical {
+            true => Ok(false),
+            false => refuse("with different values"),
+        };
+    }
+    let (a, b) = (earlier.tokens, later.tokens);
+    if a.0.iter().sum::<u64>() != b.0.iter().sum::<u64>() {
+        return refuse(&format!(
+            "({}) counting other tokens than this {}",
+            fa.name(),
+            fb.name()
+        ));
+    }
+    let detail = |f: UsageFormat| {
+        let told = f.expresses().iter().filter(|&&t| t).count();
+        (std::cmp::Reverse(told), f.precedence())
+    };
+    if a == b {
+        return Ok(detail(fb) < detail(fa));
+    }
+    if fold(a, fb.expresses()) == b {
+        return Ok(false);
+    }
+    if fold(b, fa.expresses()) == a {
+        return Ok(true);
+    }
+    refuse(&format!(
+        "({}) splitting the same tokens otherwise than this {}, beyond what either cannot tell apart",
+        fa.name(),
+        fb.name()
+    ))
+}
+
+/// `tokens` as a source telling only the classes `expresses` marks would
+/// count them: the others counted as uncached input.
+fn fold(tokens: Tokens, expresses: [bool; 5]) -> Tokens {
+    let mut folded = tokens;
+    for t in TokenType::ALL.into_iter().filter(|t| !expresses[t.index()]) {
+        folded.0[TokenType::Input.index()] += folded.0[t.index()];
+        folded.0[t.index()] = 0;
+    }
+    folded
+}

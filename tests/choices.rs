@@ -1,0 +1,156 @@
+//! A choice between two candidates is a documented rule or an error, never
+//! an accident of order: the same request in two usage exports keeps the
+//! finer record whichever file sorts first, and the fingerprint join pairs
+//! calls and records nearest first and never guesses a tie, whichever
+//! order the traces come in.
+
+use crate::workdir::{real, Workdir};
+
+const HEADER: &str = "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch\n";
+
+/// Cache writes dearer than input, so which record is kept shows.
+const PRICING: &str = "version = \"t\"\ncurrency = \"USD\"\n[[model]]\nprovider = \"infermatic\"\nmatch = [\"l3-stheno-8b\"]\neffective_from = 2024-01-01\ninput = 1\noutput = 2\ncache_read = 0.5\ncache_write_5m = 100\ncache_write_1h = 1\n";
+
+/// The OpenRouter record (7 prompt tokens, 3 of them cached, 25 out) and
+/// a canonical row of its upstream id, read in either order; the outcome.
+fn two_sources(name: &str, canonical: &str, openrouter_first: bool) -> (i32, String, String) {
+    let upstream = "chatcmpl-791bcf62-080e-4568-87d0-94c72e3b4946";
+    let wd = Workdir::new(name);
+    let (or_name, csv_name) = match openrouter_first {
+        true => ("usage/a.json", "usage/b.csv"),
+        false => ("usage/b.json", "usage/a.csv"),
+    };
+    wd.write(
+        or_name,
+        &std::fs::read_to_string(real("openrouter-generation.json")).unwrap(),
+    );
+    let row =
+        format!("{upstream},2025-05-01T00:00:00Z,infermatic,l3-stheno-8b,{canonical},false\n");
+    wd.write(csv_name, &format!("{HEADER}{row}"));
+    wd.write("pricing.toml", PRICING);
+    wd.write("spans/none.jsonl", r#"{"resourceSpans":[]}"#);
+    let out = wd.output(&[
+        "report",
+        "--spans",
+        "spans",
+        "--usage",
+        "usage",
+        "--pricing",
+        "pricing.toml",
+        "--out",
+        "out",
+        "--quiet",
+        "--min-match",
+        "0",
+    ]);
+    let total = match out.status.code() {
+        Some(0) => wd
+            .read("out/by_model.csv")
+            .lines()
+            .nth(1)
+            .unwrap()
+            .to_string(),
+        _ => String::new(),
+    };
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    (out.status.code().unwrap(), total, stderr)
+}
+
+#[test]
+fn one_request_in_two_exports_keeps_the_finer_record_whatever_the_order() {
+    // The gateway's row tells a cache write OpenRouter cannot: 4 uncached
+    // + 3 written = OpenRouter's 7 uncached. The finer row is billed.
+    let rows: Vec<(i32, String, String)> = [true, false]
+        .into_iter()
+        .map(|first| two_sources("finer", "4,3,3,0,25", first))
+        .collect();
+    assert_eq!(rows[0], rows[1]);
+    assert_eq!(rows[0].0, 0, "{}", rows[0].2);
+    // 4 × 1 + 3 × 0.5 + 3 × 100 + 25 × 2 per million.
+    assert!(rows[0].1.contains(",0.000356,"), "{}", rows[0].1);
+    // The same counts in every class: one record, whichever order.
+    let same: Vec<_> = [true, false]
+        .into_iter()
+        .map(|first| two_sources("same", "7,3,0,0,25", first))
+        .collect();
+    assert_eq!(same[0], same[1]);
+    assert_eq!(same[0].0, 0, "{}", same[0].2);
+}
+
+#[test]
+fn one_request_split_two_ways_both_can_tell_is_an_error_naming_both() {
+    // Cache reads differ: both sources tell them apart, so one is wrong.
+    for first in [true, false] {
+        let (code, _, stderr) = two_sources("split", "8,2,0,0,25", first);
+        assert_eq!(code, 2, "{stderr}");
+        assert!(
+            stderr.contains(
+                "request_id chatcmpl-791bcf62-080e-4568-87d0-94c72e3b4946 already appeared at"
+            ) && stderr.contains("splitting the same tokens otherwise"),
+            "{stderr}"
+        );
+    }
+}
+
+/// A Phoenix span line of an id-less LLM call (70 + 20 tokens).
+fn call(trace: u32, tenant: &str, start: &str) -> String {
+    format!(
+        "{{\"name\":\"ChatCompletion\",\"context\":{{\"trace_id\":\"0x{trace:032x}\",\"span_id\":\"0x{trace:016x}\"}},\"parent_id\":null,\"start_time\":\"{start}\",\"attributes\":{{\"llm\":{{\"token_count\":{{\"prompt\":70,\"completion\":20}},\"model_name\":\"gpt-4o-mini\"}},\"openinference\":{{\"span\":{{\"kind\":\"LLM\"}}}},\"tenant\":{{\"id\":\"{tenant}\"}}}}}}\n"
+    )
+}
+
+/// `report` over `calls` (in this order) and one record at `at`; the
+/// tenant rows and the unbilled listing.
+fn fingerprint_run(name: &str, calls: &[String], at: &str) -> (String, String) {
+    let wd = Workdir::new(name);
+    wd.write("spans/calls.jsonl", &calls.concat());
+    wd.write(
+        "usage.csv",
+        &format!("{HEADER}req-9,{at},openai,gpt-4o-mini,70,0,0,0,20,false\n"),
+    );
+    wd.run(&[
+        "report",
+        "--spans",
+        "spans",
+        "--usage",
+        "usage.csv",
+        "--out",
+        "out",
+        "--quiet",
+        "--min-match",
+        "0",
+    ]);
+    (
+        wd.read("out/by_tenant.csv"),
+        wd.read("out/unbilled_spans.csv"),
+    )
+}
+
+#[test]
+fn the_fingerprint_join_takes_the_nearest_call_and_never_guesses_a_tie() {
+    let early = call(1, "early", "2025-06-10T09:00:00+00:00");
+    let late = call(2, "late", "2025-06-10T09:01:30+00:00");
+    // The record is 95 s after the early call and 5 s after the late one.
+    for calls in [[early.clone(), late.clone()], [late.clone(), early.clone()]] {
+        let (tenants, _) = fingerprint_run("fp-nearest", &calls, "2025-06-10T09:01:35Z");
+        assert!(tenants.contains("\nlate,1,"), "{tenants}");
+        assert!(!tenants.contains("\nearly,1,"), "{tenants}");
+    }
+    // Two identical calls, one record: neither is billed, both ambiguous.
+    let twin_a = call(3, "a", "2025-06-10T09:00:00+00:00");
+    let twin_b = call(4, "b", "2025-06-10T09:00:00+00:00");
+    for calls in [
+        [twin_a.clone(), twin_b.clone()],
+        [twin_b.clone(), twin_a.clone()],
+    ] {
+        let (tenants, unbilled) = fingerprint_run("fp-tie", &calls, "2025-06-10T09:00:01Z");
+        assert!(tenants.contains("\n(unattributed),1,"), "{tenants}");
+        assert_eq!(
+            unbilled
+                .matches("ambiguous: another call or billed record fits")
+                .count(),
+            2,
+            "{unbilled}"
+        );
+    }
+}
