@@ -120,6 +120,11 @@ impl Skips {
         self.first.extend(first.iter().take(room).cloned());
     }
 
+    /// Whether record errors are skipped (`--lenient`).
+    pub fn is_lenient(&self) -> bool {
+        self.lenient
+    }
+
     /// Total records skipped.
     pub fn total(&self) -> u64 {
         self.by_kind.values().sum()

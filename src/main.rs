@@ -75,9 +75,9 @@ fn run(cli: Cli, config_file: Option<std::path::PathBuf>) -> Result<cmd::Outcome
     let pass = |()| cmd::Outcome::Pass;
     match cli.command {
         Command::Report(args) => cmd::report::run(&args.config(config_file)?),
-        Command::Merge(args) => cmd::merge::run(&args.config(config_file)),
+        Command::Merge(args) => cmd::merge::run(&args.config(config_file)?),
         Command::Partition(args) => cmd::partition::run(&args.config(), args.quiet).map(pass),
-        Command::Reconcile(args) => cmd::reconcile::run(&args.config(config_file)),
+        Command::Reconcile(args) => cmd::reconcile::run(&args.config(config_file)?),
         Command::Diff(args) => cmd::diff::run(&args.config()),
         Command::Simulate(args) => {
             cmd::simulate::run(&args.config(), args.pricing.as_deref(), &args.out).map(pass)

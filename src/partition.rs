@@ -96,7 +96,7 @@ pub fn partition(config: &Config) -> Result<Partitioned> {
             "--into {count}: expected 1 to {MAX_PARTITIONS} partitions"
         )));
     }
-    let inputs = crate::read::expand(&config.paths, &[".json", ".jsonl"])?;
+    let inputs = crate::read::expand(&config.paths, &[".json", ".jsonl"], false)?.files;
     let mut names: BTreeMap<String, &Path> = BTreeMap::new();
     let mut files = Vec::new();
     for path in &inputs {

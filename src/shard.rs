@@ -30,7 +30,7 @@ use crate::model::{CallInfo, Origin, Shard};
 use crate::pipeline::config::SpanConfig;
 use crate::pipeline::usage::Usage as Billing;
 use crate::read::span::{parse_hex_id, AttrKeys};
-use crate::read::{InputFile, InputKind};
+use crate::read::{InputFile, InputKind, SkippedFile};
 use crate::tree::{Agents, Call, Dims, Resolved};
 use crate::write::OutDir;
 
@@ -73,6 +73,9 @@ struct Meta {
     skipped_first: Vec<String>,
     /// Each run's outcome: trace id (hex) → outcome.
     outcomes: BTreeMap<String, String>,
+    /// Files of the walked span directories that were not read.
+    #[serde(default)]
+    skipped_span_files: Vec<SkippedFile>,
 }
 
 /// Who writes partials, for the messages of the checks `merge` makes.
@@ -106,10 +109,26 @@ struct PartialCall {
     line: u64,
 }
 
-/// Write a shard's resolved trees into `out` as a partial. `usage_skips` is
-/// what was skipped before the spans (every shard reads the usage and
-/// invoices; `merge` reads them again), so only the spans' skips go into
-/// the partial. The shard, its keys and whether the span files held its
+/// What a shard had read and skipped before its span files: every shard
+/// reads the usage and invoices, and `merge` reads them again, so only
+/// what the spans add goes into the partial.
+pub struct BeforeSpans {
+    skips: Skips,
+    skipped_files: usize,
+}
+
+impl BeforeSpans {
+    /// What `billing` holds now, before the spans.
+    pub fn of(billing: &Billing) -> BeforeSpans {
+        BeforeSpans {
+            skips: billing.skips.clone(),
+            skipped_files: billing.skipped_files.len(),
+        }
+    }
+}
+
+/// Write a shard's resolved trees into `out` as a partial: only what the
+/// spans added after `before` goes into it. The shard, its keys and whether the span files held its
 /// traces only (`--whole-traces`) come from `spans`; `inputs` are every
 /// input path, which `out` may not touch.
 pub fn write_partial(
@@ -117,7 +136,7 @@ pub fn write_partial(
     inputs: &[PathBuf],
     spans: &SpanConfig,
     billing: &Billing,
-    usage_skips: &Skips,
+    before: &BeforeSpans,
     resolved: &Resolved,
 ) -> Result<()> {
     let keys = &spans.keys;
@@ -152,14 +171,14 @@ pub fn write_partial(
         serde_json::to_writer(&mut calls, &line).map_err(|e| Error::fatal(e.to_string()))?;
         calls.push(b'\n');
     }
-    let before = billing
+    let inputs_before = billing
         .inputs
         .iter()
         .filter(|i| i.kind != InputKind::Spans)
         .count();
     let mut skipped: BTreeMap<String, u64> = BTreeMap::new();
     for (kind, n) in &billing.skips.by_kind {
-        let before = usage_skips.by_kind.get(kind).copied().unwrap_or(0);
+        let before = before.skips.by_kind.get(kind).copied().unwrap_or(0);
         if *n > before {
             skipped.insert(kind.clone(), n - before);
         }
@@ -171,12 +190,12 @@ pub fn write_partial(
         feature_attr: keys.feature.clone(),
         join_attr: keys.join.clone(),
         outcome_attr: keys.outcome.clone(),
-        inputs_before_spans: before,
-        span_files: billing.inputs[before..]
+        inputs_before_spans: inputs_before,
+        span_files: billing.inputs[inputs_before..]
             .iter()
             .map(|i| (i.path.clone(), i.format.to_string(), i.records))
             .collect(),
-        span_file_skips: billing.inputs[before..]
+        span_file_skips: billing.inputs[inputs_before..]
             .iter()
             .map(|i| {
                 if whole_traces || shard.index == 0 {
@@ -187,11 +206,11 @@ pub fn write_partial(
             })
             .collect(),
         whole_traces,
-        span_file_sources: billing.inputs[before..]
+        span_file_sources: billing.inputs[inputs_before..]
             .iter()
             .map(|i| i.part_of.as_ref().map(|p| p.source.clone()))
             .collect(),
-        span_file_fingerprints: billing.inputs[before..]
+        span_file_fingerprints: billing.inputs[inputs_before..]
             .iter()
             .map(|i| i.fingerprint.clone())
             .collect(),
@@ -201,7 +220,8 @@ pub fn write_partial(
         duplicate_spans: resolved.duplicate_spans,
         wrapper_spans: resolved.wrapper_spans,
         skipped,
-        skipped_first: billing.skips.first[usage_skips.first.len()..].to_vec(),
+        skipped_first: billing.skips.first[before.skips.first.len()..].to_vec(),
+        skipped_span_files: billing.skipped_files[before.skipped_files..].to_vec(),
         outcomes: resolved
             .outcomes
             .iter()
@@ -331,6 +351,11 @@ pub fn read_partials(dirs: &[PathBuf], billing: &mut Billing) -> Result<(Resolve
         resolved.duplicate_spans += meta.duplicate_spans;
         resolved.wrapper_spans += meta.wrapper_spans;
         billing.skips.absorb(&meta.skipped, &meta.skipped_first);
+        if meta.shard.index == 0 || whole {
+            billing
+                .skipped_files
+                .extend(meta.skipped_span_files.iter().cloned());
+        }
         for (trace, outcome) in &meta.outcomes {
             let trace = hex(trace, 32, dir, "outcomes")?;
             resolved

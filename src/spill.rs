@@ -15,7 +15,7 @@
 //! (`TMPDIR`), readable by the owner only, removed when the spill is
 //! dropped (after resolving, or on an error). A run killed by a signal
 //! leaves its directory behind; the next spilling run removes the
-//! directories of processes that no longer exist.
+//! directories whose lock file no run holds.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -25,6 +25,7 @@ use crate::error::{Error, Result, Skips};
 use crate::hash::trace_hash;
 use crate::intern::Sym;
 use crate::model::{CallInfo, Origin, Role, Span};
+use crate::owner::{abandoned, OwnerLock};
 use crate::tree::{Forest, Resolved};
 
 /// The in-memory state of one span waiting for its trace (measured: about
@@ -275,9 +276,12 @@ fn range_of(trace: u128, parts: usize) -> usize {
     ((u128::from(trace_hash(trace)) * parts as u128) >> 64) as usize
 }
 
-/// A directory of spill files, removed with everything in it when dropped.
+/// A directory of spill files, removed with everything in it when dropped;
+/// a lock file beside it, held while it exists, tells it from a killed
+/// run's leftover ([`crate::owner`]).
 struct TempDir {
     path: PathBuf,
+    lock: Option<OwnerLock>,
 }
 
 impl TempDir {
@@ -291,11 +295,15 @@ impl TempDir {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
         let path = base.join(format!("{DIR_PREFIX}{}-{nanos}", std::process::id()));
+        let lock = OwnerLock::acquire(lock_of(&path))?;
         std::fs::DirBuilder::new()
             .mode(0o700)
             .create(&path)
             .map_err(|e| Error::io(&path, e))?;
-        Ok(TempDir { path })
+        Ok(TempDir {
+            path,
+            lock: Some(lock),
+        })
     }
 
     fn part(&self, i: u32) -> PathBuf {
@@ -306,29 +314,42 @@ impl TempDir {
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.path);
+        drop(self.lock.take());
     }
 }
 
-/// Remove the spill directories under `base` of processes that no longer
-/// run (killed by a signal before they could). Only where `/proc` tells.
+/// The lock file of a spill directory.
+fn lock_of(dir: &Path) -> PathBuf {
+    let mut name = dir.as_os_str().to_os_string();
+    name.push(".lock");
+    PathBuf::from(name)
+}
+
+/// Remove the spill directories under `base` of runs that ended without
+/// removing them (killed by a signal): those whose lock nobody holds,
+/// whatever process ids say (a run in another PID namespace shares
+/// `TMPDIR` but not its ids).
 fn remove_abandoned(base: &Path) {
-    if !Path::new("/proc/self").exists() {
-        return;
-    }
     let Ok(entries) = std::fs::read_dir(base) else {
         return;
     };
     for entry in entries.flatten() {
         let name = entry.file_name();
-        let pid = name
-            .to_str()
-            .and_then(|n| n.strip_prefix(DIR_PREFIX))
-            .and_then(|rest| rest.split_once('-'))
-            .and_then(|(pid, _)| pid.parse::<u32>().ok());
-        if let Some(pid) = pid {
-            if !Path::new(&format!("/proc/{pid}")).exists() {
-                let _ = std::fs::remove_dir_all(entry.path());
+        let Some(name) = name.to_str().filter(|n| n.starts_with(DIR_PREFIX)) else {
+            continue;
+        };
+        let path = entry.path();
+        match name.strip_suffix(".lock") {
+            // A lock whose directory is gone: its own leftover.
+            Some(dir) if !base.join(dir).exists() && abandoned(&path) => {
+                let _ = std::fs::remove_file(&path);
             }
+            Some(_) => {}
+            None if abandoned(&lock_of(&path)) => {
+                let _ = std::fs::remove_dir_all(&path);
+                let _ = std::fs::remove_file(lock_of(&path));
+            }
+            None => {}
         }
     }
 }

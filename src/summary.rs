@@ -26,6 +26,9 @@ pub struct Summary {
     pub skipped: SkippedJson,
     /// Every input file with its detected format and record count.
     pub inputs: Vec<crate::read::InputFile>,
+    /// Files of walked input directories that were not read, and why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skipped_files: Vec<crate::read::SkippedFile>,
     /// The comparison with the invoice, when one was given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reconciliation: Option<crate::reconcile::ReconciliationJson>,

@@ -746,6 +746,12 @@ fn spill_files_are_removed_when_the_run_fails() {
     let abandoned = wd.path("tmp/tokenledger-spill-999999999-1");
     std::fs::create_dir(&abandoned).unwrap();
     std::fs::write(abandoned.join("part-00000.bin"), "x").unwrap();
+    // A live run's, whose process id this one cannot see (another PID
+    // namespace sharing TMPDIR): its lock is held, so it stays.
+    let live = wd.path("tmp/tokenledger-spill-999999998-2");
+    std::fs::create_dir(&live).unwrap();
+    let held = std::fs::File::create(wd.path("tmp/tokenledger-spill-999999998-2.lock")).unwrap();
+    held.try_lock().unwrap();
     let args = [
         "report",
         "--spans",
@@ -768,7 +774,19 @@ fn spill_files_are_removed_when_the_run_fails() {
         stderr.contains("is over --memory-limit 1K: spilling bounds the spans only"),
         "{stderr}"
     );
-    assert_eq!(std::fs::read_dir(wd.path("tmp")).unwrap().count(), 0);
+    let mut left: Vec<String> = std::fs::read_dir(wd.path("tmp"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    left.sort();
+    assert_eq!(
+        left,
+        [
+            "tokenledger-spill-999999998-2",
+            "tokenledger-spill-999999998-2.lock"
+        ]
+    );
+    drop(held);
 }
 
 #[test]

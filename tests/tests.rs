@@ -14,11 +14,13 @@ mod formats;
 mod gates;
 mod handmade;
 mod hardening;
+mod inputs;
 mod matrix;
 mod ownership;
 #[cfg(feature = "parquet")]
 mod parquet;
 mod pricing;
+mod pricing_table;
 mod property;
 mod real_fixtures;
 mod reconcile;

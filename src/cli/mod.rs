@@ -597,12 +597,51 @@ fn positive_decimal(text: &str) -> std::result::Result<Decimal, String> {
         .ok_or_else(|| format!("expected a number above 0, got \"{text}\""))
 }
 
+/// Refuse `-` (standard input) named by two input flags: it can be read
+/// once.
+fn stdin_once(inputs: &[(&str, &[PathBuf])]) -> Result<()> {
+    let flags: Vec<&str> = inputs
+        .iter()
+        .flat_map(|(flag, paths)| {
+            paths
+                .iter()
+                .filter(|p| p.as_os_str() == tokenledger::read::STDIN)
+                .map(move |_| *flag)
+        })
+        .collect();
+    if flags.len() > 1 {
+        return Err(Error::fatal(format!(
+            "`-` (standard input) is given to {}: standard input can be read once; give the \
+             others files",
+            flags.join(" and ")
+        )));
+    }
+    Ok(())
+}
+
+impl PipelineArgs {
+    /// The input flags after the spans, for [`stdin_once`].
+    fn inputs(&self) -> Vec<(&'static str, &[PathBuf])> {
+        vec![
+            ("--usage", &self.usage.usage),
+            ("--invoice", &self.invoice),
+            ("--provider-usage", &self.check.provider_usage),
+            ("--pricing", self.usage.pricing.as_slice()),
+            ("--budgets", self.answers.budgets.as_slice()),
+            ("--outcomes", self.answers.outcomes.as_slice()),
+        ]
+    }
+}
+
 impl ReportArgs {
     /// The `report` configuration.
     pub fn config(&self, config_file: Option<PathBuf>) -> Result<ReportConfig> {
         if self.tenant_attr.len() > usize::from(u8::MAX) {
             return Err(Error::fatal("--tenant-attr: at most 255 keys"));
         }
+        let mut inputs = self.pipeline.inputs();
+        inputs.push(("--spans", &self.spans));
+        stdin_once(&inputs)?;
         let output = self.pipeline.output.config(self.pipeline.print.clone());
         Ok(ReportConfig {
             spans: SpanConfig {
@@ -651,25 +690,32 @@ impl PipelineArgs {
 
 impl MergeArgs {
     /// The `merge` configuration.
-    pub fn config(&self, config_file: Option<PathBuf>) -> MergeConfig {
+    pub fn config(&self, config_file: Option<PathBuf>) -> Result<MergeConfig> {
+        stdin_once(&self.pipeline.inputs())?;
         let output = self.pipeline.output.config(self.pipeline.print.clone());
-        MergeConfig {
+        Ok(MergeConfig {
             partials: self.partials.clone(),
             month: self.pipeline.config(config_file, &output),
             output,
-        }
+        })
     }
 }
 
 impl ReconcileArgs {
     /// The `reconcile` configuration.
-    pub fn config(&self, config_file: Option<PathBuf>) -> ReconcileConfig {
-        ReconcileConfig {
+    pub fn config(&self, config_file: Option<PathBuf>) -> Result<ReconcileConfig> {
+        stdin_once(&[
+            ("--usage", &self.usage.usage),
+            ("--invoice", &self.invoice),
+            ("--provider-usage", &self.check.provider_usage),
+            ("--pricing", self.usage.pricing.as_slice()),
+        ])?;
+        Ok(ReconcileConfig {
             usage: self.usage.config(),
             checks: self.check.config(self.invoice.clone(), false),
             output: self.output.config(None),
             config_file,
-        }
+        })
     }
 }
 

@@ -43,7 +43,7 @@ pub fn run(config: &ReportConfig) -> Result<Outcome> {
     let prepared = Prepared::new(&config.month, &mut usage)?;
     timings.phase("checks");
     if config.spans.keys.shard.is_some() {
-        let before_spans = usage.skips.clone();
+        let before_spans = shard::BeforeSpans::of(&usage);
         let resolved = spans::read(&config.spans, &mut usage, &mut timings)?;
         let out = config
             .output

@@ -42,7 +42,13 @@ pub fn read(config: &SpanConfig, usage: &mut Usage, timings: &mut Timings) -> Re
         .shard
         .is_some_and(|shard| shard.index != 0)
         .then(|| usage.skips.clone());
-    let span_files = read::expand(&config.paths, &[".json", ".jsonl"])?;
+    let walked = read::expand(
+        &config.paths,
+        &[".json", ".jsonl"],
+        usage.skips.is_lenient(),
+    )?;
+    usage.skipped_files.extend(walked.skipped);
+    let span_files = walked.files;
     let mut forest = Gather::new(
         config.memory_limit,
         spill::json_bytes(&span_files),

@@ -21,7 +21,7 @@ use crate::price::{apply_allowances, price_all, PriceTable};
 use crate::read::invoice::{self, InvoiceFormat, InvoiceLine};
 use crate::read::provider_usage::{self, ProviderUsage};
 use crate::read::usage;
-use crate::read::{self, InputFile, InputKind};
+use crate::read::{self, InputFile, InputKind, SkippedFile};
 use crate::reconcile::{reconcile, Names};
 use crate::summary::{PricingInfo, SkippedJson, Summary, TotalsJson};
 
@@ -48,6 +48,8 @@ pub struct Usage {
     pub months: BTreeMap<String, u64>,
     /// The ids (and alternative ids) of the records `--period` left out.
     pub outside_period: Vec<Box<str>>,
+    /// Files of walked input directories not read.
+    pub skipped_files: Vec<SkippedFile>,
 }
 
 impl Usage {
@@ -67,7 +69,12 @@ impl Usage {
         let mut inputs = Vec::new();
         let mut records = Vec::new();
         let mut not_billed = 0;
-        for path in read::expand(&args.paths, &[".csv", ".json", ".jsonl", ".log"])? {
+        let walked = read::expand(
+            &args.paths,
+            &[".csv", ".json", ".jsonl", ".log"],
+            args.lenient,
+        )?;
+        for path in walked.files {
             let file = inputs.len() as u32;
             let skipped_before = skips.total();
             let (format, stats) = usage::read_file(
@@ -128,6 +135,7 @@ impl Usage {
             period: args.period,
             months,
             outside_period,
+            skipped_files: walked.skipped,
         })
     }
 
@@ -164,7 +172,9 @@ impl Usage {
         format: Option<InvoiceFormat>,
     ) -> Result<Vec<InvoiceLine>> {
         let mut lines = Vec::new();
-        for path in read::expand(paths, &[".csv", ".json", ".jsonl"])? {
+        let walked = read::expand(paths, &[".csv", ".json", ".jsonl"], self.skips.is_lenient())?;
+        self.skipped_files.extend(walked.skipped);
+        for path in walked.files {
             let file = self.inputs.len() as u32;
             let skipped_before = self.skips.total();
             let (format, mut read) =
@@ -192,7 +202,9 @@ impl Usage {
     /// dropped and counted.
     pub fn read_provider_usage(&mut self, paths: &[PathBuf]) -> Result<Vec<ProviderUsage>> {
         let mut rows = Vec::new();
-        for path in read::expand(paths, &[".csv", ".json", ".jsonl"])? {
+        let walked = read::expand(paths, &[".csv", ".json", ".jsonl"], self.skips.is_lenient())?;
+        self.skipped_files.extend(walked.skipped);
+        for path in walked.files {
             let skipped_before = self.skips.total();
             let (format, mut read) = provider_usage::read_file(&path, &mut self.skips)?;
             let records = read.len() as u64;
@@ -253,6 +265,7 @@ impl Usage {
                 first: self.skips.first.clone(),
             },
             inputs: self.inputs.clone(),
+            skipped_files: self.skipped_files.clone(),
             reconciliation: None,
             coverage: None,
             config: None,

@@ -73,30 +73,54 @@ fn path_text<S: serde::Serializer>(path: &Path, s: S) -> std::result::Result<S::
 /// The input path that means standard input.
 pub const STDIN: &str = "-";
 
+/// A file of a walked directory that was not read, and why: listed in the
+/// summary, so nothing is left out unseen.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SkippedFile {
+    /// The path as found.
+    #[serde(serialize_with = "path_text")]
+    pub path: PathBuf,
+    /// Why it was not read.
+    pub why: String,
+}
+
+/// Input files found, and the files of walked directories left aside.
+#[derive(Clone, Debug, Default)]
+pub struct Walked {
+    /// The files to read, sorted, each once.
+    pub files: Vec<PathBuf>,
+    /// Files of the walked directories not read.
+    pub skipped: Vec<SkippedFile>,
+}
+
 /// Expand files and directories into a sorted list of files, each once.
 /// Directories are walked recursively for regular files whose name ends in
-/// one of `extensions` (optionally followed by `.gz` or `.zst`); a directory
-/// reached again through a link (a loop) is walked once, and anything that
-/// is not a regular file (a FIFO, a socket) is skipped with a note on
-/// stderr. Files named explicitly are taken whatever their name or kind
-/// (`-`, `/dev/stdin` and process substitution are read once, as streams).
-/// One file reached by two paths (`inv` and `./inv/x.csv`) is read once.
-pub fn expand(paths: &[PathBuf], extensions: &[&str]) -> Result<Vec<PathBuf>> {
+/// one of `extensions` (in any case: `.CSV` too; optionally followed by
+/// `.gz` or `.zst`); every other file of a walked directory is listed as
+/// skipped. A directory reached again through a link (a loop) is walked
+/// once; anything that is not a regular file (a FIFO, a socket) is skipped
+/// with a note on stderr; a link to nothing is an error, or (`lenient`) a
+/// skip with a note. Files named explicitly are taken whatever their name
+/// or kind (`-`, `/dev/stdin` and process substitution are read once, as
+/// streams). One file reached by two paths (`inv` and `./inv/x.csv`) is
+/// read once.
+pub fn expand(paths: &[PathBuf], extensions: &[&str], lenient: bool) -> Result<Walked> {
     let mut walk = Walk {
         extensions,
+        lenient,
         seen_dirs: HashSet::new(),
-        files: Vec::new(),
+        found: Walked::default(),
     };
     for path in paths {
         if path.as_os_str() == STDIN {
-            walk.files.push(path.clone());
+            walk.found.files.push(path.clone());
             continue;
         }
         let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
         if meta.is_dir() {
-            let before = walk.files.len();
+            let before = walk.found.files.len();
             walk.dir(path, &meta)?;
-            if walk.files.len() == before {
+            if walk.found.files.len() == before {
                 return Err(Error::fatal(format!(
                     "{}: directory holds no {} files",
                     path.display(),
@@ -104,32 +128,39 @@ pub fn expand(paths: &[PathBuf], extensions: &[&str]) -> Result<Vec<PathBuf>> {
                 )));
             }
         } else {
-            walk.files.push(path.clone());
+            walk.found.files.push(path.clone());
         }
     }
-    let mut files = walk.files;
-    if files.iter().filter(|f| f.as_os_str() == STDIN).count() > 1 {
+    let mut found = walk.found;
+    if found
+        .files
+        .iter()
+        .filter(|f| f.as_os_str() == STDIN)
+        .count()
+        > 1
+    {
         return Err(Error::fatal(
             "`-` (standard input) can be named only once among the inputs",
         ));
     }
-    files.sort();
-    files.dedup();
+    found.files.sort();
+    found.files.dedup();
     // The same file under two names: keep the first name, sorted.
     let mut identities = HashSet::new();
-    files.retain(|f| match std::fs::metadata(f) {
+    found.files.retain(|f| match std::fs::metadata(f) {
         Ok(m) if m.is_file() => identities.insert((m.dev(), m.ino())),
         _ => true,
     });
-    Ok(files)
+    Ok(found)
 }
 
 /// A directory walk in progress.
 struct Walk<'e> {
     extensions: &'e [&'e str],
+    lenient: bool,
     /// Directories walked, by (device, inode), so a loop is walked once.
     seen_dirs: HashSet<(u64, u64)>,
-    files: Vec<PathBuf>,
+    found: Walked,
 }
 
 impl Walk<'_> {
@@ -143,35 +174,61 @@ impl Walk<'_> {
         }
         entries.sort();
         for path in entries {
-            // A dangling link is skipped like any other non-file.
-            let Ok(meta) = std::fs::metadata(&path) else {
-                continue;
+            let meta = match std::fs::metadata(&path) {
+                Ok(meta) => meta,
+                Err(_) => {
+                    self.dangling(path)?;
+                    continue;
+                }
             };
             if meta.is_dir() {
                 self.dir(&path, &meta)?;
-            } else if self.wanted(&path) {
-                if meta.is_file() {
-                    self.files.push(path);
-                } else {
-                    eprintln!(
-                        "tokenledger: note: {}: not a regular file (a pipe, socket or device); skipped",
-                        path.display()
-                    );
-                }
+            } else if !self.wanted(&path) {
+                self.skip(path, "not a file of the kinds read here", false);
+            } else if meta.is_file() {
+                self.found.files.push(path);
+            } else {
+                self.skip(path, "not a regular file (a pipe, socket or device)", true);
             }
         }
         Ok(())
     }
 
+    /// A link to nothing: an error, or under `--lenient` a listed skip.
+    fn dangling(&mut self, path: PathBuf) -> Result<()> {
+        let to = std::fs::read_link(&path).unwrap_or_default();
+        if !self.lenient {
+            return Err(Error::fatal(format!(
+                "{}: a link to nothing ({}); remove it, or skip it with --lenient",
+                path.display(),
+                to.display()
+            )));
+        }
+        self.skip(path, "a link to nothing", true);
+        Ok(())
+    }
+
+    fn skip(&mut self, path: PathBuf, why: &'static str, note: bool) {
+        if note {
+            eprintln!(
+                "tokenledger: note: {}: {why}; skipped",
+                crate::terminal::escape(&path.display().to_string())
+            );
+        }
+        let why = why.to_string();
+        self.found.skipped.push(SkippedFile { path, why });
+    }
+
     fn wanted(&self, path: &Path) -> bool {
-        path.file_name()
-            .and_then(|n| n.to_str())
-            .map(|n| {
-                n.strip_suffix(".gz")
-                    .or_else(|| n.strip_suffix(".zst"))
-                    .unwrap_or(n)
-            })
-            .is_some_and(|n| self.extensions.iter().any(|ext| n.ends_with(ext)))
+        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+            return false;
+        };
+        let name = name.to_ascii_lowercase();
+        let name = name
+            .strip_suffix(".gz")
+            .or_else(|| name.strip_suffix(".zst"))
+            .unwrap_or(&name);
+        self.extensions.iter().any(|ext| name.ends_with(ext))
     }
 }
 

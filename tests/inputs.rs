@@ -1,0 +1,105 @@
+//! Every file of an input directory is read or named: extensions in any
+//! case are read, other files are listed in the summary as skipped, a link
+//! to nothing is an error (a listed skip under `--lenient`), a pipe's name
+//! reaches the terminal escaped, and standard input is read once.
+
+use crate::workdir::{Workdir, HANDMADE_REPORT};
+
+#[test]
+fn upper_case_extensions_are_read_and_other_files_listed() {
+    let wd = Workdir::handmade("inputs-case");
+    let usage = wd.read("usage.csv");
+    let (header, rows) = usage.split_once('\n').unwrap();
+    let rows: Vec<&str> = rows.lines().collect();
+    let half = rows.len() / 2;
+    wd.write(
+        "usage/a.csv",
+        &format!("{header}\n{}\n", rows[..half].join("\n")),
+    );
+    wd.write(
+        "usage/B.CSV",
+        &format!("{header}\n{}\n", rows[half..].join("\n")),
+    );
+    wd.write("usage/notes.txt", "not usage");
+    let mut args = HANDMADE_REPORT.to_vec();
+    args[4] = "usage";
+    wd.run(&args);
+    let summary = wd.read("out/summary.json");
+    assert!(summary.contains("\"path\": \"usage/B.CSV\""), "{summary}");
+    assert!(
+        summary.contains(
+            "\"skipped_files\": [\n    {\n      \"path\": \"usage/notes.txt\",\n      \"why\": \"not a file of the kinds read here\""
+        ),
+        "{summary}"
+    );
+    assert!(summary.contains(&format!("\"usage_records_read\": {},", rows.len())));
+}
+
+#[test]
+fn a_link_to_nothing_is_an_error_or_a_listed_skip() {
+    let wd = Workdir::handmade("inputs-dangling");
+    std::os::unix::fs::symlink("gone.jsonl", wd.path("spans/lost.jsonl")).unwrap();
+    let stderr = wd.fail(&HANDMADE_REPORT, 2);
+    assert!(
+        stderr.contains("spans/lost.jsonl: a link to nothing (gone.jsonl); remove it, or skip it with --lenient"),
+        "{stderr}"
+    );
+    let mut args = HANDMADE_REPORT.to_vec();
+    args.push("--lenient");
+    let out = wd.output(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary = wd.read("out/summary.json");
+    assert!(
+        summary.contains("\"path\": \"spans/lost.jsonl\",\n      \"why\": \"a link to nothing\""),
+        "{summary}"
+    );
+}
+
+#[test]
+fn a_pipes_name_reaches_the_terminal_escaped() {
+    let wd = Workdir::handmade("inputs-fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(wd.path("spans/evil\u{1b}[2J.jsonl"))
+        .status()
+        .is_ok_and(|s| s.success());
+    if !made {
+        eprintln!("a_pipes_name_reaches_the_terminal_escaped: not run (no mkfifo)");
+        return;
+    }
+    let out = wd.output(&HANDMADE_REPORT);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains('\u{1b}'), "{stderr:?}");
+    assert!(
+        stderr.contains(
+            "spans/evil\\x1b[2J.jsonl: not a regular file (a pipe, socket or device); skipped"
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn standard_input_is_read_once() {
+    let wd = Workdir::handmade("inputs-stdin");
+    let stderr = wd.fail(
+        &[
+            "report",
+            "--spans",
+            "-",
+            "--usage",
+            "-",
+            "--pricing",
+            "pricing.toml",
+        ],
+        2,
+    );
+    assert_eq!(
+        stderr,
+        "tokenledger: `-` (standard input) is given to --usage and --spans: standard input can be \
+         read once; give the others files\n"
+    );
+}

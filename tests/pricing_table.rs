@@ -1,0 +1,170 @@
+//! The pricing table is read exactly or refused: every region, tier and
+//! speed key it accepts is applied (Bedrock's `global.` profiles by
+//! `[model.geo.global]`), names that differ only in case are refused, a
+//! rate with more digits than a decimal holds is refused, a table that
+//! extends itself (or a chain of tables) is an error naming the chain, and
+//! the table saved beside the reports stands on its own however its
+//! `extends` key was spelled.
+
+use crate::workdir::{csv_rows, Workdir};
+
+const HEADER: &str = "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch\n";
+
+/// One Bedrock model priced $10 per million input tokens, 10 % off on its
+/// global profile.
+const BEDROCK: &str = "version = \"t\"\ncurrency = \"USD\"\n\n[[model]]\nprovider = \"aws.bedrock\"\nmatch = [\"anthropic.claude-x-v1\"]\neffective_from = 2025-01-01\ninput = 10\noutput = 50\ncache_read = 1\ncache_write_5m = 12.5\ncache_write_1h = 20\n[model.geo.global]\nmultiplier = 0.9\n";
+
+/// `report` of `usage` with `pricing.toml` into `out`; exit code, stderr.
+fn run(wd: &Workdir, pricing: &str, usage: &str) -> (i32, String) {
+    wd.write("pricing.toml", pricing);
+    wd.write("usage.csv", &format!("{HEADER}{usage}"));
+    wd.write("spans/none.jsonl", r#"{"resourceSpans":[]}"#);
+    let out = wd.output(&[
+        "report",
+        "--spans",
+        "spans",
+        "--usage",
+        "usage.csv",
+        "--pricing",
+        "pricing.toml",
+        "--out",
+        "out",
+        "--quiet",
+        "--min-match",
+        "0",
+        "--period",
+        "2025-06",
+    ]);
+    (
+        out.status.code().unwrap(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_global_profile_is_priced_by_its_regions_entry_and_global_rate() {
+    let wd = Workdir::new("geo-global");
+    let usage = "r1,2025-06-02T00:00:00Z,aws.bedrock,anthropic.claude-x-v1,1000000,0,0,0,0,false\n\
+                 r2,2025-06-02T00:00:00Z,aws.bedrock,global.anthropic.claude-x-v1,1000000,0,0,0,0,false\n\
+                 r3,2025-06-02T00:00:00Z,aws.bedrock,us.anthropic.claude-x-v1,1000000,0,0,0,0,false\n";
+    let (code, stderr) = run(&wd, BEDROCK, usage);
+    assert_eq!(code, 0, "{stderr}");
+    let models = wd.read("out/by_model.csv");
+    let cost = |model: &str| {
+        csv_rows(&models)
+            .into_iter()
+            .find(|r| r[0] == model)
+            .map(|r| r[12].clone())
+    };
+    assert_eq!(cost("anthropic.claude-x-v1").as_deref(), Some("10.000000"));
+    assert_eq!(
+        cost("us.anthropic.claude-x-v1").as_deref(),
+        Some("10.000000")
+    );
+    assert_eq!(
+        cost("global.anthropic.claude-x-v1").as_deref(),
+        Some("9.000000")
+    );
+    // The month against itself: the global line reprices at its own rate.
+    let diff = wd.run(&["diff", "out", "out"]);
+    assert!(diff.contains("  price effect  +$0.000000"), "{diff}");
+    // Without the global rate the profile is not priced as the region.
+    let without = BEDROCK.replace("[model.geo.global]\nmultiplier = 0.9\n", "");
+    let (code, stderr) = run(&wd, &without, usage);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("aws.bedrock global.anthropic.claude-x-v1: no [model.geo.<region>] for its inference_geo (global for a Bedrock global. profile)"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn keys_the_pricing_code_would_not_apply_are_refused() {
+    let wd = Workdir::new("geo-refused");
+    let usage = "r1,2025-06-02T00:00:00Z,aws.bedrock,anthropic.claude-x-v1,1,0,0,0,0,false\n";
+    let cases = [
+        (
+            BEDROCK.replace("aws.bedrock", "anthropic"),
+            "pricing.toml:13: [model.geo.global]: global is the standard rate of anthropic's models",
+        ),
+        (
+            BEDROCK.replace("\"anthropic.claude-x-v1\"]", "\"anthropic.claude-x-v1\", \"global.anthropic.claude-x-v1\"]"),
+            "[model.geo.global]: this entry names global. profiles itself",
+        ),
+        (
+            format!("{BEDROCK}[model.geo.us]\nmultiplier = 1.1\n[model.geo.US]\nmultiplier = 1.2\n"),
+            "pricing.toml:17: [model.geo.US] of the entry at line 4 repeats [model.geo.us]: names are matched without case",
+        ),
+        (
+            BEDROCK.replace("input = 10\n", "input = 0.1234567890123456789012345678901\n"),
+            "pricing.toml:8: \"input\" is 0.1234567890123456789012345678901: more digits than tokenledger holds exactly",
+        ),
+    ];
+    for (table, message) in cases {
+        let (code, stderr) = run(&wd, &table, usage);
+        assert_eq!(code, 2, "{message}");
+        assert!(stderr.contains(message), "{stderr}");
+    }
+}
+
+#[test]
+fn a_table_extending_itself_or_a_chain_is_an_error_naming_it() {
+    let wd = Workdir::new("extends-cycle");
+    let usage = "r1,2025-06-02T00:00:00Z,aws.bedrock,anthropic.claude-x-v1,1,0,0,0,0,false\n";
+    let (code, stderr) = run(
+        &wd,
+        &format!("extends = \"pricing.toml\"\n{BEDROCK}"),
+        usage,
+    );
+    assert_eq!(code, 2);
+    assert_eq!(
+        stderr,
+        "tokenledger: pricing.toml: extends itself; a table extends at most one other table\n"
+    );
+    wd.write("b.toml", &format!("extends = \"pricing.toml\"\n{BEDROCK}"));
+    let (code, stderr) = run(&wd, &format!("extends = \"b.toml\"\n{BEDROCK}"), usage);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("pricing.toml: extends b.toml, which extends pricing.toml: a cycle (pricing.toml → b.toml → pricing.toml)"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_saved_table_stands_on_its_own_however_extends_is_spelled() {
+    let wd = Workdir::new("extends-quoted");
+    wd.write("tables/base.toml", BEDROCK);
+    let own = "\"extends\" = \"base.toml\"\nversion = \"own\"\ncurrency = \"USD\"\n\n[[model]]\nprovider = \"openai\"\nmatch = [\"gpt-x\"]\neffective_from = 2025-01-01\ninput = 1\noutput = 1\ncache_read = 1\ncache_write_5m = 1\ncache_write_1h = 1\n";
+    wd.write("tables/own.toml", own);
+    wd.write("spans/none.jsonl", r#"{"resourceSpans":[]}"#);
+    wd.write(
+        "usage.csv",
+        &format!(
+            "{HEADER}r1,2025-06-02T00:00:00Z,aws.bedrock,anthropic.claude-x-v1,1,0,0,0,0,false\n"
+        ),
+    );
+    wd.run(&[
+        "report",
+        "--spans",
+        "spans",
+        "--usage",
+        "usage.csv",
+        "--pricing",
+        "tables/own.toml",
+        "--out",
+        "out",
+        "--quiet",
+        "--min-match",
+        "0",
+    ]);
+    let saved = wd.read("out/pricing.toml");
+    assert!(
+        saved.starts_with("\"extends\" = \"pricing-base.toml\"\n"),
+        "{saved}"
+    );
+    assert_eq!(wd.read("out/pricing-base.toml"), BEDROCK);
+    // Moved away from its base, the month still compares with itself.
+    std::fs::rename(wd.path("tables"), wd.path("gone")).unwrap();
+    let diff = wd.run(&["diff", "out", "out"]);
+    assert!(diff.contains("price effect  +$0.000000"), "{diff}");
+}
