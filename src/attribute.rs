@@ -273,8 +273,9 @@ impl Ledger {
     }
 
     /// Per dimension (in [`DAY_DIMENSIONS`] order), a table of its values'
-    /// totals per UTC day, labelled `day` and the value.
-    pub fn day_tables(&self, interner: &Interner) -> Vec<Table> {
+    /// totals per UTC day, labelled `day` and the value; the per-day rows
+    /// move out of the ledger.
+    pub fn take_day_tables(&mut self, interner: &Interner) -> Vec<Table> {
         const COLUMNS: [[&str; 2]; 5] = [
             ["day", "tenant"],
             ["day", "feature"],
@@ -282,18 +283,19 @@ impl Ledger {
             ["day", "tool"],
             ["day", "model"],
         ];
+        let by_day = std::mem::take(&mut self.by_day);
         DAY_DIMENSIONS
             .iter()
             .zip(&COLUMNS)
-            .zip(&self.by_day)
+            .zip(by_day)
             .map(|((name, columns), days)| Table {
                 name,
                 key_columns: columns,
                 rows: days
-                    .iter()
+                    .into_iter()
                     .map(|((day, key), totals)| {
                         let labels = vec![day.to_string(), key.label(interner).to_string()];
-                        (labels, totals.clone(), None)
+                        (labels, totals, None)
                     })
                     .collect(),
             })

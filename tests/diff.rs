@@ -445,3 +445,26 @@ fn a_dropped_long_context_tier_is_a_price_effect() {
         "{stdout}"
     );
 }
+
+#[test]
+fn a_step_factor_is_written_with_two_places() {
+    // One request a day for ten days, then three a day: a threefold step.
+    let wd = Workdir::handmade("factor-places");
+    let mut usage = String::from("request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch\n");
+    for day in 1..=30 {
+        for n in 0..(if day <= 10 { 1 } else { 3 }) {
+            usage += &format!(
+                "d{day}-{n},2025-06-{day:02}T12:00:00Z,openai,gpt-test,1000,0,0,0,100,false\n"
+            );
+        }
+    }
+    wd.write("usage.csv", &usage);
+    let mut args = HANDMADE_REPORT.to_vec();
+    args.extend(["--period", "2025-06", "--quiet"]);
+    wd.run(&args);
+    let changes = wd.read("out/changes.csv");
+    assert!(
+        changes.contains("\nmodel,gpt-test,up,2025-06-11,10,20,") && changes.contains(",3.00\n"),
+        "{changes}"
+    );
+}

@@ -177,7 +177,7 @@ pub fn month(
         &columns,
         billed_target,
     )?;
-    let days = round_all(ledger.day_tables(&usage.interner), &columns, None)?;
+    let days = round_all(ledger.take_day_tables(&usage.interner), &columns, None)?;
     let mut summary = usage.summary(TotalsJson::new(
         &ledger.total,
         &columns,
