@@ -1,53 +1,15 @@
-//! Stage 5, attribute: roll every priced usage record up by tenant, feature,
-//! agent, tool, model and run. Each record lands in exactly one row of each
-//! report; a record with no call is `(unattributed)` everywhere it has no
-//! key of its own.
-
-use crate::hash::FastMap;
+//! Stage 5, attribute: roll every posting up by each [`Dimension`] and by
+//! run. Each record lands in exactly one row of each report; a record with
+//! no call is `(unattributed)` everywhere it has no key of its own.
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
+use crate::dimension::{Dimension, Key, PerDimension, INVOICE_ONLY, MIXED, UNATTRIBUTED};
+use crate::hash::FastMap;
 use crate::intern::{Interner, Sym};
-use crate::join::Joined;
 use crate::model::{Cost, TokenType, UsageRecord};
-use crate::tree::{Call, Dims};
-
-/// Row label for usage records that joined no span.
-pub const UNATTRIBUTED: &str = "(unattributed)";
-/// Row label for a dimension found on no ancestor.
-pub const NONE: &str = "(none)";
-/// Run label for a dimension whose calls disagree.
-pub const MIXED: &str = "(mixed)";
-/// Row label, under `--true-up`, for invoiced usage no record makes up.
-pub const INVOICE_ONLY: &str = "(invoice only)";
-
-/// A report row's key.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Key {
-    /// The record joined no span.
-    Unattributed,
-    /// The dimension was found nowhere.
-    None,
-    /// A named value.
-    Name(Sym),
-}
-
-impl Key {
-    /// A named value, or `None`.
-    pub fn of(sym: Option<Sym>) -> Key {
-        sym.map_or(Key::None, Key::Name)
-    }
-
-    /// The row label: the name, `(none)` or `(unattributed)`.
-    pub fn label<'a>(&self, interner: &'a Interner) -> &'a str {
-        match self {
-            Key::Unattributed => UNATTRIBUTED,
-            Key::None => NONE,
-            Key::Name(sym) => interner.get(*sym),
-        }
-    }
-}
+use crate::posting::Postings;
 
 /// Sums over a group of usage records.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -154,73 +116,53 @@ struct Run {
 pub struct Ledger {
     /// All records together.
     pub total: Totals,
-    tenant: FastMap<Key, Totals>,
-    feature: FastMap<Key, Totals>,
-    agent: FastMap<Key, Totals>,
+    /// Per dimension, its values' rows.
+    by_value: PerDimension<FastMap<Key, Totals>>,
+    /// Per agent, the cost of everything below it (its sub-agents too).
     agent_inclusive: FastMap<Key, Decimal>,
-    tool: FastMap<Key, Totals>,
-    model: FastMap<Key, Totals>,
     runs: FastMap<Option<u128>, Run>,
-    /// Per UTC day: tenant, feature, agent, tool and model rows.
-    by_day: [FastMap<(NaiveDate, Key), Totals>; 5],
+    /// Per dimension, its values' rows per UTC day.
+    by_day: PerDimension<FastMap<(NaiveDate, Key), Totals>>,
     /// Indexes of the records that joined no call.
     pub unattributed: Vec<usize>,
     /// Records joined to a call.
     pub matched: u64,
 }
 
-/// Roll up `records` (priced by `costs`, trued up to `billed` when given,
-/// joined to `calls` by `joined`).
-pub fn attribute(
-    records: &[UsageRecord],
-    costs: &[Cost],
-    billed: Option<&[Cost]>,
-    calls: &[Call],
-    joined: &Joined,
-) -> Ledger {
+/// Roll up the month's postings.
+pub fn attribute(postings: &Postings) -> Ledger {
     let mut ledger = Ledger::default();
-    let unattributed = Dims::default();
-    for (i, (record, cost)) in records.iter().zip(costs).enumerate() {
-        let billed = billed.map_or(Decimal::ZERO, |b| b[i].total());
-        let call = joined.call_of[i].map(|c| &calls[c as usize]);
-        let dims = call.map_or(&unattributed, |c| &c.dims);
-        let key = |sym: Option<Sym>| {
-            if call.is_some() {
-                Key::of(sym)
-            } else {
-                Key::Unattributed
-            }
-        };
+    for posting in postings.iter() {
+        let (record, cost, billed) = (posting.record, posting.cost, posting.billed_total());
+        let keys = posting.keys();
         // Each record goes into its per-day rows only: the month's rows and
         // the total are their sums, added up once at the end.
-        let rows = [
-            key(dims.tenant),
-            key(dims.feature),
-            key(dims.agent),
-            key(dims.tool),
-            Key::Name(record.model),
-        ];
-        let day = record.timestamp.date_naive();
-        for (row, daily) in rows.into_iter().zip(&mut ledger.by_day) {
+        let day = posting.day();
+        for (d, key) in keys.iter() {
+            let daily = &mut ledger.by_day[d];
             daily
-                .entry((day, row))
+                .entry((day, *key))
                 .or_default()
                 .add(record, cost, billed);
         }
-        if call.is_some() {
-            ledger.matched += 1;
-            for agent in dims.agents.iter() {
-                *ledger.agent_inclusive.entry(Key::of(agent)).or_default() += cost.total();
+        let dims = posting.call.map(|c| &c.dims);
+        match dims {
+            Some(dims) => {
+                ledger.matched += 1;
+                for agent in dims.agents.iter() {
+                    *ledger.agent_inclusive.entry(Key::of(agent)).or_default() += cost.total();
+                }
             }
-        } else {
-            ledger.unattributed.push(i);
-            *ledger.agent_inclusive.entry(Key::Unattributed).or_default() += cost.total();
+            None => {
+                ledger.unattributed.push(posting.index);
+                *ledger.agent_inclusive.entry(Key::Unattributed).or_default() += cost.total();
+            }
         }
-        let (root_agent, tenant, feature) =
-            (key(dims.root_agent), key(dims.tenant), key(dims.feature));
+        let root_agent = dims.map_or(Key::Unattributed, |d| Key::of(d.root_agent));
+        let (tenant, feature) = (keys[Dimension::Tenant], keys[Dimension::Feature]);
         let run = ledger
             .runs
-            .entry(call.map(|c| c.trace_id))
+            .entry(posting.call.map(|c| c.trace_id))
             .or_insert_with(|| Run {
                 root_agent: Agreed::One(root_agent),
                 tenant: Agreed::One(tenant),
@@ -236,18 +178,44 @@ pub fn attribute(
     ledger
 }
 
-/// The dimensions of the per-day tables, in output order.
-pub const DAY_DIMENSIONS: [&str; 5] = ["tenant", "feature", "agent", "tool", "model"];
+/// What a table holds rows of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Of {
+    /// The values of a dimension (`by_<dimension>.csv`).
+    Dimension(Dimension),
+    /// Runs (traces): `by_run.csv`.
+    Run,
+}
+
+impl Of {
+    /// The table's name: the dimension's, or `run`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Of::Dimension(d) => d.name(),
+            Of::Run => "run",
+        }
+    }
+}
 
 /// One report's rows with their labels, ready to be rounded and written.
 #[derive(Clone, Debug)]
 pub struct Table {
-    /// Report name: `tenant`, `feature`, `agent`, `tool`, `model`, `run`.
-    pub name: &'static str,
+    /// What its rows are of.
+    pub of: Of,
     /// Header of the label columns.
-    pub key_columns: &'static [&'static str],
-    /// Rows: labels, totals and, for agents, the inclusive cost.
-    pub rows: Vec<(Vec<String>, Totals, Option<Decimal>)>,
+    pub key_columns: Vec<&'static str>,
+    /// Its rows.
+    pub rows: Vec<TableRow>,
+}
+
+/// A table's row: labels, totals and, for agents, the inclusive cost.
+pub type TableRow = (Vec<String>, Totals, Option<Decimal>);
+
+impl Table {
+    /// The table's name: the dimension's, or `run`.
+    pub fn name(&self) -> &'static str {
+        self.of.name()
+    }
 }
 
 impl Ledger {
@@ -255,42 +223,28 @@ impl Ledger {
     /// rows (exact sums, in any order: costs are exact, and a record's
     /// billed amounts are held to 18 places, see `reconcile`).
     fn sum_days(&mut self) {
-        let reports = [
-            &mut self.tenant,
-            &mut self.feature,
-            &mut self.agent,
-            &mut self.tool,
-            &mut self.model,
-        ];
-        for (report, daily) in reports.into_iter().zip(&self.by_day) {
-            for ((_, row), totals) in daily {
-                report.entry(*row).or_default().merge(totals);
+        for d in Dimension::ALL {
+            let month = &mut self.by_value[d];
+            for ((_, row), totals) in &self.by_day[d] {
+                month.entry(*row).or_default().merge(totals);
             }
         }
-        for totals in self.model.values() {
+        for totals in self.by_value[Dimension::Model].values() {
             self.total.merge(totals);
         }
     }
 
-    /// Per dimension (in [`DAY_DIMENSIONS`] order), a table of its values'
+    /// Per dimension (in [`Dimension::ALL`] order), a table of its values'
     /// totals per UTC day, labelled `day` and the value; the per-day rows
     /// move out of the ledger.
     pub fn take_day_tables(&mut self, interner: &Interner) -> Vec<Table> {
-        const COLUMNS: [[&str; 2]; 5] = [
-            ["day", "tenant"],
-            ["day", "feature"],
-            ["day", "agent"],
-            ["day", "tool"],
-            ["day", "model"],
-        ];
         let by_day = std::mem::take(&mut self.by_day);
-        DAY_DIMENSIONS
-            .iter()
-            .zip(&COLUMNS)
-            .zip(by_day)
-            .map(|((name, columns), days)| Table {
-                name,
-                key_columns: columns,
+        Dimension::ALL
+            .into_iter()
+            .zip(by_day.0)
+            .map(|(d, days)| Table {
+                of: Of::Dimension(d),
+                key_columns: vec!["day", d.name()],
                 rows: days
                     .into_iter()
                     .map(|((day, key), totals)| {
@@ -302,34 +256,56 @@ impl Ledger {
             .collect()
     }
 
-    /// Every report as a labelled table; `invoice_only` (under a true-up)
-    /// adds a row holding invoiced usage that no record makes up. The rows
-    /// move out of the ledger (the run table holds one per trace), which
-    /// keeps its total, its per-day rows and its unattributed records.
+    /// Every report as a labelled table: each dimension's, then the runs';
+    /// `invoice_only` (under a true-up) adds a row holding invoiced usage
+    /// that no record makes up. The rows move out of the ledger (the run
+    /// table holds one per trace), which keeps its total and its
+    /// unattributed records.
     pub fn take_tables(
         &mut self,
         interner: &Interner,
         invoice_only: Option<Decimal>,
     ) -> Vec<Table> {
         let inclusive = std::mem::take(&mut self.agent_inclusive);
-        let simple = |name,
-                      column: &'static [&'static str],
-                      map: &mut FastMap<Key, Totals>,
-                      with_inclusive: bool| Table {
-            name,
-            key_columns: column,
-            rows: std::mem::take(map)
-                .into_iter()
-                .map(|(key, totals)| {
-                    let incl =
-                        with_inclusive.then(|| inclusive.get(&key).copied().unwrap_or_default());
-                    (vec![key.label(interner).to_string()], totals, incl)
-                })
-                .collect(),
-        };
-        let runs = Table {
-            name: "run",
-            key_columns: &["run_id", "root_agent", "tenant", "feature"],
+        let by_value = std::mem::take(&mut self.by_value);
+        let mut tables: Vec<Table> = Dimension::ALL
+            .into_iter()
+            .zip(by_value.0)
+            .map(|(d, values)| Table {
+                of: Of::Dimension(d),
+                key_columns: vec![d.name()],
+                rows: values
+                    .into_iter()
+                    .map(|(key, totals)| {
+                        let incl = (d == Dimension::Agent)
+                            .then(|| inclusive.get(&key).copied().unwrap_or_default());
+                        (vec![key.label(interner).to_string()], totals, incl)
+                    })
+                    .collect(),
+            })
+            .collect();
+        tables.push(self.take_runs(interner));
+        if let Some(billed) = invoice_only.filter(|b| !b.is_zero()) {
+            for table in &mut tables {
+                let labels = vec![INVOICE_ONLY.to_string(); table.key_columns.len()];
+                let totals = Totals {
+                    billed,
+                    ..Totals::default()
+                };
+                let inclusive =
+                    (table.of == Of::Dimension(Dimension::Agent)).then_some(Decimal::ZERO);
+                table.rows.push((labels, totals, inclusive));
+            }
+        }
+        tables
+    }
+
+    /// The runs' table: one row per trace, labelled by the root agent,
+    /// tenant and feature its calls agree on.
+    fn take_runs(&mut self, interner: &Interner) -> Table {
+        Table {
+            of: Of::Run,
+            key_columns: vec!["run_id", "root_agent", "tenant", "feature"],
             rows: std::mem::take(&mut self.runs)
                 .into_iter()
                 .map(|(id, run)| {
@@ -341,26 +317,6 @@ impl Ledger {
                     (keys, run.totals, None)
                 })
                 .collect(),
-        };
-        let mut tables = vec![
-            simple("tenant", &["tenant"], &mut self.tenant, false),
-            simple("feature", &["feature"], &mut self.feature, false),
-            simple("agent", &["agent"], &mut self.agent, true),
-            simple("tool", &["tool"], &mut self.tool, false),
-            simple("model", &["model"], &mut self.model, false),
-            runs,
-        ];
-        if let Some(billed) = invoice_only.filter(|b| !b.is_zero()) {
-            for table in &mut tables {
-                let labels = vec![INVOICE_ONLY.to_string(); table.key_columns.len()];
-                let totals = Totals {
-                    billed,
-                    ..Totals::default()
-                };
-                let inclusive = (table.name == "agent").then_some(Decimal::ZERO);
-                table.rows.push((labels, totals, inclusive));
-            }
         }
-        tables
     }
 }

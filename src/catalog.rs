@@ -14,9 +14,7 @@ use rust_decimal::Decimal;
 
 use crate::error::Result;
 use crate::model::{Tier, TokenType};
-use crate::pipeline::config::UsageConfig;
-use crate::pipeline::usage::Usage;
-use crate::price::{price_each, PriceTable, Qualifiers};
+use crate::price::{PriceTable, Qualifiers};
 
 /// The version of the genai-prices crate (and its bundled data) compared with.
 const GENAI_PRICES_VERSION: &str = "0.2.1";
@@ -87,43 +85,57 @@ fn model_name<'m>(provider: &str, id: &'m str) -> &'m str {
     }
 }
 
-/// Compare every model in the usage (else every entry of the table, on its
-/// first day or `--period`'s) with the table and the catalog.
-pub fn compare(args: &UsageConfig) -> Result<Comparison> {
-    // What to check: (provider, model, date) triples.
-    let mut missing = None;
-    let (table, used, gaps) = if args.paths.is_empty() {
-        let table = PriceTable::resolve(args.pricing.as_deref())?;
-        let mut used = BTreeSet::new();
-        for entry in &table.entries {
-            let date = match args.period {
-                Some(p) if entry.covers(p.first_day()) => p.first_day(),
-                Some(_) => continue,
-                None => entry.effective_from,
-            };
-            for model in entry.patterns.iter().filter(|p| !p.contains(['*', ' '])) {
-                used.insert((entry.provider.clone(), model.clone(), date));
-            }
-        }
-        let day = args
-            .period
-            .map_or_else(crate::pipeline::config::today, |p| p.first_day());
-        missing = Some((day, self::missing(&table, day)));
-        (table, used, Vec::new())
-    } else {
-        let billing = Usage::read(args)?;
-        let (_, gaps) = price_each(&billing.pricing, &billing.records, &billing.interner);
-        let used = billing
-            .records
-            .iter()
-            .map(|r| {
-                let name = |s| billing.interner.get(s).to_string();
-                (name(r.provider), name(r.model), r.timestamp.date_naive())
-            })
-            .collect();
-        (billing.pricing, used, gaps)
-    };
+/// What `pricing check` compares: the table, the (provider, model, date)
+/// triples to check, the usage with no price (described), and, when the
+/// table alone is checked, the day and the catalog's models it misses.
+pub struct Checked {
+    /// The table.
+    pub table: PriceTable,
+    /// Every (provider, model, date) to check.
+    pub used: BTreeSet<(String, String, NaiveDate)>,
+    /// Usage with no price, described.
+    pub gaps: Vec<String>,
+    /// See [`Comparison::missing`].
+    pub missing: Option<(NaiveDate, Vec<(String, String)>)>,
+}
 
+/// Every entry of `table`, on its first day (or `period_start`'s, for the
+/// entries in force then), and the catalog's text models it misses on
+/// that day (today without a period).
+pub fn every_entry(
+    table: PriceTable,
+    period_start: Option<NaiveDate>,
+    today: NaiveDate,
+) -> Checked {
+    let mut used = BTreeSet::new();
+    for entry in &table.entries {
+        let date = match period_start {
+            Some(p) if entry.covers(p) => p,
+            Some(_) => continue,
+            None => entry.effective_from,
+        };
+        for model in entry.patterns.iter().filter(|p| !p.contains(['*', ' '])) {
+            used.insert((entry.provider.clone(), model.clone(), date));
+        }
+    }
+    let day = period_start.unwrap_or(today);
+    let missing = Some((day, self::missing(&table, day)));
+    Checked {
+        table,
+        used,
+        gaps: Vec::new(),
+        missing,
+    }
+}
+
+/// Compare what is to be checked with the table and the catalog.
+pub fn compare(checked: Checked) -> Result<Comparison> {
+    let Checked {
+        table,
+        used,
+        gaps,
+        missing,
+    } = checked;
     let mut differences: BTreeMap<Difference, (NaiveDate, NaiveDate)> = BTreeMap::new();
     let mut unknown: BTreeMap<(String, String), u64> = BTreeMap::new();
     let mut catalog: BTreeMap<(&str, &str, NaiveDate), Option<[f64; 5]>> = BTreeMap::new();

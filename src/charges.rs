@@ -8,14 +8,13 @@
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
-use crate::attribute::{Key, NONE, UNATTRIBUTED};
+use crate::dimension::{Dimension, Key, NONE, UNATTRIBUTED};
 use crate::error::{Error, Result};
 use crate::hash::FastMap;
 use crate::intern::{Interner, Sym, TextOrder};
-use crate::join::Joined;
-use crate::model::{Cost, Modality, Service, TokenType, UsageRecord};
+use crate::model::{Modality, Service, TokenType};
+use crate::posting::{Posting, Postings};
 use crate::price::{per_million, prompt_over, Lookup, PriceEntry, PriceTable, Qualifiers, Window};
-use crate::tree::Call;
 
 /// The pricing unit of token charges: unit prices are USD per million.
 pub const TOKEN_UNIT: &str = "1000000 tokens";
@@ -74,14 +73,9 @@ pub struct LineKey {
     /// the requests' prompts exceeded (0 for none): what another table's
     /// long-context tier needs to reprice them.
     pub prompt_over: u64,
-    /// The requests' tenant.
-    pub tenant: Key,
-    /// Their feature.
-    pub feature: Key,
-    /// Their nearest agent.
-    pub agent: Key,
-    /// Their nearest tool.
-    pub tool: Key,
+    /// The requests' tenant, feature, agent and tool
+    /// ([`Dimension::FROM_SPANS`]).
+    pub dims: [Key; 4],
 }
 
 /// What a line charges for.
@@ -199,29 +193,19 @@ pub struct Lines {
     pub lines: Vec<(LineKey, LineSums)>,
 }
 
-/// Split every record (priced by `costs` from `table`, joined to `calls`
-/// by `joined`) into its charge lines.
-pub fn lines(
-    records: &[UsageRecord],
-    costs: &[Cost],
-    calls: &[Call],
-    joined: &Joined,
-    table: &PriceTable,
-    interner: &Interner,
-) -> Result<Lines> {
+/// Split every posting into its charge lines.
+pub fn lines(postings: &Postings, table: &PriceTable, interner: &Interner) -> Result<Lines> {
     let mut lookup = Lookup::new(table, interner);
     let bounds = table.prompt_bounds();
     let mut groups: FastMap<LineKey, LineSums> = FastMap::default();
-    for (i, (record, cost)) in records.iter().zip(costs).enumerate() {
+    for posting in postings.iter() {
+        let record = posting.record;
         let (entry, qualifiers) = lookup
             .priced(record)
             .ok_or_else(|| internal("a priced record has no price entry"))?;
         let long_context = entry.is_long_context(&record.tokens);
-        let call = joined.call_of[i].map(|c| &calls[c as usize]);
-        let key = |sym: Option<Sym>| call.map_or(Key::Unattributed, |_| Key::of(sym));
-        let dims = call.map(|c| &c.dims);
         let line = |charge| LineKey {
-            day: record.timestamp.date_naive(),
+            day: posting.day(),
             provider: record.provider,
             model: record.model,
             charge,
@@ -229,51 +213,75 @@ pub fn lines(
             hours: qualifiers.hours,
             long_context,
             prompt_over: prompt_over(&bounds, record.tokens.prompt()),
-            tenant: key(dims.and_then(|d| d.tenant)),
-            feature: key(dims.and_then(|d| d.feature)),
-            agent: key(dims.and_then(|d| d.agent)),
-            tool: key(dims.and_then(|d| d.tool)),
+            dims: Dimension::FROM_SPANS.map(|d| posting.key(d)),
         };
-        // Audio and image tokens: their own lines, out of the input or
-        // output count (and cost) they are a part of.
-        let (mut text, mut text_cost) = (record.tokens, cost.tokens);
         let unit_price = |charge: Charge| {
             charge
                 .unit_price(entry, &qualifiers, long_context, interner)
                 .ok_or_else(|| internal("a priced record has no unit price"))
         };
-        for &(m, quantity) in record.modalities.iter() {
-            let unit_price = unit_price(Charge::Modality(m))?;
-            let modal_cost = per_million(quantity, unit_price);
-            text.0[m.part_of().index()] -= quantity;
-            text_cost[m.part_of().index()] -= modal_cost;
-            let sums = groups.entry(line(Charge::Modality(m))).or_default();
-            sums.add(quantity, unit_price, modal_cost);
-        }
-        for t in TokenType::ALL {
-            let quantity = text.get(t);
-            if quantity == 0 {
-                continue;
-            }
-            let unit_price = unit_price(Charge::Tokens(t))?;
-            let sums = groups.entry(line(Charge::Tokens(t))).or_default();
-            sums.add(quantity, unit_price, text_cost[t.index()]);
-        }
-        for &(name, quantity) in record.requests.iter() {
-            let charge = interner.get(name);
-            let (unit_price, fee) = entry
-                .request_price(charge)
-                .zip(entry.fee(charge, quantity))
-                .ok_or_else(|| internal("a priced record has no request price"))?;
-            let sums = groups.entry(line(Charge::Requests(name))).or_default();
-            sums.add(quantity, unit_price, fee);
+        for (charge, quantity, unit_price, cost) in
+            record_lines(&posting, entry, &unit_price, interner)?
+        {
+            groups
+                .entry(line(charge))
+                .or_default()
+                .add(quantity, unit_price, cost);
         }
     }
+    Ok(Lines {
+        lines: sorted(groups, interner),
+    })
+}
+
+/// A posting's charges: each with its quantity, unit price and exact cost.
+/// Audio and image tokens are lines of their own, out of the input or
+/// output count (and cost) they are a part of.
+fn record_lines(
+    posting: &Posting,
+    entry: &PriceEntry,
+    unit_price: &impl Fn(Charge) -> Result<Decimal>,
+    interner: &Interner,
+) -> Result<Vec<(Charge, u64, Decimal, Decimal)>> {
+    let record = posting.record;
+    let mut out = Vec::with_capacity(5);
+    let (mut text, mut text_cost) = (record.tokens, posting.cost.tokens);
+    for &(m, quantity) in record.modalities.iter() {
+        let unit_price = unit_price(Charge::Modality(m))?;
+        let modal_cost = per_million(quantity, unit_price);
+        text.0[m.part_of().index()] -= quantity;
+        text_cost[m.part_of().index()] -= modal_cost;
+        out.push((Charge::Modality(m), quantity, unit_price, modal_cost));
+    }
+    for t in TokenType::ALL {
+        let quantity = text.get(t);
+        if quantity > 0 {
+            out.push((
+                Charge::Tokens(t),
+                quantity,
+                unit_price(Charge::Tokens(t))?,
+                text_cost[t.index()],
+            ));
+        }
+    }
+    for &(name, quantity) in record.requests.iter() {
+        let charge = interner.get(name);
+        let (unit_price, fee) = entry
+            .request_price(charge)
+            .zip(entry.fee(charge, quantity))
+            .ok_or_else(|| internal("a priced record has no request price"))?;
+        out.push((Charge::Requests(name), quantity, unit_price, fee));
+    }
+    Ok(out)
+}
+
+/// The lines in output order: by day, provider, model, charge, qualifiers
+/// and labels, compared as text through ranks (no string built per line).
+fn sorted(groups: FastMap<LineKey, LineSums>, interner: &Interner) -> Vec<(LineKey, LineSums)> {
     let mut lines: Vec<(LineKey, LineSums)> = groups.into_iter().collect();
-    // By text, through ranks: no string is built per line.
     let text = interner.text_order(&[UNATTRIBUTED, NONE]);
     lines.sort_by_cached_key(|(k, _)| {
-        let labels = [k.tenant, k.feature, k.agent, k.tool].map(|d| match d {
+        let labels = k.dims.map(|d| match d {
             Key::Name(sym) => text.of_sym(sym),
             other => text.of_str(other.label(interner)),
         });
@@ -291,7 +299,7 @@ pub fn lines(
             labels,
         )
     });
-    Ok(Lines { lines })
+    lines
 }
 
 fn internal(what: &str) -> Error {

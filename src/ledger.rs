@@ -5,7 +5,7 @@
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use crate::attribute::{Table, Totals};
+use crate::attribute::{Table, TableRow, Totals};
 use crate::error::{Error, Result};
 use crate::model::Cost;
 use crate::money::{apportion, split, Micros};
@@ -90,7 +90,7 @@ pub struct Report {
     pub rows: Vec<RoundedRow>,
 }
 
-/// Round every table (see [`round_table`]).
+/// Round every table (see [`round_rows`]).
 pub fn round_all(
     tables: Vec<Table>,
     targets: &[Micros; COLUMNS],
@@ -99,7 +99,7 @@ pub fn round_all(
     tables
         .into_iter()
         .map(|mut table| {
-            let rows = round_table(&mut table, targets, billed_target)?;
+            let rows = round_rows(std::mem::take(&mut table.rows), targets, billed_target)?;
             Ok(Report { table, rows })
         })
         .collect()
@@ -109,7 +109,7 @@ pub fn round_all(
 pub fn find<'r>(reports: &'r [Report], name: &str) -> &'r Report {
     reports
         .iter()
-        .find(|r| r.table.name == name)
+        .find(|r| r.table.name() == name)
         .expect("every report is built")
 }
 
@@ -119,12 +119,11 @@ pub fn find<'r>(reports: &'r [Report], name: &str) -> &'r Report {
 /// to `billed_target` by largest remainder), and sort them by cost
 /// descending, then labels ascending. The rows move out of the table (the
 /// largest, by run, can hold a row per trace).
-pub fn round_table(
-    table: &mut Table,
+pub fn round_rows(
+    mut rows: Vec<TableRow>,
     targets: &[Micros; COLUMNS],
     billed_target: Option<Micros>,
 ) -> Result<Vec<RoundedRow>> {
-    let mut rows = std::mem::take(&mut table.rows);
     // By labels (controlled rounding breaks its ties by row order): a sort
     // of indexes by the labels' first bytes, then each row moved in place.
     let mut order: Vec<(u64, u32)> = (0..rows.len() as u32)
@@ -297,7 +296,7 @@ pub fn check_conservation(
     }
     let total: Micros = columns.iter().copied().sum();
     for Report { table, rows } in reports {
-        let name = table.name;
+        let name = table.name();
         let requests: u64 = rows.iter().map(|r| r.totals.requests).sum();
         if requests != c.usage_records {
             return fail(format!(

@@ -23,12 +23,13 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::dimension::{Dimension, PerDimension};
 use crate::error::{Error, Result, Skips};
 use crate::intern::{Interner, Sym};
 use crate::manifest::{read_verified, Checked};
 use crate::model::{CallInfo, Origin, Shard};
 use crate::pipeline::config::SpanConfig;
-use crate::pipeline::usage::Usage as Billing;
+use crate::pipeline::intake::Intake;
 use crate::read::span::{parse_hex_id, AttrKeys};
 use crate::read::{InputFile, InputKind, SkippedFile};
 use crate::tree::{Agents, Call, Dims, Resolved};
@@ -118,11 +119,11 @@ pub struct BeforeSpans {
 }
 
 impl BeforeSpans {
-    /// What `billing` holds now, before the spans.
-    pub fn of(billing: &Billing) -> BeforeSpans {
+    /// What `intake` holds now, before the spans.
+    pub fn of(intake: &Intake) -> BeforeSpans {
         BeforeSpans {
-            skips: billing.skips.clone(),
-            skipped_files: billing.skipped_files.len(),
+            skips: intake.skips.clone(),
+            skipped_files: intake.skipped_files.len(),
         }
     }
 }
@@ -135,14 +136,13 @@ pub fn write_partial(
     out: &Path,
     inputs: &[PathBuf],
     spans: &SpanConfig,
-    billing: &Billing,
+    (interner, intake): (&Interner, &Intake),
     before: &BeforeSpans,
     resolved: &Resolved,
 ) -> Result<()> {
     let keys = &spans.keys;
     let whole_traces = spans.whole_traces;
     let shard = keys.shard.expect("a shard's partial");
-    let interner = &billing.interner;
     let name = |sym: Option<Sym>| sym.map(|s| interner.get(s).to_string());
     let mut calls = Vec::new();
     for call in &resolved.calls {
@@ -159,10 +159,10 @@ pub fn write_partial(
             start_ns: info.start_ns,
             own_step: info.step,
             step: call.step,
-            tenant: name(call.dims.tenant),
-            feature: name(call.dims.feature),
-            agent: name(call.dims.agent),
-            tool: name(call.dims.tool),
+            tenant: name(call.dims.values[Dimension::Tenant]),
+            feature: name(call.dims.values[Dimension::Feature]),
+            agent: name(call.dims.values[Dimension::Agent]),
+            tool: name(call.dims.values[Dimension::Tool]),
             root_agent: name(call.dims.root_agent),
             agents: call.dims.agents.iter().map(name).collect(),
             file: call.origin.file,
@@ -171,13 +171,13 @@ pub fn write_partial(
         serde_json::to_writer(&mut calls, &line).map_err(|e| Error::fatal(e.to_string()))?;
         calls.push(b'\n');
     }
-    let inputs_before = billing
+    let inputs_before = intake
         .inputs
         .iter()
         .filter(|i| i.kind != InputKind::Spans)
         .count();
     let mut skipped: BTreeMap<String, u64> = BTreeMap::new();
-    for (kind, n) in &billing.skips.by_kind {
+    for (kind, n) in &intake.skips.by_kind {
         let before = before.skips.by_kind.get(kind).copied().unwrap_or(0);
         if *n > before {
             skipped.insert(kind.clone(), n - before);
@@ -191,11 +191,11 @@ pub fn write_partial(
         join_attr: keys.join.clone(),
         outcome_attr: keys.outcome.clone(),
         inputs_before_spans: inputs_before,
-        span_files: billing.inputs[inputs_before..]
+        span_files: intake.inputs[inputs_before..]
             .iter()
             .map(|i| (i.path.clone(), i.format.to_string(), i.records))
             .collect(),
-        span_file_skips: billing.inputs[inputs_before..]
+        span_file_skips: intake.inputs[inputs_before..]
             .iter()
             .map(|i| {
                 if whole_traces || shard.index == 0 {
@@ -206,22 +206,22 @@ pub fn write_partial(
             })
             .collect(),
         whole_traces,
-        span_file_sources: billing.inputs[inputs_before..]
+        span_file_sources: intake.inputs[inputs_before..]
             .iter()
             .map(|i| i.part_of.as_ref().map(|p| p.source.clone()))
             .collect(),
-        span_file_fingerprints: billing.inputs[inputs_before..]
+        span_file_fingerprints: intake.inputs[inputs_before..]
             .iter()
             .map(|i| i.fingerprint.clone())
             .collect(),
-        spans: billing.counts.spans,
+        spans: intake.counts.spans,
         traces: resolved.traces,
         orphan_spans: resolved.orphan_spans,
         duplicate_spans: resolved.duplicate_spans,
         wrapper_spans: resolved.wrapper_spans,
         skipped,
-        skipped_first: billing.skips.first[before.skips.first.len()..].to_vec(),
-        skipped_span_files: billing.skipped_files[before.skipped_files..].to_vec(),
+        skipped_first: intake.skips.first[before.skips.first.len()..].to_vec(),
+        skipped_span_files: intake.skipped_files[before.skipped_files..].to_vec(),
         outcomes: resolved
             .outcomes
             .iter()
@@ -241,10 +241,14 @@ pub fn write_partial(
 }
 
 /// Read the partials of every shard (each exactly once) into the resolved
-/// trees of the whole month, adding the span files to `billing.inputs` and
-/// their skips to `billing.skips`, after the usage `billing` already holds.
+/// trees of the whole month, adding the span files to `intake.inputs` and
+/// their skips to `intake.skips`, after the usage `intake` already holds.
 /// Also returns the attribute keys the shards looked for.
-pub fn read_partials(dirs: &[PathBuf], billing: &mut Billing) -> Result<(Resolved, AttrKeys)> {
+pub fn read_partials(
+    dirs: &[PathBuf],
+    interner: &mut Interner,
+    intake: &mut Intake,
+) -> Result<(Resolved, AttrKeys)> {
     let mut metas = Vec::new();
     for dir in dirs {
         let path = dir.join("partial.json");
@@ -302,7 +306,7 @@ pub fn read_partials(dirs: &[PathBuf], billing: &mut Billing) -> Result<(Resolve
             with.join(", ")
         )));
     }
-    let before = billing.inputs.len();
+    let before = intake.inputs.len();
     for (dir, meta) in &metas {
         let same = |m: &Meta| {
             (
@@ -342,25 +346,23 @@ pub fn read_partials(dirs: &[PathBuf], billing: &mut Billing) -> Result<(Resolve
     } else {
         same_files(&metas)?
     };
-    billing.inputs.extend(files);
+    intake.inputs.extend(files);
     let mut resolved = Resolved::default();
     for (dir, meta) in &metas {
-        billing.counts.spans += meta.spans;
+        intake.counts.spans += meta.spans;
         resolved.traces += meta.traces;
         resolved.orphan_spans += meta.orphan_spans;
         resolved.duplicate_spans += meta.duplicate_spans;
         resolved.wrapper_spans += meta.wrapper_spans;
-        billing.skips.absorb(&meta.skipped, &meta.skipped_first);
+        intake.skips.absorb(&meta.skipped, &meta.skipped_first);
         if meta.shard.index == 0 || whole {
-            billing
+            intake
                 .skipped_files
                 .extend(meta.skipped_span_files.iter().cloned());
         }
         for (trace, outcome) in &meta.outcomes {
             let trace = hex(trace, 32, dir, "outcomes")?;
-            resolved
-                .outcomes
-                .insert(trace, billing.interner.intern(outcome));
+            resolved.outcomes.insert(trace, interner.intern(outcome));
         }
         let file_of = |file: u32| {
             let k = file.checked_sub(before as u32)? as usize;
@@ -369,7 +371,7 @@ pub fn read_partials(dirs: &[PathBuf], billing: &mut Billing) -> Result<(Resolve
                 .get(k)
                 .map(|i| before as u32 + i)
         };
-        read_calls(dir, &mut billing.interner, &mut resolved.calls, file_of)?;
+        read_calls(dir, interner, &mut resolved.calls, file_of)?;
     }
     no_trace_twice(&metas)?;
     resolved
@@ -622,10 +624,13 @@ fn read_calls(
             span_id: hex(&c.span, 16, dir, "span")? as u64,
             info: Box::new(info),
             dims: Dims {
-                tenant: intern(c.tenant),
-                feature: intern(c.feature),
-                agent: intern(c.agent),
-                tool: intern(c.tool),
+                values: PerDimension([
+                    intern(c.tenant),
+                    intern(c.feature),
+                    intern(c.agent),
+                    intern(c.tool),
+                    None,
+                ]),
                 root_agent: intern(c.root_agent),
                 agents: Agents::of(c.agents.into_iter().rev().map(&mut intern)),
             },

@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use crate::hash::{trace_hash, FastMap};
 
+use crate::dimension::PerDimension;
 use crate::error::{Error, Result, Skips};
 use crate::intern::Sym;
 use crate::model::{CallInfo, Origin, Role, Span};
@@ -23,14 +24,12 @@ use crate::model::{CallInfo, Origin, Role, Span};
 /// The dimensions a call inherits from its ancestors-or-self.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Dims {
-    /// Tenant: per `--tenant-attr` key in order, the nearest span carrying it.
-    pub tenant: Option<Sym>,
-    /// Feature: the nearest span carrying `--feature-attr`.
-    pub feature: Option<Sym>,
-    /// The nearest `invoke_agent` span's agent.
-    pub agent: Option<Sym>,
-    /// The nearest `execute_tool` ancestor's tool.
-    pub tool: Option<Sym>,
+    /// Each span dimension's value ([`Dimension::FROM_SPANS`]; the model
+    /// is the record's, `None` here): the tenant per `--tenant-attr` key in
+    /// order, the nearest span carrying it; the feature, the nearest span
+    /// carrying `--feature-attr`; the agent of the nearest `invoke_agent`
+    /// span; the tool of the nearest `execute_tool` ancestor.
+    pub values: PerDimension<Option<Sym>>,
     /// The outermost `invoke_agent` span's agent: the run's root agent.
     pub root_agent: Option<Sym>,
     /// Every distinct agent on the path from the call up to the root: the
@@ -416,10 +415,13 @@ fn resolve_trace(
         let inherited = ctx[i];
         let agent = inherited.agent.map(|a| a as usize);
         let dims = Dims {
-            tenant: inherited.tenant.map(|(_, t)| t),
-            feature: inherited.feature,
-            agent: agent.and_then(|a| agent_names[a]),
-            tool: inherited.tool,
+            values: PerDimension([
+                inherited.tenant.map(|(_, t)| t),
+                inherited.feature,
+                agent.and_then(|a| agent_names[a]),
+                inherited.tool,
+                None,
+            ]),
             root_agent: agent.and_then(|a| agent_names[paths.root[a] as usize]),
             agents: agent.map_or_else(Agents::default, |a| paths.agents[a].clone()),
         };

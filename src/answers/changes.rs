@@ -121,7 +121,7 @@ pub fn changes(days: &[Report], first: NaiveDate, last: NaiveDate, rule: &Rule) 
             if let Some(change) = step(&costs, rule, total) {
                 let (split, kind, daily, factor) = change;
                 found.push(Change {
-                    dimension: report.table.name,
+                    dimension: report.table.name(),
                     value: value.to_string(),
                     kind,
                     first_day: first + chrono::Days::new(split as u64),
@@ -133,7 +133,7 @@ pub fn changes(days: &[Report], first: NaiveDate, last: NaiveDate, rule: &Rule) 
         }
     }
     found.sort_by(|a, b| {
-        let order = |c: &Change| days.iter().position(|r| r.table.name == c.dimension);
+        let order = |c: &Change| days.iter().position(|r| r.table.name() == c.dimension);
         (order(a), a.first_day, &a.value).cmp(&(order(b), b.first_day, &b.value))
     });
     found

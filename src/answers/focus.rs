@@ -20,16 +20,15 @@ use std::borrow::Cow;
 use chrono::{Datelike, NaiveDate};
 use rust_decimal::Decimal;
 
-use crate::attribute::{INVOICE_ONLY, NONE, UNATTRIBUTED};
 use crate::charges::Charge;
+use crate::dimension::{Dimension, Key, INVOICE_ONLY, NONE, UNATTRIBUTED};
 use crate::error::Result;
 use crate::hash::FastMap;
 use crate::intern::{Interner, Sym};
-use crate::join::Joined;
-use crate::model::{Cost, TokenType, UsageRecord};
+use crate::model::TokenType;
 use crate::money::{apportion, Micros};
+use crate::posting::{Posting, Postings};
 use crate::price::{per_million, Lookup, PriceTable};
-use crate::tree::Call;
 
 /// The columns of `focus.csv`, in order.
 pub const COLUMNS: [&str; 29] = [
@@ -64,11 +63,8 @@ pub const COLUMNS: [&str; 29] = [
     "x_Requests",
 ];
 
-/// A dimension of a row: `None` when the record joined no call.
-type Dim = Option<Option<Sym>>;
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-struct Key {
+struct RowKey {
     day: NaiveDate,
     provider: Sym,
     model: Sym,
@@ -76,10 +72,12 @@ struct Key {
     /// USD per million tokens (per 1,000 requests), normalised so equal
     /// rates are equal keys.
     rate: Decimal,
-    tenant: Dim,
-    feature: Dim,
-    agent: Dim,
+    /// Tenant, feature and agent.
+    dims: [Key; 3],
 }
+
+/// The dimensions a FOCUS row is grouped by (its `x_` columns).
+const DIMENSIONS: [Dimension; 3] = [Dimension::Tenant, Dimension::Feature, Dimension::Agent];
 
 #[derive(Clone, Copy, Debug, Default)]
 struct Sums {
@@ -91,39 +89,31 @@ struct Sums {
 
 /// `focus.csv`'s rows, grouped and rounded, rendered only when written.
 pub struct Focus<'a> {
-    rows: Vec<(Key, Sums, Micros, Micros)>,
+    rows: Vec<(RowKey, Sums, Micros, Micros)>,
     adjustment: Option<Micros>,
     interner: &'a Interner,
 }
 
-/// Group every priced record's token types into FOCUS rows, trued up by
-/// `billed` when given, plus `invoice_only` as an adjustment.
-/// `billed_target` is the rounded billed total under a true-up.
-#[allow(clippy::too_many_arguments)]
+/// One charge of a record: what it charges for, its quantity, its cost at
+/// the table's rates and its trued-up cost.
+type Charged = (Charge, u64, Decimal, Decimal);
+
+/// Group every posting's charges into FOCUS rows, trued up when the
+/// postings are, plus `invoice_only` as an adjustment. `billed_target` is
+/// the rounded billed total under a true-up.
 pub fn focus<'a>(
-    records: &[UsageRecord],
-    costs: &[Cost],
-    billed: Option<&[Cost]>,
-    calls: &[Call],
-    joined: &Joined,
+    postings: &Postings,
     table: &PriceTable,
     interner: &'a Interner,
     invoice_only: Option<Decimal>,
     billed_target: Option<Micros>,
 ) -> Result<Focus<'a>> {
     let mut lookup = Lookup::new(table, interner);
-    let mut groups: FastMap<Key, Sums> = FastMap::default();
-    // Each charge's quantity, list cost and trued-up cost (one buffer for
-    // every record).
-    let mut charges: Vec<(Charge, u64, Decimal, Decimal)> = Vec::new();
-    for (i, (record, cost)) in records.iter().zip(costs).enumerate() {
-        let dims = joined.call_of[i].map(|c| &calls[c as usize].dims);
-        charges.clear();
-        charges.extend(TokenType::ALL.iter().map(|&t| {
-            let list = cost.tokens[t.index()];
-            let billed = billed.map_or(list, |b| b[i].tokens[t.index()]);
-            (Charge::Tokens(t), record.tokens.get(t), list, billed)
-        }));
+    let mut groups: FastMap<RowKey, Sums> = FastMap::default();
+    // One buffer for every record's charges.
+    let mut charges: Vec<Charged> = Vec::new();
+    for posting in postings.iter() {
+        let record = posting.record;
         // The record's entry, with its qualifiers and prompt size, once.
         let priced = lookup
             .priced(record)
@@ -132,42 +122,12 @@ pub fn focus<'a>(
             let (entry, qualifiers, long) = priced.as_ref()?;
             charge.unit_price(entry, qualifiers, *long, interner)
         };
-        if !record.modalities.is_empty() {
-            for &(m, n) in record.modalities.iter() {
-                let price = rate_of(Charge::Modality(m));
-                let modal = per_million(n, price.unwrap_or_default());
-                let part = &mut charges[m.part_of().index()];
-                // The part's trued-up share, at its own factor.
-                let billed = if part.2.is_zero() {
-                    modal
-                } else {
-                    modal * part.3 / part.2
-                };
-                part.1 -= n;
-                part.2 -= modal;
-                part.3 -= billed;
-                charges.push((Charge::Modality(m), n, modal, billed));
-            }
-        }
-        if !record.requests.is_empty() {
-            let entry = priced.as_ref().map(|p| p.0);
-            // The trued-up fees, split over the charges pro rata to their
-            // list fees; the last takes the rest, so they add up exactly.
-            let mut billed_left = billed.map_or(cost.fees, |b| b[i].fees);
-            let last = record.requests.len() - 1;
-            for (k, &(name, count)) in record.requests.iter().enumerate() {
-                let fee = entry
-                    .and_then(|e| e.fee(interner.get(name), count))
-                    .unwrap_or_default();
-                let share = match (k == last, cost.fees.is_zero()) {
-                    (true, _) => billed_left,
-                    (false, true) => Decimal::ZERO,
-                    (false, false) => billed.map_or(fee, |b| b[i].fees * fee / cost.fees),
-                };
-                billed_left -= share;
-                charges.push((Charge::Requests(name), count, fee, share));
-            }
-        }
+        let fee_of = |name: Sym, count: u64| {
+            let entry = priced.as_ref()?.0;
+            entry.fee(interner.get(name), count)
+        };
+        record_charges(&posting, &rate_of, &fee_of, &mut charges);
+        let dims = DIMENSIONS.map(|d| posting.key(d));
         for &(charge, quantity, list, billed) in &charges {
             if quantity == 0 && list.is_zero() {
                 continue;
@@ -179,15 +139,13 @@ pub fn focus<'a>(
                 (_, Some(rate)) => rate.normalize(),
                 (_, None) => (list * charge.unit_size() / Decimal::from(quantity)).normalize(),
             };
-            let key = Key {
-                day: record.timestamp.date_naive(),
+            let key = RowKey {
+                day: posting.day(),
                 provider: record.provider,
                 model: record.model,
                 charge,
                 rate,
-                tenant: dims.map(|d| d.tenant),
-                feature: dims.map(|d| d.feature),
-                agent: dims.map(|d| d.agent),
+                dims,
             };
             let sums = groups.entry(key).or_default();
             sums.tokens += u128::from(quantity);
@@ -196,13 +154,73 @@ pub fn focus<'a>(
             sums.billed += billed;
         }
     }
-    let mut rows: Vec<(Key, Sums)> = groups.into_iter().collect();
+    finish(groups, interner, invoice_only, billed_target)
+}
+
+/// A posting's charges into `charges`: its token types (less the audio and
+/// image tokens priced apart), its modalities and its per-request charges,
+/// each with its list and trued-up cost.
+fn record_charges(
+    posting: &Posting,
+    rate_of: &impl Fn(Charge) -> Option<Decimal>,
+    fee_of: &impl Fn(Sym, u64) -> Option<Decimal>,
+    charges: &mut Vec<Charged>,
+) {
+    let (record, cost) = (posting.record, posting.cost);
+    charges.clear();
+    charges.extend(TokenType::ALL.iter().map(|&t| {
+        let list = cost.tokens[t.index()];
+        let billed = posting.billed.map_or(list, |b| b.tokens[t.index()]);
+        (Charge::Tokens(t), record.tokens.get(t), list, billed)
+    }));
+    for &(m, n) in record.modalities.iter() {
+        let modal = per_million(n, rate_of(Charge::Modality(m)).unwrap_or_default());
+        let part = &mut charges[m.part_of().index()];
+        // The part's trued-up share, at its own factor.
+        let billed = if part.2.is_zero() {
+            modal
+        } else {
+            modal * part.3 / part.2
+        };
+        part.1 -= n;
+        part.2 -= modal;
+        part.3 -= billed;
+        charges.push((Charge::Modality(m), n, modal, billed));
+    }
+    if record.requests.is_empty() {
+        return;
+    }
+    // The trued-up fees, split over the charges pro rata to their list
+    // fees; the last takes the rest, so they add up exactly.
+    let mut billed_left = posting.billed.map_or(cost.fees, |b| b.fees);
+    let last = record.requests.len() - 1;
+    for (k, &(name, count)) in record.requests.iter().enumerate() {
+        let fee = fee_of(name, count).unwrap_or_default();
+        let share = match (k == last, cost.fees.is_zero()) {
+            (true, _) => billed_left,
+            (false, true) => Decimal::ZERO,
+            (false, false) => posting.billed.map_or(fee, |b| b.fees * fee / cost.fees),
+        };
+        billed_left -= share;
+        charges.push((Charge::Requests(name), count, fee, share));
+    }
+}
+
+/// The grouped rows, sorted by text and rounded: each cost column split by
+/// largest remainder so it sums exactly to the reports' total.
+fn finish<'a>(
+    groups: FastMap<RowKey, Sums>,
+    interner: &'a Interner,
+    invoice_only: Option<Decimal>,
+    billed_target: Option<Micros>,
+) -> Result<Focus<'a>> {
+    let mut rows: Vec<(RowKey, Sums)> = groups.into_iter().collect();
     // By text, through ranks: no string is built per row.
     let text = interner.text_order(&[UNATTRIBUTED, NONE]);
     rows.sort_by_cached_key(|(k, _)| {
-        let dims = [k.tenant, k.feature, k.agent].map(|d| match d {
-            Some(Some(sym)) => text.of_sym(sym),
-            other => text.of_str(label(interner, other)),
+        let dims = k.dims.map(|d| match d {
+            Key::Name(sym) => text.of_sym(sym),
+            other => text.of_str(other.label(interner)),
         });
         let charge = k.charge.order(&text);
         (
@@ -214,7 +232,6 @@ pub fn focus<'a>(
             dims,
         )
     });
-
     let list: Vec<Decimal> = rows.iter().map(|(_, s)| s.list).collect();
     let list = apportion(&list, Micros::round(list.iter().sum()))?;
     let mut billed: Vec<Decimal> = rows.iter().map(|(_, s)| s.billed).collect();
@@ -222,7 +239,6 @@ pub fn focus<'a>(
     billed.extend(adjustment);
     let target = billed_target.unwrap_or_else(|| Micros::round(billed.iter().sum()));
     let billed = apportion(&billed, target)?;
-
     let adjustment = adjustment.map(|_| billed[rows.len()]);
     let rows = rows
         .into_iter()
@@ -243,7 +259,7 @@ impl Focus<'_> {
         &self,
         mut emit: impl FnMut(&[Cow<str>]) -> std::result::Result<(), E>,
     ) -> std::result::Result<(), E> {
-        let label = |dim: Dim| Cow::Borrowed(label(self.interner, dim));
+        let label = |key: Key| Cow::Borrowed(key.label(self.interner));
         // The period columns of each day, formatted once (a month has few).
         let mut periods: FastMap<NaiveDate, Vec<String>> = FastMap::default();
         for (key, ..) in &self.rows {
@@ -285,9 +301,9 @@ impl Focus<'_> {
                 Cow::Owned(key.charge.in_units(sums.tokens).to_string()),
                 Cow::Borrowed(pricing),
                 Cow::Owned(key.rate.to_string()),
-                label(key.tenant),
-                label(key.feature),
-                label(key.agent),
+                label(key.dims[0]),
+                label(key.dims[1]),
+                label(key.dims[2]),
                 Cow::Owned(sums.requests.to_string()),
             ]);
             emit(&row)?;
@@ -314,15 +330,6 @@ impl Focus<'_> {
             emit(&row)?;
         }
         Ok(())
-    }
-}
-
-/// A dimension's label, as in the reports.
-fn label(interner: &Interner, dim: Dim) -> &str {
-    match dim {
-        None => UNATTRIBUTED,
-        Some(None) => NONE,
-        Some(Some(sym)) => interner.get(sym),
     }
 }
 

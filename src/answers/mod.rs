@@ -17,10 +17,11 @@ pub mod steps;
 
 use rust_decimal::Decimal;
 
-use crate::attribute::{Table, Totals, INVOICE_ONLY, UNATTRIBUTED};
+use crate::attribute::Totals;
+use crate::dimension::{INVOICE_ONLY, UNATTRIBUTED};
 use crate::error::Result;
 use crate::hash::FastMap;
-use crate::ledger::{round_table, RoundedRow};
+use crate::ledger::{round_rows, RoundedRow};
 use crate::money::Micros;
 use crate::tree::Call;
 
@@ -108,15 +109,11 @@ pub fn run_group_costs(
             .or_default()
             .merge(&row.totals);
     }
-    let mut table = Table {
-        name: "run group",
-        key_columns: &["label"],
-        rows: groups
-            .into_iter()
-            .map(|(key, totals)| (vec![key.to_string()], totals, None))
-            .collect(),
-    };
-    Ok(round_table(&mut table, columns, None)?
+    let rows = groups
+        .into_iter()
+        .map(|(key, totals)| (vec![key.to_string()], totals, None))
+        .collect();
+    Ok(round_rows(rows, columns, None)?
         .into_iter()
         .map(|mut row| (row.keys.swap_remove(0), row.cost_usd))
         .collect())

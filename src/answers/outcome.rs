@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::RunCost;
-use crate::attribute::UNATTRIBUTED;
+use crate::dimension::UNATTRIBUTED;
 use crate::hash::FastMap;
 use crate::money::Micros;
 

@@ -7,10 +7,9 @@ use std::collections::BTreeMap;
 use rust_decimal::{Decimal, RoundingStrategy};
 
 use crate::error::Result;
-use crate::join::Joined;
-use crate::model::{Cost, TokenType, UsageRecord};
+use crate::model::TokenType;
 use crate::money::{apportion, Micros};
-use crate::tree::Call;
+use crate::posting::Postings;
 
 /// One row of `by_step.csv`; `step` `None` holds the unattributed records.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -30,14 +29,9 @@ pub struct StepRow {
     pub cost: Micros,
 }
 
-/// Group every priced record by its call's step (unattributed records in a
+/// Group every posting by its call's step (unattributed records in a
 /// last row of their own), in step order.
-pub fn by_step(
-    records: &[UsageRecord],
-    costs: &[Cost],
-    calls: &[Call],
-    joined: &Joined,
-) -> Result<Vec<StepRow>> {
+pub fn by_step(postings: &Postings) -> Result<Vec<StepRow>> {
     #[derive(Default)]
     struct Sums {
         calls: u64,
@@ -47,9 +41,10 @@ pub fn by_step(
         cost: Decimal,
     }
     let mut groups: BTreeMap<(bool, u32), Sums> = BTreeMap::new();
-    for ((record, cost), call) in records.iter().zip(costs).zip(&joined.call_of) {
+    for posting in postings.iter() {
+        let (record, cost) = (posting.record, posting.cost);
         // Attributed steps sort first, by number; unattributed last.
-        let key = call.map_or((true, 0), |c| (false, calls[c as usize].step));
+        let key = posting.call.map_or((true, 0), |c| (false, c.step));
         let sums = groups.entry(key).or_default();
         sums.calls += 1;
         sums.input += u128::from(record.tokens.prompt());

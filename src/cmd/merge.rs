@@ -24,20 +24,15 @@ pub struct MergeConfig {
 /// Merge shard partials into the month's reports.
 pub fn run(config: &MergeConfig) -> Result<Outcome> {
     let mut timings = Timings::start();
-    let mut usage = Usage::load(&config.month.usage)?;
+    let (mut usage, mut intake) = Usage::read(&config.month.usage)?;
+    usage.price()?;
     timings.phase("read and price usage");
-    let prepared = Prepared::new(&config.month, &mut usage)?;
+    let prepared = Prepared::new(&config.month, &usage, &mut intake)?;
     timings.phase("checks");
-    let (resolved, keys) = read_partials(&config.partials, &mut usage)?;
+    let (resolved, keys) = read_partials(&config.partials, &mut usage.interner, &mut intake)?;
     timings.phase("read partials");
-    let mut month = pipeline::month(
-        &config.month,
-        &keys,
-        usage,
-        prepared,
-        resolved,
-        &mut timings,
-    )?;
+    let read = (usage, intake);
+    let mut month = pipeline::month(&config.month, &keys, read, prepared, resolved, &mut timings)?;
     let mut inputs = config.partials.clone();
     inputs.extend(config.month.inputs());
     let outcome = emit(

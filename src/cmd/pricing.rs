@@ -9,10 +9,12 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 
 use super::{print_stdout, Outcome};
-use crate::catalog::{catalog_rates, compare};
+use crate::catalog::{catalog_rates, compare, every_entry, Checked};
 use crate::error::Result;
 use crate::model::{Modality, Tier, TokenType};
 use crate::pipeline::config::UsageConfig;
+use crate::pipeline::usage::Usage;
+use crate::price::price_each;
 use crate::price::{PriceEntry, PriceTable, TierPrice};
 use crate::terminal::escape_lines;
 
@@ -123,7 +125,27 @@ fn extras(e: &PriceEntry) -> String {
 /// `pricing check`: every model in the usage (else every entry of the
 /// table) against the table and the genai-prices catalog; exit 1 on a gap.
 pub fn check(args: &UsageConfig) -> Result<Outcome> {
-    let comparison = compare(args)?;
+    let checked = if args.paths.is_empty() {
+        let table = PriceTable::resolve(args.pricing.as_deref())?;
+        let today = crate::pipeline::config::today();
+        every_entry(table, args.period.map(|p| p.first_day()), today)
+    } else {
+        let (usage, _) = Usage::read(args)?;
+        let (_, gaps) = price_each(&usage.pricing, &usage.records, &usage.interner);
+        let name = |s| usage.interner.get(s).to_string();
+        let used = usage
+            .records
+            .iter()
+            .map(|r| (name(r.provider), name(r.model), r.timestamp.date_naive()))
+            .collect();
+        Checked {
+            table: usage.pricing,
+            used,
+            gaps,
+            missing: None,
+        }
+    };
+    let comparison = compare(checked)?;
     print_stdout(escape_lines(&comparison.text()).as_bytes())?;
     let gaps = comparison.gaps.len();
     Ok(Outcome::of(

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use super::{print_stdout, Outcome, OutputConfig};
 use crate::error::Result;
 use crate::ledger::column_totals;
+use crate::pipeline::checks::check;
 use crate::pipeline::config::{CheckConfig, UsageConfig};
 use crate::pipeline::usage::Usage;
 use crate::summary::TotalsJson;
@@ -28,14 +29,12 @@ pub struct ReconcileConfig {
 
 /// Reconcile.
 pub fn run(config: &ReconcileConfig) -> Result<Outcome> {
-    let mut usage = Usage::load(&config.usage)?;
-    let checks = usage.check(&config.checks)?;
+    let (mut usage, mut intake) = Usage::read(&config.usage)?;
+    usage.price()?;
+    let (checks, _) = check(&config.checks, &usage, &mut intake)?;
     let total = usage.total(None);
-    let mut summary = usage.summary(TotalsJson::new(
-        &total,
-        &column_totals(&total)?,
-        usage.reported_cost(),
-    ));
+    let totals = TotalsJson::new(&total, &column_totals(&total)?, usage.reported_cost());
+    let mut summary = intake.summary(&usage, totals);
     checks.summarise(&mut summary);
     summary.config = config.config_file.as_ref().map(|c| c.display().to_string());
     summary.raw_csv = config.output.raw_csv;

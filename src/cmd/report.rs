@@ -35,34 +35,47 @@ impl ReportConfig {
 /// Run the pipeline (or, with `--shard`, its span half).
 pub fn run(config: &ReportConfig) -> Result<Outcome> {
     let mut timings = Timings::start();
-    let mut usage = Usage::load(&config.month.usage)?;
+    let (mut usage, mut intake) = Usage::read(&config.month.usage)?;
+    usage.price()?;
     timings.phase("read and price usage");
     // A shard reads what the merge will read before the spans too: its
     // span files then count from the same place, and bad inputs stop every
     // shard early.
-    let prepared = Prepared::new(&config.month, &mut usage)?;
+    let prepared = Prepared::new(&config.month, &usage, &mut intake)?;
     timings.phase("checks");
     if config.spans.keys.shard.is_some() {
-        let before_spans = shard::BeforeSpans::of(&usage);
-        let resolved = spans::read(&config.spans, &mut usage, &mut timings)?;
+        let before_spans = shard::BeforeSpans::of(&intake);
+        let resolved = spans::read(
+            &config.spans,
+            &mut usage.interner,
+            &mut intake,
+            &mut timings,
+        )?;
         let out = config
             .output
             .out
             .as_deref()
             .expect("--shard requires --out");
+        let state = (&usage.interner, &intake);
         shard::write_partial(
             out,
             &config.inputs(),
             &config.spans,
-            &usage,
+            state,
             &before_spans,
             &resolved,
         )?;
         return Ok(Outcome::Pass);
     }
-    let resolved = spans::read(&config.spans, &mut usage, &mut timings)?;
+    let resolved = spans::read(
+        &config.spans,
+        &mut usage.interner,
+        &mut intake,
+        &mut timings,
+    )?;
     let keys = &config.spans.keys;
-    let mut month = pipeline::month(&config.month, keys, usage, prepared, resolved, &mut timings)?;
+    let read = (usage, intake);
+    let mut month = pipeline::month(&config.month, keys, read, prepared, resolved, &mut timings)?;
     let outcome = emit(
         &mut month,
         &config.month.answers,

@@ -5,11 +5,13 @@
 
 use std::path::{Path, PathBuf};
 
-use super::usage::{describe, Usage};
+use super::intake::{describe, Intake};
 use super::Timings;
 use crate::error::{Error, Result};
+use crate::intern::Interner;
 use crate::manifest::Sha;
 use crate::model::Shard;
+use crate::model::Span;
 use crate::read::span::AttrKeys;
 use crate::read::span_keys::SpanKeys;
 use crate::read::spans::{PartEnd, PartOf, Reading};
@@ -20,20 +22,20 @@ use crate::tree::Resolved;
 
 use super::config::SpanConfig;
 
-/// Read the span files (only `config.keys.shard`'s traces, if set) into
-/// `usage`'s inputs, counts and skips, and resolve the trees.
-pub fn read(config: &SpanConfig, usage: &mut Usage, timings: &mut Timings) -> Result<Resolved> {
+/// Read the span files (only `config.keys.shard`'s traces, if set),
+/// adding them to `intake`'s inputs, counts and skips, and resolve the
+/// trees.
+pub fn read(
+    config: &SpanConfig,
+    interner: &mut Interner,
+    intake: &mut Intake,
+    timings: &mut Timings,
+) -> Result<Resolved> {
     // Whole traces of one shard: no filter.
     let whole = config.keys.shard.filter(|_| config.whole_traces);
-    let unfiltered;
-    let keys = if whole.is_some() {
-        unfiltered = AttrKeys {
-            shard: None,
-            ..config.keys.clone()
-        };
-        &unfiltered
-    } else {
-        &config.keys
+    let keys = AttrKeys {
+        shard: config.keys.shard.filter(|_| whole.is_none()),
+        ..config.keys.clone()
     };
     // Every shard reads every line and meets the same malformed ones: the
     // first shard alone counts them. Shards of whole traces read lines of
@@ -41,97 +43,116 @@ pub fn read(config: &SpanConfig, usage: &mut Usage, timings: &mut Timings) -> Re
     let skips_before = keys
         .shard
         .is_some_and(|shard| shard.index != 0)
-        .then(|| usage.skips.clone());
+        .then(|| intake.skips.clone());
     let walked = read::expand(
         &config.paths,
         &[".json", ".jsonl"],
-        usage.skips.is_lenient(),
+        intake.skips.is_lenient(),
     )?;
-    usage.skipped_files.extend(walked.skipped);
+    intake.skipped_files.extend(walked.skipped);
     let span_files = walked.files;
     let mut forest = Gather::new(
         config.memory_limit,
         spill::json_bytes(&span_files),
         config.progress,
     );
-    let mut calls = 0u64;
     let mut progress = Progress::new(&span_files, config.progress);
+    let mut calls = 0u64;
     for path in span_files {
-        let file = usage.inputs.len() as u32;
-        let skipped_before = usage.skips.total();
-        // A shard takes each file's size and hash, for merge to check every
-        // shard read the same bytes.
-        let fingerprint = config.keys.shard.map(|_| Fingerprint::default());
-        let reading = Reading {
-            keys,
-            threads: config.threads,
-            fingerprint: fingerprint.as_ref(),
+        let mut sink = |s: Span| {
+            progress.span(&path);
+            calls += u64::from(s.call.is_some());
+            forest.insert(s)
         };
-        // Under --shard, `spans` counts this shard's spans only.
-        let read = read::spans::read_file(
-            &path,
-            file,
-            &reading,
-            &mut usage.interner,
-            &mut usage.skips,
-            &mut |s| {
-                progress.span(&path);
-                calls += u64::from(s.call.is_some());
-                forest.insert(s)
-            },
-        )?;
+        let how = (&keys, config.threads, config.keys.shard, whole);
+        let input = read_file(&path, how, interner, intake, &mut sink)?;
         progress.file_done(&path);
         forest.check()?;
-        let fingerprint = match (whole, &read.part_of) {
-            (Some(shard), Some(part)) => Some(check_partition(&path, shard, part, read.spans)?),
-            _ => fingerprint.map(|f| f.get()),
-        };
-        usage.counts.spans += read.spans;
-        usage.inputs.push(InputFile {
-            path,
-            kind: InputKind::Spans,
-            format: read.dialect.name(),
-            records: read.spans,
-            skipped: usage.skips.total() - skipped_before,
-            part_of: read.part_of,
-            fingerprint,
-        });
+        intake.counts.spans += input.records;
+        intake.inputs.push(input);
     }
     progress.finish();
     if calls == 0 {
-        // Not one inference call in any file: name each file that held spans.
-        let with_spans = usage
-            .inputs
-            .iter()
-            .filter(|i| i.kind == InputKind::Spans && i.records > 0);
-        for input in with_spans {
-            no_calls_note(&input.path);
-        }
+        no_calls_notes(&intake.inputs);
     }
     if let Some(skips) = skips_before {
-        usage.skips = skips;
+        intake.skips = skips;
     }
     timings.phase("read spans");
-    let resolved = if whole.is_some() {
-        // A partition keeps its source's line numbers: tree errors name the
-        // source's file and line, as one run over the sources would.
-        let named: Vec<InputFile> = usage
-            .inputs
-            .iter()
-            .map(|input| InputFile {
-                path: input
-                    .part_of
-                    .as_ref()
-                    .map_or_else(|| input.path.clone(), |p| PathBuf::from(&p.source)),
-                ..input.clone()
-            })
-            .collect();
-        forest.resolve(describe(&named), &mut usage.skips)?
-    } else {
-        forest.resolve(describe(&usage.inputs), &mut usage.skips)?
-    };
+    let resolved = resolve(forest, whole.is_some(), intake)?;
     timings.phase("resolve trees");
     Ok(resolved)
+}
+
+/// How span files are read: the keys, the threads, the run's shard, and
+/// the same when its files hold its whole traces only.
+type How<'k> = (&'k AttrKeys, usize, Option<Shard>, Option<Shard>);
+
+/// Read one span file into `sink`: the input it was, with its spans and
+/// skips and (under a shard) what it read.
+fn read_file(
+    path: &Path,
+    (keys, threads, shard, whole): How,
+    interner: &mut Interner,
+    intake: &mut Intake,
+    sink: &mut dyn FnMut(Span),
+) -> Result<InputFile> {
+    let file = intake.inputs.len() as u32;
+    let skipped_before = intake.skips.total();
+    // A shard takes each file's size and hash, for merge to check every
+    // shard read the same bytes.
+    let fingerprint = shard.map(|_| Fingerprint::default());
+    let reading = Reading {
+        keys,
+        threads,
+        fingerprint: fingerprint.as_ref(),
+    };
+    // Under --shard, `spans` counts this shard's spans only.
+    let read = read::spans::read_file(path, file, &reading, interner, &mut intake.skips, sink)?;
+    let fingerprint = match (whole, &read.part_of) {
+        (Some(shard), Some(part)) => Some(check_partition(path, shard, part, read.spans)?),
+        _ => fingerprint.map(|f| f.get()),
+    };
+    Ok(InputFile {
+        path: path.to_path_buf(),
+        kind: InputKind::Spans,
+        format: read.dialect.name(),
+        records: read.spans,
+        skipped: intake.skips.total() - skipped_before,
+        part_of: read.part_of,
+        fingerprint,
+    })
+}
+
+/// Resolve the gathered spans' trees. A partition (`whole`) keeps its
+/// source's line numbers: tree errors name the source's file and line, as
+/// one run over the sources would.
+fn resolve(forest: Gather, whole: bool, intake: &mut Intake) -> Result<Resolved> {
+    if !whole {
+        return forest.resolve(describe(&intake.inputs), &mut intake.skips);
+    }
+    let named: Vec<InputFile> = intake
+        .inputs
+        .iter()
+        .map(|input| InputFile {
+            path: input
+                .part_of
+                .as_ref()
+                .map_or_else(|| input.path.clone(), |p| PathBuf::from(&p.source)),
+            ..input.clone()
+        })
+        .collect();
+    forest.resolve(describe(&named), &mut intake.skips)
+}
+
+/// Not one inference call in any file: name each span file that held spans.
+fn no_calls_notes(inputs: &[InputFile]) {
+    let with_spans = inputs
+        .iter()
+        .filter(|i| i.kind == InputKind::Spans && i.records > 0);
+    for input in with_spans {
+        no_calls_note(&input.path);
+    }
 }
 
 /// A partition read by its own shard: it must be that shard's, and whole

@@ -7,7 +7,7 @@ use crate::answers::distribution::{Outlier, Spread};
 use crate::answers::focus::{Focus, COLUMNS};
 use crate::answers::outcome::OutcomeRow;
 use crate::answers::steps::StepRow;
-use crate::attribute::UNATTRIBUTED;
+use crate::dimension::UNATTRIBUTED;
 use crate::money::Micros;
 
 /// An optional amount: empty when there is none.
@@ -124,7 +124,7 @@ pub fn budget_csv(w: &mut CsvOut, rows: &[BudgetRow]) -> csv::Result<()> {
     ])?;
     for r in rows {
         w.row([
-            r.budget.dimension.clone(),
+            r.budget.dimension.name().to_string(),
             r.budget.key.clone(),
             r.spend.to_string(),
             Micros::round(r.budget.usd).to_string(),

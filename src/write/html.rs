@@ -565,7 +565,7 @@ fn budget_table(rows: &[BudgetRow], basis: &str) -> String {
         let _ = write!(
             html,
             "<tr><td>{} {}</td><td>{}</td><td>{}</td><td>{} %</td><td class=\"{}\">{}</td></tr>",
-            esc(&r.budget.dimension),
+            esc(r.budget.dimension.name()),
             esc(&r.budget.key),
             usd(r.spend),
             usd(Micros::round(r.budget.usd)),

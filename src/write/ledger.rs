@@ -16,7 +16,7 @@ pub fn ledger_csv(w: &mut CsvOut, lines: &Lines, interner: &Interner) -> csv::Re
     w.row(LEDGER_COLUMNS)?;
     for (key, sums) in &lines.lines {
         // Names are written as they are held; only numbers are formatted.
-        let label = |k: crate::attribute::Key| Cow::Borrowed(k.label(interner));
+        let label = |k: crate::dimension::Key| Cow::Borrowed(k.label(interner));
         w.row([
             Cow::Owned(key.day.to_string()),
             Cow::Borrowed(interner.get(key.provider)),
@@ -29,10 +29,10 @@ pub fn ledger_csv(w: &mut CsvOut, lines: &Lines, interner: &Interner) -> csv::Re
                 .map_or(Cow::Borrowed(""), |w| Cow::Owned(w.label())),
             Cow::Borrowed(if key.long_context { "true" } else { "false" }),
             Cow::Owned(key.prompt_over.to_string()),
-            label(key.tenant),
-            label(key.feature),
-            label(key.agent),
-            label(key.tool),
+            label(key.dims[0]),
+            label(key.dims[1]),
+            label(key.dims[2]),
+            label(key.dims[3]),
             Cow::Owned(sums.requests.to_string()),
             Cow::Owned(sums.quantity.to_string()),
             Cow::Borrowed(key.charge.unit()),
@@ -53,7 +53,7 @@ pub fn by_day_csv(w: &mut CsvOut, days: &[Report]) -> csv::Result<()> {
         for row in rows {
             w.row([
                 row.keys[0].clone(),
-                report.table.name.to_string(),
+                report.table.name().to_string(),
                 row.keys[1].clone(),
                 row.totals.requests.to_string(),
                 row.cost_usd.to_string(),

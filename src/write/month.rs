@@ -13,6 +13,7 @@ use super::summary::{summary_json, terminal_summary};
 use super::Outputs;
 use crate::answers::budget::{BudgetRow, Status};
 use crate::checks::Checks;
+use crate::dimension::Dimension;
 use crate::error::Result;
 use crate::pipeline::{Answers, Month};
 use crate::price::SAVED_BASE;
@@ -43,7 +44,7 @@ pub fn write_month(month: &Month, answers: &Answers, outputs: &Outputs, raw: boo
 fn write_reports(month: &Month, outputs: &Outputs, raw: bool) -> Result<()> {
     let usage = &month.usage;
     for report in &month.reports {
-        outputs.csv(&format!("by_{}.csv", report.table.name), raw, |w| {
+        outputs.csv(&format!("by_{}.csv", report.table.name()), raw, |w| {
             report_csv(
                 w,
                 &report.table,
@@ -59,7 +60,7 @@ fn write_reports(month: &Month, outputs: &Outputs, raw: bool) -> Result<()> {
         .iter()
         .map(|&i| usage.costs[i].total())
         .collect();
-    let (interner, inputs) = (&usage.interner, &usage.inputs);
+    let (interner, inputs) = (&usage.interner, &month.intake.inputs);
     outputs.csv("unattributed.csv", raw, |w| {
         unattributed_csv(w, &records, &costs, interner, inputs)
     })?;
@@ -105,20 +106,16 @@ fn write_answers(month: &Month, answers: &Answers, outputs: &Outputs, raw: bool)
     #[cfg(feature = "parquet")]
     if outputs.has_dir() {
         let table = super::parquet::CallsTable {
-            records: &month.usage.records,
-            costs: &month.usage.costs,
-            billed: month.billed.as_deref(),
-            calls: &month.resolved.calls,
-            joined: &month.joined,
+            postings: month.postings(),
             interner: &month.usage.interner,
         };
         outputs.put("calls.parquet", &table.to_parquet()?)?;
     }
     let page = Page {
         summary: &month.summary,
-        tenants: &month.report("tenant").rows,
-        features: &month.report("feature").rows,
-        models: &month.report("model").rows,
+        tenants: &month.report(Dimension::Tenant).rows,
+        features: &month.report(Dimension::Feature).rows,
+        models: &month.report(Dimension::Model).rows,
         budgets: month.budget_rows.as_deref(),
         billed_total: month.billed_target,
         run_costs: a.run_costs.clone(),
@@ -135,8 +132,8 @@ pub fn terminal(month: &Month) -> String {
     let summary = &month.summary;
     let mut text = terminal_summary(
         summary,
-        &month.report("tenant").rows,
-        &month.report("feature").rows,
+        &month.report(Dimension::Tenant).rows,
+        &month.report(Dimension::Feature).rows,
     );
     text += &checks_terminal(&month.checks, summary);
     if let Some(rows) = &month.budget_rows {
@@ -171,7 +168,7 @@ fn budget_terminal(rows: &[BudgetRow], basis: &str) -> String {
         text += &format!(
             "  {} {} {}: ${} {basis} of ${} ({} %)\n",
             r.status.as_str(),
-            r.budget.dimension,
+            r.budget.dimension.name(),
             escape(&r.budget.key),
             r.spend,
             crate::money::Micros::round(r.budget.usd),

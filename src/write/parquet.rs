@@ -10,26 +10,17 @@
 use polars::prelude::*;
 use rust_decimal::Decimal;
 
-use crate::attribute::{NONE, UNATTRIBUTED};
+use crate::dimension::{Dimension, NONE, UNATTRIBUTED};
 use crate::error::{Error, Result};
 use crate::intern::{Interner, Sym};
-use crate::join::Joined;
-use crate::model::{Cost, TokenType, UsageRecord};
+use crate::model::TokenType;
 use crate::money::{apportion, Micros};
-use crate::tree::Call;
+use crate::posting::{Posting, Postings};
 
-/// The table's rows, column by column.
+/// The table's rows, column by column: one per posting.
 pub struct CallsTable<'a> {
-    /// Priced usage records.
-    pub records: &'a [UsageRecord],
-    /// Their exact costs.
-    pub costs: &'a [Cost],
-    /// Their trued-up costs, under `--true-up`.
-    pub billed: Option<&'a [Cost]>,
-    /// Resolved calls.
-    pub calls: &'a [Call],
-    /// Which call each record joined.
-    pub joined: &'a Joined,
+    /// The month's postings.
+    pub postings: Postings<'a>,
     /// Names.
     pub interner: &'a Interner,
 }
@@ -52,108 +43,111 @@ fn money(name: &str, exact: &[Decimal]) -> Result<Column> {
 impl CallsTable<'_> {
     /// The table as Parquet bytes.
     pub fn to_parquet(&self) -> Result<Vec<u8>> {
-        let call = |i: usize| self.joined.call_of[i].map(|c| &self.calls[c as usize]);
-        let n = self.records.len();
-        let label = |i: usize, pick: fn(&Call) -> Option<Sym>| -> &str {
-            match call(i) {
-                None => UNATTRIBUTED,
-                Some(c) => pick(c).map_or(NONE, |s| self.interner.get(s)),
-            }
-        };
-        let text = |name: &str, pick: fn(&Call) -> Option<Sym>| -> Column {
-            let values: Vec<&str> = (0..n).map(|i| label(i, pick)).collect();
-            Column::new(name.into(), values)
-        };
-        let name = |s: Sym| self.interner.get(s);
-        let mut columns = vec![
-            Column::new(
-                "run_id".into(),
-                (0..n)
-                    .map(|i| call(i).map(|c| format!("{:032x}", c.trace_id)))
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "span_id".into(),
-                (0..n)
-                    .map(|i| call(i).map(|c| format!("{:016x}", c.span_id)))
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "request_id".into(),
-                self.records
-                    .iter()
-                    .map(|r| &*r.request_id)
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "timestamp".into(),
-                self.records
-                    .iter()
-                    .map(|r| {
-                        r.timestamp
-                            .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
-                    })
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "provider".into(),
-                self.records
-                    .iter()
-                    .map(|r| name(r.provider))
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "model".into(),
-                self.records
-                    .iter()
-                    .map(|r| name(r.model))
-                    .collect::<Vec<_>>(),
-            ),
-            text("tenant", |c| c.dims.tenant),
-            text("feature", |c| c.dims.feature),
-            text("agent", |c| c.dims.agent),
-            text("tool", |c| c.dims.tool),
-            text("root_agent", |c| c.dims.root_agent),
-            Column::new(
-                "step".into(),
-                (0..n).map(|i| call(i).map(|c| c.step)).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "batch".into(),
-                self.records
-                    .iter()
-                    .map(|r| r.service.tier == crate::model::Tier::Batch)
-                    .collect::<Vec<_>>(),
-            ),
-        ];
-        for t in TokenType::ALL {
-            columns.push(Column::new(
-                t.tokens_column().into(),
-                self.records
-                    .iter()
-                    .map(|r| r.tokens.get(t))
-                    .collect::<Vec<_>>(),
-            ));
-        }
-        columns.push(Column::new(
-            crate::model::REASONING_COLUMN.into(),
-            self.records
-                .iter()
-                .map(|r| r.reasoning_tokens)
-                .collect::<Vec<_>>(),
-        ));
-        let exact: Vec<Decimal> = self.costs.iter().map(Cost::total).collect();
+        let postings: Vec<Posting> = self.postings.iter().collect();
+        let mut columns = self.call_columns(&postings);
+        columns.extend(self.record_columns(&postings));
+        let exact: Vec<Decimal> = postings.iter().map(|p| p.cost.total()).collect();
         columns.push(money("cost_usd", &exact)?);
-        if let Some(billed) = self.billed {
-            let exact: Vec<Decimal> = billed.iter().map(Cost::total).collect();
+        if self.postings.trued_up() {
+            let exact: Vec<Decimal> = postings.iter().map(Posting::billed_total).collect();
             columns.push(money("billed_usd", &exact)?);
         }
-        let mut frame = DataFrame::new(n, columns).map_err(polars_error)?;
+        let mut frame = DataFrame::new(postings.len(), columns).map_err(polars_error)?;
         let mut bytes = Vec::new();
         ParquetWriter::new(&mut bytes)
             .with_compression(ParquetCompression::Zstd(None))
             .finish(&mut frame)
             .map_err(polars_error)?;
         Ok(bytes)
+    }
+
+    /// The run and span of each posting's call, the record's id, time,
+    /// provider and model, and every span dimension's label.
+    fn call_columns(&self, postings: &[Posting]) -> Vec<Column> {
+        let name = |s: Sym| self.interner.get(s);
+        let column = |title: &str, values: Vec<Option<String>>| Column::new(title.into(), values);
+        let text = |title: &str, values: Vec<&str>| Column::new(title.into(), values);
+        let mut columns = vec![
+            column(
+                "run_id",
+                postings
+                    .iter()
+                    .map(|p| p.call.map(|c| format!("{:032x}", c.trace_id)))
+                    .collect(),
+            ),
+            column(
+                "span_id",
+                postings
+                    .iter()
+                    .map(|p| p.call.map(|c| format!("{:016x}", c.span_id)))
+                    .collect(),
+            ),
+            text(
+                "request_id",
+                postings.iter().map(|p| &*p.record.request_id).collect(),
+            ),
+            Column::new(
+                "timestamp".into(),
+                postings
+                    .iter()
+                    .map(|p| {
+                        p.record
+                            .timestamp
+                            .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+                    })
+                    .collect::<Vec<_>>(),
+            ),
+            text(
+                "provider",
+                postings.iter().map(|p| name(p.record.provider)).collect(),
+            ),
+            text(
+                "model",
+                postings.iter().map(|p| name(p.record.model)).collect(),
+            ),
+        ];
+        for d in Dimension::FROM_SPANS {
+            let labels = postings
+                .iter()
+                .map(|p| p.key(d).label(self.interner))
+                .collect();
+            columns.push(text(d.name(), labels));
+        }
+        let root = |p: &Posting| match p.call {
+            None => UNATTRIBUTED,
+            Some(c) => c.dims.root_agent.map_or(NONE, name),
+        };
+        columns.push(text("root_agent", postings.iter().map(root).collect()));
+        columns
+    }
+
+    /// Each posting's step, batch flag and token counts.
+    fn record_columns(&self, postings: &[Posting]) -> Vec<Column> {
+        let mut columns = vec![
+            Column::new(
+                "step".into(),
+                postings
+                    .iter()
+                    .map(|p| p.call.map(|c| c.step))
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "batch".into(),
+                postings
+                    .iter()
+                    .map(|p| p.record.service.tier == crate::model::Tier::Batch)
+                    .collect::<Vec<_>>(),
+            ),
+        ];
+        for t in TokenType::ALL {
+            let counts: Vec<u64> = postings.iter().map(|p| p.record.tokens.get(t)).collect();
+            columns.push(Column::new(t.tokens_column().into(), counts));
+        }
+        let reasoning: Vec<u64> = postings.iter().map(|p| p.record.reasoning_tokens).collect();
+        columns.push(Column::new(
+            crate::model::REASONING_COLUMN.into(),
+            reasoning,
+        ));
+        columns
     }
 }

@@ -4,7 +4,8 @@
 use rust_decimal::Decimal;
 
 use super::CsvOut;
-use crate::attribute::{Table, Totals};
+use crate::attribute::{Of, Table, Totals};
+use crate::dimension::Dimension;
 
 use crate::intern::Interner;
 use crate::intern::Sym;
@@ -25,7 +26,7 @@ pub fn report_csv(
 ) -> csv::Result<()> {
     let fees = has_fees(grand_total);
     let charges = charge_names(grand_total, interner);
-    let is_run = table.name == "run";
+    let is_run = table.of == Of::Run;
     let has_inclusive = rows.iter().any(|r| r.inclusive.is_some());
     let has_billed = rows.iter().any(|r| r.billed.is_some());
     let mut header: Vec<&str> = table.key_columns.to_vec();
@@ -182,7 +183,7 @@ pub fn unbilled_csv(
         "source",
     ])?;
     let name = |sym: Option<crate::intern::Sym>| {
-        sym.map_or(crate::attribute::NONE, |s| interner.get(s))
+        sym.map_or(crate::dimension::NONE, |s| interner.get(s))
             .to_string()
     };
     let count = |n: Option<u64>| n.map_or_else(String::new, |n| n.to_string());
@@ -195,10 +196,10 @@ pub fn unbilled_csv(
             interner.get(info.name).to_string(),
             name(info.model),
             info.join_key.as_deref().unwrap_or("").to_string(),
-            name(call.dims.tenant),
-            name(call.dims.feature),
-            name(call.dims.agent),
-            name(call.dims.tool),
+            name(call.dims.values[Dimension::Tenant]),
+            name(call.dims.values[Dimension::Feature]),
+            name(call.dims.values[Dimension::Agent]),
+            name(call.dims.values[Dimension::Tool]),
             count(info.input_tokens),
             count(info.output_tokens),
             count(info.reasoning_tokens),

@@ -1,0 +1,139 @@
+//! The dimensions a month is reported by, modelled once: [`Dimension`]
+//! names them (and every report, column and budget that follows them),
+//! [`PerDimension`] holds one value per dimension, and [`Key`] is a
+//! report row's key within one.
+//!
+//! Adding a dimension is a variant here and where its value comes from (a
+//! span attribute in `tree`, a usage record's field in `posting`); every
+//! report, ledger column, day table, budget and `diff` follows
+//! [`Dimension::ALL`].
+
+use crate::intern::{Interner, Sym};
+
+/// A dimension of the reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Dimension {
+    /// The customer: `--tenant-attr` on the call or an ancestor.
+    Tenant,
+    /// The product feature: `--feature-attr`.
+    Feature,
+    /// The nearest agent invocation above the call.
+    Agent,
+    /// The nearest tool execution above the call.
+    Tool,
+    /// The model as billed.
+    Model,
+}
+
+impl Dimension {
+    /// Every dimension, in report order.
+    pub const ALL: [Dimension; 5] = [
+        Dimension::Tenant,
+        Dimension::Feature,
+        Dimension::Agent,
+        Dimension::Tool,
+        Dimension::Model,
+    ];
+
+    /// The dimensions that spans give (the model comes from the record).
+    pub const FROM_SPANS: [Dimension; 4] = [
+        Dimension::Tenant,
+        Dimension::Feature,
+        Dimension::Agent,
+        Dimension::Tool,
+    ];
+
+    /// Its name: the report `by_<name>.csv`, the column, the budget's
+    /// `dimension`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Dimension::Tenant => "tenant",
+            Dimension::Feature => "feature",
+            Dimension::Agent => "agent",
+            Dimension::Tool => "tool",
+            Dimension::Model => "model",
+        }
+    }
+
+    /// Its place in [`Dimension::ALL`] and in a [`PerDimension`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The dimension called `name`.
+    pub fn parse(name: &str) -> Option<Dimension> {
+        Dimension::ALL.into_iter().find(|d| d.name() == name)
+    }
+
+    /// Every dimension's name, for messages (`tenant, feature, …`).
+    pub fn names() -> String {
+        Dimension::ALL.map(Dimension::name).join(", ")
+    }
+}
+
+/// One value per dimension, indexed by [`Dimension`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct PerDimension<T>(pub [T; 5]);
+
+impl<T> PerDimension<T> {
+    /// The value of every dimension, from `f`.
+    pub fn from_fn(mut f: impl FnMut(Dimension) -> T) -> PerDimension<T> {
+        PerDimension(Dimension::ALL.map(&mut f))
+    }
+
+    /// (dimension, value) pairs in report order.
+    pub fn iter(&self) -> impl Iterator<Item = (Dimension, &T)> {
+        Dimension::ALL.into_iter().zip(&self.0)
+    }
+}
+
+impl<T> std::ops::Index<Dimension> for PerDimension<T> {
+    type Output = T;
+
+    fn index(&self, d: Dimension) -> &T {
+        &self.0[d.index()]
+    }
+}
+
+impl<T> std::ops::IndexMut<Dimension> for PerDimension<T> {
+    fn index_mut(&mut self, d: Dimension) -> &mut T {
+        &mut self.0[d.index()]
+    }
+}
+
+/// Row label for usage records that joined no span.
+pub const UNATTRIBUTED: &str = "(unattributed)";
+/// Row label for a dimension found on no ancestor.
+pub const NONE: &str = "(none)";
+/// Run label for a dimension whose calls disagree.
+pub const MIXED: &str = "(mixed)";
+/// Row label, under `--true-up`, for invoiced usage no record makes up.
+pub const INVOICE_ONLY: &str = "(invoice only)";
+
+/// A report row's key within one dimension.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Key {
+    /// The record joined no span.
+    Unattributed,
+    /// The dimension was found nowhere.
+    #[default]
+    None,
+    /// A named value.
+    Name(Sym),
+}
+
+impl Key {
+    /// A named value, or `None`.
+    pub fn of(sym: Option<Sym>) -> Key {
+        sym.map_or(Key::None, Key::Name)
+    }
+
+    /// The row label: the name, `(none)` or `(unattributed)`.
+    pub fn label<'a>(&self, interner: &'a Interner) -> &'a str {
+        match self {
+            Key::Unattributed => UNATTRIBUTED,
+            Key::None => NONE,
+            Key::Name(sym) => interner.get(*sym),
+        }
+    }
+}

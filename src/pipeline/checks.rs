@@ -1,0 +1,121 @@
+//! Stage 6's inputs, read before the spans so that a bad file stops the
+//! run early: the invoices and provider usage reports, compared with the
+//! priced usage once ([`check`]), and under `--true-up` each record's
+//! invoiced cost, from that one comparison.
+
+use std::path::PathBuf;
+
+use super::config::CheckConfig;
+use super::intake::Intake;
+use super::usage::Usage;
+use crate::checks::Checks;
+use crate::coverage::coverage;
+use crate::error::Result;
+use crate::model::Cost;
+use crate::read::invoice::{self, InvoiceFormat, InvoiceLine};
+use crate::read::provider_usage::{self, ProviderUsage};
+use crate::read::{self, InputFile, InputKind};
+use crate::reconcile::{reconcile, Names};
+
+/// The checks whose inputs were given, and under `--true-up` each
+/// record's invoiced cost.
+pub fn check(
+    config: &CheckConfig,
+    usage: &Usage,
+    intake: &mut Intake,
+) -> Result<(Checks, Option<Vec<Cost>>)> {
+    let invoice = read_invoices(&config.invoices, config.invoice_format, usage, intake)?;
+    let provider_usage = read_provider_usage(&config.provider_usage, usage, intake)?;
+    let names = Names::new(&usage.records, &usage.pricing, &usage.interner);
+    let (records, costs, table) = (&usage.records, &usage.costs, &usage.pricing);
+    let reconciliation = (!config.invoices.is_empty())
+        .then(|| reconcile(records, costs, &invoice, table, &names, config.tolerance));
+    let coverage = (!config.provider_usage.is_empty())
+        .then(|| coverage(records, &names, table, &provider_usage));
+    let billed = reconciliation
+        .as_ref()
+        .filter(|_| config.true_up)
+        .map(|rec| rec.billed(records, costs, &names, table));
+    let checks = Checks {
+        reconciliation,
+        coverage,
+        min_coverage: config.min_coverage,
+    };
+    Ok((checks, billed))
+}
+
+/// Read every invoice file; lines dated outside the period are dropped
+/// and counted.
+fn read_invoices(
+    paths: &[PathBuf],
+    format: Option<InvoiceFormat>,
+    usage: &Usage,
+    intake: &mut Intake,
+) -> Result<Vec<InvoiceLine>> {
+    let mut lines = Vec::new();
+    let walked = read::expand(
+        paths,
+        &[".csv", ".json", ".jsonl"],
+        intake.skips.is_lenient(),
+    )?;
+    intake.skipped_files.extend(walked.skipped);
+    for path in walked.files {
+        let file = intake.inputs.len() as u32;
+        let skipped_before = intake.skips.total();
+        let currency = &usage.pricing.currency;
+        let (format, mut read) =
+            invoice::read_file(&path, format, file, currency, &mut intake.skips)?;
+        let n = read.len() as u64;
+        if let Some(period) = usage.period {
+            read.retain(|l| l.covers.is_none_or(|(f, l)| period.overlaps(f, l)));
+            intake.counts.invoice_lines_out_of_period += n - read.len() as u64;
+        }
+        lines.extend(read);
+        intake.inputs.push(InputFile {
+            path,
+            kind: InputKind::Invoice,
+            format: format.name(),
+            records: n,
+            skipped: intake.skips.total() - skipped_before,
+            part_of: None,
+            fingerprint: None,
+        });
+    }
+    Ok(lines)
+}
+
+/// Read every provider usage report; rows dated outside the period are
+/// dropped and counted.
+fn read_provider_usage(
+    paths: &[PathBuf],
+    usage: &Usage,
+    intake: &mut Intake,
+) -> Result<Vec<ProviderUsage>> {
+    let mut rows = Vec::new();
+    let walked = read::expand(
+        paths,
+        &[".csv", ".json", ".jsonl"],
+        intake.skips.is_lenient(),
+    )?;
+    intake.skipped_files.extend(walked.skipped);
+    for path in walked.files {
+        let skipped_before = intake.skips.total();
+        let (format, mut read) = provider_usage::read_file(&path, &mut intake.skips)?;
+        let records = read.len() as u64;
+        if let Some(period) = usage.period {
+            read.retain(|r| period.contains_day(r.day));
+            intake.counts.provider_usage_rows_out_of_period += records - read.len() as u64;
+        }
+        rows.extend(read);
+        intake.inputs.push(InputFile {
+            path,
+            kind: InputKind::ProviderUsage,
+            format,
+            records,
+            skipped: intake.skips.total() - skipped_before,
+            part_of: None,
+            fingerprint: None,
+        });
+    }
+    Ok(rows)
+}

@@ -1,0 +1,119 @@
+//! The month's priced usage after the join, as one table of postings
+//! (hledger's `Posting`, DataFusion's `RecordBatch`): each row a billed
+//! usage record with its exact cost, its trued-up cost under `--true-up`,
+//! the call it joined and its key in every [`Dimension`]. Every stage
+//! after the join reads the month through it: attribution, the charge
+//! lines, FOCUS, the per-step curve, the Parquet table. It is a borrowed
+//! view: nothing is copied.
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+
+use crate::dimension::{Dimension, Key, PerDimension};
+use crate::join::Joined;
+use crate::model::{Cost, UsageRecord};
+use crate::tree::Call;
+
+/// The month's postings: records, their costs and their calls.
+#[derive(Clone, Copy)]
+pub struct Postings<'m> {
+    records: &'m [UsageRecord],
+    costs: &'m [Cost],
+    billed: Option<&'m [Cost]>,
+    calls: &'m [Call],
+    call_of: &'m [Option<u32>],
+}
+
+/// One posting: a record, priced, with its call.
+#[derive(Clone, Copy)]
+pub struct Posting<'m> {
+    /// The record's place in the month's records.
+    pub index: usize,
+    /// The billed usage record.
+    pub record: &'m UsageRecord,
+    /// Its exact cost.
+    pub cost: &'m Cost,
+    /// Its trued-up (invoiced) cost, under `--true-up`.
+    pub billed: Option<&'m Cost>,
+    /// The call it joined, if any.
+    pub call: Option<&'m Call>,
+}
+
+impl<'m> Postings<'m> {
+    /// The postings of `records` priced by `costs` (trued up to `billed`
+    /// when given) and joined to `calls` by `joined`.
+    pub fn new(
+        records: &'m [UsageRecord],
+        costs: &'m [Cost],
+        billed: Option<&'m [Cost]>,
+        calls: &'m [Call],
+        joined: &'m Joined,
+    ) -> Postings<'m> {
+        Postings {
+            records,
+            costs,
+            billed,
+            calls,
+            call_of: &joined.call_of,
+        }
+    }
+
+    /// How many postings.
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// The posting of record `index`.
+    pub fn get(&self, index: usize) -> Posting<'m> {
+        Posting {
+            index,
+            record: &self.records[index],
+            cost: &self.costs[index],
+            billed: self.billed.map(|b| &b[index]),
+            call: self.call_of[index].map(|c| &self.calls[c as usize]),
+        }
+    }
+
+    /// Every posting, in record order.
+    pub fn iter(&self) -> impl Iterator<Item = Posting<'m>> + '_ {
+        (0..self.records.len()).map(|i| self.get(i))
+    }
+
+    /// Whether the postings carry trued-up costs.
+    pub fn trued_up(&self) -> bool {
+        self.billed.is_some()
+    }
+}
+
+impl Posting<'_> {
+    /// Its row key in `dimension`: the model as billed; a span dimension's
+    /// value from its call (`(none)` where no ancestor gave one), or
+    /// `(unattributed)` without a call.
+    pub fn key(&self, dimension: Dimension) -> Key {
+        match (dimension, self.call) {
+            (Dimension::Model, _) => Key::Name(self.record.model),
+            (_, Some(call)) => Key::of(call.dims.values[dimension]),
+            (_, None) => Key::Unattributed,
+        }
+    }
+
+    /// Its row key in every dimension.
+    pub fn keys(&self) -> PerDimension<Key> {
+        PerDimension::from_fn(|d| self.key(d))
+    }
+
+    /// The UTC day it was billed on.
+    pub fn day(&self) -> NaiveDate {
+        self.record.timestamp.date_naive()
+    }
+
+    /// Its trued-up cost in all (zero without a true-up).
+    pub fn billed_total(&self) -> Decimal {
+        self.billed.map_or(Decimal::ZERO, Cost::total)
+    }
+}
