@@ -1,0 +1,164 @@
+//! Anthropic's costs: the Admin API `cost_report` JSON pages (`amount` a
+//! decimal string in **cents**) and the Console cost CSV.
+
+use std::str::FromStr;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use serde::Deserialize;
+
+use super::{
+    bucket_day, bucket_days, qualifiers, token_type_named, Charge, Columns, InvoiceLine, Meter,
+    Reader, RowError,
+};
+use crate::error::Result;
+use crate::model::Origin;
+use crate::money::parse_amount;
+
+#[derive(Deserialize)]
+pub(super) struct AnthropicPage {
+    data: Vec<AnthropicBucket>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct AnthropicBucket {
+    starting_at: DateTime<Utc>,
+    ending_at: DateTime<Utc>,
+    results: Vec<AnthropicCost>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct AnthropicCost {
+    amount: String,
+    currency: String,
+    cost_type: Option<String>,
+    token_type: Option<String>,
+    model: Option<String>,
+    description: Option<String>,
+    service_tier: Option<String>,
+    context_window: Option<String>,
+    inference_geo: Option<String>,
+}
+
+/// Anthropic's server tools billed per request (`cost_type` and the
+/// usage's `server_tool_use` counts); code execution is billed by time.
+const ANTHROPIC_PER_REQUEST: [&str; 2] = ["web_search", "web_fetch"];
+
+/// The charge an Anthropic cost report's `cost_type` names: tokens (with
+/// `token_type`), a per-request charge (`web_search`), or another line
+/// (`code_execution`, billed by container time).
+fn anthropic_meter(cost_type: Option<&str>, token_type: Option<&str>) -> Meter {
+    match cost_type {
+        None | Some("" | "tokens") => Meter::of(token_type.and_then(token_type_named)),
+        Some(charge) if ANTHROPIC_PER_REQUEST.contains(&charge) => {
+            Meter::Requests(charge.to_string())
+        }
+        Some(_) => Meter::Other,
+    }
+}
+
+pub(super) fn anthropic_page(
+    reader: &Reader,
+    page: AnthropicPage,
+    line: u64,
+    out: &mut Vec<InvoiceLine>,
+) -> Result<()> {
+    for bucket in page.data {
+        let day = bucket_day(bucket.starting_at, bucket.ending_at);
+        let covers = bucket_days(bucket.starting_at, bucket.ending_at);
+        for cost in bucket.results {
+            let fail = |(kind, message): RowError| reader.error(line, kind, message);
+            reader.check_currency(&cost.currency).map_err(fail)?;
+            let cents = parse_amount(&cost.amount).ok_or_else(|| {
+                fail((
+                    "bad-amount",
+                    format!(
+                        "amount \"{}\" is not a decimal number of cents",
+                        cost.amount
+                    ),
+                ))
+            })?;
+            let meter = anthropic_meter(cost.cost_type.as_deref(), cost.token_type.as_deref());
+            let description = cost.description.or(cost.cost_type).unwrap_or_default();
+            let qualifiers = qualifiers(
+                cost.service_tier.as_deref(),
+                cost.context_window.as_deref(),
+                cost.inference_geo.as_deref(),
+            );
+            out.push(InvoiceLine {
+                provider: "anthropic".into(),
+                model: cost.model,
+                meter,
+                day,
+                covers,
+                amount: cents / Decimal::ONE_HUNDRED,
+                charge: Charge::Usage,
+                description,
+                qualifiers,
+                origin: Origin {
+                    file: reader.file,
+                    line,
+                },
+            });
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn anthropic_row(
+    reader: &Reader,
+    c: &Columns,
+    r: &csv::StringRecord,
+    line: u64,
+) -> Result<Option<InvoiceLine>, RowError> {
+    let day = c.required(r, "usage_date_utc")?;
+    let day = NaiveDate::from_str(day.get(..10).unwrap_or(day)).map_err(|_| {
+        (
+            "bad-date",
+            format!("usage_date_utc: expected a date, got \"{day}\""),
+        )
+    })?;
+    let cost_type = c.get(r, "cost_type").unwrap_or("tokens");
+    let meter = anthropic_meter(Some(cost_type), c.get(r, "token_type"));
+    Ok(Some(InvoiceLine {
+        provider: "anthropic".into(),
+        model: c
+            .get(r, "model")
+            .filter(|m| !m.is_empty())
+            .map(str::to_string),
+        meter,
+        day: Some(day),
+        covers: Some((day, day)),
+        amount: c.amount(r, "cost_usd")?,
+        charge: Charge::Usage,
+        description: cost_type.to_string(),
+        qualifiers: qualifiers(
+            c.get(r, "service_tier"),
+            c.get(r, "context_window"),
+            c.get(r, "inference_geo"),
+        ),
+        origin: Origin {
+            file: reader.file,
+            line,
+        },
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::TokenType;
+
+    #[test]
+    fn cost_types_are_tokens_per_request_charges_or_other_lines() {
+        assert_eq!(
+            anthropic_meter(Some("tokens"), Some("output_tokens")),
+            Meter::Tokens(TokenType::Output)
+        );
+        assert_eq!(
+            anthropic_meter(Some("web_search"), None),
+            Meter::Requests("web_search".into())
+        );
+        assert_eq!(anthropic_meter(Some("code_execution"), None), Meter::Other);
+    }
+}

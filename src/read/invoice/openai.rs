@@ -1,0 +1,151 @@
+//! OpenAI's costs: `/v1/organization/costs` JSON pages (`amount.value` in
+//! dollars, read from its literal text, never through f64) and the
+//! dashboard CSV, whose `line_item` (`"gpt-4.1-2025-04-14, cached input"`)
+//! carries model and token type.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::{
+    bucket_day, bucket_days, token_type_named, Charge, Columns, InvoiceLine, Meter, Reader,
+    RowError,
+};
+use crate::error::Result;
+use crate::model::Origin;
+use crate::money::parse_amount;
+
+#[derive(Deserialize)]
+pub(super) struct OpenAiPage {
+    data: Vec<OpenAiBucket>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct OpenAiBucket {
+    start_time: i64,
+    end_time: i64,
+    results: Vec<OpenAiCost>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct OpenAiCost {
+    amount: OpenAiAmount,
+    line_item: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct OpenAiAmount {
+    value: Box<RawValue>,
+    currency: String,
+}
+
+pub(super) fn openai_page(
+    reader: &Reader,
+    page: OpenAiPage,
+    line: u64,
+    out: &mut Vec<InvoiceLine>,
+) -> Result<()> {
+    for bucket in page.data {
+        let time = |t: i64| DateTime::<Utc>::from_timestamp(t, 0);
+        let bounds = time(bucket.start_time).zip(time(bucket.end_time));
+        let day = bounds.and_then(|(s, e)| bucket_day(s, e));
+        let covers = bounds.and_then(|(s, e)| bucket_days(s, e));
+        for cost in bucket.results {
+            let fail = |(kind, message): RowError| reader.error(line, kind, message);
+            reader.check_currency(&cost.amount.currency).map_err(fail)?;
+            let raw = cost.amount.value.get();
+            let amount = parse_amount(raw).ok_or_else(|| {
+                fail((
+                    "bad-amount",
+                    format!("amount.value {raw} is not a number of dollars"),
+                ))
+            })?;
+            let mut item = openai_line(reader, cost.line_item.as_deref(), day, amount, line);
+            item.covers = covers;
+            out.push(item);
+        }
+    }
+    Ok(())
+}
+
+/// An OpenAI line: `line_item` is `"<model>, <kind>"` for token costs,
+/// anything else (web search, storage) is a line of its own.
+fn openai_line(
+    reader: &Reader,
+    line_item: Option<&str>,
+    day: Option<NaiveDate>,
+    amount: Decimal,
+    line: u64,
+) -> InvoiceLine {
+    let item = line_item.unwrap_or("").trim();
+    let (model, meter) = match (item.rsplit_once(", "), item.split_once(" | ")) {
+        (Some((model, kind)), _) => {
+            let kind = kind.trim().trim_start_matches("batch ");
+            (Some(model.to_string()), Meter::of(token_type_named(kind)))
+        }
+        // "web search tool calls | gpt-4o": a per-request charge.
+        (None, Some((what, model))) => match what.trim().strip_suffix(" tool calls") {
+            Some(tool) => (
+                Some(model.trim().to_string()),
+                Meter::Requests(tool.trim().replace(' ', "_")),
+            ),
+            None => (Some(model.trim().to_string()), Meter::Other),
+        },
+        (None, None) => (None, Meter::Other),
+    };
+    InvoiceLine {
+        provider: "openai".into(),
+        model,
+        meter,
+        day,
+        covers: day.map(|d| (d, d)),
+        amount,
+        charge: Charge::Usage,
+        qualifiers: None,
+        description: if item.is_empty() {
+            "(all usage, not grouped by line_item)".into()
+        } else {
+            item.into()
+        },
+        origin: Origin {
+            file: reader.file,
+            line,
+        },
+    }
+}
+
+pub(super) fn openai_row(
+    reader: &Reader,
+    c: &Columns,
+    r: &csv::StringRecord,
+    line: u64,
+) -> Result<Option<InvoiceLine>, RowError> {
+    if let Some(currency) = c.get(r, "amount_currency").filter(|s| !s.is_empty()) {
+        reader.check_currency(currency)?;
+    }
+    let time = |name: &str| -> Result<DateTime<Utc>, RowError> {
+        let v = c.required(r, name)?;
+        // Whole seconds, sometimes written as a float ("1730419200.0").
+        let whole = v.strip_suffix(".0").unwrap_or(v);
+        whole
+            .parse::<i64>()
+            .ok()
+            .and_then(|t| DateTime::<Utc>::from_timestamp(t, 0))
+            .ok_or_else(|| {
+                (
+                    "bad-date",
+                    format!("{name}: expected unix seconds, got \"{v}\""),
+                )
+            })
+    };
+    let day = bucket_day(time("start_time")?, time("end_time")?);
+    let amount = c.amount(r, "amount_value")?;
+    Ok(Some(openai_line(
+        reader,
+        c.get(r, "line_item"),
+        day,
+        amount,
+        line,
+    )))
+}
