@@ -45,7 +45,7 @@ openai,gpt-test,output,,0.008000,0.008000,0.000000,0.00,ok,
 anthropic,Promotional credit,,,,-0.500000,,,not_usage,credit
 anthropic,VAT,,,,0.100000,,,not_usage,tax
 (usage total),,,,1.022358,1.022358,0.000000,0.00,ok,
-(invoice total),,,,,0.622358,,,not_usage,\"usage plus credits, tax and adjustments\"
+(invoice total),,,,,0.622358,,,not_usage,usage and every other line of the bill
 "
     );
     assert_eq!(wd.read("out/reconciliation.csv"), expected);
@@ -413,5 +413,30 @@ fn a_drift_names_the_rate_by_the_cost_reports_tier_and_context_window() {
     assert!(
         line.contains("the rates that drift: batch 0-200k: computed $0.004000, invoiced $0.100000"),
         "{line}"
+    );
+}
+
+#[test]
+fn analytics_cost_pages_reconcile_as_the_cost_report_does() {
+    // The same charges as `analytics/cost` pages (items with `cost` and
+    // `group`, cents as strings, `list_amount` beside `amount`) give the
+    // same reconciliation, line for line.
+    let openai = "openai-costs.json";
+    let (report, out) = reconcile(
+        "rec-analytics-a",
+        &["anthropic-cost-report.jsonl", openai],
+        &[],
+    );
+    assert_exit(&out, 0);
+    let pages = ["anthropic-analytics-cost.jsonl", openai];
+    let (analytics, out) = reconcile("rec-analytics-b", &pages, &[]);
+    assert_exit(&out, 0);
+    let expected = report.read("out/reconciliation.csv");
+    assert!(expected.contains("anthropic,claude-test-1,input,2025-06-12,0.900000"));
+    assert_eq!(analytics.read("out/reconciliation.csv"), expected);
+    let summary = analytics.read("out/summary.json");
+    assert!(
+        summary.contains("\"anthropic-analytics-cost\""),
+        "{summary}"
     );
 }

@@ -6,6 +6,7 @@ mod workdir;
 mod answers;
 mod choices;
 mod cli;
+mod cloud_bills;
 mod config;
 mod coverage;
 mod diff;

@@ -6,18 +6,20 @@ use std::path::Path;
 
 use libfuzzer_sys::fuzz_target;
 use tokenledger::error::Skips;
-use tokenledger::read::invoice::parse_text;
+use tokenledger::price::{PriceTable, BUILTIN};
+use tokenledger::read::invoice::{parse_text, Context};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let _ = parse_text(
-        Path::new("fuzz-invoice"),
-        text,
-        None,
-        0,
-        "USD",
-        &mut Skips::new(true),
-    );
+    let table = PriceTable::parse(BUILTIN, "built-in").expect("the built-in table loads");
+    let fx = [("EUR".to_string(), rust_decimal::Decimal::new(92, 2))];
+    let context = Context {
+        currency: "USD",
+        fx: &fx,
+        names: &table,
+    };
+    let path = Path::new("fuzz-invoice");
+    let _ = parse_text(path, text, None, 0, &context, &mut Skips::new(true));
 });

@@ -9,7 +9,7 @@ use libfuzzer_sys::fuzz_target;
 use tokenledger::error::Skips;
 use tokenledger::intern::Interner;
 use tokenledger::price::{price_all, PriceTable, BUILTIN};
-use tokenledger::read::invoice::parse_text;
+use tokenledger::read::invoice::{parse_text, Context};
 use tokenledger::read::usage::{read_from, UsageFormat};
 use tokenledger::reconcile::{reconcile, Names, Tolerance};
 
@@ -23,11 +23,16 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let mut skips = Skips::new(true);
-    let Ok((_, lines)) = parse_text(Path::new("fuzz-invoice"), text, None, 0, "USD", &mut skips)
-    else {
+    let table = PriceTable::parse(BUILTIN, "built-in").expect("the built-in table loads");
+    let context = Context {
+        currency: "USD",
+        fx: &[],
+        names: &table,
+    };
+    let path = Path::new("fuzz-invoice");
+    let Ok((_, lines)) = parse_text(path, text, None, 0, &context, &mut skips) else {
         return;
     };
-    let table = PriceTable::parse(BUILTIN, "built-in").expect("the built-in table loads");
     let mut interner = Interner::default();
     let mut records = Vec::new();
     read_from(

@@ -316,6 +316,11 @@ pub struct CheckArgs {
     /// Read every invoice file in this format instead of detecting it.
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub invoice_format: Option<InvoiceFormat>,
+    /// Exchange rate for a bill in another currency than the pricing
+    /// table's, when the bill states none: units of CUR per unit of the
+    /// table's currency (`--fx EUR=0.92`). Repeatable.
+    #[arg(long, value_name = "CUR=RATE", value_parser = exchange_rate)]
+    pub fx: Vec<(String, Decimal)>,
     /// A line drifts when |computed − invoiced| exceeds this percent of the
     /// invoiced amount (and --tolerance-usd).
     #[arg(long, value_name = "PCT", default_value = "0.5", value_parser = non_negative)]
@@ -332,6 +337,20 @@ pub struct CheckArgs {
     /// type) is covered below PCT percent.
     #[arg(long, value_name = "PCT", value_parser = non_negative, requires = "provider_usage")]
     pub min_coverage: Option<Decimal>,
+}
+
+fn exchange_rate(text: &str) -> std::result::Result<(String, Decimal), String> {
+    let bad = || {
+        format!("expected CUR=RATE (EUR=0.92: units of CUR per unit of the pricing table's currency), got \"{text}\"")
+    };
+    let (currency, rate) = text.split_once('=').ok_or_else(bad)?;
+    let currency = currency.trim().to_ascii_uppercase();
+    let rate = Decimal::from_str(rate.trim()).map_err(|_| bad())?;
+    let code = currency.len() == 3 && currency.bytes().all(|b| b.is_ascii_uppercase());
+    if !code || rate <= Decimal::ZERO {
+        return Err(bad());
+    }
+    Ok((currency, rate))
 }
 
 fn non_negative(text: &str) -> std::result::Result<Decimal, String> {
@@ -736,6 +755,7 @@ impl CheckArgs {
         CheckConfig {
             invoices,
             invoice_format: self.invoice_format,
+            fx: self.fx.clone(),
             tolerance: Tolerance {
                 pct: self.tolerance,
                 usd: self.tolerance_usd,

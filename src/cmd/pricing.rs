@@ -160,12 +160,11 @@ pub fn check(args: &UsageConfig) -> Result<Outcome> {
 pub fn show(args: &ShowConfig) -> Result<Outcome> {
     let table = PriceTable::resolve(args.pricing.as_deref())?;
     let date = args.at.unwrap_or_else(crate::pipeline::config::today);
-    let providers: BTreeSet<&str> = table
-        .entries
-        .iter()
-        .map(|e| e.provider.as_str())
-        .filter(|p| args.provider.as_deref().is_none_or(|want| want == *p))
-        .collect();
+    // A provider `[priced_as]` others has no entries of its own to list.
+    let providers: BTreeSet<&str> = match args.provider.as_deref() {
+        Some(want) => BTreeSet::from([want]),
+        None => table.entries.iter().map(|e| e.provider.as_str()).collect(),
+    };
     let mut text = String::new();
     for provider in providers {
         if let Some(entry) = table.find(provider, &args.model, date) {

@@ -34,7 +34,7 @@ pub fn run(config: &ReconcileConfig) -> Result<Outcome> {
     let (checks, _) = check(&config.checks, &usage, &mut intake)?;
     let total = usage.total(None);
     let totals = TotalsJson::new(&total, &column_totals(&total)?, usage.reported_cost());
-    let mut summary = intake.summary(&usage, totals);
+    let mut summary = intake.summary(&usage.pricing, usage.period, totals);
     checks.summarise(&mut summary);
     summary.config = config.config_file.as_ref().map(|c| c.display().to_string());
     summary.raw_csv = config.output.raw_csv;

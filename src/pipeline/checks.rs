@@ -12,7 +12,7 @@ use crate::checks::Checks;
 use crate::coverage::coverage;
 use crate::error::Result;
 use crate::model::Cost;
-use crate::read::invoice::{self, InvoiceFormat, InvoiceLine};
+use crate::read::invoice::{self, InvoiceLine};
 use crate::read::provider_usage::{self, ProviderUsage};
 use crate::read::{self, InputFile, InputKind};
 use crate::reconcile::{reconcile, Names};
@@ -24,7 +24,7 @@ pub fn check(
     usage: &Usage,
     intake: &mut Intake,
 ) -> Result<(Checks, Option<Vec<Cost>>)> {
-    let invoice = read_invoices(&config.invoices, config.invoice_format, usage, intake)?;
+    let invoice = read_invoices(config, usage, intake)?;
     let provider_usage = read_provider_usage(&config.provider_usage, usage, intake)?;
     let names = Names::new(&usage.records, &usage.pricing, &usage.interner);
     let (records, costs, table) = (&usage.records, &usage.costs, &usage.pricing);
@@ -47,14 +47,18 @@ pub fn check(
 /// Read every invoice file; lines dated outside the period are dropped
 /// and counted.
 fn read_invoices(
-    paths: &[PathBuf],
-    format: Option<InvoiceFormat>,
+    config: &CheckConfig,
     usage: &Usage,
     intake: &mut Intake,
 ) -> Result<Vec<InvoiceLine>> {
     let mut lines = Vec::new();
+    let context = invoice::Context {
+        currency: &usage.pricing.currency,
+        fx: &config.fx,
+        names: &usage.pricing,
+    };
     let walked = read::expand(
-        paths,
+        &config.invoices,
         &[".csv", ".json", ".jsonl"],
         intake.skips.is_lenient(),
     )?;
@@ -62,9 +66,13 @@ fn read_invoices(
     for path in walked.files {
         let file = intake.inputs.len() as u32;
         let skipped_before = intake.skips.total();
-        let currency = &usage.pricing.currency;
-        let (format, mut read) =
-            invoice::read_file(&path, format, file, currency, &mut intake.skips)?;
+        let (format, mut read) = invoice::read_file(
+            &path,
+            config.invoice_format,
+            file,
+            &context,
+            &mut intake.skips,
+        )?;
         let n = read.len() as u64;
         if let Some(period) = usage.period {
             read.retain(|l| l.covers.is_none_or(|(f, l)| period.overlaps(f, l)));

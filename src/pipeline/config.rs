@@ -110,6 +110,8 @@ pub struct CheckConfig {
     pub invoices: Vec<PathBuf>,
     /// A format forced on every invoice file.
     pub invoice_format: Option<InvoiceFormat>,
+    /// `--fx`: exchange rates for bills in another currency.
+    pub fx: Vec<(String, Decimal)>,
     /// When a line drifts.
     pub tolerance: Tolerance,
     /// Provider usage reports to check coverage against.

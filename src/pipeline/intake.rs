@@ -5,10 +5,11 @@
 
 use std::collections::BTreeMap;
 
-use super::usage::Usage;
+use super::config::Period;
 use crate::error::Skips;
 use crate::ledger::Counts;
 use crate::model::Origin;
+use crate::price::PriceTable;
 use crate::read::{InputFile, SkippedFile};
 use crate::summary::{PricingInfo, SkippedJson, Summary, TotalsJson};
 
@@ -41,18 +42,24 @@ impl Intake {
         describe(&self.inputs)
     }
 
-    /// `summary.json` for this run over `usage`, from its rounded totals.
-    pub fn summary(&self, usage: &Usage, totals: TotalsJson) -> Summary {
+    /// `summary.json` for this run priced by `pricing` over `period`, from
+    /// its rounded totals.
+    pub fn summary(
+        &self,
+        pricing: &PriceTable,
+        period: Option<Period>,
+        totals: TotalsJson,
+    ) -> Summary {
         let mut counts = self.counts.clone();
         counts.skipped = self.skips.total();
         Summary {
             tokenledger_version: env!("CARGO_PKG_VERSION"),
             pricing: PricingInfo {
-                source: usage.pricing.source.clone(),
-                version: usage.pricing.version.clone(),
-                currency: usage.pricing.currency.clone(),
+                source: pricing.source.clone(),
+                version: pricing.version.clone(),
+                currency: pricing.currency.clone(),
             },
-            period: usage.period.map(|p| p.to_string()),
+            period: period.map(|p| p.to_string()),
             totals,
             counts,
             skipped: SkippedJson {

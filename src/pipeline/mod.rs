@@ -147,7 +147,7 @@ pub fn month(
     let reports = round_all(tables, &columns, billed_target)?;
     let days = round_all(ledger.take_day_tables(&usage.interner), &columns, None)?;
     let totals = TotalsJson::new(&ledger.total, &columns, usage.reported_cost());
-    let mut summary = intake.summary(&usage, totals);
+    let mut summary = intake.summary(&usage.pricing, usage.period, totals);
     checks.summarise(&mut summary);
     summary.config = config.config_file.as_ref().map(|c| c.display().to_string());
     check_conservation(&reports, &summary.counts, &columns, billed_target)?;

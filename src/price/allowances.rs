@@ -5,44 +5,11 @@ use std::collections::BTreeMap;
 
 use chrono::{Datelike, NaiveDate};
 
-use super::entry::PriceEntry;
+use super::entry::{Allowance, PriceEntry, FREE_SUFFIX};
 use super::{Lookup, PriceTable};
 use crate::error::{Error, Result};
 use crate::intern::{Interner, Sym};
 use crate::model::UsageRecord;
-
-/// A free allowance of a per-request charge: the first `count` requests of
-/// each UTC day (or month) in its pool cost nothing.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Allowance {
-    /// `true` for a monthly allowance, else daily.
-    pub monthly: bool,
-    /// Free requests (or prompts) per day (month).
-    pub count: u64,
-    /// Counted in prompts (usage records), not requests: the first
-    /// `count` records with the charge are free whatever their count
-    /// (Gemini 3 grounding: 5,000 prompts, then each search query).
-    pub per_prompt: bool,
-    /// Entries naming the same pool share one allowance (Gemini 2.5 Flash
-    /// and Flash-Lite); by default an entry's own.
-    pub pool: String,
-}
-
-impl Allowance {
-    /// The period it renews: `day` or `month`, as `per` in the table.
-    pub fn per(&self) -> &'static str {
-        if self.monthly {
-            "month"
-        } else {
-            "day"
-        }
-    }
-}
-
-/// What a per-request charge's free requests are called:
-/// `web_search_free`, priced at 0 by an entry with an allowance for
-/// `web_search`.
-pub const FREE_SUFFIX: &str = "_free";
 
 /// Reject entries that name one allowance pool for a charge with different
 /// terms (per day or month, count, unit): the pool is one allowance.

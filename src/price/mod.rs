@@ -8,6 +8,8 @@
 //! match one name in overlapping periods are rejected when the file loads.
 
 mod allowances;
+mod ambiguity;
+mod bill_names;
 mod entry;
 mod glob;
 mod table;
@@ -23,10 +25,11 @@ use crate::intern::{Interner, Sym};
 use crate::model::{Cost, Tier, UsageRecord};
 use crate::terminal::escape;
 
-pub use allowances::{apply_allowances, Allowance, FREE_SUFFIX};
+pub use allowances::apply_allowances;
+pub use bill_names::{normalised as bill_name, BillName};
 pub use entry::{
-    per_million, Hours, LongContext, PriceEntry, Qualifiers, Rates, TierPrice, TierRates, Unpriced,
-    Window,
+    per_million, Allowance, Hours, LongContext, PriceEntry, Qualifiers, Rates, TierPrice,
+    TierRates, Unpriced, Window, FREE_SUFFIX,
 };
 pub use glob::MAX_PATTERN;
 pub use table::Resolver;
@@ -45,6 +48,10 @@ pub struct PriceTable {
     pub source: String,
     /// Every `[[model]]` entry, in file order.
     pub entries: Vec<PriceEntry>,
+    /// Every `[[meter]]` entry's names: how cloud bills name models.
+    pub bill_names: Vec<BillName>,
+    /// `[priced_as]`: providers whose models other providers' entries price.
+    pub priced_as: Vec<(String, Vec<String>)>,
     /// The table's text, as read: saved beside a month's reports so the
     /// month can be repriced and audited later.
     pub text: std::sync::Arc<str>,
@@ -82,12 +89,14 @@ impl PriceTable {
     /// snapshots and display names meet their alias), else `model` itself.
     pub fn canonical_model<'m>(&'m self, provider: &str, model: &'m str) -> &'m str {
         let named = |model: &str| {
-            self.entries
-                .iter()
-                .filter(|e| e.provider == provider)
-                .filter_map(|e| e.fit(model).map(|fit| ((e.layer, fit), e)))
-                .max_by_key(|(rank, _)| *rank)
-                .and_then(|(_, e)| e.patterns.iter().find(|p| !p.contains('*')))
+            self.pricing_providers(provider).find_map(|provider| {
+                self.entries
+                    .iter()
+                    .filter(|e| e.provider == provider)
+                    .filter_map(|e| e.fit(model).map(|fit| ((e.layer, fit), e)))
+                    .max_by_key(|(rank, _)| *rank)
+                    .and_then(|(_, e)| e.patterns.iter().find(|p| !p.contains('*')))
+            })
         };
         // A Bedrock cross-region profile meets its in-region model's name,
         // as it is priced.
@@ -106,14 +115,18 @@ impl PriceTable {
         Some((self.best_index(provider, in_region, date)?, global))
     }
 
+    /// The best entry of the first of `provider`'s pricing providers that
+    /// has one.
     fn best_index(&self, provider: &str, model: &str, date: NaiveDate) -> Option<usize> {
-        self.entries
-            .iter()
-            .enumerate()
-            .filter(|(_, e)| e.provider == provider && e.covers(date))
-            .filter_map(|(i, e)| e.fit(model).map(|fit| ((e.layer, fit), i)))
-            .max_by_key(|(rank, _)| *rank)
-            .map(|(_, i)| i)
+        self.pricing_providers(provider).find_map(|provider| {
+            self.entries
+                .iter()
+                .enumerate()
+                .filter(|(_, e)| e.provider == provider && e.covers(date))
+                .filter_map(|(i, e)| e.fit(model).map(|fit| ((e.layer, fit), i)))
+                .max_by_key(|(rank, _)| *rank)
+                .map(|(_, i)| i)
+        })
     }
 }
 

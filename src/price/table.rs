@@ -7,8 +7,9 @@ use std::path::Path;
 use toml_edit::{Item, Table};
 
 use super::allowances::check_pools;
+use super::ambiguity::check_ambiguity;
+use super::bill_names::{read_bill_names, read_priced_as, BillName};
 use super::entry::PriceEntry;
-use super::glob::check_ambiguity;
 use super::toml_entry::PricingToml;
 use super::{PriceTable, BUILTIN, SAVED_BASE};
 use crate::error::{Error, Result};
@@ -133,7 +134,14 @@ fn parse_layer(text: &str, source: &str, base: Option<PriceTable>) -> Result<Pri
     let root: &Table = &doc;
     reader.only_keys(
         root,
-        &["version", "currency", "model", "extends"],
+        &[
+            "version",
+            "currency",
+            "model",
+            "extends",
+            "meter",
+            "priced_as",
+        ],
         "the top level",
     )?;
     let version = reader.string(root, "version", "the top level")?.to_string();
@@ -162,13 +170,27 @@ fn parse_layer(text: &str, source: &str, base: Option<PriceTable>) -> Result<Pri
     let layer = u8::from(base.is_some());
     entries.extend(own.into_iter().map(|e| PriceEntry { layer, ..e }));
     check_pools(&entries)?;
-    Ok(PriceTable {
+    let mut bill_names = base
+        .as_ref()
+        .map_or_else(Vec::new, |b| b.bill_names.clone());
+    let own_names = read_bill_names(&reader, root)?;
+    bill_names.extend(own_names.into_iter().map(|n| BillName { layer, ..n }));
+    let mut priced_as = base.as_ref().map_or_else(Vec::new, |b| b.priced_as.clone());
+    for (provider, list) in read_priced_as(&reader, root)? {
+        priced_as.retain(|(p, _)| *p != provider);
+        priced_as.push((provider, list));
+    }
+    let table = PriceTable {
         version,
         currency,
         source: source.to_string(),
         entries,
+        bill_names,
+        priced_as,
         text: text.into(),
         base: base.map(|b| (b.source, b.text)),
         extends_at: None,
-    })
+    };
+    table.check_bill_names(source)?;
+    Ok(table)
 }

@@ -6,7 +6,7 @@
 use rust_decimal::Decimal;
 use toml_edit::Table;
 
-use super::allowances::{Allowance, FREE_SUFFIX};
+use super::entry::{Allowance, FREE_SUFFIX};
 use super::entry::{Hours, LongContext, PriceEntry, Rates, TierPrice, TierRates, Window};
 use super::glob::MAX_PATTERN;
 use super::GLOBAL_PROFILE;

@@ -73,15 +73,14 @@ fn line_row(line: &Line) -> [String; 10] {
 fn rows(rec: &Reconciliation) -> Vec<[String; 10]> {
     let mut rows: Vec<[String; 10]> = rec.lines.iter().map(line_row).collect();
     for l in &rec.other {
-        let model = l.model.as_deref().unwrap_or(&l.description);
         let day = l.day.map_or_else(String::new, |d| d.to_string());
-        let labels = [l.provider.as_str(), model, "", &day];
+        let labels = [l.provider.as_str(), &l.label, "", &day];
         rows.push(row(
             labels,
             None,
             l.amount,
-            Status::NotUsage.name(),
-            l.charge.name(),
+            l.status().name(),
+            &l.diagnosis(),
         ));
     }
     let status = rec.total_status.name();
@@ -92,8 +91,8 @@ fn rows(rec: &Reconciliation) -> Vec<[String; 10]> {
         status,
         "",
     ));
-    let invoice_total = rec.invoiced_usage + rec.other_total();
-    let note = "usage plus credits, tax and adjustments";
+    let invoice_total = rec.invoice_total();
+    let note = "usage and every other line of the bill";
     rows.push(row(
         ["(invoice total)", "", "", ""],
         None,

@@ -1,5 +1,6 @@
-//! Anthropic's costs: the Admin API `cost_report` JSON pages (`amount` a
-//! decimal string in **cents**) and the Console cost CSV.
+//! Anthropic's costs: the Admin API `cost_report` JSON pages and the
+//! `analytics/cost` pages (amounts decimal strings in **cents**), and the
+//! Console cost CSV.
 
 use std::str::FromStr;
 
@@ -93,6 +94,7 @@ pub(super) fn anthropic_page(
                 covers,
                 amount: cents / Decimal::ONE_HUNDRED,
                 charge: Charge::Usage,
+                list_amount: None,
                 description,
                 qualifiers,
                 origin: Origin {
@@ -103,6 +105,90 @@ pub(super) fn anthropic_page(
         }
     }
     Ok(())
+}
+
+#[derive(Deserialize)]
+pub(super) struct AnalyticsPage {
+    data: Vec<AnalyticsItem>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct AnalyticsItem {
+    starting_at: DateTime<Utc>,
+    ending_at: DateTime<Utc>,
+    cost: AnalyticsCost,
+    #[serde(default)]
+    group: AnalyticsGroup,
+}
+
+#[derive(Deserialize)]
+pub(super) struct AnalyticsCost {
+    amount: String,
+    list_amount: Option<String>,
+    currency: String,
+}
+
+/// The dimensions of an analytics item this reader uses (it is grouped by
+/// up to 22; the others are the caller's to choose and do not change the
+/// amount).
+#[derive(Deserialize, Default)]
+pub(super) struct AnalyticsGroup {
+    model: Option<String>,
+    cost_type: Option<String>,
+    token_type: Option<String>,
+    service_tier: Option<String>,
+    context_window: Option<String>,
+    inference_geo: Option<String>,
+}
+
+/// One `analytics/cost` page: `amount` post-discount and `list_amount` at
+/// list price, both in fractional cents.
+pub(super) fn analytics_page(
+    reader: &Reader,
+    page: AnalyticsPage,
+    line: u64,
+    out: &mut Vec<InvoiceLine>,
+) -> Result<()> {
+    for item in page.data {
+        let fail = |(kind, message): RowError| reader.error(line, kind, message);
+        reader.check_currency(&item.cost.currency).map_err(fail)?;
+        let amount = cents(&item.cost.amount, "amount").map_err(fail)?;
+        let list = item
+            .cost
+            .list_amount
+            .as_deref()
+            .map(|l| cents(l, "list_amount"));
+        let group = item.group;
+        out.push(InvoiceLine {
+            provider: "anthropic".into(),
+            meter: anthropic_meter(group.cost_type.as_deref(), group.token_type.as_deref()),
+            day: bucket_day(item.starting_at, item.ending_at),
+            covers: bucket_days(item.starting_at, item.ending_at),
+            amount,
+            list_amount: list.transpose().map_err(fail)?,
+            charge: Charge::Usage,
+            description: group.cost_type.unwrap_or_default(),
+            qualifiers: qualifiers(
+                group.service_tier.as_deref(),
+                group.context_window.as_deref(),
+                group.inference_geo.as_deref(),
+            ),
+            model: group.model,
+            origin: reader.origin(line),
+        });
+    }
+    Ok(())
+}
+
+/// Dollars from a decimal string of cents.
+fn cents(text: &str, field: &str) -> Result<Decimal, RowError> {
+    let cents = parse_amount(text).ok_or_else(|| {
+        (
+            "bad-amount",
+            format!("{field} \"{text}\" is not a decimal number of cents"),
+        )
+    })?;
+    Ok(cents / Decimal::ONE_HUNDRED)
 }
 
 pub(super) fn anthropic_row(
@@ -131,6 +217,7 @@ pub(super) fn anthropic_row(
         covers: Some((day, day)),
         amount: c.amount(r, "cost_usd")?,
         charge: Charge::Usage,
+        list_amount: None,
         description: cost_type.to_string(),
         qualifiers: qualifiers(
             c.get(r, "service_tier"),

@@ -1,15 +1,31 @@
-//! Invoices and cost reports: what the provider charged. Every format is
-//! normalised into [`InvoiceLine`]s in the pricing table's currency.
+//! Invoices, cost reports and cloud bills: what the provider charged.
+//! Every format is normalised into [`InvoiceLine`]s in the pricing table's
+//! currency, one module per format family:
 //!
-//! - tokenledger's invoice CSV (`provider,model,token_type,amount_usd`, …);
-//! - Anthropic's Admin API `cost_report` JSON pages (`amount` is a string in
-//!   **cents**) and the Console cost CSV;
-//! - OpenAI's `/v1/organization/costs` JSON pages (`amount.value` in dollars,
-//!   read from its literal text, never through f64) and the dashboard CSV,
-//!   whose `line_item` (`"gpt-4.1-2025-04-14, cached input"`) carries model
-//!   and token type.
+//! - [`tokenledger`]: tokenledger's invoice CSV;
+//! - [`anthropic`]: the Admin API `cost_report` and `analytics/cost` pages
+//!   and the Console cost CSV;
+//! - [`openai`]: `/v1/organization/costs` pages and the dashboard CSV;
+//! - [`aws_cur`]: AWS Cost and Usage Reports (CUR 2.0 and legacy);
+//! - [`gcp_billing`]: the Google Cloud billing export (BigQuery, as JSON
+//!   lines or CSV);
+//! - [`azure_cost`]: Azure Cost Management exports (EA and MCA);
+//! - [`focus`]: FOCUS exports of any of the three clouds.
+//!
+//! A cloud bill names a model's usage in its own meter words; [`meters`]
+//! reads them. Model usage whose meter cannot be read is never dropped: it
+//! is a line of its own (`Charge::Unmapped`), as are a model service's
+//! fixed charges (`Charge::Fixed`) and the bill's other services
+//! (`Charge::Service`).
 
 mod anthropic;
+mod aws_cur;
+mod azure_cost;
+mod cloud;
+mod focus;
+mod format;
+mod gcp_billing;
+pub mod meters;
 mod openai;
 mod tokenledger;
 
@@ -26,6 +42,8 @@ use crate::model::{Origin, TokenType};
 use crate::money::parse_amount;
 use crate::read::csv_lines::check_header;
 
+pub use format::InvoiceFormat;
+
 /// What kind of charge an invoice line is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Charge {
@@ -37,6 +55,15 @@ pub enum Charge {
     Tax,
     /// Any other adjustment.
     Adjustment,
+    /// A model service's charge that is not per token (provisioned
+    /// throughput, capacity units, custom models): a line of its own.
+    Fixed,
+    /// Model usage whose meter the meter map cannot read: a line of its
+    /// own, and a failed gate until the map learns it.
+    Unmapped,
+    /// Another service of a cloud bill (storage, compute): counted, not
+    /// compared.
+    Service,
 }
 
 impl Charge {
@@ -47,6 +74,9 @@ impl Charge {
             Charge::Credit => "credit",
             Charge::Tax => "tax",
             Charge::Adjustment => "adjustment",
+            Charge::Fixed => "fixed",
+            Charge::Unmapped => "unmapped",
+            Charge::Service => "service",
         }
     }
 }
@@ -66,6 +96,9 @@ pub struct InvoiceLine {
     pub covers: Option<(NaiveDate, NaiveDate)>,
     /// Amount in the pricing table's currency (dollars, not cents).
     pub amount: Decimal,
+    /// The amount at list prices, before a negotiated discount, when the
+    /// bill states it (Anthropic's `list_amount`, FOCUS `ListCost`).
+    pub list_amount: Option<Decimal>,
     /// Usage, credit, tax or adjustment.
     pub charge: Charge,
     /// The line's own description, for lines without a model.
@@ -77,82 +110,29 @@ pub struct InvoiceLine {
     pub origin: Origin,
 }
 
-/// The invoice formats tokenledger reads.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum InvoiceFormat {
-    /// tokenledger's invoice CSV.
-    Tokenledger,
-    /// Anthropic Admin API cost_report JSON pages.
-    AnthropicCostReport,
-    /// Anthropic Console cost CSV.
-    AnthropicCsv,
-    /// OpenAI /v1/organization/costs JSON pages.
-    OpenaiCosts,
-    /// OpenAI dashboard cost CSV.
-    OpenaiCsv,
+/// What reading a bill needs beside its text: the pricing table's
+/// currency, the exchange rates the user gives (`--fx`), and the names the
+/// table gives cloud bills' models.
+pub struct Context<'a> {
+    /// The pricing table's currency: every amount is converted into it.
+    pub currency: &'a str,
+    /// `--fx CUR=RATE`: units of CUR per unit of the table's currency, for
+    /// a bill that states no rate of its own.
+    pub fx: &'a [(String, Decimal)],
+    /// Resolves a cloud bill's model names.
+    pub names: &'a dyn meters::ModelNames,
 }
 
-impl InvoiceFormat {
-    /// The name shown in the summary.
-    pub fn name(self) -> &'static str {
-        match self {
-            InvoiceFormat::Tokenledger => "tokenledger-invoice-csv",
-            InvoiceFormat::AnthropicCostReport => "anthropic-cost-report",
-            InvoiceFormat::AnthropicCsv => "anthropic-cost-csv",
-            InvoiceFormat::OpenaiCosts => "openai-costs",
-            InvoiceFormat::OpenaiCsv => "openai-cost-csv",
-        }
-    }
-
-    /// Detect a file's format from its first bytes: a CSV header, or the
-    /// keys of a JSON page.
-    pub fn detect(path: &Path, head: &str) -> Result<InvoiceFormat> {
-        let trimmed = head.trim_start();
-        if trimmed.starts_with('{') || trimmed.starts_with('[') {
-            if head.contains("organization.costs.result") || head.contains("\"line_item\"") {
-                return Ok(InvoiceFormat::OpenaiCosts);
-            }
-            if head.contains("\"cost_type\"") || head.contains("\"starting_at\"") {
-                return Ok(InvoiceFormat::AnthropicCostReport);
-            }
-        } else {
-            let header = head.lines().next().unwrap_or("");
-            let has = |col: &str| header.split(',').any(|h| h.trim().trim_matches('"') == col);
-            if has("amount_usd") && has("token_type") {
-                return Ok(InvoiceFormat::Tokenledger);
-            }
-            if has("line_item") && has("amount_value") {
-                return Ok(InvoiceFormat::OpenaiCsv);
-            }
-            if has("usage_date_utc") && has("cost_usd") {
-                return Ok(InvoiceFormat::AnthropicCsv);
-            }
-        }
-        Err(Error::fatal(format!(
-            "{}: not an invoice format tokenledger knows (tokenledger invoice CSV, Anthropic cost_report \
-             JSON or Console CSV, OpenAI costs JSON or dashboard CSV); use --invoice-format to force one",
-            path.display()
-        )))
-    }
-}
-
-/// Read one invoice file. `format` forces a format; `currency` is the pricing
-/// table's, and a line in another currency is an error.
+/// Read one invoice file. `format` forces a format.
 pub fn read_file(
     path: &Path,
     format: Option<InvoiceFormat>,
     file: u32,
-    currency: &str,
+    context: &Context,
     skips: &mut Skips,
 ) -> Result<(InvoiceFormat, Vec<InvoiceLine>)> {
-    parse_text(
-        path,
-        &super::read_text(path)?,
-        format,
-        file,
-        currency,
-        skips,
-    )
+    let text = super::read_text(path)?;
+    parse_text(path, &text, format, file, context, skips)
 }
 
 /// Read invoice lines from `text`; `path` names it in errors.
@@ -161,13 +141,13 @@ pub fn parse_text(
     text: &str,
     format: Option<InvoiceFormat>,
     file: u32,
-    currency: &str,
+    context: &Context,
     skips: &mut Skips,
 ) -> Result<(InvoiceFormat, Vec<InvoiceLine>)> {
     let format = match format {
         Some(f) => f,
         None => {
-            let head = (0..=text.len().min(4096))
+            let head = (0..=text.len().min(8192))
                 .rev()
                 .find(|&i| text.is_char_boundary(i))
                 .unwrap_or(0);
@@ -177,25 +157,38 @@ pub fn parse_text(
     let reader = Reader {
         path,
         file,
-        currency,
+        context,
     };
     let mut lines = Vec::new();
+    let out = &mut lines;
+    let json = |each: &mut dyn FnMut(u64, &str) -> Result<()>| {
+        for_each_json(text.as_bytes(), path, &mut |line, json| {
+            each(
+                line,
+                json.map_err(|(_, message)| reader.not_a_page(line, message))?,
+            )
+        })
+    };
     match format {
-        InvoiceFormat::Tokenledger => {
-            reader.csv(text, skips, &mut lines, tokenledger::tokenledger_row)?
-        }
-        InvoiceFormat::AnthropicCsv => {
-            reader.csv(text, skips, &mut lines, anthropic::anthropic_row)?
-        }
-        InvoiceFormat::OpenaiCsv => reader.csv(text, skips, &mut lines, openai::openai_row)?,
-        InvoiceFormat::AnthropicCostReport => {
-            for_each_json(text.as_bytes(), path, &mut |line, json| {
-                anthropic::anthropic_page(&reader, reader.page(line, json)?, line, &mut lines)
-            })?
-        }
-        InvoiceFormat::OpenaiCosts => for_each_json(text.as_bytes(), path, &mut |line, json| {
-            openai::openai_page(&reader, reader.page(line, json)?, line, &mut lines)
+        InvoiceFormat::Tokenledger => reader.csv(text, skips, out, tokenledger::tokenledger_row)?,
+        InvoiceFormat::AnthropicCsv => reader.csv(text, skips, out, anthropic::anthropic_row)?,
+        InvoiceFormat::OpenaiCsv => reader.csv(text, skips, out, openai::openai_row)?,
+        InvoiceFormat::AwsCur => reader.csv(text, skips, out, aws_cur::row)?,
+        InvoiceFormat::AzureCost => reader.csv(text, skips, out, azure_cost::row)?,
+        InvoiceFormat::Focus => reader.csv(text, skips, out, focus::row)?,
+        InvoiceFormat::GcpBillingCsv => reader.csv(text, skips, out, gcp_billing::csv_row)?,
+        InvoiceFormat::AnthropicCostReport => json(&mut |line, page| {
+            anthropic::anthropic_page(&reader, reader.page(line, Ok(page))?, line, out)
         })?,
+        InvoiceFormat::AnthropicAnalytics => json(&mut |line, page| {
+            anthropic::analytics_page(&reader, reader.page(line, Ok(page))?, line, out)
+        })?,
+        InvoiceFormat::OpenaiCosts => json(&mut |line, page| {
+            openai::openai_page(&reader, reader.page(line, Ok(page))?, line, out)
+        })?,
+        InvoiceFormat::GcpBilling => {
+            json(&mut |line, row| gcp_billing::json_row(&reader, row, line, out, skips))?
+        }
     }
     Ok((format, lines))
 }
@@ -294,7 +287,7 @@ type RowReader =
 pub(super) struct Reader<'a> {
     path: &'a Path,
     file: u32,
-    currency: &'a str,
+    context: &'a Context<'a>,
 }
 
 impl<'a> Reader<'a> {
@@ -303,16 +296,84 @@ impl<'a> Reader<'a> {
     }
 
     pub(super) fn check_currency(&self, currency: &str) -> Result<(), RowError> {
-        if currency.trim().eq_ignore_ascii_case(self.currency) {
+        if currency.trim().eq_ignore_ascii_case(self.context.currency) {
             Ok(())
         } else {
             Err((
                 "bad-currency",
                 format!(
                     "currency \"{currency}\", but the pricing table is in {}",
-                    self.currency
+                    self.context.currency
                 ),
             ))
+        }
+    }
+
+    /// `amount` in `currency` as an amount in the table's currency: as it
+    /// is, at the rate the bill itself `states` (units of `currency` per
+    /// unit of the table's), or at the user's `--fx` rate; never compared
+    /// across currencies without a rate.
+    pub(super) fn convert(
+        &self,
+        amount: Decimal,
+        currency: &str,
+        states: Option<Decimal>,
+    ) -> Result<Decimal, RowError> {
+        let currency = currency.trim();
+        let table = self.context.currency;
+        if currency.is_empty() || currency.eq_ignore_ascii_case(table) {
+            return Ok(amount);
+        }
+        let given = self
+            .context
+            .fx
+            .iter()
+            .find(|(c, _)| c.eq_ignore_ascii_case(currency));
+        let rate = states.filter(|r| !r.is_zero()).or(given.map(|(_, r)| *r));
+        match rate {
+            Some(rate) => amount.checked_div(rate).ok_or_else(|| {
+                ("bad-amount", format!("{amount} {currency} at {rate} per {table} overflows"))
+            }),
+            None => Err((
+                "no-exchange-rate",
+                format!(
+                    "billed in {currency}, but the pricing table is in {table}, and the bill states \
+                     no exchange rate: give one with --fx {currency}=<{currency} per {table}>"
+                ),
+            )),
+        }
+    }
+
+    /// Whether the pricing table is in US dollars (a bill's own USD
+    /// column is then read instead of converting).
+    pub(super) fn in_usd(&self) -> bool {
+        self.context.currency.eq_ignore_ascii_case("USD")
+    }
+
+    /// The model a cloud bill names, as the pricing table names it.
+    pub(super) fn model(
+        &self,
+        cloud: meters::Cloud,
+        name: &str,
+        qualifiers: &[String],
+        day: NaiveDate,
+    ) -> Option<(String, String)> {
+        self.context.names.resolve(cloud, name, qualifiers, day)
+    }
+
+    /// The error for a JSON document that is not a page of its format.
+    pub(super) fn not_a_page(&self, line: u64, message: String) -> Error {
+        Error::fatal(format!(
+            "{}:{line}: not a cost report page: {message}",
+            self.path.display()
+        ))
+    }
+
+    /// Where a line was read.
+    pub(super) fn origin(&self, line: u64) -> Origin {
+        Origin {
+            file: self.file,
+            line,
         }
     }
 
@@ -382,6 +443,39 @@ impl<'a> Reader<'a> {
 pub(super) struct Columns(Vec<String>);
 
 impl Columns {
+    /// The first of `names` (any case) the header has with a value in `r`.
+    pub(super) fn any<'r>(&self, r: &'r csv::StringRecord, names: &[&str]) -> Option<&'r str> {
+        names.iter().find_map(|name| {
+            let i = self.0.iter().position(|h| h.eq_ignore_ascii_case(name))?;
+            r.get(i).map(str::trim).filter(|v| !v.is_empty())
+        })
+    }
+
+    /// [`Columns::any`], required: the first name says which is missing.
+    pub(super) fn need<'r>(
+        &self,
+        r: &'r csv::StringRecord,
+        names: &[&str],
+    ) -> Result<&'r str, RowError> {
+        self.any(r, names)
+            .ok_or_else(|| ("missing-field", format!("{} is missing or empty", names[0])))
+    }
+
+    /// An amount from the first of `names` present.
+    pub(super) fn any_amount(
+        &self,
+        r: &csv::StringRecord,
+        names: &[&str],
+    ) -> Result<Decimal, RowError> {
+        let v = self.need(r, names)?;
+        parse_amount(v).ok_or_else(|| {
+            (
+                "bad-amount",
+                format!("{}: expected a decimal amount, got \"{v}\"", names[0]),
+            )
+        })
+    }
+
     pub(super) fn get<'r>(&self, r: &'r csv::StringRecord, name: &str) -> Option<&'r str> {
         let i = self.0.iter().position(|h| h == name)?;
         r.get(i).map(str::trim)

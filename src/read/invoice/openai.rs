@@ -102,6 +102,7 @@ fn openai_line(
         covers: day.map(|d| (d, d)),
         amount,
         charge: Charge::Usage,
+        list_amount: None,
         qualifiers: None,
         description: if item.is_empty() {
             "(all usage, not grouped by line_item)".into()

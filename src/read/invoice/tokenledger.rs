@@ -90,6 +90,7 @@ pub(super) fn tokenledger_row(
         covers,
         amount,
         charge,
+        list_amount: None,
         description: c.get(r, "description").unwrap_or("").to_string(),
         qualifiers: None,
         origin: Origin {

@@ -11,6 +11,10 @@
 //! residual is spread over the records that make it up, pro rata to their
 //! computed cost.
 
+mod diagnose;
+mod json;
+mod other;
+
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
@@ -19,9 +23,11 @@ use rust_decimal::Decimal;
 use crate::hash::FastMap;
 use crate::intern::{Interner, Sym};
 use crate::model::{Cost, TokenType, UsageRecord};
-use crate::money::Micros;
 use crate::price::{Lookup, PriceTable};
 use crate::read::invoice::{Charge, InvoiceLine, Meter};
+use diagnose::{diagnose, name_drifting_rates};
+pub use json::ReconciliationJson;
+pub use other::{OtherLine, OTHER_SERVICES};
 
 /// When a difference is a drift.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,8 +57,13 @@ pub enum Status {
     MissingInInvoice,
     /// Invoiced usage with no usage records.
     MissingInUsage,
-    /// A credit, tax or adjustment: not compared.
+    /// A credit, tax or adjustment, or another service of a cloud bill:
+    /// not compared.
     NotUsage,
+    /// A model service's charge that is not per token: not compared.
+    Fixed,
+    /// Model usage whose meter or model cannot be read: fails the gate.
+    UnmappedMeter,
 }
 
 impl Status {
@@ -64,6 +75,8 @@ impl Status {
             Status::MissingInInvoice => "missing_in_invoice",
             Status::MissingInUsage => "missing_in_usage",
             Status::NotUsage => "not_usage",
+            Status::Fixed => "fixed",
+            Status::UnmappedMeter => "unmapped_meter",
         }
     }
 }
@@ -111,8 +124,9 @@ pub struct Reconciliation {
     pub daily: bool,
     /// Usage lines, sorted by key.
     pub lines: Vec<Line>,
-    /// Credits, tax and adjustments, as invoiced.
-    pub other: Vec<InvoiceLine>,
+    /// The bill's lines not compared with usage (credits, tax,
+    /// adjustments, fixed charges, unmapped usage, other services), summed.
+    pub other: Vec<OtherLine>,
     /// Computed cost of all usage.
     pub computed_total: Decimal,
     /// Invoiced usage.
@@ -126,10 +140,19 @@ pub struct Reconciliation {
 }
 
 impl Reconciliation {
-    /// Whether anything fails the gate: a drifting line or total, or a line
-    /// missing on one side by more than the tolerance.
+    /// Whether anything fails the gate: a drifting line or total, a line
+    /// missing on one side by more than the tolerance, or model usage whose
+    /// meter cannot be read.
     pub fn failed(&self) -> bool {
-        self.total_status == Status::Drift || self.lines.iter().any(|l| self.line_fails(l))
+        self.total_status == Status::Drift
+            || self.lines.iter().any(|l| self.line_fails(l))
+            || self.unmapped() > 0
+    }
+
+    /// How many lines of model usage have a meter or model nothing reads.
+    fn unmapped(&self) -> usize {
+        let unmapped = |l: &&OtherLine| l.status() == Status::UnmappedMeter;
+        self.other.iter().filter(unmapped).count()
     }
 
     /// What failed, for the gate's line: the total and how many lines.
@@ -140,7 +163,10 @@ impl Reconciliation {
         } else {
             ""
         };
-        format!("{total}{lines} line(s)")
+        match self.unmapped() {
+            0 => format!("{total}{lines} line(s)"),
+            n => format!("{total}{lines} line(s), and {n} line(s) of unmapped model usage"),
+        }
     }
 
     fn line_fails(&self, line: &Line) -> bool {
@@ -149,7 +175,7 @@ impl Reconciliation {
             Status::MissingInInvoice | Status::MissingInUsage => {
                 self.tolerance.drifts(line.computed, line.invoiced)
             }
-            Status::Ok | Status::NotUsage => false,
+            Status::Ok | Status::NotUsage | Status::Fixed | Status::UnmappedMeter => false,
         }
     }
 
@@ -159,15 +185,21 @@ impl Reconciliation {
         for line in &self.lines {
             *counts.entry(line.status.name()).or_default() += 1;
         }
-        if !self.other.is_empty() {
-            counts.insert(Status::NotUsage.name(), self.other.len() as u64);
+        for line in &self.other {
+            *counts.entry(line.status().name()).or_default() += 1;
         }
         counts
     }
 
-    /// Credits, tax and adjustments together.
-    pub fn other_total(&self) -> Decimal {
-        self.other.iter().map(|l| l.amount).sum()
+    /// The bill's lines of `charges`, together.
+    pub fn other_total(&self, charges: &[Charge]) -> Decimal {
+        let of = |l: &&OtherLine| charges.contains(&l.charge);
+        self.other.iter().filter(of).map(|l| l.amount).sum()
+    }
+
+    /// The bill's bottom line: usage and every other line.
+    pub fn invoice_total(&self) -> Decimal {
+        self.invoiced_usage + self.other.iter().map(|l| l.amount).sum::<Decimal>()
     }
 
     /// The true-up: each record's cost with every invoice line's residual
@@ -449,249 +481,12 @@ pub fn reconcile(
         tolerance,
         daily,
         lines,
-        other: other.into_iter().cloned().collect(),
+        other: other::others(&other),
         computed_total,
         invoiced_usage,
         total_status,
         factors,
         invoice_only,
-    }
-}
-
-/// Where the invoice states each line's rate qualifiers (Anthropic's cost
-/// report: service tier and context window), add to a drifting line's
-/// diagnosis which of its rates drifted, with both sides' amounts.
-fn name_drifting_rates(
-    lines: &mut [Line],
-    by_rate: &BTreeMap<(LineKey, String), (Decimal, Decimal)>,
-    tolerance: &Tolerance,
-) {
-    for line in lines.iter_mut().filter(|l| l.status == Status::Drift) {
-        let rates: Vec<(&String, &(Decimal, Decimal))> = by_rate
-            .range((line.key.clone(), String::new())..)
-            .take_while(|((key, _), _)| *key == line.key)
-            .map(|((_, rate), sides)| (rate, sides))
-            .collect();
-        if rates.iter().all(|(_, (_, invoiced))| invoiced.is_zero()) {
-            continue;
-        }
-        let drifting: Vec<String> = rates
-            .iter()
-            .filter(|(_, (computed, invoiced))| tolerance.drifts(*computed, *invoiced))
-            .map(|(rate, (computed, invoiced))| {
-                format!(
-                    "{rate}: computed ${}, invoiced ${}",
-                    Micros::round(*computed),
-                    Micros::round(*invoiced)
-                )
-            })
-            .collect();
-        if !drifting.is_empty() {
-            let sep = if line.diagnosis.is_empty() { "" } else { "; " };
-            line.diagnosis += &format!("{sep}the rates that drift: {}", drifting.join(", "));
-        }
-    }
-}
-
-/// Explain each failing line from the numbers of its (provider, model,
-/// token type) group: a constant ratio points at a rate, drifts that cancel
-/// across days at time zones, a one-sided line at a missing export or name.
-fn diagnose(lines: &mut [Line], tolerance: &Tolerance, daily: bool) {
-    // The days the invoice covers: usage on a day outside them is most
-    // likely another month's, not a missing export.
-    let invoiced_days = lines
-        .iter()
-        .filter(|l| !l.invoiced.is_zero())
-        .filter_map(|l| l.key.day)
-        .fold(None, |range: Option<(NaiveDate, NaiveDate)>, d| {
-            Some(range.map_or((d, d), |(lo, hi)| (lo.min(d), hi.max(d))))
-        });
-    let mut start = 0;
-    while start < lines.len() {
-        let k = &lines[start].key;
-        let group_key = (k.provider.clone(), k.model.clone(), k.meter.clone());
-        let end = start
-            + lines[start..]
-                .iter()
-                .take_while(|l| {
-                    (&l.key.provider, &l.key.model, &l.key.meter)
-                        == (&group_key.0, &group_key.1, &group_key.2)
-                })
-                .count();
-        let group = &mut lines[start..end];
-        let (computed, invoiced, tokens) = group
-            .iter()
-            .fold((Decimal::ZERO, Decimal::ZERO, 0u128), |(c, i, n), l| {
-                (c + l.computed, i + l.invoiced, n + l.tokens)
-            });
-        let long = group.iter().fold((0u128, Decimal::ZERO), |(n, c), l| {
-            (n + l.long_context.0, c + l.long_context.1)
-        });
-        // Checked: a ratio beyond the decimal range (a tiny invoiced
-        // amount) is no constant rate.
-        let both: Vec<Decimal> = group
-            .iter()
-            .filter(|l| !l.computed.is_zero())
-            .filter_map(|l| l.computed.checked_div(l.invoiced))
-            .collect();
-        let constant_ratio = both.len() == group.len()
-            && both
-                .iter()
-                .all(|r| (*r - both[0]).abs() <= both[0] * Decimal::new(1, 3));
-        // Days off in both directions while the month agrees: amounts moved
-        // between days.
-        let off = |over: bool| {
-            group
-                .iter()
-                .any(|l| l.status != Status::Ok && (l.computed > l.invoiced) == over)
-        };
-        let cancels = daily && off(true) && off(false) && !tolerance.drifts(computed, invoiced);
-        for line in group.iter_mut().filter(|l| l.status != Status::Ok) {
-            line.diagnosis = match line.status {
-                _ if cancels => {
-                    "drifts that cancel across days: amounts shift between adjacent days; \
-                     check time zones (tokenledger uses UTC days)"
-                        .into()
-                }
-                Status::MissingInInvoice => match (line.key.day, invoiced_days) {
-                    (Some(day), Some((first, last))) if day < first || day > last => format!(
-                        "usage on a day the invoice does not cover ({first} to {last}): \
-                         another month's records? reconcile one month with --period"
-                    ),
-                    _ => "no invoice line: an invoice export may be missing, or the invoice \
-                          names this model differently (add that name to the model's match list)"
-                        .into(),
-                },
-                Status::MissingInUsage => match &line.key.meter {
-                    Meter::Requests(name) => format!(
-                        "no usage record counts {name} requests: give the usage a \
-                         {name}_requests column (or export the usage with its server-tool \
-                         counts) so they are priced and attributed"
-                    ),
-                    _ => "no usage records: a usage export may be missing, or the invoice's \
-                          model name matches no pricing entry"
-                        .into(),
-                },
-                _ if constant_ratio => {
-                    let amounts = Amounts {
-                        computed,
-                        invoiced,
-                        tokens,
-                        long,
-                    };
-                    rate_diagnosis(both[0], &amounts, line.key.meter.token_type())
-                }
-                _ => String::new(),
-            };
-        }
-        start = end;
-    }
-}
-
-/// A line group's amounts, for its diagnosis.
-struct Amounts {
-    computed: Decimal,
-    invoiced: Decimal,
-    tokens: u128,
-    /// Tokens priced at a long-context rate, and their computed cost.
-    long: (u128, Decimal),
-}
-
-/// USD per million tokens, to four places.
-fn per_million(usd: Decimal, tokens: u128) -> Decimal {
-    (usd * Decimal::from(1_000_000u32) / Decimal::from(tokens))
-        .round_dp(4)
-        .normalize()
-}
-
-fn rate_diagnosis(ratio: Decimal, a: &Amounts, t: Option<TokenType>) -> String {
-    let ratio = ratio.round_dp(4).normalize();
-    let mut text = format!("computed is {ratio}× the invoice on every line");
-    let (long_tokens, long_cost) = a.long;
-    match t.filter(|_| a.tokens > 0) {
-        // Two rates behind the line: name both, never their blend.
-        Some(t) if long_tokens > 0 && long_tokens < a.tokens => {
-            let share =
-                crate::money::ratio(Decimal::from(long_tokens), Decimal::from(a.tokens), 100, 1)
-                    .expect("a line with long-context tokens has tokens");
-            text += &format!(
-                ": the {} line mixes standard and long-context requests: {share} % of its tokens \
-                 at the long-context rate (${} per 1M tokens), the rest at the standard rate \
-                 (${} per 1M); one of the two rates (or the long-context threshold) looks wrong; \
-                 the invoice implies ${} per 1M over both",
-                t.key(),
-                per_million(long_cost, long_tokens),
-                per_million(a.computed - long_cost, a.tokens - long_tokens),
-                per_million(a.invoiced, a.tokens)
-            );
-        }
-        Some(t) => {
-            text += &format!(
-                ": the {} rate looks wrong; the invoice implies ${} per 1M tokens, the pricing table charged ${}",
-                t.key(),
-                per_million(a.invoiced, a.tokens),
-                per_million(a.computed, a.tokens)
-            );
-        }
-        None => {}
-    }
-    let hundred = Decimal::ONE_HUNDRED;
-    if (ratio - hundred).abs() < Decimal::ONE
-        || ratio
-            .checked_mul(hundred)
-            .is_some_and(|r| (r - Decimal::ONE).abs() < Decimal::new(1, 2))
-    {
-        text += "; a factor of 100 suggests cents read as dollars (or the reverse)";
-    }
-    text
-}
-
-/// The reconciliation part of `summary.json`.
-#[derive(Debug, serde::Serialize)]
-pub struct ReconciliationJson {
-    /// `ok`, or `drift` when the gate fails (exit 1).
-    pub status: &'static str,
-    /// Whether lines were compared per UTC day.
-    pub daily: bool,
-    /// `--tolerance`, percent.
-    pub tolerance_pct: String,
-    /// `--tolerance-usd`.
-    pub tolerance_usd: String,
-    /// Computed cost of all usage.
-    pub computed_usage_usd: String,
-    /// Invoiced usage.
-    pub invoiced_usage_usd: String,
-    /// Computed − invoiced usage.
-    pub delta_usd: String,
-    /// Credits, tax and adjustments on the invoice.
-    pub credits_tax_adjustments_usd: String,
-    /// The invoice's bottom line: usage plus credits, tax and adjustments.
-    pub invoice_total_usd: String,
-    /// Lines per status.
-    pub lines: BTreeMap<&'static str, u64>,
-}
-
-impl ReconciliationJson {
-    /// The summary of `rec`.
-    pub fn new(rec: &Reconciliation) -> ReconciliationJson {
-        let usd = |d: Decimal| Micros::round(d).to_string();
-        ReconciliationJson {
-            status: if rec.failed() { "drift" } else { "ok" },
-            daily: rec.daily,
-            tolerance_pct: rec.tolerance.pct.normalize().to_string(),
-            tolerance_usd: rec.tolerance.usd.normalize().to_string(),
-            computed_usage_usd: usd(rec.computed_total),
-            invoiced_usage_usd: usd(rec.invoiced_usage),
-            // As in reconciliation.csv: the difference of the rounded sides,
-            // so the three figures agree as printed.
-            delta_usd: Micros(
-                Micros::round(rec.computed_total).0 - Micros::round(rec.invoiced_usage).0,
-            )
-            .to_string(),
-            credits_tax_adjustments_usd: usd(rec.other_total()),
-            invoice_total_usd: usd(rec.invoiced_usage + rec.other_total()),
-            lines: rec.counts(),
-        }
     }
 }
 

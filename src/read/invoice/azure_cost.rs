@@ -1,0 +1,105 @@
+//! Azure Cost Management cost details exports (actual cost), EA and MCA,
+//! as CSV. Column names differ by agreement and schema version (`Cost`,
+//! `CostInBillingCurrency`, `costInBillingCurrency`, `costInUsd`; `Date`,
+//! `date`; `MeterName`, `meterName`): each is found without case among its
+//! spellings.
+//!
+//! Model rows are those of Azure OpenAI and AI Foundry models (their meter
+//! category, sub-category or product names them); the meter name says the
+//! model, token type and deployment type. The amount is in the billing
+//! currency; where the table is in USD and the export has `CostInUsd`, that
+//! column is read instead. `ChargeType` `Tax`, `Refund`/`Credit` and
+//! rounding, reservation and savings-plan types are lines of their own.
+
+use rust_decimal::Decimal;
+
+use super::cloud::{self, BillRow, Kind};
+use super::meters::Cloud;
+use super::{Columns, InvoiceLine, Reader, RowError};
+
+const METER: [&str; 1] = ["MeterName"];
+const DATE: [&str; 2] = ["Date", "UsageDate"];
+const COST: [&str; 3] = ["CostInBillingCurrency", "Cost", "PreTaxCost"];
+const COST_USD: [&str; 1] = ["CostInUsd"];
+const CURRENCY: [&str; 3] = ["BillingCurrency", "BillingCurrencyCode", "Currency"];
+const CHARGE_TYPE: [&str; 1] = ["ChargeType"];
+const WHAT: [&str; 5] = [
+    "MeterCategory",
+    "MeterSubCategory",
+    "ProductName",
+    "Product",
+    "ConsumedService",
+];
+
+/// Words that name a model service in a row's category or product.
+const MODEL_SERVICES: [&str; 6] = [
+    "openai",
+    "foundry models",
+    "ai foundry",
+    "deepseek",
+    "grok",
+    "models as a service",
+];
+
+/// One cost export row.
+pub(super) fn row(
+    reader: &Reader,
+    c: &Columns,
+    r: &csv::StringRecord,
+    line: u64,
+) -> Result<Option<InvoiceLine>, RowError> {
+    let meter = c.any(r, &METER).unwrap_or("");
+    let date = c.need(r, &DATE)?;
+    let day = cloud::parse_day(date)
+        .ok_or_else(|| ("bad-date", format!("Date: expected a date, got \"{date}\"")))?;
+    let what: Vec<String> = WHAT
+        .iter()
+        .filter_map(|n| c.any(r, &[n]))
+        .map(str::to_ascii_lowercase)
+        .collect();
+    let model_service = what
+        .iter()
+        .any(|w| MODEL_SERVICES.iter().any(|s| w.contains(s)));
+    let usd = reader
+        .in_usd()
+        .then(|| c.any(r, &COST_USD))
+        .flatten()
+        .and_then(crate::money::parse_amount);
+    let (amount, currency) = match usd {
+        Some(amount) => (amount, "USD"),
+        None => (c.any_amount(r, &COST)?, c.any(r, &CURRENCY).unwrap_or("")),
+    };
+    let row = BillRow {
+        cloud: Cloud::Azure,
+        kind: kind(c.any(r, &CHARGE_TYPE).unwrap_or("Usage"))?,
+        meter,
+        product: None,
+        model_service,
+        days: Some((day, day)),
+        amount,
+        list: None,
+        currency,
+        rate: None::<Decimal>,
+        description: meter,
+        line,
+    };
+    cloud::line(reader, row).map(Some)
+}
+
+/// A charge type's kind.
+fn kind(charge_type: &str) -> Result<Kind, RowError> {
+    Ok(match charge_type.to_ascii_lowercase().as_str() {
+        "usage" | "purchase" => Kind::Usage,
+        "tax" => Kind::Tax,
+        "refund" | "credit" => Kind::Credit,
+        "roundingadjustment" | "unusedreservation" | "unusedsavingsplan" | "adjustment" => {
+            Kind::Adjustment
+        }
+        _ => {
+            return Err((
+                "bad-charge",
+                format!("ChargeType: unexpected \"{charge_type}\""),
+            ))
+        }
+    })
+}

@@ -1,0 +1,160 @@
+//! What every cloud bill's reader shares: a row, as each reader sees it
+//! ([`BillRow`]), becomes an invoice line here: its meter read by the
+//! cloud's grammar ([`super::meters`]), its model named as the pricing
+//! table names it, its amount in the table's currency.
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+
+use super::meters::{self, Cloud, Read};
+use super::{Charge, InvoiceLine, Meter, Reader, RowError};
+
+/// What a bill row's charge category says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Kind {
+    /// Usage: what the meter says.
+    Usage,
+    /// A credit or refund.
+    Credit,
+    /// Tax.
+    Tax,
+    /// An adjustment, a fee, a rounding, a commitment.
+    Adjustment,
+}
+
+/// One row of a cloud bill.
+pub(super) struct BillRow<'r> {
+    /// The cloud it is of.
+    pub cloud: Cloud,
+    /// Its charge category.
+    pub kind: Kind,
+    /// The meter's text: an AWS usage type, a Google SKU description, an
+    /// Azure meter name.
+    pub meter: &'r str,
+    /// A Marketplace product's name (AWS), where the model is named.
+    pub product: Option<&'r str>,
+    /// Whether the row is of a model service (Bedrock, Vertex AI, Azure
+    /// OpenAI / Foundry models): a meter it cannot read is then unmapped
+    /// model usage, not another service.
+    pub model_service: bool,
+    /// The first and last UTC day it covers.
+    pub days: Option<(NaiveDate, NaiveDate)>,
+    /// The amount, in `currency`.
+    pub amount: Decimal,
+    /// The amount at list prices, where the bill states it.
+    pub list: Option<Decimal>,
+    /// The bill's currency.
+    pub currency: &'r str,
+    /// The exchange rate the bill states: units of `currency` per unit of
+    /// the pricing table's.
+    pub rate: Option<Decimal>,
+    /// The row's description, for lines that are not a model's usage.
+    pub description: &'r str,
+    /// Its line in the file.
+    pub line: u64,
+}
+
+/// The invoice line of a cloud bill's row.
+pub(super) fn line(reader: &Reader, row: BillRow) -> Result<InvoiceLine, RowError> {
+    let amount = reader.convert(row.amount, row.currency, row.rate)?;
+    let list = row
+        .list
+        .map(|l| reader.convert(l, row.currency, row.rate))
+        .transpose()?;
+    let day = row
+        .days
+        .filter(|(first, last)| first == last)
+        .map(|(d, _)| d);
+    let mut line = InvoiceLine {
+        provider: row.cloud.name().to_string(),
+        model: None,
+        meter: Meter::Other,
+        day,
+        covers: row.days,
+        amount,
+        list_amount: list,
+        charge: Charge::Service,
+        description: if row.meter.is_empty() {
+            row.description.to_string()
+        } else {
+            row.meter.to_string()
+        },
+        qualifiers: None,
+        origin: reader.origin(row.line),
+    };
+    line.charge = match row.kind {
+        Kind::Credit => Charge::Credit,
+        Kind::Tax => Charge::Tax,
+        Kind::Adjustment => Charge::Adjustment,
+        Kind::Usage if !row.model_service => Charge::Service,
+        Kind::Usage => return Ok(usage(reader, &row, line)),
+    };
+    if line.charge != Charge::Service && !row.description.is_empty() {
+        line.description = row.description.to_string();
+    }
+    Ok(line)
+}
+
+/// A model service's usage row: its meter read and its model named, else
+/// a fixed charge or unmapped usage. The meter's rate words (`global`,
+/// `batch`) pick the model's profile; the cost of each rate is then the
+/// line's, compared per (model, token type, day) with the usage's.
+fn usage(reader: &Reader, row: &BillRow, mut line: InvoiceLine) -> InvoiceLine {
+    let read = match row.cloud {
+        Cloud::Aws => meters::aws(row.meter, row.product),
+        Cloud::Gcp => meters::gcp(row.meter),
+        Cloud::Azure => meters::azure(row.meter),
+    };
+    let day = row.days.map_or(NaiveDate::MIN, |(first, _)| first);
+    line.provider = row.cloud.provider().to_string();
+    line.charge = match read {
+        Read::Fixed => Charge::Fixed,
+        Read::Unknown => Charge::Unmapped,
+        Read::Usage {
+            model,
+            meter,
+            qualifiers,
+        } => {
+            line.meter = meter;
+            match reader.model(row.cloud, &model, &qualifiers, day) {
+                Some((provider, model)) => {
+                    line.provider = provider;
+                    line.model = Some(model);
+                    Charge::Usage
+                }
+                None => {
+                    line.model = Some(model);
+                    Charge::Unmapped
+                }
+            }
+        }
+    };
+    line
+}
+
+/// A UTC day from a bill's date or timestamp: `2025-06-01`,
+/// `2025-06-01T00:00:00.000Z`, `2026-03-14 09:00:00 UTC`, or Azure's
+/// `06/01/2025` (month first).
+pub(super) fn parse_day(text: &str) -> Option<NaiveDate> {
+    let text = text.trim();
+    if let Some(day) = text.get(..10).and_then(|d| d.parse().ok()) {
+        return Some(day);
+    }
+    let date = text.split([' ', 'T']).next()?;
+    NaiveDate::parse_from_str(date, "%m/%d/%Y").ok()
+}
+
+/// The days from `start` to `end`, where `end` is a row's exclusive end
+/// (its last day is the day before, unless it starts that day).
+pub(super) fn days(
+    start: NaiveDate,
+    end: Option<NaiveDate>,
+    end_is_midnight: bool,
+) -> (NaiveDate, NaiveDate) {
+    let last = match end {
+        Some(e) if end_is_midnight && e > start => e.pred_opt().unwrap_or(e),
+        Some(e) if e >= start => e,
+        _ => start,
+    };
+    (start, last)
+}

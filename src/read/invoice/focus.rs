@@ -1,0 +1,155 @@
+//! FOCUS cost exports (1.0 to 1.3), as AWS, Microsoft and Google emit them.
+//! The cloud is told by `ServiceProviderName` (1.3) or `ProviderName`; the
+//! meter is the cloud's own, in the column that cloud puts it in (`SkuMeter`
+//! in 1.2 and later; AWS 1.0's `x_UsageType`, Microsoft's `x_SkuMeterName`,
+//! Google's SKU in `ChargeDescription`), read by the same grammar as the
+//! cloud's native export. The amount is `BilledCost` (Microsoft's
+//! `x_BilledCostInUsd` when the table is in USD), the day
+//! `ChargePeriodStart`'s; `ChargeCategory` `Tax`, `Credit` and
+//! `Adjustment` rows, and `ChargeClass` `Correction` rows, are lines of
+//! their own.
+
+use super::cloud::{self, BillRow, Kind};
+use super::meters::Cloud;
+use super::{Columns, InvoiceLine, Reader, RowError};
+
+const PROVIDER: [&str; 3] = ["ServiceProviderName", "ProviderName", "InvoiceIssuerName"];
+const SERVICE: [&str; 1] = ["ServiceName"];
+const START: [&str; 1] = ["ChargePeriodStart"];
+const END: [&str; 1] = ["ChargePeriodEnd"];
+
+/// One FOCUS row.
+pub(super) fn row(
+    reader: &Reader,
+    c: &Columns,
+    r: &csv::StringRecord,
+    line: u64,
+) -> Result<Option<InvoiceLine>, RowError> {
+    let cloud = cloud_of(c, r)?;
+    let service = c.any(r, &SERVICE).unwrap_or("");
+    let meter = match cloud {
+        Cloud::Aws => c.any(r, &["SkuMeter", "x_UsageType"]),
+        Cloud::Azure => c.any(r, &["x_SkuMeterName", "SkuMeter"]),
+        Cloud::Gcp => c.any(r, &["SkuMeter", "ChargeDescription"]),
+    }
+    .unwrap_or("");
+    let start = c.need(r, &START)?;
+    let start_day = cloud::parse_day(start).ok_or_else(|| {
+        (
+            "bad-date",
+            format!("ChargePeriodStart: expected a timestamp, got \"{start}\""),
+        )
+    })?;
+    let end = c.any(r, &END);
+    let midnight = end.is_some_and(|e| e.get(11..19) == Some("00:00:00"));
+    let days = cloud::days(start_day, end.and_then(cloud::parse_day), midnight);
+    let usd = reader
+        .in_usd()
+        .then(|| c.any(r, &["x_BilledCostInUsd"]))
+        .flatten();
+    let (amount, currency) = match usd.and_then(crate::money::parse_amount) {
+        Some(amount) => (amount, "USD"),
+        None => (
+            c.any_amount(r, &["BilledCost"])?,
+            c.any(r, &["BillingCurrency"]).unwrap_or(""),
+        ),
+    };
+    let row = BillRow {
+        cloud,
+        kind: kind(c, r)?,
+        meter,
+        product: Some(service),
+        model_service: model_service(cloud, c, r, service, meter),
+        days: Some(days),
+        amount,
+        list: c
+            .any(r, &["ListCost"])
+            .and_then(crate::money::parse_amount)
+            .filter(|_| usd.is_none()),
+        currency,
+        rate: None,
+        description: c.any(r, &["ChargeDescription"]).unwrap_or(service),
+        line,
+    };
+    cloud::line(reader, row).map(Some)
+}
+
+/// The cloud a row is of.
+fn cloud_of(c: &Columns, r: &csv::StringRecord) -> Result<Cloud, RowError> {
+    let provider = c.any(r, &PROVIDER).unwrap_or("").to_ascii_lowercase();
+    if provider.contains("aws") || provider.contains("amazon") {
+        Ok(Cloud::Aws)
+    } else if provider.contains("microsoft") || provider.contains("azure") {
+        Ok(Cloud::Azure)
+    } else if provider.contains("google") {
+        Ok(Cloud::Gcp)
+    } else if c.any(r, &["x_ServiceCode", "x_UsageType"]).is_some() {
+        Ok(Cloud::Aws)
+    } else if c
+        .any(r, &["x_SkuMeterName", "x_SkuMeterCategory"])
+        .is_some()
+    {
+        Ok(Cloud::Azure)
+    } else {
+        Err((
+            "bad-provider",
+            format!("ProviderName: expected AWS, Microsoft or Google, got \"{provider}\""),
+        ))
+    }
+}
+
+/// Whether a row is of a model service of its cloud.
+fn model_service(
+    cloud: Cloud,
+    c: &Columns,
+    r: &csv::StringRecord,
+    service: &str,
+    meter: &str,
+) -> bool {
+    match cloud {
+        Cloud::Aws => {
+            let code = c.any(r, &["x_ServiceCode"]).unwrap_or("");
+            code.starts_with("AmazonBedrock") && code != "AmazonBedrockAgentCore"
+                || service == "Amazon Bedrock"
+                || service.ends_with("(Amazon Bedrock Edition)")
+                || meter.contains("-mantle-")
+        }
+        Cloud::Azure => {
+            let what = [
+                service,
+                c.any(r, &["x_SkuMeterCategory"]).unwrap_or(""),
+                c.any(r, &["x_SkuMeterSubcategory"]).unwrap_or(""),
+            ]
+            .join(" ")
+            .to_ascii_lowercase();
+            ["openai", "foundry models", "ai foundry", "deepseek", "grok"]
+                .iter()
+                .any(|w| what.contains(w))
+        }
+        Cloud::Gcp => {
+            service == "Vertex AI"
+                || service.starts_with("Claude ")
+                || meter.starts_with("AI Dev Tools: Claude")
+        }
+    }
+}
+
+/// A row's kind: its `ChargeCategory`, a correction an adjustment.
+fn kind(c: &Columns, r: &csv::StringRecord) -> Result<Kind, RowError> {
+    if c.any(r, &["ChargeClass"]) == Some("Correction") {
+        return Ok(Kind::Adjustment);
+    }
+    let category = c.any(r, &["ChargeCategory"]).unwrap_or("Usage");
+    Ok(match category {
+        "Usage" | "Purchase" => Kind::Usage,
+        "Tax" => Kind::Tax,
+        "Credit" => Kind::Credit,
+        "Adjustment" => Kind::Adjustment,
+        other => {
+            return Err((
+                "bad-charge",
+                format!("ChargeCategory: unexpected \"{other}\""),
+            ))
+        }
+    })
+}

@@ -1,0 +1,214 @@
+//! The Google Cloud billing export (the BigQuery standard or detailed usage
+//! cost table), as BigQuery extracts it to newline-delimited JSON, or as a
+//! query flattens it to CSV (`service.description` or `service_description`,
+//! …, `credits` as its JSON text).
+//!
+//! Vertex AI's rows are those of service `Vertex AI`, of a per-model
+//! `Claude …` service, or of an `AI Dev Tools: Claude …` SKU; the SKU
+//! description says the model, token type and band. `cost` is after
+//! discounts and before credits: each of a row's `credits` is a credit line
+//! of its own. `cost_type` `tax`, `adjustment` and `rounding error` rows
+//! are lines of their own. A bill in another currency than the table's is
+//! converted at the row's own `currency_conversion_rate`. Amounts are read
+//! from their literal text.
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::cloud::{self, BillRow, Kind};
+use super::meters::Cloud;
+use super::{Columns, InvoiceLine, Reader, RowError};
+use crate::error::{Result, Skips};
+use crate::money::parse_amount;
+
+#[derive(Deserialize)]
+struct Row<'a> {
+    service: Named,
+    sku: Named,
+    usage_start_time: String,
+    usage_end_time: Option<String>,
+    #[serde(borrow)]
+    cost: &'a RawValue,
+    currency: String,
+    #[serde(borrow)]
+    currency_conversion_rate: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    credits: Vec<Credit<'a>>,
+    cost_type: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Named {
+    description: String,
+}
+
+#[derive(Deserialize)]
+struct Credit<'a> {
+    name: Option<String>,
+    #[serde(borrow)]
+    amount: &'a RawValue,
+}
+
+/// What one export row holds, from JSON or CSV.
+struct Fields<'r> {
+    service: &'r str,
+    sku: &'r str,
+    start: &'r str,
+    end: Option<&'r str>,
+    cost: &'r str,
+    currency: &'r str,
+    rate: Option<&'r str>,
+    cost_type: &'r str,
+    credits: Vec<(String, String)>,
+}
+
+/// One JSON row (a line of the extract); a bad row is a record error.
+pub(super) fn json_row(
+    reader: &Reader,
+    text: &str,
+    line: u64,
+    out: &mut Vec<InvoiceLine>,
+    skips: &mut Skips,
+) -> Result<()> {
+    let lines = serde_json::from_str::<Row>(text)
+        .map_err(|e| ("bad-json", format!("not a billing export row: {e}")))
+        .and_then(|row| {
+            let credits = row
+                .credits
+                .iter()
+                .map(|c| {
+                    (
+                        c.name.clone().unwrap_or_default(),
+                        number(c.amount).to_string(),
+                    )
+                })
+                .collect();
+            let fields = Fields {
+                service: &row.service.description,
+                sku: &row.sku.description,
+                start: &row.usage_start_time,
+                end: row.usage_end_time.as_deref(),
+                cost: number(row.cost),
+                currency: &row.currency,
+                rate: row.currency_conversion_rate.map(number),
+                cost_type: row.cost_type.as_deref().unwrap_or("regular"),
+                credits,
+            };
+            lines_of(reader, fields, line)
+        });
+    match lines {
+        Ok(lines) => out.extend(lines),
+        Err((kind, message)) => skips.handle(reader.error(line, kind, message))?,
+    }
+    Ok(())
+}
+
+/// One row of a CSV the export was flattened to (one line per row and its
+/// credits, so the reader takes the first).
+pub(super) fn csv_row(
+    reader: &Reader,
+    c: &Columns,
+    r: &csv::StringRecord,
+    line: u64,
+) -> Result<Option<InvoiceLine>, RowError> {
+    let credits: Vec<(String, String)> = match c.any(r, &["credits"]) {
+        None => Vec::new(),
+        Some(text) => serde_json::from_str::<Vec<Credit>>(text)
+            .map_err(|e| ("bad-json", format!("credits: {e}")))?
+            .iter()
+            .map(|cr| {
+                (
+                    cr.name.clone().unwrap_or_default(),
+                    number(cr.amount).to_string(),
+                )
+            })
+            .collect(),
+    };
+    let fields = Fields {
+        service: c.need(r, &["service.description", "service_description"])?,
+        sku: c.need(r, &["sku.description", "sku_description"])?,
+        start: c.need(r, &["usage_start_time"])?,
+        end: c.any(r, &["usage_end_time"]),
+        cost: c.need(r, &["cost"])?,
+        currency: c.any(r, &["currency"]).unwrap_or(""),
+        rate: c.any(r, &["currency_conversion_rate"]),
+        cost_type: c.any(r, &["cost_type"]).unwrap_or("regular"),
+        credits,
+    };
+    let mut lines = lines_of(reader, fields, line)?;
+    // A CSV row's credits follow it: the reader keeps one line per row, so
+    // a row with credits is refused rather than losing them.
+    if lines.len() > 1 {
+        return Err((
+            "unsupported",
+            "a CSV row with credits: extract the export as JSON lines instead".into(),
+        ));
+    }
+    Ok(lines.pop())
+}
+
+/// A JSON number's text (or a string's content: BigQuery writes 64-bit
+/// numbers as strings).
+fn number(raw: &RawValue) -> &str {
+    raw.get().trim().trim_matches('"')
+}
+
+/// The invoice lines of one export row: the row, then each credit.
+fn lines_of(reader: &Reader, f: Fields, line: u64) -> Result<Vec<InvoiceLine>, RowError> {
+    let start = cloud::parse_day(f.start).ok_or_else(|| {
+        (
+            "bad-date",
+            format!(
+                "usage_start_time: expected a timestamp, got \"{}\"",
+                f.start
+            ),
+        )
+    })?;
+    let end = f.end.and_then(cloud::parse_day);
+    let midnight = f.end.is_some_and(|e| e.get(11..19) == Some("00:00:00"));
+    let days = Some(cloud::days(start, end, midnight));
+    let amount = |text: &str, what: &str| {
+        parse_amount(text).ok_or_else(|| {
+            (
+                "bad-amount",
+                format!("{what}: expected a number, got \"{text}\""),
+            )
+        })
+    };
+    let rate = f
+        .rate
+        .map(|r| amount(r, "currency_conversion_rate"))
+        .transpose()?;
+    let vertex = f.service == "Vertex AI"
+        || f.service.starts_with("Claude ")
+        || f.sku.starts_with("AI Dev Tools: Claude");
+    let kind = match f.cost_type.to_ascii_lowercase().as_str() {
+        "regular" | "" => Kind::Usage,
+        "tax" => Kind::Tax,
+        "adjustment" | "rounding error" | "rounding_error" => Kind::Adjustment,
+        other => return Err(("bad-charge", format!("cost_type: unexpected \"{other}\""))),
+    };
+    let row = |kind, meter, amount, description| BillRow {
+        cloud: Cloud::Gcp,
+        kind,
+        meter,
+        product: None,
+        model_service: vertex,
+        days,
+        amount,
+        list: None,
+        currency: f.currency,
+        rate,
+        description,
+        line,
+    };
+    let mut lines = vec![cloud::line(
+        reader,
+        row(kind, f.sku, amount(f.cost, "cost")?, f.service),
+    )?];
+    for (name, credit) in &f.credits {
+        let credit = row(Kind::Credit, "", amount(credit, "credits.amount")?, name);
+        lines.push(cloud::line(reader, credit)?);
+    }
+    Ok(lines)
+}

@@ -1,0 +1,99 @@
+//! The bill's lines that are not compared with usage: credits, tax and
+//! adjustments, a model service's fixed charges, model usage whose meter
+//! cannot be read (a failed gate), and a cloud bill's other services
+//! (summed into one line per provider: a CUR holds every service).
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+
+use super::Status;
+use crate::read::invoice::{Charge, InvoiceLine};
+
+/// Lines of the bill not compared with usage, summed by what they are.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OtherLine {
+    /// The provider (or cloud provider) billing it.
+    pub provider: String,
+    /// The model or description (a meter's text, a credit's name).
+    pub label: String,
+    /// What kind of charge it is.
+    pub charge: Charge,
+    /// Its day, where it covers exactly one.
+    pub day: Option<NaiveDate>,
+    /// Amount, in the table's currency.
+    pub amount: Decimal,
+    /// For unmapped usage, the model the bill names, if it names one.
+    pub model: Option<String>,
+}
+
+/// The label of a cloud bill's other services, summed.
+pub const OTHER_SERVICES: &str = "(other services)";
+
+impl OtherLine {
+    /// Its status in `reconciliation.csv`.
+    pub fn status(&self) -> Status {
+        match self.charge {
+            Charge::Fixed => Status::Fixed,
+            Charge::Unmapped => Status::UnmappedMeter,
+            _ => Status::NotUsage,
+        }
+    }
+
+    /// What the line is, for the diagnosis column.
+    pub fn diagnosis(&self) -> String {
+        match (self.charge, &self.model) {
+            (Charge::Unmapped, Some(model)) => format!(
+                "the bill names model \"{model}\", which no [[meter]] entry of the pricing table \
+                 names and no table entry prices: add a [[meter]] entry naming its model"
+            ),
+            (Charge::Unmapped, None) => "model usage under a meter tokenledger cannot read: \
+                 not compared; add its meter to the grammar or report it"
+                .into(),
+            (Charge::Fixed, _) => "not per token (provisioned throughput, capacity, storage, \
+                 custom models): billed, not compared with usage"
+                .into(),
+            (charge, _) => charge.name().into(),
+        }
+    }
+}
+
+/// The lines not compared with usage, summed per (provider, label,
+/// charge, day); other services per provider.
+pub fn others(lines: &[&InvoiceLine]) -> Vec<OtherLine> {
+    type Key = (String, String, Charge, Option<NaiveDate>, Option<String>);
+    let mut sums: BTreeMap<Key, Decimal> = BTreeMap::new();
+    for l in lines {
+        let key = match l.charge {
+            Charge::Service => (
+                l.provider.clone(),
+                OTHER_SERVICES.into(),
+                l.charge,
+                None,
+                None,
+            ),
+            Charge::Unmapped => {
+                let label = l.description.clone();
+                (l.provider.clone(), label, l.charge, l.day, l.model.clone())
+            }
+            _ => {
+                let label = l.model.clone().unwrap_or_else(|| l.description.clone());
+                (l.provider.clone(), label, l.charge, l.day, None)
+            }
+        };
+        *sums.entry(key).or_default() += l.amount;
+    }
+    sums.into_iter()
+        .map(
+            |((provider, label, charge, day, model), amount)| OtherLine {
+                provider,
+                label,
+                charge,
+                day,
+                amount,
+                model,
+            },
+        )
+        .collect()
+}
