@@ -431,12 +431,43 @@ fn analytics_cost_pages_reconcile_as_the_cost_report_does() {
     let pages = ["anthropic-analytics-cost.jsonl", openai];
     let (analytics, out) = reconcile("rec-analytics-b", &pages, &[]);
     assert_exit(&out, 0);
+    // The pages state list prices (here 1.25 times the amount): a list_usd
+    // column after invoiced_usd; without it, the same file.
     let expected = report.read("out/reconciliation.csv");
-    assert!(expected.contains("anthropic,claude-test-1,input,2025-06-12,0.900000"));
-    assert_eq!(analytics.read("out/reconciliation.csv"), expected);
+    let with_list = analytics.read("out/reconciliation.csv");
+    assert!(with_list.starts_with(
+        "provider,model,token_type,day,computed_usd,invoiced_usd,list_usd,delta_usd,"
+    ));
+    assert!(with_list.contains(
+        "\nanthropic,claude-test-1,input,2025-06-12,0.900000,0.900000,1.125000,0.000000,"
+    ));
+    let without: Vec<String> = with_list
+        .lines()
+        .map(|l| {
+            let cells = crate::workdir::csv_rows(l).remove(0);
+            let kept: Vec<&str> = cells
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != 6)
+                .map(|(_, c)| c.as_str())
+                .collect();
+            csv_line(&kept)
+        })
+        .collect();
+    assert_eq!(without.join("\n") + "\n", expected);
     let summary = analytics.read("out/summary.json");
     assert!(
         summary.contains("\"anthropic-analytics-cost\""),
         "{summary}"
     );
+}
+
+/// One CSV line of `cells`, quoted as the writer quotes them.
+fn csv_line(cells: &[&str]) -> String {
+    let mut w = csv::Writer::from_writer(vec![]);
+    w.write_record(cells).unwrap();
+    String::from_utf8(w.into_inner().unwrap())
+        .unwrap()
+        .trim_end()
+        .to_string()
 }

@@ -104,6 +104,9 @@ pub struct Line {
     pub computed: Decimal,
     /// Invoiced amount.
     pub invoiced: Decimal,
+    /// The invoiced amount at list prices, where the invoice states it
+    /// (Anthropic's `list_amount`, FOCUS `ListCost`).
+    pub list: Option<Decimal>,
     /// Billed tokens of this type behind the computed cost.
     pub tokens: u128,
     /// Of those, the tokens of requests priced at a long-context rate, and
@@ -299,9 +302,191 @@ impl<'a> Names<'a> {
     }
 }
 
-/// One line's sides while they are summed: computed, invoiced, tokens,
-/// whether the invoice has the line, and the long-context tokens and cost.
-type Side = (Decimal, Decimal, u128, bool, (u128, Decimal));
+/// One line's sides while they are summed.
+#[derive(Default)]
+struct Sides {
+    computed: Decimal,
+    invoiced: Decimal,
+    /// The invoiced amount at list prices, where the invoice states it.
+    list: Option<Decimal>,
+    tokens: u128,
+    /// Whether the invoice has the line at all.
+    on_invoice: bool,
+    /// Long-context tokens and their computed cost.
+    long_context: (u128, Decimal),
+}
+
+/// Both sides of every line, keyed alike, and the computed side by the
+/// rate's qualifiers as a cost report states them (tier, context window),
+/// to say which rate of a line drifted.
+struct Comparison<'a> {
+    names: &'a Names<'a>,
+    daily: bool,
+    sides: BTreeMap<LineKey, Sides>,
+    by_rate: BTreeMap<(LineKey, String), (Decimal, Decimal)>,
+    /// Invoice lines not charged per token, by key: their description.
+    not_per_token: HashMap<LineKey, String>,
+}
+
+impl Comparison<'_> {
+    fn key(&self, r: &UsageRecord, meter: Meter) -> LineKey {
+        LineKey {
+            provider: self.names.provider(r.provider).to_string(),
+            model: self.names.model(r.provider, r.model).to_string(),
+            meter,
+            day: self.daily.then(|| r.timestamp.date_naive()),
+        }
+    }
+
+    /// The computed side: every record's cost per token type.
+    fn add_records(&mut self, records: &[UsageRecord], costs: &[Cost], lookup: &mut Lookup) {
+        for (r, cost) in records.iter().zip(costs) {
+            let long = lookup
+                .entry(r)
+                .is_some_and(|e| e.is_long_context(&r.tokens));
+            let window = if long { "200k-1M" } else { "0-200k" };
+            let geo = r
+                .service
+                .geo
+                .map_or_else(String::new, |g| format!(" {}", self.names.name(g)));
+            let rate = format!("{} {window}{geo}", r.service.tier.key());
+            for t in TokenType::ALL {
+                let (tokens, amount) = (r.tokens.get(t), cost.tokens[t.index()]);
+                if tokens == 0 && amount.is_zero() {
+                    continue;
+                }
+                let key = self.key(r, Meter::Tokens(t));
+                self.by_rate
+                    .entry((key.clone(), rate.clone()))
+                    .or_default()
+                    .0 += amount;
+                let side = self.sides.entry(key).or_default();
+                side.computed += amount;
+                side.tokens += u128::from(tokens);
+                if long {
+                    side.long_context.0 += u128::from(tokens);
+                    side.long_context.1 += amount;
+                }
+            }
+        }
+    }
+
+    /// Per-request charges: their own lines (web_search, …).
+    fn add_requests(&mut self, records: &[UsageRecord], lookup: &mut Lookup) {
+        for r in records.iter().filter(|r| !r.requests.is_empty()) {
+            let Some(entry) = lookup.entry(r) else {
+                continue;
+            };
+            for &(charge, count) in r.requests.iter() {
+                let name = self.names.name(charge);
+                if entry.free_of(name).is_some() {
+                    continue; // inside a free allowance: on no invoice line
+                }
+                let fee = entry.fee(name, count).unwrap_or_default();
+                let side = self
+                    .sides
+                    .entry(self.key(r, Meter::Requests(name.to_string())))
+                    .or_default();
+                side.computed += fee;
+                side.tokens += u128::from(count);
+            }
+        }
+    }
+
+    /// The invoiced side: every usage line of the invoice.
+    fn add_invoice(&mut self, usage: &[&InvoiceLine], table: &PriceTable) {
+        for line in usage {
+            let model = match &line.model {
+                Some(m) => table.canonical_model(&line.provider, m).to_string(),
+                None => line.description.clone(),
+            };
+            let key = LineKey {
+                provider: line.provider.clone(),
+                model,
+                meter: line.meter.clone(),
+                day: line.day.filter(|_| self.daily),
+            };
+            if let Some(rate) = &line.qualifiers {
+                self.by_rate
+                    .entry((key.clone(), rate.clone()))
+                    .or_default()
+                    .1 += line.amount;
+            }
+            if line.meter == Meter::Other {
+                self.not_per_token
+                    .entry(key.clone())
+                    .or_insert_with(|| line.description.clone());
+            }
+            let side = self.sides.entry(key).or_default();
+            side.invoiced += line.amount;
+            side.on_invoice = true;
+            if let Some(list) = line.list_amount {
+                side.list = Some(side.list.unwrap_or_default() + list);
+            }
+        }
+    }
+
+    /// Every line, with its status.
+    fn lines(&mut self, tolerance: Tolerance) -> Vec<Line> {
+        std::mem::take(&mut self.sides)
+            .into_iter()
+            .map(|(key, s)| {
+                let status = match (s.tokens > 0 || !s.computed.is_zero(), s.on_invoice) {
+                    (true, false) => Status::MissingInInvoice,
+                    (false, true) => Status::MissingInUsage,
+                    _ if tolerance.drifts(s.computed, s.invoiced) => Status::Drift,
+                    _ => Status::Ok,
+                };
+                Line {
+                    key,
+                    computed: s.computed,
+                    invoiced: s.invoiced,
+                    list: s.list,
+                    tokens: s.tokens,
+                    long_context: s.long_context,
+                    status,
+                    diagnosis: String::new(),
+                }
+            })
+            .collect()
+    }
+}
+
+/// True-up factors (invoiced ÷ computed per provider, model and token
+/// type, over every day) and the invoiced usage no record makes up.
+fn factors(lines: &[Line]) -> (HashMap<(String, String, Meter), Decimal>, Decimal) {
+    /// Sums over every day of one (provider, model, token type).
+    #[derive(Default)]
+    struct TypeSums {
+        computed: Decimal,
+        invoiced: Decimal,
+        on_invoice: bool,
+    }
+    let mut per_type: BTreeMap<(String, String, Meter), TypeSums> = BTreeMap::new();
+    for line in lines {
+        let k = &line.key;
+        let sums = per_type
+            .entry((k.provider.clone(), k.model.clone(), k.meter.clone()))
+            .or_default();
+        sums.computed += line.computed;
+        sums.invoiced += line.invoiced;
+        sums.on_invoice |= line.status != Status::MissingInInvoice;
+    }
+    let mut factors = HashMap::new();
+    let mut invoice_only = Decimal::ZERO;
+    for (key, sums) in per_type {
+        match key.2 {
+            Meter::Tokens(_) | Meter::Requests(_)
+                if !sums.computed.is_zero() && sums.on_invoice =>
+            {
+                factors.insert(key, sums.invoiced / sums.computed);
+            }
+            _ if sums.computed.is_zero() => invoice_only += sums.invoiced,
+            _ => {}
+        }
+    }
+    (factors, invoice_only)
+}
 
 /// Compare priced usage with the invoice.
 pub fn reconcile(
@@ -315,150 +500,20 @@ pub fn reconcile(
     let (usage, other): (Vec<&InvoiceLine>, Vec<&InvoiceLine>) =
         invoice.iter().partition(|l| l.charge == Charge::Usage);
     let daily = !usage.is_empty() && usage.iter().all(|l| l.day.is_some());
-
-    // Both sides keyed alike: (computed, invoiced, tokens, invoiced at all,
-    // long-context tokens and cost).
-    let mut sides: BTreeMap<LineKey, Side> = BTreeMap::new();
-    // The computed side by the rate's qualifiers as a cost report states
-    // them (tier, context window), to say which rate of a line drifted.
-    let mut by_rate: BTreeMap<(LineKey, String), (Decimal, Decimal)> = BTreeMap::new();
+    let mut comparison = Comparison {
+        names,
+        daily,
+        sides: BTreeMap::new(),
+        by_rate: BTreeMap::new(),
+        not_per_token: HashMap::new(),
+    };
     let mut lookup = Lookup::new(table, names.interner);
-    for (r, cost) in records.iter().zip(costs) {
-        let day = daily.then(|| r.timestamp.date_naive());
-        let long = lookup
-            .entry(r)
-            .is_some_and(|e| e.is_long_context(&r.tokens));
-        for t in TokenType::ALL {
-            let (tokens, amount) = (r.tokens.get(t), cost.tokens[t.index()]);
-            if tokens == 0 && amount.is_zero() {
-                continue;
-            }
-            let key = LineKey {
-                provider: names.provider(r.provider).to_string(),
-                model: names.model(r.provider, r.model).to_string(),
-                meter: Meter::Tokens(t),
-                day,
-            };
-            let window = if long { "200k-1M" } else { "0-200k" };
-            let geo = r
-                .service
-                .geo
-                .map_or_else(String::new, |g| format!(" {}", names.name(g)));
-            let rate = format!("{} {window}{geo}", r.service.tier.key());
-            by_rate.entry((key.clone(), rate)).or_default().0 += amount;
-            let side = sides.entry(key).or_default();
-            side.0 += amount;
-            side.2 += u128::from(tokens);
-            if long {
-                side.4 .0 += u128::from(tokens);
-                side.4 .1 += amount;
-            }
-        }
-    }
-    // Per-request charges: their own lines (web_search, …).
-    for r in records.iter().filter(|r| !r.requests.is_empty()) {
-        let Some(entry) = lookup.entry(r) else {
-            continue;
-        };
-        for &(charge, count) in r.requests.iter() {
-            let name = names.name(charge);
-            if entry.free_of(name).is_some() {
-                continue; // inside a free allowance: on no invoice line
-            }
-            let fee = entry.fee(name, count).unwrap_or_default();
-            let key = LineKey {
-                provider: names.provider(r.provider).to_string(),
-                model: names.model(r.provider, r.model).to_string(),
-                meter: Meter::Requests(name.to_string()),
-                day: daily.then(|| r.timestamp.date_naive()),
-            };
-            let side = sides.entry(key).or_default();
-            side.0 += fee;
-            side.2 += u128::from(count);
-        }
-    }
-    let mut not_per_token: HashMap<LineKey, String> = HashMap::new();
-    for line in &usage {
-        let model = match &line.model {
-            Some(m) => table.canonical_model(&line.provider, m).to_string(),
-            None => line.description.clone(),
-        };
-        let key = LineKey {
-            provider: line.provider.clone(),
-            model,
-            meter: line.meter.clone(),
-            day: line.day.filter(|_| daily),
-        };
-        if let Some(rate) = &line.qualifiers {
-            by_rate.entry((key.clone(), rate.clone())).or_default().1 += line.amount;
-        }
-        if line.meter == Meter::Other {
-            not_per_token
-                .entry(key.clone())
-                .or_insert_with(|| line.description.clone());
-        }
-        let side = sides.entry(key).or_default();
-        side.1 += line.amount;
-        side.3 = true;
-    }
-
-    let mut lines: Vec<Line> = sides
-        .into_iter()
-        .map(
-            |(key, (computed, invoiced, tokens, on_invoice, long_context))| {
-                let status = match (tokens > 0 || !computed.is_zero(), on_invoice) {
-                    (true, false) => Status::MissingInInvoice,
-                    (false, true) => Status::MissingInUsage,
-                    _ if tolerance.drifts(computed, invoiced) => Status::Drift,
-                    _ => Status::Ok,
-                };
-                Line {
-                    key,
-                    computed,
-                    invoiced,
-                    tokens,
-                    long_context,
-                    status,
-                    diagnosis: String::new(),
-                }
-            },
-        )
-        .collect();
-
-    // True-up factors and what no record makes up, per (provider, model, type).
-    /// Sums over every day of one (provider, model, token type).
-    #[derive(Default)]
-    struct TypeSums {
-        computed: Decimal,
-        invoiced: Decimal,
-        on_invoice: bool,
-    }
-    let mut per_type: BTreeMap<(String, String, Meter), TypeSums> = BTreeMap::new();
-    for line in &lines {
-        let k = &line.key;
-        let sums = per_type
-            .entry((k.provider.clone(), k.model.clone(), k.meter.clone()))
-            .or_default();
-        sums.computed += line.computed;
-        sums.invoiced += line.invoiced;
-        sums.on_invoice |= line.status != Status::MissingInInvoice;
-    }
-    let mut factors = HashMap::new();
-    let mut invoice_only = Decimal::ZERO;
-    for ((provider, model, meter), sums) in &per_type {
-        match meter {
-            Meter::Tokens(_) | Meter::Requests(_)
-                if !sums.computed.is_zero() && sums.on_invoice =>
-            {
-                factors.insert(
-                    (provider.clone(), model.clone(), meter.clone()),
-                    sums.invoiced / sums.computed,
-                );
-            }
-            _ if sums.computed.is_zero() => invoice_only += sums.invoiced,
-            _ => {}
-        }
-    }
+    comparison.add_records(records, costs, &mut lookup);
+    comparison.add_requests(records, &mut lookup);
+    comparison.add_invoice(&usage, table);
+    let mut lines = comparison.lines(tolerance);
+    let (factors, invoice_only) = factors(&lines);
+    let (by_rate, not_per_token) = (comparison.by_rate, comparison.not_per_token);
 
     diagnose(&mut lines, &tolerance, daily);
     name_drifting_rates(&mut lines, &by_rate, &tolerance);

@@ -103,14 +103,36 @@ fn rows(rec: &Reconciliation) -> Vec<[String; 10]> {
     rows
 }
 
-/// Write `reconciliation.csv`.
+/// Write `reconciliation.csv`; where the invoice states list prices
+/// (before a negotiated discount), a `list_usd` column after
+/// `invoiced_usd` shows them per compared line.
 pub fn reconciliation_csv(w: &mut CsvOut, rec: &Reconciliation) -> csv::Result<()> {
-    w.row(HEADER)?;
+    if !rec.lines.iter().any(|l| l.list.is_some()) {
+        w.row(HEADER)?;
+        for r in rows(rec) {
+            w.row(r)?;
+        }
+        return Ok(());
+    }
+    let with_list = |row: [String; 10], list: String| {
+        let mut cells = row.to_vec();
+        cells.insert(LIST_AT, list);
+        cells
+    };
+    w.row(with_list(HEADER.map(str::to_string), "list_usd".into()))?;
+    let lists = rec
+        .lines
+        .iter()
+        .map(|l| l.list.map(|d| Micros::round(d).to_string()));
+    let mut lists = lists.chain(std::iter::repeat(None));
     for r in rows(rec) {
-        w.row(r)?;
+        w.row(with_list(r, lists.next().flatten().unwrap_or_default()))?;
     }
     Ok(())
 }
+
+/// Where `list_usd` goes: after `invoiced_usd`.
+const LIST_AT: usize = 6;
 
 /// The human table: the totals and every line that is not ok, names
 /// escaped for the terminal.
