@@ -19,6 +19,10 @@ use crate::price::{per_million, prompt_over, Lookup, PriceEntry, PriceTable, Qua
 /// The pricing unit of token charges: unit prices are USD per million.
 pub const TOKEN_UNIT: &str = "1000000 tokens";
 
+/// The column `ledger.csv` adds under `--allocation`: how each line's
+/// owners were found (`span`, `rule:<n>`, or `unallocated`).
+pub const SOURCE_COLUMN: &str = "source";
+
 /// The columns of `ledger.csv`, in order.
 pub const LEDGER_COLUMNS: [&str; 19] = [
     "day",
@@ -74,8 +78,10 @@ pub struct LineKey {
     /// long-context tier needs to reprice them.
     pub prompt_over: u64,
     /// The requests' tenant, feature, agent and tool
-    /// ([`Dimension::FROM_SPANS`]).
+    /// ([`Dimension::FROM_SPANS`]): under `--allocation`, their owners'.
     pub dims: [Key; 4],
+    /// The allocation rule that gave them their owner (0: none).
+    pub rule: u32,
 }
 
 /// What a line charges for.
@@ -191,6 +197,9 @@ impl LineSums {
 pub struct Lines {
     /// The lines in output order.
     pub lines: Vec<(LineKey, LineSums)>,
+    /// Whether allocation rules ran: `ledger.csv` then says each line's
+    /// source.
+    pub sources: bool,
 }
 
 /// Split every posting into its charge lines.
@@ -213,7 +222,8 @@ pub fn lines(postings: &Postings, table: &PriceTable, interner: &Interner) -> Re
             hours: qualifiers.hours,
             long_context,
             prompt_over: prompt_over(&bounds, record.tokens.prompt()),
-            dims: Dimension::FROM_SPANS.map(|d| posting.key(d)),
+            dims: Dimension::FROM_SPANS.map(|d| posting.owner_key(d)),
+            rule: posting.owner.map_or(0, |o| o.rule),
         };
         let unit_price = |charge: Charge| {
             charge
@@ -231,6 +241,7 @@ pub fn lines(postings: &Postings, table: &PriceTable, interner: &Interner) -> Re
     }
     Ok(Lines {
         lines: sorted(groups, interner),
+        sources: postings.allocated(),
     })
 }
 
@@ -297,6 +308,7 @@ fn sorted(groups: FastMap<LineKey, LineSums>, interner: &Interner) -> Vec<(LineK
             k.long_context,
             k.prompt_over,
             labels,
+            k.rule,
         )
     });
     lines

@@ -70,6 +70,8 @@ pub struct RoundedRow {
     pub inclusive: Option<Micros>,
     /// Rounded trued-up cost (under `--true-up` only).
     pub billed: Option<Micros>,
+    /// Rounded allocated cost (under `--allocation` only).
+    pub allocated: Option<Micros>,
 }
 
 impl RoundedRow {
@@ -161,6 +163,7 @@ pub fn round_rows(
                 cost_usd,
                 inclusive,
                 billed,
+                allocated: None,
             }
         })
         .collect();
@@ -173,6 +176,46 @@ pub fn round_rows(
     });
     permute(&mut rounded, order);
     Ok(rounded)
+}
+
+/// Give a report's rows their allocated amounts (`allocated`: exact, by
+/// row label), rounded by the same controlled rounding so they sum to
+/// `target`. An owner with no row of its own (a rule's tenant, the
+/// `(unallocated)` rest) gets one, with no usage, after the others in
+/// label order; a row no amount reached gets zero.
+pub fn add_allocated(
+    report: &mut Report,
+    allocated: &[(String, Decimal)],
+    target: Micros,
+) -> Result<()> {
+    let exact: Vec<Decimal> = allocated.iter().map(|(_, a)| *a).collect();
+    let rounded = apportion(&exact, target)?;
+    let mut by_label: std::collections::HashMap<&str, Micros> = allocated
+        .iter()
+        .map(|(l, _)| l.as_str())
+        .zip(rounded)
+        .collect();
+    let zero = |some: bool| some.then_some(Micros(0));
+    let (inclusive, billed) = report.rows.first().map_or((false, false), |r| {
+        (r.inclusive.is_some(), r.billed.is_some())
+    });
+    for row in &mut report.rows {
+        row.allocated = Some(by_label.remove(row.keys[0].as_str()).unwrap_or(Micros(0)));
+    }
+    for (label, _) in allocated {
+        if let Some(amount) = by_label.remove(label.as_str()) {
+            report.rows.push(RoundedRow {
+                keys: vec![label.clone()],
+                totals: Totals::default(),
+                cost: [Micros(0); COLUMNS],
+                cost_usd: Micros(0),
+                inclusive: zero(inclusive),
+                billed: zero(billed),
+                allocated: Some(amount),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Put `items[order[k]]` at `k`, for every `k`, in place: each cycle of the

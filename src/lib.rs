@@ -9,6 +9,7 @@
 
 #![warn(missing_docs)]
 
+pub mod allocate;
 pub mod answers;
 pub mod attribute;
 pub mod catalog;

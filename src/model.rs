@@ -284,9 +284,17 @@ pub struct UsageRecord {
     /// A tenant hint from the usage source (a gateway's team, end user or
     /// tag), listed for records that join no span.
     pub tenant_hint: Option<Sym>,
+    /// The source's owner-like fields (a gateway's team and key, the
+    /// caller's IAM identity, request metadata): (name, value), sorted by
+    /// name, for allocation rules. Empty for most sources.
+    pub labels: Labels,
     /// Where the record was read.
     pub origin: Origin,
 }
+
+/// A usage record's labels: (name, value) pairs, sorted by name, names
+/// unique.
+pub type Labels = Box<[(Sym, Sym)]>;
 
 /// What a span is for attribution purposes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

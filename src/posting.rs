@@ -10,9 +10,42 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 use crate::dimension::{Dimension, Key, PerDimension};
+use crate::intern::Sym;
 use crate::join::Joined;
 use crate::model::{Cost, UsageRecord};
 use crate::tree::Call;
+
+/// The owners allocation rules gave records (`--allocation`): per record
+/// an index into `owners`, or `u32::MAX`.
+#[derive(Clone, Debug, Default)]
+pub struct RuleOwners {
+    /// Per record: its owner, or `u32::MAX` for none.
+    pub of: Vec<u32>,
+    /// The owners.
+    pub owners: Vec<RuleOwner>,
+}
+
+/// An owner a rule gave: the rule's number and the tenant, feature and
+/// agent it set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RuleOwner {
+    /// The rule's number (`rule:<n>`).
+    pub rule: u32,
+    /// Tenant, feature and agent, where the rule set them.
+    pub keys: [Option<Sym>; 3],
+}
+
+impl RuleOwner {
+    /// The value it set in `dimension`.
+    pub fn key(&self, dimension: Dimension) -> Option<Sym> {
+        match dimension {
+            Dimension::Tenant => self.keys[0],
+            Dimension::Feature => self.keys[1],
+            Dimension::Agent => self.keys[2],
+            _ => None,
+        }
+    }
+}
 
 /// The month's postings: records, their costs and their calls.
 #[derive(Clone, Copy)]
@@ -22,6 +55,7 @@ pub struct Postings<'m> {
     billed: Option<&'m [Cost]>,
     calls: &'m [Call],
     call_of: &'m [Option<u32>],
+    owners: Option<&'m RuleOwners>,
 }
 
 /// One posting: a record, priced, with its call.
@@ -37,6 +71,8 @@ pub struct Posting<'m> {
     pub billed: Option<&'m Cost>,
     /// The call it joined, if any.
     pub call: Option<&'m Call>,
+    /// The owner an allocation rule gave it, if any.
+    pub owner: Option<&'m RuleOwner>,
 }
 
 impl<'m> Postings<'m> {
@@ -55,7 +91,18 @@ impl<'m> Postings<'m> {
             billed,
             calls,
             call_of: &joined.call_of,
+            owners: None,
         }
+    }
+
+    /// The same postings with the owners allocation rules gave.
+    pub fn with_owners(self, owners: Option<&'m RuleOwners>) -> Postings<'m> {
+        Postings { owners, ..self }
+    }
+
+    /// Whether allocation rules ran (their owners are attached).
+    pub fn allocated(&self) -> bool {
+        self.owners.is_some()
     }
 
     /// How many postings.
@@ -76,6 +123,10 @@ impl<'m> Postings<'m> {
             cost: &self.costs[index],
             billed: self.billed.map(|b| &b[index]),
             call: self.call_of[index].map(|c| &self.calls[c as usize]),
+            owner: self.owners.and_then(|o| {
+                let i = *o.of.get(index)?;
+                o.owners.get(i as usize)
+            }),
         }
     }
 
@@ -99,6 +150,15 @@ impl Posting<'_> {
             (Dimension::Model, _) => Key::Name(self.record.model),
             (_, Some(call)) => Key::of(call.dims.values[dimension]),
             (_, None) => Key::Unattributed,
+        }
+    }
+
+    /// Its owner's key in `dimension`: the value an allocation rule set,
+    /// else [`Posting::key`].
+    pub fn owner_key(&self, dimension: Dimension) -> Key {
+        match self.owner.and_then(|o| o.key(dimension)) {
+            Some(sym) => Key::Name(sym),
+            None => self.key(dimension),
         }
     }
 

@@ -35,6 +35,13 @@ pub struct Summary {
     /// The comparison with provider usage reports, when given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub coverage: Option<crate::coverage::CoverageJson>,
+    /// The labels carrying the most of the unattributed records' cost,
+    /// where they carry labels.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unattributed_labels: Vec<crate::allocate::LabelJson>,
+    /// With `--allocation`: who owns what.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allocation: Option<crate::allocate::AllocationJson>,
     /// The config file whose defaults the run used, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub config: Option<String>,

@@ -109,14 +109,15 @@ fn gateway_and_bedrock_logs_join_flat_spans_of_every_library() {
 fn litellm_csv_dump_reads_like_the_json() {
     // The same two billed rows as a LiteLLM_SpendLogs CSV dump: counts as
     // floats ("3000.0"), metadata and tags as JSON text. Without spans the
-    // records are unattributed, with LiteLLM's team or end user as the hint.
+    // records are unattributed, with LiteLLM's team or end user as the hint
+    // and their labels (the key, tags, team, end user) listed.
     let wd = Workdir::new("litellm-csv");
     wd.copy(&fixture("usage/litellm-spend-logs.csv"), "spend.csv");
     wd.write("spans/none.jsonl", r#"{"resourceSpans":[]}"#);
     report(&wd, "spans", &["spend.csv"], &[]);
     let listing = wd.read("out/unattributed.csv");
-    assert!(listing.contains("\nmsg_01XFDUDYJgAACzvnptvVoYEL,2025-06-10T09:00:00.123Z,anthropic,claude-sonnet-4-20250514,600,2000,300,100,500,0,false,0.011625,0.0109125,team-acme,spend.csv:2\n"), "{listing}");
-    assert!(listing.contains("\nchatcmpl-9ZKMURhVYSi9D6r6PJ9vLcayIK0Vm,2025-06-11T10:00:00Z,openai,gpt-4.1-2025-04-14,952,2048,0,0,100,0,false,0.003728,0.0069,customer-77,spend.csv:3\n"), "{listing}");
+    assert!(listing.contains("\nmsg_01XFDUDYJgAACzvnptvVoYEL,2025-06-10T09:00:00.123Z,anthropic,claude-sonnet-4-20250514,600,2000,300,100,500,0,false,0.011625,0.0109125,team-acme,spend.csv:2,api_key=88dc28d0;tags=feature:support;team_id=team-acme\n"), "{listing}");
+    assert!(listing.contains("\nchatcmpl-9ZKMURhVYSi9D6r6PJ9vLcayIK0Vm,2025-06-11T10:00:00Z,openai,gpt-4.1-2025-04-14,952,2048,0,0,100,0,false,0.003728,0.0069,customer-77,spend.csv:3,api_key=88dc28d0;end_user=customer-77\n"), "{listing}");
     assert!(wd
         .read("out/summary.json")
         .contains("\"usage_rows_not_billed\": 1,"));
@@ -158,7 +159,7 @@ fn real_openrouter_and_bedrock_records() {
         row(&wd.read("out/by_tenant.csv"), "acme"),
         "acme,1,7,3,0,0,25,5,0.000007,0.000002,0.000000,0.000050,0.000059,86.21,0.3000"
     );
-    assert!(wd.read("out/unattributed.csv").contains("\nff4b6c63-5561-4431-93b8-06a817275900,2025-03-11T00:38:02Z,aws.bedrock,amazon.nova-lite-v1,4,0,0,0,38,0,false,0.000009,,,usage/bedrock.json:1\n"));
+    assert!(wd.read("out/unattributed.csv").contains("\nff4b6c63-5561-4431-93b8-06a817275900,2025-03-11T00:38:02Z,aws.bedrock,amazon.nova-lite-v1,4,0,0,0,38,0,false,0.000009,,,usage/bedrock.json:1,identity.arn=arn:aws:iam::XXXXXXXXXXXX:user/dheeraj\n"));
 }
 
 #[test]

@@ -3,6 +3,7 @@
 
 mod workdir;
 
+mod allocation;
 mod answers;
 mod choices;
 mod cli;

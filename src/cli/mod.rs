@@ -141,6 +141,16 @@ pub struct PipelineArgs {
     /// Outcomes, outliers and budgets.
     #[command(flatten, next_help_heading = "Answers")]
     pub answers: AnswerArgs,
+    /// Allocation rules and splits (TOML): owners for the usage no span
+    /// saw, by its labels, and the bill's unexplained lines spread; adds
+    /// allocated_usd to every report and writes allocation.csv. With
+    /// --invoice it trues the usage up, as --true-up does.
+    #[arg(long, value_name = "FILE", help_heading = "Allocation")]
+    pub allocation: Option<PathBuf>,
+    /// With --allocation: exit 1 when less than PCT % of the cost has a
+    /// tenant, naming the largest unallocated labels.
+    #[arg(long, value_name = "PCT", value_parser = percentage, requires = "allocation", help_heading = "Allocation")]
+    pub min_allocated: Option<Decimal>,
 }
 
 /// Flags of the answers: cost per outcome, outliers and budgets.
@@ -648,6 +658,7 @@ impl PipelineArgs {
             ("--pricing", self.usage.pricing.as_slice()),
             ("--budgets", self.answers.budgets.as_slice()),
             ("--outcomes", self.answers.outcomes.as_slice()),
+            ("--allocation", self.allocation.as_slice()),
         ]
     }
 }
@@ -691,7 +702,10 @@ impl PipelineArgs {
         let a = &self.answers;
         MonthConfig {
             usage: self.usage.config(),
-            checks: self.check.config(self.invoice.clone(), self.true_up),
+            checks: self.check.config(
+                self.invoice.clone(),
+                self.true_up || self.allocation.is_some() && !self.invoice.is_empty(),
+            ),
             answers: AnswerConfig {
                 outcomes: a.outcomes.clone(),
                 success_outcome: a.success_outcome.clone(),
@@ -700,6 +714,8 @@ impl PipelineArgs {
                 fail_on_budget: a.fail_on_budget,
                 min_match: self.min_match,
                 compute: output.out.is_some() || output.print.is_some(),
+                allocation: self.allocation.clone(),
+                min_allocated: self.min_allocated,
             },
             fingerprint_window: self.fingerprint_window,
             config_file,

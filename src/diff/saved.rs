@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use chrono::{Datelike, NaiveDate};
 use rust_decimal::Decimal;
 
-use crate::charges::{speed, LEDGER_COLUMNS, REQUEST_UNIT, TOKEN_UNIT};
+use crate::charges::{speed, LEDGER_COLUMNS, REQUEST_UNIT, SOURCE_COLUMN, TOKEN_UNIT};
 use crate::error::{Error, Result};
 use crate::manifest::read_verified;
 use crate::model::{Modality, Tier, TokenType, GLOBAL};
@@ -179,7 +179,9 @@ impl Saved {
         let header = reader
             .headers()
             .map_err(|e| Error::fatal(format!("{}: {e}", at(1))))?;
-        if header.iter().ne(LEDGER_COLUMNS) {
+        // A month allocated by rules says each line's source last.
+        let columns = LEDGER_COLUMNS.into_iter();
+        if header.iter().ne(columns.clone()) && header.iter().ne(columns.chain([SOURCE_COLUMN])) {
             return Err(Error::fatal(format!(
                 "{}: not a tokenledger ledger: the header is not {}",
                 at(1),

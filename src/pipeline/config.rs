@@ -160,6 +160,10 @@ pub struct AnswerConfig {
     /// Compute the standing answers (they are only written, so only made
     /// when a file is wanted).
     pub compute: bool,
+    /// `--allocation`: rules and splits that give every dollar an owner.
+    pub allocation: Option<PathBuf>,
+    /// `--min-allocated`: the least share (%) of the cost with a tenant.
+    pub min_allocated: Option<Decimal>,
 }
 
 /// Everything after the span trees, for `report` and `merge`.

@@ -70,6 +70,8 @@ impl Intake {
             skipped_files: self.skipped_files.clone(),
             reconciliation: None,
             coverage: None,
+            allocation: None,
+            unattributed_labels: Vec::new(),
             config: None,
             failed_gates: Vec::new(),
             warnings: Vec::new(),

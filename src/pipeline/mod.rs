@@ -7,6 +7,7 @@
 //! two. What the run read and counted flows alongside in an
 //! [`intake::Intake`].
 
+pub mod allocation;
 pub mod answers;
 pub mod checks;
 pub mod config;
@@ -47,6 +48,7 @@ use usage::Usage;
 /// the spans so that a bad file stops the run early.
 pub struct Prepared {
     checks: Checks,
+    allocation: Option<crate::allocate::Declared>,
     billed: Option<Vec<Cost>>,
     budgets: Option<Budgets>,
     outcomes: Option<FastMap<u128, String>>,
@@ -62,9 +64,11 @@ impl Prepared {
             .as_deref()
             .map(outcomes::read)
             .transpose()?;
-        let (checks, billed) = checks::check(&config.checks, usage, intake)?;
+        let (mut checks, billed) = checks::check(&config.checks, usage, intake)?;
+        let allocation = allocation::declare(answers, &mut checks)?;
         Ok(Prepared {
             checks,
+            allocation,
             billed,
             budgets,
             outcomes,
@@ -105,6 +109,10 @@ pub struct Month {
     pub budget_rows: Option<Vec<BudgetRow>>,
     /// `summary.json`, failed gates and warnings included.
     pub summary: Summary,
+    /// With `--allocation`: every dimension's owners.
+    pub allocation: Option<crate::allocate::Allocation>,
+    /// With `--allocation`: the owners its rules gave records.
+    pub rule_owners: Option<crate::posting::RuleOwners>,
     outcomes: Option<FastMap<u128, String>>,
 }
 
@@ -113,13 +121,14 @@ pub struct Month {
 pub fn month(
     config: &MonthConfig,
     keys: &AttrKeys,
-    (usage, mut intake): (Usage, Intake),
+    (mut usage, mut intake): (Usage, Intake),
     prepared: Prepared,
     resolved: Resolved,
     timings: &mut Timings,
 ) -> Result<Month> {
     let Prepared {
         checks,
+        allocation,
         billed,
         budgets,
         outcomes,
@@ -144,11 +153,26 @@ pub fn month(
         .map(|r| r.invoice_only);
     let billed_target = invoice_only.map(|only| Micros::round(ledger.total.billed + only));
     let tables = ledger.take_tables(&usage.interner, invoice_only);
-    let reports = round_all(tables, &columns, billed_target)?;
+    let mut reports = round_all(tables, &columns, billed_target)?;
+    let allocation = allocation
+        .map(|a| allocation::apply(&a, &postings, &checks, &usage.interner, &mut reports))
+        .transpose()?;
     let days = round_all(ledger.take_day_tables(&usage.interner), &columns, None)?;
+    let rule_owners = allocation
+        .as_ref()
+        .map(|a| a.rule_owners(&mut usage.interner));
     let totals = TotalsJson::new(&ledger.total, &columns, usage.reported_cost());
     let mut summary = intake.summary(&usage.pricing, usage.period, totals);
     checks.summarise(&mut summary);
+    let unattributed = ledger
+        .unattributed
+        .iter()
+        .map(|&i| (&usage.records[i].labels, usage.costs[i].total()));
+    let labels = crate::allocate::top_labels(unattributed, &usage.interner, 5);
+    summary.unattributed_labels = crate::allocate::LabelJson::list(&labels);
+    if let Some(a) = &allocation {
+        allocation::summarise(a, &mut summary);
+    }
     summary.config = config.config_file.as_ref().map(|c| c.display().to_string());
     check_conservation(&reports, &summary.counts, &columns, billed_target)?;
     let budget_rows = budgets.as_ref().map(|b| budget::check(b, &reports));
@@ -167,6 +191,8 @@ pub fn month(
         checks,
         budget_rows,
         summary,
+        allocation,
+        rule_owners,
         outcomes,
     };
     month.judge(keys, &config.answers);
@@ -215,6 +241,7 @@ impl Month {
             &self.resolved.calls,
             &self.joined,
         )
+        .with_owners(self.rule_owners.as_ref())
     }
 
     /// The report of `dimension`.
@@ -262,8 +289,13 @@ impl Month {
             }
         }
         failed.extend(verdict.failed);
+        let mut warnings = verdict.warnings;
+        if let Some(a) = &self.allocation {
+            failed.extend(allocation::gate(a, config.min_allocated));
+            warnings.extend(a.warnings.iter().cloned());
+        }
         self.summary.failed_gates = failed;
-        self.summary.warnings = verdict.warnings;
+        self.summary.warnings = warnings;
     }
 
     /// What the sanity gates look at.

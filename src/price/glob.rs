@@ -27,7 +27,7 @@ impl Fit {
 }
 
 /// Whether `name` matches `pattern`, where `*` stands for any run of characters.
-fn glob_match(pattern: &[u8], name: &[u8]) -> bool {
+pub fn glob_match(pattern: &[u8], name: &[u8]) -> bool {
     let (mut p, mut n) = (0, 0);
     let mut star: Option<(usize, usize)> = None;
     while n < name.len() {

@@ -31,7 +31,7 @@ pub use entry::{
     per_million, Allowance, Hours, LongContext, PriceEntry, Qualifiers, Rates, TierPrice,
     TierRates, Unpriced, Window, FREE_SUFFIX,
 };
-pub use glob::MAX_PATTERN;
+pub use glob::{glob_match, MAX_PATTERN};
 pub use table::Resolver;
 
 /// The pricing table shipped with tokenledger, used when no other is found.

@@ -1,6 +1,7 @@
 //! Stage 1, read: find the input files and normalise every format into the
 //! shared record shapes of [`crate::model`]. One module per input family.
 
+pub mod allocation;
 pub mod budgets;
 pub mod csv_lines;
 pub mod flat;

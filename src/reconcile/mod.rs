@@ -64,6 +64,8 @@ pub enum Status {
     Fixed,
     /// Model usage whose meter or model cannot be read: fails the gate.
     UnmappedMeter,
+    /// A line the allocation file's `[[split]]` spreads: not compared.
+    Split,
 }
 
 impl Status {
@@ -77,6 +79,7 @@ impl Status {
             Status::NotUsage => "not_usage",
             Status::Fixed => "fixed",
             Status::UnmappedMeter => "unmapped_meter",
+            Status::Split => "split",
         }
     }
 }
@@ -178,7 +181,11 @@ impl Reconciliation {
             Status::MissingInInvoice | Status::MissingInUsage => {
                 self.tolerance.drifts(line.computed, line.invoiced)
             }
-            Status::Ok | Status::NotUsage | Status::Fixed | Status::UnmappedMeter => false,
+            Status::Ok
+            | Status::NotUsage
+            | Status::Fixed
+            | Status::UnmappedMeter
+            | Status::Split => false,
         }
     }
 
@@ -200,9 +207,46 @@ impl Reconciliation {
         self.other.iter().filter(of).map(|l| l.amount).sum()
     }
 
+    /// Whether usage records make up any of `key`'s (provider, model,
+    /// token type), on any day: a line of a type none does is invoice-only.
+    pub fn made_up(&self, key: &LineKey) -> bool {
+        let k = (key.provider.clone(), key.model.clone(), key.meter.clone());
+        self.factors.contains_key(&k)
+    }
+
+    /// Declare lines spread by the allocation's splits: (index in `lines`,
+    /// split number) for usage no record makes up, which then leaves the
+    /// usage total, and (index in `other`, split number).
+    pub fn split(&mut self, lines: &[(usize, usize)], other: &[(usize, usize)]) {
+        for &(i, number) in lines {
+            let line = &mut self.lines[i];
+            line.status = Status::Split;
+            line.diagnosis = format!("split:{number}");
+            self.invoiced_usage -= line.invoiced;
+            self.invoice_only -= line.invoiced;
+        }
+        for &(i, number) in other {
+            self.other[i].split = Some(number);
+        }
+        self.total_status = if self
+            .tolerance
+            .drifts(self.computed_total, self.invoiced_usage)
+        {
+            Status::Drift
+        } else {
+            Status::Ok
+        };
+    }
+
     /// The bill's bottom line: usage and every other line.
     pub fn invoice_total(&self) -> Decimal {
-        self.invoiced_usage + self.other.iter().map(|l| l.amount).sum::<Decimal>()
+        let split: Decimal = self
+            .lines
+            .iter()
+            .filter(|l| l.status == Status::Split)
+            .map(|l| l.invoiced)
+            .sum();
+        self.invoiced_usage + split + self.other.iter().map(|l| l.amount).sum::<Decimal>()
     }
 
     /// The true-up: each record's cost with every invoice line's residual

@@ -26,6 +26,8 @@ pub struct OtherLine {
     pub amount: Decimal,
     /// For unmapped usage, the model the bill names, if it names one.
     pub model: Option<String>,
+    /// The allocation's `[[split]]` that spreads it, by number.
+    pub split: Option<usize>,
 }
 
 /// The label of a cloud bill's other services, summed.
@@ -34,6 +36,9 @@ pub const OTHER_SERVICES: &str = "(other services)";
 impl OtherLine {
     /// Its status in `reconciliation.csv`.
     pub fn status(&self) -> Status {
+        if self.split.is_some() {
+            return Status::Split;
+        }
         match self.charge {
             Charge::Fixed => Status::Fixed,
             Charge::Unmapped => Status::UnmappedMeter,
@@ -43,6 +48,9 @@ impl OtherLine {
 
     /// What the line is, for the diagnosis column.
     pub fn diagnosis(&self) -> String {
+        if let Some(number) = self.split {
+            return format!("split:{number} ({})", self.charge.name());
+        }
         match (self.charge, &self.model) {
             (Charge::Unmapped, Some(model)) => format!(
                 "the bill names model \"{model}\", which no [[meter]] entry of the pricing table \
@@ -93,6 +101,7 @@ pub fn others(lines: &[&InvoiceLine]) -> Vec<OtherLine> {
                 day,
                 amount,
                 model,
+                split: None,
             },
         )
         .collect()

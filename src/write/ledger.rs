@@ -6,39 +6,49 @@ use std::borrow::Cow;
 
 use super::CsvOut;
 use crate::answers::changes::Change;
-use crate::charges::{speed, Lines, LEDGER_COLUMNS};
+use crate::charges::{speed, Lines, LEDGER_COLUMNS, SOURCE_COLUMN};
 use crate::intern::Interner;
 use crate::ledger::Report;
 use crate::model::GLOBAL;
 
 /// `ledger.csv`: one row per charge line, the cost exact and unrounded.
 pub fn ledger_csv(w: &mut CsvOut, lines: &Lines, interner: &Interner) -> csv::Result<()> {
-    w.row(LEDGER_COLUMNS)?;
+    let source = lines.sources.then_some(SOURCE_COLUMN);
+    w.row(LEDGER_COLUMNS.into_iter().chain(source))?;
     for (key, sums) in &lines.lines {
+        let source = lines.sources.then(|| match (key.rule, key.dims[0]) {
+            (0, crate::dimension::Key::Unattributed) => Cow::Borrowed("unallocated"),
+            (0, _) => Cow::Borrowed("span"),
+            (rule, _) => Cow::Owned(format!("rule:{rule}")),
+        });
         // Names are written as they are held; only numbers are formatted.
         let label = |k: crate::dimension::Key| Cow::Borrowed(k.label(interner));
-        w.row([
-            Cow::Owned(key.day.to_string()),
-            Cow::Borrowed(interner.get(key.provider)),
-            Cow::Borrowed(interner.get(key.model)),
-            Cow::Borrowed(key.charge.name(interner)),
-            Cow::Borrowed(key.service.tier.key()),
-            Cow::Borrowed(key.service.geo.map_or(GLOBAL, |g| interner.get(g))),
-            Cow::Borrowed(speed(key.service.fast)),
-            key.hours
-                .map_or(Cow::Borrowed(""), |w| Cow::Owned(w.label())),
-            Cow::Borrowed(if key.long_context { "true" } else { "false" }),
-            Cow::Owned(key.prompt_over.to_string()),
-            label(key.dims[0]),
-            label(key.dims[1]),
-            label(key.dims[2]),
-            label(key.dims[3]),
-            Cow::Owned(sums.requests.to_string()),
-            Cow::Owned(sums.quantity.to_string()),
-            Cow::Borrowed(key.charge.unit()),
-            Cow::Owned(sums.unit_price.normalize().to_string()),
-            Cow::Owned(sums.cost.normalize().to_string()),
-        ])?;
+        w.row(
+            [
+                Cow::Owned(key.day.to_string()),
+                Cow::Borrowed(interner.get(key.provider)),
+                Cow::Borrowed(interner.get(key.model)),
+                Cow::Borrowed(key.charge.name(interner)),
+                Cow::Borrowed(key.service.tier.key()),
+                Cow::Borrowed(key.service.geo.map_or(GLOBAL, |g| interner.get(g))),
+                Cow::Borrowed(speed(key.service.fast)),
+                key.hours
+                    .map_or(Cow::Borrowed(""), |w| Cow::Owned(w.label())),
+                Cow::Borrowed(if key.long_context { "true" } else { "false" }),
+                Cow::Owned(key.prompt_over.to_string()),
+                label(key.dims[0]),
+                label(key.dims[1]),
+                label(key.dims[2]),
+                label(key.dims[3]),
+                Cow::Owned(sums.requests.to_string()),
+                Cow::Owned(sums.quantity.to_string()),
+                Cow::Borrowed(key.charge.unit()),
+                Cow::Owned(sums.unit_price.normalize().to_string()),
+                Cow::Owned(sums.cost.normalize().to_string()),
+            ]
+            .into_iter()
+            .chain(source),
+        )?;
     }
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! Stage 7, write: the outputs, one module per output: [`reports`] (the
 //! `by_*.csv` reports and the listings), [`summary`] (`summary.json` and
-//! the terminal summary), [`reconciliation`], [`ledger`], [`answers`],
+//! the terminal summary), [`reconciliation`], [`allocation`], [`ledger`], [`answers`],
 //! [`html`], [`diff`]; [`month`] writes a whole month.
 //!
 //! Where the files go is [`outputs`]: an output directory written as a
@@ -8,6 +8,7 @@
 //! the one CSV printed. Every CSV cell that a spreadsheet would run as a
 //! formula is neutralised ([`csv`]).
 
+pub mod allocation;
 pub mod answers;
 pub mod coverage;
 pub mod csv;

@@ -1,6 +1,7 @@
 //! A computed [`Month`] written out: every file of `report --out`, one
 //! writer module per file kind, and the terminal summary.
 
+use super::allocation::allocation_csv;
 use super::answers::{
     budget_csv, by_outcome_csv, by_step_csv, distribution_csv, focus_csv, outliers_csv,
 };
@@ -74,6 +75,9 @@ fn write_reports(month: &Month, outputs: &Outputs, raw: bool) -> Result<()> {
         )
     })?;
     outputs.csv("by_day.csv", raw, |w| by_day_csv(w, &month.days))?;
+    if let Some(allocation) = &month.allocation {
+        outputs.csv("allocation.csv", raw, |w| allocation_csv(w, allocation))?;
+    }
     outputs.put("pricing.toml", usage.pricing.saved_text().as_bytes())?;
     if let Some((_, base)) = &usage.pricing.base {
         outputs.put(SAVED_BASE, base.as_bytes())?;

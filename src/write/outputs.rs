@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::manifest::Hashing;
 
 /// Every CSV file a run can write, for `--print`.
-pub const CSV_FILES: [&str; 19] = [
+pub const CSV_FILES: [&str; 20] = [
     "by_tenant.csv",
     "by_feature.csv",
     "by_agent.csv",
@@ -30,6 +30,7 @@ pub const CSV_FILES: [&str; 19] = [
     "ledger.csv",
     "by_day.csv",
     "changes.csv",
+    "allocation.csv",
 ];
 
 /// The CSV file `--print NAME` means: a file name (`focus.csv`), or a

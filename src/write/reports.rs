@@ -29,6 +29,7 @@ pub fn report_csv(
     let is_run = table.of == Of::Run;
     let has_inclusive = rows.iter().any(|r| r.inclusive.is_some());
     let has_billed = rows.iter().any(|r| r.billed.is_some());
+    let has_allocated = rows.iter().any(|r| r.allocated.is_some());
     let mut header: Vec<&str> = table.key_columns.to_vec();
     header.push("requests");
     header.extend(TokenType::ALL.map(TokenType::tokens_column));
@@ -54,6 +55,9 @@ pub fn report_csv(
     }
     if has_billed {
         header.push("billed_usd");
+    }
+    if has_allocated {
+        header.push("allocated_usd");
     }
     w.row(header)?;
     let total_cost = grand_total.cost.total();
@@ -83,6 +87,7 @@ pub fn report_csv(
         }
         record.extend(row.inclusive.map(|m| m.to_string()));
         record.extend(row.billed.map(|m| m.to_string()));
+        record.extend(row.allocated.map(|m| m.to_string()));
         w.row(record)?;
     }
     Ok(())
@@ -126,6 +131,11 @@ pub fn unattributed_csv(
         "tenant_hint",
         "source",
     ]);
+    // The records' labels, in a month whose records carry some.
+    let labelled = records.iter().any(|r| !r.labels.is_empty());
+    if labelled {
+        header.push("labels");
+    }
     w.row(header)?;
     for (r, cost) in records.iter().zip(rounded) {
         let mut row = vec![
@@ -152,6 +162,14 @@ pub fn unattributed_csv(
             inputs[r.origin.file as usize].path.display(),
             r.origin.line
         ));
+        if labelled {
+            let labels: Vec<String> = r
+                .labels
+                .iter()
+                .map(|&(n, v)| format!("{}={}", interner.get(n), interner.get(v)))
+                .collect();
+            row.push(labels.join(";"));
+        }
         w.row(row)?;
     }
     Ok(())

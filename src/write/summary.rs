@@ -74,6 +74,17 @@ pub fn terminal_summary(
     }
     out.push_str(&grid.to_string());
     out.push('\n');
+    if !summary.unattributed_labels.is_empty() {
+        let labels: Vec<String> = summary
+            .unattributed_labels
+            .iter()
+            .map(|l| format!("{} ${}", escape(&l.label), l.usd))
+            .collect();
+        out.push_str(&format!(
+            "unattributed cost by label: {}\n",
+            labels.join(", ")
+        ));
+    }
     for (title, rows) in [("tenant", tenants), ("feature", features)] {
         let mut grid = Grid::new();
         grid.load_preset(UTF8_FULL_CONDENSED).set_header([

@@ -13,6 +13,7 @@
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use super::labels::{labels_of, object_labels};
 use super::{billable, count, parse_timestamp, RowError};
 use crate::intern::Interner;
 use crate::model::{Origin, Service, Tokens, UsageRecord};
@@ -26,6 +27,13 @@ struct Invocation<'a> {
     input: Input,
     #[serde(borrow)]
     output: Output<'a>,
+    identity: Option<Identity>,
+    request_metadata: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct Identity {
+    arn: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -94,6 +102,18 @@ pub fn parse(
         Some(msg) => (msg, Some(request_id)),
         None => (request_id, None),
     };
+    // The caller's IAM identity and the tags it set on the request.
+    let mut pairs: Vec<(String, String)> = log
+        .identity
+        .and_then(|i| i.arn)
+        .map(|arn| ("identity.arn".to_string(), arn))
+        .into_iter()
+        .collect();
+    pairs.extend(object_labels(
+        "requestMetadata",
+        log.request_metadata.as_ref(),
+    ));
+    let labels = labels_of(pairs, interner);
     Ok(Some(UsageRecord {
         request_id: id.into(),
         alt_request_id: alt.map(Into::into),
@@ -119,6 +139,7 @@ pub fn parse(
         service: Service::default(),
         reported_cost_usd: None,
         tenant_hint: None,
+        labels,
         origin: Origin { file, line },
     }))
 }

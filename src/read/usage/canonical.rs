@@ -6,12 +6,13 @@ use std::str::FromStr;
 
 use rust_decimal::Decimal;
 
+use super::labels::labels_of;
 use super::{modalities, parse_count, parse_timestamp, reasoning_within_output, RowError, RowSink};
 use crate::error::{Error, Result};
 use crate::intern::Interner;
 use crate::model::{
-    Modality, Origin, Service, Tier, TokenType, Tokens, UsageRecord, GLOBAL, REASONING_COLUMN,
-    REQUESTS_SUFFIX,
+    Labels, Modality, Origin, Service, Tier, TokenType, Tokens, UsageRecord, GLOBAL,
+    REASONING_COLUMN, REQUESTS_SUFFIX,
 };
 use crate::money::plausible;
 use crate::read::csv_lines::CsvLines;
@@ -48,6 +49,8 @@ struct Columns {
     /// `<charge>_requests` columns: (position, charge name).
     charges: Vec<(usize, String)>,
     reported_cost: Option<usize>,
+    /// `label.<name>` columns: (position, name).
+    labels: Vec<(usize, String)>,
 }
 
 impl Columns {
@@ -82,9 +85,39 @@ impl Columns {
             charges: charge_columns(headers),
             modalities: Modality::ALL.map(|m| pos(m.column())),
             reported_cost: pos("reported_cost_usd"),
+            labels: label_columns(headers),
         })
     }
 }
+
+/// The `label.<name>` columns of a header.
+fn label_columns(headers: &csv::ByteRecord) -> Vec<(usize, String)> {
+    headers
+        .iter()
+        .enumerate()
+        .filter_map(|(i, h)| {
+            let name = std::str::from_utf8(h).ok()?.strip_prefix(LABEL_PREFIX)?;
+            (!name.is_empty()).then(|| (i, name.to_string()))
+        })
+        .collect()
+}
+
+/// A row's labels from its `label.<name>` columns.
+fn labels(
+    row: &csv::ByteRecord,
+    columns: &[(usize, String)],
+    interner: &mut Interner,
+) -> Result<Labels, RowError> {
+    let mut pairs = Vec::with_capacity(columns.len());
+    for (index, name) in columns {
+        let value = field(row, *index, &format!("{LABEL_PREFIX}{name}"))?;
+        pairs.push((name.clone(), value.to_string()));
+    }
+    Ok(labels_of(pairs, interner))
+}
+
+/// The prefix of a label column: `label.team` holds label `team`.
+pub const LABEL_PREFIX: &str = "label.";
 
 /// The `<charge>_requests` columns of a header: per-request charges
 /// (`web_search_requests` counts `web_search` requests).
@@ -263,6 +296,7 @@ fn parse_row(
         request_id: request_id.into(),
         alt_request_id: None,
         tenant_hint: None,
+        labels: labels(row, &columns.labels, interner)?,
         timestamp,
         provider,
         model,

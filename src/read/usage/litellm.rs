@@ -19,13 +19,14 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
+use super::labels::{labels_of, object_labels, scalar, tags};
 use super::{
     billable, count, for_each_json, json_count, modalities, parse_usd, parse_utc_timestamp,
     provider_name, reasoning_within_output, uncached, RowError, RowSink,
 };
 use crate::error::{Error, Result};
 use crate::intern::{Interner, Sym};
-use crate::model::{bare_model, Modality, Origin, Service, Tier, Tokens, UsageRecord};
+use crate::model::{bare_model, Labels, Modality, Origin, Service, Tier, Tokens, UsageRecord};
 use crate::read::csv_lines::CsvLines;
 
 /// One spend-log row, from JSON or CSV.
@@ -41,6 +42,8 @@ struct SpendLog {
     spend: Option<Box<RawValue>>,
     team_id: Option<String>,
     end_user: Option<String>,
+    user: Option<String>,
+    api_key: Option<String>,
     request_tags: Option<Value>,
     metadata: Option<Value>,
     status: Option<String>,
@@ -124,6 +127,8 @@ fn from_csv(headers: &csv::StringRecord, record: &csv::StringRecord) -> Result<S
         spend: get("spend").and_then(|v| RawValue::from_string(v.to_string()).ok()),
         team_id: get("team_id").map(str::to_string),
         end_user: get("end_user").map(str::to_string),
+        user: get("user").map(str::to_string),
+        api_key: get("api_key").map(str::to_string),
         request_tags: json("request_tags").unwrap_or(None),
         metadata: json("metadata")?,
         status: get("status").map(str::to_string),
@@ -297,6 +302,37 @@ fn normalise(
             .map(|s| parse_usd(s.get(), "spend"))
             .transpose()?,
         tenant_hint: tenant_hint.map(|h| interner.intern(&h)),
+        labels: litellm_labels(&log, interner),
         origin: Origin { file, line },
     }))
+}
+
+/// A spend log's labels: `team_id`, `team_alias`
+/// (`metadata.user_api_key_team_alias`), `user`, `end_user`, `api_key`
+/// (hashed), `api_key_alias` (`metadata.user_api_key_alias`), `tags`
+/// (`request_tags`, else `metadata.tags`) and each
+/// `metadata.requester_metadata` key as `requester_metadata.<key>`.
+fn litellm_labels(log: &SpendLog, interner: &mut Interner) -> Labels {
+    let meta = |key: &str| log.metadata.as_ref().and_then(|m| m.get(key));
+    let meta_text = |key: &str| meta(key).and_then(scalar);
+    let mut pairs: Vec<(String, String)> = [
+        ("team_id", log.team_id.clone()),
+        ("team_alias", meta_text("user_api_key_team_alias")),
+        ("user", log.user.clone()),
+        ("end_user", log.end_user.clone()),
+        ("api_key", log.api_key.clone()),
+        ("api_key_alias", meta_text("user_api_key_alias")),
+        (
+            "tags",
+            tags(log.request_tags.as_ref()).or_else(|| tags(meta("tags"))),
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(name, value)| Some((name.to_string(), value?)))
+    .collect();
+    pairs.extend(object_labels(
+        "requester_metadata",
+        meta("requester_metadata"),
+    ));
+    labels_of(pairs, interner)
 }

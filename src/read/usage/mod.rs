@@ -12,6 +12,7 @@
 
 pub mod bedrock;
 pub mod canonical;
+pub mod labels;
 pub mod litellm;
 pub mod openrouter;
 

@@ -107,6 +107,7 @@ pub fn parse(
             .map(|c| parse_usd(c.get(), "total_cost"))
             .transpose()?,
         tenant_hint: None,
+        labels: Box::default(),
         origin: Origin { file, line },
     }))
 }

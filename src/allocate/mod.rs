@@ -1,0 +1,302 @@
+//! Stage 5b, allocate: every dollar of the month an owner. Spans attribute
+//! what they saw; `[[rule]]`s give the records no span saw an owner by
+//! their labels ([`rules`]); `[[split]]`s spread the bill's lines no usage
+//! record explains over each dimension's owners ([`splits`]); what nothing
+//! reached is `(unallocated)`. Each dimension's amounts sum exactly to the
+//! basis: the bill's total with an invoice (usage trued up to it), else
+//! the usage's cost.
+
+mod json;
+pub mod rules;
+pub mod splits;
+
+use std::collections::BTreeMap;
+
+use rust_decimal::Decimal;
+
+use crate::dimension::{Dimension, Key, PerDimension};
+use crate::error::Result;
+use crate::intern::Interner;
+use crate::model::Labels;
+use crate::money::ratio;
+use crate::posting::{Posting, Postings, RuleOwner, RuleOwners};
+use crate::read::allocation::{AllocationFile, SplitBy, RULE_DIMENSIONS};
+use crate::reconcile::Reconciliation;
+pub use json::{AllocationJson, LabelJson};
+use splits::SplitLine;
+
+/// The row of what no span, rule or split reached.
+pub const UNALLOCATED: &str = "(unallocated)";
+
+/// How an amount got to its owner.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Source {
+    /// A span attributed it.
+    Span,
+    /// The record itself names it (its model).
+    Record,
+    /// A `[[rule]]`, by number.
+    Rule(usize),
+    /// A `[[split]]`, by number.
+    Split(usize),
+    /// Nothing reached it.
+    Rest,
+}
+
+impl Source {
+    /// Its name in `allocation.csv` and `ledger.csv`.
+    pub fn name(self) -> String {
+        match self {
+            Source::Span => "span".into(),
+            Source::Record => "record".into(),
+            Source::Rule(n) => format!("rule:{n}"),
+            Source::Split(n) => format!("split:{n}"),
+            Source::Rest => "unallocated".into(),
+        }
+    }
+}
+
+/// The allocation file, and the bill's lines its splits declared.
+pub struct Declared {
+    /// The file.
+    pub file: AllocationFile,
+    /// Its name, for messages.
+    pub source: String,
+    /// The bill's lines each split spreads.
+    pub lines: Vec<SplitLine>,
+    /// Splits that matched nothing.
+    pub warnings: Vec<String>,
+}
+
+impl Declared {
+    /// Read `file` and declare its splits' lines in the reconciliation.
+    pub fn new(file: AllocationFile, source: String, rec: Option<&mut Reconciliation>) -> Declared {
+        let (lines, warnings) = match rec {
+            Some(rec) => splits::declare(&file.splits, rec, &source),
+            None => (Vec::new(), Vec::new()),
+        };
+        Declared {
+            file,
+            source,
+            lines,
+            warnings,
+        }
+    }
+}
+
+/// Per owner, its amount by source.
+pub type Owners = BTreeMap<String, BTreeMap<Source, Decimal>>;
+
+/// The month's allocation.
+#[derive(Debug)]
+pub struct Allocation {
+    /// `invoice` (the bill's total) or `usage` (the usage's cost).
+    pub basis: &'static str,
+    /// What each dimension's amounts sum to.
+    pub total: Decimal,
+    /// Per dimension, each owner's amount by source.
+    pub owners: PerDimension<Owners>,
+    /// Per rule: (number, line, records, amount).
+    pub rules: Vec<(usize, usize, u64, Decimal)>,
+    /// Per split: (number, line, bill lines, amount).
+    pub splits: Vec<(usize, usize, u64, Decimal)>,
+    /// Rules that matched nothing or overlapped; splits that matched nothing.
+    pub warnings: Vec<String>,
+    /// The labels (`name=value`) carrying most of the cost no tenant owns.
+    pub unallocated_labels: Vec<(String, Decimal)>,
+    /// The owner each rule gave each record.
+    pub assigned: rules::Assigned,
+}
+
+impl Allocation {
+    /// Each owner's amount in `dimension`, by label.
+    pub fn allocated(&self, dimension: Dimension) -> Vec<(String, Decimal)> {
+        self.owners[dimension]
+            .iter()
+            .map(|(label, sources)| (label.clone(), sources.values().copied().sum()))
+            .collect()
+    }
+
+    /// The owners the rules gave, their names interned, for the postings.
+    pub fn rule_owners(&self, interner: &mut Interner) -> RuleOwners {
+        let owners = self
+            .assigned
+            .owners
+            .iter()
+            .map(|o| {
+                let mut keys = [None; 3];
+                for (d, value) in &o.values {
+                    let at = RULE_DIMENSIONS
+                        .iter()
+                        .position(|r| r == d)
+                        .expect("rules set these");
+                    keys[at] = Some(interner.intern(value));
+                }
+                RuleOwner {
+                    rule: o.rule as u32,
+                    keys,
+                }
+            })
+            .collect();
+        RuleOwners {
+            of: self.assigned.of.clone(),
+            owners,
+        }
+    }
+
+    /// The share (%) of the basis `dimension` has an owner for, 2 places.
+    pub fn allocated_pct(&self, dimension: Dimension) -> Decimal {
+        let rest: Decimal = self.owners[dimension]
+            .get(UNALLOCATED)
+            .map_or(Decimal::ZERO, |s| s.values().copied().sum());
+        ratio(self.total - rest, self.total, 100, 2).unwrap_or(Decimal::ONE_HUNDRED)
+    }
+}
+
+/// Allocate the month: rules, then splits, then the rest. `total` is the
+/// basis each dimension sums to (`basis` names it).
+pub fn allocate(
+    declared: &Declared,
+    postings: &Postings,
+    interner: &Interner,
+    (basis, total): (&'static str, Decimal),
+) -> Result<Allocation> {
+    let file = &declared.file;
+    let assigned = rules::assign(&file.rules, postings, interner, &declared.source)?;
+    let mut owners: PerDimension<Owners> = PerDimension::from_fn(|_| BTreeMap::new());
+    let mut requests: PerDimension<BTreeMap<String, Decimal>> =
+        PerDimension::from_fn(|_| BTreeMap::new());
+    let mut rule_amounts = vec![Decimal::ZERO; file.rules.len()];
+    let mut left: Vec<(&Labels, Decimal)> = Vec::new();
+    for p in postings.iter() {
+        let amount = spend(&p);
+        let owner = assigned.owner(p.index);
+        if let Some(o) = owner {
+            rule_amounts[o.rule - 1] += amount;
+        }
+        for d in Dimension::ALL {
+            let set = owner.and_then(|o| {
+                o.values
+                    .iter()
+                    .find(|(v, _)| *v == d)
+                    .map(|(_, v)| (o.rule, v))
+            });
+            let (label, source) = match (set, p.key(d)) {
+                (Some((rule, value)), _) => (value.clone(), Source::Rule(rule)),
+                (None, Key::Unattributed) => {
+                    if d == Dimension::Tenant {
+                        left.push((&p.record.labels, amount));
+                    }
+                    continue;
+                }
+                (None, key) if d == Dimension::Model => {
+                    (key.label(interner).to_string(), Source::Record)
+                }
+                (None, key) => (key.label(interner).to_string(), Source::Span),
+            };
+            *owners[d]
+                .entry(label.clone())
+                .or_default()
+                .entry(source)
+                .or_default() += amount;
+            *requests[d].entry(label).or_default() += Decimal::ONE;
+        }
+    }
+    let split_amounts = spread_splits(declared, &mut owners, &requests);
+    for d in Dimension::ALL {
+        let owned: Decimal = owners[d].values().flat_map(|s| s.values()).copied().sum();
+        if owned != total {
+            *owners[d]
+                .entry(UNALLOCATED.into())
+                .or_default()
+                .entry(Source::Rest)
+                .or_default() += total - owned;
+        }
+    }
+    let rules = file.rules.iter().zip(&assigned.records).zip(rule_amounts);
+    let splits = file.splits.iter().zip(split_amounts);
+    let mut warnings = assigned.warnings.clone();
+    warnings.extend(declared.warnings.iter().cloned());
+    Ok(Allocation {
+        basis,
+        total,
+        owners,
+        rules: rules.map(|((r, n), a)| (r.number, r.line, *n, a)).collect(),
+        splits: splits.map(|(s, (n, a))| (s.number, s.line, n, a)).collect(),
+        warnings,
+        unallocated_labels: top_labels(left.into_iter(), interner, 5),
+        assigned,
+    })
+}
+
+/// What a posting spent: its trued-up cost under a true-up, else its cost.
+fn spend(p: &Posting) -> Decimal {
+    match p.billed {
+        Some(_) => p.billed_total(),
+        None => p.cost.total(),
+    }
+}
+
+/// Spread every split line over its dimensions' owners as they stood after
+/// spans and rules; per split, the lines and amount it spread.
+fn spread_splits(
+    declared: &Declared,
+    owners: &mut PerDimension<Owners>,
+    requests: &PerDimension<BTreeMap<String, Decimal>>,
+) -> Vec<(u64, Decimal)> {
+    let by_cost: PerDimension<Vec<(String, Decimal)>> = PerDimension::from_fn(|d| {
+        owners[d]
+            .iter()
+            .map(|(label, s)| (label.clone(), s.values().copied().sum()))
+            .collect()
+    });
+    let by_requests: PerDimension<Vec<(String, Decimal)>> =
+        PerDimension::from_fn(|d| requests[d].iter().map(|(l, n)| (l.clone(), *n)).collect());
+    let mut done = vec![(0u64, Decimal::ZERO); declared.file.splits.len()];
+    for line in &declared.lines {
+        let split = &declared.file.splits[line.split];
+        done[line.split].0 += 1;
+        done[line.split].1 += line.amount;
+        for d in Dimension::ALL {
+            let weights = match &split.by {
+                SplitBy::Cost => &by_cost[d],
+                SplitBy::Requests => &by_requests[d],
+                SplitBy::Shares(dimension, shares) if *dimension == d => shares,
+                SplitBy::Shares(..) => continue,
+            };
+            for (label, part) in splits::spread(line.amount, weights) {
+                *owners[d]
+                    .entry(label)
+                    .or_default()
+                    .entry(Source::Split(split.number))
+                    .or_default() += part;
+            }
+        }
+    }
+    done
+}
+
+/// The `n` labels (`name=value`) carrying the most of `records`' amounts,
+/// largest first, ties by label.
+pub fn top_labels<'r>(
+    records: impl Iterator<Item = (&'r Labels, Decimal)>,
+    interner: &Interner,
+    n: usize,
+) -> Vec<(String, Decimal)> {
+    let mut amounts: BTreeMap<String, Decimal> = BTreeMap::new();
+    for (labels, amount) in records {
+        for &(name, value) in labels.iter() {
+            let label = format!("{}={}", interner.get(name), interner.get(value));
+            *amounts.entry(label).or_default() += amount;
+        }
+    }
+    top(amounts, n)
+}
+
+/// The `n` largest amounts, largest first, ties by label.
+fn top(amounts: BTreeMap<String, Decimal>, n: usize) -> Vec<(String, Decimal)> {
+    let mut list: Vec<(String, Decimal)> = amounts.into_iter().collect();
+    list.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    list.truncate(n);
+    list
+}

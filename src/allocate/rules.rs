@@ -1,0 +1,248 @@
+//! `[[rule]]`s on usage records' labels: which owner each record no span
+//! attributed (or, with `override`, any record) is given. Rules are tried
+//! in file order and the first that matches wins; a rule naming a label no
+//! record carries is an error, a rule that matches nothing and a rule whose
+//! records an earlier rule took are warnings.
+
+use std::collections::HashMap;
+
+use crate::dimension::Dimension;
+use crate::error::{Error, Result};
+use crate::hash::FastMap;
+use crate::intern::{Interner, Sym};
+use crate::posting::Postings;
+use crate::price::glob_match;
+use crate::read::allocation::{Part, Rule};
+
+/// The owner a rule gave: its number and each dimension's value.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Owner {
+    /// The rule's number (`rule:<n>`).
+    pub rule: usize,
+    /// The values it set.
+    pub values: Vec<(Dimension, String)>,
+}
+
+/// Each record's owner by rule, and what the rules did.
+#[derive(Debug, Default)]
+pub struct Assigned {
+    /// Per record: an index into `owners`, or `u32::MAX` for none.
+    pub of: Vec<u32>,
+    /// The distinct owners the rules gave.
+    pub owners: Vec<Owner>,
+    /// Per rule: the records it took.
+    pub records: Vec<u64>,
+    /// Warnings: rules that matched nothing or only what others took.
+    pub warnings: Vec<String>,
+}
+
+impl Assigned {
+    /// The owner rule assigned record `index`, if any.
+    pub fn owner(&self, index: usize) -> Option<&Owner> {
+        self.of
+            .get(index)
+            .filter(|&&o| o != u32::MAX)
+            .map(|&o| &self.owners[o as usize])
+    }
+}
+
+/// The label names the rules use, resolved against the month's records.
+struct LabelNames {
+    /// Every label name a rule uses, in first-use order.
+    names: Vec<String>,
+    /// Record label-name symbol → its index in `names` (or none).
+    by_sym: FastMap<Sym, Option<usize>>,
+}
+
+impl LabelNames {
+    fn new(rules: &[Rule]) -> LabelNames {
+        let mut names: Vec<String> = Vec::new();
+        let used = rules.iter().flat_map(|r| {
+            let matched = r.matches.iter().map(|(n, _)| n.clone());
+            let templated = r.sets.iter().flat_map(|(_, parts)| {
+                parts.iter().filter_map(|p| match p {
+                    Part::Label(n) => Some(n.clone()),
+                    Part::Text(_) => None,
+                })
+            });
+            matched.chain(templated).collect::<Vec<_>>()
+        });
+        for name in used {
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        LabelNames {
+            names,
+            by_sym: FastMap::default(),
+        }
+    }
+
+    fn index(&self, name: &str) -> usize {
+        self.names
+            .iter()
+            .position(|n| n == name)
+            .expect("every rule label is listed")
+    }
+
+    /// A record's values of the rules' labels.
+    fn values(
+        &mut self,
+        labels: &[(Sym, Sym)],
+        interner: &Interner,
+        seen: &mut [bool],
+    ) -> Vec<Option<Sym>> {
+        let mut values = vec![None; self.names.len()];
+        for &(name, value) in labels {
+            let names = &self.names;
+            let at = *self
+                .by_sym
+                .entry(name)
+                .or_insert_with(|| names.iter().position(|n| n == interner.get(name)));
+            if let Some(at) = at {
+                values[at] = Some(value);
+                seen[at] = true;
+            }
+        }
+        values
+    }
+}
+
+/// Give each record the owner of the first rule that matches it.
+pub fn assign(
+    rules: &[Rule],
+    postings: &Postings,
+    interner: &Interner,
+    source: &str,
+) -> Result<Assigned> {
+    let mut names = LabelNames::new(rules);
+    let mut seen = vec![false; names.names.len()];
+    let mut globs: HashMap<(usize, usize, Sym), bool> = HashMap::new();
+    let mut owners: HashMap<Owner, u32> = HashMap::new();
+    let mut assigned = Assigned {
+        records: vec![0; rules.len()],
+        ..Assigned::default()
+    };
+    // Per rule: the records it matched that an earlier rule took.
+    let mut shadowed = vec![(0u64, usize::MAX); rules.len()];
+    for posting in postings.iter() {
+        let values = names.values(&posting.record.labels, interner, &mut seen);
+        let mut owner = None;
+        for (i, rule) in rules.iter().enumerate() {
+            if posting.call.is_some() && !rule.overrides {
+                continue;
+            }
+            let Some(found) = matches(rule, i, &values, &names, interner, &mut globs) else {
+                continue;
+            };
+            match owner {
+                None => owner = Some((i, found)),
+                Some((first, _)) => {
+                    shadowed[i].0 += 1;
+                    shadowed[i].1 = shadowed[i].1.min(first);
+                }
+            }
+        }
+        let index = match owner {
+            None => u32::MAX,
+            Some((i, values)) => {
+                assigned.records[i] += 1;
+                let next = owners.len() as u32;
+                *owners
+                    .entry(Owner {
+                        rule: rules[i].number,
+                        values,
+                    })
+                    .or_insert(next)
+            }
+        };
+        assigned.of.push(index);
+    }
+    if let Some(at) = seen.iter().position(|s| !s) {
+        let name = &names.names[at];
+        let rule = rules
+            .iter()
+            .find(|r| uses(r, name))
+            .expect("a rule uses it");
+        return Err(Error::fatal(format!(
+            "{source}:{}: the [[rule]] names label \"{name}\", which no usage record of the month carries",
+            rule.line
+        )));
+    }
+    let mut ordered: Vec<(Owner, u32)> = owners.into_iter().collect();
+    ordered.sort_by_key(|(_, i)| *i);
+    assigned.owners = ordered.into_iter().map(|(o, _)| o).collect();
+    assigned.warnings = warnings(rules, &assigned.records, &shadowed, source);
+    Ok(assigned)
+}
+
+/// Whether `rule` matches a record with `values`: every match, and every
+/// label its templates use present. The values it sets, if so.
+fn matches(
+    rule: &Rule,
+    i: usize,
+    values: &[Option<Sym>],
+    names: &LabelNames,
+    interner: &Interner,
+    globs: &mut HashMap<(usize, usize, Sym), bool>,
+) -> Option<Vec<(Dimension, String)>> {
+    for (k, (name, pattern)) in rule.matches.iter().enumerate() {
+        let value = values[names.index(name)]?;
+        let fits = *globs
+            .entry((i, k, value))
+            .or_insert_with(|| glob_match(pattern.as_bytes(), interner.get(value).as_bytes()));
+        if !fits {
+            return None;
+        }
+    }
+    rule.sets
+        .iter()
+        .map(|(d, parts)| {
+            let mut text = String::new();
+            for part in parts {
+                match part {
+                    Part::Text(t) => text.push_str(t),
+                    Part::Label(name) => text.push_str(interner.get(values[names.index(name)]?)),
+                }
+            }
+            Some((*d, text))
+        })
+        .collect()
+}
+
+fn uses(rule: &Rule, name: &str) -> bool {
+    rule.matches.iter().any(|(n, _)| n == name)
+        || rule
+            .sets
+            .iter()
+            .any(|(_, parts)| parts.contains(&Part::Label(name.to_string())))
+}
+
+/// A rule that took no record: it matched nothing, or only records an
+/// earlier rule took; a rule some of whose records an earlier one took
+/// overlaps it.
+fn warnings(
+    rules: &[Rule],
+    records: &[u64],
+    shadowed: &[(u64, usize)],
+    source: &str,
+) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for (i, rule) in rules.iter().enumerate() {
+        let (overlap, first) = shadowed[i];
+        let at = format!("{source}:{}", rule.line);
+        if records[i] == 0 && overlap == 0 {
+            warnings.push(format!(
+                "{at}: rule:{} matches no usage record of the month",
+                rule.number
+            ));
+        } else if overlap > 0 {
+            let earlier = &rules[first];
+            warnings.push(format!(
+                "{at}: rule:{} overlaps rule:{} (line {}): {overlap} record(s) it matches went to the earlier rule",
+                rule.number, earlier.number, earlier.line
+            ));
+        }
+    }
+    warnings
+}

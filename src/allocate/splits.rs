@@ -1,0 +1,152 @@
+//! `[[split]]`s: the bill's lines no usage record explains (provisioned
+//! throughput, platform fees, credits, tax), matched by provider, model,
+//! charge and description, declared in the reconciliation (status `split`)
+//! and spread over each dimension's owners exactly.
+
+use rust_decimal::Decimal;
+
+use crate::price::glob_match;
+use crate::read::allocation::Split;
+use crate::read::invoice::Meter;
+use crate::reconcile::{Reconciliation, Status};
+
+/// A bill line a split spreads.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SplitLine {
+    /// The split's index in the file.
+    pub split: usize,
+    /// The line's amount.
+    pub amount: Decimal,
+}
+
+/// A bill line's fields, as splits match them.
+struct Fields<'a> {
+    provider: &'a str,
+    model: Option<&'a str>,
+    charge: &'a str,
+    description: &'a str,
+}
+
+impl Fields<'_> {
+    fn get(&self, field: &str) -> Option<&str> {
+        match field {
+            "provider" => Some(self.provider),
+            "model" => self.model,
+            "charge" => Some(self.charge),
+            _ => Some(self.description),
+        }
+    }
+
+    /// The first split every match of which fits.
+    fn split(&self, splits: &[Split]) -> Option<usize> {
+        splits.iter().position(|s| {
+            s.matches.iter().all(|(field, pattern)| {
+                self.get(field)
+                    .is_some_and(|v| glob_match(pattern.as_bytes(), v.as_bytes()))
+            })
+        })
+    }
+}
+
+/// Match the bill's unexplained lines to the splits, declare them in the
+/// reconciliation, and return them with a warning for each split that
+/// matched nothing.
+pub fn declare(
+    splits: &[Split],
+    rec: &mut Reconciliation,
+    source: &str,
+) -> (Vec<SplitLine>, Vec<String>) {
+    let mut found = Vec::new();
+    let (mut usage, mut other) = (Vec::new(), Vec::new());
+    for (i, line) in rec.lines.iter().enumerate() {
+        if line.status != Status::MissingInUsage || rec.made_up(&line.key) {
+            continue;
+        }
+        let per_token = line.key.meter != Meter::Other;
+        let fields = Fields {
+            provider: &line.key.provider,
+            model: per_token.then_some(line.key.model.as_str()),
+            charge: "usage",
+            description: if per_token { "" } else { &line.key.model },
+        };
+        if let Some(s) = fields.split(splits) {
+            usage.push((i, splits[s].number));
+            found.push(SplitLine {
+                split: s,
+                amount: line.invoiced,
+            });
+        }
+    }
+    for (i, line) in rec.other.iter().enumerate() {
+        let fields = Fields {
+            provider: &line.provider,
+            model: line.model.as_deref(),
+            charge: line.charge.name(),
+            description: &line.label,
+        };
+        if let Some(s) = fields.split(splits) {
+            other.push((i, splits[s].number));
+            found.push(SplitLine {
+                split: s,
+                amount: line.amount,
+            });
+        }
+    }
+    rec.split(&usage, &other);
+    let warnings = splits
+        .iter()
+        .enumerate()
+        .filter(|(s, _)| !found.iter().any(|l| l.split == *s))
+        .map(|(_, split)| {
+            format!(
+                "{source}:{}: split:{} matches no line of the bill",
+                split.line, split.number
+            )
+        })
+        .collect();
+    (found, warnings)
+}
+
+/// `amount` spread over `weights` in proportion, exactly: every part but
+/// the last is its exact fraction, the last the rest, so the parts sum to
+/// `amount`. Nothing when the weights sum to zero.
+pub fn spread(amount: Decimal, weights: &[(String, Decimal)]) -> Vec<(String, Decimal)> {
+    let total: Decimal = weights.iter().map(|(_, w)| *w).sum();
+    if total.is_zero() {
+        return Vec::new();
+    }
+    let mut given = Decimal::ZERO;
+    let last = weights.len() - 1;
+    weights
+        .iter()
+        .enumerate()
+        .map(|(i, (label, w))| {
+            let part = if i == last {
+                amount - given
+            } else {
+                amount * *w / total
+            };
+            given += part;
+            (label.clone(), part)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spread_parts_sum_to_the_line() {
+        let weights: Vec<(String, Decimal)> = [("a", 1), ("b", 1), ("c", 1)]
+            .map(|(l, w)| (l.to_string(), Decimal::from(w)))
+            .to_vec();
+        let parts = spread(Decimal::from(100), &weights);
+        assert_eq!(
+            parts.iter().map(|(_, p)| *p).sum::<Decimal>(),
+            Decimal::from(100)
+        );
+        assert_eq!(parts[0].1, Decimal::from(100) / Decimal::from(3));
+        assert!(spread(Decimal::ONE, &[("a".into(), Decimal::ZERO)]).is_empty());
+    }
+}

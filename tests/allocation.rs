@@ -1,0 +1,219 @@
+//! Every dollar an owner: allocation rules on usage records' labels own
+//! the spend no span saw, splits spread the bill's unexplained lines, and
+//! every dimension's `allocated_usd` sums to the bill (or the usage).
+//! The month: the hand-made fleet (spans and canonical usage) and, with no
+//! span, LiteLLM spend logs and Bedrock invocation logs carrying team,
+//! key, end-user, request-metadata and IAM-identity labels.
+
+use crate::workdir::{csv_rows, fixture, micros, Workdir};
+
+fn month(name: &str) -> Workdir {
+    let wd = Workdir::handmade(name);
+    std::fs::rename(wd.path("pricing.toml"), wd.path("handmade.toml")).unwrap();
+    for file in [
+        "litellm.jsonl",
+        "bedrock.jsonl",
+        "pricing.toml",
+        "invoice.csv",
+        "rules.toml",
+        "splits.toml",
+    ] {
+        wd.copy(&fixture(&format!("allocation/{file}")), file);
+    }
+    wd
+}
+
+const REPORT: [&str; 14] = [
+    "report",
+    "--spans",
+    "spans",
+    "--usage",
+    "usage.csv",
+    "litellm.jsonl",
+    "bedrock.jsonl",
+    "--pricing",
+    "pricing.toml",
+    "--period",
+    "2025-06",
+    "--min-match",
+    "0",
+    "--quiet",
+];
+
+fn report(wd: &Workdir, flags: &[&str]) -> std::process::Output {
+    wd.output(&[&REPORT[..], &["--out", "out"], flags].concat())
+}
+
+/// A report's `allocated_usd` per row label, in micro-dollars.
+fn allocated(wd: &Workdir, report: &str) -> Vec<(String, i128)> {
+    let rows = csv_rows(&wd.read(&format!("out/by_{report}.csv")));
+    let at = rows[0]
+        .iter()
+        .position(|h| h == "allocated_usd")
+        .expect("allocated_usd");
+    rows[1..]
+        .iter()
+        .map(|r| (r[0].clone(), micros(&r[at])))
+        .collect()
+}
+
+fn get(rows: &[(String, i128)], label: &str) -> i128 {
+    rows.iter().find(|(l, _)| l == label).map_or(0, |(_, m)| *m)
+}
+
+#[test]
+fn rules_own_the_spend_no_span_saw_record_by_record() {
+    let wd = month("alloc-rules");
+    let out = report(
+        &wd,
+        &["--allocation", "rules.toml", "--min-allocated", "99"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Each record's cost, tokens × $/1M = micro-dollars: claude-test-1 on
+    // 2025-06-11/12 at $3 in / $15 out, Bedrock's at $1 / $5.
+    let litellm = |input: i128, output: i128| input * 3 + output * 15;
+    let bedrock = |input: i128, output: i128| input + output * 5;
+    let tenants = allocated(&wd, "tenant");
+    let spans_acme = 30_600; // acme's cost by its spans (by_tenant cost_usd)
+    assert_eq!(
+        get(&tenants, "acme"),
+        spans_acme + litellm(100_000, 10_000) + bedrock(20_000, 2_000)
+    );
+    assert_eq!(get(&tenants, "globex"), litellm(200_000, 20_000));
+    assert_eq!(get(&tenants, "initech"), litellm(50_000, 16_000));
+    assert_eq!(get(&tenants, "umbrella"), bedrock(40_000, 4_000));
+    assert_eq!(get(&tenants, "conv-9"), 972_500);
+    // No rule matches the scratch key; gpt-test's untraced record has no labels.
+    assert_eq!(get(&tenants, "(unallocated)"), litellm(100, 0) + 8);
+    assert_eq!(get(&tenants, "(unattributed)"), 0);
+    let features = allocated(&wd, "feature");
+    assert_eq!(get(&features, "search"), litellm(300_000, 30_000));
+    assert_eq!(get(&features, "nightly-etl"), bedrock(60_000, 6_000));
+    for dimension in ["tenant", "feature", "agent", "tool", "model"] {
+        let sum: i128 = allocated(&wd, dimension).iter().map(|(_, m)| m).sum();
+        assert_eq!(
+            sum, 2_852_658,
+            "{dimension}: every dimension sums to the usage's cost"
+        );
+    }
+    let summary = wd.read("out/summary.json");
+    assert!(
+        summary.contains("\"basis\": \"usage\"") && summary.contains("\"tenant\": \"99.99\""),
+        "{summary}"
+    );
+    // The ledger says how each line got its owners.
+    let ledger = wd.read("out/ledger.csv");
+    assert!(ledger.lines().next().unwrap().ends_with(",cost_usd,source"));
+    assert!(
+        ledger.contains(
+            ",globex,search,(unattributed),(unattributed),1,200000,1000000 tokens,3,0.6,rule:1\n"
+        ),
+        "{ledger}"
+    );
+    // Unattributed records list their labels.
+    let unattributed = wd.read("out/unattributed.csv");
+    assert!(unattributed.contains("api_key=hash-2;api_key_alias=batch-nightly;requester_metadata.customer=initech;requester_metadata.job=reindex;team_alias=data-platform;team_id=team-data;user=svc-batch"), "{unattributed}");
+    assert!(unattributed.contains("identity.arn=arn:aws:sts::111122223333:assumed-role/etl-runner/i-0abc;requestMetadata.pipeline=nightly-etl;requestMetadata.tenant=umbrella"), "{unattributed}");
+}
+
+#[test]
+fn splits_spread_the_unexplained_lines_so_every_dimension_sums_to_the_bill() {
+    let wd = month("alloc-splits");
+    let out = report(
+        &wd,
+        &["--invoice", "invoice.csv", "--allocation", "splits.toml"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The bill: usage $2.852658 (trued up), provisioned throughput $5, a
+    // platform fee $1, a credit -$0.50 and tax $0.10.
+    for dimension in ["tenant", "feature", "agent", "tool", "model"] {
+        let sum: i128 = allocated(&wd, dimension).iter().map(|(_, m)| m).sum();
+        assert_eq!(sum, 8_452_658, "{dimension}");
+    }
+    let audit = wd.read("out/allocation.csv");
+    assert!(
+        audit.contains("\ntenant,acme,split:2,0.6\n")
+            && audit.contains("\ntenant,globex,split:2,0.4\n"),
+        "{audit}"
+    );
+    // Fixed shares over tenants only: the fee is unallocated elsewhere.
+    assert!(
+        audit.contains("\nfeature,(unallocated),unallocated,1.00030775\n"),
+        "{audit}"
+    );
+    let rec = wd.read("out/reconciliation.csv");
+    for line in [
+        "aws.bedrock,Provisioned throughput - 1 model unit,,,0.000000,5.000000,-5.000000,-100.00,split,split:1",
+        "anthropic,Promotional credit,,,,-0.500000,,,split,split:3 (credit)",
+        "anthropic,VAT,,,,0.100000,,,split,split:4 (tax)",
+    ] {
+        assert!(rec.contains(line), "{line}\n{rec}");
+    }
+    assert!(
+        rec.contains("\n(usage total),,,,2.852658,2.852658,0.000000,0.00,ok,\n"),
+        "{rec}"
+    );
+    // Without the splits the unexplained lines fail the gate, as before.
+    let out = report(
+        &wd,
+        &["--invoice", "invoice.csv", "--allocation", "rules.toml"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn rules_that_match_nothing_or_overlap_are_warned_and_unknown_labels_refused() {
+    let wd = month("alloc-warnings");
+    wd.write(
+        "warn.toml",
+        "[[rule]]\nmatch = { \"label.team_alias\" = \"search-*\" }\ntenant = \"{label.end_user}\"\n\n\
+         [[rule]]\nmatch = { \"label.end_user\" = \"acme\" }\ntenant = \"acme\"\n\n\
+         [[rule]]\nmatch = { \"label.team_alias\" = \"nobody\" }\ntenant = \"x\"\n\n\
+         [[split]]\nmatch = { description = \"Support plan*\" }\nby = \"cost\"\n",
+    );
+    let out = report(
+        &wd,
+        &["--invoice", "invoice.csv", "--allocation", "warn.toml"],
+    );
+    assert_eq!(out.status.code(), Some(1), "the unsplit lines still fail");
+    let summary = wd.read("out/summary.json");
+    for warning in [
+        "warn.toml:5: rule:2 overlaps rule:1 (line 1): 1 record(s) it matches went to the earlier rule",
+        "warn.toml:9: rule:3 matches no usage record of the month",
+        "warn.toml:13: split:1 matches no line of the bill",
+    ] {
+        assert!(summary.contains(warning), "{warning}\n{summary}");
+    }
+    wd.write(
+        "bad.toml",
+        "[[rule]]\nmatch = { \"label.team\" = \"x\" }\ntenant = \"y\"\n",
+    );
+    let stderr = wd.fail(
+        &[&REPORT[..], &["--out", "out2", "--allocation", "bad.toml"]].concat(),
+        2,
+    );
+    assert!(stderr.contains("bad.toml:1: the [[rule]] names label \"team\", which no usage record of the month carries"), "{stderr}");
+}
+
+#[test]
+fn too_little_allocated_fails_naming_the_largest_unallocated_labels() {
+    let wd = month("alloc-gate");
+    wd.write("one.toml", "[[rule]]\nmatch = { \"label.team_alias\" = \"search-*\" }\ntenant = \"{label.end_user}\"\n");
+    let out = report(&wd, &["--allocation", "one.toml", "--min-allocated", "95"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("allocation: 83.16 % of the cost has a tenant, below --min-allocated 95; the largest unallocated labels: api_key=hash-2 $0.390000"),
+        "{stderr}"
+    );
+}
