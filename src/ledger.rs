@@ -305,8 +305,17 @@ pub struct Counts {
     pub duplicate_spans: u64,
     /// Inference spans that only wrap another inference span (not calls).
     pub wrapper_spans: u64,
+    /// Spans carrying a join attribute that are no model call: never
+    /// joined (an AWS API call's `aws.request_id`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub join_ids_not_calls: u64,
     /// Records skipped under `--lenient`.
     pub skipped: u64,
+}
+
+/// Whether a count is zero (left out of `summary.json`).
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Check, before anything is written, that nothing was lost or counted

@@ -307,6 +307,10 @@ pub enum Role {
     Call,
     /// Any other span: only passes identity down.
     Other,
+    /// A span that carries a join attribute (`--join-attr`) but is no
+    /// model call (an AWS API call's `aws.request_id`): passes identity
+    /// down, and is counted, never joined.
+    IdOnly,
 }
 
 /// What an inference span itself says about its call, kept only for calls:

@@ -70,6 +70,8 @@ struct Meta {
     orphan_spans: u64,
     duplicate_spans: u64,
     wrapper_spans: u64,
+    #[serde(default)]
+    ids_not_calls: u64,
     skipped: BTreeMap<String, u64>,
     skipped_first: Vec<String>,
     /// Each run's outcome: trace id (hex) → outcome.
@@ -219,6 +221,7 @@ pub fn write_partial(
         orphan_spans: resolved.orphan_spans,
         duplicate_spans: resolved.duplicate_spans,
         wrapper_spans: resolved.wrapper_spans,
+        ids_not_calls: resolved.ids_not_calls,
         skipped,
         skipped_first: intake.skips.first[before.skips.first.len()..].to_vec(),
         skipped_span_files: intake.skipped_files[before.skipped_files..].to_vec(),
@@ -354,6 +357,7 @@ pub fn read_partials(
         resolved.orphan_spans += meta.orphan_spans;
         resolved.duplicate_spans += meta.duplicate_spans;
         resolved.wrapper_spans += meta.wrapper_spans;
+        resolved.ids_not_calls += meta.ids_not_calls;
         intake.skips.absorb(&meta.skipped, &meta.skipped_first);
         if meta.shard.index == 0 || whole {
             intake

@@ -354,7 +354,13 @@ fn remove_abandoned(base: &Path) {
     }
 }
 
-const ROLES: [Role; 4] = [Role::Agent, Role::Tool, Role::Call, Role::Other];
+const ROLES: [Role; 5] = [
+    Role::Agent,
+    Role::Tool,
+    Role::Call,
+    Role::Other,
+    Role::IdOnly,
+];
 
 /// Append `span`'s binary form to `out`: fixed-width little-endian fields,
 /// symbols as their integers, optional counts behind a bit set.

@@ -144,6 +144,9 @@ pub struct Resolved {
     /// Inference spans without a join id that wrap another inference span
     /// (a framework span around the SDK span that carries the id): not calls.
     pub wrapper_spans: u64,
+    /// Spans carrying a join attribute that are no model call (never
+    /// joined).
+    pub ids_not_calls: u64,
     /// Each run's outcome, from its root span.
     pub outcomes: FastMap<u128, Sym>,
     /// Every trace id seen (a shard's partial lists them, so `merge` can
@@ -180,6 +183,7 @@ impl Resolved {
         self.orphan_spans += other.orphan_spans;
         self.duplicate_spans += other.duplicate_spans;
         self.wrapper_spans += other.wrapper_spans;
+        self.ids_not_calls += other.ids_not_calls;
         self.outcomes.extend(other.outcomes);
         self.trace_ids.extend(other.trace_ids);
     }
@@ -375,7 +379,7 @@ fn resolve_trace(
                     }
                     own.call = Some(node as u32);
                 }
-                Role::Other => {}
+                Role::Other | Role::IdOnly => {}
             }
             ctx[node] = own;
             state[node] = DONE;
@@ -406,7 +410,10 @@ fn resolve_trace(
     let agent_names: Vec<Option<Sym>> = spans.iter().map(|s| s.agent).collect();
     let paths = AgentPaths::new(&spans, &parent_agent);
     for (i, span) in spans.into_iter().enumerate() {
-        let Some(info) = span.call else { continue };
+        let Some(info) = span.call else {
+            out.ids_not_calls += u64::from(span.role == Role::IdOnly);
+            continue;
+        };
         if wraps[i] && info.join_key.is_none() {
             out.wrapper_spans += 1;
             continue;

@@ -2,7 +2,7 @@
 //! arithmetic worked out by hand, compressed inputs, and one fleet exported
 //! three ways giving the same reports.
 
-use crate::workdir::{csv_rows, fixture, real, repo, Workdir};
+use crate::workdir::{csv_rows, fixture, real, repo, row, Workdir};
 
 const USAGE_HEADER: &str = "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch\n";
 
@@ -23,12 +23,6 @@ fn report(wd: &Workdir, spans: &str, usage: &[&str], flags: &[&str]) {
     ]);
     args.extend(flags);
     wd.run(&args);
-}
-
-fn row<'a>(csv: &'a str, key: &str) -> &'a str {
-    csv.lines()
-        .find(|l| l.starts_with(&format!("{key},")))
-        .unwrap_or_else(|| panic!("no row {key} in\n{csv}"))
 }
 
 #[test]

@@ -18,6 +18,7 @@ mod handmade;
 mod hardening;
 mod inputs;
 mod matrix;
+mod model_calls;
 mod ownership;
 #[cfg(feature = "parquet")]
 mod parquet;

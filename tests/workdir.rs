@@ -210,3 +210,10 @@ pub fn reseal(dir: &Path) {
     }
     std::fs::write(dir.join(tokenledger::manifest::MANIFEST), manifest.render()).unwrap();
 }
+
+/// The line of `csv` whose first cell is `key`.
+pub fn row<'a>(csv: &'a str, key: &str) -> &'a str {
+    csv.lines()
+        .find(|l| l.starts_with(&format!("{key},")))
+        .unwrap_or_else(|| panic!("no row {key} in\n{csv}"))
+}

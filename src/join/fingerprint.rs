@@ -16,8 +16,9 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 
 use super::{model_key, Fingerprint, Joined, Unbilled};
-use crate::intern::Interner;
-use crate::model::{TokenType, UsageRecord};
+use crate::intern::{Interner, Sym};
+use crate::model::{bare_model, TokenType, UsageRecord};
+use crate::price::PriceTable;
 use crate::tree::Call;
 
 /// A call's or record's fingerprint: model, input tokens (cached ones
@@ -33,14 +34,23 @@ pub(super) fn join_by_fingerprint(
     records: &[UsageRecord],
     joined: &mut Joined,
     fingerprint: Fingerprint,
-    interner: &Interner,
+    (interner, table): (&Interner, &PriceTable),
 ) {
+    let mut providers: Vec<Sym> = records.iter().map(|r| r.provider).collect();
+    providers.sort_unstable();
+    providers.dedup();
+    let mut families = Families {
+        interner,
+        table,
+        providers,
+        of: HashMap::new(),
+    };
     // (calls, records) per fingerprint, each as (time, index).
     let mut points: HashMap<Print, (Points, Points)> = HashMap::new();
     for (i, r) in records.iter().enumerate() {
         if joined.call_of[i].is_none() {
             let print = (
-                model_key(interner.get(r.model)),
+                families.of(r.model),
                 r.tokens.prompt(),
                 r.tokens.get(TokenType::Output),
             );
@@ -56,7 +66,7 @@ pub(super) fn join_by_fingerprint(
             info.output_tokens,
             matches!(why, Unbilled::NoJoinKey | Unbilled::NoRecord) && info.start_ns > 0,
         ) {
-            let print = (model_key(interner.get(m)), input, output);
+            let print = (families.of(m), input, output);
             if let Some(bucket) = points.get_mut(&print) {
                 bucket.0.push((info.start_ns as i64, ci));
             }
@@ -82,6 +92,34 @@ pub(super) fn join_by_fingerprint(
         if ambiguous.binary_search(ci).is_ok() {
             *why = Unbilled::Ambiguous;
         }
+    }
+}
+
+/// The model a fingerprint compares, per model symbol: its family under
+/// the providers the month's records are billed by
+/// ([`PriceTable::model_family`]: a span names no provider, so a record's
+/// is not used either), else the name as [`model_key`] normalises it. So
+/// an alias and its dated snapshots meet; two models never do.
+struct Families<'a> {
+    interner: &'a Interner,
+    table: &'a PriceTable,
+    /// The providers of the month's records.
+    providers: Vec<Sym>,
+    of: HashMap<Sym, String>,
+}
+
+impl Families<'_> {
+    fn of(&mut self, model: Sym) -> String {
+        let (interner, table) = (self.interner, self.table);
+        self.of
+            .entry(model)
+            .or_insert_with(|| {
+                let name = bare_model(interner.get(model));
+                let providers = self.providers.iter().map(|&p| interner.get(p));
+                let family = table.model_family(name, providers);
+                model_key(family.as_deref().unwrap_or(name))
+            })
+            .clone()
     }
 }
 

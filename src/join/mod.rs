@@ -11,6 +11,7 @@ use crate::hash::FastMap;
 
 use crate::intern::Interner;
 use crate::model::{bare_model, UsageRecord};
+use crate::price::PriceTable;
 use crate::tree::Call;
 
 /// Why a call has no usage record.
@@ -60,8 +61,10 @@ pub struct Joined {
 }
 
 /// The fingerprint join: a call with no id, or whose id matches no record,
-/// joins a billed record, not joined by id, of the same model (as
-/// [`model_key`] normalises it) and the same input and output token counts
+/// joins a billed record, not joined by id, of the same model (the same
+/// pricing-table entry: a span's requested alias `gpt-4o` meets the billed
+/// snapshot `gpt-4o-2024-08-06`; else the same name as [`model_key`]
+/// normalises it) and the same input and output token counts
 /// whose time lies within `window_ns` of the call's start. Pairs are
 /// decided for all calls at once, nearest first, and a tie is never
 /// guessed ([`fingerprint`]).
@@ -85,7 +88,7 @@ pub fn join(
     calls: &[Call],
     records: &[UsageRecord],
     outside: &[Box<str>],
-    fingerprint: Option<(Fingerprint, &Interner)>,
+    fingerprint: Option<(Fingerprint, &Interner, &PriceTable)>,
 ) -> Joined {
     let outside: FastMap<&str, ()> = outside.iter().map(|id| (&**id, ())).collect();
     // Every id a record is known by; a record's own request id wins over
@@ -128,8 +131,9 @@ pub fn join(
         by_fingerprint: 0,
         repeats,
     };
-    if let Some((fingerprint, interner)) = fingerprint {
-        fingerprint::join_by_fingerprint(calls, records, &mut joined, fingerprint, interner);
+    if let Some((fingerprint, interner, table)) = fingerprint {
+        let names = (interner, table);
+        fingerprint::join_by_fingerprint(calls, records, &mut joined, fingerprint, names);
     }
     joined
 }

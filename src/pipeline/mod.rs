@@ -211,7 +211,7 @@ fn join_calls(
         let window_ns = i64::try_from(config.fingerprint_window)
             .unwrap_or(i64::MAX / 1_000_000_000)
             .saturating_mul(1_000_000_000);
-        (Fingerprint { window_ns }, &usage.interner)
+        (Fingerprint { window_ns }, &usage.interner, &usage.pricing)
     });
     let joined = join(
         &resolved.calls,
@@ -225,6 +225,7 @@ fn join_calls(
     counts.orphan_spans = resolved.orphan_spans;
     counts.duplicate_spans = resolved.duplicate_spans;
     counts.wrapper_spans = resolved.wrapper_spans;
+    counts.join_ids_not_calls = resolved.ids_not_calls;
     counts.matched_by_fingerprint = joined.by_fingerprint;
     counts.repeated_call_spans = joined.repeats;
     counts.unbilled_calls = joined.unbilled.len() as u64;

@@ -105,6 +105,32 @@ impl PriceTable {
             .map_or(model, String::as_str)
     }
 
+    /// The names the best entries of `providers` that price `model` give
+    /// it (as [`PriceTable::canonical_model`]), sorted and joined by `|`:
+    /// a dated snapshot and its alias have the same family under the same
+    /// providers (`gpt-4o-2024-08-06` and `gpt-4o`: `gpt-4o`). `None` when
+    /// none of them prices it.
+    pub fn model_family<'p>(
+        &self,
+        model: &str,
+        providers: impl Iterator<Item = &'p str>,
+    ) -> Option<String> {
+        let prices = |p: &str| {
+            self.pricing_providers(p).any(|q| {
+                self.entries
+                    .iter()
+                    .any(|e| e.provider == q && e.fit(model).is_some())
+            })
+        };
+        let mut names: Vec<&str> = providers
+            .filter(|p| prices(p))
+            .map(|p| self.canonical_model(p, model))
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        (!names.is_empty()).then(|| names.join("|"))
+    }
+
     /// The best entry for `model`, else for the in-region model of its
     /// Bedrock profile (and whether that profile is `global.`).
     fn find_index(&self, provider: &str, model: &str, date: NaiveDate) -> Option<(usize, bool)> {

@@ -8,6 +8,8 @@ pub mod flat;
 pub mod invoice;
 pub mod jaeger;
 pub mod otlp;
+pub mod otlp_logs;
+mod otlp_value;
 pub mod outcomes;
 pub mod provider_usage;
 pub mod semconv;

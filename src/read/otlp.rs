@@ -9,10 +9,11 @@
 use std::borrow::Cow;
 use std::path::Path;
 
-use serde::de::{self, IgnoredAny};
+use serde::de::IgnoredAny;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use super::otlp_value::{KeyValue, Resource};
 use super::span::{compact, AttrKeys, Attributes, Ids, Scalar};
 use crate::error::{Error, Result};
 use crate::intern::Interner;
@@ -25,7 +26,8 @@ struct TracesData<'a> {
     resource_spans: Option<Vec<ResourceSpans<'a>>>,
     #[serde(borrow)]
     batches: Option<Vec<ResourceSpans<'a>>>,
-    resource_logs: Option<IgnoredAny>,
+    #[serde(borrow)]
+    resource_logs: Option<Vec<super::otlp_logs::ResourceLogs<'a>>>,
     resource_metrics: Option<IgnoredAny>,
     /// Tempo's v2 API (`GET /api/v2/traces/<id>`): `{"trace": {"resourceSpans": …}}`.
     #[serde(borrow)]
@@ -39,12 +41,6 @@ struct ResourceSpans<'a> {
     resource: Resource<'a>,
     #[serde(borrow, default, alias = "instrumentationLibrarySpans")]
     scope_spans: Vec<ScopeSpans<'a>>,
-}
-
-#[derive(Default, Deserialize)]
-struct Resource<'a> {
-    #[serde(borrow, default)]
-    attributes: Vec<KeyValue<'a>>,
 }
 
 #[derive(Deserialize)]
@@ -70,79 +66,6 @@ struct OtlpSpan<'a> {
     attributes: Vec<KeyValue<'a>>,
 }
 
-#[derive(Deserialize)]
-struct KeyValue<'a> {
-    #[serde(borrow)]
-    key: Cow<'a, str>,
-    #[serde(borrow, default)]
-    value: AnyValue<'a>,
-}
-
-/// An attribute value; array, kvlist and bytes values are skipped unread.
-#[derive(Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct AnyValue<'a> {
-    /// Kept as raw JSON: a string nobody asks for (message contents) is
-    /// skipped without being unescaped or copied.
-    #[serde(borrow)]
-    string_value: Option<&'a RawValue>,
-    int_value: Option<IntValue>,
-    double_value: Option<f64>,
-    bool_value: Option<bool>,
-}
-
-/// OTLP's 64-bit `intValue`: a decimal string by the spec, a bare number in
-/// many real exports. Anything else (a float, out of range) is an error.
-struct IntValue(i64);
-
-impl<'de> Deserialize<'de> for IntValue {
-    fn deserialize<D: de::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        struct V;
-        impl de::Visitor<'_> for V {
-            type Value = IntValue;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("an intValue: a 64-bit integer as a decimal string or a number")
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> std::result::Result<IntValue, E> {
-                Ok(IntValue(v))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> std::result::Result<IntValue, E> {
-                i64::try_from(v).map(IntValue).map_err(|_| {
-                    E::custom(format!("intValue {v} is out of the 64-bit signed range"))
-                })
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<IntValue, E> {
-                v.parse()
-                    .map(IntValue)
-                    .map_err(|_| E::custom(format!("intValue \"{v}\" is not a 64-bit integer")))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-impl AnyValue<'_> {
-    fn scalar(&self) -> Option<Scalar<'_>> {
-        if let Some(raw) = self.string_value {
-            // A JSON string without escapes reads as its text between the
-            // quotes: borrowed, not copied.
-            let json = raw.get();
-            let plain = json.len() >= 2 && json.starts_with('"') && !json.contains('\\');
-            let text = match plain {
-                true => Some(Cow::Borrowed(&json[1..json.len() - 1])),
-                false => serde_json::from_str::<String>(json).ok().map(Cow::Owned),
-            };
-            text.map(Scalar::Text)
-        } else if let Some(IntValue(i)) = self.int_value {
-            Some(Scalar::Int(i))
-        } else if let Some(d) = self.double_value {
-            Some(Scalar::Float(d))
-        } else {
-            self.bool_value.map(Scalar::Bool)
-        }
-    }
-}
-
 /// Parse one OTLP JSON line into compact spans, passing each to `sink`.
 /// Returns the number of spans, or the line's problem.
 pub fn parse_line(
@@ -161,7 +84,10 @@ pub fn parse_line(
 /// cuts is what the reader accepts).
 pub fn trace_ids(text: &str) -> std::result::Result<Vec<u128>, (&'static str, String)> {
     let data = parse_data(text)?;
-    let mut traces = Vec::new();
+    let mut traces: Vec<u128> = data
+        .resource_logs
+        .as_deref()
+        .map_or_else(Vec::new, super::otlp_logs::trace_ids);
     each_span(data, &mut |span, _| {
         traces.push(span_ids(span).parse(&span.name)?.0);
         Ok(())
@@ -195,7 +121,10 @@ pub fn read_document(
 /// [`read_document`] finds it.
 pub fn document_trace_ids(path: &Path, text: &str) -> Result<Vec<u128>> {
     let data = parse_document(path, text)?;
-    let mut traces = Vec::new();
+    let mut traces: Vec<u128> = data
+        .resource_logs
+        .as_deref()
+        .map_or_else(Vec::new, super::otlp_logs::trace_ids);
     each_span(data, &mut |span, _| {
         traces.push(span_ids(span).parse(&span.name)?.0);
         Ok(())
@@ -223,6 +152,9 @@ fn convert(
     sink: &mut dyn FnMut(Span),
 ) -> std::result::Result<u64, String> {
     let mut count = 0;
+    if let Some(logs) = &data.resource_logs {
+        count += super::otlp_logs::spans(logs, origin, keys, interner, sink)?;
+    }
     each_span(data, &mut |span, attrs| {
         let ids = span_ids(span);
         if let Some(span) = compact(&span.name, ids, attrs, origin, keys, interner)? {

@@ -53,6 +53,7 @@ pub const ALIASES: &[(&str, &[&str])] = &[
         "gen_ai.usage.input_tokens",
         &[
             "gen_ai.usage.prompt_tokens",
+            "gen_ai.response.prompt_tokens",
             "llm.token_count.prompt",
             "ai.usage.promptTokens",
             "ai.usage.inputTokens",
@@ -64,6 +65,7 @@ pub const ALIASES: &[(&str, &[&str])] = &[
         "gen_ai.usage.output_tokens",
         &[
             "gen_ai.usage.completion_tokens",
+            "gen_ai.response.completion_tokens",
             "llm.token_count.completion",
             "ai.usage.completionTokens",
             "ai.usage.outputTokens",
@@ -93,6 +95,7 @@ pub const ALIASES: &[(&str, &[&str])] = &[
         &[
             "gen_ai.usage.cache_creation.input_tokens",
             "gen_ai.usage.cache_creation_input_tokens",
+            "gen_ai.usage.cache_write_input_tokens",
             "llm.token_count.prompt_details.cache_write",
             "gen_ai.usage.details.cache_write_tokens",
             "gen_ai.usage.partial.cache_creation.input_tokens",
@@ -122,6 +125,23 @@ pub const OPERATION_KINDS: &[(&str, &str, &str)] = &[
     ("langfuse.observation.type", "generation", "chat"),
     ("langfuse.observation.type", "agent", "invoke_agent"),
     ("langfuse.observation.type", "tool", "execute_tool"),
+    // The AWS SDK's own spans of a Bedrock Runtime model call (botocore,
+    // and ADOT's), when no GenAI attribute names the operation.
+    ("rpc.method", "InvokeModel", "chat"),
+    ("rpc.method", "InvokeModelWithResponseStream", "chat"),
+    ("rpc.method", "Converse", "chat"),
+    ("rpc.method", "ConverseStream", "chat"),
+];
+
+/// Other libraries' `gen_ai.operation.name` values for the GenAI
+/// operations (Semantic Kernel's model diagnostics before its 1.19 Python
+/// and 1.47 .NET releases): (their value, the operation it means).
+pub const OPERATION_ALIASES: &[(&str, &str)] = &[
+    ("chat.completions", "chat"),
+    ("chat.streaming_completions", "chat"),
+    ("text.completions", "text_completion"),
+    ("text.streaming_completions", "text_completion"),
+    ("text_completions", "text_completion"),
 ];
 
 /// Spans that name an agent or a tool by their name alone, whatever their
@@ -142,6 +162,13 @@ pub const NAME_PREFIXES: &[(&str, &str)] = &[
     // ADK's span around each model call (google-genai's `generate_content`
     // inside it, when instrumented, is the call; this one then wraps it).
     ("call_llm", "chat"),
+    // The AWS SDK's span of a Bedrock Runtime model call, named
+    // `{service}.{operation}` (botocore): `InvokeModel`,
+    // `InvokeModelWithResponseStream`, `Converse`, `ConverseStream`.
+    ("Bedrock Runtime.InvokeModel", "chat"),
+    ("Bedrock Runtime.Converse", "chat"),
+    // ADK's (and OpenInference's ADK) agent span: `agent_run [hello_agent]`.
+    ("agent_run [", "invoke_agent"),
 ];
 
 /// `gen_ai.operation.name` values (or span-name prefixes) of inference calls.

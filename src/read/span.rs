@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use std::io::Read;
 use std::path::Path;
 
-use super::semconv::{self, CALL_OPERATIONS, NAME_PREFIXES, OPERATION_KINDS};
+use super::semconv::{self, CALL_OPERATIONS, NAME_PREFIXES, OPERATION_ALIASES, OPERATION_KINDS};
 use crate::error::{Error, Result};
 use crate::intern::Interner;
 use crate::model::{bare_model, CallInfo, Origin, Role, Span};
@@ -144,7 +144,10 @@ pub fn parse_hex_id(text: &str, digits: usize) -> Option<u128> {
 /// the first word of the span name.
 fn operation<'n>(attrs: &dyn Attributes, name: &str, name_op: &'n str) -> Cow<'n, str> {
     if let Some(op) = attrs.text("gen_ai.operation.name") {
-        return Cow::Owned(op.into_owned());
+        let alias = OPERATION_ALIASES
+            .iter()
+            .find(|(other, _)| op.eq_ignore_ascii_case(other));
+        return alias.map_or_else(|| Cow::Owned(op.into_owned()), |(_, op)| Cow::Borrowed(*op));
     }
     OPERATION_KINDS
         .iter()
@@ -172,7 +175,7 @@ fn name_target<'n>(name: &'n str, op: &str) -> Option<&'n str> {
     let from_prefix = NAME_PREFIXES
         .iter()
         .find(|(prefix, o)| *o == op && name.starts_with(prefix))
-        .map(|(prefix, _)| name[prefix.len()..].trim().trim_matches(['\'', '"']));
+        .map(|(prefix, _)| name[prefix.len()..].trim().trim_matches(['\'', '"', ']']));
     let target = match from_prefix {
         Some(rest) => rest,
         None => match name.split_once(' ') {
@@ -225,36 +228,39 @@ pub fn compact(
     let name = formatted.as_deref().unwrap_or(name);
     let name_op = name.split_once(' ').map_or(name, |(op, _)| op);
     let op = operation(attrs, name, name_op);
-    let join_key = keys
-        .join
-        .iter()
-        .find_map(|k| attrs.text(k))
-        .or_else(|| id_in_output(attrs).map(Cow::Owned));
+    let is_call = is_model_call(attrs, &op);
+    // Only a model call's id joins: an id on any other span (an AWS API
+    // call's `aws.request_id`, an ADK event id in `output.value`) is not a
+    // billed request's.
+    let join_key = is_call
+        .then(|| {
+            keys.join
+                .iter()
+                .find_map(|k| attrs.text(k))
+                .or_else(|| id_in_output(attrs).map(Cow::Owned))
+        })
+        .flatten();
     let role = match op.as_ref() {
         "invoke_agent" => Role::Agent,
         "execute_tool" => Role::Tool,
-        op if CALL_OPERATIONS.contains(&op) || join_key.is_some() => Role::Call,
+        _ if is_call => Role::Call,
         // A span that names a tool or an agent is one, whatever else it is.
         _ if attrs.text("gen_ai.tool.name").is_some() => Role::Tool,
         _ if attrs.text("gen_ai.agent.name").is_some() => Role::Agent,
+        _ if keys.join.iter().any(|k| attrs.text(k).is_some()) => Role::IdOnly,
         _ => Role::Other,
     };
-    let mut named = |attr: &str| {
-        attrs
-            .text(attr)
-            .or_else(|| name_target(name, &op).map(Cow::Borrowed))
-            .map(|n| interner.intern(&n))
-    };
-    let agent = if role == Role::Agent {
-        named("gen_ai.agent.name")
-    } else {
-        None
-    };
-    let tool = if role == Role::Tool {
-        named("gen_ai.tool.name")
-    } else {
-        None
-    };
+    let agent = (role == Role::Agent)
+        .then(|| agent_name(attrs, name, &op))
+        .flatten()
+        .map(|n| interner.intern(&n));
+    let tool = (role == Role::Tool)
+        .then(|| {
+            let named = attrs.text("gen_ai.tool.name");
+            named.or_else(|| name_target(name, &op).map(Cow::Borrowed))
+        })
+        .flatten()
+        .map(|n| interner.intern(&n));
     let tenant = keys
         .tenant
         .iter()
@@ -262,9 +268,7 @@ pub fn compact(
         .find_map(|(rank, key)| attrs.text(key).map(|v| (rank as u8, interner.intern(&v))));
     let feature = attrs.text(&keys.feature).map(|v| interner.intern(&v));
     let call = (role == Role::Call).then(|| {
-        let model = attrs
-            .text("gen_ai.response.model")
-            .or_else(|| attrs.text("gen_ai.request.model"));
+        let model = model_of(attrs);
         let input = attrs.count("gen_ai.usage.input_tokens");
         let cached = attrs
             .count("gen_ai.usage.cache_read.input_tokens")
@@ -276,7 +280,7 @@ pub fn compact(
         // emitters report Anthropic's input that excludes them. Cached
         // tokens beyond the input count give that away.
         let input = input.map(|n| if cached > n { n + cached } else { n });
-        let (output, reasoning) = output_tokens(attrs);
+        let (output, reasoning) = output_tokens(attrs, model.as_deref(), input);
         Box::new(CallInfo {
             join_key: join_key.map(|k| k.into()),
             name: interner.intern(name),
@@ -308,6 +312,82 @@ pub fn compact(
     }))
 }
 
+/// The model a span names: its response model, else its request model; a
+/// library's placeholder for none (Spring AI writes `none`) is none.
+fn model_of<'a>(attrs: &'a dyn Attributes) -> Option<Cow<'a, str>> {
+    ["gen_ai.response.model", "gen_ai.request.model"]
+        .into_iter()
+        .filter_map(|k| attrs.text(k))
+        .find(|m| !m.eq_ignore_ascii_case("none"))
+}
+
+/// Whether a span is a model call: its operation says so (GenAI `chat`,
+/// `text_completion`, `generate_content`, `embeddings`, or another
+/// library's kind or AWS SDK method that means one), or, where no
+/// operation is named at all, it names a model and counts its tokens.
+fn is_model_call(attrs: &dyn Attributes, op: &str) -> bool {
+    if CALL_OPERATIONS.contains(&op) {
+        return true;
+    }
+    let named_op = attrs.text("gen_ai.operation.name").is_some()
+        || OPERATION_KINDS
+            .iter()
+            .any(|(key, _, _)| attrs.value(key).is_some());
+    !named_op
+        && model_of(attrs).is_some()
+        && attrs.count("gen_ai.usage.input_tokens").is_some()
+        && attrs.count("gen_ai.usage.output_tokens").is_some()
+}
+
+/// An agent span's agent: `gen_ai.agent.name` (or an alias), else
+/// OpenInference's `graph.node.id`, else the role CrewAI writes into the
+/// span's `input.value` or its name (`Researcher.research-task._execute_core`),
+/// else what the span's name says (`invoke_agent Planner`).
+fn agent_name<'a>(attrs: &'a dyn Attributes, name: &'a str, op: &str) -> Option<Cow<'a, str>> {
+    attrs
+        .text("gen_ai.agent.name")
+        .or_else(|| attrs.text("graph.node.id"))
+        .or_else(|| {
+            attrs
+                .text("input.value")
+                .and_then(|v| crew_role(&v))
+                .map(Cow::Owned)
+        })
+        .or_else(|| crew_name_role(name).map(Cow::Borrowed))
+        .or_else(|| name_target(name, op).map(Cow::Borrowed))
+}
+
+/// CrewAI's agent role inside an AGENT span's `input.value`: the agent's
+/// repr, `role='Senior Researcher' goal=…`, or a serialised agent's
+/// `"role": "…"`.
+fn crew_role(input: &str) -> Option<String> {
+    if let Some(at) = input.find("role='") {
+        let rest = &input[at + 6..];
+        return rest
+            .find('\'')
+            .map(|end| rest[..end].to_string())
+            .filter(|r| !r.is_empty());
+    }
+    let value: serde_json::Value = serde_json::from_str(input).ok()?;
+    let agent = value.get("agent").unwrap_or(&value);
+    agent
+        .get("role")?
+        .as_str()
+        .filter(|r| !r.is_empty())
+        .map(str::to_string)
+}
+
+/// The role in CrewAI's span names: `{role}.{task}._execute_core`,
+/// `{role}._execute_core`, `{role}.{task}.execute`, `{role}.kickoff`; not
+/// the class of older versions' `Task._execute_core`.
+fn crew_name_role(name: &str) -> Option<&str> {
+    let body = ["._execute_core", ".execute", ".kickoff"]
+        .iter()
+        .find_map(|suffix| name.strip_suffix(suffix))?;
+    let role = body.split('.').next()?;
+    (!role.is_empty() && !matches!(role, "Task" | "Crew" | "Agent")).then_some(role)
+}
+
 /// Read the rest of `reader` after `head` as text.
 pub fn rest_of(path: &Path, mut reader: impl Read, mut head: Vec<u8>) -> Result<String> {
     reader
@@ -322,6 +402,51 @@ pub fn rest_of(path: &Path, mut reader: impl Read, mut head: Vec<u8>) -> Result<
     })
 }
 
+/// The span's total token count, where it states one.
+fn total_tokens(attrs: &dyn Attributes) -> Option<u64> {
+    ["llm.token_count.total", "gen_ai.usage.total_tokens"]
+        .into_iter()
+        .find_map(|k| attrs.value(k).and_then(|v| v.count()))
+}
+
+/// An output count that is the span's total while another output count
+/// beside it makes the total with the input (google-adk 1.8 writes
+/// `gen_ai.usage.output_tokens` = `total_token_count`, OpenInference's
+/// `llm.token_count.completion` right beside it) is the total: the other
+/// one is the output.
+fn output_not_total(
+    attrs: &dyn Attributes,
+    output: Option<u64>,
+    input: Option<u64>,
+) -> Option<u64> {
+    let completion = [
+        "llm.token_count.completion",
+        "gen_ai.usage.completion_tokens",
+    ]
+    .into_iter()
+    .find_map(|k| attrs.value(k).and_then(|v| v.count()));
+    match (output, completion, total_tokens(attrs), input) {
+        (Some(o), Some(c), Some(t), Some(i)) if o == t && c != o && c + i == t => Some(c),
+        _ => output,
+    }
+}
+
+/// Gemini's thinking tokens where an instrumentation counts them nowhere
+/// but in the total (OpenInference's Vertex AI and older google-genai
+/// instrumentations: completion = candidates only): the total's excess
+/// over prompt and completion is billed as output, and is the reasoning.
+fn thinking_gap(
+    attrs: &dyn Attributes,
+    model: Option<&str>,
+    (input, output, reasoning): (Option<u64>, Option<u64>, Option<u64>),
+) -> (Option<u64>, Option<u64>) {
+    let gemini = model.is_some_and(|m| m.to_ascii_lowercase().contains("gemini"));
+    match (gemini, reasoning, input, output, total_tokens(attrs)) {
+        (true, None, Some(i), Some(o), Some(t)) if t > i + o => (Some(t - i), Some(t - i - o)),
+        _ => (output, reasoning),
+    }
+}
+
 /// The ADK attribute holding the model's raw response, with Gemini's
 /// `usage_metadata`.
 const ADK_RESPONSE: &str = "gcp.vertex.agent.llm_response";
@@ -331,11 +456,15 @@ const ADK_RESPONSE: &str = "gcp.vertex.agent.llm_response";
 /// `candidates_token_count`): where ADK's raw response shows an output
 /// count that leaves them out, they are added, so the span counts what is
 /// billed.
-fn output_tokens(attrs: &dyn Attributes) -> (Option<u64>, Option<u64>) {
-    let output = attrs.count("gen_ai.usage.output_tokens");
+fn output_tokens(
+    attrs: &dyn Attributes,
+    model: Option<&str>,
+    input: Option<u64>,
+) -> (Option<u64>, Option<u64>) {
+    let output = output_not_total(attrs, attrs.count("gen_ai.usage.output_tokens"), input);
     let reasoning = attrs.count("gen_ai.usage.reasoning.output_tokens");
     let Some(response) = attrs.text(ADK_RESPONSE) else {
-        return (output, reasoning);
+        return thinking_gap(attrs, model, (input, output, reasoning));
     };
     let Ok(response) = serde_json::from_str::<serde_json::Value>(&response) else {
         return (output, reasoning);

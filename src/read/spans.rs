@@ -50,7 +50,7 @@ impl Dialect {
             "\"resourceLogs\"",
             "\"resourceMetrics\"",
         ];
-        let flat = ["\"context\"", "\"trace_id\"", "\"span_id\""];
+        let flat = ["\"context\"", "\"trace_id\"", "\"span_id\"", "\"traceId\""];
         if super::jaeger::is_jaeger(line) {
             Dialect::Jaeger
         } else if !otlp.iter().any(|k| line.contains(k)) && flat.iter().any(|k| line.contains(k)) {

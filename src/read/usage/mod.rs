@@ -12,6 +12,7 @@
 
 pub mod bedrock;
 pub mod canonical;
+pub mod claude_code;
 pub mod labels;
 pub mod litellm;
 pub mod openrouter;
@@ -39,6 +40,8 @@ pub enum UsageFormat {
     Openrouter,
     /// Amazon Bedrock model invocation logs (JSON lines, usually gzipped).
     Bedrock,
+    /// Claude Code's OpenTelemetry log events (OTLP JSON logs).
+    ClaudeCode,
 }
 
 impl UsageFormat {
@@ -49,6 +52,7 @@ impl UsageFormat {
             UsageFormat::Litellm => "litellm-spend-logs",
             UsageFormat::Openrouter => "openrouter-generations",
             UsageFormat::Bedrock => "bedrock-invocation-logs",
+            UsageFormat::ClaudeCode => "claude-code-logs",
         }
     }
 
@@ -59,6 +63,7 @@ impl UsageFormat {
             UsageFormat::Litellm,
             UsageFormat::Openrouter,
             UsageFormat::Bedrock,
+            UsageFormat::ClaudeCode,
         ]
         .into_iter()
         .find(|f| f.name() == name)
@@ -70,7 +75,7 @@ impl UsageFormat {
     pub fn expresses(self) -> [bool; 5] {
         match self {
             UsageFormat::Canonical | UsageFormat::Litellm => [true; 5],
-            UsageFormat::Bedrock => [true, true, true, false, true],
+            UsageFormat::Bedrock | UsageFormat::ClaudeCode => [true, true, true, false, true],
             UsageFormat::Openrouter => [true, true, false, false, true],
         }
     }
@@ -84,6 +89,7 @@ impl UsageFormat {
             UsageFormat::Bedrock => 1,
             UsageFormat::Litellm => 2,
             UsageFormat::Openrouter => 3,
+            UsageFormat::ClaudeCode => 4,
         }
     }
 
@@ -100,6 +106,9 @@ impl UsageFormat {
         }
         let has = |key: &str| head.contains(&format!("\"{key}\""));
         if trimmed.starts_with(['{', '[']) {
+            if has("resourceLogs") && head.contains("claude_code") {
+                return Ok(UsageFormat::ClaudeCode);
+            }
             if has("schemaType") || has("inputTokenCount") {
                 return Ok(UsageFormat::Bedrock);
             }
@@ -127,7 +136,8 @@ impl UsageFormat {
         }
         Err(Error::fatal(format!(
             "{}: not a usage file tokenledger knows (canonical CSV, LiteLLM spend logs, OpenRouter \
-             generations, Bedrock invocation logs); use --usage-format to force one",
+             generations, Bedrock invocation logs, Claude Code log events); use --usage-format to \
+             force one",
             path.display()
         )))
     }
@@ -201,6 +211,12 @@ pub fn read_from(
                 line,
                 json.and_then(|json| bedrock::parse(json, file, line, interner)),
             )
+        })?,
+        UsageFormat::ClaudeCode => for_each_json(source, path, &mut |line, json| match json
+            .and_then(|json| claude_code::parse(json, file, line, interner))
+        {
+            Ok(records) => records.into_iter().try_for_each(|r| row(line, Ok(Some(r)))),
+            Err(e) => row(line, Err(e)),
         })?,
     }
     Ok(stats)

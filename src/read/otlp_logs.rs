@@ -1,0 +1,247 @@
+//! OTLP JSON logs (`resourceLogs` → `scopeLogs` → `logRecords`, the
+//! Collector's file exporter shape) of coding-agent fleets: Claude Code's
+//! `claude_code.api_request` events, one per billed model request. Each
+//! event is read twice, as the run needs it:
+//!
+//! - as a **call** span ([`spans`]): operation `chat`, its model, its
+//!   token counts, its `request_id` as the join id, and every attribute of
+//!   the event and its resource (`user.email`, `organization.id`,
+//!   `session.id`, and what `OTEL_RESOURCE_ATTRIBUTES` adds: `team.id`,
+//!   `department`) for `--tenant-attr` and `--feature-attr`. Each request
+//!   is a run of its own: its trace and span ids are hashes of the request
+//!   id;
+//! - as a **usage record** (usage format `claude-code-logs`, [`Event`]): the
+//!   tokens priced by the table, the event's own `cost_usd` kept beside.
+//!
+//! Values may be typed (`intValue`, `doubleValue`) or strings, as versions
+//! differ. Other events (`user_prompt`, `tool_result`, `api_error`) are no
+//! requests and are passed over.
+
+use std::borrow::Cow;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use sha2::{Digest, Sha256};
+
+use super::otlp_value::{AnyValue, KeyValue, Resource};
+use super::span::{compact, AttrKeys, Attributes, Ids, Scalar};
+use crate::intern::Interner;
+use crate::model::{Origin, Span};
+
+/// One OTLP `LogsData` document (a line of the Collector's file exporter).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogsData<'a> {
+    /// Its resources' logs.
+    #[serde(borrow, default)]
+    pub resource_logs: Vec<ResourceLogs<'a>>,
+}
+
+/// One resource's logs.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceLogs<'a> {
+    #[serde(borrow, default)]
+    resource: Resource<'a>,
+    #[serde(borrow, default)]
+    scope_logs: Vec<ScopeLogs<'a>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ScopeLogs<'a> {
+    #[serde(borrow, default)]
+    log_records: Vec<LogRecord<'a>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LogRecord<'a> {
+    #[serde(borrow, default)]
+    time_unix_nano: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    body: Option<AnyValue<'a>>,
+    #[serde(borrow, default)]
+    attributes: Vec<KeyValue<'a>>,
+}
+
+/// The body (or `event.name`) of a request event.
+const API_REQUEST: [&str; 2] = ["claude_code.api_request", "api_request"];
+
+/// One request event: its attributes (its resource's behind them) and
+/// its time.
+pub struct Event<'x, 'a> {
+    record: &'x [KeyValue<'a>],
+    resource: &'x [KeyValue<'a>],
+    /// `timeUnixNano`, 0 when absent.
+    pub time_ns: u64,
+}
+
+impl Event<'_, '_> {
+    /// The raw value under exactly `key`, the event's before its resource's.
+    pub fn raw(&self, key: &str) -> Option<Scalar<'_>> {
+        self.record
+            .iter()
+            .chain(self.resource)
+            .find(|kv| kv.key == key)
+            .and_then(|kv| kv.value.scalar())
+    }
+
+    /// The text under `key` (numbers as written).
+    pub fn text(&self, key: &str) -> Option<Cow<'_, str>> {
+        match self.raw(key)? {
+            Scalar::Text(t) => Some(t),
+            Scalar::Int(i) => Some(Cow::Owned(i.to_string())),
+            Scalar::Float(f) => Some(Cow::Owned(f.to_string())),
+            Scalar::Bool(b) => Some(Cow::Owned(b.to_string())),
+        }
+        .filter(|t| !t.is_empty())
+    }
+
+    /// A token count under `key`: an integer, or a string of one.
+    pub fn count(&self, key: &str) -> Option<u64> {
+        match self.raw(key)? {
+            Scalar::Int(i) => u64::try_from(i).ok(),
+            Scalar::Text(t) => t.trim().parse().ok(),
+            _ => None,
+        }
+    }
+
+    /// Every attribute of the event and its resource with a text value,
+    /// the event's first.
+    pub fn texts(&self) -> impl Iterator<Item = (&str, Cow<'_, str>)> {
+        self.record
+            .iter()
+            .chain(self.resource)
+            .filter_map(|kv| match kv.value.scalar()? {
+                Scalar::Text(t) if !t.is_empty() => Some((kv.key.as_ref(), t)),
+                _ => None,
+            })
+    }
+
+    /// The request's id: `request_id`, else `client_request_id`.
+    pub fn request_id(&self) -> Option<Cow<'_, str>> {
+        self.text("request_id")
+            .or_else(|| self.text("client_request_id"))
+    }
+
+    /// Input tokens, all of them: the event counts cache reads and writes
+    /// apart from `input_tokens`.
+    fn all_input(&self) -> Option<u64> {
+        let input = self.count("input_tokens")?;
+        Some(
+            input
+                + self.count("cache_read_tokens").unwrap_or(0)
+                + self.count("cache_creation_tokens").unwrap_or(0),
+        )
+    }
+}
+
+/// The event read through the GenAI names the span reader asks for.
+impl Attributes for Event<'_, '_> {
+    fn value(&self, key: &str) -> Option<Scalar<'_>> {
+        let count = |n: Option<u64>| n.and_then(|n| i64::try_from(n).ok()).map(Scalar::Int);
+        match key {
+            "gen_ai.operation.name" => Some(Scalar::Text(Cow::Borrowed("chat"))),
+            "gen_ai.request.model" => self.raw("model"),
+            "gen_ai.response.id" => self
+                .request_id()
+                .map(|id| Scalar::Text(Cow::Owned(id.into_owned()))),
+            "gen_ai.usage.input_tokens" => count(self.all_input()),
+            "gen_ai.usage.output_tokens" => count(self.count("output_tokens")),
+            "gen_ai.usage.cache_read.input_tokens" => count(self.count("cache_read_tokens")),
+            "gen_ai.usage.cache_write.input_tokens" => count(self.count("cache_creation_tokens")),
+            _ => self.raw(key),
+        }
+    }
+}
+
+/// `f` on every request event of `resources`, in order.
+pub fn each_event(
+    resources: &[ResourceLogs],
+    f: &mut dyn FnMut(&Event) -> Result<(), String>,
+) -> Result<(), String> {
+    for resource in resources {
+        for scope in &resource.scope_logs {
+            for record in &scope.log_records {
+                let event = Event {
+                    record: &record.attributes,
+                    resource: &resource.resource.attributes,
+                    time_ns: record
+                        .time_unix_nano
+                        .map_or(0, |raw| raw.get().trim_matches('"').parse().unwrap_or(0)),
+                };
+                let body = record.body.as_ref().and_then(|b| b.scalar());
+                let is_request = |name: Option<Cow<str>>| {
+                    name.is_some_and(|n| API_REQUEST.contains(&n.as_ref()))
+                };
+                let body_text = match body {
+                    Some(Scalar::Text(t)) => Some(t),
+                    _ => None,
+                };
+                if is_request(body_text) || is_request(event.text("event.name")) {
+                    f(&event)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The first `bytes` bytes of the SHA-256 of `text`, as hex.
+fn hashed(text: &str, bytes: usize) -> String {
+    Sha256::digest(text.as_bytes())[..bytes]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// An event's trace and span ids, as hex: each request is its own run (a
+/// session's requests are told by their `session.id` attribute).
+fn ids(event: &Event) -> Result<(String, String), String> {
+    let request = event
+        .request_id()
+        .ok_or("a claude_code.api_request event without request_id or client_request_id")?;
+    Ok((
+        hashed(&format!("trace:{request}"), 16),
+        hashed(&format!("span:{request}"), 8),
+    ))
+}
+
+/// The call span of every request event.
+pub(super) fn spans(
+    resources: &[ResourceLogs],
+    origin: Origin,
+    keys: &AttrKeys,
+    interner: &mut Interner,
+    sink: &mut dyn FnMut(Span),
+) -> Result<u64, String> {
+    let mut count = 0;
+    each_event(resources, &mut |event| {
+        let (trace, span) = ids(event)?;
+        let ids = Ids {
+            trace: (&trace, "session.id"),
+            span: (&span, "request_id"),
+            parent: (None, "parent"),
+            start_ns: event.time_ns,
+        };
+        let name = format!("chat {}", event.text("model").unwrap_or_default());
+        if let Some(span) = compact(&name, ids, event, origin, keys, interner)? {
+            sink(span);
+            count += 1;
+        }
+        Ok(())
+    })?;
+    Ok(count)
+}
+
+/// The trace id of every request event, in order.
+pub(super) fn trace_ids(resources: &[ResourceLogs]) -> Vec<u128> {
+    let mut traces = Vec::new();
+    let _ = each_event(resources, &mut |event| {
+        let (trace, _) = ids(event)?;
+        traces.extend(super::span::parse_hex_id(&trace, 32));
+        Ok(())
+    });
+    traces
+}

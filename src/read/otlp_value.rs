@@ -1,0 +1,89 @@
+//! OTLP JSON's attribute values and resources, shared by the span reader
+//! ([`super::otlp`]) and the log reader ([`super::otlp_logs`]).
+
+use std::borrow::Cow;
+
+use serde::de;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::span::Scalar;
+
+#[derive(Default, Deserialize)]
+pub(super) struct Resource<'a> {
+    #[serde(borrow, default)]
+    pub(super) attributes: Vec<KeyValue<'a>>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct KeyValue<'a> {
+    #[serde(borrow)]
+    pub(super) key: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub(super) value: AnyValue<'a>,
+}
+
+/// An attribute value; array, kvlist and bytes values are skipped unread.
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct AnyValue<'a> {
+    /// Kept as raw JSON: a string nobody asks for (message contents) is
+    /// skipped without being unescaped or copied.
+    #[serde(borrow)]
+    string_value: Option<&'a RawValue>,
+    int_value: Option<IntValue>,
+    double_value: Option<f64>,
+    bool_value: Option<bool>,
+}
+
+/// OTLP's 64-bit `intValue`: a decimal string by the spec, a bare number in
+/// many real exports. Anything else (a float, out of range) is an error.
+struct IntValue(i64);
+
+impl<'de> Deserialize<'de> for IntValue {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl de::Visitor<'_> for V {
+            type Value = IntValue;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an intValue: a 64-bit integer as a decimal string or a number")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> std::result::Result<IntValue, E> {
+                Ok(IntValue(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> std::result::Result<IntValue, E> {
+                i64::try_from(v).map(IntValue).map_err(|_| {
+                    E::custom(format!("intValue {v} is out of the 64-bit signed range"))
+                })
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<IntValue, E> {
+                v.parse()
+                    .map(IntValue)
+                    .map_err(|_| E::custom(format!("intValue \"{v}\" is not a 64-bit integer")))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl AnyValue<'_> {
+    pub(super) fn scalar(&self) -> Option<Scalar<'_>> {
+        if let Some(raw) = self.string_value {
+            // A JSON string without escapes reads as its text between the
+            // quotes: borrowed, not copied.
+            let json = raw.get();
+            let plain = json.len() >= 2 && json.starts_with('"') && !json.contains('\\');
+            let text = match plain {
+                true => Some(Cow::Borrowed(&json[1..json.len() - 1])),
+                false => serde_json::from_str::<String>(json).ok().map(Cow::Owned),
+            };
+            text.map(Scalar::Text)
+        } else if let Some(IntValue(i)) = self.int_value {
+            Some(Scalar::Int(i))
+        } else if let Some(d) = self.double_value {
+            Some(Scalar::Float(d))
+        } else {
+            self.bool_value.map(Scalar::Bool)
+        }
+    }
+}

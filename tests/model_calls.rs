@@ -1,0 +1,337 @@
+//! What real libraries record, read right: only model calls are calls (an
+//! AWS API span's `aws.request_id`, an ADK event id, never), a span's
+//! model alias meets the billed snapshot in the fingerprint join, each
+//! library's token and agent spellings, CloudWatch `aws/spans` records, and
+//! Claude Code's log events as a fleet's spans and usage.
+
+use crate::workdir::{real, row, Workdir};
+
+const HEADER: &str = "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch\n";
+
+fn summary_has(wd: &Workdir, fields: &[&str]) {
+    let summary = wd.read("out/summary.json");
+    for field in fields {
+        assert!(summary.contains(field), "{field}\n{summary}");
+    }
+}
+
+#[test]
+fn agentcore_api_spans_with_request_ids_are_not_calls() {
+    // 50 real `aws/spans` records of a Strands agent on AgentCore: three
+    // botocore Bedrock ConverseStream calls (each inside a Strands `chat`
+    // span carrying the same tokens) and 35 AgentCore memory API calls
+    // that carry `aws.request_id` too.
+    let wd = Workdir::new("agentcore-bedrock");
+    wd.copy(
+        &real("agentcore-aws-spans-strands-bedrock.jsonl"),
+        "spans/agentcore.jsonl",
+    );
+    let log = |id: &str, input: u32, output: u32, at: &str| {
+        format!("{{\"schemaType\":\"ModelInvocationLog\",\"schemaVersion\":\"1.0\",\"timestamp\":\"{at}\",\"requestId\":\"{id}\",\"modelId\":\"us.anthropic.claude-3-7-sonnet-20250219-v1:0\",\"input\":{{\"inputTokenCount\":{input}}},\"output\":{{\"outputTokenCount\":{output}}}}}\n")
+    };
+    wd.write(
+        "bedrock.jsonl",
+        &[
+            log(
+                "f701acc1-eff6-46a0-8a13-afd88f14c494",
+                21245,
+                56,
+                "2025-11-18T00:11:53Z",
+            ),
+            log(
+                "ee9dee1d-d167-4c21-85f8-fe0c9ab0c3e5",
+                21209,
+                32,
+                "2025-11-18T00:11:34Z",
+            ),
+            log(
+                "02025d84-9814-402f-b079-fa643f8fbfc3",
+                21114,
+                91,
+                "2025-11-18T00:10:45Z",
+            ),
+        ]
+        .concat(),
+    );
+    wd.run(&[
+        "report",
+        "--spans",
+        "spans",
+        "--usage",
+        "bedrock.jsonl",
+        "--join-attr",
+        "aws.request_id",
+        "--tenant-attr",
+        "session.id",
+        "--out",
+        "out",
+        "--quiet",
+    ]);
+    // 63,568 input tokens at $3/M and 179 output at $15/M.
+    assert_eq!(
+        row(&wd.read("out/by_agent.csv"), "Strands Agents"),
+        "Strands Agents,3,63568,0,0,0,179,0,0.190704,0.000000,0.000000,0.002685,0.193389,100.00,0.0000,0.193389"
+    );
+    summary_has(
+        &wd,
+        &[
+            "\"matched\": 3,",
+            "\"unbilled_calls\": 0,",
+            "\"wrapper_spans\": 3,",
+            "\"join_ids_not_calls\": 35,",
+        ],
+    );
+}
+
+#[test]
+fn a_span_model_alias_joins_its_billed_snapshot_by_fingerprint() {
+    // The same agent on OpenAI: the Strands `chat` spans are the only
+    // inference spans (no response id), naming the alias `gpt-4o`; the
+    // bill names the snapshot.
+    let wd = Workdir::new("agentcore-openai");
+    wd.copy(
+        &real("agentcore-aws-spans-strands-openai.jsonl"),
+        "spans/agentcore.jsonl",
+    );
+    let usage = [
+        "chatcmpl-1,2025-11-18T07:43:47.471Z,openai,gpt-4o-2024-08-06,2707,0,0,0,240,false\n",
+        "chatcmpl-2,2025-11-18T07:43:40.355Z,openai,gpt-4o-2024-08-06,2357,0,0,0,168,false\n",
+        "chatcmpl-3,2025-11-17T15:15:16.528Z,openai,gpt-4o-2024-08-06,2325,0,0,0,10,false\n",
+    ];
+    wd.write("usage.csv", &format!("{HEADER}{}", usage.concat()));
+    wd.run(&[
+        "report",
+        "--spans",
+        "spans",
+        "--usage",
+        "usage.csv",
+        "--out",
+        "out",
+        "--quiet",
+    ]);
+    summary_has(
+        &wd,
+        &[
+            "\"matched\": 3,",
+            "\"matched_by_fingerprint\": 3,",
+            "\"unbilled_calls\": 0,",
+        ],
+    );
+    // 7,389 input at $2.50/M and 418 output at $10/M: $0.0226525.
+    assert!(row(&wd.read("out/by_model.csv"), "gpt-4o-2024-08-06").contains(",0.022652,100.00,"));
+}
+
+#[test]
+fn semantic_kernel_spans_are_calls_with_their_token_counts() {
+    // Semantic Kernel's console export (Python 1.x): operation
+    // `chat.completions`, tokens as gen_ai.response.prompt_tokens /
+    // completion_tokens. Billed under another id, the call joins its
+    // record by model alias and tokens.
+    let wd = Workdir::new("semantic-kernel");
+    wd.copy(
+        &real("semantic-kernel-python-console-spans.jsonl"),
+        "spans/sk.jsonl",
+    );
+    wd.write("usage.csv", &format!("{HEADER}chatcmpl-other,2024-09-09T23:13:17Z,openai,gpt-4o-2024-08-06,16,0,0,0,28,false\n"));
+    wd.run(&[
+        "report",
+        "--spans",
+        "spans",
+        "--usage",
+        "usage.csv",
+        "--out",
+        "out",
+        "--quiet",
+    ]);
+    summary_has(
+        &wd,
+        &["\"matched_by_fingerprint\": 1,", "\"unbilled_calls\": 0,"],
+    );
+}
+
+#[test]
+fn adk_agents_are_named_and_its_event_ids_and_totals_are_not_calls_or_outputs() {
+    // google-adk 1.8 with OpenInference (VeADK's recording): `agent_run
+    // [chat_robot]` names the agent; the `invocation` span's output.value
+    // holds an ADK event id, not a call's; gen_ai.usage.output_tokens holds
+    // the total where llm.token_count.completion is the output.
+    let wd = Workdir::new("adk");
+    wd.copy(
+        &real("veadk-adk-openinference-spans.jsonl"),
+        "spans/adk.jsonl",
+    );
+    wd.write(
+        "usage.csv",
+        &format!("{HEADER}x-1,2025-08-11T00:00:00Z,openai,gpt-4o,1,0,0,0,1,false\n"),
+    );
+    wd.run(&[
+        "report",
+        "--spans",
+        "spans",
+        "--usage",
+        "usage.csv",
+        "--min-match",
+        "0",
+        "--out",
+        "out",
+        "--quiet",
+    ]);
+    let unbilled = wd.read("out/unbilled_spans.csv");
+    let calls: Vec<&str> = unbilled.lines().skip(1).collect();
+    assert_eq!(calls.len(), 4, "{unbilled}");
+    for (input, output) in [(547, 132), (487, 496), (644, 256), (584, 316)] {
+        let cells = format!(",chat_robot,(none),{input},{output},,no join attribute on span,");
+        assert!(
+            calls.iter().any(|c| c.contains(&cells)),
+            "{cells}\n{unbilled}"
+        );
+    }
+}
+
+#[test]
+fn gemini_thinking_tokens_counted_only_in_the_total_reach_the_output() {
+    // OpenInference's Vertex AI instrumentation: completion = candidates
+    // (17), total = 218 with 190 thinking tokens (the recorded response's
+    // usage); Google bills the thinking as output: 207.
+    let wd = Workdir::new("gemini-thinking");
+    wd.write(
+        "spans/s.jsonl",
+        "{\"name\":\"ChatVertexAI\",\"trace_id\":\"00000000000000000000000000000001\",\"span_id\":\"0000000000000001\",\"start_time\":\"2025-07-12T10:00:00Z\",\"attributes\":{\"openinference.span.kind\":\"LLM\",\"llm.model_name\":\"gemini-2.5-flash\",\"llm.token_count.prompt\":11,\"llm.token_count.completion\":17,\"llm.token_count.total\":218,\"tenant.id\":\"acme\"}}\n",
+    );
+    wd.write(
+        "usage.csv",
+        &format!(
+            "{HEADER}vertex-1,2025-07-12T10:00:02Z,google,gemini-2.5-flash,11,0,0,0,207,false\n"
+        ),
+    );
+    wd.run(&[
+        "report",
+        "--spans",
+        "spans",
+        "--usage",
+        "usage.csv",
+        "--out",
+        "out",
+        "--quiet",
+    ]);
+    summary_has(&wd, &["\"matched_by_fingerprint\": 1,"]);
+    assert!(row(&wd.read("out/by_tenant.csv"), "acme").starts_with("acme,1,11,0,0,0,207,"));
+}
+
+#[test]
+fn crewai_agents_are_named_by_their_roles() {
+    // OpenInference's CrewAI instrumentation names its AGENT spans by
+    // method (`Task._execute_core`, the role only in input.value's agent
+    // repr, up to 0.1.10) or by role (`{role}.{task}._execute_core` from
+    // 0.1.13), never with agent.name.
+    let wd = Workdir::new("crewai");
+    let span = |trace: u8, id: u8, parent: Option<u8>, name: &str, attrs: &str| {
+        let parent = parent.map_or("null".to_string(), |p| format!("\"{p:016x}\""));
+        format!("{{\"name\":\"{name}\",\"trace_id\":\"{trace:032x}\",\"span_id\":\"{id:016x}\",\"parent_id\":{parent},\"start_time\":\"2025-06-12T10:00:0{id}Z\",\"attributes\":{{{attrs}}}}}\n")
+    };
+    let llm = |id: &str| {
+        format!("\"openinference.span.kind\":\"LLM\",\"llm.model_name\":\"gpt-4o\",\"llm.token_count.prompt\":10,\"llm.token_count.completion\":5,\"gen_ai.response.id\":\"{id}\"")
+    };
+    let spans = [
+        span(1, 1, None, "Task._execute_core", "\"openinference.span.kind\":\"AGENT\",\"input.value\":\"{\\\"agent\\\": \\\"role='Senior Researcher' goal='find' backstory='x'\\\"}\""),
+        span(1, 2, Some(1), "ChatOpenAI", &llm("chatcmpl-1")),
+        span(2, 3, None, "Website Scraper.scrape-task._execute_core", "\"openinference.span.kind\":\"AGENT\""),
+        span(2, 4, Some(3), "ChatOpenAI", &llm("chatcmpl-2")),
+    ];
+    wd.write("spans/crew.jsonl", &spans.concat());
+    let usage = "chatcmpl-1,2025-06-12T10:00:02Z,openai,gpt-4o,10,0,0,0,5,false\nchatcmpl-2,2025-06-12T10:00:04Z,openai,gpt-4o,10,0,0,0,5,false\n";
+    wd.write("usage.csv", &format!("{HEADER}{usage}"));
+    wd.run(&[
+        "report",
+        "--spans",
+        "spans",
+        "--usage",
+        "usage.csv",
+        "--out",
+        "out",
+        "--quiet",
+    ]);
+    let agents = wd.read("out/by_agent.csv");
+    assert!(
+        row(&agents, "Senior Researcher").starts_with("Senior Researcher,1,"),
+        "{agents}"
+    );
+    assert!(
+        row(&agents, "Website Scraper").starts_with("Website Scraper,1,"),
+        "{agents}"
+    );
+}
+
+#[test]
+fn spring_ai_string_token_counts_are_read() {
+    // Spring AI's observation key values are strings ("1000"); a missing
+    // model is the literal "none".
+    let wd = Workdir::new("spring-ai");
+    wd.copy(
+        &real("spring-ai-chat-observation-keyvalues.json"),
+        "spans/spring.json",
+    );
+    wd.write(
+        "usage.csv",
+        &format!("{HEADER}x-1,2025-06-12T10:00:00Z,openai,gpt-4o,1,0,0,0,1,false\n"),
+    );
+    wd.run(&[
+        "report",
+        "--spans",
+        "spans",
+        "--usage",
+        "usage.csv",
+        "--min-match",
+        "0",
+        "--out",
+        "out",
+        "--quiet",
+    ]);
+    let unbilled = wd.read("out/unbilled_spans.csv");
+    assert!(unbilled.contains(",chat mistral,mistral-42,say33,(none),(none),(none),(none),1000,500,,no usage record with this id,"), "{unbilled}");
+}
+
+#[test]
+fn claude_code_log_events_are_a_fleets_spans_and_usage() {
+    // Three developers' Claude Code `api_request` events (OTLP JSON logs,
+    // typed values from 2.1.294 and string values from an older version;
+    // `user_prompt` events between them), read as both --spans and
+    // --usage: per developer and per team (a resource attribute), priced
+    // by the table, beside the events' own cost_usd.
+    let wd = Workdir::new("claude-code");
+    wd.copy(
+        &crate::workdir::fixture("claude-code/logs.jsonl"),
+        "logs.jsonl",
+    );
+    wd.run(&[
+        "report",
+        "--spans",
+        "logs.jsonl",
+        "--usage",
+        "logs.jsonl",
+        "--tenant-attr",
+        "user.email",
+        "--feature-attr",
+        "team.id",
+        "--out",
+        "out",
+        "--quiet",
+    ]);
+    let tenants = wd.read("out/by_tenant.csv");
+    // alice, Sonnet 4.6 at $3 / $15 / $0.30 read / $3.75 write per 1M:
+    // (12 + 5) × 3 + (850 + 1200) × 15 + 44,000 × 0.3 + 6,000 × 3.75 µ$.
+    assert!(tenants.contains("\nalice@acme.example,2,17,44000,6000,0,2050,0,0.000051,0.013200,0.022500,0.030750,0.066501,"), "{tenants}");
+    assert!(
+        tenants.contains("\ncarol@globex.example,2,150,30000,8000,0,2500,0,"),
+        "{tenants}"
+    );
+    assert!(row(&wd.read("out/by_feature.csv"), "acme-platform").contains(",0.071051,"));
+    summary_has(
+        &wd,
+        &[
+            "\"matched\": 5,",
+            "\"reported_cost_usd\": \"0.161750\"",
+            "\"claude-code-logs\"",
+        ],
+    );
+}
