@@ -391,7 +391,7 @@ fn a_month_read_before_its_end_has_no_step_where_its_data_ends() {
     wd.run(&args);
     assert_eq!(
         wd.read("out/changes.csv"),
-        "dimension,value,kind,first_day,days_before,days_after,before_daily_usd,after_daily_usd,factor\n"
+        "dimension,value,kind,series,first_day,days_before,days_after,before_daily,after_daily,before_daily_usd,after_daily_usd,factor\n"
     );
 }
 
@@ -464,7 +464,8 @@ fn a_step_factor_is_written_with_two_places() {
     wd.run(&args);
     let changes = wd.read("out/changes.csv");
     assert!(
-        changes.contains("\nmodel,gpt-test,up,2025-06-11,10,20,") && changes.contains(",3.00\n"),
+        changes.contains("\nmodel,gpt-test,up,requests,2025-06-11,10,20,1,3,")
+            && changes.contains(",3.00\n"),
         "{changes}"
     );
 }

@@ -36,8 +36,8 @@ fn reruns_are_byte_identical() {
     wd.run(&args);
     let first = snapshot(&wd.path("out"));
     wd.run(&args);
-    // 20 outputs (reports, ledger, pricing table) and the manifest.
-    assert_eq!(first.len(), 21 + usize::from(cfg!(feature = "parquet")));
+    // 21 outputs (reports, ledger, pricing table) and the manifest.
+    assert_eq!(first.len(), 22 + usize::from(cfg!(feature = "parquet")));
     assert!(
         snapshot(&wd.path("out")) == first,
         "a rerun changed the reports"
@@ -269,7 +269,7 @@ fn a_mount_point_is_updated_in_place() {
         String::from_utf8_lossy(&second.stderr)
     );
     assert!(!budget_left, "the first run's budget.csv was left behind");
-    assert_eq!(files.len(), 20 + usize::from(cfg!(feature = "parquet")));
+    assert_eq!(files.len(), 21 + usize::from(cfg!(feature = "parquet")));
     assert!(files
         .iter()
         .all(|(name, _)| !name.contains(".tokenledger.tmp")));

@@ -277,7 +277,7 @@ fn the_sample_months_diff_as_the_readme_shows() {
     assert!(text.contains("  price effect  -$"), "{text}");
     assert!(text.contains("feature contract-analysis ("), "{text}");
     assert!(
-        text.contains("agent review_agent up ×") && text.contains(" from 2025-06-12 "),
+        text.contains("agent review_agent loop ×") && text.contains(" from 2025-06-12 "),
         "{text}"
     );
     assert!(

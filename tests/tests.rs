@@ -19,6 +19,7 @@ mod hardening;
 mod inputs;
 mod matrix;
 mod model_calls;
+mod month_to_date;
 mod ownership;
 #[cfg(feature = "parquet")]
 mod parquet;

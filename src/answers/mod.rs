@@ -8,10 +8,13 @@
 //! of the runs' own costs) and means are rounded half-to-even to the
 //! micro-dollar.
 
+pub mod anomalies;
 pub mod budget;
 pub mod changes;
+pub mod daily;
 pub mod distribution;
 pub mod focus;
+pub mod forecast;
 pub mod outcome;
 pub mod steps;
 

@@ -178,6 +178,16 @@ pub struct AnswerArgs {
     /// With --budgets: exit 1 when any budget is over.
     #[arg(long, requires = "budgets")]
     pub fail_on_budget: bool,
+    /// Treat the month as running to this UTC day: writes forecast.csv
+    /// (month to date and month-end forecast per value, against its
+    /// budget) [default: with --period current (or this month), the last
+    /// day with data].
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub as_of: Option<chrono::NaiveDate>,
+    /// With --budgets: exit 1 when any budgeted value is forecast over its
+    /// budget (a mid-month gate).
+    #[arg(long, requires = "budgets")]
+    pub fail_on_forecast: bool,
 }
 
 /// Merge shard partials into the month's reports.
@@ -520,6 +530,13 @@ pub struct SimulateArgs {
     /// arguments give the same bytes as they always did.
     #[arg(long)]
     pub changes: bool,
+    /// Heavy-tailed run costs: each run's starting context times a Pareto
+    /// draw (shape 1.2, at most 25x), as real agent runs are.
+    #[arg(long)]
+    pub heavy_tails: bool,
+    /// One runaway run on this day of the month (30x its steps).
+    #[arg(long, value_name = "DAY", value_parser = clap::value_parser!(u32).range(1..=31))]
+    pub spike_day: Option<u32>,
     /// Lines of the bill beyond tokens, in the canonical usage CSV: o3
     /// reasoning tokens, Claude web searches (web_search lines on
     /// Anthropic's cost report), o3 flex and priority and gpt-4.1 priority
@@ -716,6 +733,8 @@ impl PipelineArgs {
                 compute: output.out.is_some() || output.print.is_some(),
                 allocation: self.allocation.clone(),
                 min_allocated: self.min_allocated,
+                as_of: a.as_of,
+                fail_on_forecast: a.fail_on_forecast,
             },
             fingerprint_window: self.fingerprint_window,
             config_file,
@@ -834,6 +853,8 @@ impl SimulateArgs {
             drop_ids: self.drop_ids,
             gateway_ids: self.gateway_ids,
             changes: self.changes,
+            heavy_tails: self.heavy_tails,
+            spike_day: self.spike_day,
             charges: self.charges,
             tenants: self.tenants,
             tools: self.tools,

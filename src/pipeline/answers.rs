@@ -6,15 +6,24 @@ use chrono::NaiveDate;
 
 use super::config::AnswerConfig;
 use super::Month;
-use crate::answers::changes::{changes, Change, Rule};
+use crate::answers::anomalies::{anomalies, Anomaly, Rule as AnomalyRule};
+use crate::answers::changes::{changes, Change, Rule, RunsPerDay};
+use crate::answers::daily::{series, Series};
 use crate::answers::distribution::{distribution, outliers, Outlier, Spread};
 use crate::answers::focus::{focus, Focus};
 use crate::answers::outcome::{by_outcome, OutcomeRow};
 use crate::answers::steps::{by_step, StepRow};
 use crate::answers::{self, run_group_costs, RunLabel};
 use crate::charges::{self, Lines};
+use crate::dimension::Dimension;
 use crate::error::Result;
 use crate::money::Micros;
+
+/// The first and last UTC day of `records`.
+pub fn record_days(records: &[crate::model::UsageRecord]) -> Option<(NaiveDate, NaiveDate)> {
+    let days = records.iter().map(|r| r.timestamp.date_naive());
+    Some((days.clone().min()?, days.max()?))
+}
 
 /// The standing answers of a month.
 pub struct Answers<'m> {
@@ -32,6 +41,8 @@ pub struct Answers<'m> {
     pub focus: Focus<'m>,
     /// The step changes within the month.
     pub changes: Vec<Change>,
+    /// The days far outside a value's recent behaviour.
+    pub anomalies: Vec<Anomaly>,
     /// The charge lines (`ledger.csv`).
     pub lines: Lines,
 }
@@ -54,6 +65,7 @@ impl Month {
         };
         let postings = self.postings();
         let table = &self.usage.pricing;
+        let (changes, anomalies) = self.over_time();
         // FOCUS rows, which go over every record, are grouped on a second
         // core while this one does the rest (the charge lines go over every
         // record too).
@@ -76,12 +88,108 @@ impl Month {
                 by_outcome: by_outcome(&runs, outcome_of, &config.success_outcome, &feature_costs),
                 focus: focus.join().expect("the FOCUS thread")?,
                 lines: lines?,
-                changes: self.day_range().map_or_else(Vec::new, |(first, last)| {
-                    changes(&self.days, first, last, &Rule::default())
-                }),
+                changes,
+                anomalies,
             };
             Ok(answers)
         })
+    }
+
+    /// Each agent's distinct runs per day (the days of `all`'s series from
+    /// `first`), from the joined calls: how a retry loop is told.
+    fn agent_runs(&self, first: NaiveDate, all: &[Series]) -> RunsPerDay {
+        let length = all.first().map_or(0, |s| s.requests.len());
+        let mut agents: Vec<crate::dimension::Key> = Vec::new();
+        let mut index: crate::hash::FastMap<crate::dimension::Key, usize> = Default::default();
+        let mut seen: Vec<(usize, usize, u128)> = Vec::new();
+        for p in self.postings().iter() {
+            let (Some(call), Ok(day)) = (p.call, usize::try_from((p.day() - first).num_days()))
+            else {
+                continue;
+            };
+            let key = p.key(Dimension::Agent);
+            let at = *index.entry(key).or_insert_with(|| {
+                agents.push(key);
+                agents.len() - 1
+            });
+            if day < length {
+                seen.push((at, day, call.trace_id));
+            }
+        }
+        seen.sort_unstable();
+        seen.dedup();
+        let interner = &self.usage.interner;
+        let mut runs = RunsPerDay::default();
+        for (at, day, _) in seen {
+            let label = agents[at].label(interner).to_string();
+            runs.entry(label).or_insert_with(|| vec![0; length])[day] += 1;
+        }
+        runs
+    }
+
+    /// The month's step changes and anomalous days. A day a value's level
+    /// steps on (or next to it) is the step's, not an anomaly.
+    fn over_time(&self) -> (Vec<Change>, Vec<Anomaly>) {
+        let Some((first, last)) = self.day_range() else {
+            return (Vec::new(), Vec::new());
+        };
+        let all = series(&self.days, first, last);
+        let steps = changes(&all, first, &self.agent_runs(first, &all), &Rule::default());
+        let mut found = anomalies(&all, first, &AnomalyRule::default());
+        found.retain(|a| {
+            !steps.iter().any(|c| {
+                c.dimension == a.dimension
+                    && c.value == a.value
+                    && (c.first_day - a.day).num_days().abs() <= 1
+            })
+        });
+        (steps, self.with_drivers(found, first))
+    }
+
+    /// `found` with each anomaly's top agent, model and tool that day (by
+    /// cost; ties by name).
+    fn with_drivers(&self, mut found: Vec<Anomaly>, first: NaiveDate) -> Vec<Anomaly> {
+        if found.is_empty() {
+            return found;
+        }
+        const DRIVERS: [Dimension; 3] = [Dimension::Agent, Dimension::Model, Dimension::Tool];
+        let interner = &self.usage.interner;
+        let mut flagged: crate::hash::FastMap<(&str, &str, usize), Vec<usize>> = Default::default();
+        for (i, a) in found.iter().enumerate() {
+            flagged
+                .entry((a.dimension, a.value.as_str(), a.index))
+                .or_default()
+                .push(i);
+        }
+        let days: Vec<usize> = found.iter().map(|a| a.index).collect();
+        let mut sums: Vec<[std::collections::BTreeMap<String, rust_decimal::Decimal>; 3]> =
+            vec![Default::default(); found.len()];
+        for p in self.postings().iter() {
+            let Ok(day) = usize::try_from((p.day() - first).num_days()) else {
+                continue;
+            };
+            if !days.contains(&day) {
+                continue;
+            }
+            for d in Dimension::ALL {
+                let label = p.key(d).label(interner);
+                for &i in flagged.get(&(d.name(), label, day)).into_iter().flatten() {
+                    for (k, driver) in DRIVERS.iter().enumerate() {
+                        let by = p.key(*driver).label(interner).to_string();
+                        *sums[i][k].entry(by).or_default() += p.cost.total();
+                    }
+                }
+            }
+        }
+        for (a, sums) in found.iter_mut().zip(sums) {
+            a.drivers = sums.map(|m| {
+                let top = m
+                    .into_iter()
+                    .max_by(|x, y| x.1.cmp(&y.1).then(y.0.cmp(&x.0)));
+                top.map(|(label, _)| label).unwrap_or_default()
+            });
+        }
+        found
     }
 
     /// The month's days with data: from the first record's day to the
@@ -89,8 +197,7 @@ impl Month {
     /// fleet's first record or after its last are not $0 days: a month read
     /// before its end has no stop on the day its data ends.
     pub fn day_range(&self) -> Option<(NaiveDate, NaiveDate)> {
-        let days = self.usage.records.iter().map(|r| r.timestamp.date_naive());
-        Some((days.clone().min()?, days.max()?))
+        record_days(&self.usage.records)
     }
 
     /// The days a daily chart shows: `--period`'s, else those with data.

@@ -24,19 +24,32 @@ pub struct Period {
 }
 
 impl Period {
-    /// Parse `YYYY-MM`, or `previous` (the last complete UTC month).
+    /// Parse `YYYY-MM`, `previous` (the last complete UTC month) or
+    /// `current` (the UTC month running now).
     pub fn parse(text: &str) -> std::result::Result<Period, String> {
         if text == "previous" {
             return Ok(Period::previous(std::time::SystemTime::now().into()));
         }
-        let bad =
-            || format!("expected a month as YYYY-MM (e.g. 2025-06) or `previous`, got \"{text}\"");
+        if text == "current" {
+            return Ok(Period::of(today()));
+        }
+        let bad = || {
+            format!("expected a month as YYYY-MM (e.g. 2025-06), `previous` or `current`, got \"{text}\"")
+        };
         let (y, m) = text.split_once('-').ok_or_else(bad)?;
         let (year, month) = (y.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
         if y.len() != 4 || m.len() != 2 || !(1..=12).contains(&month) {
             return Err(bad());
         }
         Ok(Period { year, month })
+    }
+
+    /// The month of `day`.
+    pub fn of(day: chrono::NaiveDate) -> Period {
+        Period {
+            year: day.year(),
+            month: day.month(),
+        }
     }
 
     /// The last complete UTC month before `now`.
@@ -164,6 +177,10 @@ pub struct AnswerConfig {
     pub allocation: Option<PathBuf>,
     /// `--min-allocated`: the least share (%) of the cost with a tenant.
     pub min_allocated: Option<Decimal>,
+    /// `--as-of`: the month runs to this day (`forecast.csv`).
+    pub as_of: Option<chrono::NaiveDate>,
+    /// `--fail-on-forecast`: exit 1 when a budgeted value is forecast over.
+    pub fail_on_forecast: bool,
 }
 
 /// Everything after the span trees, for `report` and `merge`.

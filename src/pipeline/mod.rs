@@ -11,6 +11,7 @@ pub mod allocation;
 pub mod answers;
 pub mod checks;
 pub mod config;
+pub mod forecast;
 pub mod intake;
 pub mod spans;
 pub mod timings;
@@ -111,6 +112,8 @@ pub struct Month {
     pub summary: Summary,
     /// With `--allocation`: every dimension's owners.
     pub allocation: Option<crate::allocate::Allocation>,
+    /// Under `--as-of`: each value's month to date and forecast.
+    pub forecast: Option<Vec<crate::answers::forecast::Forecast>>,
     /// With `--allocation`: the owners its rules gave records.
     pub rule_owners: Option<crate::posting::RuleOwners>,
     outcomes: Option<FastMap<u128, String>>,
@@ -161,6 +164,15 @@ pub fn month(
     let rule_owners = allocation
         .as_ref()
         .map(|a| a.rule_owners(&mut usage.interner));
+    let range = answers::record_days(&usage.records);
+    let forecast = forecast::as_of(&config.answers, usage.period, range).and_then(|as_of| {
+        Some(forecast::month_forecast(
+            &days,
+            range?,
+            as_of,
+            budgets.as_ref(),
+        ))
+    });
     let totals = TotalsJson::new(&ledger.total, &columns, usage.reported_cost());
     let mut summary = intake.summary(&usage.pricing, usage.period, totals);
     checks.summarise(&mut summary);
@@ -193,6 +205,7 @@ pub fn month(
         summary,
         allocation,
         rule_owners,
+        forecast,
         outcomes,
     };
     month.judge(keys, &config.answers);
@@ -294,6 +307,10 @@ impl Month {
         if let Some(a) = &self.allocation {
             failed.extend(allocation::gate(a, config.min_allocated));
             warnings.extend(a.warnings.iter().cloned());
+        }
+        if let Some(forecasts) = &self.forecast {
+            failed.extend(forecast::gate(forecasts, config));
+            warnings.extend(forecasts.iter().filter_map(forecast::headline));
         }
         self.summary.failed_gates = failed;
         self.summary.warnings = warnings;

@@ -228,28 +228,7 @@ pub fn compact(
     let name = formatted.as_deref().unwrap_or(name);
     let name_op = name.split_once(' ').map_or(name, |(op, _)| op);
     let op = operation(attrs, name, name_op);
-    let is_call = is_model_call(attrs, &op);
-    // Only a model call's id joins: an id on any other span (an AWS API
-    // call's `aws.request_id`, an ADK event id in `output.value`) is not a
-    // billed request's.
-    let join_key = is_call
-        .then(|| {
-            keys.join
-                .iter()
-                .find_map(|k| attrs.text(k))
-                .or_else(|| id_in_output(attrs).map(Cow::Owned))
-        })
-        .flatten();
-    let role = match op.as_ref() {
-        "invoke_agent" => Role::Agent,
-        "execute_tool" => Role::Tool,
-        _ if is_call => Role::Call,
-        // A span that names a tool or an agent is one, whatever else it is.
-        _ if attrs.text("gen_ai.tool.name").is_some() => Role::Tool,
-        _ if attrs.text("gen_ai.agent.name").is_some() => Role::Agent,
-        _ if keys.join.iter().any(|k| attrs.text(k).is_some()) => Role::IdOnly,
-        _ => Role::Other,
-    };
+    let (role, join_key) = role_of(attrs, &op, &keys.join);
     let agent = (role == Role::Agent)
         .then(|| agent_name(attrs, name, &op))
         .flatten()
@@ -268,29 +247,14 @@ pub fn compact(
         .find_map(|(rank, key)| attrs.text(key).map(|v| (rank as u8, interner.intern(&v))));
     let feature = attrs.text(&keys.feature).map(|v| interner.intern(&v));
     let call = (role == Role::Call).then(|| {
-        let model = model_of(attrs);
-        let input = attrs.count("gen_ai.usage.input_tokens");
-        let cached = attrs
-            .count("gen_ai.usage.cache_read.input_tokens")
-            .unwrap_or(0)
-            + attrs
-                .count("gen_ai.usage.cache_write.input_tokens")
-                .unwrap_or(0);
-        // The conventions count cached tokens inside input_tokens; some
-        // emitters report Anthropic's input that excludes them. Cached
-        // tokens beyond the input count give that away.
-        let input = input.map(|n| if cached > n { n + cached } else { n });
-        let (output, reasoning) = output_tokens(attrs, model.as_deref(), input);
-        Box::new(CallInfo {
-            join_key: join_key.map(|k| k.into()),
-            name: interner.intern(name),
-            model: model.map(|m| interner.intern(bare_model(&m))),
-            input_tokens: input,
-            output_tokens: output,
-            reasoning_tokens: reasoning,
-            start_ns: ids.start_ns,
-            step: attrs.count(STEP_ATTR).and_then(|s| u32::try_from(s).ok()),
-        })
+        let join_key = join_key.map(|k| k.into());
+        call_info(
+            attrs,
+            interner.intern(name),
+            join_key,
+            ids.start_ns,
+            interner,
+        )
     });
     let outcome = if parent_id == 0 {
         attrs.text(&keys.outcome).map(|v| interner.intern(&v))
@@ -310,6 +274,68 @@ pub fn compact(
         call,
         origin,
     }))
+}
+
+/// A span's role, and for a call its join id. Only a model call's id
+/// joins: an id on any other span (an AWS API call's `aws.request_id`, an
+/// ADK event id in `output.value`) is no billed request's.
+fn role_of<'a>(
+    attrs: &'a dyn Attributes,
+    op: &str,
+    join: &[String],
+) -> (Role, Option<Cow<'a, str>>) {
+    let is_call = is_model_call(attrs, op);
+    let join_key = is_call
+        .then(|| {
+            join.iter()
+                .find_map(|k| attrs.text(k))
+                .or_else(|| id_in_output(attrs).map(Cow::Owned))
+        })
+        .flatten();
+    let role = match op {
+        "invoke_agent" => Role::Agent,
+        "execute_tool" => Role::Tool,
+        _ if is_call => Role::Call,
+        // A span that names a tool or an agent is one, whatever else it is.
+        _ if attrs.text("gen_ai.tool.name").is_some() => Role::Tool,
+        _ if attrs.text("gen_ai.agent.name").is_some() => Role::Agent,
+        _ if join.iter().any(|k| attrs.text(k).is_some()) => Role::IdOnly,
+        _ => Role::Other,
+    };
+    (role, join_key)
+}
+
+/// What a call span says of its call: model, token counts, step.
+fn call_info(
+    attrs: &dyn Attributes,
+    name: crate::intern::Sym,
+    join_key: Option<Box<str>>,
+    start_ns: u64,
+    interner: &mut Interner,
+) -> Box<CallInfo> {
+    let model = model_of(attrs);
+    let input = attrs.count("gen_ai.usage.input_tokens");
+    let cached = attrs
+        .count("gen_ai.usage.cache_read.input_tokens")
+        .unwrap_or(0)
+        + attrs
+            .count("gen_ai.usage.cache_write.input_tokens")
+            .unwrap_or(0);
+    // The conventions count cached tokens inside input_tokens; some
+    // emitters report Anthropic's input that excludes them. Cached tokens
+    // beyond the input count give that away.
+    let input = input.map(|n| if cached > n { n + cached } else { n });
+    let (output, reasoning) = output_tokens(attrs, model.as_deref(), input);
+    Box::new(CallInfo {
+        join_key,
+        name,
+        model: model.map(|m| interner.intern(bare_model(&m))),
+        input_tokens: input,
+        output_tokens: output,
+        reasoning_tokens: reasoning,
+        start_ns,
+        step: attrs.count(STEP_ATTR).and_then(|s| u32::try_from(s).ok()),
+    })
 }
 
 /// The model a span names: its response model, else its request model; a

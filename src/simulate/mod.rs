@@ -70,6 +70,13 @@ pub struct Config {
     /// When false, the same seed and sizes give the same bytes as they did
     /// before this option existed.
     pub changes: bool,
+    /// Heavy-tailed run costs: each run's starting context is multiplied
+    /// by a Pareto draw (shape 1.2, at most 25×), so one long run costs as
+    /// much as twenty short ones, as real agent runs do.
+    pub heavy_tails: bool,
+    /// One runaway run on this day of the month: the first run that starts
+    /// on it makes 30× its steps.
+    pub spike_day: Option<u32>,
     /// Lines of the bill beyond tokens (canonical usage only), each kept
     /// only where the pricing table prices it on the call's day:
     ///
@@ -546,6 +553,9 @@ struct Month {
     tenant_weights: Vec<u64>,
     /// With `--tools`: each tool's variant names.
     tool_names: Vec<(&'static str, Vec<&'static str>)>,
+    /// With `--spike-day`: when that day starts and ends (Unix ns), until
+    /// its runaway run is made.
+    spike: Option<(i64, i64)>,
 }
 
 /// When `--changes` switches each change on, as Unix nanoseconds (UTC
@@ -639,6 +649,9 @@ pub fn generate(config: &Config, pricing: &PriceTable, dir: &Path) -> Result<Sta
         tenant_weights: tenants.iter().map(|t| t.1).collect(),
         tenants: tenants.iter().map(|t| t.0).collect(),
         tool_names: tool_names(config.tools),
+        spike: config
+            .spike_day
+            .map(|d| (day_ns(u64::from(d)), day_ns(u64::from(d) + 1))),
     };
     for run in 0..config.runs {
         // Runs spread evenly over the month; about 1 in 200 began in the
@@ -660,9 +673,19 @@ pub fn generate(config: &Config, pricing: &PriceTable, dir: &Path) -> Result<Sta
     Ok(month.stats)
 }
 
+/// With `--spike-day`: how many times its steps the runaway run makes.
+const SPIKE_FACTOR: u64 = 30;
+
 impl Month {
     fn id64(&mut self) -> u64 {
         self.rng.next() | 1
+    }
+
+    /// `context` times a Pareto draw of shape 1.2, at most 25×.
+    fn heavy(&mut self, context: u64) -> u64 {
+        let u = (self.rng.next() >> 11) as f64 / (1u64 << 53) as f64;
+        let factor = (1.0 - u).powf(-1.0 / 1.2).min(25.0);
+        (context as f64 * factor) as u64
     }
 
     /// The run that starts at `t` (Unix seconds) and, with `--changes`, a
@@ -714,9 +737,19 @@ impl Month {
             context: self.rng.range(1_500, 6_000),
             cached: 0,
         };
+        if self.config.heavy_tails {
+            conversation.context = self.heavy(conversation.context);
+        }
         let mut step_range = feature.steps;
         if feature.name == RETRY_FEATURE && self.changes.is_some_and(|c| start_ns >= c.retry_ns) {
             step_range = (step_range.0 * RETRY_FACTOR, step_range.1 * RETRY_FACTOR);
+        }
+        if self
+            .spike
+            .is_some_and(|(from, to)| (from..to).contains(&start_ns))
+        {
+            self.spike = None;
+            step_range = (step_range.0 * SPIKE_FACTOR, step_range.1 * SPIKE_FACTOR);
         }
         let steps = self.rng.range(step_range.0, step_range.1);
         for step in 0..steps {

@@ -74,13 +74,16 @@ pub fn by_day_csv(w: &mut CsvOut, days: &[Report]) -> csv::Result<()> {
 }
 
 /// The columns of `changes.csv`, in order.
-pub const CHANGES_COLUMNS: [&str; 9] = [
+pub const CHANGES_COLUMNS: [&str; 12] = [
     "dimension",
     "value",
     "kind",
+    "series",
     "first_day",
     "days_before",
     "days_after",
+    "before_daily",
+    "after_daily",
     "before_daily_usd",
     "after_daily_usd",
     "factor",
@@ -94,9 +97,12 @@ pub fn changes_csv(w: &mut CsvOut, changes: &[Change]) -> csv::Result<()> {
             c.dimension.to_string(),
             c.value.clone(),
             c.kind.as_str().to_string(),
+            c.series.as_str().to_string(),
             c.first_day.to_string(),
             c.days.0.to_string(),
             c.days.1.to_string(),
+            c.levels.0.to_string(),
+            c.levels.1.to_string(),
             c.daily.0.to_string(),
             c.daily.1.to_string(),
             c.factor.map_or_else(String::new, |f| format!("{f:.2}")),

@@ -16,6 +16,7 @@ pub mod diff;
 pub mod html;
 pub mod ledger;
 pub mod month;
+pub mod month_to_date;
 pub mod out_dir;
 pub mod outputs;
 #[cfg(feature = "parquet")]

@@ -8,6 +8,7 @@ use super::answers::{
 use super::coverage::{coverage_csv, terminal as coverage_terminal};
 use super::html::{report_html, Page};
 use super::ledger::{by_day_csv, changes_csv, ledger_csv};
+use super::month_to_date::{anomalies_csv, forecast_csv};
 use super::reconciliation::{reconciliation_csv, terminal as reconciliation_terminal};
 use super::reports::{report_csv, unattributed_csv, unbilled_csv};
 use super::summary::{summary_json, terminal_summary};
@@ -107,6 +108,10 @@ fn write_answers(month: &Month, answers: &Answers, outputs: &Outputs, raw: bool)
         outputs.csv("budget.csv", raw, |w| budget_csv(w, rows))?;
     }
     outputs.csv("changes.csv", raw, |w| changes_csv(w, &a.changes))?;
+    outputs.csv("anomalies.csv", raw, |w| anomalies_csv(w, &a.anomalies))?;
+    if let Some(rows) = &month.forecast {
+        outputs.csv("forecast.csv", raw, |w| forecast_csv(w, rows))?;
+    }
     #[cfg(feature = "parquet")]
     if outputs.has_dir() {
         let table = super::parquet::CallsTable {

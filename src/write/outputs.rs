@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::manifest::Hashing;
 
 /// Every CSV file a run can write, for `--print`.
-pub const CSV_FILES: [&str; 20] = [
+pub const CSV_FILES: [&str; 22] = [
     "by_tenant.csv",
     "by_feature.csv",
     "by_agent.csv",
@@ -31,6 +31,8 @@ pub const CSV_FILES: [&str; 20] = [
     "by_day.csv",
     "changes.csv",
     "allocation.csv",
+    "forecast.csv",
+    "anomalies.csv",
 ];
 
 /// The CSV file `--print NAME` means: a file name (`focus.csv`), or a

@@ -1,0 +1,83 @@
+//! The month as it runs (`--as-of`): each dimension value's month to date
+//! and month-end forecast against its budget ([`crate::answers::forecast`]),
+//! the lines the terminal shows for those heading over, and the
+//! `--fail-on-forecast` gate.
+
+use chrono::NaiveDate;
+
+use super::config::{AnswerConfig, Period};
+use crate::answers::budget::Budgets;
+use crate::answers::daily::series;
+use crate::answers::forecast::{forecast, Forecast};
+use crate::ledger::Report;
+
+/// The as-of day: `--as-of`, else, when `--period` is the month running
+/// now, the last day with data.
+pub fn as_of(
+    config: &AnswerConfig,
+    period: Option<Period>,
+    days: Option<(NaiveDate, NaiveDate)>,
+) -> Option<NaiveDate> {
+    let running = period.is_some_and(|p| p == Period::of(super::config::today()));
+    config
+        .as_of
+        .or_else(|| days.filter(|_| running).map(|(_, last)| last))
+}
+
+/// Every value's forecast as of `as_of`, from the per-day reports.
+pub fn month_forecast(
+    days: &[Report],
+    range: (NaiveDate, NaiveDate),
+    as_of: NaiveDate,
+    budgets: Option<&Budgets>,
+) -> Vec<Forecast> {
+    let last = range.1.max(as_of);
+    forecast(&series(days, range.0, last), range.0, as_of, budgets)
+}
+
+/// What the terminal says of a value forecast over its budget: `tenant
+/// acme-corp: $1240.000000 so far, forecast $2310.000000 (budget $2000):
+/// on track to exceed on the 24th`.
+pub fn headline(f: &Forecast) -> Option<String> {
+    let budget = f.budget.filter(|_| f.over())?;
+    let when = f.exceeds_on.map_or_else(String::new, |d| {
+        format!(": on track to exceed on the {}", ordinal(d))
+    });
+    Some(format!(
+        "{} {}: ${} so far, forecast ${} (budget ${}){when}",
+        f.dimension,
+        f.value,
+        f.mtd,
+        f.forecast.0,
+        budget.normalize()
+    ))
+}
+
+/// `--fail-on-forecast`: the failed gate naming every value forecast over.
+pub fn gate(forecasts: &[Forecast], config: &AnswerConfig) -> Option<String> {
+    let over: Vec<String> = forecasts
+        .iter()
+        .filter(|f| f.over())
+        .map(|f| format!("{} {}", f.dimension, f.value))
+        .collect();
+    (config.fail_on_forecast && !over.is_empty()).then(|| {
+        format!(
+            "forecast: {} forecast over budget (--fail-on-forecast): {}",
+            over.len(),
+            over.join(", ")
+        )
+    })
+}
+
+/// A day of the month as `1st`, `2nd`, `24th`.
+fn ordinal(day: NaiveDate) -> String {
+    use chrono::Datelike;
+    let d = day.day();
+    let suffix = match (d % 10, d % 100) {
+        (1, n) if n != 11 => "st",
+        (2, n) if n != 12 => "nd",
+        (3, n) if n != 13 => "rd",
+        _ => "th",
+    };
+    format!("{d}{suffix}")
+}

@@ -1,0 +1,136 @@
+//! When it started and where the month is heading: robust step changes on
+//! heavy-tailed months, anomalous days, and the month-to-date forecast
+//! against budgets.
+
+use crate::workdir::{row, Workdir};
+
+const HEADER: &str = "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch\n";
+
+fn simulate(wd: &Workdir, dir: &str, extra: &[&str]) {
+    let mut args = vec![
+        "simulate",
+        "--runs",
+        "1500",
+        "--seed",
+        "11",
+        "--heavy-tails",
+        "--out",
+        dir,
+    ];
+    args.extend(extra);
+    wd.run(&args);
+    let spans = format!("{dir}/spans");
+    let usage = format!("{dir}/usage.csv");
+    let out = format!("{dir}/out");
+    wd.run(&[
+        "report", "--spans", &spans, "--usage", &usage, "--period", "2025-06", "--out", &out,
+        "--quiet",
+    ]);
+}
+
+#[test]
+fn a_retry_loop_steps_and_a_runaway_day_is_an_anomaly_on_heavy_tailed_months() {
+    let wd = Workdir::new("heavy-tails");
+    // Per-run costs heavy-tailed (a Pareto context); from the 12th
+    // review_agent's runs loop (3× the calls); one runaway run on the 20th.
+    simulate(&wd, "loop", &["--changes", "--spike-day", "20"]);
+    let changes = wd.read("loop/out/changes.csv");
+    for line in [
+        "\nagent,review_agent,loop,requests,2025-06-12,11,19,",
+        "\nfeature,code-review,up,requests,2025-06-12,11,19,",
+        "\nagent,contract_analyst,appeared,requests,2025-06-09,8,22,",
+    ] {
+        assert!(changes.contains(line), "{line}\n{changes}");
+    }
+    assert!(
+        !changes.contains("summarizer"),
+        "the runaway day is no step:\n{changes}"
+    );
+    let anomalies = wd.read("loop/out/anomalies.csv");
+    let runaway = anomalies
+        .lines()
+        .find(|l| l.starts_with("agent,summarizer,2025-06-20,cost,"));
+    assert!(
+        runaway.is_some_and(|l| l.ends_with(",summarizer,gemini-2.5-pro,(none)")),
+        "{anomalies}"
+    );
+    assert!(anomalies.contains("\nfeature,doc-summarize,2025-06-20,cost,166.691404,1.033871,0.000000,5.458643,summarizer,gemini-2.5-pro,(none)\n"), "{anomalies}");
+    // The same month without the changes: a steady heavy-tailed month has
+    // no step up (o3's price cut on the 10th is the only step, down).
+    simulate(&wd, "steady", &[]);
+    let steady = wd.read("steady/out/changes.csv");
+    assert!(
+        steady
+            .lines()
+            .skip(1)
+            .all(|l| l.contains(",down,cost,2025-06-10,")),
+        "{steady}"
+    );
+}
+
+#[test]
+fn the_month_to_date_forecast_brackets_the_month_end_and_gates_the_budget() {
+    // 20 days of a month: gpt-4o-mini steady at 0.9M or 1.1M input tokens
+    // a day ($0.135 or $0.165), gpt-4.1 at 1M a day ($2) doubling from the
+    // 16th.
+    let wd = Workdir::new("forecast");
+    let mut usage = String::from(HEADER);
+    for day in 1..=20 {
+        let n = if day % 2 == 0 { 11 } else { 9 };
+        for i in 0..n {
+            usage += &format!("mini-{day}-{i},2025-06-{day:02}T10:{i:02}:00Z,openai,gpt-4o-mini,100000,0,0,0,0,false\n");
+        }
+        let doubled = if day >= 16 { 2 } else { 1 };
+        for i in 0..doubled {
+            usage += &format!("big-{day}-{i},2025-06-{day:02}T11:{i:02}:00Z,openai,gpt-4.1,1000000,0,0,0,0,false\n");
+        }
+    }
+    wd.write("usage.csv", &usage);
+    wd.write("spans/none.json", "{\"resourceSpans\":[]}");
+    wd.write(
+        "budgets.toml",
+        "[[budget]]\ndimension = \"model\"\nkey = \"gpt-4.1\"\nusd = 80\n",
+    );
+    let args = [
+        "report",
+        "--spans",
+        "spans",
+        "--usage",
+        "usage.csv",
+        "--min-match",
+        "0",
+        "--as-of",
+        "2025-06-20",
+        "--budgets",
+        "budgets.toml",
+        "--fail-on-forecast",
+        "--out",
+        "out",
+        "--quiet",
+    ];
+    let stderr = wd.fail(&args, 1);
+    assert!(
+        stderr.contains("forecast: 1 forecast over budget (--fail-on-forecast): model gpt-4.1"),
+        "{stderr}"
+    );
+    let forecast = wd.read("out/forecast.csv");
+    // gpt-4.1: $50 to date; at $4 a day for 10 days, $90 (the real month end).
+    assert!(
+        forecast.contains("\nmodel,gpt-4.1,50.000000,90.000000,"),
+        "{forecast}"
+    );
+    assert!(
+        row(&forecast, "model,gpt-4.1").ends_with(",80.000000,112.50,2025-06-28"),
+        "{forecast}"
+    );
+    // gpt-4o-mini: the real month end, 15 days of each, inside the interval.
+    let mini = row(&forecast, "model,gpt-4o-mini");
+    let cells: Vec<f64> = mini
+        .split(',')
+        .skip(2)
+        .take(4)
+        .map(|c| c.parse().unwrap())
+        .collect();
+    let month_end = 15.0 * 0.165 + 15.0 * 0.135;
+    assert!(cells[2] <= month_end && month_end <= cells[3], "{mini}");
+}
