@@ -32,5 +32,6 @@ mod safety;
 mod samples;
 mod shard;
 mod simulate;
+mod spark;
 mod telemetry;
 mod trust;

@@ -1,0 +1,136 @@
+#!/usr/bin/env python3
+"""A tokenledger month on Apache Spark (4.x, PySpark).
+
+Spark schedules the work and retries what fails; every byte of money is
+computed by the tokenledger binary, the same as on one machine:
+
+1. cut: one task per span file runs `tokenledger partition` (each into its
+   own directory), cutting its traces into N partitions by trace-id hash;
+2. shard: one task per partition i runs `tokenledger report --shard i/N
+   --whole-traces` over partition i of every file, writing a partial;
+3. merge: the driver runs `tokenledger merge` over the N partials, which
+   checks each (manifest, partition ends, source fingerprints) and writes
+   the month's reports: byte for byte what `tokenledger report` writes.
+
+The partitions and partials are files on a filesystem every executor
+mounts (NFS, EFS, a Databricks volume, a Kubernetes PVC; `--work`). A task
+that dies is run again: tokenledger replaces a directory it owned, and a
+stage's outputs are checked before the next trusts them.
+
+Usage:
+  spark-submit dist/spark/tokenledger_spark.py --binary ./tokenledger \\
+      --partitions 16 --spans /mnt/spans --work /mnt/work --out /mnt/reports \\
+      -- --usage /mnt/usage --invoice /mnt/invoices --period 2025-06
+
+Flags after `--` go to `report` and `merge` (span flags such as
+--tenant-attr to the shard runs only). See docs/scale.md.
+"""
+
+import argparse
+import os
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+# Flags that only `report` takes (the span side), each with one value.
+SHARD_ONLY = {
+    "--tenant-attr", "--feature-attr", "--join-attr", "--outcome-attr",
+    "--threads", "--memory-limit",
+}
+SPAN_SUFFIXES = (".json", ".jsonl", ".json.gz", ".jsonl.gz", ".json.zst", ".jsonl.zst")
+
+
+def tokenledger(binary, args):
+    """Run the binary; its stderr is the task's error when it fails."""
+    done = subprocess.run([binary, *args], capture_output=True, text=True)
+    if done.returncode not in (0, 1):  # 1: a gate failed, reports written
+        raise RuntimeError(f"tokenledger {' '.join(args)}: exit {done.returncode}\n{done.stderr}")
+    return done.returncode
+
+
+def span_files(paths):
+    """Every span file of the given files and directories, sorted."""
+    found = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            found += [p for p in path.rglob("*") if p.is_file() and p.name.lower().endswith(SPAN_SUFFIXES)]
+        else:
+            found.append(path)
+    return sorted(str(p) for p in found)
+
+
+def split_flags(flags):
+    """(flags for the shard runs, flags for the merge)."""
+    shard, merge, i = [], [], 0
+    while i < len(flags):
+        flag = flags[i]
+        values = [flags[i + 1]] if flag in SHARD_ONLY and i + 1 < len(flags) else []
+        shard += [flag, *values]
+        if flag not in SHARD_ONLY:
+            merge.append(flag)
+        i += 1 + len(values)
+    return shard, merge
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--binary", default="tokenledger", help="the tokenledger binary, on every executor")
+    parser.add_argument("--partitions", type=int, required=True, help="N: shard tasks (partitions of the traces)")
+    parser.add_argument("--spans", nargs="+", required=True, help="span files or directories")
+    parser.add_argument("--work", required=True, help="shared directory for the partitions and partials")
+    parser.add_argument("--out", required=True, help="the month's reports")
+    parser.add_argument("--master", help="Spark master (default: spark-submit's)")
+    parser.add_argument("--shuffle", type=int, help="run the shard tasks in an order shuffled by this seed (tests)")
+    parser.add_argument("--kill-once", type=int, help="the first attempt of this shard task dies (tests)")
+    argv = sys.argv[1:] if argv is None else argv
+    own, flags = (argv[: argv.index("--")], argv[argv.index("--") + 1:]) if "--" in argv else (argv, [])
+    args = parser.parse_args(own)
+    shard_flags, merge_flags = split_flags(flags)
+
+    from pyspark.sql import SparkSession
+    from pyspark import TaskContext
+
+    builder = SparkSession.builder.appName("tokenledger")
+    if args.master:
+        builder = builder.master(args.master)
+    spark = builder.getOrCreate()
+    sc = spark.sparkContext
+    binary, n, work = os.path.abspath(args.binary), args.partitions, Path(args.work).resolve()
+    files = span_files(args.spans)
+
+    def cut(item):
+        index, path = item
+        out = work / "parts" / f"{index:05}"
+        tokenledger(binary, ["partition", "--spans", path, "--into", str(n), "--out", str(out), "--quiet"])
+
+    sc.parallelize(list(enumerate(files)), max(1, len(files))).foreach(cut)
+
+    def shard(i):
+        part = f"part-{i:05}-of-{n:05}"
+        spans = [str(work / "parts" / f"{f:05}" / part) for f in range(len(files))]
+        out = str(work / "partials" / f"{i:05}")
+        if args.kill_once == i and TaskContext.get().attemptNumber() == 0:
+            # Die halfway through writing: the retry must own the directory.
+            proc = subprocess.Popen([binary, "report", "--spans", *spans, "--shard", f"{i}/{n}",
+                                     "--whole-traces", *shard_flags, "--out", out],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            proc.kill()
+            proc.wait()
+            os._exit(1)
+        tokenledger(binary, ["report", "--spans", *spans, "--shard", f"{i}/{n}", "--whole-traces",
+                             *shard_flags, "--out", out])
+
+    (work / "partials").mkdir(parents=True, exist_ok=True)
+    order = list(range(n))
+    if args.shuffle is not None:
+        random.Random(args.shuffle).shuffle(order)
+    sc.parallelize(order, n).foreach(shard)
+    partials = sorted(str(p) for p in (work / "partials").iterdir())
+    code = tokenledger(binary, ["merge", *partials, *merge_flags, "--out", args.out])
+    spark.stop()
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
