@@ -13,6 +13,7 @@
 
 mod diagnose;
 mod json;
+mod names;
 mod other;
 
 use std::collections::{BTreeMap, HashMap};
@@ -21,12 +22,13 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 use crate::hash::FastMap;
-use crate::intern::{Interner, Sym};
+use crate::intern::Sym;
 use crate::model::{Cost, TokenType, UsageRecord};
 use crate::price::{Lookup, PriceTable};
 use crate::read::invoice::{Charge, InvoiceLine, Meter};
 use diagnose::{diagnose, name_drifting_rates};
 pub use json::ReconciliationJson;
+pub use names::Names;
 pub use other::{OtherLine, OTHER_SERVICES};
 
 /// When a difference is a drift.
@@ -305,46 +307,6 @@ fn billed_part(amount: Decimal, factor: Decimal) -> Decimal {
 /// The decimal places a record's billed amounts are held to: far below
 /// the micro-dollar the reports show.
 const BILLED_PLACES: u32 = 18;
-
-/// Canonical model names of the usage records, computed once per
-/// (provider, model).
-pub struct Names<'a> {
-    interner: &'a Interner,
-    canonical: HashMap<(Sym, Sym), String>,
-}
-
-impl<'a> Names<'a> {
-    /// The canonical names of every record's model.
-    pub fn new(records: &[UsageRecord], table: &PriceTable, interner: &'a Interner) -> Names<'a> {
-        let mut canonical = HashMap::new();
-        for r in records {
-            canonical.entry((r.provider, r.model)).or_insert_with(|| {
-                table
-                    .canonical_model(interner.get(r.provider), interner.get(r.model))
-                    .to_string()
-            });
-        }
-        Names {
-            interner,
-            canonical,
-        }
-    }
-
-    /// The canonical name of a record's model.
-    pub fn model(&self, provider: Sym, model: Sym) -> &str {
-        &self.canonical[&(provider, model)]
-    }
-
-    /// A record's provider.
-    pub fn provider(&self, provider: Sym) -> &str {
-        self.interner.get(provider)
-    }
-
-    /// An interned name as written.
-    pub fn name(&self, sym: Sym) -> &str {
-        self.interner.get(sym)
-    }
-}
 
 /// One line's sides while they are summed.
 #[derive(Default)]

@@ -1,0 +1,157 @@
+//! Google Cloud SKU descriptions: Gemini's and Claude on Vertex's.
+
+use super::{usage, Read};
+use crate::model::TokenType;
+use crate::read::invoice::Meter;
+
+/// A Google Cloud SKU description (`Gemini 2.5 Flash GA Text Input -
+/// Predictions`, `Claude Sonnet 4.6 — Input Tokens — global — Context Window
+/// Size from 0 to 200000 Tokens`, `AI Dev Tools: Claude Opus 4.8 Output
+/// Tokens (Long)`).
+pub fn gcp(sku: &str) -> Read {
+    let sku = sku.trim();
+    let lower = sku.to_ascii_lowercase();
+    if lower.contains("caching storage") || lower.contains("storage") {
+        return Read::Fixed;
+    }
+    let sku = sku.strip_prefix("AI Dev Tools: ").unwrap_or(sku);
+    if sku.contains(" — ") {
+        return gcp_em_dash(sku);
+    }
+    let mut qualifiers = Vec::new();
+    let mut text = sku.to_string();
+    for (suffix, q) in [
+        (" - Batch Predictions", Some("batch")),
+        (" - Predictions", None),
+    ] {
+        if let Some(t) = text.strip_suffix(suffix) {
+            text = t.to_string();
+            qualifiers.extend(q.map(str::to_string));
+        }
+    }
+    if let Some(open) = text.rfind(" (") {
+        let band = text[open + 2..].trim_end_matches(')').to_ascii_lowercase();
+        if band.starts_with("long") {
+            qualifiers.push("long-context".into());
+        } else if band.starts_with("thinking") {
+            qualifiers.push("thinking".into());
+        }
+        text.truncate(open);
+    }
+    let Some((model, meter, words)) = gcp_type(&text) else {
+        return Read::Unknown;
+    };
+    qualifiers.extend(words);
+    usage(&model, meter, qualifiers)
+}
+
+/// The model and token type of a SKU's text once its suffixes are off:
+/// the type phrase is the first of its words that names one.
+fn gcp_type(text: &str) -> Option<(String, Meter, Vec<String>)> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let lower: Vec<String> = words.iter().map(|w| w.to_ascii_lowercase()).collect();
+    let start = lower.iter().position(|w| {
+        matches!(
+            w.as_str(),
+            "text" | "input" | "output" | "thinking" | "audio" | "image" | "video" | "completion"
+        )
+    })?;
+    let has = |w: &str| lower[start..].iter().any(|x| x == w);
+    let token = if has("caching") || has("cache") && has("read") {
+        TokenType::CacheRead
+    } else if has("output") || has("completion") {
+        TokenType::Output
+    } else if has("input") {
+        TokenType::Input
+    } else {
+        return None;
+    };
+    let mut model_words: Vec<&str> = words[..start].to_vec();
+    let mut qualifiers = Vec::new();
+    model_words.retain(|w| match w.to_ascii_lowercase().as_str() {
+        "ga" => false,
+        "global" | "regional" => {
+            qualifiers.push(w.to_ascii_lowercase());
+            false
+        }
+        _ => true,
+    });
+    for (word, q) in [("priority", "priority"), ("flex", "flex")] {
+        if has(word) {
+            qualifiers.push(q.to_string());
+        }
+    }
+    Some((model_words.join(" "), Meter::Tokens(token), qualifiers))
+}
+
+/// Claude on Vertex's `<Model> — <Token type> — <location> — Context Window
+/// Size from A to B Tokens`.
+fn gcp_em_dash(sku: &str) -> Read {
+    let parts: Vec<&str> = sku.split(" — ").map(str::trim).collect();
+    let kind = parts
+        .get(1)
+        .map_or(String::new(), |k| k.to_ascii_lowercase());
+    let token = if kind.contains("cache write") && kind.contains("3600") {
+        TokenType::CacheWrite1h
+    } else if kind.contains("cache write") {
+        TokenType::CacheWrite5m
+    } else if kind.contains("cache read") {
+        TokenType::CacheRead
+    } else if kind.contains("output") {
+        TokenType::Output
+    } else if kind.contains("input") {
+        TokenType::Input
+    } else {
+        return Read::Unknown;
+    };
+    let mut qualifiers: Vec<String> = parts.get(2).map(|l| l.to_string()).into_iter().collect();
+    if parts.iter().any(|p| p.contains("from 200001")) {
+        qualifiers.push("long-context".into());
+    }
+    usage(parts[0], Meter::Tokens(token), qualifiers)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::TokenType;
+
+    fn read(model: &str, token: TokenType, qualifiers: &[&str]) -> Read {
+        Read::Usage {
+            model: model.into(),
+            meter: Meter::Tokens(token),
+            qualifiers: qualifiers.iter().map(|q| q.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn gcp_skus_of_gemini_and_claude() {
+        use TokenType::*;
+        let cases = [
+            ("Gemini 2.5 Flash GA Text Input - Predictions", read("Gemini 2.5 Flash", Input, &[])),
+            ("Gemini 2.5 Flash GA Thinking Text Output - Predictions", read("Gemini 2.5 Flash", Output, &[])),
+            ("Gemini 2.5 Flash GA Input Text Caching", read("Gemini 2.5 Flash", CacheRead, &[])),
+            ("Gemini 3 Flash Text Input Caching", read("Gemini 3 Flash", CacheRead, &[])),
+            ("Gemini 2.0 Flash Text Input (Long) - Predictions", read("Gemini 2.0 Flash", Input, &["long-context"])),
+            ("Gemini 2.5 Flash Text Input - Batch Predictions", read("Gemini 2.5 Flash", Input, &["batch"])),
+            ("Gemini 2.5 Flash Text Output (Thinking On) - Batch Predictions", read("Gemini 2.5 Flash", Output, &["batch", "thinking"])),
+            ("Gemini 3.7 Flash Global Text Input - Predictions", read("Gemini 3.7 Flash", Input, &["global"])),
+            ("Gemini 3.0 Pro Text Output", read("Gemini 3.0 Pro", Output, &[])),
+            ("Claude Sonnet 4.6 — Input Tokens — global — Context Window Size from 0 to 200000 Tokens", read("Claude Sonnet 4.6", Input, &["global"])),
+            ("Claude Opus 4 8 — Input Cache Write Tokens (TTL 3600 seconds) — us-east5 — Context Window Size from 200001 to 1000000 Tokens", read("Claude Opus 4 8", CacheWrite1h, &["us-east5", "long-context"])),
+            ("AI Dev Tools: Claude Opus 4.8 Output Tokens (Long)", read("Claude Opus 4.8", Output, &["long-context"])),
+            ("Claude 3 Haiku Input Tokens", read("Claude 3 Haiku", Input, &[])),
+        ];
+        for (sku, want) in cases {
+            assert_eq!(gcp(sku), want, "{sku}");
+        }
+        assert_eq!(
+            gcp("Gemini 3 Flash Text Input Caching Storage"),
+            Read::Fixed
+        );
+        assert_eq!(
+            gcp("Vertex AI: Online Prediction: n1-standard-4"),
+            Read::Unknown
+        );
+    }
+}

@@ -1,0 +1,146 @@
+//! How cloud bills name a model's usage, read into (model, token type,
+//! rate qualifiers). Each cloud spells its meters in a grammar of its own
+//! (an AWS usage type, a Google Cloud SKU description, an Azure meter
+//! name); the grammar is code here, the model names are data: a bill's
+//! model name is resolved by the pricing table's `[[meter]]` entries, else
+//! by its slug (`Gemini 2.5 Flash` → `gemini-2.5-flash`) where the table
+//! prices that name ([`ModelNames`]).
+//!
+//! A meter reads as per-token usage, a per-request charge, a fixed charge
+//! of a model service (provisioned throughput, capacity, storage, custom
+//! models: not per token), or nothing this grammar knows.
+
+use chrono::NaiveDate;
+
+use super::Meter;
+
+/// A cloud that bills models under its own meter names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Cloud {
+    /// Amazon Web Services (Bedrock).
+    Aws,
+    /// Google Cloud (Vertex AI).
+    Gcp,
+    /// Microsoft Azure (Azure OpenAI, AI Foundry).
+    Azure,
+}
+
+impl Cloud {
+    /// Every cloud.
+    pub const ALL: [Cloud; 3] = [Cloud::Aws, Cloud::Gcp, Cloud::Azure];
+
+    /// Its name in `[[meter]]` entries.
+    pub fn name(self) -> &'static str {
+        match self {
+            Cloud::Aws => "aws",
+            Cloud::Gcp => "gcp",
+            Cloud::Azure => "azure",
+        }
+    }
+
+    /// The provider its model usage is billed as (usage records name it so).
+    pub fn provider(self) -> &'static str {
+        match self {
+            Cloud::Aws => "aws.bedrock",
+            Cloud::Gcp => "google",
+            Cloud::Azure => "azure",
+        }
+    }
+
+    /// The cloud called `name`.
+    pub fn parse(name: &str) -> Option<Cloud> {
+        Cloud::ALL.into_iter().find(|c| c.name() == name)
+    }
+}
+
+/// What resolves a bill's model name to a model the pricing table prices.
+pub trait ModelNames {
+    /// The (provider, model) `name` (as `cloud`'s bill spells it, with the
+    /// rate's `qualifiers` its meter states) means on `day`, if the table
+    /// knows it.
+    fn resolve(
+        &self,
+        cloud: Cloud,
+        name: &str,
+        qualifiers: &[String],
+        day: NaiveDate,
+    ) -> Option<(String, String)>;
+}
+
+/// A bill's meter, read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Read {
+    /// Tokens (or requests) of a model: its name as the bill spells it,
+    /// what is charged, and the rate's qualifiers the meter states.
+    Usage {
+        /// The model as the bill names it (`Claude4.6Sonnet`,
+        /// `anthropic.claude-opus-4-8`, `Gemini 2.5 Flash`, `gpt 4o 0513`).
+        model: String,
+        /// Token type (or request charge).
+        meter: Meter,
+        /// Tier, scope and context band words (`batch global`).
+        qualifiers: Vec<String>,
+    },
+    /// A model service's charge that is not per token.
+    Fixed,
+    /// Not a meter of this grammar.
+    Unknown,
+}
+
+mod aws;
+mod azure;
+mod gcp;
+
+pub use aws::aws;
+pub use azure::azure;
+pub use gcp::gcp;
+
+/// A meter read as usage of `model`.
+fn usage(model: &str, meter: Meter, qualifiers: Vec<String>) -> Read {
+    Read::Usage {
+        model: model.trim().to_string(),
+        meter,
+        qualifiers,
+    }
+}
+
+/// A bill's model name as a model id might spell it: lower case, words and
+/// dots joined by `-` (`Gemini 2.5 Flash` → `gemini-2.5-flash`, `Claude
+/// Sonnet 4.6` → `claude-sonnet-4-6` by [`slug_dashed`], `gpt 4o mini 0718` →
+/// `gpt-4o-mini-0718`); Azure's bare GPT versions (`5.4 mini`) gain `gpt-`.
+pub fn slug(cloud: Cloud, name: &str) -> String {
+    let slug = name
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join("-")
+        .to_ascii_lowercase();
+    match cloud {
+        Cloud::Azure if slug.starts_with(|c: char| c.is_ascii_digit()) => format!("gpt-{slug}"),
+        _ => slug,
+    }
+}
+
+/// [`slug`] with dots as dashes too (`claude-sonnet-4-6`).
+pub fn slug_dashed(cloud: Cloud, name: &str) -> String {
+    slug(cloud, name).replace('.', "-")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_meet_the_tables_names() {
+        assert_eq!(slug(Cloud::Gcp, "Gemini 2.5 Flash"), "gemini-2.5-flash");
+        assert_eq!(
+            slug_dashed(Cloud::Gcp, "Claude Sonnet 4.6"),
+            "claude-sonnet-4-6"
+        );
+        assert_eq!(
+            slug_dashed(Cloud::Gcp, "Claude Opus 4 8"),
+            "claude-opus-4-8"
+        );
+        assert_eq!(slug(Cloud::Azure, "5.4 mini"), "gpt-5.4-mini");
+        assert_eq!(slug(Cloud::Azure, "gpt 4.1 mini"), "gpt-4.1-mini");
+    }
+}
