@@ -279,30 +279,7 @@ fn resolve_trace(
         kind,
         message: format!("trace {trace_id:032x}: {message}"),
     };
-    // Keep the first copy of a span exported twice.
-    let mut index: FastMap<u64, u32> =
-        FastMap::with_capacity_and_hasher(spans.len(), Default::default());
-    let mut keep = vec![true; spans.len()];
-    let mut duplicates = 0;
-    for (i, span) in spans.iter().enumerate() {
-        if let std::collections::hash_map::Entry::Vacant(slot) = index.entry(span.span_id) {
-            slot.insert(i as u32);
-        } else {
-            keep[i] = false;
-            duplicates += 1;
-        }
-    }
-    if duplicates > 0 {
-        out.duplicate_spans += duplicates;
-        let mut k = keep.iter();
-        spans.retain(|_| *k.next().unwrap());
-        index = spans
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.span_id, i as u32))
-            .collect();
-    }
-
+    let index = drop_duplicate_spans(&mut spans, out);
     let mut roots = spans.iter().filter(|s| s.parent_id == 0);
     let first_root = roots.next();
     if let Some(outcome) = first_root.and_then(|root| root.outcome) {
@@ -317,109 +294,24 @@ fn resolve_trace(
         );
         skips.handle(error(second, "reused-trace-id", message))?;
     }
-
-    const UNSEEN: u8 = 0;
-    const ON_PATH: u8 = 1;
-    const DONE: u8 = 2;
-    let mut state = vec![UNSEEN; spans.len()];
-    let mut ctx = vec![Inherited::default(); spans.len()];
-    // For agent spans: the nearest agent span above them.
-    let mut parent_agent: Vec<Option<u32>> = vec![None; spans.len()];
-    let mut wraps = vec![false; spans.len()];
-    let mut wrapped_by: Vec<Option<u32>> = vec![None; spans.len()];
-    let mut path = Vec::new();
-    for start in 0..spans.len() {
-        // Walk up to a resolved ancestor or a root, then resolve downwards.
-        let mut cur = start;
-        let mut base = Inherited::default();
-        while state[cur] != DONE {
-            if state[cur] == ON_PATH {
-                let message = format!(
-                    "span {:016x} is its own ancestor (parent cycle)",
-                    spans[cur].span_id
-                );
-                skips.handle(error(&spans[cur], "parent-cycle", message))?;
-                break;
-            }
-            state[cur] = ON_PATH;
-            path.push(cur);
-            let parent = spans[cur].parent_id;
-            match (parent != 0).then(|| index.get(&parent)).flatten() {
-                Some(&p) => cur = p as usize,
-                None => {
-                    out.orphan_spans += u64::from(parent != 0);
-                    break;
-                }
-            }
-        }
-        if state[cur] == DONE {
-            base = ctx[cur];
-        }
-        while let Some(node) = path.pop() {
-            let span = &spans[node];
-            let mut own = base;
-            if let Some((rank, value)) = span.tenant {
-                if own.tenant.is_none_or(|(best, _)| rank <= best) {
-                    own.tenant = Some((rank, value));
-                }
-            }
-            own.feature = span.feature.or(own.feature);
-            match span.role {
-                Role::Agent => {
-                    parent_agent[node] = base.agent;
-                    own.agent = Some(node as u32);
-                }
-                Role::Tool => own.tool = span.tool.or(own.tool),
-                Role::Call => {
-                    // An inference span inside another one (an SDK span
-                    // under a framework's): the outer one only wraps it.
-                    if let Some(outer) = base.call {
-                        wraps[outer as usize] = true;
-                        wrapped_by[node] = Some(outer);
-                    }
-                    own.call = Some(node as u32);
-                }
-                Role::Other | Role::IdOnly => {}
-            }
-            ctx[node] = own;
-            state[node] = DONE;
-            base = own;
-        }
-    }
-
-    // Number each agent invocation's calls by start time, then input order.
-    let is_call = |i: usize| {
-        spans[i]
-            .call
-            .as_ref()
-            .is_some_and(|c| !wraps[i] || c.join_key.is_some())
-    };
-    let mut order: Vec<usize> = (0..spans.len()).filter(|&i| is_call(i)).collect();
-    order.sort_unstable_by_key(|&i| {
-        let span = &spans[i];
-        let start = span.call.as_ref().map_or(0, |c| c.start_ns);
-        (ctx[i].agent, start, span.origin.file, span.origin.line)
-    });
-    let mut position = vec![0u32; spans.len()];
-    for (n, &i) in order.iter().enumerate() {
-        let first = n == 0 || ctx[order[n - 1]].agent != ctx[i].agent;
-        position[i] = if first { 1 } else { position[order[n - 1]] + 1 };
-    }
-
-    pass_thoughts_down(&mut spans, &wrapped_by);
+    let walk = Walk::down(&spans, &index, out, &mut |span, message| {
+        skips.handle(error(span, "parent-cycle", message))
+    })?;
+    let position = walk.positions(&spans);
+    pass_thoughts_down(&mut spans, &walk.wrapped_by);
     let agent_names: Vec<Option<Sym>> = spans.iter().map(|s| s.agent).collect();
-    let paths = AgentPaths::new(&spans, &parent_agent);
+    let paths = AgentPaths::new(&spans, &walk.parent_agent);
     for (i, span) in spans.into_iter().enumerate() {
         let Some(info) = span.call else {
             out.ids_not_calls += u64::from(span.role == Role::IdOnly);
             continue;
         };
-        if wraps[i] && info.join_key.is_none() {
+        if walk.wraps[i] && info.join_key.is_none() {
             out.wrapper_spans += 1;
             continue;
         }
         let step = info.step.unwrap_or(position[i]);
-        let inherited = ctx[i];
+        let inherited = walk.ctx[i];
         let agent = inherited.agent.map(|a| a as usize);
         let dims = Dims {
             values: PerDimension([
@@ -442,6 +334,153 @@ fn resolve_trace(
         });
     }
     Ok(())
+}
+
+/// Keep the first copy of a span exported twice (counted in
+/// `duplicate_spans`); the index from span id to position in `spans`.
+fn drop_duplicate_spans(spans: &mut Vec<Span>, out: &mut Resolved) -> FastMap<u64, u32> {
+    let mut index: FastMap<u64, u32> =
+        FastMap::with_capacity_and_hasher(spans.len(), Default::default());
+    let mut keep = vec![true; spans.len()];
+    let mut duplicates = 0;
+    for (i, span) in spans.iter().enumerate() {
+        if let std::collections::hash_map::Entry::Vacant(slot) = index.entry(span.span_id) {
+            slot.insert(i as u32);
+        } else {
+            keep[i] = false;
+            duplicates += 1;
+        }
+    }
+    if duplicates > 0 {
+        out.duplicate_spans += duplicates;
+        let mut k = keep.iter();
+        spans.retain(|_| *k.next().unwrap());
+        index = spans
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.span_id, i as u32))
+            .collect();
+    }
+    index
+}
+
+/// What one walk down a trace's tree found for each span: what it inherits,
+/// the nearest agent span above an agent span, and which inference spans
+/// wrap another (an SDK span under a framework's).
+struct Walk {
+    ctx: Vec<Inherited>,
+    parent_agent: Vec<Option<u32>>,
+    wraps: Vec<bool>,
+    wrapped_by: Vec<Option<u32>>,
+}
+
+impl Walk {
+    /// Walk up from each span to a resolved ancestor or a root, then
+    /// resolve downwards. A parent cycle goes to `on_cycle` and is cut
+    /// where it closes; a missing parent counts an orphan span.
+    fn down(
+        spans: &[Span],
+        index: &FastMap<u64, u32>,
+        out: &mut Resolved,
+        on_cycle: &mut impl FnMut(&Span, String) -> Result<()>,
+    ) -> Result<Walk> {
+        const UNSEEN: u8 = 0;
+        const ON_PATH: u8 = 1;
+        const DONE: u8 = 2;
+        let mut state = vec![UNSEEN; spans.len()];
+        let mut walk = Walk {
+            ctx: vec![Inherited::default(); spans.len()],
+            parent_agent: vec![None; spans.len()],
+            wraps: vec![false; spans.len()],
+            wrapped_by: vec![None; spans.len()],
+        };
+        let mut path = Vec::new();
+        for start in 0..spans.len() {
+            let mut cur = start;
+            let mut base = Inherited::default();
+            while state[cur] != DONE {
+                if state[cur] == ON_PATH {
+                    let id = spans[cur].span_id;
+                    on_cycle(
+                        &spans[cur],
+                        format!("span {id:016x} is its own ancestor (parent cycle)"),
+                    )?;
+                    break;
+                }
+                state[cur] = ON_PATH;
+                path.push(cur);
+                let parent = spans[cur].parent_id;
+                match (parent != 0).then(|| index.get(&parent)).flatten() {
+                    Some(&p) => cur = p as usize,
+                    None => {
+                        out.orphan_spans += u64::from(parent != 0);
+                        break;
+                    }
+                }
+            }
+            if state[cur] == DONE {
+                base = walk.ctx[cur];
+            }
+            while let Some(node) = path.pop() {
+                base = walk.inherit(&spans[node], node, base);
+                state[node] = DONE;
+            }
+        }
+        Ok(walk)
+    }
+
+    /// What span `node` holds, given what its parent holds.
+    fn inherit(&mut self, span: &Span, node: usize, base: Inherited) -> Inherited {
+        let mut own = base;
+        if let Some((rank, value)) = span.tenant {
+            if own.tenant.is_none_or(|(best, _)| rank <= best) {
+                own.tenant = Some((rank, value));
+            }
+        }
+        own.feature = span.feature.or(own.feature);
+        match span.role {
+            Role::Agent => {
+                self.parent_agent[node] = base.agent;
+                own.agent = Some(node as u32);
+            }
+            Role::Tool => own.tool = span.tool.or(own.tool),
+            Role::Call => {
+                // An inference span inside another one (an SDK span
+                // under a framework's): the outer one only wraps it.
+                if let Some(outer) = base.call {
+                    self.wraps[outer as usize] = true;
+                    self.wrapped_by[node] = Some(outer);
+                }
+                own.call = Some(node as u32);
+            }
+            Role::Other | Role::IdOnly => {}
+        }
+        self.ctx[node] = own;
+        own
+    }
+
+    /// Each agent invocation's calls numbered by start time, then input
+    /// order (a wrapper that only wraps is no call).
+    fn positions(&self, spans: &[Span]) -> Vec<u32> {
+        let is_call = |i: usize| {
+            spans[i]
+                .call
+                .as_ref()
+                .is_some_and(|c| !self.wraps[i] || c.join_key.is_some())
+        };
+        let mut order: Vec<usize> = (0..spans.len()).filter(|&i| is_call(i)).collect();
+        order.sort_unstable_by_key(|&i| {
+            let span = &spans[i];
+            let start = span.call.as_ref().map_or(0, |c| c.start_ns);
+            (self.ctx[i].agent, start, span.origin.file, span.origin.line)
+        });
+        let mut position = vec![0u32; spans.len()];
+        for (n, &i) in order.iter().enumerate() {
+            let first = n == 0 || self.ctx[order[n - 1]].agent != self.ctx[i].agent;
+            position[i] = if first { 1 } else { position[order[n - 1]] + 1 };
+        }
+        position
+    }
 }
 
 /// For every agent span of a trace: its [`Agents`] (itself and the agents

@@ -48,6 +48,108 @@ pub(super) trait PricingToml {
     fn request_prices(&self, entry: &Table, line: usize) -> Result<Vec<(String, Decimal)>>;
 }
 
+/// Every key a `[[model]]` entry may hold.
+const ENTRY_KEYS: &[&str] = &[
+    "provider",
+    "match",
+    "effective_from",
+    "effective_to",
+    "input",
+    "output",
+    "cache_read",
+    "cache_write_5m",
+    "cache_write_1h",
+    "batch_discount",
+    "long_context",
+    "tiers",
+    "geo",
+    "speed",
+    "requests",
+    "source",
+    "hours",
+    "free_requests",
+    "input_audio",
+    "output_audio",
+    "input_image",
+    "output_image",
+];
+
+/// `[model.long_context]`: a threshold in tokens and the rates above it.
+fn long_context(toml: &TomlReader, table: &Table, line: usize) -> Result<Option<LongContext>> {
+    let Some(item) = table.get("long_context") else {
+        return Ok(None);
+    };
+    let lc = item
+        .as_table()
+        .ok_or_else(|| toml.error(item.span(), "long_context must be a table".into()))?;
+    let what = format!("[model.long_context] of the entry at line {line}");
+    let mut keys = vec!["threshold"];
+    keys.extend(TokenType::ALL.map(TokenType::key));
+    toml.only_keys(lc, &keys, &what)?;
+    let threshold = toml.value(lc, "threshold", &what)?;
+    let threshold = threshold
+        .as_integer()
+        .and_then(|t| u64::try_from(t).ok())
+        .ok_or_else(|| {
+            toml.error(
+                threshold.span(),
+                "threshold must be a whole number of tokens".into(),
+            )
+        })?;
+    let rates = toml.rates(lc, &what)?;
+    Ok(Some(LongContext {
+        threshold,
+        rates,
+        per_token: rates.per_token(),
+    }))
+}
+
+/// `[model.speed.fast]`: the multiplier of a fast request; no other speed.
+fn fast_speed(toml: &TomlReader, table: &Table, line: usize) -> Result<Option<Decimal>> {
+    let mut fast = None;
+    for (speed, m, span) in toml.multipliers(table, "speed", line)? {
+        if speed != "fast" {
+            let message = format!("[model.speed.{speed}]: the only speed priced apart is `fast`");
+            return Err(toml.error(span, message));
+        }
+        fast = Some(m);
+    }
+    Ok(fast)
+}
+
+/// The parts of an entry that cannot be priced together.
+fn check_combinations(
+    toml: &TomlReader,
+    table: &Table,
+    entry: &PriceEntry,
+    what: &str,
+) -> Result<()> {
+    let tier_long = entry
+        .tiers
+        .iter()
+        .any(|(_, p)| matches!(p, TierPrice::Rates(r) if r.long_context.is_some()));
+    let message = if tier_long && entry.long_context.is_none() {
+        format!("{what}: a tier's long_context rates need the entry's [model.long_context] (its threshold)")
+    } else if entry.batch_discount.is_some() && entry.tiers.iter().any(|(t, _)| *t == Tier::Batch) {
+        format!("{what}: give batch_discount or [model.tiers.batch], not both")
+    } else if !entry.hours.is_empty()
+        && (entry.long_context.is_some()
+            || entry
+                .tiers
+                .iter()
+                .any(|(_, p)| matches!(p, TierPrice::Rates(_)))
+            || entry.modal.iter().any(Option::is_some))
+    {
+        format!(
+            "{what}: [[model.hours]] windows cannot be combined with [model.long_context], \
+             a tier's own rates or audio and image rates (tier multipliers can)"
+        )
+    } else {
+        return Ok(());
+    };
+    Err(toml.error(table.span(), message))
+}
+
 /// A value under a name, with the span of its table.
 type Named<T> = (String, T, Option<std::ops::Range<usize>>);
 
@@ -125,34 +227,7 @@ impl PricingToml for TomlReader<'_> {
     fn entry(&self, table: &Table) -> Result<PriceEntry> {
         let line = table.span().map_or(0, |s| self.line(s.start));
         let what = format!("the [[model]] entry at line {line}");
-        self.only_keys(
-            table,
-            &[
-                "provider",
-                "match",
-                "effective_from",
-                "effective_to",
-                "input",
-                "output",
-                "cache_read",
-                "cache_write_5m",
-                "cache_write_1h",
-                "batch_discount",
-                "long_context",
-                "tiers",
-                "geo",
-                "speed",
-                "requests",
-                "source",
-                "hours",
-                "free_requests",
-                "input_audio",
-                "output_audio",
-                "input_image",
-                "output_image",
-            ],
-            &what,
-        )?;
+        self.only_keys(table, ENTRY_KEYS, &what)?;
         let provider = self.string(table, "provider", &what)?.to_string();
         let patterns = self.patterns(table, &what)?;
         let effective_from = self.date(table, "effective_from", &what)?;
@@ -170,61 +245,11 @@ impl PricingToml for TomlReader<'_> {
             true => Some(self.batch_discount(table, &what)?),
             false => None,
         };
-        let long_context = match table.get("long_context") {
-            None => None,
-            Some(item) => {
-                let lc = item.as_table().ok_or_else(|| {
-                    self.error(item.span(), "long_context must be a table".into())
-                })?;
-                let what = format!("[model.long_context] of the entry at line {line}");
-                let mut keys = vec!["threshold"];
-                keys.extend(TokenType::ALL.map(TokenType::key));
-                self.only_keys(lc, &keys, &what)?;
-                let threshold = self.value(lc, "threshold", &what)?;
-                let threshold = threshold
-                    .as_integer()
-                    .and_then(|t| u64::try_from(t).ok())
-                    .ok_or_else(|| {
-                        self.error(
-                            threshold.span(),
-                            "threshold must be a whole number of tokens".into(),
-                        )
-                    })?;
-                let rates = self.rates(lc, &what)?;
-                Some(LongContext {
-                    threshold,
-                    rates,
-                    per_token: rates.per_token(),
-                })
-            }
-        };
+        let long_context = long_context(self, table, line)?;
         let rates = self.rates(table, &what)?;
         let tiers = self.tiers(table, line)?;
-        let tier_long = tiers
-            .iter()
-            .any(|(_, p)| matches!(p, TierPrice::Rates(r) if r.long_context.is_some()));
-        if tier_long && long_context.is_none() {
-            return Err(self.error(
-                table.span(),
-                format!("{what}: a tier's long_context rates need the entry's [model.long_context] (its threshold)"),
-            ));
-        }
-        if batch_discount.is_some() && tiers.iter().any(|(t, _)| *t == Tier::Batch) {
-            return Err(self.error(
-                table.span(),
-                format!("{what}: give batch_discount or [model.tiers.batch], not both"),
-            ));
-        }
         let geo = self.geo(table, line, &provider, &patterns)?;
-        let mut fast = None;
-        for (speed, m, span) in self.multipliers(table, "speed", line)? {
-            if speed != "fast" {
-                let message =
-                    format!("[model.speed.{speed}]: the only speed priced apart is `fast`");
-                return Err(self.error(span, message));
-            }
-            fast = Some(m);
-        }
+        let fast = fast_speed(self, table, line)?;
         let requests = self.request_prices(table, line)?;
         let mut modal = [None; 4];
         for m in Modality::ALL {
@@ -234,20 +259,11 @@ impl PricingToml for TomlReader<'_> {
         }
         let hours = self.hours(table, line)?;
         let free = self.allowances(table, line, &requests)?;
-        let explicit_tier = tiers.iter().any(|(_, p)| matches!(p, TierPrice::Rates(_)));
-        let modal_rates = Modality::ALL.iter().any(|m| table.contains_key(m.key()));
-        if !hours.is_empty() && (long_context.is_some() || explicit_tier || modal_rates) {
-            let message = format!(
-                "{what}: [[model.hours]] windows cannot be combined with [model.long_context], \
-                 a tier's own rates or audio and image rates (tier multipliers can)"
-            );
-            return Err(self.error(table.span(), message));
-        }
         let citation = match table.contains_key("source") {
             true => Some(self.string(table, "source", &what)?.to_string()),
             false => None,
         };
-        Ok(PriceEntry {
+        let entry = PriceEntry {
             provider,
             patterns,
             effective_from,
@@ -267,7 +283,9 @@ impl PricingToml for TomlReader<'_> {
             citation,
             hours,
             free,
-        })
+        };
+        check_combinations(self, table, &entry, &what)?;
+        Ok(entry)
     }
 
     /// `[model.free_requests.<charge>]`: `per` (`day` or `month`), `count`
