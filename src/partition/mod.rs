@@ -1,0 +1,297 @@
+//! `tokenledger partition`: the map step of a split that divides the
+//! parsing too. Span files are cut by trace id into `N` partitions, each a
+//! directory `part-IIIII-of-NNNNN/` holding, for every input file, a file
+//! of the same name (`.jsonl`) with the spans of the traces that
+//! [`Shard::owns`] gives to shard `I`. `report --shard I/N --whole-traces`
+//! then reads partition `I` alone, with no hash filter.
+//!
+//! What makes the shards' merged reports byte-identical to one run over the
+//! inputs:
+//! - Every line is checked by the span reader itself first; a line it would
+//!   reject stops the run, naming the file and line (nothing is written).
+//! - Each OTLP line (a `TracesData`) is split by trace: a partition's line
+//!   holds its spans in their order, each span's JSON as it was, under its
+//!   resource and scope (their other members kept, as written). Resource
+//!   attributes, which spans inherit, are therefore always there.
+//! - A partition file keeps its source's line numbers: a line with none of
+//!   the partition's spans is left empty. Span origins (`file:line` in
+//!   `unbilled_spans.csv`, the order of calls at one instant) are the same.
+//! - The first line of every partition file also holds
+//!   `"tokenledgerPartition": {"source": …, "index": I, "count": N}`
+//!   ([`PartOf`]): the shard checks it is reading its own partition, and
+//!   `merge` names the file by its source.
+//! - A file that is one OTLP JSON document becomes one line (its spans'
+//!   origin in one run is line 1 too).
+//! - The last line of every partition file is partition's own
+//!   `"tokenledgerPartitionEnd": {"source_bytes", "source_sha256", "spans"}`
+//!   ([`crate::read::spans::PartEnd`]): the shard checks it read every span
+//!   the partition got, and `merge` that every partition of a source was
+//!   cut from the same bytes.
+//!
+//! Flat JSONL and Jaeger files are refused: shard those with
+//! `report --shard I/N`, which reads every file.
+//!
+//! Runs over disjoint groups of input files may share `--out`: files are
+//! named after their input, and a name already taken by another source is
+//! refused. A rerun over the same inputs replaces its own files. Each file is
+//! written beside its place and renamed in once every input is cut; on an
+//! error the run removes what it wrote (the partition directories stay:
+//! other runs may be writing into them).
+
+//!
+//! `cut` cuts one file's lines; `otlp` reads a `TracesData` line down to
+//! each span's JSON text, keeping everything else as written.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+use crate::read::spans::PartOf;
+
+mod cut;
+mod otlp;
+
+use cut::cut_file;
+
+/// The most partitions one run writes: each is an open file while an input
+/// is cut.
+pub const MAX_PARTITIONS: u32 = 1000;
+
+/// What `partition` is asked to do.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Span files or directories.
+    pub paths: Vec<PathBuf>,
+    /// How many partitions (shards).
+    pub count: u32,
+    /// The directory the partition directories go in.
+    pub out: PathBuf,
+    /// Threads cutting lines.
+    pub threads: usize,
+}
+
+/// What a run wrote.
+#[derive(Clone, Debug, Default)]
+pub struct Partitioned {
+    /// Each input file and the name of its parts.
+    pub files: Vec<(PathBuf, String)>,
+    /// Spans written into each partition.
+    pub spans: Vec<u64>,
+    /// The partition directories.
+    pub dirs: Vec<PathBuf>,
+}
+
+/// The name of partition `index` of `count`.
+pub fn dir_name(index: u32, count: u32) -> String {
+    format!("part-{index:05}-of-{count:05}")
+}
+
+/// Cut the span files into `config.count` partitions under `config.out`.
+pub fn partition(config: &Config) -> Result<Partitioned> {
+    let count = config.count;
+    if !(1..=MAX_PARTITIONS).contains(&count) {
+        return Err(Error::fatal(format!(
+            "--into {count}: expected 1 to {MAX_PARTITIONS} partitions"
+        )));
+    }
+    let inputs = crate::read::expand(&config.paths, &[".json", ".jsonl"], false)?.files;
+    let mut names: BTreeMap<String, &Path> = BTreeMap::new();
+    let mut files = Vec::new();
+    for path in &inputs {
+        if path.as_os_str() == crate::read::STDIN {
+            return Err(Error::fatal(
+                "partition names its files after the input files: give span files, not `-`",
+            ));
+        }
+        let name = part_name(path);
+        if let Some(other) = names.insert(name.clone(), path) {
+            return Err(Error::fatal(format!(
+                "{} and {} would both be cut into files named {name}: partition them in separate \
+                 runs into separate --out directories, or rename one",
+                other.display(),
+                path.display()
+            )));
+        }
+        files.push((path.clone(), name));
+    }
+    let dirs = partition_dirs(&config.out, count)?;
+    for dir in &dirs {
+        remove_leftovers(dir, &names);
+    }
+    let mut staged = Staged::default();
+    for (path, name) in &files {
+        check_not_taken(&dirs, name, path)?;
+    }
+    let mut spans = vec![0u64; count as usize];
+    for (path, name) in &files {
+        let temps: Vec<PathBuf> = dirs
+            .iter()
+            .map(|d| d.join(format!(".{name}.tmp-{}", std::process::id())))
+            .collect();
+        let finals: Vec<PathBuf> = dirs.iter().map(|d| d.join(name)).collect();
+        staged.files.extend(temps.iter().cloned().zip(finals));
+        cut_file(path, &temps, count, config.threads, &mut spans)?;
+    }
+    staged.commit()?;
+    Ok(Partitioned { files, spans, dirs })
+}
+
+/// The name of an input's parts: its file name without `.gz`/`.zst` and
+/// `.json`/`.jsonl`, then `.jsonl`.
+fn part_name(path: &Path) -> String {
+    let name = path
+        .file_name()
+        .map_or_else(|| "spans".into(), |n| n.to_string_lossy());
+    let name = name
+        .strip_suffix(".gz")
+        .or_else(|| name.strip_suffix(".zst"))
+        .unwrap_or(&name);
+    let stem = name
+        .strip_suffix(".jsonl")
+        .or_else(|| name.strip_suffix(".json"))
+        .unwrap_or(name);
+    format!("{stem}.jsonl")
+}
+
+/// Create (or find) the `count` partition directories under `out`, which
+/// runs over other files may be creating at the same time; refuse an `out`
+/// that holds partitions of another count.
+fn partition_dirs(out: &Path, count: u32) -> Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(out).map_err(|e| Error::io(out, e))? {
+        let entry = entry.map_err(|e| Error::io(out, e))?;
+        names.push(entry.file_name().to_string_lossy().into_owned());
+    }
+    names.sort();
+    for name in names {
+        let Some((_, of)) = name
+            .strip_prefix("part-")
+            .and_then(|rest| rest.split_once("-of-"))
+        else {
+            continue;
+        };
+        // An empty one (a failed run's) is no partition.
+        let empty = std::fs::read_dir(out.join(&name)).is_ok_and(|mut d| d.next().is_none());
+        match of.parse::<u32>() {
+            Ok(n) if n != count && !empty => {
+                return Err(Error::fatal(format!(
+                    "--out {}: holds {name}, a partition into {n}, not {count}: use another --out \
+                     for another count",
+                    out.display()
+                )))
+            }
+            _ => {}
+        }
+    }
+    let dirs: Vec<PathBuf> = (0..count).map(|i| out.join(dir_name(i, count))).collect();
+    for dir in &dirs {
+        match std::fs::create_dir(dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
+                return Err(Error::io(dir, e))
+            }
+            _ => {}
+        }
+    }
+    Ok(dirs)
+}
+
+/// Remove the temporary files an earlier run over the same inputs left
+/// when it was killed: those of the files this run writes (`names`) only,
+/// since runs over other files may be writing theirs beside them (from
+/// other machines, where their process ids mean nothing here).
+fn remove_leftovers(dir: &Path, names: &BTreeMap<String, &Path>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        let Some((name, pid)) = file.strip_prefix('.').and_then(|n| n.rsplit_once(".tmp-")) else {
+            continue;
+        };
+        let ours = pid
+            .parse::<u32>()
+            .is_ok_and(|pid| pid != std::process::id());
+        if ours && names.contains_key(name) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// Refuse to replace a part of another source: runs over different inputs
+/// share `--out` by name.
+fn check_not_taken(dirs: &[PathBuf], name: &str, source: &Path) -> Result<()> {
+    for dir in dirs {
+        let path = dir.join(name);
+        let Ok(file) = File::open(&path) else {
+            continue;
+        };
+        let mut first = String::new();
+        let _ = std::io::BufReader::new(file).read_line(&mut first);
+        #[derive(Deserialize)]
+        struct Head {
+            #[serde(rename = "tokenledgerPartition")]
+            part: Option<PartOf>,
+        }
+        let theirs = serde_json::from_str::<Head>(&first)
+            .ok()
+            .and_then(|h| h.part);
+        if theirs.as_ref().map(|p| p.source.as_str()) != Some(&source.display().to_string()) {
+            return Err(Error::fatal(format!(
+                "{}: already holds {}; partition runs sharing --out need input files of \
+                 different names",
+                path.display(),
+                theirs.map_or_else(
+                    || "a file partition did not write".to_string(),
+                    |p| format!("a part of {}", p.source)
+                )
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Temporary files, each renamed to its place by [`Staged::commit`], or
+/// removed when dropped without one (an error).
+#[derive(Default)]
+struct Staged {
+    files: Vec<(PathBuf, PathBuf)>,
+    committed: bool,
+}
+
+impl Staged {
+    fn commit(mut self) -> Result<()> {
+        for (temp, path) in &self.files {
+            std::fs::rename(temp, path).map_err(|e| Error::io(path, e))?;
+        }
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if !self.committed {
+            for (temp, _) in &self.files {
+                let _ = std::fs::remove_file(temp);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_drop_compression_and_extension() {
+        assert_eq!(part_name(Path::new("a/b/part-1.jsonl.gz")), "part-1.jsonl");
+        assert_eq!(part_name(Path::new("doc.json")), "doc.jsonl");
+        assert_eq!(part_name(Path::new("x.zst")), "x.jsonl");
+        assert_eq!(dir_name(3, 16), "part-00003-of-00016");
+    }
+}
