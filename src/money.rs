@@ -71,6 +71,27 @@ impl Micros {
     pub fn to_decimal(self) -> Decimal {
         Decimal::from_i128_with_scale(self.0, 6)
     }
+
+    /// Dollars for reading, not for summing: two places (half a cent up),
+    /// thousands commas: `$1,240.50`.
+    pub fn dollars(self) -> String {
+        let cents = (self.0.abs() + 5_000) / 10_000;
+        let sign = if self.0 < 0 { "-" } else { "" };
+        format!("{sign}${}.{:02}", grouped(cents / 100), cents % 100)
+    }
+}
+
+/// A whole number with thousands commas.
+pub fn grouped(n: impl fmt::Display) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 impl std::iter::Sum for Micros {

@@ -387,7 +387,7 @@ fn the_page_draws_every_day_of_the_month() {
     // of by_day.csv on 06-10 ($0.0126), 06-12 ($0.9585), 06-16 ($0.014) and
     // 06-20 ($0.018 + $0.01925).
     let titles: Vec<&str> = section
-        .split("<title>")
+        .split("class=\"day\"><title>")
         .skip(1)
         .map(|t| &t[..t.find("</title>").unwrap()])
         .collect();
@@ -443,6 +443,24 @@ fn the_page_draws_every_day_of_the_month() {
         );
     }
     assert!(!html.contains("<script"));
+    // anomalies.csv's days are marked over their bars, each once, titled
+    // with what moved (its first four, then a count).
+    let dots: Vec<&str> = section
+        .split("class=\"anomaly\"><title>")
+        .skip(1)
+        .map(|t| &t[..t.find("</title>").unwrap()])
+        .collect();
+    assert_eq!(dots.len(), 2, "{dots:?}");
+    assert!(
+        dots[0].starts_with(
+            "2025-06-20: tenant &lt;script&gt;beta&lt;/script&gt;: $0.02, expected $0.00;"
+        ) && dots[0].ends_with("; and 10 more"),
+        "{}",
+        dots[0]
+    );
+    assert!(
+        dots[1].starts_with("2025-06-25: tenant (unattributed): 1 requests, expected 0 requests")
+    );
     // Computed cost, as the headline: no word of a true-up. The sample
     // month is trued up, and its caption says the curve is not.
     assert!(!section.contains("true-up"));

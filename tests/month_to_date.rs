@@ -133,4 +133,16 @@ fn the_month_to_date_forecast_brackets_the_month_end_and_gates_the_budget() {
         .collect();
     let month_end = 15.0 * 0.165 + 15.0 * 0.135;
     assert!(cells[2] <= month_end && month_end <= cells[3], "{mini}");
+    // The terminal's sentence, and report.html's panel: the budgeted value
+    // alone, spent so far, forecast and budget on one row.
+    let sentence = "model gpt-4.1: $50.00 so far, forecast $90.00 (budget $80.00): on track to \
+                    exceed on the 28th";
+    let summary = wd.read("out/summary.json");
+    assert!(summary.contains(sentence), "{summary}");
+    let html = wd.read("out/report.html");
+    let panel = &html[html.find("<h2>This month so far (as of 2025-06-20)</h2>").unwrap()..];
+    let panel = &panel[..panel.find("</svg>").unwrap()];
+    assert!(panel.contains(&format!("<li>{sentence}</li>")), "{panel}");
+    assert_eq!(panel.matches("class=\"budget\"").count(), 1, "{panel}");
+    assert!(panel.contains(">$50.00 → $90.00 of $80.00</text>"), "{panel}");
 }

@@ -46,6 +46,24 @@ pub struct Forecast {
 }
 
 impl Forecast {
+    /// What the terminal and `report.html` say of a value forecast over its
+    /// budget: `tenant acme-corp: $1,240.00 so far, forecast $2,310.00
+    /// (budget $2,000.00): on track to exceed on the 24th`.
+    pub fn headline(&self) -> Option<String> {
+        let budget = self.budget.filter(|_| self.over())?;
+        let when = self.exceeds_on.map_or_else(String::new, |d| {
+            format!(": on track to exceed on the {}", ordinal(d))
+        });
+        Some(format!(
+            "{} {}: {} so far, forecast {} (budget {}){when}",
+            self.dimension,
+            self.value,
+            self.mtd.dollars(),
+            self.forecast.0.dollars(),
+            Micros::round(budget).dollars()
+        ))
+    }
+
     /// Whether the forecast is over the value's budget.
     pub fn over(&self) -> bool {
         self.budget
@@ -154,6 +172,19 @@ fn crossing(
     as_of
         .checked_add_days(chrono::Days::new(more))
         .filter(|d| *d <= end)
+}
+
+/// A day of the month as `1st`, `2nd`, `24th`.
+fn ordinal(day: NaiveDate) -> String {
+    use chrono::Datelike;
+    let d = day.day();
+    let suffix = match (d % 10, d % 100) {
+        (1, n) if n != 11 => "st",
+        (2, n) if n != 12 => "nd",
+        (3, n) if n != 13 => "rd",
+        _ => "th",
+    };
+    format!("{d}{suffix}")
 }
 
 #[cfg(test)]

@@ -1,7 +1,6 @@
 //! The month as it runs (`--as-of`): each dimension value's month to date
 //! and month-end forecast against its budget ([`crate::answers::forecast`]),
-//! the lines the terminal shows for those heading over, and the
-//! `--fail-on-forecast` gate.
+//! and the `--fail-on-forecast` gate.
 
 use chrono::NaiveDate;
 
@@ -35,24 +34,6 @@ pub fn month_forecast(
     forecast(&series(days, range.0, last), range.0, as_of, budgets)
 }
 
-/// What the terminal says of a value forecast over its budget: `tenant
-/// acme-corp: $1240.000000 so far, forecast $2310.000000 (budget $2000):
-/// on track to exceed on the 24th`.
-pub fn headline(f: &Forecast) -> Option<String> {
-    let budget = f.budget.filter(|_| f.over())?;
-    let when = f.exceeds_on.map_or_else(String::new, |d| {
-        format!(": on track to exceed on the {}", ordinal(d))
-    });
-    Some(format!(
-        "{} {}: ${} so far, forecast ${} (budget ${}){when}",
-        f.dimension,
-        f.value,
-        f.mtd,
-        f.forecast.0,
-        budget.normalize()
-    ))
-}
-
 /// `--fail-on-forecast`: the failed gate naming every value forecast over.
 pub fn gate(forecasts: &[Forecast], config: &AnswerConfig) -> Option<String> {
     let over: Vec<String> = forecasts
@@ -67,17 +48,4 @@ pub fn gate(forecasts: &[Forecast], config: &AnswerConfig) -> Option<String> {
             over.join(", ")
         )
     })
-}
-
-/// A day of the month as `1st`, `2nd`, `24th`.
-fn ordinal(day: NaiveDate) -> String {
-    use chrono::Datelike;
-    let d = day.day();
-    let suffix = match (d % 10, d % 100) {
-        (1, n) if n != 11 => "st",
-        (2, n) if n != 12 => "nd",
-        (3, n) if n != 13 => "rd",
-        _ => "th",
-    };
-    format!("{d}{suffix}")
 }

@@ -114,6 +114,9 @@ pub struct Month {
     pub allocation: Option<crate::allocate::Allocation>,
     /// Under `--as-of`: each value's month to date and forecast.
     pub forecast: Option<Vec<crate::answers::forecast::Forecast>>,
+    /// The day the month is seen as of (`--as-of`, or the last day with
+    /// data of the month running now).
+    pub as_of: Option<chrono::NaiveDate>,
     /// With `--allocation`: the owners its rules gave records.
     pub rule_owners: Option<crate::posting::RuleOwners>,
     outcomes: Option<FastMap<u128, String>>,
@@ -165,7 +168,8 @@ pub fn month(
         .as_ref()
         .map(|a| a.rule_owners(&mut usage.interner));
     let range = answers::record_days(&usage.records);
-    let forecast = forecast::as_of(&config.answers, usage.period, range).and_then(|as_of| {
+    let as_of = forecast::as_of(&config.answers, usage.period, range);
+    let forecast = as_of.and_then(|as_of| {
         Some(forecast::month_forecast(
             &days,
             range?,
@@ -206,6 +210,7 @@ pub fn month(
         allocation,
         rule_owners,
         forecast,
+        as_of,
         outcomes,
     };
     month.judge(keys, &config.answers);
@@ -310,7 +315,11 @@ impl Month {
         }
         if let Some(forecasts) = &self.forecast {
             failed.extend(forecast::gate(forecasts, config));
-            warnings.extend(forecasts.iter().filter_map(forecast::headline));
+            warnings.extend(
+                forecasts
+                    .iter()
+                    .filter_map(crate::answers::forecast::Forecast::headline),
+            );
         }
         self.summary.failed_gates = failed;
         self.summary.warnings = warnings;

@@ -6,7 +6,7 @@ use super::answers::{
     budget_csv, by_outcome_csv, by_step_csv, distribution_csv, focus_csv, outliers_csv,
 };
 use super::coverage::{coverage_csv, terminal as coverage_terminal};
-use super::html::{report_html, Page};
+use super::html::{report_html, Marks, Page};
 use super::ledger::{by_day_csv, changes_csv, ledger_csv};
 use super::month_to_date::{anomalies_csv, forecast_csv};
 use super::reconciliation::{reconciliation_csv, terminal as reconciliation_terminal};
@@ -131,6 +131,11 @@ fn write_answers(month: &Month, answers: &Answers, outputs: &Outputs, raw: bool)
         steps: &a.steps,
         days: &month.days,
         day_range: month.chart_days(),
+        marks: Marks {
+            changes: &a.changes,
+            anomalies: &a.anomalies,
+        },
+        so_far: month.as_of.zip(month.forecast.as_deref()),
     };
     outputs.put("report.html", report_html(&page).as_bytes())
 }
