@@ -66,6 +66,28 @@ fn a_value_its_flag_refuses_names_the_file_and_line() {
         ),
         "{bad}"
     );
+    // A list for a flag given once, an empty list, true for a value.
+    let list = refused(
+        "cfg-list",
+        &format!("{REPORT}period = [\"2025-06\", \"2025-05\"]\n"),
+    );
+    assert!(
+        list.starts_with("tokenledger: c.toml:7: \"period\" takes one value, not a list"),
+        "{list}"
+    );
+    let empty = refused("cfg-empty", &format!("{REPORT}period = []\n"));
+    assert!(
+        empty.starts_with("tokenledger: c.toml:7: \"period\" is an empty list"),
+        "{empty}"
+    );
+    let switch = refused(
+        "cfg-true",
+        &REPORT.replace("spans = [\"spans\"]", "spans = true"),
+    );
+    assert!(
+        switch.starts_with("tokenledger: c.toml:2: \"spans\" takes a value, not true or false"),
+        "{switch}"
+    );
 }
 
 #[test]
@@ -108,14 +130,18 @@ fn pricing_keys_reach_the_pricing_subcommands() {
         let show = wd.run(&["pricing", "show", "claude-test-1", "--at", "2025-06-20"]);
         assert!(show.contains("pricing.toml:"), "{config}: {show}");
     }
-    wd.write(
-        "tokenledger.toml",
-        "[pricing]\npricing = \"pricing.toml\"\n",
-    );
-    let check = wd.output(&["pricing", "check"]);
-    let stdout = String::from_utf8_lossy(&check.stdout);
-    assert!(
-        stdout.starts_with("tokenledger: pricing check of pricing.toml"),
-        "{stdout}"
-    );
+    // Under a name that is not the default ./pricing.toml, from either table.
+    wd.write("mine.toml", &wd.read("pricing.toml"));
+    for config in [
+        "[pricing]\npricing = \"mine.toml\"\n",
+        "[pricing.check]\npricing = \"mine.toml\"\n",
+    ] {
+        wd.write("tokenledger.toml", config);
+        let check = wd.output(&["pricing", "check"]);
+        let stdout = String::from_utf8_lossy(&check.stdout);
+        assert!(
+            stdout.starts_with("tokenledger: pricing check of mine.toml"),
+            "{config}: {stdout}"
+        );
+    }
 }

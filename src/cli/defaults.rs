@@ -285,7 +285,12 @@ fn flag_values(flag: &Arg, item: &Item, line: usize, config: &Config) -> Result<
             None => Err(bad("is a switch: write true or false")),
         };
     }
+    let several = matches!(flag.get_action(), clap::ArgAction::Append);
     let values: Vec<&Value> = match value.as_array() {
+        Some(array) if array.is_empty() => {
+            return Err(bad("is an empty list: give a value, or remove the key"))
+        }
+        Some(_) if !several => return Err(bad("takes one value, not a list")),
         Some(array) => array.iter().collect(),
         None => vec![value],
     };
@@ -299,7 +304,7 @@ fn flag_values(flag: &Arg, item: &Item, line: usize, config: &Config) -> Result<
                     .span()
                     .map(|s| config.text[s].trim().to_string())
                     .ok_or_else(|| bad("has a number without its text"))?,
-                Value::Boolean(b) => b.value().to_string(),
+                Value::Boolean(_) => return Err(bad("takes a value, not true or false")),
                 _ => return Err(bad("must be a string, a number, or an array of them")),
             };
             let text = relative_to(flag, text, &config.dir);
