@@ -140,9 +140,14 @@ fn the_month_to_date_forecast_brackets_the_month_end_and_gates_the_budget() {
     let summary = wd.read("out/summary.json");
     assert!(summary.contains(sentence), "{summary}");
     let html = wd.read("out/report.html");
-    let panel = &html[html.find("<h2>This month so far (as of 2025-06-20)</h2>").unwrap()..];
+    let panel = &html[html
+        .find("<h2>This month so far (as of 2025-06-20)</h2>")
+        .unwrap()..];
     let panel = &panel[..panel.find("</svg>").unwrap()];
     assert!(panel.contains(&format!("<li>{sentence}</li>")), "{panel}");
     assert_eq!(panel.matches("class=\"budget\"").count(), 1, "{panel}");
-    assert!(panel.contains(">$50.00 → $90.00 of $80.00</text>"), "{panel}");
+    assert!(
+        panel.contains(">$50.00 → $90.00 of $80.00</text>"),
+        "{panel}"
+    );
 }

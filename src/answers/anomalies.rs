@@ -119,6 +119,10 @@ pub fn anomalies(all: &[Series], first: NaiveDate, rule: &Rule) -> Vec<Anomaly> 
 fn days(x: &[f64], month: f64, rule: &Rule) -> Vec<(usize, (Decimal, Decimal, Decimal))> {
     let w = rule.window;
     let mut out = Vec::new();
+    // A day's rise over a non-negative level is at most the day itself.
+    if x.iter().all(|v| *v >= 0.0 && *v < rule.min_share * month) {
+        return out;
+    }
     for i in w..x.len() {
         let before = &x[i - w..i];
         let level = median(before);

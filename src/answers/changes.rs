@@ -234,10 +234,30 @@ fn is_loop(s: &Series, runs: Option<&Vec<u64>>, split: usize, rule: &Rule) -> bo
     }
 }
 
+/// Whether no split of `x` (non-negative) can move `floor`: a split's move
+/// is at most the larger of its parts' means times the days after it, so
+/// at most the series' sum times `ratio` (the most days after a split per
+/// day before it), or the sum. Checked first, so that the many values with
+/// a sliver of the month (a million tenants of one call each) cost a sum.
+fn too_small(x: &[f64], floor: f64, ratio: f64) -> bool {
+    let sum: f64 = x.iter().sum();
+    x.iter().all(|v| *v >= 0.0) && sum * ratio.max(1.0) * (1.0 + 1e-9) < floor
+}
+
 /// The step of one daily series, when the rule reports one: its split and
 /// which way it moved. `total` is the month's total of the series over
 /// the dimension's values.
 fn step(x: &[f64], rule: &Rule, total: f64) -> Option<(usize, Kind)> {
+    let m = rule.min_days.max(1);
+    let ratio = x.len().saturating_sub(m) as f64 / m as f64;
+    match too_small(x, total * rule.min_share, ratio) {
+        true => None,
+        false => any_step(x, rule, total),
+    }
+}
+
+/// [`step`] without its shortcut.
+fn any_step(x: &[f64], rule: &Rule, total: f64) -> Option<(usize, Kind)> {
     let n = x.len();
     let m = rule.min_days.max(1);
     if n < 2 * m {
@@ -325,6 +345,53 @@ fn sad(x: &[f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_shortcut_never_hides_a_step() {
+        // Pseudo-random months of every shape (a level, a step, a spike,
+        // zeros), against totals from a sliver to the whole: wherever the
+        // shortcut says no step, the full search finds none.
+        let rule = Rule::default();
+        let mut seed = 7u64;
+        let mut next = move || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as f64 / (1u64 << 31) as f64
+        };
+        let mut shortcuts = 0;
+        for case in 0..4000 {
+            let split = 1 + (next() * 29.0) as usize;
+            let (a, b) = (next() * 10.0, next() * 100.0);
+            let x: Vec<f64> = (0..30)
+                .map(|d| match case % 3 {
+                    0 => {
+                        if d < split {
+                            a
+                        } else {
+                            b
+                        }
+                    }
+                    1 => {
+                        if d == split {
+                            b
+                        } else {
+                            0.0
+                        }
+                    }
+                    _ => (next() * a).floor(),
+                })
+                .collect();
+            let sum: f64 = x.iter().sum();
+            let total = sum * (1.0 + next() * 2000.0);
+            let full = any_step(&x, &rule, total);
+            if step(&x, &rule, total).is_none() && full.is_some() {
+                panic!("{x:?} of {total}: {full:?}");
+            }
+            shortcuts += usize::from(too_small(&x, total * rule.min_share, 9.0));
+        }
+        assert!(shortcuts > 100, "{shortcuts}");
+    }
 
     fn noisy(levels: &[(usize, f64)]) -> Vec<f64> {
         // Alternating ±10 % noise around each level.
