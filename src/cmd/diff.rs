@@ -7,9 +7,9 @@ use std::path::PathBuf;
 use rust_decimal::Decimal;
 
 use super::{print_stdout, Outcome};
+use crate::diff::write::{diff_csv, diff_html, signed, terminal};
 use crate::diff::{diff, DIMENSIONS};
 use crate::error::Result;
-use crate::write::diff::{diff_csv, diff_html, signed, terminal};
 use crate::write::Outputs;
 
 /// What `diff` is asked to do.

@@ -16,8 +16,8 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::pipeline::config::AnswerConfig;
+use crate::pipeline::output::{terminal, write_month};
 use crate::pipeline::{Month, Timings};
-use crate::write::month::{terminal, write_month};
 use crate::write::summary::summary_json;
 use crate::write::Outputs;
 

@@ -8,9 +8,9 @@ use crate::error::Result;
 use crate::ledger::column_totals;
 use crate::pipeline::checks::check;
 use crate::pipeline::config::{CheckConfig, UsageConfig};
+use crate::pipeline::output::{checks_terminal, write_checks};
 use crate::pipeline::usage::Usage;
 use crate::summary::TotalsJson;
-use crate::write::month::{checks_terminal, write_checks};
 use crate::write::summary::summary_json;
 use crate::write::Outputs;
 

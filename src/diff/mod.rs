@@ -11,6 +11,7 @@
 //! previous table cannot price is all volume, and is listed.
 
 pub mod saved;
+pub mod write;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -171,18 +172,24 @@ fn reprice(entry: &PriceEntry, line: &Line, bounds: &[u64], global: bool) -> Opt
     }
 }
 
+/// Two months are compared in one currency.
+fn one_currency((prev, a): (&Path, &Saved), (cur, b): (&Path, &Saved)) -> Result<()> {
+    if a.currency == b.currency {
+        return Ok(());
+    }
+    Err(Error::fatal(format!(
+        "{} was priced in {} and {} in {}: two months are compared in one currency",
+        prev.display(),
+        a.currency,
+        cur.display(),
+        b.currency
+    )))
+}
+
 /// Compare the month in `cur` with the month in `prev`.
 pub fn diff(prev: &Path, cur: &Path) -> Result<Diff> {
     let (prev_saved, cur_saved) = (Saved::open(prev)?, Saved::open(cur)?);
-    if prev_saved.currency != cur_saved.currency {
-        return Err(Error::fatal(format!(
-            "{} was priced in {} and {} in {}: two months are compared in one currency",
-            prev.display(),
-            prev_saved.currency,
-            cur.display(),
-            cur_saved.currency
-        )));
-    }
+    one_currency((prev, &prev_saved), (cur, &cur_saved))?;
     let table = prev_saved.pricing()?;
     // The prompt bounds this month's ledger was written with.
     let bounds = cur_saved.pricing()?.prompt_bounds();

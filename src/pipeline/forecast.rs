@@ -23,8 +23,20 @@ pub fn as_of(
         .or_else(|| days.filter(|_| running).map(|(_, last)| last))
 }
 
+/// Every value's forecast as of `as_of`, from the per-day reports over
+/// the days of `records` (none without records).
+pub fn of_month(
+    days: &[Report],
+    records: &[crate::model::UsageRecord],
+    as_of: NaiveDate,
+    budgets: Option<&Budgets>,
+) -> Option<Vec<Forecast>> {
+    let range = super::answers::record_days(records)?;
+    Some(month_forecast(days, range, as_of, budgets))
+}
+
 /// Every value's forecast as of `as_of`, from the per-day reports.
-pub fn month_forecast(
+fn month_forecast(
     days: &[Report],
     range: (NaiveDate, NaiveDate),
     as_of: NaiveDate,

@@ -13,6 +13,7 @@ pub mod checks;
 pub mod config;
 pub mod forecast;
 pub mod intake;
+pub mod output;
 pub mod spans;
 pub mod timings;
 pub mod usage;
@@ -148,16 +149,11 @@ pub fn month(
         &joined,
     );
     let mut ledger = attribute(&postings);
-    let counts = &mut intake.counts;
-    counts.matched = ledger.matched;
-    counts.unattributed = ledger.unattributed.len() as u64;
+    (intake.counts.matched, intake.counts.unattributed) =
+        (ledger.matched, ledger.unattributed.len() as u64);
     timings.phase("join and attribute");
     let columns = column_totals(&ledger.total)?;
-    let invoice_only = billed
-        .as_ref()
-        .and(checks.reconciliation.as_ref())
-        .map(|r| r.invoice_only);
-    let billed_target = invoice_only.map(|only| Micros::round(ledger.total.billed + only));
+    let (invoice_only, billed_target) = true_up(billed.is_some(), &checks, &ledger);
     let tables = ledger.take_tables(&usage.interner, invoice_only);
     let mut reports = round_all(tables, &columns, billed_target)?;
     let allocation = allocation
@@ -167,29 +163,22 @@ pub fn month(
     let rule_owners = allocation
         .as_ref()
         .map(|a| a.rule_owners(&mut usage.interner));
-    let range = answers::record_days(&usage.records);
-    let as_of = forecast::as_of(&config.answers, usage.period, range);
-    let forecast = as_of.and_then(|as_of| {
-        Some(forecast::month_forecast(
-            &days,
-            range?,
-            as_of,
-            budgets.as_ref(),
-        ))
-    });
+    let as_of = forecast::as_of(
+        &config.answers,
+        usage.period,
+        answers::record_days(&usage.records),
+    );
+    let forecast =
+        as_of.and_then(|day| forecast::of_month(&days, &usage.records, day, budgets.as_ref()));
     let totals = TotalsJson::new(&ledger.total, &columns, usage.reported_cost());
-    let mut summary = intake.summary(&usage.pricing, usage.period, totals);
-    checks.summarise(&mut summary);
-    let unattributed = ledger
-        .unattributed
-        .iter()
-        .map(|&i| (&usage.records[i].labels, usage.costs[i].total()));
-    let labels = crate::allocate::top_labels(unattributed, &usage.interner, 5);
-    summary.unattributed_labels = crate::allocate::LabelJson::list(&labels);
-    if let Some(a) = &allocation {
-        allocation::summarise(a, &mut summary);
-    }
-    summary.config = config.config_file.as_ref().map(|c| c.display().to_string());
+    let summary = summarise(
+        config,
+        (&usage, &intake),
+        totals,
+        &checks,
+        &ledger,
+        &allocation,
+    );
     check_conservation(&reports, &summary.counts, &columns, billed_target)?;
     let budget_rows = budgets.as_ref().map(|b| budget::check(b, &reports));
     let mut month = Month {
@@ -215,6 +204,43 @@ pub fn month(
     };
     month.judge(keys, &config.answers);
     Ok(month)
+}
+
+/// Under `--true-up`: the invoiced usage no record makes up, and the
+/// rounded billed total the reports are trued up to.
+fn true_up(billed: bool, checks: &Checks, ledger: &Ledger) -> (Option<Decimal>, Option<Micros>) {
+    let invoice_only = checks
+        .reconciliation
+        .as_ref()
+        .filter(|_| billed)
+        .map(|r| r.invoice_only);
+    let target = invoice_only.map(|only| Micros::round(ledger.total.billed + only));
+    (invoice_only, target)
+}
+
+/// `summary.json` before the gates: the run's counts and totals, the
+/// checks, the labels carrying most unattributed cost, the allocation.
+fn summarise(
+    config: &MonthConfig,
+    (usage, intake): (&Usage, &Intake),
+    totals: TotalsJson,
+    checks: &Checks,
+    ledger: &Ledger,
+    allocation: &Option<crate::allocate::Allocation>,
+) -> Summary {
+    let mut summary = intake.summary(&usage.pricing, usage.period, totals);
+    checks.summarise(&mut summary);
+    let unattributed = ledger
+        .unattributed
+        .iter()
+        .map(|&i| (&usage.records[i].labels, usage.costs[i].total()));
+    let labels = crate::allocate::top_labels(unattributed, &usage.interner, 5);
+    summary.unattributed_labels = crate::allocate::LabelJson::list(&labels);
+    if let Some(a) = allocation {
+        allocation::summarise(a, &mut summary);
+    }
+    summary.config = config.config_file.as_ref().map(|c| c.display().to_string());
+    summary
 }
 
 /// Join the calls to the records (by id, then by fingerprint), counting

@@ -33,64 +33,39 @@ pub(super) fn check_pools(entries: &[PriceEntry]) -> Result<()> {
     Ok(())
 }
 
+/// One claim on an allowance: a (record, charge with an allowance) pair.
+struct Claim {
+    pool: String,
+    period: NaiveDate,
+    charge: String,
+    at: chrono::DateTime<chrono::Utc>,
+    request_id: Box<str>,
+    record: usize,
+    slot: usize,
+    allowance: u64,
+    per_prompt: bool,
+}
+
+impl Claim {
+    /// What orders the claims: pool, period and charge, then time and id.
+    fn order(&self) -> (&str, NaiveDate, &str, chrono::DateTime<chrono::Utc>, &str) {
+        (
+            &self.pool,
+            self.period,
+            &self.charge,
+            self.at,
+            &self.request_id,
+        )
+    }
+}
+
 /// Give records' per-request charges their free allowances: in each pool,
 /// UTC day (or month) and charge, the earliest requests (by timestamp, then
 /// request id) up to the allowance become `<charge>_free`, priced at 0;
 /// the rest keep their charge and its price. Run before pricing.
 pub fn apply_allowances(table: &PriceTable, records: &mut [UsageRecord], interner: &mut Interner) {
-    // One claim per (record, charge with an allowance).
-    struct Claim {
-        pool: String,
-        period: NaiveDate,
-        charge: String,
-        at: chrono::DateTime<chrono::Utc>,
-        request_id: Box<str>,
-        record: usize,
-        slot: usize,
-        allowance: u64,
-        per_prompt: bool,
-    }
-    let mut claims = Vec::new();
-    let mut lookup = Lookup::new(table, interner);
-    for (record, r) in records
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| !r.requests.is_empty())
-    {
-        let Some(entry) = lookup.entry(r) else {
-            continue; // unpriced: reported by pricing
-        };
-        for (slot, &(charge, _)) in r.requests.iter().enumerate() {
-            let charge = interner.get(charge);
-            let Some(allowance) = entry.allowance(charge) else {
-                continue;
-            };
-            let day = r.timestamp.date_naive();
-            claims.push(Claim {
-                pool: allowance.pool.clone(),
-                period: match allowance.monthly {
-                    true => day.with_day(1).unwrap_or(day),
-                    false => day,
-                },
-                charge: charge.to_string(),
-                at: r.timestamp,
-                request_id: r.request_id.clone(),
-                record,
-                slot,
-                allowance: allowance.count,
-                per_prompt: allowance.per_prompt,
-            });
-        }
-    }
-    claims.sort_by(|a, b| {
-        (&a.pool, a.period, &a.charge, a.at, &a.request_id).cmp(&(
-            &b.pool,
-            b.period,
-            &b.charge,
-            b.at,
-            &b.request_id,
-        ))
-    });
+    let mut claims = claims(table, records, interner);
+    claims.sort_by(|a, b| a.order().cmp(&b.order()));
     let mut left = 0;
     let mut changed = Vec::new();
     for (i, claim) in claims.iter().enumerate() {
@@ -131,4 +106,42 @@ pub fn apply_allowances(table: &PriceTable, records: &mut [UsageRecord], interne
             *requests = requests.iter().copied().filter(|&(_, n)| n > 0).collect();
         }
     }
+}
+
+/// Every record's claims on its entry's allowances (none for an unpriced
+/// record: pricing reports it).
+fn claims(table: &PriceTable, records: &[UsageRecord], interner: &mut Interner) -> Vec<Claim> {
+    let mut claims = Vec::new();
+    let mut lookup = Lookup::new(table, interner);
+    for (record, r) in records
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| !r.requests.is_empty())
+    {
+        let Some(entry) = lookup.entry(r) else {
+            continue;
+        };
+        for (slot, &(charge, _)) in r.requests.iter().enumerate() {
+            let charge = interner.get(charge);
+            let Some(allowance) = entry.allowance(charge) else {
+                continue;
+            };
+            let day = r.timestamp.date_naive();
+            claims.push(Claim {
+                pool: allowance.pool.clone(),
+                period: match allowance.monthly {
+                    true => day.with_day(1).unwrap_or(day),
+                    false => day,
+                },
+                charge: charge.to_string(),
+                at: r.timestamp,
+                request_id: r.request_id.clone(),
+                record,
+                slot,
+                allowance: allowance.count,
+                per_prompt: allowance.per_prompt,
+            });
+        }
+    }
+    claims
 }

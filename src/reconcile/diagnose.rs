@@ -106,25 +106,7 @@ pub(super) fn diagnose(lines: &mut [Line], tolerance: &Tolerance, daily: bool) {
                      check time zones (tokenledger uses UTC days)"
                         .into()
                 }
-                Status::MissingInInvoice => match (line.key.day, invoiced_days) {
-                    (Some(day), Some((first, last))) if day < first || day > last => format!(
-                        "usage on a day the invoice does not cover ({first} to {last}): \
-                         another month's records? reconcile one month with --period"
-                    ),
-                    _ => "no invoice line: an invoice export may be missing, or the invoice \
-                          names this model differently (add that name to the model's match list)"
-                        .into(),
-                },
-                Status::MissingInUsage => match &line.key.meter {
-                    Meter::Requests(name) => format!(
-                        "no usage record counts {name} requests: give the usage a \
-                         {name}_requests column (or export the usage with its server-tool \
-                         counts) so they are priced and attributed"
-                    ),
-                    _ => "no usage records: a usage export may be missing, or the invoice's \
-                          model name matches no pricing entry"
-                        .into(),
-                },
+                Status::MissingInInvoice | Status::MissingInUsage => missing(line, invoiced_days),
                 _ if constant_ratio => {
                     let amounts = Amounts {
                         computed,
@@ -138,6 +120,33 @@ pub(super) fn diagnose(lines: &mut [Line], tolerance: &Tolerance, daily: bool) {
             };
         }
         start = end;
+    }
+}
+
+/// Why a line has no counterpart: usage on a day the invoice does not
+/// cover, no invoice line, a request charge no record counts, or no usage.
+fn missing(line: &Line, invoiced_days: Option<(NaiveDate, NaiveDate)>) -> String {
+    match line.status {
+        Status::MissingInInvoice => match (line.key.day, invoiced_days) {
+            (Some(day), Some((first, last))) if day < first || day > last => format!(
+                "usage on a day the invoice does not cover ({first} to {last}): \
+                 another month's records? reconcile one month with --period"
+            ),
+            _ => "no invoice line: an invoice export may be missing, or the invoice \
+                  names this model differently (add that name to the model's match list)"
+                .into(),
+        },
+        Status::MissingInUsage => match &line.key.meter {
+            Meter::Requests(name) => format!(
+                "no usage record counts {name} requests: give the usage a \
+                 {name}_requests column (or export the usage with its server-tool \
+                 counts) so they are priced and attributed"
+            ),
+            _ => "no usage records: a usage export may be missing, or the invoice's \
+                  model name matches no pricing entry"
+                .into(),
+        },
+        _ => String::new(),
     }
 }
 

@@ -1,7 +1,8 @@
 //! Stage 7, write: the outputs, one module per output: [`reports`] (the
 //! `by_*.csv` reports and the listings), [`summary`] (`summary.json` and
 //! the terminal summary), [`reconciliation`], [`allocation`], [`ledger`], [`answers`],
-//! [`html`], [`diff`]; [`month`] writes a whole month.
+//! [`html`]. `pipeline::output` writes a whole month with them, `diff::write`
+//! a comparison.
 //!
 //! Where the files go is [`outputs`]: an output directory written as a
 //! whole ([`out_dir`]), whose manifest lists every file with its hash, and
@@ -12,10 +13,8 @@ pub mod allocation;
 pub mod answers;
 pub mod coverage;
 pub mod csv;
-pub mod diff;
 pub mod html;
 pub mod ledger;
-pub mod month;
 pub mod month_to_date;
 pub mod out_dir;
 pub mod outputs;

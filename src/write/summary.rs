@@ -15,9 +15,7 @@ pub fn terminal_summary(
     tenants: &[RoundedRow],
     features: &[RoundedRow],
 ) -> String {
-    use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, CellAlignment, Table as Grid};
     let c = &summary.counts;
-    let t = &summary.totals;
     let mut out = format!(
         "tokenledger: {} usage records{}, priced with {} (version {}){}\n",
         c.usage_records,
@@ -32,6 +30,28 @@ pub fn terminal_summary(
             .as_ref()
             .map_or(String::new(), |c| format!("; defaults from {}", escape(c)))
     );
+    out.push_str(&totals_grid(summary));
+    if !summary.unattributed_labels.is_empty() {
+        let labels: Vec<String> = summary
+            .unattributed_labels
+            .iter()
+            .map(|l| format!("{} ${}", escape(&l.label), l.usd))
+            .collect();
+        out.push_str(&format!(
+            "unattributed cost by label: {}\n",
+            labels.join(", ")
+        ));
+    }
+    for (title, rows) in [("tenant", tenants), ("feature", features)] {
+        out.push_str(&top_grid(title, rows));
+    }
+    out
+}
+
+/// The totals and counts as a table.
+fn totals_grid(summary: &Summary) -> String {
+    use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, CellAlignment, Table as Grid};
+    let (c, t) = (&summary.counts, &summary.totals);
     let pct = |part: u64, whole: u64| {
         ratio(Decimal::from(part), Decimal::from(whole), 100, 1)
             .map_or("-".to_string(), |r| format!("{r:.1} %"))
@@ -72,40 +92,29 @@ pub fn terminal_summary(
             Cell::new(value).set_alignment(CellAlignment::Right),
         ]);
     }
-    out.push_str(&grid.to_string());
-    out.push('\n');
-    if !summary.unattributed_labels.is_empty() {
-        let labels: Vec<String> = summary
-            .unattributed_labels
-            .iter()
-            .map(|l| format!("{} ${}", escape(&l.label), l.usd))
-            .collect();
-        out.push_str(&format!(
-            "unattributed cost by label: {}\n",
-            labels.join(", ")
-        ));
-    }
-    for (title, rows) in [("tenant", tenants), ("feature", features)] {
-        let mut grid = Grid::new();
-        grid.load_preset(UTF8_FULL_CONDENSED).set_header([
-            format!("top {title}"),
-            "cost_usd".into(),
-            "share".into(),
+    grid.to_string() + "\n"
+}
+
+/// A dimension's five costliest values with their share.
+fn top_grid(title: &str, rows: &[RoundedRow]) -> String {
+    use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, CellAlignment, Table as Grid};
+    let mut grid = Grid::new();
+    grid.load_preset(UTF8_FULL_CONDENSED).set_header([
+        format!("top {title}"),
+        "cost_usd".into(),
+        "share".into(),
+    ]);
+    let whole: Micros = rows.iter().map(|r| r.cost_usd).sum();
+    for row in rows.iter().take(5) {
+        let share = ratio(row.cost_usd.to_decimal(), whole.to_decimal(), 100, 1)
+            .map_or("-".into(), |r| format!("{r:.1} %"));
+        grid.add_row([
+            Cell::new(escape(&row.keys[0])),
+            Cell::new(row.cost_usd).set_alignment(CellAlignment::Right),
+            Cell::new(share).set_alignment(CellAlignment::Right),
         ]);
-        let whole: Micros = rows.iter().map(|r| r.cost_usd).sum();
-        for row in rows.iter().take(5) {
-            let share = ratio(row.cost_usd.to_decimal(), whole.to_decimal(), 100, 1)
-                .map_or("-".into(), |r| format!("{r:.1} %"));
-            grid.add_row([
-                Cell::new(escape(&row.keys[0])),
-                Cell::new(row.cost_usd).set_alignment(CellAlignment::Right),
-                Cell::new(share).set_alignment(CellAlignment::Right),
-            ]);
-        }
-        out.push_str(&grid.to_string());
-        out.push('\n');
     }
-    out
+    grid.to_string() + "\n"
 }
 
 /// `summary.json` as written: pretty JSON and a final newline.

@@ -48,6 +48,33 @@ pub(super) fn tokenledger_row(
             ))
         }
     };
+    let (day, covers) = days(c, r)?;
+    Ok(Some(InvoiceLine {
+        provider: provider.to_string(),
+        model: c
+            .get(r, "model")
+            .filter(|m| !m.is_empty())
+            .map(str::to_string),
+        meter,
+        day,
+        covers,
+        amount,
+        charge,
+        list_amount: None,
+        description: c.get(r, "description").unwrap_or("").to_string(),
+        qualifiers: None,
+        origin: Origin {
+            file: reader.file,
+            line,
+        },
+    }))
+}
+
+/// A line's day (when it covers one) and the days it covers, from
+/// `period_start` and `period_end`.
+type Days = (Option<NaiveDate>, Option<(NaiveDate, NaiveDate)>);
+
+fn days(c: &Columns, r: &csv::StringRecord) -> Result<Days, RowError> {
     let date = |name: &str| -> Result<Option<NaiveDate>, RowError> {
         match c.get(r, name).unwrap_or("") {
             "" => Ok(None),
@@ -79,23 +106,5 @@ pub(super) fn tokenledger_row(
         (Some(s), None) => Some((s, s)),
         _ => None,
     };
-    Ok(Some(InvoiceLine {
-        provider: provider.to_string(),
-        model: c
-            .get(r, "model")
-            .filter(|m| !m.is_empty())
-            .map(str::to_string),
-        meter,
-        day,
-        covers,
-        amount,
-        charge,
-        list_amount: None,
-        description: c.get(r, "description").unwrap_or("").to_string(),
-        qualifiers: None,
-        origin: Origin {
-            file: reader.file,
-            line,
-        },
-    }))
+    Ok((day, covers))
 }

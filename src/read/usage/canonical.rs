@@ -274,24 +274,7 @@ fn parse_row(
             n => requests.push((interner.intern(charge), n)),
         }
     }
-    let reported_cost_usd =
-        match columns.reported_cost {
-            None => None,
-            Some(index) => match field(row, index, "reported_cost_usd")?.trim() {
-                "" => None,
-                v => Some(
-                    Decimal::from_str(v)
-                        .ok()
-                        .filter(|d| plausible(*d))
-                        .ok_or_else(|| {
-                            (
-                    "bad-cost",
-                    format!("reported_cost_usd: expected a decimal number of USD, got \"{v}\""),
-                )
-                        })?,
-                ),
-            },
-        };
+    let reported_cost_usd = reported_cost(row, columns)?;
     Ok(UsageRecord {
         request_id: request_id.into(),
         alt_request_id: None,
@@ -308,4 +291,24 @@ fn parse_row(
         reported_cost_usd,
         origin,
     })
+}
+
+/// `reported_cost_usd`, where the file has the column and the row a value.
+fn reported_cost(row: &csv::ByteRecord, columns: &Columns) -> Result<Option<Decimal>, RowError> {
+    let Some(index) = columns.reported_cost else {
+        return Ok(None);
+    };
+    match field(row, index, "reported_cost_usd")?.trim() {
+        "" => Ok(None),
+        v => Decimal::from_str(v)
+            .ok()
+            .filter(|d| plausible(*d))
+            .map(Some)
+            .ok_or_else(|| {
+                (
+                    "bad-cost",
+                    format!("reported_cost_usd: expected a decimal number of USD, got \"{v}\""),
+                )
+            }),
+    }
 }

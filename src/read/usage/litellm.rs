@@ -203,6 +203,66 @@ fn normalise(
         return Err(("missing-field", "model is empty".into()));
     }
     let meta = log.metadata.as_ref();
+    let [input, read, write_5m, write_1h, output] = token_counts(&log)?;
+    let reasoning = usage_value(meta, &["completion_tokens_details", "reasoning_tokens"])?;
+    let reasoning_tokens = count(reasoning, "reasoning_tokens")?;
+    let tokens = Tokens([input, read, write_5m, write_1h, output]);
+    // OpenAI's audio (and image) token details, parts of the counts.
+    let modalities = modalities(&tokens, |m| {
+        let path: &[&str] = match m {
+            Modality::AudioInput => &["prompt_tokens_details", "audio_tokens"],
+            Modality::AudioOutput => &["completion_tokens_details", "audio_tokens"],
+            Modality::ImageInput => &["prompt_tokens_details", "image_tokens"],
+            Modality::ImageOutput => &["completion_tokens_details", "image_tokens"],
+        };
+        count(usage_value(meta, path)?, m.column())
+    })?;
+    // Web searches: Anthropic's server tool count as the provider reported
+    // it, else where LiteLLM puts every provider's (Gemini's grounding
+    // queries, OpenAI's, xAI's sources, Mistral's).
+    let searches = match usage_value(meta, &["server_tool_use", "web_search_requests"])? {
+        Some(n) => Some(n),
+        None => usage_value(meta, &["prompt_tokens_details", "web_search_requests"])?,
+    };
+    let searches = count(searches, "web_search_requests")?;
+    let requests: Box<[(Sym, u64)]> = match searches {
+        0 => Box::default(),
+        n => Box::new([(interner.intern("web_search"), n)]),
+    };
+    reasoning_within_output(reasoning_tokens, &tokens, "completion_tokens")?;
+    let tenant_hint = tenant_hint(&log);
+    let provider = provider_name(
+        log.custom_llm_provider
+            .as_deref()
+            .unwrap_or_else(|| log.model.split_once('/').map_or("unknown", |(p, _)| p)),
+    );
+    Ok(Some(UsageRecord {
+        request_id: log.request_id.trim().into(),
+        alt_request_id: None,
+        timestamp: parse_utc_timestamp(&log.start_time, "startTime")?,
+        provider: interner.intern(&provider),
+        model: interner.intern(bare_model(&log.model)),
+        tokens,
+        reasoning_tokens,
+        requests,
+        modalities,
+        service: service(meta, interner)?,
+        reported_cost_usd: log
+            .spend
+            .as_deref()
+            .map(|s| parse_usd(s.get(), "spend"))
+            .transpose()?,
+        tenant_hint: tenant_hint.map(|h| interner.intern(&h)),
+        labels: litellm_labels(&log, interner),
+        origin: Origin { file, line },
+    }))
+}
+
+/// The billable token counts, `[input, cache read, cache write 5m, cache
+/// write 1h, output]`: top-level counts first, then the provider's usage
+/// object LiteLLM keeps in `metadata`.
+fn token_counts(log: &SpendLog) -> Result<[u64; 5], RowError> {
+    let meta = log.metadata.as_ref();
     let (prompt, output) = billable(
         (
             json_count(log.prompt_tokens.as_ref(), "prompt_tokens")?,
@@ -241,34 +301,13 @@ fn normalise(
         ),
     };
     let input = uncached(prompt, read + write_5m + write_1h, "prompt_tokens")?;
-    let reasoning = usage_value(meta, &["completion_tokens_details", "reasoning_tokens"])?;
-    let reasoning_tokens = count(reasoning, "reasoning_tokens")?;
-    let tokens = Tokens([input, read, write_5m, write_1h, output]);
-    // OpenAI's audio (and image) token details, parts of the counts.
-    let modalities = modalities(&tokens, |m| {
-        let path: &[&str] = match m {
-            Modality::AudioInput => &["prompt_tokens_details", "audio_tokens"],
-            Modality::AudioOutput => &["completion_tokens_details", "audio_tokens"],
-            Modality::ImageInput => &["prompt_tokens_details", "image_tokens"],
-            Modality::ImageOutput => &["completion_tokens_details", "image_tokens"],
-        };
-        count(usage_value(meta, path)?, m.column())
-    })?;
-    // Web searches: Anthropic's server tool count as the provider reported
-    // it, else where LiteLLM puts every provider's (Gemini's grounding
-    // queries, OpenAI's, xAI's sources, Mistral's).
-    let searches = match usage_value(meta, &["server_tool_use", "web_search_requests"])? {
-        Some(n) => Some(n),
-        None => usage_value(meta, &["prompt_tokens_details", "web_search_requests"])?,
-    };
-    let searches = count(searches, "web_search_requests")?;
-    let requests: Box<[(Sym, u64)]> = match searches {
-        0 => Box::default(),
-        n => Box::new([(interner.intern("web_search"), n)]),
-    };
-    reasoning_within_output(reasoning_tokens, &tokens, "completion_tokens")?;
-    let tenant_hint = log
-        .team_id
+    Ok([input, read, write_5m, write_1h, output])
+}
+
+/// The first owner a spend log names: its team, its end user, else its
+/// first request tag.
+fn tenant_hint(log: &SpendLog) -> Option<String> {
+    log.team_id
         .as_deref()
         .or(log.end_user.as_deref())
         .map(str::to_string)
@@ -279,32 +318,7 @@ fn normalise(
                 .and_then(|t| t.into_iter().next()),
             _ => None,
         })
-        .filter(|h| !h.is_empty());
-    let provider = provider_name(
-        log.custom_llm_provider
-            .as_deref()
-            .unwrap_or_else(|| log.model.split_once('/').map_or("unknown", |(p, _)| p)),
-    );
-    Ok(Some(UsageRecord {
-        request_id: log.request_id.trim().into(),
-        alt_request_id: None,
-        timestamp: parse_utc_timestamp(&log.start_time, "startTime")?,
-        provider: interner.intern(&provider),
-        model: interner.intern(bare_model(&log.model)),
-        tokens,
-        reasoning_tokens,
-        requests,
-        modalities,
-        service: service(meta, interner)?,
-        reported_cost_usd: log
-            .spend
-            .as_deref()
-            .map(|s| parse_usd(s.get(), "spend"))
-            .transpose()?,
-        tenant_hint: tenant_hint.map(|h| interner.intern(&h)),
-        labels: litellm_labels(&log, interner),
-        origin: Origin { file, line },
-    }))
+        .filter(|h| !h.is_empty())
 }
 
 /// A spend log's labels: `team_id`, `team_alias`

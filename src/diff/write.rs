@@ -5,11 +5,11 @@
 
 use std::fmt::Write;
 
-use super::html::{card, esc, hbars, html_page, usd_exact, HBar};
-use super::CsvOut;
-use crate::diff::{Diff, DiffRow, Status, StepChange, DIMENSIONS};
+use super::{Diff, DiffRow, Status, StepChange, DIMENSIONS};
 use crate::money::Micros;
 use crate::terminal::escape;
+use crate::write::html::{card, esc, hbars, html_page, usd_exact, HBar};
+use crate::write::CsvOut;
 
 /// `diff_by_<dimension>.csv` for the dimension at `index` of [`DIMENSIONS`].
 pub fn diff_csv(w: &mut CsvOut, diff: &Diff, index: usize) -> csv::Result<()> {

@@ -1,25 +1,25 @@
 //! A computed [`Month`] written out: every file of `report --out`, one
 //! writer module per file kind, and the terminal summary.
 
-use super::allocation::allocation_csv;
-use super::answers::{
-    budget_csv, by_outcome_csv, by_step_csv, distribution_csv, focus_csv, outliers_csv,
-};
-use super::coverage::{coverage_csv, terminal as coverage_terminal};
-use super::html::{report_html, Marks, Page};
-use super::ledger::{by_day_csv, changes_csv, ledger_csv};
-use super::month_to_date::{anomalies_csv, forecast_csv};
-use super::reconciliation::{reconciliation_csv, terminal as reconciliation_terminal};
-use super::reports::{report_csv, unattributed_csv, unbilled_csv};
-use super::summary::{summary_json, terminal_summary};
-use super::Outputs;
+use super::{Answers, Month};
 use crate::answers::budget::{BudgetRow, Status};
 use crate::checks::Checks;
 use crate::dimension::Dimension;
 use crate::error::Result;
-use crate::pipeline::{Answers, Month};
 use crate::price::SAVED_BASE;
 use crate::terminal::escape;
+use crate::write::allocation::allocation_csv;
+use crate::write::answers::{
+    budget_csv, by_outcome_csv, by_step_csv, distribution_csv, focus_csv, outliers_csv,
+};
+use crate::write::coverage::{coverage_csv, terminal as coverage_terminal};
+use crate::write::html::{report_html, Marks, Page};
+use crate::write::ledger::{by_day_csv, changes_csv, ledger_csv};
+use crate::write::month_to_date::{anomalies_csv, forecast_csv};
+use crate::write::reconciliation::{reconciliation_csv, terminal as reconciliation_terminal};
+use crate::write::reports::{report_csv, unattributed_csv, unbilled_csv};
+use crate::write::summary::{summary_json, terminal_summary};
+use crate::write::Outputs;
 
 /// Write every file of `month` (its `answers` too) into `outputs`.
 pub fn write_month(month: &Month, answers: &Answers, outputs: &Outputs, raw: bool) -> Result<()> {
@@ -114,7 +114,7 @@ fn write_answers(month: &Month, answers: &Answers, outputs: &Outputs, raw: bool)
     }
     #[cfg(feature = "parquet")]
     if outputs.has_dir() {
-        let table = super::parquet::CallsTable {
+        let table = crate::write::parquet::CallsTable {
             postings: month.postings(),
             interner: &month.usage.interner,
         };
