@@ -20,6 +20,7 @@ pub mod out_dir;
 pub mod outputs;
 #[cfg(feature = "parquet")]
 pub mod parquet;
+pub mod pricing;
 pub mod reconciliation;
 pub mod reports;
 pub mod summary;
