@@ -45,7 +45,7 @@ impl Dimension {
 
     /// Its name: the report `by_<name>.csv`, the column, the budget's
     /// `dimension`.
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             Dimension::Tenant => "tenant",
             Dimension::Feature => "feature",

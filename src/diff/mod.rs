@@ -19,6 +19,7 @@ use std::path::Path;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
+use crate::dimension::Dimension;
 use crate::error::{Error, Result};
 use crate::model::GLOBAL;
 use crate::money::{apportion, ratio, Micros};
@@ -27,8 +28,16 @@ use saved::{unit_size, Charged, Line, Saved};
 
 pub use saved::StepChange;
 
-/// The dimensions compared, in output order.
-pub const DIMENSIONS: [&str; 5] = ["tenant", "feature", "agent", "tool", "model"];
+/// The dimensions compared, in output order: every [`Dimension`]'s name.
+pub const DIMENSIONS: [&str; Dimension::ALL.len()] = {
+    let mut names = [""; Dimension::ALL.len()];
+    let mut i = 0;
+    while i < names.len() {
+        names[i] = Dimension::ALL[i].name();
+        i += 1;
+    }
+    names
+};
 
 /// Whether a value is in one month, the other, or both.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
