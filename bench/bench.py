@@ -1,18 +1,22 @@
-"""Benchmark tokenledger against the same job in DuckDB SQL.
+"""Benchmark tokenledger against the same job in DuckDB and ClickHouse SQL.
 
 For each month size: generate it once (cached; 200 tenants and 40 variants
-of each tool, as a large fleet's month), run `tokenledger report`
-and `duckdb_job.py` three times each, and print input MB, median wall
-seconds, MB/s, peak RSS, and the speed ratio. Both must give the same total.
+of each tool, as a large fleet's month), run `tokenledger report`,
+`duckdb_job.py` and `chdb_job.py` (ClickHouse in-process) three times each,
+and `parse_floor.py` (merely tokenising the span files with orjson, one
+process per core), and print input MB, median wall seconds, MB/s,
+tokenledger's CPU use and peak RSS, and tokenledger's time as a ratio to
+each. Every job must give the same total.
 
 Usage: bench.py BINARY PYTHON CACHE_DIR RUNS[,RUNS...] [THREADS] [DUCKDB_MAX_RUNS] [MEMORY_LIMIT]
-DuckDB runs only on months of at most DUCKDB_MAX_RUNS runs (default 50,000):
-on larger ones it takes minutes a run. Months of more than 50,000 runs are
+DuckDB and chDB run only on months of at most DUCKDB_MAX_RUNS runs (default
+50,000): on larger ones they take minutes a run. Months of more than 50,000 runs are
 run once each, not three times. tokenledger runs with --memory-limit
 MEMORY_LIMIT (default 1G).
 """
 import json
 import os
+from decimal import Decimal
 import statistics
 import subprocess
 import sys
@@ -28,7 +32,7 @@ here = Path(__file__).parent
 
 
 def measure(cmd):
-    """Wall seconds, peak RSS in MB and stdout of one run."""
+    """Wall seconds, peak RSS in MB, stdout and CPU % (of one core) of one run."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -36,13 +40,23 @@ def measure(cmd):
     out, err = proc.stdout.read().decode(), proc.stderr.read().decode()
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit(f"bench: {cmd[0]} failed:\n{err}")
-    return wall, usage.ru_maxrss / 1024, out
+    cpu = 100 * (usage.ru_utime + usage.ru_stime) / wall
+    return wall, usage.ru_maxrss / 1024, out, cpu
 
 
 def median_of(cmd, times=3):
     runs = [measure(cmd) for _ in range(times)]
     wall = statistics.median(r[0] for r in runs)
-    return wall, max(r[1] for r in runs), runs[-1][2]
+    return wall, max(r[1] for r in runs), runs[-1][2], statistics.median(r[3] for r in runs)
+
+
+def sql_job(script, month, runs, tl_total):
+    """A SQL job's median wall and peak RSS; its total must be tokenledger's."""
+    wall, rss, out, _ = median_of([python, str(here / script), str(month), str(here / "prices.csv"), threads])
+    total = out.split()[1]
+    if Decimal(total) != Decimal(tl_total):
+        sys.exit(f"bench: totals differ for {runs} runs: tokenledger {tl_total}, {script} {total}")
+    return wall, rss
 
 
 rows = []
@@ -58,7 +72,7 @@ for runs in sizes:
         )
     mb = sum(f.stat().st_size for f in month.rglob("*") if f.is_file() and "invoices" not in f.parts) / 1e6
     out = cache / f"reports-{runs}"
-    tl_wall, tl_rss, _ = median_of(
+    tl_wall, tl_rss, _, tl_cpu = median_of(
         [binary, "report", "--spans", str(month / "spans"), "--usage", str(month / "usage.csv"),
          "--period", "2025-06", "--out", str(out), "--quiet", "--threads", threads,
          "--memory-limit", memory_limit],
@@ -66,18 +80,18 @@ for runs in sizes:
     )
     summary = json.loads((out / "summary.json").read_text())
     tl_total, spans = summary["totals"]["cost"]["cost_usd"], summary["counts"]["spans"]
-    db_wall = db_rss = None
+    duck = chdb = None
     if runs <= duckdb_max:
-        db_wall, db_rss, db_out = median_of(
-            [python, str(here / "duckdb_job.py"), str(month), str(here / "prices.csv"), threads]
-        )
-        db_total = db_out.split()[1]
-        if db_total != tl_total:
-            sys.exit(f"bench: totals differ for {runs} runs: tokenledger {tl_total}, DuckDB {db_total}")
-    rows.append((runs, mb, spans, tl_wall, tl_rss, db_wall, db_rss))
+        duck = sql_job("duckdb_job.py", month, runs, tl_total)
+        chdb = sql_job("chdb_job.py", month, runs, tl_total)
+    floor = median_of([python, str(here / "parse_floor.py"), str(month), threads])[0]
+    rows.append((runs, mb, spans, (tl_wall, tl_rss, tl_cpu), duck, chdb, floor))
 
-print("| runs | spans | input MB | tokenledger s | MB/s | peak RSS MB | DuckDB s | DuckDB peak RSS MB | speed-up |")
-print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-for runs, mb, spans, tl_wall, tl_rss, db_wall, db_rss in rows:
-    duck = f"{db_wall:.2f} | {db_rss:,.0f} | {db_wall / tl_wall:.1f}×" if db_wall else "- | - | -"
-    print(f"| {runs:,} | {spans:,} | {mb:,.0f} | {tl_wall:.2f} | {mb / tl_wall:,.0f} | {tl_rss:,.0f} | {duck} |")
+print("| runs | spans | input MB | tokenledger s | MB/s | CPU | peak RSS MB | DuckDB s (RSS MB) | × DuckDB "
+      "| chDB s (RSS MB) | × chDB | parse floor s | ÷ floor |")
+print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+for runs, mb, spans, (wall, rss, cpu), duck, chdb, floor in rows:
+    def versus(other):
+        return f"{other[0]:.2f} ({other[1]:,.0f}) | {other[0] / wall:.1f}×" if other else "- | -"
+    print(f"| {runs:,} | {spans:,} | {mb:,.0f} | {wall:.2f} | {mb / wall:,.0f} | {cpu:.0f} % | {rss:,.0f} "
+          f"| {versus(duck)} | {versus(chdb)} | {floor:.2f} | {wall / floor:.1f}× |")

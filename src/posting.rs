@@ -27,7 +27,7 @@ pub struct RuleOwners {
 
 /// An owner a rule gave: the rule's number and the tenant, feature and
 /// agent it set.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct RuleOwner {
     /// The rule's number (`rule:<n>`).
     pub rule: u32,

@@ -115,6 +115,45 @@ fn rules_own_the_spend_no_span_saw_record_by_record() {
         ),
         "{ledger}"
     );
+    // FOCUS rows of rule-owned records carry FOCUS 1.3's allocation
+    // columns; measured rows leave them empty.
+    let focus = csv_rows(&wd.read("out/focus.csv"));
+    let column = |name: &str| focus[0].iter().position(|h| h == name).unwrap();
+    let (method, details, tags) = (
+        column("AllocatedMethodId"),
+        column("AllocatedMethodDetails"),
+        column("AllocatedTags"),
+    );
+    let billed = column("BilledCost");
+    let by_rules: i128 = focus[1..]
+        .iter()
+        .filter(|r| r[method].starts_with("rule:"))
+        .map(|r| micros(&r[billed]))
+        .sum();
+    assert_eq!(
+        by_rules,
+        litellm(100_000, 10_000)
+            + bedrock(20_000, 2_000)
+            + litellm(200_000, 20_000)
+            + litellm(50_000, 16_000)
+            + bedrock(40_000, 4_000)
+    );
+    let globex = focus[1..]
+        .iter()
+        .find(|r| r[tags].contains("globex"))
+        .expect("globex's row");
+    assert_eq!(
+        [&globex[method], &globex[details], &globex[tags]],
+        [
+            "rule:1",
+            "{\"Method\":\"usage record labels\",\"Rule\":1}",
+            "{\"feature\":\"search\",\"tenant\":\"globex\"}"
+        ]
+    );
+    assert!(focus[1..]
+        .iter()
+        .filter(|r| r[method].is_empty())
+        .all(|r| r[details].is_empty() && r[tags].is_empty()));
     // Unattributed records list their labels.
     let unattributed = wd.read("out/unattributed.csv");
     assert!(unattributed.contains("api_key=hash-2;api_key_alias=batch-nightly;requester_metadata.customer=initech;requester_metadata.job=reindex;team_alias=data-platform;team_id=team-data;user=svc-batch"), "{unattributed}");

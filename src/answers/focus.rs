@@ -14,6 +14,14 @@
 //! as `ListCost`. Invoiced usage no record makes up is one `Adjustment` row.
 //! Each cost column is split by largest remainder, so it sums exactly to
 //! the reports' total.
+//!
+//! With `--allocation`, rows of records an allocation rule owned are kept
+//! apart and carry FOCUS 1.3's split cost allocation columns
+//! ([`ALLOCATION_COLUMNS`]): `AllocatedMethodId` the rule (`rule:<n>`, as
+//! `ledger.csv`'s `source`), `AllocatedMethodDetails` how it allocates,
+//! `AllocatedTags` the tenant, feature and agent it gave (JSON); measured
+//! rows leave them empty, so a FinOps platform tells measured from
+//! allocated cost.
 
 use std::borrow::Cow;
 
@@ -27,8 +35,15 @@ use crate::hash::FastMap;
 use crate::intern::{Interner, Sym};
 use crate::model::TokenType;
 use crate::money::{apportion, Micros};
-use crate::posting::{Posting, Postings};
+use crate::posting::{Posting, Postings, RuleOwner};
 use crate::price::{per_million, Lookup, PriceTable};
+
+/// The columns `focus.csv` adds under `--allocation`.
+pub const ALLOCATION_COLUMNS: [&str; 3] = [
+    "AllocatedMethodId",
+    "AllocatedMethodDetails",
+    "AllocatedTags",
+];
 
 /// The columns of `focus.csv`, in order.
 pub const COLUMNS: [&str; 29] = [
@@ -74,6 +89,8 @@ struct RowKey {
     rate: Decimal,
     /// Tenant, feature and agent.
     dims: [Key; 3],
+    /// The allocation rule that owned the records, if one did.
+    owner: Option<RuleOwner>,
 }
 
 /// The dimensions a FOCUS row is grouped by (its `x_` columns).
@@ -90,6 +107,8 @@ struct Sums {
 /// `focus.csv`'s rows, grouped and rounded, rendered only when written.
 pub struct Focus<'a> {
     rows: Vec<(RowKey, Sums, Micros, Micros)>,
+    /// Whether allocation rules ran: the allocation columns are written.
+    allocated: bool,
     adjustment: Option<Micros>,
     interner: &'a Interner,
 }
@@ -146,6 +165,7 @@ pub fn focus<'a>(
                 charge,
                 rate,
                 dims,
+                owner: posting.owner.copied(),
             };
             let sums = groups.entry(key).or_default();
             sums.tokens += u128::from(quantity);
@@ -154,7 +174,9 @@ pub fn focus<'a>(
             sums.billed += billed;
         }
     }
-    finish(groups, interner, invoice_only, billed_target)
+    let mut focus = finish(groups, interner, invoice_only, billed_target)?;
+    focus.allocated = postings.allocated();
+    Ok(focus)
 }
 
 /// A posting's charges into `charges`: its token types (less the audio and
@@ -230,6 +252,7 @@ fn finish<'a>(
             charge,
             k.rate,
             dims,
+            k.owner.map(|o| o.rule),
         )
     });
     let list: Vec<Decimal> = rows.iter().map(|(_, s)| s.list).collect();
@@ -248,13 +271,48 @@ fn finish<'a>(
         .collect();
     Ok(Focus {
         rows,
+        allocated: false,
         adjustment,
         interner,
     })
 }
 
 impl Focus<'_> {
-    /// Pass each row's cells (in [`COLUMNS`] order) to `emit`.
+    /// The columns written: [`COLUMNS`], and [`ALLOCATION_COLUMNS`] when
+    /// allocation rules ran.
+    pub fn columns(&self) -> Vec<&'static str> {
+        let extra = if self.allocated {
+            &ALLOCATION_COLUMNS[..]
+        } else {
+            &[]
+        };
+        COLUMNS.iter().chain(extra).copied().collect()
+    }
+
+    /// The allocation columns of a row the rule `owner` owned (empty for
+    /// a measured row).
+    fn allocation_cells(&self, owner: Option<RuleOwner>) -> [Cow<'_, str>; 3] {
+        let Some(owner) = owner else {
+            return [Cow::Borrowed(""), Cow::Borrowed(""), Cow::Borrowed("")];
+        };
+        let tags: serde_json::Map<String, serde_json::Value> = DIMENSIONS
+            .iter()
+            .filter_map(|&d| {
+                let value = self.interner.get(owner.key(d)?);
+                Some((d.name().to_string(), value.into()))
+            })
+            .collect();
+        [
+            Cow::Owned(format!("rule:{}", owner.rule)),
+            Cow::Owned(format!(
+                "{{\"Method\":\"usage record labels\",\"Rule\":{}}}",
+                owner.rule
+            )),
+            Cow::Owned(serde_json::Value::Object(tags).to_string()),
+        ]
+    }
+
+    /// Pass each row's cells (in [`Focus::columns`] order) to `emit`.
     pub fn rows<E>(
         &self,
         mut emit: impl FnMut(&[Cow<str>]) -> std::result::Result<(), E>,
@@ -306,6 +364,9 @@ impl Focus<'_> {
                 label(key.dims[2]),
                 Cow::Owned(sums.requests.to_string()),
             ]);
+            if self.allocated {
+                row.extend(self.allocation_cells(key.owner));
+            }
             emit(&row)?;
         }
         if let Some(amount) = self.adjustment {
@@ -327,6 +388,9 @@ impl Focus<'_> {
             row.extend(std::iter::repeat_n(Cow::Borrowed(""), 15));
             row.extend(std::iter::repeat_n(Cow::Borrowed(INVOICE_ONLY), 3));
             row.push(Cow::Borrowed(""));
+            if self.allocated {
+                row.extend(self.allocation_cells(None));
+            }
             emit(&row)?;
         }
         Ok(())

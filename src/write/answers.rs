@@ -4,7 +4,7 @@
 use super::CsvOut;
 use crate::answers::budget::BudgetRow;
 use crate::answers::distribution::{Outlier, Spread};
-use crate::answers::focus::{Focus, COLUMNS};
+use crate::answers::focus::Focus;
 use crate::answers::outcome::OutcomeRow;
 use crate::answers::steps::StepRow;
 use crate::dimension::UNATTRIBUTED;
@@ -137,6 +137,6 @@ pub fn budget_csv(w: &mut CsvOut, rows: &[BudgetRow]) -> csv::Result<()> {
 
 /// `focus.csv`.
 pub fn focus_csv(w: &mut CsvOut, focus: &Focus) -> csv::Result<()> {
-    w.row(COLUMNS)?;
+    w.row(focus.columns())?;
     focus.rows(|row| w.row(row))
 }
