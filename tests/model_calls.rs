@@ -331,7 +331,46 @@ fn claude_code_log_events_are_a_fleets_spans_and_usage() {
         &[
             "\"matched\": 5,",
             "\"reported_cost_usd\": \"0.161750\"",
-            "\"claude-code-logs\"",
+            "\"coding-agent-logs\"",
         ],
     );
+}
+
+#[test]
+fn codex_cli_log_events_are_a_fleets_spans_and_usage() {
+    // Two developers' Codex CLI events (the names its codex_otel crate
+    // records): only `codex.sse_event` of kind `response.completed` with
+    // token counts is a request; `conversation_starts`, `api_request`
+    // (no tokens), `response.created`, a failed completion and tool
+    // results are passed over. OpenAI's Responses counts: cached within
+    // input, reasoning within output.
+    let wd = Workdir::new("codex");
+    wd.copy(&crate::workdir::fixture("codex/logs.jsonl"), "logs.jsonl");
+    wd.run(&[
+        "report",
+        "--spans",
+        "logs.jsonl",
+        "--usage",
+        "logs.jsonl",
+        "--usage-format",
+        "codex-logs",
+        "--tenant-attr",
+        "user.email",
+        "--out",
+        "out",
+        "--quiet",
+    ]);
+    let tenants = wd.read("out/by_tenant.csv");
+    // alice, gpt-5.1-codex at $1.25 in / $0.125 cached / $10 out per 1M:
+    // (4,000 + 3,000) × 1.25 + (8,000 + 12,000) × 0.125 + (900 + 400) × 10 µ$.
+    assert!(
+        tenants.contains("\nalice@acme.example,2,7000,20000,0,0,1300,700,0.008750,0.002500,0.000000,0.013000,0.024250,57.06,"),
+        "{tenants}"
+    );
+    // bob, gpt-5.1-codex-max: 5,000 × 1.25 + 1,200 × 10 µ$.
+    assert!(
+        tenants.contains("\nbob@globex.example,1,5000,0,0,0,1200,0,0.006250,"),
+        "{tenants}"
+    );
+    summary_has(&wd, &["\"matched\": 3,", "\"usage_records\": 3,"]);
 }

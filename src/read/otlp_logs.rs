@@ -1,7 +1,9 @@
 //! OTLP JSON logs (`resourceLogs` → `scopeLogs` → `logRecords`, the
-//! Collector's file exporter shape) of coding-agent fleets: Claude Code's
-//! `claude_code.api_request` events, one per billed model request. Each
-//! event is read twice, as the run needs it:
+//! Collector's file exporter shape) of coding-agent fleets, one event per
+//! billed model request ([`Agent`]): Claude Code's
+//! `claude_code.api_request`, and OpenAI Codex CLI's `codex.sse_event` of
+//! kind `response.completed` with its token counts. Each event is read
+//! twice, as the run needs it:
 //!
 //! - as a **call** span ([`spans`]): operation `chat`, its model, its
 //!   token counts, its `request_id` as the join id, and every attribute of
@@ -14,8 +16,9 @@
 //!   tokens priced by the table, the event's own `cost_usd` kept beside.
 //!
 //! Values may be typed (`intValue`, `doubleValue`) or strings, as versions
-//! differ. Other events (`user_prompt`, `tool_result`, `api_error`) are no
-//! requests and are passed over.
+//! differ. Other events (`user_prompt`, `tool_result`, `api_error`,
+//! Codex's other `sse_event` kinds and a failed `response.completed`,
+//! which counts no tokens) are no requests and are passed over.
 
 use std::borrow::Cow;
 
@@ -65,16 +68,32 @@ struct LogRecord<'a> {
     attributes: Vec<KeyValue<'a>>,
 }
 
-/// The body (or `event.name`) of a request event.
+/// The body (or `event.name`) of a Claude Code request event.
 const API_REQUEST: [&str; 2] = ["claude_code.api_request", "api_request"];
 
-/// One request event: its attributes (its resource's behind them) and
-/// its time.
+/// The coding agent that wrote an event, which decides its names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Agent {
+    /// Claude Code: `request_id`; `input_tokens` uncached, cache reads
+    /// and 5-minute writes apart (`cache_read_tokens`,
+    /// `cache_creation_tokens`).
+    ClaudeCode,
+    /// Codex CLI: no request id (one is made of `conversation.id` and
+    /// `event.timestamp`); OpenAI's Responses usage, where
+    /// `input_token_count` holds `cached_token_count` and
+    /// `output_token_count` holds `reasoning_token_count`.
+    Codex,
+}
+
+/// One request event: its attributes (its resource's behind them), its
+/// time and the agent that wrote it.
 pub struct Event<'x, 'a> {
     record: &'x [KeyValue<'a>],
     resource: &'x [KeyValue<'a>],
     /// `timeUnixNano`, 0 when absent.
     pub time_ns: u64,
+    /// Who wrote it.
+    pub agent: Agent,
 }
 
 impl Event<'_, '_> {
@@ -119,21 +138,59 @@ impl Event<'_, '_> {
             })
     }
 
-    /// The request's id: `request_id`, else `client_request_id`.
+    /// The request's id: Claude Code's `request_id`, else
+    /// `client_request_id`; for Codex, `codex:<conversation.id>:<when>`
+    /// (`event.timestamp`, else `timeUnixNano`): a conversation's responses
+    /// complete one at a time.
     pub fn request_id(&self) -> Option<Cow<'_, str>> {
-        self.text("request_id")
-            .or_else(|| self.text("client_request_id"))
+        match self.agent {
+            Agent::ClaudeCode => self
+                .text("request_id")
+                .or_else(|| self.text("client_request_id")),
+            Agent::Codex => {
+                let conversation = self.text("conversation.id")?;
+                let when = self
+                    .text("event.timestamp")
+                    .map_or_else(|| self.time_ns.to_string(), Cow::into_owned);
+                Some(Cow::Owned(format!("codex:{conversation}:{when}")))
+            }
+        }
     }
 
-    /// Input tokens, all of them: the event counts cache reads and writes
-    /// apart from `input_tokens`.
+    /// The token counts under the agent's names: (all input, cache reads,
+    /// cache writes, output, reasoning within output). Absent counts are
+    /// 0; a count that is not a whole number is the key's error.
+    pub fn tokens(&self) -> Result<[u64; 5], String> {
+        let count = |key: &str| match self.raw(key) {
+            None => Ok(0),
+            Some(_) => self
+                .count(key)
+                .ok_or(format!("{key}: not a whole number of tokens")),
+        };
+        Ok(match self.agent {
+            Agent::ClaudeCode => {
+                let (read, write) = (count("cache_read_tokens")?, count("cache_creation_tokens")?);
+                [
+                    count("input_tokens")? + read + write,
+                    read,
+                    write,
+                    count("output_tokens")?,
+                    0,
+                ]
+            }
+            Agent::Codex => [
+                count("input_token_count")?,
+                count("cached_token_count")?,
+                0,
+                count("output_token_count")?,
+                count("reasoning_token_count")?,
+            ],
+        })
+    }
+
+    /// Input tokens, all of them.
     fn all_input(&self) -> Option<u64> {
-        let input = self.count("input_tokens")?;
-        Some(
-            input
-                + self.count("cache_read_tokens").unwrap_or(0)
-                + self.count("cache_creation_tokens").unwrap_or(0),
-        )
+        self.tokens().ok().map(|t| t[0])
     }
 }
 
@@ -148,9 +205,9 @@ impl Attributes for Event<'_, '_> {
                 .request_id()
                 .map(|id| Scalar::Text(Cow::Owned(id.into_owned()))),
             "gen_ai.usage.input_tokens" => count(self.all_input()),
-            "gen_ai.usage.output_tokens" => count(self.count("output_tokens")),
-            "gen_ai.usage.cache_read.input_tokens" => count(self.count("cache_read_tokens")),
-            "gen_ai.usage.cache_write.input_tokens" => count(self.count("cache_creation_tokens")),
+            "gen_ai.usage.output_tokens" => count(self.tokens().ok().map(|t| t[3])),
+            "gen_ai.usage.cache_read.input_tokens" => count(self.tokens().ok().map(|t| t[1])),
+            "gen_ai.usage.cache_write.input_tokens" => count(self.tokens().ok().map(|t| t[2])),
             _ => self.raw(key),
         }
     }
@@ -164,28 +221,41 @@ pub fn each_event(
     for resource in resources {
         for scope in &resource.scope_logs {
             for record in &scope.log_records {
-                let event = Event {
+                let mut event = Event {
                     record: &record.attributes,
                     resource: &resource.resource.attributes,
                     time_ns: record
                         .time_unix_nano
                         .map_or(0, |raw| raw.get().trim_matches('"').parse().unwrap_or(0)),
+                    agent: Agent::ClaudeCode,
                 };
-                let body = record.body.as_ref().and_then(|b| b.scalar());
-                let is_request = |name: Option<Cow<str>>| {
-                    name.is_some_and(|n| API_REQUEST.contains(&n.as_ref()))
-                };
-                let body_text = match body {
-                    Some(Scalar::Text(t)) => Some(t),
-                    _ => None,
-                };
-                if is_request(body_text) || is_request(event.text("event.name")) {
+                if let Some(agent) = request_of(record, &event) {
+                    event.agent = agent;
                     f(&event)?;
                 }
             }
         }
     }
     Ok(())
+}
+
+/// The agent whose billed request `record` is, if it is one: a Claude
+/// Code `api_request` (by body or `event.name`), or a Codex
+/// `codex.sse_event` of kind `response.completed` that counts tokens.
+fn request_of(record: &LogRecord, event: &Event) -> Option<Agent> {
+    let is_claude =
+        |name: Option<Cow<str>>| name.is_some_and(|n| API_REQUEST.contains(&n.as_ref()));
+    let body = match record.body.as_ref().and_then(|b| b.scalar()) {
+        Some(Scalar::Text(t)) => Some(t),
+        _ => None,
+    };
+    if is_claude(body) || is_claude(event.text("event.name")) {
+        return Some(Agent::ClaudeCode);
+    }
+    let codex = event.text("event.name").as_deref() == Some("codex.sse_event")
+        && event.text("event.kind").as_deref() == Some("response.completed")
+        && event.raw("input_token_count").is_some();
+    codex.then_some(Agent::Codex)
 }
 
 /// The first `bytes` bytes of the SHA-256 of `text`, as hex.
@@ -199,9 +269,12 @@ fn hashed(text: &str, bytes: usize) -> String {
 /// An event's trace and span ids, as hex: each request is its own run (a
 /// session's requests are told by their `session.id` attribute).
 fn ids(event: &Event) -> Result<(String, String), String> {
-    let request = event
-        .request_id()
-        .ok_or("a claude_code.api_request event without request_id or client_request_id")?;
+    let request = event.request_id().ok_or(match event.agent {
+        Agent::ClaudeCode => {
+            "a claude_code.api_request event without request_id or client_request_id"
+        }
+        Agent::Codex => "a codex.sse_event without conversation.id",
+    })?;
     Ok((
         hashed(&format!("trace:{request}"), 16),
         hashed(&format!("span:{request}"), 8),

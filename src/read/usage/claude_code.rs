@@ -1,8 +1,10 @@
-//! Claude Code's OpenTelemetry log events as usage: each
-//! `claude_code.api_request` event (OTLP JSON logs, one `LogsData` per
-//! line as the Collector's file exporter writes them, or one document) is
-//! one billed request ([`crate::read::otlp_logs`] reads the events).
+//! Coding agents' OpenTelemetry log events as usage: each Claude Code
+//! `claude_code.api_request` event and each Codex CLI `codex.sse_event`
+//! of kind `response.completed` (OTLP JSON logs, one `LogsData` per line
+//! as the Collector's file exporter writes them, or one document) is one
+//! billed request ([`crate::read::otlp_logs`] reads the events).
 //!
+//! Claude Code:
 //! - request id: `request_id` (Anthropic's `req_…`), else `client_request_id`;
 //! - time: `event.timestamp`, else the record's `timeUnixNano`;
 //! - provider: `anthropic`; `aws.bedrock` for a Bedrock model id
@@ -13,6 +15,12 @@
 //!   computed cost, like a gateway's own estimate; `speed` `fast` is fast mode;
 //! - labels: every text attribute of the event and its resource
 //!   (`user.email`, `organization.id`, `session.id`, `team.id`, …).
+//!
+//! Codex CLI: provider `openai`; the request id made of `conversation.id`
+//! and `event.timestamp`; `input_token_count` less `cached_token_count`
+//! uncached, `cached_token_count` the reads, `output_token_count` (holding
+//! `reasoning_token_count`); `tool_token_count` is not billed apart; no
+//! cost of its own; labels as Claude Code's.
 
 use std::borrow::Cow;
 
@@ -22,7 +30,7 @@ use super::labels::labels_of;
 use super::{parse_timestamp, RowError};
 use crate::intern::Interner;
 use crate::model::{Origin, Service, Tokens, UsageRecord};
-use crate::read::otlp_logs::{each_event, Event, LogsData};
+use crate::read::otlp_logs::{each_event, Agent, Event, LogsData};
 use crate::read::span::Scalar;
 
 /// Every request event of one JSON document, as records.
@@ -61,40 +69,43 @@ fn record(
 ) -> Result<UsageRecord, RowError> {
     let request_id = event.request_id().ok_or((
         "missing-request-id",
-        "an api_request event without request_id or client_request_id".to_string(),
+        match event.agent {
+            Agent::ClaudeCode => "an api_request event without request_id or client_request_id",
+            Agent::Codex => "a codex.sse_event without conversation.id",
+        }
+        .to_string(),
     ))?;
-    let model = event.text("model").ok_or((
-        "missing-model",
-        "an api_request event without model".to_string(),
-    ))?;
+    let model = event
+        .text("model")
+        .ok_or(("missing-model", "a request event without model".to_string()))?;
     let timestamp = match event.text("event.timestamp") {
         Some(t) => parse_timestamp(&t)?,
         None => chrono::DateTime::from_timestamp_nanos(i64::try_from(event.time_ns).unwrap_or(0)),
     };
-    let count = |key: &str| -> Result<u64, RowError> {
-        match event.raw(key) {
-            None => Ok(0),
-            Some(_) => event
-                .count(key)
-                .ok_or(("bad-count", format!("{key}: not a whole number of tokens"))),
-        }
-    };
-    let tokens = Tokens([
-        count("input_tokens")?,
-        count("cache_read_tokens")?,
-        count("cache_creation_tokens")?,
-        0,
-        count("output_tokens")?,
-    ]);
+    let [input, read, write, output, reasoning] = event.tokens().map_err(|e| ("bad-count", e))?;
+    let uncached = input.checked_sub(read + write).ok_or((
+        "bad-token-count",
+        format!("{read} cached of {input} input tokens: more cached than input"),
+    ))?;
+    if reasoning > output {
+        return Err((
+            "bad-token-count",
+            format!("{reasoning} reasoning of {output} output tokens"),
+        ));
+    }
+    let tokens = Tokens([uncached, read, write, 0, output]);
     let labels = event.texts().map(|(k, v)| (k.to_string(), v.into_owned()));
     Ok(UsageRecord {
         request_id: request_id.as_ref().into(),
         alt_request_id: None,
         timestamp,
-        provider: interner.intern(provider_of(&model)),
+        provider: interner.intern(match event.agent {
+            Agent::ClaudeCode => provider_of(&model),
+            Agent::Codex => "openai",
+        }),
         model: interner.intern(crate::model::bare_model(&model)),
         tokens,
-        reasoning_tokens: 0,
+        reasoning_tokens: reasoning,
         requests: Box::default(),
         modalities: Box::default(),
         service: Service {

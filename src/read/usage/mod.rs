@@ -40,7 +40,9 @@ pub enum UsageFormat {
     Openrouter,
     /// Amazon Bedrock model invocation logs (JSON lines, usually gzipped).
     Bedrock,
-    /// Claude Code's OpenTelemetry log events (OTLP JSON logs).
+    /// Coding agents' OpenTelemetry log events (OTLP JSON logs): Claude
+    /// Code's and Codex CLI's.
+    #[value(name = "coding-agent-logs", aliases = ["claude-code", "claude-code-logs", "codex", "codex-logs"])]
     ClaudeCode,
 }
 
@@ -52,7 +54,7 @@ impl UsageFormat {
             UsageFormat::Litellm => "litellm-spend-logs",
             UsageFormat::Openrouter => "openrouter-generations",
             UsageFormat::Bedrock => "bedrock-invocation-logs",
-            UsageFormat::ClaudeCode => "claude-code-logs",
+            UsageFormat::ClaudeCode => "coding-agent-logs",
         }
     }
 
@@ -67,6 +69,7 @@ impl UsageFormat {
         ]
         .into_iter()
         .find(|f| f.name() == name)
+        .or((name == "claude-code-logs").then_some(UsageFormat::ClaudeCode))
     }
 
     /// The token classes this source can tell apart, by
@@ -106,7 +109,7 @@ impl UsageFormat {
         }
         let has = |key: &str| head.contains(&format!("\"{key}\""));
         if trimmed.starts_with(['{', '[']) {
-            if has("resourceLogs") && head.contains("claude_code") {
+            if has("resourceLogs") && (head.contains("claude_code") || head.contains("codex.")) {
                 return Ok(UsageFormat::ClaudeCode);
             }
             if has("schemaType") || has("inputTokenCount") {
