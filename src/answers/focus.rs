@@ -289,6 +289,31 @@ impl Focus<'_> {
         COLUMNS.iter().chain(extra).copied().collect()
     }
 
+    /// The one row of invoiced usage no record makes up, over the whole
+    /// billing period.
+    fn adjustment_row(&self, amount: Micros) -> Vec<Cow<'_, str>> {
+        let amount = amount.to_string();
+        let day = self.rows.first().map_or(NaiveDate::MIN, |(k, ..)| k.day);
+        let mut columns = period_columns(day.with_day(1).expect("day 1 exists"));
+        columns[3] = columns[1].clone();
+        let mut row: Vec<Cow<str>> = columns.into_iter().map(Cow::Owned).collect();
+        row.extend([
+            Cow::Borrowed("Adjustment"),
+            Cow::Borrowed("invoiced usage that no usage record makes up"),
+            Cow::Owned(amount.clone()),
+            Cow::Owned(amount),
+            Cow::Owned(Micros(0).to_string()),
+            Cow::Borrowed("USD"),
+        ]);
+        row.extend(std::iter::repeat_n(Cow::Borrowed(""), 15));
+        row.extend(std::iter::repeat_n(Cow::Borrowed(INVOICE_ONLY), 3));
+        row.push(Cow::Borrowed(""));
+        if self.allocated {
+            row.extend(self.allocation_cells(None));
+        }
+        row
+    }
+
     /// The allocation columns of a row the rule `owner` owned (empty for
     /// a measured row).
     fn allocation_cells(&self, owner: Option<RuleOwner>) -> [Cow<'_, str>; 3] {
@@ -370,28 +395,7 @@ impl Focus<'_> {
             emit(&row)?;
         }
         if let Some(amount) = self.adjustment {
-            let amount = amount.to_string();
-            let day = self.rows.first().map_or(NaiveDate::MIN, |(k, ..)| k.day);
-            let mut columns = period_columns(day.with_day(1).expect("day 1 exists"));
-            // The adjustment covers the whole billing period.
-            columns[3] = columns[1].clone();
-            row.clear();
-            row.extend(columns.into_iter().map(Cow::Owned));
-            row.extend([
-                Cow::Borrowed("Adjustment"),
-                Cow::Borrowed("invoiced usage that no usage record makes up"),
-                Cow::Owned(amount.clone()),
-                Cow::Owned(amount),
-                Cow::Owned(Micros(0).to_string()),
-                Cow::Borrowed("USD"),
-            ]);
-            row.extend(std::iter::repeat_n(Cow::Borrowed(""), 15));
-            row.extend(std::iter::repeat_n(Cow::Borrowed(INVOICE_ONLY), 3));
-            row.push(Cow::Borrowed(""));
-            if self.allocated {
-                row.extend(self.allocation_cells(None));
-            }
-            emit(&row)?;
+            emit(&self.adjustment_row(amount))?;
         }
         Ok(())
     }
