@@ -23,7 +23,11 @@ fn upper_case_extensions_are_read_and_other_files_listed() {
     wd.write("usage/notes.txt", "not usage");
     let mut args = HANDMADE_REPORT.to_vec();
     args[4] = "usage";
-    wd.run(&args);
+    let stdout = wd.run(&args);
+    assert!(
+        stdout.contains("not read: 1 file(s) of the input directories: usage/notes.txt (not a file of the kinds read here) (summary.json: skipped_files)\n"),
+        "{stdout}"
+    );
     let summary = wd.read("out/summary.json");
     assert!(summary.contains("\"path\": \"usage/B.CSV\""), "{summary}");
     assert!(

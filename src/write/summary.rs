@@ -42,10 +42,40 @@ pub fn terminal_summary(
             labels.join(", ")
         ));
     }
+    out.push_str(&not_read(summary));
     for (title, rows) in [("tenant", tenants), ("feature", features)] {
         out.push_str(&top_grid(title, rows));
     }
     out
+}
+
+/// The files of walked input directories left unread, the first three
+/// named (all of them are in `summary.json`'s `skipped_files`).
+fn not_read(summary: &Summary) -> String {
+    let files = &summary.skipped_files;
+    if files.is_empty() {
+        return String::new();
+    }
+    let named: Vec<String> = files
+        .iter()
+        .take(3)
+        .map(|f| {
+            format!(
+                "{} ({})",
+                escape(&f.path.display().to_string()),
+                escape(&f.why)
+            )
+        })
+        .collect();
+    let more = match files.len() {
+        n if n > 3 => format!(" and {} more", n - 3),
+        _ => String::new(),
+    };
+    format!(
+        "not read: {} file(s) of the input directories: {}{more} (summary.json: skipped_files)\n",
+        files.len(),
+        named.join(", ")
+    )
 }
 
 /// The totals and counts as a table.
