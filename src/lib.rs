@@ -43,3 +43,20 @@ pub mod summary;
 pub mod terminal;
 pub mod tree;
 pub mod write;
+
+#[cfg(test)]
+mod compact {
+    /// What the month holds per billed request and per call, in bytes, not
+    /// counting the heap (ids, boxed call details): a struct that grows
+    /// grows every month's memory by its size times millions
+    /// (`docs/scale.md` lists these sizes).
+    #[test]
+    fn per_record_structs_do_not_grow() {
+        use std::mem::size_of;
+        assert!(size_of::<crate::model::UsageRecord>() <= 200);
+        assert!(size_of::<crate::model::Cost>() <= 96);
+        assert!(size_of::<crate::tree::Call>() <= 96);
+        assert!(size_of::<crate::model::CallInfo>() <= 88);
+        assert!(size_of::<crate::model::Span>() <= 96);
+    }
+}
