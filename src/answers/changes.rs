@@ -29,7 +29,7 @@
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
-use super::daily::{floats, mad, median, Series};
+use super::daily::{floats, mad, median, MonthTotals, Series};
 use crate::hash::FastMap;
 use crate::money::Micros;
 
@@ -141,17 +141,16 @@ pub type RunsPerDay = FastMap<String, Vec<u64>>;
 
 /// The step changes of every series, over the days from `first`, ordered
 /// by dimension (as the series are), first day and value.
-pub fn changes(all: &[Series], first: NaiveDate, runs: &RunsPerDay, rule: &Rule) -> Vec<Change> {
+pub fn changes(
+    (all, totals): (&[Series], &MonthTotals),
+    first: NaiveDate,
+    runs: &RunsPerDay,
+    rule: &Rule,
+) -> Vec<Change> {
     let dims: Vec<&str> = dimension_order(all);
-    let totals = |d: &str| {
-        let of = all.iter().filter(|s| s.dimension == d);
-        let requests: u64 = of.clone().flat_map(|s| s.requests.iter()).sum();
-        let cost: Decimal = of.flat_map(|s| s.cost.iter()).sum();
-        (requests as f64, floats(&[cost])[0])
-    };
     let mut found = Vec::new();
     for d in &dims {
-        let (requests, cost) = totals(d);
+        let [requests, cost] = totals.of(d);
         for s in all.iter().filter(|s| s.dimension == *d) {
             found.extend(change_of(s, first, (requests, cost), runs, rule));
         }
@@ -231,6 +230,18 @@ fn is_loop(s: &Series, runs: Option<&Vec<u64>>, split: usize, rule: &Rule) -> bo
     match (per_run(0..split), per_run(split..s.requests.len())) {
         (Some(before), Some(after)) => after >= before * rule.loop_factor,
         _ => false,
+    }
+}
+
+impl Rule {
+    /// Whether a value whose month sums to `sum` (of a non-negative
+    /// series over `days` days) can have no step against its dimension's
+    /// `total`: [`too_small`] of any such series, with room for the
+    /// rounding of a sum taken in another order.
+    pub fn negligible(&self, sum: f64, total: f64, days: usize) -> bool {
+        let m = self.min_days.max(1);
+        let ratio = days.saturating_sub(m) as f64 / m as f64;
+        sum * ratio.max(1.0) * (1.0 + 1e-6) < total * self.min_share
     }
 }
 
@@ -387,6 +398,10 @@ mod tests {
             let full = any_step(&x, &rule, total);
             if step(&x, &rule, total).is_none() && full.is_some() {
                 panic!("{x:?} of {total}: {full:?}");
+            }
+            // A value the month's shortcut drops has no step either.
+            if rule.negligible(sum, total, x.len()) {
+                assert!(full.is_none(), "{x:?} of {total}: {full:?}");
             }
             shortcuts += usize::from(too_small(&x, total * rule.min_share, 9.0));
         }

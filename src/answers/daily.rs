@@ -24,21 +24,72 @@ pub struct Series {
     pub cost: Vec<Decimal>,
 }
 
+/// Each dimension's month total over the series' days, `[requests, cost]`
+/// as floating-point numbers: what the step and anomaly rules measure a
+/// value's share against.
+#[derive(Clone, Debug, Default)]
+pub struct MonthTotals(Vec<(&'static str, [f64; 2])>);
+
+impl MonthTotals {
+    /// The totals of `dimension` (zero for one with no rows).
+    pub fn of(&self, dimension: &str) -> [f64; 2] {
+        self.0
+            .iter()
+            .find(|(d, _)| *d == dimension)
+            .map_or([0.0; 2], |(_, t)| *t)
+    }
+}
+
 /// Every dimension value's series over `first..=last`, by dimension (in
 /// the reports' order), then value.
 pub fn series(days: &[Report], first: NaiveDate, last: NaiveDate) -> Vec<Series> {
+    series_where(days, (first, last), |_, _, _| true).0
+}
+
+/// The series of the values `keep` takes, given its dimension's totals
+/// and the value's month of requests and cost (so a value that cannot
+/// matter costs no series), and every dimension's totals over all values.
+pub fn series_where(
+    days: &[Report],
+    (first, last): (NaiveDate, NaiveDate),
+    keep: impl Fn([f64; 2], u64, Decimal) -> bool,
+) -> (Vec<Series>, MonthTotals) {
     let length = usize::try_from((last - first).num_days() + 1).unwrap_or(0);
+    let index_of = |key: &str| {
+        let day = key.parse::<NaiveDate>().ok()?;
+        usize::try_from((day - first).num_days())
+            .ok()
+            .filter(|&i| i < length)
+    };
     let mut out = Vec::new();
+    let mut totals = MonthTotals::default();
     for report in days {
+        let dimension = report.table.name();
+        let mut sums: FastMap<&str, (u64, Decimal)> = FastMap::default();
+        for row in report
+            .rows
+            .iter()
+            .filter(|r| index_of(&r.keys[0]).is_some())
+        {
+            let sum = sums.entry(&row.keys[1]).or_default();
+            sum.0 += row.totals.requests;
+            sum.1 += row.totals.cost.total();
+        }
+        let requests: u64 = sums.values().map(|s| s.0).sum();
+        let cost: Decimal = sums.values().map(|s| s.1).sum();
+        let month = [requests as f64, floats(&[cost])[0]];
+        totals.0.push((dimension, month));
         let mut by_value: FastMap<&str, Series> = FastMap::default();
         for row in &report.rows {
-            let day = row.keys[0].parse::<NaiveDate>().ok();
-            let index = day.and_then(|d| usize::try_from((d - first).num_days()).ok());
-            let Some(i) = index.filter(|&i| i < length) else {
+            let Some(i) = index_of(&row.keys[0]) else {
                 continue;
             };
+            let (requests, cost) = sums[row.keys[1].as_str()];
+            if !keep(month, requests, cost) {
+                continue;
+            }
             let s = by_value.entry(&row.keys[1]).or_insert_with(|| Series {
-                dimension: report.table.name(),
+                dimension,
                 value: row.keys[1].clone(),
                 requests: vec![0; length],
                 cost: vec![Decimal::ZERO; length],
@@ -50,7 +101,7 @@ pub fn series(days: &[Report], first: NaiveDate, last: NaiveDate) -> Vec<Series>
         values.sort_by(|a, b| a.value.cmp(&b.value));
         out.extend(values);
     }
-    out
+    (out, totals)
 }
 
 /// A series as floating-point numbers, for the statistics (which only

@@ -3,12 +3,13 @@
 //! cost per outcome, FOCUS, step changes and the charge lines.
 
 use chrono::NaiveDate;
+use rust_decimal::prelude::ToPrimitive;
 
 use super::config::AnswerConfig;
 use super::Month;
 use crate::answers::anomalies::{anomalies, Anomaly, Rule as AnomalyRule};
 use crate::answers::changes::{changes, Change, Rule, RunsPerDay};
-use crate::answers::daily::{series, Series};
+use crate::answers::daily::{series_where, Series};
 use crate::answers::distribution::{distribution, outliers, Outlier, Spread};
 use crate::answers::focus::{focus, Focus};
 use crate::answers::outcome::{by_outcome, OutcomeRow};
@@ -133,9 +134,20 @@ impl Month {
         let Some((first, last)) = self.day_range() else {
             return (Vec::new(), Vec::new());
         };
-        let all = series(&self.days, first, last);
-        let steps = changes(&all, first, &self.agent_runs(first, &all), &Rule::default());
-        let mut found = anomalies(&all, first, &AnomalyRule::default());
+        let (step_rule, odd_rule) = (Rule::default(), AnomalyRule::default());
+        let n = usize::try_from((last - first).num_days() + 1).unwrap_or(0);
+        // A value too small for either rule gets no series: a month of a
+        // million one-call tenants holds none of theirs.
+        let negligible = |sum: f64, month: f64| {
+            step_rule.negligible(sum, month, n) && odd_rule.negligible(sum, month)
+        };
+        let (all, totals) = series_where(&self.days, (first, last), |month, requests, cost| {
+            let cost = cost.to_f64().unwrap_or(f64::MAX);
+            !(negligible(requests as f64, month[0]) && negligible(cost, month[1]))
+        });
+        let runs = self.agent_runs(first, &all);
+        let steps = changes((&all, &totals), first, &runs, &step_rule);
+        let mut found = anomalies((&all, &totals), first, &odd_rule);
         found.retain(|a| {
             !steps.iter().any(|c| {
                 c.dimension == a.dimension
