@@ -239,29 +239,35 @@ impl Rule {
     /// `total`: [`too_small`] of any such series, with room for the
     /// rounding of a sum taken in another order.
     pub fn negligible(&self, sum: f64, total: f64, days: usize) -> bool {
+        self.most_moved(sum, days) * (1.0 + 1e-6) < total * self.min_share
+    }
+
+    /// The most any split of a non-negative series of `days` days summing
+    /// to `sum` can move: a split's move is at most the larger of its
+    /// parts' means times the days after it, so at most the sum times the
+    /// most days after a split per day before it, or the sum.
+    fn most_moved(&self, sum: f64, days: usize) -> f64 {
         let m = self.min_days.max(1);
         let ratio = days.saturating_sub(m) as f64 / m as f64;
-        sum * ratio.max(1.0) * (1.0 + 1e-6) < total * self.min_share
+        sum * ratio.max(1.0)
     }
 }
 
-/// Whether no split of `x` (non-negative) can move `floor`: a split's move
-/// is at most the larger of its parts' means times the days after it, so
-/// at most the series' sum times `ratio` (the most days after a split per
-/// day before it), or the sum. Checked first, so that the many values with
-/// a sliver of the month (a million tenants of one call each) cost a sum.
-fn too_small(x: &[f64], floor: f64, ratio: f64) -> bool {
+/// Whether no split of `x` can move the rule's share of `total`
+/// ([`Rule::most_moved`], for a non-negative series). Checked first, so
+/// that the many values with a sliver of the month (a million tenants of
+/// one call each) cost a sum.
+fn too_small(x: &[f64], rule: &Rule, total: f64) -> bool {
     let sum: f64 = x.iter().sum();
-    x.iter().all(|v| *v >= 0.0) && sum * ratio.max(1.0) * (1.0 + 1e-9) < floor
+    x.iter().all(|v| *v >= 0.0)
+        && rule.most_moved(sum, x.len()) * (1.0 + 1e-9) < total * rule.min_share
 }
 
 /// The step of one daily series, when the rule reports one: its split and
 /// which way it moved. `total` is the month's total of the series over
 /// the dimension's values.
 fn step(x: &[f64], rule: &Rule, total: f64) -> Option<(usize, Kind)> {
-    let m = rule.min_days.max(1);
-    let ratio = x.len().saturating_sub(m) as f64 / m as f64;
-    match too_small(x, total * rule.min_share, ratio) {
+    match too_small(x, rule, total) {
         true => None,
         false => any_step(x, rule, total),
     }
@@ -403,7 +409,7 @@ mod tests {
             if rule.negligible(sum, total, x.len()) {
                 assert!(full.is_none(), "{x:?} of {total}: {full:?}");
             }
-            shortcuts += usize::from(too_small(&x, total * rule.min_share, 9.0));
+            shortcuts += usize::from(too_small(&x, &rule, total));
         }
         assert!(shortcuts > 100, "{shortcuts}");
     }

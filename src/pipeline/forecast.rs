@@ -24,19 +24,8 @@ pub fn as_of(
 }
 
 /// Every value's forecast as of `as_of`, from the per-day reports over
-/// the days of `records` (none without records).
-pub fn of_month(
-    days: &[Report],
-    records: &[crate::model::UsageRecord],
-    as_of: NaiveDate,
-    budgets: Option<&Budgets>,
-) -> Option<Vec<Forecast>> {
-    let range = super::answers::record_days(records)?;
-    Some(month_forecast(days, range, as_of, budgets))
-}
-
-/// Every value's forecast as of `as_of`, from the per-day reports.
-fn month_forecast(
+/// `range`, the month's days with data.
+pub fn month_forecast(
     days: &[Report],
     range: (NaiveDate, NaiveDate),
     as_of: NaiveDate,

@@ -163,13 +163,11 @@ pub fn month(
     let rule_owners = allocation
         .as_ref()
         .map(|a| a.rule_owners(&mut usage.interner));
-    let as_of = forecast::as_of(
-        &config.answers,
-        usage.period,
-        answers::record_days(&usage.records),
-    );
-    let forecast =
-        as_of.and_then(|day| forecast::of_month(&days, &usage.records, day, budgets.as_ref()));
+    let range = answers::record_days(&usage.records);
+    let as_of = forecast::as_of(&config.answers, usage.period, range);
+    let forecast = as_of
+        .zip(range)
+        .map(|(day, range)| forecast::month_forecast(&days, range, day, budgets.as_ref()));
     let totals = TotalsJson::new(&ledger.total, &columns, usage.reported_cost());
     let summary = summarise(
         config,

@@ -27,7 +27,7 @@ use std::borrow::Cow;
 use rust_decimal::Decimal;
 
 use super::labels::labels_of;
-use super::{parse_timestamp, RowError};
+use super::{parse_timestamp, reasoning_within_output, uncached, RowError};
 use crate::intern::Interner;
 use crate::model::{Origin, Service, Tokens, UsageRecord};
 use crate::read::otlp_logs::{each_event, Agent, Event, LogsData};
@@ -83,17 +83,13 @@ fn record(
         None => chrono::DateTime::from_timestamp_nanos(i64::try_from(event.time_ns).unwrap_or(0)),
     };
     let [input, read, write, output, reasoning] = event.tokens().map_err(|e| ("bad-count", e))?;
-    let uncached = input.checked_sub(read + write).ok_or((
-        "bad-token-count",
-        format!("{read} cached of {input} input tokens: more cached than input"),
-    ))?;
-    if reasoning > output {
-        return Err((
-            "bad-token-count",
-            format!("{reasoning} reasoning of {output} output tokens"),
-        ));
-    }
+    let (input_name, output_name) = match event.agent {
+        Agent::ClaudeCode => ("input_tokens", "output_tokens"),
+        Agent::Codex => ("input_token_count", "output_token_count"),
+    };
+    let uncached = uncached(input, read + write, input_name)?;
     let tokens = Tokens([uncached, read, write, 0, output]);
+    reasoning_within_output(reasoning, &tokens, output_name)?;
     let labels = event.texts().map(|(k, v)| (k.to_string(), v.into_owned()));
     Ok(UsageRecord {
         request_id: request_id.as_ref().into(),

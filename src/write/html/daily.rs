@@ -243,6 +243,11 @@ fn legend(lines: &[(&str, &(String, Vec<Micros>))], marked: bool) -> String {
 }
 
 impl Marks<'_> {
+    /// Whether there is nothing to mark.
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty() && self.anomalies.is_empty()
+    }
+
     /// A dashed line at the first day of each step change and a dot over
     /// each anomalous day's bar, inside `days`; each day marked once, its
     /// title naming everything that moved that day.

@@ -200,13 +200,10 @@ pub fn report_html(page: &Page) -> String {
         page.billed_total.is_some(),
         &page.marks,
     );
-    let style = if so_far.is_empty()
-        && !daily.contains("class=\"step\"")
-        && !daily.contains("class=\"anomaly\"")
-    {
-        ""
-    } else {
-        so_far::STYLE
+    // The panel's and the marks' style, only on a page that shows them.
+    let style = match page.so_far.is_none() && page.marks.is_empty() {
+        true => "",
+        false => so_far::STYLE,
     };
     let body = format!(
         "<h1>LLM spend, {period}</h1><div class=\"cards\">{}</div>\

@@ -169,16 +169,9 @@ fn legacy(rest: &str) -> Read {
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::read;
     use super::*;
     use crate::model::TokenType;
-
-    fn read(model: &str, token: TokenType, qualifiers: &[&str]) -> Read {
-        Read::Usage {
-            model: model.into(),
-            meter: Meter::Tokens(token),
-            qualifiers: qualifiers.iter().map(|q| q.to_string()).collect(),
-        }
-    }
 
     #[test]
     fn aws_usage_types_of_every_shape() {

@@ -81,16 +81,9 @@ fn push(qualifiers: &mut Vec<String>, q: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::read;
     use super::*;
     use crate::model::TokenType;
-
-    fn read(model: &str, token: TokenType, qualifiers: &[&str]) -> Read {
-        Read::Usage {
-            model: model.into(),
-            meter: Meter::Tokens(token),
-            qualifiers: qualifiers.iter().map(|q| q.to_string()).collect(),
-        }
-    }
 
     #[test]
     fn azure_meters_in_all_their_spellings() {

@@ -113,16 +113,9 @@ fn gcp_em_dash(sku: &str) -> Read {
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::read;
     use super::*;
     use crate::model::TokenType;
-
-    fn read(model: &str, token: TokenType, qualifiers: &[&str]) -> Read {
-        Read::Usage {
-            model: model.into(),
-            meter: Meter::Tokens(token),
-            qualifiers: qualifiers.iter().map(|q| q.to_string()).collect(),
-        }
-    }
 
     #[test]
     fn gcp_skus_of_gemini_and_claude() {

@@ -128,6 +128,17 @@ pub fn slug_dashed(cloud: Cloud, name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::TokenType;
+
+    /// What a meter of `model`'s `token` with `qualifiers` reads as: the
+    /// expectation each cloud's tests build.
+    pub(super) fn read(model: &str, token: TokenType, qualifiers: &[&str]) -> Read {
+        Read::Usage {
+            model: model.into(),
+            meter: Meter::Tokens(token),
+            qualifiers: qualifiers.iter().map(|q| q.to_string()).collect(),
+        }
+    }
 
     #[test]
     fn slugs_meet_the_tables_names() {
