@@ -157,40 +157,56 @@ impl Event<'_, '_> {
         }
     }
 
-    /// The token counts under the agent's names: (all input, cache reads,
-    /// cache writes, output, reasoning within output). Absent counts are
-    /// 0; a count that is not a whole number is the key's error.
-    pub fn tokens(&self) -> Result<[u64; 5], String> {
-        let count = |key: &str| match self.raw(key) {
-            None => Ok(0),
-            Some(_) => self
-                .count(key)
-                .ok_or(format!("{key}: not a whole number of tokens")),
-        };
-        Ok(match self.agent {
-            Agent::ClaudeCode => {
-                let (read, write) = (count("cache_read_tokens")?, count("cache_creation_tokens")?);
-                [
-                    count("input_tokens")? + read + write,
-                    read,
-                    write,
-                    count("output_tokens")?,
-                    0,
-                ]
-            }
-            Agent::Codex => [
-                count("input_token_count")?,
-                count("cached_token_count")?,
-                0,
-                count("output_token_count")?,
-                count("reasoning_token_count")?,
+    /// The field each of [`Event::tokens`]' counts is read from, none for
+    /// a count the agent does not record.
+    fn token_field(&self, i: usize) -> Option<&'static str> {
+        let fields = match self.agent {
+            Agent::ClaudeCode => [
+                Some("input_tokens"),
+                Some("cache_read_tokens"),
+                Some("cache_creation_tokens"),
+                Some("output_tokens"),
+                None,
             ],
-        })
+            Agent::Codex => [
+                Some("input_token_count"),
+                Some("cached_token_count"),
+                None,
+                Some("output_token_count"),
+                Some("reasoning_token_count"),
+            ],
+        };
+        fields[i]
     }
 
-    /// Input tokens, all of them.
-    fn all_input(&self) -> Option<u64> {
-        self.tokens().ok().map(|t| t[0])
+    /// The token counts: (all input, cache reads, cache writes, output,
+    /// reasoning within output). Absent counts are 0; a count that is not
+    /// a whole number is its field's error. Claude Code counts cache reads
+    /// and writes apart from `input_tokens`.
+    pub fn tokens(&self) -> Result<[u64; 5], String> {
+        let mut counts = [0u64; 5];
+        for (i, n) in counts.iter_mut().enumerate() {
+            if let Some(key) = self.token_field(i).filter(|k| self.raw(k).is_some()) {
+                *n = self
+                    .count(key)
+                    .ok_or(format!("{key}: not a whole number of tokens"))?;
+            }
+        }
+        if self.agent == Agent::ClaudeCode {
+            counts[0] += counts[1] + counts[2];
+        }
+        Ok(counts)
+    }
+
+    /// Count `i` of [`Event::tokens`] for a span, when the event records
+    /// it (all input with Claude Code's cache counts added).
+    fn recorded(&self, i: usize) -> Option<u64> {
+        let own = self.count(self.token_field(i)?)?;
+        let caches = |k: usize| self.token_field(k).and_then(|f| self.count(f)).unwrap_or(0);
+        match (self.agent, i) {
+            (Agent::ClaudeCode, 0) => Some(own + caches(1) + caches(2)),
+            _ => Some(own),
+        }
     }
 }
 
@@ -204,10 +220,10 @@ impl Attributes for Event<'_, '_> {
             "gen_ai.response.id" => self
                 .request_id()
                 .map(|id| Scalar::Text(Cow::Owned(id.into_owned()))),
-            "gen_ai.usage.input_tokens" => count(self.all_input()),
-            "gen_ai.usage.output_tokens" => count(self.tokens().ok().map(|t| t[3])),
-            "gen_ai.usage.cache_read.input_tokens" => count(self.tokens().ok().map(|t| t[1])),
-            "gen_ai.usage.cache_write.input_tokens" => count(self.tokens().ok().map(|t| t[2])),
+            "gen_ai.usage.input_tokens" => count(self.recorded(0)),
+            "gen_ai.usage.output_tokens" => count(self.recorded(3)),
+            "gen_ai.usage.cache_read.input_tokens" => count(self.recorded(1)),
+            "gen_ai.usage.cache_write.input_tokens" => count(self.recorded(2)),
             _ => self.raw(key),
         }
     }

@@ -9,6 +9,7 @@ use chrono::NaiveDate;
 
 use super::{draw, esc, usd, BARS, LABEL_W, WIDTH};
 use crate::answers::forecast::Forecast;
+use crate::dimension::Dimension;
 use crate::money::Micros;
 
 /// The panel: the sentences, then one row per value (month to date, the
@@ -31,7 +32,7 @@ pub(super) fn so_far(as_of: NaiveDate, forecasts: &[Forecast]) -> String {
             "<p class=\"note\">No budgets given (--budgets): the costliest tenants' forecasts.</p>";
         let mut tenants: Vec<&Forecast> = forecasts
             .iter()
-            .filter(|f| f.dimension == "tenant")
+            .filter(|f| f.dimension == Dimension::Tenant.name())
             .collect();
         tenants.sort_by(|a, b| b.forecast.0.cmp(&a.forecast.0).then(a.value.cmp(&b.value)));
         tenants
