@@ -12,7 +12,7 @@
 //!   `department`) for `--tenant-attr` and `--feature-attr`. Each request
 //!   is a run of its own: its trace and span ids are hashes of the request
 //!   id;
-//! - as a **usage record** (usage format `claude-code-logs`, [`Event`]): the
+//! - as a **usage record** (usage format `coding-agent-logs`, [`Event`]): the
 //!   tokens priced by the table, the event's own `cost_usd` kept beside.
 //!
 //! Values may be typed (`intValue`, `doubleValue`) or strings, as versions

@@ -69,7 +69,6 @@ impl UsageFormat {
         ]
         .into_iter()
         .find(|f| f.name() == name)
-        .or((name == "claude-code-logs").then_some(UsageFormat::ClaudeCode))
     }
 
     /// The token classes this source can tell apart, by
