@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 use crate::dimension::{Dimension, Key, PerDimension, INVOICE_ONLY, MIXED, UNATTRIBUTED};
-use crate::hash::FastMap;
+use crate::hash::{DenseMap, FastMap};
 use crate::intern::{Interner, Sym};
 use crate::model::{Cost, TokenType, UsageRecord};
 use crate::posting::Postings;
@@ -117,12 +117,12 @@ pub struct Ledger {
     /// All records together.
     pub total: Totals,
     /// Per dimension, its values' rows.
-    by_value: PerDimension<FastMap<Key, Totals>>,
+    by_value: PerDimension<DenseMap<Key, Totals>>,
     /// Per agent, the cost of everything below it (its sub-agents too).
     agent_inclusive: FastMap<Key, Decimal>,
-    runs: FastMap<Option<u128>, Run>,
+    runs: DenseMap<Option<u128>, Run>,
     /// Per dimension, its values' rows per UTC day.
-    by_day: PerDimension<FastMap<(NaiveDate, Key), Totals>>,
+    by_day: PerDimension<DenseMap<(NaiveDate, Key), Totals>>,
     /// Indexes of the records that joined no call.
     pub unattributed: Vec<usize>,
     /// Records joined to a call.
@@ -140,10 +140,7 @@ pub fn attribute(postings: &Postings) -> Ledger {
         let day = posting.day();
         for (d, key) in keys.iter() {
             let daily = &mut ledger.by_day[d];
-            daily
-                .entry((day, *key))
-                .or_default()
-                .add(record, cost, billed);
+            daily.entry((day, *key)).add(record, cost, billed);
         }
         let dims = posting.call.map(|c| &c.dims);
         match dims {
@@ -162,8 +159,7 @@ pub fn attribute(postings: &Postings) -> Ledger {
         let (tenant, feature) = (keys[Dimension::Tenant], keys[Dimension::Feature]);
         let run = ledger
             .runs
-            .entry(posting.call.map(|c| c.trace_id))
-            .or_insert_with(|| Run {
+            .entry_or_insert_with(posting.call.map(|c| c.trace_id), || Run {
                 root_agent: Agreed::One(root_agent),
                 tenant: Agreed::One(tenant),
                 feature: Agreed::One(feature),
@@ -225,8 +221,8 @@ impl Ledger {
     fn sum_days(&mut self) {
         for d in Dimension::ALL {
             let month = &mut self.by_value[d];
-            for ((_, row), totals) in &self.by_day[d] {
-                month.entry(*row).or_default().merge(totals);
+            for ((_, row), totals) in self.by_day[d].iter() {
+                month.entry(*row).merge(totals);
             }
         }
         for totals in self.by_value[Dimension::Model].values() {
@@ -246,6 +242,7 @@ impl Ledger {
                 of: Of::Dimension(d),
                 key_columns: vec!["day", d.name()],
                 rows: days
+                    .into_entries()
                     .into_iter()
                     .map(|((day, key), totals)| {
                         let labels = vec![day.to_string(), key.label(interner).to_string()];
@@ -275,6 +272,7 @@ impl Ledger {
                 of: Of::Dimension(d),
                 key_columns: vec![d.name()],
                 rows: values
+                    .into_entries()
                     .into_iter()
                     .map(|(key, totals)| {
                         let incl = (d == Dimension::Agent)
@@ -307,6 +305,7 @@ impl Ledger {
             of: Of::Run,
             key_columns: vec!["run_id", "root_agent", "tenant", "feature"],
             rows: std::mem::take(&mut self.runs)
+                .into_entries()
                 .into_iter()
                 .map(|(id, run)| {
                     let id = id.map_or_else(|| UNATTRIBUTED.to_string(), |t| format!("{t:032x}"));
