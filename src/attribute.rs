@@ -140,7 +140,10 @@ pub fn attribute(postings: &Postings) -> Ledger {
         let day = posting.day();
         for (d, key) in keys.iter() {
             let daily = &mut ledger.by_day[d];
-            daily.entry((day, *key)).add(record, cost, billed);
+            daily
+                .entry((day, *key))
+                .or_default()
+                .add(record, cost, billed);
         }
         let dims = posting.call.map(|c| &c.dims);
         match dims {
@@ -159,7 +162,8 @@ pub fn attribute(postings: &Postings) -> Ledger {
         let (tenant, feature) = (keys[Dimension::Tenant], keys[Dimension::Feature]);
         let run = ledger
             .runs
-            .entry_or_insert_with(posting.call.map(|c| c.trace_id), || Run {
+            .entry(posting.call.map(|c| c.trace_id))
+            .or_insert_with(|| Run {
                 root_agent: Agreed::One(root_agent),
                 tenant: Agreed::One(tenant),
                 feature: Agreed::One(feature),
@@ -222,7 +226,7 @@ impl Ledger {
         for d in Dimension::ALL {
             let month = &mut self.by_value[d];
             for ((_, row), totals) in self.by_day[d].iter() {
-                month.entry(*row).merge(totals);
+                month.entry(*row).or_default().merge(totals);
             }
         }
         for totals in self.by_value[Dimension::Model].values() {
@@ -242,7 +246,6 @@ impl Ledger {
                 of: Of::Dimension(d),
                 key_columns: vec!["day", d.name()],
                 rows: days
-                    .into_entries()
                     .into_iter()
                     .map(|((day, key), totals)| {
                         let labels = vec![day.to_string(), key.label(interner).to_string()];
@@ -272,7 +275,6 @@ impl Ledger {
                 of: Of::Dimension(d),
                 key_columns: vec![d.name()],
                 rows: values
-                    .into_entries()
                     .into_iter()
                     .map(|(key, totals)| {
                         let incl = (d == Dimension::Agent)
@@ -305,7 +307,6 @@ impl Ledger {
             of: Of::Run,
             key_columns: vec!["run_id", "root_agent", "tenant", "feature"],
             rows: std::mem::take(&mut self.runs)
-                .into_entries()
                 .into_iter()
                 .map(|(id, run)| {
                     let id = id.map_or_else(|| UNATTRIBUTED.to_string(), |t| format!("{t:032x}"));

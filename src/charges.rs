@@ -10,7 +10,7 @@ use rust_decimal::Decimal;
 
 use crate::dimension::{Dimension, Key, NONE, UNATTRIBUTED};
 use crate::error::{Error, Result};
-use crate::hash::FastMap;
+use crate::hash::DenseMap;
 use crate::intern::{Interner, Sym, TextOrder};
 use crate::model::{Modality, Service, TokenType};
 use crate::posting::{Posting, Postings};
@@ -206,7 +206,7 @@ pub struct Lines {
 pub fn lines(postings: &Postings, table: &PriceTable, interner: &Interner) -> Result<Lines> {
     let mut lookup = Lookup::new(table, interner);
     let bounds = table.prompt_bounds();
-    let mut groups: FastMap<LineKey, LineSums> = FastMap::default();
+    let mut groups: DenseMap<LineKey, LineSums> = DenseMap::default();
     for posting in postings.iter() {
         let record = posting.record;
         let (entry, qualifiers) = lookup
@@ -288,7 +288,7 @@ fn record_lines(
 
 /// The lines in output order: by day, provider, model, charge, qualifiers
 /// and labels, compared as text through ranks (no string built per line).
-fn sorted(groups: FastMap<LineKey, LineSums>, interner: &Interner) -> Vec<(LineKey, LineSums)> {
+fn sorted(groups: DenseMap<LineKey, LineSums>, interner: &Interner) -> Vec<(LineKey, LineSums)> {
     let mut lines: Vec<(LineKey, LineSums)> = groups.into_iter().collect();
     let text = interner.text_order(&[UNATTRIBUTED, NONE]);
     lines.sort_by_cached_key(|(k, _)| {

@@ -30,62 +30,12 @@ pub fn trace_hash(trace: u128) -> u64 {
 /// A `HashMap` with [`FxHasher`].
 pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
-/// A map whose values sit in one dense `Vec`, in the order their keys were
-/// first seen, with a [`FastMap`] from key to position. A hash table holds
-/// its values at up to twice its length; for large values (a report row's
-/// totals are 300 bytes) over a million keys that doubled the month's
-/// memory. Here only the small (key, position) pairs pay for it.
-#[derive(Clone, Debug)]
-pub struct DenseMap<K, V> {
-    at: FastMap<K, usize>,
-    entries: Vec<(K, V)>,
-}
-
-impl<K, V> Default for DenseMap<K, V> {
-    fn default() -> Self {
-        DenseMap {
-            at: FastMap::default(),
-            entries: Vec::new(),
-        }
-    }
-}
-
-impl<K: std::hash::Hash + Eq + Copy, V> DenseMap<K, V> {
-    /// The value of `key`, inserted by `new` when the key is new.
-    pub fn entry_or_insert_with(&mut self, key: K, new: impl FnOnce() -> V) -> &mut V {
-        let next = self.entries.len();
-        let at = *self.at.entry(key).or_insert(next);
-        if at == next {
-            self.entries.push((key, new()));
-        }
-        &mut self.entries[at].1
-    }
-
-    /// The value of `key`, a default one when the key is new.
-    pub fn entry(&mut self, key: K) -> &mut V
-    where
-        V: Default,
-    {
-        self.entry_or_insert_with(key, V::default)
-    }
-
-    /// The entries, in the order their keys were first seen.
-    pub fn iter(&self) -> impl Iterator<Item = &(K, V)> {
-        self.entries.iter()
-    }
-
-    /// The values, in the order their keys were first seen.
-    pub fn values(&self) -> impl Iterator<Item = &V> {
-        self.entries.iter().map(|(_, v)| v)
-    }
-
-    /// The entries, in the order their keys were first seen (the index is
-    /// freed first).
-    pub fn into_entries(self) -> Vec<(K, V)> {
-        drop(self.at);
-        self.entries
-    }
-}
+/// An [`indexmap::IndexMap`] with [`FxHasher`]: its entries sit in one
+/// dense `Vec`, in the order their keys were first seen, and its hash table
+/// holds positions only. A `HashMap` holds its entries at up to twice its
+/// length; for large ones (a report row's 300 bytes of totals, a FOCUS
+/// row's key) over a million keys that doubled the month's memory.
+pub type DenseMap<K, V> = indexmap::IndexMap<K, V, BuildHasherDefault<FxHasher>>;
 
 /// FxHash: one multiply and rotate per machine word, and [`mix64`] at the end.
 #[derive(Clone, Copy, Debug, Default)]
@@ -150,9 +100,10 @@ mod tests {
     fn a_dense_map_keeps_first_sight_order_and_one_value_per_key() {
         let mut map: DenseMap<u32, u64> = DenseMap::default();
         for key in [7, 3, 7, 9, 3, 7] {
-            *map.entry(key) += 1;
+            *map.entry(key).or_default() += 1;
         }
-        assert_eq!(map.into_entries(), vec![(7, 3), (3, 2), (9, 1)]);
+        let entries: Vec<(u32, u64)> = map.into_iter().collect();
+        assert_eq!(entries, vec![(7, 3), (3, 2), (9, 1)]);
     }
 
     #[test]

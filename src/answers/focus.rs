@@ -31,7 +31,7 @@ use rust_decimal::Decimal;
 use crate::charges::Charge;
 use crate::dimension::{Dimension, Key, INVOICE_ONLY, NONE, UNATTRIBUTED};
 use crate::error::Result;
-use crate::hash::FastMap;
+use crate::hash::{DenseMap, FastMap};
 use crate::intern::{Interner, Sym};
 use crate::model::TokenType;
 use crate::money::{apportion, Micros};
@@ -128,7 +128,7 @@ pub fn focus<'a>(
     billed_target: Option<Micros>,
 ) -> Result<Focus<'a>> {
     let mut lookup = Lookup::new(table, interner);
-    let mut groups: FastMap<RowKey, Sums> = FastMap::default();
+    let mut groups: DenseMap<RowKey, Sums> = DenseMap::default();
     // One buffer for every record's charges.
     let mut charges: Vec<Charged> = Vec::new();
     for posting in postings.iter() {
@@ -231,7 +231,7 @@ fn record_charges(
 /// The grouped rows, sorted by text and rounded: each cost column split by
 /// largest remainder so it sums exactly to the reports' total.
 fn finish<'a>(
-    groups: FastMap<RowKey, Sums>,
+    groups: DenseMap<RowKey, Sums>,
     interner: &'a Interner,
     invoice_only: Option<Decimal>,
     billed_target: Option<Micros>,

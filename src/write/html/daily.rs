@@ -11,6 +11,7 @@ use super::charts::Plot;
 use super::{draw, esc, usd, usd_axis, DAILY_LINES, WIDTH};
 use crate::answers::anomalies::Anomaly;
 use crate::answers::changes::{Change, Measure};
+use crate::hash::FastMap;
 use crate::ledger::{find, Report, RoundedRow};
 use crate::money::Micros;
 use rust_decimal::Decimal;
@@ -28,28 +29,37 @@ impl Daily {
     /// `report`'s rows (keyed by day and value) over the `n` days from
     /// `first`, with its `DAILY_LINES` costliest values.
     fn new(report: &Report, first: NaiveDate, n: usize) -> Daily {
-        let mut totals = vec![Micros(0); n];
-        let mut values: BTreeMap<&str, Vec<Micros>> = BTreeMap::new();
-        for (day, row) in day_rows(report) {
-            let Some(i) = usize::try_from((day - first).num_days())
+        let in_range = |day: NaiveDate| {
+            usize::try_from((day - first).num_days())
                 .ok()
                 .filter(|&i| i < n)
-            else {
-                continue;
-            };
+        };
+        // Each value's month cost first; only the costliest get a series
+        // (a month of a million tenants needs three, not a million).
+        let mut totals = vec![Micros(0); n];
+        let mut month: FastMap<&str, Micros> = FastMap::default();
+        for (day, row) in day_rows(report) {
+            let Some(i) = in_range(day) else { continue };
             totals[i].0 += row.cost_usd.0;
-            values
-                .entry(&row.keys[1])
-                .or_insert_with(|| vec![Micros(0); n])[i]
-                .0 += row.cost_usd.0;
+            month.entry(&row.keys[1]).or_default().0 += row.cost_usd.0;
         }
-        let mut top: Vec<(String, Vec<Micros>)> = values
-            .into_iter()
-            .map(|(value, costs)| (value.to_string(), costs))
+        let mut ranked: Vec<(&str, Micros)> = month.into_iter().collect();
+        let costliest = |a: &(&str, Micros), b: &(&str, Micros)| b.1.cmp(&a.1).then(a.0.cmp(b.0));
+        if ranked.len() > DAILY_LINES {
+            ranked.select_nth_unstable_by(DAILY_LINES, costliest);
+            ranked.truncate(DAILY_LINES);
+        }
+        ranked.sort_unstable_by(costliest);
+        let mut top: Vec<(String, Vec<Micros>)> = ranked
+            .iter()
+            .map(|(value, _)| (value.to_string(), vec![Micros(0); n]))
             .collect();
-        let month = |costs: &[Micros]| costs.iter().copied().sum::<Micros>();
-        top.sort_by(|a, b| month(&b.1).cmp(&month(&a.1)).then_with(|| a.0.cmp(&b.0)));
-        top.truncate(DAILY_LINES);
+        for (day, row) in day_rows(report) {
+            let place = ranked.iter().position(|(value, _)| *value == row.keys[1]);
+            if let (Some(i), Some(place)) = (in_range(day), place) {
+                top[place].1[i].0 += row.cost_usd.0;
+            }
+        }
         Daily { totals, top }
     }
 }
