@@ -8,7 +8,7 @@ use rust_decimal::Decimal;
 use crate::dimension::{Dimension, Key, PerDimension, INVOICE_ONLY, MIXED, UNATTRIBUTED};
 use crate::hash::{DenseMap, FastMap};
 use crate::intern::{Interner, Sym};
-use crate::model::{Cost, TokenType, UsageRecord};
+use crate::model::{Cost, Modality, TokenType, UsageRecord};
 use crate::posting::Postings;
 
 /// Sums over a group of usage records.
@@ -20,14 +20,22 @@ pub struct Totals {
     pub tokens: [u128; 5],
     /// Reasoning tokens (a part of the output tokens).
     pub reasoning: u128,
-    /// Per-request charges: (charge, count), in no particular order.
-    pub charges: Vec<(Sym, u128)>,
-    /// Audio and image tokens, by [`crate::model::Modality::index`].
-    pub modalities: [u128; 4],
+    /// Per-request charges and audio and image tokens: most rows have
+    /// none, so they sit out of line (a report can hold a row per tenant).
+    extras: Option<Box<Extras>>,
     /// Exact cost per token type.
     pub cost: Cost,
     /// Exact trued-up (invoiced) cost; zero without a true-up.
     pub billed: Decimal,
+}
+
+/// The rarer sums of a group of records.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Extras {
+    /// Per-request charges: (charge, count), in no particular order.
+    charges: Vec<(Sym, u128)>,
+    /// Audio and image tokens, by [`Modality::index`].
+    modalities: [u128; 4],
 }
 
 impl Totals {
@@ -38,29 +46,35 @@ impl Totals {
             self.tokens[t.index()] += u128::from(record.tokens.get(t));
         }
         self.reasoning += u128::from(record.reasoning_tokens);
-        for &(charge, count) in record.requests.iter() {
-            self.add_charge(charge, u128::from(count));
-        }
-        for &(m, count) in record.modalities.iter() {
-            self.modalities[m.index()] += u128::from(count);
+        if !record.requests.is_empty() || !record.modalities.is_empty() {
+            let extras = self.extras.get_or_insert_with(Box::default);
+            for &(charge, count) in record.requests.iter() {
+                extras.add_charge(charge, u128::from(count));
+            }
+            for &(m, count) in record.modalities.iter() {
+                extras.modalities[m.index()] += u128::from(count);
+            }
         }
         self.cost += *cost;
         self.billed += billed;
     }
 
-    fn add_charge(&mut self, charge: Sym, count: u128) {
-        match self.charges.iter_mut().find(|(c, _)| *c == charge) {
-            Some((_, sum)) => *sum += count,
-            None => self.charges.push((charge, count)),
-        }
+    /// Per-request charges: (charge, count), in no particular order.
+    pub fn charges(&self) -> &[(Sym, u128)] {
+        self.extras.as_ref().map_or(&[], |e| &e.charges)
     }
 
     /// The count of one per-request charge.
     pub fn charge(&self, charge: Sym) -> u128 {
-        self.charges
+        self.charges()
             .iter()
             .find(|(c, _)| *c == charge)
             .map_or(0, |(_, n)| *n)
+    }
+
+    /// Audio or image tokens of one modality.
+    pub fn modality(&self, m: Modality) -> u128 {
+        self.extras.as_ref().map_or(0, |e| e.modalities[m.index()])
     }
 
     /// Add another group's sums.
@@ -70,14 +84,26 @@ impl Totals {
             *mine += theirs;
         }
         self.reasoning += other.reasoning;
-        for &(charge, count) in &other.charges {
-            self.add_charge(charge, count);
-        }
-        for (mine, theirs) in self.modalities.iter_mut().zip(other.modalities) {
-            *mine += theirs;
+        if let Some(theirs) = &other.extras {
+            let mine = self.extras.get_or_insert_with(Box::default);
+            for &(charge, count) in &theirs.charges {
+                mine.add_charge(charge, count);
+            }
+            for (mine, theirs) in mine.modalities.iter_mut().zip(theirs.modalities) {
+                *mine += theirs;
+            }
         }
         self.cost += other.cost;
         self.billed += other.billed;
+    }
+}
+
+impl Extras {
+    fn add_charge(&mut self, charge: Sym, count: u128) {
+        match self.charges.iter_mut().find(|(c, _)| *c == charge) {
+            Some((_, sum)) => *sum += count,
+            None => self.charges.push((charge, count)),
+        }
     }
 }
 

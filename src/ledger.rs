@@ -37,7 +37,7 @@ pub fn components(cost: &Cost) -> [Decimal; COLUMNS] {
 /// Whether a month (its grand total) has per-request charges, so its
 /// reports show the fees column and the request counts.
 pub fn has_fees(total: &Totals) -> bool {
-    !total.charges.is_empty()
+    !total.charges().is_empty()
 }
 
 /// The cost columns shown in a month with (or without) fees.

@@ -37,7 +37,7 @@ pub fn report_csv(
     // Audio and image tokens, in a month that has some.
     let modalities: Vec<Modality> = Modality::ALL
         .into_iter()
-        .filter(|m| grand_total.modalities[m.index()] > 0)
+        .filter(|&m| grand_total.modality(m) > 0)
         .collect();
     header.extend(modalities.iter().map(|m| m.column()));
     let charge_columns: Vec<String> = charges
@@ -69,7 +69,7 @@ pub fn report_csv(
         record.extend(
             modalities
                 .iter()
-                .map(|m| row.totals.modalities[m.index()].to_string()),
+                .map(|&m| row.totals.modality(m).to_string()),
         );
         record.extend(
             charges
@@ -96,7 +96,7 @@ pub fn report_csv(
 /// The month's per-request charges, by name.
 pub fn charge_names<'i>(total: &Totals, interner: &'i Interner) -> Vec<(Sym, &'i str)> {
     let mut names: Vec<(Sym, &str)> = total
-        .charges
+        .charges()
         .iter()
         .map(|(c, _)| (*c, interner.get(*c)))
         .collect();
