@@ -58,5 +58,9 @@ mod compact {
         assert!(size_of::<crate::tree::Call>() <= 96);
         assert!(size_of::<crate::model::CallInfo>() <= 88);
         assert!(size_of::<crate::model::Span>() <= 96);
+        // And per report row (a month can hold a row per tenant): a row's
+        // totals, and the row once rounded.
+        assert!(size_of::<crate::attribute::Totals>() <= 224);
+        assert!(size_of::<crate::ledger::RoundedRow>() <= 448);
     }
 }
