@@ -46,12 +46,12 @@ impl Totals {
             self.tokens[t.index()] += u128::from(record.tokens.get(t));
         }
         self.reasoning += u128::from(record.reasoning_tokens);
-        if !record.requests.is_empty() || !record.modalities.is_empty() {
+        if !record.requests().is_empty() || !record.modalities().is_empty() {
             let extras = self.extras.get_or_insert_with(Box::default);
-            for &(charge, count) in record.requests.iter() {
+            for &(charge, count) in record.requests().iter() {
                 extras.add_charge(charge, u128::from(count));
             }
-            for &(m, count) in record.modalities.iter() {
+            for &(m, count) in record.modalities().iter() {
                 extras.modalities[m.index()] += u128::from(count);
             }
         }

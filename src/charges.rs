@@ -257,7 +257,7 @@ fn record_lines(
     let record = posting.record;
     let mut out = Vec::with_capacity(5);
     let (mut text, mut text_cost) = (record.tokens, posting.cost.tokens);
-    for &(m, quantity) in record.modalities.iter() {
+    for &(m, quantity) in record.modalities().iter() {
         let unit_price = unit_price(Charge::Modality(m))?;
         let modal_cost = per_million(quantity, unit_price);
         text.0[m.part_of().index()] -= quantity;
@@ -275,7 +275,7 @@ fn record_lines(
             ));
         }
     }
-    for &(name, quantity) in record.requests.iter() {
+    for &(name, quantity) in record.requests().iter() {
         let charge = interner.get(name);
         let (unit_price, fee) = entry
             .request_price(charge)

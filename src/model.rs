@@ -256,9 +256,6 @@ pub struct Origin {
 pub struct UsageRecord {
     /// The provider's request/response id, the join key.
     pub request_id: Box<str>,
-    /// Another id the same request is known by (OpenRouter's `upstream_id`,
-    /// Bedrock's `requestId`): a span carrying it joins too.
-    pub alt_request_id: Option<Box<str>>,
     /// When the request was billed (UTC).
     pub timestamp: DateTime<Utc>,
     /// Provider as billed (`anthropic`, `openai`, …).
@@ -270,17 +267,8 @@ pub struct UsageRecord {
     /// Reasoning (thinking) tokens: a part of the output count, billed as
     /// output, shown apart.
     pub reasoning_tokens: u64,
-    /// Per-request charges: (charge name, count), sorted by name, e.g.
-    /// (`web_search`, 3). Empty for most records.
-    pub requests: Box<[(Sym, u64)]>,
-    /// Audio and image tokens priced apart, parts of the uncached input or
-    /// output counts: (modality, count), in [`Modality::ALL`] order. Empty
-    /// for most records.
-    pub modalities: Box<[(Modality, u64)]>,
     /// The service tier, region and speed it was billed at.
     pub service: Service,
-    /// The cost the source itself reported, kept for comparison only.
-    pub reported_cost_usd: Option<rust_decimal::Decimal>,
     /// A tenant hint from the usage source (a gateway's team, end user or
     /// tag), listed for records that join no span.
     pub tenant_hint: Option<Sym>,
@@ -290,6 +278,64 @@ pub struct UsageRecord {
     pub labels: Labels,
     /// Where the record was read.
     pub origin: Origin,
+    /// Its rarer parts, behind one pointer: `None` for most records
+    /// (set with [`Rare::boxed`]).
+    pub rare: Option<Box<Rare>>,
+}
+
+/// A usage record's rarer parts, held out of line: a month holds millions
+/// of records, most with none of them.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Rare {
+    /// Another id the same request is known by (OpenRouter's `upstream_id`,
+    /// Bedrock's `requestId`): a span carrying it joins too.
+    pub alt_request_id: Option<Box<str>>,
+    /// Per-request charges: (charge name, count), sorted by name, e.g.
+    /// (`web_search`, 3).
+    pub requests: Box<[(Sym, u64)]>,
+    /// Audio and image tokens priced apart, parts of the uncached input or
+    /// output counts: (modality, count), in [`Modality::ALL`] order.
+    pub modalities: Box<[(Modality, u64)]>,
+    /// The cost the source itself reported, kept for comparison only.
+    pub reported_cost_usd: Option<rust_decimal::Decimal>,
+}
+
+impl Rare {
+    /// Boxed, or `None` when it holds nothing.
+    pub fn boxed(self) -> Option<Box<Rare>> {
+        (self != Rare::default()).then(|| Box::new(self))
+    }
+}
+
+impl UsageRecord {
+    /// Another id the same request is known by.
+    pub fn alt_request_id(&self) -> Option<&str> {
+        self.rare.as_ref()?.alt_request_id.as_deref()
+    }
+
+    /// Per-request charges: (charge name, count), sorted by name; empty for
+    /// most records.
+    pub fn requests(&self) -> &[(Sym, u64)] {
+        self.rare.as_ref().map_or(&[], |r| &r.requests)
+    }
+
+    /// Audio and image tokens priced apart: (modality, count), in
+    /// [`Modality::ALL`] order; empty for most records.
+    pub fn modalities(&self) -> &[(Modality, u64)] {
+        self.rare.as_ref().map_or(&[], |r| &r.modalities)
+    }
+
+    /// The cost the source itself reported, kept for comparison only.
+    pub fn reported_cost_usd(&self) -> Option<rust_decimal::Decimal> {
+        self.rare.as_ref()?.reported_cost_usd
+    }
+
+    /// Replace the per-request charges (free allowances take counts off).
+    pub fn set_requests(&mut self, requests: Box<[(Sym, u64)]>) {
+        let mut rare = self.rare.take().map_or_else(Rare::default, |r| *r);
+        rare.requests = requests;
+        self.rare = rare.boxed();
+    }
 }
 
 /// A usage record's labels: (name, value) pairs, sorted by name, names

@@ -195,7 +195,7 @@ fn record_charges(
         let billed = posting.billed.map_or(list, |b| b.tokens[t.index()]);
         (Charge::Tokens(t), record.tokens.get(t), list, billed)
     }));
-    for &(m, n) in record.modalities.iter() {
+    for &(m, n) in record.modalities().iter() {
         let modal = per_million(n, rate_of(Charge::Modality(m)).unwrap_or_default());
         let part = &mut charges[m.part_of().index()];
         // The part's trued-up share, at its own factor.
@@ -209,14 +209,14 @@ fn record_charges(
         part.3 -= billed;
         charges.push((Charge::Modality(m), n, modal, billed));
     }
-    if record.requests.is_empty() {
+    if record.requests().is_empty() {
         return;
     }
     // The trued-up fees, split over the charges pro rata to their list
     // fees; the last takes the rest, so they add up exactly.
     let mut billed_left = posting.billed.map_or(cost.fees, |b| b.fees);
-    let last = record.requests.len() - 1;
-    for (k, &(name, count)) in record.requests.iter().enumerate() {
+    let last = record.requests().len() - 1;
+    for (k, &(name, count)) in record.requests().iter().enumerate() {
         let fee = fee_of(name, count).unwrap_or_default();
         let share = match (k == last, cost.fees.is_zero()) {
             (true, _) => billed_left,

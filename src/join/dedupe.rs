@@ -30,7 +30,7 @@ pub fn dedupe(
         FastMap::with_capacity_and_hasher(records.len(), Default::default());
     let mut drop = vec![false; records.len()];
     for (i, r) in records.iter().enumerate() {
-        let own = std::iter::once(&*r.request_id).chain(r.alt_request_id.as_deref());
+        let own = std::iter::once(&*r.request_id).chain(r.alt_request_id());
         let Some((id, j)) = own.clone().find_map(|id| kept.get(id).map(|&j| (id, j))) else {
             for id in own {
                 kept.insert(id, i);
@@ -43,7 +43,7 @@ pub fn dedupe(
         drop[goes] = true;
         for id in own
             .chain([&*earlier.request_id])
-            .chain(earlier.alt_request_id.as_deref())
+            .chain(earlier.alt_request_id())
         {
             kept.insert(id, stays);
         }

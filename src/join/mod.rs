@@ -96,7 +96,7 @@ pub fn join(
     let mut index: FastMap<&str, u32> =
         FastMap::with_capacity_and_hasher(records.len(), Default::default());
     for (i, r) in records.iter().enumerate() {
-        if let Some(alt) = r.alt_request_id.as_deref() {
+        if let Some(alt) = r.alt_request_id() {
             index.insert(alt, i as u32);
         }
     }

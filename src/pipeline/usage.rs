@@ -125,7 +125,7 @@ impl Usage {
         let mut reported = self
             .records
             .iter()
-            .filter_map(|r| r.reported_cost_usd)
+            .filter_map(UsageRecord::reported_cost_usd)
             .peekable();
         reported.peek().is_some().then(|| reported.sum())
     }
@@ -141,7 +141,7 @@ fn keep_period(records: &mut Vec<UsageRecord>, period: Option<Period>) -> Vec<Bo
             let inside = period.contains(&r.timestamp);
             if !inside {
                 outside.push(r.request_id.clone());
-                outside.extend(r.alt_request_id.clone());
+                outside.extend(r.alt_request_id().map(Box::from));
             }
             inside
         });

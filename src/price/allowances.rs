@@ -77,7 +77,7 @@ pub fn apply_allowances(table: &PriceTable, records: &mut [UsageRecord], interne
             left = claim.allowance;
         }
         let record = &mut records[claim.record];
-        let (charge, count) = record.requests[claim.slot];
+        let (charge, count) = record.requests()[claim.slot];
         let free = match (claim.per_prompt, left) {
             (true, 0) => 0,
             (true, _) => {
@@ -94,16 +94,17 @@ pub fn apply_allowances(table: &PriceTable, records: &mut [UsageRecord], interne
         }
         // Slots keep their places until every claim is settled.
         let free_charge = interner.intern(&format!("{}{FREE_SUFFIX}", claim.charge));
-        let mut requests: Vec<(Sym, u64)> = record.requests.to_vec();
+        let mut requests: Vec<(Sym, u64)> = record.requests().to_vec();
         requests[claim.slot] = (charge, count - free);
         requests.push((free_charge, free));
-        record.requests = requests.into_boxed_slice();
+        record.set_requests(requests.into_boxed_slice());
         changed.push(claim.record);
     }
     for record in changed {
-        let requests = &mut records[record].requests;
-        if requests.iter().any(|&(_, n)| n == 0) {
-            *requests = requests.iter().copied().filter(|&(_, n)| n > 0).collect();
+        let record = &mut records[record];
+        if record.requests().iter().any(|&(_, n)| n == 0) {
+            let left = record.requests().iter().copied().filter(|&(_, n)| n > 0);
+            record.set_requests(left.collect());
         }
     }
 }
@@ -116,12 +117,12 @@ fn claims(table: &PriceTable, records: &[UsageRecord], interner: &mut Interner) 
     for (record, r) in records
         .iter()
         .enumerate()
-        .filter(|(_, r)| !r.requests.is_empty())
+        .filter(|(_, r)| !r.requests().is_empty())
     {
         let Some(entry) = lookup.entry(r) else {
             continue;
         };
-        for (slot, &(charge, _)) in r.requests.iter().enumerate() {
+        for (slot, &(charge, _)) in r.requests().iter().enumerate() {
             let charge = interner.get(charge);
             let Some(allowance) = entry.allowance(charge) else {
                 continue;

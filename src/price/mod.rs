@@ -323,9 +323,9 @@ pub fn price_each(
         let date = r.timestamp.date_naive();
         let result = match lookup.priced(r) {
             Some((entry, qualifiers)) => entry
-                .cost(&r.tokens, &r.modalities, &qualifiers)
+                .cost(&r.tokens, r.modalities(), &qualifiers)
                 .and_then(|cost| {
-                    let fees = entry.fees(&r.requests, interner)?;
+                    let fees = entry.fees(r.requests(), interner)?;
                     Ok(Cost { fees, ..cost })
                 }),
             None => Err(Unpriced::NoPrice),

@@ -278,7 +278,7 @@ impl Reconciliation {
                     .or_insert_with(|| TokenType::ALL.map(|t| factor_of(r, Meter::Tokens(t))));
                 let entry = lookup.entry(r);
                 let fees = r
-                    .requests
+                    .requests()
                     .iter()
                     .map(|&(charge, count)| {
                         let name = names.name(charge);
@@ -379,11 +379,11 @@ impl Comparison<'_> {
 
     /// Per-request charges: their own lines (web_search, …).
     fn add_requests(&mut self, records: &[UsageRecord], lookup: &mut Lookup) {
-        for r in records.iter().filter(|r| !r.requests.is_empty()) {
+        for r in records.iter().filter(|r| !r.requests().is_empty()) {
             let Some(entry) = lookup.entry(r) else {
                 continue;
             };
-            for &(charge, count) in r.requests.iter() {
+            for &(charge, count) in r.requests().iter() {
                 let name = self.names.name(charge);
                 if entry.free_of(name).is_some() {
                     continue; // inside a free allowance: on no invoice line

@@ -150,7 +150,7 @@ pub fn unattributed_csv(
         row.push((r.service.tier == crate::model::Tier::Batch).to_string());
         row.push(cost.to_string());
         row.push(
-            r.reported_cost_usd
+            r.reported_cost_usd()
                 .map_or_else(String::new, |c| c.to_string()),
         );
         row.push(

@@ -16,7 +16,7 @@ use serde_json::value::RawValue;
 use super::labels::{labels_of, object_labels};
 use super::{billable, count, parse_timestamp, RowError};
 use crate::intern::Interner;
-use crate::model::{Origin, Service, Tokens, UsageRecord};
+use crate::model::{Origin, Rare, Service, Tokens, UsageRecord};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -116,7 +116,6 @@ pub fn parse(
     let labels = labels_of(pairs, interner);
     Ok(Some(UsageRecord {
         request_id: id.into(),
-        alt_request_id: alt.map(Into::into),
         timestamp: parse_timestamp(&log.timestamp)?,
         provider: interner.intern("aws.bedrock"),
         model: interner.intern(model_of(&log.model_id)),
@@ -134,13 +133,15 @@ pub fn parse(
             output,
         ]),
         reasoning_tokens: 0,
-        requests: Box::default(),
-        modalities: Box::default(),
         service: Service::default(),
-        reported_cost_usd: None,
         tenant_hint: None,
         labels,
         origin: Origin { file, line },
+        rare: Rare {
+            alt_request_id: alt.map(Into::into),
+            ..Rare::default()
+        }
+        .boxed(),
     }))
 }
 

@@ -11,7 +11,7 @@ use super::{modalities, parse_count, parse_timestamp, reasoning_within_output, R
 use crate::error::{Error, Result};
 use crate::intern::Interner;
 use crate::model::{
-    Labels, Modality, Origin, Service, Tier, TokenType, Tokens, UsageRecord, GLOBAL,
+    Labels, Modality, Origin, Rare, Service, Tier, TokenType, Tokens, UsageRecord, GLOBAL,
     REASONING_COLUMN, REQUESTS_SUFFIX,
 };
 use crate::money::plausible;
@@ -277,7 +277,6 @@ fn parse_row(
     let reported_cost_usd = reported_cost(row, columns)?;
     Ok(UsageRecord {
         request_id: request_id.into(),
-        alt_request_id: None,
         tenant_hint: None,
         labels: labels(row, &columns.labels, interner)?,
         timestamp,
@@ -285,11 +284,15 @@ fn parse_row(
         model,
         tokens,
         reasoning_tokens,
-        requests: requests.into(),
-        modalities,
         service,
-        reported_cost_usd,
         origin,
+        rare: Rare {
+            requests: requests.into(),
+            modalities,
+            reported_cost_usd,
+            ..Rare::default()
+        }
+        .boxed(),
     })
 }
 

@@ -29,7 +29,7 @@ use rust_decimal::Decimal;
 use super::labels::labels_of;
 use super::{parse_timestamp, reasoning_within_output, uncached, RowError};
 use crate::intern::Interner;
-use crate::model::{Origin, Service, Tokens, UsageRecord};
+use crate::model::{Origin, Rare, Service, Tokens, UsageRecord};
 use crate::read::otlp_logs::{each_event, Agent, Event, LogsData};
 use crate::read::span::Scalar;
 
@@ -93,7 +93,6 @@ fn record(
     let labels = event.texts().map(|(k, v)| (k.to_string(), v.into_owned()));
     Ok(UsageRecord {
         request_id: request_id.as_ref().into(),
-        alt_request_id: None,
         timestamp,
         provider: interner.intern(match event.agent {
             Agent::ClaudeCode => provider_of(&model),
@@ -102,18 +101,20 @@ fn record(
         model: interner.intern(crate::model::bare_model(&model)),
         tokens,
         reasoning_tokens: reasoning,
-        requests: Box::default(),
-        modalities: Box::default(),
         service: Service {
             fast: event
                 .text("speed")
                 .is_some_and(|s| s.eq_ignore_ascii_case("fast")),
             ..Service::default()
         },
-        reported_cost_usd: reported_cost(event),
         tenant_hint: event.text("user.email").map(|e| interner.intern(&e)),
         labels: labels_of(labels.collect::<Vec<_>>(), interner),
         origin: Origin { file, line },
+        rare: Rare {
+            reported_cost_usd: reported_cost(event),
+            ..Rare::default()
+        }
+        .boxed(),
     })
 }
 

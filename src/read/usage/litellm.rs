@@ -26,7 +26,9 @@ use super::{
 };
 use crate::error::{Error, Result};
 use crate::intern::{Interner, Sym};
-use crate::model::{bare_model, Labels, Modality, Origin, Service, Tier, Tokens, UsageRecord};
+use crate::model::{
+    bare_model, Labels, Modality, Origin, Rare, Service, Tier, Tokens, UsageRecord,
+};
 use crate::read::csv_lines::CsvLines;
 
 /// One spend-log row, from JSON or CSV.
@@ -238,23 +240,26 @@ fn normalise(
     );
     Ok(Some(UsageRecord {
         request_id: log.request_id.trim().into(),
-        alt_request_id: None,
         timestamp: parse_utc_timestamp(&log.start_time, "startTime")?,
         provider: interner.intern(&provider),
         model: interner.intern(bare_model(&log.model)),
         tokens,
         reasoning_tokens,
-        requests,
-        modalities,
         service: service(meta, interner)?,
-        reported_cost_usd: log
-            .spend
-            .as_deref()
-            .map(|s| parse_usd(s.get(), "spend"))
-            .transpose()?,
         tenant_hint: tenant_hint.map(|h| interner.intern(&h)),
         labels: litellm_labels(&log, interner),
         origin: Origin { file, line },
+        rare: Rare {
+            requests,
+            modalities,
+            reported_cost_usd: log
+                .spend
+                .as_deref()
+                .map(|s| parse_usd(s.get(), "spend"))
+                .transpose()?,
+            ..Rare::default()
+        }
+        .boxed(),
     }))
 }
 

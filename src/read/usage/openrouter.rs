@@ -15,7 +15,7 @@ use super::{
     RowError,
 };
 use crate::intern::Interner;
-use crate::model::{bare_model, Origin, Service, Tokens, UsageRecord};
+use crate::model::{bare_model, Origin, Rare, Service, Tokens, UsageRecord};
 
 /// The API's `{"data": …}` envelope.
 #[derive(Deserialize)]
@@ -90,24 +90,26 @@ pub fn parse(
         });
     Ok(Some(UsageRecord {
         request_id: generation.id.trim().into(),
-        alt_request_id: generation
-            .upstream_id
-            .filter(|u| !u.is_empty())
-            .map(Into::into),
         timestamp: parse_timestamp(&generation.created_at)?,
         provider: interner.intern(&provider),
         model: interner.intern(bare_model(&generation.model)),
         tokens,
         reasoning_tokens,
-        requests: Box::default(),
-        modalities: Box::default(),
         service: Service::default(),
-        reported_cost_usd: generation
-            .total_cost
-            .map(|c| parse_usd(c.get(), "total_cost"))
-            .transpose()?,
         tenant_hint: None,
         labels: Box::default(),
         origin: Origin { file, line },
+        rare: Rare {
+            alt_request_id: generation
+                .upstream_id
+                .filter(|u| !u.is_empty())
+                .map(Into::into),
+            reported_cost_usd: generation
+                .total_cost
+                .map(|c| parse_usd(c.get(), "total_cost"))
+                .transpose()?,
+            ..Rare::default()
+        }
+        .boxed(),
     }))
 }
