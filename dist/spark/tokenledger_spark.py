@@ -18,7 +18,8 @@ that dies is run again: tokenledger replaces a directory it owned, and a
 stage's outputs are checked before the next trusts them.
 
 Usage:
-  spark-submit dist/spark/tokenledger_spark.py --binary ./tokenledger \\
+  pip install tokenledger-*.whl        # on every node: puts `tokenledger` on PATH
+  spark-submit dist/spark/tokenledger_spark.py \\
       --partitions 16 --spans /mnt/spans --work /mnt/work --out /mnt/reports \\
       -- --usage /mnt/usage --invoice /mnt/invoices --period 2025-06
 
@@ -29,6 +30,7 @@ Flags after `--` go to `report` and `merge` (span flags such as
 import argparse
 import os
 import random
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -41,9 +43,21 @@ SHARD_ONLY = {
 SPAN_SUFFIXES = (".json", ".jsonl", ".json.gz", ".jsonl.gz", ".json.zst", ".jsonl.zst")
 
 
+def locate(binary):
+    """The binary where this task runs: a bare name on PATH (the wheel,
+    `pip install tokenledger`, puts it there), else a path from the task's
+    own working directory (an archive shipped with `--archives`)."""
+    if os.sep not in binary:
+        found = shutil.which(binary)
+        if found is None:
+            raise RuntimeError(f"{binary} is not on this node's PATH: pip install the tokenledger wheel here")
+        return found
+    return os.path.abspath(binary)
+
+
 def tokenledger(binary, args):
     """Run the binary; its stderr is the task's error when it fails."""
-    done = subprocess.run([binary, *args], capture_output=True, text=True)
+    done = subprocess.run([locate(binary), *args], capture_output=True, text=True)
     if done.returncode not in (0, 1):  # 1: a gate failed, reports written
         raise RuntimeError(f"tokenledger {' '.join(args)}: exit {done.returncode}\n{done.stderr}")
     return done.returncode
@@ -75,7 +89,9 @@ def split_flags(flags):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--binary", default="tokenledger", help="the tokenledger binary, on every executor")
+    parser.add_argument("--binary", default="tokenledger",
+                        help="the tokenledger binary on every executor: a name on PATH (the default, as the wheel "
+                             "installs it) or a path")
     parser.add_argument("--partitions", type=int, required=True, help="N: shard tasks (partitions of the traces)")
     parser.add_argument("--spans", nargs="+", required=True, help="span files or directories")
     parser.add_argument("--work", required=True, help="shared directory for the partitions and partials")
@@ -96,7 +112,7 @@ def main(argv=None):
         builder = builder.master(args.master)
     spark = builder.getOrCreate()
     sc = spark.sparkContext
-    binary, n, work = os.path.abspath(args.binary), args.partitions, Path(args.work).resolve()
+    binary, n, work = args.binary, args.partitions, Path(args.work).resolve()
     files = span_files(args.spans)
 
     def cut(item):
@@ -112,7 +128,7 @@ def main(argv=None):
         out = str(work / "partials" / f"{i:05}")
         if args.kill_once == i and TaskContext.get().attemptNumber() == 0:
             # Die halfway through writing: the retry must own the directory.
-            proc = subprocess.Popen([binary, "report", "--spans", *spans, "--shard", f"{i}/{n}",
+            proc = subprocess.Popen([locate(binary), "report", "--spans", *spans, "--shard", f"{i}/{n}",
                                      "--whole-traces", *shard_flags, "--out", out],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             proc.kill()
