@@ -195,8 +195,9 @@ impl LineSums {
 /// Every charge line of a month, sorted by day, provider, model, charge,
 /// qualifiers and labels.
 pub struct Lines {
-    /// The lines in output order.
-    pub lines: Vec<(LineKey, LineSums)>,
+    /// The lines in output order (sorted in place: a month can hold
+    /// millions).
+    pub lines: DenseMap<LineKey, LineSums>,
     /// Whether allocation rules ran: `ledger.csv` then says each line's
     /// source.
     pub sources: bool,
@@ -288,10 +289,12 @@ fn record_lines(
 
 /// The lines in output order: by day, provider, model, charge, qualifiers
 /// and labels, compared as text through ranks (no string built per line).
-fn sorted(groups: DenseMap<LineKey, LineSums>, interner: &Interner) -> Vec<(LineKey, LineSums)> {
-    let mut lines: Vec<(LineKey, LineSums)> = groups.into_iter().collect();
+fn sorted(
+    mut lines: DenseMap<LineKey, LineSums>,
+    interner: &Interner,
+) -> DenseMap<LineKey, LineSums> {
     let text = interner.text_order(&[UNATTRIBUTED, NONE]);
-    lines.sort_by_cached_key(|(k, _)| {
+    lines.sort_by_cached_key(|k, _| {
         let labels = k.dims.map(|d| match d {
             Key::Name(sym) => text.of_sym(sym),
             other => text.of_str(other.label(interner)),

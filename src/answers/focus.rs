@@ -106,7 +106,10 @@ struct Sums {
 
 /// `focus.csv`'s rows, grouped and rounded, rendered only when written.
 pub struct Focus<'a> {
-    rows: Vec<(RowKey, Sums, Micros, Micros)>,
+    /// The grouped rows, sorted in place (a month can hold millions).
+    rows: DenseMap<RowKey, Sums>,
+    /// Each row's rounded (billed, list) cost.
+    rounded: Vec<(Micros, Micros)>,
     /// Whether allocation rules ran: the allocation columns are written.
     allocated: bool,
     adjustment: Option<Micros>,
@@ -236,10 +239,10 @@ fn finish<'a>(
     invoice_only: Option<Decimal>,
     billed_target: Option<Micros>,
 ) -> Result<Focus<'a>> {
-    let mut rows: Vec<(RowKey, Sums)> = groups.into_iter().collect();
+    let mut rows = groups;
     // By text, through ranks: no string is built per row.
     let text = interner.text_order(&[UNATTRIBUTED, NONE]);
-    rows.sort_by_cached_key(|(k, _)| {
+    rows.sort_by_cached_key(|k, _| {
         let dims = k.dims.map(|d| match d {
             Key::Name(sym) => text.of_sym(sym),
             other => text.of_str(other.label(interner)),
@@ -255,22 +258,18 @@ fn finish<'a>(
             k.owner.map(|o| o.rule),
         )
     });
-    let list: Vec<Decimal> = rows.iter().map(|(_, s)| s.list).collect();
+    let list: Vec<Decimal> = rows.values().map(|s| s.list).collect();
     let list = apportion(&list, Micros::round(list.iter().sum()))?;
-    let mut billed: Vec<Decimal> = rows.iter().map(|(_, s)| s.billed).collect();
+    let mut billed: Vec<Decimal> = rows.values().map(|s| s.billed).collect();
     let adjustment = invoice_only.filter(|a| !a.is_zero());
     billed.extend(adjustment);
     let target = billed_target.unwrap_or_else(|| Micros::round(billed.iter().sum()));
     let billed = apportion(&billed, target)?;
     let adjustment = adjustment.map(|_| billed[rows.len()]);
-    let rows = rows
-        .into_iter()
-        .zip(billed)
-        .zip(list)
-        .map(|(((key, sums), billed), list)| (key, sums, billed, list))
-        .collect();
+    let rounded = billed.into_iter().zip(list).collect();
     Ok(Focus {
         rows,
+        rounded,
         allocated: false,
         adjustment,
         interner,
@@ -293,7 +292,7 @@ impl Focus<'_> {
     /// billing period.
     fn adjustment_row(&self, amount: Micros) -> Vec<Cow<'_, str>> {
         let amount = amount.to_string();
-        let day = self.rows.first().map_or(NaiveDate::MIN, |(k, ..)| k.day);
+        let day = self.rows.first().map_or(NaiveDate::MIN, |(k, _)| k.day);
         let mut columns = period_columns(day.with_day(1).expect("day 1 exists"));
         columns[3] = columns[1].clone();
         let mut row: Vec<Cow<str>> = columns.into_iter().map(Cow::Owned).collect();
@@ -345,13 +344,13 @@ impl Focus<'_> {
         let label = |key: Key| Cow::Borrowed(key.label(self.interner));
         // The period columns of each day, formatted once (a month has few).
         let mut periods: FastMap<NaiveDate, Vec<String>> = FastMap::default();
-        for (key, ..) in &self.rows {
+        for key in self.rows.keys() {
             periods
                 .entry(key.day)
                 .or_insert_with(|| period_columns(key.day));
         }
         let mut row: Vec<Cow<str>> = Vec::with_capacity(COLUMNS.len());
-        for (key, sums, billed, list) in &self.rows {
+        for ((key, sums), (billed, list)) in self.rows.iter().zip(&self.rounded) {
             let (provider, model) = (
                 self.interner.get(key.provider),
                 self.interner.get(key.model),
