@@ -110,110 +110,132 @@ impl UsageExport {
     pub fn write(&mut self, call: &BilledCall) -> std::io::Result<()> {
         self.rows += 1;
         let end = DateTime::<Utc>::from_timestamp_nanos(call.end_ns);
-        let [uncached, read, write_5m, write_1h, output] = call.tokens.0;
         let cost = call.cost.map_or("null".to_string(), |c| {
             c.round_dp(10).normalize().to_string()
         });
         match self.format {
-            Export::Canonical => {
-                let extra = if self.charges {
-                    let searches = match call.web_searches {
-                        0 => String::new(),
-                        n => n.to_string(),
-                    };
-                    let (audio_in, audio_out) = call.audio;
-                    format!(
-                        ",{},{searches},{},{},{audio_in},{audio_out}",
-                        call.reasoning,
-                        call.tier.key(),
-                        call.geo.unwrap_or("")
-                    )
-                } else {
-                    String::new()
-                };
-                writeln!(
-                    self.out,
-                    "{},{},{},{},{uncached},{read},{write_5m},{write_1h},{output},{}{extra}",
-                    call.id,
-                    end.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-                    call.provider,
-                    call.model,
-                    call.batch
-                )
-            }
-            Export::Litellm => {
-                // OpenAI-shaped: prompt_tokens includes every cached token.
-                let prompt: u64 = call.tokens.0[..4].iter().sum();
-                let usage = if call.provider == "anthropic" {
-                    format!(
-                        r#"{{"cache_read_input_tokens":{read},"cache_creation_input_tokens":{},"cache_creation":{{"ephemeral_5m_input_tokens":{write_5m},"ephemeral_1h_input_tokens":{write_1h}}}}}"#,
-                        write_5m + write_1h
-                    )
-                } else {
-                    format!(r#"{{"prompt_tokens_details":{{"cached_tokens":{read}}}}}"#)
-                };
-                let provider = match call.provider {
-                    "google" => "vertex_ai",
-                    other => other,
-                };
-                let start = (end - chrono::Duration::milliseconds(800)).naive_utc();
-                let own_id;
-                let id = if self.gateway_ids {
-                    // LiteLLM's chatcmpl-<uuid>, derived from the provider's id.
-                    let h = call
-                        .id
-                        .bytes()
-                        .fold(0u64, |h, b| crate::hash::mix64(h ^ u64::from(b)));
-                    own_id = format!("chatcmpl-{:016x}{:016x}", crate::hash::mix64(h), h);
-                    own_id.as_str()
-                } else {
-                    call.id
-                };
-                let mut line = format!(
-                    r#"{{"request_id":"{}","call_type":"acompletion","api_key":"88dc28d0f030c55ed4ab77ed8faf098196cb1c05df778539800c9f1243fe6b4b","spend":{cost},"total_tokens":{},"prompt_tokens":{prompt},"completion_tokens":{output},"startTime":"{}","endTime":"{}","model":"{}","model_group":"{}","custom_llm_provider":"{provider}","team_id":null,"end_user":"","request_tags":[],"metadata":{{"additional_usage_values":{usage}}},"cache_hit":"False","status":"success"}}"#,
-                    id,
-                    prompt + output,
-                    start.format("%Y-%m-%dT%H:%M:%S%.6f"),
-                    end.naive_utc().format("%Y-%m-%dT%H:%M:%S%.6f"),
-                    call.model,
-                    call.requested,
-                );
-                // Every 97th call also logged a failed attempt, never billed.
-                if self.rows.is_multiple_of(97) {
-                    let _ = write!(
-                        line,
-                        "\n{{\"request_id\":\"failed-{}\",\"call_type\":\"acompletion\",\"spend\":0.0,\"prompt_tokens\":0,\"completion_tokens\":0,\"startTime\":\"{}\",\"model\":\"{}\",\"custom_llm_provider\":\"{provider}\",\"metadata\":{{}},\"status\":\"failure\"}}",
-                        self.rows,
-                        start.format("%Y-%m-%dT%H:%M:%S%.6f"),
-                        call.model
-                    );
-                }
-                writeln!(self.out, "{line}")
-            }
-            Export::Openrouter => {
-                let provider_name = match call.provider {
-                    "anthropic" => "Anthropic",
-                    "openai" => "OpenAI",
-                    "google" => "Google",
-                    other => other,
-                };
-                let prompt = call.tokens.0[..4].iter().sum::<u64>();
-                let generation: String = call
-                    .id
-                    .chars()
-                    .rev()
-                    .filter(char::is_ascii_alphanumeric)
-                    .take(24)
-                    .collect();
-                writeln!(
-                    self.out,
-                    r#"{{"data":{{"id":"gen-{generation}","upstream_id":"{}","total_cost":{cost},"cache_discount":null,"upstream_inference_cost":{cost},"created_at":"{}","model":"{}","provider_name":"{provider_name}","streamed":true,"cancelled":false,"finish_reason":"stop","tokens_prompt":{prompt},"tokens_completion":{output},"native_tokens_prompt":{prompt},"native_tokens_completion":{output},"native_tokens_reasoning":0,"native_tokens_cached":{read},"is_byok":false,"latency":800}}}}"#,
-                    call.id,
-                    end.to_rfc3339_opts(chrono::SecondsFormat::Micros, false),
-                    call.openrouter,
-                )
-            }
+            Export::Canonical => self.write_canonical(call, end),
+            Export::Litellm => self.write_litellm(call, end, &cost),
+            Export::Openrouter => self.write_openrouter(call, end, &cost),
         }
+    }
+
+    /// One call as a canonical CSV row.
+    fn write_canonical(&mut self, call: &BilledCall, end: DateTime<Utc>) -> std::io::Result<()> {
+        let [uncached, read, write_5m, write_1h, output] = call.tokens.0;
+        let extra = if self.charges {
+            let searches = match call.web_searches {
+                0 => String::new(),
+                n => n.to_string(),
+            };
+            let (audio_in, audio_out) = call.audio;
+            format!(
+                ",{},{searches},{},{},{audio_in},{audio_out}",
+                call.reasoning,
+                call.tier.key(),
+                call.geo.unwrap_or("")
+            )
+        } else {
+            String::new()
+        };
+        writeln!(
+            self.out,
+            "{},{},{},{},{uncached},{read},{write_5m},{write_1h},{output},{}{extra}",
+            call.id,
+            end.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            call.provider,
+            call.model,
+            call.batch
+        )
+    }
+
+    /// One call as a LiteLLM spend log (and, every 97th call, a failed
+    /// attempt logged after it).
+    fn write_litellm(
+        &mut self,
+        call: &BilledCall,
+        end: DateTime<Utc>,
+        cost: &str,
+    ) -> std::io::Result<()> {
+        let [_, read, write_5m, write_1h, output] = call.tokens.0;
+        // OpenAI-shaped: prompt_tokens includes every cached token.
+        let prompt: u64 = call.tokens.0[..4].iter().sum();
+        let usage = if call.provider == "anthropic" {
+            format!(
+                r#"{{"cache_read_input_tokens":{read},"cache_creation_input_tokens":{},"cache_creation":{{"ephemeral_5m_input_tokens":{write_5m},"ephemeral_1h_input_tokens":{write_1h}}}}}"#,
+                write_5m + write_1h
+            )
+        } else {
+            format!(r#"{{"prompt_tokens_details":{{"cached_tokens":{read}}}}}"#)
+        };
+        let provider = match call.provider {
+            "google" => "vertex_ai",
+            other => other,
+        };
+        let start = (end - chrono::Duration::milliseconds(800)).naive_utc();
+        let own_id;
+        let id = if self.gateway_ids {
+            // LiteLLM's chatcmpl-<uuid>, derived from the provider's id.
+            let h = call
+                .id
+                .bytes()
+                .fold(0u64, |h, b| crate::hash::mix64(h ^ u64::from(b)));
+            own_id = format!("chatcmpl-{:016x}{:016x}", crate::hash::mix64(h), h);
+            own_id.as_str()
+        } else {
+            call.id
+        };
+        let mut line = format!(
+            r#"{{"request_id":"{}","call_type":"acompletion","api_key":"88dc28d0f030c55ed4ab77ed8faf098196cb1c05df778539800c9f1243fe6b4b","spend":{cost},"total_tokens":{},"prompt_tokens":{prompt},"completion_tokens":{output},"startTime":"{}","endTime":"{}","model":"{}","model_group":"{}","custom_llm_provider":"{provider}","team_id":null,"end_user":"","request_tags":[],"metadata":{{"additional_usage_values":{usage}}},"cache_hit":"False","status":"success"}}"#,
+            id,
+            prompt + output,
+            start.format("%Y-%m-%dT%H:%M:%S%.6f"),
+            end.naive_utc().format("%Y-%m-%dT%H:%M:%S%.6f"),
+            call.model,
+            call.requested,
+        );
+        // Every 97th call also logged a failed attempt, never billed.
+        if self.rows.is_multiple_of(97) {
+            let _ = write!(
+                line,
+                "\n{{\"request_id\":\"failed-{}\",\"call_type\":\"acompletion\",\"spend\":0.0,\"prompt_tokens\":0,\"completion_tokens\":0,\"startTime\":\"{}\",\"model\":\"{}\",\"custom_llm_provider\":\"{provider}\",\"metadata\":{{}},\"status\":\"failure\"}}",
+                self.rows,
+                start.format("%Y-%m-%dT%H:%M:%S%.6f"),
+                call.model
+            );
+        }
+        writeln!(self.out, "{line}")
+    }
+
+    /// One call as an OpenRouter generation record.
+    fn write_openrouter(
+        &mut self,
+        call: &BilledCall,
+        end: DateTime<Utc>,
+        cost: &str,
+    ) -> std::io::Result<()> {
+        let [_, read, _, _, output] = call.tokens.0;
+        let provider_name = match call.provider {
+            "anthropic" => "Anthropic",
+            "openai" => "OpenAI",
+            "google" => "Google",
+            other => other,
+        };
+        let prompt = call.tokens.0[..4].iter().sum::<u64>();
+        let generation: String = call
+            .id
+            .chars()
+            .rev()
+            .filter(char::is_ascii_alphanumeric)
+            .take(24)
+            .collect();
+        writeln!(
+            self.out,
+            r#"{{"data":{{"id":"gen-{generation}","upstream_id":"{}","total_cost":{cost},"cache_discount":null,"upstream_inference_cost":{cost},"created_at":"{}","model":"{}","provider_name":"{provider_name}","streamed":true,"cancelled":false,"finish_reason":"stop","tokens_prompt":{prompt},"tokens_completion":{output},"native_tokens_prompt":{prompt},"native_tokens_completion":{output},"native_tokens_reasoning":0,"native_tokens_cached":{read},"is_byok":false,"latency":800}}}}"#,
+            call.id,
+            end.to_rfc3339_opts(chrono::SecondsFormat::Micros, false),
+            call.openrouter,
+        )
     }
 
     /// Flush the file.
