@@ -24,6 +24,7 @@
 //! allocated cost.
 
 use std::borrow::Cow;
+use std::fmt::Write as _;
 
 use chrono::{Datelike, NaiveDate};
 use rust_decimal::Decimal;
@@ -102,6 +103,33 @@ struct Sums {
     requests: u64,
     list: Decimal,
     billed: Decimal,
+}
+
+/// A row's formatted cells, one after another in one buffer reused row
+/// after row: no allocation per cell.
+#[derive(Default)]
+struct Cells {
+    text: String,
+    ends: Vec<usize>,
+}
+
+impl Cells {
+    fn clear(&mut self) {
+        self.text.clear();
+        self.ends.clear();
+    }
+
+    fn push(&mut self, value: std::fmt::Arguments) {
+        self.text
+            .write_fmt(value)
+            .expect("formatting into a String cannot fail");
+        self.ends.push(self.text.len());
+    }
+
+    fn get(&self, i: usize) -> &str {
+        let start = i.checked_sub(1).map_or(0, |before| self.ends[before]);
+        &self.text[start..self.ends[i]]
+    }
 }
 
 /// `focus.csv`'s rows, grouped and rounded, rendered only when written.
@@ -349,7 +377,7 @@ impl Focus<'_> {
                 .entry(key.day)
                 .or_insert_with(|| period_columns(key.day));
         }
-        let mut row: Vec<Cow<str>> = Vec::with_capacity(COLUMNS.len());
+        let mut cells = Cells::default();
         for ((key, sums), (billed, list)) in self.rows.iter().zip(&self.rounded) {
             let (provider, model) = (
                 self.interner.get(key.provider),
@@ -360,34 +388,31 @@ impl Focus<'_> {
                 Charge::Tokens(_) | Charge::Modality(_) => ("tokens", "Tokens", "1M Tokens"),
                 Charge::Requests(_) => ("requests", "Requests", "1000 Requests"),
             };
-            let billed: Cow<str> = Cow::Owned(billed.to_string());
-            row.clear();
+            cells.clear();
+            cells.push(format_args!("{model} {meter} {noun}"));
+            cells.push(format_args!("{billed}"));
+            cells.push(format_args!("{list}"));
+            cells.push(format_args!("{provider} API"));
+            cells.push(format_args!("{model}:{meter}:{}", key.rate));
+            cells.push(format_args!("{}", sums.tokens));
+            cells.push(format_args!("{}", key.charge.in_units(sums.tokens)));
+            cells.push(format_args!("{}", key.rate));
+            cells.push(format_args!("{}", sums.requests));
+            let cell = |i| Cow::Borrowed(cells.get(i));
+            let mut row: Vec<Cow<str>> = Vec::with_capacity(COLUMNS.len() + 3);
             row.extend(periods[&key.day].iter().map(|c| Cow::Borrowed(c.as_str())));
-            row.extend([
-                Cow::Borrowed("Usage"),
-                Cow::Owned(format!("{model} {meter} {noun}")),
-                billed.clone(),
-                billed,
-                Cow::Owned(list.to_string()),
-                Cow::Borrowed("USD"),
-                Cow::Owned(format!("{provider} API")),
-                Cow::Borrowed("AI and ML"),
-            ]);
+            row.extend([Cow::Borrowed("Usage"), cell(0), cell(1), cell(1), cell(2)]);
+            row.extend([Cow::Borrowed("USD"), cell(3), Cow::Borrowed("AI and ML")]);
             row.extend(std::iter::repeat_n(Cow::Borrowed(provider), 5));
+            row.extend([Cow::Borrowed(model), cell(4), Cow::Borrowed(meter), cell(5)]);
             row.extend([
-                Cow::Borrowed(model),
-                Cow::Owned(format!("{model}:{meter}:{}", key.rate)),
-                Cow::Borrowed(meter),
-                Cow::Owned(sums.tokens.to_string()),
                 Cow::Borrowed(consumed),
-                Cow::Owned(key.charge.in_units(sums.tokens).to_string()),
+                cell(6),
                 Cow::Borrowed(pricing),
-                Cow::Owned(key.rate.to_string()),
-                label(key.dims[0]),
-                label(key.dims[1]),
-                label(key.dims[2]),
-                Cow::Owned(sums.requests.to_string()),
+                cell(7),
             ]);
+            row.extend([label(key.dims[0]), label(key.dims[1]), label(key.dims[2])]);
+            row.push(cell(8));
             if self.allocated {
                 row.extend(self.allocation_cells(key.owner));
             }
