@@ -13,6 +13,7 @@ pub mod allocate;
 pub mod answers;
 pub mod attribute;
 pub mod catalog;
+pub mod cells;
 pub mod charges;
 pub mod checks;
 pub mod cmd;

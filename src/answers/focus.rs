@@ -24,11 +24,11 @@
 //! allocated cost.
 
 use std::borrow::Cow;
-use std::fmt::Write as _;
 
 use chrono::{Datelike, NaiveDate};
 use rust_decimal::Decimal;
 
+use crate::cells::Cells;
 use crate::charges::Charge;
 use crate::dimension::{Dimension, Key, INVOICE_ONLY, NONE, UNATTRIBUTED};
 use crate::error::Result;
@@ -103,33 +103,6 @@ struct Sums {
     requests: u64,
     list: Decimal,
     billed: Decimal,
-}
-
-/// A row's formatted cells, one after another in one buffer reused row
-/// after row: no allocation per cell.
-#[derive(Default)]
-struct Cells {
-    text: String,
-    ends: Vec<usize>,
-}
-
-impl Cells {
-    fn clear(&mut self) {
-        self.text.clear();
-        self.ends.clear();
-    }
-
-    fn push(&mut self, value: std::fmt::Arguments) {
-        self.text
-            .write_fmt(value)
-            .expect("formatting into a String cannot fail");
-        self.ends.push(self.text.len());
-    }
-
-    fn get(&self, i: usize) -> &str {
-        let start = i.checked_sub(1).map_or(0, |before| self.ends[before]);
-        &self.text[start..self.ends[i]]
-    }
 }
 
 /// `focus.csv`'s rows, grouped and rounded, rendered only when written.

@@ -6,6 +6,7 @@ use std::borrow::Cow;
 
 use super::CsvOut;
 use crate::answers::changes::Change;
+use crate::cells::Cells;
 use crate::charges::{speed, Lines, LEDGER_COLUMNS, SOURCE_COLUMN};
 use crate::intern::Interner;
 use crate::ledger::Report;
@@ -15,36 +16,49 @@ use crate::model::GLOBAL;
 pub fn ledger_csv(w: &mut CsvOut, lines: &Lines, interner: &Interner) -> csv::Result<()> {
     let source = lines.sources.then_some(SOURCE_COLUMN);
     w.row(LEDGER_COLUMNS.into_iter().chain(source))?;
+    let mut cells = Cells::default();
     for (key, sums) in &lines.lines {
         let source = lines.sources.then(|| match (key.rule, key.dims[0]) {
             (0, crate::dimension::Key::Unattributed) => Cow::Borrowed("unallocated"),
             (0, _) => Cow::Borrowed("span"),
             (rule, _) => Cow::Owned(format!("rule:{rule}")),
         });
-        // Names are written as they are held; only numbers are formatted.
+        // Names are written as they are held; only numbers are formatted,
+        // into one buffer reused line after line.
+        cells.clear();
+        cells.push(format_args!("{}", key.day));
+        match key.hours {
+            Some(window) => cells.push(format_args!("{}", window.label())),
+            None => cells.push(format_args!("")),
+        }
+        cells.push(format_args!("{}", key.prompt_over));
+        cells.push(format_args!("{}", sums.requests));
+        cells.push(format_args!("{}", sums.quantity));
+        cells.push(format_args!("{}", sums.unit_price.normalize()));
+        cells.push(format_args!("{}", sums.cost.normalize()));
         let label = |k: crate::dimension::Key| Cow::Borrowed(k.label(interner));
+        let cell = |i| Cow::Borrowed(cells.get(i));
         w.row(
             [
-                Cow::Owned(key.day.to_string()),
+                cell(0),
                 Cow::Borrowed(interner.get(key.provider)),
                 Cow::Borrowed(interner.get(key.model)),
                 Cow::Borrowed(key.charge.name(interner)),
                 Cow::Borrowed(key.service.tier.key()),
                 Cow::Borrowed(key.service.geo.map_or(GLOBAL, |g| interner.get(g))),
                 Cow::Borrowed(speed(key.service.fast)),
-                key.hours
-                    .map_or(Cow::Borrowed(""), |w| Cow::Owned(w.label())),
+                cell(1),
                 Cow::Borrowed(if key.long_context { "true" } else { "false" }),
-                Cow::Owned(key.prompt_over.to_string()),
+                cell(2),
                 label(key.dims[0]),
                 label(key.dims[1]),
                 label(key.dims[2]),
                 label(key.dims[3]),
-                Cow::Owned(sums.requests.to_string()),
-                Cow::Owned(sums.quantity.to_string()),
+                cell(3),
+                cell(4),
                 Cow::Borrowed(key.charge.unit()),
-                Cow::Owned(sums.unit_price.normalize().to_string()),
-                Cow::Owned(sums.cost.normalize().to_string()),
+                cell(5),
+                cell(6),
             ]
             .into_iter()
             .chain(source),
@@ -57,17 +71,16 @@ pub fn ledger_csv(w: &mut CsvOut, lines: &Lines, interner: &Interner) -> csv::Re
 /// in day and value order; each dimension's rows sum to the reports' total.
 pub fn by_day_csv(w: &mut CsvOut, days: &[Report]) -> csv::Result<()> {
     w.row(["day", "dimension", "value", "requests", "cost_usd"])?;
+    let mut cells = Cells::default();
     for report in days {
         let mut rows: Vec<_> = report.rows.iter().collect();
         rows.sort_by(|a, b| a.keys.cmp(&b.keys));
         for row in rows {
-            w.row([
-                row.keys[0].clone(),
-                report.table.name().to_string(),
-                row.keys[1].clone(),
-                row.totals.requests.to_string(),
-                row.cost_usd.to_string(),
-            ])?;
+            cells.clear();
+            cells.push(format_args!("{}", row.totals.requests));
+            cells.push(format_args!("{}", row.cost_usd));
+            let (day, value) = (row.keys[0].as_str(), row.keys[1].as_str());
+            w.row([day, report.table.name(), value, cells.get(0), cells.get(1)])?;
         }
     }
     Ok(())

@@ -5,6 +5,7 @@ use rust_decimal::Decimal;
 
 use super::CsvOut;
 use crate::attribute::{Of, Table, Totals};
+use crate::cells::Cells;
 use crate::dimension::Dimension;
 
 use crate::intern::Interner;
@@ -61,34 +62,41 @@ pub fn report_csv(
     }
     w.row(header)?;
     let total_cost = grand_total.cost.total();
+    let shown = cost_columns(fees).len();
+    let mut cells = Cells::default();
     for row in rows {
-        let mut record: Vec<String> = row.keys.clone();
-        record.push(row.totals.requests.to_string());
-        record.extend(row.totals.tokens.iter().map(u128::to_string));
-        record.push(row.totals.reasoning.to_string());
-        record.extend(
-            modalities
-                .iter()
-                .map(|&m| row.totals.modality(m).to_string()),
-        );
-        record.extend(
-            charges
-                .iter()
-                .map(|(c, _)| row.totals.charge(*c).to_string()),
-        );
-        let shown = cost_columns(fees).len();
-        record.extend(row.cost[..shown].iter().map(Micros::to_string));
-        record.push(row.cost_usd.to_string());
-        if !is_run {
-            let share = ratio(row.totals.cost.total(), total_cost, 100, 2).unwrap_or_default();
-            record.push(format!("{share:.2}"));
-            record
-                .push(cache_hit_ratio(&row.totals).map_or_else(String::new, |r| format!("{r:.4}")));
+        let totals = &row.totals;
+        cells.clear();
+        cells.push(format_args!("{}", totals.requests));
+        for tokens in &totals.tokens {
+            cells.push(format_args!("{tokens}"));
         }
-        record.extend(row.inclusive.map(|m| m.to_string()));
-        record.extend(row.billed.map(|m| m.to_string()));
-        record.extend(row.allocated.map(|m| m.to_string()));
-        w.row(record)?;
+        cells.push(format_args!("{}", totals.reasoning));
+        for &m in &modalities {
+            cells.push(format_args!("{}", totals.modality(m)));
+        }
+        for &(charge, _) in &charges {
+            cells.push(format_args!("{}", totals.charge(charge)));
+        }
+        for cost in &row.cost[..shown] {
+            cells.push(format_args!("{cost}"));
+        }
+        cells.push(format_args!("{}", row.cost_usd));
+        if !is_run {
+            let share = ratio(totals.cost.total(), total_cost, 100, 2).unwrap_or_default();
+            cells.push(format_args!("{share:.2}"));
+            match cache_hit_ratio(totals) {
+                Some(ratio) => cells.push(format_args!("{ratio:.4}")),
+                None => cells.push(format_args!("")),
+            }
+        }
+        for amount in [row.inclusive, row.billed, row.allocated]
+            .into_iter()
+            .flatten()
+        {
+            cells.push(format_args!("{amount}"));
+        }
+        w.row(row.keys.iter().map(String::as_str).chain(cells.iter()))?;
     }
     Ok(())
 }
