@@ -8,7 +8,7 @@
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
-use crate::dimension::{Dimension, Key, NONE, UNATTRIBUTED};
+use crate::dimension::{Dimension, Key};
 use crate::error::{Error, Result};
 use crate::hash::DenseMap;
 use crate::intern::{Interner, Sym, TextOrder};
@@ -203,8 +203,13 @@ pub struct Lines {
     pub sources: bool,
 }
 
-/// Split every posting into its charge lines.
-pub fn lines(postings: &Postings, table: &PriceTable, interner: &Interner) -> Result<Lines> {
+/// Split every posting into its charge lines, sorted by `text` (the
+/// interner's text order with `(unattributed)` and `(none)`).
+pub fn lines(
+    postings: &Postings,
+    table: &PriceTable,
+    (interner, text): (&Interner, &TextOrder),
+) -> Result<Lines> {
     let mut lookup = Lookup::new(table, interner);
     let bounds = table.prompt_bounds();
     let mut groups: DenseMap<LineKey, LineSums> = DenseMap::default();
@@ -241,7 +246,7 @@ pub fn lines(postings: &Postings, table: &PriceTable, interner: &Interner) -> Re
         }
     }
     Ok(Lines {
-        lines: sorted(groups, interner),
+        lines: sorted(groups, interner, text),
         sources: postings.allocated(),
     })
 }
@@ -292,8 +297,8 @@ fn record_lines(
 fn sorted(
     mut lines: DenseMap<LineKey, LineSums>,
     interner: &Interner,
+    text: &TextOrder,
 ) -> DenseMap<LineKey, LineSums> {
-    let text = interner.text_order(&[UNATTRIBUTED, NONE]);
     lines.sort_by_cached_key(|k, _| {
         let labels = k.dims.map(|d| match d {
             Key::Name(sym) => text.of_sym(sym),
@@ -303,7 +308,7 @@ fn sorted(
             k.day,
             text.of_sym(k.provider),
             text.of_sym(k.model),
-            k.charge.order(&text),
+            k.charge.order(text),
             k.service.tier,
             k.service.geo.map(|g| text.of_sym(g)),
             k.service.fast,

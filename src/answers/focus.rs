@@ -30,10 +30,10 @@ use rust_decimal::Decimal;
 
 use crate::cells::Cells;
 use crate::charges::Charge;
-use crate::dimension::{Dimension, Key, INVOICE_ONLY, NONE, UNATTRIBUTED};
+use crate::dimension::{Dimension, Key, INVOICE_ONLY};
 use crate::error::Result;
 use crate::hash::{DenseMap, FastMap};
-use crate::intern::{Interner, Sym};
+use crate::intern::{Interner, Sym, TextOrder};
 use crate::model::TokenType;
 use crate::money::{apportion, Micros};
 use crate::posting::{Posting, Postings, RuleOwner};
@@ -122,12 +122,13 @@ pub struct Focus<'a> {
 type Charged = (Charge, u64, Decimal, Decimal);
 
 /// Group every posting's charges into FOCUS rows, trued up when the
-/// postings are, plus `invoice_only` as an adjustment. `billed_target` is
-/// the rounded billed total under a true-up.
+/// postings are, plus `invoice_only` as an adjustment, sorted by `text`
+/// (the interner's text order with `(unattributed)` and `(none)`).
+/// `billed_target` is the rounded billed total under a true-up.
 pub fn focus<'a>(
     postings: &Postings,
     table: &PriceTable,
-    interner: &'a Interner,
+    (interner, text): (&'a Interner, &TextOrder),
     invoice_only: Option<Decimal>,
     billed_target: Option<Micros>,
 ) -> Result<Focus<'a>> {
@@ -178,7 +179,7 @@ pub fn focus<'a>(
             sums.billed += billed;
         }
     }
-    let mut focus = finish(groups, interner, invoice_only, billed_target)?;
+    let mut focus = finish(groups, (interner, text), invoice_only, billed_target)?;
     focus.allocated = postings.allocated();
     Ok(focus)
 }
@@ -235,20 +236,18 @@ fn record_charges(
 /// The grouped rows, sorted by text and rounded: each cost column split by
 /// largest remainder so it sums exactly to the reports' total.
 fn finish<'a>(
-    groups: DenseMap<RowKey, Sums>,
-    interner: &'a Interner,
+    mut rows: DenseMap<RowKey, Sums>,
+    (interner, text): (&'a Interner, &TextOrder),
     invoice_only: Option<Decimal>,
     billed_target: Option<Micros>,
 ) -> Result<Focus<'a>> {
-    let mut rows = groups;
     // By text, through ranks: no string is built per row.
-    let text = interner.text_order(&[UNATTRIBUTED, NONE]);
     rows.sort_by_cached_key(|k, _| {
         let dims = k.dims.map(|d| match d {
             Key::Name(sym) => text.of_sym(sym),
             other => text.of_str(other.label(interner)),
         });
-        let charge = k.charge.order(&text);
+        let charge = k.charge.order(text);
         (
             k.day,
             text.of_sym(k.provider),

@@ -16,7 +16,7 @@ use crate::answers::outcome::{by_outcome, OutcomeRow};
 use crate::answers::steps::{by_step, StepRow};
 use crate::answers::{self, run_group_costs, RunLabel};
 use crate::charges::{self, Lines};
-use crate::dimension::Dimension;
+use crate::dimension::{Dimension, NONE, UNATTRIBUTED};
 use crate::error::Result;
 use crate::money::Micros;
 
@@ -67,6 +67,8 @@ impl Month {
         let postings = self.postings();
         let table = &self.usage.pricing;
         let (changes, anomalies) = self.over_time();
+        // FOCUS rows and charge lines both sort by the names' text.
+        let text = interner.text_order(&[UNATTRIBUTED, NONE]);
         // FOCUS rows, which go over every record, are grouped on a second
         // core while this one does the rest (the charge lines go over every
         // record too).
@@ -75,12 +77,12 @@ impl Month {
                 focus(
                     &postings,
                     table,
-                    interner,
+                    (interner, &text),
                     self.invoice_only,
                     self.billed_target,
                 )
             });
-            let lines = charges::lines(&postings, table, interner);
+            let lines = charges::lines(&postings, table, (interner, &text));
             let answers = Answers {
                 run_costs: runs.iter().map(|r| r.cost).collect(),
                 spreads: distribution(&runs, &feature_costs, &agent_costs),
