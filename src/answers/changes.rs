@@ -258,9 +258,7 @@ impl Rule {
 /// that the many values with a sliver of the month (a million tenants of
 /// one call each) cost a sum.
 fn too_small(x: &[f64], rule: &Rule, total: f64) -> bool {
-    let sum: f64 = x.iter().sum();
-    x.iter().all(|v| *v >= 0.0)
-        && rule.most_moved(sum, x.len()) * (1.0 + 1e-9) < total * rule.min_share
+    x.iter().all(|v| *v >= 0.0) && rule.negligible(x.iter().sum(), total, x.len())
 }
 
 /// The step of one daily series, when the rule reports one: its split and
