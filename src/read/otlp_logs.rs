@@ -158,8 +158,9 @@ impl Event<'_, '_> {
     }
 
     /// The field each of [`Event::tokens`]' counts is read from, none for
-    /// a count the agent does not record.
-    fn token_field(&self, i: usize) -> Option<&'static str> {
+    /// a count the agent does not record (every agent records input, 0,
+    /// and output, 3).
+    pub fn token_field(&self, i: usize) -> Option<&'static str> {
         let fields = match self.agent {
             Agent::ClaudeCode => [
                 Some("input_tokens"),

@@ -83,13 +83,10 @@ fn record(
         None => chrono::DateTime::from_timestamp_nanos(i64::try_from(event.time_ns).unwrap_or(0)),
     };
     let [input, read, write, output, reasoning] = event.tokens().map_err(|e| ("bad-count", e))?;
-    let (input_name, output_name) = match event.agent {
-        Agent::ClaudeCode => ("input_tokens", "output_tokens"),
-        Agent::Codex => ("input_token_count", "output_token_count"),
-    };
-    let uncached = uncached(input, read + write, input_name)?;
+    let name = |i| event.token_field(i).unwrap_or_default();
+    let uncached = uncached(input, read + write, name(0))?;
     let tokens = Tokens([uncached, read, write, 0, output]);
-    reasoning_within_output(reasoning, &tokens, output_name)?;
+    reasoning_within_output(reasoning, &tokens, name(3))?;
     let labels = event.texts().map(|(k, v)| (k.to_string(), v.into_owned()));
     Ok(UsageRecord {
         request_id: request_id.as_ref().into(),
