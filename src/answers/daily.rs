@@ -8,7 +8,7 @@ use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 
 use crate::hash::FastMap;
-use crate::ledger::Report;
+use crate::ledger::{Report, RoundedRow};
 
 /// One dimension value's days, from the first day of the range on (a day
 /// without requests is 0).
@@ -65,12 +65,14 @@ pub fn series_where(
     let mut totals = MonthTotals::default();
     for report in days {
         let dimension = report.table.name();
-        let mut sums: FastMap<&str, (u64, Decimal)> = FastMap::default();
-        for row in report
+        // Each row's day, read once: its place in the series.
+        let placed: Vec<(usize, &RoundedRow)> = report
             .rows
             .iter()
-            .filter(|r| index_of(&r.keys[0]).is_some())
-        {
+            .filter_map(|row| Some((index_of(&row.keys[0])?, row)))
+            .collect();
+        let mut sums: FastMap<&str, (u64, Decimal)> = FastMap::default();
+        for (_, row) in &placed {
             let sum = sums.entry(&row.keys[1]).or_default();
             sum.0 += row.totals.requests;
             sum.1 += row.totals.cost.total();
@@ -80,10 +82,7 @@ pub fn series_where(
         let month = [requests as f64, floats(&[cost])[0]];
         totals.0.push((dimension, month));
         let mut by_value: FastMap<&str, Series> = FastMap::default();
-        for row in &report.rows {
-            let Some(i) = index_of(&row.keys[0]) else {
-                continue;
-            };
+        for &(i, row) in &placed {
             let (requests, cost) = sums[row.keys[1].as_str()];
             if !keep(month, requests, cost) {
                 continue;

@@ -36,10 +36,12 @@ impl Daily {
         };
         // Each value's month cost first; only the costliest get a series
         // (a month of a million tenants needs three, not a million).
+        let placed: Vec<(usize, &RoundedRow)> = day_rows(report)
+            .filter_map(|(day, row)| Some((in_range(day)?, row)))
+            .collect();
         let mut totals = vec![Micros(0); n];
         let mut month: FastMap<&str, Micros> = FastMap::default();
-        for (day, row) in day_rows(report) {
-            let Some(i) = in_range(day) else { continue };
+        for &(i, row) in &placed {
             totals[i].0 += row.cost_usd.0;
             month.entry(&row.keys[1]).or_default().0 += row.cost_usd.0;
         }
@@ -54,9 +56,8 @@ impl Daily {
             .iter()
             .map(|(value, _)| (value.to_string(), vec![Micros(0); n]))
             .collect();
-        for (day, row) in day_rows(report) {
-            let place = ranked.iter().position(|(value, _)| *value == row.keys[1]);
-            if let (Some(i), Some(place)) = (in_range(day), place) {
+        for &(i, row) in &placed {
+            if let Some(place) = ranked.iter().position(|(value, _)| *value == row.keys[1]) {
                 top[place].1[i].0 += row.cost_usd.0;
             }
         }
