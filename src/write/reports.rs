@@ -28,39 +28,16 @@ pub fn report_csv(
     let fees = has_fees(grand_total);
     let charges = charge_names(grand_total, interner);
     let is_run = table.of == Of::Run;
-    let has_inclusive = rows.iter().any(|r| r.inclusive.is_some());
-    let has_billed = rows.iter().any(|r| r.billed.is_some());
-    let has_allocated = rows.iter().any(|r| r.allocated.is_some());
-    let mut header: Vec<&str> = table.key_columns.to_vec();
-    header.push("requests");
-    header.extend(TokenType::ALL.map(TokenType::tokens_column));
-    header.push(REASONING_COLUMN);
     // Audio and image tokens, in a month that has some.
     let modalities: Vec<Modality> = Modality::ALL
         .into_iter()
         .filter(|&m| grand_total.modality(m) > 0)
         .collect();
-    header.extend(modalities.iter().map(|m| m.column()));
     let charge_columns: Vec<String> = charges
         .iter()
         .map(|(_, name)| format!("{name}{REQUESTS_SUFFIX}"))
         .collect();
-    header.extend(charge_columns.iter().map(String::as_str));
-    header.extend(cost_columns(fees));
-    header.push("cost_usd");
-    if !is_run {
-        header.extend(["share_pct", "cache_hit_ratio"]);
-    }
-    if has_inclusive {
-        header.push("inclusive_cost_usd");
-    }
-    if has_billed {
-        header.push("billed_usd");
-    }
-    if has_allocated {
-        header.push("allocated_usd");
-    }
-    w.row(header)?;
+    w.row(header(table, rows, &modalities, &charge_columns, fees))?;
     let total_cost = grand_total.cost.total();
     let shown = cost_columns(fees).len();
     let mut cells = Cells::default();
@@ -99,6 +76,38 @@ pub fn report_csv(
         w.row(row.keys.iter().map(String::as_str).chain(cells.iter()))?;
     }
     Ok(())
+}
+
+/// A report's header: its labels, the counts, the cost columns, and the
+/// amounts only some of its rows have (inclusive, billed, allocated).
+fn header<'a>(
+    table: &Table,
+    rows: &[RoundedRow],
+    modalities: &[Modality],
+    charge_columns: &'a [String],
+    fees: bool,
+) -> Vec<&'a str> {
+    let mut header: Vec<&str> = table.key_columns.to_vec();
+    header.push("requests");
+    header.extend(TokenType::ALL.map(TokenType::tokens_column));
+    header.push(REASONING_COLUMN);
+    header.extend(modalities.iter().map(|m| m.column()));
+    header.extend(charge_columns.iter().map(String::as_str));
+    header.extend(cost_columns(fees));
+    header.push("cost_usd");
+    if table.of != Of::Run {
+        header.extend(["share_pct", "cache_hit_ratio"]);
+    }
+    let optional = [
+        (
+            "inclusive_cost_usd",
+            rows.iter().any(|r| r.inclusive.is_some()),
+        ),
+        ("billed_usd", rows.iter().any(|r| r.billed.is_some())),
+        ("allocated_usd", rows.iter().any(|r| r.allocated.is_some())),
+    ];
+    header.extend(optional.iter().filter(|(_, has)| *has).map(|(c, _)| *c));
+    header
 }
 
 /// The month's per-request charges, by name.
