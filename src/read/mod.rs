@@ -9,6 +9,7 @@ pub mod invoice;
 pub mod jaeger;
 pub mod otlp;
 pub mod otlp_logs;
+pub mod otlp_scan;
 mod otlp_value;
 pub mod outcomes;
 pub mod provider_usage;

@@ -9,61 +9,60 @@
 use std::borrow::Cow;
 use std::path::Path;
 
-use serde::de::IgnoredAny;
-use serde::Deserialize;
-use serde_json::value::RawValue;
-
-use super::otlp_value::{KeyValue, Resource};
+use super::otlp_value::{raw_json, KeyValue, Resource};
 use super::span::{compact, AttrKeys, Attributes, Ids, Scalar};
 use crate::error::{Error, Result};
 use crate::intern::Interner;
 use crate::model::{Origin, Span};
+use serde::de::IgnoredAny;
+use serde::Deserialize;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct TracesData<'a> {
+pub(super) struct TracesData<'a> {
     #[serde(borrow)]
-    resource_spans: Option<Vec<ResourceSpans<'a>>>,
+    pub(super) resource_spans: Option<Vec<ResourceSpans<'a>>>,
     #[serde(borrow)]
-    batches: Option<Vec<ResourceSpans<'a>>>,
+    pub(super) batches: Option<Vec<ResourceSpans<'a>>>,
     #[serde(borrow)]
-    resource_logs: Option<Vec<super::otlp_logs::ResourceLogs<'a>>>,
-    resource_metrics: Option<IgnoredAny>,
+    pub(super) resource_logs: Option<Vec<super::otlp_logs::ResourceLogs<'a>>>,
+    pub(super) resource_metrics: Option<IgnoredAny>,
     /// Tempo's v2 API (`GET /api/v2/traces/<id>`): `{"trace": {"resourceSpans": …}}`.
     #[serde(borrow)]
-    trace: Option<Box<TracesData<'a>>>,
+    pub(super) trace: Option<Box<TracesData<'a>>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
-struct ResourceSpans<'a> {
+pub(super) struct ResourceSpans<'a> {
     #[serde(borrow, default)]
-    resource: Resource<'a>,
+    pub(super) resource: Resource<'a>,
     #[serde(borrow, default, alias = "instrumentationLibrarySpans")]
-    scope_spans: Vec<ScopeSpans<'a>>,
+    pub(super) scope_spans: Vec<ScopeSpans<'a>>,
 }
 
-#[derive(Deserialize)]
-struct ScopeSpans<'a> {
+#[derive(Debug, Deserialize, PartialEq)]
+pub(super) struct ScopeSpans<'a> {
     #[serde(borrow, default)]
-    spans: Vec<OtlpSpan<'a>>,
+    pub(super) spans: Vec<OtlpSpan<'a>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
-struct OtlpSpan<'a> {
+pub(super) struct OtlpSpan<'a> {
     #[serde(borrow)]
-    trace_id: Cow<'a, str>,
+    pub(super) trace_id: Cow<'a, str>,
     #[serde(borrow)]
-    span_id: Cow<'a, str>,
+    pub(super) span_id: Cow<'a, str>,
     #[serde(borrow, default)]
-    parent_span_id: Option<Cow<'a, str>>,
+    pub(super) parent_span_id: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
-    name: Cow<'a, str>,
+    pub(super) name: Cow<'a, str>,
+    /// As its JSON text.
+    #[serde(borrow, default, deserialize_with = "raw_json")]
+    pub(super) start_time_unix_nano: Option<&'a str>,
     #[serde(borrow, default)]
-    start_time_unix_nano: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    attributes: Vec<KeyValue<'a>>,
+    pub(super) attributes: Vec<KeyValue<'a>>,
 }
 
 /// Parse one OTLP JSON line into compact spans, passing each to `sink`.
@@ -75,7 +74,10 @@ pub fn parse_line(
     interner: &mut Interner,
     sink: &mut dyn FnMut(Span),
 ) -> std::result::Result<u64, (&'static str, String)> {
-    let data = parse_data(text)?;
+    let data = match super::otlp_scan::traces(text) {
+        Some(data) => data,
+        None => parse_data(text)?,
+    };
     convert(data, origin, keys, interner, sink).map_err(|message| ("bad-span", message))
 }
 
@@ -83,7 +85,10 @@ pub fn parse_line(
 /// line's problem exactly as [`parse_line`] finds it (what `partition`
 /// cuts is what the reader accepts).
 pub fn trace_ids(text: &str) -> std::result::Result<Vec<u128>, (&'static str, String)> {
-    let data = parse_data(text)?;
+    let data = match super::otlp_scan::traces(text) {
+        Some(data) => data,
+        None => parse_data(text)?,
+    };
     let mut traces: Vec<u128> = data
         .resource_logs
         .as_deref()
@@ -212,8 +217,8 @@ fn span_ids<'s>(span: &'s OtlpSpan) -> Ids<'s> {
 
 /// `startTimeUnixNano` (a decimal string by the spec, a number in some
 /// exports); 0, meaning unknown, when it is neither. It only orders calls.
-fn start_ns(raw: &RawValue) -> u64 {
-    raw.get().trim_matches('"').parse().unwrap_or(0)
+fn start_ns(raw: &str) -> u64 {
+    raw.trim_matches('"').parse().unwrap_or(0)
 }
 
 /// A span's attributes with its resource's as fallback.

@@ -9,13 +9,13 @@ use serde_json::value::RawValue;
 
 use super::span::Scalar;
 
-#[derive(Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, PartialEq)]
 pub(super) struct Resource<'a> {
     #[serde(borrow, default)]
     pub(super) attributes: Vec<KeyValue<'a>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize, PartialEq)]
 pub(super) struct KeyValue<'a> {
     #[serde(borrow)]
     pub(super) key: Cow<'a, str>,
@@ -24,21 +24,29 @@ pub(super) struct KeyValue<'a> {
 }
 
 /// An attribute value; array, kvlist and bytes values are skipped unread.
-#[derive(Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct AnyValue<'a> {
-    /// Kept as raw JSON: a string nobody asks for (message contents) is
-    /// skipped without being unescaped or copied.
-    #[serde(borrow)]
-    string_value: Option<&'a RawValue>,
-    int_value: Option<IntValue>,
-    double_value: Option<f64>,
-    bool_value: Option<bool>,
+    /// Kept as its JSON text: a string nobody asks for (message contents)
+    /// is skipped without being unescaped or copied.
+    #[serde(borrow, default, deserialize_with = "raw_json")]
+    pub(super) string_value: Option<&'a str>,
+    pub(super) int_value: Option<IntValue>,
+    pub(super) double_value: Option<f64>,
+    pub(super) bool_value: Option<bool>,
+}
+
+/// A value kept as its JSON text (serde's `RawValue`); `None` for `null`.
+pub(super) fn raw_json<'de: 'a, 'a, D: de::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<&'a str>, D::Error> {
+    Ok(Option::<&'de RawValue>::deserialize(d)?.map(RawValue::get))
 }
 
 /// OTLP's 64-bit `intValue`: a decimal string by the spec, a bare number in
 /// many real exports. Anything else (a float, out of range) is an error.
-struct IntValue(i64);
+#[derive(Debug, PartialEq)]
+pub(super) struct IntValue(pub(super) i64);
 
 impl<'de> Deserialize<'de> for IntValue {
     fn deserialize<D: de::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
@@ -71,7 +79,7 @@ impl AnyValue<'_> {
         if let Some(raw) = self.string_value {
             // A JSON string without escapes reads as its text between the
             // quotes: borrowed, not copied.
-            let json = raw.get();
+            let json = raw;
             let plain = json.len() >= 2 && json.starts_with('"') && !json.contains('\\');
             let text = match plain {
                 true => Some(Cow::Borrowed(&json[1..json.len() - 1])),
