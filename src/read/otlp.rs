@@ -287,6 +287,17 @@ mod tests {
         );
         assert_eq!(parse_hex_id("eee19b7ec3c1b17", 16), None);
         assert_eq!(parse_hex_id("zee19b7ec3c1b174", 16), None);
+        assert_eq!(
+            parse_hex_id("5B8EFFF798038103d269b633813fc60c", 32),
+            Some(0x5b8efff798038103d269b633813fc60c)
+        );
+        for bad in [
+            "5b8efff79803810gd269b633813fc60c",
+            "5b8efff798038103d269b633813fc6 c",
+        ] {
+            assert_eq!(parse_hex_id(bad, 32), None, "{bad}");
+        }
+        assert_eq!(parse_hex_id("5b8efff7980381é3d269b633813fc60", 32), None);
     }
 
     #[test]

@@ -121,23 +121,46 @@ impl Ids<'_> {
     }
 }
 
-/// Parse a hex id of exactly `digits` digits, in either case, with an
-/// optional `0x` prefix.
+/// Parse a hex id of exactly `digits` digits (16 or 32 in use, at most
+/// 32), in either case, with an optional `0x` prefix.
 pub fn parse_hex_id(text: &str, digits: usize) -> Option<u128> {
     let hex = text.strip_prefix("0x").unwrap_or(text).as_bytes();
-    if hex.len() != digits {
+    if hex.len() != digits || digits > 32 {
         return None;
     }
-    hex.iter().try_fold(0u128, |value, &b| {
-        let digit = match b {
-            b'0'..=b'9' => b - b'0',
-            b'a'..=b'f' => b - b'a' + 10,
-            b'A'..=b'F' => b - b'A' + 10,
-            _ => return None,
-        };
-        Some(value << 4 | u128::from(digit))
-    })
+    // Up to 16 digits per 64-bit half: a u128 shift per digit is slow.
+    let (high, low) = hex.split_at(digits.saturating_sub(16));
+    Some(u128::from(hex_u64(high)?) << 64 | u128::from(hex_u64(low)?))
 }
+
+/// Up to 16 hex digits as a number.
+fn hex_u64(hex: &[u8]) -> Option<u64> {
+    let mut value = 0u64;
+    let mut bad = 0u8;
+    for &b in hex {
+        let digit = HEX[usize::from(b)];
+        bad |= digit;
+        value = value << 4 | u64::from(digit & 0x0f);
+    }
+    (bad & 0x80 == 0).then_some(value)
+}
+
+/// Each byte's value as a hex digit; 0x80 for a byte that is none.
+const HEX: [u8; 256] = {
+    let mut table = [0x80u8; 256];
+    let mut i = 0;
+    while i < 10 {
+        table[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        table[b'a' as usize + i] = 10 + i as u8;
+        table[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    table
+};
 
 /// The span's GenAI operation: `gen_ai.operation.name`, else another
 /// library's span kind, else a span-name prefix of [`NAME_PREFIXES`], else
