@@ -6,6 +6,8 @@
 pub struct Timings {
     start: std::time::Instant,
     last: std::time::Instant,
+    /// CPU seconds used by the end of the last phase.
+    last_cpu: f64,
     on: bool,
 }
 
@@ -16,6 +18,7 @@ impl Timings {
         Timings {
             start: now,
             last: now,
+            last_cpu: cpu_seconds().unwrap_or(0.0),
             on: std::env::var_os("TOKENLEDGER_TIMINGS").is_some(),
         }
     }
@@ -23,16 +26,32 @@ impl Timings {
     /// The end of a phase.
     pub fn phase(&mut self, name: &str) {
         if self.on {
-            let now = std::time::Instant::now();
+            let (now, cpu) = (std::time::Instant::now(), cpu_seconds());
+            let wall = (now - self.last).as_secs_f64();
+            let busy = cpu.map_or_else(String::new, |cpu| {
+                format!(
+                    ", CPU {:.0} %",
+                    100.0 * (cpu - self.last_cpu) / wall.max(1e-9)
+                )
+            });
             eprintln!(
-                "tokenledger: timing {name}: {:.3}s (total {:.3}s{})",
-                (now - self.last).as_secs_f64(),
+                "tokenledger: timing {name}: {wall:.3}s{busy} (total {:.3}s{})",
                 (now - self.start).as_secs_f64(),
                 peak_rss().map_or_else(String::new, |kib| format!(", peak RSS {} MiB", kib / 1024))
             );
-            self.last = now;
+            (self.last, self.last_cpu) = (now, cpu.unwrap_or(0.0));
         }
     }
+}
+
+/// The CPU time (user and system) the process has used, in seconds, from
+/// Linux's `/proc/self/stat` (in ticks of 1/100 s).
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The fields after the command name, which is in parentheses.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i)?.parse::<f64>().ok();
+    Some((ticks(11)? + ticks(12)?) / 100.0)
 }
 
 /// The process's peak resident set so far, in KiB (Linux's `VmHWM`).
