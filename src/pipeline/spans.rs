@@ -95,7 +95,7 @@ fn read_file(
     (keys, threads, shard, whole): How,
     interner: &mut Interner,
     intake: &mut Intake,
-    sink: &mut dyn FnMut(Span),
+    sink: &mut (dyn FnMut(Span) + Send),
 ) -> Result<InputFile> {
     let file = intake.inputs.len() as u32;
     let skipped_before = intake.skips.total();

@@ -7,6 +7,7 @@ pub mod csv_lines;
 pub mod flat;
 pub mod invoice;
 pub mod jaeger;
+mod ordered;
 pub mod otlp;
 pub mod otlp_logs;
 pub mod otlp_scan;
@@ -306,7 +307,7 @@ pub fn empty(path: &Path) -> Error {
 }
 
 /// An open input: buffered, decompressed text.
-pub type Source = BufReader<Box<dyn Read>>;
+pub type Source = BufReader<Box<dyn Read + Send>>;
 
 /// Open a file for buffered reading, once: `-` is standard input; gzip and
 /// zstd files are decompressed, recognised by their magic bytes whatever
@@ -331,7 +332,7 @@ pub fn open_fingerprinted(
     fingerprint: Option<&Fingerprint>,
 ) -> Result<(Vec<u8>, Source)> {
     let io = |e| Error::io(path, e);
-    let mut raw: Box<dyn Read> = if path.as_os_str() == STDIN {
+    let mut raw: Box<dyn Read + Send> = if path.as_os_str() == STDIN {
         Box::new(std::io::stdin())
     } else {
         let file = File::open(path).map_err(io)?;
@@ -343,7 +344,7 @@ pub fn open_fingerprinted(
     };
     let magic = read_head(&mut raw, 4).map_err(io)?;
     let raw = BufReader::with_capacity(1 << 16, std::io::Cursor::new(magic.clone()).chain(raw));
-    let mut text: Box<dyn Read> = if magic.starts_with(&[0x1f, 0x8b]) {
+    let mut text: Box<dyn Read + Send> = if magic.starts_with(&[0x1f, 0x8b]) {
         Box::new(flate2::bufread::MultiGzDecoder::new(raw))
     } else if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
         let decoder = ruzstd::decoding::StreamingDecoder::new(raw).map_err(|e| {
@@ -358,7 +359,7 @@ pub fn open_fingerprinted(
         head.drain(..BOM.len());
         head.extend(read_head(&mut text, BOM.len()).map_err(io)?);
     }
-    let text: Box<dyn Read> = Box::new(std::io::Cursor::new(head.clone()).chain(text));
+    let text: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(head.clone()).chain(text));
     head.truncate(n);
     Ok((head, BufReader::with_capacity(1 << 16, text)))
 }

@@ -78,7 +78,7 @@ impl Dialect {
 }
 
 /// Bytes of span lines one thread parses at a time.
-const BLOCK: usize = 8 << 20;
+const BLOCK: usize = 2 << 20;
 
 /// What one thread made of a block of lines.
 struct Parsed {
@@ -325,9 +325,21 @@ impl Blocks<'_> {
     /// Up to `n` blocks, each with the number of its first line; none once
     /// the file is read to its end.
     pub(crate) fn next(&mut self, n: usize) -> Result<Vec<(u64, Vec<u8>)>> {
+        let mut blocks = Vec::new();
+        while blocks.len() < n.max(1) {
+            match self.next_block()? {
+                Some(block) => blocks.push(block),
+                None => break,
+            }
+        }
+        Ok(blocks)
+    }
+
+    /// The next block and the number of its first line; `None` once the
+    /// file is read to its end.
+    pub(crate) fn next_block(&mut self) -> Result<Option<(u64, Vec<u8>)>> {
         let io = |e| Error::io(self.path, e);
-        let mut blocks: Vec<(u64, Vec<u8>)> = Vec::new();
-        while blocks.len() < n.max(1) && !self.done {
+        while !self.done {
             let mut block = self
                 .spare
                 .pop()
@@ -354,19 +366,22 @@ impl Blocks<'_> {
                 self.spare.push(block);
                 continue;
             }
-            let lines = memchr::memchr_iter(b'\n', &block).count() as u64;
-            blocks.push((self.next_line, block));
-            self.next_line += lines;
+            let first = self.next_line;
+            self.next_line += memchr::memchr_iter(b'\n', &block).count() as u64;
+            return Ok(Some((first, block)));
         }
-        Ok(blocks)
+        Ok(None)
     }
 
     /// Take blocks back once their lines are parsed, for reuse.
     pub(crate) fn recycle(&mut self, blocks: Vec<(u64, Vec<u8>)>) {
-        self.spare.extend(blocks.into_iter().map(|(_, mut block)| {
-            block.clear();
-            block
-        }));
+        blocks.into_iter().for_each(|(_, block)| self.reuse(block));
+    }
+
+    /// Take one block's buffer back for reuse.
+    pub(crate) fn reuse(&mut self, mut block: Vec<u8>) {
+        block.clear();
+        self.spare.push(block);
     }
 }
 
@@ -423,7 +438,7 @@ pub fn read_file(
     reading: &Reading,
     interner: &mut Interner,
     skips: &mut Skips,
-    sink: &mut dyn FnMut(Span),
+    sink: &mut (dyn FnMut(Span) + Send),
 ) -> Result<FileSpans> {
     let (keys, threads) = (reading.keys, reading.threads);
     let (dialect, part_of, mut blocks) = match open(path, reading.fingerprint)? {
@@ -442,27 +457,16 @@ pub fn read_file(
         } => (dialect, part_of, blocks),
     };
     let mut spans = 0u64;
-    loop {
-        let read = blocks.next(threads)?;
-        if read.is_empty() {
-            break;
+    let parse = |first, block: &[u8]| parse_block(block, first, dialect, path, file, keys);
+    super::ordered::parse_in_order(&mut blocks, threads, parse, &mut |block: Parsed| {
+        let map = interner.absorb(block.interner);
+        spans += block.spans.len() as u64;
+        for mut span in block.spans {
+            span.remap(&map);
+            sink(span);
         }
-        let parsed = in_parallel(&read, |first, block| {
-            parse_block(block, first, dialect, path, file, keys)
-        });
-        blocks.recycle(read);
-        for block in parsed {
-            let map = interner.absorb(block.interner);
-            spans += block.spans.len() as u64;
-            for mut span in block.spans {
-                span.remap(&map);
-                sink(span);
-            }
-            for error in block.errors {
-                skips.handle(error)?;
-            }
-        }
-    }
+        block.errors.into_iter().try_for_each(|e| skips.handle(e))
+    })?;
     Ok(FileSpans {
         spans,
         dialect,
