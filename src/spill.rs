@@ -183,13 +183,14 @@ impl Gather {
     /// Resolve every trace (see [`Forest::resolve`]).
     pub fn resolve(
         mut self,
-        describe: impl Fn(Origin) -> String,
+        threads: usize,
+        describe: impl Fn(Origin) -> String + Sync,
         skips: &mut Skips,
     ) -> Result<Resolved> {
         self.check()?;
         match self.state {
-            State::InMemory { forest, .. } => forest.resolve(describe, skips),
-            State::Spilled(spill) => spill.resolve(describe, skips),
+            State::InMemory { forest, .. } => forest.resolve(threads, describe, skips),
+            State::Spilled(spill) => spill.resolve(threads, describe, skips),
         }
     }
 }
@@ -244,7 +245,8 @@ impl Spill {
     /// [`Forest::resolve`] would all of them.
     fn resolve(
         mut self,
-        describe: impl Fn(Origin) -> String,
+        threads: usize,
+        describe: impl Fn(Origin) -> String + Sync,
         skips: &mut Skips,
     ) -> Result<Resolved> {
         let files = std::mem::take(&mut self.files);
@@ -264,7 +266,7 @@ impl Spill {
                 forest.insert(decode(&mut rest));
             }
             drop(bytes);
-            all.absorb(forest.resolve_unsorted(&describe, skips)?);
+            all.absorb(forest.resolve_unsorted(threads, &describe, skips)?);
         }
         all.sort_calls();
         Ok(all)

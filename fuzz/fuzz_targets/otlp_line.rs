@@ -7,7 +7,8 @@ use libfuzzer_sys::fuzz_target;
 use tokenledger::intern::Interner;
 use tokenledger::model::Origin;
 use tokenledger::read::span::AttrKeys;
-use tokenledger::read::{flat, otlp, otlp_scan};
+use tokenledger::read::otlp::scan;
+use tokenledger::read::{flat, otlp};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
@@ -20,7 +21,7 @@ fuzz_target!(|data: &[u8]| {
         outcome: "app.outcome".into(),
         shard: None,
     };
-    assert!(otlp_scan::agrees(text), "the fast path reads {text:?} otherwise than serde");
+    assert!(scan::agrees(text), "the fast path reads {text:?} otherwise than serde");
     let origin = Origin { file: 0, line: 1 };
     let mut interner = Interner::default();
     let _ = otlp::parse_line(text, origin, &keys, &mut interner, &mut |_| {});

@@ -10,8 +10,9 @@ use std::path::{Path, PathBuf};
 use super::otlp::{Resource, Scope, Top};
 use crate::error::{Error, Result};
 use crate::model::Shard;
+use crate::read::blocks::in_parallel;
 use crate::read::spans::{
-    in_parallel, open, Dialect, Opened, PartEnd, PartOf, PARTITION_END_KEY, PARTITION_KEY,
+    open, Dialect, Opened, PartEnd, PartOf, PARTITION_END_KEY, PARTITION_KEY,
 };
 use crate::read::Fingerprint;
 

@@ -79,7 +79,7 @@ pub fn read(
         intake.skips = skips;
     }
     timings.phase("read spans");
-    let resolved = resolve(forest, whole.is_some(), intake)?;
+    let resolved = resolve(forest, (config.threads, whole.is_some()), intake)?;
     timings.phase("resolve trees");
     Ok(resolved)
 }
@@ -127,9 +127,13 @@ fn read_file(
 /// Resolve the gathered spans' trees. A partition (`whole`) keeps its
 /// source's line numbers: tree errors name the source's file and line, as
 /// one run over the sources would.
-fn resolve(forest: Gather, whole: bool, intake: &mut Intake) -> Result<Resolved> {
+fn resolve(
+    forest: Gather,
+    (threads, whole): (usize, bool),
+    intake: &mut Intake,
+) -> Result<Resolved> {
     if !whole {
-        return forest.resolve(describe(&intake.inputs), &mut intake.skips);
+        return forest.resolve(threads, describe(&intake.inputs), &mut intake.skips);
     }
     let named: Vec<InputFile> = intake
         .inputs
@@ -142,7 +146,7 @@ fn resolve(forest: Gather, whole: bool, intake: &mut Intake) -> Result<Resolved>
             ..input.clone()
         })
         .collect();
-    forest.resolve(describe(&named), &mut intake.skips)
+    forest.resolve(threads, describe(&named), &mut intake.skips)
 }
 
 /// Not one inference call in any file: name each span file that held spans.

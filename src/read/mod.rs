@@ -2,15 +2,14 @@
 //! shared record shapes of [`crate::model`]. One module per input family.
 
 pub mod allocation;
+pub mod blocks;
 pub mod budgets;
 pub mod csv_lines;
 pub mod flat;
 pub mod invoice;
 pub mod jaeger;
-mod ordered;
 pub mod otlp;
 pub mod otlp_logs;
-pub mod otlp_scan;
 mod otlp_value;
 pub mod outcomes;
 pub mod provider_usage;

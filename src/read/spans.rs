@@ -9,6 +9,7 @@
 use std::io::{BufRead, Read};
 use std::path::Path;
 
+use super::blocks::Blocks;
 use super::span::AttrKeys;
 use crate::error::{Error, Result, Skips};
 use crate::intern::Interner;
@@ -76,9 +77,6 @@ impl Dialect {
         }
     }
 }
-
-/// Bytes of span lines one thread parses at a time.
-const BLOCK: usize = 2 << 20;
 
 /// What one thread made of a block of lines.
 struct Parsed {
@@ -296,114 +294,7 @@ pub(crate) fn open<'p>(
     Ok(Opened::Lines {
         dialect,
         part_of,
-        blocks: Blocks {
-            path,
-            reader,
-            carry: head,
-            spare: Vec::new(),
-            next_line: 1,
-            done: false,
-        },
-    })
-}
-
-/// A file's lines, cut into blocks of about [`BLOCK`] bytes that end at a
-/// line's end.
-pub(crate) struct Blocks<'p> {
-    path: &'p Path,
-    reader: super::Source,
-    /// What follows the last cut: it starts the next block.
-    carry: Vec<u8>,
-    /// Block buffers are reused: fresh 8 MB allocations for every block
-    /// would be faulted in page by page, over and over.
-    spare: Vec<Vec<u8>>,
-    next_line: u64,
-    done: bool,
-}
-
-impl Blocks<'_> {
-    /// Up to `n` blocks, each with the number of its first line; none once
-    /// the file is read to its end.
-    pub(crate) fn next(&mut self, n: usize) -> Result<Vec<(u64, Vec<u8>)>> {
-        let mut blocks = Vec::new();
-        while blocks.len() < n.max(1) {
-            match self.next_block()? {
-                Some(block) => blocks.push(block),
-                None => break,
-            }
-        }
-        Ok(blocks)
-    }
-
-    /// The next block and the number of its first line; `None` once the
-    /// file is read to its end.
-    pub(crate) fn next_block(&mut self) -> Result<Option<(u64, Vec<u8>)>> {
-        let io = |e| Error::io(self.path, e);
-        while !self.done {
-            let mut block = self
-                .spare
-                .pop()
-                .unwrap_or_else(|| Vec::with_capacity(BLOCK + (1 << 16)));
-            block.extend_from_slice(&self.carry);
-            self.carry.clear();
-            let want = BLOCK.saturating_sub(block.len()) as u64;
-            let got = (&mut self.reader)
-                .take(want)
-                .read_to_end(&mut block)
-                .map_err(io)?;
-            self.done = (got as u64) < want;
-            if !self.done {
-                match memchr::memrchr(b'\n', &block) {
-                    Some(end) => {
-                        self.carry.extend_from_slice(&block[end + 1..]);
-                        block.truncate(end + 1);
-                    }
-                    // A line longer than a block: read to its end.
-                    None => self.done = self.reader.read_until(b'\n', &mut block).map_err(io)? == 0,
-                }
-            }
-            if block.is_empty() {
-                self.spare.push(block);
-                continue;
-            }
-            let first = self.next_line;
-            self.next_line += memchr::memchr_iter(b'\n', &block).count() as u64;
-            return Ok(Some((first, block)));
-        }
-        Ok(None)
-    }
-
-    /// Take blocks back once their lines are parsed, for reuse.
-    pub(crate) fn recycle(&mut self, blocks: Vec<(u64, Vec<u8>)>) {
-        blocks.into_iter().for_each(|(_, block)| self.reuse(block));
-    }
-
-    /// Take one block's buffer back for reuse.
-    pub(crate) fn reuse(&mut self, mut block: Vec<u8>) {
-        block.clear();
-        self.spare.push(block);
-    }
-}
-
-/// `f` applied to every block (its first line's number and its bytes), one
-/// thread per block, the results in block order.
-pub(crate) fn in_parallel<T: Send>(
-    blocks: &[(u64, Vec<u8>)],
-    f: impl Fn(u64, &[u8]) -> T + Sync,
-) -> Vec<T> {
-    if blocks.len() == 1 {
-        return vec![f(blocks[0].0, &blocks[0].1)];
-    }
-    std::thread::scope(|scope| {
-        let f = &f;
-        let handles: Vec<_> = blocks
-            .iter()
-            .map(|(first, block)| scope.spawn(move || f(*first, block)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("a parser thread does not panic"))
-            .collect()
+        blocks: Blocks::new(path, reader, head),
     })
 }
 
@@ -458,7 +349,7 @@ pub fn read_file(
     };
     let mut spans = 0u64;
     let parse = |first, block: &[u8]| parse_block(block, first, dialect, path, file, keys);
-    super::ordered::parse_in_order(&mut blocks, threads, parse, &mut |block: Parsed| {
+    super::blocks::parse_in_order(&mut blocks, threads, parse, &mut |block: Parsed| {
         let map = interner.absorb(block.interner);
         spans += block.spans.len() as u64;
         for mut span in block.spans {

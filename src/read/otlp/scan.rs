@@ -1,4 +1,4 @@
-//! The fast path of the OTLP JSON line reader: a scanner for the shape the
+//! The fast path of the OTLP JSON line reader ([`super`]): a scanner for the shape the
 //! Collector's file exporter writes (`resourceSpans` → `scopeSpans` →
 //! `spans`), which walks only the keys attribution reads and skips every
 //! other value (message bodies above all) at `memchr` speed.
@@ -14,8 +14,8 @@
 
 use std::borrow::Cow;
 
-use super::otlp::{OtlpSpan, ResourceSpans, ScopeSpans, TracesData};
-use super::otlp_value::{AnyValue, IntValue, KeyValue, Resource};
+use super::super::otlp_value::{AnyValue, IntValue, KeyValue, Resource};
+use super::{OtlpSpan, ResourceSpans, ScopeSpans, TracesData};
 
 /// `None`: leave the line to serde.
 type Fast<T> = Option<T>;
@@ -303,7 +303,9 @@ impl<'a> Scan<'a> {
     /// An array, each item read by `f`.
     fn array<T>(&mut self, mut f: impl FnMut(&mut Self) -> Fast<T>) -> Fast<Vec<T>> {
         self.eat(b'[')?;
-        let mut items = Vec::new();
+        // Room for a span's usual attributes at once: the line's vectors
+        // live only while it is read, and growing them 4, 8, 16 cost more.
+        let mut items = Vec::with_capacity(16);
         self.ws();
         if self.peek()? == b']' {
             self.at += 1;

@@ -10,6 +10,8 @@ use std::borrow::Cow;
 use std::path::Path;
 
 use super::otlp_value::{raw_json, KeyValue, Resource};
+
+pub mod scan;
 use super::span::{compact, AttrKeys, Attributes, Ids, Scalar};
 use crate::error::{Error, Result};
 use crate::intern::Interner;
@@ -19,50 +21,50 @@ use serde::Deserialize;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub(super) struct TracesData<'a> {
+struct TracesData<'a> {
     #[serde(borrow)]
-    pub(super) resource_spans: Option<Vec<ResourceSpans<'a>>>,
+    resource_spans: Option<Vec<ResourceSpans<'a>>>,
     #[serde(borrow)]
-    pub(super) batches: Option<Vec<ResourceSpans<'a>>>,
+    batches: Option<Vec<ResourceSpans<'a>>>,
     #[serde(borrow)]
-    pub(super) resource_logs: Option<Vec<super::otlp_logs::ResourceLogs<'a>>>,
-    pub(super) resource_metrics: Option<IgnoredAny>,
+    resource_logs: Option<Vec<super::otlp_logs::ResourceLogs<'a>>>,
+    resource_metrics: Option<IgnoredAny>,
     /// Tempo's v2 API (`GET /api/v2/traces/<id>`): `{"trace": {"resourceSpans": …}}`.
     #[serde(borrow)]
-    pub(super) trace: Option<Box<TracesData<'a>>>,
+    trace: Option<Box<TracesData<'a>>>,
 }
 
 #[derive(Debug, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
-pub(super) struct ResourceSpans<'a> {
+struct ResourceSpans<'a> {
     #[serde(borrow, default)]
-    pub(super) resource: Resource<'a>,
+    resource: Resource<'a>,
     #[serde(borrow, default, alias = "instrumentationLibrarySpans")]
-    pub(super) scope_spans: Vec<ScopeSpans<'a>>,
+    scope_spans: Vec<ScopeSpans<'a>>,
 }
 
 #[derive(Debug, Deserialize, PartialEq)]
-pub(super) struct ScopeSpans<'a> {
+struct ScopeSpans<'a> {
     #[serde(borrow, default)]
-    pub(super) spans: Vec<OtlpSpan<'a>>,
+    spans: Vec<OtlpSpan<'a>>,
 }
 
 #[derive(Debug, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
-pub(super) struct OtlpSpan<'a> {
+struct OtlpSpan<'a> {
     #[serde(borrow)]
-    pub(super) trace_id: Cow<'a, str>,
+    trace_id: Cow<'a, str>,
     #[serde(borrow)]
-    pub(super) span_id: Cow<'a, str>,
+    span_id: Cow<'a, str>,
     #[serde(borrow, default)]
-    pub(super) parent_span_id: Option<Cow<'a, str>>,
+    parent_span_id: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
-    pub(super) name: Cow<'a, str>,
+    name: Cow<'a, str>,
     /// As its JSON text.
     #[serde(borrow, default, deserialize_with = "raw_json")]
-    pub(super) start_time_unix_nano: Option<&'a str>,
+    start_time_unix_nano: Option<&'a str>,
     #[serde(borrow, default)]
-    pub(super) attributes: Vec<KeyValue<'a>>,
+    attributes: Vec<KeyValue<'a>>,
 }
 
 /// Parse one OTLP JSON line into compact spans, passing each to `sink`.
@@ -74,7 +76,7 @@ pub fn parse_line(
     interner: &mut Interner,
     sink: &mut dyn FnMut(Span),
 ) -> std::result::Result<u64, (&'static str, String)> {
-    let data = match super::otlp_scan::traces(text) {
+    let data = match scan::traces(text) {
         Some(data) => data,
         None => parse_data(text)?,
     };
@@ -85,7 +87,7 @@ pub fn parse_line(
 /// line's problem exactly as [`parse_line`] finds it (what `partition`
 /// cuts is what the reader accepts).
 pub fn trace_ids(text: &str) -> std::result::Result<Vec<u128>, (&'static str, String)> {
-    let data = match super::otlp_scan::traces(text) {
+    let data = match scan::traces(text) {
         Some(data) => data,
         None => parse_data(text)?,
     };

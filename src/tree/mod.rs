@@ -14,6 +14,10 @@
 
 use std::sync::Arc;
 
+mod walk;
+
+use walk::{AgentPaths, Walk};
+
 use crate::hash::{trace_hash, FastMap};
 
 use crate::dimension::PerDimension;
@@ -200,17 +204,18 @@ impl Forest {
         self.traces.into_values().flatten()
     }
 
-    /// Resolve every trace into calls with dimensions. `describe` renders a
-    /// span's origin for error messages.
+    /// Resolve every trace into calls with dimensions, on up to `threads`
+    /// threads. `describe` renders a span's origin for error messages.
     /// A trace with two root spans (a reused trace id) or a parent cycle is
     /// a record error: strict stops, `--lenient` counts it and resolves the
     /// trace anyway (each root on its own; a cycle cut where it closes).
     pub fn resolve(
         self,
-        describe: impl Fn(Origin) -> String,
+        threads: usize,
+        describe: impl Fn(Origin) -> String + Sync,
         skips: &mut Skips,
     ) -> Result<Resolved> {
-        let mut out = self.resolve_unsorted(describe, skips)?;
+        let mut out = self.resolve_unsorted(threads, describe, skips)?;
         out.sort_calls();
         Ok(out)
     }
@@ -220,7 +225,8 @@ impl Forest {
     /// ([`Resolved::sort_calls`]).
     pub fn resolve_unsorted(
         self,
-        describe: impl Fn(Origin) -> String,
+        threads: usize,
+        describe: impl Fn(Origin) -> String + Sync,
         skips: &mut Skips,
     ) -> Result<Resolved> {
         let mut out = Resolved {
@@ -233,12 +239,46 @@ impl Forest {
         // `spill` cuts them, then id).
         traces.sort_unstable_by_key(|(id, _)| (trace_hash(*id), *id));
         out.trace_ids = traces.iter().map(|(id, _)| *id).collect();
-        for (trace_id, spans) in traces {
-            resolve_trace(trace_id, spans, &mut out, &describe, skips)?;
+        // Each thread resolves a run of consecutive traces, with skips of
+        // its own; the runs are taken back in order, so the first problem
+        // and the messages kept are those of one thread's resolution.
+        let share = traces.len().div_ceil(threads.max(1)).max(MIN_SHARE);
+        let mut runs = Vec::new();
+        while traces.len() > share {
+            runs.push(traces.split_off(traces.len() - share));
+        }
+        runs.push(traces);
+        runs.reverse();
+        let lenient = skips.is_lenient();
+        let resolve_run = |run: Vec<(u128, Vec<Span>)>| {
+            let (mut part, mut run_skips) = (Resolved::default(), Skips::new(lenient));
+            let result = run.into_iter().try_for_each(|(trace_id, spans)| {
+                resolve_trace(trace_id, spans, &mut part, &describe, &mut run_skips)
+            });
+            result.map(|()| (part, run_skips))
+        };
+        let parts: Vec<Result<(Resolved, Skips)>> = match runs.len() {
+            1 => runs.into_iter().map(resolve_run).collect(),
+            _ => std::thread::scope(|scope| {
+                let handles: Vec<_> = runs
+                    .into_iter()
+                    .map(|run| scope.spawn(|| resolve_run(run)))
+                    .collect();
+                let joined = handles.into_iter().map(|h| h.join());
+                joined.map(|r| r.expect("a resolving thread")).collect()
+            }),
+        };
+        for part in parts {
+            let (part, run_skips) = part?;
+            skips.absorb(&run_skips.by_kind, &run_skips.first);
+            out.absorb(part);
         }
         Ok(out)
     }
 }
+
+/// Fewer traces than this are resolved on one thread.
+const MIN_SHARE: usize = 4096;
 
 /// An inference span inside a wrapper that counted thinking tokens its own
 /// output count leaves out (ADK's `call_llm`, whose raw Gemini response has
@@ -364,208 +404,6 @@ fn drop_duplicate_spans(spans: &mut Vec<Span>, out: &mut Resolved) -> FastMap<u6
     index
 }
 
-/// What one walk down a trace's tree found for each span: what it inherits,
-/// the nearest agent span above an agent span, and which inference spans
-/// wrap another (an SDK span under a framework's).
-struct Walk {
-    ctx: Vec<Inherited>,
-    parent_agent: Vec<Option<u32>>,
-    wraps: Vec<bool>,
-    wrapped_by: Vec<Option<u32>>,
-}
-
-impl Walk {
-    /// Walk up from each span to a resolved ancestor or a root, then
-    /// resolve downwards. A parent cycle goes to `on_cycle` and is cut
-    /// where it closes; a missing parent counts an orphan span.
-    fn down(
-        spans: &[Span],
-        index: &FastMap<u64, u32>,
-        out: &mut Resolved,
-        on_cycle: &mut impl FnMut(&Span, String) -> Result<()>,
-    ) -> Result<Walk> {
-        const UNSEEN: u8 = 0;
-        const ON_PATH: u8 = 1;
-        const DONE: u8 = 2;
-        let mut state = vec![UNSEEN; spans.len()];
-        let mut walk = Walk {
-            ctx: vec![Inherited::default(); spans.len()],
-            parent_agent: vec![None; spans.len()],
-            wraps: vec![false; spans.len()],
-            wrapped_by: vec![None; spans.len()],
-        };
-        let mut path = Vec::new();
-        for start in 0..spans.len() {
-            let mut cur = start;
-            let mut base = Inherited::default();
-            while state[cur] != DONE {
-                if state[cur] == ON_PATH {
-                    let id = spans[cur].span_id;
-                    on_cycle(
-                        &spans[cur],
-                        format!("span {id:016x} is its own ancestor (parent cycle)"),
-                    )?;
-                    break;
-                }
-                state[cur] = ON_PATH;
-                path.push(cur);
-                let parent = spans[cur].parent_id;
-                match (parent != 0).then(|| index.get(&parent)).flatten() {
-                    Some(&p) => cur = p as usize,
-                    None => {
-                        out.orphan_spans += u64::from(parent != 0);
-                        break;
-                    }
-                }
-            }
-            if state[cur] == DONE {
-                base = walk.ctx[cur];
-            }
-            while let Some(node) = path.pop() {
-                base = walk.inherit(&spans[node], node, base);
-                state[node] = DONE;
-            }
-        }
-        Ok(walk)
-    }
-
-    /// What span `node` holds, given what its parent holds.
-    fn inherit(&mut self, span: &Span, node: usize, base: Inherited) -> Inherited {
-        let mut own = base;
-        if let Some((rank, value)) = span.tenant {
-            if own.tenant.is_none_or(|(best, _)| rank <= best) {
-                own.tenant = Some((rank, value));
-            }
-        }
-        own.feature = span.feature.or(own.feature);
-        match span.role {
-            Role::Agent => {
-                self.parent_agent[node] = base.agent;
-                own.agent = Some(node as u32);
-            }
-            Role::Tool => own.tool = span.tool.or(own.tool),
-            Role::Call => {
-                // An inference span inside another one (an SDK span
-                // under a framework's): the outer one only wraps it.
-                if let Some(outer) = base.call {
-                    self.wraps[outer as usize] = true;
-                    self.wrapped_by[node] = Some(outer);
-                }
-                own.call = Some(node as u32);
-            }
-            Role::Other | Role::IdOnly => {}
-        }
-        self.ctx[node] = own;
-        own
-    }
-
-    /// Each agent invocation's calls numbered by start time, then input
-    /// order (a wrapper that only wraps is no call).
-    fn positions(&self, spans: &[Span]) -> Vec<u32> {
-        let is_call = |i: usize| {
-            spans[i]
-                .call
-                .as_ref()
-                .is_some_and(|c| !self.wraps[i] || c.join_key.is_some())
-        };
-        let mut order: Vec<usize> = (0..spans.len()).filter(|&i| is_call(i)).collect();
-        order.sort_unstable_by_key(|&i| {
-            let span = &spans[i];
-            let start = span.call.as_ref().map_or(0, |c| c.start_ns);
-            (self.ctx[i].agent, start, span.origin.file, span.origin.line)
-        });
-        let mut position = vec![0u32; spans.len()];
-        for (n, &i) in order.iter().enumerate() {
-            let first = n == 0 || self.ctx[order[n - 1]].agent != self.ctx[i].agent;
-            position[i] = if first { 1 } else { position[order[n - 1]] + 1 };
-        }
-        position
-    }
-}
-
-/// For every agent span of a trace: its [`Agents`] (itself and the agents
-/// above it) and its outermost agent span, found in one walk down the tree
-/// of agent spans that counts the agent names on the current path.
-struct AgentPaths {
-    agents: Vec<Agents>,
-    root: Vec<u32>,
-}
-
-/// No span: the end of a child or sibling chain.
-const NONE: u32 = u32::MAX;
-
-impl AgentPaths {
-    /// `parent_agent[i]`, for an agent span, is the nearest agent span
-    /// above it (always resolved before it, so the links form a forest).
-    fn new(spans: &[Span], parent_agent: &[Option<u32>]) -> AgentPaths {
-        let n = spans.len();
-        let names: Vec<Option<Sym>> = spans.iter().map(|s| s.agent).collect();
-        let forest = AgentForest::new(spans, parent_agent);
-        let mut paths = AgentPaths {
-            agents: vec![Agents::default(); n],
-            root: (0..n as u32).collect(),
-        };
-        // Depth first, each span entered (true) then left (false).
-        let mut stack: Vec<(u32, bool)> = forest.roots.iter().map(|&r| (r, true)).collect();
-        let mut on_path: FastMap<Option<Sym>, u32> = FastMap::default();
-        while let Some((node, entering)) = stack.pop() {
-            let i = node as usize;
-            let count = on_path.entry(names[i]).or_default();
-            if !entering {
-                *count -= 1;
-                continue;
-            }
-            let above = parent_agent[i].map(|p| p as usize);
-            let inherited = above.map_or_else(Agents::default, |p| paths.agents[p].clone());
-            paths.agents[i] = match *count {
-                0 => inherited.with(names[i]),
-                _ => inherited,
-            };
-            paths.root[i] = above.map_or(node, |p| paths.root[p]);
-            *count += 1;
-            stack.push((node, false));
-            stack.extend(forest.children(node).map(|c| (c, true)));
-        }
-        paths
-    }
-}
-
-/// The agent spans of a trace as a forest: each one's first child and next
-/// sibling.
-struct AgentForest {
-    roots: Vec<u32>,
-    first_child: Vec<u32>,
-    next_sibling: Vec<u32>,
-}
-
-impl AgentForest {
-    fn new(spans: &[Span], parent_agent: &[Option<u32>]) -> AgentForest {
-        let n = spans.len();
-        let mut forest = AgentForest {
-            roots: Vec::new(),
-            first_child: vec![NONE; n],
-            next_sibling: vec![NONE; n],
-        };
-        for i in (0..n).filter(|&i| spans[i].role == Role::Agent) {
-            match parent_agent[i] {
-                Some(p) => {
-                    forest.next_sibling[i] = forest.first_child[p as usize];
-                    forest.first_child[p as usize] = i as u32;
-                }
-                None => forest.roots.push(i as u32),
-            }
-        }
-        forest
-    }
-
-    fn children(&self, node: u32) -> impl Iterator<Item = u32> + '_ {
-        let first = Some(self.first_child[node as usize]).filter(|&c| c != NONE);
-        std::iter::successors(first, |&c| {
-            Some(self.next_sibling[c as usize]).filter(|&s| s != NONE)
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -584,5 +422,73 @@ mod tests {
         let long = Agents::of((0..300_000).map(|i| Some(names.intern(&i.to_string()))));
         assert_eq!(long.iter().count(), 300_000);
         drop(long);
+    }
+
+    /// A month of 10,000 traces, a root and a call each; every 997th trace
+    /// has a second root (a reused trace id).
+    fn month(names: &mut Interner) -> Forest {
+        let model = names.intern("m");
+        let mut forest = Forest::default();
+        for t in 1..=10_000u128 {
+            let span = |span_id, parent_id, line| Span {
+                trace_id: t << 64 | t,
+                span_id,
+                parent_id,
+                role: Role::Other,
+                agent: None,
+                tool: None,
+                tenant: None,
+                feature: None,
+                outcome: None,
+                call: None,
+                origin: Origin { file: 0, line },
+            };
+            forest.insert(span(1, 0, 3 * t as u64));
+            let mut call = span(2, 1, 3 * t as u64 + 1);
+            call.role = Role::Call;
+            call.call = Some(Box::new(CallInfo {
+                join_key: Some(format!("req-{t}").into()),
+                name: model,
+                model: Some(model),
+                input_tokens: Some(10),
+                output_tokens: Some(1),
+                reasoning_tokens: None,
+                start_ns: 0,
+                step: None,
+            }));
+            forest.insert(call);
+            if t % 997 == 0 {
+                forest.insert(span(3, 0, 3 * t as u64 + 2));
+            }
+        }
+        forest
+    }
+
+    #[test]
+    fn resolving_on_several_threads_gives_what_one_thread_gives() {
+        let describe = |o: Origin| format!("spans.jsonl:{}", o.line);
+        let strict = |threads| {
+            let mut skips = Skips::new(false);
+            let result = month(&mut Interner::default()).resolve(threads, describe, &mut skips);
+            result.unwrap_err().to_string()
+        };
+        assert_eq!(strict(1), strict(2));
+        assert_eq!(strict(1), strict(3));
+        let lenient = |threads| {
+            let mut skips = Skips::new(true);
+            let resolved = month(&mut Interner::default()).resolve(threads, describe, &mut skips);
+            let resolved = resolved.unwrap();
+            let calls: Vec<_> = resolved
+                .calls
+                .iter()
+                .map(|c| (c.trace_id, c.span_id, c.step))
+                .collect();
+            (calls, resolved.trace_ids, skips.by_kind, skips.first)
+        };
+        let one = lenient(1);
+        assert_eq!(one.0.len(), 10_000);
+        assert_eq!(one.2.get("reused-trace-id"), Some(&10));
+        assert_eq!(one, lenient(2));
+        assert_eq!(one, lenient(3));
     }
 }
