@@ -308,6 +308,22 @@ impl Rare {
 }
 
 impl UsageRecord {
+    /// Its names renumbered by `map` (another interner's ids, absorbed).
+    pub fn remap(&mut self, map: &[Sym]) {
+        self.provider = self.provider.remap(map);
+        self.model = self.model.remap(map);
+        self.service.geo = self.service.geo.map(|g| g.remap(map));
+        self.tenant_hint = self.tenant_hint.map(|t| t.remap(map));
+        for (name, value) in self.labels.iter_mut() {
+            (*name, *value) = (name.remap(map), value.remap(map));
+        }
+        if let Some(rare) = &mut self.rare {
+            for (charge, _) in rare.requests.iter_mut() {
+                *charge = charge.remap(map);
+            }
+        }
+    }
+
     /// Another id the same request is known by.
     pub fn alt_request_id(&self) -> Option<&str> {
         self.rare.as_ref()?.alt_request_id.as_deref()

@@ -39,7 +39,7 @@ fuzz_target!(|data: &[u8]| {
         USAGE.as_bytes(),
         Path::new("u.csv"),
         UsageFormat::Canonical,
-        0,
+        (0, 1),
         &mut interner,
         &mut skips,
         &mut |r| records.push(r),

@@ -27,7 +27,7 @@ fuzz_target!(|data: &[u8]| {
     let mut records = Vec::new();
     let mut skips = Skips::new(true);
     let path = Path::new("fuzz-usage");
-    let read = read_from(data, path, format, 0, &mut interner, &mut skips, &mut |r| {
+    let read = read_from(data, path, format, (0, 2), &mut interner, &mut skips, &mut |r| {
         records.push(r)
     });
     if read.is_ok() {

@@ -322,16 +322,25 @@ impl ReportArgs {
                     shard: self.shard,
                 },
                 whole_traces: self.whole_traces,
-                threads: self
-                    .threads
-                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+                threads: self.threads.unwrap_or_else(available_threads),
                 progress: !output.quiet,
                 memory_limit: self.memory_limit.unwrap_or_else(default_memory_limit),
             },
-            month: self.pipeline.config(config_file, &output),
+            month: MonthConfig {
+                usage: UsageConfig {
+                    threads: self.threads.unwrap_or_else(available_threads),
+                    ..self.pipeline.usage.config()
+                },
+                ..self.pipeline.config(config_file, &output)
+            },
             output,
         })
     }
+}
+
+/// The threads a run uses unless `--threads` says: one per core.
+pub fn available_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 impl PipelineArgs {
@@ -402,6 +411,7 @@ impl UsageArgs {
             pricing: self.pricing.clone(),
             period: self.period,
             lenient: self.lenient,
+            threads: available_threads(),
         }
     }
 }

@@ -52,9 +52,7 @@ impl PartitionArgs {
             paths: self.spans.clone(),
             count: self.into,
             out: self.out.clone(),
-            threads: self
-                .threads
-                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+            threads: self.threads.unwrap_or_else(super::month::available_threads),
         }
     }
 }
@@ -275,6 +273,7 @@ impl PricingCheckArgs {
             pricing: self.pricing.clone(),
             period: self.period,
             lenient: false,
+            threads: super::month::available_threads(),
         }
     }
 }

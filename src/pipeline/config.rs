@@ -114,6 +114,8 @@ pub struct UsageConfig {
     pub period: Option<Period>,
     /// Skip malformed records (counted) instead of stopping.
     pub lenient: bool,
+    /// Threads that parse a usage file (the canonical CSV's blocks).
+    pub threads: usize,
 }
 
 /// The checks against what providers say.

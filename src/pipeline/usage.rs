@@ -56,7 +56,7 @@ impl Usage {
             let (format, stats) = usage::read_file(
                 &path,
                 args.format,
-                file,
+                (file, args.threads),
                 &mut interner,
                 &mut intake.skips,
                 &mut |r| records.push(r),

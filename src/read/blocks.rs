@@ -19,9 +19,9 @@ const BLOCK: usize = 2 << 20;
 
 /// A file's lines, cut into blocks of about [`BLOCK`] bytes that end at a
 /// line's end.
-pub(crate) struct Blocks<'p> {
+pub(crate) struct Blocks<'p, R = super::Source> {
     path: &'p Path,
-    reader: super::Source,
+    reader: R,
     /// What follows the last cut: it starts the next block.
     carry: Vec<u8>,
     /// Block buffers are reused: fresh 8 MB allocations for every block
@@ -31,7 +31,7 @@ pub(crate) struct Blocks<'p> {
     done: bool,
 }
 
-impl Blocks<'_> {
+impl<R: BufRead> Blocks<'_, R> {
     /// Up to `n` blocks, each with the number of its first line; none once
     /// the file is read to its end.
     pub(crate) fn next(&mut self, n: usize) -> Result<Vec<(u64, Vec<u8>)>> {
@@ -95,16 +95,16 @@ impl Blocks<'_> {
     }
 }
 
-impl<'p> Blocks<'p> {
-    /// The lines `reader` holds after `head`, which starts them; the first
-    /// is line 1.
-    pub(crate) fn new(path: &'p Path, reader: super::Source, head: Vec<u8>) -> Blocks<'p> {
+impl<'p, R> Blocks<'p, R> {
+    /// The lines `reader` holds after `head`, which starts them, the first
+    /// being line `first_line`.
+    pub(crate) fn new(path: &'p Path, reader: R, head: Vec<u8>, first_line: u64) -> Blocks<'p, R> {
         Blocks {
             path,
             reader,
             carry: head,
             spare: Vec::new(),
-            next_line: 1,
+            next_line: first_line,
             done: false,
         }
     }
@@ -136,8 +136,8 @@ pub(crate) fn in_parallel<T: Send>(
 /// and its bytes) on `threads` threads, and pass each result to
 /// `hand_over` in block order. The first problem in file order (a read
 /// error, or what `hand_over` returns) stops the reading and is returned.
-pub(crate) fn parse_in_order<T: Send>(
-    blocks: &mut Blocks,
+pub(crate) fn parse_in_order<T: Send, R: BufRead + Send>(
+    blocks: &mut Blocks<R>,
     threads: usize,
     parse: impl Fn(u64, &[u8]) -> T + Sync,
     hand_over: &mut (dyn FnMut(T) -> Result<()> + Send),
@@ -190,8 +190,8 @@ impl<T> Order<'_, T> {
 }
 
 /// One thread's loop: take a block, parse it, hand over what is in order.
-fn work<T>(
-    reader: &Mutex<(&mut Blocks, usize)>,
+fn work<T, R: BufRead>(
+    reader: &Mutex<(&mut Blocks<R>, usize)>,
     order: &Mutex<Order<T>>,
     stop: &AtomicBool,
     parse: &(impl Fn(u64, &[u8]) -> T + Sync),

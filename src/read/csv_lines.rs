@@ -30,6 +30,19 @@ impl<R: BufRead> CsvLines<R> {
         }
     }
 
+    /// The same, its first line numbered `first_line`.
+    pub fn starting_at(source: R, first_line: u64) -> CsvLines<R> {
+        let mut lines = CsvLines::new(source);
+        lines.line_no = first_line.saturating_sub(1);
+        lines
+    }
+
+    /// The source, positioned after the last line read, and that line's
+    /// number.
+    pub fn into_rest(self) -> (R, u64) {
+        (self.source, self.line_no)
+    }
+
     /// The next non-blank line's number (`None` at the end), and the line
     /// parsed into `record` or why it is not valid CSV on its own.
     pub fn next(

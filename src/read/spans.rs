@@ -294,7 +294,7 @@ pub(crate) fn open<'p>(
     Ok(Opened::Lines {
         dialect,
         part_of,
-        blocks: Blocks::new(path, reader, head),
+        blocks: Blocks::new(path, reader, head, 1),
     })
 }
 

@@ -15,6 +15,7 @@ use crate::model::{
     REASONING_COLUMN, REQUESTS_SUFFIX,
 };
 use crate::money::plausible;
+use crate::read::blocks::{parse_in_order, Blocks};
 use crate::read::csv_lines::CsvLines;
 
 /// The canonical CSV's required columns (order free; extra columns ignored).
@@ -134,35 +135,88 @@ fn charge_columns(headers: &csv::ByteRecord) -> Vec<(usize, String)> {
     charges
 }
 
-/// Read the canonical usage CSV from `source`, passing each row to `row`.
-/// Rows are read one line each: no field holds a line break.
-pub fn read(
-    source: impl std::io::BufRead,
+/// Read the canonical usage CSV from `source`, passing each row to `row`
+/// in file order. Rows are read one line each (no field holds a line
+/// break), in blocks of lines parsed on `threads` threads.
+pub fn read<R: std::io::BufRead + Send>(
+    source: R,
     path: &Path,
-    file: u32,
+    (file, threads): (u32, usize),
     interner: &mut Interner,
     row: &mut RowSink,
 ) -> Result<()> {
     let mut lines = CsvLines::new(source);
     let headers = lines.header(path)?;
     let columns = Columns::find(path, &headers)?;
-    let mut record = csv::ByteRecord::new();
-    while let Some((line, parsed)) = lines.next(path, &mut record)? {
-        let result = match parsed {
-            Err(message) => Err(("bad-csv", message)),
-            Ok(()) if record.len() != headers.len() => Err((
-                "bad-csv",
-                format!(
-                    "row has {} fields, the header has {}",
-                    record.len(),
-                    headers.len()
-                ),
-            )),
-            Ok(()) => parse_row(&record, &columns, Origin { file, line }, interner).map(Some),
-        };
-        row(line, result)?;
+    let (source, header_line) = lines.into_rest();
+    let mut blocks = Blocks::new(path, source, Vec::new(), header_line + 1);
+    let parse = |first, block: &[u8]| {
+        let mut parsed = Parsed::default();
+        let mut lines = CsvLines::starting_at(block, first);
+        let mut record = csv::ByteRecord::new();
+        loop {
+            let (line, csv) = match lines.next(path, &mut record) {
+                Ok(Some(line)) => line,
+                Ok(None) => break,
+                Err(e) => {
+                    parsed.failed = Some(e);
+                    break;
+                }
+            };
+            let origin = Origin { file, line };
+            let result = parse_line(
+                csv,
+                &record,
+                (&headers, &columns),
+                origin,
+                &mut parsed.interner,
+            );
+            parsed.rows.push((line, result));
+        }
+        parsed
+    };
+    parse_in_order(&mut blocks, threads, parse, &mut |parsed: Parsed| {
+        let map = interner.absorb(parsed.interner);
+        parsed.rows.into_iter().try_for_each(|(line, mut result)| {
+            if let Ok(Some(record)) = &mut result {
+                record.remap(&map);
+            }
+            row(line, result)
+        })?;
+        parsed.failed.map_or(Ok(()), Err)
+    })
+}
+
+/// What one thread made of a block of lines: each line's number and
+/// record (or problem), with the names it interned.
+#[derive(Default)]
+struct Parsed {
+    rows: Vec<(u64, Result<Option<UsageRecord>, RowError>)>,
+    interner: Interner,
+    /// What stopped the block's reading, after its rows.
+    failed: Option<Error>,
+}
+
+/// One line's record, or what is wrong with it.
+fn parse_line(
+    csv: std::result::Result<(), String>,
+    record: &csv::ByteRecord,
+    (headers, columns): (&csv::ByteRecord, &Columns),
+    origin: Origin,
+    interner: &mut Interner,
+) -> Result<Option<UsageRecord>, RowError> {
+    match csv {
+        Err(message) => Err(("bad-csv", message)),
+        Ok(()) if record.len() != headers.len() => Err((
+            "bad-csv",
+            format!(
+                "row has {} fields, the header has {}",
+                record.len(),
+                headers.len()
+            ),
+        )),
+        Ok(()) => parse_row(record, columns, origin, interner).map(Some),
     }
-    Ok(())
 }
 
 fn field<'r>(row: &'r csv::ByteRecord, index: usize, name: &str) -> Result<&'r str, RowError> {
@@ -313,5 +367,75 @@ fn reported_cost(row: &csv::ByteRecord, columns: &Columns) -> Result<Option<Deci
                     format!("reported_cost_usd: expected a decimal number of USD, got \"{v}\""),
                 )
             }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{read_from, UsageFormat};
+    use super::*;
+    use crate::error::Skips;
+
+    /// 64,000 rows (three blocks) with labels, a bad count on row 20,000
+    /// and an unclosed quote on row 50,000.
+    fn usage() -> String {
+        let mut csv = String::from("request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch,label.team\n");
+        for i in 1..=64_000 {
+            let team = format!("team-{}", i % 7);
+            let tokens = if i == 20_000 { "-3" } else { "120" };
+            let model = if i == 50_000 { "\"gpt-4o" } else { "gpt-4o" };
+            csv += &format!(
+                "req-{i},2025-06-01T00:00:{:02}Z,openai,{model},{tokens},0,0,0,7,false,{team}\n",
+                i % 60
+            );
+        }
+        csv
+    }
+
+    #[test]
+    fn blocks_read_on_several_threads_give_what_one_thread_gives() {
+        let text = usage();
+        assert!(text.len() > 4 << 20, "{} bytes", text.len());
+        let read = |threads, lenient| {
+            let (mut interner, mut skips) = (Interner::default(), Skips::new(lenient));
+            let mut records = Vec::new();
+            let path = Path::new("usage.csv");
+            let at = (0, threads);
+            let result = read_from(
+                text.as_bytes(),
+                path,
+                UsageFormat::Canonical,
+                at,
+                &mut interner,
+                &mut skips,
+                &mut |r| records.push(r),
+            );
+            // The same names under the same numbers, whatever the threads.
+            let names: Vec<(&str, &str)> = records
+                .iter()
+                .flat_map(|r| r.labels.iter().copied().chain([(r.provider, r.model)]))
+                .map(|(a, b)| (interner.get(a), interner.get(b)))
+                .collect();
+            let names = format!("{names:?}");
+            (
+                result.map_err(|e| e.to_string()).map(|s| s.records),
+                format!("{records:?}"),
+                names,
+                skips.first,
+            )
+        };
+        let one = read(1, true);
+        assert_eq!(one.0, Ok(63_998));
+        assert_eq!(one.3.len(), 2, "{:?}", one.3);
+        assert!(one.3[0].contains("usage.csv:20001"), "{:?}", one.3);
+        assert_eq!(one, read(2, true));
+        assert_eq!(one, read(3, true));
+        let strict = read(1, false);
+        assert!(
+            strict.0.as_ref().unwrap_err().contains("usage.csv:20001"),
+            "{:?}",
+            strict.0
+        );
+        assert_eq!(strict, read(3, false));
     }
 }

@@ -160,29 +160,31 @@ pub struct ReadStats {
 pub fn read_file(
     path: &Path,
     format: Option<UsageFormat>,
-    file: u32,
+    at: (u32, usize),
     interner: &mut Interner,
     skips: &mut Skips,
-    sink: &mut dyn FnMut(UsageRecord),
+    sink: &mut (dyn FnMut(UsageRecord) + Send),
 ) -> Result<(UsageFormat, ReadStats)> {
     let (head, source) = super::open_with_head(path, UsageFormat::HEAD)?;
     let format = match format {
         Some(format) => format,
         None => UsageFormat::detect(path, &head)?,
     };
-    let stats = read_from(source, path, format, file, interner, skips, sink)?;
+    let stats = read_from(source, path, format, at, interner, skips, sink)?;
     Ok((format, stats))
 }
 
 /// Read usage records in `format` from `source`; `path` names it in errors.
+/// `(file, threads)`: the file's index among the run's inputs, and the
+/// threads that may parse it (the canonical CSV's blocks of lines).
 pub fn read_from(
-    source: impl BufRead,
+    source: impl BufRead + Send,
     path: &Path,
     format: UsageFormat,
-    file: u32,
+    (file, threads): (u32, usize),
     interner: &mut Interner,
     skips: &mut Skips,
-    sink: &mut dyn FnMut(UsageRecord),
+    sink: &mut (dyn FnMut(UsageRecord) + Send),
 ) -> Result<ReadStats> {
     let mut stats = ReadStats::default();
     let mut keep = |record: Option<UsageRecord>| match record {
@@ -200,7 +202,9 @@ pub fn read_from(
         Err((kind, message)) => skips.handle(Error::record(path, line, kind, message)),
     };
     match format {
-        UsageFormat::Canonical => canonical::read(source, path, file, interner, &mut row)?,
+        UsageFormat::Canonical => {
+            canonical::read(source, path, (file, threads), interner, &mut row)?
+        }
         UsageFormat::Litellm => litellm::read(source, path, file, interner, &mut row)?,
         UsageFormat::Openrouter => for_each_json(source, path, &mut |line, json| {
             row(
@@ -229,7 +233,8 @@ pub type RowError = (&'static str, String);
 
 /// Where an adapter sends each row: its line and what it made of it (`None`
 /// for a row that was not billed).
-pub type RowSink<'s> = dyn FnMut(u64, Result<Option<UsageRecord>, RowError>) -> Result<()> + 's;
+pub type RowSink<'s> =
+    dyn FnMut(u64, Result<Option<UsageRecord>, RowError>) -> Result<()> + Send + 's;
 
 /// Where [`for_each_json`] sends each record: its line and its JSON text (or
 /// what was wrong with it).
