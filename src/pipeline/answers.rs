@@ -69,27 +69,30 @@ impl Month {
         let (changes, anomalies) = self.over_time();
         // FOCUS rows and charge lines both sort by the names' text.
         let text = interner.text_order(&[UNATTRIBUTED, NONE]);
-        // FOCUS rows, which go over every record, are grouped on a second
-        // core while this one does the rest (the charge lines go over every
-        // record too).
+        // FOCUS rows and the per-step curve, which go over every record,
+        // are grouped on a second core while this one does the rest (the
+        // charge lines go over every record too).
         std::thread::scope(|scope| {
-            let focus = scope.spawn(|| {
-                focus(
+            let second = scope.spawn(|| {
+                let focus = focus(
                     &postings,
                     table,
                     (interner, &text),
                     self.invoice_only,
                     self.billed_target,
-                )
+                );
+                (focus, by_step(&postings))
             });
             let lines = charges::lines(&postings, table, (interner, &text));
+            let spreads = distribution(&runs, &feature_costs, &agent_costs);
+            let (focus, steps) = second.join().expect("the FOCUS thread");
             let answers = Answers {
                 run_costs: runs.iter().map(|r| r.cost).collect(),
-                spreads: distribution(&runs, &feature_costs, &agent_costs),
+                spreads,
                 outliers: outliers(&runs, config.outlier_factor),
-                steps: by_step(&postings)?,
+                steps: steps?,
                 by_outcome: by_outcome(&runs, outcome_of, &config.success_outcome, &feature_costs),
-                focus: focus.join().expect("the FOCUS thread")?,
+                focus: focus?,
                 lines: lines?,
                 changes,
                 anomalies,
