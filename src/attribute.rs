@@ -121,6 +121,14 @@ impl Agreed {
         }
     }
 
+    /// Agreed with what another part of the postings agreed on.
+    fn merge_agreed(&mut self, other: Agreed) {
+        match other {
+            Agreed::One(key) => self.merge(key),
+            Agreed::Mixed => *self = Agreed::Mixed,
+        }
+    }
+
     fn label<'a>(&self, interner: &'a Interner) -> &'a str {
         match self {
             Agreed::One(key) => key.label(interner),
@@ -155,10 +163,40 @@ pub struct Ledger {
     pub matched: u64,
 }
 
-/// Roll up the month's postings.
-pub fn attribute(postings: &Postings) -> Ledger {
+/// Roll up the month's postings, on up to `threads` threads: each rolls
+/// up a run of consecutive postings, and the partial ledgers are added
+/// up in order (exact sums; rows keep the order of their first posting).
+pub fn attribute(postings: &Postings, threads: usize) -> Ledger {
+    let share = postings.len().div_ceil(threads.max(1)).max(MIN_SHARE);
+    let ranges: Vec<std::ops::Range<usize>> = (0..postings.len())
+        .step_by(share)
+        .map(|start| start..(start + share).min(postings.len()))
+        .collect();
+    let mut parts: Vec<Ledger> = match ranges.len() {
+        0 | 1 => vec![roll_up(postings, 0..postings.len())],
+        _ => std::thread::scope(|scope| {
+            let handles: Vec<_> = ranges
+                .into_iter()
+                .map(|range| scope.spawn(|| roll_up(postings, range)))
+                .collect();
+            let joined = handles.into_iter().map(|h| h.join());
+            joined.map(|l| l.expect("an attributing thread")).collect()
+        }),
+    };
+    let mut ledger = parts.remove(0);
+    parts.into_iter().for_each(|part| ledger.absorb(part));
+    ledger.sum_days();
+    ledger
+}
+
+/// Fewer postings than this are rolled up on one thread.
+const MIN_SHARE: usize = 4096;
+
+/// Roll up the postings of `range` (the month's rows and total are left
+/// to [`Ledger::sum_days`]).
+fn roll_up(postings: &Postings, range: std::ops::Range<usize>) -> Ledger {
     let mut ledger = Ledger::default();
-    for posting in postings.iter() {
+    for posting in range.map(|i| postings.get(i)) {
         let (record, cost, billed) = (posting.record, posting.cost, posting.billed_total());
         let keys = posting.keys();
         // Each record goes into its per-day rows only: the month's rows and
@@ -200,7 +238,6 @@ pub fn attribute(postings: &Postings) -> Ledger {
         run.feature.merge(feature);
         run.totals.add(record, cost, billed);
     }
-    ledger.sum_days();
     ledger
 }
 
@@ -248,6 +285,34 @@ impl Ledger {
     /// The month's rows of each dimension, and the total, from the per-day
     /// rows (exact sums, in any order: costs are exact, and a record's
     /// billed amounts are held to 18 places, see `reconcile`).
+    /// Add a ledger of later postings (rolled up by [`roll_up`]): its new
+    /// rows follow this one's, in the order it met them.
+    fn absorb(&mut self, later: Ledger) {
+        for (d, days) in later.by_day.0.into_iter().enumerate() {
+            for (key, totals) in days {
+                self.by_day.0[d].entry(key).or_default().merge(&totals);
+            }
+        }
+        for (key, cost) in later.agent_inclusive {
+            *self.agent_inclusive.entry(key).or_default() += cost;
+        }
+        for (trace, run) in later.runs {
+            match self.runs.get_mut(&trace) {
+                Some(mine) => {
+                    mine.root_agent.merge_agreed(run.root_agent);
+                    mine.tenant.merge_agreed(run.tenant);
+                    mine.feature.merge_agreed(run.feature);
+                    mine.totals.merge(&run.totals);
+                }
+                None => {
+                    self.runs.insert(trace, run);
+                }
+            }
+        }
+        self.unattributed.extend(later.unattributed);
+        self.matched += later.matched;
+    }
+
     fn sum_days(&mut self) {
         for d in Dimension::ALL {
             let month = &mut self.by_value[d];

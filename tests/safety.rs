@@ -309,13 +309,14 @@ fn a_closed_pipe_on_print_exits_quietly() {
 
 #[test]
 fn any_number_of_threads_gives_the_same_bytes() {
-    // A month several 8 MB blocks long, so that blocks are parsed in
-    // parallel and their spans and names merged back in file order.
+    // A month of many 2 MB blocks and over 8,192 usage records, so
+    // that blocks are parsed, traces resolved and postings rolled up in
+    // parallel and merged back in order (exact sums compared raw).
     let wd = Workdir::new("threads");
     wd.run(&[
         "simulate",
         "--runs",
-        "1500",
+        "3000",
         "--seed",
         "5",
         "--message-bytes",
@@ -331,6 +332,7 @@ fn any_number_of_threads_gives_the_same_bytes() {
             .len()
             > 24 << 20
     );
+    assert!(wd.read("m/usage.csv").lines().count() > 8192 + 1);
     let pricing = repo().join("pricing.toml");
     let run = |threads: &str, out: &str| {
         wd.run(&[
@@ -344,6 +346,7 @@ fn any_number_of_threads_gives_the_same_bytes() {
             "--out",
             out,
             "--quiet",
+            "--raw-csv",
             "--pricing",
             pricing.to_str().unwrap(),
         ]);

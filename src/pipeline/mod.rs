@@ -148,7 +148,7 @@ pub fn month(
         &resolved.calls,
         &joined,
     );
-    let mut ledger = attribute(&postings);
+    let mut ledger = attribute(&postings, config.usage.threads);
     (intake.counts.matched, intake.counts.unattributed) =
         (ledger.matched, ledger.unattributed.len() as u64);
     timings.phase("join and attribute");
