@@ -282,9 +282,6 @@ impl Table {
 }
 
 impl Ledger {
-    /// The month's rows of each dimension, and the total, from the per-day
-    /// rows (exact sums, in any order: costs are exact, and a record's
-    /// billed amounts are held to 18 places, see `reconcile`).
     /// Add a ledger of later postings (rolled up by [`roll_up`]): its new
     /// rows follow this one's, in the order it met them.
     fn absorb(&mut self, later: Ledger) {
@@ -313,6 +310,9 @@ impl Ledger {
         self.matched += later.matched;
     }
 
+    /// The month's rows of each dimension, and the total, from the per-day
+    /// rows (exact sums, in any order: costs are exact, and a record's
+    /// billed amounts are held to 18 places, see `reconcile`).
     fn sum_days(&mut self) {
         for d in Dimension::ALL {
             let month = &mut self.by_value[d];

@@ -309,9 +309,11 @@ fn a_closed_pipe_on_print_exits_quietly() {
 
 #[test]
 fn any_number_of_threads_gives_the_same_bytes() {
-    // A month of many 2 MB blocks and over 8,192 usage records, so
-    // that blocks are parsed, traces resolved and postings rolled up in
-    // parallel and merged back in order (exact sums compared raw).
+    // A month of many 2 MB span blocks and over 8,192 usage records, so
+    // that span blocks are parsed and postings rolled up in parallel and
+    // merged back in order (exact sums compared raw). Resolving traces and
+    // reading usage blocks on several threads have unit tests of their own
+    // (tree, read::usage::canonical).
     let wd = Workdir::new("threads");
     wd.run(&[
         "simulate",

@@ -114,7 +114,8 @@ pub struct UsageConfig {
     pub period: Option<Period>,
     /// Skip malformed records (counted) instead of stopping.
     pub lenient: bool,
-    /// Threads that parse a usage file (the canonical CSV's blocks).
+    /// The run's threads (`--threads`): they parse a usage file (the
+    /// canonical CSV's blocks) and, later, roll up the postings.
     pub threads: usize,
 }
 

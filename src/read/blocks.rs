@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, Read};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::{Condvar, Mutex};
 
 use crate::error::{Error, Result};
 
@@ -24,11 +24,13 @@ pub(crate) struct Blocks<'p, R = super::Source> {
     reader: R,
     /// What follows the last cut: it starts the next block.
     carry: Vec<u8>,
-    /// Block buffers are reused: fresh 8 MB allocations for every block
-    /// would be faulted in page by page, over and over.
+    /// Block buffers are reused: fresh allocations for every block would
+    /// be faulted in page by page, over and over.
     spare: Vec<Vec<u8>>,
     next_line: u64,
     done: bool,
+    /// A read that failed, reported after the lines read before it.
+    failed: Option<Error>,
 }
 
 impl<R: BufRead> Blocks<'_, R> {
@@ -46,9 +48,10 @@ impl<R: BufRead> Blocks<'_, R> {
     }
 
     /// The next block and the number of its first line; `None` once the
-    /// file is read to its end.
+    /// file is read to its end. A read that fails gives the whole lines
+    /// read before it as a block first, then its error; nothing is read
+    /// after it.
     pub(crate) fn next_block(&mut self) -> Result<Option<(u64, Vec<u8>)>> {
-        let io = |e| Error::io(self.path, e);
         while !self.done {
             let mut block = self
                 .spare
@@ -56,21 +59,11 @@ impl<R: BufRead> Blocks<'_, R> {
                 .unwrap_or_else(|| Vec::with_capacity(BLOCK + (1 << 16)));
             block.extend_from_slice(&self.carry);
             self.carry.clear();
-            let want = BLOCK.saturating_sub(block.len()) as u64;
-            let got = (&mut self.reader)
-                .take(want)
-                .read_to_end(&mut block)
-                .map_err(io)?;
-            self.done = (got as u64) < want;
-            if !self.done {
-                match memchr::memrchr(b'\n', &block) {
-                    Some(end) => {
-                        self.carry.extend_from_slice(&block[end + 1..]);
-                        block.truncate(end + 1);
-                    }
-                    // A line longer than a block: read to its end.
-                    None => self.done = self.reader.read_until(b'\n', &mut block).map_err(io)? == 0,
-                }
+            if let Err(e) = self.fill(&mut block) {
+                // The line the failure cut short is not a line.
+                self.done = true;
+                self.failed = Some(Error::io(self.path, e));
+                block.truncate(memchr::memrchr(b'\n', &block).map_or(0, |end| end + 1));
             }
             if block.is_empty() {
                 self.spare.push(block);
@@ -80,7 +73,26 @@ impl<R: BufRead> Blocks<'_, R> {
             self.next_line += memchr::memchr_iter(b'\n', &block).count() as u64;
             return Ok(Some((first, block)));
         }
-        Ok(None)
+        self.failed.take().map_or(Ok(None), Err)
+    }
+
+    /// Read up to a block's worth after what `block` holds, and cut it at
+    /// its last line's end (the rest is carried to the next block).
+    fn fill(&mut self, block: &mut Vec<u8>) -> std::io::Result<()> {
+        let want = BLOCK.saturating_sub(block.len()) as u64;
+        let got = (&mut self.reader).take(want).read_to_end(block)?;
+        self.done = (got as u64) < want;
+        if !self.done {
+            match memchr::memrchr(b'\n', block) {
+                Some(end) => {
+                    self.carry.extend_from_slice(&block[end + 1..]);
+                    block.truncate(end + 1);
+                }
+                // A line longer than a block: read to its end.
+                None => self.done = self.reader.read_until(b'\n', block)? == 0,
+            }
+        }
+        Ok(())
     }
 
     /// Take blocks back once their lines are parsed, for reuse.
@@ -106,6 +118,7 @@ impl<'p, R> Blocks<'p, R> {
             spare: Vec::new(),
             next_line: first_line,
             done: false,
+            failed: None,
         }
     }
 }
@@ -149,6 +162,7 @@ pub(crate) fn parse_in_order<T: Send, R: BufRead + Send>(
         hand_over,
         failed: None,
     });
+    let order = (order, Condvar::new(), 2 * threads.max(1));
     let stop = AtomicBool::new(false);
     let work = || work(&reader, &order, &stop, &parse);
     std::thread::scope(|scope| {
@@ -157,7 +171,10 @@ pub(crate) fn parse_in_order<T: Send, R: BufRead + Send>(
         }
         work();
     });
-    let order = order.into_inner().expect("a parser thread does not panic");
+    let order = order
+        .0
+        .into_inner()
+        .expect("a parser thread does not panic");
     order.failed.map_or(Ok(()), Err)
 }
 
@@ -189,16 +206,26 @@ impl<T> Order<'_, T> {
     }
 }
 
+/// The blocks parsed but not handed over, the signal that some were,
+/// and how many may wait (for an earlier block still being parsed).
+type Waiting<'h, T> = (Mutex<Order<'h, T>>, Condvar, usize);
+
 /// One thread's loop: take a block, parse it, hand over what is in order.
 fn work<T, R: BufRead>(
     reader: &Mutex<(&mut Blocks<R>, usize)>,
-    order: &Mutex<Order<T>>,
+    (order, handed, most): &Waiting<T>,
     stop: &AtomicBool,
     parse: &(impl Fn(u64, &[u8]) -> T + Sync),
 ) {
+    // The last block's buffer, given back when the next one is read (not
+    // under a second wait for the reader).
+    let mut used: Option<Vec<u8>> = None;
     while !stop.load(Ordering::Relaxed) {
         let (index, block) = {
             let mut reader = reader.lock().expect("a parser thread does not panic");
+            if let Some(bytes) = used.take() {
+                reader.0.reuse(bytes);
+            }
             let index = reader.1;
             reader.1 += 1;
             (index, reader.0.next_block())
@@ -207,8 +234,7 @@ fn work<T, R: BufRead>(
             Ok(None) => return,
             Ok(Some((first, bytes))) => {
                 let parsed = parse(first, &bytes);
-                let mut reader = reader.lock().expect("a parser thread does not panic");
-                reader.0.reuse(bytes);
+                used = Some(bytes);
                 Ok(parsed)
             }
             Err(e) => Err(e),
@@ -217,6 +243,13 @@ fn work<T, R: BufRead>(
         order.ready.insert(index, result);
         if !order.drain() {
             stop.store(true, Ordering::Relaxed);
+        }
+        handed.notify_all();
+        // Memory stays bounded: this thread parses no further while `most`
+        // blocks wait for the one being parsed elsewhere (which never waits
+        // here before its block is in).
+        while order.ready.len() >= *most && order.failed.is_none() {
+            order = handed.wait(order).expect("a parser thread does not panic");
         }
     }
 }
@@ -260,5 +293,51 @@ mod tests {
         }
         std::fs::remove_file(&path).unwrap();
         assert!(firsts.windows(2).all(|w| w[0] == w[1]), "{firsts:?}");
+    }
+
+    /// Lines of `text`, then a failed read.
+    struct Failing(std::io::Cursor<Vec<u8>>);
+
+    impl Read for Failing {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            match self.0.read(buf)? {
+                0 => Err(std::io::Error::other("the disk went away")),
+                n => Ok(n),
+            }
+        }
+    }
+
+    #[test]
+    fn a_failed_read_comes_after_the_lines_read_before_it() {
+        // 30,000 lines (two blocks), the last cut short by the failure.
+        let text: String = (1..=30_000)
+            .map(|i| format!("{{\"n\":{i:<90}}}\n"))
+            .collect();
+        let text = text + "{\"n\":30001";
+        let path = Path::new("spans.jsonl");
+        for (bad_line, threads) in [(None, 1), (None, 2), (Some(25_000), 1), (Some(25_000), 2)] {
+            let reader =
+                std::io::BufReader::new(Failing(std::io::Cursor::new(text.clone().into_bytes())));
+            let mut blocks = Blocks::new(path, reader, Vec::new(), 1);
+            let mut lines = 0;
+            let count = |first: u64, block: &[u8]| {
+                (first, memchr::memchr_iter(b'\n', block).count() as u64)
+            };
+            let result = parse_in_order(&mut blocks, threads, count, &mut |(first, n)| {
+                lines += n;
+                match bad_line.filter(|&bad| first <= bad && bad < first + n) {
+                    Some(bad) => Err(Error::fatal(format!("spans.jsonl:{bad}: bad"))),
+                    None => Ok(()),
+                }
+            });
+            let error = result.unwrap_err().to_string();
+            match bad_line {
+                None => {
+                    assert_eq!(lines, 30_000);
+                    assert!(error.contains("the disk went away"), "{error}");
+                }
+                Some(_) => assert_eq!(error, "spans.jsonl:25000: bad"),
+            }
+        }
     }
 }

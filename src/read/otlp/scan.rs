@@ -1,14 +1,15 @@
-//! The fast path of the OTLP JSON line reader ([`super`]): a scanner for the shape the
-//! Collector's file exporter writes (`resourceSpans` → `scopeSpans` →
-//! `spans`), which walks only the keys attribution reads and skips every
-//! other value (message bodies above all) at `memchr` speed.
+//! The fast path of the OTLP JSON line reader ([`super`]): a scanner for
+//! the shape the Collector's file exporter writes (`resourceSpans` →
+//! `scopeSpans` → `spans`), which walks only the keys attribution reads and
+//! skips every other value (message bodies above all) at `memchr` speed.
 //!
-//! It builds the same [`TracesData`] serde would, or gives up: `None`
-//! sends the line to serde ([`super::otlp`]), which reads it or names its
-//! problem. It gives up on anything it does not read exactly as serde
-//! does: a control character anywhere in the line, an escape in a key or
-//! an id, a repeated field, a `null` where serde would object, another
-//! signal, nesting deeper than serde's limit. So a line it reads is one
+//! It builds the same `TracesData` serde would, or gives up: `None` sends
+//! the line to serde ([`super`]), which reads it or names its problem. It
+//! gives up on anything it does not read exactly as serde does: a control
+//! character anywhere in the line, an escape in a key or an id, a repeated
+//! field, a `null` where serde would object, another signal, a value
+//! nested deeper than [`MAX_DEPTH`] (a bound on its own recursion; serde
+//! skips unknown values without one). So a line it reads is one
 //! serde reads the same way ([`agrees`], checked on every fixture, on
 //! mutations of them, and by the fuzz target).
 
@@ -20,7 +21,7 @@ use super::{OtlpSpan, ResourceSpans, ScopeSpans, TracesData};
 /// `None`: leave the line to serde.
 type Fast<T> = Option<T>;
 
-/// Deeper than this the scanner gives up (serde's own limit is 128).
+/// Deeper than this the scanner gives up: a bound on its own recursion.
 const MAX_DEPTH: u32 = 100;
 
 /// The line's `TracesData`, or `None` when serde must read it.
