@@ -53,25 +53,15 @@ impl Month {
     /// per-step curve, cost per outcome, the FOCUS rows, the step changes
     /// and the charge lines.
     pub fn answers(&self, config: &AnswerConfig) -> Result<Answers<'_>> {
-        let by_run = &self.runs().rows;
-        let runs = answers::runs(by_run, &self.resolved.calls);
-        let feature_costs = run_group_costs(by_run, RunLabel::Feature, &self.columns)?;
-        let agent_costs = run_group_costs(by_run, RunLabel::RootAgent, &self.columns)?;
         let interner = &self.usage.interner;
-        let outcome_of = |trace: u128| {
-            self.outcomes
-                .as_ref()
-                .and_then(|o| o.get(&trace).map(String::as_str))
-                .or_else(|| self.resolved.outcomes.get(&trace).map(|&o| interner.get(o)))
-        };
         let postings = self.postings();
         let table = &self.usage.pricing;
-        let (changes, anomalies) = self.over_time();
         // FOCUS rows and charge lines both sort by the names' text.
         let text = interner.text_order(&[UNATTRIBUTED, NONE]);
-        // FOCUS rows and the per-step curve, which go over every record,
-        // are grouped on a second core while this one does the rest (the
-        // charge lines go over every record too).
+        // FOCUS rows, the per-step curve and the changes over time, which
+        // go over every record, are computed on a second core from the
+        // start, while this one does the rest (the charge lines go over
+        // every record too).
         std::thread::scope(|scope| {
             let second = scope.spawn(|| {
                 let focus = focus(
@@ -81,11 +71,21 @@ impl Month {
                     self.invoice_only,
                     self.billed_target,
                 );
-                (focus, by_step(&postings))
+                (focus, by_step(&postings), self.over_time())
             });
+            let by_run = &self.runs().rows;
+            let runs = answers::runs(by_run, &self.resolved.calls);
+            let feature_costs = run_group_costs(by_run, RunLabel::Feature, &self.columns)?;
+            let agent_costs = run_group_costs(by_run, RunLabel::RootAgent, &self.columns)?;
+            let outcome_of = |trace: u128| {
+                self.outcomes
+                    .as_ref()
+                    .and_then(|o| o.get(&trace).map(String::as_str))
+                    .or_else(|| self.resolved.outcomes.get(&trace).map(|&o| interner.get(o)))
+            };
             let lines = charges::lines(&postings, table, (interner, &text));
             let spreads = distribution(&runs, &feature_costs, &agent_costs);
-            let (focus, steps) = second.join().expect("the FOCUS thread");
+            let (focus, steps, (changes, anomalies)) = second.join().expect("the FOCUS thread");
             let answers = Answers {
                 run_costs: runs.iter().map(|r| r.cost).collect(),
                 spreads,
