@@ -30,7 +30,7 @@ pub(crate) struct Blocks<'p, R = super::Source> {
     next_line: u64,
     done: bool,
     /// A read that failed, reported after the lines read before it.
-    failed: Option<Error>,
+    failed: Option<Box<Error>>,
 }
 
 impl<R: BufRead> Blocks<'_, R> {
@@ -62,7 +62,7 @@ impl<R: BufRead> Blocks<'_, R> {
             if let Err(e) = self.fill(&mut block) {
                 // The line the failure cut short is not a line.
                 self.done = true;
-                self.failed = Some(Error::io(self.path, e));
+                self.failed = Some(Box::new(Error::io(self.path, e)));
                 block.truncate(memchr::memrchr(b'\n', &block).map_or(0, |end| end + 1));
             }
             if block.is_empty() {
@@ -73,7 +73,7 @@ impl<R: BufRead> Blocks<'_, R> {
             self.next_line += memchr::memchr_iter(b'\n', &block).count() as u64;
             return Ok(Some((first, block)));
         }
-        self.failed.take().map_or(Ok(None), Err)
+        self.failed.take().map_or(Ok(None), |e| Err(*e))
     }
 
     /// Read up to a block's worth after what `block` holds, and cut it at

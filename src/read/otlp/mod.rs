@@ -76,10 +76,7 @@ pub fn parse_line(
     interner: &mut Interner,
     sink: &mut dyn FnMut(Span),
 ) -> std::result::Result<u64, (&'static str, String)> {
-    let data = match scan::traces(text) {
-        Some(data) => data,
-        None => parse_data(text)?,
-    };
+    let data = parse_data(text)?;
     convert(data, origin, keys, interner, sink).map_err(|message| ("bad-span", message))
 }
 
@@ -87,10 +84,20 @@ pub fn parse_line(
 /// line's problem exactly as [`parse_line`] finds it (what `partition`
 /// cuts is what the reader accepts).
 pub fn trace_ids(text: &str) -> std::result::Result<Vec<u128>, (&'static str, String)> {
-    let data = match scan::traces(text) {
-        Some(data) => data,
-        None => parse_data(text)?,
-    };
+    all_trace_ids(parse_data(text)?).map_err(|message| ("bad-span", message))
+}
+
+/// One line's `TracesData`: by the scanner, or by serde where it gives up.
+fn parse_data(text: &str) -> std::result::Result<TracesData<'_>, (&'static str, String)> {
+    if let Some(data) = scan::traces(text) {
+        return Ok(data);
+    }
+    serde_json::from_str(text)
+        .map_err(|e| ("bad-json", format!("not an OTLP TracesData JSON line: {e}")))
+}
+
+/// The trace id of every span and request event of `data`, in order.
+fn all_trace_ids(data: TracesData) -> std::result::Result<Vec<u128>, String> {
     let mut traces: Vec<u128> = data
         .resource_logs
         .as_deref()
@@ -98,14 +105,8 @@ pub fn trace_ids(text: &str) -> std::result::Result<Vec<u128>, (&'static str, St
     each_span(data, &mut |span, _| {
         traces.push(span_ids(span).parse(&span.name)?.0);
         Ok(())
-    })
-    .map_err(|message| ("bad-span", message))?;
+    })?;
     Ok(traces)
-}
-
-fn parse_data(text: &str) -> std::result::Result<TracesData<'_>, (&'static str, String)> {
-    serde_json::from_str(text)
-        .map_err(|e| ("bad-json", format!("not an OTLP TracesData JSON line: {e}")))
 }
 
 /// Read the rest of a file that holds one JSON document; `head` is what was
@@ -127,17 +128,8 @@ pub fn read_document(
 /// [`trace_ids`] of a file that holds one document, or its problem as
 /// [`read_document`] finds it.
 pub fn document_trace_ids(path: &Path, text: &str) -> Result<Vec<u128>> {
-    let data = parse_document(path, text)?;
-    let mut traces: Vec<u128> = data
-        .resource_logs
-        .as_deref()
-        .map_or_else(Vec::new, super::otlp_logs::trace_ids);
-    each_span(data, &mut |span, _| {
-        traces.push(span_ids(span).parse(&span.name)?.0);
-        Ok(())
-    })
-    .map_err(|message| Error::fatal(format!("{}: {message}", path.display())))?;
-    Ok(traces)
+    all_trace_ids(parse_document(path, text)?)
+        .map_err(|message| Error::fatal(format!("{}: {message}", path.display())))
 }
 
 fn parse_document<'t>(path: &Path, text: &'t str) -> Result<TracesData<'t>> {
