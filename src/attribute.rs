@@ -10,6 +10,7 @@ use crate::hash::{DenseMap, FastMap};
 use crate::intern::{Interner, Sym};
 use crate::model::{Cost, Modality, TokenType, UsageRecord};
 use crate::posting::Postings;
+use crate::threads;
 
 /// Sums over a group of usage records.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -167,24 +168,10 @@ pub struct Ledger {
 /// up a run of consecutive postings, and the partial ledgers are added
 /// up in order (exact sums; rows keep the order of their first posting).
 pub fn attribute(postings: &Postings, threads: usize) -> Ledger {
-    let share = postings.len().div_ceil(threads.max(1)).max(MIN_SHARE);
-    let ranges: Vec<std::ops::Range<usize>> = (0..postings.len())
-        .step_by(share)
-        .map(|start| start..(start + share).min(postings.len()))
-        .collect();
-    let mut parts: Vec<Ledger> = match ranges.len() {
-        0 | 1 => vec![roll_up(postings, 0..postings.len())],
-        _ => std::thread::scope(|scope| {
-            let handles: Vec<_> = ranges
-                .into_iter()
-                .map(|range| scope.spawn(|| roll_up(postings, range)))
-                .collect();
-            let joined = handles.into_iter().map(|h| h.join());
-            joined.map(|l| l.expect("an attributing thread")).collect()
-        }),
-    };
-    let mut ledger = parts.remove(0);
-    parts.into_iter().for_each(|part| ledger.absorb(part));
+    let runs = threads::runs(postings.len(), threads, MIN_SHARE);
+    let mut parts = threads::in_order(runs, |run| roll_up(postings, run)).into_iter();
+    let mut ledger = parts.next().expect("at least one run");
+    parts.for_each(|part| ledger.absorb(part));
     ledger.sum_days();
     ledger
 }

@@ -42,6 +42,7 @@ pub mod simulate;
 pub mod spill;
 pub mod summary;
 pub mod terminal;
+pub mod threads;
 pub mod tree;
 pub mod write;
 

@@ -312,6 +312,9 @@ impl ReportArgs {
         inputs.push(("--spans", &self.spans));
         stdin_once(&inputs)?;
         let output = self.pipeline.output.config(self.pipeline.print.clone());
+        let threads = self.threads.unwrap_or_else(available_threads);
+        let mut month = self.pipeline.config(config_file, &output);
+        month.usage.threads = threads;
         Ok(ReportConfig {
             spans: SpanConfig {
                 paths: self.spans.clone(),
@@ -323,17 +326,11 @@ impl ReportArgs {
                     shard: self.shard,
                 },
                 whole_traces: self.whole_traces,
-                threads: self.threads.unwrap_or_else(available_threads),
+                threads,
                 progress: !output.quiet,
                 memory_limit: self.memory_limit.unwrap_or_else(default_memory_limit),
             },
-            month: MonthConfig {
-                usage: UsageConfig {
-                    threads: self.threads.unwrap_or_else(available_threads),
-                    ..self.pipeline.usage.config()
-                },
-                ..self.pipeline.config(config_file, &output)
-            },
+            month,
             output,
         })
     }

@@ -129,20 +129,7 @@ pub(crate) fn in_parallel<T: Send>(
     blocks: &[(u64, Vec<u8>)],
     f: impl Fn(u64, &[u8]) -> T + Sync,
 ) -> Vec<T> {
-    if blocks.len() == 1 {
-        return vec![f(blocks[0].0, &blocks[0].1)];
-    }
-    std::thread::scope(|scope| {
-        let f = &f;
-        let handles: Vec<_> = blocks
-            .iter()
-            .map(|(first, block)| scope.spawn(move || f(*first, block)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("a parser thread does not panic"))
-            .collect()
-    })
+    crate::threads::in_order(blocks.iter().collect(), |(first, block)| f(*first, block))
 }
 
 /// Parse every block of `blocks` with `parse` (its first line's number

@@ -242,12 +242,12 @@ impl Forest {
         // Each thread resolves a run of consecutive traces, with skips of
         // its own; the runs are taken back in order, so the first problem
         // and the messages kept are those of one thread's resolution.
-        let share = traces.len().div_ceil(threads.max(1)).max(MIN_SHARE);
-        let mut runs = Vec::new();
-        while traces.len() > share {
-            runs.push(traces.split_off(traces.len() - share));
-        }
-        runs.push(traces);
+        let mut runs: Vec<Vec<(u128, Vec<Span>)>> =
+            crate::threads::runs(traces.len(), threads, MIN_SHARE)
+                .into_iter()
+                .rev()
+                .map(|run| traces.split_off(run.start))
+                .collect();
         runs.reverse();
         let lenient = skips.is_lenient();
         let resolve_run = |run: Vec<(u128, Vec<Span>)>| {
@@ -257,18 +257,7 @@ impl Forest {
             });
             result.map(|()| (part, run_skips))
         };
-        let parts: Vec<Result<(Resolved, Skips)>> = match runs.len() {
-            1 => runs.into_iter().map(resolve_run).collect(),
-            _ => std::thread::scope(|scope| {
-                let handles: Vec<_> = runs
-                    .into_iter()
-                    .map(|run| scope.spawn(|| resolve_run(run)))
-                    .collect();
-                let joined = handles.into_iter().map(|h| h.join());
-                joined.map(|r| r.expect("a resolving thread")).collect()
-            }),
-        };
-        for part in parts {
+        for part in crate::threads::in_order(runs, resolve_run) {
             let (part, run_skips) = part?;
             skips.absorb(&run_skips.by_kind, &run_skips.first);
             out.absorb(part);
