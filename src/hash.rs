@@ -27,15 +27,19 @@ pub fn trace_hash(trace: u128) -> u64 {
     mix64((trace as u64) ^ ((trace >> 64) as u64))
 }
 
+/// The [`FxHasher`] every fast map builds: `hash_one` gives a key's hash
+/// as those maps see it.
+pub type FastBuild = BuildHasherDefault<FxHasher>;
+
 /// A `HashMap` with [`FxHasher`].
-pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+pub type FastMap<K, V> = HashMap<K, V, FastBuild>;
 
 /// An [`indexmap::IndexMap`] with [`FxHasher`]: its entries sit in one
 /// dense `Vec`, in the order their keys were first seen, and its hash table
 /// holds positions only. A `HashMap` holds its entries at up to twice its
 /// length; for large ones (a report row's 300 bytes of totals, a FOCUS
 /// row's key) over a million keys that doubled the month's memory.
-pub type DenseMap<K, V> = indexmap::IndexMap<K, V, BuildHasherDefault<FxHasher>>;
+pub type DenseMap<K, V> = indexmap::IndexMap<K, V, FastBuild>;
 
 /// FxHash: one multiply and rotate per machine word, and [`mix64`] at the end.
 #[derive(Clone, Copy, Debug, Default)]

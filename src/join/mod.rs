@@ -74,6 +74,72 @@ pub struct Fingerprint {
     pub window_ns: i64,
 }
 
+/// Every id a record is known by, to its record: a record's own request id
+/// wins over another record's alternative id. The ids are cut by hash into
+/// one part per thread, each part built on its own thread from every
+/// record in order, so each holds what one map built in order would.
+struct IdIndex<'r> {
+    parts: Vec<FastMap<&'r str, u32>>,
+}
+
+/// Fewer records than this a part are indexed, or calls a run looked up,
+/// on one thread: a thread costs more than it saves.
+const MIN_SHARE: usize = 4096;
+
+impl<'r> IdIndex<'r> {
+    fn new(records: &'r [UsageRecord], threads: usize) -> IdIndex<'r> {
+        let count = threads.clamp(1, (records.len() / MIN_SHARE).max(1));
+        let parts = crate::threads::in_order((0..count).collect(), |part| {
+            let mut map =
+                FastMap::with_capacity_and_hasher(records.len() / count, Default::default());
+            let mine = |id: &str| part_of(id, count) == part;
+            let alts = records
+                .iter()
+                .enumerate()
+                .filter_map(|(i, r)| Some((r.alt_request_id()?, i)));
+            for (id, i) in alts.filter(|&(id, _)| mine(id)) {
+                map.insert(id, i as u32);
+            }
+            for (i, r) in records
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| mine(&r.request_id))
+            {
+                map.insert(&*r.request_id, i as u32);
+            }
+            map
+        });
+        IdIndex { parts }
+    }
+
+    /// The record each call's join id names, if any, in call order.
+    fn look_up(&self, calls: &[Call], threads: usize) -> Vec<Option<u32>> {
+        let runs = crate::threads::runs(calls.len(), threads, MIN_SHARE);
+        let found = crate::threads::in_order(runs, |run| {
+            calls[run]
+                .iter()
+                .map(|c| c.info.join_key.as_deref().and_then(|key| self.get(key)))
+                .collect::<Vec<_>>()
+        });
+        found.concat()
+    }
+
+    fn get(&self, id: &str) -> Option<u32> {
+        let part = part_of(id, self.parts.len());
+        self.parts[part].get(id).copied()
+    }
+}
+
+/// The part of `count` an id falls in: its hash mixed once more, so the
+/// parts' own tables see the hash's full spread.
+fn part_of(id: &str, count: usize) -> usize {
+    if count == 1 {
+        return 0;
+    }
+    let hash = std::hash::BuildHasher::hash_one(&crate::hash::FastBuild::default(), id);
+    (crate::hash::mix64(hash) % count as u64) as usize
+}
+
 /// A model name as the fingerprint compares it: [`bare_model`], in lower
 /// case.
 pub fn model_key(model: &str) -> String {
@@ -83,42 +149,33 @@ pub fn model_key(model: &str) -> String {
 /// Join calls (sorted by trace and span id) to records by request id. When
 /// two spans carry the same id, the first in that order gets the record.
 /// `outside` holds the ids of the records left out by `--period`, so that a
-/// call billed in another month says so.
+/// call billed in another month says so. The index is built and the ids
+/// looked up on `threads` threads; which call gets which record is then
+/// decided on one, in call order.
 pub fn join(
     calls: &[Call],
     records: &[UsageRecord],
-    outside: &[Box<str>],
+    (outside, threads): (&[Box<str>], usize),
     fingerprint: Option<(Fingerprint, &Interner, &PriceTable)>,
 ) -> Joined {
     let outside: FastMap<&str, ()> = outside.iter().map(|id| (&**id, ())).collect();
-    // Every id a record is known by; a record's own request id wins over
-    // another record's alternative id.
-    let mut index: FastMap<&str, u32> =
-        FastMap::with_capacity_and_hasher(records.len(), Default::default());
-    for (i, r) in records.iter().enumerate() {
-        if let Some(alt) = r.alt_request_id() {
-            index.insert(alt, i as u32);
-        }
-    }
-    for (i, r) in records.iter().enumerate() {
-        index.insert(&r.request_id, i as u32);
-    }
+    let found = IdIndex::new(records, threads).look_up(calls, threads);
     let mut call_of: Vec<Option<u32>> = vec![None; records.len()];
     let mut unbilled = Vec::new();
     let mut repeats = 0;
     // Ids with no record, per trace, so a repeat of one is counted once.
     let mut seen: FastMap<(u128, &str), ()> = FastMap::default();
-    for (ci, call) in calls.iter().enumerate() {
+    for (ci, (call, found)) in calls.iter().zip(found).enumerate() {
         let ci = ci as u32;
         let Some(key) = call.info.join_key.as_deref() else {
             unbilled.push((ci, Unbilled::NoJoinKey));
             continue;
         };
-        match index.get(key) {
+        match found {
             None if seen.insert((call.trace_id, key), ()).is_some() => repeats += 1,
             None if outside.contains_key(key) => unbilled.push((ci, Unbilled::OutsidePeriod)),
             None => unbilled.push((ci, Unbilled::NoRecord)),
-            Some(&ri) => match call_of[ri as usize] {
+            Some(ri) => match call_of[ri as usize] {
                 Some(first) if calls[first as usize].trace_id == call.trace_id => repeats += 1,
                 Some(_) => unbilled.push((ci, Unbilled::AlreadyJoined)),
                 None => call_of[ri as usize] = Some(ci),
@@ -136,4 +193,59 @@ pub fn join(
         fingerprint::join_by_fingerprint(calls, records, &mut joined, fingerprint, names);
     }
     joined
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Origin, Rare, Service, Tokens};
+
+    fn record(interner: &mut Interner, id: String, alt: Option<String>) -> UsageRecord {
+        UsageRecord {
+            request_id: id.into(),
+            timestamp: chrono::DateTime::UNIX_EPOCH,
+            provider: interner.intern("openai"),
+            model: interner.intern("gpt-4o"),
+            tokens: Tokens::default(),
+            reasoning_tokens: 0,
+            service: Service::default(),
+            tenant_hint: None,
+            labels: Box::new([]),
+            origin: Origin { file: 0, line: 1 },
+            rare: Rare {
+                alt_request_id: alt.map(Into::into),
+                ..Rare::default()
+            }
+            .boxed(),
+        }
+    }
+
+    #[test]
+    fn the_index_cut_over_threads_finds_what_one_map_finds() {
+        // Every third record is also known by the next record's id, which
+        // that record's own id must win; the last 100 records repeat the
+        // first 100 ids, which the later record must win.
+        let mut interner = Interner::default();
+        let n = 3 * MIN_SHARE;
+        let records: Vec<UsageRecord> = (0..n)
+            .map(|i| {
+                let id = format!("req-{}", i % (n - 100));
+                let alt = (i % 3 == 0).then(|| format!("req-{}", i + 1));
+                record(&mut interner, id, alt)
+            })
+            .collect();
+        let one = IdIndex::new(&records, 1);
+        assert_eq!(one.get("req-1"), Some((n - 100 + 1) as u32));
+        assert_eq!(one.get(&format!("req-{}", n - 2)), Some((n - 3) as u32));
+        assert_eq!(one.get("req-none"), None);
+        for threads in [2, 3] {
+            let cut = IdIndex::new(&records, threads);
+            assert_eq!(cut.parts.len(), threads);
+            for r in &records {
+                for id in std::iter::once(&*r.request_id).chain(r.alt_request_id()) {
+                    assert_eq!(cut.get(id), one.get(id), "{id} on {threads} threads");
+                }
+            }
+        }
+    }
 }

@@ -258,7 +258,7 @@ fn join_calls(
     let joined = join(
         &resolved.calls,
         &usage.records,
-        &usage.outside_period,
+        (&usage.outside_period, config.usage.threads),
         fingerprint,
     );
     let counts = &mut intake.counts;
