@@ -1,6 +1,8 @@
 //! The standing answers of a month, computed from it once every report is
 //! rounded: distribution and outliers of run costs, the per-step curve,
-//! cost per outcome, FOCUS, step changes and the charge lines.
+//! cost per outcome and step changes; and its two largest tables, the
+//! FOCUS rows and the charge lines, each made where its file is written
+//! ([`Month::focus`], [`Month::lines`]).
 
 use chrono::NaiveDate;
 use rust_decimal::prelude::ToPrimitive;
@@ -18,6 +20,7 @@ use crate::answers::{self, run_group_costs, RunLabel};
 use crate::charges::{self, Lines};
 use crate::dimension::{Dimension, NONE, UNATTRIBUTED};
 use crate::error::Result;
+use crate::intern::TextOrder;
 use crate::money::Micros;
 
 /// The first and last UTC day of `records`.
@@ -38,41 +41,23 @@ pub struct Answers<'m> {
     pub steps: Vec<StepRow>,
     /// Cost per outcome per feature.
     pub by_outcome: Vec<OutcomeRow>,
-    /// The FOCUS rows.
-    pub focus: Focus<'m>,
     /// The step changes within the month.
     pub changes: Vec<Change>,
     /// The days far outside a value's recent behaviour.
     pub anomalies: Vec<Anomaly>,
-    /// The charge lines (`ledger.csv`).
-    pub lines: Lines,
 }
 
 impl Month {
     /// The standing answers: distribution and outliers of run costs, the
-    /// per-step curve, cost per outcome, the FOCUS rows, the step changes
-    /// and the charge lines.
+    /// per-step curve, cost per outcome and the step changes.
     pub fn answers(&self, config: &AnswerConfig) -> Result<Answers<'_>> {
         let interner = &self.usage.interner;
         let postings = self.postings();
-        let table = &self.usage.pricing;
-        // FOCUS rows and charge lines both sort by the names' text.
-        let text = interner.text_order(&[UNATTRIBUTED, NONE]);
-        // FOCUS rows, the per-step curve and the changes over time, which
-        // go over every record, are computed on a second core from the
-        // start, while this one does the rest (the charge lines go over
-        // every record too).
+        // The per-step curve and the changes over time, which go over
+        // every record, are computed on a second core while this one does
+        // the rest.
         std::thread::scope(|scope| {
-            let second = scope.spawn(|| {
-                let focus = focus(
-                    &postings,
-                    table,
-                    (interner, &text),
-                    self.invoice_only,
-                    self.billed_target,
-                );
-                (focus, by_step(&postings), self.over_time())
-            });
+            let second = scope.spawn(|| (by_step(&postings), self.over_time()));
             let by_run = &self.runs().rows;
             let runs = answers::runs(by_run, &self.resolved.calls);
             let feature_costs = run_group_costs(by_run, RunLabel::Feature, &self.columns)?;
@@ -83,22 +68,45 @@ impl Month {
                     .and_then(|o| o.get(&trace).map(String::as_str))
                     .or_else(|| self.resolved.outcomes.get(&trace).map(|&o| interner.get(o)))
             };
-            let lines = charges::lines(&postings, table, (interner, &text));
             let spreads = distribution(&runs, &feature_costs, &agent_costs);
-            let (focus, steps, (changes, anomalies)) = second.join().expect("the FOCUS thread");
+            let (steps, (changes, anomalies)) = second.join().expect("the step curve's thread");
             let answers = Answers {
                 run_costs: runs.iter().map(|r| r.cost).collect(),
                 spreads,
                 outliers: outliers(&runs, config.outlier_factor),
                 steps: steps?,
                 by_outcome: by_outcome(&runs, outcome_of, &config.success_outcome, &feature_costs),
-                focus: focus?,
-                lines: lines?,
                 changes,
                 anomalies,
             };
             Ok(answers)
         })
+    }
+
+    /// The order FOCUS rows and charge lines sort names in: the interner's
+    /// text order with `(unattributed)` and `(none)`.
+    pub fn text_order(&self) -> TextOrder<'_> {
+        self.usage.interner.text_order(&[UNATTRIBUTED, NONE])
+    }
+
+    /// The FOCUS rows (`focus.csv`), sorted by `text`.
+    pub fn focus(&self, text: &TextOrder) -> Result<Focus<'_>> {
+        let interner = &self.usage.interner;
+        let table = &self.usage.pricing;
+        let (invoice_only, billed_target) = (self.invoice_only, self.billed_target);
+        focus(
+            &self.postings(),
+            table,
+            (interner, text),
+            invoice_only,
+            billed_target,
+        )
+    }
+
+    /// The charge lines (`ledger.csv`), sorted by `text`.
+    pub fn lines(&self, text: &TextOrder) -> Result<Lines> {
+        let (interner, table) = (&self.usage.interner, &self.usage.pricing);
+        charges::lines(&self.postings(), table, (interner, text))
     }
 
     /// Each agent's distinct runs per day (the days of `all`'s series from

@@ -23,20 +23,30 @@ use crate::write::Outputs;
 
 /// Write every file of `month` (its `answers` too) into `outputs`.
 pub fn write_month(month: &Month, answers: &Answers, outputs: &Outputs, raw: bool) -> Result<()> {
-    let interner = &month.usage.interner;
-    // The two largest files are written on a second core.
+    let text = month.text_order();
+    // The two largest files are each made where written, and dropped.
+    let focus_file = || {
+        let focus = month.focus(&text)?;
+        outputs.csv("focus.csv", raw, |w| focus_csv(w, &focus))
+    };
+    let ledger_file = || {
+        let lines = month.lines(&text)?;
+        outputs.csv("ledger.csv", raw, |w| {
+            ledger_csv(w, &lines, &month.usage.interner)
+        })
+    };
+    let rest = || {
+        write_reports(month, outputs, raw)
+            .and_then(|()| write_answers(month, answers, outputs, raw))
+    };
+    // The largest is made on a second core, the second largest and the
+    // rest, about as much work, on this one.
     std::thread::scope(|scope| {
-        let largest = scope.spawn(|| {
-            outputs.csv("focus.csv", raw, |w| focus_csv(w, &answers.focus))?;
-            outputs.csv("ledger.csv", raw, |w| {
-                ledger_csv(w, &answers.lines, interner)
-            })
-        });
-        let rest = write_reports(month, outputs, raw)
-            .and_then(|()| write_answers(month, answers, outputs, raw));
-        let largest = largest.join().expect("the FOCUS and ledger thread");
+        let largest = scope.spawn(focus_file);
+        let others = ledger_file().and_then(|()| rest());
+        let largest = largest.join().expect("the FOCUS thread");
         // When both fail (a full disk), the same one is reported every time.
-        rest.and(largest)
+        others.and(largest)
     })?;
     outputs.put("summary.json", &summary_json(&month.summary)?)
 }
