@@ -381,20 +381,19 @@ impl Ledger {
     /// The runs' table: one row per trace, labelled by the root agent,
     /// tenant and feature its calls agree on.
     fn take_runs(&mut self, interner: &Interner) -> Table {
+        let runs = std::mem::take(&mut self.runs);
+        let rows = crate::shrink::convert(runs, |_, (id, run)| {
+            let id = id.map_or_else(|| UNATTRIBUTED.to_string(), |t| format!("{t:032x}"));
+            let labels =
+                [run.root_agent, run.tenant, run.feature].map(|a| a.label(interner).to_string());
+            let mut keys = vec![id];
+            keys.extend(labels);
+            (keys, run.totals, None)
+        });
         Table {
             of: Of::Run,
             key_columns: vec!["run_id", "root_agent", "tenant", "feature"],
-            rows: std::mem::take(&mut self.runs)
-                .into_iter()
-                .map(|(id, run)| {
-                    let id = id.map_or_else(|| UNATTRIBUTED.to_string(), |t| format!("{t:032x}"));
-                    let labels = [run.root_agent, run.tenant, run.feature]
-                        .map(|a| a.label(interner).to_string());
-                    let mut keys = vec![id];
-                    keys.extend(labels);
-                    (keys, run.totals, None)
-                })
-                .collect(),
+            rows,
         }
     }
 }

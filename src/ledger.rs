@@ -149,34 +149,32 @@ pub fn round_rows(
             .then(a.cmp(b))
     });
     permute(&mut rows, order.into_iter().map(|(_, i)| i).collect());
-    let exact: Vec<[Decimal; COLUMNS]> = rows.iter().map(|(_, t, _)| components(&t.cost)).collect();
-    let cells = controlled(&exact, targets)?;
+    let cells = {
+        let exact: Vec<[Decimal; COLUMNS]> =
+            rows.iter().map(|(_, t, _)| components(&t.cost)).collect();
+        controlled(&exact, targets)?
+    };
     let billed = billed_target
         .map(|target| {
             let exact: Vec<Decimal> = rows.iter().map(|(_, t, _)| t.billed).collect();
             apportion(&exact, target)
         })
         .transpose()?;
-    let mut rounded: Vec<RoundedRow> = rows
-        .into_iter()
-        .zip(cells)
-        .enumerate()
-        .map(|(i, ((keys, totals, inclusive), cost))| {
-            let cost_usd: Micros = cost.iter().copied().sum();
-            let own = totals.cost.total();
-            let inclusive = inclusive.map(|incl| inclusive_cell(incl, own, cost_usd));
-            let billed = billed.as_ref().map(|b| b[i]);
-            RoundedRow {
-                keys,
-                totals,
-                cost,
-                cost_usd,
-                inclusive,
-                billed,
-                allocated: None,
-            }
-        })
-        .collect();
+    let mut rounded = crate::shrink::convert(rows, |i, (keys, totals, inclusive)| {
+        let cost = cells[i];
+        let cost_usd: Micros = cost.iter().copied().sum();
+        let own = totals.cost.total();
+        let inclusive = inclusive.map(|incl| inclusive_cell(incl, own, cost_usd));
+        RoundedRow {
+            keys,
+            totals,
+            cost,
+            cost_usd,
+            inclusive,
+            billed: billed.as_ref().map(|b| b[i]),
+            allocated: None,
+        }
+    });
     // Then by cost descending, billed descending, labels ascending: the
     // rows are in label order, so their indexes break the ties.
     let mut order: Vec<u32> = (0..rounded.len() as u32).collect();

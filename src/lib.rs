@@ -38,6 +38,7 @@ pub mod reconcile;
 pub mod rounding;
 pub mod sanity;
 pub mod shard;
+pub mod shrink;
 pub mod simulate;
 pub mod spill;
 pub mod summary;

@@ -115,7 +115,9 @@ impl Month {
         let length = all.first().map_or(0, |s| s.requests.len());
         let mut agents: Vec<crate::dimension::Key> = Vec::new();
         let mut index: crate::hash::FastMap<crate::dimension::Key, usize> = Default::default();
-        let mut seen: Vec<(usize, usize, u128)> = Vec::new();
+        // (agent, day, trace in two halves): 24 bytes a joined record, not
+        // the 32 a u128's alignment would take.
+        let mut seen: Vec<(u32, u32, [u64; 2])> = Vec::new();
         for p in self.postings().iter() {
             let (Some(call), Ok(day)) = (p.call, usize::try_from((p.day() - first).num_days()))
             else {
@@ -127,7 +129,8 @@ impl Month {
                 agents.len() - 1
             });
             if day < length {
-                seen.push((at, day, call.trace_id));
+                let trace = [(call.trace_id >> 64) as u64, call.trace_id as u64];
+                seen.push((at as u32, day as u32, trace));
             }
         }
         seen.sort_unstable();
@@ -135,8 +138,8 @@ impl Month {
         let interner = &self.usage.interner;
         let mut runs = RunsPerDay::default();
         for (at, day, _) in seen {
-            let label = agents[at].label(interner).to_string();
-            runs.entry(label).or_insert_with(|| vec![0; length])[day] += 1;
+            let label = agents[at as usize].label(interner).to_string();
+            runs.entry(label).or_insert_with(|| vec![0; length])[day as usize] += 1;
         }
         runs
     }

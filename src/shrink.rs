@@ -1,0 +1,82 @@
+//! Converting a large table into another while the source gives its room
+//! back as it empties ([`convert`]): a table of a row per run holds a
+//! million rows in a large month, and holding it twice, the rows made and
+//! the rows they are made from, was the month's highest memory.
+
+use std::hash::{BuildHasher, Hash};
+
+/// A collection that gives up its last item, and the room it no longer
+/// needs.
+pub trait Shrinking {
+    /// What it holds.
+    type Item;
+    /// How many it holds.
+    fn count(&self) -> usize;
+    /// Its last item.
+    fn pop_last(&mut self) -> Option<Self::Item>;
+    /// Give back the room beyond its length.
+    fn give_back(&mut self);
+}
+
+impl<T> Shrinking for Vec<T> {
+    type Item = T;
+    fn count(&self) -> usize {
+        self.len()
+    }
+    fn pop_last(&mut self) -> Option<T> {
+        self.pop()
+    }
+    fn give_back(&mut self) {
+        self.shrink_to_fit();
+    }
+}
+
+impl<K: Hash + Eq, V, S: BuildHasher> Shrinking for indexmap::IndexMap<K, V, S> {
+    type Item = (K, V);
+    fn count(&self) -> usize {
+        self.len()
+    }
+    fn pop_last(&mut self) -> Option<(K, V)> {
+        self.pop()
+    }
+    fn give_back(&mut self) {
+        self.shrink_to_fit();
+    }
+}
+
+/// `items` converted by `f` (given each item's index), in order. They are
+/// taken from the back, and the source gives its room back every 65,536
+/// items, so the two are held about once between them, not twice.
+pub fn convert<S: Shrinking, U>(mut items: S, mut f: impl FnMut(usize, S::Item) -> U) -> Vec<U> {
+    const GIVE_BACK_EVERY: usize = 1 << 16;
+    let mut converted = Vec::with_capacity(items.count());
+    while let Some(item) = items.pop_last() {
+        converted.push(f(items.count(), item));
+        if items.count().is_multiple_of(GIVE_BACK_EVERY) {
+            items.give_back();
+        }
+    }
+    converted.reverse();
+    converted
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn converting_keeps_the_order_and_gives_each_item_its_index() {
+        let items: Vec<u32> = (0..200_000).collect();
+        let converted = convert(items, |i, x| (i as u32, x * 2));
+        assert_eq!(converted.len(), 200_000);
+        let in_order = |(i, &(at, x)): (usize, &(u32, u32))| at == i as u32 && x == 2 * i as u32;
+        assert!(converted.iter().enumerate().all(in_order));
+        let map: crate::hash::DenseMap<u32, char> =
+            [(7, 'a'), (3, 'b'), (9, 'c')].into_iter().collect();
+        assert_eq!(
+            convert(map, |i, kv| (i, kv)),
+            [(0, (7, 'a')), (1, (3, 'b')), (2, (9, 'c'))]
+        );
+        assert!(convert(Vec::<u8>::new(), |_, x| x).is_empty());
+    }
+}
