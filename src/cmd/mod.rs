@@ -70,9 +70,7 @@ pub fn emit(
     month.summary.raw_csv = output.raw_csv;
     let month = &*month;
     if outputs.wanted() {
-        let computed = month.answers(answers)?;
-        timings.phase("answers");
-        write_month(month, &computed, &outputs, output.raw_csv)?;
+        write_month(month, answers, &outputs, output.raw_csv)?;
     }
     if let Some(bytes) = outputs.finish()? {
         print_stdout(&bytes)?;
@@ -87,7 +85,7 @@ pub fn emit(
             print_stdout(text.as_bytes())?;
         }
     }
-    timings.phase("write");
+    timings.phase("answers and write");
     if !output.quiet {
         for warning in &month.summary.warnings {
             eprintln!("tokenledger: warning: {}", crate::terminal::escape(warning));

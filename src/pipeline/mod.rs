@@ -201,6 +201,7 @@ pub fn month(
         outcomes,
     };
     month.judge(keys, &config.answers);
+    timings.phase("round, allocate and judge");
     Ok(month)
 }
 

@@ -1,6 +1,7 @@
 //! A computed [`Month`] written out: every file of `report --out`, one
 //! writer module per file kind, and the terminal summary.
 
+use super::config::AnswerConfig;
 use super::{Answers, Month};
 use crate::answers::budget::{BudgetRow, Status};
 use crate::checks::Checks;
@@ -21,32 +22,38 @@ use crate::write::reports::{report_csv, unattributed_csv, unbilled_csv};
 use crate::write::summary::{summary_json, terminal_summary};
 use crate::write::Outputs;
 
-/// Write every file of `month` (its `answers` too) into `outputs`.
-pub fn write_month(month: &Month, answers: &Answers, outputs: &Outputs, raw: bool) -> Result<()> {
+/// Compute the standing answers of `month` (by `config`) and write every
+/// file into `outputs`. The FOCUS rows and the charge lines, the two
+/// largest tables, are each made and written on a thread of their own from
+/// the start (and dropped once written), while this one computes the
+/// answers (with a thread of their own for the step curve) and writes the
+/// rest.
+pub fn write_month(
+    month: &Month,
+    config: &AnswerConfig,
+    outputs: &Outputs,
+    raw: bool,
+) -> Result<()> {
     let text = month.text_order();
-    // The two largest files are each made where written, and dropped.
-    let focus_file = || {
-        let focus = month.focus(&text)?;
-        outputs.csv("focus.csv", raw, |w| focus_csv(w, &focus))
-    };
-    let ledger_file = || {
-        let lines = month.lines(&text)?;
-        outputs.csv("ledger.csv", raw, |w| {
-            ledger_csv(w, &lines, &month.usage.interner)
-        })
-    };
-    let rest = || {
-        write_reports(month, outputs, raw)
-            .and_then(|()| write_answers(month, answers, outputs, raw))
-    };
-    // The largest is made on a second core, the second largest and the
-    // rest, about as much work, on this one.
     std::thread::scope(|scope| {
-        let largest = scope.spawn(focus_file);
-        let others = ledger_file().and_then(|()| rest());
-        let largest = largest.join().expect("the FOCUS thread");
-        // When both fail (a full disk), the same one is reported every time.
-        others.and(largest)
+        let focus = scope.spawn(|| {
+            let focus = month.focus(&text)?;
+            outputs.csv("focus.csv", raw, |w| focus_csv(w, &focus))
+        });
+        let ledger = scope.spawn(|| {
+            let lines = month.lines(&text)?;
+            outputs.csv("ledger.csv", raw, |w| {
+                ledger_csv(w, &lines, &month.usage.interner)
+            })
+        });
+        let rest = month.answers(config).and_then(|answers| {
+            write_reports(month, outputs, raw)?;
+            write_answers(month, &answers, outputs, raw)
+        });
+        let ledger = ledger.join().expect("the charge lines' thread");
+        let focus = focus.join().expect("the FOCUS thread");
+        // When several fail (a full disk), the same one is reported every time.
+        rest.and(ledger).and(focus)
     })?;
     outputs.put("summary.json", &summary_json(&month.summary)?)
 }
