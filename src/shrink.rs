@@ -45,8 +45,9 @@ impl<K: Hash + Eq, V, S: BuildHasher> Shrinking for indexmap::IndexMap<K, V, S> 
 }
 
 /// `items` converted by `f` (given each item's index), in order. They are
-/// taken from the back, and the source gives its room back every 65,536
-/// items, so the two are held about once between them, not twice.
+/// taken from the back, so `f` is called from the last item to the first,
+/// and the source gives its room back every 65,536 items, so the two are
+/// held about once between them, not twice.
 pub fn convert<S: Shrinking, U>(mut items: S, mut f: impl FnMut(usize, S::Item) -> U) -> Vec<U> {
     const GIVE_BACK_EVERY: usize = 1 << 16;
     let mut converted = Vec::with_capacity(items.count());

@@ -115,7 +115,8 @@ pub struct UsageConfig {
     /// Skip malformed records (counted) instead of stopping.
     pub lenient: bool,
     /// The run's threads (`--threads`): they parse a usage file (the
-    /// canonical CSV's blocks) and, later, roll up the postings.
+    /// canonical CSV's blocks) and, later, build the join's index, look
+    /// up the calls' ids and roll up the postings.
     pub threads: usize,
 }
 

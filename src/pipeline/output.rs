@@ -52,8 +52,10 @@ pub fn write_month(
         });
         let ledger = ledger.join().expect("the charge lines' thread");
         let focus = focus.join().expect("the FOCUS thread");
-        // When several fail (a full disk), the same one is reported every time.
-        rest.and(ledger).and(focus)
+        // When several fail (a full disk), the same one is reported every
+        // time: the answers' and the other files', then FOCUS's, then the
+        // charge lines', as when FOCUS was written before them.
+        rest.and(focus).and(ledger)
     })?;
     outputs.put("summary.json", &summary_json(&month.summary)?)
 }
