@@ -168,16 +168,13 @@ pub struct Ledger {
 /// up a run of consecutive postings, and the partial ledgers are added
 /// up in order (exact sums; rows keep the order of their first posting).
 pub fn attribute(postings: &Postings, threads: usize) -> Ledger {
-    let runs = threads::runs(postings.len(), threads, MIN_SHARE);
+    let runs = threads::runs(postings.len(), threads, threads::MIN_SHARE);
     let mut parts = threads::in_order(runs, |run| roll_up(postings, run)).into_iter();
     let mut ledger = parts.next().expect("at least one run");
     parts.for_each(|part| ledger.absorb(part));
     ledger.sum_days();
     ledger
 }
-
-/// Fewer postings than this are rolled up on one thread.
-const MIN_SHARE: usize = 4096;
 
 /// Roll up the postings of `range` (the month's rows and total are left
 /// to [`Ledger::sum_days`]).

@@ -3,6 +3,10 @@
 
 use std::ops::Range;
 
+/// Fewer items than this (traces, postings, records, calls) are not worth
+/// a thread of their own: starting one costs more than it saves.
+pub const MIN_SHARE: usize = 4096;
+
 /// `0..len` cut into consecutive runs, one per thread, each at least
 /// `least` long (the last may be shorter); a single empty run when `len`
 /// is 0.

@@ -12,6 +12,7 @@ use crate::hash::FastMap;
 use crate::intern::Interner;
 use crate::model::{bare_model, UsageRecord};
 use crate::price::PriceTable;
+use crate::threads::MIN_SHARE;
 use crate::tree::Call;
 
 /// Why a call has no usage record.
@@ -81,10 +82,6 @@ pub struct Fingerprint {
 struct IdIndex<'r> {
     parts: Vec<FastMap<&'r str, u32>>,
 }
-
-/// Fewer records than this a part are indexed, or calls a run looked up,
-/// on one thread: a thread costs more than it saves.
-const MIN_SHARE: usize = 4096;
 
 impl<'r> IdIndex<'r> {
     fn new(records: &'r [UsageRecord], threads: usize) -> IdIndex<'r> {

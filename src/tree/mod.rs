@@ -243,7 +243,7 @@ impl Forest {
         // its own; the runs are taken back in order, so the first problem
         // and the messages kept are those of one thread's resolution.
         let mut runs: Vec<Vec<(u128, Vec<Span>)>> =
-            crate::threads::runs(traces.len(), threads, MIN_SHARE)
+            crate::threads::runs(traces.len(), threads, crate::threads::MIN_SHARE)
                 .into_iter()
                 .rev()
                 .map(|run| traces.split_off(run.start))
@@ -265,9 +265,6 @@ impl Forest {
         Ok(out)
     }
 }
-
-/// Fewer traces than this are resolved on one thread.
-const MIN_SHARE: usize = 4096;
 
 /// An inference span inside a wrapper that counted thinking tokens its own
 /// output count leaves out (ADK's `call_llm`, whose raw Gemini response has
