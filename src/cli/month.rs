@@ -46,9 +46,9 @@ pub struct ReportArgs {
         default_value = "tenant.id,gen_ai.conversation.id"
     )]
     pub tenant_attr: Vec<String>,
-    /// Threads that parse span and usage files, resolve traces and roll up
-    /// the postings [default: one per core]. Results are the same for any
-    /// number.
+    /// Threads that parse span and usage files, resolve traces, look up
+    /// the join's ids and roll up the postings [default: one per core].
+    /// Results are the same for any number.
     #[arg(long, value_name = "N", help_heading = "Scale")]
     pub threads: Option<usize>,
     /// Memory bound for the span state: past a quarter of it, spans are
