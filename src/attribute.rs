@@ -191,7 +191,7 @@ fn roll_up(postings: &Postings, range: std::ops::Range<usize>) -> Ledger {
             daily
                 .entry((day, *key))
                 .or_default()
-                .add(record, cost, billed);
+                .add(record, &cost, billed);
         }
         let dims = posting.call.map(|c| &c.dims);
         match dims {
@@ -220,7 +220,7 @@ fn roll_up(postings: &Postings, range: std::ops::Range<usize>) -> Ledger {
         run.root_agent.merge(root_agent);
         run.tenant.merge(tenant);
         run.feature.merge(feature);
-        run.totals.add(record, cost, billed);
+        run.totals.add(record, &cost, billed);
     }
     ledger
 }

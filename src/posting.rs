@@ -12,7 +12,7 @@ use rust_decimal::Decimal;
 use crate::dimension::{Dimension, Key, PerDimension};
 use crate::intern::Sym;
 use crate::join::Joined;
-use crate::model::{Cost, UsageRecord};
+use crate::model::{Cost, Costs, UsageRecord};
 use crate::tree::Call;
 
 /// The owners allocation rules gave records (`--allocation`): per record
@@ -51,7 +51,7 @@ impl RuleOwner {
 #[derive(Clone, Copy)]
 pub struct Postings<'m> {
     records: &'m [UsageRecord],
-    costs: &'m [Cost],
+    costs: &'m Costs,
     billed: Option<&'m [Cost]>,
     calls: &'m [Call],
     call_of: &'m [Option<u32>],
@@ -66,7 +66,7 @@ pub struct Posting<'m> {
     /// The billed usage record.
     pub record: &'m UsageRecord,
     /// Its exact cost.
-    pub cost: &'m Cost,
+    pub cost: Cost,
     /// Its trued-up (invoiced) cost, under `--true-up`.
     pub billed: Option<&'m Cost>,
     /// The call it joined, if any.
@@ -80,7 +80,7 @@ impl<'m> Postings<'m> {
     /// when given) and joined to `calls` by `joined`.
     pub fn new(
         records: &'m [UsageRecord],
-        costs: &'m [Cost],
+        costs: &'m Costs,
         billed: Option<&'m [Cost]>,
         calls: &'m [Call],
         joined: &'m Joined,
@@ -120,7 +120,7 @@ impl<'m> Postings<'m> {
         Posting {
             index,
             record: &self.records[index],
-            cost: &self.costs[index],
+            cost: self.costs.get(index),
             billed: self.billed.map(|b| &b[index]),
             call: self.call_of[index].map(|c| &self.calls[c as usize]),
             owner: self.owners.and_then(|o| {

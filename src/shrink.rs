@@ -1,7 +1,9 @@
 //! Converting a large table into another while the source gives its room
 //! back as it empties ([`convert`]): a table of a row per run holds a
 //! million rows in a large month, and holding it twice, the rows made and
-//! the rows they are made from, was the month's highest memory.
+//! the rows they are made from, was the month's highest memory; and
+//! handing the memory freed in small pieces back to the system
+//! ([`return_freed`]).
 
 use std::hash::{BuildHasher, Hash};
 
@@ -59,6 +61,27 @@ pub fn convert<S: Shrinking, U>(mut items: S, mut f: impl FnMut(usize, S::Item) 
     }
     converted.reverse();
     converted
+}
+
+/// Hand the pages the allocator holds free back to the system. Memory
+/// freed in millions of small pieces (what the spans said about each call,
+/// once joined) stays with the allocator, reusable by small allocations
+/// only; the large tables made later are new mappings, so without this
+/// they add to it. With glibc's allocator only (`malloc_trim`); elsewhere
+/// it does nothing.
+pub fn return_freed() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        extern "C" {
+            fn malloc_trim(pad: usize) -> std::os::raw::c_int;
+        }
+        // SAFETY: malloc_trim only walks the allocator's own free lists
+        // under its lock and releases whole free pages; it touches no
+        // memory a caller holds.
+        unsafe {
+            malloc_trim(0);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -59,7 +59,7 @@ pub(super) fn join_by_fingerprint(
         }
     }
     for &(ci, why) in &joined.unbilled {
-        let info = &calls[ci as usize].info;
+        let info = calls[ci as usize].info();
         if let (Some(m), Some(input), Some(output), true) = (
             info.model,
             info.input_tokens,

@@ -59,6 +59,8 @@ pub struct Joined {
     /// id (one span per event, as BeeAI writes them): one request, counted
     /// once and listed nowhere.
     pub repeats: u64,
+    /// Calls whose span carries a join attribute.
+    pub keyed_calls: u64,
 }
 
 /// The fingerprint join: a call with no id, or whose id matches no record,
@@ -115,7 +117,7 @@ impl<'r> IdIndex<'r> {
         let found = crate::threads::in_order(runs, |run| {
             calls[run]
                 .iter()
-                .map(|c| c.info.join_key.as_deref().and_then(|key| self.get(key)))
+                .map(|c| c.info().join_key.as_deref().and_then(|key| self.get(key)))
                 .collect::<Vec<_>>()
         });
         found.concat()
@@ -160,14 +162,16 @@ pub fn join(
     let mut call_of: Vec<Option<u32>> = vec![None; records.len()];
     let mut unbilled = Vec::new();
     let mut repeats = 0;
+    let mut keyed_calls = 0;
     // Ids with no record, per trace, so a repeat of one is counted once.
     let mut seen: FastMap<(u128, &str), ()> = FastMap::default();
     for (ci, (call, found)) in calls.iter().zip(found).enumerate() {
         let ci = ci as u32;
-        let Some(key) = call.info.join_key.as_deref() else {
+        let Some(key) = call.info().join_key.as_deref() else {
             unbilled.push((ci, Unbilled::NoJoinKey));
             continue;
         };
+        keyed_calls += 1;
         match found {
             None if seen.insert((call.trace_id, key), ()).is_some() => repeats += 1,
             None if outside.contains_key(key) => unbilled.push((ci, Unbilled::OutsidePeriod)),
@@ -184,6 +188,7 @@ pub fn join(
         unbilled,
         by_fingerprint: 0,
         repeats,
+        keyed_calls,
     };
     if let Some((fingerprint, interner, table)) = fingerprint {
         let names = (interner, table);

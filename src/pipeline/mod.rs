@@ -130,7 +130,7 @@ pub fn month(
     keys: &AttrKeys,
     (mut usage, mut intake): (Usage, Intake),
     prepared: Prepared,
-    resolved: Resolved,
+    mut resolved: Resolved,
     timings: &mut Timings,
 ) -> Result<Month> {
     let Prepared {
@@ -140,7 +140,7 @@ pub fn month(
         budgets,
         outcomes,
     } = prepared;
-    let joined = join_calls(config, &usage, &resolved, &mut intake);
+    let joined = join_calls(config, &mut usage, &mut resolved, &mut intake);
     let postings = Postings::new(
         &usage.records,
         &usage.costs,
@@ -232,7 +232,7 @@ fn summarise(
     let unattributed = ledger
         .unattributed
         .iter()
-        .map(|&i| (&usage.records[i].labels, usage.costs[i].total()));
+        .map(|&i| (&usage.records[i].labels, usage.costs.get(i).total()));
     let labels = crate::allocate::top_labels(unattributed, &usage.interner, 5);
     summary.unattributed_labels = crate::allocate::LabelJson::list(&labels);
     if let Some(a) = allocation {
@@ -243,11 +243,13 @@ fn summarise(
 }
 
 /// Join the calls to the records (by id, then by fingerprint), counting
-/// what the join found.
+/// what the join found; then release what only the join reads (the
+/// joined calls' span facts, the joined records' ids) and hand the memory
+/// back.
 fn join_calls(
     config: &MonthConfig,
-    usage: &Usage,
-    resolved: &Resolved,
+    usage: &mut Usage,
+    resolved: &mut Resolved,
     intake: &mut Intake,
 ) -> Joined {
     let fingerprint = (config.fingerprint_window > 0).then(|| {
@@ -272,6 +274,9 @@ fn join_calls(
     counts.matched_by_fingerprint = joined.by_fingerprint;
     counts.repeated_call_spans = joined.repeats;
     counts.unbilled_calls = joined.unbilled.len() as u64;
+    resolved.release_infos(joined.unbilled.iter().map(|&(ci, _)| ci));
+    usage.release_ids(&joined.call_of);
+    crate::shrink::return_freed();
     joined
 }
 
@@ -359,13 +364,10 @@ impl Month {
             months: &self.intake.months,
             usage_records: self.intake.counts.usage_records,
             spans: self.intake.counts.spans,
-            calls: (
-                calls.len() as u64,
-                calls.iter().filter(|c| c.info.join_key.is_some()).count() as u64,
-            ),
+            calls: (calls.len() as u64, self.joined.keyed_calls),
             cost: (
                 self.ledger.total.cost.total(),
-                unattributed.map(|&i| self.usage.costs[i].total()).sum(),
+                unattributed.map(|&i| self.usage.costs.get(i).total()).sum(),
             ),
             none_cost: (
                 self.none_cost(Dimension::Tenant),

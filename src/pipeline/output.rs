@@ -79,7 +79,7 @@ fn write_reports(month: &Month, outputs: &Outputs, raw: bool) -> Result<()> {
     let records: Vec<_> = unattributed.iter().map(|&i| &usage.records[i]).collect();
     let costs: Vec<_> = unattributed
         .iter()
-        .map(|&i| usage.costs[i].total())
+        .map(|&i| usage.costs.get(i).total())
         .collect();
     let (interner, inputs) = (&usage.interner, &month.intake.inputs);
     outputs.csv("unattributed.csv", raw, |w| {

@@ -13,7 +13,7 @@ use crate::attribute::Totals;
 use crate::error::Result;
 use crate::intern::Interner;
 use crate::join::dedupe;
-use crate::model::{Cost, Origin, UsageRecord};
+use crate::model::{Costs, Origin, UsageRecord};
 use crate::price::{apply_allowances, price_all, PriceTable};
 use crate::read::usage::{self, UsageFormat};
 use crate::read::{self, InputFile, InputKind};
@@ -29,7 +29,7 @@ pub struct Usage {
     /// Records in period.
     pub records: Vec<UsageRecord>,
     /// Exact cost of each record (empty until [`Usage::price`]).
-    pub costs: Vec<Cost>,
+    pub costs: Costs,
     /// `--period`.
     pub period: Option<Period>,
     /// The ids (and alternative ids) of the records `--period` left out.
@@ -95,7 +95,7 @@ impl Usage {
             pricing,
             interner,
             records,
-            costs: Vec::new(),
+            costs: Costs::default(),
             period: args.period,
             outside_period,
         };
@@ -110,11 +110,27 @@ impl Usage {
         Ok(())
     }
 
+    /// Release the request ids of the records that joined a call
+    /// (`call_of`, per record): the join was their last reader, and only
+    /// the unattributed records' ids are written (`unattributed.csv`). With
+    /// the `parquet` feature, `calls.parquet` lists every record's id, and
+    /// they are kept.
+    pub fn release_ids(&mut self, call_of: &[Option<u32>]) {
+        if cfg!(feature = "parquet") {
+            return;
+        }
+        for (record, call) in self.records.iter_mut().zip(call_of) {
+            if call.is_some() {
+                record.request_id = Box::default();
+            }
+        }
+    }
+
     /// Totals over every record, with trued-up costs when given.
     pub fn total(&self, billed: Option<&[Decimal]>) -> Totals {
         let mut total = Totals::default();
-        for (i, (r, c)) in self.records.iter().zip(&self.costs).enumerate() {
-            total.add(r, c, billed.map_or(Decimal::ZERO, |b| b[i]));
+        for (i, (r, c)) in self.records.iter().zip(self.costs.iter()).enumerate() {
+            total.add(r, &c, billed.map_or(Decimal::ZERO, |b| b[i]));
         }
         total
     }

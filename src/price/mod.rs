@@ -22,7 +22,7 @@ use chrono::NaiveDate;
 use crate::error::{Error, Result};
 use crate::hash::FastMap;
 use crate::intern::{Interner, Sym};
-use crate::model::{Cost, Tier, UsageRecord};
+use crate::model::{Cost, Costs, Tier, UsageRecord};
 use crate::terminal::escape;
 
 pub use allowances::apply_allowances;
@@ -296,7 +296,7 @@ pub fn price_all(
     table: &PriceTable,
     records: &[UsageRecord],
     interner: &Interner,
-) -> Result<Vec<Cost>> {
+) -> Result<Costs> {
     let (costs, gaps) = price_each(table, records, interner);
     if gaps.is_empty() {
         return Ok(costs);
@@ -315,10 +315,10 @@ pub fn price_each(
     table: &PriceTable,
     records: &[UsageRecord],
     interner: &Interner,
-) -> (Vec<Cost>, Vec<String>) {
+) -> (Costs, Vec<String>) {
     let mut lookup = Lookup::new(table, interner);
     let mut unpriced: BTreeMap<(&str, &str, Unpriced), UnpricedGroup> = BTreeMap::new();
-    let mut costs = Vec::with_capacity(records.len());
+    let mut costs = Costs::with_capacity(records.len());
     for r in records {
         let date = r.timestamp.date_naive();
         let result = match lookup.priced(r) {

@@ -23,7 +23,7 @@ use rust_decimal::Decimal;
 
 use crate::hash::FastMap;
 use crate::intern::Sym;
-use crate::model::{Cost, TokenType, UsageRecord};
+use crate::model::{Cost, Costs, TokenType, UsageRecord};
 use crate::price::{Lookup, PriceTable};
 use crate::read::invoice::{Charge, InvoiceLine, Meter};
 use diagnose::{diagnose, name_drifting_rates};
@@ -258,7 +258,7 @@ impl Reconciliation {
     pub fn billed(
         &self,
         records: &[UsageRecord],
-        costs: &[Cost],
+        costs: &Costs,
         names: &Names,
         table: &PriceTable,
     ) -> Vec<Cost> {
@@ -271,7 +271,7 @@ impl Reconciliation {
         };
         records
             .iter()
-            .zip(costs)
+            .zip(costs.iter())
             .map(|(r, cost)| {
                 let factor = factors
                     .entry((r.provider, r.model))
@@ -345,8 +345,8 @@ impl Comparison<'_> {
     }
 
     /// The computed side: every record's cost per token type.
-    fn add_records(&mut self, records: &[UsageRecord], costs: &[Cost], lookup: &mut Lookup) {
-        for (r, cost) in records.iter().zip(costs) {
+    fn add_records(&mut self, records: &[UsageRecord], costs: &Costs, lookup: &mut Lookup) {
+        for (r, cost) in records.iter().zip(costs.iter()) {
             let long = lookup
                 .entry(r)
                 .is_some_and(|e| e.is_long_context(&r.tokens));
@@ -497,7 +497,7 @@ fn factors(lines: &[Line]) -> (HashMap<(String, String, Meter), Decimal>, Decima
 /// Compare priced usage with the invoice.
 pub fn reconcile(
     records: &[UsageRecord],
-    costs: &[Cost],
+    costs: &Costs,
     invoice: &[InvoiceLine],
     table: &PriceTable,
     names: &Names,
@@ -531,7 +531,7 @@ pub fn reconcile(
             );
         }
     }
-    let computed_total: Decimal = costs.iter().map(Cost::total).sum();
+    let computed_total: Decimal = costs.iter().map(|c| c.total()).sum();
     let invoiced_usage: Decimal = usage.iter().map(|l| l.amount).sum();
     let total_status = if tolerance.drifts(computed_total, invoiced_usage) {
         Status::Drift

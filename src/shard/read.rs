@@ -261,7 +261,7 @@ fn read_calls(
         calls.push(Call {
             trace_id: hex(&c.trace, 32, dir, "trace")?,
             span_id: hex(&c.span, 16, dir, "span")? as u64,
-            info: Box::new(info),
+            info: Some(Box::new(info)),
             dims: Dims {
                 values: PerDimension([
                     intern(c.tenant),

@@ -45,7 +45,7 @@ fn calls_jsonl(resolved: &Resolved, interner: &Interner) -> Result<Vec<u8>> {
     let name = |sym: Option<Sym>| sym.map(|s| interner.get(s).to_string());
     let mut calls = Vec::new();
     for call in &resolved.calls {
-        let info = &call.info;
+        let info = call.info();
         let line = PartialCall {
             trace: format!("{:032x}", call.trace_id),
             span: format!("{:016x}", call.span_id),

@@ -116,8 +116,10 @@ pub struct Call {
     pub trace_id: u128,
     /// The call's span id.
     pub span_id: u64,
-    /// What the span said about the call.
-    pub info: Box<CallInfo>,
+    /// What the span said about the call: read by the join, then released
+    /// ([`Resolved::release_infos`]) for every call but the unbilled ones,
+    /// which `unbilled_spans.csv` lists.
+    pub info: Option<Box<CallInfo>>,
     /// Inherited dimensions.
     pub dims: Dims,
     /// The call's step (1-based) within its agent invocation:
@@ -170,7 +172,35 @@ struct Inherited {
     call: Option<u32>,
 }
 
+impl Call {
+    /// What the span said about the call.
+    ///
+    /// # Panics
+    /// After [`Resolved::release_infos`], for a call it released: only the
+    /// join reads every call's, and only the unbilled calls keep theirs.
+    pub fn info(&self) -> &CallInfo {
+        self.info
+            .as_deref()
+            .expect("a call's span facts are read before the join releases them")
+    }
+}
+
 impl Resolved {
+    /// Release what the spans said about every call but those `kept`
+    /// (call indexes): once joined, a call is its ids and dimensions, and
+    /// the month holds millions of calls.
+    pub fn release_infos(&mut self, kept: impl Iterator<Item = u32>) {
+        let mut keep = vec![false; self.calls.len()];
+        for ci in kept {
+            keep[ci as usize] = true;
+        }
+        for (call, keep) in self.calls.iter_mut().zip(keep) {
+            if !keep {
+                call.info = None;
+            }
+        }
+    }
+
     /// Sort the calls by (trace id, span id), as [`Resolved::calls`] holds
     /// them, and give back the vector's unused room (they are held to the
     /// end of the run).
@@ -353,7 +383,7 @@ fn resolve_trace(
         out.calls.push(Call {
             trace_id,
             span_id: span.span_id,
-            info,
+            info: Some(info),
             dims,
             step,
             origin: span.origin,

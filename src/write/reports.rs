@@ -224,7 +224,7 @@ pub fn unbilled_csv(
     let count = |n: Option<u64>| n.map_or_else(String::new, |n| n.to_string());
     for &(ci, reason) in unbilled {
         let call = &calls[ci as usize];
-        let info = &call.info;
+        let info = call.info();
         w.row([
             format!("{:032x}", call.trace_id),
             format!("{:016x}", call.span_id),

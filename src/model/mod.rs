@@ -6,6 +6,10 @@ use rust_decimal::Decimal;
 
 use crate::intern::Sym;
 
+mod costs;
+
+pub use costs::Costs;
+
 /// The five billable token types, in report column order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum TokenType {
@@ -254,7 +258,8 @@ pub struct Origin {
 /// always come from here, never from spans.
 #[derive(Clone, Debug, PartialEq)]
 pub struct UsageRecord {
-    /// The provider's request/response id, the join key.
+    /// The provider's request/response id, the join key; emptied once the
+    /// record has joined a call (`Usage::release_ids`).
     pub request_id: Box<str>,
     /// When the request was billed (UTC).
     pub timestamp: DateTime<Utc>,
