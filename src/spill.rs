@@ -190,7 +190,13 @@ impl Gather {
         self.check()?;
         match self.state {
             State::InMemory { forest, .. } => forest.resolve(threads, describe, skips),
-            State::Spilled(spill) => spill.resolve(threads, describe, skips),
+            State::Spilled(spill) => {
+                let resolved = spill.resolve(threads, describe, skips)?;
+                Ok(Resolved {
+                    spilled: true,
+                    ..resolved
+                })
+            }
         }
     }
 }

@@ -671,6 +671,12 @@ fn spilled_runs_are_byte_identical_to_one_in_memory() {
     let in_memory = run("memory", "64G");
     let summary = text_of(&in_memory, "summary.json");
     assert!(summary.contains("\"reused-trace-id\": 8"), "{summary}");
+    // A spilled month releases the joined calls' span facts and the joined
+    // records' ids: the calls and records listed unjoined keep theirs.
+    for listing in ["unbilled_spans.csv", "unattributed.csv"] {
+        let rows = text_of(&in_memory, listing).lines().count();
+        assert!(rows > 5, "{listing}: {rows} lines");
+    }
     // 1K: hundreds of ranges; 300K: a few.
     for limit in ["1K", "300K"] {
         let spilled = run(&format!("spilled-{limit}"), limit);

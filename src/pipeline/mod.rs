@@ -243,9 +243,10 @@ fn summarise(
 }
 
 /// Join the calls to the records (by id, then by fingerprint), counting
-/// what the join found; then release what only the join reads (the
-/// joined calls' span facts, the joined records' ids) and hand the memory
-/// back.
+/// what the join found. In a month whose spans spilled (memory is
+/// tight), then release what only the join reads (the joined calls' span
+/// facts, the joined records' ids) and hand the memory back: 20 % less
+/// memory for 3 % more time.
 fn join_calls(
     config: &MonthConfig,
     usage: &mut Usage,
@@ -274,9 +275,11 @@ fn join_calls(
     counts.matched_by_fingerprint = joined.by_fingerprint;
     counts.repeated_call_spans = joined.repeats;
     counts.unbilled_calls = joined.unbilled.len() as u64;
-    resolved.release_infos(joined.unbilled.iter().map(|&(ci, _)| ci));
-    usage.release_ids(&joined.call_of);
-    crate::shrink::return_freed();
+    if resolved.spilled {
+        resolved.release_infos(joined.unbilled.iter().map(|&(ci, _)| ci));
+        usage.release_ids(&joined.call_of);
+        crate::shrink::return_freed();
+    }
     joined
 }
 

@@ -116,9 +116,9 @@ pub struct Call {
     pub trace_id: u128,
     /// The call's span id.
     pub span_id: u64,
-    /// What the span said about the call: read by the join, then released
-    /// ([`Resolved::release_infos`]) for every call but the unbilled ones,
-    /// which `unbilled_spans.csv` lists.
+    /// What the span said about the call: read by the join; in a month
+    /// whose spans spilled, then released ([`Resolved::release_infos`]) for
+    /// every call but the unbilled ones, which `unbilled_spans.csv` lists.
     pub info: Option<Box<CallInfo>>,
     /// Inherited dimensions.
     pub dims: Dims,
@@ -158,6 +158,10 @@ pub struct Resolved {
     /// Every trace id seen (a shard's partial lists them, so `merge` can
     /// tell a trace split between two shards).
     pub trace_ids: Vec<u128>,
+    /// The spans were spilled to disk (their state outgrew a quarter of
+    /// `--memory-limit`): memory is tight, and the month releases what
+    /// only the join reads once it has joined.
+    pub spilled: bool,
 }
 
 /// What a span passes down to its children.
@@ -220,6 +224,7 @@ impl Resolved {
         self.ids_not_calls += other.ids_not_calls;
         self.outcomes.extend(other.outcomes);
         self.trace_ids.extend(other.trace_ids);
+        self.spilled |= other.spilled;
     }
 }
 
