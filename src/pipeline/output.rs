@@ -24,10 +24,11 @@ use crate::write::Outputs;
 
 /// Compute the standing answers of `month` (by `config`) and write every
 /// file into `outputs`. The FOCUS rows and the charge lines, the two
-/// largest tables, are each made and written on a thread of their own from
-/// the start (and dropped once written), while this one computes the
-/// answers (with a thread of their own for the step curve) and writes the
-/// rest.
+/// largest tables, are each made and written on a thread of their own (and
+/// dropped once written), while this one computes the answers (with a
+/// thread of their own for the step curve) and writes the rest. In a month
+/// whose spans spilled (memory is tight), the two tables are made only
+/// after the answers are written, so that the month never holds both.
 pub fn write_month(
     month: &Month,
     config: &AnswerConfig,
@@ -35,21 +36,28 @@ pub fn write_month(
     raw: bool,
 ) -> Result<()> {
     let text = month.text_order();
-    std::thread::scope(|scope| {
-        let focus = scope.spawn(|| {
-            let focus = month.focus(&text)?;
-            outputs.csv("focus.csv", raw, |w| focus_csv(w, &focus))
-        });
-        let ledger = scope.spawn(|| {
-            let lines = month.lines(&text)?;
-            outputs.csv("ledger.csv", raw, |w| {
-                ledger_csv(w, &lines, &month.usage.interner)
-            })
-        });
-        let rest = month.answers(config).and_then(|answers| {
+    let focus = || {
+        let focus = month.focus(&text)?;
+        outputs.csv("focus.csv", raw, |w| focus_csv(w, &focus))
+    };
+    let ledger = || {
+        let lines = month.lines(&text)?;
+        outputs.csv("ledger.csv", raw, |w| {
+            ledger_csv(w, &lines, &month.usage.interner)
+        })
+    };
+    let rest = || {
+        month.answers(config).and_then(|answers| {
             write_reports(month, outputs, raw)?;
             write_answers(month, &answers, outputs, raw)
-        });
+        })
+    };
+    let tight = month.resolved.spilled;
+    std::thread::scope(|scope| {
+        let first = tight.then(rest);
+        let focus = scope.spawn(focus);
+        let ledger = scope.spawn(ledger);
+        let rest = first.unwrap_or_else(rest);
         let ledger = ledger.join().expect("the charge lines' thread");
         let focus = focus.join().expect("the FOCUS thread");
         // When several fail (a full disk), the same one is reported every
