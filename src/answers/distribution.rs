@@ -75,13 +75,13 @@ pub fn distribution(
 fn group<'a>(runs: &[RunCost<'a>], label: RunLabel) -> BTreeMap<&'a str, Vec<Micros>> {
     let mut groups: BTreeMap<&str, Vec<Micros>> = BTreeMap::new();
     for run in runs {
-        groups.entry(run.label(label)).or_default().push(run.cost);
+        groups.entry(run.label(label)).or_default().push(run.cost());
     }
     groups
 }
 
 /// One row of `outliers.csv`: a run above its feature's threshold.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct Outlier<'a> {
     /// The run.
     pub run: RunCost<'a>,
@@ -107,18 +107,18 @@ pub fn outliers<'a>(runs: &[RunCost<'a>], factor: Option<Decimal>) -> Vec<Outlie
     let mut out: Vec<Outlier> = runs
         .iter()
         .filter_map(|run| {
-            let threshold = thresholds[run.feature];
-            (run.cost.to_decimal() > threshold).then(|| Outlier {
-                run: run.clone(),
+            let threshold = thresholds[run.feature()];
+            (run.cost().to_decimal() > threshold).then(|| Outlier {
+                run: *run,
                 threshold: Micros::round(threshold),
             })
         })
         .collect();
     out.sort_by(|a, b| {
         b.run
-            .cost
-            .cmp(&a.run.cost)
-            .then_with(|| a.run.id.cmp(b.run.id))
+            .cost()
+            .cmp(&a.run.cost())
+            .then_with(|| a.run.id().cmp(b.run.id()))
     });
     out
 }

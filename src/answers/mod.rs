@@ -28,34 +28,53 @@ use crate::ledger::{round_rows, RoundedRow};
 use crate::money::Micros;
 use crate::tree::Call;
 
-/// One run (trace) as the run-level answers see it: its `by_run.csv` row.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One run (trace) as the run-level answers see it: its `by_run.csv` row
+/// (held by reference: a month has a million runs) and its step count.
+#[derive(Clone, Copy, Debug)]
 pub struct RunCost<'a> {
-    /// The trace id as `by_run.csv` writes it, 32 hex digits.
-    pub id: &'a str,
+    /// Its `by_run.csv` row: the trace id as 32 hex digits, the root agent,
+    /// tenant and feature, then the totals.
+    row: &'a RoundedRow,
     /// The trace id.
     pub trace: u128,
-    /// The outermost agent.
-    pub root_agent: &'a str,
-    /// The run's tenant (or `(mixed)`, `(none)`).
-    pub tenant: &'a str,
-    /// The run's feature.
-    pub feature: &'a str,
-    /// Billed calls.
-    pub calls: u64,
     /// The highest step of any of the run's calls.
     pub steps: u32,
-    /// The run's rounded `cost_usd`.
-    pub cost: Micros,
 }
 
 impl<'a> RunCost<'a> {
+    /// The trace id as `by_run.csv` writes it, 32 hex digits.
+    pub fn id(&self) -> &'a str {
+        &self.row.keys[0]
+    }
+
+    /// The outermost agent.
+    pub fn root_agent(&self) -> &'a str {
+        &self.row.keys[RunLabel::RootAgent as usize]
+    }
+
+    /// The run's tenant (or `(mixed)`, `(none)`).
+    pub fn tenant(&self) -> &'a str {
+        &self.row.keys[2]
+    }
+
+    /// The run's feature.
+    pub fn feature(&self) -> &'a str {
+        &self.row.keys[RunLabel::Feature as usize]
+    }
+
+    /// Billed calls.
+    pub fn calls(&self) -> u64 {
+        self.row.totals.requests
+    }
+
+    /// The run's rounded `cost_usd`.
+    pub fn cost(&self) -> Micros {
+        self.row.cost_usd
+    }
+
     /// The run's `label`.
     pub fn label(&self, label: RunLabel) -> &'a str {
-        match label {
-            RunLabel::RootAgent => self.root_agent,
-            RunLabel::Feature => self.feature,
-        }
+        &self.row.keys[label as usize]
     }
 }
 
@@ -83,17 +102,12 @@ pub fn runs<'a>(rows: &'a [RoundedRow], calls: &[Call]) -> Vec<RunCost<'a>> {
     rows.iter()
         .filter(|row| row.keys[0] != UNATTRIBUTED && row.keys[0] != INVOICE_ONLY)
         .map(|row| {
-            let id = row.keys[0].as_str();
-            let trace = u128::from_str_radix(id, 16).expect("by_run ids are hex trace ids");
+            let trace =
+                u128::from_str_radix(&row.keys[0], 16).expect("by_run ids are hex trace ids");
             RunCost {
-                id,
+                row,
                 trace,
-                root_agent: &row.keys[1],
-                tenant: &row.keys[2],
-                feature: &row.keys[3],
-                calls: row.totals.requests,
                 steps: steps_of(trace),
-                cost: row.cost_usd,
             }
         })
         .collect()

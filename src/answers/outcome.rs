@@ -39,7 +39,7 @@ pub fn by_outcome<'o>(
 ) -> Vec<OutcomeRow> {
     let mut groups: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
     for run in runs {
-        let group = groups.entry(run.feature).or_default();
+        let group = groups.entry(run.feature()).or_default();
         group.0 += 1;
         let succeeded = outcome_of(run.trace)
             .is_some_and(|o| success.iter().any(|s| s.eq_ignore_ascii_case(o.trim())));

@@ -68,10 +68,10 @@ pub fn emit(
 ) -> Result<Outcome> {
     let outputs = Outputs::new(output.out.as_deref(), output.print.as_deref(), inputs)?;
     month.summary.raw_csv = output.raw_csv;
-    let month = &*month;
     if outputs.wanted() {
         write_month(month, answers, &outputs, output.raw_csv)?;
     }
+    let month = &*month;
     if let Some(bytes) = outputs.finish()? {
         print_stdout(&bytes)?;
     }

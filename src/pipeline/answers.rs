@@ -71,7 +71,7 @@ impl Month {
             let spreads = distribution(&runs, &feature_costs, &agent_costs);
             let (steps, (changes, anomalies)) = second.join().expect("the step curve's thread");
             let answers = Answers {
-                run_costs: runs.iter().map(|r| r.cost).collect(),
+                run_costs: runs.iter().map(|r| r.cost()).collect(),
                 spreads,
                 outliers: outliers(&runs, config.outlier_factor),
                 steps: steps?,

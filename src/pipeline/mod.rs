@@ -306,6 +306,15 @@ impl Month {
         self.table(Of::Run)
     }
 
+    /// Release the runs' rows (a million in a large month) once
+    /// `by_run.csv` and the run answers are written: nothing after needs
+    /// them, and FOCUS and the charge lines are made in their room.
+    pub fn release_runs(&mut self) {
+        if let Some(report) = self.reports.iter_mut().find(|r| r.table.of == Of::Run) {
+            report.rows = Vec::new();
+        }
+    }
+
     fn table(&self, of: Of) -> &Report {
         self.reports
             .iter()

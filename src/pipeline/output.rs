@@ -27,45 +27,64 @@ use crate::write::Outputs;
 /// largest tables, are each made and written on a thread of their own (and
 /// dropped once written), while this one computes the answers (with a
 /// thread of their own for the step curve) and writes the rest. In a month
-/// whose spans spilled (memory is tight), the two tables are made only
-/// after the answers are written, so that the month never holds both.
+/// whose spans spilled (memory is tight), the answers and the rest come
+/// first; then the runs' rows, written and answered, are released
+/// ([`Month::release_runs`]), and only then are the two tables made.
 pub fn write_month(
-    month: &Month,
+    month: &mut Month,
     config: &AnswerConfig,
     outputs: &Outputs,
     raw: bool,
 ) -> Result<()> {
+    // When several fail (a full disk), the same one is reported every time:
+    // the answers' and the other files', then FOCUS's, then the charge
+    // lines'.
+    let written = if month.resolved.spilled {
+        let rest = write_rest(month, config, outputs, raw);
+        month.release_runs();
+        rest.and(write_tables(month, outputs, raw, || Ok(())))
+    } else {
+        write_tables(month, outputs, raw, || {
+            write_rest(month, config, outputs, raw)
+        })
+    };
+    written?;
+    outputs.put("summary.json", &summary_json(&month.summary)?)
+}
+
+/// The answers, then the reports and the answers' files.
+fn write_rest(month: &Month, config: &AnswerConfig, outputs: &Outputs, raw: bool) -> Result<()> {
+    let answers = month.answers(config)?;
+    write_reports(month, outputs, raw)?;
+    write_answers(month, &answers, outputs, raw)
+}
+
+/// `focus.csv` and `ledger.csv`, each made and written on a thread of its
+/// own while this one runs `meanwhile`; the first error of `meanwhile`,
+/// FOCUS and the charge lines, in that order.
+fn write_tables(
+    month: &Month,
+    outputs: &Outputs,
+    raw: bool,
+    meanwhile: impl FnOnce() -> Result<()>,
+) -> Result<()> {
     let text = month.text_order();
-    let focus = || {
-        let focus = month.focus(&text)?;
-        outputs.csv("focus.csv", raw, |w| focus_csv(w, &focus))
-    };
-    let ledger = || {
-        let lines = month.lines(&text)?;
-        outputs.csv("ledger.csv", raw, |w| {
-            ledger_csv(w, &lines, &month.usage.interner)
-        })
-    };
-    let rest = || {
-        month.answers(config).and_then(|answers| {
-            write_reports(month, outputs, raw)?;
-            write_answers(month, &answers, outputs, raw)
-        })
-    };
-    let tight = month.resolved.spilled;
     std::thread::scope(|scope| {
-        let first = tight.then(rest);
-        let focus = scope.spawn(focus);
-        let ledger = scope.spawn(ledger);
-        let rest = first.unwrap_or_else(rest);
+        let focus = scope.spawn(|| {
+            let focus = month.focus(&text)?;
+            outputs.csv("focus.csv", raw, |w| focus_csv(w, &focus))
+        });
+        let ledger = scope.spawn(|| {
+            let lines = month.lines(&text)?;
+            outputs.csv("ledger.csv", raw, |w| {
+                ledger_csv(w, &lines, &month.usage.interner)
+            })
+        });
+        let rest = meanwhile();
         let ledger = ledger.join().expect("the charge lines' thread");
         let focus = focus.join().expect("the FOCUS thread");
-        // When several fail (a full disk), the same one is reported every
-        // time: the answers' and the other files', then FOCUS's, then the
-        // charge lines', as when FOCUS was written before them.
         rest.and(focus).and(ledger)
-    })?;
-    outputs.put("summary.json", &summary_json(&month.summary)?)
+    })
 }
 
 /// The `by_*` reports, the unattributed records and unbilled calls, the

@@ -52,13 +52,13 @@ pub fn outliers_csv(w: &mut CsvOut, rows: &[Outlier]) -> csv::Result<()> {
     for o in rows {
         let r = &o.run;
         w.row([
-            r.id.to_string(),
-            r.feature.to_string(),
-            r.tenant.to_string(),
-            r.root_agent.to_string(),
+            r.id().to_string(),
+            r.feature().to_string(),
+            r.tenant().to_string(),
+            r.root_agent().to_string(),
             r.steps.to_string(),
-            r.calls.to_string(),
-            r.cost.to_string(),
+            r.calls().to_string(),
+            r.cost().to_string(),
             o.threshold.to_string(),
         ])?;
     }
