@@ -256,7 +256,11 @@ pub struct Table {
 }
 
 /// A table's row: labels, totals and, for agents, the inclusive cost.
-pub type TableRow = (Vec<String>, Totals, Option<Decimal>);
+pub type TableRow = (Vec<Label>, Totals, Option<Decimal>);
+
+/// A row's label: shared, as a million runs' rows repeat a few root
+/// agents, tenants and features.
+pub type Label = std::sync::Arc<str>;
 
 impl Table {
     /// The table's name: the dimension's, or `run`.
@@ -323,7 +327,7 @@ impl Ledger {
                 rows: days
                     .into_iter()
                     .map(|((day, key), totals)| {
-                        let labels = vec![day.to_string(), key.label(interner).to_string()];
+                        let labels = vec![day.to_string().into(), key.label(interner).into()];
                         (labels, totals, None)
                     })
                     .collect(),
@@ -354,7 +358,7 @@ impl Ledger {
                     .map(|(key, totals)| {
                         let incl = (d == Dimension::Agent)
                             .then(|| inclusive.get(&key).copied().unwrap_or_default());
-                        (vec![key.label(interner).to_string()], totals, incl)
+                        (vec![key.label(interner).into()], totals, incl)
                     })
                     .collect(),
             })
@@ -362,7 +366,7 @@ impl Ledger {
         tables.push(self.take_runs(interner));
         if let Some(billed) = invoice_only.filter(|b| !b.is_zero()) {
             for table in &mut tables {
-                let labels = vec![INVOICE_ONLY.to_string(); table.key_columns.len()];
+                let labels = vec![Label::from(INVOICE_ONLY); table.key_columns.len()];
                 let totals = Totals {
                     billed,
                     ..Totals::default()
@@ -379,12 +383,20 @@ impl Ledger {
     /// tenant and feature its calls agree on.
     fn take_runs(&mut self, interner: &Interner) -> Table {
         let runs = std::mem::take(&mut self.runs);
+        // Each distinct label is made once and shared by its runs' rows.
+        let mut shared: FastMap<&str, Label> = FastMap::default();
+        let mut label = |agreed: Agreed| {
+            let text = agreed.label(interner);
+            shared.entry(text).or_insert_with(|| text.into()).clone()
+        };
         let rows = crate::shrink::convert(runs, |_, (id, run)| {
-            let id = id.map_or_else(|| UNATTRIBUTED.to_string(), |t| format!("{t:032x}"));
-            let labels =
-                [run.root_agent, run.tenant, run.feature].map(|a| a.label(interner).to_string());
-            let mut keys = vec![id];
-            keys.extend(labels);
+            let id = id.map_or_else(|| UNATTRIBUTED.into(), |t| format!("{t:032x}").into());
+            let keys = vec![
+                id,
+                label(run.root_agent),
+                label(run.tenant),
+                label(run.feature),
+            ];
             (keys, run.totals, None)
         });
         Table {

@@ -5,7 +5,7 @@
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use crate::attribute::{Table, TableRow, Totals};
+use crate::attribute::{Label, Table, TableRow, Totals};
 use crate::error::{Error, Result};
 use crate::model::Cost;
 use crate::money::{apportion, split, Micros};
@@ -59,7 +59,7 @@ pub fn column_totals(total: &Totals) -> Result<[Micros; COLUMNS]> {
 #[derive(Clone, Debug)]
 pub struct RoundedRow {
     /// Label columns.
-    pub keys: Vec<String>,
+    pub keys: Vec<Label>,
     /// Exact sums (tokens, requests, exact cost for ratios).
     pub totals: Totals,
     /// Rounded cost columns.
@@ -208,12 +208,12 @@ pub fn add_allocated(
         (r.inclusive.is_some(), r.billed.is_some())
     });
     for row in &mut report.rows {
-        row.allocated = Some(by_label.remove(row.keys[0].as_str()).unwrap_or(Micros(0)));
+        row.allocated = Some(by_label.remove(&*row.keys[0]).unwrap_or(Micros(0)));
     }
     for (label, _) in allocated {
         if let Some(amount) = by_label.remove(label.as_str()) {
             report.rows.push(RoundedRow {
-                keys: vec![label.clone()],
+                keys: vec![label.as_str().into()],
                 totals: Totals::default(),
                 cost: [Micros(0); COLUMNS],
                 cost_usd: Micros(0),
@@ -246,7 +246,7 @@ fn permute<T>(items: &mut [T], mut order: Vec<u32>) {
 
 /// The first 8 bytes of a label, zero-padded, as a number: ordered as the
 /// labels are (byte by byte), ties left to the labels themselves.
-fn label_prefix(keys: &[String]) -> u64 {
+fn label_prefix(keys: &[Label]) -> u64 {
     let mut prefix = [0u8; 8];
     if let Some(first) = keys.first() {
         let bytes = first.as_bytes();
@@ -414,7 +414,7 @@ mod tests {
             "tenant-0001",
             "é",
         ];
-        let prefix = |l: &str| label_prefix(&[l.to_string()]);
+        let prefix = |l: &str| label_prefix(&[l.into()]);
         for pair in labels.windows(2) {
             assert!(
                 pair[0] < pair[1] && prefix(pair[0]) <= prefix(pair[1]),

@@ -83,13 +83,13 @@ pub fn series_where(
         totals.0.push((dimension, month));
         let mut by_value: FastMap<&str, Series> = FastMap::default();
         for &(i, row) in &placed {
-            let (requests, cost) = sums[row.keys[1].as_str()];
+            let (requests, cost) = sums[&*row.keys[1]];
             if !keep(month, requests, cost) {
                 continue;
             }
             let s = by_value.entry(&row.keys[1]).or_insert_with(|| Series {
                 dimension,
-                value: row.keys[1].clone(),
+                value: row.keys[1].to_string(),
                 requests: vec![0; length],
                 cost: vec![Decimal::ZERO; length],
             });

@@ -100,7 +100,7 @@ pub fn runs<'a>(rows: &'a [RoundedRow], calls: &[Call]) -> Vec<RunCost<'a>> {
             .map_or(0, |i| steps[i].1)
     };
     rows.iter()
-        .filter(|row| row.keys[0] != UNATTRIBUTED && row.keys[0] != INVOICE_ONLY)
+        .filter(|row| *row.keys[0] != *UNATTRIBUTED && *row.keys[0] != *INVOICE_ONLY)
         .map(|row| {
             let trace =
                 u128::from_str_radix(&row.keys[0], 16).expect("by_run ids are hex trace ids");
@@ -141,11 +141,11 @@ pub fn run_group_costs(
     }
     let rows = groups
         .into_iter()
-        .map(|(key, totals)| (vec![key.to_string()], totals, None))
+        .map(|(key, totals)| (vec![key.into()], totals, None))
         .collect();
     Ok(round_rows(rows, columns, None)?
         .into_iter()
-        .map(|mut row| (row.keys.swap_remove(0), row.cost_usd))
+        .map(|mut row| (row.keys.swap_remove(0).to_string(), row.cost_usd))
         .collect())
 }
 

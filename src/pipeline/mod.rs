@@ -402,7 +402,7 @@ impl Month {
         self.report(dimension)
             .rows
             .iter()
-            .filter(|r| r.keys.first().is_some_and(|k| k == NONE))
+            .filter(|r| r.keys.first().is_some_and(|k| **k == *NONE))
             .map(|r| r.totals.cost.total())
             .sum()
     }

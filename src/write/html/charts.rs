@@ -80,7 +80,7 @@ pub(crate) fn hbars(items: &[HBar], lo: f64, hi: f64, links: bool) -> String {
 pub(super) fn bars(title: &str, rows: &[RoundedRow]) -> String {
     let mut all: Vec<(String, Micros)> = rows
         .iter()
-        .map(|r| (r.keys[0].clone(), r.spend()))
+        .map(|r| (r.keys[0].to_string(), r.spend()))
         .collect();
     all.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     let rest: Micros = all.iter().skip(BARS).map(|(_, m)| *m).sum();
