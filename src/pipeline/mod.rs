@@ -311,7 +311,9 @@ impl Month {
     /// them, and FOCUS and the charge lines are made in their room.
     pub fn release_runs(&mut self) {
         if let Some(report) = self.reports.iter_mut().find(|r| r.table.of == Of::Run) {
-            report.rows = Vec::new();
+            let rows = std::mem::take(&mut report.rows);
+            let keys = rows.into_iter().map(|row| row.keys).collect();
+            crate::shrink::free_in_address_order(keys, |k| k.as_ptr() as usize);
         }
     }
 

@@ -198,11 +198,13 @@ impl Resolved {
         for ci in kept {
             keep[ci as usize] = true;
         }
-        for (call, keep) in self.calls.iter_mut().zip(keep) {
-            if !keep {
-                call.info = None;
-            }
-        }
+        let released = (self.calls.iter_mut().zip(keep))
+            .filter(|(_, keep)| !keep)
+            .filter_map(|(call, _)| call.info.take())
+            .collect();
+        crate::shrink::free_in_address_order(released, |info| {
+            std::ptr::from_ref::<CallInfo>(info) as usize
+        });
     }
 
     /// Sort the calls by (trace id, span id), as [`Resolved::calls`] holds
