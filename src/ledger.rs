@@ -66,6 +66,14 @@ pub struct RoundedRow {
     pub cost: [Micros; COLUMNS],
     /// Rounded `cost_usd`: the sum of `cost`.
     pub cost_usd: Micros,
+    /// The amounts only some reports have, behind one pointer: `None` for
+    /// a row with none of them (a million run rows without a true-up).
+    amounts: Option<Box<Amounts>>,
+}
+
+/// A rounded row's amounts that only some reports have.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Amounts {
     /// Rounded inclusive cost (agents only).
     pub inclusive: Option<Micros>,
     /// Rounded trued-up cost (under `--true-up` only).
@@ -75,10 +83,45 @@ pub struct RoundedRow {
 }
 
 impl RoundedRow {
+    /// A row with its `amounts` (held only when it has one).
+    pub fn new(
+        keys: Vec<Label>,
+        totals: Totals,
+        (cost, cost_usd): ([Micros; COLUMNS], Micros),
+        amounts: Amounts,
+    ) -> RoundedRow {
+        RoundedRow {
+            keys,
+            totals,
+            cost,
+            cost_usd,
+            amounts: (amounts != Amounts::default()).then(|| Box::new(amounts)),
+        }
+    }
+
+    fn amounts(&self) -> Amounts {
+        self.amounts.as_deref().copied().unwrap_or_default()
+    }
+
+    /// Rounded inclusive cost (agents only).
+    pub fn inclusive(&self) -> Option<Micros> {
+        self.amounts().inclusive
+    }
+
+    /// Rounded trued-up cost (under `--true-up` only).
+    pub fn billed(&self) -> Option<Micros> {
+        self.amounts().billed
+    }
+
+    /// Rounded allocated cost (under `--allocation` only).
+    pub fn allocated(&self) -> Option<Micros> {
+        self.amounts().allocated
+    }
+
     /// What the row spent: its trued-up cost under `--true-up`, else its
     /// computed cost.
     pub fn spend(&self) -> Micros {
-        self.billed.unwrap_or(self.cost_usd)
+        self.billed().unwrap_or(self.cost_usd)
     }
 }
 
@@ -165,22 +208,19 @@ pub fn round_rows(
         let cost_usd: Micros = cost.iter().copied().sum();
         let own = totals.cost.total();
         let inclusive = inclusive.map(|incl| inclusive_cell(incl, own, cost_usd));
-        RoundedRow {
-            keys,
-            totals,
-            cost,
-            cost_usd,
+        let amounts = Amounts {
             inclusive,
             billed: billed.as_ref().map(|b| b[i]),
             allocated: None,
-        }
+        };
+        RoundedRow::new(keys, totals, (cost, cost_usd), amounts)
     });
     // Then by cost descending, billed descending, labels ascending: the
     // rows are in label order, so their indexes break the ties.
     let mut order: Vec<u32> = (0..rounded.len() as u32).collect();
     order.sort_unstable_by(|&a, &b| {
         let (ra, rb) = (&rounded[a as usize], &rounded[b as usize]);
-        (rb.cost_usd, rb.billed, a).cmp(&(ra.cost_usd, ra.billed, b))
+        (rb.cost_usd, rb.billed(), a).cmp(&(ra.cost_usd, ra.billed(), b))
     });
     permute(&mut rounded, order);
     Ok(rounded)
@@ -205,22 +245,24 @@ pub fn add_allocated(
         .collect();
     let zero = |some: bool| some.then_some(Micros(0));
     let (inclusive, billed) = report.rows.first().map_or((false, false), |r| {
-        (r.inclusive.is_some(), r.billed.is_some())
+        (r.inclusive().is_some(), r.billed().is_some())
     });
     for row in &mut report.rows {
-        row.allocated = Some(by_label.remove(&*row.keys[0]).unwrap_or(Micros(0)));
+        let allocated = by_label.remove(&*row.keys[0]).unwrap_or(Micros(0));
+        row.amounts.get_or_insert_default().allocated = Some(allocated);
     }
     for (label, _) in allocated {
         if let Some(amount) = by_label.remove(label.as_str()) {
-            report.rows.push(RoundedRow {
-                keys: vec![label.as_str().into()],
-                totals: Totals::default(),
-                cost: [Micros(0); COLUMNS],
-                cost_usd: Micros(0),
+            let amounts = Amounts {
                 inclusive: zero(inclusive),
                 billed: zero(billed),
                 allocated: Some(amount),
-            });
+            };
+            let zero = ([Micros(0); COLUMNS], Micros(0));
+            let keys = vec![label.as_str().into()];
+            report
+                .rows
+                .push(RoundedRow::new(keys, Totals::default(), zero, amounts));
         }
     }
     Ok(())
@@ -378,7 +420,7 @@ pub fn check_conservation(
             return fail(format!("by_{name}.cost_usd sums to {sum}, not {total}"));
         }
         if let Some(billed) = billed {
-            let sum: Micros = rows.iter().filter_map(|r| r.billed).sum();
+            let sum: Micros = rows.iter().filter_map(RoundedRow::billed).sum();
             if sum != billed {
                 return fail(format!("by_{name}.billed_usd sums to {sum}, not {billed}"));
             }

@@ -150,6 +150,10 @@ mod tests {
         ];
         let costs: Costs = given.iter().copied().collect();
         assert_eq!(costs.len(), given.len());
+        assert!(
+            std::mem::size_of::<PackedCost>() <= 56,
+            "a packed cost grew"
+        );
         // Held whole: the 96-bit mantissa, the negative zero, and the mantissa
         // one past i64::MAX; the 64-bit extremes themselves are packed.
         assert_eq!(costs.whole.len(), 3);

@@ -67,7 +67,7 @@ pub fn report_csv(
                 None => cells.push(format_args!("")),
             }
         }
-        for amount in [row.inclusive, row.billed, row.allocated]
+        for amount in [row.inclusive(), row.billed(), row.allocated()]
             .into_iter()
             .flatten()
         {
@@ -101,10 +101,13 @@ fn header<'a>(
     let optional = [
         (
             "inclusive_cost_usd",
-            rows.iter().any(|r| r.inclusive.is_some()),
+            rows.iter().any(|r| r.inclusive().is_some()),
         ),
-        ("billed_usd", rows.iter().any(|r| r.billed.is_some())),
-        ("allocated_usd", rows.iter().any(|r| r.allocated.is_some())),
+        ("billed_usd", rows.iter().any(|r| r.billed().is_some())),
+        (
+            "allocated_usd",
+            rows.iter().any(|r| r.allocated().is_some()),
+        ),
     ];
     header.extend(optional.iter().filter(|(_, has)| *has).map(|(c, _)| *c));
     header
