@@ -193,7 +193,7 @@ impl Gather {
             State::Spilled(spill) => {
                 let resolved = spill.resolve(threads, describe, skips)?;
                 Ok(Resolved {
-                    spilled: true,
+                    memory_tight: true,
                     ..resolved
                 })
             }

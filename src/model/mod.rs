@@ -258,9 +258,9 @@ pub struct Origin {
 /// always come from here, never from spans.
 #[derive(Clone, Debug, PartialEq)]
 pub struct UsageRecord {
-    /// The provider's request/response id, the join key; in a month whose
-    /// spans spilled, emptied once the record has joined a call
-    /// (`Usage::release_ids`).
+    /// The provider's request/response id, the join key; where memory is
+    /// tight, emptied once the record has joined a call
+    /// (`Usage::release_ids`; kept with the `parquet` feature).
     pub request_id: Box<str>,
     /// When the request was billed (UTC).
     pub timestamp: DateTime<Utc>,

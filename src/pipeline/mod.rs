@@ -93,9 +93,9 @@ pub struct Month {
     pub joined: Joined,
     /// The exact sums.
     pub ledger: Ledger,
-    /// Every `by_*` report, rounded: each dimension's, then the runs' (in
-    /// a month whose spans spilled, emptied once written:
-    /// [`Month::release_runs`]).
+    /// Every `by_*` report, rounded: each dimension's, then the runs'
+    /// (where memory is tight, the runs' rows are released once written
+    /// and answered: [`Month::release_runs`]).
     pub reports: Vec<Report>,
     /// Per dimension, its values' totals per UTC day, rounded (`by_day.csv`).
     pub days: Vec<Report>,
@@ -245,10 +245,12 @@ fn summarise(
 }
 
 /// Join the calls to the records (by id, then by fingerprint), counting
-/// what the join found. In a month whose spans spilled (memory is
-/// tight), then release what only the join reads (the joined calls' span
-/// facts, the joined records' ids) and hand the memory back (on the
-/// 1,000,000-run month, 500 MiB less at the peak for about 0.7 s).
+/// what the join found. Where memory is tight (the spans spilled, or
+/// `merge`: [`Resolved::memory_tight`]), then release what only the join
+/// reads (the joined calls' span facts; the joined records' ids, but with
+/// the `parquet` feature, whose `calls.parquet` lists them) and hand the
+/// memory back (on the 1,000,000-run month, 500 MiB less at the peak for
+/// about 0.7 s).
 fn join_calls(
     config: &MonthConfig,
     usage: &mut Usage,
@@ -277,7 +279,7 @@ fn join_calls(
     counts.matched_by_fingerprint = joined.by_fingerprint;
     counts.repeated_call_spans = joined.repeats;
     counts.unbilled_calls = joined.unbilled.len() as u64;
-    if resolved.spilled {
+    if resolved.memory_tight {
         resolved.release_infos(joined.unbilled.iter().map(|&(ci, _)| ci));
         usage.release_ids(&joined.call_of);
         crate::shrink::return_freed();

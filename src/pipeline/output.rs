@@ -26,8 +26,8 @@ use crate::write::Outputs;
 /// file into `outputs`. The FOCUS rows and the charge lines, the two
 /// largest tables, are each made and written on a thread of their own (and
 /// dropped once written), while this one computes the answers (with a
-/// thread of their own for the step curve) and writes the rest. In a month
-/// whose spans spilled (memory is tight), the answers and the rest come
+/// thread of their own for the step curve) and writes the rest. Where
+/// memory is tight ([`Resolved::memory_tight`]), the answers and the rest come
 /// first; then the runs' rows, written and answered, are released
 /// ([`Month::release_runs`]), and only then are the two tables made.
 pub fn write_month(
@@ -39,7 +39,7 @@ pub fn write_month(
     // When several fail (a full disk), the same one is reported every time:
     // the answers' and the other files', then FOCUS's, then the charge
     // lines'.
-    let written = if month.resolved.spilled {
+    let written = if month.resolved.memory_tight {
         let rest = write_rest(month, config, outputs, raw);
         month.release_runs();
         rest.and(write_tables(month, outputs, raw, || Ok(())))

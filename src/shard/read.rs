@@ -42,7 +42,10 @@ pub fn read_partials(
         same_files(&metas)?
     };
     intake.inputs.extend(files);
-    let mut resolved = Resolved::default();
+    let mut resolved = Resolved {
+        memory_tight: true,
+        ..Resolved::default()
+    };
     for (dir, meta) in &metas {
         absorb(
             dir,

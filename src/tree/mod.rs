@@ -116,9 +116,10 @@ pub struct Call {
     pub trace_id: u128,
     /// The call's span id.
     pub span_id: u64,
-    /// What the span said about the call: read by the join; in a month
-    /// whose spans spilled, then released ([`Resolved::release_infos`]) for
-    /// every call but the unbilled ones, which `unbilled_spans.csv` lists.
+    /// What the span said about the call: read by the join (and by a
+    /// shard's partial, before it); where memory is tight, then released
+    /// ([`Resolved::release_infos`]) for every call but the unbilled ones,
+    /// which `unbilled_spans.csv` lists.
     pub info: Option<Box<CallInfo>>,
     /// Inherited dimensions.
     pub dims: Dims,
@@ -158,10 +159,12 @@ pub struct Resolved {
     /// Every trace id seen (a shard's partial lists them, so `merge` can
     /// tell a trace split between two shards).
     pub trace_ids: Vec<u128>,
-    /// The spans were spilled to disk (their state outgrew a quarter of
-    /// `--memory-limit`): memory is tight, and the month releases what
-    /// only the join reads once it has joined.
-    pub spilled: bool,
+    /// Memory is tight: the spans were spilled to disk (their state
+    /// outgrew a quarter of `--memory-limit`), or the calls were read back
+    /// from shard partials (`merge` holds a whole month's records and
+    /// calls). Once joined, the month then releases what only the join
+    /// reads, and writes the run answers before FOCUS and the charge lines.
+    pub memory_tight: bool,
 }
 
 /// What a span passes down to its children.
@@ -181,7 +184,8 @@ impl Call {
     ///
     /// # Panics
     /// After [`Resolved::release_infos`], for a call it released: only the
-    /// join reads every call's, and only the unbilled calls keep theirs.
+    /// join (and a shard's partial, written before any join) reads every
+    /// call's, and only the unbilled calls keep theirs.
     pub fn info(&self) -> &CallInfo {
         self.info
             .as_deref()
@@ -226,7 +230,7 @@ impl Resolved {
         self.ids_not_calls += other.ids_not_calls;
         self.outcomes.extend(other.outcomes);
         self.trace_ids.extend(other.trace_ids);
-        self.spilled |= other.spilled;
+        self.memory_tight |= other.memory_tight;
     }
 }
 

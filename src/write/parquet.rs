@@ -43,13 +43,15 @@ fn money(name: &str, exact: &[Decimal]) -> Result<Column> {
 impl CallsTable<'_> {
     /// The table as Parquet bytes.
     pub fn to_parquet(&self) -> Result<Vec<u8>> {
-        let postings: Vec<Posting> = self.postings.iter().collect();
-        let mut columns = self.call_columns(&postings);
-        columns.extend(self.record_columns(&postings));
+        // Read in passes over the postings, not collected: a million
+        // postings, each with its cost, would be 144 MB.
+        let postings = &self.postings;
+        let mut columns = self.call_columns(postings);
+        columns.extend(self.record_columns(postings));
         let exact: Vec<Decimal> = postings.iter().map(|p| p.cost.total()).collect();
         columns.push(money("cost_usd", &exact)?);
         if self.postings.trued_up() {
-            let exact: Vec<Decimal> = postings.iter().map(Posting::billed_total).collect();
+            let exact: Vec<Decimal> = postings.iter().map(|p| p.billed_total()).collect();
             columns.push(money("billed_usd", &exact)?);
         }
         let mut frame = DataFrame::new(postings.len(), columns).map_err(polars_error)?;
@@ -63,7 +65,7 @@ impl CallsTable<'_> {
 
     /// The run and span of each posting's call, the record's id, time,
     /// provider and model, and every span dimension's label.
-    fn call_columns(&self, postings: &[Posting]) -> Vec<Column> {
+    fn call_columns(&self, postings: &Postings) -> Vec<Column> {
         let name = |s: Sym| self.interner.get(s);
         let column = |title: &str, values: Vec<Option<String>>| Column::new(title.into(), values);
         let text = |title: &str, values: Vec<&str>| Column::new(title.into(), values);
@@ -113,7 +115,7 @@ impl CallsTable<'_> {
                 .collect();
             columns.push(text(d.name(), labels));
         }
-        let root = |p: &Posting| match p.call {
+        let root = |p: Posting| match p.call {
             None => UNATTRIBUTED,
             Some(c) => c.dims.root_agent.map_or(NONE, name),
         };
@@ -122,7 +124,7 @@ impl CallsTable<'_> {
     }
 
     /// Each posting's step, batch flag and token counts.
-    fn record_columns(&self, postings: &[Posting]) -> Vec<Column> {
+    fn record_columns(&self, postings: &Postings) -> Vec<Column> {
         let mut columns = vec![
             Column::new(
                 "step".into(),
