@@ -58,7 +58,7 @@ mod compact {
         use std::mem::size_of;
         assert!(size_of::<crate::model::UsageRecord>() <= 136);
         assert!(size_of::<crate::model::Cost>() <= 96);
-        assert!(size_of::<crate::tree::Call>() <= 96);
+        assert!(size_of::<crate::tree::Call>() <= 80);
         assert!(size_of::<crate::model::CallInfo>() <= 88);
         assert!(size_of::<crate::model::Span>() <= 96);
         // And per report row (a month can hold a row per tenant): a row's

@@ -82,5 +82,5 @@ impl Intake {
 
 /// Renders an [`Origin`] as `file:line`.
 pub fn describe(inputs: &[InputFile]) -> impl Fn(Origin) -> String + '_ {
-    |o: Origin| format!("{}:{}", inputs[o.file as usize].path.display(), o.line)
+    |o: Origin| format!("{}:{}", inputs[o.file as usize].path.display(), { o.line })
 }

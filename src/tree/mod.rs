@@ -493,7 +493,7 @@ mod tests {
 
     #[test]
     fn resolving_on_several_threads_gives_what_one_thread_gives() {
-        let describe = |o: Origin| format!("spans.jsonl:{}", o.line);
+        let describe = |o: Origin| format!("spans.jsonl:{}", { o.line });
         let strict = |threads| {
             let mut skips = Skips::new(false);
             let result = month(&mut Interner::default()).resolve(threads, describe, &mut skips);

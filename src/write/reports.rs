@@ -180,7 +180,7 @@ pub fn unattributed_csv(
         row.push(format!(
             "{}:{}",
             inputs[r.origin.file as usize].path.display(),
-            r.origin.line
+            { r.origin.line }
         ));
         if labelled {
             let labels: Vec<String> = r
@@ -242,11 +242,9 @@ pub fn unbilled_csv(
             count(info.output_tokens),
             count(info.reasoning_tokens),
             reason.as_str().to_string(),
-            format!(
-                "{}:{}",
-                inputs[call.origin.file as usize].path.display(),
+            format!("{}:{}", inputs[call.origin.file as usize].path.display(), {
                 call.origin.line
-            ),
+            }),
         ])?;
     }
     Ok(())
