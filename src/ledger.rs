@@ -258,11 +258,11 @@ pub fn add_allocated(
                 billed: zero(billed),
                 allocated: Some(amount),
             };
-            let zero = ([Micros(0); COLUMNS], Micros(0));
+            let no_cost = ([Micros(0); COLUMNS], Micros(0));
             let keys = vec![label.as_str().into()];
             report
                 .rows
-                .push(RoundedRow::new(keys, Totals::default(), zero, amounts));
+                .push(RoundedRow::new(keys, Totals::default(), no_cost, amounts));
         }
     }
     Ok(())

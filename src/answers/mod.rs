@@ -49,7 +49,7 @@ impl<'a> RunCost<'a> {
 
     /// The outermost agent.
     pub fn root_agent(&self) -> &'a str {
-        &self.row.keys[RunLabel::RootAgent as usize]
+        self.label(RunLabel::RootAgent)
     }
 
     /// The run's tenant (or `(mixed)`, `(none)`).
@@ -59,7 +59,7 @@ impl<'a> RunCost<'a> {
 
     /// The run's feature.
     pub fn feature(&self) -> &'a str {
-        &self.row.keys[RunLabel::Feature as usize]
+        self.label(RunLabel::Feature)
     }
 
     /// Billed calls.
