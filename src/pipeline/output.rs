@@ -52,10 +52,18 @@ pub fn write_month(
     outputs.put("summary.json", &summary_json(&month.summary)?)
 }
 
-/// The answers, then the reports and the answers' files.
+/// The answers, computed while a second thread writes the reports (each
+/// reads the month only; `by_run.csv` is a million rows in a large month),
+/// then the answers' files. The answers' error comes first, then the
+/// reports'.
 fn write_rest(month: &Month, config: &AnswerConfig, outputs: &Outputs, raw: bool) -> Result<()> {
-    let answers = month.answers(config)?;
-    write_reports(month, outputs, raw)?;
+    let (answers, reports) = std::thread::scope(|scope| {
+        let reports = scope.spawn(|| write_reports(month, outputs, raw));
+        let answers = month.answers(config);
+        (answers, reports.join().expect("the reports' thread"))
+    });
+    let answers = answers?;
+    reports?;
     write_answers(month, &answers, outputs, raw)
 }
 
