@@ -175,55 +175,75 @@ pub fn find<'r>(reports: &'r [Report], name: &str) -> &'r Report {
 /// descending, then labels ascending. The rows move out of the table (the
 /// largest, by run, can hold a row per trace).
 pub fn round_rows(
-    mut rows: Vec<TableRow>,
+    rows: Vec<TableRow>,
     targets: &[Micros; COLUMNS],
     billed_target: Option<Micros>,
 ) -> Result<Vec<RoundedRow>> {
-    // By labels (controlled rounding breaks its ties by row order): a sort
-    // of indexes by the labels' first bytes, then each row moved in place.
-    let mut order: Vec<(u64, u32)> = (0..rows.len() as u32)
-        .map(|i| (label_prefix(&rows[i as usize].0), i))
-        .collect();
-    // Two rows may share a label (a tenant named `(none)` and no tenant):
-    // their order in the table decides then, as a stable sort would.
-    order.sort_unstable_by(|(pa, a), (pb, b)| {
-        pa.cmp(pb)
-            .then_with(|| rows[*a as usize].0.cmp(&rows[*b as usize].0))
-            .then(a.cmp(b))
-    });
-    permute(&mut rows, order.into_iter().map(|(_, i)| i).collect());
+    // Controlled rounding breaks its ties by row order: the rows in label
+    // order (a sort of indexes by the labels' first bytes), each row's
+    // place in it, and the cells in that order. The rows themselves move
+    // once, into rounded rows, and once more, into their final order.
+    let by_label = label_order(&rows);
+    let mut place = vec![0u32; rows.len()];
+    for (at, &i) in by_label.iter().enumerate() {
+        place[i as usize] = at as u32;
+    }
+    let exact_of = |i: &u32| &rows[*i as usize].1;
     let cells = {
-        let exact: Vec<[Decimal; COLUMNS]> =
-            rows.iter().map(|(_, t, _)| components(&t.cost)).collect();
+        let exact: Vec<[Decimal; COLUMNS]> = by_label
+            .iter()
+            .map(|i| components(&exact_of(i).cost))
+            .collect();
         controlled(&exact, targets)?
     };
     let billed = billed_target
         .map(|target| {
-            let exact: Vec<Decimal> = rows.iter().map(|(_, t, _)| t.billed).collect();
+            let exact: Vec<Decimal> = by_label.iter().map(|i| exact_of(i).billed).collect();
             apportion(&exact, target)
         })
         .transpose()?;
+    drop(by_label);
     let mut rounded = crate::shrink::convert(rows, |i, (keys, totals, inclusive)| {
-        let cost = cells[i];
+        let at = place[i] as usize;
+        let cost = cells[at];
         let cost_usd: Micros = cost.iter().copied().sum();
         let own = totals.cost.total();
         let inclusive = inclusive.map(|incl| inclusive_cell(incl, own, cost_usd));
         let amounts = Amounts {
             inclusive,
-            billed: billed.as_ref().map(|b| b[i]),
+            billed: billed.as_ref().map(|b| b[at]),
             allocated: None,
         };
         RoundedRow::new(keys, totals, (cost, cost_usd), amounts)
     });
-    // Then by cost descending, billed descending, labels ascending: the
-    // rows are in label order, so their indexes break the ties.
+    // Then by cost descending, billed descending, labels ascending (their
+    // places break the ties).
     let mut order: Vec<u32> = (0..rounded.len() as u32).collect();
     order.sort_unstable_by(|&a, &b| {
         let (ra, rb) = (&rounded[a as usize], &rounded[b as usize]);
-        (rb.cost_usd, rb.billed(), a).cmp(&(ra.cost_usd, ra.billed(), b))
+        (rb.cost_usd, rb.billed(), place[a as usize]).cmp(&(
+            ra.cost_usd,
+            ra.billed(),
+            place[b as usize],
+        ))
     });
     permute(&mut rounded, order);
     Ok(rounded)
+}
+
+/// The indexes of `rows` in label order. Two rows may share a label (a
+/// tenant named `(none)` and no tenant): their order in the table decides
+/// then, as a stable sort would.
+fn label_order(rows: &[TableRow]) -> Vec<u32> {
+    let mut order: Vec<(u64, u32)> = (0..rows.len() as u32)
+        .map(|i| (label_prefix(&rows[i as usize].0), i))
+        .collect();
+    order.sort_unstable_by(|(pa, a), (pb, b)| {
+        pa.cmp(pb)
+            .then_with(|| rows[*a as usize].0.cmp(&rows[*b as usize].0))
+            .then(a.cmp(b))
+    });
+    order.into_iter().map(|(_, i)| i).collect()
 }
 
 /// Give a report's rows their allocated amounts (`allocated`: exact, by

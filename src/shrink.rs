@@ -52,15 +52,16 @@ impl<K: Hash + Eq, V, S: BuildHasher> Shrinking for indexmap::IndexMap<K, V, S> 
 /// held about once between them, not twice.
 pub fn convert<S: Shrinking, U>(mut items: S, mut f: impl FnMut(usize, S::Item) -> U) -> Vec<U> {
     const GIVE_BACK_EVERY: usize = 1 << 16;
-    let mut converted = Vec::with_capacity(items.count());
+    // Filled from its back: a deque of exactly the room needed ends up
+    // starting where its room does, a vector without moving an item.
+    let mut converted = std::collections::VecDeque::with_capacity(items.count());
     while let Some(item) = items.pop_last() {
-        converted.push(f(items.count(), item));
+        converted.push_front(f(items.count(), item));
         if items.count().is_multiple_of(GIVE_BACK_EVERY) {
             items.give_back();
         }
     }
-    converted.reverse();
-    converted
+    Vec::from(converted)
 }
 
 /// Drop `items` in the order of the memory they own (`address` of each):
