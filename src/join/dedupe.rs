@@ -1,10 +1,13 @@
 //! De-duplication of usage records: one request seen twice, by one source
 //! or by two, is billed once, whichever file was read first.
 
+use std::collections::hash_map::Entry;
+
 use crate::error::{Error, Result};
-use crate::hash::FastMap;
+use crate::hash::{part_of, FastMap};
 use crate::model::{Origin, TokenType, Tokens, UsageRecord};
 use crate::read::usage::UsageFormat;
+use crate::threads::MIN_SHARE;
 
 /// Drop usage records that repeat another (returning how many were
 /// dropped), so each request is billed once. Which copy stays never
@@ -23,15 +26,29 @@ use crate::read::usage::UsageFormat;
 ///   any other difference is an error naming both.
 pub fn dedupe(
     records: &mut Vec<UsageRecord>,
-    describe: impl Fn(Origin) -> String,
-    source: impl Fn(Origin) -> UsageFormat,
+    (describe, source): (impl Fn(Origin) -> String, impl Fn(Origin) -> UsageFormat),
+    threads: usize,
 ) -> Result<u64> {
+    if !any_id_repeated(records, threads) {
+        return Ok(0);
+    }
     let mut kept: FastMap<&str, usize> =
         FastMap::with_capacity_and_hasher(records.len(), Default::default());
     let mut drop = vec![false; records.len()];
     for (i, r) in records.iter().enumerate() {
         let own = std::iter::once(&*r.request_id).chain(r.alt_request_id());
-        let Some((id, j)) = own.clone().find_map(|id| kept.get(id).map(|&j| (id, j))) else {
+        let seen = match r.alt_request_id() {
+            // Most records have one id: one look-up, which also keeps it.
+            None => match kept.entry(&r.request_id) {
+                Entry::Vacant(slot) => {
+                    slot.insert(i);
+                    continue;
+                }
+                Entry::Occupied(slot) => Some((&*r.request_id, *slot.get())),
+            },
+            Some(_) => own.clone().find_map(|id| kept.get(id).map(|&j| (id, j))),
+        };
+        let Some((id, j)) = seen else {
             for id in own {
                 kept.insert(id, i);
             }
@@ -52,6 +69,30 @@ pub fn dedupe(
     let mut d = drop.iter();
     records.retain(|_| !*d.next().unwrap());
     Ok(dropped)
+}
+
+/// Whether any two records share an id (a request id or an alternative
+/// one): most months have none, and telling so is one pass over the ids,
+/// cut by hash into one part per thread (a million-record month's
+/// de-duplication spent a second on one core finding nothing).
+pub(super) fn any_id_repeated(records: &[UsageRecord], threads: usize) -> bool {
+    let count = threads.clamp(1, (records.len() / MIN_SHARE).max(1));
+    let found = crate::threads::in_order((0..count).collect(), |part| {
+        let mut first: FastMap<&str, usize> =
+            FastMap::with_capacity_and_hasher(records.len() / count, Default::default());
+        let ids = records.iter().enumerate().flat_map(|(i, r)| {
+            std::iter::once(&*r.request_id)
+                .chain(r.alt_request_id())
+                .map(move |id| (id, i))
+        });
+        for (id, i) in ids.filter(|&(id, _)| part_of(id, count) == part) {
+            if *first.entry(id).or_insert(i) != i {
+                return true;
+            }
+        }
+        false
+    });
+    found.into_iter().any(|repeated| repeated)
 }
 
 /// Of two records of one request, whether the later one read stays (see

@@ -7,7 +7,7 @@ mod fingerprint;
 
 pub use dedupe::dedupe;
 
-use crate::hash::FastMap;
+use crate::hash::{part_of, FastMap};
 
 use crate::intern::Interner;
 use crate::model::{bare_model, UsageRecord};
@@ -129,16 +129,6 @@ impl<'r> IdIndex<'r> {
     }
 }
 
-/// The part of `count` an id falls in: its hash mixed once more, so the
-/// parts' own tables see the hash's full spread.
-fn part_of(id: &str, count: usize) -> usize {
-    if count == 1 {
-        return 0;
-    }
-    let hash = std::hash::BuildHasher::hash_one(&crate::hash::FastBuild::default(), id);
-    (crate::hash::mix64(hash) % count as u64) as usize
-}
-
 /// A model name as the fingerprint compares it: [`bare_model`], in lower
 /// case.
 pub fn model_key(model: &str) -> String {
@@ -220,6 +210,34 @@ mod tests {
             }
             .boxed(),
         }
+    }
+
+    #[test]
+    fn a_repeated_id_is_found_whatever_the_threads() {
+        // Unique ids, one record also known by its own id: nothing repeats;
+        // then a later record known by an earlier one's id, as its own or
+        // as its alternative id.
+        let mut interner = Interner::default();
+        let n = 3 * MIN_SHARE;
+        let mut records: Vec<UsageRecord> = (0..n)
+            .map(|i| {
+                let alt = (i == 9).then(|| "req-9".to_string());
+                record(&mut interner, format!("req-{i}"), alt)
+            })
+            .collect();
+        let repeated = |records: &[UsageRecord]| {
+            let found: Vec<bool> = [1, 2, 3]
+                .map(|threads| dedupe::any_id_repeated(records, threads))
+                .into();
+            assert!(found.windows(2).all(|w| w[0] == w[1]), "{found:?}");
+            found[0]
+        };
+        assert!(!repeated(&records));
+        records.push(record(&mut interner, "up-1".into(), Some("req-5".into())));
+        assert!(repeated(&records));
+        records.pop();
+        records.push(record(&mut interner, "req-7".into(), None));
+        assert!(repeated(&records));
     }
 
     #[test]
