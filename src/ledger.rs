@@ -188,17 +188,17 @@ pub fn round_rows(
     for (at, &i) in by_label.iter().enumerate() {
         place[i as usize] = at as u32;
     }
-    let exact_of = |i: &u32| &rows[*i as usize].1;
+    let totals_of = |i: &u32| &rows[*i as usize].1;
     let cells = {
         let exact: Vec<[Decimal; COLUMNS]> = by_label
             .iter()
-            .map(|i| components(&exact_of(i).cost))
+            .map(|i| components(&totals_of(i).cost))
             .collect();
         controlled(&exact, targets)?
     };
     let billed = billed_target
         .map(|target| {
-            let exact: Vec<Decimal> = by_label.iter().map(|i| exact_of(i).billed).collect();
+            let exact: Vec<Decimal> = by_label.iter().map(|i| totals_of(i).billed).collect();
             apportion(&exact, target)
         })
         .transpose()?;

@@ -109,9 +109,16 @@ const FRACTION_SCALE: u32 = 22;
 /// rounding spent most of its time there): each cell's mantissa divided by
 /// its scale's power of ten, the remainders summed over [`FRACTION_SCALE`].
 /// Equal to [`floor_row`] wherever a cell times a million is exact as a
-/// decimal (its mantissa within 2^96 / 10^6); `None` for a row with a cell
-/// beyond, which [`floor_row`] then takes.
+/// decimal (its mantissa within 2^96 / 10^6), for rows of at most 7
+/// cells (whose fractions' decimal sum stays exact); `None` for a row with
+/// a cell beyond, which [`floor_row`] then takes.
 fn floor_row_exactly<const N: usize>(row: &[Decimal; N]) -> Option<Floored<N>> {
+    const {
+        assert!(
+            N <= 7,
+            "the decimal path's fraction sums are exact up to 7 cells"
+        )
+    };
     const LARGEST: u128 = ((1u128 << 96) - 1) / 1_000_000;
     let mut floors = [Micros(0); N];
     let (mut mask, mut fraction) = (0u8, 0i128);
@@ -124,7 +131,7 @@ fn floor_row_exactly<const N: usize>(row: &[Decimal; N]) -> Option<Floored<N>> {
             floors[j] = Micros(mantissa * 10i128.pow(6 - scale));
             continue;
         }
-        let (floor, rest) = divide(mantissa, scale - 6);
+        let (floor, rest) = floor_div_pow10(mantissa, scale - 6);
         floors[j] = Micros(floor);
         if rest > 0 {
             mask |= 1 << j;
@@ -150,7 +157,7 @@ fn floor_row_exactly<const N: usize>(row: &[Decimal; N]) -> Option<Floored<N>> {
 /// `mantissa` divided by 10^`digits`, rounded down, and the remainder (at
 /// least zero): by one 64-bit division where both fit (an `i128` division
 /// is a call into software, many times slower).
-fn divide(mantissa: i128, digits: u32) -> (i128, i128) {
+fn floor_div_pow10(mantissa: i128, digits: u32) -> (i128, i128) {
     match u64::try_from(mantissa) {
         Ok(m) if digits <= 19 => {
             let unit = 10u64.pow(digits);

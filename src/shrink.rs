@@ -52,8 +52,9 @@ impl<K: Hash + Eq, V, S: BuildHasher> Shrinking for indexmap::IndexMap<K, V, S> 
 /// held about once between them, not twice.
 pub fn convert<S: Shrinking, U>(mut items: S, mut f: impl FnMut(usize, S::Item) -> U) -> Vec<U> {
     const GIVE_BACK_EVERY: usize = 1 << 16;
-    // Filled from its back: a deque of exactly the room needed ends up
-    // starting where its room does, a vector without moving an item.
+    // Filled from its back: a deque of exactly the room needed (as the
+    // standard library allocates it) ends up starting where its room
+    // does, so it becomes a vector without moving an item.
     let mut converted = std::collections::VecDeque::with_capacity(items.count());
     while let Some(item) = items.pop_last() {
         converted.push_front(f(items.count(), item));

@@ -4,7 +4,9 @@
 //! attribution needs, is written in a compact binary form to one of N
 //! temporary files by the range its trace's hash falls in (the spans held
 //! so far first). Then each file is read back and its traces resolved in
-//! turn, so memory holds one range's spans at a time. Deciding on the
+//! turn, so memory holds one range's spans at a time (and, with two
+//! threads or more, the next file's bytes, read on a second thread
+//! meanwhile). Deciding on the
 //! spans actually held, not on file sizes, covers compressed files and
 //! standard input alike.
 //!
@@ -304,7 +306,7 @@ fn read_ahead(paths: &[PathBuf], mut each: impl FnMut(Vec<u8>) -> Result<()>) ->
 }
 
 /// The bytes of one spill file (the file removed).
-fn read_back(path: &PathBuf) -> Result<Vec<u8>> {
+fn read_back(path: &Path) -> Result<Vec<u8>> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     std::fs::remove_file(path).map_err(|e| Error::io(path, e))?;
     Ok(bytes)

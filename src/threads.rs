@@ -22,6 +22,12 @@ pub fn runs(len: usize, threads: usize, least: usize) -> Vec<Range<usize>> {
     runs
 }
 
+/// How many parts `items` ids are cut into by hash, one per thread, each
+/// at least [`MIN_SHARE`] long but the one part of a short list.
+pub fn id_parts(items: usize, threads: usize) -> usize {
+    threads.clamp(1, (items / MIN_SHARE).max(1))
+}
+
 /// `f` on every job, each on a thread of its own (a single job on this
 /// one), the results in the jobs' order.
 pub fn in_order<J: Send, R: Send>(jobs: Vec<J>, f: impl Fn(J) -> R + Sync) -> Vec<R> {

@@ -652,10 +652,10 @@ fn spilled_runs_are_byte_identical_to_one_in_memory() {
         "[[budget]]\ndimension = \"tenant\"\nkey = \"acme-corp\"\nusd = 5\n",
     );
     std::fs::create_dir(wd.path("tmp")).unwrap();
-    let run = |out: &str, limit: &str| {
+    let run = |out: &str, limit: &str, threads: &str| {
         let mut args = vec!["report", "--spans", "fleet/spans", "--out", out];
         args.extend(FLAGS);
-        args.extend(["2", "--memory-limit", limit]);
+        args.extend([threads, "--memory-limit", limit]);
         let output = wd
             .command(&args)
             .env("TMPDIR", wd.path("tmp"))
@@ -668,7 +668,7 @@ fn spilled_runs_are_byte_identical_to_one_in_memory() {
         );
         files(&wd, out)
     };
-    let in_memory = run("memory", "64G");
+    let in_memory = run("memory", "64G", "2");
     let summary = text_of(&in_memory, "summary.json");
     assert!(summary.contains("\"reused-trace-id\": 8"), "{summary}");
     // A spilled month releases the joined calls' span facts and the joined
@@ -677,10 +677,12 @@ fn spilled_runs_are_byte_identical_to_one_in_memory() {
         let rows = text_of(&in_memory, listing).lines().count();
         assert!(rows > 5, "{listing}: {rows} lines");
     }
-    // 1K: hundreds of ranges; 300K: a few.
-    for limit in ["1K", "300K"] {
-        let spilled = run(&format!("spilled-{limit}"), limit);
-        assert_same_files(&spilled, &in_memory, &format!("--memory-limit {limit}"));
+    // 1K: hundreds of ranges; 300K: a few, each next one read ahead on a
+    // second thread, or read in turn on one.
+    for (limit, threads) in [("1K", "2"), ("300K", "2"), ("300K", "1")] {
+        let spilled = run(&format!("spilled-{limit}-{threads}"), limit, threads);
+        let how = format!("--memory-limit {limit} --threads {threads}");
+        assert_same_files(&spilled, &in_memory, &how);
         assert_eq!(
             std::fs::read_dir(wd.path("tmp")).unwrap().count(),
             0,

@@ -7,7 +7,6 @@ use crate::error::{Error, Result};
 use crate::hash::{part_of, FastMap};
 use crate::model::{Origin, TokenType, Tokens, UsageRecord};
 use crate::read::usage::UsageFormat;
-use crate::threads::MIN_SHARE;
 
 /// Drop usage records that repeat another (returning how many were
 /// dropped), so each request is billed once. Which copy stays never
@@ -24,9 +23,14 @@ use crate::threads::MIN_SHARE;
 ///   is it as the coarser source would count it (classes it cannot tell
 ///   apart, such as OpenRouter's cache writes, counted as uncached input);
 ///   any other difference is an error naming both.
+///
+/// `describe` names a record's file and line, `source` its file's format;
+/// `threads` search for repeated ids first ([`any_id_repeated`]), the
+/// records being left as they are when there are none.
 pub fn dedupe(
     records: &mut Vec<UsageRecord>,
-    (describe, source): (impl Fn(Origin) -> String, impl Fn(Origin) -> UsageFormat),
+    describe: impl Fn(Origin) -> String,
+    source: impl Fn(Origin) -> UsageFormat,
     threads: usize,
 ) -> Result<u64> {
     if !any_id_repeated(records, threads) {
@@ -72,11 +76,12 @@ pub fn dedupe(
 }
 
 /// Whether any two records share an id (a request id or an alternative
-/// one): most months have none, and telling so is one pass over the ids,
-/// cut by hash into one part per thread (a million-record month's
-/// de-duplication spent a second on one core finding nothing).
+/// one): most months have none. The ids are cut by hash into one part per
+/// thread; each thread walks every record and looks for repeats among its
+/// part's ids (a million-record month's de-duplication spent a second on
+/// one core finding nothing).
 pub(super) fn any_id_repeated(records: &[UsageRecord], threads: usize) -> bool {
-    let count = threads.clamp(1, (records.len() / MIN_SHARE).max(1));
+    let count = crate::threads::id_parts(records.len(), threads);
     let found = crate::threads::in_order((0..count).collect(), |part| {
         let mut first: FastMap<&str, usize> =
             FastMap::with_capacity_and_hasher(records.len() / count, Default::default());

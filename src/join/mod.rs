@@ -87,7 +87,7 @@ struct IdIndex<'r> {
 
 impl<'r> IdIndex<'r> {
     fn new(records: &'r [UsageRecord], threads: usize) -> IdIndex<'r> {
-        let count = threads.clamp(1, (records.len() / MIN_SHARE).max(1));
+        let count = crate::threads::id_parts(records.len(), threads);
         let parts = crate::threads::in_order((0..count).collect(), |part| {
             let mut map =
                 FastMap::with_capacity_and_hasher(records.len() / count, Default::default());

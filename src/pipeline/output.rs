@@ -26,7 +26,8 @@ use crate::write::Outputs;
 /// file into `outputs`. The FOCUS rows and the charge lines, the two
 /// largest tables, are each made and written on a thread of their own (and
 /// dropped once written), while this one computes the answers (with a
-/// thread of their own for the step curve) and writes the rest. Where
+/// thread of their own for the step curve, and another writing the
+/// reports meanwhile) and then writes the answers' files. Where
 /// memory is tight ([`Resolved::memory_tight`]), the answers and the rest come
 /// first; then the runs' rows, written and answered, are released
 /// ([`Month::release_runs`]), and only then are the two tables made.

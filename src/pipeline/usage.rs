@@ -80,7 +80,7 @@ impl Usage {
             UsageFormat::from_name(name).expect("a usage file's format")
         };
         counts.duplicate_usage_records =
-            dedupe(&mut records, (describe(inputs), source), args.threads)?;
+            dedupe(&mut records, describe(inputs), source, args.threads)?;
         intake.months = months_of(&records);
         let outside_period = keep_period(&mut records, args.period);
         let counts = &mut intake.counts;
