@@ -6,9 +6,8 @@
 //! so far first). Then each file is read back and its traces resolved in
 //! turn, so memory holds one range's spans at a time (and, with two
 //! threads or more, the next file's bytes, read on a second thread
-//! meanwhile). Deciding on the
-//! spans actually held, not on file sizes, covers compressed files and
-//! standard input alike.
+//! meanwhile). Deciding on the spans actually held, not on file sizes,
+//! covers compressed files and standard input alike.
 //!
 //! The ranges follow [`trace_hash`] order, and [`Forest::resolve`] takes
 //! traces in that order too, so a spilled run reports the same first error,

@@ -1,8 +1,6 @@
 //! De-duplication of usage records: one request seen twice, by one source
 //! or by two, is billed once, whichever file was read first.
 
-use std::collections::hash_map::Entry;
-
 use crate::error::{Error, Result};
 use crate::hash::{part_of, FastMap};
 use crate::model::{Origin, TokenType, Tokens, UsageRecord};
@@ -40,19 +38,8 @@ pub fn dedupe(
         FastMap::with_capacity_and_hasher(records.len(), Default::default());
     let mut drop = vec![false; records.len()];
     for (i, r) in records.iter().enumerate() {
-        let own = std::iter::once(&*r.request_id).chain(r.alt_request_id());
-        let seen = match r.alt_request_id() {
-            // Most records have one id: one look-up, which also keeps it.
-            None => match kept.entry(&r.request_id) {
-                Entry::Vacant(slot) => {
-                    slot.insert(i);
-                    continue;
-                }
-                Entry::Occupied(slot) => Some((&*r.request_id, *slot.get())),
-            },
-            Some(_) => own.clone().find_map(|id| kept.get(id).map(|&j| (id, j))),
-        };
-        let Some((id, j)) = seen else {
+        let own = r.ids();
+        let Some((id, j)) = own.clone().find_map(|id| kept.get(id).map(|&j| (id, j))) else {
             for id in own {
                 kept.insert(id, i);
             }
@@ -62,10 +49,7 @@ pub fn dedupe(
         let later_stays = later_stays(id, earlier, r, &describe, &source)?;
         let (stays, goes) = if later_stays { (i, j) } else { (j, i) };
         drop[goes] = true;
-        for id in own
-            .chain([&*earlier.request_id])
-            .chain(earlier.alt_request_id())
-        {
+        for id in own.chain(earlier.ids()) {
             kept.insert(id, stays);
         }
     }
@@ -85,11 +69,7 @@ pub(super) fn any_id_repeated(records: &[UsageRecord], threads: usize) -> bool {
     let found = crate::threads::in_order((0..count).collect(), |part| {
         let mut first: FastMap<&str, usize> =
             FastMap::with_capacity_and_hasher(records.len() / count, Default::default());
-        let ids = records.iter().enumerate().flat_map(|(i, r)| {
-            std::iter::once(&*r.request_id)
-                .chain(r.alt_request_id())
-                .map(move |id| (id, i))
-        });
+        let ids = (records.iter().enumerate()).flat_map(|(i, r)| r.ids().map(move |id| (id, i)));
         for (id, i) in ids.filter(|&(id, _)| part_of(id, count) == part) {
             if *first.entry(id).or_insert(i) != i {
                 return true;

@@ -262,7 +262,7 @@ mod tests {
             let cut = IdIndex::new(&records, threads);
             assert_eq!(cut.parts.len(), threads);
             for r in &records {
-                for id in std::iter::once(&*r.request_id).chain(r.alt_request_id()) {
+                for id in r.ids() {
                     assert_eq!(cut.get(id), one.get(id), "{id} on {threads} threads");
                 }
             }

@@ -337,6 +337,12 @@ impl UsageRecord {
         self.rare.as_ref()?.alt_request_id.as_deref()
     }
 
+    /// Every id the request is known by: its request id, then its
+    /// alternative id if it has one.
+    pub fn ids(&self) -> impl Iterator<Item = &str> + Clone {
+        std::iter::once(&*self.request_id).chain(self.alt_request_id())
+    }
+
     /// Per-request charges: (charge name, count), sorted by name; empty for
     /// most records.
     pub fn requests(&self) -> &[(Sym, u64)] {
