@@ -628,6 +628,34 @@ fn reused_trace_ids() -> String {
         .collect()
 }
 
+/// A trace of one call for each of the first `n` response ids in `spans`,
+/// its trace id lower than any simulated one: in call order it comes
+/// first and takes the id's record, and the simulated call that carried
+/// the id is listed as already joined (where the spans spill, often
+/// after its span facts were released: they are read back).
+fn ids_claimed_again(spans: &str, n: usize) -> String {
+    const KEY: &str = r#""gen_ai.response.id","value":{"stringValue":""#;
+    let ids = spans
+        .split(KEY)
+        .skip(1)
+        .map(|rest| &rest[..rest.find('"').unwrap()]);
+    let span = |t: usize, id: &str| {
+        format!(
+            r#"{{"traceId":"{:032x}","spanId":"{:016x}","name":"chat o3","startTimeUnixNano":"1748736000000000000","attributes":[{{"key":"gen_ai.operation.name","value":{{"stringValue":"chat"}}}},{{"key":"gen_ai.request.model","value":{{"stringValue":"o3"}}}},{{"key":"gen_ai.response.id","value":{{"stringValue":"{id}"}}}}]}}"#,
+            0x100 + t,
+            t + 1
+        )
+    };
+    (ids.take(n).enumerate())
+        .map(|(t, id)| {
+            format!(
+                "{{\"resourceSpans\":[{{\"scopeSpans\":[{{\"spans\":[{}]}}]}}]}}\n",
+                span(t, id)
+            )
+        })
+        .collect()
+}
+
 #[test]
 fn spilled_runs_are_byte_identical_to_one_in_memory() {
     let wd = Workdir::new("spill");
@@ -645,7 +673,11 @@ fn spilled_runs_are_byte_identical_to_one_in_memory() {
     let spans = wd.read("fleet/spans/part-0.jsonl");
     wd.write(
         "fleet/spans/part-0.jsonl",
-        &format!("{{not json\n{}{spans}", reused_trace_ids()),
+        &format!(
+            "{{not json\n{}{}{spans}",
+            reused_trace_ids(),
+            ids_claimed_again(&spans, 24)
+        ),
     );
     wd.write(
         "budgets.toml",
@@ -671,6 +703,11 @@ fn spilled_runs_are_byte_identical_to_one_in_memory() {
     let in_memory = run("memory", "64G", "2");
     let summary = text_of(&in_memory, "summary.json");
     assert!(summary.contains("\"reused-trace-id\": 8"), "{summary}");
+    let unbilled = text_of(&in_memory, "unbilled_spans.csv");
+    let claimed = unbilled
+        .matches("id already joined to another span")
+        .count();
+    assert_eq!(claimed, 24, "{unbilled}");
     // A spilled month releases the joined calls' span facts and the joined
     // records' ids: the calls and records listed unjoined keep theirs.
     for listing in ["unbilled_spans.csv", "unattributed.csv"] {

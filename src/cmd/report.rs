@@ -47,7 +47,7 @@ pub fn run(config: &ReportConfig) -> Result<Outcome> {
         let before_spans = shard::BeforeSpans::of(&intake);
         let resolved = spans::read(
             &config.spans,
-            &mut usage.interner,
+            (&mut usage.interner, None),
             &mut intake,
             &mut timings,
         )?;
@@ -69,7 +69,7 @@ pub fn run(config: &ReportConfig) -> Result<Outcome> {
     }
     let resolved = spans::read(
         &config.spans,
-        &mut usage.interner,
+        (&mut usage.interner, Some(&usage.records)),
         &mut intake,
         &mut timings,
     )?;

@@ -58,13 +58,17 @@ pub(super) fn join_by_fingerprint(
             points.entry(print).or_default().1.push((at, i as u32));
         }
     }
-    for &(ci, why) in &joined.unbilled {
+    // Only these kept their span facts where a spilled month released
+    // those of the calls that found a record.
+    let candidates = (joined.unbilled.iter())
+        .filter(|(_, why)| matches!(why, Unbilled::NoJoinKey | Unbilled::NoRecord));
+    for &(ci, _) in candidates {
         let info = calls[ci as usize].info();
         if let (Some(m), Some(input), Some(output), true) = (
             info.model,
             info.input_tokens,
             info.output_tokens,
-            matches!(why, Unbilled::NoJoinKey | Unbilled::NoRecord) && info.start_ns > 0,
+            info.start_ns > 0,
         ) {
             let print = (families.of(m), input, output);
             if let Some(bucket) = points.get_mut(&print) {

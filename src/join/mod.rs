@@ -13,7 +13,7 @@ use crate::intern::Interner;
 use crate::model::{bare_model, UsageRecord};
 use crate::price::PriceTable;
 use crate::threads::MIN_SHARE;
-use crate::tree::Call;
+use crate::tree::{Call, Found};
 
 /// Why a call has no usage record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -81,12 +81,13 @@ pub struct Fingerprint {
 /// wins over another record's alternative id. The ids are cut by hash into
 /// one part per thread, each part built on its own thread from every
 /// record in order, so each holds what one map built in order would.
-struct IdIndex<'r> {
+pub struct IdIndex<'r> {
     parts: Vec<FastMap<&'r str, u32>>,
 }
 
 impl<'r> IdIndex<'r> {
-    fn new(records: &'r [UsageRecord], threads: usize) -> IdIndex<'r> {
+    /// The index of `records`' ids, built on `threads` threads.
+    pub fn new(records: &'r [UsageRecord], threads: usize) -> IdIndex<'r> {
         let count = crate::threads::id_parts(records.len(), threads);
         let parts = crate::threads::in_order((0..count).collect(), |part| {
             let mut map =
@@ -112,7 +113,7 @@ impl<'r> IdIndex<'r> {
     }
 
     /// The record each call's join id names, if any, in call order.
-    fn look_up(&self, calls: &[Call], threads: usize) -> Vec<Option<u32>> {
+    pub fn look_up(&self, calls: &[Call], threads: usize) -> Found {
         let runs = crate::threads::runs(calls.len(), threads, MIN_SHARE);
         let found = crate::threads::in_order(runs, |run| {
             calls[run]
@@ -139,16 +140,18 @@ pub fn model_key(model: &str) -> String {
 /// two spans carry the same id, the first in that order gets the record.
 /// `outside` holds the ids of the records left out by `--period`, so that a
 /// call billed in another month says so. The index is built and the ids
-/// looked up on `threads` threads; which call gets which record is then
-/// decided on one, in call order.
+/// looked up on `threads` threads, unless `found` holds each call's record
+/// already ([`IdIndex::look_up`] as a spilled month's ranges were resolved:
+/// a call that found one may have released its span facts); which call
+/// gets which record is then decided on one, in call order.
 pub fn join(
     calls: &[Call],
     records: &[UsageRecord],
-    (outside, threads): (&[Box<str>], usize),
+    (outside, threads, found): (&[Box<str>], usize, Option<Found>),
     fingerprint: Option<(Fingerprint, &Interner, &PriceTable)>,
 ) -> Joined {
     let outside: FastMap<&str, ()> = outside.iter().map(|id| (&**id, ())).collect();
-    let found = IdIndex::new(records, threads).look_up(calls, threads);
+    let found = found.unwrap_or_else(|| IdIndex::new(records, threads).look_up(calls, threads));
     let mut call_of: Vec<Option<u32>> = vec![None; records.len()];
     let mut unbilled = Vec::new();
     let mut repeats = 0;
@@ -157,20 +160,28 @@ pub fn join(
     let mut seen: FastMap<(u128, &str), ()> = FastMap::default();
     for (ci, (call, found)) in calls.iter().zip(found).enumerate() {
         let ci = ci as u32;
+        // A call that found its record may have released its span facts:
+        // its id is not read again.
+        if let Some(ri) = found {
+            keyed_calls += 1;
+            match call_of[ri as usize] {
+                Some(first) if calls[first as usize].trace_id == call.trace_id => repeats += 1,
+                Some(_) => unbilled.push((ci, Unbilled::AlreadyJoined)),
+                None => call_of[ri as usize] = Some(ci),
+            }
+            continue;
+        }
         let Some(key) = call.info().join_key.as_deref() else {
             unbilled.push((ci, Unbilled::NoJoinKey));
             continue;
         };
         keyed_calls += 1;
-        match found {
-            None if seen.insert((call.trace_id, key), ()).is_some() => repeats += 1,
-            None if outside.contains_key(key) => unbilled.push((ci, Unbilled::OutsidePeriod)),
-            None => unbilled.push((ci, Unbilled::NoRecord)),
-            Some(ri) => match call_of[ri as usize] {
-                Some(first) if calls[first as usize].trace_id == call.trace_id => repeats += 1,
-                Some(_) => unbilled.push((ci, Unbilled::AlreadyJoined)),
-                None => call_of[ri as usize] = Some(ci),
-            },
+        if seen.insert((call.trace_id, key), ()).is_some() {
+            repeats += 1;
+        } else if outside.contains_key(key) {
+            unbilled.push((ci, Unbilled::OutsidePeriod));
+        } else {
+            unbilled.push((ci, Unbilled::NoRecord));
         }
     }
     let mut joined = Joined {

@@ -142,7 +142,7 @@ pub fn month(
         budgets,
         outcomes,
     } = prepared;
-    let joined = join_calls(config, &mut usage, &mut resolved, &mut intake);
+    let joined = join_calls(config, &mut usage, &mut resolved, &mut intake)?;
     let postings = Postings::new(
         &usage.records,
         &usage.costs,
@@ -245,7 +245,9 @@ fn summarise(
 }
 
 /// Join the calls to the records (by id, then by fingerprint), counting
-/// what the join found. Where memory is tight (the spans spilled, or
+/// what the join found; the unbilled calls that released their span facts
+/// as a spilled month's ranges were resolved take them back ([`Resolved::restore_infos`]).
+/// Where memory is tight (the spans spilled, or
 /// `merge`: [`Resolved::memory_tight`]), then release what only the join
 /// reads (the joined calls' span facts; the joined records' ids, but with
 /// the `parquet` feature, whose `calls.parquet` lists them) and hand the
@@ -256,19 +258,21 @@ fn join_calls(
     usage: &mut Usage,
     resolved: &mut Resolved,
     intake: &mut Intake,
-) -> Joined {
+) -> Result<Joined> {
     let fingerprint = (config.fingerprint_window > 0).then(|| {
         let window_ns = i64::try_from(config.fingerprint_window)
             .unwrap_or(i64::MAX / 1_000_000_000)
             .saturating_mul(1_000_000_000);
         (Fingerprint { window_ns }, &usage.interner, &usage.pricing)
     });
+    let found = resolved.found.take();
     let joined = join(
         &resolved.calls,
         &usage.records,
-        (&usage.outside_period, config.usage.threads),
+        (&usage.outside_period, config.usage.threads, found),
         fingerprint,
     );
+    resolved.restore_infos(joined.unbilled.iter().map(|&(ci, _)| ci))?;
     let counts = &mut intake.counts;
     counts.traces = resolved.traces;
     counts.calls = resolved.calls.len() as u64 - joined.repeats;
@@ -284,7 +288,7 @@ fn join_calls(
         usage.release_ids(&joined.call_of);
         crate::shrink::return_freed();
     }
-    joined
+    Ok(joined)
 }
 
 impl Month {

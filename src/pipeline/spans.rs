@@ -9,25 +9,29 @@ use super::intake::{describe, Intake};
 use super::Timings;
 use crate::error::{Error, Result};
 use crate::intern::Interner;
+use crate::join::IdIndex;
 use crate::manifest::Sha;
 use crate::model::Shard;
 use crate::model::Span;
+use crate::model::UsageRecord;
 use crate::read::span::AttrKeys;
 use crate::read::span_keys::SpanKeys;
 use crate::read::spans::{PartEnd, PartOf, Reading};
 use crate::read::Fingerprint;
 use crate::read::{self, InputFile, InputKind};
-use crate::spill::{self, Gather};
-use crate::tree::Resolved;
+use crate::spill::{self, Gather, LookUp};
+use crate::tree::{Call, Resolved};
 
 use super::config::SpanConfig;
 
 /// Read the span files (only `config.keys.shard`'s traces, if set),
 /// adding them to `intake`'s inputs, counts and skips, and resolve the
-/// trees.
+/// trees. Given the billed `records` (not under `--shard`, whose partial
+/// lists every call's facts), a spilled month looks each range's calls up
+/// among them as it is resolved ([`Gather::resolve`]).
 pub fn read(
     config: &SpanConfig,
-    interner: &mut Interner,
+    (interner, records): (&mut Interner, Option<&[UsageRecord]>),
     intake: &mut Intake,
     timings: &mut Timings,
 ) -> Result<Resolved> {
@@ -79,7 +83,15 @@ pub fn read(
         intake.skips = skips;
     }
     timings.phase("read spans");
-    let resolved = resolve(forest, (config.threads, whole.is_some()), intake)?;
+    let mut index = None;
+    let mut look_up = |calls: &[Call]| {
+        let records = records.expect("looked up only with records");
+        let index = index.get_or_insert_with(|| IdIndex::new(records, config.threads));
+        index.look_up(calls, config.threads)
+    };
+    let look_up = records.is_some().then_some(&mut look_up as &mut LookUp);
+    let how = (config.threads, whole.is_some(), look_up);
+    let resolved = resolve(forest, how, intake)?;
     timings.phase("resolve trees");
     Ok(resolved)
 }
@@ -129,11 +141,12 @@ fn read_file(
 /// one run over the sources would.
 fn resolve(
     forest: Gather,
-    (threads, whole): (usize, bool),
+    (threads, whole, look_up): (usize, bool, Option<&mut LookUp>),
     intake: &mut Intake,
 ) -> Result<Resolved> {
     if !whole {
-        return forest.resolve(threads, describe(&intake.inputs), &mut intake.skips);
+        let describe = describe(&intake.inputs);
+        return forest.resolve(threads, describe, &mut intake.skips, look_up);
     }
     let named: Vec<InputFile> = intake
         .inputs
@@ -146,7 +159,7 @@ fn resolve(
             ..input.clone()
         })
         .collect();
-    forest.resolve(threads, describe(&named), &mut intake.skips)
+    forest.resolve(threads, describe(&named), &mut intake.skips, look_up)
 }
 
 /// Not one inference call in any file: name each span file that held spans.

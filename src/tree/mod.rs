@@ -12,9 +12,10 @@
 //! ([`Agents`]), so agents nested N deep (a leaked context) take time and
 //! memory linear in N, not quadratic.
 
-use std::sync::Arc;
-
+mod agents;
 mod walk;
+
+pub use agents::Agents;
 
 use walk::{AgentPaths, Walk};
 
@@ -41,74 +42,6 @@ pub struct Dims {
     pub agents: Agents,
 }
 
-/// The distinct agents on a path from a span up to its root, in no
-/// particular order. The list is shared: an invocation's list is its
-/// parent invocation's with at most one link added (its own agent, unless
-/// an agent of that name is already above it), so every call and every
-/// nested invocation holds one pointer, however deep the nesting.
-#[derive(Clone, Default)]
-pub struct Agents(Option<Arc<Link>>);
-
-/// One link of [`Agents`].
-struct Link {
-    agent: Option<Sym>,
-    up: Agents,
-}
-
-impl Agents {
-    /// This list with `agent` added (it must not be in it already).
-    pub fn with(&self, agent: Option<Sym>) -> Agents {
-        let up = self.clone();
-        Agents(Some(Arc::new(Link { agent, up })))
-    }
-
-    /// A list of distinct `agents`.
-    pub fn of(agents: impl IntoIterator<Item = Option<Sym>>) -> Agents {
-        agents
-            .into_iter()
-            .fold(Agents::default(), |list, agent| list.with(agent))
-    }
-
-    /// The agents, the last added first.
-    pub fn iter(&self) -> impl Iterator<Item = Option<Sym>> + '_ {
-        std::iter::successors(self.0.as_deref(), |link| link.up.0.as_deref()).map(|l| l.agent)
-    }
-
-    fn sorted(&self) -> Vec<Option<Sym>> {
-        let mut agents: Vec<_> = self.iter().collect();
-        agents.sort_unstable();
-        agents
-    }
-}
-
-impl Drop for Link {
-    /// Unlink the links only this one holds one by one: dropping a list
-    /// thousands of links long must not recurse once per link.
-    fn drop(&mut self) {
-        let mut next = self.up.0.take();
-        while let Some(link) = next {
-            next = Arc::try_unwrap(link)
-                .ok()
-                .and_then(|mut link| link.up.0.take());
-        }
-    }
-}
-
-impl PartialEq for Agents {
-    /// The same agents, in any order.
-    fn eq(&self, other: &Agents) -> bool {
-        self.sorted() == other.sorted()
-    }
-}
-
-impl Eq for Agents {}
-
-impl std::fmt::Debug for Agents {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list().entries(self.iter()).finish()
-    }
-}
-
 /// An inference call with its resolved dimensions.
 #[derive(Clone, Debug)]
 pub struct Call {
@@ -119,7 +52,9 @@ pub struct Call {
     /// What the span said about the call: read by the join (and by a
     /// shard's partial, before it); where memory is tight, then released
     /// ([`Resolved::release_infos`]) for every call but the unbilled ones,
-    /// which `unbilled_spans.csv` lists.
+    /// which `unbilled_spans.csv` lists (in a spilled month, a call that
+    /// found its record released them as its range was resolved:
+    /// [`Resolved::found`]).
     pub info: Option<Box<CallInfo>>,
     /// Inherited dimensions.
     pub dims: Dims,
@@ -165,6 +100,24 @@ pub struct Resolved {
     /// calls). Once joined, the month then releases what only the join
     /// reads, and writes the run answers before FOCUS and the charge lines.
     pub memory_tight: bool,
+    /// Where a spilled month's calls had their join ids looked up range by
+    /// range, as each was resolved: each call's record, in call order. The
+    /// calls that found one released their span facts there and then.
+    pub found: Option<Found>,
+    /// The spilled ranges, kept until the join has decided which calls are
+    /// unbilled ([`Resolved::restore_infos`]).
+    pub reread: Option<Box<dyn Reread>>,
+}
+
+/// Each call's record, where its join id found one, in call order.
+pub type Found = Vec<Option<u32>>;
+
+/// Gives back the span facts of calls that released them before the join
+/// ([`Resolved::found`]): a spilled month's ranges, kept on disk.
+pub trait Reread: std::fmt::Debug + Send + Sync {
+    /// Put back the span facts of `calls[i]` for every `i` in `wanted`
+    /// (ascending), resolving their traces again.
+    fn restore(&mut self, calls: &mut [Call], wanted: &[u32]) -> Result<()>;
 }
 
 /// What a span passes down to its children.
@@ -211,11 +164,39 @@ impl Resolved {
         });
     }
 
+    /// Give the unbilled calls that released their span facts before the
+    /// join (a record's id claimed by a call of another trace, earlier in
+    /// call order but resolved in a later range) their facts back from the
+    /// kept ranges, which then go; `unbilled.csv` lists them.
+    pub fn restore_infos(&mut self, unbilled: impl Iterator<Item = u32>) -> Result<()> {
+        let mut lost: Vec<u32> = unbilled
+            .filter(|&ci| self.calls[ci as usize].info.is_none())
+            .collect();
+        lost.sort_unstable();
+        let reread = self.reread.take();
+        if lost.is_empty() {
+            return Ok(());
+        }
+        let mut reread = reread.expect("only a spilled month releases span facts before the join");
+        reread.restore(&mut self.calls, &lost)
+    }
+
     /// Sort the calls by (trace id, span id), as [`Resolved::calls`] holds
-    /// them, and give back the vector's unused room (they are held to the
-    /// end of the run).
+    /// them (and their records found, alike), and give back the vector's
+    /// unused room (they are held to the end of the run).
     pub fn sort_calls(&mut self) {
-        self.calls.sort_unstable_by_key(|c| (c.trace_id, c.span_id));
+        match self.found.take() {
+            None => self.calls.sort_unstable_by_key(|c| (c.trace_id, c.span_id)),
+            Some(found) => {
+                let mut keys: Vec<(u128, u64, u32)> = (self.calls.iter().enumerate())
+                    .map(|(i, c)| (c.trace_id, c.span_id, i as u32))
+                    .collect();
+                keys.sort_unstable();
+                let order: Vec<u32> = keys.into_iter().map(|(_, _, i)| i).collect();
+                self.found = Some(order.iter().map(|&i| found[i as usize]).collect());
+                permute(&mut self.calls, order);
+            }
+        }
         self.calls.shrink_to_fit();
     }
 
@@ -231,6 +212,11 @@ impl Resolved {
         self.outcomes.extend(other.outcomes);
         self.trace_ids.extend(other.trace_ids);
         self.memory_tight |= other.memory_tight;
+        if let Some(more) = other.found {
+            (self.found.as_mut())
+                .expect("calls with their records found join calls with theirs")
+                .extend(more);
+        }
     }
 }
 
@@ -270,16 +256,27 @@ impl Forest {
         describe: impl Fn(Origin) -> String + Sync,
         skips: &mut Skips,
     ) -> Result<Resolved> {
-        let mut out = Resolved {
-            traces: self.traces.len() as u64,
-            ..Resolved::default()
-        };
+        let mut out = Resolved::default();
+        self.resolve_into(threads, describe, skips, &mut out)?;
+        Ok(out)
+    }
+
+    /// [`Forest::resolve_unsorted`], the calls and counts added to `out`
+    /// (the calls after those it holds).
+    pub fn resolve_into(
+        self,
+        threads: usize,
+        describe: impl Fn(Origin) -> String + Sync,
+        skips: &mut Skips,
+        out: &mut Resolved,
+    ) -> Result<()> {
+        out.traces += self.traces.len() as u64;
         let mut traces: Vec<(u128, Vec<Span>)> = self.traces.into_iter().collect();
         // Trace order decides which error is reported first: make it stable,
         // and the same whether the spans were spilled or not (by hash, as
         // `spill` cuts them, then id).
         traces.sort_unstable_by_key(|(id, _)| (trace_hash(*id), *id));
-        out.trace_ids = traces.iter().map(|(id, _)| *id).collect();
+        out.trace_ids.extend(traces.iter().map(|(id, _)| *id));
         // Each thread resolves a run of consecutive traces, with skips of
         // its own; the runs are taken back in order, so the first problem
         // and the messages kept are those of one thread's resolution.
@@ -303,7 +300,7 @@ impl Forest {
             skips.absorb(&run_skips.by_kind, &run_skips.first);
             out.absorb(part);
         }
-        Ok(out)
+        Ok(())
     }
 }
 
@@ -403,6 +400,23 @@ fn resolve_trace(
     Ok(())
 }
 
+/// Put `items` in `order`: the item at `order[i]` moves to `i`, each one
+/// once, following the permutation's cycles.
+fn permute<T>(items: &mut [T], mut order: Vec<u32>) {
+    for start in 0..items.len() {
+        let mut at = start;
+        loop {
+            let from = order[at] as usize;
+            order[at] = at as u32;
+            if from == start || from == at {
+                break;
+            }
+            items.swap(at, from);
+            at = from;
+        }
+    }
+}
+
 /// Keep the first copy of a span exported twice (counted in
 /// `duplicate_spans`); the index from span id to position in `spans`.
 fn drop_duplicate_spans(spans: &mut Vec<Span>, out: &mut Resolved) -> FastMap<u64, u32> {
@@ -435,21 +449,6 @@ fn drop_duplicate_spans(spans: &mut Vec<Span>, out: &mut Resolved) -> FastMap<u6
 mod tests {
     use super::*;
     use crate::intern::Interner;
-
-    #[test]
-    fn agent_lists_are_shared_compared_as_sets_and_dropped_without_recursion() {
-        let mut names = Interner::default();
-        let (a, b) = (Some(names.intern("a")), Some(names.intern("b")));
-        let outer = Agents::of([a]);
-        let inner = outer.with(b);
-        assert_eq!(inner.iter().collect::<Vec<_>>(), [b, a]);
-        assert_eq!(inner, Agents::of([b, a]));
-        assert_ne!(inner, outer);
-        // A list 300,000 agents long: each link is freed in a loop.
-        let long = Agents::of((0..300_000).map(|i| Some(names.intern(&i.to_string()))));
-        assert_eq!(long.iter().count(), 300_000);
-        drop(long);
-    }
 
     /// A month of 10,000 traces, a root and a call each; every 997th trace
     /// has a second root (a reused trace id).
@@ -517,5 +516,26 @@ mod tests {
         assert_eq!(one.2.get("reused-trace-id"), Some(&10));
         assert_eq!(one, lenient(2));
         assert_eq!(one, lenient(3));
+    }
+
+    #[test]
+    fn sorting_the_calls_moves_each_ones_record_along() {
+        let mut skips = Skips::new(true);
+        let forest = month(&mut Interner::default());
+        let mut resolved = forest.resolve_unsorted(2, |_| String::new(), &mut skips);
+        let resolved = resolved.as_mut().unwrap();
+        resolved.calls.reverse();
+        resolved.calls.rotate_left(3_333);
+        // Each call's record: its trace's number, or none for every third.
+        let record = |c: &Call| (!c.trace_id.is_multiple_of(3)).then_some(c.trace_id as u32);
+        resolved.found = Some(resolved.calls.iter().map(record).collect());
+        resolved.sort_calls();
+        assert!(resolved.calls.is_sorted_by_key(|c| (c.trace_id, c.span_id)));
+        let found = resolved.found.as_ref().unwrap();
+        assert_eq!(*found, resolved.calls.iter().map(record).collect::<Found>());
+        // Fixed points, a swap and a longer cycle.
+        let mut items = vec!['a', 'b', 'c', 'd', 'e', 'f'];
+        permute(&mut items, vec![0, 2, 1, 5, 3, 4]);
+        assert_eq!(items, ['a', 'c', 'b', 'f', 'd', 'e']);
     }
 }

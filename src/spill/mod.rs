@@ -22,12 +22,16 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+mod codec;
+mod kept;
+
+use codec::{decode, encode};
+
 use crate::error::{Error, Result, Skips};
 use crate::hash::trace_hash;
-use crate::intern::Sym;
-use crate::model::{CallInfo, Origin, Role, Span};
+use crate::model::{Origin, Span};
 use crate::owner::{abandoned, OwnerLock};
-use crate::tree::{Forest, Resolved};
+use crate::tree::{Call, Forest, Found, Resolved};
 
 /// The in-memory state of one span waiting for its trace (measured: about
 /// 280 bytes with its share of the forest's maps and vectors).
@@ -181,18 +185,23 @@ impl Gather {
         self.error.take().map_or(Ok(()), Err)
     }
 
-    /// Resolve every trace (see [`Forest::resolve`]).
+    /// Resolve every trace (see [`Forest::resolve`]). Where the spans
+    /// spilled, `look_up` (if given) finds each range's calls' records as
+    /// the range is resolved, and the calls that found one release their
+    /// span facts at once ([`Resolved::found`]); the range files are then
+    /// kept until the join ([`Resolved::reread`]).
     pub fn resolve(
         mut self,
         threads: usize,
         describe: impl Fn(Origin) -> String + Sync,
         skips: &mut Skips,
+        look_up: Option<&mut LookUp>,
     ) -> Result<Resolved> {
         self.check()?;
         match self.state {
             State::InMemory { forest, .. } => forest.resolve(threads, describe, skips),
             State::Spilled(spill) => {
-                let resolved = spill.resolve(threads, describe, skips)?;
+                let resolved = spill.resolve(threads, (describe, look_up), skips)?;
                 Ok(Resolved {
                     memory_tight: true,
                     ..resolved
@@ -209,6 +218,9 @@ struct Spill {
     /// The first write error, taken by [`Gather::check`].
     error: Option<Error>,
     encoded: Vec<u8>,
+    /// The spans written that are inference calls (at most the calls
+    /// resolved: the room their vector takes at once).
+    calls: usize,
 }
 
 impl Spill {
@@ -228,6 +240,7 @@ impl Spill {
             files,
             error: None,
             encoded: Vec::with_capacity(256),
+            calls: 0,
         })
     }
 
@@ -238,6 +251,7 @@ impl Spill {
         }
         self.encoded.clear();
         encode(span, &mut self.encoded);
+        self.calls += usize::from(span.call.is_some());
         let part = range_of(span.trace_id, self.files.len());
         if let Err(e) = self.files[part].write_all(&self.encoded) {
             self.error = Some(Error::fatal(format!(
@@ -249,11 +263,14 @@ impl Spill {
     }
 
     /// Read each range back and resolve its traces, as
-    /// [`Forest::resolve`] would all of them.
+    /// [`Forest::resolve`] would all of them (see [`Gather::resolve`] for
+    /// `look_up`). With two threads or more, the next range's file is read
+    /// on a thread of its own meanwhile, and its spans decoded while this
+    /// range's calls are looked up on others.
     fn resolve(
         mut self,
         threads: usize,
-        describe: impl Fn(Origin) -> String + Sync,
+        (describe, mut look_up): (impl Fn(Origin) -> String + Sync, Option<&mut LookUp>),
         skips: &mut Skips,
     ) -> Result<Resolved> {
         let files = std::mem::take(&mut self.files);
@@ -262,52 +279,109 @@ impl Spill {
             file.into_inner()
                 .map_err(|e| Error::io(&self.dir.part(i as u32), e.into_error()))?;
         }
-        let paths: Vec<PathBuf> = (0..parts).map(|i| self.dir.part(i)).collect();
-        let mut all = Resolved::default();
-        let mut resolve_range = |bytes: Vec<u8>| {
-            let mut forest = Forest::default();
-            let mut rest = bytes.as_slice();
-            while !rest.is_empty() {
-                forest.insert(decode(&mut rest));
-            }
-            drop(bytes);
-            all.absorb(forest.resolve_unsorted(threads, &describe, skips)?);
-            Ok(())
+        let keep = look_up.is_some();
+        let paths = (0..parts).map(|i| self.dir.part(i)).collect();
+        let mut reads = Reads::new(paths, keep, threads > 1);
+        let mut all = Resolved {
+            calls: Vec::with_capacity(self.calls),
+            found: keep.then(|| Vec::with_capacity(self.calls)),
+            ..Resolved::default()
         };
-        if threads > 1 {
-            read_ahead(&paths, resolve_range)?;
-        } else {
-            paths
-                .iter()
-                .try_for_each(|path| resolve_range(read_back(path)?))?;
+        let mut next = reads.next_forest()?;
+        while let Some(forest) = next {
+            let start = all.calls.len();
+            forest.resolve_into(threads, &describe, skips, &mut all)?;
+            let range = &mut all.calls[start..];
+            let (found, following) = match look_up.as_mut() {
+                Some(look_up) if threads > 1 => std::thread::scope(|scope| {
+                    let found = scope.spawn(|| release_found(look_up, range));
+                    let following = reads.next_forest();
+                    (Some(found.join().expect("a look-up thread")), following)
+                }),
+                Some(look_up) => (Some(release_found(look_up, range)), reads.next_forest()),
+                None => (None, reads.next_forest()),
+            };
+            if let Some(found) = found {
+                all.found.as_mut().expect("kept").extend(found);
+            }
+            next = following?;
         }
         all.sort_calls();
+        if keep {
+            all.reread = Some(Box::new(kept::Kept::new(self.dir, parts)));
+        }
         Ok(all)
     }
 }
 
-/// `each` on every file's bytes in turn, the next file read on a second
-/// thread meanwhile (reading is a third of the work, and serial).
-fn read_ahead(paths: &[PathBuf], mut each: impl FnMut(Vec<u8>) -> Result<()>) -> Result<()> {
-    std::thread::scope(|scope| {
-        let mut next = paths.first().map(|p| scope.spawn(move || read_back(p)));
-        for i in 0..paths.len() {
-            let bytes = next
-                .take()
-                .expect("a read")
-                .join()
-                .expect("a reading thread")?;
-            next = paths.get(i + 1).map(|p| scope.spawn(move || read_back(p)));
-            each(bytes)?;
-        }
-        Ok(())
-    })
+/// Finds the record of each of a range's calls (the join's id index).
+pub type LookUp<'a> = dyn FnMut(&[Call]) -> Found + Send + 'a;
+
+/// Look `calls` up; those that found their record release their span
+/// facts (the join reads the record found instead).
+fn release_found(look_up: &mut LookUp, calls: &mut [Call]) -> Found {
+    let found = look_up(calls);
+    for (call, _) in calls.iter_mut().zip(&found).filter(|(_, f)| f.is_some()) {
+        call.info = None;
+    }
+    found
 }
 
-/// The bytes of one spill file (the file removed).
-fn read_back(path: &Path) -> Result<Vec<u8>> {
+/// The range files' spans, in turn: with `ahead`, each next file read on
+/// a thread of its own while this one is worked on (reading is a third of
+/// the work, and serial).
+struct Reads {
+    paths: std::vec::IntoIter<PathBuf>,
+    keep: bool,
+    ahead: Option<Option<std::thread::JoinHandle<Result<Vec<u8>>>>>,
+}
+
+impl Reads {
+    fn new(paths: Vec<PathBuf>, keep: bool, ahead: bool) -> Reads {
+        let mut reads = Reads {
+            paths: paths.into_iter(),
+            keep,
+            ahead: ahead.then_some(None),
+        };
+        reads.read_ahead();
+        reads
+    }
+
+    fn read_ahead(&mut self) {
+        if let Some(slot) = self.ahead.as_mut() {
+            let keep = self.keep;
+            *slot = (self.paths.next()).map(|p| std::thread::spawn(move || read_back(&p, keep)));
+        }
+    }
+
+    /// The next file's spans, in a forest.
+    fn next_forest(&mut self) -> Result<Option<Forest>> {
+        let bytes = match self.ahead.as_mut() {
+            None => self.paths.next().map(|p| read_back(&p, self.keep)),
+            Some(slot) => {
+                let read = slot.take().map(|h| h.join().expect("a reading thread"));
+                self.read_ahead();
+                read
+            }
+        };
+        let Some(bytes) = bytes.transpose()? else {
+            return Ok(None);
+        };
+        let mut forest = Forest::default();
+        let mut rest = bytes.as_slice();
+        while !rest.is_empty() {
+            forest.insert(decode(&mut rest));
+        }
+        Ok(Some(forest))
+    }
+}
+
+/// The bytes of one spill file (the file removed, unless kept).
+fn read_back(path: &Path, keep: bool) -> Result<Vec<u8>> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    std::fs::remove_file(path).map_err(|e| Error::io(path, e))?;
+    if !keep {
+        std::fs::remove_file(path).map_err(|e| Error::io(path, e))?;
+    }
     Ok(bytes)
 }
 
@@ -394,182 +468,9 @@ fn remove_abandoned(base: &Path) {
     }
 }
 
-const ROLES: [Role; 5] = [
-    Role::Agent,
-    Role::Tool,
-    Role::Call,
-    Role::Other,
-    Role::IdOnly,
-];
-
-/// Append `span`'s binary form to `out`: fixed-width little-endian fields,
-/// symbols as their integers, optional counts behind a bit set.
-fn encode(span: &Span, out: &mut Vec<u8>) {
-    out.extend_from_slice(&span.trace_id.to_le_bytes());
-    out.extend_from_slice(&span.span_id.to_le_bytes());
-    out.extend_from_slice(&span.parent_id.to_le_bytes());
-    let role = ROLES.iter().position(|&r| r == span.role).expect("a role") as u8;
-    out.push(role);
-    for sym in [span.agent, span.tool, span.feature, span.outcome] {
-        out.extend_from_slice(&Sym::to_raw(sym).to_le_bytes());
-    }
-    let (rank, tenant) = span.tenant.map_or((0, None), |(r, t)| (r + 1, Some(t)));
-    out.push(rank);
-    out.extend_from_slice(&Sym::to_raw(tenant).to_le_bytes());
-    out.extend_from_slice(&span.origin.file.to_le_bytes());
-    out.extend_from_slice(&span.origin.line.to_le_bytes());
-    match &span.call {
-        None => out.push(0),
-        Some(call) => {
-            out.push(1);
-            encode_call(call, out);
-        }
-    }
-}
-
-fn encode_call(call: &CallInfo, out: &mut Vec<u8>) {
-    let counts = [call.input_tokens, call.output_tokens, call.reasoning_tokens];
-    let mut present = 0u8;
-    for (bit, count) in counts.iter().enumerate() {
-        present |= u8::from(count.is_some()) << bit;
-    }
-    present |= u8::from(call.step.is_some()) << 3;
-    present |= u8::from(call.join_key.is_some()) << 4;
-    out.push(present);
-    out.extend_from_slice(&Sym::to_raw(Some(call.name)).to_le_bytes());
-    out.extend_from_slice(&Sym::to_raw(call.model).to_le_bytes());
-    for count in counts.into_iter().flatten() {
-        out.extend_from_slice(&count.to_le_bytes());
-    }
-    out.extend_from_slice(&call.start_ns.to_le_bytes());
-    if let Some(step) = call.step {
-        out.extend_from_slice(&step.to_le_bytes());
-    }
-    if let Some(key) = &call.join_key {
-        out.extend_from_slice(&(key.len() as u32).to_le_bytes());
-        out.extend_from_slice(key.as_bytes());
-    }
-}
-
-/// Take `N` bytes off the front of `bytes`.
-fn take<const N: usize>(bytes: &mut &[u8]) -> [u8; N] {
-    let (head, rest) = bytes.split_at(N);
-    *bytes = rest;
-    head.try_into().expect("N bytes")
-}
-
-fn u32_of(bytes: &mut &[u8]) -> u32 {
-    u32::from_le_bytes(take(bytes))
-}
-
-fn u64_of(bytes: &mut &[u8]) -> u64 {
-    u64::from_le_bytes(take(bytes))
-}
-
-/// Read back one span [`encode`] wrote at the front of `bytes`.
-fn decode(bytes: &mut &[u8]) -> Span {
-    let trace_id = u128::from_le_bytes(take(bytes));
-    let span_id = u64_of(bytes);
-    let parent_id = u64_of(bytes);
-    let role = ROLES[usize::from(take::<1>(bytes)[0])];
-    let [agent, tool, feature, outcome] = [(); 4].map(|()| Sym::from_raw(u32_of(bytes)));
-    let rank = take::<1>(bytes)[0];
-    let tenant = Sym::from_raw(u32_of(bytes)).map(|t| (rank.wrapping_sub(1), t));
-    let origin = Origin {
-        file: u32_of(bytes),
-        line: u64_of(bytes),
-    };
-    let call = (take::<1>(bytes)[0] == 1).then(|| Box::new(decode_call(bytes)));
-    Span {
-        trace_id,
-        span_id,
-        parent_id,
-        role,
-        agent,
-        tool,
-        tenant,
-        feature,
-        outcome,
-        call,
-        origin,
-    }
-}
-
-fn decode_call(bytes: &mut &[u8]) -> CallInfo {
-    let present = take::<1>(bytes)[0];
-    let has = |bit: u8| present & (1 << bit) != 0;
-    let name = Sym::from_raw(u32_of(bytes)).expect("a call's name");
-    let model = Sym::from_raw(u32_of(bytes));
-    let [input_tokens, output_tokens, reasoning_tokens] =
-        [0, 1, 2].map(|bit| has(bit).then(|| u64_of(bytes)));
-    let start_ns = u64_of(bytes);
-    let step = has(3).then(|| u32_of(bytes));
-    let join_key = has(4).then(|| {
-        let len = u32_of(bytes) as usize;
-        let (key, rest) = bytes.split_at(len);
-        *bytes = rest;
-        Box::from(std::str::from_utf8(key).expect("a key spilled as UTF-8"))
-    });
-    CallInfo {
-        join_key,
-        name,
-        model,
-        input_tokens,
-        output_tokens,
-        reasoning_tokens,
-        start_ns,
-        step,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::intern::Interner;
-
-    fn span(interner: &mut Interner, trace_id: u128, call: bool) -> Span {
-        Span {
-            trace_id,
-            span_id: 7,
-            parent_id: 3,
-            role: if call { Role::Call } else { Role::Tool },
-            agent: None,
-            tool: Some(interner.intern("search")),
-            tenant: Some((0, interner.intern("acme"))),
-            feature: None,
-            outcome: Some(interner.intern("ok")),
-            call: call.then(|| {
-                Box::new(CallInfo {
-                    join_key: Some("resp_é1".into()),
-                    name: interner.intern("chat"),
-                    model: Some(interner.intern("gpt-4o")),
-                    input_tokens: Some(12),
-                    output_tokens: None,
-                    reasoning_tokens: Some(3),
-                    start_ns: 99,
-                    step: Some(2),
-                })
-            }),
-            origin: Origin { file: 4, line: 123 },
-        }
-    }
-
-    #[test]
-    fn a_span_reads_back_as_written() {
-        let mut interner = Interner::default();
-        let spans = [
-            span(&mut interner, 1 << 100, true),
-            span(&mut interner, 5, false),
-        ];
-        let mut bytes = Vec::new();
-        for s in &spans {
-            encode(s, &mut bytes);
-        }
-        let mut rest = bytes.as_slice();
-        assert_eq!(decode(&mut rest), spans[0]);
-        assert_eq!(decode(&mut rest), spans[1]);
-        assert!(rest.is_empty());
-    }
 
     #[test]
     fn ranges_follow_hash_order() {

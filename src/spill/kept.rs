@@ -1,0 +1,72 @@
+//! A spilled month's range files, kept from the trees to the join: a call
+//! that released its span facts as its range was resolved, and that the
+//! join then lists as unbilled, takes them back by resolving its trace
+//! again from its range's file (the same spans in the same order, so the
+//! same facts).
+
+use super::{decode, range_of, TempDir};
+use crate::error::{Error, Result, Skips};
+use crate::hash::FastMap;
+use crate::tree::{Call, Forest, Reread};
+
+/// The range files, removed with their directory when dropped.
+pub struct Kept {
+    dir: TempDir,
+    parts: u32,
+}
+
+impl Kept {
+    /// The `parts` range files of `dir`.
+    pub fn new(dir: TempDir, parts: u32) -> Kept {
+        Kept { dir, parts }
+    }
+}
+
+impl std::fmt::Debug for Kept {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Kept")
+            .field("dir", &self.dir.path)
+            .field("parts", &self.parts)
+            .finish()
+    }
+}
+
+impl Reread for Kept {
+    fn restore(&mut self, calls: &mut [Call], wanted: &[u32]) -> Result<()> {
+        let mut slots: FastMap<(u128, u64), u32> = FastMap::default();
+        let mut ranges: Vec<(usize, FastMap<u128, ()>)> = Vec::new();
+        for &ci in wanted {
+            let call = &calls[ci as usize];
+            slots.insert((call.trace_id, call.span_id), ci);
+            let range = range_of(call.trace_id, self.parts as usize);
+            match ranges.iter_mut().find(|(r, _)| *r == range) {
+                Some((_, traces)) => {
+                    traces.insert(call.trace_id, ());
+                }
+                None => ranges.push((range, [(call.trace_id, ())].into_iter().collect())),
+            }
+        }
+        for (range, traces) in ranges {
+            let path = self.dir.part(range as u32);
+            let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+            let mut forest = Forest::default();
+            let mut rest = bytes.as_slice();
+            while !rest.is_empty() {
+                let span = decode(&mut rest);
+                if traces.contains_key(&span.trace_id) {
+                    forest.insert(span);
+                }
+            }
+            // The trace resolved once already: whatever it met then was
+            // reported then.
+            let again = forest.resolve_unsorted(1, |_| String::new(), &mut Skips::new(true))?;
+            for call in again.calls {
+                if let Some(ci) = slots.remove(&(call.trace_id, call.span_id)) {
+                    calls[ci as usize].info = call.info;
+                }
+            }
+        }
+        assert!(slots.is_empty(), "every released call resolves again");
+        Ok(())
+    }
+}

@@ -1,0 +1,95 @@
+//! The agents above a call: a shared list, so agents nested N deep take
+//! time and memory linear in N.
+
+use std::sync::Arc;
+
+use crate::intern::Sym;
+
+/// The distinct agents on a path from a span up to its root, in no
+/// particular order. The list is shared: an invocation's list is its
+/// parent invocation's with at most one link added (its own agent, unless
+/// an agent of that name is already above it), so every call and every
+/// nested invocation holds one pointer, however deep the nesting.
+#[derive(Clone, Default)]
+pub struct Agents(Option<Arc<Link>>);
+
+/// One link of [`Agents`].
+struct Link {
+    agent: Option<Sym>,
+    up: Agents,
+}
+
+impl Agents {
+    /// This list with `agent` added (it must not be in it already).
+    pub fn with(&self, agent: Option<Sym>) -> Agents {
+        let up = self.clone();
+        Agents(Some(Arc::new(Link { agent, up })))
+    }
+
+    /// A list of distinct `agents`.
+    pub fn of(agents: impl IntoIterator<Item = Option<Sym>>) -> Agents {
+        agents
+            .into_iter()
+            .fold(Agents::default(), |list, agent| list.with(agent))
+    }
+
+    /// The agents, the last added first.
+    pub fn iter(&self) -> impl Iterator<Item = Option<Sym>> + '_ {
+        std::iter::successors(self.0.as_deref(), |link| link.up.0.as_deref()).map(|l| l.agent)
+    }
+
+    fn sorted(&self) -> Vec<Option<Sym>> {
+        let mut agents: Vec<_> = self.iter().collect();
+        agents.sort_unstable();
+        agents
+    }
+}
+
+impl Drop for Link {
+    /// Unlink the links only this one holds one by one: dropping a list
+    /// thousands of links long must not recurse once per link.
+    fn drop(&mut self) {
+        let mut next = self.up.0.take();
+        while let Some(link) = next {
+            next = Arc::try_unwrap(link)
+                .ok()
+                .and_then(|mut link| link.up.0.take());
+        }
+    }
+}
+
+impl PartialEq for Agents {
+    /// The same agents, in any order.
+    fn eq(&self, other: &Agents) -> bool {
+        self.sorted() == other.sorted()
+    }
+}
+
+impl Eq for Agents {}
+
+impl std::fmt::Debug for Agents {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::intern::Interner;
+
+    #[test]
+    fn agent_lists_are_shared_compared_as_sets_and_dropped_without_recursion() {
+        let mut names = Interner::default();
+        let (a, b) = (Some(names.intern("a")), Some(names.intern("b")));
+        let outer = Agents::of([a]);
+        let inner = outer.with(b);
+        assert_eq!(inner.iter().collect::<Vec<_>>(), [b, a]);
+        assert_eq!(inner, Agents::of([b, a]));
+        assert_ne!(inner, outer);
+        // A list 300,000 agents long: each link is freed in a loop.
+        let long = Agents::of((0..300_000).map(|i| Some(names.intern(&i.to_string()))));
+        assert_eq!(long.iter().count(), 300_000);
+        drop(long);
+    }
+}
