@@ -4,7 +4,7 @@
 use crate::workdir::{repo, Workdir};
 
 /// Every file of a report directory, by name.
-fn files(wd: &Workdir, dir: &str) -> Vec<(String, Vec<u8>)> {
+pub fn files(wd: &Workdir, dir: &str) -> Vec<(String, Vec<u8>)> {
     let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(wd.path(dir))
         .unwrap()
         .map(|e| {
@@ -20,13 +20,13 @@ fn files(wd: &Workdir, dir: &str) -> Vec<(String, Vec<u8>)> {
 }
 
 /// One file's text among `files`.
-fn text_of(files: &[(String, Vec<u8>)], name: &str) -> String {
+pub fn text_of(files: &[(String, Vec<u8>)], name: &str) -> String {
     let file = files.iter().find(|f| f.0 == name).unwrap();
     String::from_utf8(file.1.clone()).unwrap()
 }
 
 /// The same files, byte for byte; `what` names the run compared.
-fn assert_same_files(got: &[(String, Vec<u8>)], want: &[(String, Vec<u8>)], what: &str) {
+pub fn assert_same_files(got: &[(String, Vec<u8>)], want: &[(String, Vec<u8>)], what: &str) {
     assert_eq!(
         got.iter().map(|f| &f.0).collect::<Vec<_>>(),
         want.iter().map(|f| &f.0).collect::<Vec<_>>(),
@@ -37,7 +37,7 @@ fn assert_same_files(got: &[(String, Vec<u8>)], want: &[(String, Vec<u8>)], what
     }
 }
 
-const FLAGS: [&str; 12] = [
+pub const FLAGS: [&str; 12] = [
     "--usage",
     "fleet/usage.csv",
     "--invoice",
@@ -607,283 +607,4 @@ fn partition_refuses_what_it_cannot_cut_exactly() {
         ],
         2,
     );
-}
-
-/// Eight traces with two root spans each (a reused trace id): record errors
-/// in traces spread over the spill's ranges.
-fn reused_trace_ids() -> String {
-    (1..=8u32)
-        .map(|t| {
-            let span = |id: u32| {
-                format!(
-                    r#"{{"traceId":"{t:032x}","spanId":"{id:016x}","name":"root","startTimeUnixNano":"1748736000000000000"}}"#
-                )
-            };
-            format!(
-                "{{\"resourceSpans\":[{{\"scopeSpans\":[{{\"spans\":[{},{}]}}]}}]}}\n",
-                span(t * 2),
-                span(t * 2 + 1)
-            )
-        })
-        .collect()
-}
-
-/// A trace of one call for each of the first `n` response ids in `spans`,
-/// its trace id lower than any simulated one: in call order it comes
-/// first and takes the id's record, and the simulated call that carried
-/// the id is listed as already joined (where the spans spill, often
-/// after its span facts were released: they are read back).
-fn ids_claimed_again(spans: &str, n: usize) -> String {
-    const KEY: &str = r#""gen_ai.response.id","value":{"stringValue":""#;
-    let ids = spans
-        .split(KEY)
-        .skip(1)
-        .map(|rest| &rest[..rest.find('"').unwrap()]);
-    let span = |t: usize, id: &str| {
-        format!(
-            r#"{{"traceId":"{:032x}","spanId":"{:016x}","name":"chat o3","startTimeUnixNano":"1748736000000000000","attributes":[{{"key":"gen_ai.operation.name","value":{{"stringValue":"chat"}}}},{{"key":"gen_ai.request.model","value":{{"stringValue":"o3"}}}},{{"key":"gen_ai.response.id","value":{{"stringValue":"{id}"}}}}]}}"#,
-            0x100 + t,
-            t + 1
-        )
-    };
-    (ids.take(n).enumerate())
-        .map(|(t, id)| {
-            format!(
-                "{{\"resourceSpans\":[{{\"scopeSpans\":[{{\"spans\":[{}]}}]}}]}}\n",
-                span(t, id)
-            )
-        })
-        .collect()
-}
-
-#[test]
-fn spilled_runs_are_byte_identical_to_one_in_memory() {
-    let wd = Workdir::new("spill");
-    wd.run(&[
-        "simulate",
-        "--runs",
-        "300",
-        "--seed",
-        "78",
-        "--span-files",
-        "3",
-        "--out",
-        "fleet",
-    ]);
-    let spans = wd.read("fleet/spans/part-0.jsonl");
-    wd.write(
-        "fleet/spans/part-0.jsonl",
-        &format!(
-            "{{not json\n{}{}{spans}",
-            reused_trace_ids(),
-            ids_claimed_again(&spans, 24)
-        ),
-    );
-    wd.write(
-        "budgets.toml",
-        "[[budget]]\ndimension = \"tenant\"\nkey = \"acme-corp\"\nusd = 5\n",
-    );
-    std::fs::create_dir(wd.path("tmp")).unwrap();
-    let run = |out: &str, limit: &str, threads: &str| {
-        let mut args = vec!["report", "--spans", "fleet/spans", "--out", out];
-        args.extend(FLAGS);
-        args.extend([threads, "--memory-limit", limit]);
-        let output = wd
-            .command(&args)
-            .env("TMPDIR", wd.path("tmp"))
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        files(&wd, out)
-    };
-    let in_memory = run("memory", "64G", "2");
-    let summary = text_of(&in_memory, "summary.json");
-    assert!(summary.contains("\"reused-trace-id\": 8"), "{summary}");
-    let unbilled = text_of(&in_memory, "unbilled_spans.csv");
-    let claimed = unbilled
-        .matches("id already joined to another span")
-        .count();
-    assert_eq!(claimed, 24, "{unbilled}");
-    // A spilled month releases the joined calls' span facts and the joined
-    // records' ids: the calls and records listed unjoined keep theirs.
-    for listing in ["unbilled_spans.csv", "unattributed.csv"] {
-        let rows = text_of(&in_memory, listing).lines().count();
-        assert!(rows > 5, "{listing}: {rows} lines");
-    }
-    // 1K: hundreds of ranges; 300K: a few, each next one read ahead on a
-    // second thread, or read in turn on one.
-    for (limit, threads) in [("1K", "2"), ("300K", "2"), ("300K", "1")] {
-        let spilled = run(&format!("spilled-{limit}-{threads}"), limit, threads);
-        let how = format!("--memory-limit {limit} --threads {threads}");
-        assert_same_files(&spilled, &in_memory, &how);
-        assert_eq!(
-            std::fs::read_dir(wd.path("tmp")).unwrap().count(),
-            0,
-            "spill files left behind"
-        );
-    }
-}
-
-#[test]
-fn spill_files_are_removed_when_the_run_fails() {
-    let wd = Workdir::new("spill-error");
-    wd.run(&[
-        "simulate",
-        "--runs",
-        "50",
-        "--seed",
-        "79",
-        "--span-files",
-        "2",
-        "--out",
-        "fleet",
-    ]);
-    std::fs::create_dir(wd.path("tmp")).unwrap();
-    let spans = wd.read("fleet/spans/part-1.jsonl");
-    let fail = |stage: &str, part: String, expect: &str| {
-        wd.write("fleet/spans/part-1.jsonl", &part);
-        let args = [
-            "report",
-            "--spans",
-            "fleet/spans",
-            "--usage",
-            "fleet/usage.csv",
-            "--period",
-            "2025-06",
-            "--out",
-            "out",
-            "--memory-limit",
-            "1K",
-        ];
-        let output = wd
-            .command(&args)
-            .env("TMPDIR", wd.path("tmp"))
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(output.status.code(), Some(2), "{stage}: {stderr}");
-        assert!(stderr.contains(expect), "{stage}: {stderr}");
-        assert!(
-            stderr.contains("spilling their traces into"),
-            "{stage}: {stderr}"
-        );
-        assert_eq!(
-            std::fs::read_dir(wd.path("tmp")).unwrap().count(),
-            0,
-            "{stage}: spill files left behind"
-        );
-    };
-    // Stopped while reading (a malformed line), and while resolving a range.
-    fail("reading", format!("{spans}{{not json\n"), "part-1.jsonl:");
-    fail(
-        "resolving",
-        format!("{spans}{}", reused_trace_ids()),
-        "the trace id was reused",
-    );
-    assert!(!wd.path("out").exists());
-    // A run over its limit says so: spilling bounds the spans only. The
-    // spill directory a killed run left behind is removed.
-    wd.write("fleet/spans/part-1.jsonl", &spans);
-    let abandoned = wd.path("tmp/tokenledger-spill-999999999-1");
-    std::fs::create_dir(&abandoned).unwrap();
-    std::fs::write(abandoned.join("part-00000.bin"), "x").unwrap();
-    // A live run's, whose process id this one cannot see (another PID
-    // namespace sharing TMPDIR): its lock is held, so it stays.
-    let live = wd.path("tmp/tokenledger-spill-999999998-2");
-    std::fs::create_dir(&live).unwrap();
-    let held = std::fs::File::create(wd.path("tmp/tokenledger-spill-999999998-2.lock")).unwrap();
-    held.try_lock().unwrap();
-    let args = [
-        "report",
-        "--spans",
-        "fleet/spans",
-        "--usage",
-        "fleet/usage.csv",
-        "--period",
-        "2025-06",
-        "--memory-limit",
-        "1K",
-    ];
-    let output = wd
-        .command(&args)
-        .env("TMPDIR", wd.path("tmp"))
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{stderr}");
-    assert!(
-        stderr.contains("is over --memory-limit 1K: spilling bounds the spans only"),
-        "{stderr}"
-    );
-    let mut left: Vec<String> = std::fs::read_dir(wd.path("tmp"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    left.sort();
-    assert_eq!(
-        left,
-        [
-            "tokenledger-spill-999999998-2",
-            "tokenledger-spill-999999998-2.lock"
-        ]
-    );
-    drop(held);
-}
-
-#[test]
-fn compressed_spans_spill_by_what_they_hold() {
-    // A gzip file is a tenth of its JSON: the run spills once the spans
-    // held pass the budget, whatever the file sizes say.
-    let wd = Workdir::new("spill-gz");
-    wd.run(&[
-        "simulate",
-        "--runs",
-        "200",
-        "--seed",
-        "80",
-        "--span-files",
-        "1",
-        "--out",
-        "fleet",
-    ]);
-    let spans = std::fs::read(wd.path("fleet/spans/part-0.jsonl")).unwrap();
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    std::io::Write::write_all(&mut gz, &spans).unwrap();
-    std::fs::create_dir(wd.path("gz")).unwrap();
-    std::fs::write(wd.path("gz/part-0.jsonl.gz"), gz.finish().unwrap()).unwrap();
-    std::fs::create_dir(wd.path("tmp")).unwrap();
-    let run = |out: &str, limit: &str| {
-        let args = [
-            "report",
-            "--spans",
-            "gz",
-            "--usage",
-            "fleet/usage.csv",
-            "--period",
-            "2025-06",
-            "--out",
-            out,
-            "--memory-limit",
-            limit,
-        ];
-        let output = wd
-            .command(&args)
-            .env("TMPDIR", wd.path("tmp"))
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&output.stderr).to_string();
-        assert!(output.status.success(), "{stderr}");
-        (files(&wd, out), stderr)
-    };
-    let (in_memory, quiet) = run("memory", "64G");
-    assert!(!quiet.contains("spilling"), "{quiet}");
-    let limit = (spans.len() / 8).to_string();
-    let (spilled, note) = run("spilled", &limit);
-    assert!(note.contains("spilling their traces into"), "{note}");
-    assert_same_files(&spilled, &in_memory, "gzipped spans spilled");
-    assert_eq!(std::fs::read_dir(wd.path("tmp")).unwrap().count(), 0);
 }

@@ -33,5 +33,6 @@ mod samples;
 mod shard;
 mod simulate;
 mod spark;
+mod spill;
 mod telemetry;
 mod trust;

@@ -58,8 +58,8 @@ pub(super) fn join_by_fingerprint(
             points.entry(print).or_default().1.push((at, i as u32));
         }
     }
-    // Only these kept their span facts where a spilled month released
-    // those of the calls that found a record.
+    // The fingerprint's candidates: calls with no id, or whose id found no
+    // record (a spilled month released the facts of those that found one).
     let candidates = (joined.unbilled.iter())
         .filter(|(_, why)| matches!(why, Unbilled::NoJoinKey | Unbilled::NoRecord));
     for &(ci, _) in candidates {

@@ -2,12 +2,14 @@
 //! that released its span facts as its range was resolved, and that the
 //! join then lists as unbilled, takes them back by resolving its trace
 //! again from its range's file (the same spans in the same order, so the
-//! same facts).
+//! same facts). Each range file holding such a call is read once more,
+//! whole, after the join: a month with few ids claimed by two traces reads
+//! a few; one where every id is, all of them, one at a time.
 
-use super::{decode, range_of, TempDir};
+use super::{forest_of, range_of, TempDir};
 use crate::error::{Error, Result, Skips};
 use crate::hash::FastMap;
-use crate::tree::{Call, Forest, Reread};
+use crate::tree::{Call, Reread};
 
 /// The range files, removed with their directory when dropped.
 pub struct Kept {
@@ -49,14 +51,7 @@ impl Reread for Kept {
         for (range, traces) in ranges {
             let path = self.dir.part(range as u32);
             let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
-            let mut forest = Forest::default();
-            let mut rest = bytes.as_slice();
-            while !rest.is_empty() {
-                let span = decode(&mut rest);
-                if traces.contains_key(&span.trace_id) {
-                    forest.insert(span);
-                }
-            }
+            let forest = forest_of(&bytes, |trace| traces.contains_key(&trace));
             // The trace resolved once already: whatever it met then was
             // reported then.
             let again = forest.resolve_unsorted(1, |_| String::new(), &mut Skips::new(true))?;

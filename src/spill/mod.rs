@@ -14,7 +14,10 @@
 //! the same skipped examples and the same calls as one in memory. The
 //! files live in a new directory under the system's temporary directory
 //! (`TMPDIR`), readable by the owner only, removed when the spill is
-//! dropped (after resolving, or on an error). A run killed by a signal
+//! dropped: after resolving, or, where `report` looks each range's calls
+//! up as it is resolved, once the join is over (a call listed unbilled may
+//! take its span facts back from its range's file: `kept.rs`), or on an
+//! error. A run killed by a signal
 //! leaves its directory behind; the next spilling run removes the
 //! directories whose lock file no run holds.
 
@@ -284,9 +287,9 @@ impl Spill {
         let mut reads = Reads::new(paths, keep, threads > 1);
         let mut all = Resolved {
             calls: Vec::with_capacity(self.calls),
-            found: keep.then(|| Vec::with_capacity(self.calls)),
             ..Resolved::default()
         };
+        let mut found_all: Found = Vec::with_capacity(if keep { self.calls } else { 0 });
         let mut next = reads.next_forest()?;
         while let Some(forest) = next {
             let start = all.calls.len();
@@ -301,11 +304,10 @@ impl Spill {
                 Some(look_up) => (Some(release_found(look_up, range)), reads.next_forest()),
                 None => (None, reads.next_forest()),
             };
-            if let Some(found) = found {
-                all.found.as_mut().expect("kept").extend(found);
-            }
+            found_all.extend(found.into_iter().flatten());
             next = following?;
         }
+        all.found = keep.then_some(found_all);
         all.sort_calls();
         if keep {
             all.reread = Some(Box::new(kept::Kept::new(self.dir, parts)));
@@ -333,7 +335,19 @@ fn release_found(look_up: &mut LookUp, calls: &mut [Call]) -> Found {
 struct Reads {
     paths: std::vec::IntoIter<PathBuf>,
     keep: bool,
+    /// `None`: each file read when asked for; else the read in flight, if
+    /// any file is left.
     ahead: Option<Option<std::thread::JoinHandle<Result<Vec<u8>>>>>,
+}
+
+impl Drop for Reads {
+    /// A read still in flight (the run stopped on an error) is waited
+    /// for: the spill directory is removed only after it.
+    fn drop(&mut self) {
+        if let Some(Some(read)) = self.ahead.take() {
+            let _ = read.join();
+        }
+    }
 }
 
 impl Reads {
@@ -367,13 +381,21 @@ impl Reads {
         let Some(bytes) = bytes.transpose()? else {
             return Ok(None);
         };
-        let mut forest = Forest::default();
-        let mut rest = bytes.as_slice();
-        while !rest.is_empty() {
-            forest.insert(decode(&mut rest));
-        }
-        Ok(Some(forest))
+        Ok(Some(forest_of(&bytes, |_| true)))
     }
+}
+
+/// The spans of one range file's `bytes` whose trace is `wanted`.
+fn forest_of(bytes: &[u8], wanted: impl Fn(u128) -> bool) -> Forest {
+    let mut forest = Forest::default();
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let span = decode(&mut rest);
+        if wanted(span.trace_id) {
+            forest.insert(span);
+        }
+    }
+    forest
 }
 
 /// The bytes of one spill file (the file removed, unless kept).

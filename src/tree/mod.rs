@@ -136,9 +136,12 @@ impl Call {
     /// What the span said about the call.
     ///
     /// # Panics
-    /// After [`Resolved::release_infos`], for a call it released: only the
+    /// For a call that released them: in a spilled `report`, every call
+    /// that found its record, as its range was resolved (given back to
+    /// those the join lists unbilled, [`Resolved::restore_infos`]); after
+    /// [`Resolved::release_infos`], every call but the unbilled. Only the
     /// join (and a shard's partial, written before any join) reads every
-    /// call's, and only the unbilled calls keep theirs.
+    /// call's.
     pub fn info(&self) -> &CallInfo {
         self.info
             .as_deref()
@@ -165,9 +168,9 @@ impl Resolved {
     }
 
     /// Give the unbilled calls that released their span facts before the
-    /// join (a record's id claimed by a call of another trace, earlier in
-    /// call order but resolved in a later range) their facts back from the
-    /// kept ranges, which then go; `unbilled.csv` lists them.
+    /// join (each found a record, but its id was claimed by a call of
+    /// another trace earlier in call order) their facts back from the kept
+    /// ranges, which then go; `unbilled_spans.csv` lists them.
     pub fn restore_infos(&mut self, unbilled: impl Iterator<Item = u32>) -> Result<()> {
         let mut lost: Vec<u32> = unbilled
             .filter(|&ci| self.calls[ci as usize].info.is_none())
@@ -194,6 +197,7 @@ impl Resolved {
                 keys.sort_unstable();
                 let order: Vec<u32> = keys.into_iter().map(|(_, _, i)| i).collect();
                 self.found = Some(order.iter().map(|&i| found[i as usize]).collect());
+                drop(found);
                 permute(&mut self.calls, order);
             }
         }
@@ -212,11 +216,10 @@ impl Resolved {
         self.outcomes.extend(other.outcomes);
         self.trace_ids.extend(other.trace_ids);
         self.memory_tight |= other.memory_tight;
-        if let Some(more) = other.found {
-            (self.found.as_mut())
-                .expect("calls with their records found join calls with theirs")
-                .extend(more);
-        }
+        debug_assert!(
+            other.found.is_none(),
+            "records found are set once all calls are in"
+        );
     }
 }
 
