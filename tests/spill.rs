@@ -1,6 +1,7 @@
 //! Spilling spans to disk (`--memory-limit`): a spilled month's outputs
 //! are byte-identical to one in memory, and its files never outlive the run.
 
+use crate::released_facts::ids_claimed_again;
 use crate::shard::{assert_same_files, files, text_of, FLAGS};
 use crate::workdir::Workdir;
 
@@ -21,68 +22,6 @@ fn reused_trace_ids() -> String {
             )
         })
         .collect()
-}
-
-/// A trace of one call for each of the first `n` response ids in `spans`,
-/// its trace id lower than any simulated one: in call order it comes
-/// first and takes the id's record, and the simulated call that carried
-/// the id is listed as already joined (where the spans spill, after its
-/// span facts were released as its range was resolved: they are read
-/// back).
-fn ids_claimed_again(spans: &str, n: usize) -> String {
-    const KEY: &str = r#""gen_ai.response.id","value":{"stringValue":""#;
-    let ids = spans
-        .split(KEY)
-        .skip(1)
-        .map(|rest| &rest[..rest.find('"').unwrap()]);
-    let span = |t: usize, id: &str| {
-        format!(
-            r#"{{"traceId":"{:032x}","spanId":"{:016x}","name":"chat o3","startTimeUnixNano":"1748736000000000000","attributes":[{{"key":"gen_ai.operation.name","value":{{"stringValue":"chat"}}}},{{"key":"gen_ai.request.model","value":{{"stringValue":"o3"}}}},{{"key":"gen_ai.response.id","value":{{"stringValue":"{id}"}}}}]}}"#,
-            0x100 + t,
-            t + 1
-        )
-    };
-    (ids.take(n).enumerate())
-        .map(|(t, id)| {
-            format!(
-                "{{\"resourceSpans\":[{{\"scopeSpans\":[{{\"spans\":[{}]}}]}}]}}\n",
-                span(t, id)
-            )
-        })
-        .collect()
-}
-
-#[test]
-fn a_strict_spilled_run_gives_claimed_ids_their_span_facts_back() {
-    let wd = Workdir::new("spill-strict");
-    let args = ["simulate", "--runs", "60", "--seed", "5", "--out", "fleet"];
-    wd.run(&args);
-    let spans = wd.read("fleet/spans/part-0.jsonl");
-    let claimed = ids_claimed_again(&spans, 6);
-    wd.write("fleet/spans/part-0.jsonl", &format!("{claimed}{spans}"));
-    std::fs::create_dir(wd.path("tmp")).unwrap();
-    let run = |out: &str, limit: &str| {
-        let usage = ["--usage", "fleet/usage.csv", "--period", "2025-06"];
-        let mut args = vec!["report", "--spans", "fleet/spans", "--quiet", "--out", out];
-        args.extend(usage.iter().chain(&["--memory-limit", limit]));
-        let output = wd.command(&args).env("TMPDIR", wd.path("tmp")).output();
-        let output = output.unwrap();
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(output.status.success(), "{stderr}");
-        files(&wd, out)
-    };
-    let in_memory = run("memory", "64G");
-    let unbilled = text_of(&in_memory, "unbilled_spans.csv");
-    let claimed = unbilled
-        .matches("id already joined to another span")
-        .count();
-    assert_eq!(claimed, 6, "{unbilled}");
-    assert_same_files(
-        &run("spilled", "1K"),
-        &in_memory,
-        "strict, --memory-limit 1K",
-    );
-    assert_eq!(std::fs::read_dir(wd.path("tmp")).unwrap().count(), 0);
 }
 
 #[test]

@@ -28,6 +28,7 @@ mod pricing_table;
 mod property;
 mod real_fixtures;
 mod reconcile;
+mod released_facts;
 mod safety;
 mod samples;
 mod shard;

@@ -29,7 +29,9 @@ pub fn run(config: &MergeConfig) -> Result<Outcome> {
     timings.phase("read and price usage");
     let prepared = Prepared::new(&config.month, &usage, &mut intake)?;
     timings.phase("checks");
-    let (resolved, keys) = read_partials(&config.partials, &mut usage.interner, &mut intake)?;
+    let threads = config.month.usage.threads;
+    let partials = (&mut usage.interner, &usage.records[..], threads);
+    let (resolved, keys) = read_partials(&config.partials, partials, &mut intake)?;
     timings.phase("read partials");
     let read = (usage, intake);
     let mut month = pipeline::month(&config.month, &keys, read, prepared, resolved, &mut timings)?;

@@ -124,6 +124,18 @@ impl<'r> IdIndex<'r> {
         found.concat()
     }
 
+    /// [`IdIndex::look_up`], and the calls that found their record
+    /// release what their spans said (the join reads the record found
+    /// instead, [`join`]'s `found`; an unbilled one takes its facts back,
+    /// [`crate::tree::Resolved::restore_infos`]).
+    pub fn look_up_releasing(&self, calls: &mut [Call], threads: usize) -> Found {
+        let found = self.look_up(calls, threads);
+        for (call, _) in calls.iter_mut().zip(&found).filter(|(_, f)| f.is_some()) {
+            call.info = None;
+        }
+        found
+    }
+
     fn get(&self, id: &str) -> Option<u32> {
         let part = part_of(id, self.parts.len());
         self.parts[part].get(id).copied()

@@ -272,7 +272,8 @@ fn join_calls(
         (&usage.outside_period, config.usage.threads, found),
         fingerprint,
     );
-    resolved.restore_infos(joined.unbilled.iter().map(|&(ci, _)| ci))?;
+    let unbilled = joined.unbilled.iter().map(|&(ci, _)| ci);
+    resolved.restore_infos(unbilled, &mut usage.interner)?;
     let counts = &mut intake.counts;
     counts.traces = resolved.traces;
     counts.calls = resolved.calls.len() as u64 - joined.repeats;

@@ -7,20 +7,26 @@ use super::files::{same_files, union_of_files};
 use super::{hex, Meta, PartialCall, TRACES, WRITER};
 use crate::dimension::PerDimension;
 use crate::error::{Error, Result};
+use crate::hash::FastMap;
 use crate::intern::Interner;
+use crate::join::IdIndex;
 use crate::manifest::{read_verified, Checked};
-use crate::model::{CallInfo, Origin};
+use crate::model::{CallInfo, Origin, UsageRecord};
 use crate::pipeline::intake::Intake;
 use crate::read::span::AttrKeys;
-use crate::tree::{Agents, Call, Dims, Resolved};
+use crate::tree::{Agents, Call, Dims, Found, Reread, Resolved};
 
 /// Read the partials of every shard (each exactly once) into the resolved
 /// trees of the whole month, adding the span files to `intake.inputs` and
 /// their skips to `intake.skips`, after the usage `intake` already holds.
-/// Also returns the attribute keys the shards looked for.
+/// As they are read, the calls are looked up among the billed `records`
+/// (on `threads` threads), and those that found one release their span
+/// facts ([`IdIndex::look_up_releasing`]; the unbilled among them take
+/// them back from the partials, checked again, after the join). Also
+/// returns the attribute keys the shards looked for.
 pub fn read_partials(
     dirs: &[PathBuf],
-    interner: &mut Interner,
+    (interner, records, threads): (&mut Interner, &[UsageRecord], usize),
     intake: &mut Intake,
 ) -> Result<(Resolved, AttrKeys)> {
     let mut metas = read_metas(dirs)?;
@@ -46,25 +52,25 @@ pub fn read_partials(
         memory_tight: true,
         ..Resolved::default()
     };
-    for (dir, meta) in &metas {
-        absorb(
-            dir,
-            meta,
-            (interner, &mut *intake),
-            &mut resolved,
-            |file: u32| {
+    let index = IdIndex::new(records, threads);
+    let (calls, found) = std::thread::scope(|scope| {
+        let mut settler = Settler::new(scope, &index, threads);
+        for (dir, meta) in &metas {
+            let file_of = |file: u32| {
                 let k = file.checked_sub(before as u32)? as usize;
-                renumber
-                    .get(meta.shard.index as usize)?
-                    .get(k)
-                    .map(|i| before as u32 + i)
-            },
-        )?;
-    }
+                (renumber.get(meta.shard.index as usize)?.get(k)).map(|i| before as u32 + i)
+            };
+            let mut settle = |batch| settler.settle(batch);
+            let calls = (file_of, &mut settle as &mut Settle);
+            absorb(dir, meta, (interner, &mut *intake), &mut resolved, calls)?;
+        }
+        Ok::<_, Error>(settler.finish())
+    })?;
+    (resolved.calls, resolved.found) = (calls, Some(found));
     no_trace_twice(&metas)?;
-    resolved
-        .calls
-        .sort_unstable_by_key(|c| (c.trace_id, c.span_id));
+    resolved.sort_calls();
+    let dirs = metas.iter().map(|(dir, _)| dir.to_path_buf()).collect();
+    resolved.reread = Some(Box::new(PartialCalls { dirs }));
     if let Some(w) = resolved
         .calls
         .windows(2)
@@ -181,13 +187,14 @@ fn same_run(metas: &[(&PathBuf, Meta)], before: usize) -> Result<()> {
 }
 
 /// Add one partial's counts, skips, outcomes and calls; `file_of` gives a
-/// call's span file its number in the merge.
+/// call's span file its number in the merge, `settle` is given the calls
+/// read, a batch at a time.
 fn absorb(
     dir: &Path,
     meta: &Meta,
     (interner, intake): (&mut Interner, &mut Intake),
     resolved: &mut Resolved,
-    file_of: impl Fn(u32) -> Option<u32>,
+    (file_of, settle): (impl Fn(u32) -> Option<u32>, &mut Settle),
 ) -> Result<()> {
     let whole = meta.whole_traces;
     intake.counts.spans += meta.spans;
@@ -206,7 +213,7 @@ fn absorb(
         let trace = hex(trace, 32, dir, "outcomes")?;
         resolved.outcomes.insert(trace, interner.intern(outcome));
     }
-    read_calls(dir, interner, &mut resolved.calls, file_of)
+    read_calls(dir, interner, (file_of, settle))
 }
 
 /// Every trace must be in one partial only: a trace whose spans were
@@ -236,31 +243,17 @@ fn no_trace_twice(metas: &[(&PathBuf, Meta)]) -> Result<()> {
 }
 
 /// Read one partial's `calls.jsonl`; `file_of` gives a call's span file its
-/// number in the merge.
+/// number in the merge; `settle` is given the calls read, [`BATCH`] at a
+/// time, then the last.
 fn read_calls(
     dir: &Path,
     interner: &mut Interner,
-    calls: &mut Vec<Call>,
-    file_of: impl Fn(u32) -> Option<u32>,
+    (file_of, settle): (impl Fn(u32) -> Option<u32>, &mut Settle),
 ) -> Result<()> {
-    let path = dir.join("calls.jsonl");
-    let mut reader = std::io::BufReader::new(Checked::open(dir, "calls.jsonl", WRITER)?);
-    let mut intern = |name: Option<String>| name.map(|n| interner.intern(&n));
-    for (n, line) in (&mut reader).lines().enumerate() {
-        let line = line.map_err(|e| Error::io(&path, e))?;
-        let at = format!("{}:{}", path.display(), n + 1);
-        let c: PartialCall = serde_json::from_str(&line)
-            .map_err(|e| Error::fatal(format!("{at}: not a partial call line: {e}")))?;
-        let info = CallInfo {
-            join_key: c.join_key.map(Into::into),
-            name: intern(Some(c.name)).expect("a name"),
-            model: intern(c.model),
-            input_tokens: c.input_tokens,
-            output_tokens: c.output_tokens,
-            reasoning_tokens: c.reasoning_tokens,
-            start_ns: c.start_ns,
-            step: c.own_step,
-        };
+    let mut calls = Vec::with_capacity(BATCH);
+    each_call(dir, |mut c, at| {
+        let info = info_of(&mut c, interner);
+        let mut intern = |name: Option<String>| name.map(|n| interner.intern(&n));
         calls.push(Call {
             trace_id: hex(&c.trace, 32, dir, "trace")?,
             span_id: hex(&c.span, 16, dir, "span")? as u64,
@@ -287,6 +280,153 @@ fn read_calls(
                 line: c.line,
             },
         });
+        if calls.len() == BATCH {
+            settle(std::mem::replace(&mut calls, Vec::with_capacity(BATCH)));
+        }
+        Ok(())
+    })?;
+    settle(calls);
+    Ok(())
+}
+
+/// What is done with each batch of calls read ([`Settler::settle`]).
+type Settle<'a> = dyn FnMut(Vec<Call>) + 'a;
+
+/// The calls read, a batch at a time, looked up among the billed records,
+/// those that found theirs releasing their span facts: with two threads or
+/// more, each batch on a thread of its own while the next is read (reading
+/// is serial), then added in order.
+struct Settler<'scope, 'env, 'r> {
+    scope: &'scope std::thread::Scope<'scope, 'env>,
+    index: &'env IdIndex<'r>,
+    threads: usize,
+    calls: Vec<Call>,
+    found: Found,
+    pending: Option<std::thread::ScopedJoinHandle<'scope, (Vec<Call>, Found)>>,
+}
+
+impl<'scope, 'env, 'r> Settler<'scope, 'env, 'r> {
+    fn new(
+        scope: &'scope std::thread::Scope<'scope, 'env>,
+        index: &'env IdIndex<'r>,
+        threads: usize,
+    ) -> Self {
+        let (calls, found, pending) = (Vec::new(), Vec::new(), None);
+        Settler {
+            scope,
+            index,
+            threads,
+            calls,
+            found,
+            pending,
+        }
+    }
+
+    /// Look `batch` up (on a thread of its own, with two threads or more),
+    /// after adding the batch before it.
+    fn settle(&mut self, mut batch: Vec<Call>) {
+        self.add_pending();
+        let (index, threads) = (self.index, self.threads);
+        if threads > 1 {
+            self.pending = Some(self.scope.spawn(move || {
+                let found = index.look_up_releasing(&mut batch, threads - 1);
+                (batch, found)
+            }));
+        } else {
+            let found = index.look_up_releasing(&mut batch, 1);
+            self.calls.extend(batch);
+            self.found.extend(found);
+        }
+    }
+
+    fn add_pending(&mut self) {
+        if let Some(pending) = self.pending.take() {
+            let (batch, found) = pending.join().expect("a look-up thread");
+            self.calls.extend(batch);
+            self.found.extend(found);
+        }
+    }
+
+    /// Every call settled, in the order read, with its record found.
+    fn finish(mut self) -> (Vec<Call>, Found) {
+        self.add_pending();
+        (self.calls, self.found)
+    }
+}
+
+/// How many calls read are looked up at once.
+const BATCH: usize = 1 << 16;
+
+/// `each` on every call line of the partial in `dir` (with its
+/// `file:line`), its file checked against the partial's manifest.
+fn each_call(dir: &Path, mut each: impl FnMut(PartialCall, &str) -> Result<()>) -> Result<()> {
+    let path = dir.join("calls.jsonl");
+    let mut reader = std::io::BufReader::new(Checked::open(dir, "calls.jsonl", WRITER)?);
+    for (n, line) in (&mut reader).lines().enumerate() {
+        let line = line.map_err(|e| Error::io(&path, e))?;
+        let at = format!("{}:{}", path.display(), n + 1);
+        let c: PartialCall = serde_json::from_str(&line)
+            .map_err(|e| Error::fatal(format!("{at}: not a partial call line: {e}")))?;
+        each(c, &at)?;
     }
     reader.get_ref().verify()
+}
+
+/// What a partial call line says of its span.
+fn info_of(c: &mut PartialCall, interner: &mut Interner) -> CallInfo {
+    CallInfo {
+        join_key: c.join_key.take().map(Into::into),
+        name: interner.intern(&c.name),
+        model: c.model.as_deref().map(|m| interner.intern(m)),
+        input_tokens: c.input_tokens,
+        output_tokens: c.output_tokens,
+        reasoning_tokens: c.reasoning_tokens,
+        start_ns: c.start_ns,
+        step: c.own_step,
+    }
+}
+
+/// The partials' `calls.jsonl`, read again for the span facts of the calls
+/// that released them and that the join lists unbilled (each file checked
+/// against its partial's manifest again).
+#[derive(Debug)]
+struct PartialCalls {
+    dirs: Vec<PathBuf>,
+}
+
+impl Reread for PartialCalls {
+    fn restore(
+        &mut self,
+        calls: &mut [Call],
+        wanted: &[u32],
+        interner: &mut Interner,
+    ) -> Result<()> {
+        let key = |c: &Call| (c.trace_id, c.span_id);
+        let mut slots: FastMap<(u128, u64), u32> = wanted
+            .iter()
+            .map(|&ci| (key(&calls[ci as usize]), ci))
+            .collect();
+        for dir in &self.dirs {
+            if slots.is_empty() {
+                break;
+            }
+            each_call(dir, |mut c, _| {
+                let span = (
+                    hex(&c.trace, 32, dir, "trace")?,
+                    hex(&c.span, 16, dir, "span")?,
+                );
+                if let Some(ci) = slots.remove(&(span.0, span.1 as u64)) {
+                    calls[ci as usize].info = Some(Box::new(info_of(&mut c, interner)));
+                }
+                Ok(())
+            })?;
+        }
+        match slots.keys().next() {
+            None => Ok(()),
+            Some((trace, span)) => Err(Error::fatal(format!(
+                "span {span:016x} of trace {trace:032x} is in no partial any more: \
+                 were they changed during the merge?"
+            ))),
+        }
+    }
 }

@@ -9,6 +9,7 @@
 use super::{forest_of, range_of, TempDir};
 use crate::error::{Error, Result, Skips};
 use crate::hash::FastMap;
+use crate::intern::Interner;
 use crate::tree::{Call, Reread};
 
 /// The range files, removed with their directory when dropped.
@@ -34,7 +35,7 @@ impl std::fmt::Debug for Kept {
 }
 
 impl Reread for Kept {
-    fn restore(&mut self, calls: &mut [Call], wanted: &[u32]) -> Result<()> {
+    fn restore(&mut self, calls: &mut [Call], wanted: &[u32], _: &mut Interner) -> Result<()> {
         let mut slots: FastMap<(u128, u64), u32> = FastMap::default();
         let mut ranges: Vec<(usize, FastMap<u128, ()>)> = Vec::new();
         for &ci in wanted {

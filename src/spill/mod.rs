@@ -297,11 +297,11 @@ impl Spill {
             let range = &mut all.calls[start..];
             let (found, following) = match look_up.as_mut() {
                 Some(look_up) if threads > 1 => std::thread::scope(|scope| {
-                    let found = scope.spawn(|| release_found(look_up, range));
+                    let found = scope.spawn(|| look_up(range));
                     let following = reads.next_forest();
                     (Some(found.join().expect("a look-up thread")), following)
                 }),
-                Some(look_up) => (Some(release_found(look_up, range)), reads.next_forest()),
+                Some(look_up) => (Some(look_up(range)), reads.next_forest()),
                 None => (None, reads.next_forest()),
             };
             found_all.extend(found.into_iter().flatten());
@@ -316,18 +316,10 @@ impl Spill {
     }
 }
 
-/// Finds the record of each of a range's calls (the join's id index).
-pub type LookUp<'a> = dyn FnMut(&[Call]) -> Found + Send + 'a;
-
-/// Look `calls` up; those that found their record release their span
-/// facts (the join reads the record found instead).
-fn release_found(look_up: &mut LookUp, calls: &mut [Call]) -> Found {
-    let found = look_up(calls);
-    for (call, _) in calls.iter_mut().zip(&found).filter(|(_, f)| f.is_some()) {
-        call.info = None;
-    }
-    found
-}
+/// Finds the record of each of a range's calls, and releases the span
+/// facts of those that found one (the join's id index,
+/// `IdIndex::look_up_releasing`).
+pub type LookUp<'a> = dyn FnMut(&mut [Call]) -> Found + Send + 'a;
 
 /// The range files' spans, in turn: with `ahead`, each next file read on
 /// a thread of its own while this one is worked on (reading is a third of

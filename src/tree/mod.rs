@@ -23,7 +23,7 @@ use crate::hash::{trace_hash, FastMap};
 
 use crate::dimension::PerDimension;
 use crate::error::{Error, Result, Skips};
-use crate::intern::Sym;
+use crate::intern::{Interner, Sym};
 use crate::model::{CallInfo, Origin, Role, Span};
 
 /// The dimensions a call inherits from its ancestors-or-self.
@@ -116,8 +116,13 @@ pub type Found = Vec<Option<u32>>;
 /// ([`Resolved::found`]): a spilled month's ranges, kept on disk.
 pub trait Reread: std::fmt::Debug + Send + Sync {
     /// Put back the span facts of `calls[i]` for every `i` in `wanted`
-    /// (ascending), resolving their traces again.
-    fn restore(&mut self, calls: &mut [Call], wanted: &[u32]) -> Result<()>;
+    /// (ascending), its names interned in `interner`.
+    fn restore(
+        &mut self,
+        calls: &mut [Call],
+        wanted: &[u32],
+        interner: &mut Interner,
+    ) -> Result<()>;
 }
 
 /// What a span passes down to its children.
@@ -171,7 +176,11 @@ impl Resolved {
     /// join (each found a record, but its id was claimed by a call of
     /// another trace earlier in call order) their facts back from the kept
     /// ranges, which then go; `unbilled_spans.csv` lists them.
-    pub fn restore_infos(&mut self, unbilled: impl Iterator<Item = u32>) -> Result<()> {
+    pub fn restore_infos(
+        &mut self,
+        unbilled: impl Iterator<Item = u32>,
+        interner: &mut Interner,
+    ) -> Result<()> {
         let mut lost: Vec<u32> = unbilled
             .filter(|&ci| self.calls[ci as usize].info.is_none())
             .collect();
@@ -180,8 +189,8 @@ impl Resolved {
         if lost.is_empty() {
             return Ok(());
         }
-        let mut reread = reread.expect("only a spilled month releases span facts before the join");
-        reread.restore(&mut self.calls, &lost)
+        let mut reread = reread.expect("span facts released before the join can be read again");
+        reread.restore(&mut self.calls, &lost, interner)
     }
 
     /// Sort the calls by (trace id, span id), as [`Resolved::calls`] holds
