@@ -221,6 +221,12 @@ impl Checked {
         })
     }
 
+    /// The hash the manifest lists, which [`Checked::verify`] holds the
+    /// bytes read to.
+    pub fn sha(&self) -> &Sha {
+        &self.expected
+    }
+
     /// Whether what was read is the file the manifest lists.
     pub fn verify(&self) -> Result<()> {
         check(

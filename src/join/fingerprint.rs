@@ -59,7 +59,8 @@ pub(super) fn join_by_fingerprint(
         }
     }
     // The fingerprint's candidates: calls with no id, or whose id found no
-    // record (a spilled month released the facts of those that found one).
+    // record (a spilled month or a merge released the facts of those that
+    // found one).
     let candidates = (joined.unbilled.iter())
         .filter(|(_, why)| matches!(why, Unbilled::NoJoinKey | Unbilled::NoRecord));
     for &(ci, _) in candidates {

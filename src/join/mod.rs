@@ -153,8 +153,9 @@ pub fn model_key(model: &str) -> String {
 /// `outside` holds the ids of the records left out by `--period`, so that a
 /// call billed in another month says so. The index is built and the ids
 /// looked up on `threads` threads, unless `found` holds each call's record
-/// already ([`IdIndex::look_up`] as a spilled month's ranges were resolved:
-/// a call that found one may have released its span facts); which call
+/// already ([`IdIndex::look_up_releasing`] as a spilled month's ranges or a
+/// merge's partials were read: a call that found one may have released
+/// its span facts); which call
 /// gets which record is then decided on one, in call order.
 pub fn join(
     calls: &[Call],
@@ -211,11 +212,12 @@ pub fn join(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::model::{Origin, Rare, Service, Tokens};
 
-    fn record(interner: &mut Interner, id: String, alt: Option<String>) -> UsageRecord {
+    /// A billed record with the id `id` (and `alt`), for tests.
+    pub(crate) fn record(interner: &mut Interner, id: String, alt: Option<String>) -> UsageRecord {
         UsageRecord {
             request_id: id.into(),
             timestamp: chrono::DateTime::UNIX_EPOCH,

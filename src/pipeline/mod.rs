@@ -246,7 +246,8 @@ fn summarise(
 
 /// Join the calls to the records (by id, then by fingerprint), counting
 /// what the join found; the unbilled calls that released their span facts
-/// as a spilled month's ranges were resolved take them back ([`Resolved::restore_infos`]).
+/// as they were read (a spilled month's ranges, a merge's partials) take
+/// them back ([`Resolved::restore_infos`]).
 /// Where memory is tight (the spans spilled, or
 /// `merge`: [`Resolved::memory_tight`]), then release what only the join
 /// reads (the joined calls' span facts; the joined records' ids, but with

@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::hash::FastMap;
 use crate::intern::Interner;
 use crate::join::IdIndex;
-use crate::manifest::{read_verified, Checked};
+use crate::manifest::{read_verified, Checked, Sha};
 use crate::model::{CallInfo, Origin, UsageRecord};
 use crate::pipeline::intake::Intake;
 use crate::read::span::AttrKeys;
@@ -53,6 +53,7 @@ pub fn read_partials(
         ..Resolved::default()
     };
     let index = IdIndex::new(records, threads);
+    let mut read = Vec::new();
     let (calls, found) = std::thread::scope(|scope| {
         let mut settler = Settler::new(scope, &index, threads);
         for (dir, meta) in &metas {
@@ -62,15 +63,15 @@ pub fn read_partials(
             };
             let mut settle = |batch| settler.settle(batch);
             let calls = (file_of, &mut settle as &mut Settle);
-            absorb(dir, meta, (interner, &mut *intake), &mut resolved, calls)?;
+            let sha = absorb(dir, meta, (interner, &mut *intake), &mut resolved, calls)?;
+            read.push((dir.to_path_buf(), sha));
         }
         Ok::<_, Error>(settler.finish())
     })?;
     (resolved.calls, resolved.found) = (calls, Some(found));
     no_trace_twice(&metas)?;
     resolved.sort_calls();
-    let dirs = metas.iter().map(|(dir, _)| dir.to_path_buf()).collect();
-    resolved.reread = Some(Box::new(PartialCalls { dirs }));
+    resolved.reread = Some(Box::new(PartialCalls { read }));
     if let Some(w) = resolved
         .calls
         .windows(2)
@@ -188,14 +189,14 @@ fn same_run(metas: &[(&PathBuf, Meta)], before: usize) -> Result<()> {
 
 /// Add one partial's counts, skips, outcomes and calls; `file_of` gives a
 /// call's span file its number in the merge, `settle` is given the calls
-/// read, a batch at a time.
+/// read, a batch at a time. The hash its calls had, read and checked.
 fn absorb(
     dir: &Path,
     meta: &Meta,
     (interner, intake): (&mut Interner, &mut Intake),
     resolved: &mut Resolved,
     (file_of, settle): (impl Fn(u32) -> Option<u32>, &mut Settle),
-) -> Result<()> {
+) -> Result<Sha> {
     let whole = meta.whole_traces;
     intake.counts.spans += meta.spans;
     resolved.traces += meta.traces;
@@ -244,19 +245,20 @@ fn no_trace_twice(metas: &[(&PathBuf, Meta)]) -> Result<()> {
 
 /// Read one partial's `calls.jsonl`; `file_of` gives a call's span file its
 /// number in the merge; `settle` is given the calls read, [`BATCH`] at a
-/// time, then the last.
+/// time, then the last. The hash the file had, read and checked.
 fn read_calls(
     dir: &Path,
     interner: &mut Interner,
     (file_of, settle): (impl Fn(u32) -> Option<u32>, &mut Settle),
-) -> Result<()> {
+) -> Result<Sha> {
     let mut calls = Vec::with_capacity(BATCH);
-    each_call(dir, |mut c, at| {
+    let sha = each_call(dir, |mut c, at| {
+        let (trace_id, span_id) = span_of(&c, dir)?;
         let info = info_of(&mut c, interner);
         let mut intern = |name: Option<String>| name.map(|n| interner.intern(&n));
         calls.push(Call {
-            trace_id: hex(&c.trace, 32, dir, "trace")?,
-            span_id: hex(&c.span, 16, dir, "span")? as u64,
+            trace_id,
+            span_id,
             info: Some(Box::new(info)),
             dims: Dims {
                 values: PerDimension([
@@ -286,7 +288,7 @@ fn read_calls(
         Ok(())
     })?;
     settle(calls);
-    Ok(())
+    Ok(sha)
 }
 
 /// What is done with each batch of calls read ([`Settler::settle`]).
@@ -339,6 +341,7 @@ impl<'scope, 'env, 'r> Settler<'scope, 'env, 'r> {
         }
     }
 
+    /// Add the batch looked up on another thread, if any.
     fn add_pending(&mut self) {
         if let Some(pending) = self.pending.take() {
             let (batch, found) = pending.join().expect("a look-up thread");
@@ -358,8 +361,9 @@ impl<'scope, 'env, 'r> Settler<'scope, 'env, 'r> {
 const BATCH: usize = 1 << 16;
 
 /// `each` on every call line of the partial in `dir` (with its
-/// `file:line`), its file checked against the partial's manifest.
-fn each_call(dir: &Path, mut each: impl FnMut(PartialCall, &str) -> Result<()>) -> Result<()> {
+/// `file:line`), its file checked against the partial's manifest: the hash
+/// it had.
+fn each_call(dir: &Path, mut each: impl FnMut(PartialCall, &str) -> Result<()>) -> Result<Sha> {
     let path = dir.join("calls.jsonl");
     let mut reader = std::io::BufReader::new(Checked::open(dir, "calls.jsonl", WRITER)?);
     for (n, line) in (&mut reader).lines().enumerate() {
@@ -369,7 +373,14 @@ fn each_call(dir: &Path, mut each: impl FnMut(PartialCall, &str) -> Result<()>) 
             .map_err(|e| Error::fatal(format!("{at}: not a partial call line: {e}")))?;
         each(c, &at)?;
     }
-    reader.get_ref().verify()
+    reader.get_ref().verify()?;
+    Ok(reader.get_ref().sha().clone())
+}
+
+/// A partial call line's trace and span ids.
+fn span_of(c: &PartialCall, dir: &Path) -> Result<(u128, u64)> {
+    let trace = hex(&c.trace, 32, dir, "trace")?;
+    Ok((trace, hex(&c.span, 16, dir, "span")? as u64))
 }
 
 /// What a partial call line says of its span.
@@ -386,12 +397,13 @@ fn info_of(c: &mut PartialCall, interner: &mut Interner) -> CallInfo {
     }
 }
 
-/// The partials' `calls.jsonl`, read again for the span facts of the calls
-/// that released them and that the join lists unbilled (each file checked
-/// against its partial's manifest again).
+/// The partials' `calls.jsonl`, read again, in turn until every call
+/// wanted is found, for the span facts of the calls that released them and
+/// that the join lists unbilled: each file must have the hash it had when
+/// the merge first read it.
 #[derive(Debug)]
 struct PartialCalls {
-    dirs: Vec<PathBuf>,
+    read: Vec<(PathBuf, Sha)>,
 }
 
 impl Reread for PartialCalls {
@@ -406,20 +418,23 @@ impl Reread for PartialCalls {
             .iter()
             .map(|&ci| (key(&calls[ci as usize]), ci))
             .collect();
-        for dir in &self.dirs {
+        for (dir, first) in &self.read {
             if slots.is_empty() {
                 break;
             }
-            each_call(dir, |mut c, _| {
-                let span = (
-                    hex(&c.trace, 32, dir, "trace")?,
-                    hex(&c.span, 16, dir, "span")?,
-                );
-                if let Some(ci) = slots.remove(&(span.0, span.1 as u64)) {
+            let sha = each_call(dir, |mut c, _| {
+                if let Some(ci) = slots.remove(&span_of(&c, dir)?) {
                     calls[ci as usize].info = Some(Box::new(info_of(&mut c, interner)));
                 }
                 Ok(())
             })?;
+            if sha != *first {
+                return Err(Error::fatal(format!(
+                    "{}: its calls changed during the merge (SHA-256 {sha}, {first} when \
+                     first read): rerun the merge once its shards are done",
+                    dir.join("calls.jsonl").display()
+                )));
+            }
         }
         match slots.keys().next() {
             None => Ok(()),
@@ -427,6 +442,58 @@ impl Reread for PartialCalls {
                 "span {span:016x} of trace {trace:032x} is in no partial any more: \
                  were they changed during the merge?"
             ))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::join::tests::record;
+
+    #[test]
+    fn calls_looked_up_a_batch_at_a_time_find_what_one_look_up_finds() {
+        let mut interner = Interner::default();
+        let records: Vec<UsageRecord> = (0..10)
+            .map(|i| record(&mut interner, format!("req-{i}"), None))
+            .collect();
+        let name = interner.intern("chat");
+        let calls: Vec<Call> = (0..20u64)
+            .map(|i| Call {
+                trace_id: u128::from(i % 7),
+                span_id: i + 1,
+                info: Some(Box::new(CallInfo {
+                    join_key: (i % 5 != 4).then(|| format!("req-{}", i * 3 % 17).into()),
+                    name,
+                    model: None,
+                    input_tokens: None,
+                    output_tokens: None,
+                    reasoning_tokens: None,
+                    start_ns: 0,
+                    step: None,
+                })),
+                dims: Dims::default(),
+                step: 1,
+                origin: Origin { file: 0, line: i },
+            })
+            .collect();
+        let index = IdIndex::new(&records, 1);
+        let want = index.look_up(&calls, 1);
+        assert!(want.iter().any(Option::is_some) && want.iter().any(Option::is_none));
+        for threads in 1..=3 {
+            let (got, found) = std::thread::scope(|scope| {
+                let mut settler = Settler::new(scope, &index, threads);
+                for batch in calls.chunks(3) {
+                    settler.settle(batch.to_vec());
+                }
+                settler.finish()
+            });
+            assert_eq!(found, want, "{threads} threads");
+            let spans: Vec<u64> = got.iter().map(|c| c.span_id).collect();
+            assert_eq!(spans, (1..=20).collect::<Vec<_>>());
+            for (call, found) in got.iter().zip(&found) {
+                assert_eq!(call.info.is_none(), found.is_some(), "released iff found");
+            }
         }
     }
 }

@@ -52,9 +52,9 @@ pub struct Call {
     /// What the span said about the call: read by the join (and by a
     /// shard's partial, before it); where memory is tight, then released
     /// ([`Resolved::release_infos`]) for every call but the unbilled ones,
-    /// which `unbilled_spans.csv` lists (in a spilled month, a call that
-    /// found its record released them as its range was resolved:
-    /// [`Resolved::found`]).
+    /// which `unbilled_spans.csv` lists (in a spilled `report` or a
+    /// `merge`, a call that found its record released them as its range or
+    /// its batch of a partial was read: [`Resolved::found`]).
     pub info: Option<Box<CallInfo>>,
     /// Inherited dimensions.
     pub dims: Dims,
@@ -100,12 +100,14 @@ pub struct Resolved {
     /// calls). Once joined, the month then releases what only the join
     /// reads, and writes the run answers before FOCUS and the charge lines.
     pub memory_tight: bool,
-    /// Where a spilled month's calls had their join ids looked up range by
-    /// range, as each was resolved: each call's record, in call order. The
-    /// calls that found one released their span facts there and then.
+    /// Where the calls had their join ids looked up as they were read (a
+    /// spilled `report`, range by range; a `merge`, a batch at a time):
+    /// each call's record, in call order. The calls that found one
+    /// released their span facts there and then.
     pub found: Option<Found>,
-    /// The spilled ranges, kept until the join has decided which calls are
-    /// unbilled ([`Resolved::restore_infos`]).
+    /// Where those facts can be read again (the spilled ranges, kept until
+    /// the join; the partials), for the calls the join lists unbilled
+    /// ([`Resolved::restore_infos`]).
     pub reread: Option<Box<dyn Reread>>,
 }
 
@@ -113,7 +115,8 @@ pub struct Resolved {
 pub type Found = Vec<Option<u32>>;
 
 /// Gives back the span facts of calls that released them before the join
-/// ([`Resolved::found`]): a spilled month's ranges, kept on disk.
+/// ([`Resolved::found`]): a spilled month's ranges, kept on disk, or a
+/// merge's partials.
 pub trait Reread: std::fmt::Debug + Send + Sync {
     /// Put back the span facts of `calls[i]` for every `i` in `wanted`
     /// (ascending), its names interned in `interner`.
@@ -174,8 +177,9 @@ impl Resolved {
 
     /// Give the unbilled calls that released their span facts before the
     /// join (each found a record, but its id was claimed by a call of
-    /// another trace earlier in call order) their facts back from the kept
-    /// ranges, which then go; `unbilled_spans.csv` lists them.
+    /// another trace earlier in call order) their facts back
+    /// ([`Resolved::reread`], which then goes); `unbilled_spans.csv` lists
+    /// them.
     pub fn restore_infos(
         &mut self,
         unbilled: impl Iterator<Item = u32>,
