@@ -155,8 +155,8 @@ pub fn model_key(model: &str) -> String {
 /// looked up on `threads` threads, unless `found` holds each call's record
 /// already ([`IdIndex::look_up_releasing`] as a spilled month's ranges or a
 /// merge's partials were read: a call that found one may have released
-/// its span facts); which call
-/// gets which record is then decided on one, in call order.
+/// its span facts); which call gets which record is then decided on one,
+/// in call order.
 pub fn join(
     calls: &[Call],
     records: &[UsageRecord],

@@ -84,12 +84,13 @@ pub fn read(
     }
     timings.phase("read spans");
     let mut index = None;
-    let mut look_up = |calls: &mut [Call]| {
-        let records = records.expect("looked up only with records");
-        let index = index.get_or_insert_with(|| IdIndex::new(records, config.threads));
-        index.look_up_releasing(calls, config.threads)
-    };
-    let look_up = records.is_some().then_some(&mut look_up as &mut LookUp);
+    let mut look_up = records.map(|records| {
+        move |calls: &mut [Call]| {
+            let index = index.get_or_insert_with(|| IdIndex::new(records, config.threads));
+            index.look_up_releasing(calls, config.threads)
+        }
+    });
+    let look_up = look_up.as_mut().map(|f| f as &mut LookUp);
     let how = (config.threads, whole.is_some(), look_up);
     let resolved = resolve(forest, how, intake)?;
     timings.phase("resolve trees");

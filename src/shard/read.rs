@@ -7,14 +7,13 @@ use super::files::{same_files, union_of_files};
 use super::{hex, Meta, PartialCall, TRACES, WRITER};
 use crate::dimension::PerDimension;
 use crate::error::{Error, Result};
-use crate::hash::FastMap;
 use crate::intern::Interner;
 use crate::join::IdIndex;
 use crate::manifest::{read_verified, Checked, Sha};
 use crate::model::{CallInfo, Origin, UsageRecord};
 use crate::pipeline::intake::Intake;
 use crate::read::span::AttrKeys;
-use crate::tree::{Agents, Call, Dims, Found, Reread, Resolved};
+use crate::tree::{Agents, Call, Dims, Found, Reread, Resolved, Wanted};
 
 /// Read the partials of every shard (each exactly once) into the resolved
 /// trees of the whole month, adding the span files to `intake.inputs` and
@@ -407,24 +406,15 @@ struct PartialCalls {
 }
 
 impl Reread for PartialCalls {
-    fn restore(
-        &mut self,
-        calls: &mut [Call],
-        wanted: &[u32],
-        interner: &mut Interner,
-    ) -> Result<()> {
-        let key = |c: &Call| (c.trace_id, c.span_id);
-        let mut slots: FastMap<(u128, u64), u32> = wanted
-            .iter()
-            .map(|&ci| (key(&calls[ci as usize]), ci))
-            .collect();
+    fn restore(&mut self, wanted: &mut Wanted, interner: &mut Interner) -> Result<()> {
         for (dir, first) in &self.read {
-            if slots.is_empty() {
+            if wanted.is_empty() {
                 break;
             }
             let sha = each_call(dir, |mut c, _| {
-                if let Some(ci) = slots.remove(&span_of(&c, dir)?) {
-                    calls[ci as usize].info = Some(Box::new(info_of(&mut c, interner)));
+                let (trace, span) = span_of(&c, dir)?;
+                if let Some(call) = wanted.take(trace, span) {
+                    call.info = Some(Box::new(info_of(&mut c, interner)));
                 }
                 Ok(())
             })?;
@@ -436,13 +426,7 @@ impl Reread for PartialCalls {
                 )));
             }
         }
-        match slots.keys().next() {
-            None => Ok(()),
-            Some((trace, span)) => Err(Error::fatal(format!(
-                "span {span:016x} of trace {trace:032x} is in no partial any more: \
-                 were they changed during the merge?"
-            ))),
-        }
+        Ok(())
     }
 }
 

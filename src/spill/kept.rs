@@ -7,10 +7,12 @@
 //! a few; one where every id is, all of them, one at a time.
 
 use super::{forest_of, range_of, TempDir};
+use std::collections::BTreeMap;
+
 use crate::error::{Error, Result, Skips};
 use crate::hash::FastMap;
 use crate::intern::Interner;
-use crate::tree::{Call, Reread};
+use crate::tree::{Reread, Wanted};
 
 /// The range files, removed with their directory when dropped.
 pub struct Kept {
@@ -35,19 +37,11 @@ impl std::fmt::Debug for Kept {
 }
 
 impl Reread for Kept {
-    fn restore(&mut self, calls: &mut [Call], wanted: &[u32], _: &mut Interner) -> Result<()> {
-        let mut slots: FastMap<(u128, u64), u32> = FastMap::default();
-        let mut ranges: Vec<(usize, FastMap<u128, ()>)> = Vec::new();
-        for &ci in wanted {
-            let call = &calls[ci as usize];
-            slots.insert((call.trace_id, call.span_id), ci);
-            let range = range_of(call.trace_id, self.parts as usize);
-            match ranges.iter_mut().find(|(r, _)| *r == range) {
-                Some((_, traces)) => {
-                    traces.insert(call.trace_id, ());
-                }
-                None => ranges.push((range, [(call.trace_id, ())].into_iter().collect())),
-            }
+    fn restore(&mut self, wanted: &mut Wanted, _: &mut Interner) -> Result<()> {
+        let mut ranges: BTreeMap<usize, FastMap<u128, ()>> = BTreeMap::new();
+        for trace in wanted.traces() {
+            let range = range_of(trace, self.parts as usize);
+            ranges.entry(range).or_default().insert(trace, ());
         }
         for (range, traces) in ranges {
             let path = self.dir.part(range as u32);
@@ -57,12 +51,11 @@ impl Reread for Kept {
             // reported then.
             let again = forest.resolve_unsorted(1, |_| String::new(), &mut Skips::new(true))?;
             for call in again.calls {
-                if let Some(ci) = slots.remove(&(call.trace_id, call.span_id)) {
-                    calls[ci as usize].info = call.info;
+                if let Some(wanted) = wanted.take(call.trace_id, call.span_id) {
+                    wanted.info = call.info;
                 }
             }
         }
-        assert!(slots.is_empty(), "every released call resolves again");
         Ok(())
     }
 }

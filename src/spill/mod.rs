@@ -17,9 +17,8 @@
 //! dropped: after resolving, or, where `report` looks each range's calls
 //! up as it is resolved, once the join is over (a call listed unbilled may
 //! take its span facts back from its range's file: `kept.rs`), or on an
-//! error. A run killed by a signal
-//! leaves its directory behind; the next spilling run removes the
-//! directories whose lock file no run holds.
+//! error. A run killed by a signal leaves its directory behind; the next
+//! spilling run removes the directories whose lock file no run holds.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};

@@ -118,14 +118,34 @@ pub type Found = Vec<Option<u32>>;
 /// ([`Resolved::found`]): a spilled month's ranges, kept on disk, or a
 /// merge's partials.
 pub trait Reread: std::fmt::Debug + Send + Sync {
-    /// Put back the span facts of `calls[i]` for every `i` in `wanted`
-    /// (ascending), its names interned in `interner`.
-    fn restore(
-        &mut self,
-        calls: &mut [Call],
-        wanted: &[u32],
-        interner: &mut Interner,
-    ) -> Result<()>;
+    /// Put back the span facts of every call `wanted` holds
+    /// ([`Wanted::take`]), its names interned in `interner`.
+    fn restore(&mut self, wanted: &mut Wanted, interner: &mut Interner) -> Result<()>;
+}
+
+/// The calls whose span facts are read again, by trace and span id.
+pub struct Wanted<'c> {
+    calls: &'c mut [Call],
+    slots: FastMap<(u128, u64), u32>,
+}
+
+impl Wanted<'_> {
+    /// The traces of the calls still wanted.
+    pub fn traces(&self) -> impl Iterator<Item = u128> + '_ {
+        self.slots.keys().map(|&(trace, _)| trace)
+    }
+
+    /// Whether every call wanted has its facts back.
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// The call of `trace` and `span`, if it is wanted still (it is not
+    /// once taken): its facts go into its `info`.
+    pub fn take(&mut self, trace: u128, span: u64) -> Option<&mut Call> {
+        let ci = self.slots.remove(&(trace, span))?;
+        Some(&mut self.calls[ci as usize])
+    }
 }
 
 /// What a span passes down to its children.
@@ -185,16 +205,33 @@ impl Resolved {
         unbilled: impl Iterator<Item = u32>,
         interner: &mut Interner,
     ) -> Result<()> {
-        let mut lost: Vec<u32> = unbilled
-            .filter(|&ci| self.calls[ci as usize].info.is_none())
+        let calls = &self.calls;
+        let slots: FastMap<(u128, u64), u32> = unbilled
+            .filter(|&ci| calls[ci as usize].info.is_none())
+            .map(|ci| {
+                (
+                    (calls[ci as usize].trace_id, calls[ci as usize].span_id),
+                    ci,
+                )
+            })
             .collect();
-        lost.sort_unstable();
         let reread = self.reread.take();
-        if lost.is_empty() {
+        if slots.is_empty() {
             return Ok(());
         }
         let mut reread = reread.expect("span facts released before the join can be read again");
-        reread.restore(&mut self.calls, &lost, interner)
+        let mut wanted = Wanted {
+            calls: &mut self.calls,
+            slots,
+        };
+        reread.restore(&mut wanted, interner)?;
+        match wanted.slots.keys().next() {
+            None => Ok(()),
+            Some((trace, span)) => Err(Error::fatal(format!(
+                "span {span:016x} of trace {trace:032x}: its span facts are not where they were \
+                 read from any more ({reread:?}): were its files changed during the run?"
+            ))),
+        }
     }
 
     /// Sort the calls by (trace id, span id), as [`Resolved::calls`] holds
