@@ -17,18 +17,25 @@ use crate::threads;
 pub struct Totals {
     /// Usage records (billed requests).
     pub requests: u64,
-    /// Tokens per type; u128 so no month can overflow.
-    pub tokens: [u128; 5],
-    /// Reasoning tokens (a part of the output tokens).
-    pub reasoning: u128,
-    /// Per-request charges and audio and image tokens: most rows have
-    /// none, so they sit out of line (a report can hold a row per tenant).
+    /// The token counts per type, then the reasoning tokens: the low 64
+    /// bits of each sum, its high bits (in a month no count reaches) out of
+    /// line, so no month can overflow ([`Totals::tokens`]).
+    counts: [u64; COUNTS],
+    /// Per-request charges, audio and image tokens and the counts' high
+    /// bits: most rows have none, so they sit out of line (a report can
+    /// hold a row per tenant, the runs' a row per run).
     extras: Option<Box<Extras>>,
     /// Exact cost per token type.
     pub cost: Cost,
     /// Exact trued-up (invoiced) cost; zero without a true-up.
     pub billed: Decimal,
 }
+
+/// The token types' counts and the reasoning count.
+const COUNTS: usize = 6;
+
+/// The place of the reasoning count in [`Totals::counts`].
+const REASONING: usize = 5;
 
 /// The rarer sums of a group of records.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -37,6 +44,8 @@ struct Extras {
     charges: Vec<(Sym, u128)>,
     /// Audio and image tokens, by [`Modality::index`].
     modalities: [u128; 4],
+    /// The high 64 bits of each of [`Totals::counts`].
+    high: [u64; COUNTS],
 }
 
 impl Totals {
@@ -44,9 +53,9 @@ impl Totals {
     pub fn add(&mut self, record: &UsageRecord, cost: &Cost, billed: Decimal) {
         self.requests += 1;
         for t in TokenType::ALL {
-            self.tokens[t.index()] += u128::from(record.tokens.get(t));
+            self.add_count(t.index(), record.tokens.get(t));
         }
-        self.reasoning += u128::from(record.reasoning_tokens);
+        self.add_count(REASONING, record.reasoning_tokens);
         if !record.requests().is_empty() || !record.modalities().is_empty() {
             let extras = self.extras.get_or_insert_with(Box::default);
             for &(charge, count) in record.requests().iter() {
@@ -58,6 +67,31 @@ impl Totals {
         }
         self.cost += *cost;
         self.billed += billed;
+    }
+
+    /// Add `n` to count `i`, carrying into its high bits.
+    fn add_count(&mut self, i: usize, n: u64) {
+        let (low, carried) = self.counts[i].overflowing_add(n);
+        self.counts[i] = low;
+        if carried {
+            self.extras.get_or_insert_with(Box::default).high[i] += 1;
+        }
+    }
+
+    /// Count `i`, whole.
+    fn count(&self, i: usize) -> u128 {
+        let high = self.extras.as_ref().map_or(0, |e| e.high[i]);
+        u128::from(high) << 64 | u128::from(self.counts[i])
+    }
+
+    /// Tokens per type.
+    pub fn tokens(&self) -> [u128; 5] {
+        std::array::from_fn(|i| self.count(i))
+    }
+
+    /// Reasoning tokens (a part of the output tokens).
+    pub fn reasoning(&self) -> u128 {
+        self.count(REASONING)
     }
 
     /// Per-request charges: (charge, count), in no particular order.
@@ -81,16 +115,18 @@ impl Totals {
     /// Add another group's sums.
     pub fn merge(&mut self, other: &Totals) {
         self.requests += other.requests;
-        for (mine, theirs) in self.tokens.iter_mut().zip(other.tokens) {
-            *mine += theirs;
+        for i in 0..COUNTS {
+            self.add_count(i, other.counts[i]);
         }
-        self.reasoning += other.reasoning;
         if let Some(theirs) = &other.extras {
             let mine = self.extras.get_or_insert_with(Box::default);
             for &(charge, count) in &theirs.charges {
                 mine.add_charge(charge, count);
             }
             for (mine, theirs) in mine.modalities.iter_mut().zip(theirs.modalities) {
+                *mine += theirs;
+            }
+            for (mine, theirs) in mine.high.iter_mut().zip(theirs.high) {
                 *mine += theirs;
             }
         }
@@ -404,5 +440,26 @@ impl Ledger {
             key_columns: vec!["run_id", "root_agent", "tenant", "feature"],
             rows,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_counts_carry_past_64_bits() {
+        let mut a = Totals::default();
+        a.counts[0] = u64::MAX - 1;
+        a.add_count(0, 5);
+        assert_eq!(a.tokens()[0], u128::from(u64::MAX) + 4);
+        let mut b = Totals::default();
+        b.counts[REASONING] = u64::MAX;
+        b.merge(&a);
+        b.merge(&a);
+        assert_eq!(b.tokens()[0], 2 * (u128::from(u64::MAX) + 4));
+        b.add_count(REASONING, 1);
+        assert_eq!(b.reasoning(), 1 << 64);
+        assert_eq!(b.tokens()[1..], [0; 4]);
     }
 }

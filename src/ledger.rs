@@ -189,13 +189,8 @@ pub fn round_rows(
         place[i as usize] = at as u32;
     }
     let totals_of = |i: &u32| &rows[*i as usize].1;
-    let cells = {
-        let exact: Vec<[Decimal; COLUMNS]> = by_label
-            .iter()
-            .map(|i| components(&totals_of(i).cost))
-            .collect();
-        controlled(&exact, targets)?
-    };
+    let exact = by_label.iter().map(|i| components(&totals_of(i).cost));
+    let cells = controlled(exact, targets)?;
     let billed = billed_target
         .map(|target| {
             let exact: Vec<Decimal> = by_label.iter().map(|i| totals_of(i).billed).collect();

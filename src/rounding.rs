@@ -21,29 +21,35 @@ use rust_decimal::Decimal;
 use crate::error::{Error, Result};
 use crate::money::Micros;
 
-/// Round `exact` (rows of `N` amounts in dollars) so that column `j` sums to
+/// Round `exact` (rows of `N` amounts in dollars, given one at a time: a
+/// million-run table's are not held at once) so that column `j` sums to
 /// `targets[j]`, each cell and each row total being its exact value rounded
 /// down or up. `targets` must be roundings of the exact column totals.
 pub fn controlled<const N: usize>(
-    exact: &[[Decimal; N]],
+    exact: impl ExactSizeIterator<Item = [Decimal; N]>,
     targets: &[Micros; N],
 ) -> Result<Vec<[Micros; N]>> {
-    let mut cells = Vec::with_capacity(exact.len());
-    let mut groups: BTreeMap<(u8, u8, u8), Vec<(Decimal, usize)>> = BTreeMap::new();
+    let rows = exact.len();
+    let mut cells = Vec::with_capacity(rows);
+    let mut groups: BTreeMap<(u8, u8, u8), Vec<(Decimal, u32)>> = BTreeMap::new();
     let mut need = [0i128; N];
-    for (i, row) in exact.iter().enumerate() {
+    for (i, row) in exact.enumerate() {
+        let row = &row;
         let floored = floor_row_exactly(row).unwrap_or_else(|| floor_row(row));
         for (need, floor) in need.iter_mut().zip(floored.floors) {
             *need -= floor.0;
         }
         let key = (floored.mask, floored.low, floored.high);
-        groups.entry(key).or_default().push((floored.excess, i));
+        groups
+            .entry(key)
+            .or_default()
+            .push((floored.excess, i as u32));
         cells.push(floored.floors);
     }
     for j in 0..N {
         need[j] += targets[j].0;
     }
-    let groups: Vec<Group> = groups
+    let mut groups: Vec<Group> = groups
         .into_iter()
         .map(|((mask, low, high), rows)| Group {
             mask,
@@ -54,12 +60,11 @@ pub fn controlled<const N: usize>(
         .collect();
     let ups = solve(&groups, &need).ok_or_else(|| {
         Error::fatal(format!(
-            "internal error: no controlled rounding of {} rows to column totals {targets:?} \
-             (a conservation bug; please report it)",
-            exact.len()
+            "internal error: no controlled rounding of {rows} rows to column totals {targets:?} \
+             (a conservation bug; please report it)"
         ))
     })?;
-    for (group, columns) in groups.iter().zip(ups) {
+    for (group, columns) in groups.iter_mut().zip(ups) {
         deal(group, &columns, &mut cells);
     }
     Ok(cells)
@@ -181,7 +186,7 @@ struct Group {
     mask: u8,
     low: u8,
     high: u8,
-    rows: Vec<(Decimal, usize)>,
+    rows: Vec<(Decimal, u32)>,
 }
 
 /// How many cells of each column each group rounds up, or `None` when no
@@ -249,10 +254,10 @@ fn solve<const N: usize>(groups: &[Group], need: &[i128; N]) -> Option<Vec<[i64;
 /// with the largest fractional excess take the extra cell (`high`), then
 /// the cells are dealt in a cycle over the rows, so a column's cells (at
 /// most one per row) land on distinct rows.
-fn deal<const N: usize>(group: &Group, ups: &[i64; N], cells: &mut [[Micros; N]]) {
+fn deal<const N: usize>(group: &mut Group, ups: &[i64; N], cells: &mut [[Micros; N]]) {
     let n = group.rows.len();
     let total: i64 = ups.iter().sum();
-    let mut order = group.rows.clone();
+    let order = &mut group.rows;
     order.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
     let full = n * usize::from(group.low);
     let mut position = 0usize;
@@ -263,7 +268,7 @@ fn deal<const N: usize>(group: &Group, ups: &[i64; N], cells: &mut [[Micros; N]]
             } else {
                 order[position - full].1
             };
-            cells[row][j].0 += 1;
+            cells[row as usize][j].0 += 1;
             position += 1;
         }
     }
@@ -380,7 +385,7 @@ mod tests {
     /// Every cell within a micro-dollar, rows summing to a rounding of their
     /// exact total, columns to the targets.
     fn check<const N: usize>(exact: &[[Decimal; N]], targets: &[Micros; N]) {
-        let cells = controlled(exact, targets).unwrap();
+        let cells = controlled(exact.iter().copied(), targets).unwrap();
         let m = Decimal::from(1_000_000);
         for (row, rounded) in exact.iter().zip(&cells) {
             for j in 0..N {

@@ -124,8 +124,8 @@ impl TotalsJson {
             tokens: Ordered(
                 TokenType::ALL
                     .iter()
-                    .map(|t| (t.tokens_column(), total.tokens[t.index()]))
-                    .chain([(REASONING_COLUMN, total.reasoning)])
+                    .map(|t| (t.tokens_column(), total.tokens()[t.index()]))
+                    .chain([(REASONING_COLUMN, total.reasoning())])
                     .collect(),
             ),
             cost: Ordered(cost),

@@ -77,6 +77,24 @@ fn bad_usage_rows_name_file_line_and_column() {
 }
 
 #[test]
+fn a_request_id_too_long_to_hold_is_named() {
+    // Ids are held in blocks with 32-bit ends: one beyond 4 MiB is refused,
+    // not cut.
+    let long = "r".repeat(4 * 1024 * 1024 + 1);
+    let wd = fleet(
+        "longid",
+        Some(&format!(
+            "r-1,2025-06-03T10:00:00Z,openai,gpt-test,1,0,0,0,1,false\n\
+             {long},2025-06-03T10:00:00Z,openai,gpt-test,1,0,0,0,1,false\n"
+        )),
+    );
+    assert_eq!(
+        wd.fail(&REPORT, 2),
+        "tokenledger: usage.csv:3: request_id of 4194305 bytes, beyond the 4194303 a request id may take\n"
+    );
+}
+
+#[test]
 fn missing_usage_columns_are_named() {
     let wd = fleet("missingcol", None);
     wd.write("usage.csv", "request_id,timestamp,provider,model,uncached_input_tokens,batch\nr,2025-06-01T00:00:00Z,openai,gpt-test,1,false\n");

@@ -6,8 +6,8 @@
 use libfuzzer_sys::fuzz_target;
 use tokenledger::intern::Interner;
 use tokenledger::model::Origin;
-use tokenledger::read::span::AttrKeys;
 use tokenledger::read::otlp::scan;
+use tokenledger::read::span::AttrKeys;
 use tokenledger::read::{flat, otlp};
 
 fuzz_target!(|data: &[u8]| {
@@ -21,7 +21,10 @@ fuzz_target!(|data: &[u8]| {
         outcome: "app.outcome".into(),
         shard: None,
     };
-    assert!(scan::agrees(text), "the fast path reads {text:?} otherwise than serde");
+    assert!(
+        scan::agrees(text),
+        "the fast path reads {text:?} otherwise than serde"
+    );
     let origin = Origin { file: 0, line: 1 };
     let mut interner = Interner::default();
     let _ = otlp::parse_line(text, origin, &keys, &mut interner, &mut |_| {});

@@ -8,6 +8,7 @@ use std::path::Path;
 use libfuzzer_sys::fuzz_target;
 use tokenledger::error::Skips;
 use tokenledger::intern::Interner;
+use tokenledger::model::RequestIds;
 use tokenledger::price::{price_all, PriceTable, BUILTIN};
 use tokenledger::read::invoice::{parse_text, Context};
 use tokenledger::read::usage::{read_from, UsageFormat};
@@ -35,6 +36,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let mut interner = Interner::default();
     let mut records = Vec::new();
+    let mut ids = RequestIds::default();
     read_from(
         USAGE.as_bytes(),
         Path::new("u.csv"),
@@ -42,10 +44,13 @@ fuzz_target!(|data: &[u8]| {
         (0, 1),
         &mut interner,
         &mut skips,
-        &mut |r| records.push(r),
+        &mut |r| {
+            assert!(ids.push(&r.request_id));
+            records.push(r.record);
+        },
     )
     .expect("fixed usage reads");
-    let costs = price_all(&table, &records, &interner).expect("fixed usage is priced");
+    let costs = price_all(&table, (&records, &ids), &interner).expect("fixed usage is priced");
     let names = Names::new(&records, &table, &interner);
     let tolerance = Tolerance {
         pct: rust_decimal::Decimal::ONE,

@@ -8,6 +8,7 @@ use std::path::Path;
 use libfuzzer_sys::fuzz_target;
 use tokenledger::error::Skips;
 use tokenledger::intern::Interner;
+use tokenledger::model::RequestIds;
 use tokenledger::price::{price_all, PriceTable, BUILTIN};
 use tokenledger::read::usage::{read_from, UsageFormat};
 
@@ -25,13 +26,24 @@ fuzz_target!(|data: &[u8]| {
     let format = FORMATS[usize::from(selector) % FORMATS.len()];
     let mut interner = Interner::default();
     let mut records = Vec::new();
+    let mut ids = RequestIds::default();
     let mut skips = Skips::new(true);
     let path = Path::new("fuzz-usage");
-    let read = read_from(data, path, format, (0, 2), &mut interner, &mut skips, &mut |r| {
-        records.push(r)
-    });
+    let read = read_from(
+        data,
+        path,
+        format,
+        (0, 2),
+        &mut interner,
+        &mut skips,
+        &mut |r| {
+            if ids.push(&r.request_id) {
+                records.push(r.record);
+            }
+        },
+    );
     if read.is_ok() {
         let table = PriceTable::parse(BUILTIN, "built-in").expect("the built-in table loads");
-        let _ = price_all(&table, &records, &interner);
+        let _ = price_all(&table, (&records, &ids), &interner);
     }
 });

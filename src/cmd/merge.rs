@@ -30,7 +30,11 @@ pub fn run(config: &MergeConfig) -> Result<Outcome> {
     let prepared = Prepared::new(&config.month, &usage, &mut intake)?;
     timings.phase("checks");
     let threads = config.month.usage.threads;
-    let partials = (&mut usage.interner, &usage.records[..], threads);
+    let partials = (
+        &mut usage.interner,
+        (&usage.records[..], &usage.ids),
+        threads,
+    );
     let (resolved, keys) = read_partials(&config.partials, partials, &mut intake)?;
     timings.phase("read partials");
     let read = (usage, intake);

@@ -78,7 +78,11 @@ pub fn check(args: &UsageConfig) -> Result<Outcome> {
         every_entry(table, args.period.map(|p| p.first_day()), today)
     } else {
         let (usage, _) = Usage::read(args)?;
-        let (_, gaps) = price_each(&usage.pricing, &usage.records, &usage.interner);
+        let (_, gaps) = price_each(
+            &usage.pricing,
+            (&usage.records, &usage.ids),
+            &usage.interner,
+        );
         let name = |s| usage.interner.get(s).to_string();
         let used = usage
             .records

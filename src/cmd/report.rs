@@ -69,7 +69,7 @@ pub fn run(config: &ReportConfig) -> Result<Outcome> {
     }
     let resolved = spans::read(
         &config.spans,
-        (&mut usage.interner, Some(&usage.records)),
+        (&mut usage.interner, Some((&usage.records[..], &usage.ids))),
         &mut intake,
         &mut timings,
     )?;

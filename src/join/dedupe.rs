@@ -3,7 +3,7 @@
 
 use crate::error::{Error, Result};
 use crate::hash::{part_of, FastMap};
-use crate::model::{Origin, TokenType, Tokens, UsageRecord};
+use crate::model::{Origin, RequestIds, TokenType, Tokens, UsageRecord};
 use crate::read::usage::UsageFormat;
 
 /// Drop usage records that repeat another (returning how many were
@@ -26,36 +26,37 @@ use crate::read::usage::UsageFormat;
 /// `threads` search for repeated ids first ([`any_id_repeated`]), the
 /// records being left as they are when there are none.
 pub fn dedupe(
-    records: &mut Vec<UsageRecord>,
+    (records, ids): (&mut Vec<UsageRecord>, &mut RequestIds),
     describe: impl Fn(Origin) -> String,
     source: impl Fn(Origin) -> UsageFormat,
     threads: usize,
 ) -> Result<u64> {
-    if !any_id_repeated(records, threads) {
+    if !any_id_repeated(records, ids, threads) {
         return Ok(0);
     }
     let mut kept: FastMap<&str, usize> =
         FastMap::with_capacity_and_hasher(records.len(), Default::default());
     let mut drop = vec![false; records.len()];
     for (i, r) in records.iter().enumerate() {
-        let own = r.ids();
+        let own = r.ids(ids.get(i));
         let Some((id, j)) = own.clone().find_map(|id| kept.get(id).map(|&j| (id, j))) else {
             for id in own {
                 kept.insert(id, i);
             }
             continue;
         };
-        let earlier = &records[j];
-        let later_stays = later_stays(id, earlier, r, &describe, &source)?;
+        let earlier = (&records[j], ids.get(j));
+        let later_stays = later_stays(id, earlier, (r, ids.get(i)), &describe, &source)?;
         let (stays, goes) = if later_stays { (i, j) } else { (j, i) };
         drop[goes] = true;
-        for id in own.chain(earlier.ids()) {
+        for id in own.chain(earlier.0.ids(earlier.1)) {
             kept.insert(id, stays);
         }
     }
     let dropped = drop.iter().filter(|&&d| d).count() as u64;
     let mut d = drop.iter();
     records.retain(|_| !*d.next().unwrap());
+    ids.retain(|i| !drop[i]);
     Ok(dropped)
 }
 
@@ -64,13 +65,14 @@ pub fn dedupe(
 /// thread; each thread walks every record and looks for repeats among its
 /// part's ids (a million-record month's de-duplication spent a second on
 /// one core finding nothing).
-pub(super) fn any_id_repeated(records: &[UsageRecord], threads: usize) -> bool {
+pub(super) fn any_id_repeated(records: &[UsageRecord], ids: &RequestIds, threads: usize) -> bool {
     let count = crate::threads::id_parts(records.len(), threads);
     let found = crate::threads::in_order((0..count).collect(), |part| {
         let mut first: FastMap<&str, usize> =
             FastMap::with_capacity_and_hasher(records.len() / count, Default::default());
-        let ids = (records.iter().enumerate()).flat_map(|(i, r)| r.ids().map(move |id| (id, i)));
-        for (id, i) in ids.filter(|&(id, _)| part_of(id, count) == part) {
+        let known = records.iter().enumerate();
+        let all = known.flat_map(|(i, r)| r.ids(ids.get(i)).map(move |id| (id, i)));
+        for (id, i) in all.filter(|&(id, _)| part_of(id, count) == part) {
             if *first.entry(id).or_insert(i) != i {
                 return true;
             }
@@ -84,8 +86,8 @@ pub(super) fn any_id_repeated(records: &[UsageRecord], threads: usize) -> bool {
 /// [`dedupe`]); an error when neither may.
 fn later_stays(
     id: &str,
-    earlier: &UsageRecord,
-    later: &UsageRecord,
+    (earlier, earlier_id): (&UsageRecord, &str),
+    (later, later_id): (&UsageRecord, &str),
     describe: &impl Fn(Origin) -> String,
     source: &impl Fn(Origin) -> UsageFormat,
 ) -> Result<bool> {
@@ -98,10 +100,11 @@ fn later_stays(
             describe(earlier.origin)
         )))
     };
-    let identical = UsageRecord {
-        origin: later.origin,
-        ..earlier.clone()
-    } == *later;
+    let identical = earlier_id == later_id
+        && UsageRecord {
+            origin: later.origin,
+            ..earlier.clone()
+        } == *later;
     if fa == fb {
         return match identical {
             true => Ok(false),

@@ -10,7 +10,7 @@ pub use dedupe::dedupe;
 use crate::hash::{part_of, FastMap};
 
 use crate::intern::Interner;
-use crate::model::{bare_model, UsageRecord};
+use crate::model::{bare_model, Billed};
 use crate::price::PriceTable;
 use crate::threads::MIN_SHARE;
 use crate::tree::{Call, Found};
@@ -86,8 +86,9 @@ pub struct IdIndex<'r> {
 }
 
 impl<'r> IdIndex<'r> {
-    /// The index of `records`' ids, built on `threads` threads.
-    pub fn new(records: &'r [UsageRecord], threads: usize) -> IdIndex<'r> {
+    /// The index of `records`' ids (theirs in `ids`, and their
+    /// alternative ids), built on `threads` threads.
+    pub fn new((records, ids): Billed<'r>, threads: usize) -> IdIndex<'r> {
         let count = crate::threads::id_parts(records.len(), threads);
         let parts = crate::threads::in_order((0..count).collect(), |part| {
             let mut map =
@@ -100,12 +101,8 @@ impl<'r> IdIndex<'r> {
             for (id, i) in alts.filter(|&(id, _)| mine(id)) {
                 map.insert(id, i as u32);
             }
-            for (i, r) in records
-                .iter()
-                .enumerate()
-                .filter(|(_, r)| mine(&r.request_id))
-            {
-                map.insert(&*r.request_id, i as u32);
+            for (i, id) in ids.iter().enumerate().filter(|&(_, id)| mine(id)) {
+                map.insert(id, i as u32);
             }
             map
         });
@@ -159,12 +156,13 @@ pub fn model_key(model: &str) -> String {
 /// in call order.
 pub fn join(
     calls: &[Call],
-    records: &[UsageRecord],
+    (records, ids): Billed<'_>,
     (outside, threads, found): (&[Box<str>], usize, Option<Found>),
     fingerprint: Option<(Fingerprint, &Interner, &PriceTable)>,
 ) -> Joined {
     let outside: FastMap<&str, ()> = outside.iter().map(|id| (&**id, ())).collect();
-    let found = found.unwrap_or_else(|| IdIndex::new(records, threads).look_up(calls, threads));
+    let found =
+        found.unwrap_or_else(|| IdIndex::new((records, ids), threads).look_up(calls, threads));
     let mut call_of: Vec<Option<u32>> = vec![None; records.len()];
     let mut unbilled = Vec::new();
     let mut repeats = 0;
@@ -214,12 +212,30 @@ pub fn join(
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::model::{Origin, Rare, Service, Tokens};
+    use crate::model::{BilledRequest, Origin, Rare, RequestIds, Service, Tokens, UsageRecord};
+
+    /// The records of `billed`, and their ids apart.
+    pub(crate) fn split(
+        billed: impl IntoIterator<Item = BilledRequest>,
+    ) -> (Vec<UsageRecord>, RequestIds) {
+        let mut ids = RequestIds::default();
+        let records = billed
+            .into_iter()
+            .map(|b| {
+                assert!(ids.push(&b.request_id));
+                b.record
+            })
+            .collect();
+        (records, ids)
+    }
 
     /// A billed record with the id `id` (and `alt`), for tests.
-    pub(crate) fn record(interner: &mut Interner, id: String, alt: Option<String>) -> UsageRecord {
-        UsageRecord {
-            request_id: id.into(),
+    pub(crate) fn record(
+        interner: &mut Interner,
+        id: String,
+        alt: Option<String>,
+    ) -> BilledRequest {
+        let record = UsageRecord {
             timestamp: chrono::DateTime::UNIX_EPOCH,
             provider: interner.intern("openai"),
             model: interner.intern("gpt-4o"),
@@ -234,6 +250,10 @@ pub(crate) mod tests {
                 ..Rare::default()
             }
             .boxed(),
+        };
+        BilledRequest {
+            request_id: id.into(),
+            record,
         }
     }
 
@@ -244,15 +264,16 @@ pub(crate) mod tests {
         // as its alternative id.
         let mut interner = Interner::default();
         let n = 3 * MIN_SHARE;
-        let mut records: Vec<UsageRecord> = (0..n)
+        let mut records: Vec<BilledRequest> = (0..n)
             .map(|i| {
                 let alt = (i == 9).then(|| "req-9".to_string());
                 record(&mut interner, format!("req-{i}"), alt)
             })
             .collect();
-        let repeated = |records: &[UsageRecord]| {
+        let repeated = |billed: &[BilledRequest]| {
+            let (records, ids) = split(billed.iter().cloned());
             let found: Vec<bool> = [1, 2, 3]
-                .map(|threads| dedupe::any_id_repeated(records, threads))
+                .map(|threads| dedupe::any_id_repeated(&records, &ids, threads))
                 .into();
             assert!(found.windows(2).all(|w| w[0] == w[1]), "{found:?}");
             found[0]
@@ -272,22 +293,20 @@ pub(crate) mod tests {
         // first 100 ids, which the later record must win.
         let mut interner = Interner::default();
         let n = 3 * MIN_SHARE;
-        let records: Vec<UsageRecord> = (0..n)
-            .map(|i| {
-                let id = format!("req-{}", i % (n - 100));
-                let alt = (i % 3 == 0).then(|| format!("req-{}", i + 1));
-                record(&mut interner, id, alt)
-            })
-            .collect();
-        let one = IdIndex::new(&records, 1);
+        let (records, ids) = split((0..n).map(|i| {
+            let id = format!("req-{}", i % (n - 100));
+            let alt = (i % 3 == 0).then(|| format!("req-{}", i + 1));
+            record(&mut interner, id, alt)
+        }));
+        let one = IdIndex::new((&records, &ids), 1);
         assert_eq!(one.get("req-1"), Some((n - 100 + 1) as u32));
         assert_eq!(one.get(&format!("req-{}", n - 2)), Some((n - 3) as u32));
         assert_eq!(one.get("req-none"), None);
         for threads in [2, 3] {
-            let cut = IdIndex::new(&records, threads);
+            let cut = IdIndex::new((&records, &ids), threads);
             assert_eq!(cut.parts.len(), threads);
-            for r in &records {
-                for id in r.ids() {
+            for (i, r) in records.iter().enumerate() {
+                for id in r.ids(ids.get(i)) {
                     assert_eq!(cut.get(id), one.get(id), "{id} on {threads} threads");
                 }
             }

@@ -7,8 +7,10 @@ use rust_decimal::Decimal;
 use crate::intern::Sym;
 
 mod costs;
+mod ids;
 
 pub use costs::Costs;
+pub use ids::{RequestIds, MAX_ID_BYTES};
 
 /// The five billable token types, in report column order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -256,14 +258,25 @@ pub struct Origin {
     pub line: u64,
 }
 
+/// A month's billed records and, apart, their request ids (in the same
+/// order).
+pub type Billed<'a> = (&'a [UsageRecord], &'a RequestIds);
+
+/// A billed request as a reader gives it: its request id and its record.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BilledRequest {
+    /// The provider's request/response id, the join key (held apart from
+    /// the record once read: [`RequestIds`]).
+    pub request_id: Box<str>,
+    /// The rest of the request.
+    pub record: UsageRecord,
+}
+
 /// One billed request, normalised from any usage source. Tokens and money
-/// always come from here, never from spans.
+/// always come from here, never from spans. Its request id is held apart
+/// ([`RequestIds`], in the same order as the records).
 #[derive(Clone, Debug, PartialEq)]
 pub struct UsageRecord {
-    /// The provider's request/response id, the join key; where memory is
-    /// tight, emptied once the record has joined a call
-    /// (`Usage::release_ids`; kept with the `parquet` feature).
-    pub request_id: Box<str>,
     /// When the request was billed (UTC).
     pub timestamp: DateTime<Utc>,
     /// Provider as billed (`anthropic`, `openai`, …).
@@ -337,10 +350,10 @@ impl UsageRecord {
         self.rare.as_ref()?.alt_request_id.as_deref()
     }
 
-    /// Every id the request is known by: its request id, then its
-    /// alternative id if it has one.
-    pub fn ids(&self) -> impl Iterator<Item = &str> + Clone {
-        std::iter::once(&*self.request_id).chain(self.alt_request_id())
+    /// Every id the request is known by: its request id (`id`, from its
+    /// [`RequestIds`]), then its alternative id if it has one.
+    pub fn ids<'a>(&'a self, id: &'a str) -> impl Iterator<Item = &'a str> + Clone {
+        std::iter::once(id).chain(self.alt_request_id())
     }
 
     /// Per-request charges: (charge name, count), sorted by name; empty for

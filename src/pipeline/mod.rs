@@ -269,7 +269,7 @@ fn join_calls(
     let found = resolved.found.take();
     let joined = join(
         &resolved.calls,
-        &usage.records,
+        (&usage.records, &usage.ids),
         (&usage.outside_period, config.usage.threads, found),
         fingerprint,
     );

@@ -112,7 +112,9 @@ fn write_reports(month: &Month, outputs: &Outputs, raw: bool) -> Result<()> {
         })?;
     }
     let unattributed = &month.ledger.unattributed;
-    let records: Vec<_> = unattributed.iter().map(|&i| &usage.records[i]).collect();
+    let records: Vec<_> = (unattributed.iter())
+        .map(|&i| (usage.ids.get(i), &usage.records[i]))
+        .collect();
     let costs: Vec<_> = unattributed
         .iter()
         .map(|&i| usage.costs.get(i).total())
@@ -171,6 +173,7 @@ fn write_answers(month: &Month, answers: &Answers, outputs: &Outputs, raw: bool)
     if outputs.has_dir() {
         let table = crate::write::parquet::CallsTable {
             postings: month.postings(),
+            ids: &month.usage.ids,
             interner: &month.usage.interner,
         };
         outputs.put("calls.parquet", &table.to_parquet()?)?;

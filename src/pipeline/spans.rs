@@ -11,9 +11,9 @@ use crate::error::{Error, Result};
 use crate::intern::Interner;
 use crate::join::IdIndex;
 use crate::manifest::Sha;
+use crate::model::Billed;
 use crate::model::Shard;
 use crate::model::Span;
-use crate::model::UsageRecord;
 use crate::read::span::AttrKeys;
 use crate::read::span_keys::SpanKeys;
 use crate::read::spans::{PartEnd, PartOf, Reading};
@@ -31,7 +31,7 @@ use super::config::SpanConfig;
 /// among them as it is resolved ([`Gather::resolve`]).
 pub fn read(
     config: &SpanConfig,
-    (interner, records): (&mut Interner, Option<&[UsageRecord]>),
+    (interner, records): (&mut Interner, Option<Billed<'_>>),
     intake: &mut Intake,
     timings: &mut Timings,
 ) -> Result<Resolved> {

@@ -13,7 +13,7 @@ use crate::attribute::Totals;
 use crate::error::Result;
 use crate::intern::Interner;
 use crate::join::dedupe;
-use crate::model::{Costs, Origin, UsageRecord};
+use crate::model::{Costs, Origin, RequestIds, UsageRecord, MAX_ID_BYTES};
 use crate::price::{apply_allowances, price_all, PriceTable};
 use crate::read::usage::{self, UsageFormat};
 use crate::read::{self, InputFile, InputKind};
@@ -28,6 +28,8 @@ pub struct Usage {
     pub interner: Interner,
     /// Records in period.
     pub records: Vec<UsageRecord>,
+    /// Their request ids, in the same order.
+    pub ids: RequestIds,
     /// Exact cost of each record (empty until [`Usage::price`]).
     pub costs: Costs,
     /// `--period`.
@@ -44,6 +46,7 @@ impl Usage {
         let mut intake = Intake::new(args.lenient);
         let mut interner = Interner::default();
         let mut records = Vec::new();
+        let mut ids = RequestIds::default();
         let walked = read::expand(
             &args.paths,
             &[".csv", ".json", ".jsonl", ".log"],
@@ -53,14 +56,23 @@ impl Usage {
         for path in walked.files {
             let file = intake.inputs.len() as u32;
             let skipped_before = intake.skips.total();
+            let mut too_long = None;
             let (format, stats) = usage::read_file(
                 &path,
                 args.format,
                 (file, args.threads),
                 &mut interner,
                 &mut intake.skips,
-                &mut |r| records.push(r),
+                &mut |billed| match ids.push(&billed.request_id) {
+                    true => records.push(billed.record),
+                    false => {
+                        too_long.get_or_insert((billed.record.origin, billed.request_id.len()));
+                    }
+                },
             )?;
+            if let Some((origin, bytes)) = too_long {
+                return Err(long_id(&path, origin, bytes));
+            }
             intake.counts.usage_rows_not_billed += stats.not_billed;
             intake.inputs.push(InputFile {
                 path,
@@ -79,10 +91,14 @@ impl Usage {
             let name = inputs[o.file as usize].format;
             UsageFormat::from_name(name).expect("a usage file's format")
         };
-        counts.duplicate_usage_records =
-            dedupe(&mut records, describe(inputs), source, args.threads)?;
+        counts.duplicate_usage_records = dedupe(
+            (&mut records, &mut ids),
+            describe(inputs),
+            source,
+            args.threads,
+        )?;
         intake.months = months_of(&records);
-        let outside_period = keep_period(&mut records, args.period);
+        let outside_period = keep_period((&mut records, &mut ids), args.period);
         let counts = &mut intake.counts;
         if args.period.is_some() {
             counts.out_of_period =
@@ -96,6 +112,7 @@ impl Usage {
             pricing,
             interner,
             records,
+            ids,
             costs: Costs::default(),
             period: args.period,
             outside_period,
@@ -106,8 +123,9 @@ impl Usage {
     /// Price every record: its per-request charges' free allowances first,
     /// then its exact cost (an unpriced model is an error naming it).
     pub fn price(&mut self) -> Result<()> {
-        apply_allowances(&self.pricing, &mut self.records, &mut self.interner);
-        self.costs = price_all(&self.pricing, &self.records, &self.interner)?;
+        let billed = (&mut self.records[..], &self.ids);
+        apply_allowances(&self.pricing, billed, &mut self.interner);
+        self.costs = price_all(&self.pricing, (&self.records, &self.ids), &self.interner)?;
         Ok(())
     }
 
@@ -120,11 +138,7 @@ impl Usage {
         if cfg!(feature = "parquet") {
             return;
         }
-        for (record, call) in self.records.iter_mut().zip(call_of) {
-            if call.is_some() {
-                record.request_id = Box::default();
-            }
-        }
+        self.ids.release(|i| call_of[i].is_none());
     }
 
     /// Totals over every record, with trued-up costs when given.
@@ -151,19 +165,35 @@ impl Usage {
 /// Keep the records of `period` (all without one); the ids (and
 /// alternative ids) of those left out, so a call billed in another month
 /// says so.
-fn keep_period(records: &mut Vec<UsageRecord>, period: Option<Period>) -> Vec<Box<str>> {
+fn keep_period(
+    (records, ids): (&mut Vec<UsageRecord>, &mut RequestIds),
+    period: Option<Period>,
+) -> Vec<Box<str>> {
     let mut outside = Vec::new();
-    if let Some(period) = period {
-        records.retain(|r| {
-            let inside = period.contains(&r.timestamp);
-            if !inside {
-                outside.push(r.request_id.clone());
-                outside.extend(r.alt_request_id().map(Box::from));
-            }
-            inside
-        });
+    let Some(period) = period else {
+        return outside;
+    };
+    let inside: Vec<bool> = records
+        .iter()
+        .map(|r| period.contains(&r.timestamp))
+        .collect();
+    if inside.iter().all(|&i| i) {
+        return outside;
     }
+    for (i, r) in records.iter().enumerate().filter(|&(i, _)| !inside[i]) {
+        outside.extend(r.ids(ids.get(i)).map(Box::from));
+    }
+    let mut keep = inside.iter();
+    records.retain(|_| *keep.next().expect("a flag per record"));
+    ids.retain(|i| inside[i]);
     outside
+}
+
+/// The error for a request id too long to hold.
+fn long_id(path: &std::path::Path, origin: Origin, bytes: usize) -> crate::error::Error {
+    let message =
+        format!("request_id of {bytes} bytes, beyond the {MAX_ID_BYTES} a request id may take");
+    crate::error::Error::record(path, origin.line, "bad-request-id", message)
 }
 
 /// Records per UTC month (`YYYY-MM`).

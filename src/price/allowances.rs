@@ -9,7 +9,7 @@ use super::entry::{Allowance, PriceEntry, FREE_SUFFIX};
 use super::{Lookup, PriceTable};
 use crate::error::{Error, Result};
 use crate::intern::{Interner, Sym};
-use crate::model::UsageRecord;
+use crate::model::{Billed, RequestIds, UsageRecord};
 
 /// Reject entries that name one allowance pool for a charge with different
 /// terms (per day or month, count, unit): the pool is one allowance.
@@ -63,8 +63,12 @@ impl Claim {
 /// UTC day (or month) and charge, the earliest requests (by timestamp, then
 /// request id) up to the allowance become `<charge>_free`, priced at 0;
 /// the rest keep their charge and its price. Run before pricing.
-pub fn apply_allowances(table: &PriceTable, records: &mut [UsageRecord], interner: &mut Interner) {
-    let mut claims = claims(table, records, interner);
+pub fn apply_allowances(
+    table: &PriceTable,
+    (records, ids): (&mut [UsageRecord], &RequestIds),
+    interner: &mut Interner,
+) {
+    let mut claims = claims(table, (records, ids), interner);
     claims.sort_by(|a, b| a.order().cmp(&b.order()));
     let mut left = 0;
     let mut changed = Vec::new();
@@ -111,7 +115,7 @@ pub fn apply_allowances(table: &PriceTable, records: &mut [UsageRecord], interne
 
 /// Every record's claims on its entry's allowances (none for an unpriced
 /// record: pricing reports it).
-fn claims(table: &PriceTable, records: &[UsageRecord], interner: &mut Interner) -> Vec<Claim> {
+fn claims(table: &PriceTable, (records, ids): Billed<'_>, interner: &mut Interner) -> Vec<Claim> {
     let mut claims = Vec::new();
     let mut lookup = Lookup::new(table, interner);
     for (record, r) in records
@@ -136,7 +140,7 @@ fn claims(table: &PriceTable, records: &[UsageRecord], interner: &mut Interner) 
                 },
                 charge: charge.to_string(),
                 at: r.timestamp,
-                request_id: r.request_id.clone(),
+                request_id: ids.get(record).into(),
                 record,
                 slot,
                 allowance: allowance.count,

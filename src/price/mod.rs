@@ -22,7 +22,7 @@ use chrono::NaiveDate;
 use crate::error::{Error, Result};
 use crate::hash::FastMap;
 use crate::intern::{Interner, Sym};
-use crate::model::{Cost, Costs, Tier, UsageRecord};
+use crate::model::{Billed, Cost, Costs, Tier, UsageRecord};
 use crate::terminal::escape;
 
 pub use allowances::apply_allowances;
@@ -292,12 +292,8 @@ impl<'t> Lookup<'t> {
 /// Price every record. Every record whose model has no price on its date
 /// (or no batch rate) is collected into one error that lists each model with
 /// its record count and first request id: never a silent $0.
-pub fn price_all(
-    table: &PriceTable,
-    records: &[UsageRecord],
-    interner: &Interner,
-) -> Result<Costs> {
-    let (costs, gaps) = price_each(table, records, interner);
+pub fn price_all(table: &PriceTable, billed: Billed<'_>, interner: &Interner) -> Result<Costs> {
+    let (costs, gaps) = price_each(table, billed, interner);
     if gaps.is_empty() {
         return Ok(costs);
     }
@@ -313,13 +309,13 @@ pub fn price_all(
 /// request id.
 pub fn price_each(
     table: &PriceTable,
-    records: &[UsageRecord],
+    (records, ids): Billed<'_>,
     interner: &Interner,
 ) -> (Costs, Vec<String>) {
     let mut lookup = Lookup::new(table, interner);
     let mut unpriced: BTreeMap<(&str, &str, Unpriced), UnpricedGroup> = BTreeMap::new();
     let mut costs = Costs::with_capacity(records.len());
-    for r in records {
+    for (i, r) in records.iter().enumerate() {
         let date = r.timestamp.date_naive();
         let result = match lookup.priced(r) {
             Some((entry, qualifiers)) => entry
@@ -336,7 +332,7 @@ pub fn price_each(
                 let key = (interner.get(r.provider), interner.get(r.model), why);
                 let group = unpriced.entry(key).or_insert(UnpricedGroup {
                     records: 0,
-                    first: &r.request_id,
+                    first: ids.get(i),
                     from: date,
                     to: date,
                 });

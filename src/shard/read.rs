@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::intern::Interner;
 use crate::join::IdIndex;
 use crate::manifest::{read_verified, Checked, Sha};
-use crate::model::{CallInfo, Origin, UsageRecord};
+use crate::model::{Billed, CallInfo, Origin};
 use crate::pipeline::intake::Intake;
 use crate::read::span::AttrKeys;
 use crate::tree::{Agents, Call, Dims, Found, Reread, Resolved, Wanted};
@@ -25,7 +25,7 @@ use crate::tree::{Agents, Call, Dims, Found, Reread, Resolved, Wanted};
 /// returns the attribute keys the shards looked for.
 pub fn read_partials(
     dirs: &[PathBuf],
-    (interner, records, threads): (&mut Interner, &[UsageRecord], usize),
+    (interner, records, threads): (&mut Interner, Billed<'_>, usize),
     intake: &mut Intake,
 ) -> Result<(Resolved, AttrKeys)> {
     let mut metas = read_metas(dirs)?;
@@ -433,14 +433,13 @@ impl Reread for PartialCalls {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::join::tests::record;
+    use crate::join::tests::{record, split};
 
     #[test]
     fn calls_looked_up_a_batch_at_a_time_find_what_one_look_up_finds() {
         let mut interner = Interner::default();
-        let records: Vec<UsageRecord> = (0..10)
-            .map(|i| record(&mut interner, format!("req-{i}"), None))
-            .collect();
+        let (records, ids) =
+            split((0..10).map(|i| record(&mut interner, format!("req-{i}"), None)));
         let name = interner.intern("chat");
         let calls: Vec<Call> = (0..20u64)
             .map(|i| Call {
@@ -461,7 +460,7 @@ mod tests {
                 origin: Origin { file: 0, line: i },
             })
             .collect();
-        let index = IdIndex::new(&records, 1);
+        let index = IdIndex::new((&records, &ids), 1);
         let want = index.look_up(&calls, 1);
         assert!(want.iter().any(Option::is_some) && want.iter().any(Option::is_none));
         for threads in 1..=3 {

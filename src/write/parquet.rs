@@ -13,7 +13,7 @@ use rust_decimal::Decimal;
 use crate::dimension::{Dimension, NONE, UNATTRIBUTED};
 use crate::error::{Error, Result};
 use crate::intern::{Interner, Sym};
-use crate::model::TokenType;
+use crate::model::{RequestIds, TokenType};
 use crate::money::{apportion, Micros};
 use crate::posting::{Posting, Postings};
 
@@ -21,6 +21,8 @@ use crate::posting::{Posting, Postings};
 pub struct CallsTable<'a> {
     /// The month's postings.
     pub postings: Postings<'a>,
+    /// The records' request ids.
+    pub ids: &'a RequestIds,
     /// Names.
     pub interner: &'a Interner,
 }
@@ -86,7 +88,7 @@ impl CallsTable<'_> {
             ),
             text(
                 "request_id",
-                postings.iter().map(|p| &*p.record.request_id).collect(),
+                postings.iter().map(|p| self.ids.get(p.index)).collect(),
             ),
             Column::new(
                 "timestamp".into(),

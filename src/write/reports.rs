@@ -45,10 +45,10 @@ pub fn report_csv(
         let totals = &row.totals;
         cells.clear();
         cells.push(format_args!("{}", totals.requests));
-        for tokens in &totals.tokens {
+        for tokens in totals.tokens() {
             cells.push(format_args!("{tokens}"));
         }
-        cells.push(format_args!("{}", totals.reasoning));
+        cells.push(format_args!("{}", totals.reasoning()));
         for &m in &modalities {
             cells.push(format_args!("{}", totals.modality(m)));
         }
@@ -126,15 +126,16 @@ pub fn charge_names<'i>(total: &Totals, interner: &'i Interner) -> Vec<(Sym, &'i
 
 /// Cache reads as a share of all input tokens, 4 places; `None` without input.
 pub fn cache_hit_ratio(totals: &Totals) -> Option<Decimal> {
-    let prompt: u128 = totals.tokens[..4].iter().sum();
-    let read = totals.tokens[TokenType::CacheRead.index()];
+    let tokens = totals.tokens();
+    let prompt: u128 = tokens[..4].iter().sum();
+    let read = tokens[TokenType::CacheRead.index()];
     ratio(Decimal::from(read), Decimal::from(prompt), 1, 4)
 }
 
 /// `unattributed.csv`: every usage record that joined no span.
 pub fn unattributed_csv(
     w: &mut CsvOut,
-    records: &[&UsageRecord],
+    records: &[(&str, &UsageRecord)],
     costs: &[Decimal],
     interner: &Interner,
     inputs: &[InputFile],
@@ -152,14 +153,14 @@ pub fn unattributed_csv(
         "source",
     ]);
     // The records' labels, in a month whose records carry some.
-    let labelled = records.iter().any(|r| !r.labels.is_empty());
+    let labelled = records.iter().any(|(_, r)| !r.labels.is_empty());
     if labelled {
         header.push("labels");
     }
     w.row(header)?;
-    for (r, cost) in records.iter().zip(rounded) {
+    for (&(id, r), cost) in records.iter().zip(rounded) {
         let mut row = vec![
-            r.request_id.to_string(),
+            id.to_string(),
             r.timestamp
                 .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
             interner.get(r.provider).to_string(),

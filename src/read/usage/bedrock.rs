@@ -16,7 +16,7 @@ use serde_json::value::RawValue;
 use super::labels::{labels_of, object_labels};
 use super::{billable, count, parse_timestamp, RowError};
 use crate::intern::Interner;
-use crate::model::{Origin, Rare, Service, Tokens, UsageRecord};
+use crate::model::{BilledRequest, Origin, Rare, Service, Tokens, UsageRecord};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -77,7 +77,7 @@ pub fn parse(
     file: u32,
     line: u64,
     interner: &mut Interner,
-) -> Result<Option<UsageRecord>, RowError> {
+) -> Result<Option<BilledRequest>, RowError> {
     let log: Invocation = serde_json::from_str(json).map_err(|e| {
         (
             "bad-json",
@@ -114,34 +114,36 @@ pub fn parse(
         log.request_metadata.as_ref(),
     ));
     let labels = labels_of(pairs, interner);
-    Ok(Some(UsageRecord {
+    Ok(Some(BilledRequest {
         request_id: id.into(),
-        timestamp: parse_timestamp(&log.timestamp)?,
-        provider: interner.intern("aws.bedrock"),
-        model: interner.intern(model_of(&log.model_id)),
-        tokens: Tokens([
-            input,
-            count(
-                log.input.cache_read_input_token_count,
-                "cacheReadInputTokenCount",
-            )?,
-            count(
-                log.input.cache_write_input_token_count,
-                "cacheWriteInputTokenCount",
-            )?,
-            0,
-            output,
-        ]),
-        reasoning_tokens: 0,
-        service: Service::default(),
-        tenant_hint: None,
-        labels,
-        origin: Origin { file, line },
-        rare: Rare {
-            alt_request_id: alt.map(Into::into),
-            ..Rare::default()
-        }
-        .boxed(),
+        record: UsageRecord {
+            timestamp: parse_timestamp(&log.timestamp)?,
+            provider: interner.intern("aws.bedrock"),
+            model: interner.intern(model_of(&log.model_id)),
+            tokens: Tokens([
+                input,
+                count(
+                    log.input.cache_read_input_token_count,
+                    "cacheReadInputTokenCount",
+                )?,
+                count(
+                    log.input.cache_write_input_token_count,
+                    "cacheWriteInputTokenCount",
+                )?,
+                0,
+                output,
+            ]),
+            reasoning_tokens: 0,
+            service: Service::default(),
+            tenant_hint: None,
+            labels,
+            origin: Origin { file, line },
+            rare: Rare {
+                alt_request_id: alt.map(Into::into),
+                ..Rare::default()
+            }
+            .boxed(),
+        },
     }))
 }
 

@@ -11,8 +11,8 @@ use super::{modalities, parse_count, parse_timestamp, reasoning_within_output, R
 use crate::error::{Error, Result};
 use crate::intern::Interner;
 use crate::model::{
-    Labels, Modality, Origin, Rare, Service, Tier, TokenType, Tokens, UsageRecord, GLOBAL,
-    REASONING_COLUMN, REQUESTS_SUFFIX,
+    BilledRequest, Labels, Modality, Origin, Rare, Service, Tier, TokenType, Tokens, UsageRecord,
+    GLOBAL, REASONING_COLUMN, REQUESTS_SUFFIX,
 };
 use crate::money::plausible;
 use crate::read::blocks::{parse_in_order, Blocks};
@@ -179,7 +179,7 @@ pub fn read<R: std::io::BufRead + Send>(
         let map = interner.absorb(parsed.interner);
         parsed.rows.into_iter().try_for_each(|(line, mut result)| {
             if let Ok(Some(record)) = &mut result {
-                record.remap(&map);
+                record.record.remap(&map);
             }
             row(line, result)
         })?;
@@ -191,7 +191,7 @@ pub fn read<R: std::io::BufRead + Send>(
 /// record (or problem), with the names it interned.
 #[derive(Default)]
 struct Parsed {
-    rows: Vec<(u64, Result<Option<UsageRecord>, RowError>)>,
+    rows: Vec<(u64, Result<Option<BilledRequest>, RowError>)>,
     interner: Interner,
     /// What stopped the block's reading, after its rows.
     failed: Option<Error>,
@@ -204,7 +204,7 @@ fn parse_line(
     (headers, columns): (&csv::ByteRecord, &Columns),
     origin: Origin,
     interner: &mut Interner,
-) -> Result<Option<UsageRecord>, RowError> {
+) -> Result<Option<BilledRequest>, RowError> {
     match csv {
         Err(message) => Err(("bad-csv", message)),
         Ok(()) if record.len() != headers.len() => Err((
@@ -286,7 +286,7 @@ fn parse_row(
     columns: &Columns,
     origin: Origin,
     interner: &mut Interner,
-) -> Result<UsageRecord, RowError> {
+) -> Result<BilledRequest, RowError> {
     let request_id = field(row, columns.request_id, "request_id")?.trim();
     if request_id.is_empty() {
         return Err(("missing-request-id", "request_id is empty".into()));
@@ -329,24 +329,26 @@ fn parse_row(
         }
     }
     let reported_cost_usd = reported_cost(row, columns)?;
-    Ok(UsageRecord {
+    Ok(BilledRequest {
         request_id: request_id.into(),
-        tenant_hint: None,
-        labels: labels(row, &columns.labels, interner)?,
-        timestamp,
-        provider,
-        model,
-        tokens,
-        reasoning_tokens,
-        service,
-        origin,
-        rare: Rare {
-            requests: requests.into(),
-            modalities,
-            reported_cost_usd,
-            ..Rare::default()
-        }
-        .boxed(),
+        record: UsageRecord {
+            tenant_hint: None,
+            labels: labels(row, &columns.labels, interner)?,
+            timestamp,
+            provider,
+            model,
+            tokens,
+            reasoning_tokens,
+            service,
+            origin,
+            rare: Rare {
+                requests: requests.into(),
+                modalities,
+                reported_cost_usd,
+                ..Rare::default()
+            }
+            .boxed(),
+        },
     })
 }
 
@@ -413,6 +415,7 @@ mod tests {
             // The same names under the same numbers, whatever the threads.
             let names: Vec<(&str, &str)> = records
                 .iter()
+                .map(|b| &b.record)
                 .flat_map(|r| r.labels.iter().copied().chain([(r.provider, r.model)]))
                 .map(|(a, b)| (interner.get(a), interner.get(b)))
                 .collect();

@@ -29,7 +29,7 @@ use rust_decimal::Decimal;
 use super::labels::labels_of;
 use super::{parse_timestamp, reasoning_within_output, uncached, RowError};
 use crate::intern::Interner;
-use crate::model::{Origin, Rare, Service, Tokens, UsageRecord};
+use crate::model::{BilledRequest, Origin, Rare, Service, Tokens, UsageRecord};
 use crate::read::otlp_logs::{each_event, Agent, Event, LogsData};
 use crate::read::span::Scalar;
 
@@ -39,7 +39,7 @@ pub fn parse(
     file: u32,
     line: u64,
     interner: &mut Interner,
-) -> Result<Vec<UsageRecord>, RowError> {
+) -> Result<Vec<BilledRequest>, RowError> {
     let data: LogsData = serde_json::from_str(json).map_err(|e| {
         (
             "bad-json",
@@ -66,7 +66,7 @@ fn record(
     file: u32,
     line: u64,
     interner: &mut Interner,
-) -> Result<UsageRecord, RowError> {
+) -> Result<BilledRequest, RowError> {
     let request_id = event.request_id().ok_or((
         "missing-request-id",
         match event.agent {
@@ -88,30 +88,32 @@ fn record(
     let tokens = Tokens([uncached, read, write, 0, output]);
     reasoning_within_output(reasoning, &tokens, name(3))?;
     let labels = event.texts().map(|(k, v)| (k.to_string(), v.into_owned()));
-    Ok(UsageRecord {
+    Ok(BilledRequest {
         request_id: request_id.as_ref().into(),
-        timestamp,
-        provider: interner.intern(match event.agent {
-            Agent::ClaudeCode => provider_of(&model),
-            Agent::Codex => "openai",
-        }),
-        model: interner.intern(crate::model::bare_model(&model)),
-        tokens,
-        reasoning_tokens: reasoning,
-        service: Service {
-            fast: event
-                .text("speed")
-                .is_some_and(|s| s.eq_ignore_ascii_case("fast")),
-            ..Service::default()
+        record: UsageRecord {
+            timestamp,
+            provider: interner.intern(match event.agent {
+                Agent::ClaudeCode => provider_of(&model),
+                Agent::Codex => "openai",
+            }),
+            model: interner.intern(crate::model::bare_model(&model)),
+            tokens,
+            reasoning_tokens: reasoning,
+            service: Service {
+                fast: event
+                    .text("speed")
+                    .is_some_and(|s| s.eq_ignore_ascii_case("fast")),
+                ..Service::default()
+            },
+            tenant_hint: event.text("user.email").map(|e| interner.intern(&e)),
+            labels: labels_of(labels.collect::<Vec<_>>(), interner),
+            origin: Origin { file, line },
+            rare: Rare {
+                reported_cost_usd: reported_cost(event),
+                ..Rare::default()
+            }
+            .boxed(),
         },
-        tenant_hint: event.text("user.email").map(|e| interner.intern(&e)),
-        labels: labels_of(labels.collect::<Vec<_>>(), interner),
-        origin: Origin { file, line },
-        rare: Rare {
-            reported_cost_usd: reported_cost(event),
-            ..Rare::default()
-        }
-        .boxed(),
     })
 }
 

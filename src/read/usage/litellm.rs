@@ -27,7 +27,7 @@ use super::{
 use crate::error::{Error, Result};
 use crate::intern::{Interner, Sym};
 use crate::model::{
-    bare_model, Labels, Modality, Origin, Rare, Service, Tier, Tokens, UsageRecord,
+    bare_model, BilledRequest, Labels, Modality, Origin, Rare, Service, Tier, Tokens, UsageRecord,
 };
 use crate::read::csv_lines::CsvLines;
 
@@ -190,7 +190,7 @@ fn normalise(
     file: u32,
     line: u64,
     interner: &mut Interner,
-) -> Result<Option<UsageRecord>, RowError> {
+) -> Result<Option<BilledRequest>, RowError> {
     if log
         .status
         .as_deref()
@@ -238,28 +238,30 @@ fn normalise(
             .as_deref()
             .unwrap_or_else(|| log.model.split_once('/').map_or("unknown", |(p, _)| p)),
     );
-    Ok(Some(UsageRecord {
+    Ok(Some(BilledRequest {
         request_id: log.request_id.trim().into(),
-        timestamp: parse_utc_timestamp(&log.start_time, "startTime")?,
-        provider: interner.intern(&provider),
-        model: interner.intern(bare_model(&log.model)),
-        tokens,
-        reasoning_tokens,
-        service: service(meta, interner)?,
-        tenant_hint: tenant_hint.map(|h| interner.intern(&h)),
-        labels: litellm_labels(&log, interner),
-        origin: Origin { file, line },
-        rare: Rare {
-            requests,
-            modalities,
-            reported_cost_usd: log
-                .spend
-                .as_deref()
-                .map(|s| parse_usd(s.get(), "spend"))
-                .transpose()?,
-            ..Rare::default()
-        }
-        .boxed(),
+        record: UsageRecord {
+            timestamp: parse_utc_timestamp(&log.start_time, "startTime")?,
+            provider: interner.intern(&provider),
+            model: interner.intern(bare_model(&log.model)),
+            tokens,
+            reasoning_tokens,
+            service: service(meta, interner)?,
+            tenant_hint: tenant_hint.map(|h| interner.intern(&h)),
+            labels: litellm_labels(&log, interner),
+            origin: Origin { file, line },
+            rare: Rare {
+                requests,
+                modalities,
+                reported_cost_usd: log
+                    .spend
+                    .as_deref()
+                    .map(|s| parse_usd(s.get(), "spend"))
+                    .transpose()?,
+                ..Rare::default()
+            }
+            .boxed(),
+        },
     }))
 }
 

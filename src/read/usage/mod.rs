@@ -26,7 +26,7 @@ use serde_json::value::RawValue;
 
 use crate::error::{Error, Result, Skips};
 use crate::intern::Interner;
-use crate::model::{Modality, TokenType, Tokens, UsageRecord, MAX_TOKENS};
+use crate::model::{BilledRequest, Modality, TokenType, Tokens, MAX_TOKENS};
 use crate::money::parse_amount;
 
 /// The usage formats tokenledger reads.
@@ -163,7 +163,7 @@ pub fn read_file(
     at: (u32, usize),
     interner: &mut Interner,
     skips: &mut Skips,
-    sink: &mut (dyn FnMut(UsageRecord) + Send),
+    sink: &mut (dyn FnMut(BilledRequest) + Send),
 ) -> Result<(UsageFormat, ReadStats)> {
     let (head, source) = super::open_with_head(path, UsageFormat::HEAD)?;
     let format = match format {
@@ -184,17 +184,17 @@ pub fn read_from(
     (file, threads): (u32, usize),
     interner: &mut Interner,
     skips: &mut Skips,
-    sink: &mut (dyn FnMut(UsageRecord) + Send),
+    sink: &mut (dyn FnMut(BilledRequest) + Send),
 ) -> Result<ReadStats> {
     let mut stats = ReadStats::default();
-    let mut keep = |record: Option<UsageRecord>| match record {
+    let mut keep = |record: Option<BilledRequest>| match record {
         Some(r) => {
             stats.records += 1;
             sink(r)
         }
         None => stats.not_billed += 1,
     };
-    let mut row = |line: u64, result: Result<Option<UsageRecord>, RowError>| match result {
+    let mut row = |line: u64, result: Result<Option<BilledRequest>, RowError>| match result {
         Ok(record) => {
             keep(record);
             Ok(())
@@ -234,7 +234,7 @@ pub type RowError = (&'static str, String);
 /// Where an adapter sends each row: its line and what it made of it (`None`
 /// for a row that was not billed).
 pub type RowSink<'s> =
-    dyn FnMut(u64, Result<Option<UsageRecord>, RowError>) -> Result<()> + Send + 's;
+    dyn FnMut(u64, Result<Option<BilledRequest>, RowError>) -> Result<()> + Send + 's;
 
 /// Where [`for_each_json`] sends each record: its line and its JSON text (or
 /// what was wrong with it).

@@ -15,7 +15,7 @@ use super::{
     RowError,
 };
 use crate::intern::Interner;
-use crate::model::{bare_model, Origin, Rare, Service, Tokens, UsageRecord};
+use crate::model::{bare_model, BilledRequest, Origin, Rare, Service, Tokens, UsageRecord};
 
 /// The API's `{"data": …}` envelope.
 #[derive(Deserialize)]
@@ -45,7 +45,7 @@ pub fn parse(
     file: u32,
     line: u64,
     interner: &mut Interner,
-) -> Result<Option<UsageRecord>, RowError> {
+) -> Result<Option<BilledRequest>, RowError> {
     let record = serde_json::from_str::<Envelope>(json).map_or(json, |e| e.data.get());
     let generation: Generation = serde_json::from_str(record).map_err(|e| {
         (
@@ -88,28 +88,30 @@ pub fn parse(
                     .map_or("openrouter", |(p, _)| p),
             )
         });
-    Ok(Some(UsageRecord {
+    Ok(Some(BilledRequest {
         request_id: generation.id.trim().into(),
-        timestamp: parse_timestamp(&generation.created_at)?,
-        provider: interner.intern(&provider),
-        model: interner.intern(bare_model(&generation.model)),
-        tokens,
-        reasoning_tokens,
-        service: Service::default(),
-        tenant_hint: None,
-        labels: Box::default(),
-        origin: Origin { file, line },
-        rare: Rare {
-            alt_request_id: generation
-                .upstream_id
-                .filter(|u| !u.is_empty())
-                .map(Into::into),
-            reported_cost_usd: generation
-                .total_cost
-                .map(|c| parse_usd(c.get(), "total_cost"))
-                .transpose()?,
-            ..Rare::default()
-        }
-        .boxed(),
+        record: UsageRecord {
+            timestamp: parse_timestamp(&generation.created_at)?,
+            provider: interner.intern(&provider),
+            model: interner.intern(bare_model(&generation.model)),
+            tokens,
+            reasoning_tokens,
+            service: Service::default(),
+            tenant_hint: None,
+            labels: Box::default(),
+            origin: Origin { file, line },
+            rare: Rare {
+                alt_request_id: generation
+                    .upstream_id
+                    .filter(|u| !u.is_empty())
+                    .map(Into::into),
+                reported_cost_usd: generation
+                    .total_cost
+                    .map(|c| parse_usd(c.get(), "total_cost"))
+                    .transpose()?,
+                ..Rare::default()
+            }
+            .boxed(),
+        },
     }))
 }
