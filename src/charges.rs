@@ -262,16 +262,16 @@ fn record_lines(
 ) -> Result<Vec<(Charge, u64, Decimal, Decimal)>> {
     let record = posting.record;
     let mut out = Vec::with_capacity(5);
-    let (mut text, mut text_cost) = (record.tokens, posting.cost.tokens);
+    let (mut text, mut text_cost) = (record.tokens.counts(), posting.cost.tokens);
     for &(m, quantity) in record.modalities().iter() {
         let unit_price = unit_price(Charge::Modality(m))?;
         let modal_cost = per_million(quantity, unit_price);
-        text.0[m.part_of().index()] -= quantity;
+        text[m.part_of().index()] -= quantity;
         text_cost[m.part_of().index()] -= modal_cost;
         out.push((Charge::Modality(m), quantity, unit_price, modal_cost));
     }
     for t in TokenType::ALL {
-        let quantity = text.get(t);
+        let quantity = text[t.index()];
         if quantity > 0 {
             out.push((
                 Charge::Tokens(t),

@@ -97,7 +97,7 @@ pub fn coverage(
                 report.day,
                 t,
             );
-            sides.entry(key).or_default().1 += u128::from(report.tokens.get(t));
+            sides.entry(key).or_default().1 += u128::from(report.tokens[t.index()]);
         }
     }
     for r in records {

@@ -29,7 +29,7 @@ fn priced(usage: &str, period: Option<(i32, u32)>) -> Vec<(String, String, Cost)
         if period.is_some_and(|(y, m)| (ts.year(), ts.month()) != (y, m)) {
             continue;
         }
-        let tokens = Tokens(std::array::from_fn(|i| row[4 + i].parse().unwrap()));
+        let tokens = Tokens::new(std::array::from_fn(|i| row[4 + i].parse().unwrap())).unwrap();
         let entry = table.find(&row[2], &row[3], ts.date_naive()).unwrap();
         out.push((
             row[2].clone(),

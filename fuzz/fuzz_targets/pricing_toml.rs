@@ -13,7 +13,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(table) = PriceTable::parse(text, "fuzz.toml") else {
         return;
     };
-    let most = Tokens([tokenledger::model::MAX_TOKENS; 5]);
+    let most = Tokens::new([tokenledger::model::MAX_TOKENS; 5]).expect("the most a record may hold");
     for entry in &table.entries {
         // Each time-of-day window, outside them all, and an unknown time.
         let windows = entry.hours.iter().map(|h| Some(Window::In(h.from, h.to)));

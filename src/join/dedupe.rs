@@ -3,7 +3,7 @@
 
 use crate::error::{Error, Result};
 use crate::hash::{part_of, FastMap};
-use crate::model::{Origin, RequestIds, TokenType, Tokens, UsageRecord};
+use crate::model::{Origin, RequestIds, TokenType, UsageRecord};
 use crate::read::usage::UsageFormat;
 
 /// Drop usage records that repeat another (returning how many were
@@ -111,8 +111,8 @@ fn later_stays(
             false => refuse("with different values"),
         };
     }
-    let (a, b) = (earlier.tokens, later.tokens);
-    if a.0.iter().sum::<u64>() != b.0.iter().sum::<u64>() {
+    let (a, b) = (earlier.tokens.counts(), later.tokens.counts());
+    if a.iter().sum::<u64>() != b.iter().sum::<u64>() {
         return refuse(&format!(
             "({}) counting other tokens than this {}",
             fa.name(),
@@ -141,11 +141,11 @@ fn later_stays(
 
 /// `tokens` as a source telling only the classes `expresses` marks would
 /// count them: the others counted as uncached input.
-fn fold(tokens: Tokens, expresses: [bool; 5]) -> Tokens {
+fn fold(tokens: [u64; 5], expresses: [bool; 5]) -> [u64; 5] {
     let mut folded = tokens;
     for t in TokenType::ALL.into_iter().filter(|t| !expresses[t.index()]) {
-        folded.0[TokenType::Input.index()] += folded.0[t.index()];
-        folded.0[t.index()] = 0;
+        folded[TokenType::Input.index()] += folded[t.index()];
+        folded[t.index()] = 0;
     }
     folded
 }

@@ -139,21 +139,53 @@ impl Modality {
 /// of money far inside the exact decimal range.
 pub const MAX_TOKENS: u64 = 1_000_000_000_000;
 
-/// Token counts of one request, indexed by [`TokenType::index`].
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Tokens(pub [u64; 5]);
+/// Token counts of one request, indexed by [`TokenType::index`]. Each is
+/// at most [`MAX_TOKENS`], under 2^40, so each is held in 5 bytes (25, not
+/// 40: a month holds millions of records).
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tokens([u8; 5 * COUNT_BYTES]);
+
+/// The bytes of one count in [`Tokens`].
+const COUNT_BYTES: usize = 5;
 
 impl Tokens {
+    /// The counts, indexed by [`TokenType::index`]; `None` when one is
+    /// beyond [`MAX_TOKENS`] (a reader's range check names it first).
+    pub fn new(counts: [u64; 5]) -> Option<Tokens> {
+        let mut bytes = [0u8; 5 * COUNT_BYTES];
+        for (i, n) in counts.into_iter().enumerate() {
+            if n > MAX_TOKENS {
+                return None;
+            }
+            bytes[i * COUNT_BYTES..][..COUNT_BYTES]
+                .copy_from_slice(&n.to_le_bytes()[..COUNT_BYTES]);
+        }
+        Some(Tokens(bytes))
+    }
+
     /// The count of one token type.
     pub fn get(&self, t: TokenType) -> u64 {
-        self.0[t.index()]
+        let mut le = [0u8; 8];
+        le[..COUNT_BYTES].copy_from_slice(&self.0[t.index() * COUNT_BYTES..][..COUNT_BYTES]);
+        u64::from_le_bytes(le)
+    }
+
+    /// Every count, indexed by [`TokenType::index`].
+    pub fn counts(&self) -> [u64; 5] {
+        TokenType::ALL.map(|t| self.get(t))
     }
 
     /// Every input token of the request: uncached, cache reads and writes.
     /// This is what long-context thresholds compare against.
     pub fn prompt(&self) -> u64 {
         // Each count is at most MAX_TOKENS, so four of them fit in a u64.
-        self.0[..4].iter().sum()
+        self.counts()[..4].iter().sum()
+    }
+}
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Tokens").field(&self.counts()).finish()
     }
 }
 
@@ -504,5 +536,21 @@ impl Shard {
     /// `count`.
     pub fn index_of(trace: u128, count: u32) -> u32 {
         (crate::hash::trace_hash(trace) % u64::from(count)) as u32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_counts_come_back_up_to_the_most_a_record_holds() {
+        let counts = [0, 1, MAX_TOKENS, 255, (1 << 32) + 7];
+        let tokens = Tokens::new(counts).expect("within range");
+        assert_eq!(tokens.counts(), counts);
+        assert_eq!(tokens.get(TokenType::CacheRead), 1);
+        assert_eq!(tokens.prompt(), 1 + MAX_TOKENS + 255);
+        assert_eq!(Tokens::new([0, 0, 0, MAX_TOKENS + 1, 0]), None);
+        assert_eq!(Tokens::default().counts(), [0; 5]);
     }
 }

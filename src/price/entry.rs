@@ -419,15 +419,15 @@ impl PriceEntry {
             )));
         }
         let mut cost = Cost::default();
-        let mut text = *tokens;
+        let mut text = tokens.counts();
         for &(m, n) in modalities {
-            let part = &mut text.0[m.part_of().index()];
+            let part = &mut text[m.part_of().index()];
             *part = part.saturating_sub(n);
             cost.tokens[m.part_of().index()] +=
                 per_million(n, self.modal_unit_price(m, qualifiers, long_context)?);
         }
         for t in TokenType::ALL {
-            let n = text.get(t);
+            let n = text[t.index()];
             if n > 0 {
                 cost.tokens[t.index()] +=
                     per_million(n, self.unit_price(t, qualifiers, long_context)?);

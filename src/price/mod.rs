@@ -494,7 +494,7 @@ cache_write_1h = 1
         let table = PriceTable::parse(TABLE, "t.toml").unwrap();
         let e = &table.entries[0];
         // 150,000 uncached + 60,000 cache read = 210,000 > 200,000: long-context rates.
-        let tokens = Tokens([150_000, 60_000, 0, 0, 1_000]);
+        let tokens = Tokens::new([150_000, 60_000, 0, 0, 1_000]).unwrap();
         let cost = e.cost(&tokens, &[], &Qualifiers::default()).unwrap();
         assert_eq!(
             cost.tokens,

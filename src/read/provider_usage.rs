@@ -21,7 +21,7 @@ use serde_json::Value;
 use super::usage::{for_each_json, RowError};
 use super::{csv_error, csv_line};
 use crate::error::{Error, Result, Skips};
-use crate::model::{Tokens, MAX_TOKENS};
+use crate::model::MAX_TOKENS;
 use crate::read::csv_lines::check_header;
 
 /// Tokens a provider reports for one (day, model).
@@ -33,8 +33,9 @@ pub struct ProviderUsage {
     pub model: Option<String>,
     /// The UTC day the bucket starts on.
     pub day: NaiveDate,
-    /// Tokens per type.
-    pub tokens: Tokens,
+    /// Tokens per type, indexed by [`crate::model::TokenType::index`]
+    /// (a bucket may hold more than one record's [`MAX_TOKENS`]).
+    pub tokens: [u64; 5],
 }
 
 /// The provider usage formats tokenledger reads.
@@ -214,14 +215,14 @@ fn openai_tokens(
     written: u64,
     uncached: Option<u64>,
     output: u64,
-) -> std::result::Result<Tokens, RowError> {
+) -> std::result::Result<[u64; 5], RowError> {
     let uncached = match uncached {
         Some(u) => u,
         None => input.checked_sub(cached + written).ok_or_else(|| {
             ("bad-token-count", format!("input_tokens {input} is fewer than its {cached} cached and {written} written tokens"))
         })?,
     };
-    Ok(Tokens([uncached, cached, written, 0, output]))
+    Ok([uncached, cached, written, 0, output])
 }
 
 #[derive(Deserialize)]
@@ -299,7 +300,7 @@ fn anthropic_page(json: &str) -> std::result::Result<Vec<ProviderUsage>, RowErro
         let day = bucket_day(&bucket.start_time)?;
         for r in &bucket.results {
             let creation = r.get("cache_creation");
-            let tokens = Tokens([
+            let tokens = [
                 count(r.get("uncached_input_tokens"), "uncached_input_tokens")?,
                 count(r.get("cache_read_input_tokens"), "cache_read_input_tokens")?,
                 count(
@@ -311,7 +312,7 @@ fn anthropic_page(json: &str) -> std::result::Result<Vec<ProviderUsage>, RowErro
                     "ephemeral_1h_input_tokens",
                 )?,
                 count(r.get("output_tokens"), "output_tokens")?,
-            ]);
+            ];
             rows.push(ProviderUsage {
                 provider: "anthropic",
                 model: model_of(r, "model"),
@@ -381,7 +382,7 @@ fn anthropic_csv_row(row: &CsvRow) -> std::result::Result<ProviderUsage, RowErro
         provider: "anthropic",
         model: Some(get("model_version").to_string()).filter(|m| !m.is_empty()),
         day: csv_day(get("usage_date_utc"), "usage_date_utc")?,
-        tokens: Tokens([
+        tokens: [
             text_count(
                 get("usage_input_tokens_no_cache"),
                 "usage_input_tokens_no_cache",
@@ -399,6 +400,6 @@ fn anthropic_csv_row(row: &CsvRow) -> std::result::Result<ProviderUsage, RowErro
                 "usage_input_tokens_cache_write_1h",
             )?,
             text_count(get("usage_output_tokens"), "usage_output_tokens")?,
-        ]),
+        ],
     })
 }

@@ -166,7 +166,8 @@ impl super::Month {
             end,
             ended,
             served,
-            tokens: Tokens([uncached, read, write_5m, write_1h, output]),
+            tokens: Tokens::new([uncached, read, write_5m, write_1h, output])
+                .expect("simulated counts are far below MAX_TOKENS"),
             reasoning,
             web_searches,
         };
@@ -277,7 +278,7 @@ impl super::Month {
         model: &ModelSpec,
         call: Drawn,
     ) {
-        let [uncached, read, write_5m, write_1h, output] = call.tokens.0;
+        let [uncached, read, write_5m, write_1h, output] = call.tokens.counts();
         let served = call.served;
         // Span token counts follow the semconv: input includes cached.
         let input_total = uncached + read + write_5m + write_1h;

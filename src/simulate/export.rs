@@ -122,7 +122,7 @@ impl UsageExport {
 
     /// One call as a canonical CSV row.
     fn write_canonical(&mut self, call: &BilledCall, end: DateTime<Utc>) -> std::io::Result<()> {
-        let [uncached, read, write_5m, write_1h, output] = call.tokens.0;
+        let [uncached, read, write_5m, write_1h, output] = call.tokens.counts();
         let extra = if self.charges {
             let searches = match call.web_searches {
                 0 => String::new(),
@@ -157,9 +157,9 @@ impl UsageExport {
         end: DateTime<Utc>,
         cost: &str,
     ) -> std::io::Result<()> {
-        let [_, read, write_5m, write_1h, output] = call.tokens.0;
+        let [_, read, write_5m, write_1h, output] = call.tokens.counts();
         // OpenAI-shaped: prompt_tokens includes every cached token.
-        let prompt: u64 = call.tokens.0[..4].iter().sum();
+        let prompt: u64 = call.tokens.counts()[..4].iter().sum();
         let usage = if call.provider == "anthropic" {
             format!(
                 r#"{{"cache_read_input_tokens":{read},"cache_creation_input_tokens":{},"cache_creation":{{"ephemeral_5m_input_tokens":{write_5m},"ephemeral_1h_input_tokens":{write_1h}}}}}"#,
@@ -214,14 +214,14 @@ impl UsageExport {
         end: DateTime<Utc>,
         cost: &str,
     ) -> std::io::Result<()> {
-        let [_, read, _, _, output] = call.tokens.0;
+        let [_, read, _, _, output] = call.tokens.counts();
         let provider_name = match call.provider {
             "anthropic" => "Anthropic",
             "openai" => "OpenAI",
             "google" => "Google",
             other => other,
         };
-        let prompt = call.tokens.0[..4].iter().sum::<u64>();
+        let prompt = call.tokens.counts()[..4].iter().sum::<u64>();
         let generation: String = call
             .id
             .chars()

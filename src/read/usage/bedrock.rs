@@ -16,7 +16,7 @@ use serde_json::value::RawValue;
 use super::labels::{labels_of, object_labels};
 use super::{billable, count, parse_timestamp, RowError};
 use crate::intern::Interner;
-use crate::model::{BilledRequest, Origin, Rare, Service, Tokens, UsageRecord};
+use crate::model::{BilledRequest, Origin, Rare, Service, UsageRecord};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -120,7 +120,7 @@ pub fn parse(
             timestamp: parse_timestamp(&log.timestamp)?,
             provider: interner.intern("aws.bedrock"),
             model: interner.intern(model_of(&log.model_id)),
-            tokens: Tokens([
+            tokens: super::tokens([
                 input,
                 count(
                     log.input.cache_read_input_token_count,
@@ -132,7 +132,7 @@ pub fn parse(
                 )?,
                 0,
                 output,
-            ]),
+            ])?,
             reasoning_tokens: 0,
             service: Service::default(),
             tenant_hint: None,

@@ -11,8 +11,8 @@ use super::{modalities, parse_count, parse_timestamp, reasoning_within_output, R
 use crate::error::{Error, Result};
 use crate::intern::Interner;
 use crate::model::{
-    BilledRequest, Labels, Modality, Origin, Rare, Service, Tier, TokenType, Tokens, UsageRecord,
-    GLOBAL, REASONING_COLUMN, REQUESTS_SUFFIX,
+    BilledRequest, Labels, Modality, Origin, Rare, Service, Tier, TokenType, UsageRecord, GLOBAL,
+    REASONING_COLUMN, REQUESTS_SUFFIX,
 };
 use crate::money::plausible;
 use crate::read::blocks::{parse_in_order, Blocks};
@@ -301,13 +301,14 @@ fn parse_row(
     };
     let provider = interner.intern(text(columns.provider, "provider")?);
     let model = interner.intern(text(columns.model, "model")?);
-    let mut tokens = Tokens::default();
+    let mut counts = [0; 5];
     for t in TokenType::ALL {
-        tokens.0[t.index()] = parse_count(
+        counts[t.index()] = parse_count(
             field(row, columns.tokens[t.index()], t.tokens_column())?,
             t.tokens_column(),
         )?;
     }
+    let tokens = super::tokens(counts)?;
     let service = parse_service(row, columns, interner)?;
     let reasoning_tokens = match optional(row, columns.reasoning, REASONING_COLUMN)? {
         "" => 0,

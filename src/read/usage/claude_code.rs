@@ -29,7 +29,7 @@ use rust_decimal::Decimal;
 use super::labels::labels_of;
 use super::{parse_timestamp, reasoning_within_output, uncached, RowError};
 use crate::intern::Interner;
-use crate::model::{BilledRequest, Origin, Rare, Service, Tokens, UsageRecord};
+use crate::model::{BilledRequest, Origin, Rare, Service, UsageRecord};
 use crate::read::otlp_logs::{each_event, Agent, Event, LogsData};
 use crate::read::span::Scalar;
 
@@ -85,7 +85,7 @@ fn record(
     let [input, read, write, output, reasoning] = event.tokens().map_err(|e| ("bad-count", e))?;
     let name = |i| event.token_field(i).unwrap_or_default();
     let uncached = uncached(input, read + write, name(0))?;
-    let tokens = Tokens([uncached, read, write, 0, output]);
+    let tokens = super::tokens([uncached, read, write, 0, output])?;
     reasoning_within_output(reasoning, &tokens, name(3))?;
     let labels = event.texts().map(|(k, v)| (k.to_string(), v.into_owned()));
     Ok(BilledRequest {

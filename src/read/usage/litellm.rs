@@ -27,7 +27,7 @@ use super::{
 use crate::error::{Error, Result};
 use crate::intern::{Interner, Sym};
 use crate::model::{
-    bare_model, BilledRequest, Labels, Modality, Origin, Rare, Service, Tier, Tokens, UsageRecord,
+    bare_model, BilledRequest, Labels, Modality, Origin, Rare, Service, Tier, UsageRecord,
 };
 use crate::read::csv_lines::CsvLines;
 
@@ -208,7 +208,7 @@ fn normalise(
     let [input, read, write_5m, write_1h, output] = token_counts(&log)?;
     let reasoning = usage_value(meta, &["completion_tokens_details", "reasoning_tokens"])?;
     let reasoning_tokens = count(reasoning, "reasoning_tokens")?;
-    let tokens = Tokens([input, read, write_5m, write_1h, output]);
+    let tokens = super::tokens([input, read, write_5m, write_1h, output])?;
     // OpenAI's audio (and image) token details, parts of the counts.
     let modalities = modalities(&tokens, |m| {
         let path: &[&str] = match m {

@@ -240,6 +240,18 @@ pub type RowSink<'s> =
 /// what was wrong with it).
 pub type JsonSink<'s> = dyn FnMut(u64, Result<&str, RowError>) -> Result<()> + 's;
 
+/// A record's token counts, indexed by [`TokenType::index`], each within
+/// the plausible range (the readers check each count as they read it; a
+/// count derived from them is checked here).
+pub fn tokens(counts: [u64; 5]) -> Result<Tokens, RowError> {
+    Tokens::new(counts).ok_or_else(|| {
+        (
+            "bad-token-count",
+            format!("token counts {counts:?}: one is beyond the plausible maximum of {MAX_TOKENS}"),
+        )
+    })
+}
+
 /// A token count from text: a whole, non-negative, plausible number;
 /// empty means 0.
 pub fn parse_count(value: &str, name: &str) -> Result<u64, RowError> {

@@ -15,7 +15,7 @@ use super::{
     RowError,
 };
 use crate::intern::Interner;
-use crate::model::{bare_model, BilledRequest, Origin, Rare, Service, Tokens, UsageRecord};
+use crate::model::{bare_model, BilledRequest, Origin, Rare, Service, UsageRecord};
 
 /// The API's `{"data": …}` envelope.
 #[derive(Deserialize)]
@@ -64,13 +64,13 @@ pub fn parse(
         ),
     )?;
     let cached = count(generation.native_tokens_cached, "native_tokens_cached")?;
-    let tokens = Tokens([
+    let tokens = super::tokens([
         uncached(prompt, cached, "native_tokens_prompt")?,
         cached,
         0,
         0,
         completion,
-    ]);
+    ])?;
     let reasoning_tokens = count(
         generation.native_tokens_reasoning,
         "native_tokens_reasoning",
