@@ -110,36 +110,58 @@ impl Month {
     }
 
     /// Each agent's distinct runs per day (the days of `all`'s series from
-    /// `first`), from the joined calls: how a retry loop is told.
+    /// `first`), from the joined calls: how a retry loop is told. The
+    /// joined records are taken in call order, so a run's are together
+    /// (the calls are sorted by trace): 8 bytes a joined record, each run's
+    /// (agent, day) pairs counted once as the run ends.
     fn agent_runs(&self, first: NaiveDate, all: &[Series]) -> RunsPerDay {
         let length = all.first().map_or(0, |s| s.requests.len());
-        let mut agents: Vec<crate::dimension::Key> = Vec::new();
-        let mut index: crate::hash::FastMap<crate::dimension::Key, usize> = Default::default();
-        // (agent, day, trace in two halves): 24 bytes a joined record, not
-        // the 32 a u128's alignment would take.
-        let mut seen: Vec<(u32, u32, [u64; 2])> = Vec::new();
-        for p in self.postings().iter() {
-            let (Some(call), Ok(day)) = (p.call, usize::try_from((p.day() - first).num_days()))
-            else {
+        let postings = self.postings();
+        let mut agents = AgentNumbers::default();
+        let day_of = |p: &crate::posting::Posting| usize::try_from((p.day() - first).num_days());
+        let mut by_call: Vec<(u32, u32)> = Vec::new();
+        for p in postings.iter() {
+            let (Some(call), Ok(day)) = (self.joined.call_of[p.index], day_of(&p)) else {
                 continue;
             };
-            let key = p.key(Dimension::Agent);
-            let at = *index.entry(key).or_insert_with(|| {
-                agents.push(key);
-                agents.len() - 1
-            });
+            // Numbered in the order the records meet them (as the rows
+            // below are then made).
+            agents.number(p.key(Dimension::Agent));
             if day < length {
-                let trace = [(call.trace_id >> 64) as u64, call.trace_id as u64];
-                seen.push((at as u32, day as u32, trace));
+                by_call.push((call, p.index as u32));
             }
         }
-        seen.sort_unstable();
-        seen.dedup();
+        by_call.sort_unstable();
+        let mut counts: Vec<Option<Vec<u64>>> = vec![None; agents.keys.len()];
+        let mut run: Vec<(usize, usize)> = Vec::new();
+        let mut count_run = |run: &mut Vec<(usize, usize)>| {
+            run.sort_unstable();
+            run.dedup();
+            for &(at, day) in run.iter() {
+                counts[at].get_or_insert_with(|| vec![0; length])[day] += 1;
+            }
+            run.clear();
+        };
+        let calls = &self.resolved.calls;
+        let mut trace = None;
+        for (call, record) in by_call {
+            let p = postings.get(record as usize);
+            let this = calls[call as usize].trace_id;
+            if trace != Some(this) {
+                count_run(&mut run);
+                trace = Some(this);
+            }
+            let day = day_of(&p).expect("kept for its day");
+            run.push((agents.number(p.key(Dimension::Agent)), day));
+        }
+        count_run(&mut run);
         let interner = &self.usage.interner;
         let mut runs = RunsPerDay::default();
-        for (at, day, _) in seen {
-            let label = agents[at as usize].label(interner).to_string();
-            runs.entry(label).or_insert_with(|| vec![0; length])[day as usize] += 1;
+        for (key, days) in agents.keys.iter().zip(counts) {
+            let Some(days) = days else { continue };
+            let row = runs.entry(key.label(interner).to_string());
+            let row = row.or_insert_with(|| vec![0; length]);
+            row.iter_mut().zip(days).for_each(|(sum, n)| *sum += n);
         }
         runs
     }
@@ -234,5 +256,22 @@ impl Month {
             Some(period) => Some((period.first_day(), period.last_day())),
             None => self.day_range(),
         }
+    }
+}
+
+/// Agents numbered in the order they are first met.
+#[derive(Default)]
+struct AgentNumbers {
+    keys: Vec<crate::dimension::Key>,
+    index: crate::hash::FastMap<crate::dimension::Key, usize>,
+}
+
+impl AgentNumbers {
+    /// `key`'s number, given it when first met.
+    fn number(&mut self, key: crate::dimension::Key) -> usize {
+        *self.index.entry(key).or_insert_with(|| {
+            self.keys.push(key);
+            self.keys.len() - 1
+        })
     }
 }
