@@ -337,6 +337,39 @@ fn claude_code_log_events_are_a_fleets_spans_and_usage() {
 }
 
 #[test]
+fn a_claude_code_count_beyond_range_is_named_not_wrapped() {
+    // Each count an event gives is checked as the other usage readers
+    // check theirs (Claude Code's input is its own plus the cache counts).
+    let wd = Workdir::new("claude-code-range");
+    let logs = std::fs::read_to_string(crate::workdir::fixture("claude-code/logs.jsonl")).unwrap();
+    let huge = logs.replacen(
+        r#""key":"input_tokens","value":{"intValue":12}"#,
+        r#""key":"input_tokens","value":{"intValue":9223372036854775807}"#,
+        1,
+    );
+    assert_ne!(huge, logs);
+    wd.write("logs.jsonl", &huge);
+    let args = [
+        "report",
+        "--spans",
+        "logs.jsonl",
+        "--usage",
+        "logs.jsonl",
+        "--out",
+        "out",
+    ];
+    let stderr = wd.fail(&args, 2);
+    assert!(
+        stderr.contains("logs.jsonl:1: input_tokens: 9223372036854"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("tokens in one request is beyond the plausible maximum of 1000000000000"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn codex_cli_log_events_are_a_fleets_spans_and_usage() {
     // Two developers' Codex CLI events (the names its codex_otel crate
     // records): only `codex.sse_event` of kind `response.completed` with

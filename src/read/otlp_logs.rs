@@ -194,7 +194,8 @@ impl Event<'_, '_> {
             }
         }
         if self.agent == Agent::ClaudeCode {
-            counts[0] += counts[1] + counts[2];
+            // Saturating: a reader then refuses the sum as beyond range.
+            counts[0] = counts[0].saturating_add(counts[1].saturating_add(counts[2]));
         }
         Ok(counts)
     }

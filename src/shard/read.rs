@@ -13,7 +13,7 @@ use crate::manifest::{read_verified, Checked, Sha};
 use crate::model::{Billed, CallInfo, Origin};
 use crate::pipeline::intake::Intake;
 use crate::read::span::AttrKeys;
-use crate::tree::{Agents, Call, Dims, Found, Reread, Resolved, Wanted};
+use crate::tree::{Agents, Call, Dims, Found, Reread, Resolved, SharedAgents, Wanted};
 
 /// Read the partials of every shard (each exactly once) into the resolved
 /// trees of the whole month, adding the span files to `intake.inputs` and
@@ -213,7 +213,8 @@ fn absorb(
         let trace = hex(trace, 32, dir, "outcomes")?;
         resolved.outcomes.insert(trace, interner.intern(outcome));
     }
-    read_calls(dir, interner, (file_of, settle))
+    let shared = &mut resolved.shared_agents;
+    read_calls(dir, (interner, shared), (file_of, settle))
 }
 
 /// Every trace must be in one partial only: a trace whose spans were
@@ -247,7 +248,7 @@ fn no_trace_twice(metas: &[(&PathBuf, Meta)]) -> Result<()> {
 /// time, then the last. The hash the file had, read and checked.
 fn read_calls(
     dir: &Path,
-    interner: &mut Interner,
+    (interner, shared): (&mut Interner, &mut SharedAgents),
     (file_of, settle): (impl Fn(u32) -> Option<u32>, &mut Settle),
 ) -> Result<Sha> {
     let mut calls = Vec::with_capacity(BATCH);
@@ -268,7 +269,7 @@ fn read_calls(
                     None,
                 ]),
                 root_agent: intern(c.root_agent),
-                agents: Agents::of(c.agents.into_iter().rev().map(&mut intern)),
+                agents: shared.shared(&Agents::of(c.agents.into_iter().rev().map(&mut intern))),
             },
             step: c.step,
             origin: Origin {

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::hash::FastMap;
 use crate::intern::Sym;
 
 /// The distinct agents on a path from a span up to its root, in no
@@ -58,6 +59,34 @@ impl Drop for Link {
     }
 }
 
+/// Equal agent lists, one shared list each: a month's calls hold a
+/// million traces' lists, most the same few (each trace's own links,
+/// a small allocation apiece, are freed once its calls hold the shared
+/// one). Lists are equal here when they list the same agents in the same
+/// order, so a call's list iterates as its own did.
+#[derive(Debug, Default)]
+pub struct SharedAgents(FastMap<([u32; SHARED_DEPTH], u8), Agents>);
+
+/// The longest list shared; a deeper one is kept as it is.
+const SHARED_DEPTH: usize = 4;
+
+impl SharedAgents {
+    /// The shared list equal to `list` (`list` itself, the first time).
+    pub fn shared(&mut self, list: &Agents) -> Agents {
+        let mut key = [0; SHARED_DEPTH];
+        let mut depth = 0;
+        for agent in list.iter() {
+            if depth == SHARED_DEPTH {
+                return list.clone();
+            }
+            key[depth] = Sym::to_raw(agent);
+            depth += 1;
+        }
+        let shared = self.0.entry((key, depth as u8));
+        shared.or_insert_with(|| list.clone()).clone()
+    }
+}
+
 impl PartialEq for Agents {
     /// The same agents, in any order.
     fn eq(&self, other: &Agents) -> bool {
@@ -91,5 +120,21 @@ mod tests {
         let long = Agents::of((0..300_000).map(|i| Some(names.intern(&i.to_string()))));
         assert_eq!(long.iter().count(), 300_000);
         drop(long);
+        // Equal lists come back as one; another order or depth does not.
+        let mut shared = SharedAgents::default();
+        let first = shared.shared(&Agents::of([a, b]));
+        let again = shared.shared(&Agents::of([a, b]));
+        assert!(Arc::ptr_eq(
+            first.0.as_ref().unwrap(),
+            again.0.as_ref().unwrap()
+        ));
+        let other = shared.shared(&Agents::of([b, a]));
+        assert!(!Arc::ptr_eq(
+            first.0.as_ref().unwrap(),
+            other.0.as_ref().unwrap()
+        ));
+        assert_eq!(other.iter().collect::<Vec<_>>(), [a, b]);
+        let deep = Agents::of([a, b, None, Some(names.intern("c")), Some(names.intern("d"))]);
+        assert_eq!(shared.shared(&deep).iter().count(), 5);
     }
 }

@@ -15,7 +15,7 @@
 mod agents;
 mod walk;
 
-pub use agents::Agents;
+pub use agents::{Agents, SharedAgents};
 
 use walk::{AgentPaths, Walk};
 
@@ -109,6 +109,8 @@ pub struct Resolved {
     /// the join; the partials), for the calls the join lists unbilled
     /// ([`Resolved::restore_infos`]).
     pub reread: Option<Box<dyn Reread>>,
+    /// The agent lists the calls resolved here share ([`SharedAgents`]).
+    pub shared_agents: SharedAgents,
 }
 
 /// Each call's record, where its join id found one, in call order.
@@ -439,7 +441,9 @@ fn resolve_trace(
                 None,
             ]),
             root_agent: agent.and_then(|a| agent_names[paths.root[a] as usize]),
-            agents: agent.map_or_else(Agents::default, |a| paths.agents[a].clone()),
+            agents: agent.map_or_else(Agents::default, |a| {
+                out.shared_agents.shared(&paths.agents[a])
+            }),
         };
         out.calls.push(Call {
             trace_id,

@@ -241,8 +241,9 @@ pub type RowSink<'s> =
 pub type JsonSink<'s> = dyn FnMut(u64, Result<&str, RowError>) -> Result<()> + 's;
 
 /// A record's token counts, indexed by [`TokenType::index`], each within
-/// the plausible range (the readers check each count as they read it; a
-/// count derived from them is checked here).
+/// the plausible range (the readers check each count they read with
+/// [`count`] or [`parse_count`], naming its field; a count derived from
+/// them is checked here).
 pub fn tokens(counts: [u64; 5]) -> Result<Tokens, RowError> {
     Tokens::new(counts).ok_or_else(|| {
         (
