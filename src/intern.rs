@@ -35,11 +35,46 @@ impl Sym {
     }
 }
 
-/// The table of distinct strings.
+/// The table of distinct strings, and of distinct label sets.
 #[derive(Debug, Default)]
 pub struct Interner {
     ids: FastMap<Box<str>, Sym>,
     names: Vec<Box<str>>,
+    /// Each distinct set of (name, value) labels; [`LabelSet`] is one's
+    /// place plus one.
+    sets: Vec<Box<[(Sym, Sym)]>>,
+    set_ids: FastMap<Box<[(Sym, Sym)]>, LabelSet>,
+}
+
+/// A usage record's labels, (name, value) pairs sorted by name, interned
+/// in the [`Interner`] (a month's records repeat a few teams and keys):
+/// 4 bytes a record. The default is no labels.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct LabelSet(u32);
+
+/// What [`Interner::absorb`] renumbered: each symbol and each label set
+/// of the interner taken in, by its old number.
+#[derive(Debug, Default)]
+pub struct Renumbered {
+    /// The symbols, for [`Sym::remap`].
+    pub syms: Vec<Sym>,
+    /// The label sets, for [`LabelSet::remap`].
+    pub sets: Vec<LabelSet>,
+}
+
+impl LabelSet {
+    /// Whether it holds no labels.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The set's number in the interner that absorbed its own.
+    pub fn remap(self, renumbered: &Renumbered) -> LabelSet {
+        match self.0 {
+            0 => self,
+            n => renumbered.sets[n as usize - 1],
+        }
+    }
 }
 
 impl Interner {
@@ -63,10 +98,43 @@ impl Interner {
         &self.names[sym.index()]
     }
 
-    /// Take in every name of `other` (another thread's interner); returns
-    /// the symbol each of its symbols has here, for [`Sym::remap`].
-    pub fn absorb(&mut self, other: Interner) -> Vec<Sym> {
-        other.names.iter().map(|name| self.intern(name)).collect()
+    /// The label set of `pairs` (sorted by name), adding it on first
+    /// sight.
+    pub fn label_set(&mut self, pairs: Vec<(Sym, Sym)>) -> LabelSet {
+        if pairs.is_empty() {
+            return LabelSet::default();
+        }
+        if let Some(&set) = self.set_ids.get(pairs.as_slice()) {
+            return set;
+        }
+        let set = u32::try_from(self.sets.len() + 1)
+            .map(LabelSet)
+            .expect("fewer than 2^32 distinct label sets");
+        let pairs: Box<[(Sym, Sym)]> = pairs.into();
+        self.sets.push(pairs.clone());
+        self.set_ids.insert(pairs, set);
+        set
+    }
+
+    /// The labels of `set`.
+    pub fn labels(&self, set: LabelSet) -> &[(Sym, Sym)] {
+        match set.0 {
+            0 => &[],
+            n => &self.sets[n as usize - 1],
+        }
+    }
+
+    /// Take in every name and label set of `other` (another thread's
+    /// interner); returns the number each has here.
+    pub fn absorb(&mut self, other: Interner) -> Renumbered {
+        let syms: Vec<Sym> = other.names.iter().map(|name| self.intern(name)).collect();
+        let sets = (other.sets.iter())
+            .map(|pairs| {
+                let pairs = pairs.iter().map(|&(n, v)| (n.remap(&syms), v.remap(&syms)));
+                self.label_set(pairs.collect())
+            })
+            .collect();
+        Renumbered { syms, sets }
     }
 
     /// The order of every interned string and of `labels` (fixed ones such
@@ -110,5 +178,42 @@ impl TextOrder<'_> {
             true => 2 * at as u64 + 1,
             false => 2 * at as u64,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_sets_are_shared_and_renumbered_when_absorbed() {
+        let mut main = Interner::default();
+        let (team, key) = (main.intern("team"), main.intern("key"));
+        let (k1, red) = (main.intern("k1"), main.intern("red"));
+        let a = main.label_set(vec![(key, k1), (team, red)]);
+        assert_eq!(main.label_set(vec![]), LabelSet::default());
+        assert!(main.label_set(vec![]).is_empty() && !a.is_empty());
+        // Another thread's interner numbers its names and sets apart.
+        let mut other = Interner::default();
+        let blue = other.intern("blue");
+        let team_there = other.intern("team");
+        let b = other.label_set(vec![(team_there, blue)]);
+        let red = other.intern("red");
+        let key_there = other.intern("key");
+        let k1 = other.intern("k1");
+        let a_there = other.label_set(vec![(key_there, k1), (team_there, red)]);
+        let renumbered = main.absorb(other);
+        assert_eq!(
+            a_there.remap(&renumbered),
+            a,
+            "the same set, the same number"
+        );
+        let b_here = b.remap(&renumbered);
+        assert_ne!(b_here, a);
+        let text: Vec<(&str, &str)> = (main.labels(b_here).iter())
+            .map(|&(n, v)| (main.get(n), main.get(v)))
+            .collect();
+        assert_eq!(text, [("team", "blue")]);
+        assert_eq!(LabelSet::default().remap(&renumbered), LabelSet::default());
     }
 }

@@ -16,8 +16,7 @@ use rust_decimal::Decimal;
 
 use crate::dimension::{Dimension, Key, PerDimension};
 use crate::error::Result;
-use crate::intern::Interner;
-use crate::model::Labels;
+use crate::intern::{Interner, Sym};
 use crate::money::ratio;
 use crate::posting::{Posting, Postings, RuleOwner, RuleOwners};
 use crate::read::allocation::{AllocationFile, SplitBy, RULE_DIMENSIONS};
@@ -167,7 +166,7 @@ pub fn allocate(
     let mut requests: PerDimension<BTreeMap<String, Decimal>> =
         PerDimension::from_fn(|_| BTreeMap::new());
     let mut rule_amounts = vec![Decimal::ZERO; file.rules.len()];
-    let mut left: Vec<(&Labels, Decimal)> = Vec::new();
+    let mut left: Vec<(&[(Sym, Sym)], Decimal)> = Vec::new();
     for p in postings.iter() {
         let amount = spend(&p);
         let owner = assigned.owner(p.index);
@@ -185,7 +184,7 @@ pub fn allocate(
                 (Some((rule, value)), _) => (value.clone(), Source::Rule(rule)),
                 (None, Key::Unattributed) => {
                     if d == Dimension::Tenant {
-                        left.push((&p.record.labels, amount));
+                        left.push((interner.labels(p.record.labels), amount));
                     }
                     continue;
                 }
@@ -279,7 +278,7 @@ fn spread_splits(
 /// The `n` labels (`name=value`) carrying the most of `records`' amounts,
 /// largest first, ties by label.
 pub fn top_labels<'r>(
-    records: impl Iterator<Item = (&'r Labels, Decimal)>,
+    records: impl Iterator<Item = (&'r [(Sym, Sym)], Decimal)>,
     interner: &Interner,
     n: usize,
 ) -> Vec<(String, Decimal)> {

@@ -126,7 +126,7 @@ pub fn assign(
     // Per rule: the records it matched that an earlier rule took.
     let mut shadowed = vec![(0u64, usize::MAX); rules.len()];
     for posting in postings.iter() {
-        let values = names.values(&posting.record.labels, interner, &mut seen);
+        let values = names.values(interner.labels(posting.record.labels), interner, &mut seen);
         let mut owner = None;
         for (i, rule) in rules.iter().enumerate() {
             if posting.call.is_some() && !rule.overrides {

@@ -243,7 +243,7 @@ pub(crate) mod tests {
             reasoning_tokens: 0,
             service: Service::default(),
             tenant_hint: None,
-            labels: Box::new([]),
+            labels: Default::default(),
             origin: Origin { file: 0, line: 1 },
             rare: Rare {
                 alt_request_id: alt.map(Into::into),

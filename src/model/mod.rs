@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
-use crate::intern::Sym;
+use crate::intern::{LabelSet, Renumbered, Sym};
 
 mod costs;
 mod ids;
@@ -327,8 +327,9 @@ pub struct UsageRecord {
     pub tenant_hint: Option<Sym>,
     /// The source's owner-like fields (a gateway's team and key, the
     /// caller's IAM identity, request metadata): (name, value), sorted by
-    /// name, for allocation rules. Empty for most sources.
-    pub labels: Labels,
+    /// name, for allocation rules, interned ([`crate::intern::Interner::labels`] gives
+    /// them). Empty for most sources.
+    pub labels: LabelSet,
     /// Where the record was read.
     pub origin: Origin,
     /// Its rarer parts, behind one pointer: `None` for most records
@@ -361,15 +362,15 @@ impl Rare {
 }
 
 impl UsageRecord {
-    /// Its names renumbered by `map` (another interner's ids, absorbed).
-    pub fn remap(&mut self, map: &[Sym]) {
+    /// Its names and labels renumbered by `renumbered` (another
+    /// interner's, absorbed).
+    pub fn remap(&mut self, renumbered: &Renumbered) {
+        let map = &renumbered.syms;
         self.provider = self.provider.remap(map);
         self.model = self.model.remap(map);
         self.service.geo = self.service.geo.map(|g| g.remap(map));
         self.tenant_hint = self.tenant_hint.map(|t| t.remap(map));
-        for (name, value) in self.labels.iter_mut() {
-            (*name, *value) = (name.remap(map), value.remap(map));
-        }
+        self.labels = self.labels.remap(renumbered);
         if let Some(rare) = &mut self.rare {
             for (charge, _) in rare.requests.iter_mut() {
                 *charge = charge.remap(map);
@@ -412,10 +413,6 @@ impl UsageRecord {
         self.rare = rare.boxed();
     }
 }
-
-/// A usage record's labels: (name, value) pairs, sorted by name, names
-/// unique.
-pub type Labels = Box<[(Sym, Sym)]>;
 
 /// What a span is for attribution purposes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -231,10 +231,12 @@ fn summarise(
 ) -> Summary {
     let mut summary = intake.summary(&usage.pricing, usage.period, totals);
     checks.summarise(&mut summary);
-    let unattributed = ledger
-        .unattributed
-        .iter()
-        .map(|&i| (&usage.records[i].labels, usage.costs.get(i).total()));
+    let unattributed = ledger.unattributed.iter().map(|&i| {
+        (
+            usage.interner.labels(usage.records[i].labels),
+            usage.costs.get(i).total(),
+        )
+    });
     let labels = crate::allocate::top_labels(unattributed, &usage.interner, 5);
     summary.unattributed_labels = crate::allocate::LabelJson::list(&labels);
     if let Some(a) = allocation {

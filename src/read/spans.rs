@@ -353,7 +353,7 @@ pub fn read_file(
         let map = interner.absorb(block.interner);
         spans += block.spans.len() as u64;
         for mut span in block.spans {
-            span.remap(&map);
+            span.remap(&map.syms);
             sink(span);
         }
         block.errors.into_iter().try_for_each(|e| skips.handle(e))

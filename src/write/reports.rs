@@ -184,9 +184,7 @@ pub fn unattributed_csv(
             { r.origin.line }
         ));
         if labelled {
-            let labels: Vec<String> = r
-                .labels
-                .iter()
+            let labels: Vec<String> = (interner.labels(r.labels).iter())
                 .map(|&(n, v)| format!("{}={}", interner.get(n), interner.get(v)))
                 .collect();
             row.push(labels.join(";"));

@@ -9,9 +9,9 @@ use rust_decimal::Decimal;
 use super::labels::labels_of;
 use super::{modalities, parse_count, parse_timestamp, reasoning_within_output, RowError, RowSink};
 use crate::error::{Error, Result};
-use crate::intern::Interner;
+use crate::intern::{Interner, LabelSet};
 use crate::model::{
-    BilledRequest, Labels, Modality, Origin, Rare, Service, Tier, TokenType, UsageRecord, GLOBAL,
+    BilledRequest, Modality, Origin, Rare, Service, Tier, TokenType, UsageRecord, GLOBAL,
     REASONING_COLUMN, REQUESTS_SUFFIX,
 };
 use crate::money::plausible;
@@ -108,7 +108,7 @@ fn labels(
     row: &csv::ByteRecord,
     columns: &[(usize, String)],
     interner: &mut Interner,
-) -> Result<Labels, RowError> {
+) -> Result<LabelSet, RowError> {
     let mut pairs = Vec::with_capacity(columns.len());
     for (index, name) in columns {
         let value = field(row, *index, &format!("{LABEL_PREFIX}{name}"))?;
@@ -417,7 +417,10 @@ mod tests {
             let names: Vec<(&str, &str)> = records
                 .iter()
                 .map(|b| &b.record)
-                .flat_map(|r| r.labels.iter().copied().chain([(r.provider, r.model)]))
+                .flat_map(|r| {
+                    let labels = interner.labels(r.labels).iter().copied();
+                    labels.chain([(r.provider, r.model)])
+                })
                 .map(|(a, b)| (interner.get(a), interner.get(b)))
                 .collect();
             let names = format!("{names:?}");

@@ -5,14 +5,14 @@
 use serde_json::Value;
 
 use crate::intern::Interner;
-use crate::model::Labels;
+use crate::intern::LabelSet;
 
 /// The labels of `pairs`: empty values dropped, values trimmed, sorted by
 /// name; of two values under one name the first is kept.
 pub fn labels_of(
     pairs: impl IntoIterator<Item = (String, String)>,
     interner: &mut Interner,
-) -> Labels {
+) -> LabelSet {
     let mut kept: Vec<(String, String)> = Vec::new();
     for (name, value) in pairs {
         let value = value.trim();
@@ -22,9 +22,11 @@ pub fn labels_of(
         kept.push((name, value.to_string()));
     }
     kept.sort_by(|a, b| a.0.cmp(&b.0));
-    kept.into_iter()
+    let pairs = kept
+        .into_iter()
         .map(|(name, value)| (interner.intern(&name), interner.intern(&value)))
-        .collect()
+        .collect();
+    interner.label_set(pairs)
 }
 
 /// A JSON scalar as label text: strings as they are, numbers and booleans

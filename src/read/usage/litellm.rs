@@ -25,10 +25,8 @@ use super::{
     provider_name, reasoning_within_output, uncached, RowError, RowSink,
 };
 use crate::error::{Error, Result};
-use crate::intern::{Interner, Sym};
-use crate::model::{
-    bare_model, BilledRequest, Labels, Modality, Origin, Rare, Service, Tier, UsageRecord,
-};
+use crate::intern::{Interner, LabelSet, Sym};
+use crate::model::{bare_model, BilledRequest, Modality, Origin, Rare, Service, Tier, UsageRecord};
 use crate::read::csv_lines::CsvLines;
 
 /// One spend-log row, from JSON or CSV.
@@ -333,7 +331,7 @@ fn tenant_hint(log: &SpendLog) -> Option<String> {
 /// (hashed), `api_key_alias` (`metadata.user_api_key_alias`), `tags`
 /// (`request_tags`, else `metadata.tags`) and each
 /// `metadata.requester_metadata` key as `requester_metadata.<key>`.
-fn litellm_labels(log: &SpendLog, interner: &mut Interner) -> Labels {
+fn litellm_labels(log: &SpendLog, interner: &mut Interner) -> LabelSet {
     let meta = |key: &str| log.metadata.as_ref().and_then(|m| m.get(key));
     let meta_text = |key: &str| meta(key).and_then(scalar);
     let mut pairs: Vec<(String, String)> = [

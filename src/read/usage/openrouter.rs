@@ -14,7 +14,7 @@ use super::{
     billable, count, parse_timestamp, parse_usd, provider_name, reasoning_within_output, uncached,
     RowError,
 };
-use crate::intern::Interner;
+use crate::intern::{Interner, LabelSet};
 use crate::model::{bare_model, BilledRequest, Origin, Rare, Service, UsageRecord};
 
 /// The API's `{"data": …}` envelope.
@@ -98,7 +98,7 @@ pub fn parse(
             reasoning_tokens,
             service: Service::default(),
             tenant_hint: None,
-            labels: Box::default(),
+            labels: LabelSet::default(),
             origin: Origin { file, line },
             rare: Rare {
                 alt_request_id: generation
