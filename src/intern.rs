@@ -1,6 +1,8 @@
 //! Interned strings: dimension values (tenants, features, agents, tools,
 //! models) repeat across millions of spans and records, so each distinct
-//! string is stored once and referred to by a 4-byte [`Sym`].
+//! string is stored once and referred to by a 4-byte [`Sym`]; and interned
+//! label sets, a usage record's (name, value) pairs, by a 4-byte
+//! [`LabelSet`].
 
 use std::num::NonZeroU32;
 

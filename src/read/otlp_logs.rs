@@ -29,7 +29,7 @@ use sha2::{Digest, Sha256};
 use super::otlp_value::{AnyValue, KeyValue, Resource};
 use super::span::{compact, AttrKeys, Attributes, Ids, Scalar};
 use crate::intern::Interner;
-use crate::model::{Origin, Span};
+use crate::model::{Origin, Span, MAX_TOKENS};
 
 /// One OTLP `LogsData` document (a line of the Collector's file exporter).
 #[derive(Deserialize)]
@@ -182,8 +182,8 @@ impl Event<'_, '_> {
 
     /// The token counts: (all input, cache reads, cache writes, output,
     /// reasoning within output). Absent counts are 0; a count that is not
-    /// a whole number is its field's error. Claude Code counts cache reads
-    /// and writes apart from `input_tokens`.
+    /// a whole number, or beyond [`MAX_TOKENS`], is its field's error.
+    /// Claude Code counts cache reads and writes apart from `input_tokens`.
     pub fn tokens(&self) -> Result<[u64; 5], String> {
         let mut counts = [0u64; 5];
         for (i, n) in counts.iter_mut().enumerate() {
@@ -191,11 +191,15 @@ impl Event<'_, '_> {
                 *n = self
                     .count(key)
                     .ok_or(format!("{key}: not a whole number of tokens"))?;
+                if *n > MAX_TOKENS {
+                    return Err(format!(
+                        "{key}: {n} tokens in one request is beyond the plausible maximum of {MAX_TOKENS}"
+                    ));
+                }
             }
         }
         if self.agent == Agent::ClaudeCode {
-            // Saturating: a reader then refuses the sum as beyond range.
-            counts[0] = counts[0].saturating_add(counts[1].saturating_add(counts[2]));
+            counts[0] += counts[1] + counts[2];
         }
         Ok(counts)
     }
@@ -206,7 +210,8 @@ impl Event<'_, '_> {
         let own = self.count(self.token_field(i)?)?;
         let caches = |k: usize| self.token_field(k).and_then(|f| self.count(f)).unwrap_or(0);
         match (self.agent, i) {
-            (Agent::ClaudeCode, 0) => Some(own + caches(1) + caches(2)),
+            // Saturating: a span's counts are not range-checked here.
+            (Agent::ClaudeCode, 0) => Some(own.saturating_add(caches(1)).saturating_add(caches(2))),
             _ => Some(own),
         }
     }

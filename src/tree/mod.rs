@@ -109,7 +109,8 @@ pub struct Resolved {
     /// the join; the partials), for the calls the join lists unbilled
     /// ([`Resolved::restore_infos`]).
     pub reread: Option<Box<dyn Reread>>,
-    /// The agent lists the calls resolved here share ([`SharedAgents`]).
+    /// The agent lists calls share ([`SharedAgents`]): each thread's run of
+    /// traces its own (dropped once absorbed), and a merge's.
     pub shared_agents: SharedAgents,
 }
 

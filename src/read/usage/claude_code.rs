@@ -84,12 +84,6 @@ fn record(
     };
     let [input, read, write, output, reasoning] = event.tokens().map_err(|e| ("bad-count", e))?;
     let name = |i| event.token_field(i).unwrap_or_default();
-    for (i, n) in [input, read, write, output, reasoning]
-        .into_iter()
-        .enumerate()
-    {
-        super::count(Some(n), name(i))?;
-    }
     let uncached = uncached(input, read + write, name(0))?;
     let tokens = super::tokens([uncached, read, write, 0, output])?;
     reasoning_within_output(reasoning, &tokens, name(3))?;
