@@ -54,9 +54,7 @@ pub fn dedupe(
         }
     }
     let dropped = drop.iter().filter(|&&d| d).count() as u64;
-    let mut d = drop.iter();
-    records.retain(|_| !*d.next().unwrap());
-    ids.retain(|i| !drop[i]);
+    ids.retain_with(records, |i| !drop[i]);
     Ok(dropped)
 }
 

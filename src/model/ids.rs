@@ -92,9 +92,14 @@ impl RequestIds {
         kept
     }
 
-    /// Keep the ids of the records `keep` (by index) says to keep, as
-    /// `Vec::retain` keeps records.
-    pub fn retain(&mut self, keep: impl Fn(usize) -> bool) {
+    /// Keep the records `keep` (by index) says to keep, and their ids,
+    /// in order.
+    pub fn retain_with<R>(&mut self, records: &mut Vec<R>, keep: impl Fn(usize) -> bool) {
+        let mut index = 0;
+        records.retain(|_| {
+            index += 1;
+            keep(index - 1)
+        });
         *self = self.kept(keep, false);
     }
 
@@ -133,8 +138,10 @@ mod tests {
         assert!(released
             .iter()
             .eq(given.iter().enumerate().map(|(i, id)| expect(i, id))));
-        ids.retain(|i| i % 5 != 1);
+        let mut records: Vec<usize> = (0..given.len()).collect();
+        ids.retain_with(&mut records, |i| i % 5 != 1);
         let kept = given.iter().enumerate().filter(|(i, _)| i % 5 != 1);
+        assert!(records.iter().copied().eq(kept.clone().map(|(i, _)| i)));
         assert!(ids.iter().eq(kept.map(|(_, id)| id.as_str())));
     }
 }

@@ -110,49 +110,47 @@ impl Month {
     }
 
     /// Each agent's distinct runs per day (the days of `all`'s series from
-    /// `first`), from the joined calls: how a retry loop is told. The
-    /// joined records are taken in call order, so a run's are together
-    /// (the calls are sorted by trace): 8 bytes a joined record, each run's
-    /// (agent, day) pairs counted once as the run ends.
+    /// `first`), from the joined calls: how a retry loop is told. Each
+    /// joined record's (call, agent, day) is taken in call order, so a
+    /// run's are together (the calls are sorted by trace): 12 bytes a
+    /// joined record, each run's (agent, day) pairs counted once as the run
+    /// ends.
     fn agent_runs(&self, first: NaiveDate, all: &[Series]) -> RunsPerDay {
         let length = all.first().map_or(0, |s| s.requests.len());
-        let postings = self.postings();
         let mut agents = AgentNumbers::default();
-        let day_of = |p: &crate::posting::Posting| usize::try_from((p.day() - first).num_days());
-        let mut by_call: Vec<(u32, u32)> = Vec::new();
-        for p in postings.iter() {
-            let (Some(call), Ok(day)) = (self.joined.call_of[p.index], day_of(&p)) else {
+        let mut by_call: Vec<(u32, u32, u32)> = Vec::new();
+        for p in self.postings().iter() {
+            let day = usize::try_from((p.day() - first).num_days());
+            let (Some(call), Ok(day)) = (self.joined.call_of[p.index], day) else {
                 continue;
             };
             // Numbered in the order the records meet them (as the rows
             // below are then made).
-            agents.number(p.key(Dimension::Agent));
+            let at = agents.number(p.key(Dimension::Agent));
             if day < length {
-                by_call.push((call, p.index as u32));
+                by_call.push((call, at as u32, day as u32));
             }
         }
         by_call.sort_unstable();
         let mut counts: Vec<Option<Vec<u64>>> = vec![None; agents.keys.len()];
-        let mut run: Vec<(usize, usize)> = Vec::new();
-        let mut count_run = |run: &mut Vec<(usize, usize)>| {
+        let mut run: Vec<(u32, u32)> = Vec::new();
+        let mut count_run = |run: &mut Vec<(u32, u32)>| {
             run.sort_unstable();
             run.dedup();
             for &(at, day) in run.iter() {
-                counts[at].get_or_insert_with(|| vec![0; length])[day] += 1;
+                counts[at as usize].get_or_insert_with(|| vec![0; length])[day as usize] += 1;
             }
             run.clear();
         };
         let calls = &self.resolved.calls;
         let mut trace = None;
-        for (call, record) in by_call {
-            let p = postings.get(record as usize);
+        for (call, at, day) in by_call {
             let this = calls[call as usize].trace_id;
             if trace != Some(this) {
                 count_run(&mut run);
                 trace = Some(this);
             }
-            let day = day_of(&p).expect("kept for its day");
-            run.push((agents.number(p.key(Dimension::Agent)), day));
+            run.push((at, day));
         }
         count_run(&mut run);
         let interner = &self.usage.interner;

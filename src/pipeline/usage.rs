@@ -183,9 +183,7 @@ fn keep_period(
     for (i, r) in records.iter().enumerate().filter(|&(i, _)| !inside[i]) {
         outside.extend(r.ids(ids.get(i)).map(Box::from));
     }
-    let mut keep = inside.iter();
-    records.retain(|_| *keep.next().expect("a flag per record"));
-    ids.retain(|i| inside[i]);
+    ids.retain_with(records, |i| inside[i]);
     outside
 }
 
