@@ -190,7 +190,7 @@ pub fn round_rows(
     }
     let totals_of = |i: &u32| &rows[*i as usize].1;
     let exact = by_label.iter().map(|i| components(&totals_of(i).cost));
-    let cells = controlled(exact, targets)?;
+    let rounding = controlled(exact, targets)?;
     let billed = billed_target
         .map(|target| {
             let exact: Vec<Decimal> = by_label.iter().map(|i| totals_of(i).billed).collect();
@@ -200,7 +200,7 @@ pub fn round_rows(
     drop(by_label);
     let mut rounded = crate::shrink::convert(rows, |i, (keys, totals, inclusive)| {
         let at = place[i] as usize;
-        let cost = cells[at];
+        let cost = rounding.cells(at, &components(&totals.cost));
         let cost_usd: Micros = cost.iter().copied().sum();
         let own = totals.cost.total();
         let inclusive = inclusive.map(|incl| inclusive_cell(incl, own, cost_usd));
@@ -222,7 +222,7 @@ pub fn round_rows(
             place[b as usize],
         ))
     });
-    permute(&mut rounded, order);
+    crate::shrink::permute(&mut rounded, order);
     Ok(rounded)
 }
 
@@ -281,24 +281,6 @@ pub fn add_allocated(
         }
     }
     Ok(())
-}
-
-/// Put `items[order[k]]` at `k`, for every `k`, in place: each cycle of the
-/// permutation is followed once, so each item (a row is hundreds of
-/// bytes) moves about once, however the sort went.
-fn permute<T>(items: &mut [T], mut order: Vec<u32>) {
-    for start in 0..items.len() {
-        let mut k = start;
-        loop {
-            let from = order[k] as usize;
-            order[k] = k as u32;
-            if from == start {
-                break;
-            }
-            items.swap(k, from);
-            k = from;
-        }
-    }
 }
 
 /// The first 8 bytes of a label, zero-padded, as a number: ordered as the
@@ -447,16 +429,6 @@ pub fn check_conservation(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn permute_puts_each_item_where_its_order_says() {
-        let mut items = ['a', 'b', 'c', 'd', 'e', 'f'];
-        permute(&mut items, vec![2, 0, 3, 1, 4, 5]);
-        assert_eq!(items, ['c', 'a', 'd', 'b', 'e', 'f']);
-        let mut items = ['a', 'b', 'c', 'd'];
-        permute(&mut items, vec![1, 0, 3, 2]);
-        assert_eq!(items, ['b', 'a', 'd', 'c']);
-    }
 
     #[test]
     fn label_prefixes_order_as_labels_do() {

@@ -28,9 +28,8 @@ use crate::money::Micros;
 pub fn controlled<const N: usize>(
     exact: impl ExactSizeIterator<Item = [Decimal; N]>,
     targets: &[Micros; N],
-) -> Result<Vec<[Micros; N]>> {
+) -> Result<Rounding<N>> {
     let rows = exact.len();
-    let mut cells = Vec::with_capacity(rows);
     let mut groups: BTreeMap<(u8, u8, u8), Vec<(Decimal, u32)>> = BTreeMap::new();
     let mut need = [0i128; N];
     for (i, row) in exact.enumerate() {
@@ -44,7 +43,6 @@ pub fn controlled<const N: usize>(
             .entry(key)
             .or_default()
             .push((floored.excess, i as u32));
-        cells.push(floored.floors);
     }
     for j in 0..N {
         need[j] += targets[j].0;
@@ -64,10 +62,33 @@ pub fn controlled<const N: usize>(
              (a conservation bug; please report it)"
         ))
     })?;
+    let mut rounding = Rounding { ups: vec![0; rows] };
     for (group, columns) in groups.iter_mut().zip(ups) {
-        deal(group, &columns, &mut cells);
+        deal(group, &columns, &mut rounding.ups);
     }
-    Ok(cells)
+    Ok(rounding)
+}
+
+/// A controlled rounding of `N` columns: which cells of each row round
+/// up, a bit each (a byte a row, where a million-run table's cells would
+/// take 80 bytes each: the rest is the exact amount floored, made again).
+#[derive(Debug)]
+pub struct Rounding<const N: usize> {
+    ups: Vec<u8>,
+}
+
+impl<const N: usize> Rounding<N> {
+    /// Row `i`'s rounded cells, from its exact amounts (those [`controlled`]
+    /// was given for it).
+    pub fn cells(&self, i: usize, row: &[Decimal; N]) -> [Micros; N] {
+        let mut cells = floor_row_exactly(row)
+            .unwrap_or_else(|| floor_row(row))
+            .floors;
+        for (j, cell) in cells.iter_mut().enumerate() {
+            cell.0 += i128::from(self.ups[i] >> j & 1);
+        }
+        cells
+    }
 }
 
 /// A row's cells in micro-dollars rounded down, which of them have a
@@ -254,7 +275,7 @@ fn solve<const N: usize>(groups: &[Group], need: &[i128; N]) -> Option<Vec<[i64;
 /// with the largest fractional excess take the extra cell (`high`), then
 /// the cells are dealt in a cycle over the rows, so a column's cells (at
 /// most one per row) land on distinct rows.
-fn deal<const N: usize>(group: &mut Group, ups: &[i64; N], cells: &mut [[Micros; N]]) {
+fn deal<const N: usize>(group: &mut Group, ups: &[i64; N], rows_up: &mut [u8]) {
     let n = group.rows.len();
     let total: i64 = ups.iter().sum();
     let order = &mut group.rows;
@@ -268,7 +289,8 @@ fn deal<const N: usize>(group: &mut Group, ups: &[i64; N], cells: &mut [[Micros;
             } else {
                 order[position - full].1
             };
-            cells[row as usize][j].0 += 1;
+            debug_assert_eq!(rows_up[row as usize] >> j & 1, 0, "a cell rounds up once");
+            rows_up[row as usize] |= 1 << j;
             position += 1;
         }
     }
@@ -385,7 +407,10 @@ mod tests {
     /// Every cell within a micro-dollar, rows summing to a rounding of their
     /// exact total, columns to the targets.
     fn check<const N: usize>(exact: &[[Decimal; N]], targets: &[Micros; N]) {
-        let cells = controlled(exact.iter().copied(), targets).unwrap();
+        let rounding = controlled(exact.iter().copied(), targets).unwrap();
+        let cells: Vec<[Micros; N]> = (exact.iter().enumerate())
+            .map(|(i, row)| rounding.cells(i, row))
+            .collect();
         let m = Decimal::from(1_000_000);
         for (row, rounded) in exact.iter().zip(&cells) {
             for j in 0..N {

@@ -65,6 +65,24 @@ pub fn convert<S: Shrinking, U>(mut items: S, mut f: impl FnMut(usize, S::Item) 
     Vec::from(converted)
 }
 
+/// Put `items[order[k]]` at `k`, for every `k`, in place: each cycle of the
+/// permutation is followed once, so each item (a row is hundreds of
+/// bytes) moves about once, however the sort went.
+pub fn permute<T>(items: &mut [T], mut order: Vec<u32>) {
+    for start in 0..items.len() {
+        let mut k = start;
+        loop {
+            let from = order[k] as usize;
+            order[k] = k as u32;
+            if from == start {
+                break;
+            }
+            items.swap(k, from);
+            k = from;
+        }
+    }
+}
+
 /// Drop `items` in the order of the memory they own (`address` of each):
 /// a million allocations made in one order and freed in another are a
 /// cache miss each (the 1,000,000-run month's 3.4 million calls' facts:
@@ -98,6 +116,20 @@ pub fn return_freed() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn permute_puts_each_item_where_its_order_says() {
+        let mut items = ['a', 'b', 'c', 'd', 'e', 'f'];
+        permute(&mut items, vec![2, 0, 3, 1, 4, 5]);
+        assert_eq!(items, ['c', 'a', 'd', 'b', 'e', 'f']);
+        let mut items = ['a', 'b', 'c', 'd'];
+        permute(&mut items, vec![1, 0, 3, 2]);
+        assert_eq!(items, ['b', 'a', 'd', 'c']);
+        // Fixed points, a swap and a longer cycle.
+        let mut items = vec!['a', 'b', 'c', 'd', 'e', 'f'];
+        permute(&mut items, vec![0, 2, 1, 5, 3, 4]);
+        assert_eq!(items, ['a', 'c', 'b', 'f', 'd', 'e']);
+    }
 
     #[test]
     fn converting_keeps_the_order_and_gives_each_item_its_index() {

@@ -237,21 +237,16 @@ impl Resolved {
         }
     }
 
-    /// Sort the calls by (trace id, span id), as [`Resolved::calls`] holds
-    /// them (and their records found, alike), and give back the vector's
-    /// unused room (they are held to the end of the run).
+    /// Sort the calls (and their records found) by (trace id, span id), and
+    /// give back the vector's unused room (held to the end of the run).
     pub fn sort_calls(&mut self) {
         match self.found.take() {
             None => self.calls.sort_unstable_by_key(|c| (c.trace_id, c.span_id)),
             Some(found) => {
-                let mut keys: Vec<(u128, u64, u32)> = (self.calls.iter().enumerate())
-                    .map(|(i, c)| (c.trace_id, c.span_id, i as u32))
-                    .collect();
-                keys.sort_unstable();
-                let order: Vec<u32> = keys.into_iter().map(|(_, _, i)| i).collect();
+                let order = trace_order(&self.calls);
                 self.found = Some(order.iter().map(|&i| found[i as usize]).collect());
                 drop(found);
-                permute(&mut self.calls, order);
+                crate::shrink::permute(&mut self.calls, order);
             }
         }
         self.calls.shrink_to_fit();
@@ -458,21 +453,30 @@ fn resolve_trace(
     Ok(())
 }
 
-/// Put `items` in `order`: the item at `order[i]` moves to `i`, each one
-/// once, following the permutation's cycles.
-fn permute<T>(items: &mut [T], mut order: Vec<u32>) {
-    for start in 0..items.len() {
-        let mut at = start;
-        loop {
-            let from = order[at] as usize;
-            order[at] = at as u32;
-            if from == start || from == at {
-                break;
-            }
-            items.swap(at, from);
-            at = from;
+/// The order of `calls` by (trace id, span id), for calls lying trace by
+/// trace: their runs of one trace sorted (24 bytes a run, not 32 a call;
+/// a trace's runs sort together), then each trace's calls by span id.
+fn trace_order(calls: &[Call]) -> Vec<u32> {
+    let mut runs: Vec<([u64; 2], u32, u32)> = Vec::new();
+    for (i, call) in calls.iter().enumerate() {
+        let trace = [(call.trace_id >> 64) as u64, call.trace_id as u64];
+        match runs.last_mut() {
+            Some((last, _, len)) if *last == trace => *len += 1,
+            _ => runs.push((trace, i as u32, 1)),
         }
     }
+    runs.sort_unstable();
+    let mut order = Vec::with_capacity(calls.len());
+    let mut trace: Vec<(u64, u32)> = Vec::new();
+    for same_trace in runs.chunk_by(|a, b| a.0 == b.0) {
+        trace.clear();
+        for &(_, start, len) in same_trace {
+            trace.extend((start..start + len).map(|i| (calls[i as usize].span_id, i)));
+        }
+        trace.sort_unstable();
+        order.extend(trace.iter().map(|&(_, i)| i));
+    }
+    order
 }
 
 /// Keep the first copy of a span exported twice (counted in
@@ -591,9 +595,5 @@ mod tests {
         assert!(resolved.calls.is_sorted_by_key(|c| (c.trace_id, c.span_id)));
         let found = resolved.found.as_ref().unwrap();
         assert_eq!(*found, resolved.calls.iter().map(record).collect::<Found>());
-        // Fixed points, a swap and a longer cycle.
-        let mut items = vec!['a', 'b', 'c', 'd', 'e', 'f'];
-        permute(&mut items, vec![0, 2, 1, 5, 3, 4]);
-        assert_eq!(items, ['a', 'c', 'b', 'f', 'd', 'e']);
     }
 }
