@@ -62,10 +62,11 @@ pub struct RoundedRow {
     pub keys: Vec<Label>,
     /// Exact sums (tokens, requests, exact cost for ratios).
     pub totals: Totals,
-    /// Rounded cost columns.
-    pub cost: [Micros; COLUMNS],
-    /// Rounded `cost_usd`: the sum of `cost`.
-    pub cost_usd: Micros,
+    /// Rounded cost columns, then `cost_usd` (their sum), in micro-dollars,
+    /// 64 bits each where all fit (48 bytes, not 96, in each of a million
+    /// run rows); else zeros, the row's amounts holding them
+    /// ([`RoundedRow::cost`]).
+    cells: [i64; COLUMNS + 1],
     /// The amounts only some reports have, behind one pointer: `None` for
     /// a row with none of them (a million run rows without a true-up).
     amounts: Option<Box<Amounts>>,
@@ -80,6 +81,9 @@ pub struct Amounts {
     pub billed: Option<Micros>,
     /// Rounded allocated cost (under `--allocation` only).
     pub allocated: Option<Micros>,
+    /// The cost columns and `cost_usd` of a row where one is beyond 64 bits
+    /// of micro-dollars (over 9.2 trillion dollars).
+    pub wide: Option<([Micros; COLUMNS], Micros)>,
 }
 
 impl RoundedRow {
@@ -88,19 +92,42 @@ impl RoundedRow {
         keys: Vec<Label>,
         totals: Totals,
         (cost, cost_usd): ([Micros; COLUMNS], Micros),
-        amounts: Amounts,
+        mut amounts: Amounts,
     ) -> RoundedRow {
+        let mut cells = [0i64; COLUMNS + 1];
+        let amounts_of_row = cost.iter().chain([&cost_usd]);
+        let fit = (amounts_of_row.zip(&mut cells))
+            .all(|(m, cell)| i64::try_from(m.0).map(|narrow| *cell = narrow).is_ok());
+        if !fit {
+            cells = [0; COLUMNS + 1];
+            amounts.wide = Some((cost, cost_usd));
+        }
         RoundedRow {
             keys,
             totals,
-            cost,
-            cost_usd,
+            cells,
             amounts: (amounts != Amounts::default()).then(|| Box::new(amounts)),
         }
     }
 
     fn amounts(&self) -> Amounts {
         self.amounts.as_deref().copied().unwrap_or_default()
+    }
+
+    /// Rounded cost columns.
+    pub fn cost(&self) -> [Micros; COLUMNS] {
+        match self.amounts.as_deref().and_then(|a| a.wide) {
+            Some((cost, _)) => cost,
+            None => std::array::from_fn(|j| Micros(self.cells[j].into())),
+        }
+    }
+
+    /// Rounded `cost_usd`: the sum of [`RoundedRow::cost`].
+    pub fn cost_usd(&self) -> Micros {
+        match self.amounts.as_deref().and_then(|a| a.wide) {
+            Some((_, cost_usd)) => cost_usd,
+            None => Micros(self.cells[COLUMNS].into()),
+        }
     }
 
     /// Rounded inclusive cost (agents only).
@@ -121,7 +148,7 @@ impl RoundedRow {
     /// What the row spent: its trued-up cost under `--true-up`, else its
     /// computed cost.
     pub fn spend(&self) -> Micros {
-        self.billed().unwrap_or(self.cost_usd)
+        self.billed().unwrap_or(self.cost_usd())
     }
 }
 
@@ -208,6 +235,7 @@ pub fn round_rows(
             inclusive,
             billed: billed.as_ref().map(|b| b[at]),
             allocated: None,
+            wide: None,
         };
         RoundedRow::new(keys, totals, (cost, cost_usd), amounts)
     });
@@ -216,8 +244,8 @@ pub fn round_rows(
     let mut order: Vec<u32> = (0..rounded.len() as u32).collect();
     order.sort_unstable_by(|&a, &b| {
         let (ra, rb) = (&rounded[a as usize], &rounded[b as usize]);
-        (rb.cost_usd, rb.billed(), place[a as usize]).cmp(&(
-            ra.cost_usd,
+        (rb.cost_usd(), rb.billed(), place[a as usize]).cmp(&(
+            ra.cost_usd(),
             ra.billed(),
             place[b as usize],
         ))
@@ -272,6 +300,7 @@ pub fn add_allocated(
                 inclusive: zero(inclusive),
                 billed: zero(billed),
                 allocated: Some(amount),
+                wide: None,
             };
             let no_cost = ([Micros(0); COLUMNS], Micros(0));
             let keys = vec![label.as_str().into()];
@@ -404,7 +433,7 @@ pub fn check_conservation(
             ));
         }
         for (k, column) in COST_COLUMNS.iter().enumerate() {
-            let sum: Micros = rows.iter().map(|r| r.cost[k]).sum();
+            let sum: Micros = rows.iter().map(|r| r.cost()[k]).sum();
             if sum != columns[k] {
                 return fail(format!(
                     "by_{name}.{column} sums to {sum}, not {}",
@@ -412,7 +441,7 @@ pub fn check_conservation(
                 ));
             }
         }
-        let sum: Micros = rows.iter().map(|r| r.cost_usd).sum();
+        let sum: Micros = rows.iter().map(|r| r.cost_usd()).sum();
         if sum != total {
             return fail(format!("by_{name}.cost_usd sums to {sum}, not {total}"));
         }
@@ -429,6 +458,40 @@ pub fn check_conservation(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rounded_rows_hold_amounts_past_64_bits_whole() {
+        let row = |cost: [Micros; COLUMNS]| {
+            let cost_usd = cost.iter().copied().sum();
+            RoundedRow::new(
+                vec![],
+                Totals::default(),
+                (cost, cost_usd),
+                Amounts::default(),
+            )
+        };
+        let small = [
+            Micros(1),
+            Micros(-2),
+            Micros(3),
+            Micros(0),
+            Micros((i64::MAX - 2).into()),
+        ];
+        let wide = [
+            Micros(1),
+            Micros(i128::from(i64::MAX) * 4),
+            Micros(-7),
+            Micros(0),
+            Micros(2),
+        ];
+        for cost in [small, wide] {
+            let rounded = row(cost);
+            assert_eq!(rounded.cost(), cost);
+            assert_eq!(rounded.cost_usd(), cost.iter().copied().sum());
+        }
+        assert!(row(small).amounts.is_none());
+        assert!(row(wide).amounts.is_some());
+    }
 
     #[test]
     fn label_prefixes_order_as_labels_do() {

@@ -64,7 +64,7 @@ mod compact {
         // And per report row (a month can hold a row per tenant): a row's
         // totals, and the row once rounded.
         assert!(size_of::<crate::attribute::Totals>() <= 176);
-        assert!(size_of::<crate::ledger::RoundedRow>() <= 304);
+        assert!(size_of::<crate::ledger::RoundedRow>() <= 256);
         // A run as the run answers hold it (a million in a large month).
         assert!(size_of::<crate::answers::RunCost>() <= 32);
     }

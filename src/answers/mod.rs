@@ -69,7 +69,7 @@ impl<'a> RunCost<'a> {
 
     /// The run's rounded `cost_usd`.
     pub fn cost(&self) -> Micros {
-        self.row.cost_usd
+        self.row.cost_usd()
     }
 
     /// The run's `label`.
@@ -145,7 +145,7 @@ pub fn run_group_costs(
         .collect();
     Ok(round_rows(rows, columns, None)?
         .into_iter()
-        .map(|mut row| (row.keys.swap_remove(0).to_string(), row.cost_usd))
+        .map(|mut row| (row.keys.swap_remove(0).to_string(), row.cost_usd()))
         .collect())
 }
 

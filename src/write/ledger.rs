@@ -78,7 +78,7 @@ pub fn by_day_csv(w: &mut CsvOut, days: &[Report]) -> csv::Result<()> {
         for row in rows {
             cells.clear();
             cells.push(format_args!("{}", row.totals.requests));
-            cells.push(format_args!("{}", row.cost_usd));
+            cells.push(format_args!("{}", row.cost_usd()));
             let (day, value) = (&*row.keys[0], &*row.keys[1]);
             w.row([day, report.table.name(), value, cells.get(0), cells.get(1)])?;
         }

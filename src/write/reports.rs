@@ -55,10 +55,10 @@ pub fn report_csv(
         for &(charge, _) in &charges {
             cells.push(format_args!("{}", totals.charge(charge)));
         }
-        for cost in &row.cost[..shown] {
+        for cost in &row.cost()[..shown] {
             cells.push(format_args!("{cost}"));
         }
-        cells.push(format_args!("{}", row.cost_usd));
+        cells.push(format_args!("{}", row.cost_usd()));
         if !is_run {
             let share = ratio(totals.cost.total(), total_cost, 100, 2).unwrap_or_default();
             cells.push(format_args!("{share:.2}"));

@@ -134,13 +134,13 @@ fn top_grid(title: &str, rows: &[RoundedRow]) -> String {
         "cost_usd".into(),
         "share".into(),
     ]);
-    let whole: Micros = rows.iter().map(|r| r.cost_usd).sum();
+    let whole: Micros = rows.iter().map(|r| r.cost_usd()).sum();
     for row in rows.iter().take(5) {
-        let share = ratio(row.cost_usd.to_decimal(), whole.to_decimal(), 100, 1)
+        let share = ratio(row.cost_usd().to_decimal(), whole.to_decimal(), 100, 1)
             .map_or("-".into(), |r| format!("{r:.1} %"));
         grid.add_row([
             Cell::new(escape(&row.keys[0])),
-            Cell::new(row.cost_usd).set_alignment(CellAlignment::Right),
+            Cell::new(row.cost_usd()).set_alignment(CellAlignment::Right),
             Cell::new(share).set_alignment(CellAlignment::Right),
         ]);
     }

@@ -42,8 +42,8 @@ impl Daily {
         let mut totals = vec![Micros(0); n];
         let mut month: FastMap<&str, Micros> = FastMap::default();
         for &(i, row) in &placed {
-            totals[i].0 += row.cost_usd.0;
-            month.entry(&row.keys[1]).or_default().0 += row.cost_usd.0;
+            totals[i].0 += row.cost_usd().0;
+            month.entry(&row.keys[1]).or_default().0 += row.cost_usd().0;
         }
         let mut ranked: Vec<(&str, Micros)> = month.into_iter().collect();
         let costliest = |a: &(&str, Micros), b: &(&str, Micros)| b.1.cmp(&a.1).then(a.0.cmp(b.0));
@@ -58,7 +58,7 @@ impl Daily {
             .collect();
         for &(i, row) in &placed {
             if let Some(place) = ranked.iter().position(|(value, _)| **value == *row.keys[1]) {
-                top[place].1[i].0 += row.cost_usd.0;
+                top[place].1[i].0 += row.cost_usd().0;
             }
         }
         Daily { totals, top }
