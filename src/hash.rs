@@ -95,6 +95,11 @@ impl Hasher for FxHasher {
     }
 }
 
+/// An id's hash, as its part's table keys it.
+pub fn hash_of(id: &str) -> u64 {
+    std::hash::BuildHasher::hash_one(&FastBuild::default(), id)
+}
+
 /// The part of `count` an id falls in: its hash mixed once more, so the
 /// parts' own tables see the hash's full spread (an id index, or the
 /// search for repeated ids, cut into one part per thread).
@@ -102,8 +107,7 @@ pub fn part_of(id: &str, count: usize) -> usize {
     if count == 1 {
         return 0;
     }
-    let hash = std::hash::BuildHasher::hash_one(&FastBuild::default(), id);
-    (mix64(hash) % count as u64) as usize
+    (mix64(hash_of(id)) % count as u64) as usize
 }
 
 #[cfg(test)]

@@ -47,20 +47,20 @@ pub fn distribution(
         ("agent", RunLabel::RootAgent, agent_costs),
     ];
     for (dimension, label, group_costs) in dimensions {
-        let mut rows: Vec<Spread> = group(runs, label)
+        let mut rows: Vec<Spread> = percentiles(runs, label, [50, 95, 99])
             .into_iter()
-            .map(|(key, mut costs)| {
-                costs.sort_unstable();
+            .map(|(key, group)| {
                 let total = group_costs[key];
+                let [p50, p95, p99] = group.at;
                 Spread {
                     dimension,
                     key: key.to_string(),
-                    runs: costs.len() as u64,
-                    mean: mean(total, costs.len() as u64),
-                    p50: percentile(&costs, 50),
-                    p95: percentile(&costs, 95),
-                    p99: percentile(&costs, 99),
-                    max: *costs.last().expect("groups are not empty"),
+                    runs: group.runs,
+                    mean: mean(total, group.runs),
+                    p50,
+                    p95,
+                    p99,
+                    max: group.max,
                     total,
                 }
             })
@@ -71,11 +71,63 @@ pub fn distribution(
     out
 }
 
-/// The runs' costs by their `label`.
-fn group<'a>(runs: &[RunCost<'a>], label: RunLabel) -> BTreeMap<&'a str, Vec<Micros>> {
-    let mut groups: BTreeMap<&str, Vec<Micros>> = BTreeMap::new();
+/// A group of runs' costs: how many, the largest, and the nearest-rank
+/// percentiles asked for.
+struct Group<const P: usize> {
+    runs: u64,
+    max: Micros,
+    at: [Micros; P],
+}
+
+/// Each group of `runs` by `label`, with the percentiles `ps` of its
+/// costs. Runs listed costliest first (as `by_run.csv` lists them) are
+/// taken in that order twice, once to count each group and once to pick
+/// its percentiles, holding no group's costs (a million runs' would take
+/// 16 MiB); otherwise each group's costs are gathered and sorted.
+fn percentiles<'a, const P: usize>(
+    runs: &[RunCost<'a>],
+    label: RunLabel,
+    ps: [usize; P],
+) -> BTreeMap<&'a str, Group<P>> {
+    if !runs.is_sorted_by(|a, b| a.cost() >= b.cost()) {
+        let mut groups: BTreeMap<&str, Vec<Micros>> = BTreeMap::new();
+        for run in runs {
+            groups.entry(run.label(label)).or_default().push(run.cost());
+        }
+        return (groups.into_iter())
+            .map(|(key, mut costs)| {
+                costs.sort_unstable();
+                let group = Group {
+                    runs: costs.len() as u64,
+                    max: *costs.last().expect("groups are not empty"),
+                    at: ps.map(|p| percentile(&costs, p)),
+                };
+                (key, group)
+            })
+            .collect();
+    }
+    let mut counts: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
     for run in runs {
-        groups.entry(run.label(label)).or_default().push(run.cost());
+        counts.entry(run.label(label)).or_default().0 += 1;
+    }
+    let mut groups: BTreeMap<&str, Group<P>> = BTreeMap::new();
+    for run in runs {
+        let key = run.label(label);
+        let (runs, seen) = counts.get_mut(key).expect("counted");
+        // The costliest first: ascending rank r is place n - r here.
+        let place = *seen;
+        *seen += 1;
+        let group = groups.entry(key).or_insert_with(|| Group {
+            runs: *runs,
+            max: run.cost(),
+            at: [Micros(0); P],
+        });
+        for (at, p) in group.at.iter_mut().zip(ps) {
+            let rank = (p as u64 * *runs).div_ceil(100).max(1);
+            if place == *runs - rank {
+                *at = run.cost();
+            }
+        }
     }
     groups
 }
@@ -93,13 +145,13 @@ pub struct Outlier<'a> {
 /// Runs costing more than their feature's p99 or, with `factor`, more than
 /// `factor` × the feature's median; the most expensive first.
 pub fn outliers<'a>(runs: &[RunCost<'a>], factor: Option<Decimal>) -> Vec<Outlier<'a>> {
-    let thresholds: BTreeMap<&str, Decimal> = group(runs, RunLabel::Feature)
+    let thresholds: BTreeMap<&str, Decimal> = percentiles(runs, RunLabel::Feature, [50, 99])
         .into_iter()
-        .map(|(feature, mut costs)| {
-            costs.sort_unstable();
+        .map(|(feature, group)| {
+            let [p50, p99] = group.at;
             let threshold = match factor {
-                Some(f) => percentile(&costs, 50).to_decimal() * f,
-                None => percentile(&costs, 99).to_decimal(),
+                Some(f) => p50.to_decimal() * f,
+                None => p99.to_decimal(),
             };
             (feature, threshold)
         })
@@ -121,4 +173,43 @@ pub fn outliers<'a>(runs: &[RunCost<'a>], factor: Option<Decimal>) -> Vec<Outlie
             .then_with(|| a.run.id().cmp(b.run.id()))
     });
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::attribute::Totals;
+    use crate::ledger::{Amounts, RoundedRow, COLUMNS};
+
+    #[test]
+    fn runs_costliest_first_give_the_percentiles_of_their_sorted_costs() {
+        let rows: Vec<RoundedRow> = (0..500u64)
+            .map(|i| {
+                let cost = Micros(i128::from((i * 7919) % 263));
+                let feature = ["a", "b", "c"][(i % 3) as usize];
+                let mut cells = [Micros(0); COLUMNS];
+                cells[0] = cost;
+                let keys = vec!["id".into(), "agent".into(), "t".into(), feature.into()];
+                RoundedRow::new(keys, Totals::default(), (cells, cost), Amounts::default())
+            })
+            .collect();
+        let runs: Vec<RunCost> = (rows.iter())
+            .map(|row| RunCost {
+                row,
+                trace: 0,
+                steps: 0,
+            })
+            .collect();
+        let mut costliest_first = runs.clone();
+        costliest_first.sort_by_key(|run| std::cmp::Reverse(run.cost()));
+        let of = |runs: &[RunCost]| {
+            let groups = percentiles(runs, RunLabel::Feature, [1, 50, 95, 99, 100]);
+            (groups.into_iter())
+                .map(|(key, g)| (key.to_string(), g.runs, g.max, g.at))
+                .collect::<Vec<_>>()
+        };
+        assert!(!runs.is_sorted_by(|a, b| a.cost() >= b.cost()));
+        assert_eq!(of(&runs), of(&costliest_first));
+        assert_eq!(of(&runs[..1])[0].3, [Micros(0); 5]);
+    }
 }
