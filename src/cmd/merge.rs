@@ -23,6 +23,8 @@ pub struct MergeConfig {
 
 /// Merge shard partials into the month's reports.
 pub fn run(config: &MergeConfig) -> Result<Outcome> {
+    // A merge holds the whole month's records and calls.
+    crate::shrink::give_back_large_blocks();
     let mut timings = Timings::start();
     let (mut usage, mut intake) = Usage::read(&config.month.usage)?;
     usage.price()?;

@@ -137,6 +137,7 @@ impl Gather {
             return;
         };
         let parts = self.parts(*spans * SPAN_STATE);
+        crate::shrink::give_back_large_blocks();
         let mut spill = match Spill::new(parts) {
             Ok(spill) => spill,
             Err(e) => {
