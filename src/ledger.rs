@@ -73,7 +73,7 @@ pub struct RoundedRow {
 }
 
 /// A rounded row's amounts that only some reports have.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Amounts {
     /// Rounded inclusive cost (agents only).
     pub inclusive: Option<Micros>,
@@ -82,8 +82,8 @@ pub struct Amounts {
     /// Rounded allocated cost (under `--allocation` only).
     pub allocated: Option<Micros>,
     /// The cost columns and `cost_usd` of a row where one is beyond 64 bits
-    /// of micro-dollars (over 9.2 trillion dollars).
-    pub wide: Option<([Micros; COLUMNS], Micros)>,
+    /// of micro-dollars (over 9.2 trillion dollars), boxed apart.
+    pub wide: Option<Box<([Micros; COLUMNS], Micros)>>,
 }
 
 impl RoundedRow {
@@ -100,7 +100,7 @@ impl RoundedRow {
             .all(|(m, cell)| i64::try_from(m.0).map(|narrow| *cell = narrow).is_ok());
         if !fit {
             cells = [0; COLUMNS + 1];
-            amounts.wide = Some((cost, cost_usd));
+            amounts.wide = Some(Box::new((cost, cost_usd)));
         }
         RoundedRow {
             keys,
@@ -110,39 +110,44 @@ impl RoundedRow {
         }
     }
 
-    fn amounts(&self) -> Amounts {
-        self.amounts.as_deref().copied().unwrap_or_default()
+    fn amounts(&self) -> Option<&Amounts> {
+        self.amounts.as_deref()
+    }
+
+    /// The cost columns and `cost_usd` of a row beyond 64 bits.
+    fn wide(&self) -> Option<&([Micros; COLUMNS], Micros)> {
+        self.amounts()?.wide.as_deref()
     }
 
     /// Rounded cost columns.
     pub fn cost(&self) -> [Micros; COLUMNS] {
-        match self.amounts.as_deref().and_then(|a| a.wide) {
-            Some((cost, _)) => cost,
+        match self.wide() {
+            Some((cost, _)) => *cost,
             None => std::array::from_fn(|j| Micros(self.cells[j].into())),
         }
     }
 
     /// Rounded `cost_usd`: the sum of [`RoundedRow::cost`].
     pub fn cost_usd(&self) -> Micros {
-        match self.amounts.as_deref().and_then(|a| a.wide) {
-            Some((_, cost_usd)) => cost_usd,
+        match self.wide() {
+            Some((_, cost_usd)) => *cost_usd,
             None => Micros(self.cells[COLUMNS].into()),
         }
     }
 
     /// Rounded inclusive cost (agents only).
     pub fn inclusive(&self) -> Option<Micros> {
-        self.amounts().inclusive
+        self.amounts()?.inclusive
     }
 
     /// Rounded trued-up cost (under `--true-up` only).
     pub fn billed(&self) -> Option<Micros> {
-        self.amounts().billed
+        self.amounts()?.billed
     }
 
     /// Rounded allocated cost (under `--allocation` only).
     pub fn allocated(&self) -> Option<Micros> {
-        self.amounts().allocated
+        self.amounts()?.allocated
     }
 
     /// What the row spent: its trued-up cost under `--true-up`, else its
@@ -208,8 +213,8 @@ pub fn round_rows(
 ) -> Result<Vec<RoundedRow>> {
     // Controlled rounding breaks its ties by row order: the rows in label
     // order (a sort of indexes by the labels' first bytes), each row's
-    // place in it, and the cells in that order. The rows themselves move
-    // once, into rounded rows, and once more, into their final order.
+    // place in it, and its cells found by that place. The rows themselves
+    // move once, into rounded rows, and once more, into their final order.
     let by_label = label_order(&rows);
     let mut place = vec![0u32; rows.len()];
     for (at, &i) in by_label.iter().enumerate() {

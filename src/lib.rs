@@ -65,6 +65,9 @@ mod compact {
         // totals, and the row once rounded.
         assert!(size_of::<crate::attribute::Totals>() <= 176);
         assert!(size_of::<crate::ledger::RoundedRow>() <= 256);
+        // The amounts a row boxes when it has one (every row under a
+        // true-up).
+        assert!(size_of::<crate::ledger::Amounts>() <= 112);
         // A run as the run answers hold it (a million in a large month).
         assert!(size_of::<crate::answers::RunCost>() <= 32);
     }

@@ -34,7 +34,7 @@ pub fn controlled<const N: usize>(
     let mut need = [0i128; N];
     for (i, row) in exact.enumerate() {
         let row = &row;
-        let floored = floor_row_exactly(row).unwrap_or_else(|| floor_row(row));
+        let floored = floor(row);
         for (need, floor) in need.iter_mut().zip(floored.floors) {
             *need -= floor.0;
         }
@@ -81,9 +81,7 @@ impl<const N: usize> Rounding<N> {
     /// Row `i`'s rounded cells, from its exact amounts (those [`controlled`]
     /// was given for it).
     pub fn cells(&self, i: usize, row: &[Decimal; N]) -> [Micros; N] {
-        let mut cells = floor_row_exactly(row)
-            .unwrap_or_else(|| floor_row(row))
-            .floors;
+        let mut cells = floor(row).floors;
         for (j, cell) in cells.iter_mut().enumerate() {
             cell.0 += i128::from(self.ups[i] >> j & 1);
         }
@@ -101,6 +99,12 @@ struct Floored<const N: usize> {
     low: u8,
     high: u8,
     excess: Decimal,
+}
+
+/// A row's cells floored ([`floor_row_exactly`] where it can, else
+/// [`floor_row`]): [`controlled`] and [`Rounding::cells`] floor alike.
+fn floor<const N: usize>(row: &[Decimal; N]) -> Floored<N> {
+    floor_row_exactly(row).unwrap_or_else(|| floor_row(row))
 }
 
 /// [`Floored`] by decimal arithmetic: each cell times a million, floored.

@@ -1,7 +1,8 @@
 //! Giving memory back in a large month: converting a large table into
 //! another while the source gives its room back as it empties
 //! ([`convert`]: a table of a row per run holds a million rows, and holding
-//! it twice was the month's highest memory); freeing millions of small
+//! it twice was the month's highest memory); putting a large table in a
+//! sorted order in place ([`permute`]); freeing millions of small
 //! allocations in the order they lie in memory ([`free_in_address_order`]);
 //! handing the pages freed back to the system ([`return_freed`]), and large
 //! blocks as they are freed, where memory is tight
@@ -68,8 +69,8 @@ pub fn convert<S: Shrinking, U>(mut items: S, mut f: impl FnMut(usize, S::Item) 
 }
 
 /// Put `items[order[k]]` at `k`, for every `k`, in place: each cycle of the
-/// permutation is followed once, so each item (a row is hundreds of
-/// bytes) moves about once, however the sort went.
+/// permutation is followed once, so each item (a call is 80 bytes, a row
+/// hundreds) moves about once, however the sort went.
 pub fn permute<T>(items: &mut [T], mut order: Vec<u32>) {
     for start in 0..items.len() {
         let mut k = start;
@@ -121,8 +122,9 @@ pub fn return_freed() {
 /// blocks it then keeps, made and freed in turn, stay held (a spilled
 /// 1,000,000-run month: about 100 MiB more at every step after the spill,
 /// for no time its runs' spread shows). Where memory is tight only: a
-/// month in memory keeps them for speed. With glibc's allocator only
-/// (`mallopt`); elsewhere it does nothing.
+/// month in memory keeps them for speed. It holds for the rest of the
+/// process (a command's run). With glibc's allocator only (`mallopt`);
+/// elsewhere it does nothing.
 pub fn give_back_large_blocks() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
@@ -131,8 +133,8 @@ pub fn give_back_large_blocks() {
         extern "C" {
             fn mallopt(param: c_int, value: c_int) -> c_int;
         }
-        // SAFETY: mallopt only sets the allocator's own parameter, under
-        // its lock; it touches no memory a caller holds.
+        // SAFETY: mallopt only sets one of the allocator's own parameters;
+        // it touches no memory a caller holds.
         unsafe {
             mallopt(M_MMAP_THRESHOLD, 128 * 1024);
         }

@@ -113,18 +113,18 @@ fn percentiles<'a, const P: usize>(
     let mut groups: BTreeMap<&str, Group<P>> = BTreeMap::new();
     for run in runs {
         let key = run.label(label);
-        let (runs, seen) = counts.get_mut(key).expect("counted");
+        let (n, seen) = counts.get_mut(key).expect("counted");
         // The costliest first: ascending rank r is place n - r here.
         let place = *seen;
         *seen += 1;
         let group = groups.entry(key).or_insert_with(|| Group {
-            runs: *runs,
+            runs: *n,
             max: run.cost(),
             at: [Micros(0); P],
         });
         for (at, p) in group.at.iter_mut().zip(ps) {
-            let rank = (p as u64 * *runs).div_ceil(100).max(1);
-            if place == *runs - rank {
+            let rank = (p as u64 * *n).div_ceil(100).max(1);
+            if place == *n - rank {
                 *at = run.cost();
             }
         }

@@ -102,7 +102,7 @@ impl<'r> IdIndex<'r> {
     pub fn new((records, ids): Billed<'r>, threads: usize) -> IdIndex<'r> {
         assert!(
             records.len() < ALTERNATIVE as usize,
-            "over 2^31 usage records in one month"
+            "a month's records are fewer than pipeline::usage::MAX_RECORDS"
         );
         let count = crate::threads::id_parts(records.len(), threads);
         let index = IdIndex {

@@ -38,6 +38,21 @@ pub struct Usage {
     pub outside_period: Vec<Box<str>>,
 }
 
+/// The most billed records one month holds: they are numbered in 31 bits
+/// (the join's id index keeps a bit beside each number).
+pub const MAX_RECORDS: usize = 1 << 31;
+
+/// Fail for a month of [`MAX_RECORDS`] billed records or more.
+fn within_max_records(records: usize) -> Result<()> {
+    if records >= MAX_RECORDS {
+        return Err(crate::error::Error::fatal(format!(
+            "{records} billed records in the month: one run holds fewer than {MAX_RECORDS} \
+             (records are numbered in 31 bits): split the usage by time and run each part"
+        )));
+    }
+    Ok(())
+}
+
 impl Usage {
     /// Read, dedupe and filter the usage (not priced yet); the files read,
     /// skips and counts go into a new [`Intake`].
@@ -105,6 +120,7 @@ impl Usage {
                 counts.usage_records_read - counts.duplicate_usage_records - records.len() as u64;
         }
         counts.usage_records = records.len() as u64;
+        within_max_records(records.len())?;
         // Held to the end of the run: give back what growing the vector
         // left unused (up to half of it).
         records.shrink_to_fit();
