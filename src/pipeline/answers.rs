@@ -31,7 +31,7 @@ pub fn record_days(records: &[crate::model::UsageRecord]) -> Option<(NaiveDate, 
 
 /// The standing answers of a month.
 pub struct Answers<'m> {
-    /// Every run's cost.
+    /// Every run's cost, the least first.
     pub run_costs: Vec<Micros>,
     /// Cost-per-run distribution per feature and root agent.
     pub spreads: Vec<Spread>,
@@ -45,6 +45,16 @@ pub struct Answers<'m> {
     pub changes: Vec<Change>,
     /// The days far outside a value's recent behaviour.
     pub anomalies: Vec<Anomaly>,
+}
+
+/// The runs' costs, the least first (the runs come costliest first, as
+/// `by_run.csv` lists them).
+fn ascending_costs(runs: &[answers::RunCost]) -> Vec<Micros> {
+    let mut costs: Vec<Micros> = runs.iter().rev().map(|r| r.cost()).collect();
+    if !costs.is_sorted() {
+        costs.sort_unstable();
+    }
+    costs
 }
 
 impl Month {
@@ -71,7 +81,7 @@ impl Month {
             let spreads = distribution(&runs, &feature_costs, &agent_costs);
             let (steps, (changes, anomalies)) = second.join().expect("the step curve's thread");
             let answers = Answers {
-                run_costs: runs.iter().map(|r| r.cost()).collect(),
+                run_costs: ascending_costs(&runs),
                 spreads,
                 outliers: outliers(&runs, config.outlier_factor),
                 steps: steps?,

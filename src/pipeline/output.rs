@@ -185,7 +185,7 @@ fn write_answers(month: &Month, answers: &Answers, outputs: &Outputs, raw: bool)
         models: &month.report(Dimension::Model).rows,
         budgets: month.budget_rows.as_deref(),
         billed_total: month.billed_target,
-        run_costs: a.run_costs.clone(),
+        run_costs: &a.run_costs,
         steps: &a.steps,
         days: &month.days,
         day_range: month.chart_days(),

@@ -46,8 +46,8 @@ pub struct Page<'a> {
     /// The billed (trued-up) total, under `--true-up`: the page's amounts
     /// are then billed amounts, and say so.
     pub billed_total: Option<Micros>,
-    /// Every run's cost.
-    pub run_costs: Vec<Micros>,
+    /// Every run's cost, the least first.
+    pub run_costs: &'a [Micros],
     /// `by_step.csv`'s rows.
     pub steps: &'a [StepRow],
     /// `by_day.csv`'s reports: per dimension, rows keyed by day and value.
@@ -218,7 +218,7 @@ pub fn report_html(page: &Page) -> String {
         charts::bars(&title("model"), page.models),
         page.budgets
             .map_or_else(String::new, |b| budget_table(b, basis)),
-        charts::histogram(&page.run_costs),
+        charts::histogram(page.run_costs),
         charts::step_curve(page.steps),
         s.tokenledger_version,
         esc(&s.pricing.version),
