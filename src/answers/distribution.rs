@@ -193,13 +193,7 @@ mod tests {
                 RoundedRow::new(keys, Totals::default(), (cells, cost), Amounts::default())
             })
             .collect();
-        let runs: Vec<RunCost> = (rows.iter())
-            .map(|row| RunCost {
-                row,
-                trace: 0,
-                steps: 0,
-            })
-            .collect();
+        let runs: Vec<RunCost> = (rows.iter()).map(|row| RunCost { row, steps: 0 }).collect();
         let mut costliest_first = runs.clone();
         costliest_first.sort_by_key(|run| std::cmp::Reverse(run.cost()));
         let of = |runs: &[RunCost]| {

@@ -29,19 +29,23 @@ use crate::money::Micros;
 use crate::tree::Call;
 
 /// One run (trace) as the run-level answers see it: its `by_run.csv` row
-/// (held by reference: a month has a million runs) and its step count.
+/// (held by reference: a month has a million runs) and its step count, 16
+/// bytes.
 #[derive(Clone, Copy, Debug)]
 pub struct RunCost<'a> {
     /// Its `by_run.csv` row: the trace id as 32 hex digits, the root agent,
     /// tenant and feature, then the totals.
     row: &'a RoundedRow,
-    /// The trace id.
-    pub trace: u128,
     /// The highest step of any of the run's calls.
     pub steps: u32,
 }
 
 impl<'a> RunCost<'a> {
+    /// The trace id.
+    pub fn trace(&self) -> u128 {
+        u128::from_str_radix(self.id(), 16).expect("by_run ids are hex trace ids")
+    }
+
     /// The trace id as `by_run.csv` writes it, 32 hex digits.
     pub fn id(&self) -> &'a str {
         &self.row.keys[0]
@@ -106,7 +110,6 @@ pub fn runs<'a>(rows: &'a [RoundedRow], calls: &[Call]) -> Vec<RunCost<'a>> {
                 u128::from_str_radix(&row.keys[0], 16).expect("by_run ids are hex trace ids");
             RunCost {
                 row,
-                trace,
                 steps: steps_of(trace),
             }
         })

@@ -41,7 +41,7 @@ pub fn by_outcome<'o>(
     for run in runs {
         let group = groups.entry(run.feature()).or_default();
         group.0 += 1;
-        let succeeded = outcome_of(run.trace)
+        let succeeded = outcome_of(run.trace())
             .is_some_and(|o| success.iter().any(|s| s.eq_ignore_ascii_case(o.trim())));
         group.1 += u64::from(succeeded);
     }
