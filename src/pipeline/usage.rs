@@ -223,3 +223,15 @@ fn months_of(records: &[UsageRecord]) -> BTreeMap<String, u64> {
         .map(|((y, m), n)| (format!("{y:04}-{m:02}"), n))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_month_of_2_to_the_31_records_stops_with_its_count() {
+        assert!(within_max_records(MAX_RECORDS - 1).is_ok());
+        let message = within_max_records(MAX_RECORDS).unwrap_err().to_string();
+        assert!(message.contains("2147483648 billed records"), "{message}");
+    }
+}
