@@ -106,11 +106,10 @@ pub fn runs<'a>(rows: &'a [RoundedRow], calls: &[Call]) -> Vec<RunCost<'a>> {
     rows.iter()
         .filter(|row| *row.keys[0] != *UNATTRIBUTED && *row.keys[0] != *INVOICE_ONLY)
         .map(|row| {
-            let trace =
-                u128::from_str_radix(&row.keys[0], 16).expect("by_run ids are hex trace ids");
+            let run = RunCost { row, steps: 0 };
             RunCost {
-                row,
-                steps: steps_of(trace),
+                steps: steps_of(run.trace()),
+                ..run
             }
         })
         .collect()
