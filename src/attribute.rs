@@ -2,10 +2,12 @@
 //! run. Each record lands in exactly one row of each report; a record with
 //! no call is `(unattributed)` everywhere it has no key of its own.
 
+use std::sync::Arc;
+
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
-use crate::dimension::{Dimension, Key, PerDimension, INVOICE_ONLY, MIXED, UNATTRIBUTED};
+use crate::dimension::{Dimension, Key, PerDimension, INVOICE_ONLY, MIXED};
 use crate::hash::{DenseMap, FastMap};
 use crate::intern::{Interner, Sym};
 use crate::model::{Cost, Modality, TokenType, UsageRecord};
@@ -145,7 +147,7 @@ impl Extras {
 }
 
 /// A run's labels: the value all its calls agree on, else `(mixed)`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum Agreed {
     One(Key),
     Mixed,
@@ -182,6 +184,70 @@ struct Run {
     totals: Totals,
 }
 
+impl Run {
+    /// Add what another part of the postings rolled up for the same trace.
+    fn merge(&mut self, other: &Run) {
+        self.root_agent.merge_agreed(other.root_agent);
+        self.tenant.merge_agreed(other.tenant);
+        self.feature.merge_agreed(other.feature);
+        self.totals.merge(&other.totals);
+    }
+}
+
+/// The runs, in the order of their first posting, as the parts the
+/// threads rolled up (one per thread, each in its postings' order): a
+/// later part keeps only the traces no earlier part has, the others
+/// merged into the earlier part's run. Parts are kept, not inserted into
+/// one map: the first part's map would grow by the later parts' size while
+/// they are still held (a million runs: about 120 MiB at the month's peak).
+#[derive(Debug)]
+struct RunParts {
+    parts: Vec<DenseMap<Option<u128>, Run>>,
+}
+
+impl Default for RunParts {
+    fn default() -> RunParts {
+        RunParts {
+            parts: vec![DenseMap::default()],
+        }
+    }
+}
+
+impl RunParts {
+    /// Add a later part's runs: each trace an earlier part has is merged
+    /// there, the rest kept in their order (`retain` moves them in place).
+    fn absorb(&mut self, mut later: RunParts) {
+        for mut part in later.parts.drain(..) {
+            part.retain(|trace, run| {
+                let earlier = self.parts.iter_mut().find_map(|p| p.get_mut(trace));
+                earlier.map(|mine| mine.merge(run)).is_none()
+            });
+            self.parts.push(part);
+        }
+    }
+}
+
+impl crate::shrink::Shrinking for RunParts {
+    type Item = (Option<u128>, Run);
+    fn count(&self) -> usize {
+        self.parts.iter().map(|p| p.len()).sum()
+    }
+    fn pop_last(&mut self) -> Option<Self::Item> {
+        while let Some(last) = self.parts.last_mut() {
+            match last.pop() {
+                Some(run) => return Some(run),
+                None => drop(self.parts.pop()),
+            }
+        }
+        None
+    }
+    fn give_back(&mut self) {
+        if let Some(last) = self.parts.last_mut() {
+            last.shrink_to_fit();
+        }
+    }
+}
+
 /// Every roll-up of one month.
 #[derive(Debug, Default)]
 pub struct Ledger {
@@ -191,7 +257,8 @@ pub struct Ledger {
     by_value: PerDimension<DenseMap<Key, Totals>>,
     /// Per agent, the cost of everything below it (its sub-agents too).
     agent_inclusive: FastMap<Key, Decimal>,
-    runs: DenseMap<Option<u128>, Run>,
+    /// Per trace (`None`: the records that joined no call), its run.
+    runs: RunParts,
     /// Per dimension, its values' rows per UTC day.
     by_day: PerDimension<DenseMap<(NaiveDate, Key), Totals>>,
     /// Indexes of the records that joined no call.
@@ -244,8 +311,7 @@ fn roll_up(postings: &Postings, range: std::ops::Range<usize>) -> Ledger {
         }
         let root_agent = dims.map_or(Key::Unattributed, |d| Key::of(d.root_agent));
         let (tenant, feature) = (keys[Dimension::Tenant], keys[Dimension::Feature]);
-        let run = ledger
-            .runs
+        let run = ledger.runs.parts[0]
             .entry(posting.call.map(|c| c.trace_id))
             .or_insert_with(|| Run {
                 root_agent: Agreed::One(root_agent),
@@ -292,11 +358,9 @@ pub struct Table {
 }
 
 /// A table's row: labels, totals and, for agents, the inclusive cost.
-pub type TableRow = (Vec<Label>, Totals, Option<Decimal>);
+pub type TableRow = (Keys, Totals, Option<Decimal>);
 
-/// A row's label: shared, as a million runs' rows repeat a few root
-/// agents, tenants and features.
-pub type Label = std::sync::Arc<str>;
+pub use crate::labels::{Keys, Label, RunId};
 
 impl Table {
     /// The table's name: the dimension's, or `run`.
@@ -317,19 +381,7 @@ impl Ledger {
         for (key, cost) in later.agent_inclusive {
             *self.agent_inclusive.entry(key).or_default() += cost;
         }
-        for (trace, run) in later.runs {
-            match self.runs.get_mut(&trace) {
-                Some(mine) => {
-                    mine.root_agent.merge_agreed(run.root_agent);
-                    mine.tenant.merge_agreed(run.tenant);
-                    mine.feature.merge_agreed(run.feature);
-                    mine.totals.merge(&run.totals);
-                }
-                None => {
-                    self.runs.insert(trace, run);
-                }
-            }
-        }
+        self.runs.absorb(later.runs);
         self.unattributed.extend(later.unattributed);
         self.matched += later.matched;
     }
@@ -364,7 +416,7 @@ impl Ledger {
                     .into_iter()
                     .map(|((day, key), totals)| {
                         let labels = vec![day.to_string().into(), key.label(interner).into()];
-                        (labels, totals, None)
+                        (labels.into(), totals, None)
                     })
                     .collect(),
             })
@@ -394,7 +446,7 @@ impl Ledger {
                     .map(|(key, totals)| {
                         let incl = (d == Dimension::Agent)
                             .then(|| inclusive.get(&key).copied().unwrap_or_default());
-                        (vec![key.label(interner).into()], totals, incl)
+                        (vec![key.label(interner).into()].into(), totals, incl)
                     })
                     .collect(),
             })
@@ -409,7 +461,7 @@ impl Ledger {
                 };
                 let inclusive =
                     (table.of == Of::Dimension(Dimension::Agent)).then_some(Decimal::ZERO);
-                table.rows.push((labels, totals, inclusive));
+                table.rows.push((labels.into(), totals, inclusive));
             }
         }
         tables
@@ -419,21 +471,20 @@ impl Ledger {
     /// tenant and feature its calls agree on.
     fn take_runs(&mut self, interner: &Interner) -> Table {
         let runs = std::mem::take(&mut self.runs);
-        // Each distinct label is made once and shared by its runs' rows.
+        // Each distinct label, and each distinct root agent, tenant and
+        // feature together, is made once and shared by its runs' rows.
         let mut shared: FastMap<&str, Label> = FastMap::default();
         let mut label = |agreed: Agreed| {
             let text = agreed.label(interner);
             shared.entry(text).or_insert_with(|| text.into()).clone()
         };
+        let mut triples: FastMap<[Agreed; 3], Arc<[Label; 3]>> = FastMap::default();
         let rows = crate::shrink::convert(runs, |_, (id, run)| {
-            let id = id.map_or_else(|| UNATTRIBUTED.into(), |t| format!("{t:032x}").into());
-            let keys = vec![
-                id,
-                label(run.root_agent),
-                label(run.tenant),
-                label(run.feature),
-            ];
-            (keys, run.totals, None)
+            let agreed = [run.root_agent, run.tenant, run.feature];
+            let labels = triples
+                .entry(agreed)
+                .or_insert_with(|| Arc::new(agreed.map(&mut label)));
+            (Keys::Run(RunId::of(id), labels.clone()), run.totals, None)
         });
         Table {
             of: Of::Run,
@@ -461,5 +512,46 @@ mod tests {
         b.add_count(REASONING, 1);
         assert_eq!(b.reasoning(), 1 << 64);
         assert_eq!(b.tokens()[1..], [0; 4]);
+    }
+
+    #[test]
+    fn later_runs_merge_into_earlier_parts_and_keep_the_order_of_first_posting() {
+        use crate::shrink::Shrinking;
+        let part = |runs: &[(Option<u128>, Key)]| {
+            let mut parts = RunParts::default();
+            for &(trace, tenant) in runs {
+                let run = Run {
+                    root_agent: Agreed::One(Key::None),
+                    tenant: Agreed::One(tenant),
+                    feature: Agreed::One(Key::None),
+                    totals: Totals {
+                        requests: 1,
+                        ..Totals::default()
+                    },
+                };
+                parts.parts[0].insert(trace, run);
+            }
+            parts
+        };
+        let (a, b) = (Key::None, Key::Unattributed);
+        let mut runs = part(&[(Some(3), a), (None, b)]);
+        runs.absorb(part(&[(Some(1), a), (Some(3), b), (Some(2), a)]));
+        runs.absorb(part(&[(Some(2), a), (Some(4), a), (None, b), (Some(1), a)]));
+        assert_eq!(runs.count(), 5);
+        let mut popped = Vec::new();
+        while let Some((trace, run)) = runs.pop_last() {
+            popped.push((trace, run.tenant, run.totals.requests));
+        }
+        popped.reverse();
+        let mixed = Agreed::Mixed;
+        let (a, b) = (Agreed::One(a), Agreed::One(b));
+        let expected = [
+            (Some(3), mixed, 2),
+            (None, b, 2),
+            (Some(1), a, 2),
+            (Some(2), a, 2),
+        ];
+        assert_eq!(popped[..4], expected);
+        assert_eq!(popped[4], (Some(4), a, 1));
     }
 }

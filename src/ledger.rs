@@ -5,7 +5,7 @@
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use crate::attribute::{Label, Table, TableRow, Totals};
+use crate::attribute::{Keys, Table, TableRow, Totals};
 use crate::error::{Error, Result};
 use crate::model::Cost;
 use crate::money::{apportion, split, Micros};
@@ -59,7 +59,7 @@ pub fn column_totals(total: &Totals) -> Result<[Micros; COLUMNS]> {
 #[derive(Clone, Debug)]
 pub struct RoundedRow {
     /// Label columns.
-    pub keys: Vec<Label>,
+    pub keys: Keys,
     /// Exact sums (tokens, requests, exact cost for ratios).
     pub totals: Totals,
     /// Rounded cost columns, then `cost_usd` (their sum), in micro-dollars,
@@ -89,7 +89,7 @@ pub struct Amounts {
 impl RoundedRow {
     /// A row with its `amounts` (held only when it has one).
     pub fn new(
-        keys: Vec<Label>,
+        keys: Keys,
         totals: Totals,
         (cost, cost_usd): ([Micros; COLUMNS], Micros),
         mut amounts: Amounts,
@@ -296,7 +296,7 @@ pub fn add_allocated(
         (r.inclusive().is_some(), r.billed().is_some())
     });
     for row in &mut report.rows {
-        let allocated = by_label.remove(&*row.keys[0]).unwrap_or(Micros(0));
+        let allocated = by_label.remove(&row.keys[0]).unwrap_or(Micros(0));
         row.amounts.get_or_insert_default().allocated = Some(allocated);
     }
     for (label, _) in allocated {
@@ -308,7 +308,7 @@ pub fn add_allocated(
                 wide: None,
             };
             let no_cost = ([Micros(0); COLUMNS], Micros(0));
-            let keys = vec![label.as_str().into()];
+            let keys = vec![label.as_str().into()].into();
             report
                 .rows
                 .push(RoundedRow::new(keys, Totals::default(), no_cost, amounts));
@@ -319,7 +319,7 @@ pub fn add_allocated(
 
 /// The first 8 bytes of a label, zero-padded, as a number: ordered as the
 /// labels are (byte by byte), ties left to the labels themselves.
-fn label_prefix(keys: &[Label]) -> u64 {
+fn label_prefix(keys: &Keys) -> u64 {
     let mut prefix = [0u8; 8];
     if let Some(first) = keys.first() {
         let bytes = first.as_bytes();
@@ -469,7 +469,7 @@ mod tests {
         let row = |cost: [Micros; COLUMNS]| {
             let cost_usd = cost.iter().copied().sum();
             RoundedRow::new(
-                vec![],
+                Vec::new().into(),
                 Totals::default(),
                 (cost, cost_usd),
                 Amounts::default(),
@@ -511,7 +511,7 @@ mod tests {
             "tenant-0001",
             "é",
         ];
-        let prefix = |l: &str| label_prefix(&[l.into()]);
+        let prefix = |l: &str| label_prefix(&vec![l.into()].into());
         for pair in labels.windows(2) {
             assert!(
                 pair[0] < pair[1] && prefix(pair[0]) <= prefix(pair[1]),

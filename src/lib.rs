@@ -24,6 +24,7 @@ pub mod error;
 pub mod hash;
 pub mod intern;
 pub mod join;
+pub mod labels;
 pub mod ledger;
 pub mod manifest;
 pub mod model;
@@ -64,7 +65,9 @@ mod compact {
         // And per report row (a month can hold a row per tenant): a row's
         // totals, and the row once rounded.
         assert!(size_of::<crate::attribute::Totals>() <= 176);
-        assert!(size_of::<crate::ledger::RoundedRow>() <= 256);
+        // A run row's labels: its id inline, the rest shared.
+        assert!(size_of::<crate::labels::Keys>() <= 40);
+        assert!(size_of::<crate::ledger::RoundedRow>() <= 272);
         // The amounts a row boxes when it has one (every row under a
         // true-up).
         assert!(size_of::<crate::ledger::Amounts>() <= 112);

@@ -56,7 +56,7 @@ pub fn check(budgets: &Budgets, reports: &[Report]) -> Vec<BudgetRow> {
             let spend = reports
                 .iter()
                 .find(|r| r.table.of == Of::Dimension(budget.dimension))
-                .and_then(|r| r.rows.iter().find(|row| *row.keys[0] == *budget.key))
+                .and_then(|r| r.rows.iter().find(|row| row.keys[0] == *budget.key))
                 .map_or(Micros(0), RoundedRow::spend);
             let spent = spend.to_decimal();
             let status = if spent >= budget.usd {

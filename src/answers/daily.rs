@@ -83,7 +83,7 @@ pub fn series_where(
         totals.0.push((dimension, month));
         let mut by_value: FastMap<&str, Series> = FastMap::default();
         for &(i, row) in &placed {
-            let (requests, cost) = sums[&*row.keys[1]];
+            let (requests, cost) = sums[&row.keys[1]];
             if !keep(month, requests, cost) {
                 continue;
             }

@@ -190,7 +190,12 @@ mod tests {
                 let mut cells = [Micros(0); COLUMNS];
                 cells[0] = cost;
                 let keys = vec!["id".into(), "agent".into(), "t".into(), feature.into()];
-                RoundedRow::new(keys, Totals::default(), (cells, cost), Amounts::default())
+                RoundedRow::new(
+                    keys.into(),
+                    Totals::default(),
+                    (cells, cost),
+                    Amounts::default(),
+                )
             })
             .collect();
         let runs: Vec<RunCost> = (rows.iter()).map(|row| RunCost { row, steps: 0 }).collect();

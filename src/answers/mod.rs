@@ -104,7 +104,7 @@ pub fn runs<'a>(rows: &'a [RoundedRow], calls: &[Call]) -> Vec<RunCost<'a>> {
     );
     let steps_of = |trace: u128| traces.binary_search(&trace).map_or(0, |i| highest[i]);
     rows.iter()
-        .filter(|row| *row.keys[0] != *UNATTRIBUTED && *row.keys[0] != *INVOICE_ONLY)
+        .filter(|row| row.keys[0] != *UNATTRIBUTED && row.keys[0] != *INVOICE_ONLY)
         .map(|row| {
             let run = RunCost { row, steps: 0 };
             RunCost {
@@ -143,11 +143,11 @@ pub fn run_group_costs(
     }
     let rows = groups
         .into_iter()
-        .map(|(key, totals)| (vec![key.into()], totals, None))
+        .map(|(key, totals)| (vec![key.into()].into(), totals, None))
         .collect();
     Ok(round_rows(rows, columns, None)?
         .into_iter()
-        .map(|mut row| (row.keys.swap_remove(0).to_string(), row.cost_usd()))
+        .map(|row| (row.keys[0].to_string(), row.cost_usd()))
         .collect())
 }
 

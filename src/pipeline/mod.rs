@@ -323,9 +323,7 @@ impl Month {
     /// them, and FOCUS and the charge lines are made in their room.
     pub fn release_runs(&mut self) {
         if let Some(report) = self.reports.iter_mut().find(|r| r.table.of == Of::Run) {
-            let rows = std::mem::take(&mut report.rows);
-            let keys = rows.into_iter().map(|row| row.keys).collect();
-            crate::shrink::free_in_address_order(keys, |k| k.as_ptr() as usize);
+            drop(std::mem::take(&mut report.rows));
         }
     }
 
@@ -416,7 +414,7 @@ impl Month {
         self.report(dimension)
             .rows
             .iter()
-            .filter(|r| r.keys.first().is_some_and(|k| **k == *NONE))
+            .filter(|r| r.keys.first().is_some_and(|k| k == NONE))
             .map(|r| r.totals.cost.total())
             .sum()
     }

@@ -79,7 +79,7 @@ pub fn by_day_csv(w: &mut CsvOut, days: &[Report]) -> csv::Result<()> {
             cells.clear();
             cells.push(format_args!("{}", row.totals.requests));
             cells.push(format_args!("{}", row.cost_usd()));
-            let (day, value) = (&*row.keys[0], &*row.keys[1]);
+            let (day, value) = (&row.keys[0], &row.keys[1]);
             w.row([day, report.table.name(), value, cells.get(0), cells.get(1)])?;
         }
     }

@@ -73,7 +73,7 @@ pub fn report_csv(
         {
             cells.push(format_args!("{amount}"));
         }
-        w.row(row.keys.iter().map(|k| &**k).chain(cells.iter()))?;
+        w.row(row.keys.iter().chain(cells.iter()))?;
     }
     Ok(())
 }

@@ -57,7 +57,7 @@ impl Daily {
             .map(|(value, _)| (value.to_string(), vec![Micros(0); n]))
             .collect();
         for &(i, row) in &placed {
-            if let Some(place) = ranked.iter().position(|(value, _)| **value == *row.keys[1]) {
+            if let Some(place) = ranked.iter().position(|(value, _)| **value == row.keys[1]) {
                 top[place].1[i].0 += row.cost_usd().0;
             }
         }
