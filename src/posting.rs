@@ -11,7 +11,7 @@ use rust_decimal::Decimal;
 
 use crate::dimension::{Dimension, Key, PerDimension};
 use crate::intern::Sym;
-use crate::join::Joined;
+use crate::join::{CallOf, Joined};
 use crate::model::{Cost, Costs, UsageRecord};
 use crate::tree::Call;
 
@@ -54,7 +54,7 @@ pub struct Postings<'m> {
     costs: &'m Costs,
     billed: Option<&'m [Cost]>,
     calls: &'m [Call],
-    call_of: &'m [Option<u32>],
+    call_of: &'m CallOf,
     owners: Option<&'m RuleOwners>,
 }
 
@@ -122,7 +122,7 @@ impl<'m> Postings<'m> {
             record: &self.records[index],
             cost: self.costs.get(index),
             billed: self.billed.map(|b| &b[index]),
-            call: self.call_of[index].map(|c| &self.calls[c as usize]),
+            call: self.call_of.get(index).map(|c| &self.calls[c as usize]),
             owner: self.owners.and_then(|o| {
                 let i = *o.of.get(index)?;
                 o.owners.get(i as usize)

@@ -48,7 +48,7 @@ pub(super) fn join_by_fingerprint(
     // (calls, records) per fingerprint, each as (time, index).
     let mut points: HashMap<Print, (Points, Points)> = HashMap::new();
     for (i, r) in records.iter().enumerate() {
-        if joined.call_of[i].is_none() {
+        if joined.call_of.get(i).is_none() {
             let print = (
                 families.of(r.model),
                 r.tokens.prompt(),
@@ -85,7 +85,7 @@ pub(super) fn join_by_fingerprint(
         }
         let outcome = assign(&calls, &records, fingerprint.window_ns);
         for (call, record) in outcome.pairs {
-            joined.call_of[record as usize] = Some(call);
+            joined.call_of.set(record as usize, call);
             matched.insert(call, record);
         }
         ambiguous.extend(outcome.ambiguous);

@@ -48,11 +48,34 @@ impl Unbilled {
     }
 }
 
+/// For each usage record, the index of its call, if any: 4 bytes a record
+/// (the index plus one; 0 for none), not an `Option<u32>`'s 8.
+#[derive(Clone, Debug, Default)]
+pub struct CallOf(Vec<Option<std::num::NonZeroU32>>);
+
+impl CallOf {
+    /// No call for any of `records` records.
+    pub fn none(records: usize) -> CallOf {
+        CallOf(vec![None; records])
+    }
+
+    /// The call record `record` joined, if any.
+    pub fn get(&self, record: usize) -> Option<u32> {
+        self.0[record].map(|c| c.get() - 1)
+    }
+
+    /// Join record `record` to call `call` (an index below `u32::MAX`).
+    pub fn set(&mut self, record: usize, call: u32) {
+        self.0[record] = std::num::NonZeroU32::new(call.wrapping_add(1));
+        assert!(self.0[record].is_some(), "a call index below u32::MAX");
+    }
+}
+
 /// The outcome of the join.
 #[derive(Debug)]
 pub struct Joined {
     /// For each usage record, the index of its call, if any.
-    pub call_of: Vec<Option<u32>>,
+    pub call_of: CallOf,
     /// Calls without a usage record, with the reason.
     pub unbilled: Vec<(u32, Unbilled)>,
     /// Records joined by fingerprint rather than by id.
@@ -196,7 +219,7 @@ pub fn join(
     let outside: FastMap<&str, ()> = outside.iter().map(|id| (&**id, ())).collect();
     let found =
         found.unwrap_or_else(|| IdIndex::new((records, ids), threads).look_up(calls, threads));
-    let mut call_of: Vec<Option<u32>> = vec![None; records.len()];
+    let mut call_of = CallOf::none(records.len());
     let mut unbilled = Vec::new();
     let mut repeats = 0;
     let mut keyed_calls = 0;
@@ -208,10 +231,10 @@ pub fn join(
         // its id is not read again.
         if let Some(ri) = found {
             keyed_calls += 1;
-            match call_of[ri as usize] {
+            match call_of.get(ri as usize) {
                 Some(first) if calls[first as usize].trace_id == call.trace_id => repeats += 1,
                 Some(_) => unbilled.push((ci, Unbilled::AlreadyJoined)),
-                None => call_of[ri as usize] = Some(ci),
+                None => call_of.set(ri as usize, ci),
             }
             continue;
         }

@@ -1,6 +1,8 @@
 //! The standing answers of a month, computed from it once every report is
-//! rounded: distribution and outliers of run costs, the per-step curve,
-//! cost per outcome and step changes; and its two largest tables, the
+//! rounded: those about its runs ([`RunAnswers`]: distribution and outliers
+//! of run costs, cost per outcome) and those from its postings
+//! ([`CallAnswers`]: the per-step curve, step changes, anomalous days);
+//! and its two largest tables, the
 //! FOCUS rows and the charge lines, each made where its file is written
 //! ([`Month::focus`], [`Month::lines`]).
 
@@ -29,18 +31,24 @@ pub fn record_days(records: &[crate::model::UsageRecord]) -> Option<(NaiveDate, 
     Some((days.clone().min()?, days.max()?))
 }
 
-/// The standing answers of a month.
-pub struct Answers<'m> {
+/// The standing answers of a month about its runs, read from the runs'
+/// rows (`by_run.csv`).
+pub struct RunAnswers<'m> {
     /// Every run's cost, the least first.
     pub run_costs: Vec<Micros>,
     /// Cost-per-run distribution per feature and root agent.
     pub spreads: Vec<Spread>,
     /// Runs above their threshold.
     pub outliers: Vec<Outlier<'m>>,
-    /// The per-step curve.
-    pub steps: Vec<StepRow>,
     /// Cost per outcome per feature.
     pub by_outcome: Vec<OutcomeRow>,
+}
+
+/// The standing answers of a month read from its postings and days, not
+/// its runs' rows: they can be computed once those are released.
+pub struct CallAnswers {
+    /// The per-step curve.
+    pub steps: Vec<StepRow>,
     /// The step changes within the month.
     pub changes: Vec<Change>,
     /// The days far outside a value's recent behaviour.
@@ -58,38 +66,37 @@ fn ascending_costs(runs: &[answers::RunCost]) -> Vec<Micros> {
 }
 
 impl Month {
-    /// The standing answers: distribution and outliers of run costs, the
-    /// per-step curve, cost per outcome and the step changes.
-    pub fn answers(&self, config: &AnswerConfig) -> Result<Answers<'_>> {
+    /// The answers about runs: distribution and outliers of run costs,
+    /// cost per outcome.
+    pub fn run_answers(&self, config: &AnswerConfig) -> Result<RunAnswers<'_>> {
         let interner = &self.usage.interner;
-        let postings = self.postings();
-        // The per-step curve and the changes over time, which go over
-        // every record, are computed on a second core while this one does
-        // the rest.
-        std::thread::scope(|scope| {
-            let second = scope.spawn(|| (by_step(&postings), self.over_time()));
-            let by_run = &self.runs().rows;
-            let runs = answers::runs(by_run, &self.resolved.calls);
-            let feature_costs = run_group_costs(by_run, RunLabel::Feature, &self.columns)?;
-            let agent_costs = run_group_costs(by_run, RunLabel::RootAgent, &self.columns)?;
-            let outcome_of = |trace: u128| {
-                self.outcomes
-                    .as_ref()
-                    .and_then(|o| o.get(&trace).map(String::as_str))
-                    .or_else(|| self.resolved.outcomes.get(&trace).map(|&o| interner.get(o)))
-            };
-            let spreads = distribution(&runs, &feature_costs, &agent_costs);
-            let (steps, (changes, anomalies)) = second.join().expect("the step curve's thread");
-            let answers = Answers {
-                run_costs: ascending_costs(&runs),
-                spreads,
-                outliers: outliers(&runs, config.outlier_factor),
-                steps: steps?,
-                by_outcome: by_outcome(&runs, outcome_of, &config.success_outcome, &feature_costs),
-                changes,
-                anomalies,
-            };
-            Ok(answers)
+        let by_run = &self.runs().rows;
+        let runs = answers::runs(by_run, &self.resolved.calls);
+        let feature_costs = run_group_costs(by_run, RunLabel::Feature, &self.columns)?;
+        let agent_costs = run_group_costs(by_run, RunLabel::RootAgent, &self.columns)?;
+        let outcome_of = |trace: u128| {
+            self.outcomes
+                .as_ref()
+                .and_then(|o| o.get(&trace).map(String::as_str))
+                .or_else(|| self.resolved.outcomes.get(&trace).map(|&o| interner.get(o)))
+        };
+        Ok(RunAnswers {
+            run_costs: ascending_costs(&runs),
+            spreads: distribution(&runs, &feature_costs, &agent_costs),
+            outliers: outliers(&runs, config.outlier_factor),
+            by_outcome: by_outcome(&runs, outcome_of, &config.success_outcome, &feature_costs),
+        })
+    }
+
+    /// The answers read from every posting: the per-step curve, the step
+    /// changes and the anomalous days.
+    pub fn call_answers(&self) -> Result<CallAnswers> {
+        let steps = by_step(&self.postings())?;
+        let (changes, anomalies) = self.over_time();
+        Ok(CallAnswers {
+            steps,
+            changes,
+            anomalies,
         })
     }
 
@@ -131,7 +138,7 @@ impl Month {
         let mut by_call: Vec<(u32, u32, u32)> = Vec::new();
         for p in self.postings().iter() {
             let day = usize::try_from((p.day() - first).num_days());
-            let (Some(call), Ok(day)) = (self.joined.call_of[p.index], day) else {
+            let (Some(call), Ok(day)) = (self.joined.call_of.get(p.index), day) else {
                 continue;
             };
             // Numbered in the order the records meet them (as the rows

@@ -38,7 +38,7 @@ use crate::sanity::{self, Facts};
 use crate::summary::{Summary, TotalsJson};
 use crate::tree::Resolved;
 
-pub use answers::Answers;
+pub use answers::{CallAnswers, RunAnswers};
 pub use timings::{peak_rss, proc_kib, Timings};
 
 use config::{AnswerConfig, MonthConfig};
@@ -80,8 +80,8 @@ impl Prepared {
 
 /// A month, computed: the usage with its costs, the resolved calls and
 /// their join, the ledger and its rounded reports, the checks, budgets and
-/// gates, and `summary.json`. [`Month::answers`] computes the standing
-/// answers from it.
+/// gates, and `summary.json`. [`Month::run_answers`] and
+/// [`Month::call_answers`] compute the standing answers from it.
 pub struct Month {
     /// The priced usage.
     pub usage: Usage,

@@ -2,11 +2,12 @@
 //! writer module per file kind, and the terminal summary.
 
 use super::config::AnswerConfig;
-use super::{Answers, Month};
+use super::{CallAnswers, Month};
 use crate::answers::budget::{BudgetRow, Status};
 use crate::checks::Checks;
 use crate::dimension::Dimension;
 use crate::error::Result;
+use crate::money::Micros;
 use crate::price::SAVED_BASE;
 use crate::terminal::escape;
 use crate::write::allocation::allocation_csv;
@@ -25,12 +26,13 @@ use crate::write::Outputs;
 /// Compute the standing answers of `month` (by `config`) and write every
 /// file into `outputs`. The FOCUS rows and the charge lines, the two
 /// largest tables, are each made and written on a thread of their own (and
-/// dropped once written), while this one computes the answers (with a
-/// thread of their own for the step curve, and another writing the
-/// reports meanwhile) and then writes the answers' files. Where
-/// memory is tight ([`Resolved::memory_tight`]), the answers and the rest come
-/// first; then the runs' rows, written and answered, are released
-/// ([`Month::release_runs`]), and only then are the two tables made.
+/// dropped once written), while this one computes the run answers (with
+/// a thread of their own for the answers from the postings, and another
+/// writing the reports meanwhile) and then writes the answers' files.
+/// Where memory is tight ([`Resolved::memory_tight`]), the run answers and
+/// the reports come first; then the runs' rows, written and answered, are
+/// released ([`Month::release_runs`]), and only then are the answers from
+/// the postings and the two tables made.
 pub fn write_month(
     month: &mut Month,
     config: &AnswerConfig,
@@ -38,34 +40,52 @@ pub fn write_month(
     raw: bool,
 ) -> Result<()> {
     // When several fail (a full disk), the same one is reported every time:
-    // the answers' and the other files', then FOCUS's, then the charge
-    // lines'.
+    // the run answers' and the reports', then the other answers', then
+    // FOCUS's, then the charge lines'.
     let written = if month.resolved.memory_tight {
-        let rest = write_rest(month, config, outputs, raw);
+        let run_costs = write_rest(month, config, outputs, raw);
         month.release_runs();
-        rest.and(write_tables(month, outputs, raw, || Ok(())))
+        let month = &*month;
+        run_costs.and_then(|run_costs| {
+            write_tables(month, outputs, raw, || {
+                write_answers(month, &month.call_answers()?, &run_costs, outputs, raw)
+            })
+        })
     } else {
         write_tables(month, outputs, raw, || {
-            write_rest(month, config, outputs, raw)
+            let (run_costs, calls) = std::thread::scope(|scope| {
+                let calls = scope.spawn(|| month.call_answers());
+                let run_costs = write_rest(month, config, outputs, raw);
+                (run_costs, calls.join().expect("the call answers' thread"))
+            });
+            write_answers(month, &calls?, &run_costs?, outputs, raw)
         })
     };
     written?;
     outputs.put("summary.json", &summary_json(&month.summary)?)
 }
 
-/// The answers, computed while a second thread writes the reports (each
-/// reads the month only; `by_run.csv` is a million rows in a large month),
-/// then the answers' files. The answers' error comes first, then the
-/// reports'.
-fn write_rest(month: &Month, config: &AnswerConfig, outputs: &Outputs, raw: bool) -> Result<()> {
+/// The run answers, computed while a second thread writes the reports
+/// (each reads the month only; `by_run.csv` is a million rows in a large
+/// month), then their files; the runs' costs, the least first, for the
+/// report page. The run answers' error comes first, then the reports'.
+fn write_rest(
+    month: &Month,
+    config: &AnswerConfig,
+    outputs: &Outputs,
+    raw: bool,
+) -> Result<Vec<Micros>> {
     let (answers, reports) = std::thread::scope(|scope| {
         let reports = scope.spawn(|| write_reports(month, outputs, raw));
-        let answers = month.answers(config);
+        let answers = month.run_answers(config);
         (answers, reports.join().expect("the reports' thread"))
     });
-    let answers = answers?;
+    let a = answers?;
     reports?;
-    write_answers(month, &answers, outputs, raw)
+    outputs.csv("distribution.csv", raw, |w| distribution_csv(w, &a.spreads))?;
+    outputs.csv("outliers.csv", raw, |w| outliers_csv(w, &a.outliers))?;
+    outputs.csv("by_outcome.csv", raw, |w| by_outcome_csv(w, &a.by_outcome))?;
+    Ok(a.run_costs)
 }
 
 /// `focus.csv` and `ledger.csv`, each made and written on a thread of its
@@ -154,13 +174,16 @@ pub fn write_checks(checks: &Checks, outputs: &Outputs, raw: bool) -> Result<()>
     Ok(())
 }
 
-/// The standing answers' files (but FOCUS) and the one-page report.
-fn write_answers(month: &Month, answers: &Answers, outputs: &Outputs, raw: bool) -> Result<()> {
-    let a = answers;
-    outputs.csv("distribution.csv", raw, |w| distribution_csv(w, &a.spreads))?;
-    outputs.csv("outliers.csv", raw, |w| outliers_csv(w, &a.outliers))?;
+/// The other standing answers' files (but FOCUS) and the one-page report
+/// (`run_costs`: the runs' costs, the least first).
+fn write_answers(
+    month: &Month,
+    a: &CallAnswers,
+    run_costs: &[Micros],
+    outputs: &Outputs,
+    raw: bool,
+) -> Result<()> {
     outputs.csv("by_step.csv", raw, |w| by_step_csv(w, &a.steps))?;
-    outputs.csv("by_outcome.csv", raw, |w| by_outcome_csv(w, &a.by_outcome))?;
     if let Some(rows) = &month.budget_rows {
         outputs.csv("budget.csv", raw, |w| budget_csv(w, rows))?;
     }
@@ -185,7 +208,7 @@ fn write_answers(month: &Month, answers: &Answers, outputs: &Outputs, raw: bool)
         models: &month.report(Dimension::Model).rows,
         budgets: month.budget_rows.as_deref(),
         billed_total: month.billed_target,
-        run_costs: &a.run_costs,
+        run_costs,
         steps: &a.steps,
         days: &month.days,
         day_range: month.chart_days(),

@@ -150,11 +150,11 @@ impl Usage {
     /// the unattributed records' ids are written (`unattributed.csv`). With
     /// the `parquet` feature, `calls.parquet` lists every record's id, and
     /// they are kept.
-    pub fn release_ids(&mut self, call_of: &[Option<u32>]) {
+    pub fn release_ids(&mut self, call_of: &crate::join::CallOf) {
         if cfg!(feature = "parquet") {
             return;
         }
-        self.ids.release(|i| call_of[i].is_none());
+        self.ids.release(|i| call_of.get(i).is_none());
     }
 
     /// Totals over every record, with trued-up costs when given.
