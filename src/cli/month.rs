@@ -51,7 +51,7 @@ pub struct ReportArgs {
     /// Results are the same for any number.
     #[arg(long, value_name = "N", help_heading = "Scale")]
     pub threads: Option<usize>,
-    /// Memory bound for the span state: past a quarter of it, spans are
+    /// Memory bound for the span state: past a sixth of it, spans are
     /// spilled by trace to temporary files under TMPDIR and resolved a
     /// range at a time. A size in bytes with an optional K, M, G or T
     /// (powers of 1024), e.g. 2G [default: half the machine's memory, or of

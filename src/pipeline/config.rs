@@ -154,7 +154,7 @@ pub struct SpanConfig {
     pub threads: usize,
     /// Show a progress line on a terminal.
     pub progress: bool,
-    /// `--memory-limit`, in bytes: once the span state takes a quarter of
+    /// `--memory-limit`, in bytes: once the span state takes a sixth of
     /// it, the spans are spilled to temporary files.
     pub memory_limit: u64,
 }

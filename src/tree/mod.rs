@@ -95,7 +95,7 @@ pub struct Resolved {
     /// tell a trace split between two shards).
     pub trace_ids: Vec<u128>,
     /// Memory is tight: the spans were spilled to disk (their state
-    /// outgrew a quarter of `--memory-limit`), or the calls were read back
+    /// outgrew a sixth of `--memory-limit`), or the calls were read back
     /// from shard partials (`merge` holds a whole month's records and
     /// calls). Once joined, the month then releases what only the join
     /// reads, and writes the run answers before FOCUS and the charge lines.
