@@ -57,7 +57,7 @@ impl Totals {
         for t in TokenType::ALL {
             self.add_count(t.index(), record.tokens.get(t));
         }
-        self.add_count(REASONING, record.reasoning_tokens);
+        self.add_count(REASONING, record.tokens.reasoning());
         if !record.requests().is_empty() || !record.modalities().is_empty() {
             let extras = self.extras.get_or_insert_with(Box::default);
             for &(charge, count) in record.requests().iter() {

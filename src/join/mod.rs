@@ -296,7 +296,6 @@ pub(crate) mod tests {
             provider: interner.intern("openai"),
             model: interner.intern("gpt-4o"),
             tokens: Tokens::default(),
-            reasoning_tokens: 0,
             service: Service::default(),
             tenant_hint: None,
             labels: Default::default(),

@@ -139,35 +139,63 @@ impl Modality {
 /// of money far inside the exact decimal range.
 pub const MAX_TOKENS: u64 = 1_000_000_000_000;
 
-/// Token counts of one request, indexed by [`TokenType::index`]. Each is
-/// at most [`MAX_TOKENS`], under 2^40, so each is held in 5 bytes (25, not
-/// 40: a month holds millions of records).
+/// Token counts of one request, indexed by [`TokenType::index`], then its
+/// reasoning count (a part of the output count). Each is at most
+/// [`MAX_TOKENS`], under 2^40, so each is held in 5 bytes (30, not 48: a
+/// month holds millions of records, each 88 bytes, not 96).
 #[derive(Clone, Copy, Default, PartialEq, Eq)]
-pub struct Tokens([u8; 5 * COUNT_BYTES]);
+pub struct Tokens([u8; 6 * COUNT_BYTES]);
 
 /// The bytes of one count in [`Tokens`].
 const COUNT_BYTES: usize = 5;
 
+/// The place of the reasoning count in [`Tokens`], after the token types'.
+const REASONING_AT: usize = 5;
+
 impl Tokens {
     /// The counts, indexed by [`TokenType::index`]; `None` when one is
     /// beyond [`MAX_TOKENS`] (a reader's range check names it first).
+    /// No reasoning count.
     pub fn new(counts: [u64; 5]) -> Option<Tokens> {
-        let mut bytes = [0u8; 5 * COUNT_BYTES];
+        let mut tokens = Tokens::default();
         for (i, n) in counts.into_iter().enumerate() {
             if n > MAX_TOKENS {
                 return None;
             }
-            bytes[i * COUNT_BYTES..][..COUNT_BYTES]
-                .copy_from_slice(&n.to_le_bytes()[..COUNT_BYTES]);
+            tokens.set(i, n);
         }
-        Some(Tokens(bytes))
+        Some(tokens)
+    }
+
+    /// These counts with `reasoning` reasoning tokens, at most the output
+    /// count (checked by the readers: `reasoning_within_output`).
+    pub fn with_reasoning(mut self, reasoning: u64) -> Tokens {
+        assert!(
+            reasoning <= self.get(TokenType::Output),
+            "reasoning within output"
+        );
+        self.set(REASONING_AT, reasoning);
+        self
     }
 
     /// The count of one token type.
     pub fn get(&self, t: TokenType) -> u64 {
+        self.at(t.index())
+    }
+
+    /// Reasoning (thinking) tokens: a part of the output count.
+    pub fn reasoning(&self) -> u64 {
+        self.at(REASONING_AT)
+    }
+
+    fn at(&self, i: usize) -> u64 {
         let mut le = [0u8; 8];
-        le[..COUNT_BYTES].copy_from_slice(&self.0[t.index() * COUNT_BYTES..][..COUNT_BYTES]);
+        le[..COUNT_BYTES].copy_from_slice(&self.0[i * COUNT_BYTES..][..COUNT_BYTES]);
         u64::from_le_bytes(le)
+    }
+
+    fn set(&mut self, i: usize, n: u64) {
+        self.0[i * COUNT_BYTES..][..COUNT_BYTES].copy_from_slice(&n.to_le_bytes()[..COUNT_BYTES]);
     }
 
     /// Every count, indexed by [`TokenType::index`].
@@ -185,7 +213,10 @@ impl Tokens {
 
 impl std::fmt::Debug for Tokens {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("Tokens").field(&self.counts()).finish()
+        f.debug_tuple("Tokens")
+            .field(&self.counts())
+            .field(&self.reasoning())
+            .finish()
     }
 }
 
@@ -315,11 +346,10 @@ pub struct UsageRecord {
     pub provider: Sym,
     /// Model name as billed, often a dated snapshot.
     pub model: Sym,
-    /// Billed token counts, input split into uncached, cache read and writes.
+    /// Billed token counts, input split into uncached, cache read and
+    /// writes, and the reasoning (thinking) tokens: a part of the output
+    /// count, billed as output, shown apart.
     pub tokens: Tokens,
-    /// Reasoning (thinking) tokens: a part of the output count, billed as
-    /// output, shown apart.
-    pub reasoning_tokens: u64,
     /// The service tier, region and speed it was billed at.
     pub service: Service,
     /// A tenant hint from the usage source (a gateway's team, end user or

@@ -147,7 +147,10 @@ impl CallsTable<'_> {
             let counts: Vec<u64> = postings.iter().map(|p| p.record.tokens.get(t)).collect();
             columns.push(Column::new(t.tokens_column().into(), counts));
         }
-        let reasoning: Vec<u64> = postings.iter().map(|p| p.record.reasoning_tokens).collect();
+        let reasoning: Vec<u64> = postings
+            .iter()
+            .map(|p| p.record.tokens.reasoning())
+            .collect();
         columns.push(Column::new(
             crate::model::REASONING_COLUMN.into(),
             reasoning,

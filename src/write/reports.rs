@@ -167,7 +167,7 @@ pub fn unattributed_csv(
             interner.get(r.model).to_string(),
         ];
         row.extend(r.tokens.counts().map(|n| n.to_string()));
-        row.push(r.reasoning_tokens.to_string());
+        row.push(r.tokens.reasoning().to_string());
         row.push((r.service.tier == crate::model::Tier::Batch).to_string());
         row.push(cost.to_string());
         row.push(

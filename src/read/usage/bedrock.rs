@@ -133,7 +133,6 @@ pub fn parse(
                 0,
                 output,
             ])?,
-            reasoning_tokens: 0,
             service: Service::default(),
             tenant_hint: None,
             labels,

@@ -314,7 +314,7 @@ fn parse_row(
         "" => 0,
         n => parse_count(n, REASONING_COLUMN)?,
     };
-    reasoning_within_output(reasoning_tokens, &tokens, "output_tokens")?;
+    let tokens = reasoning_within_output(reasoning_tokens, &tokens, "output_tokens")?;
     let modalities = modalities(&tokens, |m| {
         parse_count(
             optional(row, columns.modalities[m.index()], m.column())?,
@@ -339,7 +339,6 @@ fn parse_row(
             provider,
             model,
             tokens,
-            reasoning_tokens,
             service,
             origin,
             rare: Rare {

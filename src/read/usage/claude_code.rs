@@ -86,7 +86,7 @@ fn record(
     let name = |i| event.token_field(i).unwrap_or_default();
     let uncached = uncached(input, read + write, name(0))?;
     let tokens = super::tokens([uncached, read, write, 0, output])?;
-    reasoning_within_output(reasoning, &tokens, name(3))?;
+    let tokens = reasoning_within_output(reasoning, &tokens, name(3))?;
     let labels = event.texts().map(|(k, v)| (k.to_string(), v.into_owned()));
     Ok(BilledRequest {
         request_id: request_id.as_ref().into(),
@@ -98,7 +98,6 @@ fn record(
             }),
             model: interner.intern(crate::model::bare_model(&model)),
             tokens,
-            reasoning_tokens: reasoning,
             service: Service {
                 fast: event
                     .text("speed")

@@ -229,7 +229,7 @@ fn normalise(
         0 => Box::default(),
         n => Box::new([(interner.intern("web_search"), n)]),
     };
-    reasoning_within_output(reasoning_tokens, &tokens, "completion_tokens")?;
+    let tokens = reasoning_within_output(reasoning_tokens, &tokens, "completion_tokens")?;
     let tenant_hint = tenant_hint(&log);
     let provider = provider_name(
         log.custom_llm_provider
@@ -243,7 +243,6 @@ fn normalise(
             provider: interner.intern(&provider),
             model: interner.intern(bare_model(&log.model)),
             tokens,
-            reasoning_tokens,
             service: service(meta, interner)?,
             tenant_hint: tenant_hint.map(|h| interner.intern(&h)),
             labels: litellm_labels(&log, interner),

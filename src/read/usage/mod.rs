@@ -338,12 +338,13 @@ pub fn count(value: Option<u64>, name: &str) -> Result<u64, RowError> {
 }
 
 /// Reasoning tokens are a part of the output count (`output`, named
-/// `name` in the source): more reasoning than output is a bad record.
+/// `name` in the source): more reasoning than output is a bad record. The
+/// counts with the reasoning count added.
 pub fn reasoning_within_output(
     reasoning: u64,
     tokens: &Tokens,
     name: &str,
-) -> Result<(), RowError> {
+) -> Result<Tokens, RowError> {
     let output = tokens.get(TokenType::Output);
     if reasoning > output {
         return Err((
@@ -353,7 +354,7 @@ pub fn reasoning_within_output(
             ),
         ));
     }
-    Ok(())
+    Ok(tokens.with_reasoning(reasoning))
 }
 
 /// Audio and image counts (`(modality, count)` pairs) from `count_of`, kept

@@ -75,7 +75,7 @@ pub fn parse(
         generation.native_tokens_reasoning,
         "native_tokens_reasoning",
     )?;
-    reasoning_within_output(reasoning_tokens, &tokens, "native_tokens_completion")?;
+    let tokens = reasoning_within_output(reasoning_tokens, &tokens, "native_tokens_completion")?;
     let provider = generation
         .provider_name
         .as_deref()
@@ -95,7 +95,6 @@ pub fn parse(
             provider: interner.intern(&provider),
             model: interner.intern(bare_model(&generation.model)),
             tokens,
-            reasoning_tokens,
             service: Service::default(),
             tenant_hint: None,
             labels: LabelSet::default(),
