@@ -57,7 +57,7 @@ mod compact {
     #[test]
     fn per_record_structs_do_not_grow() {
         use std::mem::size_of;
-        assert!(size_of::<crate::model::UsageRecord>() <= 88);
+        assert!(size_of::<crate::model::UsageRecord>() <= 80);
         assert!(size_of::<crate::model::Cost>() <= 96);
         assert!(size_of::<crate::tree::Call>() <= 80);
         assert!(size_of::<crate::model::CallInfo>() <= 88);

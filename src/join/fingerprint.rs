@@ -54,7 +54,7 @@ pub(super) fn join_by_fingerprint(
                 r.tokens.prompt(),
                 r.tokens.get(TokenType::Output),
             );
-            let at = r.timestamp.timestamp_nanos_opt().unwrap_or(0);
+            let at = r.timestamp.nanos();
             points.entry(print).or_default().1.push((at, i as u32));
         }
     }

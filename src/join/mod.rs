@@ -292,7 +292,7 @@ pub(crate) mod tests {
         alt: Option<String>,
     ) -> BilledRequest {
         let record = UsageRecord {
-            timestamp: chrono::DateTime::UNIX_EPOCH,
+            timestamp: crate::model::Timestamp::from_nanos(0),
             provider: interner.intern("openai"),
             model: interner.intern("gpt-4o"),
             tokens: Tokens::default(),

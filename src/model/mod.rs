@@ -8,9 +8,11 @@ use crate::intern::{LabelSet, Renumbered, Sym};
 
 mod costs;
 mod ids;
+mod tokens;
 
 pub use costs::Costs;
 pub use ids::{RequestIds, MAX_ID_BYTES};
+pub use tokens::{Tokens, MAX_TOKENS};
 
 /// The five billable token types, in report column order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -134,92 +136,6 @@ impl Modality {
     }
 }
 
-/// The largest token count one record may hold in one column (a trillion):
-/// anything larger is corruption, not usage. The bound also keeps every sum
-/// of money far inside the exact decimal range.
-pub const MAX_TOKENS: u64 = 1_000_000_000_000;
-
-/// Token counts of one request, indexed by [`TokenType::index`], then its
-/// reasoning count (a part of the output count). Each is at most
-/// [`MAX_TOKENS`], under 2^40, so each is held in 5 bytes (30, not 48: a
-/// month holds millions of records, each 88 bytes, not 96).
-#[derive(Clone, Copy, Default, PartialEq, Eq)]
-pub struct Tokens([u8; 6 * COUNT_BYTES]);
-
-/// The bytes of one count in [`Tokens`].
-const COUNT_BYTES: usize = 5;
-
-/// The place of the reasoning count in [`Tokens`], after the token types'.
-const REASONING_AT: usize = 5;
-
-impl Tokens {
-    /// The counts, indexed by [`TokenType::index`]; `None` when one is
-    /// beyond [`MAX_TOKENS`] (a reader's range check names it first).
-    /// No reasoning count.
-    pub fn new(counts: [u64; 5]) -> Option<Tokens> {
-        let mut tokens = Tokens::default();
-        for (i, n) in counts.into_iter().enumerate() {
-            if n > MAX_TOKENS {
-                return None;
-            }
-            tokens.set(i, n);
-        }
-        Some(tokens)
-    }
-
-    /// These counts with `reasoning` reasoning tokens, at most the output
-    /// count (checked by the readers: `reasoning_within_output`).
-    pub fn with_reasoning(mut self, reasoning: u64) -> Tokens {
-        assert!(
-            reasoning <= self.get(TokenType::Output),
-            "reasoning within output"
-        );
-        self.set(REASONING_AT, reasoning);
-        self
-    }
-
-    /// The count of one token type.
-    pub fn get(&self, t: TokenType) -> u64 {
-        self.at(t.index())
-    }
-
-    /// Reasoning (thinking) tokens: a part of the output count.
-    pub fn reasoning(&self) -> u64 {
-        self.at(REASONING_AT)
-    }
-
-    fn at(&self, i: usize) -> u64 {
-        let mut le = [0u8; 8];
-        le[..COUNT_BYTES].copy_from_slice(&self.0[i * COUNT_BYTES..][..COUNT_BYTES]);
-        u64::from_le_bytes(le)
-    }
-
-    fn set(&mut self, i: usize, n: u64) {
-        self.0[i * COUNT_BYTES..][..COUNT_BYTES].copy_from_slice(&n.to_le_bytes()[..COUNT_BYTES]);
-    }
-
-    /// Every count, indexed by [`TokenType::index`].
-    pub fn counts(&self) -> [u64; 5] {
-        TokenType::ALL.map(|t| self.get(t))
-    }
-
-    /// Every input token of the request: uncached, cache reads and writes.
-    /// This is what long-context thresholds compare against.
-    pub fn prompt(&self) -> u64 {
-        // Each count is at most MAX_TOKENS, so four of them fit in a u64.
-        self.counts()[..4].iter().sum()
-    }
-}
-
-impl std::fmt::Debug for Tokens {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("Tokens")
-            .field(&self.counts())
-            .field(&self.reasoning())
-            .finish()
-    }
-}
-
 /// Exact cost of one request or group, in USD: per token type, and the
 /// per-request fees (web searches, …).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -298,13 +214,15 @@ impl Tier {
 pub const GLOBAL: &str = "global";
 
 /// How a request was served, beyond its model and tokens: what its rate
-/// depends on.
+/// depends on. Packed to 6 bytes (a record holds one: 80 bytes, not 88);
+/// read its fields by value.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[repr(C, packed(2))]
 pub struct Service {
-    /// The service tier.
-    pub tier: Tier,
     /// The region it was confined to (`inference_geo`); `None` is `global`.
     pub geo: Option<Sym>,
+    /// The service tier.
+    pub tier: Tier,
     /// Whether it ran in a fast mode (`speed = fast`).
     pub fast: bool,
 }
@@ -335,13 +253,46 @@ pub struct BilledRequest {
     pub record: UsageRecord,
 }
 
+/// When a request was billed: nanoseconds since 1970 (UTC) in 64 bits, 8
+/// bytes, not chrono's 12 (a month holds millions of records). It spans
+/// 1677-09-21 to 2262-04-11; the readers refuse a time outside.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(i64);
+
+impl Timestamp {
+    /// `time`, if within the range.
+    pub fn new(time: DateTime<Utc>) -> Option<Timestamp> {
+        time.timestamp_nanos_opt().map(Timestamp)
+    }
+
+    /// `nanos` nanoseconds since 1970.
+    pub fn from_nanos(nanos: i64) -> Timestamp {
+        Timestamp(nanos)
+    }
+
+    /// The time.
+    pub fn get(self) -> DateTime<Utc> {
+        DateTime::from_timestamp_nanos(self.0)
+    }
+
+    /// Nanoseconds since 1970.
+    pub fn nanos(self) -> i64 {
+        self.0
+    }
+
+    /// The UTC day.
+    pub fn date_naive(self) -> chrono::NaiveDate {
+        self.get().date_naive()
+    }
+}
+
 /// One billed request, normalised from any usage source. Tokens and money
 /// always come from here, never from spans. Its request id is held apart
 /// ([`RequestIds`], in the same order as the records).
 #[derive(Clone, Debug, PartialEq)]
 pub struct UsageRecord {
     /// When the request was billed (UTC).
-    pub timestamp: DateTime<Utc>,
+    pub timestamp: Timestamp,
     /// Provider as billed (`anthropic`, `openai`, …).
     pub provider: Sym,
     /// Model name as billed, often a dated snapshot.

@@ -191,7 +191,7 @@ fn keep_period(
     };
     let inside: Vec<bool> = records
         .iter()
-        .map(|r| period.contains(&r.timestamp))
+        .map(|r| period.contains(&r.timestamp.get()))
         .collect();
     if inside.iter().all(|&i| i) {
         return outside;
@@ -215,7 +215,7 @@ fn months_of(records: &[UsageRecord]) -> BTreeMap<String, u64> {
     let mut by_month = BTreeMap::<(i32, u32), u64>::new();
     for r in records {
         *by_month
-            .entry((r.timestamp.year(), r.timestamp.month()))
+            .entry((r.timestamp.get().year(), r.timestamp.get().month()))
             .or_default() += 1;
     }
     by_month

@@ -139,7 +139,7 @@ fn claims(table: &PriceTable, (records, ids): Billed<'_>, interner: &mut Interne
                     false => day,
                 },
                 charge: charge.to_string(),
-                at: r.timestamp,
+                at: r.timestamp.get(),
                 request_id: ids.get(record).into(),
                 record,
                 slot,

@@ -240,7 +240,7 @@ impl PriceEntry {
     ) -> Qualifiers<'a> {
         let own = Qualifiers::of(&record.service, interner);
         Qualifiers {
-            hours: self.hours_at(record.timestamp),
+            hours: self.hours_at(record.timestamp.get()),
             geo: if global { Some(GLOBAL) } else { own.geo },
             ..own
         }

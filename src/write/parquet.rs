@@ -97,6 +97,7 @@ impl CallsTable<'_> {
                     .map(|p| {
                         p.record
                             .timestamp
+                            .get()
                             .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
                     })
                     .collect::<Vec<_>>(),

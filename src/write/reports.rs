@@ -162,6 +162,7 @@ pub fn unattributed_csv(
         let mut row = vec![
             id.to_string(),
             r.timestamp
+                .get()
                 .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
             interner.get(r.provider).to_string(),
             interner.get(r.model).to_string(),

@@ -80,7 +80,7 @@ fn record(
         .ok_or(("missing-model", "a request event without model".to_string()))?;
     let timestamp = match event.text("event.timestamp") {
         Some(t) => parse_timestamp(&t)?,
-        None => chrono::DateTime::from_timestamp_nanos(i64::try_from(event.time_ns).unwrap_or(0)),
+        None => crate::model::Timestamp::from_nanos(i64::try_from(event.time_ns).unwrap_or(0)),
     };
     let [input, read, write, output, reasoning] = event.tokens().map_err(|e| ("bad-count", e))?;
     let name = |i| event.token_field(i).unwrap_or_default();
