@@ -48,28 +48,8 @@ impl Unbilled {
     }
 }
 
-/// For each usage record, the index of its call, if any: 4 bytes a record
-/// (the index plus one; 0 for none), not an `Option<u32>`'s 8.
-#[derive(Clone, Debug, Default)]
-pub struct CallOf(Vec<Option<std::num::NonZeroU32>>);
-
-impl CallOf {
-    /// No call for any of `records` records.
-    pub fn none(records: usize) -> CallOf {
-        CallOf(vec![None; records])
-    }
-
-    /// The call record `record` joined, if any.
-    pub fn get(&self, record: usize) -> Option<u32> {
-        self.0[record].map(|c| c.get() - 1)
-    }
-
-    /// Join record `record` to call `call` (an index below `u32::MAX`).
-    pub fn set(&mut self, record: usize, call: u32) {
-        self.0[record] = std::num::NonZeroU32::new(call.wrapping_add(1));
-        assert!(self.0[record].is_some(), "a call index below u32::MAX");
-    }
-}
+/// For each usage record, the index of its call, if any (4 bytes).
+pub type CallOf = crate::model::Refs;
 
 /// The outcome of the join.
 #[derive(Debug)]
@@ -171,9 +151,9 @@ impl<'r> IdIndex<'r> {
             calls[run]
                 .iter()
                 .map(|c| c.info().join_key.as_deref().and_then(|key| self.get(key)))
-                .collect::<Vec<_>>()
+                .collect::<Found>()
         });
-        found.concat()
+        found.into_iter().flatten().collect()
     }
 
     /// [`IdIndex::look_up`], and the calls that found their record
@@ -182,7 +162,11 @@ impl<'r> IdIndex<'r> {
     /// [`crate::tree::Resolved::restore_infos`]).
     pub fn look_up_releasing(&self, calls: &mut [Call], threads: usize) -> Found {
         let found = self.look_up(calls, threads);
-        for (call, _) in calls.iter_mut().zip(&found).filter(|(_, f)| f.is_some()) {
+        for (call, _) in calls
+            .iter_mut()
+            .zip(found.iter())
+            .filter(|(_, f)| f.is_some())
+        {
             call.info = None;
         }
         found

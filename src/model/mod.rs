@@ -8,10 +8,12 @@ use crate::intern::{LabelSet, Renumbered, Sym};
 
 mod costs;
 mod ids;
+mod refs;
 mod tokens;
 
 pub use costs::Costs;
 pub use ids::{RequestIds, MAX_ID_BYTES};
+pub use refs::Refs;
 pub use tokens::{Tokens, MAX_TOKENS};
 
 /// The five billable token types, in report column order.

@@ -313,7 +313,7 @@ impl<'scope, 'env, 'r> Settler<'scope, 'env, 'r> {
         index: &'env IdIndex<'r>,
         threads: usize,
     ) -> Self {
-        let (calls, found, pending) = (Vec::new(), Vec::new(), None);
+        let (calls, found, pending) = (Vec::new(), Found::default(), None);
         Settler {
             scope,
             index,
@@ -463,7 +463,7 @@ mod tests {
             .collect();
         let index = IdIndex::new((&records, &ids), 1);
         let want = index.look_up(&calls, 1);
-        assert!(want.iter().any(Option::is_some) && want.iter().any(Option::is_none));
+        assert!(want.iter().any(|f| f.is_some()) && want.iter().any(|f| f.is_none()));
         for threads in 1..=3 {
             let (got, found) = std::thread::scope(|scope| {
                 let mut settler = Settler::new(scope, &index, threads);
@@ -475,7 +475,7 @@ mod tests {
             assert_eq!(found, want, "{threads} threads");
             let spans: Vec<u64> = got.iter().map(|c| c.span_id).collect();
             assert_eq!(spans, (1..=20).collect::<Vec<_>>());
-            for (call, found) in got.iter().zip(&found) {
+            for (call, found) in got.iter().zip(found.iter()) {
                 assert_eq!(call.info.is_none(), found.is_some(), "released iff found");
             }
         }

@@ -296,7 +296,7 @@ impl Spill {
             calls: Vec::with_capacity(self.calls),
             ..Resolved::default()
         };
-        let mut found_all: Found = Vec::with_capacity(if keep { self.calls } else { 0 });
+        let mut found_all = Found::with_capacity(if keep { self.calls } else { 0 });
         let mut next = reads.next_forest()?;
         while let Some(forest) = next {
             let start = all.calls.len();

@@ -115,7 +115,7 @@ pub struct Resolved {
 }
 
 /// Each call's record, where its join id found one, in call order.
-pub type Found = Vec<Option<u32>>;
+pub type Found = crate::model::Refs;
 
 /// Gives back the span facts of calls that released them before the join
 /// ([`Resolved::found`]): a spilled month's ranges, kept on disk, or a
@@ -244,7 +244,7 @@ impl Resolved {
             None => self.calls.sort_unstable_by_key(|c| (c.trace_id, c.span_id)),
             Some(found) => {
                 let order = trace_order(&self.calls);
-                self.found = Some(order.iter().map(|&i| found[i as usize]).collect());
+                self.found = Some(order.iter().map(|&i| found.get(i as usize)).collect());
                 drop(found);
                 crate::shrink::permute(&mut self.calls, order);
             }
