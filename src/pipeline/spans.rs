@@ -92,7 +92,12 @@ pub fn read(
     });
     let look_up = look_up.as_mut().map(|f| f as &mut LookUp);
     let how = (config.threads, whole.is_some(), look_up);
-    let resolved = resolve(forest, how, intake)?;
+    let mut resolved = resolve(forest, how, intake)?;
+    if records.is_some() {
+        // Only a shard's partial lists the trace ids seen (16 bytes a
+        // trace, a million in a large month).
+        resolved.trace_ids = Vec::new();
+    }
     timings.phase("resolve trees");
     Ok(resolved)
 }
