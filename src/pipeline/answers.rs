@@ -78,7 +78,7 @@ impl Month {
             self.outcomes
                 .as_ref()
                 .and_then(|o| o.get(&trace).map(String::as_str))
-                .or_else(|| self.resolved.outcomes.get(&trace).map(|&o| interner.get(o)))
+                .or_else(|| self.resolved.outcomes.get(trace).map(|o| interner.get(o)))
         };
         Ok(RunAnswers {
             run_costs: ascending_costs(&runs),

@@ -138,7 +138,7 @@ fn meta(
         outcomes: resolved
             .outcomes
             .iter()
-            .map(|(t, o)| (format!("{t:032x}"), interner.get(*o).to_string()))
+            .map(|(t, o)| (format!("{t:032x}"), interner.get(o).to_string()))
             .collect(),
     }
 }

@@ -13,9 +13,11 @@
 //! memory linear in N, not quadratic.
 
 mod agents;
+mod outcomes;
 mod walk;
 
 pub use agents::{Agents, SharedAgents};
+pub use outcomes::Outcomes;
 
 use walk::{AgentPaths, Walk};
 
@@ -90,7 +92,7 @@ pub struct Resolved {
     /// joined).
     pub ids_not_calls: u64,
     /// Each run's outcome, from its root span.
-    pub outcomes: FastMap<u128, Sym>,
+    pub outcomes: Outcomes,
     /// Every trace id seen (a shard's partial lists them, so `merge` can
     /// tell a trace split between two shards).
     pub trace_ids: Vec<u128>,
