@@ -72,6 +72,6 @@ mod compact {
         // true-up).
         assert!(size_of::<crate::ledger::Amounts>() <= 112);
         // A run as the run answers hold it (a million in a large month).
-        assert!(size_of::<crate::answers::RunCost>() <= 16);
+        assert!(size_of::<crate::answers::RunCost>() <= 8);
     }
 }

@@ -137,6 +137,9 @@ fn percentiles<'a, const P: usize>(
 pub struct Outlier<'a> {
     /// The run.
     pub run: RunCost<'a>,
+    /// The highest step of any of the run's calls (set by the caller:
+    /// [`super::highest_steps`]).
+    pub steps: u32,
     /// The threshold it exceeded: the feature's p99, or `--outlier-factor`
     /// × its median, rounded half-to-even to the micro-dollar.
     pub threshold: Micros,
@@ -162,6 +165,7 @@ pub fn outliers<'a>(runs: &[RunCost<'a>], factor: Option<Decimal>) -> Vec<Outlie
             let threshold = thresholds[run.feature()];
             (run.cost().to_decimal() > threshold).then(|| Outlier {
                 run: *run,
+                steps: 0,
                 threshold: Micros::round(threshold),
             })
         })
@@ -198,7 +202,7 @@ mod tests {
                 )
             })
             .collect();
-        let runs: Vec<RunCost> = (rows.iter()).map(|row| RunCost { row, steps: 0 }).collect();
+        let runs: Vec<RunCost> = (rows.iter()).map(|row| RunCost { row }).collect();
         let mut costliest_first = runs.clone();
         costliest_first.sort_by_key(|run| std::cmp::Reverse(run.cost()));
         let of = |runs: &[RunCost]| {

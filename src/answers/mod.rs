@@ -28,16 +28,13 @@ use crate::ledger::{round_rows, RoundedRow};
 use crate::money::Micros;
 use crate::tree::Call;
 
-/// One run (trace) as the run-level answers see it: its `by_run.csv` row
-/// (held by reference: a month has a million runs) and its step count, 16
-/// bytes.
+/// One run (trace) as the run-level answers see it: its `by_run.csv` row,
+/// held by reference (a month has a million runs), 8 bytes.
 #[derive(Clone, Copy, Debug)]
 pub struct RunCost<'a> {
     /// Its `by_run.csv` row: the trace id as 32 hex digits, the root agent,
     /// tenant and feature, then the totals.
     row: &'a RoundedRow,
-    /// The highest step of any of the run's calls.
-    pub steps: u32,
 }
 
 impl<'a> RunCost<'a> {
@@ -82,36 +79,25 @@ impl<'a> RunCost<'a> {
     }
 }
 
-/// The runs of `by_run.csv` (`rows`), without the `(unattributed)` and
-/// `(invoice only)` rows, with each run's step count from `calls`.
-pub fn runs<'a>(rows: &'a [RoundedRow], calls: &[Call]) -> Vec<RunCost<'a>> {
-    // Each trace's highest step, in trace order (the calls are sorted by
-    // trace): the traces and their steps in two sorted lists, 20 bytes a
-    // run (a list of pairs would pad each to 32, a map more).
-    let (mut traces, mut highest): (Vec<u128>, Vec<u32>) = (Vec::new(), Vec::new());
+/// The highest step of any of the calls of each of `traces` (0 for a
+/// trace without calls), in one pass over `calls`: asked only for the
+/// outliers' runs, a few in a thousand.
+pub fn highest_steps(traces: impl Iterator<Item = u128>, calls: &[Call]) -> FastMap<u128, u32> {
+    let mut highest: FastMap<u128, u32> = traces.map(|trace| (trace, 0)).collect();
     for call in calls {
-        match (traces.last(), highest.last_mut()) {
-            (Some(&trace), Some(max)) if trace == call.trace_id => *max = (*max).max(call.step),
-            _ => {
-                traces.push(call.trace_id);
-                highest.push(call.step);
-            }
+        if let Some(max) = highest.get_mut(&call.trace_id) {
+            *max = (*max).max(call.step);
         }
     }
-    debug_assert!(
-        traces.windows(2).all(|w| w[0] < w[1]),
-        "calls sorted by trace"
-    );
-    let steps_of = |trace: u128| traces.binary_search(&trace).map_or(0, |i| highest[i]);
+    highest
+}
+
+/// The runs of `by_run.csv` (`rows`), without the `(unattributed)` and
+/// `(invoice only)` rows.
+pub fn runs(rows: &[RoundedRow]) -> Vec<RunCost<'_>> {
     rows.iter()
         .filter(|row| row.keys[0] != *UNATTRIBUTED && row.keys[0] != *INVOICE_ONLY)
-        .map(|row| {
-            let run = RunCost { row, steps: 0 };
-            RunCost {
-                steps: steps_of(run.trace()),
-                ..run
-            }
-        })
+        .map(|row| RunCost { row })
         .collect()
 }
 

@@ -18,7 +18,7 @@ use crate::answers::distribution::{distribution, outliers, Outlier, Spread};
 use crate::answers::focus::{focus, Focus};
 use crate::answers::outcome::{by_outcome, OutcomeRow};
 use crate::answers::steps::{by_step, StepRow};
-use crate::answers::{self, run_group_costs, RunLabel};
+use crate::answers::{self, run_group_costs, RunCost, RunLabel};
 use crate::charges::{self, Lines};
 use crate::dimension::{Dimension, NONE, UNATTRIBUTED};
 use crate::error::Result;
@@ -71,7 +71,7 @@ impl Month {
     pub fn run_answers(&self, config: &AnswerConfig) -> Result<RunAnswers<'_>> {
         let interner = &self.usage.interner;
         let by_run = &self.runs().rows;
-        let runs = answers::runs(by_run, &self.resolved.calls);
+        let runs = answers::runs(by_run);
         let feature_costs = run_group_costs(by_run, RunLabel::Feature, &self.columns)?;
         let agent_costs = run_group_costs(by_run, RunLabel::RootAgent, &self.columns)?;
         let outcome_of = |trace: u128| {
@@ -83,9 +83,20 @@ impl Month {
         Ok(RunAnswers {
             run_costs: ascending_costs(&runs),
             spreads: distribution(&runs, &feature_costs, &agent_costs),
-            outliers: outliers(&runs, config.outlier_factor),
+            outliers: self.outliers(&runs, config),
             by_outcome: by_outcome(&runs, outcome_of, &config.success_outcome, &feature_costs),
         })
+    }
+
+    /// The runs above their threshold, each with its step count.
+    fn outliers<'m>(&'m self, runs: &[RunCost<'m>], config: &AnswerConfig) -> Vec<Outlier<'m>> {
+        let mut found = outliers(runs, config.outlier_factor);
+        let traces = found.iter().map(|o| o.run.trace());
+        let steps = answers::highest_steps(traces, &self.resolved.calls);
+        for outlier in &mut found {
+            outlier.steps = steps[&outlier.run.trace()];
+        }
+        found
     }
 
     /// The answers read from every posting: the per-step curve, the step

@@ -4,13 +4,12 @@
 //!
 //! An inference span with no join id whose subtree holds another inference
 //! span is a wrapper (a framework's span around the SDK's), not a call of its
-//! own: it is counted, not listed as unbilled.
-//!
-//! Resolution is memoised and iterative (no recursion), so a span is visited
-//! once however deep the tree, and a parent cycle is detected, not looped on.
-//! The agents above a call are a list shared with the enclosing invocations
-//! ([`Agents`]), so agents nested N deep (a leaked context) take time and
-//! memory linear in N, not quadratic.
+//! own: it is counted, not listed as unbilled. Each run's outcome is its
+//! root span's ([`Outcomes`]). Resolution is memoised and iterative (no
+//! recursion), so a span is visited once however deep the tree, and a
+//! parent cycle is detected, not looped on. The agents above a call are a
+//! list shared with the enclosing invocations ([`Agents`]), so agents
+//! nested N deep (a leaked context) take time and memory linear in N.
 
 mod agents;
 mod outcomes;
@@ -21,10 +20,9 @@ pub use outcomes::Outcomes;
 
 use walk::{AgentPaths, Walk};
 
-use crate::hash::{trace_hash, FastMap};
-
 use crate::dimension::PerDimension;
 use crate::error::{Error, Result, Skips};
+use crate::hash::{trace_hash, FastMap};
 use crate::intern::{Interner, Sym};
 use crate::model::{CallInfo, Origin, Role, Span};
 

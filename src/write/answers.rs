@@ -56,7 +56,7 @@ pub fn outliers_csv(w: &mut CsvOut, rows: &[Outlier]) -> csv::Result<()> {
             r.feature().to_string(),
             r.tenant().to_string(),
             r.root_agent().to_string(),
-            r.steps.to_string(),
+            o.steps.to_string(),
             r.calls().to_string(),
             r.cost().to_string(),
             o.threshold.to_string(),
