@@ -94,11 +94,10 @@ pub fn highest_steps(traces: impl Iterator<Item = u128>, calls: &[Call]) -> Fast
 
 /// The runs of `by_run.csv` (`rows`), without the `(unattributed)` and
 /// `(invoice only)` rows.
-pub fn runs(rows: &[RoundedRow]) -> Vec<RunCost<'_>> {
+pub fn runs(rows: &[RoundedRow]) -> impl DoubleEndedIterator<Item = RunCost<'_>> {
     rows.iter()
         .filter(|row| row.keys[0] != *UNATTRIBUTED && row.keys[0] != *INVOICE_ONLY)
         .map(|row| RunCost { row })
-        .collect()
 }
 
 /// Which label of a `by_run.csv` row groups runs.

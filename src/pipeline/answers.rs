@@ -55,10 +55,10 @@ pub struct CallAnswers {
     pub anomalies: Vec<Anomaly>,
 }
 
-/// The runs' costs, the least first (the runs come costliest first, as
-/// `by_run.csv` lists them).
-fn ascending_costs(runs: &[answers::RunCost]) -> Vec<Micros> {
-    let mut costs: Vec<Micros> = runs.iter().rev().map(|r| r.cost()).collect();
+/// The costs of the runs of `by_run.csv` (`rows`, the costliest first),
+/// the least first.
+fn ascending_costs(rows: &[crate::ledger::RoundedRow]) -> Vec<Micros> {
+    let mut costs: Vec<Micros> = answers::runs(rows).rev().map(|r| r.cost()).collect();
     if !costs.is_sorted() {
         costs.sort_unstable();
     }
@@ -71,7 +71,7 @@ impl Month {
     pub fn run_answers(&self, config: &AnswerConfig) -> Result<RunAnswers<'_>> {
         let interner = &self.usage.interner;
         let by_run = &self.runs().rows;
-        let runs = answers::runs(by_run);
+        let runs: Vec<RunCost> = answers::runs(by_run).collect();
         let feature_costs = run_group_costs(by_run, RunLabel::Feature, &self.columns)?;
         let agent_costs = run_group_costs(by_run, RunLabel::RootAgent, &self.columns)?;
         let outcome_of = |trace: u128| {
@@ -80,11 +80,16 @@ impl Month {
                 .and_then(|o| o.get(&trace).map(String::as_str))
                 .or_else(|| self.resolved.outcomes.get(trace).map(|o| interner.get(o)))
         };
+        let spreads = distribution(&runs, &feature_costs, &agent_costs);
+        let outliers = self.outliers(&runs, config);
+        let by_outcome = by_outcome(&runs, outcome_of, &config.success_outcome, &feature_costs);
+        // The run list (8 bytes a run) goes before the costs (16) are listed.
+        drop(runs);
         Ok(RunAnswers {
-            run_costs: ascending_costs(&runs),
-            spreads: distribution(&runs, &feature_costs, &agent_costs),
-            outliers: self.outliers(&runs, config),
-            by_outcome: by_outcome(&runs, outcome_of, &config.success_outcome, &feature_costs),
+            run_costs: ascending_costs(by_run),
+            spreads,
+            outliers,
+            by_outcome,
         })
     }
 
