@@ -257,7 +257,8 @@ pub struct BilledRequest {
 
 /// When a request was billed: nanoseconds since 1970 (UTC) in 64 bits, 8
 /// bytes, not chrono's 12 (a month holds millions of records). It spans
-/// 1677-09-21 to 2262-04-11; the readers refuse a time outside.
+/// 1677-09-21 to 2262-04-11 and holds no leap second; the readers refuse
+/// a time it cannot hold.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp(i64);
 

@@ -10,7 +10,7 @@ pub const MAX_TOKENS: u64 = 1_000_000_000_000;
 /// Token counts of one request, indexed by [`TokenType::index`], then its
 /// reasoning count (a part of the output count). Each is at most
 /// [`MAX_TOKENS`], under 2^40, so each is held in 5 bytes (30, not 48: a
-/// month holds millions of records, each 88 bytes, not 96).
+/// month holds millions of records).
 #[derive(Clone, Copy, Default, PartialEq, Eq)]
 pub struct Tokens([u8; 6 * COUNT_BYTES]);
 

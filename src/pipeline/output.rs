@@ -58,7 +58,8 @@ pub fn write_month(
                 let run_costs = write_rest(month, config, outputs, raw);
                 (run_costs, calls.join().expect("the call answers' thread"))
             });
-            write_answers(month, &calls?, &run_costs?, outputs, raw)
+            let run_costs = run_costs?;
+            write_answers(month, &calls?, &run_costs, outputs, raw)
         })
     };
     written?;

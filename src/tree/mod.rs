@@ -91,8 +91,8 @@ pub struct Resolved {
     pub ids_not_calls: u64,
     /// Each run's outcome, from its root span.
     pub outcomes: Outcomes,
-    /// Every trace id seen (a shard's partial lists them, so `merge` can
-    /// tell a trace split between two shards).
+    /// Every trace id seen, for a shard's partial (`merge` tells a trace
+    /// split between two shards by them); emptied once resolved otherwise.
     pub trace_ids: Vec<u128>,
     /// Memory is tight: the spans were spilled to disk (their state
     /// outgrew a sixth of `--memory-limit`), or the calls were read back

@@ -16,17 +16,19 @@ pub mod claude_code;
 pub mod labels;
 pub mod litellm;
 pub mod openrouter;
+mod time;
 
 use std::io::BufRead;
 use std::path::Path;
 
-use chrono::{DateTime, NaiveDateTime, Utc};
 use rust_decimal::Decimal;
 use serde_json::value::RawValue;
 
+pub use time::{parse_timestamp, parse_utc_timestamp};
+
 use crate::error::{Error, Result, Skips};
 use crate::intern::Interner;
-use crate::model::{BilledRequest, Modality, Timestamp, TokenType, Tokens, MAX_TOKENS};
+use crate::model::{BilledRequest, Modality, TokenType, Tokens, MAX_TOKENS};
 use crate::money::parse_amount;
 
 /// The usage formats tokenledger reads.
@@ -399,48 +401,6 @@ pub fn uncached(total: u64, cached: u64, name: &str) -> Result<u64, RowError> {
     })
 }
 
-/// An RFC 3339 timestamp with an explicit offset, converted to UTC.
-pub fn parse_timestamp(value: &str) -> Result<Timestamp, RowError> {
-    let time = DateTime::parse_from_rfc3339(value.trim()).map_err(|_| {
-        (
-            "bad-timestamp",
-            format!("timestamp: expected RFC 3339 with a time zone (2025-06-01T12:00:00Z), got \"{value}\""),
-        )
-    })?;
-    within_range(time.with_timezone(&Utc), "timestamp", value)
-}
-
-/// `time` as a record holds it: an error naming `name` and `value` when it
-/// lies outside 1677-2262 ([`Timestamp`]).
-fn within_range(time: DateTime<Utc>, name: &str, value: &str) -> Result<Timestamp, RowError> {
-    Timestamp::new(time).ok_or_else(|| {
-        (
-            "bad-timestamp",
-            format!("{name}: \"{value}\" lies outside 1677-09-21 to 2262-04-11"),
-        )
-    })
-}
-
-/// A timestamp from a source that writes UTC without saying so (LiteLLM's
-/// database): RFC 3339, or a naive date-time taken as UTC.
-pub fn parse_utc_timestamp(value: &str, name: &str) -> Result<Timestamp, RowError> {
-    let value = value.trim();
-    if let Ok(t) = DateTime::parse_from_rfc3339(value) {
-        return within_range(t.with_timezone(&Utc), name, value);
-    }
-    let time = ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"]
-        .iter()
-        .find_map(|f| NaiveDateTime::parse_from_str(value, f).ok())
-        .map(|t| t.and_utc())
-        .ok_or_else(|| {
-            (
-                "bad-timestamp",
-                format!("{name}: expected a date and time, got \"{value}\""),
-            )
-        })?;
-    within_range(time, name, value)
-}
-
 /// A money amount from a JSON number or string's literal text, exactly.
 pub fn parse_usd(raw: &str, name: &str) -> Result<Decimal, RowError> {
     parse_amount(raw.trim().trim_matches('"')).ok_or_else(|| {
@@ -568,24 +528,4 @@ fn for_each_in_array(text: &str, first_line: u64, path: &Path, each: &mut JsonSi
         each(line, Ok(raw.get()))?;
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn timestamps_a_record_cannot_hold_are_refused_and_the_rest_kept_to_the_nanosecond() {
-        let at = parse_timestamp("2025-06-01T12:00:00.123456789+02:00").unwrap();
-        assert_eq!(at.get().to_rfc3339(), "2025-06-01T10:00:00.123456789+00:00");
-        let half = parse_utc_timestamp("2025-06-01 10:00:00.5", "t").unwrap();
-        assert_eq!(half.nanos() % 1_000_000_000, 500_000_000);
-        for late in ["2262-04-12T00:00:00Z", "1600-01-01T00:00:00Z"] {
-            let (kind, message) = parse_timestamp(late).unwrap_err();
-            assert_eq!(kind, "bad-timestamp");
-            assert!(message.contains(late) && message.contains("2262-04-11"));
-            let (_, message) = parse_utc_timestamp(late, "startTime").unwrap_err();
-            assert!(message.starts_with("startTime"));
-        }
-    }
 }
