@@ -32,10 +32,8 @@ impl RunId {
     pub fn of(trace: Option<u128>) -> RunId {
         let mut digits = [0u8; 32];
         if let Some(trace) = trace {
-            for (i, digit) in digits.iter_mut().enumerate() {
-                let nibble = (trace >> (124 - 4 * i)) & 0xf;
-                *digit = b"0123456789abcdef"[nibble as usize];
-            }
+            use std::io::Write;
+            write!(&mut digits[..], "{trace:032x}").expect("32 hex digits fill 32 bytes");
         }
         RunId(digits)
     }

@@ -32,7 +32,7 @@ impl Refs {
 
     /// Item `i`'s index, if any.
     pub fn get(&self, i: usize) -> Option<u32> {
-        self.0[i].map(|r| r.get() - 1)
+        Self::index(self.0[i])
     }
 
     /// Give item `i` the index `to`.
@@ -42,11 +42,17 @@ impl Refs {
 
     /// Every item's index, in order.
     pub fn iter(&self) -> impl Iterator<Item = Option<u32>> + '_ {
-        self.0.iter().map(|r| r.map(|r| r.get() - 1))
+        self.0.iter().map(|&r| Self::index(r))
     }
 
+    /// An index as held: plus one, 0 for none.
     fn held(index: u32) -> NonZeroU32 {
         NonZeroU32::new(index.wrapping_add(1)).expect("an index below u32::MAX")
+    }
+
+    /// An index as given back.
+    fn index(held: Option<NonZeroU32>) -> Option<u32> {
+        held.map(|r| r.get() - 1)
     }
 }
 
@@ -69,7 +75,7 @@ impl IntoIterator for Refs {
         fn(Option<NonZeroU32>) -> Option<u32>,
     >;
     fn into_iter(self) -> Self::IntoIter {
-        self.0.into_iter().map(|r| r.map(|r| r.get() - 1))
+        self.0.into_iter().map(Refs::index)
     }
 }
 
