@@ -221,8 +221,13 @@ pub fn round_rows(
         place[i as usize] = at as u32;
     }
     let totals_of = |i: &u32| &rows[*i as usize].1;
-    let exact = by_label.iter().map(|i| components(&totals_of(i).cost));
-    let rounding = controlled(exact, targets)?;
+    // The floors found on two threads (a million-run table's took most of
+    // its rounding's time).
+    let parts = crate::threads::runs(by_label.len(), 2, crate::threads::MIN_SHARE);
+    let exact = parts
+        .into_iter()
+        .map(|run| (by_label[run].iter()).map(|i| components(&totals_of(i).cost)));
+    let rounding = controlled(exact.collect(), targets)?;
     let billed = billed_target
         .map(|target| {
             let exact: Vec<Decimal> = by_label.iter().map(|i| totals_of(i).billed).collect();
@@ -244,8 +249,35 @@ pub fn round_rows(
         };
         RoundedRow::new(keys, totals, (cost, cost_usd), amounts)
     });
-    // Then by cost descending, billed descending, labels ascending (their
-    // places break the ties).
+    let order = cost_order(&rounded, &place);
+    drop(place);
+    crate::shrink::permute(&mut rounded, order);
+    Ok(rounded)
+}
+
+/// The order of `rounded` by cost descending, billed descending, then
+/// place in label order (`place`, distinct). Where no row has a billed
+/// amount and every cost is within 64 bits (a million-run table without a
+/// true-up), by one number a row (cost, place and index): a sort of one
+/// array, not of indexes comparing rows read from all over memory (about
+/// five times faster).
+fn cost_order(rounded: &[RoundedRow], place: &[u32]) -> Vec<u32> {
+    let key = |(i, row): (usize, &RoundedRow)| {
+        let cost = i64::try_from(row.cost_usd().0).ok()?;
+        // The costliest first: the cost's order (sign bit flipped), reversed.
+        let descending = !((cost as u64) ^ (1 << 63));
+        let key = u128::from(descending) << 64 | u128::from(place[i]) << 32 | i as u128;
+        row.billed().is_none().then_some(key)
+    };
+    if let Some(mut keys) = rounded
+        .iter()
+        .enumerate()
+        .map(key)
+        .collect::<Option<Vec<u128>>>()
+    {
+        keys.sort_unstable();
+        return keys.into_iter().map(|k| k as u32).collect();
+    }
     let mut order: Vec<u32> = (0..rounded.len() as u32).collect();
     order.sort_unstable_by(|&a, &b| {
         let (ra, rb) = (&rounded[a as usize], &rounded[b as usize]);
@@ -255,8 +287,7 @@ pub fn round_rows(
             place[b as usize],
         ))
     });
-    crate::shrink::permute(&mut rounded, order);
-    Ok(rounded)
+    order
 }
 
 /// The indexes of `rows` in label order. Two rows may share a label (a

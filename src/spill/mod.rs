@@ -54,6 +54,14 @@ const COMPRESSION: u64 = 10;
 /// an eighth took no more off.
 const SPAN_SHARE: u64 = 6;
 
+/// A range's spans take at most one part in this many of the span state's
+/// share: with two threads or more, a range is read and decoded while the
+/// one before it is resolved and its calls looked up, and the two are held
+/// together while the one gives up its spans as the other's are decoded.
+/// A third took the 1,000,000-run month's time to resolve its trees about
+/// 1 s lower, its peak under `1G` from 1,046 to 1,057 MiB (a half: 1,069).
+const RANGE_SHARE: u64 = 3;
+
 /// At most this many ranges, each an open file: within the 256 open files
 /// a process may have by default on macOS (1,024 on Linux).
 const MAX_PARTS: u64 = 200;
@@ -173,15 +181,17 @@ impl Gather {
         self.state = State::Spilled(spill);
     }
 
-    /// How many ranges: enough for one range to fit the budget, by the
-    /// larger of the estimated input and twice what is held now; the most
-    /// when the input's size is unknown.
+    /// How many ranges: enough for one range to fit its share of the
+    /// budget ([`RANGE_SHARE`]), by the larger of the estimated input and
+    /// twice what is held now; the most when the input's size is unknown.
     fn parts(&self, held: u64) -> u32 {
         let state = match self.json_bytes {
             Some(bytes) => (bytes / JSON_PER_STATE_BYTE).max(held * 2),
             None => u64::MAX,
         };
-        state.div_ceil(self.budget).clamp(2, MAX_PARTS) as u32
+        state
+            .div_ceil(self.budget / RANGE_SHARE)
+            .clamp(2, MAX_PARTS) as u32
     }
 
     /// The failure to spill, if any: checked after each span file, so a
@@ -275,8 +285,8 @@ impl Spill {
     /// Read each range back and resolve its traces, as
     /// [`Forest::resolve`] would all of them (see [`Gather::resolve`] for
     /// `look_up`). With two threads or more, the next range's file is read
-    /// on a thread of its own meanwhile, and its spans decoded while this
-    /// range's calls are looked up on others.
+    /// and its spans decoded on a thread of their own meanwhile, while
+    /// this range's traces are resolved and its calls looked up on others.
     fn resolve(
         mut self,
         threads: usize,
@@ -297,22 +307,12 @@ impl Spill {
             ..Resolved::default()
         };
         let mut found_all = Found::with_capacity(if keep { self.calls } else { 0 });
-        let mut next = reads.next_forest()?;
-        while let Some(forest) = next {
+        while let Some(forest) = reads.next_forest()? {
             let start = all.calls.len();
             forest.resolve_into(threads, &describe, skips, &mut all)?;
-            let range = &mut all.calls[start..];
-            let (found, following) = match look_up.as_mut() {
-                Some(look_up) if threads > 1 => std::thread::scope(|scope| {
-                    let found = scope.spawn(|| look_up(range));
-                    let following = reads.next_forest();
-                    (Some(found.join().expect("a look-up thread")), following)
-                }),
-                Some(look_up) => (Some(look_up(range)), reads.next_forest()),
-                None => (None, reads.next_forest()),
-            };
-            found_all.extend(found.into_iter().flatten());
-            next = following?;
+            if let Some(look_up) = look_up.as_mut() {
+                found_all.extend(look_up(&mut all.calls[start..]));
+            }
         }
         all.found = keep.then_some(found_all);
         all.sort_calls();
@@ -328,15 +328,17 @@ impl Spill {
 /// `IdIndex::look_up_releasing`).
 pub type LookUp<'a> = dyn FnMut(&mut [Call]) -> Found + Send + 'a;
 
-/// The range files' spans, in turn: with `ahead`, each next file read on
-/// a thread of its own while this one is worked on (reading is a third of
-/// the work, and serial).
+/// The range files' spans, in turn: with `ahead`, each next file read and
+/// decoded on a thread of its own from when the one before is taken
+/// (reading and decoding are a third of the work, and serial; the range
+/// taken gives its spans up as its traces are resolved, so the two are
+/// held about once between them).
 struct Reads {
     paths: std::vec::IntoIter<PathBuf>,
     keep: bool,
     /// `None`: each file read when asked for; else the read in flight, if
     /// any file is left.
-    ahead: Option<Option<std::thread::JoinHandle<Result<Vec<u8>>>>>,
+    ahead: Option<Option<std::thread::JoinHandle<Result<Forest>>>>,
 }
 
 impl Drop for Reads {
@@ -363,25 +365,27 @@ impl Reads {
     fn read_ahead(&mut self) {
         if let Some(slot) = self.ahead.as_mut() {
             let keep = self.keep;
-            *slot = (self.paths.next()).map(|p| std::thread::spawn(move || read_back(&p, keep)));
+            *slot = (self.paths.next()).map(|p| std::thread::spawn(move || read_forest(&p, keep)));
         }
     }
 
     /// The next file's spans, in a forest.
     fn next_forest(&mut self) -> Result<Option<Forest>> {
-        let bytes = match self.ahead.as_mut() {
-            None => self.paths.next().map(|p| read_back(&p, self.keep)),
+        let forest = match self.ahead.as_mut() {
+            None => self.paths.next().map(|p| read_forest(&p, self.keep)),
             Some(slot) => {
                 let read = slot.take().map(|h| h.join().expect("a reading thread"));
                 self.read_ahead();
                 read
             }
         };
-        let Some(bytes) = bytes.transpose()? else {
-            return Ok(None);
-        };
-        Ok(Some(forest_of(&bytes, |_| true)))
+        forest.transpose()
     }
+}
+
+/// The spans of one spill file (the file removed, unless kept).
+fn read_forest(path: &Path, keep: bool) -> Result<Forest> {
+    Ok(forest_of(&read_back(path, keep)?, |_| true))
 }
 
 /// The spans of one range file's `bytes` whose trace is `wanted`.
@@ -502,10 +506,10 @@ mod tests {
                 assert!(range_of(a, 7) <= range_of(b, 7));
             }
         }
-        // Enough ranges for a sixth of the limit each (166 of 1,000
-        // bytes), by the larger of the estimate and twice what is held; the
-        // most when unknown.
-        let gather = |bytes| Gather::new(1000, bytes, false);
+        // Enough ranges for a third of a sixth of the limit each (166 of
+        // 3,000 bytes), by the larger of the estimate and twice what is
+        // held; the most when unknown.
+        let gather = |bytes| Gather::new(3000, bytes, false);
         assert_eq!(gather(Some(20_000)).parts(100), 61);
         assert_eq!(gather(Some(20_000)).parts(9_000), 109);
         assert_eq!(gather(Some(10)).parts(100), 2);

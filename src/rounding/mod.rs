@@ -20,30 +20,28 @@ use rust_decimal::Decimal;
 
 use crate::error::{Error, Result};
 use crate::money::Micros;
+use flow::Network;
+
+mod flow;
 
 /// Round `exact` (rows of `N` amounts in dollars, given one at a time: a
-/// million-run table's are not held at once) so that column `j` sums to
-/// `targets[j]`, each cell and each row total being its exact value rounded
-/// down or up. `targets` must be roundings of the exact column totals.
-pub fn controlled<const N: usize>(
-    exact: impl ExactSizeIterator<Item = [Decimal; N]>,
-    targets: &[Micros; N],
-) -> Result<Rounding<N>> {
-    let rows = exact.len();
-    let mut groups: BTreeMap<(u8, u8, u8), Vec<(Decimal, u32)>> = BTreeMap::new();
-    let mut need = [0i128; N];
-    for (i, row) in exact.enumerate() {
-        let row = &row;
-        let floored = floor(row);
-        for (need, floor) in need.iter_mut().zip(floored.floors) {
-            *need -= floor.0;
-        }
-        let key = (floored.mask, floored.low, floored.high);
-        groups
-            .entry(key)
-            .or_default()
-            .push((floored.excess, i as u32));
+/// million-run table's are not held at once; in consecutive parts, each
+/// read on a thread of its own) so that column `j` sums to `targets[j]`,
+/// each cell and each row total being its exact value rounded down or up.
+/// `targets` must be roundings of the exact column totals.
+pub fn controlled<const N: usize, I>(exact: Vec<I>, targets: &[Micros; N]) -> Result<Rounding<N>>
+where
+    I: ExactSizeIterator<Item = [Decimal; N]> + Send,
+{
+    let mut rows = 0;
+    let mut parts = Vec::with_capacity(exact.len());
+    for part in exact {
+        let start = rows;
+        rows += part.len();
+        parts.push((start, part));
     }
+    let grouped = crate::threads::in_order(parts, |(start, part)| group_rows(start, part));
+    let (groups, mut need) = merge_groups(grouped);
     for j in 0..N {
         need[j] += targets[j].0;
     }
@@ -67,6 +65,47 @@ pub fn controlled<const N: usize>(
         deal(group, &columns, &mut rounding.ups);
     }
     Ok(rounding)
+}
+
+/// Rows by the columns they may round up and their bounds (the nodes of
+/// the flow), each row's fraction beyond its lower bound and its number.
+type Grouped = BTreeMap<(u8, u8, u8), Vec<(Decimal, u32)>>;
+
+/// The rows of one part (the first numbered `start`) grouped, and the
+/// negated sum of each column's floors.
+fn group_rows<const N: usize>(
+    start: usize,
+    part: impl Iterator<Item = [Decimal; N]>,
+) -> (Grouped, [i128; N]) {
+    let mut groups = Grouped::new();
+    let mut need = [0i128; N];
+    for (i, row) in part.enumerate() {
+        let floored = floor(&row);
+        for (need, floor) in need.iter_mut().zip(floored.floors) {
+            *need -= floor.0;
+        }
+        let key = (floored.mask, floored.low, floored.high);
+        let row = (floored.excess, (start + i) as u32);
+        groups.entry(key).or_default().push(row);
+    }
+    (groups, need)
+}
+
+/// The parts' groups as one part's would be: each group's rows in order.
+fn merge_groups<const N: usize>(parts: Vec<(Grouped, [i128; N])>) -> (Grouped, [i128; N]) {
+    let mut parts = parts.into_iter();
+    let (mut groups, mut need) = parts.next().unwrap_or_else(|| (Grouped::new(), [0; N]));
+    for (more, more_need) in parts {
+        for (need, more) in need.iter_mut().zip(more_need) {
+            *need += more;
+        }
+        for (key, rows) in more {
+            let group = groups.entry(key).or_default();
+            group.reserve_exact(rows.len());
+            group.extend(rows);
+        }
+    }
+    (groups, need)
 }
 
 /// A controlled rounding of `N` columns: which cells of each row round
@@ -283,7 +322,9 @@ fn deal<const N: usize>(group: &mut Group, ups: &[i64; N], rows_up: &mut [u8]) {
     let n = group.rows.len();
     let total: i64 = ups.iter().sum();
     let order = &mut group.rows;
-    order.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    // Row numbers are distinct: an unstable sort orders alike, and needs
+    // no buffer of half a million-run table's rows.
+    order.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
     let full = n * usize::from(group.low);
     let mut position = 0usize;
     for (j, &count) in ups.iter().enumerate() {
@@ -301,104 +342,6 @@ fn deal<const N: usize>(group: &mut Group, ups: &[i64; N], rows_up: &mut [u8]) {
     debug_assert_eq!(position as i64, total);
 }
 
-/// A max-flow network (Dinic's algorithm); small: one node per row group.
-struct Network {
-    head: Vec<Vec<usize>>,
-    to: Vec<usize>,
-    cap: Vec<i64>,
-    original: Vec<i64>,
-}
-
-impl Network {
-    fn new(nodes: usize) -> Network {
-        Network {
-            head: vec![Vec::new(); nodes],
-            to: Vec::new(),
-            cap: Vec::new(),
-            original: Vec::new(),
-        }
-    }
-
-    /// Add an edge; returns its id.
-    fn add(&mut self, from: usize, to: usize, cap: i64) -> usize {
-        let id = self.to.len();
-        for (a, b, c) in [(from, to, cap), (to, from, 0)] {
-            self.head[a].push(self.to.len());
-            self.to.push(b);
-            self.cap.push(c);
-            self.original.push(c);
-        }
-        id
-    }
-
-    /// The flow on edge `id`.
-    fn flow(&self, id: usize) -> i64 {
-        self.original[id] - self.cap[id]
-    }
-
-    fn max_flow(&mut self, source: usize, sink: usize) -> i64 {
-        let mut total = 0;
-        loop {
-            let Some(level) = self.levels(source, sink) else {
-                return total;
-            };
-            let mut next = vec![0usize; self.head.len()];
-            loop {
-                let pushed = self.push(source, sink, i64::MAX, &level, &mut next);
-                if pushed == 0 {
-                    break;
-                }
-                total += pushed;
-            }
-        }
-    }
-
-    fn levels(&self, source: usize, sink: usize) -> Option<Vec<i32>> {
-        let mut level = vec![-1; self.head.len()];
-        level[source] = 0;
-        let mut queue = std::collections::VecDeque::from([source]);
-        while let Some(u) = queue.pop_front() {
-            for &e in &self.head[u] {
-                let v = self.to[e];
-                if self.cap[e] > 0 && level[v] < 0 {
-                    level[v] = level[u] + 1;
-                    queue.push_back(v);
-                }
-            }
-        }
-        (level[sink] >= 0).then_some(level)
-    }
-
-    /// One augmenting path's flow (the graph is a few hundred nodes deep at
-    /// most, so recursion is shallow).
-    fn push(
-        &mut self,
-        u: usize,
-        sink: usize,
-        limit: i64,
-        level: &[i32],
-        next: &mut [usize],
-    ) -> i64 {
-        if u == sink {
-            return limit;
-        }
-        while next[u] < self.head[u].len() {
-            let e = self.head[u][next[u]];
-            let v = self.to[e];
-            if self.cap[e] > 0 && level[v] == level[u] + 1 {
-                let pushed = self.push(v, sink, limit.min(self.cap[e]), level, next);
-                if pushed > 0 {
-                    self.cap[e] -= pushed;
-                    self.cap[e ^ 1] += pushed;
-                    return pushed;
-                }
-            }
-            next[u] += 1;
-        }
-        0
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -411,7 +354,13 @@ mod tests {
     /// Every cell within a micro-dollar, rows summing to a rounding of their
     /// exact total, columns to the targets.
     fn check<const N: usize>(exact: &[[Decimal; N]], targets: &[Micros; N]) {
-        let rounding = controlled(exact.iter().copied(), targets).unwrap();
+        let rounding = controlled(vec![exact.iter().copied()], targets).unwrap();
+        // Cut into parts, the rows round alike.
+        for cut in [exact.len() / 3, exact.len() / 2] {
+            let (a, b) = exact.split_at(cut);
+            let parts = vec![a.iter().copied(), b.iter().copied()];
+            assert_eq!(controlled(parts, targets).unwrap().ups, rounding.ups);
+        }
         let cells: Vec<[Micros; N]> = (exact.iter().enumerate())
             .map(|(i, row)| rounding.cells(i, row))
             .collect();
