@@ -71,8 +71,15 @@ pub fn convert<S: Shrinking, U>(mut items: S, mut f: impl FnMut(usize, S::Item) 
 /// Put `items[order[k]]` at `k`, for every `k`, in place: each cycle of the
 /// permutation is followed once, so each item (a call is 80 bytes, a row
 /// hundreds) moves about once, however the sort went.
-pub fn permute<T>(items: &mut [T], mut order: Vec<u32>) {
-    for start in 0..items.len() {
+pub fn permute<T>(items: &mut [T], order: Vec<u32>) {
+    permute_by(order, |a, b| items.swap(a, b));
+}
+
+/// [`permute`] by `swap`, given two places: items held apart in several
+/// arrays (each call and its record found) put in order together, none
+/// copied.
+pub fn permute_by(mut order: Vec<u32>, mut swap: impl FnMut(usize, usize)) {
+    for start in 0..order.len() {
         let mut k = start;
         loop {
             let from = order[k] as usize;
@@ -80,7 +87,7 @@ pub fn permute<T>(items: &mut [T], mut order: Vec<u32>) {
             if from == start {
                 break;
             }
-            items.swap(k, from);
+            swap(k, from);
             k = from;
         }
     }

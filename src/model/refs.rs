@@ -40,6 +40,11 @@ impl Refs {
         self.0[i] = Some(Self::held(to));
     }
 
+    /// Exchange items `a` and `b`.
+    pub fn swap(&mut self, a: usize, b: usize) {
+        self.0.swap(a, b);
+    }
+
     /// Every item's index, in order.
     pub fn iter(&self) -> impl Iterator<Item = Option<u32>> + '_ {
         self.0.iter().map(|&r| Self::index(r))

@@ -47,6 +47,8 @@ pub fn read_partials(
         same_files(&metas)?
     };
     intake.inputs.extend(files);
+    // Before the calls are read: a list of every trace (32 bytes each).
+    no_trace_twice(&metas)?;
     let mut resolved = Resolved {
         memory_tight: true,
         ..Resolved::default()
@@ -67,8 +69,8 @@ pub fn read_partials(
         }
         Ok::<_, Error>(settler.finish())
     })?;
+    drop(index);
     (resolved.calls, resolved.found) = (calls, Some(found));
-    no_trace_twice(&metas)?;
     resolved.sort_calls();
     resolved.reread = Some(Box::new(PartialCalls { read }));
     if let Some(w) = resolved

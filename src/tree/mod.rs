@@ -12,12 +12,14 @@
 //! nested N deep (a leaked context) take time and memory linear in N.
 
 mod agents;
+mod order;
 mod outcomes;
 mod walk;
 
 pub use agents::{Agents, SharedAgents};
 pub use outcomes::Outcomes;
 
+use order::trace_order;
 use walk::{AgentPaths, Walk};
 
 use crate::dimension::PerDimension;
@@ -242,11 +244,14 @@ impl Resolved {
     pub fn sort_calls(&mut self) {
         match self.found.take() {
             None => self.calls.sort_unstable_by_key(|c| (c.trace_id, c.span_id)),
-            Some(found) => {
+            Some(mut found) => {
                 let order = trace_order(&self.calls);
-                self.found = Some(order.iter().map(|&i| found.get(i as usize)).collect());
-                drop(found);
-                crate::shrink::permute(&mut self.calls, order);
+                let calls = &mut self.calls;
+                crate::shrink::permute_by(order, |a, b| {
+                    calls.swap(a, b);
+                    found.swap(a, b);
+                });
+                self.found = Some(found);
             }
         }
         self.calls.shrink_to_fit();
@@ -451,32 +456,6 @@ fn resolve_trace(
         });
     }
     Ok(())
-}
-
-/// The order of `calls` by (trace id, span id), for calls lying trace by
-/// trace: their runs of one trace sorted (24 bytes a run, not 32 a call;
-/// a trace's runs sort together), then each trace's calls by span id.
-fn trace_order(calls: &[Call]) -> Vec<u32> {
-    let mut runs: Vec<([u64; 2], u32, u32)> = Vec::new();
-    for (i, call) in calls.iter().enumerate() {
-        let trace = [(call.trace_id >> 64) as u64, call.trace_id as u64];
-        match runs.last_mut() {
-            Some((last, _, len)) if *last == trace => *len += 1,
-            _ => runs.push((trace, i as u32, 1)),
-        }
-    }
-    runs.sort_unstable();
-    let mut order = Vec::with_capacity(calls.len());
-    let mut trace: Vec<(u64, u32)> = Vec::new();
-    for same_trace in runs.chunk_by(|a, b| a.0 == b.0) {
-        trace.clear();
-        for &(_, start, len) in same_trace {
-            trace.extend((start..start + len).map(|i| (calls[i as usize].span_id, i)));
-        }
-        trace.sort_unstable();
-        order.extend(trace.iter().map(|&(_, i)| i));
-    }
-    order
 }
 
 /// Keep the first copy of a span exported twice (counted in
