@@ -62,11 +62,15 @@ pub struct RoundedRow {
     pub keys: Keys,
     /// Exact sums (tokens, requests, exact cost for ratios).
     pub totals: Totals,
-    /// Rounded cost columns, then `cost_usd` (their sum), in micro-dollars,
-    /// 64 bits each where all fit (48 bytes, not 96, in each of a million
-    /// run rows); else zeros, the row's amounts holding them
-    /// ([`RoundedRow::cost`]).
-    cells: [i64; COLUMNS + 1],
+    /// Rounded `cost_usd` (the sum of the cost columns), in micro-dollars,
+    /// where the row's cells are made from its exact cost and `ups`, and it
+    /// fits in 64 bits; else zero, the row's amounts holding the cells.
+    cost_usd: i64,
+    /// Which cost columns of the exact cost rounded up, a bit each: the
+    /// cells are the exact cost floored and these
+    /// ([`crate::rounding::cells`]), made again when asked for (a byte, not
+    /// 40 in each of a million run rows).
+    ups: u8,
     /// The amounts only some reports have, behind one pointer: `None` for
     /// a row with none of them (a million run rows without a true-up).
     amounts: Option<Box<Amounts>>,
@@ -81,8 +85,10 @@ pub struct Amounts {
     pub billed: Option<Micros>,
     /// Rounded allocated cost (under `--allocation` only).
     pub allocated: Option<Micros>,
-    /// The cost columns and `cost_usd` of a row where one is beyond 64 bits
-    /// of micro-dollars (over 9.2 trillion dollars), boxed apart.
+    /// The cost columns and `cost_usd` of a row whose cells are not made
+    /// from its exact cost (a row given its own) or whose `cost_usd` is
+    /// beyond 64 bits of micro-dollars (over 9.2 trillion dollars), boxed
+    /// apart.
     pub wide: Option<Box<([Micros; COLUMNS], Micros)>>,
 }
 
@@ -91,21 +97,34 @@ impl RoundedRow {
     pub fn new(
         keys: Keys,
         totals: Totals,
-        (cost, cost_usd): ([Micros; COLUMNS], Micros),
+        cost: ([Micros; COLUMNS], Micros),
+        amounts: Amounts,
+    ) -> RoundedRow {
+        let ups = crate::rounding::ups_of(&components(&totals.cost), &cost.0);
+        RoundedRow::rounded(keys, totals, (cost, ups), amounts)
+    }
+
+    /// [`RoundedRow::new`], given the bits that make its cells from its
+    /// exact cost, if any do.
+    fn rounded(
+        keys: Keys,
+        totals: Totals,
+        ((cost, cost_usd), ups): (([Micros; COLUMNS], Micros), Option<u8>),
         mut amounts: Amounts,
     ) -> RoundedRow {
-        let mut cells = [0i64; COLUMNS + 1];
-        let amounts_of_row = cost.iter().chain([&cost_usd]);
-        let fit = (amounts_of_row.zip(&mut cells))
-            .all(|(m, cell)| i64::try_from(m.0).map(|narrow| *cell = narrow).is_ok());
-        if !fit {
-            cells = [0; COLUMNS + 1];
-            amounts.wide = Some(Box::new((cost, cost_usd)));
-        }
+        let narrow = i64::try_from(cost_usd.0).ok();
+        let (cost_usd, ups) = match ups.zip(narrow) {
+            Some((ups, narrow)) => (narrow, ups),
+            None => {
+                amounts.wide = Some(Box::new((cost, cost_usd)));
+                (0, 0)
+            }
+        };
         RoundedRow {
             keys,
             totals,
-            cells,
+            cost_usd,
+            ups,
             amounts: (amounts != Amounts::default()).then(|| Box::new(amounts)),
         }
     }
@@ -123,7 +142,7 @@ impl RoundedRow {
     pub fn cost(&self) -> [Micros; COLUMNS] {
         match self.wide() {
             Some((cost, _)) => *cost,
-            None => std::array::from_fn(|j| Micros(self.cells[j].into())),
+            None => crate::rounding::cells(&components(&self.totals.cost), self.ups),
         }
     }
 
@@ -131,7 +150,7 @@ impl RoundedRow {
     pub fn cost_usd(&self) -> Micros {
         match self.wide() {
             Some((_, cost_usd)) => *cost_usd,
-            None => Micros(self.cells[COLUMNS].into()),
+            None => Micros(self.cost_usd.into()),
         }
     }
 
@@ -237,7 +256,8 @@ pub fn round_rows(
     drop(by_label);
     let mut rounded = crate::shrink::convert(rows, |i, (keys, totals, inclusive)| {
         let at = place[i] as usize;
-        let cost = rounding.cells(at, &components(&totals.cost));
+        let ups = rounding.ups(at);
+        let cost = crate::rounding::cells(&components(&totals.cost), ups);
         let cost_usd: Micros = cost.iter().copied().sum();
         let own = totals.cost.total();
         let inclusive = inclusive.map(|incl| inclusive_cell(incl, own, cost_usd));
@@ -247,7 +267,7 @@ pub fn round_rows(
             allocated: None,
             wide: None,
         };
-        RoundedRow::new(keys, totals, (cost, cost_usd), amounts)
+        RoundedRow::rounded(keys, totals, ((cost, cost_usd), Some(ups)), amounts)
     });
     let order = cost_order(&rounded, &place);
     drop(place);
@@ -468,8 +488,14 @@ pub fn check_conservation(
                 c.usage_records
             ));
         }
+        let mut sums = [Micros(0); COLUMNS];
+        for row in rows {
+            for (sum, cell) in sums.iter_mut().zip(row.cost()) {
+                sum.0 += cell.0;
+            }
+        }
         for (k, column) in COST_COLUMNS.iter().enumerate() {
-            let sum: Micros = rows.iter().map(|r| r.cost()[k]).sum();
+            let sum = sums[k];
             if sum != columns[k] {
                 return fail(format!(
                     "by_{name}.{column} sums to {sum}, not {}",
@@ -496,23 +522,39 @@ mod tests {
     use super::*;
 
     #[test]
-    fn rounded_rows_hold_amounts_past_64_bits_whole() {
-        let row = |cost: [Micros; COLUMNS]| {
+    fn rounded_rows_make_their_cells_from_their_exact_cost_or_hold_them_whole() {
+        use std::str::FromStr;
+        let d = |s: &str| Decimal::from_str(s).unwrap();
+        let row = |exact: [&str; 5], cost: [Micros; COLUMNS]| {
+            let mut totals = Totals::default();
+            totals.cost.tokens = exact.map(d);
             let cost_usd = cost.iter().copied().sum();
             RoundedRow::new(
                 Vec::new().into(),
-                Totals::default(),
+                totals,
                 (cost, cost_usd),
                 Amounts::default(),
             )
         };
-        let small = [
-            Micros(1),
-            Micros(-2),
+        // Floored, or one more: made again from the exact cost (cache
+        // writes of both lifetimes are one column).
+        let exact = ["0.0000015", "-0.0000025", "0.000001", "0.000002", "9000000"];
+        let made = [
+            Micros(2),
+            Micros(-3),
             Micros(3),
+            Micros(9_000_000_000_000),
             Micros(0),
-            Micros((i64::MAX - 2).into()),
         ];
+        // Not made so: a cell two off, or a sum past 64 bits.
+        let own = [
+            Micros(4),
+            Micros(-3),
+            Micros(3),
+            Micros(9_000_000_000_000),
+            Micros(0),
+        ];
+        let huge = ["0", "0", "0", "0", "0"];
         let wide = [
             Micros(1),
             Micros(i128::from(i64::MAX) * 4),
@@ -520,13 +562,14 @@ mod tests {
             Micros(0),
             Micros(2),
         ];
-        for cost in [small, wide] {
-            let rounded = row(cost);
+        for (exact, cost) in [(exact, made), (exact, own), (huge, wide)] {
+            let rounded = row(exact, cost);
             assert_eq!(rounded.cost(), cost);
             assert_eq!(rounded.cost_usd(), cost.iter().copied().sum());
         }
-        assert!(row(small).amounts.is_none());
-        assert!(row(wide).amounts.is_some());
+        assert!(row(exact, made).amounts.is_none());
+        assert!(row(exact, own).amounts.is_some());
+        assert!(row(huge, wide).amounts.is_some());
     }
 
     #[test]

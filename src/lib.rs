@@ -67,7 +67,7 @@ mod compact {
         assert!(size_of::<crate::attribute::Totals>() <= 176);
         // A run row's labels: its id inline, the rest shared.
         assert!(size_of::<crate::labels::Keys>() <= 40);
-        assert!(size_of::<crate::ledger::RoundedRow>() <= 272);
+        assert!(size_of::<crate::ledger::RoundedRow>() <= 240);
         // The amounts a row boxes when it has one (every row under a
         // true-up).
         assert!(size_of::<crate::ledger::Amounts>() <= 112);

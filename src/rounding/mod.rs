@@ -117,15 +117,37 @@ pub struct Rounding<const N: usize> {
 }
 
 impl<const N: usize> Rounding<N> {
-    /// Row `i`'s rounded cells, from its exact amounts (those [`controlled`]
-    /// was given for it).
-    pub fn cells(&self, i: usize, row: &[Decimal; N]) -> [Micros; N] {
-        let mut cells = floor(row).floors;
-        for (j, cell) in cells.iter_mut().enumerate() {
-            cell.0 += i128::from(self.ups[i] >> j & 1);
-        }
-        cells
+    /// Which of row `i`'s cells round up, a bit each (column `j` the
+    /// `j`th bit): its cells are [`cells`] of its exact amounts (those
+    /// [`controlled`] was given for it) and these.
+    pub fn ups(&self, i: usize) -> u8 {
+        self.ups[i]
     }
+}
+
+/// A row's rounded cells: its exact amounts floored to micro-dollars, plus
+/// one where `ups` has the column's bit.
+pub fn cells<const N: usize>(row: &[Decimal; N], ups: u8) -> [Micros; N] {
+    let mut cells = floor(row).floors;
+    for (j, cell) in cells.iter_mut().enumerate() {
+        cell.0 += i128::from(ups >> j & 1);
+    }
+    cells
+}
+
+/// The bits [`cells`] needs to make `cells` from the exact `row`, if it
+/// can (each cell the amount floored, or one more).
+pub fn ups_of<const N: usize>(row: &[Decimal; N], cells: &[Micros; N]) -> Option<u8> {
+    let floors = floor(row).floors;
+    let mut ups = 0;
+    for j in 0..N {
+        match cells[j].0 - floors[j].0 {
+            0 => {}
+            1 => ups |= 1 << j,
+            _ => return None,
+        }
+    }
+    Some(ups)
 }
 
 /// A row's cells in micro-dollars rounded down, which of them have a
@@ -362,7 +384,7 @@ mod tests {
             assert_eq!(controlled(parts, targets).unwrap().ups, rounding.ups);
         }
         let cells: Vec<[Micros; N]> = (exact.iter().enumerate())
-            .map(|(i, row)| rounding.cells(i, row))
+            .map(|(i, row)| cells(row, rounding.ups(i)))
             .collect();
         let m = Decimal::from(1_000_000);
         for (row, rounded) in exact.iter().zip(&cells) {
