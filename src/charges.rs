@@ -219,16 +219,19 @@ pub fn lines(
             .priced(record)
             .ok_or_else(|| internal("a priced record has no price entry"))?;
         let long_context = entry.is_long_context(&record.tokens);
+        // What every line of the posting shares, made once.
+        let (day, prompt_over) = (posting.day(), prompt_over(&bounds, record.tokens.prompt()));
+        let dims = Dimension::FROM_SPANS.map(|d| posting.owner_key(d));
         let line = |charge| LineKey {
-            day: posting.day(),
+            day,
             provider: record.provider,
             model: record.model,
             charge,
             service: record.service,
             hours: qualifiers.hours,
             long_context,
-            prompt_over: prompt_over(&bounds, record.tokens.prompt()),
-            dims: Dimension::FROM_SPANS.map(|d| posting.owner_key(d)),
+            prompt_over,
+            dims,
             rule: posting.owner.map_or(0, |o| o.rule),
         };
         let unit_price = |charge: Charge| {

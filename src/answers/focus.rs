@@ -151,7 +151,7 @@ pub fn focus<'a>(
             entry.fee(interner.get(name), count)
         };
         record_charges(&posting, &rate_of, &fee_of, &mut charges);
-        let dims = DIMENSIONS.map(|d| posting.key(d));
+        let (dims, day) = (DIMENSIONS.map(|d| posting.key(d)), posting.day());
         for &(charge, quantity, list, billed) in &charges {
             if quantity == 0 && list.is_zero() {
                 continue;
@@ -164,7 +164,7 @@ pub fn focus<'a>(
                 (_, None) => (list * charge.unit_size() / Decimal::from(quantity)).normalize(),
             };
             let key = RowKey {
-                day: posting.day(),
+                day,
                 provider: record.provider,
                 model: record.model,
                 charge,

@@ -27,8 +27,9 @@ use crate::money::Micros;
 
 /// The first and last UTC day of `records`.
 pub fn record_days(records: &[crate::model::UsageRecord]) -> Option<(NaiveDate, NaiveDate)> {
-    let days = records.iter().map(|r| r.timestamp.date_naive());
-    Some((days.clone().min()?, days.max()?))
+    // Times order as their days do: two dates made, not two a record.
+    let times = records.iter().map(|r| r.timestamp);
+    Some((times.clone().min()?.date_naive(), times.max()?.date_naive()))
 }
 
 /// The standing answers of a month about its runs, read from the runs'
