@@ -107,7 +107,12 @@ pub fn part_of(id: &str, count: usize) -> usize {
     if count == 1 {
         return 0;
     }
-    (mix64(hash_of(id)) % count as u64) as usize
+    part_of_hash(hash_of(id), count)
+}
+
+/// [`part_of`] an id whose [`hash_of`] is `hash`.
+pub fn part_of_hash(hash: u64, count: usize) -> usize {
+    (mix64(hash) % count as u64) as usize
 }
 
 #[cfg(test)]

@@ -136,12 +136,7 @@ impl<'r> IdIndex<'r> {
 
     /// The id an entry stands for.
     fn id(&self, entry: u32) -> &'r str {
-        let (records, ids) = self.records;
-        let record = (entry & !ALTERNATIVE) as usize;
-        match entry & ALTERNATIVE {
-            0 => ids.get(record),
-            _ => (records[record].alt_request_id()).expect("an alternative id's record has one"),
-        }
+        entry_id(self.records, entry)
     }
 
     /// The record each call's join id names, if any, in call order.
@@ -176,6 +171,16 @@ impl<'r> IdIndex<'r> {
         let part = part_of(id, self.parts.len());
         let found = self.parts[part].find(hash_of(id), |&e| self.id(e) == id);
         found.map(|&e| e & !ALTERNATIVE)
+    }
+}
+
+/// The id an entry of a table of record numbers stands for: the record's
+/// request id, or its alternative id where the entry has [`ALTERNATIVE`].
+fn entry_id<'r>((records, ids): Billed<'r>, entry: u32) -> &'r str {
+    let record = (entry & !ALTERNATIVE) as usize;
+    match entry & ALTERNATIVE {
+        0 => ids.get(record),
+        _ => (records[record].alt_request_id()).expect("an alternative id's record has one"),
     }
 }
 

@@ -287,6 +287,31 @@ impl Timestamp {
     pub fn date_naive(self) -> chrono::NaiveDate {
         self.get().date_naive()
     }
+
+    /// The UTC month: (year, month).
+    pub fn year_month(self) -> (i32, u32) {
+        use chrono::Datelike;
+        let day = self.date_naive();
+        (day.year(), day.month())
+    }
+
+    /// A UTC month's times as nanoseconds since 1970, from its first
+    /// instant to the next month's (as `i128`: a month's ends may lie
+    /// beyond what a `Timestamp` holds). A time is in the month when its
+    /// [`Timestamp::nanos`] is in the range: one comparison a record, not a
+    /// date made for each.
+    pub fn month_range(year: i32, month: u32) -> Option<std::ops::Range<i128>> {
+        const NANOS_A_DAY: i128 = 86_400_000_000_000;
+        let first = chrono::NaiveDate::from_ymd_opt(year, month, 1)?;
+        let next = first.checked_add_months(chrono::Months::new(1))?;
+        let nanos = |day: chrono::NaiveDate| {
+            i128::from(
+                day.signed_duration_since(chrono::NaiveDate::default())
+                    .num_days(),
+            ) * NANOS_A_DAY
+        };
+        Some(nanos(first)..nanos(next))
+    }
 }
 
 /// One billed request, normalised from any usage source. Tokens and money
@@ -533,5 +558,32 @@ mod tests {
         assert_eq!(tokens.prompt(), 1 + MAX_TOKENS + 255);
         assert_eq!(Tokens::new([0, 0, 0, MAX_TOKENS + 1, 0]), None);
         assert_eq!(Tokens::default().counts(), [0; 5]);
+    }
+
+    #[test]
+    fn a_time_is_in_its_months_range_and_no_other() {
+        use chrono::Datelike;
+        let times = [
+            "2025-05-31T23:59:59.999999999Z",
+            "2025-06-01T00:00:00Z",
+            "2024-02-29T12:00:00Z",
+            "1969-12-31T23:59:59Z",
+            "1677-09-21T00:12:44Z",
+            "2262-04-11T23:47:16Z",
+        ];
+        for text in times {
+            let t = Timestamp::new(DateTime::parse_from_rfc3339(text).unwrap().to_utc()).unwrap();
+            let nanos = i128::from(t.nanos());
+            let (year, month) = t.year_month();
+            let range = Timestamp::month_range(year, month).unwrap();
+            assert!(range.contains(&nanos), "{text}");
+            let (before, after) = (range.start - 1, range.end);
+            let month_of = |n: i64| DateTime::from_timestamp_nanos(n).month();
+            for outside in [before, after] {
+                if let Ok(n) = i64::try_from(outside) {
+                    assert_ne!(month_of(n), month, "{text}");
+                }
+            }
+        }
     }
 }

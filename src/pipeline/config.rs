@@ -71,6 +71,12 @@ impl Period {
         t.year() == self.year && t.month() == self.month
     }
 
+    /// The month's times as nanoseconds since 1970
+    /// ([`crate::model::Timestamp::month_range`]).
+    pub fn nanos(&self) -> std::ops::Range<i128> {
+        crate::model::Timestamp::month_range(self.year, self.month).expect("a period is a month")
+    }
+
     /// Whether `day` falls in this month.
     pub fn contains_day(&self, day: chrono::NaiveDate) -> bool {
         day.year() == self.year && day.month() == self.month

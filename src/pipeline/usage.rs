@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 
-use chrono::Datelike;
 use rust_decimal::Decimal;
 
 use super::config::{Period, UsageConfig};
@@ -13,7 +12,7 @@ use crate::attribute::Totals;
 use crate::error::Result;
 use crate::intern::Interner;
 use crate::join::dedupe;
-use crate::model::{Costs, Origin, RequestIds, UsageRecord, MAX_ID_BYTES};
+use crate::model::{Costs, Origin, RequestIds, Timestamp, UsageRecord, MAX_ID_BYTES};
 use crate::price::{apply_allowances, price_all, PriceTable};
 use crate::read::usage::{self, UsageFormat};
 use crate::read::{self, InputFile, InputKind};
@@ -189,9 +188,10 @@ fn keep_period(
     let Some(period) = period else {
         return outside;
     };
+    let range = period.nanos();
     let inside: Vec<bool> = records
         .iter()
-        .map(|r| period.contains(&r.timestamp.get()))
+        .map(|r| range.contains(&i128::from(r.timestamp.nanos())))
         .collect();
     if inside.iter().all(|&i| i) {
         return outside;
@@ -213,10 +213,20 @@ fn long_id(path: &std::path::Path, origin: Origin, bytes: usize) -> crate::error
 /// Records per UTC month (`YYYY-MM`).
 fn months_of(records: &[UsageRecord]) -> BTreeMap<String, u64> {
     let mut by_month = BTreeMap::<(i32, u32), u64>::new();
+    // Most records fall in the month of the one before: its range is kept,
+    // and a month found only for a record outside it.
+    let mut current: Option<((i32, u32), std::ops::Range<i128>)> = None;
     for r in records {
-        *by_month
-            .entry((r.timestamp.get().year(), r.timestamp.get().month()))
-            .or_default() += 1;
+        let nanos = i128::from(r.timestamp.nanos());
+        let month = match &current {
+            Some((month, range)) if range.contains(&nanos) => *month,
+            _ => {
+                let (year, month) = r.timestamp.year_month();
+                let range = Timestamp::month_range(year, month).expect("a time's month");
+                current.insert(((year, month), range)).0
+            }
+        };
+        *by_month.entry(month).or_default() += 1;
     }
     by_month
         .into_iter()
