@@ -220,7 +220,7 @@ pub fn lines(
             .ok_or_else(|| internal("a priced record has no price entry"))?;
         let long_context = entry.is_long_context(&record.tokens);
         // What every line of the posting shares, made once.
-        let (day, prompt_over) = (posting.day(), prompt_over(&bounds, record.tokens.prompt()));
+        let (day, bound_passed) = (posting.day(), prompt_over(&bounds, record.tokens.prompt()));
         let dims = Dimension::FROM_SPANS.map(|d| posting.owner_key(d));
         let line = |charge| LineKey {
             day,
@@ -230,7 +230,7 @@ pub fn lines(
             service: record.service,
             hours: qualifiers.hours,
             long_context,
-            prompt_over,
+            prompt_over: bound_passed,
             dims,
             rule: posting.owner.map_or(0, |o| o.rule),
         };

@@ -60,7 +60,8 @@ pub fn column_totals(total: &Totals) -> Result<[Micros; COLUMNS]> {
 pub struct RoundedRow {
     /// Label columns.
     pub keys: Keys,
-    /// Exact sums (tokens, requests, exact cost for ratios).
+    /// Exact sums (tokens, requests, exact cost for ratios). Never changed
+    /// once the row is rounded: its cells are made from its exact cost.
     pub totals: Totals,
     /// Rounded `cost_usd` (the sum of the cost columns), in micro-dollars,
     /// where the row's cells are made from its exact cost and `ups`, and it
@@ -101,12 +102,12 @@ impl RoundedRow {
         amounts: Amounts,
     ) -> RoundedRow {
         let ups = crate::rounding::ups_of(&components(&totals.cost), &cost.0);
-        RoundedRow::rounded(keys, totals, (cost, ups), amounts)
+        RoundedRow::with_ups(keys, totals, (cost, ups), amounts)
     }
 
     /// [`RoundedRow::new`], given the bits that make its cells from its
     /// exact cost, if any do.
-    fn rounded(
+    fn with_ups(
         keys: Keys,
         totals: Totals,
         ((cost, cost_usd), ups): (([Micros; COLUMNS], Micros), Option<u8>),
@@ -133,7 +134,8 @@ impl RoundedRow {
         self.amounts.as_deref()
     }
 
-    /// The cost columns and `cost_usd` of a row beyond 64 bits.
+    /// The cost columns and `cost_usd` of a row holding them whole (see
+    /// [`Amounts::wide`]).
     fn wide(&self) -> Option<&([Micros; COLUMNS], Micros)> {
         self.amounts()?.wide.as_deref()
     }
@@ -267,7 +269,7 @@ pub fn round_rows(
             allocated: None,
             wide: None,
         };
-        RoundedRow::rounded(keys, totals, ((cost, cost_usd), Some(ups)), amounts)
+        RoundedRow::with_ups(keys, totals, ((cost, cost_usd), Some(ups)), amounts)
     });
     let order = cost_order(&rounded, &place);
     drop(place);

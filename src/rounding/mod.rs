@@ -163,7 +163,7 @@ struct Floored<const N: usize> {
 }
 
 /// A row's cells floored ([`floor_row_exactly`] where it can, else
-/// [`floor_row`]): [`controlled`] and [`Rounding::cells`] floor alike.
+/// [`floor_row`]): [`controlled`] and [`cells`] floor alike.
 fn floor<const N: usize>(row: &[Decimal; N]) -> Floored<N> {
     floor_row_exactly(row).unwrap_or_else(|| floor_row(row))
 }

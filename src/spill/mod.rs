@@ -5,8 +5,9 @@
 //! temporary files by the range its trace's hash falls in (the spans held
 //! so far first). Then each file is read back and its traces resolved in
 //! turn, so memory holds one range's spans at a time (and, with two
-//! threads or more, the next file's bytes, read on a second thread
-//! meanwhile). Deciding on the spans actually held, not on file sizes,
+//! threads or more, the next range's, read and decoded on a thread of its
+//! own meanwhile: ranges are sized so the two fit, [`RANGE_SHARE`]).
+//! Deciding on the spans actually held, not on file sizes,
 //! covers compressed files and standard input alike.
 //!
 //! The ranges follow [`trace_hash`] order, and [`Forest::resolve`] takes
@@ -190,7 +191,7 @@ impl Gather {
             None => u64::MAX,
         };
         state
-            .div_ceil(self.budget / RANGE_SHARE)
+            .div_ceil((self.budget / RANGE_SHARE).max(1))
             .clamp(2, MAX_PARTS) as u32
     }
 
@@ -514,5 +515,7 @@ mod tests {
         assert_eq!(gather(Some(20_000)).parts(9_000), 109);
         assert_eq!(gather(Some(10)).parts(100), 2);
         assert_eq!(gather(None).parts(100), MAX_PARTS as u32);
+        // A limit of a few bytes: ranges of one byte, the most of them.
+        assert_eq!(Gather::new(12, Some(20_000), false).parts(100), MAX_PARTS as u32);
     }
 }

@@ -29,18 +29,18 @@ pub(super) fn trace_order(calls: &[Call]) -> Vec<u32> {
 /// by (trace id, span id), ties to the earlier call.
 fn merged_order(calls: &[Call], starts: &[usize]) -> Vec<u32> {
     use std::cmp::Reverse;
-    let ends: Vec<usize> = (starts[1..].iter().copied()).chain([calls.len()]).collect();
-    let key = |i: usize| Reverse((calls[i].trace_id, calls[i].span_id, i as u32));
-    let mut next: std::collections::BinaryHeap<_> = (starts.iter())
-        .filter(|&&start| start < calls.len())
-        .map(|&start| key(start))
+    // Each stretch's next call, with the end of its stretch.
+    let key = |i: usize, end: usize| Reverse((calls[i].trace_id, calls[i].span_id, i, end));
+    let ends = (starts[1..].iter().copied()).chain([calls.len()]);
+    let mut next: std::collections::BinaryHeap<_> = (starts.iter().zip(ends))
+        .filter(|(&start, end)| start < *end)
+        .map(|(&start, end)| key(start, end))
         .collect();
     let mut order = Vec::with_capacity(calls.len());
-    while let Some(Reverse((_, _, i))) = next.pop() {
-        order.push(i);
-        let after = i as usize + 1;
-        if !ends.contains(&after) {
-            next.push(key(after));
+    while let Some(Reverse((_, _, i, end))) = next.pop() {
+        order.push(i as u32);
+        if i + 1 < end {
+            next.push(key(i + 1, end));
         }
     }
     order
