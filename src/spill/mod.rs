@@ -516,6 +516,9 @@ mod tests {
         assert_eq!(gather(Some(10)).parts(100), 2);
         assert_eq!(gather(None).parts(100), MAX_PARTS as u32);
         // A limit of a few bytes: ranges of one byte, the most of them.
-        assert_eq!(Gather::new(12, Some(20_000), false).parts(100), MAX_PARTS as u32);
+        assert_eq!(
+            Gather::new(12, Some(20_000), false).parts(100),
+            MAX_PARTS as u32
+        );
     }
 }
