@@ -10,7 +10,7 @@ use rust_decimal::Decimal;
 
 use crate::dimension::{Dimension, Key};
 use crate::error::{Error, Result};
-use crate::hash::DenseMap;
+use crate::hash::{DenseMap, SharedKeyMap};
 use crate::intern::{Interner, Sym, TextOrder};
 use crate::model::{Modality, Service, TokenType};
 use crate::posting::{Posting, Postings};
@@ -212,28 +212,27 @@ pub fn lines(
 ) -> Result<Lines> {
     let mut lookup = Lookup::new(table, interner);
     let bounds = table.prompt_bounds();
-    let mut groups: DenseMap<LineKey, LineSums> = DenseMap::default();
+    // Each posting's key but the charge (held with the first token type),
+    // then its charges among that key's lines.
+    let mut groups: SharedKeyMap<LineKey, Charge, LineSums> = SharedKeyMap::default();
     for posting in postings.iter() {
         let record = posting.record;
         let (entry, qualifiers) = lookup
             .priced(record)
             .ok_or_else(|| internal("a priced record has no price entry"))?;
         let long_context = entry.is_long_context(&record.tokens);
-        // What every line of the posting shares, made once.
-        let (day, bound_passed) = (posting.day(), prompt_over(&bounds, record.tokens.prompt()));
-        let dims = Dimension::FROM_SPANS.map(|d| posting.owner_key(d));
-        let line = |charge| LineKey {
-            day,
+        let shared = groups.shared(LineKey {
+            day: posting.day(),
             provider: record.provider,
             model: record.model,
-            charge,
+            charge: Charge::Tokens(TokenType::Input),
             service: record.service,
             hours: qualifiers.hours,
             long_context,
-            prompt_over: bound_passed,
-            dims,
+            prompt_over: prompt_over(&bounds, record.tokens.prompt()),
+            dims: Dimension::FROM_SPANS.map(|d| posting.owner_key(d)),
             rule: posting.owner.map_or(0, |o| o.rule),
-        };
+        });
         let unit_price = |charge: Charge| {
             charge
                 .unit_price(entry, &qualifiers, long_context, interner)
@@ -242,14 +241,14 @@ pub fn lines(
         for (charge, quantity, unit_price, cost) in
             record_lines(&posting, entry, &unit_price, interner)?
         {
-            groups
-                .entry(line(charge))
-                .or_default()
-                .add(quantity, unit_price, cost);
+            groups.entry(shared, charge).add(quantity, unit_price, cost);
         }
     }
+    let lines = (groups.into_groups())
+        .map(|(key, charge, sums)| (LineKey { charge, ..key }, sums))
+        .collect();
     Ok(Lines {
-        lines: sorted(groups, interner, text),
+        lines: sorted(lines, interner, text),
         sources: postings.allocated(),
     })
 }

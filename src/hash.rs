@@ -41,6 +41,73 @@ pub type FastMap<K, V> = HashMap<K, V, FastBuild>;
 /// row's key) over a million keys that doubled the month's memory.
 pub type DenseMap<K, V> = indexmap::IndexMap<K, V, FastBuild>;
 
+/// Sums keyed by two parts: one many items share (a posting's day, model
+/// and labels), found once an item, and one each has of a few (its
+/// charge), found among the shared part's few groups. The groups come out
+/// in the order first seen, as one map keyed by both would keep them, for
+/// a fifth of the hashing (a posting has five charges or more).
+pub struct SharedKeyMap<S, P, V> {
+    /// Each shared part, and its latest group (`NONE`: none yet).
+    shared: DenseMap<S, u32>,
+    /// Each group in the order first seen: its shared part's place, its
+    /// own part, its sums, and the shared part's group before it.
+    groups: Vec<(u32, P, V, u32)>,
+}
+
+/// No group.
+const NONE: u32 = u32::MAX;
+
+impl<S, P, V> Default for SharedKeyMap<S, P, V> {
+    fn default() -> Self {
+        SharedKeyMap {
+            shared: DenseMap::default(),
+            groups: Vec::new(),
+        }
+    }
+}
+
+impl<S: std::hash::Hash + Eq, P: Eq, V: Default> SharedKeyMap<S, P, V> {
+    /// The place of the shared part `key`, added if new.
+    pub fn shared(&mut self, key: S) -> u32 {
+        let entry = self.shared.entry(key);
+        let place = entry.index() as u32;
+        entry.or_insert(NONE);
+        place
+    }
+
+    /// The sums of the shared part at `place` (from [`Self::shared`]) and
+    /// `part`, added if new.
+    pub fn entry(&mut self, place: u32, part: P) -> &mut V {
+        let latest = &mut self.shared[place as usize];
+        let mut at = *latest;
+        while at != NONE && self.groups[at as usize].1 != part {
+            at = self.groups[at as usize].3;
+        }
+        if at == NONE {
+            at = self.groups.len() as u32;
+            self.groups.push((place, part, V::default(), *latest));
+            *latest = at;
+        }
+        &mut self.groups[at as usize].2
+    }
+
+    /// Every group in the order first seen: its shared part, its own part
+    /// and its sums.
+    pub fn into_groups(self) -> impl Iterator<Item = (S, P, V)>
+    where
+        S: Copy,
+    {
+        let shared = self.shared;
+        (self.groups.into_iter()).map(move |(place, part, sums, _)| {
+            (
+                *shared.get_index(place as usize).expect("a shared part").0,
+                part,
+                sums,
+            )
+        })
+    }
+}
+
 /// FxHash: one multiply and rotate per machine word, and [`mix64`] at the end.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct FxHasher {
@@ -128,6 +195,27 @@ mod tests {
         }
         let entries: Vec<(u32, u64)> = map.into_iter().collect();
         assert_eq!(entries, vec![(7, 3), (3, 2), (9, 1)]);
+    }
+
+    #[test]
+    fn a_shared_key_map_groups_and_orders_as_one_map_of_both_parts() {
+        let items = [
+            (1, 'a'),
+            (2, 'b'),
+            (1, 'c'),
+            (1, 'a'),
+            (3, 'a'),
+            (2, 'b'),
+            (1, 'c'),
+        ];
+        let (mut one, mut two) = (DenseMap::default(), SharedKeyMap::default());
+        for (n, &(shared, part)) in items.iter().enumerate() {
+            *one.entry((shared, part)).or_insert(0) += n;
+            let place = two.shared(shared);
+            *two.entry(place, part) += n;
+        }
+        let one: Vec<(u32, char, usize)> = one.into_iter().map(|((s, p), v)| (s, p, v)).collect();
+        assert_eq!(two.into_groups().collect::<Vec<_>>(), one);
     }
 
     #[test]

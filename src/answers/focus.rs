@@ -32,7 +32,7 @@ use crate::cells::Cells;
 use crate::charges::Charge;
 use crate::dimension::{Dimension, Key, INVOICE_ONLY};
 use crate::error::Result;
-use crate::hash::{DenseMap, FastMap};
+use crate::hash::{DenseMap, FastMap, SharedKeyMap};
 use crate::intern::{Interner, Sym, TextOrder};
 use crate::model::TokenType;
 use crate::money::{apportion, Micros};
@@ -133,7 +133,9 @@ pub fn focus<'a>(
     billed_target: Option<Micros>,
 ) -> Result<Focus<'a>> {
     let mut lookup = Lookup::new(table, interner);
-    let mut groups: DenseMap<RowKey, Sums> = DenseMap::default();
+    // Each posting's key but the charge and rate (held with the first
+    // token type and a zero rate), then its charges among that key's rows.
+    let mut groups: SharedKeyMap<RowKey, (Charge, Decimal), Sums> = SharedKeyMap::default();
     // One buffer for every record's charges.
     let mut charges: Vec<Charged> = Vec::new();
     for posting in postings.iter() {
@@ -151,7 +153,15 @@ pub fn focus<'a>(
             entry.fee(interner.get(name), count)
         };
         record_charges(&posting, &rate_of, &fee_of, &mut charges);
-        let (dims, day) = (DIMENSIONS.map(|d| posting.key(d)), posting.day());
+        let shared = groups.shared(RowKey {
+            day: posting.day(),
+            provider: record.provider,
+            model: record.model,
+            charge: Charge::Tokens(TokenType::Input),
+            rate: Decimal::ZERO,
+            dims: DIMENSIONS.map(|d| posting.key(d)),
+            owner: posting.owner.copied(),
+        });
         for &(charge, quantity, list, billed) in &charges {
             if quantity == 0 && list.is_zero() {
                 continue;
@@ -163,23 +173,26 @@ pub fn focus<'a>(
                 (_, Some(rate)) => rate.normalize(),
                 (_, None) => (list * charge.unit_size() / Decimal::from(quantity)).normalize(),
             };
-            let key = RowKey {
-                day,
-                provider: record.provider,
-                model: record.model,
-                charge,
-                rate,
-                dims,
-                owner: posting.owner.copied(),
-            };
-            let sums = groups.entry(key).or_default();
+            let sums = groups.entry(shared, (charge, rate));
             sums.tokens += u128::from(quantity);
             sums.requests += 1;
             sums.list += list;
             sums.billed += billed;
         }
     }
-    let mut focus = finish(groups, (interner, text), invoice_only, billed_target)?;
+    let rows = (groups.into_groups())
+        .map(|(key, (charge, rate), sums)| {
+            (
+                RowKey {
+                    charge,
+                    rate,
+                    ..key
+                },
+                sums,
+            )
+        })
+        .collect();
+    let mut focus = finish(rows, (interner, text), invoice_only, billed_target)?;
     focus.allocated = postings.allocated();
     Ok(focus)
 }
