@@ -6,7 +6,9 @@
 //! fell into a few dozen buckets and made the join quadratic. The hash is
 //! fixed (no random seed), so runs stay reproducible; it is not resistant
 //! to inputs crafted to collide, which a batch tool reading its own fleet's
-//! exports does not need.
+//! exports does not need. Also the maps built on it: [`DenseMap`] (entries
+//! in the order first seen) and [`SharedKeyMap`] (sums keyed by a part many
+//! items share and a part each has).
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
