@@ -47,7 +47,8 @@ pub type DenseMap<K, V> = indexmap::IndexMap<K, V, FastBuild>;
 /// and labels), found once an item, and one each has of a few (its
 /// charge), found among the shared part's few groups. The groups come out
 /// in the order first seen, as one map keyed by both would keep them, for
-/// a fifth of the hashing (a posting has five charges or more).
+/// one hash an item rather than one a part (a posting has several
+/// charges).
 pub struct SharedKeyMap<S, P, V> {
     /// Each shared part, and its latest group (`NONE`: none yet).
     shared: DenseMap<S, u32>,
