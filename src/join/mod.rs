@@ -9,7 +9,7 @@ pub use dedupe::dedupe;
 
 use hashbrown::HashTable;
 
-use crate::hash::{hash_of, part_of, FastMap};
+use crate::hash::{hash_of, part_of, part_of_hash, FastMap};
 
 use crate::intern::Interner;
 use crate::model::{bare_model, Billed};
@@ -114,14 +114,16 @@ impl<'r> IdIndex<'r> {
         };
         let parts = crate::threads::in_order((0..count).collect(), |part| {
             let mut table = HashTable::with_capacity(records.len() / count);
-            let mine = |id: &str| part_of(id, count) == part;
             let alts = records
                 .iter()
                 .enumerate()
                 .filter_map(|(i, r)| Some((r.alt_request_id()?, i as u32 | ALTERNATIVE)));
             let own = (ids.iter().enumerate()).map(|(i, id)| (id, i as u32));
-            for (id, entry) in alts.chain(own).filter(|&(id, _)| mine(id)) {
+            for (id, entry) in alts.chain(own) {
                 let hash = hash_of(id);
+                if part_of_hash(hash, count) != part {
+                    continue;
+                }
                 match table.find_mut(hash, |&e| index.id(e) == id) {
                     Some(slot) => *slot = entry,
                     None => {

@@ -66,11 +66,6 @@ impl Period {
         }
     }
 
-    /// Whether `t` falls in this month.
-    pub fn contains(&self, t: &DateTime<Utc>) -> bool {
-        t.year() == self.year && t.month() == self.month
-    }
-
     /// The month's times as nanoseconds since 1970
     /// ([`crate::model::Timestamp::month_range`]).
     pub fn nanos(&self) -> std::ops::Range<i128> {
