@@ -307,6 +307,51 @@ fn real_cur_and_azure_export_shapes_read_as_other_services() {
     );
 }
 
+/// A bad or empty amount is named by the column the bill has (a legacy
+/// CUR's `lineItem/UnblendedCost`), not by another format's spelling.
+#[test]
+fn a_bad_amount_names_the_column_the_bill_has() {
+    let table = PriceTable::parse(BUILTIN, "built-in").unwrap();
+    let text = std::fs::read_to_string(real("aws-legacy-cur-shape.csv")).unwrap();
+    let mut rows = csv::Reader::from_reader(text.as_bytes());
+    let header = rows.headers().unwrap().clone();
+    let cost = header
+        .iter()
+        .position(|h| h == "lineItem/UnblendedCost")
+        .unwrap();
+    let first: Vec<String> = rows
+        .records()
+        .next()
+        .unwrap()
+        .unwrap()
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let error = |amount: &str| {
+        let mut out = csv::Writer::from_writer(Vec::new());
+        out.write_record(&header).unwrap();
+        let mut row = first.clone();
+        row[cost] = amount.to_string();
+        out.write_record(&row).unwrap();
+        let text = String::from_utf8(out.into_inner().unwrap()).unwrap();
+        let context = Context {
+            currency: "USD",
+            fx: &[],
+            names: &table,
+        };
+        let mut skips = tokenledger::error::Skips::new(false);
+        let path = Path::new("cur.csv");
+        parse_text(path, &text, None, 0, &context, &mut skips)
+            .unwrap_err()
+            .to_string()
+    };
+    assert_eq!(
+        error("3,30"),
+        "cur.csv:2: lineItem/UnblendedCost: expected a decimal amount, got \"3,30\""
+    );
+    assert_eq!(error(""), "cur.csv:2: lineItem/UnblendedCost is empty");
+}
+
 #[test]
 fn report_trues_each_record_up_to_its_cloud_line() {
     let wd = cloud("cloud-bills-true-up");

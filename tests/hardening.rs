@@ -182,6 +182,73 @@ fn a_stray_quote_spoils_its_own_row_only() {
     );
 }
 
+/// A lone `\r` ends a CSV record as `\n` does: a row after one on the same
+/// line (a file with old Mac line ends, or one joined row) is refused,
+/// never dropped.
+#[test]
+fn a_row_after_a_lone_carriage_return_is_refused() {
+    let wd = Workdir::handmade("lone-cr");
+    let text = wd.read("usage.csv");
+    let second = text.match_indices('\n').nth(1).unwrap().0;
+    let mut joined = text.clone();
+    joined.replace_range(second..second + 1, "\r");
+    wd.write("usage.csv", &joined);
+    let out = wd.output(&HANDMADE_REPORT);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("usage.csv:2: a carriage return (`\\r`) ends a row in the middle"),
+        "{stderr}"
+    );
+    // Carriage returns before each line end are line ends.
+    wd.write("usage.csv", &text.replace('\n', "\r\n"));
+    wd.run(&HANDMADE_REPORT);
+}
+
+/// LiteLLM's spend log of a response served from its own cache
+/// (`cache_hit` True) was never billed by the provider; an unreadable
+/// `spend` or `request_tags` is an error, not a value quietly dropped.
+#[test]
+fn litellm_cache_hits_are_not_billed_and_bad_values_are_refused() {
+    let wd = Workdir::new("litellm-cache-hit");
+    let text = std::fs::read_to_string(fixture("usage/litellm-spend-logs.csv")).unwrap();
+    let copy = text.lines().nth(2).unwrap();
+    let hit = copy
+        .replacen(
+            "chatcmpl-9ZKMURhVYSi9D6r6PJ9vLcayIK0Vm",
+            "chatcmpl-cached",
+            1,
+        )
+        .replacen(",False,success", ",True,success", 1);
+    wd.write("spend.csv", &format!("{text}{hit}\n"));
+    let (code, stderr) = usage_run(&wd, &["spend.csv"], &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let summary = wd.read("out/summary.json");
+    assert!(
+        summary.contains("\"usage_rows_not_billed\": 2,"),
+        "{summary}"
+    );
+    assert!(!wd.read("out/unattributed.csv").contains("chatcmpl-cached"));
+    for (from, to, error) in [
+        (
+            ",0.0069,",
+            ",\"1,5\",",
+            "spend.csv:3: spend: expected a decimal number of USD, got \"1,5\"",
+        ),
+        (",[],", ",[not json,", "spend.csv:3: request_tags: not JSON"),
+        (
+            ",False,success",
+            ",maybe,success",
+            "spend.csv:2: cache_hit: expected True or False",
+        ),
+    ] {
+        wd.write("spend.csv", &text.replacen(from, to, 1));
+        let (code, stderr) = usage_run(&wd, &["spend.csv"], &[]);
+        assert_eq!(code, 2, "{stderr}");
+        assert!(stderr.contains(error), "{stderr}");
+    }
+}
+
 #[test]
 fn usage_can_come_through_a_pipe_with_a_byte_order_mark() {
     let lines = bedrock_lines();

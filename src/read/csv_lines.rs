@@ -13,6 +13,8 @@ pub struct CsvLines<R> {
     source: R,
     /// Reused for each line; its parsing state is reset between lines.
     parser: csv::Reader<Cursor<Vec<u8>>>,
+    /// What follows a line's first record, if anything does.
+    rest: csv::ByteRecord,
     line_no: u64,
 }
 
@@ -26,6 +28,7 @@ impl<R: BufRead> CsvLines<R> {
         CsvLines {
             source,
             parser,
+            rest: csv::ByteRecord::new(),
             line_no: 0,
         }
     }
@@ -75,9 +78,28 @@ impl<R: BufRead> CsvLines<R> {
                 Ok(_) if record.iter().any(|f| f.contains(&b'\n')) => {
                     Err("a quoted field is not closed on its line (a stray `\"`?)".to_string())
                 }
+                Ok(_) if self.more_on_the_line() => Err(
+                    "a carriage return (`\\r`) ends a row in the middle of the line, and more \
+                     follows it: the file's line ends are `\\r` alone (convert them to `\\n` or \
+                     `\\r\\n`), or a field holds a `\\r`"
+                        .to_string(),
+                ),
                 Ok(_) => Ok(()),
             };
             return Ok(Some((self.line_no, parsed)));
+        }
+    }
+
+    /// Whether the line holds more than the record just read: the parser
+    /// ends a record at a lone `\r` as at `\n`, so what follows one would
+    /// be lost. Blank space after it is nothing.
+    fn more_on_the_line(&mut self) -> bool {
+        loop {
+            match self.parser.read_byte_record(&mut self.rest) {
+                Ok(false) => return false,
+                Ok(true) if self.rest.iter().all(|f| f.trim_ascii().is_empty()) => {}
+                Ok(true) | Err(_) => return true,
+            }
         }
     }
 

@@ -117,9 +117,8 @@ fn product_name(c: &Columns, r: &csv::StringRecord) -> Option<String> {
 }
 
 fn bad_date(c: &Columns, r: &csv::StringRecord, names: &[&str]) -> RowError {
-    let v = c.any(r, names).unwrap_or("");
-    (
-        "bad-date",
-        format!("{}: expected a date, got \"{v}\"", names[0]),
-    )
+    match c.any_named(r, names) {
+        Some((name, v)) => ("bad-date", format!("{name}: expected a date, got \"{v}\"")),
+        None => ("missing-field", c.missing(names)),
+    }
 }

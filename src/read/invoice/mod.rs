@@ -445,33 +445,61 @@ pub(super) struct Columns(Vec<String>);
 impl Columns {
     /// The first of `names` (any case) the header has with a value in `r`.
     pub(super) fn any<'r>(&self, r: &'r csv::StringRecord, names: &[&str]) -> Option<&'r str> {
+        self.any_named(r, names).map(|(_, v)| v)
+    }
+
+    /// [`Columns::any`], with the column's name as the header spells it.
+    pub(super) fn any_named<'r>(
+        &self,
+        r: &'r csv::StringRecord,
+        names: &[&str],
+    ) -> Option<(&str, &'r str)> {
         names.iter().find_map(|name| {
             let i = self.0.iter().position(|h| h.eq_ignore_ascii_case(name))?;
-            r.get(i).map(str::trim).filter(|v| !v.is_empty())
+            let value = r.get(i).map(str::trim).filter(|v| !v.is_empty())?;
+            Some((self.0[i].as_str(), value))
         })
     }
 
-    /// [`Columns::any`], required: the first name says which is missing.
+    /// [`Columns::any`], required; the error names the columns of `names`
+    /// the header has (empty in this row), or all of them when it has none.
     pub(super) fn need<'r>(
         &self,
         r: &'r csv::StringRecord,
         names: &[&str],
     ) -> Result<&'r str, RowError> {
         self.any(r, names)
-            .ok_or_else(|| ("missing-field", format!("{} is missing or empty", names[0])))
+            .ok_or_else(|| ("missing-field", self.missing(names)))
     }
 
-    /// An amount from the first of `names` present.
+    /// Why none of `names` has a value: see [`Columns::need`].
+    pub(super) fn missing(&self, names: &[&str]) -> String {
+        let present: Vec<&str> = (self.0.iter())
+            .filter(|h| names.iter().any(|n| h.eq_ignore_ascii_case(n)))
+            .map(String::as_str)
+            .collect();
+        match present.as_slice() {
+            [] if names.len() == 1 => format!("{} is missing", names[0]),
+            [] => format!("none of {} is in the header", names.join(", ")),
+            [one] => format!("{one} is empty"),
+            many => format!("{} are all empty", many.join(", ")),
+        }
+    }
+
+    /// An amount from the first of `names` present; an error names the
+    /// column it was read from.
     pub(super) fn any_amount(
         &self,
         r: &csv::StringRecord,
         names: &[&str],
     ) -> Result<Decimal, RowError> {
-        let v = self.need(r, names)?;
+        let (name, v) = self
+            .any_named(r, names)
+            .ok_or_else(|| ("missing-field", self.missing(names)))?;
         parse_amount(v).ok_or_else(|| {
             (
                 "bad-amount",
-                format!("{}: expected a decimal amount, got \"{v}\"", names[0]),
+                format!("{name}: expected a decimal amount, got \"{v}\""),
             )
         })
     }

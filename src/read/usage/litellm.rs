@@ -8,8 +8,8 @@
 //! `cache_creation.ephemeral_5m/1h_input_tokens`,
 //! `prompt_tokens_details.cached_tokens`), or in top-level columns where a
 //! version has them. A cache write without a 5m/1h split is a 5-minute write
-//! (Anthropic's default). Rows whose `status` is not `success` were not
-//! billed. `spend` (LiteLLM's own estimate) is kept as the reported cost;
+//! (Anthropic's default). Rows whose `status` is not `success`, and rows
+//! LiteLLM answered from its own cache (`cache_hit`), were not billed. `spend` (LiteLLM's own estimate) is kept as the reported cost;
 //! `team_id`, `end_user` and `request_tags` become the tenant hint.
 //! `startTime` without a time zone is UTC, as LiteLLM stores it.
 
@@ -47,6 +47,7 @@ struct SpendLog {
     request_tags: Option<Value>,
     metadata: Option<Value>,
     status: Option<String>,
+    cache_hit: Option<Value>,
     cache_read_input_tokens: Option<Value>,
     cache_creation_input_tokens: Option<Value>,
 }
@@ -124,14 +125,20 @@ fn from_csv(headers: &csv::StringRecord, record: &csv::StringRecord) -> Result<S
         custom_llm_provider: get("custom_llm_provider").map(str::to_string),
         prompt_tokens: number("prompt_tokens"),
         completion_tokens: number("completion_tokens"),
-        spend: get("spend").and_then(|v| RawValue::from_string(v.to_string()).ok()),
+        // As a JSON string: `parse_usd` reads it, and refuses what is not
+        // a decimal.
+        spend: get("spend").map(|v| {
+            RawValue::from_string(Value::String(v.to_string()).to_string())
+                .expect("a JSON string is JSON")
+        }),
         team_id: get("team_id").map(str::to_string),
         end_user: get("end_user").map(str::to_string),
         user: get("user").map(str::to_string),
         api_key: get("api_key").map(str::to_string),
-        request_tags: json("request_tags").unwrap_or(None),
+        request_tags: json("request_tags")?,
         metadata: json("metadata")?,
         status: get("status").map(str::to_string),
+        cache_hit: get("cache_hit").map(|v| Value::String(v.to_string())),
         cache_read_input_tokens: number("cache_read_input_tokens"),
         cache_creation_input_tokens: number("cache_creation_input_tokens"),
     })
@@ -189,11 +196,8 @@ fn normalise(
     line: u64,
     interner: &mut Interner,
 ) -> Result<Option<BilledRequest>, RowError> {
-    if log
-        .status
-        .as_deref()
-        .is_some_and(|s| !s.eq_ignore_ascii_case("success"))
-    {
+    let failed = (log.status.as_deref()).is_some_and(|s| !s.eq_ignore_ascii_case("success"));
+    if failed || served_from_cache(log.cache_hit.as_ref())? {
         return Ok(None);
     }
     if log.request_id.trim().is_empty() {
@@ -260,6 +264,23 @@ fn normalise(
             .boxed(),
         },
     }))
+}
+
+/// Whether LiteLLM answered from its own cache (`cache_hit`: a boolean,
+/// or the text `True`/`False` its spend-logs table holds; empty or absent
+/// is `False`): the provider never saw the request and billed nothing.
+fn served_from_cache(cache_hit: Option<&Value>) -> Result<bool, RowError> {
+    match cache_hit {
+        None | Some(Value::Null) => Ok(false),
+        Some(Value::Bool(hit)) => Ok(*hit),
+        Some(Value::String(text)) if text.trim().is_empty() => Ok(false),
+        Some(Value::String(text)) if text.trim().eq_ignore_ascii_case("true") => Ok(true),
+        Some(Value::String(text)) if text.trim().eq_ignore_ascii_case("false") => Ok(false),
+        Some(other) => Err((
+            "bad-cache-hit",
+            format!("cache_hit: expected True or False, got {other}"),
+        )),
+    }
 }
 
 /// The billable token counts, `[input, cache read, cache write 5m, cache
