@@ -88,6 +88,19 @@ pub fn sha256(bytes: &[u8]) -> Sha {
     hex(&Sha256::digest(bytes))
 }
 
+/// The SHA-256 of the file at `path`, read in pieces.
+pub fn sha256_file(path: &Path) -> std::io::Result<Sha> {
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Hasher::default();
+    let mut buffer = vec![0u8; 1 << 16];
+    loop {
+        match std::io::Read::read(&mut file, &mut buffer)? {
+            0 => return Ok(hasher.finish()),
+            n => hasher.update(&buffer[..n]),
+        }
+    }
+}
+
 fn hex(bytes: &[u8]) -> Sha {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -6,8 +6,8 @@
 //! output's parent) has ids this one cannot see.
 //!
 //! The lock file is created before what it guards and removed after it,
-//! so a guarded thing without its lock file is a leftover too (of a run
-//! killed between the two removals, or of an older tokenledger).
+//! so what a run leaves always has its lock file beside it; a thing named
+//! like a leftover but without one is left alone (it may be a user's).
 
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
@@ -23,20 +23,27 @@ pub struct OwnerLock {
 
 impl OwnerLock {
     /// Create `path` and lock it; an error if another live run holds it.
+    /// A lock file its holder removed between this run's open and lock is
+    /// not the lock any more: then the file now at `path` is taken.
     pub fn acquire(path: PathBuf) -> Result<OwnerLock> {
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| Error::io(&path, e))?;
-        match file.try_lock() {
-            Ok(()) => Ok(OwnerLock { path, _file: file }),
-            Err(std::fs::TryLockError::WouldBlock) => Err(Error::fatal(format!(
-                "{}: held by another tokenledger run",
-                path.display()
-            ))),
-            Err(std::fs::TryLockError::Error(e)) => Err(Error::io(&path, e)),
+        loop {
+            let file = OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&path)
+                .map_err(|e| Error::io(&path, e))?;
+            match file.try_lock() {
+                Ok(()) if same_file(&file, &path) => return Ok(OwnerLock { path, _file: file }),
+                Ok(()) => continue,
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    return Err(Error::fatal(format!(
+                        "{}: held by another tokenledger run",
+                        path.display()
+                    )))
+                }
+                Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&path, e)),
+            }
         }
     }
 
@@ -52,11 +59,21 @@ impl Drop for OwnerLock {
     }
 }
 
+/// Whether the open `file` is the file at `path` now.
+fn same_file(file: &File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), std::fs::metadata(path)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
 /// Whether the thing guarded by the lock file `lock` is a leftover: the
-/// lock file is missing, or nobody holds it.
+/// lock file exists and nobody holds it. Without its lock file, a thing
+/// is never taken for a leftover: it may not be tokenledger's.
 pub fn abandoned(lock: &Path) -> bool {
     match File::open(lock) {
-        Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+        Err(_) => false,
         Ok(file) => file.try_lock().is_ok(),
     }
 }
@@ -73,7 +90,7 @@ mod tests {
         assert!(OwnerLock::acquire(path.clone()).is_err());
         drop(lock);
         assert!(!path.exists());
-        assert!(abandoned(&path));
+        assert!(!abandoned(&path));
         std::fs::write(&path, "").unwrap();
         assert!(abandoned(&path));
         std::fs::remove_file(&path).unwrap();

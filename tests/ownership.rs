@@ -120,3 +120,83 @@ fn merge_never_writes_over_a_partial() {
         partial
     );
 }
+
+/// A rerun replaces only reports exactly as tokenledger wrote them (each
+/// checked against its manifest's SHA-256), touches nothing merely named
+/// like its own temporary entries, takes `out/.` for `out`, and stops
+/// while another run holds the directory.
+#[test]
+fn a_rerun_replaces_only_its_own_unchanged_files() {
+    let wd = Workdir::handmade("rerun-own");
+    wd.run(&HANDMADE_REPORT);
+    let lookalikes = [
+        ".out.tmp-notes/important.txt",
+        ".out.old-2025-05/by_tenant.csv",
+        ".out.tmp-77/sub/kept.txt",
+    ];
+    for file in lookalikes {
+        wd.write(file, "mine");
+    }
+    let tenants = wd.read("out/by_tenant.csv");
+    wd.write("out/by_tenant.csv", &format!("{tenants}my note\n"));
+    let stderr = wd.fail(&HANDMADE_REPORT, 2);
+    assert!(
+        stderr.contains("by_tenant.csv changed since tokenledger wrote it"),
+        "{stderr}"
+    );
+    assert!(wd.read("out/by_tenant.csv").ends_with("my note\n"));
+    wd.write("out/by_tenant.csv", &tenants);
+    let mut args = HANDMADE_REPORT.to_vec();
+    args[8] = "out/.";
+    wd.run(&args);
+    assert_eq!(wd.read("out/by_tenant.csv"), tenants);
+    for file in lookalikes {
+        assert_eq!(wd.read(file), "mine", "{file}");
+    }
+    // Another run holds the directory's lock.
+    let lock = std::fs::File::create(wd.path(".out.lock")).unwrap();
+    lock.try_lock().unwrap();
+    let stderr = wd.fail(&HANDMADE_REPORT, 2);
+    assert!(
+        stderr.contains("another tokenledger run is writing it"),
+        "{stderr}"
+    );
+    drop(lock);
+    wd.run(&HANDMADE_REPORT);
+    assert!(!wd.path(".out.lock").exists());
+}
+
+/// `partition` never writes into its inputs or through a link, and two
+/// span files typed alike from two directories are two sources: the
+/// second is refused, not cut over the first's parts.
+#[test]
+fn partition_writes_only_beside_its_own_parts() {
+    let wd = Workdir::handmade("partition-own");
+    let part = |cwd: &str, out: &str| {
+        wd.command(&["partition", "--spans", "spans", "--into", "2", "--out", out])
+            .current_dir(wd.path(cwd))
+            .output()
+            .unwrap()
+    };
+    let refused = part(".", "spans");
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("never writes into its inputs"), "{stderr}");
+    std::fs::create_dir(wd.path("elsewhere")).unwrap();
+    std::os::unix::fs::symlink(wd.path("elsewhere"), wd.path("link")).unwrap();
+    assert_eq!(part(".", "link").status.code(), Some(2));
+    assert_eq!(std::fs::read_dir(wd.path("elsewhere")).unwrap().count(), 0);
+    let parts = wd.path("parts");
+    for dir in ["a", "b"] {
+        std::fs::create_dir(wd.path(dir)).unwrap();
+        wd.copy(&wd.path("spans"), &format!("{dir}/spans"));
+    }
+    assert!(part("a", parts.to_str().unwrap()).status.success());
+    let cut = wd.read("parts/part-00000-of-00002/children.jsonl");
+    let second = part("b", parts.to_str().unwrap());
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("already holds a part of"), "{stderr}");
+    assert_eq!(wd.read("parts/part-00000-of-00002/children.jsonl"), cut);
+    assert!(part("a", parts.to_str().unwrap()).status.success());
+}

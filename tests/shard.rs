@@ -319,7 +319,7 @@ fn partitioned_shards_merge_byte_identical_to_one_run() {
             let first = part.lines().next().unwrap();
             assert!(
                 first.starts_with(&format!(
-                    r#"{{"tokenledgerPartition":{{"source":"samples/spans/{name}","index":{i},"count":3}},"#
+                    r#"{{"tokenledgerPartition":{{"source":"samples/spans/{name}","index":{i},"count":3,"at":"/"#
                 )),
                 "{first}"
             );

@@ -159,6 +159,12 @@ fn spill_files_are_removed_when_the_run_fails() {
     let abandoned = wd.path("tmp/tokenledger-spill-999999999-1");
     std::fs::create_dir(&abandoned).unwrap();
     std::fs::write(abandoned.join("part-00000.bin"), "x").unwrap();
+    std::fs::write(wd.path("tmp/tokenledger-spill-999999999-1.lock"), "").unwrap();
+    // Named like one but not a spill directory (no lock, a user's file):
+    // never removed.
+    let user = wd.path("tmp/tokenledger-spill-my-notes");
+    std::fs::create_dir(&user).unwrap();
+    std::fs::write(user.join("notes.txt"), "mine").unwrap();
     // A live run's, whose process id this one cannot see (another PID
     // namespace sharing TMPDIR): its lock is held, so it stays.
     let live = wd.path("tmp/tokenledger-spill-999999998-2");
@@ -196,7 +202,8 @@ fn spill_files_are_removed_when_the_run_fails() {
         left,
         [
             "tokenledger-spill-999999998-2",
-            "tokenledger-spill-999999998-2.lock"
+            "tokenledger-spill-999999998-2.lock",
+            "tokenledger-spill-my-notes"
         ]
     );
     drop(held);

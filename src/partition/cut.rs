@@ -119,17 +119,26 @@ fn only_otlp_sources(path: &Path, dialect: Dialect, part_of: Option<PartOf>) -> 
 /// Each partition's line-1 member naming the source and the partition.
 fn headers(path: &Path, count: u32) -> Vec<String> {
     let source = path.display().to_string();
+    let at = canonical(path);
     (0..count)
         .map(|index| {
             let part = PartOf {
                 source: source.clone(),
                 index,
                 count,
+                at: at.clone(),
             };
             let json = serde_json::to_string(&part).expect("a header serialises");
             format!("\"{PARTITION_KEY}\":{json}")
         })
         .collect()
+}
+
+/// `path` absolute, every link resolved (none if it cannot be).
+pub(super) fn canonical(path: &Path) -> Option<String> {
+    std::fs::canonicalize(path)
+        .ok()
+        .map(|p| p.display().to_string())
 }
 
 /// Write a partition file's trailer and flush it to disk.

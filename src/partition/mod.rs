@@ -17,9 +17,11 @@
 //!   the partition's spans is left empty. Span origins (`file:line` in
 //!   `unbilled_spans.csv`, the order of calls at one instant) are the same.
 //! - The first line of every partition file also holds
-//!   `"tokenledgerPartition": {"source": …, "index": I, "count": N}`
-//!   ([`PartOf`]): the shard checks it is reading its own partition, and
-//!   `merge` names the file by its source.
+//!   `"tokenledgerPartition": {"source": …, "index": I, "count": N, "at": …}`
+//!   ([`PartOf`]): the shard checks it is reading its own partition,
+//!   `merge` names the file by its source (as typed), and a later
+//!   `partition` into the same `--out` tells two files typed alike apart
+//!   by `at` (the source's absolute path, links resolved).
 //! - A file that is one OTLP JSON document becomes one line (its spans'
 //!   origin in one run is line 1 too).
 //! - The last line of every partition file is partition's own
@@ -32,8 +34,9 @@
 //! `report --shard I/N`, which reads every file.
 //!
 //! Runs over disjoint groups of input files may share `--out`: files are
-//! named after their input, and a name already taken by another source is
-//! refused. A rerun over the same inputs replaces its own files. Each file is
+//! named after their input, and a name already taken by another source
+//! (another path as typed, or another file) is refused. `--out` may not be
+//! or lie inside an input, nor be a symbolic link. A rerun over the same inputs replaces its own files. Each file is
 //! written beside its place and renamed in once every input is cut; on an
 //! error the run removes what it wrote (the partition directories stay:
 //! other runs may be writing into them).
@@ -118,6 +121,7 @@ pub fn partition(config: &Config) -> Result<Partitioned> {
         }
         files.push((path.clone(), name));
     }
+    crate::write::out_dir::check_target(&config.out, &config.paths)?;
     let dirs = partition_dirs(&config.out, count)?;
     for dir in &dirs {
         remove_leftovers(dir, &names);
@@ -240,14 +244,23 @@ fn check_not_taken(dirs: &[PathBuf], name: &str, source: &Path) -> Result<()> {
         let theirs = serde_json::from_str::<Head>(&first)
             .ok()
             .and_then(|h| h.part);
-        if theirs.as_ref().map(|p| p.source.as_str()) != Some(&source.display().to_string()) {
+        // The same source: typed alike, and the same file (a header of an
+        // older tokenledger names no file).
+        let same = theirs.as_ref().is_some_and(|p| {
+            p.source == source.display().to_string()
+                && (p.at.is_none() || p.at == cut::canonical(source))
+        });
+        if !same {
             return Err(Error::fatal(format!(
                 "{}: already holds {}; partition runs sharing --out need input files of \
                  different names",
                 path.display(),
                 theirs.map_or_else(
                     || "a file partition did not write".to_string(),
-                    |p| format!("a part of {}", p.source)
+                    |p| match p.at {
+                        Some(at) => format!("a part of {} (the file {at})", p.source),
+                        None => format!("a part of {}", p.source),
+                    }
                 )
             )));
         }

@@ -213,6 +213,10 @@ pub struct PartOf {
     pub index: u32,
     /// How many partitions the source was cut into.
     pub count: u32,
+    /// The source's absolute path with every link resolved: two files
+    /// typed alike from two directories are told apart by it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
 }
 
 impl PartOf {

@@ -475,23 +475,51 @@ fn remove_abandoned(base: &Path) {
     };
     for entry in entries.flatten() {
         let name = entry.file_name();
-        let Some(name) = name.to_str().filter(|n| n.starts_with(DIR_PREFIX)) else {
+        let Some(name) = name.to_str() else {
             continue;
         };
         let path = entry.path();
         match name.strip_suffix(".lock") {
             // A lock whose directory is gone: its own leftover.
-            Some(dir) if !base.join(dir).exists() && abandoned(&path) => {
+            Some(dir) if is_spill_name(dir) && !base.join(dir).exists() && abandoned(&path) => {
                 let _ = std::fs::remove_file(&path);
             }
             Some(_) => {}
-            None if abandoned(&lock_of(&path)) => {
+            None if is_spill_name(name) && abandoned(&lock_of(&path)) && only_parts(&path) => {
                 let _ = std::fs::remove_dir_all(&path);
                 let _ = std::fs::remove_file(lock_of(&path));
             }
             None => {}
         }
     }
+}
+
+/// Whether `name` is a spill directory's: the prefix, a process id and
+/// nanoseconds.
+fn is_spill_name(name: &str) -> bool {
+    let Some((pid, nanos)) = name
+        .strip_prefix(DIR_PREFIX)
+        .and_then(|r| r.split_once('-'))
+    else {
+        return false;
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    digits(pid) && digits(nanos)
+}
+
+/// Whether the directory holds spill files only (`part-NNNNN.bin`, plain
+/// files): anything else in it is not tokenledger's to remove.
+fn only_parts(dir: &Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    entries.flatten().all(|entry| {
+        let name = entry.file_name();
+        let name = name.to_str().unwrap_or("");
+        entry.file_type().is_ok_and(|t| t.is_file())
+            && name.starts_with("part-")
+            && name.ends_with(".bin")
+    })
 }
 
 #[cfg(test)]

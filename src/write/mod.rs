@@ -15,6 +15,7 @@ pub mod coverage;
 pub mod csv;
 pub mod html;
 pub mod ledger;
+mod leftovers;
 pub mod month_to_date;
 pub mod out_dir;
 pub mod outputs;
