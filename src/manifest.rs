@@ -5,6 +5,8 @@
 //!   `merge` a shard's partial) checks each file against what wrote it
 //!   before trusting it ([`read_verified`]).
 //!
+//! Its header names the kind of output (`reports`, `partial`,
+//! `reconciliation`, `diff`): a run replaces only its own kind.
 //! Each line after the header is `<sha256>  <name>`, the format of
 //! `sha256sum`, so `sha256sum -c .tokenledger-manifest` checks a directory
 //! by hand too. A line holding only a name (an older tokenledger's) lists
@@ -21,8 +23,12 @@ use crate::error::{Error, Result};
 /// The manifest's file name in every output directory.
 pub const MANIFEST: &str = ".tokenledger-manifest";
 
-/// The manifest's first line.
-const HEADER: &str = "# tokenledger output: a rerun replaces exactly these files";
+/// The manifest's first line: `# tokenledger KIND output: …` (an older
+/// one names no kind).
+const HEADER: (&str, &str) = (
+    "# tokenledger ",
+    " output: a rerun replaces exactly these files",
+);
 
 /// A file's SHA-256, as 64 lower-case hex digits.
 pub type Sha = String;
@@ -33,6 +39,9 @@ pub type Sha = String;
 pub struct Manifest {
     /// Every file the run wrote, by name.
     pub files: BTreeMap<String, Option<Sha>>,
+    /// Which kind of output the directory is (`reports`, `partial`,
+    /// `reconciliation`, `diff`); none in an older manifest.
+    pub kind: Option<String>,
 }
 
 impl Manifest {
@@ -48,7 +57,13 @@ impl Manifest {
             })
             .filter(|(name, _)| !name.contains(['/', '\\']) && name != "." && name != "..")
             .collect();
-        Manifest { files }
+        let kind = text
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix(HEADER.0)?.strip_suffix(HEADER.1))
+            .filter(|kind| !kind.is_empty() && !kind.contains(' '))
+            .map(str::to_string);
+        Manifest { files, kind }
     }
 
     /// The manifest in `dir` (empty when there is none).
@@ -63,7 +78,10 @@ impl Manifest {
 
     /// The manifest's text.
     pub fn render(&self) -> String {
-        let mut text = format!("{HEADER}\n");
+        let mut text = match &self.kind {
+            Some(kind) => format!("{}{kind}{}\n", HEADER.0, HEADER.1),
+            None => format!("{}{}\n", HEADER.0.trim_end(), HEADER.1),
+        };
         for (name, sha) in &self.files {
             match sha {
                 Some(sha) => text.push_str(&format!("{sha}  {name}\n")),
@@ -271,7 +289,13 @@ mod tests {
         let mut m = Manifest::default();
         m.files.insert("a b.csv".into(), Some(sha256(b"x")));
         m.files.insert("../evil".into(), None);
+        m.kind = Some("diff".into());
         let parsed = Manifest::parse(&m.render());
+        assert_eq!(parsed.kind.as_deref(), Some("diff"));
+        assert_eq!(
+            Manifest::parse("# tokenledger output: a rerun replaces exactly these files\n").kind,
+            None
+        );
         assert_eq!(parsed.files.len(), 1);
         assert_eq!(parsed.files["a b.csv"], Some(sha256(b"x")));
         assert_eq!(

@@ -164,6 +164,19 @@ fn a_rerun_replaces_only_its_own_unchanged_files() {
     drop(lock);
     wd.run(&HANDMADE_REPORT);
     assert!(!wd.path(".out.lock").exists());
+    // Another command's output is not this one's to replace: a diff over
+    // a saved month's reports.
+    args.extend(["--period", "2025-06"]);
+    for saved in ["may", "june"] {
+        args[8] = saved;
+        wd.run(&args);
+    }
+    let stderr = wd.fail(&["diff", "may", "june", "--out", "out"], 2);
+    assert!(
+        stderr.contains("holds tokenledger reports output"),
+        "{stderr}"
+    );
+    assert_eq!(wd.read("out/by_tenant.csv"), tenants);
 }
 
 /// `partition` never writes into its inputs or through a link, and two

@@ -10,7 +10,7 @@ use super::{print_stdout, Outcome};
 use crate::diff::write::{diff_csv, diff_html, signed, terminal};
 use crate::diff::{diff, DIMENSIONS};
 use crate::error::Result;
-use crate::write::Outputs;
+use crate::write::{OutputKind, Outputs};
 
 /// What `diff` is asked to do.
 #[derive(Clone, Debug)]
@@ -33,7 +33,7 @@ pub struct DiffConfig {
 pub fn run(config: &DiffConfig) -> Result<Outcome> {
     let diff = diff(&config.prev, &config.cur)?;
     let inputs = [config.prev.clone(), config.cur.clone()];
-    let outputs = Outputs::new(config.out.as_deref(), None, &inputs)?;
+    let outputs = Outputs::new(config.out.as_deref(), None, &inputs, OutputKind::Diff)?;
     for (i, dimension) in DIMENSIONS.iter().enumerate() {
         outputs.csv(&format!("diff_by_{dimension}.csv"), config.raw_csv, |w| {
             diff_csv(w, &diff, i)

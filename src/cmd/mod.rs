@@ -19,7 +19,7 @@ use crate::pipeline::config::AnswerConfig;
 use crate::pipeline::output::{terminal, write_month};
 use crate::pipeline::{Month, Timings};
 use crate::write::summary::summary_json;
-use crate::write::Outputs;
+use crate::write::{OutputKind, Outputs};
 
 /// What a command concluded: exit 0, or exit 1 when a check it ran failed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -66,7 +66,12 @@ pub fn emit(
     inputs: &[PathBuf],
     timings: &mut Timings,
 ) -> Result<Outcome> {
-    let outputs = Outputs::new(output.out.as_deref(), output.print.as_deref(), inputs)?;
+    let outputs = Outputs::new(
+        output.out.as_deref(),
+        output.print.as_deref(),
+        inputs,
+        OutputKind::Reports,
+    )?;
     month.summary.raw_csv = output.raw_csv;
     if outputs.wanted() {
         write_month(month, answers, &outputs, output.raw_csv)?;

@@ -12,7 +12,7 @@ use crate::pipeline::output::{checks_terminal, write_checks};
 use crate::pipeline::usage::Usage;
 use crate::summary::TotalsJson;
 use crate::write::summary::summary_json;
-use crate::write::Outputs;
+use crate::write::{OutputKind, Outputs};
 
 /// What `reconcile` is asked to do.
 #[derive(Clone, Debug)]
@@ -43,7 +43,12 @@ pub fn run(config: &ReconcileConfig) -> Result<Outcome> {
     inputs.extend(config.checks.invoices.iter().cloned());
     inputs.extend(config.checks.provider_usage.iter().cloned());
     inputs.extend(config.config_file.clone());
-    let outputs = Outputs::new(config.output.out.as_deref(), None, &inputs)?;
+    let outputs = Outputs::new(
+        config.output.out.as_deref(),
+        None,
+        &inputs,
+        OutputKind::Reconciliation,
+    )?;
     write_checks(&checks, &outputs, config.output.raw_csv)?;
     outputs.put("summary.json", &summary_json(&summary)?)?;
     outputs.finish()?;

@@ -12,7 +12,7 @@ use crate::pipeline::config::SpanConfig;
 use crate::pipeline::intake::Intake;
 use crate::read::InputKind;
 use crate::tree::Resolved;
-use crate::write::OutDir;
+use crate::write::{OutDir, OutputKind};
 
 /// Write a shard's resolved trees into `out` as a partial: only what the
 /// spans added after `before` goes into it. The shard, its keys and whether the span files held its
@@ -28,7 +28,7 @@ pub fn write_partial(
 ) -> Result<()> {
     let calls = calls_jsonl(resolved, interner)?;
     let meta = meta(spans, (interner, intake), before, resolved);
-    let dir = OutDir::create(out, inputs)?;
+    let dir = OutDir::create(out, inputs, OutputKind::Partial)?;
     let mut json = serde_json::to_vec_pretty(&meta).map_err(|e| Error::fatal(e.to_string()))?;
     json.write_all(b"\n").expect("writing to memory");
     dir.write("partial.json", &json)?;

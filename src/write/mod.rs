@@ -27,5 +27,5 @@ pub mod reports;
 pub mod summary;
 
 pub use self::csv::{csv_bytes, neutralise, restore, CsvOut};
-pub use out_dir::OutDir;
+pub use out_dir::{OutDir, OutputKind};
 pub use outputs::{printable, Outputs, CSV_FILES};

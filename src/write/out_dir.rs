@@ -30,6 +30,7 @@ use crate::terminal::escape;
 /// did not write are removed.
 pub struct OutDir {
     target: PathBuf,
+    kind: OutputKind,
     temp: PathBuf,
     /// The previous run's files, when the target is updated in place.
     in_place: Option<BTreeSet<String>>,
@@ -43,12 +44,39 @@ pub struct OutDir {
     lock: Option<OwnerLock>,
 }
 
+/// Which kind of output a directory holds (its manifest says): a run
+/// replaces an earlier output of its own kind only, never, say, a saved
+/// month's reports with a `diff`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutputKind {
+    /// A month's reports (`report`, `merge`).
+    Reports,
+    /// A shard's partial (`report --shard`).
+    Partial,
+    /// `reconcile`'s files.
+    Reconciliation,
+    /// `diff`'s files.
+    Diff,
+}
+
+impl OutputKind {
+    /// The kind's name in the manifest.
+    pub fn name(self) -> &'static str {
+        match self {
+            OutputKind::Reports => "reports",
+            OutputKind::Partial => "partial",
+            OutputKind::Reconciliation => "reconciliation",
+            OutputKind::Diff => "diff",
+        }
+    }
+}
+
 impl OutDir {
     /// Start writing `target`. It must be absent, an empty directory, or an
     /// earlier tokenledger output holding only the files its manifest
     /// lists; a symbolic link, a file, a directory holding anything else,
     /// or a path that is, holds or lies inside one of `inputs` is refused.
-    pub fn create(target: &Path, inputs: &[PathBuf]) -> Result<OutDir> {
+    pub fn create(target: &Path, inputs: &[PathBuf], kind: OutputKind) -> Result<OutDir> {
         // `reports/.` is `reports`: renamed as a whole, not taken for a
         // mount point because `.` cannot be renamed.
         let target: PathBuf = target.components().collect();
@@ -83,7 +111,7 @@ impl OutDir {
             true => vec![".tokenledger.lock".to_string()],
             false => Vec::new(),
         };
-        let previous = previous_output(&target, &own)?;
+        let previous = previous_output(&target, &own, kind)?;
         let checked = match previous {
             Some(_) => check_listed(&target)?,
             None => Stamps::new(),
@@ -96,6 +124,7 @@ impl OutDir {
         std::fs::create_dir_all(&temp).map_err(|e| Error::io(&temp, e))?;
         Ok(OutDir {
             target,
+            kind,
             temp,
             in_place,
             checked,
@@ -136,6 +165,7 @@ impl OutDir {
                 .iter()
                 .map(|(name, sha)| (name.clone(), Some(sha.clone())))
                 .collect(),
+            kind: Some(self.kind.name().to_string()),
         };
         write_synced(&self.temp.join(MANIFEST), manifest.render().as_bytes())
             .map_err(|e| Error::io(&self.target.join(MANIFEST), e))?;
@@ -165,7 +195,7 @@ impl OutDir {
         // Anything saved into the target while this run was writing stops
         // the commit: checked before the target moves, and again once it
         // has (a file saved in between is put back with it).
-        still_ours(target, target, &[], &self.checked)?;
+        still_ours(target, target, &[], self)?;
         let temp_name = self.temp.file_name().and_then(|n| n.to_str()).unwrap_or("");
         let old = self
             .temp
@@ -179,7 +209,7 @@ impl OutDir {
                 }
                 other => other.map_err(|e| Error::io(target, e))?,
             }
-            if let Err(refusal) = still_ours(&old, target, &[], &self.checked) {
+            if let Err(refusal) = still_ours(&old, target, &[], self) {
                 std::fs::rename(&old, target).map_err(|e| Error::io(target, e))?;
                 return Err(refusal);
             }
@@ -203,18 +233,14 @@ impl OutDir {
     /// Replace a mount point's files one by one (each rename is atomic),
     /// the manifest last, then remove the previous run's other files.
     fn commit_in_place(&self, previous: &BTreeSet<String>) -> Result<()> {
-        still_ours(
-            &self.target,
-            &self.target,
-            &self.own_entries(),
-            &self.checked,
-        )?;
+        still_ours(&self.target, &self.target, &self.own_entries(), self)?;
         let written = self.written();
         // First a manifest listing the previous files and the new ones, so
         // a run killed while the files are placed leaves a directory the
         // next run knows as its own (a name in both, without a hash: it
         // may be either).
         let mut both = Manifest::read(&self.target)?;
+        both.kind = Some(self.kind.name().to_string());
         for (name, sha) in written.iter() {
             let old = both.files.get(name).cloned();
             both.files
@@ -254,9 +280,9 @@ impl Drop for OutDir {
 /// run started (its previous output, each file as it was then) and this
 /// run's own entries. `dir` is the target, or the target moved aside
 /// (named `target` in the message).
-fn still_ours(dir: &Path, target: &Path, own: &[String], checked: &Stamps) -> Result<()> {
-    let refusal = match previous_output(dir, own) {
-        Ok(_) => return unchanged_since_checked(dir, target, checked),
+fn still_ours(dir: &Path, target: &Path, own: &[String], out: &OutDir) -> Result<()> {
+    let refusal = match previous_output(dir, own, out.kind) {
+        Ok(_) => return unchanged_since_checked(dir, target, &out.checked),
         Err(refusal) => refusal,
     };
     let listed = Manifest::read(dir).unwrap_or_default();
@@ -426,7 +452,11 @@ fn not_an_input(target: &Path, parent: &Path, inputs: &[PathBuf], replaced: bool
 
 /// The files of the earlier output at `target` (none if it is absent or
 /// empty), or why it may not be replaced; `own` are this run's entries.
-fn previous_output(target: &Path, own: &[String]) -> Result<Option<BTreeSet<String>>> {
+fn previous_output(
+    target: &Path,
+    own: &[String],
+    kind: OutputKind,
+) -> Result<Option<BTreeSet<String>>> {
     let shown = target.display();
     let meta = match std::fs::symlink_metadata(target) {
         Ok(meta) => meta,
@@ -456,6 +486,13 @@ fn previous_output(target: &Path, own: &[String]) -> Result<Option<BTreeSet<Stri
     }
     if !foreign.is_empty() {
         return Err(not_ours(target, &foreign, !listed.files.is_empty()));
+    }
+    if let Some(theirs) = listed.kind.as_deref().filter(|k| *k != kind.name()) {
+        return Err(Error::fatal(format!(
+            "--out {shown}: holds tokenledger {theirs} output (its manifest says so); this run \
+             writes {}, which would replace it, so tokenledger refuses: choose another directory",
+            kind.name()
+        )));
     }
     Ok(Some(listed.files.into_keys().collect()))
 }

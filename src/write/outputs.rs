@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use super::csv::{csv_bytes, CsvOut, Sink};
-use super::out_dir::OutDir;
+use super::out_dir::{OutDir, OutputKind};
 use crate::error::{Error, Result};
 use crate::manifest::Hashing;
 
@@ -62,9 +62,14 @@ pub struct Outputs {
 impl Outputs {
     /// Outputs into `out` (created as [`OutDir::create`] says: never in,
     /// over or around one of the run's `inputs`) and `print`.
-    pub fn new(out: Option<&Path>, print: Option<&str>, inputs: &[PathBuf]) -> Result<Outputs> {
+    pub fn new(
+        out: Option<&Path>,
+        print: Option<&str>,
+        inputs: &[PathBuf],
+        kind: OutputKind,
+    ) -> Result<Outputs> {
         Ok(Outputs {
-            dir: out.map(|o| OutDir::create(o, inputs)).transpose()?,
+            dir: out.map(|o| OutDir::create(o, inputs, kind)).transpose()?,
             print: print.map(str::to_string),
             printed: Mutex::default(),
         })
