@@ -213,3 +213,31 @@ fn partition_writes_only_beside_its_own_parts() {
     assert_eq!(wd.read("parts/part-00000-of-00002/children.jsonl"), cut);
     assert!(part("a", parts.to_str().unwrap()).status.success());
 }
+
+/// `simulate` writes a new month whole, into a new or empty directory
+/// only: a user's file there is never overwritten, a link never followed.
+#[test]
+fn simulate_never_writes_over_files() {
+    let wd = Workdir::new("simulate-own");
+    wd.write("mine/usage.csv", "REAL");
+    let stderr = wd.fail(&["simulate", "--runs", "5", "--out", "mine"], 2);
+    assert!(stderr.contains("not empty"), "{stderr}");
+    assert_eq!(wd.read("mine/usage.csv"), "REAL");
+    std::fs::create_dir(wd.path("empty")).unwrap();
+    std::os::unix::fs::symlink(wd.path("empty"), wd.path("link")).unwrap();
+    wd.fail(&["simulate", "--runs", "5", "--out", "link"], 2);
+    assert_eq!(std::fs::read_dir(wd.path("empty")).unwrap().count(), 0);
+    wd.run(&["simulate", "--runs", "5", "--out", "empty"]);
+    assert!(wd.path("empty/spans").is_dir() && wd.path("empty/usage.csv").is_file());
+    let hidden = std::fs::read_dir(&wd.dir)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with('.')
+        })
+        .count();
+    assert_eq!(hidden, 0);
+}

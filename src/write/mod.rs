@@ -13,6 +13,7 @@ pub mod allocation;
 pub mod answers;
 pub mod coverage;
 pub mod csv;
+pub mod fresh;
 pub mod html;
 pub mod ledger;
 mod leftovers;

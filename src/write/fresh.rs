@@ -1,0 +1,78 @@
+//! A directory written once and whole (`simulate`'s month, with its
+//! `spans/` and `invoices/` inside): built in a hidden temporary directory
+//! beside the target and renamed into place when complete, so a failed or
+//! killed run leaves no half-written month. The target must be absent or
+//! an empty directory: what is already there is never replaced, and no
+//! file is ever written through a link.
+
+use std::path::{Path, PathBuf};
+
+use super::out_dir::check_target;
+use crate::error::{Error, Result};
+
+/// A new directory being written: [`FreshDir::path`] until
+/// [`FreshDir::commit`]; removed if dropped before.
+pub struct FreshDir {
+    target: PathBuf,
+    temp: PathBuf,
+    committed: bool,
+}
+
+impl FreshDir {
+    /// Start writing `target`, which must be absent or an empty directory,
+    /// not a link, and not in, over or around one of `inputs`.
+    pub fn create(target: &Path, inputs: &[PathBuf]) -> Result<FreshDir> {
+        check_target(target, inputs)?;
+        let target: PathBuf = target.components().collect();
+        match std::fs::read_dir(&target).map(|mut entries| entries.next().is_some()) {
+            Ok(true) => {
+                return Err(Error::fatal(format!(
+                    "--out {}: not empty; a new month is written only into a new or empty \
+                     directory, so nothing there is replaced: remove it or choose another",
+                    target.display()
+                )))
+            }
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(Error::io(&target, e))
+            }
+            _ => {}
+        }
+        let name = target.file_name().ok_or_else(|| {
+            Error::fatal(format!(
+                "--out {}: name a directory of its own",
+                target.display()
+            ))
+        })?;
+        let temp = target.with_file_name(format!(
+            ".{}.tmp-{}",
+            name.to_string_lossy(),
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&temp).map_err(|e| Error::io(&temp, e))?;
+        Ok(FreshDir {
+            target,
+            temp,
+            committed: false,
+        })
+    }
+
+    /// Where the files go until the commit.
+    pub fn path(&self) -> &Path {
+        &self.temp
+    }
+
+    /// Move the complete directory into place (over an empty directory).
+    pub fn commit(mut self) -> Result<()> {
+        std::fs::rename(&self.temp, &self.target).map_err(|e| Error::io(&self.target, e))?;
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl Drop for FreshDir {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_dir_all(&self.temp);
+        }
+    }
+}
