@@ -60,15 +60,26 @@ fn remove_leftover(kind: &str, path: &Path, target: &Path) -> Result<()> {
             remove_output(path)?;
             let _ = std::fs::remove_dir(path);
         }
-        "tmp" if holds_files_only(path) => {
-            let _ = std::fs::remove_dir_all(path);
-        }
+        "tmp" => remove_temp(path),
         "part" | "lock" if path.is_file() => {
             let _ = std::fs::remove_file(path);
         }
         _ => {}
     }
     Ok(())
+}
+
+/// Remove a run's temporary directory: one holding a manifest (a run that
+/// failed or was killed while it committed; or the previous output, swapped
+/// out of its place) loses its listed files only; one without, written
+/// file by file, only when it holds plain files alone.
+pub(super) fn remove_temp(dir: &Path) {
+    if dir.join(MANIFEST).is_file() {
+        let _ = remove_output(dir);
+        let _ = std::fs::remove_dir(dir);
+    } else if holds_files_only(dir) {
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }
 
 /// Whether `dir` is a directory holding plain files only, as a run's

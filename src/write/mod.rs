@@ -11,6 +11,7 @@
 
 pub mod allocation;
 pub mod answers;
+mod checked;
 pub mod coverage;
 pub mod csv;
 pub mod fresh;
