@@ -509,3 +509,41 @@ fn span_files_behind_loops_and_fifos_are_read_once_or_skipped() {
     assert!(stdout.contains(note), "{stdout}");
     assert_eq!(stdout.replace(note, ""), first);
 }
+
+/// A span exported twice is kept once; a second copy saying something
+/// else (here another response id) is not a copy: which is right cannot be
+/// known, so the run stops, or under `--lenient` counts it and keeps the
+/// first.
+#[test]
+fn a_span_exported_twice_with_other_content_is_refused() {
+    let wd = Workdir::handmade("conflicting-duplicate");
+    let first = wd
+        .read("spans/children.jsonl")
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    let other = first.replacen("\"req-2\"", "\"req-9\"", 1);
+    assert_ne!(first, other);
+    wd.write("spans/copy.jsonl", &format!("{first}\n"));
+    let same = wd.run(&HANDMADE_REPORT);
+    assert!(
+        wd.read("out/summary.json")
+            .contains("\"duplicate_spans\": 3,"),
+        "{same}"
+    );
+    wd.write("spans/copy.jsonl", &format!("{other}\n"));
+    let stderr = wd.fail(&HANDMADE_REPORT, 2);
+    assert!(
+        stderr.contains(
+            "is exported twice with different content (the first at spans/children.jsonl:1)"
+        ),
+        "{stderr}"
+    );
+    let mut args = HANDMADE_REPORT.to_vec();
+    args.push("--lenient");
+    wd.run(&args);
+    assert!(wd
+        .read("out/summary.json")
+        .contains("\"conflicting-duplicate-span\": 1"));
+}

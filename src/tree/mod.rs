@@ -12,6 +12,7 @@
 //! nested N deep (a leaked context) take time and memory linear in N.
 
 mod agents;
+mod duplicates;
 mod order;
 mod outcomes;
 mod walk;
@@ -19,6 +20,7 @@ mod walk;
 pub use agents::{Agents, SharedAgents};
 pub use outcomes::Outcomes;
 
+use duplicates::drop_duplicate_spans;
 use order::trace_order;
 use walk::{AgentPaths, Walk};
 
@@ -399,7 +401,15 @@ fn resolve_trace(
         kind,
         message: format!("trace {trace_id:032x}: {message}"),
     };
-    let index = drop_duplicate_spans(&mut spans, out);
+    let index = drop_duplicate_spans(&mut spans, out, |kept, copy| {
+        let message = format!(
+            "span {:016x} is exported twice with different content (the first at {}): which \
+             copy is right cannot be known",
+            copy.span_id,
+            describe(kept.origin)
+        );
+        skips.handle(error(copy, "conflicting-duplicate-span", message))
+    })?;
     let mut roots = spans.iter().filter(|s| s.parent_id == 0);
     let first_root = roots.next();
     if let Some(outcome) = first_root.and_then(|root| root.outcome) {
@@ -456,34 +466,6 @@ fn resolve_trace(
         });
     }
     Ok(())
-}
-
-/// Keep the first copy of a span exported twice (counted in
-/// `duplicate_spans`); the index from span id to position in `spans`.
-fn drop_duplicate_spans(spans: &mut Vec<Span>, out: &mut Resolved) -> FastMap<u64, u32> {
-    let mut index: FastMap<u64, u32> =
-        FastMap::with_capacity_and_hasher(spans.len(), Default::default());
-    let mut keep = vec![true; spans.len()];
-    let mut duplicates = 0;
-    for (i, span) in spans.iter().enumerate() {
-        if let std::collections::hash_map::Entry::Vacant(slot) = index.entry(span.span_id) {
-            slot.insert(i as u32);
-        } else {
-            keep[i] = false;
-            duplicates += 1;
-        }
-    }
-    if duplicates > 0 {
-        out.duplicate_spans += duplicates;
-        let mut k = keep.iter();
-        spans.retain(|_| *k.next().unwrap());
-        index = spans
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.span_id, i as u32))
-            .collect();
-    }
-    index
 }
 
 #[cfg(test)]

@@ -1,0 +1,78 @@
+//! A span exported twice in one trace (a Collector retrying, two
+//! pipelines writing one span): the first copy is kept and the others
+//! counted; a copy that says something else is not a copy, and which one
+//! is right cannot be known.
+
+use super::Resolved;
+use crate::error::Result;
+use crate::hash::FastMap;
+use crate::model::Span;
+
+/// Keep the first copy of a span exported twice (counted in
+/// `duplicate_spans`); the index from span id to position in `spans`. A
+/// copy that differs from the first in anything but where it was read is
+/// handed to `conflict` (an error; under `--lenient` counted, and the
+/// first kept).
+pub(super) fn drop_duplicate_spans(
+    spans: &mut Vec<Span>,
+    out: &mut Resolved,
+    mut conflict: impl FnMut(&Span, &Span) -> Result<()>,
+) -> Result<FastMap<u64, u32>> {
+    let mut index: FastMap<u64, u32> =
+        FastMap::with_capacity_and_hasher(spans.len(), Default::default());
+    let mut keep = vec![true; spans.len()];
+    let mut duplicates = 0;
+    for (i, span) in spans.iter().enumerate() {
+        match index.entry(span.span_id) {
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(i as u32);
+            }
+            std::collections::hash_map::Entry::Occupied(first) => {
+                let kept = &spans[*first.get() as usize];
+                if !same_content(kept, span) {
+                    conflict(kept, span)?;
+                }
+                keep[i] = false;
+                duplicates += 1;
+            }
+        }
+    }
+    if duplicates > 0 {
+        out.duplicate_spans += duplicates;
+        let mut k = keep.iter();
+        spans.retain(|_| *k.next().unwrap());
+        index = spans
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.span_id, i as u32))
+            .collect();
+    }
+    Ok(index)
+}
+
+/// Whether two copies of a span say the same, wherever each was read.
+fn same_content(a: &Span, b: &Span) -> bool {
+    let Span {
+        trace_id,
+        span_id,
+        parent_id,
+        role,
+        agent,
+        tool,
+        tenant,
+        feature,
+        outcome,
+        call,
+        origin: _,
+    } = a;
+    (*trace_id, *span_id, *parent_id, role, agent, tool)
+        == (
+            b.trace_id,
+            b.span_id,
+            b.parent_id,
+            &b.role,
+            &b.agent,
+            &b.tool,
+        )
+        && (tenant, feature, outcome, call) == (&b.tenant, &b.feature, &b.outcome, &b.call)
+}
