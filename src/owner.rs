@@ -7,9 +7,14 @@
 //!
 //! The lock file is created before what it guards and removed after it,
 //! so what a run leaves always has its lock file beside it; a thing named
-//! like a leftover but without one is left alone (it may be a user's).
+//! like a leftover but without one is left alone (it may be a user's). A
+//! lock shared by every run of one target (an output directory's) also
+//! holds, as its text, the names of what the run holding it creates
+//! ([`OwnerLock::record`]): the next run removes what those name, and
+//! nothing else.
 
 use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
@@ -18,23 +23,25 @@ use crate::error::{Error, Result};
 #[derive(Debug)]
 pub struct OwnerLock {
     path: PathBuf,
-    _file: File,
+    file: File,
 }
 
 impl OwnerLock {
     /// Create `path` and lock it; an error if another live run holds it.
     /// A lock file its holder removed between this run's open and lock is
-    /// not the lock any more: then the file now at `path` is taken.
+    /// not the lock any more: then the file now at `path` is taken (tried
+    /// a few times, then an error).
     pub fn acquire(path: PathBuf) -> Result<OwnerLock> {
-        loop {
+        for _ in 0..16 {
             let file = OpenOptions::new()
                 .create(true)
                 .truncate(false)
+                .read(true)
                 .write(true)
                 .open(&path)
                 .map_err(|e| Error::io(&path, e))?;
             match file.try_lock() {
-                Ok(()) if same_file(&file, &path) => return Ok(OwnerLock { path, _file: file }),
+                Ok(()) if same_file(&file, &path) => return Ok(OwnerLock { path, file }),
                 Ok(()) => continue,
                 Err(std::fs::TryLockError::WouldBlock) => {
                     return Err(Error::fatal(format!(
@@ -45,11 +52,37 @@ impl OwnerLock {
                 Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&path, e)),
             }
         }
+        Err(Error::fatal(format!(
+            "{}: removed again each time it was locked; is another tokenledger run starting?",
+            path.display()
+        )))
     }
 
     /// The lock file's path.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// What the lock file held when this run took it: a run that ended
+    /// without removing it left there what it had [`OwnerLock::record`]ed.
+    pub fn left(&mut self) -> Result<String> {
+        let mut text = String::new();
+        self.file
+            .rewind()
+            .and_then(|()| self.file.read_to_string(&mut text))
+            .map_err(|e| Error::io(&self.path, e))?;
+        Ok(text)
+    }
+
+    /// Replace the lock file's text with `text` (synced): the names of
+    /// what this run is about to create.
+    pub fn record(&mut self, text: &str) -> Result<()> {
+        let file = &mut self.file;
+        file.set_len(0)
+            .and_then(|()| file.rewind())
+            .and_then(|()| file.write_all(text.as_bytes()))
+            .and_then(|()| file.sync_data())
+            .map_err(|e| Error::io(&self.path, e))
     }
 }
 

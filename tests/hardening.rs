@@ -220,7 +220,15 @@ fn litellm_cache_hits_are_not_billed_and_bad_values_are_refused() {
             1,
         )
         .replacen(",False,success", ",True,success", 1);
-    wd.write("spend.csv", &format!("{text}{hit}\n"));
+    // LiteLLM writes `str(None)` when caching is off: not a hit.
+    let none = copy
+        .replacen(
+            "chatcmpl-9ZKMURhVYSi9D6r6PJ9vLcayIK0Vm",
+            "chatcmpl-uncached",
+            1,
+        )
+        .replacen(",False,success", ",None,success", 1);
+    wd.write("spend.csv", &format!("{text}{hit}\n{none}\n"));
     let (code, stderr) = usage_run(&wd, &["spend.csv"], &[]);
     assert_eq!(code, 0, "{stderr}");
     let summary = wd.read("out/summary.json");
@@ -228,7 +236,8 @@ fn litellm_cache_hits_are_not_billed_and_bad_values_are_refused() {
         summary.contains("\"usage_rows_not_billed\": 2,"),
         "{summary}"
     );
-    assert!(!wd.read("out/unattributed.csv").contains("chatcmpl-cached"));
+    let listed = wd.read("out/unattributed.csv");
+    assert!(!listed.contains("chatcmpl-cached") && listed.contains("chatcmpl-uncached"));
     for (from, to, error) in [
         (
             ",0.0069,",
@@ -239,7 +248,7 @@ fn litellm_cache_hits_are_not_billed_and_bad_values_are_refused() {
         (
             ",False,success",
             ",maybe,success",
-            "spend.csv:2: cache_hit: expected True or False",
+            "spend.csv:2: cache_hit: expected True, False or None",
         ),
     ] {
         wd.write("spend.csv", &text.replacen(from, to, 1));

@@ -30,9 +30,14 @@ fn a_file_saved_into_out_while_a_run_writes_is_kept() {
     let mut refused = 0;
     for attempt in 0..5 {
         let mut child = wd.command(&args).spawn().unwrap();
-        let temp = wd.path(&format!(".reports.tmp-{}", child.id()));
+        let temp = format!(".reports.tmp-{}-", child.id());
+        let writing = || {
+            std::fs::read_dir(&wd.dir)
+                .unwrap()
+                .any(|e| e.unwrap().file_name().to_string_lossy().starts_with(&temp))
+        };
         let started = Instant::now();
-        while !temp.exists() && started.elapsed() < Duration::from_secs(60) {
+        while !writing() && started.elapsed() < Duration::from_secs(60) {
             std::thread::sleep(Duration::from_micros(200));
         }
         let note = format!("notes-{attempt}.txt");
@@ -133,6 +138,9 @@ fn a_rerun_replaces_only_its_own_unchanged_files() {
         ".out.tmp-notes/important.txt",
         ".out.old-2025-05/by_tenant.csv",
         ".out.tmp-77/sub/kept.txt",
+        ".out.tmp-2025/plain.txt",
+        ".out.old-20250601/by_tenant.csv",
+        ".out.part-12",
     ];
     for file in lookalikes {
         wd.write(file, "mine");

@@ -19,7 +19,8 @@
 //! up as it is resolved, once the join is over (a call listed unbilled may
 //! take its span facts back from its range's file: `kept.rs`), or on an
 //! error. A run killed by a signal leaves its directory behind; the next
-//! spilling run removes the directories whose lock file no run holds.
+//! spilling run removes those named as a spill directory is, whose lock
+//! file is there and held by no run, and which hold spill files only.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};

@@ -1,7 +1,8 @@
 //! An earlier output's files, checked before a run replaces them: when the
 //! run starts, each against the SHA-256 its manifest lists (a report
 //! edited since is the user's now); at commit, each still the same file,
-//! unchanged since (its stamp: device, inode, size and last change).
+//! unchanged since (its stamp: device, inode, size and last status
+//! change, which no tool can set back).
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
@@ -18,7 +19,7 @@ pub(super) type Stamps = BTreeMap<String, Stamp>;
 
 fn stamp(path: &Path) -> std::io::Result<Stamp> {
     let m = std::fs::symlink_metadata(path)?;
-    Ok((m.dev(), m.ino(), m.len(), m.mtime(), m.mtime_nsec()))
+    Ok((m.dev(), m.ino(), m.len(), m.ctime(), m.ctime_nsec()))
 }
 
 /// A file an earlier output lists: its name, its hash if listed, its stamp.
@@ -62,7 +63,7 @@ pub(super) fn check_listed(target: &Path) -> Result<Stamps> {
     if changed.is_empty() {
         return Ok(listed.into_iter().map(|(name, _, s)| (name, s)).collect());
     }
-    let them = if changed.len() == 1 { "it" } else { "them" };
+    let them = it_or_them(changed.len());
     Err(Error::fatal(format!(
         "--out {}: {} changed since tokenledger wrote {them} (the SHA-256 is not the one its \
          manifest lists); it would be replaced, so tokenledger refuses: move {them} elsewhere, \
@@ -83,11 +84,26 @@ pub(super) fn unchanged_since_checked(dir: &Path, target: &Path, checked: &Stamp
     if changed.is_empty() {
         return Ok(());
     }
-    Err(Error::fatal(format!(
-        "--out {}: {} changed while this run was writing; tokenledger replaced nothing and \
+    Err(while_writing(target, &changed, "changed"))
+}
+
+/// The refusal to commit over `names`, which `what` (appeared, changed) in
+/// `target` while this run was writing.
+pub(super) fn while_writing(target: &Path, names: &[&str], what: &str) -> Error {
+    Error::fatal(format!(
+        "--out {}: {} {what} while this run was writing; tokenledger replaced nothing and \
          removed nothing: move {} elsewhere and run again",
         target.display(),
-        changed.join(", "),
-        if changed.len() == 1 { "it" } else { "them" }
-    )))
+        names.join(", "),
+        it_or_them(names.len())
+    ))
+}
+
+/// "it" or "them", for `n` things.
+fn it_or_them(n: usize) -> &'static str {
+    if n == 1 {
+        "it"
+    } else {
+        "them"
+    }
 }

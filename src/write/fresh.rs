@@ -1,13 +1,16 @@
 //! A directory written once and whole (`simulate`'s month, with its
 //! `spans/` and `invoices/` inside): built in a hidden temporary directory
 //! beside the target and renamed into place when complete, so a failed or
-//! killed run leaves no half-written month. The target must be absent or
-//! an empty directory: what is already there is never replaced, and no
-//! file is ever written through a link.
+//! killed run leaves no half-written month (a killed run's hidden
+//! `.NAME.tmp-…` directory beside it is left for you to remove: nothing
+//! marks it as tokenledger's). The target must be absent or an empty
+//! directory, not a mount point: what is already there is never replaced,
+//! and no file is ever written through a link.
 
 use std::path::{Path, PathBuf};
 
-use super::out_dir::check_target;
+use super::out_dir::{check_target, own_name, parent_of, unique_suffix};
+use super::rename::is_mount_point;
 use crate::error::{Error, Result};
 
 /// A new directory being written: [`FreshDir::path`] until
@@ -37,18 +40,18 @@ impl FreshDir {
             }
             _ => {}
         }
-        let name = target.file_name().ok_or_else(|| {
-            Error::fatal(format!(
-                "--out {}: name a directory of its own",
+        let name = own_name(&target)?;
+        let parent = parent_of(&target);
+        if is_mount_point(&target, &parent) {
+            return Err(Error::fatal(format!(
+                "--out {}: a mount point, which cannot be replaced: name a directory inside it",
                 target.display()
-            ))
-        })?;
-        let temp = target.with_file_name(format!(
-            ".{}.tmp-{}",
-            name.to_string_lossy(),
-            std::process::id()
-        ));
-        std::fs::create_dir_all(&temp).map_err(|e| Error::io(&temp, e))?;
+            )));
+        }
+        std::fs::create_dir_all(&parent).map_err(|e| Error::io(&parent, e))?;
+        let temp = parent.join(format!(".{name}.tmp-{}", unique_suffix()));
+        // Never an entry already there: it is not this run's.
+        std::fs::create_dir(&temp).map_err(|e| Error::io(&temp, e))?;
         Ok(FreshDir {
             target,
             temp,

@@ -3,47 +3,34 @@
 //! files), found and removed or put back by the next run into the same
 //! `--out`, under that target's lock.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::manifest::{Manifest, MANIFEST};
-use crate::owner::abandoned;
 
 /// Clean up after a run that was killed, under the target's lock (so no
-/// run that could own them is still going): its temporary directory is
-/// removed, and if it was killed between moving the previous output aside
-/// and moving the new one in, the previous output is put back. Only
-/// entries named as tokenledger names them (a process id in digits) are
-/// touched: a temporary directory only when it holds plain files alone,
-/// an old output only its listed files. The lock file of an older
-/// tokenledger (one per process id) still held means a run still going.
-pub(super) fn recover(parent: &Path, name: &str, target: &Path) -> Result<()> {
-    let leftovers = [
-        (parent, format!(".{name}.")),
-        (target, ".tokenledger.".to_string()),
-    ];
-    for (dir, prefix) in &leftovers {
-        let Ok(entries) = std::fs::read_dir(dir) else {
+/// run that could own them is still going): `left` is what the killed run
+/// recorded in the lock, one `KIND NAME` line for each entry it was about
+/// to create in `home` (the target's directory, or the target itself on a
+/// mount point). Those entries, and only they, are removed: a temporary
+/// directory, a file being placed; the previous output it had moved aside
+/// is put back if the target is missing (it was killed between the two
+/// renames), else its files are removed. What a user named alike is never
+/// touched.
+pub(super) fn recover(home: &Path, left: &str, target: &Path) -> Result<()> {
+    for line in left.lines() {
+        let Some((kind, name)) = line.split_once(' ') else {
             continue;
         };
-        let mut entries: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
-        entries.sort();
-        for path in entries {
-            let Some(rest) = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .and_then(|n| n.strip_prefix(prefix.as_str()))
-            else {
-                continue;
-            };
-            let (kind, pid) = rest.split_once('-').unwrap_or((rest, ""));
-            let pid_like = !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit());
-            let older_lock = dir.join(format!("{prefix}lock-{pid}"));
-            if !pid_like || held(&older_lock) {
-                continue;
-            }
-            remove_leftover(kind, &path, target)?;
+        // Only an entry of `home` itself, named as a run names its own.
+        if !name.starts_with('.') || name.contains('/') {
+            continue;
         }
+        let path = home.join(name);
+        if std::fs::symlink_metadata(&path).is_err() {
+            continue;
+        }
+        remove_leftover(kind, &path, target)?;
     }
     Ok(())
 }
@@ -51,17 +38,15 @@ pub(super) fn recover(parent: &Path, name: &str, target: &Path) -> Result<()> {
 /// Remove (or put back) one leftover of a killed run; see [`recover`].
 fn remove_leftover(kind: &str, path: &Path, target: &Path) -> Result<()> {
     match kind {
-        // Killed between moving the previous output aside and moving the
-        // new one in: put it back.
         "old" if !target.exists() => {
             std::fs::rename(path, target).map_err(|e| Error::io(target, e))?
         }
         "old" => {
-            remove_output(path)?;
+            remove_output(path, true)?;
             let _ = std::fs::remove_dir(path);
         }
         "tmp" => remove_temp(path),
-        "part" | "lock" if path.is_file() => {
+        "part" if path.is_file() => {
             let _ = std::fs::remove_file(path);
         }
         _ => {}
@@ -75,7 +60,7 @@ fn remove_leftover(kind: &str, path: &Path, target: &Path) -> Result<()> {
 /// file by file, only when it holds plain files alone.
 pub(super) fn remove_temp(dir: &Path) {
     if dir.join(MANIFEST).is_file() {
-        let _ = remove_output(dir);
+        let _ = remove_output(dir, true);
         let _ = std::fs::remove_dir(dir);
     } else if holds_files_only(dir) {
         let _ = std::fs::remove_dir_all(dir);
@@ -92,11 +77,6 @@ fn holds_files_only(dir: &Path) -> bool {
                 .flatten()
                 .all(|e| e.file_type().is_ok_and(|t| t.is_file()))
         })
-}
-
-/// Whether the lock file `lock` exists and a live run holds it.
-fn held(lock: &Path) -> bool {
-    lock.exists() && !abandoned(lock)
 }
 
 /// The entries of `dir` that are neither its manifest nor a file it lists
@@ -122,17 +102,34 @@ pub(super) fn foreign_entries(
 }
 
 /// Remove an earlier output's files (those its manifest lists, and the
-/// manifest); the names of any other entries, left in place.
-pub(super) fn remove_output(dir: &Path) -> Result<Vec<String>> {
+/// manifest); with `check`, only those that still have the SHA-256 it
+/// lists. The names of the entries left in place: any others, and the
+/// files that changed.
+pub(super) fn remove_output(dir: &Path, check: bool) -> Result<Vec<String>> {
     let listed = Manifest::read(dir)?;
-    let foreign = foreign_entries(dir, &listed, &[])?;
-    let ours = listed.files.keys().filter(|n| !foreign.contains(n));
-    for name in ours.map(String::as_str).chain([MANIFEST]) {
+    let mut kept = foreign_entries(dir, &listed, &[])?;
+    for (name, sha) in &listed.files {
         let path = dir.join(name);
+        let changed = check
+            && sha.as_ref().is_some_and(|sha| {
+                crate::manifest::sha256_file(&path).is_ok_and(|actual| &actual != sha)
+            });
+        if kept.contains(name) || changed {
+            kept.push(name.clone());
+            continue;
+        }
         match std::fs::remove_file(&path) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(Error::io(&path, e)),
             _ => {}
         }
     }
-    Ok(foreign)
+    let manifest = dir.join(MANIFEST);
+    match std::fs::remove_file(&manifest) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io(&manifest, e)),
+        _ => {
+            kept.sort();
+            kept.dedup();
+            Ok(kept)
+        }
+    }
 }

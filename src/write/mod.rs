@@ -25,6 +25,7 @@ pub mod outputs;
 pub mod parquet;
 pub mod pricing;
 pub mod reconciliation;
+mod rename;
 pub mod reports;
 pub mod summary;
 

@@ -10,13 +10,12 @@
 //! An output never lands in, over or around one of the run's inputs.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use super::checked::{check_listed, unchanged_since_checked, Stamps};
+use super::checked::{check_listed, unchanged_since_checked, while_writing, Stamps};
 use super::leftovers::{foreign_entries, recover, remove_output, remove_temp};
+use super::rename::{exchange, is_mount_point, place, write_synced, EBUSY};
 use crate::error::{Error, Result};
 use crate::manifest::{Manifest, Sha, MANIFEST};
 use crate::owner::OwnerLock;
@@ -34,7 +33,10 @@ use crate::terminal::escape;
 pub struct OutDir {
     target: PathBuf,
     kind: OutputKind,
+    /// Where the files go until the commit.
     temp: PathBuf,
+    /// The entries this run creates beside (or inside) the target.
+    own: Own,
     /// The previous run's files, when the target is updated in place.
     in_place: Option<BTreeSet<String>>,
     /// The previous output's files as checked against its manifest when
@@ -84,51 +86,33 @@ impl OutDir {
         // mount point because `.` cannot be renamed.
         let target: PathBuf = target.components().collect();
         let name = own_name(&target)?;
-        let parent = match target.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
+        let parent = parent_of(&target);
         not_an_input(&target, &parent, inputs, true)?;
         std::fs::create_dir_all(&parent).map_err(|e| Error::io(&parent, e))?;
-        // One lock per target, whichever run: a second run into the same
-        // --out stops here while the first holds it.
+        // This run's entries go beside the target, or inside a mount point.
         let mount = is_mount_point(&target, &parent);
-        let (lock, temp) = match mount {
-            true => (
-                target.join(".tokenledger.lock"),
-                target.join(".tokenledger.tmp-"),
-            ),
-            false => (
-                parent.join(format!(".{name}.lock")),
-                parent.join(format!(".{name}.tmp-")),
-            ),
+        let own = match mount {
+            true => Own::new(&target, ".tokenledger."),
+            false => Own::new(&parent, &format!(".{name}.")),
         };
-        let lock = OwnerLock::acquire(lock).map_err(|_| {
-            Error::fatal(format!(
-                "--out {}: another tokenledger run is writing it; wait for it to end",
-                target.display()
-            ))
-        })?;
-        recover(&parent, name, &target)?;
-        let own: Vec<String> = match mount {
-            true => vec![".tokenledger.lock".to_string()],
+        let lock = own.lock(&target)?;
+        let in_target: Vec<String> = match mount {
+            true => vec![file_name(lock.path())],
             false => Vec::new(),
         };
-        let previous = previous_output(&target, &own, kind)?;
+        let previous = previous_output(&target, &in_target, kind)?;
         let checked = match previous {
             Some(_) => check_listed(&target)?,
             None => Stamps::new(),
         };
         let in_place = mount.then(|| previous.unwrap_or_default());
-        let mut temp = temp.into_os_string();
-        temp.push(std::process::id().to_string());
-        let temp = PathBuf::from(temp);
-        let _ = std::fs::remove_dir_all(&temp);
-        std::fs::create_dir_all(&temp).map_err(|e| Error::io(&temp, e))?;
+        // Never an entry already there: it is not this run's.
+        std::fs::create_dir(&own.temp).map_err(|e| Error::io(&own.temp, e))?;
         Ok(OutDir {
             target,
             kind,
-            temp,
+            temp: own.temp.clone(),
+            own,
             in_place,
             checked,
             written: Mutex::default(),
@@ -187,7 +171,7 @@ impl OutDir {
             .into_iter()
             .flatten()
             .filter(|p| p.parent() == Some(self.target.as_path()))
-            .filter_map(|p| Some(p.file_name()?.to_string_lossy().into_owned()))
+            .map(file_name)
             .collect()
     }
 
@@ -199,17 +183,14 @@ impl OutDir {
         // the commit: checked before the target moves, and again once it
         // has (a file saved in between is put back with it).
         still_ours(target, target, &[], self)?;
-        let temp_name = self.temp.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        let old = self
-            .temp
-            .with_file_name(temp_name.replacen(".tmp-", ".old-", 1));
+        let old = &self.own.old;
         if target.exists() {
             // Swapped in one step where the system can: --out is never
             // missing, not even for a moment.
             if exchange(&self.temp, target).is_ok() {
-                return self.after_exchange(&old);
+                return self.after_exchange(old);
             }
-            match std::fs::rename(target, &old) {
+            match std::fs::rename(target, old) {
                 // A mount point on the same device (a bind mount).
                 Err(e) if e.raw_os_error() == Some(EBUSY) => {
                     return self
@@ -217,14 +198,14 @@ impl OutDir {
                 }
                 other => other.map_err(|e| Error::io(target, e))?,
             }
-            if let Err(refusal) = still_ours(&old, target, &[], self) {
-                std::fs::rename(&old, target).map_err(|e| Error::io(target, e))?;
+            if let Err(refusal) = still_ours(old, target, &[], self) {
+                std::fs::rename(old, target).map_err(|e| Error::io(target, e))?;
                 return Err(refusal);
             }
         }
         std::fs::rename(&self.temp, target).map_err(|e| Error::io(target, e))?;
         if old.exists() {
-            self.remove_previous(&old)?;
+            self.remove_previous(old)?;
         }
         Ok(())
     }
@@ -235,7 +216,11 @@ impl OutDir {
     /// and its files are removed.
     fn after_exchange(&self, old: &Path) -> Result<()> {
         let target = &self.target;
-        std::fs::rename(&self.temp, old).map_err(|e| Error::io(old, e))?;
+        if let Err(e) = std::fs::rename(&self.temp, old) {
+            // The previous output back in place; the new one is removed.
+            exchange(&self.temp, target).map_err(|e| Error::io(target, e))?;
+            return Err(Error::io(old, e));
+        }
         if let Err(refusal) = still_ours(old, target, &[], self) {
             exchange(old, target).map_err(|e| Error::io(target, e))?;
             std::fs::rename(old, &self.temp).map_err(|e| Error::io(&self.temp, e))?;
@@ -248,7 +233,8 @@ impl OutDir {
     /// anything saved into it after it was checked is moved into the new
     /// output, and kept.
     fn remove_previous(&self, old: &Path) -> Result<()> {
-        for kept in remove_output(old)? {
+        // Its files were checked (by their stamps) a moment ago.
+        for kept in remove_output(old, false)? {
             let to = self.target.join(&kept);
             std::fs::rename(old.join(&kept), &to).map_err(|e| Error::io(&to, e))?;
             eprintln!(
@@ -260,15 +246,15 @@ impl OutDir {
         Ok(())
     }
 
-    /// Replace a mount point's files one by one (each rename is atomic),
-    /// the manifest last, then remove the previous run's other files.
+    /// Replace a mount point's files one by one (each rename is atomic):
+    /// first a manifest listing the previous files and the new ones, then
+    /// the new files, then the previous run's other files are removed, and
+    /// the manifest of this run goes last. A run killed at any step leaves
+    /// a directory the next run knows as its own (a name in both lists,
+    /// without a hash: it may be either).
     fn commit_in_place(&self, previous: &BTreeSet<String>) -> Result<()> {
         still_ours(&self.target, &self.target, &self.own_entries(), self)?;
         let written = self.written();
-        // First a manifest listing the previous files and the new ones, so
-        // a run killed while the files are placed leaves a directory the
-        // next run knows as its own (a name in both, without a hash: it
-        // may be either).
         let mut both = Manifest::read(&self.target)?;
         both.kind = Some(self.kind.name().to_string());
         for (name, sha) in written.iter() {
@@ -276,13 +262,16 @@ impl OutDir {
             both.files
                 .insert(name.clone(), old.is_none().then(|| sha.clone()));
         }
-        let interim = self.temp.join(".interim-manifest");
-        write_synced(&interim, both.render().as_bytes()).map_err(|e| Error::io(&interim, e))?;
         let manifest = self.target.join(MANIFEST);
-        place(&interim, &manifest).map_err(|e| Error::io(&manifest, e))?;
-        for name in written.keys().map(String::as_str).chain([MANIFEST]) {
+        write_synced(&self.own.part, both.render().as_bytes())
+            .and_then(|()| std::fs::rename(&self.own.part, &manifest))
+            .map_err(|e| Error::io(&manifest, e))?;
+        let place_one = |name: &str| {
             let to = self.target.join(name);
-            place(&self.temp.join(name), &to).map_err(|e| Error::io(&to, e))?;
+            place(&self.temp.join(name), &to, &self.own.part).map_err(|e| Error::io(&to, e))
+        };
+        for name in written.keys() {
+            place_one(name)?;
         }
         for stale in previous.iter().filter(|n| !written.contains_key(*n)) {
             let path = self.target.join(stale);
@@ -293,7 +282,8 @@ impl OutDir {
                 _ => {}
             }
         }
-        let _ = std::fs::remove_dir_all(&self.temp);
+        place_one(MANIFEST)?;
+        let _ = std::fs::remove_dir(&self.temp);
         Ok(())
     }
 }
@@ -306,42 +296,79 @@ impl Drop for OutDir {
     }
 }
 
-/// Swap two directories in one step (Linux's `renameat2` with
-/// `RENAME_EXCHANGE`, glibc 2.28 and later); elsewhere, or where the file
-/// system cannot, an error, and the caller renames in two steps.
-fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        use std::ffi::CString;
-        use std::os::raw::{c_char, c_int, c_uint};
-        use std::os::unix::ffi::OsStrExt;
-        const AT_FDCWD: c_int = -100;
-        const RENAME_EXCHANGE: c_uint = 2;
-        extern "C" {
-            fn renameat2(
-                olddirfd: c_int,
-                oldpath: *const c_char,
-                newdirfd: c_int,
-                newpath: *const c_char,
-                flags: c_uint,
-            ) -> c_int;
+/// The entries a run creates beside its target (inside it, on a mount
+/// point), each named uniquely (process id and nanoseconds): its temporary
+/// directory, the previous output moved aside, a file being placed. Their
+/// names are written into the target's lock before they exist, so the
+/// next run removes exactly these if this one is killed, and never an
+/// entry that merely looks like one.
+struct Own {
+    lock: PathBuf,
+    temp: PathBuf,
+    old: PathBuf,
+    part: PathBuf,
+}
+
+impl Own {
+    fn new(home: &Path, prefix: &str) -> Own {
+        let suffix = unique_suffix();
+        let at = |kind: &str| home.join(format!("{prefix}{kind}-{suffix}"));
+        Own {
+            lock: home.join(format!("{prefix}lock")),
+            temp: at("tmp"),
+            old: at("old"),
+            part: at("part"),
         }
-        let a = CString::new(a.as_os_str().as_bytes())?;
-        let b = CString::new(b.as_os_str().as_bytes())?;
-        // SAFETY: both paths are NUL-terminated strings that live across
-        // the call; renameat2 reads them and touches no other memory.
-        let done =
-            unsafe { renameat2(AT_FDCWD, a.as_ptr(), AT_FDCWD, b.as_ptr(), RENAME_EXCHANGE) };
-        if done == 0 {
-            return Ok(());
-        }
-        Err(std::io::Error::last_os_error())
     }
-    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-    {
-        let _ = (a, b);
-        Err(std::io::ErrorKind::Unsupported.into())
+
+    /// Take the target's lock (one per target, whichever run: a second run
+    /// into the same --out stops here while the first holds it), recover
+    /// what a killed run recorded in it, and record this run's entries.
+    fn lock(&self, target: &Path) -> Result<OwnerLock> {
+        let mut lock = OwnerLock::acquire(self.lock.clone()).map_err(|_| {
+            Error::fatal(format!(
+                "--out {}: another tokenledger run is writing it; wait for it to end",
+                target.display()
+            ))
+        })?;
+        let home = self.lock.parent().unwrap_or(Path::new("."));
+        recover(home, &lock.left()?, target)?;
+        let entries = [
+            ("tmp", &self.temp),
+            ("old", &self.old),
+            ("part", &self.part),
+        ];
+        let text: String = entries
+            .iter()
+            .map(|(kind, path)| format!("{kind} {}\n", file_name(path)))
+            .collect();
+        lock.record(&text)?;
+        Ok(lock)
     }
+}
+
+/// A name part no other run's entry has: this process's id and the time
+/// in nanoseconds.
+pub(super) fn unique_suffix() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("{}-{nanos}", std::process::id())
+}
+
+/// The directory `target` lies in (`.` for a bare name).
+pub(super) fn parent_of(target: &Path) -> PathBuf {
+    match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// A path's last part, as text.
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// At commit time: the target must still hold only what it held when the
@@ -358,17 +385,12 @@ fn still_ours(dir: &Path, target: &Path, own: &[String], out: &OutDir) -> Result
     if foreign.is_empty() {
         return Err(refusal);
     }
-    Err(Error::fatal(format!(
-        "--out {}: {} appeared in it while this run was writing; tokenledger replaced nothing and \
-         removed nothing: move {} elsewhere and run again",
-        target.display(),
-        foreign.join(", "),
-        if foreign.len() == 1 { "it" } else { "them" }
-    )))
+    let foreign: Vec<&str> = foreign.iter().map(String::as_str).collect();
+    Err(while_writing(target, &foreign, "appeared in it"))
 }
 
 /// `target`'s own name: `.`, `..` and `/` cannot be replaced.
-fn own_name(target: &Path) -> Result<&str> {
+pub(super) fn own_name(target: &Path) -> Result<&str> {
     target
         .file_name()
         .and_then(|n| n.to_str())
@@ -393,11 +415,7 @@ pub fn check_target(target: &Path, inputs: &[PathBuf]) -> Result<()> {
             target.display()
         )));
     }
-    let parent = match target.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    not_an_input(&target, &parent, inputs, false)
+    not_an_input(&target, &parent_of(&target), inputs, false)
 }
 
 /// Refuse an output directory that is one of `inputs`, holds one (when it
@@ -501,34 +519,4 @@ fn not_ours(target: &Path, foreign: &[String], has_manifest: bool) -> Error {
         target.display(),
         shown.join(", ")
     ))
-}
-
-/// Whether `dir` is a mount point (on another device than its parent), so
-/// it cannot be renamed.
-fn is_mount_point(dir: &Path, parent: &Path) -> bool {
-    match (std::fs::metadata(dir), std::fs::metadata(parent)) {
-        (Ok(d), Ok(p)) => d.is_dir() && d.dev() != p.dev(),
-        _ => false,
-    }
-}
-
-/// `EBUSY`: renaming a mount point.
-const EBUSY: i32 = 16;
-
-/// Move the file `from` to `to` atomically: a rename, or (across devices) a
-/// synced copy beside `to` renamed over it.
-fn place(from: &Path, to: &Path) -> std::io::Result<()> {
-    if std::fs::rename(from, to).is_ok() {
-        return Ok(());
-    }
-    let beside = to.with_file_name(format!(".tokenledger.part-{}", std::process::id()));
-    write_synced(&beside, &std::fs::read(from)?)?;
-    std::fs::rename(&beside, to)
-}
-
-/// Write `bytes` to a new file at `path` and sync it.
-pub(super) fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut file = std::fs::File::create(path)?;
-    file.write_all(bytes)?;
-    file.sync_all()
 }

@@ -267,18 +267,22 @@ fn normalise(
 }
 
 /// Whether LiteLLM answered from its own cache (`cache_hit`: a boolean,
-/// or the text `True`/`False` its spend-logs table holds; empty or absent
-/// is `False`): the provider never saw the request and billed nothing.
+/// or the text its spend-logs table holds, `str()` of Python's `True`,
+/// `False` or `None`; `None`, empty or absent is not a hit): the provider
+/// never saw the request and billed nothing.
 fn served_from_cache(cache_hit: Option<&Value>) -> Result<bool, RowError> {
-    match cache_hit {
-        None | Some(Value::Null) => Ok(false),
-        Some(Value::Bool(hit)) => Ok(*hit),
-        Some(Value::String(text)) if text.trim().is_empty() => Ok(false),
-        Some(Value::String(text)) if text.trim().eq_ignore_ascii_case("true") => Ok(true),
-        Some(Value::String(text)) if text.trim().eq_ignore_ascii_case("false") => Ok(false),
-        Some(other) => Err((
+    let text = match cache_hit {
+        None | Some(Value::Null) => return Ok(false),
+        Some(Value::Bool(hit)) => return Ok(*hit),
+        Some(Value::String(text)) => text.trim().to_ascii_lowercase(),
+        Some(other) => other.to_string(),
+    };
+    match text.as_str() {
+        "true" => Ok(true),
+        "false" | "none" | "null" | "" => Ok(false),
+        _ => Err((
             "bad-cache-hit",
-            format!("cache_hit: expected True or False, got {other}"),
+            format!("cache_hit: expected True, False or None, got {text}"),
         )),
     }
 }
