@@ -5,11 +5,12 @@
 //! a run in another PID namespace (a container sharing `TMPDIR` or the
 //! output's parent) has ids this one cannot see.
 //!
-//! The lock file is created before what it guards and removed after it,
-//! so what a run leaves always has its lock file beside it; a thing named
-//! like a leftover but without one is left alone (it may be a user's). A
-//! lock shared by every run of one target (an output directory's) also
-//! holds, as its text, the names of what the run holding it creates
+//! The lock file is created before what it guards and removed after it
+//! (kept, [`OwnerLock::keep`], while what it guards is still there), so
+//! what a run leaves has its lock file beside it; a thing named like a
+//! leftover but without one is left alone (it may be a user's). A lock
+//! shared by every run of one target (an output directory's) also holds,
+//! as its text, the names of what the run holding it creates
 //! ([`OwnerLock::record`]): the next run removes what those name, and
 //! nothing else.
 
@@ -19,19 +20,33 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
-/// A lock file held by this run; removed (and released) when dropped.
+/// A lock file held by this run; removed (and released) when dropped,
+/// unless [`OwnerLock::keep`] was called.
 #[derive(Debug)]
 pub struct OwnerLock {
     path: PathBuf,
     file: File,
+    /// Leave the file when dropped: it records what the next run must
+    /// clean up.
+    keep: bool,
 }
 
 impl OwnerLock {
     /// Create `path` and lock it; an error if another live run holds it.
+    pub fn acquire(path: PathBuf) -> Result<OwnerLock> {
+        OwnerLock::try_acquire(path.clone())?.ok_or_else(|| {
+            Error::fatal(format!(
+                "{}: held by another tokenledger run",
+                path.display()
+            ))
+        })
+    }
+
+    /// Create `path` and lock it; `None` if another live run holds it.
     /// A lock file its holder removed between this run's open and lock is
     /// not the lock any more: then the file now at `path` is taken (tried
     /// a few times, then an error).
-    pub fn acquire(path: PathBuf) -> Result<OwnerLock> {
+    pub fn try_acquire(path: PathBuf) -> Result<Option<OwnerLock>> {
         for _ in 0..16 {
             let file = OpenOptions::new()
                 .create(true)
@@ -41,14 +56,12 @@ impl OwnerLock {
                 .open(&path)
                 .map_err(|e| Error::io(&path, e))?;
             match file.try_lock() {
-                Ok(()) if same_file(&file, &path) => return Ok(OwnerLock { path, file }),
-                Ok(()) => continue,
-                Err(std::fs::TryLockError::WouldBlock) => {
-                    return Err(Error::fatal(format!(
-                        "{}: held by another tokenledger run",
-                        path.display()
-                    )))
+                Ok(()) if same_file(&file, &path) => {
+                    let keep = false;
+                    return Ok(Some(OwnerLock { path, file, keep }));
                 }
+                Ok(()) => continue,
+                Err(std::fs::TryLockError::WouldBlock) => return Ok(None),
                 Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&path, e)),
             }
         }
@@ -56,6 +69,12 @@ impl OwnerLock {
             "{}: removed again each time it was locked; is another tokenledger run starting?",
             path.display()
         )))
+    }
+
+    /// Leave the lock file when this run ends (released, not removed): what
+    /// it records is still on disk for the next run to clean up.
+    pub fn keep(&mut self) {
+        self.keep = true;
     }
 
     /// The lock file's path.
@@ -88,7 +107,9 @@ impl OwnerLock {
 
 impl Drop for OwnerLock {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
+        if !self.keep {
+            let _ = std::fs::remove_file(&self.path);
+        }
     }
 }
 

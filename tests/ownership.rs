@@ -161,6 +161,16 @@ fn a_rerun_replaces_only_its_own_unchanged_files() {
     for file in lookalikes {
         assert_eq!(wd.read(file), "mine", "{file}");
     }
+    // A lock file holding what no run wrote is left alone, and so is --out.
+    wd.write(".out.lock", "old .\n");
+    let stderr = wd.fail(&HANDMADE_REPORT, 2);
+    assert!(
+        stderr.contains("which tokenledger did not write"),
+        "{stderr}"
+    );
+    assert_eq!(wd.read(".out.lock"), "old .\n");
+    assert_eq!(wd.read("out/by_tenant.csv"), tenants);
+    std::fs::remove_file(wd.path(".out.lock")).unwrap();
     // Another run holds the directory's lock.
     let lock = std::fs::File::create(wd.path(".out.lock")).unwrap();
     lock.try_lock().unwrap();

@@ -12,12 +12,12 @@ use crate::error::{Error, Result};
 use crate::manifest::{Manifest, Sha};
 
 /// A file's identity and last change: the same file, unchanged, keeps it.
-type Stamp = (u64, u64, u64, i64, i64);
+pub(super) type Stamp = (u64, u64, u64, i64, i64);
 
 /// The previous output's files by name, with their stamps.
 pub(super) type Stamps = BTreeMap<String, Stamp>;
 
-fn stamp(path: &Path) -> std::io::Result<Stamp> {
+pub(super) fn stamp(path: &Path) -> std::io::Result<Stamp> {
     let m = std::fs::symlink_metadata(path)?;
     Ok((m.dev(), m.ino(), m.len(), m.ctime(), m.ctime_nsec()))
 }

@@ -1,54 +1,70 @@
-//! What a killed run left beside an output directory (its temporary
-//! directory, the previous output it had moved aside, its lock and part
-//! files), found and removed or put back by the next run into the same
-//! `--out`, under that target's lock.
+//! What a run that did not finish (killed, or failed half-way) left
+//! beside an output directory or inside it (its temporary directory, the
+//! previous output it had moved aside, a file being placed), as it
+//! recorded them in the target's lock: found and removed, or put back, by
+//! the next run into the same `--out`, under that lock.
 
 use std::path::Path;
 
+use super::checked::{stamp, Stamps};
 use crate::error::{Error, Result};
 use crate::manifest::{Manifest, MANIFEST};
 
-/// Clean up after a run that was killed, under the target's lock (so no
-/// run that could own them is still going): `left` is what the killed run
-/// recorded in the lock, one `KIND NAME` line for each entry it was about
-/// to create in `home` (the target's directory, or the target itself on a
-/// mount point). Those entries, and only they, are removed: a temporary
-/// directory, a file being placed; the previous output it had moved aside
-/// is put back if the target is missing (it was killed between the two
-/// renames), else its files are removed. What a user named alike is never
-/// touched.
-pub(super) fn recover(home: &Path, left: &str, target: &Path) -> Result<()> {
+/// How a run's own entries inside a target updated in place (a mount
+/// point) begin.
+pub(super) const INNER_PREFIX: &str = ".tokenledger.";
+
+/// Clean up after a run that did not finish, under the target's lock (so
+/// no run that could own them is still going): `left` is what it recorded
+/// in the lock, one `KIND NAME` line for each entry it was about to create
+/// (`tmp`, `old`, `part` in `home`, named `PREFIX KIND-PID-NANOS` with
+/// `(home, prefix)`; `inner`, a part file inside the target). Those
+/// entries, and only they, are removed; the previous output it had moved
+/// aside is put back if the target is missing (it stopped between the two
+/// renames), else its files are removed. A lock holding anything else is
+/// not tokenledger's: an error, and it is left as it is.
+pub(super) fn recover((home, prefix): (&Path, &str), left: &str, target: &Path) -> Result<()> {
+    let mut entries = Vec::new();
     for line in left.lines() {
-        let Some((kind, name)) = line.split_once(' ') else {
-            continue;
+        let entry = line.split_once(' ').and_then(|(kind, name)| {
+            let (dir, start) = match kind {
+                "inner" => (target, format!("{INNER_PREFIX}part-")),
+                "tmp" | "old" | "part" => (home, format!("{prefix}{kind}-")),
+                _ => return None,
+            };
+            let (pid, nanos) = name.strip_prefix(&start)?.split_once('-')?;
+            let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+            (digits(pid) && digits(nanos)).then(|| (kind, dir.join(name)))
+        });
+        let Some(entry) = entry else {
+            return Err(Error::fatal(format!(
+                "{}: holds \"{line}\", which tokenledger did not write: move the file away \
+                 (no tokenledger run is using it)",
+                home.join(format!("{prefix}lock")).display()
+            )));
         };
-        // Only an entry of `home` itself, named as a run names its own.
-        if !name.starts_with('.') || name.contains('/') {
-            continue;
+        entries.push(entry);
+    }
+    for (kind, path) in entries {
+        if std::fs::symlink_metadata(&path).is_ok() {
+            remove_leftover(kind, &path, target)?;
         }
-        let path = home.join(name);
-        if std::fs::symlink_metadata(&path).is_err() {
-            continue;
-        }
-        remove_leftover(kind, &path, target)?;
     }
     Ok(())
 }
 
-/// Remove (or put back) one leftover of a killed run; see [`recover`].
+/// Remove (or put back) one leftover; see [`recover`].
 fn remove_leftover(kind: &str, path: &Path, target: &Path) -> Result<()> {
     match kind {
-        "old" if !target.exists() => {
+        "old" if std::fs::symlink_metadata(target).is_err() => {
             std::fs::rename(path, target).map_err(|e| Error::io(target, e))?
         }
         "old" => {
-            remove_output(path, true)?;
+            remove_output(path, Check::Hash)?;
             let _ = std::fs::remove_dir(path);
         }
         "tmp" => remove_temp(path),
-        "part" if path.is_file() => {
-            let _ = std::fs::remove_file(path);
-        }
+        _ if path.is_file() => std::fs::remove_file(path).map_err(|e| Error::io(path, e))?,
         _ => {}
     }
     Ok(())
@@ -60,7 +76,7 @@ fn remove_leftover(kind: &str, path: &Path, target: &Path) -> Result<()> {
 /// file by file, only when it holds plain files alone.
 pub(super) fn remove_temp(dir: &Path) {
     if dir.join(MANIFEST).is_file() {
-        let _ = remove_output(dir, true);
+        let _ = remove_output(dir, Check::Hash);
         let _ = std::fs::remove_dir(dir);
     } else if holds_files_only(dir) {
         let _ = std::fs::remove_dir_all(dir);
@@ -101,19 +117,31 @@ pub(super) fn foreign_entries(
     Ok(foreign)
 }
 
+/// How [`remove_output`] tells a listed file is still the one its run
+/// wrote before removing it.
+pub(super) enum Check<'a> {
+    /// Its SHA-256 is the listed one.
+    Hash,
+    /// Its stamp is the one taken when it was checked against its hash.
+    Stamps(&'a Stamps),
+}
+
 /// Remove an earlier output's files (those its manifest lists, and the
-/// manifest); with `check`, only those that still have the SHA-256 it
-/// lists. The names of the entries left in place: any others, and the
-/// files that changed.
-pub(super) fn remove_output(dir: &Path, check: bool) -> Result<Vec<String>> {
+/// manifest), those still as written (`check`). The names of the entries
+/// left in place: any others, and the files that changed.
+pub(super) fn remove_output(dir: &Path, check: Check) -> Result<Vec<String>> {
     let listed = Manifest::read(dir)?;
     let mut kept = foreign_entries(dir, &listed, &[])?;
     for (name, sha) in &listed.files {
         let path = dir.join(name);
-        let changed = check
-            && sha.as_ref().is_some_and(|sha| {
+        let changed = match &check {
+            Check::Hash => sha.as_ref().is_some_and(|sha| {
                 crate::manifest::sha256_file(&path).is_ok_and(|actual| &actual != sha)
-            });
+            }),
+            Check::Stamps(stamps) => stamps
+                .get(name)
+                .is_some_and(|before| stamp(&path).is_ok_and(|now| &now != before)),
+        };
         if kept.contains(name) || changed {
             kept.push(name.clone());
             continue;

@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use super::checked::{check_listed, unchanged_since_checked, while_writing, Stamps};
-use super::leftovers::{foreign_entries, recover, remove_output, remove_temp};
-use super::rename::{exchange, is_mount_point, place, write_synced, EBUSY};
+use super::leftovers::{foreign_entries, recover, remove_output, remove_temp, Check, INNER_PREFIX};
+use super::rename::{exchange, is_mount_point, place, write_new_synced, write_synced, EBUSY};
 use crate::error::{Error, Result};
 use crate::manifest::{Manifest, Sha, MANIFEST};
 use crate::owner::OwnerLock;
@@ -27,9 +27,9 @@ use crate::terminal::escape;
 ///
 /// The target is replaced as a whole (swapped with the new one in one
 /// step where Linux can, else renamed aside and the new one renamed in),
-/// unless it is a mount point, which cannot be renamed: then its files
-/// are replaced one by one and the files of the previous run that this one
-/// did not write are removed.
+/// unless it is a mount point (a bind mount too), which cannot be renamed:
+/// then its files are replaced one by one and the files of the previous
+/// run that this one did not write are removed.
 pub struct OutDir {
     target: PathBuf,
     kind: OutputKind,
@@ -92,8 +92,8 @@ impl OutDir {
         // This run's entries go beside the target, or inside a mount point.
         let mount = is_mount_point(&target, &parent);
         let own = match mount {
-            true => Own::new(&target, ".tokenledger."),
-            false => Own::new(&parent, &format!(".{name}.")),
+            true => Own::new(&target, INNER_PREFIX, &target),
+            false => Own::new(&parent, &format!(".{name}."), &target),
         };
         let lock = own.lock(&target)?;
         let in_target: Vec<String> = match mount {
@@ -184,7 +184,8 @@ impl OutDir {
         // has (a file saved in between is put back with it).
         still_ours(target, target, &[], self)?;
         let old = &self.own.old;
-        if target.exists() {
+        // An earlier output (an empty directory is simply renamed over).
+        if target.join(MANIFEST).is_file() {
             // Swapped in one step where the system can: --out is never
             // missing, not even for a moment.
             if exchange(&self.temp, target).is_ok() {
@@ -203,7 +204,18 @@ impl OutDir {
                 return Err(refusal);
             }
         }
-        std::fs::rename(&self.temp, target).map_err(|e| Error::io(target, e))?;
+        if let Err(e) = std::fs::rename(&self.temp, target) {
+            // An empty mount point on the same device (a bind mount).
+            if e.raw_os_error() == Some(EBUSY) && !old.exists() {
+                return self.commit_in_place(&BTreeSet::new());
+            }
+            // The previous output back in place (else the next run puts it
+            // back: it is recorded).
+            if old.exists() {
+                std::fs::rename(old, target).map_err(|e| Error::io(target, e))?;
+            }
+            return Err(Error::io(target, e));
+        }
         if old.exists() {
             self.remove_previous(old)?;
         }
@@ -229,17 +241,25 @@ impl OutDir {
         self.remove_previous(old)
     }
 
-    /// Remove the previous output, moved aside to `old`: its listed files;
-    /// anything saved into it after it was checked is moved into the new
-    /// output, and kept.
+    /// Remove the previous output, moved aside to `old`: its listed files
+    /// that are as they were checked; anything else (saved into it or
+    /// changed after it was checked) is moved into the new output, or,
+    /// where a new file has its name, left in `old`. Each is named.
     fn remove_previous(&self, old: &Path) -> Result<()> {
-        // Its files were checked (by their stamps) a moment ago.
-        for kept in remove_output(old, false)? {
+        for kept in remove_output(old, Check::Stamps(&self.checked))? {
             let to = self.target.join(&kept);
-            std::fs::rename(old.join(&kept), &to).map_err(|e| Error::io(&to, e))?;
+            let from = old.join(&kept);
+            let at = if std::fs::symlink_metadata(&to).is_ok() {
+                from
+            } else {
+                std::fs::rename(&from, &to).map_err(|e| Error::io(&to, e))?;
+                to
+            };
             eprintln!(
-                "tokenledger: note: {} was saved into --out while this run replaced it; kept",
-                escape(&to.display().to_string())
+                "tokenledger: note: {} was saved or changed while this run replaced --out; kept \
+                 at {}",
+                escape(&kept),
+                escape(&at.display().to_string())
             );
         }
         let _ = std::fs::remove_dir(old);
@@ -263,12 +283,13 @@ impl OutDir {
                 .insert(name.clone(), old.is_none().then(|| sha.clone()));
         }
         let manifest = self.target.join(MANIFEST);
-        write_synced(&self.own.part, both.render().as_bytes())
-            .and_then(|()| std::fs::rename(&self.own.part, &manifest))
+        let inner = &self.own.inner;
+        write_new_synced(inner, both.render().as_bytes())
+            .and_then(|()| std::fs::rename(inner, &manifest))
             .map_err(|e| Error::io(&manifest, e))?;
         let place_one = |name: &str| {
             let to = self.target.join(name);
-            place(&self.temp.join(name), &to, &self.own.part).map_err(|e| Error::io(&to, e))
+            place(&self.temp.join(name), &to, inner).map_err(|e| Error::io(&to, e))
         };
         for name in written.keys() {
             place_one(name)?;
@@ -283,7 +304,8 @@ impl OutDir {
             }
         }
         place_one(MANIFEST)?;
-        let _ = std::fs::remove_dir(&self.temp);
+        // Emptied by the renames, or (across mounts) still holding copies.
+        remove_temp(&self.temp);
         Ok(())
     }
 }
@@ -292,58 +314,85 @@ impl Drop for OutDir {
     fn drop(&mut self) {
         if !self.committed {
             remove_temp(&self.temp);
+            if self.own.any_left() {
+                if let Some(lock) = self.lock.as_mut() {
+                    lock.keep();
+                }
+            }
         }
     }
 }
 
 /// The entries a run creates beside its target (inside it, on a mount
 /// point), each named uniquely (process id and nanoseconds): its temporary
-/// directory, the previous output moved aside, a file being placed. Their
-/// names are written into the target's lock before they exist, so the
-/// next run removes exactly these if this one is killed, and never an
-/// entry that merely looks like one.
+/// directory, the previous output moved aside, a file being placed (beside
+/// and inside the target). Their names are written into the target's lock
+/// before they exist, so the next run removes exactly these if this one
+/// is killed or fails half-way, and never an entry that merely looks like
+/// one.
 struct Own {
+    /// Where they go, and how their names begin.
+    home: PathBuf,
+    prefix: String,
     lock: PathBuf,
     temp: PathBuf,
     old: PathBuf,
     part: PathBuf,
+    /// A file being placed inside the target (updated in place).
+    inner: PathBuf,
 }
 
 impl Own {
-    fn new(home: &Path, prefix: &str) -> Own {
+    fn new(home: &Path, prefix: &str, target: &Path) -> Own {
         let suffix = unique_suffix();
         let at = |kind: &str| home.join(format!("{prefix}{kind}-{suffix}"));
         Own {
+            home: home.to_path_buf(),
+            prefix: prefix.to_string(),
             lock: home.join(format!("{prefix}lock")),
             temp: at("tmp"),
             old: at("old"),
             part: at("part"),
+            inner: target.join(format!("{INNER_PREFIX}part-{suffix}")),
         }
+    }
+
+    /// Every entry, with its kind as recorded.
+    fn entries(&self) -> [(&'static str, &Path); 4] {
+        [
+            ("tmp", &self.temp),
+            ("old", &self.old),
+            ("part", &self.part),
+            ("inner", &self.inner),
+        ]
     }
 
     /// Take the target's lock (one per target, whichever run: a second run
     /// into the same --out stops here while the first holds it), recover
-    /// what a killed run recorded in it, and record this run's entries.
+    /// what a run that did not finish recorded in it, and record this
+    /// run's entries. A recovery that fails leaves the record for the next.
     fn lock(&self, target: &Path) -> Result<OwnerLock> {
-        let mut lock = OwnerLock::acquire(self.lock.clone()).map_err(|_| {
-            Error::fatal(format!(
+        let Some(mut lock) = OwnerLock::try_acquire(self.lock.clone())? else {
+            return Err(Error::fatal(format!(
                 "--out {}: another tokenledger run is writing it; wait for it to end",
                 target.display()
-            ))
-        })?;
-        let home = self.lock.parent().unwrap_or(Path::new("."));
-        recover(home, &lock.left()?, target)?;
-        let entries = [
-            ("tmp", &self.temp),
-            ("old", &self.old),
-            ("part", &self.part),
-        ];
-        let text: String = entries
-            .iter()
+            )));
+        };
+        let left = lock.left()?;
+        if let Err(e) = recover((&self.home, &self.prefix), &left, target) {
+            lock.keep();
+            return Err(e);
+        }
+        let text: String = (self.entries().iter())
             .map(|(kind, path)| format!("{kind} {}\n", file_name(path)))
             .collect();
         lock.record(&text)?;
         Ok(lock)
+    }
+
+    /// Whether any entry is still on disk (a run that failed half-way).
+    fn any_left(&self) -> bool {
+        (self.entries().iter()).any(|(_, path)| std::fs::symlink_metadata(path).is_ok())
     }
 }
 

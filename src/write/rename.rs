@@ -70,13 +70,23 @@ pub(super) fn place(from: &Path, to: &Path, beside: &Path) -> std::io::Result<()
     if std::fs::rename(from, to).is_ok() {
         return Ok(());
     }
-    write_synced(beside, &std::fs::read(from)?)?;
+    write_new_synced(beside, &std::fs::read(from)?)?;
     std::fs::rename(beside, to)
 }
 
 /// Write `bytes` to a new file at `path` and sync it.
 pub(super) fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut file = std::fs::File::create(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+/// Write `bytes` to a file at `path` that must not exist yet, and sync it.
+pub(super) fn write_new_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)?;
     file.write_all(bytes)?;
     file.sync_all()
 }
