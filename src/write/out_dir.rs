@@ -33,9 +33,8 @@ use crate::terminal::escape;
 pub struct OutDir {
     target: PathBuf,
     kind: OutputKind,
-    /// Where the files go until the commit.
-    temp: PathBuf,
-    /// The entries this run creates beside (or inside) the target.
+    /// The entries this run creates beside (or inside) the target, its
+    /// temporary directory (where the files go until the commit) first.
     own: Own,
     /// The previous run's files, when the target is updated in place.
     in_place: Option<BTreeSet<String>>,
@@ -111,7 +110,6 @@ impl OutDir {
         Ok(OutDir {
             target,
             kind,
-            temp: own.temp.clone(),
             own,
             in_place,
             checked,
@@ -123,7 +121,7 @@ impl OutDir {
 
     /// Write one file (synced) into the directory.
     pub fn write(&self, name: &str, bytes: &[u8]) -> Result<()> {
-        write_synced(&self.temp.join(name), bytes)
+        write_synced(&self.own.temp.join(name), bytes)
             .map_err(|e| Error::io(&self.target.join(name), e))?;
         self.record(name, crate::manifest::sha256(bytes));
         Ok(())
@@ -136,7 +134,7 @@ impl OutDir {
 
     /// Where the file `name` goes until the commit, and where it will be.
     pub(super) fn paths(&self, name: &str) -> (PathBuf, PathBuf) {
-        (self.temp.join(name), self.target.join(name))
+        (self.own.temp.join(name), self.target.join(name))
     }
 
     /// The names and hashes of the files written so far (two threads may write).
@@ -154,7 +152,7 @@ impl OutDir {
                 .collect(),
             kind: Some(self.kind.name().to_string()),
         };
-        write_synced(&self.temp.join(MANIFEST), manifest.render().as_bytes())
+        write_synced(&self.own.temp.join(MANIFEST), manifest.render().as_bytes())
             .map_err(|e| Error::io(&self.target.join(MANIFEST), e))?;
         match self.in_place.take() {
             Some(previous) => self.commit_in_place(&previous)?,
@@ -167,7 +165,7 @@ impl OutDir {
     /// Our own entries inside the target (updated in place): never foreign.
     fn own_entries(&self) -> Vec<String> {
         let lock = self.lock.as_ref().map(|l| l.path());
-        [Some(self.temp.as_path()), lock]
+        [Some(self.own.temp.as_path()), lock]
             .into_iter()
             .flatten()
             .filter(|p| p.parent() == Some(self.target.as_path()))
@@ -175,7 +173,8 @@ impl OutDir {
             .collect()
     }
 
-    /// Rename the target aside and the new directory into its place; the
+    /// Put the new directory in the target's place (swapped in one step,
+    /// or the target renamed aside and the new one renamed in); the
     /// previous output's files are then removed, and only they.
     fn commit_whole(&self) -> Result<()> {
         let target = &self.target;
@@ -188,7 +187,7 @@ impl OutDir {
         if target.join(MANIFEST).is_file() {
             // Swapped in one step where the system can: --out is never
             // missing, not even for a moment.
-            if exchange(&self.temp, target).is_ok() {
+            if exchange(&self.own.temp, target).is_ok() {
                 return self.after_exchange(old);
             }
             match std::fs::rename(target, old) {
@@ -204,7 +203,7 @@ impl OutDir {
                 return Err(refusal);
             }
         }
-        if let Err(e) = std::fs::rename(&self.temp, target) {
+        if let Err(e) = std::fs::rename(&self.own.temp, target) {
             // An empty mount point on the same device (a bind mount).
             if e.raw_os_error() == Some(EBUSY) && !old.exists() {
                 return self.commit_in_place(&BTreeSet::new());
@@ -228,14 +227,14 @@ impl OutDir {
     /// and its files are removed.
     fn after_exchange(&self, old: &Path) -> Result<()> {
         let target = &self.target;
-        if let Err(e) = std::fs::rename(&self.temp, old) {
+        if let Err(e) = std::fs::rename(&self.own.temp, old) {
             // The previous output back in place; the new one is removed.
-            exchange(&self.temp, target).map_err(|e| Error::io(target, e))?;
+            exchange(&self.own.temp, target).map_err(|e| Error::io(target, e))?;
             return Err(Error::io(old, e));
         }
         if let Err(refusal) = still_ours(old, target, &[], self) {
             exchange(old, target).map_err(|e| Error::io(target, e))?;
-            std::fs::rename(old, &self.temp).map_err(|e| Error::io(&self.temp, e))?;
+            std::fs::rename(old, &self.own.temp).map_err(|e| Error::io(&self.own.temp, e))?;
             return Err(refusal);
         }
         self.remove_previous(old)
@@ -289,7 +288,7 @@ impl OutDir {
             .map_err(|e| Error::io(&manifest, e))?;
         let place_one = |name: &str| {
             let to = self.target.join(name);
-            place(&self.temp.join(name), &to, inner).map_err(|e| Error::io(&to, e))
+            place(&self.own.temp.join(name), &to, inner).map_err(|e| Error::io(&to, e))
         };
         for name in written.keys() {
             place_one(name)?;
@@ -305,7 +304,7 @@ impl OutDir {
         }
         place_one(MANIFEST)?;
         // Emptied by the renames, or (across mounts) still holding copies.
-        remove_temp(&self.temp);
+        remove_temp(&self.own.temp);
         Ok(())
     }
 }
@@ -313,7 +312,7 @@ impl OutDir {
 impl Drop for OutDir {
     fn drop(&mut self) {
         if !self.committed {
-            remove_temp(&self.temp);
+            remove_temp(&self.own.temp);
             if self.own.any_left() {
                 if let Some(lock) = self.lock.as_mut() {
                     lock.keep();
