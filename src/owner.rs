@@ -113,6 +113,22 @@ impl Drop for OwnerLock {
     }
 }
 
+/// A name part no other run's entry has: this process's id and the time
+/// in nanoseconds (`PID-NANOS`).
+pub fn unique_suffix() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("{}-{nanos}", std::process::id())
+}
+
+/// Whether `text` is a name part [`unique_suffix`] makes.
+pub fn is_unique_suffix(text: &str) -> bool {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    text.split_once('-')
+        .is_some_and(|(pid, nanos)| digits(pid) && digits(nanos))
+}
+
 /// Whether the open `file` is the file at `path` now.
 fn same_file(file: &File, path: &Path) -> bool {
     use std::os::unix::fs::MetadataExt;
@@ -148,5 +164,13 @@ mod tests {
         std::fs::write(&path, "").unwrap();
         assert!(abandoned(&path));
         std::fs::remove_file(&path).unwrap();
+    }
+
+    #[test]
+    fn unique_suffixes_are_told_from_other_names() {
+        assert!(is_unique_suffix(&unique_suffix()));
+        for other in ["2025-05", "notes", "12", "12-", "-3", "1-2-3", "x1-2"] {
+            assert_eq!(is_unique_suffix(other), other == "2025-05", "{other}");
+        }
     }
 }

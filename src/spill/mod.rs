@@ -34,7 +34,7 @@ use codec::{decode, encode};
 use crate::error::{Error, Result, Skips};
 use crate::hash::trace_hash;
 use crate::model::{Origin, Span};
-use crate::owner::{abandoned, OwnerLock};
+use crate::owner::{abandoned, is_unique_suffix, unique_suffix, OwnerLock};
 use crate::tree::{Call, Forest, Found, Resolved};
 
 /// The in-memory state of one span waiting for its trace (measured: about
@@ -432,10 +432,7 @@ impl TempDir {
         use std::os::unix::fs::DirBuilderExt;
         let base = std::env::temp_dir();
         remove_abandoned(&base);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        let path = base.join(format!("{DIR_PREFIX}{}-{nanos}", std::process::id()));
+        let path = base.join(format!("{DIR_PREFIX}{}", unique_suffix()));
         let lock = OwnerLock::acquire(lock_of(&path))?;
         std::fs::DirBuilder::new()
             .mode(0o700)
@@ -498,14 +495,7 @@ fn remove_abandoned(base: &Path) {
 /// Whether `name` is a spill directory's: the prefix, a process id and
 /// nanoseconds.
 fn is_spill_name(name: &str) -> bool {
-    let Some((pid, nanos)) = name
-        .strip_prefix(DIR_PREFIX)
-        .and_then(|r| r.split_once('-'))
-    else {
-        return false;
-    };
-    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    digits(pid) && digits(nanos)
+    name.strip_prefix(DIR_PREFIX).is_some_and(is_unique_suffix)
 }
 
 /// Whether the directory holds spill files only (`part-NNNNN.bin`, plain

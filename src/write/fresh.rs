@@ -9,9 +9,10 @@
 
 use std::path::{Path, PathBuf};
 
-use super::out_dir::{check_target, own_name, parent_of, unique_suffix};
+use super::out_dir::{check_target, own_name, parent_of};
 use super::rename::is_mount_point;
 use crate::error::{Error, Result};
+use crate::owner::unique_suffix;
 
 /// A new directory being written: [`FreshDir::path`] until
 /// [`FreshDir::commit`]; removed if dropped before.

@@ -9,6 +9,7 @@ use std::path::Path;
 use super::checked::{stamp, Stamps};
 use crate::error::{Error, Result};
 use crate::manifest::{Manifest, MANIFEST};
+use crate::owner::is_unique_suffix;
 
 /// How a run's own entries inside a target updated in place (a mount
 /// point) begin.
@@ -32,9 +33,8 @@ pub(super) fn recover((home, prefix): (&Path, &str), left: &str, target: &Path) 
                 "tmp" | "old" | "part" => (home, format!("{prefix}{kind}-")),
                 _ => return None,
             };
-            let (pid, nanos) = name.strip_prefix(&start)?.split_once('-')?;
-            let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-            (digits(pid) && digits(nanos)).then(|| (kind, dir.join(name)))
+            let suffix = name.strip_prefix(&start)?;
+            is_unique_suffix(suffix).then(|| (kind, dir.join(name)))
         });
         let Some(entry) = entry else {
             return Err(Error::fatal(format!(

@@ -18,7 +18,7 @@ use super::leftovers::{foreign_entries, recover, remove_output, remove_temp, Che
 use super::rename::{exchange, is_mount_point, place, write_new_synced, write_synced, EBUSY};
 use crate::error::{Error, Result};
 use crate::manifest::{Manifest, Sha, MANIFEST};
-use crate::owner::OwnerLock;
+use crate::owner::{unique_suffix, OwnerLock};
 use crate::terminal::escape;
 
 /// An output directory being written: files land in a temporary directory,
@@ -393,15 +393,6 @@ impl Own {
     fn any_left(&self) -> bool {
         (self.entries().iter()).any(|(_, path)| std::fs::symlink_metadata(path).is_ok())
     }
-}
-
-/// A name part no other run's entry has: this process's id and the time
-/// in nanoseconds.
-pub(super) fn unique_suffix() -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    format!("{}-{nanos}", std::process::id())
 }
 
 /// The directory `target` lies in (`.` for a bare name).
