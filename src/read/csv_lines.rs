@@ -68,6 +68,8 @@ impl<R: BufRead> CsvLines<R> {
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
+            // Only a line holding a `\r` can hold a second record.
+            let has_cr = memchr::memchr(b'\r', line).is_some();
             let mut start = csv::Position::new();
             start.set_line(self.line_no);
             self.parser
@@ -78,7 +80,7 @@ impl<R: BufRead> CsvLines<R> {
                 Ok(_) if record.iter().any(|f| f.contains(&b'\n')) => {
                     Err("a quoted field is not closed on its line (a stray `\"`?)".to_string())
                 }
-                Ok(_) if self.more_on_the_line() => Err(
+                Ok(_) if has_cr && self.more_on_the_line() => Err(
                     "a carriage return (`\\r`) ends a row in the middle of the line, and more \
                      follows it: the file's line ends are `\\r` alone (convert them to `\\n` or \
                      `\\r\\n`), or a field holds a `\\r`"
