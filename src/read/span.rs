@@ -48,13 +48,16 @@ pub enum Scalar<'a> {
 
 impl<'a> Scalar<'a> {
     /// The value as text, for dimensions and ids: borrowed from the input
-    /// where it was written as it reads.
+    /// where it was written as it reads; a number as its shortest decimal
+    /// text that reads back as the same value (`42`, `1.5`), so a tenant
+    /// exported as a `doubleValue` keeps its name rather than becoming
+    /// `(none)`.
     fn into_text(self) -> Option<Cow<'a, str>> {
         let text = match self {
             Scalar::Text(s) => s,
             Scalar::Int(i) => Cow::Owned(i.to_string()),
             Scalar::Bool(b) => Cow::Owned(b.to_string()),
-            Scalar::Float(_) => return None,
+            Scalar::Float(f) => Cow::Owned(f.to_string()),
         };
         (!text.is_empty()).then_some(text)
     }

@@ -332,6 +332,20 @@ mod tests {
     }
 
     #[test]
+    fn a_tenant_exported_as_a_number_keeps_its_name() {
+        for (value, name) in [
+            (r#"{"doubleValue":1.5}"#, "1.5"),
+            (r#"{"doubleValue":42.0}"#, "42"),
+        ] {
+            let line = format!(
+                r#"{{"resourceSpans":[{{"scopeSpans":[{{"spans":[{{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174","name":"x","attributes":[{{"key":"tenant.id","value":{value}}}]}}]}}]}}]}}"#
+            );
+            let (spans, interner) = read(&line).unwrap();
+            assert_eq!(interner.get(spans[0].tenant.unwrap().1), name);
+        }
+    }
+
+    #[test]
     fn float_int_value_is_an_error_naming_the_line() {
         let line = r#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174","name":"x","attributes":[{"key":"n","value":{"intValue":1.5}}]}]}]}]}"#;
         let err = read(&format!("\n{line}\n")).unwrap_err().to_string();
