@@ -36,10 +36,14 @@ pub fn parse_amount(text: &str) -> Option<Decimal> {
 /// A number from its literal text, exactly: plain (`0.25`) or scientific
 /// (`2.5e-1`); `None` when it is no number, or when it has more digits than
 /// a decimal holds (28 places, 28 significant digits), so that reading it
-/// would round it.
+/// would round it. Trailing zeros after the point are exact, so
+/// `1.000…0` with 30 zeros reads as 1.
 pub fn exact_decimal(text: &str) -> Option<Decimal> {
     let Some((mantissa, exponent)) = text.split_once(['e', 'E']) else {
-        return Decimal::from_str_exact(text).ok();
+        return Decimal::from_str_exact(text).ok().or_else(|| {
+            let trimmed = text.contains('.').then(|| text.trim_end_matches('0'))?;
+            Decimal::from_str_exact(trimmed.strip_suffix('.').unwrap_or(trimmed)).ok()
+        });
     };
     let exponent: i64 = exponent.parse().ok()?;
     let digits = mantissa.trim_start_matches(['+', '-']);
@@ -195,6 +199,21 @@ mod tests {
         assert_eq!(cells, vec![Micros(2), Micros(1), Micros(1)]);
         let parts = split::<2>([d("0.0000005"), d("0.0000005")]).unwrap();
         assert_eq!(parts, [Micros(1), Micros(0)]);
+    }
+
+    #[test]
+    fn amounts_read_exactly_or_not_at_all() {
+        let zeros = format!("1.5{}", "0".repeat(30));
+        assert_eq!(exact_decimal(&zeros), Some(d("1.5")));
+        assert_eq!(
+            exact_decimal(&format!("2.{}", "0".repeat(30))),
+            Some(d("2"))
+        );
+        assert_eq!(exact_decimal("0.25"), Some(d("0.25")));
+        assert_eq!(exact_decimal("2.5e-1"), Some(d("0.25")));
+        let beyond = format!("0.{}1", "0".repeat(28));
+        assert_eq!(exact_decimal(&beyond), None, "29 places would round");
+        assert_eq!(exact_decimal("100"), Some(d("100")));
     }
 
     #[test]
