@@ -213,7 +213,8 @@ fn one_fleet_exported_three_ways_gives_the_same_reports() {
 
 #[test]
 fn compressed_inputs_are_read_whatever_their_name() {
-    // The hand-made fleet with its spans gzipped and its usage zstd-compressed.
+    // The hand-made fleet with its spans gzipped and its usage zstd-compressed
+    // in two frames after a skippable one, as `pzstd` and `zstd >>` write.
     let wd = Workdir::handmade("compressed");
     let spans = std::fs::read(wd.path("spans/children.jsonl")).unwrap();
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
@@ -221,8 +222,14 @@ fn compressed_inputs_are_read_whatever_their_name() {
     std::fs::write(wd.path("spans/children.jsonl.gz"), gz.finish().unwrap()).unwrap();
     std::fs::remove_file(wd.path("spans/children.jsonl")).unwrap();
     let usage = std::fs::read(wd.path("usage.csv")).unwrap();
-    let zst =
-        ruzstd::encoding::compress_to_vec(&usage[..], ruzstd::encoding::CompressionLevel::Fastest);
+    let frame = |text: &[u8]| {
+        ruzstd::encoding::compress_to_vec(text, ruzstd::encoding::CompressionLevel::Fastest)
+    };
+    let half = usage.len() / 2;
+    let cut = half + usage[half..].iter().position(|&b| b == b'\n').unwrap() + 1;
+    let mut zst = vec![0x50, 0x2a, 0x4d, 0x18, 2, 0, 0, 0, 7, 7];
+    zst.extend(frame(&usage[..cut]));
+    zst.extend(frame(&usage[cut..]));
     std::fs::write(wd.path("usage.csv.zst"), zst).unwrap();
     wd.run(&[
         "report",

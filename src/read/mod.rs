@@ -19,6 +19,7 @@ pub mod span_keys;
 pub mod spans;
 pub mod toml;
 pub mod usage;
+mod zstd_frames;
 
 use std::collections::HashSet;
 use std::fs::File;
@@ -345,8 +346,8 @@ pub fn open_fingerprinted(
     let raw = BufReader::with_capacity(1 << 16, std::io::Cursor::new(magic.clone()).chain(raw));
     let mut text: Box<dyn Read + Send> = if magic.starts_with(&[0x1f, 0x8b]) {
         Box::new(flate2::bufread::MultiGzDecoder::new(raw))
-    } else if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        let decoder = ruzstd::decoding::StreamingDecoder::new(raw).map_err(|e| {
+    } else if zstd_frames::is_zstd(&magic) {
+        let decoder = zstd_frames::Frames::new(raw).map_err(|e| {
             Error::fatal(format!("{}: not a readable zstd file: {e}", path.display()))
         })?;
         Box::new(decoder)
