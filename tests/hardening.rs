@@ -58,6 +58,34 @@ fn litellm_cache_counts_as_strings_or_floats_keep_the_cache_split() {
 }
 
 #[test]
+fn litellm_metadata_held_as_json_text_keeps_the_cache_split() {
+    let text = std::fs::read_to_string(fixture("usage/litellm-spend-logs.json")).unwrap();
+    let mut logs: serde_json::Value = serde_json::from_str(&text).unwrap();
+    for log in logs.as_array_mut().unwrap() {
+        for key in ["metadata", "request_tags"] {
+            let value = log[key].take();
+            log[key] = serde_json::Value::String(value.to_string());
+        }
+    }
+    let wd = Workdir::new("litellm-meta-text");
+    wd.write("spend.json", &logs.to_string());
+    let (code, stderr) = usage_run(&wd, &["spend.json"], &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        wd.read("out/unattributed.csv").contains(CACHED_ROW),
+        "cache reads lost"
+    );
+    logs[0]["metadata"] = serde_json::Value::String("{additional_usage_values: {".into());
+    wd.write("spend.json", &logs.to_string());
+    let (code, stderr) = usage_run(&wd, &["spend.json"], &[]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("spend.json:1: metadata: not JSON"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn litellm_bad_cache_counts_and_metadata_are_errors_not_full_price() {
     for (written, message) in [
         (

@@ -72,6 +72,7 @@ pub fn read(
             let log = text.and_then(|t| {
                 serde_json::from_str::<SpendLog>(t)
                     .map_err(|e| ("bad-json", format!("not a LiteLLM spend log: {e}")))
+                    .and_then(decode_json_text)
             });
             row(
                 line,
@@ -96,6 +97,25 @@ pub fn read(
         )?;
     }
     Ok(())
+}
+
+/// A JSON row whose `metadata` or `request_tags` is held as JSON text (a
+/// `Json` column exported as a string, as the database and some API
+/// versions give it) with that text decoded, as a CSV dump's cells are:
+/// the cache split and the tags are read the same either way, and text that
+/// is not JSON is a bad record rather than a row with no cache split.
+fn decode_json_text(mut log: SpendLog) -> Result<SpendLog, RowError> {
+    for (name, field) in [
+        ("metadata", &mut log.metadata),
+        ("request_tags", &mut log.request_tags),
+    ] {
+        if let Some(Value::String(text)) = field {
+            let decoded = serde_json::from_str(text)
+                .map_err(|e| ("bad-json", format!("{name}: not JSON ({e}): {text}")))?;
+            *field = Some(decoded);
+        }
+    }
+    Ok(log)
 }
 
 /// A CSV row of the `LiteLLM_SpendLogs` dump: JSON columns as JSON text,
@@ -342,9 +362,6 @@ fn tenant_hint(log: &SpendLog) -> Option<String> {
         .map(str::to_string)
         .or_else(|| match &log.request_tags {
             Some(Value::Array(tags)) => tags.first().and_then(Value::as_str).map(str::to_string),
-            Some(Value::String(tags)) => serde_json::from_str::<Vec<String>>(tags)
-                .ok()
-                .and_then(|t| t.into_iter().next()),
             _ => None,
         })
         .filter(|h| !h.is_empty())
