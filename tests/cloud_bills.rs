@@ -486,3 +486,78 @@ fn every_seen_meter_spelling_reads_to_its_priced_model() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+#[test]
+fn period_keeps_a_bill_line_by_the_billing_period_the_bill_files_it_under() {
+    let wd = cloud("cloud-bills-period");
+    // On November's bill: a correction of October's usage. On December's:
+    // a correction of November's. Only the first is November's bill.
+    let focus = wd.read("focus.csv");
+    let row = |amount: &str, period: (&str, &str), charged: (&str, &str)| {
+        format!(
+            "{amount},acct-1,USD,{}T00:00:00Z,{}T00:00:00Z,Usage,Correction,correction,{}T00:00:00Z,{}T00:00:00Z,{amount},{amount},AWS,AWS,AWS,AI and Machine Learning,Amazon Bedrock,USE1-Claude4.6Sonnet-input-tokens,AmazonBedrock,\n",
+            period.1, period.0, charged.1, charged.0
+        )
+    };
+    let october = row(
+        "-2.00",
+        ("2026-11-01", "2026-12-01"),
+        ("2026-10-15", "2026-10-16"),
+    );
+    let december = row(
+        "-5.00",
+        ("2026-12-01", "2027-01-01"),
+        ("2026-11-30", "2026-12-01"),
+    );
+    wd.write("focus.csv", &format!("{focus}{october}{december}"));
+    let summary = wd.run(
+        &[
+            reconcile("usage", "focus.csv", &["--period", "2026-11"]),
+            vec!["--json"],
+        ]
+        .concat(),
+    );
+    assert!(
+        summary.contains("\"invoice_lines_out_of_period\": 1,"),
+        "{summary}"
+    );
+    let csv = wd.read("out/reconciliation.csv");
+    assert!(csv.contains("\n(invoice total),,,,,24.175000,"), "{csv}");
+    // Google's invoice month is Pacific time: November's bill holds a row
+    // dated 1 December UTC, and October's one dated 1 November UTC.
+    let gcp = wd.read("gcp-billing.jsonl");
+    let first = gcp.lines().next().unwrap();
+    let moved = |month: &str, start: &str| {
+        first
+            .replace("\"202611\"", &format!("\"{month}\""))
+            .replace("2026-11-02 09:00:00 UTC", start)
+            .replace("2026-11-02 10:00:00 UTC", start)
+    };
+    let late = moved("202611", "2026-12-01 03:00:00 UTC");
+    let early = moved("202610", "2026-11-01 02:00:00 UTC");
+    wd.write("gcp-billing.jsonl", &format!("{gcp}{late}\n{early}\n"));
+    let total = |period: &[&str]| {
+        let args = [
+            reconcile("usage/gcp.csv", "gcp-billing.jsonl", period),
+            vec!["--json"],
+        ]
+        .concat();
+        let summary = String::from_utf8(wd.output(&args).stdout).unwrap();
+        let csv = wd.read("out/reconciliation.csv");
+        let line = csv
+            .lines()
+            .find(|l| l.starts_with("(invoice total),"))
+            .unwrap();
+        (line.split(',').nth(5).unwrap().to_string(), summary)
+    };
+    assert_eq!(total(&[]).0, "6.200000", "both added rows");
+    let (november, summary) = total(&["--period", "2026-11"]);
+    assert_eq!(
+        november, "5.900000",
+        "November's bill: the late row, not the early one"
+    );
+    assert!(
+        summary.contains("\"invoice_lines_out_of_period\": 1,"),
+        "{summary}"
+    );
+}

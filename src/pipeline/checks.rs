@@ -44,7 +44,8 @@ pub fn check(
     Ok((checks, billed))
 }
 
-/// Read every invoice file; lines dated outside the period are dropped
+/// Read every invoice file; lines filed under another billing period
+/// (where the bill says which), else dated outside the period, are dropped
 /// and counted.
 fn read_invoices(
     config: &CheckConfig,
@@ -75,7 +76,10 @@ fn read_invoices(
         )?;
         let n = read.len() as u64;
         if let Some(period) = usage.period {
-            read.retain(|l| l.covers.is_none_or(|(f, l)| period.overlaps(f, l)));
+            read.retain(|l| match l.billing_period {
+                Some(first_day) => period.contains_day(first_day),
+                None => l.covers.is_none_or(|(f, l)| period.overlaps(f, l)),
+            });
             intake.counts.invoice_lines_out_of_period += n - read.len() as u64;
         }
         lines.extend(read);

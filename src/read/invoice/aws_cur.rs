@@ -36,6 +36,10 @@ const DESCRIPTION: [&str; 2] = [
     "line_item_line_item_description",
     "lineItem/LineItemDescription",
 ];
+const BILLING_PERIOD: [&str; 2] = [
+    "bill_billing_period_start_date",
+    "bill/BillingPeriodStartDate",
+];
 const ENTITY: [&str; 2] = ["bill_billing_entity", "bill/BillingEntity"];
 const PRODUCT_NAME: [&str; 2] = ["product_product_name", "product/ProductName"];
 
@@ -76,6 +80,7 @@ pub(super) fn row(
         product: product.as_deref(),
         model_service: BEDROCK.contains(&code) || marketplace || usage_type.contains("-mantle-"),
         days: Some(cloud::days(start, end, midnight)),
+        billing_period: cloud::billing_period(c, r, &BILLING_PERIOD)?,
         amount: c.any_amount(r, &COST)?,
         list: None,
         currency: c.any(r, &CURRENCY).unwrap_or(""),

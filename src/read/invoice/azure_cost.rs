@@ -76,6 +76,7 @@ pub(super) fn row(
         product: None,
         model_service,
         days: Some((day, day)),
+        billing_period: cloud::billing_period(c, r, &["BillingPeriodStartDate"])?,
         amount,
         list: None,
         currency,

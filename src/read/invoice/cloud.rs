@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 use super::meters::{self, Cloud, Read};
-use super::{Charge, InvoiceLine, Meter, Reader, RowError};
+use super::{Charge, Columns, InvoiceLine, Meter, Reader, RowError};
 
 /// What a bill row's charge category says.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,6 +39,9 @@ pub(super) struct BillRow<'r> {
     pub model_service: bool,
     /// The first and last UTC day it covers.
     pub days: Option<(NaiveDate, NaiveDate)>,
+    /// The first day of the billing period it is billed in, when the bill
+    /// says.
+    pub billing_period: Option<NaiveDate>,
     /// The amount, in `currency`.
     pub amount: Decimal,
     /// The amount at list prices, where the bill states it.
@@ -71,6 +74,7 @@ pub(super) fn line(reader: &Reader, row: BillRow) -> Result<InvoiceLine, RowErro
         meter: Meter::Other,
         day,
         covers: row.days,
+        billing_period: row.billing_period,
         amount,
         list_amount: list,
         charge: Charge::Service,
@@ -142,6 +146,21 @@ pub(super) fn parse_day(text: &str) -> Option<NaiveDate> {
     }
     let date = text.split([' ', 'T']).next()?;
     NaiveDate::parse_from_str(date, "%m/%d/%Y").ok()
+}
+
+/// The billing period's first day from the first of `names` a row has
+/// (see [`parse_day`]), `None` when it has none; an error names the column.
+pub(super) fn billing_period(
+    c: &Columns,
+    r: &csv::StringRecord,
+    names: &[&str],
+) -> Result<Option<NaiveDate>, RowError> {
+    c.any_named(r, names)
+        .map(|(name, v)| {
+            parse_day(v)
+                .ok_or_else(|| ("bad-date", format!("{name}: expected a date, got \"{v}\"")))
+        })
+        .transpose()
 }
 
 /// The days from `start` to `end`, where `end` is a row's exclusive end

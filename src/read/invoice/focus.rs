@@ -61,6 +61,7 @@ pub(super) fn row(
         product: Some(service),
         model_service: model_service(cloud, c, r, service, meter),
         days: Some(days),
+        billing_period: cloud::billing_period(c, r, &["BillingPeriodStart"])?,
         amount,
         list: c
             .any(r, &["ListCost"])

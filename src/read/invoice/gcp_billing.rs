@@ -35,6 +35,12 @@ struct Row<'a> {
     #[serde(borrow, default)]
     credits: Vec<Credit<'a>>,
     cost_type: Option<String>,
+    invoice: Option<Invoice>,
+}
+
+#[derive(Deserialize)]
+struct Invoice {
+    month: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -60,6 +66,7 @@ struct Fields<'r> {
     rate: Option<&'r str>,
     cost_type: &'r str,
     credits: Vec<(String, String)>,
+    invoice_month: Option<&'r str>,
 }
 
 /// One JSON row (a line of the extract); a bad row is a record error.
@@ -93,6 +100,7 @@ pub(super) fn json_row(
                 rate: row.currency_conversion_rate.map(number),
                 cost_type: row.cost_type.as_deref().unwrap_or("regular"),
                 credits,
+                invoice_month: row.invoice.as_ref().and_then(|i| i.month.as_deref()),
             };
             lines_of(reader, fields, line)
         });
@@ -134,6 +142,7 @@ pub(super) fn csv_row(
         rate: c.any(r, &["currency_conversion_rate"]),
         cost_type: c.any(r, &["cost_type"]).unwrap_or("regular"),
         credits,
+        invoice_month: c.any(r, &["invoice.month", "invoice_month"]),
     };
     let mut lines = lines_of(reader, fields, line)?;
     // A CSV row's credits follow it: the reader keeps one line per row, so
@@ -188,6 +197,7 @@ fn lines_of(reader: &Reader, f: Fields, line: u64) -> Result<Vec<InvoiceLine>, R
         "adjustment" | "rounding error" | "rounding_error" => Kind::Adjustment,
         other => return Err(("bad-charge", format!("cost_type: unexpected \"{other}\""))),
     };
+    let billing_period = f.invoice_month.map(invoice_month).transpose()?;
     let row = |kind, meter, amount, description| BillRow {
         cloud: Cloud::Gcp,
         kind,
@@ -195,6 +205,7 @@ fn lines_of(reader: &Reader, f: Fields, line: u64) -> Result<Vec<InvoiceLine>, R
         product: None,
         model_service: vertex,
         days,
+        billing_period,
         amount,
         list: None,
         currency: f.currency,
@@ -211,4 +222,19 @@ fn lines_of(reader: &Reader, f: Fields, line: u64) -> Result<Vec<InvoiceLine>, R
         lines.push(cloud::line(reader, credit)?);
     }
     Ok(lines)
+}
+
+/// The first day of an `invoice.month` (`202506`: the billing account's
+/// month, Pacific time for most accounts).
+fn invoice_month(text: &str) -> Result<chrono::NaiveDate, RowError> {
+    let text = text.trim();
+    let day = (text.len() == 6 && text.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| chrono::NaiveDate::parse_from_str(&format!("{text}01"), "%Y%m%d").ok())
+        .flatten();
+    day.ok_or_else(|| {
+        (
+            "bad-date",
+            format!("invoice.month: expected YYYYMM, got \"{text}\""),
+        )
+    })
 }

@@ -94,6 +94,14 @@ pub struct InvoiceLine {
     pub day: Option<NaiveDate>,
     /// The first and last UTC day the line covers, when it says.
     pub covers: Option<(NaiveDate, NaiveDate)>,
+    /// The first day of the billing period the bill files the line under,
+    /// when it says (FOCUS `BillingPeriodStart`, the CUR's
+    /// `bill_billing_period_start_date`, Azure's `BillingPeriodStartDate`,
+    /// Google's `invoice.month`): `--period` keeps a line by it, so a
+    /// correction of an earlier month's usage stays on the bill that holds
+    /// it, and Google's Pacific-time month keeps its rows dated in the next
+    /// UTC month.
+    pub billing_period: Option<NaiveDate>,
     /// Amount in the pricing table's currency (dollars, not cents).
     pub amount: Decimal,
     /// The amount at list prices, before a negotiated discount, when the

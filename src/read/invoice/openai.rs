@@ -100,6 +100,7 @@ fn openai_line(
         meter,
         day,
         covers: day.map(|d| (d, d)),
+        billing_period: None,
         amount,
         charge: Charge::Usage,
         list_amount: None,

@@ -58,6 +58,7 @@ pub(super) fn tokenledger_row(
         meter,
         day,
         covers,
+        billing_period: None,
         amount,
         charge,
         list_amount: None,
