@@ -256,3 +256,50 @@ fn too_little_allocated_fails_naming_the_largest_unallocated_labels() {
         "{stderr}"
     );
 }
+
+#[test]
+fn the_gate_measures_the_usage_where_credits_cover_the_bill() {
+    let wd = Workdir::new("alloc-credits");
+    wd.write("spans/none.json", r#"{"resourceSpans":[]}"#);
+    wd.write("usage.csv", "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch,label.team\nr1,2026-11-02T09:00:00Z,aws.bedrock,anthropic.claude-sonnet-4-6-v1,1000000,0,0,0,100000,false,search\n");
+    let bill = |credit: &str| {
+        format!("bill_billing_entity,line_item_currency_code,line_item_line_item_type,line_item_line_item_description,line_item_product_code,line_item_unblended_cost,line_item_usage_start_date,line_item_usage_end_date,line_item_usage_type\nAWS,USD,Usage,,AmazonBedrock,3.30,2026-11-02T00:00:00Z,2026-11-03T00:00:00Z,USE1-Claude4.6Sonnet-input-tokens\nAWS,USD,Usage,,AmazonBedrock,1.65,2026-11-02T00:00:00Z,2026-11-03T00:00:00Z,USE1-Claude4.6Sonnet-output-tokens\nAWS,USD,Credit,AWS Activate credit,AmazonBedrock,{credit},2026-11-01T00:00:00Z,2026-12-01T00:00:00Z,USE1-Claude4.6Sonnet-input-tokens\n")
+    };
+    let rule = |team: &str| {
+        format!("[[rule]]\nmatch = {{ \"label.team\" = \"{team}\" }}\ntenant = \"t\"\n")
+    };
+    // A bill of $0 (the credit covers it) with no tenant for its usage, and
+    // a bill of -$5.05 whose usage a rule owns whole.
+    for (credit, team, code, pct) in [
+        ("-4.95", "nobody", 1, "0.00"),
+        ("-10.00", "search", 0, "100.00"),
+    ] {
+        wd.write("cur.csv", &bill(credit));
+        wd.write("rules.toml", &rule(team));
+        let out = wd.output(&[
+            "report",
+            "--spans",
+            "spans",
+            "--usage",
+            "usage.csv",
+            "--invoice",
+            "cur.csv",
+            "--allocation",
+            "rules.toml",
+            "--min-allocated",
+            "50",
+            "--min-match",
+            "0",
+            "--out",
+            "out",
+            "--quiet",
+        ]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{credit}: {stderr}");
+        let summary = wd.read("out/summary.json");
+        assert!(
+            summary.contains(&format!("\"tenant\": \"{pct}\"")),
+            "{credit}: {summary}"
+        );
+    }
+}

@@ -105,6 +105,10 @@ pub struct Allocation {
     pub unallocated_labels: Vec<(String, Decimal)>,
     /// The owner each rule gave each record.
     pub assigned: rules::Assigned,
+    /// The usage's cost, and per dimension the part of it a span, the
+    /// record or a rule gave an owner: the share measured where the basis
+    /// is no positive amount to take a share of.
+    pub usage_owned: (Decimal, PerDimension<Decimal>),
 }
 
 impl Allocation {
@@ -144,11 +148,20 @@ impl Allocation {
     }
 
     /// The share (%) of the basis `dimension` has an owner for, 2 places.
+    /// Where that is no share (credits cover the bill: a basis of zero or
+    /// less, or owners beyond it), the share of the usage's cost a span,
+    /// the record or a rule gave an owner; 100 where there is nothing to
+    /// own.
     pub fn allocated_pct(&self, dimension: Dimension) -> Decimal {
         let rest: Decimal = self.owners[dimension]
             .get(UNALLOCATED)
             .map_or(Decimal::ZERO, |s| s.values().copied().sum());
-        ratio(self.total - rest, self.total, 100, 2).unwrap_or(Decimal::ONE_HUNDRED)
+        let hundred = Decimal::ONE_HUNDRED;
+        let (usage, owned) = (self.usage_owned.0, self.usage_owned.1[dimension]);
+        ratio(self.total - rest, self.total, 100, 2)
+            .filter(|pct| self.total > Decimal::ZERO && (Decimal::ZERO..=hundred).contains(pct))
+            .or_else(|| ratio(owned, usage, 100, 2))
+            .unwrap_or(hundred)
     }
 }
 
@@ -167,8 +180,10 @@ pub fn allocate(
         PerDimension::from_fn(|_| BTreeMap::new());
     let mut rule_amounts = vec![Decimal::ZERO; file.rules.len()];
     let mut left: Vec<(&[(Sym, Sym)], Decimal)> = Vec::new();
+    let mut usage_owned = (Decimal::ZERO, PerDimension::from_fn(|_| Decimal::ZERO));
     for p in postings.iter() {
         let amount = spend(&p);
+        usage_owned.0 += amount;
         let owner = assigned.owner(p.index);
         if let Some(o) = owner {
             rule_amounts[o.rule - 1] += amount;
@@ -193,6 +208,7 @@ pub fn allocate(
                 }
                 (None, key) => (key.label(interner).to_string(), Source::Span),
             };
+            usage_owned.1[d] += amount;
             *owners[d]
                 .entry(label.clone())
                 .or_default()
@@ -225,6 +241,7 @@ pub fn allocate(
         warnings,
         unallocated_labels: top_labels(left.into_iter(), interner, 5),
         assigned,
+        usage_owned,
     })
 }
 
