@@ -303,3 +303,45 @@ fn the_gate_measures_the_usage_where_credits_cover_the_bill() {
         );
     }
 }
+
+#[test]
+fn focus_rows_of_one_rule_are_ordered_by_owner_not_by_input() {
+    let wd = Workdir::new("alloc-focus-order");
+    wd.write("spans/none.json", r#"{"resourceSpans":[]}"#);
+    wd.write(
+        "rules.toml",
+        "[[rule]]\nmatch = { \"label.team\" = \"*\" }\ntenant = \"{label.team}\"\n",
+    );
+    let header = "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch,label.team\n";
+    let row = |id: &str, hour: &str, team: &str| {
+        format!("{id},2026-11-02T{hour}:00:00Z,aws.bedrock,anthropic.claude-sonnet-4-6-v1,0,0,0,0,1,false,{team}\n")
+    };
+    // Two rows of 0.0000165 each: one rounds up, one down.
+    let (alpha, beta) = (row("ra", "09", "alpha"), row("rb", "10", "beta"));
+    let mut written = Vec::new();
+    for (name, rows) in [("ab", [&alpha, &beta]), ("ba", [&beta, &alpha])] {
+        wd.write("usage.csv", &format!("{header}{}{}", rows[0], rows[1]));
+        wd.run(&[
+            "report",
+            "--spans",
+            "spans",
+            "--usage",
+            "usage.csv",
+            "--allocation",
+            "rules.toml",
+            "--min-match",
+            "0",
+            "--out",
+            name,
+            "--quiet",
+        ]);
+        written.push(wd.read(&format!("{name}/focus.csv")));
+    }
+    assert_eq!(written[0], written[1]);
+    let billed: Vec<&str> = written[0]
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(6).unwrap())
+        .collect();
+    assert_eq!(billed, ["0.000017", "0.000016"], "{}", written[0]);
+}

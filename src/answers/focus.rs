@@ -261,6 +261,14 @@ fn finish<'a>(
             other => text.of_str(other.label(interner)),
         });
         let charge = k.charge.order(text);
+        // A rule's owners by what it set, in text order: two owners of one
+        // rule (a template's `{label.team}`) never tie on input order.
+        let owner = k.owner.map(|o| {
+            let set = o
+                .keys
+                .map(|key| key.map(|sym| text.of_str(interner.get(sym))));
+            (o.rule, set)
+        });
         (
             k.day,
             text.of_sym(k.provider),
@@ -268,7 +276,7 @@ fn finish<'a>(
             charge,
             k.rate,
             dims,
-            k.owner.map(|o| o.rule),
+            owner,
         )
     });
     let list: Vec<Decimal> = rows.values().map(|s| s.list).collect();
