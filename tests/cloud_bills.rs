@@ -561,3 +561,36 @@ fn period_keeps_a_bill_line_by_the_billing_period_the_bill_files_it_under() {
         "{summary}"
     );
 }
+
+#[test]
+fn reconciliation_lines_sum_exactly_to_its_totals() {
+    let wd = Workdir::new("cloud-bills-rounding");
+    let mut usage = String::from("request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch\n");
+    let mut cur = String::from("bill_billing_entity,line_item_currency_code,line_item_line_item_type,line_item_product_code,line_item_unblended_cost,line_item_usage_start_date,line_item_usage_end_date,line_item_usage_type\n");
+    // Three days of one output token each: $0.0000165 a day, $0.0000495.
+    for day in 2..5 {
+        usage += &format!("r{day},2026-11-0{day}T09:00:00Z,aws.bedrock,anthropic.claude-sonnet-4-6-v1,0,0,0,0,1,false\n");
+        cur += &format!("AWS,USD,Usage,AmazonBedrock,0.0000165,2026-11-0{day}T00:00:00Z,2026-11-0{}T00:00:00Z,USE1-Claude4.6Sonnet-output-tokens\n", day + 1);
+    }
+    wd.write("u.csv", &usage);
+    wd.write("cur.csv", &cur);
+    wd.run(&reconcile("u.csv", "cur.csv", &["--quiet"]));
+    let csv = wd.read("out/reconciliation.csv");
+    let cells: Vec<Vec<&str>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    let sum = |col: usize| -> i128 {
+        cells[..3]
+            .iter()
+            .map(|r| crate::workdir::micros(r[col]))
+            .sum()
+    };
+    assert_eq!((sum(4), sum(5)), (50, 50), "{csv}");
+    assert_eq!(
+        (cells[3][4], cells[3][5], cells[4][5]),
+        ("0.000050", "0.000050", "0.000050"),
+        "{csv}"
+    );
+}

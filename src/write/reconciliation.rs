@@ -1,9 +1,13 @@
 //! Reconciliation output: `reconciliation.csv` and the terminal table.
+//! Each money column is rounded by largest remainder ([`apportion`]), so
+//! the usage lines sum exactly to `(usage total)`, and every line to
+//! `(invoice total)`, as in every other report.
 
 use rust_decimal::Decimal;
 
 use super::CsvOut;
-use crate::money::{ratio, Micros};
+use crate::error::Result;
+use crate::money::{apportion, ratio, Micros};
 use crate::reconcile::{Line, Reconciliation, Status};
 use crate::terminal::escape;
 
@@ -21,20 +25,22 @@ const HEADER: [&str; 10] = [
     "diagnosis",
 ];
 
+/// An exact amount and its rounded cell.
+type Amount = (Decimal, Micros);
+
 /// One output row: the four labels (provider, model, token type, day),
-/// money rounded half-to-even, delta from the rounded sides.
+/// money as rounded, delta from the rounded sides, its percentage from the
+/// exact ones.
 fn row(
     labels: [&str; 4],
-    computed: Option<Decimal>,
-    invoiced: Decimal,
+    computed: Option<Amount>,
+    (invoiced, invoiced_m): Amount,
     status: &str,
     diagnosis: &str,
 ) -> [String; 10] {
-    let invoiced_m = Micros::round(invoiced);
     let (computed_cell, delta, pct) = match computed {
         None => (String::new(), String::new(), String::new()),
-        Some(c) => {
-            let computed_m = Micros::round(c);
+        Some((c, computed_m)) => {
             let delta = Micros(computed_m.0 - invoiced_m.0);
             let pct = ratio(c - invoiced, invoiced.abs(), 100, 2)
                 .map_or_else(String::new, |p| format!("{p:.2}"));
@@ -56,60 +62,101 @@ fn row(
     ]
 }
 
-fn line_row(line: &Line) -> [String; 10] {
-    let k = &line.key;
-    let day = k.day.map_or_else(String::new, |d| d.to_string());
-    row(
-        [&k.provider, &k.model, k.meter.name(), &day],
-        Some(line.computed),
-        line.invoiced,
-        line.status.name(),
-        &line.diagnosis,
-    )
+/// The rounded cells of the money columns, in row order: each line's
+/// computed cost, summing to the computed total's; the invoiced amounts of
+/// the compared lines, summing to the invoiced usage's, then of the split
+/// lines and every other line, summing to the rest of the invoice total's.
+struct Rounded {
+    computed: Vec<Micros>,
+    invoiced: Vec<Micros>,
+    other: Vec<Micros>,
+    totals: [Micros; 3],
+}
+
+fn rounded(rec: &Reconciliation) -> Result<Rounded> {
+    let totals = [rec.computed_total, rec.invoiced_usage, rec.invoice_total()].map(Micros::round);
+    let computed: Vec<Decimal> = rec.lines.iter().map(|l| l.computed).collect();
+    let computed = apportion(&computed, totals[0])?;
+    let compared = |l: &&Line| l.status != Status::Split;
+    let usage: Vec<Decimal> = rec
+        .lines
+        .iter()
+        .filter(compared)
+        .map(|l| l.invoiced)
+        .collect();
+    let mut usage = apportion(&usage, totals[1])?.into_iter();
+    let split = rec
+        .lines
+        .iter()
+        .filter(|l| !compared(l))
+        .map(|l| l.invoiced);
+    let rest: Vec<Decimal> = split.chain(rec.other.iter().map(|l| l.amount)).collect();
+    let mut rest = apportion(&rest, Micros(totals[2].0 - totals[1].0))?.into_iter();
+    let invoiced = (rec.lines.iter())
+        .map(|l| match compared(&l) {
+            true => usage.next(),
+            false => rest.next(),
+        })
+        .collect::<Option<Vec<Micros>>>()
+        .expect("a cell per line");
+    Ok(Rounded {
+        computed,
+        invoiced,
+        other: rest.collect(),
+        totals,
+    })
 }
 
 /// Every row of `reconciliation.csv`: usage lines, then credits, tax and
 /// adjustments, then the usage total (the gate) and the invoice total.
-fn rows(rec: &Reconciliation) -> Vec<[String; 10]> {
-    let mut rows: Vec<[String; 10]> = rec.lines.iter().map(line_row).collect();
-    for l in &rec.other {
-        let day = l.day.map_or_else(String::new, |d| d.to_string());
-        let labels = [l.provider.as_str(), &l.label, "", &day];
+fn rows(rec: &Reconciliation) -> Result<Vec<[String; 10]>> {
+    let r = rounded(rec)?;
+    let mut rows = Vec::with_capacity(rec.lines.len() + rec.other.len() + 2);
+    for (i, line) in rec.lines.iter().enumerate() {
+        let k = &line.key;
+        let day = k.day.map_or_else(String::new, |d| d.to_string());
         rows.push(row(
-            labels,
-            None,
-            l.amount,
-            l.status().name(),
-            &l.diagnosis(),
+            [&k.provider, &k.model, k.meter.name(), &day],
+            Some((line.computed, r.computed[i])),
+            (line.invoiced, r.invoiced[i]),
+            line.status.name(),
+            &line.diagnosis,
         ));
     }
-    let status = rec.total_status.name();
+    for (l, &amount) in rec.other.iter().zip(&r.other) {
+        let day = l.day.map_or_else(String::new, |d| d.to_string());
+        let labels = [l.provider.as_str(), &l.label, "", &day];
+        let (status, diagnosis) = (l.status().name(), l.diagnosis());
+        rows.push(row(labels, None, (l.amount, amount), status, &diagnosis));
+    }
     rows.push(row(
         ["(usage total)", "", "", ""],
-        Some(rec.computed_total),
-        rec.invoiced_usage,
-        status,
+        Some((rec.computed_total, r.totals[0])),
+        (rec.invoiced_usage, r.totals[1]),
+        rec.total_status.name(),
         "",
     ));
-    let invoice_total = rec.invoice_total();
-    let note = "usage and every other line of the bill";
     rows.push(row(
         ["(invoice total)", "", "", ""],
         None,
-        invoice_total,
+        (rec.invoice_total(), r.totals[2]),
         Status::NotUsage.name(),
-        note,
+        "usage and every other line of the bill",
     ));
-    rows
+    Ok(rows)
 }
 
 /// Write `reconciliation.csv`; where the invoice states list prices
 /// (before a negotiated discount), a `list_usd` column after
 /// `invoiced_usd` shows them per compared line.
 pub fn reconciliation_csv(w: &mut CsvOut, rec: &Reconciliation) -> csv::Result<()> {
+    // A rounding that cannot add up is a conservation bug: it stops the
+    // write, named, as the other reports' do.
+    let bug = |e: crate::error::Error| csv::Error::from(std::io::Error::other(e.to_string()));
+    let rows = rows(rec).map_err(bug)?;
     if !rec.lines.iter().any(|l| l.list.is_some()) {
         w.row(HEADER)?;
-        for r in rows(rec) {
+        for r in rows {
             w.row(r)?;
         }
         return Ok(());
@@ -120,12 +167,16 @@ pub fn reconciliation_csv(w: &mut CsvOut, rec: &Reconciliation) -> csv::Result<(
         cells
     };
     w.row(with_list(HEADER.map(str::to_string), "list_usd".into()))?;
+    // The listed lines' list prices, rounded to their sum's rounding.
+    let listed: Vec<Decimal> = rec.lines.iter().filter_map(|l| l.list).collect();
+    let listed = apportion(&listed, Micros::round(listed.iter().sum()));
+    let mut listed = listed.map_err(bug)?.into_iter();
     let lists = rec
         .lines
         .iter()
-        .map(|l| l.list.map(|d| Micros::round(d).to_string()));
+        .map(|l| l.list.and_then(|_| listed.next()).map(|m| m.to_string()));
     let mut lists = lists.chain(std::iter::repeat(None));
-    for r in rows(rec) {
+    for r in rows {
         w.row(with_list(r, lists.next().flatten().unwrap_or_default()))?;
     }
     Ok(())
@@ -136,9 +187,9 @@ const LIST_AT: usize = 6;
 
 /// The human table: the totals and every line that is not ok, names
 /// escaped for the terminal.
-pub fn terminal(rec: &Reconciliation) -> String {
+pub fn terminal(rec: &Reconciliation) -> Result<String> {
     use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
-    let all = rows(rec);
+    let all = rows(rec)?;
     // Every line that is not ok, and the usage total (the gate) always.
     let shown: Vec<&[String; 10]> = all
         .iter()
@@ -186,7 +237,7 @@ pub fn terminal(rec: &Reconciliation) -> String {
             diagnosed.len() - DIAGNOSES_SHOWN
         );
     }
-    text
+    Ok(text)
 }
 
 /// How many diagnosed lines the terminal shows.
