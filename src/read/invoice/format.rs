@@ -99,10 +99,10 @@ fn json_format(head: &str) -> Option<InvoiceFormat> {
     None
 }
 
-/// A CSV header's format, from its columns.
+/// A CSV header's format, from its columns, named in any case (warehouse
+/// extracts upper-case them: `LINE_ITEM_USAGE_TYPE`).
 fn csv_format(columns: &[String]) -> Option<InvoiceFormat> {
-    let has = |col: &str| columns.iter().any(|c| c == col);
-    let has_any_case = |col: &str| columns.iter().any(|c| c.eq_ignore_ascii_case(col));
+    let has = |col: &str| columns.iter().any(|c| c.eq_ignore_ascii_case(col));
     if has("amount_usd") && has("token_type") {
         return Some(InvoiceFormat::Tokenledger);
     }
@@ -118,7 +118,10 @@ fn csv_format(columns: &[String]) -> Option<InvoiceFormat> {
     if has("line_item_usage_type") || has("lineItem/UsageType") {
         return Some(InvoiceFormat::AwsCur);
     }
-    if has_any_case("MeterName") && (has_any_case("Cost") || has_any_case("CostInBillingCurrency"))
+    if has("MeterName")
+        && ["Cost", "CostInBillingCurrency", "PreTaxCost"]
+            .iter()
+            .any(|c| has(c))
     {
         return Some(InvoiceFormat::AzureCost);
     }
@@ -127,4 +130,26 @@ fn csv_format(columns: &[String]) -> Option<InvoiceFormat> {
         return Some(InvoiceFormat::GcpBillingCsv);
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_headers_are_told_in_any_case() {
+        let format = |header: &str| {
+            let columns: Vec<String> = header.split(',').map(str::to_string).collect();
+            csv_format(&columns)
+        };
+        let cur = "LINE_ITEM_USAGE_TYPE,LINE_ITEM_UNBLENDED_COST";
+        assert_eq!(format(cur), Some(InvoiceFormat::AwsCur));
+        assert_eq!(
+            format("billedcost,chargecategory"),
+            Some(InvoiceFormat::Focus)
+        );
+        let azure = "Date,MeterName,PreTaxCost";
+        assert_eq!(format(azure), Some(InvoiceFormat::AzureCost));
+        assert_eq!(format("Date,MeterName,Quantity"), None);
+    }
 }
