@@ -6,10 +6,11 @@
 
 use crate::workdir::{real, Workdir};
 
-const HEADER: &str = "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch\n";
+const HEADER: &str = "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,service_tier\n";
 
-/// Cache writes dearer than input, so which record is kept shows.
-const PRICING: &str = "version = \"t\"\ncurrency = \"USD\"\n[[model]]\nprovider = \"infermatic\"\nmatch = [\"l3-stheno-8b\"]\neffective_from = 2024-01-01\ninput = 1\noutput = 2\ncache_read = 0.5\ncache_write_5m = 100\ncache_write_1h = 1\n";
+/// Cache writes dearer than input, so which record is kept shows; the
+/// priority tier (the real record's) at twice every rate.
+const PRICING: &str = "version = \"t\"\ncurrency = \"USD\"\n[[model]]\nprovider = \"infermatic\"\nmatch = [\"l3-stheno-8b\"]\neffective_from = 2024-01-01\ninput = 1\noutput = 2\ncache_read = 0.5\ncache_write_5m = 100\ncache_write_1h = 1\n[model.tiers.priority]\nmultiplier = 2\n";
 
 /// The OpenRouter record (7 prompt tokens, 3 of them cached, 25 out) and
 /// a canonical row of its upstream id, read in either order; the outcome.
@@ -24,8 +25,7 @@ fn two_sources(name: &str, canonical: &str, openrouter_first: bool) -> (i32, Str
         or_name,
         &std::fs::read_to_string(real("openrouter-generation.json")).unwrap(),
     );
-    let row =
-        format!("{upstream},2025-05-01T00:00:00Z,infermatic,l3-stheno-8b,{canonical},false\n");
+    let row = format!("{upstream},2025-05-01T00:00:00Z,infermatic,l3-stheno-8b,{canonical}\n");
     wd.write(csv_name, &format!("{HEADER}{row}"));
     wd.write("pricing.toml", PRICING);
     wd.write("spans/none.jsonl", r#"{"resourceSpans":[]}"#);
@@ -62,26 +62,36 @@ fn one_request_in_two_exports_keeps_the_finer_record_whatever_the_order() {
     // + 3 written = OpenRouter's 7 uncached. The finer row is billed.
     let rows: Vec<(i32, String, String)> = [true, false]
         .into_iter()
-        .map(|first| two_sources("finer", "4,3,3,0,25", first))
+        .map(|first| two_sources("finer", "4,3,3,0,25,priority", first))
         .collect();
     assert_eq!(rows[0], rows[1]);
     assert_eq!(rows[0].0, 0, "{}", rows[0].2);
-    // 4 × 1 + 3 × 0.5 + 3 × 100 + 25 × 2 per million.
-    assert!(rows[0].1.contains(",0.000356,"), "{}", rows[0].1);
+    // (4 × 1 + 3 × 0.5 + 3 × 100 + 25 × 2) × 2 (priority) per million.
+    assert!(rows[0].1.contains(",0.000711,"), "{}", rows[0].1);
     // The same counts in every class: one record, whichever order.
     let same: Vec<_> = [true, false]
         .into_iter()
-        .map(|first| two_sources("same", "7,3,0,0,25", first))
+        .map(|first| two_sources("same", "7,3,0,0,25,priority", first))
         .collect();
     assert_eq!(same[0], same[1]);
     assert_eq!(same[0].0, 0, "{}", same[0].2);
 }
 
 #[test]
+fn one_request_in_two_service_tiers_is_an_error_naming_both() {
+    // OpenRouter says priority; the gateway's row says standard.
+    for first in [true, false] {
+        let (code, _, stderr) = two_sources("tiers", "7,3,0,0,25,standard", first);
+        assert_eq!(code, 2, "{stderr}");
+        assert!(stderr.contains("in service tier "), "{stderr}");
+    }
+}
+
+#[test]
 fn one_request_split_two_ways_both_can_tell_is_an_error_naming_both() {
     // Cache reads differ: both sources tell them apart, so one is wrong.
     for first in [true, false] {
-        let (code, _, stderr) = two_sources("split", "8,2,0,0,25", first);
+        let (code, _, stderr) = two_sources("split", "8,2,0,0,25,priority", first);
         assert_eq!(code, 2, "{stderr}");
         assert!(
             stderr.contains(
@@ -106,7 +116,7 @@ fn fingerprint_run(name: &str, calls: &[String], at: &str) -> (String, String) {
     wd.write("spans/calls.jsonl", &calls.concat());
     wd.write(
         "usage.csv",
-        &format!("{HEADER}req-9,{at},openai,gpt-4o-mini,70,0,0,0,20,false\n"),
+        &format!("{HEADER}req-9,{at},openai,gpt-4o-mini,70,0,0,0,20,standard\n"),
     );
     wd.run(&[
         "report",

@@ -382,14 +382,14 @@ fn one_request_in_two_sources_is_billed_once() {
     let text = std::fs::read_to_string(real("openrouter-generation.json")).unwrap();
     let upstream = "chatcmpl-791bcf62-080e-4568-87d0-94c72e3b4946";
     assert!(text.contains(upstream));
-    let header = "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch\n";
-    let pricing = "version = \"t\"\ncurrency = \"USD\"\n[[model]]\nprovider = \"infermatic\"\nmatch = [\"l3-stheno-8b\"]\neffective_from = 2024-01-01\ninput = 1\noutput = 2\ncache_read = 0.5\ncache_write_5m = 1\ncache_write_1h = 1\n";
+    let header = "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,service_tier\n";
+    let pricing = "version = \"t\"\ncurrency = \"USD\"\n[[model]]\nprovider = \"infermatic\"\nmatch = [\"l3-stheno-8b\"]\neffective_from = 2024-01-01\ninput = 1\noutput = 2\ncache_read = 0.5\ncache_write_5m = 1\ncache_write_1h = 1\n[model.tiers.priority]\nmultiplier = 2\n";
     for (output, code) in [(25, 0), (26, 2)] {
         let wd = Workdir::new("two-sources");
         wd.write("usage/openrouter.json", &text);
         wd.write(
             "usage/gateway.csv",
-            &format!("{header}{upstream},2025-05-01T00:00:00Z,infermatic,l3-stheno-8b,7,3,0,0,{output},false\n"),
+            &format!("{header}{upstream},2025-05-01T00:00:00Z,infermatic,l3-stheno-8b,7,3,0,0,{output},priority\n"),
         );
         wd.write("pricing.toml", pricing);
         wd.write("spans/none.jsonl", r#"{"resourceSpans":[]}"#);

@@ -130,6 +130,16 @@ fn later_stays(
             false => refuse("with different values"),
         };
     }
+    let (tier_a, tier_b) = (earlier.service.tier, later.service.tier);
+    if tier_a != tier_b {
+        return refuse(&format!(
+            "({}) in service tier {} rather than this {}'s {}",
+            fa.name(),
+            tier_a.key(),
+            fb.name(),
+            tier_b.key()
+        ));
+    }
     let (a, b) = (earlier.tokens.counts(), later.tokens.counts());
     if a.iter().sum::<u64>() != b.iter().sum::<u64>() {
         return refuse(&format!(

@@ -26,7 +26,7 @@ use super::{
 };
 use crate::error::{Error, Result};
 use crate::intern::{Interner, LabelSet, Sym};
-use crate::model::{bare_model, BilledRequest, Modality, Origin, Rare, Service, Tier, UsageRecord};
+use crate::model::{bare_model, BilledRequest, Modality, Origin, Rare, Service, UsageRecord};
 use crate::read::csv_lines::CsvLines;
 
 /// One spend-log row, from JSON or CSV.
@@ -190,15 +190,7 @@ fn service(metadata: Option<&Value>, interner: &mut Interner) -> Result<Service,
             .iter()
             .find_map(|object| metadata[object].get(key)?.as_str())
     };
-    let tier = match text("service_tier") {
-        None | Some("default") => Tier::Standard,
-        Some(name) => Tier::parse(name).ok_or_else(|| {
-            let message = format!(
-                "service_tier: expected standard, default, batch, flex or priority, got \"{name}\""
-            );
-            ("bad-service-tier", message)
-        })?,
-    };
+    let tier = super::service_tier(text("service_tier"))?;
     let geo = match text("inference_geo") {
         None | Some("global" | "not_available") => None,
         Some(region) => Some(interner.intern(region)),

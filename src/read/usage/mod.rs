@@ -411,6 +411,22 @@ pub fn parse_usd(raw: &str, name: &str) -> Result<Decimal, RowError> {
     })
 }
 
+/// A usage record's service tier as its source writes it (OpenAI's
+/// `default` is standard; absent or empty too); anything else a bad record,
+/// never a silent standard price.
+pub fn service_tier(name: Option<&str>) -> Result<crate::model::Tier, RowError> {
+    use crate::model::Tier;
+    match name.map(str::trim) {
+        None | Some("" | "default") => Ok(Tier::Standard),
+        Some(name) => Tier::parse(name).ok_or_else(|| {
+            let message = format!(
+                "service_tier: expected standard, default, batch, flex or priority, got \"{name}\""
+            );
+            ("bad-service-tier", message)
+        }),
+    }
+}
+
 /// The provider name pricing uses, from the names gateways write.
 pub fn provider_name(raw: &str) -> String {
     let lower = raw.trim().to_ascii_lowercase();

@@ -5,14 +5,15 @@
 //! prompt count includes cached tokens. A record joins on `id` (`gen-…`) or
 //! on `upstream_id` (the provider's own id). It is priced as the upstream
 //! provider's model (`provider_name`, and `model` without its `vendor/`
-//! prefix); `total_cost` is kept as the reported cost.
+//! prefix), in its `service_tier` (the upstream's: `priority`, `flex`; none
+//! or `default` is standard); `total_cost` is kept as the reported cost.
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::{
-    billable, count, parse_timestamp, parse_usd, provider_name, reasoning_within_output, uncached,
-    RowError,
+    billable, count, parse_timestamp, parse_usd, provider_name, reasoning_within_output,
+    service_tier, uncached, RowError,
 };
 use crate::intern::{Interner, LabelSet};
 use crate::model::{bare_model, BilledRequest, Origin, Rare, Service, UsageRecord};
@@ -37,6 +38,7 @@ struct Generation<'a> {
     native_tokens_reasoning: Option<u64>,
     #[serde(borrow)]
     total_cost: Option<&'a RawValue>,
+    service_tier: Option<String>,
 }
 
 /// One generation record.
@@ -95,7 +97,10 @@ pub fn parse(
             provider: interner.intern(&provider),
             model: interner.intern(bare_model(&generation.model)),
             tokens,
-            service: Service::default(),
+            service: Service {
+                tier: service_tier(generation.service_tier.as_deref())?,
+                ..Service::default()
+            },
             tenant_hint: None,
             labels: LabelSet::default(),
             origin: Origin { file, line },
