@@ -337,3 +337,82 @@ fn vercel_ai_sdk_embedding_call_without_an_id_is_listed_as_unbilled() {
         "{unbilled:?}"
     );
 }
+
+#[test]
+fn embedding_calls_that_count_no_output_join_by_fingerprint() {
+    // The conventions' `embeddings` (input only), Spring AI's `embedding`
+    // and OpenInference's EMBEDDING span with `embedding.model_name`; each
+    // billed record counts 0 output tokens and carries no id a span has.
+    let wd = Workdir::new("embeddings");
+    let span = |trace: &str, start: &str, attrs: &str| {
+        format!(
+            r#"{{"resourceSpans":[{{"scopeSpans":[{{"spans":[{{"traceId":"{trace}","spanId":"453dfe221a85dc13","name":"embed","startTimeUnixNano":"{start}","attributes":[{{"key":"tenant.id","value":{{"stringValue":"t{}"}}}},{attrs}]}}]}}]}}]}}"#,
+            &trace[..1]
+        )
+    };
+    let int = |key: &str, n: u64| format!(r#"{{"key":"{key}","value":{{"intValue":"{n}"}}}}"#);
+    let text = |key: &str, v: &str| format!(r#"{{"key":"{key}","value":{{"stringValue":"{v}"}}}}"#);
+    let model = "text-embedding-3-small";
+    let lines = [
+        span(
+            "1b5644772472ea42d942d47fd1ccf801",
+            "1748737287973000000",
+            &[
+                text("gen_ai.operation.name", "embeddings"),
+                text("gen_ai.request.model", model),
+                int("gen_ai.usage.input_tokens", 5000),
+            ]
+            .join(","),
+        ),
+        span(
+            "2b5644772472ea42d942d47fd1ccf802",
+            "1748740887973000000",
+            &[
+                text("gen_ai.operation.name", "embedding"),
+                text("gen_ai.request.model", model),
+                int("gen_ai.usage.input_tokens", 6000),
+            ]
+            .join(","),
+        ),
+        span(
+            "3b5644772472ea42d942d47fd1ccf803",
+            "1748744487973000000",
+            &[
+                text("openinference.span.kind", "EMBEDDING"),
+                text("embedding.model_name", model),
+                int("llm.token_count.prompt", 7000),
+            ]
+            .join(","),
+        ),
+    ];
+    wd.write("spans/a.jsonl", &(lines.join("\n") + "\n"));
+    let mut usage = String::from("request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch\n");
+    for (i, (at, n)) in [("00:21:28", 5000), ("01:21:28", 6000), ("02:21:28", 7000)]
+        .iter()
+        .enumerate()
+    {
+        usage += &format!("emb-{i},2025-06-01T{at}Z,openai,{model},{n},0,0,0,0,false\n");
+    }
+    wd.write("usage.csv", &usage);
+    wd.write("pricing.toml", &format!("version = \"t\"\ncurrency = \"USD\"\n[[model]]\nprovider = \"openai\"\nmatch = [\"{model}\"]\neffective_from = 2024-01-25\ninput = 0.02\noutput = 0.02\ncache_read = 0.02\ncache_write_5m = 0.02\ncache_write_1h = 0.02\n"));
+    wd.run(&[
+        "report",
+        "--spans",
+        "spans",
+        "--usage",
+        "usage.csv",
+        "--pricing",
+        "pricing.toml",
+        "--out",
+        "out",
+        "--quiet",
+    ]);
+    let tenants = wd.read("out/by_tenant.csv");
+    for (tenant, cost) in [("t1", "0.000100"), ("t2", "0.000120"), ("t3", "0.000140")] {
+        assert!(
+            tenants.contains(&format!("\n{tenant},1,")) && tenants.contains(cost),
+            "{tenants}"
+        );
+    }
+    assert!(!tenants.contains("(unattributed)"), "{tenants}");
+}

@@ -19,6 +19,7 @@ pub const ALIASES: &[(&str, &[&str])] = &[
         &[
             "llm.request.model_name",
             "llm.model_name",
+            "embedding.model_name",
             "ai.model.id",
             "langfuse.observation.model.name",
         ],
@@ -142,6 +143,8 @@ pub const OPERATION_ALIASES: &[(&str, &str)] = &[
     ("text.completions", "text_completion"),
     ("text.streaming_completions", "text_completion"),
     ("text_completions", "text_completion"),
+    // Spring AI's name for an embedding model's call.
+    ("embedding", "embeddings"),
 ];
 
 /// Spans that name an agent or a tool by their name alone, whatever their

@@ -274,13 +274,20 @@ pub fn compact(
     let feature = attrs.text(&keys.feature).map(|v| interner.intern(&v));
     let call = (role == Role::Call).then(|| {
         let join_key = join_key.map(|k| k.into());
-        call_info(
+        let mut info = call_info(
             attrs,
             interner.intern(name),
             join_key,
             ids.start_ns,
             interner,
-        )
+        );
+        // An embeddings call outputs vectors, not tokens: the conventions
+        // (and OpenLLMetry, Vercel's `ai.usage.tokens`, Spring AI) count
+        // its input alone, and its billed record counts 0 output.
+        if op == "embeddings" && info.input_tokens.is_some() {
+            info.output_tokens = info.output_tokens.or(Some(0));
+        }
+        info
     });
     let outcome = if parent_id == 0 {
         attrs.text(&keys.outcome).map(|v| interner.intern(&v))
