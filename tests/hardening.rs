@@ -584,3 +584,38 @@ fn a_span_exported_twice_with_other_content_is_refused() {
         .read("out/summary.json")
         .contains("\"conflicting-duplicate-span\": 1"));
 }
+
+#[test]
+fn a_call_span_whose_token_count_is_no_count_is_refused_naming_it() {
+    for (value, shown) in [
+        (r#"{"intValue":"-5"}"#, "-5"),
+        (r#"{"doubleValue":1000.5}"#, "1000.5"),
+        (r#"{"stringValue":"abc"}"#, "\"abc\""),
+        (r#"{"intValue":"10000000000000"}"#, "10000000000000"),
+    ] {
+        let wd = Workdir::new("span-bad-count");
+        let span = format!(
+            r#"{{"resourceSpans":[{{"scopeSpans":[{{"spans":[{{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174","name":"chat gpt-4o","attributes":[{{"key":"gen_ai.operation.name","value":{{"stringValue":"chat"}}}},{{"key":"gen_ai.usage.input_tokens","value":{value}}}]}}]}}]}}]}}"#
+        );
+        wd.write("spans/a.jsonl", &format!("{span}\n"));
+        wd.write("usage.csv", "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch\n");
+        let (code, stderr) = {
+            let out = wd.output(&[
+                "report",
+                "--spans",
+                "spans",
+                "--usage",
+                "usage.csv",
+                "--out",
+                "out",
+            ]);
+            (
+                out.status.code().unwrap(),
+                String::from_utf8(out.stderr).unwrap(),
+            )
+        };
+        assert_eq!(code, 2, "{value}: {stderr}");
+        let message = format!("a.jsonl:1: span \"chat gpt-4o\": gen_ai.usage.input_tokens: expected a whole non-negative number of tokens, got {shown}");
+        assert!(stderr.contains(&message), "{stderr}");
+    }
+}

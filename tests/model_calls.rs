@@ -367,8 +367,8 @@ fn a_claude_code_count_beyond_range_is_named_not_wrapped() {
         stderr.contains("tokens in one request is beyond the plausible maximum of 1000000000000"),
         "{stderr}"
     );
-    // Read as spans, an input and cache counts whose sum is past 2^64
-    // saturate: the call's input is never a wrapped small number.
+    // Read as spans, a count past the plausible maximum stops the run,
+    // named: never a wrapped small number, never left out unsaid.
     let wide = huge
         .replacen(
             r#""key":"cache_read_tokens","value":{"intValue":20000}"#,
@@ -379,12 +379,13 @@ fn a_claude_code_count_beyond_range_is_named_not_wrapped() {
     wd.write("wide.jsonl", &wide);
     wd.write("usage.jsonl", &logs);
     let spans_only = ["report", "--spans", "wide.jsonl", "--usage", "usage.jsonl"];
-    wd.run(&[&spans_only[..], &["--out", "wide", "--quiet"]].concat());
-    let unbilled = wd.read("wide/unbilled_spans.csv");
-    // Past the range a span's count may hold, it is left out, not wrapped.
+    let stderr = wd.fail(
+        &[&spans_only[..], &["--out", "wide", "--quiet"]].concat(),
+        2,
+    );
     assert!(
-        unbilled.contains(",req_unbilled,s-alice-1,(none),(none),(none),,850,"),
-        "{unbilled}"
+        stderr.contains("wide.jsonl:1: span \"chat claude-sonnet-4-6\": gen_ai.usage.cache_read.input_tokens: expected a whole non-negative number of tokens, got 9223372036854775807"),
+        "{stderr}"
     );
 }
 

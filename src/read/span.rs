@@ -11,7 +11,7 @@ use std::path::Path;
 use super::semconv::{self, CALL_OPERATIONS, NAME_PREFIXES, OPERATION_ALIASES, OPERATION_KINDS};
 use crate::error::{Error, Result};
 use crate::intern::Interner;
-use crate::model::{bare_model, CallInfo, Origin, Role, Span};
+use crate::model::{bare_model, CallInfo, Origin, Role, Span, MAX_TOKENS};
 
 /// Which attribute keys carry the attribution dimensions.
 #[derive(Clone, Debug)]
@@ -73,6 +73,17 @@ impl<'a> Scalar<'a> {
     }
 }
 
+impl std::fmt::Display for Scalar<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Scalar::Text(s) => write!(f, "\"{s}\""),
+            Scalar::Int(i) => write!(f, "{i}"),
+            Scalar::Float(x) => write!(f, "{x}"),
+            Scalar::Bool(b) => write!(f, "{b}"),
+        }
+    }
+}
+
 /// A span's attributes (its resource's included), by key.
 pub trait Attributes {
     /// The scalar value under exactly `key`, if any.
@@ -87,7 +98,27 @@ pub trait Attributes {
     fn count(&self, key: &str) -> Option<u64> {
         semconv::names(key).find_map(|k| self.value(k).and_then(|v| v.count()))
     }
+
+    /// What is wrong with the first value under `key` or one of its
+    /// aliases, when it is no token count (negative, fractional, text, over
+    /// [`MAX_TOKENS`]): a count read wrong would mislead the fingerprint
+    /// join and the unbilled report.
+    fn bad_count(&self, key: &str) -> Option<String> {
+        let (name, value) = semconv::names(key).find_map(|k| self.value(k).map(|v| (k, v)))?;
+        let fits = value.count().is_some_and(|n| n <= MAX_TOKENS);
+        (!fits)
+            .then(|| format!("{name}: expected a whole non-negative number of tokens, got {value}"))
+    }
 }
+
+/// The token counts a call span states: each must be one.
+const COUNT_KEYS: [&str; 5] = [
+    "gen_ai.usage.input_tokens",
+    "gen_ai.usage.output_tokens",
+    "gen_ai.usage.cache_read.input_tokens",
+    "gen_ai.usage.cache_write.input_tokens",
+    "gen_ai.usage.reasoning.output_tokens",
+];
 
 /// A span's ids as written, with the field names for messages, and its
 /// start time.
@@ -272,6 +303,11 @@ pub fn compact(
         .enumerate()
         .find_map(|(rank, key)| attrs.text(key).map(|v| (rank as u8, interner.intern(&v))));
     let feature = attrs.text(&keys.feature).map(|v| interner.intern(&v));
+    if role == Role::Call {
+        if let Some(bad) = COUNT_KEYS.iter().find_map(|k| attrs.bad_count(k)) {
+            return Err(format!("span \"{name}\": {bad}"));
+        }
+    }
     let call = (role == Role::Call).then(|| {
         let join_key = join_key.map(|k| k.into());
         let mut info = call_info(
