@@ -99,26 +99,29 @@ pub trait Attributes {
         semconv::names(key).find_map(|k| self.value(k).and_then(|v| v.count()))
     }
 
-    /// What is wrong with the first value under `key` or one of its
-    /// aliases, when it is no token count (negative, fractional, text, over
-    /// [`MAX_TOKENS`]): a count read wrong would mislead the fingerprint
-    /// join and the unbilled report.
-    fn bad_count(&self, key: &str) -> Option<String> {
-        let (name, value) = semconv::names(key).find_map(|k| self.value(k).map(|v| (k, v)))?;
-        let fits = value.count().is_some_and(|n| n <= MAX_TOKENS);
-        (!fits)
-            .then(|| format!("{name}: expected a whole non-negative number of tokens, got {value}"))
+    /// [`Attributes::count`], for a call's token counts: where no name
+    /// holds a count but one holds something else (negative, fractional,
+    /// text, over [`MAX_TOKENS`]), what is wrong with it. A count read
+    /// wrong would mislead the fingerprint join and the unbilled report.
+    fn token_count(&self, key: &str) -> std::result::Result<Option<u64>, String> {
+        let mut bad = None;
+        for name in semconv::names(key) {
+            let Some(value) = self.value(name) else {
+                continue;
+            };
+            match value.count() {
+                Some(n) if n <= MAX_TOKENS => return Ok(Some(n)),
+                _ => bad = bad.or(Some((name, value.to_string()))),
+            }
+        }
+        match bad {
+            None => Ok(None),
+            Some((name, value)) => Err(format!(
+                "{name}: expected a whole non-negative number of tokens, got {value}"
+            )),
+        }
     }
 }
-
-/// The token counts a call span states: each must be one.
-const COUNT_KEYS: [&str; 5] = [
-    "gen_ai.usage.input_tokens",
-    "gen_ai.usage.output_tokens",
-    "gen_ai.usage.cache_read.input_tokens",
-    "gen_ai.usage.cache_write.input_tokens",
-    "gen_ai.usage.reasoning.output_tokens",
-];
 
 /// A span's ids as written, with the field names for messages, and its
 /// start time.
@@ -303,11 +306,6 @@ pub fn compact(
         .enumerate()
         .find_map(|(rank, key)| attrs.text(key).map(|v| (rank as u8, interner.intern(&v))));
     let feature = attrs.text(&keys.feature).map(|v| interner.intern(&v));
-    if role == Role::Call {
-        if let Some(bad) = COUNT_KEYS.iter().find_map(|k| attrs.bad_count(k)) {
-            return Err(format!("span \"{name}\": {bad}"));
-        }
-    }
     let call = (role == Role::Call).then(|| {
         let join_key = join_key.map(|k| k.into());
         let mut info = call_info(
@@ -316,15 +314,17 @@ pub fn compact(
             join_key,
             ids.start_ns,
             interner,
-        );
+        )
+        .map_err(|bad| format!("span \"{name}\": {bad}"))?;
         // An embeddings call outputs vectors, not tokens: the conventions
         // (and OpenLLMetry, Vercel's `ai.usage.tokens`, Spring AI) count
         // its input alone, and its billed record counts 0 output.
         if op == "embeddings" && info.input_tokens.is_some() {
             info.output_tokens = info.output_tokens.or(Some(0));
         }
-        info
+        Ok::<_, String>(info)
     });
+    let call = call.transpose()?;
     let outcome = if parent_id == 0 {
         attrs.text(&keys.outcome).map(|v| interner.intern(&v))
     } else {
@@ -381,21 +381,21 @@ fn call_info(
     join_key: Option<Box<str>>,
     start_ns: u64,
     interner: &mut Interner,
-) -> Box<CallInfo> {
+) -> std::result::Result<Box<CallInfo>, String> {
     let model = model_of(attrs);
-    let input = attrs.count("gen_ai.usage.input_tokens");
+    let input = attrs.token_count("gen_ai.usage.input_tokens")?;
     let cached = attrs
-        .count("gen_ai.usage.cache_read.input_tokens")
+        .token_count("gen_ai.usage.cache_read.input_tokens")?
         .unwrap_or(0)
         + attrs
-            .count("gen_ai.usage.cache_write.input_tokens")
+            .token_count("gen_ai.usage.cache_write.input_tokens")?
             .unwrap_or(0);
     // The conventions count cached tokens inside input_tokens; some
     // emitters report Anthropic's input that excludes them. Cached tokens
     // beyond the input count give that away.
     let input = input.map(|n| if cached > n { n + cached } else { n });
-    let (output, reasoning) = output_tokens(attrs, model.as_deref(), input);
-    Box::new(CallInfo {
+    let (output, reasoning) = output_tokens(attrs, model.as_deref(), input)?;
+    Ok(Box::new(CallInfo {
         join_key,
         name,
         model: model.map(|m| interner.intern(bare_model(&m))),
@@ -404,7 +404,7 @@ fn call_info(
         reasoning_tokens: reasoning,
         start_ns,
         step: attrs.count(STEP_ATTR).and_then(|s| u32::try_from(s).ok()),
-    })
+    }))
 }
 
 /// The model a span names: its response model, else its request model; a
@@ -555,22 +555,23 @@ fn output_tokens(
     attrs: &dyn Attributes,
     model: Option<&str>,
     input: Option<u64>,
-) -> (Option<u64>, Option<u64>) {
-    let output = output_not_total(attrs, attrs.count("gen_ai.usage.output_tokens"), input);
-    let reasoning = attrs.count("gen_ai.usage.reasoning.output_tokens");
+) -> std::result::Result<(Option<u64>, Option<u64>), String> {
+    let output = attrs.token_count("gen_ai.usage.output_tokens")?;
+    let output = output_not_total(attrs, output, input);
+    let reasoning = attrs.token_count("gen_ai.usage.reasoning.output_tokens")?;
     let Some(response) = attrs.text(ADK_RESPONSE) else {
-        return thinking_gap(attrs, model, (input, output, reasoning));
+        return Ok(thinking_gap(attrs, model, (input, output, reasoning)));
     };
     let Ok(response) = serde_json::from_str::<serde_json::Value>(&response) else {
-        return (output, reasoning);
+        return Ok((output, reasoning));
     };
     let usage = &response["usage_metadata"];
     let field = |snake: &str, camel: &str| usage[snake].as_u64().or_else(|| usage[camel].as_u64());
     let thoughts = field("thoughts_token_count", "thoughtsTokenCount");
     let candidates = field("candidates_token_count", "candidatesTokenCount");
-    match (output, thoughts) {
+    Ok(match (output, thoughts) {
         (Some(n), Some(t)) if t > 0 && candidates == Some(n) => (Some(n + t), Some(t)),
         (_, Some(t)) if t > 0 => (output, reasoning.or(Some(t))),
         _ => (output, reasoning),
-    }
+    })
 }
