@@ -32,8 +32,49 @@ pub(super) struct AnyValue<'a> {
     #[serde(borrow, default, deserialize_with = "raw_json")]
     pub(super) string_value: Option<&'a str>,
     pub(super) int_value: Option<IntValue>,
+    #[serde(default, deserialize_with = "double_value")]
     pub(super) double_value: Option<f64>,
     pub(super) bool_value: Option<bool>,
+}
+
+/// OTLP's `doubleValue`: a number, or a string as proto3's JSON mapping
+/// writes what a number cannot (`"NaN"`, `"Infinity"`, `"-Infinity"`) and
+/// may write any double.
+pub(super) fn parse_double(text: &str) -> Option<f64> {
+    match text {
+        "NaN" => Some(f64::NAN),
+        "Infinity" => Some(f64::INFINITY),
+        "-Infinity" => Some(f64::NEG_INFINITY),
+        _ => text.parse().ok(),
+    }
+}
+
+fn double_value<'de, D: de::Deserializer<'de>>(d: D) -> std::result::Result<Option<f64>, D::Error> {
+    struct V;
+    impl de::Visitor<'_> for V {
+        type Value = Option<f64>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a doubleValue: a number, or NaN, Infinity or a number as a string")
+        }
+        fn visit_unit<E: de::Error>(self) -> std::result::Result<Option<f64>, E> {
+            Ok(None)
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> std::result::Result<Option<f64>, E> {
+            Ok(Some(v))
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> std::result::Result<Option<f64>, E> {
+            Ok(Some(v as f64))
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> std::result::Result<Option<f64>, E> {
+            Ok(Some(v as f64))
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<Option<f64>, E> {
+            parse_double(v)
+                .map(Some)
+                .ok_or_else(|| E::custom(format!("doubleValue \"{v}\" is not a number")))
+        }
+    }
+    d.deserialize_any(V)
 }
 
 /// A value kept as its JSON text (serde's `RawValue`); `None` for `null`.
