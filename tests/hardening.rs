@@ -619,3 +619,31 @@ fn a_call_span_whose_token_count_is_no_count_is_refused_naming_it() {
         assert!(stderr.contains(&message), "{stderr}");
     }
 }
+
+#[test]
+fn a_bad_claude_code_event_is_skipped_alone_under_lenient() {
+    // Two api_request events on one LogsData line; the first lacks its model.
+    let logs = std::fs::read_to_string(fixture("claude-code/logs.jsonl")).unwrap();
+    let broken = logs.replacen(
+        r#"{"key":"model","value":{"stringValue":"claude-sonnet-4-6"}},"#,
+        "",
+        1,
+    );
+    assert_ne!(broken, logs);
+    let wd = Workdir::new("claude-code-lenient");
+    wd.write("logs.jsonl", &broken);
+    let (code, stderr) = usage_run(&wd, &["logs.jsonl"], &["--lenient"]);
+    assert_eq!(code, 0, "{stderr}");
+    let summary = wd.read("out/summary.json");
+    let full = {
+        wd.write("whole.jsonl", &logs);
+        usage_run(&wd, &["whole.jsonl"], &[]);
+        wd.read("out/summary.json")
+    };
+    let read = |s: &str| {
+        let at = s.find("\"usage_records_read\": ").unwrap() + 22;
+        s[at..].split(',').next().unwrap().parse::<u64>().unwrap()
+    };
+    assert_eq!(read(&summary) + 1, read(&full), "{summary}");
+    assert!(summary.contains("\"skipped\": 1"), "{summary}");
+}

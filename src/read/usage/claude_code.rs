@@ -33,13 +33,15 @@ use crate::model::{BilledRequest, Origin, Rare, Service, UsageRecord};
 use crate::read::otlp_logs::{each_event, Agent, Event, LogsData};
 use crate::read::span::Scalar;
 
-/// Every request event of one JSON document, as records.
+/// Every request event of one JSON document, as a record or what is wrong
+/// with it: a bad event is one bad record (skipped and counted under
+/// `--lenient`), never its line's other events.
 pub fn parse(
     json: &str,
     file: u32,
     line: u64,
     interner: &mut Interner,
-) -> Result<Vec<BilledRequest>, RowError> {
+) -> Result<Vec<Result<BilledRequest, RowError>>, RowError> {
     let data: LogsData = serde_json::from_str(json).map_err(|e| {
         (
             "bad-json",
@@ -47,18 +49,11 @@ pub fn parse(
         )
     })?;
     let mut records = Vec::new();
-    let mut failed = None;
     let _ = each_event(&data.resource_logs, &mut |event| {
-        match record(event, file, line, interner) {
-            Ok(r) => records.push(r),
-            Err(e) => failed = failed.take().or(Some(e)),
-        }
+        records.push(record(event, file, line, interner));
         Ok(())
     });
-    match failed {
-        Some(e) => Err(e),
-        None => Ok(records),
-    }
+    Ok(records)
 }
 
 fn record(

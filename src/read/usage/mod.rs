@@ -223,7 +223,7 @@ pub fn read_from(
         UsageFormat::ClaudeCode => for_each_json(source, path, &mut |line, json| match json
             .and_then(|json| claude_code::parse(json, file, line, interner))
         {
-            Ok(records) => records.into_iter().try_for_each(|r| row(line, Ok(Some(r)))),
+            Ok(records) => records.into_iter().try_for_each(|r| row(line, r.map(Some))),
             Err(e) => row(line, Err(e)),
         })?,
     }
