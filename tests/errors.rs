@@ -168,7 +168,7 @@ fn bad_ids_name_the_span_and_field() {
     wd.write("spans/children.jsonl", &text);
     assert_eq!(
         wd.fail(&REPORT, 2),
-        "tokenledger: spans/children.jsonl:1: span \"chat claude-test-1\": spanId \"a6000000000006\" is not 16 hex digits (non-zero)\n"
+        "tokenledger: spans/children.jsonl:1: span \"chat claude-test-1\": spanId \"a6000000000006\" is not 16 hex digits or 8 bytes in base64 (non-zero)\n"
     );
 }
 

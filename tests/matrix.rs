@@ -104,7 +104,7 @@ fn cases() -> Vec<Case> {
         }, flags: &[], code: 2, expect: "spans/children.jsonl:1: span \"chat claude-test-1\": parentSpanId \"a5000005\" is not 16 hex digits" },
         Case { name: "spanId of zeros", edit: |wd| {
             replace(wd, "spans/children.jsonl", "a600000000000006", "0000000000000000");
-        }, flags: &[], code: 2, expect: "spanId \"0000000000000000\" is not 16 hex digits (non-zero)" },
+        }, flags: &[], code: 2, expect: "spanId \"0000000000000000\" is not 16 hex digits or 8 bytes in base64 (non-zero)" },
         Case { name: "attributes not a list", edit: |wd| {
             replace(wd, "spans/children.jsonl", "\"attributes\":[{\"key\":\"gen_ai.operation.name\"", "\"attributes\":{\"x\":[{\"key\":\"gen_ai.operation.name\"");
         }, flags: &[], code: 2, expect: "spans/children.jsonl:1: not an OTLP TracesData JSON line:" },

@@ -36,6 +36,34 @@ chatcmpl-DaLYmIS19l0ClnUwPDWAYAmn2jz66,2026-04-30T13:17:42Z,openai,gpt-4.1-mini-
         wd.read("out/by_agent.csv").lines().nth(1).unwrap(),
         "helm_agent,2,4648,0,0,0,129,0,0.001859,0.000000,0.000000,0.000207,0.002066,100.00,0.0000,0.002066"
     );
+    // The same export with its ids in base64, as Tempo's JSON API and
+    // protobuf's JSON mapping write them, reads the same.
+    let by_run = wd.read("out/by_run.csv");
+    let text = wd.read("tempo.json");
+    let mut base64 = String::new();
+    let mut rest = text.as_str();
+    while let Some(at) = rest.find("Id\":\"") {
+        let (head, tail) = rest.split_at(at + 5);
+        let end = tail.find('"').unwrap();
+        base64 += head;
+        base64 += &encode(&tail[..end]);
+        rest = &tail[end..];
+    }
+    base64 += rest;
+    assert_ne!(base64, text);
+    wd.write("tempo64.json", &base64);
+    let args = [
+        "report",
+        "--spans",
+        "tempo64.json",
+        "--usage",
+        "usage.csv",
+        "--out",
+        "out64",
+        "--quiet",
+    ];
+    wd.run(&args);
+    assert_eq!(wd.read("out64/by_run.csv"), by_run);
     let summary = wd.read("out/summary.json");
     for fact in [
         "\"spans\": 86,",
@@ -399,4 +427,23 @@ fn providers_real_usage_objects_are_read_field_by_field() {
         ),
         "{stderr}"
     );
+}
+
+/// Hex digits as standard base64, padded.
+fn encode(hex: &str) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let bytes: Vec<u8> = (0..hex.len() / 2)
+        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap())
+        .collect();
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().fold(0u32, |n, &b| n << 8 | u32::from(b)) << (8 * (3 - chunk.len()));
+        for i in 0..=chunk.len() {
+            out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+        }
+    }
+    while out.len() % 4 != 0 {
+        out.push('=');
+    }
+    out
 }

@@ -292,6 +292,15 @@ mod tests {
             assert_eq!(parse_hex_id(bad, 32), None, "{bad}");
         }
         assert_eq!(parse_hex_id("5b8efff7980381é3d269b633813fc60", 32), None);
+        // Base64, as Tempo's JSON API writes ids: padded or not, either
+        // alphabet; a non-canonical last character is refused.
+        let trace = 0xdd5475b0319ab0312cee07f1bd4bcdad_u128;
+        assert_eq!(parse_hex_id("3VR1sDGasDEs7gfxvUvNrQ==", 32), Some(trace));
+        assert_eq!(parse_hex_id("3VR1sDGasDEs7gfxvUvNrQ", 32), Some(trace));
+        assert_eq!(parse_hex_id("3VR1sDGasDEs7gfxvUvNrR==", 32), None);
+        assert_eq!(parse_hex_id("7uGbfsPBsXQ=", 16), Some(0xeee19b7ec3c1b174));
+        assert_eq!(parse_hex_id("7uGbfsPBsXQ", 16), Some(0xeee19b7ec3c1b174));
+        assert_eq!(parse_hex_id("7uGbfs*BsXQ=", 16), None);
     }
 
     #[test]
