@@ -15,6 +15,7 @@ pub mod outcomes;
 pub mod provider_usage;
 pub mod semconv;
 pub mod span;
+mod span_ids;
 pub mod span_keys;
 pub mod spans;
 pub mod toml;
