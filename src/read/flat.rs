@@ -114,18 +114,37 @@ fn insert_flat<'a>(flat: &mut AttrMap<'a>, key: Cow<'a, str>, raw: &'a RawValue)
     flat.insert(key, raw);
 }
 
-/// `start_time` as an RFC 3339 string (the Python SDK, Phoenix) or
-/// nanoseconds (a number or a decimal string); 0, meaning unknown, when it is
-/// none of these. It only orders calls.
-fn start_ns(raw: &RawValue) -> u64 {
+/// `start_time` as an RFC 3339 string with its zone (the Python SDK,
+/// Phoenix) or a number since 1970 (bare or a decimal string) in the unit its
+/// size says: seconds below 10¹¹ (fractions allowed), milliseconds below
+/// 10¹⁴, microseconds below 10¹⁷, else nanoseconds. Anything else is an
+/// error: a start read wrong would mislead the fingerprint join. `null` is
+/// unknown (0).
+fn start_ns(raw: &RawValue) -> std::result::Result<u64, String> {
     let text = raw.get().trim_matches('"');
-    text.parse().ok().unwrap_or_else(|| {
-        chrono::DateTime::parse_from_rfc3339(text)
-            .ok()
-            .and_then(|t| t.timestamp_nanos_opt())
-            .and_then(|n| u64::try_from(n).ok())
-            .unwrap_or(0)
-    })
+    if text == "null" {
+        return Ok(0);
+    }
+    let scale = |magnitude: f64| match magnitude {
+        m if m < 1e11 => 1_000_000_000,
+        m if m < 1e14 => 1_000_000,
+        m if m < 1e17 => 1_000,
+        _ => 1,
+    };
+    let nanos = match text.parse::<u64>() {
+        Ok(n) => n.checked_mul(scale(n as f64)),
+        Err(_) => (text.parse::<f64>().ok())
+            .filter(|n| (0.0..1e11).contains(n))
+            .map(|n| (n * 1e9) as u64),
+    };
+    nanos
+        .or_else(|| {
+            let time = chrono::DateTime::parse_from_rfc3339(text).ok()?;
+            u64::try_from(time.timestamp_nanos_opt()?).ok()
+        })
+        .ok_or_else(|| {
+            format!("start_time: expected RFC 3339 with a zone or a time since 1970, got {text}")
+        })
 }
 
 /// Parse one flat span line, passing the span to `sink`.
@@ -152,7 +171,10 @@ pub fn parse_line(
         trace: (trace, "trace_id"),
         span: (span_id, "span_id"),
         parent: (span.parent_id.as_deref(), "parent_id"),
-        start_ns: span.start_time.map_or(0, start_ns),
+        start_ns: match span.start_time {
+            Some(raw) => start_ns(raw).map_err(|m| ("bad-date", m))?,
+            None => 0,
+        },
     };
     let (attributes, resource) = (
         span.attributes.map(flattened),
@@ -168,4 +190,32 @@ pub fn parse_line(
         sink(span);
         1
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn start_times_read_in_the_unit_their_size_says() {
+        let at = |json: &str| start_ns(&RawValue::from_string(json.to_string()).unwrap());
+        let nanos = 1_748_737_287_973_000_000;
+        for json in [
+            "1748737287973000000",
+            "\"1748737287973000000\"",
+            "1748737287973000",
+            "1748737287973",
+            "1748737287.973",
+            "\"2025-06-01T00:21:27.973Z\"",
+            "\"2025-06-01T02:21:27.973+02:00\"",
+        ] {
+            let read = at(json).unwrap();
+            assert!(read.abs_diff(nanos) < 1_000, "{json}: {read}");
+        }
+        assert_eq!(at("1748737287").unwrap(), 1_748_737_287_000_000_000);
+        assert_eq!(at("null").unwrap(), 0);
+        for bad in ["\"2025-06-01T00:21:27.973\"", "\"soon\"", "-5", "1e30"] {
+            assert!(at(bad).is_err(), "{bad}");
+        }
+    }
 }
