@@ -523,43 +523,30 @@ fn period_keeps_a_bill_line_by_the_billing_period_the_bill_files_it_under() {
     );
     let csv = wd.read("out/reconciliation.csv");
     assert!(csv.contains("\n(invoice total),,,,,24.175000,"), "{csv}");
-    // Google's invoice month is Pacific time: November's bill holds a row
-    // dated 1 December UTC, and October's one dated 1 November UTC.
-    let gcp = wd.read("gcp-billing.jsonl");
-    let first = gcp.lines().next().unwrap();
-    let moved = |month: &str, start: &str| {
-        first
-            .replace("\"202611\"", &format!("\"{month}\""))
-            .replace("2026-11-02 09:00:00 UTC", start)
-            .replace("2026-11-02 10:00:00 UTC", start)
-    };
-    let late = moved("202611", "2026-12-01 03:00:00 UTC");
-    let early = moved("202610", "2026-11-01 02:00:00 UTC");
-    wd.write("gcp-billing.jsonl", &format!("{gcp}{late}\n{early}\n"));
-    let total = |period: &[&str]| {
-        let args = [
-            reconcile("usage/gcp.csv", "gcp-billing.jsonl", period),
-            vec!["--json"],
-        ]
-        .concat();
-        let summary = String::from_utf8(wd.output(&args).stdout).unwrap();
-        let csv = wd.read("out/reconciliation.csv");
-        let line = csv
-            .lines()
-            .find(|l| l.starts_with("(invoice total),"))
-            .unwrap();
-        (line.split(',').nth(5).unwrap().to_string(), summary)
-    };
-    assert_eq!(total(&[]).0, "6.200000", "both added rows");
-    let (november, summary) = total(&["--period", "2026-11"]);
-    assert_eq!(
-        november, "5.900000",
-        "November's bill: the late row, not the early one"
+    // A usage line of another billing period's bill, dated in November,
+    // is compared with November's usage as before: kept by its days.
+    let usage_row = row(
+        "3.30",
+        ("2026-10-01", "2026-11-01"),
+        ("2026-11-02", "2026-11-03"),
+    )
+    .replace(
+        ",Correction,correction,",
+        ",,USE1-Claude4.6Sonnet-input-tokens,",
     );
+    assert!(usage_row.contains(",Usage,,"), "{usage_row}");
+    wd.write(
+        "focus.csv",
+        &format!("{focus}{october}{december}{usage_row}"),
+    );
+    let args = reconcile("usage", "focus.csv", &["--period", "2026-11", "--json"]);
+    let summary = String::from_utf8(wd.output(&args).stdout).unwrap();
     assert!(
         summary.contains("\"invoice_lines_out_of_period\": 1,"),
         "{summary}"
     );
+    let csv = wd.read("out/reconciliation.csv");
+    assert!(csv.contains("\n(invoice total),,,,,27.475000,"), "{csv}");
 }
 
 #[test]

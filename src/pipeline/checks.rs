@@ -12,7 +12,7 @@ use crate::checks::Checks;
 use crate::coverage::coverage;
 use crate::error::Result;
 use crate::model::Cost;
-use crate::read::invoice::{self, InvoiceLine};
+use crate::read::invoice::{self, Charge, InvoiceLine};
 use crate::read::provider_usage::{self, ProviderUsage};
 use crate::read::{self, InputFile, InputKind};
 use crate::reconcile::{reconcile, Names};
@@ -44,9 +44,11 @@ pub fn check(
     Ok((checks, billed))
 }
 
-/// Read every invoice file; lines filed under another billing period
-/// (where the bill says which), else dated outside the period, are dropped
-/// and counted.
+/// Read every invoice file; lines outside the period are dropped and
+/// counted. Model usage is compared with the usage of the period's UTC days,
+/// so its lines are kept by the days they cover; every other line (credits,
+/// tax, corrections, fixed charges) by the billing period the bill files it
+/// under where it says, since it may be dated in another month.
 fn read_invoices(
     config: &CheckConfig,
     usage: &Usage,
@@ -76,9 +78,11 @@ fn read_invoices(
         )?;
         let n = read.len() as u64;
         if let Some(period) = usage.period {
-            read.retain(|l| match l.billing_period {
-                Some(first_day) => period.contains_day(first_day),
-                None => l.covers.is_none_or(|(f, l)| period.overlaps(f, l)),
+            read.retain(|l| match (l.charge, l.billing_period) {
+                (Charge::Usage | Charge::Unmapped, _) | (_, None) => {
+                    l.covers.is_none_or(|(f, l)| period.overlaps(f, l))
+                }
+                (_, Some(first_day)) => period.contains_day(first_day),
             });
             intake.counts.invoice_lines_out_of_period += n - read.len() as u64;
         }
