@@ -74,24 +74,27 @@ struct Rounded {
 }
 
 fn rounded(rec: &Reconciliation) -> Result<Rounded> {
-    let totals = [rec.computed_total, rec.invoiced_usage, rec.invoice_total()].map(Micros::round);
+    let mut totals =
+        [rec.computed_total, rec.invoiced_usage, rec.invoice_total()].map(Micros::round);
     let computed: Vec<Decimal> = rec.lines.iter().map(|l| l.computed).collect();
-    let computed = apportion(&computed, totals[0])?;
+    let computed = fit(&computed, totals[0])?;
+    let sum = |cells: &[Micros]| Micros(cells.iter().map(|m| m.0).sum());
+    totals[0] = sum(&computed);
     let compared = |l: &&Line| l.status != Status::Split;
-    let usage: Vec<Decimal> = rec
-        .lines
-        .iter()
-        .filter(compared)
+    let usage: Vec<Decimal> = (rec.lines.iter().filter(compared))
         .map(|l| l.invoiced)
         .collect();
-    let mut usage = apportion(&usage, totals[1])?.into_iter();
-    let split = rec
-        .lines
-        .iter()
-        .filter(|l| !compared(l))
-        .map(|l| l.invoiced);
+    let usage = fit(&usage, totals[1])?;
+    totals[1] = sum(&usage);
+    let mut usage = usage.into_iter();
+    let split = (rec.lines.iter().filter(|l| !compared(l))).map(|l| l.invoiced);
     let rest: Vec<Decimal> = split.chain(rec.other.iter().map(|l| l.amount)).collect();
-    let mut rest = apportion(&rest, Micros(totals[2].0 - totals[1].0))?.into_iter();
+    let rest = fit(&rest, Micros(totals[2].0 - totals[1].0))?;
+    // Each total's cell is its rows' sum: its own rounding, but where a
+    // column cannot be split to it (the invoice total and the usage total
+    // both rounding a half alike): then a micro-dollar apart.
+    totals[2] = Micros(totals[1].0 + sum(&rest).0);
+    let mut rest = rest.into_iter();
     let invoiced = (rec.lines.iter())
         .map(|l| match compared(&l) {
             true => usage.next(),
@@ -105,6 +108,13 @@ fn rounded(rec: &Reconciliation) -> Result<Rounded> {
         other: rest.collect(),
         totals,
     })
+}
+
+/// `exact` rounded by largest remainder to `target` where that is a
+/// rounding of their sum, else to their own sum's rounding.
+fn fit(exact: &[Decimal], target: Micros) -> Result<Vec<Micros>> {
+    let own = Micros::round(exact.iter().sum());
+    apportion(exact, target).or_else(|_| apportion(exact, own))
 }
 
 /// Every row of `reconciliation.csv`: usage lines, then credits, tax and
