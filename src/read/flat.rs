@@ -116,13 +116,13 @@ fn insert_flat<'a>(flat: &mut AttrMap<'a>, key: Cow<'a, str>, raw: &'a RawValue)
 
 /// `start_time` as an RFC 3339 string with its zone (the Python SDK,
 /// Phoenix) or a number since 1970 (bare or a decimal string) in the unit its
-/// size says: seconds below 10¹¹ (fractions allowed), milliseconds below
+/// size says (fractions allowed): seconds below 10¹¹, milliseconds below
 /// 10¹⁴, microseconds below 10¹⁷, else nanoseconds. Anything else is an
-/// error: a start read wrong would mislead the fingerprint join. `null` is
-/// unknown (0).
+/// error: a start read wrong would mislead the fingerprint join. `null` or
+/// empty is unknown (0).
 fn start_ns(raw: &RawValue) -> std::result::Result<u64, String> {
-    let text = raw.get().trim_matches('"');
-    if text == "null" {
+    let text = raw.get().trim_matches('"').trim();
+    if text == "null" || text.is_empty() {
         return Ok(0);
     }
     let scale = |magnitude: f64| match magnitude {
@@ -134,8 +134,8 @@ fn start_ns(raw: &RawValue) -> std::result::Result<u64, String> {
     let nanos = match text.parse::<u64>() {
         Ok(n) => n.checked_mul(scale(n as f64)),
         Err(_) => (text.parse::<f64>().ok())
-            .filter(|n| (0.0..1e11).contains(n))
-            .map(|n| (n * 1e9) as u64),
+            .filter(|n| (0.0..1.8e19).contains(n))
+            .map(|n| (n * scale(n) as f64) as u64),
     };
     nanos
         .or_else(|| {
@@ -214,6 +214,15 @@ mod tests {
         }
         assert_eq!(at("1748737287").unwrap(), 1_748_737_287_000_000_000);
         assert_eq!(at("null").unwrap(), 0);
+        assert_eq!(at("\"\"").unwrap(), 0);
+        for float in [
+            "1748737287973.123",
+            "1.748737287973e18",
+            "1748737287973000.5",
+        ] {
+            let read = at(float).unwrap();
+            assert!(read.abs_diff(nanos) < 1_000_000, "{float}: {read}");
+        }
         for bad in ["\"2025-06-01T00:21:27.973\"", "\"soon\"", "-5", "1e30"] {
             assert!(at(bad).is_err(), "{bad}");
         }

@@ -49,18 +49,27 @@ pub enum Scalar<'a> {
 
 impl<'a> Scalar<'a> {
     /// The value as text, for dimensions and ids: borrowed from the input
-    /// where it was written as it reads; a number as its shortest decimal
-    /// text that reads back as the same value (`42`, `1.5`), so a tenant
+    /// where it was written as it reads; a double as its shortest decimal
+    /// text that reads back as the same double (`42`, `1.5`), so a tenant
     /// exported as a `doubleValue` keeps its name rather than becoming
-    /// `(none)`.
+    /// `(none)`. A double past 2^53 (an integer id it cannot hold exactly),
+    /// NaN or an infinity is no text: never a wrong id.
     fn into_text(self) -> Option<Cow<'a, str>> {
         let text = match self {
             Scalar::Text(s) => s,
             Scalar::Int(i) => Cow::Owned(i.to_string()),
             Scalar::Bool(b) => Cow::Owned(b.to_string()),
-            Scalar::Float(f) => Cow::Owned(f.to_string()),
+            Scalar::Float(f) if f.is_finite() && f.abs() < 9_007_199_254_740_992.0 => {
+                Cow::Owned(f.to_string())
+            }
+            Scalar::Float(_) => return None,
         };
         (!text.is_empty()).then_some(text)
+    }
+
+    /// Whether it is text, a boolean or a finite number.
+    fn is_number_or_text(&self) -> bool {
+        !matches!(self, Scalar::Float(f) if !f.is_finite())
     }
 
     /// The value as a token count.
@@ -102,12 +111,14 @@ pub trait Attributes {
 
     /// [`Attributes::count`], for a call's token counts: where no name
     /// holds a count but one holds something else (negative, fractional,
-    /// text, over [`MAX_TOKENS`]), what is wrong with it. A count read
+    /// text, over [`MAX_TOKENS`]; NaN is none given), what is wrong with it. A count read
     /// wrong would mislead the fingerprint join and the unbilled report.
     fn token_count(&self, key: &str) -> std::result::Result<Option<u64>, String> {
         let mut bad = None;
         for name in semconv::names(key) {
-            let Some(value) = self.value(name) else {
+            // NaN or an infinity is no count given (the Vercel AI SDK records
+            // NaN where a provider reports none), not a bad one.
+            let Some(value) = self.value(name).filter(|v| v.is_number_or_text()) else {
                 continue;
             };
             match value.count() {
