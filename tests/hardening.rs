@@ -647,3 +647,36 @@ fn a_bad_claude_code_event_is_skipped_alone_under_lenient() {
     assert_eq!(read(&summary) + 1, read(&full), "{summary}");
     assert!(summary.contains("\"skipped\": 1"), "{summary}");
 }
+
+#[test]
+fn a_bad_span_in_a_pretty_printed_document_is_named_by_its_line() {
+    let wd = Workdir::new("pretty-bad-id");
+    let span = |id: &str| {
+        format!("        {{\n          \"traceId\": \"5b8efff798038103d269b633813fc60c\",\n          \"spanId\": \"{id}\",\n          \"name\": \"chat gpt-4o\"\n        }}")
+    };
+    let doc = format!(
+        "{{\n  \"resourceSpans\": [{{\n    \"scopeSpans\": [{{\n      \"spans\": [\n{},\n{}\n      ]\n    }}]\n  }}]\n}}\n",
+        span("eee19b7ec3c1b174"),
+        span("not-an-id")
+    );
+    let line = doc.lines().position(|l| l.contains("not-an-id")).unwrap() + 1;
+    wd.write("spans/a.json", &doc);
+    wd.write("usage.csv", "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch\n");
+    let out = wd.output(&[
+        "report",
+        "--spans",
+        "spans",
+        "--usage",
+        "usage.csv",
+        "--out",
+        "out",
+    ]);
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "a.json:{line}: span \"chat gpt-4o\": spanId \"not-an-id\""
+        )),
+        "{stderr}"
+    );
+}

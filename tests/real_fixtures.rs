@@ -100,10 +100,18 @@ fn adk_recording_with_logs_beside_spans() {
     let unbilled = wd.read("out/unbilled_spans.csv");
     let rows: Vec<&str> = unbilled.lines().skip(1).collect();
     assert_eq!(rows.len(), 3, "{unbilled}");
+    // Each names the line of the pretty-printed document its span id is on.
+    let text = wd.read("adk.json");
     for row in rows {
+        let span_id = row.split(',').nth(1).unwrap();
+        let line = text
+            .lines()
+            .position(|l| l.contains(span_id) && l.contains("spanId"))
+            .unwrap()
+            + 1;
         assert!(
             row.contains(",generate_content gemini-2.5-flash,gemini-2.5-flash,,sess-S2-v2_default,(none),weather_agent,(none),")
-                && row.ends_with(",no join attribute on span,adk.json:1"),
+                && row.ends_with(&format!(",no join attribute on span,adk.json:{line}")),
             "{row}"
         );
     }

@@ -77,7 +77,7 @@ pub fn parse_line(
     sink: &mut dyn FnMut(Span),
 ) -> std::result::Result<u64, (&'static str, String)> {
     let data = parse_data(text)?;
-    convert(data, origin, keys, interner, sink).map_err(|message| ("bad-span", message))
+    convert(data, (origin, None), keys, interner, sink).map_err(|(_, m)| ("bad-span", m))
 }
 
 /// The trace id of every span of one OTLP JSON line, in order, or the
@@ -121,8 +121,50 @@ pub fn read_document(
     sink: &mut dyn FnMut(Span),
 ) -> Result<u64> {
     let data = parse_document(path, &text)?;
-    convert(data, Origin { file, line: 1 }, keys, interner, sink)
-        .map_err(|message| Error::fatal(format!("{}: {message}", path.display())))
+    let lines = Lines::new(&text);
+    convert(
+        data,
+        (Origin { file, line: 1 }, Some(lines)),
+        keys,
+        interner,
+        sink,
+    )
+    .map_err(|(line, message)| match line {
+        Some(line) => Error::fatal(format!("{}:{line}: {message}", path.display())),
+        None => Error::fatal(format!("{}: {message}", path.display())),
+    })
+}
+
+/// The line of a document each of its spans is on (its span id's), found
+/// from where the id lies in the text (spans come in text order, so the
+/// newlines are counted once).
+struct Lines<'t> {
+    text: &'t str,
+    at: usize,
+    line: u64,
+}
+
+impl<'t> Lines<'t> {
+    fn new(text: &'t str) -> Self {
+        Lines {
+            text,
+            at: 0,
+            line: 1,
+        }
+    }
+
+    /// The line `part` (a slice of the text) is on; `None` for text that is
+    /// not in the document (an id unescaped into a copy).
+    fn of(&mut self, part: &str) -> Option<u64> {
+        let offset = (part.as_ptr() as usize).checked_sub(self.text.as_ptr() as usize)?;
+        if offset > self.text.len() || offset < self.at {
+            return None;
+        }
+        let between = &self.text.as_bytes()[self.at..offset];
+        self.line += memchr::memchr_iter(b'\n', between).count() as u64;
+        self.at = offset;
+        Some(self.line)
+    }
 }
 
 /// [`trace_ids`] of a file that holds one document, or its problem as
@@ -142,26 +184,36 @@ fn parse_document<'t>(path: &Path, text: &'t str) -> Result<TracesData<'t>> {
     })
 }
 
-/// Turn one parsed `TracesData` into compact spans.
+/// Turn one parsed `TracesData` into compact spans; in a whole document,
+/// each span's origin is the line its span id is on, and a problem names it.
 fn convert(
     data: TracesData,
-    origin: Origin,
+    (origin, mut lines): (Origin, Option<Lines>),
     keys: &AttrKeys,
     interner: &mut Interner,
     sink: &mut dyn FnMut(Span),
-) -> std::result::Result<u64, String> {
+) -> std::result::Result<u64, (Option<u64>, String)> {
     let mut count = 0;
     if let Some(logs) = &data.resource_logs {
-        count += super::otlp_logs::spans(logs, origin, keys, interner, sink)?;
+        count +=
+            super::otlp_logs::spans(logs, origin, keys, interner, sink).map_err(|m| (None, m))?;
     }
+    let mut failed_at = None;
     each_span(data, &mut |span, attrs| {
+        let line = lines.as_mut().and_then(|l| l.of(&span.span_id));
+        let origin = Origin {
+            line: line.unwrap_or(origin.line),
+            ..origin
+        };
+        failed_at = line;
         let ids = span_ids(span);
         if let Some(span) = compact(&span.name, ids, attrs, origin, keys, interner)? {
             sink(span);
             count += 1;
         }
         Ok(())
-    })?;
+    })
+    .map_err(|m| (failed_at, m))?;
     Ok(count)
 }
 
