@@ -78,10 +78,18 @@ fn one_request_in_two_exports_keeps_the_finer_record_whatever_the_order() {
 }
 
 #[test]
-fn one_request_in_two_service_tiers_is_an_error_naming_both() {
-    // OpenRouter says priority; the gateway's row says standard.
+fn one_request_in_two_service_tiers_keeps_the_stated_one_and_refuses_two() {
+    // OpenRouter says priority; the gateway's finer row says standard, as
+    // a source that states no tier reads: the finer row is billed, in the
+    // priority tier.
     for first in [true, false] {
-        let (code, _, stderr) = two_sources("tiers", "7,3,0,0,25,standard", first);
+        let (code, total, stderr) = two_sources("stated", "4,3,3,0,25,standard", first);
+        assert_eq!(code, 0, "{stderr}");
+        assert!(total.contains(",0.000711,"), "{total}");
+    }
+    // Two tiers stated: one of the rows is wrong.
+    for first in [true, false] {
+        let (code, _, stderr) = two_sources("tiers", "7,3,0,0,25,flex", first);
         assert_eq!(code, 2, "{stderr}");
         assert!(stderr.contains("in service tier "), "{stderr}");
     }

@@ -229,7 +229,7 @@ fn a_tier_region_or_speed_without_a_rate_stops_the_run() {
     wd.write("usage.csv", &TIERED_USAGE.replace(",flex,", ",turbo,"));
     let stderr = wd.fail(&crate::workdir::HANDMADE_REPORT, 2);
     assert!(
-        stderr.contains("usage.csv:3: service_tier: expected standard, batch, flex, priority or empty, got \"turbo\""),
+        stderr.contains("usage.csv:3: service_tier: expected standard, default, batch, flex or priority, got \"turbo\""),
         "{stderr}"
     );
 }

@@ -12,8 +12,9 @@
 //!   being the median absolute deviation of the last 14 days (×1.4826),
 //!   with the run-rate's own uncertainty added: an estimate, computed in
 //!   floating point, not an amount of money;
-//! - `exceeds_on` is the first day the month to date crosses the budget,
-//!   or, at the run-rate, would.
+//! - `exceeds_on` is the first day the month to date reaches the budget
+//!   (as `budget.csv` calls a value at 100 % `over`), or, at the
+//!   run-rate, would.
 //!
 //! Weekday effects are not modelled: a fleet whose weekends are quiet gets
 //! a wider interval, not a shifted one.
@@ -146,9 +147,9 @@ fn one(
     }
 }
 
-/// The first day the running total of `days` (from `start`) exceeds
-/// `budget`, else the day after `as_of` at the run-rate `rate` when it is
-/// within the month.
+/// The first day the running total of `days` (from `start`) reaches
+/// `budget`, else the day after `as_of` it would at the run-rate `rate`,
+/// when that is within the month.
 fn crossing(
     days: &[Decimal],
     start: NaiveDate,
@@ -160,7 +161,7 @@ fn crossing(
     let mut total = Decimal::ZERO;
     for (i, day) in days.iter().enumerate() {
         total += day;
-        if total > budget {
+        if total >= budget {
             return start.checked_add_days(chrono::Days::new(i as u64));
         }
     }
@@ -168,7 +169,7 @@ fn crossing(
     if rate <= 0.0 {
         return None;
     }
-    let more = (short / rate).floor() as u64 + 1;
+    let more = ((short / rate).ceil() as u64).max(1);
     as_of
         .checked_add_days(chrono::Days::new(more))
         .filter(|d| *d <= end)

@@ -6,7 +6,7 @@ use hashbrown::HashTable;
 use super::{entry_id, ALTERNATIVE};
 use crate::error::{Error, Result};
 use crate::hash::{hash_of, part_of_hash, FastMap};
-use crate::model::{Origin, RequestIds, TokenType, UsageRecord};
+use crate::model::{Origin, RequestIds, Tier, TokenType, UsageRecord};
 use crate::read::usage::UsageFormat;
 
 /// Drop usage records that repeat another (returning how many were
@@ -23,7 +23,9 @@ use crate::read::usage::UsageFormat;
 ///   OpenRouter). Split differently, the finer record stays when the other
 ///   is it as the coarser source would count it (classes it cannot tell
 ///   apart, such as OpenRouter's cache writes, counted as uncached input);
-///   any other difference is an error naming both.
+///   any other difference is an error naming both. A service tier one
+///   source states (not standard) is the kept record's; two that state
+///   different tiers are an error.
 ///
 /// `describe` names a record's file and line, `source` its file's format;
 /// `threads` search for repeated ids first ([`any_id_repeated`]), the
@@ -40,6 +42,7 @@ pub fn dedupe(
     let mut kept: FastMap<&str, usize> =
         FastMap::with_capacity_and_hasher(records.len(), Default::default());
     let mut drop = vec![false; records.len()];
+    let mut stated_tiers = Vec::new();
     for (i, r) in records.iter().enumerate() {
         let own = r.ids(ids.get(i));
         let Some((id, j)) = own.clone().find_map(|id| kept.get(id).map(|&j| (id, j))) else {
@@ -52,9 +55,18 @@ pub fn dedupe(
         let later_stays = later_stays(id, earlier, (r, ids.get(i)), &describe, &source)?;
         let (stays, goes) = if later_stays { (i, j) } else { (j, i) };
         drop[goes] = true;
+        // A tier one source states and the other does not (standard is
+        // what a source that states none reads as) is the request's.
+        let tiers = [r.service.tier, earlier.0.service.tier];
+        if let Some(&tier) = tiers.iter().find(|&&t| t != Tier::Standard) {
+            stated_tiers.push((stays, tier));
+        }
         for id in own.chain(earlier.0.ids(earlier.1)) {
             kept.insert(id, stays);
         }
+    }
+    for (at, tier) in stated_tiers {
+        records[at].service.tier = tier;
     }
     let dropped = drop.iter().filter(|&&d| d).count() as u64;
     ids.retain_with(records, |i| !drop[i]);
@@ -131,7 +143,7 @@ fn later_stays(
         };
     }
     let (tier_a, tier_b) = (earlier.service.tier, later.service.tier);
-    if tier_a != tier_b {
+    if tier_a != tier_b && tier_a != Tier::Standard && tier_b != Tier::Standard {
         return refuse(&format!(
             "({}) in service tier {} rather than this {}'s {}",
             fa.name(),

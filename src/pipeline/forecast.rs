@@ -8,19 +8,28 @@ use super::config::{AnswerConfig, Period};
 use crate::answers::budget::Budgets;
 use crate::answers::daily::series;
 use crate::answers::forecast::{forecast, Forecast};
+use crate::error::{Error, Result};
 use crate::ledger::Report;
 
 /// The as-of day: `--as-of`, else, when `--period` is the month running
-/// now, the last day with data.
+/// now, the last day with data. An `--as-of` outside `--period` is an
+/// error: its month to date would be a silent $0.
 pub fn as_of(
     config: &AnswerConfig,
     period: Option<Period>,
     days: Option<(NaiveDate, NaiveDate)>,
-) -> Option<NaiveDate> {
+) -> Result<Option<NaiveDate>> {
+    if let Some(day) = config.as_of {
+        if let Some(p) = period.filter(|p| !p.contains_day(day)) {
+            return Err(Error::fatal(format!(
+                "--as-of {day} is outside --period {p}: the month to date is of the period's days"
+            )));
+        }
+    }
     let running = period.is_some_and(|p| p == Period::of(super::config::today()));
-    config
+    Ok(config
         .as_of
-        .or_else(|| days.filter(|_| running).map(|(_, last)| last))
+        .or_else(|| days.filter(|_| running).map(|(_, last)| last)))
 }
 
 /// Every value's forecast as of `as_of`, from the per-day reports over

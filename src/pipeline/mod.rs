@@ -166,7 +166,7 @@ pub fn month(
         .as_ref()
         .map(|a| a.rule_owners(&mut usage.interner));
     let range = answers::record_days(&usage.records);
-    let as_of = forecast::as_of(&config.answers, usage.period, range);
+    let as_of = forecast::as_of(&config.answers, usage.period, range)?;
     let forecast = as_of
         .zip(range)
         .map(|(day, range)| forecast::month_forecast(&days, range, day, budgets.as_ref()));

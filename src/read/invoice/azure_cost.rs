@@ -18,7 +18,7 @@ use super::meters::Cloud;
 use super::{Columns, InvoiceLine, Reader, RowError};
 
 const METER: [&str; 1] = ["MeterName"];
-const DATE: [&str; 2] = ["Date", "UsageDate"];
+const DATE: [&str; 3] = ["Date", "UsageDate", "UsageDateTime"];
 const COST: [&str; 3] = ["CostInBillingCurrency", "Cost", "PreTaxCost"];
 const COST_USD: [&str; 1] = ["CostInUsd"];
 const CURRENCY: [&str; 3] = ["BillingCurrency", "BillingCurrencyCode", "Currency"];

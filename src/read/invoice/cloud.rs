@@ -137,12 +137,15 @@ fn usage(reader: &Reader, row: &BillRow, mut line: InvoiceLine) -> InvoiceLine {
 }
 
 /// A UTC day from a bill's date or timestamp: `2025-06-01`,
-/// `2025-06-01T00:00:00.000Z`, `2026-03-14 09:00:00 UTC`, or Azure's
-/// `06/01/2025` (month first).
+/// `2025-06-01T00:00:00.000Z`, `2026-03-14 09:00:00 UTC`, Azure's
+/// `06/01/2025` (month first), or a query's `20250601`.
 pub(super) fn parse_day(text: &str) -> Option<NaiveDate> {
     let text = text.trim();
     if let Some(day) = text.get(..10).and_then(|d| d.parse().ok()) {
         return Some(day);
+    }
+    if text.len() == 8 && text.bytes().all(|b| b.is_ascii_digit()) {
+        return NaiveDate::parse_from_str(text, "%Y%m%d").ok();
     }
     let date = text.split([' ', 'T']).next()?;
     NaiveDate::parse_from_str(date, "%m/%d/%Y").ok()

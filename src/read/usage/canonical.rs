@@ -252,13 +252,7 @@ fn parse_service(
     };
     let tier = match optional(row, columns.service_tier, "service_tier")? {
         "" if batch => Tier::Batch,
-        "" => Tier::Standard,
-        name => Tier::parse(name).ok_or_else(|| {
-            let message = format!(
-                "service_tier: expected standard, batch, flex, priority or empty, got \"{name}\""
-            );
-            ("bad-service-tier", message)
-        })?,
+        name => super::service_tier(Some(name))?,
     };
     if batch && tier != Tier::Batch {
         let message = format!("batch is true but service_tier is {}", tier.key());

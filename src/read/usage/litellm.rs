@@ -110,9 +110,15 @@ fn decode_json_text(mut log: SpendLog) -> Result<SpendLog, RowError> {
         ("request_tags", &mut log.request_tags),
     ] {
         if let Some(Value::String(text)) = field {
-            let decoded = serde_json::from_str(text)
-                .map_err(|e| ("bad-json", format!("{name}: not JSON ({e}): {text}")))?;
-            *field = Some(decoded);
+            // Empty text is absent, as an empty CSV cell is.
+            let decoded = match text.trim() {
+                "" => None,
+                json => Some(
+                    serde_json::from_str(json)
+                        .map_err(|e| ("bad-json", format!("{name}: not JSON ({e}): {text}")))?,
+                ),
+            };
+            *field = decoded;
         }
     }
     Ok(log)
