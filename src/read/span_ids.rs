@@ -16,8 +16,8 @@ pub struct Ids<'a> {
 
 impl Ids<'_> {
     /// The trace, span and parent ids (0: none) of the span called `name`,
-    /// or what is wrong with them: the only problem [`compact`] finds with a
-    /// span.
+    /// or what is wrong with them (with a call's token counts, the problems
+    /// [`super::span::compact`] finds with a span).
     pub fn parse(&self, name: &str) -> std::result::Result<(u128, u64, u64), String> {
         let what = |field: &str, value: &str| format!("span \"{name}\": {field} \"{value}\"");
         let trace_id = parse_hex_id(self.trace.0, 32).ok_or_else(|| {

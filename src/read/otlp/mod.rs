@@ -81,8 +81,9 @@ pub fn parse_line(
 }
 
 /// The trace id of every span of one OTLP JSON line, in order, or the
-/// line's problem exactly as [`parse_line`] finds it (what `partition`
-/// cuts is what the reader accepts).
+/// line's problem with its JSON or its ids as [`parse_line`] finds it (a
+/// call's bad token count is found when its part is read, naming the
+/// part's file).
 pub fn trace_ids(text: &str) -> std::result::Result<Vec<u128>, (&'static str, String)> {
     all_trace_ids(parse_data(text)?).map_err(|message| ("bad-span", message))
 }
