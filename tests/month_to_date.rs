@@ -151,3 +151,34 @@ fn the_month_to_date_forecast_brackets_the_month_end_and_gates_the_budget() {
         "{panel}"
     );
 }
+
+#[test]
+fn month_to_date_columns_sum_to_one_total_in_every_dimension() {
+    let wd = Workdir::new("mtd-sums");
+    wd.run(&[
+        "simulate", "--runs", "400", "--month", "2025-06", "--out", "sim",
+    ]);
+    wd.run(&[
+        "report",
+        "--spans",
+        "sim/spans",
+        "--usage",
+        "sim/usage.csv",
+        "--period",
+        "2025-06",
+        "--as-of",
+        "2025-06-10",
+        "--out",
+        "out",
+        "--quiet",
+    ]);
+    let forecast = wd.read("out/forecast.csv");
+    let mut sums: std::collections::BTreeMap<String, i128> = Default::default();
+    for line in forecast.lines().skip(1) {
+        let cells: Vec<&str> = line.split(',').collect();
+        *sums.entry(cells[0].to_string()).or_default() += crate::workdir::micros(cells[2]);
+    }
+    assert_eq!(sums.len(), 5, "{forecast}");
+    let first = *sums.values().next().unwrap();
+    assert!(sums.values().all(|&s| s == first), "{sums:?}");
+}

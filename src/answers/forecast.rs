@@ -24,7 +24,7 @@ use rust_decimal::prelude::FromPrimitive;
 use rust_decimal::Decimal;
 
 use super::daily::{floats, mad, median, Series};
-use crate::money::Micros;
+use crate::money::{apportion, Micros};
 use crate::read::budgets::Budgets;
 
 /// One row of `forecast.csv`.
@@ -34,7 +34,8 @@ pub struct Forecast {
     pub dimension: &'static str,
     /// The value.
     pub value: String,
-    /// Month to date, exact then rounded.
+    /// Month to date, rounded: each dimension's column split by largest
+    /// remainder, so every dimension sums to the same month to date.
     pub mtd: Micros,
     /// The month-end estimate and its interval, rounded.
     pub forecast: (Micros, Micros, Micros),
@@ -42,7 +43,7 @@ pub struct Forecast {
     pub budget: Option<Decimal>,
     /// The forecast as a share of the budget, two places.
     pub pct: Option<Decimal>,
-    /// The first day the month crosses (or would cross) the budget.
+    /// The first day the month reaches (or would reach) the budget.
     pub exceeds_on: Option<NaiveDate>,
 }
 
@@ -93,13 +94,30 @@ pub fn forecast(
             .find(|b| b.dimension.name() == s.dimension && b.key == s.value);
         found.map(|b| b.usd)
     };
-    all.iter()
+    let (mut rows, exact): (Vec<Forecast>, Vec<Decimal>) = all
+        .iter()
         .filter_map(|s| {
             let budget = budget_of(s);
-            let row = one(s, first, as_of, month_end, budget);
-            (!row.mtd.to_decimal().is_zero() || budget.is_some()).then_some(row)
+            let (row, mtd) = one(s, first, as_of, month_end, budget);
+            (!mtd.is_zero() || budget.is_some()).then_some((row, mtd))
         })
-        .collect()
+        .unzip();
+    let mut dimensions: Vec<&'static str> = rows.iter().map(|r| r.dimension).collect();
+    dimensions.sort_unstable();
+    dimensions.dedup();
+    for dimension in dimensions {
+        let at: Vec<usize> = (0..rows.len())
+            .filter(|&i| rows[i].dimension == dimension)
+            .collect();
+        let values: Vec<Decimal> = at.iter().map(|&i| exact[i]).collect();
+        let target = Micros::round(values.iter().sum());
+        if let Ok(rounded) = apportion(&values, target) {
+            for (&i, mtd) in at.iter().zip(rounded) {
+                rows[i].mtd = mtd;
+            }
+        }
+    }
+    rows
 }
 
 fn one(
@@ -108,7 +126,7 @@ fn one(
     as_of: NaiveDate,
     month_end: NaiveDate,
     budget: Option<Decimal>,
-) -> Forecast {
+) -> (Forecast, Decimal) {
     let month_start = as_of.with_day(1).unwrap_or(as_of);
     let index = |day: NaiveDate| usize::try_from((day - first).num_days()).ok();
     let from = index(month_start.max(first)).unwrap_or(0);
@@ -136,7 +154,7 @@ fn one(
         .map(|b| (forecast.0.to_decimal() * Decimal::ONE_HUNDRED / b).round_dp(2));
     let exceeds_on =
         budget.and_then(|b| crossing(days, month_start.max(first), b, rate, as_of, month_end));
-    Forecast {
+    let row = Forecast {
         dimension: s.dimension,
         value: s.value.clone(),
         mtd: Micros::round(mtd),
@@ -144,7 +162,8 @@ fn one(
         budget,
         pct,
         exceeds_on,
-    }
+    };
+    (row, mtd)
 }
 
 /// The first day the running total of `days` (from `start`) reaches
@@ -215,7 +234,8 @@ mod tests {
             as_of,
             NaiveDate::from_ymd_opt(2025, 6, 30).unwrap(),
             Some(Decimal::from(400)),
-        );
+        )
+        .0;
         // $249 to date; the real month end, the same pattern to the 30th: $449.
         let (point, low, high) = f.forecast;
         assert_eq!(f.mtd, Micros(249_000_000));
