@@ -680,3 +680,31 @@ fn a_bad_span_in_a_pretty_printed_document_is_named_by_its_line() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_bad_span_skips_only_itself_under_lenient() {
+    let wd = Workdir::new("lenient-span");
+    let span = |id: &str, name: &str| {
+        format!(
+            r#"{{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"{id}","name":"{name}"}}"#
+        )
+    };
+    let spans = [
+        span("eee19b7ec3c1b171", "a"),
+        span("bad", "b"),
+        span("eee19b7ec3c1b173", "c"),
+    ];
+    let line = format!(
+        r#"{{"resourceSpans":[{{"scopeSpans":[{{"spans":[{}]}}]}}]}}"#,
+        spans.join(",")
+    );
+    wd.write("spans/a.jsonl", &format!("{line}\n"));
+    wd.write("usage.csv", "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch\n");
+    let (code, stderr) = usage_run(&wd, &["usage.csv"], &["--lenient"]);
+    assert_eq!(code, 0, "{stderr}");
+    let summary = wd.read("out/summary.json");
+    assert!(
+        summary.contains("\"spans\": 2,") && summary.contains("\"skipped\": 1"),
+        "{summary}"
+    );
+}

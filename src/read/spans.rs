@@ -67,10 +67,10 @@ impl Dialect {
         origin: Origin,
         keys: &AttrKeys,
         interner: &mut Interner,
-        sink: &mut dyn FnMut(Span),
+        (sink, bad): (&mut dyn FnMut(Span), &mut dyn FnMut(String)),
     ) -> std::result::Result<u64, (&'static str, String)> {
         match self {
-            Dialect::Otlp => super::otlp::parse_line(text, origin, keys, interner, sink),
+            Dialect::Otlp => super::otlp::parse_line(text, origin, keys, interner, (sink, bad)),
             Dialect::Flat => super::flat::parse_line(text, origin, keys, interner, sink),
             Dialect::Jaeger => super::jaeger::parse_document(text, origin, keys, interner, sink)
                 .map_err(|m| ("bad-json", m)),
@@ -123,12 +123,14 @@ fn parse_block(
             line: line_no,
         };
         let sink = &mut |s| parsed.spans.push(s);
-        if let Err((kind, message)) =
-            dialect.parse_line(text, origin, keys, &mut parsed.interner, sink)
-        {
-            parsed
-                .errors
-                .push(Error::record(path, line_no, kind, message));
+        let mut bad_spans = Vec::new();
+        let bad = &mut |message| bad_spans.push(message);
+        let read = dialect.parse_line(text, origin, keys, &mut parsed.interner, (sink, bad));
+        let record = |(kind, message)| Error::record(path, line_no, kind, message);
+        let bad_spans = bad_spans.into_iter().map(|m| ("bad-span", m));
+        parsed.errors.extend(bad_spans.map(record));
+        if let Err(problem) = read {
+            parsed.errors.push(record(problem));
         }
     }
     parsed

@@ -67,17 +67,31 @@ struct OtlpSpan<'a> {
     attributes: Vec<KeyValue<'a>>,
 }
 
-/// Parse one OTLP JSON line into compact spans, passing each to `sink`.
-/// Returns the number of spans, or the line's problem.
+/// Parse one OTLP JSON line into compact spans, passing each to `sink`
+/// and each bad span's problem to `bad` (the line's other spans are read
+/// on). Returns the number of spans, or the line's problem.
 pub fn parse_line(
     text: &str,
     origin: Origin,
     keys: &AttrKeys,
     interner: &mut Interner,
-    sink: &mut dyn FnMut(Span),
+    (sink, bad): (&mut dyn FnMut(Span), &mut dyn FnMut(String)),
 ) -> std::result::Result<u64, (&'static str, String)> {
     let data = parse_data(text)?;
-    convert(data, (origin, None), keys, interner, sink).map_err(|(_, m)| ("bad-span", m))
+    let reading = Reading {
+        origin,
+        lines: None,
+        bad: Some(bad),
+    };
+    convert(data, reading, keys, interner, sink).map_err(|(_, m)| ("bad-span", m))
+}
+
+/// Where the spans being converted come from, and where a bad one's
+/// problem goes (none: it stops the conversion).
+struct Reading<'t, 'b> {
+    origin: Origin,
+    lines: Option<Lines<'t>>,
+    bad: Option<&'b mut dyn FnMut(String)>,
 }
 
 /// The trace id of every span of one OTLP JSON line, in order, or the
@@ -122,15 +136,12 @@ pub fn read_document(
     sink: &mut dyn FnMut(Span),
 ) -> Result<u64> {
     let data = parse_document(path, &text)?;
-    let lines = Lines::new(&text);
-    convert(
-        data,
-        (Origin { file, line: 1 }, Some(lines)),
-        keys,
-        interner,
-        sink,
-    )
-    .map_err(|(line, message)| match line {
+    let reading = Reading {
+        origin: Origin { file, line: 1 },
+        lines: Some(Lines::new(&text)),
+        bad: None,
+    };
+    convert(data, reading, keys, interner, sink).map_err(|(line, message)| match line {
         Some(line) => Error::fatal(format!("{}:{line}: {message}", path.display())),
         None => Error::fatal(format!("{}: {message}", path.display())),
     })
@@ -189,11 +200,12 @@ fn parse_document<'t>(path: &Path, text: &'t str) -> Result<TracesData<'t>> {
 /// each span's origin is the line its span id is on, and a problem names it.
 fn convert(
     data: TracesData,
-    (origin, mut lines): (Origin, Option<Lines>),
+    mut reading: Reading,
     keys: &AttrKeys,
     interner: &mut Interner,
     sink: &mut dyn FnMut(Span),
 ) -> std::result::Result<u64, (Option<u64>, String)> {
+    let origin = reading.origin;
     let mut count = 0;
     if let Some(logs) = &data.resource_logs {
         count +=
@@ -201,16 +213,24 @@ fn convert(
     }
     let mut failed_at = None;
     each_span(data, &mut |span, attrs| {
-        let line = lines.as_mut().and_then(|l| l.of(&span.span_id));
+        let line = reading.lines.as_mut().and_then(|l| l.of(&span.span_id));
         let origin = Origin {
             line: line.unwrap_or(origin.line),
             ..origin
         };
         failed_at = line;
         let ids = span_ids(span);
-        if let Some(span) = compact(&span.name, ids, attrs, origin, keys, interner)? {
-            sink(span);
-            count += 1;
+        match (
+            compact(&span.name, ids, attrs, origin, keys, interner),
+            &mut reading.bad,
+        ) {
+            (Ok(Some(span)), _) => {
+                sink(span);
+                count += 1;
+            }
+            (Ok(None), _) => {}
+            (Err(message), Some(bad)) => bad(message),
+            (Err(message), None) => return Err(message),
         }
         Ok(())
     })
