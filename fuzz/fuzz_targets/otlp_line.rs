@@ -27,6 +27,12 @@ fuzz_target!(|data: &[u8]| {
     );
     let origin = Origin { file: 0, line: 1 };
     let mut interner = Interner::default();
-    let _ = otlp::parse_line(text, origin, &keys, &mut interner, &mut |_| {});
+    let _ = otlp::parse_line(
+        text,
+        origin,
+        &keys,
+        &mut interner,
+        (&mut |_| {}, &mut |_| {}),
+    );
     let _ = flat::parse_line(text, origin, &keys, &mut interner, &mut |_| {});
 });
