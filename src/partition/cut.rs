@@ -289,7 +289,14 @@ fn by_partition<'s, 'a>(
         cut.push((resource, at, scope_cuts, parts));
     }
     if traces.next().is_some() {
-        return Err("the line holds fewer spans than the reader found".into());
+        // The reader also counts the request events of OTLP logs (coding
+        // agents' telemetry), which are not spans to cut.
+        return Err(
+            "the line holds log events (resourceLogs) or fewer spans than the reader \
+                    found: partition cuts OTLP trace lines; give coding-agent logs to report \
+                    as they are"
+                .into(),
+        );
     }
     Ok(cut)
 }
