@@ -157,6 +157,14 @@ pub fn apportion(exact: &[Decimal], target: Micros) -> Result<Vec<Micros>> {
     Ok(cells)
 }
 
+/// `exact` amounts as a column of micro-dollars summing to the rounding of
+/// their own sum, by largest remainder ([`apportion`]); a rounding of the
+/// sum always splits.
+pub fn round_column(exact: &[Decimal]) -> Vec<Micros> {
+    apportion(exact, Micros::round(exact.iter().sum()))
+        .expect("a rounding of the sum always splits")
+}
+
 /// Round a grand total and split it over `components` (steps 1 and 2).
 pub fn split<const N: usize>(components: [Decimal; N]) -> Result<[Micros; N]> {
     let total = Micros::round(components.iter().sum());

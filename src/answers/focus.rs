@@ -35,7 +35,7 @@ use crate::error::Result;
 use crate::hash::{DenseMap, FastMap, SharedKeyMap};
 use crate::intern::{Interner, Sym, TextOrder};
 use crate::model::TokenType;
-use crate::money::{apportion, Micros};
+use crate::money::{apportion, round_column, Micros};
 use crate::posting::{Posting, Postings, RuleOwner};
 use crate::price::{per_million, Lookup, PriceTable};
 
@@ -280,7 +280,7 @@ fn finish<'a>(
         )
     });
     let list: Vec<Decimal> = rows.values().map(|s| s.list).collect();
-    let list = apportion(&list, Micros::round(list.iter().sum()))?;
+    let list = round_column(&list);
     let mut billed: Vec<Decimal> = rows.values().map(|s| s.billed).collect();
     let adjustment = invoice_only.filter(|a| !a.is_zero());
     billed.extend(adjustment);

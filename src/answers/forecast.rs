@@ -24,7 +24,7 @@ use rust_decimal::prelude::FromPrimitive;
 use rust_decimal::Decimal;
 
 use super::daily::{floats, mad, median, Series};
-use crate::money::{apportion, Micros};
+use crate::money::{round_column, Micros};
 use crate::read::budgets::Budgets;
 
 /// One row of `forecast.csv`.
@@ -110,11 +110,8 @@ pub fn forecast(
             .filter(|&i| rows[i].dimension == dimension)
             .collect();
         let values: Vec<Decimal> = at.iter().map(|&i| exact[i]).collect();
-        let target = Micros::round(values.iter().sum());
-        if let Ok(rounded) = apportion(&values, target) {
-            for (&i, mtd) in at.iter().zip(rounded) {
-                rows[i].mtd = mtd;
-            }
+        for (&i, mtd) in at.iter().zip(round_column(&values)) {
+            rows[i].mtd = mtd;
         }
     }
     rows

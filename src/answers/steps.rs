@@ -8,7 +8,7 @@ use rust_decimal::{Decimal, RoundingStrategy};
 
 use crate::error::Result;
 use crate::model::TokenType;
-use crate::money::{apportion, Micros};
+use crate::money::{round_column, Micros};
 use crate::posting::Postings;
 
 /// One row of `by_step.csv`; `step` `None` holds the unattributed records.
@@ -53,7 +53,7 @@ pub fn by_step(postings: &Postings) -> Result<Vec<StepRow>> {
         sums.cost += cost.total();
     }
     let exact: Vec<Decimal> = groups.values().map(|s| s.cost).collect();
-    let cells = apportion(&exact, Micros::round(exact.iter().sum()))?;
+    let cells = round_column(&exact);
     Ok(groups
         .into_iter()
         .zip(cells)

@@ -83,7 +83,7 @@ pub fn emit(
     if output.json {
         print_stdout(&summary_json(&month.summary)?)?;
     } else if !output.quiet {
-        let text = terminal(month)?;
+        let text = terminal(month);
         if output.print.is_some() {
             eprint!("{text}");
         } else {

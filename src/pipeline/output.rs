@@ -224,30 +224,30 @@ fn write_answers(
 
 /// The summary printed after a run: totals, top tenants and features, the
 /// checks, and the budgets.
-pub fn terminal(month: &Month) -> Result<String> {
+pub fn terminal(month: &Month) -> String {
     let summary = &month.summary;
     let mut text = terminal_summary(
         summary,
         &month.report(Dimension::Tenant).rows,
         &month.report(Dimension::Feature).rows,
     );
-    text += &checks_terminal(&month.checks, summary)?;
+    text += &checks_terminal(&month.checks, summary);
     if let Some(rows) = &month.budget_rows {
         text += &budget_terminal(rows, month.basis());
     }
-    Ok(text)
+    text
 }
 
 /// The checks' part of the terminal output.
-pub fn checks_terminal(checks: &Checks, summary: &crate::summary::Summary) -> Result<String> {
-    let mut text = match &checks.reconciliation {
-        Some(rec) => reconciliation_terminal(rec)?,
-        None => String::new(),
-    };
+pub fn checks_terminal(checks: &Checks, summary: &crate::summary::Summary) -> String {
+    let mut text = checks
+        .reconciliation
+        .as_ref()
+        .map_or_else(String::new, reconciliation_terminal);
     if let Some(coverage) = &summary.coverage {
         text += &coverage_terminal(coverage);
     }
-    Ok(text)
+    text
 }
 
 /// The budgets' lines of the terminal summary; `basis` says whether the

@@ -14,7 +14,7 @@ use crate::dimension::{Dimension, NONE, UNATTRIBUTED};
 use crate::error::{Error, Result};
 use crate::intern::{Interner, Sym};
 use crate::model::{RequestIds, TokenType};
-use crate::money::{apportion, Micros};
+use crate::money::round_column;
 use crate::posting::{Posting, Postings};
 
 /// The table's rows, column by column: one per posting.
@@ -34,7 +34,7 @@ fn polars_error(e: PolarsError) -> Error {
 /// Micro-dollars of each exact amount, split to sum to their rounded sum,
 /// as a `Decimal(38, 6)` column.
 fn money(name: &str, exact: &[Decimal]) -> Result<Column> {
-    let cells = apportion(exact, Micros::round(exact.iter().sum()))?;
+    let cells = round_column(exact);
     let values: Vec<i128> = cells.iter().map(|m| m.0).collect();
     let decimal = Int128Chunked::from_vec(name.into(), values)
         .into_decimal(38, 6)

@@ -6,8 +6,7 @@
 use rust_decimal::Decimal;
 
 use super::CsvOut;
-use crate::error::Result;
-use crate::money::{apportion, ratio, Micros};
+use crate::money::{apportion, ratio, round_column, Micros};
 use crate::reconcile::{Line, Reconciliation, Status};
 use crate::terminal::escape;
 
@@ -73,23 +72,23 @@ struct Rounded {
     totals: [Micros; 3],
 }
 
-fn rounded(rec: &Reconciliation) -> Result<Rounded> {
+fn rounded(rec: &Reconciliation) -> Rounded {
     let mut totals =
         [rec.computed_total, rec.invoiced_usage, rec.invoice_total()].map(Micros::round);
     let computed: Vec<Decimal> = rec.lines.iter().map(|l| l.computed).collect();
-    let computed = fit(&computed, totals[0])?;
-    let sum = |cells: &[Micros]| Micros(cells.iter().map(|m| m.0).sum());
+    let computed = fit(&computed, totals[0]);
+    let sum = |cells: &[Micros]| cells.iter().copied().sum::<Micros>();
     totals[0] = sum(&computed);
     let compared = |l: &&Line| l.status != Status::Split;
     let usage: Vec<Decimal> = (rec.lines.iter().filter(compared))
         .map(|l| l.invoiced)
         .collect();
-    let usage = fit(&usage, totals[1])?;
+    let usage = fit(&usage, totals[1]);
     totals[1] = sum(&usage);
     let mut usage = usage.into_iter();
     let split = (rec.lines.iter().filter(|l| !compared(l))).map(|l| l.invoiced);
     let rest: Vec<Decimal> = split.chain(rec.other.iter().map(|l| l.amount)).collect();
-    let rest = fit(&rest, Micros(totals[2].0 - totals[1].0))?;
+    let rest = fit(&rest, Micros(totals[2].0 - totals[1].0));
     // Each total's cell is its rows' sum: its own rounding, but where a
     // column cannot be split to it (the invoice total and the usage total
     // both rounding a half alike): then a micro-dollar apart.
@@ -102,25 +101,24 @@ fn rounded(rec: &Reconciliation) -> Result<Rounded> {
         })
         .collect::<Option<Vec<Micros>>>()
         .expect("a cell per line");
-    Ok(Rounded {
+    Rounded {
         computed,
         invoiced,
         other: rest.collect(),
         totals,
-    })
+    }
 }
 
 /// `exact` rounded by largest remainder to `target` where that is a
 /// rounding of their sum, else to their own sum's rounding.
-fn fit(exact: &[Decimal], target: Micros) -> Result<Vec<Micros>> {
-    let own = Micros::round(exact.iter().sum());
-    apportion(exact, target).or_else(|_| apportion(exact, own))
+fn fit(exact: &[Decimal], target: Micros) -> Vec<Micros> {
+    apportion(exact, target).unwrap_or_else(|_| round_column(exact))
 }
 
 /// Every row of `reconciliation.csv`: usage lines, then credits, tax and
 /// adjustments, then the usage total (the gate) and the invoice total.
-fn rows(rec: &Reconciliation) -> Result<Vec<[String; 10]>> {
-    let r = rounded(rec)?;
+fn rows(rec: &Reconciliation) -> Vec<[String; 10]> {
+    let r = rounded(rec);
     let mut rows = Vec::with_capacity(rec.lines.len() + rec.other.len() + 2);
     for (i, line) in rec.lines.iter().enumerate() {
         let k = &line.key;
@@ -153,17 +151,14 @@ fn rows(rec: &Reconciliation) -> Result<Vec<[String; 10]>> {
         Status::NotUsage.name(),
         "usage and every other line of the bill",
     ));
-    Ok(rows)
+    rows
 }
 
 /// Write `reconciliation.csv`; where the invoice states list prices
 /// (before a negotiated discount), a `list_usd` column after
 /// `invoiced_usd` shows them per compared line.
 pub fn reconciliation_csv(w: &mut CsvOut, rec: &Reconciliation) -> csv::Result<()> {
-    // A rounding that cannot add up is a conservation bug: it stops the
-    // write, named, as the other reports' do.
-    let bug = |e: crate::error::Error| csv::Error::from(std::io::Error::other(e.to_string()));
-    let rows = rows(rec).map_err(bug)?;
+    let rows = rows(rec);
     if !rec.lines.iter().any(|l| l.list.is_some()) {
         w.row(HEADER)?;
         for r in rows {
@@ -179,8 +174,7 @@ pub fn reconciliation_csv(w: &mut CsvOut, rec: &Reconciliation) -> csv::Result<(
     w.row(with_list(HEADER.map(str::to_string), "list_usd".into()))?;
     // The listed lines' list prices, rounded to their sum's rounding.
     let listed: Vec<Decimal> = rec.lines.iter().filter_map(|l| l.list).collect();
-    let listed = apportion(&listed, Micros::round(listed.iter().sum()));
-    let mut listed = listed.map_err(bug)?.into_iter();
+    let mut listed = round_column(&listed).into_iter();
     let lists = rec
         .lines
         .iter()
@@ -197,9 +191,9 @@ const LIST_AT: usize = 6;
 
 /// The human table: the totals and every line that is not ok, names
 /// escaped for the terminal.
-pub fn terminal(rec: &Reconciliation) -> Result<String> {
+pub fn terminal(rec: &Reconciliation) -> String {
     use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
-    let all = rows(rec)?;
+    let all = rows(rec);
     // Every line that is not ok, and the usage total (the gate) always.
     let shown: Vec<&[String; 10]> = all
         .iter()
@@ -247,7 +241,7 @@ pub fn terminal(rec: &Reconciliation) -> Result<String> {
             diagnosed.len() - DIAGNOSES_SHOWN
         );
     }
-    Ok(text)
+    text
 }
 
 /// How many diagnosed lines the terminal shows.

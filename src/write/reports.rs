@@ -13,7 +13,7 @@ use crate::intern::Sym;
 use crate::join::Unbilled;
 use crate::ledger::{cost_columns, has_fees, RoundedRow};
 use crate::model::{Modality, TokenType, UsageRecord, REASONING_COLUMN, REQUESTS_SUFFIX};
-use crate::money::{apportion, ratio, Micros};
+use crate::money::{ratio, round_column};
 use crate::read::InputFile;
 use crate::tree::Call;
 
@@ -140,8 +140,7 @@ pub fn unattributed_csv(
     interner: &Interner,
     inputs: &[InputFile],
 ) -> csv::Result<()> {
-    let rounded = apportion(costs, Micros::round(costs.iter().sum()))
-        .expect("a rounding of the sum always splits");
+    let rounded = round_column(costs);
     let mut header = vec!["request_id", "timestamp", "provider", "model"];
     header.extend(TokenType::ALL.map(|t| t.tokens_column()));
     header.extend([
