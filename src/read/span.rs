@@ -111,8 +111,9 @@ pub trait Attributes {
 
     /// [`Attributes::count`], for a call's token counts: where no name
     /// holds a count but one holds something else (negative, fractional,
-    /// text, over [`MAX_TOKENS`]; NaN is none given), what is wrong with it. A count read
-    /// wrong would mislead the fingerprint join and the unbilled report.
+    /// text, over [`MAX_TOKENS`]; NaN is none given), what is wrong with
+    /// it. A count read wrong would mislead the fingerprint join and the
+    /// unbilled report.
     fn token_count(&self, key: &str) -> std::result::Result<Option<u64>, String> {
         let mut bad = None;
         for name in semconv::names(key) {
@@ -244,21 +245,8 @@ pub fn compact(
     let feature = attrs.text(&keys.feature).map(|v| interner.intern(&v));
     let call = (role == Role::Call).then(|| {
         let join_key = join_key.map(|k| k.into());
-        let mut info = call_info(
-            attrs,
-            interner.intern(name),
-            join_key,
-            ids.start_ns,
-            interner,
-        )
-        .map_err(|bad| format!("span \"{name}\": {bad}"))?;
-        // An embeddings call outputs vectors, not tokens: the conventions
-        // (and OpenLLMetry, Vercel's `ai.usage.tokens`, Spring AI) count
-        // its input alone, and its billed record counts 0 output.
-        if op == "embeddings" && info.input_tokens.is_some() {
-            info.output_tokens = info.output_tokens.or(Some(0));
-        }
-        Ok::<_, String>(info)
+        let facts = (interner.intern(name), join_key, ids.start_ns);
+        call_info(attrs, &op, facts, interner).map_err(|bad| format!("span \"{name}\": {bad}"))
     });
     let call = call.transpose()?;
     let outcome = if parent_id == 0 {
@@ -310,12 +298,12 @@ fn role_of<'a>(
     (role, join_key)
 }
 
-/// What a call span says of its call: model, token counts, step.
+/// What a call span of operation `op` says of its call: model, token
+/// counts, step.
 fn call_info(
     attrs: &dyn Attributes,
-    name: crate::intern::Sym,
-    join_key: Option<Box<str>>,
-    start_ns: u64,
+    op: &str,
+    (name, join_key, start_ns): (crate::intern::Sym, Option<Box<str>>, u64),
     interner: &mut Interner,
 ) -> std::result::Result<Box<CallInfo>, String> {
     let model = model_of(attrs);
@@ -331,6 +319,13 @@ fn call_info(
     // beyond the input count give that away.
     let input = input.map(|n| if cached > n { n + cached } else { n });
     let (output, reasoning) = output_tokens(attrs, model.as_deref(), input)?;
+    // An embeddings call outputs vectors, not tokens: the conventions (and
+    // OpenLLMetry, Vercel's `ai.usage.tokens`, Spring AI) count its input
+    // alone, and its billed record counts 0 output.
+    let output = match op {
+        "embeddings" if input.is_some() => output.or(Some(0)),
+        _ => output,
+    };
     Ok(Box::new(CallInfo {
         join_key,
         name,

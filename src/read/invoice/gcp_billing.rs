@@ -228,8 +228,8 @@ fn lines_of(reader: &Reader, f: Fields, line: u64) -> Result<Vec<InvoiceLine>, R
 /// month, Pacific time for most accounts).
 fn invoice_month(text: &str) -> Result<chrono::NaiveDate, RowError> {
     let text = text.trim();
-    let day = (text.len() == 6 && text.bytes().all(|b| b.is_ascii_digit()))
-        .then(|| chrono::NaiveDate::parse_from_str(&format!("{text}01"), "%Y%m%d").ok())
+    let day = (text.len() == 6)
+        .then(|| cloud::parse_day(&format!("{text}01")))
         .flatten();
     day.ok_or_else(|| {
         (

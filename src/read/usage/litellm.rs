@@ -110,18 +110,22 @@ fn decode_json_text(mut log: SpendLog) -> Result<SpendLog, RowError> {
         ("request_tags", &mut log.request_tags),
     ] {
         if let Some(Value::String(text)) = field {
-            // Empty text is absent, as an empty CSV cell is.
-            let decoded = match text.trim() {
-                "" => None,
-                json => Some(
-                    serde_json::from_str(json)
-                        .map_err(|e| ("bad-json", format!("{name}: not JSON ({e}): {text}")))?,
-                ),
-            };
-            *field = decoded;
+            *field = json_text(name, text)?;
         }
     }
     Ok(log)
+}
+
+/// The JSON a `name` column holds as text; empty text is absent (as an
+/// empty CSV cell is), text that is not JSON a bad record.
+fn json_text(name: &str, text: &str) -> Result<Option<Value>, RowError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    serde_json::from_str(text)
+        .map(Some)
+        .map_err(|e| ("bad-json", format!("{name}: not JSON ({e}): {text}")))
 }
 
 /// A CSV row of the `LiteLLM_SpendLogs` dump: JSON columns as JSON text,
@@ -136,14 +140,7 @@ fn from_csv(headers: &csv::StringRecord, record: &csv::StringRecord) -> Result<S
             .filter(|v| !v.is_empty())
     };
     let number = |name: &str| get(name).map(|v| Value::String(v.to_string()));
-    let json = |name: &str| -> Result<Option<Value>, RowError> {
-        get(name)
-            .map(|v| {
-                serde_json::from_str(v)
-                    .map_err(|e| ("bad-json", format!("{name}: not JSON ({e}): {v}")))
-            })
-            .transpose()
-    };
+    let json = |name: &str| json_text(name, get(name).unwrap_or_default());
     Ok(SpendLog {
         request_id: get("request_id").unwrap_or_default().to_string(),
         start_time: get("startTime").unwrap_or_default().to_string(),
