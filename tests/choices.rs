@@ -2,7 +2,8 @@
 //! an accident of order: the same request in two usage exports keeps the
 //! finer record whichever file sorts first, and the fingerprint join pairs
 //! calls and records nearest first and never guesses a tie, whichever
-//! order the traces come in.
+//! order the traces come in; a rounding tie among unattributed records
+//! goes to the earliest, whatever line it is on.
 
 use crate::workdir::{real, Workdir};
 
@@ -171,4 +172,51 @@ fn the_fingerprint_join_takes_the_nearest_call_and_never_guesses_a_tie() {
             "{unbilled}"
         );
     }
+}
+
+/// Three unattributed records of $0.0000015 each: their cells split
+/// $0.000004 (half to even), so one of them rounds up; which one is the
+/// earliest, whatever line of the export it is on.
+#[test]
+fn unattributed_records_round_by_time_not_by_line_order() {
+    let pricing = PRICING.replace("input = 1\n", "input = 1.5\n");
+    let rows = [
+        "r1,2025-05-01T00:00:01Z",
+        "r2,2025-05-01T00:00:02Z",
+        "r3,2025-05-01T00:00:03Z",
+    ];
+    let listed = |name: &str, order: [usize; 3]| {
+        let wd = Workdir::new(name);
+        let lines: String = (order.iter())
+            .map(|&i| format!("{},infermatic,l3-stheno-8b,1,0,0,0,0,\n", rows[i]))
+            .collect();
+        wd.write("usage.csv", &format!("{HEADER}{lines}"));
+        wd.write("pricing.toml", &pricing);
+        wd.write("spans/none.jsonl", r#"{"resourceSpans":[]}"#);
+        wd.run(
+            &["report", "--spans", "spans", "--usage", "usage.csv"]
+                .into_iter()
+                .chain([
+                    "--pricing",
+                    "pricing.toml",
+                    "--out",
+                    "out",
+                    "--min-match",
+                    "0",
+                ])
+                .collect::<Vec<_>>(),
+        );
+        let csv = wd.read("out/unattributed.csv");
+        // Each row's id and cost_usd (the source, file:line, differs).
+        let cells: Vec<String> = (csv.lines().skip(1))
+            .map(|l| {
+                let cells: Vec<&str> = l.split(',').collect();
+                format!("{} {}", cells[0], cells[11])
+            })
+            .collect();
+        cells.join(" | ")
+    };
+    let expected = "r1 0.000002 | r2 0.000001 | r3 0.000001";
+    assert_eq!(listed("unattributed-order-a", [0, 1, 2]), expected);
+    assert_eq!(listed("unattributed-order-b", [2, 0, 1]), expected);
 }

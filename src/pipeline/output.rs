@@ -132,7 +132,14 @@ fn write_reports(month: &Month, outputs: &Outputs, raw: bool) -> Result<()> {
             )
         })?;
     }
-    let unattributed = &month.ledger.unattributed;
+    // By time, then request id, then place read, so a rounding tie
+    // between two records does not follow the order of the usage lines.
+    let mut unattributed = month.ledger.unattributed.clone();
+    unattributed.sort_by_cached_key(|&i| {
+        let r = &usage.records[i];
+        let origin = (r.origin.file, r.origin.line);
+        (r.timestamp, usage.ids.get(i), origin)
+    });
     let records: Vec<_> = (unattributed.iter())
         .map(|&i| (usage.ids.get(i), &usage.records[i]))
         .collect();
