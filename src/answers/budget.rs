@@ -40,7 +40,8 @@ pub struct BudgetRow {
     pub budget: Budget,
     /// The month's spend: the report row's amount (0 when no row has the key).
     pub spend: Micros,
-    /// `spend / budget` as a percentage, two places, half to even.
+    /// The exact spend over the budget as a percentage, two places, half
+    /// to even.
     pub pct_used: Decimal,
     /// Decided on the exact amounts, not the rounded percentage.
     pub status: Status,
@@ -53,12 +54,14 @@ pub fn check(budgets: &Budgets, reports: &[Report]) -> Vec<BudgetRow> {
         .budgets
         .iter()
         .map(|budget| {
-            let spend = reports
+            let row = reports
                 .iter()
                 .find(|r| r.table.of == Of::Dimension(budget.dimension))
-                .and_then(|r| r.rows.iter().find(|row| row.keys[0] == *budget.key))
-                .map_or(Micros(0), RoundedRow::spend);
-            let spent = spend.to_decimal();
+                .and_then(|r| r.rows.iter().find(|row| row.keys[0] == *budget.key));
+            let spend = row.map_or(Micros(0), RoundedRow::spend);
+            // Judged on the exact amount: a rounded cell can cross the
+            // budget the exact spend does not reach.
+            let spent = row.map_or(Decimal::ZERO, RoundedRow::exact_spend);
             let status = if spent >= budget.usd {
                 Status::Over
             } else if spent * Decimal::ONE_HUNDRED >= budget.usd * budgets.warn_pct {

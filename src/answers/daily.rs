@@ -7,6 +7,7 @@ use chrono::NaiveDate;
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 
+use crate::attribute::Totals;
 use crate::hash::FastMap;
 use crate::ledger::{Report, RoundedRow};
 
@@ -41,17 +42,30 @@ impl MonthTotals {
 }
 
 /// Every dimension value's series over `first..=last`, by dimension (in
-/// the reports' order), then value.
-pub fn series(days: &[Report], first: NaiveDate, last: NaiveDate) -> Vec<Series> {
-    series_where(days, (first, last), |_, _, _| true).0
+/// the reports' order), then value; its cost the trued-up (billed) one
+/// when `billed`, as budgets measure spend.
+pub fn series(days: &[Report], (first, last): (NaiveDate, NaiveDate), billed: bool) -> Vec<Series> {
+    let spend = |t: &Totals| if billed { t.billed } else { t.cost.total() };
+    series_of(days, (first, last), spend, |_, _, _| true).0
 }
 
 /// The series of the values `keep` takes, given its dimension's totals
 /// and the value's month of requests and cost (so a value that cannot
-/// matter costs no series), and every dimension's totals over all values.
+/// matter costs no series), and every dimension's totals over all values;
+/// the cost computed at the table's rates.
 pub fn series_where(
     days: &[Report],
+    range: (NaiveDate, NaiveDate),
+    keep: impl Fn([f64; 2], u64, Decimal) -> bool,
+) -> (Vec<Series>, MonthTotals) {
+    series_of(days, range, |t| t.cost.total(), keep)
+}
+
+/// [`series_where`], each row's cost read by `amount`.
+fn series_of(
+    days: &[Report],
     (first, last): (NaiveDate, NaiveDate),
+    amount: impl Fn(&Totals) -> Decimal,
     keep: impl Fn([f64; 2], u64, Decimal) -> bool,
 ) -> (Vec<Series>, MonthTotals) {
     let length = usize::try_from((last - first).num_days() + 1).unwrap_or(0);
@@ -75,7 +89,7 @@ pub fn series_where(
         for (_, row) in &placed {
             let sum = sums.entry(&row.keys[1]).or_default();
             sum.0 += row.totals.requests;
-            sum.1 += row.totals.cost.total();
+            sum.1 += amount(&row.totals);
         }
         let requests: u64 = sums.values().map(|s| s.0).sum();
         let cost: Decimal = sums.values().map(|s| s.1).sum();
@@ -94,7 +108,7 @@ pub fn series_where(
                 cost: vec![Decimal::ZERO; length],
             });
             s.requests[i] += row.totals.requests;
-            s.cost[i] += row.totals.cost.total();
+            s.cost[i] += amount(&row.totals);
         }
         let mut values: Vec<Series> = by_value.into_values().collect();
         values.sort_by(|a, b| a.value.cmp(&b.value));

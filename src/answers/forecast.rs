@@ -2,7 +2,8 @@
 //! dimension value, the month to date (exact) and an estimate of the month
 //! end, against its budget.
 //!
-//! The method, on the value's daily computed cost up to the as-of day:
+//! The method, on the value's daily cost up to the as-of day (trued up
+//! under `--true-up`, as budgets measure spend):
 //!
 //! - the run-rate is the median of the last 7 days (fewer early in the
 //!   month): a lasting change shows within days, one runaway day does not
@@ -45,6 +46,9 @@ pub struct Forecast {
     pub pct: Option<Decimal>,
     /// The first day the month reaches (or would reach) the budget.
     pub exceeds_on: Option<NaiveDate>,
+    /// The month-end estimate before rounding: what the budget is judged
+    /// against.
+    pub point: Decimal,
 }
 
 impl Forecast {
@@ -66,10 +70,10 @@ impl Forecast {
         ))
     }
 
-    /// Whether the forecast is over the value's budget.
+    /// Whether the forecast reaches the value's budget (as `budget.csv`
+    /// calls a spend at 100 % `over`).
     pub fn over(&self) -> bool {
-        self.budget
-            .is_some_and(|b| self.forecast.0.to_decimal() > b)
+        self.budget.is_some_and(|b| self.point >= b)
     }
 }
 
@@ -139,16 +143,19 @@ fn one(
     let k = last(7).len().max(1) as f64;
     let half = 2.0 * (left * spread * spread + (left * 1.2533 * spread / k.sqrt()).powi(2)).sqrt();
     let mtd_f = floats(&[mtd])[0];
-    let point = mtd_f + rate * left;
+    let ahead = (rate * left).max(0.0);
+    // The month to date exact, the estimate of the days left added: at the
+    // month's last day, the forecast is what was spent.
+    let point = mtd + Decimal::from_f64(ahead).unwrap_or_default();
     let money = |v: f64| Micros::round(Decimal::from_f64(v.max(0.0)).unwrap_or_default());
     let forecast = (
-        money(point),
-        money((point - half).max(mtd_f)),
-        money(point + half),
+        Micros::round(point),
+        money((mtd_f + ahead - half).max(mtd_f)),
+        money(mtd_f + ahead + half),
     );
     let pct = budget
         .filter(|b| !b.is_zero())
-        .map(|b| (forecast.0.to_decimal() * Decimal::ONE_HUNDRED / b).round_dp(2));
+        .map(|b| (point * Decimal::ONE_HUNDRED / b).round_dp(2));
     let exceeds_on =
         budget.and_then(|b| crossing(days, month_start.max(first), b, rate, as_of, month_end));
     let row = Forecast {
@@ -159,6 +166,7 @@ fn one(
         budget,
         pct,
         exceeds_on,
+        point,
     };
     (row, mtd)
 }

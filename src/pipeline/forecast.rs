@@ -33,15 +33,21 @@ pub fn as_of(
 }
 
 /// Every value's forecast as of `as_of`, from the per-day reports over
-/// `range`, the month's days with data.
+/// `range`, the month's days with data: of the trued-up cost when
+/// `billed`, as `budget.csv` judges spend.
 pub fn month_forecast(
     days: &[Report],
-    range: (NaiveDate, NaiveDate),
+    (range, billed): ((NaiveDate, NaiveDate), bool),
     as_of: NaiveDate,
     budgets: Option<&Budgets>,
 ) -> Vec<Forecast> {
     let last = range.1.max(as_of);
-    forecast(&series(days, range.0, last), range.0, as_of, budgets)
+    forecast(
+        &series(days, (range.0, last), billed),
+        range.0,
+        as_of,
+        budgets,
+    )
 }
 
 /// `--fail-on-forecast`: the failed gate naming every value forecast over.

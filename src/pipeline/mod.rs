@@ -167,9 +167,10 @@ pub fn month(
         .map(|a| a.rule_owners(&mut usage.interner));
     let range = answers::record_days(&usage.records);
     let as_of = forecast::as_of(&config.answers, usage.period, range)?;
-    let forecast = as_of
-        .zip(range)
-        .map(|(day, range)| forecast::month_forecast(&days, range, day, budgets.as_ref()));
+    let forecast = as_of.zip(range).map(|(day, range)| {
+        let billed = billed_target.is_some();
+        forecast::month_forecast(&days, (range, billed), day, budgets.as_ref())
+    });
     let totals = TotalsJson::new(&ledger.total, &columns, usage.reported_cost());
     let summary = summarise(
         config,
