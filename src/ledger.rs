@@ -176,15 +176,6 @@ impl RoundedRow {
     pub fn spend(&self) -> Micros {
         self.billed().unwrap_or(self.cost_usd())
     }
-
-    /// [`RoundedRow::spend`] exact, before rounding: what a budget is
-    /// judged on.
-    pub fn exact_spend(&self) -> Decimal {
-        match self.billed() {
-            Some(_) => self.totals.billed,
-            None => self.totals.cost.total(),
-        }
-    }
 }
 
 /// One report after rounding: its table (name and label columns) and its
