@@ -341,7 +341,7 @@ fn focus_rows_of_one_rule_are_ordered_by_owner_not_by_input() {
     let billed: Vec<&str> = written[0]
         .lines()
         .skip(1)
-        .map(|l| l.split(',').nth(6).unwrap())
+        .map(|l| l.split(',').nth(10).unwrap())
         .collect();
     assert_eq!(billed, ["0.000017", "0.000016"], "{}", written[0]);
 }

@@ -302,18 +302,24 @@ fn focus_rows_column_by_column() {
     // t-b's batch call (rate $0.50) comes before the t-a rows at $1.00.
     let batch = &rows[1];
     let expected = [
+        ("BillingAccountId", "openai"),
+        ("BillingAccountName", ""),
         ("BillingPeriodStart", "2025-06-01T00:00:00Z"),
         ("BillingPeriodEnd", "2025-07-01T00:00:00Z"),
         ("ChargePeriodStart", "2025-06-10T00:00:00Z"),
         ("ChargePeriodEnd", "2025-06-11T00:00:00Z"),
         ("ChargeCategory", "Usage"),
+        ("ChargeClass", ""),
+        ("ChargeFrequency", "Usage-Based"),
         ("ChargeDescription", "gpt-test input tokens"),
         ("BilledCost", "0.100000"),
         ("EffectiveCost", "0.100000"),
         ("ListCost", "0.100000"),
+        ("ContractedCost", "0.100000"),
         ("BillingCurrency", "USD"),
         ("ServiceName", "openai API"),
-        ("ServiceCategory", "AI and ML"),
+        ("ServiceCategory", "AI and Machine Learning"),
+        ("ServiceSubcategory", "Generative AI"),
         ("ProviderName", "openai"),
         ("PublisherName", "openai"),
         ("InvoiceIssuerName", "openai"),
@@ -325,8 +331,9 @@ fn focus_rows_column_by_column() {
         ("ConsumedQuantity", "200000"),
         ("ConsumedUnit", "Tokens"),
         ("PricingQuantity", "0.2"),
-        ("PricingUnit", "1M Tokens"),
+        ("PricingUnit", "1000000 Tokens"),
         ("ListUnitPrice", "0.5"),
+        ("ContractedUnitPrice", "0.5"),
         ("x_Tenant", "t-b"),
         ("x_Feature", "batch"),
         ("x_Agent", "batch_agent"),
@@ -338,9 +345,17 @@ fn focus_rows_column_by_column() {
     }
     // The other rows: unattributed $0.05, t-a $5.50 (5.5M tokens over 12
     // calls), t-b at $1.00 $2.20.
+    let at = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let columns = [
+        "BilledCost",
+        "ConsumedQuantity",
+        "x_Tenant",
+        "ListUnitPrice",
+        "x_Requests",
+    ];
     let short: Vec<[&str; 5]> = rows[2..]
         .iter()
-        .map(|r| [&r[6], &r[20], &r[25], &r[24], &r[28]].map(String::as_str))
+        .map(|r| columns.map(|c| r[at(c)].as_str()))
         .collect();
     assert_eq!(
         short,

@@ -365,6 +365,26 @@ fn true_up_puts_invoice_only_charges_in_their_own_row() {
     assert!(runs.ends_with(
         "(invoice only),(invoice only),(invoice only),(invoice only),0,0,0,0,0,0,0,0.000000,0.000000,0.000000,0.000000,0.000000,0.007500\n"
     ), "{runs}");
+    // focus.csv: an Adjustment row per provider, named (FOCUS's provider
+    // columns are never null), its list and contracted cost what was billed.
+    let focus = wd.read("out/focus.csv");
+    let adjustments: Vec<&str> = (focus.lines())
+        .filter(|l| l.contains(",Adjustment,"))
+        .collect();
+    let row = |provider: &str, amount: &str| {
+        format!(
+            "{provider},,2025-06-01T00:00:00Z,2025-07-01T00:00:00Z,2025-06-01T00:00:00Z,\
+             2025-07-01T00:00:00Z,Adjustment,,Usage-Based,invoiced usage that no usage record \
+             makes up,{amount},{amount},{amount},{amount},USD,{provider} API,\
+             AI and Machine Learning,Generative AI,{provider},{provider},{provider},{provider},\
+             {provider},,,,,,,,,,(invoice only),(invoice only),(invoice only),0"
+        )
+    };
+    assert_eq!(
+        adjustments,
+        [row("anthropic", "0.005000"), row("openai", "0.002500")],
+        "{focus}"
+    );
 }
 
 #[test]

@@ -5,13 +5,16 @@
 //! type, a modality priced apart or a per-request charge.
 //!
 //! Mapping: tokens are `ConsumedQuantity` in `Tokens`, priced per
-//! `1M Tokens` (`PricingQuantity` = tokens ÷ 10⁶, `ListUnitPrice` = the
+//! `1000000 Tokens` (`PricingQuantity` = tokens ÷ 10⁶, `ListUnitPrice` = the
 //! rate with tier, region, speed and long-context tier applied); requests
 //! are priced per `1000 Requests`; the model is the `SkuId`, the model,
-//! charge and rate the `SkuPriceId`.
-//! `ListCost` is the cost at the pricing table's rates; `BilledCost` and
-//! `EffectiveCost` are the trued-up cost under `--true-up`, else the same
-//! as `ListCost`. Invoiced usage no record makes up is one `Adjustment` row.
+//! charge and rate the `SkuPriceId`; the billing account is the provider
+//! (tokenledger's inputs name none).
+//! `ListCost` and `ContractedCost` are the cost at the pricing table's
+//! rates (a table of negotiated rates is the contract's); `BilledCost` and
+//! `EffectiveCost` are the trued-up cost under `--true-up`, else the same.
+//! Invoiced usage no record makes up is one `Adjustment` row per provider,
+//! each of its costs the amount billed.
 //! Each cost column is split by largest remainder, so it sums exactly to
 //! the reports' total.
 //!
@@ -47,19 +50,25 @@ pub const ALLOCATION_COLUMNS: [&str; 3] = [
 ];
 
 /// The columns of `focus.csv`, in order.
-pub const COLUMNS: [&str; 29] = [
+pub const COLUMNS: [&str; 36] = [
+    "BillingAccountId",
+    "BillingAccountName",
     "BillingPeriodStart",
     "BillingPeriodEnd",
     "ChargePeriodStart",
     "ChargePeriodEnd",
     "ChargeCategory",
+    "ChargeClass",
+    "ChargeFrequency",
     "ChargeDescription",
     "BilledCost",
     "EffectiveCost",
     "ListCost",
+    "ContractedCost",
     "BillingCurrency",
     "ServiceName",
     "ServiceCategory",
+    "ServiceSubcategory",
     "ProviderName",
     "PublisherName",
     "InvoiceIssuerName",
@@ -73,6 +82,7 @@ pub const COLUMNS: [&str; 29] = [
     "PricingQuantity",
     "PricingUnit",
     "ListUnitPrice",
+    "ContractedUnitPrice",
     "x_Tenant",
     "x_Feature",
     "x_Agent",
@@ -94,6 +104,13 @@ struct RowKey {
     owner: Option<RuleOwner>,
 }
 
+/// FOCUS 1.2's service category and subcategory of a model API.
+const SERVICE_CATEGORY: &str = "AI and Machine Learning";
+const SERVICE_SUBCATEGORY: &str = "Generative AI";
+
+/// The charge frequency of every row: usage is billed as it is used.
+const USAGE_BASED: &str = "Usage-Based";
+
 /// The dimensions a FOCUS row is grouped by (its `x_` columns).
 const DIMENSIONS: [Dimension; 3] = [Dimension::Tenant, Dimension::Feature, Dimension::Agent];
 
@@ -113,7 +130,8 @@ pub struct Focus<'a> {
     rounded: Vec<(Micros, Micros)>,
     /// Whether allocation rules ran: the allocation columns are written.
     allocated: bool,
-    adjustment: Option<Micros>,
+    /// Per provider, the rounded invoiced usage no record makes up.
+    adjustments: Vec<(String, Micros)>,
     interner: &'a Interner,
 }
 
@@ -122,14 +140,14 @@ pub struct Focus<'a> {
 type Charged = (Charge, u64, Decimal, Decimal);
 
 /// Group every posting's charges into FOCUS rows, trued up when the
-/// postings are, plus `invoice_only` as an adjustment, sorted by `text`
-/// (the interner's text order with `(unattributed)` and `(none)`).
-/// `billed_target` is the rounded billed total under a true-up.
+/// postings are, plus `invoice_only` (per provider) as adjustments, sorted
+/// by `text` (the interner's text order with `(unattributed)` and
+/// `(none)`). `billed_target` is the rounded billed total under a true-up.
 pub fn focus<'a>(
     postings: &Postings,
     table: &PriceTable,
     (interner, text): (&'a Interner, &TextOrder),
-    invoice_only: Option<Decimal>,
+    invoice_only: &[(&str, Decimal)],
     billed_target: Option<Micros>,
 ) -> Result<Focus<'a>> {
     let mut lookup = Lookup::new(table, interner);
@@ -251,7 +269,7 @@ fn record_charges(
 fn finish<'a>(
     mut rows: DenseMap<RowKey, Sums>,
     (interner, text): (&'a Interner, &TextOrder),
-    invoice_only: Option<Decimal>,
+    invoice_only: &[(&str, Decimal)],
     billed_target: Option<Micros>,
 ) -> Result<Focus<'a>> {
     // By text, through ranks: no string is built per row.
@@ -282,17 +300,19 @@ fn finish<'a>(
     let list: Vec<Decimal> = rows.values().map(|s| s.list).collect();
     let list = round_column(&list);
     let mut billed: Vec<Decimal> = rows.values().map(|s| s.billed).collect();
-    let adjustment = invoice_only.filter(|a| !a.is_zero());
-    billed.extend(adjustment);
+    let only: Vec<&(&str, Decimal)> = invoice_only.iter().filter(|(_, a)| !a.is_zero()).collect();
+    billed.extend(only.iter().map(|(_, a)| *a));
     let target = billed_target.unwrap_or_else(|| Micros::round(billed.iter().sum()));
-    let billed = apportion(&billed, target)?;
-    let adjustment = adjustment.map(|_| billed[rows.len()]);
+    let mut billed = apportion(&billed, target)?;
+    let adjustments = (only.iter().map(|(provider, _)| provider.to_string()))
+        .zip(billed.split_off(rows.len()))
+        .collect();
     let rounded = billed.into_iter().zip(list).collect();
     Ok(Focus {
         rows,
         rounded,
         allocated: false,
-        adjustment,
+        adjustments,
         interner,
     })
 }
@@ -309,25 +329,27 @@ impl Focus<'_> {
         COLUMNS.iter().chain(extra).copied().collect()
     }
 
-    /// The one row of invoiced usage no record makes up, over the whole
-    /// billing period.
-    fn adjustment_row(&self, amount: Micros) -> Vec<Cow<'_, str>> {
+    /// A provider's row of invoiced usage no record makes up, over the
+    /// whole billing period: a charge of its own, so its list and
+    /// contracted cost are what was billed.
+    fn adjustment_row<'r>(&'r self, provider: &'r str, amount: Micros) -> Vec<Cow<'r, str>> {
         let amount = amount.to_string();
         let day = self.rows.first().map_or(NaiveDate::MIN, |(k, _)| k.day);
         let mut columns = period_columns(day.with_day(1).expect("day 1 exists"));
         columns[3] = columns[1].clone();
-        let mut row: Vec<Cow<str>> = columns.into_iter().map(Cow::Owned).collect();
-        row.extend([
-            Cow::Borrowed("Adjustment"),
-            Cow::Borrowed("invoiced usage that no usage record makes up"),
-            Cow::Owned(amount.clone()),
-            Cow::Owned(amount),
-            Cow::Owned(Micros(0).to_string()),
-            Cow::Borrowed("USD"),
-        ]);
-        row.extend(std::iter::repeat_n(Cow::Borrowed(""), 15));
+        let mut row: Vec<Cow<str>> = vec![Cow::Borrowed(provider), Cow::Borrowed("")];
+        row.extend(columns.into_iter().map(Cow::Owned));
+        row.extend(["Adjustment", "", USAGE_BASED].map(Cow::Borrowed));
+        row.push(Cow::Borrowed(
+            "invoiced usage that no usage record makes up",
+        ));
+        row.extend(std::iter::repeat_n(Cow::Owned(amount), 4));
+        row.extend([Cow::Borrowed("USD"), Cow::Owned(format!("{provider} API"))]);
+        row.extend([SERVICE_CATEGORY, SERVICE_SUBCATEGORY].map(Cow::Borrowed));
+        row.extend(std::iter::repeat_n(Cow::Borrowed(provider), 5));
+        row.extend(std::iter::repeat_n(Cow::Borrowed(""), 9));
         row.extend(std::iter::repeat_n(Cow::Borrowed(INVOICE_ONLY), 3));
-        row.push(Cow::Borrowed(""));
+        row.push(Cow::Borrowed("0"));
         if self.allocated {
             row.extend(self.allocation_cells(None));
         }
@@ -378,7 +400,7 @@ impl Focus<'_> {
             );
             let meter = key.charge.name(self.interner);
             let (noun, consumed, pricing) = match key.charge {
-                Charge::Tokens(_) | Charge::Modality(_) => ("tokens", "Tokens", "1M Tokens"),
+                Charge::Tokens(_) | Charge::Modality(_) => ("tokens", "Tokens", "1000000 Tokens"),
                 Charge::Requests(_) => ("requests", "Requests", "1000 Requests"),
             };
             cells.clear();
@@ -393,17 +415,16 @@ impl Focus<'_> {
             cells.push(format_args!("{}", sums.requests));
             let cell = |i| Cow::Borrowed(cells.get(i));
             let mut row: Vec<Cow<str>> = Vec::with_capacity(COLUMNS.len() + 3);
+            row.extend([Cow::Borrowed(provider), Cow::Borrowed("")]);
             row.extend(periods[&key.day].iter().map(|c| Cow::Borrowed(c.as_str())));
-            row.extend([Cow::Borrowed("Usage"), cell(0), cell(1), cell(1), cell(2)]);
-            row.extend([Cow::Borrowed("USD"), cell(3), Cow::Borrowed("AI and ML")]);
+            row.extend(["Usage", "", USAGE_BASED].map(Cow::Borrowed));
+            row.extend([cell(0), cell(1), cell(1), cell(2), cell(2)]);
+            row.extend([Cow::Borrowed("USD"), cell(3)]);
+            row.extend([SERVICE_CATEGORY, SERVICE_SUBCATEGORY].map(Cow::Borrowed));
             row.extend(std::iter::repeat_n(Cow::Borrowed(provider), 5));
             row.extend([Cow::Borrowed(model), cell(4), Cow::Borrowed(meter), cell(5)]);
-            row.extend([
-                Cow::Borrowed(consumed),
-                cell(6),
-                Cow::Borrowed(pricing),
-                cell(7),
-            ]);
+            row.extend([Cow::Borrowed(consumed), cell(6), Cow::Borrowed(pricing)]);
+            row.extend([cell(7), cell(7)]);
             row.extend([label(key.dims[0]), label(key.dims[1]), label(key.dims[2])]);
             row.push(cell(8));
             if self.allocated {
@@ -411,8 +432,8 @@ impl Focus<'_> {
             }
             emit(&row)?;
         }
-        if let Some(amount) = self.adjustment {
-            emit(&self.adjustment_row(amount))?;
+        for (provider, amount) in &self.adjustments {
+            emit(&self.adjustment_row(provider, *amount))?;
         }
         Ok(())
     }

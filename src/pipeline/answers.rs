@@ -127,12 +127,24 @@ impl Month {
     pub fn focus(&self, text: &TextOrder) -> Result<Focus<'_>> {
         let interner = &self.usage.interner;
         let table = &self.usage.pricing;
-        let (invoice_only, billed_target) = (self.invoice_only, self.billed_target);
+        // Under a true-up, the invoiced usage no record makes up, per
+        // provider.
+        let invoice_only: Vec<(&str, rust_decimal::Decimal)> =
+            (self.checks.reconciliation.as_ref())
+                .filter(|_| self.invoice_only.is_some())
+                .map(|r| {
+                    r.invoice_only_of
+                        .iter()
+                        .map(|(p, a)| (p.as_str(), *a))
+                        .collect()
+                })
+                .unwrap_or_default();
+        let billed_target = self.billed_target;
         focus(
             &self.postings(),
             table,
             (interner, text),
-            invoice_only,
+            &invoice_only,
             billed_target,
         )
     }

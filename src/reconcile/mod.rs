@@ -145,6 +145,8 @@ pub struct Reconciliation {
     factors: HashMap<(String, String, Meter), Decimal>,
     /// Invoiced usage that no usage record makes up.
     pub invoice_only: Decimal,
+    /// The same, per provider.
+    pub invoice_only_of: BTreeMap<String, Decimal>,
 }
 
 impl Reconciliation {
@@ -226,6 +228,9 @@ impl Reconciliation {
             line.diagnosis = format!("split:{number}");
             self.invoiced_usage -= line.invoiced;
             self.invoice_only -= line.invoiced;
+            *(self.invoice_only_of)
+                .entry(line.key.provider.clone())
+                .or_default() -= line.invoiced;
         }
         for &(i, number) in other {
             self.other[i].split = Some(number);
@@ -458,9 +463,12 @@ impl Comparison<'_> {
     }
 }
 
-/// True-up factors (invoiced ÷ computed per provider, model and token
-/// type, over every day) and the invoiced usage no record makes up.
-fn factors(lines: &[Line]) -> (HashMap<(String, String, Meter), Decimal>, Decimal) {
+/// Invoiced ÷ computed per provider, model and token type.
+type Factors = HashMap<(String, String, Meter), Decimal>;
+
+/// True-up factors (over every day) and the invoiced usage no record
+/// makes up, per provider.
+fn factors(lines: &[Line]) -> (Factors, BTreeMap<String, Decimal>) {
     /// Sums over every day of one (provider, model, token type).
     #[derive(Default)]
     struct TypeSums {
@@ -479,7 +487,7 @@ fn factors(lines: &[Line]) -> (HashMap<(String, String, Meter), Decimal>, Decima
         sums.on_invoice |= line.status != Status::MissingInInvoice;
     }
     let mut factors = HashMap::new();
-    let mut invoice_only = Decimal::ZERO;
+    let mut invoice_only = BTreeMap::<String, Decimal>::new();
     for (key, sums) in per_type {
         match key.2 {
             Meter::Tokens(_) | Meter::Requests(_)
@@ -487,7 +495,9 @@ fn factors(lines: &[Line]) -> (HashMap<(String, String, Meter), Decimal>, Decima
             {
                 factors.insert(key, sums.invoiced / sums.computed);
             }
-            _ if sums.computed.is_zero() => invoice_only += sums.invoiced,
+            _ if sums.computed.is_zero() => {
+                *invoice_only.entry(key.0).or_default() += sums.invoiced
+            }
             _ => {}
         }
     }
@@ -518,7 +528,7 @@ pub fn reconcile(
     comparison.add_requests(records, &mut lookup);
     comparison.add_invoice(&usage, table);
     let mut lines = comparison.lines(tolerance);
-    let (factors, invoice_only) = factors(&lines);
+    let (factors, invoice_only_of) = factors(&lines);
     let (by_rate, not_per_token) = (comparison.by_rate, comparison.not_per_token);
 
     diagnose(&mut lines, &tolerance, daily);
@@ -547,7 +557,8 @@ pub fn reconcile(
         invoiced_usage,
         total_status,
         factors,
-        invoice_only,
+        invoice_only: invoice_only_of.values().sum(),
+        invoice_only_of,
     }
 }
 
