@@ -205,6 +205,7 @@ fn absorb(
     resolved.duplicate_spans += meta.duplicate_spans;
     resolved.wrapper_spans += meta.wrapper_spans;
     resolved.ids_not_calls += meta.ids_not_calls;
+    lenient_only_if_lenient(dir, meta, intake.skips.is_lenient())?;
     intake.skips.absorb(&meta.skipped, &meta.skipped_first);
     if meta.shard.index == 0 || whole {
         intake
@@ -217,6 +218,24 @@ fn absorb(
     }
     let shared = &mut resolved.shared_agents;
     read_calls(dir, (interner, shared), (file_of, settle))
+}
+
+/// A merge without `--lenient` stops where one run would: on a partial
+/// whose shard skipped bad records or files under `--lenient`.
+fn lenient_only_if_lenient(dir: &Path, meta: &Meta, lenient: bool) -> Result<()> {
+    let records: u64 = meta.skipped.values().sum();
+    let files = meta.skipped_span_files.len();
+    if lenient || (records == 0 && files == 0) {
+        return Ok(());
+    }
+    let first =
+        (meta.skipped_first.first()).map_or_else(String::new, |m| format!(", the first: {m}"));
+    Err(Error::fatal(format!(
+        "{}: its shard ran with --lenient and skipped {records} record(s) and {files} \
+         file(s){first}; one run without --lenient would stop there: merge with --lenient, \
+         or mend the input and run the shard again",
+        dir.display()
+    )))
 }
 
 /// Every trace must be in one partial only: a trace whose spans were
