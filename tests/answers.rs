@@ -594,3 +594,31 @@ fn under_a_true_up_the_forecast_measures_the_billed_spend_as_budgets_do() {
         .read("out/forecast.csv")
         .contains(",0.000003,150.00,2025-06-02\n"));
 }
+
+#[test]
+fn calls_started_at_one_instant_take_their_steps_by_span_id_not_line_order() {
+    // Run 1's two calls start at the same second: 100k tokens (span 110)
+    // and 300k (span 111). Written in either order, 110 is step 1.
+    let agent = "\"gen_ai.operation.name\":\"invoke_agent\",\"gen_ai.agent.name\":\"a\"";
+    let usage = "timestamp,request_id,provider,model,output_tokens,uncached_input_tokens,\
+                 cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,batch\n\
+                 2025-06-10T09:00:00Z,req-1-0,openai,gpt-test,0,100000,0,0,0,false\n\
+                 2025-06-10T09:00:00Z,req-1-1,openai,gpt-test,0,300000,0,0,0,false\n";
+    let steps = |name: &str, calls: [u32; 2]| {
+        let wd = Workdir::new(name);
+        wd.copy(&fixture("handmade/pricing.toml"), "pricing.toml");
+        let spans: String = calls.iter().map(|&n| call(1, n, 1, None)).collect();
+        wd.write("spans/fleet.jsonl", &(span(1, 1, None, 0, agent) + &spans));
+        wd.write("usage.csv", usage);
+        report(&wd, &[]);
+        wd.read("out/by_step.csv")
+    };
+    let in_order = steps("steps-tie-a", [0, 1]);
+    assert_eq!(in_order, steps("steps-tie-b", [1, 0]));
+    let rows = csv_rows(&in_order);
+    assert_eq!(
+        [rows[1][0].as_str(), &rows[1][2]],
+        ["1", "100000.0"],
+        "{in_order}"
+    );
+}

@@ -64,7 +64,7 @@ pub struct Call {
     pub dims: Dims,
     /// The call's step (1-based) within its agent invocation:
     /// `gen_ai.agent.step` where the span gives it, else its position among
-    /// the invocation's calls by start time (then input order).
+    /// the invocation's calls by start time (then span id).
     pub step: u32,
     /// Where the span was read.
     pub origin: Origin,

@@ -102,7 +102,8 @@ impl Walk {
         own
     }
 
-    /// Each agent invocation's calls numbered by start time, then input
+    /// Each agent invocation's calls numbered by start time, then span id
+    /// (unique in a trace; not the order they were read in), then input
     /// order (a wrapper that only wraps is no call).
     pub(super) fn positions(&self, spans: &[Span]) -> Vec<u32> {
         let is_call = |i: usize| {
@@ -115,7 +116,8 @@ impl Walk {
         order.sort_unstable_by_key(|&i| {
             let span = &spans[i];
             let start = span.call.as_ref().map_or(0, |c| c.start_ns);
-            (self.ctx[i].agent, start, span.origin.file, span.origin.line)
+            let origin = (span.origin.file, span.origin.line);
+            (self.ctx[i].agent, start, span.span_id, origin)
         });
         let mut position = vec![0u32; spans.len()];
         for (n, &i) in order.iter().enumerate() {
