@@ -302,10 +302,7 @@ fn sorted(
     text: &TextOrder,
 ) -> DenseMap<LineKey, LineSums> {
     lines.sort_by_cached_key(|k, _| {
-        let labels = k.dims.map(|d| match d {
-            Key::Name(sym) => text.of_sym(sym),
-            other => text.of_str(other.label(interner)),
-        });
+        let labels = k.dims.map(|d| d.text_rank(text, interner));
         (
             k.day,
             text.of_sym(k.provider),

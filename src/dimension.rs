@@ -8,7 +8,7 @@
 //! report, ledger column, day table, budget and `diff` follows
 //! [`Dimension::ALL`].
 
-use crate::intern::{Interner, Sym};
+use crate::intern::{Interner, Sym, TextOrder};
 
 /// A dimension of the reports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -134,6 +134,16 @@ impl Key {
             Key::Unattributed => UNATTRIBUTED,
             Key::None => NONE,
             Key::Name(sym) => interner.get(*sym),
+        }
+    }
+
+    /// Its place in `text` (the interner's text order with the labels
+    /// `(none)` and `(unattributed)`): a name that prints like one of them
+    /// comes after it, so rows that print alike never fall in input order.
+    pub fn text_rank(self, text: &TextOrder, interner: &Interner) -> (u64, bool) {
+        match self {
+            Key::Name(sym) => (text.of_sym(sym), true),
+            other => (text.of_str(other.label(interner)), false),
         }
     }
 }

@@ -220,3 +220,29 @@ fn unattributed_records_round_by_time_not_by_line_order() {
     assert_eq!(listed("unattributed-order-a", [0, 1, 2]), expected);
     assert_eq!(listed("unattributed-order-b", [2, 0, 1]), expected);
 }
+
+/// A tenant that is the text `(none)` beside calls with no tenant: two rows
+/// that print alike, in one order whatever order the traces come in.
+#[test]
+fn a_tenant_named_like_no_tenant_sorts_after_it_whatever_the_order() {
+    let named = call(1, "(none)", "2025-06-10T09:00:00+00:00");
+    let unnamed =
+        call(2, "x", "2025-06-10T10:00:00+00:00").replace(",\"tenant\":{\"id\":\"x\"}", "");
+    let run = |name: &str, calls: [&String; 2]| {
+        let wd = Workdir::new(name);
+        wd.write("spans/calls.jsonl", &(calls[0].clone() + calls[1]));
+        let usage = format!(
+            "{HEADER}req-1,2025-06-10T09:00:01Z,openai,gpt-4o-mini,70,0,0,0,20,standard\n\
+             req-2,2025-06-10T10:00:01Z,openai,gpt-4o-mini,70,0,0,0,20,standard\n"
+        );
+        wd.write("usage.csv", &usage);
+        let mut args = vec!["report", "--spans", "spans", "--usage", "usage.csv"];
+        args.extend(["--out", "out", "--quiet", "--min-match", "0"]);
+        wd.run(&args);
+        [wd.read("out/ledger.csv"), wd.read("out/focus.csv")]
+    };
+    let first = run("none-named-a", [&named, &unnamed]);
+    // Two FOCUS rows per charge (input, output), one for each tenant.
+    assert_eq!(first[1].lines().count(), 1 + 4, "{}", first[1]);
+    assert_eq!(first, run("none-named-b", [&unnamed, &named]));
+}

@@ -274,10 +274,7 @@ fn finish<'a>(
 ) -> Result<Focus<'a>> {
     // By text, through ranks: no string is built per row.
     rows.sort_by_cached_key(|k, _| {
-        let dims = k.dims.map(|d| match d {
-            Key::Name(sym) => text.of_sym(sym),
-            other => text.of_str(other.label(interner)),
-        });
+        let dims = k.dims.map(|d| d.text_rank(text, interner));
         let charge = k.charge.order(text);
         // A rule's owners by what it set, in text order: two owners of one
         // rule (a template's `{label.team}`) never tie on input order.
