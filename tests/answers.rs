@@ -622,3 +622,20 @@ fn calls_started_at_one_instant_take_their_steps_by_span_id_not_line_order() {
         "{in_order}"
     );
 }
+
+#[test]
+fn usage_after_the_as_of_day_is_named_not_silently_left_in_the_reports() {
+    let wd = tiny_month("after-as-of", false);
+    let out = tiny_report(&wd, "1", &["--as-of", "2025-06-02"]);
+    assert_eq!(out.status.code(), Some(0));
+    let summary = wd.read("out/summary.json");
+    assert!(
+        summary.contains(
+            "\"1 usage record(s) dated after --as-of 2025-06-02: in the reports and budgets, \
+             not in the month to date (forecast.csv)\""
+        ),
+        "{summary}"
+    );
+    // The month to date holds the two days up to it.
+    assert!(wd.read("out/forecast.csv").contains("\nmodel,m,0.000003,"));
+}

@@ -10,6 +10,7 @@ use crate::answers::daily::series;
 use crate::answers::forecast::{forecast, Forecast};
 use crate::error::{Error, Result};
 use crate::ledger::Report;
+use crate::model::UsageRecord;
 
 /// The as-of day: `--as-of`, else, when `--period` is the month running
 /// now, the last day with data. An `--as-of` outside `--period` is an
@@ -62,6 +63,20 @@ pub fn gate(forecasts: &[Forecast], config: &AnswerConfig) -> Option<String> {
             "forecast: {} forecast over budget (--fail-on-forecast): {}",
             over.len(),
             over.join(", ")
+        )
+    })
+}
+
+/// The warning for usage dated after the as-of day: it stays in the
+/// reports and budgets, but not in the month to date, so the two differ.
+pub fn after_as_of(records: &[UsageRecord], as_of: NaiveDate) -> Option<String> {
+    let after = (records.iter())
+        .filter(|r| r.timestamp.date_naive() > as_of)
+        .count();
+    (after > 0).then(|| {
+        format!(
+            "{after} usage record(s) dated after --as-of {as_of}: in the reports and budgets, \
+             not in the month to date (forecast.csv)"
         )
     })
 }

@@ -369,6 +369,8 @@ impl Month {
             warnings.extend(a.warnings.iter().cloned());
         }
         if let Some(forecasts) = &self.forecast {
+            let as_of = self.as_of.expect("a forecast has its day");
+            warnings.extend(forecast::after_as_of(&self.usage.records, as_of));
             failed.extend(forecast::gate(forecasts, config));
             warnings.extend(
                 forecasts
