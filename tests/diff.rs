@@ -345,7 +345,7 @@ fn diff_html_folds_the_smaller_tenants_and_escapes_labels() {
             "2025-05 total",
             "price effect",
             "(unattributed)",
-            "&lt;script&gt;alert(1)&lt;/script",
+            "<title>&lt;script&gt;alert(1)&lt;/script&gt;</title>&lt;script&gt;alert(1)&lt;/scrip…",
             "t-1",
             "t-2",
             "t-3",

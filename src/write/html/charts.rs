@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::{draw, esc, usd, BARS, LABEL_W, WIDTH};
+use super::{draw, esc, svg_label, usd, BARS, LABEL_W, WIDTH};
 use crate::answers::percentile;
 use crate::answers::steps::StepRow;
 use crate::ledger::RoundedRow;
@@ -12,7 +12,8 @@ use crate::money::Micros;
 /// One row of [`hbars`]: a label, a bar from `from` to `to` on the chart's
 /// scale, the bar's CSS class, and the text written after it.
 pub(crate) struct HBar {
-    /// Shown left of the bar, cut to 24 characters and escaped.
+    /// Shown left of the bar, cut to 24 characters (the whole on hover)
+    /// and escaped.
     pub label: String,
     /// Where the bar starts.
     pub from: f64,
@@ -44,7 +45,6 @@ pub(crate) fn hbars(items: &[HBar], lo: f64, hi: f64, links: bool) -> String {
         let y = i as f64 * row_h + 4.0;
         let x = at(item.from.min(item.to));
         let w = plot_w * (item.to - item.from).abs() / (hi - lo);
-        let shown: String = item.label.chars().take(24).collect();
         // The bar's x to one place, written shortest: `170`, as the bar
         // charts have always written it.
         let _ = write!(
@@ -54,7 +54,7 @@ pub(crate) fn hbars(items: &[HBar], lo: f64, hi: f64, links: bool) -> String {
              <text x=\"{:.1}\" y=\"{:.1}\" class=\"value\">{}</text>",
             LABEL_W - 6.0,
             y + 14.0,
-            esc(&shown),
+            svg_label(&item.label),
             (x * 10.0).round() / 10.0,
             row_h - 6.0,
             item.class,

@@ -8,7 +8,7 @@ use std::fmt::Write;
 use chrono::NaiveDate;
 
 use super::charts::Plot;
-use super::{draw, esc, usd, usd_axis, DAILY_LINES, WIDTH};
+use super::{draw, esc, html_label, usd, usd_axis, DAILY_LINES, WIDTH};
 use crate::answers::anomalies::Anomaly;
 use crate::answers::changes::{Change, Measure};
 use crate::hash::FastMap;
@@ -238,12 +238,11 @@ fn legend(lines: &[(&str, &(String, Vec<Micros>))], marked: bool) -> String {
     let mut html =
         String::from("<p class=\"legend\"><span><span class=\"key total\"></span>all</span>");
     for (i, (dimension, (value, _))) in lines.iter().enumerate() {
-        let shown: String = value.chars().take(24).collect();
         let _ = write!(
             html,
             " <span><span class=\"key {}\"></span>{dimension} {}</span>",
             line_class(i, dimension),
-            esc(&shown)
+            html_label(value)
         );
     }
     if marked {

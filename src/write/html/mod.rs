@@ -68,6 +68,36 @@ pub(crate) fn esc(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// The most characters a chart label shows.
+const LABEL_CHARS: usize = 24;
+
+/// A chart label as SVG text content, escaped: cut to [`LABEL_CHARS`] with
+/// an ellipsis, the whole label in a `<title>` (shown on hover), so two
+/// labels alike in their first characters are never shown as one.
+pub(crate) fn svg_label(label: &str) -> String {
+    match cut(label) {
+        Some(shown) => format!("<title>{}</title>{}", esc(label), esc(&shown)),
+        None => esc(label),
+    }
+}
+
+/// [`svg_label`] for HTML: a span with the whole label as its title.
+pub(crate) fn html_label(label: &str) -> String {
+    match cut(label) {
+        Some(shown) => format!("<span title=\"{}\">{}</span>", esc(label), esc(&shown)),
+        None => esc(label),
+    }
+}
+
+/// `label` cut to [`LABEL_CHARS`], its last an ellipsis, if longer.
+fn cut(label: &str) -> Option<String> {
+    (label.chars().count() > LABEL_CHARS).then(|| {
+        let mut shown: String = label.chars().take(LABEL_CHARS - 1).collect();
+        shown.push('…');
+        shown
+    })
+}
+
 /// Dollars for display: two places, with thousands commas.
 fn usd(m: Micros) -> String {
     m.dollars()
@@ -271,6 +301,22 @@ mod tests {
         assert_eq!(
             usd_exact(Micros(1_234_567_890_123), true),
             "+$1,234,567.890123"
+        );
+    }
+
+    #[test]
+    fn a_long_label_is_cut_with_an_ellipsis_and_whole_on_hover() {
+        assert_eq!(
+            svg_label("customer-enterprise-0001"),
+            "customer-enterprise-0001"
+        );
+        assert_eq!(
+            svg_label("customer-enterprise-0001-a"),
+            "<title>customer-enterprise-0001-a</title>customer-enterprise-000…"
+        );
+        assert_eq!(
+            html_label("<tenant>-with-a-long-name-b"),
+            "<span title=\"&lt;tenant&gt;-with-a-long-name-b\">&lt;tenant&gt;-with-a-long-na…</span>"
         );
     }
 }

@@ -7,7 +7,7 @@ use std::fmt::Write;
 
 use chrono::NaiveDate;
 
-use super::{draw, esc, usd, BARS, LABEL_W, WIDTH};
+use super::{draw, esc, svg_label, usd, BARS, LABEL_W, WIDTH};
 use crate::answers::forecast::Forecast;
 use crate::dimension::Dimension;
 use crate::money::Micros;
@@ -68,10 +68,7 @@ fn forecast_bars(rows: &[&Forecast]) -> String {
         let y = i as f64 * row_h + 4.0;
         let mid = y + (row_h - 6.0) / 2.0;
         let (low, high) = (at(f.forecast.1), at(f.forecast.2));
-        let shown: String = format!("{} {}", f.dimension, f.value)
-            .chars()
-            .take(24)
-            .collect();
+        let label = svg_label(&format!("{} {}", f.dimension, f.value));
         let _ = write!(
             svg,
             "<text x=\"{:.1}\" y=\"{:.1}\" class=\"label\" text-anchor=\"end\">{}</text>\
@@ -80,7 +77,7 @@ fn forecast_bars(rows: &[&Forecast]) -> String {
              <line x1=\"{low:.1}\" y1=\"{mid:.1}\" x2=\"{high:.1}\" y2=\"{mid:.1}\" class=\"whisker\"/>",
             LABEL_W - 6.0,
             y + 14.0,
-            esc(&shown),
+            label,
             at(f.forecast.0) - LABEL_W,
             row_h - 6.0,
             at(f.mtd) - LABEL_W,
