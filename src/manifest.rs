@@ -187,6 +187,9 @@ impl Hasher {
 /// directory, for the messages.
 pub fn read_verified(dir: &Path, name: &str, what: &str) -> Result<Vec<u8>> {
     let path = dir.join(name);
+    if let Err(e) = std::fs::metadata(dir) {
+        return Err(Error::io(dir, e));
+    }
     let expected = listed_sha(dir, name, what)?;
     let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
     check(&path, &sha256(&bytes), &expected, what)?;

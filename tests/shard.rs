@@ -169,6 +169,37 @@ fn merge_needs_every_shard_exactly_once() {
         stderr.starts_with("tokenledger: fleet/partial.json: "),
         "{stderr}"
     );
+    // A partial that is not there, and a shard run with other keys: named.
+    let merge = |parts: &[&str]| {
+        let mut args = vec!["merge"];
+        args.extend(parts);
+        args.extend(["--usage", "fleet/usage.csv", "--out", "out"]);
+        wd.fail(&args, 2)
+    };
+    let stderr = merge(&["p0", "p1", "p9"]);
+    assert!(stderr.starts_with("tokenledger: p9: "), "{stderr}");
+    let mut args = vec![
+        "report",
+        "--spans",
+        "fleet/spans",
+        "--usage",
+        "fleet/usage.csv",
+    ];
+    args.extend([
+        "--shard",
+        "2/3",
+        "--out",
+        "p2",
+        "--quiet",
+        "--feature-attr",
+        "f",
+    ]);
+    wd.run(&args);
+    assert_eq!(
+        merge(&["p0", "p1", "p2"]),
+        "tokenledger: p2: this shard was run with --feature-attr f, shard 0 with app.feature; \
+         run every shard with the merge's arguments\n"
+    );
     assert!(!wd.path("out").exists(), "nothing written");
     // --shard without --out, and a shard that does not exist.
     wd.fail(

@@ -157,35 +157,54 @@ fn one_split(metas: &[(&PathBuf, Meta)]) -> Result<()> {
 /// usage and invoice files (and, split by hash, read the same span files).
 fn same_run(metas: &[(&PathBuf, Meta)], before: usize) -> Result<()> {
     let first = &metas[0].1;
-    let whole = first.whole_traces;
     for (dir, meta) in metas {
-        let same = |m: &Meta| {
-            (
-                &m.tenant_attr,
-                &m.feature_attr,
-                &m.join_attr,
-                &m.outcome_attr,
-            ) == (
-                &first.tenant_attr,
-                &first.feature_attr,
-                &first.join_attr,
-                &first.outcome_attr,
-            ) && (whole
-                || m.span_files
-                    .iter()
-                    .map(|f| &f.0)
-                    .eq(first.span_files.iter().map(|f| &f.0)))
-        };
-        if !same(meta) || meta.inputs_before_spans != before {
+        if let Some(what) = difference(first, meta, before) {
             return Err(Error::fatal(format!(
-                "{}: this shard was run with other span files, attribute keys or usage and invoice \
-                 files than shard 0 or this merge; run every shard with the merge's arguments",
+                "{}: this shard was run with {what}; run every shard with the merge's arguments",
                 dir.display()
             )));
         }
     }
-
     Ok(())
+}
+
+/// What `meta`'s run had other than shard 0's (`first`) or the merge's
+/// (`before` usage and invoice files read before the spans), if anything.
+fn difference(first: &Meta, meta: &Meta, before: usize) -> Option<String> {
+    let keys = |m: &Meta| {
+        [
+            ("--tenant-attr", m.tenant_attr.join(",")),
+            ("--feature-attr", m.feature_attr.clone()),
+            ("--join-attr", m.join_attr.join(",")),
+            ("--outcome-attr", m.outcome_attr.clone()),
+        ]
+    };
+    let keys = keys(first).into_iter().zip(keys(meta));
+    if let Some(((flag, ours), (_, theirs))) = keys.into_iter().find(|(a, b)| a != b) {
+        return Some(format!("{flag} {theirs}, shard 0 with {ours}"));
+    }
+    if !first.whole_traces {
+        let files = |m: &Meta| {
+            m.span_files
+                .iter()
+                .map(|f| f.0.display().to_string())
+                .collect()
+        };
+        let (ours, theirs): (Vec<String>, Vec<String>) = (files(first), files(meta));
+        if ours != theirs {
+            return Some(format!(
+                "the span files {}, shard 0 with {}",
+                theirs.join(", "),
+                ours.join(", ")
+            ));
+        }
+    }
+    (meta.inputs_before_spans != before).then(|| {
+        format!(
+            "{} usage and invoice file(s), this merge with {before}",
+            meta.inputs_before_spans
+        )
+    })
 }
 
 /// Add one partial's counts, skips, outcomes and calls; `file_of` gives a
