@@ -498,6 +498,28 @@ fn partition_refuses_what_it_cannot_cut_exactly() {
         "nothing written"
     );
 
+    // Into another command's output: refused, nothing added to it.
+    wd.write("report/.tokenledger-manifest", "");
+    let args = [
+        "partition",
+        "--spans",
+        "in/b.jsonl",
+        "--into",
+        "2",
+        "--out",
+        "report",
+    ];
+    let stderr = wd.fail(&args, 2);
+    assert!(
+        stderr.starts_with("tokenledger: --out report: another tokenledger command's output"),
+        "{stderr}"
+    );
+    let kept = files_under(&wd.path("report"));
+    assert!(
+        kept.len() == 1 && kept[0].ends_with("report/.tokenledger-manifest"),
+        "{kept:?}"
+    );
+
     // A torn line (not JSON) is named the same way.
     wd.write(
         "in/a.jsonl",

@@ -122,6 +122,14 @@ pub fn partition(config: &Config) -> Result<Partitioned> {
         files.push((path.clone(), name));
     }
     crate::write::out_dir::check_target(&config.out, &config.paths)?;
+    if config.out.join(crate::manifest::MANIFEST).exists() {
+        return Err(Error::fatal(format!(
+            "--out {}: another tokenledger command's output (it holds {}): partition into a \
+             directory of its own",
+            config.out.display(),
+            crate::manifest::MANIFEST
+        )));
+    }
     let dirs = partition_dirs(&config.out, count)?;
     for dir in &dirs {
         remove_leftovers(dir, &names);
