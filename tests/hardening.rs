@@ -708,3 +708,33 @@ fn a_bad_span_skips_only_itself_under_lenient() {
         "{summary}"
     );
 }
+
+#[test]
+fn a_span_giving_an_attribute_twice_with_two_values_is_refused() {
+    // The call's response id twice: which record it joins would follow
+    // the attributes' order. The same value twice is one value.
+    let wd = Workdir::new("repeated-attribute");
+    let attr = |value: &str| {
+        format!(r#"{{"key":"gen_ai.response.id","value":{{"stringValue":"{value}"}}}}"#)
+    };
+    let line = |second: &str| {
+        format!(
+            r#"{{"resourceSpans":[{{"scopeSpans":[{{"spans":[{{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b171","name":"chat","attributes":[{{"key":"gen_ai.operation.name","value":{{"stringValue":"chat"}}}},{},{}]}}]}}]}}]}}"#,
+            attr("req-1"),
+            attr(second)
+        )
+    };
+    let usage = "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch\n";
+    wd.write("usage.csv", usage);
+    wd.write("spans/a.jsonl", &format!("{}\n", line("req-2")));
+    let (code, stderr) = usage_run(&wd, &["usage.csv"], &[]);
+    assert_eq!(code, 2);
+    assert_eq!(
+        stderr,
+        "tokenledger: spans/a.jsonl:1: span \"chat\": attribute \"gen_ai.response.id\" is given \
+         twice, with different values: which one holds is not known\n"
+    );
+    wd.write("spans/a.jsonl", &format!("{}\n", line("req-1")));
+    let (code, stderr) = usage_run(&wd, &["usage.csv"], &[]);
+    assert_eq!(code, 0, "{stderr}");
+}

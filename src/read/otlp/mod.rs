@@ -220,10 +220,9 @@ fn convert(
         };
         failed_at = line;
         let ids = span_ids(span);
-        match (
-            compact(&span.name, ids, attrs, origin, keys, interner),
-            &mut reading.bad,
-        ) {
+        let compacted = compact(&span.name, ids, attrs, origin, keys, interner)
+            .and_then(|kept| attrs.repeated(&span.name).map_or(Ok(kept), Err));
+        match (compacted, &mut reading.bad) {
             (Ok(Some(span)), _) => {
                 sink(span);
                 count += 1;
@@ -264,6 +263,7 @@ fn each_span(
                 let attrs = Attrs {
                     span: &span.attributes,
                     resource: &resource.resource.attributes,
+                    repeated: std::cell::Cell::new(None),
                 };
                 f(span, &attrs)?;
             }
@@ -292,16 +292,36 @@ fn start_ns(raw: &str) -> u64 {
 struct Attrs<'x, 'a> {
     span: &'x [KeyValue<'a>],
     resource: &'x [KeyValue<'a>],
+    /// The place of a span attribute read that the span gives again with
+    /// another value (OTLP keys are unique: which holds is not known).
+    repeated: std::cell::Cell<Option<usize>>,
+}
+
+impl Attrs<'_, '_> {
+    /// The problem of span `name` if it gives an attribute it was read
+    /// for twice, with two values.
+    fn repeated(&self, name: &str) -> Option<String> {
+        let key = &self.span[self.repeated.get()?].key;
+        Some(format!(
+            "span \"{name}\": attribute \"{key}\" is given twice, with different values: \
+             which one holds is not known"
+        ))
+    }
 }
 
 impl Attributes for Attrs<'_, '_> {
     fn value(&self, key: &str) -> Option<Scalar<'_>> {
         // Span attributes first: they override the resource's.
-        self.span
-            .iter()
-            .chain(self.resource)
-            .find(|kv| kv.key == key)
-            .and_then(|kv| kv.value.scalar())
+        let Some(at) = self.span.iter().position(|kv| kv.key == key) else {
+            let kv = self.resource.iter().find(|kv| kv.key == key)?;
+            return kv.value.scalar();
+        };
+        let value = self.span[at].value.scalar();
+        let again = |kv: &KeyValue| kv.key == key && kv.value.scalar() != value;
+        if self.span[at + 1..].iter().any(again) {
+            self.repeated.set(Some(at));
+        }
+        value
     }
 }
 
