@@ -226,14 +226,16 @@ fn unattributed_records_round_by_time_not_by_line_order() {
 #[test]
 fn a_tenant_named_like_no_tenant_sorts_after_it_whatever_the_order() {
     let named = call(1, "(none)", "2025-06-10T09:00:00+00:00");
-    let unnamed =
-        call(2, "x", "2025-06-10T10:00:00+00:00").replace(",\"tenant\":{\"id\":\"x\"}", "");
+    // 80 prompt tokens, not 70: the two tenants' rows differ in amount.
+    let unnamed = call(2, "x", "2025-06-10T10:00:00+00:00")
+        .replace(",\"tenant\":{\"id\":\"x\"}", "")
+        .replace("\"prompt\":70", "\"prompt\":80");
     let run = |name: &str, calls: [&String; 2]| {
         let wd = Workdir::new(name);
         wd.write("spans/calls.jsonl", &(calls[0].clone() + calls[1]));
         let usage = format!(
             "{HEADER}req-1,2025-06-10T09:00:01Z,openai,gpt-4o-mini,70,0,0,0,20,standard\n\
-             req-2,2025-06-10T10:00:01Z,openai,gpt-4o-mini,70,0,0,0,20,standard\n"
+             req-2,2025-06-10T10:00:01Z,openai,gpt-4o-mini,80,0,0,0,20,standard\n"
         );
         wd.write("usage.csv", &usage);
         let mut args = vec!["report", "--spans", "spans", "--usage", "usage.csv"];

@@ -737,4 +737,20 @@ fn a_span_giving_an_attribute_twice_with_two_values_is_refused() {
     wd.write("spans/a.jsonl", &format!("{}\n", line("req-1")));
     let (code, stderr) = usage_run(&wd, &["usage.csv"], &[]);
     assert_eq!(code, 0, "{stderr}");
+    // 7 as an integer and as text is one value too.
+    let text = line("req-1").replacen("req-1", "7", 1);
+    let int = text.replacen(r#"{"stringValue":"req-1"}"#, r#"{"intValue":"7"}"#, 1);
+    wd.write("spans/a.jsonl", &format!("{int}\n"));
+    let (code, stderr) = usage_run(&wd, &["usage.csv"], &[]);
+    assert_eq!(code, 0, "{stderr}");
+    // A resource giving a key twice, with two values: refused too.
+    let resource = r#"{"resource":{"attributes":[{"key":"tenant.id","value":{"stringValue":"a"}},{"key":"tenant.id","value":{"stringValue":"b"}}]},"scopeSpans""#;
+    let line = line("req-1").replacen(r#"{"scopeSpans""#, resource, 1);
+    wd.write("spans/a.jsonl", &format!("{line}\n"));
+    let (code, stderr) = usage_run(&wd, &["usage.csv"], &[]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("attribute \"tenant.id\" is given twice"),
+        "{stderr}"
+    );
 }

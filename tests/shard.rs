@@ -511,7 +511,21 @@ fn partition_refuses_what_it_cannot_cut_exactly() {
     ];
     let stderr = wd.fail(&args, 2);
     assert!(
-        stderr.starts_with("tokenledger: --out report: another tokenledger command's output"),
+        stderr.starts_with("tokenledger: --out report: in another tokenledger command's output"),
+        "{stderr}"
+    );
+    let nested = [
+        "partition",
+        "--spans",
+        "in/b.jsonl",
+        "--into",
+        "2",
+        "--out",
+        "report/parts",
+    ];
+    let stderr = wd.fail(&nested, 2);
+    assert!(
+        stderr.contains("(report holds .tokenledger-manifest)"),
         "{stderr}"
     );
     let kept = files_under(&wd.path("report"));

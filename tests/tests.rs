@@ -5,6 +5,7 @@ mod workdir;
 
 mod allocation;
 mod answers;
+mod budgets;
 mod choices;
 mod cli;
 mod cloud_bills;

@@ -223,23 +223,32 @@ fn merge_refuses_a_trace_split_between_two_shards() {
 fn a_strict_merge_refuses_partials_that_skipped_bad_lines() {
     let wd = Workdir::new("trust-lenient");
     wd.run(&["simulate", "--runs", "10", "--seed", "5", "--out", "fleet"]);
+    let shards = |flags: &[&str]| {
+        for i in ["0", "1"] {
+            let (shard, out) = (format!("{i}/2"), format!("p{i}"));
+            let mut args = vec!["report", "--spans", "fleet/spans", "--usage"];
+            args.extend([
+                "fleet/usage.csv",
+                "--shard",
+                &shard,
+                "--out",
+                &out,
+                "--quiet",
+            ]);
+            args.extend(flags);
+            wd.run(&args);
+        }
+    };
+    let merge = ["merge", "p0", "p1", "--usage", "fleet/usage.csv", "--quiet"];
+    // A file of another kind is passed over, noted, by any run: merged.
+    wd.write("fleet/spans/README.md", "the fleet's spans\n");
+    shards(&[]);
+    wd.run(&[&merge[..], &["--out", "strict"]].concat());
     let file = wd.path("fleet/spans/part-0.jsonl");
     let text = std::fs::read_to_string(&file).unwrap();
     std::fs::write(&file, format!("{{\"resourceSpans\": [ broken\n{text}")).unwrap();
-    for i in ["0", "1"] {
-        let (shard, out) = (format!("{i}/2"), format!("p{i}"));
-        let mut args = vec![
-            "report",
-            "--spans",
-            "fleet/spans",
-            "--usage",
-            "fleet/usage.csv",
-        ];
-        args.extend(["--shard", &shard, "--out", &out, "--quiet", "--lenient"]);
-        wd.run(&args);
-    }
+    shards(&["--lenient"]);
     // One run without --lenient stops on the line; so does the merge.
-    let merge = ["merge", "p0", "p1", "--usage", "fleet/usage.csv", "--quiet"];
     let stderr = wd.fail(&merge, 2);
     assert!(
         stderr.starts_with("tokenledger: p0: its shard ran with --lenient and skipped 1 record(s)")

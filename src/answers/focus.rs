@@ -16,7 +16,8 @@
 //! Invoiced usage no record makes up is one `Adjustment` row per provider,
 //! each of its costs the amount billed.
 //! Each cost column is split by largest remainder, so it sums exactly to
-//! the reports' total.
+//! the reports' total (the list and contracted columns to the computed
+//! one, plus the adjustments).
 //!
 //! With `--allocation`, rows of records an allocation rule owned are kept
 //! apart and carry FOCUS 1.3's split cost allocation columns

@@ -8,7 +8,8 @@
 //! - the run-rate is the median of the last 7 days (fewer early in the
 //!   month): a lasting change shows within days, one runaway day does not
 //!   move it;
-//! - the forecast is the month to date plus the run-rate for each day left;
+//! - the forecast is the month to date plus the run-rate (none if below
+//!   zero) for each day left;
 //! - the interval is ±2 spreads of the days left, the spread of one day
 //!   being the median absolute deviation of the last 14 days (×1.4826),
 //!   with the run-rate's own uncertainty added: an estimate, computed in
@@ -148,10 +149,11 @@ fn one(
     // month's last day, the forecast is what was spent.
     let point = mtd + Decimal::from_f64(ahead).unwrap_or_default();
     let money = |v: f64| Micros::round(Decimal::from_f64(v.max(0.0)).unwrap_or_default());
+    let rounded = Micros::round(point);
     let forecast = (
-        Micros::round(point),
-        money((mtd_f + ahead - half).max(mtd_f)),
-        money(mtd_f + ahead + half),
+        rounded,
+        money((mtd_f + ahead - half).max(mtd_f)).min(rounded),
+        money(mtd_f + ahead + half).max(rounded),
     );
     let pct = budget
         .filter(|b| !b.is_zero())

@@ -122,11 +122,15 @@ pub fn partition(config: &Config) -> Result<Partitioned> {
         files.push((path.clone(), name));
     }
     crate::write::out_dir::check_target(&config.out, &config.paths)?;
-    if config.out.join(crate::manifest::MANIFEST).exists() {
+    let owned = (config.out.ancestors())
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .find(|dir| dir.join(crate::manifest::MANIFEST).exists());
+    if let Some(owner) = owned {
         return Err(Error::fatal(format!(
-            "--out {}: another tokenledger command's output (it holds {}): partition into a \
+            "--out {}: in another tokenledger command's output ({} holds {}): partition into a \
              directory of its own",
             config.out.display(),
+            owner.display(),
             crate::manifest::MANIFEST
         )));
     }

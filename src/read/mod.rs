@@ -91,6 +91,10 @@ pub struct SkippedFile {
     pub why: String,
 }
 
+/// Why a link to nothing is skipped (under `--lenient` only: a strict run
+/// stops on it).
+pub const DANGLING: &str = "a link to nothing";
+
 /// Input files found, and the files of walked directories left aside.
 #[derive(Clone, Debug, Default)]
 pub struct Walked {
@@ -211,7 +215,7 @@ impl Walk<'_> {
                 to.display()
             )));
         }
-        self.skip(path, "a link to nothing", true);
+        self.skip(path, DANGLING, true);
         Ok(())
     }
 

@@ -54,7 +54,7 @@ impl<'a> Scalar<'a> {
     /// exported as a `doubleValue` keeps its name rather than becoming
     /// `(none)`. A double past 2^53 (an integer id it cannot hold exactly),
     /// NaN or an infinity is no text: never a wrong id.
-    fn into_text(self) -> Option<Cow<'a, str>> {
+    pub(super) fn into_text(self) -> Option<Cow<'a, str>> {
         let text = match self {
             Scalar::Text(s) => s,
             Scalar::Int(i) => Cow::Owned(i.to_string()),

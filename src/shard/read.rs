@@ -33,6 +33,9 @@ pub fn read_partials(
     one_split(&metas)?;
     let before = intake.inputs.len();
     same_run(&metas, before)?;
+    for (dir, meta) in &metas {
+        lenient_only_if_lenient(dir, meta, intake.skips.is_lenient())?;
+    }
     let first = &metas[0].1;
     let keys = AttrKeys {
         tenant: first.tenant_attr.clone(),
@@ -173,31 +176,30 @@ fn same_run(metas: &[(&PathBuf, Meta)], before: usize) -> Result<()> {
 fn difference(first: &Meta, meta: &Meta, before: usize) -> Option<String> {
     let keys = |m: &Meta| {
         [
-            ("--tenant-attr", m.tenant_attr.join(",")),
-            ("--feature-attr", m.feature_attr.clone()),
-            ("--join-attr", m.join_attr.join(",")),
-            ("--outcome-attr", m.outcome_attr.clone()),
+            ("--tenant-attr", m.tenant_attr.clone()),
+            ("--feature-attr", vec![m.feature_attr.clone()]),
+            ("--join-attr", m.join_attr.clone()),
+            ("--outcome-attr", vec![m.outcome_attr.clone()]),
         ]
     };
     let keys = keys(first).into_iter().zip(keys(meta));
     if let Some(((flag, ours), (_, theirs))) = keys.into_iter().find(|(a, b)| a != b) {
+        let (ours, theirs) = (ours.join(" "), theirs.join(" "));
         return Some(format!("{flag} {theirs}, shard 0 with {ours}"));
     }
-    if !first.whole_traces {
-        let files = |m: &Meta| {
-            m.span_files
-                .iter()
-                .map(|f| f.0.display().to_string())
-                .collect()
-        };
-        let (ours, theirs): (Vec<String>, Vec<String>) = (files(first), files(meta));
-        if ours != theirs {
-            return Some(format!(
-                "the span files {}, shard 0 with {}",
-                theirs.join(", "),
-                ours.join(", ")
-            ));
-        }
+    let (ours, theirs) = (&first.span_files, &meta.span_files);
+    let differ = (ours.iter().map(|f| &f.0))
+        .zip(theirs.iter().map(|f| &f.0))
+        .find(|(a, b)| a != b);
+    if !first.whole_traces && (ours.len() != theirs.len() || differ.is_some()) {
+        let first_differing = differ.map_or_else(String::new, |(a, b)| {
+            format!(": {} where shard 0 read {}", b.display(), a.display())
+        });
+        return Some(format!(
+            "{} span files, shard 0 with {}{first_differing}",
+            theirs.len(),
+            ours.len()
+        ));
     }
     (meta.inputs_before_spans != before).then(|| {
         format!(
@@ -224,7 +226,6 @@ fn absorb(
     resolved.duplicate_spans += meta.duplicate_spans;
     resolved.wrapper_spans += meta.wrapper_spans;
     resolved.ids_not_calls += meta.ids_not_calls;
-    lenient_only_if_lenient(dir, meta, intake.skips.is_lenient())?;
     intake.skips.absorb(&meta.skipped, &meta.skipped_first);
     if meta.shard.index == 0 || whole {
         intake
@@ -240,10 +241,13 @@ fn absorb(
 }
 
 /// A merge without `--lenient` stops where one run would: on a partial
-/// whose shard skipped bad records or files under `--lenient`.
+/// whose shard skipped bad records or links to nothing under `--lenient`
+/// (files of other kinds are passed over, noted, in any run).
 fn lenient_only_if_lenient(dir: &Path, meta: &Meta, lenient: bool) -> Result<()> {
     let records: u64 = meta.skipped.values().sum();
-    let files = meta.skipped_span_files.len();
+    let files = (meta.skipped_span_files.iter())
+        .filter(|f| f.why == crate::read::DANGLING)
+        .count();
     if lenient || (records == 0 && files == 0) {
         return Ok(());
     }

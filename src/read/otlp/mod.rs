@@ -292,16 +292,16 @@ fn start_ns(raw: &str) -> u64 {
 struct Attrs<'x, 'a> {
     span: &'x [KeyValue<'a>],
     resource: &'x [KeyValue<'a>],
-    /// The place of a span attribute read that the span gives again with
+    /// An attribute read that the span (or its resource) gives again with
     /// another value (OTLP keys are unique: which holds is not known).
-    repeated: std::cell::Cell<Option<usize>>,
+    repeated: std::cell::Cell<Option<&'x str>>,
 }
 
 impl Attrs<'_, '_> {
     /// The problem of span `name` if it gives an attribute it was read
     /// for twice, with two values.
     fn repeated(&self, name: &str) -> Option<String> {
-        let key = &self.span[self.repeated.get()?].key;
+        let key = self.repeated.get()?;
         Some(format!(
             "span \"{name}\": attribute \"{key}\" is given twice, with different values: \
              which one holds is not known"
@@ -309,19 +309,28 @@ impl Attrs<'_, '_> {
     }
 }
 
+impl<'x> Attrs<'x, '_> {
+    /// The value of `key` in `list`, noting it where `list` gives the key
+    /// again with another value (as text: `5` and `"5"` are one value).
+    fn first(&self, list: &'x [KeyValue], key: &str) -> Option<Option<Scalar<'x>>> {
+        let at = list.iter().position(|kv| kv.key == key)?;
+        let value = list[at].value.scalar();
+        let text = value.clone().and_then(Scalar::into_text);
+        let again =
+            |kv: &KeyValue| kv.key == key && kv.value.scalar().and_then(Scalar::into_text) != text;
+        if list[at + 1..].iter().any(again) {
+            self.repeated.set(Some(&list[at].key));
+        }
+        Some(value)
+    }
+}
+
 impl Attributes for Attrs<'_, '_> {
     fn value(&self, key: &str) -> Option<Scalar<'_>> {
         // Span attributes first: they override the resource's.
-        let Some(at) = self.span.iter().position(|kv| kv.key == key) else {
-            let kv = self.resource.iter().find(|kv| kv.key == key)?;
-            return kv.value.scalar();
-        };
-        let value = self.span[at].value.scalar();
-        let again = |kv: &KeyValue| kv.key == key && kv.value.scalar() != value;
-        if self.span[at + 1..].iter().any(again) {
-            self.repeated.set(Some(at));
-        }
-        value
+        (self.first(self.span, key))
+            .or_else(|| self.first(self.resource, key))
+            .flatten()
     }
 }
 
