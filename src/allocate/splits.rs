@@ -7,6 +7,7 @@ use rust_decimal::Decimal;
 
 use crate::price::glob_match;
 use crate::read::allocation::Split;
+use crate::read::invoice::meters::Cloud;
 use crate::read::invoice::Meter;
 use crate::reconcile::{Reconciliation, Status};
 
@@ -37,12 +38,21 @@ impl Fields<'_> {
         }
     }
 
+    /// The other name a field's value goes by: a cloud bill's credits, tax
+    /// and other services carry the cloud's name (`gcp`), its model usage
+    /// the provider's (`google`); a split may name either.
+    fn alias(&self, field: &str) -> Option<&'static str> {
+        let cloud = Cloud::parse(self.provider).filter(|_| field == "provider")?;
+        Some(cloud.provider())
+    }
+
     /// The first split every match of which fits.
     fn split(&self, splits: &[Split]) -> Option<usize> {
+        let fits = |pattern: &str, v: &str| glob_match(pattern.as_bytes(), v.as_bytes());
         splits.iter().position(|s| {
             s.matches.iter().all(|(field, pattern)| {
-                self.get(field)
-                    .is_some_and(|v| glob_match(pattern.as_bytes(), v.as_bytes()))
+                self.get(field).is_some_and(|v| fits(pattern, v))
+                    || self.alias(field).is_some_and(|v| fits(pattern, v))
             })
         })
     }
@@ -148,5 +158,26 @@ mod tests {
         );
         assert_eq!(parts[0].1, Decimal::from(100) / Decimal::from(3));
         assert!(spread(Decimal::ONE, &[("a".into(), Decimal::ZERO)]).is_empty());
+    }
+
+    #[test]
+    fn a_cloud_line_is_matched_by_its_cloud_or_its_provider_name() {
+        let split = |provider: &str| Split {
+            number: 1,
+            line: 1,
+            matches: vec![("provider".into(), provider.into())],
+            by: crate::read::allocation::SplitBy::Cost,
+        };
+        let credit = |provider| Fields {
+            provider,
+            model: None,
+            charge: "credit",
+            description: "Free tier",
+        };
+        for name in ["gcp", "google", "goo*"] {
+            assert_eq!(credit("gcp").split(&[split(name)]), Some(0), "{name}");
+        }
+        assert_eq!(credit("gcp").split(&[split("aws.bedrock")]), None);
+        assert_eq!(credit("openai").split(&[split("google")]), None);
     }
 }
