@@ -581,3 +581,22 @@ fn reconciliation_lines_sum_exactly_to_its_totals() {
         "{csv}"
     );
 }
+
+#[test]
+fn a_model_service_purchase_is_a_fixed_charge_not_unread_usage() {
+    // A reservation bought for Azure OpenAI: a FOCUS Purchase row with no
+    // meter. Not per token, so out of the gate, named by its description.
+    let wd = cloud("cloud-purchase");
+    let focus = wd.read("focus.csv");
+    let purchase = "2000,acct-1,USD,2026-12-01T00:00:00Z,2026-11-01T00:00:00Z,Purchase,,\
+                    Azure OpenAI provisioned reservation,2026-12-01T00:00:00Z,2026-11-01T00:00:00Z,\
+                    0,2000,Microsoft,Microsoft,Microsoft,AI and Machine Learning,Azure OpenAI,,,\
+                    Foundry Models\n";
+    wd.write("focus.csv", &format!("{focus}{purchase}"));
+    wd.run(&reconcile("usage", "focus.csv", &[]));
+    let csv = wd.read("out/reconciliation.csv");
+    assert!(
+        csv.contains("\nazure,Azure OpenAI provisioned reservation,,,,2000.000000,,,,fixed,"),
+        "{csv}"
+    );
+}

@@ -81,7 +81,11 @@ pub(super) fn row(
         list: None,
         currency,
         rate: None::<Decimal>,
-        description: meter,
+        // A row without a meter (a purchase) by its product.
+        description: match meter {
+            "" => c.any(r, &["ProductName", "Product"]).unwrap_or(""),
+            meter => meter,
+        },
         line,
     };
     cloud::line(reader, row).map(Some)
@@ -90,7 +94,8 @@ pub(super) fn row(
 /// A charge type's kind.
 fn kind(charge_type: &str) -> Result<Kind, RowError> {
     Ok(match charge_type.to_ascii_lowercase().as_str() {
-        "usage" | "purchase" => Kind::Usage,
+        "usage" => Kind::Usage,
+        "purchase" => Kind::Purchase,
         "tax" => Kind::Tax,
         "refund" | "credit" => Kind::Credit,
         "roundingadjustment" | "unusedreservation" | "unusedsavingsplan" | "adjustment" => {

@@ -14,6 +14,9 @@ use super::{Charge, Columns, InvoiceLine, Meter, Reader, RowError};
 pub(super) enum Kind {
     /// Usage: what the meter says.
     Usage,
+    /// A purchase (a reservation, a commitment): a model service's is a
+    /// fixed charge, never per-token usage.
+    Purchase,
     /// A credit or refund.
     Credit,
     /// Tax.
@@ -90,7 +93,11 @@ pub(super) fn line(reader: &Reader, row: BillRow) -> Result<InvoiceLine, RowErro
         Kind::Credit => Charge::Credit,
         Kind::Tax => Charge::Tax,
         Kind::Adjustment => Charge::Adjustment,
-        Kind::Usage if !row.model_service => Charge::Service,
+        Kind::Usage | Kind::Purchase if !row.model_service => Charge::Service,
+        Kind::Purchase => {
+            line.provider = row.cloud.provider().to_string();
+            Charge::Fixed
+        }
         Kind::Usage => return Ok(usage(reader, &row, line)),
     };
     if line.charge != Charge::Service && !row.description.is_empty() {

@@ -142,7 +142,8 @@ fn kind(c: &Columns, r: &csv::StringRecord) -> Result<Kind, RowError> {
     }
     let category = c.any(r, &["ChargeCategory"]).unwrap_or("Usage");
     Ok(match category {
-        "Usage" | "Purchase" => Kind::Usage,
+        "Usage" => Kind::Usage,
+        "Purchase" => Kind::Purchase,
         "Tax" => Kind::Tax,
         "Credit" => Kind::Credit,
         "Adjustment" => Kind::Adjustment,

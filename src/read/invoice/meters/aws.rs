@@ -5,7 +5,7 @@ use crate::model::TokenType;
 use crate::read::invoice::Meter;
 
 /// The words of an AWS usage type that make a meter a fixed charge.
-const AWS_FIXED: [&str; 10] = [
+const AWS_FIXED: [&str; 12] = [
     "provisionedthroughput",
     "modelunits",
     "reserved",
@@ -13,6 +13,9 @@ const AWS_FIXED: [&str; 10] = [
     "custom-model",
     "guardrail",
     "search-units",
+    // Marketplace spells it so (Cohere Rerank 3.5, Amazon Bedrock Edition).
+    "search_units",
+    "created_image",
     "cachestorage",
     "grounding",
     "training",
@@ -246,6 +249,8 @@ mod tests {
             "EU-Claude4.5Sonnet-reserved-1-month-input-tokens-per-minute-cross-region-global",
             "USE1-MP:USE1_ProvisionedThroughput_1MonthCommit_ModelUnits_Usage-Units",
             "USE1-Nova2.0Lite-nova-grounding",
+            "USE1-MP:USE1_search_units-Units",
+            "USE1-MP:USE1_created_image-Units",
         ] {
             assert_eq!(aws(fixed, product), Read::Fixed, "{fixed}");
         }

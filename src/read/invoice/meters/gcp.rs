@@ -11,7 +11,10 @@ use crate::read::invoice::Meter;
 pub fn gcp(sku: &str) -> Read {
     let sku = sku.trim();
     let lower = sku.to_ascii_lowercase();
-    if lower.contains("caching storage") || lower.contains("storage") {
+    // Storage, grounding (per grounded request, no model named) and
+    // ranking are not per token.
+    let fixed = ["storage", "grounding with", "search: ranking"];
+    if fixed.iter().any(|w| lower.contains(w)) {
         return Read::Fixed;
     }
     let sku = sku.strip_prefix("AI Dev Tools: ").unwrap_or(sku);
@@ -142,6 +145,12 @@ mod tests {
             gcp("Gemini 3 Flash Text Input Caching Storage"),
             Read::Fixed
         );
+        for sku in [
+            "LLM Grounding with Google Search tool - Predictions",
+            "Vertex AI Search: Ranking",
+        ] {
+            assert_eq!(gcp(sku), Read::Fixed, "{sku}");
+        }
         assert_eq!(
             gcp("Vertex AI: Online Prediction: n1-standard-4"),
             Read::Unknown
