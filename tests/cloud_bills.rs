@@ -600,3 +600,38 @@ fn a_model_service_purchase_is_a_fixed_charge_not_unread_usage() {
         "{csv}"
     );
 }
+
+#[test]
+fn a_credit_given_on_a_usage_row_is_kept_with_its_row_under_period() {
+    // A Gemini row of November's (Pacific) invoice month used on December
+    // 1st UTC, with its own credit: under --period 2026-11 the row is
+    // December's usage, so its credit goes with it, not on November's bill.
+    let wd = cloud("cloud-bills-nested-credit");
+    let bill = wd.read("gcp-billing.jsonl");
+    let first = bill.lines().next().unwrap();
+    let late = first
+        .replace("2026-11-02 09:00:00 UTC", "2026-12-01 03:00:00 UTC")
+        .replace("2026-11-02 10:00:00 UTC", "2026-12-01 04:00:00 UTC")
+        .replacen(
+            "\"credits\":[]",
+            "\"credits\":[{\"name\":\"Promo\",\"amount\":-0.05,\"type\":\"PROMOTION\"}]",
+            1,
+        );
+    assert_ne!(late, first);
+    wd.write("gcp-billing.jsonl", &format!("{bill}{late}\n"));
+    let period = ["--period", "2026-11"];
+    wd.run(&reconcile("usage/gcp.csv", "gcp-billing.jsonl", &period));
+    let csv = wd.read("out/reconciliation.csv");
+    assert!(!csv.contains("Promo"), "{csv}");
+    let summary = wd.run(
+        &[
+            reconcile("usage/gcp.csv", "gcp-billing.jsonl", &period),
+            vec!["--json"],
+        ]
+        .concat(),
+    );
+    assert!(
+        summary.contains("\"invoice_lines_out_of_period\": 2,"),
+        "{summary}"
+    );
+}

@@ -218,7 +218,11 @@ fn lines_of(reader: &Reader, f: Fields, line: u64) -> Result<Vec<InvoiceLine>, R
         row(kind, f.sku, amount(f.cost, "cost")?, f.service),
     )?];
     for (name, credit) in &f.credits {
-        let credit = row(Kind::Credit, "", amount(credit, "credits.amount")?, name);
+        let mut credit = row(Kind::Credit, "", amount(credit, "credits.amount")?, name);
+        // A credit given on a usage row is kept with it: by its days.
+        if kind == Kind::Usage {
+            credit.billing_period = None;
+        }
         lines.push(cloud::line(reader, credit)?);
     }
     Ok(lines)
