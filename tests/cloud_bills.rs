@@ -635,3 +635,30 @@ fn a_credit_given_on_a_usage_row_is_kept_with_its_row_under_period() {
         "{summary}"
     );
 }
+
+#[test]
+fn a_bill_given_twice_is_refused_and_a_cur_manifest_passed_over() {
+    let wd = cloud("cloud-bills-twice");
+    let cur = wd.read("aws-cur2.csv");
+    wd.write("bills/cur-00001.csv", &cur);
+    // AWS's manifest beside the report's files, as delivered: not a bill.
+    wd.write(
+        "bills/cur-Manifest.json",
+        r#"{"assemblyId":"a1","reportKeys":["cur/cur-00001.csv.gz"],"billingPeriod":{"start":"20261101T000000.000Z"}}"#,
+    );
+    let out = wd.output(&reconcile("usage/aws.csv", "bills", &[]));
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cur-Manifest.json: an AWS CUR delivery's manifest"),
+        "{stderr}"
+    );
+    // The same report under a second name (a copy, an unpacked .gz).
+    wd.write("bills/cur-00001-copy.csv", &cur);
+    let stderr = wd.fail(&reconcile("usage/aws.csv", "bills", &[]), 2);
+    assert_eq!(
+        stderr,
+        "tokenledger: bills/cur-00001.csv: the same bill as bills/cur-00001-copy.csv (the same \
+         content): give one of them\n"
+    );
+}

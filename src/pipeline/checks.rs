@@ -3,6 +3,7 @@
 //! priced usage once ([`check`]), and under `--true-up` each record's
 //! invoiced cost, from that one comparison.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 use super::config::CheckConfig;
@@ -10,7 +11,7 @@ use super::intake::Intake;
 use super::usage::Usage;
 use crate::checks::Checks;
 use crate::coverage::coverage;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::Cost;
 use crate::read::invoice::{self, Charge, InvoiceLine};
 use crate::read::provider_usage::{self, ProviderUsage};
@@ -66,11 +67,33 @@ fn read_invoices(
         intake.skips.is_lenient(),
     )?;
     intake.skipped_files.extend(walked.skipped);
+    // Each bill's content, to refuse one given twice (`x.csv` beside its
+    // `x.csv.gz`): summed, it would double the invoice.
+    let mut seen: HashMap<crate::manifest::Sha, PathBuf> = HashMap::new();
     for path in walked.files {
         let file = intake.inputs.len() as u32;
         let skipped_before = intake.skips.total();
-        let (format, mut read) = invoice::read_file(
+        let text = read::read_text(&path)?;
+        if is_cur_manifest(&text) {
+            let why = "an AWS CUR delivery's manifest (it lists the report's files): not a bill";
+            let shown = path.display().to_string();
+            let shown = crate::terminal::escape(&shown);
+            eprintln!("tokenledger: note: {shown}: {why}; skipped");
+            let why = why.to_string();
+            intake.skipped_files.push(read::SkippedFile { path, why });
+            continue;
+        }
+        let sha = crate::manifest::sha256(text.as_bytes());
+        if let Some(other) = seen.insert(sha, path.clone()) {
+            return Err(Error::fatal(format!(
+                "{}: the same bill as {} (the same content): give one of them",
+                path.display(),
+                other.display()
+            )));
+        }
+        let (format, mut read) = invoice::parse_text(
             &path,
+            &text,
             config.invoice_format,
             file,
             &context,
@@ -98,6 +121,13 @@ fn read_invoices(
         });
     }
     Ok(lines)
+}
+
+/// Whether `text` is the manifest AWS delivers beside a CUR's files
+/// (`<report>-Manifest.json`: its `assemblyId` and `reportKeys`).
+fn is_cur_manifest(text: &str) -> bool {
+    let head = text.trim_start();
+    head.starts_with('{') && text.contains("\"assemblyId\"") && text.contains("\"reportKeys\"")
 }
 
 /// Read every provider usage report; rows dated outside the period are

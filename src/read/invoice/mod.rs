@@ -131,18 +131,6 @@ pub struct Context<'a> {
     pub names: &'a dyn meters::ModelNames,
 }
 
-/// Read one invoice file. `format` forces a format.
-pub fn read_file(
-    path: &Path,
-    format: Option<InvoiceFormat>,
-    file: u32,
-    context: &Context,
-    skips: &mut Skips,
-) -> Result<(InvoiceFormat, Vec<InvoiceLine>)> {
-    let text = super::read_text(path)?;
-    parse_text(path, &text, format, file, context, skips)
-}
-
 /// Read invoice lines from `text`; `path` names it in errors.
 pub fn parse_text(
     path: &Path,
