@@ -5,6 +5,8 @@ mod workdir;
 
 mod allocation;
 mod answers;
+mod bad_spans;
+mod bill_shapes;
 mod budgets;
 mod choices;
 mod cli;
@@ -24,7 +26,10 @@ mod month_to_date;
 mod ownership;
 #[cfg(feature = "parquet")]
 mod parquet;
+mod partition;
 mod pricing;
+mod pricing_by_time;
+mod pricing_modalities;
 mod pricing_table;
 mod property;
 mod real_fixtures;

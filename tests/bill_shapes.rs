@@ -1,0 +1,87 @@
+//! Real bill shapes read as the bill means them: a model service's
+//! purchase is a fixed charge, a credit given on a usage row stays with its
+//! row under `--period`, a bill given twice is refused and a CUR delivery's
+//! manifest passed over.
+
+use crate::cloud_bills::{cloud, reconcile};
+
+#[test]
+fn a_model_service_purchase_is_a_fixed_charge_not_unread_usage() {
+    // A reservation bought for Azure OpenAI: a FOCUS Purchase row with no
+    // meter. Not per token, so out of the gate, named by its description.
+    let wd = cloud("cloud-purchase");
+    let focus = wd.read("focus.csv");
+    let purchase = "2000,acct-1,USD,2026-12-01T00:00:00Z,2026-11-01T00:00:00Z,Purchase,,\
+                    Azure OpenAI provisioned reservation,2026-12-01T00:00:00Z,2026-11-01T00:00:00Z,\
+                    0,2000,Microsoft,Microsoft,Microsoft,AI and Machine Learning,Azure OpenAI,,,\
+                    Foundry Models\n";
+    wd.write("focus.csv", &format!("{focus}{purchase}"));
+    wd.run(&reconcile("usage", "focus.csv", &[]));
+    let csv = wd.read("out/reconciliation.csv");
+    assert!(
+        csv.contains("\nazure,Azure OpenAI provisioned reservation,,,,2000.000000,,,,fixed,"),
+        "{csv}"
+    );
+}
+
+#[test]
+fn a_credit_given_on_a_usage_row_is_kept_with_its_row_under_period() {
+    // A Gemini row of November's (Pacific) invoice month used on December
+    // 1st UTC, with its own credit: under --period 2026-11 the row is
+    // December's usage, so its credit goes with it, not on November's bill.
+    let wd = cloud("cloud-bills-nested-credit");
+    let bill = wd.read("gcp-billing.jsonl");
+    let first = bill.lines().next().unwrap();
+    let late = first
+        .replace("2026-11-02 09:00:00 UTC", "2026-12-01 03:00:00 UTC")
+        .replace("2026-11-02 10:00:00 UTC", "2026-12-01 04:00:00 UTC")
+        .replacen(
+            "\"credits\":[]",
+            "\"credits\":[{\"name\":\"Promo\",\"amount\":-0.05,\"type\":\"PROMOTION\"}]",
+            1,
+        );
+    assert_ne!(late, first);
+    wd.write("gcp-billing.jsonl", &format!("{bill}{late}\n"));
+    let period = ["--period", "2026-11"];
+    wd.run(&reconcile("usage/gcp.csv", "gcp-billing.jsonl", &period));
+    let csv = wd.read("out/reconciliation.csv");
+    assert!(!csv.contains("Promo"), "{csv}");
+    let summary = wd.run(
+        &[
+            reconcile("usage/gcp.csv", "gcp-billing.jsonl", &period),
+            vec!["--json"],
+        ]
+        .concat(),
+    );
+    assert!(
+        summary.contains("\"invoice_lines_out_of_period\": 2,"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn a_bill_given_twice_is_refused_and_a_cur_manifest_passed_over() {
+    let wd = cloud("cloud-bills-twice");
+    let cur = wd.read("aws-cur2.csv");
+    wd.write("bills/cur-00001.csv", &cur);
+    // AWS's manifest beside the report's files, as delivered: not a bill.
+    wd.write(
+        "bills/cur-Manifest.json",
+        r#"{"assemblyId":"a1","reportKeys":["cur/cur-00001.csv.gz"],"billingPeriod":{"start":"20261101T000000.000Z"}}"#,
+    );
+    let out = wd.output(&reconcile("usage/aws.csv", "bills", &[]));
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cur-Manifest.json: an AWS CUR delivery's manifest"),
+        "{stderr}"
+    );
+    // The same report under a second name (a copy, an unpacked .gz).
+    wd.write("bills/cur-00001-copy.csv", &cur);
+    let stderr = wd.fail(&reconcile("usage/aws.csv", "bills", &[]), 2);
+    assert_eq!(
+        stderr,
+        "tokenledger: bills/cur-00001.csv: the same bill as bills/cur-00001-copy.csv (the same \
+         content): give one of them\n"
+    );
+}

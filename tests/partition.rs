@@ -1,0 +1,219 @@
+//! `partition` refuses what it cannot cut exactly (a bad id, a torn line),
+//! naming the file and line, and writes nothing into another command's
+//! output.
+
+use crate::shard::{files_under, sample_month};
+
+#[test]
+fn partition_refuses_what_it_cannot_cut_exactly() {
+    let wd = sample_month("partition-bad");
+    let sample = wd.read("samples/spans/part-0.jsonl");
+    let mut lines = sample.lines();
+    let bad = format!(
+        "{}\n{}\n{{\"resourceSpans\":[{{\"scopeSpans\":[{{\"spans\":[{{\"traceId\":\"0af7651916cd43dd8448eb211c80319c\",\"spanId\":\"xyz\",\"name\":\"bad\"}}]}}]}}]}}\n",
+        lines.next().unwrap(),
+        lines.next().unwrap()
+    );
+    wd.write("in/a.jsonl", &bad);
+    wd.write("in/b.jsonl", &sample);
+    let stderr = wd.fail(
+        &[
+            "partition",
+            "--spans",
+            "in",
+            "--into",
+            "4",
+            "--out",
+            "parts",
+        ],
+        2,
+    );
+    assert!(
+        stderr.starts_with(
+            "tokenledger: in/a.jsonl:3: span \"bad\": spanId \"xyz\" is not 16 hex digits"
+        ),
+        "{stderr}"
+    );
+    assert_eq!(
+        files_under(&wd.path("parts")),
+        Vec::<String>::new(),
+        "nothing written"
+    );
+
+    // Into another command's output: refused, nothing added to it.
+    wd.write("report/.tokenledger-manifest", "");
+    let args = [
+        "partition",
+        "--spans",
+        "in/b.jsonl",
+        "--into",
+        "2",
+        "--out",
+        "report",
+    ];
+    let stderr = wd.fail(&args, 2);
+    assert!(
+        stderr.starts_with("tokenledger: --out report: in another tokenledger command's output"),
+        "{stderr}"
+    );
+    let nested = [
+        "partition",
+        "--spans",
+        "in/b.jsonl",
+        "--into",
+        "2",
+        "--out",
+        "report/parts",
+    ];
+    let stderr = wd.fail(&nested, 2);
+    assert!(
+        stderr.contains("(report holds .tokenledger-manifest)"),
+        "{stderr}"
+    );
+    let kept = files_under(&wd.path("report"));
+    assert!(
+        kept.len() == 1 && kept[0].ends_with("report/.tokenledger-manifest"),
+        "{kept:?}"
+    );
+
+    // A torn line (not JSON) is named the same way.
+    wd.write(
+        "in/a.jsonl",
+        &format!("{}\n{{\"resourceSpans\":[", sample.lines().next().unwrap()),
+    );
+    let stderr = wd.fail(
+        &[
+            "partition",
+            "--spans",
+            "in",
+            "--into",
+            "4",
+            "--out",
+            "parts",
+        ],
+        2,
+    );
+    assert!(
+        stderr.starts_with("tokenledger: in/a.jsonl:2: not an OTLP TracesData JSON line"),
+        "{stderr}"
+    );
+    assert_eq!(
+        files_under(&wd.path("parts")),
+        Vec::<String>::new(),
+        "nothing written"
+    );
+
+    // Flat JSONL is refused, naming its dialect.
+    wd.write(
+        "flat/s.jsonl",
+        "{\"trace_id\":\"0af7651916cd43dd8448eb211c80319c\",\"span_id\":\"b7ad6b7169203331\",\"name\":\"x\"}\n",
+    );
+    let stderr = wd.fail(
+        &[
+            "partition",
+            "--spans",
+            "flat",
+            "--into",
+            "2",
+            "--out",
+            "parts",
+        ],
+        2,
+    );
+    assert!(
+        stderr.contains("flat/s.jsonl: flat-jsonl spans; partition cuts OTLP JSON only: shard this file with `report --shard I/N` instead"),
+        "{stderr}"
+    );
+
+    // Files of one name from two runs, and another count in one --out.
+    wd.write("x/b.jsonl", &sample);
+    wd.run(&[
+        "partition",
+        "--spans",
+        "in/b.jsonl",
+        "--into",
+        "2",
+        "--out",
+        "parts",
+        "--quiet",
+    ]);
+    // A rerun removes its own killed run's temporary files, not other runs'.
+    wd.write("parts/part-00000-of-00002/.b.jsonl.tmp-4000000", "torn");
+    wd.write(
+        "parts/part-00000-of-00002/.c.jsonl.tmp-4000000",
+        "another run's",
+    );
+    let rerun = [
+        "partition",
+        "--spans",
+        "in/b.jsonl",
+        "--into",
+        "2",
+        "--out",
+        "parts",
+        "--quiet",
+    ];
+    wd.run(&rerun);
+    assert!(!wd
+        .path("parts/part-00000-of-00002/.b.jsonl.tmp-4000000")
+        .exists());
+    assert!(wd
+        .path("parts/part-00000-of-00002/.c.jsonl.tmp-4000000")
+        .exists());
+    let stderr = wd.fail(
+        &[
+            "partition",
+            "--spans",
+            "x/b.jsonl",
+            "--into",
+            "2",
+            "--out",
+            "parts",
+        ],
+        2,
+    );
+    assert!(
+        stderr.contains("parts/part-00000-of-00002/b.jsonl: already holds a part of in/b.jsonl"),
+        "{stderr}"
+    );
+    let stderr = wd.fail(
+        &[
+            "partition",
+            "--spans",
+            "x/b.jsonl",
+            "--into",
+            "3",
+            "--out",
+            "parts",
+        ],
+        2,
+    );
+    assert!(
+        stderr.contains("holds part-00000-of-00002, a partition into 2, not 3"),
+        "{stderr}"
+    );
+    wd.fail(
+        &[
+            "partition",
+            "--spans",
+            "x/b.jsonl",
+            "--into",
+            "0",
+            "--out",
+            "p0",
+        ],
+        2,
+    );
+    // --whole-traces needs --shard.
+    wd.fail(
+        &[
+            "report",
+            "--spans",
+            "parts/part-00000-of-00002",
+            "--usage",
+            "samples/usage.csv",
+            "--whole-traces",
+        ],
+        2,
+    );
+}
