@@ -76,6 +76,12 @@ fn a_bill_given_twice_is_refused_and_a_cur_manifest_passed_over() {
         stderr.contains("cur-Manifest.json: an AWS CUR delivery's manifest"),
         "{stderr}"
     );
+    // Two bills alike but empty are two empty months, not one bill twice.
+    for month in ["10", "12"] {
+        let empty = "provider,model,token_type,amount_usd\n";
+        wd.write(&format!("bills/openai-2026-{month}.csv"), empty);
+    }
+    wd.run(&reconcile("usage/aws.csv", "bills", &[]));
     // The same report under a second name (a copy, an unpacked .gz).
     wd.write("bills/cur-00001-copy.csv", &cur);
     let stderr = wd.fail(&reconcile("usage/aws.csv", "bills", &[]), 2);

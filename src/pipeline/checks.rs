@@ -83,14 +83,6 @@ fn read_invoices(
             intake.skipped_files.push(read::SkippedFile { path, why });
             continue;
         }
-        let sha = crate::manifest::sha256(text.as_bytes());
-        if let Some(other) = seen.insert(sha, path.clone()) {
-            return Err(Error::fatal(format!(
-                "{}: the same bill as {} (the same content): give one of them",
-                path.display(),
-                other.display()
-            )));
-        }
         let (format, mut read) = invoice::parse_text(
             &path,
             &text,
@@ -99,6 +91,16 @@ fn read_invoices(
             &context,
             &mut intake.skips,
         )?;
+        // Two bills alike but empty (a header, a page of no data) are two
+        // empty months, not one bill twice.
+        let sha = crate::manifest::sha256(text.as_bytes());
+        if let Some(other) = seen.insert(sha, path.clone()).filter(|_| !read.is_empty()) {
+            return Err(Error::fatal(format!(
+                "{}: the same bill as {} (the same content): give one of them",
+                path.display(),
+                other.display()
+            )));
+        }
         let n = read.len() as u64;
         if let Some(period) = usage.period {
             read.retain(|l| match (l.charge, l.billing_period) {
