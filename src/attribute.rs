@@ -86,6 +86,15 @@ impl Totals {
         u128::from(high) << 64 | u128::from(self.counts[i])
     }
 
+    /// What the records spent, exact: the trued-up cost when `billed`,
+    /// else the computed one (what budgets and the forecast measure).
+    pub fn spend(&self, billed: bool) -> Decimal {
+        match billed {
+            true => self.billed,
+            false => self.cost.total(),
+        }
+    }
+
     /// Tokens per type.
     pub fn tokens(&self) -> [u128; 5] {
         std::array::from_fn(|i| self.count(i))

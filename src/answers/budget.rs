@@ -61,7 +61,7 @@ pub fn check(budgets: &Budgets, reports: &[Report]) -> Vec<BudgetRow> {
             let spend = row.map_or(Micros(0), RoundedRow::spend);
             // Judged on the exact amount: a rounded cell can cross the
             // budget the exact spend does not reach.
-            let spent = row.map_or(Decimal::ZERO, exact_spend);
+            let spent = row.map_or(Decimal::ZERO, |r| r.totals.spend(r.billed().is_some()));
             let status = if spent >= budget.usd {
                 Status::Over
             } else if spent * Decimal::ONE_HUNDRED >= budget.usd * budgets.warn_pct {
@@ -82,12 +82,4 @@ pub fn check(budgets: &Budgets, reports: &[Report]) -> Vec<BudgetRow> {
         (a.budget.dimension, &a.budget.key).cmp(&(b.budget.dimension, &b.budget.key))
     });
     rows
-}
-
-/// [`RoundedRow::spend`] exact, before rounding: what a budget is judged on.
-fn exact_spend(row: &RoundedRow) -> Decimal {
-    match row.billed() {
-        Some(_) => row.totals.billed,
-        None => row.totals.cost.total(),
-    }
 }

@@ -45,8 +45,7 @@ impl MonthTotals {
 /// the reports' order), then value; its cost the trued-up (billed) one
 /// when `billed`, as budgets measure spend.
 pub fn series(days: &[Report], (first, last): (NaiveDate, NaiveDate), billed: bool) -> Vec<Series> {
-    let spend = |t: &Totals| if billed { t.billed } else { t.cost.total() };
-    series_of(days, (first, last), spend, |_, _, _| true).0
+    series_of(days, (first, last), |t| t.spend(billed), |_, _, _| true).0
 }
 
 /// The series of the values `keep` takes, given its dimension's totals

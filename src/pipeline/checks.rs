@@ -76,11 +76,12 @@ fn read_invoices(
         let text = read::read_text(&path)?;
         if is_cur_manifest(&text) {
             let why = "an AWS CUR delivery's manifest (it lists the report's files): not a bill";
-            let shown = path.display().to_string();
-            let shown = crate::terminal::escape(&shown);
-            eprintln!("tokenledger: note: {shown}: {why}; skipped");
-            let why = why.to_string();
-            intake.skipped_files.push(read::SkippedFile { path, why });
+            let file = read::SkippedFile {
+                path,
+                why: why.to_string(),
+            };
+            file.note();
+            intake.skipped_files.push(file);
             continue;
         }
         let (format, mut read) = invoice::parse_text(

@@ -215,7 +215,7 @@ fn true_up(billed: bool, checks: &Checks, ledger: &Ledger) -> (Option<Decimal>, 
         .reconciliation
         .as_ref()
         .filter(|_| billed)
-        .map(|r| r.invoice_only);
+        .map(|r| r.invoice_only());
     let target = invoice_only.map(|only| Micros::round(ledger.total.billed + only));
     (invoice_only, target)
 }

@@ -95,6 +95,15 @@ pub struct SkippedFile {
 /// stops on it).
 pub const DANGLING: &str = "a link to nothing";
 
+impl SkippedFile {
+    /// Say on stderr that it is skipped, and why.
+    pub fn note(&self) {
+        let path = self.path.display().to_string();
+        let path = crate::terminal::escape(&path);
+        eprintln!("tokenledger: note: {path}: {}; skipped", self.why);
+    }
+}
+
 /// Input files found, and the files of walked directories left aside.
 #[derive(Clone, Debug, Default)]
 pub struct Walked {
@@ -220,14 +229,14 @@ impl Walk<'_> {
     }
 
     fn skip(&mut self, path: PathBuf, why: &'static str, note: bool) {
+        let file = SkippedFile {
+            path,
+            why: why.to_string(),
+        };
         if note {
-            eprintln!(
-                "tokenledger: note: {}: {why}; skipped",
-                crate::terminal::escape(&path.display().to_string())
-            );
+            file.note();
         }
-        let why = why.to_string();
-        self.found.skipped.push(SkippedFile { path, why });
+        self.found.skipped.push(file);
     }
 
     fn wanted(&self, path: &Path) -> bool {

@@ -143,13 +143,16 @@ pub struct Reconciliation {
     pub total_status: Status,
     /// Invoiced / computed per (provider, model, token type), for true-up.
     factors: HashMap<(String, String, Meter), Decimal>,
-    /// Invoiced usage that no usage record makes up.
-    pub invoice_only: Decimal,
-    /// The same, per provider.
+    /// Invoiced usage that no usage record makes up, per provider.
     pub invoice_only_of: BTreeMap<String, Decimal>,
 }
 
 impl Reconciliation {
+    /// Invoiced usage that no usage record makes up.
+    pub fn invoice_only(&self) -> Decimal {
+        self.invoice_only_of.values().sum()
+    }
+
     /// Whether anything fails the gate: a drifting line or total, a line
     /// missing on one side by more than the tolerance, or model usage whose
     /// meter cannot be read.
@@ -227,7 +230,6 @@ impl Reconciliation {
             line.status = Status::Split;
             line.diagnosis = format!("split:{number}");
             self.invoiced_usage -= line.invoiced;
-            self.invoice_only -= line.invoiced;
             *(self.invoice_only_of)
                 .entry(line.key.provider.clone())
                 .or_default() -= line.invoiced;
@@ -557,7 +559,6 @@ pub fn reconcile(
         invoiced_usage,
         total_status,
         factors,
-        invoice_only: invoice_only_of.values().sum(),
         invoice_only_of,
     }
 }

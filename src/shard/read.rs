@@ -182,8 +182,8 @@ fn difference(first: &Meta, meta: &Meta, before: usize) -> Option<String> {
             ("--outcome-attr", vec![m.outcome_attr.clone()]),
         ]
     };
-    let keys = keys(first).into_iter().zip(keys(meta));
-    if let Some(((flag, ours), (_, theirs))) = keys.into_iter().find(|(a, b)| a != b) {
+    let mut keys = keys(first).into_iter().zip(keys(meta));
+    if let Some(((flag, ours), (_, theirs))) = keys.find(|(a, b)| a != b) {
         let (ours, theirs) = (ours.join(" "), theirs.join(" "));
         return Some(format!("{flag} {theirs}, shard 0 with {ours}"));
     }

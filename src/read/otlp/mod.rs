@@ -297,7 +297,7 @@ struct Attrs<'x, 'a> {
     repeated: std::cell::Cell<Option<&'x str>>,
 }
 
-impl Attrs<'_, '_> {
+impl<'x> Attrs<'x, '_> {
     /// The problem of span `name` if it gives an attribute it was read
     /// for twice, with two values.
     fn repeated(&self, name: &str) -> Option<String> {
@@ -307,9 +307,7 @@ impl Attrs<'_, '_> {
              which one holds is not known"
         ))
     }
-}
 
-impl<'x> Attrs<'x, '_> {
     /// The value of `key` in `list`, noting it where `list` gives the key
     /// again with another value (as text: `5` and `"5"` are one value).
     fn first(&self, list: &'x [KeyValue], key: &str) -> Option<Option<Scalar<'x>>> {
