@@ -1,7 +1,7 @@
 //! Real bill shapes read as the bill means them: a model service's
 //! purchase is a fixed charge, a credit given on a usage row stays with its
 //! row under `--period`, a bill given twice is refused and a CUR delivery's
-//! manifest passed over.
+//! manifest passed over, and a restated CUR read in its manifest's version.
 
 use crate::cloud_bills::{cloud, reconcile};
 
@@ -82,12 +82,50 @@ fn a_bill_given_twice_is_refused_and_a_cur_manifest_passed_over() {
         wd.write(&format!("bills/openai-2026-{month}.csv"), empty);
     }
     wd.run(&reconcile("usage/aws.csv", "bills", &[]));
-    // The same report under a second name (a copy, an unpacked .gz).
+    // The same report under a second name (a copy, an unpacked .gz), no
+    // manifest to tell which is listed.
+    std::fs::remove_file(wd.path("bills/cur-Manifest.json")).unwrap();
     wd.write("bills/cur-00001-copy.csv", &cur);
     let stderr = wd.fail(&reconcile("usage/aws.csv", "bills", &[]), 2);
     assert_eq!(
         stderr,
         "tokenledger: bills/cur-00001.csv: the same bill as bills/cur-00001-copy.csv (the same \
          content): give one of them\n"
+    );
+}
+
+#[test]
+fn a_restated_cur_is_read_in_the_version_its_manifest_lists() {
+    let wd = cloud("cloud-bills-assemblies");
+    let cur = wd.read("aws-legacy-cur.csv");
+    // The month's first version, restated with every Bedrock amount doubled.
+    let first = cur.replace(",USD,3.30,", ",USD,6.60,");
+    let period = "bills/cur/20261101-20261201";
+    wd.write(&format!("{period}/asm-1/cur-00001.csv"), &first);
+    wd.write(&format!("{period}/asm-2/cur-00001.csv"), &cur);
+    let key = "pre/cur/20261101-20261201/asm-2/cur-00001.csv.gz";
+    let manifest = format!(r#"{{"assemblyId":"asm-2","reportKeys":["{key}"]}}"#);
+    wd.write(&format!("{period}/cur-Manifest.json"), &manifest);
+    let out = wd.output(&reconcile("usage/aws.csv", "bills", &[]));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains(
+            "asm-1/cur-00001.csv: an AWS CUR file bills/cur/20261101-20261201/cur-Manifest.json \
+             does not list (assembly asm-2): another version of the report; skipped"
+        ),
+        "{stderr}"
+    );
+    let csv = wd.read("out/reconciliation.csv");
+    assert!(csv.contains("input,2026-11-02,3.300000,3.300000,0.000000,0.00,ok"), "{csv}");
+    // The listed version missing: the bill would be short.
+    std::fs::remove_file(wd.path(&format!("{period}/asm-2/cur-00001.csv"))).unwrap();
+    let stderr = wd.fail(&reconcile("usage/aws.csv", "bills", &[]), 2);
+    assert!(
+        stderr.ends_with(&format!(
+            "cur-Manifest.json: lists `{key}` (assembly asm-2), not found under {period}: give \
+             every file of the report's current version\n"
+        )),
+        "{stderr}"
     );
 }

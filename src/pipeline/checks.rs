@@ -13,7 +13,8 @@ use crate::checks::Checks;
 use crate::coverage::coverage;
 use crate::error::{Error, Result};
 use crate::model::Cost;
-use crate::read::invoice::{self, Charge, InvoiceLine};
+use crate::read::invoice::cur_manifest::{is_cur_manifest, CurManifests};
+use crate::read::invoice::{self, Charge, InvoiceFormat, InvoiceLine};
 use crate::read::provider_usage::{self, ProviderUsage};
 use crate::read::{self, InputFile, InputKind};
 use crate::reconcile::{reconcile, Names};
@@ -70,20 +71,15 @@ fn read_invoices(
     // Each bill's content, to refuse one given twice (`x.csv` beside its
     // `x.csv.gz`): summed, it would double the invoice.
     let mut seen: HashMap<crate::manifest::Sha, PathBuf> = HashMap::new();
+    let (manifests, manifest_paths) = cur_manifests(&walked.files, intake)?;
+    let mut cur_files = Vec::new();
     for path in walked.files {
+        if manifest_paths.contains(&path) {
+            continue;
+        }
         let file = intake.inputs.len() as u32;
         let skipped_before = intake.skips.total();
         let text = read::read_text(&path)?;
-        if is_cur_manifest(&text) {
-            let why = "an AWS CUR delivery's manifest (it lists the report's files): not a bill";
-            let file = read::SkippedFile {
-                path,
-                why: why.to_string(),
-            };
-            file.note();
-            intake.skipped_files.push(file);
-            continue;
-        }
         let (format, mut read) = invoice::parse_text(
             &path,
             &text,
@@ -92,6 +88,13 @@ fn read_invoices(
             &context,
             &mut intake.skips,
         )?;
+        if format == InvoiceFormat::AwsCur {
+            if let Some(why) = manifests.passed_over(&path) {
+                intake.skip_file(path, why);
+                continue;
+            }
+            cur_files.push(path.clone());
+        }
         // Two bills alike but empty (a header, a page of no data) are two
         // empty months, not one bill twice.
         let sha = crate::manifest::sha256(text.as_bytes());
@@ -123,14 +126,24 @@ fn read_invoices(
             fingerprint: None,
         });
     }
+    manifests.check_complete(&cur_files)?;
     Ok(lines)
 }
 
-/// Whether `text` is the manifest AWS delivers beside a CUR's files
-/// (`<report>-Manifest.json`: its `assemblyId` and `reportKeys`).
-fn is_cur_manifest(text: &str) -> bool {
-    let head = text.trim_start();
-    head.starts_with('{') && text.contains("\"assemblyId\"") && text.contains("\"reportKeys\"")
+/// The AWS CUR manifests among the bill files (passed over with a note:
+/// not bills), and their paths.
+fn cur_manifests(files: &[PathBuf], intake: &mut Intake) -> Result<(CurManifests, Vec<PathBuf>)> {
+    let (mut manifests, mut paths) = (CurManifests::default(), Vec::new());
+    for path in files.iter().filter(|p| p.to_string_lossy().ends_with(".json")) {
+        let text = read::read_text(path)?;
+        if is_cur_manifest(&text) {
+            manifests.add(path, &text)?;
+            let why = "an AWS CUR delivery's manifest (it lists the report's files): not a bill";
+            intake.skip_file(path.clone(), why.to_string());
+            paths.push(path.clone());
+        }
+    }
+    Ok((manifests, paths))
 }
 
 /// Read every provider usage report; rows dated outside the period are

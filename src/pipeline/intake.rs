@@ -4,6 +4,7 @@
 //! ([`Intake::summary`]).
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use super::config::Period;
 use crate::error::Skips;
@@ -35,6 +36,14 @@ impl Intake {
             skips: Skips::new(lenient),
             ..Intake::default()
         }
+    }
+
+    /// Pass over the input file `path`, saying why on the terminal and in
+    /// the summary.
+    pub fn skip_file(&mut self, path: PathBuf, why: String) {
+        let file = SkippedFile { path, why };
+        file.note();
+        self.skipped_files.push(file);
     }
 
     /// Renders a record's [`Origin`] as `file:line`.

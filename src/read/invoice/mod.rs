@@ -22,6 +22,7 @@ mod anthropic;
 mod aws_cur;
 mod azure_cost;
 mod cloud;
+pub mod cur_manifest;
 mod focus;
 mod format;
 mod gcp_billing;
