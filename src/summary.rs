@@ -18,6 +18,10 @@ pub struct Summary {
     pub pricing: PricingInfo,
     /// `--period`, if given.
     pub period: Option<String>,
+    /// The as-of day of a month to date (`--as-of`, or the running month's
+    /// last day with data): its reports hold part of the month.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub month_to_date: Option<String>,
     /// Totals over every usage record in period.
     pub totals: TotalsJson,
     /// Record counts.

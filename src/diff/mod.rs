@@ -128,6 +128,8 @@ pub struct Diff {
     pub unpriced: Vec<Unpriced>,
     /// This month's step changes, as its `changes.csv` lists them.
     pub changes: Vec<StepChange>,
+    /// A month to date compared (part of a month against a whole one).
+    pub warnings: Vec<String>,
 }
 
 /// The exact sums of one dimension value.
@@ -267,10 +269,27 @@ pub fn diff(prev: &Path, cur: &Path) -> Result<Diff> {
         total,
         dimensions,
         changes: cur_saved.changes()?,
+        warnings: [(prev, &prev_saved), (cur, &cur_saved)]
+            .into_iter()
+            .filter_map(|(dir, saved)| month_to_date(dir, saved))
+            .collect(),
         unpriced: unpriced
             .into_iter()
             .map(|(model, (lines, cost))| Unpriced { model, lines, cost })
             .collect(),
+    })
+}
+
+/// The warning a month to date is compared with: its volume is part of
+/// a month's.
+fn month_to_date(dir: &Path, saved: &Saved) -> Option<String> {
+    saved.month_to_date.as_ref().map(|day| {
+        format!(
+            "{} holds {} to {day} only (a month to date, summary.json month_to_date): its \
+             volume is part of a month's",
+            dir.display(),
+            saved.period
+        )
     })
 }
 

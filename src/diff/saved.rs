@@ -90,6 +90,8 @@ pub struct Saved {
     pub period: Period,
     /// The currency it was priced in.
     pub currency: String,
+    /// The as-of day of a month to date (`summary.json`'s `month_to_date`).
+    pub month_to_date: Option<String>,
     /// Written with `--raw-csv` (cells not neutralised).
     raw: bool,
     /// `summary.json`'s rounded total.
@@ -113,6 +115,7 @@ impl Saved {
             dir: dir.to_path_buf(),
             period: Period::parse("2000-01").expect("a month"),
             currency: currency.to_string(),
+            month_to_date: text("/month_to_date").map(str::to_string),
             raw: json.get("raw_csv").and_then(|r| r.as_bool()) == Some(true),
             total: Micros::round(total),
             ledger: need(dir, "ledger.csv")?,

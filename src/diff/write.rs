@@ -339,6 +339,11 @@ pub fn diff_html(diff: &Diff) -> String {
                 usd_exact(Micros::round(u.cost), false)
             )
         })
+        .chain(
+            diff.warnings
+                .iter()
+                .map(|w| format!("<p class=\"warn\">{}.</p>", esc(w))),
+        )
         .collect();
     let tables: String = (0..DIMENSIONS.len())
         .map(|i| format!("<div class=\"scroll\">{}</div>", diff_table(diff, i)))

@@ -69,6 +69,7 @@ impl Intake {
                 currency: pricing.currency.clone(),
             },
             period: period.map(|p| p.to_string()),
+            month_to_date: None,
             totals,
             counts,
             skipped: SkippedJson {

@@ -172,7 +172,7 @@ pub fn month(
         forecast::month_forecast(&days, (range, billed), day, budgets.as_ref())
     });
     let totals = TotalsJson::new(&ledger.total, &columns, usage.reported_cost());
-    let summary = summarise(
+    let mut summary = summarise(
         config,
         (&usage, &intake),
         totals,
@@ -180,6 +180,7 @@ pub fn month(
         &ledger,
         &allocation,
     );
+    summary.month_to_date = as_of.map(|day| day.to_string());
     check_conservation(&reports, &summary.counts, &columns, billed_target)?;
     let budget_rows = budgets.as_ref().map(|b| budget::check(b, &reports));
     let mut month = Month {
