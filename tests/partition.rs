@@ -137,8 +137,15 @@ fn partition_refuses_what_it_cannot_cut_exactly() {
         "parts",
         "--quiet",
     ]);
-    // A rerun removes its own killed run's temporary files, not other runs'.
-    wd.write("parts/part-00000-of-00002/.b.jsonl.tmp-4000000", "torn");
+    // A rerun removes its own killed run's temporary files (a part's
+    // header, then torn), not other runs' nor a user's file named alike.
+    let part = wd.read("parts/part-00000-of-00002/b.jsonl");
+    let header = part.lines().next().unwrap();
+    wd.write(
+        "parts/part-00000-of-00002/.b.jsonl.tmp-4000000",
+        &format!("{header}\ntorn"),
+    );
+    wd.write("parts/part-00000-of-00002/.b.jsonl.tmp-42", "a draft");
     wd.write(
         "parts/part-00000-of-00002/.c.jsonl.tmp-4000000",
         "another run's",
@@ -160,6 +167,10 @@ fn partition_refuses_what_it_cannot_cut_exactly() {
     assert!(wd
         .path("parts/part-00000-of-00002/.c.jsonl.tmp-4000000")
         .exists());
+    assert_eq!(
+        wd.read("parts/part-00000-of-00002/.b.jsonl.tmp-42"),
+        "a draft"
+    );
     let stderr = wd.fail(
         &[
             "partition",

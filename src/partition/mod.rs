@@ -217,9 +217,11 @@ fn partition_dirs(out: &Path, count: u32) -> Result<Vec<PathBuf>> {
 }
 
 /// Remove the temporary files an earlier run over the same inputs left
-/// when it was killed: those of the files this run writes (`names`) only,
-/// since runs over other files may be writing theirs beside them (from
-/// other machines, where their process ids mean nothing here).
+/// when it was killed: those of the files this run writes (`names`) whose
+/// first line says they are parts of the same source, since runs over
+/// other files may be writing theirs beside them (from other machines,
+/// where their process ids mean nothing here), and a file named alike
+/// that partition did not write is not ours to remove.
 fn remove_leftovers(dir: &Path, names: &BTreeMap<String, &Path>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
@@ -232,10 +234,32 @@ fn remove_leftovers(dir: &Path, names: &BTreeMap<String, &Path>) {
         let ours = pid
             .parse::<u32>()
             .is_ok_and(|pid| pid != std::process::id());
-        if ours && names.contains_key(name) {
+        let source = names.get(name).filter(|_| ours);
+        if source.is_some_and(|source| is_part_of(&part_header(&entry.path()), source)) {
             let _ = std::fs::remove_file(entry.path());
         }
     }
+}
+
+/// The header a part file begins with, if it is one partition wrote.
+fn part_header(path: &Path) -> Option<PartOf> {
+    let file = File::open(path).ok()?;
+    let mut first = String::new();
+    let _ = std::io::BufReader::new(file).read_line(&mut first);
+    #[derive(Deserialize)]
+    struct Head {
+        #[serde(rename = "tokenledgerPartition")]
+        part: Option<PartOf>,
+    }
+    serde_json::from_str::<Head>(&first).ok().and_then(|h| h.part)
+}
+
+/// Whether `header` names `source` (typed alike, and the same file: a
+/// header of an older tokenledger names no file).
+fn is_part_of(header: &Option<PartOf>, source: &Path) -> bool {
+    header.as_ref().is_some_and(|p| {
+        p.source == source.display().to_string() && (p.at.is_none() || p.at == cut::canonical(source))
+    })
 }
 
 /// Refuse to replace a part of another source: runs over different inputs
@@ -243,25 +267,11 @@ fn remove_leftovers(dir: &Path, names: &BTreeMap<String, &Path>) {
 fn check_not_taken(dirs: &[PathBuf], name: &str, source: &Path) -> Result<()> {
     for dir in dirs {
         let path = dir.join(name);
-        let Ok(file) = File::open(&path) else {
+        if !path.exists() {
             continue;
-        };
-        let mut first = String::new();
-        let _ = std::io::BufReader::new(file).read_line(&mut first);
-        #[derive(Deserialize)]
-        struct Head {
-            #[serde(rename = "tokenledgerPartition")]
-            part: Option<PartOf>,
         }
-        let theirs = serde_json::from_str::<Head>(&first)
-            .ok()
-            .and_then(|h| h.part);
-        // The same source: typed alike, and the same file (a header of an
-        // older tokenledger names no file).
-        let same = theirs.as_ref().is_some_and(|p| {
-            p.source == source.display().to_string()
-                && (p.at.is_none() || p.at == cut::canonical(source))
-        });
+        let theirs = part_header(&path);
+        let same = is_part_of(&theirs, source);
         if !same {
             return Err(Error::fatal(format!(
                 "{}: already holds {}; partition runs sharing --out need input files of \
