@@ -48,6 +48,7 @@ impl OwnerLock {
     /// a few times, then an error).
     pub fn try_acquire(path: PathBuf) -> Result<Option<OwnerLock>> {
         for _ in 0..16 {
+            refuse_link(&path)?;
             let file = OpenOptions::new()
                 .create(true)
                 .truncate(false)
@@ -130,9 +131,23 @@ pub fn is_unique_suffix(text: &str) -> bool {
 }
 
 /// Whether the open `file` is the file at `path` now.
+/// Refuse a lock file path that is not a plain file (a link, say): opened,
+/// it would write where the link points, outside the output.
+fn refuse_link(path: &Path) -> Result<()> {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if !meta.file_type().is_file() => Err(Error::fatal(format!(
+            "{}: where tokenledger keeps its lock file, but not a plain file (a link or a \
+             directory): not written through; remove it if it is not yours",
+            path.display()
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Whether `file` is the plain file at `path` (a link there is not).
 fn same_file(file: &File, path: &Path) -> bool {
     use std::os::unix::fs::MetadataExt;
-    match (file.metadata(), std::fs::metadata(path)) {
+    match (file.metadata(), std::fs::symlink_metadata(path)) {
         (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
         _ => false,
     }
@@ -142,6 +157,9 @@ fn same_file(file: &File, path: &Path) -> bool {
 /// lock file exists and nobody holds it. Without its lock file, a thing
 /// is never taken for a leftover: it may not be tokenledger's.
 pub fn abandoned(lock: &Path) -> bool {
+    if std::fs::symlink_metadata(lock).is_ok_and(|m| !m.file_type().is_file()) {
+        return false;
+    }
     match File::open(lock) {
         Err(_) => false,
         Ok(file) => file.try_lock().is_ok(),

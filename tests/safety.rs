@@ -226,6 +226,17 @@ fn a_symbolic_link_or_a_file_is_not_an_output_directory() {
         "{stderr}"
     );
     assert_eq!(wd.read("out"), "a file");
+    // A link where the lock file goes is not written through, nor removed.
+    std::fs::remove_file(wd.path("out")).unwrap();
+    wd.write("user.txt", "");
+    std::os::unix::fs::symlink("user.txt", wd.path(".out.lock")).unwrap();
+    let stderr = wd.fail(&HANDMADE_REPORT, 2);
+    assert!(
+        stderr.contains(".out.lock: where tokenledger keeps its lock file, but not a plain file"),
+        "{stderr}"
+    );
+    assert_eq!(wd.read("user.txt"), "");
+    assert!(wd.path(".out.lock").is_symlink() && !wd.path("out").exists());
 }
 
 #[test]
