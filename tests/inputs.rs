@@ -1,7 +1,9 @@
 //! Every file of an input directory is read or named: extensions in any
 //! case are read, other files are listed in the summary as skipped, a link
 //! to nothing is an error (a listed skip under `--lenient`), a pipe's name
-//! reaches the terminal escaped, and standard input is read once.
+//! reaches the terminal escaped, and standard input is read once; a file
+//! whose name is not UTF-8 is read by its ending, and a directory given
+//! twice is read once.
 
 use crate::workdir::{Workdir, HANDMADE_REPORT};
 
@@ -36,6 +38,17 @@ fn upper_case_extensions_are_read_and_other_files_listed() {
         ),
         "{summary}"
     );
+    assert!(summary.contains(&format!("\"usage_records_read\": {},", rows.len())));
+    // A name that is not UTF-8 is read all the same, and a directory given
+    // twice (or by a second path) is read once.
+    use std::os::unix::ffi::OsStrExt;
+    let odd = std::ffi::OsStr::from_bytes(b"usage/u\xff.CSV");
+    std::fs::rename(wd.path("usage/B.CSV"), wd.path("").join(odd)).unwrap();
+    let mut args = HANDMADE_REPORT.to_vec();
+    args[4] = "usage";
+    args.splice(5..5, ["./usage"]);
+    wd.run(&args);
+    let summary = wd.read("out/summary.json");
     assert!(summary.contains(&format!("\"usage_records_read\": {},", rows.len())));
 }
 

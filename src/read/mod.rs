@@ -129,6 +129,7 @@ pub fn expand(paths: &[PathBuf], extensions: &[&str], lenient: bool) -> Result<W
         extensions,
         lenient,
         seen_dirs: HashSet::new(),
+        revisits: 0,
         found: Walked::default(),
     };
     for path in paths {
@@ -138,9 +139,10 @@ pub fn expand(paths: &[PathBuf], extensions: &[&str], lenient: bool) -> Result<W
         }
         let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
         if meta.is_dir() {
-            let before = walk.found.files.len();
+            let before = (walk.found.files.len(), walk.revisits);
             walk.dir(path, &meta)?;
-            if walk.found.files.len() == before {
+            // A directory whose files were found by another path is read.
+            if (walk.found.files.len(), walk.revisits) == before {
                 return Err(Error::fatal(format!(
                     "{}: directory holds no {} files",
                     path.display(),
@@ -180,12 +182,15 @@ struct Walk<'e> {
     lenient: bool,
     /// Directories walked, by (device, inode), so a loop is walked once.
     seen_dirs: HashSet<(u64, u64)>,
+    /// Directories reached again (given twice, or linked from another).
+    revisits: usize,
     found: Walked,
 }
 
 impl Walk<'_> {
     fn dir(&mut self, dir: &Path, meta: &std::fs::Metadata) -> Result<()> {
         if !self.seen_dirs.insert((meta.dev(), meta.ino())) {
+            self.revisits += 1;
             return Ok(());
         }
         let mut entries = Vec::new();
@@ -240,10 +245,11 @@ impl Walk<'_> {
     }
 
     fn wanted(&self, path: &Path) -> bool {
-        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        // A name that is not UTF-8 is judged by its ending all the same.
+        let Some(name) = path.file_name() else {
             return false;
         };
-        let name = name.to_ascii_lowercase();
+        let name = name.to_string_lossy().to_ascii_lowercase();
         let name = name
             .strip_suffix(".gz")
             .or_else(|| name.strip_suffix(".zst"))
