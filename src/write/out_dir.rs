@@ -216,7 +216,7 @@ impl OutDir {
             return Err(Error::io(target, e));
         }
         if old.exists() {
-            self.remove_previous(old)?;
+            self.remove_previous_or_put_back(old)?;
         }
         Ok(())
     }
@@ -237,7 +237,29 @@ impl OutDir {
             std::fs::rename(old, &self.own.temp).map_err(|e| Error::io(&self.own.temp, e))?;
             return Err(refusal);
         }
-        self.remove_previous(old)
+        self.remove_previous_or_put_back(old)
+    }
+
+    /// Remove the previous output (moved aside to `old`); where that fails
+    /// (a read-only directory), put it back in place and the new output
+    /// back where it was built, so a failed run has written nothing and
+    /// leaves nothing the next run could not remove.
+    fn remove_previous_or_put_back(&self, old: &Path) -> Result<()> {
+        let Err(failed) = self.remove_previous(old) else {
+            return Ok(());
+        };
+        let (target, temp) = (&self.target, &self.own.temp);
+        let back = exchange(old, target)
+            .and_then(|()| std::fs::rename(old, temp))
+            .or_else(|_| std::fs::rename(target, temp).and_then(|()| std::fs::rename(old, target)));
+        match back {
+            Ok(()) => Err(Error::fatal(format!(
+                "--out {}: the previous output's files cannot be removed ({failed}): it is left \
+                 in place, and nothing was written",
+                target.display()
+            ))),
+            Err(_) => Err(failed),
+        }
     }
 
     /// Remove the previous output, moved aside to `old`: its listed files
