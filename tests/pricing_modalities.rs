@@ -1,5 +1,7 @@
 //! Audio and image tokens priced at their own rates (else as text), and a
-//! tier's own rates for long prompts and audio.
+//! tier's own rates for long prompts and audio; the shipped table's rates
+//! for Gemini audio and Bedrock's 1-hour cache writes, and the model names
+//! gateways write (a Bedrock id's `:0`, OpenRouter's `claude-sonnet-4.5`).
 
 use crate::pricing::{tiered, TIERED_PRICING};
 use crate::workdir::Workdir;
@@ -180,5 +182,61 @@ r4,2025-06-02T03:00:00Z,openai,gpt-y,300000,0,0,0,10000,standard,0
     assert!(
         stderr.contains("pricing.toml:4: the [[model]] entry at line 4: a tier's long_context rates need the entry's [model.long_context] (its threshold)"),
         "{stderr}"
+    );
+}
+
+#[test]
+fn shipped_rates_for_gemini_audio_bedrock_hour_writes_and_gateway_model_names() {
+    let wd = Workdir::new("shipped-modalities");
+    // Gemini 2.5 Flash: 10,000 audio input tokens at $1.00/1M (not the
+    // text $0.30) and 100 output at $2.50/1M: $0.010250.
+    wd.write(
+        "usage/gemini.csv",
+        "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch,audio_input_tokens\n\
+         g1,2025-11-15T10:00:00Z,google,gemini-2.5-flash,10000,0,0,0,100,false,10000\n",
+    );
+    // A Bedrock invocation log whose Claude body counts its 1,000 cache
+    // writes as 1-hour ones ($6.60/1M, not the 5-minute $4.125), counts
+    // written as text: 100 × 3.30 + 5,000 × 0.33 + 1,000 × 6.60 + 300 ×
+    // 16.50 per 1M = $0.013530.
+    wd.write(
+        "usage/bedrock.jsonl",
+        r#"{"schemaType":"ModelInvocationLog","schemaVersion":"1.0","timestamp":"2025-11-15T10:00:00Z","requestId":"r-2","operation":"InvokeModel","modelId":"us.anthropic.claude-sonnet-4-5-20250929-v1:0","input":{"inputTokenCount":"100","cacheReadInputTokenCount":5000,"cacheWriteInputTokenCount":1000},"output":{"outputBodyJson":{"id":"msg_bdrk_02","usage":{"input_tokens":100,"cache_creation_input_tokens":1000,"cache_read_input_tokens":5000,"output_tokens":300,"cache_creation":{"ephemeral_5m_input_tokens":0,"ephemeral_1h_input_tokens":1000}}},"outputTokenCount":300}}
+"#,
+    );
+    // A LiteLLM row through Bedrock keeps its `:0` version (priced as the
+    // invocation log's id: 1,000 × 3.30 + 100 × 16.50 per 1M), and
+    // OpenRouter names Claude with a dot (1,100 × 3 + 5,000 × 0.30 + 300
+    // × 15 per 1M).
+    wd.write(
+        "usage/litellm.json",
+        r#"[{"request_id":"chatcmpl-b2","call_type":"acompletion","spend":0.01,"prompt_tokens":1000,"completion_tokens":100,"startTime":"2025-11-15T10:00:00.000","model":"anthropic.claude-sonnet-4-5-20250929-v1:0","custom_llm_provider":"bedrock","metadata":{},"cache_hit":"False","status":"success"}]"#,
+    );
+    wd.write(
+        "usage/openrouter.json",
+        r#"{"data":{"created_at":"2025-11-15T10:00:00.000000+00:00","id":"gen-an1","model":"anthropic/claude-sonnet-4.5","native_tokens_cached":5000,"native_tokens_completion":300,"native_tokens_prompt":6100,"native_tokens_reasoning":0,"provider_name":"Anthropic","total_cost":0.0015,"upstream_id":"msg_01abc"}}"#,
+    );
+    wd.write("spans/none.json", "{\"resourceSpans\":[]}");
+    let pricing = crate::workdir::repo().join("pricing.toml");
+    wd.run(&[
+        "report", "--spans", "spans", "--usage", "usage", "--min-match", "0", "--pricing",
+        pricing.to_str().unwrap(), "--out", "out", "--quiet",
+    ]);
+    let unattributed = wd.read("out/unattributed.csv");
+    assert!(
+        unattributed.contains("g1,2025-11-15T10:00:00Z,google,gemini-2.5-flash,10000,0,0,0,100,0,false,0.010250,"),
+        "{unattributed}"
+    );
+    assert!(
+        unattributed.contains(",aws.bedrock,us.anthropic.claude-sonnet-4-5-20250929-v1,100,5000,0,1000,300,0,false,0.013530,"),
+        "{unattributed}"
+    );
+    assert!(
+        unattributed.contains("chatcmpl-b2,2025-11-15T10:00:00Z,aws.bedrock,anthropic.claude-sonnet-4-5-20250929-v1,1000,0,0,0,100,0,false,0.004950,"),
+        "{unattributed}"
+    );
+    assert!(
+        unattributed.contains("gen-an1,2025-11-15T10:00:00Z,anthropic,claude-sonnet-4.5,1100,5000,0,0,300,0,false,0.009300,"),
+        "{unattributed}"
     );
 }

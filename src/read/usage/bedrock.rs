@@ -2,7 +2,9 @@
 //! as delivered to S3 or CloudWatch: JSON lines, usually gzipped.
 //!
 //! `input.inputTokenCount` excludes the cache reads and writes, which are
-//! counted apart (a write is a 5-minute one). The model is `modelId` without
+//! counted apart: a write is a 5-minute one unless the response body's
+//! `usage.cache_creation` (Claude's) counts `ephemeral_1h_input_tokens`.
+//! A count written as text (`"1000"`) is read as Claude Code's are. The model is `modelId` without
 //! (its cross-region prefix `us.`, `eu.`, `apac.`, `global.` kept) without a `:N`
 //! version; an inference-profile ARN gives its last segment, and an
 //! application inference profile keeps its whole ARN, for the pricing
@@ -14,7 +16,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::labels::{labels_of, object_labels};
-use super::{billable, count, parse_timestamp, RowError};
+use super::{billable, count, json_count, parse_timestamp, RowError};
 use crate::intern::Interner;
 use crate::model::{BilledRequest, Origin, Rare, Service, UsageRecord};
 
@@ -39,15 +41,15 @@ struct Identity {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Input {
-    input_token_count: Option<u64>,
-    cache_read_input_token_count: Option<u64>,
-    cache_write_input_token_count: Option<u64>,
+    input_token_count: Option<serde_json::Value>,
+    cache_read_input_token_count: Option<serde_json::Value>,
+    cache_write_input_token_count: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Output<'a> {
-    output_token_count: Option<u64>,
+    output_token_count: Option<serde_json::Value>,
     #[serde(borrow)]
     output_body_json: Option<&'a RawValue>,
 }
@@ -55,6 +57,18 @@ struct Output<'a> {
 #[derive(Deserialize)]
 struct Body {
     id: Option<String>,
+    usage: Option<BodyUsage>,
+}
+
+/// Claude's usage in the response body: its cache writes by duration.
+#[derive(Deserialize)]
+struct BodyUsage {
+    cache_creation: Option<CacheCreation>,
+}
+
+#[derive(Deserialize)]
+struct CacheCreation {
+    ephemeral_1h_input_tokens: Option<serde_json::Value>,
 }
 
 /// The model as billed, from a `modelId`: an inference profile's id keeps
@@ -84,20 +98,21 @@ pub fn parse(
             format!("not a Bedrock model invocation log record: {e}"),
         )
     })?;
-    let message_id = log
+    let body = log
         .output
         .output_body_json
-        .and_then(|b| serde_json::from_str::<Body>(b.get()).ok())
-        .and_then(|b| b.id)
-        .filter(|id| !id.is_empty());
+        .and_then(|b| serde_json::from_str::<Body>(b.get()).ok());
+    let hour_writes = body
+        .as_ref()
+        .and_then(|b| b.usage.as_ref()?.cache_creation.as_ref())
+        .and_then(|c| c.ephemeral_1h_input_tokens.as_ref());
+    let hour_writes = json_count(hour_writes, "ephemeral_1h_input_tokens")?.unwrap_or(0);
+    let message_id = body.and_then(|b| b.id).filter(|id| !id.is_empty());
     let request_id = log.request_id.trim().to_string();
     if request_id.is_empty() {
         return Err(("missing-request-id", "requestId is empty".into()));
     }
-    let (input, output) = billable(
-        (log.input.input_token_count, "input.inputTokenCount"),
-        (log.output.output_token_count, "output.outputTokenCount"),
-    )?;
+    let tokens = tokens_of(&log, hour_writes)?;
     let (id, alt) = match message_id {
         Some(msg) => (msg, Some(request_id)),
         None => (request_id, None),
@@ -120,19 +135,7 @@ pub fn parse(
             timestamp: parse_timestamp(&log.timestamp)?,
             provider: interner.intern("aws.bedrock"),
             model: interner.intern(model_of(&log.model_id)),
-            tokens: super::tokens([
-                input,
-                count(
-                    log.input.cache_read_input_token_count,
-                    "cacheReadInputTokenCount",
-                )?,
-                count(
-                    log.input.cache_write_input_token_count,
-                    "cacheWriteInputTokenCount",
-                )?,
-                0,
-                output,
-            ])?,
+            tokens,
             service: Service::default(),
             tenant_hint: None,
             labels,
@@ -144,6 +147,35 @@ pub fn parse(
             .boxed(),
         },
     }))
+}
+
+/// The record's five counts: the cache writes split by duration, 1-hour
+/// ones as the response body counts them.
+fn tokens_of(log: &Invocation, hour_writes: u64) -> Result<crate::model::Tokens, RowError> {
+    let counted = |value: &Option<serde_json::Value>, name| json_count(value.as_ref(), name);
+    let (input, output) = billable(
+        (
+            counted(&log.input.input_token_count, "input.inputTokenCount")?,
+            "input.inputTokenCount",
+        ),
+        (
+            counted(&log.output.output_token_count, "output.outputTokenCount")?,
+            "output.outputTokenCount",
+        ),
+    )?;
+    let named = |value, name| count(counted(value, name)?, name);
+    let reads = named(&log.input.cache_read_input_token_count, "cacheReadInputTokenCount")?;
+    let writes = named(&log.input.cache_write_input_token_count, "cacheWriteInputTokenCount")?;
+    if hour_writes > writes {
+        return Err((
+            "bad-token-count",
+            format!(
+                "ephemeral_1h_input_tokens {hour_writes} is more than cacheWriteInputTokenCount \
+                 {writes}"
+            ),
+        ));
+    }
+    super::tokens([input, reads, writes - hour_writes, hour_writes, output])
 }
 
 #[cfg(test)]

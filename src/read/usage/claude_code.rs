@@ -83,15 +83,16 @@ fn record(
     let tokens = super::tokens([uncached, read, write, 0, output])?;
     let tokens = reasoning_within_output(reasoning, &tokens, name(3))?;
     let labels = event.texts().map(|(k, v)| (k.to_string(), v.into_owned()));
+    let provider = match event.agent {
+        Agent::ClaudeCode => provider_of(&model),
+        Agent::Codex => "openai",
+    };
     Ok(BilledRequest {
         request_id: request_id.as_ref().into(),
         record: UsageRecord {
             timestamp,
-            provider: interner.intern(match event.agent {
-                Agent::ClaudeCode => provider_of(&model),
-                Agent::Codex => "openai",
-            }),
-            model: interner.intern(crate::model::bare_model(&model)),
+            provider: interner.intern(provider),
+            model: interner.intern(super::billed_model(provider, &model)),
             tokens,
             service: Service {
                 fast: event

@@ -21,12 +21,12 @@ use serde_json::Value;
 
 use super::labels::{labels_of, object_labels, scalar, tags};
 use super::{
-    billable, count, for_each_json, json_count, modalities, parse_usd, parse_utc_timestamp,
-    provider_name, reasoning_within_output, uncached, RowError, RowSink,
+    billable, billed_model, count, for_each_json, json_count, modalities, parse_usd,
+    parse_utc_timestamp, provider_name, reasoning_within_output, uncached, RowError, RowSink,
 };
 use crate::error::{Error, Result};
 use crate::intern::{Interner, LabelSet, Sym};
-use crate::model::{bare_model, BilledRequest, Modality, Origin, Rare, Service, UsageRecord};
+use crate::model::{BilledRequest, Modality, Origin, Rare, Service, UsageRecord};
 use crate::read::csv_lines::CsvLines;
 
 /// One spend-log row, from JSON or CSV.
@@ -260,7 +260,7 @@ fn normalise(
         record: UsageRecord {
             timestamp: parse_utc_timestamp(&log.start_time, "startTime")?,
             provider: interner.intern(&provider),
-            model: interner.intern(bare_model(&log.model)),
+            model: interner.intern(billed_model(&provider, &log.model)),
             tokens,
             service: service(meta, interner)?,
             tenant_hint: tenant_hint.map(|h| interner.intern(&h)),

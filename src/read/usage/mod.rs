@@ -28,7 +28,7 @@ pub use time::{parse_timestamp, parse_utc_timestamp};
 
 use crate::error::{Error, Result, Skips};
 use crate::intern::Interner;
-use crate::model::{BilledRequest, Modality, TokenType, Tokens, MAX_TOKENS};
+use crate::model::{bare_model, BilledRequest, Modality, TokenType, Tokens, MAX_TOKENS};
 use crate::money::parse_amount;
 
 /// The usage formats tokenledger reads.
@@ -424,6 +424,15 @@ pub fn service_tier(name: Option<&str>) -> Result<crate::model::Tier, RowError> 
             );
             ("bad-service-tier", message)
         }),
+    }
+}
+
+/// The model as `provider` bills it: a Bedrock id without its `:N`
+/// version (as the invocation logs' are read), any other without a path.
+pub fn billed_model<'m>(provider: &str, model: &'m str) -> &'m str {
+    match provider {
+        "aws.bedrock" => bedrock::model_of(model.trim()),
+        _ => bare_model(model),
     }
 }
 
