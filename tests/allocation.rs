@@ -345,3 +345,53 @@ fn focus_rows_of_one_rule_are_ordered_by_owner_not_by_input() {
         .collect();
     assert_eq!(billed, ["0.000017", "0.000016"], "{}", written[0]);
 }
+
+#[test]
+fn the_gate_is_judged_on_the_exact_share_and_overlaps_name_the_rule_that_took_them() {
+    let wd = Workdir::new("alloc-exact");
+    wd.write("spans/none.json", r#"{"resourceSpans":[]}"#);
+    // $29.70 a rule owns, $3.30 + $0.00165 it does not: 89.9955 %, which
+    // rounds to 90.00 but is below 90.
+    let row = |id: &str, tokens: u64, team: &str, cust: &str| {
+        format!("{id},2026-11-02T09:00:00Z,aws.bedrock,anthropic.claude-sonnet-4-6-v1,{tokens},0,0,0,0,false,{team},{cust}\n")
+    };
+    wd.write(
+        "usage.csv",
+        &[
+            "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch,label.team,label.cust\n".to_string(),
+            row("r1", 9_000_000, "search", "acme"),
+            row("r2", 1_000_000, "x", "globex"),
+            row("r3", 500, "x", "globex"),
+        ]
+        .concat(),
+    );
+    let run = |rules: &str| {
+        wd.write("rules.toml", rules);
+        wd.output(&[
+            "report", "--spans", "spans", "--usage", "usage.csv", "--min-match", "0",
+            "--allocation", "rules.toml", "--min-allocated", "90", "--out", "out", "--quiet",
+        ])
+    };
+    let out = run("[[rule]]\nmatch = { \"label.team\" = \"search\" }\ntenant = \"{label.cust}\"\n");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("allocation: 89.995500 % of the cost has a tenant, below --min-allocated 90;"),
+        "{stderr}"
+    );
+    // The third rule's records went to two earlier rules: each named with
+    // its own count.
+    let out = run(
+        "[[rule]]\nmatch = { \"label.team\" = \"search\" }\ntenant = \"s\"\n\n\
+         [[rule]]\nmatch = { \"label.team\" = \"x\" }\ntenant = \"b\"\n\n\
+         [[rule]]\nmatch = { \"label.cust\" = \"*\" }\ntenant = \"c\"\n",
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let summary = wd.read("out/summary.json");
+    for warning in [
+        "rules.toml:9: rule:3 overlaps rule:1 (line 1): 1 record(s) it matches went to the earlier rule",
+        "rules.toml:9: rule:3 overlaps rule:2 (line 5): 2 record(s) it matches went to the earlier rule",
+    ] {
+        assert!(summary.contains(warning), "{warning}\n{summary}");
+    }
+}

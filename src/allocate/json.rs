@@ -83,7 +83,7 @@ impl AllocationJson {
             basis: a.basis,
             total_usd: usd(a.total),
             allocated_pct: Dimension::ALL
-                .map(|d| (d.name(), format!("{:.2}", a.allocated_pct(d))))
+                .map(|d| (d.name(), format!("{:.2}", a.allocated_pct(d, 2))))
                 .into(),
             unallocated_usd: Dimension::ALL.map(|d| (d.name(), rest(d))).into(),
             rules: a.rules.iter().map(|r| entry("rule", r)).collect(),

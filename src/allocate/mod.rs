@@ -152,16 +152,37 @@ impl Allocation {
     /// less, or owners beyond it), the share of the usage's cost a span,
     /// the record or a rule gave an owner; 100 where there is nothing to
     /// own.
-    pub fn allocated_pct(&self, dimension: Dimension) -> Decimal {
+    pub fn allocated_pct(&self, dimension: Dimension, places: u32) -> Decimal {
+        self.allocated_share(dimension)
+            .and_then(|(part, whole)| ratio(part, whole, 100, places))
+            .unwrap_or(Decimal::ONE_HUNDRED)
+    }
+
+    /// Whether `dimension`'s exact allocated share is below `min` percent
+    /// (the `--min-allocated` gate: never judged on the rounded share).
+    pub fn allocated_below(&self, dimension: Dimension, min: Decimal) -> bool {
+        match self.allocated_share(dimension) {
+            Some((part, whole)) if whole > Decimal::ZERO => {
+                part * Decimal::ONE_HUNDRED < min * whole
+            }
+            _ => self.allocated_pct(dimension, 2) < min,
+        }
+    }
+
+    /// The allocated part of `dimension` and the whole it is a share of:
+    /// of the basis, where that share lies in 0..=100 %, else of the usage
+    /// (a basis of credits exceeding the usage); `None` for no usage.
+    fn allocated_share(&self, dimension: Dimension) -> Option<(Decimal, Decimal)> {
         let rest: Decimal = self.owners[dimension]
             .get(UNALLOCATED)
             .map_or(Decimal::ZERO, |s| s.values().copied().sum());
-        let hundred = Decimal::ONE_HUNDRED;
-        let (usage, owned) = (self.usage_owned.0, self.usage_owned.1[dimension]);
-        ratio(self.total - rest, self.total, 100, 2)
-            .filter(|pct| self.total > Decimal::ZERO && (Decimal::ZERO..=hundred).contains(pct))
-            .or_else(|| ratio(owned, usage, 100, 2))
-            .unwrap_or(hundred)
+        let owned = self.total - rest;
+        let of_basis = self.total > Decimal::ZERO && (Decimal::ZERO..=self.total).contains(&owned);
+        let (usage, owned_usage) = (self.usage_owned.0, self.usage_owned.1[dimension]);
+        match of_basis {
+            true => Some((owned, self.total)),
+            false => (!usage.is_zero()).then_some((owned_usage, usage)),
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 //! record carries is an error, a rule that matches nothing and a rule whose
 //! records an earlier rule took are warnings.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::dimension::Dimension;
 use crate::error::{Error, Result};
@@ -123,8 +123,9 @@ pub fn assign(
         records: vec![0; rules.len()],
         ..Assigned::default()
     };
-    // Per rule: the records it matched that an earlier rule took.
-    let mut shadowed = vec![(0u64, usize::MAX); rules.len()];
+    // Per rule: the records it matched that an earlier rule took, by the
+    // rule that took them.
+    let mut shadowed: Vec<BTreeMap<usize, u64>> = vec![BTreeMap::new(); rules.len()];
     for posting in postings.iter() {
         let values = names.values(interner.labels(posting.record.labels), interner, &mut seen);
         let mut owner = None;
@@ -137,10 +138,7 @@ pub fn assign(
             };
             match owner {
                 None => owner = Some((i, found)),
-                Some((first, _)) => {
-                    shadowed[i].0 += 1;
-                    shadowed[i].1 = shadowed[i].1.min(first);
-                }
+                Some((first, _)) => *shadowed[i].entry(first).or_default() += 1,
             }
         }
         let index = match owner {
@@ -224,19 +222,19 @@ fn uses(rule: &Rule, name: &str) -> bool {
 fn warnings(
     rules: &[Rule],
     records: &[u64],
-    shadowed: &[(u64, usize)],
+    shadowed: &[BTreeMap<usize, u64>],
     source: &str,
 ) -> Vec<String> {
     let mut warnings = Vec::new();
     for (i, rule) in rules.iter().enumerate() {
-        let (overlap, first) = shadowed[i];
         let at = format!("{source}:{}", rule.line);
-        if records[i] == 0 && overlap == 0 {
+        if records[i] == 0 && shadowed[i].is_empty() {
             warnings.push(format!(
                 "{at}: rule:{} matches no usage record of the month",
                 rule.number
             ));
-        } else if overlap > 0 {
+        }
+        for (&first, overlap) in &shadowed[i] {
             let earlier = &rules[first];
             warnings.push(format!(
                 "{at}: rule:{} overlaps rule:{} (line {}): {overlap} record(s) it matches went to the earlier rule",

@@ -66,10 +66,14 @@ pub fn summarise(allocation: &Allocation, summary: &mut Summary) {
 /// tenants' total has an owner, naming the largest unallocated labels.
 pub fn gate(allocation: &Allocation, min: Option<Decimal>) -> Option<String> {
     let min = min?;
-    let pct = allocation.allocated_pct(Dimension::Tenant);
-    if pct >= min {
+    if !allocation.allocated_below(Dimension::Tenant, min) {
         return None;
     }
+    // Shown to two places, or six where two would round up to the minimum.
+    let pct = match allocation.allocated_pct(Dimension::Tenant, 2) {
+        pct if pct >= min => format!("{:.6}", allocation.allocated_pct(Dimension::Tenant, 6)),
+        pct => format!("{pct:.2}"),
+    };
     let labels: Vec<String> = allocation
         .unallocated_labels
         .iter()
@@ -80,6 +84,6 @@ pub fn gate(allocation: &Allocation, min: Option<Decimal>) -> Option<String> {
         false => format!("; the largest unallocated labels: {}", labels.join(", ")),
     };
     Some(format!(
-        "allocation: {pct:.2} % of the cost has a tenant, below --min-allocated {min}{named}"
+        "allocation: {pct} % of the cost has a tenant, below --min-allocated {min}{named}"
     ))
 }
