@@ -23,8 +23,9 @@ use std::path::Path;
 use rust_decimal::Decimal;
 use toml_edit::{Item, Table, Value};
 
-use crate::dimension::Dimension;
+use crate::dimension::{Dimension, UNATTRIBUTED};
 use crate::error::{Error, Result};
+use crate::read::invoice::Charge;
 use crate::read::toml::{self, Number, TomlReader};
 
 /// The dimensions a rule may set: those spans give.
@@ -161,12 +162,19 @@ fn rule(reader: &TomlReader, table: &Table, number: usize) -> Result<Rule> {
     for d in RULE_DIMENSIONS {
         if table.contains_key(d.name()) {
             let text = reader.string(table, d.name(), &what)?;
-            let parts = template(text).map_err(|m| {
-                reader.error(
-                    table.get(d.name()).and_then(Item::span),
-                    format!("{what}: {m}"),
-                )
-            })?;
+            let parts = template(text)
+                .and_then(|parts| match text.trim() {
+                    UNATTRIBUTED => Err(format!(
+                        "{UNATTRIBUTED} names the spend nothing owns: a rule cannot give it"
+                    )),
+                    _ => Ok(parts),
+                })
+                .map_err(|m| {
+                    reader.error(
+                        table.get(d.name()).and_then(Item::span),
+                        format!("{what}: {m}"),
+                    )
+                })?;
             sets.push((d, parts));
         }
     }
@@ -206,6 +214,21 @@ fn split(reader: &TomlReader, table: &Table, number: usize) -> Result<Split> {
                 "{what}: match key \"{key}\" is not one of {}",
                 SPLIT_FIELDS.join(", ")
             ),
+        ));
+    }
+    if let Some((_, name)) = matches.iter().find(|(k, v)| {
+        k == "charge" && !v.contains('*') && !Charge::ALL.iter().any(|c| c.name() == v)
+    }) {
+        let names: Vec<&str> = Charge::ALL.iter().map(|c| c.name()).collect();
+        return Err(reader.error(
+            table.span(),
+            format!("{what}: charge \"{name}\" is not one of {}", names.join(", ")),
+        ));
+    }
+    if table.contains_key("by") && table.contains_key("dimension") {
+        return Err(reader.error(
+            table.get("dimension").and_then(Item::span),
+            format!("{what}: dimension goes with shares; by = \"cost\" or \"requests\" splits in every dimension"),
         ));
     }
     let by = match (table.get("by"), table.get("shares")) {
@@ -390,5 +413,27 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("a.toml:1: the [[rule]] at line 1: match key \"team\" is not a label"));
+    }
+
+    #[test]
+    fn a_split_or_rule_that_would_be_silently_ignored_is_refused() {
+        let refused = |text: &str, message: &str| {
+            let error = AllocationFile::parse(text, "a.toml").unwrap_err().to_string();
+            assert!(error.contains(message), "{error}");
+        };
+        refused(
+            "[[split]]\nmatch = { charge = \"credits\" }\nby = \"cost\"\n",
+            "a.toml:1: the [[split]] at line 1: charge \"credits\" is not one of usage, credit, tax",
+        );
+        refused(
+            "[[split]]\nmatch = { charge = \"credit\" }\nby = \"cost\"\ndimension = \"tenant\"\n",
+            "a.toml:4: the [[split]] at line 1: dimension goes with shares",
+        );
+        refused(
+            "[[rule]]\nmatch = { \"label.team\" = \"x\" }\ntenant = \"(unattributed)\"\n",
+            "a.toml:3: the [[rule]] at line 1: (unattributed) names the spend nothing owns",
+        );
+        let globbed = "[[split]]\nmatch = { charge = \"cre*\" }\nby = \"cost\"\n";
+        assert!(AllocationFile::parse(globbed, "a.toml").is_ok());
     }
 }

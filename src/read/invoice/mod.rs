@@ -68,6 +68,17 @@ pub enum Charge {
 }
 
 impl Charge {
+    /// Every charge, in the order reports list them.
+    pub const ALL: [Charge; 7] = [
+        Charge::Usage,
+        Charge::Credit,
+        Charge::Tax,
+        Charge::Adjustment,
+        Charge::Fixed,
+        Charge::Unmapped,
+        Charge::Service,
+    ];
+
     /// The name used in the invoice CSV and reports.
     pub fn name(self) -> &'static str {
         match self {

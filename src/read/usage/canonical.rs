@@ -86,21 +86,29 @@ impl Columns {
             charges: charge_columns(headers),
             modalities: Modality::ALL.map(|m| pos(m.column())),
             reported_cost: pos("reported_cost_usd"),
-            labels: label_columns(headers),
+            labels: label_columns(path, headers)?,
         })
     }
 }
 
-/// The `label.<name>` columns of a header.
-fn label_columns(headers: &csv::ByteRecord) -> Vec<(usize, String)> {
-    headers
-        .iter()
-        .enumerate()
-        .filter_map(|(i, h)| {
-            let name = std::str::from_utf8(h).ok()?.strip_prefix(LABEL_PREFIX)?;
-            (!name.is_empty()).then(|| (i, name.to_string()))
-        })
-        .collect()
+/// The `label.<name>` columns of a header; a `label.` naming no label is
+/// an error (its values would be dropped).
+fn label_columns(path: &Path, headers: &csv::ByteRecord) -> Result<Vec<(usize, String)>> {
+    let mut labels = Vec::new();
+    for (i, header) in headers.iter().enumerate() {
+        let Some(name) = std::str::from_utf8(header).ok().and_then(|h| h.strip_prefix(LABEL_PREFIX)) else {
+            continue;
+        };
+        if name.trim().is_empty() {
+            return Err(Error::fatal(format!(
+                "{}:1: column {} \"{LABEL_PREFIX}{name}\" names no label: name it \"label.<name>\"",
+                path.display(),
+                i + 1
+            )));
+        }
+        labels.push((i, name.to_string()));
+    }
+    Ok(labels)
 }
 
 /// A row's labels from its `label.<name>` columns.
@@ -437,5 +445,16 @@ mod tests {
             strict.0
         );
         assert_eq!(strict, read(3, false));
+    }
+
+    #[test]
+    fn a_label_column_naming_no_label_is_refused() {
+        let header = "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch,label.team,label.";
+        let headers = csv::ByteRecord::from(header.split(',').collect::<Vec<_>>());
+        let error = Columns::find(Path::new("u.csv"), &headers).err().unwrap().to_string();
+        assert_eq!(
+            error,
+            "u.csv:1: column 12 \"label.\" names no label: name it \"label.<name>\""
+        );
     }
 }
