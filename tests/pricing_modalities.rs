@@ -206,15 +206,15 @@ fn shipped_rates_for_gemini_audio_bedrock_hour_writes_and_gateway_model_names() 
     );
     // A LiteLLM row through Bedrock keeps its `:0` version (priced as the
     // invocation log's id: 1,000 × 3.30 + 100 × 16.50 per 1M), and
-    // OpenRouter names Claude with a dot (1,100 × 3 + 5,000 × 0.30 + 300
-    // × 15 per 1M).
+    // OpenRouter names Claude with a dot and writes a count as text (1,100
+    // × 3 + 5,000 × 0.30 + 300 × 15 per 1M).
     wd.write(
         "usage/litellm.json",
         r#"[{"request_id":"chatcmpl-b2","call_type":"acompletion","spend":0.01,"prompt_tokens":1000,"completion_tokens":100,"startTime":"2025-11-15T10:00:00.000","model":"anthropic.claude-sonnet-4-5-20250929-v1:0","custom_llm_provider":"bedrock","metadata":{},"cache_hit":"False","status":"success"}]"#,
     );
     wd.write(
         "usage/openrouter.json",
-        r#"{"data":{"created_at":"2025-11-15T10:00:00.000000+00:00","id":"gen-an1","model":"anthropic/claude-sonnet-4.5","native_tokens_cached":5000,"native_tokens_completion":300,"native_tokens_prompt":6100,"native_tokens_reasoning":0,"provider_name":"Anthropic","total_cost":0.0015,"upstream_id":"msg_01abc"}}"#,
+        r#"{"data":{"created_at":"2025-11-15T10:00:00.000000+00:00","id":"gen-an1","model":"anthropic/claude-sonnet-4.5","native_tokens_cached":5000,"native_tokens_completion":300,"native_tokens_prompt":"6100","native_tokens_reasoning":0,"provider_name":"Anthropic","total_cost":0.0015,"upstream_id":"msg_01abc"}}"#,
     );
     wd.write("spans/none.json", "{\"resourceSpans\":[]}");
     let pricing = crate::workdir::repo().join("pricing.toml");

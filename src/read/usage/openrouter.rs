@@ -12,11 +12,11 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::{
-    billable, count, parse_timestamp, parse_usd, provider_name, reasoning_within_output,
+    billable, count, json_count, parse_timestamp, parse_usd, provider_name, reasoning_within_output,
     service_tier, uncached, RowError,
 };
 use crate::intern::{Interner, LabelSet};
-use crate::model::{bare_model, BilledRequest, Origin, Rare, Service, UsageRecord};
+use crate::model::{BilledRequest, Origin, Rare, Service, Tokens, UsageRecord};
 
 /// The API's `{"data": …}` envelope.
 #[derive(Deserialize)]
@@ -32,10 +32,10 @@ struct Generation<'a> {
     created_at: String,
     model: String,
     provider_name: Option<String>,
-    native_tokens_prompt: Option<u64>,
-    native_tokens_completion: Option<u64>,
-    native_tokens_cached: Option<u64>,
-    native_tokens_reasoning: Option<u64>,
+    native_tokens_prompt: Option<serde_json::Value>,
+    native_tokens_completion: Option<serde_json::Value>,
+    native_tokens_cached: Option<serde_json::Value>,
+    native_tokens_reasoning: Option<serde_json::Value>,
     #[serde(borrow)]
     total_cost: Option<&'a RawValue>,
     service_tier: Option<String>,
@@ -58,26 +58,7 @@ pub fn parse(
     if generation.id.trim().is_empty() {
         return Err(("missing-request-id", "id is empty".into()));
     }
-    let (prompt, completion) = billable(
-        (generation.native_tokens_prompt, "native_tokens_prompt"),
-        (
-            generation.native_tokens_completion,
-            "native_tokens_completion",
-        ),
-    )?;
-    let cached = count(generation.native_tokens_cached, "native_tokens_cached")?;
-    let tokens = super::tokens([
-        uncached(prompt, cached, "native_tokens_prompt")?,
-        cached,
-        0,
-        0,
-        completion,
-    ])?;
-    let reasoning_tokens = count(
-        generation.native_tokens_reasoning,
-        "native_tokens_reasoning",
-    )?;
-    let tokens = reasoning_within_output(reasoning_tokens, &tokens, "native_tokens_completion")?;
+    let tokens = tokens_of(&generation)?;
     let provider = generation
         .provider_name
         .as_deref()
@@ -95,7 +76,7 @@ pub fn parse(
         record: UsageRecord {
             timestamp: parse_timestamp(&generation.created_at)?,
             provider: interner.intern(&provider),
-            model: interner.intern(bare_model(&generation.model)),
+            model: interner.intern(super::billed_model(&provider, &generation.model)),
             tokens,
             service: Service {
                 tier: service_tier(generation.service_tier.as_deref())?,
@@ -118,4 +99,33 @@ pub fn parse(
             .boxed(),
         },
     }))
+}
+
+/// The record's counts: its native prompt count holds the cached tokens,
+/// its completion count the reasoning tokens.
+fn tokens_of(generation: &Generation) -> Result<Tokens, RowError> {
+    // A count written as text (`"1000"`) is read as the gateways' are.
+    let counted = |value: &Option<serde_json::Value>, name| json_count(value.as_ref(), name);
+    let (prompt, completion) = billable(
+        (
+            counted(&generation.native_tokens_prompt, "native_tokens_prompt")?,
+            "native_tokens_prompt",
+        ),
+        (
+            counted(&generation.native_tokens_completion, "native_tokens_completion")?,
+            "native_tokens_completion",
+        ),
+    )?;
+    let cached = "native_tokens_cached";
+    let cached = count(counted(&generation.native_tokens_cached, cached)?, cached)?;
+    let tokens = super::tokens([
+        uncached(prompt, cached, "native_tokens_prompt")?,
+        cached,
+        0,
+        0,
+        completion,
+    ])?;
+    let reasoning = "native_tokens_reasoning";
+    let reasoning_tokens = count(counted(&generation.native_tokens_reasoning, reasoning)?, reasoning)?;
+    reasoning_within_output(reasoning_tokens, &tokens, "native_tokens_completion")
 }
