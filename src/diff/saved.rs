@@ -88,6 +88,9 @@ pub struct Saved {
     dir: PathBuf,
     /// The month it holds.
     pub period: Period,
+    /// Whether `summary.json` names the period (each line's day is then
+    /// checked to fall in it).
+    named_period: bool,
     /// The currency it was priced in.
     pub currency: String,
     /// The as-of day of a month to date (`summary.json`'s `month_to_date`).
@@ -114,6 +117,7 @@ impl Saved {
         let mut saved = Saved {
             dir: dir.to_path_buf(),
             period: Period::parse("2000-01").expect("a month"),
+            named_period: false,
             currency: currency.to_string(),
             month_to_date: text("/month_to_date").map(str::to_string),
             raw: json.get("raw_csv").and_then(|r| r.as_bool()) == Some(true),
@@ -124,6 +128,7 @@ impl Saved {
             Some(p) => Period::parse(p).map_err(|e| bad_file(dir, "summary.json", &e))?,
             None => saved.period_of_ledger()?,
         };
+        saved.named_period = text("/period").is_some();
         Ok(saved)
     }
 
@@ -197,7 +202,15 @@ impl Saved {
                 let line = e.position().map_or(0, |p| p.line());
                 Error::fatal(format!("{}: {e}", at(line)))
             })?;
-            let line = self.line(&record, &at(record.position().map_or(0, |p| p.line())))?;
+            let at = at(record.position().map_or(0, |p| p.line()));
+            let line = self.line(&record, &at)?;
+            if self.named_period && !self.period.contains_day(line.day) {
+                return Err(Error::fatal(format!(
+                    "{at}: day {} is outside {}, the period summary.json names: the ledger is \
+                     not the month {WRITER} wrote",
+                    line.day, self.period
+                )));
+            }
             total += line.cost;
             each(line)?;
         }
