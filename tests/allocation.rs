@@ -368,15 +368,29 @@ fn the_gate_is_judged_on_the_exact_share_and_overlaps_name_the_rule_that_took_th
     let run = |rules: &str| {
         wd.write("rules.toml", rules);
         wd.output(&[
-            "report", "--spans", "spans", "--usage", "usage.csv", "--min-match", "0",
-            "--allocation", "rules.toml", "--min-allocated", "90", "--out", "out", "--quiet",
+            "report",
+            "--spans",
+            "spans",
+            "--usage",
+            "usage.csv",
+            "--min-match",
+            "0",
+            "--allocation",
+            "rules.toml",
+            "--min-allocated",
+            "90",
+            "--out",
+            "out",
+            "--quiet",
         ])
     };
     let out = run("[[rule]]\nmatch = { \"label.team\" = \"search\" }\ntenant = \"{label.cust}\"\n");
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("allocation: 89.995500 % of the cost has a tenant, below --min-allocated 90;"),
+        stderr.contains(
+            "allocation: 89.995500 % of the cost has a tenant, below --min-allocated 90;"
+        ),
         "{stderr}"
     );
     // The third rule's records went to two earlier rules: each named with

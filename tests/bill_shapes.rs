@@ -117,7 +117,10 @@ fn a_restated_cur_is_read_in_the_version_its_manifest_lists() {
         "{stderr}"
     );
     let csv = wd.read("out/reconciliation.csv");
-    assert!(csv.contains("input,2026-11-02,3.300000,3.300000,0.000000,0.00,ok"), "{csv}");
+    assert!(
+        csv.contains("input,2026-11-02,3.300000,3.300000,0.000000,0.00,ok"),
+        "{csv}"
+    );
     // The listed version missing: the bill would be short.
     std::fs::remove_file(wd.path(&format!("{period}/asm-2/cur-00001.csv"))).unwrap();
     let stderr = wd.fail(&reconcile("usage/aws.csv", "bills", &[]), 2);

@@ -100,7 +100,9 @@ fn growth_above_the_limit_exits_one() {
         "july/summary.json",
         &summary.replace("\"period\": \"2025-05\"", "\"period\": \"2025-07\""),
     );
-    let ledger = wd.read("july/ledger.csv").replace("\n2025-05-", "\n2025-07-");
+    let ledger = wd
+        .read("july/ledger.csv")
+        .replace("\n2025-05-", "\n2025-07-");
     wd.write("july/ledger.csv", &ledger);
     reseal(&wd.path("july"));
     let stderr = wd.fail(
@@ -146,13 +148,20 @@ fn a_directory_without_a_ledger_is_named() {
         "{stderr}"
     );
     // A summary resealed to name another month than its ledger's days.
-    wd.write("june/ledger.csv", &ledger.replace(",turbo,global,", ",standard,global,"));
+    wd.write(
+        "june/ledger.csv",
+        &ledger.replace(",turbo,global,", ",standard,global,"),
+    );
     let summary = wd.read("june/summary.json");
-    wd.write("june/summary.json", &summary.replace("\"2025-06\"", "\"2025-07\""));
+    wd.write(
+        "june/summary.json",
+        &summary.replace("\"2025-06\"", "\"2025-07\""),
+    );
     reseal(&wd.path("june"));
     let stderr = wd.fail(&["diff", "may", "june"], 2);
     assert!(
-        stderr.contains("june/ledger.csv:2: day 2025-06-") && stderr.contains(" is outside 2025-07, the period summary.json names"),
+        stderr.contains("june/ledger.csv:2: day 2025-06-")
+            && stderr.contains(" is outside 2025-07, the period summary.json names"),
         "{stderr}"
     );
 }

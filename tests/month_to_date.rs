@@ -183,11 +183,17 @@ fn month_to_date_columns_sum_to_one_total_in_every_dimension() {
     assert!(sums.values().all(|&s| s == first), "{sums:?}");
     // A month to date says so, and `diff` warns comparing it.
     let summary = wd.read("out/summary.json");
-    assert!(summary.contains("\"month_to_date\": \"2025-06-10\","), "{summary}");
+    assert!(
+        summary.contains("\"month_to_date\": \"2025-06-10\","),
+        "{summary}"
+    );
     let out = wd.output(&["diff", "out", "out", "--out", "diff"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     let warning = "out holds 2025-06 to 2025-06-10 only (a month to date, summary.json \
                    month_to_date): its volume is part of a month's";
-    assert!(stderr.contains(&format!("warning: {warning}\n")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("warning: {warning}\n")),
+        "{stderr}"
+    );
     assert!(wd.read("diff/diff.html").contains(warning));
 }

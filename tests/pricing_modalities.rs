@@ -219,12 +219,24 @@ fn shipped_rates_for_gemini_audio_bedrock_hour_writes_and_gateway_model_names() 
     wd.write("spans/none.json", "{\"resourceSpans\":[]}");
     let pricing = crate::workdir::repo().join("pricing.toml");
     wd.run(&[
-        "report", "--spans", "spans", "--usage", "usage", "--min-match", "0", "--pricing",
-        pricing.to_str().unwrap(), "--out", "out", "--quiet",
+        "report",
+        "--spans",
+        "spans",
+        "--usage",
+        "usage",
+        "--min-match",
+        "0",
+        "--pricing",
+        pricing.to_str().unwrap(),
+        "--out",
+        "out",
+        "--quiet",
     ]);
     let unattributed = wd.read("out/unattributed.csv");
     assert!(
-        unattributed.contains("g1,2025-11-15T10:00:00Z,google,gemini-2.5-flash,10000,0,0,0,100,0,false,0.010250,"),
+        unattributed.contains(
+            "g1,2025-11-15T10:00:00Z,google,gemini-2.5-flash,10000,0,0,0,100,0,false,0.010250,"
+        ),
         "{unattributed}"
     );
     assert!(

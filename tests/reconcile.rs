@@ -1,7 +1,7 @@
 //! Reconciliation against invoices in every format, on the hand-made fleet
 //! (see tests/handmade.rs for its dollars), and the drift gate's exit codes.
 
-use crate::workdir::{fixture, Workdir};
+use crate::workdir::{csv_rows, fixture, micros, Workdir};
 
 /// `reconcile` on the hand-made fleet's usage against `invoices` (names
 /// under tests/fixtures/invoices), with `flags` added.
@@ -89,15 +89,16 @@ fn provider_cost_reports_reconcile_per_day() {
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines.len(), 22, "{csv}");
     // Anthropic's web search is a per-request charge the usage does not
-    // count; OpenAI's line names no model.
+    // count; OpenAI's names no model: it sums every model's searches.
     assert!(lines.contains(
         &"anthropic,claude-test-1,web_search,2025-06-20,0.000000,0.005000,-0.005000,-100.00,missing_in_usage,\
           no usage record counts web_search requests: give the usage a web_search_requests column \
           (or export the usage with its server-tool counts) so they are priced and attributed"
     ), "{csv}");
     assert!(lines.contains(
-        &"openai,web search tool calls,,2025-06-20,0.000000,0.002500,-0.002500,-100.00,missing_in_usage,\
-          \"\"\"web search tool calls\"\" is not charged per token: no usage record makes it up, but it is part of the invoiced usage\""
+        &"openai,(all models),web_search,2025-06-20,0.000000,0.002500,-0.002500,-100.00,missing_in_usage,\
+          no usage record counts web_search requests: give the usage a web_search_requests column \
+          (or export the usage with its server-tool counts) so they are priced and attributed"
     ), "{csv}");
     assert!(lines
         .contains(&"anthropic,claude-test-1,input,2025-06-12,0.900000,0.900000,0.000000,0.00,ok,"));
@@ -490,4 +491,68 @@ fn csv_line(cells: &[&str]) -> String {
         .unwrap()
         .trim_end()
         .to_string()
+}
+
+#[test]
+fn invoice_lines_naming_no_model_sum_every_model_and_true_up_to_the_bill() {
+    let wd = Workdir::new("rec-rollups");
+    wd.write("spans/none.json", r#"{"resourceSpans":[]}"#);
+    // OpenAI's Costs API, its documented example (real): one bucket of
+    // $0.06 with no line_item, against 400,000 gpt-4o-mini input tokens.
+    wd.copy(
+        &crate::workdir::real("openai-costs.json"),
+        "real/costs.json",
+    );
+    wd.write("real/usage.csv", "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch\nx1,2024-11-01T12:00:00Z,openai,gpt-4o-mini,400000,0,0,0,0,false\n");
+    wd.run(&[
+        "reconcile",
+        "--usage",
+        "real/usage.csv",
+        "--invoice",
+        "real/costs.json",
+        "--out",
+        "real/out",
+        "--quiet",
+    ]);
+    assert!(wd.read("real/out/reconciliation.csv").contains(
+        "openai,\"(all usage, not grouped by line_item)\",,2024-11-01,0.060000,0.060000,0.000000,0.00,ok,"
+    ));
+    // "web search tool calls" names no model: five searches of gpt-4o-mini
+    // meet it (in any case), and the true-up bills the tenant the bill,
+    // $0.20, once (it billed the search again as invoice-only: $0.25).
+    wd.write("usage.csv", "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch,web_search_requests,label.team\nw1,2025-06-01T12:00:00Z,openai,gpt-4o-mini,1000000,0,0,0,0,false,5,acme\n");
+    wd.write("costs.json", r#"{"object":"page","data":[{"object":"bucket","start_time":1748736000,"end_time":1748822400,"results":[{"object":"organization.costs.result","amount":{"value":0.15,"currency":"usd"},"line_item":"gpt-4o-mini-2024-07-18, input"},{"object":"organization.costs.result","amount":{"value":0.05,"currency":"usd"},"line_item":"Web Search Tool Calls"}]}],"has_more":false,"next_page":null}"#);
+    wd.write(
+        "rules.toml",
+        "[[rule]]\nmatch = { \"label.team\" = \"*\" }\ntenant = \"{label.team}\"\n",
+    );
+    wd.run(&[
+        "report",
+        "--spans",
+        "spans",
+        "--usage",
+        "usage.csv",
+        "--invoice",
+        "costs.json",
+        "--true-up",
+        "--allocation",
+        "rules.toml",
+        "--min-match",
+        "0",
+        "--out",
+        "out",
+        "--quiet",
+    ]);
+    let csv = wd.read("out/reconciliation.csv");
+    assert!(
+        csv.contains(
+            "openai,(all models),web_search,2025-06-01,0.050000,0.050000,0.000000,0.00,ok,"
+        ),
+        "{csv}"
+    );
+    let tenants = wd.read("out/by_tenant.csv");
+    let rows = csv_rows(&tenants);
+    let billed = rows[0].iter().position(|c| c == "billed_usd").unwrap();
+    let total: i128 = rows[1..].iter().map(|r| micros(&r[billed])).sum();
+    assert_eq!(total, 200_000, "{tenants}");
 }

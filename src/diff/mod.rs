@@ -269,10 +269,7 @@ pub fn diff(prev: &Path, cur: &Path) -> Result<Diff> {
         total,
         dimensions,
         changes: cur_saved.changes()?,
-        warnings: [(prev, &prev_saved), (cur, &cur_saved)]
-            .into_iter()
-            .filter_map(|(dir, saved)| month_to_date(dir, saved))
-            .collect(),
+        warnings: months_to_date(&[(prev, &prev_saved), (cur, &cur_saved)]),
         unpriced: unpriced
             .into_iter()
             .map(|(model, (lines, cost))| Unpriced { model, lines, cost })
@@ -280,17 +277,20 @@ pub fn diff(prev: &Path, cur: &Path) -> Result<Diff> {
     })
 }
 
-/// The warning a month to date is compared with: its volume is part of
-/// a month's.
-fn month_to_date(dir: &Path, saved: &Saved) -> Option<String> {
-    saved.month_to_date.as_ref().map(|day| {
-        format!(
-            "{} holds {} to {day} only (a month to date, summary.json month_to_date): its \
-             volume is part of a month's",
-            dir.display(),
-            saved.period
-        )
-    })
+/// A warning for each month to date compared: its volume is part of a
+/// month's.
+fn months_to_date(months: &[(&Path, &Saved)]) -> Vec<String> {
+    let warning = |(dir, saved): &(&Path, &Saved)| {
+        saved.month_to_date.as_ref().map(|day| {
+            format!(
+                "{} holds {} to {day} only (a month to date, summary.json month_to_date): its \
+                 volume is part of a month's",
+                dir.display(),
+                saved.period
+            )
+        })
+    };
+    months.iter().filter_map(warning).collect()
 }
 
 /// One dimension's rows, each column apportioned to the total's, sorted by

@@ -251,14 +251,17 @@ fn part_header(path: &Path) -> Option<PartOf> {
         #[serde(rename = "tokenledgerPartition")]
         part: Option<PartOf>,
     }
-    serde_json::from_str::<Head>(&first).ok().and_then(|h| h.part)
+    serde_json::from_str::<Head>(&first)
+        .ok()
+        .and_then(|h| h.part)
 }
 
 /// Whether `header` names `source` (typed alike, and the same file: a
 /// header of an older tokenledger names no file).
 fn is_part_of(header: &Option<PartOf>, source: &Path) -> bool {
     header.as_ref().is_some_and(|p| {
-        p.source == source.display().to_string() && (p.at.is_none() || p.at == cut::canonical(source))
+        p.source == source.display().to_string()
+            && (p.at.is_none() || p.at == cut::canonical(source))
     })
 }
 

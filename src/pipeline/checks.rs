@@ -134,7 +134,10 @@ fn read_invoices(
 /// not bills), and their paths.
 fn cur_manifests(files: &[PathBuf], intake: &mut Intake) -> Result<(CurManifests, Vec<PathBuf>)> {
     let (mut manifests, mut paths) = (CurManifests::default(), Vec::new());
-    for path in files.iter().filter(|p| p.to_string_lossy().ends_with(".json")) {
+    for path in files
+        .iter()
+        .filter(|p| p.to_string_lossy().ends_with(".json"))
+    {
         let text = read::read_text(path)?;
         if is_cur_manifest(&text) {
             manifests.add(path, &text)?;

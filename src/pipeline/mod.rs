@@ -172,15 +172,14 @@ pub fn month(
         forecast::month_forecast(&days, (range, billed), day, budgets.as_ref())
     });
     let totals = TotalsJson::new(&ledger.total, &columns, usage.reported_cost());
-    let mut summary = summarise(
+    let summary = summarise(
         config,
         (&usage, &intake),
-        totals,
+        (totals, as_of),
         &checks,
         &ledger,
         &allocation,
     );
-    summary.month_to_date = as_of.map(|day| day.to_string());
     check_conservation(&reports, &summary.counts, &columns, billed_target)?;
     let budget_rows = budgets.as_ref().map(|b| budget::check(b, &reports));
     let mut month = Month {
@@ -226,12 +225,13 @@ fn true_up(billed: bool, checks: &Checks, ledger: &Ledger) -> (Option<Decimal>, 
 fn summarise(
     config: &MonthConfig,
     (usage, intake): (&Usage, &Intake),
-    totals: TotalsJson,
+    (totals, as_of): (TotalsJson, Option<chrono::NaiveDate>),
     checks: &Checks,
     ledger: &Ledger,
     allocation: &Option<crate::allocate::Allocation>,
 ) -> Summary {
     let mut summary = intake.summary(&usage.pricing, usage.period, totals);
+    summary.month_to_date = as_of.map(|day| day.to_string());
     checks.summarise(&mut summary);
     let unattributed = ledger.unattributed.iter().map(|&i| {
         (

@@ -222,7 +222,10 @@ fn split(reader: &TomlReader, table: &Table, number: usize) -> Result<Split> {
         let names: Vec<&str> = Charge::ALL.iter().map(|c| c.name()).collect();
         return Err(reader.error(
             table.span(),
-            format!("{what}: charge \"{name}\" is not one of {}", names.join(", ")),
+            format!(
+                "{what}: charge \"{name}\" is not one of {}",
+                names.join(", ")
+            ),
         ));
     }
     if table.contains_key("by") && table.contains_key("dimension") {
@@ -418,7 +421,9 @@ mod tests {
     #[test]
     fn a_split_or_rule_that_would_be_silently_ignored_is_refused() {
         let refused = |text: &str, message: &str| {
-            let error = AllocationFile::parse(text, "a.toml").unwrap_err().to_string();
+            let error = AllocationFile::parse(text, "a.toml")
+                .unwrap_err()
+                .to_string();
             assert!(error.contains(message), "{error}");
         };
         refused(

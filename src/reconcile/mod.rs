@@ -1,9 +1,9 @@
 //! Stage 6, reconcile: compare the computed cost of the billed usage with
 //! what the provider invoiced, line by line: per (provider, model, token
 //! type), and per UTC day when every invoice usage line covers one day.
-//! Model names on both sides go through the pricing table's match rules, so
-//! `claude-sonnet-4-5-20250929`, `claude-sonnet-4-5` and `Claude Sonnet 4.5`
-//! meet.
+//! Model names on both sides go through the pricing table's match rules
+//! (`claude-sonnet-4-5-20250929` meets `Claude Sonnet 4.5`); an invoice line
+//! naming no model sums every model's usage ([`rollup`]).
 //!
 //! A line drifts when |computed − invoiced| exceeds both the absolute and
 //! the relative tolerance. Credits, tax and adjustments are kept out of the
@@ -15,21 +15,22 @@ mod diagnose;
 mod json;
 mod names;
 mod other;
+mod rollup;
+mod true_up;
 
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
-use crate::hash::FastMap;
-use crate::intern::Sym;
-use crate::model::{Cost, Costs, TokenType, UsageRecord};
+use crate::model::{Costs, TokenType, UsageRecord};
 use crate::price::{Lookup, PriceTable};
-use crate::read::invoice::{Charge, InvoiceLine, Meter};
+use crate::read::invoice::{self, Charge, InvoiceLine, Meter};
 use diagnose::{diagnose, name_drifting_rates};
 pub use json::ReconciliationJson;
 pub use names::Names;
 pub use other::{OtherLine, OTHER_SERVICES};
+use rollup::Rollups;
 
 /// When a difference is a drift.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -145,6 +146,8 @@ pub struct Reconciliation {
     factors: HashMap<(String, String, Meter), Decimal>,
     /// Invoiced usage that no usage record makes up, per provider.
     pub invoice_only_of: BTreeMap<String, Decimal>,
+    /// The invoice's lines that sum over models, for the true-up's keys.
+    rollups: Rollups,
 }
 
 impl Reconciliation {
@@ -257,63 +260,7 @@ impl Reconciliation {
             .sum();
         self.invoiced_usage + split + self.other.iter().map(|l| l.amount).sum::<Decimal>()
     }
-
-    /// The true-up: each record's cost with every invoice line's residual
-    /// spread over the records that make it up, pro rata to computed cost.
-    /// Records of a line the invoice lacks keep their computed cost. The
-    /// result keeps the split by token type.
-    pub fn billed(
-        &self,
-        records: &[UsageRecord],
-        costs: &Costs,
-        names: &Names,
-        table: &PriceTable,
-    ) -> Vec<Cost> {
-        let mut factors: FastMap<(Sym, Sym), [Decimal; 5]> = FastMap::default();
-        let mut lookup = Lookup::new(table, names.interner);
-        let factor_of = |r: &UsageRecord, meter: Meter| {
-            let (provider, model) = (names.provider(r.provider), names.model(r.provider, r.model));
-            let key = (provider.to_string(), model.to_string(), meter);
-            self.factors.get(&key).copied().unwrap_or(Decimal::ONE)
-        };
-        records
-            .iter()
-            .zip(costs.iter())
-            .map(|(r, cost)| {
-                let factor = factors
-                    .entry((r.provider, r.model))
-                    .or_insert_with(|| TokenType::ALL.map(|t| factor_of(r, Meter::Tokens(t))));
-                let entry = lookup.entry(r);
-                let fees = r
-                    .requests()
-                    .iter()
-                    .map(|&(charge, count)| {
-                        let name = names.name(charge);
-                        let fee = entry.and_then(|e| e.fee(name, count)).unwrap_or_default();
-                        billed_part(fee, factor_of(r, Meter::Requests(name.to_string())))
-                    })
-                    .sum();
-                Cost {
-                    tokens: TokenType::ALL
-                        .map(|t| billed_part(cost.tokens[t.index()], factor[t.index()])),
-                    fees,
-                }
-            })
-            .collect()
-    }
 }
-
-/// A record's invoiced share of one computed amount: `amount × factor`
-/// (invoiced ÷ computed, a quotient with up to 28 digits), held to 18
-/// decimal places. Sums of such amounts are then exact in any order, so
-/// the reports' billed columns do not depend on the order they are added.
-fn billed_part(amount: Decimal, factor: Decimal) -> Decimal {
-    (amount * factor).round_dp(BILLED_PLACES)
-}
-
-/// The decimal places a record's billed amounts are held to: far below
-/// the micro-dollar the reports show.
-const BILLED_PLACES: u32 = 18;
 
 /// One line's sides while they are summed.
 #[derive(Default)]
@@ -334,6 +281,7 @@ struct Sides {
 /// to say which rate of a line drifted.
 struct Comparison<'a> {
     names: &'a Names<'a>,
+    rollups: &'a Rollups,
     daily: bool,
     sides: BTreeMap<LineKey, Sides>,
     by_rate: BTreeMap<(LineKey, String), (Decimal, Decimal)>,
@@ -343,9 +291,14 @@ struct Comparison<'a> {
 
 impl Comparison<'_> {
     fn key(&self, r: &UsageRecord, meter: Meter) -> LineKey {
+        let (provider, model) = (
+            self.names.provider(r.provider),
+            self.names.model(r.provider, r.model),
+        );
+        let (model, meter) = self.rollups.place(provider, model, meter);
         LineKey {
-            provider: self.names.provider(r.provider).to_string(),
-            model: self.names.model(r.provider, r.model).to_string(),
+            provider: provider.to_string(),
+            model,
             meter,
             day: self.daily.then(|| r.timestamp.date_naive()),
         }
@@ -411,7 +364,7 @@ impl Comparison<'_> {
         for line in usage {
             let model = match &line.model {
                 Some(m) => table.canonical_model(&line.provider, m).to_string(),
-                None => line.description.clone(),
+                None => Rollups::invoice_model(line),
             };
             let key = LineKey {
                 provider: line.provider.clone(),
@@ -425,7 +378,7 @@ impl Comparison<'_> {
                     .or_default()
                     .1 += line.amount;
             }
-            if line.meter == Meter::Other {
+            if line.meter == Meter::Other && line.description != invoice::ALL_USAGE {
                 self.not_per_token
                     .entry(key.clone())
                     .or_insert_with(|| line.description.clone());
@@ -518,8 +471,10 @@ pub fn reconcile(
     let (usage, other): (Vec<&InvoiceLine>, Vec<&InvoiceLine>) =
         invoice.iter().partition(|l| l.charge == Charge::Usage);
     let daily = !usage.is_empty() && usage.iter().all(|l| l.day.is_some());
+    let rollups = Rollups::of(&usage);
     let mut comparison = Comparison {
         names,
+        rollups: &rollups,
         daily,
         sides: BTreeMap::new(),
         by_rate: BTreeMap::new(),
@@ -560,30 +515,6 @@ pub fn reconcile(
         total_status,
         factors,
         invoice_only_of,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn billed_amounts_sum_the_same_in_any_order() {
-        // invoiced ÷ computed with 28 digits; unrounded products of it sum
-        // to different last digits in different orders.
-        let factor = Decimal::from(100) / Decimal::new(99_999_999, 6);
-        let amounts: Vec<Decimal> = (1..=500).map(|i| Decimal::new(i * 37, 4)).collect();
-        let raw: Vec<Decimal> = amounts.iter().map(|&a| a * factor).collect();
-        assert_ne!(
-            raw.iter().sum::<Decimal>(),
-            raw.iter().rev().sum::<Decimal>(),
-            "the premise: unrounded, the order shows"
-        );
-        let parts: Vec<Decimal> = amounts.iter().map(|&a| billed_part(a, factor)).collect();
-        let forward: Decimal = parts.iter().sum();
-        let backward: Decimal = parts.iter().rev().sum();
-        assert_eq!(forward, backward);
-        assert_eq!(forward.to_string(), backward.to_string());
-        assert!(parts.iter().all(|p| p.scale() <= BILLED_PLACES));
+        rollups,
     }
 }

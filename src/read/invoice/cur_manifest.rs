@@ -45,7 +45,8 @@ impl CurManifests {
     /// Add the manifest `text` read from `path`.
     pub fn add(&mut self, path: &Path, text: &str) -> Result<()> {
         let file: ManifestFile = serde_json::from_str(text).map_err(|e| {
-            let why = format!("an AWS CUR manifest whose `assemblyId` or `reportKeys` is unread: {e}");
+            let why =
+                format!("an AWS CUR manifest whose `assemblyId` or `reportKeys` is unread: {e}");
             Error::fatal(format!("{}: {why}", path.display()))
         })?;
         let folder = path.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -76,7 +77,11 @@ impl CurManifests {
     pub fn check_complete(&self, read: &[PathBuf]) -> Result<()> {
         for m in &self.manifests {
             let under: Vec<String> = read.iter().filter_map(|p| relative(p, &m.folder)).collect();
-            if let Some(key) = m.keys.iter().find(|k| !under.iter().any(|rel| names(k, rel))) {
+            if let Some(key) = m
+                .keys
+                .iter()
+                .find(|k| !under.iter().any(|rel| names(k, rel)))
+            {
                 return Err(Error::fatal(format!(
                     "{}: lists `{key}` (assembly {}), not found under {}: give every file of \
                      the report's current version",
@@ -104,7 +109,10 @@ fn relative(path: &Path, folder: &Path) -> Option<String> {
 /// key, its bucket's folders first) ends with it, compressed or not.
 fn names(key: &str, rel: &str) -> bool {
     let (key, rel) = (unpacked(key), unpacked(rel));
-    key == rel || key.strip_suffix(rel).is_some_and(|head| head.ends_with('/'))
+    key == rel
+        || key
+            .strip_suffix(rel)
+            .is_some_and(|head| head.ends_with('/'))
 }
 
 fn unpacked(name: &str) -> &str {
@@ -122,7 +130,8 @@ mod tests {
         let keys: Vec<String> = keys.iter().map(|k| format!("\"{k}\"")).collect();
         let text = format!(r#"{{"assemblyId":"a2","reportKeys":[{}]}}"#, keys.join(","));
         let mut all = CurManifests::default();
-        all.add(Path::new("bills/p/cur-Manifest.json"), &text).unwrap();
+        all.add(Path::new("bills/p/cur-Manifest.json"), &text)
+            .unwrap();
         all
     }
 
@@ -131,8 +140,12 @@ mod tests {
         let all = manifests(&["pre/cur/20261101-20261201/a2/cur-1.csv.gz"]);
         assert_eq!(all.passed_over(Path::new("bills/p/a2/cur-1.csv.gz")), None);
         assert_eq!(all.passed_over(Path::new("bills/p/a2/cur-1.csv")), None);
-        assert!(all.passed_over(Path::new("bills/p/a1/cur-1.csv.gz")).is_some());
-        assert!(all.passed_over(Path::new("bills/p/a2/xcur-1.csv.gz")).is_some());
+        assert!(all
+            .passed_over(Path::new("bills/p/a1/cur-1.csv.gz"))
+            .is_some());
+        assert!(all
+            .passed_over(Path::new("bills/p/a2/xcur-1.csv.gz"))
+            .is_some());
         assert_eq!(all.passed_over(Path::new("bills/q/a1/cur-1.csv.gz")), None);
         let read = [PathBuf::from("bills/p/a1/cur-1.csv.gz")];
         assert!(all.check_complete(&read).is_err());

@@ -93,6 +93,10 @@ impl Charge {
     }
 }
 
+/// The description of an invoice line that sums all of a provider's usage
+/// (an OpenAI cost bucket without a `line_item`).
+pub const ALL_USAGE: &str = "(all usage, not grouped by line_item)";
+
 /// One line of what a provider charged.
 #[derive(Clone, Debug, PartialEq)]
 pub struct InvoiceLine {

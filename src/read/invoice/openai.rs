@@ -10,7 +10,7 @@ use serde_json::value::RawValue;
 
 use super::{
     bucket_day, bucket_days, token_type_named, Charge, Columns, InvoiceLine, Meter, Reader,
-    RowError,
+    RowError, ALL_USAGE,
 };
 use crate::error::Result;
 use crate::model::Origin;
@@ -85,14 +85,15 @@ fn openai_line(
             (Some(model.to_string()), Meter::of(token_type_named(kind)))
         }
         // "web search tool calls | gpt-4o": a per-request charge.
-        (None, Some((what, model))) => match what.trim().strip_suffix(" tool calls") {
-            Some(tool) => (
-                Some(model.trim().to_string()),
-                Meter::Requests(tool.trim().replace(' ', "_")),
-            ),
+        (None, Some((what, model))) => match tool_of(what) {
+            Some(tool) => (Some(model.trim().to_string()), Meter::Requests(tool)),
             None => (Some(model.trim().to_string()), Meter::Other),
         },
-        (None, None) => (None, Meter::Other),
+        // "web search tool calls": a per-request charge of every model.
+        (None, None) => match tool_of(item) {
+            Some(tool) => (None, Meter::Requests(tool)),
+            None => (None, Meter::Other),
+        },
     };
     InvoiceLine {
         provider: "openai".into(),
@@ -106,7 +107,7 @@ fn openai_line(
         list_amount: None,
         qualifiers: None,
         description: if item.is_empty() {
-            "(all usage, not grouped by line_item)".into()
+            ALL_USAGE.into()
         } else {
             item.into()
         },
@@ -115,6 +116,14 @@ fn openai_line(
             line,
         },
     }
+}
+
+/// The per-request charge a line item names (`web search tool calls`, in
+/// any case: `web_search`).
+fn tool_of(what: &str) -> Option<String> {
+    let what = what.trim().to_ascii_lowercase();
+    let tool = what.strip_suffix(" tool calls")?.trim();
+    (!tool.is_empty()).then(|| tool.replace(' ', "_"))
 }
 
 pub(super) fn openai_row(

@@ -164,8 +164,14 @@ fn tokens_of(log: &Invocation, hour_writes: u64) -> Result<crate::model::Tokens,
         ),
     )?;
     let named = |value, name| count(counted(value, name)?, name);
-    let reads = named(&log.input.cache_read_input_token_count, "cacheReadInputTokenCount")?;
-    let writes = named(&log.input.cache_write_input_token_count, "cacheWriteInputTokenCount")?;
+    let reads = named(
+        &log.input.cache_read_input_token_count,
+        "cacheReadInputTokenCount",
+    )?;
+    let writes = named(
+        &log.input.cache_write_input_token_count,
+        "cacheWriteInputTokenCount",
+    )?;
     if hour_writes > writes {
         return Err((
             "bad-token-count",

@@ -96,7 +96,10 @@ impl Columns {
 fn label_columns(path: &Path, headers: &csv::ByteRecord) -> Result<Vec<(usize, String)>> {
     let mut labels = Vec::new();
     for (i, header) in headers.iter().enumerate() {
-        let Some(name) = std::str::from_utf8(header).ok().and_then(|h| h.strip_prefix(LABEL_PREFIX)) else {
+        let Some(name) = std::str::from_utf8(header)
+            .ok()
+            .and_then(|h| h.strip_prefix(LABEL_PREFIX))
+        else {
             continue;
         };
         if name.trim().is_empty() {
@@ -451,7 +454,10 @@ mod tests {
     fn a_label_column_naming_no_label_is_refused() {
         let header = "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch,label.team,label.";
         let headers = csv::ByteRecord::from(header.split(',').collect::<Vec<_>>());
-        let error = Columns::find(Path::new("u.csv"), &headers).err().unwrap().to_string();
+        let error = Columns::find(Path::new("u.csv"), &headers)
+            .err()
+            .unwrap()
+            .to_string();
         assert_eq!(
             error,
             "u.csv:1: column 12 \"label.\" names no label: name it \"label.<name>\""

@@ -12,8 +12,8 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::{
-    billable, count, json_count, parse_timestamp, parse_usd, provider_name, reasoning_within_output,
-    service_tier, uncached, RowError,
+    billable, count, json_count, parse_timestamp, parse_usd, provider_name,
+    reasoning_within_output, service_tier, uncached, RowError,
 };
 use crate::intern::{Interner, LabelSet};
 use crate::model::{BilledRequest, Origin, Rare, Service, Tokens, UsageRecord};
@@ -112,7 +112,10 @@ fn tokens_of(generation: &Generation) -> Result<Tokens, RowError> {
             "native_tokens_prompt",
         ),
         (
-            counted(&generation.native_tokens_completion, "native_tokens_completion")?,
+            counted(
+                &generation.native_tokens_completion,
+                "native_tokens_completion",
+            )?,
             "native_tokens_completion",
         ),
     )?;
@@ -126,6 +129,9 @@ fn tokens_of(generation: &Generation) -> Result<Tokens, RowError> {
         completion,
     ])?;
     let reasoning = "native_tokens_reasoning";
-    let reasoning_tokens = count(counted(&generation.native_tokens_reasoning, reasoning)?, reasoning)?;
+    let reasoning_tokens = count(
+        counted(&generation.native_tokens_reasoning, reasoning)?,
+        reasoning,
+    )?;
     reasoning_within_output(reasoning_tokens, &tokens, "native_tokens_completion")
 }
