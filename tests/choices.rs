@@ -3,7 +3,9 @@
 //! finer record whichever file sorts first, and the fingerprint join pairs
 //! calls and records nearest first and never guesses a tie, whichever
 //! order the traces come in; a rounding tie among unattributed records
-//! goes to the earliest, whatever line it is on.
+//! goes to the earliest, whatever line it is on; and a call the
+//! fingerprint join pairs across the period's edge is billed in one month,
+//! whichever `--period` is run.
 
 use crate::workdir::{real, Workdir};
 
@@ -247,4 +249,46 @@ fn a_tenant_named_like_no_tenant_sorts_after_it_whatever_the_order() {
     // Two FOCUS rows per charge (input, output), one for each tenant.
     assert_eq!(first[1].lines().count(), 1 + 4, "{}", first[1]);
     assert_eq!(first, run("none-named-b", [&unnamed, &named]));
+}
+
+#[test]
+fn a_call_paired_across_the_period_edge_is_billed_in_one_month_only() {
+    // One id-less gpt-4o call of tenant A at 06-30 23:59:00, and two
+    // records fitting it: 200 s before (June) and 90 s after (July). The
+    // whole run pairs it with July's; June's own run must not pair it with
+    // its next nearest record, or A pays for the call in both months.
+    let wd = Workdir::new("period-edge");
+    wd.write("spans/a.jsonl", r#"{"resourceSpans": [{"resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "svc"}}]}, "scopeSpans": [{"scope": {"name": "x"}, "spans": [{"traceId": "abc00000000000000000000000000001", "spanId": "1000000000000001", "name": "root", "kind": 1, "startTimeUnixNano": "1749000000000000000", "endTimeUnixNano": "1749000001000000000", "attributes": [{"key": "tenant.id", "value": {"stringValue": "A"}}]}, {"traceId": "abc00000000000000000000000000001", "spanId": "1000000000000002", "name": "chat gpt-4o", "kind": 1, "startTimeUnixNano": "1751327940000000000", "endTimeUnixNano": "1749000001000000000", "attributes": [{"key": "gen_ai.operation.name", "value": {"stringValue": "chat"}}, {"key": "gen_ai.provider.name", "value": {"stringValue": "openai"}}, {"key": "gen_ai.request.model", "value": {"stringValue": "gpt-4o"}}, {"key": "gen_ai.usage.input_tokens", "value": {"intValue": "1000"}}, {"key": "gen_ai.usage.output_tokens", "value": {"intValue": "50"}}], "parentSpanId": "1000000000000001"}]}]}]}"#);
+    wd.write(
+        "usage.csv",
+        "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch\n\
+         early,2025-06-30T23:55:40Z,openai,gpt-4o-2024-08-06,1000,0,0,0,50,false\n\
+         late,2025-07-01T00:00:30Z,openai,gpt-4o-2024-08-06,1000,0,0,0,50,false\n",
+    );
+    let run = |period: &str| {
+        let out = format!("out-{period}");
+        wd.run(&[
+            "report",
+            "--spans",
+            "spans",
+            "--usage",
+            "usage.csv",
+            "--min-match",
+            "0",
+            "--period",
+            period,
+            "--out",
+            &out,
+            "--quiet",
+        ]);
+        (
+            wd.read(&format!("{out}/by_tenant.csv")),
+            wd.read(&format!("{out}/unbilled_spans.csv")),
+        )
+    };
+    let (june, unbilled) = run("2025-06");
+    assert!(!june.contains("\nA,"), "{june}");
+    assert!(unbilled.contains(",outside --period,"), "{unbilled}");
+    let (july, _) = run("2025-07");
+    assert!(july.contains("\nA,1,1000,"), "{july}");
 }

@@ -28,27 +28,22 @@ type Print = (String, u64, u64);
 /// Points in time: (nanoseconds, call or record index).
 type Points = Vec<(i64, u32)>;
 
-/// Join what the ids left, by fingerprint (see [`Fingerprint`]).
+/// Join what the ids left, by fingerprint (see [`Fingerprint`]). The
+/// records `--period` left out near its edges (`near`) take part: a call
+/// whose pair is one of them is outside the period.
 pub(super) fn join_by_fingerprint(
     calls: &[Call],
-    records: &[UsageRecord],
+    (records, near): (&[UsageRecord], &[&UsageRecord]),
     joined: &mut Joined,
     fingerprint: Fingerprint,
     (interner, table): (&Interner, &PriceTable),
 ) {
-    let mut providers: Vec<Sym> = records.iter().map(|r| r.provider).collect();
-    providers.sort_unstable();
-    providers.dedup();
-    let mut families = Families {
-        interner,
-        table,
-        providers,
-        of: HashMap::new(),
-    };
+    let mut families = Families::new((records, near), interner, table);
     // (calls, records) per fingerprint, each as (time, index).
     let mut points: HashMap<Print, (Points, Points)> = HashMap::new();
-    for (i, r) in records.iter().enumerate() {
-        if joined.call_of.get(i).is_none() {
+    let all = records.iter().chain(near.iter().copied());
+    for (i, r) in all.enumerate() {
+        if i >= records.len() || joined.call_of.get(i).is_none() {
             let print = (
                 families.of(r.model),
                 r.tokens.prompt(),
@@ -79,23 +74,31 @@ pub(super) fn join_by_fingerprint(
     }
     let mut ambiguous: Vec<u32> = Vec::new();
     let mut matched: HashMap<u32, u32> = HashMap::new();
-    for (calls, records) in points.into_values() {
+    let mut elsewhere: Vec<u32> = Vec::new();
+    for (calls, points) in points.into_values() {
         if calls.is_empty() {
             continue;
         }
-        let outcome = assign(&calls, &records, fingerprint.window_ns);
+        let outcome = assign(&calls, &points, fingerprint.window_ns);
         for (call, record) in outcome.pairs {
+            if record as usize >= records.len() {
+                elsewhere.push(call);
+                continue;
+            }
             joined.call_of.set(record as usize, call);
             matched.insert(call, record);
         }
         ambiguous.extend(outcome.ambiguous);
     }
+    elsewhere.sort_unstable();
     joined.by_fingerprint += matched.len() as u64;
     ambiguous.sort_unstable();
     joined.unbilled.retain(|(ci, _)| !matched.contains_key(ci));
     for (ci, why) in &mut joined.unbilled {
         if ambiguous.binary_search(ci).is_ok() {
             *why = Unbilled::Ambiguous;
+        } else if elsewhere.binary_search(ci).is_ok() {
+            *why = Unbilled::OutsidePeriod;
         }
     }
 }
@@ -113,7 +116,25 @@ struct Families<'a> {
     of: HashMap<Sym, String>,
 }
 
-impl Families<'_> {
+impl<'a> Families<'a> {
+    /// The families under the providers of `records` and `near`.
+    fn new(
+        (records, near): (&[UsageRecord], &[&UsageRecord]),
+        interner: &'a Interner,
+        table: &'a PriceTable,
+    ) -> Families<'a> {
+        let all = records.iter().chain(near.iter().copied());
+        let mut providers: Vec<Sym> = all.map(|r| r.provider).collect();
+        providers.sort_unstable();
+        providers.dedup();
+        Families {
+            interner,
+            table,
+            providers,
+            of: HashMap::new(),
+        }
+    }
+
     fn of(&mut self, model: Sym) -> String {
         let (interner, table) = (self.interner, self.table);
         self.of

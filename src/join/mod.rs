@@ -12,7 +12,7 @@ use hashbrown::HashTable;
 use crate::hash::{hash_of, part_of, part_of_hash, FastMap};
 
 use crate::intern::Interner;
-use crate::model::{bare_model, Billed};
+use crate::model::{bare_model, Billed, UsageRecord};
 use crate::price::PriceTable;
 use crate::threads::MIN_SHARE;
 use crate::tree::{Call, Found};
@@ -47,6 +47,24 @@ impl Unbilled {
         }
     }
 }
+
+/// The records `--period` left out, as the join weighs them: every one's
+/// ids (and alternative ids), so a call naming one is billed in another
+/// month; and the records within [`NEAR_PERIOD_NS`] of the period's edges,
+/// each with its ids, so a call the fingerprint join finds nearest to one
+/// of them is billed in that month too, never joined to the next nearest
+/// record of this one.
+#[derive(Debug, Default)]
+pub struct Outside {
+    /// Every left-out record's ids.
+    pub ids: Vec<Box<str>>,
+    /// The left-out records near the period's edges, with their ids.
+    pub near: Vec<(UsageRecord, Vec<Box<str>>)>,
+}
+
+/// How far outside the period a record is weighed by the fingerprint join:
+/// a day, far beyond its window (five minutes by default).
+pub const NEAR_PERIOD_NS: i64 = 86_400 * 1_000_000_000;
 
 /// For each usage record, the index of its call, if any (4 bytes).
 pub type CallOf = crate::model::Refs;
@@ -194,8 +212,8 @@ pub fn model_key(model: &str) -> String {
 
 /// Join calls (sorted by trace and span id) to records by request id. When
 /// two spans carry the same id, the first in that order gets the record.
-/// `outside` holds the ids of the records left out by `--period`, so that a
-/// call billed in another month says so. The index is built and the ids
+/// `outside` holds the records left out by `--period` ([`Outside`]), so
+/// that a call billed in another month says so. The index is built and the ids
 /// looked up on `threads` threads, unless `found` holds each call's record
 /// already ([`IdIndex::look_up_releasing`] as a spilled month's ranges or a
 /// merge's partials were read: a call that found one may have released
@@ -204,10 +222,10 @@ pub fn model_key(model: &str) -> String {
 pub fn join(
     calls: &[Call],
     (records, ids): Billed<'_>,
-    (outside, threads, found): (&[Box<str>], usize, Option<Found>),
+    (left_out, threads, found): (&Outside, usize, Option<Found>),
     fingerprint: Option<(Fingerprint, &Interner, &PriceTable)>,
 ) -> Joined {
-    let outside: FastMap<&str, ()> = outside.iter().map(|id| (&**id, ())).collect();
+    let mut outside: FastMap<&str, bool> = left_out.ids.iter().map(|id| (&**id, false)).collect();
     let found =
         found.unwrap_or_else(|| IdIndex::new((records, ids), threads).look_up(calls, threads));
     let mut call_of = CallOf::none(records.len());
@@ -236,7 +254,8 @@ pub fn join(
         keyed_calls += 1;
         if seen.insert((call.trace_id, key), ()).is_some() {
             repeats += 1;
-        } else if outside.contains_key(key) {
+        } else if let Some(taken) = outside.get_mut(key) {
+            *taken = true;
             unbilled.push((ci, Unbilled::OutsidePeriod));
         } else {
             unbilled.push((ci, Unbilled::NoRecord));
@@ -250,7 +269,13 @@ pub fn join(
         keyed_calls,
     };
     if let Some((fingerprint, interner, table)) = fingerprint {
+        // The left-out records near the edges that no call took by id.
+        let near: Vec<&UsageRecord> = (left_out.near.iter())
+            .filter(|(_, ids)| !ids.iter().any(|id| outside.get(&**id) == Some(&true)))
+            .map(|(record, _)| record)
+            .collect();
         let names = (interner, table);
+        let records = (records, &near[..]);
         fingerprint::join_by_fingerprint(calls, records, &mut joined, fingerprint, names);
     }
     joined

@@ -11,7 +11,7 @@ use super::intake::{describe, Intake};
 use crate::attribute::Totals;
 use crate::error::Result;
 use crate::intern::Interner;
-use crate::join::dedupe;
+use crate::join::{dedupe, Outside, NEAR_PERIOD_NS};
 use crate::model::{Costs, Origin, RequestIds, Timestamp, UsageRecord, MAX_ID_BYTES};
 use crate::price::{apply_allowances, price_all, PriceTable};
 use crate::read::usage::{self, UsageFormat};
@@ -33,8 +33,8 @@ pub struct Usage {
     pub costs: Costs,
     /// `--period`.
     pub period: Option<Period>,
-    /// The ids (and alternative ids) of the records `--period` left out.
-    pub outside_period: Vec<Box<str>>,
+    /// The records `--period` left out, as the join weighs them.
+    pub outside_period: Outside,
 }
 
 /// The most billed records one month holds: they are numbered in 31 bits
@@ -183,8 +183,8 @@ impl Usage {
 fn keep_period(
     (records, ids): (&mut Vec<UsageRecord>, &mut RequestIds),
     period: Option<Period>,
-) -> Vec<Box<str>> {
-    let mut outside = Vec::new();
+) -> Outside {
+    let mut outside = Outside::default();
     let Some(period) = period else {
         return outside;
     };
@@ -196,8 +196,14 @@ fn keep_period(
     if inside.iter().all(|&i| i) {
         return outside;
     }
+    let margin = i128::from(NEAR_PERIOD_NS);
+    let near = (range.start - margin)..(range.end + margin);
     for (i, r) in records.iter().enumerate().filter(|&(i, _)| !inside[i]) {
-        outside.extend(r.ids(ids.get(i)).map(Box::from));
+        let record_ids: Vec<Box<str>> = r.ids(ids.get(i)).map(Box::from).collect();
+        if near.contains(&i128::from(r.timestamp.nanos())) {
+            outside.near.push((r.clone(), record_ids.clone()));
+        }
+        outside.ids.extend(record_ids);
     }
     ids.retain_with(records, |i| inside[i]);
     outside
