@@ -256,7 +256,7 @@ fn charges_moved_to_the_next_day_point_at_time_zones() {
 }
 
 #[test]
-fn another_currency_is_an_error() {
+fn another_currency_needs_a_rate_and_is_converted_at_it() {
     let wd = Workdir::handmade("rec-eur");
     wd.write(
         "invoice.csv",
@@ -276,8 +276,23 @@ fn another_currency_is_an_error() {
     );
     assert_eq!(
         stderr,
-        "tokenledger: invoice.csv:2: currency \"EUR\", but the pricing table is in USD\n"
+        "tokenledger: invoice.csv:2: billed in EUR, but the pricing table is in USD, and the bill \
+         states no exchange rate: give one with --fx EUR=<EUR per USD>\n"
     );
+    // With a rate, converted as the cloud bills are: 0.90 EUR at 0.9 EUR
+    // per USD is $1.00 invoiced.
+    wd.write(
+        "invoice.csv",
+        "provider,model,token_type,amount_usd,currency\nopenai,gpt-test,input,0.90,EUR\n",
+    );
+    let out = wd.output(&[
+        "reconcile", "--usage", "usage.csv", "--pricing", "pricing.toml", "--invoice",
+        "invoice.csv", "--fx", "EUR=0.9", "--out", "out", "--quiet",
+    ]);
+    assert_exit(&out, 1);
+    let csv = wd.read("out/reconciliation.csv");
+    let line = csv.lines().find(|l| l.starts_with("openai,gpt-test,input,")).unwrap();
+    assert_eq!(line.split(',').nth(5), Some("1.000000"), "{csv}");
 }
 
 #[test]

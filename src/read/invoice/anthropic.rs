@@ -69,7 +69,6 @@ pub(super) fn anthropic_page(
         let covers = bucket_days(bucket.starting_at, bucket.ending_at);
         for cost in bucket.results {
             let fail = |(kind, message): RowError| reader.error(line, kind, message);
-            reader.check_currency(&cost.currency).map_err(fail)?;
             let cents = parse_amount(&cost.amount).ok_or_else(|| {
                 fail((
                     "bad-amount",
@@ -93,7 +92,9 @@ pub(super) fn anthropic_page(
                 day,
                 covers,
                 billing_period: None,
-                amount: cents / Decimal::ONE_HUNDRED,
+                amount: reader
+                    .convert(cents / Decimal::ONE_HUNDRED, &cost.currency, None)
+                    .map_err(fail)?,
                 charge: Charge::Usage,
                 list_amount: None,
                 description,
@@ -152,13 +153,14 @@ pub(super) fn analytics_page(
 ) -> Result<()> {
     for item in page.data {
         let fail = |(kind, message): RowError| reader.error(line, kind, message);
-        reader.check_currency(&item.cost.currency).map_err(fail)?;
-        let amount = cents(&item.cost.amount, "amount").map_err(fail)?;
+        let currency = &item.cost.currency;
+        let in_table = |c| reader.convert(c, currency, None);
+        let amount = cents(&item.cost.amount, "amount").and_then(in_table).map_err(fail)?;
         let list = item
             .cost
             .list_amount
             .as_deref()
-            .map(|l| cents(l, "list_amount"));
+            .map(|l| cents(l, "list_amount").and_then(in_table));
         let group = item.group;
         out.push(InvoiceLine {
             provider: "anthropic".into(),

@@ -307,20 +307,6 @@ impl<'a> Reader<'a> {
         Error::record(self.path, line, kind, message)
     }
 
-    pub(super) fn check_currency(&self, currency: &str) -> Result<(), RowError> {
-        if currency.trim().eq_ignore_ascii_case(self.context.currency) {
-            Ok(())
-        } else {
-            Err((
-                "bad-currency",
-                format!(
-                    "currency \"{currency}\", but the pricing table is in {}",
-                    self.context.currency
-                ),
-            ))
-        }
-    }
-
     /// `amount` in `currency` as an amount in the table's currency: as it
     /// is, at the rate the bill itself `states` (units of `currency` per
     /// unit of the table's), or at the user's `--fx` rate; never compared

@@ -53,7 +53,6 @@ pub(super) fn openai_page(
         let covers = bounds.and_then(|(s, e)| bucket_days(s, e));
         for cost in bucket.results {
             let fail = |(kind, message): RowError| reader.error(line, kind, message);
-            reader.check_currency(&cost.amount.currency).map_err(fail)?;
             let raw = cost.amount.value.get();
             let amount = parse_amount(raw).ok_or_else(|| {
                 fail((
@@ -61,6 +60,7 @@ pub(super) fn openai_page(
                     format!("amount.value {raw} is not a number of dollars"),
                 ))
             })?;
+            let amount = reader.convert(amount, &cost.amount.currency, None).map_err(fail)?;
             let mut item = openai_line(reader, cost.line_item.as_deref(), day, amount, line);
             item.covers = covers;
             out.push(item);
@@ -132,9 +132,6 @@ pub(super) fn openai_row(
     r: &csv::StringRecord,
     line: u64,
 ) -> Result<Option<InvoiceLine>, RowError> {
-    if let Some(currency) = c.get(r, "amount_currency").filter(|s| !s.is_empty()) {
-        reader.check_currency(currency)?;
-    }
     let time = |name: &str| -> Result<DateTime<Utc>, RowError> {
         let v = c.required(r, name)?;
         // Whole seconds, sometimes written as a float ("1730419200.0").
@@ -151,7 +148,8 @@ pub(super) fn openai_row(
             })
     };
     let day = bucket_day(time("start_time")?, time("end_time")?);
-    let amount = c.amount(r, "amount_value")?;
+    let currency = c.get(r, "amount_currency").unwrap_or("");
+    let amount = reader.convert(c.amount(r, "amount_value")?, currency, None)?;
     Ok(Some(openai_line(
         reader,
         c.get(r, "line_item"),

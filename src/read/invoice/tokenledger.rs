@@ -16,10 +16,8 @@ pub(super) fn tokenledger_row(
     line: u64,
 ) -> Result<Option<InvoiceLine>, RowError> {
     let provider = c.required(r, "provider")?;
-    let amount = c.amount(r, "amount_usd")?;
-    if let Some(currency) = c.get(r, "currency").filter(|s| !s.is_empty()) {
-        reader.check_currency(currency)?;
-    }
+    let currency = c.get(r, "currency").unwrap_or("");
+    let amount = reader.convert(c.amount(r, "amount_usd")?, currency, None)?;
     let meter = match c.get(r, "token_type").unwrap_or("") {
         "" => Meter::Other,
         name => match name.strip_suffix(REQUESTS_SUFFIX) {
