@@ -286,12 +286,25 @@ fn another_currency_needs_a_rate_and_is_converted_at_it() {
         "provider,model,token_type,amount_usd,currency\nopenai,gpt-test,input,0.90,EUR\n",
     );
     let out = wd.output(&[
-        "reconcile", "--usage", "usage.csv", "--pricing", "pricing.toml", "--invoice",
-        "invoice.csv", "--fx", "EUR=0.9", "--out", "out", "--quiet",
+        "reconcile",
+        "--usage",
+        "usage.csv",
+        "--pricing",
+        "pricing.toml",
+        "--invoice",
+        "invoice.csv",
+        "--fx",
+        "EUR=0.9",
+        "--out",
+        "out",
+        "--quiet",
     ]);
     assert_exit(&out, 1);
     let csv = wd.read("out/reconciliation.csv");
-    let line = csv.lines().find(|l| l.starts_with("openai,gpt-test,input,")).unwrap();
+    let line = csv
+        .lines()
+        .find(|l| l.starts_with("openai,gpt-test,input,"))
+        .unwrap();
     assert_eq!(line.split(',').nth(5), Some("1.000000"), "{csv}");
 }
 
@@ -570,4 +583,22 @@ fn invoice_lines_naming_no_model_sum_every_model_and_true_up_to_the_bill() {
     let billed = rows[0].iter().position(|c| c == "billed_usd").unwrap();
     let total: i128 = rows[1..].iter().map(|r| micros(&r[billed])).sum();
     assert_eq!(total, 200_000, "{tenants}");
+    // The same page twice (a retried pagination loop): refused, not summed.
+    let page = wd.read("costs.json");
+    wd.write("pages.jsonl", &format!("{page}\n{page}\n"));
+    let stderr = wd.fail(
+        &[
+            "reconcile",
+            "--usage",
+            "usage.csv",
+            "--invoice",
+            "pages.jsonl",
+        ],
+        2,
+    );
+    assert_eq!(
+        stderr,
+        "tokenledger: pages.jsonl:2: the bucket of 1748736000 to 1748822400 is given again, line \
+         for line, as on line 1: a page fetched twice? give each page once\n"
+    );
 }

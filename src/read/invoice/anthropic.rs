@@ -65,6 +65,7 @@ pub(super) fn anthropic_page(
     out: &mut Vec<InvoiceLine>,
 ) -> Result<()> {
     for bucket in page.data {
+        let before = out.len();
         let day = bucket_day(bucket.starting_at, bucket.ending_at);
         let covers = bucket_days(bucket.starting_at, bucket.ending_at);
         for cost in bucket.results {
@@ -105,6 +106,8 @@ pub(super) fn anthropic_page(
                 },
             });
         }
+        let times = format!("{} to {}", bucket.starting_at, bucket.ending_at);
+        reader.bucket_once(times, &out[before..], line)?;
     }
     Ok(())
 }
@@ -155,7 +158,9 @@ pub(super) fn analytics_page(
         let fail = |(kind, message): RowError| reader.error(line, kind, message);
         let currency = &item.cost.currency;
         let in_table = |c| reader.convert(c, currency, None);
-        let amount = cents(&item.cost.amount, "amount").and_then(in_table).map_err(fail)?;
+        let amount = cents(&item.cost.amount, "amount")
+            .and_then(in_table)
+            .map_err(fail)?;
         let list = item
             .cost
             .list_amount

@@ -30,6 +30,8 @@ pub mod meters;
 mod openai;
 mod tokenledger;
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::path::Path;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -170,6 +172,7 @@ pub fn parse_text(
         path,
         file,
         context,
+        buckets: RefCell::default(),
     };
     let mut lines = Vec::new();
     let out = &mut lines;
@@ -300,9 +303,41 @@ pub(super) struct Reader<'a> {
     path: &'a Path,
     file: u32,
     context: &'a Context<'a>,
+    /// A cost report's buckets read so far, by their time and lines: the
+    /// line each was read on.
+    buckets: RefCell<HashMap<String, u64>>,
 }
 
 impl<'a> Reader<'a> {
+    /// Refuse a cost report's bucket given twice in one file (the same
+    /// times and the same lines, read on `line`: a page fetched twice by a
+    /// retried pagination loop), which summed would double its days.
+    pub(super) fn bucket_once(
+        &self,
+        times: String,
+        lines: &[InvoiceLine],
+        line: u64,
+    ) -> Result<()> {
+        if lines.is_empty() {
+            return Ok(());
+        }
+        let content: Vec<_> = (lines.iter())
+            .map(|l| (&l.description, &l.model, &l.meter, l.amount, &l.qualifiers))
+            .collect();
+        let key = format!("{times} {content:?}");
+        match self.buckets.borrow_mut().insert(key, line) {
+            Some(first) => Err(self.error(
+                line,
+                "repeated-bucket",
+                format!(
+                    "the bucket of {times} is given again, line for line, as on line {first}: a \
+                     page fetched twice? give each page once"
+                ),
+            )),
+            None => Ok(()),
+        }
+    }
+
     pub(super) fn error(&self, line: u64, kind: &'static str, message: String) -> Error {
         Error::record(self.path, line, kind, message)
     }

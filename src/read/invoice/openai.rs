@@ -47,6 +47,7 @@ pub(super) fn openai_page(
     out: &mut Vec<InvoiceLine>,
 ) -> Result<()> {
     for bucket in page.data {
+        let before = out.len();
         let time = |t: i64| DateTime::<Utc>::from_timestamp(t, 0);
         let bounds = time(bucket.start_time).zip(time(bucket.end_time));
         let day = bounds.and_then(|(s, e)| bucket_day(s, e));
@@ -60,11 +61,15 @@ pub(super) fn openai_page(
                     format!("amount.value {raw} is not a number of dollars"),
                 ))
             })?;
-            let amount = reader.convert(amount, &cost.amount.currency, None).map_err(fail)?;
+            let amount = reader
+                .convert(amount, &cost.amount.currency, None)
+                .map_err(fail)?;
             let mut item = openai_line(reader, cost.line_item.as_deref(), day, amount, line);
             item.covers = covers;
             out.push(item);
         }
+        let times = format!("{} to {}", bucket.start_time, bucket.end_time);
+        reader.bucket_once(times, &out[before..], line)?;
     }
     Ok(())
 }
