@@ -28,24 +28,22 @@ mod format;
 mod gcp_billing;
 pub mod meters;
 mod openai;
+mod reader;
 mod tokenledger;
 
-use std::cell::RefCell;
-use std::collections::HashMap;
 use std::path::Path;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
-use serde::Deserialize;
 
 use super::usage::for_each_json;
 
-use crate::error::{Error, Result, Skips};
+use crate::error::{Result, Skips};
 use crate::model::{Origin, TokenType};
 use crate::money::parse_amount;
-use crate::read::csv_lines::check_header;
 
 pub use format::InvoiceFormat;
+use reader::Reader;
 
 /// What kind of charge an invoice line is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -168,12 +166,7 @@ pub fn parse_text(
             InvoiceFormat::detect(path, &text[..head])?
         }
     };
-    let reader = Reader {
-        path,
-        file,
-        context,
-        buckets: RefCell::default(),
-    };
+    let reader = Reader::new(path, file, context);
     let mut lines = Vec::new();
     let out = &mut lines;
     let json = |each: &mut dyn FnMut(u64, &str) -> Result<()>| {
@@ -298,179 +291,6 @@ pub(super) type RowError = (&'static str, String);
 /// Turns one CSV record (at a line) into an invoice line.
 type RowReader =
     fn(&Reader, &Columns, &csv::StringRecord, u64) -> Result<Option<InvoiceLine>, RowError>;
-
-pub(super) struct Reader<'a> {
-    path: &'a Path,
-    file: u32,
-    context: &'a Context<'a>,
-    /// A cost report's buckets read so far, by their time and lines: the
-    /// line each was read on.
-    buckets: RefCell<HashMap<String, u64>>,
-}
-
-impl<'a> Reader<'a> {
-    /// Refuse a cost report's bucket given twice in one file (the same
-    /// times and the same lines, read on `line`: a page fetched twice by a
-    /// retried pagination loop), which summed would double its days.
-    pub(super) fn bucket_once(
-        &self,
-        times: String,
-        lines: &[InvoiceLine],
-        line: u64,
-    ) -> Result<()> {
-        if lines.is_empty() {
-            return Ok(());
-        }
-        let content: Vec<_> = (lines.iter())
-            .map(|l| (&l.description, &l.model, &l.meter, l.amount, &l.qualifiers))
-            .collect();
-        let key = format!("{times} {content:?}");
-        match self.buckets.borrow_mut().insert(key, line) {
-            Some(first) => Err(self.error(
-                line,
-                "repeated-bucket",
-                format!(
-                    "the bucket of {times} is given again, line for line, as on line {first}: a \
-                     page fetched twice? give each page once"
-                ),
-            )),
-            None => Ok(()),
-        }
-    }
-
-    pub(super) fn error(&self, line: u64, kind: &'static str, message: String) -> Error {
-        Error::record(self.path, line, kind, message)
-    }
-
-    /// `amount` in `currency` as an amount in the table's currency: as it
-    /// is, at the rate the bill itself `states` (units of `currency` per
-    /// unit of the table's), or at the user's `--fx` rate; never compared
-    /// across currencies without a rate.
-    pub(super) fn convert(
-        &self,
-        amount: Decimal,
-        currency: &str,
-        states: Option<Decimal>,
-    ) -> Result<Decimal, RowError> {
-        let currency = currency.trim();
-        let table = self.context.currency;
-        if currency.is_empty() || currency.eq_ignore_ascii_case(table) {
-            return Ok(amount);
-        }
-        let given = self
-            .context
-            .fx
-            .iter()
-            .find(|(c, _)| c.eq_ignore_ascii_case(currency));
-        let rate = states.filter(|r| !r.is_zero()).or(given.map(|(_, r)| *r));
-        match rate {
-            Some(rate) => amount.checked_div(rate).ok_or_else(|| {
-                ("bad-amount", format!("{amount} {currency} at {rate} per {table} overflows"))
-            }),
-            None => Err((
-                "no-exchange-rate",
-                format!(
-                    "billed in {currency}, but the pricing table is in {table}, and the bill states \
-                     no exchange rate: give one with --fx {currency}=<{currency} per {table}>"
-                ),
-            )),
-        }
-    }
-
-    /// Whether the pricing table is in US dollars (a bill's own USD
-    /// column is then read instead of converting).
-    pub(super) fn in_usd(&self) -> bool {
-        self.context.currency.eq_ignore_ascii_case("USD")
-    }
-
-    /// The model a cloud bill names, as the pricing table names it.
-    pub(super) fn model(
-        &self,
-        cloud: meters::Cloud,
-        name: &str,
-        qualifiers: &[String],
-        day: NaiveDate,
-    ) -> Option<(String, String)> {
-        self.context.names.resolve(cloud, name, qualifiers, day)
-    }
-
-    /// The error for a JSON document that is not a page of its format.
-    pub(super) fn not_a_page(&self, line: u64, message: String) -> Error {
-        Error::fatal(format!(
-            "{}:{line}: not a cost report page: {message}",
-            self.path.display()
-        ))
-    }
-
-    /// Where a line was read.
-    pub(super) fn origin(&self, line: u64) -> Origin {
-        Origin {
-            file: self.file,
-            line,
-        }
-    }
-
-    /// One page of a JSON export (whole document, array element or line,
-    /// as [`for_each_json`] walks them). A broken page is a file-level error.
-    pub(super) fn page<T: for<'de> Deserialize<'de>>(
-        &self,
-        line: u64,
-        json: Result<&str, RowError>,
-    ) -> Result<T> {
-        let bad = |message: String| {
-            Error::fatal(format!(
-                "{}:{line}: not a cost report page: {message}",
-                self.path.display()
-            ))
-        };
-        serde_json::from_str(json.map_err(|(_, message)| bad(message))?)
-            .map_err(|e| bad(e.to_string()))
-    }
-
-    /// Read a CSV invoice with `row` turning each record into a line.
-    pub(super) fn csv(
-        &self,
-        text: &str,
-        skips: &mut Skips,
-        out: &mut Vec<InvoiceLine>,
-        row: RowReader,
-    ) -> Result<()> {
-        let mut reader = csv::ReaderBuilder::new()
-            .flexible(true)
-            .from_reader(text.as_bytes());
-        let headers = reader
-            .headers()
-            .map_err(|e| Error::fatal(format!("{}: {e}", self.path.display())))?;
-        let columns = Columns(headers.iter().map(|h| h.trim().to_string()).collect());
-        let line = reader.position().line().saturating_sub(1).max(1);
-        check_header(self.path, line, columns.0.iter().map(|h| h.as_bytes()))?;
-        for record in reader.records() {
-            let record = record.map_err(|e| super::csv_error(self.path, text, e))?;
-            let line = super::csv_line(text, record.position());
-            if record.iter().all(|f| f.trim().is_empty()) {
-                continue; // dashboard exports write empty buckets as blank rows
-            }
-            let result = if record.len() == columns.0.len() {
-                row(self, &columns, &record, line)
-            } else {
-                Err((
-                    "bad-csv",
-                    format!(
-                        "row has {} fields, the header has {}",
-                        record.len(),
-                        columns.0.len()
-                    ),
-                ))
-            };
-            match result {
-                Ok(Some(l)) => out.push(l),
-                Ok(None) => {}
-                Err((kind, message)) => skips.handle(self.error(line, kind, message))?,
-            }
-        }
-        Ok(())
-    }
-}
 
 /// A CSV header, to find fields by name.
 pub(super) struct Columns(Vec<String>);
