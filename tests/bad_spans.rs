@@ -1,7 +1,8 @@
 //! Bad spans, named and never a quiet loss: span files reached twice or
 //! through a fifo, a span exported twice with other content, a count that
 //! is no count, a repeated attribute, a bad span or event under `--lenient`
-//! skipped alone, a pretty-printed document's bad span named by its line.
+//! skipped alone, a pretty-printed document's bad span named by its line
+//! (and skipped alone under `--lenient` too), a start that is no time.
 
 use crate::hardening::usage_run;
 use crate::workdir::{fixture, Workdir, HANDMADE_REPORT};
@@ -164,6 +165,28 @@ fn a_bad_span_in_a_pretty_printed_document_is_named_by_its_line() {
         )),
         "{stderr}"
     );
+    // Under --lenient it is skipped alone, counted, as in a file of lines.
+    let lenient = [
+        "report",
+        "--spans",
+        "spans",
+        "--usage",
+        "usage.csv",
+        "--out",
+        "out",
+        "--lenient",
+        "--min-match",
+        "0",
+        "--quiet",
+    ];
+    let out = wd.output(&lenient);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let summary = wd.read("out/summary.json");
+    assert!(summary.contains("\"bad-span\": 1"), "{summary}");
+    assert!(
+        summary.contains(&format!("a.json:{line}: span")),
+        "{summary}"
+    );
 }
 
 #[test]
@@ -238,4 +261,34 @@ fn a_span_giving_an_attribute_twice_with_two_values_is_refused() {
         stderr.contains("attribute \"tenant.id\" is given twice"),
         "{stderr}"
     );
+}
+
+#[test]
+fn a_span_start_that_is_no_time_is_refused_naming_it() {
+    // A date where nanoseconds go: the call would lose its fingerprint
+    // join (which needs its time) and its dollars go unattributed.
+    let wd = Workdir::new("bad-start");
+    let line = |start: &str| {
+        format!(
+            r#"{{"resourceSpans":[{{"scopeSpans":[{{"spans":[{{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b171","name":"chat","startTimeUnixNano":{start},"attributes":[{{"key":"gen_ai.operation.name","value":{{"stringValue":"chat"}}}}]}}]}}]}}]}}"#
+        )
+    };
+    let usage = "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch\n";
+    wd.write("usage.csv", usage);
+    wd.write(
+        "spans/a.jsonl",
+        &format!("{}\n", line(r#""2025-06-04T01:20:00Z""#)),
+    );
+    let (code, stderr) = usage_run(&wd, &["usage.csv"], &[]);
+    assert_eq!(code, 2);
+    assert_eq!(
+        stderr,
+        "tokenledger: spans/a.jsonl:1: span \"chat\": startTimeUnixNano \"2025-06-04T01:20:00Z\" \
+         is not whole nanoseconds since the epoch\n"
+    );
+    for fine in [r#""1749000000000000000""#, "1749000000000000000", r#""""#] {
+        wd.write("spans/a.jsonl", &format!("{}\n", line(fine)));
+        let (code, stderr) = usage_run(&wd, &["usage.csv"], &[]);
+        assert_eq!(code, 0, "{fine}: {stderr}");
+    }
 }

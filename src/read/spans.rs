@@ -140,10 +140,10 @@ fn parse_block(
 /// shape), or Jaeger JSON.
 fn read_document(
     path: &Path,
-    file: u32,
+    (file, text): (u32, String),
     keys: &AttrKeys,
     interner: &mut Interner,
-    text: String,
+    skips: &mut Skips,
     sink: &mut dyn FnMut(Span),
 ) -> Result<(u64, Dialect)> {
     if super::jaeger::is_jaeger(&text) {
@@ -152,7 +152,7 @@ fn read_document(
             .map_err(|m| Error::fatal(format!("{}: {m}", path.display())))?;
         return Ok((spans, Dialect::Jaeger));
     }
-    let spans = super::otlp::read_document(path, file, keys, interner, text, sink)?;
+    let spans = super::otlp::read_document(path, (file, text), keys, interner, skips, sink)?;
     Ok((spans, Dialect::Otlp))
 }
 
@@ -340,7 +340,8 @@ pub fn read_file(
     let (keys, threads) = (reading.keys, reading.threads);
     let (dialect, part_of, mut blocks) = match open(path, reading.fingerprint)? {
         Opened::Document(text) => {
-            let (spans, dialect) = read_document(path, file, keys, interner, text, sink)?;
+            let read = read_document(path, (file, text), keys, interner, skips, sink);
+            let (spans, dialect) = read?;
             return Ok(FileSpans {
                 spans,
                 dialect,

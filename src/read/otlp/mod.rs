@@ -13,7 +13,7 @@ use super::otlp_value::{raw_json, KeyValue, Resource};
 
 pub mod scan;
 use super::span::{compact, AttrKeys, Attributes, Ids, Scalar};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Skips};
 use crate::intern::Interner;
 use crate::model::{Origin, Span};
 use serde::de::IgnoredAny;
@@ -78,10 +78,11 @@ pub fn parse_line(
     (sink, bad): (&mut dyn FnMut(Span), &mut dyn FnMut(String)),
 ) -> std::result::Result<u64, (&'static str, String)> {
     let data = parse_data(text)?;
+    let bad_at = &mut |_, message| bad(message);
     let reading = Reading {
         origin,
         lines: None,
-        bad: Some(bad),
+        bad: Some(bad_at),
     };
     convert(data, reading, keys, interner, sink).map_err(|(_, m)| ("bad-span", m))
 }
@@ -91,7 +92,9 @@ pub fn parse_line(
 struct Reading<'t, 'b> {
     origin: Origin,
     lines: Option<Lines<'t>>,
-    bad: Option<&'b mut dyn FnMut(String)>,
+    /// Takes each bad span's line and problem (none: it stops the
+    /// conversion).
+    bad: Option<&'b mut dyn FnMut(u64, String)>,
 }
 
 /// The trace id of every span of one OTLP JSON line, in order, or the
@@ -118,33 +121,40 @@ fn all_trace_ids(data: TracesData) -> std::result::Result<Vec<u128>, String> {
         .as_deref()
         .map_or_else(Vec::new, super::otlp_logs::trace_ids);
     each_span(data, &mut |span, _| {
-        traces.push(span_ids(span).parse(&span.name)?.0);
+        traces.push(span_ids(span)?.parse(&span.name)?.0);
         Ok(())
     })?;
     Ok(traces)
 }
 
 /// Read the rest of a file that holds one JSON document; `head` is what was
-/// already read. Errors here are file-level: a broken document has no
-/// records to skip.
+/// already read. A broken document is a file-level error (it has no
+/// records to skip); a bad span in it is a record named by its line,
+/// skipped alone under `--lenient` (`skips`), as in a file of lines.
 pub fn read_document(
     path: &Path,
-    file: u32,
+    (file, text): (u32, String),
     keys: &AttrKeys,
     interner: &mut Interner,
-    text: String,
+    skips: &mut Skips,
     sink: &mut dyn FnMut(Span),
 ) -> Result<u64> {
     let data = parse_document(path, &text)?;
+    let mut bad_spans: Vec<(u64, String)> = Vec::new();
     let reading = Reading {
         origin: Origin { file, line: 1 },
         lines: Some(Lines::new(&text)),
-        bad: None,
+        bad: Some(&mut |line, message| bad_spans.push((line, message))),
     };
-    convert(data, reading, keys, interner, sink).map_err(|(line, message)| match line {
-        Some(line) => Error::fatal(format!("{}:{line}: {message}", path.display())),
-        None => Error::fatal(format!("{}: {message}", path.display())),
-    })
+    let spans =
+        convert(data, reading, keys, interner, sink).map_err(|(line, message)| match line {
+            Some(line) => Error::fatal(format!("{}:{line}: {message}", path.display())),
+            None => Error::fatal(format!("{}: {message}", path.display())),
+        })?;
+    for (line, message) in bad_spans {
+        skips.handle(Error::record(path, line, "bad-span", message))?;
+    }
+    Ok(spans)
 }
 
 /// The line of a document each of its spans is on (its span id's), found
@@ -219,8 +229,8 @@ fn convert(
             ..origin
         };
         failed_at = line;
-        let ids = span_ids(span);
-        let compacted = compact(&span.name, ids, attrs, origin, keys, interner)
+        let compacted = span_ids(span)
+            .and_then(|ids| compact(&span.name, ids, attrs, origin, keys, interner))
             .and_then(|kept| attrs.repeated(&span.name).map_or(Ok(kept), Err));
         match (compacted, &mut reading.bad) {
             (Ok(Some(span)), _) => {
@@ -228,7 +238,7 @@ fn convert(
                 count += 1;
             }
             (Ok(None), _) => {}
-            (Err(message), Some(bad)) => bad(message),
+            (Err(message), Some(bad)) => bad(origin.line, message),
             (Err(message), None) => return Err(message),
         }
         Ok(())
@@ -273,19 +283,31 @@ fn each_span(
 }
 
 /// A span's ids and start, as written.
-fn span_ids<'s>(span: &'s OtlpSpan) -> Ids<'s> {
-    Ids {
+fn span_ids<'s>(span: &'s OtlpSpan) -> std::result::Result<Ids<'s>, String> {
+    let start = span.start_time_unix_nano.unwrap_or_default();
+    let start_ns = start_ns(start).ok_or_else(|| {
+        format!(
+            "span \"{}\": startTimeUnixNano {start} is not whole nanoseconds since the epoch",
+            span.name
+        )
+    })?;
+    Ok(Ids {
         trace: (&span.trace_id, "traceId"),
         span: (&span.span_id, "spanId"),
         parent: (span.parent_span_id.as_deref(), "parentSpanId"),
-        start_ns: span.start_time_unix_nano.map_or(0, start_ns),
-    }
+        start_ns,
+    })
 }
 
 /// `startTimeUnixNano` (a decimal string by the spec, a number in some
-/// exports); 0, meaning unknown, when it is neither. It only orders calls.
-fn start_ns(raw: &str) -> u64 {
-    raw.trim_matches('"').parse().unwrap_or(0)
+/// exports); 0, meaning unknown, when absent or empty. Anything else (a
+/// date, an exponent) is no time: the fingerprint join and the steps
+/// need it, so the span is a bad record.
+fn start_ns(raw: &str) -> Option<u64> {
+    match raw.trim_matches('"') {
+        "" => Some(0),
+        digits => digits.parse().ok(),
+    }
 }
 
 /// A span's attributes with its resource's as fallback.
