@@ -273,11 +273,7 @@ fn real_cur_and_azure_export_shapes_read_as_other_services() {
     let read = |name: &str, fx: &[(String, Decimal)]| {
         let path = real(name);
         let text = std::fs::read_to_string(&path).unwrap();
-        let context = Context {
-            currency: "USD",
-            fx,
-            names: &table,
-        };
+        let context = Context::new("USD", fx, &table);
         let mut skips = tokenledger::error::Skips::new(false);
         parse_text(Path::new(name), &text, None, 0, &context, &mut skips)
     };
@@ -334,11 +330,7 @@ fn a_bad_amount_names_the_column_the_bill_has() {
         row[cost] = amount.to_string();
         out.write_record(&row).unwrap();
         let text = String::from_utf8(out.into_inner().unwrap()).unwrap();
-        let context = Context {
-            currency: "USD",
-            fx: &[],
-            names: &table,
-        };
+        let context = Context::new("USD", &[], &table);
         let mut skips = tokenledger::error::Skips::new(false);
         let path = Path::new("cur.csv");
         parse_text(path, &text, None, 0, &context, &mut skips)

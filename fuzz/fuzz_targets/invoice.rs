@@ -15,11 +15,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let table = PriceTable::parse(BUILTIN, "built-in").expect("the built-in table loads");
     let fx = [("EUR".to_string(), rust_decimal::Decimal::new(92, 2))];
-    let context = Context {
-        currency: "USD",
-        fx: &fx,
-        names: &table,
-    };
+    let context = Context::new("USD", &fx, &table);
     let path = Path::new("fuzz-invoice");
     let _ = parse_text(path, text, None, 0, &context, &mut Skips::new(true));
 });

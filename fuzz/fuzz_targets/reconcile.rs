@@ -25,11 +25,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let mut skips = Skips::new(true);
     let table = PriceTable::parse(BUILTIN, "built-in").expect("the built-in table loads");
-    let context = Context {
-        currency: "USD",
-        fx: &[],
-        names: &table,
-    };
+    let context = Context::new("USD", &[], &table);
     let path = Path::new("fuzz-invoice");
     let Ok((_, lines)) = parse_text(path, text, None, 0, &context, &mut skips) else {
         return;

@@ -57,11 +57,7 @@ fn read_invoices(
     intake: &mut Intake,
 ) -> Result<Vec<InvoiceLine>> {
     let mut lines = Vec::new();
-    let context = invoice::Context {
-        currency: &usage.pricing.currency,
-        fx: &config.fx,
-        names: &usage.pricing,
-    };
+    let context = invoice::Context::new(&usage.pricing.currency, &config.fx, &usage.pricing);
     let walked = read::expand(
         &config.invoices,
         &[".csv", ".json", ".jsonl"],
@@ -127,6 +123,9 @@ fn read_invoices(
         });
     }
     manifests.check_complete(&cur_files)?;
+    if let Some(note) = context.pages_missing() {
+        eprintln!("tokenledger: note: {note}");
+    }
     Ok(lines)
 }
 

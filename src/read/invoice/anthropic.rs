@@ -19,6 +19,7 @@ use crate::money::parse_amount;
 #[derive(Deserialize)]
 pub(super) struct AnthropicPage {
     data: Vec<AnthropicBucket>,
+    has_more: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -64,6 +65,7 @@ pub(super) fn anthropic_page(
     line: u64,
     out: &mut Vec<InvoiceLine>,
 ) -> Result<()> {
+    reader.page_read(page.has_more);
     for bucket in page.data {
         let before = out.len();
         let day = bucket_day(bucket.starting_at, bucket.ending_at);
@@ -115,6 +117,7 @@ pub(super) fn anthropic_page(
 #[derive(Deserialize)]
 pub(super) struct AnalyticsPage {
     data: Vec<AnalyticsItem>,
+    has_more: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -154,6 +157,7 @@ pub(super) fn analytics_page(
     line: u64,
     out: &mut Vec<InvoiceLine>,
 ) -> Result<()> {
+    reader.page_read(page.has_more);
     for item in page.data {
         let fail = |(kind, message): RowError| reader.error(line, kind, message);
         let currency = &item.cost.currency;

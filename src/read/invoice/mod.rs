@@ -145,6 +145,37 @@ pub struct Context<'a> {
     pub fx: &'a [(String, Decimal)],
     /// Resolves a cloud bill's model names.
     pub names: &'a dyn meters::ModelNames,
+    /// Cost report pages read, and how many said no page follows
+    /// (`has_more` false): none of them, and the last page is missing.
+    pub pages: std::cell::Cell<(u64, u64)>,
+}
+
+impl<'a> Context<'a> {
+    /// The context of a run's bills: amounts in `currency`, converted at
+    /// `fx` where a bill states no rate, model names resolved by `names`.
+    pub fn new(
+        currency: &'a str,
+        fx: &'a [(String, Decimal)],
+        names: &'a dyn meters::ModelNames,
+    ) -> Context<'a> {
+        Context {
+            currency,
+            fx,
+            names,
+            pages: Default::default(),
+        }
+    }
+
+    /// The note for cost report pages read without their last one.
+    pub fn pages_missing(&self) -> Option<String> {
+        match self.pages.get() {
+            (pages, 0) if pages > 0 => Some(format!(
+                "the {pages} cost report page(s) read all say has_more: true: the last page is \
+                 missing (fetch the pages until has_more is false)"
+            )),
+            _ => None,
+        }
+    }
 }
 
 /// Read invoice lines from `text`; `path` names it in errors.

@@ -19,6 +19,7 @@ use crate::money::parse_amount;
 #[derive(Deserialize)]
 pub(super) struct OpenAiPage {
     data: Vec<OpenAiBucket>,
+    has_more: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -46,6 +47,7 @@ pub(super) fn openai_page(
     line: u64,
     out: &mut Vec<InvoiceLine>,
 ) -> Result<()> {
+    reader.page_read(page.has_more);
     for bucket in page.data {
         let before = out.len();
         let time = |t: i64| DateTime::<Utc>::from_timestamp(t, 0);

@@ -36,6 +36,14 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// Count a cost report page read, and whether it says it is the last.
+    pub(super) fn page_read(&self, has_more: Option<bool>) {
+        if let Some(more) = has_more {
+            let (pages, last) = self.context.pages.get();
+            self.context.pages.set((pages + 1, last + u64::from(!more)));
+        }
+    }
+
     /// Refuse a cost report's bucket given twice in one file (the same
     /// times and the same lines, read on `line`: a page fetched twice by a
     /// retried pagination loop), which summed would double its days.
