@@ -217,11 +217,22 @@ fn invoice_lines_naming_no_model_sum_every_model_and_true_up_to_the_bill() {
          for line, as on line 1: a page fetched twice? give each page once\n"
     );
     // A first page alone, saying more follow: named, not silently short.
-    wd.write("first.json", &page.replace("\"has_more\":false", "\"has_more\":true"));
-    let out = wd.output(&["reconcile", "--usage", "usage.csv", "--invoice", "first.json"]);
+    wd.write(
+        "first.json",
+        &page.replace("\"has_more\":false", "\"has_more\":true"),
+    );
+    let out = wd.output(&[
+        "reconcile",
+        "--usage",
+        "usage.csv",
+        "--invoice",
+        "first.json",
+    ]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("note: the 1 cost report page(s) read all say has_more: true: the last page is missing"),
+        stderr.contains(
+            "note: the 1 cost report page(s) read all say has_more: true: the last page is missing"
+        ),
         "{stderr}"
     );
 }
