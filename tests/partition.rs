@@ -171,6 +171,21 @@ fn partition_refuses_what_it_cannot_cut_exactly() {
         wd.read("parts/part-00000-of-00002/.b.jsonl.tmp-42"),
         "a draft"
     );
+    // A part edited since (a line added, the trailer kept last, or a note
+    // after it) is not replaced by a rerun: it is yours now.
+    let part = wd.read("parts/part-00001-of-00002/b.jsonl");
+    let (body, trailer) = part.trim_end().rsplit_once('\n').unwrap();
+    for edited in [format!("{body}\n\n{trailer}\n"), format!("{part}a note\n")] {
+        wd.write("parts/part-00001-of-00002/b.jsonl", &edited);
+        let stderr = wd.fail(&rerun, 2);
+        assert!(
+            stderr.contains("b.jsonl: ") && stderr.contains("changed since partition wrote it"),
+            "{stderr}"
+        );
+        assert_eq!(wd.read("parts/part-00001-of-00002/b.jsonl"), edited);
+    }
+    wd.write("parts/part-00001-of-00002/b.jsonl", &part);
+    wd.run(&rerun);
     let stderr = wd.fail(
         &[
             "partition",

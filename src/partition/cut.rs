@@ -11,9 +11,7 @@ use super::otlp::{Resource, Scope, Top};
 use crate::error::{Error, Result};
 use crate::model::Shard;
 use crate::read::blocks::in_parallel;
-use crate::read::spans::{
-    open, Dialect, Opened, PartEnd, PartOf, PARTITION_END_KEY, PARTITION_KEY,
-};
+use crate::read::spans::{open, Dialect, Opened, PartEnd, PartOf, PARTITION_KEY};
 use crate::read::Fingerprint;
 
 /// Cut one span file into `temps` (one per partition), adding the spans
@@ -35,11 +33,13 @@ pub(super) fn cut_file(
         })
         .collect::<Result<Vec<_>>>()?;
     let mut own = vec![0u64; count as usize];
+    let mut part_bytes = vec![0u64; count as usize];
     let mut write = |cut: Cut| -> Result<()> {
         for (i, bytes) in cut.parts.iter().enumerate() {
             outs[i]
                 .write_all(bytes)
                 .map_err(|e| Error::io(&temps[i], e))?;
+            part_bytes[i] += bytes.len() as u64;
         }
         for (total, n) in own.iter_mut().zip(cut.spans) {
             *total += n;
@@ -86,6 +86,7 @@ pub(super) fn cut_file(
             source_bytes,
             source_sha256: source_sha256.clone(),
             spans: own[i],
+            part_bytes: Some(part_bytes[i]),
         };
         spans[i] += own[i];
         finish(out, temp, &end)?;
@@ -143,12 +144,8 @@ pub(super) fn canonical(path: &Path) -> Option<String> {
 
 /// Write a partition file's trailer and flush it to disk.
 fn finish(mut out: BufWriter<File>, temp: &Path, end: &PartEnd) -> Result<()> {
-    let json = serde_json::to_string(end).expect("a trailer serialises");
-    writeln!(
-        out,
-        "{{\"{PARTITION_END_KEY}\":{json},\"resourceSpans\":[]}}"
-    )
-    .map_err(|e| Error::io(temp, e))?;
+    out.write_all(end.line().as_bytes())
+        .map_err(|e| Error::io(temp, e))?;
     out.flush().map_err(|e| Error::io(temp, e))?;
     out.get_ref().sync_all().map_err(|e| Error::io(temp, e))
 }

@@ -25,10 +25,11 @@
 //! - A file that is one OTLP JSON document becomes one line (its spans'
 //!   origin in one run is line 1 too).
 //! - The last line of every partition file is partition's own
-//!   `"tokenledgerPartitionEnd": {"source_bytes", "source_sha256", "spans"}`
-//!   ([`crate::read::spans::PartEnd`]): the shard checks it read every span
-//!   the partition got, and `merge` that every partition of a source was
-//!   cut from the same bytes.
+//!   `"tokenledgerPartitionEnd": {"source_bytes", "source_sha256", "spans",
+//!   "part_bytes"}` ([`crate::read::spans::PartEnd`]): the shard checks it
+//!   read every span the partition got, `merge` that every partition of a
+//!   source was cut from the same bytes, and a rerun that the part is as
+//!   long as it was written (else it was edited: not replaced).
 //!
 //! Flat JSONL and Jaeger files are refused: shard those with
 //! `report --shard I/N`, which reads every file.
@@ -53,7 +54,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
-use crate::read::spans::PartOf;
+use crate::read::spans::{PartEnd, PartOf};
 
 mod cut;
 mod otlp;
@@ -289,8 +290,39 @@ fn check_not_taken(dirs: &[PathBuf], name: &str, source: &Path) -> Result<()> {
                 )
             )));
         }
+        unchanged(&path)?;
     }
     Ok(())
+}
+
+/// Refuse to replace a part changed since partition wrote it (an edited
+/// part is yours): one whose last line is not the trailer partition ends
+/// every part with, or that is not as long as its trailer says (an older
+/// tokenledger's trailer does not say: such a part is replaced).
+fn unchanged(path: &Path) -> Result<()> {
+    let changed = |what: String| {
+        Error::fatal(format!(
+            "{}: {what}: changed since partition wrote it, so not replaced; move it, or \
+             partition into another --out",
+            path.display()
+        ))
+    };
+    let Some(end) = PartEnd::of(path)? else {
+        return Err(changed("its last line is not a part's trailer".into()));
+    };
+    let Some(bytes) = end.part_bytes else {
+        return Ok(());
+    };
+    let expected = bytes + end.line().len() as u64;
+    let len = std::fs::metadata(path)
+        .map_err(|e| Error::io(path, e))?
+        .len();
+    match len == expected {
+        true => Ok(()),
+        false => Err(changed(format!(
+            "{len} bytes, not the {expected} its trailer says"
+        ))),
+    }
 }
 
 /// Temporary files, each renamed to its place by [`Staged::commit`], or

@@ -177,9 +177,19 @@ pub struct PartEnd {
     pub source_sha256: String,
     /// The spans this partition holds.
     pub spans: u64,
+    /// The partition file's bytes before this trailer (none from an older
+    /// tokenledger): a rerun replaces a part only if it is still that long.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part_bytes: Option<u64>,
 }
 
 impl PartEnd {
+    /// The trailer line as written at the end of a partition file.
+    pub fn line(&self) -> String {
+        let json = serde_json::to_string(self).expect("a trailer serialises");
+        format!("{{\"{PARTITION_END_KEY}\":{json},\"resourceSpans\":[]}}\n")
+    }
+
     /// The trailer of the partition file at `path`: its last line.
     pub fn of(path: &Path) -> Result<Option<PartEnd>> {
         use std::io::{Seek, SeekFrom};
