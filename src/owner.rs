@@ -130,7 +130,6 @@ pub fn is_unique_suffix(text: &str) -> bool {
         .is_some_and(|(pid, nanos)| digits(pid) && digits(nanos))
 }
 
-/// Whether the open `file` is the file at `path` now.
 /// Refuse a lock file path that is not a plain file (a link, say): opened,
 /// it would write where the link points, outside the output.
 fn refuse_link(path: &Path) -> Result<()> {
@@ -144,7 +143,8 @@ fn refuse_link(path: &Path) -> Result<()> {
     }
 }
 
-/// Whether `file` is the plain file at `path` (a link there is not).
+/// Whether the open `file` is the plain file at `path` now (a link there
+/// is not).
 fn same_file(file: &File, path: &Path) -> bool {
     use std::os::unix::fs::MetadataExt;
     match (file.metadata(), std::fs::symlink_metadata(path)) {

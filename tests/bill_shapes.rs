@@ -160,6 +160,27 @@ fn invoice_lines_naming_no_model_sum_every_model_and_true_up_to_the_bill() {
     assert!(wd.read("real/out/reconciliation.csv").contains(
         "openai,\"(all usage, not grouped by line_item)\",,2024-11-01,0.060000,0.060000,0.000000,0.00,ok,"
     ));
+    // Billed $0.0605 (within the tolerance): the true-up bills it all.
+    let costs = wd.read("real/costs.json").replace("0.06", "0.0605");
+    wd.write("real/costs.json", &costs);
+    wd.run(&[
+        "report",
+        "--spans",
+        "spans",
+        "--usage",
+        "real/usage.csv",
+        "--invoice",
+        "real/costs.json",
+        "--true-up",
+        "--min-match",
+        "0",
+        "--out",
+        "real/report",
+        "--quiet",
+    ]);
+    let rows = csv_rows(&wd.read("real/report/by_model.csv"));
+    let billed = rows[0].iter().position(|c| c == "billed_usd").unwrap();
+    assert_eq!(rows[1][billed], "0.060500");
     // "web search tool calls" names no model: five searches of gpt-4o-mini
     // meet it (in any case), and the true-up bills the tenant the bill,
     // $0.20, once (it billed the search again as invoice-only: $0.25).
@@ -231,7 +252,7 @@ fn invoice_lines_naming_no_model_sum_every_model_and_true_up_to_the_bill() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains(
-            "note: the 1 cost report page(s) read all say has_more: true: the last page is missing"
+            "note: the 1 OpenAI costs page(s) read all say has_more: true: the last page is missing"
         ),
         "{stderr}"
     );

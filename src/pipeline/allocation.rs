@@ -69,9 +69,14 @@ pub fn gate(allocation: &Allocation, min: Option<Decimal>) -> Option<String> {
     if !allocation.allocated_below(Dimension::Tenant, min) {
         return None;
     }
-    // Shown to two places, or six where two would round up to the minimum.
+    // Shown to two places, or, where two would round up to the minimum,
+    // cut (never rounded up) to six.
     let pct = match allocation.allocated_pct(Dimension::Tenant, 2) {
-        pct if pct >= min => format!("{:.6}", allocation.allocated_pct(Dimension::Tenant, 6)),
+        pct if pct >= min => {
+            let exact = allocation.allocated_pct(Dimension::Tenant, 20);
+            let cut = exact.round_dp_with_strategy(6, rust_decimal::RoundingStrategy::ToZero);
+            format!("{cut:.6}")
+        }
         pct => format!("{pct:.2}"),
     };
     let labels: Vec<String> = allocation

@@ -76,14 +76,8 @@ fn read_invoices(
         let file = intake.inputs.len() as u32;
         let skipped_before = intake.skips.total();
         let text = read::read_text(&path)?;
-        let (format, mut read) = invoice::parse_text(
-            &path,
-            &text,
-            config.invoice_format,
-            file,
-            &context,
-            &mut intake.skips,
-        )?;
+        // A CUR file of another version than its manifest lists: not read.
+        let format = invoice::format_of(&path, &text, config.invoice_format)?;
         if format == InvoiceFormat::AwsCur {
             if let Some(why) = manifests.passed_over(&path) {
                 intake.skip_file(path, why);
@@ -91,6 +85,15 @@ fn read_invoices(
             }
             cur_files.push(path.clone());
         }
+        let parsed = invoice::parse_text(
+            &path,
+            &text,
+            Some(format),
+            file,
+            &context,
+            &mut intake.skips,
+        );
+        let (format, mut read) = parsed?;
         // Two bills alike but empty (a header, a page of no data) are two
         // empty months, not one bill twice.
         let sha = crate::manifest::sha256(text.as_bytes());
@@ -123,7 +126,7 @@ fn read_invoices(
         });
     }
     manifests.check_complete(&cur_files)?;
-    if let Some(note) = context.pages_missing() {
+    for note in context.pages_missing() {
         eprintln!("tokenledger: note: {note}");
     }
     Ok(lines)

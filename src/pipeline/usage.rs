@@ -177,9 +177,10 @@ impl Usage {
     }
 }
 
-/// Keep the records of `period` (all without one); the ids (and
-/// alternative ids) of those left out, so a call billed in another month
-/// says so.
+/// Keep the records of `period` (all without one); those left out as the
+/// join weighs them ([`Outside`]): every one's ids (and alternative ids),
+/// so a call billed in another month says so, and those within
+/// [`NEAR_PERIOD_NS`] of the period's edges, for the fingerprint join.
 fn keep_period(
     (records, ids): (&mut Vec<UsageRecord>, &mut RequestIds),
     period: Option<Period>,

@@ -444,10 +444,14 @@ fn factors(lines: &[Line]) -> (Factors, BTreeMap<String, Decimal>) {
     let mut factors = HashMap::new();
     let mut invoice_only = BTreeMap::<String, Decimal>::new();
     for (key, sums) in per_type {
+        // A line records make up: per token type, per request charge, or
+        // a provider's whole usage in one line (a roll-up).
+        let made_up = match key.2 {
+            Meter::Tokens(_) | Meter::Requests(_) => true,
+            Meter::Other => key.1 == invoice::ALL_USAGE,
+        };
         match key.2 {
-            Meter::Tokens(_) | Meter::Requests(_)
-                if !sums.computed.is_zero() && sums.on_invoice =>
-            {
+            _ if made_up && !sums.computed.is_zero() && sums.on_invoice => {
                 factors.insert(key, sums.invoiced / sums.computed);
             }
             _ if sums.computed.is_zero() => {

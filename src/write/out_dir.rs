@@ -249,9 +249,12 @@ impl OutDir {
             return Ok(());
         };
         let (target, temp) = (&self.target, &self.own.temp);
-        let back = exchange(old, target)
-            .and_then(|()| std::fs::rename(old, temp))
-            .or_else(|_| std::fs::rename(target, temp).and_then(|()| std::fs::rename(old, target)));
+        // The previous output back in place, the new one where it was built
+        // (its leftover name recorded, should that last rename fail).
+        let back = match exchange(old, target) {
+            Ok(()) => std::fs::rename(old, temp),
+            Err(_) => std::fs::rename(target, temp).and_then(|()| std::fs::rename(old, target)),
+        };
         match back {
             Ok(()) => Err(Error::fatal(format!(
                 "--out {}: the previous output's files cannot be removed ({failed}): it is left \

@@ -40,6 +40,7 @@ pub(super) struct AnthropicCost {
     service_tier: Option<String>,
     context_window: Option<String>,
     inference_geo: Option<String>,
+    workspace_id: Option<String>,
 }
 
 /// Anthropic's server tools billed per request (`cost_type` and the
@@ -65,9 +66,14 @@ pub(super) fn anthropic_page(
     line: u64,
     out: &mut Vec<InvoiceLine>,
 ) -> Result<()> {
-    reader.page_read(page.has_more);
+    reader.page_read("Anthropic cost_report", page.has_more);
     for bucket in page.data {
         let before = out.len();
+        let workspaces: Vec<Option<String>> = bucket
+            .results
+            .iter()
+            .map(|c| c.workspace_id.clone())
+            .collect();
         let day = bucket_day(bucket.starting_at, bucket.ending_at);
         let covers = bucket_days(bucket.starting_at, bucket.ending_at);
         for cost in bucket.results {
@@ -109,7 +115,7 @@ pub(super) fn anthropic_page(
             });
         }
         let times = format!("{} to {}", bucket.starting_at, bucket.ending_at);
-        reader.bucket_once(times, &out[before..], line)?;
+        reader.bucket_once((times, workspaces), &out[before..], line)?;
     }
     Ok(())
 }
@@ -157,7 +163,7 @@ pub(super) fn analytics_page(
     line: u64,
     out: &mut Vec<InvoiceLine>,
 ) -> Result<()> {
-    reader.page_read(page.has_more);
+    reader.page_read("Anthropic analytics cost", page.has_more);
     for item in page.data {
         let fail = |(kind, message): RowError| reader.error(line, kind, message);
         let currency = &item.cost.currency;

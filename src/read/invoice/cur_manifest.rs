@@ -4,8 +4,9 @@
 //! restated into a new assembly folder beside the old ones
 //! (`<period>/<assemblyId>/<report>-00001.csv.gz`); synced together, the
 //! two versions would be summed. So a CUR file lying under a manifest's
-//! folder is read only if that manifest lists it, and a manifest's listed
-//! file missing from under its folder is an error: the bill would be short.
+//! folder is read only if that manifest lists it, and a listed file missing
+//! from under the outermost manifest's folder is an error: the bill would
+//! be short (each assembly folder has its own manifest too).
 
 use std::path::{Path, PathBuf};
 
@@ -74,8 +75,13 @@ impl CurManifests {
 
     /// Refuse a manifest whose listed file is not among `read`, the CUR
     /// files under its folder that were read: the report would be short.
+    /// Only the outermost manifests are checked: AWS writes one in each
+    /// assembly folder too, and an older version's is passed over with it.
     pub fn check_complete(&self, read: &[PathBuf]) -> Result<()> {
-        for m in &self.manifests {
+        let inner = |m: &Manifest| {
+            (self.manifests.iter()).any(|o| o.folder != m.folder && m.folder.starts_with(&o.folder))
+        };
+        for m in self.manifests.iter().filter(|m| !inner(m)) {
             let under: Vec<String> = read.iter().filter_map(|p| relative(p, &m.folder)).collect();
             if let Some(key) = m
                 .keys
@@ -116,7 +122,7 @@ fn names(key: &str, rel: &str) -> bool {
 }
 
 fn unpacked(name: &str) -> &str {
-    [".gz", ".zst", ".zstd"]
+    [".gz", ".zst", ".zstd", ".zip"]
         .iter()
         .find_map(|ext| name.strip_suffix(ext))
         .unwrap_or(name)
@@ -151,5 +157,15 @@ mod tests {
         assert!(all.check_complete(&read).is_err());
         let read = [PathBuf::from("bills/p/a2/cur-1.csv")];
         assert!(all.check_complete(&read).is_ok());
+        // The older version's own manifest, inside its folder: not checked.
+        let old =
+            r#"{"assemblyId":"a1","reportKeys":["pre/cur/20261101-20261201/a1/cur-1.csv.zip"]}"#;
+        let mut both = manifests(&["pre/cur/20261101-20261201/a2/cur-1.csv.gz"]);
+        both.add(Path::new("bills/p/a1/cur-Manifest.json"), old)
+            .unwrap();
+        assert!(both
+            .passed_over(Path::new("bills/p/a1/cur-1.csv"))
+            .is_some());
+        assert!(both.check_complete(&read).is_ok());
     }
 }

@@ -145,9 +145,9 @@ pub struct Context<'a> {
     pub fx: &'a [(String, Decimal)],
     /// Resolves a cloud bill's model names.
     pub names: &'a dyn meters::ModelNames,
-    /// Cost report pages read, and how many said no page follows
-    /// (`has_more` false): none of them, and the last page is missing.
-    pub pages: std::cell::Cell<(u64, u64)>,
+    /// Per kind of cost report, its pages read and how many said no page
+    /// follows (`has_more` false): none of them, and its last is missing.
+    pub pages: std::cell::RefCell<std::collections::BTreeMap<&'static str, (u64, u64)>>,
 }
 
 impl<'a> Context<'a> {
@@ -166,14 +166,33 @@ impl<'a> Context<'a> {
         }
     }
 
-    /// The note for cost report pages read without their last one.
-    pub fn pages_missing(&self) -> Option<String> {
-        match self.pages.get() {
-            (pages, 0) if pages > 0 => Some(format!(
-                "the {pages} cost report page(s) read all say has_more: true: the last page is \
-                 missing (fetch the pages until has_more is false)"
-            )),
-            _ => None,
+    /// The notes for cost reports whose pages were read without their
+    /// last one.
+    pub fn pages_missing(&self) -> Vec<String> {
+        let pages = self.pages.borrow();
+        (pages.iter())
+            .filter(|(_, &(_, last))| last == 0)
+            .map(|(kind, (read, _))| {
+                format!(
+                    "the {read} {kind} page(s) read all say has_more: true: the last page is \
+                     missing (fetch the pages until has_more is false)"
+                )
+            })
+            .collect()
+    }
+}
+
+/// The format of the bill `text` (`forced` if given, else detected from
+/// its head); `path` names it in errors.
+pub fn format_of(path: &Path, text: &str, forced: Option<InvoiceFormat>) -> Result<InvoiceFormat> {
+    match forced {
+        Some(f) => Ok(f),
+        None => {
+            let head = (0..=text.len().min(8192))
+                .rev()
+                .find(|&i| text.is_char_boundary(i))
+                .unwrap_or(0);
+            InvoiceFormat::detect(path, &text[..head])
         }
     }
 }
@@ -187,16 +206,7 @@ pub fn parse_text(
     context: &Context,
     skips: &mut Skips,
 ) -> Result<(InvoiceFormat, Vec<InvoiceLine>)> {
-    let format = match format {
-        Some(f) => f,
-        None => {
-            let head = (0..=text.len().min(8192))
-                .rev()
-                .find(|&i| text.is_char_boundary(i))
-                .unwrap_or(0);
-            InvoiceFormat::detect(path, &text[..head])?
-        }
-    };
+    let format = format_of(path, text, format)?;
     let reader = Reader::new(path, file, context);
     let mut lines = Vec::new();
     let out = &mut lines;

@@ -33,6 +33,7 @@ pub(super) struct OpenAiBucket {
 pub(super) struct OpenAiCost {
     amount: OpenAiAmount,
     line_item: Option<String>,
+    project_id: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -47,9 +48,14 @@ pub(super) fn openai_page(
     line: u64,
     out: &mut Vec<InvoiceLine>,
 ) -> Result<()> {
-    reader.page_read(page.has_more);
+    reader.page_read("OpenAI costs", page.has_more);
     for bucket in page.data {
         let before = out.len();
+        let projects: Vec<Option<String>> = bucket
+            .results
+            .iter()
+            .map(|c| c.project_id.clone())
+            .collect();
         let time = |t: i64| DateTime::<Utc>::from_timestamp(t, 0);
         let bounds = time(bucket.start_time).zip(time(bucket.end_time));
         let day = bounds.and_then(|(s, e)| bucket_day(s, e));
@@ -71,7 +77,7 @@ pub(super) fn openai_page(
             out.push(item);
         }
         let times = format!("{} to {}", bucket.start_time, bucket.end_time);
-        reader.bucket_once(times, &out[before..], line)?;
+        reader.bucket_once((times, projects), &out[before..], line)?;
     }
     Ok(())
 }

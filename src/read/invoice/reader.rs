@@ -36,30 +36,35 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// Count a cost report page read, and whether it says it is the last.
-    pub(super) fn page_read(&self, has_more: Option<bool>) {
+    /// Count a page of the cost report `kind` read, and whether it says
+    /// it is the last.
+    pub(super) fn page_read(&self, kind: &'static str, has_more: Option<bool>) {
         if let Some(more) = has_more {
-            let (pages, last) = self.context.pages.get();
-            self.context.pages.set((pages + 1, last + u64::from(!more)));
+            let mut pages = self.context.pages.borrow_mut();
+            let (read, last) = pages.entry(kind).or_default();
+            (*read, *last) = (*read + 1, *last + u64::from(!more));
         }
     }
 
     /// Refuse a cost report's bucket given twice in one file (the same
     /// times and the same lines, read on `line`: a page fetched twice by a
     /// retried pagination loop), which summed would double its days.
+    /// `groups` are its results' grouping ids (project, workspace): two
+    /// projects' buckets alike are two buckets.
     pub(super) fn bucket_once(
         &self,
-        times: String,
+        (times, groups): (String, Vec<Option<String>>),
         lines: &[InvoiceLine],
         line: u64,
     ) -> Result<()> {
-        if lines.is_empty() {
+        // Nothing at stake in a bucket of zeros (two projects' idle day).
+        if lines.iter().all(|l| l.amount.is_zero()) {
             return Ok(());
         }
         let content: Vec<_> = (lines.iter())
             .map(|l| (&l.description, &l.model, &l.meter, l.amount, &l.qualifiers))
             .collect();
-        let key = format!("{times} {content:?}");
+        let key = format!("{times} {groups:?} {content:?}");
         match self.buckets.borrow_mut().insert(key, line) {
             Some(first) => Err(self.error(
                 line,
