@@ -195,13 +195,14 @@ fn shipped_rates_for_gemini_audio_bedrock_hour_writes_and_gateway_model_names() 
         "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch,audio_input_tokens\n\
          g1,2025-11-15T10:00:00Z,google,gemini-2.5-flash,10000,0,0,0,100,false,10000\n",
     );
-    // A Bedrock invocation log whose Claude body counts its 1,000 cache
-    // writes as 1-hour ones ($6.60/1M, not the 5-minute $4.125), counts
+    // A Bedrock invocation log whose Claude body (and a streamed one's
+    // message_start chunk) counts its 1,000 cache writes as 1-hour ones ($6.60/1M, not the 5-minute $4.125), counts
     // written as text: 100 × 3.30 + 5,000 × 0.33 + 1,000 × 6.60 + 300 ×
     // 16.50 per 1M = $0.013530.
     wd.write(
         "usage/bedrock.jsonl",
         r#"{"schemaType":"ModelInvocationLog","schemaVersion":"1.0","timestamp":"2025-11-15T10:00:00Z","requestId":"r-2","operation":"InvokeModel","modelId":"us.anthropic.claude-sonnet-4-5-20250929-v1:0","input":{"inputTokenCount":"100","cacheReadInputTokenCount":5000,"cacheWriteInputTokenCount":1000},"output":{"outputBodyJson":{"id":"msg_bdrk_02","usage":{"input_tokens":100,"cache_creation_input_tokens":1000,"cache_read_input_tokens":5000,"output_tokens":300,"cache_creation":{"ephemeral_5m_input_tokens":0,"ephemeral_1h_input_tokens":1000}}},"outputTokenCount":300}}
+{"schemaType":"ModelInvocationLog","schemaVersion":"1.0","timestamp":"2025-11-15T10:00:00Z","requestId":"r-3","operation":"InvokeModelWithResponseStream","modelId":"us.anthropic.claude-sonnet-4-5-20250929-v1:0","input":{"inputTokenCount":"100","cacheReadInputTokenCount":5000,"cacheWriteInputTokenCount":1000},"output":{"outputBodyJson":[{"type":"message_start","message":{"id":"msg_bdrk_03","usage":{"input_tokens":100,"cache_creation_input_tokens":1000,"cache_read_input_tokens":5000,"output_tokens":300,"cache_creation":{"ephemeral_5m_input_tokens":0,"ephemeral_1h_input_tokens":1000}}}},{"type":"message_stop"}],"outputTokenCount":300}}
 "#,
     );
     // A LiteLLM row through Bedrock keeps its `:0` version (priced as the
@@ -241,6 +242,10 @@ fn shipped_rates_for_gemini_audio_bedrock_hour_writes_and_gateway_model_names() 
     );
     assert!(
         unattributed.contains(",aws.bedrock,us.anthropic.claude-sonnet-4-5-20250929-v1,100,5000,0,1000,300,0,false,0.013530,"),
+        "{unattributed}"
+    );
+    assert!(
+        unattributed.contains("msg_bdrk_03,2025-11-15T10:00:00Z,aws.bedrock,us.anthropic.claude-sonnet-4-5-20250929-v1,100,5000,0,1000,300,0,false,0.013530,"),
         "{unattributed}"
     );
     assert!(

@@ -3,7 +3,8 @@
 //!
 //! `input.inputTokenCount` excludes the cache reads and writes, which are
 //! counted apart: a write is a 5-minute one unless the response body's
-//! `usage.cache_creation` (Claude's) counts `ephemeral_1h_input_tokens`.
+//! `usage.cache_creation` (Claude's; a streamed response's `message_start`
+//! chunk's) counts `ephemeral_1h_input_tokens`.
 //! A count written as text (`"1000"`) is read as Claude Code's are. The model is `modelId` without
 //! (its cross-region prefix `us.`, `eu.`, `apac.`, `global.` kept) without a `:N`
 //! version; an inference-profile ARN gives its last segment, and an
@@ -60,6 +61,36 @@ struct Body {
     usage: Option<BodyUsage>,
 }
 
+/// The response body as logged: one message, or a streamed response's
+/// chunks (`InvokeModelWithResponseStream`), whose `message_start` chunk
+/// holds the message's id and usage.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum BodyShape {
+    Message(Body),
+    Chunks(Vec<Chunk>),
+}
+
+#[derive(Deserialize)]
+struct Chunk {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    message: Option<Body>,
+}
+
+impl BodyShape {
+    /// The message: the body itself, or the `message_start` chunk's.
+    fn message(self) -> Option<Body> {
+        match self {
+            BodyShape::Message(body) => Some(body),
+            BodyShape::Chunks(chunks) => chunks
+                .into_iter()
+                .find(|c| c.kind.as_deref() == Some("message_start"))
+                .and_then(|c| c.message),
+        }
+    }
+}
+
 /// Claude's usage in the response body: its cache writes by duration.
 #[derive(Deserialize)]
 struct BodyUsage {
@@ -101,7 +132,8 @@ pub fn parse(
     let body = log
         .output
         .output_body_json
-        .and_then(|b| serde_json::from_str::<Body>(b.get()).ok());
+        .and_then(|b| serde_json::from_str::<BodyShape>(b.get()).ok())
+        .and_then(BodyShape::message);
     let hour_writes = body
         .as_ref()
         .and_then(|b| b.usage.as_ref()?.cache_creation.as_ref())
