@@ -147,7 +147,7 @@ impl Allocation {
         }
     }
 
-    /// The share (%) of the basis `dimension` has an owner for, 2 places.
+    /// The share (%) of the basis `dimension` has an owner for, to `places`.
     /// Where that is no share (credits cover the bill: a basis of zero or
     /// less, or owners beyond it), the share of the usage's cost a span,
     /// the record or a rule gave an owner; 100 where there is nothing to
