@@ -5,7 +5,7 @@
 //! order the traces come in; a rounding tie among unattributed records
 //! goes to the earliest, whatever line it is on; and a call the
 //! fingerprint join pairs across the period's edge is billed in one month,
-//! whichever `--period` is run.
+//! whichever `--period` is run, and a call left without one says why.
 
 use crate::workdir::{real, Workdir};
 
@@ -257,8 +257,10 @@ fn a_call_paired_across_the_period_edge_is_billed_in_one_month_only() {
     // records fitting it: 200 s before (June) and 90 s after (July). The
     // whole run pairs it with July's; June's own run must not pair it with
     // its next nearest record, or A pays for the call in both months.
+    // A second call at 07-01 00:03 finds nothing left to pair with.
     let wd = Workdir::new("period-edge");
-    wd.write("spans/a.jsonl", r#"{"resourceSpans": [{"resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "svc"}}]}, "scopeSpans": [{"scope": {"name": "x"}, "spans": [{"traceId": "abc00000000000000000000000000001", "spanId": "1000000000000001", "name": "root", "kind": 1, "startTimeUnixNano": "1749000000000000000", "endTimeUnixNano": "1749000001000000000", "attributes": [{"key": "tenant.id", "value": {"stringValue": "A"}}]}, {"traceId": "abc00000000000000000000000000001", "spanId": "1000000000000002", "name": "chat gpt-4o", "kind": 1, "startTimeUnixNano": "1751327940000000000", "endTimeUnixNano": "1749000001000000000", "attributes": [{"key": "gen_ai.operation.name", "value": {"stringValue": "chat"}}, {"key": "gen_ai.provider.name", "value": {"stringValue": "openai"}}, {"key": "gen_ai.request.model", "value": {"stringValue": "gpt-4o"}}, {"key": "gen_ai.usage.input_tokens", "value": {"intValue": "1000"}}, {"key": "gen_ai.usage.output_tokens", "value": {"intValue": "50"}}], "parentSpanId": "1000000000000001"}]}]}]}"#);
+    wd.write("spans/a.jsonl", r#"{"resourceSpans": [{"resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "svc"}}]}, "scopeSpans": [{"scope": {"name": "x"}, "spans": [{"traceId": "abc00000000000000000000000000001", "spanId": "1000000000000001", "name": "root", "kind": 1, "startTimeUnixNano": "1749000000000000000", "endTimeUnixNano": "1749000001000000000", "attributes": [{"key": "tenant.id", "value": {"stringValue": "A"}}]}, {"traceId": "abc00000000000000000000000000001", "spanId": "1000000000000002", "name": "chat gpt-4o", "kind": 1, "startTimeUnixNano": "1751327940000000000", "endTimeUnixNano": "1749000001000000000", "attributes": [{"key": "gen_ai.operation.name", "value": {"stringValue": "chat"}}, {"key": "gen_ai.provider.name", "value": {"stringValue": "openai"}}, {"key": "gen_ai.request.model", "value": {"stringValue": "gpt-4o"}}, {"key": "gen_ai.usage.input_tokens", "value": {"intValue": "1000"}}, {"key": "gen_ai.usage.output_tokens", "value": {"intValue": "50"}}], "parentSpanId": "1000000000000001"}]}]}]}
+{"resourceSpans": [{"resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "svc"}}]}, "scopeSpans": [{"scope": {"name": "x"}, "spans": [{"traceId": "abc00000000000000000000000000002", "spanId": "2000000000000001", "name": "root", "kind": 1, "startTimeUnixNano": "1749000000000000000", "endTimeUnixNano": "1749000001000000000", "attributes": [{"key": "tenant.id", "value": {"stringValue": "A"}}]}, {"traceId": "abc00000000000000000000000000002", "spanId": "2000000000000002", "name": "chat gpt-4o", "kind": 1, "startTimeUnixNano": "1751328180000000000", "endTimeUnixNano": "1749000001000000000", "attributes": [{"key": "gen_ai.operation.name", "value": {"stringValue": "chat"}}, {"key": "gen_ai.provider.name", "value": {"stringValue": "openai"}}, {"key": "gen_ai.request.model", "value": {"stringValue": "gpt-4o"}}, {"key": "gen_ai.usage.input_tokens", "value": {"intValue": "1000"}}, {"key": "gen_ai.usage.output_tokens", "value": {"intValue": "50"}}], "parentSpanId": "2000000000000001"}]}]}]}"#);
     wd.write(
         "usage.csv",
         "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch\n\
@@ -289,6 +291,15 @@ fn a_call_paired_across_the_period_edge_is_billed_in_one_month_only() {
     let (june, unbilled) = run("2025-06");
     assert!(!june.contains("\nA,"), "{june}");
     assert!(unbilled.contains(",outside --period,"), "{unbilled}");
-    let (july, _) = run("2025-07");
+    let (july, unbilled) = run("2025-07");
     assert!(july.contains("\nA,1,1000,"), "{july}");
+    // A second call (07-01 00:03) whose fitting record went to the nearer
+    // call says so, not merely that it has no id.
+    assert!(
+        unbilled.contains(
+            ",no join attribute on span; the billed records fitting its model and \
+                           tokens went to nearer calls or lie outside the fingerprint window,"
+        ),
+        "{unbilled}"
+    );
 }

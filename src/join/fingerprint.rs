@@ -58,6 +58,8 @@ pub(super) fn join_by_fingerprint(
     // found one).
     let candidates = (joined.unbilled.iter())
         .filter(|(_, why)| matches!(why, Unbilled::NoJoinKey | Unbilled::NoRecord));
+    // The calls some record fits by model and tokens.
+    let mut tried: Vec<u32> = Vec::new();
     for &(ci, _) in candidates {
         let info = calls[ci as usize].info();
         if let (Some(m), Some(input), Some(output), true) = (
@@ -69,6 +71,7 @@ pub(super) fn join_by_fingerprint(
             let print = (families.of(m), input, output);
             if let Some(bucket) = points.get_mut(&print) {
                 bucket.0.push((info.start_ns as i64, ci));
+                tried.push(ci);
             }
         }
     }
@@ -91,6 +94,7 @@ pub(super) fn join_by_fingerprint(
         ambiguous.extend(outcome.ambiguous);
     }
     elsewhere.sort_unstable();
+    tried.sort_unstable();
     joined.by_fingerprint += matched.len() as u64;
     ambiguous.sort_unstable();
     joined.unbilled.retain(|(ci, _)| !matched.contains_key(ci));
@@ -99,6 +103,8 @@ pub(super) fn join_by_fingerprint(
             *why = Unbilled::Ambiguous;
         } else if elsewhere.binary_search(ci).is_ok() {
             *why = Unbilled::OutsidePeriod;
+        } else if *why == Unbilled::NoJoinKey && tried.binary_search(ci).is_ok() {
+            *why = Unbilled::NoFingerprintLeft;
         }
     }
 }

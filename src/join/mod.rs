@@ -22,6 +22,9 @@ use crate::tree::{Call, Found};
 pub enum Unbilled {
     /// The span carries no join attribute.
     NoJoinKey,
+    /// No join attribute, and the billed records fitting its model and
+    /// tokens went to nearer calls or lie outside the fingerprint window.
+    NoFingerprintLeft,
     /// No usage record has the span's id.
     NoRecord,
     /// The span's usage record falls outside `--period`.
@@ -38,6 +41,10 @@ impl Unbilled {
     pub fn as_str(self) -> &'static str {
         match self {
             Unbilled::NoJoinKey => "no join attribute on span",
+            Unbilled::NoFingerprintLeft => {
+                "no join attribute on span; the billed records fitting its model and tokens went \
+                 to nearer calls or lie outside the fingerprint window"
+            }
             Unbilled::NoRecord => "no usage record with this id",
             Unbilled::OutsidePeriod => "outside --period",
             Unbilled::AlreadyJoined => "id already joined to another span",
