@@ -4,14 +4,16 @@
 //! `input.inputTokenCount` excludes the cache reads and writes, which are
 //! counted apart: a write is a 5-minute one unless the response body's
 //! `usage.cache_creation` (Claude's; a streamed response's `message_start`
-//! chunk's) counts `ephemeral_1h_input_tokens`.
-//! A count written as text (`"1000"`) is read as Claude Code's are. The model is `modelId` without
-//! (its cross-region prefix `us.`, `eu.`, `apac.`, `global.` kept) without a `:N`
-//! version; an inference-profile ARN gives its last segment, and an
-//! application inference profile keeps its whole ARN, for the pricing
-//! table's match lists to name. A record joins on the `msg_…` id in
-//! `output.outputBodyJson.id` (against `gen_ai.response.id`) or on
-//! `requestId` (against `aws.request_id`).
+//! chunk's) counts `ephemeral_1h_input_tokens`. A count written as text
+//! (`"1000"`) is read as Claude Code's are.
+//!
+//! The model is `modelId` (its cross-region prefix `us.`, `eu.`, `apac.`,
+//! `global.` kept) without a `:N` version; an inference-profile ARN gives
+//! its last segment, and an application inference profile keeps its whole
+//! ARN, for the pricing table's match lists to name. A record joins on the
+//! `msg_…` id in `output.outputBodyJson.id` (a streamed response's
+//! `message_start` chunk's `message.id`; against `gen_ai.response.id`) or
+//! on `requestId` (against `aws.request_id`).
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
