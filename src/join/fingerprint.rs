@@ -13,7 +13,7 @@
 //! empty, takes O(n log n) for n points.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::{BinaryHeap, HashMap, HashSet};
 
 use super::{model_key, Fingerprint, Joined, Unbilled};
 use crate::intern::{Interner, Sym};
@@ -59,7 +59,7 @@ pub(super) fn join_by_fingerprint(
     let candidates = (joined.unbilled.iter())
         .filter(|(_, why)| matches!(why, Unbilled::NoJoinKey | Unbilled::NoRecord));
     // The calls some record fits by model and tokens.
-    let mut tried: Vec<u32> = Vec::new();
+    let mut tried: HashSet<u32> = HashSet::new();
     for &(ci, _) in candidates {
         let info = calls[ci as usize].info();
         if let (Some(m), Some(input), Some(output), true) = (
@@ -71,13 +71,13 @@ pub(super) fn join_by_fingerprint(
             let print = (families.of(m), input, output);
             if let Some(bucket) = points.get_mut(&print) {
                 bucket.0.push((info.start_ns as i64, ci));
-                tried.push(ci);
+                tried.insert(ci);
             }
         }
     }
-    let mut ambiguous: Vec<u32> = Vec::new();
     let mut matched: HashMap<u32, u32> = HashMap::new();
-    let mut elsewhere: Vec<u32> = Vec::new();
+    // The unbilled calls whose reason the fingerprint changed.
+    let mut reasons: HashMap<u32, Unbilled> = HashMap::new();
     for (calls, points) in points.into_values() {
         if calls.is_empty() {
             continue;
@@ -85,25 +85,25 @@ pub(super) fn join_by_fingerprint(
         let outcome = assign(&calls, &points, fingerprint.window_ns);
         for (call, record) in outcome.pairs {
             if record as usize >= records.len() {
-                elsewhere.push(call);
+                reasons.insert(call, Unbilled::OutsidePeriod);
                 continue;
             }
             joined.call_of.set(record as usize, call);
             matched.insert(call, record);
         }
-        ambiguous.extend(outcome.ambiguous);
+        reasons.extend(
+            outcome
+                .ambiguous
+                .into_iter()
+                .map(|c| (c, Unbilled::Ambiguous)),
+        );
     }
-    elsewhere.sort_unstable();
-    tried.sort_unstable();
     joined.by_fingerprint += matched.len() as u64;
-    ambiguous.sort_unstable();
     joined.unbilled.retain(|(ci, _)| !matched.contains_key(ci));
     for (ci, why) in &mut joined.unbilled {
-        if ambiguous.binary_search(ci).is_ok() {
-            *why = Unbilled::Ambiguous;
-        } else if elsewhere.binary_search(ci).is_ok() {
-            *why = Unbilled::OutsidePeriod;
-        } else if *why == Unbilled::NoJoinKey && tried.binary_search(ci).is_ok() {
+        if let Some(&reason) = reasons.get(ci) {
+            *why = reason;
+        } else if *why == Unbilled::NoJoinKey && tried.contains(ci) {
             *why = Unbilled::NoFingerprintLeft;
         }
     }

@@ -19,7 +19,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::labels::{labels_of, object_labels};
-use super::{billable, count, json_count, parse_timestamp, RowError};
+use super::{billable, json_count, parse_timestamp, RowError};
 use crate::intern::Interner;
 use crate::model::{BilledRequest, Origin, Rare, Service, UsageRecord};
 
@@ -197,7 +197,8 @@ fn tokens_of(log: &Invocation, hour_writes: u64) -> Result<crate::model::Tokens,
             "output.outputTokenCount",
         ),
     )?;
-    let named = |value, name| count(counted(value, name)?, name);
+    // An absent count is 0 (json_count checks the range).
+    let named = |value, name| counted(value, name).map(|n| n.unwrap_or(0));
     let reads = named(
         &log.input.cache_read_input_token_count,
         "cacheReadInputTokenCount",

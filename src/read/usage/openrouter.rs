@@ -12,8 +12,8 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::{
-    billable, count, json_count, parse_timestamp, parse_usd, provider_name,
-    reasoning_within_output, service_tier, uncached, RowError,
+    billable, json_count, parse_timestamp, parse_usd, provider_name, reasoning_within_output,
+    service_tier, uncached, RowError,
 };
 use crate::intern::{Interner, LabelSet};
 use crate::model::{BilledRequest, Origin, Rare, Service, Tokens, UsageRecord};
@@ -119,8 +119,8 @@ fn tokens_of(generation: &Generation) -> Result<Tokens, RowError> {
             "native_tokens_completion",
         ),
     )?;
-    let cached = "native_tokens_cached";
-    let cached = count(counted(&generation.native_tokens_cached, cached)?, cached)?;
+    // An absent count is 0 (json_count checks the range).
+    let cached = counted(&generation.native_tokens_cached, "native_tokens_cached")?.unwrap_or(0);
     let tokens = super::tokens([
         uncached(prompt, cached, "native_tokens_prompt")?,
         cached,
@@ -129,9 +129,6 @@ fn tokens_of(generation: &Generation) -> Result<Tokens, RowError> {
         completion,
     ])?;
     let reasoning = "native_tokens_reasoning";
-    let reasoning_tokens = count(
-        counted(&generation.native_tokens_reasoning, reasoning)?,
-        reasoning,
-    )?;
+    let reasoning_tokens = counted(&generation.native_tokens_reasoning, reasoning)?.unwrap_or(0);
     reasoning_within_output(reasoning_tokens, &tokens, "native_tokens_completion")
 }
