@@ -3,7 +3,8 @@
 //! row under `--period`, a bill given twice is refused and a CUR delivery's
 //! manifest passed over, and a restated CUR read in its manifest's version;
 //! a provider's line naming no model sums every model's usage, and a cost
-//! report page given twice is refused.
+//! report page given twice is refused; a provider billed partly grouped by
+//! `line_item` is compared as one line a day.
 
 use crate::cloud_bills::{cloud, reconcile};
 use crate::workdir::{csv_rows, micros, Workdir};
@@ -256,4 +257,40 @@ fn invoice_lines_naming_no_model_sum_every_model_and_true_up_to_the_bill() {
         ),
         "{stderr}"
     );
+}
+
+#[test]
+fn a_provider_billed_partly_grouped_by_line_item_is_compared_as_one_line_a_day() {
+    // June 1st fetched grouped by line_item, June 2nd not: the grouped
+    // line rolls into the provider's one line of its day, rather than both
+    // sides of June 1st going unmatched and failing the gate.
+    let wd = Workdir::new("rec-rollup-mixed");
+    wd.write("usage.csv", "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch\na1,2025-06-01T12:00:00Z,openai,gpt-4o-mini,1000000,0,0,0,0,false\na2,2025-06-02T12:00:00Z,openai,gpt-4o-mini,1000000,0,0,0,0,false\n");
+    let page = |start: u64, item: &str| {
+        format!(
+            r#"{{"object":"page","data":[{{"object":"bucket","start_time":{start},"end_time":{},"results":[{{"object":"organization.costs.result","amount":{{"value":0.15,"currency":"usd"}}{item}}}]}}],"has_more":false,"next_page":null}}"#,
+            start + 86_400
+        )
+    };
+    let grouped = page(1_748_736_000, r#","line_item":"gpt-4o-mini-2024-07-18, input""#);
+    wd.write("inv/grouped.json", &grouped);
+    wd.write("inv/whole.json", &page(1_748_822_400, ""));
+    wd.run(&[
+        "reconcile",
+        "--usage",
+        "usage.csv",
+        "--invoice",
+        "inv",
+        "--out",
+        "out",
+        "--quiet",
+    ]);
+    let csv = wd.read("out/reconciliation.csv");
+    for day in ["2025-06-01", "2025-06-02"] {
+        let line = format!(
+            "openai,\"(all usage, not grouped by line_item)\",,{day},0.150000,0.150000,0.000000,0.00,ok,"
+        );
+        assert!(csv.contains(&line), "{csv}");
+    }
+    assert!(!csv.contains("gpt-4o-mini"), "{csv}");
 }

@@ -362,14 +362,20 @@ impl Comparison<'_> {
     /// The invoiced side: every usage line of the invoice.
     fn add_invoice(&mut self, usage: &[&InvoiceLine], table: &PriceTable) {
         for line in usage {
-            let model = match &line.model {
-                Some(m) => table.canonical_model(&line.provider, m).to_string(),
-                None => Rollups::invoice_model(line),
+            let (model, meter) = match &line.model {
+                _ if self.rollups.all_usage(&line.provider) => {
+                    (invoice::ALL_USAGE.to_string(), Meter::Other)
+                }
+                Some(m) => (
+                    table.canonical_model(&line.provider, m).to_string(),
+                    line.meter.clone(),
+                ),
+                None => (Rollups::invoice_model(line), line.meter.clone()),
             };
             let key = LineKey {
                 provider: line.provider.clone(),
                 model,
-                meter: line.meter.clone(),
+                meter,
                 day: line.day.filter(|_| self.daily),
             };
             if let Some(rate) = &line.qualifiers {
@@ -378,7 +384,7 @@ impl Comparison<'_> {
                     .or_default()
                     .1 += line.amount;
             }
-            if line.meter == Meter::Other && line.description != invoice::ALL_USAGE {
+            if key.meter == Meter::Other && key.model != invoice::ALL_USAGE {
                 self.not_per_token
                     .entry(key.clone())
                     .or_insert_with(|| line.description.clone());

@@ -2,7 +2,9 @@
 //! line (OpenAI's cost buckets without a `line_item`), or one per-request
 //! charge of every model (`"web search tool calls"` without a model). The
 //! records they sum are compared with them, and trued up by them, in one
-//! line keyed as the invoice keys it, not per model.
+//! line keyed as the invoice keys it, not per model. Once one bucket of a
+//! provider names no `line_item`, the provider's grouped lines roll into
+//! that line too, day by day.
 
 use std::collections::HashSet;
 
@@ -40,10 +42,18 @@ impl Rollups {
         rollups
     }
 
+    /// Whether `provider`'s whole usage is compared in one line: some
+    /// bucket of its bill names no `line_item`, so its other lines (a
+    /// file fetched grouped beside one that is not) are summed into that
+    /// line too, day by day, rather than left unmatched on both sides.
+    pub fn all_usage(&self, provider: &str) -> bool {
+        self.all.contains(provider)
+    }
+
     /// The (model, meter) a record's `meter` of `model` is compared under:
     /// its own, or the line that sums it with other models'.
     pub fn place(&self, provider: &str, model: &str, meter: Meter) -> (String, Meter) {
-        if self.all.contains(provider) {
+        if self.all_usage(provider) {
             return (ALL_USAGE.to_string(), Meter::Other);
         }
         if self
