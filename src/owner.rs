@@ -16,6 +16,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
@@ -49,13 +50,7 @@ impl OwnerLock {
     pub fn try_acquire(path: PathBuf) -> Result<Option<OwnerLock>> {
         for _ in 0..16 {
             refuse_link(&path)?;
-            let file = OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .read(true)
-                .write(true)
-                .open(&path)
-                .map_err(|e| Error::io(&path, e))?;
+            let file = open_no_follow(&path)?;
             match file.try_lock() {
                 Ok(()) if same_file(&file, &path) => {
                     let keep = false;
@@ -134,13 +129,35 @@ pub fn is_unique_suffix(text: &str) -> bool {
 /// it would write where the link points, outside the output.
 fn refuse_link(path: &Path) -> Result<()> {
     match std::fs::symlink_metadata(path) {
-        Ok(meta) if !meta.file_type().is_file() => Err(Error::fatal(format!(
-            "{}: where tokenledger keeps its lock file, but not a plain file (a link or a \
-             directory): not written through; remove it if it is not yours",
-            path.display()
-        ))),
+        Ok(meta) if !meta.file_type().is_file() => Err(link_refused(path)),
         _ => Ok(()),
     }
+}
+
+/// Open (or create) the lock file at `path` for reading and writing, never
+/// through a link: one put there since [`refuse_link`] looked is refused
+/// as it would have been (`O_NOFOLLOW`).
+fn open_no_follow(path: &Path) -> Result<File> {
+    OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ELOOP) => link_refused(path),
+            _ => Error::io(path, e),
+        })
+}
+
+/// The error for a lock file path that is not a plain file.
+fn link_refused(path: &Path) -> Error {
+    Error::fatal(format!(
+        "{}: where tokenledger keeps its lock file, but not a plain file (a link or a \
+         directory): not written through; remove it if it is not yours",
+        path.display()
+    ))
 }
 
 /// Whether the open `file` is the plain file at `path` now (a link there
@@ -182,6 +199,18 @@ mod tests {
         std::fs::write(&path, "").unwrap();
         assert!(abandoned(&path));
         std::fs::remove_file(&path).unwrap();
+    }
+
+    #[test]
+    fn a_lock_file_is_never_opened_through_a_link() {
+        let dir = std::env::temp_dir().join(format!("tokenledger-nofollow-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (link, target) = (dir.join("lock"), dir.join("elsewhere"));
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let err = open_no_follow(&link).unwrap_err().to_string();
+        assert!(err.contains("not a plain file"), "{err}");
+        assert!(!target.exists());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

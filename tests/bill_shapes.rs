@@ -272,7 +272,10 @@ fn a_provider_billed_partly_grouped_by_line_item_is_compared_as_one_line_a_day()
             start + 86_400
         )
     };
-    let grouped = page(1_748_736_000, r#","line_item":"gpt-4o-mini-2024-07-18, input""#);
+    let grouped = page(
+        1_748_736_000,
+        r#","line_item":"gpt-4o-mini-2024-07-18, input""#,
+    );
     wd.write("inv/grouped.json", &grouped);
     wd.write("inv/whole.json", &page(1_748_822_400, ""));
     wd.run(&[
