@@ -520,3 +520,22 @@ fn csv_line(cells: &[&str]) -> String {
         .trim_end()
         .to_string()
 }
+
+#[test]
+fn a_request_line_billed_inside_the_free_allowance_says_so() {
+    // 20 grounded prompts of Gemini 2.5 Flash: inside Google's 1,500 a
+    // day, so priced at $0; the invoice bills them. The line names the
+    // allowance, not a missing usage column the usage has.
+    let wd = Workdir::new("rec-free-allowance");
+    wd.write("usage.csv", "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch,web_search_requests\ng1,2025-07-01T12:00:00Z,google,gemini-2.5-flash,1000000,0,0,0,0,false,20\n");
+    wd.write("inv.csv", "provider,model,token_type,amount_usd,period_start,period_end\ngoogle,gemini-2.5-flash,input,0.30,2025-07-01,2025-07-02\ngoogle,gemini-2.5-flash,web_search_requests,0.70,2025-07-01,2025-07-02\n");
+    let args = ["reconcile", "--usage", "usage.csv", "--invoice", "inv.csv"];
+    let out = wd.output(&[&args[..], &["--out", "out"]].concat());
+    assert_exit(&out, 1);
+    let csv = wd.read("out/reconciliation.csv");
+    assert!(csv.contains(
+        "google,gemini-2.5-flash,web_search,2025-07-01,0.000000,0.700000,-0.700000,-100.00,missing_in_usage,\
+         \"20 web_search request(s) of the usage are inside pricing.toml's free allowance and priced at $0, \
+         but the invoice charges more"
+    ), "{csv}");
+}

@@ -1,7 +1,7 @@
 //! What a failing line's numbers point at: a rate, a time zone, a missing
 //! export or name; and which of a drifting line's rates drifted.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -206,4 +206,25 @@ fn rate_diagnosis(ratio: Decimal, a: &Amounts, t: Option<TokenType>) -> String {
         text += "; a factor of 100 suggests cents read as dollars (or the reverse)";
     }
     text
+}
+
+/// A failing per-request line some of whose requests pricing.toml's free
+/// allowance made free: say so, as the likeliest cause (the allowance used
+/// up elsewhere, another project's or key's, or a day that starts at
+/// another hour), rather than that no record counts them.
+pub(super) fn name_free_requests(lines: &mut [Line], free: &HashMap<LineKey, u128>) {
+    for line in lines.iter_mut() {
+        let (Meter::Requests(name), Some(&count)) = (&line.key.meter, free.get(&line.key)) else {
+            continue;
+        };
+        if !matches!(line.status, Status::Drift | Status::MissingInUsage) {
+            continue;
+        }
+        line.diagnosis = format!(
+            "{count} {name} request(s) of the usage are inside pricing.toml's free allowance \
+             and priced at $0, but the invoice charges more: the allowance may be used up \
+             elsewhere (another project or key shares it) or count its days from another \
+             hour; --true-up bills what the invoice says"
+        );
+    }
 }

@@ -24,7 +24,7 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 use crate::model::{Costs, TokenType, UsageRecord};
-use crate::price::{Lookup, PriceTable};
+use crate::price::{Lookup, PriceTable, FREE_SUFFIX};
 use crate::read::invoice::{self, Charge, InvoiceLine, Meter};
 use diagnose::{diagnose, name_drifting_rates};
 pub use json::ReconciliationJson;
@@ -287,6 +287,9 @@ struct Comparison<'a> {
     by_rate: BTreeMap<(LineKey, String), (Decimal, Decimal)>,
     /// Invoice lines not charged per token, by key: their description.
     not_per_token: HashMap<LineKey, String>,
+    /// Per-request lines: the requests pricing.toml's free allowance made
+    /// free, on no invoice line, to say why a line billed them drifts.
+    free_requests: HashMap<LineKey, u128>,
 }
 
 impl Comparison<'_> {
@@ -346,7 +349,11 @@ impl Comparison<'_> {
             for &(charge, count) in r.requests().iter() {
                 let name = self.names.name(charge);
                 if entry.free_of(name).is_some() {
-                    continue; // inside a free allowance: on no invoice line
+                    // Inside a free allowance: on no invoice line.
+                    let paid = name.strip_suffix(FREE_SUFFIX).unwrap_or(name);
+                    let key = self.key(r, Meter::Requests(paid.to_string()));
+                    *self.free_requests.entry(key).or_default() += u128::from(count);
+                    continue;
                 }
                 let fee = entry.fee(name, count).unwrap_or_default();
                 let side = self
@@ -489,6 +496,7 @@ pub fn reconcile(
         sides: BTreeMap::new(),
         by_rate: BTreeMap::new(),
         not_per_token: HashMap::new(),
+        free_requests: HashMap::new(),
     };
     let mut lookup = Lookup::new(table, names.interner);
     comparison.add_records(records, costs, &mut lookup);
@@ -500,6 +508,7 @@ pub fn reconcile(
 
     diagnose(&mut lines, &tolerance, daily);
     name_drifting_rates(&mut lines, &by_rate, &tolerance);
+    diagnose::name_free_requests(&mut lines, &comparison.free_requests);
     for line in &mut lines {
         if let Some(what) = not_per_token.get(&line.key) {
             line.diagnosis = format!(
