@@ -303,3 +303,61 @@ fn a_call_paired_across_the_period_edge_is_billed_in_one_month_only() {
         "{unbilled}"
     );
 }
+
+#[test]
+fn one_request_in_three_exports_keeps_its_stated_tier_and_conflicts_whatever_the_order() {
+    // A canonical row and a LiteLLM row state no tier; OpenRouter's
+    // record of the same request (its upstream_id) says priority. Read in
+    // any order, the request is billed once, at priority: $0.63, not 0.36.
+    let canon = "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch\nreq-1,2025-06-04T00:00:00Z,openai,gpt-4.1-2025-04-14,100000,0,0,0,20000,false\n";
+    let litellm = r#"{"request_id": "req-1", "call_type": "acompletion", "spend": 0.36, "total_tokens": 120000, "prompt_tokens": 100000, "completion_tokens": 20000, "startTime": "2025-06-04T00:00:00.000000", "endTime": "2025-06-04T00:00:01.000000", "model": "gpt-4.1-2025-04-14", "custom_llm_provider": "openai", "status": "success"}"#;
+    let generation = |id: &str, tier: &str| {
+        format!("{{\"data\": {{\"id\": \"{id}\", \"upstream_id\": \"req-1\", \"model\": \"openai/gpt-4.1\", \"provider_name\": \"OpenAI\", \"created_at\": \"2025-06-04T00:00:01Z\", \"native_tokens_prompt\": 100000, \"native_tokens_cached\": 0, \"native_tokens_completion\": 20000, \"native_tokens_reasoning\": 0, \"total_cost\": 0.5{tier}}}}}\n")
+    };
+    let priority = generation("gen-1", ", \"service_tier\": \"priority\"");
+    let run = |name: &str, files: [(&str, &str); 3]| {
+        let wd = Workdir::new(name);
+        for (file, text) in files {
+            wd.write(&format!("usage/{file}"), text);
+        }
+        wd.write("spans/none.jsonl", r#"{"resourceSpans":[]}"#);
+        let args = [
+            "report",
+            "--spans",
+            "spans",
+            "--usage",
+            "usage",
+            "--min-match",
+            "0",
+        ];
+        let out = wd.output(&[&args[..], &["--out", "out", "--quiet"]].concat());
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        match out.status.code() {
+            Some(0) => (0, wd.read("out/summary.json"), stderr),
+            code => (code.unwrap(), String::new(), stderr),
+        }
+    };
+    let orders = [
+        ["1.csv", "2.jsonl", "3.jsonl"],
+        ["3.csv", "2.jsonl", "1.jsonl"],
+        ["2.csv", "3.jsonl", "1.jsonl"],
+    ];
+    for [c, l, o] in orders {
+        let (code, summary, stderr) =
+            run("three-sources", [(c, canon), (l, litellm), (o, &priority)]);
+        assert_eq!(code, 0, "{stderr}");
+        assert!(
+            summary.contains("\"cost_usd\": \"0.630000\""),
+            "{c} {l} {o}: {summary}"
+        );
+    }
+    // Two OpenRouter generations naming one upstream request: an error,
+    // whether the canonical row (which meets each) is read first or last.
+    let second = generation("gen-2", "");
+    for [c, l, o] in orders {
+        let both = format!("{priority}{second}");
+        let (code, _, stderr) = run("two-generations", [(c, canon), (l, litellm), (o, &both)]);
+        assert_eq!(code, 2, "{c} {l} {o}: {stderr}");
+        assert!(stderr.contains("with different values"), "{stderr}");
+    }
+}

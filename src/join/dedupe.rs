@@ -25,7 +25,11 @@ use crate::read::usage::UsageFormat;
 ///   apart, such as OpenRouter's cache writes, counted as uncached input);
 ///   any other difference is an error naming both. A service tier one
 ///   source states (not standard) is the kept record's; two that state
-///   different tiers are an error.
+///   different tiers are an error, however many records the request has;
+/// - a record meeting a request seen before is compared with every earlier
+///   record of it from its own source, not only with the one kept so far
+///   (two OpenRouter generations naming one upstream request are an error
+///   whichever source was read first).
 ///
 /// `describe` names a record's file and line, `source` its file's format;
 /// `threads` search for repeated ids first ([`any_id_repeated`]), the
@@ -42,7 +46,8 @@ pub fn dedupe(
     let mut kept: FastMap<&str, usize> =
         FastMap::with_capacity_and_hasher(records.len(), Default::default());
     let mut drop = vec![false; records.len()];
-    let mut stated_tiers = Vec::new();
+    // Each kept record met again: every record of its request so far.
+    let mut groups: FastMap<usize, Vec<usize>> = FastMap::default();
     for (i, r) in records.iter().enumerate() {
         let own = r.ids(ids.get(i));
         let Some((id, j)) = own.clone().find_map(|id| kept.get(id).map(|&j| (id, j))) else {
@@ -51,26 +56,64 @@ pub fn dedupe(
             }
             continue;
         };
-        let earlier = (&records[j], ids.get(j));
-        let later_stays = later_stays(id, earlier, (r, ids.get(i)), &describe, &source)?;
+        let mut members = groups.remove(&j).unwrap_or_else(|| vec![j]);
+        let pair = |k: usize| (&records[k], ids.get(k));
+        // Every earlier record of the request from this one's source,
+        // dropped or not: whether they meet never depends on which stays.
+        for &m in members
+            .iter()
+            .filter(|&&m| source(records[m].origin) == source(r.origin))
+        {
+            later_stays(id, pair(m), pair(i), &describe, &source)?;
+        }
+        let later_stays = later_stays(id, pair(j), pair(i), &describe, &source)?;
         let (stays, goes) = if later_stays { (i, j) } else { (j, i) };
         drop[goes] = true;
-        // A tier one source states and the other does not (standard is
-        // what a source that states none reads as) is the request's.
-        let tiers = [r.service.tier, earlier.0.service.tier];
-        if let Some(&tier) = tiers.iter().find(|&&t| t != Tier::Standard) {
-            stated_tiers.push((stays, tier));
-        }
-        for id in own.chain(earlier.0.ids(earlier.1)) {
+        members.push(i);
+        for id in own.chain(records[j].ids(ids.get(j))) {
             kept.insert(id, stays);
         }
+        groups.insert(stays, members);
     }
-    for (at, tier) in stated_tiers {
+    let mut stated = Vec::new();
+    for (&stays, members) in &groups {
+        stated.push((stays, stated_tier(members, records, &describe)?));
+    }
+    for (at, tier) in stated {
         records[at].service.tier = tier;
     }
     let dropped = drop.iter().filter(|&&d| d).count() as u64;
     ids.retain_with(records, |i| !drop[i]);
     Ok(dropped)
+}
+
+/// The service tier of one request seen by several records: the one they
+/// state (standard is what a source that states none reads as), the same
+/// whichever stays; two that state different tiers are an error naming
+/// both.
+fn stated_tier(
+    members: &[usize],
+    records: &[UsageRecord],
+    describe: &impl Fn(Origin) -> String,
+) -> Result<Tier> {
+    let mut stated = members
+        .iter()
+        .map(|&m| &records[m])
+        .filter(|r| r.service.tier != Tier::Standard);
+    let Some(first) = stated.next() else {
+        return Ok(Tier::Standard);
+    };
+    match stated.find(|r| r.service.tier != first.service.tier) {
+        None => Ok(first.service.tier),
+        Some(other) => Err(Error::fatal(format!(
+            "{}: one request in service tier {}, and at {} in service tier {}; a request is \
+             billed once, so one of the two rows is wrong",
+            describe(other.origin),
+            other.service.tier.key(),
+            describe(first.origin),
+            first.service.tier.key()
+        ))),
+    }
 }
 
 /// Whether any two records share an id (a request id or an alternative
@@ -141,16 +184,6 @@ fn later_stays(
             true => Ok(false),
             false => refuse("with different values"),
         };
-    }
-    let (tier_a, tier_b) = (earlier.service.tier, later.service.tier);
-    if tier_a != tier_b && tier_a != Tier::Standard && tier_b != Tier::Standard {
-        return refuse(&format!(
-            "({}) in service tier {} rather than this {}'s {}",
-            fa.name(),
-            tier_a.key(),
-            fb.name(),
-            tier_b.key()
-        ));
     }
     let (a, b) = (earlier.tokens.counts(), later.tokens.counts());
     if a.iter().sum::<u64>() != b.iter().sum::<u64>() {
