@@ -5,7 +5,9 @@
 //! order the traces come in; a rounding tie among unattributed records
 //! goes to the earliest, whatever line it is on; and a call the
 //! fingerprint join pairs across the period's edge is billed in one month,
-//! whichever `--period` is run, and a call left without one says why.
+//! whichever `--period` is run, and a call left without one says why;
+//! one request in three exports keeps its stated tier, and copies of a
+//! call a part of a microsecond apart keep the earliest, in any order.
 
 use crate::workdir::{real, Workdir};
 
@@ -360,4 +362,76 @@ fn one_request_in_three_exports_keeps_its_stated_tier_and_conflicts_whatever_the
         assert_eq!(code, 2, "{c} {l} {o}: {stderr}");
         assert!(stderr.contains("with different values"), "{stderr}");
     }
+}
+
+/// An OTLP span line: `id` under the root `a1` (none for the root),
+/// starting at `start` ns, with `attrs` (string and int values).
+fn otlp_span(id: &str, parent: Option<&str>, start: u64, attrs: &[(&str, &str)]) -> String {
+    let attrs: Vec<String> = attrs
+        .iter()
+        .map(|(k, v)| match v.parse::<u64>() {
+            Ok(n) => format!(r#"{{"key":"{k}","value":{{"intValue":"{n}"}}}}"#),
+            Err(_) => format!(r#"{{"key":"{k}","value":{{"stringValue":"{v}"}}}}"#),
+        })
+        .collect();
+    let parent = parent.map_or(String::new(), |p| format!(r#""parentSpanId":"{p}","#));
+    format!(
+        r#"{{"resourceSpans":[{{"resource":{{}},"scopeSpans":[{{"scope":{{"name":"x"}},"spans":[{{"traceId":"{}","spanId":"{id:0>16}",{parent}"name":"chat","startTimeUnixNano":"{start}","endTimeUnixNano":"{}","attributes":[{}]}}]}}]}}]}}"#,
+        "c".repeat(32),
+        start + 1_000_000,
+        attrs.join(",")
+    ) + "\n"
+}
+
+#[test]
+fn copies_of_a_call_a_part_of_a_microsecond_apart_keep_the_earliest_whatever_the_order() {
+    // Call X exported at T (a.jsonl) and at T + 700 ns (b.jsonl), call Y
+    // at T + 300 ns: X is step 1 whichever file is read first.
+    let t: u64 = 1_749_000_000_000_000_000;
+    let call = |id: &str, start: u64, resp: &str, tokens: &str| {
+        let attrs = [
+            ("gen_ai.operation.name", "chat"),
+            ("gen_ai.request.model", "gpt-4o"),
+            ("gen_ai.response.id", resp),
+            ("gen_ai.usage.input_tokens", tokens),
+            ("gen_ai.usage.output_tokens", "0"),
+        ];
+        otlp_span(id, Some(&format!("{:0>16}", "a1")), start, &attrs)
+    };
+    let root = otlp_span("a1", None, t - 1_000_000_000, &[("tenant.id", "acme")]);
+    let first = format!(
+        "{root}{}{}",
+        call("b2", t + 300, "req-y", "10"),
+        call("b1", t, "req-x", "100000")
+    );
+    let usage = "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch\nreq-x,2025-06-04T01:20:00Z,openai,gpt-4o-2024-08-06,100000,0,0,0,0,false\nreq-y,2025-06-04T01:20:00Z,openai,gpt-4o-2024-08-06,10,0,0,0,0,false\n";
+    let steps: Vec<String> = [("a.jsonl", "b.jsonl"), ("b.jsonl", "a.jsonl")]
+        .into_iter()
+        .map(|(one, other)| {
+            let wd = Workdir::new("span-copies");
+            wd.write(&format!("spans/{one}"), &first);
+            wd.write(
+                &format!("spans/{other}"),
+                &call("b1", t + 700, "req-x", "100000"),
+            );
+            wd.write("usage.csv", usage);
+            wd.run(&[
+                "report",
+                "--spans",
+                "spans",
+                "--usage",
+                "usage.csv",
+                "--out",
+                "out",
+                "--quiet",
+            ]);
+            wd.read("out/by_step.csv")
+        })
+        .collect();
+    assert_eq!(steps[0], steps[1]);
+    assert!(
+        steps[0].lines().nth(1).unwrap().starts_with("1,1,100000"),
+        "{}",
+        steps[0]
+    );
 }

@@ -1,6 +1,8 @@
 //! A span exported twice in one trace (a Collector retrying, two
-//! pipelines writing one span): the first copy is kept and the others
-//! counted; a copy that says something else is not a copy, and which one
+//! pipelines writing one span): one copy is kept and the others counted
+//! (of a call's copies whose starts differ within a microsecond, as an
+//! OTLP and a Jaeger export of it do, the earliest start, so the join and
+//! the steps never depend on which file was read first); a copy that says something else is not a copy, and which one
 //! is right cannot be known.
 
 use super::Resolved;
@@ -8,9 +10,10 @@ use crate::error::Result;
 use crate::hash::FastMap;
 use crate::model::{CallInfo, Span};
 
-/// Keep the first copy of a span exported twice (counted in
-/// `duplicate_spans`); the index from span id to position in `spans`. A
-/// copy that differs from the first in anything but where it was read is
+/// Keep one copy of a span exported twice (the first read; of a call's,
+/// the earliest start), counting the others in `duplicate_spans`; the
+/// index from span id to position in `spans`. A copy that differs from
+/// the kept one in anything but where it was read is
 /// handed to `conflict` (an error; under `--lenient` counted, and the
 /// first kept).
 pub(super) fn drop_duplicate_spans(
@@ -27,10 +30,18 @@ pub(super) fn drop_duplicate_spans(
             std::collections::hash_map::Entry::Vacant(slot) => {
                 slot.insert(i as u32);
             }
-            std::collections::hash_map::Entry::Occupied(first) => {
-                let kept = &spans[*first.get() as usize];
+            std::collections::hash_map::Entry::Occupied(mut first) => {
+                let at = *first.get() as usize;
+                let kept = &spans[at];
                 if !same_content(kept, span) {
                     conflict(kept, span)?;
+                } else if start(span) < start(kept) {
+                    // Copies a part of a microsecond apart: the earlier
+                    // start is kept, whichever file was read first.
+                    keep[at] = false;
+                    first.insert(i as u32);
+                    duplicates += 1;
+                    continue;
                 }
                 keep[i] = false;
                 duplicates += 1;
@@ -48,6 +59,11 @@ pub(super) fn drop_duplicate_spans(
             .collect();
     }
     Ok(index)
+}
+
+/// A call span's start (0 for other spans, whose copies are alike).
+fn start(span: &Span) -> u64 {
+    span.call.as_ref().map_or(0, |c| c.start_ns)
 }
 
 /// Whether two copies of a span say the same, wherever each was read.
