@@ -81,6 +81,36 @@ fn agentcore_api_spans_with_request_ids_are_not_calls() {
             "\"join_ids_not_calls\": 35,",
         ],
     );
+    // Strands alone, without the botocore instrumentation: the `chat`
+    // spans carry no request id, and their model keeps its `:0` version,
+    // which the invocation logs' model drops. They join by fingerprint.
+    let strands: String =
+        std::fs::read_to_string(real("agentcore-aws-spans-strands-bedrock.jsonl"))
+            .unwrap()
+            .lines()
+            .filter(|l| !l.contains("opentelemetry.instrumentation.botocore.bedrock-runtime"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+    wd.write("spans/agentcore.jsonl", &strands);
+    // Each log at its call's start (the join by id above needs no time).
+    let logs = wd
+        .read("bedrock.jsonl")
+        .replace("2025-11-18T00:11:53Z", "2025-11-17T23:58:33Z")
+        .replace("2025-11-18T00:11:34Z", "2025-11-17T23:58:14Z")
+        .replace("2025-11-18T00:10:45Z", "2025-11-17T23:57:25Z");
+    wd.write("bedrock.jsonl", &logs);
+    let args = ["report", "--spans", "spans", "--usage", "bedrock.jsonl"];
+    wd.run(
+        &[
+            &args[..],
+            &["--tenant-attr", "session.id", "--out", "fp", "--quiet"],
+        ]
+        .concat(),
+    );
+    assert!(wd
+        .read("fp/summary.json")
+        .contains("\"matched_by_fingerprint\": 3,"));
+    assert!(row(&wd.read("fp/by_agent.csv"), "Strands Agents").ends_with(",0.193389"));
 }
 
 #[test]

@@ -17,7 +17,7 @@ use std::collections::{BinaryHeap, HashMap, HashSet};
 
 use super::{model_key, Fingerprint, Joined, Unbilled};
 use crate::intern::{Interner, Sym};
-use crate::model::{bare_model, TokenType, UsageRecord};
+use crate::model::{bare_model, without_version, TokenType, UsageRecord};
 use crate::price::PriceTable;
 use crate::tree::Call;
 
@@ -112,7 +112,8 @@ pub(super) fn join_by_fingerprint(
 /// The model a fingerprint compares, per model symbol: its family under
 /// the providers the month's records are billed by
 /// ([`PriceTable::model_family`]: a span names no provider, so a record's
-/// is not used either), else the name as [`model_key`] normalises it. So
+/// is not used either), else the name as [`model_key`] normalises it (a
+/// Bedrock `:N` version dropped, as the records drop it). So
 /// an alias and its dated snapshots meet; two models never do.
 struct Families<'a> {
     interner: &'a Interner,
@@ -146,7 +147,7 @@ impl<'a> Families<'a> {
         self.of
             .entry(model)
             .or_insert_with(|| {
-                let name = bare_model(interner.get(model));
+                let name = without_version(bare_model(interner.get(model)));
                 let providers = self.providers.iter().map(|&p| interner.get(p));
                 let family = table.model_family(name, providers);
                 model_key(family.as_deref().unwrap_or(name))

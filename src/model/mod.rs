@@ -79,6 +79,22 @@ pub fn bare_model(model: &str) -> &str {
     model.rsplit_once('/').map_or(model, |(_, m)| m).trim()
 }
 
+/// A model id without a Bedrock `:N` version (`anthropic.claude-3-haiku-
+/// 20240307-v1:0` → `…-v1`), as Bedrock's invocation logs and bills are
+/// read: the names a span and a record give one model then meet.
+pub fn without_version(model: &str) -> &str {
+    match model.rsplit_once(':') {
+        Some((name, version))
+            if !name.is_empty()
+                && !version.is_empty()
+                && version.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            name
+        }
+        _ => model,
+    }
+}
+
 /// The column of reasoning tokens (a part of `output_tokens`), beside it in
 /// usage inputs and reports.
 pub const REASONING_COLUMN: &str = "reasoning_tokens";

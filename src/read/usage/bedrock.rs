@@ -21,7 +21,7 @@ use serde_json::value::RawValue;
 use super::labels::{labels_of, object_labels};
 use super::{billable, json_count, parse_timestamp, RowError};
 use crate::intern::Interner;
-use crate::model::{BilledRequest, Origin, Rare, Service, UsageRecord};
+use crate::model::{without_version, BilledRequest, Origin, Rare, Service, UsageRecord};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -111,11 +111,7 @@ pub fn model_of(model_id: &str) -> &str {
     if model_id.contains(":application-inference-profile/") {
         return model_id;
     }
-    let last = model_id.rsplit('/').next().unwrap_or(model_id);
-    match last.rsplit_once(':') {
-        Some((model, version)) if version.bytes().all(|b| b.is_ascii_digit()) => model,
-        _ => last,
-    }
+    without_version(model_id.rsplit('/').next().unwrap_or(model_id))
 }
 
 /// One invocation log record.
