@@ -297,3 +297,119 @@ fn a_provider_billed_partly_grouped_by_line_item_is_compared_as_one_line_a_day()
     }
     assert!(!csv.contains("gpt-4o-mini"), "{csv}");
 }
+
+#[test]
+fn another_services_credits_and_tax_stay_with_it_and_a_credit_with_its_row() {
+    // Compute Engine's committed-use credit (nested on its row, Google's
+    // shape) is Compute Engine's: the sample's `charge = "credit"` split
+    // does not spread it over the Gemini tenants. Under --period its
+    // rows and credits follow the invoice month, as each row's own line.
+    let wd = Workdir::new("other-service-credits");
+    let row = |service: &str, sku: &str, at: &str, cost: &str, credits: &str, month: &str| {
+        format!("{{\"billing_account_id\": \"A\", \"service\": {{\"id\": \"x\", \"description\": \"{service}\"}}, \"sku\": {{\"id\": \"x\", \"description\": \"{sku}\"}}, \"usage_start_time\": \"{at}:00:00 UTC\", \"usage_end_time\": \"{at}:59:59 UTC\", \"cost\": {cost}, \"currency\": \"USD\", \"currency_conversion_rate\": 1.0, \"credits\": [{credits}], \"invoice\": {{\"month\": \"{month}\"}}, \"cost_type\": \"regular\"}}\n")
+    };
+    let cud = |amount: &str| {
+        format!("{{\"name\": \"Committed use discount: CPU\", \"amount\": {amount}, \"type\": \"COMMITTED_USAGE_DISCOUNT\"}}")
+    };
+    let gemini = [
+        row(
+            "Vertex AI",
+            "Gemini 2.5 Flash GA Text Input - Predictions",
+            "2026-11-02 09",
+            "0.3",
+            "",
+            "202611",
+        ),
+        row(
+            "Vertex AI",
+            "Gemini 2.5 Flash GA Text Output - Predictions",
+            "2026-11-02 09",
+            "0.25",
+            "",
+            "202611",
+        ),
+    ]
+    .concat();
+    let vm = "N2 Instance Core running in Americas";
+    wd.write(
+        "gcp.jsonl",
+        &format!(
+            "{gemini}{}",
+            row(
+                "Compute Engine",
+                vm,
+                "2026-11-02 09",
+                "100.0",
+                &cud("-55.0"),
+                "202611"
+            )
+        ),
+    );
+    wd.write("usage.csv", "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch,label.team\ngc-1,2026-11-02T09:30:00Z,google,gemini-2.5-flash,1000000,0,0,0,100000,false,search\n");
+    wd.write("alloc.toml", "[[rule]]\nmatch = { \"label.team\" = \"*\" }\ntenant = \"{label.team}\"\n\n[[split]]\nmatch = { charge = \"credit\" }\nby = \"cost\"\n");
+    wd.write("spans/none.json", r#"{"resourceSpans":[]}"#);
+    let args = [
+        "report",
+        "--spans",
+        "spans",
+        "--usage",
+        "usage.csv",
+        "--invoice",
+        "gcp.jsonl",
+    ];
+    let more = [
+        "--allocation",
+        "alloc.toml",
+        "--min-match",
+        "0",
+        "--out",
+        "out",
+        "--quiet",
+    ];
+    wd.run(&[&args[..], &more[..]].concat());
+    let rows = csv_rows(&wd.read("out/by_tenant.csv"));
+    let allocated = rows[0].iter().position(|c| c == "allocated_usd").unwrap();
+    let of = |tenant: &str| rows.iter().find(|r| r[0] == tenant).unwrap()[allocated].clone();
+    assert_eq!(
+        (of("search"), of("(unallocated)")),
+        ("0.550000".into(), "45.000000".into())
+    );
+    // A row dated December 1st UTC on November's invoice, and one dated
+    // November 1st on October's: each credit goes with its row.
+    let edge = [
+        row(
+            "Compute Engine",
+            vm,
+            "2026-12-01 03",
+            "10.0",
+            &cud("-5.5"),
+            "202611",
+        ),
+        row(
+            "Compute Engine",
+            vm,
+            "2026-11-01 03",
+            "20.0",
+            &cud("-1.0"),
+            "202610",
+        ),
+    ]
+    .concat();
+    wd.write("edge.jsonl", &format!("{gemini}{edge}"));
+    let args = [
+        "reconcile",
+        "--usage",
+        "usage.csv",
+        "--invoice",
+        "edge.jsonl",
+        "--period",
+        "2026-11",
+    ];
+    wd.run(&[&args[..], &["--out", "edge", "--quiet"]].concat());
+    let csv = wd.read("edge/reconciliation.csv");
+    assert!(
+        csv.contains("\ngcp,(other services),,,,4.500000,,,not_usage,service\n"),
+        "{csv}"
+    );
+    assert!(csv.contains("\n(invoice total),,,,,5.050000,"), "{csv}");
+}

@@ -73,12 +73,14 @@ pub(super) fn row(
     let midnight = c
         .any(r, &END)
         .is_some_and(|e| e.get(11..19) == Some("00:00:00"));
+    let model_service = BEDROCK.contains(&code) || marketplace || usage_type.contains("-mantle-");
     let row = BillRow {
         cloud: Cloud::Aws,
         kind: kind(c.any(r, &ITEM_TYPE).unwrap_or("Usage"))?,
         meter: usage_type,
         product: product.as_deref(),
-        model_service: BEDROCK.contains(&code) || marketplace || usage_type.contains("-mantle-"),
+        model_service,
+        other_service: !code.is_empty() && !model_service,
         days: Some(cloud::days(start, end, midnight)),
         billing_period: cloud::billing_period(c, r, &BILLING_PERIOD)?,
         amount: c.any_amount(r, &COST)?,

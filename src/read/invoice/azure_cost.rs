@@ -75,6 +75,7 @@ pub(super) fn row(
         meter,
         product: None,
         model_service,
+        other_service: !model_service && what.iter().any(|w| !w.trim().is_empty()),
         days: Some((day, day)),
         billing_period: cloud::billing_period(c, r, &["BillingPeriodStartDate"])?,
         amount,

@@ -40,6 +40,10 @@ pub(super) struct BillRow<'r> {
     /// OpenAI / Foundry models): a meter it cannot read is then unmapped
     /// model usage, not another service.
     pub model_service: bool,
+    /// Whether the row names a service that is not a model service (EC2,
+    /// Compute Engine): its credits, tax and adjustments are that
+    /// service's, on its `(other services)` line, never the models'.
+    pub other_service: bool,
     /// The first and last UTC day it covers.
     pub days: Option<(NaiveDate, NaiveDate)>,
     /// The first day of the billing period it is billed in, when the bill
@@ -90,6 +94,7 @@ pub(super) fn line(reader: &Reader, row: BillRow) -> Result<InvoiceLine, RowErro
         origin: reader.origin(row.line),
     };
     line.charge = match row.kind {
+        Kind::Credit | Kind::Tax | Kind::Adjustment if row.other_service => Charge::Service,
         Kind::Credit => Charge::Credit,
         Kind::Tax => Charge::Tax,
         Kind::Adjustment => Charge::Adjustment,

@@ -54,12 +54,14 @@ pub(super) fn row(
             c.any(r, &["BillingCurrency"]).unwrap_or(""),
         ),
     };
+    let model_service = model_service(cloud, c, r, service, meter);
     let row = BillRow {
         cloud,
         kind: kind(c, r)?,
         meter,
         product: Some(service),
-        model_service: model_service(cloud, c, r, service, meter),
+        model_service,
+        other_service: !model_service && !service.trim().is_empty(),
         days: Some(days),
         billing_period: cloud::billing_period(c, r, &["BillingPeriodStart"])?,
         amount,

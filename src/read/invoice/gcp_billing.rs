@@ -17,7 +17,7 @@ use serde_json::value::RawValue;
 
 use super::cloud::{self, BillRow, Kind};
 use super::meters::Cloud;
-use super::{Columns, InvoiceLine, Reader, RowError};
+use super::{Charge, Columns, InvoiceLine, Reader, RowError};
 use crate::error::{Result, Skips};
 use crate::money::parse_amount;
 
@@ -204,6 +204,7 @@ fn lines_of(reader: &Reader, f: Fields, line: u64) -> Result<Vec<InvoiceLine>, R
         meter,
         product: None,
         model_service: vertex,
+        other_service: !vertex && !f.service.trim().is_empty(),
         days,
         billing_period,
         amount,
@@ -217,10 +218,12 @@ fn lines_of(reader: &Reader, f: Fields, line: u64) -> Result<Vec<InvoiceLine>, R
         reader,
         row(kind, f.sku, amount(f.cost, "cost")?, f.service),
     )?];
+    // A credit given on a row goes with it under `--period`: by its days
+    // when the row's line is model usage, else by its billing period.
+    let by_days = matches!(lines[0].charge, Charge::Usage | Charge::Unmapped);
     for (name, credit) in &f.credits {
         let mut credit = row(Kind::Credit, "", amount(credit, "credits.amount")?, name);
-        // A credit given on a usage row is kept with it: by its days.
-        if kind == Kind::Usage {
+        if by_days {
             credit.billing_period = None;
         }
         lines.push(cloud::line(reader, credit)?);
