@@ -4,10 +4,11 @@
 //! manifest passed over, and a restated CUR read in its manifest's version;
 //! a provider's line naming no model sums every model's usage, and a cost
 //! report page given twice is refused; a provider billed partly grouped by
-//! `line_item` is compared as one line a day.
+//! `line_item` is compared as one line a day; another service's credits
+//! and tax stay its own; a legacy CUR delivered as ZIP reads as its CSV.
 
 use crate::cloud_bills::{cloud, reconcile};
-use crate::workdir::{csv_rows, micros, Workdir};
+use crate::workdir::{csv_rows, fixture, micros, Workdir};
 
 #[test]
 fn a_model_service_purchase_is_a_fixed_charge_not_unread_usage() {
@@ -412,4 +413,22 @@ fn another_services_credits_and_tax_stay_with_it_and_a_credit_with_its_row() {
         "{csv}"
     );
     assert!(csv.contains("\n(invoice total),,,,,5.050000,"), "{csv}");
+}
+
+#[test]
+fn a_legacy_cur_delivered_as_zip_reads_as_its_csv() {
+    // AWS delivers a legacy CUR as `<report>-<n>.csv.zip` or `.csv.gz`: the
+    // archive (written by Python's zipfile) reads as the CSV it holds,
+    // named or found in a directory.
+    let wd = cloud("cur-zip");
+    wd.copy(
+        &fixture("cloud/aws-legacy-cur.csv.zip"),
+        "zipped/cur-1.csv.zip",
+    );
+    wd.run(&reconcile("usage/aws.csv", "aws-legacy-cur.csv", &[]));
+    let plain = wd.read("out/reconciliation.csv");
+    for bill in ["zipped/cur-1.csv.zip", "zipped"] {
+        wd.run(&reconcile("usage/aws.csv", bill, &[]));
+        assert_eq!(wd.read("out/reconciliation.csv"), plain, "{bill}");
+    }
 }

@@ -20,6 +20,7 @@ pub mod span_keys;
 pub mod spans;
 pub mod toml;
 pub mod usage;
+mod zip_entry;
 mod zstd_frames;
 
 use std::collections::HashSet;
@@ -116,7 +117,7 @@ pub struct Walked {
 /// Expand files and directories into a sorted list of files, each once.
 /// Directories are walked recursively for regular files whose name ends in
 /// one of `extensions` (in any case: `.CSV` too; optionally followed by
-/// `.gz` or `.zst`); every other file of a walked directory is listed as
+/// `.gz`, `.zst` or `.zip`); every other file of a walked directory is listed as
 /// skipped. A directory reached again through a link (a loop) is walked
 /// once; anything that is not a regular file (a FIFO, a socket) is skipped
 /// with a note on stderr; a link to nothing is an error, or (`lenient`) a
@@ -253,6 +254,7 @@ impl Walk<'_> {
         let name = name
             .strip_suffix(".gz")
             .or_else(|| name.strip_suffix(".zst"))
+            .or_else(|| name.strip_suffix(".zip"))
             .unwrap_or(&name);
         self.extensions.iter().any(|ext| name.ends_with(ext))
     }
@@ -330,8 +332,8 @@ pub fn empty(path: &Path) -> Error {
 pub type Source = BufReader<Box<dyn Read + Send>>;
 
 /// Open a file for buffered reading, once: `-` is standard input; gzip and
-/// zstd files are decompressed, recognised by their magic bytes whatever
-/// their name; a UTF-8 byte-order mark is dropped; a regular file that
+/// zstd files, and a ZIP archive of one file, are decompressed, recognised
+/// by their magic bytes whatever their name; a UTF-8 byte-order mark is dropped; a regular file that
 /// shrinks while it is read (a log rotated by `copytruncate`) is an error.
 pub fn open(path: &Path) -> Result<Source> {
     Ok(open_with_head(path, 0)?.1)
@@ -366,6 +368,11 @@ pub fn open_fingerprinted(
     let raw = BufReader::with_capacity(1 << 16, std::io::Cursor::new(magic.clone()).chain(raw));
     let mut text: Box<dyn Read + Send> = if magic.starts_with(&[0x1f, 0x8b]) {
         Box::new(flate2::bufread::MultiGzDecoder::new(raw))
+    } else if zip_entry::is_zip(&magic) {
+        let entry = zip_entry::Entry::new(raw).map_err(|e| {
+            Error::fatal(format!("{}: not a readable ZIP file: {e}", path.display()))
+        })?;
+        Box::new(entry)
     } else if zstd_frames::is_zstd(&magic) {
         let decoder = zstd_frames::Frames::new(raw).map_err(|e| {
             Error::fatal(format!("{}: not a readable zstd file: {e}", path.display()))
