@@ -2,9 +2,10 @@
 //! AWS API span's `aws.request_id`, an ADK event id, never), a span's
 //! model alias meets the billed snapshot in the fingerprint join, each
 //! library's token and agent spellings, CloudWatch `aws/spans` records, and
-//! Claude Code's log events as a fleet's spans and usage.
+//! Claude Code's log events as a fleet's spans and usage; a sub-agent run as a
+//! tool under its caller's model call is a call of its own.
 
-use crate::workdir::{real, row, Workdir};
+use crate::workdir::{fixture, real, row, Workdir};
 
 const HEADER: &str = "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch\n";
 
@@ -216,6 +217,49 @@ fn adk_agents_are_named_and_its_event_ids_and_totals_are_not_calls_or_outputs() 
             "{cells}\n{unbilled}"
         );
     }
+}
+
+#[test]
+fn a_sub_agent_run_as_a_tool_under_its_callers_model_call_is_its_own_call() {
+    // ADK 1.x runs a tool under the `call_llm` that asked for it; an
+    // `AgentTool`'s sub-agent and its `call_llm` sit below (VeADK's
+    // attribute set, no response ids). The caller's call is a call, not a
+    // wrapper around the sub-agent's: three calls, all acme's.
+    let wd = Workdir::new("adk-agent-tool");
+    wd.copy(&fixture("spans/adk1-agent-tool.jsonl"), "spans/adk.jsonl");
+    let rows = [
+        ("c1", "41", 1000, 100),
+        ("c2", "46", 500, 50),
+        ("c3", "50", 1700, 80),
+    ];
+    let usage: String = rows
+        .iter()
+        .map(|(id, s, i, o)| {
+            format!("{id},2025-06-15T15:06:{s}Z,openai,gpt-4o-2024-08-06,{i},0,0,0,{o},false\n")
+        })
+        .collect();
+    wd.write("usage.csv", &format!("{HEADER}{usage}"));
+    let args = [
+        "report",
+        "--spans",
+        "spans",
+        "--usage",
+        "usage.csv",
+        "--out",
+        "out",
+    ];
+    wd.run(&[&args[..], &["--quiet"]].concat());
+    assert!(wd.read("out/by_tenant.csv").contains("\nacme,3,3200,"));
+    let agents = wd.read("out/by_agent.csv");
+    assert!(
+        agents.contains("\norchestrator,2,2700,") && agents.contains("\nresearcher,1,500,"),
+        "{agents}"
+    );
+    assert!(wd.read("out/by_tool.csv").contains("\nresearch,1,500,"));
+    summary_has(
+        &wd,
+        &["\"wrapper_spans\": 0,", "\"matched_by_fingerprint\": 3,"],
+    );
 }
 
 #[test]

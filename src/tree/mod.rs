@@ -3,8 +3,8 @@
 //! call, the dimensions it inherits from its ancestors.
 //!
 //! An inference span with no join id whose subtree holds another inference
-//! span is a wrapper (a framework's span around the SDK's), not a call of its
-//! own: it is counted, not listed as unbilled. Each run's outcome is its
+//! span, not below an agent or tool span, is a wrapper (a framework's span
+//! around the SDK's), not a call of its own: it is counted, not listed as unbilled. Each run's outcome is its
 //! root span's ([`Outcomes`]). Resolution is memoised and iterative (no
 //! recursion), so a span is visited once however deep the tree, and a
 //! parent cycle is detected, not looped on. The agents above a call are a

@@ -82,11 +82,19 @@ impl Walk {
         }
         own.feature = span.feature.or(own.feature);
         match span.role {
+            // An agent or tool span under a call (ADK 1.x runs a tool, an
+            // `AgentTool`'s sub-agent too, under the `call_llm` that asked
+            // for it): calls below it are its own, never the SDK's span of
+            // the call above, which therefore wraps nothing.
             Role::Agent => {
                 self.parent_agent[node] = base.agent;
                 own.agent = Some(node as u32);
+                own.call = None;
             }
-            Role::Tool => own.tool = span.tool.or(own.tool),
+            Role::Tool => {
+                own.tool = span.tool.or(own.tool);
+                own.call = None;
+            }
             Role::Call => {
                 // An inference span inside another one (an SDK span
                 // under a framework's): the outer one only wraps it.
