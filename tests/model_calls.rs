@@ -501,3 +501,57 @@ fn codex_cli_log_events_are_a_fleets_spans_and_usage() {
     );
     summary_has(&wd, &["\"matched\": 3,", "\"usage_records\": 3,"]);
 }
+
+#[test]
+fn strands_input_without_its_cached_tokens_is_read_with_them() {
+    // Strands writes Bedrock Converse's counts: `inputTokens` excludes the
+    // cache reads and writes, `totalTokens` counts them. A read smaller
+    // than the new input, and a first write, join their records.
+    let wd = Workdir::new("strands-cache");
+    let span = |id: u32, input: u32, read: u32, write: u32| {
+        let total = input + read + write + 100;
+        let attrs: Vec<String> = [
+            ("gen_ai.operation.name", "chat".to_string()),
+            ("gen_ai.system", "strands-agents".into()),
+            (
+                "gen_ai.request.model",
+                "us.anthropic.claude-3-7-sonnet-20250219-v1:0".into(),
+            ),
+            ("gen_ai.usage.input_tokens", input.to_string()),
+            ("gen_ai.usage.output_tokens", "100".into()),
+            ("gen_ai.usage.total_tokens", total.to_string()),
+            ("gen_ai.usage.cache_read_input_tokens", read.to_string()),
+            ("gen_ai.usage.cache_write_input_tokens", write.to_string()),
+            ("tenant.id", "acme".into()),
+        ]
+        .iter()
+        .map(|(k, v)| format!(r#"{{"key":"{k}","value":{{"stringValue":"{v}"}}}}"#))
+        .collect();
+        format!(
+            r#"{{"resourceSpans":[{{"scopeSpans":[{{"scope":{{"name":"strands.telemetry.tracer"}},"spans":[{{"traceId":"{id:032x}","spanId":"{id:016x}","name":"chat","startTimeUnixNano":"175000000{id}000000000","attributes":[{}]}}]}}]}}]}}"#,
+            attrs.join(",")
+        ) + "\n"
+    };
+    wd.write(
+        "spans/strands.jsonl",
+        &(span(1, 3000, 2000, 0) + &span(2, 3000, 0, 1000)),
+    );
+    let log = |id: u32, read: u32, write: u32| {
+        format!("{{\"schemaType\":\"ModelInvocationLog\",\"timestamp\":\"2025-06-15T15:0{}:4{id}Z\",\"requestId\":\"r{id}\",\"modelId\":\"us.anthropic.claude-3-7-sonnet-20250219-v1:0\",\"input\":{{\"inputTokenCount\":3000,\"cacheReadInputTokenCount\":{read},\"cacheWriteInputTokenCount\":{write}}},\"output\":{{\"outputTokenCount\":100}}}}\n", 5 + id)
+    };
+    wd.write("bedrock.jsonl", &(log(1, 2000, 0) + &log(2, 0, 1000)));
+    let args = [
+        "report",
+        "--spans",
+        "spans",
+        "--usage",
+        "bedrock.jsonl",
+        "--out",
+        "out",
+    ];
+    wd.run(&[&args[..], &["--quiet"]].concat());
+    summary_has(&wd, &["\"matched_by_fingerprint\": 2,"]);
+    assert!(wd
+        .read("out/by_tenant.csv")
+        .contains("\nacme,2,6000,2000,1000,0,200,"));
+}

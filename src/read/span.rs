@@ -314,10 +314,7 @@ fn call_info(
         + attrs
             .token_count("gen_ai.usage.cache_write.input_tokens")?
             .unwrap_or(0);
-    // The conventions count cached tokens inside input_tokens; some
-    // emitters report Anthropic's input that excludes them. Cached tokens
-    // beyond the input count give that away.
-    let input = input.map(|n| if cached > n { n + cached } else { n });
+    let input = input.map(|n| input_with_cached(attrs, n, cached));
     let (output, reasoning) = output_tokens(attrs, model.as_deref(), input)?;
     // An embeddings call outputs vectors, not tokens: the conventions (and
     // OpenLLMetry, Vercel's `ai.usage.tokens`, Spring AI) count its input
@@ -433,6 +430,31 @@ fn total_tokens(attrs: &dyn Attributes) -> Option<u64> {
     ["llm.token_count.total", "gen_ai.usage.total_tokens"]
         .into_iter()
         .find_map(|k| attrs.value(k).and_then(|v| v.count()))
+}
+
+/// The input count with the cached tokens in it. The conventions count
+/// them inside `input_tokens`; some emitters report Anthropic's or
+/// Bedrock's input, which excludes them (Strands writes Converse's
+/// `inputTokens`). Cached tokens beyond the input count give that away,
+/// and so does a total that counts them beside the input and output
+/// (Converse's `totalTokens`; not a Gemini call's, whose total may hold
+/// thinking tokens).
+fn input_with_cached(attrs: &dyn Attributes, input: u64, cached: u64) -> u64 {
+    let output = [
+        "gen_ai.usage.output_tokens",
+        "gen_ai.usage.completion_tokens",
+    ]
+    .into_iter()
+    .find_map(|k| attrs.value(k).and_then(|v| v.count()));
+    let gemini = model_of(attrs).is_some_and(|m| m.to_ascii_lowercase().contains("gemini"));
+    let total_counts_cached = !gemini
+        && cached > 0
+        && output.is_some_and(|o| total_tokens(attrs) == Some(input + cached + o));
+    if cached > input || total_counts_cached {
+        input + cached
+    } else {
+        input
+    }
 }
 
 /// An output count that is the span's total while another output count
