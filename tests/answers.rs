@@ -365,6 +365,14 @@ fn focus_rows_column_by_column() {
             ["2.200000", "2200000", "t-b", "1", "3"],
         ]
     );
+    // A table priced in euros bills in euros.
+    let pricing = wd
+        .read("pricing.toml")
+        .replace("currency = \"USD\"", "currency = \"EUR\"");
+    wd.write("pricing.toml", &pricing);
+    report(&wd, &[]);
+    let rows = csv_rows(&wd.read("out/focus.csv"));
+    assert!(rows[1..].iter().all(|r| r[at("BillingCurrency")] == "EUR"));
 }
 
 #[test]

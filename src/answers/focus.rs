@@ -133,6 +133,8 @@ pub struct Focus<'a> {
     allocated: bool,
     /// Per provider, the rounded invoiced usage no record makes up.
     adjustments: Vec<(String, Micros)>,
+    /// The pricing table's currency: every cost column's (`BillingCurrency`).
+    currency: String,
     interner: &'a Interner,
 }
 
@@ -213,6 +215,7 @@ pub fn focus<'a>(
         .collect();
     let mut focus = finish(rows, (interner, text), invoice_only, billed_target)?;
     focus.allocated = postings.allocated();
+    focus.currency = table.currency.clone();
     Ok(focus)
 }
 
@@ -311,6 +314,7 @@ fn finish<'a>(
         rounded,
         allocated: false,
         adjustments,
+        currency: String::new(),
         interner,
     })
 }
@@ -342,7 +346,8 @@ impl Focus<'_> {
             "invoiced usage that no usage record makes up",
         ));
         row.extend(std::iter::repeat_n(Cow::Owned(amount), 4));
-        row.extend([Cow::Borrowed("USD"), Cow::Owned(format!("{provider} API"))]);
+        let currency = Cow::Borrowed(self.currency.as_str());
+        row.extend([currency, Cow::Owned(format!("{provider} API"))]);
         row.extend([SERVICE_CATEGORY, SERVICE_SUBCATEGORY].map(Cow::Borrowed));
         row.extend(std::iter::repeat_n(Cow::Borrowed(provider), 5));
         row.extend(std::iter::repeat_n(Cow::Borrowed(""), 9));
@@ -417,7 +422,7 @@ impl Focus<'_> {
             row.extend(periods[&key.day].iter().map(|c| Cow::Borrowed(c.as_str())));
             row.extend(["Usage", "", USAGE_BASED].map(Cow::Borrowed));
             row.extend([cell(0), cell(1), cell(1), cell(2), cell(2)]);
-            row.extend([Cow::Borrowed("USD"), cell(3)]);
+            row.extend([Cow::Borrowed(self.currency.as_str()), cell(3)]);
             row.extend([SERVICE_CATEGORY, SERVICE_SUBCATEGORY].map(Cow::Borrowed));
             row.extend(std::iter::repeat_n(Cow::Borrowed(provider), 5));
             row.extend([Cow::Borrowed(model), cell(4), Cow::Borrowed(meter), cell(5)]);
