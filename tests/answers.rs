@@ -251,6 +251,10 @@ fn budgets_warn_at_80_percent_and_are_over_at_100() {
          tenant,t-z,0.000000,1.000000,0.00,ok\n\
          feature,chat,5.500000,100.000000,5.50,ok\n"
     );
+    // t-z spends nothing, or is a typo: judged on $0, and said so.
+    assert!(wd.read("out/summary.json").contains(
+        "budget for tenant \\\"t-z\\\" matches no tenant of the month: it is judged on $0"
+    ));
     // The gate: exit 1 with the reports written, and the summary says why.
     let out = wd.output(&args(&["--budgets", "budgets.toml", "--fail-on-budget"]));
     assert_eq!(out.status.code(), Some(1));

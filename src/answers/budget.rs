@@ -1,8 +1,11 @@
 //! Monthly budgets against the reports (`budget.csv`): each budget's
 //! spend is its report row's amount — `billed_usd` under `--true-up`, else
 //! `cost_usd` — so `budget.csv` agrees with `by_<dimension>.csv` to the
-//! micro-dollar. The budgets file is read by [`crate::read::budgets`].
+//! micro-dollar. The budgets file is read by [`crate::read::budgets`]. A
+//! budget whose key no row has, and budgets judged on several months, are
+//! warned of ([`warnings`]).
 
+use chrono::{Datelike, NaiveDate};
 use rust_decimal::Decimal;
 
 use crate::attribute::Of;
@@ -45,6 +48,9 @@ pub struct BudgetRow {
     pub pct_used: Decimal,
     /// Decided on the exact amounts, not the rounded percentage.
     pub status: Status,
+    /// No report row has the key: a value with no spend, or a key spelled
+    /// otherwise than the reports spell it.
+    pub unmatched: bool,
 }
 
 /// Each budget against its report row, sorted by dimension (in
@@ -70,6 +76,7 @@ pub fn check(budgets: &Budgets, reports: &[Report]) -> Vec<BudgetRow> {
                 Status::Ok
             };
             BudgetRow {
+                unmatched: row.is_none(),
                 budget: budget.clone(),
                 spend,
                 pct_used: ratio(spent, budget.usd, 100, 2)
@@ -82,4 +89,68 @@ pub fn check(budgets: &Budgets, reports: &[Report]) -> Vec<BudgetRow> {
         (a.budget.dimension, &a.budget.key).cmp(&(b.budget.dimension, &b.budget.key))
     });
     rows
+}
+
+/// What a FinOps engineer must hear about the budgets themselves: a key no
+/// report row has (judged on $0: a typo would never fire), and monthly
+/// budgets judged on usage of several months (no `--period`).
+pub fn warnings(
+    rows: &[BudgetRow],
+    days: Option<(NaiveDate, NaiveDate)>,
+    period: bool,
+) -> Vec<String> {
+    let mut warnings: Vec<String> = rows
+        .iter()
+        .filter(|r| r.unmatched)
+        .map(|r| {
+            let dimension = r.budget.dimension.name();
+            format!(
+                "budget for {dimension} \"{}\" matches no {dimension} of the month: it is judged \
+                 on $0 (spelled otherwise than the reports spell it?)",
+                r.budget.key
+            )
+        })
+        .collect();
+    if let Some((first, last)) = days.filter(|_| !period) {
+        if (first.year(), first.month()) != (last.year(), last.month()) {
+            warnings.push(format!(
+                "budgets are monthly, but the usage runs from {first} to {last} and no --period \
+                 was given: each budget is judged on those months' spend together"
+            ));
+        }
+    }
+    warnings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dimension::Dimension;
+
+    #[test]
+    fn a_key_with_no_row_and_budgets_over_several_months_are_warned_of() {
+        let row = |key: &str, unmatched| BudgetRow {
+            budget: Budget {
+                dimension: Dimension::Tenant,
+                key: key.into(),
+                usd: Decimal::ONE,
+            },
+            spend: Micros(0),
+            pct_used: Decimal::ZERO,
+            status: Status::Ok,
+            unmatched,
+        };
+        let rows = [row("acme", false), row("T1", true)];
+        let day = |m, d| NaiveDate::from_ymd_opt(2025, m, d);
+        let june = day(6, 1).zip(day(6, 30));
+        assert_eq!(warnings(&rows, june, false).len(), 1);
+        assert!(warnings(&rows, june, false)[0].contains("tenant \"T1\" matches no tenant"));
+        let two = day(5, 31).zip(day(6, 30));
+        let both = warnings(&rows, two, false);
+        assert!(
+            both[1].contains("from 2025-05-31 to 2025-06-30 and no --period"),
+            "{both:?}"
+        );
+        assert_eq!(warnings(&rows, two, true).len(), 1);
+    }
 }

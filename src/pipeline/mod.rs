@@ -346,7 +346,8 @@ impl Month {
     }
 
     /// Record the failed gates and warnings in the summary: the checks',
-    /// the budgets' (with `fail_on_budget`) and the sanity gates'.
+    /// the budgets' (with `fail_on_budget`; and their own warnings) and the
+    /// sanity gates'.
     fn judge(&mut self, keys: &AttrKeys, config: &AnswerConfig) {
         let verdict = sanity::judge(&self.facts(keys, config.min_match));
         let mut failed = self.checks.failed();
@@ -365,6 +366,10 @@ impl Month {
         }
         failed.extend(verdict.failed);
         let mut warnings = verdict.warnings;
+        if let Some(rows) = &self.budget_rows {
+            let days = answers::record_days(&self.usage.records);
+            warnings.extend(budget::warnings(rows, days, self.usage.period.is_some()));
+        }
         if let Some(a) = &self.allocation {
             failed.extend(allocation::gate(a, config.min_allocated));
             warnings.extend(a.warnings.iter().cloned());
