@@ -182,6 +182,14 @@ fn cost_per_outcome_counts_failures_in_the_price_of_success() {
         rows[2],
         ["batch", "3", "2", "2.300000", "0.766667", "1.150000"]
     );
+    assert!(!wd.read("out/summary.json").contains("name no run"));
+    // An id that names no run (another month's, a wrong id) is said so.
+    let more = "000000000000000000000000000000ff,ok\n";
+    wd.write("outcomes.csv", &(wd.read("outcomes.csv") + more));
+    report(&wd, &["--outcomes", "outcomes.csv"]);
+    assert!(wd.read("out/summary.json").contains(
+        "outcomes.csv: 1 of its 2 run ids name no run of the month (the first: 000000000000000000000000000000ff)"
+    ));
 
     // Other words for success.
     report(&wd, &["--success-outcome", "failure"]);

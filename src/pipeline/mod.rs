@@ -366,6 +366,7 @@ impl Month {
         }
         failed.extend(verdict.failed);
         let mut warnings = verdict.warnings;
+        warnings.extend(self.outcomes_unmatched(config));
         if let Some(rows) = &self.budget_rows {
             let days = answers::record_days(&self.usage.records);
             warnings.extend(budget::warnings(rows, days, self.usage.period.is_some()));
@@ -386,6 +387,31 @@ impl Month {
         }
         self.summary.failed_gates = failed;
         self.summary.warnings = warnings;
+    }
+
+    /// The `--outcomes` file's run ids no call of the month has: a wrong
+    /// id format, or another month's file, would else go unseen.
+    fn outcomes_unmatched(&self, config: &AnswerConfig) -> Option<String> {
+        let (outcomes, path) = (self.outcomes.as_ref()?, config.outcomes.as_ref()?);
+        let mut matched: FastMap<u128, ()> = FastMap::default();
+        for call in &self.resolved.calls {
+            if outcomes.contains_key(&call.trace_id) {
+                matched.insert(call.trace_id, ());
+            }
+        }
+        let mut unmatched: Vec<u128> = (outcomes.keys())
+            .filter(|t| !matched.contains_key(*t))
+            .copied()
+            .collect();
+        unmatched.sort_unstable();
+        let first = unmatched.first()?;
+        Some(format!(
+            "{}: {} of its {} run ids name no run of the month (the first: {first:032x}); \
+             a run id is its trace id",
+            path.display(),
+            unmatched.len(),
+            outcomes.len()
+        ))
     }
 
     /// What the sanity gates look at.
