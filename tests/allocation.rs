@@ -409,3 +409,25 @@ fn the_gate_is_judged_on_the_exact_share_and_overlaps_name_the_rule_that_took_th
         assert!(summary.contains(warning), "{warning}\n{summary}");
     }
 }
+
+#[test]
+fn diff_warns_when_one_month_was_allocated_and_the_other_not() {
+    // The same month with and without --allocation: what the rules own
+    // would read as a new tenant's volume, so `diff` says why.
+    let wd = month("alloc-diff");
+    wd.run(&[&REPORT[..], &["--out", "plain"]].concat());
+    wd.run(
+        &[
+            &REPORT[..],
+            &["--allocation", "rules.toml", "--out", "ruled"],
+        ]
+        .concat(),
+    );
+    let out = wd.output(&["diff", "plain", "ruled", "--out", "diff"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let warning = "ruled was run with --allocation and plain without: what its rules own \
+                   shows as volume (and as new or gone values), not as a change in spend";
+    assert!(stderr.contains(warning), "{stderr}");
+    let out = wd.output(&["diff", "ruled", "ruled", "--out", "same"]);
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("--allocation"));
+}

@@ -158,20 +158,21 @@ fn month_to_date_columns_sum_to_one_total_in_every_dimension() {
     wd.run(&[
         "simulate", "--runs", "400", "--month", "2025-06", "--out", "sim",
     ]);
-    wd.run(&[
-        "report",
-        "--spans",
-        "sim/spans",
-        "--usage",
-        "sim/usage.csv",
-        "--period",
-        "2025-06",
-        "--as-of",
-        "2025-06-10",
-        "--out",
-        "out",
-        "--quiet",
-    ]);
+    let args = ["report", "--spans", "sim/spans", "--usage", "sim/usage.csv"];
+    let to_date = ["--period", "2025-06", "--as-of", "2025-06-10", "--quiet"];
+    // A backtest over the whole month: its reports are the month's.
+    wd.run(&[&args[..], &to_date, &["--out", "backtest"]].concat());
+    assert!(!wd.read("backtest/summary.json").contains("month_to_date"));
+    // The month as it stood on the 10th: its usage up to that day.
+    let usage = wd.read("sim/usage.csv");
+    let header = usage.lines().next().unwrap();
+    let at = header.split(',').position(|c| c == "timestamp").unwrap();
+    let kept: String = (usage.lines().skip(1))
+        .filter(|l| l.split(',').nth(at).unwrap() < "2025-06-11")
+        .map(|l| format!("{l}\n"))
+        .collect();
+    wd.write("sim/usage.csv", &format!("{header}\n{kept}"));
+    wd.run(&[&args[..], &to_date, &["--min-match", "0", "--out", "out"]].concat());
     let forecast = wd.read("out/forecast.csv");
     let mut sums: std::collections::BTreeMap<String, i128> = Default::default();
     for line in forecast.lines().skip(1) {

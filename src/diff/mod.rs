@@ -269,7 +269,7 @@ pub fn diff(prev: &Path, cur: &Path) -> Result<Diff> {
         total,
         dimensions,
         changes: cur_saved.changes()?,
-        warnings: months_to_date(&[(prev, &prev_saved), (cur, &cur_saved)]),
+        warnings: warnings(&[(prev, &prev_saved), (cur, &cur_saved)]),
         unpriced: unpriced
             .into_iter()
             .map(|(model, (lines, cost))| Unpriced { model, lines, cost })
@@ -277,9 +277,10 @@ pub fn diff(prev: &Path, cur: &Path) -> Result<Diff> {
     })
 }
 
-/// A warning for each month to date compared: its volume is part of a
-/// month's.
-fn months_to_date(months: &[(&Path, &Saved)]) -> Vec<String> {
+/// A warning for each month to date compared (its volume is part of a
+/// month's), and for two months attributed otherwise (one with
+/// `--allocation`, one without: what the rules own moves as volume).
+fn warnings(months: &[(&Path, &Saved); 2]) -> Vec<String> {
     let warning = |(dir, saved): &(&Path, &Saved)| {
         saved.month_to_date.as_ref().map(|day| {
             format!(
@@ -290,7 +291,18 @@ fn months_to_date(months: &[(&Path, &Saved)]) -> Vec<String> {
             )
         })
     };
-    months.iter().filter_map(warning).collect()
+    let mut warnings: Vec<String> = months.iter().filter_map(warning).collect();
+    let [(a, sa), (b, sb)] = months;
+    if sa.allocated != sb.allocated {
+        let (with, without) = if sa.allocated { (a, b) } else { (b, a) };
+        warnings.push(format!(
+            "{} was run with --allocation and {} without: what its rules own shows as \
+             volume (and as new or gone values), not as a change in spend",
+            with.display(),
+            without.display()
+        ));
+    }
+    warnings
 }
 
 /// One dimension's rows, each column apportioned to the total's, sorted by

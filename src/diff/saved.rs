@@ -97,6 +97,8 @@ pub struct Saved {
     pub month_to_date: Option<String>,
     /// Written with `--raw-csv` (cells not neutralised).
     raw: bool,
+    /// Run with `--allocation` (`summary.json`'s `allocation`).
+    pub allocated: bool,
     /// `summary.json`'s rounded total.
     total: Micros,
     ledger: Vec<u8>,
@@ -121,6 +123,7 @@ impl Saved {
             currency: currency.to_string(),
             month_to_date: text("/month_to_date").map(str::to_string),
             raw: json.get("raw_csv").and_then(|r| r.as_bool()) == Some(true),
+            allocated: json.get("allocation").is_some(),
             total: Micros::round(total),
             ledger: need(dir, "ledger.csv")?,
         };

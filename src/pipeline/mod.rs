@@ -172,10 +172,13 @@ pub fn month(
         forecast::month_forecast(&days, (range, billed), day, budgets.as_ref())
     });
     let totals = TotalsJson::new(&ledger.total, &columns, usage.reported_cost());
+    // A month to date holds nothing after its day; with records after it
+    // (a backtest over a whole month), the reports are the whole month's.
+    let to_date = as_of.filter(|&day| range.is_none_or(|(_, last)| last <= day));
     let summary = summarise(
         config,
         (&usage, &intake),
-        (totals, as_of),
+        (totals, to_date),
         &checks,
         &ledger,
         &allocation,
