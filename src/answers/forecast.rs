@@ -6,14 +6,17 @@
 //! under `--true-up`, as budgets measure spend):
 //!
 //! - the run-rate is the median of the last 7 days (fewer early in the
-//!   month): a lasting change shows within days, one runaway day does not
-//!   move it;
+//!   month, and none before the value's first spend of the month: a new
+//!   tenant's run-rate is not the zeros before it came): a lasting change
+//!   shows within days, one runaway day does not move it;
 //! - the forecast is the month to date plus the run-rate (none if below
 //!   zero) for each day left;
 //! - the interval is ±2 spreads of the days left, the spread of one day
-//!   being the median absolute deviation of the last 14 days (×1.4826),
-//!   with the run-rate's own uncertainty added: an estimate, computed in
-//!   floating point, not an amount of money;
+//!   being the median absolute deviation of the last 14 days (×1.4826; the
+//!   mean absolute deviation where most days are alike; on fewer than 7
+//!   days, at least the unknown days' share of the run-rate), with the
+//!   run-rate's own uncertainty added: an estimate, computed in floating
+//!   point, not an amount of money;
 //! - `exceeds_on` is the first day the month to date reaches the budget
 //!   (as `budget.csv` calls a value at 100 % `over`), or, at the
 //!   run-rate, would.
@@ -58,8 +61,10 @@ impl Forecast {
     /// (budget $2,000.00): on track to exceed on the 24th`.
     pub fn headline(&self) -> Option<String> {
         let budget = self.budget.filter(|_| self.over())?;
-        let when = self.exceeds_on.map_or_else(String::new, |d| {
-            format!(": on track to exceed on the {}", ordinal(d))
+        let reached = self.mtd >= Micros::round(budget);
+        let when = self.exceeds_on.map_or_else(String::new, |d| match reached {
+            true => format!(": exceeded on the {}", ordinal(d)),
+            false => format!(": on track to exceed on the {}", ordinal(d)),
         });
         Some(format!(
             "{} {}: {} so far, forecast {} (budget {}){when}",
@@ -136,10 +141,12 @@ fn one(
     let days = s.cost.get(from..to).unwrap_or(&[]);
     let mtd: Decimal = days.iter().sum();
     let x = floats(days);
+    // A value's days before its first spend of the month are not its data:
+    // a tenant new on the 8th has no run-rate of 0 from the week before.
+    let x = &x[x.iter().position(|v| *v != 0.0).unwrap_or(x.len())..];
     let last = |n: usize| &x[x.len().saturating_sub(n)..];
     let rate = median(last(7));
-    let recent = last(14);
-    let spread = mad(recent, median(recent));
+    let spread = day_spread(last(14), rate);
     let left = (month_end - as_of).num_days().max(0) as f64;
     let k = last(7).len().max(1) as f64;
     let half = 2.0 * (left * spread * spread + (left * 1.2533 * spread / k.sqrt()).powi(2)).sqrt();
@@ -171,6 +178,23 @@ fn one(
         point,
     };
     (row, mtd)
+}
+
+/// The spread of one day's cost about the run-rate `rate`: the median
+/// absolute deviation of `recent` (×1.4826), else, where most days are
+/// alike and it is 0, their mean absolute deviation (×1.2533); and, on
+/// fewer than 7 days of data, at least the share of the run-rate that the
+/// missing days leave unknown (one day: 6/7 of it), so an interval on a
+/// day or two never claims certainty.
+fn day_spread(recent: &[f64], rate: f64) -> f64 {
+    let center = median(recent);
+    let mut spread = mad(recent, center);
+    if spread == 0.0 && !recent.is_empty() {
+        let total: f64 = recent.iter().map(|v| (v - center).abs()).sum();
+        spread = 1.2533 * total / recent.len() as f64;
+    }
+    let unknown = 7usize.saturating_sub(recent.len()) as f64 / 7.0;
+    spread.max(rate.abs() * unknown)
 }
 
 /// The first day the running total of `days` (from `start`) reaches
@@ -254,5 +278,28 @@ mod tests {
         assert_eq!(point, Micros(429_000_000));
         assert_eq!(f.exceeds_on, NaiveDate::from_ymd_opt(2025, 6, 29));
         assert!(f.over());
+    }
+
+    #[test]
+    fn a_new_value_runs_at_its_own_rate_and_a_few_days_never_claim_certainty() {
+        let day = |d| NaiveDate::from_ymd_opt(2025, 6, d).unwrap();
+        let series = |cost: &[i64]| Series {
+            dimension: "tenant",
+            value: "t3".into(),
+            requests: vec![1; cost.len()],
+            cost: cost.iter().map(|&c| Decimal::from(c)).collect(),
+        };
+        // $1 a day from the 8th, read on the 10th: $23 at month end, not
+        // the $3 a run-rate of the week's zeros gives; over its $10.
+        let new = series(&[0, 0, 0, 0, 0, 0, 0, 1, 1, 1]);
+        let f = one(&new, day(1), day(10), day(30), Some(Decimal::from(10))).0;
+        assert_eq!(f.forecast.0, Micros(23_000_000));
+        assert!(f.forecast.1 < f.forecast.0 && f.forecast.0 < f.forecast.2, "{f:?}");
+        assert!(f.over());
+        // $10, $3, $10: the month ends at $3.30 a day × 30 or so; the
+        // interval is not one point.
+        let noisy = series(&[10, 3, 10]);
+        let f = one(&noisy, day(1), day(3), day(30), None).0;
+        assert!(f.forecast.1 < f.forecast.0 && f.forecast.0 < f.forecast.2, "{f:?}");
     }
 }
