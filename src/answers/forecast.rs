@@ -294,12 +294,18 @@ mod tests {
         let new = series(&[0, 0, 0, 0, 0, 0, 0, 1, 1, 1]);
         let f = one(&new, day(1), day(10), day(30), Some(Decimal::from(10))).0;
         assert_eq!(f.forecast.0, Micros(23_000_000));
-        assert!(f.forecast.1 < f.forecast.0 && f.forecast.0 < f.forecast.2, "{f:?}");
+        assert!(
+            f.forecast.1 < f.forecast.0 && f.forecast.0 < f.forecast.2,
+            "{f:?}"
+        );
         assert!(f.over());
         // $10, $3, $10: the month ends at $3.30 a day × 30 or so; the
         // interval is not one point.
         let noisy = series(&[10, 3, 10]);
         let f = one(&noisy, day(1), day(3), day(30), None).0;
-        assert!(f.forecast.1 < f.forecast.0 && f.forecast.0 < f.forecast.2, "{f:?}");
+        assert!(
+            f.forecast.1 < f.forecast.0 && f.forecast.0 < f.forecast.2,
+            "{f:?}"
+        );
     }
 }

@@ -18,6 +18,7 @@ pub mod spans;
 pub mod timings;
 pub mod usage;
 
+use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 use crate::answers::budget::{self, BudgetRow, Budgets};
@@ -172,13 +173,10 @@ pub fn month(
         forecast::month_forecast(&days, (range, billed), day, budgets.as_ref())
     });
     let totals = TotalsJson::new(&ledger.total, &columns, usage.reported_cost());
-    // A month to date holds nothing after its day; with records after it
-    // (a backtest over a whole month), the reports are the whole month's.
-    let to_date = as_of.filter(|&day| range.is_none_or(|(_, last)| last <= day));
     let summary = summarise(
         config,
         (&usage, &intake),
-        (totals, to_date),
+        (totals, as_of, range),
         &checks,
         &ledger,
         &allocation,
@@ -228,13 +226,20 @@ fn true_up(billed: bool, checks: &Checks, ledger: &Ledger) -> (Option<Decimal>, 
 fn summarise(
     config: &MonthConfig,
     (usage, intake): (&Usage, &Intake),
-    (totals, as_of): (TotalsJson, Option<chrono::NaiveDate>),
+    (totals, as_of, range): (
+        TotalsJson,
+        Option<NaiveDate>,
+        Option<(NaiveDate, NaiveDate)>,
+    ),
     checks: &Checks,
     ledger: &Ledger,
     allocation: &Option<crate::allocate::Allocation>,
 ) -> Summary {
     let mut summary = intake.summary(&usage.pricing, usage.period, totals);
-    summary.month_to_date = as_of.map(|day| day.to_string());
+    // A month to date holds nothing after its day; with records after it
+    // (a backtest over a whole month), the reports are the whole month's.
+    let to_date = as_of.filter(|&day| range.is_none_or(|(_, last)| last <= day));
+    summary.month_to_date = to_date.map(|day| day.to_string());
     checks.summarise(&mut summary);
     let unattributed = ledger.unattributed.iter().map(|&i| {
         (
