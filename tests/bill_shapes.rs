@@ -299,31 +299,36 @@ fn a_provider_billed_partly_grouped_by_line_item_is_compared_as_one_line_a_day()
     assert!(!csv.contains("gpt-4o-mini"), "{csv}");
 }
 
-#[test]
-fn another_services_credits_and_tax_stay_with_it_and_a_credit_with_its_row() {
-    // Compute Engine's committed-use credit (nested on its row, Google's
-    // shape) is Compute Engine's: the sample's `charge = "credit"` split
-    // does not spread it over the Gemini tenants. Under --period its
-    // rows and credits follow the invoice month, as each row's own line.
-    let wd = Workdir::new("other-service-credits");
-    let row = |service: &str, sku: &str, at: &str, cost: &str, credits: &str, month: &str| {
-        format!("{{\"billing_account_id\": \"A\", \"service\": {{\"id\": \"x\", \"description\": \"{service}\"}}, \"sku\": {{\"id\": \"x\", \"description\": \"{sku}\"}}, \"usage_start_time\": \"{at}:00:00 UTC\", \"usage_end_time\": \"{at}:59:59 UTC\", \"cost\": {cost}, \"currency\": \"USD\", \"currency_conversion_rate\": 1.0, \"credits\": [{credits}], \"invoice\": {{\"month\": \"{month}\"}}, \"cost_type\": \"regular\"}}\n")
-    };
-    let cud = |amount: &str| {
-        format!("{{\"name\": \"Committed use discount: CPU\", \"amount\": {amount}, \"type\": \"COMMITTED_USAGE_DISCOUNT\"}}")
-    };
+/// A Google billing export row of `service`'s `sku` in the hour `at`
+/// (`2026-11-02 09`), costing `cost`, with `credits`, on `month`'s invoice.
+fn gcp_row(service: &str, sku: &str, at: &str, cost: &str, credits: &str, month: &str) -> String {
+    format!("{{\"billing_account_id\": \"A\", \"service\": {{\"id\": \"x\", \"description\": \"{service}\"}}, \"sku\": {{\"id\": \"x\", \"description\": \"{sku}\"}}, \"usage_start_time\": \"{at}:00:00 UTC\", \"usage_end_time\": \"{at}:59:59 UTC\", \"cost\": {cost}, \"currency\": \"USD\", \"currency_conversion_rate\": 1.0, \"credits\": [{credits}], \"invoice\": {{\"month\": \"{month}\"}}, \"cost_type\": \"regular\"}}\n")
+}
+
+/// A committed-use credit of `amount`, nested on its row.
+fn cud(amount: &str) -> String {
+    format!("{{\"name\": \"Committed use discount: CPU\", \"amount\": {amount}, \"type\": \"COMMITTED_USAGE_DISCOUNT\"}}")
+}
+
+const VM: &str = "N2 Instance Core running in Americas";
+
+/// A month of Gemini on Vertex ($0.55, one record of team `search`) and
+/// its rows in a Google billing export.
+fn gemini_month(name: &str) -> (Workdir, String) {
+    let wd = Workdir::new(name);
+    let sku = |what: &str| format!("Gemini 2.5 Flash GA Text {what} - Predictions");
     let gemini = [
-        row(
+        gcp_row(
             "Vertex AI",
-            "Gemini 2.5 Flash GA Text Input - Predictions",
+            &sku("Input"),
             "2026-11-02 09",
             "0.3",
             "",
             "202611",
         ),
-        row(
+        gcp_row(
             "Vertex AI",
-            "Gemini 2.5 Flash GA Text Output - Predictions",
+            &sku("Output"),
             "2026-11-02 09",
             "0.25",
             "",
@@ -331,22 +336,25 @@ fn another_services_credits_and_tax_stay_with_it_and_a_credit_with_its_row() {
         ),
     ]
     .concat();
-    let vm = "N2 Instance Core running in Americas";
-    wd.write(
-        "gcp.jsonl",
-        &format!(
-            "{gemini}{}",
-            row(
-                "Compute Engine",
-                vm,
-                "2026-11-02 09",
-                "100.0",
-                &cud("-55.0"),
-                "202611"
-            )
-        ),
-    );
     wd.write("usage.csv", "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch,label.team\ngc-1,2026-11-02T09:30:00Z,google,gemini-2.5-flash,1000000,0,0,0,100000,false,search\n");
+    (wd, gemini)
+}
+
+#[test]
+fn another_services_credits_stay_with_it() {
+    // Compute Engine's committed-use credit (nested on its row, Google's
+    // shape) is Compute Engine's: the sample's `charge = "credit"` split
+    // does not spread it over the Gemini tenants.
+    let (wd, gemini) = gemini_month("other-service-credits");
+    let vm = gcp_row(
+        "Compute Engine",
+        VM,
+        "2026-11-02 09",
+        "100.0",
+        &cud("-55.0"),
+        "202611",
+    );
+    wd.write("gcp.jsonl", &format!("{gemini}{vm}"));
     wd.write("alloc.toml", "[[rule]]\nmatch = { \"label.team\" = \"*\" }\ntenant = \"{label.team}\"\n\n[[split]]\nmatch = { charge = \"credit\" }\nby = \"cost\"\n");
     wd.write("spans/none.json", r#"{"resourceSpans":[]}"#);
     let args = [
@@ -375,20 +383,26 @@ fn another_services_credits_and_tax_stay_with_it_and_a_credit_with_its_row() {
         (of("search"), of("(unallocated)")),
         ("0.550000".into(), "45.000000".into())
     );
+}
+
+#[test]
+fn a_credit_on_another_services_row_goes_with_its_row_under_period() {
     // A row dated December 1st UTC on November's invoice, and one dated
-    // November 1st on October's: each credit goes with its row.
+    // November 1st on October's: each credit goes with its row, by the
+    // invoice month, as another service's row is kept.
+    let (wd, gemini) = gemini_month("other-service-period");
     let edge = [
-        row(
+        gcp_row(
             "Compute Engine",
-            vm,
+            VM,
             "2026-12-01 03",
             "10.0",
             &cud("-5.5"),
             "202611",
         ),
-        row(
+        gcp_row(
             "Compute Engine",
-            vm,
+            VM,
             "2026-11-01 03",
             "20.0",
             &cud("-1.0"),

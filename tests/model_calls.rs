@@ -16,6 +16,24 @@ fn summary_has(wd: &Workdir, fields: &[&str]) {
     }
 }
 
+/// The three real calls' Bedrock invocation logs, at `times` (the
+/// join by id needs none; the fingerprint join the calls' own).
+fn agentcore_logs(times: [&str; 3]) -> String {
+    let log = |(id, input, output): (&str, u32, u32), at: &str| {
+        format!("{{\"schemaType\":\"ModelInvocationLog\",\"schemaVersion\":\"1.0\",\"timestamp\":\"{at}\",\"requestId\":\"{id}\",\"modelId\":\"us.anthropic.claude-3-7-sonnet-20250219-v1:0\",\"input\":{{\"inputTokenCount\":{input}}},\"output\":{{\"outputTokenCount\":{output}}}}}\n")
+    };
+    let calls = [
+        ("f701acc1-eff6-46a0-8a13-afd88f14c494", 21245, 56),
+        ("ee9dee1d-d167-4c21-85f8-fe0c9ab0c3e5", 21209, 32),
+        ("02025d84-9814-402f-b079-fa643f8fbfc3", 21114, 91),
+    ];
+    calls
+        .into_iter()
+        .zip(times)
+        .map(|(c, at)| log(c, at))
+        .collect()
+}
+
 #[test]
 fn agentcore_api_spans_with_request_ids_are_not_calls() {
     // 50 real `aws/spans` records of a Strands agent on AgentCore: three
@@ -27,47 +45,28 @@ fn agentcore_api_spans_with_request_ids_are_not_calls() {
         &real("agentcore-aws-spans-strands-bedrock.jsonl"),
         "spans/agentcore.jsonl",
     );
-    let log = |id: &str, input: u32, output: u32, at: &str| {
-        format!("{{\"schemaType\":\"ModelInvocationLog\",\"schemaVersion\":\"1.0\",\"timestamp\":\"{at}\",\"requestId\":\"{id}\",\"modelId\":\"us.anthropic.claude-3-7-sonnet-20250219-v1:0\",\"input\":{{\"inputTokenCount\":{input}}},\"output\":{{\"outputTokenCount\":{output}}}}}\n")
-    };
-    wd.write(
-        "bedrock.jsonl",
-        &[
-            log(
-                "f701acc1-eff6-46a0-8a13-afd88f14c494",
-                21245,
-                56,
-                "2025-11-18T00:11:53Z",
-            ),
-            log(
-                "ee9dee1d-d167-4c21-85f8-fe0c9ab0c3e5",
-                21209,
-                32,
-                "2025-11-18T00:11:34Z",
-            ),
-            log(
-                "02025d84-9814-402f-b079-fa643f8fbfc3",
-                21114,
-                91,
-                "2025-11-18T00:10:45Z",
-            ),
-        ]
-        .concat(),
-    );
-    wd.run(&[
+    let times = [
+        "2025-11-18T00:11:53Z",
+        "2025-11-18T00:11:34Z",
+        "2025-11-18T00:10:45Z",
+    ];
+    wd.write("bedrock.jsonl", &agentcore_logs(times));
+    let args = [
         "report",
         "--spans",
         "spans",
         "--usage",
         "bedrock.jsonl",
+        "--out",
+        "out",
+    ];
+    let keys = [
         "--join-attr",
         "aws.request_id",
         "--tenant-attr",
         "session.id",
-        "--out",
-        "out",
-        "--quiet",
-    ]);
+    ];
+    wd.run(&[&args[..], &keys, &["--quiet"]].concat());
     // 63,568 input tokens at $3/M and 179 output at $15/M.
     assert_eq!(
         row(&wd.read("out/by_agent.csv"), "Strands Agents"),
@@ -82,9 +81,14 @@ fn agentcore_api_spans_with_request_ids_are_not_calls() {
             "\"join_ids_not_calls\": 35,",
         ],
     );
-    // Strands alone, without the botocore instrumentation: the `chat`
-    // spans carry no request id, and their model keeps its `:0` version,
-    // which the invocation logs' model drops. They join by fingerprint.
+}
+
+#[test]
+fn strands_calls_on_bedrock_without_ids_join_by_fingerprint() {
+    // The same real spans without the botocore instrumentation: the
+    // Strands `chat` spans carry no request id, and their model keeps its
+    // `:0` version, which the invocation logs' model drops.
+    let wd = Workdir::new("agentcore-strands");
     let strands: String =
         std::fs::read_to_string(real("agentcore-aws-spans-strands-bedrock.jsonl"))
             .unwrap()
@@ -93,25 +97,25 @@ fn agentcore_api_spans_with_request_ids_are_not_calls() {
             .map(|l| format!("{l}\n"))
             .collect();
     wd.write("spans/agentcore.jsonl", &strands);
-    // Each log at its call's start (the join by id above needs no time).
-    let logs = wd
-        .read("bedrock.jsonl")
-        .replace("2025-11-18T00:11:53Z", "2025-11-17T23:58:33Z")
-        .replace("2025-11-18T00:11:34Z", "2025-11-17T23:58:14Z")
-        .replace("2025-11-18T00:10:45Z", "2025-11-17T23:57:25Z");
-    wd.write("bedrock.jsonl", &logs);
-    let args = ["report", "--spans", "spans", "--usage", "bedrock.jsonl"];
-    wd.run(
-        &[
-            &args[..],
-            &["--tenant-attr", "session.id", "--out", "fp", "--quiet"],
-        ]
-        .concat(),
-    );
-    assert!(wd
-        .read("fp/summary.json")
-        .contains("\"matched_by_fingerprint\": 3,"));
-    assert!(row(&wd.read("fp/by_agent.csv"), "Strands Agents").ends_with(",0.193389"));
+    // Each log at its call's start.
+    let times = [
+        "2025-11-17T23:58:33Z",
+        "2025-11-17T23:58:14Z",
+        "2025-11-17T23:57:25Z",
+    ];
+    wd.write("bedrock.jsonl", &agentcore_logs(times));
+    let args = [
+        "report",
+        "--spans",
+        "spans",
+        "--usage",
+        "bedrock.jsonl",
+        "--out",
+        "out",
+    ];
+    wd.run(&[&args[..], &["--tenant-attr", "session.id", "--quiet"]].concat());
+    summary_has(&wd, &["\"matched_by_fingerprint\": 3,"]);
+    assert!(row(&wd.read("out/by_agent.csv"), "Strands Agents").ends_with(",0.193389"));
 }
 
 #[test]
