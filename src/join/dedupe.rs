@@ -70,8 +70,19 @@ pub fn dedupe(
         let (stays, goes) = if later_stays { (i, j) } else { (j, i) };
         drop[goes] = true;
         members.push(i);
-        for id in own.chain(records[j].ids(ids.get(j))) {
-            kept.insert(id, stays);
+        // Every id of the request, whichever record brought it, now leads
+        // to the record that stays: a fourth record meeting a dropped
+        // one's id meets the request, not the dropped record.
+        if later_stays {
+            for &m in &members {
+                for id in records[m].ids(ids.get(m)) {
+                    kept.insert(id, stays);
+                }
+            }
+        } else {
+            for id in own {
+                kept.insert(id, stays);
+            }
         }
         groups.insert(stays, members);
     }
