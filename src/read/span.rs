@@ -440,6 +440,9 @@ fn total_tokens(attrs: &dyn Attributes) -> Option<u64> {
 /// (Converse's `totalTokens`; not a Gemini call's, whose total may hold
 /// thinking tokens).
 fn input_with_cached(attrs: &dyn Attributes, input: u64, cached: u64) -> u64 {
+    if cached == 0 {
+        return input;
+    }
     let output = [
         "gen_ai.usage.output_tokens",
         "gen_ai.usage.completion_tokens",
@@ -448,7 +451,6 @@ fn input_with_cached(attrs: &dyn Attributes, input: u64, cached: u64) -> u64 {
     .find_map(|k| attrs.value(k).and_then(|v| v.count()));
     let gemini = model_of(attrs).is_some_and(|m| m.to_ascii_lowercase().contains("gemini"));
     let total_counts_cached = !gemini
-        && cached > 0
         && output.is_some_and(|o| total_tokens(attrs) == Some(input + cached + o));
     if cached > input || total_counts_cached {
         input + cached
