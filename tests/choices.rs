@@ -7,7 +7,8 @@
 //! fingerprint join pairs across the period's edge is billed in one month,
 //! whichever `--period` is run, and a call left without one says why;
 //! one request in three exports keeps its stated tier, and copies of a
-//! call a part of a microsecond apart keep the earliest, in any order.
+//! call a part of a microsecond apart keep the earliest, in any order; a
+//! record whose two ids lead to two requests makes them one.
 
 use crate::workdir::{real, Workdir};
 
@@ -434,4 +435,39 @@ fn copies_of_a_call_a_part_of_a_microsecond_apart_keep_the_earliest_whatever_the
         "{}",
         steps[0]
     );
+}
+
+#[test]
+fn a_record_whose_two_ids_lead_to_two_kept_records_makes_them_one_request() {
+    // A canonical row logs the message id, a LiteLLM row the AWS request
+    // id; the Bedrock log carries both. Read in any order, one request.
+    let canon = "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch\nmsg_1,2025-11-15T10:00:00Z,aws.bedrock,us.anthropic.claude-sonnet-4-5-20250929-v1,100,0,0,0,300,false\n";
+    let litellm = r#"{"request_id": "aws-1", "call_type": "acompletion", "spend": 0.01, "total_tokens": 400, "prompt_tokens": 100, "completion_tokens": 300, "startTime": "2025-11-15T10:00:00.000000", "endTime": "2025-11-15T10:00:01.000000", "model": "us.anthropic.claude-sonnet-4-5-20250929-v1:0", "custom_llm_provider": "bedrock", "status": "success"}"#;
+    let bedrock = r#"{"schemaType":"ModelInvocationLog","schemaVersion":"1.0","timestamp":"2025-11-15T10:00:00Z","requestId":"aws-1","operation":"InvokeModel","modelId":"us.anthropic.claude-sonnet-4-5-20250929-v1:0","input":{"inputTokenCount":100},"output":{"outputBodyJson":{"id":"msg_1","usage":{"input_tokens":100,"output_tokens":300}},"outputTokenCount":300}}"#;
+    for [c, l, b] in [
+        ["a.csv", "b.jsonl", "c.json"],
+        ["c.csv", "b.jsonl", "a.json"],
+        ["b.csv", "c.jsonl", "a.json"],
+    ] {
+        let wd = Workdir::new("two-kept");
+        wd.write(&format!("usage/{c}"), canon);
+        wd.write(&format!("usage/{l}"), litellm);
+        wd.write(&format!("usage/{b}"), bedrock);
+        wd.write("spans/none.jsonl", r#"{"resourceSpans":[]}"#);
+        let args = [
+            "report",
+            "--spans",
+            "spans",
+            "--usage",
+            "usage",
+            "--min-match",
+            "0",
+        ];
+        wd.run(&[&args[..], &["--out", "out", "--quiet"]].concat());
+        let summary = wd.read("out/summary.json");
+        assert!(
+            summary.contains("\"duplicate_usage_records\": 2,"),
+            "{c} {l} {b}: {summary}"
+        );
+    }
 }

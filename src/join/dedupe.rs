@@ -29,7 +29,9 @@ use crate::read::usage::UsageFormat;
 /// - a record meeting a request seen before is compared with every earlier
 ///   record of it from its own source, not only with the one kept so far
 ///   (two OpenRouter generations naming one upstream request are an error
-///   whichever source was read first).
+///   whichever source was read first); a record whose two ids lead to two
+///   requests kept apart so far (a Bedrock log's request id and message
+///   id) makes them one.
 ///
 /// `describe` names a record's file and line, `source` its file's format;
 /// `threads` search for repeated ids first ([`any_id_repeated`]), the
@@ -43,52 +45,40 @@ pub fn dedupe(
     if !any_id_repeated(records, ids, threads) {
         return Ok(0);
     }
-    let mut kept: FastMap<&str, usize> =
-        FastMap::with_capacity_and_hasher(records.len(), Default::default());
-    let mut drop = vec![false; records.len()];
-    // Each kept record met again: every record of its request so far.
-    let mut groups: FastMap<usize, Vec<usize>> = FastMap::default();
-    for (i, r) in records.iter().enumerate() {
-        let own = r.ids(ids.get(i));
-        let Some((id, j)) = own.clone().find_map(|id| kept.get(id).map(|&j| (id, j))) else {
+    let mut requests = Requests {
+        kept: FastMap::with_capacity_and_hasher(records.len(), Default::default()),
+        groups: FastMap::default(),
+        drop: vec![false; records.len()],
+    };
+    let billed = (&records[..], &*ids);
+    for i in 0..records.len() {
+        let own = records[i].ids(ids.get(i));
+        // The requests this record's ids lead to (its request id and its
+        // alternative one may lead to two, each kept by another record).
+        let mut met: Vec<(&str, usize)> = Vec::new();
+        for id in own.clone() {
+            match requests.kept.get(id) {
+                Some(&j) if !met.iter().any(|&(_, k)| k == j) => met.push((id, j)),
+                _ => {}
+            }
+        }
+        if met.is_empty() {
             for id in own {
-                kept.insert(id, i);
+                requests.kept.insert(id, i);
             }
             continue;
-        };
-        let mut members = groups.remove(&j).unwrap_or_else(|| vec![j]);
-        let pair = |k: usize| (&records[k], ids.get(k));
-        // Every earlier record of the request from this one's source,
-        // dropped or not: whether they meet never depends on which stays.
-        for &m in members
-            .iter()
-            .filter(|&&m| source(records[m].origin) == source(r.origin))
-        {
-            later_stays(id, pair(m), pair(i), &describe, &source)?;
         }
-        let later_stays = later_stays(id, pair(j), pair(i), &describe, &source)?;
-        let (stays, goes) = if later_stays { (i, j) } else { (j, i) };
-        drop[goes] = true;
-        members.push(i);
-        // Every id of the request, whichever record brought it, now leads
-        // to the record that stays: a fourth record meeting a dropped
-        // one's id meets the request, not the dropped record.
-        if later_stays {
-            for &m in &members {
-                for id in records[m].ids(ids.get(m)) {
-                    kept.insert(id, stays);
-                }
-            }
-        } else {
-            for id in own {
-                kept.insert(id, stays);
-            }
+        let mut current = i;
+        for (id, j) in met {
+            current = requests.merge((current, j), id, billed, (&describe, &source))?;
         }
-        groups.insert(stays, members);
     }
+    let Requests { groups, drop, .. } = requests;
+    let mut groups: Vec<(usize, Vec<usize>)> = groups.into_iter().collect();
+    groups.sort_unstable();
     let mut stated = Vec::new();
-    for (&stays, members) in &groups {
-        stated.push((stays, stated_tier(members, records, &describe)?));
+    for (stays, members) in &groups {
+        stated.push((*stays, stated_tier(members, records, &describe)?));
     }
     for (at, tier) in stated {
         records[at].service.tier = tier;
@@ -96,6 +86,54 @@ pub fn dedupe(
     let dropped = drop.iter().filter(|&&d| d).count() as u64;
     ids.retain_with(records, |i| !drop[i]);
     Ok(dropped)
+}
+
+/// The requests met so far: which record each id leads to (the one its
+/// request keeps), and every record of each request met more than once.
+struct Requests<'r> {
+    kept: FastMap<&'r str, usize>,
+    groups: FastMap<usize, Vec<usize>>,
+    drop: Vec<bool>,
+}
+
+impl<'r> Requests<'r> {
+    /// One request's two groups of records, kept by `x` and `y` and met
+    /// by `id`, made one: every record of one compared with every record
+    /// of the other from its own source, dropped or not (so whether they
+    /// meet never depends on which stays); of the two kept records, the
+    /// one [`later_stays`] chooses stays. Every id of the request then
+    /// leads to it. Returns the record that stays.
+    fn merge(
+        &mut self,
+        (x, y): (usize, usize),
+        id: &str,
+        (records, ids): (&'r [UsageRecord], &'r RequestIds),
+        (describe, source): (&impl Fn(Origin) -> String, &impl Fn(Origin) -> UsageFormat),
+    ) -> Result<usize> {
+        let mut members = self.groups.remove(&x).unwrap_or_else(|| vec![x]);
+        let others = self.groups.remove(&y).unwrap_or_else(|| vec![y]);
+        let pair = |k: usize| (&records[k], ids.get(k));
+        for &m in &members {
+            let same = |&&n: &&usize| source(records[n].origin) == source(records[m].origin);
+            for &n in others.iter().filter(same) {
+                later_stays(id, pair(m.min(n)), pair(m.max(n)), describe, source)?;
+            }
+        }
+        let (earlier, later) = (x.min(y), x.max(y));
+        let stays = match later_stays(id, pair(earlier), pair(later), describe, source)? {
+            true => later,
+            false => earlier,
+        };
+        self.drop[earlier + later - stays] = true;
+        members.extend(others);
+        for &m in &members {
+            for id in records[m].ids(ids.get(m)) {
+                self.kept.insert(id, stays);
+            }
+        }
+        self.groups.insert(stays, members);
+        Ok(stays)
+    }
 }
 
 /// The service tier of one request seen by several records: the one they

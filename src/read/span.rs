@@ -450,8 +450,8 @@ fn input_with_cached(attrs: &dyn Attributes, input: u64, cached: u64) -> u64 {
     .into_iter()
     .find_map(|k| attrs.value(k).and_then(|v| v.count()));
     let gemini = model_of(attrs).is_some_and(|m| m.to_ascii_lowercase().contains("gemini"));
-    let total_counts_cached = !gemini
-        && output.is_some_and(|o| total_tokens(attrs) == Some(input + cached + o));
+    let total_counts_cached =
+        !gemini && output.is_some_and(|o| total_tokens(attrs) == Some(input + cached + o));
     if cached > input || total_counts_cached {
         input + cached
     } else {
