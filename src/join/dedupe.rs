@@ -51,8 +51,8 @@ pub fn dedupe(
         drop: vec![false; records.len()],
     };
     let billed = (&records[..], &*ids);
-    for i in 0..records.len() {
-        let own = records[i].ids(ids.get(i));
+    for (i, record) in billed.0.iter().enumerate() {
+        let own = record.ids(ids.get(i));
         // The requests this record's ids lead to (its request id and its
         // alternative one may lead to two, each kept by another record).
         let mut met: Vec<(&str, usize)> = Vec::new();
