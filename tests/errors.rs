@@ -157,6 +157,13 @@ fn malformed_span_lines_fail_strict_and_are_counted_lenient() {
         ),
         "{summary}"
     );
+    // And said as a warning: a count on the terminal is easy to miss.
+    assert!(
+        summary.contains(
+            "\"--lenient skipped 2 bad line(s) or record(s) (1 bad-json, 1 bad-span; the first: "
+        ),
+        "{summary}"
+    );
 }
 
 #[test]

@@ -209,6 +209,22 @@ pub fn month(
     Ok(month)
 }
 
+/// What `--lenient` left out, said as a warning (the terminal's one count
+/// is easy to miss when most of a month was skipped): how many, of which
+/// kinds, and the first.
+fn skipped_warning(skipped: &crate::summary::SkippedJson) -> Option<String> {
+    let total: u64 = skipped.by_kind.values().sum();
+    let first = skipped.first.first()?;
+    let kinds: Vec<String> = (skipped.by_kind.iter())
+        .map(|(kind, n)| format!("{n} {kind}"))
+        .collect();
+    Some(format!(
+        "--lenient skipped {total} bad line(s) or record(s) ({}; the first: {first}): the \
+         reports leave them out",
+        kinds.join(", ")
+    ))
+}
+
 /// Under `--true-up`: the invoiced usage no record makes up, and the
 /// rounded billed total the reports are trued up to.
 fn true_up(billed: bool, checks: &Checks, ledger: &Ledger) -> (Option<Decimal>, Option<Micros>) {
@@ -375,6 +391,7 @@ impl Month {
         failed.extend(verdict.failed);
         let mut warnings = verdict.warnings;
         warnings.extend(self.outcomes_unmatched(config));
+        warnings.extend(skipped_warning(&self.summary.skipped));
         if let Some(rows) = &self.budget_rows {
             let days = answers::record_days(&self.usage.records);
             warnings.extend(budget::warnings(rows, days, self.usage.period.is_some()));
