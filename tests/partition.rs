@@ -1,6 +1,6 @@
 //! `partition` refuses what it cannot cut exactly (a bad id, a torn line),
-//! naming the file and line, and writes nothing into another command's
-//! output.
+//! naming the file and line, writes nothing beside its inputs, and nothing
+//! into another command's output.
 
 use crate::shard::{files_under, sample_month};
 
@@ -242,4 +242,26 @@ fn partition_refuses_what_it_cannot_cut_exactly() {
         ],
         2,
     );
+}
+
+#[test]
+fn partition_never_writes_beside_its_inputs() {
+    // Partitions beside the span files, or above their directory, would be
+    // read with them by the next `report --spans` of that directory.
+    let wd = sample_month("partition-beside");
+    for (spans, out) in [
+        ("samples/spans/part-0.jsonl", "samples/spans"),
+        ("samples/spans", "samples"),
+    ] {
+        let args = ["partition", "--spans", spans, "--into", "2", "--out", out];
+        let stderr = wd.fail(&args, 2);
+        assert!(
+            stderr.contains(&format!("--out {}", wd.path(out).display())),
+            "{stderr}"
+        );
+        assert!(stderr.contains(": holds the input "), "{stderr}");
+    }
+    assert!(!files_under(&wd.path("samples"))
+        .iter()
+        .any(|f| f.contains("part-0000")));
 }

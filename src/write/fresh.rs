@@ -26,7 +26,7 @@ impl FreshDir {
     /// Start writing `target`, which must be absent or an empty directory,
     /// not a link, and not in, over or around one of `inputs`.
     pub fn create(target: &Path, inputs: &[PathBuf]) -> Result<FreshDir> {
-        check_target(target, inputs)?;
+        check_target(target, inputs, false)?;
         let target: PathBuf = target.components().collect();
         match std::fs::read_dir(&target).map(|mut entries| entries.next().is_some()) {
             Ok(true) => {

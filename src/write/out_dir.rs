@@ -469,8 +469,9 @@ pub(super) fn own_name(target: &Path) -> Result<&str> {
 
 /// For outputs not written by [`OutDir`] (`partition`'s directories, added
 /// into `target`, which is never replaced): refuse a `target` that is a
-/// symbolic link, or that is or lies inside one of `inputs`.
-pub fn check_target(target: &Path, inputs: &[PathBuf]) -> Result<()> {
+/// symbolic link, or that is or lies inside one of `inputs`, or (`holds`)
+/// holds one: what is added beside an input is read with it.
+pub fn check_target(target: &Path, inputs: &[PathBuf], holds: bool) -> Result<()> {
     let target: PathBuf = target.components().collect();
     if std::fs::symlink_metadata(&target).is_ok_and(|m| m.file_type().is_symlink()) {
         return Err(Error::fatal(format!(
@@ -479,13 +480,14 @@ pub fn check_target(target: &Path, inputs: &[PathBuf]) -> Result<()> {
             target.display()
         )));
     }
-    not_an_input(&target, &parent_of(&target), inputs, false)
+    not_an_input(&target, &parent_of(&target), inputs, holds)
 }
 
 /// Refuse an output directory that is one of `inputs`, holds one (when it
-/// is replaced as a whole: `replaced`), or lies inside an input directory:
-/// writing it would replace or add to what the run reads.
-fn not_an_input(target: &Path, parent: &Path, inputs: &[PathBuf], replaced: bool) -> Result<()> {
+/// is replaced as a whole, or added to beside it: `holds`), or lies inside
+/// an input directory: writing it would replace or add to what the run
+/// reads.
+fn not_an_input(target: &Path, parent: &Path, inputs: &[PathBuf], holds: bool) -> Result<()> {
     let Ok(parent) = std::fs::canonicalize(parent) else {
         return Ok(()); // created below, so it holds no input
     };
@@ -499,7 +501,7 @@ fn not_an_input(target: &Path, parent: &Path, inputs: &[PathBuf], replaced: bool
         };
         let clash = if input == target {
             Some("is")
-        } else if replaced && input.starts_with(&target) {
+        } else if holds && input.starts_with(&target) {
             Some("holds")
         } else if target.starts_with(&input) {
             Some("is inside")
