@@ -73,14 +73,38 @@ fn remove_leftover(kind: &str, path: &Path, target: &Path) -> Result<()> {
 /// Remove a run's temporary directory: one holding a manifest (a run that
 /// failed or was killed while it committed; or the previous output, swapped
 /// out of its place) loses its listed files only; one without, written
-/// file by file, only when it holds plain files alone.
+/// file by file, loses the plain files named as a tokenledger output is
+/// ([`is_output_name`]) when it holds plain files alone, and goes only
+/// once empty: a file put there by someone else stays, and so does the
+/// directory holding it.
 pub(super) fn remove_temp(dir: &Path) {
     if dir.join(MANIFEST).is_file() {
         let _ = remove_output(dir, Check::Hash);
-        let _ = std::fs::remove_dir(dir);
     } else if holds_files_only(dir) {
-        let _ = std::fs::remove_dir_all(dir);
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            if is_output_name(&entry.file_name().to_string_lossy()) {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
     }
+    let _ = std::fs::remove_dir(dir);
+}
+
+/// Whether `name` is one a command writes into its output directory.
+fn is_output_name(name: &str) -> bool {
+    const OTHERS: [&str; 8] = [
+        "summary.json",
+        "report.html",
+        "pricing.toml",
+        "calls.parquet",
+        "diff.html",
+        "partial.json",
+        "calls.jsonl",
+        "traces.txt",
+    ];
+    super::CSV_FILES.contains(&name)
+        || OTHERS.contains(&name)
+        || name.starts_with("diff_by_") && name.ends_with(".csv")
 }
 
 /// Whether `dir` is a directory holding plain files only, as a run's
@@ -159,5 +183,28 @@ pub(super) fn remove_output(dir: &Path, check: Check) -> Result<Vec<String>> {
             kept.dedup();
             Ok(kept)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_leftover_temp_loses_only_what_tokenledger_writes() {
+        let dir = std::env::temp_dir().join(format!("tokenledger-temp-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for name in ["by_tenant.csv", "summary.json", "diff_by_model.csv", "MY-NOTES.txt"] {
+            std::fs::write(dir.join(name), "x").unwrap();
+        }
+        remove_temp(&dir);
+        let left: Vec<String> = (std::fs::read_dir(&dir).unwrap().flatten())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(left, ["MY-NOTES.txt"]);
+        std::fs::remove_file(dir.join("MY-NOTES.txt")).unwrap();
+        std::fs::write(dir.join("ledger.csv"), "x").unwrap();
+        remove_temp(&dir);
+        assert!(!dir.exists());
     }
 }

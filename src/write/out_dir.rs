@@ -337,6 +337,11 @@ impl OutDir {
 impl Drop for OutDir {
     fn drop(&mut self) {
         if !self.committed {
+            // What this run wrote, by name; then what a run may have left.
+            let names: Vec<String> = self.written().keys().cloned().collect();
+            for name in names {
+                let _ = std::fs::remove_file(self.own.temp.join(name));
+            }
             remove_temp(&self.own.temp);
             if self.own.any_left() {
                 if let Some(lock) = self.lock.as_mut() {
