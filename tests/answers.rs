@@ -188,7 +188,7 @@ fn cost_per_outcome_counts_failures_in_the_price_of_success() {
     wd.write("outcomes.csv", &(wd.read("outcomes.csv") + more));
     report(&wd, &["--outcomes", "outcomes.csv"]);
     assert!(wd.read("out/summary.json").contains(
-        "outcomes.csv: 1 of its 2 run ids name no run of the month (the first: 000000000000000000000000000000ff)"
+        "outcomes.csv: 1 of its 2 run ids name no run that called a model this month (the first: 000000000000000000000000000000ff)"
     ));
 
     // Other words for success.

@@ -446,3 +446,27 @@ fn a_legacy_cur_delivered_as_zip_reads_as_its_csv() {
         assert_eq!(wd.read("out/reconciliation.csv"), plain, "{bill}");
     }
 }
+
+#[test]
+fn a_credit_on_a_row_naming_no_service_stays_with_its_row() {
+    // A row with no service description is another service's line; its
+    // nested credit goes with it, not onto the credit lines a split
+    // spreads over the models' owners.
+    let (wd, gemini) = gemini_month("no-service-credit");
+    let bare = gcp_row("", VM, "2026-11-02 09", "10.0", &cud("-4.0"), "202611");
+    wd.write("gcp.jsonl", &format!("{gemini}{bare}"));
+    let args = [
+        "reconcile",
+        "--usage",
+        "usage.csv",
+        "--invoice",
+        "gcp.jsonl",
+    ];
+    wd.run(&[&args[..], &["--out", "out", "--quiet"]].concat());
+    let csv = wd.read("out/reconciliation.csv");
+    assert!(
+        csv.contains("\ngcp,(other services),,,,6.000000,,,not_usage,service\n"),
+        "{csv}"
+    );
+    assert!(!csv.contains(",credit\n"), "{csv}");
+}

@@ -6,9 +6,10 @@
 //! under `--true-up`, as budgets measure spend):
 //!
 //! - the run-rate is the median of the last 7 days (fewer early in the
-//!   month, and none before the value's first spend of the month: a new
-//!   tenant's run-rate is not the zeros before it came): a lasting change
-//!   shows within days, one runaway day does not move it;
+//!   month, and none before the value's first spend of the month once 3
+//!   days have passed since it, that day included: a new tenant's
+//!   run-rate is not the zeros before it came): a lasting change shows
+//!   within days, one runaway day does not move it;
 //! - the forecast is the month to date plus the run-rate (none if below
 //!   zero) for each day left;
 //! - the interval is ±2 spreads of the days left, the spread of one day
@@ -50,6 +51,8 @@ pub struct Forecast {
     pub pct: Option<Decimal>,
     /// The first day the month reaches (or would reach) the budget.
     pub exceeds_on: Option<NaiveDate>,
+    /// The month to date has reached the budget (exactly).
+    pub reached: bool,
     /// The month-end estimate before rounding: what the budget is judged
     /// against.
     pub point: Decimal,
@@ -61,11 +64,12 @@ impl Forecast {
     /// (budget $2,000.00): on track to exceed on the 24th`.
     pub fn headline(&self) -> Option<String> {
         let budget = self.budget.filter(|_| self.over())?;
-        let reached = self.mtd >= Micros::round(budget);
-        let when = self.exceeds_on.map_or_else(String::new, |d| match reached {
-            true => format!(": exceeded on the {}", ordinal(d)),
-            false => format!(": on track to exceed on the {}", ordinal(d)),
-        });
+        let when = self
+            .exceeds_on
+            .map_or_else(String::new, |d| match self.reached {
+                true => format!(": exceeded on the {}", ordinal(d)),
+                false => format!(": on track to exceed on the {}", ordinal(d)),
+            });
         Some(format!(
             "{} {}: {} so far, forecast {} (budget {}){when}",
             self.dimension,
@@ -141,9 +145,15 @@ fn one(
     let days = s.cost.get(from..to).unwrap_or(&[]);
     let mtd: Decimal = days.iter().sum();
     let x = floats(days);
-    // A value's days before its first spend of the month are not its data:
-    // a tenant new on the 8th has no run-rate of 0 from the week before.
-    let x = &x[x.iter().position(|v| *v != 0.0).unwrap_or(x.len())..];
+    // A value's days before its first spend of the month are not its data
+    // (a tenant new on the 8th has no run-rate of 0 from the week before),
+    // once 3 days have passed since it first spent, that day included: one
+    // day's spend (a weekly batch's) is no run-rate either.
+    let first_spend = x.iter().position(|v| *v != 0.0).unwrap_or(x.len());
+    let x = match x.len() - first_spend {
+        3.. => &x[first_spend..],
+        _ => &x[..],
+    };
     let last = |n: usize| &x[x.len().saturating_sub(n)..];
     let rate = median(last(7));
     let spread = day_spread(last(14), rate);
@@ -167,6 +177,7 @@ fn one(
         .map(|b| (point * Decimal::ONE_HUNDRED / b).round_dp(2));
     let exceeds_on =
         budget.and_then(|b| crossing(days, month_start.max(first), b, rate, as_of, month_end));
+    let reached = budget.is_some_and(|b| mtd >= b);
     let row = Forecast {
         dimension: s.dimension,
         value: s.value.clone(),
@@ -175,6 +186,7 @@ fn one(
         budget,
         pct,
         exceeds_on,
+        reached,
         point,
     };
     (row, mtd)
@@ -301,6 +313,11 @@ mod tests {
         assert!(f.over());
         // $10, $3, $10: the month ends at $3.30 a day × 30 or so; the
         // interval is not one point.
+        // A weekly batch's first spend, read that day: no run-rate of $70.
+        let batch = series(&[0, 0, 70]);
+        let f = one(&batch, day(1), day(3), day(30), Some(Decimal::from(500))).0;
+        assert_eq!(f.forecast.0, Micros(70_000_000));
+        assert!(!f.over() && !f.reached);
         let noisy = series(&[10, 3, 10]);
         let f = one(&noisy, day(1), day(3), day(30), None).0;
         assert!(

@@ -415,7 +415,8 @@ impl Month {
     }
 
     /// The `--outcomes` file's run ids no call of the month has: a wrong
-    /// id format, or another month's file, would else go unseen.
+    /// id format, or another month's file, would else go unseen (a run that
+    /// made no model call is counted with them: its trace is not kept).
     fn outcomes_unmatched(&self, config: &AnswerConfig) -> Option<String> {
         let (outcomes, path) = (self.outcomes.as_ref()?, config.outcomes.as_ref()?);
         let mut matched: FastMap<u128, ()> = FastMap::default();
@@ -431,8 +432,9 @@ impl Month {
         unmatched.sort_unstable();
         let first = unmatched.first()?;
         Some(format!(
-            "{}: {} of its {} run ids name no run of the month (the first: {first:032x}); \
-             a run id is its trace id",
+            "{}: {} of its {} run ids name no run that called a model this month (the first: \
+             {first:032x}): another month's file, a wrong id (a run id is its trace id), or runs \
+             that made no model call",
             path.display(),
             unmatched.len(),
             outcomes.len()

@@ -14,6 +14,8 @@ pub fn is_zip(magic: &[u8]) -> bool {
 const LOCAL_HEADER: usize = 30;
 /// The flag saying the sizes and CRC follow the data (a data descriptor).
 const DESCRIPTOR_FLAG: u16 = 1 << 3;
+/// The flag of an encrypted entry.
+const ENCRYPTED_FLAG: u16 = 1;
 
 /// The decompressed bytes of an archive's one entry.
 pub struct Entry<R: BufRead> {
@@ -50,6 +52,9 @@ impl<R: BufRead> Entry<R> {
         let size = u32_at(&header, 18);
         let skip = u64::from(u16_at(&header, 26)) + u64::from(u16_at(&header, 28));
         std::io::copy(&mut (&mut source).take(skip), &mut std::io::sink())?;
+        if flags & ENCRYPTED_FLAG != 0 {
+            return Err(bad("an encrypted ZIP entry: decrypt and unzip it first"));
+        }
         let follows = flags & DESCRIPTOR_FLAG != 0;
         let data = match method {
             0 if !follows && size != u32::MAX => EntryData::Stored(source.take(u64::from(size))),
@@ -188,5 +193,9 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("more than one file"));
+        let mut locked = archive(&text, false);
+        locked[6] |= 1;
+        let error = read_all(&locked).unwrap_err().to_string();
+        assert!(error.contains("encrypted"), "{error}");
     }
 }

@@ -194,7 +194,12 @@ mod tests {
     fn a_leftover_temp_loses_only_what_tokenledger_writes() {
         let dir = std::env::temp_dir().join(format!("tokenledger-temp-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        for name in ["by_tenant.csv", "summary.json", "diff_by_model.csv", "MY-NOTES.txt"] {
+        for name in [
+            "by_tenant.csv",
+            "summary.json",
+            "diff_by_model.csv",
+            "MY-NOTES.txt",
+        ] {
             std::fs::write(dir.join(name), "x").unwrap();
         }
         remove_temp(&dir);

@@ -223,6 +223,8 @@ fn lines_of(reader: &Reader, f: Fields, line: u64) -> Result<Vec<InvoiceLine>, R
     let by_days = matches!(lines[0].charge, Charge::Usage | Charge::Unmapped);
     for (name, credit) in &f.credits {
         let mut credit = row(Kind::Credit, "", amount(credit, "credits.amount")?, name);
+        // Another service's row (one naming no service too) has its credits.
+        credit.other_service = lines[0].charge == Charge::Service;
         if by_days {
             credit.billing_period = None;
         }
