@@ -226,3 +226,27 @@ fn memory_limits_are_sizes_with_one_unit() {
         ]);
     }
 }
+
+#[test]
+fn a_negative_number_is_refused_with_what_was_expected() {
+    // Not "unexpected argument '-5'": the flag's own rule.
+    let wd = Workdir::new("cli-negative");
+    let cases = [
+        (
+            "--min-match",
+            "expected a percentage from 0 to 100, got \"-5\"",
+        ),
+        (
+            "--tolerance",
+            "expected a non-negative decimal number, got \"-5\"",
+        ),
+        ("--outlier-factor", "expected a number above 0, got \"-5\""),
+    ];
+    for (flag, expected) in cases {
+        let args = [
+            "report", "--spans", "s", "--usage", "u.csv", "--out", "o", flag, "-5",
+        ];
+        let stderr = wd.fail(&args, 2);
+        assert!(stderr.contains(expected), "{flag}: {stderr}");
+    }
+}

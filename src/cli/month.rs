@@ -125,7 +125,7 @@ pub struct PipelineArgs {
     pub check: CheckArgs,
     /// Exit 1 when less than PCT % of the billed cost joins a span (a wrong
     /// --join-attr, the wrong span files); 0 turns the gate off.
-    #[arg(long, value_name = "PCT", default_value = "50", value_parser = percentage, help_heading = "Checks")]
+    #[arg(long, value_name = "PCT", default_value = "50", value_parser = percentage, allow_negative_numbers = true, help_heading = "Checks")]
     pub min_match: Decimal,
     /// A call with no id, or whose id matches no record, joins the billed
     /// record of the same model and token counts nearest in time within
@@ -148,7 +148,7 @@ pub struct PipelineArgs {
     pub allocation: Option<PathBuf>,
     /// With --allocation: exit 1 when less than PCT % of the cost has a
     /// tenant, naming the largest unallocated labels.
-    #[arg(long, value_name = "PCT", value_parser = percentage, requires = "allocation", help_heading = "Allocation")]
+    #[arg(long, value_name = "PCT", value_parser = percentage, allow_negative_numbers = true, requires = "allocation", help_heading = "Allocation")]
     pub min_allocated: Option<Decimal>,
 }
 
@@ -168,7 +168,7 @@ pub struct AnswerArgs {
     pub success_outcome: Vec<String>,
     /// Outliers are the runs above this many times their feature's median
     /// cost [default: above their feature's p99].
-    #[arg(long, value_name = "FACTOR", value_parser = positive_decimal)]
+    #[arg(long, value_name = "FACTOR", value_parser = positive_decimal, allow_negative_numbers = true)]
     pub outlier_factor: Option<Decimal>,
     /// Monthly budgets per tenant, feature, agent, tool or model (TOML);
     /// writes budget.csv.
@@ -253,10 +253,10 @@ pub struct CheckArgs {
     pub fx: Vec<(String, Decimal)>,
     /// A line drifts when |computed − invoiced| exceeds this percent of the
     /// invoiced amount (and --tolerance-usd).
-    #[arg(long, value_name = "PCT", default_value = "0.5", value_parser = non_negative)]
+    #[arg(long, value_name = "PCT", default_value = "0.5", value_parser = non_negative, allow_negative_numbers = true)]
     pub tolerance: Decimal,
     /// A line drifts when |computed − invoiced| exceeds this many USD (and --tolerance).
-    #[arg(long, value_name = "USD", default_value = "0.01", value_parser = non_negative)]
+    #[arg(long, value_name = "USD", default_value = "0.01", value_parser = non_negative, allow_negative_numbers = true)]
     pub tolerance_usd: Decimal,
     /// Provider usage reports (OpenAI usage/completions, Anthropic
     /// usage_report/messages, JSON pages or CSV) to check the per-request
@@ -265,7 +265,7 @@ pub struct CheckArgs {
     pub provider_usage: Vec<PathBuf>,
     /// With --provider-usage: exit 1 when any (provider, model, day, token
     /// type) is covered below PCT percent.
-    #[arg(long, value_name = "PCT", value_parser = non_negative, requires = "provider_usage")]
+    #[arg(long, value_name = "PCT", value_parser = non_negative, allow_negative_numbers = true, requires = "provider_usage")]
     pub min_coverage: Option<Decimal>,
 }
 

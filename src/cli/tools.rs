@@ -75,7 +75,7 @@ pub struct DiffArgs {
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Exit 1 when the total grew by more than PCT percent.
-    #[arg(long, value_name = "PCT", value_parser = non_negative)]
+    #[arg(long, value_name = "PCT", value_parser = non_negative, allow_negative_numbers = true)]
     pub fail_on_growth: Option<Decimal>,
     /// Write CSV cells exactly as they are: no quote before a cell that a
     /// spreadsheet would run as a formula.
