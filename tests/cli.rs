@@ -74,6 +74,11 @@ fn config_named_by_flag_or_environment_and_its_errors() {
         stderr.starts_with("tokenledger: missing.toml: config file not found"),
         "{stderr}"
     );
+    let stderr = wd.fail(&["report", "--config", "spans"], 2);
+    assert!(stderr.starts_with("tokenledger: spans: a directory, not a config file"));
+    // `--config /dev/null`: none of ./tokenledger.toml's defaults.
+    let stderr = wd.fail(&["report", "--config", "/dev/null"], 2);
+    assert!(stderr.contains("--spans"), "{stderr}");
 }
 
 #[test]

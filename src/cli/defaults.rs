@@ -258,13 +258,16 @@ fn config_path(argv: &mut Vec<OsString>) -> Result<Option<PathBuf>> {
             .map(PathBuf::from)
     });
     if let Some(path) = named {
-        if !path.is_file() {
-            return Err(Error::fatal(format!(
-                "{}: config file not found (named by --config or ${ENV})",
-                path.display()
-            )));
-        }
-        return Ok(Some(path));
+        // Any file that reads (`/dev/null`: no defaults), not a directory.
+        let why = match std::fs::metadata(&path) {
+            Err(_) => "config file not found",
+            Ok(meta) if meta.is_dir() => "a directory, not a config file",
+            Ok(_) => return Ok(Some(path)),
+        };
+        return Err(Error::fatal(format!(
+            "{}: {why} (named by --config or ${ENV})",
+            path.display()
+        )));
     }
     let local = PathBuf::from(DEFAULT_FILE);
     Ok(local.is_file().then_some(local))
