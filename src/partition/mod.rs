@@ -37,8 +37,8 @@
 //! Runs over disjoint groups of input files may share `--out`: files are
 //! named after their input, and a name already taken by another source
 //! (another path as typed, or another file) is refused. `--out` may not be
-//! lie inside an input, nor hold one (partitions beside their input would
-//! be read with it), nor be a symbolic link. A rerun over the same inputs replaces its own files. Each file is
+//! or lie inside an input, nor hold an input file itself (partitions beside
+//! it would be read with it), nor be a symbolic link. A rerun over the same inputs replaces its own files. Each file is
 //! written beside its place and renamed in once every input is cut; on an
 //! error the run removes what it wrote (the partition directories stay:
 //! other runs may be writing into them).
@@ -123,7 +123,7 @@ pub fn partition(config: &Config) -> Result<Partitioned> {
         }
         files.push((path.clone(), name));
     }
-    crate::write::out_dir::check_target(&config.out, &config.paths, true)?;
+    crate::write::guard::check_target(&config.out, &config.paths, true)?;
     let owned = (config.out.ancestors())
         .filter(|dir| !dir.as_os_str().is_empty())
         .find(|dir| dir.join(crate::manifest::MANIFEST).exists());

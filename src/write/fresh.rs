@@ -9,7 +9,8 @@
 
 use std::path::{Path, PathBuf};
 
-use super::out_dir::{check_target, own_name, parent_of};
+use super::guard::{check_target, parent_of};
+use super::out_dir::own_name;
 use super::rename::is_mount_point;
 use crate::error::{Error, Result};
 use crate::owner::unique_suffix;

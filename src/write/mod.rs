@@ -15,6 +15,7 @@ mod checked;
 pub mod coverage;
 pub mod csv;
 pub mod fresh;
+pub mod guard;
 pub mod html;
 pub mod ledger;
 mod leftovers;

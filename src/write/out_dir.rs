@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use super::checked::{check_listed, unchanged_since_checked, while_writing, Stamps};
+use super::guard::{not_an_input, parent_of};
 use super::leftovers::{foreign_entries, recover, remove_output, remove_temp, Check, INNER_PREFIX};
 use super::rename::{exchange, is_mount_point, place, write_new_synced, write_synced, EBUSY};
 use crate::error::{Error, Result};
@@ -338,7 +339,10 @@ impl Drop for OutDir {
     fn drop(&mut self) {
         if !self.committed {
             // What this run wrote, by name; then what a run may have left.
-            let names: Vec<String> = self.written().keys().cloned().collect();
+            let written = self.written.lock();
+            let written = written.unwrap_or_else(std::sync::PoisonError::into_inner);
+            let names: Vec<String> = written.keys().cloned().collect();
+            drop(written);
             for name in names {
                 let _ = std::fs::remove_file(self.own.temp.join(name));
             }
@@ -425,14 +429,6 @@ impl Own {
     }
 }
 
-/// The directory `target` lies in (`.` for a bare name).
-pub(super) fn parent_of(target: &Path) -> PathBuf {
-    match target.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    }
-}
-
 /// A path's last part, as text.
 fn file_name(path: &Path) -> String {
     path.file_name()
@@ -470,59 +466,6 @@ pub(super) fn own_name(target: &Path) -> Result<&str> {
                 target.display()
             ))
         })
-}
-
-/// For outputs not written by [`OutDir`] (`partition`'s directories, added
-/// into `target`, which is never replaced): refuse a `target` that is a
-/// symbolic link, or that is or lies inside one of `inputs`, or (`holds`)
-/// holds one: what is added beside an input is read with it.
-pub fn check_target(target: &Path, inputs: &[PathBuf], holds: bool) -> Result<()> {
-    let target: PathBuf = target.components().collect();
-    if std::fs::symlink_metadata(&target).is_ok_and(|m| m.file_type().is_symlink()) {
-        return Err(Error::fatal(format!(
-            "--out {}: a symbolic link; tokenledger never writes through a link: name the \
-             directory itself",
-            target.display()
-        )));
-    }
-    not_an_input(&target, &parent_of(&target), inputs, holds)
-}
-
-/// Refuse an output directory that is one of `inputs`, holds one (when it
-/// is replaced as a whole, or added to beside it: `holds`), or lies inside
-/// an input directory: writing it would replace or add to what the run
-/// reads.
-fn not_an_input(target: &Path, parent: &Path, inputs: &[PathBuf], holds: bool) -> Result<()> {
-    let Ok(parent) = std::fs::canonicalize(parent) else {
-        return Ok(()); // created below, so it holds no input
-    };
-    let target = parent.join(target.file_name().unwrap_or_default());
-    for input in inputs
-        .iter()
-        .filter(|p| p.as_os_str() != crate::read::STDIN)
-    {
-        let Ok(input) = std::fs::canonicalize(input) else {
-            continue;
-        };
-        let clash = if input == target {
-            Some("is")
-        } else if holds && input.starts_with(&target) {
-            Some("holds")
-        } else if target.starts_with(&input) {
-            Some("is inside")
-        } else {
-            None
-        };
-        if let Some(how) = clash {
-            return Err(Error::fatal(format!(
-                "--out {}: {how} the input {}; tokenledger never writes into its inputs: \
-                 choose another directory",
-                target.display(),
-                input.display()
-            )));
-        }
-    }
-    Ok(())
 }
 
 /// The files of the earlier output at `target` (none if it is absent or
