@@ -18,6 +18,8 @@ pub mod spans;
 pub mod timings;
 pub mod usage;
 
+use std::collections::HashSet;
+
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
@@ -26,7 +28,7 @@ use crate::attribute::{attribute, Ledger, Of};
 use crate::checks::Checks;
 use crate::dimension::{Dimension, NONE};
 use crate::error::Result;
-use crate::hash::FastMap;
+use crate::hash::{FastBuild, FastMap};
 use crate::join::{join, Fingerprint, Joined};
 use crate::ledger::{check_conservation, column_totals, round_all, Report};
 use crate::model::Cost;
@@ -204,7 +206,7 @@ pub fn month(
         as_of,
         outcomes,
     };
-    month.judge(keys, &config.answers);
+    month.judge(keys, &config.answers, range);
     timings.phase("round, allocate and judge");
     Ok(month)
 }
@@ -372,7 +374,13 @@ impl Month {
     /// Record the failed gates and warnings in the summary: the checks',
     /// the budgets' (with `fail_on_budget`; and their own warnings) and the
     /// sanity gates'.
-    fn judge(&mut self, keys: &AttrKeys, config: &AnswerConfig) {
+    /// `days` are the records' first and last (the budgets' months).
+    fn judge(
+        &mut self,
+        keys: &AttrKeys,
+        config: &AnswerConfig,
+        days: Option<(NaiveDate, NaiveDate)>,
+    ) {
         let verdict = sanity::judge(&self.facts(keys, config.min_match));
         let mut failed = self.checks.failed();
         if config.fail_on_budget {
@@ -393,7 +401,6 @@ impl Month {
         warnings.extend(self.outcomes_unmatched(config));
         warnings.extend(skipped_warning(&self.summary.skipped));
         if let Some(rows) = &self.budget_rows {
-            let days = answers::record_days(&self.usage.records);
             warnings.extend(budget::warnings(rows, days, self.usage.period.is_some()));
         }
         if let Some(a) = &self.allocation {
@@ -419,14 +426,12 @@ impl Month {
     /// made no model call is counted with them: its trace is not kept).
     fn outcomes_unmatched(&self, config: &AnswerConfig) -> Option<String> {
         let (outcomes, path) = (self.outcomes.as_ref()?, config.outcomes.as_ref()?);
-        let mut matched: FastMap<u128, ()> = FastMap::default();
-        for call in &self.resolved.calls {
-            if outcomes.contains_key(&call.trace_id) {
-                matched.insert(call.trace_id, ());
-            }
-        }
+        let matched: HashSet<u128, FastBuild> = (self.resolved.calls.iter())
+            .map(|call| call.trace_id)
+            .filter(|trace| outcomes.contains_key(trace))
+            .collect();
         let mut unmatched: Vec<u128> = (outcomes.keys())
-            .filter(|t| !matched.contains_key(*t))
+            .filter(|t| !matched.contains(*t))
             .copied()
             .collect();
         unmatched.sort_unstable();

@@ -314,7 +314,7 @@ fn call_info(
         + attrs
             .token_count("gen_ai.usage.cache_write.input_tokens")?
             .unwrap_or(0);
-    let input = input.map(|n| input_with_cached(attrs, n, cached));
+    let input = input.map(|n| input_with_cached(attrs, model.as_deref(), n, cached));
     let (output, reasoning) = output_tokens(attrs, model.as_deref(), input)?;
     // An embeddings call outputs vectors, not tokens: the conventions (and
     // OpenLLMetry, Vercel's `ai.usage.tokens`, Spring AI) count its input
@@ -439,7 +439,7 @@ fn total_tokens(attrs: &dyn Attributes) -> Option<u64> {
 /// and so does a total that counts them beside the input and output
 /// (Converse's `totalTokens`; not a Gemini call's, whose total may hold
 /// thinking tokens).
-fn input_with_cached(attrs: &dyn Attributes, input: u64, cached: u64) -> u64 {
+fn input_with_cached(attrs: &dyn Attributes, model: Option<&str>, input: u64, cached: u64) -> u64 {
     if cached == 0 {
         return input;
     }
@@ -449,14 +449,19 @@ fn input_with_cached(attrs: &dyn Attributes, input: u64, cached: u64) -> u64 {
     ]
     .into_iter()
     .find_map(|k| attrs.value(k).and_then(|v| v.count()));
-    let gemini = model_of(attrs).is_some_and(|m| m.to_ascii_lowercase().contains("gemini"));
-    let total_counts_cached =
-        !gemini && output.is_some_and(|o| total_tokens(attrs) == Some(input + cached + o));
+    let total_counts_cached = !is_gemini(model)
+        && output.is_some_and(|o| total_tokens(attrs) == Some(input + cached + o));
     if cached > input || total_counts_cached {
         input + cached
     } else {
         input
     }
+}
+
+/// Whether a span's model is a Gemini model (its total may hold thinking
+/// tokens no other count has).
+fn is_gemini(model: Option<&str>) -> bool {
+    model.is_some_and(|m| m.to_ascii_lowercase().contains("gemini"))
 }
 
 /// An output count that is the span's total while another output count
@@ -490,8 +495,13 @@ fn thinking_gap(
     model: Option<&str>,
     (input, output, reasoning): (Option<u64>, Option<u64>, Option<u64>),
 ) -> (Option<u64>, Option<u64>) {
-    let gemini = model.is_some_and(|m| m.to_ascii_lowercase().contains("gemini"));
-    match (gemini, reasoning, input, output, total_tokens(attrs)) {
+    match (
+        is_gemini(model),
+        reasoning,
+        input,
+        output,
+        total_tokens(attrs),
+    ) {
         (true, None, Some(i), Some(o), Some(t)) if t > i + o => (Some(t - i), Some(t - i - o)),
         _ => (output, reasoning),
     }
