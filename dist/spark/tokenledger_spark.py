@@ -7,7 +7,8 @@ computed by the tokenledger binary, the same as on one machine:
 1. cut: one task per span file runs `tokenledger partition` (each into its
    own directory), cutting its traces into N partitions by trace-id hash;
 2. shard: one task per partition i runs `tokenledger report --shard i/N
-   --whole-traces` over partition i of every file, writing a partial;
+   --whole-traces` over partition i of every file, writing a partial (a
+   shard reads the spans alone: no task but the merge reads the usage);
 3. merge: the driver runs `tokenledger merge` over the N partials, which
    checks each (manifest, partition ends, source fingerprints) and writes
    the month's reports: byte for byte what `tokenledger report` writes.
@@ -24,7 +25,8 @@ Usage:
       -- --usage /mnt/usage --invoice /mnt/invoices --period 2025-06
 
 Flags after `--` go to `report` and `merge` (span flags such as
---tenant-attr to the shard runs only). See docs/scale.md.
+--tenant-attr to the shard runs only; the shard runs do not read the usage,
+invoice or answer files the others name). See docs/scale.md.
 """
 
 import argparse

@@ -32,6 +32,8 @@ use super::{
 
 Exit codes: 0 success; 1 a gate failed (drift, budget, coverage, --min-match, no usage in the period),
 one line per gate on stderr; 2 an error (bad input or flags).")]
+// A shard reads the spans alone: `--usage` is the merge's.
+#[command(mut_arg("usage", |usage| usage.required(false).required_unless_present("shard")))]
 pub struct ReportArgs {
     /// Span files or directories (every *.json, *.jsonl inside): OTLP JSON
     /// lines or one OTLP JSON document per file.

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use super::{emit, Outcome, OutputConfig};
 use crate::error::Result;
 use crate::pipeline::config::{MonthConfig, SpanConfig};
+use crate::pipeline::intake::Intake;
 use crate::pipeline::usage::Usage;
 use crate::pipeline::{self, spans, Month, Prepared, Timings};
 use crate::shard;
@@ -35,38 +36,14 @@ impl ReportConfig {
 /// Run the pipeline (or, with `--shard`, its span half).
 pub fn run(config: &ReportConfig) -> Result<Outcome> {
     let mut timings = Timings::start();
+    if config.spans.keys.shard.is_some() {
+        return shard(config, &mut timings);
+    }
     let (mut usage, mut intake) = Usage::read(&config.month.usage)?;
     usage.price()?;
     timings.phase("read and price usage");
-    // A shard reads what the merge will read before the spans too: its
-    // span files then count from the same place, and bad inputs stop every
-    // shard early.
     let prepared = Prepared::new(&config.month, &usage, &mut intake)?;
     timings.phase("checks");
-    if config.spans.keys.shard.is_some() {
-        let before_spans = shard::BeforeSpans::of(&intake);
-        let resolved = spans::read(
-            &config.spans,
-            (&mut usage.interner, None),
-            &mut intake,
-            &mut timings,
-        )?;
-        let out = config
-            .output
-            .out
-            .as_deref()
-            .expect("--shard requires --out");
-        let state = (&usage.interner, &intake);
-        shard::write_partial(
-            out,
-            &config.inputs(),
-            &config.spans,
-            state,
-            &before_spans,
-            &resolved,
-        )?;
-        return Ok(Outcome::Pass);
-    }
     let resolved = spans::read(
         &config.spans,
         (&mut usage.interner, Some((&usage.records[..], &usage.ids))),
@@ -91,6 +68,21 @@ pub fn run(config: &ReportConfig) -> Result<Outcome> {
     // noticeable share of a large run.
     std::mem::forget(month);
     Ok(outcome)
+}
+
+/// A shard: its traces resolved and written as a partial. It reads the
+/// spans alone: the usage, invoices and answers' files are the merge's
+/// (given to a shard, they are not read), so a shard holds none of the
+/// month's billed records, and its calls' span files count from 0.
+fn shard(config: &ReportConfig, timings: &mut Timings) -> Result<Outcome> {
+    let mut interner = crate::intern::Interner::default();
+    let mut intake = Intake::new(config.month.usage.lenient);
+    let resolved = spans::read(&config.spans, (&mut interner, None), &mut intake, timings)?;
+    let out = (config.output.out.as_deref()).expect("--shard requires --out");
+    let state = (&interner, &intake);
+    let inputs = config.inputs();
+    shard::write_partial(out, &inputs, &config.spans, state, &resolved)?;
+    Ok(Outcome::Pass)
 }
 
 /// Say on stderr when the run took more memory than `--memory-limit`:

@@ -25,9 +25,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result, Skips};
+use crate::error::{Error, Result};
 use crate::model::Shard;
-use crate::pipeline::intake::Intake;
 use crate::read::span::parse_hex_id;
 use crate::read::SkippedFile;
 
@@ -113,24 +112,6 @@ struct PartialCall {
     agents: Vec<Option<String>>,
     file: u32,
     line: u64,
-}
-
-/// What a shard had read and skipped before its span files: every shard
-/// reads the usage and invoices, and `merge` reads them again, so only
-/// what the spans add goes into the partial.
-pub struct BeforeSpans {
-    skips: Skips,
-    skipped_files: usize,
-}
-
-impl BeforeSpans {
-    /// What `intake` holds now, before the spans.
-    pub fn of(intake: &Intake) -> BeforeSpans {
-        BeforeSpans {
-            skips: intake.skips.clone(),
-            skipped_files: intake.skipped_files.len(),
-        }
-    }
 }
 
 /// A hex id of a partial's file, or an error naming the directory.

@@ -32,7 +32,7 @@ pub fn read_partials(
     metas.sort_by_key(|(_, m)| m.shard.index);
     one_split(&metas)?;
     let before = intake.inputs.len();
-    same_run(&metas, before)?;
+    same_run(&metas)?;
     for (dir, meta) in &metas {
         lenient_only_if_lenient(dir, meta, intake.skips.is_lenient())?;
     }
@@ -62,7 +62,7 @@ pub fn read_partials(
         let mut settler = Settler::new(scope, &index, threads);
         for (dir, meta) in &metas {
             let file_of = |file: u32| {
-                let k = file.checked_sub(before as u32)? as usize;
+                let k = file.checked_sub(meta.inputs_before_spans as u32)? as usize;
                 (renumber.get(meta.shard.index as usize)?.get(k)).map(|i| before as u32 + i)
             };
             let mut settle = |batch| settler.settle(batch);
@@ -156,12 +156,12 @@ fn one_split(metas: &[(&PathBuf, Meta)]) -> Result<()> {
     Ok(())
 }
 
-/// Every shard looked for the same attribute keys after the same `before`
-/// usage and invoice files (and, split by hash, read the same span files).
-fn same_run(metas: &[(&PathBuf, Meta)], before: usize) -> Result<()> {
+/// Every shard looked for the same attribute keys (and, split by hash,
+/// read the same span files).
+fn same_run(metas: &[(&PathBuf, Meta)]) -> Result<()> {
     let first = &metas[0].1;
     for (dir, meta) in metas {
-        if let Some(what) = difference(first, meta, before) {
+        if let Some(what) = difference(first, meta) {
             return Err(Error::fatal(format!(
                 "{}: this shard was run with {what}; run every shard with the merge's arguments",
                 dir.display()
@@ -171,9 +171,8 @@ fn same_run(metas: &[(&PathBuf, Meta)], before: usize) -> Result<()> {
     Ok(())
 }
 
-/// What `meta`'s run had other than shard 0's (`first`) or the merge's
-/// (`before` usage and invoice files read before the spans), if anything.
-fn difference(first: &Meta, meta: &Meta, before: usize) -> Option<String> {
+/// What `meta`'s run had other than shard 0's (`first`), if anything.
+fn difference(first: &Meta, meta: &Meta) -> Option<String> {
     let keys = |m: &Meta| {
         [
             ("--tenant-attr", m.tenant_attr.clone()),
@@ -191,20 +190,14 @@ fn difference(first: &Meta, meta: &Meta, before: usize) -> Option<String> {
     let differ = (ours.iter().map(|f| &f.0))
         .zip(theirs.iter().map(|f| &f.0))
         .find(|(a, b)| a != b);
-    if !first.whole_traces && (ours.len() != theirs.len() || differ.is_some()) {
+    (!first.whole_traces && (ours.len() != theirs.len() || differ.is_some())).then(|| {
         let first_differing = differ.map_or_else(String::new, |(a, b)| {
             format!(": {} where shard 0 read {}", b.display(), a.display())
         });
-        return Some(format!(
+        format!(
             "{} span files, shard 0 with {}{first_differing}",
             theirs.len(),
             ours.len()
-        ));
-    }
-    (meta.inputs_before_spans != before).then(|| {
-        format!(
-            "{} usage and invoice file(s), this merge with {before}",
-            meta.inputs_before_spans
         )
     })
 }

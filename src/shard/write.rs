@@ -1,10 +1,9 @@
 //! A shard's resolved trees written as a partial directory.
 
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::{BeforeSpans, Meta, PartialCall, TRACES};
+use super::{Meta, PartialCall, TRACES};
 use crate::dimension::Dimension;
 use crate::error::{Error, Result};
 use crate::intern::{Interner, Sym};
@@ -14,20 +13,20 @@ use crate::read::InputKind;
 use crate::tree::Resolved;
 use crate::write::{OutDir, OutputKind};
 
-/// Write a shard's resolved trees into `out` as a partial: only what the
-/// spans added after `before` goes into it. The shard, its keys and whether the span files held its
-/// traces only (`--whole-traces`) come from `spans`; `inputs` are every
-/// input path, which `out` may not touch.
+/// Write a shard's resolved trees into `out` as a partial, with what
+/// `intake` says the shard read and skipped (it read the spans only). The
+/// shard, its keys and whether the span files held its traces only
+/// (`--whole-traces`) come from `spans`; `inputs` are every input path,
+/// which `out` may not touch.
 pub fn write_partial(
     out: &Path,
     inputs: &[PathBuf],
     spans: &SpanConfig,
     (interner, intake): (&Interner, &Intake),
-    before: &BeforeSpans,
     resolved: &Resolved,
 ) -> Result<()> {
     let calls = calls_jsonl(resolved, interner)?;
-    let meta = meta(spans, (interner, intake), before, resolved);
+    let meta = meta(spans, (interner, intake), resolved);
     let dir = OutDir::create(out, inputs, OutputKind::Partial)?;
     let mut json = serde_json::to_vec_pretty(&meta).map_err(|e| Error::fatal(e.to_string()))?;
     json.write_all(b"\n").expect("writing to memory");
@@ -73,13 +72,8 @@ fn calls_jsonl(resolved: &Resolved, interner: &Interner) -> Result<Vec<u8>> {
     Ok(calls)
 }
 
-/// `partial.json`: what the shard read, kept and skipped after `before`.
-fn meta(
-    spans: &SpanConfig,
-    (interner, intake): (&Interner, &Intake),
-    before: &BeforeSpans,
-    resolved: &Resolved,
-) -> Meta {
+/// `partial.json`: what the shard read, kept and skipped.
+fn meta(spans: &SpanConfig, (interner, intake): (&Interner, &Intake), resolved: &Resolved) -> Meta {
     let keys = &spans.keys;
     let whole_traces = spans.whole_traces;
     let shard = keys.shard.expect("a shard's partial");
@@ -88,13 +82,6 @@ fn meta(
         .iter()
         .filter(|i| i.kind != InputKind::Spans)
         .count();
-    let mut skipped: BTreeMap<String, u64> = BTreeMap::new();
-    for (kind, n) in &intake.skips.by_kind {
-        let before = before.skips.by_kind.get(kind).copied().unwrap_or(0);
-        if *n > before {
-            skipped.insert(kind.clone(), n - before);
-        }
-    }
     Meta {
         tokenledger_version: env!("CARGO_PKG_VERSION").to_string(),
         shard,
@@ -132,9 +119,9 @@ fn meta(
         duplicate_spans: resolved.duplicate_spans,
         wrapper_spans: resolved.wrapper_spans,
         ids_not_calls: resolved.ids_not_calls,
-        skipped,
-        skipped_first: intake.skips.first[before.skips.first.len()..].to_vec(),
-        skipped_span_files: intake.skipped_files[before.skipped_files..].to_vec(),
+        skipped: intake.skips.by_kind.clone(),
+        skipped_first: intake.skips.first.clone(),
+        skipped_span_files: intake.skipped_files.clone(),
         outcomes: resolved
             .outcomes
             .iter()
