@@ -255,3 +255,47 @@ fn a_negative_number_is_refused_with_what_was_expected() {
         assert!(stderr.contains(expected), "{flag}: {stderr}");
     }
 }
+
+#[test]
+fn zero_threads_and_empty_attribute_keys_are_refused() {
+    // `--threads 0` ran on one thread unsaid; an empty key names no
+    // attribute, so every span would go without a tenant.
+    let wd = Workdir::new("cli-zero");
+    let month = ["report", "--spans", "s", "--usage", "u.csv", "--out", "o"];
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &["--threads", "0"],
+            "expected a whole number of threads, at least 1, got \"0\"",
+        ),
+        (
+            &["--tenant-attr", ""],
+            "expected an attribute key, got an empty one",
+        ),
+        (
+            &["--tenant-attr", "tenant.id,,x"],
+            "expected an attribute key",
+        ),
+        (&["--feature-attr", " "], "expected an attribute key"),
+        (&["--join-attr", ""], "expected an attribute key"),
+    ];
+    for (flags, expected) in cases {
+        let args: Vec<&str> = month.iter().chain(flags).copied().collect();
+        let stderr = wd.fail(&args, 2);
+        assert!(stderr.contains(expected), "{flags:?}: {stderr}");
+    }
+    let stderr = wd.fail(
+        &[
+            "partition",
+            "--spans",
+            "s",
+            "--into",
+            "2",
+            "--out",
+            "p",
+            "--threads",
+            "0",
+        ],
+        2,
+    );
+    assert!(stderr.contains("at least 1"), "{stderr}");
+}

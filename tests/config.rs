@@ -145,3 +145,31 @@ fn pricing_keys_reach_the_pricing_subcommands() {
         );
     }
 }
+
+#[test]
+fn a_switch_the_config_sets_is_turned_off_by_its_no_flag() {
+    let wd = Workdir::handmade("cfg-no-switch");
+    let usage = wd.read("usage.csv");
+    wd.write("usage.csv", &format!("{usage}not,a,row\n"));
+    wd.write("c.toml", &format!("{REPORT}lenient = true\n"));
+    // The config's quiet and lenient: the bad row skipped, nothing printed.
+    assert_eq!(wd.run(&["report", "--config", "c.toml", "--out", "a"]), "");
+    let stdout = wd.run(&["report", "--config", "c.toml", "--no-quiet", "--out", "b"]);
+    assert!(stdout.contains("skipped"), "{stdout}");
+    let stderr = wd.fail(
+        &["report", "--config", "c.toml", "--no-lenient", "--out", "c"],
+        2,
+    );
+    assert!(stderr.contains("usage.csv:"), "{stderr}");
+    // Typed both ways, the last wins.
+    let args = [
+        "report",
+        "--config",
+        "c.toml",
+        "--no-lenient",
+        "--lenient",
+        "--out",
+        "d",
+    ];
+    assert_eq!(wd.run(&args), "");
+}

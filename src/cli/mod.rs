@@ -116,6 +116,23 @@ fn cgroup_limit() -> Option<u64> {
     v2.or_else(|| read(&root.join("memory/memory.limit_in_bytes")))
 }
 
+/// A thread count: a whole number, at least 1.
+fn thread_count(text: &str) -> std::result::Result<usize, String> {
+    text.parse::<usize>()
+        .ok()
+        .filter(|n| *n >= 1)
+        .ok_or_else(|| format!("expected a whole number of threads, at least 1, got \"{text}\""))
+}
+
+/// A span attribute key: not empty (an empty key names no attribute, so
+/// every span would go without it).
+fn attribute_key(text: &str) -> std::result::Result<String, String> {
+    match text.trim().is_empty() {
+        true => Err("expected an attribute key, got an empty one".to_string()),
+        false => Ok(text.to_string()),
+    }
+}
+
 fn positive_decimal(text: &str) -> std::result::Result<Decimal, String> {
     text.parse::<Decimal>()
         .ok()

@@ -19,8 +19,8 @@ use tokenledger::reconcile::Tolerance;
 use tokenledger::write::printable;
 
 use super::{
-    default_memory_limit, exchange_rate, memory_size, non_negative, percentage, positive_decimal,
-    stdin_once,
+    attribute_key, default_memory_limit, exchange_rate, memory_size, non_negative, percentage,
+    positive_decimal, stdin_once, thread_count,
 };
 
 /// Attribute a month of billed usage to the spans that made it.
@@ -45,13 +45,14 @@ pub struct ReportArgs {
         help_heading = "Attribution",
         value_name = "KEY",
         value_delimiter = ',',
+        value_parser = attribute_key,
         default_value = "tenant.id,gen_ai.conversation.id"
     )]
     pub tenant_attr: Vec<String>,
     /// Threads that parse span and usage files, resolve traces, look up
     /// the join's ids and roll up the postings [default: one per core].
     /// Results are the same for any number.
-    #[arg(long, value_name = "N", help_heading = "Scale")]
+    #[arg(long, value_name = "N", value_parser = thread_count, help_heading = "Scale")]
     pub threads: Option<usize>,
     /// Memory bound for the span state: past a sixth of it, spans are
     /// spilled by trace to temporary files under TMPDIR and resolved a
@@ -64,6 +65,7 @@ pub struct ReportArgs {
     #[arg(
         long,
         value_name = "KEY",
+        value_parser = attribute_key,
         default_value = "app.feature",
         help_heading = "Attribution"
     )]
@@ -75,6 +77,7 @@ pub struct ReportArgs {
         help_heading = "Attribution",
         value_name = "KEY",
         value_delimiter = ',',
+        value_parser = attribute_key,
         default_value = "gen_ai.response.id"
     )]
     pub join_attr: Vec<String>,
@@ -82,6 +85,7 @@ pub struct ReportArgs {
     #[arg(
         long,
         value_name = "KEY",
+        value_parser = attribute_key,
         default_value = "app.outcome",
         help_heading = "Attribution"
     )]
@@ -120,8 +124,21 @@ pub struct PipelineArgs {
     pub invoice: Vec<PathBuf>,
     /// With --invoice: add billed_usd to every report, each invoice line's
     /// residual spread over its rows pro rata to computed cost.
-    #[arg(long, requires = "invoice", help_heading = "Checks")]
+    #[arg(
+        long,
+        overrides_with = "no_true_up",
+        requires = "invoice",
+        help_heading = "Checks"
+    )]
     pub true_up: bool,
+    /// Turn off --true-up (set by a config file).
+    #[arg(
+        long,
+        overrides_with = "true_up",
+        hide_short_help = true,
+        help_heading = "Checks"
+    )]
+    pub no_true_up: bool,
     /// Invoice and coverage checks.
     #[command(flatten, next_help_heading = "Checks")]
     pub check: CheckArgs,
@@ -177,8 +194,11 @@ pub struct AnswerArgs {
     #[arg(long, value_name = "FILE")]
     pub budgets: Option<PathBuf>,
     /// With --budgets: exit 1 when any budget is over.
-    #[arg(long, requires = "budgets")]
+    #[arg(long, overrides_with = "no_fail_on_budget", requires = "budgets")]
     pub fail_on_budget: bool,
+    /// Turn off --fail-on-budget (set by a config file).
+    #[arg(long, overrides_with = "fail_on_budget", hide_short_help = true)]
+    pub no_fail_on_budget: bool,
     /// Treat the month as running to this UTC day: writes forecast.csv
     /// (month to date and month-end forecast per value, against its
     /// budget) [default: with --period current (or this month), the last
@@ -187,8 +207,11 @@ pub struct AnswerArgs {
     pub as_of: Option<chrono::NaiveDate>,
     /// With --budgets: exit 1 when any budgeted value is forecast over its
     /// budget (a mid-month gate).
-    #[arg(long, requires = "budgets")]
+    #[arg(long, overrides_with = "no_fail_on_forecast", requires = "budgets")]
     pub fail_on_forecast: bool,
+    /// Turn off --fail-on-forecast (set by a config file).
+    #[arg(long, overrides_with = "fail_on_forecast", hide_short_help = true)]
+    pub no_fail_on_forecast: bool,
 }
 
 /// Merge shard partials into the month's reports.
@@ -238,8 +261,11 @@ pub struct UsageArgs {
     #[arg(long, value_name = "YYYY-MM", value_parser = Period::parse)]
     pub period: Option<Period>,
     /// Skip malformed records (counted in the summary) instead of stopping.
-    #[arg(long)]
+    #[arg(long, overrides_with = "no_lenient")]
     pub lenient: bool,
+    /// Turn off --lenient (set by a config file).
+    #[arg(long, overrides_with = "lenient", hide_short_help = true)]
+    pub no_lenient: bool,
 }
 
 /// Flags of every command that compares with an invoice.
@@ -282,8 +308,11 @@ pub struct OutputArgs {
     #[arg(long)]
     pub raw_csv: bool,
     /// Print no summary and no warnings (a failed gate is still named).
-    #[arg(long)]
+    #[arg(long, overrides_with = "no_quiet")]
     pub quiet: bool,
+    /// Turn off --quiet (set by a config file).
+    #[arg(long, overrides_with = "quiet", hide_short_help = true)]
+    pub no_quiet: bool,
     /// Print summary.json to stdout instead of the human summary.
     #[arg(long)]
     pub json: bool,
@@ -351,20 +380,21 @@ impl PipelineArgs {
             usage: self.usage.config(),
             checks: self.check.config(
                 self.invoice.clone(),
-                self.true_up || self.allocation.is_some() && !self.invoice.is_empty(),
+                self.true_up && !self.no_true_up
+                    || self.allocation.is_some() && !self.invoice.is_empty(),
             ),
             answers: AnswerConfig {
                 outcomes: a.outcomes.clone(),
                 success_outcome: a.success_outcome.clone(),
                 outlier_factor: a.outlier_factor,
                 budgets: a.budgets.clone(),
-                fail_on_budget: a.fail_on_budget,
+                fail_on_budget: a.fail_on_budget && !a.no_fail_on_budget,
                 min_match: self.min_match,
                 compute: output.out.is_some() || output.print.is_some(),
                 allocation: self.allocation.clone(),
                 min_allocated: self.min_allocated,
                 as_of: a.as_of,
-                fail_on_forecast: a.fail_on_forecast,
+                fail_on_forecast: a.fail_on_forecast && !a.no_fail_on_forecast,
             },
             fingerprint_window: self.fingerprint_window,
             config_file,
@@ -410,7 +440,7 @@ impl UsageArgs {
             format: self.usage_format,
             pricing: self.pricing.clone(),
             period: self.period,
-            lenient: self.lenient,
+            lenient: self.lenient && !self.no_lenient,
             threads: available_threads(),
         }
     }
@@ -439,7 +469,7 @@ impl OutputArgs {
             out: self.out.clone(),
             print,
             raw_csv: self.raw_csv,
-            quiet: self.quiet,
+            quiet: self.quiet && !self.no_quiet,
             json: self.json,
         }
     }

@@ -38,7 +38,7 @@ pub struct PartitionArgs {
     pub out: PathBuf,
     /// Threads cutting lines [default: one per core]. The files written are
     /// the same for any number.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = super::thread_count)]
     pub threads: Option<usize>,
     /// Print nothing but errors.
     #[arg(long, short)]

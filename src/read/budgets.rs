@@ -139,6 +139,8 @@ mod tests {
             ("1e-28", "a budget below $0.000001"),
             ("1.000001e12", "over a trillion dollars"),
             ("0", "usd must be above 0"),
+            ("nan", "must be a number (USD)"),
+            ("-inf", "must be a number (USD)"),
         ] {
             let err = parse(usd).unwrap_err().to_string();
             assert!(

@@ -137,7 +137,7 @@ impl<'t> TomlReader<'t> {
             (true, Some(lit)) => match crate::money::exact_decimal(&lit) {
                 Some(d) => Some(d),
                 // A number no decimal holds exactly: never rounded quietly.
-                None if lit.parse::<f64>().is_ok() => {
+                None if lit.parse::<f64>().is_ok_and(f64::is_finite) => {
                     return Err(self.error(
                         span,
                         format!(
