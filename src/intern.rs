@@ -95,6 +95,19 @@ impl Interner {
         sym
     }
 
+    /// The number of distinct strings so far, for [`Interner::forget_since`].
+    pub fn mark(&self) -> usize {
+        self.names.len()
+    }
+
+    /// Forget every string interned since `mark` (its [`Interner::mark`]
+    /// then): their symbols name nothing from now on.
+    pub fn forget_since(&mut self, mark: usize) {
+        for name in self.names.drain(mark..) {
+            self.ids.remove(&name);
+        }
+    }
+
     /// The string behind `sym`.
     pub fn get(&self, sym: Sym) -> &str {
         &self.names[sym.index()]

@@ -466,3 +466,131 @@ fn partitioned_shards_merge_byte_identical_to_one_run() {
     );
     assert!(!wd.path("lost").exists());
 }
+
+/// Break the input token count of the first call on lines 3 and 9 of each
+/// span file: six bad spans, in traces of every shard, one more than the
+/// summary names.
+fn break_token_counts(wd: &Workdir) {
+    let count = r#""gen_ai.usage.input_tokens","value":{"intValue":""#;
+    let bad = r#""gen_ai.usage.input_tokens","value":{"stringValue":"x"#;
+    for file in ["part-0", "part-1", "part-2"] {
+        let path = format!("fleet/spans/{file}.jsonl");
+        let mut lines: Vec<String> = wd.read(&path).lines().map(str::to_string).collect();
+        for at in [2, 8] {
+            lines[at] = lines[at].replacen(count, bad, 1);
+        }
+        wd.write(&path, &(lines.join("\n") + "\n"));
+    }
+}
+
+#[test]
+fn skipped_spans_merge_as_one_run_counts_and_names_them() {
+    let wd = Workdir::new("shard-skips");
+    let sim = [
+        "simulate",
+        "--runs",
+        "300",
+        "--seed",
+        "77",
+        "--span-files",
+        "3",
+    ];
+    wd.run(&[&sim[..], &["--out", "fleet"]].concat());
+    break_token_counts(&wd);
+    let month = [
+        "--usage",
+        "fleet/usage.csv",
+        "--period",
+        "2025-06",
+        "--lenient",
+        "--quiet",
+    ];
+    wd.run(
+        &[
+            &["report", "--spans", "fleet/spans", "--out", "one"],
+            &month[..],
+        ]
+        .concat(),
+    );
+    let expected = files(&wd, "one");
+    assert!(text_of(&expected, "summary.json").contains("\"bad-span\": 6"));
+    // Hash-filtered shards: every shard meets every bad span (the first
+    // counts them); partitions: each shard its own, named by the source.
+    let cut = [
+        "partition",
+        "--spans",
+        "fleet/spans",
+        "--into",
+        "3",
+        "--out",
+        "parts",
+        "-q",
+    ];
+    wd.run(&cut);
+    for whole in [false, true] {
+        let mut partials = Vec::new();
+        for i in 0..3 {
+            let (shard, out) = (format!("{i}/3"), format!("p-{whole}-{i}"));
+            let part = format!("parts/part-0000{i}-of-00003");
+            let spans = if whole { part.as_str() } else { "fleet/spans" };
+            let mut args = vec!["report", "--spans", spans, "--shard", &shard, "--lenient"];
+            args.extend(["--out", &out, "--quiet"]);
+            args.extend(whole.then_some("--whole-traces"));
+            wd.run(&args);
+            partials.push(out);
+        }
+        let out = format!("merged-{whole}");
+        let mut args: Vec<&str> = vec!["merge"];
+        args.extend(partials.iter().map(String::as_str));
+        wd.run(&[&args[..], &["--out", &out], &month[..]].concat());
+        assert_same_files(
+            &files(&wd, &out),
+            &expected,
+            &format!("whole traces {whole}"),
+        );
+        let strict = [
+            &args[..],
+            &["--usage", "fleet/usage.csv", "--out", "strict"],
+        ]
+        .concat();
+        assert!(wd.fail(&strict, 2).contains("its shard ran with --lenient"));
+    }
+}
+
+#[test]
+fn shards_of_two_different_streams_are_refused() {
+    let wd = Workdir::new("shard-stdin");
+    wd.run(&[
+        "simulate",
+        "--runs",
+        "40",
+        "--seed",
+        "3",
+        "--span-files",
+        "2",
+        "--out",
+        "fleet",
+    ]);
+    for (i, file) in ["part-0", "part-1"].iter().enumerate() {
+        let shard = format!("{i}/2");
+        let mut command = wd.command(&["report", "--spans", "-", "--shard", &shard]);
+        command.args(["--out", &format!("s{i}"), "--quiet"]);
+        let spans = std::fs::File::open(wd.path(&format!("fleet/spans/{file}.jsonl"))).unwrap();
+        assert!(command.stdin(spans).status().unwrap().success());
+    }
+    let merge = [
+        "merge",
+        "s0",
+        "s1",
+        "--usage",
+        "fleet/usage.csv",
+        "--out",
+        "m",
+    ];
+    let stderr = wd.fail(&merge, 2);
+    assert!(stderr.contains("-: shard 0/2 read"), "{stderr}");
+    assert!(
+        stderr.contains("the file changed between the shards' runs"),
+        "{stderr}"
+    );
+}

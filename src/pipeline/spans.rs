@@ -128,7 +128,10 @@ fn read_file(
     // Under --shard, `spans` counts this shard's spans only.
     let read = read::spans::read_file(path, file, &reading, interner, &mut intake.skips, sink)?;
     let fingerprint = match (whole, &read.part_of) {
-        (Some(shard), Some(part)) => Some(check_partition(path, shard, part, read.spans)?),
+        (Some(shard), Some(part)) => {
+            let spans = read.spans + read.bad_spans;
+            Some(check_partition(path, shard, part, spans)?)
+        }
         _ => fingerprint.map(|f| f.get()),
     };
     Ok(InputFile {
@@ -179,7 +182,9 @@ fn no_calls_notes(inputs: &[InputFile]) {
 }
 
 /// A partition read by its own shard: it must be that shard's, and whole
-/// (its last line, written by `partition`, counts the spans read). The
+/// (its last line, written by `partition`, counts the spans read, those
+/// refused alone under `--lenient` too: `partition` checks lines and ids,
+/// the reader a call's token counts). The
 /// size and hash of the source it was cut from, for `merge`.
 fn check_partition(path: &Path, shard: Shard, part: &PartOf, spans: u64) -> Result<(u64, Sha)> {
     if (part.index, part.count) != (shard.index, shard.count) {

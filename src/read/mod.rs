@@ -354,15 +354,20 @@ pub fn open_fingerprinted(
     fingerprint: Option<&Fingerprint>,
 ) -> Result<(Vec<u8>, Source)> {
     let io = |e| Error::io(path, e);
-    let mut raw: Box<dyn Read + Send> = if path.as_os_str() == STDIN {
+    let stored: Box<dyn Read + Send> = if path.as_os_str() == STDIN {
         Box::new(std::io::stdin())
     } else {
         let file = File::open(path).map_err(io)?;
-        Box::new(ShrinkCheck {
-            file,
-            read: 0,
-            fingerprint: fingerprint.cloned(),
-        })
+        Box::new(ShrinkCheck { file, read: 0 })
+    };
+    // Standard input too: shards given two streams must not pass for
+    // shards of one.
+    let mut raw: Box<dyn Read + Send> = match fingerprint {
+        Some(fingerprint) => Box::new(Fingerprinting {
+            stored,
+            fingerprint: fingerprint.clone(),
+        }),
+        None => stored,
     };
     let magic = read_head(&mut raw, 4).map_err(io)?;
     let raw = BufReader::with_capacity(1 << 16, std::io::Cursor::new(magic.clone()).chain(raw));
@@ -424,16 +429,12 @@ impl Fingerprint {
 struct ShrinkCheck {
     file: File,
     read: u64,
-    fingerprint: Option<Fingerprint>,
 }
 
 impl Read for ShrinkCheck {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.file.read(buf)?;
         self.read += n as u64;
-        if let Some(fingerprint) = &self.fingerprint {
-            fingerprint.add(&buf[..n]);
-        }
         if n == 0 && !buf.is_empty() {
             let meta = self.file.metadata()?;
             if meta.is_file() && meta.len() < self.read {
@@ -445,6 +446,21 @@ impl Read for ShrinkCheck {
                 )));
             }
         }
+        Ok(n)
+    }
+}
+
+/// The bytes of a file or stream as stored, added to a fingerprint as
+/// they are read.
+struct Fingerprinting {
+    stored: Box<dyn Read + Send>,
+    fingerprint: Fingerprint,
+}
+
+impl Read for Fingerprinting {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.stored.read(buf)?;
+        self.fingerprint.add(&buf[..n]);
         Ok(n)
     }
 }

@@ -27,7 +27,7 @@ pub struct AttrKeys {
     /// Root-span attribute naming the run's outcome (`--outcome-attr`).
     pub outcome: String,
     /// With `--shard`: only this shard's traces are kept; other spans are
-    /// dropped once their ids are checked, before their attributes are read.
+    /// read and checked as any, then dropped.
     pub shard: Option<crate::model::Shard>,
 }
 
@@ -202,8 +202,8 @@ fn id_in_output(attrs: &dyn Attributes) -> Option<String> {
         .filter(|id| !id.is_empty())
 }
 
-/// Reduce one span to what attribution needs; `None` for a well-formed
-/// span of another shard's trace.
+/// Reduce one span to what attribution needs; `None` for a span of another
+/// shard's trace (checked as any).
 pub fn compact(
     name: &str,
     ids: Ids,
@@ -213,9 +213,29 @@ pub fn compact(
     interner: &mut Interner,
 ) -> std::result::Result<Option<Span>, String> {
     let (trace_id, span_id, parent_id) = ids.parse(name)?;
+    // A span of another shard's trace is read whole all the same, so every
+    // shard meets what one run would refuse in it (a call's token counts,
+    // an attribute given twice) and the first shard counts it; the names
+    // it interned are forgotten.
+    let ids = (trace_id, span_id, parent_id, ids.start_ns);
     if keys.shard.is_some_and(|shard| !shard.owns(trace_id)) {
-        return Ok(None);
+        let mark = interner.mark();
+        let read = span_of(name, ids, attrs, origin, keys, interner);
+        interner.forget_since(mark);
+        return read.map(|_| None);
     }
+    span_of(name, ids, attrs, origin, keys, interner).map(Some)
+}
+
+/// The compact span of `name` with its parsed ids and start.
+fn span_of(
+    name: &str,
+    (trace_id, span_id, parent_id, start_ns): (u128, u64, u64, u64),
+    attrs: &dyn Attributes,
+    origin: Origin,
+    keys: &AttrKeys,
+    interner: &mut Interner,
+) -> std::result::Result<Span, String> {
     // Logfire writes its message template as the span name (`Agent run:
     // {name!r}`); the formatted message is `logfire.msg`.
     let formatted = name
@@ -245,7 +265,7 @@ pub fn compact(
     let feature = attrs.text(&keys.feature).map(|v| interner.intern(&v));
     let call = (role == Role::Call).then(|| {
         let join_key = join_key.map(|k| k.into());
-        let facts = (interner.intern(name), join_key, ids.start_ns);
+        let facts = (interner.intern(name), join_key, start_ns);
         call_info(attrs, &op, facts, interner).map_err(|bad| format!("span \"{name}\": {bad}"))
     });
     let call = call.transpose()?;
@@ -254,7 +274,7 @@ pub fn compact(
     } else {
         None
     };
-    Ok(Some(Span {
+    Ok(Span {
         trace_id,
         span_id,
         parent_id,
@@ -266,7 +286,7 @@ pub fn compact(
         outcome,
         call,
         origin,
-    }))
+    })
 }
 
 /// A span's role, and for a call its join id. Only a model call's id

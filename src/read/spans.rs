@@ -83,6 +83,8 @@ struct Parsed {
     spans: Vec<Span>,
     interner: Interner,
     errors: Vec<Error>,
+    /// Spans refused alone (their line's others read on).
+    bad_spans: u64,
 }
 
 /// Parse the lines of `block`, the first being line `first_line`.
@@ -98,6 +100,7 @@ fn parse_block(
         spans: Vec::new(),
         interner: Interner::default(),
         errors: Vec::new(),
+        bad_spans: 0,
     };
     let mut start = 0;
     let ends = memchr::memchr_iter(b'\n', block).chain(std::iter::once(block.len()));
@@ -127,6 +130,7 @@ fn parse_block(
         let bad = &mut |message| bad_spans.push(message);
         let read = dialect.parse_line(text, origin, keys, &mut parsed.interner, (sink, bad));
         let record = |(kind, message)| Error::record(path, line_no, kind, message);
+        parsed.bad_spans += bad_spans.len() as u64;
         let bad_spans = bad_spans.into_iter().map(|m| ("bad-span", m));
         parsed.errors.extend(bad_spans.map(record));
         if let Err(problem) = read {
@@ -319,6 +323,9 @@ pub(crate) fn open<'p>(
 pub struct FileSpans {
     /// The spans passed on (under a shard, its spans only).
     pub spans: u64,
+    /// The spans of a file of lines refused alone, each a bad record
+    /// (skipped under `--lenient`).
+    pub bad_spans: u64,
     /// The file's dialect.
     pub dialect: Dialect,
     /// The partition header of a file written by `tokenledger partition`.
@@ -354,6 +361,7 @@ pub fn read_file(
             let (spans, dialect) = read?;
             return Ok(FileSpans {
                 spans,
+                bad_spans: 0,
                 dialect,
                 part_of: None,
             });
@@ -364,11 +372,18 @@ pub fn read_file(
             blocks,
         } => (dialect, part_of, blocks),
     };
-    let mut spans = 0u64;
-    let parse = |first, block: &[u8]| parse_block(block, first, dialect, path, file, keys);
+    let (mut spans, mut bad_spans) = (0u64, 0u64);
+    // A partition keeps its source's line numbers: a bad record in it is
+    // named by the source's file and line, as one run over the sources
+    // names it.
+    let named = part_of
+        .as_ref()
+        .map_or(path, |part| Path::new(&part.source));
+    let parse = |first, block: &[u8]| parse_block(block, first, dialect, named, file, keys);
     super::blocks::parse_in_order(&mut blocks, threads, parse, &mut |block: Parsed| {
         let map = interner.absorb(block.interner);
         spans += block.spans.len() as u64;
+        bad_spans += block.bad_spans;
         for mut span in block.spans {
             span.remap(&map.syms);
             sink(span);
@@ -377,6 +392,7 @@ pub fn read_file(
     })?;
     Ok(FileSpans {
         spans,
+        bad_spans,
         dialect,
         part_of,
     })

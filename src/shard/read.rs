@@ -50,6 +50,7 @@ pub fn read_partials(
         same_files(&metas)?
     };
     intake.inputs.extend(files);
+    let first_skips = first_skips_in_order(&metas, &renumber);
     // Before the calls are read: a list of every trace (32 bytes each).
     no_trace_twice(&metas)?;
     let mut resolved = Resolved {
@@ -73,6 +74,7 @@ pub fn read_partials(
         Ok::<_, Error>(settler.finish())
     })?;
     drop(index);
+    intake.skips.absorb(&Default::default(), &first_skips);
     (resolved.calls, resolved.found) = (calls, Some(found));
     resolved.sort_calls();
     resolved.reread = Some(Box::new(PartialCalls { read }));
@@ -219,7 +221,7 @@ fn absorb(
     resolved.duplicate_spans += meta.duplicate_spans;
     resolved.wrapper_spans += meta.wrapper_spans;
     resolved.ids_not_calls += meta.ids_not_calls;
-    intake.skips.absorb(&meta.skipped, &meta.skipped_first);
+    intake.skips.absorb(&meta.skipped, &[]);
     if meta.shard.index == 0 || whole {
         intake
             .skipped_files
@@ -231,6 +233,40 @@ fn absorb(
     }
     let shared = &mut resolved.shared_agents;
     read_calls(dir, (interner, shared), (file_of, settle))
+}
+
+/// The partials' first skipped records in the order one run meets them:
+/// by the place in the merge of the span file each names, then its line
+/// (one naming none of them, a tree's, after those, in shard order).
+fn first_skips_in_order(metas: &[(&PathBuf, Meta)], renumber: &[Vec<u32>]) -> Vec<String> {
+    let mut found = Vec::new();
+    for (_, meta) in metas {
+        let places = &renumber[meta.shard.index as usize];
+        let sources = meta.span_file_sources.iter().map(Option::as_deref);
+        let names: Vec<(String, u32)> = (meta.span_files.iter().zip(places))
+            .zip(sources.chain(std::iter::repeat(None)))
+            .map(|(((path, _, _), place), source)| {
+                let name = source.map_or_else(|| path.display().to_string(), str::to_string);
+                (name, *place)
+            })
+            .collect();
+        for message in &meta.skipped_first {
+            found.push((place_of(message, &names), found.len(), message.clone()));
+        }
+    }
+    found.sort_unstable();
+    found.into_iter().map(|(_, _, message)| message).collect()
+}
+
+/// The (file place, line) a skipped record's message names: it begins
+/// `NAME:LINE: ` for one of `names`; `(u32::MAX, 0)` for none.
+fn place_of(message: &str, names: &[(String, u32)]) -> (u32, u64) {
+    let named = |(name, place): &(String, u32)| {
+        let rest = message.strip_prefix(name.as_str())?.strip_prefix(':')?;
+        let line = rest.split_once(": ")?.0.parse().ok()?;
+        Some((*place, line))
+    };
+    names.iter().find_map(named).unwrap_or((u32::MAX, 0))
 }
 
 /// A merge without `--lenient` stops where one run would: on a partial

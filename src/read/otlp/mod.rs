@@ -99,8 +99,8 @@ struct Reading<'t, 'b> {
 
 /// The trace id of every span of one OTLP JSON line, in order, or the
 /// line's problem with its JSON or its ids as [`parse_line`] finds it (a
-/// call's bad token count is found when its part is read, naming the
-/// part's file).
+/// call's bad token count is found when its part is read, naming its
+/// source's file and line).
 pub fn trace_ids(text: &str) -> std::result::Result<Vec<u128>, (&'static str, String)> {
     all_trace_ids(parse_data(text)?).map_err(|message| ("bad-span", message))
 }
