@@ -2,8 +2,8 @@
 //! pipelines writing one span): one copy is kept and the others counted
 //! (of a call's copies whose starts differ within a microsecond, as an
 //! OTLP and a Jaeger export of it do, the earliest start, so the join and
-//! the steps never depend on which file was read first); a copy that says something else is not a copy, and which one
-//! is right cannot be known.
+//! the steps never depend on which file was read first); a copy that says
+//! something else is not a copy, and which one is right cannot be known.
 
 use super::Resolved;
 use crate::error::Result;
@@ -13,9 +13,8 @@ use crate::model::{CallInfo, Span};
 /// Keep one copy of a span exported twice (the first read; of a call's,
 /// the earliest start), counting the others in `duplicate_spans`; the
 /// index from span id to position in `spans`. A copy that differs from
-/// the kept one in anything but where it was read is
-/// handed to `conflict` (an error; under `--lenient` counted, and the
-/// first kept).
+/// the kept one in anything but where it was read is handed to `conflict`
+/// (an error; under `--lenient` counted, and the first kept).
 pub(super) fn drop_duplicate_spans(
     spans: &mut Vec<Span>,
     out: &mut Resolved,
@@ -33,17 +32,17 @@ pub(super) fn drop_duplicate_spans(
             std::collections::hash_map::Entry::Occupied(mut first) => {
                 let at = *first.get() as usize;
                 let kept = &spans[at];
-                if !same_content(kept, span) {
+                let same = same_content(kept, span);
+                if !same {
                     conflict(kept, span)?;
-                } else if start(span) < start(kept) {
-                    // Copies a part of a microsecond apart: the earlier
-                    // start is kept, whichever file was read first.
-                    keep[at] = false;
-                    first.insert(i as u32);
-                    duplicates += 1;
-                    continue;
                 }
-                keep[i] = false;
+                // Copies a part of a microsecond apart: the earlier start
+                // is kept, whichever file was read first.
+                let dropped = match same && start(span) < start(kept) {
+                    true => std::mem::replace(first.get_mut(), i as u32) as usize,
+                    false => i,
+                };
+                keep[dropped] = false;
                 duplicates += 1;
             }
         }
