@@ -5,10 +5,10 @@
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
-use rust_decimal::Decimal;
+use rust_decimal::{Decimal, RoundingStrategy};
 
 use crate::model::{TokenType, UsageRecord};
-use crate::money::ratio;
+
 use crate::price::PriceTable;
 use crate::read::provider_usage::ProviderUsage;
 use crate::reconcile::Names;
@@ -34,15 +34,20 @@ pub struct CoverageRow {
 }
 
 impl CoverageRow {
-    /// Per-request tokens as a percentage of the provider's, 2 places;
-    /// `None` when the provider reports none.
+    /// Per-request tokens as a percentage of the provider's, rounded down
+    /// to 2 places, so a row never shows more coverage than it has (89.999
+    /// is 89.99, below a 90 % gate); `None` when the provider reports none.
     pub fn pct(&self) -> Option<Decimal> {
-        ratio(
-            Decimal::from(self.per_request),
-            Decimal::from(self.provider_tokens),
-            100,
-            2,
-        )
+        let pct = self.exact_pct()?;
+        Some(pct.round_dp_with_strategy(2, RoundingStrategy::ToNegativeInfinity))
+    }
+
+    /// The same percentage, unrounded (28 significant digits): what
+    /// `--min-coverage` is compared with.
+    fn exact_pct(&self) -> Option<Decimal> {
+        let per_request = Decimal::from(self.per_request);
+        let pct = per_request.checked_mul(Decimal::ONE_HUNDRED)?;
+        pct.checked_div(Decimal::from(self.provider_tokens))
     }
 }
 
@@ -63,7 +68,7 @@ impl Coverage {
     pub fn below(&self, min: Decimal) -> usize {
         self.rows
             .iter()
-            .filter(|r| r.pct().is_some_and(|p| p < min))
+            .filter(|r| r.exact_pct().is_some_and(|p| p < min))
             .count()
     }
 }
@@ -155,5 +160,43 @@ impl CoverageJson {
             min_coverage_pct: min.map(|m| m.normalize().to_string()),
             below_min: min.map_or(0, |m| coverage.below(m)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(per_request: u128, provider_tokens: u128) -> CoverageRow {
+        CoverageRow {
+            provider: "openai".into(),
+            model: "m".into(),
+            day: NaiveDate::from_ymd_opt(2025, 6, 10).unwrap(),
+            token_type: TokenType::Input,
+            per_request,
+            provider_tokens,
+        }
+    }
+
+    #[test]
+    fn the_gate_compares_the_exact_coverage_and_the_cell_never_shows_more() {
+        // 89.999 % is below 90 %, and shows as 89.99, not 90.00; 499,999
+        // tokens missing of 10 billion are below 100 %.
+        for (per_request, provider, min, shown) in [
+            (89_999, 100_000, 90, "89.99"),
+            (9_999_500_001, 10_000_000_000, 100, "99.99"),
+            (2, 3, 67, "66.66"),
+        ] {
+            let coverage = Coverage {
+                rows: vec![row(per_request, provider)],
+            };
+            assert_eq!(coverage.below(Decimal::from(min)), 1, "{per_request}");
+            assert_eq!(coverage.rows[0].pct().unwrap().to_string(), shown);
+        }
+        let exact = Coverage {
+            rows: vec![row(90_000, 100_000), row(5, 0)],
+        };
+        assert_eq!(exact.below(Decimal::from(90)), 0);
+        assert_eq!(exact.rows[1].pct(), None);
     }
 }

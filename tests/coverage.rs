@@ -14,7 +14,7 @@ fn reconcile(wd: &Workdir, reports: &[&str], flags: &[&str]) -> std::process::Ou
 fn usage_reports_show_the_traffic_a_gateway_missed() {
     // OpenAI reports 20,000 input tokens for gpt-test on 06-20, 5,000 of them
     // cached: 15,000 uncached, of which the per-request usage has 10,000
-    // (66.67 %). Everything else, Anthropic's Console CSV included (dated
+    // (66.66 %). Everything else, Anthropic's Console CSV included (dated
     // and display names), is covered exactly.
     let wd = Workdir::handmade("coverage");
     wd.copy(&fixture("invoices/tokenledger.csv"), "invoice.csv");
@@ -48,7 +48,7 @@ anthropic,claude-test-1,2025-06-16,output,2000,2000,0,100.00
 anthropic,claude-test-1,2025-06-20,input,2000,2000,0,100.00
 anthropic,claude-test-1,2025-06-20,cache_write_1h,1000,1000,0,100.00
 anthropic,claude-test-1,2025-06-20,output,1000,1000,0,100.00
-openai,gpt-test,2025-06-20,input,10000,15000,-5000,66.67
+openai,gpt-test,2025-06-20,input,10000,15000,-5000,66.66
 openai,gpt-test,2025-06-20,cache_read,5000,5000,0,100.00
 openai,gpt-test,2025-06-20,output,2000,2000,0,100.00
 openai,gpt-test,2025-06-25,input,7,7,0,100.00
@@ -56,7 +56,7 @@ openai,gpt-test,2025-06-25,cache_read,3,3,0,100.00
 "
     );
     let summary = wd.read("out/summary.json");
-    assert!(summary.contains("\"coverage\": {\n    \"rows\": 17,\n    \"lowest_pct\": \"66.67\",\n    \"min_coverage_pct\": null,\n    \"below_min\": 0\n  }"), "{summary}");
+    assert!(summary.contains("\"coverage\": {\n    \"rows\": 17,\n    \"lowest_pct\": \"66.66\",\n    \"min_coverage_pct\": null,\n    \"below_min\": 0\n  }"), "{summary}");
 
     // The gate: one row below 90 % fails the run; 60 % passes.
     let out = reconcile(&wd, &["reports"], &["--min-coverage", "90"]);
@@ -67,6 +67,15 @@ openai,gpt-test,2025-06-25,cache_read,3,3,0,100.00
             .status
             .code(),
         Some(0)
+    );
+    // A report saved under a name no reader takes is said on the terminal,
+    // as `report` says it, not only in summary.json.
+    wd.write("reports/anthropic.ndjson", "{}\n");
+    let out = wd.reconcile("invoice.csv", &["--provider-usage", "reports"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("not read: 1 file(s) of the input directories: reports/anthropic.ndjson"),
+        "{stdout}"
     );
 }
 
@@ -126,7 +135,7 @@ fn the_dashboard_csv_reads_like_the_api_pages() {
     };
     let from_csv = coverage("openai-usage.csv");
     assert!(
-        from_csv.contains("\nopenai,gpt-test,2025-06-20,input,10000,15000,-5000,66.67\n"),
+        from_csv.contains("\nopenai,gpt-test,2025-06-20,input,10000,15000,-5000,66.66\n"),
         "{from_csv}"
     );
     assert_eq!(from_csv, coverage("openai-usage.json"));

@@ -92,11 +92,16 @@ pub fn emit(
     }
     timings.phase("answers and write");
     if !output.quiet {
-        for warning in &month.summary.warnings {
-            eprintln!("tokenledger: warning: {}", crate::terminal::escape(warning));
-        }
+        print_warnings(&month.summary.warnings);
     }
     Ok(Outcome::of(month.summary.failed_gates.clone()))
+}
+
+/// Each warning on stderr, on a line of its own.
+pub fn print_warnings(warnings: &[String]) {
+    for warning in warnings {
+        eprintln!("tokenledger: warning: {}", crate::terminal::escape(warning));
+    }
 }
 
 /// Write to stdout; a closed pipe (`| head`) ends the program quietly.

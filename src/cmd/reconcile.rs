@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use super::{print_stdout, Outcome, OutputConfig};
+use super::{print_stdout, print_warnings, Outcome, OutputConfig};
 use crate::error::Result;
 use crate::ledger::column_totals;
 use crate::pipeline::checks::check;
@@ -11,7 +11,7 @@ use crate::pipeline::config::{CheckConfig, UsageConfig};
 use crate::pipeline::output::{checks_terminal, write_checks};
 use crate::pipeline::usage::Usage;
 use crate::summary::TotalsJson;
-use crate::write::summary::summary_json;
+use crate::write::summary::{not_read, summary_json};
 use crate::write::{OutputKind, Outputs};
 
 /// What `reconcile` is asked to do.
@@ -38,6 +38,9 @@ pub fn run(config: &ReconcileConfig) -> Result<Outcome> {
     checks.summarise(&mut summary);
     summary.config = config.config_file.as_ref().map(|c| c.display().to_string());
     summary.raw_csv = config.output.raw_csv;
+    summary
+        .warnings
+        .extend(crate::pipeline::skipped_warning(&summary.skipped));
     let mut inputs = config.usage.paths.clone();
     inputs.extend(config.usage.pricing.clone());
     inputs.extend(config.checks.invoices.iter().cloned());
@@ -55,7 +58,11 @@ pub fn run(config: &ReconcileConfig) -> Result<Outcome> {
     if config.output.json {
         print_stdout(&summary_json(&summary)?)?;
     } else if !config.output.quiet {
-        print_stdout(checks_terminal(&checks, &summary).as_bytes())?;
+        let text = checks_terminal(&checks, &summary) + &not_read(&summary);
+        print_stdout(text.as_bytes())?;
+    }
+    if !config.output.quiet {
+        print_warnings(&summary.warnings);
     }
     Ok(Outcome::of(checks.failed()))
 }

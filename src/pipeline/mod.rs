@@ -214,7 +214,7 @@ pub fn month(
 /// What `--lenient` left out, said as a warning (the terminal's one count
 /// is easy to miss when most of a month was skipped): how many, of which
 /// kinds, and the first.
-fn skipped_warning(skipped: &crate::summary::SkippedJson) -> Option<String> {
+pub(crate) fn skipped_warning(skipped: &crate::summary::SkippedJson) -> Option<String> {
     let total: u64 = skipped.by_kind.values().sum();
     let first = skipped.first.first()?;
     let kinds: Vec<String> = (skipped.by_kind.iter())

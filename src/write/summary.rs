@@ -51,7 +51,7 @@ pub fn terminal_summary(
 
 /// The files of walked input directories left unread, the first three
 /// named (all of them are in `summary.json`'s `skipped_files`).
-fn not_read(summary: &Summary) -> String {
+pub fn not_read(summary: &Summary) -> String {
     let files = &summary.skipped_files;
     if files.is_empty() {
         return String::new();
