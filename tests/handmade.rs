@@ -261,3 +261,33 @@ fn without_period_the_may_record_is_priced_too() {
     assert!(summary.contains(r#""cost_usd": "7.022358""#), "{summary}");
     assert!(summary.contains(r#""out_of_period": 0"#), "{summary}");
 }
+
+#[test]
+fn a_feature_named_unattributed_keeps_its_runs_apart_from_the_unattributed_row() {
+    // Trace A's feature is the literal `(unattributed)`: its run costs
+    // 0.04985, the records no run claims (req-6) 0.000008, in rows of their
+    // own; together they were one group of 0.049858 for one run.
+    let wd = Workdir::handmade("handmade-unattributed-feature");
+    let parents = wd.read("spans/parents.json");
+    let renamed = parents.replace(
+        "\"stringValue\": \"research\"",
+        "\"stringValue\": \"(unattributed)\"",
+    );
+    wd.write("spans/parents.json", &renamed);
+    wd.run(&[&HANDMADE_REPORT[..], &["--period", "2025-06"]].concat());
+    assert_eq!(
+        wd.read("out/by_outcome.csv"),
+        "feature,runs,successful_runs,cost_usd,cost_per_run_usd,cost_per_successful_run_usd
+(none),1,0,0.972500,0.972500,
+(unattributed),1,0,0.049850,0.049850,
+(unattributed),0,0,0.000008,,
+"
+    );
+    let spread = wd.read("out/distribution.csv");
+    assert!(
+        spread.contains(
+            "\nfeature,(unattributed),1,0.049850,0.049850,0.049850,0.049850,0.049850,0.049850\n"
+        ),
+        "{spread}"
+    );
+}

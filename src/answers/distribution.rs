@@ -5,8 +5,7 @@ use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
 
-use super::{mean, percentile, RunCost, RunLabel};
-use crate::hash::FastMap;
+use super::{mean, percentile, GroupCosts, RunCost, RunLabel};
 use crate::money::Micros;
 
 /// One row of `distribution.csv`.
@@ -38,8 +37,8 @@ pub struct Spread {
 /// [`super::run_group_costs`]), so it agrees with `by_outcome.csv`.
 pub fn distribution(
     runs: &[RunCost],
-    feature_costs: &FastMap<String, Micros>,
-    agent_costs: &FastMap<String, Micros>,
+    feature_costs: &GroupCosts,
+    agent_costs: &GroupCosts,
 ) -> Vec<Spread> {
     let mut out = Vec::new();
     let dimensions = [
@@ -50,7 +49,7 @@ pub fn distribution(
         let mut rows: Vec<Spread> = percentiles(runs, label, [50, 95, 99])
             .into_iter()
             .map(|(key, group)| {
-                let total = group_costs[key];
+                let total = group_costs.runs(key);
                 let [p50, p95, p99] = group.at;
                 Spread {
                     dimension,

@@ -113,27 +113,49 @@ pub enum RunLabel {
 /// row included) sharing a `label`, rounded the way the `by_*.csv` reports
 /// round theirs, to the same column totals (`columns`): a group holding the
 /// same calls as a report row (no `(mixed)` run) costs the same micro-dollars
-/// in both files, and the groups sum to the month's total.
+/// in both files, and the groups sum to the month's total. A row that is
+/// no run (`(unattributed)`, `(invoice only)`) is a group of its own, apart
+/// from runs whose label reads the same (a feature named `(unattributed)`).
 pub fn run_group_costs(
     rows: &[RoundedRow],
     label: RunLabel,
     columns: &[Micros; crate::ledger::COLUMNS],
-) -> Result<FastMap<String, Micros>> {
-    let mut groups: FastMap<&str, Totals> = FastMap::default();
+) -> Result<GroupCosts> {
+    let mut groups: FastMap<(&str, &str), Totals> = FastMap::default();
     for row in rows {
+        let not_a_run = [UNATTRIBUTED, INVOICE_ONLY].contains(&&row.keys[0][..]);
+        let marker = if not_a_run { &row.keys[0] } else { "" };
         groups
-            .entry(&row.keys[label as usize])
+            .entry((&row.keys[label as usize], marker))
             .or_default()
             .merge(&row.totals);
     }
     let rows = groups
         .into_iter()
-        .map(|(key, totals)| (vec![key.into()].into(), totals, None))
+        .map(|((key, marker), totals)| (vec![key.into(), marker.into()].into(), totals, None))
         .collect();
-    Ok(round_rows(rows, columns, None)?
-        .into_iter()
-        .map(|row| (row.keys[0].to_string(), row.cost_usd()))
-        .collect())
+    let costs = round_rows(rows, columns, None)?.into_iter().map(|row| {
+        let group = (row.keys[1].is_empty(), row.keys[0].to_string());
+        (group, row.cost_usd())
+    });
+    Ok(GroupCosts(costs.collect()))
+}
+
+/// What [`run_group_costs`] gives: the cost of each group of runs, and of
+/// each row that is no run.
+pub struct GroupCosts(FastMap<(bool, String), Micros>);
+
+impl GroupCosts {
+    /// The cost of the runs labelled `label` (one of them at least).
+    pub fn runs(&self, label: &str) -> Micros {
+        self.0[&(true, label.to_string())]
+    }
+
+    /// The cost of the row of records that joined no run (`(unattributed)`),
+    /// if there is one.
+    pub fn unattributed(&self) -> Option<Micros> {
+        self.0.get(&(false, UNATTRIBUTED.to_string())).copied()
+    }
 }
 
 /// The nearest-rank `p`-th percentile of ascending `sorted` (not empty):

@@ -3,9 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use super::RunCost;
+use super::{GroupCosts, RunCost};
 use crate::dimension::UNATTRIBUTED;
-use crate::hash::FastMap;
 use crate::money::Micros;
 
 /// One row of `by_outcome.csv`.
@@ -35,7 +34,7 @@ pub fn by_outcome<'o>(
     runs: &[RunCost],
     outcome_of: impl Fn(u128) -> Option<&'o str>,
     success: &[String],
-    feature_costs: &FastMap<String, Micros>,
+    feature_costs: &GroupCosts,
 ) -> Vec<OutcomeRow> {
     let mut groups: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
     for run in runs {
@@ -49,7 +48,7 @@ pub fn by_outcome<'o>(
     let mut rows: Vec<OutcomeRow> = groups
         .into_iter()
         .map(|(feature, (runs, successes))| {
-            let cost = feature_costs[feature];
+            let cost = feature_costs.runs(feature);
             OutcomeRow {
                 feature: feature.to_string(),
                 runs,
@@ -61,8 +60,7 @@ pub fn by_outcome<'o>(
         })
         .collect();
     rows.sort_by(|a, b| b.cost.cmp(&a.cost).then_with(|| a.feature.cmp(&b.feature)));
-    let unattributed = feature_costs.get(UNATTRIBUTED).copied();
-    if let Some(cost) = unattributed.filter(|c| c.0 != 0) {
+    if let Some(cost) = feature_costs.unattributed().filter(|c| c.0 != 0) {
         rows.push(OutcomeRow {
             feature: UNATTRIBUTED.to_string(),
             runs: 0,
