@@ -79,8 +79,8 @@ impl CsvOut {
 /// A cell as a spreadsheet may safely show it: a text cell that starts
 /// with a tab or a carriage return, or with `=`, `+`, `-` or `@` once its
 /// leading blanks and controls are skipped (spaces, NUL, line feeds,
-/// no-break and other Unicode spaces, zero-width characters, which a
-/// spreadsheet may skip too), gets a leading `'`. Numbers are kept. A cell
+/// no-break and other Unicode spaces, and every character drawn as nothing,
+/// which a spreadsheet may skip too), gets a leading `'`. Numbers are kept. A cell
 /// that starts with `'` gets one more, so [`restore`] gives every value
 /// back (`=acme` and `'=acme` stay two values).
 pub fn neutralise(cell: &str) -> Cow<'_, str> {
@@ -92,11 +92,7 @@ pub fn neutralise(cell: &str) -> Cow<'_, str> {
     {
         return Cow::Borrowed(cell);
     }
-    let hidden = |c: char| {
-        c.is_whitespace()
-            || c.is_control()
-            || matches!(c, '\u{200b}'..='\u{200d}' | '\u{2060}' | '\u{feff}')
-    };
+    let hidden = |c: char| c.is_whitespace() || c.is_control() || invisible(c);
     let risky = || {
         cell.starts_with(['\t', '\r'])
             || cell
@@ -109,6 +105,21 @@ pub fn neutralise(cell: &str) -> Cow<'_, str> {
     } else {
         Cow::Borrowed(cell)
     }
+}
+
+/// Whether `c` is drawn as nothing: a format character (Unicode category
+/// Cf: soft hyphen, bidirectional marks and isolates, zero-width and
+/// invisible operators, tags, …) or a default-ignorable one (variation
+/// selectors, fillers, the combining grapheme joiner).
+fn invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00ad}' | '\u{034f}' | '\u{0600}'..='\u{0605}' | '\u{061c}' | '\u{06dd}'
+        | '\u{070f}' | '\u{0890}'..='\u{0891}' | '\u{08e2}' | '\u{115f}'..='\u{1160}'
+        | '\u{17b4}'..='\u{17b5}' | '\u{180b}'..='\u{180f}' | '\u{200b}'..='\u{200f}'
+        | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{206f}' | '\u{3164}'
+        | '\u{fe00}'..='\u{fe0f}' | '\u{feff}' | '\u{ffa0}' | '\u{fff0}'..='\u{fffb}'
+        | '\u{110bd}' | '\u{110cd}' | '\u{13430}'..='\u{1343f}' | '\u{1bca0}'..='\u{1bca3}'
+        | '\u{1d173}'..='\u{1d17a}' | '\u{e0000}'..='\u{e0fff}')
 }
 
 /// The value a neutralised cell was written for: [`neutralise`] undone.
@@ -150,6 +161,12 @@ mod tests {
             "\u{3000}\u{200b}@SUM(A1)",
             "\u{feff}+1",
             " \t-2+3",
+            // Format characters: soft hyphen, Mongolian vowel separator,
+            // a left-to-right isolate, a language tag.
+            "\u{ad}=HYPERLINK(\"http://x\")",
+            "\u{180e}=1+2",
+            "\u{2066}@SUM(A1)",
+            "\u{e0001}-2+3",
         ] {
             assert_eq!(neutralise(hidden), format!("'{hidden}"), "{hidden:?}");
         }
