@@ -471,3 +471,49 @@ fn a_record_whose_two_ids_lead_to_two_kept_records_makes_them_one_request() {
         );
     }
 }
+
+#[test]
+fn a_parent_cycle_is_cut_in_one_place_whatever_the_span_order() {
+    // Agents x and y are each other's parent; the call is under y. Under
+    // --lenient the cycle is cut, and the run's root agent and tenant do
+    // not depend on which span was read first.
+    let t: u64 = 1_749_000_000_000_000_000;
+    let agent = |name, tenant| {
+        [
+            ("gen_ai.operation.name", "invoke_agent"),
+            ("gen_ai.agent.name", name),
+            ("tenant.id", tenant),
+        ]
+    };
+    let a = otlp_span("a", Some(&format!("{:0>16}", "b")), t, &agent("x", "t-x"));
+    let b = otlp_span("b", Some(&format!("{:0>16}", "a")), t, &agent("y", "t-y"));
+    let call = [
+        ("gen_ai.operation.name", "chat"),
+        ("gen_ai.request.model", "gpt-4o"),
+        ("gen_ai.response.id", "req-c"),
+        ("gen_ai.usage.input_tokens", "10"),
+        ("gen_ai.usage.output_tokens", "0"),
+    ];
+    let c = otlp_span("c", Some(&format!("{:0>16}", "b")), t + 5, &call);
+    let usage = "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch\nreq-c,2025-06-04T01:20:00Z,openai,gpt-4o-2024-08-06,10,0,0,0,0,false\n";
+    let runs: Vec<String> = [[&a, &b, &c], [&c, &b, &a], [&b, &a, &c]]
+        .into_iter()
+        .map(|order| {
+            let wd = Workdir::new("cycle-order");
+            wd.write("spans/s.jsonl", &order.map(String::as_str).concat());
+            wd.write("usage.csv", usage);
+            let args = [
+                "report",
+                "--spans",
+                "spans",
+                "--usage",
+                "usage.csv",
+                "--lenient",
+            ];
+            wd.run(&[&args[..], &["--out", "out", "--quiet"]].concat());
+            wd.read("out/by_run.csv") + &wd.read("out/by_agent.csv")
+        })
+        .collect();
+    assert_eq!(runs[0], runs[1]);
+    assert_eq!(runs[0], runs[2]);
+}

@@ -18,9 +18,10 @@ pub(super) struct Walk {
 }
 
 impl Walk {
-    /// Walk up from each span to a resolved ancestor or a root, then
-    /// resolve downwards. A parent cycle goes to `on_cycle` and is cut
-    /// where it closes; a missing parent counts an orphan span.
+    /// Walk up from each span (by span id) to a resolved ancestor or a
+    /// root, then resolve downwards. A parent cycle goes to `on_cycle` and
+    /// is cut where it closes (above the first of its spans reached from the
+    /// lowest span id); a missing parent counts an orphan span.
     pub(super) fn down(
         spans: &[Span],
         index: &FastMap<u64, u32>,
@@ -38,8 +39,12 @@ impl Walk {
             wrapped_by: vec![None; spans.len()],
         };
         let mut path = Vec::new();
-        for start in 0..spans.len() {
-            let mut cur = start;
+        // Walked up from the lowest span id first, a parent cycle is cut in
+        // one place whatever order its spans were read in.
+        let mut starts: Vec<u32> = (0..spans.len() as u32).collect();
+        starts.sort_unstable_by_key(|&i| spans[i as usize].span_id);
+        for start in starts {
+            let mut cur = start as usize;
             let mut base = Inherited::default();
             while state[cur] != DONE {
                 if state[cur] == ON_PATH {
