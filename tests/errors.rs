@@ -189,9 +189,12 @@ fn a_parent_cycle_is_an_error_not_a_hang() {
     );
     wd.write("spans/parents.json", &text);
     let stderr = wd.fail(&REPORT, 2);
+    // Every span of the cycle, with where it was read.
     assert!(
         stderr.contains("trace 4bf92f3577b34da6a3ce929d0e0e4736: span")
-            && stderr.contains("parent cycle"),
+            && stderr.contains("parent cycle): ")
+            && stderr.contains("b100000000000001 at spans/parents.json:")
+            && stderr.contains("b200000000000002 at spans/"),
         "{stderr}"
     );
 }

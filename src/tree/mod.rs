@@ -424,8 +424,22 @@ fn resolve_trace(
         );
         skips.handle(error(second, "reused-trace-id", message))?;
     }
-    let walk = Walk::down(&spans, &index, out, &mut |span, message| {
-        skips.handle(error(span, "parent-cycle", message))
+    let walk = Walk::down(&spans, &index, out, &mut |cycle| {
+        let at = |i: &usize| {
+            format!(
+                "{:016x} at {}",
+                spans[*i].span_id,
+                describe(spans[*i].origin)
+            )
+        };
+        let first = &spans[cycle[0]];
+        let message = format!(
+            "span {:016x} is its own ancestor (parent cycle): {} → {:016x}",
+            first.span_id,
+            cycle.iter().map(at).collect::<Vec<_>>().join(" → "),
+            first.span_id
+        );
+        skips.handle(error(first, "parent-cycle", message))
     })?;
     let position = walk.positions(&spans);
     pass_thoughts_down(&mut spans, &walk.wrapped_by);

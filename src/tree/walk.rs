@@ -19,14 +19,14 @@ pub(super) struct Walk {
 
 impl Walk {
     /// Walk up from each span (by span id) to a resolved ancestor or a
-    /// root, then resolve downwards. A parent cycle goes to `on_cycle` and
-    /// is cut where it closes (above the first of its spans reached from the
+    /// root, then resolve downwards. A parent cycle goes to `on_cycle` (its
+    /// spans, each the parent of the one before) and is cut where it closes (above the first of its spans reached from the
     /// lowest span id); a missing parent counts an orphan span.
     pub(super) fn down(
         spans: &[Span],
         index: &FastMap<u64, u32>,
         out: &mut Resolved,
-        on_cycle: &mut impl FnMut(&Span, String) -> Result<()>,
+        on_cycle: &mut impl FnMut(&[usize]) -> Result<()>,
     ) -> Result<Walk> {
         const UNSEEN: u8 = 0;
         const ON_PATH: u8 = 1;
@@ -48,11 +48,8 @@ impl Walk {
             let mut base = Inherited::default();
             while state[cur] != DONE {
                 if state[cur] == ON_PATH {
-                    let id = spans[cur].span_id;
-                    on_cycle(
-                        &spans[cur],
-                        format!("span {id:016x} is its own ancestor (parent cycle)"),
-                    )?;
+                    let from = path.iter().position(|&p| p == cur).expect("on the path");
+                    on_cycle(&path[from..])?;
                     break;
                 }
                 state[cur] = ON_PATH;
