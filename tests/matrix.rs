@@ -99,6 +99,15 @@ fn cases() -> Vec<Case> {
         Case { name: "traceId not hex", edit: |wd| {
             replace(wd, "spans/children.jsonl", "0af7651916cd43dd8448eb211c80319c", "0af7651916cd43dd8448eb211c80319z");
         }, flags: &[], code: 2, expect: "spans/children.jsonl:1: span \"chat claude-test-1\": traceId \"0af7651916cd43dd8448eb211c80319z\" is not 32 hex digits" },
+        Case { name: "a stringValue that is no string", edit: |wd| {
+            replace(wd, "spans/children.jsonl", "{\"stringValue\":\"beta\"}", "{\"stringValue\":7}");
+        }, flags: &[], code: 2, expect: "spans/children.jsonl:1: span \"chat claude-test-1\": attribute \"tenant.id\" has a stringValue that is not a string" },
+        Case { name: "a value of two types", edit: |wd| {
+            replace(wd, "spans/children.jsonl", "{\"intValue\":\"3000\"}", "{\"intValue\":\"3000\",\"stringValue\":\"3000\"}");
+        }, flags: &[], code: 2, expect: "attribute \"gen_ai.usage.input_tokens\" has a value of two types" },
+        Case { name: "traceId all zeros", edit: |wd| {
+            replace(wd, "spans/children.jsonl", "0af7651916cd43dd8448eb211c80319c", "00000000000000000000000000000000");
+        }, flags: &[], code: 2, expect: "spans/children.jsonl:1: span \"chat claude-test-1\": traceId \"00000000000000000000000000000000\" is not 32 hex digits or 16 bytes in base64 (non-zero)" },
         Case { name: "parentSpanId of the wrong length", edit: |wd| {
             replace(wd, "spans/children.jsonl", "\"parentSpanId\":\"a500000000000005\"", "\"parentSpanId\":\"a5000005\"");
         }, flags: &[], code: 2, expect: "spans/children.jsonl:1: span \"chat claude-test-1\": parentSpanId \"a5000005\" is not 16 hex digits" },

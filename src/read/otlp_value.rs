@@ -116,6 +116,23 @@ impl<'de> Deserialize<'de> for IntValue {
 }
 
 impl AnyValue<'_> {
+    /// What is wrong with a value OTLP would not write: a `stringValue`
+    /// that is no JSON string, or more than one of the scalar fields (a
+    /// value has one type).
+    pub(super) fn malformed(&self) -> Option<&'static str> {
+        let not_a_string = |raw: &str| !raw.starts_with('"') && raw != "null";
+        if self.string_value.is_some_and(not_a_string) {
+            return Some("has a stringValue that is not a string");
+        }
+        let set = [
+            self.string_value.is_some_and(|raw| raw != "null"),
+            self.int_value.is_some(),
+            self.double_value.is_some(),
+            self.bool_value.is_some(),
+        ];
+        (set.iter().filter(|&&s| s).count() > 1).then_some("has a value of two types")
+    }
+
     pub(super) fn scalar(&self) -> Option<Scalar<'_>> {
         if let Some(raw) = self.string_value {
             // A JSON string without escapes reads as its text between the

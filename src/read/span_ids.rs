@@ -20,8 +20,10 @@ impl Ids<'_> {
     /// [`super::span::compact`] finds with a span).
     pub fn parse(&self, name: &str) -> std::result::Result<(u128, u64, u64), String> {
         let what = |field: &str, value: &str| format!("span \"{name}\": {field} \"{value}\"");
-        let trace_id = parse_hex_id(self.trace.0, 32).ok_or_else(|| {
-            what(self.trace.1, self.trace.0) + " is not 32 hex digits or 16 bytes in base64"
+        // An all-zero trace id is invalid (W3C Trace Context, OTLP): no run.
+        let trace_id = (parse_hex_id(self.trace.0, 32).filter(|&id| id != 0)).ok_or_else(|| {
+            what(self.trace.1, self.trace.0)
+                + " is not 32 hex digits or 16 bytes in base64 (non-zero)"
         })?;
         let span_id = parse_hex_id(self.span.0, 16)
             .map(|id| id as u64)

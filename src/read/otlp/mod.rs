@@ -231,7 +231,7 @@ fn convert(
         failed_at = line;
         let compacted = span_ids(span)
             .and_then(|ids| compact(&span.name, ids, attrs, origin, keys, interner))
-            .and_then(|kept| attrs.repeated(&span.name).map_or(Ok(kept), Err));
+            .and_then(|kept| attrs.problem(&span.name).map_or(Ok(kept), Err));
         match (compacted, &mut reading.bad) {
             (Ok(Some(span)), _) => {
                 sink(span);
@@ -273,7 +273,7 @@ fn each_span(
                 let attrs = Attrs {
                     span: &span.attributes,
                     resource: &resource.resource.attributes,
-                    repeated: std::cell::Cell::new(None),
+                    problem: std::cell::Cell::new(None),
                 };
                 f(span, &attrs)?;
             }
@@ -314,20 +314,18 @@ fn start_ns(raw: &str) -> Option<u64> {
 struct Attrs<'x, 'a> {
     span: &'x [KeyValue<'a>],
     resource: &'x [KeyValue<'a>],
-    /// An attribute read that the span (or its resource) gives again with
-    /// another value (OTLP keys are unique: which holds is not known).
-    repeated: std::cell::Cell<Option<&'x str>>,
+    /// An attribute read that is not what OTLP writes (a `stringValue`
+    /// that is no string, a value of two types) or that the span (or its
+    /// resource) gives again with another value (OTLP keys are unique:
+    /// which holds is not known), and what is wrong with it.
+    problem: std::cell::Cell<Option<(&'x str, &'static str)>>,
 }
 
 impl<'x> Attrs<'x, '_> {
-    /// The problem of span `name` if it gives an attribute it was read
-    /// for twice, with two values.
-    fn repeated(&self, name: &str) -> Option<String> {
-        let key = self.repeated.get()?;
-        Some(format!(
-            "span \"{name}\": attribute \"{key}\" is given twice, with different values: \
-             which one holds is not known"
-        ))
+    /// The problem of span `name` with an attribute it was read for.
+    fn problem(&self, name: &str) -> Option<String> {
+        let (key, why) = self.problem.get()?;
+        Some(format!("span \"{name}\": attribute \"{key}\" {why}"))
     }
 
     /// The value of `key` in `list`, noting it where `list` gives the key
@@ -335,11 +333,15 @@ impl<'x> Attrs<'x, '_> {
     fn first(&self, list: &'x [KeyValue], key: &str) -> Option<Option<Scalar<'x>>> {
         let at = list.iter().position(|kv| kv.key == key)?;
         let value = list[at].value.scalar();
+        if let Some(why) = list[at].value.malformed() {
+            self.problem.set(Some((&list[at].key, why)));
+        }
         let text = value.clone().and_then(Scalar::into_text);
         let again =
             |kv: &KeyValue| kv.key == key && kv.value.scalar().and_then(Scalar::into_text) != text;
         if list[at + 1..].iter().any(again) {
-            self.repeated.set(Some(&list[at].key));
+            let why = "is given twice, with different values: which one holds is not known";
+            self.problem.set(Some((&list[at].key, why)));
         }
         Some(value)
     }

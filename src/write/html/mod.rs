@@ -60,12 +60,22 @@ pub struct Page<'a> {
     pub so_far: Option<(NaiveDate, &'a [Forecast])>,
 }
 
-/// Escape text for HTML.
+/// Escape text for HTML. A control character other than a tab or a line
+/// end (NUL, ESC, from a span's names) is no text HTML may hold: it is
+/// shown as the replacement character.
 pub(crate) fn esc(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            c if c.is_control() && !matches!(c, '\t' | '\n' | '\r') => out.push('\u{fffd}'),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// The most characters a chart label shows.
@@ -302,6 +312,13 @@ mod tests {
             usd_exact(Micros(1_234_567_890_123), true),
             "+$1,234,567.890123"
         );
+    }
+
+    #[test]
+    fn names_are_escaped_and_control_characters_never_reach_the_page() {
+        assert_eq!(esc("a<b>&\"c\""), "a&lt;b&gt;&amp;&quot;c&quot;");
+        assert_eq!(esc("t\0x\u{1b}[2J\u{85}"), "t\u{fffd}x\u{fffd}[2J\u{fffd}");
+        assert_eq!(esc("a\tb\nc"), "a\tb\nc");
     }
 
     #[test]
