@@ -425,21 +425,8 @@ fn resolve_trace(
         skips.handle(error(second, "reused-trace-id", message))?;
     }
     let walk = Walk::down(&spans, &index, out, &mut |cycle| {
-        let at = |i: &usize| {
-            format!(
-                "{:016x} at {}",
-                spans[*i].span_id,
-                describe(spans[*i].origin)
-            )
-        };
-        let first = &spans[cycle[0]];
-        let message = format!(
-            "span {:016x} is its own ancestor (parent cycle): {} → {:016x}",
-            first.span_id,
-            cycle.iter().map(at).collect::<Vec<_>>().join(" → "),
-            first.span_id
-        );
-        skips.handle(error(first, "parent-cycle", message))
+        let message = cycle_message(&spans, cycle, describe);
+        skips.handle(error(&spans[cycle[0]], "parent-cycle", message))
     })?;
     let position = walk.positions(&spans);
     pass_thoughts_down(&mut spans, &walk.wrapped_by);
@@ -480,6 +467,18 @@ fn resolve_trace(
         });
     }
     Ok(())
+}
+
+/// A parent cycle (`cycle`: each span the parent of the one before) named
+/// span by span, with where each was read.
+fn cycle_message(spans: &[Span], cycle: &[usize], describe: &impl Fn(Origin) -> String) -> String {
+    let at = |&i: &usize| format!("{:016x} at {}", spans[i].span_id, describe(spans[i].origin));
+    let first = spans[cycle[0]].span_id;
+    let chain: Vec<String> = cycle.iter().map(at).collect();
+    format!(
+        "span {first:016x} is its own ancestor (parent cycle): {} → {first:016x}",
+        chain.join(" → ")
+    )
 }
 
 #[cfg(test)]
