@@ -8,6 +8,13 @@ use std::num::NonZeroU32;
 
 use crate::hash::FastMap;
 
+/// Where an [`Interner`] stood ([`Interner::mark`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Mark {
+    names: usize,
+    sets: usize,
+}
+
 /// A handle to an interned string; resolve it with [`Interner::get`].
 /// It holds the string's index plus one, so an `Option<Sym>` (a dimension
 /// that may be absent, held per span and per call) takes 4 bytes, not 8.
@@ -95,15 +102,21 @@ impl Interner {
         sym
     }
 
-    /// The number of distinct strings so far, for [`Interner::forget_since`].
-    pub fn mark(&self) -> usize {
-        self.names.len()
+    /// Where the interner stands, for [`Interner::forget_since`].
+    pub fn mark(&self) -> Mark {
+        Mark {
+            names: self.names.len(),
+            sets: self.sets.len(),
+        }
     }
 
-    /// Forget every string interned since `mark` (its [`Interner::mark`]
-    /// then): their symbols name nothing from now on.
-    pub fn forget_since(&mut self, mark: usize) {
-        for name in self.names.drain(mark..) {
+    /// Forget every string and label set interned since `mark`: their
+    /// symbols name nothing from now on.
+    pub fn forget_since(&mut self, mark: Mark) {
+        for set in self.sets.drain(mark.sets..) {
+            self.set_ids.remove(&set);
+        }
+        for name in self.names.drain(mark.names..) {
             self.ids.remove(&name);
         }
     }

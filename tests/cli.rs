@@ -262,7 +262,7 @@ fn zero_threads_and_empty_attribute_keys_are_refused() {
     // attribute, so every span would go without a tenant.
     let wd = Workdir::new("cli-zero");
     let month = ["report", "--spans", "s", "--usage", "u.csv", "--out", "o"];
-    let cases: [(&[&str], &str); 5] = [
+    let cases: [(&[&str], &str); 6] = [
         (
             &["--threads", "0"],
             "expected a whole number of threads, at least 1, got \"0\"",
@@ -277,6 +277,10 @@ fn zero_threads_and_empty_attribute_keys_are_refused() {
         ),
         (&["--feature-attr", " "], "expected an attribute key"),
         (&["--join-attr", ""], "expected an attribute key"),
+        (
+            &["--tenant-attr", "tenant.id, gen_ai.conversation.id"],
+            "without spaces around it, got \" gen_ai.conversation.id\"",
+        ),
     ];
     for (flags, expected) in cases {
         let args: Vec<&str> = month.iter().chain(flags).copied().collect();

@@ -467,18 +467,28 @@ fn partitioned_shards_merge_byte_identical_to_one_run() {
     assert!(!wd.path("lost").exists());
 }
 
-/// Break the input token count of the first call on lines 3 and 9 of each
-/// span file: six bad spans, in traces of every shard, one more than the
-/// summary names.
-fn break_token_counts(wd: &Workdir) {
+/// Break the input token count of the first call on line 9 of part-0 and
+/// line 3 of part-2, and give the first traces of part-1's lines 1 and 2 a
+/// second root (a trace id reused, met when the trees are resolved, after
+/// every file is read).
+fn break_spans(wd: &Workdir) {
     let count = r#""gen_ai.usage.input_tokens","value":{"intValue":""#;
     let bad = r#""gen_ai.usage.input_tokens","value":{"stringValue":"x"#;
-    for file in ["part-0", "part-1", "part-2"] {
+    let root = |trace: &str| {
+        format!(
+            r#"{{"traceId":"{trace}","spanId":"00000000000000f1","name":"again","startTimeUnixNano":"1749000000000000000","endTimeUnixNano":"1749000000000000001","attributes":[]}},"#
+        )
+    };
+    for (file, at) in [("part-0", 8), ("part-1", 0), ("part-1", 1), ("part-2", 2)] {
         let path = format!("fleet/spans/{file}.jsonl");
         let mut lines: Vec<String> = wd.read(&path).lines().map(str::to_string).collect();
-        for at in [2, 8] {
-            lines[at] = lines[at].replacen(count, bad, 1);
-        }
+        lines[at] = match file {
+            "part-1" => {
+                let trace = lines[at].split(r#""traceId":""#).nth(1).unwrap()[..32].to_string();
+                lines[at].replacen(r#""spans":["#, &format!(r#""spans":[{}"#, root(&trace)), 1)
+            }
+            _ => lines[at].replacen(count, bad, 1),
+        };
         wd.write(&path, &(lines.join("\n") + "\n"));
     }
 }
@@ -496,7 +506,7 @@ fn skipped_spans_merge_as_one_run_counts_and_names_them() {
         "3",
     ];
     wd.run(&[&sim[..], &["--out", "fleet"]].concat());
-    break_token_counts(&wd);
+    break_spans(&wd);
     let month = [
         "--usage",
         "fleet/usage.csv",
@@ -513,7 +523,11 @@ fn skipped_spans_merge_as_one_run_counts_and_names_them() {
         .concat(),
     );
     let expected = files(&wd, "one");
-    assert!(text_of(&expected, "summary.json").contains("\"bad-span\": 6"));
+    let summary = text_of(&expected, "summary.json");
+    assert!(
+        summary.contains("\"bad-span\": 2,\n      \"reused-trace-id\": 2"),
+        "{summary}"
+    );
     // Hash-filtered shards: every shard meets every bad span (the first
     // counts them); partitions: each shard its own, named by the source.
     let cut = [

@@ -124,12 +124,16 @@ fn thread_count(text: &str) -> std::result::Result<usize, String> {
         .ok_or_else(|| format!("expected a whole number of threads, at least 1, got \"{text}\""))
 }
 
-/// A span attribute key: not empty (an empty key names no attribute, so
-/// every span would go without it).
+/// A span attribute key: not empty and without spaces around it (such a
+/// key names no attribute, so every span would go without it:
+/// `tenant.id, gen_ai.conversation.id` would never find the second).
 fn attribute_key(text: &str) -> std::result::Result<String, String> {
-    match text.trim().is_empty() {
-        true => Err("expected an attribute key, got an empty one".to_string()),
-        false => Ok(text.to_string()),
+    match text.trim() {
+        "" => Err("expected an attribute key, got an empty one".to_string()),
+        key if key != text => Err(format!(
+            "expected an attribute key without spaces around it, got \"{text}\""
+        )),
+        _ => Ok(text.to_string()),
     }
 }
 

@@ -19,7 +19,7 @@ use super::non_negative;
 #[command(
     after_help = "Example (one run per group of span files, in parallel; then one report per partition):
   tokenledger partition --spans spans/2025-06-01 --into 16 --out parts
-  tokenledger report --spans parts/part-00003-of-00016 --shard 3/16 --whole-traces --usage usage/ --out partials/3
+  tokenledger report --spans parts/part-00003-of-00016 --shard 3/16 --whole-traces --out partials/3
 
 Partition I of N is the directory OUT/part-IIIII-of-NNNNN/ (e.g. part-00003-of-00016), holding one
 file per input file, named after it (so runs over input files of different names can share --out). Reads OTLP JSON (lines

@@ -124,6 +124,7 @@ fn read_file(
         keys,
         threads,
         fingerprint: fingerprint.as_ref(),
+        by_source: whole.is_some(),
     };
     // Under --shard, `spans` counts this shard's spans only.
     let read = read::spans::read_file(path, file, &reading, interner, &mut intake.skips, sink)?;

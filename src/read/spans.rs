@@ -341,6 +341,10 @@ pub struct Reading<'a> {
     pub threads: usize,
     /// Takes the file's size and SHA-256 as it is read, if given.
     pub fingerprint: Option<&'a super::Fingerprint>,
+    /// A partition's bad records are named by the file it was cut from (its
+    /// line numbers are the source's), as the merge of `--whole-traces`
+    /// shards names its spans.
+    pub by_source: bool,
 }
 
 /// Read every span of one file, passing each to `sink` in file order.
@@ -373,12 +377,8 @@ pub fn read_file(
         } => (dialect, part_of, blocks),
     };
     let (mut spans, mut bad_spans) = (0u64, 0u64);
-    // A partition keeps its source's line numbers: a bad record in it is
-    // named by the source's file and line, as one run over the sources
-    // names it.
-    let named = part_of
-        .as_ref()
-        .map_or(path, |part| Path::new(&part.source));
+    let source = part_of.as_ref().filter(|_| reading.by_source);
+    let named = source.map_or(path, |part| Path::new(&part.source));
     let parse = |first, block: &[u8]| parse_block(block, first, dialect, named, file, keys);
     super::blocks::parse_in_order(&mut blocks, threads, parse, &mut |block: Parsed| {
         let map = interner.absorb(block.interner);

@@ -12,7 +12,7 @@ use crate::join::IdIndex;
 use crate::manifest::{read_verified, Checked, Sha};
 use crate::model::{Billed, CallInfo, Origin};
 use crate::pipeline::intake::Intake;
-use crate::read::span::AttrKeys;
+use crate::read::span::{parse_hex_id, AttrKeys};
 use crate::tree::{Agents, Call, Dims, Found, Reread, Resolved, SharedAgents, Wanted};
 
 /// Read the partials of every shard (each exactly once) into the resolved
@@ -235,14 +235,16 @@ fn absorb(
     read_calls(dir, (interner, shared), (file_of, settle))
 }
 
-/// The partials' first skipped records in the order one run meets them:
-/// by the place in the merge of the span file each names, then its line
-/// (one naming none of them, a tree's, after those, in shard order).
+/// The partials' first skipped records in the order one run meets them
+/// ([`Met`]); records one run meets at one place keep their shard's order.
 fn first_skips_in_order(metas: &[(&PathBuf, Meta)], renumber: &[Vec<u32>]) -> Vec<String> {
     let mut found = Vec::new();
     for (_, meta) in metas {
         let places = &renumber[meta.shard.index as usize];
+        // A partition's records are named by its source under
+        // --whole-traces, as the merge names the file.
         let sources = meta.span_file_sources.iter().map(Option::as_deref);
+        let sources = sources.filter(|_| meta.whole_traces);
         let names: Vec<(String, u32)> = (meta.span_files.iter().zip(places))
             .zip(sources.chain(std::iter::repeat(None)))
             .map(|(((path, _, _), place), source)| {
@@ -251,22 +253,40 @@ fn first_skips_in_order(metas: &[(&PathBuf, Meta)], renumber: &[Vec<u32>]) -> Ve
             })
             .collect();
         for message in &meta.skipped_first {
-            found.push((place_of(message, &names), found.len(), message.clone()));
+            found.push((Met::of(message, &names), found.len(), message.clone()));
         }
     }
     found.sort_unstable();
     found.into_iter().map(|(_, _, message)| message).collect()
 }
 
-/// The (file place, line) a skipped record's message names: it begins
-/// `NAME:LINE: ` for one of `names`; `(u32::MAX, 0)` for none.
-fn place_of(message: &str, names: &[(String, u32)]) -> (u32, u64) {
-    let named = |(name, place): &(String, u32)| {
-        let rest = message.strip_prefix(name.as_str())?.strip_prefix(':')?;
-        let line = rest.split_once(": ")?.0.parse().ok()?;
-        Some((*place, line))
-    };
-    names.iter().find_map(named).unwrap_or((u32::MAX, 0))
+/// Where one run meets a skipped record: reading, by the place of the span
+/// file its message names (`NAME:LINE: `) and the line; then resolving the
+/// trees, by trace hash and id, as one run resolves them (a tree's message
+/// goes on `trace ID: `); a message naming no file last.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Met {
+    Reading(u32, u64),
+    Resolving(u64, u128),
+    Elsewhere,
+}
+
+impl Met {
+    fn of(message: &str, names: &[(String, u32)]) -> Met {
+        let named = |(name, place): &(String, u32)| {
+            let rest = message.strip_prefix(name.as_str())?.strip_prefix(':')?;
+            let (line, rest) = rest.split_once(": ")?;
+            Some((*place, line.parse().ok()?, rest))
+        };
+        let Some((place, line, rest)) = names.iter().find_map(named) else {
+            return Met::Elsewhere;
+        };
+        let tree = rest.strip_prefix("trace ").and_then(|r| r.split_once(": "));
+        match tree.and_then(|(id, _)| parse_hex_id(id, 32)) {
+            Some(trace) => Met::Resolving(crate::hash::trace_hash(trace), trace),
+            None => Met::Reading(place, line),
+        }
+    }
 }
 
 /// A merge without `--lenient` stops where one run would: on a partial

@@ -470,11 +470,21 @@ fn resolve_trace(
 }
 
 /// A parent cycle (`cycle`: each span the parent of the one before) named
-/// span by span, with where each was read.
+/// span by span, with where each was read (of a long one, the first three
+/// and the last two).
 fn cycle_message(spans: &[Span], cycle: &[usize], describe: &impl Fn(Origin) -> String) -> String {
     let at = |&i: &usize| format!("{:016x} at {}", spans[i].span_id, describe(spans[i].origin));
     let first = spans[cycle[0]].span_id;
-    let chain: Vec<String> = cycle.iter().map(at).collect();
+    let mut chain: Vec<String> = cycle.iter().take(3).map(at).collect();
+    if cycle.len() > 5 {
+        chain.push(format!("… {} more", cycle.len() - 5));
+    }
+    chain.extend(
+        cycle
+            .iter()
+            .skip(3.max(cycle.len().saturating_sub(2)))
+            .map(at),
+    );
     format!(
         "span {first:016x} is its own ancestor (parent cycle): {} → {first:016x}",
         chain.join(" → ")

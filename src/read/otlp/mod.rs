@@ -385,6 +385,7 @@ mod tests {
             keys: &keys(),
             threads: 2,
             fingerprint: None,
+            by_source: false,
         };
         let result = read_file(&path, 0, &reading, &mut interner, &mut skips, &mut |s| {
             spans.push(s)
