@@ -8,7 +8,6 @@ use chrono::NaiveDate;
 use rust_decimal::{Decimal, RoundingStrategy};
 
 use crate::model::{TokenType, UsageRecord};
-
 use crate::price::PriceTable;
 use crate::read::provider_usage::ProviderUsage;
 use crate::reconcile::Names;

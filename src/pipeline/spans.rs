@@ -185,8 +185,8 @@ fn no_calls_notes(inputs: &[InputFile]) {
 /// A partition read by its own shard: it must be that shard's, and whole
 /// (its last line, written by `partition`, counts the spans read, those
 /// refused alone under `--lenient` too: `partition` checks lines and ids,
-/// the reader a call's token counts). The
-/// size and hash of the source it was cut from, for `merge`.
+/// the reader a call's token counts). The size and hash of the source it
+/// was cut from, for `merge`.
 fn check_partition(path: &Path, shard: Shard, part: &PartOf, spans: u64) -> Result<(u64, Sha)> {
     if (part.index, part.count) != (shard.index, shard.count) {
         return Err(Error::fatal(format!(
