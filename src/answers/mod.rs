@@ -96,8 +96,14 @@ pub fn highest_steps(traces: impl Iterator<Item = u128>, calls: &[Call]) -> Fast
 /// `(invoice only)` rows.
 pub fn runs(rows: &[RoundedRow]) -> impl DoubleEndedIterator<Item = RunCost<'_>> {
     rows.iter()
-        .filter(|row| row.keys[0] != *UNATTRIBUTED && row.keys[0] != *INVOICE_ONLY)
+        .filter(|row| is_run(row))
         .map(|row| RunCost { row })
+}
+
+/// Whether a `by_run.csv` row is a run: not the `(unattributed)` or
+/// `(invoice only)` row, whose id column holds that marker.
+fn is_run(row: &RoundedRow) -> bool {
+    row.keys[0] != *UNATTRIBUTED && row.keys[0] != *INVOICE_ONLY
 }
 
 /// Which label of a `by_run.csv` row groups runs.
@@ -123,8 +129,7 @@ pub fn run_group_costs(
 ) -> Result<GroupCosts> {
     let mut groups: FastMap<(&str, &str), Totals> = FastMap::default();
     for row in rows {
-        let not_a_run = [UNATTRIBUTED, INVOICE_ONLY].contains(&&row.keys[0][..]);
-        let marker = if not_a_run { &row.keys[0] } else { "" };
+        let marker = if is_run(row) { "" } else { &row.keys[0] };
         groups
             .entry((&row.keys[label as usize], marker))
             .or_default()

@@ -45,9 +45,7 @@ pub fn run(config: &DiffConfig) -> Result<Outcome> {
     outputs.finish()?;
     if !config.quiet {
         print_stdout(terminal(&diff).as_bytes())?;
-        for warning in &diff.warnings {
-            eprintln!("tokenledger: warning: {}", crate::terminal::escape(warning));
-        }
+        super::print_warnings(&diff.warnings);
     }
     let total = &diff.total;
     // Exactly: delta × 100 > limit × prev, not the rounded percentage.

@@ -120,12 +120,12 @@ impl AnyValue<'_> {
     /// that is no JSON string, or more than one of the scalar fields (a
     /// value has one type).
     pub(super) fn malformed(&self) -> Option<&'static str> {
-        let not_a_string = |raw: &str| !raw.starts_with('"') && raw != "null";
-        if self.string_value.is_some_and(not_a_string) {
+        // A JSON null reads as no value (`None`), here as everywhere.
+        if self.string_value.is_some_and(|raw| !raw.starts_with('"')) {
             return Some("has a stringValue that is not a string");
         }
         let set = [
-            self.string_value.is_some_and(|raw| raw != "null"),
+            self.string_value.is_some(),
             self.int_value.is_some(),
             self.double_value.is_some(),
             self.bool_value.is_some(),
