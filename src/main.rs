@@ -76,7 +76,7 @@ fn run(cli: Cli, config_file: Option<std::path::PathBuf>) -> Result<cmd::Outcome
     match cli.command {
         Command::Report(args) => cmd::report::run(&args.config(config_file)?),
         Command::Merge(args) => cmd::merge::run(&args.config(config_file)?),
-        Command::Partition(args) => cmd::partition::run(&args.config(), args.quiet).map(pass),
+        Command::Partition(args) => cmd::partition::run(&args.config(), args.quiet()).map(pass),
         Command::Reconcile(args) => cmd::reconcile::run(&args.config(config_file)?),
         Command::Diff(args) => cmd::diff::run(&args.config()),
         Command::Simulate(args) => {

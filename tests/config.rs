@@ -172,4 +172,15 @@ fn a_switch_the_config_sets_is_turned_off_by_its_no_flag() {
         "d",
     ];
     assert_eq!(wd.run(&args), "");
+    // --json and --raw-csv too.
+    wd.write(
+        "j.toml",
+        &format!("{REPORT}lenient = true\njson = true\nraw-csv = true\n"),
+    );
+    let json = wd.run(&["report", "--config", "j.toml", "--out", "e"]);
+    assert!(json.starts_with('{'), "{json}");
+    let args = ["report", "--config", "j.toml", "--no-json", "--no-raw-csv"];
+    assert_eq!(wd.run(&[&args[..], &["--out", "f"]].concat()), "");
+    assert!(wd.read("e/summary.json").contains("\"raw_csv\": true"));
+    assert!(!wd.read("f/summary.json").contains("raw_csv"));
 }

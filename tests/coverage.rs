@@ -68,6 +68,12 @@ openai,gpt-test,2025-06-25,cache_read,3,3,0,100.00
             .code(),
         Some(0)
     );
+    // A gate finer than the 2 decimals coverage_pct is written with is
+    // refused: a row at 66.66 % could fail a 66.665 gate or pass it.
+    let finer = reconcile(&wd, &["reports"], &["--min-coverage", "66.665"]);
+    assert_eq!(finer.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&finer.stderr);
+    assert!(stderr.contains("at most 2 decimals"), "{stderr}");
     // A report saved under a name no reader takes is said on the terminal,
     // as `report` says it, not only in summary.json.
     wd.write("reports/anthropic.ndjson", "{}\n");

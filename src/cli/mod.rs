@@ -44,6 +44,19 @@ fn non_negative(text: &str) -> std::result::Result<Decimal, String> {
     }
 }
 
+/// `--min-coverage`: non-negative, with at most the 2 decimals
+/// `coverage_pct` is written with, so a row the gate fails never reads as
+/// at the gate.
+fn coverage_gate(text: &str) -> std::result::Result<Decimal, String> {
+    let gate = non_negative(text)?;
+    match gate.normalize().scale() <= 2 {
+        true => Ok(gate),
+        false => Err(format!(
+            "expected at most 2 decimals, as coverage_pct is written, got \"{text}\""
+        )),
+    }
+}
+
 fn percentage(text: &str) -> std::result::Result<Decimal, String> {
     text.parse::<Decimal>()
         .ok()

@@ -19,8 +19,8 @@ use tokenledger::reconcile::Tolerance;
 use tokenledger::write::printable;
 
 use super::{
-    attribute_key, default_memory_limit, exchange_rate, memory_size, non_negative, percentage,
-    positive_decimal, stdin_once, thread_count,
+    attribute_key, coverage_gate, default_memory_limit, exchange_rate, memory_size, non_negative,
+    percentage, positive_decimal, stdin_once, thread_count,
 };
 
 /// Attribute a month of billed usage to the spans that made it.
@@ -293,7 +293,7 @@ pub struct CheckArgs {
     pub provider_usage: Vec<PathBuf>,
     /// With --provider-usage: exit 1 when any (provider, model, day, token
     /// type) is covered below PCT percent.
-    #[arg(long, value_name = "PCT", value_parser = non_negative, allow_negative_numbers = true, requires = "provider_usage")]
+    #[arg(long, value_name = "PCT", value_parser = coverage_gate, allow_negative_numbers = true, requires = "provider_usage")]
     pub min_coverage: Option<Decimal>,
 }
 
@@ -305,8 +305,11 @@ pub struct OutputArgs {
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Write CSV cells as they are, without neutralising leading = + - @ (formula injection).
-    #[arg(long)]
+    #[arg(long, overrides_with = "no_raw_csv")]
     pub raw_csv: bool,
+    /// Turn off --raw-csv (set by a config file).
+    #[arg(long, overrides_with = "raw_csv", hide_short_help = true)]
+    pub no_raw_csv: bool,
     /// Print no summary and no warnings (a failed gate is still named).
     #[arg(long, overrides_with = "no_quiet")]
     pub quiet: bool,
@@ -314,8 +317,11 @@ pub struct OutputArgs {
     #[arg(long, overrides_with = "quiet", hide_short_help = true)]
     pub no_quiet: bool,
     /// Print summary.json to stdout instead of the human summary.
-    #[arg(long)]
+    #[arg(long, overrides_with = "no_json")]
     pub json: bool,
+    /// Turn off --json (set by a config file).
+    #[arg(long, overrides_with = "json", hide_short_help = true)]
+    pub no_json: bool,
 }
 
 impl PipelineArgs {
@@ -468,9 +474,9 @@ impl OutputArgs {
         OutputConfig {
             out: self.out.clone(),
             print,
-            raw_csv: self.raw_csv,
+            raw_csv: self.raw_csv && !self.no_raw_csv,
             quiet: self.quiet && !self.no_quiet,
-            json: self.json,
+            json: self.json && !self.no_json,
         }
     }
 }

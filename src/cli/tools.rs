@@ -41,11 +41,19 @@ pub struct PartitionArgs {
     #[arg(long, value_name = "N", value_parser = super::thread_count)]
     pub threads: Option<usize>,
     /// Print nothing but errors.
-    #[arg(long, short)]
+    #[arg(long, short, overrides_with = "no_quiet")]
     pub quiet: bool,
+    /// Turn off --quiet (set by a config file).
+    #[arg(long, overrides_with = "quiet", hide_short_help = true)]
+    pub no_quiet: bool,
 }
 
 impl PartitionArgs {
+    /// Whether to print nothing but errors.
+    pub fn quiet(&self) -> bool {
+        self.quiet && !self.no_quiet
+    }
+
     /// The `partition` configuration.
     pub fn config(&self) -> tokenledger::partition::Config {
         tokenledger::partition::Config {
