@@ -107,16 +107,17 @@ fn run(cli: Cli, config_file: Option<std::path::PathBuf>) -> Result<cmd::Outcome
 /// `--version` exit 0.
 fn parse() -> (Cli, Option<std::path::PathBuf>) {
     let argv = std::env::args_os().collect();
-    let (argv, config) = cli::defaults::with_defaults(argv, &Cli::command())
+    let with = cli::defaults::with_defaults(argv, &Cli::command())
         .unwrap_or_else(|e| fail(&e.for_terminal()));
-    let cli = Cli::try_parse_from(argv).unwrap_or_else(|e| {
+    let cli = Cli::try_parse_from(&with.argv).unwrap_or_else(|e| {
         if !e.use_stderr() {
             e.exit(); // --help, --version
         }
         let text = e.render().to_string();
-        fail(text.strip_prefix("error: ").unwrap_or(&text).trim_end())
+        let message = text.strip_prefix("error: ").unwrap_or(&text).trim_end();
+        fail(&with.explain(message, |argv| Cli::try_parse_from(argv).is_ok()))
     });
-    (cli, config)
+    (cli, with.file)
 }
 
 /// Print `message` as the program's error and exit 2.

@@ -184,3 +184,13 @@ fn a_switch_the_config_sets_is_turned_off_by_its_no_flag() {
     assert!(wd.read("e/summary.json").contains("\"raw_csv\": true"));
     assert!(!wd.read("f/summary.json").contains("raw_csv"));
 }
+
+#[test]
+fn a_key_needing_another_flag_names_its_line() {
+    // whole-traces requires --shard: clap's message, then the line of the
+    // key without which the command line parses (not every key's).
+    let bad = refused("cfg-requires", &format!("{REPORT}whole-traces = true\n"));
+    assert!(bad.contains("--shard <I/N>"), "{bad}");
+    let blamed = "\n(from the config file: c.toml:7: whole-traces)";
+    assert!(bad.trim_end().ends_with(blamed), "{bad}");
+}

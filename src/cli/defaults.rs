@@ -23,7 +23,9 @@
 //! over every key of a flag it conflicts with. Relative paths are read from
 //! the config file's directory, as Cargo reads its own. The defaults are
 //! inserted into the arguments before clap parses them, so every flag's own
-//! checks apply to them as to typed flags.
+//! checks apply to them as to typed flags; a usage error they cause (a key
+//! whose flag needs another) is followed by the lines of the keys without
+//! which the command line parses.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -64,15 +66,49 @@ impl Config<'_> {
     }
 }
 
+/// The command line with a config file's defaults.
+pub struct WithDefaults {
+    /// The arguments, the file's defaults after the subcommand's name.
+    pub argv: Vec<OsString>,
+    /// The config file used, if any.
+    pub file: Option<PathBuf>,
+    /// Each key the file gave: where its values are in `argv`, and its
+    /// `FILE:LINE: key`.
+    given: Vec<(std::ops::Range<usize>, String)>,
+}
+
+impl WithDefaults {
+    /// `message` (clap's usage error) followed by the `FILE:LINE` of each
+    /// key without which the arguments parse (`parses`): a key whose flag
+    /// requires another, or conflicts with another key.
+    pub fn explain(&self, message: &str, parses: impl Fn(&[OsString]) -> bool) -> String {
+        let blamed: Vec<&str> = self
+            .given
+            .iter()
+            .filter(|(values, _)| {
+                let mut without = self.argv.clone();
+                without.drain(values.clone());
+                parses(&without)
+            })
+            .map(|(_, place)| place.as_str())
+            .collect();
+        match blamed.is_empty() {
+            true => message.to_string(),
+            false => format!("{message}\n(from the config file: {})", blamed.join(", ")),
+        }
+    }
+}
+
 /// `argv` with the config file's defaults for its subcommand inserted after
 /// the subcommand's name, and the config file used (if any). `command` is
 /// the program's clap command, against which every key is checked.
-pub fn with_defaults(
-    mut argv: Vec<OsString>,
-    command: &Command,
-) -> Result<(Vec<OsString>, Option<PathBuf>)> {
+pub fn with_defaults(mut argv: Vec<OsString>, command: &Command) -> Result<WithDefaults> {
     let Some(path) = config_path(&mut argv)? else {
-        return Ok((argv, None));
+        return Ok(WithDefaults {
+            argv,
+            file: None,
+            given: Vec::new(),
+        });
     };
     let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
     let config = Config {
@@ -99,6 +135,7 @@ pub fn with_defaults(
     }
     let typed = typed_flags(&argv[at..], sub);
     let mut defaults = Vec::new();
+    let mut given = Vec::new();
     let mut set: Vec<&str> = Vec::new();
     for table in tables.iter().rev() {
         for (key, item) in table.iter().filter(|(_, i)| !i.is_table()) {
@@ -113,11 +150,20 @@ pub fn with_defaults(
                 continue;
             }
             set.push(key);
-            defaults.extend(flag_values(flag, item, config.line(table, key), &config)?);
+            let line = config.line(table, key);
+            let values = flag_values(flag, item, line, &config)?;
+            let start = at + defaults.len();
+            let place = format!("{}:{line}: {key}", config.source);
+            given.push((start..start + values.len(), place));
+            defaults.extend(values);
         }
     }
     argv.splice(at..at, defaults);
-    Ok((argv, Some(path)))
+    Ok(WithDefaults {
+        argv,
+        file: Some(path),
+        given,
+    })
 }
 
 /// Check every table and key of the file against the commands: see the
