@@ -372,7 +372,10 @@ pub fn open_fingerprinted(
     let magic = read_head(&mut raw, 4).map_err(io)?;
     let raw = BufReader::with_capacity(1 << 16, std::io::Cursor::new(magic.clone()).chain(raw));
     let mut text: Box<dyn Read + Send> = if magic.starts_with(&[0x1f, 0x8b]) {
-        Box::new(flate2::bufread::MultiGzDecoder::new(raw))
+        Box::new(Decompressing {
+            decoder: flate2::bufread::MultiGzDecoder::new(raw),
+            format: "gzip",
+        })
     } else if zip_entry::is_zip(&magic) {
         let entry = zip_entry::Entry::new(raw).map_err(|e| {
             Error::fatal(format!("{}: not a readable ZIP file: {e}", path.display()))
@@ -382,7 +385,10 @@ pub fn open_fingerprinted(
         let decoder = zstd_frames::Frames::new(raw).map_err(|e| {
             Error::fatal(format!("{}: not a readable zstd file: {e}", path.display()))
         })?;
-        Box::new(decoder)
+        Box::new(Decompressing {
+            decoder,
+            format: "zstd",
+        })
     } else {
         Box::new(raw)
     };
@@ -394,6 +400,25 @@ pub fn open_fingerprinted(
     let text: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(head.clone()).chain(text));
     head.truncate(n);
     Ok((head, BufReader::with_capacity(1 << 16, text)))
+}
+
+/// A decompressing reader whose errors say the compressed data is bad,
+/// the decoder's own words after it ("incomplete deflate stream").
+struct Decompressing<R> {
+    decoder: R,
+    format: &'static str,
+}
+
+impl<R: Read> Read for Decompressing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.decoder.read(buf).map_err(|e| match e.kind() {
+            std::io::ErrorKind::Interrupted => e,
+            kind => std::io::Error::new(
+                kind,
+                format!("the {} data is cut short or corrupt ({e})", self.format),
+            ),
+        })
+    }
 }
 
 /// The UTF-8 byte-order mark (a CSV saved from Excel starts with it).
