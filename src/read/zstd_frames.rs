@@ -1,7 +1,9 @@
 //! A zstd file read to its end: every frame in turn, as `zstd -d` does, not
 //! only the first. Files of several frames are common: `zstd >> file`,
 //! `pzstd` (which also starts with a skippable frame), log shippers that
-//! append a frame per batch. Skippable frames are passed over.
+//! append a frame per batch. Skippable frames are passed over; a frame's
+//! content checksum, where it has one (`zstd` writes it by default), is
+//! checked, as `zstd -d` checks it.
 
 use std::io::Read;
 
@@ -86,6 +88,12 @@ impl<R: Read> Read for Frames<R> {
             if !decoder.decoder.is_finished() {
                 return Err(std::io::Error::other("the zstd file ends inside a frame"));
             }
+            let written = decoder.decoder.get_checksum_from_data();
+            if written.is_some() && written != decoder.decoder.get_calculated_checksum() {
+                return Err(std::io::Error::other(
+                    "a frame's content does not match its checksum",
+                ));
+            }
             let (source, frame) = self.decoder.take().expect("a decoder").into_parts();
             let (_, source) = source.into_inner();
             self.decoder = next_frame(source, frame)?;
@@ -115,6 +123,14 @@ mod tests {
             .read_to_string(&mut text)
             .unwrap();
         assert_eq!(text, "first\nsecond\nthird\n");
+        // One byte of the last frame's content changed: its checksum
+        // (the frame's last 4 bytes) no longer matches.
+        let text_at = file.windows(6).rposition(|w| w == b"third\n").unwrap();
+        let mut changed = file.clone();
+        changed[text_at] = b'T';
+        let mut out = Vec::new();
+        let err = Frames::new(&changed[..]).unwrap().read_to_end(&mut out);
+        assert!(err.unwrap_err().to_string().contains("checksum"));
         let cut = &file[..file.len() - 3];
         let mut out = Vec::new();
         assert!(
