@@ -11,6 +11,7 @@ mod budgets;
 mod choices;
 mod cli;
 mod cloud_bills;
+mod coding_agent_logs;
 mod config;
 mod coverage;
 mod diff;

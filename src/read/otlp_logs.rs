@@ -28,8 +28,9 @@ use sha2::{Digest, Sha256};
 
 use super::otlp_value::{AnyValue, KeyValue, Resource};
 use super::span::{compact, AttrKeys, Attributes, Ids, Scalar};
+use super::usage::parse_timestamp;
 use crate::intern::Interner;
-use crate::model::{Origin, Span, MAX_TOKENS};
+use crate::model::{Origin, Span, Timestamp, MAX_TOKENS};
 
 /// One OTLP `LogsData` document (a line of the Collector's file exporter).
 #[derive(Deserialize)]
@@ -63,6 +64,8 @@ struct LogRecord<'a> {
     #[serde(borrow, default)]
     time_unix_nano: Option<&'a RawValue>,
     #[serde(borrow, default)]
+    observed_time_unix_nano: Option<&'a RawValue>,
+    #[serde(borrow, default)]
     body: Option<AnyValue<'a>>,
     #[serde(borrow, default)]
     attributes: Vec<KeyValue<'a>>,
@@ -70,6 +73,18 @@ struct LogRecord<'a> {
 
 /// The body (or `event.name`) of a Claude Code request event.
 const API_REQUEST: [&str; 2] = ["claude_code.api_request", "api_request"];
+
+impl Agent {
+    /// What an event of this agent lacks when no id can be read or made.
+    pub fn without_id(self) -> &'static str {
+        match self {
+            Agent::ClaudeCode => {
+                "an api_request event without request_id, client_request_id or session.id"
+            }
+            Agent::Codex => "a codex.sse_event without conversation.id",
+        }
+    }
+}
 
 /// The coding agent that wrote an event, which decides its names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -90,8 +105,9 @@ pub enum Agent {
 pub struct Event<'x, 'a> {
     record: &'x [KeyValue<'a>],
     resource: &'x [KeyValue<'a>],
-    /// `timeUnixNano`, 0 when absent.
-    pub time_ns: u64,
+    /// `timeUnixNano`, else `observedTimeUnixNano` (OTLP's rule for a
+    /// record whose time is 0 or absent), as written.
+    time_unix_nano: Option<&'a str>,
     /// Who wrote it.
     pub agent: Agent,
 }
@@ -139,22 +155,82 @@ impl Event<'_, '_> {
     }
 
     /// The request's id: Claude Code's `request_id`, else
-    /// `client_request_id`; for Codex, `codex:<conversation.id>:<when>`
-    /// (`event.timestamp`, else `timeUnixNano`): a conversation's responses
-    /// complete one at a time.
+    /// `client_request_id`, else (the documented event has neither)
+    /// `claude_code:<session.id>:<when>:<model>:<input>/<cache read>/<cache
+    /// write>/<output>`; for Codex, `codex:<conversation.id>:<when>` (a
+    /// conversation's responses complete one at a time). `<when>` is
+    /// `event.timestamp`, else the record's time, as written.
     pub fn request_id(&self) -> Option<Cow<'_, str>> {
+        let when = || {
+            self.text("event.timestamp").map_or_else(
+                || self.time_unix_nano.unwrap_or_default().to_string(),
+                Cow::into_owned,
+            )
+        };
         match self.agent {
-            Agent::ClaudeCode => self
-                .text("request_id")
-                .or_else(|| self.text("client_request_id")),
+            Agent::ClaudeCode => {
+                let recorded = self.text("request_id");
+                if let Some(id) = recorded.or_else(|| self.text("client_request_id")) {
+                    return Some(id);
+                }
+                let session = self.text("session.id")?;
+                let model = self.text("model").unwrap_or_default();
+                let count = |i| {
+                    self.token_field(i)
+                        .and_then(|f| self.text(f))
+                        .unwrap_or_default()
+                };
+                let counts = [0, 1, 2, 3].map(count).join("/");
+                Some(Cow::Owned(format!(
+                    "claude_code:{session}:{}:{model}:{counts}",
+                    when()
+                )))
+            }
             Agent::Codex => {
                 let conversation = self.text("conversation.id")?;
-                let when = self
-                    .text("event.timestamp")
-                    .map_or_else(|| self.time_ns.to_string(), Cow::into_owned);
-                Some(Cow::Owned(format!("codex:{conversation}:{when}")))
+                Some(Cow::Owned(format!("codex:{conversation}:{}", when())))
             }
         }
+    }
+
+    /// When the request was made: `event.timestamp` (RFC 3339), else the
+    /// record's `timeUnixNano` (else `observedTimeUnixNano`); a time that
+    /// is no time is an error, never 1970.
+    pub fn time(&self) -> Result<Timestamp, String> {
+        if let Some(text) = self.text("event.timestamp") {
+            return parse_timestamp(&text).map_err(|(_, message)| format!("event.{message}"));
+        }
+        let written = self.time_unix_nano.ok_or(
+            "a request event without event.timestamp or timeUnixNano: when it was made is unknown",
+        )?;
+        written
+            .parse::<i64>()
+            .ok()
+            .filter(|&ns| ns > 0)
+            .map(Timestamp::from_nanos)
+            .ok_or(format!(
+                "timeUnixNano: expected nanoseconds since 1970 (a whole number as a string), got \"{written}\""
+            ))
+    }
+
+    /// The first attribute of the event or its resource whose value OTLP
+    /// would not write (a `stringValue` that is no string, two types), as
+    /// the span reader refuses it.
+    pub fn malformed(&self) -> Result<(), String> {
+        let mut attributes = self.record.iter().chain(self.resource);
+        match attributes.find_map(|kv| kv.value.malformed().map(|problem| (kv, problem))) {
+            Some((kv, problem)) => Err(format!("attribute \"{}\" {problem}", kv.key)),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether the event or its resource has an attribute `key`, whatever
+    /// its value.
+    fn has(&self, key: &str) -> bool {
+        self.record
+            .iter()
+            .chain(self.resource)
+            .any(|kv| kv.key == key)
     }
 
     /// The field each of [`Event::tokens`]' counts is read from, none for
@@ -247,9 +323,8 @@ pub fn each_event(
                 let mut event = Event {
                     record: &record.attributes,
                     resource: &resource.resource.attributes,
-                    time_ns: record
-                        .time_unix_nano
-                        .map_or(0, |raw| raw.get().trim_matches('"').parse().unwrap_or(0)),
+                    time_unix_nano: written_time(record.time_unix_nano)
+                        .or_else(|| written_time(record.observed_time_unix_nano)),
                     agent: Agent::ClaudeCode,
                 };
                 if let Some(agent) = request_of(record, &event) {
@@ -260,6 +335,13 @@ pub fn each_event(
         }
     }
     Ok(())
+}
+
+/// A record's time as written, without its quotes; none when absent,
+/// `null` or 0 (OTLP's "unknown").
+fn written_time(raw: Option<&RawValue>) -> Option<&str> {
+    raw.map(|r| r.get().trim_matches('"'))
+        .filter(|t| !t.is_empty() && *t != "0" && *t != "null")
 }
 
 /// The agent whose billed request `record` is, if it is one: a Claude
@@ -277,7 +359,7 @@ fn request_of(record: &LogRecord, event: &Event) -> Option<Agent> {
     }
     let codex = event.text("event.name").as_deref() == Some("codex.sse_event")
         && event.text("event.kind").as_deref() == Some("response.completed")
-        && event.raw("input_token_count").is_some();
+        && event.has("input_token_count");
     codex.then_some(Agent::Codex)
 }
 
@@ -292,12 +374,7 @@ fn hashed(text: &str, bytes: usize) -> String {
 /// An event's trace and span ids, as hex: each request is its own run (a
 /// session's requests are told by their `session.id` attribute).
 fn ids(event: &Event) -> Result<(String, String), String> {
-    let request = event.request_id().ok_or(match event.agent {
-        Agent::ClaudeCode => {
-            "a claude_code.api_request event without request_id or client_request_id"
-        }
-        Agent::Codex => "a codex.sse_event without conversation.id",
-    })?;
+    let request = event.request_id().ok_or(event.agent.without_id())?;
     Ok((
         hashed(&format!("trace:{request}"), 16),
         hashed(&format!("span:{request}"), 8),
@@ -314,12 +391,14 @@ pub(super) fn spans(
 ) -> Result<u64, String> {
     let mut count = 0;
     each_event(resources, &mut |event| {
+        event.malformed()?;
         let (trace, span) = ids(event)?;
+        let start = event.time()?.nanos();
         let ids = Ids {
             trace: (&trace, "session.id"),
             span: (&span, "request_id"),
             parent: (None, "parent"),
-            start_ns: event.time_ns,
+            start_ns: u64::try_from(start).map_err(|_| "a request event made before 1970")?,
         };
         let name = format!("chat {}", event.text("model").unwrap_or_default());
         if let Some(span) = compact(&name, ids, event, origin, keys, interner)? {

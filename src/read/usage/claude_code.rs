@@ -5,8 +5,11 @@
 //! billed request ([`crate::read::otlp_logs`] reads the events).
 //!
 //! Claude Code:
-//! - request id: `request_id` (Anthropic's `req_…`), else `client_request_id`;
-//! - time: `event.timestamp`, else the record's `timeUnixNano`;
+//! - request id: `request_id` (Anthropic's `req_…`), else `client_request_id`,
+//!   else one made of `session.id`, the time, the model and the token
+//!   counts (the documented event records no id);
+//! - time: `event.timestamp`, else the record's `timeUnixNano` (else
+//!   `observedTimeUnixNano`); none, or not a time, is a bad record;
 //! - provider: `anthropic`; `aws.bedrock` for a Bedrock model id
 //!   (`us.anthropic.claude-…`), `google` for a Vertex one (`claude-…@…`);
 //! - tokens: `input_tokens` (uncached), `cache_read_tokens`,
@@ -27,7 +30,7 @@ use std::borrow::Cow;
 use rust_decimal::Decimal;
 
 use super::labels::labels_of;
-use super::{parse_timestamp, reasoning_within_output, uncached, RowError};
+use super::{reasoning_within_output, uncached, RowError};
 use crate::intern::Interner;
 use crate::model::{BilledRequest, Origin, Rare, Service, UsageRecord};
 use crate::read::otlp_logs::{each_event, Agent, Event, LogsData};
@@ -62,21 +65,14 @@ fn record(
     line: u64,
     interner: &mut Interner,
 ) -> Result<BilledRequest, RowError> {
-    let request_id = event.request_id().ok_or((
-        "missing-request-id",
-        match event.agent {
-            Agent::ClaudeCode => "an api_request event without request_id or client_request_id",
-            Agent::Codex => "a codex.sse_event without conversation.id",
-        }
-        .to_string(),
-    ))?;
+    event.malformed().map_err(|e| ("bad-value", e))?;
+    let request_id = event
+        .request_id()
+        .ok_or(("missing-request-id", event.agent.without_id().to_string()))?;
     let model = event
         .text("model")
         .ok_or(("missing-model", "a request event without model".to_string()))?;
-    let timestamp = match event.text("event.timestamp") {
-        Some(t) => parse_timestamp(&t)?,
-        None => crate::model::Timestamp::from_nanos(i64::try_from(event.time_ns).unwrap_or(0)),
-    };
+    let timestamp = event.time().map_err(|e| ("bad-timestamp", e))?;
     let [input, read, write, output, reasoning] = event.tokens().map_err(|e| ("bad-count", e))?;
     let name = |i| event.token_field(i).unwrap_or_default();
     let uncached = uncached(input, read + write, name(0))?;

@@ -1,0 +1,140 @@
+//! Coding agents' log events read as their real shapes: a Claude Code
+//! `api_request` event records no request id (one is made), its time is
+//! `event.timestamp` for the call as for the record, and a value or time
+//! OTLP would not write is a bad event, never a silent 0 or 1970.
+
+use crate::hardening::usage_run;
+use crate::workdir::Workdir;
+
+/// One LogsData line of Claude Code `api_request` events, each given as
+/// (time fields, attributes as OTLP key-values).
+fn claude_code(events: &[(&str, &str)]) -> String {
+    let records: Vec<String> = events
+        .iter()
+        .map(|(time, attributes)| {
+            format!(r#"{{{time}"body":{{"stringValue":"claude_code.api_request"}},"attributes":[{{"key":"event.name","value":{{"stringValue":"api_request"}}}},{{"key":"session.id","value":{{"stringValue":"s-1"}}}},{{"key":"model","value":{{"stringValue":"claude-sonnet-4-6"}}}},{attributes}]}}"#)
+        })
+        .collect();
+    format!(
+        "{{\"resourceLogs\":[{{\"resource\":{{}},\"scopeLogs\":[{{\"logRecords\":[{}]}}]}}]}}\n",
+        records.join(",")
+    )
+}
+
+fn value(key: &str, value: &str) -> String {
+    format!(r#"{{"key":"{key}","value":{value}}}"#)
+}
+
+fn at(when: &str) -> String {
+    value("event.timestamp", &format!(r#"{{"stringValue":"{when}"}}"#))
+}
+
+fn tokens(input: &str, output: &str) -> String {
+    let count = |n: &str| format!(r#"{{"stringValue":"{n}"}}"#);
+    [
+        value("input_tokens", &count(input)),
+        value("output_tokens", &count(output)),
+    ]
+    .join(",")
+}
+
+#[test]
+fn claude_code_events_without_a_request_id_are_requests_of_their_own() {
+    // The documented event: no request_id. Two requests of one session in
+    // the same millisecond, told apart by their counts, and an exact
+    // repeat of the first (a re-sent export), dropped as one.
+    let first = format!(
+        "{},{}",
+        at("2026-11-03T09:00:02.100Z"),
+        tokens("1000", "100")
+    );
+    let second = format!(
+        "{},{}",
+        at("2026-11-03T09:00:02.100Z"),
+        tokens("2000", "100")
+    );
+    let wd = Workdir::new("cc-no-id");
+    let logs = claude_code(&[("", &first), ("", &second), ("", &first)]);
+    wd.write("logs.jsonl", &logs);
+    let args = ["report", "--spans", "logs.jsonl", "--usage", "logs.jsonl"];
+    wd.run(&[&args[..], &["--out", "out", "--quiet"]].concat());
+    let summary = wd.read("out/summary.json");
+    // (1000 + 2000) × $3 + 200 × $15 per 1M.
+    for field in [
+        "\"matched\": 2,",
+        "\"cost_usd\": \"0.012000\"",
+        "\"duplicate_usage_records\": 1,",
+    ] {
+        assert!(summary.contains(field), "{field}: {summary}");
+    }
+}
+
+#[test]
+fn a_claude_code_calls_time_is_its_event_timestamp() {
+    // timeUnixNano "0" (as Claude Code writes it): the call is at its
+    // event.timestamp, so it meets a gateway's record of the same request
+    // (another id) in the fingerprint join.
+    let wd = Workdir::new("cc-time");
+    let event = format!(
+        r#"{},{},{}"#,
+        at("2026-11-03T09:00:02.100Z"),
+        tokens("1000", "100"),
+        value("request_id", r#"{"stringValue":"req_1"}"#)
+    );
+    wd.write(
+        "logs.jsonl",
+        &claude_code(&[(r#""timeUnixNano":"0","#, &event)]),
+    );
+    wd.write("usage.csv", "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch\ngw-1,2026-11-03T09:00:03Z,anthropic,claude-sonnet-4-6,1000,0,0,0,100,false\n");
+    let args = ["report", "--spans", "logs.jsonl", "--usage", "usage.csv"];
+    wd.run(&[&args[..], &["--out", "out", "--quiet"]].concat());
+    let summary = wd.read("out/summary.json");
+    assert!(
+        summary.contains("\"matched_by_fingerprint\": 1,"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn a_value_or_time_otlp_would_not_write_is_a_bad_event() {
+    let cases = [
+        (
+            String::new(),
+            format!(
+                "{},{}",
+                at("2026-11-03T09:00:00Z"),
+                value("input_tokens", r#"{"stringValue":100}"#)
+            ),
+            "attribute \"input_tokens\" has a stringValue that is not a string",
+        ),
+        (
+            String::new(),
+            format!(
+                "{},{}",
+                at("2026-11-03T09:00:00Z"),
+                value("input_tokens", r#"{"stringValue":"100","intValue":"5"}"#)
+            ),
+            "attribute \"input_tokens\" has a value of two types",
+        ),
+        (
+            r#""timeUnixNano":"2026-11-03T09:00:00Z","#.to_string(),
+            tokens("1", "1"),
+            "timeUnixNano: expected nanoseconds since 1970",
+        ),
+        (
+            String::new(),
+            tokens("1", "1"),
+            "a request event without event.timestamp or timeUnixNano",
+        ),
+    ];
+    let wd = Workdir::new("cc-bad-values");
+    for (time, attributes, expected) in &cases {
+        wd.write("logs.jsonl", &claude_code(&[(time, attributes)]));
+        let (code, stderr) = usage_run(&wd, &["logs.jsonl"], &[]);
+        assert_eq!(code, 2, "{expected}: {stderr}");
+        assert!(
+            stderr.contains(&format!("logs.jsonl:1: {expected}")),
+            "{stderr}"
+        );
+    }
+}
