@@ -106,9 +106,12 @@ fn read_invoices(
         }
         let n = read.len() as u64;
         if let Some(period) = usage.period {
+            // A line belongs to the month of its first day: a bucket cut at
+            // another midnight, or a week, that crosses into the next
+            // month is compared (and trued up) in one month, not two.
             read.retain(|l| match (l.charge, l.billing_period) {
                 (Charge::Usage | Charge::Unmapped, _) | (_, None) => {
-                    l.covers.is_none_or(|(f, l)| period.overlaps(f, l))
+                    l.covers.is_none_or(|(first, _)| period.contains_day(first))
                 }
                 (_, Some(first_day)) => period.contains_day(first_day),
             });

@@ -77,11 +77,6 @@ impl Period {
         day.year() == self.year && day.month() == self.month
     }
 
-    /// Whether any day from `first` to `last` falls in this month.
-    pub fn overlaps(&self, first: chrono::NaiveDate, last: chrono::NaiveDate) -> bool {
-        first <= self.last_day() && last >= self.first_day()
-    }
-
     /// The month's last day.
     pub fn last_day(&self) -> chrono::NaiveDate {
         self.first_day()

@@ -70,9 +70,7 @@ pub(super) fn row(
             .is_some_and(|p| p.ends_with(BEDROCK_EDITION));
     let start = cloud::parse_day(c.need(r, &START)?).ok_or_else(|| bad_date(c, r, &START))?;
     let end = c.any(r, &END).and_then(cloud::parse_day);
-    let midnight = c
-        .any(r, &END)
-        .is_some_and(|e| e.get(11..19) == Some("00:00:00"));
+    let midnight = c.any(r, &END).is_some_and(cloud::is_midnight);
     let model_service = BEDROCK.contains(&code) || marketplace || usage_type.contains("-mantle-");
     let row = BillRow {
         cloud: Cloud::Aws,

@@ -3,7 +3,7 @@
 //! cloud's grammar ([`super::meters`]), its model named as the pricing
 //! table names it, its amount in the table's currency.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, NaiveDateTime};
 use rust_decimal::Decimal;
 
 use super::meters::{self, Cloud, Read};
@@ -149,9 +149,13 @@ fn usage(reader: &Reader, row: &BillRow, mut line: InvoiceLine) -> InvoiceLine {
 }
 
 /// A UTC day from a bill's date or timestamp: `2025-06-01`,
-/// `2025-06-01T00:00:00.000Z`, `2026-03-14 09:00:00 UTC`, Azure's
+/// `2025-06-01T00:00:00.000Z`, `2026-03-14 09:00:00 UTC`, a time with an
+/// offset (`2028-02-29T20:00:00-08:00` is March 1st in UTC), Azure's
 /// `06/01/2025` (month first), or a query's `20250601`.
 pub(super) fn parse_day(text: &str) -> Option<NaiveDate> {
+    if let Some(time) = parse_utc(text) {
+        return Some(time.date());
+    }
     let text = text.trim();
     if let Some(day) = text.get(..10).and_then(|d| d.parse().ok()) {
         return Some(day);
@@ -161,6 +165,29 @@ pub(super) fn parse_day(text: &str) -> Option<NaiveDate> {
     }
     let date = text.split([' ', 'T']).next()?;
     NaiveDate::parse_from_str(date, "%m/%d/%Y").ok()
+}
+
+/// Whether a bill's timestamp is a UTC midnight (an exclusive end that
+/// closes the day before); a date alone is not.
+pub(super) fn is_midnight(text: &str) -> bool {
+    parse_utc(text).is_some_and(|t| t.time() == chrono::NaiveTime::MIN)
+}
+
+/// A bill's date and time in UTC: an offset (`Z`, `+05:30`, `-0800`)
+/// converted, ` UTC` or none taken as UTC (the exports write UTC).
+fn parse_utc(text: &str) -> Option<NaiveDateTime> {
+    let text = text.trim();
+    let with_offset = ["%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%d %H:%M:%S%.f%#z"];
+    if let Some(time) = with_offset
+        .iter()
+        .find_map(|f| DateTime::parse_from_str(text, f).ok())
+    {
+        return Some(time.naive_utc());
+    }
+    let bare = text.strip_suffix(" UTC").unwrap_or(text);
+    ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"]
+        .iter()
+        .find_map(|f| NaiveDateTime::parse_from_str(bare, f).ok())
 }
 
 /// The billing period's first day from the first of `names` a row has
@@ -191,4 +218,31 @@ pub(super) fn days(
         _ => start,
     };
     (start, last)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bill_time_is_read_as_its_utc_day() {
+        let day = |t| parse_day(t).map(|d| d.to_string());
+        let cases = [
+            ("2025-06-01T00:00:00.000Z", "2025-06-01"),
+            ("2028-02-29T20:00:00-08:00", "2028-03-01"),
+            ("2028-03-01T01:00:00+05:30", "2028-02-29"),
+            ("2028-03-01 01:00:00+0530", "2028-02-29"),
+            ("2026-03-14 09:00:00 UTC", "2026-03-14"),
+            ("2025-06-01", "2025-06-01"),
+            ("06/01/2025", "2025-06-01"),
+            ("20250601", "2025-06-01"),
+        ];
+        for (text, utc) in cases {
+            assert_eq!(day(text).as_deref(), Some(utc), "{text}");
+        }
+        assert!(is_midnight("2025-06-02T00:00:00Z"));
+        assert!(is_midnight("2025-06-01T16:00:00-08:00"));
+        assert!(!is_midnight("2025-06-02T00:00:00-08:00"));
+        assert!(!is_midnight("2025-06-02"));
+    }
 }

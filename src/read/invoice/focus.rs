@@ -41,7 +41,7 @@ pub(super) fn row(
         )
     })?;
     let end = c.any(r, &END);
-    let midnight = end.is_some_and(|e| e.get(11..19) == Some("00:00:00"));
+    let midnight = end.is_some_and(cloud::is_midnight);
     let days = cloud::days(start_day, end.and_then(cloud::parse_day), midnight);
     let usd = reader
         .in_usd()

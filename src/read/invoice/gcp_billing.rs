@@ -174,7 +174,7 @@ fn lines_of(reader: &Reader, f: Fields, line: u64) -> Result<Vec<InvoiceLine>, R
         )
     })?;
     let end = f.end.and_then(cloud::parse_day);
-    let midnight = f.end.is_some_and(|e| e.get(11..19) == Some("00:00:00"));
+    let midnight = f.end.is_some_and(cloud::is_midnight);
     let days = Some(cloud::days(start, end, midnight));
     let amount = |text: &str, what: &str| {
         parse_amount(text).ok_or_else(|| {
