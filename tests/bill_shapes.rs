@@ -470,3 +470,26 @@ fn a_credit_on_a_row_naming_no_service_stays_with_its_row() {
     );
     assert!(!csv.contains(",credit\n"), "{csv}");
 }
+
+#[test]
+fn an_anthropic_cost_report_not_grouped_by_description_is_the_days_whole_usage() {
+    // cost_report fetched without group_by[]=description (the API's
+    // default): model, cost_type, token_type and description are null.
+    // It was a charge named "" with every usage line missing from it.
+    let wd = Workdir::new("anthropic-ungrouped");
+    wd.write("cost.json", r#"{"data":[{"starting_at":"2025-10-01T00:00:00Z","ending_at":"2025-10-02T00:00:00Z","results":[{"currency":"USD","amount":"28.05","workspace_id":null,"description":null,"cost_type":null,"context_window":null,"model":null,"service_tier":null,"token_type":null,"inference_geo":null}]}],"has_more":false,"next_page":null}"#);
+    // Sonnet 4.5: 10,000 each of input, cache read, 5m and 1h writes and
+    // output at $3, $0.30, $3.75, $6 and $15 per 1M: $0.2805.
+    wd.write("usage.csv", "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch\nmsg_a1,2025-10-01T10:00:00Z,anthropic,claude-sonnet-4-5-20250929,10000,10000,10000,10000,10000,false\n");
+    let args = [
+        "reconcile",
+        "--usage",
+        "usage.csv",
+        "--invoice",
+        "cost.json",
+    ];
+    wd.run(&[&args[..], &["--out", "out", "--quiet"]].concat());
+    let csv = wd.read("out/reconciliation.csv");
+    let line = "\nanthropic,\"(all usage, not grouped by line_item)\",,2025-10-01,0.280500,0.280500,0.000000,0.00,ok,\n";
+    assert!(csv.contains(line), "{csv}");
+}

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::{
     bucket_day, bucket_days, qualifiers, token_type_named, Charge, Columns, InvoiceLine, Meter,
-    Reader, RowError,
+    Reader, RowError, ALL_USAGE,
 };
 use crate::error::Result;
 use crate::model::Origin;
@@ -88,7 +88,17 @@ pub(super) fn anthropic_page(
                 ))
             })?;
             let meter = anthropic_meter(cost.cost_type.as_deref(), cost.token_type.as_deref());
-            let description = cost.description.or(cost.cost_type).unwrap_or_default();
+            // Fetched without group_by[]=description (the API's default),
+            // a result names no model, cost type, token type or
+            // description: the day's whole usage in one line.
+            let ungrouped = cost.model.is_none()
+                && cost.cost_type.is_none()
+                && cost.token_type.is_none()
+                && cost.description.is_none();
+            let description = match ungrouped {
+                true => ALL_USAGE.to_string(),
+                false => cost.description.or(cost.cost_type).unwrap_or_default(),
+            };
             let qualifiers = qualifiers(
                 cost.service_tier.as_deref(),
                 cost.context_window.as_deref(),
