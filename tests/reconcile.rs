@@ -116,7 +116,8 @@ fn provider_cost_reports_reconcile_per_day() {
 #[test]
 fn console_and_dashboard_csvs_match_the_json_reports() {
     // Display names ("Claude Test 1") meet through the pricing table's match
-    // list; the OpenAI CSV has float timestamps and a blank bucket row.
+    // list; the OpenAI CSV has float timestamps, a blank row and a day
+    // without costs (its bucket times and nothing else).
     let (wd, out) = reconcile(
         "rec-consolecsv",
         &["anthropic-console.csv", "openai-costs.csv"],

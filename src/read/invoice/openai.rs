@@ -160,14 +160,18 @@ pub(super) fn openai_row(
                 )
             })
     };
-    let day = bucket_day(time("start_time")?, time("end_time")?);
+    let (start, end) = (time("start_time")?, time("end_time")?);
+    let blank = |name| c.get(r, name).is_none_or(|v| v.trim().is_empty());
+    if ["amount_value", "amount_currency", "line_item"]
+        .iter()
+        .all(|n| blank(n))
+    {
+        return Ok(None); // a bucket without costs: the day had none
+    }
     let currency = c.get(r, "amount_currency").unwrap_or("");
     let amount = reader.convert(c.amount(r, "amount_value")?, currency, None)?;
-    Ok(Some(openai_line(
-        reader,
-        c.get(r, "line_item"),
-        day,
-        amount,
-        line,
-    )))
+    let day = bucket_day(start, end);
+    let mut item = openai_line(reader, c.get(r, "line_item"), day, amount, line);
+    item.covers = bucket_days(start, end);
+    Ok(Some(item))
 }
