@@ -168,3 +168,26 @@ fn the_saved_table_stands_on_its_own_however_extends_is_spelled() {
     let diff = wd.run(&["diff", "out", "out"]);
     assert!(diff.contains("price effect  +$0.000000"), "{diff}");
 }
+
+#[test]
+fn a_table_extending_another_may_add_only_meters() {
+    // What docs/cloud-bills.md says to do for an unmapped meter: one
+    // [[meter]] entry over the built-in table. A table of its own still
+    // needs its models.
+    let wd = Workdir::new("extends-meter-only");
+    let usage = "r1,2025-06-02T00:00:00Z,openai,gpt-4.1-2025-04-14,1000000,0,0,0,0,false\n";
+    let meter = "[[meter]]\ncloud = \"aws\"\nnames = [\"Claude Sonnet 4.5\"]\nmodel = \"anthropic.claude-sonnet-4-5-20250929-v1\"\n";
+    let head = "version = \"t\"\ncurrency = \"USD\"\n";
+    let (code, stderr) = run(
+        &wd,
+        &format!("extends = \"built-in\"\n{head}{meter}"),
+        usage,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(wd.read("out/by_model.csv").contains(",2.000000,"));
+    let (code, stderr) = run(&wd, &format!("{head}{meter}"), usage);
+    assert_eq!(
+        (code, stderr.as_str()),
+        (2, "tokenledger: pricing.toml: no [[model]] entries\n")
+    );
+}

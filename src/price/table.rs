@@ -148,12 +148,18 @@ fn parse_layer(text: &str, source: &str, base: Option<PriceTable>) -> Result<Pri
     let currency = reader
         .string(root, "currency", "the top level")?
         .to_string();
-    let models = root
-        .get("model")
-        .and_then(Item::as_array_of_tables)
-        .ok_or_else(|| Error::fatal(format!("{source}: no [[model]] entries")))?;
+    // A table that extends another may add only meters or bill names.
+    let models = match root.get("model") {
+        None if base.is_some() => None,
+        models => Some(
+            models
+                .and_then(Item::as_array_of_tables)
+                .ok_or_else(|| Error::fatal(format!("{source}: no [[model]] entries")))?,
+        ),
+    };
     let own = models
         .iter()
+        .flat_map(|m| m.iter())
         .map(|t| reader.entry(t))
         .collect::<Result<Vec<_>>>()?;
     check_ambiguity(&own, source)?;
