@@ -15,6 +15,20 @@ use crate::reconcile::Names;
 /// The model label of report rows not grouped by model.
 pub const ALL_MODELS: &str = "(all models)";
 
+/// The token type `provider`'s tokens of type `t` are compared under.
+/// OpenAI's cache writes are input: its usage report counts them
+/// (`input_cache_write_tokens`), a per-request source mostly cannot (chat
+/// completions' usage has no such count, so they are in its uncached
+/// input), so both sides' writes and uncached input are compared as one.
+fn compared_as(provider: &str, t: TokenType) -> TokenType {
+    match t {
+        TokenType::CacheWrite5m | TokenType::CacheWrite1h if provider == "openai" => {
+            TokenType::Input
+        }
+        t => t,
+    }
+}
+
 /// One compared (provider, model, day, token type).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CoverageRow {
@@ -99,7 +113,7 @@ pub fn coverage(
                 report.provider.to_string(),
                 model.to_string(),
                 report.day,
-                t,
+                compared_as(report.provider, t),
             );
             sides.entry(key).or_default().1 += u128::from(report.tokens[t.index()]);
         }
@@ -116,7 +130,12 @@ pub fn coverage(
             names.model(r.provider, r.model)
         };
         for t in TokenType::ALL {
-            let key = (provider.to_string(), model.to_string(), day, t);
+            let key = (
+                provider.to_string(),
+                model.to_string(),
+                day,
+                compared_as(provider, t),
+            );
             sides.entry(key).or_default().0 += u128::from(r.tokens.get(t));
         }
     }

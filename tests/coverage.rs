@@ -88,9 +88,17 @@ openai,gpt-test,2025-06-25,cache_read,3,3,0,100.00
 #[test]
 fn a_report_not_grouped_by_model_compares_all_models() {
     // OpenAI's documented example: one bucket (2024-11-01), no model split,
-    // input 1,000 = 500 uncached + 400 cached + 100 cache writes. The
-    // hand-made fleet has no usage that day: nothing of it is covered.
+    // input 1,000 = 500 uncached + 400 cached + 100 cache writes. One
+    // request of that day logged by a gateway, which cannot tell cache
+    // writes apart (prompt_tokens 1,000, cached_tokens 400): its 600
+    // uncached cover the writes too, compared as input.
     let wd = Workdir::handmade("coverage-all");
+    let usage = wd.read("usage.csv");
+    let request = "2024-11-01T10:00:00Z,r-cw,openai,gpt-old,500,600,400,0,0,false,sk-a\n";
+    wd.write("usage.csv", &format!("{usage}{request}"));
+    let pricing = wd.read("pricing.toml");
+    let old = "[[model]]\nprovider = \"openai\"\nmatch = [\"gpt-old\"]\neffective_from = 2024-01-01\ninput = 1\noutput = 4\ncache_read = 0.25\ncache_write_5m = 1\ncache_write_1h = 1\n";
+    wd.write("pricing.toml", &format!("{pricing}\n{old}"));
     wd.copy(&fixture("invoices/tokenledger.csv"), "invoice.csv");
     wd.copy(&real("openai-usage-completions.json"), "openai.json");
     let mut args = vec![
@@ -116,13 +124,13 @@ fn a_report_not_grouped_by_model_compares_all_models() {
     assert_eq!(wd.output(&args).status.code(), Some(0));
     let csv = wd.read("out/coverage.csv");
     for line in [
-        "openai,(all models),2024-11-01,input,0,500,-500,0.00",
-        "openai,(all models),2024-11-01,cache_read,0,400,-400,0.00",
-        "openai,(all models),2024-11-01,cache_write_5m,0,100,-100,0.00",
-        "openai,(all models),2024-11-01,output,0,500,-500,0.00",
+        "openai,(all models),2024-11-01,input,600,600,0,100.00",
+        "openai,(all models),2024-11-01,cache_read,400,400,0,100.00",
+        "openai,(all models),2024-11-01,output,500,500,0,100.00",
     ] {
         assert!(csv.contains(line), "{line} in\n{csv}");
     }
+    assert!(!csv.contains("2024-11-01,cache_write"), "{csv}");
 }
 
 #[test]
