@@ -96,6 +96,10 @@ pub struct SkippedFile {
 /// stops on it).
 pub const DANGLING: &str = "a link to nothing";
 
+/// Why a file of an input directory that cannot be opened is skipped
+/// under `--lenient`.
+const UNREADABLE: &str = "not readable (its permissions, or gone)";
+
 impl SkippedFile {
     /// Say on stderr that it is skipped, and why.
     pub fn note(&self) {
@@ -212,7 +216,11 @@ impl Walk<'_> {
             } else if !self.wanted(&path) {
                 self.skip(path, "not a file of the kinds read here", false);
             } else if meta.is_file() {
-                self.found.files.push(path);
+                match File::open(&path) {
+                    Ok(_) => self.found.files.push(path),
+                    Err(_) if self.lenient => self.skip(path, UNREADABLE, true),
+                    Err(e) => return Err(Error::io(&path, e)),
+                }
             } else {
                 self.skip(path, "not a regular file (a pipe, socket or device)", true);
             }
