@@ -1,7 +1,8 @@
 //! A later command checks what an earlier one wrote before trusting it:
 //! `diff` refuses a month whose ledger was edited or cut short, or priced
 //! in another currency; `merge` refuses shards that read different bytes
-//! of a span file, and a trace split between two shards. Values that
+//! of a span file (or two streams on standard input), and a trace split
+//! between two shards. Values that
 //! `report` neutralised for spreadsheets compare as the values they are.
 
 use crate::workdir::{csv_rows, reseal, Workdir, HANDMADE_REPORT};
@@ -258,4 +259,42 @@ fn a_strict_merge_refuses_partials_that_skipped_bad_lines() {
     wd.run(&[&merge[..], &["--lenient", "--out", "merged"]].concat());
     let summary = wd.read("merged/summary.json");
     assert!(summary.contains("\"bad-json\": 1"), "{summary}");
+}
+
+#[test]
+fn shards_of_two_different_streams_are_refused() {
+    let wd = Workdir::new("shard-stdin");
+    wd.run(&[
+        "simulate",
+        "--runs",
+        "40",
+        "--seed",
+        "3",
+        "--span-files",
+        "2",
+        "--out",
+        "fleet",
+    ]);
+    for (i, file) in ["part-0", "part-1"].iter().enumerate() {
+        let shard = format!("{i}/2");
+        let mut command = wd.command(&["report", "--spans", "-", "--shard", &shard]);
+        command.args(["--out", &format!("s{i}"), "--quiet"]);
+        let spans = std::fs::File::open(wd.path(&format!("fleet/spans/{file}.jsonl"))).unwrap();
+        assert!(command.stdin(spans).status().unwrap().success());
+    }
+    let merge = [
+        "merge",
+        "s0",
+        "s1",
+        "--usage",
+        "fleet/usage.csv",
+        "--out",
+        "m",
+    ];
+    let stderr = wd.fail(&merge, 2);
+    assert!(stderr.contains("-: shard 0/2 read"), "{stderr}");
+    assert!(
+        stderr.contains("the file changed between the shards' runs"),
+        "{stderr}"
+    );
 }

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use super::config::CheckConfig;
+use super::config::{CheckConfig, Period};
 use super::intake::Intake;
 use super::usage::Usage;
 use crate::checks::Checks;
@@ -48,7 +48,7 @@ pub fn check(
 
 /// Read every invoice file; lines outside the period are dropped and
 /// counted. Model usage is compared with the usage of the period's UTC days,
-/// so its lines are kept by the days they cover; every other line (credits,
+/// so its lines are kept by the day they start on; every other line (credits,
 /// tax, corrections, fixed charges) by the billing period the bill files it
 /// under where it says, since it may be dated in another month.
 fn read_invoices(
@@ -106,15 +106,7 @@ fn read_invoices(
         }
         let n = read.len() as u64;
         if let Some(period) = usage.period {
-            // A line belongs to the month of its first day: a bucket cut at
-            // another midnight, or a week, that crosses into the next
-            // month is compared (and trued up) in one month, not two.
-            read.retain(|l| match (l.charge, l.billing_period) {
-                (Charge::Usage | Charge::Unmapped, _) | (_, None) => {
-                    l.covers.is_none_or(|(first, _)| period.contains_day(first))
-                }
-                (_, Some(first_day)) => period.contains_day(first_day),
-            });
+            read.retain(|line| in_period(line, &period));
             intake.counts.invoice_lines_out_of_period += n - read.len() as u64;
         }
         lines.extend(read);
@@ -133,6 +125,20 @@ fn read_invoices(
         eprintln!("tokenledger: note: {note}");
     }
     Ok(lines)
+}
+
+/// Whether a bill line is `period`'s: a model-usage line (or one filed
+/// under no billing period) by the UTC day it starts on, so a bucket cut
+/// at another midnight, or a week, that crosses into the next month is
+/// compared (and trued up) in one month, not two; another line by the
+/// billing period it is filed under.
+fn in_period(line: &InvoiceLine, period: &Period) -> bool {
+    match (line.charge, line.billing_period) {
+        (Charge::Usage | Charge::Unmapped, _) | (_, None) => line
+            .covers
+            .is_none_or(|(first, _)| period.contains_day(first)),
+        (_, Some(first_day)) => period.contains_day(first_day),
+    }
 }
 
 /// The AWS CUR manifests among the bill files (passed over with a note:
