@@ -3,7 +3,7 @@
 //! to nothing is an error (a listed skip under `--lenient`), a pipe's name
 //! reaches the terminal escaped, and standard input is read once; a file
 //! whose name is not UTF-8 is read by its ending, and a directory given
-//! twice is read once.
+//! twice is read once; a UTF-16 file is named as such.
 
 use crate::workdir::{Workdir, HANDMADE_REPORT};
 
@@ -119,4 +119,18 @@ fn standard_input_is_read_once() {
         "tokenledger: `-` (standard input) is given to --usage and --spans: standard input can be \
          read once; give the others files\n"
     );
+}
+
+#[test]
+fn a_utf16_file_is_refused_as_such() {
+    // Excel's "Unicode text" and some exports write UTF-16 with its
+    // byte-order mark: named as UTF-16, not "not a usage file".
+    let wd = Workdir::handmade("inputs-utf16");
+    let usage = wd.read("usage.csv");
+    let mut utf16 = vec![0xff, 0xfe];
+    utf16.extend(usage.encode_utf16().flat_map(u16::to_le_bytes));
+    std::fs::write(wd.path("usage.csv"), utf16).unwrap();
+    let stderr = wd.fail(&HANDMADE_REPORT, 2);
+    let expected = "usage.csv: UTF-16 text (it starts with a UTF-16 byte-order mark)";
+    assert!(stderr.contains(expected), "{stderr}");
 }

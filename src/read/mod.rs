@@ -401,6 +401,13 @@ pub fn open_fingerprinted(
         Box::new(raw)
     };
     let mut head = read_head(&mut text, n.max(BOM.len())).map_err(io)?;
+    if head.starts_with(&[0xff, 0xfe]) || head.starts_with(&[0xfe, 0xff]) {
+        return Err(Error::fatal(format!(
+            "{}: UTF-16 text (it starts with a UTF-16 byte-order mark); inputs are read as \
+             UTF-8: save it as UTF-8, or convert it (iconv -f UTF-16 -t UTF-8)",
+            path.display()
+        )));
+    }
     if head.starts_with(BOM) {
         head.drain(..BOM.len());
         head.extend(read_head(&mut text, BOM.len()).map_err(io)?);
