@@ -87,10 +87,12 @@ fn a_bill_given_twice_is_refused_and_a_cur_manifest_passed_over() {
         wd.write(&format!("bills/openai-2026-{month}.csv"), empty);
     }
     wd.run(&reconcile("usage/aws.csv", "bills", &[]));
-    // The same report under a second name (a copy, an unpacked .gz), no
-    // manifest to tell which is listed.
+    // The same report under a second name (a copy, an unpacked .gz, here
+    // saved with Unix line endings: AWS writes CRLF), no manifest to tell
+    // which is listed.
     std::fs::remove_file(wd.path("bills/cur-Manifest.json")).unwrap();
-    wd.write("bills/cur-00001-copy.csv", &cur);
+    assert!(cur.contains("\r\n"));
+    wd.write("bills/cur-00001-copy.csv", &cur.replace("\r\n", "\n"));
     let stderr = wd.fail(&reconcile("usage/aws.csv", "bills", &[]), 2);
     assert_eq!(
         stderr,

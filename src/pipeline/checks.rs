@@ -96,7 +96,7 @@ fn read_invoices(
         let (format, mut read) = parsed?;
         // Two bills alike but empty (a header, a page of no data) are two
         // empty months, not one bill twice.
-        let sha = crate::manifest::sha256(text.as_bytes());
+        let sha = content_sha(&text);
         if let Some(other) = seen.insert(sha, path.clone()).filter(|_| !read.is_empty()) {
             return Err(Error::fatal(format!(
                 "{}: the same bill as {} (the same content): give one of them",
@@ -125,6 +125,19 @@ fn read_invoices(
         eprintln!("tokenledger: note: {note}");
     }
     Ok(lines)
+}
+
+/// The SHA-256 of a bill's text with its line endings as `\n`: a copy
+/// saved with Windows line endings is the same bill.
+fn content_sha(text: &str) -> crate::manifest::Sha {
+    let mut hasher = crate::manifest::Hasher::default();
+    for (i, line) in text.split("\r\n").enumerate() {
+        if i > 0 {
+            hasher.update(b"\n");
+        }
+        hasher.update(line.as_bytes());
+    }
+    hasher.finish()
 }
 
 /// Whether a bill line is `period`'s: a model-usage line (or one filed
