@@ -153,9 +153,15 @@ fn usage(reader: &Reader, row: &BillRow, mut line: InvoiceLine) -> InvoiceLine {
 /// offset (`2028-02-29T20:00:00-08:00` is March 1st in UTC), Azure's
 /// `06/01/2025` (month first), or a query's `20250601`.
 pub(super) fn parse_day(text: &str) -> Option<NaiveDate> {
-    if let Some(time) = parse_utc(text) {
-        return Some(time.date());
-    }
+    parse_utc(text)
+        .map(|time| time.date())
+        .or_else(|| written_day(text))
+}
+
+/// The date a bill writes, as written, whatever time and offset follow: a
+/// billing period's start is the label of a month, not an instant
+/// (`2026-11-01T00:00:00+09:00` is November's).
+pub(super) fn written_day(text: &str) -> Option<NaiveDate> {
     let text = text.trim();
     if let Some(day) = text.get(..10).and_then(|d| d.parse().ok()) {
         return Some(day);
@@ -177,7 +183,12 @@ pub(super) fn is_midnight(text: &str) -> bool {
 /// converted, ` UTC` or none taken as UTC (the exports write UTC).
 fn parse_utc(text: &str) -> Option<NaiveDateTime> {
     let text = text.trim();
-    let with_offset = ["%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%d %H:%M:%S%.f%#z"];
+    let with_offset = [
+        "%Y-%m-%dT%H:%M:%S%.f%#z",
+        "%Y-%m-%d %H:%M:%S%.f%#z",
+        "%Y-%m-%dT%H:%M%#z",
+        "%Y-%m-%d %H:%M%#z",
+    ];
     if let Some(time) = with_offset
         .iter()
         .find_map(|f| DateTime::parse_from_str(text, f).ok())
@@ -185,13 +196,19 @@ fn parse_utc(text: &str) -> Option<NaiveDateTime> {
         return Some(time.naive_utc());
     }
     let bare = text.strip_suffix(" UTC").unwrap_or(text);
-    ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"]
+    let naive = [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+    ];
+    naive
         .iter()
         .find_map(|f| NaiveDateTime::parse_from_str(bare, f).ok())
 }
 
 /// The billing period's first day from the first of `names` a row has
-/// (see [`parse_day`]), `None` when it has none; an error names the column.
+/// (see [`written_day`]), `None` when it has none; an error names the column.
 pub(super) fn billing_period(
     c: &Columns,
     r: &csv::StringRecord,
@@ -199,7 +216,7 @@ pub(super) fn billing_period(
 ) -> Result<Option<NaiveDate>, RowError> {
     c.any_named(r, names)
         .map(|(name, v)| {
-            parse_day(v)
+            written_day(v)
                 .ok_or_else(|| ("bad-date", format!("{name}: expected a date, got \"{v}\"")))
         })
         .transpose()
@@ -240,7 +257,12 @@ mod tests {
         for (text, utc) in cases {
             assert_eq!(day(text).as_deref(), Some(utc), "{text}");
         }
+        assert_eq!(day("2028-02-29T16:00-08:00").as_deref(), Some("2028-03-01"));
+        // A billing period is the month it is written in.
+        let period = written_day("2026-11-01T00:00:00+09:00").unwrap();
+        assert_eq!(period.to_string(), "2026-11-01");
         assert!(is_midnight("2025-06-02T00:00:00Z"));
+        assert!(is_midnight("2025-06-02T00:00Z"));
         assert!(is_midnight("2025-06-01T16:00:00-08:00"));
         assert!(!is_midnight("2025-06-02T00:00:00-08:00"));
         assert!(!is_midnight("2025-06-02"));

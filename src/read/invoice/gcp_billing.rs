@@ -238,7 +238,7 @@ fn lines_of(reader: &Reader, f: Fields, line: u64) -> Result<Vec<InvoiceLine>, R
 fn invoice_month(text: &str) -> Result<chrono::NaiveDate, RowError> {
     let text = text.trim();
     let day = (text.len() == 6)
-        .then(|| cloud::parse_day(&format!("{text}01")))
+        .then(|| cloud::written_day(&format!("{text}01")))
         .flatten();
     day.ok_or_else(|| {
         (
