@@ -42,27 +42,26 @@ fn tokens(input: &str, output: &str) -> String {
 fn claude_code_events_without_a_request_id_are_requests_of_their_own() {
     // The documented event: no request_id. Two requests of one session in
     // the same millisecond, told apart by their counts, and an exact
-    // repeat of the first (a re-sent export), dropped as one.
-    let first = format!(
-        "{},{}",
-        at("2026-11-03T09:00:02.100Z"),
-        tokens("1000", "100")
-    );
-    let second = format!(
-        "{},{}",
-        at("2026-11-03T09:00:02.100Z"),
-        tokens("2000", "100")
-    );
+    // repeat of the first (a re-sent export), dropped as one; two alike but
+    // for their event.sequence (the session's counter) are two.
+    let when = at("2026-11-03T09:00:02.100Z");
+    let first = format!("{when},{}", tokens("1000", "100"));
+    let second = format!("{when},{}", tokens("2000", "100"));
+    let numbered = |n: &str| {
+        let sequence = value("event.sequence", &format!(r#"{{"intValue":"{n}"}}"#));
+        format!("{first},{sequence}")
+    };
+    let (seventh, eighth) = (numbered("7"), numbered("8"));
     let wd = Workdir::new("cc-no-id");
-    let logs = claude_code(&[("", &first), ("", &second), ("", &first)]);
-    wd.write("logs.jsonl", &logs);
+    let events = [first.as_str(), &second, &first, &seventh, &eighth];
+    wd.write("logs.jsonl", &claude_code(&events.map(|e| ("", e))));
     let args = ["report", "--spans", "logs.jsonl", "--usage", "logs.jsonl"];
     wd.run(&[&args[..], &["--out", "out", "--quiet"]].concat());
     let summary = wd.read("out/summary.json");
-    // (1000 + 2000) × $3 + 200 × $15 per 1M.
+    // (1000 + 2000 + 2 × 1000) × $3 + 400 × $15 per 1M.
     for field in [
-        "\"matched\": 2,",
-        "\"cost_usd\": \"0.012000\"",
+        "\"matched\": 4,",
+        "\"cost_usd\": \"0.021000\"",
         "\"duplicate_usage_records\": 1,",
     ] {
         assert!(summary.contains(field), "{field}: {summary}");
@@ -115,6 +114,15 @@ fn a_value_or_time_otlp_would_not_write_is_a_bad_event() {
                 value("input_tokens", r#"{"stringValue":"100","intValue":"5"}"#)
             ),
             "attribute \"input_tokens\" has a value of two types",
+        ),
+        (
+            String::new(),
+            format!(
+                "{},{}",
+                at("2026-11-03T09:00:00Z"),
+                value("input_tokens", "{}")
+            ),
+            "input_tokens: not a whole number of tokens",
         ),
         (
             r#""timeUnixNano":"2026-11-03T09:00:00Z","#.to_string(),

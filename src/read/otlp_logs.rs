@@ -156,10 +156,12 @@ impl Event<'_, '_> {
 
     /// The request's id: Claude Code's `request_id`, else
     /// `client_request_id`, else (the documented event has neither)
-    /// `claude_code:<session.id>:<when>:<model>:<input>/<cache read>/<cache
-    /// write>/<output>`; for Codex, `codex:<conversation.id>:<when>` (a
-    /// conversation's responses complete one at a time). `<when>` is
-    /// `event.timestamp`, else the record's time, as written.
+    /// `claude_code:<session.id>:<event.sequence>` (the session's event
+    /// counter), else `claude_code:<session.id>:<when>:<model>:<input>/<cache
+    /// read>/<cache write>/<output>`; for Codex,
+    /// `codex:<conversation.id>:<when>` (a conversation's responses complete
+    /// one at a time). `<when>` is `event.timestamp`, else the record's
+    /// time, as written.
     pub fn request_id(&self) -> Option<Cow<'_, str>> {
         let when = || {
             self.text("event.timestamp").map_or_else(
@@ -174,16 +176,15 @@ impl Event<'_, '_> {
                     return Some(id);
                 }
                 let session = self.text("session.id")?;
+                if let Some(sequence) = self.text("event.sequence") {
+                    return Some(Cow::Owned(format!("claude_code:{session}:{sequence}")));
+                }
                 let model = self.text("model").unwrap_or_default();
-                let count = |i| {
-                    self.token_field(i)
-                        .and_then(|f| self.text(f))
-                        .unwrap_or_default()
-                };
-                let counts = [0, 1, 2, 3].map(count).join("/");
+                let count = |i| self.token_field(i).and_then(|f| self.count(f)).unwrap_or(0);
+                let counts = [0, 1, 2, 3].map(|i| count(i).to_string()).join("/");
+                let when = when();
                 Some(Cow::Owned(format!(
-                    "claude_code:{session}:{}:{model}:{counts}",
-                    when()
+                    "claude_code:{session}:{when}:{model}:{counts}"
                 )))
             }
             Agent::Codex => {
@@ -258,12 +259,13 @@ impl Event<'_, '_> {
 
     /// The token counts: (all input, cache reads, cache writes, output,
     /// reasoning within output). Absent counts are 0; a count that is not
-    /// a whole number, or beyond [`MAX_TOKENS`], is its field's error.
+    /// a whole number (an empty or non-scalar value too), or beyond
+    /// [`MAX_TOKENS`], is its field's error.
     /// Claude Code counts cache reads and writes apart from `input_tokens`.
     pub fn tokens(&self) -> Result<[u64; 5], String> {
         let mut counts = [0u64; 5];
         for (i, n) in counts.iter_mut().enumerate() {
-            if let Some(key) = self.token_field(i).filter(|k| self.raw(k).is_some()) {
+            if let Some(key) = self.token_field(i).filter(|k| self.has(k)) {
                 *n = self
                     .count(key)
                     .ok_or(format!("{key}: not a whole number of tokens"))?;

@@ -6,8 +6,9 @@
 //!
 //! Claude Code:
 //! - request id: `request_id` (Anthropic's `req_…`), else `client_request_id`,
-//!   else one made of `session.id`, the time, the model and the token
-//!   counts (the documented event records no id);
+//!   else one made of `session.id` and `event.sequence`, else of the
+//!   session, the time, the model and the token counts (the documented
+//!   event records no id);
 //! - time: `event.timestamp`, else the record's `timeUnixNano` (else
 //!   `observedTimeUnixNano`); none, or not a time, is a bad record;
 //! - provider: `anthropic`; `aws.bedrock` for a Bedrock model id
