@@ -193,4 +193,9 @@ fn a_key_needing_another_flag_names_its_line() {
     assert!(bad.contains("--shard <I/N>"), "{bad}");
     let blamed = "\n(from the config file: c.toml:7: whole-traces)";
     assert!(bad.trim_end().ends_with(blamed), "{bad}");
+    // Two keys each needing a flag: neither alone mends it, both are named.
+    let two = format!("{REPORT}whole-traces = true\nmin-coverage = 90\n");
+    let bad = refused("cfg-requires-two", &two);
+    let blamed = "(from the config file: c.toml:7: whole-traces, c.toml:8: min-coverage)";
+    assert!(bad.trim_end().ends_with(blamed), "{bad}");
 }

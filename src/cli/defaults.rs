@@ -78,23 +78,35 @@ pub struct WithDefaults {
 }
 
 impl WithDefaults {
-    /// `message` (clap's usage error) followed by the `FILE:LINE` of each
-    /// key without which the arguments parse (`parses`): a key whose flag
-    /// requires another, or conflicts with another key.
+    /// `message` (clap's usage error) followed by the `FILE:LINE` of the
+    /// keys without which the arguments parse (`parses`): each key alone
+    /// that does (a flag needing another, or conflicting with another
+    /// key), else each pair (two keys each needing a flag).
     pub fn explain(&self, message: &str, parses: impl Fn(&[OsString]) -> bool) -> String {
-        let blamed: Vec<&str> = self
-            .given
-            .iter()
-            .filter(|(values, _)| {
-                let mut without = self.argv.clone();
-                without.drain(values.clone());
-                parses(&without)
-            })
-            .map(|(_, place)| place.as_str())
-            .collect();
-        match blamed.is_empty() {
+        let parses_without = |keys: &[usize]| {
+            let mut without = self.argv.clone();
+            let mut ranges: Vec<_> = keys.iter().map(|&k| self.given[k].0.clone()).collect();
+            ranges.sort_by_key(|r| std::cmp::Reverse(r.start));
+            for range in ranges {
+                without.drain(range);
+            }
+            parses(&without)
+        };
+        let n = self.given.len();
+        let mut blamed: Vec<usize> = (0..n).filter(|&k| parses_without(&[k])).collect();
+        if blamed.is_empty() {
+            for (a, b) in (0..n).flat_map(|a| (a + 1..n).map(move |b| (a, b))) {
+                if parses_without(&[a, b]) {
+                    blamed.extend([a, b]);
+                }
+            }
+            blamed.sort_unstable();
+            blamed.dedup();
+        }
+        let places: Vec<&str> = blamed.iter().map(|&k| self.given[k].1.as_str()).collect();
+        match places.is_empty() {
             true => message.to_string(),
-            false => format!("{message}\n(from the config file: {})", blamed.join(", ")),
+            false => format!("{message}\n(from the config file: {})", places.join(", ")),
         }
     }
 }
