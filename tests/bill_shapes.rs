@@ -162,7 +162,7 @@ fn invoice_lines_naming_no_model_sum_every_model_and_true_up_to_the_bill() {
         "--quiet",
     ]);
     assert!(wd.read("real/out/reconciliation.csv").contains(
-        "openai,\"(all usage, not grouped by line_item)\",,2024-11-01,0.060000,0.060000,0.000000,0.00,ok,"
+        "openai,\"(all usage, not grouped)\",,2024-11-01,0.060000,0.060000,0.000000,0.00,ok,"
     ));
     // Billed $0.0605 (within the tolerance): the true-up bills it all.
     let costs = wd.read("real/costs.json").replace("0.06", "0.0605");
@@ -294,7 +294,7 @@ fn a_provider_billed_partly_grouped_by_line_item_is_compared_as_one_line_a_day()
     let csv = wd.read("out/reconciliation.csv");
     for day in ["2025-06-01", "2025-06-02"] {
         let line = format!(
-            "openai,\"(all usage, not grouped by line_item)\",,{day},0.150000,0.150000,0.000000,0.00,ok,"
+            "openai,\"(all usage, not grouped)\",,{day},0.150000,0.150000,0.000000,0.00,ok,"
         );
         assert!(csv.contains(&line), "{csv}");
     }
@@ -492,6 +492,6 @@ fn an_anthropic_cost_report_not_grouped_by_description_is_the_days_whole_usage()
     ];
     wd.run(&[&args[..], &["--out", "out", "--quiet"]].concat());
     let csv = wd.read("out/reconciliation.csv");
-    let line = "\nanthropic,\"(all usage, not grouped by line_item)\",,2025-10-01,0.280500,0.280500,0.000000,0.00,ok,\n";
+    let line = "\nanthropic,\"(all usage, not grouped)\",,2025-10-01,0.280500,0.280500,0.000000,0.00,ok,\n";
     assert!(csv.contains(line), "{csv}");
 }

@@ -45,8 +45,8 @@ fn non_negative(text: &str) -> std::result::Result<Decimal, String> {
 }
 
 /// `--min-coverage`: non-negative, with at most the 2 decimals
-/// `coverage_pct` is written with, so a row the gate fails never reads as
-/// at the gate.
+/// `coverage_pct` is written with (rounded down), so a row that passes
+/// never reads as below the gate.
 fn coverage_gate(text: &str) -> std::result::Result<Decimal, String> {
     let gate = non_negative(text)?;
     match gate.normalize().scale() <= 2 {

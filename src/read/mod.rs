@@ -100,6 +100,16 @@ pub const DANGLING: &str = "a link to nothing";
 /// under `--lenient`.
 const UNREADABLE: &str = "not readable (its permissions, or gone)";
 
+/// Whether a file failed to open for what it is (its permissions, or
+/// removed since the directory was listed), not for the machine's state
+/// (too many open files, a disk error): only the first is skipped.
+fn is_unreadable(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::NotFound
+    )
+}
+
 impl SkippedFile {
     /// Say on stderr that it is skipped, and why.
     pub fn note(&self) {
@@ -135,6 +145,7 @@ pub fn expand(paths: &[PathBuf], extensions: &[&str], lenient: bool) -> Result<W
         lenient,
         seen_dirs: HashSet::new(),
         revisits: 0,
+        lenient_skips: 0,
         found: Walked::default(),
     };
     for path in paths {
@@ -144,10 +155,11 @@ pub fn expand(paths: &[PathBuf], extensions: &[&str], lenient: bool) -> Result<W
         }
         let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
         if meta.is_dir() {
-            let before = (walk.found.files.len(), walk.revisits);
+            let found = |w: &Walk| (w.found.files.len(), w.revisits, w.lenient_skips);
+            let before = found(&walk);
             walk.dir(path, &meta)?;
             // A directory whose files were found by another path is read.
-            if (walk.found.files.len(), walk.revisits) == before {
+            if found(&walk) == before {
                 return Err(Error::fatal(format!(
                     "{}: directory holds no {} files",
                     path.display(),
@@ -189,6 +201,9 @@ struct Walk<'e> {
     seen_dirs: HashSet<(u64, u64)>,
     /// Directories reached again (given twice, or linked from another).
     revisits: usize,
+    /// Files found but skipped under `--lenient` (unreadable, dangling):
+    /// a directory of only these is not empty.
+    lenient_skips: usize,
     found: Walked,
 }
 
@@ -218,7 +233,10 @@ impl Walk<'_> {
             } else if meta.is_file() {
                 match File::open(&path) {
                     Ok(_) => self.found.files.push(path),
-                    Err(_) if self.lenient => self.skip(path, UNREADABLE, true),
+                    Err(e) if self.lenient && is_unreadable(&e) => {
+                        self.skip(path, UNREADABLE, true);
+                        self.lenient_skips += 1;
+                    }
                     Err(e) => return Err(Error::io(&path, e)),
                 }
             } else {
@@ -239,6 +257,7 @@ impl Walk<'_> {
             )));
         }
         self.skip(path, DANGLING, true);
+        self.lenient_skips += 1;
         Ok(())
     }
 

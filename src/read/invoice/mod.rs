@@ -94,8 +94,9 @@ impl Charge {
 }
 
 /// The description of an invoice line that sums all of a provider's usage
-/// (an OpenAI cost bucket without a `line_item`).
-pub const ALL_USAGE: &str = "(all usage, not grouped by line_item)";
+/// (an OpenAI cost bucket without a `line_item`, an Anthropic cost report
+/// fetched without `group_by[]=description`).
+pub const ALL_USAGE: &str = "(all usage, not grouped)";
 
 /// One line of what a provider charged.
 #[derive(Clone, Debug, PartialEq)]
