@@ -61,7 +61,9 @@ pub struct Page<'a> {
 }
 
 /// Escape text for HTML. A control character other than a tab or a line
-/// end (NUL, ESC, from a span's names) is no text HTML may hold: it is
+/// end (NUL, ESC, from a span's names) is no text HTML may hold, and a
+/// bidirectional override, embedding or isolate would turn the rest of
+/// its line (the dollar amounts after a name) right to left: each is
 /// shown as the replacement character.
 pub(crate) fn esc(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -72,6 +74,7 @@ pub(crate) fn esc(text: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             c if c.is_control() && !matches!(c, '\t' | '\n' | '\r') => out.push('\u{fffd}'),
+            '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => out.push('\u{fffd}'),
             c => out.push(c),
         }
     }
@@ -319,6 +322,9 @@ mod tests {
         assert_eq!(esc("a<b>&\"c\""), "a&lt;b&gt;&amp;&quot;c&quot;");
         assert_eq!(esc("t\0x\u{1b}[2J\u{85}"), "t\u{fffd}x\u{fffd}[2J\u{fffd}");
         assert_eq!(esc("a\tb\nc"), "a\tb\nc");
+        // A right-to-left override would reverse the amounts after a name.
+        assert_eq!(esc("\u{202e}acme \u{2067}x"), "\u{fffd}acme \u{fffd}x");
+        assert_eq!(esc("شركة"), "شركة");
     }
 
     #[test]
