@@ -367,6 +367,25 @@ r2,2025-06-02T00:00:00Z,openai,gpt-4.1-2025-04-14,1000000,0,0,0,0,false
     let row = |m: &str| models.iter().find(|r| r[0] == m).unwrap()[cost].clone();
     assert_eq!(row("o3-2025-04-16"), "1.000000");
     assert_eq!(row("gpt-4.1-2025-04-14"), "2.000000");
+    // focus.csv lists o3 at the price published on 2025-06-02 ($10, before
+    // the cut of June 10th) and contracts it at $1.
+    let focus = crate::workdir::csv_rows(&wd.read("out/focus.csv"));
+    let at = |name: &str| focus[0].iter().position(|c| c == name).unwrap();
+    let columns = [
+        "ListCost",
+        "ContractedCost",
+        "ListUnitPrice",
+        "ContractedUnitPrice",
+    ];
+    let prices = |sku: &str| {
+        let r = focus.iter().find(|r| r[at("SkuId")] == sku).unwrap();
+        columns.map(|c| r[at(c)].clone())
+    };
+    assert_eq!(prices("o3-2025-04-16"), ["10.000000", "1.000000", "10", "1"]);
+    assert_eq!(
+        prices("gpt-4.1-2025-04-14"),
+        ["2.000000", "2.000000", "2", "2"]
+    );
     // pricing show names the file each rate came from, and its source.
     let show = wd.run(&[
         "pricing",

@@ -10,14 +10,16 @@
 //! are priced per `1000 Requests`; the model is the `SkuId`, the model,
 //! charge and rate the `SkuPriceId`; the billing account is the provider
 //! (tokenledger's inputs name none).
-//! `ListCost` and `ContractedCost` are the cost at the pricing table's
-//! rates (a table of negotiated rates is the contract's); `BilledCost` and
+//! `ContractedCost` is the cost at the pricing table's rates;
+//! `ListCost` the same, but where a layered table's own entry (negotiated
+//! rates) priced a record, at its base table's published rate for the
+//! charge (`ListUnitPrice` × `PricingQuantity`); `BilledCost` and
 //! `EffectiveCost` are the trued-up cost under `--true-up`, else the same.
 //! Invoiced usage no record makes up is one `Adjustment` row per provider,
 //! each of its costs the amount billed.
 //! Each cost column is split by largest remainder, so it sums exactly to
-//! the reports' total (the list and contracted columns to the computed
-//! one, plus the adjustments).
+//! the reports' total (the contracted column to the computed one, plus the
+//! adjustments; the list column to the month at list prices).
 //!
 //! With `--allocation`, rows of records an allocation rule owned are kept
 //! apart and carry FOCUS 1.3's split cost allocation columns
@@ -97,8 +99,11 @@ struct RowKey {
     model: Sym,
     charge: Charge,
     /// USD per million tokens (per 1,000 requests), normalised so equal
-    /// rates are equal keys.
+    /// rates are equal keys: the rate applied (contracted).
     rate: Decimal,
+    /// The published rate (list): the base table's, where a layered
+    /// table's own entry set `rate`; else `rate`.
+    list_rate: Decimal,
     /// Tenant, feature and agent.
     dims: [Key; 3],
     /// The allocation rule that owned the records, if one did.
@@ -119,7 +124,10 @@ const DIMENSIONS: [Dimension; 3] = [Dimension::Tenant, Dimension::Feature, Dimen
 struct Sums {
     tokens: u128,
     requests: u64,
+    /// At the published rates.
     list: Decimal,
+    /// At the rates applied: the computed cost.
+    contracted: Decimal,
     billed: Decimal,
 }
 
@@ -127,8 +135,8 @@ struct Sums {
 pub struct Focus<'a> {
     /// The grouped rows, sorted in place (a month can hold millions).
     rows: DenseMap<RowKey, Sums>,
-    /// Each row's rounded (billed, list) cost.
-    rounded: Vec<(Micros, Micros)>,
+    /// Each row's rounded (billed, list, contracted) cost.
+    rounded: Vec<[Micros; 3]>,
     /// Whether allocation rules ran: the allocation columns are written.
     allocated: bool,
     /// Per provider, the rounded invoiced usage no record makes up.
@@ -154,9 +162,11 @@ pub fn focus<'a>(
     billed_target: Option<Micros>,
 ) -> Result<Focus<'a>> {
     let mut lookup = Lookup::new(table, interner);
+    let base = table.base_table()?;
+    let mut base_lookup = base.as_ref().map(|b| Lookup::new(b, interner));
     // Each posting's key but the charge and rate (held with the first
     // token type and a zero rate), then its charges among that key's rows.
-    let mut groups: SharedKeyMap<RowKey, (Charge, Decimal), Sums> = SharedKeyMap::default();
+    let mut groups: SharedKeyMap<RowKey, (Charge, [Decimal; 2]), Sums> = SharedKeyMap::default();
     // One buffer for every record's charges.
     let mut charges: Vec<Charged> = Vec::new();
     for posting in postings.iter() {
@@ -174,43 +184,60 @@ pub fn focus<'a>(
             entry.fee(interner.get(name), count)
         };
         record_charges(&posting, &rate_of, &fee_of, &mut charges);
+        // Priced by the layered table's own entry: listed at the base's.
+        let listed = match (&priced, base_lookup.as_mut()) {
+            (Some((entry, ..)), Some(base)) if entry.layer > 0 => base.priced(record),
+            _ => None,
+        };
+        let list_rate_of = |charge: Charge| {
+            let (entry, qualifiers) = listed.as_ref()?;
+            let long = entry.is_long_context(&record.tokens);
+            charge.unit_price(entry, qualifiers, long, interner)
+        };
         let shared = groups.shared(RowKey {
             day: posting.day(),
             provider: record.provider,
             model: record.model,
             charge: Charge::Tokens(TokenType::Input),
             rate: Decimal::ZERO,
+            list_rate: Decimal::ZERO,
             dims: DIMENSIONS.map(|d| posting.key(d)),
             owner: posting.owner.copied(),
         });
-        for &(charge, quantity, list, billed) in &charges {
-            if quantity == 0 && list.is_zero() {
+        for &(charge, quantity, contracted, billed) in &charges {
+            if quantity == 0 && contracted.is_zero() {
                 continue;
             }
-            // The rate the list cost was computed at: the entry's, else
-            // (an entry that cannot say) cost ÷ quantity.
+            // The rate the cost was computed at: the entry's, else (an
+            // entry that cannot say) cost ÷ quantity.
             let rate = match (quantity, rate_of(charge)) {
                 (0, _) => Decimal::ZERO,
                 (_, Some(rate)) => rate.normalize(),
-                (_, None) => (list * charge.unit_size() / Decimal::from(quantity)).normalize(),
+                (_, None) => {
+                    (contracted * charge.unit_size() / Decimal::from(quantity)).normalize()
+                }
             };
-            let sums = groups.entry(shared, (charge, rate));
+            let (list_rate, list) = match list_rate_of(charge).filter(|_| quantity > 0) {
+                Some(r) => (r.normalize(), charge.in_units(u128::from(quantity)) * r),
+                None => (rate, contracted),
+            };
+            let sums = groups.entry(shared, (charge, [rate, list_rate]));
             sums.tokens += u128::from(quantity);
             sums.requests += 1;
             sums.list += list;
+            sums.contracted += contracted;
             sums.billed += billed;
         }
     }
     let rows = (groups.into_groups())
-        .map(|(key, (charge, rate), sums)| {
-            (
-                RowKey {
-                    charge,
-                    rate,
-                    ..key
-                },
-                sums,
-            )
+        .map(|(key, (charge, [rate, list_rate]), sums)| {
+            let key = RowKey {
+                charge,
+                rate,
+                list_rate,
+                ..key
+            };
+            (key, sums)
         })
         .collect();
     let mut focus = finish(rows, (interner, text), invoice_only, billed_target)?;
@@ -294,12 +321,16 @@ fn finish<'a>(
             text.of_sym(k.model),
             charge,
             k.rate,
+            k.list_rate,
             dims,
             owner,
         )
     });
-    let list: Vec<Decimal> = rows.values().map(|s| s.list).collect();
-    let list = round_column(&list);
+    let column = |of: fn(&Sums) -> Decimal| {
+        let exact: Vec<Decimal> = rows.values().map(of).collect();
+        round_column(&exact)
+    };
+    let (list, contracted) = (column(|s| s.list), column(|s| s.contracted));
     let mut billed: Vec<Decimal> = rows.values().map(|s| s.billed).collect();
     let only: Vec<&(&str, Decimal)> = invoice_only.iter().filter(|(_, a)| !a.is_zero()).collect();
     billed.extend(only.iter().map(|(_, a)| *a));
@@ -308,7 +339,9 @@ fn finish<'a>(
     let adjustments = (only.iter().map(|(provider, _)| provider.to_string()))
         .zip(billed.split_off(rows.len()))
         .collect();
-    let rounded = billed.into_iter().zip(list).collect();
+    let rounded = (billed.into_iter().zip(list).zip(contracted))
+        .map(|((billed, list), contracted)| [billed, list, contracted])
+        .collect();
     Ok(Focus {
         rows,
         rounded,
@@ -396,7 +429,7 @@ impl Focus<'_> {
                 .or_insert_with(|| period_columns(key.day));
         }
         let mut cells = Cells::default();
-        for ((key, sums), (billed, list)) in self.rows.iter().zip(&self.rounded) {
+        for ((key, sums), [billed, list, contracted]) in self.rows.iter().zip(&self.rounded) {
             let (provider, model) = (
                 self.interner.get(key.provider),
                 self.interner.get(key.model),
@@ -416,18 +449,20 @@ impl Focus<'_> {
             cells.push(format_args!("{}", key.charge.in_units(sums.tokens)));
             cells.push(format_args!("{}", key.rate));
             cells.push(format_args!("{}", sums.requests));
+            cells.push(format_args!("{contracted}"));
+            cells.push(format_args!("{}", key.list_rate));
             let cell = |i| Cow::Borrowed(cells.get(i));
             let mut row: Vec<Cow<str>> = Vec::with_capacity(COLUMNS.len() + 3);
             row.extend([Cow::Borrowed(provider), Cow::Borrowed("")]);
             row.extend(periods[&key.day].iter().map(|c| Cow::Borrowed(c.as_str())));
             row.extend(["Usage", "", USAGE_BASED].map(Cow::Borrowed));
-            row.extend([cell(0), cell(1), cell(1), cell(2), cell(2)]);
+            row.extend([cell(0), cell(1), cell(1), cell(2), cell(9)]);
             row.extend([Cow::Borrowed(self.currency.as_str()), cell(3)]);
             row.extend([SERVICE_CATEGORY, SERVICE_SUBCATEGORY].map(Cow::Borrowed));
             row.extend(std::iter::repeat_n(Cow::Borrowed(provider), 5));
             row.extend([Cow::Borrowed(model), cell(4), Cow::Borrowed(meter), cell(5)]);
             row.extend([Cow::Borrowed(consumed), cell(6), Cow::Borrowed(pricing)]);
-            row.extend([cell(7), cell(7)]);
+            row.extend([cell(10), cell(7)]);
             row.extend([label(key.dims[0]), label(key.dims[1]), label(key.dims[2])]);
             row.push(cell(8));
             if self.allocated {

@@ -63,6 +63,14 @@ impl PriceTable {
         Ok(table)
     }
 
+    /// The table this one extends, read on its own: the published rates
+    /// a layered table's own (negotiated) entries replace, FOCUS's list
+    /// prices. `None` for a table that extends none.
+    pub fn base_table(&self) -> Result<Option<PriceTable>> {
+        let read = |(source, text): &(String, std::sync::Arc<str>)| parse_layer(text, source, None);
+        self.base.as_ref().map(read).transpose()
+    }
+
     /// The text to save beside a month's reports as `pricing.toml`: the
     /// table as read, its `extends` pointing at [`SAVED_BASE`] when it has
     /// a base (saved as that file), however the key was spelled.
