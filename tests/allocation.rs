@@ -185,6 +185,26 @@ fn splits_spread_the_unexplained_lines_so_every_dimension_sums_to_the_bill() {
             && audit.contains("\ntenant,globex,split:2,0.4\n"),
         "{audit}"
     );
+    // A provider's lines spread over the owners of its usage only: the
+    // Bedrock throughput over the Bedrock model, Anthropic's VAT (by cost)
+    // and credit (by requests) over Anthropic's, never OpenAI's gpt-test.
+    let models = |split: &str| -> Vec<String> {
+        let lines = audit
+            .lines()
+            .filter(|l| l.starts_with("model,") && l.contains(split));
+        lines
+            .map(|l| l.split(',').nth(1).unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(models("split:1"), ["anthropic.claude-test-1-v1"]);
+    assert_eq!(
+        models("split:4"),
+        ["claude-test-1", "claude-test-1-20250101"]
+    );
+    assert_eq!(
+        models("split:3"),
+        ["claude-test-1", "claude-test-1-20250101"]
+    );
     // Fixed shares over tenants only: the fee is unallocated elsewhere.
     assert!(
         audit.contains("\nfeature,(unallocated),unallocated,1.00030775\n"),

@@ -381,7 +381,10 @@ r2,2025-06-02T00:00:00Z,openai,gpt-4.1-2025-04-14,1000000,0,0,0,0,false
         let r = focus.iter().find(|r| r[at("SkuId")] == sku).unwrap();
         columns.map(|c| r[at(c)].clone())
     };
-    assert_eq!(prices("o3-2025-04-16"), ["10.000000", "1.000000", "10", "1"]);
+    assert_eq!(
+        prices("o3-2025-04-16"),
+        ["10.000000", "1.000000", "10", "1"]
+    );
     assert_eq!(
         prices("gpt-4.1-2025-04-14"),
         ["2.000000", "2.000000", "2", "2"]

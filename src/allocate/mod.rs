@@ -197,8 +197,7 @@ pub fn allocate(
     let file = &declared.file;
     let assigned = rules::assign(&file.rules, postings, interner, &declared.source)?;
     let mut owners: PerDimension<Owners> = PerDimension::from_fn(|_| BTreeMap::new());
-    let mut requests: PerDimension<BTreeMap<String, Decimal>> =
-        PerDimension::from_fn(|_| BTreeMap::new());
+    let mut weights = splits::Weights::default();
     let mut rule_amounts = vec![Decimal::ZERO; file.rules.len()];
     let mut left: Vec<(&[(Sym, Sym)], Decimal)> = Vec::new();
     let mut usage_owned = (Decimal::ZERO, PerDimension::from_fn(|_| Decimal::ZERO));
@@ -235,10 +234,10 @@ pub fn allocate(
                 .or_default()
                 .entry(source)
                 .or_default() += amount;
-            *requests[d].entry(label).or_default() += Decimal::ONE;
+            weights.add(d, &label, interner.get(p.record.provider), amount);
         }
     }
-    let split_amounts = spread_splits(declared, &mut owners, &requests);
+    let split_amounts = spread_splits(declared, &mut owners, &weights);
     for d in Dimension::ALL {
         let owned: Decimal = owners[d].values().flat_map(|s| s.values()).copied().sum();
         if owned != total {
@@ -279,25 +278,21 @@ fn spend(p: &Posting) -> Decimal {
 fn spread_splits(
     declared: &Declared,
     owners: &mut PerDimension<Owners>,
-    requests: &PerDimension<BTreeMap<String, Decimal>>,
+    weights: &splits::Weights,
 ) -> Vec<(u64, Decimal)> {
-    let by_cost: PerDimension<Vec<(String, Decimal)>> = PerDimension::from_fn(|d| {
-        owners[d]
-            .iter()
-            .map(|(label, s)| (label.clone(), s.values().copied().sum()))
-            .collect()
-    });
-    let by_requests: PerDimension<Vec<(String, Decimal)>> =
-        PerDimension::from_fn(|d| requests[d].iter().map(|(l, n)| (l.clone(), *n)).collect());
     let mut done = vec![(0u64, Decimal::ZERO); declared.file.splits.len()];
     for line in &declared.lines {
         let split = &declared.file.splits[line.split];
         done[line.split].0 += 1;
         done[line.split].1 += line.amount;
         for d in Dimension::ALL {
+            let scoped;
             let weights = match &split.by {
-                SplitBy::Cost => &by_cost[d],
-                SplitBy::Requests => &by_requests[d],
+                SplitBy::Cost | SplitBy::Requests => {
+                    let by_requests = matches!(split.by, SplitBy::Requests);
+                    scoped = weights.of(d, &line.provider, by_requests);
+                    &scoped
+                }
                 SplitBy::Shares(dimension, shares) if *dimension == d => shares,
                 SplitBy::Shares(..) => continue,
             };

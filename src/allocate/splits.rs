@@ -3,7 +3,11 @@
 //! charge and description, declared in the reconciliation (status `split`)
 //! and spread over each dimension's owners exactly.
 
+use std::collections::BTreeMap;
+
 use rust_decimal::Decimal;
+
+use crate::dimension::{Dimension, PerDimension};
 
 use crate::price::glob_match;
 use crate::read::allocation::Split;
@@ -18,6 +22,8 @@ pub struct SplitLine {
     pub split: usize,
     /// The line's amount.
     pub amount: Decimal,
+    /// The bill line's provider (a cloud's name for its credits and tax).
+    pub provider: String,
 }
 
 /// A bill line's fields, as splits match them.
@@ -84,6 +90,7 @@ pub fn declare(
             found.push(SplitLine {
                 split: s,
                 amount: line.invoiced,
+                provider: line.key.provider.clone(),
             });
         }
     }
@@ -99,6 +106,7 @@ pub fn declare(
             found.push(SplitLine {
                 split: s,
                 amount: line.amount,
+                provider: line.provider.clone(),
             });
         }
     }
@@ -115,6 +123,63 @@ pub fn declare(
         })
         .collect();
     (found, warnings)
+}
+
+/// What a split by cost or requests spreads by: each dimension's owners'
+/// cost and records (as spans and rules owned them), per usage provider.
+pub struct Weights(PerDimension<BTreeMap<String, BTreeMap<String, [Decimal; 2]>>>);
+
+impl Default for Weights {
+    fn default() -> Self {
+        Weights(PerDimension::from_fn(|_| BTreeMap::new()))
+    }
+}
+
+impl Weights {
+    /// `label` owns `amount` of a record of `provider` in `dimension`.
+    pub fn add(&mut self, dimension: Dimension, label: &str, provider: &str, amount: Decimal) {
+        let owner = self.0[dimension].entry(label.to_string()).or_default();
+        let weights = owner.entry(provider.to_string()).or_default();
+        weights[0] += amount;
+        weights[1] += Decimal::ONE;
+    }
+
+    /// The owners' weights in `dimension` for a line of `provider`: their
+    /// cost (`by_requests` false) or records of that provider's usage (a
+    /// cloud's model usage for its credits and tax: `aws` is `aws.bedrock`'s),
+    /// or of every provider's where none of that provider's is owned (a
+    /// fee of a provider whose usage no one owns).
+    pub fn of(
+        &self,
+        dimension: Dimension,
+        provider: &str,
+        by_requests: bool,
+    ) -> Vec<(String, Decimal)> {
+        let cloud = Cloud::parse(provider).map(Cloud::provider);
+        let its = |q: &str| q == provider || cloud == Some(q);
+        let scoped = self.sum(dimension, by_requests, &its);
+        match scoped.iter().any(|(_, w)| !w.is_zero()) {
+            true => scoped,
+            false => self.sum(dimension, by_requests, &|_| true),
+        }
+    }
+
+    /// Each owner with usage of a provider `keep` keeps, and its weight.
+    fn sum(
+        &self,
+        dimension: Dimension,
+        by_requests: bool,
+        keep: &dyn Fn(&str) -> bool,
+    ) -> Vec<(String, Decimal)> {
+        let at = usize::from(by_requests);
+        let weight = |per: &BTreeMap<String, [Decimal; 2]>| {
+            let kept = per.iter().filter(|(q, _)| keep(q));
+            kept.map(|(_, w)| w[at]).reduce(|a, b| a + b)
+        };
+        (self.0[dimension].iter())
+            .filter_map(|(label, per)| Some((label.clone(), weight(per)?)))
+            .collect()
+    }
 }
 
 /// `amount` spread over `weights` in proportion, exactly: every part but
