@@ -451,3 +451,26 @@ fn diff_warns_when_one_month_was_allocated_and_the_other_not() {
     let out = wd.output(&["diff", "ruled", "ruled", "--out", "same"]);
     assert!(!String::from_utf8_lossy(&out.stderr).contains("--allocation"));
 }
+
+#[test]
+fn budgets_are_judged_on_what_allocation_bills_the_owner() {
+    // globex spends only through a rule ($0.90 of LiteLLM batch records):
+    // judged on billed cost it spent $0 and passed --fail-on-budget.
+    let wd = month("alloc-budgets");
+    let budget = |key: &str, usd: &str| {
+        format!("[[budget]]\ndimension = \"tenant\"\nkey = \"{key}\"\nusd = {usd}\n")
+    };
+    wd.write(
+        "budgets.toml",
+        &(budget("globex", "0.5") + &budget("acme", "1")),
+    );
+    let flags = ["--allocation", "rules.toml", "--budgets", "budgets.toml"];
+    let out = report(&wd, &[&flags[..], &["--fail-on-budget"]].concat());
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        wd.read("out/budget.csv"),
+        "dimension,key,spend_usd,budget_usd,pct_used,status\n\
+         tenant,acme,0.510600,1.000000,51.06,ok\n\
+         tenant,globex,0.900000,0.500000,180.00,over\n"
+    );
+}

@@ -1,5 +1,7 @@
 //! Monthly budgets against the reports (`budget.csv`): each budget's
-//! spend is its report row's amount — `billed_usd` under `--true-up`, else
+//! spend is its report row's amount — `allocated_usd` under
+//! `--allocation` (what chargeback bills the owner: its rules' records and
+//! its splits' shares too), else `billed_usd` under `--true-up`, else
 //! `cost_usd` — so `budget.csv` agrees with `by_<dimension>.csv` to the
 //! micro-dollar. The budgets file is read by [`crate::read::budgets`]. A
 //! budget whose key no row has, and budgets judged on several months, are
@@ -9,6 +11,7 @@ use chrono::{Datelike, NaiveDate};
 use rust_decimal::Decimal;
 
 use crate::attribute::Of;
+use crate::dimension::Dimension;
 use crate::ledger::{Report, RoundedRow};
 use crate::money::{ratio, Micros};
 
@@ -53,9 +56,17 @@ pub struct BudgetRow {
     pub unmatched: bool,
 }
 
-/// Each budget against its report row, sorted by dimension (in
+/// The exact allocated amount of a dimension's key, under `--allocation`.
+pub type Allocated<'a> = &'a dyn Fn(Dimension, &str) -> Decimal;
+
+/// Each budget against its report row (its allocated amount under
+/// `--allocation`: `allocated`), sorted by dimension (in
 /// [`Dimension::ALL`] order) and key.
-pub fn check(budgets: &Budgets, reports: &[Report]) -> Vec<BudgetRow> {
+pub fn check(
+    budgets: &Budgets,
+    reports: &[Report],
+    allocated: Option<Allocated>,
+) -> Vec<BudgetRow> {
     let mut rows: Vec<BudgetRow> = budgets
         .budgets
         .iter()
@@ -64,10 +75,18 @@ pub fn check(budgets: &Budgets, reports: &[Report]) -> Vec<BudgetRow> {
                 .iter()
                 .find(|r| r.table.of == Of::Dimension(budget.dimension))
                 .and_then(|r| r.rows.iter().find(|row| row.keys[0] == *budget.key));
-            let spend = row.map_or(Micros(0), RoundedRow::spend);
             // Judged on the exact amount: a rounded cell can cross the
             // budget the exact spend does not reach.
-            let spent = row.map_or(Decimal::ZERO, |r| r.totals.spend(r.billed().is_some()));
+            let (spend, spent) = match allocated {
+                Some(exact) => (
+                    row.and_then(RoundedRow::allocated).unwrap_or(Micros(0)),
+                    exact(budget.dimension, &budget.key),
+                ),
+                None => (
+                    row.map_or(Micros(0), RoundedRow::spend),
+                    row.map_or(Decimal::ZERO, |r| r.totals.spend(r.billed().is_some())),
+                ),
+            };
             let status = if spent >= budget.usd {
                 Status::Over
             } else if spent * Decimal::ONE_HUNDRED >= budget.usd * budgets.warn_pct {

@@ -184,7 +184,17 @@ pub fn month(
         &allocation,
     );
     check_conservation(&reports, &summary.counts, &columns, billed_target)?;
-    let budget_rows = budgets.as_ref().map(|b| budget::check(b, &reports));
+    let exact_allocated = |d, key: &str| {
+        let owners = allocation.as_ref().map(|a| &a.owners[d]);
+        let sources = owners.and_then(|o| o.get(key));
+        sources.map_or(Decimal::ZERO, |s| s.values().copied().sum())
+    };
+    let allocated = allocation
+        .is_some()
+        .then_some(&exact_allocated as budget::Allocated);
+    let budget_rows = budgets
+        .as_ref()
+        .map(|b| budget::check(b, &reports, allocated));
     let mut month = Month {
         usage,
         intake,
@@ -362,9 +372,12 @@ impl Month {
             .expect("every report is built")
     }
 
-    /// Which number the reports' spend is: `billed` under a true-up.
+    /// Which number budgets judge: `allocated` under `--allocation`, else
+    /// `billed` under a true-up, else `computed`.
     pub fn basis(&self) -> &'static str {
-        if self.billed_target.is_some() {
+        if self.allocation.is_some() {
+            "allocated"
+        } else if self.billed_target.is_some() {
             "billed"
         } else {
             "computed"
