@@ -35,6 +35,7 @@ mod pricing_table;
 mod property;
 mod real_fixtures;
 mod reconcile;
+mod reconcile_month;
 mod released_facts;
 mod safety;
 mod samples;

@@ -49,7 +49,10 @@ pub(super) fn name_drifting_rates(
 /// Explain each failing line from the numbers of its (provider, model,
 /// token type) group: a constant ratio points at a rate, drifts that cancel
 /// across days at time zones, a one-sided line at a missing export or name.
-pub(super) fn diagnose(lines: &mut [Line], tolerance: &Tolerance, daily: bool) {
+/// Returns, for the usage total, each group whose days all pass but whose
+/// month drifts (a wrong rate on lines too small to fail a day).
+pub(super) fn diagnose(lines: &mut [Line], tolerance: &Tolerance, daily: bool) -> Vec<String> {
+    let mut month_drifts = Vec::new();
     // The days the invoice covers: usage on a day outside them is most
     // likely another month's, not a missing export.
     let invoiced_days = lines
@@ -99,6 +102,31 @@ pub(super) fn diagnose(lines: &mut [Line], tolerance: &Tolerance, daily: bool) {
                 .any(|l| l.status != Status::Ok && (l.computed > l.invoiced) == over)
         };
         let cancels = daily && off(true) && off(false) && !tolerance.drifts(computed, invoiced);
+        let amounts = Amounts {
+            computed,
+            invoiced,
+            tokens,
+            long,
+        };
+        let quiet = group.iter().all(|l| l.status == Status::Ok);
+        if daily && quiet && tolerance.drifts(computed, invoiced) {
+            let k = &group[0].key;
+            let rate = match constant_ratio {
+                true => format!(
+                    ": {}",
+                    rate_diagnosis(both[0], &amounts, k.meter.token_type())
+                ),
+                false => String::new(),
+            };
+            month_drifts.push(format!(
+                "{} {} {}: every day within the tolerance, the month not (computed ${}, invoiced ${}){rate}",
+                k.provider,
+                k.model,
+                k.meter.name(),
+                Micros::round(computed),
+                Micros::round(invoiced)
+            ));
+        }
         for line in group.iter_mut().filter(|l| l.status != Status::Ok) {
             line.diagnosis = match line.status {
                 _ if cancels => {
@@ -108,12 +136,6 @@ pub(super) fn diagnose(lines: &mut [Line], tolerance: &Tolerance, daily: bool) {
                 }
                 Status::MissingInInvoice | Status::MissingInUsage => missing(line, invoiced_days),
                 _ if constant_ratio => {
-                    let amounts = Amounts {
-                        computed,
-                        invoiced,
-                        tokens,
-                        long,
-                    };
                     rate_diagnosis(both[0], &amounts, line.key.meter.token_type())
                 }
                 _ => String::new(),
@@ -121,6 +143,7 @@ pub(super) fn diagnose(lines: &mut [Line], tolerance: &Tolerance, daily: bool) {
         }
         start = end;
     }
+    month_drifts
 }
 
 /// Why a line has no counterpart: usage on a day the invoice does not

@@ -142,6 +142,9 @@ pub struct Reconciliation {
     pub invoiced_usage: Decimal,
     /// Status of the usage total.
     pub total_status: Status,
+    /// The (provider, model, token type) groups whose days all pass but
+    /// whose month drifts, with what their numbers point at.
+    pub total_diagnosis: String,
     /// Invoiced / computed per (provider, model, token type), for true-up.
     factors: HashMap<(String, String, Meter), Decimal>,
     /// Invoiced usage that no usage record makes up, per provider.
@@ -506,7 +509,7 @@ pub fn reconcile(
     let (factors, invoice_only_of) = factors(&lines);
     let (by_rate, not_per_token) = (comparison.by_rate, comparison.not_per_token);
 
-    diagnose(&mut lines, &tolerance, daily);
+    let month_drifts = diagnose(&mut lines, &tolerance, daily);
     name_drifting_rates(&mut lines, &by_rate, &tolerance);
     diagnose::name_free_requests(&mut lines, &comparison.free_requests);
     for line in &mut lines {
@@ -524,6 +527,7 @@ pub fn reconcile(
     } else {
         Status::Ok
     };
+    let total_diagnosis = month_drifts.join("; ");
     Reconciliation {
         tolerance,
         daily,
@@ -532,6 +536,7 @@ pub fn reconcile(
         computed_total,
         invoiced_usage,
         total_status,
+        total_diagnosis,
         factors,
         invoice_only_of,
         rollups,

@@ -142,7 +142,7 @@ fn rows(rec: &Reconciliation) -> Vec<[String; 10]> {
         Some((rec.computed_total, r.totals[0])),
         (rec.invoiced_usage, r.totals[1]),
         rec.total_status.name(),
-        "",
+        &rec.total_diagnosis,
     ));
     rows.push(row(
         ["(invoice total)", "", "", ""],
@@ -224,6 +224,9 @@ pub fn terminal(rec: &Reconciliation) -> String {
         .iter()
         .filter(|l| !l.diagnosis.is_empty())
         .collect();
+    if !rec.total_diagnosis.is_empty() {
+        text += &format!("  (usage total): {}\n", escape(&rec.total_diagnosis));
+    }
     for line in diagnosed.iter().take(DIAGNOSES_SHOWN) {
         let k = &line.key;
         let day = k.day.map_or_else(String::new, |d| format!(" {d}"));
