@@ -208,20 +208,9 @@ pub fn focus<'a>(
             if quantity == 0 && contracted.is_zero() {
                 continue;
             }
-            // The rate the cost was computed at: the entry's, else (an
-            // entry that cannot say) cost ÷ quantity.
-            let rate = match (quantity, rate_of(charge)) {
-                (0, _) => Decimal::ZERO,
-                (_, Some(rate)) => rate.normalize(),
-                (_, None) => {
-                    (contracted * charge.unit_size() / Decimal::from(quantity)).normalize()
-                }
-            };
-            let (list_rate, list) = match list_rate_of(charge).filter(|_| quantity > 0) {
-                Some(r) => (r.normalize(), charge.in_units(u128::from(quantity)) * r),
-                None => (rate, contracted),
-            };
-            let sums = groups.entry(shared, (charge, [rate, list_rate]));
+            let (rates, list) = (rate_of(charge), list_rate_of(charge));
+            let (rates, list) = priced_at(charge, quantity, contracted, rates, list);
+            let sums = groups.entry(shared, (charge, rates));
             sums.tokens += u128::from(quantity);
             sums.requests += 1;
             sums.list += list;
@@ -244,6 +233,31 @@ pub fn focus<'a>(
     focus.allocated = postings.allocated();
     focus.currency = table.currency.clone();
     Ok(focus)
+}
+
+/// A charge's rates, applied and published, and its list cost: the rate
+/// the cost was computed at (the entry's, else, for an entry that cannot
+/// say, cost ÷ quantity); the published one the base table's (`list_rate`)
+/// where it gives one, its list cost quantity × that rate, else the same.
+fn priced_at(
+    charge: Charge,
+    quantity: u64,
+    contracted: Decimal,
+    rate: Option<Decimal>,
+    list_rate: Option<Decimal>,
+) -> ([Decimal; 2], Decimal) {
+    let rate = match (quantity, rate) {
+        (0, _) => Decimal::ZERO,
+        (_, Some(rate)) => rate.normalize(),
+        (_, None) => (contracted * charge.unit_size() / Decimal::from(quantity)).normalize(),
+    };
+    match list_rate.filter(|_| quantity > 0) {
+        Some(r) => (
+            [rate, r.normalize()],
+            charge.in_units(u128::from(quantity)) * r,
+        ),
+        None => ([rate, rate], contracted),
+    }
 }
 
 /// A posting's charges into `charges`: its token types (less the audio and

@@ -128,6 +128,21 @@ pub struct Month {
     outcomes: Option<FastMap<u128, String>>,
 }
 
+/// Each budget against the reports: on the allocated amounts under
+/// `--allocation`.
+fn judge_budgets(
+    budgets: Option<&Budgets>,
+    reports: &[Report],
+    allocation: Option<&crate::allocate::Allocation>,
+) -> Option<Vec<BudgetRow>> {
+    let exact = |d: Dimension, key: &str| {
+        let sources = allocation.and_then(|a| a.owners[d].get(key));
+        sources.map_or(Decimal::ZERO, |s| s.values().copied().sum())
+    };
+    let allocated = allocation.is_some().then_some(&exact as budget::Allocated);
+    budgets.map(|b| budget::check(b, reports, allocated))
+}
+
 /// Join, attribute, round and judge: everything after the span trees, the
 /// same for `report` and `merge`.
 pub fn month(
@@ -184,17 +199,7 @@ pub fn month(
         &allocation,
     );
     check_conservation(&reports, &summary.counts, &columns, billed_target)?;
-    let exact_allocated = |d, key: &str| {
-        let owners = allocation.as_ref().map(|a| &a.owners[d]);
-        let sources = owners.and_then(|o| o.get(key));
-        sources.map_or(Decimal::ZERO, |s| s.values().copied().sum())
-    };
-    let allocated = allocation
-        .is_some()
-        .then_some(&exact_allocated as budget::Allocated);
-    let budget_rows = budgets
-        .as_ref()
-        .map(|b| budget::check(b, &reports, allocated));
+    let budget_rows = judge_budgets(budgets.as_ref(), &reports, allocation.as_ref());
     let mut month = Month {
         usage,
         intake,

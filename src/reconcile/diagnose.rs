@@ -75,25 +75,8 @@ pub(super) fn diagnose(lines: &mut [Line], tolerance: &Tolerance, daily: bool) -
                 })
                 .count();
         let group = &mut lines[start..end];
-        let (computed, invoiced, tokens) = group
-            .iter()
-            .fold((Decimal::ZERO, Decimal::ZERO, 0u128), |(c, i, n), l| {
-                (c + l.computed, i + l.invoiced, n + l.tokens)
-            });
-        let long = group.iter().fold((0u128, Decimal::ZERO), |(n, c), l| {
-            (n + l.long_context.0, c + l.long_context.1)
-        });
-        // Checked: a ratio beyond the decimal range (a tiny invoiced
-        // amount) is no constant rate.
-        let both: Vec<Decimal> = group
-            .iter()
-            .filter(|l| !l.computed.is_zero())
-            .filter_map(|l| l.computed.checked_div(l.invoiced))
-            .collect();
-        let constant_ratio = both.len() == group.len()
-            && both
-                .iter()
-                .all(|r| (*r - both[0]).abs() <= both[0] * Decimal::new(1, 3));
+        let (amounts, ratio) = group_month(group);
+        let (computed, invoiced) = (amounts.computed, amounts.invoiced);
         // Days off in both directions while the month agrees: amounts moved
         // between days.
         let off = |over: bool| {
@@ -102,30 +85,9 @@ pub(super) fn diagnose(lines: &mut [Line], tolerance: &Tolerance, daily: bool) -
                 .any(|l| l.status != Status::Ok && (l.computed > l.invoiced) == over)
         };
         let cancels = daily && off(true) && off(false) && !tolerance.drifts(computed, invoiced);
-        let amounts = Amounts {
-            computed,
-            invoiced,
-            tokens,
-            long,
-        };
         let quiet = group.iter().all(|l| l.status == Status::Ok);
         if daily && quiet && tolerance.drifts(computed, invoiced) {
-            let k = &group[0].key;
-            let rate = match constant_ratio {
-                true => format!(
-                    ": {}",
-                    rate_diagnosis(both[0], &amounts, k.meter.token_type())
-                ),
-                false => String::new(),
-            };
-            month_drifts.push(format!(
-                "{} {} {}: every day within the tolerance, the month not (computed ${}, invoiced ${}){rate}",
-                k.provider,
-                k.model,
-                k.meter.name(),
-                Micros::round(computed),
-                Micros::round(invoiced)
-            ));
+            month_drifts.push(month_drift(group, &amounts, ratio));
         }
         for line in group.iter_mut().filter(|l| l.status != Status::Ok) {
             line.diagnosis = match line.status {
@@ -135,15 +97,65 @@ pub(super) fn diagnose(lines: &mut [Line], tolerance: &Tolerance, daily: bool) -
                         .into()
                 }
                 Status::MissingInInvoice | Status::MissingInUsage => missing(line, invoiced_days),
-                _ if constant_ratio => {
-                    rate_diagnosis(both[0], &amounts, line.key.meter.token_type())
-                }
-                _ => String::new(),
+                _ => match ratio {
+                    Some(r) => rate_diagnosis(r, &amounts, line.key.meter.token_type()),
+                    None => String::new(),
+                },
             };
         }
         start = end;
     }
     month_drifts
+}
+
+/// A (provider, model, token type) group's month: its amounts, and the
+/// ratio of computed to invoiced when every line has the same one (to
+/// 0.1 %).
+fn group_month(group: &[Line]) -> (Amounts, Option<Decimal>) {
+    let (computed, invoiced, tokens) = group
+        .iter()
+        .fold((Decimal::ZERO, Decimal::ZERO, 0u128), |(c, i, n), l| {
+            (c + l.computed, i + l.invoiced, n + l.tokens)
+        });
+    let long = group.iter().fold((0u128, Decimal::ZERO), |(n, c), l| {
+        (n + l.long_context.0, c + l.long_context.1)
+    });
+    // Checked: a ratio beyond the decimal range (a tiny invoiced amount)
+    // is no constant rate.
+    let both: Vec<Decimal> = group
+        .iter()
+        .filter(|l| !l.computed.is_zero())
+        .filter_map(|l| l.computed.checked_div(l.invoiced))
+        .collect();
+    let constant = !both.is_empty()
+        && both.len() == group.len()
+        && both
+            .iter()
+            .all(|r| (*r - both[0]).abs() <= both[0] * Decimal::new(1, 3));
+    let amounts = Amounts {
+        computed,
+        invoiced,
+        tokens,
+        long,
+    };
+    (amounts, constant.then(|| both[0]))
+}
+
+/// The usage total's note on a group whose days all pass but whose month
+/// drifts: its month's amounts, and at a constant ratio the rates.
+fn month_drift(group: &[Line], amounts: &Amounts, ratio: Option<Decimal>) -> String {
+    let k = &group[0].key;
+    let rate = ratio.map_or_else(String::new, |r| {
+        format!(": {}", rate_diagnosis(r, amounts, k.meter.token_type()))
+    });
+    format!(
+        "{} {} {}: every day within the tolerance, the month not (computed ${}, invoiced ${}){rate}",
+        k.provider,
+        k.model,
+        k.meter.name(),
+        Micros::round(amounts.computed),
+        Micros::round(amounts.invoiced)
+    )
 }
 
 /// Why a line has no counterpart: usage on a day the invoice does not
