@@ -473,4 +473,39 @@ fn budgets_are_judged_on_what_allocation_bills_the_owner() {
          tenant,acme,0.510600,1.000000,51.06,ok\n\
          tenant,globex,0.900000,0.500000,180.00,over\n"
     );
+    assert!(wd
+        .read("out/report.html")
+        .contains("<h2>Budgets (allocated cost)</h2>"));
+}
+
+#[test]
+fn a_line_whose_usage_has_no_owner_in_a_dimension_stays_unallocated_there() {
+    // The splits without the rules: no Bedrock record has a tenant, so the
+    // Bedrock throughput ($5, by cost) goes to the Bedrock model and to no
+    // tenant (it was spread over the tenants of Anthropic's and OpenAI's
+    // spans, who never used Bedrock).
+    let wd = month("alloc-split-unowned");
+    let splits = wd.read("splits.toml");
+    let only_splits = &splits[splits.find("[[split]]").unwrap()..];
+    wd.write("only-splits.toml", only_splits);
+    let flags = [
+        "--invoice",
+        "invoice.csv",
+        "--allocation",
+        "only-splits.toml",
+    ];
+    let out = report(&wd, &flags);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let audit = wd.read("out/allocation.csv");
+    let spread: Vec<&str> = audit.lines().filter(|l| l.contains(",split:1,")).collect();
+    assert_eq!(
+        spread,
+        ["model,anthropic.claude-test-1-v1,split:1,5"],
+        "{audit}"
+    );
 }

@@ -56,7 +56,9 @@ fn claude_code_events_without_a_request_id_are_requests_of_their_own() {
     let events = [first.as_str(), &second, &first, &seventh, &eighth];
     wd.write("logs.jsonl", &claude_code(&events.map(|e| ("", e))));
     let args = ["report", "--spans", "logs.jsonl", "--usage", "logs.jsonl"];
-    wd.run(&[&args[..], &["--out", "out", "--quiet"]].concat());
+    let stdout = wd.run(&[&args[..], &["--out", "out"]].concat());
+    let dropped = stdout.lines().find(|l| l.contains("duplicates dropped"));
+    assert!(dropped.is_some_and(|l| l.contains(" 1 ")), "{stdout}");
     let summary = wd.read("out/summary.json");
     // (1000 + 2000 + 2 × 1000) × $3 + 400 × $15 per 1M.
     for field in [

@@ -204,6 +204,7 @@ pub fn allocate(
     for p in postings.iter() {
         let amount = spend(&p);
         usage_owned.0 += amount;
+        weights.saw(interner.get(p.record.provider));
         let owner = assigned.owner(p.index);
         if let Some(o) = owner {
             rule_amounts[o.rule - 1] += amount;

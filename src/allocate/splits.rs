@@ -127,18 +127,32 @@ pub fn declare(
 
 /// What a split by cost or requests spreads by: each dimension's owners'
 /// cost and records (as spans and rules owned them), per usage provider.
-pub struct Weights(PerDimension<BTreeMap<String, BTreeMap<String, [Decimal; 2]>>>);
+pub struct Weights {
+    owned: PerDimension<BTreeMap<String, BTreeMap<String, [Decimal; 2]>>>,
+    /// Every usage provider of the month, owned or not.
+    providers: std::collections::BTreeSet<String>,
+}
 
 impl Default for Weights {
     fn default() -> Self {
-        Weights(PerDimension::from_fn(|_| BTreeMap::new()))
+        Weights {
+            owned: PerDimension::from_fn(|_| BTreeMap::new()),
+            providers: std::collections::BTreeSet::new(),
+        }
     }
 }
 
 impl Weights {
+    /// The month has usage of `provider`.
+    pub fn saw(&mut self, provider: &str) {
+        if !self.providers.contains(provider) {
+            self.providers.insert(provider.to_string());
+        }
+    }
+
     /// `label` owns `amount` of a record of `provider` in `dimension`.
     pub fn add(&mut self, dimension: Dimension, label: &str, provider: &str, amount: Decimal) {
-        let owner = self.0[dimension].entry(label.to_string()).or_default();
+        let owner = self.owned[dimension].entry(label.to_string()).or_default();
         let weights = owner.entry(provider.to_string()).or_default();
         weights[0] += amount;
         weights[1] += Decimal::ONE;
@@ -146,9 +160,10 @@ impl Weights {
 
     /// The owners' weights in `dimension` for a line of `provider`: their
     /// cost (`by_requests` false) or records of that provider's usage (a
-    /// cloud's model usage for its credits and tax: `aws` is `aws.bedrock`'s),
-    /// or of every provider's where none of that provider's is owned (a
-    /// fee of a provider whose usage no one owns).
+    /// cloud's model usage for its credits and tax: `aws` is `aws.bedrock`'s;
+    /// none where that usage has no owner in `dimension`, so the line stays
+    /// `(unallocated)` there, as its usage does), or of every provider's
+    /// for a provider with no usage in the month (a platform fee).
     pub fn of(
         &self,
         dimension: Dimension,
@@ -157,9 +172,8 @@ impl Weights {
     ) -> Vec<(String, Decimal)> {
         let cloud = Cloud::parse(provider).map(Cloud::provider);
         let its = |q: &str| q == provider || cloud == Some(q);
-        let scoped = self.sum(dimension, by_requests, &its);
-        match scoped.iter().any(|(_, w)| !w.is_zero()) {
-            true => scoped,
+        match self.providers.iter().any(|q| its(q)) {
+            true => self.sum(dimension, by_requests, &its),
             false => self.sum(dimension, by_requests, &|_| true),
         }
     }
@@ -176,7 +190,7 @@ impl Weights {
             let kept = per.iter().filter(|(q, _)| keep(q));
             kept.map(|(_, w)| w[at]).reduce(|a, b| a + b)
         };
-        (self.0[dimension].iter())
+        (self.owned[dimension].iter())
             .filter_map(|(label, per)| Some((label.clone(), weight(per)?)))
             .collect()
     }

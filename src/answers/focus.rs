@@ -458,7 +458,14 @@ impl Focus<'_> {
             cells.push(format_args!("{billed}"));
             cells.push(format_args!("{list}"));
             cells.push(format_args!("{provider} API"));
-            cells.push(format_args!("{model}:{meter}:{}", key.rate));
+            // One id, one price: the list rate too where it differs.
+            match key.list_rate == key.rate {
+                true => cells.push(format_args!("{model}:{meter}:{}", key.rate)),
+                false => cells.push(format_args!(
+                    "{model}:{meter}:{}:list:{}",
+                    key.rate, key.list_rate
+                )),
+            }
             cells.push(format_args!("{}", sums.tokens));
             cells.push(format_args!("{}", key.charge.in_units(sums.tokens)));
             cells.push(format_args!("{}", key.rate));

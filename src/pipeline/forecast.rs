@@ -35,7 +35,8 @@ pub fn as_of(
 
 /// Every value's forecast as of `as_of`, from the per-day reports over
 /// `range`, the month's days with data: of the trued-up cost when
-/// `billed`, as `budget.csv` judges spend.
+/// `billed`, as `budget.csv` judges spend (but under `--allocation`, which
+/// judges the allocated amounts: they have no days).
 pub fn month_forecast(
     days: &[Report],
     (range, billed): ((NaiveDate, NaiveDate), bool),

@@ -215,6 +215,7 @@ fn write_answers(
         features: &month.report(Dimension::Feature).rows,
         models: &month.report(Dimension::Model).rows,
         budgets: month.budget_rows.as_deref(),
+        budget_basis: month.basis(),
         billed_total: month.billed_target,
         run_costs,
         steps: &a.steps,

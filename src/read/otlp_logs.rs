@@ -156,8 +156,8 @@ impl Event<'_, '_> {
 
     /// The request's id: Claude Code's `request_id`, else
     /// `client_request_id`, else (the documented event has neither)
-    /// `claude_code:<session.id>:<event.sequence>` (the session's event
-    /// counter), else `claude_code:<session.id>:<when>:<model>:<input>/<cache
+    /// `claude_code:<session.id>:<event.sequence>:<when>` (the session's
+    /// event counter), else `claude_code:<session.id>:<when>:<model>:<input>/<cache
     /// read>/<cache write>/<output>`; for Codex,
     /// `codex:<conversation.id>:<when>` (a conversation's responses complete
     /// one at a time). `<when>` is `event.timestamp`, else the record's
@@ -177,7 +177,10 @@ impl Event<'_, '_> {
                 }
                 let session = self.text("session.id")?;
                 if let Some(sequence) = self.text("event.sequence") {
-                    return Some(Cow::Owned(format!("claude_code:{session}:{sequence}")));
+                    let when = when();
+                    return Some(Cow::Owned(format!(
+                        "claude_code:{session}:{sequence}:{when}"
+                    )));
                 }
                 let model = self.text("model").unwrap_or_default();
                 let count = |i| self.token_field(i).and_then(|f| self.count(f)).unwrap_or(0);

@@ -109,6 +109,12 @@ fn totals_grid(summary: &Summary) -> String {
             Cell::new(value).set_alignment(CellAlignment::Right),
         ]);
     }
+    // Exact repeats dropped (a file given twice, a re-sent export): said,
+    // since a copy that doubled nothing still means an input to look at.
+    if c.duplicate_usage_records > 0 {
+        let cell = Cell::new(c.duplicate_usage_records).set_alignment(CellAlignment::Right);
+        grid.add_row([Cell::new("duplicates dropped"), cell]);
+    }
     if let Some(reported) = &t.reported_cost_usd {
         let cell = Cell::new(reported).set_alignment(CellAlignment::Right);
         grid.add_row([Cell::new("reported by source"), cell]);

@@ -6,7 +6,7 @@
 //!
 //! Claude Code:
 //! - request id: `request_id` (Anthropic's `req_…`), else `client_request_id`,
-//!   else one made of `session.id` and `event.sequence`, else of the
+//!   else one made of `session.id`, `event.sequence` and the time, else of the
 //!   session, the time, the model and the token counts (the documented
 //!   event records no id);
 //! - time: `event.timestamp`, else the record's `timeUnixNano` (else

@@ -43,6 +43,8 @@ pub struct Page<'a> {
     pub models: &'a [RoundedRow],
     /// `budget.csv`'s rows, with `--budgets`.
     pub budgets: Option<&'a [BudgetRow]>,
+    /// What they judge: `allocated`, `billed` or `computed` cost.
+    pub budget_basis: &'a str,
     /// The billed (trued-up) total, under `--true-up`: the page's amounts
     /// are then billed amounts, and say so.
     pub billed_total: Option<Micros>,
@@ -260,7 +262,7 @@ pub fn report_html(page: &Page) -> String {
         charts::bars(&title("feature"), page.features),
         charts::bars(&title("model"), page.models),
         page.budgets
-            .map_or_else(String::new, |b| budget_table(b, basis)),
+            .map_or_else(String::new, |b| budget_table(b, page.budget_basis)),
         charts::histogram(page.run_costs),
         charts::step_curve(page.steps),
         s.tokenledger_version,
