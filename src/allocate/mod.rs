@@ -120,6 +120,12 @@ impl Allocation {
             .collect()
     }
 
+    /// The amount `label` owns in `dimension` (0 for none).
+    pub fn allocated_to(&self, dimension: Dimension, label: &str) -> Decimal {
+        let sources = self.owners[dimension].get(label);
+        sources.map_or(Decimal::ZERO, |s| s.values().copied().sum())
+    }
+
     /// The owners the rules gave, their names interned, for the postings.
     pub fn rule_owners(&self, interner: &mut Interner) -> RuleOwners {
         let owners = self
@@ -173,10 +179,7 @@ impl Allocation {
     /// of the basis, where that share lies in 0..=100 %, else of the usage
     /// (a basis of credits exceeding the usage); `None` for no usage.
     fn allocated_share(&self, dimension: Dimension) -> Option<(Decimal, Decimal)> {
-        let rest: Decimal = self.owners[dimension]
-            .get(UNALLOCATED)
-            .map_or(Decimal::ZERO, |s| s.values().copied().sum());
-        let owned = self.total - rest;
+        let owned = self.total - self.allocated_to(dimension, UNALLOCATED);
         let of_basis = self.total > Decimal::ZERO && (Decimal::ZERO..=self.total).contains(&owned);
         let (usage, owned_usage) = (self.usage_owned.0, self.usage_owned.1[dimension]);
         match of_basis {
@@ -235,7 +238,7 @@ pub fn allocate(
                 .or_default()
                 .entry(source)
                 .or_default() += amount;
-            weights.add(d, &label, interner.get(p.record.provider), amount);
+            weights.add(d, label, interner.get(p.record.provider), amount);
         }
     }
     let split_amounts = spread_splits(declared, &mut owners, &weights);

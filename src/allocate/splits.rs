@@ -150,10 +150,14 @@ impl Weights {
         }
     }
 
-    /// `label` owns `amount` of a record of `provider` in `dimension`.
-    pub fn add(&mut self, dimension: Dimension, label: &str, provider: &str, amount: Decimal) {
-        let owner = self.owned[dimension].entry(label.to_string()).or_default();
-        let weights = owner.entry(provider.to_string()).or_default();
+    /// `label` owns `amount` of a record of `provider` in `dimension` (the
+    /// provider's name copied only the first time the owner meets it).
+    pub fn add(&mut self, dimension: Dimension, label: String, provider: &str, amount: Decimal) {
+        let owner = self.owned[dimension].entry(label).or_default();
+        if !owner.contains_key(provider) {
+            owner.insert(provider.to_string(), [Decimal::ZERO; 2]);
+        }
+        let weights = owner.get_mut(provider).expect("inserted above");
         weights[0] += amount;
         weights[1] += Decimal::ONE;
     }

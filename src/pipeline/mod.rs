@@ -135,10 +135,8 @@ fn judge_budgets(
     reports: &[Report],
     allocation: Option<&crate::allocate::Allocation>,
 ) -> Option<Vec<BudgetRow>> {
-    let exact = |d: Dimension, key: &str| {
-        let sources = allocation.and_then(|a| a.owners[d].get(key));
-        sources.map_or(Decimal::ZERO, |s| s.values().copied().sum())
-    };
+    let exact =
+        |d: Dimension, key: &str| allocation.map_or(Decimal::ZERO, |a| a.allocated_to(d, key));
     let allocated = allocation.is_some().then_some(&exact as budget::Allocated);
     budgets.map(|b| budget::check(b, reports, allocated))
 }
