@@ -175,7 +175,7 @@ impl Weights {
         by_requests: bool,
     ) -> Vec<(String, Decimal)> {
         let cloud = Cloud::parse(provider).map(Cloud::provider);
-        let its = |q: &str| q == provider || cloud == Some(q);
+        let its = |q: &str| q.eq_ignore_ascii_case(provider) || cloud == Some(q);
         match self.providers.iter().any(|q| its(q)) {
             true => self.sum(dimension, by_requests, &its),
             false => self.sum(dimension, by_requests, &|_| true),
@@ -262,5 +262,20 @@ mod tests {
         }
         assert_eq!(credit("gcp").split(&[split("aws.bedrock")]), None);
         assert_eq!(credit("openai").split(&[split("google")]), None);
+    }
+
+    #[test]
+    fn a_line_of_a_provider_spelled_in_capitals_spreads_over_its_usage() {
+        let mut weights = Weights::default();
+        for (provider, tenant) in [("aws.bedrock", "acme"), ("openai", "hooli")] {
+            weights.saw(provider);
+            weights.add(Dimension::Tenant, tenant.into(), provider, Decimal::ONE);
+        }
+        let acme = vec![("acme".to_string(), Decimal::ONE)];
+        for provider in ["aws", "AWS", "Aws.Bedrock"] {
+            assert_eq!(weights.of(Dimension::Tenant, provider, false), acme);
+        }
+        let hooli = vec![("hooli".to_string(), Decimal::ONE)];
+        assert_eq!(weights.of(Dimension::Tenant, "OpenAI", true), hooli);
     }
 }

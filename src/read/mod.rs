@@ -6,6 +6,7 @@ pub mod blocks;
 pub mod budgets;
 pub mod csv_lines;
 pub mod flat;
+mod gzip_members;
 pub mod invoice;
 pub mod jaeger;
 pub mod otlp;
@@ -400,7 +401,7 @@ pub fn open_fingerprinted(
     let raw = BufReader::with_capacity(1 << 16, std::io::Cursor::new(magic.clone()).chain(raw));
     let mut text: Box<dyn Read + Send> = if magic.starts_with(&[0x1f, 0x8b]) {
         Box::new(Decompressing {
-            decoder: flate2::bufread::MultiGzDecoder::new(raw),
+            decoder: gzip_members::Members::new(raw),
             format: "gzip",
         })
     } else if zip_entry::is_zip(&magic) {

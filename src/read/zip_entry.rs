@@ -1,8 +1,9 @@
 //! A ZIP archive of one file read as that file: AWS delivers a legacy CUR
 //! as `<report>-<n>.csv.zip` (or `.gz`). The entry is read as it streams
 //! (stored or deflated, flate2's raw decoder), its CRC-32 checked at its
-//! end; an archive of more than one file, or compressed otherwise, is an
-//! error, never a file read in part.
+//! end; folders and the metadata macOS Finder adds (`__MACOSX/`, `._`
+//! files) are passed over; an archive of more than one file, or
+//! compressed otherwise, is an error, never a file read in part.
 
 use std::io::{BufRead, Read};
 
@@ -43,20 +44,106 @@ fn u32_at(b: &[u8], at: usize) -> u32 {
     u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
 }
 
-impl<R: BufRead> Entry<R> {
-    /// Read the local header of `source`'s first entry.
-    pub fn new(mut source: R) -> std::io::Result<Self> {
+/// A local file header: what is needed to read or pass over its entry.
+struct Header {
+    flags: u16,
+    method: u16,
+    crc: u32,
+    size: u32,
+    name: Vec<u8>,
+}
+
+impl Header {
+    /// The next local header of `source`, or `None` where the entries end
+    /// (the central directory, or the end of the bytes).
+    fn read(source: &mut impl BufRead) -> std::io::Result<Option<Header>> {
+        let mut signature = Vec::with_capacity(4);
+        source.take(4).read_to_end(&mut signature)?;
+        if signature != b"PK\x03\x04" {
+            return Ok(None);
+        }
         let mut header = [0u8; LOCAL_HEADER];
-        source.read_exact(&mut header)?;
-        let (flags, method) = (u16_at(&header, 6), u16_at(&header, 8));
-        let size = u32_at(&header, 18);
-        let skip = u64::from(u16_at(&header, 26)) + u64::from(u16_at(&header, 28));
-        std::io::copy(&mut (&mut source).take(skip), &mut std::io::sink())?;
-        if flags & ENCRYPTED_FLAG != 0 {
+        header[..4].copy_from_slice(&signature);
+        source.read_exact(&mut header[4..])?;
+        let mut name = vec![0; usize::from(u16_at(&header, 26))];
+        source.read_exact(&mut name)?;
+        let extra = u64::from(u16_at(&header, 28));
+        std::io::copy(&mut source.take(extra), &mut std::io::sink())?;
+        Ok(Some(Header {
+            flags: u16_at(&header, 6),
+            method: u16_at(&header, 8),
+            crc: u32_at(&header, 14),
+            size: u32_at(&header, 18),
+            name,
+        }))
+    }
+
+    /// Its sizes and CRC follow its data (a data descriptor).
+    fn follows(&self) -> bool {
+        self.flags & DESCRIPTOR_FLAG != 0
+    }
+
+    /// A folder, or the metadata macOS Finder adds to every archive it
+    /// makes (`__MACOSX/`, `._` AppleDouble files): not a file's text.
+    fn is_metadata(&self) -> bool {
+        let name = String::from_utf8_lossy(&self.name);
+        let base = name.rsplit('/').next().unwrap_or_default();
+        name.ends_with('/') || name.starts_with("__MACOSX/") || base.starts_with("._")
+    }
+
+    /// Pass over the entry's data (and its data descriptor).
+    fn skip(&self, source: &mut impl BufRead) -> std::io::Result<()> {
+        match self.method {
+            0 if !self.follows() => {
+                let size = u64::from(self.size);
+                std::io::copy(&mut source.take(size), &mut std::io::sink())?;
+            }
+            8 => {
+                let mut data = flate2::bufread::DeflateDecoder::new(&mut *source);
+                std::io::copy(&mut data, &mut std::io::sink())?;
+            }
+            0 if self.name.ends_with(b"/") => {}
+            _ => {
+                return Err(bad(
+                    "a ZIP archive's folder entry of an unknown shape: unzip it first",
+                ))
+            }
+        }
+        if self.follows() {
+            descriptor_crc(source)?;
+        }
+        Ok(())
+    }
+}
+
+/// Read a data descriptor (its signature is optional) and give its CRC.
+fn descriptor_crc(source: &mut impl BufRead) -> std::io::Result<u32> {
+    let mut signature = [0u8; 4];
+    source.read_exact(&mut signature)?;
+    let mut rest = [0u8; 8];
+    if signature == *b"PK\x07\x08" {
+        source.read_exact(&mut signature)?;
+    }
+    source.read_exact(&mut rest)?;
+    Ok(u32::from_le_bytes(signature))
+}
+
+impl<R: BufRead> Entry<R> {
+    /// Read the local header of `source`'s one file, passing over the
+    /// folders and metadata before it.
+    pub fn new(mut source: R) -> std::io::Result<Self> {
+        let header = loop {
+            match Header::read(&mut source)? {
+                Some(header) if header.is_metadata() => header.skip(&mut source)?,
+                Some(header) => break header,
+                None => return Err(bad("a ZIP archive with no file in it")),
+            }
+        };
+        if header.flags & ENCRYPTED_FLAG != 0 {
             return Err(bad("an encrypted ZIP entry: decrypt and unzip it first"));
         }
-        let follows = flags & DESCRIPTOR_FLAG != 0;
-        let data = match method {
+        let (follows, size) = (header.follows(), header.size);
+        let data = match header.method {
             0 if !follows && size != u32::MAX => EntryData::Stored(source.take(u64::from(size))),
             8 => EntryData::Deflated(flate2::bufread::DeflateDecoder::new(source)),
             0 => return Err(bad("a ZIP entry stored without its size: unzip it first")),
@@ -69,45 +156,38 @@ impl<R: BufRead> Entry<R> {
         Ok(Entry {
             data,
             crc: flate2::Crc::new(),
-            stated_crc: (!follows).then(|| u32_at(&header, 14)),
+            stated_crc: (!follows).then_some(header.crc),
             done: false,
         })
     }
 
     /// At the entry's end: its CRC checked, and what follows it must be the
-    /// archive's directory, not a second file.
+    /// archive's directory (or folders and metadata), not a second file.
     fn finish(&mut self) -> std::io::Result<()> {
         let rest = match &mut self.data {
             EntryData::Stored(take) => take.get_mut(),
             EntryData::Deflated(decoder) => decoder.get_mut(),
         };
-        let mut next = Vec::new();
-        rest.take(28).read_to_end(&mut next)?;
-        let mut at = 0;
+        let cut = |e: std::io::Error| match e.kind() {
+            std::io::ErrorKind::UnexpectedEof => bad("the ZIP archive ends inside its entry"),
+            _ => e,
+        };
         let stated = match self.stated_crc {
             Some(crc) => crc,
-            None => {
-                // A data descriptor: its signature is optional.
-                at = if next.starts_with(b"PK\x07\x08") {
-                    4
-                } else {
-                    0
-                };
-                let crc = next.get(at..at + 4).map(|b| u32_at(b, 0));
-                at += 12;
-                crc.ok_or_else(|| bad("the ZIP archive ends inside its entry"))?
-            }
+            None => descriptor_crc(rest).map_err(cut)?,
         };
         if stated != self.crc.sum() {
             return Err(bad(
                 "the ZIP entry's CRC-32 does not match its data: a damaged archive",
             ));
         }
-        let tail = next.get(at..).unwrap_or_default();
-        if tail.windows(4).any(|w| w == b"PK\x03\x04") {
-            return Err(bad(
-                "a ZIP archive of more than one file: give each file unzipped (or one per archive)",
-            ));
+        while let Some(header) = Header::read(rest).map_err(cut)? {
+            if !header.is_metadata() {
+                return Err(bad(
+                    "a ZIP archive of more than one file: give each file unzipped (or one per archive)",
+                ));
+            }
+            header.skip(rest).map_err(cut)?;
         }
         Ok(())
     }
@@ -136,9 +216,9 @@ mod tests {
     use super::*;
     use std::io::Write;
 
-    /// A one-entry archive of `text`, deflated, its CRC in the local
+    /// A local entry `name` of `text`, deflated, its CRC in the local
     /// header or (`descriptor`) in a data descriptor after the data.
-    fn archive(text: &[u8], descriptor: bool) -> Vec<u8> {
+    fn entry(name: &str, text: &[u8], descriptor: bool) -> Vec<u8> {
         let mut deflate = flate2::write::DeflateEncoder::new(Vec::new(), Default::default());
         deflate.write_all(text).unwrap();
         let data = deflate.finish().unwrap();
@@ -153,17 +233,21 @@ mod tests {
         zip.extend(header_crc.to_le_bytes());
         zip.extend((data.len() as u32).to_le_bytes());
         zip.extend((text.len() as u32).to_le_bytes());
-        zip.extend(5u16.to_le_bytes());
+        zip.extend((name.len() as u16).to_le_bytes());
         zip.extend(0u16.to_le_bytes());
-        zip.extend(b"x.csv");
+        zip.extend(name.as_bytes());
         zip.extend(&data);
         if descriptor {
             zip.extend(b"PK\x07\x08");
             zip.extend(sum.to_le_bytes());
             zip.extend([0; 8]);
         }
-        zip.extend(b"PK\x01\x02");
         zip
+    }
+
+    /// A one-entry archive of `text`.
+    fn archive(text: &[u8], descriptor: bool) -> Vec<u8> {
+        [entry("x.csv", text, descriptor), b"PK\x01\x02".to_vec()].concat()
     }
 
     fn read_all(zip: &[u8]) -> std::io::Result<Vec<u8>> {
@@ -197,5 +281,32 @@ mod tests {
         locked[6] |= 1;
         let error = read_all(&locked).unwrap_err().to_string();
         assert!(error.contains("encrypted"), "{error}");
+    }
+
+    #[test]
+    fn folders_and_macos_metadata_are_passed_over() {
+        let text = b"a,b\n1,2\n".repeat(100);
+        let folder = |name: &str| {
+            // Stored, no data, its (zero) sizes in a data descriptor.
+            let mut stored = entry(name, b"", true);
+            stored[8] = 0;
+            let data = 30 + name.len();
+            stored.drain(data..data + 2);
+            stored
+        };
+        let finder = [
+            folder("r/"),
+            entry("r/x.csv", &text, true),
+            folder("__MACOSX/"),
+            entry("__MACOSX/r/._x.csv", b"\0\x05\x16\x07 mac metadata", true),
+            b"PK\x01\x02".to_vec(),
+        ];
+        assert_eq!(read_all(&finder.concat()).unwrap(), text);
+        let only_metadata = [folder("r/"), b"PK\x01\x02".to_vec()].concat();
+        let error = read_all(&only_metadata).err().unwrap().to_string();
+        assert!(error.contains("no file"), "{error}");
+        let second = [entry("x.csv", &text, true), entry("y.csv", b"c\n", true)];
+        let error = read_all(&second.concat()).unwrap_err().to_string();
+        assert!(error.contains("more than one file"), "{error}");
     }
 }

@@ -443,7 +443,8 @@ pub fn provider_name(raw: &str) -> String {
         "vertex_ai" | "vertex_ai_beta" | "gemini" | "google ai studio" | "google vertex"
         | "gcp.gemini" | "gcp.vertex_ai" => "google".into(),
         "bedrock" | "amazon bedrock" | "aws.bedrock" => "aws.bedrock".into(),
-        "azure" | "azure openai" | "azure.ai.openai" => "azure".into(),
+        "azure" | "azure openai" | "azure.ai.openai" | "az.ai.openai" | "azure_ai"
+        | "azure.ai.inference" | "az.ai.inference" => "azure".into(),
         "x_ai" | "x-ai" | "xai" => "xai".into(),
         "mistral_ai" | "mistralai" | "mistral" => "mistral".into(),
         _ => lower,
@@ -553,4 +554,16 @@ fn for_each_in_array(text: &str, first_line: u64, path: &Path, each: &mut JsonSi
         each(line, Ok(raw.get()))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_name_of_azures_model_service_is_azure() {
+        let names = ["azure", "Azure OpenAI", "azure.ai.openai", "az.ai.openai"];
+        let inference = ["azure_ai", "azure.ai.inference", "az.ai.inference"];
+        for name in names.into_iter().chain(inference) {
+            assert_eq!(super::provider_name(name), "azure", "{name}");
+        }
+    }
 }

@@ -47,9 +47,11 @@ impl Cloud {
         }
     }
 
-    /// The cloud called `name`.
+    /// The cloud called `name`, in any case (a hand-written bill's `AWS`).
     pub fn parse(name: &str) -> Option<Cloud> {
-        Cloud::ALL.into_iter().find(|c| c.name() == name)
+        Cloud::ALL
+            .into_iter()
+            .find(|c| c.name().eq_ignore_ascii_case(name))
     }
 }
 
