@@ -189,6 +189,20 @@ fn a_bill_in_another_currency_needs_the_rate_it_was_billed_at() {
         2,
     );
     assert!(stderr.contains("expected CUR=RATE"), "{stderr}");
+    // Two rates for one currency, or one no dollar amount can hold: refused
+    // whatever the order (the second once panicked in the diagnosis).
+    let stderr = wd.fail(
+        &reconcile(
+            "usage/azure.csv",
+            "azure-ea-eur.csv",
+            &["--fx", "EUR=0.5", "--fx", "EUR=0.92"],
+        ),
+        2,
+    );
+    assert!(stderr.contains("two rates, 0.5 and 0.92"), "{stderr}");
+    let tiny = ["--fx", "EUR=0.0000000000000000000000000001"];
+    let stderr = wd.fail(&reconcile("usage/azure.csv", "azure-ea-eur.csv", &tiny), 2);
+    assert!(stderr.contains("beyond the plausible maximum"), "{stderr}");
 }
 
 #[test]

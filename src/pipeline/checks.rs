@@ -57,6 +57,7 @@ fn read_invoices(
     intake: &mut Intake,
 ) -> Result<Vec<InvoiceLine>> {
     let mut lines = Vec::new();
+    one_rate_per_currency(&config.fx)?;
     let context = invoice::Context::new(&usage.pricing.currency, &config.fx, &usage.pricing);
     let walked = read::expand(
         &config.invoices,
@@ -125,6 +126,19 @@ fn read_invoices(
         eprintln!("tokenledger: note: {note}");
     }
     Ok(lines)
+}
+
+/// Refuse two `--fx` rates for one currency: which one converts the bill
+/// would be an accident of the flags' order.
+fn one_rate_per_currency(fx: &[(String, rust_decimal::Decimal)]) -> Result<()> {
+    for (i, (currency, rate)) in fx.iter().enumerate() {
+        if let Some((_, other)) = fx[..i].iter().find(|(c, r)| c == currency && r != rate) {
+            return Err(Error::fatal(format!(
+                "--fx gives {currency} two rates, {other} and {rate}: give one"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The SHA-256 of a bill's text with its line endings as `\n`: a copy

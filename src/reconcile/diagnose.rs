@@ -195,10 +195,12 @@ struct Amounts {
 }
 
 /// USD per million tokens, to four places.
-fn per_million(usd: Decimal, tokens: u128) -> Decimal {
-    (usd * Decimal::from(1_000_000u32) / Decimal::from(tokens))
-        .round_dp(4)
-        .normalize()
+fn per_million(usd: Decimal, tokens: u128) -> String {
+    let rate = usd.checked_mul(Decimal::from(1_000_000u32));
+    match rate.and_then(|r| r.checked_div(Decimal::from(tokens))) {
+        Some(rate) => rate.round_dp(4).normalize().to_string(),
+        None => "(beyond the decimal range)".to_string(),
+    }
 }
 
 fn rate_diagnosis(ratio: Decimal, a: &Amounts, t: Option<TokenType>) -> String {

@@ -468,7 +468,14 @@ fn factors(lines: &[Line]) -> (Factors, BTreeMap<String, Decimal>) {
         };
         match key.2 {
             _ if made_up && !sums.computed.is_zero() && sums.on_invoice => {
-                factors.insert(key, sums.invoiced / sums.computed);
+                match sums.invoiced.checked_div(sums.computed) {
+                    Some(factor) => {
+                        factors.insert(key, factor);
+                    }
+                    // Beyond the decimal range (a bill many orders above
+                    // its usage): no record can carry it.
+                    None => *invoice_only.entry(key.0).or_default() += sums.invoiced,
+                }
             }
             _ if sums.computed.is_zero() => {
                 *invoice_only.entry(key.0).or_default() += sums.invoiced

@@ -102,11 +102,23 @@ impl<'a> Reader<'a> {
             .fx
             .iter()
             .find(|(c, _)| c.eq_ignore_ascii_case(currency));
+        if let Some(stated) = states.filter(|r| r.is_sign_negative() && !r.is_zero()) {
+            let why =
+                format!("the bill's exchange rate {stated} {currency} per {table} is negative");
+            return Err(("bad-exchange-rate", why));
+        }
         let rate = states.filter(|r| !r.is_zero()).or(given.map(|(_, r)| *r));
         match rate {
-            Some(rate) => amount.checked_div(rate).ok_or_else(|| {
-                ("bad-amount", format!("{amount} {currency} at {rate} per {table} overflows"))
-            }),
+            Some(rate) => amount
+                .checked_div(rate)
+                .filter(|usd| crate::money::plausible(*usd))
+                .ok_or_else(|| {
+                    let why = format!(
+                        "{amount} {currency} at {rate} per {table} is beyond the plausible \
+                         maximum of 1000000000000 {table}"
+                    );
+                    ("bad-amount", why)
+                }),
             None => Err((
                 "no-exchange-rate",
                 format!(
