@@ -78,7 +78,7 @@ fn a_bill_given_twice_is_refused_and_a_cur_manifest_passed_over() {
     assert_eq!(out.status.code(), Some(0));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("cur-Manifest.json: an AWS CUR delivery's manifest"),
+        stderr.contains("cur-Manifest.json: an AWS bill delivery's manifest"),
         "{stderr}"
     );
     // Two bills alike but empty are two empty months, not one bill twice.
@@ -118,8 +118,8 @@ fn a_restated_cur_is_read_in_the_version_its_manifest_lists() {
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(
         stderr.contains(
-            "asm-1/cur-00001.csv: an AWS CUR file bills/cur/20261101-20261201/cur-Manifest.json \
-             does not list (assembly asm-2): another version of the report; skipped"
+            "asm-1/cur-00001.csv: an AWS bill file bills/cur/20261101-20261201/cur-Manifest.json \
+             does not list (version asm-2): another version of the report; skipped"
         ),
         "{stderr}"
     );
@@ -133,11 +133,43 @@ fn a_restated_cur_is_read_in_the_version_its_manifest_lists() {
     let stderr = wd.fail(&reconcile("usage/aws.csv", "bills", &[]), 2);
     assert!(
         stderr.ends_with(&format!(
-            "cur-Manifest.json: lists `{key}` (assembly asm-2), not found under {period}: give \
+            "cur-Manifest.json: lists `{key}` (version asm-2), not found under {period}: give \
              every file of the report's current version\n"
         )),
         "{stderr}"
     );
+}
+
+#[test]
+fn a_data_export_is_read_in_the_execution_its_manifest_lists_and_never_two() {
+    let wd = cloud("cloud-bills-data-export");
+    let cur = wd.read("aws-cur2.csv");
+    let first = cur.replace(",3.30,", ",6.60,");
+    // As a Data Export that creates new files delivers CUR 2.0: one folder
+    // per execution under data/, the manifest under metadata/.
+    let (data, period) = (
+        "bills/x/data/BILLING_PERIOD=2026-11",
+        "BILLING_PERIOD=2026-11",
+    );
+    wd.write(&format!("{data}/e1/x-00001.csv"), &first);
+    wd.write(&format!("{data}/e2/x-00001.csv"), &cur);
+    let stderr = wd.fail(&reconcile("usage/aws.csv", "bills", &[]), 2);
+    assert!(
+        stderr.contains("e2/x-00001.csv: two versions of one billing period's export"),
+        "{stderr}"
+    );
+    let key = format!("s3://b/p/x/data/{period}/e2/x-00001.csv.gz");
+    let manifest = format!(
+        r#"{{"executionId":"e2","exportArn":"arn:aws:bcm-data-exports:us-east-1:111122223333:export/x","columns":[],"dataFiles":["{key}"]}}"#
+    );
+    wd.write(
+        &format!("bills/x/metadata/{period}/x-Manifest.json"),
+        &manifest,
+    );
+    let out = wd.output(&reconcile("usage/aws.csv", "bills", &[]));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("does not list (version e2)"), "{stderr}");
 }
 
 #[test]

@@ -13,7 +13,7 @@ use crate::checks::Checks;
 use crate::coverage::coverage;
 use crate::error::{Error, Result};
 use crate::model::Cost;
-use crate::read::invoice::cur_manifest::{is_cur_manifest, CurManifests};
+use crate::read::invoice::cur_manifest::{self, is_cur_manifest, CurManifests};
 use crate::read::invoice::{self, Charge, InvoiceFormat, InvoiceLine};
 use crate::read::provider_usage::{self, ProviderUsage};
 use crate::read::{self, InputFile, InputKind};
@@ -79,11 +79,14 @@ fn read_invoices(
         let text = read::read_text(&path)?;
         // A CUR file of another version than its manifest lists: not read.
         let format = invoice::format_of(&path, &text, config.invoice_format)?;
-        if format == InvoiceFormat::AwsCur {
-            if let Some(why) = manifests.passed_over(&path) {
-                intake.skip_file(path, why);
-                continue;
-            }
+        if let Some(why) = manifests.passed_over(&path) {
+            intake.skip_file(path, why);
+            continue;
+        }
+        if matches!(
+            format,
+            InvoiceFormat::AwsCur | InvoiceFormat::Focus | InvoiceFormat::AzureCost
+        ) {
             cur_files.push(path.clone());
         }
         let parsed = invoice::parse_text(
@@ -122,6 +125,7 @@ fn read_invoices(
         });
     }
     manifests.check_complete(&cur_files)?;
+    cur_manifest::check_one_version(&cur_files)?;
     for note in context.pages_missing() {
         eprintln!("tokenledger: note: {note}");
     }
@@ -179,7 +183,7 @@ fn cur_manifests(files: &[PathBuf], intake: &mut Intake) -> Result<(CurManifests
         let text = read::read_text(path)?;
         if is_cur_manifest(&text) {
             manifests.add(path, &text)?;
-            let why = "an AWS CUR delivery's manifest (it lists the report's files): not a bill";
+            let why = "an AWS bill delivery's manifest (it lists the report's files): not a bill";
             intake.skip_file(path.clone(), why.to_string());
             paths.push(path.clone());
         }

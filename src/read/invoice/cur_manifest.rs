@@ -1,12 +1,15 @@
-//! The manifest AWS delivers beside a legacy Cost and Usage Report's files
-//! (`<report>-Manifest.json`, its `assemblyId` and `reportKeys`): which
-//! files make up the report's current version. A month's report is
-//! restated into a new assembly folder beside the old ones
-//! (`<period>/<assemblyId>/<report>-00001.csv.gz`); synced together, the
-//! two versions would be summed. So a CUR file lying under a manifest's
-//! folder is read only if that manifest lists it, and a listed file missing
-//! from under the outermost manifest's folder is an error: the bill would
-//! be short (each assembly folder has its own manifest too).
+//! The manifest AWS delivers beside a bill's files: a legacy Cost and
+//! Usage Report's (`<report>-Manifest.json`, its `assemblyId` and
+//! `reportKeys`) or a Data Export's (CUR 2.0, FOCUS: under
+//! `metadata/BILLING_PERIOD=…/`, its `executionId` and `dataFiles`): which
+//! files make up the current version. A month's report is restated into a
+//! new folder beside the old ones (`<period>/<assemblyId>/`,
+//! `BILLING_PERIOD=…/<executionId>/`); synced together, the two versions
+//! would be summed. So a bill file lying under a manifest's folder is read
+//! only if that manifest lists it, and a listed file missing from under the
+//! outermost manifest's folder is an error: the bill would be short (each
+//! assembly folder has its own manifest too). Without a manifest, files of
+//! two versions of one period are an error ([`check_one_version`]).
 
 use std::path::{Path, PathBuf};
 
@@ -14,7 +17,8 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 
-/// One manifest: its file, its folder and the report keys it lists.
+/// One manifest: its file, the folder of the files it governs and the
+/// report keys it lists.
 #[derive(Debug)]
 struct Manifest {
     path: PathBuf,
@@ -23,10 +27,14 @@ struct Manifest {
     keys: Vec<String>,
 }
 
+/// A legacy CUR's manifest (`assemblyId`, `reportKeys`) or a Data Export's
+/// (CUR 2.0, FOCUS: `executionId`, `dataFiles`, full S3 URIs).
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct ManifestFile {
+    #[serde(alias = "executionId")]
     assembly_id: String,
+    #[serde(alias = "dataFiles")]
     report_keys: Vec<String>,
 }
 
@@ -36,24 +44,42 @@ pub struct CurManifests {
     manifests: Vec<Manifest>,
 }
 
-/// Whether `text` is the manifest AWS delivers beside a CUR's files.
+/// Whether `text` is the manifest AWS delivers beside a CUR's files (a
+/// legacy report's, or a Data Export's).
 pub fn is_cur_manifest(text: &str) -> bool {
     let head = text.trim_start();
-    head.starts_with('{') && text.contains("\"assemblyId\"") && text.contains("\"reportKeys\"")
+    let has = |key: &str| text.contains(&format!("\"{key}\""));
+    head.starts_with('{')
+        && (has("assemblyId") && has("reportKeys") || has("executionId") && has("dataFiles"))
+}
+
+/// The folder whose files a manifest at `path` governs: its own, or for a
+/// Data Export's (`<export>/metadata/BILLING_PERIOD=…/<export>-Manifest.json`)
+/// the period's data folder (`<export>/data/BILLING_PERIOD=…`).
+fn governed_folder(path: &Path) -> PathBuf {
+    let parent = path.parent().unwrap_or(Path::new(""));
+    let metadata = parent
+        .parent()
+        .filter(|m| m.file_name() == Some("metadata".as_ref()));
+    match (metadata.and_then(Path::parent), parent.file_name()) {
+        (Some(export), Some(period)) => export.join("data").join(period),
+        _ => parent.to_path_buf(),
+    }
 }
 
 impl CurManifests {
     /// Add the manifest `text` read from `path`.
     pub fn add(&mut self, path: &Path, text: &str) -> Result<()> {
         let file: ManifestFile = serde_json::from_str(text).map_err(|e| {
-            let why =
-                format!("an AWS CUR manifest whose `assemblyId` or `reportKeys` is unread: {e}");
+            let why = format!(
+                "an AWS CUR or Data Exports manifest whose `assemblyId` and `reportKeys` (or \
+                 `executionId` and `dataFiles`) are unread: {e}"
+            );
             Error::fatal(format!("{}: {why}", path.display()))
         })?;
-        let folder = path.parent().map(Path::to_path_buf).unwrap_or_default();
         self.manifests.push(Manifest {
             path: path.to_path_buf(),
-            folder,
+            folder: governed_folder(path),
             assembly: file.assembly_id,
             keys: file.report_keys,
         });
@@ -67,7 +93,7 @@ impl CurManifests {
             relative(path, &m.folder).is_some_and(|rel| !m.keys.iter().any(|k| names(k, &rel)))
         })?;
         Some(format!(
-            "an AWS CUR file {} does not list (assembly {}): another version of the report",
+            "an AWS bill file {} does not list (version {}): another version of the report",
             unlisted.path.display(),
             unlisted.assembly
         ))
@@ -89,7 +115,7 @@ impl CurManifests {
                 .find(|k| !under.iter().any(|rel| names(k, rel)))
             {
                 return Err(Error::fatal(format!(
-                    "{}: lists `{key}` (assembly {}), not found under {}: give every file of \
+                    "{}: lists `{key}` (version {}), not found under {}: give every file of \
                      the report's current version",
                     m.path.display(),
                     m.assembly,
@@ -99,6 +125,58 @@ impl CurManifests {
         }
         Ok(())
     }
+}
+
+/// Refuse cloud bill files of two versions of one billing period among
+/// `read` (those no manifest passed over): a legacy CUR restated into a
+/// second assembly folder (`20261101-20261201/<assemblyId>/`), a Data
+/// Export that creates new files (`BILLING_PERIOD=2026-11/<executionId>/`)
+/// beside ones in the period's folder itself, an Azure export's second run
+/// (`20261101-20261130/<run id>/`). Summed, the versions would bill the
+/// month twice; AWS's manifest says which is current.
+pub fn check_one_version(read: &[PathBuf]) -> Result<()> {
+    let mut versions: Vec<(&Path, &Path, &Path)> = Vec::new();
+    for path in read {
+        let Some(parent) = path.parent() else {
+            continue;
+        };
+        let period = match is_period(parent) {
+            true => parent,
+            false => match parent.parent().filter(|p| is_period(p)) {
+                Some(period) => period,
+                None => continue,
+            },
+        };
+        match versions
+            .iter()
+            .find(|(p, v, _)| *p == period && *v != parent)
+        {
+            Some((_, _, other)) => {
+                return Err(Error::fatal(format!(
+                    "{} and {}: two versions of one billing period's export ({}), summed they \
+                     would bill it twice: give the current version's files alone, or (AWS) the \
+                     manifest delivered with them, <report>-Manifest.json",
+                    other.display(),
+                    path.display(),
+                    period.display()
+                )))
+            }
+            None => versions.push((period, parent, path)),
+        }
+    }
+    Ok(())
+}
+
+/// Whether `folder` is a billing period's: an AWS Data Export's
+/// `BILLING_PERIOD=2026-11`, a legacy CUR's `20261101-20261201`, an Azure
+/// export's `20261101-20261130`.
+fn is_period(folder: &Path) -> bool {
+    let name = folder.file_name().unwrap_or_default().to_string_lossy();
+    let digits = |s: &str| s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit());
+    name.starts_with("BILLING_PERIOD=")
+        || name
+            .split_once('-')
+            .is_some_and(|(a, b)| digits(a) && digits(b))
 }
 
 /// `path` relative to `folder`, with `/` between its parts, if under it.
