@@ -527,3 +527,24 @@ fn an_anthropic_cost_report_not_grouped_by_description_is_the_days_whole_usage()
     let line = "\nanthropic,\"(all usage, not grouped)\",,2025-10-01,0.280500,0.280500,0.000000,0.00,ok,\n";
     assert!(csv.contains(line), "{csv}");
 }
+
+#[test]
+fn a_focus_1_3_marketplace_row_is_of_its_host_cloud_not_its_seller() {
+    // FOCUS 1.3: ServiceProviderName is the Marketplace seller (Anthropic),
+    // HostProviderName and InvoiceIssuerName the cloud. Refused before.
+    let wd = cloud("cloud-focus-1-3");
+    wd.run(&reconcile("usage", "focus.csv", &[]));
+    let before = wd.read("out/reconciliation.csv");
+    let focus = wd.read("focus.csv").replacen(
+        "ProviderName,PublisherName,InvoiceIssuerName",
+        "ServiceProviderName,HostProviderName,InvoiceIssuerName",
+        1,
+    );
+    assert!(focus.contains(",AWS,AWS,AWS,"));
+    wd.write(
+        "focus.csv",
+        &focus.replace(",AWS,AWS,AWS,", ",Anthropic,AWS,AWS,"),
+    );
+    wd.run(&reconcile("usage", "focus.csv", &[]));
+    assert_eq!(wd.read("out/reconciliation.csv"), before);
+}

@@ -13,7 +13,12 @@ use super::cloud::{self, BillRow, Kind};
 use super::meters::Cloud;
 use super::{Columns, InvoiceLine, Reader, RowError};
 
-const PROVIDER: [&str; 3] = ["ServiceProviderName", "ProviderName", "InvoiceIssuerName"];
+const PROVIDER: [&str; 4] = [
+    "HostProviderName",
+    "InvoiceIssuerName",
+    "ProviderName",
+    "ServiceProviderName",
+];
 const SERVICE: [&str; 1] = ["ServiceName"];
 const START: [&str; 1] = ["ChargePeriodStart"];
 const END: [&str; 1] = ["ChargePeriodEnd"];
@@ -77,15 +82,24 @@ pub(super) fn row(
     cloud::line(reader, row).map(Some)
 }
 
-/// The cloud a row is of.
+/// The cloud a row is of: the first of its provider columns that names
+/// AWS, Microsoft or Google. A FOCUS 1.3 Marketplace row's
+/// `ServiceProviderName` is the seller (Anthropic), its `HostProviderName`
+/// and `InvoiceIssuerName` the cloud; FOCUS 1.0–1.2's `ProviderName` is the
+/// cloud.
 fn cloud_of(c: &Columns, r: &csv::StringRecord) -> Result<Cloud, RowError> {
-    let provider = c.any(r, &PROVIDER).unwrap_or("").to_ascii_lowercase();
-    if provider.contains("aws") || provider.contains("amazon") {
-        Ok(Cloud::Aws)
-    } else if provider.contains("microsoft") || provider.contains("azure") {
-        Ok(Cloud::Azure)
-    } else if provider.contains("google") {
-        Ok(Cloud::Gcp)
+    let named = |column: &str| {
+        let provider = c.any(r, &[column])?.to_ascii_lowercase();
+        let is = |names: &[&str]| names.iter().any(|n| provider.contains(n));
+        match () {
+            _ if is(&["aws", "amazon"]) => Some(Cloud::Aws),
+            _ if is(&["microsoft", "azure"]) => Some(Cloud::Azure),
+            _ if is(&["google"]) => Some(Cloud::Gcp),
+            _ => None,
+        }
+    };
+    if let Some(cloud) = PROVIDER.iter().find_map(|column| named(column)) {
+        Ok(cloud)
     } else if c.any(r, &["x_ServiceCode", "x_UsageType"]).is_some() {
         Ok(Cloud::Aws)
     } else if c
@@ -94,9 +108,11 @@ fn cloud_of(c: &Columns, r: &csv::StringRecord) -> Result<Cloud, RowError> {
     {
         Ok(Cloud::Azure)
     } else {
+        let given = c.any_named(r, &PROVIDER);
+        let (column, provider) = given.unwrap_or(("ProviderName", ""));
         Err((
             "bad-provider",
-            format!("ProviderName: expected AWS, Microsoft or Google, got \"{provider}\""),
+            format!("{column}: expected AWS, Microsoft or Google, got \"{provider}\""),
         ))
     }
 }
