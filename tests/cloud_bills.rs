@@ -172,40 +172,6 @@ fn a_model_name_nothing_reads_fails_until_a_meter_entry_names_it() {
 }
 
 #[test]
-fn a_bill_in_another_currency_needs_the_rate_it_was_billed_at() {
-    let wd = cloud("cloud-bills-currency");
-    let stderr = wd.fail(&reconcile("usage/azure.csv", "azure-ea-eur.csv", &[]), 2);
-    assert!(
-        stderr.contains("azure-ea-eur.csv:2") && stderr.contains("--fx EUR="),
-        "{stderr}"
-    );
-    wd.run(&reconcile(
-        "usage/azure.csv",
-        "azure-ea-eur.csv",
-        &["--fx", "EUR=0.92"],
-    ));
-    let stderr = wd.fail(
-        &reconcile("usage/azure.csv", "azure-ea-eur.csv", &["--fx", "EUR"]),
-        2,
-    );
-    assert!(stderr.contains("expected CUR=RATE"), "{stderr}");
-    // Two rates for one currency, or one no dollar amount can hold: refused
-    // whatever the order (the second once panicked in the diagnosis).
-    let stderr = wd.fail(
-        &reconcile(
-            "usage/azure.csv",
-            "azure-ea-eur.csv",
-            &["--fx", "EUR=0.5", "--fx", "EUR=0.92"],
-        ),
-        2,
-    );
-    assert!(stderr.contains("two rates, 0.5 and 0.92"), "{stderr}");
-    let tiny = ["--fx", "EUR=0.0000000000000000000000000001"];
-    let stderr = wd.fail(&reconcile("usage/azure.csv", "azure-ea-eur.csv", &tiny), 2);
-    assert!(stderr.contains("beyond the plausible maximum"), "{stderr}");
-}
-
-#[test]
 fn a_meter_entry_must_name_a_model_the_table_prices() {
     let wd = cloud("cloud-bills-meter-entry");
     wd.write(

@@ -6,6 +6,7 @@ mod workdir;
 mod allocation;
 mod answers;
 mod bad_spans;
+mod bill_currency;
 mod bill_shapes;
 mod budgets;
 mod choices;

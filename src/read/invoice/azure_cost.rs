@@ -8,10 +8,9 @@
 //! category, sub-category or product names them); the meter name says the
 //! model, token type and deployment type. The amount is in the billing
 //! currency; where the table is in USD and the export has `CostInUsd`, that
-//! column is read instead. `ChargeType` `Tax`, `Refund`/`Credit` and
+//! column is read instead, else an MCA export's `ExchangeRatePricingToBilling`
+//! converts it where its `PricingCurrencyCode` is the table's. `ChargeType` `Tax`, `Refund`/`Credit` and
 //! rounding, reservation and savings-plan types are lines of their own.
-
-use rust_decimal::Decimal;
 
 use super::cloud::{self, BillRow, Kind};
 use super::meters::Cloud;
@@ -23,6 +22,7 @@ const COST: [&str; 3] = ["CostInBillingCurrency", "Cost", "PreTaxCost"];
 const COST_USD: [&str; 1] = ["CostInUsd"];
 const CURRENCY: [&str; 3] = ["BillingCurrency", "BillingCurrencyCode", "Currency"];
 const CHARGE_TYPE: [&str; 1] = ["ChargeType"];
+const PRICING_CURRENCY: [&str; 2] = ["PricingCurrencyCode", "PricingCurrency"];
 const WHAT: [&str; 5] = [
     "MeterCategory",
     "MeterSubCategory",
@@ -81,7 +81,7 @@ pub(super) fn row(
         amount,
         list: None,
         currency,
-        rate: None::<Decimal>,
+        rate: reader.stated_rate(c, r, "ExchangeRatePricingToBilling", &PRICING_CURRENCY)?,
         // A row without a meter (a purchase) by its product.
         description: match meter {
             "" => c.any(r, &["ProductName", "Product"]).unwrap_or(""),

@@ -20,6 +20,7 @@ const PROVIDER: [&str; 4] = [
     "ServiceProviderName",
 ];
 const SERVICE: [&str; 1] = ["ServiceName"];
+const PRICING_CURRENCY: [&str; 2] = ["PricingCurrency", "x_PricingCurrency"];
 const START: [&str; 1] = ["ChargePeriodStart"];
 const END: [&str; 1] = ["ChargePeriodEnd"];
 
@@ -75,7 +76,7 @@ pub(super) fn row(
             .and_then(crate::money::parse_amount)
             .filter(|_| usd.is_none()),
         currency,
-        rate: None,
+        rate: reader.stated_rate(c, r, "x_BillingExchangeRate", &PRICING_CURRENCY)?,
         description: c.any(r, &["ChargeDescription"]).unwrap_or(service),
         line,
     };

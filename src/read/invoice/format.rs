@@ -5,28 +5,36 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 
-/// The invoice formats tokenledger reads.
+/// The invoice formats tokenledger reads. `--invoice-format` takes each
+/// by its value name or by the name the summary shows ([`InvoiceFormat::name`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum InvoiceFormat {
     /// tokenledger's invoice CSV.
+    #[value(alias = "tokenledger-invoice-csv")]
     Tokenledger,
     /// Anthropic Admin API cost_report JSON pages.
     AnthropicCostReport,
     /// Anthropic Admin API analytics/cost JSON pages.
+    #[value(alias = "anthropic-analytics-cost")]
     AnthropicAnalytics,
     /// Anthropic Console cost CSV.
+    #[value(alias = "anthropic-cost-csv")]
     AnthropicCsv,
     /// OpenAI /v1/organization/costs JSON pages.
     OpenaiCosts,
     /// OpenAI dashboard cost CSV.
+    #[value(alias = "openai-cost-csv")]
     OpenaiCsv,
     /// AWS Cost and Usage Report (CUR 2.0 Data Exports, or legacy CUR) CSV.
     AwsCur,
     /// Google Cloud billing export to BigQuery, extracted as JSON lines.
+    #[value(alias = "gcp-billing-export")]
     GcpBilling,
     /// Google Cloud billing export, flattened to CSV by a query.
+    #[value(alias = "gcp-billing-export-csv")]
     GcpBillingCsv,
     /// Azure Cost Management cost details export CSV (EA or MCA).
+    #[value(alias = "azure-cost-export")]
     AzureCost,
     /// A FOCUS 1.0–1.3 cost export (AWS, Microsoft or Google).
     Focus,

@@ -123,9 +123,38 @@ impl<'a> Reader<'a> {
                 "no-exchange-rate",
                 format!(
                     "billed in {currency}, but the pricing table is in {table}, and the bill states \
-                     no exchange rate: give one with --fx {currency}=<{currency} per {table}>"
+                     no exchange rate into {table}: give one with --fx {currency}=<{currency} per \
+                     {table}>"
                 ),
             )),
+        }
+    }
+
+    /// The exchange rate a row states from its pricing currency into its
+    /// billing currency (units of billing currency per unit of pricing
+    /// currency: Azure's `ExchangeRatePricingToBilling`, Microsoft FOCUS's
+    /// `x_BillingExchangeRate`), where its pricing currency (one of
+    /// `pricing`'s columns) is the table's; `None` otherwise.
+    pub(super) fn stated_rate(
+        &self,
+        c: &Columns,
+        r: &csv::StringRecord,
+        rate: &str,
+        pricing: &[&str],
+    ) -> Result<Option<Decimal>, RowError> {
+        let table = self.context.currency;
+        let priced_in_table = c
+            .any(r, pricing)
+            .is_some_and(|p| p.eq_ignore_ascii_case(table));
+        match c.any(r, &[rate]).filter(|_| priced_in_table) {
+            None => Ok(None),
+            Some(text) => match crate::money::parse_amount(text) {
+                Some(rate) if rate > Decimal::ZERO => Ok(Some(rate)),
+                _ => Err((
+                    "bad-exchange-rate",
+                    format!("{rate}: expected a positive exchange rate, got \"{text}\""),
+                )),
+            },
         }
     }
 
