@@ -59,7 +59,7 @@ fn main() {
         Ok(cmd::Outcome::Pass) => {}
         Ok(cmd::Outcome::Fail(failed)) => {
             for gate in failed {
-                eprintln!(
+                tokenledger::stderr_line!(
                     "tokenledger: {}",
                     tokenledger::terminal::escape_lines(&gate)
                 );
@@ -122,6 +122,6 @@ fn parse() -> (Cli, Option<std::path::PathBuf>) {
 
 /// Print `message` as the program's error and exit 2.
 fn fail(message: &str) -> ! {
-    eprintln!("tokenledger: {message}");
+    tokenledger::stderr_line!("tokenledger: {message}");
     std::process::exit(2)
 }

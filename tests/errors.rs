@@ -244,3 +244,34 @@ fn bad_flags_exit_2() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_closed_standard_error_keeps_the_exit_code() {
+    // Standard error a pipe whose reader is gone: the message is lost, the
+    // exit code stays (a bad input's 2, a failed gate's 1), no abort (134).
+    let wd = fleet("errors-closed-stderr", None);
+    for (args, code) in [
+        (
+            vec!["report", "--spans", "missing", "--usage", "usage.csv"],
+            2,
+        ),
+        (
+            vec![
+                "report",
+                "--spans",
+                "spans",
+                "--usage",
+                "usage.csv",
+                "--period",
+                "2024-01",
+            ],
+            1,
+        ),
+    ] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let mut command = wd.command(&args);
+        let status = command.stderr(writer).status().unwrap();
+        assert_eq!(status.code(), Some(code), "{args:?}");
+    }
+}

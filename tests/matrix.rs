@@ -198,7 +198,7 @@ fn cases() -> Vec<Case> {
         // ---- invoices
         Case { name: "invoice: an amount that is not a number", edit: |wd| invoice(wd, "provider,model,token_type,amount_usd\nopenai,gpt-test,input,12,50\n"), flags: INVOICE, code: 2, expect: "invoice.csv:2: row has 5 fields, the header has 4" },
         Case { name: "invoice: an amount in words", edit: |wd| invoice(wd, "provider,model,token_type,amount_usd\nopenai,gpt-test,input,twelve\n"), flags: INVOICE, code: 2, expect: "invoice.csv:2: amount_usd: expected a decimal amount, got \"twelve\"" },
-        Case { name: "invoice: another currency", edit: |wd| invoice(wd, "provider,model,token_type,amount_usd,currency\nopenai,gpt-test,input,1.00,EUR\n"), flags: INVOICE, code: 2, expect: "invoice.csv:2: billed in EUR, but the pricing table is in USD, and the bill states no exchange rate: give one with --fx EUR=<EUR per USD>" },
+        Case { name: "invoice: another currency", edit: |wd| invoice(wd, "provider,model,token_type,amount_usd,currency\nopenai,gpt-test,input,1.00,EUR\n"), flags: INVOICE, code: 2, expect: "invoice.csv:2: billed in EUR, but the pricing table is in USD, and the bill states no exchange rate into USD: give one with --fx EUR=<EUR per USD>" },
         Case { name: "invoice: an unknown token type", edit: |wd| invoice(wd, "provider,model,token_type,amount_usd\nopenai,gpt-test,reasoning,1.00\n"), flags: INVOICE, code: 2, expect: "invoice.csv:2: token_type: expected input, cache_read, cache_write_5m, cache_write_1h, output, <charge>_requests or empty, got \"reasoning\"" },
         Case { name: "invoice: Anthropic cents that are not a number", edit: |wd| {
             let report = std::fs::read_to_string(fixture("invoices/anthropic-cost-report.jsonl")).unwrap();

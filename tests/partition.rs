@@ -39,6 +39,8 @@ fn partition_refuses_what_it_cannot_cut_exactly() {
         Vec::<String>::new(),
         "nothing written"
     );
+    // Nor the directories it made for the parts.
+    assert!(!wd.path("parts").exists());
 
     // Into another command's output: refused, nothing added to it.
     wd.write("report/.tokenledger-manifest", "");

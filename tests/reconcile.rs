@@ -278,7 +278,7 @@ fn another_currency_needs_a_rate_and_is_converted_at_it() {
     assert_eq!(
         stderr,
         "tokenledger: invoice.csv:2: billed in EUR, but the pricing table is in USD, and the bill \
-         states no exchange rate: give one with --fx EUR=<EUR per USD>\n"
+         states no exchange rate into USD: give one with --fx EUR=<EUR per USD>\n"
     );
     // With a rate, converted as the cloud bills are: 0.90 EUR at 0.9 EUR
     // per USD is $1.00 invoiced.

@@ -435,6 +435,17 @@ fn partitioned_shards_merge_byte_identical_to_one_run() {
         stderr.contains("part-0.jsonl: holds the traces of partition 0/3 (of samples/spans/part-0.jsonl), but this run is --shard 1/3"),
         "{stderr}"
     );
+    // A part cut short inside a line: named, not its intact source.
+    let part = "parts/part-00002-of-00003/part-0.jsonl";
+    let whole = wd.read(part);
+    let second = whole.find('\n').unwrap() + 10;
+    wd.write(part, &whole[..second]);
+    let mut cut = wrong.clone();
+    (cut[2], cut[4]) = (&dirs[2], "2/3");
+    let stderr = wd.fail(&cut, 2);
+    let named = format!("{part} (cut from samples/spans/part-0.jsonl):2: not an OTLP");
+    assert!(stderr.contains(&named), "{stderr}");
+    wd.write(part, &whole);
     std::fs::remove_file(wd.path("parts/part-00001-of-00003/part-1.jsonl")).unwrap();
     let mut args = vec![
         "report",

@@ -85,7 +85,7 @@ pub fn emit(
     } else if !output.quiet {
         let text = terminal(month);
         if output.print.is_some() {
-            eprint!("{text}");
+            crate::stderr_text!("{text}");
         } else {
             print_stdout(text.as_bytes())?;
         }
@@ -100,7 +100,7 @@ pub fn emit(
 /// Each warning on stderr, on a line of its own.
 pub fn print_warnings(warnings: &[String]) {
     for warning in warnings {
-        eprintln!("tokenledger: warning: {}", crate::terminal::escape(warning));
+        crate::stderr_line!("tokenledger: warning: {}", crate::terminal::escape(warning));
     }
 }
 

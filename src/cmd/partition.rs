@@ -13,7 +13,7 @@ pub fn run(config: &Config, quiet: bool) -> Result<()> {
             done.spans.iter().min().copied().unwrap_or(0),
             done.spans.iter().max().copied().unwrap_or(0),
         );
-        eprintln!(
+        crate::stderr_line!(
             "tokenledger: cut {} span file(s), {spans} spans, into {} partitions under {} \
              ({least} to {most} spans each)",
             done.files.len(),

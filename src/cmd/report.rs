@@ -92,7 +92,7 @@ fn note_memory(limit: u64, month: &Month) {
         return;
     };
     if peak > limit {
-        eprintln!(
+        crate::stderr_line!(
             "tokenledger: note: peak memory {} MiB is over --memory-limit {}: spilling bounds the spans only, \
              and this month's {} billed records and {} calls are held whole; split it with \
              `tokenledger partition` and --shard (docs/scale.md)",

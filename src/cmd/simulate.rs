@@ -16,7 +16,7 @@ pub fn run(config: &Config, pricing: Option<&Path>, out: &Path) -> Result<()> {
     let pricing = PriceTable::resolve(pricing)?;
     let stats = generate(config, &pricing, dir.path())?;
     dir.commit()?;
-    eprintln!(
+    crate::stderr_line!(
         "tokenledger: wrote {} spans ({} calls) and {} usage records to {}",
         stats.spans,
         stats.calls,

@@ -136,7 +136,8 @@ pub fn partition(config: &Config) -> Result<Partitioned> {
             crate::manifest::MANIFEST
         )));
     }
-    let dirs = partition_dirs(&config.out, count)?;
+    let mut created = CreatedDirs::default();
+    let dirs = partition_dirs(&config.out, count, &mut created)?;
     for dir in &dirs {
         remove_leftovers(dir, &names);
     }
@@ -155,6 +156,7 @@ pub fn partition(config: &Config) -> Result<Partitioned> {
         cut_file(path, &temps, count, config.threads, &mut spans)?;
     }
     staged.commit()?;
+    created.0.clear();
     Ok(Partitioned { files, spans, dirs })
 }
 
@@ -175,11 +177,31 @@ fn part_name(path: &Path) -> String {
     format!("{stem}.jsonl")
 }
 
+/// The directories a run created, removed if it stops before its parts are
+/// in place (and only while empty: a run over other files sharing `--out`
+/// may have written into them meanwhile).
+#[derive(Default)]
+struct CreatedDirs(Vec<PathBuf>);
+
+impl Drop for CreatedDirs {
+    fn drop(&mut self) {
+        for dir in self.0.iter().rev() {
+            let _ = std::fs::remove_dir(dir);
+        }
+    }
+}
+
 /// Create (or find) the `count` partition directories under `out`, which
 /// runs over other files may be creating at the same time; refuse an `out`
 /// that holds partitions of another count.
-fn partition_dirs(out: &Path, count: u32) -> Result<Vec<PathBuf>> {
+fn partition_dirs(out: &Path, count: u32, created: &mut CreatedDirs) -> Result<Vec<PathBuf>> {
+    let missing = out
+        .ancestors()
+        .take_while(|dir| !dir.as_os_str().is_empty() && !dir.exists());
+    let mut missing: Vec<PathBuf> = missing.map(Path::to_path_buf).collect();
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+    missing.reverse();
+    created.0.extend(missing);
     let mut names = Vec::new();
     for entry in std::fs::read_dir(out).map_err(|e| Error::io(out, e))? {
         let entry = entry.map_err(|e| Error::io(out, e))?;
@@ -209,10 +231,11 @@ fn partition_dirs(out: &Path, count: u32) -> Result<Vec<PathBuf>> {
     let dirs: Vec<PathBuf> = (0..count).map(|i| out.join(dir_name(i, count))).collect();
     for dir in &dirs {
         match std::fs::create_dir(dir) {
+            Ok(()) => created.0.push(dir.clone()),
             Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
                 return Err(Error::io(dir, e))
             }
-            _ => {}
+            Err(_) => {}
         }
     }
     Ok(dirs)

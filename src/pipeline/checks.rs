@@ -127,7 +127,7 @@ fn read_invoices(
     manifests.check_complete(&cur_files)?;
     cur_manifest::check_one_version(&cur_files)?;
     for note in context.pages_missing() {
-        eprintln!("tokenledger: note: {note}");
+        crate::stderr_line!("tokenledger: note: {note}");
     }
     Ok(lines)
 }

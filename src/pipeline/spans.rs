@@ -221,7 +221,7 @@ fn check_partition(path: &Path, shard: Shard, part: &PartOf, spans: u64) -> Resu
 fn no_calls_note(path: &Path) {
     let keys = SpanKeys::sample(&[path.to_path_buf()]);
     let seen: Vec<&str> = keys.all.iter().map(String::as_str).take(30).collect();
-    eprintln!(
+    crate::stderr_line!(
         "tokenledger: note: {}: spans but no inference call (no gen_ai.operation.name chat/text_completion/\
          generate_content/embeddings, no known span kind, no join id); keys seen: {}",
         crate::terminal::escape(&path.display().to_string()),
@@ -284,7 +284,7 @@ impl Progress {
         let pct = (self.bytes_done * 100)
             .checked_div(self.bytes_total)
             .unwrap_or(0);
-        eprint!(
+        crate::stderr_text!(
             "\r\x1b[2Ktokenledger: reading spans: {pct:>3} % of {} MB, {} spans ({})",
             self.bytes_total / 1_000_000,
             self.spans,
@@ -296,7 +296,7 @@ impl Progress {
     /// Clear the line once reading is over.
     pub fn finish(&self) {
         if self.on {
-            eprint!("\r\x1b[2K");
+            crate::stderr_text!("\r\x1b[2K");
         }
     }
 }

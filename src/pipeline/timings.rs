@@ -34,7 +34,7 @@ impl Timings {
                     100.0 * (cpu - self.last_cpu) / wall.max(1e-9)
                 )
             });
-            eprintln!(
+            crate::stderr_line!(
                 "tokenledger: timing {name}: {wall:.3}s{busy} (total {:.3}s{})",
                 (now - self.start).as_secs_f64(),
                 peak_rss().map_or_else(String::new, |kib| format!(", peak RSS {} MiB", kib / 1024))

@@ -116,7 +116,7 @@ impl SkippedFile {
     pub fn note(&self) {
         let path = self.path.display().to_string();
         let path = crate::terminal::escape(&path);
-        eprintln!("tokenledger: note: {path}: {}; skipped", self.why);
+        crate::stderr_line!("tokenledger: note: {path}: {}; skipped", self.why);
     }
 }
 
@@ -385,6 +385,7 @@ pub fn open_fingerprinted(
     let stored: Box<dyn Read + Send> = if path.as_os_str() == STDIN {
         Box::new(std::io::stdin())
     } else {
+        note_if_a_pipe(path);
         let file = File::open(path).map_err(io)?;
         Box::new(ShrinkCheck { file, read: 0 })
     };
@@ -435,6 +436,21 @@ pub fn open_fingerprinted(
     let text: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(head.clone()).chain(text));
     head.truncate(n);
     Ok((head, BufReader::with_capacity(1 << 16, text)))
+}
+
+/// Say so before opening a named pipe, whose open waits for a writer: a
+/// run that seems to hang says what it waits for.
+fn note_if_a_pipe(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if std::fs::metadata(path).is_ok_and(|m| m.file_type().is_fifo()) {
+            let shown = crate::terminal::escape(&path.display().to_string()).into_owned();
+            crate::stderr_line!(
+                "tokenledger: note: {shown} is a named pipe: waiting for its writer"
+            );
+        }
+    }
 }
 
 /// A decompressing reader whose errors say the compressed data is bad,

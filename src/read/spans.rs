@@ -87,12 +87,20 @@ struct Parsed {
     bad_spans: u64,
 }
 
+/// The file a span file's errors name: for its bad spans, and for its
+/// lines the reader refuses (the same but for a partition's file).
+#[derive(Clone, Copy)]
+struct Names<'a> {
+    spans: &'a Path,
+    lines: &'a Path,
+}
+
 /// Parse the lines of `block`, the first being line `first_line`.
 fn parse_block(
     block: &[u8],
     first_line: u64,
     dialect: Dialect,
-    path: &Path,
+    names: Names,
     file: u32,
     keys: &AttrKeys,
 ) -> Parsed {
@@ -114,7 +122,7 @@ fn parse_block(
                 let message = format!("invalid UTF-8 at byte {}", e.valid_up_to());
                 parsed
                     .errors
-                    .push(Error::record(path, line_no, "invalid-utf8", message));
+                    .push(Error::record(names.lines, line_no, "invalid-utf8", message));
                 continue;
             }
         };
@@ -129,12 +137,14 @@ fn parse_block(
         let mut bad_spans = Vec::new();
         let bad = &mut |message| bad_spans.push(message);
         let read = dialect.parse_line(text, origin, keys, &mut parsed.interner, (sink, bad));
-        let record = |(kind, message)| Error::record(path, line_no, kind, message);
+        let record = |path, (kind, message)| Error::record(path, line_no, kind, message);
         parsed.bad_spans += bad_spans.len() as u64;
         let bad_spans = bad_spans.into_iter().map(|m| ("bad-span", m));
-        parsed.errors.extend(bad_spans.map(record));
+        parsed
+            .errors
+            .extend(bad_spans.map(|bad| record(names.spans, bad)));
         if let Err(problem) = read {
-            parsed.errors.push(record(problem));
+            parsed.errors.push(record(names.lines, problem));
         }
     }
     parsed
@@ -377,9 +387,17 @@ pub fn read_file(
         } => (dialect, part_of, blocks),
     };
     let (mut spans, mut bad_spans) = (0u64, 0u64);
+    // A bad span is named at its source's line; a line the reader refuses
+    // at the partition file's, with the source (whose line numbers it
+    // keeps): `partition` cut only lines the reader takes, so it was
+    // damaged since.
     let source = part_of.as_ref().filter(|_| reading.by_source);
-    let named = source.map_or(path, |part| Path::new(&part.source));
-    let parse = |first, block: &[u8]| parse_block(block, first, dialect, named, file, keys);
+    let damaged = source.map(|part| format!("{} (cut from {})", path.display(), part.source));
+    let names = Names {
+        spans: source.map_or(path, |part| Path::new(&part.source)),
+        lines: damaged.as_deref().map_or(path, Path::new),
+    };
+    let parse = |first, block: &[u8]| parse_block(block, first, dialect, names, file, keys);
     super::blocks::parse_in_order(&mut blocks, threads, parse, &mut |block: Parsed| {
         let map = interner.absorb(block.interner);
         spans += block.spans.len() as u64;

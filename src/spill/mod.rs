@@ -163,7 +163,7 @@ impl Gather {
             }
         };
         if self.announce {
-            eprintln!(
+            crate::stderr_line!(
                 "tokenledger: note: the spans read so far take over a sixth of --memory-limit {}: \
                  spilling their traces into {parts} temporary files under {} (TMPDIR), resolved one at a time",
                 size(self.limit),

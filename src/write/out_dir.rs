@@ -280,7 +280,7 @@ impl OutDir {
                 std::fs::rename(&from, &to).map_err(|e| Error::io(&to, e))?;
                 to
             };
-            eprintln!(
+            crate::stderr_line!(
                 "tokenledger: note: {} was saved or changed while this run replaced --out; kept \
                  at {}",
                 escape(&kept),
