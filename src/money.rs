@@ -33,6 +33,18 @@ pub fn parse_amount(text: &str) -> Option<Decimal> {
     exact_decimal(text.trim()).filter(|a| plausible(*a))
 }
 
+/// Why `text` is no amount [`parse_amount`] reads: beyond the plausible
+/// range, or more digits than a decimal holds; `None` when it is no number.
+pub fn amount_problem(text: &str) -> Option<&'static str> {
+    match exact_decimal(text.trim()) {
+        Some(_) => Some("beyond the plausible maximum of 1000000000000"),
+        None if text.trim().parse::<f64>().is_ok_and(f64::is_finite) => Some(
+            "more digits than tokenledger holds exactly (28 decimal places, 28 significant digits)",
+        ),
+        None => None,
+    }
+}
+
 /// A number from its literal text, exactly: plain (`0.25`) or scientific
 /// (`2.5e-1`); `None` when it is no number, or when it has more digits than
 /// a decimal holds (28 places, 28 significant digits), so that reading it

@@ -243,7 +243,7 @@ fn a_negative_number_is_refused_with_what_was_expected() {
         ),
         (
             "--tolerance",
-            "expected a non-negative decimal number, got \"-5\"",
+            "expected a non-negative decimal number (at most 28 decimal places), got \"-5\"",
         ),
         ("--outlier-factor", "expected a number above 0, got \"-5\""),
     ];
@@ -253,6 +253,21 @@ fn a_negative_number_is_refused_with_what_was_expected() {
         ];
         let stderr = wd.fail(&args, 2);
         assert!(stderr.contains(expected), "{flag}: {stderr}");
+    }
+    // Nor one with more places than a decimal holds (read as 0 before).
+    let tiny = [
+        ("--tolerance", "0.0000000000000000000000000000001"),
+        ("--fx", "EUR=1e-29"),
+    ];
+    for (flag, value) in tiny {
+        let args = [
+            "report", "--spans", "s", "--usage", "u.csv", "--out", "o", flag, value,
+        ];
+        let stderr = wd.fail(&args, 2);
+        assert!(
+            stderr.contains(&format!("got \"{value}\"")),
+            "{flag}: {stderr}"
+        );
     }
 }
 

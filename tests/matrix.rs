@@ -165,6 +165,7 @@ fn cases() -> Vec<Case> {
             let text = wd.read("pricing.toml");
             wd.write("pricing.toml", &format!("{text}{}{}", entry("gpt-*-mini"), entry("gpt-4*mini")));
         }, flags: &[], code: 2, expect: "pricing.toml:56: entry matches \"gpt-4*mini\" and the entry at line 46 matches \"gpt-*-mini\" equally well in overlapping periods" },
+        Case { name: "pricing: a rate whose per-token price no decimal holds", edit: |wd| replace(wd, "pricing.toml", "cache_read = 0.20", "cache_read = 0.2000000000000000000000000001"), flags: &[], code: 2, expect: "pricing.toml:30: \"cache_read\" is 0.2000000000000000000000000001: more digits than a cost holds exactly" },
         Case { name: "pricing: a negative rate", edit: |wd| replace(wd, "pricing.toml", "cache_read = 0.20", "cache_read = -0.20"), flags: &[], code: 2, expect: "pricing.toml:30: \"cache_read\" is -0.20: rates must not be negative" },
         Case { name: "pricing: a missing rate", edit: |wd| replace(wd, "pricing.toml", "cache_write_1h = 4.00\n", ""), flags: &[], code: 2, expect: "pricing.toml:24: the [[model]] entry at line 24 lacks \"cache_write_1h\"" },
         Case { name: "pricing: an unknown key", edit: |wd| replace(wd, "pricing.toml", "cache_write_1h = 4.00", "cache_write_1hr = 4.00"), flags: &[], code: 2, expect: "pricing.toml:32: unknown key \"cache_write_1hr\" in the [[model]] entry at line 24" },
@@ -204,6 +205,11 @@ fn cases() -> Vec<Case> {
             let report = std::fs::read_to_string(fixture("invoices/anthropic-cost-report.jsonl")).unwrap();
             wd.write("invoice.csv", &report.replacen("\"amount\":\"0.3\"", "\"amount\":\"0,3\"", 1));
         }, flags: INVOICE, code: 2, expect: "invoice.csv:1: amount \"0,3\" is not a decimal number of cents" },
+        Case { name: "invoice: an amount beyond the plausible maximum", edit: |wd| invoice(wd, "provider,model,token_type,amount_usd\nopenai,gpt-test,input,1000000000000.5\n"), flags: INVOICE, code: 2, expect: "invoice.csv:2: amount_usd: \"1000000000000.5\" is beyond the plausible maximum of 1000000000000" },
+        Case { name: "invoice: Anthropic cents with more places than a dollar holds", edit: |wd| {
+            let report = std::fs::read_to_string(fixture("invoices/anthropic-cost-report.jsonl")).unwrap();
+            wd.write("invoice.csv", &report.replacen("\"amount\":\"0.3\"", "\"amount\":\"0.299999999999999999999999999\"", 1));
+        }, flags: INVOICE, code: 2, expect: "more decimal places than a dollar amount holds exactly (28)" },
         Case { name: "invoice: a format tokenledger does not know", edit: |wd| invoice(wd, "date,total\n2025-06-01,12.00\n"), flags: INVOICE, code: 2, expect: "invoice.csv: not an invoice format tokenledger knows" },
         Case { name: "invoice: amounts too small to divide by", edit: |wd| invoice(wd, "provider,model,token_type,amount_usd\nopenai,gpt-test,input,0.0000000000000000000000000001\nanthropic,claude-test-1,input,1e-28\n"), flags: INVOICE, code: 1, expect: "\"status\": \"drift\"" },
         Case { name: "invoice: an empty file", edit: |wd| invoice(wd, ""), flags: INVOICE, code: 2, expect: "invoice.csv: the file is empty; remove it from the inputs" },

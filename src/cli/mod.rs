@@ -14,7 +14,6 @@ pub use month::{MergeArgs, ReconcileArgs, ReportArgs};
 pub use tools::{DiffArgs, PartitionArgs, PricingCommand, SimulateArgs};
 
 use std::path::PathBuf;
-use std::str::FromStr;
 
 use rust_decimal::Decimal;
 
@@ -27,7 +26,7 @@ fn exchange_rate(text: &str) -> std::result::Result<(String, Decimal), String> {
     };
     let (currency, rate) = text.split_once('=').ok_or_else(bad)?;
     let currency = currency.trim().to_ascii_uppercase();
-    let rate = Decimal::from_str(rate.trim()).map_err(|_| bad())?;
+    let rate = tokenledger::money::exact_decimal(rate.trim()).ok_or_else(bad)?;
     let code = currency.len() == 3 && currency.bytes().all(|b| b.is_ascii_uppercase());
     if !code || rate <= Decimal::ZERO {
         return Err(bad());
@@ -36,10 +35,12 @@ fn exchange_rate(text: &str) -> std::result::Result<(String, Decimal), String> {
 }
 
 fn non_negative(text: &str) -> std::result::Result<Decimal, String> {
-    match Decimal::from_str(text) {
-        Ok(d) if d >= Decimal::ZERO => Ok(d),
+    // Read exactly: a value with more digits than a decimal holds is
+    // refused, never rounded (1e-31 read as 0).
+    match tokenledger::money::exact_decimal(text.trim()) {
+        Some(d) if d >= Decimal::ZERO => Ok(d),
         _ => Err(format!(
-            "expected a non-negative decimal number, got \"{text}\""
+            "expected a non-negative decimal number (at most 28 decimal places), got \"{text}\""
         )),
     }
 }

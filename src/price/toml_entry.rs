@@ -164,7 +164,7 @@ impl PricingToml for TomlReader<'_> {
             min: Decimal::new(1, 6),
             too_small: "below $0.000001 per million tokens is not a price; use 0 for free tokens",
         };
-        self.decimal(table, key, what, &kind)
+        self.price(table, key, what, &kind)
     }
 
     /// The `match` list: model names and globs, each at most [`MAX_PATTERN`] characters.
@@ -566,7 +566,7 @@ impl PricingToml for TomlReader<'_> {
         };
         table
             .iter()
-            .map(|(name, _)| Ok((name.to_string(), self.decimal(table, name, &what, &kind)?)))
+            .map(|(name, _)| Ok((name.to_string(), self.price(table, name, &what, &kind)?)))
             .collect()
     }
 

@@ -127,6 +127,24 @@ impl<'t> TomlReader<'t> {
         })
     }
 
+    /// A price per million tokens (or per 1,000 requests) under `key`, as
+    /// [`TomlReader::decimal`] reads it, held to 22 decimal places and 16
+    /// significant digits: its price per token (÷ 10⁶) is then exact, and so
+    /// is its product with any count up to 10¹².
+    pub fn price(&self, table: &Table, key: &str, what: &str, kind: &Number) -> Result<Decimal> {
+        let price = self.decimal(table, key, what, kind)?;
+        let digits = price.mantissa().unsigned_abs().to_string().len();
+        if price.scale() <= 22 && digits <= 16 {
+            return Ok(price);
+        }
+        let span = self.value(table, key, what)?.span();
+        let why = format!(
+            "\"{key}\" is {price}: more digits than a cost holds exactly (a price has at most 16 \
+             significant digits and 22 decimal places)"
+        );
+        Err(self.error(span, why))
+    }
+
     /// A non-negative decimal under `key`, read from the number's literal
     /// text: zero, or within `kind`'s bounds.
     pub fn decimal(&self, table: &Table, key: &str, what: &str, kind: &Number) -> Result<Decimal> {

@@ -14,7 +14,6 @@ use super::{
 };
 use crate::error::Result;
 use crate::model::Origin;
-use crate::money::parse_amount;
 
 #[derive(Deserialize)]
 pub(super) struct AnthropicPage {
@@ -78,15 +77,7 @@ pub(super) fn anthropic_page(
         let covers = bucket_days(bucket.starting_at, bucket.ending_at);
         for cost in bucket.results {
             let fail = |(kind, message): RowError| reader.error(line, kind, message);
-            let cents = parse_amount(&cost.amount).ok_or_else(|| {
-                fail((
-                    "bad-amount",
-                    format!(
-                        "amount \"{}\" is not a decimal number of cents",
-                        cost.amount
-                    ),
-                ))
-            })?;
+            let usd = cents(&cost.amount, "amount").map_err(fail)?;
             let meter = anthropic_meter(cost.cost_type.as_deref(), cost.token_type.as_deref());
             // Fetched without group_by[]=description (the API's default),
             // a result names no model, cost type, token type or
@@ -111,9 +102,7 @@ pub(super) fn anthropic_page(
                 day,
                 covers,
                 billing_period: None,
-                amount: reader
-                    .convert(cents / Decimal::ONE_HUNDRED, &cost.currency, None)
-                    .map_err(fail)?,
+                amount: reader.convert(usd, &cost.currency, None).map_err(fail)?,
                 charge: Charge::Usage,
                 list_amount: None,
                 description,
@@ -209,15 +198,27 @@ pub(super) fn analytics_page(
     Ok(())
 }
 
-/// Dollars from a decimal string of cents.
+/// Dollars from a decimal string of cents: exactly, so at most 26 decimal
+/// places of cents (28 of dollars).
 fn cents(text: &str, field: &str) -> Result<Decimal, RowError> {
-    let cents = parse_amount(text).ok_or_else(|| {
-        (
-            "bad-amount",
-            format!("{field} \"{text}\" is not a decimal number of cents"),
-        )
+    let cents = crate::money::exact_decimal(text.trim()).ok_or_else(|| {
+        let why = format!("{field} \"{text}\" is not a decimal number of cents");
+        ("bad-amount", why)
     })?;
-    Ok(cents / Decimal::ONE_HUNDRED)
+    if cents.scale() > 26 {
+        let why = format!(
+            "{field} \"{text}\": more decimal places than a dollar amount holds exactly (28)"
+        );
+        return Err(("bad-amount", why));
+    }
+    let usd = cents / Decimal::ONE_HUNDRED;
+    match crate::money::plausible(usd) {
+        true => Ok(usd),
+        false => Err((
+            "bad-amount",
+            format!("{field} \"{text}\" cents is beyond the plausible maximum of $1000000000000"),
+        )),
+    }
 }
 
 pub(super) fn anthropic_row(

@@ -391,12 +391,7 @@ impl Columns {
         let (name, v) = self
             .any_named(r, names)
             .ok_or_else(|| ("missing-field", self.missing(names)))?;
-        parse_amount(v).ok_or_else(|| {
-            (
-                "bad-amount",
-                format!("{name}: expected a decimal amount, got \"{v}\""),
-            )
-        })
+        parse_amount(v).ok_or_else(|| bad_amount(name, v))
     }
 
     pub(super) fn get<'r>(&self, r: &'r csv::StringRecord, name: &str) -> Option<&'r str> {
@@ -417,13 +412,17 @@ impl Columns {
 
     pub(super) fn amount(&self, r: &csv::StringRecord, name: &str) -> Result<Decimal, RowError> {
         let v = self.required(r, name)?;
-        parse_amount(v).ok_or_else(|| {
-            (
-                "bad-amount",
-                format!("{name}: expected a decimal amount, got \"{v}\""),
-            )
-        })
+        parse_amount(v).ok_or_else(|| bad_amount(name, v))
     }
+}
+
+/// A bill's amount `v` in field `name` that [`parse_amount`] refused, and why.
+pub(super) fn bad_amount(name: &str, v: &str) -> RowError {
+    let why = match crate::money::amount_problem(v) {
+        Some(why) => format!("{name}: \"{v}\" is {why}"),
+        None => format!("{name}: expected a decimal amount, got \"{v}\""),
+    };
+    ("bad-amount", why)
 }
 
 #[cfg(test)]

@@ -63,12 +63,8 @@ pub(super) fn openai_page(
         for cost in bucket.results {
             let fail = |(kind, message): RowError| reader.error(line, kind, message);
             let raw = cost.amount.value.get();
-            let amount = parse_amount(raw).ok_or_else(|| {
-                fail((
-                    "bad-amount",
-                    format!("amount.value {raw} is not a number of dollars"),
-                ))
-            })?;
+            let amount =
+                parse_amount(raw).ok_or_else(|| fail(super::bad_amount("amount.value", raw)))?;
             let amount = reader
                 .convert(amount, &cost.amount.currency, None)
                 .map_err(fail)?;
