@@ -174,8 +174,10 @@ fn reconcile_without_a_period_names_the_other_months_usage() {
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(
         stdout.contains(
-            "  anthropic claude-3-5-haiku-latest input 2025-05-31: usage on a day the invoice does not cover \
-             (2025-06-01 to 2025-06-30): another month's records? reconcile one month with --period\n"
+            "  anthropic claude-3-5-haiku-latest input 2025-05-31: usage on a day outside the invoice's \
+             days (2025-06-01 to 2025-06-30): records of another month (reconcile one with --period), \
+             or a bill whose month is cut at another midnight (Google Cloud's invoice month is Pacific \
+             time)\n"
         ),
         "{stdout}"
     );

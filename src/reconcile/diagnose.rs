@@ -164,8 +164,9 @@ fn missing(line: &Line, invoiced_days: Option<(NaiveDate, NaiveDate)>) -> String
     match line.status {
         Status::MissingInInvoice => match (line.key.day, invoiced_days) {
             (Some(day), Some((first, last))) if day < first || day > last => format!(
-                "usage on a day the invoice does not cover ({first} to {last}): \
-                 another month's records? reconcile one month with --period"
+                "usage on a day outside the invoice's days ({first} to {last}): records of \
+                 another month (reconcile one with --period), or a bill whose month is cut at \
+                 another midnight (Google Cloud's invoice month is Pacific time)"
             ),
             _ => "no invoice line: an invoice export may be missing, or the invoice \
                   names this model differently (add that name to the model's match list)"
