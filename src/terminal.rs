@@ -55,6 +55,26 @@ pub fn escape_lines(text: &str) -> Cow<'_, str> {
     Cow::Owned(lines.join("\n"))
 }
 
+/// A line to standard error, as `eprintln!` writes it, but never a panic:
+/// with standard error a pipe whose reader is gone, the line is lost, not
+/// the run's exit code (`eprintln!` aborted the run with 134).
+#[macro_export]
+macro_rules! stderr_line {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
+/// Text to standard error, as `eprint!` writes it, but never a panic.
+#[macro_export]
+macro_rules! stderr_text {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -74,24 +94,4 @@ mod tests {
         assert_eq!(escape("x\u{7f}"), "x\\x7f");
         assert_eq!(escape_lines("one \u{1b}[2J\ntwo\n"), "one \\x1b[2J\ntwo\n");
     }
-}
-
-/// A line to standard error, as `eprintln!` writes it, but never a panic:
-/// with standard error a pipe whose reader is gone, the line is lost, not
-/// the run's exit code (`eprintln!` aborted the run with 134).
-#[macro_export]
-macro_rules! stderr_line {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stderr(), $($arg)*);
-    }};
-}
-
-/// Text to standard error, as `eprint!` writes it, but never a panic.
-#[macro_export]
-macro_rules! stderr_text {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = write!(std::io::stderr(), $($arg)*);
-    }};
 }

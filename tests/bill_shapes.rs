@@ -170,6 +170,15 @@ fn a_data_export_is_read_in_the_execution_its_manifest_lists_and_never_two() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("does not list (version e2)"), "{stderr}");
+    // Two accounts' exports, each its own file, under one period: read.
+    let lines: Vec<&str> = cur.split_inclusive('\n').collect();
+    let period = "accounts/20261101-20261201";
+    wd.write(&format!("{period}/a/a-00001.csv"), &lines[..3].concat());
+    wd.write(
+        &format!("{period}/b/b-00001.csv"),
+        &[&lines[..1], &lines[3..]].concat().concat(),
+    );
+    wd.run(&reconcile("usage/aws.csv", "accounts", &[]));
 }
 
 #[test]

@@ -127,13 +127,16 @@ impl CurManifests {
     }
 }
 
-/// Refuse cloud bill files of two versions of one billing period among
-/// `read` (those no manifest passed over): a legacy CUR restated into a
-/// second assembly folder (`20261101-20261201/<assemblyId>/`), a Data
-/// Export that creates new files (`BILLING_PERIOD=2026-11/<executionId>/`)
-/// beside ones in the period's folder itself, an Azure export's second run
-/// (`20261101-20261130/<run id>/`). Summed, the versions would bill the
-/// month twice; AWS's manifest says which is current.
+/// Refuse a cloud bill file of two versions of one billing period among
+/// `read` (those no manifest passed over): a file of one name (`cur-00001.csv`,
+/// its compression aside) in two folders under one period's folder, as a
+/// legacy CUR restated into a second assembly folder
+/// (`20261101-20261201/<assemblyId>/`), a Data Export that creates new files
+/// (`BILLING_PERIOD=2026-11/<executionId>/`, or one in the period's folder
+/// itself), an Azure export's second run (`20261101-20261130/<run id>/`).
+/// Summed, the versions would bill the month twice; AWS's manifest says
+/// which is current. Files of other names there (two accounts' exports,
+/// each its own) are read.
 pub fn check_one_version(read: &[PathBuf]) -> Result<()> {
     let mut versions: Vec<(&Path, &Path, &Path)> = Vec::new();
     for path in read {
@@ -147,10 +150,12 @@ pub fn check_one_version(read: &[PathBuf]) -> Result<()> {
                 None => continue,
             },
         };
-        match versions
-            .iter()
-            .find(|(p, v, _)| *p == period && *v != parent)
-        {
+        let name =
+            |p: &Path| unpacked(&p.file_name().unwrap_or_default().to_string_lossy()).to_string();
+        let same_file = |(p, v, other): &&(&Path, &Path, &Path)| {
+            *p == period && *v != parent && name(other) == name(path)
+        };
+        match versions.iter().find(same_file) {
             Some((_, _, other)) => {
                 return Err(Error::fatal(format!(
                     "{} and {}: two versions of one billing period's export ({}), summed they \
