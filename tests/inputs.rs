@@ -3,7 +3,8 @@
 //! to nothing is an error (a listed skip under `--lenient`), a pipe's name
 //! reaches the terminal escaped, and standard input is read once; a file
 //! whose name is not UTF-8 is read by its ending, and a directory given
-//! twice is read once; a UTF-16 file is named as such.
+//! twice is read once; a UTF-16 file is named as such; a named pipe says it
+//! waits for its writer, and a device is refused.
 
 use crate::workdir::{Workdir, HANDMADE_REPORT};
 
@@ -133,4 +134,32 @@ fn a_utf16_file_is_refused_as_such() {
     let stderr = wd.fail(&HANDMADE_REPORT, 2);
     let expected = "usage.csv: UTF-16 text (it starts with a UTF-16 byte-order mark)";
     assert!(stderr.contains(expected), "{stderr}");
+}
+
+#[test]
+fn a_named_pipe_says_it_waits_and_a_device_is_refused() {
+    let wd = Workdir::handmade("inputs-pipe");
+    let made = std::process::Command::new("mkfifo")
+        .arg(wd.path("usage.pipe"))
+        .status();
+    assert!(made.unwrap().success(), "mkfifo");
+    let mut args = HANDMADE_REPORT.to_vec();
+    args[4] = "usage.pipe";
+    let child = wd
+        .command(&args)
+        .stderr(std::process::Stdio::piped())
+        .spawn();
+    let child = child.unwrap();
+    std::fs::write(wd.path("usage.pipe"), wd.read("usage.csv")).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("usage.pipe is a named pipe: waiting for its writer"));
+    // An endless device is no export: refused at once, not read forever.
+    args[4] = "/dev/zero";
+    let stderr = wd.fail(&args, 2);
+    assert!(
+        stderr.contains("/dev/zero: a device, not a file"),
+        "{stderr}"
+    );
 }

@@ -385,7 +385,7 @@ pub fn open_fingerprinted(
     let stored: Box<dyn Read + Send> = if path.as_os_str() == STDIN {
         Box::new(std::io::stdin())
     } else {
-        note_if_a_pipe(path);
+        check_special(path)?;
         let file = File::open(path).map_err(io)?;
         Box::new(ShrinkCheck { file, read: 0 })
     };
@@ -438,19 +438,33 @@ pub fn open_fingerprinted(
     Ok((head, BufReader::with_capacity(1 << 16, text)))
 }
 
-/// Say so before opening a named pipe, whose open waits for a writer: a
-/// run that seems to hang says what it waits for.
-fn note_if_a_pipe(path: &Path) {
+/// Say so before opening a named pipe (one made with `mkfifo`, not a
+/// shell's `/dev/stdin`), whose open waits for a writer: a run that seems
+/// to hang says what it waits for. Refuse a device (`/dev/zero`,
+/// `/dev/urandom`): an endless input no export is, read until memory runs
+/// out.
+fn check_special(path: &Path) -> Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::FileTypeExt;
-        if std::fs::metadata(path).is_ok_and(|m| m.file_type().is_fifo()) {
+        let Ok(kind) = std::fs::metadata(path).map(|m| m.file_type()) else {
+            return Ok(());
+        };
+        let system = path.starts_with("/dev") || path.starts_with("/proc");
+        if kind.is_fifo() && !system {
             let shown = crate::terminal::escape(&path.display().to_string()).into_owned();
             crate::stderr_line!(
                 "tokenledger: note: {shown} is a named pipe: waiting for its writer"
             );
         }
+        if kind.is_char_device() || kind.is_block_device() {
+            return Err(Error::fatal(format!(
+                "{}: a device, not a file: give an export's file (or `-` for standard input)",
+                path.display()
+            )));
+        }
     }
+    Ok(())
 }
 
 /// A decompressing reader whose errors say the compressed data is bad,
