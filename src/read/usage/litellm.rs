@@ -5,8 +5,10 @@
 //! counts every input token, cache reads and writes included. The split is
 //! in the provider's usage object kept in `metadata` (`additional_usage_values`
 //! or `usage_object`: `cache_read_input_tokens`, `cache_creation_input_tokens`,
-//! `cache_creation.ephemeral_5m/1h_input_tokens`,
-//! `prompt_tokens_details.cached_tokens`), or in top-level columns where a
+//! `cache_creation.ephemeral_5m/1h_input_tokens`, the chat usage's
+//! `prompt_tokens_details` (`cached_tokens`, `cache_creation_tokens`,
+//! `cache_creation_token_details.ephemeral_5m/1h_input_tokens`), a Responses
+//! usage's `input_tokens_details.cached_tokens`), or in top-level columns where a
 //! version has them. A cache write without a 5m/1h split is a 5-minute write
 //! (Anthropic's default). Rows whose `status` is not `success`, and rows
 //! LiteLLM answered from its own cache (`cache_hit`), were not billed. `spend` (LiteLLM's own estimate) is kept as the reported cost;
@@ -167,6 +169,32 @@ fn from_csv(headers: &csv::StringRecord, record: &csv::StringRecord) -> Result<S
     })
 }
 
+/// Where LiteLLM's usage objects count cache reads: Anthropic's field, the
+/// chat usage's `prompt_tokens_details`, a Responses API usage's
+/// `input_tokens_details`.
+const CACHE_READS: &[&[&str]] = &[
+    &["cache_read_input_tokens"],
+    &["prompt_tokens_details", "cached_tokens"],
+    &["input_tokens_details", "cached_tokens"],
+];
+
+/// Where they count cache writes, 5-minute and 1-hour together.
+const CACHE_WRITES: &[&[&str]] = &[
+    &["cache_creation_input_tokens"],
+    &["prompt_tokens_details", "cache_creation_tokens"],
+    &["prompt_tokens_details", "cache_write_tokens"],
+];
+
+/// The first count found at one of `paths` ([`usage_value`]).
+fn first_usage_value(metadata: Option<&Value>, paths: &[&[&str]]) -> Result<Option<u64>, RowError> {
+    for path in paths {
+        if let Some(n) = usage_value(metadata, path)? {
+            return Ok(Some(n));
+        }
+    }
+    Ok(None)
+}
+
 /// A count found at `path` in any of the usage objects LiteLLM keeps, read
 /// strictly ([`json_count`]).
 fn usage_value(metadata: Option<&Value>, path: &[&str]) -> Result<Option<u64>, RowError> {
@@ -320,30 +348,33 @@ fn token_counts(log: &SpendLog) -> Result<[u64; 5], RowError> {
     let top_level = |v: &Option<Value>, name| json_count(v.as_ref(), name);
     let read = match top_level(&log.cache_read_input_tokens, "cache_read_input_tokens")? {
         Some(n) => Some(n),
-        None => match usage_value(meta, &["cache_read_input_tokens"])? {
-            Some(n) => Some(n),
-            None => usage_value(meta, &["prompt_tokens_details", "cached_tokens"])?,
-        },
+        None => first_usage_value(meta, CACHE_READS)?,
     };
     let read = count(read, "cache_read_input_tokens")?;
-    let write_5m = usage_value(meta, &["cache_creation", "ephemeral_5m_input_tokens"])?;
-    let write_1h = usage_value(meta, &["cache_creation", "ephemeral_1h_input_tokens"])?;
-    let (write_5m, write_1h) = match (write_5m, write_1h) {
-        (None, None) => {
-            let total = match top_level(
-                &log.cache_creation_input_tokens,
-                "cache_creation_input_tokens",
-            )? {
-                Some(n) => Some(n),
-                None => usage_value(meta, &["cache_creation_input_tokens"])?,
-            };
-            (count(total, "cache_creation_input_tokens")?, 0)
-        }
-        (five, one) => (
-            count(five, "ephemeral_5m_input_tokens")?,
-            count(one, "ephemeral_1h_input_tokens")?,
-        ),
+    let total = match top_level(
+        &log.cache_creation_input_tokens,
+        "cache_creation_input_tokens",
+    )? {
+        Some(n) => Some(n),
+        None => first_usage_value(meta, CACHE_WRITES)?,
     };
+    let total = count(total, "cache_creation_input_tokens")?;
+    let split = |token: &str| {
+        let anthropic = usage_value(meta, &["cache_creation", token])?;
+        let details = [
+            "prompt_tokens_details",
+            "cache_creation_token_details",
+            token,
+        ];
+        let counted = anthropic.map_or_else(|| usage_value(meta, &details), |n| Ok(Some(n)))?;
+        count(counted, token)
+    };
+    let (split_5m, write_1h) = (
+        split("ephemeral_5m_input_tokens")?,
+        split("ephemeral_1h_input_tokens")?,
+    );
+    // A write the split does not place is a 5-minute write (the default).
+    let write_5m = total.max(split_5m + write_1h) - write_1h;
     let input = uncached(prompt, read + write_5m + write_1h, "prompt_tokens")?;
     Ok([input, read, write_5m, write_1h, output])
 }
@@ -390,4 +421,30 @@ fn litellm_labels(log: &SpendLog, interner: &mut Interner) -> LabelSet {
         meta("requester_metadata"),
     ));
     labels_of(pairs, interner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counts(usage: &str) -> [u64; 5] {
+        let row = format!(
+            r#"{{"request_id":"r","startTime":"2025-06-10T09:00:00","model":"m","prompt_tokens":3000,"completion_tokens":500,"metadata":{{"additional_usage_values":{usage}}}}}"#
+        );
+        token_counts(&serde_json::from_str::<SpendLog>(&row).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn cache_counts_are_read_where_litellm_keeps_them() {
+        // Anthropic through LiteLLM's chat usage: the 5m/1h split under
+        // prompt_tokens_details (1-hour writes were priced as 5-minute).
+        let details = r#"{"prompt_tokens_details":{"cached_tokens":2000,"cache_creation_tokens":400,"cache_creation_token_details":{"ephemeral_5m_input_tokens":0,"ephemeral_1h_input_tokens":400}}}"#;
+        assert_eq!(counts(details), [600, 2000, 0, 400, 500]);
+        // Writes the split does not place are 5-minute writes.
+        let unsplit = r#"{"cache_creation_input_tokens":400,"cache_creation":{"ephemeral_1h_input_tokens":100}}"#;
+        assert_eq!(counts(unsplit), [2600, 0, 300, 100, 500]);
+        // A Responses API usage: its cached input (priced at the full rate).
+        let responses = r#"{"input_tokens":3000,"input_tokens_details":{"cached_tokens":800}}"#;
+        assert_eq!(counts(responses), [2200, 800, 0, 0, 500]);
+    }
 }
