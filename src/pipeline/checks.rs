@@ -79,7 +79,10 @@ fn read_invoices(
         let text = read::read_text(&path)?;
         // A CUR file of another version than its manifest lists: not read.
         let format = invoice::format_of(&path, &text, config.invoice_format)?;
-        if let Some(why) = manifests.passed_over(&path) {
+        // A manifest lists AWS's files: another provider's bill beside
+        // them is read whatever it says.
+        let aws = matches!(format, InvoiceFormat::AwsCur | InvoiceFormat::Focus);
+        if let Some(why) = manifests.passed_over(&path).filter(|_| aws) {
             intake.skip_file(path, why);
             continue;
         }

@@ -1,9 +1,11 @@
 //! A ZIP archive of one file read as that file: AWS delivers a legacy CUR
 //! as `<report>-<n>.csv.zip` (or `.gz`). The entry is read as it streams
 //! (stored or deflated, flate2's raw decoder), its CRC-32 checked at its
-//! end; folders and the metadata macOS Finder adds (`__MACOSX/`, `._`
-//! files) are passed over; an archive of more than one file, or
-//! compressed otherwise, is an error, never a file read in part.
+//! end (its data descriptor's sizes 64-bit in a ZIP64 entry); folders and
+//! the metadata macOS Finder adds (`__MACOSX/`, `._` files, `.DS_Store`)
+//! are passed over; an archive of more than one file, bytes of no ZIP
+//! record after the entry, or compression other than stored or deflated,
+//! are errors, never a file read in part.
 
 use std::io::{BufRead, Read};
 
@@ -24,6 +26,8 @@ pub struct Entry<R: BufRead> {
     crc: flate2::Crc,
     /// The CRC the local header states, unless it follows the data.
     stated_crc: Option<u32>,
+    /// Its data descriptor's sizes are 64-bit (a ZIP64 entry).
+    zip64: bool,
     done: bool,
 }
 
@@ -51,6 +55,8 @@ struct Header {
     crc: u32,
     size: u32,
     name: Vec<u8>,
+    /// Its extra field holds a ZIP64 record: 64-bit sizes.
+    zip64: bool,
 }
 
 impl Header {
@@ -59,22 +65,30 @@ impl Header {
     fn read(source: &mut impl BufRead) -> std::io::Result<Option<Header>> {
         let mut signature = Vec::with_capacity(4);
         source.take(4).read_to_end(&mut signature)?;
-        if signature != b"PK\x03\x04" {
-            return Ok(None);
+        match signature.as_slice() {
+            b"PK\x03\x04" => {}
+            // The end of the bytes, or the central directory (ZIP64's too).
+            [] | b"PK\x01\x02" | b"PK\x05\x06" | b"PK\x06\x06" => return Ok(None),
+            _ => {
+                return Err(bad(
+                    "bytes of no ZIP record after an entry: a damaged archive",
+                ))
+            }
         }
         let mut header = [0u8; LOCAL_HEADER];
         header[..4].copy_from_slice(&signature);
         source.read_exact(&mut header[4..])?;
         let mut name = vec![0; usize::from(u16_at(&header, 26))];
         source.read_exact(&mut name)?;
-        let extra = u64::from(u16_at(&header, 28));
-        std::io::copy(&mut source.take(extra), &mut std::io::sink())?;
+        let mut extra = vec![0; usize::from(u16_at(&header, 28))];
+        source.read_exact(&mut extra)?;
         Ok(Some(Header {
             flags: u16_at(&header, 6),
             method: u16_at(&header, 8),
             crc: u32_at(&header, 14),
             size: u32_at(&header, 18),
             name,
+            zip64: has_zip64_record(&extra),
         }))
     }
 
@@ -88,7 +102,10 @@ impl Header {
     fn is_metadata(&self) -> bool {
         let name = String::from_utf8_lossy(&self.name);
         let base = name.rsplit('/').next().unwrap_or_default();
-        name.ends_with('/') || name.starts_with("__MACOSX/") || base.starts_with("._")
+        name.ends_with('/')
+            || name.starts_with("__MACOSX/")
+            || base.starts_with("._")
+            || base == ".DS_Store"
     }
 
     /// Pass over the entry's data (and its data descriptor).
@@ -105,26 +122,39 @@ impl Header {
             0 if self.name.ends_with(b"/") => {}
             _ => {
                 return Err(bad(
-                    "a ZIP archive's folder entry of an unknown shape: unzip it first",
+                    "a ZIP archive's metadata entry stored without its size: unzip it first",
                 ))
             }
         }
         if self.follows() {
-            descriptor_crc(source)?;
+            descriptor_crc(source, self.zip64)?;
         }
         Ok(())
     }
 }
 
-/// Read a data descriptor (its signature is optional) and give its CRC.
-fn descriptor_crc(source: &mut impl BufRead) -> std::io::Result<u32> {
+/// Whether an extra field holds a ZIP64 record (header id 0x0001).
+fn has_zip64_record(mut extra: &[u8]) -> bool {
+    while extra.len() >= 4 {
+        if u16_at(extra, 0) == 1 {
+            return true;
+        }
+        let next = 4 + usize::from(u16_at(extra, 2));
+        extra = extra.get(next..).unwrap_or_default();
+    }
+    false
+}
+
+/// Read a data descriptor (its signature is optional; its two sizes 32-bit,
+/// or 64-bit in a ZIP64 entry) and give its CRC.
+fn descriptor_crc(source: &mut impl BufRead, zip64: bool) -> std::io::Result<u32> {
     let mut signature = [0u8; 4];
     source.read_exact(&mut signature)?;
-    let mut rest = [0u8; 8];
     if signature == *b"PK\x07\x08" {
         source.read_exact(&mut signature)?;
     }
-    source.read_exact(&mut rest)?;
+    let mut sizes = [0u8; 16];
+    source.read_exact(&mut sizes[..if zip64 { 16 } else { 8 }])?;
     Ok(u32::from_le_bytes(signature))
 }
 
@@ -157,6 +187,7 @@ impl<R: BufRead> Entry<R> {
             data,
             crc: flate2::Crc::new(),
             stated_crc: (!follows).then_some(header.crc),
+            zip64: header.zip64,
             done: false,
         })
     }
@@ -174,7 +205,7 @@ impl<R: BufRead> Entry<R> {
         };
         let stated = match self.stated_crc {
             Some(crc) => crc,
-            None => descriptor_crc(rest).map_err(cut)?,
+            None => descriptor_crc(rest, self.zip64).map_err(cut)?,
         };
         if stated != self.crc.sum() {
             return Err(bad(
@@ -308,5 +339,32 @@ mod tests {
         let second = [entry("x.csv", &text, true), entry("y.csv", b"c\n", true)];
         let error = read_all(&second.concat()).unwrap_err().to_string();
         assert!(error.contains("more than one file"), "{error}");
+    }
+
+    #[test]
+    fn a_zip64_entry_is_read_whole_and_a_second_file_after_it_refused() {
+        // As a streaming writer makes it: a ZIP64 extra field, 64-bit sizes
+        // in the data descriptor (their last 8 bytes once read as the next
+        // record, so the second file passed unseen).
+        let zip64 = |name: &str, text: &[u8]| {
+            let mut e = entry(name, text, true);
+            e[28..30].copy_from_slice(&20u16.to_le_bytes());
+            let at = 30 + name.len();
+            e.splice(at..at, [[1, 0, 16, 0].as_slice(), &[0; 16]].concat());
+            e.extend([0; 8]);
+            e
+        };
+        let text = b"a,b\n1,2\n".repeat(50);
+        let one = [zip64("x.csv", &text), b"PK\x01\x02".to_vec()].concat();
+        assert_eq!(read_all(&one).unwrap(), text);
+        let two = [
+            zip64("x.csv", &text),
+            zip64("y.csv", b"c\n"),
+            b"PK\x01\x02".to_vec(),
+        ];
+        let error = read_all(&two.concat()).unwrap_err().to_string();
+        assert!(error.contains("more than one file"), "{error}");
+        let junk = [zip64("x.csv", &text), b"junk".to_vec()].concat();
+        assert!(read_all(&junk).is_err());
     }
 }
