@@ -147,20 +147,22 @@ fn a_data_export_is_read_in_the_execution_its_manifest_lists_and_never_two() {
     let first = cur.replace(",3.30,", ",6.60,");
     // As a Data Export that creates new files delivers CUR 2.0: one folder
     // per execution under data/, the manifest under metadata/.
-    let (data, period) = (
-        "bills/x/data/BILLING_PERIOD=2026-11",
-        "BILLING_PERIOD=2026-11",
+    let period = "BILLING_PERIOD=2026-11";
+    let data = format!("bills/x/data/{period}");
+    let (e1, e2) = (
+        "0f3c1a52-3b1e-4d8e-9a41-2f8d6c1b7e01",
+        "7b2e9d40-1c6a-4f3b-8e27-5a9c0d3f1b62",
     );
-    wd.write(&format!("{data}/e1/x-00001.csv"), &first);
-    wd.write(&format!("{data}/e2/x-00001.csv"), &cur);
+    wd.write(&format!("{data}/{e1}/x-00001.csv"), &first);
+    wd.write(&format!("{data}/{e2}/x-00001.csv"), &cur);
     let stderr = wd.fail(&reconcile("usage/aws.csv", "bills", &[]), 2);
     assert!(
-        stderr.contains("e2/x-00001.csv: two versions of one billing period's export"),
+        stderr.contains("two versions of one billing period's export"),
         "{stderr}"
     );
-    let key = format!("s3://b/p/x/data/{period}/e2/x-00001.csv.gz");
+    let key = format!("s3://b/p/x/data/{period}/{e2}/x-00001.csv.gz");
     let manifest = format!(
-        r#"{{"executionId":"e2","exportArn":"arn:aws:bcm-data-exports:us-east-1:111122223333:export/x","columns":[],"dataFiles":["{key}"]}}"#
+        r#"{{"executionId":"{e2}","exportArn":"arn:aws:bcm-data-exports:us-east-1:111122223333:export/x","columns":[],"dataFiles":["{key}"]}}"#
     );
     wd.write(
         &format!("bills/x/metadata/{period}/x-Manifest.json"),
@@ -169,15 +171,28 @@ fn a_data_export_is_read_in_the_execution_its_manifest_lists_and_never_two() {
     let out = wd.output(&reconcile("usage/aws.csv", "bills", &[]));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
-    assert!(stderr.contains("does not list (version e2)"), "{stderr}");
-    // Two accounts' exports, each its own file, under one period: read.
+    assert!(
+        stderr.contains(&format!("does not list (version {e2})")),
+        "{stderr}"
+    );
+    // An Azure export's second month-to-date file, its run in its name.
+    let azure = wd.read("azure-ea.csv");
+    let month = "azure/x/20261101-20261130";
+    let early = azure.replacen(",0.30,", ",0.15,", 1);
+    assert_ne!(early, azure);
+    wd.write(&format!("{month}/x_{e1}.csv"), &early);
+    wd.write(&format!("{month}/x_{e2}.csv"), &azure);
+    let stderr = wd.fail(&reconcile("usage/azure.csv", "azure", &[]), 2);
+    assert!(
+        stderr.contains(&format!("x_{e2}.csv: two versions")),
+        "{stderr}"
+    );
+    // Two accounts' exports under one period, folders named by account: read.
     let lines: Vec<&str> = cur.split_inclusive('\n').collect();
     let period = "accounts/20261101-20261201";
-    wd.write(&format!("{period}/a/a-00001.csv"), &lines[..3].concat());
-    wd.write(
-        &format!("{period}/b/b-00001.csv"),
-        &[&lines[..1], &lines[3..]].concat().concat(),
-    );
+    wd.write(&format!("{period}/a/cur-00001.csv"), &lines[..3].concat());
+    let rest = [&lines[..1], &lines[3..]].concat().concat();
+    wd.write(&format!("{period}/b/cur-00001.csv"), &rest);
     wd.run(&reconcile("usage/aws.csv", "accounts", &[]));
 }
 

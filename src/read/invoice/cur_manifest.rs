@@ -128,48 +128,89 @@ impl CurManifests {
 }
 
 /// Refuse a cloud bill file of two versions of one billing period among
-/// `read` (those no manifest passed over): a file of one name (`cur-00001.csv`,
-/// its compression aside) in two folders under one period's folder, as a
-/// legacy CUR restated into a second assembly folder
-/// (`20261101-20261201/<assemblyId>/`), a Data Export that creates new files
-/// (`BILLING_PERIOD=2026-11/<executionId>/`, or one in the period's folder
-/// itself), an Azure export's second run (`20261101-20261130/<run id>/`).
-/// Summed, the versions would bill the month twice; AWS's manifest says
-/// which is current. Files of other names there (two accounts' exports,
-/// each its own) are read.
+/// `read` (those no manifest passed over): one file, its ids aside (GUIDs,
+/// UUIDs), in two versions under one period's folder, a version being a
+/// subfolder named by an id or the ids in the file's name. So a legacy CUR
+/// restated into a second assembly folder (`20261101-20261201/<assemblyId>/`),
+/// a Data Export's second execution folder, an Azure export's second run
+/// folder (`20261101-20261130/<run id>/`) or second month-to-date file
+/// (`<export>_<guid>.csv`). Summed, the versions would bill the month
+/// twice; AWS's manifest says which is current. Files of other names, and
+/// folders not named by an id (two accounts' exports), are read.
 pub fn check_one_version(read: &[PathBuf]) -> Result<()> {
-    let mut versions: Vec<(&Path, &Path, &Path)> = Vec::new();
+    let mut seen: Vec<(&Path, String, (Option<&Path>, Vec<String>), &Path)> = Vec::new();
     for path in read {
         let Some(parent) = path.parent() else {
             continue;
         };
-        let period = match is_period(parent) {
-            true => parent,
-            false => match parent.parent().filter(|p| is_period(p)) {
-                Some(period) => period,
-                None => continue,
-            },
+        let (period, folder) = match parent.parent() {
+            _ if is_period(parent) => (parent, None),
+            Some(period) if is_period(period) => (period, Some(parent)),
+            _ => continue,
         };
-        let name =
-            |p: &Path| unpacked(&p.file_name().unwrap_or_default().to_string_lossy()).to_string();
-        let same_file = |(p, v, other): &&(&Path, &Path, &Path)| {
-            *p == period && *v != parent && name(other) == name(path)
+        let named_by_id = |f: &Path| {
+            !without_ids(&f.file_name().unwrap_or_default().to_string_lossy())
+                .1
+                .is_empty()
         };
-        match versions.iter().find(same_file) {
-            Some((_, _, other)) => {
-                return Err(Error::fatal(format!(
-                    "{} and {}: two versions of one billing period's export ({}), summed they \
-                     would bill it twice: give the current version's files alone, or (AWS) the \
-                     manifest delivered with them, <report>-Manifest.json",
-                    other.display(),
-                    path.display(),
-                    period.display()
-                )))
-            }
-            None => versions.push((period, parent, path)),
+        if folder.is_some_and(|f| !named_by_id(f)) {
+            continue;
         }
+        let file = path.file_name().unwrap_or_default().to_string_lossy();
+        let (name, ids) = without_ids(unpacked(&file));
+        let version = (folder, ids);
+        let other = seen
+            .iter()
+            .find(|(p, n, v, _)| *p == period && *n == name && *v != version);
+        if let Some((_, _, _, other)) = other {
+            return Err(Error::fatal(format!(
+                "{} and {}: two versions of one billing period's export ({}), summed they \
+                 would bill it twice: give the current version's files alone, or (AWS) the \
+                 manifest delivered with them, <report>-Manifest.json",
+                other.display(),
+                path.display(),
+                period.display()
+            )));
+        }
+        seen.push((period, name, version, path));
     }
     Ok(())
+}
+
+/// `name` with each id in it (a GUID or UUID: 32 hex digits, in groups of
+/// 8-4-4-4-12 or not) as `*`, and the ids.
+fn without_ids(name: &str) -> (String, Vec<String>) {
+    let (mut rest, mut kept, mut ids) = (name, String::new(), Vec::new());
+    while let Some(c) = rest.chars().next() {
+        let id_len = [36, 32]
+            .into_iter()
+            .find(|&n| rest.get(..n).is_some_and(is_id));
+        match id_len {
+            Some(n) => {
+                ids.push(rest[..n].to_ascii_lowercase());
+                kept.push('*');
+                rest = &rest[n..];
+            }
+            None => {
+                kept.push(c);
+                rest = &rest[c.len_utf8()..];
+            }
+        }
+    }
+    (kept, ids)
+}
+
+/// Whether `text` is a GUID: 32 hex digits, or 8-4-4-4-12 with dashes.
+fn is_id(text: &str) -> bool {
+    let hex = |s: &str| s.bytes().all(|b| b.is_ascii_hexdigit());
+    match text.len() {
+        32 => hex(text),
+        36 => {
+            let groups: Vec<&str> = text.split('-').collect();
+            groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12]) && groups.iter().all(|g| hex(g))
+        }
+        _ => false,
+    }
 }
 
 /// Whether `folder` is a billing period's: an AWS Data Export's
