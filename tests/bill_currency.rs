@@ -41,8 +41,8 @@ fn a_bill_in_another_currency_needs_the_rate_it_was_billed_at() {
 #[test]
 fn an_azure_mca_export_is_converted_at_the_rate_it_states() {
     // Billed in EUR, priced in USD at 0.92 EUR per USD: each row's
-    // CostInBillingCurrency / ExchangeRatePricingToBilling, as with --fx
-    // EUR=0.92 (1.695 USD in all). Refused before, as stating no rate.
+    // CostInPricingCurrency, as with --fx EUR=0.92 (1.695 USD in all).
+    // Refused before, as stating no rate.
     let wd = cloud("cloud-bills-mca-rate");
     let header = "BillingAccountId,BillingPeriodStartDate,BillingPeriodEndDate,SubscriptionId,Date,ProductName,MeterCategory,MeterSubCategory,MeterName,Quantity,CostInBillingCurrency,CostInPricingCurrency,ExchangeRatePricingToBilling,ExchangeRateDate,BillingCurrencyCode,PricingCurrencyCode,ConsumedService,ChargeType,PublisherType,UnitOfMeasure\n";
     let rows = "\
@@ -58,6 +58,11 @@ fn an_azure_mca_export_is_converted_at_the_rate_it_states() {
         csv.contains("(usage total),,,,1.695000,1.695000,0.000000,0.00,ok,"),
         "{csv}"
     );
+    // A rate of 0 where nothing is converted is no rate: read (refused once).
+    let usd = rows.replace(",0.92,2026-11-01,EUR,USD,", ",0,2026-11-01,USD,USD,");
+    assert_ne!(usd, rows);
+    wd.write("mca.csv", &format!("{header}{usd}"));
+    wd.run(&reconcile("usage/azure.csv", "mca.csv", &[]));
     // A rate from another pricing currency than the table's is no rate into
     // dollars: --fx is needed.
     wd.write(

@@ -571,4 +571,15 @@ fn a_focus_1_3_marketplace_row_is_of_its_host_cloud_not_its_seller() {
     );
     wd.run(&reconcile("usage", "focus.csv", &[]));
     assert_eq!(wd.read("out/reconciliation.csv"), before);
+    // FOCUS 1.0: a reseller issues the invoice, its name "aws" as letters,
+    // not a word (the Microsoft rows were read as AWS's).
+    let original = std::fs::read_to_string(fixture("cloud/focus.csv")).unwrap();
+    let resold = original.replace(
+        ",Microsoft,Microsoft,Microsoft,",
+        ",Microsoft,Microsoft,Dawson Ltd,",
+    );
+    assert_ne!(resold, original);
+    wd.write("focus.csv", &resold);
+    wd.run(&reconcile("usage", "focus.csv", &[]));
+    assert_eq!(wd.read("out/reconciliation.csv"), before);
 }

@@ -8,8 +8,9 @@
 //! category, sub-category or product names them); the meter name says the
 //! model, token type and deployment type. The amount is in the billing
 //! currency; where the table is in USD and the export has `CostInUsd`, that
-//! column is read instead, else an MCA export's `ExchangeRatePricingToBilling`
-//! converts it where its `PricingCurrencyCode` is the table's. `ChargeType` `Tax`, `Refund`/`Credit` and
+//! column is read instead; else, where an MCA export's `PricingCurrencyCode`
+//! is the table's, its `CostInPricingCurrency`, or its billing amount at its
+//! `ExchangeRatePricingToBilling`. `ChargeType` `Tax`, `Refund`/`Credit` and
 //! rounding, reservation and savings-plan types are lines of their own.
 
 use super::cloud::{self, BillRow, Kind};
@@ -65,8 +66,18 @@ pub(super) fn row(
         .then(|| c.any(r, &COST_USD))
         .flatten()
         .and_then(crate::money::parse_amount);
-    let (amount, currency) = match usd {
-        Some(amount) => (amount, "USD"),
+    // An MCA export priced in the table's currency states the amount in it.
+    let table = reader.currency();
+    let priced_in_table = c
+        .any(r, &PRICING_CURRENCY)
+        .is_some_and(|p| p.eq_ignore_ascii_case(table));
+    let priced = priced_in_table
+        .then(|| c.any(r, &["CostInPricingCurrency"]))
+        .flatten()
+        .and_then(crate::money::parse_amount);
+    let own = usd.map(|a| (a, "USD")).or(priced.map(|a| (a, table)));
+    let (amount, currency) = match own {
+        Some(own) => own,
         None => (c.any_amount(r, &COST)?, c.any(r, &CURRENCY).unwrap_or("")),
     };
     let row = BillRow {
@@ -81,7 +92,12 @@ pub(super) fn row(
         amount,
         list: None,
         currency,
-        rate: reader.stated_rate(c, r, "ExchangeRatePricingToBilling", &PRICING_CURRENCY)?,
+        rate: reader.stated_rate(
+            (c, r),
+            "ExchangeRatePricingToBilling",
+            &PRICING_CURRENCY,
+            currency,
+        )?,
         // A row without a meter (a purchase) by its product.
         description: match meter {
             "" => c.any(r, &["ProductName", "Product"]).unwrap_or(""),

@@ -15,8 +15,8 @@ use super::{Columns, InvoiceLine, Reader, RowError};
 
 const PROVIDER: [&str; 4] = [
     "HostProviderName",
-    "InvoiceIssuerName",
     "ProviderName",
+    "InvoiceIssuerName",
     "ServiceProviderName",
 ];
 const SERVICE: [&str; 1] = ["ServiceName"];
@@ -76,7 +76,7 @@ pub(super) fn row(
             .and_then(crate::money::parse_amount)
             .filter(|_| usd.is_none()),
         currency,
-        rate: reader.stated_rate(c, r, "x_BillingExchangeRate", &PRICING_CURRENCY)?,
+        rate: reader.stated_rate((c, r), "x_BillingExchangeRate", &PRICING_CURRENCY, currency)?,
         description: c.any(r, &["ChargeDescription"]).unwrap_or(service),
         line,
     };
@@ -84,14 +84,18 @@ pub(super) fn row(
 }
 
 /// The cloud a row is of: the first of its provider columns that names
-/// AWS, Microsoft or Google. A FOCUS 1.3 Marketplace row's
-/// `ServiceProviderName` is the seller (Anthropic), its `HostProviderName`
-/// and `InvoiceIssuerName` the cloud; FOCUS 1.0–1.2's `ProviderName` is the
-/// cloud.
+/// AWS, Microsoft or Google by a word of its own (`Amazon Web Services`,
+/// not a reseller's `Dawson`). A FOCUS 1.3 Marketplace row's
+/// `ServiceProviderName` (and `ProviderName`) is the seller (Anthropic), its
+/// `HostProviderName` the cloud; FOCUS 1.0–1.2's `ProviderName` is the
+/// cloud, and `InvoiceIssuerName` may be a reseller.
 fn cloud_of(c: &Columns, r: &csv::StringRecord) -> Result<Cloud, RowError> {
     let named = |column: &str| {
         let provider = c.any(r, &[column])?.to_ascii_lowercase();
-        let is = |names: &[&str]| names.iter().any(|n| provider.contains(n));
+        let words: Vec<&str> = provider
+            .split(|ch: char| !ch.is_ascii_alphanumeric())
+            .collect();
+        let is = |names: &[&str]| names.iter().any(|n| words.contains(n));
         match () {
             _ if is(&["aws", "amazon"]) => Some(Cloud::Aws),
             _ if is(&["microsoft", "azure"]) => Some(Cloud::Azure),

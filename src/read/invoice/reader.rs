@@ -130,25 +130,28 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// The exchange rate a row states from its pricing currency into its
-    /// billing currency (units of billing currency per unit of pricing
-    /// currency: Azure's `ExchangeRatePricingToBilling`, Microsoft FOCUS's
-    /// `x_BillingExchangeRate`), where its pricing currency (one of
-    /// `pricing`'s columns) is the table's; `None` otherwise.
+    /// The exchange rate a row billed in `currency` states from its pricing
+    /// currency into its billing currency (units of billing currency per
+    /// unit of pricing currency: Azure's `ExchangeRatePricingToBilling`,
+    /// Microsoft FOCUS's `x_BillingExchangeRate`), where its pricing
+    /// currency (one of `pricing`'s columns) is the table's and its billing
+    /// currency is not; `None` otherwise, and for a rate of 0 (none stated).
     pub(super) fn stated_rate(
         &self,
-        c: &Columns,
-        r: &csv::StringRecord,
+        (c, r): (&Columns, &csv::StringRecord),
         rate: &str,
         pricing: &[&str],
+        currency: &str,
     ) -> Result<Option<Decimal>, RowError> {
         let table = self.context.currency;
+        let converts = !currency.trim().is_empty() && !currency.trim().eq_ignore_ascii_case(table);
         let priced_in_table = c
             .any(r, pricing)
             .is_some_and(|p| p.eq_ignore_ascii_case(table));
-        match c.any(r, &[rate]).filter(|_| priced_in_table) {
+        match c.any(r, &[rate]).filter(|_| converts && priced_in_table) {
             None => Ok(None),
             Some(text) => match crate::money::parse_amount(text) {
+                Some(rate) if rate.is_zero() => Ok(None),
                 Some(rate) if rate > Decimal::ZERO => Ok(Some(rate)),
                 _ => Err((
                     "bad-exchange-rate",
@@ -156,6 +159,11 @@ impl<'a> Reader<'a> {
                 )),
             },
         }
+    }
+
+    /// The pricing table's currency.
+    pub(super) fn currency(&self) -> &str {
+        self.context.currency
     }
 
     /// Whether the pricing table is in US dollars (a bill's own USD
