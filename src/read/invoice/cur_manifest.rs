@@ -22,7 +22,11 @@ use crate::error::{Error, Result};
 #[derive(Debug)]
 struct Manifest {
     path: PathBuf,
+    /// Resolved (absolute, links followed), to compare with files however
+    /// their paths are spelled (`./x`, `../../data`).
     folder: PathBuf,
+    /// As the paths given spell it, for messages.
+    shown: PathBuf,
     assembly: String,
     keys: Vec<String>,
 }
@@ -79,7 +83,8 @@ impl CurManifests {
         })?;
         self.manifests.push(Manifest {
             path: path.to_path_buf(),
-            folder: governed_folder(path),
+            folder: governed_folder(&resolved(path)),
+            shown: governed_folder(path),
             assembly: file.assembly_id,
             keys: file.report_keys,
         });
@@ -90,7 +95,8 @@ impl CurManifests {
     /// list it: another version of the report), or `None` to read it.
     pub fn passed_over(&self, path: &Path) -> Option<String> {
         let unlisted = self.manifests.iter().find(|m| {
-            relative(path, &m.folder).is_some_and(|rel| !m.keys.iter().any(|k| names(k, &rel)))
+            relative(&resolved(path), &m.folder)
+                .is_some_and(|rel| !m.keys.iter().any(|k| names(k, &rel)))
         })?;
         Some(format!(
             "an AWS bill file {} does not list (version {}): another version of the report",
@@ -108,7 +114,9 @@ impl CurManifests {
             (self.manifests.iter()).any(|o| o.folder != m.folder && m.folder.starts_with(&o.folder))
         };
         for m in self.manifests.iter().filter(|m| !inner(m)) {
-            let under: Vec<String> = read.iter().filter_map(|p| relative(p, &m.folder)).collect();
+            let under: Vec<String> = (read.iter())
+                .filter_map(|p| relative(&resolved(p), &m.folder))
+                .collect();
             if let Some(key) = m
                 .keys
                 .iter()
@@ -119,7 +127,7 @@ impl CurManifests {
                      the report's current version",
                     m.path.display(),
                     m.assembly,
-                    m.folder.display()
+                    m.shown.display()
                 )));
             }
         }
@@ -223,6 +231,13 @@ fn is_period(folder: &Path) -> bool {
         || name
             .split_once('-')
             .is_some_and(|(a, b)| digits(a) && digits(b))
+}
+
+/// `path` absolute with its links followed where it exists, else absolute.
+fn resolved(path: &Path) -> PathBuf {
+    path.canonicalize()
+        .or_else(|_| std::path::absolute(path))
+        .unwrap_or_else(|_| path.to_path_buf())
 }
 
 /// `path` relative to `folder`, with `/` between its parts, if under it.
