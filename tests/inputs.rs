@@ -163,3 +163,20 @@ fn a_named_pipe_says_it_waits_and_a_device_is_refused() {
         "{stderr}"
     );
 }
+
+#[test]
+fn macos_metadata_beside_an_export_is_listed_not_read() {
+    // `._usage.csv`, left by an unzipped Finder archive: refused as an
+    // unknown format before.
+    let wd = Workdir::handmade("inputs-apple-double");
+    std::fs::create_dir_all(wd.path("usage")).unwrap();
+    std::fs::rename(wd.path("usage.csv"), wd.path("usage/usage.csv")).unwrap();
+    wd.write("usage/._usage.csv", "\u{0}\u{5}\u{16}\u{7} Mac OS X");
+    let mut args = HANDMADE_REPORT.to_vec();
+    args[4] = "usage";
+    let stdout = wd.run(&args);
+    assert!(
+        stdout.contains("usage/._usage.csv (macOS metadata"),
+        "{stdout}"
+    );
+}

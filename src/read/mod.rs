@@ -19,6 +19,7 @@ pub mod span;
 mod span_ids;
 pub mod span_keys;
 pub mod spans;
+mod special;
 pub mod toml;
 pub mod usage;
 mod zip_entry;
@@ -96,6 +97,13 @@ pub struct SkippedFile {
 /// Why a link to nothing is skipped (under `--lenient` only: a strict run
 /// stops on it).
 pub const DANGLING: &str = "a link to nothing";
+
+/// Whether `path` is the metadata macOS writes beside a file (`._x.csv`,
+/// left by an unzipped Finder archive or a copy to a foreign disk).
+fn is_apple_double(path: &Path) -> bool {
+    path.file_name()
+        .is_some_and(|n| n.to_string_lossy().starts_with("._"))
+}
 
 /// Why a file of an input directory that cannot be opened is skipped
 /// under `--lenient`.
@@ -229,6 +237,9 @@ impl Walk<'_> {
             };
             if meta.is_dir() {
                 self.dir(&path, &meta)?;
+            } else if is_apple_double(&path) {
+                let why = "macOS metadata (an AppleDouble `._` file), not an export";
+                self.skip(path, why, false);
             } else if !self.wanted(&path) {
                 self.skip(path, "not a file of the kinds read here", false);
             } else if meta.is_file() {
@@ -385,7 +396,7 @@ pub fn open_fingerprinted(
     let stored: Box<dyn Read + Send> = if path.as_os_str() == STDIN {
         Box::new(std::io::stdin())
     } else {
-        check_special(path)?;
+        special::check(path)?;
         let file = File::open(path).map_err(io)?;
         Box::new(ShrinkCheck { file, read: 0 })
     };
@@ -436,35 +447,6 @@ pub fn open_fingerprinted(
     let text: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(head.clone()).chain(text));
     head.truncate(n);
     Ok((head, BufReader::with_capacity(1 << 16, text)))
-}
-
-/// Say so before opening a named pipe (one made with `mkfifo`, not a
-/// shell's `/dev/stdin`), whose open waits for a writer: a run that seems
-/// to hang says what it waits for. Refuse a device (`/dev/zero`,
-/// `/dev/urandom`): an endless input no export is, read until memory runs
-/// out.
-fn check_special(path: &Path) -> Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        let Ok(kind) = std::fs::metadata(path).map(|m| m.file_type()) else {
-            return Ok(());
-        };
-        let system = path.starts_with("/dev") || path.starts_with("/proc");
-        if kind.is_fifo() && !system {
-            let shown = crate::terminal::escape(&path.display().to_string()).into_owned();
-            crate::stderr_line!(
-                "tokenledger: note: {shown} is a named pipe: waiting for its writer"
-            );
-        }
-        if kind.is_char_device() || kind.is_block_device() {
-            return Err(Error::fatal(format!(
-                "{}: a device, not a file: give an export's file (or `-` for standard input)",
-                path.display()
-            )));
-        }
-    }
-    Ok(())
 }
 
 /// A decompressing reader whose errors say the compressed data is bad,
