@@ -4,7 +4,7 @@
 //! invoiced cost, from that one comparison.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::config::{CheckConfig, Period};
 use super::intake::Intake;
@@ -65,8 +65,7 @@ fn read_invoices(
         intake.skips.is_lenient(),
     )?;
     intake.skipped_files.extend(walked.skipped);
-    // Each bill's content, to refuse one given twice (`x.csv` beside its
-    // `x.csv.gz`): summed, it would double the invoice.
+    // Each bill's content, to refuse one given twice.
     let mut seen: HashMap<crate::manifest::Sha, PathBuf> = HashMap::new();
     let (manifests, manifest_paths) = cur_manifests(&walked.files, intake)?;
     let mut cur_files = Vec::new();
@@ -77,12 +76,8 @@ fn read_invoices(
         let file = intake.inputs.len() as u32;
         let skipped_before = intake.skips.total();
         let text = read::read_text(&path)?;
-        // A CUR file of another version than its manifest lists: not read.
         let format = invoice::format_of(&path, &text, config.invoice_format)?;
-        // A manifest lists AWS's files: another provider's bill beside
-        // them is read whatever it says.
-        let aws = matches!(format, InvoiceFormat::AwsCur | InvoiceFormat::Focus);
-        if let Some(why) = manifests.passed_over(&path).filter(|_| aws) {
+        if let Some(why) = passed_over(&manifests, &path, format) {
             intake.skip_file(path, why);
             continue;
         }
@@ -101,16 +96,7 @@ fn read_invoices(
             &mut intake.skips,
         );
         let (format, mut read) = parsed?;
-        // Two bills alike but empty (a header, a page of no data) are two
-        // empty months, not one bill twice.
-        let sha = content_sha(&text);
-        if let Some(other) = seen.insert(sha, path.clone()).filter(|_| !read.is_empty()) {
-            return Err(Error::fatal(format!(
-                "{}: the same bill as {} (the same content): give one of them",
-                path.display(),
-                other.display()
-            )));
-        }
+        not_seen(&mut seen, &text, &path, read.is_empty())?;
         let n = read.len() as u64;
         if let Some(period) = usage.period {
             read.retain(|line| in_period(line, &period));
@@ -133,6 +119,33 @@ fn read_invoices(
         crate::stderr_line!("tokenledger: note: {note}");
     }
     Ok(lines)
+}
+
+/// Why a bill file is passed over: an AWS file of another version than a
+/// manifest over it lists. A manifest lists AWS's files: another
+/// provider's bill beside them is read whatever it says.
+fn passed_over(manifests: &CurManifests, path: &Path, format: InvoiceFormat) -> Option<String> {
+    let aws = matches!(format, InvoiceFormat::AwsCur | InvoiceFormat::Focus);
+    manifests.passed_over(path).filter(|_| aws)
+}
+
+/// Refuse a bill whose content was read already (`x.csv` beside its
+/// `x.csv.gz`): summed, it would double the invoice. Two bills alike but
+/// `empty` (a header, a page of no data) are two empty months.
+fn not_seen(
+    seen: &mut HashMap<crate::manifest::Sha, PathBuf>,
+    text: &str,
+    path: &Path,
+    empty: bool,
+) -> Result<()> {
+    match seen.insert(content_sha(text), path.to_path_buf()) {
+        Some(other) if !empty => Err(Error::fatal(format!(
+            "{}: the same bill as {} (the same content): give one of them",
+            path.display(),
+            other.display()
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// Refuse two `--fx` rates for one currency: which one converts the bill

@@ -146,7 +146,7 @@ impl CurManifests {
 /// twice; AWS's manifest says which is current. Files of other names, and
 /// folders not named by an id (two accounts' exports), are read.
 pub fn check_one_version(read: &[PathBuf]) -> Result<()> {
-    let mut seen: Vec<(&Path, String, (Option<&Path>, Vec<String>), &Path)> = Vec::new();
+    let mut seen: Vec<Seen> = Vec::new();
     for path in read {
         let Some(parent) = path.parent() else {
             continue;
@@ -184,6 +184,11 @@ pub fn check_one_version(read: &[PathBuf]) -> Result<()> {
     }
     Ok(())
 }
+
+/// A bill file met under a period's folder: the period, its name without
+/// ids, its version (its folder named by an id, the ids in its name), and
+/// its path.
+type Seen<'a> = (&'a Path, String, (Option<&'a Path>, Vec<String>), &'a Path);
 
 /// `name` with each id in it (a GUID or UUID: 32 hex digits, in groups of
 /// 8-4-4-4-12 or not) as `*`, and the ids.
