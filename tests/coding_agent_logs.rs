@@ -1,7 +1,8 @@
 //! Coding agents' log events read as their real shapes: a Claude Code
 //! `api_request` event records no request id (one is made), its time is
 //! `event.timestamp` for the call as for the record, and a value or time
-//! OTLP would not write is a bad event, never a silent 0 or 1970.
+//! OTLP would not write is a bad event, never a silent 0 or 1970 (a whole
+//! count retyped as a double is read).
 
 use crate::hardening::usage_run;
 use crate::workdir::Workdir;
@@ -147,4 +148,32 @@ fn a_value_or_time_otlp_would_not_write_is_a_bad_event() {
             "{stderr}"
         );
     }
+}
+
+#[test]
+fn a_count_retyped_as_a_whole_double_is_read_and_a_fraction_refused() {
+    // `doubleValue: 1000.0` (a pipeline that retyped it) is 1000 tokens, as
+    // the JSON usage readers read it; it was refused as "not whole".
+    let when = at("2026-11-03T09:00:02.100Z");
+    let count = |n: &str| {
+        let input = value("input_tokens", &format!(r#"{{"doubleValue":{n}}}"#));
+        format!(
+            "{when},{input},{}",
+            value("output_tokens", r#"{"intValue":"100"}"#)
+        )
+    };
+    let wd = Workdir::new("cc-double");
+    wd.write("logs.jsonl", &claude_code(&[("", &count("1000.0"))]));
+    let args = ["report", "--spans", "logs.jsonl", "--usage", "logs.jsonl"];
+    wd.run(&[&args[..], &["--out", "out"]].concat());
+    // 1000 × $3 + 100 × $15 per 1M.
+    let summary = wd.read("out/summary.json");
+    assert!(summary.contains("\"cost_usd\": \"0.004500\""), "{summary}");
+    wd.write("logs.jsonl", &claude_code(&[("", &count("100.5"))]));
+    let (code, stderr) = usage_run(&wd, &["logs.jsonl"], &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("input_tokens: not a whole number of tokens"),
+        "{stderr}"
+    );
 }

@@ -133,11 +133,17 @@ impl Event<'_, '_> {
         .filter(|t| !t.is_empty())
     }
 
-    /// A token count under `key`: an integer, or a string of one.
+    /// A token count under `key`: an integer, a string of one, or a whole
+    /// floating-point number.
     pub fn count(&self, key: &str) -> Option<u64> {
         match self.raw(key)? {
             Scalar::Int(i) => u64::try_from(i).ok(),
             Scalar::Text(t) => t.trim().parse().ok(),
+            // A pipeline that retyped the count (`doubleValue: 1000.0`), as
+            // the JSON usage readers take a whole number written so.
+            Scalar::Float(f) if f >= 0.0 && f.fract() == 0.0 && f <= MAX_TOKENS as f64 => {
+                Some(f as u64)
+            }
             _ => None,
         }
     }

@@ -1,5 +1,6 @@
-//! LiteLLM proxy spend logs: the `/spend/logs` JSON array, JSON lines, or a
-//! CSV dump of the `LiteLLM_SpendLogs` table.
+//! LiteLLM proxy spend logs: the `/spend/logs` JSON array, `/spend/logs/v2`
+//! pages (`data`, `page`, `total_pages`), JSON lines, or a CSV dump of the
+//! `LiteLLM_SpendLogs` table.
 //!
 //! LiteLLM's usage is OpenAI-shaped for every provider: `prompt_tokens`
 //! counts every input token, cache reads and writes included. The split is
@@ -54,6 +55,33 @@ struct SpendLog {
     cache_creation_input_tokens: Option<Value>,
 }
 
+/// A `/spend/logs/v2` page (`{"data": [...], "total": …, "page": …,
+/// "page_size": …, "total_pages": …}`): each log's text, with its line
+/// within the page's text (0 for the first).
+fn page_of(text: &str) -> Option<Vec<(u64, &str)>> {
+    #[derive(Deserialize)]
+    struct Page<'a> {
+        #[serde(borrow)]
+        data: Vec<&'a serde_json::value::RawValue>,
+        page: serde::de::IgnoredAny,
+    }
+    let page: Page = serde_json::from_str(text).ok()?;
+    let _ = page.page;
+    let line = |log: &str| {
+        let at = (log.as_ptr() as usize).saturating_sub(text.as_ptr() as usize);
+        text.as_bytes()[..at.min(text.len())]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count() as u64
+    };
+    Some(
+        page.data
+            .iter()
+            .map(|log| (line(log.get()), log.get()))
+            .collect(),
+    )
+}
+
 /// Read spend logs from `source`: JSON (array, document or lines) or CSV.
 pub fn read(
     mut source: impl std::io::BufRead,
@@ -70,7 +98,7 @@ pub fn read(
         .find(|b| !b.is_ascii_whitespace())
         .is_some_and(|b| *b == b'{' || *b == b'[');
     if json {
-        return for_each_json(source, path, &mut |line, text| {
+        let mut one = |line: u64, text: Result<&str, RowError>| {
             let log = text.and_then(|t| {
                 serde_json::from_str::<SpendLog>(t)
                     .map_err(|e| ("bad-json", format!("not a LiteLLM spend log: {e}")))
@@ -80,6 +108,14 @@ pub fn read(
                 line,
                 log.and_then(|log| normalise(log, file, line, interner)),
             )
+        };
+        return for_each_json(source, path, &mut |line, text| match text
+            .as_ref()
+            .ok()
+            .and_then(|t| page_of(t))
+        {
+            Some(logs) => (logs.into_iter()).try_for_each(|(at, log)| one(line + at, Ok(log))),
+            None => one(line, text),
         });
     }
     let mut lines = CsvLines::new(source);
@@ -446,5 +482,17 @@ mod tests {
         // A Responses API usage: its cached input (priced at the full rate).
         let responses = r#"{"input_tokens":3000,"input_tokens_details":{"cached_tokens":800}}"#;
         assert_eq!(counts(responses), [2200, 800, 0, 0, 500]);
+    }
+
+    #[test]
+    fn a_v2_page_is_its_logs_each_at_its_line() {
+        let page = "{\n  \"data\": [\n    {\"request_id\": \"a\"},\n\n    {\"request_id\": \"b\"}\n  ],\n  \"total\": 2, \"page\": 1, \"page_size\": 50, \"total_pages\": 1\n}\n";
+        let logs = page_of(page).unwrap();
+        let at: Vec<(u64, &str)> = logs.into_iter().collect();
+        assert_eq!(
+            at,
+            [(2, r#"{"request_id": "a"}"#), (4, r#"{"request_id": "b"}"#)]
+        );
+        assert!(page_of(r#"{"request_id": "a", "data": []}"#).is_none());
     }
 }
