@@ -187,6 +187,12 @@ fn a_data_export_is_read_in_the_execution_its_manifest_lists_and_never_two() {
         stderr.contains(&format!("x_{e2}.csv: two versions")),
         "{stderr}"
     );
+    // An improved Azure export's runs: a run time, then the run's id.
+    let runs = "azure2/x/20261101-20261130";
+    wd.write(&format!("{runs}/202611021557/{e1}/part_0_0001.csv"), &early);
+    wd.write(&format!("{runs}/202611031557/{e2}/part_0_0001.csv"), &azure);
+    let stderr = wd.fail(&reconcile("usage/azure.csv", "azure2", &[]), 2);
+    assert!(stderr.contains("part_0_0001.csv: two versions"), "{stderr}");
     // Two accounts' exports under one period, folders named by account: read.
     let lines: Vec<&str> = cur.split_inclusive('\n').collect();
     let period = "accounts/20261101-20261201";

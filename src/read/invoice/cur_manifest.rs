@@ -83,7 +83,7 @@ impl CurManifests {
         })?;
         self.manifests.push(Manifest {
             path: path.to_path_buf(),
-            folder: governed_folder(&resolved(path)),
+            folder: resolve_dir(&governed_folder(&resolved(path))),
             shown: governed_folder(path),
             assembly: file.assembly_id,
             keys: file.report_keys,
@@ -136,59 +136,89 @@ impl CurManifests {
 }
 
 /// Refuse a cloud bill file of two versions of one billing period among
-/// `read` (those no manifest passed over): one file, its ids aside (GUIDs,
-/// UUIDs), in two versions under one period's folder, a version being a
-/// subfolder named by an id or the ids in the file's name. So a legacy CUR
-/// restated into a second assembly folder (`20261101-20261201/<assemblyId>/`),
-/// a Data Export's second execution folder, an Azure export's second run
-/// folder (`20261101-20261130/<run id>/`) or second month-to-date file
+/// `read` (those no manifest passed over): under one period's folder, one
+/// file (its path below the period the same but for its versions) in two
+/// versions, a version being a folder named by an id or a run time, or the
+/// ids in the file's name. So a legacy CUR restated into a second assembly
+/// folder (`20261101-20261201/<assemblyId>/`), a Data Export's second
+/// execution folder, an Azure export's second run (`20261101-20261130/<run
+/// id>/`, or `<run time>/<run id>/`) or second month-to-date file
 /// (`<export>_<guid>.csv`). Summed, the versions would bill the month
 /// twice; AWS's manifest says which is current. Files of other names, and
-/// folders not named by an id (two accounts' exports), are read.
+/// folders named otherwise (two accounts' exports), are read.
 pub fn check_one_version(read: &[PathBuf]) -> Result<()> {
-    let mut seen: Vec<Seen> = Vec::new();
+    let mut seen: Vec<Placed> = Vec::new();
     for path in read {
-        let Some(parent) = path.parent() else {
+        let Some(placed) = Placed::of(path) else {
             continue;
         };
-        let (period, folder) = match parent.parent() {
-            _ if is_period(parent) => (parent, None),
-            Some(period) if is_period(period) => (period, Some(parent)),
-            _ => continue,
-        };
-        let named_by_id = |f: &Path| {
-            !without_ids(&f.file_name().unwrap_or_default().to_string_lossy())
-                .1
-                .is_empty()
-        };
-        if folder.is_some_and(|f| !named_by_id(f)) {
-            continue;
-        }
-        let file = path.file_name().unwrap_or_default().to_string_lossy();
-        let (name, ids) = without_ids(unpacked(&file));
-        let version = (folder, ids);
-        let other = seen
-            .iter()
-            .find(|(p, n, v, _)| *p == period && *n == name && *v != version);
-        if let Some((_, _, _, other)) = other {
+        let other = seen.iter().find(|o| {
+            o.period == placed.period && o.key == placed.key && o.version != placed.version
+        });
+        if let Some(other) = other {
             return Err(Error::fatal(format!(
                 "{} and {}: two versions of one billing period's export ({}), summed they \
                  would bill it twice: give the current version's files alone, or (AWS) the \
                  manifest delivered with them, <report>-Manifest.json",
-                other.display(),
+                other.path.display(),
                 path.display(),
-                period.display()
+                placed.period.display()
             )));
         }
-        seen.push((period, name, version, path));
+        seen.push(placed);
     }
     Ok(())
 }
 
-/// A bill file met under a period's folder: the period, its name without
-/// ids, its version (its folder named by an id, the ids in its name), and
-/// its path.
-type Seen<'a> = (&'a Path, String, (Option<&'a Path>, Vec<String>), &'a Path);
+/// A bill file's place under a billing period's folder (up to three
+/// folders down, resolved, so `./x` and `x` are one place): its path under
+/// the period with each version (a folder named by an id or a time, the
+/// ids in the file's name) as `*`, and those versions.
+struct Placed<'a> {
+    path: &'a Path,
+    period: PathBuf,
+    key: String,
+    version: Vec<String>,
+}
+
+impl Placed<'_> {
+    fn of(path: &Path) -> Option<Placed<'_>> {
+        let folder = resolve_dir(path.parent()?);
+        let period = folder
+            .ancestors()
+            .take(4)
+            .find(|d| is_period(d))?
+            .to_path_buf();
+        let (mut key, mut version) = (String::new(), Vec::new());
+        for part in folder.strip_prefix(&period).ok()?.components() {
+            let name = part.as_os_str().to_string_lossy();
+            match is_version_name(&name) {
+                true => version.push(name.into_owned()),
+                false => key.push_str(&name),
+            }
+            key.push('/');
+        }
+        let file = path.file_name()?.to_string_lossy();
+        let (name, ids) = without_ids(unpacked(&file));
+        key.push_str(&name);
+        version.extend(ids);
+        Some(Placed {
+            path,
+            period,
+            key,
+            version,
+        })
+    }
+}
+
+/// Whether a folder's name makes it a version of its period's export: an
+/// id in it (a legacy CUR's assemblyId, a Data Export's execution, an Azure
+/// run) or a time of 12 digits or more (an Azure export's run time,
+/// `202611021557`).
+fn is_version_name(name: &str) -> bool {
+    !without_ids(name).1.is_empty()
+        || (name.len() >= 12 && name.bytes().all(|b| b.is_ascii_digit()))
+}
 
 /// `name` with each id in it (a GUID or UUID: 32 hex digits, in groups of
 /// 8-4-4-4-12 or not) as `*`, and the ids.
@@ -238,11 +268,25 @@ fn is_period(folder: &Path) -> bool {
             .is_some_and(|(a, b)| digits(a) && digits(b))
 }
 
-/// `path` absolute with its links followed where it exists, else absolute.
+/// A folder absolute, its links followed where it exists (`./x` and `x`,
+/// `../../data` and the data folder, meet), else absolute as spelled.
+fn resolve_dir(folder: &Path) -> PathBuf {
+    let folder = if folder.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        folder
+    };
+    folder
+        .canonicalize()
+        .or_else(|_| std::path::absolute(folder))
+        .unwrap_or_else(|_| folder.to_path_buf())
+}
+
+/// A file's path with its folder resolved ([`resolve_dir`]); the file
+/// itself, maybe a link (a git-annex or DVC store), stays where it lies.
 fn resolved(path: &Path) -> PathBuf {
-    path.canonicalize()
-        .or_else(|_| std::path::absolute(path))
-        .unwrap_or_else(|_| path.to_path_buf())
+    let folder = resolve_dir(path.parent().unwrap_or(Path::new("")));
+    folder.join(path.file_name().unwrap_or_default())
 }
 
 /// `path` relative to `folder`, with `/` between its parts, if under it.
