@@ -199,6 +199,11 @@ fn a_data_export_is_read_in_the_execution_its_manifest_lists_and_never_two() {
     wd.write(&format!("{period}/a/cur-00001.csv"), &lines[..3].concat());
     let rest = [&lines[..1], &lines[3..]].concat().concat();
     wd.write(&format!("{period}/b/cur-00001.csv"), &rest);
+    // Other files delivered beside a bill's: noted, not read as bills.
+    let azure_run = r#"{"manifestVersion":"2024-04-01","runInfo":{"runId":"r"},"blobs":[]}"#;
+    wd.write(&format!("{period}/a/manifest.json"), azure_run);
+    let redshift = r#"{"entries":[{"url":"s3://b/cur-00001.csv.gz","mandatory":true}]}"#;
+    wd.write(&format!("{period}/b/cur-RedshiftManifest.json"), redshift);
     wd.run(&reconcile("usage/aws.csv", "accounts", &[]));
 }
 

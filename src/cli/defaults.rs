@@ -122,6 +122,7 @@ pub fn with_defaults(mut argv: Vec<OsString>, command: &Command) -> Result<WithD
             given: Vec::new(),
         });
     };
+    tokenledger::read::special::check(&path)?;
     let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
     let config = Config {
         text: &text,

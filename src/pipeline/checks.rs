@@ -202,6 +202,9 @@ fn cur_manifests(files: &[PathBuf], intake: &mut Intake) -> Result<(CurManifests
             let why = "an AWS bill delivery's manifest (it lists the report's files): not a bill";
             intake.skip_file(path.clone(), why.to_string());
             paths.push(path.clone());
+        } else if let Some(why) = cur_manifest::other_delivery_file(&text) {
+            intake.skip_file(path.clone(), why.to_string());
+            paths.push(path.clone());
         }
     }
     Ok((manifests, paths))

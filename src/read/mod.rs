@@ -19,7 +19,7 @@ pub mod span;
 mod span_ids;
 pub mod span_keys;
 pub mod spans;
-mod special;
+pub mod special;
 pub mod toml;
 pub mod usage;
 mod zip_entry;

@@ -8,8 +8,8 @@ use crate::error::{Error, Result};
 /// Say so before opening a named pipe (one made with `mkfifo`, not a
 /// shell's `/dev/stdin`), whose open waits for a writer: a run that seems
 /// to hang says what it waits for. Refuse a device (`/dev/zero`,
-/// `/dev/urandom`): an endless input no export is, read until memory runs
-/// out.
+/// `/dev/urandom`) but `/dev/null`: an endless input no export is, read
+/// until memory runs out.
 pub fn check(path: &Path) -> Result<()> {
     #[cfg(unix)]
     {
@@ -24,7 +24,11 @@ pub fn check(path: &Path) -> Result<()> {
                 "tokenledger: note: {shown} is a named pipe: waiting for its writer"
             );
         }
-        if kind.is_char_device() || kind.is_block_device() {
+        // /dev/null is a device but an empty input (a config of no keys).
+        let null = path
+            .canonicalize()
+            .is_ok_and(|p| p == Path::new("/dev/null"));
+        if (kind.is_char_device() || kind.is_block_device()) && !null {
             return Err(Error::fatal(format!(
                 "{}: a device, not a file: give an export's file (or `-` for standard input)",
                 path.display()

@@ -111,6 +111,13 @@ impl Header {
     /// Pass over the entry's data (and its data descriptor).
     fn skip(&self, source: &mut impl BufRead) -> std::io::Result<()> {
         match self.method {
+            // A ZIP64 size (0xFFFFFFFF here, the size in its extra field):
+            // taking it would pass over the rest of the archive.
+            0 if self.size == u32::MAX => {
+                return Err(bad(
+                    "a ZIP64 metadata entry stored without its size: unzip it first",
+                ))
+            }
             0 if !self.follows() => {
                 let size = u64::from(self.size);
                 std::io::copy(&mut source.take(size), &mut std::io::sink())?;

@@ -57,6 +57,23 @@ pub fn is_cur_manifest(text: &str) -> bool {
         && (has("assemblyId") && has("reportKeys") || has("executionId") && has("dataFiles"))
 }
 
+/// Why a JSON file delivered beside a cloud bill's files is none of the
+/// bill: an Azure export run's `manifest.json` (`manifestVersion`,
+/// `runInfo`, `blobs`), a legacy CUR's `<report>-RedshiftManifest.json`
+/// (`entries` of `url` and `mandatory`).
+pub fn other_delivery_file(text: &str) -> Option<&'static str> {
+    let has = |key: &str| text.contains(&format!("\"{key}\""));
+    if !text.trim_start().starts_with('{') {
+        None
+    } else if has("manifestVersion") && has("runInfo") && has("blobs") {
+        Some("an Azure cost export run's manifest (it lists the run's files): not a bill")
+    } else if has("entries") && has("url") && has("mandatory") {
+        Some("an AWS CUR's Redshift manifest (it lists the report's files): not a bill")
+    } else {
+        None
+    }
+}
+
 /// The folder whose files a manifest at `path` governs: its own, or for a
 /// Data Export's (`<export>/metadata/BILLING_PERIOD=…/<export>-Manifest.json`)
 /// the period's data folder (`<export>/data/BILLING_PERIOD=…`).

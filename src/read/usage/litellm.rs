@@ -65,6 +65,9 @@ fn page_of(text: &str) -> Option<Vec<(u64, &str)>> {
         data: Vec<&'a serde_json::value::RawValue>,
         page: serde::de::IgnoredAny,
     }
+    if !text.contains("\"page\"") {
+        return None;
+    }
     let page: Page = serde_json::from_str(text).ok()?;
     let _ = page.page;
     let line = |log: &str| {
@@ -394,6 +397,7 @@ fn token_counts(log: &SpendLog) -> Result<[u64; 5], RowError> {
         Some(n) => Some(n),
         None => first_usage_value(meta, CACHE_WRITES)?,
     };
+    let stated = total.is_some();
     let total = count(total, "cache_creation_input_tokens")?;
     let split = |token: &str| {
         let anthropic = usage_value(meta, &["cache_creation", token])?;
@@ -409,6 +413,13 @@ fn token_counts(log: &SpendLog) -> Result<[u64; 5], RowError> {
         split("ephemeral_5m_input_tokens")?,
         split("ephemeral_1h_input_tokens")?,
     );
+    if stated && split_5m + write_1h > total {
+        let why = format!(
+            "cache writes split as {split_5m} 5-minute and {write_1h} 1-hour, more than the \
+             {total} cache_creation_input_tokens stated"
+        );
+        return Err(("bad-token-count", why));
+    }
     // A write the split does not place is a 5-minute write (the default).
     let write_5m = total.max(split_5m + write_1h) - write_1h;
     let input = uncached(prompt, read + write_5m + write_1h, "prompt_tokens")?;
@@ -479,6 +490,12 @@ mod tests {
         // Writes the split does not place are 5-minute writes.
         let unsplit = r#"{"cache_creation_input_tokens":400,"cache_creation":{"ephemeral_1h_input_tokens":100}}"#;
         assert_eq!(counts(unsplit), [2600, 0, 300, 100, 500]);
+        // A split beyond its stated total is a bad record, not a guess.
+        let over = r#"{"cache_creation_input_tokens":400,"cache_creation":{"ephemeral_5m_input_tokens":300,"ephemeral_1h_input_tokens":300}}"#;
+        let row = format!(
+            r#"{{"request_id":"r","startTime":"2025-06-10T09:00:00","model":"m","prompt_tokens":3000,"completion_tokens":500,"metadata":{{"additional_usage_values":{over}}}}}"#
+        );
+        assert!(token_counts(&serde_json::from_str::<SpendLog>(&row).unwrap()).is_err());
         // A Responses API usage: its cached input (priced at the full rate).
         let responses = r#"{"input_tokens":3000,"input_tokens_details":{"cached_tokens":800}}"#;
         assert_eq!(counts(responses), [2200, 800, 0, 0, 500]);
