@@ -1,6 +1,7 @@
 //! Cloud bills (AWS CUR, Google Cloud billing export, Azure cost export,
-//! FOCUS) reconcile to the usage they charge, line by line; a changed
-//! amount, a meter nothing reads, or a currency without a rate fails.
+//! FOCUS, a FOCUS 1.3 Marketplace row of its host cloud) reconcile to the
+//! usage they charge, line by line; a changed amount or a meter nothing
+//! reads fails.
 //! The bills in `tests/fixtures/cloud/` are written by its `generate.py`.
 
 use std::path::Path;
@@ -557,4 +558,36 @@ fn reconciliation_lines_sum_exactly_to_its_totals() {
         ("0.000050", "0.000050", "0.000050"),
         "{csv}"
     );
+}
+
+#[test]
+fn a_focus_1_3_marketplace_row_is_of_its_host_cloud_not_its_seller() {
+    // FOCUS 1.3: ServiceProviderName is the Marketplace seller (Anthropic),
+    // HostProviderName and InvoiceIssuerName the cloud. Refused before.
+    let wd = cloud("cloud-focus-1-3");
+    wd.run(&reconcile("usage", "focus.csv", &[]));
+    let before = wd.read("out/reconciliation.csv");
+    let focus = wd.read("focus.csv").replacen(
+        "ProviderName,PublisherName,InvoiceIssuerName",
+        "ServiceProviderName,HostProviderName,InvoiceIssuerName",
+        1,
+    );
+    assert!(focus.contains(",AWS,AWS,AWS,"));
+    wd.write(
+        "focus.csv",
+        &focus.replace(",AWS,AWS,AWS,", ",Anthropic,AWS,AWS,"),
+    );
+    wd.run(&reconcile("usage", "focus.csv", &[]));
+    assert_eq!(wd.read("out/reconciliation.csv"), before);
+    // FOCUS 1.0: a reseller issues the invoice, its name "aws" as letters,
+    // not a word (the Microsoft rows were read as AWS's).
+    let original = std::fs::read_to_string(fixture("cloud/focus.csv")).unwrap();
+    let resold = original.replace(
+        ",Microsoft,Microsoft,Microsoft,",
+        ",Microsoft,Microsoft,Dawson Ltd,",
+    );
+    assert_ne!(resold, original);
+    wd.write("focus.csv", &resold);
+    wd.run(&reconcile("usage", "focus.csv", &[]));
+    assert_eq!(wd.read("out/reconciliation.csv"), before);
 }

@@ -113,7 +113,7 @@ impl Header {
         match self.method {
             // A ZIP64 size (0xFFFFFFFF here, the size in its extra field):
             // taking it would pass over the rest of the archive.
-            0 if self.size == u32::MAX => {
+            0 if self.size == u32::MAX && !self.follows() => {
                 return Err(bad(
                     "a ZIP64 metadata entry stored without its size: unzip it first",
                 ))

@@ -100,7 +100,9 @@ impl CurManifests {
         })?;
         self.manifests.push(Manifest {
             path: path.to_path_buf(),
-            folder: resolve_dir(&governed_folder(&resolved(path))),
+            folder: resolve_dir(&governed_folder(
+                &std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
+            )),
             shown: governed_folder(path),
             assembly: file.assembly_id,
             keys: file.report_keys,
@@ -209,11 +211,15 @@ impl Placed<'_> {
         let (mut key, mut version) = (String::new(), Vec::new());
         for part in folder.strip_prefix(&period).ok()?.components() {
             let name = part.as_os_str().to_string_lossy();
+            // A version folder is no part of the key: `<period>/x.csv` and
+            // `<period>/<assemblyId>/x.csv` are one file in two versions.
             match is_version_name(&name) {
                 true => version.push(name.into_owned()),
-                false => key.push_str(&name),
+                false => {
+                    key.push_str(&name);
+                    key.push('/');
+                }
             }
-            key.push('/');
         }
         let file = path.file_name()?.to_string_lossy();
         let (name, ids) = without_ids(unpacked(&file));
@@ -230,11 +236,14 @@ impl Placed<'_> {
 
 /// Whether a folder's name makes it a version of its period's export: an
 /// id in it (a legacy CUR's assemblyId, a Data Export's execution, an Azure
-/// run) or a time of 12 digits or more (an Azure export's run time,
-/// `202611021557`).
+/// run) or a run time (an Azure export's `202611021557`: a time of this
+/// century to the minute, not a 12-digit AWS account id).
 fn is_version_name(name: &str) -> bool {
-    !without_ids(name).1.is_empty()
-        || (name.len() >= 12 && name.bytes().all(|b| b.is_ascii_digit()))
+    let run_time = (12..=14).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_digit())
+        && chrono::NaiveDateTime::parse_from_str(&name[..12], "%Y%m%d%H%M")
+            .is_ok_and(|t| (2000..2100).contains(&chrono::Datelike::year(&t)));
+    !without_ids(name).1.is_empty() || run_time
 }
 
 /// `name` with each id in it (a GUID or UUID: 32 hex digits, in groups of
