@@ -5,11 +5,14 @@
 //! files make up the current version. A month's report is restated into a
 //! new folder beside the old ones (`<period>/<assemblyId>/`,
 //! `BILLING_PERIOD=…/<executionId>/`); synced together, the two versions
-//! would be summed. So a bill file lying under a manifest's folder is read
-//! only if that manifest lists it, and a listed file missing from under the
-//! outermost manifest's folder is an error: the bill would be short (each
-//! assembly folder has its own manifest too). Without a manifest, files of
-//! two versions of one period are an error ([`check_one_version`]).
+//! would be summed. So a CUR or FOCUS file lying under a manifest's folder
+//! is read only if that manifest lists it, and a listed file missing from
+//! under the outermost manifest's folder is an error: the bill would be
+//! short (each assembly folder has its own manifest too). Without a
+//! manifest, files of two versions of one period are an error
+//! ([`check_one_version`]). Other files delivered beside bills (an Azure
+//! run's `manifest.json`, a CUR's Redshift manifest) are told apart
+//! ([`other_delivery_file`]).
 
 use std::path::{Path, PathBuf};
 
