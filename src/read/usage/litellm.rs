@@ -24,8 +24,9 @@ use serde_json::Value;
 
 use super::labels::{labels_of, object_labels, scalar, tags};
 use super::{
-    billable, billed_model, count, for_each_json, json_count, modalities, parse_usd,
-    parse_utc_timestamp, provider_name, reasoning_within_output, uncached, RowError, RowSink,
+    billable, billed_model, count, for_each_in_array, for_each_json, json_count, modalities,
+    parse_usd, parse_utc_timestamp, provider_name, reasoning_within_output, uncached, RowError,
+    RowSink,
 };
 use crate::error::{Error, Result};
 use crate::intern::{Interner, LabelSet, Sym};
@@ -55,34 +56,24 @@ struct SpendLog {
     cache_creation_input_tokens: Option<Value>,
 }
 
-/// A `/spend/logs/v2` page (`{"data": [...], "total": …, "page": …,
-/// "page_size": …, "total_pages": …}`): each log's text, with its line
-/// within the page's text (0 for the first).
-fn page_of(text: &str) -> Option<Vec<(u64, &str)>> {
+/// The logs of a `/spend/logs/v2` page (`{"data": [...], "total": …,
+/// "page": …, "page_size": …, "total_pages": …}`): its `data` array's text
+/// and the line that array starts on within `text` (0 for the first).
+fn page_of(text: &str) -> Option<(&str, u64)> {
     #[derive(Deserialize)]
     struct Page<'a> {
         #[serde(borrow)]
-        data: Vec<&'a serde_json::value::RawValue>,
-        page: serde::de::IgnoredAny,
+        data: &'a serde_json::value::RawValue,
+        #[serde(rename = "page")]
+        _page: serde::de::IgnoredAny,
     }
     if !text.contains("\"page\"") {
         return None;
     }
-    let page: Page = serde_json::from_str(text).ok()?;
-    let _ = page.page;
-    let line = |log: &str| {
-        let at = (log.as_ptr() as usize).saturating_sub(text.as_ptr() as usize);
-        text.as_bytes()[..at.min(text.len())]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count() as u64
-    };
-    Some(
-        page.data
-            .iter()
-            .map(|log| (line(log.get()), log.get()))
-            .collect(),
-    )
+    let logs = serde_json::from_str::<Page>(text).ok()?.data.get();
+    let at = logs.as_ptr() as usize - text.as_ptr() as usize;
+    let line = memchr::memchr_iter(b'\n', &text.as_bytes()[..at]).count() as u64;
+    logs.starts_with('[').then_some((logs, line))
 }
 
 /// Read spend logs from `source`: JSON (array, document or lines) or CSV.
@@ -117,7 +108,7 @@ pub fn read(
             .ok()
             .and_then(|t| page_of(t))
         {
-            Some(logs) => (logs.into_iter()).try_for_each(|(at, log)| one(line + at, Ok(log))),
+            Some((logs, at)) => for_each_in_array(logs, line + at, path, &mut one),
             None => one(line, text),
         });
     }
@@ -504,12 +495,16 @@ mod tests {
     #[test]
     fn a_v2_page_is_its_logs_each_at_its_line() {
         let page = "{\n  \"data\": [\n    {\"request_id\": \"a\"},\n\n    {\"request_id\": \"b\"}\n  ],\n  \"total\": 2, \"page\": 1, \"page_size\": 50, \"total_pages\": 1\n}\n";
-        let logs = page_of(page).unwrap();
-        let at: Vec<(u64, &str)> = logs.into_iter().collect();
-        assert_eq!(
-            at,
-            [(2, r#"{"request_id": "a"}"#), (4, r#"{"request_id": "b"}"#)]
-        );
+        let (logs, at) = page_of(page).unwrap();
+        let mut seen = Vec::new();
+        let mut each = |line, text: Result<&str, RowError>| {
+            seen.push((line, text.unwrap().to_string()));
+            Ok(())
+        };
+        for_each_in_array(logs, 1 + at, Path::new("p.json"), &mut each).unwrap();
+        let at_lines = [(3, r#"{"request_id": "a"}"#), (5, r#"{"request_id": "b"}"#)];
+        assert_eq!(seen, at_lines.map(|(l, t)| (l, t.to_string())));
         assert!(page_of(r#"{"request_id": "a", "data": []}"#).is_none());
+        assert!(page_of(r#"{"data": null, "page": 1}"#).is_none());
     }
 }
