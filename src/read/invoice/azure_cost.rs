@@ -68,10 +68,7 @@ pub(super) fn row(
         .and_then(crate::money::parse_amount);
     // An MCA export priced in the table's currency states the amount in it.
     let table = reader.currency();
-    let priced_in_table = c
-        .any(r, &PRICING_CURRENCY)
-        .is_some_and(|p| p.eq_ignore_ascii_case(table));
-    let priced = priced_in_table
+    let priced = (reader.priced_in_table((c, r), &PRICING_CURRENCY))
         .then(|| c.any(r, &["CostInPricingCurrency"]))
         .flatten()
         .and_then(crate::money::parse_amount);

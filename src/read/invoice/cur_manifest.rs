@@ -54,10 +54,14 @@ pub struct CurManifests {
 /// Whether `text` is the manifest AWS delivers beside a CUR's files (a
 /// legacy report's, or a Data Export's).
 pub fn is_cur_manifest(text: &str) -> bool {
-    let head = text.trim_start();
-    let has = |key: &str| text.contains(&format!("\"{key}\""));
-    head.starts_with('{')
+    let has = |key| has_key(text, key);
+    text.trim_start().starts_with('{')
         && (has("assemblyId") && has("reportKeys") || has("executionId") && has("dataFiles"))
+}
+
+/// Whether a JSON text names `key` (as a key, or a string).
+fn has_key(text: &str, key: &str) -> bool {
+    text.contains(&format!("\"{key}\""))
 }
 
 /// Why a JSON file delivered beside a cloud bill's files is none of the
@@ -65,7 +69,7 @@ pub fn is_cur_manifest(text: &str) -> bool {
 /// `runInfo`, `blobs`), a legacy CUR's `<report>-RedshiftManifest.json`
 /// (`entries` of `url` and `mandatory`).
 pub fn other_delivery_file(text: &str) -> Option<&'static str> {
-    let has = |key: &str| text.contains(&format!("\"{key}\""));
+    let has = |key| has_key(text, key);
     if !text.trim_start().starts_with('{') {
         None
     } else if has("manifestVersion") && has("runInfo") && has("blobs") {
@@ -135,9 +139,10 @@ impl CurManifests {
         let inner = |m: &Manifest| {
             (self.manifests.iter()).any(|o| o.folder != m.folder && m.folder.starts_with(&o.folder))
         };
+        let read: Vec<PathBuf> = read.iter().map(|p| resolved(p)).collect();
         for m in self.manifests.iter().filter(|m| !inner(m)) {
             let under: Vec<String> = (read.iter())
-                .filter_map(|p| relative(&resolved(p), &m.folder))
+                .filter_map(|p| relative(p, &m.folder))
                 .collect();
             if let Some(key) = m
                 .keys

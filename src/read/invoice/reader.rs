@@ -145,10 +145,10 @@ impl<'a> Reader<'a> {
     ) -> Result<Option<Decimal>, RowError> {
         let table = self.context.currency;
         let converts = !currency.trim().is_empty() && !currency.trim().eq_ignore_ascii_case(table);
-        let priced_in_table = c
-            .any(r, pricing)
-            .is_some_and(|p| p.eq_ignore_ascii_case(table));
-        match c.any(r, &[rate]).filter(|_| converts && priced_in_table) {
+        match c
+            .any(r, &[rate])
+            .filter(|_| converts && self.priced_in_table((c, r), pricing))
+        {
             None => Ok(None),
             Some(text) => match crate::money::parse_amount(text) {
                 Some(rate) if rate.is_zero() => Ok(None),
@@ -164,6 +164,16 @@ impl<'a> Reader<'a> {
     /// The pricing table's currency.
     pub(super) fn currency(&self) -> &str {
         self.context.currency
+    }
+
+    /// Whether a row's pricing currency (one of `pricing`'s columns) is the
+    /// table's.
+    pub(super) fn priced_in_table(
+        &self,
+        (c, r): (&Columns, &csv::StringRecord),
+        pricing: &[&str],
+    ) -> bool {
+        (c.any(r, pricing)).is_some_and(|p| p.eq_ignore_ascii_case(self.context.currency))
     }
 
     /// Whether the pricing table is in US dollars (a bill's own USD
