@@ -61,6 +61,18 @@ fn get(rows: &[(String, i128)], label: &str) -> i128 {
     rows.iter().find(|(l, _)| l == label).map_or(0, |(_, m)| *m)
 }
 
+// Each record's cost, tokens × $/1M = micro-dollars: claude-test-1 on
+// 2025-06-11/12 at $3 in / $15 out, Bedrock's at $1 / $5.
+/// A LiteLLM record's cost in micro-dollars.
+fn litellm(input: i128, output: i128) -> i128 {
+    input * 3 + output * 15
+}
+
+/// A Bedrock record's cost in micro-dollars.
+fn bedrock(input: i128, output: i128) -> i128 {
+    input + output * 5
+}
+
 #[test]
 fn rules_own_the_spend_no_span_saw_record_by_record() {
     let wd = month("alloc-rules");
@@ -74,11 +86,26 @@ fn rules_own_the_spend_no_span_saw_record_by_record() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    // Each record's cost, tokens × $/1M = micro-dollars: claude-test-1 on
-    // 2025-06-11/12 at $3 in / $15 out, Bedrock's at $1 / $5.
-    let litellm = |input: i128, output: i128| input * 3 + output * 15;
-    let bedrock = |input: i128, output: i128| input + output * 5;
-    let tenants = allocated(&wd, "tenant");
+    rule_owned_records_are_allocated_to_their_labels(&wd);
+    // The ledger says how each line got its owners.
+    let ledger = wd.read("out/ledger.csv");
+    assert!(ledger.lines().next().unwrap().ends_with(",cost_usd,source"));
+    assert!(
+        ledger.contains(
+            ",globex,search,(unattributed),(unattributed),1,200000,1000000 tokens,3,0.6,rule:1\n"
+        ),
+        "{ledger}"
+    );
+    focus_rows_carry_the_rules_allocation(&wd);
+    // Unattributed records list their labels.
+    let unattributed = wd.read("out/unattributed.csv");
+    assert!(unattributed.contains("api_key=hash-2;api_key_alias=batch-nightly;requester_metadata.customer=initech;requester_metadata.job=reindex;team_alias=data-platform;team_id=team-data;user=svc-batch"), "{unattributed}");
+    assert!(unattributed.contains("identity.arn=arn:aws:sts::111122223333:assumed-role/etl-runner/i-0abc;requestMetadata.pipeline=nightly-etl;requestMetadata.tenant=umbrella"), "{unattributed}");
+}
+
+/// Each dimension's `allocated_usd`: spans' cost plus the records the rules own.
+fn rule_owned_records_are_allocated_to_their_labels(wd: &Workdir) {
+    let tenants = allocated(wd, "tenant");
     let spans_acme = 30_600; // acme's cost by its spans (by_tenant cost_usd)
     assert_eq!(
         get(&tenants, "acme"),
@@ -91,11 +118,11 @@ fn rules_own_the_spend_no_span_saw_record_by_record() {
     // No rule matches the scratch key; gpt-test's untraced record has no labels.
     assert_eq!(get(&tenants, "(unallocated)"), litellm(100, 0) + 8);
     assert_eq!(get(&tenants, "(unattributed)"), 0);
-    let features = allocated(&wd, "feature");
+    let features = allocated(wd, "feature");
     assert_eq!(get(&features, "search"), litellm(300_000, 30_000));
     assert_eq!(get(&features, "nightly-etl"), bedrock(60_000, 6_000));
     for dimension in ["tenant", "feature", "agent", "tool", "model"] {
-        let sum: i128 = allocated(&wd, dimension).iter().map(|(_, m)| m).sum();
+        let sum: i128 = allocated(wd, dimension).iter().map(|(_, m)| m).sum();
         assert_eq!(
             sum, 2_852_658,
             "{dimension}: every dimension sums to the usage's cost"
@@ -106,15 +133,10 @@ fn rules_own_the_spend_no_span_saw_record_by_record() {
         summary.contains("\"basis\": \"usage\"") && summary.contains("\"tenant\": \"99.99\""),
         "{summary}"
     );
-    // The ledger says how each line got its owners.
-    let ledger = wd.read("out/ledger.csv");
-    assert!(ledger.lines().next().unwrap().ends_with(",cost_usd,source"));
-    assert!(
-        ledger.contains(
-            ",globex,search,(unattributed),(unattributed),1,200000,1000000 tokens,3,0.6,rule:1\n"
-        ),
-        "{ledger}"
-    );
+}
+
+/// FOCUS allocation columns: filled on rule-owned rows, empty on measured ones.
+fn focus_rows_carry_the_rules_allocation(wd: &Workdir) {
     // FOCUS rows of rule-owned records carry FOCUS 1.3's allocation
     // columns; measured rows leave them empty.
     let focus = csv_rows(&wd.read("out/focus.csv"));
@@ -154,10 +176,6 @@ fn rules_own_the_spend_no_span_saw_record_by_record() {
         .iter()
         .filter(|r| r[method].is_empty())
         .all(|r| r[details].is_empty() && r[tags].is_empty()));
-    // Unattributed records list their labels.
-    let unattributed = wd.read("out/unattributed.csv");
-    assert!(unattributed.contains("api_key=hash-2;api_key_alias=batch-nightly;requester_metadata.customer=initech;requester_metadata.job=reindex;team_alias=data-platform;team_id=team-data;user=svc-batch"), "{unattributed}");
-    assert!(unattributed.contains("identity.arn=arn:aws:sts::111122223333:assumed-role/etl-runner/i-0abc;requestMetadata.pipeline=nightly-etl;requestMetadata.tenant=umbrella"), "{unattributed}");
 }
 
 #[test]

@@ -423,6 +423,20 @@ fn the_page_draws_every_day_of_the_month() {
         .find("<h2>Cost per day</h2>")
         .expect("the daily section");
     let section = &html[start..start + html[start..].find("</div>").unwrap()];
+    check_day_bars(section);
+    check_day_lines(section);
+    assert!(!html.contains("<script"));
+    check_anomaly_dots(section);
+    // Computed cost, as the headline: no word of a true-up. The sample
+    // month is trued up, and its caption says the curve is not.
+    assert!(!section.contains("true-up"));
+    let sample =
+        std::fs::read_to_string(repo().join("tests/expected/samples/report.html")).unwrap();
+    assert!(sample.contains("computed cost, before the invoice true-up"));
+}
+
+/// The daily section's bars: one per day of June, titled and scaled.
+fn check_day_bars(section: &str) {
     // One bar per day of June, titled with the day's total: the tenant rows
     // of by_day.csv on 06-10 ($0.0126), 06-12 ($0.9585), 06-16 ($0.014) and
     // 06-20 ($0.018 + $0.01925).
@@ -450,6 +464,10 @@ fn the_page_draws_every_day_of_the_month() {
         section.contains("height=\"172.5\" class=\"day\"><title>2025-06-12: $0.96</title>"),
         "{section}"
     );
+}
+
+/// The daily section's lines, one per tenant and feature, and their legend.
+fn check_day_lines(section: &str) {
     // Three tenants and three features, each a line through all 30 days.
     let lines: Vec<&str> = section
         .split("<polyline points=\"")
@@ -482,7 +500,10 @@ fn the_page_draws_every_day_of_the_month() {
             "{label}"
         );
     }
-    assert!(!html.contains("<script"));
+}
+
+/// The daily section's anomaly marks, one per day of anomalies.csv.
+fn check_anomaly_dots(section: &str) {
     // anomalies.csv's days are marked over their bars, each once, titled
     // with what moved (its first four, then a count).
     let dots: Vec<&str> = section
@@ -501,12 +522,6 @@ fn the_page_draws_every_day_of_the_month() {
     assert!(
         dots[1].starts_with("2025-06-25: tenant (unattributed): 1 requests, expected 0 requests")
     );
-    // Computed cost, as the headline: no word of a true-up. The sample
-    // month is trued up, and its caption says the curve is not.
-    assert!(!section.contains("true-up"));
-    let sample =
-        std::fs::read_to_string(repo().join("tests/expected/samples/report.html")).unwrap();
-    assert!(sample.contains("computed cost, before the invoice true-up"));
 }
 
 #[test]

@@ -217,6 +217,13 @@ fn a_data_export_is_read_in_the_execution_its_manifest_lists_and_never_two() {
 fn invoice_lines_naming_no_model_sum_every_model_and_true_up_to_the_bill() {
     let wd = Workdir::new("rec-rollups");
     wd.write("spans/none.json", r#"{"resourceSpans":[]}"#);
+    a_costs_bucket_with_no_line_item_is_all_usage(&wd);
+    web_search_lines_meet_every_model_and_bill_once(&wd);
+    costs_pages_given_twice_or_cut_short_are_named(&wd);
+}
+
+/// OpenAI's real Costs API bucket with no line_item: reconciled, then trued up.
+fn a_costs_bucket_with_no_line_item_is_all_usage(wd: &Workdir) {
     // OpenAI's Costs API, its documented example (real): one bucket of
     // $0.06 with no line_item, against 400,000 gpt-4o-mini input tokens.
     wd.copy(
@@ -258,6 +265,10 @@ fn invoice_lines_naming_no_model_sum_every_model_and_true_up_to_the_bill() {
     let rows = csv_rows(&wd.read("real/report/by_model.csv"));
     let billed = rows[0].iter().position(|c| c == "billed_usd").unwrap();
     assert_eq!(rows[1][billed], "0.060500");
+}
+
+/// Web search tool calls naming no model: matched and trued up to the bill once.
+fn web_search_lines_meet_every_model_and_bill_once(wd: &Workdir) {
     // "web search tool calls" names no model: five searches of gpt-4o-mini
     // meet it (in any case), and the true-up bills the tenant the bill,
     // $0.20, once (it billed the search again as invoice-only: $0.25).
@@ -296,6 +307,10 @@ fn invoice_lines_naming_no_model_sum_every_model_and_true_up_to_the_bill() {
     let billed = rows[0].iter().position(|c| c == "billed_usd").unwrap();
     let total: i128 = rows[1..].iter().map(|r| micros(&r[billed])).sum();
     assert_eq!(total, 200_000, "{tenants}");
+}
+
+/// The web search month's costs page given twice is refused, a first page alone noted.
+fn costs_pages_given_twice_or_cut_short_are_named(wd: &Workdir) {
     // The same page twice (a retried pagination loop): refused, not summed.
     let page = wd.read("costs.json");
     wd.write("pages.jsonl", &format!("{page}\n{page}\n"));

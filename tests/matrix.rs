@@ -63,7 +63,21 @@ fn openai_page(input: &str) -> String {
 }
 const LENIENT: &[&str] = &["--lenient"];
 
+/// Every case, reader by reader.
 fn cases() -> Vec<Case> {
+    [
+        span_cases(),
+        usage_cases(),
+        pricing_cases(),
+        flagged_input_cases(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+/// The span reader's cases.
+fn span_cases() -> Vec<Case> {
     vec![
         // ---- spans
         Case { name: "truncated last line", edit: |wd| {
@@ -131,6 +145,12 @@ fn cases() -> Vec<Case> {
             let text = wd.read("spans/parents.json");
             wd.write("spans/parents.json", &text[..text.len() - 20]);
         }, flags: &[], code: 2, expect: "spans/parents.json:" },
+    ]
+}
+
+/// The usage reader's cases.
+fn usage_cases() -> Vec<Case> {
+    vec![
         // ---- usage
         Case { name: "negative token count", edit: |wd| usage_row(wd, "2025-06-11T00:00:00Z,req-9,openai,gpt-test,5,-7,0,0,0,false,k"), flags: &[], code: 2, expect: "usage.csv:9: uncached_input_tokens: expected a whole non-negative number of tokens, got \"-7\"" },
         Case { name: "non-integer token count", edit: |wd| usage_row(wd, "2025-06-11T00:00:00Z,req-9,openai,gpt-test,5.5,7,0,0,0,false,k"), flags: &[], code: 2, expect: "usage.csv:9: output_tokens: expected a whole non-negative number of tokens, got \"5.5\"" },
@@ -157,6 +177,12 @@ fn cases() -> Vec<Case> {
         Case { name: "a batch flag that is not a boolean", edit: |wd| usage_row(wd, "2025-06-11T00:00:00Z,req-9,openai,gpt-test,5,7,0,0,0,1,k"), flags: &[], code: 2, expect: "usage.csv:9: batch: expected true, false or empty, got \"1\"" },
         Case { name: "a row with too few fields", edit: |wd| usage_row(wd, "2025-06-11T00:00:00Z,req-9,openai,gpt-test,5"), flags: &[], code: 2, expect: "usage.csv:9: row has 5 fields, the header has 11" },
         Case { name: "an unpriced model", edit: |wd| usage_row(wd, "2025-06-11T00:00:00Z,req-9,openai,gpt-unknown,5,7,0,0,0,false,k"), flags: &[], code: 2, expect: "openai gpt-unknown: no price for 1 record(s) on 2025-06-11; first request_id req-9" },
+    ]
+}
+
+/// The pricing table's cases.
+fn pricing_cases() -> Vec<Case> {
+    vec![
         // ---- pricing
         Case { name: "pricing: overlapping effective periods", edit: |wd| replace(wd, "pricing.toml", "effective_to = 2025-06-15\n", ""), flags: &[], code: 2, expect: "pricing.toml:23: entry matches \"claude-test-1\" and the entry at line 5 matches \"claude-test-1\" equally well in overlapping periods" },
         Case { name: "pricing: an ambiguous glob", edit: |wd| {
@@ -181,6 +207,12 @@ fn cases() -> Vec<Case> {
             let text = wd.read("pricing.toml");
             wd.write("pricing.toml", &format!("{text}{}{}", entry(&format!("{}mini", "*".repeat(300_000))), entry("mini*")));
         }, flags: &[], code: 2, expect: "pricing.toml:48: \"match\" holds a pattern of 300004 characters; a model name or glob has at most 1000" },
+    ]
+}
+
+/// The cases of inputs given by a flag: budgets, provider usage reports, invoices.
+fn flagged_input_cases() -> Vec<Case> {
+    vec![
         // ---- budgets
         Case { name: "budgets: a budget too small to divide by", edit: |wd| budget(wd, "usd = 0.0000000000000000000000000001"), flags: BUDGETS, code: 2, expect: "budgets.toml:4: \"usd\" is 0.0000000000000000000000000001: a budget below $0.000001" },
         Case { name: "budgets: a warning share too small", edit: |wd| {

@@ -70,27 +70,8 @@ fn a_retry_loop_steps_and_a_runaway_day_is_an_anomaly_on_heavy_tailed_months() {
 
 #[test]
 fn the_month_to_date_forecast_brackets_the_month_end_and_gates_the_budget() {
-    // 20 days of a month: gpt-4o-mini steady at 0.9M or 1.1M input tokens
-    // a day ($0.135 or $0.165), gpt-4.1 at 1M a day ($2) doubling from the
-    // 16th.
     let wd = Workdir::new("forecast");
-    let mut usage = String::from(HEADER);
-    for day in 1..=20 {
-        let n = if day % 2 == 0 { 11 } else { 9 };
-        for i in 0..n {
-            usage += &format!("mini-{day}-{i},2025-06-{day:02}T10:{i:02}:00Z,openai,gpt-4o-mini,100000,0,0,0,0,false\n");
-        }
-        let doubled = if day >= 16 { 2 } else { 1 };
-        for i in 0..doubled {
-            usage += &format!("big-{day}-{i},2025-06-{day:02}T11:{i:02}:00Z,openai,gpt-4.1,1000000,0,0,0,0,false\n");
-        }
-    }
-    wd.write("usage.csv", &usage);
-    wd.write("spans/none.json", "{\"resourceSpans\":[]}");
-    wd.write(
-        "budgets.toml",
-        "[[budget]]\ndimension = \"model\"\nkey = \"gpt-4.1\"\nusd = 80\n",
-    );
+    twenty_days_of_gpt_4o_mini_and_gpt_4_1(&wd);
     let args = [
         "report",
         "--spans",
@@ -133,6 +114,35 @@ fn the_month_to_date_forecast_brackets_the_month_end_and_gates_the_budget() {
         .collect();
     let month_end = 15.0 * 0.165 + 15.0 * 0.135;
     assert!(cells[2] <= month_end && month_end <= cells[3], "{mini}");
+    the_forecast_sentence_is_told_and_drawn(&wd);
+}
+
+/// The usage, no spans and a $80 gpt-4.1 budget, written into `wd`.
+fn twenty_days_of_gpt_4o_mini_and_gpt_4_1(wd: &Workdir) {
+    // 20 days of a month: gpt-4o-mini steady at 0.9M or 1.1M input tokens
+    // a day ($0.135 or $0.165), gpt-4.1 at 1M a day ($2) doubling from the
+    // 16th.
+    let mut usage = String::from(HEADER);
+    for day in 1..=20 {
+        let n = if day % 2 == 0 { 11 } else { 9 };
+        for i in 0..n {
+            usage += &format!("mini-{day}-{i},2025-06-{day:02}T10:{i:02}:00Z,openai,gpt-4o-mini,100000,0,0,0,0,false\n");
+        }
+        let doubled = if day >= 16 { 2 } else { 1 };
+        for i in 0..doubled {
+            usage += &format!("big-{day}-{i},2025-06-{day:02}T11:{i:02}:00Z,openai,gpt-4.1,1000000,0,0,0,0,false\n");
+        }
+    }
+    wd.write("usage.csv", &usage);
+    wd.write("spans/none.json", "{\"resourceSpans\":[]}");
+    wd.write(
+        "budgets.toml",
+        "[[budget]]\ndimension = \"model\"\nkey = \"gpt-4.1\"\nusd = 80\n",
+    );
+}
+
+/// The over-budget forecast's sentence in summary.json and report.html's panel.
+fn the_forecast_sentence_is_told_and_drawn(wd: &Workdir) {
     // The terminal's sentence, and report.html's panel: the budgeted value
     // alone, spent so far, forecast and budget on one row.
     let sentence = "model gpt-4.1: $50.00 so far, forecast $90.00 (budget $80.00): on track to \

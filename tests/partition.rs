@@ -3,11 +3,23 @@
 //! into another command's output.
 
 use crate::shard::{files_under, sample_month};
+use crate::workdir::Workdir;
 
 #[test]
 fn partition_refuses_what_it_cannot_cut_exactly() {
     let wd = sample_month("partition-bad");
     let sample = wd.read("samples/spans/part-0.jsonl");
+    a_bad_span_id_is_named_and_nothing_written(&wd, &sample);
+    another_commands_output_is_refused(&wd);
+    a_torn_line_is_named_the_same_way(&wd, &sample);
+    flat_jsonl_is_refused_naming_its_dialect(&wd);
+    let rerun = a_rerun_removes_only_its_own_temporary_files(&wd, &sample);
+    an_edited_part_is_not_replaced_by_a_rerun(&wd, &rerun);
+    another_runs_files_or_count_are_refused(&wd);
+}
+
+/// A span id not 16 hex digits: named by file and line, no part written.
+fn a_bad_span_id_is_named_and_nothing_written(wd: &Workdir, sample: &str) {
     let mut lines = sample.lines();
     let bad = format!(
         "{}\n{}\n{{\"resourceSpans\":[{{\"scopeSpans\":[{{\"spans\":[{{\"traceId\":\"0af7651916cd43dd8448eb211c80319c\",\"spanId\":\"xyz\",\"name\":\"bad\"}}]}}]}}]}}\n",
@@ -15,7 +27,7 @@ fn partition_refuses_what_it_cannot_cut_exactly() {
         lines.next().unwrap()
     );
     wd.write("in/a.jsonl", &bad);
-    wd.write("in/b.jsonl", &sample);
+    wd.write("in/b.jsonl", sample);
     let stderr = wd.fail(
         &[
             "partition",
@@ -41,7 +53,10 @@ fn partition_refuses_what_it_cannot_cut_exactly() {
     );
     // Nor the directories it made for the parts.
     assert!(!wd.path("parts").exists());
+}
 
+/// Partitions into another command's output: refused, nothing added to it.
+fn another_commands_output_is_refused(wd: &Workdir) {
     // Into another command's output: refused, nothing added to it.
     wd.write("report/.tokenledger-manifest", "");
     let args = [
@@ -77,7 +92,10 @@ fn partition_refuses_what_it_cannot_cut_exactly() {
         kept.len() == 1 && kept[0].ends_with("report/.tokenledger-manifest"),
         "{kept:?}"
     );
+}
 
+/// A torn line in the inputs: named by file and line, no part written.
+fn a_torn_line_is_named_the_same_way(wd: &Workdir, sample: &str) {
     // A torn line (not JSON) is named the same way.
     wd.write(
         "in/a.jsonl",
@@ -104,7 +122,10 @@ fn partition_refuses_what_it_cannot_cut_exactly() {
         Vec::<String>::new(),
         "nothing written"
     );
+}
 
+/// Flat JSONL spans: refused, naming the dialect.
+fn flat_jsonl_is_refused_naming_its_dialect(wd: &Workdir) {
     // Flat JSONL is refused, naming its dialect.
     wd.write(
         "flat/s.jsonl",
@@ -126,9 +147,12 @@ fn partition_refuses_what_it_cannot_cut_exactly() {
         stderr.contains("flat/s.jsonl: flat-jsonl spans; partition cuts OTLP JSON only: shard this file with `report --shard I/N` instead"),
         "{stderr}"
     );
+}
 
+/// Partitions `in/b.jsonl` into `parts/` twice; returns the rerun's arguments.
+fn a_rerun_removes_only_its_own_temporary_files(wd: &Workdir, sample: &str) -> [&'static str; 8] {
     // Files of one name from two runs, and another count in one --out.
-    wd.write("x/b.jsonl", &sample);
+    wd.write("x/b.jsonl", sample);
     wd.run(&[
         "partition",
         "--spans",
@@ -173,13 +197,18 @@ fn partition_refuses_what_it_cannot_cut_exactly() {
         wd.read("parts/part-00000-of-00002/.b.jsonl.tmp-42"),
         "a draft"
     );
+    rerun
+}
+
+/// A part edited since it was written: the rerun refuses to replace it.
+fn an_edited_part_is_not_replaced_by_a_rerun(wd: &Workdir, rerun: &[&str]) {
     // A part edited since (a line added, the trailer kept last, or a note
     // after it) is not replaced by a rerun: it is yours now.
     let part = wd.read("parts/part-00001-of-00002/b.jsonl");
     let (body, trailer) = part.trim_end().rsplit_once('\n').unwrap();
     for edited in [format!("{body}\n\n{trailer}\n"), format!("{part}a note\n")] {
         wd.write("parts/part-00001-of-00002/b.jsonl", &edited);
-        let stderr = wd.fail(&rerun, 2);
+        let stderr = wd.fail(rerun, 2);
         assert!(
             stderr.contains("b.jsonl: ") && stderr.contains("changed since partition wrote it"),
             "{stderr}"
@@ -187,7 +216,11 @@ fn partition_refuses_what_it_cannot_cut_exactly() {
         assert_eq!(wd.read("parts/part-00001-of-00002/b.jsonl"), edited);
     }
     wd.write("parts/part-00001-of-00002/b.jsonl", &part);
-    wd.run(&rerun);
+    wd.run(rerun);
+}
+
+/// Another run's file of one name, another count, a count of 0 and a bare --whole-traces.
+fn another_runs_files_or_count_are_refused(wd: &Workdir) {
     let stderr = wd.fail(
         &[
             "partition",

@@ -361,6 +361,12 @@ r2,2025-06-02T00:00:00Z,openai,gpt-4.1-2025-04-14,1000000,0,0,0,0,false
         "--out",
         "out",
     ]);
+    o3_is_priced_by_the_override_and_gpt_4_1_by_the_built_in_table(&wd);
+    the_saved_table_reloads_and_one_without_extends_is_whole(&wd);
+}
+
+/// The extended table's month: by_model.csv, focus.csv and `pricing show`, rate by rate.
+fn o3_is_priced_by_the_override_and_gpt_4_1_by_the_built_in_table(wd: &Workdir) {
     // o3 at the negotiated $1, gpt-4.1 at the built-in $2.
     let models = crate::workdir::csv_rows(&wd.read("out/by_model.csv"));
     let cost = models[0].iter().position(|c| c == "cost_usd").unwrap();
@@ -425,6 +431,10 @@ r2,2025-06-02T00:00:00Z,openai,gpt-4.1-2025-04-14,1000000,0,0,0,0,false
         show.starts_with("gpt-4.1 (openai) on 2025-06-02: built-in:"),
         "{show}"
     );
+}
+
+/// The month's saved copy of the table and its base; then the table without `extends`.
+fn the_saved_table_reloads_and_one_without_extends_is_whole(wd: &Workdir) {
     // The saved copy points at the saved base, and reloads as the same table.
     let saved = wd.read("out/pricing.toml");
     assert!(

@@ -107,32 +107,7 @@ r6,2025-06-02T23:00:00Z,deepseek,deepseek-x,1000000,0,0,0,100000,false
 #[test]
 fn a_free_allowance_prices_the_first_requests_of_each_day_at_zero() {
     let wd = tiered("free-searches");
-    // 3 free searches a day, shared by gpt-x and gpt-y (one pool).
-    let entry_y = TIERED_PRICING
-        .split("[[model]]")
-        .nth(1)
-        .unwrap()
-        .replace("match = [\"gpt-x\"]", "match = [\"gpt-y\"]");
-    let allowance = "[model.requests]\nweb_search = 35.00\n[model.free_requests.web_search]\nper = \"day\"\ncount = 3\npool = \"gpt\"\n";
-    wd.write(
-        "pricing.toml",
-        &format!("{TIERED_PRICING}{allowance}\n[[model]]{entry_y}{allowance}"),
-    );
-    // Day 1: 2 (x) + 2 (y) + 1 (x): the first 3 are free, 2 cost $0.035
-    // each. Day 2: 2, all free. Tokens: 4 × $2.80.
-    wd.write(
-        "usage.csv",
-        "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch,web_search_requests
-r1,2025-06-02T00:00:00Z,openai,gpt-x,1000000,0,0,0,100000,false,2
-r2,2025-06-02T01:00:00Z,openai,gpt-y,1000000,0,0,0,100000,false,2
-r3,2025-06-02T02:00:00Z,openai,gpt-x,1000000,0,0,0,100000,false,1
-r4,2025-06-03T00:00:00Z,openai,gpt-x,1000000,0,0,0,100000,false,2
-",
-    );
-    wd.write(
-        "invoice.csv",
-        "provider,model,token_type,amount_usd\nopenai,gpt-x,input,6\nopenai,gpt-x,output,2.4\nopenai,gpt-y,input,2\nopenai,gpt-y,output,0.8\nopenai,gpt-y,web_search_requests,0.035\nopenai,gpt-x,web_search_requests,0.035\n",
-    );
+    write_two_days_of_searches_under_a_shared_allowance(&wd);
     let mut args = crate::workdir::HANDMADE_REPORT.to_vec();
     args.extend(["--invoice", "invoice.csv", "--quiet"]);
     wd.run(&args);
@@ -181,6 +156,41 @@ r4,2025-06-03T00:00:00Z,openai,gpt-x,1000000,0,0,0,100000,false,2
         show.contains("  free:         web_search 3 per UTC day (pool gpt)\n"),
         "{show}"
     );
+    the_allowance_is_a_price_effect_and_its_terms_are_checked(&wd);
+}
+
+/// The table with gpt-x's and gpt-y's shared allowance, their usage and its invoice.
+fn write_two_days_of_searches_under_a_shared_allowance(wd: &Workdir) {
+    // 3 free searches a day, shared by gpt-x and gpt-y (one pool).
+    let entry_y = TIERED_PRICING
+        .split("[[model]]")
+        .nth(1)
+        .unwrap()
+        .replace("match = [\"gpt-x\"]", "match = [\"gpt-y\"]");
+    let allowance = "[model.requests]\nweb_search = 35.00\n[model.free_requests.web_search]\nper = \"day\"\ncount = 3\npool = \"gpt\"\n";
+    wd.write(
+        "pricing.toml",
+        &format!("{TIERED_PRICING}{allowance}\n[[model]]{entry_y}{allowance}"),
+    );
+    // Day 1: 2 (x) + 2 (y) + 1 (x): the first 3 are free, 2 cost $0.035
+    // each. Day 2: 2, all free. Tokens: 4 × $2.80.
+    wd.write(
+        "usage.csv",
+        "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch,web_search_requests
+r1,2025-06-02T00:00:00Z,openai,gpt-x,1000000,0,0,0,100000,false,2
+r2,2025-06-02T01:00:00Z,openai,gpt-y,1000000,0,0,0,100000,false,2
+r3,2025-06-02T02:00:00Z,openai,gpt-x,1000000,0,0,0,100000,false,1
+r4,2025-06-03T00:00:00Z,openai,gpt-x,1000000,0,0,0,100000,false,2
+",
+    );
+    wd.write(
+        "invoice.csv",
+        "provider,model,token_type,amount_usd\nopenai,gpt-x,input,6\nopenai,gpt-x,output,2.4\nopenai,gpt-y,input,2\nopenai,gpt-y,output,0.8\nopenai,gpt-y,web_search_requests,0.035\nopenai,gpt-x,web_search_requests,0.035\n",
+    );
+}
+
+/// The allowance against a table without it, counted in prompts, and badly given.
+fn the_allowance_is_a_price_effect_and_its_terms_are_checked(wd: &Workdir) {
     // Under a table without the allowance, its 5 free searches cost $0.035
     // each: the allowance is a price effect of -$0.175.
     let table = wd.read("pricing.toml");

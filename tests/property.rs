@@ -73,33 +73,7 @@ fn every_report_sums_to_the_total_billed() {
         let files = 1 + next(&mut state) % 4;
         let period = (case % 2 == 0).then_some((2025, 6));
         let wd = Workdir::new("property");
-        wd.run(&[
-            "simulate",
-            "--runs",
-            &runs.to_string(),
-            "--seed",
-            &seed.to_string(),
-            "--span-files",
-            &files.to_string(),
-            "--out",
-            "fleet",
-        ]);
-        let pricing = repo().join("pricing.toml");
-        let mut args = vec![
-            "report",
-            "--spans",
-            "fleet/spans",
-            "--usage",
-            "fleet/usage.csv",
-            "--out",
-            "out",
-            "--quiet",
-        ];
-        args.extend(["--pricing", pricing.to_str().unwrap()]);
-        if period.is_some() {
-            args.extend(["--period", "2025-06"]);
-        }
-        wd.run(&args);
+        simulate_and_report(&wd, runs, seed, files, period);
         let case =
             format!("case {case}: runs {runs}, seed {seed}, files {files}, period {period:?}");
 
@@ -125,143 +99,10 @@ fn every_report_sums_to_the_total_billed() {
         );
 
         for report in REPORTS {
-            let rows = csv_rows(&wd.read(&format!("out/by_{report}.csv")));
-            let header = &rows[0];
-            let col = |name: &str| header.iter().position(|h| h == name).unwrap();
-            let sum = |name: &str| {
-                rows[1..]
-                    .iter()
-                    .map(|r| r[col(name)].parse::<i128>().unwrap())
-                    .sum::<i128>()
-            };
-            let money = |name: &str| {
-                rows[1..]
-                    .iter()
-                    .map(|r| micros(&r[col(name)]))
-                    .sum::<i128>()
-            };
-            assert_eq!(
-                sum("requests"),
-                records as i128,
-                "{case}: by_{report}: each record in exactly one row"
-            );
-            for tokens in [
-                "uncached_input_tokens",
-                "cache_read_tokens",
-                "cache_write_5m_tokens",
-                "cache_write_1h_tokens",
-                "output_tokens",
-            ] {
-                let expected = summary_field(&summary, &["totals", "tokens", tokens])
-                    .as_u64()
-                    .unwrap();
-                assert_eq!(
-                    sum(tokens),
-                    expected as i128,
-                    "{case}: by_{report}.{tokens}"
-                );
-            }
-            for money_column in [
-                "cost_input_usd",
-                "cost_cache_read_usd",
-                "cost_cache_write_usd",
-                "cost_output_usd",
-                "cost_usd",
-            ] {
-                assert_eq!(
-                    money(money_column),
-                    cost(money_column),
-                    "{case}: by_{report}.{money_column}"
-                );
-            }
-            for row in &rows[1..] {
-                let parts: i128 = [
-                    "cost_input_usd",
-                    "cost_cache_read_usd",
-                    "cost_cache_write_usd",
-                    "cost_output_usd",
-                ]
-                .iter()
-                .map(|c| micros(&row[col(c)]))
-                .sum();
-                assert_eq!(
-                    parts,
-                    micros(&row[col("cost_usd")]),
-                    "{case}: by_{report} row {row:?}"
-                );
-            }
+            each_row_sums_to_the_totals(&wd, report, &summary, records, &case, &cost);
         }
-        // Exact in every cell: each model's row against the oracle's exact
-        // sums, every cost cell and cost_usd within a micro-dollar (its
-        // exact value rounded down or up).
-        let mut exact: std::collections::BTreeMap<String, [Decimal; 5]> = Default::default();
-        for (_, model, c) in priced(&wd.read("fleet/usage.csv"), period) {
-            let e = exact.entry(model).or_default();
-            let t = c.tokens;
-            let parts = [t[0], t[1], t[2] + t[3], t[4], c.total()];
-            for (sum, part) in e.iter_mut().zip(parts) {
-                *sum += part;
-            }
-        }
-        let rows = csv_rows(&wd.read("out/by_model.csv"));
-        for row in &rows[1..] {
-            let e = exact[&row[0]];
-            for (k, cell) in [8, 9, 10, 11, 12].iter().enumerate() {
-                let got = Decimal::from(micros(&row[*cell]));
-                let want = e[k] * Decimal::from(1_000_000);
-                assert!(
-                    got == want.floor() || got == want.ceil(),
-                    "{case}: by_model {} column {}: {got} µ$ for exact {want}",
-                    row[0],
-                    rows[0][*cell]
-                );
-            }
-        }
-        // The answers conserve the total too: by_step and by_outcome per
-        // row, focus.csv's cost columns and token quantities.
-        let column_sum = |file: &str, column: &str, parse: &dyn Fn(&str) -> i128| {
-            let rows = csv_rows(&wd.read(file));
-            let i = rows[0].iter().position(|h| h == column).unwrap();
-            rows[1..].iter().map(|r| parse(&r[i])).sum::<i128>()
-        };
-        let count = |cell: &str| cell.parse::<i128>().unwrap();
-        let total_cost = cost("cost_usd");
-        for (file, column) in [
-            ("out/by_step.csv", "cost_usd"),
-            ("out/by_outcome.csv", "cost_usd"),
-            ("out/focus.csv", "BilledCost"),
-            ("out/focus.csv", "ListCost"),
-        ] {
-            assert_eq!(
-                column_sum(file, column, &micros),
-                total_cost,
-                "{case}: {file} {column}"
-            );
-        }
-        assert_eq!(
-            column_sum("out/by_step.csv", "calls", &count),
-            records as i128,
-            "{case}: by_step calls"
-        );
-        let all_tokens: u64 = [
-            "uncached_input_tokens",
-            "cache_read_tokens",
-            "cache_write_5m_tokens",
-            "cache_write_1h_tokens",
-            "output_tokens",
-        ]
-        .iter()
-        .map(|t| {
-            summary_field(&summary, &["totals", "tokens", t])
-                .as_u64()
-                .unwrap()
-        })
-        .sum();
-        assert_eq!(
-            column_sum("out/focus.csv", "ConsumedQuantity", &count),
-            i128::from(all_tokens),
-            "{case}: focus tokens"
-        );
+        each_model_cell_is_exact(&wd, period, &case);
+        the_answers_conserve_the_total(&wd, &summary, records, &case, &cost);
 
         let unattributed = csv_rows(&wd.read("out/unattributed.csv")).len() as u64 - 1;
         assert_eq!(
@@ -278,6 +119,208 @@ fn every_report_sums_to_the_total_billed() {
             "{case}: matched + unattributed = records"
         );
     }
+}
+
+/// `simulate` a fleet of `runs` runs into `fleet/`, and `report` it into `out/`.
+fn simulate_and_report(wd: &Workdir, runs: u64, seed: u64, files: u64, period: Option<(i32, u32)>) {
+    wd.run(&[
+        "simulate",
+        "--runs",
+        &runs.to_string(),
+        "--seed",
+        &seed.to_string(),
+        "--span-files",
+        &files.to_string(),
+        "--out",
+        "fleet",
+    ]);
+    let pricing = repo().join("pricing.toml");
+    let mut args = vec![
+        "report",
+        "--spans",
+        "fleet/spans",
+        "--usage",
+        "fleet/usage.csv",
+        "--out",
+        "out",
+        "--quiet",
+    ];
+    args.extend(["--pricing", pricing.to_str().unwrap()]);
+    if period.is_some() {
+        args.extend(["--period", "2025-06"]);
+    }
+    wd.run(&args);
+}
+
+/// One report's rows: each record in one row, and every column summing to the totals.
+fn each_row_sums_to_the_totals(
+    wd: &Workdir,
+    report: &str,
+    summary: &serde_json::Value,
+    records: u64,
+    case: &str,
+    cost: &dyn Fn(&str) -> i128,
+) {
+    let rows = csv_rows(&wd.read(&format!("out/by_{report}.csv")));
+    let header = &rows[0];
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let sum = |name: &str| {
+        rows[1..]
+            .iter()
+            .map(|r| r[col(name)].parse::<i128>().unwrap())
+            .sum::<i128>()
+    };
+    let money = |name: &str| {
+        rows[1..]
+            .iter()
+            .map(|r| micros(&r[col(name)]))
+            .sum::<i128>()
+    };
+    assert_eq!(
+        sum("requests"),
+        records as i128,
+        "{case}: by_{report}: each record in exactly one row"
+    );
+    for tokens in [
+        "uncached_input_tokens",
+        "cache_read_tokens",
+        "cache_write_5m_tokens",
+        "cache_write_1h_tokens",
+        "output_tokens",
+    ] {
+        let expected = summary_field(summary, &["totals", "tokens", tokens])
+            .as_u64()
+            .unwrap();
+        assert_eq!(
+            sum(tokens),
+            expected as i128,
+            "{case}: by_{report}.{tokens}"
+        );
+    }
+    for money_column in [
+        "cost_input_usd",
+        "cost_cache_read_usd",
+        "cost_cache_write_usd",
+        "cost_output_usd",
+        "cost_usd",
+    ] {
+        assert_eq!(
+            money(money_column),
+            cost(money_column),
+            "{case}: by_{report}.{money_column}"
+        );
+    }
+    each_rows_cost_parts_sum_to_its_cost(&rows, &col, report, case);
+}
+
+/// Each row of a report: its four cost columns sum to its cost_usd.
+fn each_rows_cost_parts_sum_to_its_cost(
+    rows: &[Vec<String>],
+    col: &dyn Fn(&str) -> usize,
+    report: &str,
+    case: &str,
+) {
+    for row in &rows[1..] {
+        let parts: i128 = [
+            "cost_input_usd",
+            "cost_cache_read_usd",
+            "cost_cache_write_usd",
+            "cost_output_usd",
+        ]
+        .iter()
+        .map(|c| micros(&row[col(c)]))
+        .sum();
+        assert_eq!(
+            parts,
+            micros(&row[col("cost_usd")]),
+            "{case}: by_{report} row {row:?}"
+        );
+    }
+}
+
+/// by_model.csv's cost cells against the oracle's exact sums, model by model.
+fn each_model_cell_is_exact(wd: &Workdir, period: Option<(i32, u32)>, case: &str) {
+    // Exact in every cell: each model's row against the oracle's exact
+    // sums, every cost cell and cost_usd within a micro-dollar (its
+    // exact value rounded down or up).
+    let mut exact: std::collections::BTreeMap<String, [Decimal; 5]> = Default::default();
+    for (_, model, c) in priced(&wd.read("fleet/usage.csv"), period) {
+        let e = exact.entry(model).or_default();
+        let t = c.tokens;
+        let parts = [t[0], t[1], t[2] + t[3], t[4], c.total()];
+        for (sum, part) in e.iter_mut().zip(parts) {
+            *sum += part;
+        }
+    }
+    let rows = csv_rows(&wd.read("out/by_model.csv"));
+    for row in &rows[1..] {
+        let e = exact[&row[0]];
+        for (k, cell) in [8, 9, 10, 11, 12].iter().enumerate() {
+            let got = Decimal::from(micros(&row[*cell]));
+            let want = e[k] * Decimal::from(1_000_000);
+            assert!(
+                got == want.floor() || got == want.ceil(),
+                "{case}: by_model {} column {}: {got} µ$ for exact {want}",
+                row[0],
+                rows[0][*cell]
+            );
+        }
+    }
+}
+
+/// by_step.csv, by_outcome.csv and focus.csv conserve the total cost and tokens.
+fn the_answers_conserve_the_total(
+    wd: &Workdir,
+    summary: &serde_json::Value,
+    records: u64,
+    case: &str,
+    cost: &dyn Fn(&str) -> i128,
+) {
+    // The answers conserve the total too: by_step and by_outcome per
+    // row, focus.csv's cost columns and token quantities.
+    let column_sum = |file: &str, column: &str, parse: &dyn Fn(&str) -> i128| {
+        let rows = csv_rows(&wd.read(file));
+        let i = rows[0].iter().position(|h| h == column).unwrap();
+        rows[1..].iter().map(|r| parse(&r[i])).sum::<i128>()
+    };
+    let count = |cell: &str| cell.parse::<i128>().unwrap();
+    let total_cost = cost("cost_usd");
+    for (file, column) in [
+        ("out/by_step.csv", "cost_usd"),
+        ("out/by_outcome.csv", "cost_usd"),
+        ("out/focus.csv", "BilledCost"),
+        ("out/focus.csv", "ListCost"),
+    ] {
+        assert_eq!(
+            column_sum(file, column, &micros),
+            total_cost,
+            "{case}: {file} {column}"
+        );
+    }
+    assert_eq!(
+        column_sum("out/by_step.csv", "calls", &count),
+        records as i128,
+        "{case}: by_step calls"
+    );
+    let all_tokens: u64 = [
+        "uncached_input_tokens",
+        "cache_read_tokens",
+        "cache_write_5m_tokens",
+        "cache_write_1h_tokens",
+        "output_tokens",
+    ]
+    .iter()
+    .map(|t| {
+        summary_field(summary, &["totals", "tokens", t])
+            .as_u64()
+            .unwrap()
+    })
+    .sum();
+    assert_eq!(
+        column_sum("out/focus.csv", "ConsumedQuantity", &count),
+        i128::from(all_tokens),
+        "{case}: focus tokens"
+    );
 }
 
 #[test]

@@ -301,6 +301,48 @@ fn spend_log(
 
 #[test]
 fn providers_real_usage_objects_are_read_field_by_field() {
+    let lines = spend_logs_around_real_usage_objects();
+    let wd = Workdir::handmade("real-usage-objects");
+    wd.write("spend-logs.jsonl", &lines);
+    let pricing = crate::workdir::repo().join("pricing.toml");
+    let report = [
+        "report",
+        "--spans",
+        "spans",
+        "--usage",
+        "spend-logs.jsonl",
+        "--pricing",
+        pricing.to_str().unwrap(),
+        "--min-match",
+        "0",
+        "--quiet",
+        "--out",
+        "out",
+    ];
+    wd.run(&report);
+    each_models_usage_fields_are_read_and_priced(&wd);
+    let ledger = wd.read("out/ledger.csv");
+    assert!(
+        ledger.contains(",anthropic,claude-haiku-4-5-20251001,input,standard,global,standard,,"),
+        "{ledger}"
+    );
+    // The usage object's service_tier is read: Claude Haiku 4.5 has no
+    // priority price, so a priority call stops the run.
+    wd.write(
+        "spend-logs.jsonl",
+        &lines.replacen("\"standard\"", "\"priority\"", 1),
+    );
+    let stderr = wd.fail(&report, 2);
+    assert!(
+        stderr.contains(
+            "anthropic claude-haiku-4-5-20251001: no [model.tiers.priority] for 1 record(s)"
+        ),
+        "{stderr}"
+    );
+}
+
+/// Spend-log lines around Anthropic's, OpenAI's (audio, reasoning) and Gemini's usage.
+fn spend_logs_around_real_usage_objects() -> String {
     let read = |name: &str| -> serde_json::Value {
         serde_json::from_str(&std::fs::read_to_string(real(name)).unwrap()).unwrap()
     };
@@ -339,32 +381,18 @@ fn providers_real_usage_objects_are_read_field_by_field() {
         "completion_tokens": 100,
         "prompt_tokens_details": { "cached_tokens": 0, "web_search_requests": 2 },
     });
-    let lines = lines
+    lines
         + &spend_log(
             "gemini-grounded-1",
             "gemini",
             "gemini/gemini-3-flash-preview",
             (1000, 100),
             &grounding,
-        );
-    let wd = Workdir::handmade("real-usage-objects");
-    wd.write("spend-logs.jsonl", &lines);
-    let pricing = crate::workdir::repo().join("pricing.toml");
-    let report = [
-        "report",
-        "--spans",
-        "spans",
-        "--usage",
-        "spend-logs.jsonl",
-        "--pricing",
-        pricing.to_str().unwrap(),
-        "--min-match",
-        "0",
-        "--quiet",
-        "--out",
-        "out",
-    ];
-    wd.run(&report);
+        )
+}
+
+/// by_model.csv's row of each model: the fields its usage object gave, and their cost.
+fn each_models_usage_fields_are_read_and_priced(wd: &Workdir) {
     let models = crate::workdir::csv_rows(&wd.read("out/by_model.csv"));
     let column = |name: &str| models[0].iter().position(|c| c == name).unwrap();
     let row = |model: &str| models.iter().find(|r| r[0] == model).unwrap().clone();
@@ -416,24 +444,6 @@ fn providers_real_usage_objects_are_read_field_by_field() {
             ]
         ),
         ["0", "2", "0.000800"]
-    );
-    let ledger = wd.read("out/ledger.csv");
-    assert!(
-        ledger.contains(",anthropic,claude-haiku-4-5-20251001,input,standard,global,standard,,"),
-        "{ledger}"
-    );
-    // The usage object's service_tier is read: Claude Haiku 4.5 has no
-    // priority price, so a priority call stops the run.
-    wd.write(
-        "spend-logs.jsonl",
-        &lines.replacen("\"standard\"", "\"priority\"", 1),
-    );
-    let stderr = wd.fail(&report, 2);
-    assert!(
-        stderr.contains(
-            "anthropic claude-haiku-4-5-20251001: no [model.tiers.priority] for 1 record(s)"
-        ),
-        "{stderr}"
     );
 }
 

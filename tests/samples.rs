@@ -258,6 +258,11 @@ fn the_sample_months_diff_as_the_readme_shows() {
         let expected = std::fs::read_to_string(&path).unwrap();
         assert!(actual == expected, "{name} differs from {}", path.display());
     }
+    the_expected_diff_tells_junes_story(&expected_dir);
+}
+
+/// The committed diff_by_tenant.csv and diff.txt tell what the simulator wrote into June.
+fn the_expected_diff_tells_junes_story(expected_dir: &std::path::Path) {
     // The story the simulator wrote into June: acme-corp's extra load is the
     // top tenant driver, by volume; the o3 price cut is a negative price
     // effect; the new feature is new; the retry loop starts on the 12th.

@@ -143,6 +143,42 @@ fn merge_needs_every_shard_exactly_once() {
             "--quiet",
         ]);
     }
+    merge_refuses_shards_missing_absent_or_run_otherwise(&wd);
+    // --shard without --out, and a shard that does not exist.
+    wd.fail(
+        &[
+            "report",
+            "--spans",
+            "fleet/spans",
+            "--usage",
+            "fleet/usage.csv",
+            "--shard",
+            "0/2",
+        ],
+        2,
+    );
+    let stderr = wd.fail(
+        &[
+            "report",
+            "--spans",
+            "fleet/spans",
+            "--usage",
+            "fleet/usage.csv",
+            "--shard",
+            "2/2",
+            "--out",
+            "x",
+        ],
+        2,
+    );
+    assert!(
+        stderr.contains("expected I/N with 0 <= I < N (e.g. 0/4), got \"2/2\""),
+        "{stderr}"
+    );
+}
+
+/// Merges of p0 and p1 with a shard missing, not a partial, absent or run otherwise.
+fn merge_refuses_shards_missing_absent_or_run_otherwise(wd: &Workdir) {
     let stderr = wd.fail(
         &[
             "merge",
@@ -206,37 +242,6 @@ fn merge_needs_every_shard_exactly_once() {
          run every shard with the merge's arguments\n"
     );
     assert!(!wd.path("out").exists(), "nothing written");
-    // --shard without --out, and a shard that does not exist.
-    wd.fail(
-        &[
-            "report",
-            "--spans",
-            "fleet/spans",
-            "--usage",
-            "fleet/usage.csv",
-            "--shard",
-            "0/2",
-        ],
-        2,
-    );
-    let stderr = wd.fail(
-        &[
-            "report",
-            "--spans",
-            "fleet/spans",
-            "--usage",
-            "fleet/usage.csv",
-            "--shard",
-            "2/2",
-            "--out",
-            "x",
-        ],
-        2,
-    );
-    assert!(
-        stderr.contains("expected I/N with 0 <= I < N (e.g. 0/4), got \"2/2\""),
-        "{stderr}"
-    );
 }
 
 /// `report` on the sample month, less `--spans` and `--out`.
@@ -314,7 +319,6 @@ fn partitioned_shards_merge_byte_identical_to_one_run() {
     assert!(wd
         .read("full/unbilled_spans.csv")
         .contains("samples/spans/part-1.jsonl:"));
-
     // Two runs over disjoint groups of span files share one --out.
     for file in ["samples/spans/part-0.jsonl", "samples/spans/part-1.jsonl"] {
         wd.run(&[
@@ -331,7 +335,27 @@ fn partitioned_shards_merge_byte_identical_to_one_run() {
     let dirs: Vec<String> = (0..3)
         .map(|i| format!("parts/part-0000{i}-of-00003"))
         .collect();
+    each_span_is_in_exactly_one_partition(&wd, &dirs);
+    shard_each_partition_and_merge(&wd, &dirs);
+    assert_same_files(&files(&wd, "merged"), &expected, "partitioned shards");
+    // A rerun of a partition replaces its own files, with the same bytes.
+    let before = wd.read("parts/part-00002-of-00003/part-1.jsonl");
+    wd.run(&[
+        "partition",
+        "--spans",
+        "samples/spans/part-1.jsonl",
+        "--into",
+        "3",
+        "--out",
+        "parts",
+        "--quiet",
+    ]);
+    assert_eq!(wd.read("parts/part-00002-of-00003/part-1.jsonl"), before);
+    a_partition_given_wrong_cut_short_or_lost_is_named(&wd, &dirs);
+}
 
+/// Each source's spans: each in one partition, on its own line, each trace in one.
+fn each_span_is_in_exactly_one_partition(wd: &Workdir, dirs: &[String]) {
     // Every span of the input is in exactly one partition, on its own line
     // number, and every trace in one partition only.
     for name in ["part-0.jsonl", "part-1.jsonl"] {
@@ -373,7 +397,10 @@ fn partitioned_shards_merge_byte_identical_to_one_run() {
         got.sort();
         assert_eq!(got, want, "{name}: the spans, each once");
     }
+}
 
+/// One `--whole-traces` shard per partition, merged in any order into `merged/`.
+fn shard_each_partition_and_merge(wd: &Workdir, dirs: &[String]) {
     // One shard per partition, no hash filter; merged in any order.
     let mut partials = Vec::new();
     for (i, dir) in dirs.iter().enumerate() {
@@ -401,22 +428,10 @@ fn partitioned_shards_merge_byte_identical_to_one_run() {
     args.extend(["--out", "merged"]);
     args.extend(&SAMPLE_FLAGS[..SAMPLE_FLAGS.len() - 1]);
     wd.run(&args);
-    assert_same_files(&files(&wd, "merged"), &expected, "partitioned shards");
+}
 
-    // A rerun of a partition replaces its own files, with the same bytes.
-    let before = wd.read("parts/part-00002-of-00003/part-1.jsonl");
-    wd.run(&[
-        "partition",
-        "--spans",
-        "samples/spans/part-1.jsonl",
-        "--into",
-        "3",
-        "--out",
-        "parts",
-        "--quiet",
-    ]);
-    assert_eq!(wd.read("parts/part-00002-of-00003/part-1.jsonl"), before);
-
+/// A partition read by the wrong shard, one cut short, and one lost before a merge.
+fn a_partition_given_wrong_cut_short_or_lost_is_named(wd: &Workdir, dirs: &[String]) {
     // A partition given to the wrong shard, and a part lost on the way.
     let mut wrong = vec![
         "report",

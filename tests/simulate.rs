@@ -111,7 +111,13 @@ fn changes_launch_a_feature_start_a_retry_loop_and_double_a_tenant() {
             "{name} differs between two runs with --changes"
         );
     }
+    the_launch_starts_on_the_9th(&plain, &changed);
+    the_retry_loop_starts_on_the_12th(&plain, &changed);
+    acme_corp_has_twice_the_runs(&plain, &changed);
+}
 
+/// The launch: contract-analysis runs from the 9th on, under its own root agent.
+fn the_launch_starts_on_the_9th(plain: &[Run], changed: &[Run]) {
     // 3. The launch: contract-analysis runs only from the 9th, under its own
     //    root agent, and never without --changes.
     let contract: Vec<&Run> = changed
@@ -132,14 +138,17 @@ fn changes_launch_a_feature_start_a_retry_loop_and_double_a_tenant() {
         contract.iter().any(|r| r.start_ns < june(10)),
         "from the 9th itself"
     );
+}
 
+/// The retry loop: code-review runs from the 12th make several times the calls.
+fn the_retry_loop_starts_on_the_12th(plain: &[Run], changed: &[Run]) {
     // 2. The retry loop: code-review runs from the 12th make several times
     //    the calls of those before; without --changes they do not.
     assert!(changed
         .iter()
         .filter(|r| r.feature == "code-review")
         .all(|r| r.agent == "review_agent"));
-    let (before, after) = review_calls(&changed, 12);
+    let (before, after) = review_calls(changed, 12);
     assert!(
         after > 2.2 * before && after < 3.8 * before,
         "code-review calls per run: {before:.2} before the 12th, {after:.2} from it"
@@ -148,17 +157,20 @@ fn changes_launch_a_feature_start_a_retry_loop_and_double_a_tenant() {
         .iter()
         .filter(|r| r.feature == "code-review" && r.start_ns < june(12))
         .all(|r| r.calls <= 5));
-    let (before, after) = review_calls(&plain, 12);
+    let (before, after) = review_calls(plain, 12);
     assert!(
         after < 1.5 * before && before < 1.5 * after,
         "without --changes: {before:.2} before the 12th, {after:.2} from it"
     );
+}
 
+/// The tenant load: acme-corp has twice the runs, the other tenants as many.
+fn acme_corp_has_twice_the_runs(plain: &[Run], changed: &[Run]) {
     // 1. The tenant load: acme-corp has twice the runs, the other tenants as
     //    many as without the changes. Its tenant weight is 30 of 100, so it
     //    has 3 runs for every 7 others, and 6 for 7 with --changes.
     let acme = |runs: &[Run]| runs.iter().filter(|r| r.tenant == "acme-corp").count();
-    let (acme_plain, acme_changed) = (acme(&plain), acme(&changed));
+    let (acme_plain, acme_changed) = (acme(plain), acme(changed));
     let (others_plain, others_changed) = (plain.len() - acme_plain, changed.len() - acme_changed);
     let per_other = |acme: usize, others: usize| acme as f64 / others as f64;
     let (plain_share, changed_share) = (
@@ -335,6 +347,26 @@ fn a_month_with_every_kind_of_charge_equals_a_hand_computed_truth() {
     // The invoices (Anthropic's cost report with web_search lines, OpenAI's
     // costs, Bedrock's and Google's) reconcile: exit 0.
     wd.run(&report);
+    let by_model = hand_computed_truth_by_model(&wd);
+    each_model_and_the_total_equal_the_truth(&wd, &by_model);
+    // Dropping one rate stops the run, naming what is missing.
+    let without_geo = table.replacen(
+        "[model.geo.us]            # US-only inference (inference_geo): 1.1x every rate\nmultiplier = 1.1\n",
+        "",
+        2,
+    );
+    assert_ne!(without_geo, table);
+    wd.write("pricing.toml", &without_geo);
+    let stderr = wd.fail(&report, 2);
+    assert!(
+        stderr
+            .contains("anthropic claude-sonnet-4-6: no [model.geo.<region>] for its inference_geo"),
+        "{stderr}"
+    );
+}
+
+/// The month's cost by model, priced record by record at hand-copied rates, in 10⁻⁹ USD.
+fn hand_computed_truth_by_model(wd: &Workdir) -> BTreeMap<String, i128> {
     // The truth, record by record, in units of 10⁻⁹ USD.
     let usage = crate::workdir::csv_rows(&wd.read("month/usage.csv"));
     let column = |name: &str| usage[0].iter().position(|c| c == name).unwrap();
@@ -398,6 +430,11 @@ fn a_month_with_every_kind_of_charge_equals_a_hand_computed_truth() {
     ] {
         assert!(by_model.contains_key(model), "{model} in {by_model:?}");
     }
+    by_model
+}
+
+/// by_model.csv's costs and summary.json's total against the hand-computed truth.
+fn each_model_and_the_total_equal_the_truth(wd: &Workdir, by_model: &BTreeMap<String, i128>) {
     let nano = |usd: &str| -> i128 {
         let (whole, frac) = usd.split_once('.').unwrap();
         whole.parse::<i128>().unwrap() * 1_000_000_000
@@ -406,7 +443,7 @@ fn a_month_with_every_kind_of_charge_equals_a_hand_computed_truth() {
     let models = crate::workdir::csv_rows(&wd.read("out/by_model.csv"));
     let cost = models[0].iter().position(|c| c == "cost_usd").unwrap();
     let model = models[0].iter().position(|c| c == "model").unwrap();
-    for (name, truth) in &by_model {
+    for (name, truth) in by_model {
         let row = models.iter().find(|r| &r[model] == name).unwrap();
         assert!(
             (nano(&row[cost]) - truth).abs() <= 1_000,
@@ -424,20 +461,6 @@ fn a_month_with_every_kind_of_charge_equals_a_hand_computed_truth() {
     assert!(
         (nano(reported) - total).abs() <= 500,
         "total {reported} reported, {total}e-9 computed by hand"
-    );
-    // Dropping one rate stops the run, naming what is missing.
-    let without_geo = table.replacen(
-        "[model.geo.us]            # US-only inference (inference_geo): 1.1x every rate\nmultiplier = 1.1\n",
-        "",
-        2,
-    );
-    assert_ne!(without_geo, table);
-    wd.write("pricing.toml", &without_geo);
-    let stderr = wd.fail(&report, 2);
-    assert!(
-        stderr
-            .contains("anthropic claude-sonnet-4-6: no [model.geo.<region>] for its inference_geo"),
-        "{stderr}"
     );
 }
 

@@ -63,42 +63,12 @@ fn the_spark_job_reproduces_report_byte_for_byte() {
         .concat(),
     );
     let expected = files(&wd.path("full"));
-    let job = repo().join("dist/spark/tokenledger_spark.py");
     for (n, test) in [
         ("1", vec![]),
         ("3", vec!["--shuffle", "5", "--kill-once", "1"]),
         ("7", vec!["--shuffle", "9"]),
     ] {
-        let (work, out) = (format!("work-{n}"), format!("out-{n}"));
-        let mut args = vec![
-            job.to_str().unwrap(),
-            "--binary",
-            env!("CARGO_BIN_EXE_tokenledger"),
-            "--partitions",
-            n,
-            "--spans",
-            "fleet/spans",
-            "--work",
-            &work,
-            "--out",
-            &out,
-            "--master",
-            "local[2,4]",
-        ];
-        args.extend(&test);
-        args.push("--");
-        args.extend(flags);
-        let run = Command::new("python3")
-            .args(&args)
-            .current_dir(&wd.dir)
-            .output()
-            .unwrap();
-        assert!(
-            run.status.success(),
-            "N = {n}: {}",
-            String::from_utf8_lossy(&run.stderr)
-        );
-        let got = files(&wd.path(&out));
+        let got = run_the_spark_job(&wd, n, &test, &flags);
         assert_eq!(
             got.iter().map(|f| &f.0).collect::<Vec<_>>(),
             expected.iter().map(|f| &f.0).collect::<Vec<_>>(),
@@ -108,4 +78,44 @@ fn the_spark_job_reproduces_report_byte_for_byte() {
             assert!(bytes == want, "N = {n}: {name} differs");
         }
     }
+}
+
+/// The Spark job on `fleet/` into `out-<n>/`, in `n` partitions; the files it wrote.
+fn run_the_spark_job(
+    wd: &Workdir,
+    n: &str,
+    test: &[&str],
+    flags: &[&str],
+) -> Vec<(String, Vec<u8>)> {
+    let job = repo().join("dist/spark/tokenledger_spark.py");
+    let (work, out) = (format!("work-{n}"), format!("out-{n}"));
+    let mut args = vec![
+        job.to_str().unwrap(),
+        "--binary",
+        env!("CARGO_BIN_EXE_tokenledger"),
+        "--partitions",
+        n,
+        "--spans",
+        "fleet/spans",
+        "--work",
+        &work,
+        "--out",
+        &out,
+        "--master",
+        "local[2,4]",
+    ];
+    args.extend(test);
+    args.push("--");
+    args.extend(flags);
+    let run = Command::new("python3")
+        .args(&args)
+        .current_dir(&wd.dir)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "N = {n}: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    files(&wd.path(&out))
 }

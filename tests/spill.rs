@@ -153,9 +153,14 @@ fn spill_files_are_removed_when_the_run_fails() {
         "the trace id was reused",
     );
     assert!(!wd.path("out").exists());
+    an_over_limit_run_removes_only_abandoned_spill_dirs(&wd, &spans);
+}
+
+/// A run over its limit beside a killed run's, a user's and a live run's spill directory.
+fn an_over_limit_run_removes_only_abandoned_spill_dirs(wd: &Workdir, spans: &str) {
     // A run over its limit says so: spilling bounds the spans only. The
     // spill directory a killed run left behind is removed.
-    wd.write("fleet/spans/part-1.jsonl", &spans);
+    wd.write("fleet/spans/part-1.jsonl", spans);
     let abandoned = wd.path("tmp/tokenledger-spill-999999999-1");
     std::fs::create_dir(&abandoned).unwrap();
     std::fs::write(abandoned.join("part-00000.bin"), "x").unwrap();

@@ -26,6 +26,7 @@ mod matrix;
 mod model_calls;
 mod month_to_date;
 mod ownership;
+mod paged_exports;
 #[cfg(feature = "parquet")]
 mod parquet;
 mod partition;

@@ -41,6 +41,58 @@ pub struct Usage {
 /// (the join's id index keeps a bit beside each number).
 pub const MAX_RECORDS: usize = 1 << 31;
 
+/// Read every usage file of `args` into records and their ids, each file
+/// and what it held into `intake`; a paged listing must be read whole.
+fn read_files(
+    args: &UsageConfig,
+    intake: &mut Intake,
+    interner: &mut Interner,
+) -> Result<(Vec<UsageRecord>, RequestIds)> {
+    let mut records = Vec::new();
+    let mut ids = RequestIds::default();
+    let walked = read::expand(
+        &args.paths,
+        &[".csv", ".json", ".jsonl", ".log"],
+        args.lenient,
+    )?;
+    intake.skipped_files = walked.skipped;
+    let mut pages = Vec::new();
+    for path in walked.files {
+        let file = intake.inputs.len() as u32;
+        let skipped_before = intake.skips.total();
+        let mut too_long = None;
+        let (format, stats) = usage::read_file(
+            &path,
+            args.format,
+            (file, args.threads),
+            interner,
+            &mut intake.skips,
+            &mut |billed| match ids.push(&billed.request_id) {
+                true => records.push(billed.record),
+                false => {
+                    too_long.get_or_insert((billed.record.origin, billed.request_id.len()));
+                }
+            },
+        )?;
+        if let Some((origin, bytes)) = too_long {
+            return Err(long_id(&path, origin, bytes));
+        }
+        intake.counts.usage_rows_not_billed += stats.not_billed;
+        pages.extend((stats.pages.iter()).map(|&(number, empty)| (path.clone(), number, empty)));
+        intake.inputs.push(InputFile {
+            path,
+            kind: InputKind::Usage,
+            format: format.name(),
+            records: stats.records,
+            skipped: intake.skips.total() - skipped_before,
+            part_of: None,
+            fingerprint: None,
+        });
+    }
+    usage::pages::check_listings(&pages)?;
+    Ok((records, ids))
+}
+
 /// Fail for a month of [`MAX_RECORDS`] billed records or more.
 fn within_max_records(records: usize) -> Result<()> {
     if records >= MAX_RECORDS {
@@ -59,45 +111,7 @@ impl Usage {
         let pricing = PriceTable::resolve(args.pricing.as_deref())?;
         let mut intake = Intake::new(args.lenient);
         let mut interner = Interner::default();
-        let mut records = Vec::new();
-        let mut ids = RequestIds::default();
-        let walked = read::expand(
-            &args.paths,
-            &[".csv", ".json", ".jsonl", ".log"],
-            args.lenient,
-        )?;
-        intake.skipped_files = walked.skipped;
-        for path in walked.files {
-            let file = intake.inputs.len() as u32;
-            let skipped_before = intake.skips.total();
-            let mut too_long = None;
-            let (format, stats) = usage::read_file(
-                &path,
-                args.format,
-                (file, args.threads),
-                &mut interner,
-                &mut intake.skips,
-                &mut |billed| match ids.push(&billed.request_id) {
-                    true => records.push(billed.record),
-                    false => {
-                        too_long.get_or_insert((billed.record.origin, billed.request_id.len()));
-                    }
-                },
-            )?;
-            if let Some((origin, bytes)) = too_long {
-                return Err(long_id(&path, origin, bytes));
-            }
-            intake.counts.usage_rows_not_billed += stats.not_billed;
-            intake.inputs.push(InputFile {
-                path,
-                kind: InputKind::Usage,
-                format: format.name(),
-                records: stats.records,
-                skipped: intake.skips.total() - skipped_before,
-                part_of: None,
-                fingerprint: None,
-            });
-        }
+        let (mut records, mut ids) = read_files(args, &mut intake, &mut interner)?;
         let counts = &mut intake.counts;
         counts.usage_records_read = records.len() as u64;
         let inputs = &intake.inputs;

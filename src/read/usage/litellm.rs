@@ -23,6 +23,7 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::labels::{labels_of, object_labels, scalar, tags};
+use super::pages::{page_of, PageNumber};
 use super::{
     billable, billed_model, count, for_each_in_array, for_each_json, json_count, modalities,
     parse_usd, parse_utc_timestamp, provider_name, reasoning_within_output, uncached, RowError,
@@ -56,34 +57,15 @@ struct SpendLog {
     cache_creation_input_tokens: Option<Value>,
 }
 
-/// The logs of a `/spend/logs/v2` page (`{"data": [...], "total": …,
-/// "page": …, "page_size": …, "total_pages": …}`): its `data` array's text
-/// and the line that array starts on within `text` (0 for the first).
-fn page_of(text: &str) -> Option<(&str, u64)> {
-    #[derive(Deserialize)]
-    struct Page<'a> {
-        #[serde(borrow)]
-        data: &'a serde_json::value::RawValue,
-        #[serde(rename = "page")]
-        _page: serde::de::IgnoredAny,
-    }
-    if !text.contains("\"page\"") {
-        return None;
-    }
-    let logs = serde_json::from_str::<Page>(text).ok()?.data.get();
-    let at = logs.as_ptr() as usize - text.as_ptr() as usize;
-    let line = memchr::memchr_iter(b'\n', &text.as_bytes()[..at]).count() as u64;
-    logs.starts_with('[').then_some((logs, line))
-}
-
-/// Read spend logs from `source`: JSON (array, document or lines) or CSV.
+/// Read spend logs from `source`: JSON (array, document, lines or v2
+/// pages) or CSV. The v2 pages read, each with whether it was empty.
 pub fn read(
     mut source: impl std::io::BufRead,
     path: &Path,
     file: u32,
     interner: &mut Interner,
     row: &mut RowSink,
-) -> Result<()> {
+) -> Result<Vec<(PageNumber, bool)>> {
     let head = source
         .fill_buf()
         .map_err(|e| crate::error::Error::io(path, e))?;
@@ -103,14 +85,19 @@ pub fn read(
                 log.and_then(|log| normalise(log, file, line, interner)),
             )
         };
-        return for_each_json(source, path, &mut |line, text| match text
+        let mut pages = Vec::new();
+        for_each_json(source, path, &mut |line, text| match text
             .as_ref()
             .ok()
             .and_then(|t| page_of(t))
         {
-            Some((logs, at)) => for_each_in_array(logs, line + at, path, &mut one),
+            Some((logs, at, number)) => {
+                pages.extend(number.map(|n| (n, logs[1..].trim_start().starts_with(']'))));
+                for_each_in_array(logs, line + at, path, &mut one)
+            }
             None => one(line, text),
-        });
+        })?;
+        return Ok(pages);
     }
     let mut lines = CsvLines::new(source);
     let headers = csv::StringRecord::from_byte_record(lines.header(path)?)
@@ -128,7 +115,7 @@ pub fn read(
             log.and_then(|log| normalise(log, file, line, interner)),
         )?;
     }
-    Ok(())
+    Ok(Vec::new())
 }
 
 /// A JSON row whose `metadata` or `request_tags` is held as JSON text (a
@@ -490,21 +477,5 @@ mod tests {
         // A Responses API usage: its cached input (priced at the full rate).
         let responses = r#"{"input_tokens":3000,"input_tokens_details":{"cached_tokens":800}}"#;
         assert_eq!(counts(responses), [2200, 800, 0, 0, 500]);
-    }
-
-    #[test]
-    fn a_v2_page_is_its_logs_each_at_its_line() {
-        let page = "{\n  \"data\": [\n    {\"request_id\": \"a\"},\n\n    {\"request_id\": \"b\"}\n  ],\n  \"total\": 2, \"page\": 1, \"page_size\": 50, \"total_pages\": 1\n}\n";
-        let (logs, at) = page_of(page).unwrap();
-        let mut seen = Vec::new();
-        let mut each = |line, text: Result<&str, RowError>| {
-            seen.push((line, text.unwrap().to_string()));
-            Ok(())
-        };
-        for_each_in_array(logs, 1 + at, Path::new("p.json"), &mut each).unwrap();
-        let at_lines = [(3, r#"{"request_id": "a"}"#), (5, r#"{"request_id": "b"}"#)];
-        assert_eq!(seen, at_lines.map(|(l, t)| (l, t.to_string())));
-        assert!(page_of(r#"{"request_id": "a", "data": []}"#).is_none());
-        assert!(page_of(r#"{"data": null, "page": 1}"#).is_none());
     }
 }

@@ -16,6 +16,7 @@ pub mod claude_code;
 pub mod labels;
 pub mod litellm;
 pub mod openrouter;
+pub mod pages;
 mod time;
 
 use std::io::BufRead;
@@ -119,7 +120,9 @@ impl UsageFormat {
             if has("native_tokens_prompt") || has("upstream_id") {
                 return Ok(UsageFormat::Openrouter);
             }
-            if has("request_id") && has("prompt_tokens") {
+            // A v2 page, perhaps of no logs (an idle day, a loop's last).
+            let v2_page = has("total_pages") && has("page_size") && has("data");
+            if has("request_id") && has("prompt_tokens") || v2_page {
                 return Ok(UsageFormat::Litellm);
             }
         } else {
@@ -148,12 +151,15 @@ impl UsageFormat {
 }
 
 /// What one usage file held.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ReadStats {
     /// Billed records read.
     pub records: u64,
     /// Rows the source logged but that were not billed (failed calls).
     pub not_billed: u64,
+    /// The LiteLLM v2 pages read, each with whether it held no logs
+    /// (checked whole across files by [`pages::check_listings`]).
+    pub pages: Vec<(pages::PageNumber, bool)>,
 }
 
 /// Read every usage record of one file, passing each to `sink`: in
@@ -189,6 +195,7 @@ pub fn read_from(
     sink: &mut (dyn FnMut(BilledRequest) + Send),
 ) -> Result<ReadStats> {
     let mut stats = ReadStats::default();
+    let mut pages = Vec::new();
     let mut keep = |record: Option<BilledRequest>| match record {
         Some(r) => {
             stats.records += 1;
@@ -207,7 +214,7 @@ pub fn read_from(
         UsageFormat::Canonical => {
             canonical::read(source, path, (file, threads), interner, &mut row)?
         }
-        UsageFormat::Litellm => litellm::read(source, path, file, interner, &mut row)?,
+        UsageFormat::Litellm => pages = litellm::read(source, path, file, interner, &mut row)?,
         UsageFormat::Openrouter => for_each_json(source, path, &mut |line, json| {
             row(
                 line,
@@ -227,6 +234,7 @@ pub fn read_from(
             Err(e) => row(line, Err(e)),
         })?,
     }
+    stats.pages = pages;
     Ok(stats)
 }
 
