@@ -17,6 +17,9 @@ pub struct Checks {
     pub coverage: Option<Coverage>,
     /// `--min-coverage`: the coverage gate, percent.
     pub min_coverage: Option<Decimal>,
+    /// The bills and reports read without their last page, each said in
+    /// a sentence: a failed gate, since what they would add is unknown.
+    pub cut_short: Vec<String>,
 }
 
 impl Checks {
@@ -47,6 +50,7 @@ impl Checks {
                 ));
             }
         }
+        failed.extend(self.cut_short.iter().map(|why| format!("pages missing: {why}")));
         failed
     }
 }

@@ -326,25 +326,21 @@ fn costs_pages_given_twice_or_cut_short_are_named(wd: &Workdir) {
     );
     assert_eq!(
         stderr,
-        "tokenledger: pages.jsonl:2: the bucket of 1748736000 to 1748822400 is given again, line \
-         for line, as on line 1: a page fetched twice? give each page once\n"
+        "tokenledger: pages.jsonl:2: the bucket of 2025-06-01 00:00:00 UTC to 2025-06-02 00:00:00 \
+         UTC is given again, line for line, as on line 1: a page fetched or saved twice? give \
+         each page once\n"
     );
-    // A first page alone, saying more follow: named, not silently short.
+    // A first page alone, saying more follow: a failed gate, not silently short.
     wd.write(
         "first.json",
         &page.replace("\"has_more\":false", "\"has_more\":true"),
     );
-    let out = wd.output(&[
-        "reconcile",
-        "--usage",
-        "usage.csv",
-        "--invoice",
-        "first.json",
-    ]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let args = ["reconcile", "--usage", "usage.csv", "--invoice", "first.json"];
+    let stderr = wd.fail(&args, 1);
     assert!(
         stderr.contains(
-            "note: the 1 OpenAI costs page(s) read all say has_more: true: the last page is missing"
+            "pages missing: the OpenAI costs pages read end with a bucket of 2025-06-01 and say \
+             has_more: true: the pages after it are missing"
         ),
         "{stderr}"
     );

@@ -47,3 +47,87 @@ fn a_litellm_listing_missing_a_page_is_refused_and_an_empty_page_read() {
     let stdout = wd.run(&CHECK);
     assert!(stdout.contains("0 gap(s), 0 differing rate(s)"), "{stdout}");
 }
+
+/// An OpenAI costs page of one bucket, 2025-`month`-`day`: $2 of
+/// gpt-4.1 input; `more`: whether it says a page follows.
+fn openai_cost_page(month: u32, day: u32, more: bool) -> String {
+    let start = match month {
+        8 => 1_754_006_400,
+        _ => 1_756_684_800,
+    } + (u64::from(day) - 1) * 86_400;
+    format!(
+        r#"{{"object": "page", "data": [{{"object": "bucket", "start_time": {start}, "end_time": {},
+  "results": [{{"object": "organization.costs.result", "amount": {{"value": 2.0, "currency": "usd"}},
+  "line_item": "gpt-4.1-2025-04-14, input", "project_id": null}}]}}], "has_more": {more},
+  "next_page": null}}
+"#,
+        start + 86_400
+    )
+}
+
+/// A work dir with two days of gpt-4.1 usage in September 2025 ($2 a
+/// day) and the costs pages of both days (the second the last).
+fn two_days_of_costs(name: &str) -> Workdir {
+    let wd = Workdir::new(name);
+    wd.write(
+        "usage.csv",
+        "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,\
+         cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch\n\
+         a1,2025-09-01T12:00:00Z,openai,gpt-4.1-2025-04-14,1000000,0,0,0,0,false\n\
+         a2,2025-09-02T12:00:00Z,openai,gpt-4.1-2025-04-14,1000000,0,0,0,0,false\n",
+    );
+    wd.write("bill/p1.json", &openai_cost_page(9, 1, true));
+    wd.write("bill/p2.json", &openai_cost_page(9, 2, false));
+    wd
+}
+
+const RECONCILE: [&str; 9] = [
+    "reconcile", "--usage", "usage.csv", "--invoice", "bill", "--period", "2025-09", "--out",
+    "out",
+];
+
+#[test]
+fn a_cost_page_saved_in_two_files_is_refused_and_pages_of_no_results_read() {
+    let wd = two_days_of_costs("paged-costs-twice");
+    // Pages of no results: an idle day's bucket, an empty last page, an
+    // Anthropic page of none.
+    let idle = openai_cost_page(9, 3, false).replace(
+        r#"{"object": "organization.costs.result", "amount": {"value": 2.0, "currency": "usd"},
+  "line_item": "gpt-4.1-2025-04-14, input", "project_id": null}"#,
+        "",
+    );
+    assert!(idle.contains(r#""results": []"#), "{idle}");
+    wd.write("bill/p3.json", &idle);
+    wd.write("bill/p4.json", r#"{"object": "page", "data": [], "has_more": false}"#);
+    wd.write("bill/anthropic.json", r#"{"data": [], "has_more": false, "next_page": null}"#);
+    let stdout = wd.run(&RECONCILE);
+    assert!(stdout.contains("reconciliation ok"), "{stdout}");
+    // The first page again, beside the others in a file of its own.
+    wd.write("bill/again.jsonl", &openai_cost_page(9, 1, true));
+    let stderr = wd.fail(&RECONCILE, 2);
+    assert!(
+        stderr.contains(
+            "the bucket of 2025-09-01 00:00:00 UTC to 2025-09-02 00:00:00 UTC is given again, \
+             line for line, as in bill/again.jsonl:1: a page fetched or saved twice?"
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_bill_cut_short_in_the_period_fails_its_gate_whatever_another_month_ends_with() {
+    let wd = two_days_of_costs("paged-costs-cut");
+    wd.write("bill/p2.json", &openai_cost_page(9, 2, true));
+    // August's last page says no page follows: another listing's end.
+    wd.write("bill/august.json", &openai_cost_page(8, 31, false));
+    let stderr = wd.fail(&RECONCILE, 1);
+    assert!(
+        stderr.contains(
+            "pages missing: the OpenAI costs pages read end with a bucket of 2025-09-02 and say \
+             has_more: true: the pages after it are missing"
+        ),
+        "{stderr}"
+    );
+    let summary = wd.read("out/summary.json");
+    assert!(summary.contains("pages missing: the OpenAI costs"), "{summary}");
+}

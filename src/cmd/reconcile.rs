@@ -36,6 +36,7 @@ pub fn run(config: &ReconcileConfig) -> Result<Outcome> {
     let totals = TotalsJson::new(&total, &column_totals(&total)?, usage.reported_cost());
     let mut summary = intake.summary(&usage.pricing, usage.period, totals);
     checks.summarise(&mut summary);
+    summary.failed_gates = checks.failed();
     summary.config = config.config_file.as_ref().map(|c| c.display().to_string());
     summary.raw_csv = config.output.raw_csv;
     summary
@@ -64,5 +65,5 @@ pub fn run(config: &ReconcileConfig) -> Result<Outcome> {
     if !config.output.quiet {
         print_warnings(&summary.warnings);
     }
-    Ok(Outcome::of(checks.failed()))
+    Ok(Outcome::of(summary.failed_gates))
 }

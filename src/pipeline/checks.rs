@@ -26,7 +26,7 @@ pub fn check(
     usage: &Usage,
     intake: &mut Intake,
 ) -> Result<(Checks, Option<Vec<Cost>>)> {
-    let invoice = read_invoices(config, usage, intake)?;
+    let (invoice, cut_short) = read_invoices(config, usage, intake)?;
     let provider_usage = read_provider_usage(&config.provider_usage, usage, intake)?;
     let names = Names::new(&usage.records, &usage.pricing, &usage.interner);
     let (records, costs, table) = (&usage.records, &usage.costs, &usage.pricing);
@@ -42,6 +42,7 @@ pub fn check(
         reconciliation,
         coverage,
         min_coverage: config.min_coverage,
+        cut_short,
     };
     Ok((checks, billed))
 }
@@ -55,7 +56,7 @@ fn read_invoices(
     config: &CheckConfig,
     usage: &Usage,
     intake: &mut Intake,
-) -> Result<Vec<InvoiceLine>> {
+) -> Result<(Vec<InvoiceLine>, Vec<String>)> {
     let mut lines = Vec::new();
     one_rate_per_currency(&config.fx)?;
     let context = invoice::Context::new(&usage.pricing.currency, &config.fx, &usage.pricing);
@@ -115,10 +116,8 @@ fn read_invoices(
     }
     manifests.check_complete(&cur_files)?;
     cur_manifest::check_one_version(&cur_files)?;
-    for note in context.pages_missing() {
-        crate::stderr_line!("tokenledger: note: {note}");
-    }
-    Ok(lines)
+    let counted = |day| usage.period.is_none_or(|p| p.contains_day(day));
+    Ok((lines, context.cut_short(counted)))
 }
 
 /// Why a bill file is passed over: an AWS file of another version than a

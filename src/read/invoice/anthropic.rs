@@ -65,7 +65,8 @@ pub(super) fn anthropic_page(
     line: u64,
     out: &mut Vec<InvoiceLine>,
 ) -> Result<()> {
-    reader.page_read("Anthropic cost_report", page.has_more);
+    let latest = page.data.iter().map(|b| b.starting_at.date_naive()).max();
+    reader.page_read("Anthropic cost_report", page.has_more, latest);
     for bucket in page.data {
         let before = out.len();
         let workspaces: Vec<Option<String>> = bucket
@@ -130,8 +131,8 @@ pub(super) struct AnalyticsItem {
     starting_at: DateTime<Utc>,
     ending_at: DateTime<Utc>,
     cost: AnalyticsCost,
-    #[serde(default)]
-    group: AnalyticsGroup,
+    /// Its dimensions, kept whole: they tell two items of one time apart.
+    group: Option<Box<serde_json::value::RawValue>>,
 }
 
 #[derive(Deserialize)]
@@ -162,7 +163,8 @@ pub(super) fn analytics_page(
     line: u64,
     out: &mut Vec<InvoiceLine>,
 ) -> Result<()> {
-    reader.page_read("Anthropic analytics cost", page.has_more);
+    let latest = page.data.iter().map(|i| i.starting_at.date_naive()).max();
+    reader.page_read("Anthropic analytics cost", page.has_more, latest);
     for item in page.data {
         let fail = |(kind, message): RowError| reader.error(line, kind, message);
         let currency = &item.cost.currency;
@@ -175,7 +177,14 @@ pub(super) fn analytics_page(
             .list_amount
             .as_deref()
             .map(|l| cents(l, "list_amount").and_then(in_table));
-        let group = item.group;
+        let group_text = item.group.as_ref().map(|g| g.get().to_string());
+        let group: AnalyticsGroup = match &group_text {
+            Some(text) => serde_json::from_str(text).map_err(|e| {
+                fail(("bad-json", format!("group: not an analytics group: {e}")))
+            })?,
+            None => AnalyticsGroup::default(),
+        };
+        let times = format!("{} to {}", item.starting_at, item.ending_at);
         out.push(InvoiceLine {
             provider: "anthropic".into(),
             meter: anthropic_meter(group.cost_type.as_deref(), group.token_type.as_deref()),
@@ -194,6 +203,7 @@ pub(super) fn analytics_page(
             model: group.model,
             origin: reader.origin(line),
         });
+        reader.bucket_once((times, vec![group_text]), &out[out.len() - 1..], line)?;
     }
     Ok(())
 }

@@ -104,6 +104,16 @@ fn json_format(head: &str) -> Option<InvoiceFormat> {
     if has("cost_type") || has("starting_at") {
         return Some(InvoiceFormat::AnthropicCostReport);
     }
+    // A page of no results (idle days, a pagination loop's empty last
+    // page): no lines, its envelope OpenAI's (`"object": "page"`) or
+    // Anthropic's. A page with results of another kind is not one.
+    let no_results = !head.contains("organization.") && !head.contains("_tokens");
+    if has("has_more") && has("data") && no_results {
+        return Some(match has("object") {
+            true => InvoiceFormat::OpenaiCosts,
+            false => InvoiceFormat::AnthropicCostReport,
+        });
+    }
     None
 }
 

@@ -48,7 +48,10 @@ pub(super) fn openai_page(
     line: u64,
     out: &mut Vec<InvoiceLine>,
 ) -> Result<()> {
-    reader.page_read("OpenAI costs", page.has_more);
+    let latest = (page.data.iter())
+        .filter_map(|b| DateTime::<Utc>::from_timestamp(b.start_time, 0))
+        .max();
+    reader.page_read("OpenAI costs", page.has_more, latest.map(|t| t.date_naive()));
     for bucket in page.data {
         let before = out.len();
         let projects: Vec<Option<String>> = bucket
@@ -72,7 +75,8 @@ pub(super) fn openai_page(
             item.covers = covers;
             out.push(item);
         }
-        let times = format!("{} to {}", bucket.start_time, bucket.end_time);
+        let shown = |t: i64| time(t).map_or(t.to_string(), |t| t.to_string());
+        let times = format!("{} to {}", shown(bucket.start_time), shown(bucket.end_time));
         reader.bucket_once((times, projects), &out[before..], line)?;
     }
     Ok(())

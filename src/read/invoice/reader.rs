@@ -2,8 +2,6 @@
 //! currency and names, `--fx`), and what its readers share (errors naming
 //! the file and line, currency conversion, pages, the buckets read).
 
-use std::cell::RefCell;
-use std::collections::HashMap;
 use std::path::Path;
 
 use chrono::NaiveDate;
@@ -20,9 +18,6 @@ pub(super) struct Reader<'a> {
     pub(super) path: &'a Path,
     pub(super) file: u32,
     pub(super) context: &'a Context<'a>,
-    /// A cost report's buckets read so far, by their time and lines: the
-    /// line each was read on.
-    buckets: RefCell<HashMap<String, u64>>,
 }
 
 impl<'a> Reader<'a> {
@@ -32,25 +27,29 @@ impl<'a> Reader<'a> {
             path,
             file,
             context,
-            buckets: RefCell::default(),
         }
     }
 
-    /// Count a page of the cost report `kind` read, and whether it says
-    /// it is the last.
-    pub(super) fn page_read(&self, kind: &'static str, has_more: Option<bool>) {
+    /// Note a page of the cost report `kind` read: whether it says a page
+    /// follows, and the day its `latest` bucket starts on.
+    pub(super) fn page_read(
+        &self,
+        kind: &'static str,
+        has_more: Option<bool>,
+        latest: Option<NaiveDate>,
+    ) {
         if let Some(more) = has_more {
-            let mut pages = self.context.pages.borrow_mut();
-            let (read, last) = pages.entry(kind).or_default();
-            (*read, *last) = (*read + 1, *last + u64::from(!more));
+            let page = super::PageSeen { kind, more, latest };
+            self.context.pages.borrow_mut().push(page);
         }
     }
 
-    /// Refuse a cost report's bucket given twice in one file (the same
-    /// times and the same lines, read on `line`: a page fetched twice by a
-    /// retried pagination loop), which summed would double its days.
-    /// `groups` are its results' grouping ids (project, workspace): two
-    /// projects' buckets alike are two buckets.
+    /// Refuse a cost report's bucket given twice, in this file or another
+    /// (the same times and the same lines, read on `line`: a page fetched
+    /// twice by a retried pagination loop, or saved in two files), which
+    /// summed would double its days. `groups` are its results' grouping
+    /// ids (project, workspace): two projects' buckets alike are two
+    /// buckets.
     pub(super) fn bucket_once(
         &self,
         (times, groups): (String, Vec<Option<String>>),
@@ -65,16 +64,26 @@ impl<'a> Reader<'a> {
             .map(|l| (&l.description, &l.model, &l.meter, l.amount, &l.qualifiers))
             .collect();
         let key = format!("{times} {groups:?} {content:?}");
-        match self.buckets.borrow_mut().insert(key, line) {
-            Some(first) => Err(self.error(
-                line,
-                "repeated-bucket",
-                format!(
-                    "the bucket of {times} is given again, line for line, as on line {first}: a \
-                     page fetched twice? give each page once"
-                ),
-            )),
-            None => Ok(()),
+        let mut buckets = self.context.buckets.borrow_mut();
+        match buckets.get(&key) {
+            Some((path, first)) => {
+                let place = match path == self.path {
+                    true => format!("on line {first}"),
+                    false => format!("in {}:{first}", path.display()),
+                };
+                Err(self.error(
+                    line,
+                    "repeated-bucket",
+                    format!(
+                        "the bucket of {times} is given again, line for line, as {place}: a \
+                         page fetched or saved twice? give each page once"
+                    ),
+                ))
+            }
+            None => {
+                buckets.insert(key, (self.path.to_path_buf(), line));
+                Ok(())
+            }
         }
     }
 
