@@ -50,7 +50,11 @@ impl Checks {
                 ));
             }
         }
-        failed.extend(self.cut_short.iter().map(|why| format!("pages missing: {why}")));
+        failed.extend(
+            self.cut_short
+                .iter()
+                .map(|why| format!("pages missing: {why}")),
+        );
         failed
     }
 }

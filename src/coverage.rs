@@ -104,10 +104,13 @@ pub fn coverage(
         .map(|r| (r.provider, r.day))
         .collect();
     for report in reports {
-        let model = report
-            .model
-            .as_deref()
-            .map_or(ALL_MODELS, |m| table.canonical_model(report.provider, m));
+        // A day reported without a model split is compared whole, its
+        // split rows (another organisation's report) in it.
+        let model = match report.model.as_deref() {
+            Some(_) if unsplit.contains(&(report.provider, report.day)) => ALL_MODELS,
+            Some(m) => table.canonical_model(report.provider, m),
+            None => ALL_MODELS,
+        };
         for t in TokenType::ALL {
             let key = (
                 report.provider.to_string(),

@@ -335,7 +335,13 @@ fn costs_pages_given_twice_or_cut_short_are_named(wd: &Workdir) {
         "first.json",
         &page.replace("\"has_more\":false", "\"has_more\":true"),
     );
-    let args = ["reconcile", "--usage", "usage.csv", "--invoice", "first.json"];
+    let args = [
+        "reconcile",
+        "--usage",
+        "usage.csv",
+        "--invoice",
+        "first.json",
+    ];
     let stderr = wd.fail(&args, 1);
     assert!(
         stderr.contains(

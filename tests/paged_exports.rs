@@ -82,7 +82,14 @@ fn two_days_of_costs(name: &str) -> Workdir {
 }
 
 const RECONCILE: [&str; 9] = [
-    "reconcile", "--usage", "usage.csv", "--invoice", "bill", "--period", "2025-09", "--out",
+    "reconcile",
+    "--usage",
+    "usage.csv",
+    "--invoice",
+    "bill",
+    "--period",
+    "2025-09",
+    "--out",
     "out",
 ];
 
@@ -98,8 +105,14 @@ fn a_cost_page_saved_in_two_files_is_refused_and_pages_of_no_results_read() {
     );
     assert!(idle.contains(r#""results": []"#), "{idle}");
     wd.write("bill/p3.json", &idle);
-    wd.write("bill/p4.json", r#"{"object": "page", "data": [], "has_more": false}"#);
-    wd.write("bill/anthropic.json", r#"{"data": [], "has_more": false, "next_page": null}"#);
+    wd.write(
+        "bill/p4.json",
+        r#"{"object": "page", "data": [], "has_more": false}"#,
+    );
+    wd.write(
+        "bill/anthropic.json",
+        r#"{"data": [], "has_more": false, "next_page": null}"#,
+    );
     let stdout = wd.run(&RECONCILE);
     assert!(stdout.contains("reconciliation ok"), "{stdout}");
     // The first page again, beside the others in a file of its own.
@@ -129,5 +142,80 @@ fn a_bill_cut_short_in_the_period_fails_its_gate_whatever_another_month_ends_wit
         "{stderr}"
     );
     let summary = wd.read("out/summary.json");
-    assert!(summary.contains("pages missing: the OpenAI costs"), "{summary}");
+    assert!(
+        summary.contains("pages missing: the OpenAI costs"),
+        "{summary}"
+    );
+}
+
+/// An OpenAI usage page of one bucket from `start` (hours after
+/// 2025-09-01T00:00Z) for `hours`: 1M input tokens of `model` (`null`: not
+/// grouped by model), its last page, on one line.
+fn openai_usage_page(start: u64, hours: u64, model: &str) -> String {
+    let start = 1_756_684_800 + start * 3_600;
+    let result = format!(
+        r#"{{"object": "organization.usage.completions.result", "input_tokens": 1000000, "output_tokens": 0, "input_cached_tokens": 0, "model": {model}}}"#
+    );
+    let bucket = format!(
+        r#"{{"object": "bucket", "start_time": {start}, "end_time": {}, "results": [{result}]}}"#,
+        start + hours * 3_600
+    );
+    format!("{{\"object\": \"page\", \"data\": [{bucket}], \"has_more\": false}}\n")
+}
+
+#[test]
+fn a_usage_report_day_counted_twice_is_refused_not_blamed_on_the_gateway() {
+    let wd = two_days_of_costs("paged-usage-twice");
+    let model = r#""gpt-4.1-2025-04-14""#;
+    wd.write("reports/day1.json", &openai_usage_page(0, 24, model));
+    wd.write("reports/day2.json", &openai_usage_page(24, 24, model));
+    let mut args = RECONCILE.to_vec();
+    args.extend(["--provider-usage", "reports", "--min-coverage", "100"]);
+    wd.run(&args);
+    // The same bucket again, one report at an hour's width, one not grouped.
+    let again = openai_usage_page(0, 24, model) + &openai_usage_page(48, 24, model);
+    let hour = openai_usage_page(30, 1, model);
+    let cases = [
+        (
+            "again.jsonl",
+            again,
+            "day1.json:1: the openai usage bucket of 2025-09-01 00:00:00 UTC to 2025-09-02 00:00:00 UTC is given again, result for result, as in reports/again.jsonl:1",
+        ),
+        (
+            "hour.json",
+            hour,
+            "overlaps the bucket of 2025-09-02 00:00:00 UTC to 2025-09-03",
+        ),
+        (
+            "all.json",
+            openai_usage_page(0, 24, "null"),
+            "given both grouped by model and not",
+        ),
+    ];
+    for (name, report, error) in cases {
+        wd.write(&format!("reports/{name}"), &report);
+        let stderr = wd.fail(&args, 2);
+        assert!(stderr.contains(error), "{name}: {stderr}");
+        std::fs::remove_file(wd.path(&format!("reports/{name}"))).unwrap();
+    }
+    // Another organisation's report of the day, not grouped: summed.
+    let other = openai_usage_page(0, 24, "null").replace("1000000", "500000");
+    wd.write("reports/other.json", &other);
+    let stdout = wd.run(&[
+        "reconcile",
+        "--usage",
+        "usage.csv",
+        "--invoice",
+        "bill",
+        "--provider-usage",
+        "reports",
+        "--out",
+        "two-orgs",
+    ]);
+    assert!(stdout.contains("coverage"), "{stdout}");
+    let coverage = wd.read("two-orgs/coverage.csv");
+    assert!(
+        coverage.contains("openai,(all models),2025-09-01,input,1000000,1500000,-500000,66.66"),
+        "{coverage}"
+    );
 }

@@ -16,7 +16,7 @@ use crate::model::Cost;
 use crate::read::invoice::cur_manifest::{self, is_cur_manifest, CurManifests};
 use crate::read::invoice::{self, Charge, InvoiceFormat, InvoiceLine};
 use crate::read::provider_usage::{self, ProviderUsage};
-use crate::read::{self, InputFile, InputKind};
+use crate::read::{self, report_pages, InputFile, InputKind};
 use crate::reconcile::{reconcile, Names};
 
 /// The checks whose inputs were given, and under `--true-up` each
@@ -26,8 +26,8 @@ pub fn check(
     usage: &Usage,
     intake: &mut Intake,
 ) -> Result<(Checks, Option<Vec<Cost>>)> {
-    let (invoice, cut_short) = read_invoices(config, usage, intake)?;
-    let provider_usage = read_provider_usage(&config.provider_usage, usage, intake)?;
+    let (invoice, mut cut_short) = read_invoices(config, usage, intake)?;
+    let (provider_usage, reports_cut) = read_provider_usage(&config.provider_usage, usage, intake)?;
     let names = Names::new(&usage.records, &usage.pricing, &usage.interner);
     let (records, costs, table) = (&usage.records, &usage.costs, &usage.pricing);
     let reconciliation = (!config.invoices.is_empty())
@@ -38,6 +38,7 @@ pub fn check(
         .as_ref()
         .filter(|_| config.true_up)
         .map(|rec| rec.billed(records, costs, &names, table));
+    cut_short.extend(reports_cut);
     let checks = Checks {
         reconciliation,
         coverage,
@@ -97,7 +98,7 @@ fn read_invoices(
             &mut intake.skips,
         );
         let (format, mut read) = parsed?;
-        not_seen(&mut seen, &text, &path, read.is_empty())?;
+        not_seen(&mut seen, &text, &path, read.is_empty(), "bill")?;
         let n = read.len() as u64;
         if let Some(period) = usage.period {
             read.retain(|line| in_period(line, &period));
@@ -117,7 +118,8 @@ fn read_invoices(
     manifests.check_complete(&cur_files)?;
     cur_manifest::check_one_version(&cur_files)?;
     let counted = |day| usage.period.is_none_or(|p| p.contains_day(day));
-    Ok((lines, context.cut_short(counted)))
+    let cut_short = report_pages::cut_short(&context.pages.take(), counted);
+    Ok((lines, cut_short))
 }
 
 /// Why a bill file is passed over: an AWS file of another version than a
@@ -128,18 +130,19 @@ fn passed_over(manifests: &CurManifests, path: &Path, format: InvoiceFormat) -> 
     manifests.passed_over(path).filter(|_| aws)
 }
 
-/// Refuse a bill whose content was read already (`x.csv` beside its
-/// `x.csv.gz`): summed, it would double the invoice. Two bills alike but
-/// `empty` (a header, a page of no data) are two empty months.
+/// Refuse a bill (or report: `what`) whose content was read already
+/// (`x.csv` beside its `x.csv.gz`): summed, it would double the invoice.
+/// Two alike but `empty` (a header, a page of no data) are two empty months.
 fn not_seen(
     seen: &mut HashMap<crate::manifest::Sha, PathBuf>,
     text: &str,
     path: &Path,
     empty: bool,
+    what: &str,
 ) -> Result<()> {
     match seen.insert(content_sha(text), path.to_path_buf()) {
         Some(other) if !empty => Err(Error::fatal(format!(
-            "{}: the same bill as {} (the same content): give one of them",
+            "{}: the same {what} as {} (the same content): give one of them",
             path.display(),
             other.display()
         ))),
@@ -209,38 +212,48 @@ fn cur_manifests(files: &[PathBuf], intake: &mut Intake) -> Result<(CurManifests
     Ok((manifests, paths))
 }
 
-/// Read every provider usage report; rows dated outside the period are
-/// dropped and counted.
+/// The provider usage reports' rows of the period (rows dated outside it
+/// dropped and counted), each provider's tokens counted once (a report given twice, a bucket read again, one report at
+/// two widths or grouped two ways is refused), and the reports read
+/// without their last page, each said in a sentence.
 fn read_provider_usage(
     paths: &[PathBuf],
     usage: &Usage,
     intake: &mut Intake,
-) -> Result<Vec<ProviderUsage>> {
-    let mut rows = Vec::new();
+) -> Result<(Vec<ProviderUsage>, Vec<String>)> {
+    let (mut rows, mut buckets, mut pages) = (Vec::new(), Vec::new(), Vec::new());
     let walked = read::expand(
         paths,
         &[".csv", ".json", ".jsonl"],
         intake.skips.is_lenient(),
     )?;
     intake.skipped_files.extend(walked.skipped);
+    let mut seen = HashMap::new();
     for path in walked.files {
         let skipped_before = intake.skips.total();
-        let (format, mut read) = provider_usage::read_file(&path, &mut intake.skips)?;
-        let records = read.len() as u64;
+        let text = read::read_text(&path)?;
+        let mut report = provider_usage::parse_text(&path, &text, &mut intake.skips)?;
+        not_seen(&mut seen, &text, &path, report.rows.is_empty(), "report")?;
+        let records = report.rows.len() as u64;
         if let Some(period) = usage.period {
-            read.retain(|r| period.contains_day(r.day));
-            intake.counts.provider_usage_rows_out_of_period += records - read.len() as u64;
+            report.rows.retain(|r| period.contains_day(r.day));
+            intake.counts.provider_usage_rows_out_of_period += records - report.rows.len() as u64;
         }
-        rows.extend(read);
+        rows.extend(report.rows);
+        buckets.extend(report.buckets.into_iter().map(|b| (path.clone(), b)));
+        pages.extend(report.pages);
         intake.inputs.push(InputFile {
             path,
             kind: InputKind::ProviderUsage,
-            format,
+            format: report.format,
             records,
             skipped: intake.skips.total() - skipped_before,
             part_of: None,
             fingerprint: None,
         });
     }
-    Ok(rows)
+    provider_usage::check_buckets(&buckets)?;
+    provider_usage::check_split(&rows)?;
+    let counted = |day| usage.period.is_none_or(|p| p.contains_day(day));
+    Ok((rows, report_pages::cut_short(&pages, counted)))
 }

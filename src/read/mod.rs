@@ -14,6 +14,7 @@ pub mod otlp_logs;
 mod otlp_value;
 pub mod outcomes;
 pub mod provider_usage;
+pub mod report_pages;
 pub mod semconv;
 pub mod span;
 mod span_ids;

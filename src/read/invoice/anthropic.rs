@@ -179,9 +179,8 @@ pub(super) fn analytics_page(
             .map(|l| cents(l, "list_amount").and_then(in_table));
         let group_text = item.group.as_ref().map(|g| g.get().to_string());
         let group: AnalyticsGroup = match &group_text {
-            Some(text) => serde_json::from_str(text).map_err(|e| {
-                fail(("bad-json", format!("group: not an analytics group: {e}")))
-            })?,
+            Some(text) => serde_json::from_str(text)
+                .map_err(|e| fail(("bad-json", format!("group: not an analytics group: {e}"))))?,
             None => AnalyticsGroup::default(),
         };
         let times = format!("{} to {}", item.starting_at, item.ending_at);

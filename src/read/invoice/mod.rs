@@ -31,12 +31,12 @@ mod openai;
 mod reader;
 mod tokenledger;
 
-use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 
+use super::report_pages::{BucketsSeen, PageSeen};
 use super::usage::for_each_json;
 
 use crate::error::{Result, Skips};
@@ -150,21 +150,9 @@ pub struct Context<'a> {
     /// Every cost report page read: its kind, whether it says more follow
     /// (`has_more`) and the day its latest bucket starts on.
     pub pages: std::cell::RefCell<Vec<PageSeen>>,
-    /// A cost report's buckets read so far, by their time and lines: the
-    /// file and line each was read on (a page given twice, in one file or
-    /// two, is refused).
-    pub buckets: std::cell::RefCell<std::collections::HashMap<String, (PathBuf, u64)>>,
-}
-
-/// A cost report page read.
-#[derive(Clone, Copy, Debug)]
-pub struct PageSeen {
-    /// The kind of report (`OpenAI costs`).
-    pub kind: &'static str,
-    /// Whether it says a page follows (`has_more`).
-    pub more: bool,
-    /// The UTC day its latest bucket starts on; `None` for a page of none.
-    pub latest: Option<NaiveDate>,
+    /// A cost report's buckets read so far (a page given twice, in one
+    /// file or two, is refused).
+    pub buckets: std::cell::RefCell<BucketsSeen>,
 }
 
 impl<'a> Context<'a> {
@@ -182,34 +170,6 @@ impl<'a> Context<'a> {
             pages: Default::default(),
             buckets: Default::default(),
         }
-    }
-
-    /// The cost reports read without their last page, each said in a
-    /// sentence: of the pages with buckets on days `counted` (the period's),
-    /// the latest says `has_more: true`, and no page of none says the
-    /// listing ended. A report whose pages all lie outside those days is
-    /// another month's, not this one's.
-    pub fn cut_short(&self, counted: impl Fn(NaiveDate) -> bool) -> Vec<String> {
-        let pages = self.pages.borrow();
-        let kinds: BTreeSet<&str> = pages.iter().map(|p| p.kind).collect();
-        let mut notes = Vec::new();
-        for kind in kinds {
-            let of_kind = || pages.iter().filter(|p| p.kind == kind);
-            let ended = of_kind().any(|p| p.latest.is_none() && !p.more);
-            let in_days = of_kind().filter_map(|p| p.latest.filter(|d| counted(*d)).map(|d| (d, p)));
-            let Some(latest) = in_days.clone().map(|(d, _)| d).max() else {
-                continue;
-            };
-            let last = in_days.filter(|(d, _)| *d == latest).any(|(_, p)| !p.more);
-            if !last && !ended {
-                notes.push(format!(
-                    "the {kind} pages read end with a bucket of {latest} and say has_more: \
-                     true: the pages after it are missing (fetch the pages until has_more is \
-                     false)"
-                ));
-            }
-        }
-        notes
     }
 }
 

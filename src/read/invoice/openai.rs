@@ -51,7 +51,11 @@ pub(super) fn openai_page(
     let latest = (page.data.iter())
         .filter_map(|b| DateTime::<Utc>::from_timestamp(b.start_time, 0))
         .max();
-    reader.page_read("OpenAI costs", page.has_more, latest.map(|t| t.date_naive()));
+    reader.page_read(
+        "OpenAI costs",
+        page.has_more,
+        latest.map(|t| t.date_naive()),
+    );
     for bucket in page.data {
         let before = out.len();
         let projects: Vec<Option<String>> = bucket

@@ -39,7 +39,7 @@ impl<'a> Reader<'a> {
         latest: Option<NaiveDate>,
     ) {
         if let Some(more) = has_more {
-            let page = super::PageSeen { kind, more, latest };
+            let page = crate::read::report_pages::PageSeen { kind, more, latest };
             self.context.pages.borrow_mut().push(page);
         }
     }
@@ -64,26 +64,17 @@ impl<'a> Reader<'a> {
             .map(|l| (&l.description, &l.model, &l.meter, l.amount, &l.qualifiers))
             .collect();
         let key = format!("{times} {groups:?} {content:?}");
-        let mut buckets = self.context.buckets.borrow_mut();
-        match buckets.get(&key) {
-            Some((path, first)) => {
-                let place = match path == self.path {
-                    true => format!("on line {first}"),
-                    false => format!("in {}:{first}", path.display()),
-                };
-                Err(self.error(
-                    line,
-                    "repeated-bucket",
-                    format!(
-                        "the bucket of {times} is given again, line for line, as {place}: a \
-                         page fetched or saved twice? give each page once"
-                    ),
-                ))
-            }
-            None => {
-                buckets.insert(key, (self.path.to_path_buf(), line));
-                Ok(())
-            }
+        let again = (self.context.buckets.borrow_mut()).again(key, self.path, line);
+        match again {
+            Some(place) => Err(self.error(
+                line,
+                "repeated-bucket",
+                format!(
+                    "the bucket of {times} is given again, line for line, as {place}: a page \
+                     fetched or saved twice? give each page once"
+                ),
+            )),
+            None => Ok(()),
         }
     }
 

@@ -12,6 +12,8 @@
 //! Rows of a report not grouped by model compare against all the provider's
 //! models that day.
 
+mod once;
+
 use std::path::Path;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -23,6 +25,9 @@ use super::{csv_error, csv_line};
 use crate::error::{Error, Result, Skips};
 use crate::model::MAX_TOKENS;
 use crate::read::csv_lines::check_header;
+use crate::read::report_pages::PageSeen;
+
+pub use once::{check_buckets, check_split};
 
 /// Tokens a provider reports for one (day, model).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -74,6 +79,14 @@ impl Format {
         if json && (key("uncached_input_tokens") || key("cache_read_input_tokens")) {
             return Ok(Format::AnthropicPages);
         }
+        // A page of no results (idle days, a loop's empty last page): its
+        // envelope tells whose (OpenAI's buckets are objects).
+        if json && key("has_more") && !head.contains("_tokens") {
+            return Ok(match key("object") {
+                true => Format::OpenAiPages,
+                false => Format::AnthropicPages,
+            });
+        }
         if !json && first.contains("num_model_requests") && first.contains("input_cached_tokens") {
             return Ok(Format::OpenAiCsv);
         }
@@ -88,64 +101,72 @@ impl Format {
     }
 }
 
-/// Read one provider usage report; returns its format name and rows.
-pub fn read_file(path: &Path, skips: &mut Skips) -> Result<(&'static str, Vec<ProviderUsage>)> {
-    parse_text(path, &super::read_text(path)?, skips)
+/// Read a provider usage report from `text`; `path` names it in errors.
+pub fn parse_text(path: &Path, text: &str, skips: &mut Skips) -> Result<Report> {
+    let format = Format::detect(path, text)?;
+    let mut report = Report {
+        format: format.name(),
+        ..Report::default()
+    };
+    let mut push = |line: u64, result: std::result::Result<PageRead, RowError>| match result {
+        Ok((rows, buckets, page)) => {
+            report.rows.extend(rows);
+            report.buckets.extend(buckets);
+            report.pages.extend(page);
+            Ok(())
+        }
+        Err((kind, message)) => skips.handle(Error::record(path, line, kind, message)),
+    };
+    let (provider, kind, tokens_of): (_, _, TokensOf) = match format {
+        Format::OpenAiPages => ("openai", "OpenAI usage", openai_result),
+        Format::AnthropicPages => ("anthropic", "Anthropic usage_report", anthropic_result),
+        Format::OpenAiCsv | Format::AnthropicCsv => {
+            csv_rows(path, text, format, &mut |line, row| {
+                push(line, row.map(|r| (vec![r], Vec::new(), None)))
+            })?;
+            return Ok(report);
+        }
+    };
+    for_each_json(text.as_bytes(), path, &mut |line, json| {
+        let page = json.and_then(|json| page_rows(json, (provider, kind), line, tokens_of));
+        push(line, page)
+    })?;
+    Ok(report)
 }
 
-/// Read a provider usage report from `text`; `path` names it in errors.
-pub fn parse_text(
+/// Each row of a usage CSV (`format`), with its line, to `each`.
+fn csv_rows(
     path: &Path,
     text: &str,
-    skips: &mut Skips,
-) -> Result<(&'static str, Vec<ProviderUsage>)> {
-    let format = Format::detect(path, text)?;
-    let mut rows = Vec::new();
-    let mut push =
-        |line: u64, result: std::result::Result<Vec<ProviderUsage>, RowError>| match result {
-            Ok(more) => {
-                rows.extend(more);
-                Ok(())
-            }
-            Err((kind, message)) => skips.handle(Error::record(path, line, kind, message)),
-        };
-    match format {
-        Format::OpenAiPages => for_each_json(text.as_bytes(), path, &mut |line, json| {
-            push(line, json.and_then(openai_page))
-        })?,
-        Format::AnthropicPages => for_each_json(text.as_bytes(), path, &mut |line, json| {
-            push(line, json.and_then(anthropic_page))
-        })?,
-        Format::OpenAiCsv | Format::AnthropicCsv => {
-            let mut reader = csv::ReaderBuilder::new()
-                .flexible(true)
-                .from_reader(text.as_bytes());
-            let headers = reader
-                .headers()
-                .map_err(|e| csv_error(path, text, e))?
-                .clone();
-            let line = reader.position().line().saturating_sub(1).max(1);
-            check_header(path, line, headers.iter().map(|h| h.trim().as_bytes()))?;
-            for record in reader.records() {
-                let record = record.map_err(|e| csv_error(path, text, e))?;
-                let line = csv_line(text, record.position());
-                if record.iter().all(|f| f.trim().is_empty()) {
-                    continue; // an empty bucket
-                }
-                let row = CsvRow {
-                    headers: &headers,
-                    record: &record,
-                };
-                let row = if format == Format::OpenAiCsv {
-                    openai_csv_row(&row)
-                } else {
-                    anthropic_csv_row(&row)
-                };
-                push(line, row.map(|r| vec![r]))?;
-            }
+    format: Format,
+    each: &mut dyn FnMut(u64, std::result::Result<ProviderUsage, RowError>) -> Result<()>,
+) -> Result<()> {
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let headers = reader
+        .headers()
+        .map_err(|e| csv_error(path, text, e))?
+        .clone();
+    let line = reader.position().line().saturating_sub(1).max(1);
+    check_header(path, line, headers.iter().map(|h| h.trim().as_bytes()))?;
+    for record in reader.records() {
+        let record = record.map_err(|e| csv_error(path, text, e))?;
+        let line = csv_line(text, record.position());
+        if record.iter().all(|f| f.trim().is_empty()) {
+            continue; // an empty bucket
         }
+        let row = CsvRow {
+            headers: &headers,
+            record: &record,
+        };
+        let row = match format {
+            Format::OpenAiCsv => openai_csv_row(&row),
+            _ => anthropic_csv_row(&row),
+        };
+        each(line, row)?;
     }
-    Ok((format.name(), rows))
+    Ok(())
 }
 
 /// The largest token count one bucket of a provider report may hold: a
@@ -228,16 +249,56 @@ fn openai_tokens(
 #[derive(Deserialize)]
 struct Page {
     data: Vec<Bucket>,
+    has_more: Option<bool>,
 }
 
 #[derive(Deserialize)]
 struct Bucket {
     #[serde(alias = "starting_at")]
     start_time: Value,
+    #[serde(alias = "ending_at")]
+    end_time: Option<Value>,
     results: Vec<serde_json::Map<String, Value>>,
 }
 
-fn bucket_day(start: &Value) -> std::result::Result<NaiveDate, RowError> {
+/// A bucket of a report's page read: its provider, times, content (its
+/// results, to tell a bucket read twice) and line.
+#[derive(Clone, Debug)]
+pub struct BucketRead {
+    /// `openai` or `anthropic`.
+    pub provider: &'static str,
+    /// Its start and end, UTC (the end as its start where not given).
+    pub times: (DateTime<Utc>, DateTime<Utc>),
+    /// Its results as JSON text (keys in order).
+    pub results: String,
+    /// The line its page was read on.
+    pub line: u64,
+}
+
+/// What one provider usage report held.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// Its format's name.
+    pub format: &'static str,
+    /// Its rows.
+    pub rows: Vec<ProviderUsage>,
+    /// Its pages' buckets with results (JSON pages only).
+    pub buckets: Vec<BucketRead>,
+    /// Its pages (JSON pages that say `has_more`).
+    pub pages: Vec<PageSeen>,
+}
+
+/// The rows, buckets and page of one JSON page.
+type PageRead = (Vec<ProviderUsage>, Vec<BucketRead>, Option<PageSeen>);
+
+/// A report result's tokens, read by its provider's rule.
+type TokensOf = fn(&serde_json::Map<String, Value>) -> std::result::Result<[u64; 5], RowError>;
+
+fn bucket_time(start: &Value) -> std::result::Result<DateTime<Utc>, RowError> {
+    bucket_day(start).map(|(t, _)| t)
+}
+
+fn bucket_day(start: &Value) -> std::result::Result<(DateTime<Utc>, NaiveDate), RowError> {
     let day = match start {
         Value::Number(n) => n
             .as_i64()
@@ -247,81 +308,96 @@ fn bucket_day(start: &Value) -> std::result::Result<NaiveDate, RowError> {
             .map(|t| t.with_timezone(&Utc)),
         _ => None,
     };
-    day.map(|t| t.date_naive())
-        .ok_or_else(|| ("bad-date", format!("bucket start {start} is not a time")))
+    day.map(|t| (t, t.date_naive()))
+        .ok_or_else(|| ("bad-date", format!("bucket time {start} is not a time")))
 }
 
 fn page(json: &str) -> std::result::Result<Page, RowError> {
     serde_json::from_str(json).map_err(|e| ("bad-json", format!("not a usage report page: {e}")))
 }
 
-fn model_of(result: &serde_json::Map<String, Value>, key: &str) -> Option<String> {
+/// The rows of one page of `provider`'s report (`kind`), each result's
+/// tokens read by `tokens_of`; its buckets with results, and the page.
+fn page_rows(
+    json: &str,
+    (provider, kind): (&'static str, &'static str),
+    line: u64,
+    tokens_of: TokensOf,
+) -> std::result::Result<PageRead, RowError> {
+    let (page, mut rows, mut buckets) = (page(json)?, Vec::new(), Vec::new());
+    let mut latest = None;
+    for bucket in page.data {
+        let (start, day) = bucket_day(&bucket.start_time)?;
+        let end = bucket.end_time.as_ref().map(bucket_time).transpose()?;
+        latest = latest.max(Some(day));
+        for r in &bucket.results {
+            let (model, tokens) = (model_of(r), tokens_of(r)?);
+            rows.push(ProviderUsage {
+                provider,
+                model,
+                day,
+                tokens,
+            });
+        }
+        if !bucket.results.is_empty() {
+            let results = serde_json::to_string(&bucket.results).unwrap_or_default();
+            let times = (start, end.unwrap_or(start));
+            buckets.push(BucketRead {
+                provider,
+                times,
+                results,
+                line,
+            });
+        }
+    }
+    let seen = (page.has_more).map(|more| PageSeen { kind, more, latest });
+    Ok((rows, buckets, seen))
+}
+
+/// A result's model, where the report is grouped by model.
+fn model_of(result: &serde_json::Map<String, Value>) -> Option<String> {
     result
-        .get(key)
+        .get("model")
         .and_then(Value::as_str)
         .filter(|m| !m.is_empty())
         .map(str::to_string)
 }
 
-fn openai_page(json: &str) -> std::result::Result<Vec<ProviderUsage>, RowError> {
-    let mut rows = Vec::new();
-    for bucket in page(json)?.data {
-        let day = bucket_day(&bucket.start_time)?;
-        for r in &bucket.results {
-            let uncached = r
-                .get("input_uncached_tokens")
-                .filter(|v| !v.is_null())
-                .map(|v| count(Some(v), "input_uncached_tokens"))
-                .transpose()?;
-            let tokens = openai_tokens(
-                count(r.get("input_tokens"), "input_tokens")?,
-                count(r.get("input_cached_tokens"), "input_cached_tokens")?,
-                count(
-                    r.get("input_cache_write_tokens"),
-                    "input_cache_write_tokens",
-                )?,
-                uncached,
-                count(r.get("output_tokens"), "output_tokens")?,
-            )?;
-            rows.push(ProviderUsage {
-                provider: "openai",
-                model: model_of(r, "model"),
-                day,
-                tokens,
-            });
-        }
-    }
-    Ok(rows)
+/// An OpenAI usage result's tokens (`input_tokens` includes cached ones).
+fn openai_result(r: &serde_json::Map<String, Value>) -> std::result::Result<[u64; 5], RowError> {
+    let uncached = r
+        .get("input_uncached_tokens")
+        .filter(|v| !v.is_null())
+        .map(|v| count(Some(v), "input_uncached_tokens"))
+        .transpose()?;
+    openai_tokens(
+        count(r.get("input_tokens"), "input_tokens")?,
+        count(r.get("input_cached_tokens"), "input_cached_tokens")?,
+        count(
+            r.get("input_cache_write_tokens"),
+            "input_cache_write_tokens",
+        )?,
+        uncached,
+        count(r.get("output_tokens"), "output_tokens")?,
+    )
 }
 
-fn anthropic_page(json: &str) -> std::result::Result<Vec<ProviderUsage>, RowError> {
-    let mut rows = Vec::new();
-    for bucket in page(json)?.data {
-        let day = bucket_day(&bucket.start_time)?;
-        for r in &bucket.results {
-            let creation = r.get("cache_creation");
-            let tokens = [
-                count(r.get("uncached_input_tokens"), "uncached_input_tokens")?,
-                count(r.get("cache_read_input_tokens"), "cache_read_input_tokens")?,
-                count(
-                    creation.and_then(|c| c.get("ephemeral_5m_input_tokens")),
-                    "ephemeral_5m_input_tokens",
-                )?,
-                count(
-                    creation.and_then(|c| c.get("ephemeral_1h_input_tokens")),
-                    "ephemeral_1h_input_tokens",
-                )?,
-                count(r.get("output_tokens"), "output_tokens")?,
-            ];
-            rows.push(ProviderUsage {
-                provider: "anthropic",
-                model: model_of(r, "model"),
-                day,
-                tokens,
-            });
-        }
-    }
-    Ok(rows)
+/// An Anthropic usage result's tokens.
+fn anthropic_result(r: &serde_json::Map<String, Value>) -> std::result::Result<[u64; 5], RowError> {
+    let creation = r.get("cache_creation");
+    Ok([
+        count(r.get("uncached_input_tokens"), "uncached_input_tokens")?,
+        count(r.get("cache_read_input_tokens"), "cache_read_input_tokens")?,
+        count(
+            creation.and_then(|c| c.get("ephemeral_5m_input_tokens")),
+            "ephemeral_5m_input_tokens",
+        )?,
+        count(
+            creation.and_then(|c| c.get("ephemeral_1h_input_tokens")),
+            "ephemeral_1h_input_tokens",
+        )?,
+        count(r.get("output_tokens"), "output_tokens")?,
+    ])
 }
 
 fn csv_day(text: &str, name: &str) -> std::result::Result<NaiveDate, RowError> {
