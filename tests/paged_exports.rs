@@ -189,7 +189,7 @@ fn a_usage_report_day_counted_twice_is_refused_not_blamed_on_the_gateway() {
         (
             "all.json",
             openai_usage_page(0, 24, "null"),
-            "given both grouped by model and not",
+            "given twice: grouped otherwise, it says the same tokens as reports/all.json:1",
         ),
     ];
     for (name, report, error) in cases {

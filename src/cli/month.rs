@@ -35,8 +35,8 @@ one line per gate on stderr; 2 an error (bad input or flags).")]
 // A shard reads the spans alone: `--usage` is the merge's.
 #[command(mut_arg("usage", |usage| usage.required(false).required_unless_present("shard")))]
 pub struct ReportArgs {
-    /// Span files or directories (every *.json, *.jsonl inside): OTLP JSON
-    /// lines or one OTLP JSON document per file.
+    /// Span files or directories (every *.json, *.jsonl inside, optionally
+    /// .gz or .zst): OTLP JSON lines or one OTLP JSON document per file.
     #[arg(long, required = true, num_args = 1.., value_name = "PATH", help_heading = "Inputs")]
     pub spans: Vec<PathBuf>,
     /// Span attribute keys naming the tenant, tried in order.
@@ -122,8 +122,9 @@ pub struct PipelineArgs {
     /// Invoices or cost reports to reconcile against (writes reconciliation.csv).
     #[arg(long, num_args = 1.., value_name = "PATH", help_heading = "Checks")]
     pub invoice: Vec<PathBuf>,
-    /// With --invoice: add billed_usd to every report, each invoice line's
-    /// residual spread over its rows pro rata to computed cost.
+    /// With --invoice: add billed_usd to the by_tenant, by_feature, by_agent,
+    /// by_tool, by_model and by_run reports, each invoice line's residual
+    /// spread over its rows pro rata to computed cost.
     #[arg(
         long,
         overrides_with = "no_true_up",
@@ -161,7 +162,8 @@ pub struct PipelineArgs {
     pub answers: AnswerArgs,
     /// Allocation rules and splits (TOML): owners for the usage no span
     /// saw, by its labels, and the bill's unexplained lines spread; adds
-    /// allocated_usd to every report and writes allocation.csv. With
+    /// allocated_usd to by_tenant, by_feature, by_agent, by_tool and by_model
+    /// and writes allocation.csv. With
     /// --invoice it trues the usage up, as --true-up does.
     #[arg(long, value_name = "FILE", help_heading = "Allocation")]
     pub allocation: Option<PathBuf>,
@@ -257,7 +259,7 @@ pub struct UsageArgs {
     #[arg(long, value_name = "FILE")]
     pub pricing: Option<PathBuf>,
     /// Keep only usage records (and invoice days) in this UTC month;
-    /// `previous` is the last complete month.
+    /// `previous` is the last complete month, `current` the month running.
     #[arg(long, value_name = "YYYY-MM", value_parser = Period::parse)]
     pub period: Option<Period>,
     /// Skip malformed records (counted in the summary) instead of stopping.

@@ -87,11 +87,17 @@ pub struct DiffArgs {
     pub fail_on_growth: Option<Decimal>,
     /// Write CSV cells exactly as they are: no quote before a cell that a
     /// spreadsheet would run as a formula.
-    #[arg(long)]
+    #[arg(long, overrides_with = "no_raw_csv")]
     pub raw_csv: bool,
+    /// Turn off --raw-csv (set by a config file).
+    #[arg(long, overrides_with = "raw_csv", hide_short_help = true)]
+    pub no_raw_csv: bool,
     /// Print nothing but errors and failed gates.
-    #[arg(long, short)]
+    #[arg(long, short, overrides_with = "no_quiet")]
     pub quiet: bool,
+    /// Turn off --quiet (set by a config file).
+    #[arg(long, overrides_with = "quiet", hide_short_help = true)]
+    pub no_quiet: bool,
 }
 
 impl DiffArgs {
@@ -102,8 +108,8 @@ impl DiffArgs {
             cur: self.cur.clone(),
             out: self.out.clone(),
             fail_on_growth: self.fail_on_growth,
-            raw_csv: self.raw_csv,
-            quiet: self.quiet,
+            raw_csv: self.raw_csv && !self.no_raw_csv,
+            quiet: self.quiet && !self.no_quiet,
         }
     }
 }

@@ -75,6 +75,13 @@ pub fn emit(
     month.summary.raw_csv = output.raw_csv;
     if outputs.wanted() {
         write_month(month, answers, &outputs, output.raw_csv)?;
+    } else {
+        // Said even under --quiet: a cron job that lost its --out would
+        // otherwise end with exit 0 and no reports.
+        crate::stderr_line!(
+            "tokenledger: note: no --out given: no report was written (--out DIR writes them, \
+             --print FILE prints one)"
+        );
     }
     let month = &*month;
     if let Some(bytes) = outputs.finish()? {

@@ -117,8 +117,7 @@ fn read_invoices(
     }
     manifests.check_complete(&cur_files)?;
     cur_manifest::check_one_version(&cur_files)?;
-    let counted = |day| usage.period.is_none_or(|p| p.contains_day(day));
-    let cut_short = report_pages::cut_short(&context.pages.take(), counted);
+    let cut_short = report_pages::cut_short(&context.pages.take(), days(usage));
     Ok((lines, cut_short))
 }
 
@@ -148,6 +147,11 @@ fn not_seen(
         ))),
         _ => Ok(()),
     }
+}
+
+/// The run's period as its first and last day, if it has one.
+fn days(usage: &Usage) -> Option<(chrono::NaiveDate, chrono::NaiveDate)> {
+    usage.period.map(|p| (p.first_day(), p.last_day()))
 }
 
 /// Refuse two `--fx` rates for one currency: which one converts the bill
@@ -213,9 +217,10 @@ fn cur_manifests(files: &[PathBuf], intake: &mut Intake) -> Result<(CurManifests
 }
 
 /// The provider usage reports' rows of the period (rows dated outside it
-/// dropped and counted), each provider's tokens counted once (a report given twice, a bucket read again, one report at
-/// two widths or grouped two ways is refused), and the reports read
-/// without their last page, each said in a sentence.
+/// dropped and counted), each provider's tokens counted once (a report
+/// given twice, a bucket read again, one time at two widths or given twice
+/// grouped otherwise is refused), and the reports read without their last
+/// page, each said in a sentence.
 fn read_provider_usage(
     paths: &[PathBuf],
     usage: &Usage,
@@ -253,7 +258,5 @@ fn read_provider_usage(
         });
     }
     provider_usage::check_buckets(&buckets)?;
-    provider_usage::check_split(&rows)?;
-    let counted = |day| usage.period.is_none_or(|p| p.contains_day(day));
-    Ok((rows, report_pages::cut_short(&pages, counted)))
+    Ok((rows, report_pages::cut_short(&pages, days(usage))))
 }

@@ -223,7 +223,8 @@ fn no_calls_note(path: &Path) {
     let seen: Vec<&str> = keys.all.iter().map(String::as_str).take(30).collect();
     crate::stderr_line!(
         "tokenledger: note: {}: spans but no inference call (no gen_ai.operation.name chat/text_completion/\
-         generate_content/embeddings, no known span kind, no join id); keys seen: {}",
+         generate_content/embeddings, no known span kind, no model with input and output token counts); \
+         keys seen: {}",
         crate::terminal::escape(&path.display().to_string()),
         if seen.is_empty() { "none".to_string() } else { seen.join(", ") }
     );

@@ -20,23 +20,40 @@ pub struct PageSeen {
     pub latest: Option<NaiveDate>,
 }
 
-/// The reports read without their last page, each said in a sentence: of
-/// one kind's pages with buckets on days `counted` (the period's), the
-/// latest says `has_more: true`, and no page of none says the listing
-/// ended. A report whose pages all lie outside those days is another
-/// month's, not this one's.
-pub fn cut_short(pages: &[PageSeen], counted: impl Fn(NaiveDate) -> bool) -> Vec<String> {
+/// Whether the JSON text `head` begins a report page of no results (idle
+/// days, a pagination loop's empty last page), and if so whether its
+/// envelope is OpenAI's (`"object": "page"`, buckets as objects) rather
+/// than Anthropic's. A page with any result (a count, an amount, a result
+/// object) is not one.
+pub fn no_results_page(head: &str) -> Option<bool> {
+    let has = |key: &str| head.contains(&format!("\"{key}\""));
+    let json = head.trim_start().starts_with(['{', '[']);
+    let results = ["organization.", "_tokens", "\"amount\"", "\"cost\""];
+    let empty = !results.iter().any(|r| head.contains(r));
+    (json && has("has_more") && has("data") && empty).then(|| has("object"))
+}
+
+/// The reports read without their last page, each said in a sentence:
+/// of one kind's pages with a bucket, the latest (of those from the
+/// period's first day on, given the period's `days`) says `has_more: true`,
+/// and its latest bucket is within the period (a listing that runs on past
+/// the period's end was read through it). Pages all before the period are
+/// another month's listing, and end nothing of this one's; a page of no
+/// buckets tells nothing.
+pub fn cut_short(pages: &[PageSeen], days: Option<(NaiveDate, NaiveDate)>) -> Vec<String> {
     let kinds: BTreeSet<&str> = pages.iter().map(|p| p.kind).collect();
     let mut notes = Vec::new();
     for kind in kinds {
-        let of_kind = || pages.iter().filter(|p| p.kind == kind);
-        let ended = of_kind().any(|p| p.latest.is_none() && !p.more);
-        let in_days = of_kind().filter_map(|p| p.latest.filter(|d| counted(*d)).map(|d| (d, p)));
-        let Some(latest) = in_days.clone().map(|(d, _)| d).max() else {
+        let from = |d: NaiveDate| days.is_none_or(|(first, _)| d >= first);
+        let dated = (pages.iter())
+            .filter(|p| p.kind == kind)
+            .filter_map(|p| p.latest.filter(|d| from(*d)).map(|d| (d, p.more)));
+        let Some(latest) = dated.clone().map(|(d, _)| d).max() else {
             continue;
         };
-        let last = in_days.filter(|(d, _)| *d == latest).any(|(_, p)| !p.more);
-        if !last && !ended {
+        let last = dated.filter(|(d, _)| *d == latest).any(|(_, more)| !more);
+        let within = days.is_none_or(|(_, end)| latest <= end);
+        if !last && within {
             notes.push(format!(
                 "the {kind} pages read end with a bucket of {latest} and say has_more: true: the \
                  pages after it are missing (fetch the pages until has_more is false)"
@@ -81,16 +98,21 @@ mod tests {
 
     #[test]
     fn a_report_is_cut_short_when_its_latest_page_in_the_days_says_more() {
-        let september = |d: NaiveDate| d >= NaiveDate::from_ymd_opt(2025, 9, 2).unwrap();
-        let cut = |pages: &[PageSeen]| cut_short(pages, september).len();
+        // The days: September 2nd to 20th.
+        let day = |d: u32| NaiveDate::from_ymd_opt(2025, 9, d).unwrap();
+        let cut = |pages: &[PageSeen]| cut_short(pages, Some((day(2), day(20)))).len();
         assert_eq!(cut(&[page(true, Some(2)), page(false, Some(3))]), 0);
         assert_eq!(cut(&[page(false, Some(3)), page(true, Some(2))]), 0);
         assert_eq!(cut(&[page(true, Some(2)), page(true, Some(3))]), 1);
-        // The end of a listing of days outside them ends nothing.
+        // The end of a listing of days before them ends nothing.
         assert_eq!(cut(&[page(true, Some(3)), page(false, Some(1))]), 1);
-        // An empty last page ends it; pages all outside the days are none of it.
-        assert_eq!(cut(&[page(true, Some(3)), page(false, None)]), 0);
+        // A page of none tells nothing; pages all before the days are none of it.
+        assert_eq!(cut(&[page(true, Some(3)), page(false, None)]), 1);
         assert_eq!(cut(&[page(true, Some(1))]), 0);
+        // A listing read through the last day, its last page beyond it.
+        assert_eq!(cut(&[page(true, Some(19)), page(false, Some(21))]), 0);
+        assert_eq!(cut(&[page(true, Some(19)), page(true, Some(21))]), 0);
+        assert_eq!(cut_short(&[page(true, Some(19))], None).len(), 1);
     }
 
     #[test]

@@ -104,17 +104,11 @@ fn json_format(head: &str) -> Option<InvoiceFormat> {
     if has("cost_type") || has("starting_at") {
         return Some(InvoiceFormat::AnthropicCostReport);
     }
-    // A page of no results (idle days, a pagination loop's empty last
-    // page): no lines, its envelope OpenAI's (`"object": "page"`) or
-    // Anthropic's. A page with results of another kind is not one.
-    let no_results = !head.contains("organization.") && !head.contains("_tokens");
-    if has("has_more") && has("data") && no_results {
-        return Some(match has("object") {
-            true => InvoiceFormat::OpenaiCosts,
-            false => InvoiceFormat::AnthropicCostReport,
-        });
-    }
-    None
+    // A page of no results: no lines, of its envelope's provider.
+    crate::read::report_pages::no_results_page(head).map(|openai| match openai {
+        true => InvoiceFormat::OpenaiCosts,
+        false => InvoiceFormat::AnthropicCostReport,
+    })
 }
 
 /// A CSV header's format, from its columns, named in any case (warehouse

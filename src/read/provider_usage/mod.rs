@@ -12,8 +12,10 @@
 //! Rows of a report not grouped by model compare against all the provider's
 //! models that day.
 
+mod buckets;
 mod once;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -27,7 +29,8 @@ use crate::model::MAX_TOKENS;
 use crate::read::csv_lines::check_header;
 use crate::read::report_pages::PageSeen;
 
-pub use once::{check_buckets, check_split};
+pub use buckets::{BucketRead, ResultRead};
+pub use once::check_buckets;
 
 /// Tokens a provider reports for one (day, model).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -79,13 +82,10 @@ impl Format {
         if json && (key("uncached_input_tokens") || key("cache_read_input_tokens")) {
             return Ok(Format::AnthropicPages);
         }
-        // A page of no results (idle days, a loop's empty last page): its
-        // envelope tells whose (OpenAI's buckets are objects).
-        if json && key("has_more") && !head.contains("_tokens") {
-            return Ok(match key("object") {
-                true => Format::OpenAiPages,
-                false => Format::AnthropicPages,
-            });
+        match crate::read::report_pages::no_results_page(head) {
+            Some(true) => return Ok(Format::OpenAiPages),
+            Some(false) => return Ok(Format::AnthropicPages),
+            None => {}
         }
         if !json && first.contains("num_model_requests") && first.contains("input_cached_tokens") {
             return Ok(Format::OpenAiCsv);
@@ -121,9 +121,10 @@ pub fn parse_text(path: &Path, text: &str, skips: &mut Skips) -> Result<Report> 
         Format::OpenAiPages => ("openai", "OpenAI usage", openai_result),
         Format::AnthropicPages => ("anthropic", "Anthropic usage_report", anthropic_result),
         Format::OpenAiCsv | Format::AnthropicCsv => {
-            csv_rows(path, text, format, &mut |line, row| {
+            let buckets = csv_rows(path, text, format, &mut |line, row| {
                 push(line, row.map(|r| (vec![r], Vec::new(), None)))
             })?;
+            report.buckets = buckets;
             return Ok(report);
         }
     };
@@ -134,13 +135,14 @@ pub fn parse_text(path: &Path, text: &str, skips: &mut Skips) -> Result<Report> 
     Ok(report)
 }
 
-/// Each row of a usage CSV (`format`), with its line, to `each`.
+/// Each row of a usage CSV (`format`), with its line, to `each`; its rows
+/// of one time, as buckets.
 fn csv_rows(
     path: &Path,
     text: &str,
     format: Format,
     each: &mut dyn FnMut(u64, std::result::Result<ProviderUsage, RowError>) -> Result<()>,
-) -> Result<()> {
+) -> Result<Vec<BucketRead>> {
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .from_reader(text.as_bytes());
@@ -150,6 +152,7 @@ fn csv_rows(
         .clone();
     let line = reader.position().line().saturating_sub(1).max(1);
     check_header(path, line, headers.iter().map(|h| h.trim().as_bytes()))?;
+    let mut buckets: BTreeMap<_, BucketRead> = BTreeMap::new();
     for record in reader.records() {
         let record = record.map_err(|e| csv_error(path, text, e))?;
         let line = csv_line(text, record.position());
@@ -160,13 +163,26 @@ fn csv_rows(
             headers: &headers,
             record: &record,
         };
-        let row = match format {
+        let usage = match format {
             Format::OpenAiCsv => openai_csv_row(&row),
             _ => anthropic_csv_row(&row),
         };
-        each(line, row)?;
+        if let Ok(usage) = &usage {
+            let times = row.times(usage.day);
+            let bucket = buckets.entry(times).or_insert_with(|| BucketRead {
+                provider: usage.provider,
+                times,
+                content: String::new(),
+                line,
+                results: Vec::new(),
+            });
+            bucket.content += &(record.iter().collect::<Vec<_>>().join(",") + "\n");
+            let value = |name: &str| Some(row.get(row.column(name)).to_string());
+            bucket.results.push(ResultRead::new(value, usage.tokens));
+        }
+        each(line, usage)?;
     }
-    Ok(())
+    Ok(buckets.into_values().collect())
 }
 
 /// The largest token count one bucket of a provider report may hold: a
@@ -261,20 +277,6 @@ struct Bucket {
     results: Vec<serde_json::Map<String, Value>>,
 }
 
-/// A bucket of a report's page read: its provider, times, content (its
-/// results, to tell a bucket read twice) and line.
-#[derive(Clone, Debug)]
-pub struct BucketRead {
-    /// `openai` or `anthropic`.
-    pub provider: &'static str,
-    /// Its start and end, UTC (the end as its start where not given).
-    pub times: (DateTime<Utc>, DateTime<Utc>),
-    /// Its results as JSON text (keys in order).
-    pub results: String,
-    /// The line its page was read on.
-    pub line: u64,
-}
-
 /// What one provider usage report held.
 #[derive(Debug, Default)]
 pub struct Report {
@@ -330,8 +332,10 @@ fn page_rows(
         let (start, day) = bucket_day(&bucket.start_time)?;
         let end = bucket.end_time.as_ref().map(bucket_time).transpose()?;
         latest = latest.max(Some(day));
+        let mut results = Vec::new();
         for r in &bucket.results {
             let (model, tokens) = (model_of(r), tokens_of(r)?);
+            results.push(ResultRead::new(|name| buckets::json_value(r, name), tokens));
             rows.push(ProviderUsage {
                 provider,
                 model,
@@ -340,13 +344,12 @@ fn page_rows(
             });
         }
         if !bucket.results.is_empty() {
-            let results = serde_json::to_string(&bucket.results).unwrap_or_default();
-            let times = (start, end.unwrap_or(start));
             buckets.push(BucketRead {
                 provider,
-                times,
-                results,
+                times: (start, end.unwrap_or(start)),
+                content: serde_json::to_string(&bucket.results).unwrap_or_default(),
                 line,
+                results,
             });
         }
     }
@@ -365,6 +368,15 @@ fn model_of(result: &serde_json::Map<String, Value>) -> Option<String> {
 
 /// An OpenAI usage result's tokens (`input_tokens` includes cached ones).
 fn openai_result(r: &serde_json::Map<String, Value>) -> std::result::Result<[u64; 5], RowError> {
+    if let Some(object) = r.get("object").and_then(Value::as_str) {
+        if !object.starts_with("organization.usage.") {
+            let why = format!(
+                "a result of \"{object}\", not of a usage report (a cost report is a bill: give \
+                 it to --invoice)"
+            );
+            return Err(("not-usage", why));
+        }
+    }
     let uncached = r
         .get("input_uncached_tokens")
         .filter(|v| !v.is_null())
@@ -382,8 +394,20 @@ fn openai_result(r: &serde_json::Map<String, Value>) -> std::result::Result<[u64
     )
 }
 
-/// An Anthropic usage result's tokens.
+/// An Anthropic usage result's tokens (a result counting none is another
+/// report's: a cost report's `amount`, say).
 fn anthropic_result(r: &serde_json::Map<String, Value>) -> std::result::Result<[u64; 5], RowError> {
+    let counts = [
+        "uncached_input_tokens",
+        "cache_read_input_tokens",
+        "output_tokens",
+    ];
+    if !counts.iter().any(|k| r.contains_key(*k)) {
+        let why = "a result without uncached_input_tokens, cache_read_input_tokens or \
+                   output_tokens, not of a usage report (a cost report is a bill: give it to \
+                   --invoice)";
+        return Err(("not-usage", why.to_string()));
+    }
     let creation = r.get("cache_creation");
     Ok([
         count(r.get("uncached_input_tokens"), "uncached_input_tokens")?,
@@ -422,6 +446,30 @@ struct CsvRow<'a> {
 }
 
 impl<'a> CsvRow<'a> {
+    /// The column a grouping field is in (the Console CSV's model is its
+    /// `model_version`).
+    fn column<'n>(&self, name: &'n str) -> &'n str {
+        match name {
+            "model" if self.headers.iter().any(|h| h == "model_version") => "model_version",
+            name => name,
+        }
+    }
+
+    /// The row's bucket: its `start_time` and `end_time` where given (unix
+    /// seconds), else its UTC `day`.
+    fn times(&self, day: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
+        let time = |name: &str| {
+            let text = self.get(name);
+            let whole = text.strip_suffix(".0").unwrap_or(text).parse::<i64>().ok();
+            whole.and_then(|t| DateTime::<Utc>::from_timestamp(t, 0))
+        };
+        let start = day.and_time(chrono::NaiveTime::MIN).and_utc();
+        match (time("start_time"), time("end_time")) {
+            (Some(from), Some(to)) => (from, to),
+            _ => (start, start + chrono::Duration::days(1)),
+        }
+    }
+
     fn get(&self, name: &str) -> &'a str {
         self.headers
             .iter()

@@ -1,27 +1,38 @@
 //! Each provider's tokens counted once across the usage reports given: a
 //! bucket read again (a page fetched or saved twice), buckets of two widths
-//! over the same hours (one report fetched by day and by hour), or one
-//! day's report given both grouped by model and not with the same tokens
-//! (one report fetched twice) would each count tokens twice, and blame
-//! the gateway for traffic it never missed.
+//! over the same hours (one report fetched by day and by hour), one time's
+//! report given under two groupings with the same tokens (by model and
+//! not), or an organisation's project, key or workspace in two buckets of
+//! one time would each count tokens twice, and blame the gateway for
+//! traffic it never missed.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use chrono::NaiveDate;
+use chrono::{DateTime, Utc};
 
-use super::{BucketRead, ProviderUsage};
+use super::BucketRead;
 use crate::error::{Error, Result};
 use crate::read::report_pages::BucketsSeen;
 
-/// Fail for a bucket read twice, or two buckets of one provider over
-/// overlapping times but not the same (each bucket with the file it was
-/// read from). Buckets of the same times and other results are summed:
-/// two organisations' reports.
+/// A bucket with the file it was read from.
+type Placed = (PathBuf, BucketRead);
+
+/// A provider and a bucket's times.
+type Time<'b> = (&'b str, (DateTime<Utc>, DateTime<Utc>));
+
+/// Tokens summed, and the first bucket that gave some of them.
+type Summed<'b> = ([u64; 5], &'b Placed);
+
+/// Fail for a bucket read twice, two buckets of one provider over
+/// overlapping times but not the same, or one time's usage given twice
+/// under two groupings or ids (each bucket with the file it was read
+/// from). Buckets of the same times and other results are summed: two
+/// organisations' reports.
 pub fn check_buckets(buckets: &[(PathBuf, BucketRead)]) -> Result<()> {
     let mut seen = BucketsSeen::default();
     for (path, b) in buckets {
-        let key = format!("{} {:?} {}", b.provider, b.times, b.results);
+        let key = format!("{} {:?} {}", b.provider, b.times, b.content);
         if let Some(place) = seen.again(key, path, b.line) {
             return Err(Error::record(
                 path,
@@ -50,7 +61,7 @@ pub fn check_buckets(buckets: &[(PathBuf, BucketRead)]) -> Result<()> {
         }
         reach = Some(bucket);
     }
-    Ok(())
+    check_groupings(buckets)
 }
 
 /// The error for two buckets over overlapping times.
@@ -73,60 +84,111 @@ fn overlap((first_path, first): (&Path, &BucketRead), (path, b): (&Path, &Bucket
     )
 }
 
-/// Fail for a provider's day reported both grouped by model and not, the
-/// two saying the same tokens (one report fetched twice, grouped and not);
-/// other tokens are two reports (two organisations'), compared summed.
-pub fn check_split(rows: &[ProviderUsage]) -> Result<()> {
-    type Sides = ([u64; 5], [u64; 5], bool, bool);
-    let mut days: BTreeMap<(&str, NaiveDate), Sides> = BTreeMap::new();
-    for row in rows {
-        let (unsplit, split, has_unsplit, has_split) =
-            days.entry((row.provider, row.day)).or_default();
-        let (side, has) = match row.model {
-            None => (unsplit, has_unsplit),
-            Some(_) => (split, has_split),
-        };
-        for (sum, n) in side.iter_mut().zip(row.tokens) {
-            *sum = sum.saturating_add(n);
+/// Fail for one time of a provider reported under two groupings with the
+/// same tokens (one report fetched twice, grouped two ways: by model and
+/// not, by key and not), or for an organisation's id (a project, an API
+/// key, a workspace) in two buckets of one time (its usage given twice).
+/// Buckets of one time and other tokens under other ids are two
+/// organisations' reports, summed.
+fn check_groupings(buckets: &[Placed]) -> Result<()> {
+    let mut totals: BTreeMap<(Time, &[&str]), Summed> = BTreeMap::new();
+    let mut ids: HashMap<(Time, &str), &Placed> = HashMap::new();
+    for bucket in buckets {
+        let time = (bucket.1.provider, bucket.1.times);
+        for result in &bucket.1.results {
+            let (sum, _) = totals
+                .entry((time, &result.grouping))
+                .or_insert(([0; 5], bucket));
+            for (sum, n) in sum.iter_mut().zip(result.tokens) {
+                *sum = sum.saturating_add(n);
+            }
+            for id in &result.ids {
+                match ids.insert((time, id), bucket) {
+                    Some(first) if !std::ptr::eq(first, bucket) => {
+                        let why = format!("its {id} is in the bucket read at {} too", place(first));
+                        return Err(twice(bucket, &why));
+                    }
+                    _ => {}
+                }
+            }
         }
-        *has = true;
     }
-    let same = days.iter().find(|(_, (a, b, x, y))| *x && *y && a == b);
-    match same {
-        Some(((provider, day), _)) => Err(Error::fatal(format!(
-            "the {provider} usage of {day} is given both grouped by model and not, and the two \
-             say the same tokens: one report fetched twice? give one of them"
-        ))),
-        None => Ok(()),
+    let mut by_time: BTreeMap<Time, Vec<Summed>> = BTreeMap::new();
+    for ((time, _), (sum, bucket)) in totals {
+        let groupings = by_time.entry(time).or_default();
+        if let Some((_, first)) = groupings.iter().find(|(other, _)| *other == sum) {
+            let why = format!(
+                "grouped otherwise, it says the same tokens as {}",
+                place(first)
+            );
+            return Err(twice(bucket, &why));
+        }
+        groupings.push((sum, bucket));
     }
+    Ok(())
+}
+
+/// Where a bucket was read: `FILE:LINE`.
+fn place((path, bucket): &(PathBuf, BucketRead)) -> String {
+    format!("{}:{}", path.display(), bucket.line)
+}
+
+/// The error for a bucket that gives usage given already, `why`.
+fn twice((path, bucket): &(PathBuf, BucketRead), why: &str) -> Error {
+    Error::record(
+        path,
+        bucket.line,
+        "repeated-usage",
+        format!(
+            "the {} usage of {} to {} is given twice: {why} (one report fetched twice? give one)",
+            bucket.provider, bucket.times.0, bucket.times.1
+        ),
+    )
 }
 
 #[cfg(test)]
 mod tests {
-    use chrono::{DateTime, Utc};
-
+    use super::super::ResultRead;
     use super::*;
 
-    fn bucket(start_hour: i64, hours: i64, results: &str) -> (PathBuf, BucketRead) {
+    fn bucket(start_hour: i64, hours: i64, content: &str) -> (PathBuf, BucketRead) {
         let at = |h: i64| DateTime::<Utc>::from_timestamp(1_756_684_800 + h * 3_600, 0).unwrap();
         let read = BucketRead {
             provider: "openai",
             times: (at(start_hour), at(start_hour + hours)),
-            results: results.into(),
+            content: content.into(),
             line: 1,
+            results: Vec::new(),
         };
-        (PathBuf::from(format!("{results}.json")), read)
+        (PathBuf::from(format!("{content}.json")), read)
+    }
+
+    /// A day's bucket of results, each its grouping field values and input.
+    fn day(content: &str, results: &[(&[(&str, &str)], u64)]) -> (PathBuf, BucketRead) {
+        let mut read = bucket(0, 24, content);
+        for (fields, input) in results {
+            let value = |name: &str| {
+                fields
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.to_string())
+            };
+            read.1
+                .results
+                .push(ResultRead::new(value, [*input, 0, 0, 0, 0]));
+        }
+        read
     }
 
     #[test]
     fn buckets_are_read_once_and_at_one_width() {
-        let day = bucket(0, 24, "a");
+        let first = bucket(0, 24, "a");
         let next = bucket(24, 24, "b");
-        assert!(check_buckets(&[day.clone(), next.clone(), bucket(0, 24, "c")]).is_ok());
+        assert!(check_buckets(&[first.clone(), next.clone(), bucket(0, 24, "c")]).is_ok());
         let repeat = (PathBuf::from("again.json"), bucket(0, 24, "a").1);
-        let again = check_buckets(&[day.clone(), next.clone(), repeat]);
+        let again = check_buckets(&[first.clone(), next.clone(), repeat]);
         assert!(again.unwrap_err().to_string().contains("as in a.json:1"));
-        let hour = check_buckets(&[next, bucket(5, 1, "h"), day]);
+        let hour = check_buckets(&[next, bucket(5, 1, "h"), first]);
         assert!(hour
             .unwrap_err()
             .to_string()
@@ -134,17 +196,22 @@ mod tests {
     }
 
     #[test]
-    fn a_day_grouped_and_not_is_refused_only_when_the_tokens_agree() {
-        let day = NaiveDate::from_ymd_opt(2025, 9, 1).unwrap();
-        let row = |model: Option<&str>, input: u64| ProviderUsage {
-            provider: "openai",
-            model: model.map(str::to_string),
-            day,
-            tokens: [input, 0, 0, 0, input / 10],
-        };
-        let twice = [row(None, 30), row(Some("a"), 10), row(Some("b"), 20)];
-        assert!(check_split(&twice).is_err());
-        let two_orgs = [row(None, 30), row(Some("a"), 10)];
-        assert!(check_split(&two_orgs).is_ok());
+    fn one_times_usage_under_two_groupings_or_one_id_twice_is_refused() {
+        let by_model = day("m", &[(&[("model", "a")], 10), (&[("model", "b")], 20)]);
+        let whole = day("w", &[(&[], 30)]);
+        let by_key = day(
+            "k",
+            &[
+                (&[("api_key_id", "key_1")], 12),
+                (&[("api_key_id", "key_2")], 18),
+            ],
+        );
+        let other_org = day("o", &[(&[], 7)]);
+        assert!(check_buckets(&[by_model.clone(), other_org.clone()]).is_ok());
+        let err = |b: &[(PathBuf, BucketRead)]| check_buckets(b).unwrap_err().to_string();
+        assert!(err(&[by_model.clone(), whole.clone()]).contains("the same tokens as w.json:1"));
+        assert!(err(&[whole, by_key.clone()]).contains("the same tokens as"));
+        let refetch = day("r", &[(&[("api_key_id", "key_1")], 5)]);
+        assert!(err(&[by_key, refetch]).contains("its api_key_id key_1 is in the bucket read at"));
     }
 }

@@ -67,9 +67,14 @@ pub fn check_listings(pages: &[(PathBuf, PageNumber, bool)]) -> Result<()> {
     let mut listings: BTreeMap<(u64, u64, u64), BTreeMap<u64, &Path>> = BTreeMap::new();
     for (path, number, empty) in pages {
         if number.page > number.total_pages && !empty || number.page == 0 {
+            let what = if *empty {
+                "a page of no logs"
+            } else {
+                "a page of logs"
+            };
             return Err(Error::fatal(format!(
-                "{}: a LiteLLM /spend/logs/v2 page numbered {} of {} holds logs: a page's \
-                 number runs from 1 to total_pages",
+                "{}: a LiteLLM /spend/logs/v2 page numbered {} of {}, {what}: a page's number \
+                 runs from 1 to total_pages (a page past the last may be empty)",
                 path.display(),
                 number.page,
                 number.total_pages
