@@ -318,3 +318,32 @@ fn zero_threads_and_empty_attribute_keys_are_refused() {
     );
     assert!(stderr.contains("at least 1"), "{stderr}");
 }
+
+#[test]
+fn a_run_without_out_says_nothing_was_written_and_diff_undoes_a_configs_quiet() {
+    let wd = Workdir::handmade("no-out");
+    let out = wd.output(&[
+        "report",
+        "--spans",
+        "spans",
+        "--usage",
+        "usage.csv",
+        "--pricing",
+        "pricing.toml",
+        "--period",
+        "2025-06",
+        "--min-match",
+        "0",
+        "--quiet",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "tokenledger: note: no --out given: no report was written (--out DIR writes them, \
+         --print FILE prints one)\n"
+    );
+    // A config's `quiet = true` for diff, undone by the flag (it was refused).
+    wd.write("tokenledger.toml", "[diff]\nquiet = true\n");
+    let stderr = wd.fail(&["diff", "may", "june", "--no-quiet"], 2);
+    assert!(!stderr.contains("unexpected argument"), "{stderr}");
+}
