@@ -219,3 +219,19 @@ fn a_usage_report_day_counted_twice_is_refused_not_blamed_on_the_gateway() {
         "{coverage}"
     );
 }
+
+#[test]
+fn a_days_costs_fetched_grouped_and_not_are_refused_when_they_agree() {
+    let wd = two_days_of_costs("paged-costs-grouped");
+    let line_item = r#""line_item": "gpt-4.1-2025-04-14, input""#;
+    let whole = openai_cost_page(9, 1, false).replace(line_item, r#""line_item": null"#);
+    wd.write("bill/whole.json", &whole);
+    let stderr = wd.fail(&RECONCILE, 2);
+    assert!(
+        stderr.contains(
+            "bill/whole.json:1: the openai usage of 2025-09-01 is billed not grouped (2.0) and \
+             grouped (bill/p1.json:1, …) for the same amount"
+        ),
+        "{stderr}"
+    );
+}

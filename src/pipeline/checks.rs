@@ -115,6 +115,7 @@ fn read_invoices(
             fingerprint: None,
         });
     }
+    fetched_once(&lines, intake)?;
     manifests.check_complete(&cur_files)?;
     cur_manifest::check_one_version(&cur_files)?;
     let cut_short = report_pages::cut_short(&context.pages.take(), days(usage));
@@ -147,6 +148,28 @@ fn not_seen(
         ))),
         _ => Ok(()),
     }
+}
+
+/// Refuse a provider's day billed both in one line and in grouped lines of
+/// the same amount: one cost report fetched twice, grouped and not.
+fn fetched_once(lines: &[InvoiceLine], intake: &Intake) -> Result<()> {
+    let Some((whole, grouped)) = crate::reconcile::fetched_twice(lines) else {
+        return Ok(());
+    };
+    let at = |l: &InvoiceLine| {
+        let path = intake.inputs[l.origin.file as usize].path.display();
+        let line = l.origin.line;
+        format!("{path}:{line}")
+    };
+    Err(Error::fatal(format!(
+        "{}: the {} usage of {} is billed not grouped ({}) and grouped ({}, …) for the same \
+         amount: one cost report fetched twice, grouped and not? give one of them",
+        at(whole),
+        whole.provider,
+        whole.day.map_or(String::new(), |d| d.to_string()),
+        whole.amount,
+        at(grouped)
+    )))
 }
 
 /// The run's period as its first and last day, if it has one.

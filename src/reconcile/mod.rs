@@ -30,6 +30,7 @@ use diagnose::{diagnose, name_drifting_rates};
 pub use json::ReconciliationJson;
 pub use names::Names;
 pub use other::{OtherLine, OTHER_SERVICES};
+pub use rollup::fetched_twice;
 use rollup::Rollups;
 
 /// When a difference is a drift.

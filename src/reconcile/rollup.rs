@@ -4,11 +4,15 @@
 //! records they sum are compared with them, and trued up by them, in one
 //! line keyed as the invoice keys it, not per model. Once one bucket of a
 //! provider names no `line_item`, the provider's grouped lines roll into
-//! that line too, day by day.
+//! that line too, day by day: unless they come to the same amount, the
+//! same costs fetched twice ([`fetched_twice`]).
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
-use crate::read::invoice::{InvoiceLine, Meter, ALL_USAGE};
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+
+use crate::read::invoice::{Charge, InvoiceLine, Meter, ALL_USAGE};
 
 /// The model column of a per-request line that sums every model.
 pub const ALL_MODELS: &str = "(all models)";
@@ -72,4 +76,36 @@ impl Rollups {
             _ => line.description.clone(),
         }
     }
+}
+
+/// A provider's day billed both in one line (not grouped) and in grouped
+/// lines that come to the same amount: one cost report fetched twice,
+/// grouped and not, which summed would double the day. The first such
+/// day's ungrouped line and one of its grouped lines. Grouped lines of
+/// another amount are another organisation's bill, summed.
+pub fn fetched_twice(invoice: &[InvoiceLine]) -> Option<(&InvoiceLine, &InvoiceLine)> {
+    type Sides<'l> = (
+        Decimal,
+        Decimal,
+        Option<&'l InvoiceLine>,
+        Option<&'l InvoiceLine>,
+    );
+    let mut days: BTreeMap<(&str, NaiveDate), Sides> = BTreeMap::new();
+    for line in invoice.iter().filter(|l| l.charge == Charge::Usage) {
+        let Some(day) = line.day else { continue };
+        let (whole, grouped, first_whole, first_grouped) =
+            days.entry((&line.provider, day)).or_default();
+        if line.model.is_none() && line.description == ALL_USAGE {
+            *whole += line.amount;
+            first_whole.get_or_insert(line);
+        } else {
+            *grouped += line.amount;
+            first_grouped.get_or_insert(line);
+        }
+    }
+    days.into_values()
+        .find_map(|(whole, grouped, a, b)| match (a, b) {
+            (Some(a), Some(b)) if whole == grouped => Some((a, b)),
+            _ => None,
+        })
 }
