@@ -9,6 +9,7 @@ pub mod flat;
 mod gzip_members;
 pub mod invoice;
 pub mod jaeger;
+pub mod json_field;
 pub mod otlp;
 pub mod otlp_logs;
 mod otlp_value;

@@ -78,7 +78,10 @@ pub(super) fn json_row(
     skips: &mut Skips,
 ) -> Result<()> {
     let lines = serde_json::from_str::<Row>(text)
-        .map_err(|e| ("bad-json", format!("not a billing export row: {e}")))
+        .map_err(|e| {
+            let why = crate::read::json_field::explained(text, &e);
+            ("bad-json", format!("not a billing export row: {why}"))
+        })
         .and_then(|row| {
             let credits = row
                 .credits

@@ -222,8 +222,8 @@ impl<'a> Reader<'a> {
                 self.path.display()
             ))
         };
-        serde_json::from_str(json.map_err(|(_, message)| bad(message))?)
-            .map_err(|e| bad(e.to_string()))
+        let json = json.map_err(|(_, message)| bad(message))?;
+        serde_json::from_str(json).map_err(|e| bad(crate::read::json_field::explained(json, &e)))
     }
 
     /// Read a CSV invoice with `row` turning each record into a line.

@@ -122,9 +122,10 @@ pub fn parse(
     interner: &mut Interner,
 ) -> Result<Option<BilledRequest>, RowError> {
     let log: Invocation = serde_json::from_str(json).map_err(|e| {
+        let why = crate::read::json_field::explained(json, &e);
         (
             "bad-json",
-            format!("not a Bedrock model invocation log record: {e}"),
+            format!("not a Bedrock model invocation log record: {why}"),
         )
     })?;
     let body = log

@@ -77,7 +77,10 @@ pub fn read(
         let mut one = |line: u64, text: Result<&str, RowError>| {
             let log = text.and_then(|t| {
                 serde_json::from_str::<SpendLog>(t)
-                    .map_err(|e| ("bad-json", format!("not a LiteLLM spend log: {e}")))
+                    .map_err(|e| {
+                        let why = crate::read::json_field::explained(t, &e);
+                        ("bad-json", format!("not a LiteLLM spend log: {why}"))
+                    })
                     .and_then(decode_json_text)
             });
             row(

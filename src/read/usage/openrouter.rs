@@ -50,9 +50,10 @@ pub fn parse(
 ) -> Result<Option<BilledRequest>, RowError> {
     let record = serde_json::from_str::<Envelope>(json).map_or(json, |e| e.data.get());
     let generation: Generation = serde_json::from_str(record).map_err(|e| {
+        let why = crate::read::json_field::explained(record, &e);
         (
             "bad-json",
-            format!("not an OpenRouter generation record: {e}"),
+            format!("not an OpenRouter generation record: {why}"),
         )
     })?;
     if generation.id.trim().is_empty() {
