@@ -45,5 +45,6 @@ mod shard;
 mod simulate;
 mod spark;
 mod spill;
+mod spreadsheet_saved;
 mod telemetry;
 mod trust;

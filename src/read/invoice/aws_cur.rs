@@ -69,8 +69,7 @@ pub(super) fn row(
             .as_deref()
             .is_some_and(|p| p.ends_with(BEDROCK_EDITION));
     let start = cloud::parse_day(c.need(r, &START)?).ok_or_else(|| bad_date(c, r, &START))?;
-    let end = c.any(r, &END).and_then(cloud::parse_day);
-    let midnight = c.any(r, &END).is_some_and(cloud::is_midnight);
+    let (end, midnight) = cloud::end_of(c.any_named(r, &END))?;
     let model_service = BEDROCK.contains(&code) || marketplace || usage_type.contains("-mantle-");
     let row = BillRow {
         cloud: Cloud::Aws,
@@ -123,7 +122,7 @@ fn product_name(c: &Columns, r: &csv::StringRecord) -> Option<String> {
 
 fn bad_date(c: &Columns, r: &csv::StringRecord, names: &[&str]) -> RowError {
     match c.any_named(r, names) {
-        Some((name, v)) => ("bad-date", format!("{name}: expected a date, got \"{v}\"")),
+        Some((name, v)) => cloud::bad_day(name, v),
         None => ("missing-field", c.missing(names)),
     }
 }

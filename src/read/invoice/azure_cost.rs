@@ -51,8 +51,7 @@ pub(super) fn row(
 ) -> Result<Option<InvoiceLine>, RowError> {
     let meter = c.any(r, &METER).unwrap_or("");
     let date = c.need(r, &DATE)?;
-    let day = cloud::parse_day(date)
-        .ok_or_else(|| ("bad-date", format!("Date: expected a date, got \"{date}\"")))?;
+    let day = cloud::azure_day(date).ok_or_else(|| cloud::bad_day("Date", date))?;
     let what: Vec<String> = WHAT
         .iter()
         .filter_map(|n| c.any(r, &[n]))

@@ -158,6 +158,37 @@ pub(super) fn parse_day(text: &str) -> Option<NaiveDate> {
         .or_else(|| written_day(text))
 }
 
+/// An Azure export's date: as [`parse_day`], or month first as Azure
+/// writes it (`11/02/2026`). Only Azure's exports write dates so; another
+/// bill's slashed date is a spreadsheet's, which may be day first.
+pub(super) fn azure_day(text: &str) -> Option<NaiveDate> {
+    let date = text.trim().split([' ', 'T']).next()?;
+    parse_day(text).or_else(|| NaiveDate::parse_from_str(date, "%m/%d/%Y").ok())
+}
+
+/// The error for a date column `name` whose value `text` is not a date;
+/// a date written otherwise than a bill writes it is named as a
+/// spreadsheet's (`11/2/2026 0:00`, `02.11.2026`), never guessed.
+pub(super) fn bad_day(name: &str, text: &str) -> RowError {
+    let mut why = format!("{name}: expected a date, got \"{text}\"");
+    if text.contains(['/', '.']) && !text.contains('T') {
+        why += " (a bill writes YYYY-MM-DD: was it saved again by a spreadsheet? export it again)";
+    }
+    ("bad-date", why)
+}
+
+/// A row's exclusive end (column `name`), where it has one: a day, and
+/// whether it is a midnight.
+pub(super) fn end_of(end: Option<(&str, &str)>) -> Result<(Option<NaiveDate>, bool), RowError> {
+    match end {
+        None => Ok((None, false)),
+        Some((name, text)) => match parse_day(text) {
+            Some(day) => Ok((Some(day), is_midnight(text))),
+            None => Err(bad_day(name, text)),
+        },
+    }
+}
+
 /// The date a bill writes, as written, whatever time and offset follow: a
 /// billing period's start is the label of a month, not an instant
 /// (`2026-11-01T00:00:00+09:00` is November's).
@@ -169,8 +200,7 @@ pub(super) fn written_day(text: &str) -> Option<NaiveDate> {
     if text.len() == 8 && text.bytes().all(|b| b.is_ascii_digit()) {
         return NaiveDate::parse_from_str(text, "%Y%m%d").ok();
     }
-    let date = text.split([' ', 'T']).next()?;
-    NaiveDate::parse_from_str(date, "%m/%d/%Y").ok()
+    None
 }
 
 /// Whether a bill's timestamp is a UTC midnight (an exclusive end that
@@ -208,16 +238,21 @@ fn parse_utc(text: &str) -> Option<NaiveDateTime> {
 }
 
 /// The billing period's first day from the first of `names` a row has
-/// (see [`written_day`]), `None` when it has none; an error names the column.
+/// (see [`written_day`]; Azure's `BillingPeriodStartDate` also month
+/// first), `None` when it has none; an error names the column.
 pub(super) fn billing_period(
     c: &Columns,
     r: &csv::StringRecord,
     names: &[&str],
 ) -> Result<Option<NaiveDate>, RowError> {
+    let azure = names.contains(&"BillingPeriodStartDate");
     c.any_named(r, names)
         .map(|(name, v)| {
-            written_day(v)
-                .ok_or_else(|| ("bad-date", format!("{name}: expected a date, got \"{v}\"")))
+            let day = match azure {
+                true => written_day(v).or_else(|| azure_day(v)),
+                false => written_day(v),
+            };
+            day.ok_or_else(|| bad_day(name, v))
         })
         .transpose()
 }
@@ -251,12 +286,17 @@ mod tests {
             ("2028-03-01 01:00:00+0530", "2028-02-29"),
             ("2026-03-14 09:00:00 UTC", "2026-03-14"),
             ("2025-06-01", "2025-06-01"),
-            ("06/01/2025", "2025-06-01"),
             ("20250601", "2025-06-01"),
         ];
         for (text, utc) in cases {
             assert_eq!(day(text).as_deref(), Some(utc), "{text}");
         }
+        // Month first is Azure's alone; elsewhere a slashed date is refused.
+        assert_eq!(day("06/01/2025"), None);
+        assert_eq!(
+            azure_day("06/01/2025").map(|d| d.to_string()).as_deref(),
+            Some("2025-06-01")
+        );
         assert_eq!(day("2028-02-29T16:00-08:00").as_deref(), Some("2028-03-01"));
         // A billing period is the month it is written in.
         let period = written_day("2026-11-01T00:00:00+09:00").unwrap();

@@ -40,15 +40,10 @@ pub(super) fn row(
     }
     .unwrap_or("");
     let start = c.need(r, &START)?;
-    let start_day = cloud::parse_day(start).ok_or_else(|| {
-        (
-            "bad-date",
-            format!("ChargePeriodStart: expected a timestamp, got \"{start}\""),
-        )
-    })?;
-    let end = c.any(r, &END);
-    let midnight = end.is_some_and(cloud::is_midnight);
-    let days = cloud::days(start_day, end.and_then(cloud::parse_day), midnight);
+    let start_day =
+        cloud::parse_day(start).ok_or_else(|| cloud::bad_day("ChargePeriodStart", start))?;
+    let (end, midnight) = cloud::end_of(c.any_named(r, &END))?;
+    let days = cloud::days(start_day, end, midnight);
     let usd = reader
         .in_usd()
         .then(|| c.any(r, &["x_BilledCostInUsd"]))

@@ -72,6 +72,7 @@ impl InvoiceFormat {
                     h.trim()
                         .trim_matches('"')
                         .trim_start_matches('\u{feff}')
+                        .trim()
                         .to_string()
                 })
                 .collect();

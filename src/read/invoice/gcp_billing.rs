@@ -167,17 +167,9 @@ fn number(raw: &RawValue) -> &str {
 
 /// The invoice lines of one export row: the row, then each credit.
 fn lines_of(reader: &Reader, f: Fields, line: u64) -> Result<Vec<InvoiceLine>, RowError> {
-    let start = cloud::parse_day(f.start).ok_or_else(|| {
-        (
-            "bad-date",
-            format!(
-                "usage_start_time: expected a timestamp, got \"{}\"",
-                f.start
-            ),
-        )
-    })?;
-    let end = f.end.and_then(cloud::parse_day);
-    let midnight = f.end.is_some_and(cloud::is_midnight);
+    let start =
+        cloud::parse_day(f.start).ok_or_else(|| cloud::bad_day("usage_start_time", f.start))?;
+    let (end, midnight) = cloud::end_of(f.end.map(|end| ("usage_end_time", end)))?;
     let days = Some(cloud::days(start, end, midnight));
     let amount = |text: &str, what: &str| {
         parse_amount(text).ok_or_else(|| {

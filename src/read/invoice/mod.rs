@@ -384,8 +384,9 @@ impl Columns {
         parse_amount(v).ok_or_else(|| bad_amount(name, v))
     }
 
+    /// The field `name` (any case, as formats are detected), trimmed.
     pub(super) fn get<'r>(&self, r: &'r csv::StringRecord, name: &str) -> Option<&'r str> {
-        let i = self.0.iter().position(|h| h == name)?;
+        let i = self.0.iter().position(|h| h.eq_ignore_ascii_case(name))?;
         r.get(i).map(str::trim)
     }
 

@@ -135,6 +135,24 @@ pub fn parse_text(path: &Path, text: &str, skips: &mut Skips) -> Result<Report> 
     Ok(report)
 }
 
+/// The columns an OpenAI usage CSV must have: its time and every count read.
+const OPENAI_CSV_COLUMNS: [&str; 4] = [
+    "start_time",
+    "input_tokens",
+    "input_cached_tokens",
+    "output_tokens",
+];
+
+/// The columns an Anthropic Console usage CSV must have.
+const ANTHROPIC_CSV_COLUMNS: [&str; 6] = [
+    "usage_date_utc",
+    "usage_input_tokens_no_cache",
+    "usage_input_tokens_cache_read",
+    "usage_input_tokens_cache_write_5m",
+    "usage_input_tokens_cache_write_1h",
+    "usage_output_tokens",
+];
+
 /// Each row of a usage CSV (`format`), with its line, to `each`; its rows
 /// of one time, as buckets.
 fn csv_rows(
@@ -152,6 +170,21 @@ fn csv_rows(
         .clone();
     let line = reader.position().line().saturating_sub(1).max(1);
     check_header(path, line, headers.iter().map(|h| h.trim().as_bytes()))?;
+    let required = match format {
+        Format::OpenAiCsv => &OPENAI_CSV_COLUMNS[..],
+        _ => &ANTHROPIC_CSV_COLUMNS[..],
+    };
+    let missing: Vec<&str> = (required.iter().copied())
+        .filter(|name| !headers.iter().any(|h| h.trim() == *name))
+        .collect();
+    if !missing.is_empty() {
+        return Err(Error::fatal(format!(
+            "{}:{line}: the usage CSV's header lacks {}: a count without its column would read \
+             as 0",
+            path.display(),
+            missing.join(", ")
+        )));
+    }
     let mut buckets: BTreeMap<_, BucketRead> = BTreeMap::new();
     for record in reader.records() {
         let record = record.map_err(|e| csv_error(path, text, e))?;
@@ -427,17 +460,29 @@ fn anthropic_result(r: &serde_json::Map<String, Value>) -> std::result::Result<[
     ])
 }
 
+/// The earliest plausible bucket start, in unix seconds (2000-01-01): a
+/// smaller number is not a time a usage report writes (an Excel serial
+/// date, 45809, would be a day of 1970).
+const EARLIEST_BUCKET: i64 = 946_684_800;
+
 fn csv_day(text: &str, name: &str) -> std::result::Result<NaiveDate, RowError> {
     let whole = text.strip_suffix(".0").unwrap_or(text);
     whole
         .parse::<i64>()
         .ok()
+        .filter(|t| *t >= EARLIEST_BUCKET)
         .and_then(|t| DateTime::<Utc>::from_timestamp(t, 0).map(|t| t.date_naive()))
         .or_else(|| NaiveDate::parse_from_str(text.get(..10).unwrap_or(text), "%Y-%m-%d").ok())
         .ok_or_else(|| {
             (
                 "bad-date",
-                format!("{name}: expected a date or unix seconds, got \"{text}\""),
+                format!(
+                    "{name}: expected a date or unix seconds, got \"{text}\"{}",
+                    match whole.parse::<i64>() {
+                        Ok(_) => " (a spreadsheet's serial date? write YYYY-MM-DD)",
+                        Err(_) => "",
+                    }
+                ),
             )
         })
 }
@@ -476,7 +521,7 @@ impl<'a> CsvRow<'a> {
     fn get(&self, name: &str) -> &'a str {
         self.headers
             .iter()
-            .position(|h| h == name)
+            .position(|h| h.trim() == name)
             .and_then(|i| self.record.get(i))
             .unwrap_or("")
             .trim()

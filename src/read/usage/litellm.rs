@@ -105,6 +105,13 @@ pub fn read(
     let mut lines = CsvLines::new(source);
     let headers = csv::StringRecord::from_byte_record(lines.header(path)?)
         .map_err(|_| Error::fatal(format!("{}: the header is not UTF-8", path.display())))?;
+    if !headers.iter().any(|h| h.trim() == "metadata") {
+        return Err(Error::fatal(format!(
+            "{}: the spend logs CSV's header lacks metadata, where LiteLLM keeps each request's \
+             cache split: without it cached tokens would be priced as uncached input",
+            path.display()
+        )));
+    }
     let mut record = csv::ByteRecord::new();
     while let Some((line, parsed)) = lines.next(path, &mut record)? {
         let log = match parsed {
@@ -156,7 +163,7 @@ fn from_csv(headers: &csv::StringRecord, record: &csv::StringRecord) -> Result<S
     let get = |name: &str| {
         headers
             .iter()
-            .position(|h| h == name)
+            .position(|h| h.trim() == name)
             .and_then(|i| record.get(i))
             .map(str::trim)
             .filter(|v| !v.is_empty())

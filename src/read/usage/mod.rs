@@ -131,7 +131,7 @@ impl UsageFormat {
                 .next()
                 .unwrap_or("")
                 .split(',')
-                .map(|h| h.trim().trim_matches('"'))
+                .map(|h| h.trim().trim_matches('"').trim())
                 .collect();
             let column = |name: &str| header.contains(&name);
             if column("request_id") && column("uncached_input_tokens") {
