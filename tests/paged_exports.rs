@@ -224,6 +224,13 @@ fn a_usage_report_day_counted_twice_is_refused_not_blamed_on_the_gateway() {
 fn a_days_costs_fetched_grouped_and_not_are_refused_when_they_agree() {
     let wd = two_days_of_costs("paged-costs-grouped");
     let line_item = r#""line_item": "gpt-4.1-2025-04-14, input""#;
+    // A day of $0 both ways (two organisations' idle day) proves nothing.
+    let zero = |page: String| page.replace("\"value\": 2.0", "\"value\": 0.0");
+    let idle = zero(openai_cost_page(9, 3, false));
+    wd.write("bill/idle-grouped.json", &idle);
+    let idle_whole = idle.replace(line_item, r#""line_item": null"#);
+    wd.write("bill/idle-whole.json", &idle_whole);
+    wd.run(&RECONCILE);
     let whole = openai_cost_page(9, 1, false).replace(line_item, r#""line_item": null"#);
     wd.write("bill/whole.json", &whole);
     let stderr = wd.fail(&RECONCILE, 2);

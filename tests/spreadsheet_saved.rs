@@ -77,6 +77,16 @@ fn a_usage_reports_serial_date_or_lost_column_is_refused_and_padded_headers_read
         stderr.contains("report.csv:1: the usage CSV's header lacks usage_output_tokens"),
         "{stderr}"
     );
+    // An export of before 1-hour caching: one cache write column.
+    let single = header.replace(
+        "usage_input_tokens_cache_write_5m,usage_input_tokens_cache_write_1h",
+        "usage_input_tokens_cache_write",
+    );
+    wd.write(
+        "report.csv",
+        &format!("{single}\n2026-11-02,claude-sonnet-4-6,10,0,0,5\n"),
+    );
+    wd.run(&args);
     // A padded last column is the column.
     let padded = format!("{header} \n2026-11-02,claude-sonnet-4-6,10,0,0,0,5\n");
     wd.write("report.csv", &padded);

@@ -78,8 +78,12 @@ impl Rollups {
     }
 }
 
+/// A billion: amounts alike to a billionth of themselves are the same.
+const BILLION: Decimal = Decimal::from_parts(1_000_000_000, 0, 0, false, 0);
+
 /// A provider's day billed both in one line (not grouped) and in grouped
-/// lines that come to the same amount: one cost report fetched twice,
+/// lines that come to the same amount (to a billionth; a day of $0 is
+/// never refused): one cost report fetched twice,
 /// grouped and not, which summed would double the day. The first such
 /// day's ungrouped line and one of its grouped lines. Grouped lines of
 /// another amount are another organisation's bill, summed.
@@ -103,9 +107,12 @@ pub fn fetched_twice(invoice: &[InvoiceLine]) -> Option<(&InvoiceLine, &InvoiceL
             first_grouped.get_or_insert(line);
         }
     }
+    // The same costs to a billionth (a float's last digit may differ); a
+    // day of nothing is no evidence of anything.
+    let alike = |w: Decimal, g: Decimal| !w.is_zero() && (w - g).abs() <= w.abs() / BILLION;
     days.into_values()
         .find_map(|(whole, grouped, a, b)| match (a, b) {
-            (Some(a), Some(b)) if whole == grouped => Some((a, b)),
+            (Some(a), Some(b)) if alike(whole, grouped) => Some((a, b)),
             _ => None,
         })
 }

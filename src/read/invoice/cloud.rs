@@ -150,8 +150,9 @@ fn usage(reader: &Reader, row: &BillRow, mut line: InvoiceLine) -> InvoiceLine {
 
 /// A UTC day from a bill's date or timestamp: `2025-06-01`,
 /// `2025-06-01T00:00:00.000Z`, `2026-03-14 09:00:00 UTC`, a time with an
-/// offset (`2028-02-29T20:00:00-08:00` is March 1st in UTC), Azure's
-/// `06/01/2025` (month first), or a query's `20250601`.
+/// offset (`2028-02-29T20:00:00-08:00` is March 1st in UTC), or a query's
+/// `20250601`; never a slashed date (Azure's month first is
+/// [`azure_day`]'s).
 pub(super) fn parse_day(text: &str) -> Option<NaiveDate> {
     parse_utc(text)
         .map(|time| time.date())

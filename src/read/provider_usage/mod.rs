@@ -143,14 +143,22 @@ const OPENAI_CSV_COLUMNS: [&str; 4] = [
     "output_tokens",
 ];
 
-/// The columns an Anthropic Console usage CSV must have.
-const ANTHROPIC_CSV_COLUMNS: [&str; 6] = [
+/// The columns an Anthropic Console usage CSV must have (its cache writes
+/// as `usage_input_tokens_cache_write_5m` and `_1h`, or, in an export of
+/// before 1-hour caching, one `usage_input_tokens_cache_write`).
+const ANTHROPIC_CSV_COLUMNS: [&str; 4] = [
     "usage_date_utc",
     "usage_input_tokens_no_cache",
     "usage_input_tokens_cache_read",
+    "usage_output_tokens",
+];
+
+/// An Anthropic Console CSV's cache write columns: both lifetimes, or the
+/// one of an export of before 1-hour caching (5-minute writes).
+const ANTHROPIC_CACHE_WRITES: [&str; 3] = [
     "usage_input_tokens_cache_write_5m",
     "usage_input_tokens_cache_write_1h",
-    "usage_output_tokens",
+    "usage_input_tokens_cache_write",
 ];
 
 /// Each row of a usage CSV (`format`), with its line, to `each`; its rows
@@ -174,9 +182,12 @@ fn csv_rows(
         Format::OpenAiCsv => &OPENAI_CSV_COLUMNS[..],
         _ => &ANTHROPIC_CSV_COLUMNS[..],
     };
-    let missing: Vec<&str> = (required.iter().copied())
-        .filter(|name| !headers.iter().any(|h| h.trim() == *name))
-        .collect();
+    let has = |name: &str| headers.iter().any(|h| h.trim() == name);
+    let mut missing: Vec<&str> = required.iter().copied().filter(|n| !has(n)).collect();
+    let [five, hour, one] = ANTHROPIC_CACHE_WRITES;
+    if format == Format::AnthropicCsv && !(has(five) && has(hour) || has(one)) {
+        missing.extend([five, hour]);
+    }
     if !missing.is_empty() {
         return Err(Error::fatal(format!(
             "{}:{line}: the usage CSV's header lacks {}: a count without its column would read \
@@ -498,7 +509,7 @@ impl<'a> CsvRow<'a> {
     /// `model_version`).
     fn column<'n>(&self, name: &'n str) -> &'n str {
         match name {
-            "model" if self.headers.iter().any(|h| h == "model_version") => "model_version",
+            "model" if self.headers.iter().any(|h| h.trim() == "model_version") => "model_version",
             name => name,
         }
     }
@@ -563,10 +574,13 @@ fn anthropic_csv_row(row: &CsvRow) -> std::result::Result<ProviderUsage, RowErro
                 get("usage_input_tokens_cache_read"),
                 "usage_input_tokens_cache_read",
             )?,
-            text_count(
-                get("usage_input_tokens_cache_write_5m"),
-                "usage_input_tokens_cache_write_5m",
-            )?,
+            match get("usage_input_tokens_cache_write_5m") {
+                "" => text_count(
+                    get("usage_input_tokens_cache_write"),
+                    "usage_input_tokens_cache_write",
+                )?,
+                five => text_count(five, "usage_input_tokens_cache_write_5m")?,
+            },
             text_count(
                 get("usage_input_tokens_cache_write_1h"),
                 "usage_input_tokens_cache_write_1h",

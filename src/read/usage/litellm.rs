@@ -105,10 +105,13 @@ pub fn read(
     let mut lines = CsvLines::new(source);
     let headers = csv::StringRecord::from_byte_record(lines.header(path)?)
         .map_err(|_| Error::fatal(format!("{}: the header is not UTF-8", path.display())))?;
-    if !headers.iter().any(|h| h.trim() == "metadata") {
+    let has = |name: &str| headers.iter().any(|h| h.trim() == name);
+    let cache_columns = has("cache_read_input_tokens") || has("cache_creation_input_tokens");
+    if !has("metadata") && !cache_columns {
         return Err(Error::fatal(format!(
-            "{}: the spend logs CSV's header lacks metadata, where LiteLLM keeps each request's \
-             cache split: without it cached tokens would be priced as uncached input",
+            "{}: the spend logs CSV's header lacks metadata (and cache_read_input_tokens), where \
+             LiteLLM keeps each request's cache split: without it cached tokens would be priced \
+             as uncached input",
             path.display()
         )));
     }
