@@ -10,7 +10,9 @@
 //!   Console usage CSV.
 //!
 //! Rows of a report not grouped by model compare against all the provider's
-//! models that day.
+//! models that day. Each report's buckets are kept ([`BucketRead`]) for the
+//! checks that count each provider's tokens once across reports
+//! ([`check_buckets`]), and its pages for whether it was read to its last.
 
 mod buckets;
 mod once;
