@@ -72,17 +72,24 @@ fn remove_leftover(kind: &str, path: &Path, target: &Path) -> Result<()> {
 
 /// Remove a run's temporary directory: one holding a manifest (a run that
 /// failed or was killed while it committed; or the previous output, swapped
-/// out of its place) loses its listed files only; one without, written
-/// file by file, loses the plain files named as a tokenledger output is
-/// ([`is_output_name`]) when it holds plain files alone, and goes only
-/// once empty: a file put there by someone else stays, and so does the
-/// directory holding it.
+/// out of its place) loses its listed files unchanged; the files it does
+/// not list (none, in a directory written file by file; those after the
+/// place a manifest was cut short) are removed when named as a tokenledger
+/// output is ([`is_output_name`]) and the directory holds plain files
+/// alone. It goes only once empty: a file put there by someone else stays,
+/// and so does the directory holding it.
 pub(super) fn remove_temp(dir: &Path) {
+    // A manifest cut short (a run killed while it wrote it) lists only some
+    // of the files written before it: the others go by their names, as in
+    // a directory without one. A listed file that changed stays.
+    let listed = Manifest::read(dir).unwrap_or_default();
     if dir.join(MANIFEST).is_file() {
         let _ = remove_output(dir, Check::Hash);
-    } else if holds_files_only(dir) {
+    }
+    if holds_files_only(dir) {
         for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-            if is_output_name(&entry.file_name().to_string_lossy()) {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if is_output_name(&name) && !listed.lists(&name) {
                 let _ = std::fs::remove_file(entry.path());
             }
         }
@@ -211,5 +218,32 @@ mod tests {
         std::fs::write(dir.join("ledger.csv"), "x").unwrap();
         remove_temp(&dir);
         assert!(!dir.exists());
+    }
+
+    #[test]
+    fn a_temp_whose_manifest_was_cut_short_goes_whole_but_a_changed_file() {
+        let dir = std::env::temp_dir().join(format!("tokenledger-cut-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let written = [
+            ("by_agent.csv", "a"),
+            ("by_tenant.csv", "t"),
+            ("summary.json", "s"),
+        ];
+        for (name, text) in written {
+            std::fs::write(dir.join(name), text).unwrap();
+        }
+        // Killed while it wrote the manifest: by_agent.csv listed, the rest not yet.
+        let sha = crate::manifest::sha256(b"a");
+        let cut = format!("{sha}  by_agent.csv\n{}", &sha[..9]);
+        std::fs::write(dir.join(MANIFEST), cut).unwrap();
+        remove_temp(&dir);
+        assert!(!dir.exists());
+        // A listed file changed since stays, and so does its directory.
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("by_agent.csv"), "changed").unwrap();
+        std::fs::write(dir.join(MANIFEST), format!("{sha}  by_agent.csv\n")).unwrap();
+        remove_temp(&dir);
+        assert!(dir.join("by_agent.csv").exists());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
