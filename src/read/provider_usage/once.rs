@@ -29,7 +29,7 @@ type Summed<'b> = ([u64; 5], &'b Placed);
 /// under two groupings or ids (each bucket with the file it was read
 /// from). Buckets of the same times and other results are summed: two
 /// organisations' reports.
-pub fn check_buckets(buckets: &[(PathBuf, BucketRead)]) -> Result<()> {
+pub fn check_buckets(buckets: &[Placed]) -> Result<()> {
     let mut seen = BucketsSeen::default();
     for (path, b) in buckets {
         let key = format!("{} {:?} {}", b.provider, b.times, b.content);
@@ -46,9 +46,9 @@ pub fn check_buckets(buckets: &[(PathBuf, BucketRead)]) -> Result<()> {
             ));
         }
     }
-    let mut by_time: Vec<&(PathBuf, BucketRead)> = buckets.iter().collect();
+    let mut by_time: Vec<&Placed> = buckets.iter().collect();
     by_time.sort_by_key(|(_, b)| (b.provider, b.times));
-    let mut reach: Option<&(PathBuf, BucketRead)> = None;
+    let mut reach: Option<&Placed> = None;
     for bucket in by_time {
         let (path, b) = bucket;
         if let Some((first_path, first)) = reach.filter(|(_, r)| r.provider == b.provider) {
@@ -129,12 +129,12 @@ fn check_groupings(buckets: &[Placed]) -> Result<()> {
 }
 
 /// Where a bucket was read: `FILE:LINE`.
-fn place((path, bucket): &(PathBuf, BucketRead)) -> String {
+fn place((path, bucket): &Placed) -> String {
     format!("{}:{}", path.display(), bucket.line)
 }
 
 /// The error for a bucket that gives usage given already, `why`.
-fn twice((path, bucket): &(PathBuf, BucketRead), why: &str) -> Error {
+fn twice((path, bucket): &Placed, why: &str) -> Error {
     Error::record(
         path,
         bucket.line,
