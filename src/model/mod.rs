@@ -15,7 +15,7 @@ pub use costs::Costs;
 pub use ids::{RequestIds, MAX_ID_BYTES};
 pub use refs::Refs;
 pub use time::Timestamp;
-pub use tokens::{Tokens, MAX_TOKENS};
+pub use tokens::{whole_tokens, Tokens, MAX_TOKENS};
 
 /// The five billable token types, in report column order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -7,6 +7,12 @@ use super::TokenType;
 /// of money far inside the exact decimal range.
 pub const MAX_TOKENS: u64 = 1_000_000_000_000;
 
+/// A count written as a floating-point number (`1000.0`, a pipeline that
+/// retyped it), if it is whole, non-negative and at most [`MAX_TOKENS`].
+pub fn whole_tokens(f: f64) -> Option<u64> {
+    (f >= 0.0 && f.fract() == 0.0 && f <= MAX_TOKENS as f64).then_some(f as u64)
+}
+
 /// Token counts of one request, indexed by [`TokenType::index`], then its
 /// reasoning count (a part of the output count). Each is at most
 /// [`MAX_TOKENS`], under 2^40, so each is held in 5 bytes (30, not 48: a

@@ -18,6 +18,18 @@ pub fn explained(text: &str, error: &serde_json::Error) -> String {
     }
 }
 
+/// `text` read as a `T` (a record of the format named `what`), or a bad
+/// record whose message says where its type error is.
+pub fn from_json<'t, T: serde::Deserialize<'t>>(
+    text: &'t str,
+    what: &str,
+) -> Result<T, crate::read::usage::RowError> {
+    serde_json::from_str(text).map_err(|e| {
+        let why = explained(text, &e);
+        ("bad-json", format!("not {what}: {why}"))
+    })
+}
+
 /// A container open at a place in the text: an object with the key whose
 /// value is being read, or an array with the index of its element.
 enum Frame<'t> {

@@ -30,7 +30,7 @@ use super::otlp_value::{AnyValue, KeyValue, Resource};
 use super::span::{compact, AttrKeys, Attributes, Ids, Scalar};
 use super::usage::parse_timestamp;
 use crate::intern::Interner;
-use crate::model::{Origin, Span, Timestamp, MAX_TOKENS};
+use crate::model::{whole_tokens, Origin, Span, Timestamp, MAX_TOKENS};
 
 /// One OTLP `LogsData` document (a line of the Collector's file exporter).
 #[derive(Deserialize)]
@@ -141,9 +141,7 @@ impl Event<'_, '_> {
             Scalar::Text(t) => t.trim().parse().ok(),
             // A pipeline that retyped the count (`doubleValue: 1000.0`), as
             // the JSON usage readers take a whole number written so.
-            Scalar::Float(f) if f >= 0.0 && f.fract() == 0.0 && f <= MAX_TOKENS as f64 => {
-                Some(f as u64)
-            }
+            Scalar::Float(f) => whole_tokens(f),
             _ => None,
         }
     }

@@ -77,12 +77,8 @@ pub(super) fn json_row(
     out: &mut Vec<InvoiceLine>,
     skips: &mut Skips,
 ) -> Result<()> {
-    let lines = serde_json::from_str::<Row>(text)
-        .map_err(|e| {
-            let why = crate::read::json_field::explained(text, &e);
-            ("bad-json", format!("not a billing export row: {why}"))
-        })
-        .and_then(|row| {
+    let lines =
+        crate::read::json_field::from_json::<Row>(text, "a billing export row").and_then(|row| {
             let credits = row
                 .credits
                 .iter()

@@ -361,10 +361,7 @@ fn bucket_day(start: &Value) -> std::result::Result<(DateTime<Utc>, NaiveDate), 
 }
 
 fn page(json: &str) -> std::result::Result<Page, RowError> {
-    serde_json::from_str(json).map_err(|e| {
-        let why = crate::read::json_field::explained(json, &e);
-        ("bad-json", format!("not a usage report page: {why}"))
-    })
+    crate::read::json_field::from_json(json, "a usage report page")
 }
 
 /// The rows of one page of `provider`'s report (`kind`), each result's

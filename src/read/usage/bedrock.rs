@@ -121,13 +121,8 @@ pub fn parse(
     line: u64,
     interner: &mut Interner,
 ) -> Result<Option<BilledRequest>, RowError> {
-    let log: Invocation = serde_json::from_str(json).map_err(|e| {
-        let why = crate::read::json_field::explained(json, &e);
-        (
-            "bad-json",
-            format!("not a Bedrock model invocation log record: {why}"),
-        )
-    })?;
+    let log: Invocation =
+        crate::read::json_field::from_json(json, "a Bedrock model invocation log record")?;
     let body = log
         .output
         .output_body_json

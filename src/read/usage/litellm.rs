@@ -33,6 +33,7 @@ use crate::error::{Error, Result};
 use crate::intern::{Interner, LabelSet, Sym};
 use crate::model::{BilledRequest, Modality, Origin, Rare, Service, UsageRecord};
 use crate::read::csv_lines::CsvLines;
+use crate::read::json_field::from_json;
 
 /// One spend-log row, from JSON or CSV.
 #[derive(Debug, Default, Deserialize)]
@@ -76,12 +77,7 @@ pub fn read(
     if json {
         let mut one = |line: u64, text: Result<&str, RowError>| {
             let log = text.and_then(|t| {
-                serde_json::from_str::<SpendLog>(t)
-                    .map_err(|e| {
-                        let why = crate::read::json_field::explained(t, &e);
-                        ("bad-json", format!("not a LiteLLM spend log: {why}"))
-                    })
-                    .and_then(decode_json_text)
+                from_json::<SpendLog>(t, "a LiteLLM spend log").and_then(decode_json_text)
             });
             row(
                 line,

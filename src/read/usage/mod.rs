@@ -29,7 +29,9 @@ pub use time::{parse_timestamp, parse_utc_timestamp};
 
 use crate::error::{Error, Result, Skips};
 use crate::intern::Interner;
-use crate::model::{bare_model, BilledRequest, Modality, TokenType, Tokens, MAX_TOKENS};
+use crate::model::{
+    bare_model, whole_tokens, BilledRequest, Modality, TokenType, Tokens, MAX_TOKENS,
+};
 use crate::money::parse_amount;
 
 /// The usage formats tokenledger reads.
@@ -299,9 +301,7 @@ pub fn json_count(value: Option<&serde_json::Value>, name: &str) -> Result<Optio
         },
         Some(Value::Number(n)) => match (n.as_u64(), n.as_f64()) {
             (Some(whole), _) => count(Some(whole), name).map(Some),
-            (None, Some(f)) if f >= 0.0 && f.fract() == 0.0 && f <= MAX_TOKENS as f64 => {
-                Ok(Some(f as u64))
-            }
+            (None, Some(f)) => whole_tokens(f).map_or_else(|| bad(n.to_string()), |c| Ok(Some(c))),
             _ => bad(n.to_string()),
         },
         Some(other) => bad(other.to_string()),

@@ -49,13 +49,8 @@ pub fn parse(
     interner: &mut Interner,
 ) -> Result<Option<BilledRequest>, RowError> {
     let record = serde_json::from_str::<Envelope>(json).map_or(json, |e| e.data.get());
-    let generation: Generation = serde_json::from_str(record).map_err(|e| {
-        let why = crate::read::json_field::explained(record, &e);
-        (
-            "bad-json",
-            format!("not an OpenRouter generation record: {why}"),
-        )
-    })?;
+    let generation: Generation =
+        crate::read::json_field::from_json(record, "an OpenRouter generation record")?;
     if generation.id.trim().is_empty() {
         return Err(("missing-request-id", "id is empty".into()));
     }
