@@ -13,6 +13,7 @@ use genai_prices::{Calculator, PriceRequest, Usage as CatalogUsage};
 use rust_decimal::Decimal;
 
 use crate::error::Result;
+use crate::glob::is_glob;
 use crate::model::{Tier, TokenType};
 use crate::price::{PriceTable, Qualifiers};
 
@@ -114,7 +115,11 @@ pub fn every_entry(
             Some(_) => continue,
             None => entry.effective_from,
         };
-        for model in entry.patterns.iter().filter(|p| !p.contains(['*', ' '])) {
+        for model in entry
+            .patterns
+            .iter()
+            .filter(|p| !is_glob(p) && !p.contains(' '))
+        {
             used.insert((entry.provider.clone(), model.clone(), date));
         }
     }
@@ -173,6 +178,9 @@ pub fn compare(checked: Checked) -> Result<Comparison> {
                 continue;
             };
             for (t, ours) in TokenType::ALL.into_iter().zip(ours) {
+                if unknown_to_the_catalog(t, &theirs) {
+                    continue;
+                }
                 let Some(ours) = ours.filter(|o| differs(*o, theirs[t.index()])) else {
                     continue;
                 };
@@ -326,6 +334,17 @@ fn catalog_tier_rates(
         ])?,
         rate(&["output_tokens"])?,
     ])
+}
+
+/// Whether the catalog's rate of `t` is no rate of its own: a 1-hour
+/// cache write at its 5-minute rate is genai-prices' stand-in where it
+/// lists none (Anthropic bills 2x input, docs/genai_prices.py).
+fn unknown_to_the_catalog(t: TokenType, theirs: &[f64; 5]) -> bool {
+    let (one_hour, five_minutes) = (
+        TokenType::CacheWrite1h.index(),
+        TokenType::CacheWrite5m.index(),
+    );
+    t == TokenType::CacheWrite1h && theirs[one_hour] == theirs[five_minutes]
 }
 
 /// Whether our exact rate and the catalog's float differ.

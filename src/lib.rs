@@ -21,6 +21,7 @@ pub mod coverage;
 pub mod diff;
 pub mod dimension;
 pub mod error;
+pub mod glob;
 pub mod hash;
 pub mod intern;
 pub mod join;

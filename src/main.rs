@@ -76,7 +76,10 @@ fn run(cli: Cli, config_file: Option<std::path::PathBuf>) -> Result<cmd::Outcome
     match cli.command {
         Command::Report(args) => cmd::report::run(&args.config(config_file)?),
         Command::Merge(args) => cmd::merge::run(&args.config(config_file)?),
-        Command::Partition(args) => cmd::partition::run(&args.config(), args.quiet()).map(pass),
+        Command::Partition(args) => match args.config() {
+            Some(config) => cmd::partition::run(&config, args.quiet()).map(pass),
+            None => cmd::partition::list(&args.spans).map(pass),
+        },
         Command::Reconcile(args) => cmd::reconcile::run(&args.config(config_file)?),
         Command::Diff(args) => cmd::diff::run(&args.config()),
         Command::Simulate(args) => {

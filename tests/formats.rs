@@ -132,6 +132,7 @@ fn real_openrouter_and_bedrock_records() {
     wd.write(
         "pricing.toml",
         "version = \"t\"\ncurrency = \"USD\"\n[[model]]\nprovider = \"infermatic\"\nmatch = [\"l3-stheno-8b\"]\neffective_from = 2024-01-01\ninput = 1\noutput = 2\ncache_read = 0.5\ncache_write_5m = 1\ncache_write_1h = 1\n[model.tiers.priority]\nmultiplier = 2\n\
+         [model.requests]\nweb_search_results = 4\n\
          [[model]]\nprovider = \"aws.bedrock\"\nmatch = [\"amazon.nova-lite-v1\"]\neffective_from = 2024-12-03\ninput = 0.06\noutput = 0.24\ncache_read = 0.015\ncache_write_5m = 0.06\ncache_write_1h = 0.06\n",
     );
     let span = r#"{"name":"chat l3-stheno-8b","trace_id":"0af7651916cd43dd8448eb211c80319c","span_id":"00f067aa0ba902b7","attributes":{"gen_ai.operation.name":"chat","gen_ai.response.id":"chatcmpl-791bcf62-080e-4568-87d0-94c72e3b4946","tenant.id":"acme"}}"#;
@@ -149,10 +150,12 @@ fn real_openrouter_and_bedrock_records() {
         "--quiet",
     ]);
     // In the priority tier it was served in, at twice every rate:
-    // (7×1 + 3×0.5 + 25×2) × 2 = 0.000117; its share beside Nova's 0.00000936 is 92.59 %.
+    // (7×1 + 3×0.5 + 25×2) × 2 = 0.000117; its 5 web-search results at $4
+    // per 1,000 are 0.02 more (a fee, no tier's): 0.020117, 99.95 % beside
+    // Nova's 0.00000936.
     assert_eq!(
         row(&wd.read("out/by_tenant.csv"), "acme"),
-        "acme,1,7,3,0,0,25,5,0.000014,0.000003,0.000000,0.000100,0.000117,92.59,0.3000"
+        "acme,1,7,3,0,0,25,5,5,0.000014,0.000003,0.000000,0.000100,0.020000,0.020117,99.95,0.3000"
     );
     assert!(wd.read("out/unattributed.csv").contains("\nff4b6c63-5561-4431-93b8-06a817275900,2025-03-11T00:38:02Z,aws.bedrock,amazon.nova-lite-v1,4,0,0,0,38,0,false,0.000009,,,usage/bedrock.json:1,identity.arn=arn:aws:iam::XXXXXXXXXXXX:user/dheeraj\n"));
 }

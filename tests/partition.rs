@@ -1,8 +1,9 @@
 //! `partition` refuses what it cannot cut exactly (a bad id, a torn line),
 //! naming the file and line, writes nothing beside its inputs, and nothing
-//! into another command's output.
+//! into another command's output; its shards keep the copy of a span one
+//! run keeps; `--list` names the files one run reads.
 
-use crate::shard::{files_under, sample_month};
+use crate::shard::{assert_same_files, files, files_under, sample_month, text_of};
 use crate::workdir::Workdir;
 
 #[test]
@@ -171,6 +172,13 @@ fn a_rerun_removes_only_its_own_temporary_files(wd: &Workdir, sample: &str) -> [
         "parts/part-00000-of-00002/.b.jsonl.tmp-4000000",
         &format!("{header}\ntorn"),
     );
+    // Killed before its buffer reached the disk, or inside its first line.
+    wd.write("parts/part-00000-of-00002/.b.jsonl.tmp-4000001", "");
+    let cut_in_line_1 = &header[..header.find("resourceSpans").unwrap() + 20];
+    wd.write(
+        "parts/part-00000-of-00002/.b.jsonl.tmp-4000002",
+        cut_in_line_1,
+    );
     wd.write("parts/part-00000-of-00002/.b.jsonl.tmp-42", "a draft");
     wd.write(
         "parts/part-00000-of-00002/.c.jsonl.tmp-4000000",
@@ -187,9 +195,10 @@ fn a_rerun_removes_only_its_own_temporary_files(wd: &Workdir, sample: &str) -> [
         "--quiet",
     ];
     wd.run(&rerun);
-    assert!(!wd
-        .path("parts/part-00000-of-00002/.b.jsonl.tmp-4000000")
-        .exists());
+    for killed in ["4000000", "4000001", "4000002"] {
+        let temp = format!("parts/part-00000-of-00002/.b.jsonl.tmp-{killed}");
+        assert!(!wd.path(&temp).exists(), "{temp}");
+    }
     assert!(wd
         .path("parts/part-00000-of-00002/.c.jsonl.tmp-4000000")
         .exists());
@@ -309,4 +318,67 @@ fn partition_never_writes_beside_its_inputs() {
         "samples",
         "--quiet",
     ]);
+}
+
+#[test]
+fn whole_trace_shards_keep_the_copy_of_a_span_one_run_keeps() {
+    let wd = sample_month("partition-first-copy");
+    let part1 = wd.read("samples/spans/part-1.jsonl");
+    // Every span in m/b.jsonl; line 22 of part-1 (an unbilled call) again
+    // in m/a/z.jsonl, which one run reads first and `partition` names
+    // z.jsonl, after b.jsonl.
+    wd.write(
+        "m/b.jsonl",
+        &(wd.read("samples/spans/part-0.jsonl") + &part1),
+    );
+    wd.write(
+        "m/a/z.jsonl",
+        &format!("{}\n", part1.lines().nth(21).unwrap()),
+    );
+    let listed = wd.run(&["partition", "--spans", "m", "--list"]);
+    assert_eq!(listed, "[\"m/a/z.jsonl\",\"m/b.jsonl\"]\n");
+    let month = [
+        "--usage",
+        "samples/usage.csv",
+        "--period",
+        "2025-06",
+        "--quiet",
+    ];
+    wd.run(&[&["report", "--spans", "m", "--out", "one"][..], &month].concat());
+    let cut = [
+        "partition",
+        "--spans",
+        "m",
+        "--into",
+        "3",
+        "--out",
+        "parts",
+        "--quiet",
+    ];
+    wd.run(&cut);
+    for i in 0..3 {
+        let (part, shard) = (format!("parts/part-0000{i}-of-00003"), format!("{i}/3"));
+        let out = format!("partials/{i}");
+        let args = [
+            "report",
+            "--spans",
+            &part,
+            "--shard",
+            &shard,
+            "--whole-traces",
+        ];
+        wd.run(&[&args[..], &["--quiet", "--out", &out]].concat());
+    }
+    let partials = [
+        "merge",
+        "partials/0",
+        "partials/1",
+        "partials/2",
+        "--out",
+        "merged",
+    ];
+    wd.run(&[&partials[..], &month].concat());
+    let one = files(&wd, "one");
+    assert!(text_of(&one, "unbilled_spans.csv").contains(",m/a/z.jsonl:1\n"));
+    assert_same_files(&files(&wd, "merged"), &one, "partition, 3 shards, merge");
 }

@@ -80,7 +80,7 @@ r1,2025-06-02T00:00:00Z,openai,gpt-x,1000000,0,0,0,100000,false,100000,10000
 }
 
 /// gpt-5.4's shape: a long-context tier over 272k tokens, flex at its own
-/// rates with its own long-context and audio rates, priority flat.
+/// rates with its own long-context and audio rates, priority without long-context rates.
 const LONG_TIERED_PRICING: &str = r#"version = "long tiers"
 currency = "USD"
 
@@ -129,18 +129,18 @@ fn a_tier_prices_long_prompts_and_audio_at_its_own_rates() {
     // r1 flex over 272k: 300,000 × $2.50 + 10,000 × $11.25 = 0.8625.
     // r2 flex under it, 10,000 of its 100,000 input tokens audio:
     //    90,000 × $1.25 + 10,000 × $5 + 10,000 × $7.50 = 0.2375.
-    // r3 priority over 272k, flat: 300,000 × $5 + 10,000 × $30 = 1.80.
+    // r3 priority under it: 100,000 × $5 + 10,000 × $30 = 0.80.
     // r4 standard over 272k: 300,000 × $5 + 10,000 × $22.50 = 1.725.
     let usage = "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,service_tier,audio_input_tokens
 r1,2025-06-02T00:00:00Z,openai,gpt-y,300000,0,0,0,10000,flex,0
 r2,2025-06-02T01:00:00Z,openai,gpt-y,100000,0,0,0,10000,flex,10000
-r3,2025-06-02T02:00:00Z,openai,gpt-y,300000,0,0,0,10000,priority,0
+r3,2025-06-02T02:00:00Z,openai,gpt-y,100000,0,0,0,10000,priority,0
 r4,2025-06-02T03:00:00Z,openai,gpt-y,300000,0,0,0,10000,standard,0
 ";
     wd.write("usage.csv", usage);
     wd.run(&crate::workdir::HANDMADE_REPORT);
     let summary = wd.read("out/summary.json");
-    assert!(summary.contains("\"cost_usd\": \"4.625000\""), "{summary}");
+    assert!(summary.contains("\"cost_usd\": \"3.625000\""), "{summary}");
     let ledger = crate::workdir::csv_rows(&wd.read("out/ledger.csv"));
     let lines: Vec<String> = ledger[1..]
         .iter()
@@ -152,11 +152,11 @@ r4,2025-06-02T03:00:00Z,openai,gpt-y,300000,0,0,0,10000,standard,0
             "input standard true 5 1.5",
             "input flex false 1.25 0.1125",
             "input flex true 2.5 0.75",
-            "input priority true 5 1.5",
+            "input priority false 5 0.5",
             "output standard true 22.5 0.225",
             "output flex false 7.5 0.075",
             "output flex true 11.25 0.1125",
-            "output priority true 30 0.3",
+            "output priority false 30 0.3",
             "input_audio flex false 5 0.05",
         ]
     );
@@ -164,6 +164,17 @@ r4,2025-06-02T03:00:00Z,openai,gpt-y,300000,0,0,0,10000,standard,0
     assert!(
         show.contains("  tier flex:    input 1.25, cache_read 0.13, cache_write_5m 1.25, cache_write_1h 1.25, output 7.5; long context input 2.5, cache_read 0.25, cache_write_5m 2.5, cache_write_1h 2.5, output 11.25, input_audio 5\n"),
         "{show}"
+    );
+    // Priority has no long-context rates: a long prompt in it stops the
+    // run, never priced at its short-prompt rates.
+    wd.write(
+        "usage.csv",
+        &usage.replace("100000,0,0,0,10000,priority", "300000,0,0,0,10000,priority"),
+    );
+    let stderr = wd.fail(&crate::workdir::HANDMADE_REPORT, 2);
+    assert!(
+        stderr.contains("openai gpt-y: a prompt over the long-context threshold and no [model.tiers.priority.long_context]"),
+        "{stderr}"
     );
     // Priority lists no audio rate: its audio stops the run.
     wd.write("usage.csv", &usage.replace("priority,0", "priority,1000"));

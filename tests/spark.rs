@@ -1,7 +1,8 @@
 //! The month on Apache Spark (`dist/spark/tokenledger_spark.py`, PySpark in
 //! local mode): cut, shard and merge tasks scheduled by Spark, in a
 //! shuffled order, one task killed mid-write and retried, give every
-//! output file byte for byte what one `tokenledger report` gives.
+//! output file byte for byte what one `tokenledger report` gives; span
+//! flags go to the shards however they are written.
 
 use std::process::Command;
 
@@ -118,4 +119,23 @@ fn run_the_spark_job(
         String::from_utf8_lossy(&run.stderr)
     );
     files(&wd.path(&out))
+}
+
+#[test]
+fn the_spark_job_sends_span_flags_to_the_shards_however_written() {
+    let script = "import tokenledger_spark as t; print(t.split_flags(\
+                  ['--join-attr=x', '--period', '2025-06', '--tenant-attr', 'y', '--quiet']))";
+    let out = Command::new("python3")
+        .args(["-c", script])
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .current_dir(repo().join("dist/spark"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "(['--join-attr=x', '--period', '2025-06', '--tenant-attr', 'y', '--quiet'], \
+         ['--period', '2025-06', '--quiet'])\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -42,6 +42,7 @@ mod released_facts;
 mod safety;
 mod samples;
 mod shard;
+mod shipped_rates;
 mod simulate;
 mod spark;
 mod spill;

@@ -30,6 +30,8 @@ invoice or answer files the others name). See docs/scale.md.
 """
 
 import argparse
+import hashlib
+import json
 import os
 import random
 import shutil
@@ -42,7 +44,6 @@ SHARD_ONLY = {
     "--tenant-attr", "--feature-attr", "--join-attr", "--outcome-attr",
     "--threads", "--memory-limit",
 }
-SPAN_SUFFIXES = (".json", ".jsonl", ".json.gz", ".jsonl.gz", ".json.zst", ".jsonl.zst")
 
 
 def locate(binary):
@@ -57,23 +58,38 @@ def locate(binary):
     return os.path.abspath(binary)
 
 
+class JobError(Exception):
+    """A tokenledger run that failed: its exit code and its stderr."""
+
+    def __init__(self, code, message):
+        super().__init__(message)
+        self.code = code
+
+
 def tokenledger(binary, args):
     """Run the binary; its stderr is the task's error when it fails."""
     done = subprocess.run([locate(binary), *args], capture_output=True, text=True)
     if done.returncode not in (0, 1):  # 1: a gate failed, reports written
-        raise RuntimeError(f"tokenledger {' '.join(args)}: exit {done.returncode}\n{done.stderr}")
+        raise JobError(done.returncode, f"tokenledger {' '.join(args)}: exit {done.returncode}\n{done.stderr}")
     return done.returncode
 
 
-def span_files(paths):
-    """Every span file of the given files and directories, sorted."""
-    found = []
-    for path in map(Path, paths):
-        if path.is_dir():
-            found += [p for p in path.rglob("*") if p.is_file() and p.name.lower().endswith(SPAN_SUFFIXES)]
-        else:
-            found.append(path)
-    return sorted(str(p) for p in found)
+def span_files(binary, paths):
+    """Every span file of the given files and directories, as the binary
+    reads them (`partition --list`: each once, sorted, links followed,
+    compressed and zipped files in, other files out): the job cuts what one
+    `tokenledger report` over the same paths reads."""
+    done = subprocess.run([locate(binary), "partition", "--spans", *paths, "--list"],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise JobError(done.returncode, f"tokenledger partition --list: {done.stderr}")
+    return json.loads(done.stdout)
+
+
+def cut_dir(work, path):
+    """Where the partitions of span file `path` go: named by the path, so a
+    later run over other files never reads this run's parts."""
+    return work / "parts" / hashlib.sha256(path.encode()).hexdigest()[:20]
 
 
 def split_flags(flags):
@@ -81,9 +97,12 @@ def split_flags(flags):
     shard, merge, i = [], [], 0
     while i < len(flags):
         flag = flags[i]
-        values = [flags[i + 1]] if flag in SHARD_ONLY and i + 1 < len(flags) else []
+        # `--join-attr=x` as well as `--join-attr x`.
+        name = flag.split("=", 1)[0]
+        inline = "=" in flag
+        values = [flags[i + 1]] if name in SHARD_ONLY and not inline and i + 1 < len(flags) else []
         shard += [flag, *values]
-        if flag not in SHARD_ONLY:
+        if name not in SHARD_ONLY:
             merge.append(flag)
         i += 1 + len(values)
     return shard, merge
@@ -115,18 +134,17 @@ def main(argv=None):
     spark = builder.getOrCreate()
     sc = spark.sparkContext
     binary, n, work = args.binary, args.partitions, Path(args.work).resolve()
-    files = span_files(args.spans)
+    files = span_files(binary, args.spans)
 
-    def cut(item):
-        index, path = item
-        out = work / "parts" / f"{index:05}"
+    def cut(path):
+        out = cut_dir(work, path)
         tokenledger(binary, ["partition", "--spans", path, "--into", str(n), "--out", str(out), "--quiet"])
 
-    sc.parallelize(list(enumerate(files)), max(1, len(files))).foreach(cut)
+    sc.parallelize(files, max(1, len(files))).foreach(cut)
 
     def shard(i):
         part = f"part-{i:05}-of-{n:05}"
-        spans = [str(work / "parts" / f"{f:05}" / part) for f in range(len(files))]
+        spans = [str(cut_dir(work, f) / part) for f in files]
         out = str(work / "partials" / f"{i:05}")
         if args.kill_once == i and TaskContext.get().attemptNumber() == 0:
             # Die halfway through writing: the retry must own the directory.
@@ -144,11 +162,26 @@ def main(argv=None):
     if args.shuffle is not None:
         random.Random(args.shuffle).shuffle(order)
     sc.parallelize(order, n).foreach(shard)
-    partials = sorted(str(p) for p in (work / "partials").iterdir())
+    # This run's partials only: an earlier run's with more partitions stay out.
+    partials = [str(work / "partials" / f"{i:05}") for i in range(n)]
     code = tokenledger(binary, ["merge", *partials, *merge_flags, "--out", args.out])
     spark.stop()
     return code
 
 
+def run(argv=None):
+    """main's exit code: tokenledger's own (2 for an input error, 1 for a
+    failed gate with the reports written); a task that failed for good
+    exits 2 (no reports written), its error on stderr."""
+    try:
+        return main(argv)
+    except JobError as failed:
+        print(f"tokenledger-spark: {failed}", file=sys.stderr)
+        return failed.code
+    except Exception as failed:  # a Spark task's failure, retries spent
+        print(f"tokenledger-spark: a task failed; no reports written:\n{failed}", file=sys.stderr)
+        return 2
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())

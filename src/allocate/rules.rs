@@ -8,10 +8,10 @@ use std::collections::{BTreeMap, HashMap};
 
 use crate::dimension::Dimension;
 use crate::error::{Error, Result};
+use crate::glob::glob_match;
 use crate::hash::FastMap;
 use crate::intern::{Interner, Sym};
 use crate::posting::Postings;
-use crate::price::glob_match;
 use crate::read::allocation::{Part, Rule};
 
 /// The owner a rule gave: its number and each dimension's value.

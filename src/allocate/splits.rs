@@ -9,7 +9,7 @@ use rust_decimal::Decimal;
 
 use crate::dimension::{Dimension, PerDimension};
 
-use crate::price::glob_match;
+use crate::glob::glob_match;
 use crate::read::allocation::Split;
 use crate::read::invoice::meters::Cloud;
 use crate::read::invoice::Meter;

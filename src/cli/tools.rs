@@ -31,11 +31,15 @@ pub struct PartitionArgs {
     #[arg(long, required = true, num_args = 1.., value_name = "PATH")]
     pub spans: Vec<PathBuf>,
     /// How many partitions (the shard count N of `report --shard I/N`).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=i64::from(tokenledger::partition::MAX_PARTITIONS)))]
-    pub into: u32,
+    #[arg(long, value_name = "N", required_unless_present = "list", value_parser = clap::value_parser!(u32).range(1..=i64::from(tokenledger::partition::MAX_PARTITIONS)))]
+    pub into: Option<u32>,
     /// The directory the partition directories go in (created if absent).
-    #[arg(long, value_name = "DIR")]
-    pub out: PathBuf,
+    #[arg(long, value_name = "DIR", required_unless_present = "list")]
+    pub out: Option<PathBuf>,
+    /// Cut nothing: print the span files the paths hold, as `report` reads
+    /// them, as a JSON array on stdout (the Spark job's list of files).
+    #[arg(long, conflicts_with_all = ["into", "out"])]
+    pub list: bool,
     /// Threads cutting lines [default: one per core]. The files written are
     /// the same for any number.
     #[arg(long, value_name = "N", value_parser = super::thread_count)]
@@ -54,14 +58,14 @@ impl PartitionArgs {
         self.quiet && !self.no_quiet
     }
 
-    /// The `partition` configuration.
-    pub fn config(&self) -> tokenledger::partition::Config {
-        tokenledger::partition::Config {
+    /// The `partition` configuration; none under `--list`.
+    pub fn config(&self) -> Option<tokenledger::partition::Config> {
+        Some(tokenledger::partition::Config {
             paths: self.spans.clone(),
-            count: self.into,
-            out: self.out.clone(),
+            count: self.into?,
+            out: self.out.clone()?,
             threads: self.threads.unwrap_or_else(super::month::available_threads),
-        }
+        })
     }
 }
 

@@ -49,13 +49,11 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::BufRead;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
-
 use crate::error::{Error, Result};
-use crate::read::spans::{PartEnd, PartOf};
+use crate::read::spans::{PartEnd, PartOf, PARTITION_KEY};
 
 mod cut;
 mod otlp;
@@ -95,6 +93,12 @@ pub fn dir_name(index: u32, count: u32) -> String {
     format!("part-{index:05}-of-{count:05}")
 }
 
+/// The span files `paths` name or hold, as `report` reads them (each
+/// once, sorted): what `partition` cuts.
+pub fn span_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    Ok(crate::read::expand(paths, &[".json", ".jsonl"], false)?.files)
+}
+
 /// Cut the span files into `config.count` partitions under `config.out`.
 pub fn partition(config: &Config) -> Result<Partitioned> {
     let count = config.count;
@@ -103,7 +107,7 @@ pub fn partition(config: &Config) -> Result<Partitioned> {
             "--into {count}: expected 1 to {MAX_PARTITIONS} partitions"
         )));
     }
-    let inputs = crate::read::expand(&config.paths, &[".json", ".jsonl"], false)?.files;
+    let inputs = span_files(&config.paths)?;
     let mut names: BTreeMap<String, &Path> = BTreeMap::new();
     let mut files = Vec::new();
     for path in &inputs {
@@ -243,7 +247,8 @@ fn partition_dirs(out: &Path, count: u32, created: &mut CreatedDirs) -> Result<V
 
 /// Remove the temporary files an earlier run over the same inputs left
 /// when it was killed: those of the files this run writes (`names`) whose
-/// first line says they are parts of the same source, since runs over
+/// first line says they are parts of the same source, or that are empty
+/// (killed before its first bytes reached the disk), since runs over
 /// other files may be writing theirs beside them (from other machines,
 /// where their process ids mean nothing here), and a file named alike
 /// that partition did not write is not ours to remove.
@@ -260,25 +265,41 @@ fn remove_leftovers(dir: &Path, names: &BTreeMap<String, &Path>) {
             .parse::<u32>()
             .is_ok_and(|pid| pid != std::process::id());
         let source = names.get(name).filter(|_| ours);
-        if source.is_some_and(|source| is_part_of(&part_header(&entry.path()), source)) {
-            let _ = std::fs::remove_file(entry.path());
+        let path = entry.path();
+        if source
+            .is_some_and(|source| is_empty_file(&path) || is_part_of(&part_header(&path), source))
+        {
+            let _ = std::fs::remove_file(&path);
         }
     }
 }
 
-/// The header a part file begins with, if it is one partition wrote.
+/// The header a part file begins with, if it is one partition wrote: read
+/// from the first line's start, so a part cut short inside that line by a
+/// killed run (its first 64 KiB written, the rest not) still shows it.
 fn part_header(path: &Path) -> Option<PartOf> {
-    let file = File::open(path).ok()?;
-    let mut first = String::new();
-    let _ = std::io::BufReader::new(file).read_line(&mut first);
-    #[derive(Deserialize)]
-    struct Head {
-        #[serde(rename = "tokenledgerPartition")]
-        part: Option<PartOf>,
-    }
-    serde_json::from_str::<Head>(&first)
+    let mut head = Vec::new();
+    File::open(path)
+        .ok()?
+        .take(64 << 10)
+        .read_to_end(&mut head)
+        .ok()?;
+    let text = String::from_utf8_lossy(&head);
+    let member = text.trim_start().strip_prefix('{')?.trim_start();
+    let value = member
+        .strip_prefix(&format!("\"{PARTITION_KEY}\""))?
+        .trim_start()
+        .strip_prefix(':')?;
+    serde_json::Deserializer::from_str(value)
+        .into_iter::<PartOf>()
+        .next()?
         .ok()
-        .and_then(|h| h.part)
+}
+
+/// Whether a temporary file holds nothing: a run killed before its
+/// buffered first bytes reached the disk leaves it so.
+fn is_empty_file(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file() && m.len() == 0)
 }
 
 /// Whether `header` names `source` (typed alike, and the same file: a

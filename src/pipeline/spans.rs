@@ -54,7 +54,10 @@ pub fn read(
         intake.skips.is_lenient(),
     )?;
     intake.skipped_files.extend(walked.skipped);
-    let span_files = walked.files;
+    let span_files = match whole {
+        Some(_) => read::spans::in_source_order(walked.files)?,
+        None => walked.files,
+    };
     let mut forest = Gather::new(
         config.memory_limit,
         spill::json_bytes(&span_files),

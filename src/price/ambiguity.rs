@@ -2,8 +2,9 @@
 //! periods make a table ambiguous: it is refused when it loads.
 
 use super::entry::PriceEntry;
-use super::glob::{globs_intersect, Fit};
+use super::glob::Fit;
 use crate::error::{Error, Result};
+use crate::glob::globs_intersect;
 
 /// Reject two entries of one provider with overlapping periods whose
 /// patterns are equally good for some model name. Only patterns of one

@@ -49,8 +49,8 @@ pub struct TierRates {
     /// USD per million tokens of each token type.
     pub rates: Rates,
     /// Its rates for prompts over the entry's long-context threshold
-    /// (`[model.tiers.<tier>.long_context]`); without them, `rates` apply
-    /// at every prompt size.
+    /// (`[model.tiers.<tier>.long_context]`); without them, a prompt over
+    /// the threshold has no price in the tier (never its short-prompt rates).
     pub long_context: Option<Rates>,
     /// Its audio and image rates, by [`Modality::index`], where it lists them.
     pub modal: [Option<Decimal>; 4],
@@ -163,7 +163,7 @@ impl<'a> Qualifiers<'a> {
 pub struct PriceEntry {
     /// Provider as billed (`anthropic`, `openai`, `google`, …).
     pub provider: String,
-    /// Exact model names or globs with `*`.
+    /// Exact model names or globs (see [`crate::glob`]).
     pub patterns: Vec<String>,
     /// First UTC date the entry applies (inclusive).
     pub effective_from: NaiveDate,
@@ -276,10 +276,12 @@ impl PriceEntry {
             (_, false, None) => return Err(Unpriced::NoHours),
         };
         let rate = rates.0[charge.index()];
+        let over_threshold = long_context && self.long_context.is_some();
         self.qualified(rate, qualifiers, |own| {
-            let rates = match &own.long_context {
-                Some(lc) if long_context => lc,
-                _ => &own.rates,
+            let rates = match (&own.long_context, over_threshold) {
+                (Some(lc), true) => lc,
+                (None, true) => return Err(Unpriced::NoTierLongContext(qualifiers.tier)),
+                (_, false) => &own.rates,
             };
             Ok(rates.0[charge.index()])
         })
@@ -458,6 +460,9 @@ pub enum Unpriced {
     /// Audio or image tokens the entry prices apart, in a tier with
     /// explicit rates that has no rate for them.
     NoModality(Modality),
+    /// A prompt over the entry's long-context threshold in a tier with
+    /// explicit rates that has no long-context rates of its own.
+    NoTierLongContext(Tier),
     /// Fast mode, but the entry has no `[model.speed.fast]`.
     NoSpeed,
     /// A time-of-day window (from another table) the entry does not have.

@@ -3,8 +3,8 @@
 //! Rates are USD per million tokens, read from their literal text in the
 //! file (never through f64). A record is priced by the entry of its provider
 //! whose period contains the record's UTC date and whose match rule fits its
-//! model best: an exact name beats a glob, a longer glob (more literal
-//! characters) beats a shorter one; two equally good entries that could both
+//! model best: an exact name beats a glob, a glob fixing more characters
+//! (a class counts as one) beats one fixing fewer; two equally good entries that could both
 //! match one name in overlapping periods are rejected when the file loads.
 
 mod allowances;
@@ -31,7 +31,7 @@ pub use entry::{
     per_million, Allowance, Hours, LongContext, PriceEntry, Qualifiers, Rates, TierPrice,
     TierRates, Unpriced, Window, FREE_SUFFIX,
 };
-pub use glob::{glob_match, MAX_PATTERN};
+pub use glob::MAX_PATTERN;
 pub use table::Resolver;
 
 /// The pricing table shipped with tokenledger, used when no other is found.
@@ -95,7 +95,7 @@ impl PriceTable {
                     .filter(|e| e.provider == provider)
                     .filter_map(|e| e.fit(model).map(|fit| ((e.layer, fit), e)))
                     .max_by_key(|(rank, _)| *rank)
-                    .and_then(|(_, e)| e.patterns.iter().find(|p| !p.contains('*')))
+                    .and_then(|(_, e)| e.patterns.iter().find(|p| !crate::glob::is_glob(p)))
             })
         };
         // A Bedrock cross-region profile meets its in-region model's name,
@@ -351,6 +351,10 @@ pub fn price_each(
                 Unpriced::NoTier(Tier::Batch) => "no batch_discount or [model.tiers.batch]".to_string(),
                 Unpriced::NoTier(tier) => format!("no [model.tiers.{}]", tier.key()),
                 Unpriced::NoGeo => "no [model.geo.<region>] for its inference_geo (global for a Bedrock global. profile)".to_string(),
+                Unpriced::NoTierLongContext(tier) => format!(
+                    "a prompt over the long-context threshold and no [model.tiers.{}.long_context]",
+                    tier.key()
+                ),
                 Unpriced::NoSpeed => "no [model.speed.fast] for its speed".to_string(),
                 Unpriced::NoHours => "no [[model.hours]] window for its time of day".to_string(),
                 Unpriced::NoModality(m) => format!(

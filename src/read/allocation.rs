@@ -3,7 +3,7 @@
 //!
 //! ```toml
 //! [[rule]]                                   # usage records no span attributed
-//! match = { "label.team_alias" = "search-*" } # every label must match (exact or * globs)
+//! match = { "label.team_alias" = "search-*" } # every label must match (exact or globs, crate::glob)
 //! tenant = "{label.end_user}"                # tenant, feature, agent: text and {label.<name>}
 //! feature = "search"
 //! # override = true                          # also records a span attributed
@@ -25,6 +25,7 @@ use toml_edit::{Item, Table, Value};
 
 use crate::dimension::{Dimension, UNATTRIBUTED};
 use crate::error::{Error, Result};
+use crate::glob::is_glob;
 use crate::read::invoice::Charge;
 use crate::read::toml::{self, Number, TomlReader};
 
@@ -51,7 +52,7 @@ pub struct Rule {
     pub number: usize,
     /// Its line in the file.
     pub line: usize,
-    /// (label name, exact value or `*` glob): all must match.
+    /// (label name, exact value or glob (`*`, `[0-9]`)): all must match.
     pub matches: Vec<(String, String)>,
     /// The dimensions it sets, each from a template.
     pub sets: Vec<(Dimension, Vec<Part>)>,
@@ -77,7 +78,7 @@ pub struct Split {
     pub number: usize,
     /// Its line in the file.
     pub line: usize,
-    /// (field, exact value or `*` glob) over `provider`, `model`, `charge`
+    /// (field, exact value or glob (`*`, `[0-9]`)) over `provider`, `model`, `charge`
     /// and `description`: all must match.
     pub matches: Vec<(String, String)>,
     /// How it spreads.
@@ -216,9 +217,10 @@ fn split(reader: &TomlReader, table: &Table, number: usize) -> Result<Split> {
             ),
         ));
     }
-    if let Some((_, name)) = matches.iter().find(|(k, v)| {
-        k == "charge" && !v.contains('*') && !Charge::ALL.iter().any(|c| c.name() == v)
-    }) {
+    if let Some((_, name)) = matches
+        .iter()
+        .find(|(k, v)| k == "charge" && !is_glob(v) && !Charge::ALL.iter().any(|c| c.name() == v))
+    {
         let names: Vec<&str> = Charge::ALL.iter().map(|c| c.name()).collect();
         return Err(reader.error(
             table.span(),

@@ -7,7 +7,7 @@
 //! ([`PartOf`]).
 
 use std::io::{BufRead, Read};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::blocks::Blocks;
 use super::span::AttrKeys;
@@ -326,6 +326,50 @@ pub(crate) fn open<'p>(
         part_of,
         blocks: Blocks::new(path, reader, head, 1),
     })
+}
+
+/// A `--whole-traces` shard's span files in the order one run over their
+/// sources reads them: a part by the file it was cut from (its header's
+/// `source`), any other file by its own path. Where two copies of a span
+/// meet (the first read is kept), the shard keeps the copy one run keeps,
+/// whatever names the parts were given.
+pub fn in_source_order(files: Vec<PathBuf>) -> Result<Vec<PathBuf>> {
+    let mut keyed = Vec::with_capacity(files.len());
+    for path in files {
+        let source = match is_regular(&path) {
+            true => first_line_header(&path)?.map(|part| PathBuf::from(part.source)),
+            false => None,
+        };
+        keyed.push((source.unwrap_or_else(|| path.clone()), path));
+    }
+    keyed.sort();
+    Ok(keyed.into_iter().map(|(_, path)| path).collect())
+}
+
+/// Whether `path` is a file that can be read twice (not standard input or
+/// a pipe).
+fn is_regular(path: &Path) -> bool {
+    path.as_os_str() != super::STDIN && std::fs::metadata(path).is_ok_and(|m| m.is_file())
+}
+
+/// The partition header on the first non-empty line of `path`, if any.
+fn first_line_header(path: &Path) -> Result<Option<PartOf>> {
+    let mut reader = super::open_fingerprinted(path, 0, None)?.1;
+    let mut line = Vec::new();
+    while line.iter().all(u8::is_ascii_whitespace) {
+        line.clear();
+        if reader
+            .read_until(b'\n', &mut line)
+            .map_err(|e| Error::io(path, e))?
+            == 0
+        {
+            return Ok(None);
+        }
+    }
+    match std::str::from_utf8(&line) {
+        Ok(text) => PartOf::of(path, text.trim()),
+        Err(_) => Ok(None),
+    }
 }
 
 /// What [`read_file`] read from one file.

@@ -126,6 +126,10 @@ fn usage(reader: &Reader, row: &BillRow, mut line: InvoiceLine) -> InvoiceLine {
     line.charge = match read {
         Read::Fixed => Charge::Fixed,
         Read::Unknown => Charge::Unmapped,
+        Read::Requests(charge) => {
+            line.meter = Meter::Requests(charge);
+            Charge::Usage
+        }
         Read::Usage {
             model,
             meter,

@@ -7,6 +7,10 @@
 //! provider's model (`provider_name`, and `model` without its `vendor/`
 //! prefix), in its `service_tier` (the upstream's: `priority`, `flex`; none
 //! or `default` is standard); `total_cost` is kept as the reported cost.
+//! The web plugin's results (`num_search_results`) are OpenRouter's own
+//! fee, a per-request charge `web_search_results` (USD per 1,000 results in
+//! `[model.requests]`; Exa's is $4): a table without it stops the run,
+//! never a silent $0.
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -15,8 +19,11 @@ use super::{
     billable, json_count, parse_timestamp, parse_usd, provider_name, reasoning_within_output,
     service_tier, uncached, RowError,
 };
-use crate::intern::{Interner, LabelSet};
+use crate::intern::{Interner, LabelSet, Sym};
 use crate::model::{BilledRequest, Origin, Rare, Service, Tokens, UsageRecord};
+
+/// The per-request charge of the web plugin's results.
+const SEARCH_RESULTS: &str = "web_search_results";
 
 /// The API's `{"data": …}` envelope.
 #[derive(Deserialize)]
@@ -36,6 +43,7 @@ struct Generation<'a> {
     native_tokens_completion: Option<serde_json::Value>,
     native_tokens_cached: Option<serde_json::Value>,
     native_tokens_reasoning: Option<serde_json::Value>,
+    num_search_results: Option<serde_json::Value>,
     #[serde(borrow)]
     total_cost: Option<&'a RawValue>,
     service_tier: Option<String>,
@@ -55,6 +63,11 @@ pub fn parse(
         return Err(("missing-request-id", "id is empty".into()));
     }
     let tokens = tokens_of(&generation)?;
+    let results = json_count(generation.num_search_results.as_ref(), "num_search_results")?;
+    let requests: Box<[(Sym, u64)]> = match results.unwrap_or(0) {
+        0 => Box::default(),
+        n => Box::new([(interner.intern(SEARCH_RESULTS), n)]),
+    };
     let provider = generation
         .provider_name
         .as_deref()
@@ -90,6 +103,7 @@ pub fn parse(
                     .total_cost
                     .map(|c| parse_usd(c.get(), "total_cost"))
                     .transpose()?,
+                requests,
                 ..Rare::default()
             }
             .boxed(),

@@ -11,8 +11,12 @@ use crate::read::invoice::Meter;
 pub fn gcp(sku: &str) -> Read {
     let sku = sku.trim();
     let lower = sku.to_ascii_lowercase();
-    // Storage, grounding (per grounded request, no model named) and
-    // ranking are not per token.
+    // Grounding with Google Search is billed per grounded request, no
+    // model named: every Gemini model's `web_search` requests.
+    if lower.contains("grounding with google search") {
+        return Read::Requests("web_search".into());
+    }
+    // Storage, other grounding and ranking are not per token.
     let fixed = ["storage", "grounding with", "search: ranking"];
     if fixed.iter().any(|w| lower.contains(w)) {
         return Read::Fixed;
@@ -145,12 +149,11 @@ mod tests {
             gcp("Gemini 3 Flash Text Input Caching Storage"),
             Read::Fixed
         );
-        for sku in [
-            "LLM Grounding with Google Search tool - Predictions",
-            "Vertex AI Search: Ranking",
-        ] {
-            assert_eq!(gcp(sku), Read::Fixed, "{sku}");
-        }
+        assert_eq!(
+            gcp("LLM Grounding with Google Search tool - Predictions"),
+            Read::Requests("web_search".into())
+        );
+        assert_eq!(gcp("Vertex AI Search: Ranking"), Read::Fixed);
         assert_eq!(
             gcp("Vertex AI: Online Prediction: n1-standard-4"),
             Read::Unknown

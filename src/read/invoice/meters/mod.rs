@@ -83,6 +83,9 @@ pub enum Read {
         /// Tier, scope and context band words (`batch global`).
         qualifiers: Vec<String>,
     },
+    /// Requests of a per-request charge (`web_search`) of every model the
+    /// cloud bills as its provider: the line names no model.
+    Requests(String),
     /// A model service's charge that is not per token.
     Fixed,
     /// Not a meter of this grammar.

@@ -1,0 +1,213 @@
+//! Name patterns, for the pricing table's `match` lists and the
+//! allocation rules' label and bill-line matches: exact names and globs,
+//! where `*` stands for any run of characters and `[…]` for one character
+//! of a class (`[0-9]`, `[a-z_]`, `[!0-9]` for one that is not a digit; a
+//! `[` with no `]` after it is itself).
+
+/// Whether `pattern` is a glob (has a `*` or a class) rather than one name.
+pub fn is_glob(pattern: &str) -> bool {
+    pattern.contains('*') || tokens(pattern.as_bytes()).len() != pattern.len()
+}
+
+/// One place of a pattern: any run of characters, or one character of a set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Token {
+    Star,
+    /// The bytes this place may be, a bit each.
+    Set([u64; 4]),
+}
+
+impl Token {
+    fn byte(b: u8) -> Token {
+        let mut set = [0u64; 4];
+        set[usize::from(b / 64)] |= 1 << (b % 64);
+        Token::Set(set)
+    }
+
+    fn matches(&self, b: u8) -> bool {
+        match self {
+            Token::Star => true,
+            Token::Set(set) => set[usize::from(b / 64)] & (1 << (b % 64)) != 0,
+        }
+    }
+
+    /// Whether one character can stand at both places (neither is a star).
+    fn meets(&self, other: &Token) -> bool {
+        match (self, other) {
+            (Token::Set(a), Token::Set(b)) => a.iter().zip(b).any(|(x, y)| x & y != 0),
+            _ => false,
+        }
+    }
+}
+
+/// The places of `pattern`, runs of `*` written once.
+fn tokens(pattern: &[u8]) -> Vec<Token> {
+    let mut out = Vec::with_capacity(pattern.len());
+    let mut at = 0;
+    while at < pattern.len() {
+        let (token, next) = match pattern[at] {
+            b'*' => (Token::Star, at + 1),
+            b'[' => class(pattern, at).unwrap_or((Token::byte(b'['), at + 1)),
+            b => (Token::byte(b), at + 1),
+        };
+        if !(token == Token::Star && out.last() == Some(&Token::Star)) {
+            out.push(token);
+        }
+        at = next;
+    }
+    out
+}
+
+/// The class that opens at `pattern[open]` (a `[`) and the place after its
+/// `]`, if it is closed: characters and ranges (`a-z`), a leading `!`
+/// negating them, a `]` first or a `-` first or last taken as itself.
+fn class(pattern: &[u8], open: usize) -> Option<(Token, usize)> {
+    let negated = pattern.get(open + 1) == Some(&b'!');
+    let first = open + 1 + usize::from(negated);
+    let close = first + 1 + pattern.get(first + 1..)?.iter().position(|&b| b == b']')?;
+    let inside = &pattern[first..close];
+    let mut set = [0u64; 4];
+    let mut i = 0;
+    while i < inside.len() {
+        let (low, high, width) = match inside.get(i + 1..i + 3) {
+            Some(&[b'-', high]) => (inside[i], high, 3),
+            _ => (inside[i], inside[i], 1),
+        };
+        for b in low..=high {
+            set[usize::from(b / 64)] |= 1 << (b % 64);
+        }
+        i += width;
+    }
+    if negated {
+        set.iter_mut().for_each(|w| *w = !*w);
+    }
+    Some((Token::Set(set), close + 1))
+}
+
+/// Whether `name` matches `pattern` (see the module doc for the syntax).
+pub fn glob_match(pattern: &[u8], name: &[u8]) -> bool {
+    let pattern = tokens(pattern);
+    let (mut p, mut n) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while n < name.len() {
+        if pattern.get(p) == Some(&Token::Star) {
+            star = Some((p, n));
+            p += 1;
+        } else if pattern.get(p).is_some_and(|t| t.matches(name[n])) {
+            p += 1;
+            n += 1;
+        } else if let Some((sp, sn)) = star {
+            p = sp + 1;
+            n = sn + 1;
+            star = Some((sp, sn + 1));
+        } else {
+            return false;
+        }
+    }
+    pattern[p..].iter().all(|t| *t == Token::Star)
+}
+
+/// Whether some name matches both patterns: which prefix pairs of the two
+/// can spell the same text, found row by row, in time O(len_a × len_b) and
+/// memory O(len_b), without recursion.
+pub fn globs_intersect(a: &[u8], b: &[u8]) -> bool {
+    let (a, b) = (tokens(a), tokens(b));
+    let star = |p: &[Token], i: usize| p.get(i) == Some(&Token::Star);
+    // prev[j]: a[..i-1] and b[..j] can spell the same text; cur: a[..i].
+    let mut prev = vec![false; b.len() + 1];
+    let mut cur = vec![false; b.len() + 1];
+    for i in 0..=a.len() {
+        for j in 0..=b.len() {
+            let up = i > 0 && prev[j];
+            let left = j > 0 && cur[j - 1];
+            let diagonal = i > 0 && j > 0 && prev[j - 1] && a[i - 1].meets(&b[j - 1]);
+            cur[j] = (i == 0 && j == 0)
+                // a's star spells nothing more, or b's star spells a[i-1].
+                || (up && (star(&a, i - 1) || star(&b, j)))
+                // b's star spells nothing more, or a's star spells b[j-1].
+                || (left && (star(&b, j - 1) || star(&a, i)))
+                || diagonal;
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()]
+}
+
+/// How many places of `pattern` stand for one character (a class counts
+/// as one): how much of a name the glob fixes.
+pub fn fixed_places(pattern: &str) -> usize {
+    tokens(pattern.as_bytes())
+        .iter()
+        .filter(|t| **t != Token::Star)
+        .count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn glob_helpers() {
+        assert!(glob_match(b"claude-*", b"claude-x"));
+        assert!(!glob_match(b"claude-*-4", b"claude-x-5"));
+        assert!(globs_intersect(b"a*c", b"ab*"));
+        assert!(!globs_intersect(b"a*c", b"b*"));
+    }
+
+    #[test]
+    fn glob_overlap_agrees_with_matching_every_short_name() {
+        // Every pair of globs of up to 3 places over a, b, *, a class and a
+        // negated class: they overlap exactly when some name over a, b and
+        // c of up to 6 characters matches both.
+        let units: [&[u8]; 5] = [b"a", b"b", b"*", b"[ab]", b"[!a]"];
+        let mut globs: Vec<Vec<u8>> = vec![Vec::new()];
+        for _ in 0..3 {
+            let longer: Vec<Vec<u8>> = globs
+                .iter()
+                .flat_map(|g| units.iter().map(move |u| [g.as_slice(), u].concat()))
+                .collect();
+            globs.extend(longer);
+        }
+        globs.sort();
+        globs.dedup();
+        let mut names: Vec<Vec<u8>> = vec![Vec::new()];
+        for len in 1..=6 {
+            let longer: Vec<Vec<u8>> = names
+                .iter()
+                .filter(|n| n.len() == len - 1)
+                .flat_map(|n| b"abc".iter().map(move |&c| [n.as_slice(), &[c]].concat()))
+                .collect();
+            names.extend(longer);
+        }
+        for a in &globs {
+            for b in &globs {
+                let witness = names.iter().any(|n| glob_match(a, n) && glob_match(b, n));
+                assert_eq!(globs_intersect(a, b), witness, "{:?} {:?}", a, b);
+            }
+        }
+    }
+
+    #[test]
+    fn a_class_stands_for_one_character_of_it() {
+        let dated = b"claude-x-5-[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]";
+        assert!(glob_match(dated, b"claude-x-5-20261001"));
+        assert!(!glob_match(dated, b"claude-x-5-2"));
+        assert!(!glob_match(dated, b"claude-x-5-thinking"));
+        assert!(glob_match(b"a[!0-9]", b"ax") && !glob_match(b"a[!0-9]", b"a7"));
+        assert!(glob_match(b"a[]]b", b"a]b") && glob_match(b"a[-z]", b"a-"));
+        // A `[` never closed is itself; so is one in an exact name.
+        assert!(glob_match(b"a[b*", b"a[bc") && !is_glob("grok-4[fast"));
+        assert!(is_glob("x-[0-9]") && is_glob("x-*") && !is_glob("x-1"));
+    }
+
+    #[test]
+    fn glob_overlap_needs_no_stack_and_little_memory() {
+        let stars = vec![b'*'; 300_000];
+        assert!(globs_intersect(&stars, b"claude-*"));
+        let a = [b"x".repeat(999), b"*".to_vec()].concat();
+        let b = [b"*".to_vec(), b"x".repeat(999)].concat();
+        assert!(globs_intersect(&a, &b));
+        let c = [b"y*".to_vec(), b"x".repeat(998)].concat();
+        assert!(!globs_intersect(&a, &c));
+    }
+}
