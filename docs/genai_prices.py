@@ -403,7 +403,8 @@ def main():
     generated = (
         f"\n{MARKER} from genai-prices {version}'s bundled catalog; do not edit by hand.\n"
         "# Models the entries above price are left out; edit those above instead.\n"
-        "# Rates missing from the catalog are billed as input (no cache discount).\n"
+        "# Rates missing from the catalog are billed as input (no cache discount), but a\n"
+        "# Claude model's 1-hour cache write is twice its input rate (Anthropic's rule).\n"
         f"# effective_from {FIRST_DAY} stands for \"since before any usage\" where the\n"
         "# catalog gives no date. Anthropic, OpenAI and Gemini batches cost half\n"
         "# (batch_discount) where the catalog lists no batch rates for the period.\n"

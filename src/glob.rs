@@ -1,8 +1,10 @@
 //! Name patterns, for the pricing table's `match` lists and the
 //! allocation rules' label and bill-line matches: exact names and globs,
-//! where `*` stands for any run of characters and `[…]` for one character
-//! of a class (`[0-9]`, `[a-z_]`, `[!0-9]` for one that is not a digit; a
-//! `[` with no `]` after it is itself).
+//! where `*` stands for any run of characters and `[…]` for one ASCII
+//! character of a class (`[0-9]`, `[a-z_]`, `[!0-9]` for one that is not a
+//! digit; `[[]` for a `[` itself; a `[` with no `]` after it is itself). A
+//! class that can match nothing (`[9-0]`) or names a character beyond ASCII
+//! is refused where the pattern is read ([`problem`]).
 
 /// Whether `pattern` is a glob (has a `*` or a class) rather than one name.
 pub fn is_glob(pattern: &str) -> bool {
@@ -79,9 +81,35 @@ fn class(pattern: &[u8], open: usize) -> Option<(Token, usize)> {
         i += width;
     }
     if negated {
-        set.iter_mut().for_each(|w| *w = !*w);
+        // One ASCII character not in the class.
+        set = [!set[0], !set[1], 0, 0];
     }
     Some((Token::Set(set), close + 1))
+}
+
+/// What is wrong with `pattern`'s classes, if anything: one that matches no
+/// character (a reversed range, `[9-0]`), or one naming a character beyond
+/// ASCII (a class stands for one ASCII character).
+pub fn problem(pattern: &str) -> Option<String> {
+    let bytes = pattern.as_bytes();
+    let mut at = 0;
+    while at < bytes.len() {
+        let Some((token, next)) = (bytes[at] == b'[').then(|| class(bytes, at)).flatten() else {
+            at += 1;
+            continue;
+        };
+        let text = &pattern[at..next];
+        if !text.is_ascii() {
+            return Some(format!("the class {text} names a character beyond ASCII; a class stands for one ASCII character"));
+        }
+        if token == Token::Set([0; 4]) {
+            return Some(format!(
+                "the class {text} matches no character (a range is written low-high, [0-9])"
+            ));
+        }
+        at = next;
+    }
+    None
 }
 
 /// Whether `name` matches `pattern` (see the module doc for the syntax).
@@ -198,6 +226,10 @@ mod tests {
         // A `[` never closed is itself; so is one in an exact name.
         assert!(glob_match(b"a[b*", b"a[bc") && !is_glob("grok-4[fast"));
         assert!(is_glob("x-[0-9]") && is_glob("x-*") && !is_glob("x-1"));
+        assert!(!glob_match(b"x-[!0-9]", "x-é".as_bytes()) && glob_match(b"a[[]b", b"a[b"));
+        assert_eq!(problem("x-[0-9]*"), None);
+        assert!(problem("x-[9-0]").unwrap().contains("matches no character"));
+        assert!(problem("x-[é]").unwrap().contains("beyond ASCII"));
     }
 
     #[test]

@@ -49,7 +49,7 @@ pub fn cost_columns(fees: bool) -> &'static [&'static str] {
     }
 }
 
-/// The rounded grand total split over the four cost columns: every report's
+/// The rounded grand total split over the cost columns: every report's
 /// columns sum to these.
 pub fn column_totals(total: &Totals) -> Result<[Micros; COLUMNS]> {
     split(components(&total.cost))

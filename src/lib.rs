@@ -4,7 +4,7 @@
 //! The modules follow the pipeline's stages: [`read`] → [`tree`] → [`join`]
 //! → [`price`] → [`attribute`] → [`reconcile`] (and [`coverage`]) →
 //! [`answers`] → [`write`], with the shared record shapes in [`model`], money rounding in
-//! [`money`], escaping for the terminal in [`terminal`], and the subcommands
+//! [`money`] and [`rounding`], escaping for the terminal in [`terminal`], and the subcommands
 //! in [`cmd`].
 
 #![warn(missing_docs)]

@@ -1,14 +1,14 @@
 //! Money at output: exact [`Decimal`] sums are rounded to micro-dollars
-//! (6 places) only when written, by the largest-remainder method, so that
-//! every report's rows add up exactly to the total.
+//! (6 places) only when written, so that every report's rows add up
+//! exactly to the total.
 //!
-//! The rule, applied by [`split`] and [`apportion`]:
-//! 1. the grand total is rounded half-to-even to 6 places;
-//! 2. it is split over the cost components (input, cache read, cache write,
-//!    output) by largest remainder;
-//! 3. in each report, each component's column is split over the rows by
-//!    largest remainder to that component's total;
-//! 4. a row's `cost_usd` is the sum of its rounded components.
+//! - [`split`]: the grand total is rounded half-to-even to 6 places and
+//!   split over the cost columns (input, cache read, cache write, output,
+//!   fees) by largest remainder: every report's columns sum to these.
+//! - A report's cells are then rounded together by controlled rounding
+//!   ([`crate::rounding`]): each row and each column adds up to its total.
+//! - [`apportion`] splits a rounded amount over its exact parts by
+//!   largest remainder; [`round_column`] rounds a column to its rounded sum.
 //!
 //! Largest remainder: every cell is first rounded down; the micro-dollars
 //! still missing go one each to the cells that lost the most, ties going to
@@ -177,7 +177,8 @@ pub fn round_column(exact: &[Decimal]) -> Vec<Micros> {
         .expect("a rounding of the sum always splits")
 }
 
-/// Round a grand total and split it over `components` (steps 1 and 2).
+/// Round a grand total half-to-even and split it over `components` by
+/// largest remainder.
 pub fn split<const N: usize>(components: [Decimal; N]) -> Result<[Micros; N]> {
     let total = Micros::round(components.iter().sum());
     let cells = apportion(&components, total)?;

@@ -108,6 +108,26 @@ fn audio_previews_bill_audio_tokens_at_their_own_rates() {
             "gpt-4o-mini-audio-preview output_audio standard false 20 20",
         ]
     );
+    // Usage under the alias meets a bill naming its snapshot of that day.
+    let alias = ["r1,2024-11-10T10:00:00Z,openai,gpt-4o-audio-preview,1000000,0,0,0,100000,false"];
+    let wd = month("audio-alias", "", &alias);
+    let result = |kind: &str, usd: &str| {
+        format!(
+            "{{\"object\": \"organization.costs.result\", \"amount\": {{\"value\": {usd}, \
+             \"currency\": \"usd\"}}, \"line_item\": \"gpt-4o-audio-preview-2024-10-01, {kind}\"}}"
+        )
+    };
+    wd.write(
+        "costs.jsonl",
+        &format!(
+            "{{\"object\": \"page\", \"data\": [{{\"object\": \"bucket\", \"start_time\": 1731196800, \
+             \"end_time\": 1731283200, \"results\": [{}, {}]}}]}}\n",
+            result("input", "2.5"),
+            result("output", "1.0")
+        ),
+    );
+    let (code, stderr) = report(&wd, "2024-11", &["--invoice", "costs.jsonl"]);
+    assert_eq!(code, 0, "{stderr}");
 }
 
 #[test]

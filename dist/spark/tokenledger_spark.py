@@ -126,13 +126,21 @@ def main(argv=None):
     shard_flags, merge_flags = split_flags(flags)
 
     from pyspark.sql import SparkSession
-    from pyspark import TaskContext
 
     builder = SparkSession.builder.appName("tokenledger")
     if args.master:
         builder = builder.master(args.master)
     spark = builder.getOrCreate()
-    sc = spark.sparkContext
+    try:
+        return run_stages(spark.sparkContext, args, shard_flags, merge_flags)
+    finally:
+        spark.stop()
+
+
+def run_stages(sc, args, shard_flags, merge_flags):
+    """Cut, shard and merge on `sc`; the merge's exit code."""
+    from pyspark import TaskContext
+
     binary, n, work = args.binary, args.partitions, Path(args.work).resolve()
     files = span_files(binary, args.spans)
 
@@ -164,9 +172,7 @@ def main(argv=None):
     sc.parallelize(order, n).foreach(shard)
     # This run's partials only: an earlier run's with more partitions stay out.
     partials = [str(work / "partials" / f"{i:05}") for i in range(n)]
-    code = tokenledger(binary, ["merge", *partials, *merge_flags, "--out", args.out])
-    spark.stop()
-    return code
+    return tokenledger(binary, ["merge", *partials, *merge_flags, "--out", args.out])
 
 
 def run(argv=None):
@@ -178,8 +184,11 @@ def run(argv=None):
     except JobError as failed:
         print(f"tokenledger-spark: {failed}", file=sys.stderr)
         return failed.code
-    except Exception as failed:  # a Spark task's failure, retries spent
-        print(f"tokenledger-spark: a task failed; no reports written:\n{failed}", file=sys.stderr)
+    except Exception as failed:
+        # A Spark task's failure (retries spent) comes as Spark's own error.
+        spark_error = type(failed).__module__.startswith(("py4j", "pyspark"))
+        what = "a task failed; no reports written" if spark_error else "no reports written"
+        print(f"tokenledger-spark: {what}:\n{failed}", file=sys.stderr)
         return 2
 
 

@@ -24,28 +24,7 @@ pub(super) fn cut_file(
     spans: &mut [u64],
 ) -> Result<()> {
     let heads = headers(path, count);
-    let mut outs = temps
-        .iter()
-        .map(|t| {
-            File::create(t)
-                .map(|f| BufWriter::with_capacity(1 << 16, f))
-                .map_err(|e| Error::io(t, e))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let mut own = vec![0u64; count as usize];
-    let mut part_bytes = vec![0u64; count as usize];
-    let mut write = |cut: Cut| -> Result<()> {
-        for (i, bytes) in cut.parts.iter().enumerate() {
-            outs[i]
-                .write_all(bytes)
-                .map_err(|e| Error::io(&temps[i], e))?;
-            part_bytes[i] += bytes.len() as u64;
-        }
-        for (total, n) in own.iter_mut().zip(cut.spans) {
-            *total += n;
-        }
-        Ok(())
-    };
+    let mut parts = Parts::create(temps, &heads)?;
     let fingerprint = Fingerprint::default();
     match open(path, Some(&fingerprint))? {
         Opened::Document(text) => {
@@ -57,7 +36,7 @@ pub(super) fn cut_file(
             let mut cut = Cut::new(count);
             cut.line(1, Some((&text, &traces)), &heads)
                 .map_err(|e| Error::fatal(format!("{}: {e}", path.display())))?;
-            write(cut)?;
+            parts.write(cut)?;
         }
         Opened::Lines {
             dialect,
@@ -75,23 +54,98 @@ pub(super) fn cut_file(
                 });
                 blocks.recycle(read);
                 for cut in cuts {
-                    write(cut?)?;
+                    parts.write(cut?)?;
                 }
             }
         }
     }
-    let (source_bytes, source_sha256) = fingerprint.get();
-    for (i, (out, temp)) in outs.into_iter().zip(temps).enumerate() {
-        let end = PartEnd {
-            source_bytes,
-            source_sha256: source_sha256.clone(),
-            spans: own[i],
-            part_bytes: Some(part_bytes[i]),
-        };
-        spans[i] += own[i];
-        finish(out, temp, &end)?;
+    parts.finish(&fingerprint.get(), spans)
+}
+
+/// The partition files of one source being written.
+struct Parts<'t> {
+    outs: Vec<BufWriter<File>>,
+    temps: &'t [PathBuf],
+    /// Each part's spans and bytes so far.
+    spans: Vec<u64>,
+    bytes: Vec<u64>,
+    /// The header bytes each part's first line starts with, written when the
+    /// part was created and not yet met again in its cuts.
+    heads_written: Vec<Option<Vec<u8>>>,
+}
+
+impl<'t> Parts<'t> {
+    /// Create each temporary part and write its first line's start, the
+    /// header, to disk at once: a run killed at any point leaves a part that
+    /// names its source (its rerun removes it), never an empty file.
+    fn create(temps: &'t [PathBuf], heads: &[String]) -> Result<Parts<'t>> {
+        let mut outs = Vec::with_capacity(temps.len());
+        let mut heads_written = Vec::with_capacity(temps.len());
+        for (temp, head) in temps.iter().zip(heads) {
+            let opening = format!("{{{head},").into_bytes();
+            let mut out = File::create(temp)
+                .map(|f| BufWriter::with_capacity(1 << 16, f))
+                .map_err(|e| Error::io(temp, e))?;
+            out.write_all(&opening)
+                .and_then(|()| out.flush())
+                .map_err(|e| Error::io(temp, e))?;
+            outs.push(out);
+            heads_written.push(Some(opening));
+        }
+        let n = temps.len();
+        Ok(Parts {
+            outs,
+            temps,
+            spans: vec![0; n],
+            bytes: vec![0; n],
+            heads_written,
+        })
     }
-    Ok(())
+
+    /// Append a cut's bytes; each part's first cut begins with the header
+    /// already written.
+    fn write(&mut self, cut: Cut) -> Result<()> {
+        for (i, bytes) in cut.parts.iter().enumerate() {
+            let mut rest = &bytes[..];
+            if let Some(opening) = self.heads_written[i].take() {
+                rest = rest.strip_prefix(opening.as_slice()).ok_or_else(|| {
+                    Error::fatal(format!(
+                        "{}: a part's first line does not begin with its header (a bug)",
+                        self.temps[i].display()
+                    ))
+                })?;
+            }
+            self.outs[i]
+                .write_all(rest)
+                .map_err(|e| Error::io(&self.temps[i], e))?;
+            self.bytes[i] += bytes.len() as u64;
+        }
+        for (total, n) in self.spans.iter_mut().zip(cut.spans) {
+            *total += n;
+        }
+        Ok(())
+    }
+
+    /// Write each part's trailer, naming the source as read, and add its
+    /// spans to `spans`.
+    fn finish(
+        self,
+        (source_bytes, source_sha256): &(u64, String),
+        spans: &mut [u64],
+    ) -> Result<()> {
+        let parts = self.outs.into_iter().zip(self.temps);
+        for (i, (out, temp)) in parts.enumerate() {
+            let end = PartEnd {
+                source_bytes: *source_bytes,
+                source_sha256: source_sha256.clone(),
+                spans: self.spans[i],
+                part_bytes: Some(self.bytes[i]),
+            };
+            spans[i] += self.spans[i];
+            finish(out, temp, &end)?;
+        }
+        Ok(())
+    }
 }
 
 /// Partition cuts OTLP JSON source files only: not other dialects, and not

@@ -48,12 +48,10 @@
 //! each span's JSON text, keeping everything else as written.
 
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::read::spans::{PartEnd, PartOf, PARTITION_KEY};
+use crate::read::spans::{header_of, PartEnd, PartOf};
 
 mod cut;
 mod otlp;
@@ -247,8 +245,8 @@ fn partition_dirs(out: &Path, count: u32, created: &mut CreatedDirs) -> Result<V
 
 /// Remove the temporary files an earlier run over the same inputs left
 /// when it was killed: those of the files this run writes (`names`) whose
-/// first line says they are parts of the same source, or that are empty
-/// (killed before its first bytes reached the disk), since runs over
+/// first line says they are parts of the same source (written first, so a
+/// part killed at any point says it), since runs over
 /// other files may be writing theirs beside them (from other machines,
 /// where their process ids mean nothing here), and a file named alike
 /// that partition did not write is not ours to remove.
@@ -266,40 +264,10 @@ fn remove_leftovers(dir: &Path, names: &BTreeMap<String, &Path>) {
             .is_ok_and(|pid| pid != std::process::id());
         let source = names.get(name).filter(|_| ours);
         let path = entry.path();
-        if source
-            .is_some_and(|source| is_empty_file(&path) || is_part_of(&part_header(&path), source))
-        {
+        if source.is_some_and(|source| is_part_of(&header_of(&path), source)) {
             let _ = std::fs::remove_file(&path);
         }
     }
-}
-
-/// The header a part file begins with, if it is one partition wrote: read
-/// from the first line's start, so a part cut short inside that line by a
-/// killed run (its first 64 KiB written, the rest not) still shows it.
-fn part_header(path: &Path) -> Option<PartOf> {
-    let mut head = Vec::new();
-    File::open(path)
-        .ok()?
-        .take(64 << 10)
-        .read_to_end(&mut head)
-        .ok()?;
-    let text = String::from_utf8_lossy(&head);
-    let member = text.trim_start().strip_prefix('{')?.trim_start();
-    let value = member
-        .strip_prefix(&format!("\"{PARTITION_KEY}\""))?
-        .trim_start()
-        .strip_prefix(':')?;
-    serde_json::Deserializer::from_str(value)
-        .into_iter::<PartOf>()
-        .next()?
-        .ok()
-}
-
-/// Whether a temporary file holds nothing: a run killed before its
-/// buffered first bytes reached the disk leaves it so.
-fn is_empty_file(path: &Path) -> bool {
-    std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file() && m.len() == 0)
 }
 
 /// Whether `header` names `source` (typed alike, and the same file: a
@@ -319,7 +287,7 @@ fn check_not_taken(dirs: &[PathBuf], name: &str, source: &Path) -> Result<()> {
         if !path.exists() {
             continue;
         }
-        let theirs = part_header(&path);
+        let theirs = header_of(&path);
         let same = is_part_of(&theirs, source);
         if !same {
             return Err(Error::fatal(format!(

@@ -200,16 +200,28 @@ pub struct MonthConfig {
 
 impl MonthConfig {
     /// Every input path after the spans (usage, pricing, invoices, provider
-    /// usage, outcomes, budgets, the config file): an output never goes
-    /// into one.
+    /// usage, outcomes, budgets, allocation, the config file): an output
+    /// never goes into one.
     pub fn inputs(&self) -> Vec<PathBuf> {
-        let mut inputs = self.usage.paths.clone();
-        inputs.extend(self.usage.pricing.clone());
-        inputs.extend(self.checks.invoices.iter().cloned());
-        inputs.extend(self.checks.provider_usage.iter().cloned());
+        let mut inputs = read_inputs(&self.usage, &self.checks, self.config_file.as_ref());
         inputs.extend(self.answers.outcomes.clone());
         inputs.extend(self.answers.budgets.clone());
-        inputs.extend(self.config_file.clone());
+        inputs.extend(self.answers.allocation.clone());
         inputs
     }
+}
+
+/// The usage, pricing, invoice and provider-usage paths and the config
+/// file: the inputs every command that prices the usage reads.
+pub fn read_inputs(
+    usage: &UsageConfig,
+    checks: &CheckConfig,
+    config_file: Option<&PathBuf>,
+) -> Vec<PathBuf> {
+    let mut inputs = usage.paths.clone();
+    inputs.extend(usage.pricing.clone());
+    inputs.extend(checks.invoices.iter().cloned());
+    inputs.extend(checks.provider_usage.iter().cloned());
+    inputs.extend(config_file.cloned());
+    inputs
 }

@@ -259,7 +259,7 @@ pub fn checks_terminal(checks: &Checks, summary: &crate::summary::Summary) -> St
 }
 
 /// The budgets' lines of the terminal summary; `basis` says whether the
-/// spend is the billed or the computed cost.
+/// spend is the billed, the computed or the allocated cost.
 fn budget_terminal(rows: &[BudgetRow], basis: &str) -> String {
     let count = |status| rows.iter().filter(|r| r.status == status).count();
     let mut text = format!(

@@ -55,7 +55,7 @@ pub fn read(
     )?;
     intake.skipped_files.extend(walked.skipped);
     let span_files = match whole {
-        Some(_) => read::spans::in_source_order(walked.files)?,
+        Some(_) => read::spans::in_source_order(walked.files),
         None => walked.files,
     };
     let mut forest = Gather::new(

@@ -26,12 +26,11 @@ use crate::model::{Billed, Cost, Costs, Tier, UsageRecord};
 use crate::terminal::escape;
 
 pub use allowances::apply_allowances;
-pub use bill_names::{normalised as bill_name, BillName};
+pub use bill_names::BillName;
 pub use entry::{
     per_million, Allowance, Hours, LongContext, PriceEntry, Qualifiers, Rates, TierPrice,
     TierRates, Unpriced, Window, FREE_SUFFIX,
 };
-pub use glob::MAX_PATTERN;
 pub use table::Resolver;
 
 /// The pricing table shipped with tokenledger, used when no other is found.

@@ -200,6 +200,11 @@ impl PricingToml for TomlReader<'_> {
                 ),
             ));
         }
+        for value in matches.as_array().into_iter().flatten() {
+            if let Some(why) = value.as_str().and_then(crate::glob::problem) {
+                return Err(self.error(value.span(), format!("\"match\": {why}")));
+            }
+        }
         Ok(patterns)
     }
 

@@ -29,7 +29,8 @@ use crate::glob::is_glob;
 use crate::read::invoice::Charge;
 use crate::read::toml::{self, Number, TomlReader};
 
-/// The dimensions a rule may set: those spans give.
+/// The dimensions a rule may set: those spans give, but the tool (a rule
+/// owns a whole request, never one tool call of it).
 pub const RULE_DIMENSIONS: [Dimension; 3] =
     [Dimension::Tenant, Dimension::Feature, Dimension::Agent];
 
@@ -330,6 +331,9 @@ fn match_table(reader: &TomlReader, table: &Table, what: &str) -> Result<Vec<(St
                 format!("{what}: the match for \"{key}\" must be a string"),
             )
         })?;
+        if let Some(why) = crate::glob::problem(pattern) {
+            return Err(reader.error(v.span(), format!("{what}: the match for \"{key}\": {why}")));
+        }
         pairs.push((key.to_string(), pattern.to_string()));
     }
     if pairs.is_empty() {

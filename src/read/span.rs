@@ -1,7 +1,8 @@
 //! One span, whatever its dialect: the attribute keys the run looks for,
 //! the [`Attributes`] a dialect reader exposes, and [`compact`], which
 //! reduces a span to what attribution needs through the alias table of
-//! [`super::semconv`]. The dialects ([`super::otlp`], [`super::flat`]) build
+//! [`super::semconv`]. The dialects ([`super::otlp`], [`super::jaeger`],
+//! [`super::flat`]) build
 //! on this; the driver ([`super::spans`]) builds on them.
 
 use std::borrow::Cow;
@@ -77,7 +78,7 @@ impl<'a> Scalar<'a> {
         match self {
             Scalar::Int(i) => u64::try_from(*i).ok(),
             Scalar::Text(s) => s.parse().ok(),
-            Scalar::Float(f) if f.fract() == 0.0 && *f >= 0.0 && *f < 1e15 => Some(*f as u64),
+            Scalar::Float(f) => crate::model::whole_tokens(*f),
             _ => None,
         }
     }

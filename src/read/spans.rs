@@ -1,7 +1,8 @@
 //! The span-file driver: a file is OTLP JSON ([`super::otlp`]: JSON lines
-//! or one document) or flat one-span-per-line JSONL ([`super::flat`]), told
-//! apart by its first line, cut into blocks of lines parsed in parallel and
-//! merged back in file order. Both dialects reduce spans through
+//! or one document), Jaeger's JSON ([`super::jaeger`]) or flat
+//! one-span-per-line JSONL ([`super::flat`]), told apart by its first line,
+//! cut into blocks of lines parsed in parallel and merged back in file
+//! order. Every dialect reduces spans through
 //! [`super::span`]. A file written by `tokenledger partition` says on its
 //! first line which file it was cut from and whose traces it holds
 //! ([`PartOf`]).
@@ -333,17 +334,19 @@ pub(crate) fn open<'p>(
 /// `source`), any other file by its own path. Where two copies of a span
 /// meet (the first read is kept), the shard keeps the copy one run keeps,
 /// whatever names the parts were given.
-pub fn in_source_order(files: Vec<PathBuf>) -> Result<Vec<PathBuf>> {
-    let mut keyed = Vec::with_capacity(files.len());
-    for path in files {
-        let source = match is_regular(&path) {
-            true => first_line_header(&path)?.map(|part| PathBuf::from(part.source)),
-            false => None,
-        };
-        keyed.push((source.unwrap_or_else(|| path.clone()), path));
-    }
+pub fn in_source_order(files: Vec<PathBuf>) -> Vec<PathBuf> {
+    let mut keyed: Vec<(PathBuf, PathBuf)> = files
+        .into_iter()
+        .map(|path| {
+            let source = is_regular(&path).then(|| header_of(&path)).flatten();
+            (
+                source.map_or_else(|| path.clone(), |p| PathBuf::from(p.source)),
+                path,
+            )
+        })
+        .collect();
     keyed.sort();
-    Ok(keyed.into_iter().map(|(_, path)| path).collect())
+    keyed.into_iter().map(|(_, path)| path).collect()
 }
 
 /// Whether `path` is a file that can be read twice (not standard input or
@@ -352,24 +355,28 @@ fn is_regular(path: &Path) -> bool {
     path.as_os_str() != super::STDIN && std::fs::metadata(path).is_ok_and(|m| m.is_file())
 }
 
-/// The partition header on the first non-empty line of `path`, if any.
-fn first_line_header(path: &Path) -> Result<Option<PartOf>> {
-    let mut reader = super::open_fingerprinted(path, 0, None)?.1;
-    let mut line = Vec::new();
-    while line.iter().all(u8::is_ascii_whitespace) {
-        line.clear();
-        if reader
-            .read_until(b'\n', &mut line)
-            .map_err(|e| Error::io(path, e))?
-            == 0
-        {
-            return Ok(None);
-        }
-    }
-    match std::str::from_utf8(&line) {
-        Ok(text) => PartOf::of(path, text.trim()),
-        Err(_) => Ok(None),
-    }
+/// The partition header a file begins with, if `tokenledger partition`
+/// wrote it: read from the first 64 KiB of its first line, so a part cut
+/// short by a killed run (or one whose first line is a whole document)
+/// shows it without the rest being read.
+pub fn header_of(path: &Path) -> Option<PartOf> {
+    let mut head = Vec::new();
+    super::open_fingerprinted(path, 0, None)
+        .ok()?
+        .1
+        .take(64 << 10)
+        .read_to_end(&mut head)
+        .ok()?;
+    let text = String::from_utf8_lossy(&head);
+    let member = text.trim_start().strip_prefix('{')?.trim_start();
+    let value = member
+        .strip_prefix(&format!("\"{PARTITION_KEY}\""))?
+        .trim_start()
+        .strip_prefix(':')?;
+    serde_json::Deserializer::from_str(value)
+        .into_iter::<PartOf>()
+        .next()?
+        .ok()
 }
 
 /// What [`read_file`] read from one file.

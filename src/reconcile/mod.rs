@@ -29,7 +29,7 @@ use crate::read::invoice::{self, Charge, InvoiceLine, Meter};
 use diagnose::{diagnose, name_drifting_rates};
 pub use json::ReconciliationJson;
 pub use names::Names;
-pub use other::{OtherLine, OTHER_SERVICES};
+pub use other::OtherLine;
 pub use rollup::fetched_twice;
 use rollup::Rollups;
 

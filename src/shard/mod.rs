@@ -7,8 +7,9 @@
 //!
 //! A partial directory holds `partial.json` (the shard, the attribute keys,
 //! the span files with the spans kept from each, the counts, what
-//! `--lenient` skipped and each run's outcome) and `calls.jsonl` (one
-//! resolved inference call per line).
+//! `--lenient` skipped and each run's outcome), `calls.jsonl` (one
+//! resolved inference call per line) and `traces.txt` (the trace ids it
+//! resolved: the merge refuses a trace two shards each resolved a half of).
 //!
 //! Under `--whole-traces` each shard reads span files of its own (the
 //! partitions `tokenledger partition` wrote, or files routed by trace id

@@ -30,6 +30,6 @@ mod rename;
 pub mod reports;
 pub mod summary;
 
-pub use self::csv::{csv_bytes, neutralise, restore, CsvOut};
+pub use self::csv::{csv_bytes, restore, CsvOut};
 pub use out_dir::{OutDir, OutputKind};
 pub use outputs::{printable, Outputs, CSV_FILES};

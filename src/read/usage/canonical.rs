@@ -2,7 +2,6 @@
 //! tokens already split into uncached, cache read and cache writes.
 
 use std::path::Path;
-use std::str::FromStr;
 
 use rust_decimal::Decimal;
 
@@ -14,7 +13,6 @@ use crate::model::{
     BilledRequest, Modality, Origin, Rare, Service, Tier, TokenType, UsageRecord, GLOBAL,
     REASONING_COLUMN, REQUESTS_SUFFIX,
 };
-use crate::money::plausible;
 use crate::read::blocks::{parse_in_order, Blocks};
 use crate::read::csv_lines::CsvLines;
 
@@ -364,16 +362,12 @@ fn reported_cost(row: &csv::ByteRecord, columns: &Columns) -> Result<Option<Deci
     };
     match field(row, index, "reported_cost_usd")?.trim() {
         "" => Ok(None),
-        v => Decimal::from_str(v)
-            .ok()
-            .filter(|d| plausible(*d))
-            .map(Some)
-            .ok_or_else(|| {
-                (
-                    "bad-cost",
-                    format!("reported_cost_usd: expected a decimal number of USD, got \"{v}\""),
-                )
-            }),
+        v => crate::money::parse_amount(v).map(Some).ok_or_else(|| {
+            (
+                "bad-cost",
+                format!("reported_cost_usd: expected a decimal number of USD, got \"{v}\""),
+            )
+        }),
     }
 }
 

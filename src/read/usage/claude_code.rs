@@ -46,12 +46,8 @@ pub fn parse(
     line: u64,
     interner: &mut Interner,
 ) -> Result<Vec<Result<BilledRequest, RowError>>, RowError> {
-    let data: LogsData = serde_json::from_str(json).map_err(|e| {
-        (
-            "bad-json",
-            format!("not an OTLP LogsData JSON document: {e}"),
-        )
-    })?;
+    let data: LogsData =
+        crate::read::json_field::from_json(json, "an OTLP LogsData JSON document")?;
     let mut records = Vec::new();
     let _ = each_event(&data.resource_logs, &mut |event| {
         records.push(record(event, file, line, interner));

@@ -8,7 +8,9 @@
 //! - [`litellm`]: LiteLLM proxy spend logs (`/spend/logs` JSON, JSON lines,
 //!   or a CSV dump of `LiteLLM_SpendLogs`);
 //! - [`openrouter`]: OpenRouter generation records (`/api/v1/generation`);
-//! - [`bedrock`]: Amazon Bedrock model invocation logs.
+//! - [`bedrock`]: Amazon Bedrock model invocation logs;
+//! - [`claude_code`]: coding-agent telemetry (Claude Code's and Codex's
+//!   OTLP log events, `coding-agent-logs`).
 
 pub mod bedrock;
 pub mod canonical;
