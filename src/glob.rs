@@ -3,8 +3,9 @@
 //! where `*` stands for any run of characters and `[…]` for one ASCII
 //! character of a class (`[0-9]`, `[a-z_]`, `[!0-9]` for one that is not a
 //! digit; `[[]` for a `[` itself; a `[` with no `]` after it is itself). A
-//! class that can match nothing (`[9-0]`) or names a character beyond ASCII
-//! is refused where the pattern is read ([`problem`]).
+//! class with a reversed range (`[9-0]`), one that matches nothing, or one
+//! naming a character beyond ASCII is refused where the pattern is read
+//! ([`problem`]).
 
 /// Whether `pattern` is a glob (has a `*` or a class) rather than one name.
 pub fn is_glob(pattern: &str) -> bool {
@@ -67,18 +68,11 @@ fn class(pattern: &[u8], open: usize) -> Option<(Token, usize)> {
     let negated = pattern.get(open + 1) == Some(&b'!');
     let first = open + 1 + usize::from(negated);
     let close = first + 1 + pattern.get(first + 1..)?.iter().position(|&b| b == b']')?;
-    let inside = &pattern[first..close];
     let mut set = [0u64; 4];
-    let mut i = 0;
-    while i < inside.len() {
-        let (low, high, width) = match inside.get(i + 1..i + 3) {
-            Some(&[b'-', high]) => (inside[i], high, 3),
-            _ => (inside[i], inside[i], 1),
-        };
+    for (low, high) in class_ranges(&pattern[first..close]) {
         for b in low..=high {
             set[usize::from(b / 64)] |= 1 << (b % 64);
         }
-        i += width;
     }
     if negated {
         // One ASCII character not in the class.
@@ -87,9 +81,30 @@ fn class(pattern: &[u8], open: usize) -> Option<(Token, usize)> {
     Some((Token::Set(set), close + 1))
 }
 
-/// What is wrong with `pattern`'s classes, if anything: one that matches no
-/// character (a reversed range, `[9-0]`), or one naming a character beyond
-/// ASCII (a class stands for one ASCII character).
+/// The ranges of a class's inside (between `[` or `[!` and `]`): `a-z`,
+/// or one character as a range of one.
+fn class_ranges(inside: &[u8]) -> impl Iterator<Item = (u8, u8)> + '_ {
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        let (low, high, width) = match inside.get(i + 1..i + 3) {
+            Some(&[b'-', high]) => (*inside.get(i)?, high, 3),
+            _ => (*inside.get(i)?, *inside.get(i)?, 1),
+        };
+        i += width;
+        Some((low, high))
+    })
+}
+
+/// The ranges of a whole class as written (`[!a-z]`, brackets included).
+fn ranges(class: &str) -> impl Iterator<Item = (u8, u8)> + '_ {
+    let inside = class.strip_prefix('[').unwrap_or(class);
+    let inside = inside.strip_prefix('!').unwrap_or(inside);
+    class_ranges(inside.strip_suffix(']').unwrap_or(inside).as_bytes())
+}
+
+/// What is wrong with `pattern`'s classes, if anything: a reversed range
+/// (`[9-0a]`), a class that matches no character, or one naming a
+/// character beyond ASCII (a class stands for one ASCII character).
 pub fn problem(pattern: &str) -> Option<String> {
     let bytes = pattern.as_bytes();
     let mut at = 0;
@@ -99,13 +114,16 @@ pub fn problem(pattern: &str) -> Option<String> {
             continue;
         };
         let text = &pattern[at..next];
+        if ranges(text).any(|(low, high)| low > high) {
+            return Some(format!(
+                "the class {text} holds a reversed range (a range is written low-high, [0-9])"
+            ));
+        }
         if !text.is_ascii() {
             return Some(format!("the class {text} names a character beyond ASCII; a class stands for one ASCII character"));
         }
         if token == Token::Set([0; 4]) {
-            return Some(format!(
-                "the class {text} matches no character (a range is written low-high, [0-9])"
-            ));
+            return Some(format!("the class {text} matches no character"));
         }
         at = next;
     }
@@ -228,8 +246,9 @@ mod tests {
         assert!(is_glob("x-[0-9]") && is_glob("x-*") && !is_glob("x-1"));
         assert!(!glob_match(b"x-[!0-9]", "x-é".as_bytes()) && glob_match(b"a[[]b", b"a[b"));
         assert_eq!(problem("x-[0-9]*"), None);
-        assert!(problem("x-[9-0]").unwrap().contains("matches no character"));
+        assert!(problem("x-[9-0]").unwrap().contains("reversed range"));
         assert!(problem("x-[é]").unwrap().contains("beyond ASCII"));
+        assert!(problem("m-[9-0a]").unwrap().contains("reversed range"));
     }
 
     #[test]

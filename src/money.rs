@@ -88,6 +88,11 @@ impl Micros {
         Decimal::from_i128_with_scale(self.0, 6)
     }
 
+    /// The amount as a length to draw (a chart's bars), never money.
+    pub fn drawn(self) -> f64 {
+        self.0 as f64
+    }
+
     /// Dollars for reading, not for summing: two places (half a cent up),
     /// thousands commas: `$1,240.50`.
     pub fn dollars(self) -> String {

@@ -191,3 +191,121 @@ fn a_table_extending_another_may_add_only_meters() {
         (2, "tokenledger: pricing.toml: no [[model]] entries\n")
     );
 }
+
+/// One model priced $1/$1 per million with `extra` appended to its entry.
+fn table_with(extra: &str) -> String {
+    format!(
+        "version = \"t\"\ncurrency = \"USD\"\n\n[[model]]\nprovider = \"openai\"\nmatch = [\"gpt-x\"]\n\
+         effective_from = 2025-01-01\ninput = 1\noutput = 1\ncache_read = 1\ncache_write_5m = 1\n\
+         cache_write_1h = 1\n{extra}"
+    )
+}
+
+#[test]
+fn a_user_table_never_prices_at_zero_or_at_a_rate_it_does_not_state() {
+    let wd = Workdir::new("table-guesses");
+    let row = "r1,2025-06-02T00:00:00Z,openai,gpt-x,300000,0,0,0,10,false\n";
+    for (extra, refusal) in [
+        ("batch_discount = 0\n", "pricing.toml:13: \"batch_discount\" is 0"),
+        ("[model.geo.eu]\nmultiplier = 0\n", "pricing.toml:14: \"multiplier\" is 0"),
+        (
+            "[model.long_context]\nthreshold = 0\ninput = 2\noutput = 2\ncache_read = 2\ncache_write_5m = 2\ncache_write_1h = 2\n",
+            "threshold must be a whole number of tokens, at least 1",
+        ),
+    ] {
+        let (code, stderr) = run(&wd, &table_with(extra), row);
+        assert_eq!(code, 2, "{extra}");
+        assert!(stderr.contains(refusal), "{stderr}");
+    }
+    let reversed = table_with("").replace("[\"gpt-x\"]", "[\"gpt-x\", \"gpt-[9-0a]\"]");
+    let (code, stderr) = run(&wd, &reversed, row);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("pricing.toml:6: \"match\": the class [9-0a] holds a reversed range"),
+        "{stderr}"
+    );
+    // Audio in a prompt over the threshold: the table states no rate.
+    let audio = table_with(
+        "input_audio = 3\n[model.long_context]\nthreshold = 200000\ninput = 2\noutput = 2\ncache_read = 2\ncache_write_5m = 2\ncache_write_1h = 2\n",
+    );
+    let stderr = refused_with_column(&wd, &audio, ("audio_input_tokens", "100000"), row);
+    assert!(
+        stderr.contains("a prompt over the long-context threshold with audio_input_tokens"),
+        "{stderr}"
+    );
+    // Free requests are the allowance's to make, never a usage column.
+    let column = ("web_search_free_requests", "100");
+    let stderr = refused_with_column(&wd, &table_with(""), column, row);
+    assert!(stderr.contains("column 11 \"web_search_free_requests\": free requests are what the pricing table's allowance makes free"), "{stderr}");
+}
+
+/// `report` of `row` with one more usage column, refused: its stderr.
+fn refused_with_column(
+    wd: &Workdir,
+    pricing: &str,
+    (column, value): (&str, &str),
+    row: &str,
+) -> String {
+    let header = HEADER.replace('\n', &format!(",{column}\n"));
+    let usage = format!("{header}{}", row.replace('\n', &format!(",{value}\n")));
+    wd.write("pricing.toml", pricing);
+    wd.write("usage.csv", &usage);
+    let args = [
+        "report",
+        "--spans",
+        "spans",
+        "--usage",
+        "usage.csv",
+        "--pricing",
+        "pricing.toml",
+    ];
+    wd.fail(
+        &[&args[..], &["--out", "out", "--min-match", "0"]].concat(),
+        2,
+    )
+}
+
+#[test]
+fn an_override_reaches_the_bedrock_profiles_of_the_models_it_prices() {
+    let wd = Workdir::new("override-profiles");
+    let negotiated = "version = \"n\"\ncurrency = \"USD\"\nextends = \"built-in\"\n\n[[model]]\n\
+                      provider = \"aws.bedrock\"\nmatch = [\"anthropic.claude-haiku-4-5-20251001-v1\"]\n\
+                      effective_from = 2026-01-01\ninput = 0.8\noutput = 4\ncache_read = 0.08\n\
+                      cache_write_5m = 1\ncache_write_1h = 1.6\n";
+    let rows = "r1,2026-03-05T10:00:00Z,aws.bedrock,anthropic.claude-haiku-4-5-20251001-v1,1000000,0,0,0,0,false\n\
+                r2,2026-03-05T10:00:00Z,aws.bedrock,us.anthropic.claude-haiku-4-5-20251001-v1,1000000,0,0,0,0,false\n";
+    wd.write("pricing.toml", negotiated);
+    wd.write("usage.csv", &format!("{HEADER}{rows}"));
+    wd.write("spans/none.jsonl", r#"{"resourceSpans":[]}"#);
+    let args = [
+        "report",
+        "--spans",
+        "spans",
+        "--usage",
+        "usage.csv",
+        "--pricing",
+        "pricing.toml",
+    ];
+    wd.run(
+        &[
+            &args[..],
+            &[
+                "--out",
+                "out",
+                "--quiet",
+                "--min-match",
+                "0",
+                "--period",
+                "2026-03",
+            ],
+        ]
+        .concat(),
+    );
+    let ledger = csv_rows(&wd.read("out/ledger.csv"));
+    let price = ledger[0]
+        .iter()
+        .position(|c| c == "unit_price_usd")
+        .unwrap();
+    let prices: Vec<&str> = ledger[1..].iter().map(|r| r[price].as_str()).collect();
+    assert_eq!(prices, ["0.8", "0.8"]);
+}

@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use super::{emit, Outcome, OutputConfig};
 use crate::error::Result;
 use crate::pipeline::config::MonthConfig;
-use crate::pipeline::usage::Usage;
 use crate::pipeline::{self, Prepared, Timings};
 use crate::shard::read_partials;
 
@@ -26,11 +25,7 @@ pub fn run(config: &MergeConfig) -> Result<Outcome> {
     // A merge holds the whole month's records and calls.
     crate::shrink::give_back_large_blocks();
     let mut timings = Timings::start();
-    let (mut usage, mut intake) = Usage::read(&config.month.usage)?;
-    usage.price()?;
-    timings.phase("read and price usage");
-    let prepared = Prepared::new(&config.month, &usage, &mut intake)?;
-    timings.phase("checks");
+    let (mut usage, mut intake, prepared) = Prepared::usage(&config.month, &mut timings)?;
     let threads = config.month.usage.threads;
     let partials = (
         &mut usage.interner,

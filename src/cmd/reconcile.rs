@@ -32,7 +32,7 @@ pub fn run(config: &ReconcileConfig) -> Result<Outcome> {
     let (mut usage, mut intake) = Usage::read(&config.usage)?;
     usage.price()?;
     let (checks, _) = check(&config.checks, &usage, &mut intake)?;
-    let total = usage.total(None);
+    let total = usage.total();
     let totals = TotalsJson::new(&total, &column_totals(&total)?, usage.reported_cost());
     let mut summary = intake.summary(&usage.pricing, usage.period, totals);
     checks.summarise(&mut summary);

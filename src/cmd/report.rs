@@ -9,7 +9,6 @@ use super::{emit, Outcome, OutputConfig};
 use crate::error::Result;
 use crate::pipeline::config::{MonthConfig, SpanConfig};
 use crate::pipeline::intake::Intake;
-use crate::pipeline::usage::Usage;
 use crate::pipeline::{self, spans, Month, Prepared, Timings};
 use crate::shard;
 
@@ -39,11 +38,7 @@ pub fn run(config: &ReportConfig) -> Result<Outcome> {
     if config.spans.keys.shard.is_some() {
         return shard(config, &mut timings);
     }
-    let (mut usage, mut intake) = Usage::read(&config.month.usage)?;
-    usage.price()?;
-    timings.phase("read and price usage");
-    let prepared = Prepared::new(&config.month, &usage, &mut intake)?;
-    timings.phase("checks");
+    let (mut usage, mut intake, prepared) = Prepared::usage(&config.month, &mut timings)?;
     let resolved = spans::read(
         &config.spans,
         (&mut usage.interner, Some((&usage.records[..], &usage.ids))),

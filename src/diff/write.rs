@@ -165,11 +165,6 @@ const TABLE_ROWS: usize = 10;
 const DIFF_STYLE: &str = ".up{fill:#c0392b}.down{fill:#1e7b34}\
 .link{stroke:#8a93a0;stroke-dasharray:2 2}.scroll{overflow-x:auto}td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}";
 
-/// An amount as a float, for drawing only.
-fn draw(m: Micros) -> f64 {
-    m.0 as f64
-}
-
 /// The waterfall from last month's total to this month's: the price
 /// effect, then the volume effect of the tenants that moved most, the
 /// rest as one bar. Increases are red, decreases green.
@@ -198,7 +193,7 @@ fn waterfall(diff: &Diff) -> String {
     let total = |month: &str, amount: Micros| HBar {
         label: format!("{month} total"),
         from: 0.0,
-        to: draw(amount),
+        to: amount.drawn(),
         class: "bar",
         value: usd_exact(amount, false),
     };
@@ -208,8 +203,8 @@ fn waterfall(diff: &Diff) -> String {
         let next = Micros(running.0 + step.0);
         bars.push(HBar {
             label,
-            from: draw(running),
-            to: draw(next),
+            from: running.drawn(),
+            to: next.drawn(),
             class: if step.0 > 0 { "up" } else { "down" },
             value: usd_exact(step, true),
         });

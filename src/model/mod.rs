@@ -193,6 +193,11 @@ impl std::ops::AddAssign for Cost {
 /// (`web_search_requests`: the charge `web_search`).
 pub const REQUESTS_SUFFIX: &str = "_requests";
 
+/// What a per-request charge's free requests are called:
+/// `web_search_free`, priced at 0 by an entry with an allowance for
+/// `web_search`; made by the table's allowance, never read from usage.
+pub const FREE_SUFFIX: &str = "_free";
+
 /// The service tier a request was served in.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Tier {

@@ -79,6 +79,17 @@ impl Prepared {
             outcomes,
         })
     }
+
+    /// The month's usage read and priced, and what the checks need read
+    /// before the spans: the first steps of `report` and `merge`.
+    pub fn usage(config: &MonthConfig, timings: &mut Timings) -> Result<(Usage, Intake, Prepared)> {
+        let (mut usage, mut intake) = Usage::read(&config.usage)?;
+        usage.price()?;
+        timings.phase("read and price usage");
+        let prepared = Prepared::new(config, &usage, &mut intake)?;
+        timings.phase("checks");
+        Ok((usage, intake, prepared))
+    }
 }
 
 /// A month, computed: the usage with its costs, the resolved calls and

@@ -170,11 +170,12 @@ impl Usage {
         self.ids.release(|i| call_of.get(i).is_none());
     }
 
-    /// Totals over every record, with trued-up costs when given.
-    pub fn total(&self, billed: Option<&[Decimal]>) -> Totals {
+    /// Totals over every record (no trued-up cost: `reconcile` compares
+    /// the computed one).
+    pub fn total(&self) -> Totals {
         let mut total = Totals::default();
-        for (i, (r, c)) in self.records.iter().zip(self.costs.iter()).enumerate() {
-            total.add(r, &c, billed.map_or(Decimal::ZERO, |b| b[i]));
+        for (r, c) in self.records.iter().zip(self.costs.iter()) {
+            total.add(r, &c, Decimal::ZERO);
         }
         total
     }

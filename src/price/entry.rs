@@ -292,7 +292,8 @@ impl PriceEntry {
     /// multiplier, the region's and fast mode's; where the entry has none,
     /// the text rate of the count the tokens are a part of. A tier with
     /// explicit rates must list its own rate for a modality the entry
-    /// prices apart.
+    /// prices apart, and a prompt over the long-context threshold has no
+    /// rate for it (the table states none: never the short-prompt rate).
     pub fn modal_unit_price(
         &self,
         modality: Modality,
@@ -300,6 +301,9 @@ impl PriceEntry {
         long_context: bool,
     ) -> std::result::Result<Decimal, Unpriced> {
         match self.modal[modality.index()] {
+            Some(_) if long_context && self.long_context.is_some() => {
+                Err(Unpriced::NoLongContextModality(modality))
+            }
             Some(rate) => self.qualified(rate, qualifiers, |own| {
                 own.modal[modality.index()].ok_or(Unpriced::NoModality(modality))
             }),
@@ -463,6 +467,9 @@ pub enum Unpriced {
     /// A prompt over the entry's long-context threshold in a tier with
     /// explicit rates that has no long-context rates of its own.
     NoTierLongContext(Tier),
+    /// Audio or image tokens the entry prices apart, in a prompt over its
+    /// long-context threshold: no rate is given for them there.
+    NoLongContextModality(Modality),
     /// Fast mode, but the entry has no `[model.speed.fast]`.
     NoSpeed,
     /// A time-of-day window (from another table) the entry does not have.
@@ -497,7 +504,4 @@ impl Allowance {
     }
 }
 
-/// What a per-request charge's free requests are called:
-/// `web_search_free`, priced at 0 by an entry with an allowance for
-/// `web_search`.
-pub const FREE_SUFFIX: &str = "_free";
+pub use crate::model::FREE_SUFFIX;

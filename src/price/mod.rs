@@ -14,6 +14,7 @@ mod entry;
 mod glob;
 mod table;
 mod toml_entry;
+mod toml_parts;
 
 use std::collections::BTreeMap;
 
@@ -131,13 +132,22 @@ impl PriceTable {
     }
 
     /// The best entry for `model`, else for the in-region model of its
-    /// Bedrock profile (and whether that profile is `global.`).
+    /// Bedrock profile (and whether that profile is `global.`). A layer
+    /// above (an override of the table it `extends`) that prices the
+    /// in-region model wins over a lower layer's entry naming the profile:
+    /// negotiated rates reach the profiles' traffic too.
     fn find_index(&self, provider: &str, model: &str, date: NaiveDate) -> Option<(usize, bool)> {
-        if let Some(i) = self.best_index(provider, model, date) {
-            return Some((i, false));
+        let named = self.best_index(provider, model, date);
+        let in_region = profile_model(provider, model).and_then(|(in_region, global)| {
+            Some((self.best_index(provider, in_region, date)?, global))
+        });
+        match (named, in_region) {
+            (Some(i), Some((j, global))) if self.entries[j].layer > self.entries[i].layer => {
+                Some((j, global))
+            }
+            (Some(i), _) => Some((i, false)),
+            (None, found) => found,
         }
-        let (in_region, global) = profile_model(provider, model)?;
-        Some((self.best_index(provider, in_region, date)?, global))
     }
 
     /// The best entry of the first of `provider`'s pricing providers that
@@ -353,6 +363,11 @@ pub fn price_each(
                 Unpriced::NoTierLongContext(tier) => format!(
                     "a prompt over the long-context threshold and no [model.tiers.{}.long_context]",
                     tier.key()
+                ),
+                Unpriced::NoLongContextModality(m) => format!(
+                    "a prompt over the long-context threshold with {}, and no long-context {} rate",
+                    m.column(),
+                    m.key()
                 ),
                 Unpriced::NoSpeed => "no [model.speed.fast] for its speed".to_string(),
                 Unpriced::NoHours => "no [[model.hours]] window for its time of day".to_string(),

@@ -9,6 +9,7 @@ use toml_edit::Table;
 use super::entry::{Allowance, FREE_SUFFIX};
 use super::entry::{Hours, LongContext, PriceEntry, Rates, TierPrice, TierRates, Window};
 use super::glob::MAX_PATTERN;
+use super::toml_parts::{check_combinations, not_zero};
 use super::GLOBAL_PROFILE;
 use crate::error::Result;
 use crate::model::{Modality, Tier, TokenType, GLOBAL};
@@ -90,10 +91,11 @@ fn long_context(toml: &TomlReader, table: &Table, line: usize) -> Result<Option<
     let threshold = threshold
         .as_integer()
         .and_then(|t| u64::try_from(t).ok())
+        .filter(|t| *t > 0)
         .ok_or_else(|| {
             toml.error(
                 threshold.span(),
-                "threshold must be a whole number of tokens".into(),
+                "threshold must be a whole number of tokens, at least 1".into(),
             )
         })?;
     let rates = toml.rates(lc, &what)?;
@@ -115,39 +117,6 @@ fn fast_speed(toml: &TomlReader, table: &Table, line: usize) -> Result<Option<De
         fast = Some(m);
     }
     Ok(fast)
-}
-
-/// The parts of an entry that cannot be priced together.
-fn check_combinations(
-    toml: &TomlReader,
-    table: &Table,
-    entry: &PriceEntry,
-    what: &str,
-) -> Result<()> {
-    let tier_long = entry
-        .tiers
-        .iter()
-        .any(|(_, p)| matches!(p, TierPrice::Rates(r) if r.long_context.is_some()));
-    let message = if tier_long && entry.long_context.is_none() {
-        format!("{what}: a tier's long_context rates need the entry's [model.long_context] (its threshold)")
-    } else if entry.batch_discount.is_some() && entry.tiers.iter().any(|(t, _)| *t == Tier::Batch) {
-        format!("{what}: give batch_discount or [model.tiers.batch], not both")
-    } else if !entry.hours.is_empty()
-        && (entry.long_context.is_some()
-            || entry
-                .tiers
-                .iter()
-                .any(|(_, p)| matches!(p, TierPrice::Rates(_)))
-            || entry.modal.iter().any(Option::is_some))
-    {
-        format!(
-            "{what}: [[model.hours]] windows cannot be combined with [model.long_context], \
-             a tier's own rates or audio and image rates (tier multipliers can)"
-        )
-    } else {
-        return Ok(());
-    };
-    Err(toml.error(table.span(), message))
 }
 
 /// A value under a name, with the span of its table.
@@ -218,7 +187,13 @@ impl PricingToml for TomlReader<'_> {
             min: Decimal::new(1, 2),
             too_small: "batch_discount is the fraction of the standard cost charged; below 0.01 it is not a price",
         };
-        self.decimal(table, "batch_discount", what, &kind)
+        let discount = self.decimal(table, "batch_discount", what, &kind)?;
+        not_zero(
+            self,
+            (table, "batch_discount"),
+            discount,
+            "a batch request would cost nothing",
+        )
     }
 
     fn rates(&self, table: &Table, what: &str) -> Result<Rates> {
@@ -585,6 +560,12 @@ impl PricingToml for TomlReader<'_> {
             min: Decimal::new(1, 2),
             too_small: "a multiplier below 0.01 is not a price",
         };
-        self.decimal(table, "multiplier", what, &kind)
+        let multiplier = self.decimal(table, "multiplier", what, &kind)?;
+        not_zero(
+            self,
+            (table, "multiplier"),
+            multiplier,
+            "every rate it applies to would be $0",
+        )
     }
 }

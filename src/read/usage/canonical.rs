@@ -10,8 +10,8 @@ use super::{modalities, parse_count, parse_timestamp, reasoning_within_output, R
 use crate::error::{Error, Result};
 use crate::intern::{Interner, LabelSet};
 use crate::model::{
-    BilledRequest, Modality, Origin, Rare, Service, Tier, TokenType, UsageRecord, GLOBAL,
-    REASONING_COLUMN, REQUESTS_SUFFIX,
+    BilledRequest, Modality, Origin, Rare, Service, Tier, TokenType, UsageRecord, FREE_SUFFIX,
+    GLOBAL, REASONING_COLUMN, REQUESTS_SUFFIX,
 };
 use crate::read::blocks::{parse_in_order, Blocks};
 use crate::read::csv_lines::CsvLines;
@@ -81,7 +81,7 @@ impl Columns {
             inference_geo: pos("inference_geo"),
             speed: pos("speed"),
             reasoning: pos(REASONING_COLUMN),
-            charges: charge_columns(headers),
+            charges: charge_columns(path, headers)?,
             modalities: Modality::ALL.map(|m| pos(m.column())),
             reported_cost: pos("reported_cost_usd"),
             labels: label_columns(path, headers)?,
@@ -130,8 +130,10 @@ fn labels(
 pub const LABEL_PREFIX: &str = "label.";
 
 /// The `<charge>_requests` columns of a header: per-request charges
-/// (`web_search_requests` counts `web_search` requests).
-fn charge_columns(headers: &csv::ByteRecord) -> Vec<(usize, String)> {
+/// (`web_search_requests` counts `web_search` requests). Free requests
+/// (`web_search_free_requests`, a report's column) are the table's to
+/// make: such a column is refused, never read as requests priced at $0.
+fn charge_columns(path: &Path, headers: &csv::ByteRecord) -> Result<Vec<(usize, String)>> {
     let mut charges: Vec<(usize, String)> = headers
         .iter()
         .enumerate()
@@ -140,8 +142,17 @@ fn charge_columns(headers: &csv::ByteRecord) -> Vec<(usize, String)> {
             (!name.is_empty()).then(|| (i, name.to_string()))
         })
         .collect();
+    if let Some((i, name)) = charges.iter().find(|(_, name)| name.ends_with(FREE_SUFFIX)) {
+        let charge = name.strip_suffix(FREE_SUFFIX).unwrap_or(name);
+        return Err(Error::fatal(format!(
+            "{}:1: column {} \"{name}{REQUESTS_SUFFIX}\": free requests are what the pricing \
+             table's allowance makes free; give every request as \"{charge}{REQUESTS_SUFFIX}\"",
+            path.display(),
+            i + 1
+        )));
+    }
     charges.sort_by(|a, b| a.1.cmp(&b.1));
-    charges
+    Ok(charges)
 }
 
 /// Read the canonical usage CSV from `source`, passing each row to `row`

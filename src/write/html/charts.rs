@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::{draw, esc, svg_label, usd, BARS, LABEL_W, WIDTH};
+use super::{esc, svg_label, usd, BARS, LABEL_W, WIDTH};
 use crate::answers::percentile;
 use crate::answers::steps::StepRow;
 use crate::ledger::RoundedRow;
@@ -89,13 +89,13 @@ pub(super) fn bars(title: &str, rows: &[RoundedRow]) -> String {
     if others > 0 {
         items.push((format!("{others} others"), rest));
     }
-    let max = items.iter().map(|(_, m)| draw(*m)).fold(1.0, f64::max);
+    let max = items.iter().map(|(_, m)| m.drawn()).fold(1.0, f64::max);
     let items: Vec<HBar> = items
         .into_iter()
         .map(|(label, amount)| HBar {
             label,
             from: 0.0,
-            to: draw(amount),
+            to: amount.drawn(),
             class: "bar",
             value: usd(amount),
         })
@@ -123,11 +123,11 @@ pub(super) fn histogram(costs: &[Micros]) -> String {
         }
     };
     let (p50, p99) = (percentile(sorted, 50), percentile(sorted, 99));
-    let max = draw(*sorted.last().expect("not empty")).max(1.0);
+    let max = sorted.last().expect("not empty").drawn().max(1.0);
     const BINS: usize = 40;
     let mut counts = [0u64; BINS];
     for c in sorted {
-        let bin = ((draw(*c) / max) * BINS as f64) as usize;
+        let bin = ((c.drawn() / max) * BINS as f64) as usize;
         counts[bin.min(BINS - 1)] += 1;
     }
     let top = counts.iter().copied().max().unwrap_or(1).max(1) as f64;
@@ -144,7 +144,7 @@ pub(super) fn histogram(costs: &[Micros]) -> String {
             bin_w - 1.0
         );
     }
-    let p99x = left + (WIDTH - left - 10.0) * draw(p99) / max;
+    let p99x = left + (WIDTH - left - 10.0) * p99.drawn() / max;
     let _ = write!(
         svg,
         "<line x1=\"{left}\" y1=\"{base}\" x2=\"{:.1}\" y2=\"{base}\" class=\"axis\"/>\

@@ -8,7 +8,7 @@ use std::fmt::Write;
 use chrono::NaiveDate;
 
 use super::charts::Plot;
-use super::{draw, esc, html_label, usd, usd_axis, DAILY_LINES, WIDTH};
+use super::{esc, html_label, usd, usd_axis, DAILY_LINES, WIDTH};
 use crate::answers::anomalies::Anomaly;
 use crate::answers::changes::{Change, Measure};
 use crate::hash::FastMap;
@@ -144,7 +144,7 @@ pub(super) fn daily_curve(
         let points = costs
             .iter()
             .enumerate()
-            .map(|(d, m)| (d as f64 + 0.5, draw(*m)));
+            .map(|(d, m)| (d as f64 + 0.5, m.drawn()));
         html += &plot.line(points, &format!("line {}", line_class(i, dimension)));
     }
     html += &plot.axis();
@@ -194,7 +194,7 @@ fn grid(plot: &Plot, gridlines: i128, step: i128) -> String {
     let left = plot.left;
     for k in 1..=gridlines {
         let amount = Micros(k * step);
-        let (_, y) = plot.xy((0.0, draw(amount)));
+        let (_, y) = plot.xy((0.0, amount.drawn()));
         let _ = write!(
             svg,
             "<line x1=\"{left}\" y1=\"{y:.1}\" x2=\"{:.1}\" y2=\"{y:.1}\" class=\"gridline\"/>\
@@ -218,7 +218,7 @@ fn grid(plot: &Plot, gridlines: i128, step: i128) -> String {
 fn day_bars(plot: &Plot, totals: &[Micros], first: NaiveDate) -> String {
     let mut svg = String::new();
     for (i, total) in totals.iter().enumerate() {
-        let (x0, y) = plot.xy((i as f64 + 0.15, draw(*total)));
+        let (x0, y) = plot.xy((i as f64 + 0.15, total.drawn()));
         let (x1, _) = plot.xy((i as f64 + 0.85, 0.0));
         let day = first + chrono::Days::new(i as u64);
         let _ = write!(
@@ -303,7 +303,7 @@ impl Marks<'_> {
         for (day, what) in odd.iter().filter(|(d, _)| inside(d)) {
             let i = index(*day);
             let total = totals.get(i as usize).copied().unwrap_or_default();
-            let (x, y) = plot.xy((i + 0.5, draw(total)));
+            let (x, y) = plot.xy((i + 0.5, total.drawn()));
             let _ = write!(
                 svg,
                 "<circle cx=\"{x:.1}\" cy=\"{:.1}\" r=\"4\" class=\"anomaly\">\

@@ -147,11 +147,6 @@ fn usd_text(amount: &str) -> String {
         .map_or_else(|_| esc(amount), |d| usd(Micros::round(d)))
 }
 
-/// Micro-dollars as a float, for drawing only (never summed).
-fn draw(m: Micros) -> f64 {
-    m.0 as f64
-}
-
 /// The reconciliation line: computed against invoiced usage, and the
 /// invoice's total after credits, tax and adjustments.
 fn reconciliation_line(s: &Summary) -> String {

@@ -7,7 +7,7 @@ use std::fmt::Write;
 
 use chrono::NaiveDate;
 
-use super::{draw, esc, svg_label, usd, BARS, LABEL_W, WIDTH};
+use super::{esc, svg_label, usd, BARS, LABEL_W, WIDTH};
 use crate::answers::forecast::Forecast;
 use crate::dimension::Dimension;
 use crate::money::Micros;
@@ -58,10 +58,15 @@ fn forecast_bars(rows: &[&Forecast]) -> String {
     let budget = |f: &Forecast| f.budget.map(Micros::round);
     let hi = rows
         .iter()
-        .map(|f| draw(f.forecast.2).max(budget(f).map_or(0.0, draw)))
+        .map(|f| {
+            f.forecast
+                .2
+                .drawn()
+                .max(budget(f).map_or(0.0, Micros::drawn))
+        })
         .fold(1.0, f64::max);
     let (row_h, plot_w) = (22.0, WIDTH - LABEL_W - 150.0);
-    let at = |m: Micros| LABEL_W + plot_w * draw(m).max(0.0) / hi;
+    let at = |m: Micros| LABEL_W + plot_w * m.drawn().max(0.0) / hi;
     let height = row_h * rows.len() as f64 + 10.0;
     let mut svg = format!("<svg viewBox=\"0 0 {WIDTH} {height}\" role=\"img\">");
     for (i, f) in rows.iter().enumerate() {
