@@ -9,7 +9,11 @@
 
 /// Whether `pattern` is a glob (has a `*` or a class) rather than one name.
 pub fn is_glob(pattern: &str) -> bool {
-    pattern.contains('*') || tokens(pattern.as_bytes()).len() != pattern.len()
+    let bytes = pattern.as_bytes();
+    bytes
+        .iter()
+        .enumerate()
+        .any(|(at, &b)| b == b'*' || (b == b'[' && class(bytes, at).is_some()))
 }
 
 /// One place of a pattern: any run of characters, or one character of a set.
@@ -43,16 +47,22 @@ impl Token {
     }
 }
 
+/// The place of `pattern` that starts at byte `at`, and where the next one
+/// starts.
+fn token_at(pattern: &[u8], at: usize) -> (Token, usize) {
+    match pattern[at] {
+        b'*' => (Token::Star, at + 1),
+        b'[' => class(pattern, at).unwrap_or((Token::byte(b'['), at + 1)),
+        b => (Token::byte(b), at + 1),
+    }
+}
+
 /// The places of `pattern`, runs of `*` written once.
 fn tokens(pattern: &[u8]) -> Vec<Token> {
     let mut out = Vec::with_capacity(pattern.len());
     let mut at = 0;
     while at < pattern.len() {
-        let (token, next) = match pattern[at] {
-            b'*' => (Token::Star, at + 1),
-            b'[' => class(pattern, at).unwrap_or((Token::byte(b'['), at + 1)),
-            b => (Token::byte(b), at + 1),
-        };
+        let (token, next) = token_at(pattern, at);
         if !(token == Token::Star && out.last() == Some(&Token::Star)) {
             out.push(token);
         }
@@ -114,13 +124,13 @@ pub fn problem(pattern: &str) -> Option<String> {
             continue;
         };
         let text = &pattern[at..next];
+        if !text.is_ascii() {
+            return Some(format!("the class {text} names a character beyond ASCII; a class stands for one ASCII character"));
+        }
         if ranges(text).any(|(low, high)| low > high) {
             return Some(format!(
                 "the class {text} holds a reversed range (a range is written low-high, [0-9])"
             ));
-        }
-        if !text.is_ascii() {
-            return Some(format!("the class {text} names a character beyond ASCII; a class stands for one ASCII character"));
         }
         if token == Token::Set([0; 4]) {
             return Some(format!("the class {text} matches no character"));
@@ -130,27 +140,42 @@ pub fn problem(pattern: &str) -> Option<String> {
     None
 }
 
-/// Whether `name` matches `pattern` (see the module doc for the syntax).
+/// Whether `name` matches `pattern` (see the module doc for the syntax):
+/// read place by place as it goes, nothing allocated (a month's lookups
+/// try every pattern of the table).
 pub fn glob_match(pattern: &[u8], name: &[u8]) -> bool {
-    let pattern = tokens(pattern);
     let (mut p, mut n) = (0, 0);
+    // After the last star: where the pattern goes on, and the name's place.
     let mut star: Option<(usize, usize)> = None;
     while n < name.len() {
-        if pattern.get(p) == Some(&Token::Star) {
-            star = Some((p, n));
-            p += 1;
-        } else if pattern.get(p).is_some_and(|t| t.matches(name[n])) {
-            p += 1;
-            n += 1;
-        } else if let Some((sp, sn)) = star {
-            p = sp + 1;
-            n = sn + 1;
-            star = Some((sp, sn + 1));
-        } else {
+        if p < pattern.len() {
+            let (token, next) = token_at(pattern, p);
+            if token == Token::Star {
+                star = Some((next, n));
+                p = next;
+                continue;
+            }
+            if token.matches(name[n]) {
+                p = next;
+                n += 1;
+                continue;
+            }
+        }
+        let Some((after, from)) = star else {
+            return false;
+        };
+        p = after;
+        n = from + 1;
+        star = Some((after, from + 1));
+    }
+    while p < pattern.len() {
+        let (token, next) = token_at(pattern, p);
+        if token != Token::Star {
             return false;
         }
+        p = next;
     }
-    pattern[p..].iter().all(|t| *t == Token::Star)
+    true
 }
 
 /// Whether some name matches both patterns: which prefix pairs of the two

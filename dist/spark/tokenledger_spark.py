@@ -58,6 +58,23 @@ def locate(binary):
     return os.path.abspath(binary)
 
 
+class StageFailed(Exception):
+    """A stage whose tasks failed for good (Spark's retries spent)."""
+
+    def __init__(self, stage, cause):
+        super().__init__(f"the {stage} stage failed; no reports written:\n{cause}")
+
+
+def run_stage(stage, rdd, task):
+    """Run `task` over `rdd`; a failure is the stage's, not the driver's."""
+    try:
+        rdd.foreach(task)
+    except JobError:
+        raise
+    except Exception as cause:
+        raise StageFailed(stage, cause) from cause
+
+
 class JobError(Exception):
     """A tokenledger run that failed: its exit code and its stderr."""
 
@@ -148,7 +165,7 @@ def run_stages(sc, args, shard_flags, merge_flags):
         out = cut_dir(work, path)
         tokenledger(binary, ["partition", "--spans", path, "--into", str(n), "--out", str(out), "--quiet"])
 
-    sc.parallelize(files, max(1, len(files))).foreach(cut)
+    run_stage("cut", sc.parallelize(files, max(1, len(files))), cut)
 
     def shard(i):
         part = f"part-{i:05}-of-{n:05}"
@@ -169,7 +186,7 @@ def run_stages(sc, args, shard_flags, merge_flags):
     order = list(range(n))
     if args.shuffle is not None:
         random.Random(args.shuffle).shuffle(order)
-    sc.parallelize(order, n).foreach(shard)
+    run_stage("shard", sc.parallelize(order, n), shard)
     # This run's partials only: an earlier run's with more partitions stay out.
     partials = [str(work / "partials" / f"{i:05}") for i in range(n)]
     return tokenledger(binary, ["merge", *partials, *merge_flags, "--out", args.out])
@@ -184,11 +201,11 @@ def run(argv=None):
     except JobError as failed:
         print(f"tokenledger-spark: {failed}", file=sys.stderr)
         return failed.code
-    except Exception as failed:
-        # A Spark task's failure (retries spent) comes as Spark's own error.
-        spark_error = type(failed).__module__.startswith(("py4j", "pyspark"))
-        what = "a task failed; no reports written" if spark_error else "no reports written"
-        print(f"tokenledger-spark: {what}:\n{failed}", file=sys.stderr)
+    except StageFailed as failed:
+        print(f"tokenledger-spark: {failed}", file=sys.stderr)
+        return 2
+    except Exception as failed:  # on the driver: Spark's start, a missing binary
+        print(f"tokenledger-spark: no reports written:\n{failed}", file=sys.stderr)
         return 2
 
 

@@ -25,7 +25,7 @@ pub fn run(config: &MergeConfig) -> Result<Outcome> {
     // A merge holds the whole month's records and calls.
     crate::shrink::give_back_large_blocks();
     let mut timings = Timings::start();
-    let (mut usage, mut intake, prepared) = Prepared::usage(&config.month, &mut timings)?;
+    let (mut usage, mut intake, prepared) = Prepared::read_and_price(&config.month, &mut timings)?;
     let threads = config.month.usage.threads;
     let partials = (
         &mut usage.interner,

@@ -7,7 +7,7 @@ use super::{print_stdout, print_warnings, Outcome, OutputConfig};
 use crate::error::Result;
 use crate::ledger::column_totals;
 use crate::pipeline::checks::check;
-use crate::pipeline::config::{read_inputs, CheckConfig, UsageConfig};
+use crate::pipeline::config::{priced_inputs, CheckConfig, UsageConfig};
 use crate::pipeline::output::{checks_terminal, write_checks};
 use crate::pipeline::usage::Usage;
 use crate::summary::TotalsJson;
@@ -42,7 +42,7 @@ pub fn run(config: &ReconcileConfig) -> Result<Outcome> {
     summary
         .warnings
         .extend(crate::pipeline::skipped_warning(&summary.skipped));
-    let inputs = read_inputs(&config.usage, &config.checks, config.config_file.as_ref());
+    let inputs = priced_inputs(&config.usage, &config.checks, config.config_file.as_ref());
     let outputs = Outputs::new(
         config.output.out.as_deref(),
         None,

@@ -38,7 +38,7 @@ pub fn run(config: &ReportConfig) -> Result<Outcome> {
     if config.spans.keys.shard.is_some() {
         return shard(config, &mut timings);
     }
-    let (mut usage, mut intake, prepared) = Prepared::usage(&config.month, &mut timings)?;
+    let (mut usage, mut intake, prepared) = Prepared::read_and_price(&config.month, &mut timings)?;
     let resolved = spans::read(
         &config.spans,
         (&mut usage.interner, Some((&usage.records[..], &usage.ids))),

@@ -203,7 +203,7 @@ impl MonthConfig {
     /// usage, outcomes, budgets, allocation, the config file): an output
     /// never goes into one.
     pub fn inputs(&self) -> Vec<PathBuf> {
-        let mut inputs = read_inputs(&self.usage, &self.checks, self.config_file.as_ref());
+        let mut inputs = priced_inputs(&self.usage, &self.checks, self.config_file.as_ref());
         inputs.extend(self.answers.outcomes.clone());
         inputs.extend(self.answers.budgets.clone());
         inputs.extend(self.answers.allocation.clone());
@@ -213,7 +213,7 @@ impl MonthConfig {
 
 /// The usage, pricing, invoice and provider-usage paths and the config
 /// file: the inputs every command that prices the usage reads.
-pub fn read_inputs(
+pub fn priced_inputs(
     usage: &UsageConfig,
     checks: &CheckConfig,
     config_file: Option<&PathBuf>,

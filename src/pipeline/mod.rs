@@ -82,7 +82,10 @@ impl Prepared {
 
     /// The month's usage read and priced, and what the checks need read
     /// before the spans: the first steps of `report` and `merge`.
-    pub fn usage(config: &MonthConfig, timings: &mut Timings) -> Result<(Usage, Intake, Prepared)> {
+    pub fn read_and_price(
+        config: &MonthConfig,
+        timings: &mut Timings,
+    ) -> Result<(Usage, Intake, Prepared)> {
         let (mut usage, mut intake) = Usage::read(&config.usage)?;
         usage.price()?;
         timings.phase("read and price usage");
