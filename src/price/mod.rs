@@ -4,8 +4,9 @@
 //! file (never through f64). A record is priced by the entry of its provider
 //! whose period contains the record's UTC date and whose match rule fits its
 //! model best: an exact name beats a glob, a glob fixing more characters
-//! (a class counts as one) beats one fixing fewer; two equally good entries that could both
-//! match one name in overlapping periods are rejected when the file loads.
+//! (a class counts as one) beats one fixing fewer; two equally good
+//! entries that could both match one name in overlapping periods are
+//! rejected when the file loads.
 
 mod allowances;
 mod ambiguity;
