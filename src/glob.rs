@@ -24,10 +24,15 @@ enum Token {
     Set([u64; 4]),
 }
 
+/// `set` with byte `b` in it.
+fn add(set: &mut [u64; 4], b: u8) {
+    set[usize::from(b / 64)] |= 1 << (b % 64);
+}
+
 impl Token {
     fn byte(b: u8) -> Token {
         let mut set = [0u64; 4];
-        set[usize::from(b / 64)] |= 1 << (b % 64);
+        add(&mut set, b);
         Token::Set(set)
     }
 
@@ -75,24 +80,30 @@ fn tokens(pattern: &[u8]) -> Vec<Token> {
 /// `]`, if it is closed: characters and ranges (`a-z`), a leading `!`
 /// negating them, a `]` first or a `-` first or last taken as itself.
 fn class(pattern: &[u8], open: usize) -> Option<(Token, usize)> {
-    let negated = pattern.get(open + 1) == Some(&b'!');
-    let first = open + 1 + usize::from(negated);
-    let close = first + 1 + pattern.get(first + 1..)?.iter().position(|&b| b == b']')?;
+    let (inside, negated, next) = class_parts(pattern, open)?;
     let mut set = [0u64; 4];
-    for (low, high) in class_ranges(&pattern[first..close]) {
-        for b in low..=high {
-            set[usize::from(b / 64)] |= 1 << (b % 64);
-        }
+    for (low, high) in class_ranges(inside) {
+        (low..=high).for_each(|b| add(&mut set, b));
     }
     if negated {
         // One ASCII character not in the class.
         set = [!set[0], !set[1], 0, 0];
     }
-    Some((Token::Set(set), close + 1))
+    Some((Token::Set(set), next))
 }
 
-/// The ranges of a class's inside (between `[` or `[!` and `]`): `a-z`,
-/// or one character as a range of one.
+/// The class that opens at `pattern[open]`, if it is closed: its inside
+/// (between `[` or `[!` and `]`), whether it is negated, and the place
+/// after its `]`.
+fn class_parts(pattern: &[u8], open: usize) -> Option<(&[u8], bool, usize)> {
+    let negated = pattern.get(open + 1) == Some(&b'!');
+    let first = open + 1 + usize::from(negated);
+    let close = first + 1 + pattern.get(first + 1..)?.iter().position(|&b| b == b']')?;
+    Some((&pattern[first..close], negated, close + 1))
+}
+
+/// The ranges of a class's inside: `a-z`, or one character as a range of
+/// one.
 fn class_ranges(inside: &[u8]) -> impl Iterator<Item = (u8, u8)> + '_ {
     let mut i = 0;
     std::iter::from_fn(move || {
@@ -105,13 +116,6 @@ fn class_ranges(inside: &[u8]) -> impl Iterator<Item = (u8, u8)> + '_ {
     })
 }
 
-/// The ranges of a whole class as written (`[!a-z]`, brackets included).
-fn ranges(class: &str) -> impl Iterator<Item = (u8, u8)> + '_ {
-    let inside = class.strip_prefix('[').unwrap_or(class);
-    let inside = inside.strip_prefix('!').unwrap_or(inside);
-    class_ranges(inside.strip_suffix(']').unwrap_or(inside).as_bytes())
-}
-
 /// What is wrong with `pattern`'s classes, if anything: a reversed range
 /// (`[9-0a]`), a class that matches no character, or one naming a
 /// character beyond ASCII (a class stands for one ASCII character).
@@ -119,7 +123,10 @@ pub fn problem(pattern: &str) -> Option<String> {
     let bytes = pattern.as_bytes();
     let mut at = 0;
     while at < bytes.len() {
-        let Some((token, next)) = (bytes[at] == b'[').then(|| class(bytes, at)).flatten() else {
+        let Some((inside, _, next)) = (bytes[at] == b'[')
+            .then(|| class_parts(bytes, at))
+            .flatten()
+        else {
             at += 1;
             continue;
         };
@@ -127,12 +134,12 @@ pub fn problem(pattern: &str) -> Option<String> {
         if !text.is_ascii() {
             return Some(format!("the class {text} names a character beyond ASCII; a class stands for one ASCII character"));
         }
-        if ranges(text).any(|(low, high)| low > high) {
+        if class_ranges(inside).any(|(low, high)| low > high) {
             return Some(format!(
                 "the class {text} holds a reversed range (a range is written low-high, [0-9])"
             ));
         }
-        if token == Token::Set([0; 4]) {
+        if class(bytes, at).is_some_and(|(token, _)| token == Token::Set([0; 4])) {
             return Some(format!("the class {text} matches no character"));
         }
         at = next;

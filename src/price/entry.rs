@@ -276,7 +276,7 @@ impl PriceEntry {
             (_, false, None) => return Err(Unpriced::NoHours),
         };
         let rate = rates.0[charge.index()];
-        let over_threshold = long_context && self.long_context.is_some();
+        let over_threshold = self.over_threshold(long_context);
         self.qualified(rate, qualifiers, |own| {
             let rates = match (&own.long_context, over_threshold) {
                 (Some(lc), true) => lc,
@@ -301,7 +301,7 @@ impl PriceEntry {
         long_context: bool,
     ) -> std::result::Result<Decimal, Unpriced> {
         match self.modal[modality.index()] {
-            Some(_) if long_context && self.long_context.is_some() => {
+            Some(_) if self.over_threshold(long_context) => {
                 Err(Unpriced::NoLongContextModality(modality))
             }
             Some(rate) => self.qualified(rate, qualifiers, |own| {
@@ -391,6 +391,12 @@ impl PriceEntry {
 
     fn tier(&self, tier: Tier) -> Option<&TierPrice> {
         self.tiers.iter().find(|(t, _)| *t == tier).map(|(_, p)| p)
+    }
+
+    /// Whether a request said to be over the long-context threshold
+    /// (`long_context`) is so for this entry: it has such a tier.
+    fn over_threshold(&self, long_context: bool) -> bool {
+        long_context && self.long_context.is_some()
     }
 
     /// Whether a request with these `tokens` is priced at the long-context

@@ -6,7 +6,7 @@
 
 /// `error`, from reading `text`, with the path of the field it is in first
 /// where serde does not name it (`model: invalid type: …`).
-pub fn explained(text: &str, error: &serde_json::Error) -> String {
+fn explained(text: &str, error: &serde_json::Error) -> String {
     let message = error.to_string();
     let names_a_field = message.contains("field `");
     let path = (error.is_data() && !names_a_field)

@@ -68,7 +68,8 @@ pub(super) fn row(
         && product
             .as_deref()
             .is_some_and(|p| p.ends_with(BEDROCK_EDITION));
-    let start = cloud::parse_day(c.need(r, &START)?).ok_or_else(|| bad_date(c, r, &START))?;
+    let (name, v) = c.need_named(r, &START)?;
+    let start = cloud::parse_day(v).ok_or_else(|| cloud::bad_day(name, v))?;
     let (end, midnight) = cloud::end_of(c.any_named(r, &END))?;
     let model_service = BEDROCK.contains(&code) || marketplace || usage_type.contains("-mantle-");
     let row = BillRow {
@@ -79,7 +80,7 @@ pub(super) fn row(
         model_service,
         other_service: !code.is_empty() && !model_service,
         days: Some(cloud::days(start, end, midnight)),
-        billing_period: cloud::billing_period(c, r, &BILLING_PERIOD)?,
+        billing_period: cloud::billing_period(c, r, &BILLING_PERIOD, cloud::written_day)?,
         amount: c.any_amount(r, &COST)?,
         list: None,
         currency: c.any(r, &CURRENCY).unwrap_or(""),
@@ -118,11 +119,4 @@ fn product_name(c: &Columns, r: &csv::StringRecord) -> Option<String> {
     let map = c.any(r, &["product"])?;
     let value: serde_json::Value = serde_json::from_str(map).ok()?;
     value.get("product_name")?.as_str().map(str::to_string)
-}
-
-fn bad_date(c: &Columns, r: &csv::StringRecord, names: &[&str]) -> RowError {
-    match c.any_named(r, names) {
-        Some((name, v)) => cloud::bad_day(name, v),
-        None => ("missing-field", c.missing(names)),
-    }
 }

@@ -84,7 +84,12 @@ pub(super) fn row(
         model_service,
         other_service: !model_service && what.iter().any(|w| !w.trim().is_empty()),
         days: Some((day, day)),
-        billing_period: cloud::billing_period(c, r, &["BillingPeriodStartDate"])?,
+        billing_period: cloud::billing_period(
+            c,
+            r,
+            &["BillingPeriodStartDate"],
+            cloud::azure_period,
+        )?,
         amount,
         list: None,
         currency,

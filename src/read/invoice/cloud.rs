@@ -187,9 +187,14 @@ pub(super) fn bad_day(name: &str, text: &str) -> RowError {
 pub(super) fn end_of(end: Option<(&str, &str)>) -> Result<(Option<NaiveDate>, bool), RowError> {
     match end {
         None => Ok((None, false)),
-        Some((name, text)) => match parse_day(text) {
-            Some(day) => Ok((Some(day), is_midnight(text))),
-            None => Err(bad_day(name, text)),
+        // The day as parse_day reads it, and whether the time is a UTC
+        // midnight (an exclusive end that closes the day before; a date
+        // alone is none), the time parsed once.
+        Some((name, text)) => match parse_utc(text) {
+            Some(time) => Ok((Some(time.date()), time.time() == chrono::NaiveTime::MIN)),
+            None => written_day(text)
+                .map(|day| (Some(day), false))
+                .ok_or_else(|| bad_day(name, text)),
         },
     }
 }
@@ -206,12 +211,6 @@ pub(super) fn written_day(text: &str) -> Option<NaiveDate> {
         return NaiveDate::parse_from_str(text, "%Y%m%d").ok();
     }
     None
-}
-
-/// Whether a bill's timestamp is a UTC midnight (an exclusive end that
-/// closes the day before); a date alone is not.
-pub(super) fn is_midnight(text: &str) -> bool {
-    parse_utc(text).is_some_and(|t| t.time() == chrono::NaiveTime::MIN)
 }
 
 /// A bill's date and time in UTC: an offset (`Z`, `+05:30`, `-0800`)
@@ -242,24 +241,23 @@ fn parse_utc(text: &str) -> Option<NaiveDateTime> {
         .find_map(|f| NaiveDateTime::parse_from_str(bare, f).ok())
 }
 
-/// The billing period's first day from the first of `names` a row has
-/// (see [`written_day`]; Azure's `BillingPeriodStartDate` also month
-/// first), `None` when it has none; an error names the column.
+/// The billing period's first day from the first of `names` a row has,
+/// read by `day` (see [`written_day`]; Azure's also month first: [`azure_period`]),
+/// `None` when it has none; an error names the column.
 pub(super) fn billing_period(
     c: &Columns,
     r: &csv::StringRecord,
     names: &[&str],
+    day: fn(&str) -> Option<NaiveDate>,
 ) -> Result<Option<NaiveDate>, RowError> {
-    let azure = names.contains(&"BillingPeriodStartDate");
     c.any_named(r, names)
-        .map(|(name, v)| {
-            let day = match azure {
-                true => written_day(v).or_else(|| azure_day(v)),
-                false => written_day(v),
-            };
-            day.ok_or_else(|| bad_day(name, v))
-        })
+        .map(|(name, v)| day(v).ok_or_else(|| bad_day(name, v)))
         .transpose()
+}
+
+/// An Azure export's billing period start: as written, else month first.
+pub(super) fn azure_period(text: &str) -> Option<NaiveDate> {
+    written_day(text).or_else(|| azure_day(text))
 }
 
 /// The days from `start` to `end`, where `end` is a row's exclusive end
@@ -306,6 +304,8 @@ mod tests {
         // A billing period is the month it is written in.
         let period = written_day("2026-11-01T00:00:00+09:00").unwrap();
         assert_eq!(period.to_string(), "2026-11-01");
+        // An end at a UTC midnight closes the day before; a date alone not.
+        let is_midnight = |end| end_of(Some(("end", end))).is_ok_and(|(_, midnight)| midnight);
         assert!(is_midnight("2025-06-02T00:00:00Z"));
         assert!(is_midnight("2025-06-02T00:00Z"));
         assert!(is_midnight("2025-06-01T16:00:00-08:00"));

@@ -64,7 +64,7 @@ pub(super) fn row(
         model_service,
         other_service: !model_service && !service.trim().is_empty(),
         days: Some(days),
-        billing_period: cloud::billing_period(c, r, &["BillingPeriodStart"])?,
+        billing_period: cloud::billing_period(c, r, &["BillingPeriodStart"], cloud::written_day)?,
         amount,
         list: c
             .any(r, &["ListCost"])

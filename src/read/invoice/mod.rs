@@ -353,7 +353,16 @@ impl Columns {
         r: &'r csv::StringRecord,
         names: &[&str],
     ) -> Result<&'r str, RowError> {
-        self.any(r, names)
+        self.need_named(r, names).map(|(_, v)| v)
+    }
+
+    /// [`Columns::need`], with the column's name as the header spells it.
+    pub(super) fn need_named<'r>(
+        &self,
+        r: &'r csv::StringRecord,
+        names: &[&str],
+    ) -> Result<(&str, &'r str), RowError> {
+        self.any_named(r, names)
             .ok_or_else(|| ("missing-field", self.missing(names)))
     }
 
@@ -378,9 +387,7 @@ impl Columns {
         r: &csv::StringRecord,
         names: &[&str],
     ) -> Result<Decimal, RowError> {
-        let (name, v) = self
-            .any_named(r, names)
-            .ok_or_else(|| ("missing-field", self.missing(names)))?;
+        let (name, v) = self.need_named(r, names)?;
         parse_amount(v).ok_or_else(|| bad_amount(name, v))
     }
 

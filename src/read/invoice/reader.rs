@@ -223,7 +223,9 @@ impl<'a> Reader<'a> {
             ))
         };
         let json = json.map_err(|(_, message)| bad(message))?;
-        serde_json::from_str(json).map_err(|e| bad(crate::read::json_field::explained(json, &e)))
+        crate::read::json_field::from_json(json, "a cost report page").map_err(|(_, message)| {
+            Error::fatal(format!("{}:{line}: {message}", self.path.display()))
+        })
     }
 
     /// Read a CSV invoice with `row` turning each record into a line.

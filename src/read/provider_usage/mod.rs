@@ -174,17 +174,19 @@ fn csv_rows(
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .from_reader(text.as_bytes());
-    let headers = reader
+    let mut headers = reader
         .headers()
         .map_err(|e| csv_error(path, text, e))?
         .clone();
+    // A padded header is its column's name (trimmed once, not per lookup).
+    headers.trim();
     let line = reader.position().line().saturating_sub(1).max(1);
-    check_header(path, line, headers.iter().map(|h| h.trim().as_bytes()))?;
+    check_header(path, line, headers.iter().map(str::as_bytes))?;
     let required = match format {
         Format::OpenAiCsv => &OPENAI_CSV_COLUMNS[..],
         _ => &ANTHROPIC_CSV_COLUMNS[..],
     };
-    let has = |name: &str| headers.iter().any(|h| h.trim() == name);
+    let has = |name: &str| headers.iter().any(|h| h == name);
     let mut missing: Vec<&str> = required.iter().copied().filter(|n| !has(n)).collect();
     let [five, hour, one] = ANTHROPIC_CACHE_WRITES;
     if format == Format::AnthropicCsv && !(has(five) && has(hour) || has(one)) {
@@ -508,7 +510,7 @@ impl<'a> CsvRow<'a> {
     /// `model_version`).
     fn column<'n>(&self, name: &'n str) -> &'n str {
         match name {
-            "model" if self.headers.iter().any(|h| h.trim() == "model_version") => "model_version",
+            "model" if self.headers.iter().any(|h| h == "model_version") => "model_version",
             name => name,
         }
     }
@@ -531,7 +533,7 @@ impl<'a> CsvRow<'a> {
     fn get(&self, name: &str) -> &'a str {
         self.headers
             .iter()
-            .position(|h| h.trim() == name)
+            .position(|h| h == name)
             .and_then(|i| self.record.get(i))
             .unwrap_or("")
             .trim()

@@ -142,8 +142,10 @@ fn charge_columns(path: &Path, headers: &csv::ByteRecord) -> Result<Vec<(usize, 
             (!name.is_empty()).then(|| (i, name.to_string()))
         })
         .collect();
-    if let Some((i, name)) = charges.iter().find(|(_, name)| name.ends_with(FREE_SUFFIX)) {
-        let charge = name.strip_suffix(FREE_SUFFIX).unwrap_or(name);
+    let free = charges
+        .iter()
+        .find_map(|(i, name)| Some((i, name, name.strip_suffix(FREE_SUFFIX)?)));
+    if let Some((i, name, charge)) = free {
         return Err(Error::fatal(format!(
             "{}:1: column {} \"{name}{REQUESTS_SUFFIX}\": free requests are what the pricing \
              table's allowance makes free; give every request as \"{charge}{REQUESTS_SUFFIX}\"",

@@ -30,7 +30,7 @@ use super::{
     RowSink,
 };
 use crate::error::{Error, Result};
-use crate::intern::{Interner, LabelSet, Sym};
+use crate::intern::{Interner, LabelSet};
 use crate::model::{BilledRequest, Modality, Origin, Rare, Service, UsageRecord};
 use crate::read::csv_lines::CsvLines;
 use crate::read::json_field::from_json;
@@ -99,9 +99,11 @@ pub fn read(
         return Ok(pages);
     }
     let mut lines = CsvLines::new(source);
-    let headers = csv::StringRecord::from_byte_record(lines.header(path)?)
+    let mut headers = csv::StringRecord::from_byte_record(lines.header(path)?)
         .map_err(|_| Error::fatal(format!("{}: the header is not UTF-8", path.display())))?;
-    let has = |name: &str| headers.iter().any(|h| h.trim() == name);
+    // A padded header is its column's name (trimmed once, not per lookup).
+    headers.trim();
+    let has = |name: &str| headers.iter().any(|h| h == name);
     let cache_columns = has("cache_read_input_tokens") || has("cache_creation_input_tokens");
     if !has("metadata") && !cache_columns {
         return Err(Error::fatal(format!(
@@ -162,7 +164,7 @@ fn from_csv(headers: &csv::StringRecord, record: &csv::StringRecord) -> Result<S
     let get = |name: &str| {
         headers
             .iter()
-            .position(|h| h.trim() == name)
+            .position(|h| h == name)
             .and_then(|i| record.get(i))
             .map(str::trim)
             .filter(|v| !v.is_empty())
@@ -298,10 +300,7 @@ fn normalise(
         None => usage_value(meta, &["prompt_tokens_details", "web_search_requests"])?,
     };
     let searches = count(searches, "web_search_requests")?;
-    let requests: Box<[(Sym, u64)]> = match searches {
-        0 => Box::default(),
-        n => Box::new([(interner.intern("web_search"), n)]),
-    };
+    let requests = super::requests_of(interner, "web_search", searches);
     let tokens = reasoning_within_output(reasoning_tokens, &tokens, "completion_tokens")?;
     let tenant_hint = tenant_hint(&log);
     let provider = provider_name(

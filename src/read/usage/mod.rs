@@ -30,7 +30,7 @@ use serde_json::value::RawValue;
 pub use time::{parse_timestamp, parse_utc_timestamp};
 
 use crate::error::{Error, Result, Skips};
-use crate::intern::Interner;
+use crate::intern::{Interner, Sym};
 use crate::model::{
     bare_model, whole_tokens, BilledRequest, Modality, TokenType, Tokens, MAX_TOKENS,
 };
@@ -280,6 +280,15 @@ pub fn parse_count(value: &str, name: &str) -> Result<u64, RowError> {
             "bad-token-count",
             format!("{name}: expected a whole non-negative number of tokens, got \"{value}\""),
         )),
+    }
+}
+
+/// A record's per-request charges when a source counts one: `count`
+/// requests of `charge`, none when it is 0.
+pub fn requests_of(interner: &mut Interner, charge: &str, count: u64) -> Box<[(Sym, u64)]> {
+    match count {
+        0 => Box::default(),
+        n => Box::new([(interner.intern(charge), n)]),
     }
 }
 

@@ -19,7 +19,7 @@ use super::{
     billable, json_count, parse_timestamp, parse_usd, provider_name, reasoning_within_output,
     service_tier, uncached, RowError,
 };
-use crate::intern::{Interner, LabelSet, Sym};
+use crate::intern::{Interner, LabelSet};
 use crate::model::{BilledRequest, Origin, Rare, Service, Tokens, UsageRecord};
 
 /// The per-request charge of the web plugin's results.
@@ -64,10 +64,7 @@ pub fn parse(
     }
     let tokens = tokens_of(&generation)?;
     let results = json_count(generation.num_search_results.as_ref(), "num_search_results")?;
-    let requests: Box<[(Sym, u64)]> = match results.unwrap_or(0) {
-        0 => Box::default(),
-        n => Box::new([(interner.intern(SEARCH_RESULTS), n)]),
-    };
+    let requests = super::requests_of(interner, SEARCH_RESULTS, results.unwrap_or(0));
     let provider = generation
         .provider_name
         .as_deref()
