@@ -114,7 +114,16 @@ fn parse() -> (Cli, Option<std::path::PathBuf>) {
         .unwrap_or_else(|e| fail(&e.for_terminal()));
     let cli = Cli::try_parse_from(&with.argv).unwrap_or_else(|e| {
         if !e.use_stderr() {
-            e.exit(); // --help, --version
+            // --help, --version: printed as every output is, so a full
+            // disk or a closed pipe is an error, not a success.
+            use std::io::Write;
+            let printed = e.print().and_then(|()| std::io::stdout().flush());
+            match printed {
+                Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => {
+                    fail(&format!("<stdout>: {err}"))
+                }
+                _ => std::process::exit(0),
+            }
         }
         let text = e.render().to_string();
         let message = text.strip_prefix("error: ").unwrap_or(&text).trim_end();

@@ -147,8 +147,22 @@ fn open_no_follow(path: &Path) -> Result<File> {
         .open(path)
         .map_err(|e| match e.raw_os_error() {
             Some(libc::ELOOP) => link_refused(path),
+            Some(libc::EACCES | libc::EROFS) => not_writable(path, e),
             _ => Error::io(path, e),
         })
+}
+
+/// The error for a lock file that cannot be made: its directory is not
+/// writable, which every output needs (its lock and its temporaries go
+/// beside it and are renamed in).
+fn not_writable(path: &Path, e: std::io::Error) -> Error {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
+    Error::fatal(format!(
+        "{}: {e}: an output's lock and its new contents are written beside it, in {}, \
+         and renamed in: that directory must be writable",
+        path.display(),
+        dir.map_or_else(|| ".".into(), |d| d.display().to_string())
+    ))
 }
 
 /// The error for a lock file path that is not a plain file.

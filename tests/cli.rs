@@ -126,6 +126,24 @@ fn usage_errors_start_with_the_program_name() {
     );
 }
 
+/// `--help` and `--version` on a full disk fail as every other output
+/// does (they exited 0 with nothing printed).
+#[test]
+fn help_to_a_full_disk_is_an_error() {
+    let wd = Workdir::new("help-full");
+    for args in [&["report", "--help"][..], &["--version"]] {
+        let full = std::fs::File::options()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let output = wd.command(args).stdout(full).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("No space left on device"), "{stderr}");
+    }
+    assert!(wd.run(&["--version"]).starts_with("tokenledger "));
+}
+
 #[test]
 fn print_takes_any_csv_the_run_writes_and_json_the_summary() {
     let wd = Workdir::handmade("print-any");

@@ -30,8 +30,8 @@ fn unpriced_models_are_listed_never_zero() {
     assert_eq!(
         stderr,
         "tokenledger: usage records with no price in pricing.toml (add or extend a [[model]] entry):\n  \
-         anthropic claude-test-1: no price for 1 record(s) on 2024-12-31; first request_id r-3\n  \
-         openai mystery-model: no price for 2 record(s) from 2025-06-03 to 2025-06-04; first request_id r-1\n"
+         anthropic claude-test-1: no price for 1 record(s) on 2024-12-31; first request_id r-3 (usage.csv:4)\n  \
+         openai mystery-model: no price for 2 record(s) from 2025-06-03 to 2025-06-04; first request_id r-1 (usage.csv:2)\n"
     );
     assert!(!wd.path("out").exists(), "nothing is written on error");
 }

@@ -1,7 +1,8 @@
 //! A run never deletes a file it did not write and never writes into one
 //! of its inputs: a file saved into `--out` while a run is writing is
 //! kept, and an output directory that is, holds or lies inside an input is
-//! refused (`diff --out PREV`, `merge --out SHARD`).
+//! refused (`diff --out PREV`, `merge --out SHARD`); a directory put in
+//! place of `--out` keeps its mode.
 
 use std::time::{Duration, Instant};
 
@@ -195,6 +196,34 @@ fn a_rerun_replaces_only_its_own_unchanged_files() {
         "{stderr}"
     );
     assert_eq!(wd.read("out/by_tenant.csv"), tenants);
+}
+
+/// A directory the run puts in place of `--out` keeps the mode the user
+/// gave `--out` (a private `mkdir -m 750` stays private, a rerun too),
+/// whatever the umask; `diff`'s fresh directory likewise.
+#[test]
+fn an_output_directory_keeps_its_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    let wd = Workdir::handmade("out-mode");
+    let mode = |dir: &str| {
+        std::fs::metadata(wd.path(dir))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o7777
+    };
+    let private = std::fs::Permissions::from_mode(0o750);
+    std::fs::create_dir(wd.path("out")).unwrap();
+    std::fs::set_permissions(wd.path("out"), private.clone()).unwrap();
+    let month = [&HANDMADE_REPORT[..], &["--period", "2025-06"]].concat();
+    wd.run(&month);
+    assert_eq!(mode("out"), 0o750, "a new month into an empty directory");
+    wd.run(&month);
+    assert_eq!(mode("out"), 0o750, "a rerun over its own output");
+    std::fs::create_dir(wd.path("changes")).unwrap();
+    std::fs::set_permissions(wd.path("changes"), private).unwrap();
+    wd.run(&["diff", "out", "out", "--out", "changes"]);
+    assert_eq!(mode("changes"), 0o750, "diff's output");
 }
 
 /// `partition` never writes into its inputs or through a link, and two

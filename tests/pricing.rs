@@ -82,7 +82,7 @@ fn check_fails_on_a_gap_and_lists_rates_that_differ_from_the_catalog() {
         String::from_utf8(out.stdout).unwrap(),
         "tokenledger: pricing check of pricing.toml (version t) against genai-prices 0.2.1: 2 (provider, model) pairs\n\
          gaps: usage with no price (add or extend a [[model]] entry):\n\
-         \x20 openai gpt-4o-mini: no price for 1 record(s) on 2025-06-03; first request_id r3\n\
+         \x20 openai gpt-4o-mini: no price for 1 record(s) on 2025-06-03; first request_id r3 (usage.csv:4)\n\
          possible staleness: rates (USD per 1M tokens) that differ from genai-prices:\n\
          \x20 openai gpt-4o-2024-08-06 input: 2 here (pricing.toml:4), 2.5 in genai-prices, from 2025-06-02 to 2025-06-05\n\
          \x20 openai gpt-4o-2024-08-06 cache_write_5m: 2 here (pricing.toml:4), 2.5 in genai-prices, from 2025-06-02 to 2025-06-05\n\

@@ -56,11 +56,11 @@ fn spilled_runs_are_byte_identical_to_one_in_memory() {
         let mut args = vec!["report", "--spans", "fleet/spans", "--out", out];
         args.extend(FLAGS);
         args.extend([threads, "--memory-limit", limit]);
-        let output = wd
-            .command(&args)
-            .env("TMPDIR", wd.path("tmp"))
-            .output()
-            .unwrap();
+        let mut command = wd.command(&args);
+        if out.ends_with("-files") {
+            open_files_at_most(&mut command, 64);
+        }
+        let output = command.env("TMPDIR", wd.path("tmp")).output().unwrap();
         assert!(
             output.status.success(),
             "{}",
@@ -82,10 +82,16 @@ fn spilled_runs_are_byte_identical_to_one_in_memory() {
         let rows = text_of(&in_memory, listing).lines().count();
         assert!(rows > 5, "{listing}: {rows} lines");
     }
-    // 1K: hundreds of ranges; 300K: a few, each next one read ahead on a
-    // second thread, or read in turn on one.
-    for (limit, threads) in [("1K", "2"), ("300K", "2"), ("300K", "1")] {
-        let spilled = run(&format!("spilled-{limit}-{threads}"), limit, threads);
+    // 1K: hundreds of ranges, or as many as 64 open files allow; 300K: a
+    // few, each next one read ahead on a second thread, or read in turn on
+    // one.
+    for (limit, threads, files) in [
+        ("1K", "2", ""),
+        ("1K", "2", "-files"),
+        ("300K", "2", ""),
+        ("300K", "1", ""),
+    ] {
+        let spilled = run(&format!("spilled-{limit}-{threads}{files}"), limit, threads);
         let how = format!("--memory-limit {limit} --threads {threads}");
         assert_same_files(&spilled, &in_memory, &how);
         assert_eq!(
@@ -93,6 +99,24 @@ fn spilled_runs_are_byte_identical_to_one_in_memory() {
             0,
             "spill files left behind"
         );
+    }
+}
+
+/// Run `command` with at most `files` open files (soft and hard limit),
+/// as under a shell's `ulimit -n`.
+fn open_files_at_most(command: &mut std::process::Command, files: u64) {
+    use std::os::unix::process::CommandExt;
+    let limit = libc::rlimit {
+        rlim_cur: files as libc::rlim_t,
+        rlim_max: files as libc::rlim_t,
+    };
+    // SAFETY: setrlimit is async-signal-safe and reads only `limit`, a copy
+    // the closure owns.
+    unsafe {
+        command.pre_exec(move || match libc::setrlimit(libc::RLIMIT_NOFILE, &limit) {
+            0 => Ok(()),
+            _ => Err(std::io::Error::last_os_error()),
+        });
     }
 }
 

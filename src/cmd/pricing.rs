@@ -77,11 +77,12 @@ pub fn check(args: &UsageConfig) -> Result<Outcome> {
         let today = crate::pipeline::config::today();
         every_entry(table, args.period.map(|p| p.first_day()), today)
     } else {
-        let (usage, _) = Usage::read(args)?;
+        let (usage, intake) = Usage::read(args)?;
         let (_, gaps) = price_each(
             &usage.pricing,
             (&usage.records, &usage.ids),
             &usage.interner,
+            &intake.describe(),
         );
         let name = |s| usage.interner.get(s).to_string();
         let used = usage

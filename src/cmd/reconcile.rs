@@ -30,7 +30,7 @@ pub struct ReconcileConfig {
 /// Reconcile.
 pub fn run(config: &ReconcileConfig) -> Result<Outcome> {
     let (mut usage, mut intake) = Usage::read(&config.usage)?;
-    usage.price()?;
+    usage.price(&intake)?;
     let (checks, _) = check(&config.checks, &usage, &mut intake)?;
     let total = usage.total();
     let totals = TotalsJson::new(&total, &column_totals(&total)?, usage.reported_cost());

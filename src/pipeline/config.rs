@@ -11,9 +11,12 @@ use crate::read::span::AttrKeys;
 use crate::read::usage::UsageFormat;
 use crate::reconcile::Tolerance;
 
-/// Today's UTC date.
+/// Today's UTC date, read from the clock once per run: `--period current`
+/// and the month to date's as-of day agree even when a run crosses
+/// midnight.
 pub fn today() -> chrono::NaiveDate {
-    DateTime::<Utc>::from(std::time::SystemTime::now()).date_naive()
+    static TODAY: std::sync::OnceLock<chrono::NaiveDate> = std::sync::OnceLock::new();
+    *TODAY.get_or_init(|| DateTime::<Utc>::from(std::time::SystemTime::now()).date_naive())
 }
 
 /// A UTC calendar month.
@@ -28,7 +31,7 @@ impl Period {
     /// `current` (the UTC month running now).
     pub fn parse(text: &str) -> std::result::Result<Period, String> {
         if text == "previous" {
-            return Ok(Period::previous(std::time::SystemTime::now().into()));
+            return Ok(Period::previous(today()));
         }
         if text == "current" {
             return Ok(Period::of(today()));
@@ -52,8 +55,8 @@ impl Period {
         }
     }
 
-    /// The last complete UTC month before `now`.
-    pub fn previous(now: DateTime<Utc>) -> Period {
+    /// The last complete UTC month before the day `now`.
+    pub fn previous(now: chrono::NaiveDate) -> Period {
         match (now.year(), now.month()) {
             (year, 1) => Period {
                 year: year - 1,

@@ -87,7 +87,7 @@ impl Prepared {
         timings: &mut Timings,
     ) -> Result<(Usage, Intake, Prepared)> {
         let (mut usage, mut intake) = Usage::read(&config.usage)?;
-        usage.price()?;
+        usage.price(&intake)?;
         timings.phase("read and price usage");
         let prepared = Prepared::new(config, &usage, &mut intake)?;
         timings.phase("checks");

@@ -150,11 +150,13 @@ impl Usage {
     }
 
     /// Price every record: its per-request charges' free allowances first,
-    /// then its exact cost (an unpriced model is an error naming it).
-    pub fn price(&mut self) -> Result<()> {
+    /// then its exact cost (an unpriced model is an error naming it and
+    /// where its first record was read, from `intake`'s files).
+    pub fn price(&mut self, intake: &Intake) -> Result<()> {
         let billed = (&mut self.records[..], &self.ids);
         apply_allowances(&self.pricing, billed, &mut self.interner);
-        self.costs = price_all(&self.pricing, (&self.records, &self.ids), &self.interner)?;
+        let billed = (&self.records[..], &self.ids);
+        self.costs = price_all(&self.pricing, billed, &self.interner, &intake.describe())?;
         Ok(())
     }
 

@@ -24,7 +24,7 @@ use chrono::NaiveDate;
 use crate::error::{Error, Result};
 use crate::hash::FastMap;
 use crate::intern::{Interner, Sym};
-use crate::model::{Billed, Cost, Costs, Tier, UsageRecord};
+use crate::model::{Billed, Cost, Costs, Origin, Tier, UsageRecord};
 use crate::terminal::escape;
 
 pub use allowances::apply_allowances;
@@ -251,6 +251,7 @@ fn profile_model<'m>(provider: &str, model: &'m str) -> Option<(&'m str, bool)> 
 struct UnpricedGroup<'r> {
     records: u64,
     first: &'r str,
+    first_at: Origin,
     from: NaiveDate,
     to: NaiveDate,
 }
@@ -301,9 +302,15 @@ impl<'t> Lookup<'t> {
 
 /// Price every record. Every record whose model has no price on its date
 /// (or no batch rate) is collected into one error that lists each model with
-/// its record count and first request id: never a silent $0.
-pub fn price_all(table: &PriceTable, billed: Billed<'_>, interner: &Interner) -> Result<Costs> {
-    let (costs, gaps) = price_each(table, billed, interner);
+/// its record count and first request id and where it was read (`at`
+/// renders an origin as `file:line`): never a silent $0.
+pub fn price_all(
+    table: &PriceTable,
+    billed: Billed<'_>,
+    interner: &Interner,
+    at: &dyn Fn(Origin) -> String,
+) -> Result<Costs> {
+    let (costs, gaps) = price_each(table, billed, interner, at);
     if gaps.is_empty() {
         return Ok(costs);
     }
@@ -315,12 +322,13 @@ pub fn price_all(table: &PriceTable, billed: Billed<'_>, interner: &Interner) ->
 }
 
 /// Price every record that has a price; the others are described, one line
-/// per (provider, model, reason) with its record count, dates and first
-/// request id.
+/// per (provider, model, reason) with its record count, dates, and first
+/// request id and its `file:line` (`at`).
 pub fn price_each(
     table: &PriceTable,
     (records, ids): Billed<'_>,
     interner: &Interner,
+    at: &dyn Fn(Origin) -> String,
 ) -> (Costs, Vec<String>) {
     let mut lookup = Lookup::new(table, interner);
     let mut unpriced: BTreeMap<(&str, &str, Unpriced), UnpricedGroup> = BTreeMap::new();
@@ -343,6 +351,7 @@ pub fn price_each(
                 let group = unpriced.entry(key).or_insert(UnpricedGroup {
                     records: 0,
                     first: ids.get(i),
+                    first_at: r.origin,
                     from: date,
                     to: date,
                 });
@@ -355,39 +364,62 @@ pub fn price_each(
     let gaps = unpriced
         .iter()
         .map(|((provider, model, why), group)| {
-            let UnpricedGroup { records: count, first, from, to } = group;
-            let why = match why {
-                Unpriced::NoPrice => "no price".to_string(),
-                Unpriced::NoTier(Tier::Batch) => "no batch_discount or [model.tiers.batch]".to_string(),
-                Unpriced::NoTier(tier) => format!("no [model.tiers.{}]", tier.key()),
-                Unpriced::NoGeo => "no [model.geo.<region>] for its inference_geo (global for a Bedrock global. profile)".to_string(),
-                Unpriced::NoTierLongContext(tier) => format!(
-                    "a prompt over the long-context threshold and no [model.tiers.{}.long_context]",
-                    tier.key()
-                ),
-                Unpriced::NoLongContextModality(m) => format!(
-                    "a prompt over the long-context threshold with {}, and no long-context {} rate",
-                    m.column(),
-                    m.key()
-                ),
-                Unpriced::NoSpeed => "no [model.speed.fast] for its speed".to_string(),
-                Unpriced::NoHours => "no [[model.hours]] window for its time of day".to_string(),
-                Unpriced::NoModality(m) => format!(
-                    "no {} rate in its tier's explicit rates for its {}",
-                    m.key(),
-                    m.column()
-                ),
-                Unpriced::NoCharge(charge) => format!(
-                    "no [model.requests] price for its {} requests",
-                    interner.get(*charge)
-                ),
+            let UnpricedGroup {
+                records: count,
+                first,
+                first_at,
+                from,
+                to,
+            } = group;
+            let why = unpriced_reason(*why, interner);
+            let dates = if from == to {
+                format!("on {from}")
+            } else {
+                format!("from {from} to {to}")
             };
-            let dates = if from == to { format!("on {from}") } else { format!("from {from} to {to}") };
             let (provider, model, first) = (escape(provider), escape(model), escape(first));
-            format!("  {provider} {model}: {why} for {count} record(s) {dates}; first request_id {first}")
+            let first_at = at(*first_at);
+            let first_at = escape(&first_at);
+            format!(
+                "  {provider} {model}: {why} for {count} record(s) {dates}; \
+                 first request_id {first} ({first_at})"
+            )
         })
         .collect();
     (costs, gaps)
+}
+
+/// Why a record has no price, in words.
+fn unpriced_reason(why: Unpriced, interner: &Interner) -> String {
+    match why {
+        Unpriced::NoPrice => "no price".to_string(),
+        Unpriced::NoTier(Tier::Batch) => "no batch_discount or [model.tiers.batch]".to_string(),
+        Unpriced::NoTier(tier) => format!("no [model.tiers.{}]", tier.key()),
+        Unpriced::NoGeo => {
+            "no [model.geo.<region>] for its inference_geo (global for a Bedrock global. profile)"
+                .to_string()
+        }
+        Unpriced::NoTierLongContext(tier) => format!(
+            "a prompt over the long-context threshold and no [model.tiers.{}.long_context]",
+            tier.key()
+        ),
+        Unpriced::NoLongContextModality(m) => format!(
+            "a prompt over the long-context threshold with {}, and no long-context {} rate",
+            m.column(),
+            m.key()
+        ),
+        Unpriced::NoSpeed => "no [model.speed.fast] for its speed".to_string(),
+        Unpriced::NoHours => "no [[model.hours]] window for its time of day".to_string(),
+        Unpriced::NoModality(m) => format!(
+            "no {} rate in its tier's explicit rates for its {}",
+            m.key(),
+            m.column()
+        ),
+        Unpriced::NoCharge(charge) => format!(
+            "no [model.requests] price for its {} requests",
+            interner.get(charge)
+        ),
+    }
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use super::{Names, Reconciliation};
 use crate::hash::FastMap;
 use crate::intern::Sym;
 use crate::model::{Cost, Costs, TokenType, UsageRecord};
+use crate::money::SHARE_PLACES;
 use crate::price::{Lookup, PriceTable};
 use crate::read::invoice::Meter;
 
@@ -58,16 +59,12 @@ impl Reconciliation {
 }
 
 /// A record's invoiced share of one computed amount: `amount × factor`
-/// (invoiced ÷ computed, a quotient with up to 28 digits), held to 18
-/// decimal places. Sums of such amounts are then exact in any order, so
+/// (invoiced ÷ computed, a quotient with up to 28 digits), held to
+/// [`SHARE_PLACES`]. Sums of such amounts are then exact in any order, so
 /// the reports' billed columns do not depend on the order they are added.
 fn billed_part(amount: Decimal, factor: Decimal) -> Decimal {
-    (amount * factor).round_dp(BILLED_PLACES)
+    (amount * factor).round_dp(SHARE_PLACES)
 }
-
-/// The decimal places a record's billed amounts are held to: far below
-/// the micro-dollar the reports show.
-const BILLED_PLACES: u32 = 18;
 
 #[cfg(test)]
 mod tests {
@@ -90,6 +87,6 @@ mod tests {
         let backward: Decimal = parts.iter().rev().sum();
         assert_eq!(forward, backward);
         assert_eq!(forward.to_string(), backward.to_string());
-        assert!(parts.iter().all(|p| p.scale() <= BILLED_PLACES));
+        assert!(parts.iter().all(|p| p.scale() <= SHARE_PLACES));
     }
 }

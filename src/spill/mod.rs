@@ -68,6 +68,39 @@ const RANGE_SHARE: u64 = 3;
 /// a process may have by default on macOS (1,024 on Linux).
 const MAX_PARTS: u64 = 200;
 
+/// The open files a process needs besides its ranges' (inputs read on
+/// each thread, the output being written, the standard streams).
+const OTHER_FILES: u64 = 32;
+
+/// How many ranges the open-file limit allows (at least 2): the soft limit
+/// is first raised towards the hard one where it is below what
+/// [`MAX_PARTS`] ranges need (a shell's `ulimit -n 128`), as a process may.
+fn open_files_for_parts() -> u32 {
+    let wanted = MAX_PARTS + OTHER_FILES;
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes only the struct it is given.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+        return MAX_PARTS as u32;
+    }
+    if limit.rlim_cur < wanted && limit.rlim_max > limit.rlim_cur {
+        let raised = libc::rlimit {
+            rlim_cur: limit.rlim_max.min(wanted),
+            rlim_max: limit.rlim_max,
+        };
+        // SAFETY: setrlimit reads only the struct it is given.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+            limit.rlim_cur = raised.rlim_cur;
+        }
+    }
+    limit
+        .rlim_cur
+        .saturating_sub(OTHER_FILES)
+        .clamp(2, MAX_PARTS) as u32
+}
+
 /// The prefix of spill directories under `TMPDIR`.
 const DIR_PREFIX: &str = "tokenledger-spill-";
 
@@ -153,7 +186,8 @@ impl Gather {
         let State::InMemory { spans, .. } = &self.state else {
             return;
         };
-        let parts = self.parts(*spans * SPAN_STATE);
+        let wanted = self.parts(*spans * SPAN_STATE);
+        let parts = wanted.min(open_files_for_parts());
         crate::shrink::give_back_large_blocks();
         let mut spill = match Spill::new(parts) {
             Ok(spill) => spill,
@@ -165,9 +199,13 @@ impl Gather {
         if self.announce {
             crate::stderr_line!(
                 "tokenledger: note: the spans read so far take over a sixth of --memory-limit {}: \
-                 spilling their traces into {parts} temporary files under {} (TMPDIR), resolved one at a time",
+                 spilling their traces into {parts} temporary files under {} (TMPDIR), resolved one at a time{}",
                 size(self.limit),
-                crate::terminal::escape(&std::env::temp_dir().display().to_string())
+                crate::terminal::escape(&std::env::temp_dir().display().to_string()),
+                match parts < wanted {
+                    true => format!(" ({wanted} wanted: the open-file limit allows no more, so a range may take more memory)"),
+                    false => String::new(),
+                }
             );
         }
         let empty = State::InMemory {

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use super::guard::{check_target, parent_of};
 use super::out_dir::own_name;
-use super::rename::is_mount_point;
+use super::rename::{create_dir_like, is_mount_point};
 use crate::error::{Error, Result};
 use crate::owner::unique_suffix;
 
@@ -52,8 +52,9 @@ impl FreshDir {
         }
         std::fs::create_dir_all(&parent).map_err(|e| Error::io(&parent, e))?;
         let temp = parent.join(format!(".{name}.tmp-{}", unique_suffix()));
-        // Never an entry already there: it is not this run's.
-        std::fs::create_dir(&temp).map_err(|e| Error::io(&temp, e))?;
+        // Never an entry already there: it is not this run's. It takes the
+        // place of an empty target, so it keeps the target's owner and mode.
+        create_dir_like(&temp, &target).map_err(|e| Error::io(&temp, e))?;
         Ok(FreshDir {
             target,
             temp,

@@ -16,7 +16,9 @@ use std::sync::Mutex;
 use super::checked::{check_listed, unchanged_since_checked, while_writing, Stamps};
 use super::guard::{not_an_input, parent_of};
 use super::leftovers::{foreign_entries, recover, remove_output, remove_temp, Check, INNER_PREFIX};
-use super::rename::{exchange, is_mount_point, place, write_new_synced, write_synced, EBUSY};
+use super::rename::{
+    create_dir_like, exchange, is_mount_point, place, write_new_synced, write_synced, EBUSY,
+};
 use crate::error::{Error, Result};
 use crate::manifest::{Manifest, Sha, MANIFEST};
 use crate::owner::{unique_suffix, OwnerLock};
@@ -106,8 +108,13 @@ impl OutDir {
             None => Stamps::new(),
         };
         let in_place = mount.then(|| previous.unwrap_or_default());
-        // Never an entry already there: it is not this run's.
-        std::fs::create_dir(&own.temp).map_err(|e| Error::io(&own.temp, e))?;
+        // Never an entry already there: it is not this run's. It takes the
+        // place of the target, so it keeps the target's owner and mode.
+        let made = match mount {
+            true => std::fs::create_dir(&own.temp),
+            false => create_dir_like(&own.temp, &target),
+        };
+        made.map_err(|e| Error::io(&own.temp, e))?;
         Ok(OutDir {
             target,
             kind,

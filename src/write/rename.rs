@@ -52,6 +52,31 @@ pub(super) fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
     }
 }
 
+/// Create the directory `dir` (never an entry already there) with what
+/// the directory `like` has, where there is one, so a directory put in
+/// its place keeps who may read it: its owner and group, as far as this
+/// process may set them (the owner needs root, a group the runner is in),
+/// then its permission bits (setgid, whose files take its group, and
+/// sticky included), with the owner's read, write and search added so
+/// the run can write its files.
+pub(super) fn create_dir_like(dir: &Path, like: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir(dir)?;
+    let old = match std::fs::symlink_metadata(like) {
+        Ok(old) if old.is_dir() => old,
+        _ => return Ok(()),
+    };
+    let new = std::fs::metadata(dir)?;
+    if (new.uid(), new.gid()) != (old.uid(), old.gid())
+        && std::os::unix::fs::chown(dir, Some(old.uid()), Some(old.gid())).is_err()
+    {
+        // Not permitted: the owner stays the runner; the group, if it may.
+        let _ = std::os::unix::fs::chown(dir, None, Some(old.gid()));
+    }
+    let mode = old.mode() & 0o7777 | 0o700;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode))
+}
+
 /// Whether `dir` is a mount point (on another device than its parent), so
 /// it cannot be renamed.
 pub(super) fn is_mount_point(dir: &Path, parent: &Path) -> bool {
