@@ -35,7 +35,7 @@ impl Error {
         Error::Record {
             at: format!("{}:{}", file.display(), line),
             kind,
-            message: message.into(),
+            message: bounded(message.into()),
         }
     }
 
@@ -71,6 +71,29 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+/// The longest record-level message kept, in bytes: one naming a value
+/// longer than this is cut there (a quote never closed took the rest of a
+/// 65 MB file into one line of stderr and the summary).
+const MAX_MESSAGE: usize = 2000;
+
+/// `message` cut to [`MAX_MESSAGE`] bytes (on a character boundary), saying
+/// how much was left out.
+fn bounded(mut message: String) -> String {
+    if message.len() <= MAX_MESSAGE {
+        return message;
+    }
+    let mut end = MAX_MESSAGE;
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    let more = message.len() - end;
+    message.truncate(end);
+    message.push_str(&format!(
+        "… ({more} bytes more: a value this long is likely a damaged file, such as a quote never closed)"
+    ));
+    message
+}
 
 /// How many record-level errors of each kind were skipped, and where the
 /// first few were. Strict by default: a record error is returned as is.
@@ -144,5 +167,22 @@ mod tests {
             fatal.for_terminal(),
             "no price:\n  openai gpt-\\x07: 1 record(s)"
         );
+    }
+
+    #[test]
+    fn a_record_message_quoting_a_huge_value_is_cut() {
+        let value = "é".repeat(1_000_000);
+        let record = Error::record(
+            Path::new("i.csv"),
+            3,
+            "bad-currency",
+            format!("billed in {value}"),
+        );
+        let text = record.for_terminal();
+        assert!(text.len() < MAX_MESSAGE + 200, "{}", text.len());
+        assert!(text.ends_with(
+            "bytes more: a value this long is likely a damaged file, such as a quote never closed)"
+        ));
+        assert!(text.starts_with("i.csv:3: billed in éé"));
     }
 }

@@ -116,6 +116,9 @@ fn span_cases() -> Vec<Case> {
         Case { name: "a stringValue that is no string", edit: |wd| {
             replace(wd, "spans/children.jsonl", "{\"stringValue\":\"beta\"}", "{\"stringValue\":7}");
         }, flags: &[], code: 2, expect: "spans/children.jsonl:1: span \"chat claude-test-1\": attribute \"tenant.id\" has a stringValue that is not a string" },
+        Case { name: "a stringValue that is no text", edit: |wd| {
+            replace(wd, "spans/children.jsonl", "{\"stringValue\":\"beta\"}", "{\"stringValue\":\"be\\ud800ta\"}");
+        }, flags: &[], code: 2, expect: "spans/children.jsonl:1: span \"chat claude-test-1\": attribute \"tenant.id\" has a stringValue that is not text" },
         Case { name: "a value of two types", edit: |wd| {
             replace(wd, "spans/children.jsonl", "{\"intValue\":\"3000\"}", "{\"intValue\":\"3000\",\"stringValue\":\"3000\"}");
         }, flags: &[], code: 2, expect: "attribute \"gen_ai.usage.input_tokens\" has a value of two types" },

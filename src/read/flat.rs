@@ -96,17 +96,24 @@ fn flattened(map: AttrMap<'_>) -> AttrMap<'_> {
     }
     let mut flat = AttrMap::new();
     for (key, raw) in map {
-        insert_flat(&mut flat, key, raw);
+        insert_flat(&mut flat, key, raw, MAX_NESTING);
     }
     flat
 }
 
-fn insert_flat<'a>(flat: &mut AttrMap<'a>, key: Cow<'a, str>, raw: &'a RawValue) {
-    if raw.get().starts_with('{') {
+/// How many levels of nested objects are flattened into dotted keys; an
+/// object deeper down is kept whole under its dotted key (and not read:
+/// no attribute read here is that deep). Each level parses the rest
+/// again, so an unbounded depth took time and memory growing with its
+/// square, and the stack.
+const MAX_NESTING: u32 = 16;
+
+fn insert_flat<'a>(flat: &mut AttrMap<'a>, key: Cow<'a, str>, raw: &'a RawValue, levels: u32) {
+    if levels > 0 && raw.get().starts_with('{') {
         // Too deep for the parser's limit: kept as it is (and not read).
         if let Ok(inner) = serde_json::from_str::<AttrMap<'a>>(raw.get()) {
             for (sub, value) in inner {
-                insert_flat(flat, Cow::Owned(format!("{key}.{sub}")), value);
+                insert_flat(flat, Cow::Owned(format!("{key}.{sub}")), value, levels - 1);
             }
             return;
         }
@@ -195,6 +202,21 @@ pub fn parse_line(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Nested objects are flattened to [`MAX_NESTING`] levels, the rest
+    /// kept whole: 30,000 levels took seconds, a gigabyte and then the
+    /// stack.
+    #[test]
+    fn deep_objects_are_flattened_to_a_bounded_depth() {
+        let deep = format!("{}1{}", "{\"a\":".repeat(30_000), "}".repeat(30_000));
+        let json = format!("{{\"llm\":{{\"token_count\":{{\"prompt\":70}}}},\"deep\":{deep}}}");
+        let map: AttrMap = serde_json::from_str(&json).unwrap();
+        let flat = flattened(map);
+        assert_eq!(flat["llm.token_count.prompt"].get(), "70");
+        let (key, rest) = flat.iter().find(|(k, _)| k.starts_with("deep")).unwrap();
+        assert_eq!(key.matches(".a").count(), MAX_NESTING as usize);
+        assert!(rest.get().starts_with("{\"a\":{"));
+    }
 
     #[test]
     fn start_times_read_in_the_unit_their_size_says() {

@@ -22,6 +22,7 @@ mod span_ids;
 pub mod span_keys;
 pub mod spans;
 pub mod special;
+mod streams;
 pub mod toml;
 pub mod usage;
 mod zip_entry;
@@ -34,6 +35,8 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+pub use streams::Fingerprint;
+use streams::{Decompressing, Fingerprinting, LineBound, ShrinkCheck, MAX_LINE};
 
 /// One input file and what was read from it, for `summary.json`.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -413,7 +416,7 @@ pub fn open_fingerprinted(
     };
     let magic = read_head(&mut raw, 4).map_err(io)?;
     let raw = BufReader::with_capacity(1 << 16, std::io::Cursor::new(magic.clone()).chain(raw));
-    let mut text: Box<dyn Read + Send> = if magic.starts_with(&[0x1f, 0x8b]) {
+    let text: Box<dyn Read + Send> = if magic.starts_with(&[0x1f, 0x8b]) {
         Box::new(Decompressing {
             decoder: gzip_members::Members::new(raw),
             format: "gzip",
@@ -434,6 +437,7 @@ pub fn open_fingerprinted(
     } else {
         Box::new(raw)
     };
+    let mut text: Box<dyn Read + Send> = Box::new(LineBound::new(text, MAX_LINE));
     let mut head = read_head(&mut text, n.max(BOM.len())).map_err(io)?;
     if head.starts_with(&[0xff, 0xfe]) || head.starts_with(&[0xfe, 0xff]) {
         return Err(Error::fatal(format!(
@@ -451,25 +455,6 @@ pub fn open_fingerprinted(
     Ok((head, BufReader::with_capacity(1 << 16, text)))
 }
 
-/// A decompressing reader whose errors say the compressed data is bad,
-/// the decoder's own words after it ("incomplete deflate stream").
-struct Decompressing<R> {
-    decoder: R,
-    format: &'static str,
-}
-
-impl<R: Read> Read for Decompressing<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.decoder.read(buf).map_err(|e| match e.kind() {
-            std::io::ErrorKind::Interrupted => e,
-            kind => std::io::Error::new(
-                kind,
-                format!("the {} data is cut short or corrupt ({e})", self.format),
-            ),
-        })
-    }
-}
-
 /// The UTF-8 byte-order mark (a CSV saved from Excel starts with it).
 const BOM: &[u8] = b"\xef\xbb\xbf";
 
@@ -481,85 +466,9 @@ fn read_head(reader: &mut dyn Read, n: usize) -> std::io::Result<Vec<u8>> {
     Ok(head)
 }
 
-/// The size and SHA-256 of a file's bytes, taken as a reader reads them:
-/// what a shard read, for `merge` to compare across shards.
-#[derive(Clone, Default)]
-pub struct Fingerprint(std::sync::Arc<std::sync::Mutex<crate::manifest::Hasher>>);
-
-impl Fingerprint {
-    /// Bytes read and their SHA-256, so far (at the end: the file's).
-    pub fn get(&self) -> (u64, crate::manifest::Sha) {
-        let hasher = self.0.lock().expect("a fingerprint").clone();
-        (hasher.len, hasher.finish())
-    }
-
-    fn add(&self, bytes: &[u8]) {
-        self.0.lock().expect("a fingerprint").update(bytes);
-    }
-}
-
-/// A file being read that must not shrink while it is: at its end, a file
-/// now shorter than what was read from it was truncated under the reader.
-struct ShrinkCheck {
-    file: File,
-    read: u64,
-}
-
-impl Read for ShrinkCheck {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.file.read(buf)?;
-        self.read += n as u64;
-        if n == 0 && !buf.is_empty() {
-            let meta = self.file.metadata()?;
-            if meta.is_file() && meta.len() < self.read {
-                return Err(std::io::Error::other(format!(
-                    "the file shrank to {} bytes while {} were read (rotated or truncated \
-                     mid-read?); read it again once it is complete",
-                    meta.len(),
-                    self.read
-                )));
-            }
-        }
-        Ok(n)
-    }
-}
-
-/// The bytes of a file or stream as stored, added to a fingerprint as
-/// they are read.
-struct Fingerprinting {
-    stored: Box<dyn Read + Send>,
-    fingerprint: Fingerprint,
-}
-
-impl Read for Fingerprinting {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.stored.read(buf)?;
-        self.fingerprint.add(&buf[..n]);
-        Ok(n)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_file_truncated_while_read_is_an_error() {
-        let path = std::env::temp_dir().join(format!("tokenledger-shrink-{}", std::process::id()));
-        std::fs::write(&path, "x".repeat(300_000)).unwrap();
-        let mut reader = open(&path).unwrap();
-        let mut first = vec![0; 100_000];
-        reader.read_exact(&mut first).unwrap();
-        // logrotate's copytruncate, mid-read.
-        std::fs::File::create(&path).unwrap();
-        let mut rest = Vec::new();
-        let err = reader.read_to_end(&mut rest).unwrap_err();
-        std::fs::remove_file(&path).unwrap();
-        assert!(
-            err.to_string().contains("the file shrank to 0 bytes"),
-            "{err}"
-        );
-    }
 
     #[test]
     fn a_byte_order_mark_is_dropped_and_the_head_kept() {

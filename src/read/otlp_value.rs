@@ -117,12 +117,17 @@ impl<'de> Deserialize<'de> for IntValue {
 
 impl AnyValue<'_> {
     /// What is wrong with a value OTLP would not write: a `stringValue`
-    /// that is no JSON string, or more than one of the scalar fields (a
-    /// value has one type).
+    /// that is no JSON string or no text, or more than one of the scalar
+    /// fields (a value has one type).
     pub(super) fn malformed(&self) -> Option<&'static str> {
         // A JSON null reads as no value (`None`), here as everywhere.
         if self.string_value.is_some_and(|raw| !raw.starts_with('"')) {
             return Some("has a stringValue that is not a string");
+        }
+        // Escapes that decode to no text (a lone UTF-16 surrogate,
+        // `\ud800`): the value is not absent, it is unreadable.
+        if self.string_value.is_some_and(|raw| raw.contains('\\')) && self.scalar().is_none() {
+            return Some("has a stringValue that is not text (a lone UTF-16 surrogate escape such as \\ud800)");
         }
         let set = [
             self.string_value.is_some(),

@@ -3,9 +3,11 @@
 //! (stored or deflated, flate2's raw decoder), its CRC-32 checked at its
 //! end (its data descriptor's sizes 64-bit in a ZIP64 entry); folders and
 //! the metadata macOS Finder adds (`__MACOSX/`, `._` files, `.DS_Store`)
-//! are passed over; an archive of more than one file, bytes of no ZIP
-//! record after the entry, or compression other than stored or deflated,
-//! are errors, never a file read in part.
+//! are passed over; the directory after the entry is read to the
+//! archive's end. An archive of more than one file (two archives joined
+//! into one file too), bytes of no ZIP record after the entry or after
+//! the archive's end, or compression other than stored or deflated, are
+//! errors, never a file read in part.
 
 use std::io::{BufRead, Read};
 
@@ -59,16 +61,28 @@ struct Header {
     zip64: bool,
 }
 
+/// What follows an entry: another entry's local header, the archive's
+/// directory (the signature of its first record, read), or the end of the
+/// bytes.
+enum Next {
+    Entry(Header),
+    Directory([u8; 4]),
+    End,
+}
+
 impl Header {
-    /// The next local header of `source`, or `None` where the entries end
-    /// (the central directory, or the end of the bytes).
-    fn read(source: &mut impl BufRead) -> std::io::Result<Option<Header>> {
+    /// What comes next in `source`: a local header, or where the entries
+    /// end (the central directory, or the end of the bytes).
+    fn read(source: &mut impl BufRead) -> std::io::Result<Next> {
         let mut signature = Vec::with_capacity(4);
         source.take(4).read_to_end(&mut signature)?;
         match signature.as_slice() {
             b"PK\x03\x04" => {}
-            // The end of the bytes, or the central directory (ZIP64's too).
-            [] | b"PK\x01\x02" | b"PK\x05\x06" | b"PK\x06\x06" => return Ok(None),
+            [] => return Ok(Next::End),
+            // The central directory (ZIP64's too).
+            b"PK\x01\x02" | b"PK\x05\x06" | b"PK\x06\x06" => {
+                return Ok(Next::Directory([b'P', b'K', signature[2], signature[3]]))
+            }
             _ => {
                 return Err(bad(
                     "bytes of no ZIP record after an entry: a damaged archive",
@@ -82,7 +96,7 @@ impl Header {
         source.read_exact(&mut name)?;
         let mut extra = vec![0; usize::from(u16_at(&header, 28))];
         source.read_exact(&mut extra)?;
-        Ok(Some(Header {
+        Ok(Next::Entry(Header {
             flags: u16_at(&header, 6),
             method: u16_at(&header, 8),
             crc: u32_at(&header, 14),
@@ -140,6 +154,65 @@ impl Header {
     }
 }
 
+fn more_than_one_file() -> std::io::Error {
+    bad("a ZIP archive of more than one file: give each file unzipped (or one per archive)")
+}
+
+/// Read the archive's directory to its end, from the record whose
+/// `signature` was just read: central directory headers, ZIP64's end
+/// record and locator, then the end of central directory record and its
+/// comment, with nothing after it. Bytes after the end are refused: two
+/// archives joined into one file (`cat a.zip b.zip`), whose second file
+/// would go unread.
+fn directory_to_end(source: &mut impl BufRead, mut signature: [u8; 4]) -> std::io::Result<()> {
+    let cut = |e: std::io::Error| match e.kind() {
+        std::io::ErrorKind::UnexpectedEof => bad("the ZIP archive ends inside its directory"),
+        _ => e,
+    };
+    loop {
+        // Each record's fixed length, and where its variable lengths are.
+        let (fixed, lengths): (usize, &[usize]) = match &signature {
+            b"PK\x01\x02" => (46, &[28, 30, 32]),
+            b"PK\x06\x06" => (12, &[]),
+            b"PK\x06\x07" => (20, &[]),
+            b"PK\x05\x06" => (22, &[20]),
+            _ => {
+                return Err(bad(
+                    "bytes of no ZIP record in the archive's directory: a damaged archive",
+                ))
+            }
+        };
+        let mut record = vec![0u8; fixed];
+        record[..4].copy_from_slice(&signature);
+        source.read_exact(&mut record[4..]).map_err(cut)?;
+        let variable = match &signature {
+            // ZIP64's end record gives the length of its rest in 64 bits.
+            b"PK\x06\x06" => u64::from_le_bytes(record[4..12].try_into().expect("8 bytes")),
+            _ => lengths
+                .iter()
+                .map(|&at| u64::from(u16_at(&record, at)))
+                .sum(),
+        };
+        let passed = std::io::copy(&mut source.take(variable), &mut std::io::sink())?;
+        if passed < variable {
+            return Err(cut(std::io::ErrorKind::UnexpectedEof.into()));
+        }
+        let mut next = Vec::with_capacity(4);
+        source.take(4).read_to_end(&mut next)?;
+        match (&signature, next.len()) {
+            (b"PK\x05\x06", 0) => return Ok(()),
+            (b"PK\x05\x06", _) if next.starts_with(b"PK\x03\x04") => {
+                return Err(more_than_one_file())
+            }
+            (b"PK\x05\x06", _) => {
+                return Err(bad("bytes after the ZIP archive's end: a damaged archive"))
+            }
+            (_, 4) => signature = next.try_into().expect("4 bytes"),
+            _ => return Err(cut(std::io::ErrorKind::UnexpectedEof.into())),
+        }
+    }
+}
+
 /// Whether an extra field holds a ZIP64 record (header id 0x0001).
 fn has_zip64_record(mut extra: &[u8]) -> bool {
     while extra.len() >= 4 {
@@ -171,9 +244,9 @@ impl<R: BufRead> Entry<R> {
     pub fn new(mut source: R) -> std::io::Result<Self> {
         let header = loop {
             match Header::read(&mut source)? {
-                Some(header) if header.is_metadata() => header.skip(&mut source)?,
-                Some(header) => break header,
-                None => return Err(bad("a ZIP archive with no file in it")),
+                Next::Entry(header) if header.is_metadata() => header.skip(&mut source)?,
+                Next::Entry(header) => break header,
+                _ => return Err(bad("a ZIP archive with no file in it")),
             }
         };
         if header.flags & ENCRYPTED_FLAG != 0 {
@@ -219,15 +292,14 @@ impl<R: BufRead> Entry<R> {
                 "the ZIP entry's CRC-32 does not match its data: a damaged archive",
             ));
         }
-        while let Some(header) = Header::read(rest).map_err(cut)? {
-            if !header.is_metadata() {
-                return Err(bad(
-                    "a ZIP archive of more than one file: give each file unzipped (or one per archive)",
-                ));
+        loop {
+            match Header::read(rest).map_err(cut)? {
+                Next::Entry(header) if header.is_metadata() => header.skip(rest).map_err(cut)?,
+                Next::Entry(_) => return Err(more_than_one_file()),
+                Next::Directory(signature) => return directory_to_end(rest, signature),
+                Next::End => return Ok(()),
             }
-            header.skip(rest).map_err(cut)?;
         }
-        Ok(())
     }
 }
 
@@ -283,9 +355,15 @@ mod tests {
         zip
     }
 
+    /// An archive's directory: one central header (no name), the end
+    /// record (no comment).
+    fn directory() -> Vec<u8> {
+        [b"PK\x01\x02".as_slice(), &[0; 42], b"PK\x05\x06", &[0; 18]].concat()
+    }
+
     /// A one-entry archive of `text`.
     fn archive(text: &[u8], descriptor: bool) -> Vec<u8> {
-        [entry("x.csv", text, descriptor), b"PK\x01\x02".to_vec()].concat()
+        [entry("x.csv", text, descriptor), directory()].concat()
     }
 
     fn read_all(zip: &[u8]) -> std::io::Result<Vec<u8>> {
@@ -309,12 +387,22 @@ mod tests {
             .to_string()
             .contains("CRC-32"));
         let mut two = archive(&text, false);
-        let at = two.len() - 4;
+        let at = two.len() - directory().len();
         two.splice(at.., archive(b"more", false));
         assert!(read_all(&two)
             .unwrap_err()
             .to_string()
             .contains("more than one file"));
+        // Two archives joined (`cat a.zip b.zip`): the second's file is
+        // never left unread.
+        let joined = [archive(&text, false), archive(b"more", false)].concat();
+        let error = read_all(&joined).unwrap_err().to_string();
+        assert!(error.contains("more than one file"), "{error}");
+        let cut = archive(&text, false);
+        let error = read_all(&cut[..cut.len() - 5]).unwrap_err().to_string();
+        assert!(error.contains("ends inside its directory"), "{error}");
+        let padded = [archive(&text, false), b"junk".to_vec()].concat();
+        assert!(read_all(&padded).is_err());
         let mut locked = archive(&text, false);
         locked[6] |= 1;
         let error = read_all(&locked).unwrap_err().to_string();
@@ -337,10 +425,10 @@ mod tests {
             entry("r/x.csv", &text, true),
             folder("__MACOSX/"),
             entry("__MACOSX/r/._x.csv", b"\0\x05\x16\x07 mac metadata", true),
-            b"PK\x01\x02".to_vec(),
+            directory(),
         ];
         assert_eq!(read_all(&finder.concat()).unwrap(), text);
-        let only_metadata = [folder("r/"), b"PK\x01\x02".to_vec()].concat();
+        let only_metadata = [folder("r/"), directory()].concat();
         let error = read_all(&only_metadata).err().unwrap().to_string();
         assert!(error.contains("no file"), "{error}");
         let second = [entry("x.csv", &text, true), entry("y.csv", b"c\n", true)];
@@ -362,13 +450,9 @@ mod tests {
             e
         };
         let text = b"a,b\n1,2\n".repeat(50);
-        let one = [zip64("x.csv", &text), b"PK\x01\x02".to_vec()].concat();
+        let one = [zip64("x.csv", &text), directory()].concat();
         assert_eq!(read_all(&one).unwrap(), text);
-        let two = [
-            zip64("x.csv", &text),
-            zip64("y.csv", b"c\n"),
-            b"PK\x01\x02".to_vec(),
-        ];
+        let two = [zip64("x.csv", &text), zip64("y.csv", b"c\n"), directory()];
         let error = read_all(&two.concat()).unwrap_err().to_string();
         assert!(error.contains("more than one file"), "{error}");
         let junk = [zip64("x.csv", &text), b"junk".to_vec()].concat();

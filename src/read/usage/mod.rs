@@ -15,6 +15,7 @@
 pub mod bedrock;
 pub mod canonical;
 pub mod claude_code;
+mod json_records;
 pub mod labels;
 pub mod litellm;
 pub mod openrouter;
@@ -25,8 +26,9 @@ use std::io::BufRead;
 use std::path::Path;
 
 use rust_decimal::Decimal;
-use serde_json::value::RawValue;
 
+use json_records::for_each_in_array;
+pub use json_records::for_each_json;
 pub use time::{parse_timestamp, parse_utc_timestamp};
 
 use crate::error::{Error, Result, Skips};
@@ -468,111 +470,6 @@ pub fn provider_name(raw: &str) -> String {
         "mistral_ai" | "mistralai" | "mistral" => "mistral".into(),
         _ => lower,
     }
-}
-
-/// Call `each` with every JSON record of a source (or the record's problem):
-/// one JSON array of records, one document, or one record per line (read as
-/// a stream). A first line that is not JSON on its own is the start of one
-/// pretty-printed document, unless the next line is a JSON record: then the
-/// file is JSON lines whose first record is torn, a bad record like any
-/// other.
-pub fn for_each_json(mut source: impl BufRead, path: &Path, each: &mut JsonSink) -> Result<()> {
-    let io = |e| Error::io(path, e);
-    let mut lines = Lines { line_no: 0 };
-    let Some(first) = lines.next_text(&mut source).map_err(io)? else {
-        return Err(super::empty(path));
-    };
-    let first_no = lines.line_no;
-    let is_json = |t: &str| serde_json::from_str::<serde::de::IgnoredAny>(t.trim()).is_ok();
-    if first.trim_start().starts_with('[') {
-        let mut text = first;
-        source.read_to_string(&mut text).map_err(io)?;
-        return for_each_in_array(&text, first_no, path, each);
-    }
-    let mut pending = None;
-    if !is_json(&first) {
-        let second = lines.next_text(&mut source).map_err(io)?;
-        let torn = second
-            .as_deref()
-            .is_some_and(|t| t.trim_start().starts_with('{') && is_json(t));
-        if !torn {
-            let mut text = first;
-            text.push_str(second.as_deref().unwrap_or(""));
-            source.read_to_string(&mut text).map_err(io)?;
-            return each(first_no, Ok(&text));
-        }
-        pending = second.map(|t| (lines.line_no, t));
-    }
-    each(first_no, Ok(first.trim()))?;
-    if let Some((line_no, text)) = pending {
-        each(line_no, Ok(text.trim()))?;
-    }
-    let mut buf = Vec::new();
-    loop {
-        buf.clear();
-        if source.read_until(b'\n', &mut buf).map_err(io)? == 0 {
-            return Ok(());
-        }
-        lines.line_no += 1;
-        match std::str::from_utf8(&buf) {
-            Ok(line) if line.trim().is_empty() => {}
-            Ok(line) => each(lines.line_no, Ok(line.trim()))?,
-            Err(e) => each(lines.line_no, Err(invalid_utf8(&e)))?,
-        }
-    }
-}
-
-/// The record-level error for a line that is not UTF-8.
-fn invalid_utf8(e: &std::str::Utf8Error) -> RowError {
-    (
-        "invalid-utf8",
-        format!("invalid UTF-8 at byte {}", e.valid_up_to()),
-    )
-}
-
-/// Line numbering while the first lines of a JSON source are looked at.
-struct Lines {
-    line_no: u64,
-}
-
-impl Lines {
-    /// The next line that is not blank, with its line ending (`None` at the
-    /// end of the input). Invalid UTF-8 is replaced, so the record fails to
-    /// parse and is reported where it is.
-    fn next_text(&mut self, source: &mut impl BufRead) -> std::io::Result<Option<String>> {
-        let mut buf = Vec::new();
-        loop {
-            buf.clear();
-            if source.read_until(b'\n', &mut buf)? == 0 {
-                return Ok(None);
-            }
-            self.line_no += 1;
-            let text = String::from_utf8_lossy(&buf);
-            if !text.trim().is_empty() {
-                return Ok(Some(text.into_owned()));
-            }
-        }
-    }
-}
-
-/// Call `each` with every record of a JSON array that starts on line
-/// `first_line`, numbering lines as it goes (once through the text).
-fn for_each_in_array(text: &str, first_line: u64, path: &Path, each: &mut JsonSink) -> Result<()> {
-    let records: Vec<&RawValue> = serde_json::from_str(text).map_err(|e| {
-        Error::fatal(format!(
-            "{}:{}: not a JSON array of records: {e}",
-            path.display(),
-            first_line - 1 + e.line() as u64
-        ))
-    })?;
-    let (mut counted_to, mut line) = (0, first_line);
-    for raw in records {
-        let offset = raw.get().as_ptr() as usize - text.as_ptr() as usize;
-        line += memchr::memchr_iter(b'\n', &text.as_bytes()[counted_to..offset]).count() as u64;
-        counted_to = offset;
-        each(line, Ok(raw.get()))?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

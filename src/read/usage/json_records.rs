@@ -1,0 +1,178 @@
+//! A JSON source's records, as text with their line numbers: one JSON
+//! array of records, one pretty-printed document, or JSON lines read as a
+//! stream (LiteLLM's logs, cost and usage report pages).
+
+use std::io::BufRead;
+use std::path::Path;
+
+use serde_json::value::RawValue;
+
+use super::{JsonSink, RowError};
+use crate::error::{Error, Result};
+
+/// Call `each` with every JSON record of a source (or the record's problem):
+/// one JSON array of records, one document, or one record per line (read as
+/// a stream). A first line that is not JSON on its own is the start of one
+/// pretty-printed document, unless the next line is a JSON record: then the
+/// file is JSON lines whose first record is torn, a bad record like any
+/// other.
+pub fn for_each_json(mut source: impl BufRead, path: &Path, each: &mut JsonSink) -> Result<()> {
+    let io = |e| Error::io(path, e);
+    let mut lines = Lines { line_no: 0 };
+    let Some(first) = lines.next_text(&mut source).map_err(io)? else {
+        return Err(crate::read::empty(path));
+    };
+    let first_no = lines.line_no;
+    let first = match first {
+        Ok(first) => first,
+        Err(why) => {
+            each(first_no, Err(why))?;
+            return each_line(source, lines, path, each);
+        }
+    };
+    let is_json = |t: &str| serde_json::from_str::<serde::de::IgnoredAny>(t.trim()).is_ok();
+    if first.trim_start().starts_with('[') {
+        let mut text = first;
+        source.read_to_string(&mut text).map_err(io)?;
+        return for_each_in_array(&text, first_no, path, each);
+    }
+    let mut pending = None;
+    if !is_json(&first) {
+        let second = lines.next_text(&mut source).map_err(io)?;
+        let torn = match &second {
+            Some(Ok(t)) => t.trim_start().starts_with('{') && is_json(t),
+            Some(Err(_)) => true,
+            None => false,
+        };
+        if !torn {
+            let mut text = first;
+            text.push_str(second.and_then(|t| t.ok()).as_deref().unwrap_or(""));
+            source.read_to_string(&mut text).map_err(io)?;
+            return each(first_no, Ok(&text));
+        }
+        pending = second.map(|t| (lines.line_no, t));
+    }
+    each(first_no, Ok(first.trim()))?;
+    if let Some((line_no, text)) = pending {
+        each(
+            line_no,
+            text.as_deref().map(str::trim).map_err(Clone::clone),
+        )?;
+    }
+    each_line(source, lines, path, each)
+}
+
+/// Call `each` with every line left of `source` that is not blank,
+/// numbered on from `lines`.
+fn each_line(
+    mut source: impl BufRead,
+    mut lines: Lines,
+    path: &Path,
+    each: &mut JsonSink,
+) -> Result<()> {
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        if source
+            .read_until(b'\n', &mut buf)
+            .map_err(|e| Error::io(path, e))?
+            == 0
+        {
+            return Ok(());
+        }
+        lines.line_no += 1;
+        match std::str::from_utf8(&buf) {
+            Ok(line) if line.trim().is_empty() => {}
+            Ok(line) => each(lines.line_no, Ok(line.trim()))?,
+            Err(e) => each(lines.line_no, Err(invalid_utf8(&e)))?,
+        }
+    }
+}
+
+/// The record-level error for a line that is not UTF-8.
+fn invalid_utf8(e: &std::str::Utf8Error) -> RowError {
+    (
+        "invalid-utf8",
+        format!("invalid UTF-8 at byte {}", e.valid_up_to()),
+    )
+}
+
+/// Line numbering while the first lines of a JSON source are looked at.
+struct Lines {
+    line_no: u64,
+}
+
+impl Lines {
+    /// The next line that is not blank, with its line ending (`None` at the
+    /// end of the input), or the error of a line that is not UTF-8.
+    fn next_text(
+        &mut self,
+        source: &mut impl BufRead,
+    ) -> std::io::Result<Option<std::result::Result<String, RowError>>> {
+        loop {
+            let mut buf = Vec::new();
+            if source.read_until(b'\n', &mut buf)? == 0 {
+                return Ok(None);
+            }
+            self.line_no += 1;
+            match String::from_utf8(buf) {
+                Ok(text) if text.trim().is_empty() => {}
+                Ok(text) => return Ok(Some(Ok(text))),
+                Err(e) => return Ok(Some(Err(invalid_utf8(&e.utf8_error())))),
+            }
+        }
+    }
+}
+
+/// Call `each` with every record of a JSON array that starts on line
+/// `first_line`, numbering lines as it goes (once through the text).
+pub(super) fn for_each_in_array(
+    text: &str,
+    first_line: u64,
+    path: &Path,
+    each: &mut JsonSink,
+) -> Result<()> {
+    let records: Vec<&RawValue> = serde_json::from_str(text).map_err(|e| {
+        Error::fatal(format!(
+            "{}:{}: not a JSON array of records: {e}",
+            path.display(),
+            first_line - 1 + e.line() as u64
+        ))
+    })?;
+    let (mut counted_to, mut line) = (0, first_line);
+    for raw in records {
+        let offset = raw.get().as_ptr() as usize - text.as_ptr() as usize;
+        line += memchr::memchr_iter(b'\n', &text.as_bytes()[counted_to..offset]).count() as u64;
+        counted_to = offset;
+        each(line, Ok(raw.get()))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every line of a JSON-lines file, the first too, is refused where it
+    /// is not UTF-8 (the first lines were read lossily: a record with
+    /// replacement characters in its team was taken).
+    #[test]
+    fn a_line_not_utf8_is_an_error_on_any_line() {
+        for (text, at) in [
+            (&b"{\"team\":\"a\xff\"}\n{\"team\":\"b\"}\n"[..], 1),
+            (b"\n{\"team\":\"a\"}\n{\"team\":\"b\xff\"}\n", 3),
+            (b"not json\n{\"team\":\"b\xff\"}\n", 2),
+        ] {
+            let mut seen = Vec::new();
+            let mut each = |line: u64, record: std::result::Result<&str, RowError>| {
+                seen.push((line, record.map(str::to_string).map_err(|(kind, _)| kind)));
+                Ok(())
+            };
+            for_each_json(text, Path::new("u.jsonl"), &mut each).unwrap();
+            let bad: Vec<u64> = (seen.iter().filter(|(_, r)| r == &Err("invalid-utf8")))
+                .map(|(l, _)| *l)
+                .collect();
+            assert_eq!(bad, [at], "{seen:?}");
+        }
+    }
+}
