@@ -54,6 +54,9 @@ enum Command {
 }
 
 fn main() {
+    // The UTC date, read once as the run starts: every later reading (the
+    // month running, its as-of day) agrees with it.
+    tokenledger::pipeline::config::today();
     let (cli, config_file) = parse();
     match run(cli, config_file) {
         Ok(cmd::Outcome::Pass) => {}

@@ -23,8 +23,9 @@ use crate::error::{Error, Result};
 /// The decimal places a share of an amount is held to (a record's
 /// trued-up part of an invoice line, an owner's part of a split line): far
 /// below the micro-dollar the reports show, and few enough that sums of
-/// such shares stay exact in a [`Decimal`] (96 bits) in any order, where a
-/// 28-digit quotient would be rounded by the sum and leave a residue.
+/// such shares stay exact in a [`Decimal`] (96 bits) in any order, up to
+/// about 79 billion dollars, where a 28-digit quotient would be rounded by
+/// the sum and leave a residue.
 pub const SHARE_PLACES: u32 = 18;
 
 /// The largest amount (in either direction) one input value may hold: a

@@ -147,7 +147,7 @@ fn open_no_follow(path: &Path) -> Result<File> {
         .open(path)
         .map_err(|e| match e.raw_os_error() {
             Some(libc::ELOOP) => link_refused(path),
-            Some(libc::EACCES | libc::EROFS) => not_writable(path, e),
+            Some(libc::EACCES | libc::EROFS) if !path.exists() => not_writable(path, e),
             _ => Error::io(path, e),
         })
 }
@@ -158,8 +158,8 @@ fn open_no_follow(path: &Path) -> Result<File> {
 fn not_writable(path: &Path, e: std::io::Error) -> Error {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
     Error::fatal(format!(
-        "{}: {e}: an output's lock and its new contents are written beside it, in {}, \
-         and renamed in: that directory must be writable",
+        "{}: {e}: tokenledger keeps its lock, and the files it renames into place, in {}: \
+         that directory must be writable",
         path.display(),
         dir.map_or_else(|| ".".into(), |d| d.display().to_string())
     ))

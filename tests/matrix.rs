@@ -172,6 +172,12 @@ fn usage_cases() -> Vec<Case> {
         Case { name: "dates outside the period", edit: |wd| usage_row(wd, "2025-07-01T00:00:00Z,req-9,openai,gpt-test,5,7,0,0,0,false,k"), flags: &["--period", "2025-06"], code: 0, expect: "\"out_of_period\": 2," },
         Case { name: "an empty usage file", edit: |wd| wd.write("usage.csv", ""), flags: &[], code: 2, expect: "usage.csv: the file is empty; remove it from the inputs" },
         Case { name: "a usage file that is really JSON", edit: |wd| wd.write("usage.csv", "{\"request_id\": \"x\"}\n"), flags: &[], code: 2, expect: "usage.csv: not a usage file tokenledger knows" },
+        Case { name: "invalid UTF-8 in a usage header", edit: |wd| {
+            let bytes = std::fs::read(wd.path("usage.csv")).unwrap();
+            let header = bytes.iter().position(|&b| b == b'\n').unwrap();
+            let fixed = [&bytes[..header], b"\xff", &bytes[header..]].concat();
+            std::fs::write(wd.path("usage.csv"), fixed).unwrap();
+        }, flags: &[], code: 2, expect: "usage.csv:1: the header's column 11 is not UTF-8 text" },
         Case { name: "invalid UTF-8 in a usage field", edit: |wd| {
             let mut bytes = std::fs::read(wd.path("usage.csv")).unwrap();
             bytes.extend_from_slice(b"2025-06-11T00:00:00Z,req-\xff,openai,gpt-test,5,7,0,0,0,false,k\n");

@@ -199,7 +199,7 @@ fn a_rerun_replaces_only_its_own_unchanged_files() {
 }
 
 /// A directory the run puts in place of `--out` keeps the mode the user
-/// gave `--out` (a private `mkdir -m 750` stays private, a rerun too),
+/// gave `--out` (a private setgid `chmod 2750` stays so, a rerun too),
 /// whatever the umask; `diff`'s fresh directory likewise.
 #[test]
 fn an_output_directory_keeps_its_mode() {
@@ -212,18 +212,18 @@ fn an_output_directory_keeps_its_mode() {
             .mode()
             & 0o7777
     };
-    let private = std::fs::Permissions::from_mode(0o750);
+    let private = std::fs::Permissions::from_mode(0o2750);
     std::fs::create_dir(wd.path("out")).unwrap();
     std::fs::set_permissions(wd.path("out"), private.clone()).unwrap();
     let month = [&HANDMADE_REPORT[..], &["--period", "2025-06"]].concat();
     wd.run(&month);
-    assert_eq!(mode("out"), 0o750, "a new month into an empty directory");
+    assert_eq!(mode("out"), 0o2750, "a new month into an empty directory");
     wd.run(&month);
-    assert_eq!(mode("out"), 0o750, "a rerun over its own output");
+    assert_eq!(mode("out"), 0o2750, "a rerun over its own output");
     std::fs::create_dir(wd.path("changes")).unwrap();
     std::fs::set_permissions(wd.path("changes"), private).unwrap();
     wd.run(&["diff", "out", "out", "--out", "changes"]);
-    assert_eq!(mode("changes"), 0o750, "diff's output");
+    assert_eq!(mode("changes"), 0o2750, "diff output");
 }
 
 /// `partition` never writes into its inputs or through a link, and two

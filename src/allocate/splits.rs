@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use rust_decimal::Decimal;
+use rust_decimal::{Decimal, RoundingStrategy};
 
 use crate::dimension::{Dimension, PerDimension};
 
@@ -202,8 +202,9 @@ impl Weights {
 }
 
 /// `amount` spread over `weights` in proportion, exactly: every part but
-/// the last is its fraction held to [`SHARE_PLACES`], the last the rest, so
-/// the parts sum to `amount`, and an owner's sum of parts stays exact.
+/// the last is its fraction cut (towards zero) to [`SHARE_PLACES`], the
+/// last the rest (never short of its own fraction), so the parts sum to
+/// `amount`, and an owner's sum of parts stays exact.
 /// Nothing when the weights sum to zero.
 pub fn spread(amount: Decimal, weights: &[(String, Decimal)]) -> Vec<(String, Decimal)> {
     let total: Decimal = weights.iter().map(|(_, w)| *w).sum();
@@ -219,7 +220,7 @@ pub fn spread(amount: Decimal, weights: &[(String, Decimal)]) -> Vec<(String, De
             let part = if i == last {
                 amount - given
             } else {
-                (amount * *w / total).round_dp(SHARE_PLACES)
+                (amount * *w / total).round_dp_with_strategy(SHARE_PLACES, RoundingStrategy::ToZero)
             };
             given += part;
             (label.clone(), part)
@@ -243,6 +244,16 @@ mod tests {
         );
         assert_eq!(parts[0].1.to_string(), "33.333333333333333333");
         assert_eq!(parts[2].1.to_string(), "33.333333333333333334");
+        // A zero weight last gets nothing, never a negative part.
+        let tiny = spread(
+            Decimal::new(3, 18),
+            &[
+                ("a".into(), Decimal::ONE),
+                ("b".into(), Decimal::ONE),
+                ("c".into(), Decimal::ZERO),
+            ],
+        );
+        assert!(tiny.iter().all(|(_, p)| *p >= Decimal::ZERO), "{tiny:?}");
         assert!(spread(Decimal::ONE, &[("a".into(), Decimal::ZERO)]).is_empty());
     }
 

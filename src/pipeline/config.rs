@@ -11,9 +11,9 @@ use crate::read::span::AttrKeys;
 use crate::read::usage::UsageFormat;
 use crate::reconcile::Tolerance;
 
-/// Today's UTC date, read from the clock once per run: `--period current`
-/// and the month to date's as-of day agree even when a run crosses
-/// midnight.
+/// Today's UTC date, read from the clock once per run (`main` reads it as
+/// the run starts): `--period current`, the running month and the month
+/// to date's as-of day agree even when a run crosses midnight.
 pub fn today() -> chrono::NaiveDate {
     static TODAY: std::sync::OnceLock<chrono::NaiveDate> = std::sync::OnceLock::new();
     *TODAY.get_or_init(|| DateTime::<Utc>::from(std::time::SystemTime::now()).date_naive())

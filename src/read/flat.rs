@@ -57,6 +57,33 @@ struct Resource<'a> {
 struct Attrs<'x, 'a> {
     span: Option<&'x AttrMap<'a>>,
     resource: Option<&'x AttrMap<'a>>,
+    unreadable: Unreadable,
+}
+
+/// The first attribute read whose string is no text: its escapes decode
+/// to none (a lone UTF-16 surrogate, `\ud800`). Taken as absent, its
+/// value (a tenant, a join id) was silently lost; the span is refused.
+#[derive(Default)]
+pub struct Unreadable(std::cell::RefCell<Option<String>>);
+
+impl Unreadable {
+    /// The scalar of `raw` under `key`, noting a string that is no text.
+    pub fn scalar<'r>(&self, key: &str, raw: &'r RawValue) -> Option<Scalar<'r>> {
+        let value = scalar(raw);
+        if value.is_none() && raw.get().starts_with('"') {
+            self.0.borrow_mut().get_or_insert_with(|| key.to_string());
+        }
+        value
+    }
+
+    /// The span `name`'s problem, if an attribute read was no text.
+    pub fn problem(&self, name: &str) -> Option<String> {
+        let key = self.0.borrow_mut().take()?;
+        Some(format!(
+            "span \"{name}\": attribute \"{key}\" is a string that is not text (a lone UTF-16 \
+             surrogate escape such as \\ud800)"
+        ))
+    }
 }
 
 /// A JSON scalar from its raw text.
@@ -83,7 +110,7 @@ impl Attributes for Attrs<'_, '_> {
             .into_iter()
             .flatten()
             .find_map(|m| m.get(key))
-            .and_then(|raw| scalar(raw))
+            .and_then(|raw| self.unreadable.scalar(key, raw))
     }
 }
 
@@ -190,9 +217,12 @@ pub fn parse_line(
     let attrs = Attrs {
         span: attributes.as_ref(),
         resource: resource.as_ref(),
+        unreadable: Unreadable::default(),
     };
-    let span =
-        compact(&span.name, ids, &attrs, origin, keys, interner).map_err(|m| ("bad-span", m))?;
+    let compacted = compact(&span.name, ids, &attrs, origin, keys, interner);
+    let compacted =
+        compacted.and_then(|kept| attrs.unreadable.problem(&span.name).map_or(Ok(kept), Err));
+    let span = compacted.map_err(|m| ("bad-span", m))?;
     Ok(span.map_or(0, |span| {
         sink(span);
         1
@@ -216,6 +246,24 @@ mod tests {
         let (key, rest) = flat.iter().find(|(k, _)| k.starts_with("deep")).unwrap();
         assert_eq!(key.matches(".a").count(), MAX_NESTING as usize);
         assert!(rest.get().starts_with("{\"a\":{"));
+    }
+
+    /// A string read whose escapes decode to no text is the span's
+    /// problem, not an absent value (its tenant went to a fallback).
+    #[test]
+    fn a_string_that_is_no_text_is_noted() {
+        let unreadable = Unreadable::default();
+        let raw = |json: &str| RawValue::from_string(json.to_string()).unwrap();
+        let (good, bad) = (raw("\"acme\""), raw("\"ac\\ud800me\""));
+        assert!(unreadable.scalar("tenant.id", &good).is_some());
+        assert!(unreadable.problem("chat").is_none());
+        assert!(unreadable.scalar("tenant.id", &bad).is_none());
+        let problem = unreadable.problem("chat").unwrap();
+        assert!(
+            problem
+                .starts_with("span \"chat\": attribute \"tenant.id\" is a string that is not text"),
+            "{problem}"
+        );
     }
 
     #[test]

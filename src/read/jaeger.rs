@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::flat::scalar;
+use super::flat::Unreadable;
 use super::span::{compact, AttrKeys, Attributes, Ids, Scalar};
 use crate::intern::Interner;
 use crate::model::{Origin, Span};
@@ -75,6 +75,7 @@ struct Tag<'a> {
 struct Tags<'x, 'a> {
     span: &'x [Tag<'a>],
     process: &'x [Tag<'a>],
+    unreadable: Unreadable,
 }
 
 impl Attributes for Tags<'_, '_> {
@@ -82,7 +83,7 @@ impl Attributes for Tags<'_, '_> {
         [self.span, self.process]
             .into_iter()
             .find_map(|tags| tags.iter().find(|t| t.key == key))
-            .and_then(|t| scalar(t.value))
+            .and_then(|t| self.unreadable.scalar(key, t.value))
     }
 }
 
@@ -129,8 +130,13 @@ pub fn parse_document(
             let attrs = Tags {
                 span: &span.tags,
                 process,
+                unreadable: Unreadable::default(),
             };
-            if let Some(s) = compact(&span.operation_name, ids, &attrs, origin, keys, interner)? {
+            let compacted = compact(&span.operation_name, ids, &attrs, origin, keys, interner)?;
+            if let Some(problem) = attrs.unreadable.problem(&span.operation_name) {
+                return Err(problem);
+            }
+            if let Some(s) = compacted {
                 sink(s);
                 count += 1;
             }

@@ -117,18 +117,14 @@ impl<'de> Deserialize<'de> for IntValue {
 
 impl AnyValue<'_> {
     /// What is wrong with a value OTLP would not write: a `stringValue`
-    /// that is no JSON string or no text, or more than one of the scalar
-    /// fields (a value has one type).
+    /// that is no JSON string, or more than one of the scalar fields (a
+    /// value has one type).
     pub(super) fn malformed(&self) -> Option<&'static str> {
         // A JSON null reads as no value (`None`), here as everywhere.
         if self.string_value.is_some_and(|raw| !raw.starts_with('"')) {
             return Some("has a stringValue that is not a string");
         }
-        // Escapes that decode to no text (a lone UTF-16 surrogate,
-        // `\ud800`): the value is not absent, it is unreadable.
-        if self.string_value.is_some_and(|raw| raw.contains('\\')) && self.scalar().is_none() {
-            return Some("has a stringValue that is not text (a lone UTF-16 surrogate escape such as \\ud800)");
-        }
+
         let set = [
             self.string_value.is_some(),
             self.int_value.is_some(),
@@ -136,6 +132,18 @@ impl AnyValue<'_> {
             self.bool_value.is_some(),
         ];
         (set.iter().filter(|&&s| s).count() > 1).then_some("has a value of two types")
+    }
+
+    /// What is wrong with a value read for a span: as [`AnyValue::malformed`],
+    /// or a `stringValue` whose escapes decode to no text (a lone UTF-16
+    /// surrogate, `\ud800`): taken as absent, a tenant or join id was lost.
+    /// Decoded again only where a surrogate's escape is written.
+    pub(super) fn malformed_when_read(&self) -> Option<&'static str> {
+        self.malformed().or_else(|| {
+            let surrogate = self.string_value.is_some_and(has_surrogate_escape);
+            (surrogate && self.scalar().is_none())
+                .then_some("has a stringValue that is not text (a lone UTF-16 surrogate escape such as \\ud800)")
+        })
     }
 
     pub(super) fn scalar(&self) -> Option<Scalar<'_>> {
@@ -157,4 +165,16 @@ impl AnyValue<'_> {
             self.bool_value.map(Scalar::Bool)
         }
     }
+}
+
+/// Whether a JSON string's text holds the escape of a UTF-16 surrogate
+/// (`\ud800` to `\udfff`, either case).
+fn has_surrogate_escape(raw: &str) -> bool {
+    raw.contains('\\')
+        && raw.as_bytes().windows(4).any(|w| {
+            w[0] == b'\\'
+                && w[1] == b'u'
+                && w[2].eq_ignore_ascii_case(&b'd')
+                && matches!(w[3], b'8'..=b'9' | b'a'..=b'f' | b'A'..=b'F')
+        })
 }

@@ -34,11 +34,16 @@ impl<R> LineBound<R> {
 impl<R: Read> Read for LineBound<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.text.read(buf)?;
-        self.since_newline = match memchr::memrchr(b'\n', &buf[..n]) {
+        let read = &buf[..n];
+        // The line the read's first break ends (begun in earlier reads),
+        // then the one its last break begins.
+        let ended = memchr::memchr(b'\n', read).map_or(n, |at| at) as u64;
+        let longest = self.since_newline + ended;
+        self.since_newline = match memchr::memrchr(b'\n', read) {
             Some(at) => (n - at - 1) as u64,
-            None => self.since_newline + n as u64,
+            None => longest,
         };
-        if self.since_newline > self.max {
+        if longest.max(self.since_newline) > self.max {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidData,
                 format!(
@@ -145,6 +150,15 @@ mod tests {
         let mut out = Vec::new();
         LineBound::new(&lines[..], 7).read_to_end(&mut out).unwrap();
         assert_eq!(out, lines);
+        // A line begun in one read and ended in the next is bounded too.
+        let straddling = std::io::Read::chain(&b"abcdef"[..], &b"ghijkl\nxy"[..]);
+        let err = LineBound::new(straddling, 7)
+            .read_to_end(&mut out)
+            .unwrap_err();
+        assert!(
+            err.to_string().starts_with("a line longer than 7 bytes"),
+            "{err}"
+        );
         let endless = std::io::repeat(0).take(1 << 20);
         let err = LineBound::new(endless, 1000)
             .read_to_end(&mut out)

@@ -30,6 +30,9 @@ pub struct Entry<R: BufRead> {
     stated_crc: Option<u32>,
     /// Its data descriptor's sizes are 64-bit (a ZIP64 entry).
     zip64: bool,
+    /// The local entries read (folders and metadata included), which the
+    /// directory must list, no more.
+    entries: u64,
     done: bool,
 }
 
@@ -161,15 +164,17 @@ fn more_than_one_file() -> std::io::Error {
 /// Read the archive's directory to its end, from the record whose
 /// `signature` was just read: central directory headers, ZIP64's end
 /// record and locator, then the end of central directory record and its
-/// comment, with nothing after it. Bytes after the end are refused: two
-/// archives joined into one file (`cat a.zip b.zip`), whose second file
-/// would go unread.
-fn directory_to_end(source: &mut impl BufRead, mut signature: [u8; 4]) -> std::io::Result<()> {
+/// comment, with nothing after it; the entries it lists, counted. Bytes
+/// after the end are refused: two archives joined into one file (`cat
+/// a.zip b.zip`), whose second file would go unread.
+fn directory_to_end(source: &mut impl BufRead, mut signature: [u8; 4]) -> std::io::Result<u64> {
     let cut = |e: std::io::Error| match e.kind() {
         std::io::ErrorKind::UnexpectedEof => bad("the ZIP archive ends inside its directory"),
         _ => e,
     };
+    let mut listed = 0;
     loop {
+        listed += u64::from(signature == *b"PK\x01\x02");
         // Each record's fixed length, and where its variable lengths are.
         let (fixed, lengths): (usize, &[usize]) = match &signature {
             b"PK\x01\x02" => (46, &[28, 30, 32]),
@@ -200,7 +205,7 @@ fn directory_to_end(source: &mut impl BufRead, mut signature: [u8; 4]) -> std::i
         let mut next = Vec::with_capacity(4);
         source.take(4).read_to_end(&mut next)?;
         match (&signature, next.len()) {
-            (b"PK\x05\x06", 0) => return Ok(()),
+            (b"PK\x05\x06", 0) => return Ok(listed),
             (b"PK\x05\x06", _) if next.starts_with(b"PK\x03\x04") => {
                 return Err(more_than_one_file())
             }
@@ -242,12 +247,14 @@ impl<R: BufRead> Entry<R> {
     /// Read the local header of `source`'s one file, passing over the
     /// folders and metadata before it.
     pub fn new(mut source: R) -> std::io::Result<Self> {
+        let mut entries = 1;
         let header = loop {
             match Header::read(&mut source)? {
                 Next::Entry(header) if header.is_metadata() => header.skip(&mut source)?,
                 Next::Entry(header) => break header,
                 _ => return Err(bad("a ZIP archive with no file in it")),
             }
+            entries += 1;
         };
         if header.flags & ENCRYPTED_FLAG != 0 {
             return Err(bad("an encrypted ZIP entry: decrypt and unzip it first"));
@@ -268,6 +275,7 @@ impl<R: BufRead> Entry<R> {
             crc: flate2::Crc::new(),
             stated_crc: (!follows).then_some(header.crc),
             zip64: header.zip64,
+            entries,
             done: false,
         })
     }
@@ -296,9 +304,23 @@ impl<R: BufRead> Entry<R> {
             match Header::read(rest).map_err(cut)? {
                 Next::Entry(header) if header.is_metadata() => header.skip(rest).map_err(cut)?,
                 Next::Entry(_) => return Err(more_than_one_file()),
-                Next::Directory(signature) => return directory_to_end(rest, signature),
-                Next::End => return Ok(()),
+                Next::Directory(signature) => {
+                    let listed = directory_to_end(rest, signature)?;
+                    if listed != self.entries {
+                        return Err(bad(format!(
+                            "the ZIP archive's directory lists {listed} entries where {} were \
+                             read: a file hidden from a reader that streams it (give each file \
+                             unzipped)",
+                            self.entries
+                        )));
+                    }
+                    return Ok(());
+                }
+                Next::End => {
+                    return Err(bad("the ZIP archive ends before its directory: cut short?"))
+                }
             }
+            self.entries += 1;
         }
     }
 }
@@ -355,15 +377,16 @@ mod tests {
         zip
     }
 
-    /// An archive's directory: one central header (no name), the end
-    /// record (no comment).
-    fn directory() -> Vec<u8> {
-        [b"PK\x01\x02".as_slice(), &[0; 42], b"PK\x05\x06", &[0; 18]].concat()
+    /// An archive's directory of `n` entries: a central header each (no
+    /// name), the end record (no comment).
+    fn directory(n: usize) -> Vec<u8> {
+        let header = [b"PK\x01\x02".as_slice(), &[0; 42]].concat();
+        [header.repeat(n), b"PK\x05\x06".to_vec(), vec![0; 18]].concat()
     }
 
     /// A one-entry archive of `text`.
     fn archive(text: &[u8], descriptor: bool) -> Vec<u8> {
-        [entry("x.csv", text, descriptor), directory()].concat()
+        [entry("x.csv", text, descriptor), directory(1)].concat()
     }
 
     fn read_all(zip: &[u8]) -> std::io::Result<Vec<u8>> {
@@ -387,7 +410,7 @@ mod tests {
             .to_string()
             .contains("CRC-32"));
         let mut two = archive(&text, false);
-        let at = two.len() - directory().len();
+        let at = two.len() - directory(1).len();
         two.splice(at.., archive(b"more", false));
         assert!(read_all(&two)
             .unwrap_err()
@@ -403,6 +426,18 @@ mod tests {
         assert!(error.contains("ends inside its directory"), "{error}");
         let padded = [archive(&text, false), b"junk".to_vec()].concat();
         assert!(read_all(&padded).is_err());
+        // Cut before its directory (an interrupted download of two files),
+        // or a directory listing a file no local header was read for.
+        let error = read_all(&entry("x.csv", &text, false))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("ends before its directory"), "{error}");
+        let hidden = [entry("x.csv", &text, false), directory(2)].concat();
+        let error = read_all(&hidden).unwrap_err().to_string();
+        assert!(
+            error.contains("lists 2 entries where 1 were read"),
+            "{error}"
+        );
         let mut locked = archive(&text, false);
         locked[6] |= 1;
         let error = read_all(&locked).unwrap_err().to_string();
@@ -425,10 +460,10 @@ mod tests {
             entry("r/x.csv", &text, true),
             folder("__MACOSX/"),
             entry("__MACOSX/r/._x.csv", b"\0\x05\x16\x07 mac metadata", true),
-            directory(),
+            directory(4),
         ];
         assert_eq!(read_all(&finder.concat()).unwrap(), text);
-        let only_metadata = [folder("r/"), directory()].concat();
+        let only_metadata = [folder("r/"), directory(1)].concat();
         let error = read_all(&only_metadata).err().unwrap().to_string();
         assert!(error.contains("no file"), "{error}");
         let second = [entry("x.csv", &text, true), entry("y.csv", b"c\n", true)];
@@ -450,9 +485,9 @@ mod tests {
             e
         };
         let text = b"a,b\n1,2\n".repeat(50);
-        let one = [zip64("x.csv", &text), directory()].concat();
+        let one = [zip64("x.csv", &text), directory(1)].concat();
         assert_eq!(read_all(&one).unwrap(), text);
-        let two = [zip64("x.csv", &text), zip64("y.csv", b"c\n"), directory()];
+        let two = [zip64("x.csv", &text), zip64("y.csv", b"c\n"), directory(2)];
         let error = read_all(&two.concat()).unwrap_err().to_string();
         assert!(error.contains("more than one file"), "{error}");
         let junk = [zip64("x.csv", &text), b"junk".to_vec()].concat();

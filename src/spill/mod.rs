@@ -75,6 +75,7 @@ const OTHER_FILES: u64 = 32;
 /// How many ranges the open-file limit allows (at least 2): the soft limit
 /// is first raised towards the hard one where it is below what
 /// [`MAX_PARTS`] ranges need (a shell's `ulimit -n 128`), as a process may.
+#[allow(clippy::unnecessary_cast)] // rlim_t is not u64 everywhere
 fn open_files_for_parts() -> u32 {
     let wanted = MAX_PARTS + OTHER_FILES;
     let mut limit = libc::rlimit {
@@ -85,20 +86,18 @@ fn open_files_for_parts() -> u32 {
     if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
         return MAX_PARTS as u32;
     }
-    if limit.rlim_cur < wanted && limit.rlim_max > limit.rlim_cur {
+    let (mut soft, hard) = (limit.rlim_cur as u64, limit.rlim_max as u64);
+    if soft < wanted && hard > soft {
         let raised = libc::rlimit {
-            rlim_cur: limit.rlim_max.min(wanted),
+            rlim_cur: hard.min(wanted) as libc::rlim_t,
             rlim_max: limit.rlim_max,
         };
         // SAFETY: setrlimit reads only the struct it is given.
         if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
-            limit.rlim_cur = raised.rlim_cur;
+            soft = raised.rlim_cur as u64;
         }
     }
-    limit
-        .rlim_cur
-        .saturating_sub(OTHER_FILES)
-        .clamp(2, MAX_PARTS) as u32
+    soft.saturating_sub(OTHER_FILES).clamp(2, MAX_PARTS) as u32
 }
 
 /// The prefix of spill directories under `TMPDIR`.

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use super::guard::{check_target, parent_of};
 use super::out_dir::own_name;
-use super::rename::{create_dir_like, is_mount_point};
+use super::rename::{create_dir_for, give_looks, is_mount_point, looks_of, Looks};
 use crate::error::{Error, Result};
 use crate::owner::unique_suffix;
 
@@ -20,6 +20,9 @@ use crate::owner::unique_suffix;
 pub struct FreshDir {
     target: PathBuf,
     temp: PathBuf,
+    /// The empty target's owner, group and mode, which the new directory
+    /// takes.
+    looks: Option<Looks>,
     committed: bool,
 }
 
@@ -53,11 +56,13 @@ impl FreshDir {
         std::fs::create_dir_all(&parent).map_err(|e| Error::io(&parent, e))?;
         let temp = parent.join(format!(".{name}.tmp-{}", unique_suffix()));
         // Never an entry already there: it is not this run's. It takes the
-        // place of an empty target, so it keeps the target's owner and mode.
-        create_dir_like(&temp, &target).map_err(|e| Error::io(&temp, e))?;
+        // place of an empty target, so it takes its looks at the commit.
+        let looks = looks_of(&target);
+        create_dir_for(&temp, looks).map_err(|e| Error::io(&temp, e))?;
         Ok(FreshDir {
             target,
             temp,
+            looks,
             committed: false,
         })
     }
@@ -69,6 +74,9 @@ impl FreshDir {
 
     /// Move the complete directory into place (over an empty directory).
     pub fn commit(mut self) -> Result<()> {
+        if let Some(looks) = self.looks {
+            give_looks(&self.temp, looks).map_err(|e| Error::io(&self.temp, e))?;
+        }
         std::fs::rename(&self.temp, &self.target).map_err(|e| Error::io(&self.target, e))?;
         self.committed = true;
         Ok(())

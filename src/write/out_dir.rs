@@ -17,7 +17,8 @@ use super::checked::{check_listed, unchanged_since_checked, while_writing, Stamp
 use super::guard::{not_an_input, parent_of};
 use super::leftovers::{foreign_entries, recover, remove_output, remove_temp, Check, INNER_PREFIX};
 use super::rename::{
-    create_dir_like, exchange, is_mount_point, place, write_new_synced, write_synced, EBUSY,
+    create_dir_for, exchange, give_looks, is_mount_point, looks_of, place, write_new_synced,
+    write_synced, Looks, EBUSY,
 };
 use crate::error::{Error, Result};
 use crate::manifest::{Manifest, Sha, MANIFEST};
@@ -44,6 +45,8 @@ pub struct OutDir {
     /// The previous output's files as checked against its manifest when
     /// the run started: each must be the same file, unchanged, at commit.
     checked: Stamps,
+    /// The target's owner, group and mode, which the new directory takes.
+    looks: Option<Looks>,
     /// Every file written so far, with its hash.
     written: Mutex<BTreeMap<String, Sha>>,
     committed: bool,
@@ -109,18 +112,16 @@ impl OutDir {
         };
         let in_place = mount.then(|| previous.unwrap_or_default());
         // Never an entry already there: it is not this run's. It takes the
-        // place of the target, so it keeps the target's owner and mode.
-        let made = match mount {
-            true => std::fs::create_dir(&own.temp),
-            false => create_dir_like(&own.temp, &target),
-        };
-        made.map_err(|e| Error::io(&own.temp, e))?;
+        // place of the target, so it takes the target's looks at the commit.
+        let looks = (!mount).then(|| looks_of(&target)).flatten();
+        create_dir_for(&own.temp, looks).map_err(|e| Error::io(&own.temp, e))?;
         Ok(OutDir {
             target,
             kind,
             own,
             in_place,
             checked,
+            looks,
             written: Mutex::default(),
             committed: false,
             lock: Some(lock),
@@ -162,6 +163,9 @@ impl OutDir {
         };
         write_synced(&self.own.temp.join(MANIFEST), manifest.render().as_bytes())
             .map_err(|e| Error::io(&self.target.join(MANIFEST), e))?;
+        if let Some(looks) = self.looks {
+            give_looks(&self.own.temp, looks).map_err(|e| Error::io(&self.own.temp, e))?;
+        }
         match self.in_place.take() {
             Some(previous) => self.commit_in_place(&previous)?,
             None => self.commit_whole()?,

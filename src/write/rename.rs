@@ -4,7 +4,7 @@
 //! point (which cannot be renamed).
 
 use std::io::Write;
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 
 /// Swap two directories in one step (Linux's `renameat2` with
@@ -52,29 +52,75 @@ pub(super) fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
     }
 }
 
-/// Create the directory `dir` (never an entry already there) with what
-/// the directory `like` has, where there is one, so a directory put in
-/// its place keeps who may read it: its owner and group, as far as this
-/// process may set them (the owner needs root, a group the runner is in),
-/// then its permission bits (setgid, whose files take its group, and
-/// sticky included), with the owner's read, write and search added so
-/// the run can write its files.
-pub(super) fn create_dir_like(dir: &Path, like: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::create_dir(dir)?;
-    let old = match std::fs::symlink_metadata(like) {
-        Ok(old) if old.is_dir() => old,
-        _ => return Ok(()),
+/// A directory's owner, group and permission bits, which the directory
+/// put in its place takes, so who may read it stays as it was.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Looks {
+    uid: u32,
+    gid: u32,
+    mode: u32,
+}
+
+/// What the directory `like` looks like, where it is a directory (not a
+/// link).
+pub(super) fn looks_of(like: &Path) -> Option<Looks> {
+    let meta = std::fs::symlink_metadata(like)
+        .ok()
+        .filter(|m| m.is_dir())?;
+    Some(Looks {
+        uid: meta.uid(),
+        gid: meta.gid(),
+        mode: meta.mode() & 0o7777,
+    })
+}
+
+/// Create the directory `dir` (never an entry already there) for a run's
+/// files. Where it will take the place of a directory that `looks` so, it
+/// is private to the runner (0700) while they are written, in its group
+/// (with setgid, so the files take the group too) where the runner may
+/// set it; [`give_looks`] gives it the rest once they are.
+pub(super) fn create_dir_for(dir: &Path, looks: Option<Looks>) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    let Some(looks) = looks else {
+        return std::fs::create_dir(dir);
     };
-    let new = std::fs::metadata(dir)?;
-    if (new.uid(), new.gid()) != (old.uid(), old.gid())
-        && std::os::unix::fs::chown(dir, Some(old.uid()), Some(old.gid())).is_err()
-    {
-        // Not permitted: the owner stays the runner; the group, if it may.
-        let _ = std::os::unix::fs::chown(dir, None, Some(old.gid()));
+    std::fs::DirBuilder::new().mode(0o700).create(dir)?;
+    let handle = open_dir(dir)?;
+    let _ = std::os::unix::fs::fchown(&handle, None, Some(looks.gid));
+    if looks.mode & SETGID != 0 && handle.metadata()?.gid() == looks.gid {
+        let _ = handle.set_permissions(std::fs::Permissions::from_mode(0o700 | SETGID));
     }
-    let mode = old.mode() & 0o7777 | 0o700;
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode))
+    Ok(())
+}
+
+/// Give the directory `dir` (its files written) the owner, group and
+/// permission bits of the one it takes the place of, as far as the runner
+/// may set them (a new owner needs root, a group membership of it; setgid
+/// only with the group), through the directory itself, never a link put in
+/// its place.
+pub(super) fn give_looks(dir: &Path, looks: Looks) -> std::io::Result<()> {
+    let handle = open_dir(dir)?;
+    if std::os::unix::fs::fchown(&handle, Some(looks.uid), Some(looks.gid)).is_err() {
+        let _ = std::os::unix::fs::fchown(&handle, None, Some(looks.gid));
+    }
+    let mut mode = looks.mode;
+    if handle.metadata()?.gid() != looks.gid {
+        mode &= !SETGID;
+    }
+    let _ = handle.set_permissions(std::fs::Permissions::from_mode(mode));
+    Ok(())
+}
+
+const SETGID: u32 = 0o2000;
+
+/// The directory `dir` itself, opened to be changed through (a link there
+/// is refused).
+fn open_dir(dir: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW)
+        .open(dir)
 }
 
 /// Whether `dir` is a mount point (on another device than its parent), so

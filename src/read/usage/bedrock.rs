@@ -66,8 +66,6 @@ struct Body {
 /// The response body as logged: one message, or a streamed response's
 /// chunks (`InvokeModelWithResponseStream`), whose `message_start` chunk
 /// holds the message's id and usage.
-#[derive(Deserialize)]
-#[serde(untagged)]
 enum BodyShape {
     Message(Body),
     Chunks(Vec<Chunk>),
@@ -81,6 +79,16 @@ struct Chunk {
 }
 
 impl BodyShape {
+    /// The body as logged, read by its shape (an array of chunks, else one
+    /// message), decoding only the fields read: a reply's text (a cut-off
+    /// emoji, `\ud83d`) never stops it.
+    fn read(raw: &RawValue) -> serde_json::Result<BodyShape> {
+        match raw.get().trim_start().starts_with('[') {
+            true => serde_json::from_str(raw.get()).map(BodyShape::Chunks),
+            false => serde_json::from_str(raw.get()).map(BodyShape::Message),
+        }
+    }
+
     /// The message: the body itself, or the `message_start` chunk's.
     fn message(self) -> Option<Body> {
         match self {
@@ -104,6 +112,13 @@ struct CacheCreation {
     ephemeral_1h_input_tokens: Option<serde_json::Value>,
 }
 
+/// Whether the record counts cache writes (`cacheWriteInputTokenCount`
+/// over 0).
+fn has_cache_writes(log: &Invocation) -> bool {
+    let count = log.input.cache_write_input_token_count.as_ref();
+    count.is_some_and(|c| c.as_u64() != Some(0) && !c.is_null())
+}
+
 /// The model as billed, from a `modelId`: an inference profile's id keeps
 /// its cross-region prefix (`us.`, `global.`: the price can depend on it),
 /// without the ARN's path or a `:N` version.
@@ -123,11 +138,18 @@ pub fn parse(
 ) -> Result<Option<BilledRequest>, RowError> {
     let log: Invocation =
         crate::read::json_field::from_json(json, "a Bedrock model invocation log record")?;
-    let body = log
-        .output
-        .output_body_json
-        .and_then(|b| serde_json::from_str::<BodyShape>(b.get()).ok())
-        .and_then(BodyShape::message);
+    let body = match log.output.output_body_json.map(BodyShape::read) {
+        Some(Ok(shape)) => shape.message(),
+        // A body of no Claude shape (another model's) has no message to
+        // read, unless the record's cache writes need its split by duration.
+        Some(Err(e)) if has_cache_writes(&log) => {
+            return Err((
+                "bad-body",
+                format!("outputBodyJson: {e}: its cache writes cannot be told 5-minute or 1-hour"),
+            ))
+        }
+        _ => None,
+    };
     let hour_writes = body
         .as_ref()
         .and_then(|b| b.usage.as_ref()?.cache_creation.as_ref())
@@ -213,7 +235,33 @@ fn tokens_of(log: &Invocation, hour_writes: u64) -> Result<crate::model::Tokens,
 
 #[cfg(test)]
 mod tests {
-    use super::model_of;
+    use super::*;
+    use crate::model::TokenType;
+
+    /// A reply's text that is no text (a cut-off emoji, `\ud83d`) leaves
+    /// the body's 1-hour cache writes read; a body no Claude shape fits
+    /// stops a record with cache writes, whose durations it would tell.
+    #[test]
+    fn the_bodys_cache_writes_are_read_whatever_the_reply_says() {
+        let record = |text: &str, id: &str| {
+            format!(
+                r#"{{"schemaType":"ModelInvocationLog","timestamp":"2025-06-12T08:00:00Z","requestId":"r-1","modelId":"anthropic.claude-sonnet-4-20250514-v1:0","input":{{"inputTokenCount":1200,"cacheWriteInputTokenCount":100000}},"output":{{"outputTokenCount":300,"outputBodyJson":{{"id":{id},"content":[{{"type":"text","text":"{text}"}}],"usage":{{"cache_creation":{{"ephemeral_1h_input_tokens":100000}}}}}}}}}}"#
+            )
+        };
+        let mut interner = Interner::default();
+        for text in ["Done.", "Done \\ud83d."] {
+            let read = parse(&record(text, "\"msg_1\""), 0, 1, &mut interner)
+                .unwrap()
+                .unwrap();
+            assert_eq!(
+                read.record.tokens.get(TokenType::CacheWrite1h),
+                100_000,
+                "{text}"
+            );
+        }
+        let (kind, _) = parse(&record("Done.", "5"), 0, 1, &mut interner).unwrap_err();
+        assert_eq!(kind, "bad-body");
+    }
 
     #[test]
     fn model_ids_keep_region_prefixes_and_lose_versions() {

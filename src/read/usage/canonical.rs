@@ -54,6 +54,15 @@ struct Columns {
 
 impl Columns {
     fn find(path: &Path, headers: &csv::ByteRecord) -> Result<Columns> {
+        // A column name that is not UTF-8 would be no column read, its
+        // values lost (a `service_tier` priced as standard).
+        if let Some(i) = headers.iter().position(|h| std::str::from_utf8(h).is_err()) {
+            return Err(Error::fatal(format!(
+                "{}:1: the header's column {} is not UTF-8 text",
+                path.display(),
+                i + 1
+            )));
+        }
         let pos = |name: &str| headers.iter().position(|h| h == name.as_bytes());
         let missing: Vec<&str> = CANONICAL_COLUMNS
             .iter()

@@ -25,10 +25,13 @@ pub fn for_each_json(mut source: impl BufRead, path: &Path, each: &mut JsonSink)
     let first_no = lines.line_no;
     let first = match first {
         Ok(first) => first,
-        Err(why) => {
-            each(first_no, Err(why))?;
+        // A record of JSON lines that is not UTF-8, a bad record like any
+        // other; the start of an array or a document that is not: the file.
+        Err(raw) if is_one_line_record(&raw) => {
+            each(first_no, Err(invalid_utf8(&raw)))?;
             return each_line(source, lines, path, each);
         }
+        Err(raw) => return Err(not_utf8(path, first_no, &raw)),
     };
     let is_json = |t: &str| serde_json::from_str::<serde::de::IgnoredAny>(t.trim()).is_ok();
     if first.trim_start().starts_with('[') {
@@ -41,7 +44,8 @@ pub fn for_each_json(mut source: impl BufRead, path: &Path, each: &mut JsonSink)
         let second = lines.next_text(&mut source).map_err(io)?;
         let torn = match &second {
             Some(Ok(t)) => t.trim_start().starts_with('{') && is_json(t),
-            Some(Err(_)) => true,
+            Some(Err(raw)) if is_one_line_record(raw) => true,
+            Some(Err(raw)) => return Err(not_utf8(path, lines.line_no, raw)),
             None => false,
         };
         if !torn {
@@ -56,10 +60,26 @@ pub fn for_each_json(mut source: impl BufRead, path: &Path, each: &mut JsonSink)
     if let Some((line_no, text)) = pending {
         each(
             line_no,
-            text.as_deref().map(str::trim).map_err(Clone::clone),
+            text.as_deref()
+                .map(str::trim)
+                .map_err(|raw| invalid_utf8(raw)),
         )?;
     }
     each_line(source, lines, path, each)
+}
+
+/// Whether a line's bytes are a whole JSON object on one line (a record of
+/// JSON lines), by its first and last bytes.
+fn is_one_line_record(raw: &[u8]) -> bool {
+    let raw = raw.trim_ascii();
+    raw.starts_with(b"{") && raw.ends_with(b"}")
+}
+
+/// The error for a line of an array or a document that is not UTF-8: the
+/// file's, since no record of it can be read apart.
+fn not_utf8(path: &Path, line: u64, raw: &[u8]) -> Error {
+    let (_, why) = invalid_utf8(raw);
+    Error::fatal(format!("{}:{line}: {why}", path.display()))
 }
 
 /// Call `each` with every line left of `source` that is not blank,
@@ -84,17 +104,17 @@ fn each_line(
         match std::str::from_utf8(&buf) {
             Ok(line) if line.trim().is_empty() => {}
             Ok(line) => each(lines.line_no, Ok(line.trim()))?,
-            Err(e) => each(lines.line_no, Err(invalid_utf8(&e)))?,
+            Err(_) => each(lines.line_no, Err(invalid_utf8(&buf)))?,
         }
     }
 }
 
 /// The record-level error for a line that is not UTF-8.
-fn invalid_utf8(e: &std::str::Utf8Error) -> RowError {
-    (
-        "invalid-utf8",
-        format!("invalid UTF-8 at byte {}", e.valid_up_to()),
-    )
+fn invalid_utf8(raw: &[u8]) -> RowError {
+    let at = std::str::from_utf8(raw)
+        .err()
+        .map_or(raw.len(), |e| e.valid_up_to());
+    ("invalid-utf8", format!("invalid UTF-8 at byte {at}"))
 }
 
 /// Line numbering while the first lines of a JSON source are looked at.
@@ -104,11 +124,11 @@ struct Lines {
 
 impl Lines {
     /// The next line that is not blank, with its line ending (`None` at the
-    /// end of the input), or the error of a line that is not UTF-8.
+    /// end of the input), or the bytes of a line that is not UTF-8.
     fn next_text(
         &mut self,
         source: &mut impl BufRead,
-    ) -> std::io::Result<Option<std::result::Result<String, RowError>>> {
+    ) -> std::io::Result<Option<std::result::Result<String, Vec<u8>>>> {
         loop {
             let mut buf = Vec::new();
             if source.read_until(b'\n', &mut buf)? == 0 {
@@ -118,7 +138,7 @@ impl Lines {
             match String::from_utf8(buf) {
                 Ok(text) if text.trim().is_empty() => {}
                 Ok(text) => return Ok(Some(Ok(text))),
-                Err(e) => return Ok(Some(Err(invalid_utf8(&e.utf8_error())))),
+                Err(e) => return Ok(Some(Err(e.into_bytes()))),
             }
         }
     }
@@ -153,9 +173,9 @@ pub(super) fn for_each_in_array(
 mod tests {
     use super::*;
 
-    /// Every line of a JSON-lines file, the first too, is refused where it
-    /// is not UTF-8 (the first lines were read lossily: a record with
-    /// replacement characters in its team was taken).
+    /// Every line of a JSON-lines file, the first too, is a bad record
+    /// where it is not UTF-8 (the first lines were read lossily: a record
+    /// with replacement characters in its team was taken).
     #[test]
     fn a_line_not_utf8_is_an_error_on_any_line() {
         for (text, at) in [
@@ -173,6 +193,16 @@ mod tests {
                 .map(|(l, _)| *l)
                 .collect();
             assert_eq!(bad, [at], "{seen:?}");
+        }
+        // An array's or a document's line is no record of its own: the
+        // file is refused, naming the line.
+        for (text, at) in [
+            (&b"[{\"team\":\"a\xff\"}]\n"[..], "u.jsonl:1:"),
+            (b"{\n  \"team\": \"a\xff\"\n}\n", "u.jsonl:2:"),
+        ] {
+            let mut each = |_: u64, _: std::result::Result<&str, RowError>| Ok(());
+            let error = for_each_json(text, Path::new("u.jsonl"), &mut each).unwrap_err();
+            assert!(error.to_string().starts_with(at), "{error}");
         }
     }
 }
