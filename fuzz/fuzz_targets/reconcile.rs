@@ -46,7 +46,8 @@ fuzz_target!(|data: &[u8]| {
         },
     )
     .expect("fixed usage reads");
-    let costs = price_all(&table, (&records, &ids), &interner).expect("fixed usage is priced");
+    let at = |o: tokenledger::model::Origin| format!("usage:{}", { o.line });
+    let costs = price_all(&table, (&records, &ids), &interner, &at).expect("fixed usage is priced");
     let names = Names::new(&records, &table, &interner);
     let tolerance = Tolerance {
         pct: rust_decimal::Decimal::ONE,

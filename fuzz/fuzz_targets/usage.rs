@@ -8,7 +8,7 @@ use std::path::Path;
 use libfuzzer_sys::fuzz_target;
 use tokenledger::error::Skips;
 use tokenledger::intern::Interner;
-use tokenledger::model::RequestIds;
+use tokenledger::model::{Origin, RequestIds};
 use tokenledger::price::{price_all, PriceTable, BUILTIN};
 use tokenledger::read::usage::{read_from, UsageFormat};
 
@@ -44,6 +44,7 @@ fuzz_target!(|data: &[u8]| {
     );
     if read.is_ok() {
         let table = PriceTable::parse(BUILTIN, "built-in").expect("the built-in table loads");
-        let _ = price_all(&table, (&records, &ids), &interner);
+        let at = |o: Origin| format!("input:{}", { o.line });
+        let _ = price_all(&table, (&records, &ids), &interner, &at);
     }
 });

@@ -244,7 +244,7 @@ mod tests {
         );
         assert_eq!(parts[0].1.to_string(), "33.333333333333333333");
         assert_eq!(parts[2].1.to_string(), "33.333333333333333334");
-        // A zero weight last gets nothing, never a negative part.
+        // A zero weight last gets dust at most, never a negative part.
         let tiny = spread(
             Decimal::new(3, 18),
             &[

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::span::{compact, AttrKeys, Attributes, Ids, Scalar};
+use super::span::{compact, AttrKeys, Attributes, Ids, Scalar, FREE_TEXT_KEYS};
 use crate::intern::Interner;
 use crate::model::{Origin, Span};
 
@@ -70,7 +70,7 @@ impl Unreadable {
     /// The scalar of `raw` under `key`, noting a string that is no text.
     pub fn scalar<'r>(&self, key: &str, raw: &'r RawValue) -> Option<Scalar<'r>> {
         let value = scalar(raw);
-        if value.is_none() && raw.get().starts_with('"') {
+        if value.is_none() && raw.get().starts_with('"') && !FREE_TEXT_KEYS.contains(&key) {
             self.0.borrow_mut().get_or_insert_with(|| key.to_string());
         }
         value

@@ -232,6 +232,21 @@ impl Event<'_, '_> {
         }
     }
 
+    /// The first of `keys` (attributes read as names and ids) whose
+    /// string is no text (a lone UTF-16 surrogate escape): taken as absent,
+    /// a tenant hint or a request id was lost. Other attributes (a
+    /// prompt, tool parameters) are not judged.
+    pub fn unreadable(&self, keys: &[&str]) -> Result<(), String> {
+        let attributes = self.record.iter().chain(self.resource);
+        let found = attributes
+            .filter(|kv| keys.contains(&kv.key.as_ref()))
+            .find_map(|kv| kv.value.malformed_when_read().map(|why| (kv, why)));
+        match found {
+            Some((kv, why)) => Err(format!("attribute \"{}\" {why}", kv.key)),
+            None => Ok(()),
+        }
+    }
+
     /// Whether the event or its resource has an attribute `key`, whatever
     /// its value.
     fn has(&self, key: &str) -> bool {

@@ -95,6 +95,12 @@ impl std::fmt::Display for Scalar<'_> {
     }
 }
 
+/// Attributes read for a name or an id inside free text (a message, a
+/// call's output): a string of them that is no text (a JavaScript
+/// instrumentation cut it inside an emoji) is taken as absent, not as the
+/// span's error, as the span's identity attributes are.
+pub const FREE_TEXT_KEYS: [&str; 3] = ["output.value", "input.value", "logfire.msg"];
+
 /// A span's attributes (its resource's included), by key.
 pub trait Attributes {
     /// The scalar value under exactly `key`, if any.

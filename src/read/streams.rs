@@ -34,15 +34,14 @@ impl<R> LineBound<R> {
 impl<R: Read> Read for LineBound<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.text.read(buf)?;
-        let read = &buf[..n];
-        // The line the read's first break ends (begun in earlier reads),
-        // then the one its last break begins.
-        let ended = memchr::memchr(b'\n', read).map_or(n, |at| at) as u64;
-        let longest = self.since_newline + ended;
-        self.since_newline = match memchr::memrchr(b'\n', read) {
-            Some(at) => (n - at - 1) as u64,
-            None => longest,
-        };
+        // Each line the read ends (the first begun in earlier reads), then
+        // the one its last break begins.
+        let mut longest = 0;
+        for at in memchr::memchr_iter(b'\n', &buf[..n]) {
+            longest = longest.max(self.since_newline.wrapping_add(at as u64));
+            self.since_newline = 0u64.wrapping_sub(at as u64 + 1);
+        }
+        self.since_newline = self.since_newline.wrapping_add(n as u64);
         if longest.max(self.since_newline) > self.max {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidData,
@@ -150,7 +149,10 @@ mod tests {
         let mut out = Vec::new();
         LineBound::new(&lines[..], 7).read_to_end(&mut out).unwrap();
         assert_eq!(out, lines);
-        // A line begun in one read and ended in the next is bounded too.
+        // A line between two others in one read, and a line begun in one
+        // read and ended in the next, are bounded too.
+        let middle = LineBound::new(&b"a\n0123456789\nb"[..], 7).read_to_end(&mut out);
+        assert!(middle.is_err());
         let straddling = std::io::Read::chain(&b"abcdef"[..], &b"ghijkl\nxy"[..]);
         let err = LineBound::new(straddling, 7)
             .read_to_end(&mut out)

@@ -74,9 +74,7 @@ impl FreshDir {
 
     /// Move the complete directory into place (over an empty directory).
     pub fn commit(mut self) -> Result<()> {
-        if let Some(looks) = self.looks {
-            give_looks(&self.temp, looks).map_err(|e| Error::io(&self.temp, e))?;
-        }
+        give_looks(&self.temp, self.looks).map_err(|e| Error::io(&self.temp, e))?;
         std::fs::rename(&self.temp, &self.target).map_err(|e| Error::io(&self.target, e))?;
         self.committed = true;
         Ok(())

@@ -17,8 +17,8 @@ use super::checked::{check_listed, unchanged_since_checked, while_writing, Stamp
 use super::guard::{not_an_input, parent_of};
 use super::leftovers::{foreign_entries, recover, remove_output, remove_temp, Check, INNER_PREFIX};
 use super::rename::{
-    create_dir_for, exchange, give_looks, is_mount_point, looks_of, place, write_new_synced,
-    write_synced, Looks, EBUSY,
+    create_dir_for, exchange, give_looks, is_mount_point, looks_of, make_private, place,
+    write_new_synced, write_synced, Looks, EBUSY,
 };
 use crate::error::{Error, Result};
 use crate::manifest::{Manifest, Sha, MANIFEST};
@@ -45,7 +45,8 @@ pub struct OutDir {
     /// The previous output's files as checked against its manifest when
     /// the run started: each must be the same file, unchanged, at commit.
     checked: Stamps,
-    /// The target's owner, group and mode, which the new directory takes.
+    /// The target's owner, group and mode, which the new directory takes
+    /// (none: a new directory's, under the umask).
     looks: Option<Looks>,
     /// Every file written so far, with its hash.
     written: Mutex<BTreeMap<String, Sha>>,
@@ -163,9 +164,6 @@ impl OutDir {
         };
         write_synced(&self.own.temp.join(MANIFEST), manifest.render().as_bytes())
             .map_err(|e| Error::io(&self.target.join(MANIFEST), e))?;
-        if let Some(looks) = self.looks {
-            give_looks(&self.own.temp, looks).map_err(|e| Error::io(&self.own.temp, e))?;
-        }
         match self.in_place.take() {
             Some(previous) => self.commit_in_place(&previous)?,
             None => self.commit_whole()?,
@@ -195,6 +193,14 @@ impl OutDir {
         // has (a file saved in between is put back with it).
         still_ours(target, target, &[], self)?;
         let old = &self.own.old;
+        let temp = &self.own.temp;
+        give_looks(temp, self.looks).map_err(|e| Error::io(temp, e))?;
+        // A bind mount cannot be renamed over: its files go in one by one,
+        // out of a directory the runner's alone again.
+        let in_place = |previous: &BTreeSet<String>| {
+            make_private(temp).map_err(|e| Error::io(temp, e))?;
+            self.commit_in_place(previous)
+        };
         // An earlier output (an empty directory is simply renamed over).
         if target.join(MANIFEST).is_file() {
             // Swapped in one step where the system can: --out is never
@@ -205,8 +211,7 @@ impl OutDir {
             match std::fs::rename(target, old) {
                 // A mount point on the same device (a bind mount).
                 Err(e) if e.raw_os_error() == Some(EBUSY) => {
-                    return self
-                        .commit_in_place(&Manifest::read(target)?.files.into_keys().collect())
+                    return in_place(&Manifest::read(target)?.files.into_keys().collect())
                 }
                 other => other.map_err(|e| Error::io(target, e))?,
             }
@@ -218,7 +223,7 @@ impl OutDir {
         if let Err(e) = std::fs::rename(&self.own.temp, target) {
             // An empty mount point on the same device (a bind mount).
             if e.raw_os_error() == Some(EBUSY) && !old.exists() {
-                return self.commit_in_place(&BTreeSet::new());
+                return in_place(&BTreeSet::new());
             }
             // The previous output back in place (else the next run puts it
             // back: it is recorded).

@@ -75,16 +75,16 @@ pub(super) fn looks_of(like: &Path) -> Option<Looks> {
 }
 
 /// Create the directory `dir` (never an entry already there) for a run's
-/// files. Where it will take the place of a directory that `looks` so, it
-/// is private to the runner (0700) while they are written, in its group
-/// (with setgid, so the files take the group too) where the runner may
-/// set it; [`give_looks`] gives it the rest once they are.
+/// files, private to the runner (0700) while they are written; where it
+/// will take the place of a directory that `looks` so, in its group (with
+/// setgid, so the files take the group too) where the runner may set it.
+/// [`give_looks`] gives it the rest once they are written.
 pub(super) fn create_dir_for(dir: &Path, looks: Option<Looks>) -> std::io::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
-    let Some(looks) = looks else {
-        return std::fs::create_dir(dir);
-    };
     std::fs::DirBuilder::new().mode(0o700).create(dir)?;
+    let Some(looks) = looks else {
+        return Ok(());
+    };
     let handle = open_dir(dir)?;
     let _ = std::os::unix::fs::fchown(&handle, None, Some(looks.gid));
     if looks.mode & SETGID != 0 && handle.metadata()?.gid() == looks.gid {
@@ -93,22 +93,50 @@ pub(super) fn create_dir_for(dir: &Path, looks: Option<Looks>) -> std::io::Resul
     Ok(())
 }
 
-/// Give the directory `dir` (its files written) the owner, group and
-/// permission bits of the one it takes the place of, as far as the runner
-/// may set them (a new owner needs root, a group membership of it; setgid
-/// only with the group), through the directory itself, never a link put in
-/// its place.
-pub(super) fn give_looks(dir: &Path, looks: Looks) -> std::io::Result<()> {
+/// Give the directory `dir` (its files written), just before it is
+/// renamed into place, the owner, group and permission bits of the one it
+/// takes the place of (`looks`), as far as the runner may set them (a new
+/// owner needs root, a group membership of it; setgid only with the
+/// group), or, taking the place of none, the mode a new directory has
+/// under the umask (a setgid parent's bit kept). Through the directory
+/// itself, never a link put in its place.
+pub(super) fn give_looks(dir: &Path, looks: Option<Looks>) -> std::io::Result<()> {
     let handle = open_dir(dir)?;
-    if std::os::unix::fs::fchown(&handle, Some(looks.uid), Some(looks.gid)).is_err() {
-        let _ = std::os::unix::fs::fchown(&handle, None, Some(looks.gid));
-    }
-    let mut mode = looks.mode;
-    if handle.metadata()?.gid() != looks.gid {
-        mode &= !SETGID;
-    }
+    let now = handle.metadata()?;
+    let mode = match looks {
+        Some(looks) => {
+            if std::os::unix::fs::fchown(&handle, Some(looks.uid), Some(looks.gid)).is_err() {
+                let _ = std::os::unix::fs::fchown(&handle, None, Some(looks.gid));
+            }
+            match handle.metadata()?.gid() == looks.gid {
+                true => looks.mode,
+                false => looks.mode & !SETGID,
+            }
+        }
+        None => 0o777 & !umask() | now.mode() & SETGID,
+    };
     let _ = handle.set_permissions(std::fs::Permissions::from_mode(mode));
     Ok(())
+}
+
+/// Make the directory `dir` the runner's alone again (its files are to be
+/// moved out of it one by one after all: a bind mount, which cannot be
+/// renamed over).
+pub(super) fn make_private(dir: &Path) -> std::io::Result<()> {
+    let handle = open_dir(dir)?;
+    // SAFETY: geteuid has no preconditions.
+    let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
+    let _ = std::os::unix::fs::fchown(&handle, Some(uid), Some(gid));
+    handle.set_permissions(std::fs::Permissions::from_mode(0o700))
+}
+
+/// The process's umask, read without changing it (Linux's
+/// `/proc/self/status`); 022 where it cannot be read.
+fn umask() -> u32 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let line = status.lines().find_map(|l| l.strip_prefix("Umask:"));
+    line.and_then(|m| u32::from_str_radix(m.trim(), 8).ok())
+        .unwrap_or(0o022)
 }
 
 const SETGID: u32 = 0o2000;
@@ -138,10 +166,18 @@ pub(super) const EBUSY: i32 = 16;
 /// Move the file `from` to `to` atomically: a rename, or (across devices) a
 /// synced copy written at `beside` (in `to`'s directory) renamed over it.
 pub(super) fn place(from: &Path, to: &Path, beside: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
     if std::fs::rename(from, to).is_ok() {
         return Ok(());
     }
-    write_new_synced(beside, &std::fs::read(from)?)?;
+    // The run's own file, never what a link put in its place points to.
+    let mut source = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(from)?;
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut source, &mut bytes)?;
+    write_new_synced(beside, &bytes)?;
     std::fs::rename(beside, to)
 }
 

@@ -333,7 +333,12 @@ impl<'x> Attrs<'x, '_> {
     fn first(&self, list: &'x [KeyValue], key: &str) -> Option<Option<Scalar<'x>>> {
         let at = list.iter().position(|kv| kv.key == key)?;
         let value = list[at].value.scalar();
-        if let Some(why) = list[at].value.malformed_when_read() {
+        let free_text = crate::read::span::FREE_TEXT_KEYS.contains(&key);
+        let problem = match free_text {
+            true => list[at].value.malformed(),
+            false => list[at].value.malformed_when_read(),
+        };
+        if let Some(why) = problem {
             self.problem.set(Some((&list[at].key, why)));
         }
         let text = value.clone().and_then(Scalar::into_text);

@@ -116,7 +116,8 @@ struct CacheCreation {
 /// over 0).
 fn has_cache_writes(log: &Invocation) -> bool {
     let count = log.input.cache_write_input_token_count.as_ref();
-    count.is_some_and(|c| c.as_u64() != Some(0) && !c.is_null())
+    // A count that is no count stops the record where it is read.
+    json_count(count, "cacheWriteInputTokenCount").map_or(true, |n| n.unwrap_or(0) > 0)
 }
 
 /// The model as billed, from a `modelId`: an inference profile's id keeps

@@ -56,6 +56,20 @@ pub fn parse(
     Ok(records)
 }
 
+/// The attributes a record takes names and ids from: one whose string is
+/// no text stops the record rather than being taken as absent.
+const READ_AS_NAMES: [&str; 9] = [
+    "request_id",
+    "client_request_id",
+    "session.id",
+    "event.sequence",
+    "event.timestamp",
+    "model",
+    "speed",
+    "user.email",
+    "conversation.id",
+];
+
 fn record(
     event: &Event,
     file: u32,
@@ -63,6 +77,9 @@ fn record(
     interner: &mut Interner,
 ) -> Result<BilledRequest, RowError> {
     event.malformed().map_err(|e| ("bad-value", e))?;
+    event
+        .unreadable(&READ_AS_NAMES)
+        .map_err(|e| ("bad-value", e))?;
     let request_id = event
         .request_id()
         .ok_or(("missing-request-id", event.agent.without_id().to_string()))?;

@@ -31,21 +31,36 @@ pub fn for_each_json(mut source: impl BufRead, path: &Path, each: &mut JsonSink)
             each(first_no, Err(invalid_utf8(&raw)))?;
             return each_line(source, lines, path, each);
         }
-        Err(raw) => return Err(not_utf8(path, first_no, &raw)),
+        // Torn (cut from the front) where the next line is a record.
+        Err(raw) => match lines.next_text(&mut source).map_err(io)? {
+            Some(second) if is_record_line(&second) => {
+                each(first_no, Err(invalid_utf8(&raw)))?;
+                let second_no = lines.line_no;
+                each(
+                    second_no,
+                    second
+                        .as_deref()
+                        .map(str::trim)
+                        .map_err(|r| invalid_utf8(r)),
+                )?;
+                return each_line(source, lines, path, each);
+            }
+            _ => return Err(not_utf8(path, first_no, &raw)),
+        },
     };
-    let is_json = |t: &str| serde_json::from_str::<serde::de::IgnoredAny>(t.trim()).is_ok();
     if first.trim_start().starts_with('[') {
         let mut text = first;
         source.read_to_string(&mut text).map_err(io)?;
         return for_each_in_array(&text, first_no, path, each);
     }
     let mut pending = None;
-    if !is_json(&first) {
+    if serde_json::from_str::<serde::de::IgnoredAny>(first.trim()).is_err() {
         let second = lines.next_text(&mut source).map_err(io)?;
         let torn = match &second {
-            Some(Ok(t)) => t.trim_start().starts_with('{') && is_json(t),
-            Some(Err(raw)) if is_one_line_record(raw) => true,
-            Some(Err(raw)) => return Err(not_utf8(path, lines.line_no, raw)),
+            Some(Err(raw)) if !is_one_line_record(raw) => {
+                return Err(not_utf8(path, lines.line_no, raw))
+            }
+            Some(line) => is_record_line(line),
             None => false,
         };
         if !torn {
@@ -66,6 +81,18 @@ pub fn for_each_json(mut source: impl BufRead, path: &Path, each: &mut JsonSink)
         )?;
     }
     each_line(source, lines, path, each)
+}
+
+/// Whether a line is a record of JSON lines: a JSON object on its own, or,
+/// not UTF-8, one by its first and last bytes.
+fn is_record_line(line: &std::result::Result<String, Vec<u8>>) -> bool {
+    match line {
+        Ok(t) => {
+            t.trim_start().starts_with('{')
+                && serde_json::from_str::<serde::de::IgnoredAny>(t.trim()).is_ok()
+        }
+        Err(raw) => is_one_line_record(raw),
+    }
 }
 
 /// Whether a line's bytes are a whole JSON object on one line (a record of
@@ -194,6 +221,16 @@ mod tests {
                 .collect();
             assert_eq!(bad, [at], "{seen:?}");
         }
+        // A first line cut from the front inside a character, before a
+        // record: a bad record, as a torn line of text is.
+        let mut seen = Vec::new();
+        let mut each = |line: u64, record: std::result::Result<&str, RowError>| {
+            seen.push((line, record.is_ok()));
+            Ok(())
+        };
+        let torn = b"\xa9 \"x\",\"n\":1}\n{\"team\":\"b\"}\n";
+        for_each_json(&torn[..], Path::new("u.jsonl"), &mut each).unwrap();
+        assert_eq!(seen, [(1, false), (2, true)]);
         // An array's or a document's line is no record of its own: the
         // file is refused, naming the line.
         for (text, at) in [
