@@ -97,7 +97,8 @@ pub(super) fn create_dir_for(dir: &Path, looks: Option<Looks>) -> std::io::Resul
 /// renamed into place, the owner, group and permission bits of the one it
 /// takes the place of (`looks`), as far as the runner may set them (a new
 /// owner needs root, a group membership of it; setgid only with the
-/// group), or, taking the place of none, the mode a new directory has
+/// group; the owner's read, write and search added), or, taking the place
+/// of none, the mode a new directory has
 /// under the umask (a setgid parent's bit kept). Through the directory
 /// itself, never a link put in its place.
 pub(super) fn give_looks(dir: &Path, looks: Option<Looks>) -> std::io::Result<()> {
@@ -108,9 +109,11 @@ pub(super) fn give_looks(dir: &Path, looks: Option<Looks>) -> std::io::Result<()
             if std::os::unix::fs::fchown(&handle, Some(looks.uid), Some(looks.gid)).is_err() {
                 let _ = std::os::unix::fs::fchown(&handle, None, Some(looks.gid));
             }
+            // The owner's read, write and search kept: a later run must be
+            // able to remove this output's files when it replaces them.
             match handle.metadata()?.gid() == looks.gid {
-                true => looks.mode,
-                false => looks.mode & !SETGID,
+                true => looks.mode | 0o700,
+                false => (looks.mode | 0o700) & !SETGID,
             }
         }
         None => 0o777 & !umask() | now.mode() & SETGID,
