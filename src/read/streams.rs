@@ -12,8 +12,8 @@ use std::io::Read;
 pub(super) const MAX_LINE: u64 = 1 << 30;
 
 /// A text whose lines are at most `max` bytes long ([`MAX_LINE`]): a
-/// longer one is an error, before it is held. The last line break of each
-/// read is found (SIMD), so the check costs next to nothing.
+/// longer one is an error, before it is held. The line breaks of each
+/// read are found by SIMD search, so the check costs next to nothing.
 pub(super) struct LineBound<R> {
     text: R,
     max: u64,
