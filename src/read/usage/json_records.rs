@@ -35,14 +35,7 @@ pub fn for_each_json(mut source: impl BufRead, path: &Path, each: &mut JsonSink)
         Err(raw) => match lines.next_text(&mut source).map_err(io)? {
             Some(second) if is_record_line(&second) => {
                 each(first_no, Err(invalid_utf8(&raw)))?;
-                let second_no = lines.line_no;
-                each(
-                    second_no,
-                    second
-                        .as_deref()
-                        .map(str::trim)
-                        .map_err(|r| invalid_utf8(r)),
-                )?;
+                each(lines.line_no, as_record(&second))?;
                 return each_line(source, lines, path, each);
             }
             _ => return Err(not_utf8(path, first_no, &raw)),
@@ -54,7 +47,7 @@ pub fn for_each_json(mut source: impl BufRead, path: &Path, each: &mut JsonSink)
         return for_each_in_array(&text, first_no, path, each);
     }
     let mut pending = None;
-    if serde_json::from_str::<serde::de::IgnoredAny>(first.trim()).is_err() {
+    if !is_json(&first) {
         let second = lines.next_text(&mut source).map_err(io)?;
         let torn = match &second {
             Some(Err(raw)) if !is_one_line_record(raw) => {
@@ -72,13 +65,8 @@ pub fn for_each_json(mut source: impl BufRead, path: &Path, each: &mut JsonSink)
         pending = second.map(|t| (lines.line_no, t));
     }
     each(first_no, Ok(first.trim()))?;
-    if let Some((line_no, text)) = pending {
-        each(
-            line_no,
-            text.as_deref()
-                .map(str::trim)
-                .map_err(|raw| invalid_utf8(raw)),
-        )?;
+    if let Some((line_no, line)) = pending {
+        each(line_no, as_record(&line))?;
     }
     each_line(source, lines, path, each)
 }
@@ -87,12 +75,22 @@ pub fn for_each_json(mut source: impl BufRead, path: &Path, each: &mut JsonSink)
 /// not UTF-8, one by its first and last bytes.
 fn is_record_line(line: &std::result::Result<String, Vec<u8>>) -> bool {
     match line {
-        Ok(t) => {
-            t.trim_start().starts_with('{')
-                && serde_json::from_str::<serde::de::IgnoredAny>(t.trim()).is_ok()
-        }
+        Ok(t) => t.trim_start().starts_with('{') && is_json(t),
         Err(raw) => is_one_line_record(raw),
     }
+}
+
+/// Whether `text` is one JSON value on its own.
+fn is_json(text: &str) -> bool {
+    serde_json::from_str::<serde::de::IgnoredAny>(text.trim()).is_ok()
+}
+
+/// A line as the record it holds: its text, or the error of one that is
+/// not UTF-8.
+fn as_record(line: &std::result::Result<String, Vec<u8>>) -> std::result::Result<&str, RowError> {
+    line.as_deref()
+        .map(str::trim)
+        .map_err(|raw| invalid_utf8(raw))
 }
 
 /// Whether a line's bytes are a whole JSON object on one line (a record of
