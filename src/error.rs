@@ -32,8 +32,13 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl Error {
     /// A record-level error at `file:line`.
     pub fn record(file: &Path, line: u64, kind: &'static str, message: impl Into<String>) -> Error {
+        Error::record_at(format!("{}:{}", file.display(), line), kind, message)
+    }
+
+    /// A record-level error at `at`, already written as `file:line`.
+    pub fn record_at(at: String, kind: &'static str, message: impl Into<String>) -> Error {
         Error::Record {
-            at: format!("{}:{}", file.display(), line),
+            at,
             kind,
             message: bounded(message.into()),
         }

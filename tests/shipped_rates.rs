@@ -246,4 +246,14 @@ fn openrouters_web_search_results_are_priced_or_refused() {
         stderr.contains("no [model.requests] price for its web_search_results requests"),
         "{stderr}"
     );
+    // Its web-fetch tool's fetches too (Exa's are billed, a direct fetch
+    // is free): never a silent $0.
+    let fetching = generation.replace("\"num_search_results\": 5", "\"num_fetches\": 3");
+    wd.write("usage/generation.jsonl", &fetching);
+    let (code, stderr) = report(&wd, "2025-11", &[]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("no [model.requests] price for its web_fetches requests"),
+        "{stderr}"
+    );
 }

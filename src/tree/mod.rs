@@ -396,10 +396,12 @@ fn resolve_trace(
     describe: &impl Fn(Origin) -> String,
     skips: &mut Skips,
 ) -> Result<()> {
-    let error = |span: &Span, kind: &'static str, message: String| Error::Record {
-        at: describe(span.origin),
-        kind,
-        message: format!("trace {trace_id:032x}: {message}"),
+    let error = |span: &Span, kind: &'static str, message: String| {
+        Error::record_at(
+            describe(span.origin),
+            kind,
+            format!("trace {trace_id:032x}: {message}"),
+        )
     };
     let index = drop_duplicate_spans(&mut spans, out, |kept, copy| {
         let message = format!(

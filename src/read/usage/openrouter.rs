@@ -9,8 +9,10 @@
 //! or `default` is standard); `total_cost` is kept as the reported cost.
 //! The web plugin's results (`num_search_results`) are OpenRouter's own
 //! fee, a per-request charge `web_search_results` (USD per 1,000 results in
-//! `[model.requests]`; Exa's is $4): a table without it stops the run,
-//! never a silent $0.
+//! `[model.requests]`; Exa's is $4), and so are its web-fetch tool's fetches
+//! (`num_fetches`, a charge `web_fetches`, whose price depends on the
+//! engine: Exa's billed, a direct fetch free): a table without a price for
+//! one stops the run, never a silent $0.
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -24,6 +26,8 @@ use crate::model::{BilledRequest, Origin, Rare, Service, Tokens, UsageRecord};
 
 /// The per-request charge of the web plugin's results.
 const SEARCH_RESULTS: &str = "web_search_results";
+/// The per-request charge of the web-fetch tool's fetches.
+const FETCHES: &str = "web_fetches";
 
 /// The API's `{"data": …}` envelope.
 #[derive(Deserialize)]
@@ -44,6 +48,7 @@ struct Generation<'a> {
     native_tokens_cached: Option<serde_json::Value>,
     native_tokens_reasoning: Option<serde_json::Value>,
     num_search_results: Option<serde_json::Value>,
+    num_fetches: Option<serde_json::Value>,
     #[serde(borrow)]
     total_cost: Option<&'a RawValue>,
     service_tier: Option<String>,
@@ -64,7 +69,13 @@ pub fn parse(
     }
     let tokens = tokens_of(&generation)?;
     let results = json_count(generation.num_search_results.as_ref(), "num_search_results")?;
-    let requests = super::requests_of(interner, SEARCH_RESULTS, results.unwrap_or(0));
+    let fetches = json_count(generation.num_fetches.as_ref(), "num_fetches")?;
+    let requests = [
+        super::requests_of(interner, SEARCH_RESULTS, results.unwrap_or(0)),
+        super::requests_of(interner, FETCHES, fetches.unwrap_or(0)),
+    ]
+    .concat()
+    .into_boxed_slice();
     let provider = generation
         .provider_name
         .as_deref()
