@@ -109,6 +109,12 @@ pub const NONE: &str = "(none)";
 pub const MIXED: &str = "(mixed)";
 /// Row label, under `--true-up`, for invoiced usage no record makes up.
 pub const INVOICE_ONLY: &str = "(invoice only)";
+/// Row label, under `--allocation`, for what no span, rule or split reached.
+pub const UNALLOCATED: &str = "(unallocated)";
+/// The row labels of spend no owner holds: an allocation rule or split
+/// cannot give one to an owner (the amount would read as owned by nobody,
+/// or merge into the row of what nothing owns).
+pub const PLACEHOLDERS: [&str; 4] = [UNATTRIBUTED, NONE, UNALLOCATED, INVOICE_ONLY];
 
 /// A report row's key within one dimension.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]

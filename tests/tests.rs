@@ -4,6 +4,7 @@
 mod workdir;
 
 mod allocation;
+mod allocation_owners;
 mod answers;
 mod bad_spans;
 mod bill_currency;

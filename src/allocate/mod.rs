@@ -1,8 +1,9 @@
 //! Stage 5b, allocate: every dollar of the month an owner. Spans attribute
 //! what they saw; `[[rule]]`s give the records no span saw an owner by
-//! their labels ([`rules`]); `[[split]]`s spread the bill's lines no usage
-//! record explains over each dimension's owners ([`splits`]); what nothing
-//! reached is `(unallocated)`. Each dimension's amounts sum exactly to the
+//! their labels, and fill the dimensions a span left `(none)` ([`rules`]);
+//! `[[split]]`s spread the bill's lines no usage record explains over each
+//! dimension's owners ([`splits`]); what nothing reached (`(none)` too) is
+//! `(unallocated)`. Each dimension's amounts sum exactly to the
 //! basis: the bill's total with an invoice (usage trued up to it), else
 //! the usage's cost.
 
@@ -24,8 +25,7 @@ use crate::reconcile::Reconciliation;
 pub use json::{AllocationJson, LabelJson};
 use splits::SplitLine;
 
-/// The row of what no span, rule or split reached.
-pub const UNALLOCATED: &str = "(unallocated)";
+pub use crate::dimension::UNALLOCATED;
 
 /// How an amount got to its owner.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -213,24 +213,18 @@ pub fn allocate(
             rule_amounts[o.rule - 1] += amount;
         }
         for d in Dimension::ALL {
-            let set = owner.and_then(|o| {
-                o.values
-                    .iter()
-                    .find(|(v, _)| *v == d)
-                    .map(|(_, v)| (o.rule, v))
-            });
-            let (label, source) = match (set, p.key(d)) {
-                (Some((rule, value)), _) => (value.clone(), Source::Rule(rule)),
-                (None, Key::Unattributed) => {
-                    if d == Dimension::Tenant {
-                        left.push((interner.labels(p.record.labels), amount));
-                    }
-                    continue;
+            let set = owner.and_then(|o| o.value(d).map(|v| (o.rule, v)));
+            let key = p.key(d);
+            let Some((label, source)) = owned_by(set, key, d, interner) else {
+                // No owner: the rest, `(unallocated)`, holds it (and, for a
+                // span's `(none)`, its share of a split line).
+                if d == Dimension::Tenant {
+                    left.push((interner.labels(p.record.labels), amount));
                 }
-                (None, key) if d == Dimension::Model => {
-                    (key.label(interner).to_string(), Source::Record)
+                if key == Key::None {
+                    weights.add(d, None, interner.get(p.record.provider), amount);
                 }
-                (None, key) => (key.label(interner).to_string(), Source::Span),
+                continue;
             };
             usage_owned.1[d] += amount;
             *owners[d]
@@ -238,7 +232,7 @@ pub fn allocate(
                 .or_default()
                 .entry(source)
                 .or_default() += amount;
-            weights.add(d, label, interner.get(p.record.provider), amount);
+            weights.add(d, Some(label), interner.get(p.record.provider), amount);
         }
     }
     let split_amounts = spread_splits(declared, &mut owners, &weights);
@@ -269,6 +263,25 @@ pub fn allocate(
     })
 }
 
+/// Who owns a posting's amount in `dimension`, and how: the value a rule
+/// `set`, else its key's (a span's, or the model the record names); none
+/// for a record no span saw or a span's `(none)`.
+fn owned_by(
+    set: Option<(usize, &String)>,
+    key: Key,
+    dimension: Dimension,
+    interner: &Interner,
+) -> Option<(String, Source)> {
+    match (set, key) {
+        (Some((rule, value)), _) => Some((value.clone(), Source::Rule(rule))),
+        (None, Key::Unattributed | Key::None) => None,
+        (None, key) if dimension == Dimension::Model => {
+            Some((key.label(interner).to_string(), Source::Record))
+        }
+        (None, key) => Some((key.label(interner).to_string(), Source::Span)),
+    }
+}
+
 /// What a posting spent: its trued-up cost under a true-up, else its cost.
 fn spend(p: &Posting) -> Decimal {
     match p.billed {
@@ -290,17 +303,19 @@ fn spread_splits(
         done[line.split].0 += 1;
         done[line.split].1 += line.amount;
         for d in Dimension::ALL {
-            let scoped;
             let weights = match &split.by {
                 SplitBy::Cost | SplitBy::Requests => {
                     let by_requests = matches!(split.by, SplitBy::Requests);
-                    scoped = weights.of(d, &line.provider, by_requests);
-                    &scoped
+                    weights.of(d, &line.provider, by_requests)
                 }
-                SplitBy::Shares(dimension, shares) if *dimension == d => shares,
+                SplitBy::Shares(dimension, shares) if *dimension == d => {
+                    shares.iter().map(|(l, w)| (Some(l.clone()), *w)).collect()
+                }
                 SplitBy::Shares(..) => continue,
             };
-            for (label, part) in splits::spread(line.amount, weights) {
+            // The part of usage with no owner there stays `(unallocated)`.
+            let owned = splits::spread(line.amount, &weights).into_iter();
+            for (label, part) in owned.filter_map(|(l, part)| Some((l?, part))) {
                 *owners[d]
                     .entry(label)
                     .or_default()

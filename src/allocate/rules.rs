@@ -1,18 +1,19 @@
 //! `[[rule]]`s on usage records' labels: which owner each record no span
-//! attributed (or, with `override`, any record) is given. Rules are tried
+//! attributed is given, and the dimensions a span left empty (`(none)`)
+//! of the others (with `override`, every dimension it sets). Rules are tried
 //! in file order and the first that matches wins; a rule naming a label no
 //! record carries is an error, a rule that matches nothing and a rule whose
 //! records an earlier rule took are warnings.
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::dimension::Dimension;
+use crate::dimension::{Dimension, Key};
 use crate::error::{Error, Result};
 use crate::glob::glob_match;
 use crate::hash::FastMap;
 use crate::intern::{Interner, Sym};
 use crate::posting::Postings;
-use crate::read::allocation::{Part, Rule};
+use crate::read::allocation::{placeholder, Part, Rule};
 
 /// The owner a rule gave: its number and each dimension's value.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -34,6 +35,16 @@ pub struct Assigned {
     pub records: Vec<u64>,
     /// Warnings: rules that matched nothing or only what others took.
     pub warnings: Vec<String>,
+}
+
+impl Owner {
+    /// The value it set in `dimension`, if any.
+    pub fn value(&self, dimension: Dimension) -> Option<&String> {
+        self.values
+            .iter()
+            .find(|(d, _)| *d == dimension)
+            .map(|(_, v)| v)
+    }
 }
 
 impl Assigned {
@@ -130,12 +141,27 @@ pub fn assign(
         let values = names.values(interner.labels(posting.record.labels), interner, &mut seen);
         let mut owner = None;
         for (i, rule) in rules.iter().enumerate() {
-            if posting.call.is_some() && !rule.overrides {
-                continue;
-            }
-            let Some(found) = matches(rule, i, &values, &names, interner, &mut globs) else {
+            let Some(mut found) = matches(rule, i, &values, &names, interner, &mut globs) else {
                 continue;
             };
+            let reserved = found.iter().find_map(|(d, v)| Some((d, placeholder(v)?)));
+            if let Some((dimension, problem)) = reserved {
+                return Err(Error::fatal(format!(
+                    "{source}:{}: rule:{} takes the {} of a usage record from its labels: {problem}; \
+                     rename the label's value upstream or match it out",
+                    rule.line,
+                    rule.number,
+                    dimension.name()
+                )));
+            }
+            // A span's value wins (unless the rule overrides it): a rule
+            // fills only the dimensions the record's span left empty.
+            if posting.call.is_some() && !rule.overrides {
+                found.retain(|(d, _)| posting.key(*d) == Key::None);
+                if found.is_empty() {
+                    continue;
+                }
+            }
             match owner {
                 None => owner = Some((i, found)),
                 Some((first, _)) => *shadowed[i].entry(first).or_default() += 1,
@@ -203,7 +229,7 @@ fn matches(
                     Part::Label(name) => text.push_str(interner.get(values[names.index(name)]?)),
                 }
             }
-            Some((*d, text))
+            Some((*d, text.trim().to_string()))
         })
         .collect()
 }

@@ -126,10 +126,15 @@ pub fn declare(
     (found, warnings)
 }
 
+/// Per provider, an owner's cost and record count.
+type ByProvider = BTreeMap<String, [Decimal; 2]>;
+
 /// What a split by cost or requests spreads by: each dimension's owners'
 /// cost and records (as spans and rules owned them), per usage provider.
 pub struct Weights {
-    owned: PerDimension<BTreeMap<String, BTreeMap<String, [Decimal; 2]>>>,
+    /// Per dimension, per owner (`None`: the usage a span left `(none)`
+    /// there, whose share of a line stays `(unallocated)`), per provider.
+    owned: PerDimension<BTreeMap<Option<String>, ByProvider>>,
     /// Every usage provider of the month, owned or not.
     providers: std::collections::BTreeSet<String>,
 }
@@ -152,8 +157,15 @@ impl Weights {
     }
 
     /// `label` owns `amount` of a record of `provider` in `dimension` (the
-    /// provider's name copied only the first time the owner meets it).
-    pub fn add(&mut self, dimension: Dimension, label: String, provider: &str, amount: Decimal) {
+    /// provider's name copied only the first time the owner meets it);
+    /// `None` for a record whose span left `dimension` empty.
+    pub fn add(
+        &mut self,
+        dimension: Dimension,
+        label: Option<String>,
+        provider: &str,
+        amount: Decimal,
+    ) {
         let owner = self.owned[dimension].entry(label).or_default();
         if !owner.contains_key(provider) {
             owner.insert(provider.to_string(), [Decimal::ZERO; 2]);
@@ -174,7 +186,7 @@ impl Weights {
         dimension: Dimension,
         provider: &str,
         by_requests: bool,
-    ) -> Vec<(String, Decimal)> {
+    ) -> Vec<(Option<String>, Decimal)> {
         let cloud = Cloud::parse(provider).map(Cloud::provider);
         let its = |q: &str| q.eq_ignore_ascii_case(provider) || cloud == Some(q);
         match self.providers.iter().any(|q| its(q)) {
@@ -189,7 +201,7 @@ impl Weights {
         dimension: Dimension,
         by_requests: bool,
         keep: &dyn Fn(&str) -> bool,
-    ) -> Vec<(String, Decimal)> {
+    ) -> Vec<(Option<String>, Decimal)> {
         let at = usize::from(by_requests);
         let weight = |per: &BTreeMap<String, [Decimal; 2]>| {
             let kept = per.iter().filter(|(q, _)| keep(q));
@@ -206,7 +218,7 @@ impl Weights {
 /// last the rest (never short of its own fraction), so the parts sum to
 /// `amount`, and an owner's sum of parts stays exact.
 /// Nothing when the weights sum to zero.
-pub fn spread(amount: Decimal, weights: &[(String, Decimal)]) -> Vec<(String, Decimal)> {
+pub fn spread<L: Clone>(amount: Decimal, weights: &[(L, Decimal)]) -> Vec<(L, Decimal)> {
     let total: Decimal = weights.iter().map(|(_, w)| *w).sum();
     if total.is_zero() {
         return Vec::new();
@@ -248,13 +260,13 @@ mod tests {
         let tiny = spread(
             Decimal::new(3, 18),
             &[
-                ("a".into(), Decimal::ONE),
-                ("b".into(), Decimal::ONE),
-                ("c".into(), Decimal::ZERO),
+                ("a", Decimal::ONE),
+                ("b", Decimal::ONE),
+                ("c", Decimal::ZERO),
             ],
         );
         assert!(tiny.iter().all(|(_, p)| *p >= Decimal::ZERO), "{tiny:?}");
-        assert!(spread(Decimal::ONE, &[("a".into(), Decimal::ZERO)]).is_empty());
+        assert!(spread(Decimal::ONE, &[("a", Decimal::ZERO)]).is_empty());
     }
 
     /// Owners' sums of parts of several lines add up to the lines exactly:
@@ -308,13 +320,18 @@ mod tests {
         let mut weights = Weights::default();
         for (provider, tenant) in [("aws.bedrock", "acme"), ("openai", "hooli")] {
             weights.saw(provider);
-            weights.add(Dimension::Tenant, tenant.into(), provider, Decimal::ONE);
+            weights.add(
+                Dimension::Tenant,
+                Some(tenant.into()),
+                provider,
+                Decimal::ONE,
+            );
         }
-        let acme = vec![("acme".to_string(), Decimal::ONE)];
+        let acme = vec![(Some("acme".to_string()), Decimal::ONE)];
         for provider in ["aws", "AWS", "Aws.Bedrock"] {
             assert_eq!(weights.of(Dimension::Tenant, provider, false), acme);
         }
-        let hooli = vec![("hooli".to_string(), Decimal::ONE)];
+        let hooli = vec![(Some("hooli".to_string()), Decimal::ONE)];
         assert_eq!(weights.of(Dimension::Tenant, "OpenAI", true), hooli);
     }
 }

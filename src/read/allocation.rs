@@ -23,7 +23,7 @@ use std::path::Path;
 use rust_decimal::Decimal;
 use toml_edit::{Item, Table, Value};
 
-use crate::dimension::{Dimension, UNATTRIBUTED};
+use crate::dimension::{Dimension, PLACEHOLDERS};
 use crate::error::{Error, Result};
 use crate::glob::is_glob;
 use crate::read::invoice::Charge;
@@ -165,11 +165,9 @@ fn rule(reader: &TomlReader, table: &Table, number: usize) -> Result<Rule> {
         if table.contains_key(d.name()) {
             let text = reader.string(table, d.name(), &what)?;
             let parts = template(text)
-                .and_then(|parts| match text.trim() {
-                    UNATTRIBUTED => Err(format!(
-                        "{UNATTRIBUTED} names the spend nothing owns: a rule cannot give it"
-                    )),
-                    _ => Ok(parts),
+                .and_then(|parts| match placeholder(text) {
+                    Some(m) => Err(m),
+                    None => Ok(parts),
                 })
                 .map_err(|m| {
                     reader.error(
@@ -297,16 +295,23 @@ fn shares(reader: &TomlReader, table: &Table, what: &str) -> Result<SplitBy> {
         min: Decimal::new(1, 6),
         too_small: "a share below 0.000001 is no share; leave the value out",
     };
-    let mut list = Vec::new();
+    let mut list: Vec<(String, Decimal)> = Vec::new();
     for (value, _) in shares.iter() {
         let weight = reader.decimal(&shares, value, what, &share)?;
-        if weight.is_zero() {
-            return Err(reader.error(
-                item.span(),
-                format!("{what}: the share of \"{value}\" is 0; leave it out"),
-            ));
+        let problem = if weight.is_zero() {
+            Some(format!("the share of \"{value}\" is 0; leave it out"))
+        } else if list.iter().any(|(v, _)| v == value.trim()) {
+            Some(format!(
+                "\"{value}\" is \"{}\" twice (names are read trimmed)",
+                value.trim()
+            ))
+        } else {
+            placeholder(value)
+        };
+        if let Some(problem) = problem {
+            return Err(reader.error(item.span(), format!("{what}: {problem}")));
         }
-        list.push((value.to_string(), weight));
+        list.push((value.trim().to_string(), weight));
     }
     if list.is_empty() {
         return Err(reader.error(item.span(), format!("{what}: shares is empty")));
@@ -373,6 +378,17 @@ fn template(text: &str) -> std::result::Result<Vec<Part>, String> {
         return Err("an empty value sets nothing".into());
     }
     Ok(parts)
+}
+
+/// Why `name` (a rule's value or a split's owner, read trimmed) cannot
+/// name an owner: it is a row label of spend no owner holds.
+pub fn placeholder(name: &str) -> Option<String> {
+    PLACEHOLDERS.contains(&name.trim()).then(|| {
+        format!(
+            "{} names spend no owner holds in tokenledger's reports: a rule or split cannot give it",
+            name.trim()
+        )
+    })
 }
 
 #[cfg(test)]
@@ -442,7 +458,19 @@ mod tests {
         );
         refused(
             "[[rule]]\nmatch = { \"label.team\" = \"x\" }\ntenant = \"(unattributed)\"\n",
-            "a.toml:3: the [[rule]] at line 1: (unattributed) names the spend nothing owns",
+            "a.toml:3: the [[rule]] at line 1: (unattributed) names spend no owner holds",
+        );
+        refused(
+            "[[rule]]\nmatch = { \"label.team\" = \"x\" }\nfeature = \" (none) \"\n",
+            "a.toml:3: the [[rule]] at line 1: (none) names spend no owner holds",
+        );
+        refused(
+            "[[split]]\nmatch = { charge = \"tax\" }\ndimension = \"tenant\"\nshares = { acme = 1, \"(unallocated)\" = 1 }\n",
+            "(unallocated) names spend no owner holds",
+        );
+        refused(
+            "[[split]]\nmatch = { charge = \"tax\" }\ndimension = \"tenant\"\nshares = { acme = 1, \"acme \" = 1 }\n",
+            "\"acme \" is \"acme\" twice (names are read trimmed)",
         );
         let globbed = "[[split]]\nmatch = { charge = \"cre*\" }\nby = \"cost\"\n";
         assert!(AllocationFile::parse(globbed, "a.toml").is_ok());

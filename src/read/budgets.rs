@@ -91,7 +91,8 @@ impl Budgets {
                     ),
                 ));
             };
-            let key = reader.string(table, "key", &what)?.to_string();
+            // Trimmed, as every name is read (`"acme "` is `acme`).
+            let key = reader.string(table, "key", &what)?.trim().to_string();
             let amount = reader.decimal(table, "usd", &what, &usd)?;
             if amount.is_zero() {
                 return Err(reader.error(table.span(), format!("{what}: usd must be above 0")));

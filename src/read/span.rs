@@ -57,7 +57,10 @@ impl<'a> Scalar<'a> {
     /// NaN or an infinity is no text: never a wrong id.
     pub(super) fn into_text(self) -> Option<Cow<'a, str>> {
         let text = match self {
-            Scalar::Text(s) => s,
+            // Trimmed, as the usage labels are: `"acme "` is `acme`.
+            Scalar::Text(Cow::Borrowed(s)) => Cow::Borrowed(s.trim()),
+            Scalar::Text(Cow::Owned(s)) if s.trim().len() == s.len() => Cow::Owned(s),
+            Scalar::Text(Cow::Owned(s)) => Cow::Owned(s.trim().to_string()),
             Scalar::Int(i) => Cow::Owned(i.to_string()),
             Scalar::Bool(b) => Cow::Owned(b.to_string()),
             Scalar::Float(f) if f.is_finite() && f.abs() < 9_007_199_254_740_992.0 => {
@@ -566,4 +569,25 @@ fn output_tokens(
         (_, Some(t)) if t > 0 => (output, reasoning.or(Some(t))),
         _ => (output, reasoning),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Names are read trimmed, as the usage labels are: a span's `"acme "`
+    /// and a gateway's `acme` are one tenant; blank is no value.
+    #[test]
+    fn span_text_is_read_trimmed() {
+        let text = |s: Scalar| s.into_text().map(Cow::into_owned);
+        assert_eq!(
+            text(Scalar::Text(Cow::Borrowed(" acme\u{a0}"))).as_deref(),
+            Some("acme")
+        );
+        assert_eq!(
+            text(Scalar::Text(Cow::Owned("acme\n".into()))).as_deref(),
+            Some("acme")
+        );
+        assert_eq!(text(Scalar::Text(Cow::Borrowed("   "))), None);
+    }
 }

@@ -397,11 +397,8 @@ fn resolve_trace(
     skips: &mut Skips,
 ) -> Result<()> {
     let error = |span: &Span, kind: &'static str, message: String| {
-        Error::record_at(
-            describe(span.origin),
-            kind,
-            format!("trace {trace_id:032x}: {message}"),
-        )
+        let message = format!("trace {trace_id:032x}: {message}");
+        Error::record_at(describe(span.origin), kind, message)
     };
     let index = drop_duplicate_spans(&mut spans, out, |kept, copy| {
         let message = format!(

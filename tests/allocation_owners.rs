@@ -1,0 +1,107 @@
+//! Who owns what spans left empty: a rule fills a dimension a record's
+//! span left `(none)` without overriding the values spans gave, `(none)`
+//! is no owner (for `allocated_usd`, the splits and `--min-allocated`),
+//! and no rule can give an owner a row name of spend no owner holds.
+
+use crate::allocation::{month, REPORT};
+use crate::workdir::Workdir;
+
+/// The allocation month with every canonical usage row labelled
+/// `label.team=t1`.
+fn labelled(name: &str) -> Workdir {
+    let wd = month(name);
+    let usage = wd.read("usage.csv");
+    let mut rows = usage.lines();
+    let mut labelled = format!("{},label.team\n", rows.next().unwrap());
+    rows.for_each(|row| labelled.push_str(&format!("{row},t1\n")));
+    wd.write("usage.csv", &labelled);
+    wd
+}
+
+#[test]
+fn a_rule_fills_what_spans_left_empty_and_none_is_no_owner() {
+    // Every record carries label.team=t1; the spans give tenants (acme,
+    // beta, conv-9) and a feature to some calls only.
+    let wd = labelled("alloc-fill");
+    wd.write(
+        "fill.toml",
+        "[[rule]]\nmatch = { \"label.team\" = \"t1\" }\ntenant = \"ruled\"\nfeature = \"filled\"\n",
+    );
+    let run = |out: &str, flags: &[&str]| {
+        let base = [
+            "report",
+            "--spans",
+            "spans",
+            "--usage",
+            "usage.csv",
+            "--pricing",
+        ];
+        let rest = [
+            "pricing.toml",
+            "--period",
+            "2025-06",
+            "--min-match",
+            "0",
+            "--quiet",
+        ];
+        let code = wd
+            .output(&[&base[..], &rest, &["--out", out], flags].concat())
+            .status
+            .code();
+        (code, wd.read(&format!("{out}/allocation.csv")))
+    };
+    // The rule keeps the spans' tenants and fills the calls' empty feature
+    // (0.9725), and owns the record no span saw (0.00000775) whole.
+    let (code, audit) = run("out", &["--allocation", "fill.toml"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        audit,
+        "dimension,value,source,allocated_usd\ntenant,acme,span,0.0306\ntenant,beta,span,0.01925\n\
+         tenant,conv-9,span,0.9725\ntenant,ruled,rule:1,0.00000775\nfeature,filled,rule:1,0.97250775\n\
+         feature,research,span,0.04985\nagent,(unallocated),unallocated,0.00000775\n\
+         agent,helper,span,0.9725\nagent,planner,span,0.0126\nagent,worker,span,0.03725\n\
+         tool,(unallocated),unallocated,0.98510775\ntool,deep_research,span,0.03725\n\
+         model,claude-test-1,record,0.018\nmodel,claude-test-1-20250101,record,0.9851\n\
+         model,gpt-test,record,0.01925775\n"
+    );
+    // Spans that name no tenant, (none), and a rule that sets none: no
+    // tenant owns anything, and the gate says so (it passed at 100 %).
+    wd.write(
+        "feature.toml",
+        "[[rule]]\nmatch = { \"label.team\" = \"t1\" }\nfeature = \"filled\"\n",
+    );
+    let flags = [
+        "--allocation",
+        "feature.toml",
+        "--tenant-attr",
+        "nope",
+        "--min-allocated",
+        "50",
+    ];
+    let (code, audit) = run("out2", &flags);
+    assert_eq!(code, Some(1));
+    assert!(
+        audit.contains("\ntenant,(unallocated),unallocated,1.02235775\nfeature,"),
+        "{audit}"
+    );
+}
+
+#[test]
+fn a_rule_cannot_give_a_row_of_no_owner_from_a_label() {
+    // A rule's value made from a label that reads as a row of no owner is
+    // refused (the literal text was; a label's value slipped through).
+    let wd = labelled("alloc-placeholder");
+    let usage = wd.read("usage.csv");
+    wd.write(
+        "usage.csv",
+        &usage.replacen(",t1\n", ",(unattributed)\n", 1),
+    );
+    wd.write(
+        "team.toml",
+        "[[rule]]\nmatch = { \"label.team\" = \"*\" }\ntenant = \"{label.team}\"\n",
+    );
+    let out = wd.output(&[&REPORT[..], &["--out", "out3", "--allocation", "team.toml"]].concat());
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("team.toml:1: rule:1 takes the tenant of a usage record from its labels: (unattributed) names spend no owner holds"), "{stderr}");
+}
