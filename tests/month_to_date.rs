@@ -208,3 +208,62 @@ fn month_to_date_columns_sum_to_one_total_in_every_dimension() {
     );
     assert!(wd.read("diff/diff.html").contains(warning));
 }
+
+#[test]
+fn under_allocation_a_rules_records_are_forecast_under_its_owner() {
+    // Ten days of gpt-4.1 ($2 per 1M input): $3 a day labelled
+    // team=acme-batch, which a rule gives tenant acme, and $1 a day no one
+    // owns. acme's budget is $60: $30 to date, $30 + 20 × $3 = $90 at the
+    // month's end (150 %), reaching $60 on the 20th. Its records have
+    // days, so it is forecast (it was not: the gate passed).
+    let wd = Workdir::new("mtd-allocated");
+    let mut usage = HEADER.replace("batch\n", "batch,label.team\n");
+    for day in 1..=10 {
+        let at = format!("2025-06-{day:02}T10:00:00Z,openai,gpt-4.1");
+        usage += &format!("a-{day},{at},1500000,0,0,0,0,false,acme-batch\n");
+        usage += &format!("b-{day},{at},500000,0,0,0,0,false,\n");
+    }
+    wd.write("usage.csv", &usage);
+    wd.write("spans/none.json", "{\"resourceSpans\":[]}");
+    wd.write(
+        "rules.toml",
+        "[[rule]]\nmatch = { \"label.team\" = \"acme-batch\" }\ntenant = \"acme\"\n",
+    );
+    wd.write(
+        "budgets.toml",
+        "[[budget]]\ndimension = \"tenant\"\nkey = \"acme\"\nusd = 60\n",
+    );
+    let out = wd.output(&[
+        "report",
+        "--spans",
+        "spans",
+        "--usage",
+        "usage.csv",
+        "--period",
+        "2025-06",
+        "--as-of",
+        "2025-06-10",
+        "--allocation",
+        "rules.toml",
+        "--budgets",
+        "budgets.toml",
+        "--fail-on-forecast",
+        "--min-match",
+        "0",
+        "--quiet",
+        "--out",
+        "out",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let forecast = wd.read("out/forecast.csv");
+    assert!(
+        forecast.contains(
+            "\ntenant,acme,30.000000,90.000000,90.000000,90.000000,60.000000,150.00,2025-06-20\n"
+        ),
+        "{forecast}"
+    );
+    assert!(
+        forecast.contains("\ntenant,(unattributed),10.000000,30.000000,"),
+        "{forecast}"
+    );
+}

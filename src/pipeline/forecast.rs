@@ -2,15 +2,21 @@
 //! and month-end forecast against its budget ([`crate::answers::forecast`]),
 //! and the `--fail-on-forecast` gate.
 
-use chrono::NaiveDate;
-
 use super::config::{AnswerConfig, Period};
 use crate::answers::budget::Budgets;
-use crate::answers::daily::series;
+use chrono::NaiveDate;
+use std::collections::BTreeMap;
+
+use rust_decimal::Decimal;
+
+use crate::answers::daily::{series, Series};
 use crate::answers::forecast::{forecast, Forecast};
+use crate::dimension::{Dimension, PerDimension};
 use crate::error::{Error, Result};
+use crate::intern::Interner;
 use crate::ledger::Report;
 use crate::model::UsageRecord;
+use crate::posting::Postings;
 
 /// The as-of day: `--as-of`, else, when `--period` is the month running
 /// now, the last day with data. An `--as-of` outside `--period` is an
@@ -33,23 +39,61 @@ pub fn as_of(
         .or_else(|| days.filter(|_| running).map(|(_, last)| last)))
 }
 
-/// Every value's forecast as of `as_of`, from the per-day reports over
-/// `range`, the month's days with data: of the trued-up cost when
-/// `billed`, as `budget.csv` judges spend (but under `--allocation`, which
-/// judges the allocated amounts: they have no days).
+/// With an as-of day, every value's forecast as of it, from the per-day
+/// reports over `range`, the month's days with data: of the trued-up cost when
+/// `billed`, as `budget.csv` judges spend. Under `--allocation`
+/// (`owned`: the postings with their rules' owners), of each owner's usage
+/// as allocation gives it, a rule's records under the rule's owner; the
+/// bill's lines splits spread have no days and are not forecast.
 pub fn month_forecast(
-    days: &[Report],
-    (range, billed): ((NaiveDate, NaiveDate), bool),
-    as_of: NaiveDate,
+    (days, owned, billed): (&[Report], Option<(&Postings, &Interner)>, bool),
+    at: Option<(NaiveDate, (NaiveDate, NaiveDate))>,
     budgets: Option<&Budgets>,
-) -> Vec<Forecast> {
-    let last = range.1.max(as_of);
-    forecast(
-        &series(days, (range.0, last), billed),
-        range.0,
-        as_of,
-        budgets,
-    )
+) -> Option<Vec<Forecast>> {
+    let (as_of, range) = at?;
+    let range = (range.0, range.1.max(as_of));
+    let series = match owned {
+        Some(owned) => owner_series(owned, range),
+        None => series(days, range, billed),
+    };
+    Some(forecast(&series, range.0, as_of, budgets))
+}
+
+/// Each dimension value's days over `range` by the owner allocation gives
+/// each record (the rule's, else the span's), in the reports' order.
+fn owner_series(
+    (postings, interner): (&Postings, &Interner),
+    (first, last): (NaiveDate, NaiveDate),
+) -> Vec<Series> {
+    let length = usize::try_from((last - first).num_days() + 1).unwrap_or(0);
+    let mut values: PerDimension<BTreeMap<&str, Series>> =
+        PerDimension::from_fn(|_| BTreeMap::new());
+    for p in postings.iter() {
+        let Some(i) = usize::try_from((p.day() - first).num_days())
+            .ok()
+            .filter(|&i| i < length)
+        else {
+            continue;
+        };
+        let spend = p
+            .billed
+            .map_or_else(|| p.cost.total(), |_| p.billed_total());
+        for d in Dimension::ALL {
+            let value = p.owner_key(d).label(interner);
+            let s = values[d].entry(value).or_insert_with(|| Series {
+                dimension: d.name(),
+                value: value.to_string(),
+                requests: vec![0; length],
+                cost: vec![Decimal::ZERO; length],
+            });
+            s.requests[i] += 1;
+            s.cost[i] += spend;
+        }
+    }
+    Dimension::ALL
+        .into_iter()
+        .flat_map(|d| std::mem::take(&mut values[d]).into_values())
+        .collect()
 }
 
 /// `--fail-on-forecast`: the failed gate naming every value forecast over.

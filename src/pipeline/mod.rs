@@ -197,10 +197,10 @@ pub fn month(
         .map(|a| a.rule_owners(&mut usage.interner));
     let range = answers::record_days(&usage.records);
     let as_of = forecast::as_of(&config.answers, usage.period, range)?;
-    let forecast = as_of.zip(range).map(|(day, range)| {
-        let billed = billed_target.is_some();
-        forecast::month_forecast(&days, (range, billed), day, budgets.as_ref())
-    });
+    let owned = postings.with_owners(rule_owners.as_ref());
+    let owned = allocation.is_some().then_some((&owned, &usage.interner));
+    let of = (&days[..], owned, billed_target.is_some());
+    let forecast = forecast::month_forecast(of, as_of.zip(range), budgets.as_ref());
     let totals = TotalsJson::new(&ledger.total, &columns, usage.reported_cost());
     let summary = summarise(
         config,
