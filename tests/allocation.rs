@@ -531,3 +531,45 @@ fn a_line_whose_usage_has_no_owner_in_a_dimension_stays_unallocated_there() {
         "{audit}"
     );
 }
+
+#[test]
+fn splits_match_a_models_fixed_line_by_description_and_a_cloud_by_either_name() {
+    // Provisioned throughput billed under its model (matched by
+    // description, it was not: the key held the model); Google's caching
+    // storage matched by a split naming the cloud, gcp (only the cloud's
+    // own lines were); and splits with no bill to split are warned.
+    let wd = month("alloc-split-names");
+    let invoice = wd.read("invoice.csv").replace(
+        "aws.bedrock,,,5.00,",
+        "aws.bedrock,anthropic.claude-test-1-v1,,5.00,",
+    );
+    wd.write(
+        "invoice.csv",
+        &format!("{invoice}google,,,2.00,,Caching Storage\n"),
+    );
+    let splits = wd.read("splits.toml");
+    wd.write(
+        "splits.toml",
+        &format!("{splits}\n[[split]]\nmatch = {{ provider = \"gcp\" }}\nby = \"cost\"\n"),
+    );
+    let out = report(
+        &wd,
+        &["--invoice", "invoice.csv", "--allocation", "splits.toml"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rec = wd.read("out/reconciliation.csv");
+    for line in [
+        ",5.000000,-5.000000,-100.00,split,split:1\n",
+        "google,Caching Storage,,,0.000000,2.000000,-2.000000,-100.00,split,split:5\n",
+    ] {
+        assert!(rec.contains(line), "{line}\n{rec}");
+    }
+    report(&wd, &["--allocation", "splits.toml"]);
+    let summary = wd.read("out/summary.json");
+    assert!(summary.contains("splits.toml: 5 [[split]](s) spread the bill's lines, and without --invoice there are none: they spread nothing"), "{summary}");
+}

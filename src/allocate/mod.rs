@@ -72,7 +72,15 @@ impl Declared {
     pub fn new(file: AllocationFile, source: String, rec: Option<&mut Reconciliation>) -> Declared {
         let (lines, warnings) = match rec {
             Some(rec) => splits::declare(&file.splits, rec, &source),
-            None => (Vec::new(), Vec::new()),
+            None if file.splits.is_empty() => (Vec::new(), Vec::new()),
+            None => {
+                let n = file.splits.len();
+                let warning = format!(
+                    "{source}: {n} [[split]](s) spread the bill's lines, and without --invoice \
+                     there are none: they spread nothing"
+                );
+                (Vec::new(), vec![warning])
+            }
         };
         Declared {
             file,

@@ -47,10 +47,18 @@ impl Fields<'_> {
 
     /// The other name a field's value goes by: a cloud bill's credits, tax
     /// and other services carry the cloud's name (`gcp`), its model usage
-    /// the provider's (`google`); a split may name either.
+    /// and fixed charges the provider's (`google`); a split may name either,
+    /// whichever the line carries.
     fn alias(&self, field: &str) -> Option<&'static str> {
-        let cloud = Cloud::parse(self.provider).filter(|_| field == "provider")?;
-        Some(cloud.provider())
+        if field != "provider" {
+            return None;
+        }
+        let of_provider =
+            (Cloud::ALL.into_iter()).find(|c| c.provider().eq_ignore_ascii_case(self.provider));
+        match Cloud::parse(self.provider) {
+            Some(cloud) => Some(cloud.provider()),
+            None => of_provider.map(Cloud::name),
+        }
     }
 
     /// The first split every match of which fits.
@@ -79,12 +87,20 @@ pub fn declare(
         if line.status != Status::MissingInUsage || rec.made_up(&line.key) {
             continue;
         }
-        let per_token = line.key.meter != Meter::Other;
+        // A line not charged per token is matched by its description, and
+        // by its model where it names one (a model's provisioned
+        // throughput: the key holds the model, not the description).
+        let description = line.description.as_deref();
+        let names_model =
+            line.key.meter != Meter::Other || description.is_some_and(|d| d != line.key.model);
         let fields = Fields {
             provider: &line.key.provider,
-            model: per_token.then_some(line.key.model.as_str()),
+            model: names_model.then_some(line.key.model.as_str()),
             charge: "usage",
-            description: if per_token { "" } else { &line.key.model },
+            description: description.unwrap_or(match line.key.meter {
+                Meter::Other => &line.key.model,
+                _ => "",
+            }),
         };
         if let Some(s) = fields.split(splits) {
             usage.push((i, splits[s].number));

@@ -123,6 +123,9 @@ pub struct Line {
     pub status: Status,
     /// For a line that fails, what the numbers point at.
     pub diagnosis: String,
+    /// The bill's description of a line not charged per token (a model's
+    /// provisioned throughput), as splits match it.
+    pub description: Option<String>,
 }
 
 /// A whole reconciliation.
@@ -429,6 +432,7 @@ impl Comparison<'_> {
                     long_context: s.long_context,
                     status,
                     diagnosis: String::new(),
+                    description: None,
                 }
             })
             .collect()
@@ -526,6 +530,7 @@ pub fn reconcile(
                 "\"{what}\" is not charged per token: no usage record makes it up, \
                  but it is part of the invoiced usage"
             );
+            line.description = Some(what.clone());
         }
     }
     let computed_total: Decimal = costs.iter().map(|c| c.total()).sum();
