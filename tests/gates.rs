@@ -254,3 +254,63 @@ fn min_match_0_is_off_whatever_the_last_digit_of_the_sums() {
     let printed = wd.run(&args);
     assert!(printed.contains("gpt-test,3,7000000,"), "{printed}");
 }
+
+#[test]
+fn one_request_billed_under_two_ids_in_two_sources_is_a_failed_gate() {
+    // A gateway's row under its own id and OpenRouter's record of the same
+    // call (1M in, 1M out: $5 each at the hand-made rates), which the span
+    // joins by its upstream id. The gateway's copy lay unattributed: $10
+    // for a $5 call, exit 0.
+    let wd = Workdir::handmade("twins");
+    wd.write(
+        "gw.csv",
+        "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,\
+         cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch\n\
+         gw-req-77,2025-06-20T09:00:00Z,openai,gpt-test,1000000,0,0,0,1000000,false\n",
+    );
+    wd.write("or.json", "{\"id\":\"gen-1\",\"upstream_id\":\"chatcmpl-1\",\"created_at\":\"2025-06-20T09:00:00.100Z\",\"model\":\"openai/gpt-test\",\"provider_name\":\"OpenAI\",\"native_tokens_prompt\":1000000,\"native_tokens_completion\":1000000,\"native_tokens_cached\":0,\"total_cost\":5}\n");
+    let span = "{\"name\":\"chat gpt-test\",\"trace_id\":\"0af7651916cd43dd8448eb211c80319c\",\"span_id\":\"a100000000000001\",\"attributes\":{\"gen_ai.operation.name\":\"chat\",\"gen_ai.response.id\":\"chatcmpl-1\",\"tenant.id\":\"acme\"}}\n";
+    wd.write("one/s.jsonl", span);
+    let out = wd.output(&[
+        "report",
+        "--spans",
+        "one",
+        "--usage",
+        "gw.csv",
+        "or.json",
+        "--pricing",
+        "pricing.toml",
+        "--period",
+        "2025-06",
+        "--quiet",
+        "--out",
+        "out",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("1 usage record(s) no span joined ($5.000000) repeat the token counts of a record of another usage file that did, within 300 s (the first: gw.csv:2 and or.json:1)"),
+        "{stderr}"
+    );
+    // The same call in one source only is one $5 call.
+    let out = wd.output(&[
+        "report",
+        "--spans",
+        "one",
+        "--usage",
+        "or.json",
+        "--pricing",
+        "pricing.toml",
+        "--period",
+        "2025-06",
+        "--quiet",
+        "--out",
+        "out",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -4,6 +4,7 @@
 
 mod dedupe;
 mod fingerprint;
+pub mod twins;
 
 pub use dedupe::dedupe;
 

@@ -29,7 +29,7 @@ use crate::checks::Checks;
 use crate::dimension::{Dimension, NONE};
 use crate::error::Result;
 use crate::hash::{FastBuild, FastMap};
-use crate::join::{join, Fingerprint, Joined};
+use crate::join::{join, twins, Fingerprint, Joined};
 use crate::ledger::{check_conservation, column_totals, round_all, Report};
 use crate::model::Cost;
 use crate::money::Micros;
@@ -428,6 +428,11 @@ impl Month {
         }
         failed.extend(verdict.failed);
         let mut warnings = verdict.warnings;
+        match self.twins() {
+            Some((true, message)) => failed.push(message),
+            Some((false, message)) => warnings.push(message),
+            None => {}
+        }
         warnings.extend(self.outcomes_unmatched(config));
         warnings.extend(skipped_warning(&self.summary.skipped));
         if let Some(rows) = &self.budget_rows {
@@ -449,6 +454,35 @@ impl Month {
         }
         self.summary.failed_gates = failed;
         self.summary.warnings = warnings;
+    }
+
+    /// Records no span joined that repeat a record of another usage file
+    /// that did ([`twins`]): one request billed under two ids. A failed
+    /// gate (`true`) where they cost 5 % of the month or more, which no
+    /// coincidence of token counts reaches.
+    fn twins(&self) -> Option<(bool, String)> {
+        let records = &self.usage.records;
+        let pairs = twins::twins(records, &self.ledger.unattributed, &self.joined.call_of);
+        let &(first, twin) = pairs.first()?;
+        let cost: Decimal = (pairs.iter())
+            .map(|&(i, _)| self.usage.costs.get(i).total())
+            .sum();
+        let total = self.ledger.total.cost.total();
+        let describe = self.intake.describe();
+        let message = format!(
+            "{} usage record(s) no span joined (${cost:.6}) repeat the token counts of a record \
+             of another usage file that did, within {} s (the first: {} and {}): one request \
+             billed twice under two ids (a gateway's own beside the provider's)? Give each \
+             request in one source only",
+            pairs.len(),
+            twins::TWIN_WINDOW_NS / 1_000_000_000,
+            describe(records[first].origin),
+            describe(records[twin].origin),
+        );
+        Some((
+            total > Decimal::ZERO && cost * Decimal::from(20) >= total,
+            message,
+        ))
     }
 
     /// The `--outcomes` file's run ids no call of the month has: a wrong
