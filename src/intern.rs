@@ -55,6 +55,26 @@ pub struct Interner {
     set_ids: FastMap<Box<[(Sym, Sym)]>, LabelSet>,
 }
 
+/// A label as `name=value`, as `unattributed.csv`'s `labels` (joined by
+/// `;`) and the summary's largest labels write it: a `\\`, `;` or `=` in
+/// the name or value is escaped with a backslash, so `team=a;b` (one
+/// label) never reads as two.
+pub fn label_text(name: &str, value: &str) -> String {
+    let mut text = String::with_capacity(name.len() + value.len() + 1);
+    for (i, part) in [name, value].into_iter().enumerate() {
+        if i == 1 {
+            text.push('=');
+        }
+        for c in part.chars() {
+            if matches!(c, '\\' | ';' | '=') {
+                text.push('\\');
+            }
+            text.push(c);
+        }
+    }
+    text
+}
+
 /// A usage record's labels, (name, value) pairs sorted by name, interned
 /// in the [`Interner`] (a month's records repeat a few teams and keys):
 /// 4 bytes a record. The default is no labels.
@@ -212,6 +232,16 @@ impl TextOrder<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_label_reads_as_one_label() {
+        assert_eq!(label_text("team", "search"), "team=search");
+        assert_eq!(
+            label_text("team", "a;customer=globex"),
+            "team=a\\;customer\\=globex"
+        );
+        assert_eq!(label_text("k\\", "v"), "k\\\\=v");
+    }
 
     #[test]
     fn label_sets_are_shared_and_renumbered_when_absorbed() {

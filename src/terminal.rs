@@ -10,13 +10,30 @@ use std::borrow::Cow;
 use std::fmt::Write;
 
 /// Whether `c` must not reach a terminal as is: a control character (C0,
-/// DEL, C1) or a bidirectional formatting character, which reorders the
-/// text after it on screen.
+/// DEL, C1), a bidirectional formatting character, which reorders the
+/// text after it on screen, or one that shows as nothing or as a plain
+/// space (a zero-width space, a byte-order mark, a no-break space, a soft
+/// hyphen, a line separator), so `ac\u{200b}me` over its budget would read
+/// as `acme`. The zero-width joiner stays: emoji are made with it.
 fn hidden(c: char) -> bool {
     c.is_control()
         || matches!(
             c,
             '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+        )
+        || matches!(
+            c,
+            '\u{a0}'
+                | '\u{ad}'
+                | '\u{115f}'
+                | '\u{1160}'
+                | '\u{180e}'
+                | '\u{200b}'
+                | '\u{200c}'
+                | '\u{2028}'
+                | '\u{2029}'
+                | '\u{202f}'
+                | '\u{2060}'..='\u{2064}' | '\u{3164}' | '\u{feff}' | '\u{ffa0}'
         )
 }
 
@@ -90,7 +107,14 @@ mod tests {
             escape("\u{9b}31m \u{202e}gnp.exe"),
             "\\u{9b}31m \\u{202e}gnp.exe"
         );
-        assert!(matches!(escape("café – naïve ✓"), Cow::Borrowed(_)));
+        assert!(matches!(
+            escape("café – naïve ✓ 👩\u{200d}💻"),
+            Cow::Borrowed(_)
+        ));
+        assert_eq!(
+            escape("ac\u{200b}me\u{a0}\u{feff}"),
+            "ac\\u{200b}me\\u{a0}\\u{feff}"
+        );
         assert_eq!(escape("x\u{7f}"), "x\\x7f");
         assert_eq!(escape_lines("one \u{1b}[2J\ntwo\n"), "one \\x1b[2J\ntwo\n");
     }

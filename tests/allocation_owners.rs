@@ -70,6 +70,11 @@ fn a_rule_fills_what_spans_left_empty_and_none_is_no_owner() {
         "feature.toml",
         "[[rule]]\nmatch = { \"label.team\" = \"t1\" }\nfeature = \"filled\"\n",
     );
+    // A budget on (none) caps what it holds, as measured ($0 allocated).
+    wd.write(
+        "none.toml",
+        "[[budget]]\ndimension = \"tenant\"\nkey = \"(none)\"\nusd = 1\n",
+    );
     let flags = [
         "--allocation",
         "feature.toml",
@@ -77,6 +82,8 @@ fn a_rule_fills_what_spans_left_empty_and_none_is_no_owner() {
         "nope",
         "--min-allocated",
         "50",
+        "--budgets",
+        "none.toml",
     ];
     let (code, audit) = run("out2", &flags);
     assert_eq!(code, Some(1));
@@ -84,18 +91,19 @@ fn a_rule_fills_what_spans_left_empty_and_none_is_no_owner() {
         audit.contains("\ntenant,(unallocated),unallocated,1.02235775\nfeature,"),
         "{audit}"
     );
+    assert!(wd
+        .read("out2/budget.csv")
+        .ends_with("\ntenant,(none),1.022350,1.000000,102.24,over\n"));
 }
 
 #[test]
 fn a_rule_cannot_give_a_row_of_no_owner_from_a_label() {
     // A rule's value made from a label that reads as a row of no owner is
-    // refused (the literal text was; a label's value slipped through).
+    // refused (the literal text was; a label's value slipped through), for
+    // the record no span saw (the spans gave the others their tenants).
     let wd = labelled("alloc-placeholder");
     let usage = wd.read("usage.csv");
-    wd.write(
-        "usage.csv",
-        &usage.replacen(",t1\n", ",(unattributed)\n", 1),
-    );
+    wd.write("usage.csv", &usage.replace(",t1\n", ",(unattributed)\n"));
     wd.write(
         "team.toml",
         "[[rule]]\nmatch = { \"label.team\" = \"*\" }\ntenant = \"{label.team}\"\n",

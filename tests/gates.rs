@@ -289,9 +289,31 @@ fn one_request_billed_under_two_ids_in_two_sources_is_a_failed_gate() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("1 usage record(s) no span joined ($5.000000) repeat the token counts of a record of another usage file that did, within 300 s (the first: gw.csv:2 and or.json:1)"),
+        stderr.contains("1 usage record(s) no span joined ($5.000000) repeat the model and token counts of a record of another usage format that did, within 300 s (the first: gw.csv:2 and or.json:1)"),
         "{stderr}"
     );
+    // Two files of one format (daily files, a gateway's replicas) are one
+    // source, never compared: two calls of one shape are two calls.
+    let copy = wd.read("gw.csv").replace("gw-req-77", "chatcmpl-1");
+    wd.write("gw2.csv", &copy);
+    let out = wd.output(&[
+        "report",
+        "--spans",
+        "one",
+        "--usage",
+        "gw.csv",
+        "gw2.csv",
+        "--pricing",
+        "pricing.toml",
+        "--period",
+        "2025-06",
+        "--min-match",
+        "0",
+        "--out",
+        "out",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("repeat the model"));
     // The same call in one source only is one $5 call.
     let out = wd.output(&[
         "report",

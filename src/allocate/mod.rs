@@ -345,7 +345,7 @@ pub fn top_labels<'r>(
     let mut amounts: BTreeMap<String, Decimal> = BTreeMap::new();
     for (labels, amount) in records {
         for &(name, value) in labels.iter() {
-            let label = format!("{}={}", interner.get(name), interner.get(value));
+            let label = crate::intern::label_text(interner.get(name), interner.get(value));
             *amounts.entry(label).or_default() += amount;
         }
     }

@@ -141,29 +141,24 @@ pub fn assign(
         let values = names.values(interner.labels(posting.record.labels), interner, &mut seen);
         let mut owner = None;
         for (i, rule) in rules.iter().enumerate() {
+            // A span's value wins (unless the rule overrides it): a rule
+            // fills only the dimensions the record's span left empty.
+            let spanned = posting.call.is_some() && !rule.overrides;
+            let empty = |d: Dimension| posting.key(d) == Key::None;
+            if spanned && !rule.sets.iter().any(|(d, _)| empty(*d)) {
+                continue;
+            }
             let Some(mut found) = matches(rule, i, &values, &names, interner, &mut globs) else {
                 continue;
             };
-            let reserved = found.iter().find_map(|(d, v)| Some((d, placeholder(v)?)));
-            if let Some((dimension, problem)) = reserved {
-                return Err(Error::fatal(format!(
-                    "{source}:{}: rule:{} takes the {} of a usage record from its labels: {problem}; \
-                     rename the label's value upstream or match it out",
-                    rule.line,
-                    rule.number,
-                    dimension.name()
-                )));
-            }
-            // A span's value wins (unless the rule overrides it): a rule
-            // fills only the dimensions the record's span left empty.
-            if posting.call.is_some() && !rule.overrides {
-                found.retain(|(d, _)| posting.key(*d) == Key::None);
-                if found.is_empty() {
-                    continue;
-                }
+            if spanned {
+                found.retain(|(d, _)| empty(*d));
             }
             match owner {
-                None => owner = Some((i, found)),
+                None => {
+                    reserved(rule, &found, source)?;
+                    owner = Some((i, found));
+                }
                 Some((first, _)) => *shadowed[i].entry(first).or_default() += 1,
             }
         }
@@ -198,6 +193,21 @@ pub fn assign(
     assigned.owners = ordered.into_iter().map(|(o, _)| o).collect();
     assigned.warnings = warnings(rules, &assigned.records, &shadowed, source);
     Ok(assigned)
+}
+
+/// A rule's values for a record, made from its labels, must not be a row
+/// name of spend no owner holds.
+fn reserved(rule: &Rule, values: &[(Dimension, String)], source: &str) -> Result<()> {
+    match values.iter().find_map(|(d, v)| Some((d, placeholder(v)?))) {
+        Some((dimension, problem)) => Err(Error::fatal(format!(
+            "{source}:{}: rule:{} takes the {} of a usage record from its labels: {problem}; \
+             rename the label's value upstream or match it out",
+            rule.line,
+            rule.number,
+            dimension.name()
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// Whether `rule` matches a record with `values`: every match, and every

@@ -1,61 +1,96 @@
 //! Records that look like one request billed twice: a record no span
-//! joined whose token counts (every type, and the reasoning count) equal,
-//! within [`TWIN_WINDOW_NS`], those of a record from another usage file
-//! that did join. Two sources describing one request under two ids (a
-//! gateway's own id beside the provider's) are not de-duplicated by id,
-//! and the second copy lies unattributed; this finds such pairs.
+//! joined whose model and token counts (every type, and the reasoning
+//! count) equal, within [`TWIN_WINDOW_NS`], those of a record of another
+//! usage format that did join. Two sources describing one request under
+//! two ids (a gateway's own id beside the provider's) are not
+//! de-duplicated by id, and the second copy lies unattributed; this finds
+//! such pairs. Files of one format (daily files, a gateway's replicas) are
+//! never compared: one source does not bill one request twice.
 
 use std::collections::HashMap;
 
-use super::CallOf;
+use super::{model_key, CallOf};
+use crate::intern::Interner;
 use crate::model::UsageRecord;
 
 /// How far apart two copies of one request may lie: the fingerprint
 /// join's default window (a gateway logs the start, a provider the end).
 pub const TWIN_WINDOW_NS: i64 = 300 * 1_000_000_000;
 
+/// What two copies of one request share: token counts and model.
+type Shape = ([u64; 6], u32);
+
+/// Per shape and format, the records no span joined, by time, and the
+/// first of them not yet taken or passed.
+type Lonely<'f> = HashMap<(Shape, &'f str), (Vec<(i64, usize)>, usize)>;
+
 /// The pairs (a record no span joined, its twin that joined), each record
-/// in one pair at most, the nearest in time first taken, in record order.
-/// None unless the records come from two usage files or more.
+/// in one pair at most: the joined records taken in time order, each the
+/// earliest untaken twin within the window. `formats` is each input file's
+/// format, by its place. None unless the records come in two formats.
 pub fn twins(
     records: &[UsageRecord],
-    unattributed: &[usize],
-    call_of: &CallOf,
+    (unattributed, call_of): (&[usize], &CallOf),
+    formats: &[&'static str],
+    interner: &Interner,
 ) -> Vec<(usize, usize)> {
-    let mut files = records.iter().map(|r| r.origin.file);
-    let first = files.next();
-    if unattributed.is_empty() || files.all(|f| Some(f) == first) {
+    let format = |r: &UsageRecord| formats.get(r.origin.file as usize).copied().unwrap_or("");
+    let first = records.first().map(format);
+    if unattributed.is_empty() || records.iter().all(|r| Some(format(r)) == first) {
         return Vec::new();
     }
-    let key = |r: &UsageRecord| {
+    let mut models: HashMap<String, u32> = HashMap::new();
+    let mut shape = |r: &UsageRecord| {
         let c = r.tokens.counts();
-        let key = [c[0], c[1], c[2], c[3], c[4], r.tokens.reasoning()];
-        (key.iter().any(|&n| n > 0)).then_some(key)
+        let counts = [c[0], c[1], c[2], c[3], c[4], r.tokens.reasoning()];
+        let next = models.len() as u32;
+        let model = *models
+            .entry(model_key(interner.get(r.model)))
+            .or_insert(next);
+        counts.iter().any(|&n| n > 0).then_some((counts, model))
     };
-    let mut lonely: HashMap<[u64; 6], Vec<(i64, usize)>> = HashMap::new();
+    let mut lonely: Lonely = HashMap::new();
     for &i in unattributed {
-        if let Some(k) = key(&records[i]) {
-            lonely
-                .entry(k)
-                .or_default()
-                .push((records[i].timestamp.nanos(), i));
+        if let Some(s) = shape(&records[i]) {
+            let list = &mut lonely.entry((s, format(&records[i]))).or_default().0;
+            list.push((records[i].timestamp.nanos(), i));
         }
     }
-    lonely.values_mut().for_each(|v| v.sort_unstable());
-    let mut taken = vec![false; records.len()];
+    lonely
+        .values_mut()
+        .for_each(|(list, _)| list.sort_unstable());
+    let mut kinds: Vec<&str> = lonely.keys().map(|(_, f)| *f).collect();
+    kinds.sort_unstable();
+    kinds.dedup();
+    let mut joined: Vec<(i64, usize, Shape)> = (0..records.len())
+        .filter(|&j| call_of.get(j).is_some())
+        .filter_map(|j| Some((records[j].timestamp.nanos(), j, shape(&records[j])?)))
+        .collect();
+    joined.sort_unstable();
     let mut pairs = Vec::new();
-    for (j, joined) in records.iter().enumerate() {
-        let Some(candidates) = call_of.get(j).and(key(joined)).and_then(|k| lonely.get(&k)) else {
-            continue;
-        };
-        let at = joined.timestamp.nanos();
-        let from = candidates.partition_point(|&(t, _)| t < at.saturating_sub(TWIN_WINDOW_NS));
-        let nearest = (candidates[from..].iter())
-            .take_while(|&&(t, _)| t <= at.saturating_add(TWIN_WINDOW_NS))
-            .filter(|&&(_, i)| !taken[i] && records[i].origin.file != joined.origin.file)
-            .min_by_key(|&&(t, i)| (t.abs_diff(at), i));
-        if let Some(&(_, i)) = nearest {
-            taken[i] = true;
+    for (at, j, s) in joined {
+        let mut earliest: Option<(i64, usize, &str)> = None;
+        for &kind in kinds.iter().filter(|&&k| k != format(&records[j])) {
+            let Some((list, next)) = lonely.get_mut(&(s, kind)) else {
+                continue;
+            };
+            while list
+                .get(*next)
+                .is_some_and(|&(t, _)| t < at.saturating_sub(TWIN_WINDOW_NS))
+            {
+                *next += 1;
+            }
+            let candidate = list
+                .get(*next)
+                .filter(|&&(t, _)| t <= at.saturating_add(TWIN_WINDOW_NS));
+            if let Some(&(t, i)) =
+                candidate.filter(|&&(t, i)| earliest.is_none_or(|e| (t, i) < (e.0, e.1)))
+            {
+                earliest = Some((t, i, kind));
+            }
+        }
+        if let Some((_, i, kind)) = earliest {
+            lonely.get_mut(&(s, kind)).expect("found above").1 += 1;
             pairs.push((i, j));
         }
     }

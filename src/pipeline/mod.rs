@@ -456,13 +456,14 @@ impl Month {
         self.summary.warnings = warnings;
     }
 
-    /// Records no span joined that repeat a record of another usage file
+    /// Records no span joined that repeat a record of another usage format
     /// that did ([`twins`]): one request billed under two ids. A failed
-    /// gate (`true`) where they cost 5 % of the month or more, which no
-    /// coincidence of token counts reaches.
+    /// gate (`true`) where they cost 5 % of the month or more.
     fn twins(&self) -> Option<(bool, String)> {
         let records = &self.usage.records;
-        let pairs = twins::twins(records, &self.ledger.unattributed, &self.joined.call_of);
+        let formats: Vec<&'static str> = self.intake.inputs.iter().map(|i| i.format).collect();
+        let unjoined = (&self.ledger.unattributed[..], &self.joined.call_of);
+        let pairs = twins::twins(records, unjoined, &formats, &self.usage.interner);
         let &(first, twin) = pairs.first()?;
         let cost: Decimal = (pairs.iter())
             .map(|&(i, _)| self.usage.costs.get(i).total())
@@ -470,8 +471,8 @@ impl Month {
         let total = self.ledger.total.cost.total();
         let describe = self.intake.describe();
         let message = format!(
-            "{} usage record(s) no span joined (${cost:.6}) repeat the token counts of a record \
-             of another usage file that did, within {} s (the first: {} and {}): one request \
+            "{} usage record(s) no span joined (${cost:.6}) repeat the model and token counts \
+             of a record of another usage format that did, within {} s (the first: {} and {}): one request \
              billed twice under two ids (a gateway's own beside the provider's)? Give each \
              request in one source only",
             pairs.len(),

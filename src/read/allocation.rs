@@ -381,8 +381,11 @@ fn template(text: &str) -> std::result::Result<Vec<Part>, String> {
 }
 
 /// Why `name` (a rule's value or a split's owner, read trimmed) cannot
-/// name an owner: it is a row label of spend no owner holds.
+/// name an owner: it is blank, or a row label of spend no owner holds.
 pub fn placeholder(name: &str) -> Option<String> {
+    if name.trim().is_empty() {
+        return Some(format!("\"{name}\" is blank: no name for an owner"));
+    }
     PLACEHOLDERS.contains(&name.trim()).then(|| {
         format!(
             "{} names spend no owner holds in tokenledger's reports: a rule or split cannot give it",
@@ -467,6 +470,10 @@ mod tests {
         refused(
             "[[split]]\nmatch = { charge = \"tax\" }\ndimension = \"tenant\"\nshares = { acme = 1, \"(unallocated)\" = 1 }\n",
             "(unallocated) names spend no owner holds",
+        );
+        refused(
+            "[[rule]]\nmatch = { \"label.team\" = \"x\" }\ntenant = \" \"\n",
+            "a.toml:3: the [[rule]] at line 1: \" \" is blank: no name for an owner",
         );
         refused(
             "[[split]]\nmatch = { charge = \"tax\" }\ndimension = \"tenant\"\nshares = { acme = 1, \"acme \" = 1 }\n",

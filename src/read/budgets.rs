@@ -93,6 +93,9 @@ impl Budgets {
             };
             // Trimmed, as every name is read (`"acme "` is `acme`).
             let key = reader.string(table, "key", &what)?.trim().to_string();
+            if key.is_empty() {
+                return Err(reader.error(table.span(), format!("{what}: key is blank")));
+            }
             let amount = reader.decimal(table, "usd", &what, &usd)?;
             if amount.is_zero() {
                 return Err(reader.error(table.span(), format!("{what}: usd must be above 0")));

@@ -256,17 +256,21 @@ fn span_of(
     let name_op = name.split_once(' ').map_or(name, |(op, _)| op);
     let op = operation(attrs, name, name_op);
     let (role, join_key) = role_of(attrs, &op, &keys.join);
+    // Names taken from a span's name are trimmed as attributes are.
+    let trimmed = |n: &Cow<str>| !n.trim().is_empty();
     let agent = (role == Role::Agent)
         .then(|| agent_name(attrs, name, &op))
         .flatten()
-        .map(|n| interner.intern(&n));
+        .filter(trimmed)
+        .map(|n| interner.intern(n.trim()));
     let tool = (role == Role::Tool)
         .then(|| {
             let named = attrs.text("gen_ai.tool.name");
             named.or_else(|| name_target(name, &op).map(Cow::Borrowed))
         })
         .flatten()
-        .map(|n| interner.intern(&n));
+        .filter(trimmed)
+        .map(|n| interner.intern(n.trim()));
     let tenant = keys
         .tenant
         .iter()

@@ -185,7 +185,7 @@ pub fn unattributed_csv(
         ));
         if labelled {
             let labels: Vec<String> = (interner.labels(r.labels).iter())
-                .map(|&(n, v)| format!("{}={}", interner.get(n), interner.get(v)))
+                .map(|&(n, v)| crate::intern::label_text(interner.get(n), interner.get(v)))
                 .collect();
             row.push(labels.join(";"));
         }
