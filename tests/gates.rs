@@ -268,7 +268,7 @@ fn one_request_billed_under_two_ids_in_two_sources_is_a_failed_gate() {
          cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch\n\
          gw-req-77,2025-06-20T09:00:00Z,openai,gpt-test,1000000,0,0,0,1000000,false\n",
     );
-    wd.write("or.json", "{\"id\":\"gen-1\",\"upstream_id\":\"chatcmpl-1\",\"created_at\":\"2025-06-20T09:00:00.100Z\",\"model\":\"openai/gpt-test\",\"provider_name\":\"OpenAI\",\"native_tokens_prompt\":1000000,\"native_tokens_completion\":1000000,\"native_tokens_cached\":0,\"total_cost\":5}\n");
+    wd.write("or.json", "{\"id\":\"gen-1\",\"upstream_id\":\"chatcmpl-1\",\"created_at\":\"2025-06-20T09:00:00.100Z\",\"model\":\"openai/gpt-test\",\"provider_name\":\"OpenAI\",\"native_tokens_prompt\":1000000,\"native_tokens_completion\":1000000,\"native_tokens_cached\":0,\"native_tokens_reasoning\":300,\"total_cost\":5}\n");
     let span = "{\"name\":\"chat gpt-test\",\"trace_id\":\"0af7651916cd43dd8448eb211c80319c\",\"span_id\":\"a100000000000001\",\"attributes\":{\"gen_ai.operation.name\":\"chat\",\"gen_ai.response.id\":\"chatcmpl-1\",\"tenant.id\":\"acme\"}}\n";
     wd.write("one/s.jsonl", span);
     let out = wd.output(&[
@@ -289,7 +289,7 @@ fn one_request_billed_under_two_ids_in_two_sources_is_a_failed_gate() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("1 usage record(s) no span joined ($5.000000) repeat the model and token counts of a record of another usage format that did, within 300 s (the first: gw.csv:2 and or.json:1)"),
+        stderr.contains("1 usage record(s) no span joined ($5.000000) repeat the model and input and output tokens of a record of another usage format that did, within 300 s (the first: gw.csv:2 and or.json:1)"),
         "{stderr}"
     );
     // Two files of one format (daily files, a gateway's replicas) are one

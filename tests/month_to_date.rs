@@ -215,7 +215,8 @@ fn under_allocation_a_rules_records_are_forecast_under_its_owner() {
     // team=acme-batch, which a rule gives tenant acme, and $1 a day no one
     // owns. acme's budget is $60: $30 to date, $30 + 20 × $3 = $90 at the
     // month's end (150 %), reaching $60 on the 20th. Its records have
-    // days, so it is forecast (it was not: the gate passed).
+    // days, so it is forecast (it was not: the gate passed); what no one
+    // owns is (unallocated), as allocation.csv names it.
     let wd = Workdir::new("mtd-allocated");
     let mut usage = HEADER.replace("batch\n", "batch,label.team\n");
     for day in 1..=10 {
@@ -263,7 +264,7 @@ fn under_allocation_a_rules_records_are_forecast_under_its_owner() {
         "{forecast}"
     );
     assert!(
-        forecast.contains("\ntenant,(unattributed),10.000000,30.000000,"),
+        forecast.contains("\ntenant,(unallocated),10.000000,30.000000,"),
         "{forecast}"
     );
 }

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
 
-use crate::dimension::{Dimension, Key, PerDimension};
+use crate::dimension::{Dimension, Key, PerDimension, PLACEHOLDERS};
 use crate::error::Result;
 use crate::intern::{Interner, Sym};
 use crate::money::ratio;
@@ -229,7 +229,7 @@ pub fn allocate(
                 if d == Dimension::Tenant {
                     left.push((interner.labels(p.record.labels), amount));
                 }
-                if key == Key::None {
+                if key != Key::Unattributed {
                     weights.add(d, None, interner.get(p.record.provider), amount);
                 }
                 continue;
@@ -273,7 +273,8 @@ pub fn allocate(
 
 /// Who owns a posting's amount in `dimension`, and how: the value a rule
 /// `set`, else its key's (a span's, or the model the record names); none
-/// for a record no span saw or a span's `(none)`.
+/// for a record no span saw, a span's `(none)`, or a span's value that is
+/// itself a row name of no owner (the text `(none)`).
 fn owned_by(
     set: Option<(usize, &String)>,
     key: Key,
@@ -283,6 +284,12 @@ fn owned_by(
     match (set, key) {
         (Some((rule, value)), _) => Some((value.clone(), Source::Rule(rule))),
         (None, Key::Unattributed | Key::None) => None,
+        // A span's value that is itself a row name of no owner (`(none)`).
+        (None, Key::Name(sym))
+            if dimension != Dimension::Model && PLACEHOLDERS.contains(&interner.get(sym)) =>
+        {
+            None
+        }
         (None, key) if dimension == Dimension::Model => {
             Some((key.label(interner).to_string(), Source::Record))
         }

@@ -11,7 +11,7 @@ use chrono::{Datelike, NaiveDate};
 use rust_decimal::Decimal;
 
 use crate::attribute::Of;
-use crate::dimension::{Dimension, NONE, UNATTRIBUTED};
+use crate::dimension::Dimension;
 use crate::ledger::{Report, RoundedRow};
 use crate::money::{ratio, Micros};
 
@@ -77,10 +77,7 @@ pub fn check(
                 .and_then(|r| r.rows.iter().find(|row| row.keys[0] == *budget.key));
             // Judged on the exact amount: a rounded cell can cross the
             // budget the exact spend does not reach.
-            // `(none)` and `(unattributed)` own nothing under allocation:
-            // a budget on either caps the spend they hold, as measured.
-            let owner = !matches!(budget.key.as_str(), NONE | UNATTRIBUTED);
-            let (spend, spent) = match allocated.filter(|_| owner) {
+            let (spend, spent) = match allocated {
                 Some(exact) => (
                     row.and_then(RoundedRow::allocated).unwrap_or(Micros(0)),
                     exact(budget.dimension, &budget.key),

@@ -1,7 +1,9 @@
 //! Records that look like one request billed twice: a record no span
-//! joined whose model and token counts (every type, and the reasoning
-//! count) equal, within [`TWIN_WINDOW_NS`], those of a record of another
-//! usage format that did join. Two sources describing one request under
+//! joined whose model (the pricing table's entry: an alias meets its dated
+//! snapshot) and token counts (all input, cache reads and writes
+//! included, and all output: formats split them differently) equal,
+//! within [`TWIN_WINDOW_NS`], those of a record of another usage format
+//! that did join. Two sources describing one request under
 //! two ids (a gateway's own id beside the provider's) are not
 //! de-duplicated by id, and the second copy lies unattributed; this finds
 //! such pairs. Files of one format (daily files, a gateway's replicas) are
@@ -9,16 +11,17 @@
 
 use std::collections::HashMap;
 
-use super::{model_key, CallOf};
-use crate::intern::Interner;
+use super::CallOf;
+use crate::intern::Sym;
 use crate::model::UsageRecord;
 
 /// How far apart two copies of one request may lie: the fingerprint
 /// join's default window (a gateway logs the start, a provider the end).
 pub const TWIN_WINDOW_NS: i64 = 300 * 1_000_000_000;
 
-/// What two copies of one request share: token counts and model.
-type Shape = ([u64; 6], u32);
+/// What two copies of one request share: input and output tokens, and
+/// model.
+type Shape = ([u64; 2], u32);
 
 /// Per shape and format, the records no span joined, by time, and the
 /// first of them not yet taken or passed.
@@ -32,21 +35,22 @@ pub fn twins(
     records: &[UsageRecord],
     (unattributed, call_of): (&[usize], &CallOf),
     formats: &[&'static str],
-    interner: &Interner,
+    model_of: &dyn Fn(&UsageRecord) -> String,
 ) -> Vec<(usize, usize)> {
     let format = |r: &UsageRecord| formats.get(r.origin.file as usize).copied().unwrap_or("");
     let first = records.first().map(format);
     if unattributed.is_empty() || records.iter().all(|r| Some(format(r)) == first) {
         return Vec::new();
     }
-    let mut models: HashMap<String, u32> = HashMap::new();
+    let mut names: HashMap<String, u32> = HashMap::new();
+    let mut models: HashMap<(Sym, Sym), u32> = HashMap::new();
     let mut shape = |r: &UsageRecord| {
         let c = r.tokens.counts();
-        let counts = [c[0], c[1], c[2], c[3], c[4], r.tokens.reasoning()];
-        let next = models.len() as u32;
-        let model = *models
-            .entry(model_key(interner.get(r.model)))
-            .or_insert(next);
+        let counts = [c[0] + c[1] + c[2] + c[3], c[4]];
+        let model = *models.entry((r.provider, r.model)).or_insert_with(|| {
+            let next = names.len() as u32;
+            *names.entry(model_of(r)).or_insert(next)
+        });
         counts.iter().any(|&n| n > 0).then_some((counts, model))
     };
     let mut lonely: Lonely = HashMap::new();

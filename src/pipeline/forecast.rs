@@ -11,7 +11,7 @@ use rust_decimal::Decimal;
 
 use crate::answers::daily::{series, Series};
 use crate::answers::forecast::{forecast, Forecast};
-use crate::dimension::{Dimension, PerDimension};
+use crate::dimension::{Dimension, Key, PerDimension, PLACEHOLDERS, UNALLOCATED};
 use crate::error::{Error, Result};
 use crate::intern::Interner;
 use crate::ledger::Report;
@@ -60,7 +60,8 @@ pub fn month_forecast(
 }
 
 /// Each dimension value's days over `range` by the owner allocation gives
-/// each record (the rule's, else the span's), in the reports' order.
+/// each record (the rule's, else the span's; `(unallocated)` for none, as
+/// `allocation.csv` has it), in the reports' order.
 fn owner_series(
     (postings, interner): (&Postings, &Interner),
     (first, last): (NaiveDate, NaiveDate),
@@ -79,7 +80,11 @@ fn owner_series(
             .billed
             .map_or_else(|| p.cost.total(), |_| p.billed_total());
         for d in Dimension::ALL {
-            let value = p.owner_key(d).label(interner);
+            let value = match p.owner_key(d) {
+                Key::Name(sym) if !PLACEHOLDERS.contains(&interner.get(sym)) => interner.get(sym),
+                Key::Name(sym) if d == Dimension::Model => interner.get(sym),
+                _ => UNALLOCATED,
+            };
             let s = values[d].entry(value).or_insert_with(|| Series {
                 dimension: d.name(),
                 value: value.to_string(),

@@ -71,6 +71,9 @@ impl Prepared {
             .transpose()?;
         let (mut checks, billed) = checks::check(&config.checks, usage, intake)?;
         let allocation = allocation::declare(answers, &mut checks)?;
+        if let Some((budgets, _)) = budgets.as_ref().zip(allocation.as_ref()) {
+            budgets.owned_keys(answers.budgets.as_deref())?;
+        }
         Ok(Prepared {
             checks,
             allocation,
@@ -463,7 +466,12 @@ impl Month {
         let records = &self.usage.records;
         let formats: Vec<&'static str> = self.intake.inputs.iter().map(|i| i.format).collect();
         let unjoined = (&self.ledger.unattributed[..], &self.joined.call_of);
-        let pairs = twins::twins(records, unjoined, &formats, &self.usage.interner);
+        let (pricing, names) = (&self.usage.pricing, &self.usage.interner);
+        let model_of = |r: &crate::model::UsageRecord| {
+            let (provider, model) = (names.get(r.provider), names.get(r.model));
+            crate::join::model_key(pricing.canonical_model(provider, model))
+        };
+        let pairs = twins::twins(records, unjoined, &formats, &model_of);
         let &(first, twin) = pairs.first()?;
         let cost: Decimal = (pairs.iter())
             .map(|&(i, _)| self.usage.costs.get(i).total())
@@ -471,8 +479,8 @@ impl Month {
         let total = self.ledger.total.cost.total();
         let describe = self.intake.describe();
         let message = format!(
-            "{} usage record(s) no span joined (${cost:.6}) repeat the model and token counts \
-             of a record of another usage format that did, within {} s (the first: {} and {}): one request \
+            "{} usage record(s) no span joined (${cost:.6}) repeat the model and input and output \
+             tokens of a record of another usage format that did, within {} s (the first: {} and {}): one request \
              billed twice under two ids (a gateway's own beside the provider's)? Give each \
              request in one source only",
             pairs.len(),

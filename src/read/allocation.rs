@@ -339,7 +339,8 @@ fn match_table(reader: &TomlReader, table: &Table, what: &str) -> Result<Vec<(St
         if let Some(why) = crate::glob::problem(pattern) {
             return Err(reader.error(v.span(), format!("{what}: the match for \"{key}\": {why}")));
         }
-        pairs.push((key.to_string(), pattern.to_string()));
+        // Trimmed, as the values it matches are read.
+        pairs.push((key.to_string(), pattern.trim().to_string()));
     }
     if pairs.is_empty() {
         return Err(reader.error(value.span(), format!("{what}: match is empty")));

@@ -39,6 +39,28 @@ pub struct Budgets {
 }
 
 impl Budgets {
+    /// Under `--allocation`, whose rows of spend no span or rule owns are
+    /// `(unallocated)`: a budget on `(none)` or `(unattributed)`, which
+    /// then own nothing, would read $0; it is refused, naming the key to
+    /// budget instead.
+    pub fn owned_keys(&self, path: Option<&Path>) -> Result<()> {
+        let placeholder = [crate::dimension::NONE, crate::dimension::UNATTRIBUTED];
+        match self
+            .budgets
+            .iter()
+            .find(|b| placeholder.contains(&b.key.as_str()))
+        {
+            Some(b) => Err(crate::error::Error::fatal(format!(
+                "{}: the budget on {} \"{}\": under --allocation what no span or rule owns is \
+                 \"(unallocated)\"; budget that key",
+                path.map_or_else(String::new, |p| p.display().to_string()),
+                b.dimension.name(),
+                b.key
+            ))),
+            None => Ok(()),
+        }
+    }
+
     /// Read and check a budgets file.
     pub fn load(path: &Path) -> Result<Budgets> {
         let text = crate::read::read_text(path)?;
