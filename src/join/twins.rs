@@ -3,13 +3,12 @@
 //! snapshot) and token counts (all input, cache reads and writes
 //! included, and all output: formats split them differently) equal,
 //! within [`TWIN_WINDOW_NS`], those of a record of another usage format
-//! that did join. Two sources describing one request under
-//! two ids (a gateway's own id beside the provider's) are not
-//! de-duplicated by id, and the second copy lies unattributed; this finds
-//! such pairs. Files of one format (daily files, a gateway's replicas) are
+//! that did join. Two sources describing one request under two ids (a
+//! gateway's own id beside the provider's) are not de-duplicated by id,
+//! and the second copy lies unattributed; this finds such pairs. Files of one format (daily files, a gateway's replicas) are
 //! never compared: one source does not bill one request twice.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::CallOf;
 use crate::intern::Sym;
@@ -66,9 +65,12 @@ pub fn twins(
     let mut kinds: Vec<&str> = lonely.keys().map(|(_, f)| *f).collect();
     kinds.sort_unstable();
     kinds.dedup();
+    // Only the joined records of a shape some lonely record has are held.
+    let wanted: HashSet<Shape> = lonely.keys().map(|(s, _)| *s).collect();
     let mut joined: Vec<(i64, usize, Shape)> = (0..records.len())
         .filter(|&j| call_of.get(j).is_some())
-        .filter_map(|j| Some((records[j].timestamp.nanos(), j, shape(&records[j])?)))
+        .filter_map(|j| Some((j, shape(&records[j]).filter(|s| wanted.contains(s))?)))
+        .map(|(j, s)| (records[j].timestamp.nanos(), j, s))
         .collect();
     joined.sort_unstable();
     let mut pairs = Vec::new();

@@ -2,13 +2,13 @@
 //! and month-end forecast against its budget ([`crate::answers::forecast`]),
 //! and the `--fail-on-forecast` gate.
 
-use super::config::{AnswerConfig, Period};
-use crate::answers::budget::Budgets;
-use chrono::NaiveDate;
 use std::collections::BTreeMap;
 
+use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
+use super::config::{AnswerConfig, Period};
+use crate::answers::budget::Budgets;
 use crate::answers::daily::{series, Series};
 use crate::answers::forecast::{forecast, Forecast};
 use crate::dimension::{Dimension, Key, PerDimension, PLACEHOLDERS, UNALLOCATED};
@@ -40,8 +40,8 @@ pub fn as_of(
 }
 
 /// With an as-of day, every value's forecast as of it, from the per-day
-/// reports over `range`, the month's days with data: of the trued-up cost when
-/// `billed`, as `budget.csv` judges spend. Under `--allocation`
+/// reports over `range`, the month's days with data: of the trued-up cost
+/// when `billed`, as `budget.csv` judges spend. Under `--allocation`
 /// (`owned`: the postings with their rules' owners), of each owner's usage
 /// as allocation gives it, a rule's records under the rule's owner; the
 /// bill's lines splits spread have no days and are not forecast.

@@ -479,10 +479,10 @@ impl Month {
         let total = self.ledger.total.cost.total();
         let describe = self.intake.describe();
         let message = format!(
-            "{} usage record(s) no span joined (${cost:.6}) repeat the model and input and output \
-             tokens of a record of another usage format that did, within {} s (the first: {} and {}): one request \
-             billed twice under two ids (a gateway's own beside the provider's)? Give each \
-             request in one source only",
+            "{} usage record(s) no span joined (${cost:.6}) repeat the model and input and \
+             output tokens of a record of another usage format that did, within {} s (the \
+             first: {} and {}): one request billed twice under two ids (a gateway's own beside \
+             the provider's)? Give each request in one source only",
             pairs.len(),
             twins::TWIN_WINDOW_NS / 1_000_000_000,
             describe(records[first].origin),
