@@ -43,7 +43,7 @@ fn a_mistyped_join_key_exits_1_and_names_the_key_the_spans_carry() {
         "--period",
         "2025-06",
         "--join-attr",
-        "gen_ai.response_id",
+        "gen_ai.reponse.id",
         "--fingerprint-window",
         "0",
     ]);
@@ -51,7 +51,7 @@ fn a_mistyped_join_key_exits_1_and_names_the_key_the_spans_carry() {
     assert!(
         stderr.contains(
             "tokenledger: only 0.0 % of the billed cost joined a span (--min-match 50): --join-attr \
-             gen_ai.response_id is on no inference span; inference spans carry gen_ai.response.id: \
+             gen_ai.reponse.id is on no inference span; inference spans carry gen_ai.response.id: \
              did you mean --join-attr gen_ai.response.id?\n"
         ),
         "{stderr}"
@@ -62,7 +62,7 @@ fn a_mistyped_join_key_exits_1_and_names_the_key_the_spans_carry() {
         "--period",
         "2025-06",
         "--join-attr",
-        "gen_ai.response_id",
+        "gen_ai.reponse.id",
         "--min-match",
         "0",
         "--fingerprint-window",
@@ -71,7 +71,7 @@ fn a_mistyped_join_key_exits_1_and_names_the_key_the_spans_carry() {
     assert_eq!(code, 0, "{stderr}");
     assert!(
         summary.contains(
-            "\"warnings\": [\n    \"--join-attr gen_ai.response_id is on no inference span"
+            "\"warnings\": [\n    \"--join-attr gen_ai.reponse.id is on no inference span"
         ),
         "{summary}"
     );
@@ -93,7 +93,7 @@ fn the_fingerprint_join_recovers_a_month_whose_ids_do_not_join() {
     ];
     by_id.run(&base);
     let mut mistyped = base.to_vec();
-    mistyped.extend(["--join-attr", "gen_ai.response_id"]);
+    mistyped.extend(["--join-attr", "gen_ai.reponse.id"]);
     by_print.run(&mistyped);
     for report in [
         "by_tenant.csv",
@@ -335,4 +335,38 @@ fn one_request_billed_under_two_ids_in_two_sources_is_a_failed_gate() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn naming_an_alias_of_the_join_key_reads_the_key_and_every_alias() {
+    // --join-attr gen_ai.response_id read that alias alone: the span's
+    // gen_ai.response.id joined nothing.
+    let wd = Workdir::handmade("join-alias");
+    wd.write("or.json", "{\"id\":\"gen-1\",\"upstream_id\":\"chatcmpl-1\",\"created_at\":\"2025-06-20T09:00:00Z\",\"model\":\"openai/gpt-test\",\"provider_name\":\"OpenAI\",\"native_tokens_prompt\":1000000,\"native_tokens_completion\":1000000,\"total_cost\":5}\n");
+    wd.write("one/s.jsonl", "{\"name\":\"chat gpt-test\",\"trace_id\":\"0af7651916cd43dd8448eb211c80319c\",\"span_id\":\"a100000000000001\",\"attributes\":{\"gen_ai.operation.name\":\"chat\",\"gen_ai.response.id\":\"chatcmpl-1\",\"tenant.id\":\"acme\"}}\n");
+    let out = wd.output(&[
+        "report",
+        "--spans",
+        "one",
+        "--usage",
+        "or.json",
+        "--pricing",
+        "pricing.toml",
+        "--period",
+        "2025-06",
+        "--quiet",
+        "--out",
+        "out",
+        "--join-attr",
+        "gen_ai.response_id",
+        "--fingerprint-window",
+        "0",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(wd.read("out/by_tenant.csv").contains("\nacme,1,"));
 }

@@ -360,7 +360,7 @@ impl ReportArgs {
                 keys: AttrKeys {
                     tenant: self.tenant_attr.clone(),
                     feature: self.feature_attr.clone(),
-                    join: self.join_attr.clone(),
+                    join: join_keys(&self.join_attr),
                     outcome: self.outcome_attr.clone(),
                     shard: self.shard,
                 },
@@ -481,4 +481,19 @@ impl OutputArgs {
             json: self.json && !self.no_json,
         }
     }
+}
+
+/// The `--join-attr` keys, an alias named as the key it is an alias of
+/// (so it reads the key and every alias), each once, in order.
+fn join_keys(keys: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for key in keys
+        .iter()
+        .map(|k| tokenledger::read::semconv::canonical(k))
+    {
+        if !out.iter().any(|k| k == key) {
+            out.push(key.to_string());
+        }
+    }
+    out
 }

@@ -178,6 +178,16 @@ pub const NAME_PREFIXES: &[(&str, &str)] = &[
 pub const CALL_OPERATIONS: [&str; 4] =
     ["chat", "text_completion", "generate_content", "embeddings"];
 
+/// The key `key` is an alias of, or `key` itself: `--join-attr
+/// gen_ai.response_id` reads `gen_ai.response.id` and every alias of it,
+/// as the default does (it read that one alias alone).
+pub fn canonical(key: &str) -> &str {
+    ALIASES
+        .iter()
+        .find(|(_, aliases)| aliases.contains(&key))
+        .map_or(key, |(k, _)| k)
+}
+
 /// The names to try for `key`: itself, then its aliases.
 pub fn names(key: &str) -> impl Iterator<Item = &str> {
     let aliases = ALIASES
