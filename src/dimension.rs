@@ -143,6 +143,15 @@ impl Key {
         }
     }
 
+    /// The owner it names in `dimension`, under allocation: a name, but
+    /// not one that is itself a row name of no owner (the text `(none)`:
+    /// a model keeps any name); none for `(none)` and `(unattributed)`.
+    pub fn owner<'a>(&self, dimension: Dimension, interner: &'a Interner) -> Option<&'a str> {
+        let Key::Name(sym) = *self else { return None };
+        let name = interner.get(sym);
+        (dimension == Dimension::Model || !PLACEHOLDERS.contains(&name)).then_some(name)
+    }
+
     /// Its place in `text` (the interner's text order with the labels
     /// `(none)` and `(unattributed)`): a name that prints like one of them
     /// comes after it, so rows that print alike never fall in input order.

@@ -172,6 +172,14 @@ impl Posting<'_> {
         self.record.timestamp.date_naive()
     }
 
+    /// What it spent: its trued-up cost under a true-up, else its cost.
+    pub fn spend(&self) -> Decimal {
+        match self.billed {
+            Some(_) => self.billed_total(),
+            None => self.cost.total(),
+        }
+    }
+
     /// Its trued-up cost in all (zero without a true-up).
     pub fn billed_total(&self) -> Decimal {
         self.billed.map_or(Decimal::ZERO, Cost::total)

@@ -15,11 +15,11 @@ use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
 
-use crate::dimension::{Dimension, Key, PerDimension, PLACEHOLDERS};
+use crate::dimension::{Dimension, Key, PerDimension};
 use crate::error::Result;
 use crate::intern::{Interner, Sym};
 use crate::money::ratio;
-use crate::posting::{Posting, Postings, RuleOwner, RuleOwners};
+use crate::posting::{Postings, RuleOwner, RuleOwners};
 use crate::read::allocation::{AllocationFile, SplitBy, RULE_DIMENSIONS};
 use crate::reconcile::Reconciliation;
 pub use json::{AllocationJson, LabelJson};
@@ -213,7 +213,7 @@ pub fn allocate(
     let mut left: Vec<(&[(Sym, Sym)], Decimal)> = Vec::new();
     let mut usage_owned = (Decimal::ZERO, PerDimension::from_fn(|_| Decimal::ZERO));
     for p in postings.iter() {
-        let amount = spend(&p);
+        let amount = p.spend();
         usage_owned.0 += amount;
         weights.saw(interner.get(p.record.provider));
         let owner = assigned.owner(p.index);
@@ -281,28 +281,14 @@ fn owned_by(
     dimension: Dimension,
     interner: &Interner,
 ) -> Option<(String, Source)> {
-    match (set, key) {
-        (Some((rule, value)), _) => Some((value.clone(), Source::Rule(rule))),
-        (None, Key::Unattributed | Key::None) => None,
-        // A span's value that is itself a row name of no owner (`(none)`).
-        (None, Key::Name(sym))
-            if dimension != Dimension::Model && PLACEHOLDERS.contains(&interner.get(sym)) =>
-        {
-            None
-        }
-        (None, key) if dimension == Dimension::Model => {
-            Some((key.label(interner).to_string(), Source::Record))
-        }
-        (None, key) => Some((key.label(interner).to_string(), Source::Span)),
+    if let Some((rule, value)) = set {
+        return Some((value.clone(), Source::Rule(rule)));
     }
-}
-
-/// What a posting spent: its trued-up cost under a true-up, else its cost.
-fn spend(p: &Posting) -> Decimal {
-    match p.billed {
-        Some(_) => p.billed_total(),
-        None => p.cost.total(),
-    }
+    let source = match dimension {
+        Dimension::Model => Source::Record,
+        _ => Source::Span,
+    };
+    Some((key.owner(dimension, interner)?.to_string(), source))
 }
 
 /// Spread every split line over its dimensions' owners as they stood after

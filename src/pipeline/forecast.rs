@@ -11,7 +11,7 @@ use super::config::{AnswerConfig, Period};
 use crate::answers::budget::Budgets;
 use crate::answers::daily::{series, Series};
 use crate::answers::forecast::{forecast, Forecast};
-use crate::dimension::{Dimension, Key, PerDimension, PLACEHOLDERS, UNALLOCATED};
+use crate::dimension::{Dimension, PerDimension, UNALLOCATED};
 use crate::error::{Error, Result};
 use crate::intern::Interner;
 use crate::ledger::Report;
@@ -76,15 +76,9 @@ fn owner_series(
         else {
             continue;
         };
-        let spend = p
-            .billed
-            .map_or_else(|| p.cost.total(), |_| p.billed_total());
+        let spend = p.spend();
         for d in Dimension::ALL {
-            let value = match p.owner_key(d) {
-                Key::Name(sym) if !PLACEHOLDERS.contains(&interner.get(sym)) => interner.get(sym),
-                Key::Name(sym) if d == Dimension::Model => interner.get(sym),
-                _ => UNALLOCATED,
-            };
+            let value = p.owner_key(d).owner(d, interner).unwrap_or(UNALLOCATED);
             let s = values[d].entry(value).or_insert_with(|| Series {
                 dimension: d.name(),
                 value: value.to_string(),
