@@ -242,3 +242,27 @@ fn a_days_costs_fetched_grouped_and_not_are_refused_when_they_agree() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_projects_day_fetched_twice_with_other_amounts_is_refused_two_organisations_summed() {
+    let wd = two_days_of_costs("paged-costs-refetch");
+    let project = |page: String, id: &str| page.replace("null}]", &format!("\"{id}\"}}]"));
+    // Two organisations' days without project ids: summed, as before.
+    let other_org = openai_cost_page(9, 1, false).replace("2.0", "0.5");
+    wd.write("bill/other-org.json", &other_org);
+    wd.fail(&RECONCILE, 1);
+    let csv = wd.read("out/reconciliation.csv");
+    assert!(csv.contains(",2025-09-01,2.000000,2.500000,"), "{csv}");
+    // Project proj_a's September 1st fetched at noon ($0.5), then whole ($2).
+    wd.write("bill/p1.json", &project(openai_cost_page(9, 1, true), "proj_a"));
+    wd.write("bill/other-org.json", &project(other_org, "proj_a"));
+    let stderr = wd.fail(&RECONCILE, 2);
+    assert!(
+        stderr.contains(
+            "bill/p1.json:1: proj_a's \"gpt-4.1-2025-04-14, input\" of 2025-09-01 00:00:00 UTC \
+             to 2025-09-02 00:00:00 UTC is given again, in bill/other-org.json:1: one day \
+             fetched twice (a partial fetch and the full one)? give each day once"
+        ),
+        "{stderr}"
+    );
+}

@@ -76,6 +76,7 @@ pub(super) fn anthropic_page(
             .collect();
         let day = bucket_day(bucket.starting_at, bucket.ending_at);
         let covers = bucket_days(bucket.starting_at, bucket.ending_at);
+        let times = format!("{} to {}", bucket.starting_at, bucket.ending_at);
         for cost in bucket.results {
             let fail = |(kind, message): RowError| reader.error(line, kind, message);
             let usd = cents(&cost.amount, "amount").map_err(fail)?;
@@ -96,7 +97,7 @@ pub(super) fn anthropic_page(
                 cost.context_window.as_deref(),
                 cost.inference_geo.as_deref(),
             );
-            out.push(InvoiceLine {
+            let item = InvoiceLine {
                 provider: "anthropic".into(),
                 model: cost.model,
                 meter,
@@ -112,9 +113,11 @@ pub(super) fn anthropic_page(
                     file: reader.file,
                     line,
                 },
-            });
+            };
+            let workspace = cost.workspace_id.as_deref();
+            reader.line_once((&times, workspace), &item, line).map_err(fail)?;
+            out.push(item);
         }
-        let times = format!("{} to {}", bucket.starting_at, bucket.ending_at);
         reader.bucket_once((times, workspaces), &out[before..], line)?;
     }
     Ok(())

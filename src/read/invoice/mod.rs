@@ -153,6 +153,9 @@ pub struct Context<'a> {
     /// A cost report's buckets read so far (a page given twice, in one
     /// file or two, is refused).
     pub buckets: std::cell::RefCell<BucketsSeen>,
+    /// A cost report's lines of a project or workspace read so far, by
+    /// times (one given twice with other amounts is refused).
+    pub grouped_lines: std::cell::RefCell<BucketsSeen>,
 }
 
 impl<'a> Context<'a> {
@@ -169,6 +172,7 @@ impl<'a> Context<'a> {
             names,
             pages: Default::default(),
             buckets: Default::default(),
+            grouped_lines: Default::default(),
         }
     }
 }

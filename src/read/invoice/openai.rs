@@ -67,6 +67,8 @@ pub(super) fn openai_page(
         let bounds = time(bucket.start_time).zip(time(bucket.end_time));
         let day = bounds.and_then(|(s, e)| bucket_day(s, e));
         let covers = bounds.and_then(|(s, e)| bucket_days(s, e));
+        let shown = |t: i64| time(t).map_or(t.to_string(), |t| t.to_string());
+        let times = format!("{} to {}", shown(bucket.start_time), shown(bucket.end_time));
         for cost in bucket.results {
             let fail = |(kind, message): RowError| reader.error(line, kind, message);
             let raw = cost.amount.value.get();
@@ -77,10 +79,10 @@ pub(super) fn openai_page(
                 .map_err(fail)?;
             let mut item = openai_line(reader, cost.line_item.as_deref(), day, amount, line);
             item.covers = covers;
+            let project = cost.project_id.as_deref();
+            reader.line_once((&times, project), &item, line).map_err(fail)?;
             out.push(item);
         }
-        let shown = |t: i64| time(t).map_or(t.to_string(), |t| t.to_string());
-        let times = format!("{} to {}", shown(bucket.start_time), shown(bucket.end_time));
         reader.bucket_once((times, projects), &out[before..], line)?;
     }
     Ok(())
@@ -177,5 +179,7 @@ pub(super) fn openai_row(
     let day = bucket_day(start, end);
     let mut item = openai_line(reader, c.get(r, "line_item"), day, amount, line);
     item.covers = bucket_days(start, end);
+    let times = format!("{start} to {end}");
+    reader.line_once((&times, c.get(r, "project_id")), &item, line)?;
     Ok(Some(item))
 }

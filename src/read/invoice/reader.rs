@@ -78,6 +78,39 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// Refuse a line of `group` (a project or workspace id: unique across
+    /// organisations) given twice for the same `times` with amounts (a day
+    /// fetched twice with other amounts: a partial fetch, then the full
+    /// one), which summed would count the project's day twice. A line with
+    /// no group, or of $0, is not compared: two organisations' reports of a
+    /// day are summed.
+    pub(super) fn line_once(
+        &self,
+        (times, group): (&str, Option<&str>),
+        item: &InvoiceLine,
+        line: u64,
+    ) -> Result<(), RowError> {
+        let Some(group) = group.map(str::trim).filter(|g| !g.is_empty()) else {
+            return Ok(());
+        };
+        if item.amount.is_zero() {
+            return Ok(());
+        }
+        let what = (&item.description, &item.model, &item.meter, &item.qualifiers);
+        let key = format!("{times} {group} {what:?}");
+        match (self.context.grouped_lines.borrow_mut()).again(key, self.path, line) {
+            None => Ok(()),
+            Some(place) => Err((
+                "repeated-line",
+                format!(
+                    "{group}'s \"{}\" of {times} is given again, {place}: one day fetched twice \
+                     (a partial fetch and the full one)? give each day once",
+                    item.description
+                ),
+            )),
+        }
+    }
+
     pub(super) fn error(&self, line: u64, kind: &'static str, message: String) -> Error {
         Error::record(self.path, line, kind, message)
     }
