@@ -111,6 +111,45 @@ pub fn judge(facts: &Facts) -> Verdict {
     verdict
 }
 
+/// The warning for names of one `dimension` (the rows of its report) that
+/// differ only in case or in characters that show as nothing (a
+/// zero-width space or joiner, a no-break space), as `Acme` and `acme`:
+/// one owner written two ways, which the reports keep apart. The names
+/// are given costliest first; the warning names the costliest group.
+pub fn look_alikes<'n>(dimension: &str, names: impl Iterator<Item = &'n str>) -> Option<String> {
+    let folded = |name: &str| -> String {
+        let seen = name
+            .chars()
+            .filter(|&c| !crate::terminal::hidden(c) && c != '\u{200d}');
+        seen.flat_map(char::to_lowercase).collect()
+    };
+    let mut groups: Vec<(String, Vec<&str>)> = Vec::new();
+    let mut place: std::collections::HashMap<String, usize> = Default::default();
+    for name in names.filter(|n| !crate::dimension::PLACEHOLDERS.contains(n)) {
+        let at = *place.entry(folded(name)).or_insert_with_key(|key| {
+            groups.push((key.clone(), Vec::new()));
+            groups.len() - 1
+        });
+        groups[at].1.push(name);
+    }
+    let alike: Vec<&Vec<&str>> = groups
+        .iter()
+        .map(|(_, g)| g)
+        .filter(|g| g.len() > 1)
+        .collect();
+    let first = alike.first()?;
+    let quoted: Vec<String> = first.iter().map(|n| format!("\"{n}\"")).collect();
+    let more = match alike.len() {
+        1 => String::new(),
+        n => format!(" (and {} more such group(s))", n - 1),
+    };
+    Some(format!(
+        "{dimension} names that differ only in case or in characters that show as nothing: {}{more}: \
+         one {dimension} written two ways? the reports keep them apart",
+        quoted.join(" and ")
+    ))
+}
+
 /// A percentage, rounded to one decimal place for the message.
 fn pct(part: Decimal, whole: Decimal) -> Decimal {
     part * Decimal::ONE_HUNDRED / whole
@@ -157,5 +196,39 @@ fn join_hint(facts: &Facts, keys: &SpanKeys) -> String {
             candidates.join(", ")
         ),
         None => format!("{tried}; the inference spans sampled carry no other id-like attribute"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::look_alikes;
+
+    #[test]
+    fn names_alike_but_for_case_or_invisible_characters_are_named() {
+        let names = [
+            "acme",
+            "globex",
+            "Acme",
+            "ac\u{200b}me",
+            "(none)",
+            "(NONE)",
+            "beta",
+        ];
+        let warning = look_alikes("tenant", names.into_iter()).unwrap();
+        assert_eq!(
+            warning,
+            "tenant names that differ only in case or in characters that show as nothing: \
+             \"acme\" and \"Acme\" and \"ac\u{200b}me\": one tenant written two ways? the \
+             reports keep them apart"
+        );
+        let two = look_alikes("agent", ["a", "A", "b", "B\u{200d}"].into_iter()).unwrap();
+        assert!(
+            two.contains("\"a\" and \"A\" (and 1 more such group(s))"),
+            "{two}"
+        );
+        assert_eq!(
+            look_alikes("feature", ["search", "chat", "(none)"].into_iter()),
+            None
+        );
     }
 }

@@ -254,7 +254,10 @@ fn a_projects_day_fetched_twice_with_other_amounts_is_refused_two_organisations_
     let csv = wd.read("out/reconciliation.csv");
     assert!(csv.contains(",2025-09-01,2.000000,2.500000,"), "{csv}");
     // Project proj_a's September 1st fetched at noon ($0.5), then whole ($2).
-    wd.write("bill/p1.json", &project(openai_cost_page(9, 1, true), "proj_a"));
+    wd.write(
+        "bill/p1.json",
+        &project(openai_cost_page(9, 1, true), "proj_a"),
+    );
     wd.write("bill/other-org.json", &project(other_org, "proj_a"));
     let stderr = wd.fail(&RECONCILE, 2);
     assert!(

@@ -436,6 +436,7 @@ impl Month {
             Some((false, message)) => warnings.push(message),
             None => {}
         }
+        warnings.extend(self.look_alikes());
         warnings.extend(self.outcomes_unmatched(config));
         warnings.extend(skipped_warning(&self.summary.skipped));
         if let Some(rows) = &self.budget_rows {
@@ -457,6 +458,21 @@ impl Month {
         }
         self.summary.failed_gates = failed;
         self.summary.warnings = warnings;
+    }
+
+    /// A warning for each dimension the spans give whose report holds names
+    /// alike but for case or invisible characters ([`sanity::look_alikes`]).
+    fn look_alikes(&self) -> Vec<String> {
+        let reports = self.reports.iter();
+        let of_spans = reports.filter_map(|r| match r.table.of {
+            Of::Dimension(d) if Dimension::FROM_SPANS.contains(&d) => Some((d, &r.rows)),
+            _ => None,
+        });
+        of_spans
+            .filter_map(|(d, rows)| {
+                sanity::look_alikes(d.name(), rows.iter().filter_map(|r| r.keys.first()))
+            })
+            .collect()
     }
 
     /// Records no span joined that repeat a record of another usage format

@@ -115,7 +115,9 @@ pub(super) fn anthropic_page(
                 },
             };
             let workspace = cost.workspace_id.as_deref();
-            reader.line_once((&times, workspace), &item, line).map_err(fail)?;
+            reader
+                .line_once((&times, workspace), &item, line)
+                .map_err(fail)?;
             out.push(item);
         }
         reader.bucket_once((times, workspaces), &out[before..], line)?;

@@ -80,7 +80,9 @@ pub(super) fn openai_page(
             let mut item = openai_line(reader, cost.line_item.as_deref(), day, amount, line);
             item.covers = covers;
             let project = cost.project_id.as_deref();
-            reader.line_once((&times, project), &item, line).map_err(fail)?;
+            reader
+                .line_once((&times, project), &item, line)
+                .map_err(fail)?;
             out.push(item);
         }
         reader.bucket_once((times, projects), &out[before..], line)?;

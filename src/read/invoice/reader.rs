@@ -96,7 +96,12 @@ impl<'a> Reader<'a> {
         if item.amount.is_zero() {
             return Ok(());
         }
-        let what = (&item.description, &item.model, &item.meter, &item.qualifiers);
+        let what = (
+            &item.description,
+            &item.model,
+            &item.meter,
+            &item.qualifiers,
+        );
         let key = format!("{times} {group} {what:?}");
         match (self.context.grouped_lines.borrow_mut()).again(key, self.path, line) {
             None => Ok(()),
