@@ -309,3 +309,56 @@ fn an_override_reaches_the_bedrock_profiles_of_the_models_it_prices() {
     let prices: Vec<&str> = ledger[1..].iter().map(|r| r[price].as_str()).collect();
     assert_eq!(prices, ["0.8", "0.8"]);
 }
+
+#[test]
+fn a_negotiated_tables_rows_without_a_saving_list_at_their_contracted_cost() {
+    // Claude Sonnet 4 at a negotiated rate over the built-in table: the
+    // other models' rows have no saving, so their ListCost is their
+    // ContractedCost to the micro-dollar (each was rounded on its own, and
+    // 10 rows of the sample month listed below or above what they cost).
+    let wd = Workdir::new("focus-list-saving");
+    wd.copy(&crate::workdir::repo().join("samples/spans"), "spans");
+    wd.copy(
+        &crate::workdir::repo().join("samples/usage.csv"),
+        "usage.csv",
+    );
+    wd.write(
+        "negotiated.toml",
+        "version = \"neg-1\"\ncurrency = \"USD\"\nextends = \"built-in\"\n\n[[model]]\n\
+         provider = \"anthropic\"\nmatch = [\"claude-sonnet-4-20250514\"]\n\
+         effective_from = 2025-01-01\ninput = 2.4\noutput = 12\ncache_read = 0.24\n\
+         cache_write_5m = 3\ncache_write_1h = 4.8\nbatch_discount = 0.5\n",
+    );
+    wd.run(&[
+        "report",
+        "--spans",
+        "spans",
+        "--usage",
+        "usage.csv",
+        "--pricing",
+        "negotiated.toml",
+        "--period",
+        "2025-06",
+        "--out",
+        "out",
+        "--quiet",
+    ]);
+    let focus = csv_rows(&wd.read("out/focus.csv"));
+    let at = |name: &str| focus[0].iter().position(|c| c == name).unwrap();
+    let (list, contracted) = (at("ListCost"), at("ContractedCost"));
+    let same_price = |r: &&Vec<String>| r[at("ListUnitPrice")] == r[at("ContractedUnitPrice")];
+    let unsaved: Vec<&Vec<String>> = focus[1..].iter().filter(same_price).collect();
+    assert!(unsaved.len() > 500, "{}", unsaved.len());
+    for row in unsaved {
+        assert_eq!(row[list], row[contracted], "{row:?}");
+    }
+    // The list column still sums to the month at list prices: the
+    // contracted total plus the saving, each rounded once.
+    let sum = |c: usize| -> i128 {
+        focus[1..]
+            .iter()
+            .map(|r| crate::workdir::micros(&r[c]))
+            .sum()
+    };
+    assert_eq!((sum(list), sum(contracted)), (72_262_960, 66_783_557));
+}

@@ -540,3 +540,50 @@ fn a_request_line_billed_inside_the_free_allowance_says_so() {
          but the invoice charges more"
     ), "{csv}");
 }
+
+#[test]
+fn invoice_only_usage_is_dated_in_the_month_its_bill_files_it_under() {
+    // The handmade month starts with a record of May 31st (UTC); Google's
+    // $2.50 of June 15th has no record: its Adjustment row is June's, with
+    // --period or without, and with no record at all.
+    let wd = Workdir::handmade("trueup-dated");
+    wd.write(
+        "invoices/inv.csv",
+        "provider,model,token_type,amount_usd,period_start,period_end,charge_category,description,currency\n\
+         google,gemini-2.5-flash,input,2.500000,2025-06-15,2025-06-16,usage,,USD\n",
+    );
+    wd.write("empty.csv", "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch\n");
+    let june = "google,,2025-06-01T00:00:00Z,2025-07-01T00:00:00Z,2025-06-01T00:00:00Z,\
+                2025-07-01T00:00:00Z,Adjustment,";
+    for (usage, period) in [
+        ("usage.csv", None),
+        ("usage.csv", Some("2025-06")),
+        ("empty.csv", Some("2025-06")),
+    ] {
+        let mut args = vec![
+            "report",
+            "--spans",
+            "spans",
+            "--usage",
+            usage,
+            "--pricing",
+            "pricing.toml",
+            "--invoice",
+            "invoices",
+            "--true-up",
+            "--min-match",
+            "0",
+            "--out",
+            "out",
+            "--quiet",
+        ];
+        args.extend(period.map(|p| ["--period", p]).into_iter().flatten());
+        wd.fail(&args, 1);
+        let focus = wd.read("out/focus.csv");
+        let adjustment = focus.lines().find(|l| l.contains(",Adjustment,")).unwrap();
+        assert!(
+            adjustment.starts_with(june),
+            "{usage} {period:?}: {adjustment}"
+        );
+    }
+}

@@ -19,7 +19,9 @@
 //! each of its costs the amount billed.
 //! Each cost column is split by largest remainder, so it sums exactly to
 //! the reports' total (the contracted column to the computed one, plus the
-//! adjustments; the list column to the month at list prices).
+//! adjustments; the list column to the month at list prices, as the
+//! contracted column plus the saving, split as a column of its own).
+//! An adjustment is dated in the month its bill files it under.
 //!
 //! With `--allocation`, rows of records an allocation rule owned are kept
 //! apart and carry FOCUS 1.3's split cost allocation columns
@@ -140,7 +142,7 @@ pub struct Focus<'a> {
     /// Whether allocation rules ran: the allocation columns are written.
     allocated: bool,
     /// Per provider, the rounded invoiced usage no record makes up.
-    adjustments: Vec<(String, Micros)>,
+    adjustments: Vec<(InvoiceOnly<String>, Micros)>,
     /// The pricing table's currency: every cost column's (`BillingCurrency`).
     currency: String,
     interner: &'a Interner,
@@ -150,15 +152,19 @@ pub struct Focus<'a> {
 /// the table's rates and its trued-up cost.
 type Charged = (Charge, u64, Decimal, Decimal);
 
+/// A provider's invoiced usage no record makes up: the provider, and the
+/// first day of the month its bill files that usage under.
+pub type InvoiceOnly<P> = (P, NaiveDate);
+
 /// Group every posting's charges into FOCUS rows, trued up when the
-/// postings are, plus `invoice_only` (per provider) as adjustments, sorted
+/// postings are, plus `invoice_only` (per provider, in its month) as adjustments, sorted
 /// by `text` (the interner's text order with `(unattributed)` and
 /// `(none)`). `billed_target` is the rounded billed total under a true-up.
 pub fn focus<'a>(
     postings: &Postings,
     table: &PriceTable,
     (interner, text): (&'a Interner, &TextOrder),
-    invoice_only: &[(&str, Decimal)],
+    invoice_only: &[(InvoiceOnly<&str>, Decimal)],
     billed_target: Option<Micros>,
 ) -> Result<Focus<'a>> {
     let mut lookup = Lookup::new(table, interner);
@@ -314,7 +320,7 @@ fn record_charges(
 fn finish<'a>(
     mut rows: DenseMap<RowKey, Sums>,
     (interner, text): (&'a Interner, &TextOrder),
-    invoice_only: &[(&str, Decimal)],
+    invoice_only: &[(InvoiceOnly<&str>, Decimal)],
     billed_target: Option<Micros>,
 ) -> Result<Focus<'a>> {
     // By text, through ranks: no string is built per row.
@@ -344,15 +350,25 @@ fn finish<'a>(
         let exact: Vec<Decimal> = rows.values().map(of).collect();
         round_column(&exact)
     };
-    let (list, contracted) = (column(|s| s.list), column(|s| s.contracted));
+    // The list column is the contracted one plus the saving (list less
+    // contracted), the saving rounded as a column of its own: a row with
+    // no saving lists at its contracted cost to the micro-dollar.
+    let contracted = column(|s| s.contracted);
+    let saving = column(|s| s.list - s.contracted);
+    let list: Vec<Micros> = (contracted.iter().zip(saving))
+        .map(|(c, d)| Micros(c.0 + d.0))
+        .collect();
     let mut billed: Vec<Decimal> = rows.values().map(|s| s.billed).collect();
-    let only: Vec<&(&str, Decimal)> = invoice_only.iter().filter(|(_, a)| !a.is_zero()).collect();
+    let only: Vec<&(InvoiceOnly<&str>, Decimal)> =
+        invoice_only.iter().filter(|(_, a)| !a.is_zero()).collect();
     billed.extend(only.iter().map(|(_, a)| *a));
     let target = billed_target.unwrap_or_else(|| Micros::round(billed.iter().sum()));
     let mut billed = apportion(&billed, target)?;
-    let adjustments = (only.iter().map(|(provider, _)| provider.to_string()))
-        .zip(billed.split_off(rows.len()))
-        .collect();
+    let adjustments = (only
+        .iter()
+        .map(|((provider, month), _)| (provider.to_string(), *month)))
+    .zip(billed.split_off(rows.len()))
+    .collect();
     let rounded = (billed.into_iter().zip(list).zip(contracted))
         .map(|((billed, list), contracted)| [billed, list, contracted])
         .collect();
@@ -381,10 +397,14 @@ impl Focus<'_> {
     /// A provider's row of invoiced usage no record makes up, over the
     /// whole billing period: a charge of its own, so its list and
     /// contracted cost are what was billed.
-    fn adjustment_row<'r>(&'r self, provider: &'r str, amount: Micros) -> Vec<Cow<'r, str>> {
+    fn adjustment_row<'r>(
+        &'r self,
+        (provider, month): &'r InvoiceOnly<String>,
+        amount: Micros,
+    ) -> Vec<Cow<'r, str>> {
         let amount = amount.to_string();
-        let day = self.rows.first().map_or(NaiveDate::MIN, |(k, _)| k.day);
-        let mut columns = period_columns(day.with_day(1).expect("day 1 exists"));
+        let provider = provider.as_str();
+        let mut columns = period_columns(*month);
         columns[3] = columns[1].clone();
         let mut row: Vec<Cow<str>> = vec![Cow::Borrowed(provider), Cow::Borrowed("")];
         row.extend(columns.into_iter().map(Cow::Owned));
@@ -491,8 +511,8 @@ impl Focus<'_> {
             }
             emit(&row)?;
         }
-        for (provider, amount) in &self.adjustments {
-            emit(&self.adjustment_row(provider, *amount))?;
+        for (only, amount) in &self.adjustments {
+            emit(&self.adjustment_row(only, *amount))?;
         }
         Ok(())
     }

@@ -6,7 +6,7 @@
 //! FOCUS rows and the charge lines, each made where its file is written
 //! ([`Month::focus`], [`Month::lines`]).
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use rust_decimal::prelude::ToPrimitive;
 
 use super::config::AnswerConfig;
@@ -15,7 +15,7 @@ use crate::answers::anomalies::{anomalies, Anomaly, Rule as AnomalyRule};
 use crate::answers::changes::{changes, Change, Rule, RunsPerDay};
 use crate::answers::daily::{series_where, Series};
 use crate::answers::distribution::{distribution, outliers, Outlier, Spread};
-use crate::answers::focus::{focus, Focus};
+use crate::answers::focus::{focus, Focus, InvoiceOnly};
 use crate::answers::outcome::{by_outcome, OutcomeRow};
 use crate::answers::steps::{by_step, StepRow};
 use crate::answers::{self, run_group_costs, RunCost, RunLabel};
@@ -128,17 +128,32 @@ impl Month {
         let interner = &self.usage.interner;
         let table = &self.usage.pricing;
         // Under a true-up, the invoiced usage no record makes up, per
-        // provider.
-        let invoice_only: Vec<(&str, rust_decimal::Decimal)> =
-            (self.checks.reconciliation.as_ref())
-                .filter(|_| self.invoice_only.is_some())
-                .map(|r| {
-                    r.invoice_only_of
-                        .iter()
-                        .map(|(p, a)| (p.as_str(), *a))
-                        .collect()
-                })
-                .unwrap_or_default();
+        // provider, in the month of --period, else the latest its bill files
+        // it under, else the month of the first record.
+        let first_record = (self
+            .usage
+            .records
+            .iter()
+            .map(|r| r.timestamp.date_naive())
+            .min())
+        .and_then(|day| day.with_day(1));
+        let period = self.usage.period.as_ref().map(|p| p.first_day());
+        let mut invoice_only: Vec<(InvoiceOnly<&str>, rust_decimal::Decimal)> = Vec::new();
+        if let Some(r) =
+            (self.checks.reconciliation.as_ref()).filter(|_| self.invoice_only.is_some())
+        {
+            for (provider, amount) in &r.invoice_only_of {
+                let billed = r.billed_month.get(provider).copied();
+                let Some(month) = period.or(billed).or(first_record) else {
+                    return Err(crate::error::Error::fatal(format!(
+                        "the {provider} usage invoiced but made up by no record cannot be \
+                         dated for focus.csv: its lines name no day and no billing period; \
+                         give --period"
+                    )));
+                };
+                invoice_only.push(((provider.as_str(), month), *amount));
+            }
+        }
         let billed_target = self.billed_target;
         focus(
             &self.postings(),
