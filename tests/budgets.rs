@@ -132,3 +132,24 @@ fn usage_after_the_as_of_day_is_named_not_silently_left_in_the_reports() {
     // The month to date holds the two days up to it.
     assert!(wd.read("out/forecast.csv").contains("\nmodel,m,0.000003,"));
 }
+
+#[test]
+fn the_forecast_gate_on_a_complete_month_judges_its_spend() {
+    // --period 2025-06 run after the month: no as-of day, no forecast.csv;
+    // the month's forecast is its spend, over its budget: exit 1, not a
+    // silent pass of a cron job that ran late.
+    let wd = tiny_month("forecast-complete", false);
+    let out = tiny_report(&wd, "0.000003", &["--fail-on-forecast"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!wd.path("out/forecast.csv").exists());
+    let summary = wd.read("out/summary.json");
+    assert!(
+        summary.contains(
+            "budgets: 1 over (--fail-on-forecast, the month complete: its forecast is its spend; \
+             see budget.csv)"
+        ),
+        "{summary}"
+    );
+    let out = tiny_report(&wd, "1", &["--fail-on-forecast"]);
+    assert_eq!(out.status.code(), Some(0));
+}

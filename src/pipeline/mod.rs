@@ -416,17 +416,22 @@ impl Month {
     ) {
         let verdict = sanity::judge(&self.facts(keys, config.min_match));
         let mut failed = self.checks.failed();
-        if config.fail_on_budget {
+        // A complete month (no as-of day) is forecast at its spend: the
+        // forecast gate judges the budgets as they stand.
+        let complete = config.fail_on_forecast && self.forecast.is_none();
+        if config.fail_on_budget || complete {
             let over = self
                 .budget_rows
                 .iter()
                 .flatten()
                 .filter(|r| r.status == budget::Status::Over)
                 .count();
+            let flag = match config.fail_on_budget {
+                true => "--fail-on-budget",
+                false => "--fail-on-forecast, the month complete: its forecast is its spend",
+            };
             if over > 0 {
-                failed.push(format!(
-                    "budgets: {over} over (--fail-on-budget; see budget.csv)"
-                ));
+                failed.push(format!("budgets: {over} over ({flag}; see budget.csv)"));
             }
         }
         failed.extend(verdict.failed);
