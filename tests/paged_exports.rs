@@ -264,8 +264,41 @@ fn a_projects_day_fetched_twice_with_other_amounts_is_refused_two_organisations_
         stderr.contains(
             "bill/p1.json:1: proj_a's \"gpt-4.1-2025-04-14, input\" of 2025-09-01 00:00:00 UTC \
              to 2025-09-02 00:00:00 UTC is given again, in bill/other-org.json:1: one day \
-             fetched twice (a partial fetch and the full one)? give each day once"
+             fetched twice (a partial fetch, then the full one)? give each day once"
         ),
+        "{stderr}"
+    );
+    // One project's day fetched whole (no line_item) and by line item:
+    // the same costs twice, whatever the amounts.
+    let whole = project(openai_cost_page(9, 1, false), "proj_a").replace(
+        r#""line_item": "gpt-4.1-2025-04-14, input""#,
+        r#""line_item": null"#,
+    );
+    wd.write("bill/other-org.json", &whole.replace("2.0", "0.5"));
+    let stderr = wd.fail(&RECONCILE, 2);
+    assert!(
+        stderr.contains(
+            "bill/p1.json:1: proj_a's costs of 2025-09-01 00:00:00 UTC to 2025-09-02 00:00:00 UTC \
+             are given by line item here and not by line item in bill/other-org.json:1: one day \
+             fetched twice?"
+        ),
+        "{stderr}"
+    );
+    // Grouped by API key too: one line a key, both read.
+    let keys = openai_cost_page(9, 1, false).replace(
+        r#""project_id": null}"#,
+        r#""project_id": "proj_a", "api_key_id": "key_1"}, {"object": "organization.costs.result", "amount": {"value": 0.5, "currency": "usd"}, "line_item": "gpt-4.1-2025-04-14, input", "project_id": "proj_a", "api_key_id": "key_2"}"#,
+    );
+    wd.write("bill/p1.json", &keys);
+    std::fs::remove_file(wd.path("bill/other-org.json")).unwrap();
+    wd.fail(&RECONCILE, 1);
+    let csv = wd.read("out/reconciliation.csv");
+    assert!(csv.contains(",2025-09-01,2.000000,2.500000,"), "{csv}");
+    // A page saved twice is still named as one.
+    wd.write("bill/again.json", &keys);
+    let stderr = wd.fail(&RECONCILE, 2);
+    assert!(
+        stderr.contains("line for line, as in bill/again.json:1: a page fetched or saved twice?"),
         "{stderr}"
     );
 }

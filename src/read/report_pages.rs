@@ -73,13 +73,20 @@ impl BucketsSeen {
     /// before, now noted as read at `path`:`line`; else where it was read
     /// first, said as `on line N` (the same file) or `in FILE:N`.
     pub fn again(&mut self, key: String, path: &Path, line: u64) -> Option<String> {
-        match self.0.get(&key) {
+        let place = self.seen(&key, path);
+        if place.is_none() {
+            self.0.insert(key, (path.to_path_buf(), line));
+        }
+        place
+    }
+
+    /// Where `key` was read first, said from `path` as [`BucketsSeen::again`]
+    /// says it; `None` if it was not.
+    pub fn seen(&self, key: &str, path: &Path) -> Option<String> {
+        match self.0.get(key) {
             Some((first_path, first)) if first_path == path => Some(format!("on line {first}")),
             Some((first_path, first)) => Some(format!("in {}:{first}", first_path.display())),
-            None => {
-                self.0.insert(key, (path.to_path_buf(), line));
-                None
-            }
+            None => None,
         }
     }
 }

@@ -8,6 +8,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
+use super::reader::times_text;
 use super::{
     bucket_day, bucket_days, qualifiers, token_type_named, Charge, Columns, InvoiceLine, Meter,
     Reader, RowError, ALL_USAGE,
@@ -76,7 +77,7 @@ pub(super) fn anthropic_page(
             .collect();
         let day = bucket_day(bucket.starting_at, bucket.ending_at);
         let covers = bucket_days(bucket.starting_at, bucket.ending_at);
-        let times = format!("{} to {}", bucket.starting_at, bucket.ending_at);
+        let times = times_text(bucket.starting_at, bucket.ending_at);
         for cost in bucket.results {
             let fail = |(kind, message): RowError| reader.error(line, kind, message);
             let usd = cents(&cost.amount, "amount").map_err(fail)?;
@@ -114,13 +115,9 @@ pub(super) fn anthropic_page(
                     line,
                 },
             };
-            let workspace = cost.workspace_id.as_deref();
-            reader
-                .line_once((&times, workspace), &item, line)
-                .map_err(fail)?;
             out.push(item);
         }
-        reader.bucket_once((times, workspaces), &out[before..], line)?;
+        reader.bucket_and_lines_once((&times, &workspaces), &out[before..], line)?;
     }
     Ok(())
 }
@@ -188,7 +185,7 @@ pub(super) fn analytics_page(
                 .map_err(|e| fail(("bad-json", format!("group: not an analytics group: {e}"))))?,
             None => AnalyticsGroup::default(),
         };
-        let times = format!("{} to {}", item.starting_at, item.ending_at);
+        let times = times_text(item.starting_at, item.ending_at);
         out.push(InvoiceLine {
             provider: "anthropic".into(),
             meter: anthropic_meter(group.cost_type.as_deref(), group.token_type.as_deref()),
@@ -207,7 +204,7 @@ pub(super) fn analytics_page(
             model: group.model,
             origin: reader.origin(line),
         });
-        reader.bucket_once((times, vec![group_text]), &out[out.len() - 1..], line)?;
+        reader.bucket_once((&times, &[group_text]), &out[out.len() - 1..], line)?;
     }
     Ok(())
 }

@@ -8,6 +8,7 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use super::reader::times_text;
 use super::{
     bucket_day, bucket_days, token_type_named, Charge, Columns, InvoiceLine, Meter, Reader,
     RowError, ALL_USAGE,
@@ -34,6 +35,16 @@ pub(super) struct OpenAiCost {
     amount: OpenAiAmount,
     line_item: Option<String>,
     project_id: Option<String>,
+    api_key_id: Option<String>,
+}
+
+impl OpenAiCost {
+    /// Its grouping ids (project, API key), where grouped by either.
+    fn group(&self) -> Option<String> {
+        let ids = [&self.project_id, &self.api_key_id];
+        let given: Vec<&str> = ids.into_iter().flatten().map(|id| id.trim()).collect();
+        (!given.is_empty()).then(|| given.join(" "))
+    }
 }
 
 #[derive(Deserialize)]
@@ -58,17 +69,15 @@ pub(super) fn openai_page(
     );
     for bucket in page.data {
         let before = out.len();
-        let projects: Vec<Option<String>> = bucket
-            .results
-            .iter()
-            .map(|c| c.project_id.clone())
-            .collect();
+        let groups: Vec<Option<String>> = bucket.results.iter().map(OpenAiCost::group).collect();
         let time = |t: i64| DateTime::<Utc>::from_timestamp(t, 0);
         let bounds = time(bucket.start_time).zip(time(bucket.end_time));
         let day = bounds.and_then(|(s, e)| bucket_day(s, e));
         let covers = bounds.and_then(|(s, e)| bucket_days(s, e));
-        let shown = |t: i64| time(t).map_or(t.to_string(), |t| t.to_string());
-        let times = format!("{} to {}", shown(bucket.start_time), shown(bucket.end_time));
+        let times = bounds.map_or_else(
+            || format!("{} to {}", bucket.start_time, bucket.end_time),
+            |(s, e)| times_text(s, e),
+        );
         for cost in bucket.results {
             let fail = |(kind, message): RowError| reader.error(line, kind, message);
             let raw = cost.amount.value.get();
@@ -79,13 +88,9 @@ pub(super) fn openai_page(
                 .map_err(fail)?;
             let mut item = openai_line(reader, cost.line_item.as_deref(), day, amount, line);
             item.covers = covers;
-            let project = cost.project_id.as_deref();
-            reader
-                .line_once((&times, project), &item, line)
-                .map_err(fail)?;
             out.push(item);
         }
-        reader.bucket_once((times, projects), &out[before..], line)?;
+        reader.bucket_and_lines_once((&times, &groups), &out[before..], line)?;
     }
     Ok(())
 }
@@ -181,7 +186,7 @@ pub(super) fn openai_row(
     let day = bucket_day(start, end);
     let mut item = openai_line(reader, c.get(r, "line_item"), day, amount, line);
     item.covers = bucket_days(start, end);
-    let times = format!("{start} to {end}");
+    let times = times_text(start, end);
     reader.line_once((&times, c.get(r, "project_id")), &item, line)?;
     Ok(Some(item))
 }

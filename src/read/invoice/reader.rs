@@ -4,11 +4,11 @@
 
 use std::path::Path;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
-use super::{meters, Columns, Context, InvoiceLine, RowError, RowReader};
+use super::{meters, Columns, Context, InvoiceLine, RowError, RowReader, ALL_USAGE};
 use crate::error::{Error, Result, Skips};
 use crate::model::Origin;
 use crate::read::csv_lines::check_header;
@@ -18,6 +18,16 @@ pub(super) struct Reader<'a> {
     pub(super) path: &'a Path,
     pub(super) file: u32,
     pub(super) context: &'a Context<'a>,
+}
+
+/// What a cost report's line is a cost of, its amount aside.
+fn line_identity(l: &InvoiceLine) -> impl std::fmt::Debug + '_ {
+    (&l.description, &l.model, &l.meter, &l.qualifiers)
+}
+
+/// A bucket's times, as the cost reports' checks name them.
+pub(super) fn times_text(start: DateTime<Utc>, end: DateTime<Utc>) -> String {
+    format!("{start} to {end}")
 }
 
 impl<'a> Reader<'a> {
@@ -44,15 +54,31 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// [`Reader::bucket_once`], then [`Reader::line_once`] for each line,
+    /// its group one of `groups`: ids unique across organisations.
+    pub(super) fn bucket_and_lines_once(
+        &self,
+        (times, groups): (&str, &[Option<String>]),
+        lines: &[InvoiceLine],
+        line: u64,
+    ) -> Result<()> {
+        self.bucket_once((times, groups), lines, line)?;
+        for (item, group) in lines.iter().zip(groups) {
+            (self.line_once((times, group.as_deref()), item, line))
+                .map_err(|(kind, message)| self.error(line, kind, message))?;
+        }
+        Ok(())
+    }
+
     /// Refuse a cost report's bucket given twice, in this file or another
     /// (the same times and the same lines, read on `line`: a page fetched
     /// twice by a retried pagination loop, or saved in two files), which
-    /// summed would double its days. `groups` are its results' grouping
-    /// ids (project, workspace): two projects' buckets alike are two
-    /// buckets.
+    /// summed would double its days. `groups` are its lines' grouping ids
+    /// (project and API key, workspace, an analytics item's group), one a
+    /// line: two projects' buckets alike are two buckets.
     pub(super) fn bucket_once(
         &self,
-        (times, groups): (String, Vec<Option<String>>),
+        (times, groups): (&str, &[Option<String>]),
         lines: &[InvoiceLine],
         line: u64,
     ) -> Result<()> {
@@ -61,11 +87,10 @@ impl<'a> Reader<'a> {
             return Ok(());
         }
         let content: Vec<_> = (lines.iter())
-            .map(|l| (&l.description, &l.model, &l.meter, l.amount, &l.qualifiers))
+            .map(|l| (line_identity(l), l.amount))
             .collect();
         let key = format!("{times} {groups:?} {content:?}");
-        let again = (self.context.buckets.borrow_mut()).again(key, self.path, line);
-        match again {
+        match (self.context.buckets.borrow_mut()).again(key, self.path, line) {
             Some(place) => Err(self.error(
                 line,
                 "repeated-bucket",
@@ -78,12 +103,12 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// Refuse a line of `group` (a project or workspace id: unique across
-    /// organisations) given twice for the same `times` with amounts (a day
-    /// fetched twice with other amounts: a partial fetch, then the full
-    /// one), which summed would count the project's day twice. A line with
-    /// no group, or of $0, is not compared: two organisations' reports of a
-    /// day are summed.
+    /// Refuse a line of `group` (ids unique across organisations: a
+    /// project, an API key, a workspace) given again for the same `times`
+    /// (a day fetched twice: a partial fetch, then the full one), which
+    /// summed would count the group's day twice. A line with no group, or
+    /// of $0, is not compared: two organisations' reports of a day are
+    /// summed.
     pub(super) fn line_once(
         &self,
         (times, group): (&str, Option<&str>),
@@ -96,21 +121,36 @@ impl<'a> Reader<'a> {
         if item.amount.is_zero() {
             return Ok(());
         }
-        let what = (
-            &item.description,
-            &item.model,
-            &item.meter,
-            &item.qualifiers,
-        );
-        let key = format!("{times} {group} {what:?}");
-        match (self.context.grouped_lines.borrow_mut()).again(key, self.path, line) {
+        let mut seen = self.context.grouped_lines.borrow_mut();
+        let key = format!("{times} {group} {:?}", line_identity(item));
+        if let Some(place) = seen.again(key, self.path, line) {
+            return Err((
+                "repeated-line",
+                format!(
+                    "{group}'s \"{}\" of {times} is given again, {place}: one day fetched twice \
+                     (a partial fetch, then the full one)? give each day once",
+                    item.description
+                ),
+            ));
+        }
+        // Fetched grouped by line item and not: the same costs twice,
+        // whatever the amounts.
+        let whole = item.description == ALL_USAGE;
+        let kind = |whole: bool| format!("{times} {group} whole: {whole}");
+        seen.again(kind(whole), self.path, line);
+        let ways = ["by line item", "not by line item"];
+        let (this, other) = if whole {
+            (ways[1], ways[0])
+        } else {
+            (ways[0], ways[1])
+        };
+        match seen.seen(&kind(!whole), self.path) {
             None => Ok(()),
             Some(place) => Err((
                 "repeated-line",
                 format!(
-                    "{group}'s \"{}\" of {times} is given again, {place}: one day fetched twice \
-                     (a partial fetch and the full one)? give each day once",
-                    item.description
+                    "{group}'s costs of {times} are given {this} here and {other} {place}: one \
+                     day fetched twice? give each day once"
                 ),
             )),
         }
