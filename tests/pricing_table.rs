@@ -352,8 +352,7 @@ fn a_negotiated_tables_rows_without_a_saving_list_at_their_contracted_cost() {
     for row in unsaved {
         assert_eq!(row[list], row[contracted], "{row:?}");
     }
-    // The list column still sums to the month at list prices: the
-    // contracted total plus the saving, each rounded once.
+    // The list column still sums to the month at list prices.
     let sum = |c: usize| -> i128 {
         focus[1..]
             .iter()
