@@ -153,8 +153,8 @@ pub struct Focus<'a> {
 type Charged = (Charge, u64, Decimal, Decimal);
 
 /// A provider's invoiced usage no record makes up: the provider, and the
-/// first day of the month its bill files that usage under.
-pub type InvoiceOnly<P> = (P, NaiveDate);
+/// first days of the earliest and latest month its bill files it under.
+pub type InvoiceOnly<P> = (P, (NaiveDate, NaiveDate));
 
 /// Group every posting's charges into FOCUS rows, trued up when the
 /// postings are, plus `invoice_only` (per provider, in its month) as adjustments, sorted
@@ -420,12 +420,14 @@ impl Focus<'_> {
     /// contracted cost are what was billed.
     fn adjustment_row<'r>(
         &'r self,
-        (provider, month): &'r InvoiceOnly<String>,
+        (provider, (first, last)): &'r InvoiceOnly<String>,
         amount: Micros,
     ) -> Vec<Cow<'r, str>> {
         let amount = amount.to_string();
         let provider = provider.as_str();
-        let mut columns = period_columns(*month);
+        // Billed in the latest month, charged over every month.
+        let mut columns = period_columns(*last);
+        columns[2] = period_columns(*first).swap_remove(0);
         columns[3] = columns[1].clone();
         let mut row: Vec<Cow<str>> = vec![Cow::Borrowed(provider), Cow::Borrowed("")];
         row.extend(columns.into_iter().map(Cow::Owned));

@@ -123,37 +123,41 @@ impl Month {
         self.usage.interner.text_order(&[UNATTRIBUTED, NONE])
     }
 
+    /// Under a true-up, the invoiced usage no record makes up, per
+    /// provider, over the months it is filed under: the month of
+    /// `--period`, else the earliest and latest its bill's usage lines are
+    /// filed under, else the month of the first record.
+    fn invoice_only_months(&self) -> Result<Vec<(InvoiceOnly<&str>, rust_decimal::Decimal)>> {
+        let Some(r) = (self.checks.reconciliation.as_ref()).filter(|_| self.invoice_only.is_some())
+        else {
+            return Ok(Vec::new());
+        };
+        let period = self.usage.period.as_ref().map(|p| p.first_day());
+        let first_record = || {
+            let days = self.usage.records.iter().map(|r| r.timestamp.date_naive());
+            days.min().and_then(|day| day.with_day(1))
+        };
+        let mut dated = Vec::new();
+        for (provider, &amount) in r.invoice_only_of.iter().filter(|(_, a)| !a.is_zero()) {
+            let months = (period.map(|p| (p, p)))
+                .or_else(|| r.billed_months.get(provider).copied())
+                .or_else(|| first_record().map(|m| (m, m)));
+            let Some(months) = months else {
+                return Err(crate::error::Error::fatal(format!(
+                    "the {provider} usage invoiced but made up by no record cannot be dated \
+                     for focus.csv: its lines name no day and no billing period; give --period"
+                )));
+            };
+            dated.push(((provider.as_str(), months), amount));
+        }
+        Ok(dated)
+    }
+
     /// The FOCUS rows (`focus.csv`), sorted by `text`.
     pub fn focus(&self, text: &TextOrder) -> Result<Focus<'_>> {
         let interner = &self.usage.interner;
         let table = &self.usage.pricing;
-        // Under a true-up, the invoiced usage no record makes up, per
-        // provider, in the month of --period, else the latest its bill files
-        // it under, else the month of the first record.
-        let first_record = (self
-            .usage
-            .records
-            .iter()
-            .map(|r| r.timestamp.date_naive())
-            .min())
-        .and_then(|day| day.with_day(1));
-        let period = self.usage.period.as_ref().map(|p| p.first_day());
-        let mut invoice_only: Vec<(InvoiceOnly<&str>, rust_decimal::Decimal)> = Vec::new();
-        if let Some(r) =
-            (self.checks.reconciliation.as_ref()).filter(|_| self.invoice_only.is_some())
-        {
-            for (provider, amount) in &r.invoice_only_of {
-                let billed = r.billed_month.get(provider).copied();
-                let Some(month) = period.or(billed).or(first_record) else {
-                    return Err(crate::error::Error::fatal(format!(
-                        "the {provider} usage invoiced but made up by no record cannot be \
-                         dated for focus.csv: its lines name no day and no billing period; \
-                         give --period"
-                    )));
-                };
-                invoice_only.push(((provider.as_str(), month), *amount));
-            }
-        }
+        let invoice_only = self.invoice_only_months()?;
         let billed_target = self.billed_target;
         focus(
             &self.postings(),

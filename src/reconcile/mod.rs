@@ -153,10 +153,10 @@ pub struct Reconciliation {
     factors: HashMap<(String, String, Meter), Decimal>,
     /// Invoiced usage that no usage record makes up, per provider.
     pub invoice_only_of: BTreeMap<String, Decimal>,
-    /// Per provider, the first day of the latest month its usage lines are
-    /// filed under (their billing period, else the day they cover or
-    /// start on): where its invoice-only usage is dated.
-    pub billed_month: BTreeMap<String, NaiveDate>,
+    /// Per provider, the first days of the earliest and the latest month
+    /// its usage lines are filed under (their billing period, else the
+    /// day they cover or start on): where its invoice-only usage is dated.
+    pub billed_months: BTreeMap<String, (NaiveDate, NaiveDate)>,
     /// The invoice's lines that sum over models, for the true-up's keys.
     rollups: Rollups,
 }
@@ -556,15 +556,15 @@ pub fn reconcile(
         total_diagnosis,
         factors,
         invoice_only_of,
-        billed_month: billed_months(&usage),
+        billed_months: billed_months(&usage),
         rollups,
     }
 }
 
-/// Per provider, the first day of the latest month its usage `lines` are
-/// filed under (see [`Reconciliation::billed_month`]).
-fn billed_months(lines: &[&InvoiceLine]) -> BTreeMap<String, NaiveDate> {
-    let mut months: BTreeMap<String, NaiveDate> = BTreeMap::new();
+/// Per provider, the first days of the earliest and the latest month its
+/// usage `lines` are filed under (see [`Reconciliation::billed_months`]).
+fn billed_months(lines: &[&InvoiceLine]) -> BTreeMap<String, (NaiveDate, NaiveDate)> {
+    let mut months: BTreeMap<String, (NaiveDate, NaiveDate)> = BTreeMap::new();
     for line in lines {
         let filed = (line.billing_period)
             .or(line.day)
@@ -572,8 +572,10 @@ fn billed_months(lines: &[&InvoiceLine]) -> BTreeMap<String, NaiveDate> {
         let Some(month) = filed.and_then(|d| d.with_day(1)) else {
             continue;
         };
-        let latest = months.entry(line.provider.clone()).or_insert(month);
-        *latest = month.max(*latest);
+        let (first, last) = months
+            .entry(line.provider.clone())
+            .or_insert((month, month));
+        (*first, *last) = (month.min(*first), month.max(*last));
     }
     months
 }
