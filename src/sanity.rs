@@ -112,31 +112,20 @@ pub fn judge(facts: &Facts) -> Verdict {
 }
 
 /// The warning for names of one `dimension` (the rows of its report) that
-/// differ only in case or in characters that show as nothing (a
-/// zero-width space or joiner, a no-break space), as `Acme` and `acme`:
+/// read alike on screen ([`shown_alike`]) but differ, as `Acme` and `acme`:
 /// one owner written two ways, which the reports keep apart. The names
 /// are given costliest first; the warning names the costliest group.
 pub fn look_alikes<'n>(dimension: &str, names: impl Iterator<Item = &'n str>) -> Option<String> {
-    let folded = |name: &str| -> String {
-        let seen = name
-            .chars()
-            .filter(|&c| !crate::terminal::hidden(c) && c != '\u{200d}');
-        seen.flat_map(char::to_lowercase).collect()
-    };
-    let mut groups: Vec<(String, Vec<&str>)> = Vec::new();
+    let mut groups: Vec<Vec<&str>> = Vec::new();
     let mut place: std::collections::HashMap<String, usize> = Default::default();
     for name in names.filter(|n| !crate::dimension::PLACEHOLDERS.contains(n)) {
-        let at = *place.entry(folded(name)).or_insert_with_key(|key| {
-            groups.push((key.clone(), Vec::new()));
+        let at = *place.entry(shown_alike(name)).or_insert_with(|| {
+            groups.push(Vec::new());
             groups.len() - 1
         });
-        groups[at].1.push(name);
+        groups[at].push(name);
     }
-    let alike: Vec<&Vec<&str>> = groups
-        .iter()
-        .map(|(_, g)| g)
-        .filter(|g| g.len() > 1)
-        .collect();
+    let alike: Vec<&Vec<&str>> = groups.iter().filter(|g| g.len() > 1).collect();
     let first = alike.first()?;
     let quoted: Vec<String> = first.iter().map(|n| format!("\"{n}\"")).collect();
     let more = match alike.len() {
@@ -144,10 +133,39 @@ pub fn look_alikes<'n>(dimension: &str, names: impl Iterator<Item = &'n str>) ->
         n => format!(" (and {} more such group(s))", n - 1),
     };
     Some(format!(
-        "{dimension} names that differ only in case or in characters that show as nothing: {}{more}: \
-         one {dimension} written two ways? the reports keep them apart",
+        "{dimension} names that differ only in case, spaces or characters that show as nothing: \
+         {}{more}: one {dimension} written two ways? the reports keep them apart",
         quoted.join(" and ")
     ))
+}
+
+/// `name` as it reads on screen, to compare names: in lower case, every
+/// kind of space (a no-break space, a Hangul filler) one space, runs of
+/// them one, and what shows as nothing (zero-width spaces and joiners,
+/// variation selectors, tags, soft hyphens, direction marks, controls)
+/// left out.
+fn shown_alike(name: &str) -> String {
+    let nothing = |c: char| {
+        c.is_control()
+            || matches!(
+                c,
+                '\u{ad}' | '\u{34f}' | '\u{61c}' | '\u{180e}' | '\u{200b}'..='\u{200f}'
+                    | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}'
+                    | '\u{fe00}'..='\u{fe0f}' | '\u{e0000}'..='\u{e007f}'
+            )
+    };
+    let space = |c: char| {
+        c.is_whitespace() || matches!(c, '\u{115f}' | '\u{1160}' | '\u{3164}' | '\u{ffa0}')
+    };
+    let mut shown = String::with_capacity(name.len());
+    for c in name.chars().filter(|&c| !nothing(c)) {
+        if !space(c) {
+            shown.extend(c.to_lowercase());
+        } else if !shown.ends_with(' ') {
+            shown.push(' ');
+        }
+    }
+    shown
 }
 
 /// A percentage, rounded to one decimal place for the message.
@@ -204,7 +222,7 @@ mod tests {
     use super::look_alikes;
 
     #[test]
-    fn names_alike_but_for_case_or_invisible_characters_are_named() {
+    fn names_alike_but_for_case_spaces_or_invisible_characters_are_named() {
         let names = [
             "acme",
             "globex",
@@ -217,7 +235,7 @@ mod tests {
         let warning = look_alikes("tenant", names.into_iter()).unwrap();
         assert_eq!(
             warning,
-            "tenant names that differ only in case or in characters that show as nothing: \
+            "tenant names that differ only in case, spaces or characters that show as nothing: \
              \"acme\" and \"Acme\" and \"ac\u{200b}me\": one tenant written two ways? the \
              reports keep them apart"
         );
@@ -230,5 +248,12 @@ mod tests {
             look_alikes("feature", ["search", "chat", "(none)"].into_iter()),
             None
         );
+        // A no-break space reads as a space, not as nothing; a variation
+        // selector as nothing.
+        let spaces = ["acme corp", "acmecorp", "acme\u{a0}corp", "acme  corp"];
+        let warning = look_alikes("tenant", spaces.into_iter()).unwrap();
+        let named = ": \"acme corp\" and \"acme\u{a0}corp\" and \"acme  corp\":";
+        assert!(warning.contains(named), "{warning}");
+        assert!(look_alikes("tool", ["\u{2b50}", "\u{2b50}\u{fe0f}"].into_iter()).is_some());
     }
 }

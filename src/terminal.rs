@@ -15,7 +15,7 @@ use std::fmt::Write;
 /// space (a zero-width space, a byte-order mark, a no-break space, a soft
 /// hyphen, a line separator), so `ac\u{200b}me` over its budget would read
 /// as `acme`. The zero-width joiner stays: emoji are made with it.
-pub fn hidden(c: char) -> bool {
+fn hidden(c: char) -> bool {
     c.is_control()
         || matches!(
             c,
