@@ -182,6 +182,39 @@ pub fn apportion(exact: &[Decimal], target: Micros) -> Result<Vec<Micros>> {
     Ok(cells)
 }
 
+/// [`apportion`] beside a column already split: a cell whose exact amount
+/// equals its neighbour's in `beside` (that column's exact amounts and
+/// cells) takes the neighbour's cell, so the two never differ where their
+/// amounts do not (a row with no saving, usage repriced at its own
+/// price), and the other cells split what is left of `target`. Where what
+/// is left cannot be split so (a few other cells beside many neighbours
+/// all rounded one way), the column is split whole.
+pub fn apportion_beside(
+    exact: &[Decimal],
+    target: Micros,
+    beside: (&[Decimal], &[Micros]),
+) -> Result<Vec<Micros>> {
+    let same: Vec<bool> = (exact.iter().zip(beside.0)).map(|(a, b)| a == b).collect();
+    let taken: i128 = (same.iter().zip(beside.1))
+        .filter(|(same, _)| **same)
+        .map(|(_, cell)| cell.0)
+        .sum();
+    let others: Vec<Decimal> = (exact.iter().zip(&same))
+        .filter(|(_, same)| !**same)
+        .map(|(amount, _)| *amount)
+        .collect();
+    let Ok(other_cells) = apportion(&others, Micros(target.0 - taken)) else {
+        return apportion(exact, target);
+    };
+    let mut other_cells = other_cells.into_iter();
+    Ok((same.iter().zip(beside.1))
+        .map(|(same, cell)| match same {
+            true => *cell,
+            false => other_cells.next().expect("a cell for each other amount"),
+        })
+        .collect())
+}
+
 /// `exact` amounts as a column of micro-dollars summing to the rounding of
 /// their own sum, by largest remainder ([`apportion`]); a rounding of the
 /// sum always splits.
@@ -263,5 +296,32 @@ mod tests {
     #[test]
     fn impossible_target_is_a_conservation_error() {
         assert!(apportion(&[d("1")], Micros(2_000_000)).is_err());
+    }
+
+    #[test]
+    fn a_column_beside_another_keeps_its_cells_where_the_amounts_agree() {
+        let beside = |other: &[&str], mine: &[&str]| {
+            let other: Vec<Decimal> = other.iter().map(|a| d(a)).collect();
+            let mine: Vec<Decimal> = mine.iter().map(|a| d(a)).collect();
+            let cells = round_column(&other);
+            let target = Micros::round(mine.iter().sum());
+            (
+                cells.clone(),
+                apportion_beside(&mine, target, (&other, &cells)).unwrap(),
+            )
+        };
+        // Contracted 0.4 + 0.4 + 0.4 µ$ (one rounds up); the third row
+        // lists at 0.05: the first two keep their cells, the third takes
+        // what is left of the 0.85 µ$ total rounded, never below zero.
+        let (cells, list) = beside(&["0.0000004"; 3], &["0.0000004", "0.0000004", "0.00000005"]);
+        assert_eq!(cells, [Micros(1), Micros(0), Micros(0)]);
+        assert_eq!(list, [Micros(1), Micros(0), Micros(0)]);
+        // Two neighbours of 0.45 rounded up (1.8 µ$ in all) beside a cell
+        // of 0: what is left, 1 − 2, cannot be split, so the column is
+        // split whole.
+        let other = ["0.00000045"; 4];
+        let (cells, list) = beside(&other, &["0.00000045", "0.00000045", "0.00000045", "0"]);
+        assert_eq!(cells, [Micros(1), Micros(1), Micros(0), Micros(0)]);
+        assert_eq!(list, [Micros(1), Micros(0), Micros(0), Micros(0)]);
     }
 }

@@ -43,7 +43,7 @@ use crate::error::Result;
 use crate::hash::{DenseMap, FastMap, SharedKeyMap};
 use crate::intern::{Interner, Sym, TextOrder};
 use crate::model::TokenType;
-use crate::money::{apportion, round_column, Micros};
+use crate::money::{apportion, apportion_beside, round_column, Micros};
 use crate::posting::{Posting, Postings, RuleOwner};
 use crate::price::{per_million, Lookup, PriceTable};
 
@@ -351,7 +351,11 @@ fn finish<'a>(
         round_column(&exact)
     };
     let contracted = column(|s| s.contracted);
-    let list = list_column(rows.values(), &contracted);
+    // A row without a saving lists at its contracted cell.
+    let (listed, costs): (Vec<Decimal>, Vec<Decimal>) =
+        rows.values().map(|s| (s.list, s.contracted)).unzip();
+    let list_total = Micros::round(listed.iter().sum());
+    let list = apportion_beside(&listed, list_total, (&costs, &contracted))?;
     let mut billed: Vec<Decimal> = rows.values().map(|s| s.billed).collect();
     let only: Vec<&(InvoiceOnly<&str>, Decimal)> =
         invoice_only.iter().filter(|(_, a)| !a.is_zero()).collect();
@@ -374,33 +378,6 @@ fn finish<'a>(
         currency: String::new(),
         interner,
     })
-}
-
-/// The list column: each row's list cost rounded down or up, summing to
-/// the month at list prices; a row with no saving (its list cost its
-/// contracted cost) takes its `contracted` cell, and the rows with one
-/// are split over what is left, by largest remainder. Where what is left
-/// cannot be split so (a few rows with a saving beside many without, all
-/// rounded one way), the column is split whole, as the others are.
-fn list_column<'s>(sums: impl Iterator<Item = &'s Sums>, contracted: &[Micros]) -> Vec<Micros> {
-    let exact: Vec<(Decimal, bool)> = sums.map(|s| (s.list, s.list != s.contracted)).collect();
-    let listed: Vec<Decimal> = exact.iter().map(|&(list, _)| list).collect();
-    let target = Micros::round(listed.iter().sum());
-    let unsaved: i128 = (exact.iter().zip(contracted))
-        .filter(|((_, saving), _)| !saving)
-        .map(|(_, cell)| cell.0)
-        .sum();
-    let saved: Vec<Decimal> = exact.iter().filter(|e| e.1).map(|e| e.0).collect();
-    let Ok(mut saved_cells) = apportion(&saved, Micros(target.0 - unsaved)) else {
-        return round_column(&listed);
-    };
-    saved_cells.reverse();
-    (exact.iter().zip(contracted))
-        .map(|((_, saving), &cell)| match saving {
-            true => saved_cells.pop().expect("a cell per row with a saving"),
-            false => cell,
-        })
-        .collect()
 }
 
 impl Focus<'_> {
@@ -551,47 +528,4 @@ fn period_columns(day: NaiveDate) -> Vec<String> {
     [month, next_month, day, next_day]
         .map(|d| format!("{d}T00:00:00Z"))
         .to_vec()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn sums(list: &str, contracted: &str) -> Sums {
-        Sums {
-            list: list.parse().unwrap(),
-            contracted: contracted.parse().unwrap(),
-            ..Sums::default()
-        }
-    }
-
-    #[test]
-    fn rows_without_a_saving_list_at_their_contracted_cell_and_the_rest_take_what_is_left() {
-        // Contracted 0.0000004 + 0.0000004 + 0.0000004 = 1.2 µ$: one row
-        // rounds up. The third row lists at 0.00000005: 0 or 1 µ$, never
-        // below; the column sums to the list total, 0.85 µ$ rounded: 1.
-        let rows = [
-            sums("0.0000004", "0.0000004"),
-            sums("0.0000004", "0.0000004"),
-            sums("0.00000005", "0.0000004"),
-        ];
-        let contracted = round_column(&rows.iter().map(|s| s.contracted).collect::<Vec<_>>());
-        assert_eq!(contracted, [Micros(1), Micros(0), Micros(0)]);
-        let list = list_column(rows.iter(), &contracted);
-        assert_eq!(list, [Micros(1), Micros(0), Micros(0)]);
-        // The unsaved rows rounded up beyond what the saved row can give
-        // back: the column is split whole.
-        // (1.8 µ$ contracted: two ups, both to unsaved rows of 0.45; the
-        // list, 1.35 µ$, rounds to 1.)
-        let rows = [
-            sums("0.00000045", "0.00000045"),
-            sums("0.00000045", "0.00000045"),
-            sums("0.00000045", "0.00000045"),
-            sums("0", "0.00000045"),
-        ];
-        let contracted = round_column(&rows.iter().map(|s| s.contracted).collect::<Vec<_>>());
-        assert_eq!(contracted, [Micros(1), Micros(1), Micros(0), Micros(0)]);
-        let list = list_column(rows.iter(), &contracted);
-        assert_eq!(list, [Micros(1), Micros(0), Micros(0), Micros(0)]);
-    }
 }

@@ -22,7 +22,7 @@ use rust_decimal::Decimal;
 use crate::dimension::Dimension;
 use crate::error::{Error, Result};
 use crate::model::GLOBAL;
-use crate::money::{apportion, ratio, Micros};
+use crate::money::{apportion, apportion_beside, ratio, Micros};
 use crate::price::{PriceEntry, Qualifiers, FREE_SUFFIX};
 use saved::{unit_size, Charged, Line, Saved};
 
@@ -313,8 +313,12 @@ fn rows(values: BTreeMap<String, Sums>, total: &DiffRow) -> Result<Vec<DiffRow>>
         apportion(&exact, target)
     };
     let prev = column(|s| s.prev, total.prev)?;
-    let repriced = column(|s| s.repriced, total.repriced)?;
     let cur = column(|s| s.cur, total.cur)?;
+    // Usage repriced at its own price (all volume) keeps its cell: no
+    // price effect of a micro-dollar from two roundings.
+    let (repriced, costs): (Vec<Decimal>, Vec<Decimal>) =
+        values.values().map(|s| (s.repriced, s.cur)).unzip();
+    let repriced = apportion_beside(&repriced, total.repriced, (&costs, &cur))?;
     let mut rows: Vec<DiffRow> = values
         .into_iter()
         .enumerate()
