@@ -337,3 +337,41 @@ fn rows(values: BTreeMap<String, Sums>, total: &DiffRow) -> Result<Vec<DiffRow>>
     rows.sort_by(|a, b| (b.delta().0.abs(), &a.value).cmp(&(a.delta().0.abs(), &b.value)));
     Ok(rows)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_value_repriced_at_its_own_cost_has_no_price_effect() {
+        // Tenant a's 0.4 µ$ reprices at its own cost; b's 0.4 µ$ was 0.8
+        // at last month's rates. This month's column rounds a up (the
+        // earlier of two alike); the repriced column, rounded alone, gave
+        // its one micro-dollar to b: a price effect of +1 µ$ for a.
+        let sums = |cur: &str, repriced: &str| Sums {
+            cur: cur.parse().unwrap(),
+            repriced: repriced.parse().unwrap(),
+            in_cur: true,
+            ..Sums::default()
+        };
+        let values = BTreeMap::from([
+            ("a".to_string(), sums("0.0000004", "0.0000004")),
+            ("b".to_string(), sums("0.0000004", "0.0000008")),
+        ]);
+        let total = DiffRow {
+            value: "total".to_string(),
+            prev: Micros(0),
+            repriced: Micros(1),
+            cur: Micros(1),
+            status: Status::Changed,
+        };
+        let rows = rows(values, &total).unwrap();
+        let a = rows.iter().find(|r| r.value == "a").unwrap();
+        assert_eq!(
+            (a.cur, a.repriced, a.price()),
+            (Micros(1), Micros(1), Micros(0))
+        );
+        let b = rows.iter().find(|r| r.value == "b").unwrap();
+        assert_eq!((b.cur, b.repriced), (Micros(0), Micros(0)));
+    }
+}
