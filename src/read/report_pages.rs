@@ -73,21 +73,29 @@ impl BucketsSeen {
     /// before, now noted as read at `path`:`line`; else where it was read
     /// first, said as `on line N` (the same file) or `in FILE:N`.
     pub fn again(&mut self, key: String, path: &Path, line: u64) -> Option<String> {
-        let place = self.seen(&key, path);
-        if place.is_none() {
-            self.0.insert(key, (path.to_path_buf(), line));
+        match self.0.get(&key) {
+            Some(first) => Some(place(first, path)),
+            None => {
+                self.0.insert(key, (path.to_path_buf(), line));
+                None
+            }
         }
-        place
     }
 
     /// Where `key` was read first, said from `path` as [`BucketsSeen::again`]
-    /// says it; `None` if it was not.
-    pub fn seen(&self, key: &str, path: &Path) -> Option<String> {
-        match self.0.get(key) {
-            Some((first_path, first)) if first_path == path => Some(format!("on line {first}")),
-            Some((first_path, first)) => Some(format!("in {}:{first}", first_path.display())),
-            None => None,
-        }
+    /// says it; `None` if it was not, or only on `path`:`line` itself.
+    pub fn seen_elsewhere(&self, key: &str, path: &Path, line: u64) -> Option<String> {
+        let first = self.0.get(key)?;
+        (*first != (path.to_path_buf(), line)).then(|| place(first, path))
+    }
+}
+
+/// A place read first, said from `path`: `on line N` (the same file) or
+/// `in FILE:N`.
+fn place((first_path, first): &(PathBuf, u64), path: &Path) -> String {
+    match first_path == path {
+        true => format!("on line {first}"),
+        false => format!("in {}:{first}", first_path.display()),
     }
 }
 

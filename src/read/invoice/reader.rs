@@ -133,8 +133,9 @@ impl<'a> Reader<'a> {
                 ),
             ));
         }
-        // Fetched grouped by line item and not: the same costs twice,
-        // whatever the amounts.
+        // Fetched grouped by line item and not (in two buckets: a page
+        // grouped by line item may hold a result of none): the same costs
+        // twice, whatever the amounts.
         let whole = item.description == ALL_USAGE;
         let kind = |whole: bool| format!("{times} {group} whole: {whole}");
         seen.again(kind(whole), self.path, line);
@@ -144,7 +145,7 @@ impl<'a> Reader<'a> {
         } else {
             (ways[0], ways[1])
         };
-        match seen.seen(&kind(!whole), self.path) {
+        match seen.seen_elsewhere(&kind(!whole), self.path, line) {
             None => Ok(()),
             Some(place) => Err((
                 "repeated-line",
