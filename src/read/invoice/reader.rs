@@ -25,6 +25,13 @@ fn line_identity(l: &InvoiceLine) -> impl std::fmt::Debug + '_ {
     (&l.description, &l.model, &l.meter, &l.qualifiers)
 }
 
+/// The group a line of `group` is compared under: none for a line with no
+/// group, or of $0.
+fn compared<'g>(group: Option<&'g str>, item: &InvoiceLine) -> Option<&'g str> {
+    let group = group.map(str::trim).filter(|g| !g.is_empty())?;
+    (!item.amount.is_zero()).then_some(group)
+}
+
 /// A bucket's times, as the cost reports' checks name them.
 pub(super) fn times_text(start: DateTime<Utc>, end: DateTime<Utc>) -> String {
     format!("{start} to {end}")
@@ -54,8 +61,9 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// [`Reader::bucket_once`], then [`Reader::line_once`] for each line,
-    /// its group one of `groups`: ids unique across organisations.
+    /// [`Reader::bucket_once`], then [`Reader::line_once`] and
+    /// [`Reader::grouping_once`] for each line, its group one of `groups`:
+    /// ids unique across organisations.
     pub(super) fn bucket_and_lines_once(
         &self,
         (times, groups): (&str, &[Option<String>]),
@@ -66,6 +74,9 @@ impl<'a> Reader<'a> {
         for (item, group) in lines.iter().zip(groups) {
             (self.line_once((times, group.as_deref()), item, line))
                 .map_err(|(kind, message)| self.error(line, kind, message))?;
+            if let Some(group) = compared(group.as_deref(), item) {
+                self.grouping_once((times, group), item, line)?;
+            }
         }
         Ok(())
     }
@@ -115,46 +126,59 @@ impl<'a> Reader<'a> {
         item: &InvoiceLine,
         line: u64,
     ) -> Result<(), RowError> {
-        let Some(group) = group.map(str::trim).filter(|g| !g.is_empty()) else {
+        let Some(group) = compared(group, item) else {
             return Ok(());
         };
-        if item.amount.is_zero() {
-            return Ok(());
-        }
-        let mut seen = self.context.grouped_lines.borrow_mut();
         let key = format!("{times} {group} {:?}", line_identity(item));
-        if let Some(place) = seen.again(key, self.path, line) {
-            return Err((
+        let mut seen = self.context.grouped_lines.borrow_mut();
+        match seen.again(key, self.path, line) {
+            None => Ok(()),
+            Some(place) => Err((
                 "repeated-line",
                 format!(
                     "{group}'s \"{}\" of {times} is given again, {place}: one day fetched twice \
                      (a partial fetch, then the full one)? give each day once",
                     item.description
                 ),
-            ));
+            )),
         }
-        // Fetched grouped by line item and not (in two buckets: a page
-        // grouped by line item may hold a result of none): the same costs
-        // twice, whatever the amounts.
+    }
+
+    /// Refuse the lines of `group` given by line item in one bucket and
+    /// not in another of the same `times` (read on `line`): the same costs
+    /// fetched twice, whatever the amounts. A page grouped by line item
+    /// may hold a result of none, so one bucket is never compared with
+    /// itself.
+    fn grouping_once(
+        &self,
+        (times, group): (&str, &str),
+        item: &InvoiceLine,
+        line: u64,
+    ) -> Result<()> {
         let whole = item.description == ALL_USAGE;
         let kind = |whole: bool| format!("{times} {group} whole: {whole}");
-        seen.again(kind(whole), self.path, line);
+        let place = {
+            let mut seen = self.context.grouped_lines.borrow_mut();
+            seen.again(kind(whole), self.path, line);
+            seen.seen_elsewhere(&kind(!whole), self.path, line)
+        };
+        let Some(place) = place else {
+            return Ok(());
+        };
         let ways = ["by line item", "not by line item"];
         let (this, other) = if whole {
             (ways[1], ways[0])
         } else {
             (ways[0], ways[1])
         };
-        match seen.seen_elsewhere(&kind(!whole), self.path, line) {
-            None => Ok(()),
-            Some(place) => Err((
-                "repeated-line",
-                format!(
-                    "{group}'s costs of {times} are given {this} here and {other} {place}: one \
-                     day fetched twice? give each day once"
-                ),
-            )),
-        }
+        Err(self.error(
+            line,
+            "repeated-line",
+            format!(
+                "{group}'s costs of {times} are given {this} here and {other} {place}: one day \
+                 fetched twice? give each day once"
+            ),
+        ))
     }
 
     pub(super) fn error(&self, line: u64, kind: &'static str, message: String) -> Error {
