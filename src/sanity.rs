@@ -22,8 +22,8 @@ pub struct Facts<'a> {
     pub months: &'a BTreeMap<String, u64>,
     /// Usage records in the period.
     pub usage_records: u64,
-    /// Spans read.
-    pub spans: u64,
+    /// Spans read, and those whose parent no span file holds.
+    pub spans: (u64, u64),
     /// Inference calls, and how many carry a join attribute.
     pub calls: (u64, u64),
     /// Cost of the records in the period, and of those that joined no span.
@@ -59,7 +59,7 @@ pub fn judge(facts: &Facts) -> Verdict {
     if facts.usage_records == 0 && (gated || (facts.period.is_some() && !facts.months.is_empty())) {
         verdict.failed.push(no_usage(facts));
     }
-    if facts.spans == 0 && gated {
+    if facts.spans.0 == 0 && gated {
         verdict.failed.push(format!(
             "no span was read from the {} span file(s): check --spans",
             facts.span_files.len()
@@ -97,6 +97,16 @@ pub fn judge(facts: &Facts) -> Verdict {
             ),
         ] {
             let share = pct(none, total);
+            let unseen = pct(none + unattributed, total);
+            if share <= Decimal::from(50) && unseen > Decimal::from(50) && facts.spans.0 > 0 {
+                verdict.warnings.push(format!(
+                    "{} % of the cost has no {dimension}: {} % joined no span (unattributed.csv) \
+                     and {} % joined calls that name none",
+                    shown(unseen),
+                    shown(pct(unattributed, total)),
+                    shown(share)
+                ));
+            }
             if share > Decimal::from(50) {
                 let root = sampled().root.iter().take(20).cloned().collect::<Vec<_>>();
                 verdict.warnings.push(format!(
@@ -108,7 +118,22 @@ pub fn judge(facts: &Facts) -> Verdict {
             }
         }
     }
+    verdict.warnings.extend(orphans(facts.spans));
     verdict
+}
+
+/// The warning for a month where more than one span in ten has a parent
+/// no span file holds (`spans`: read, and such): a span file missing, or
+/// traces cut by their export, whose calls inherit nothing from above.
+fn orphans((spans, orphans): (u64, u64)) -> Option<String> {
+    (orphans * 10 > spans).then(|| {
+        format!(
+            "{orphans} of {spans} spans ({} %) have a parent no span file holds: a span file \
+             missing, or traces cut by their export? their calls inherit no tenant, feature or \
+             agent from above them",
+            shown(pct(Decimal::from(orphans), Decimal::from(spans)))
+        )
+    })
 }
 
 /// The warning for names of one `dimension` (the rows of its report) that

@@ -548,7 +548,7 @@ impl Month {
             period: self.summary.period.clone(),
             months: &self.intake.months,
             usage_records: self.intake.counts.usage_records,
-            spans: self.intake.counts.spans,
+            spans: (self.intake.counts.spans, self.intake.counts.orphan_spans),
             calls: (calls.len() as u64, self.joined.keyed_calls),
             cost: (
                 self.ledger.total.cost.total(),
