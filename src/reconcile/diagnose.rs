@@ -62,20 +62,12 @@ pub(super) fn diagnose(lines: &mut [Line], tolerance: &Tolerance, daily: bool) -
         .fold(None, |range: Option<(NaiveDate, NaiveDate)>, d| {
             Some(range.map_or((d, d), |(lo, hi)| (lo.min(d), hi.max(d))))
         });
-    let mut start = 0;
-    while start < lines.len() {
-        let k = &lines[start].key;
-        let group_key = (k.provider.clone(), k.model.clone(), k.meter.clone());
-        let end = start
-            + lines[start..]
-                .iter()
-                .take_while(|l| {
-                    (&l.key.provider, &l.key.model, &l.key.meter)
-                        == (&group_key.0, &group_key.1, &group_key.2)
-                })
-                .count();
+    let whole_bills = whole_bill_ratios(lines);
+    for (start, end) in groups(lines) {
         let group = &mut lines[start..end];
         let (amounts, ratio) = group_month(group);
+        let whole_bill = whole_bills.get(&group[0].key.provider);
+        let step = ratio.is_none().then(|| step(group)).flatten();
         let (computed, invoiced) = (amounts.computed, amounts.invoiced);
         // Days off in both directions while the month agrees: amounts moved
         // between days.
@@ -97,15 +89,118 @@ pub(super) fn diagnose(lines: &mut [Line], tolerance: &Tolerance, daily: bool) -
                         .into()
                 }
                 Status::MissingInInvoice | Status::MissingInUsage => missing(line, invoiced_days),
-                _ => match ratio {
-                    Some(r) => rate_diagnosis(r, &amounts, line.key.meter.token_type()),
-                    None => String::new(),
+                _ => match (whole_bill, ratio, &step) {
+                    (Some(&(r, groups)), _, _) => {
+                        whole_bill_diagnosis(r, &line.key.provider, groups)
+                    }
+                    (_, Some(r), _) => {
+                        rate_diagnosis(r, &amounts, line.key.meter.token_type(), "on every line")
+                    }
+                    (_, _, Some((day, r, after))) if line.key.day >= Some(*day) => {
+                        step_diagnosis(*day, *r, after, line.key.meter.token_type())
+                    }
+                    _ => String::new(),
                 },
             };
         }
-        start = end;
     }
     month_drifts
+}
+
+/// Each (provider, model, token type) group's lines, as ranges of `lines`
+/// (sorted by those three).
+fn groups(lines: &[Line]) -> Vec<(usize, usize)> {
+    let mut ranges = Vec::new();
+    let mut start = 0;
+    while start < lines.len() {
+        let k = &lines[start].key;
+        let same = |l: &&Line| {
+            (&l.key.provider, &l.key.model, &l.key.meter) == (&k.provider, &k.model, &k.meter)
+        };
+        let end = start + lines[start..].iter().take_while(same).count();
+        ranges.push((start, end));
+        start = end;
+    }
+    ranges
+}
+
+/// Two ratios alike: to 0.1 % of the first.
+fn alike(a: Decimal, b: Decimal) -> bool {
+    (a - b).abs() <= a.abs() * Decimal::new(1, 3)
+}
+
+/// The providers every one of whose groups (of two models or more) is off
+/// the invoice by one ratio on every line: that ratio and how many groups.
+/// Not one rate but the whole bill differs (one model's rates all off
+/// alike are that entry's, per 1K read as per 1M).
+fn whole_bill_ratios(lines: &[Line]) -> HashMap<String, (Decimal, usize)> {
+    let mut per_provider: BTreeMap<&str, Vec<(&str, Option<Decimal>)>> = BTreeMap::new();
+    for (start, end) in groups(lines) {
+        let group = &lines[start..end];
+        let failing = group.iter().any(|l| l.status == Status::Drift);
+        let ratio = group_month(group).1.filter(|_| failing);
+        let key = &group[0].key;
+        per_provider
+            .entry(&key.provider)
+            .or_default()
+            .push((&key.model, ratio));
+    }
+    let uniform = |groups: &[(&str, Option<Decimal>)]| {
+        let first = groups[0].1?;
+        let all = groups
+            .iter()
+            .all(|(_, r)| r.is_some_and(|r| alike(first, r)));
+        let models = groups.iter().any(|(model, _)| *model != groups[0].0);
+        (all && models && !alike(Decimal::ONE, first)).then_some((first, groups.len()))
+    };
+    (per_provider.into_iter())
+        .filter_map(|(provider, ratios)| Some((provider.to_string(), uniform(&ratios)?)))
+        .collect()
+}
+
+/// The diagnosis of a provider whose whole bill is off by `ratio` over
+/// `groups` (models and token types).
+fn whole_bill_diagnosis(ratio: Decimal, provider: &str, groups: usize) -> String {
+    let ratio = ratio.round_dp(4).normalize();
+    format!(
+        "computed is {ratio}× the invoice on every line of every {provider} model and token type ({groups} \
+         of them): not one rate but the whole bill differs; another organisation's or project's \
+         costs in the invoice, an invoice in another currency, or usage exports missing the same \
+         share of every day?{}",
+        cents_hint(ratio)
+    )
+}
+
+/// A group whose lines agree with the invoice up to a day and, from it
+/// on, are off by one ratio on every line (a price change the pricing
+/// table lacks): that day, the ratio, and the amounts from it on.
+fn step(group: &[Line]) -> Option<(NaiveDate, Decimal, Amounts)> {
+    let mut days: Vec<(NaiveDate, Decimal)> = (group.iter())
+        .map(|l| Some((l.key.day?, l.computed.checked_div(l.invoiced)?)))
+        .collect::<Option<_>>()?;
+    days.sort_by_key(|&(day, _)| day);
+    let first_off = days.iter().position(|&(_, r)| !alike(Decimal::ONE, r))?;
+    let (day, ratio) = days[first_off];
+    let constant = days[first_off..].iter().all(|&(_, r)| alike(ratio, r));
+    if first_off == 0 || !constant {
+        return None;
+    }
+    let after: Vec<Line> = group
+        .iter()
+        .filter(|l| l.key.day >= Some(day))
+        .cloned()
+        .collect();
+    Some((day, ratio, group_month(&after).0))
+}
+
+/// The diagnosis of a line of a group off from `day` on by `ratio`.
+fn step_diagnosis(day: NaiveDate, ratio: Decimal, after: &Amounts, t: Option<TokenType>) -> String {
+    let scope = format!("on every line from {day} on, the days before agreeing");
+    format!(
+        "{}: a price change on {day} that pricing.toml lacks? add the new rate with \
+         effective_from = {day}",
+        rate_diagnosis(ratio, after, t, &scope)
+    )
 }
 
 /// A (provider, model, token type) group's month: its amounts, and the
@@ -127,11 +222,8 @@ fn group_month(group: &[Line]) -> (Amounts, Option<Decimal>) {
         .filter(|l| !l.computed.is_zero())
         .filter_map(|l| l.computed.checked_div(l.invoiced))
         .collect();
-    let constant = !both.is_empty()
-        && both.len() == group.len()
-        && both
-            .iter()
-            .all(|r| (*r - both[0]).abs() <= both[0] * Decimal::new(1, 3));
+    let constant =
+        !both.is_empty() && both.len() == group.len() && both.iter().all(|&r| alike(both[0], r));
     let amounts = Amounts {
         computed,
         invoiced,
@@ -146,7 +238,10 @@ fn group_month(group: &[Line]) -> (Amounts, Option<Decimal>) {
 fn month_drift(group: &[Line], amounts: &Amounts, ratio: Option<Decimal>) -> String {
     let k = &group[0].key;
     let rate = ratio.map_or_else(String::new, |r| {
-        format!(": {}", rate_diagnosis(r, amounts, k.meter.token_type()))
+        format!(
+            ": {}",
+            rate_diagnosis(r, amounts, k.meter.token_type(), "on every line")
+        )
     });
     format!(
         "{} {} {}: every day within the tolerance, the month not (computed ${}, invoiced ${}){rate}",
@@ -204,9 +299,11 @@ fn per_million(usd: Decimal, tokens: u128) -> String {
     }
 }
 
-fn rate_diagnosis(ratio: Decimal, a: &Amounts, t: Option<TokenType>) -> String {
+/// The diagnosis of lines `scope` describes, off by `ratio`: the rate the
+/// invoice implies beside the table's (`a`: their amounts).
+fn rate_diagnosis(ratio: Decimal, a: &Amounts, t: Option<TokenType>, scope: &str) -> String {
     let ratio = ratio.round_dp(4).normalize();
-    let mut text = format!("computed is {ratio}× the invoice on every line");
+    let mut text = format!("computed is {ratio}× the invoice {scope}");
     let (long_tokens, long_cost) = a.long;
     match t.filter(|_| a.tokens > 0) {
         // Two rates behind the line: name both, never their blend.
@@ -235,15 +332,19 @@ fn rate_diagnosis(ratio: Decimal, a: &Amounts, t: Option<TokenType>) -> String {
         }
         None => {}
     }
+    text + cents_hint(ratio)
+}
+
+/// At a ratio of about 100 (or 1/100), that cents look read as dollars.
+fn cents_hint(ratio: Decimal) -> &'static str {
     let hundred = Decimal::ONE_HUNDRED;
-    if (ratio - hundred).abs() < Decimal::ONE
-        || ratio
-            .checked_mul(hundred)
-            .is_some_and(|r| (r - Decimal::ONE).abs() < Decimal::new(1, 2))
-    {
-        text += "; a factor of 100 suggests cents read as dollars (or the reverse)";
+    let cents = (ratio - hundred).abs() < Decimal::ONE
+        || (ratio.checked_mul(hundred))
+            .is_some_and(|r| (r - Decimal::ONE).abs() < Decimal::new(1, 2));
+    match cents {
+        true => "; a factor of 100 suggests cents read as dollars (or the reverse)",
+        false => "",
     }
-    text
 }
 
 /// A failing per-request line some of whose requests pricing.toml's free
@@ -263,6 +364,84 @@ pub(super) fn name_free_requests(lines: &mut [Line], free: &HashMap<LineKey, u12
              and priced at $0, but the invoice charges more: the allowance may be used up \
              elsewhere (another project or key shares it) or count its days from another \
              hour; --true-up bills what the invoice says"
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A line of `model`'s input on June `day`: 1M tokens, `computed`
+    /// against `invoiced`.
+    fn line(model: &str, day: u32, computed: i64, invoiced: i64) -> Line {
+        let drifts = computed != invoiced;
+        Line {
+            key: LineKey {
+                provider: "openai".into(),
+                model: model.into(),
+                meter: Meter::Tokens(TokenType::Input),
+                day: NaiveDate::from_ymd_opt(2025, 6, day),
+            },
+            computed: Decimal::from(computed),
+            invoiced: Decimal::from(invoiced),
+            list: None,
+            tokens: 1_000_000,
+            long_context: (0, Decimal::ZERO),
+            status: if drifts { Status::Drift } else { Status::Ok },
+            diagnosis: String::new(),
+            description: None,
+        }
+    }
+
+    const TOLERANCE: Tolerance = Tolerance {
+        pct: Decimal::ZERO,
+        usd: Decimal::ZERO,
+    };
+
+    #[test]
+    fn a_price_change_the_table_lacks_is_named_by_its_day() {
+        // o3 at $10 all month; the invoice at $2 from June 10th.
+        let mut lines: Vec<Line> = (8..=12)
+            .map(|day| line("o3", day, 10, if day < 10 { 10 } else { 2 }))
+            .collect();
+        diagnose(&mut lines, &TOLERANCE, true);
+        assert_eq!(lines[0].diagnosis, "");
+        assert_eq!(
+            lines[2].diagnosis,
+            "computed is 5× the invoice on every line from 2025-06-10 on, the days before \
+             agreeing: the input rate looks wrong; the invoice implies $2 per 1M tokens, the \
+             pricing table charged $10: a price change on 2025-06-10 that pricing.toml lacks? \
+             add the new rate with effective_from = 2025-06-10"
+        );
+        assert_eq!(lines[4].diagnosis, lines[2].diagnosis);
+    }
+
+    #[test]
+    fn every_model_of_a_provider_off_alike_is_the_whole_bill_not_a_rate() {
+        let mut lines = vec![
+            line("gpt-4.1", 1, 3, 4),
+            line("o3", 1, 30, 40),
+            line("o3", 2, 6, 8),
+        ];
+        diagnose(&mut lines, &TOLERANCE, true);
+        for line in &lines {
+            assert!(
+                line.diagnosis.starts_with(
+                    "computed is 0.75× the invoice on every line of every openai model and token \
+                     type (2 of them): not one rate but the whole bill differs;"
+                ),
+                "{}",
+                line.diagnosis
+            );
+        }
+        // One model's rates all off alike are that model's.
+        let mut lines = vec![line("o3", 1, 30, 40), line("o3", 2, 6, 8)];
+        diagnose(&mut lines, &TOLERANCE, true);
+        assert!(
+            lines[0].diagnosis.contains("the input rate looks wrong"),
+            "{}",
+            lines[0].diagnosis
         );
     }
 }
