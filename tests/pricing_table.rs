@@ -361,3 +361,21 @@ fn a_negotiated_tables_rows_without_a_saving_list_at_their_contracted_cost() {
     };
     assert_eq!((sum(list), sum(contracted)), (72_262_960, 66_783_557));
 }
+
+#[test]
+fn a_provider_spelled_otherwise_is_named_with_the_unpriced_model() {
+    let wd = Workdir::new("pricing-provider-case");
+    let (code, stderr) = run(
+        &wd,
+        BEDROCK,
+        "r1,2025-06-02T00:00:00Z,AWS.Bedrock,anthropic.claude-x-v1,1000,0,0,0,10,false\n",
+    );
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains(
+            "  AWS.Bedrock anthropic.claude-x-v1: no price (the table prices it under the provider \
+             aws.bedrock: spelled otherwise here?) for 1 record(s) on 2025-06-02"
+        ),
+        "{stderr}"
+    );
+}

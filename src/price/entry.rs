@@ -482,6 +482,41 @@ pub enum Unpriced {
     NoHours,
 }
 
+impl Unpriced {
+    /// Why a record has no price, in words.
+    pub fn reason(self, interner: &crate::intern::Interner) -> String {
+        match self {
+            Unpriced::NoPrice => "no price".to_string(),
+            Unpriced::NoTier(Tier::Batch) => "no batch_discount or [model.tiers.batch]".to_string(),
+            Unpriced::NoTier(tier) => format!("no [model.tiers.{}]", tier.key()),
+            Unpriced::NoGeo => {
+                "no [model.geo.<region>] for its inference_geo (global for a Bedrock global. profile)"
+                    .to_string()
+            }
+            Unpriced::NoTierLongContext(tier) => format!(
+                "a prompt over the long-context threshold and no [model.tiers.{}.long_context]",
+                tier.key()
+            ),
+            Unpriced::NoLongContextModality(m) => format!(
+                "a prompt over the long-context threshold with {}, and no long-context {} rate",
+                m.column(),
+                m.key()
+            ),
+            Unpriced::NoSpeed => "no [model.speed.fast] for its speed".to_string(),
+            Unpriced::NoHours => "no [[model.hours]] window for its time of day".to_string(),
+            Unpriced::NoModality(m) => format!(
+                "no {} rate in its tier's explicit rates for its {}",
+                m.key(),
+                m.column()
+            ),
+            Unpriced::NoCharge(charge) => format!(
+                "no [model.requests] price for its {} requests",
+                interner.get(charge)
+            ),
+        }
+    }
+}
+
 /// A free allowance of a per-request charge: the first `count` requests of
 /// each UTC day (or month) in its pool cost nothing.
 #[derive(Clone, Debug, PartialEq, Eq)]

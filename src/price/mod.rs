@@ -24,7 +24,7 @@ use chrono::NaiveDate;
 use crate::error::{Error, Result};
 use crate::hash::FastMap;
 use crate::intern::{Interner, Sym};
-use crate::model::{Billed, Cost, Costs, Origin, Tier, UsageRecord};
+use crate::model::{Billed, Cost, Costs, Origin, UsageRecord};
 use crate::terminal::escape;
 
 pub use allowances::apply_allowances;
@@ -172,6 +172,14 @@ impl PriceTable {
 pub const PROMPT_BOUNDS: [u64; 3] = [128_000, 200_000, 272_000];
 
 impl PriceTable {
+    /// A provider other than `provider` under which the table prices
+    /// `model` on `date` (the provider spelled otherwise: `Anthropic`).
+    fn other_provider(&self, provider: &str, model: &str, date: NaiveDate) -> Option<&str> {
+        let providers: std::collections::BTreeSet<&str> =
+            self.entries.iter().map(|e| e.provider.as_str()).collect();
+        (providers.into_iter())
+            .find(|&p| p != provider && self.find_index(p, model, date).is_some())
+    }
     /// [`PROMPT_BOUNDS`] and every long-context threshold of the table,
     /// sorted, without repeats.
     pub fn prompt_bounds(&self) -> Vec<u64> {
@@ -363,7 +371,7 @@ pub fn price_each(
     }
     let gaps = unpriced
         .iter()
-        .map(|((provider, model, why), group)| {
+        .map(|((provider, model, reason), group)| {
             let UnpricedGroup {
                 records: count,
                 first,
@@ -371,7 +379,14 @@ pub fn price_each(
                 from,
                 to,
             } = group;
-            let why = unpriced_reason(*why, interner);
+            let mut why = reason.reason(interner);
+            let other = (*reason == Unpriced::NoPrice)
+                .then(|| table.other_provider(provider, model, *from));
+            if let Some(other) = other.flatten() {
+                why += &format!(
+                    " (the table prices it under the provider {other}: spelled otherwise here?)"
+                );
+            }
             let dates = if from == to {
                 format!("on {from}")
             } else {
@@ -389,43 +404,10 @@ pub fn price_each(
     (costs, gaps)
 }
 
-/// Why a record has no price, in words.
-fn unpriced_reason(why: Unpriced, interner: &Interner) -> String {
-    match why {
-        Unpriced::NoPrice => "no price".to_string(),
-        Unpriced::NoTier(Tier::Batch) => "no batch_discount or [model.tiers.batch]".to_string(),
-        Unpriced::NoTier(tier) => format!("no [model.tiers.{}]", tier.key()),
-        Unpriced::NoGeo => {
-            "no [model.geo.<region>] for its inference_geo (global for a Bedrock global. profile)"
-                .to_string()
-        }
-        Unpriced::NoTierLongContext(tier) => format!(
-            "a prompt over the long-context threshold and no [model.tiers.{}.long_context]",
-            tier.key()
-        ),
-        Unpriced::NoLongContextModality(m) => format!(
-            "a prompt over the long-context threshold with {}, and no long-context {} rate",
-            m.column(),
-            m.key()
-        ),
-        Unpriced::NoSpeed => "no [model.speed.fast] for its speed".to_string(),
-        Unpriced::NoHours => "no [[model.hours]] window for its time of day".to_string(),
-        Unpriced::NoModality(m) => format!(
-            "no {} rate in its tier's explicit rates for its {}",
-            m.key(),
-            m.column()
-        ),
-        Unpriced::NoCharge(charge) => format!(
-            "no [model.requests] price for its {} requests",
-            interner.get(charge)
-        ),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{TokenType, Tokens};
+    use crate::model::{Tier, TokenType, Tokens};
     use rust_decimal::Decimal;
     use std::str::FromStr;
 
