@@ -4,7 +4,8 @@
 //! reaches the terminal escaped, and standard input is read once; a file
 //! whose name is not UTF-8 is read by its ending, and a directory given
 //! twice is read once; a UTF-16 file is named as such; a named pipe says it
-//! waits for its writer, and a device is refused.
+//! waits for its writer, and a device is refused; a CSV that ends without
+//! a line break (maybe cut inside its last row) is named.
 
 use crate::workdir::{Workdir, HANDMADE_REPORT};
 
@@ -179,4 +180,30 @@ fn macos_metadata_beside_an_export_is_listed_not_read() {
         stdout.contains("usage/._usage.csv (macOS metadata"),
         "{stdout}"
     );
+}
+
+#[test]
+fn a_csv_that_ends_inside_its_last_row_is_named() {
+    // The handmade usage cut inside its last field (the key `sk-a` read
+    // as `sk`): read as written, and named, since nothing else can tell.
+    let wd = Workdir::handmade("unterminated-csv");
+    let usage = wd.read("usage.csv");
+    let cut = &usage[..usage.trim_end().len() - 2];
+    wd.write("usage.csv", cut);
+    let out = wd.output(&HANDMADE_REPORT);
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains(
+            "warning: usage.csv ends without a line break: its last row is read as written; was \
+             the file cut short? check its last row"
+        ),
+        "{stderr}"
+    );
+    // Ended by a line break: nothing to say.
+    wd.write("usage.csv", &format!("{cut}\n"));
+    let out = wd.output(&HANDMADE_REPORT);
+    assert!(!String::from_utf8(out.stderr)
+        .unwrap()
+        .contains("line break"));
 }

@@ -442,6 +442,7 @@ impl Month {
             None => {}
         }
         warnings.extend(self.look_alikes());
+        warnings.extend(crate::read::unterminated(&self.intake.inputs));
         warnings.extend(self.outcomes_unmatched(config));
         warnings.extend(skipped_warning(&self.summary.skipped));
         if let Some(rows) = &self.budget_rows {

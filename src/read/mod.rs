@@ -455,6 +455,56 @@ pub fn open_fingerprinted(
     Ok((head, BufReader::with_capacity(1 << 16, text)))
 }
 
+/// A warning for each usage or bill file of plain text rows (not JSON,
+/// not compressed: a cut gzip, ZIP or zstd stream, or cut JSON, is an
+/// error) that ends without a line break: its last row is read as
+/// written, and a file cut short (a download or copy interrupted) cuts
+/// that row too, inside a number as readily as between rows.
+pub fn unterminated(inputs: &[InputFile]) -> Vec<String> {
+    let rows = |kind| {
+        matches!(
+            kind,
+            InputKind::Usage | InputKind::Invoice | InputKind::ProviderUsage
+        )
+    };
+    (inputs.iter())
+        .filter(|i| rows(i.kind) && i.path.as_os_str() != STDIN && ends_mid_row(&i.path))
+        .map(|i| {
+            format!(
+                "{} ends without a line break: its last row is read as written; was the file \
+                 cut short? check its last row",
+                i.path.display()
+            )
+        })
+        .collect()
+}
+
+/// Whether the plain text rows in the regular file `path` end without a
+/// line break (read again: its first bytes and its last).
+fn ends_mid_row(path: &Path) -> bool {
+    use std::io::{Seek, SeekFrom};
+    // A named pipe was read once, and opened again it would wait.
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return false;
+    }
+    let edges = || -> std::io::Result<(Vec<u8>, u8)> {
+        let mut file = File::open(path)?;
+        let head = read_head(&mut file, 256)?;
+        file.seek(SeekFrom::End(-1))?;
+        let mut last = [0u8];
+        file.read_exact(&mut last)?;
+        Ok((head, last[0]))
+    };
+    let Ok((head, last)) = edges() else {
+        return false;
+    };
+    let text = head.strip_prefix(BOM).unwrap_or(&head).trim_ascii_start();
+    let packed =
+        head.starts_with(&[0x1f, 0x8b]) || zip_entry::is_zip(&head) || zstd_frames::is_zstd(&head);
+    let json = text.starts_with(b"{") || text.starts_with(b"[");
+    !packed && !json && last != b'\n'
+}
+
 /// The UTF-8 byte-order mark (a CSV saved from Excel starts with it).
 const BOM: &[u8] = b"\xef\xbb\xbf";
 
