@@ -22,8 +22,8 @@ pub struct Facts<'a> {
     pub months: &'a BTreeMap<String, u64>,
     /// Usage records in the period.
     pub usage_records: u64,
-    /// Spans read, and those whose parent no span file holds.
-    pub spans: (u64, u64),
+    /// Spans read.
+    pub spans: u64,
     /// Inference calls, and how many carry a join attribute.
     pub calls: (u64, u64),
     /// Cost of the records in the period, and of those that joined no span.
@@ -36,6 +36,8 @@ pub struct Facts<'a> {
     pub span_files: Vec<PathBuf>,
     /// `--min-match`: the least share (%) of cost that must join a span.
     pub min_match: Decimal,
+    /// Whether allocation rules ran (they may own what joined no span).
+    pub allocated: bool,
 }
 
 /// The failed gates and the warnings.
@@ -59,7 +61,7 @@ pub fn judge(facts: &Facts) -> Verdict {
     if facts.usage_records == 0 && (gated || (facts.period.is_some() && !facts.months.is_empty())) {
         verdict.failed.push(no_usage(facts));
     }
-    if facts.spans.0 == 0 && gated {
+    if facts.spans == 0 && gated {
         verdict.failed.push(format!(
             "no span was read from the {} span file(s): check --spans",
             facts.span_files.len()
@@ -98,7 +100,11 @@ pub fn judge(facts: &Facts) -> Verdict {
         ] {
             let share = pct(none, total);
             let unseen = pct(none + unattributed, total);
-            if share <= Decimal::from(50) && unseen > Decimal::from(50) && facts.spans.0 > 0 {
+            // What joined no span is the --min-match gate's where it failed,
+            // and the rules' to own under --allocation.
+            let unjoined_told = (gated && matched < facts.min_match) || facts.allocated;
+            let half = Decimal::from(50);
+            if share <= half && unseen > half && facts.spans > 0 && !unjoined_told {
                 verdict.warnings.push(format!(
                     "{} % of the cost has no {dimension}: {} % joined no span (unattributed.csv) \
                      and {} % joined calls that name none",
@@ -118,22 +124,7 @@ pub fn judge(facts: &Facts) -> Verdict {
             }
         }
     }
-    verdict.warnings.extend(orphans(facts.spans));
     verdict
-}
-
-/// The warning for a month where more than one span in ten has a parent
-/// no span file holds (`spans`: read, and such): a span file missing, or
-/// traces cut by their export, whose calls inherit nothing from above.
-fn orphans((spans, orphans): (u64, u64)) -> Option<String> {
-    (orphans * 10 > spans).then(|| {
-        format!(
-            "{orphans} of {spans} spans ({} %) have a parent no span file holds: a span file \
-             missing, or traces cut by their export? their calls inherit no tenant, feature or \
-             agent from above them",
-            shown(pct(Decimal::from(orphans), Decimal::from(spans)))
-        )
-    })
 }
 
 /// The warning for names of one `dimension` (the rows of its report) that
@@ -183,14 +174,16 @@ fn shown_alike(name: &str) -> String {
         c.is_whitespace() || matches!(c, '\u{115f}' | '\u{1160}' | '\u{3164}' | '\u{ffa0}')
     };
     let mut shown = String::with_capacity(name.len());
-    for c in name.chars().filter(|&c| !nothing(c)) {
-        if !space(c) {
+    for c in name.chars() {
+        if space(c) {
+            if !shown.ends_with(' ') {
+                shown.push(' ');
+            }
+        } else if !nothing(c) {
             shown.extend(c.to_lowercase());
-        } else if !shown.ends_with(' ') {
-            shown.push(' ');
         }
     }
-    shown
+    shown.trim().to_string()
 }
 
 /// A percentage, rounded to one decimal place for the message.

@@ -549,7 +549,7 @@ impl Month {
             period: self.summary.period.clone(),
             months: &self.intake.months,
             usage_records: self.intake.counts.usage_records,
-            spans: (self.intake.counts.spans, self.intake.counts.orphan_spans),
+            spans: self.intake.counts.spans,
             calls: (calls.len() as u64, self.joined.keyed_calls),
             cost: (
                 self.ledger.total.cost.total(),
@@ -568,6 +568,7 @@ impl Month {
                 .map(|i| i.path.clone())
                 .collect(),
             min_match,
+            allocated: self.allocation.is_some(),
         }
     }
 

@@ -63,11 +63,15 @@ pub(super) fn diagnose(lines: &mut [Line], tolerance: &Tolerance, daily: bool) -
             Some(range.map_or((d, d), |(lo, hi)| (lo.min(d), hi.max(d))))
         });
     let whole_bills = whole_bill_ratios(lines);
+    let shared_steps = shared_steps(lines);
     for (start, end) in groups(lines) {
         let group = &mut lines[start..end];
         let (amounts, ratio) = group_month(group);
         let whole_bill = whole_bills.get(&group[0].key.provider);
         let step = ratio.is_none().then(|| step(group)).flatten();
+        let shared = step
+            .as_ref()
+            .is_some_and(|(day, ..)| shared_steps.contains(&(group[0].key.provider.clone(), *day)));
         let (computed, invoiced) = (amounts.computed, amounts.invoiced);
         // Days off in both directions while the month agrees: amounts moved
         // between days.
@@ -97,7 +101,7 @@ pub(super) fn diagnose(lines: &mut [Line], tolerance: &Tolerance, daily: bool) -
                         rate_diagnosis(r, &amounts, line.key.meter.token_type(), "on every line")
                     }
                     (_, _, Some((day, r, after))) if line.key.day >= Some(*day) => {
-                        step_diagnosis(*day, *r, after, line.key.meter.token_type())
+                        step_diagnosis(*day, *r, after, (line.key.meter.token_type(), shared))
                     }
                     _ => String::new(),
                 },
@@ -134,24 +138,25 @@ fn alike(a: Decimal, b: Decimal) -> bool {
 /// Not one rate but the whole bill differs (one model's rates all off
 /// alike are that entry's, per 1K read as per 1M).
 fn whole_bill_ratios(lines: &[Line]) -> HashMap<String, (Decimal, usize)> {
-    let mut per_provider: BTreeMap<&str, Vec<(&str, Option<Decimal>)>> = BTreeMap::new();
+    // Per provider: each group's model and constant ratio, and whether any
+    // line fails (a small model's days may all pass at the same ratio).
+    type Groups<'l> = (Vec<(&'l str, Option<Decimal>)>, bool);
+    let mut per_provider: BTreeMap<&str, Groups> = BTreeMap::new();
     for (start, end) in groups(lines) {
         let group = &lines[start..end];
-        let failing = group.iter().any(|l| l.status == Status::Drift);
-        let ratio = group_month(group).1.filter(|_| failing);
         let key = &group[0].key;
-        per_provider
-            .entry(&key.provider)
-            .or_default()
-            .push((&key.model, ratio));
+        let entry = per_provider.entry(&key.provider).or_default();
+        entry.0.push((&key.model, group_month(group).1));
+        entry.1 |= group.iter().any(|l| l.status == Status::Drift);
     }
-    let uniform = |groups: &[(&str, Option<Decimal>)]| {
+    let uniform = |(groups, failing): &Groups| {
         let first = groups[0].1?;
         let all = groups
             .iter()
             .all(|(_, r)| r.is_some_and(|r| alike(first, r)));
         let models = groups.iter().any(|(model, _)| *model != groups[0].0);
-        (all && models && !alike(Decimal::ONE, first)).then_some((first, groups.len()))
+        let off = !alike(Decimal::ONE, first);
+        (all && models && off && *failing).then_some((first, groups.len()))
     };
     (per_provider.into_iter())
         .filter_map(|(provider, ratios)| Some((provider.to_string(), uniform(&ratios)?)))
@@ -163,17 +168,60 @@ fn whole_bill_ratios(lines: &[Line]) -> HashMap<String, (Decimal, usize)> {
 fn whole_bill_diagnosis(ratio: Decimal, provider: &str, groups: usize) -> String {
     let ratio = ratio.round_dp(4).normalize();
     format!(
-        "computed is {ratio}× the invoice on every line of every {provider} model and token type ({groups} \
-         of them): not one rate but the whole bill differs; another organisation's or project's \
-         costs in the invoice, an invoice in another currency, or usage exports missing the same \
-         share of every day?{}",
+        "computed is {ratio}× the invoice on every line of every {provider} model and token type \
+         ({groups} of them): not one rate but the whole bill differs; {}, or an invoice in \
+         another currency?{}",
+        bill_causes(ratio),
         cents_hint(ratio)
     )
 }
 
+/// What makes a whole bill differ from the usage by `ratio` (computed ÷
+/// invoiced): below 1, more billed than the records make up; above, less.
+fn bill_causes(ratio: Decimal) -> &'static str {
+    match ratio < Decimal::ONE {
+        true => {
+            "another organisation's or project's costs in the invoice, or usage exports \
+                 missing the same share of every day"
+        }
+        false => {
+            "a discount on the whole bill the pricing table lacks (negotiated rates: a \
+                  table that extends the built-in one), or usage given twice"
+        }
+    }
+}
+
+/// The (provider, day) on which two models or more of the provider step
+/// off the invoice ([`step`]): the bill or the usage changed that day, not
+/// one price.
+fn shared_steps(lines: &[Line]) -> std::collections::HashSet<(String, NaiveDate)> {
+    let mut models: BTreeMap<(String, NaiveDate), std::collections::BTreeSet<&str>> =
+        BTreeMap::new();
+    for (start, end) in groups(lines) {
+        let group = &lines[start..end];
+        if let Some((day, ..)) = group_month(group)
+            .1
+            .is_none()
+            .then(|| step(group))
+            .flatten()
+        {
+            let key = &group[0].key;
+            models
+                .entry((key.provider.clone(), day))
+                .or_default()
+                .insert(&key.model);
+        }
+    }
+    (models.into_iter())
+        .filter(|(_, models)| models.len() > 1)
+        .map(|(key, _)| key)
+        .collect()
+}
+
 /// A group whose lines agree with the invoice up to a day and, from it
-/// on, are off by one ratio on every line (a price change the pricing
-/// table lacks): that day, the ratio, and the amounts from it on.
+/// on, are off by one ratio on every line, three days or more (a price
+/// change the pricing table lacks): that day, the ratio, and the amounts
+/// from it on.
 fn step(group: &[Line]) -> Option<(NaiveDate, Decimal, Amounts)> {
     let mut days: Vec<(NaiveDate, Decimal)> = (group.iter())
         .map(|l| Some((l.key.day?, l.computed.checked_div(l.invoiced)?)))
@@ -182,7 +230,8 @@ fn step(group: &[Line]) -> Option<(NaiveDate, Decimal, Amounts)> {
     let first_off = days.iter().position(|&(_, r)| !alike(Decimal::ONE, r))?;
     let (day, ratio) = days[first_off];
     let constant = days[first_off..].iter().all(|&(_, r)| alike(ratio, r));
-    if first_off == 0 || !constant {
+    // Three days off at least: a last day cut short is no price change.
+    if first_off == 0 || !constant || days.len() - first_off < 3 {
         return None;
     }
     let after: Vec<Line> = group
@@ -193,9 +242,24 @@ fn step(group: &[Line]) -> Option<(NaiveDate, Decimal, Amounts)> {
     Some((day, ratio, group_month(&after).0))
 }
 
-/// The diagnosis of a line of a group off from `day` on by `ratio`.
-fn step_diagnosis(day: NaiveDate, ratio: Decimal, after: &Amounts, t: Option<TokenType>) -> String {
+/// The diagnosis of a line of a group off from `day` on by `ratio`: a
+/// price change, unless other models of the provider step that day too
+/// (`shared`).
+fn step_diagnosis(
+    day: NaiveDate,
+    ratio: Decimal,
+    after: &Amounts,
+    (t, shared): (Option<TokenType>, bool),
+) -> String {
     let scope = format!("on every line from {day} on, the days before agreeing");
+    if shared {
+        let ratio = ratio.round_dp(4).normalize();
+        return format!(
+            "computed is {ratio}× the invoice {scope}, as other models of the provider are: not \
+             a price but the bill or the usage changed on {day}; {}?",
+            bill_causes(ratio)
+        );
+    }
     format!(
         "{}: a price change on {day} that pricing.toml lacks? add the new rate with \
          effective_from = {day}",
@@ -415,6 +479,33 @@ mod tests {
              add the new rate with effective_from = 2025-06-10"
         );
         assert_eq!(lines[4].diagnosis, lines[2].diagnosis);
+        // Every model off from one day on: the bill or the usage changed.
+        let mut both: Vec<Line> = (8..=12)
+            .flat_map(|day| {
+                let invoiced = if day < 10 { 10 } else { 20 };
+                [
+                    line("gpt-4.1", day, 10, invoiced),
+                    line("o3", day, 10, invoiced),
+                ]
+            })
+            .collect();
+        both.sort_by(|a, b| (&a.key.model, a.key.day).cmp(&(&b.key.model, b.key.day)));
+        diagnose(&mut both, &TOLERANCE, true);
+        assert!(
+            both[2].diagnosis.starts_with(
+                "computed is 0.5× the invoice on every line from 2025-06-10 on, the days before \
+                 agreeing, as other models of the provider are: not a price but the bill or the \
+                 usage changed on 2025-06-10; another organisation's"
+            ),
+            "{}",
+            both[2].diagnosis
+        );
+        // Two days off at the end (a last day cut short, say): no step.
+        let mut late: Vec<Line> = (8..=12)
+            .map(|day| line("o3", day, 10, if day < 11 { 10 } else { 2 }))
+            .collect();
+        diagnose(&mut late, &TOLERANCE, true);
+        assert_eq!(late[4].diagnosis, "");
     }
 
     #[test]

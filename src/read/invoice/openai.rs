@@ -41,10 +41,17 @@ pub(super) struct OpenAiCost {
 impl OpenAiCost {
     /// Its grouping ids (project, API key), where grouped by either.
     fn group(&self) -> Option<String> {
-        let ids = [&self.project_id, &self.api_key_id];
-        let given: Vec<&str> = ids.into_iter().flatten().map(|id| id.trim()).collect();
-        (!given.is_empty()).then(|| given.join(" "))
+        group_of([self.project_id.as_deref(), self.api_key_id.as_deref()])
     }
+}
+
+/// A cost line's grouping ids (project, API key) as one, where it has any.
+fn group_of(ids: [Option<&str>; 2]) -> Option<String> {
+    let given: Vec<&str> = (ids.into_iter().flatten())
+        .map(str::trim)
+        .filter(|id| !id.is_empty())
+        .collect();
+    (!given.is_empty()).then(|| given.join(" "))
 }
 
 #[derive(Deserialize)]
@@ -187,6 +194,7 @@ pub(super) fn openai_row(
     let mut item = openai_line(reader, c.get(r, "line_item"), day, amount, line);
     item.covers = bucket_days(start, end);
     let times = times_text(start, end);
-    reader.line_once((&times, c.get(r, "project_id")), &item, line)?;
+    let group = group_of([c.get(r, "project_id"), c.get(r, "api_key_id")]);
+    reader.line_once((&times, group.as_deref()), &item, line)?;
     Ok(Some(item))
 }
