@@ -467,7 +467,7 @@ impl Month {
     }
 
     /// A warning for each dimension the spans give whose report holds names
-    /// alike but for case or invisible characters ([`sanity::look_alikes`]).
+    /// that read alike on screen ([`sanity::look_alikes`]).
     fn look_alikes(&self) -> Vec<String> {
         let reports = self.reports.iter();
         let of_spans = reports.filter_map(|r| match r.table.of {

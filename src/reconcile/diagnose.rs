@@ -62,13 +62,18 @@ pub(super) fn diagnose(lines: &mut [Line], tolerance: &Tolerance, daily: bool) -
         .fold(None, |range: Option<(NaiveDate, NaiveDate)>, d| {
             Some(range.map_or((d, d), |(lo, hi)| (lo.min(d), hi.max(d))))
         });
-    let whole_bills = whole_bill_ratios(lines);
-    let shared_steps = shared_steps(lines);
-    for (start, end) in groups(lines) {
+    let months = group_months(lines);
+    let whole_bills = whole_bill_ratios(lines, &months);
+    let shared_steps = shared_steps(lines, &months);
+    for GroupMonth {
+        range: (start, end),
+        amounts,
+        ratio,
+        step,
+    } in months
+    {
         let group = &mut lines[start..end];
-        let (amounts, ratio) = group_month(group);
         let whole_bill = whole_bills.get(&group[0].key.provider);
-        let step = ratio.is_none().then(|| step(group)).flatten();
         let shared = step
             .as_ref()
             .is_some_and(|(day, ..)| shared_steps.contains(&(group[0].key.provider.clone(), *day)));
@@ -111,10 +116,20 @@ pub(super) fn diagnose(lines: &mut [Line], tolerance: &Tolerance, daily: bool) -
     month_drifts
 }
 
-/// Each (provider, model, token type) group's lines, as ranges of `lines`
-/// (sorted by those three).
-fn groups(lines: &[Line]) -> Vec<(usize, usize)> {
-    let mut ranges = Vec::new();
+/// A (provider, model, token type) group of lines, read once: its range
+/// of the lines, its month's amounts, its constant ratio of computed to
+/// invoiced ([`group_month`]) and, without one, its [`step`].
+struct GroupMonth {
+    range: (usize, usize),
+    amounts: Amounts,
+    ratio: Option<Decimal>,
+    step: Option<(NaiveDate, Decimal, Amounts)>,
+}
+
+/// Each (provider, model, token type) group of `lines` (sorted by those
+/// three), read once.
+fn group_months(lines: &[Line]) -> Vec<GroupMonth> {
+    let mut months = Vec::new();
     let mut start = 0;
     while start < lines.len() {
         let k = &lines[start].key;
@@ -122,10 +137,18 @@ fn groups(lines: &[Line]) -> Vec<(usize, usize)> {
             (&l.key.provider, &l.key.model, &l.key.meter) == (&k.provider, &k.model, &k.meter)
         };
         let end = start + lines[start..].iter().take_while(same).count();
-        ranges.push((start, end));
+        let group = &lines[start..end];
+        let (amounts, ratio) = group_month(group);
+        let step = ratio.is_none().then(|| step(group)).flatten();
+        months.push(GroupMonth {
+            range: (start, end),
+            amounts,
+            ratio,
+            step,
+        });
         start = end;
     }
-    ranges
+    months
 }
 
 /// Two ratios alike: to 0.1 % of the first.
@@ -137,16 +160,16 @@ fn alike(a: Decimal, b: Decimal) -> bool {
 /// the invoice by one ratio on every line: that ratio and how many groups.
 /// Not one rate but the whole bill differs (one model's rates all off
 /// alike are that entry's, per 1K read as per 1M).
-fn whole_bill_ratios(lines: &[Line]) -> HashMap<String, (Decimal, usize)> {
+fn whole_bill_ratios(lines: &[Line], months: &[GroupMonth]) -> HashMap<String, (Decimal, usize)> {
     // Per provider: each group's model and constant ratio, and whether any
     // line fails (a small model's days may all pass at the same ratio).
     type Groups<'l> = (Vec<(&'l str, Option<Decimal>)>, bool);
     let mut per_provider: BTreeMap<&str, Groups> = BTreeMap::new();
-    for (start, end) in groups(lines) {
-        let group = &lines[start..end];
+    for month in months {
+        let group = &lines[month.range.0..month.range.1];
         let key = &group[0].key;
         let entry = per_provider.entry(&key.provider).or_default();
-        entry.0.push((&key.model, group_month(group).1));
+        entry.0.push((&key.model, month.ratio));
         entry.1 |= group.iter().any(|l| l.status == Status::Drift);
     }
     let uniform = |(groups, failing): &Groups| {
@@ -194,18 +217,15 @@ fn bill_causes(ratio: Decimal) -> &'static str {
 /// The (provider, day) on which two models or more of the provider step
 /// off the invoice ([`step`]): the bill or the usage changed that day, not
 /// one price.
-fn shared_steps(lines: &[Line]) -> std::collections::HashSet<(String, NaiveDate)> {
+fn shared_steps(
+    lines: &[Line],
+    months: &[GroupMonth],
+) -> std::collections::HashSet<(String, NaiveDate)> {
     let mut models: BTreeMap<(String, NaiveDate), std::collections::BTreeSet<&str>> =
         BTreeMap::new();
-    for (start, end) in groups(lines) {
-        let group = &lines[start..end];
-        if let Some((day, ..)) = group_month(group)
-            .1
-            .is_none()
-            .then(|| step(group))
-            .flatten()
-        {
-            let key = &group[0].key;
+    for month in months {
+        if let Some((day, ..)) = month.step {
+            let key = &lines[month.range.0].key;
             models
                 .entry((key.provider.clone(), day))
                 .or_default()
