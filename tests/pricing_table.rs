@@ -378,4 +378,15 @@ fn a_provider_spelled_otherwise_is_named_with_the_unpriced_model() {
         ),
         "{stderr}"
     );
+    // Another provider altogether is not named as a spelling.
+    let (code, stderr) = run(
+        &wd,
+        BEDROCK,
+        "r1,2025-06-02T00:00:00Z,azure,anthropic.claude-x-v1,1000,0,0,0,10,false\n",
+    );
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("  azure anthropic.claude-x-v1: no price for 1 record(s)"),
+        "{stderr}"
+    );
 }

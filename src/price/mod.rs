@@ -172,14 +172,24 @@ impl PriceTable {
 pub const PROMPT_BOUNDS: [u64; 3] = [128_000, 200_000, 272_000];
 
 impl PriceTable {
-    /// A provider other than `provider` under which the table prices
-    /// `model` on `date` (the provider spelled otherwise: `Anthropic`).
+    /// The provider, spelled otherwise than `provider` but alike in case,
+    /// spaces and punctuation (`Anthropic`, `AWS Bedrock`), under which the
+    /// table prices `model` on `date`.
     fn other_provider(&self, provider: &str, model: &str, date: NaiveDate) -> Option<&str> {
+        let letters = |p: &str| -> String {
+            (p.chars().filter(|c| c.is_alphanumeric()))
+                .flat_map(char::to_lowercase)
+                .collect()
+        };
         let providers: std::collections::BTreeSet<&str> =
             self.entries.iter().map(|e| e.provider.as_str()).collect();
-        (providers.into_iter())
-            .find(|&p| p != provider && self.find_index(p, model, date).is_some())
+        (providers.into_iter()).find(|&p| {
+            p != provider
+                && letters(p) == letters(provider)
+                && self.find_index(p, model, date).is_some()
+        })
     }
+
     /// [`PROMPT_BOUNDS`] and every long-context threshold of the table,
     /// sorted, without repeats.
     pub fn prompt_bounds(&self) -> Vec<u64> {
