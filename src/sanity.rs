@@ -1,6 +1,8 @@
 //! The run's own gates against a plausible-looking wrong answer: a month
 //! with no usage or no spans, a join that matched little of the bill, and a
-//! tenant or feature key that leaves most of the cost unlabelled. Each
+//! tenant or feature key that leaves most of the cost unlabelled; usage of
+//! several months read without `--period`, and names of one owner written
+//! two ways ([`look_alikes`]), are warned of. Each
 //! failed gate is one line (exit 1, even with `--quiet`); each warning is
 //! one line on stderr; both go into `summary.json`. The messages name what
 //! the inputs do contain, read from a sample of the span files only when a
@@ -68,6 +70,9 @@ pub fn judge(facts: &Facts) -> Verdict {
         ));
         return verdict;
     }
+    if let Some(warning) = months_together(facts) {
+        verdict.warnings.push(warning);
+    }
     let (total, unattributed) = facts.cost;
     let (calls, carrying) = facts.calls;
     if total > Decimal::ZERO {
@@ -125,6 +130,28 @@ pub fn judge(facts: &Facts) -> Verdict {
         }
     }
     verdict
+}
+
+/// The warning for usage of several UTC months read without `--period`:
+/// every report then sums them as one month (a month's export run with a
+/// late day of the next, or a quarter given whole by mistake).
+fn months_together(facts: &Facts) -> Option<String> {
+    if facts.period.is_some() || facts.months.len() < 2 {
+        return None;
+    }
+    Some(format!(
+        "the usage holds {} and no --period was given: every report sums those months as one; \
+         give --period YYYY-MM for one month's reports",
+        months_held(facts.months)
+    ))
+}
+
+/// The months of the usage read, with their record counts.
+fn months_held(months: &BTreeMap<String, u64>) -> String {
+    let held: Vec<String> = (months.iter())
+        .map(|(month, n)| format!("{month} ({n} records)"))
+        .collect();
+    held.join(", ")
 }
 
 /// The warning for names of one `dimension` (the rows of its report) that
@@ -198,16 +225,11 @@ fn shown(pct: Decimal) -> String {
 
 /// The failed gate for a period (or inputs) without usage.
 fn no_usage(facts: &Facts) -> String {
-    let held: Vec<String> = facts
-        .months
-        .iter()
-        .map(|(month, n)| format!("{month} ({n} records)"))
-        .collect();
-    match (&facts.period, held.is_empty()) {
+    match (&facts.period, facts.months.is_empty()) {
         (_, true) => "no billed usage record in the usage inputs".to_string(),
         (Some(period), false) => format!(
             "no usage record in --period {period}: the usage holds {}",
-            held.join(", ")
+            months_held(facts.months)
         ),
         (None, false) => "no usage record left after de-duplication".to_string(),
     }

@@ -394,3 +394,16 @@ fn a_missing_span_file_is_named_by_the_cost_with_no_tenant() {
                    and 30.6 % joined calls that name none";
     assert!(stderr.contains(warning), "{stderr}");
 }
+
+#[test]
+fn usage_of_two_months_without_a_period_is_warned_of_and_with_one_is_not() {
+    let warning = "the usage holds 2025-05 (16 records), 2025-06 (2277 records) and no --period \
+                   was given: every report sums those months as one";
+    // --quiet keeps warnings off stderr; summary.json holds them.
+    let (code, stderr, summary) = sample_run(&[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(summary.contains(warning), "{summary}");
+    let (code, stderr, summary) = sample_run(&["--period", "2025-06"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!summary.contains("no --period was given"), "{summary}");
+}

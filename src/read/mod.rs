@@ -416,26 +416,27 @@ pub fn open_fingerprinted(
     };
     let magic = read_head(&mut raw, 4).map_err(io)?;
     let raw = BufReader::with_capacity(1 << 16, std::io::Cursor::new(magic.clone()).chain(raw));
-    let text: Box<dyn Read + Send> = if magic.starts_with(&[0x1f, 0x8b]) {
-        Box::new(Decompressing {
+    let text: Box<dyn Read + Send> = match packing(&magic) {
+        Some(Packing::Gzip) => Box::new(Decompressing {
             decoder: gzip_members::Members::new(raw),
             format: "gzip",
-        })
-    } else if zip_entry::is_zip(&magic) {
-        let entry = zip_entry::Entry::new(raw).map_err(|e| {
-            Error::fatal(format!("{}: not a readable ZIP file: {e}", path.display()))
-        })?;
-        Box::new(entry)
-    } else if zstd_frames::is_zstd(&magic) {
-        let decoder = zstd_frames::Frames::new(raw).map_err(|e| {
-            Error::fatal(format!("{}: not a readable zstd file: {e}", path.display()))
-        })?;
-        Box::new(Decompressing {
-            decoder,
-            format: "zstd",
-        })
-    } else {
-        Box::new(raw)
+        }),
+        Some(Packing::Zip) => {
+            let entry = zip_entry::Entry::new(raw).map_err(|e| {
+                Error::fatal(format!("{}: not a readable ZIP file: {e}", path.display()))
+            })?;
+            Box::new(entry)
+        }
+        Some(Packing::Zstd) => {
+            let decoder = zstd_frames::Frames::new(raw).map_err(|e| {
+                Error::fatal(format!("{}: not a readable zstd file: {e}", path.display()))
+            })?;
+            Box::new(Decompressing {
+                decoder,
+                format: "zstd",
+            })
+        }
+        None => Box::new(raw),
     };
     let mut text: Box<dyn Read + Send> = Box::new(LineBound::new(text, MAX_LINE));
     let mut head = read_head(&mut text, n.max(BOM.len())).map_err(io)?;
@@ -499,10 +500,28 @@ fn ends_mid_row(path: &Path) -> bool {
         return false;
     };
     let text = head.strip_prefix(BOM).unwrap_or(&head).trim_ascii_start();
-    let packed =
-        head.starts_with(&[0x1f, 0x8b]) || zip_entry::is_zip(&head) || zstd_frames::is_zstd(&head);
     let json = text.starts_with(b"{") || text.starts_with(b"[");
-    !packed && !json && last != b'\n'
+    packing(&head).is_none() && !json && last != b'\n'
+}
+
+/// How a file's bytes are packed, told by its first four (its magic
+/// number) whatever its name: the one test `open` and `ends_mid_row` share.
+enum Packing {
+    Gzip,
+    Zip,
+    Zstd,
+}
+
+fn packing(magic: &[u8]) -> Option<Packing> {
+    if magic.starts_with(&[0x1f, 0x8b]) {
+        Some(Packing::Gzip)
+    } else if zip_entry::is_zip(magic) {
+        Some(Packing::Zip)
+    } else if zstd_frames::is_zstd(magic) {
+        Some(Packing::Zstd)
+    } else {
+        None
+    }
 }
 
 /// The UTF-8 byte-order mark (a CSV saved from Excel starts with it).
