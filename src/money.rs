@@ -57,8 +57,12 @@ pub fn amount_problem(text: &str) -> Option<&'static str> {
 /// (`2.5e-1`); `None` when it is no number, or when it has more digits than
 /// a decimal holds (28 places, 28 significant digits), so that reading it
 /// would round it. Trailing zeros after the point are exact, so
-/// `1.000…0` with 30 zeros reads as 1.
+/// `1.000…0` with 30 zeros reads as 1. An underscore, which the decimal
+/// parser would skip (`3_0` as 30), is no digit: no export writes one.
 pub fn exact_decimal(text: &str) -> Option<Decimal> {
+    if text.contains('_') {
+        return None;
+    }
     let Some((mantissa, exponent)) = text.split_once(['e', 'E']) else {
         return Decimal::from_str_exact(text).ok().or_else(|| {
             let trimmed = text.contains('.').then(|| text.trim_end_matches('0'))?;
@@ -281,6 +285,13 @@ mod tests {
         let beyond = format!("0.{}1", "0".repeat(28));
         assert_eq!(exact_decimal(&beyond), None, "29 places would round");
         assert_eq!(exact_decimal("100"), Some(d("100")));
+        for typo in ["3_0", "1_000.5", "2.5e_1", "_1"] {
+            assert_eq!(
+                exact_decimal(typo),
+                None,
+                "{typo} is no number an export writes"
+            );
+        }
     }
 
     #[test]

@@ -59,8 +59,7 @@ fn coverage_gate(text: &str) -> std::result::Result<Decimal, String> {
 }
 
 fn percentage(text: &str) -> std::result::Result<Decimal, String> {
-    text.parse::<Decimal>()
-        .ok()
+    tokenledger::money::exact_decimal(text.trim())
         .filter(|d| (Decimal::ZERO..=Decimal::ONE_HUNDRED).contains(d))
         .ok_or_else(|| format!("expected a percentage from 0 to 100, got \"{text}\""))
 }
@@ -152,8 +151,7 @@ fn attribute_key(text: &str) -> std::result::Result<String, String> {
 }
 
 fn positive_decimal(text: &str) -> std::result::Result<Decimal, String> {
-    text.parse::<Decimal>()
-        .ok()
+    tokenledger::money::exact_decimal(text.trim())
         .filter(|d| *d > Decimal::ZERO)
         .ok_or_else(|| format!("expected a number above 0, got \"{text}\""))
 }

@@ -9,8 +9,9 @@
 //! discounts and before credits: each of a row's `credits` is a credit line
 //! of its own. `cost_type` `tax`, `adjustment` and `rounding error` rows
 //! are lines of their own. A bill in another currency than the table's is
-//! converted at the row's own `currency_conversion_rate`. Amounts are read
-//! from their literal text.
+//! converted at the row's own `currency_conversion_rate` (its currency per
+//! US dollar) when the table is in USD, else at `--fx`. A flattened CSV
+//! keeps `currency` and `credits`. Amounts are read from their literal text.
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -118,6 +119,17 @@ pub(super) fn csv_row(
     r: &csv::StringRecord,
     line: u64,
 ) -> Result<Option<InvoiceLine>, RowError> {
+    // Google's cost is before credits: a flattened row that cannot show
+    // its credits (none, as `[]`) would read the bill high.
+    if !c.0.iter().any(|h| h.eq_ignore_ascii_case("credits")) {
+        return Err((
+            "missing-field",
+            "no credits column: cost is before credits, so the bill would read high; keep \
+             credits in the query (TO_JSON_STRING(credits) AS credits) or extract the export as \
+             JSON lines"
+                .into(),
+        ));
+    }
     let credits: Vec<(String, String)> = match c.any(r, &["credits"]) {
         None => Vec::new(),
         Some(text) => serde_json::from_str::<Vec<Credit>>(text)
@@ -137,7 +149,7 @@ pub(super) fn csv_row(
         start: c.need(r, &["usage_start_time"])?,
         end: c.any(r, &["usage_end_time"]),
         cost: c.need(r, &["cost"])?,
-        currency: c.any(r, &["currency"]).unwrap_or(""),
+        currency: c.need(r, &["currency"])?,
         rate: c.any(r, &["currency_conversion_rate"]),
         cost_type: c.any(r, &["cost_type"]).unwrap_or("regular"),
         credits,
@@ -175,8 +187,10 @@ fn lines_of(reader: &Reader, f: Fields, line: u64) -> Result<Vec<InvoiceLine>, R
             )
         })
     };
-    let rate = f
-        .rate
+    // The rate is the bill currency's per US dollar: it converts into the
+    // table's currency only when that is USD (else `--fx` does).
+    let usd_table = reader.context.currency.eq_ignore_ascii_case("USD");
+    let rate = (f.rate.filter(|_| usd_table))
         .map(|r| amount(r, "currency_conversion_rate"))
         .transpose()?;
     let vertex = f.service == "Vertex AI"
