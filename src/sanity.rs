@@ -61,7 +61,9 @@ pub fn judge(facts: &Facts) -> Verdict {
     // record read is wrong whatever the flag.
     let gated = facts.min_match > Decimal::ZERO;
     if facts.usage_records == 0 && (gated || (facts.period.is_some() && !facts.months.is_empty())) {
-        verdict.failed.push(no_usage(facts));
+        verdict
+            .failed
+            .push(no_usage(facts.period.as_deref(), facts.months));
     }
     if facts.spans == 0 && gated {
         verdict.failed.push(format!(
@@ -224,12 +226,14 @@ fn shown(pct: Decimal) -> String {
 }
 
 /// The failed gate for a period (or inputs) without usage.
-fn no_usage(facts: &Facts) -> String {
-    match (&facts.period, facts.months.is_empty()) {
+/// The failed gate of a run with no usage record in its period: what the
+/// usage read holds (`months`, before `--period`), if anything.
+pub fn no_usage(period: Option<&str>, months: &BTreeMap<String, u64>) -> String {
+    match (period, months.is_empty()) {
         (_, true) => "no billed usage record in the usage inputs".to_string(),
         (Some(period), false) => format!(
             "no usage record in --period {period}: the usage holds {}",
-            months_held(facts.months)
+            months_held(months)
         ),
         (None, false) => "no usage record left after de-duplication".to_string(),
     }

@@ -1,5 +1,6 @@
 //! `tokenledger reconcile`: price the billed usage and compare it with the
-//! invoice, line by line. Needs no spans. Exit 1 on drift: a CI gate.
+//! invoice, line by line. Needs no spans. Exit 1 on drift, or on no usage
+//! record in the period: a CI gate.
 
 use std::path::PathBuf;
 
@@ -10,6 +11,7 @@ use crate::pipeline::checks::check;
 use crate::pipeline::config::{priced_inputs, CheckConfig, UsageConfig};
 use crate::pipeline::output::{checks_terminal, write_checks};
 use crate::pipeline::usage::Usage;
+use crate::sanity::no_usage;
 use crate::summary::TotalsJson;
 use crate::write::summary::{not_read, summary_json};
 use crate::write::{OutputKind, Outputs};
@@ -37,6 +39,12 @@ pub fn run(config: &ReconcileConfig) -> Result<Outcome> {
     let mut summary = intake.summary(&usage.pricing, usage.period, totals);
     checks.summarise(&mut summary);
     summary.failed_gates = checks.failed();
+    // Nothing compared is no pass: a mistyped --period, or the month's
+    // exports not landed yet.
+    if summary.counts.usage_records == 0 {
+        let period = usage.period.map(|p| p.to_string());
+        (summary.failed_gates).insert(0, no_usage(period.as_deref(), &intake.months));
+    }
     summary.config = config.config_file.as_ref().map(|c| c.display().to_string());
     summary.raw_csv = config.output.raw_csv;
     summary

@@ -213,7 +213,12 @@ pub fn terminal(rec: &Reconciliation) -> String {
     }
     let mut text = format!(
         "tokenledger: reconciliation {} ({} lines compared{}, tolerance {} % and ${})\n{grid}\n",
-        if rec.failed() { "DRIFT" } else { "ok" },
+        match (rec.failed(), rec.lines.is_empty()) {
+            (true, _) => "DRIFT",
+            // Nothing compared is no agreement.
+            (false, true) => "empty",
+            (false, false) => "ok",
+        },
         rec.lines.len(),
         if rec.daily { " per UTC day" } else { "" },
         rec.tolerance.pct.normalize(),

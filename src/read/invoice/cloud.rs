@@ -160,7 +160,14 @@ fn usage(reader: &Reader, row: &BillRow, mut line: InvoiceLine) -> InvoiceLine {
 pub(super) fn parse_day(text: &str) -> Option<NaiveDate> {
     parse_utc(text)
         .map(|time| time.date())
-        .or_else(|| written_day(text))
+        .or_else(|| bare_day(text))
+}
+
+/// A date written alone (`2026-11-02`, `20261102`): a time after it that
+/// [`parse_utc`] cannot read (a zone by name, `PDT`, `GMT-7`) is no UTC
+/// day, and is refused rather than read as its local date.
+fn bare_day(text: &str) -> Option<NaiveDate> {
+    written_day(text).filter(|_| matches!(text.trim().len(), 8 | 10))
 }
 
 /// An Azure export's date: as [`parse_day`], or month first as Azure
@@ -176,7 +183,12 @@ pub(super) fn azure_day(text: &str) -> Option<NaiveDate> {
 /// spreadsheet's (`11/2/2026 0:00`, `02.11.2026`), never guessed.
 pub(super) fn bad_day(name: &str, text: &str) -> RowError {
     let mut why = format!("{name}: expected a date, got \"{text}\"");
-    if text.contains(['/', '.']) && !text.contains('T') {
+    let zone_named = (text.get(10..).unwrap_or(""))
+        .trim_end_matches(" UTC")
+        .contains(|c: char| c.is_ascii_alphabetic() && c != 'T' && c != 'Z');
+    if zone_named && written_day(text).is_some() {
+        why += " (a time in UTC or with a numeric offset, -07:00; a zone by name is not read)";
+    } else if text.contains(['/', '.']) && !text.contains('T') {
         why += " (a bill writes YYYY-MM-DD: was it saved again by a spreadsheet? export it again)";
     }
     ("bad-date", why)
@@ -192,7 +204,7 @@ pub(super) fn end_of(end: Option<(&str, &str)>) -> Result<(Option<NaiveDate>, bo
         // alone is none), the time parsed once.
         Some((name, text)) => match parse_utc(text) {
             Some(time) => Ok((Some(time.date()), time.time() == chrono::NaiveTime::MIN)),
-            None => written_day(text)
+            None => bare_day(text)
                 .map(|day| (Some(day), false))
                 .ok_or_else(|| bad_day(name, text)),
         },
@@ -301,6 +313,15 @@ mod tests {
             Some("2025-06-01")
         );
         assert_eq!(day("2028-02-29T16:00-08:00").as_deref(), Some("2028-03-01"));
+        // A zone by name is no UTC day: refused, not read as the local date.
+        for local in [
+            "2025-06-30 20:00:00 America/Los_Angeles",
+            "2025-06-30 20:00:00 PDT",
+        ] {
+            assert_eq!(day(local), None, "{local}");
+            assert!(end_of(Some(("end", local))).is_err(), "{local}");
+        }
+        assert_eq!(day("2025-06-30").as_deref(), Some("2025-06-30"));
         // A billing period is the month it is written in.
         let period = written_day("2026-11-01T00:00:00+09:00").unwrap();
         assert_eq!(period.to_string(), "2026-11-01");
