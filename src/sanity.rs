@@ -72,9 +72,7 @@ pub fn judge(facts: &Facts) -> Verdict {
         ));
         return verdict;
     }
-    if let Some(warning) = months_together(facts) {
-        verdict.warnings.push(warning);
-    }
+    verdict.warnings.extend(months_together(facts));
     let (total, unattributed) = facts.cost;
     let (calls, carrying) = facts.calls;
     if total > Decimal::ZERO {
