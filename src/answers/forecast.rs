@@ -88,11 +88,14 @@ impl Forecast {
 }
 
 /// The forecast of every series with cost to date or a budget, as of
-/// `as_of`; `first` is the series' first day.
+/// `as_of`; `first` is the series' first day. `open`: the as-of day is not
+/// over (the clock's today): its spend so far is no day's spend, so it is
+/// no day of the run-rate, and it is forecast at the larger of the
+/// run-rate and what it has spent.
 pub fn forecast(
     all: &[Series],
     first: NaiveDate,
-    as_of: NaiveDate,
+    (as_of, open): (NaiveDate, bool),
     budgets: Option<&Budgets>,
 ) -> Vec<Forecast> {
     let month_end = as_of
@@ -112,7 +115,7 @@ pub fn forecast(
         .iter()
         .filter_map(|s| {
             let budget = budget_of(s);
-            let (row, mtd) = one(s, first, as_of, month_end, budget);
+            let (row, mtd) = one(s, first, (as_of, open), month_end, budget);
             (!mtd.is_zero() || budget.is_some()).then_some((row, mtd))
         })
         .unzip();
@@ -134,7 +137,7 @@ pub fn forecast(
 fn one(
     s: &Series,
     first: NaiveDate,
-    as_of: NaiveDate,
+    (as_of, open): (NaiveDate, bool),
     month_end: NaiveDate,
     budget: Option<Decimal>,
 ) -> (Forecast, Decimal) {
@@ -144,7 +147,11 @@ fn one(
     let to = index(as_of).map_or(0, |i| (i + 1).min(s.cost.len()));
     let days = s.cost.get(from..to).unwrap_or(&[]);
     let mtd: Decimal = days.iter().sum();
-    let x = floats(days);
+    let all = floats(days);
+    let (x, today) = match all.split_last() {
+        Some((&today, before)) if open && !before.is_empty() => (before, Some(today)),
+        _ => (&all[..], None),
+    };
     // A value's days before its first spend of the month are not its data
     // (a tenant new on the 8th has no run-rate of 0 from the week before),
     // once 3 days have passed since it first spent, that day included: one
@@ -157,11 +164,13 @@ fn one(
     let last = |n: usize| &x[x.len().saturating_sub(n)..];
     let rate = median(last(7));
     let spread = day_spread(last(14), rate);
-    let left = (month_end - as_of).num_days().max(0) as f64;
+    let today_ahead = today.map_or(0.0, |spent| (rate - spent).max(0.0));
+    let whole_days = (month_end - as_of).num_days().max(0) as f64;
+    let left = whole_days + if rate > 0.0 { today_ahead / rate } else { 0.0 };
     let k = last(7).len().max(1) as f64;
     let half = 2.0 * (left * spread * spread + (left * 1.2533 * spread / k.sqrt()).powi(2)).sqrt();
     let mtd_f = floats(&[mtd])[0];
-    let ahead = (rate * left).max(0.0);
+    let ahead = (rate * whole_days + today_ahead).max(0.0);
     // The month to date exact, the estimate of the days left added: at the
     // month's last day, the forecast is what was spent.
     let point = mtd + Decimal::from_f64(ahead).unwrap_or_default();
@@ -175,8 +184,9 @@ fn one(
     let pct = budget
         .filter(|b| !b.is_zero())
         .map(|b| (point * Decimal::ONE_HUNDRED / b).round_dp(2));
+    let at = (rate, today_ahead);
     let exceeds_on =
-        budget.and_then(|b| crossing(days, month_start.max(first), b, rate, as_of, month_end));
+        budget.and_then(|b| crossing(days, month_start.max(first), b, at, as_of, month_end));
     let reached = budget.is_some_and(|b| mtd >= b);
     let row = Forecast {
         dimension: s.dimension,
@@ -210,13 +220,14 @@ fn day_spread(recent: &[f64], rate: f64) -> f64 {
 }
 
 /// The first day the running total of `days` (from `start`) reaches
-/// `budget`, else the day after `as_of` it would at the run-rate `rate`,
-/// when that is within the month.
+/// `budget`, else the day it would at the run-rate `rate` (the as-of day
+/// itself, within `today_ahead`, what is forecast of it still), when that
+/// is within the month.
 fn crossing(
     days: &[Decimal],
     start: NaiveDate,
     budget: Decimal,
-    rate: f64,
+    (rate, today_ahead): (f64, f64),
     as_of: NaiveDate,
     end: NaiveDate,
 ) -> Option<NaiveDate> {
@@ -228,10 +239,13 @@ fn crossing(
         }
     }
     let short = floats(&[budget - total])[0];
+    if short <= today_ahead {
+        return Some(as_of);
+    }
     if rate <= 0.0 {
         return None;
     }
-    let more = ((short / rate).ceil() as u64).max(1);
+    let more = (((short - today_ahead) / rate).ceil() as u64).max(1);
     as_of
         .checked_add_days(chrono::Days::new(more))
         .filter(|d| *d <= end)
@@ -274,7 +288,7 @@ mod tests {
         let f = one(
             &s,
             first,
-            as_of,
+            (as_of, false),
             NaiveDate::from_ymd_opt(2025, 6, 30).unwrap(),
             Some(Decimal::from(400)),
         )
@@ -293,6 +307,39 @@ mod tests {
     }
 
     #[test]
+    fn a_day_not_over_is_no_day_of_the_run_rate_and_is_forecast_whole() {
+        // $24 a day, read at half past noon on the 15th ($12.50 so far):
+        // $720 at month end, over a $715 budget; counted as a whole day,
+        // the 15th forecast $708 (and its partial day cut the run-rate).
+        let day = |d| NaiveDate::from_ymd_opt(2025, 6, d).unwrap();
+        let mut cost = vec![Decimal::from(24); 14];
+        cost.push(Decimal::new(125, 1));
+        let s = Series {
+            dimension: "model",
+            value: "m".into(),
+            requests: vec![1; 15],
+            cost,
+        };
+        let budget = Some(Decimal::from(715));
+        let open = one(&s, day(1), (day(15), true), day(30), budget).0;
+        assert_eq!(open.forecast.0, Micros(720_000_000));
+        assert!(open.over());
+        assert_eq!(open.exceeds_on, Some(day(30)));
+        let closed = one(&s, day(1), (day(15), false), day(30), budget).0;
+        assert_eq!(closed.forecast.0, Micros(708_500_000));
+        // A budget the day itself reaches at the run-rate: crossed today.
+        let today = one(
+            &s,
+            day(1),
+            (day(15), true),
+            day(30),
+            Some(Decimal::from(350)),
+        )
+        .0;
+        assert_eq!(today.exceeds_on, Some(day(15)));
+    }
+
+    #[test]
     fn a_new_value_runs_at_its_own_rate_and_a_few_days_never_claim_certainty() {
         let day = |d| NaiveDate::from_ymd_opt(2025, 6, d).unwrap();
         let series = |cost: &[i64]| Series {
@@ -304,7 +351,14 @@ mod tests {
         // $1 a day from the 8th, read on the 10th: $23 at month end, not
         // the $3 a run-rate of the week's zeros gives; over its $10.
         let new = series(&[0, 0, 0, 0, 0, 0, 0, 1, 1, 1]);
-        let f = one(&new, day(1), day(10), day(30), Some(Decimal::from(10))).0;
+        let f = one(
+            &new,
+            day(1),
+            (day(10), false),
+            day(30),
+            Some(Decimal::from(10)),
+        )
+        .0;
         assert_eq!(f.forecast.0, Micros(23_000_000));
         assert!(
             f.forecast.1 < f.forecast.0 && f.forecast.0 < f.forecast.2,
@@ -315,11 +369,18 @@ mod tests {
         // interval is not one point.
         // A weekly batch's first spend, read that day: no run-rate of $70.
         let batch = series(&[0, 0, 70]);
-        let f = one(&batch, day(1), day(3), day(30), Some(Decimal::from(500))).0;
+        let f = one(
+            &batch,
+            day(1),
+            (day(3), false),
+            day(30),
+            Some(Decimal::from(500)),
+        )
+        .0;
         assert_eq!(f.forecast.0, Micros(70_000_000));
         assert!(!f.over() && !f.reached);
         let noisy = series(&[10, 3, 10]);
-        let f = one(&noisy, day(1), day(3), day(30), None).0;
+        let f = one(&noisy, day(1), (day(3), false), day(30), None).0;
         assert!(
             f.forecast.1 < f.forecast.0 && f.forecast.0 < f.forecast.2,
             "{f:?}"

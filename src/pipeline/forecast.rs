@@ -56,7 +56,8 @@ pub fn month_forecast(
         Some(owned) => owner_series(owned, range),
         None => series(days, range, billed),
     };
-    Some(forecast(&series, range.0, as_of, budgets))
+    let open = as_of == super::config::today();
+    Some(forecast(&series, range.0, (as_of, open), budgets))
 }
 
 /// Each dimension value's days over `range` by the owner allocation gives
