@@ -159,7 +159,7 @@ fn one(
     let first_spend = x.iter().position(|v| *v != 0.0).unwrap_or(x.len());
     let x = match x.len() - first_spend {
         3.. => &x[first_spend..],
-        _ => &x[..],
+        _ => x,
     };
     let last = |n: usize| &x[x.len().saturating_sub(n)..];
     let rate = median(last(7));
