@@ -37,7 +37,14 @@ for path in glob.glob(src + '/**/*.rs', recursive=True):
     text = open(path).read()
     text = re.sub(r'#\[cfg\(test\)\]\s*mod tests \{.*', '', text, flags=re.S)
     text = '\n'.join(l for l in text.split('\n') if not l.strip().startswith('//'))
-    for m in set(re.findall(r'crate::([a-z_]+)', text)):
+    used = set(re.findall(r'crate::([a-z_]+)', text))
+    # `crate::{a, b::c}` names each of its modules; in a top-level file,
+    # `super::x` is `crate::x`.
+    for group in re.findall(r'crate::\{([^}]*)\}', text):
+        used |= {g.strip().split('::')[0] for g in group.split(',') if g.strip()}
+    if '/' not in rel:
+        used |= set(re.findall(r'super::([a-z_]+)', text))
+    for m in used:
         if m in position and position[m] < position[top] and m not in allowed[top]:
             upward.append(f'layers: src/{rel} uses crate::{m}, a layer above {top}')
 for line in sorted(upward):

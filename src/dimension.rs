@@ -5,8 +5,8 @@
 //!
 //! Adding a dimension is a variant here and where its value comes from (a
 //! span attribute in `tree`, a usage record's field in `posting`); every
-//! report, ledger column, day table, budget and `diff` follows
-//! [`Dimension::ALL`].
+//! report, day table and budget follows [`Dimension::ALL`], and the files
+//! `docs/architecture.md` lists under "A new dimension" name them one by one.
 
 use crate::intern::{Interner, Sym, TextOrder};
 

@@ -1,11 +1,15 @@
 //! tokenledger: attribute an LLM agent fleet's bill to tenants, features,
 //! agents, tools, models and runs, to the cent.
 //!
-//! The modules follow the pipeline's stages: [`read`] → [`tree`] → [`join`]
-//! → [`price`] → [`attribute`] → [`reconcile`] (and [`coverage`]) →
-//! [`answers`] → [`write`], with the shared record shapes in [`model`], money rounding in
-//! [`money`] and [`rounding`], escaping for the terminal in [`terminal`], and the subcommands
-//! in [`cmd`].
+//! The stage modules are numbered in their docs as the mission's steps:
+//! [`read`] (1) → [`tree`] (2) → [`join`] (3) → [`price`] (4) →
+//! [`attribute`] and [`allocate`] (5) → [`reconcile`] and [`coverage`] (6)
+//! → [`answers`] and [`write`] (7). [`pipeline`] runs them in its own
+//! order (the usage read, priced and reconciled before the spans, so a bad
+//! bill stops the run early; the join's [`posting`]s flow to the
+//! attribution and the [`ledger`]). The shared record shapes are in
+//! [`model`], money rounding in [`money`] and [`rounding`], escaping for the
+//! terminal in [`terminal`], and the subcommands in [`cmd`].
 
 #![warn(missing_docs)]
 

@@ -1,4 +1,4 @@
-//! Stage 6, answers: the standing questions read every month, built on the
+//! Stage 7, answers: the standing questions read every month, built on the
 //! attributed ledger. Run-level answers (cost distribution, outliers, cost
 //! per outcome) start from the rounded `by_run.csv` rows, so a run's cost is
 //! the same micro-dollar figure in every file; call-level answers (the

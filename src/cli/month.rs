@@ -36,7 +36,8 @@ one line per gate on stderr; 2 an error (bad input or flags).")]
 #[command(mut_arg("usage", |usage| usage.required(false).required_unless_present("shard")))]
 pub struct ReportArgs {
     /// Span files or directories (every *.json, *.jsonl inside, optionally
-    /// .gz or .zst): OTLP JSON lines or one OTLP JSON document per file.
+    /// .gz or .zst): OTLP JSON (lines or one document per file), flat
+    /// one-span-per-line JSON or Jaeger JSON, detected per file.
     #[arg(long, required = true, num_args = 1.., value_name = "PATH", help_heading = "Inputs")]
     pub spans: Vec<PathBuf>,
     /// Span attribute keys naming the tenant, tried in order.

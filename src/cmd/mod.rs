@@ -1,7 +1,7 @@
 //! The commands: each takes its configuration (built once by the command
 //! line, `src/cli/` in the binary), runs the [`crate::pipeline`] and hands
 //! what it computed to [`crate::write`]. The only `process::exit` is in
-//! `main`.
+//! `main`, but for [`print_stdout`]'s quiet exit 0 on a closed pipe.
 
 pub mod diff;
 pub mod merge;

@@ -1,5 +1,6 @@
 //! `tokenledger pricing`: look at the pricing table before month end.
 //! `show` prints the entry that prices a model on a date with every rate;
+//! `list` the entries a table holds;
 //! `check` finds the usage that has no price (exit 1) and lists the rates
 //! that differ from the `genai-prices` catalog ([`crate::catalog`]).
 

@@ -1,5 +1,5 @@
-//! `tokenledger report`: the whole pipeline, read → tree → join → price →
-//! attribute → (reconcile) → answers → write; or, with `--shard`, its span
+//! `tokenledger report`: the whole pipeline (its order is
+//! [`crate::pipeline`]'s), then the outputs; or, with `--shard`, its span
 //! half, written as a partial for `merge` (with `--whole-traces`, of span
 //! files that hold the shard's traces only).
 

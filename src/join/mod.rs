@@ -1,5 +1,7 @@
 //! Stage 3, join: match inference calls to billed usage records on the
-//! provider's request id. Every record ends up joined to exactly one call
+//! provider's request id, then by fingerprint (model, tokens, nearest time;
+//! [`fingerprint`]) where spans carry no id, one request given twice
+//! found by [`twins`]. Every record ends up joined to exactly one call
 //! or unattributed; every call not joined is listed as unbilled.
 
 mod dedupe;

@@ -8,7 +8,7 @@ use super::Cost;
 /// Every record's exact [`Cost`], held compactly: a month holds millions.
 /// Each of a cost's six decimals is a byte (its scale, and how many bytes
 /// its mantissa takes) and its 64-bit mantissa's significant bytes
-/// (zig-zag coded, so a small negative is short too): about 16 bytes a
+/// (zig-zag coded, so a small negative is short too): about 18 bytes a
 /// record with its place, not 96; each is given back bit for bit as the
 /// `Decimal` it was. A cost any of whose decimals does not fit (a mantissa
 /// of 8 bytes or more, a negative zero) is held whole, apart.

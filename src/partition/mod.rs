@@ -2,7 +2,7 @@
 //! parsing too. Span files are cut by trace id into `N` partitions, each a
 //! directory `part-IIIII-of-NNNNN/` holding, for every input file, a file
 //! of the same name (`.jsonl`) with the spans of the traces that
-//! [`Shard::owns`] gives to shard `I`. `report --shard I/N --whole-traces`
+//! [`crate::model::Shard::owns`] gives to shard `I`. `report --shard I/N --whole-traces`
 //! then reads partition `I` alone, with no hash filter.
 //!
 //! What makes the shards' merged reports byte-identical to one run over the

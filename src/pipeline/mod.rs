@@ -1,7 +1,7 @@
-//! The pipeline, top-down, one module per stage: read the usage
-//! ([`usage`]) → price it → read the invoices and provider usage and
-//! compare ([`checks`]) → read and resolve the spans ([`spans`]) → join →
-//! the postings → attribute → round → judge ([`month`]) → the standing
+//! The pipeline, top-down: read the usage ([`usage`]) → price it → read the
+//! invoices and provider usage and compare ([`checks`]) → read and resolve
+//! the spans ([`spans`]) → join, the postings, attribute, round, allocate
+//! ([`allocation`]) and judge, in [`month`] → the standing
 //! answers ([`answers`]). It computes a [`Month`]; writing it is
 //! [`crate::write`]'s, and the commands in [`crate::cmd`] only connect the
 //! two. What the run read and counted flows alongside in an
@@ -309,7 +309,7 @@ fn summarise(
 /// as they were read (a spilled month's ranges, a merge's partials) take
 /// them back ([`Resolved::restore_infos`]).
 /// Where memory is tight (the spans spilled, or
-/// `merge`: [`Resolved::memory_tight`]), then release what only the join
+/// `merge`: [`crate::tree::Resolved::memory_tight`]), then release what only the join
 /// reads (the joined calls' span facts; the joined records' ids, but with
 /// the `parquet` feature, whose `calls.parquet` lists them) and hand the
 /// memory back (on the 1,000,000-run month, 500 MiB less at the peak for

@@ -29,7 +29,7 @@ use crate::write::Outputs;
 /// dropped once written), while this one computes the run answers (with
 /// a thread of their own for the answers from the postings, and another
 /// writing the reports meanwhile) and then writes the answers' files.
-/// Where memory is tight ([`Resolved::memory_tight`]), the run answers and
+/// Where memory is tight ([`crate::tree::Resolved::memory_tight`]), the run answers and
 /// the reports come first; then the runs' rows, written and answered, are
 /// released ([`Month::release_runs`]), and only then are the answers from
 /// the postings and the two tables made.

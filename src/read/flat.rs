@@ -2,7 +2,9 @@
 //! (compacted) and Phoenix or Logfire exports write it:
 //! `{"name", "context": {"trace_id": "0x…", "span_id": "0x…"}, "parent_id":
 //! "0x…"|null, "attributes": {…}, "resource": {"attributes": {…}}}`, or with
-//! top-level `trace_id` / `span_id` / `parent_span_id`. Attribute maps hold
+//! top-level `trace_id` / `span_id` / `parent_span_id`, or camelCase
+//! `traceId` / `spanId` / `parentSpanId` / `startTimeUnixNano` (CloudWatch's
+//! `aws/spans` records). Attribute maps hold
 //! native JSON types, flat (`"llm.token_count.prompt": 70`) or nested as
 //! Phoenix writes them (`"llm": {"token_count": {"prompt": 70}}`); values
 //! other than strings, numbers and booleans are skipped unread.

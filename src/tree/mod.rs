@@ -33,7 +33,7 @@ use crate::model::{CallInfo, Origin, Role, Span};
 /// The dimensions a call inherits from its ancestors-or-self.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Dims {
-    /// Each span dimension's value ([`Dimension::FROM_SPANS`]; the model
+    /// Each span dimension's value ([`crate::dimension::Dimension::FROM_SPANS`]; the model
     /// is the record's, `None` here): the tenant per `--tenant-attr` key in
     /// order, the nearest span carrying it; the feature, the nearest span
     /// carrying `--feature-attr`; the agent of the nearest `invoke_agent`

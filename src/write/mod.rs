@@ -1,7 +1,9 @@
 //! Stage 7, write: the outputs, one module per output: [`reports`] (the
 //! `by_*.csv` reports and the listings), [`summary`] (`summary.json` and
-//! the terminal summary), [`reconciliation`], [`allocation`], [`ledger`], [`answers`],
-//! [`html`]. `pipeline::output` writes a whole month with them, `diff::write`
+//! the terminal summary), [`reconciliation`], [`coverage`], [`allocation`],
+//! [`ledger`], [`answers`], [`month_to_date`] (`forecast.csv`,
+//! `anomalies.csv`), [`html`], `parquet` (`calls.parquet`, with the feature)
+//! and [`pricing`] (what `tokenledger pricing` prints). `pipeline::output` writes a whole month with them, `diff::write`
 //! a comparison.
 //!
 //! Where the files go is [`outputs`]: an output directory written as a

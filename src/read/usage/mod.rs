@@ -1,5 +1,5 @@
 //! Billed usage, one record per request, from every source a fleet has.
-//! Each adapter normalises its source into the same [`UsageRecord`]: input
+//! Each adapter normalises its source into the same [`crate::model::UsageRecord`]: input
 //! split into uncached, cache read and cache writes (OpenAI-shaped sources
 //! count cached tokens inside their prompt count; Anthropic-shaped ones do
 //! not), the provider and model as priced, and the ids a span may carry.
