@@ -20,6 +20,7 @@ mod diff;
 mod errors;
 mod formats;
 mod gates;
+mod google_bill_services;
 mod handmade;
 mod hardening;
 mod inputs;

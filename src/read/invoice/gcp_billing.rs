@@ -3,8 +3,9 @@
 //! query flattens it to CSV (`service.description` or `service_description`,
 //! …, `credits` as its JSON text).
 //!
-//! Vertex AI's rows are those of service `Vertex AI`, of a per-model
-//! `Claude …` service, or of an `AI Dev Tools: Claude …` SKU; the SKU
+//! Model rows are those of service `Vertex AI` or `Gemini API`, of a
+//! per-model `Claude …` service, or of an `AI Dev Tools: Claude …` or
+//! `Generate content …` SKU (whatever the service); the SKU
 //! description says the model, token type and band. `cost` is after
 //! discounts and before credits: each of a row's `credits` is a credit line
 //! of its own. `cost_type` `tax`, `adjustment` and `rounding error` rows
@@ -193,9 +194,14 @@ fn lines_of(reader: &Reader, f: Fields, line: u64) -> Result<Vec<InvoiceLine>, R
     let rate = (f.rate.filter(|_| usd_table))
         .map(|r| amount(r, "currency_conversion_rate"))
         .transpose()?;
+    let sku = f.sku.to_ascii_lowercase();
     let vertex = f.service == "Vertex AI"
+        || f.service == "Gemini API"
         || f.service.starts_with("Claude ")
-        || f.sku.starts_with("AI Dev Tools: Claude");
+        || f.sku.starts_with("AI Dev Tools: Claude")
+        || ["generate content ", "generatecontent ", "embedcontent "]
+            .iter()
+            .any(|p| sku.starts_with(p));
     let kind = match f.cost_type.to_ascii_lowercase().as_str() {
         "regular" | "" => Kind::Usage,
         "tax" => Kind::Tax,

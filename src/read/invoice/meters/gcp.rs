@@ -1,4 +1,5 @@
-//! Google Cloud SKU descriptions: Gemini's and Claude on Vertex's.
+//! Google Cloud SKU descriptions: Gemini's and Claude on Vertex's, and the
+//! Gemini API's (`Generate content input token count gemini 3.5 flash text`).
 
 use super::{usage, Read};
 use crate::model::TokenType;
@@ -20,6 +21,9 @@ pub fn gcp(sku: &str) -> Read {
     let fixed = ["storage", "grounding with", "search: ranking"];
     if fixed.iter().any(|w| lower.contains(w)) {
         return Read::Fixed;
+    }
+    if let Some(read) = gemini_api(&lower) {
+        return read;
     }
     let sku = sku.strip_prefix("AI Dev Tools: ").unwrap_or(sku);
     if sku.contains(" — ") {
@@ -52,17 +56,79 @@ pub fn gcp(sku: &str) -> Read {
     usage(&model, meter, qualifiers)
 }
 
+/// Whether the SKU of a Gemini API model (`Generate content input token
+/// count gemini 3.5 flash text`, `… cached input token count …`, `…
+/// Gemini 2.5 Pro long input text`, `… text batch`, `GenerateContent text
+/// output token count for Gemini 2.0 Flash`, `EmbedContent input token count
+/// for gemini-embedding-2 text`): the model is the words after `token
+/// count` up to the first that says the band, modality, tier or caching.
+fn gemini_api(lower: &str) -> Option<Read> {
+    let rest = ["generate content ", "generatecontent ", "embedcontent "]
+        .iter()
+        .find_map(|p| lower.strip_prefix(p))?;
+    let (kind, model) = rest.split_once(" token count ")?;
+    let model = model.strip_prefix("for ").unwrap_or(model);
+    let words: Vec<&str> = model.split_whitespace().collect();
+    let stop = [
+        "short", "long", "input", "output", "text", "image", "audio", "video", "batch", "flex",
+        "priority", "caching", "cached",
+    ];
+    let end = words
+        .iter()
+        .position(|w| stop.contains(w))
+        .unwrap_or(words.len());
+    let after = &words[end..];
+    let token = if kind.contains("cached") || after.contains(&"caching") {
+        TokenType::CacheRead
+    } else if kind.contains("output") {
+        TokenType::Output
+    } else if kind.contains("input") {
+        TokenType::Input
+    } else {
+        return Some(Read::Unknown);
+    };
+    let qualifiers = [
+        ("long", "long-context"),
+        ("batch", "batch"),
+        ("flex", "flex"),
+    ]
+    .into_iter()
+    .chain([("priority", "priority")])
+    .filter(|(word, _)| after.contains(word))
+    .map(|(_, q)| q.to_string())
+    .collect();
+    Some(usage(
+        &words[..end].join(" "),
+        Meter::Tokens(token),
+        qualifiers,
+    ))
+}
+
 /// The model and token type of a SKU's text once its suffixes are off:
-/// the type phrase is the first of its words that names one.
+/// the type phrase is the first of its words that names one. `Image`
+/// before `Output`, `Text` or `Image` names an image model (`Gemini 2.5
+/// Flash Image Output`, `Gemini 3.1 Flash Image Text Input`), not a
+/// modality: a text model has no image output.
 fn gcp_type(text: &str) -> Option<(String, Meter, Vec<String>)> {
     let words: Vec<&str> = text.split_whitespace().collect();
     let lower: Vec<String> = words.iter().map(|w| w.to_ascii_lowercase()).collect();
-    let start = lower.iter().position(|w| {
+    let type_word = |w: &str| {
         matches!(
-            w.as_str(),
+            w,
             "text" | "input" | "output" | "thinking" | "audio" | "image" | "video" | "completion"
         )
-    })?;
+    };
+    let mut start = lower.iter().position(|w| type_word(w))?;
+    let image_model = |i: usize| {
+        lower[i] == "image"
+            && matches!(
+                lower.get(i + 1).map(String::as_str),
+                Some("output" | "text" | "image")
+            )
+    };
+    if image_model(start) {
+        start += 1;
+    }
     let has = |w: &str| lower[start..].iter().any(|x| x == w);
     let token = if has("caching") || has("cache") && has("read") {
         TokenType::CacheRead
@@ -141,6 +207,16 @@ mod tests {
             ("Claude Opus 4 8 — Input Cache Write Tokens (TTL 3600 seconds) — us-east5 — Context Window Size from 200001 to 1000000 Tokens", read("Claude Opus 4 8", CacheWrite1h, &["us-east5", "long-context"])),
             ("AI Dev Tools: Claude Opus 4.8 Output Tokens (Long)", read("Claude Opus 4.8", Output, &["long-context"])),
             ("Claude 3 Haiku Input Tokens", read("Claude 3 Haiku", Input, &[])),
+            ("Gemini 2.5 Flash Image Output", read("Gemini 2.5 Flash Image", Output, &[])),
+            ("Gemini 3.1 Flash Image Image Output", read("Gemini 3.1 Flash Image", Output, &[])),
+            ("Gemini 3.1 Flash Image Text Input - Predictions", read("Gemini 3.1 Flash Image", Input, &[])),
+            ("Generate content input token count gemini 3.5 flash text", read("gemini 3.5 flash", Input, &[])),
+            ("Generate content output token count gemini 3.7 flash text batch", read("gemini 3.7 flash", Output, &["batch"])),
+            ("Generate content input token count Gemini 2.5 Pro long input text", read("gemini 2.5 pro", Input, &["long-context"])),
+            ("Generate content cached input token count gemini 2.5 flash input image", read("gemini 2.5 flash", CacheRead, &[])),
+            ("Generate content input token count gemini 3.7 flash image flex caching", read("gemini 3.7 flash", CacheRead, &["flex"])),
+            ("GenerateContent text output token count for Gemini 2.0 Flash", read("gemini 2.0 flash", Output, &[])),
+            ("EmbedContent input token count for gemini-embedding-2 text", read("gemini-embedding-2", Input, &[])),
         ];
         for (sku, want) in cases {
             assert_eq!(gcp(sku), want, "{sku}");
@@ -154,6 +230,7 @@ mod tests {
             Read::Requests("web_search".into())
         );
         assert_eq!(gcp("Vertex AI Search: Ranking"), Read::Fixed);
+        assert_eq!(gcp("Cached content storage token hours"), Read::Fixed);
         assert_eq!(
             gcp("Vertex AI: Online Prediction: n1-standard-4"),
             Read::Unknown
