@@ -384,10 +384,13 @@ impl Comparison<'_> {
                 _ if self.rollups.all_usage(&line.provider) => {
                     (invoice::ALL_USAGE.to_string(), Meter::Other)
                 }
-                Some(m) => (
-                    table.canonical_model(&line.provider, m).to_string(),
-                    line.meter.clone(),
-                ),
+                Some(m) => {
+                    let model = table.canonical_model(&line.provider, m);
+                    let meter = self
+                        .rollups
+                        .cache_writes(&line.provider, model, &line.meter);
+                    (model.to_string(), meter)
+                }
                 None => (Rollups::invoice_model(line), line.meter.clone()),
             };
             let key = LineKey {
@@ -472,7 +475,7 @@ fn factors(lines: &[Line]) -> (Factors, BTreeMap<String, Decimal>) {
         // A line records make up: per token type, per request charge, or
         // a provider's whole usage in one line (a roll-up).
         let made_up = match key.2 {
-            Meter::Tokens(_) | Meter::Requests(_) => true,
+            Meter::Tokens(_) | Meter::Requests(_) | Meter::CacheWrites => true,
             Meter::Other => key.1 == invoice::ALL_USAGE,
         };
         match key.2 {
@@ -507,7 +510,7 @@ pub fn reconcile(
     let (usage, other): (Vec<&InvoiceLine>, Vec<&InvoiceLine>) =
         invoice.iter().partition(|l| l.charge == Charge::Usage);
     let daily = !usage.is_empty() && usage.iter().all(|l| l.day.is_some());
-    let rollups = Rollups::of(&usage);
+    let rollups = Rollups::of(&usage, table);
     let mut comparison = Comparison {
         names,
         rollups: &rollups,

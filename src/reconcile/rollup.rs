@@ -5,31 +5,46 @@
 //! line keyed as the invoice keys it, not per model. Once one bucket of a
 //! provider names no `line_item`, the provider's grouped lines roll into
 //! that line too, day by day: unless they come to the same amount, the
-//! same costs fetched twice ([`fetched_twice`]).
+//! same costs fetched twice ([`fetched_twice`]). A model's cache writes
+//! billed in a line that says no time-to-live are compared, and trued up,
+//! 5-minute and 1-hour writes together.
 
 use std::collections::{BTreeMap, HashSet};
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
+use crate::model::TokenType;
+use crate::price::PriceTable;
 use crate::read::invoice::{Charge, InvoiceLine, Meter, ALL_USAGE};
 
 /// The model column of a per-request line that sums every model.
 pub const ALL_MODELS: &str = "(all models)";
 
-/// The providers whose invoice lines sum over models.
+/// The providers whose invoice lines sum over models, and the models whose
+/// cache writes of both times-to-live a line sums.
 #[derive(Clone, Debug, Default)]
 pub struct Rollups {
     /// Providers billed in one line for all their usage.
     all: HashSet<String>,
     /// (provider, per-request meter) billed in one line for every model.
     requests: HashSet<(String, Meter)>,
+    /// (provider, model) billed cache writes that say no time-to-live
+    /// ([`Meter::CacheWrites`]).
+    cache_writes: HashSet<(String, String)>,
 }
 
 impl Rollups {
-    /// The roll-ups the invoice's usage lines declare.
-    pub fn of(usage: &[&InvoiceLine]) -> Rollups {
+    /// The roll-ups the invoice's usage lines declare (their models as the
+    /// `table` names them).
+    pub fn of(usage: &[&InvoiceLine], table: &PriceTable) -> Rollups {
         let mut rollups = Rollups::default();
+        for line in usage.iter().filter(|l| l.meter == Meter::CacheWrites) {
+            if let Some(model) = &line.model {
+                let model = table.canonical_model(&line.provider, model).to_string();
+                rollups.cache_writes.insert((line.provider.clone(), model));
+            }
+        }
         for line in usage.iter().filter(|l| l.model.is_none()) {
             match &line.meter {
                 Meter::Requests(_) => {
@@ -66,7 +81,23 @@ impl Rollups {
         {
             return (ALL_MODELS.to_string(), meter);
         }
+        let meter = self.cache_writes(provider, model, &meter);
         (model.to_string(), meter)
+    }
+
+    /// The meter a `meter` of `model` is compared under: a cache write of
+    /// either time-to-live, where a line of the model's sums both, under
+    /// [`Meter::CacheWrites`] (on the usage's side and the bill's).
+    pub fn cache_writes(&self, provider: &str, model: &str, meter: &Meter) -> Meter {
+        let write = matches!(
+            meter,
+            Meter::Tokens(TokenType::CacheWrite5m | TokenType::CacheWrite1h)
+        );
+        let summed = || (self.cache_writes.iter()).any(|(p, m)| p == provider && m == model);
+        match write && summed() {
+            true => Meter::CacheWrites,
+            false => meter.clone(),
+        }
     }
 
     /// The model column of an invoice line without a model.

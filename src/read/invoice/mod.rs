@@ -261,6 +261,10 @@ pub enum Meter {
     Tokens(TokenType),
     /// Requests of a per-request charge (`web_search`), by name.
     Requests(String),
+    /// Cache writes of every time-to-live: a meter that does not say which
+    /// (Bedrock's native `…-cache-write-input-token-count`), compared with
+    /// the 5-minute and 1-hour writes together.
+    CacheWrites,
     /// Anything else: the line's description says what.
     Other,
 }
@@ -272,6 +276,7 @@ impl Meter {
         match self {
             Meter::Tokens(t) => t.key(),
             Meter::Requests(name) => name,
+            Meter::CacheWrites => "cache_write",
             Meter::Other => "",
         }
     }

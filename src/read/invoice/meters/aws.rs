@@ -137,11 +137,12 @@ fn mantle(tail: &str) -> Option<(Meter, Vec<String>)> {
 }
 
 /// A legacy usage type after its region (`Claude4.6Sonnet-input-tokens`,
-/// `NovaPro-cache-read-input-token-count-cross-region-global`).
+/// `NovaPro-cache-read-input-token-count-cross-region-global`). Its cache
+/// writes say no time-to-live: [`Meter::CacheWrites`].
 fn legacy(rest: &str) -> Read {
     let phrases: [(&str, TokenType); 10] = [
         ("-cache-read-input-token-count", TokenType::CacheRead),
-        ("-cache-write-input-token-count", TokenType::CacheWrite5m),
+        (CACHE_WRITES, TokenType::CacheWrite5m),
         ("-text-input-tokens", TokenType::Input),
         ("-text-output-tokens", TokenType::Output),
         ("-speech-input-tokens", TokenType::Input),
@@ -167,14 +168,34 @@ fn legacy(rest: &str) -> Read {
         .filter(|w| !w.is_empty())
         .map(|w| w.replace('_', "-"))
         .collect();
-    usage(&rest[..at], Meter::Tokens(token), qualifiers)
+    let meter = match phrase {
+        CACHE_WRITES => Meter::CacheWrites,
+        _ => Meter::Tokens(token),
+    };
+    usage(&rest[..at], meter, qualifiers)
 }
+
+/// A native usage type's cache writes, of either time-to-live.
+const CACHE_WRITES: &str = "-cache-write-input-token-count";
 
 #[cfg(test)]
 mod tests {
     use super::super::tests::read;
     use super::*;
     use crate::model::TokenType;
+
+    #[test]
+    fn a_native_cache_write_says_no_time_to_live() {
+        // A native cache write says no time-to-live.
+        assert_eq!(
+            aws("USE1-Claude4.6Sonnet-cache-write-input-token-count", None),
+            Read::Usage {
+                model: "Claude4.6Sonnet".into(),
+                meter: Meter::CacheWrites,
+                qualifiers: Vec::new()
+            }
+        );
+    }
 
     #[test]
     fn aws_usage_types_of_every_shape() {
