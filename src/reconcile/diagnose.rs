@@ -90,6 +90,7 @@ pub(super) fn diagnose(lines: &mut [Line], tolerance: &Tolerance, daily: bool) -
         if daily && quiet && tolerance.drifts(computed, invoiced) {
             month_drifts.push(month_drift(group, &amounts, ratio));
         }
+        let edge_short = super::edges::days_short(group, invoiced_days);
         for line in group.iter_mut().filter(|l| l.status != Status::Ok) {
             line.diagnosis = match line.status {
                 _ if cancels => {
@@ -105,6 +106,7 @@ pub(super) fn diagnose(lines: &mut [Line], tolerance: &Tolerance, daily: bool) -
                     (_, Some(r), _) => {
                         rate_diagnosis(r, &amounts, line.key.meter.token_type(), "on every line")
                     }
+                    _ if edge_short.contains(&line.key.day) => super::edges::EDGE_DAY.into(),
                     (_, _, Some((day, r, after))) if line.key.day >= Some(*day) => {
                         step_diagnosis(*day, *r, after, (line.key.meter.token_type(), shared))
                     }

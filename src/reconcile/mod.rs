@@ -12,6 +12,7 @@
 //! computed cost.
 
 mod diagnose;
+mod edges;
 mod json;
 mod names;
 mod other;
