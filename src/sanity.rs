@@ -140,8 +140,8 @@ fn months_together(facts: &Facts) -> Option<String> {
         return None;
     }
     Some(format!(
-        "the usage holds {} and no --period was given: every report sums those months as one; \
-         give --period YYYY-MM for one month's reports",
+        "the usage holds {} and no --period was given: every report (and budget) sums those \
+         months as one; give --period YYYY-MM for one month's reports",
         months_held(facts.months)
     ))
 }
@@ -149,7 +149,7 @@ fn months_together(facts: &Facts) -> Option<String> {
 /// The months of the usage read, with their record counts.
 fn months_held(months: &BTreeMap<String, u64>) -> String {
     let held: Vec<String> = (months.iter())
-        .map(|(month, n)| format!("{month} ({n} records)"))
+        .map(|(month, n)| format!("{month} ({n} record{})", if *n == 1 { "" } else { "s" }))
         .collect();
     held.join(", ")
 }
@@ -223,7 +223,6 @@ fn shown(pct: Decimal) -> String {
     format!("{:.1}", pct.round_dp(1))
 }
 
-/// The failed gate for a period (or inputs) without usage.
 /// The failed gate of a run with no usage record in its period: what the
 /// usage read holds (`months`, before `--period`), if anything.
 pub fn no_usage(period: Option<&str>, months: &BTreeMap<String, u64>) -> String {

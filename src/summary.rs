@@ -22,6 +22,10 @@ pub struct Summary {
     /// last day with data): its reports hold part of the month.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub month_to_date: Option<String>,
+    /// The run's UTC start, when the as-of day was not over (the clock's
+    /// today): the forecast read the share of that day gone from it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub month_to_date_at: Option<String>,
     /// Totals over every usage record in period.
     pub totals: TotalsJson,
     /// Record counts.

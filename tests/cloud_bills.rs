@@ -411,16 +411,16 @@ fn every_seen_meter_spelling_reads_to_its_priced_model() {
         (Cloud::Aws, bedrock("USE1-qwen.qwen3-32b-mantle-input-tokens-standard", None), "qwen.qwen3-32b"),
         (Cloud::Aws, bedrock("EUW2-Qwen3Coder-30B-A3B-output-tokens", None), "qwen.qwen3-coder-30b-a3b-v1"),
         (Cloud::Aws, bedrock("EUW2-Qwen3-VL-235B-A22B-input-tokens", None), "qwen.qwen3-vl-235b-a22b-v1"),
-        (Cloud::Gcp, meters::gcp("Gemini 2.5 Pro Text Input - Predictions"), "gemini-2.5-pro"),
-        (Cloud::Gcp, meters::gcp("Gemini 2.5 Pro Input Text Caching (Long)"), "gemini-2.5-pro"),
-        (Cloud::Gcp, meters::gcp("Gemini 2.5 Flash GA Thinking Text Output - Predictions"), "gemini-2.5-flash"),
-        (Cloud::Gcp, meters::gcp("Gemini 2.5 Flash Lite Input Text Caching"), "gemini-2.5-flash-lite"),
-        (Cloud::Gcp, meters::gcp("Gemini 2.0 Flash Text Input (Long) - Predictions"), "gemini-2.0-flash"),
-        (Cloud::Gcp, meters::gcp("Gemini 3.0 Pro Text Output"), "gemini-3-pro-preview"),
-        (Cloud::Gcp, meters::gcp("Gemini 3 Flash Text Input Caching"), "gemini-3-flash-preview"),
-        (Cloud::Gcp, meters::gcp("Gemini 3.7 Flash Global Text Input - Predictions"), "gemini-3.7-flash"),
-        (Cloud::Gcp, meters::gcp("Gemini 3.8 Flash Global Text Output"), "gemini-3.8-flash"),
-        (Cloud::Gcp, meters::gcp("Claude Sonnet 4.6 — Input Cache Read Tokens — global — Context Window Size from 0 to 200000 Tokens"), "claude-sonnet-4-6"),
+        (Cloud::Gcp, meters::gcp("Gemini 2.5 Pro Text Input - Predictions", None), "gemini-2.5-pro"),
+        (Cloud::Gcp, meters::gcp("Gemini 2.5 Pro Input Text Caching (Long)", None), "gemini-2.5-pro"),
+        (Cloud::Gcp, meters::gcp("Gemini 2.5 Flash GA Thinking Text Output - Predictions", None), "gemini-2.5-flash"),
+        (Cloud::Gcp, meters::gcp("Gemini 2.5 Flash Lite Input Text Caching", None), "gemini-2.5-flash-lite"),
+        (Cloud::Gcp, meters::gcp("Gemini 2.0 Flash Text Input (Long) - Predictions", None), "gemini-2.0-flash"),
+        (Cloud::Gcp, meters::gcp("Gemini 3.0 Pro Text Output", None), "gemini-3-pro-preview"),
+        (Cloud::Gcp, meters::gcp("Gemini 3 Flash Text Input Caching", None), "gemini-3-flash-preview"),
+        (Cloud::Gcp, meters::gcp("Gemini 3.7 Flash Global Text Input - Predictions", None), "gemini-3.7-flash"),
+        (Cloud::Gcp, meters::gcp("Gemini 3.8 Flash Global Text Output", None), "gemini-3.8-flash"),
+        (Cloud::Gcp, meters::gcp("Claude Sonnet 4.6 — Input Cache Read Tokens — global — Context Window Size from 0 to 200000 Tokens", None), "claude-sonnet-4-6"),
     ];
     cases.extend(rest_of_the_seen_meter_spellings());
     let mut wrong = Vec::new();
@@ -446,9 +446,9 @@ fn every_seen_meter_spelling_reads_to_its_priced_model() {
 /// The table's rest: Google Cloud's other Claude SKUs and Azure's meters, with their models.
 fn rest_of_the_seen_meter_spellings() -> Vec<(Cloud, Read, &'static str)> {
     vec![
-        (Cloud::Gcp, meters::gcp("Claude Opus 4 8 — Input Cache Write Tokens (TTL 3600 seconds) — us-east5 — Context Window Size from 200001 to 1000000 Tokens"), "claude-opus-4-8"),
-        (Cloud::Gcp, meters::gcp("AI Dev Tools: Claude Opus 4.8 Output Tokens (Long)"), "claude-opus-4-8"),
-        (Cloud::Gcp, meters::gcp("Claude 3 Haiku Input Tokens"), "claude-3-haiku"),
+        (Cloud::Gcp, meters::gcp("Claude Opus 4 8 — Input Cache Write Tokens (TTL 3600 seconds) — us-east5 — Context Window Size from 200001 to 1000000 Tokens", None), "claude-opus-4-8"),
+        (Cloud::Gcp, meters::gcp("AI Dev Tools: Claude Opus 4.8 Output Tokens (Long)", None), "claude-opus-4-8"),
+        (Cloud::Gcp, meters::gcp("Claude 3 Haiku Input Tokens", None), "claude-3-haiku"),
         (Cloud::Azure, meters::azure("gpt 4o 1120 cached Inp glbl Tokens"), "gpt-4o-2024-11-20"),
         (Cloud::Azure, meters::azure("gpt-4o-0806-Outp-regnl Tokens"), "gpt-4o-2024-08-06"),
         (Cloud::Azure, meters::azure("gpt 4.1 Inp glbl Tokens"), "gpt-4.1"),

@@ -398,7 +398,7 @@ fn a_missing_span_file_is_named_by_the_cost_with_no_tenant() {
 #[test]
 fn usage_of_two_months_without_a_period_is_warned_of_and_with_one_is_not() {
     let warning = "the usage holds 2025-05 (16 records), 2025-06 (2277 records) and no --period \
-                   was given: every report sums those months as one";
+                   was given: every report (and budget) sums those months as one";
     // --quiet keeps warnings off stderr; summary.json holds them.
     let (code, stderr, summary) = sample_run(&[]);
     assert_eq!(code, 0, "{stderr}");
@@ -406,4 +406,36 @@ fn usage_of_two_months_without_a_period_is_warned_of_and_with_one_is_not() {
     let (code, stderr, summary) = sample_run(&["--period", "2025-06"]);
     assert_eq!(code, 0, "{stderr}");
     assert!(!summary.contains("no --period was given"), "{summary}");
+}
+
+#[test]
+fn reconcile_with_a_period_of_no_usage_exits_1_not_ok() {
+    // A mistyped --period (or the month's exports not landed yet) compared
+    // nothing and said "reconciliation ok", exit 0.
+    let wd = Workdir::new("rec-empty-period");
+    let root = repo();
+    let path = |p: &str| root.join(p).to_str().unwrap().to_string();
+    let (usage, invoices) = (path("samples/usage.csv"), path("samples/invoices"));
+    let out = wd.output(&[
+        "reconcile",
+        "--usage",
+        &usage,
+        "--invoice",
+        &invoices,
+        "--period",
+        "2019-01",
+        "--out",
+        "out",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stdout.contains("reconciliation empty (0 lines compared"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("no usage record in --period 2019-01: the usage holds 20"),
+        "{stderr}"
+    );
 }

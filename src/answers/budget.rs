@@ -4,10 +4,8 @@
 //! its splits' shares too), else `billed_usd` under `--true-up`, else
 //! `cost_usd` — so `budget.csv` agrees with `by_<dimension>.csv` to the
 //! micro-dollar. The budgets file is read by [`crate::read::budgets`]. A
-//! budget whose key no row has, and budgets judged on several months, are
-//! warned of ([`warnings`]).
+//! budget whose key no row has is warned of ([`warnings`]).
 
-use chrono::{Datelike, NaiveDate};
 use rust_decimal::Decimal;
 
 use crate::attribute::Of;
@@ -111,15 +109,10 @@ pub fn check(
 }
 
 /// What a FinOps engineer must hear about the budgets themselves: a key no
-/// report row has (judged on $0: a typo would never fire), and monthly
-/// budgets judged on usage of several months (no `--period`).
-pub fn warnings(
-    rows: &[BudgetRow],
-    days: Option<(NaiveDate, NaiveDate)>,
-    period: bool,
-) -> Vec<String> {
-    let mut warnings: Vec<String> = rows
-        .iter()
+/// report row has (judged on $0: a typo would never fire). Usage of several
+/// months without `--period` is the run's warning ([`crate::sanity`]).
+pub fn warnings(rows: &[BudgetRow]) -> Vec<String> {
+    rows.iter()
         .filter(|r| r.unmatched)
         .map(|r| {
             let dimension = r.budget.dimension.name();
@@ -129,16 +122,7 @@ pub fn warnings(
                 r.budget.key
             )
         })
-        .collect();
-    if let Some((first, last)) = days.filter(|_| !period) {
-        if (first.year(), first.month()) != (last.year(), last.month()) {
-            warnings.push(format!(
-                "budgets are monthly, but the usage runs from {first} to {last} and no --period \
-                 was given: each budget is judged on those months' spend together"
-            ));
-        }
-    }
-    warnings
+        .collect()
 }
 
 #[cfg(test)]
@@ -147,7 +131,7 @@ mod tests {
     use crate::dimension::Dimension;
 
     #[test]
-    fn a_key_with_no_row_and_budgets_over_several_months_are_warned_of() {
+    fn a_key_with_no_row_is_warned_of() {
         let row = |key: &str, unmatched| BudgetRow {
             budget: Budget {
                 dimension: Dimension::Tenant,
@@ -159,17 +143,11 @@ mod tests {
             status: Status::Ok,
             unmatched,
         };
-        let rows = [row("acme", false), row("T1", true)];
-        let day = |m, d| NaiveDate::from_ymd_opt(2025, m, d);
-        let june = day(6, 1).zip(day(6, 30));
-        assert_eq!(warnings(&rows, june, false).len(), 1);
-        assert!(warnings(&rows, june, false)[0].contains("tenant \"T1\" matches no tenant"));
-        let two = day(5, 31).zip(day(6, 30));
-        let both = warnings(&rows, two, false);
+        let found = warnings(&[row("acme", false), row("T1", true)]);
+        assert_eq!(found.len(), 1);
         assert!(
-            both[1].contains("from 2025-05-31 to 2025-06-30 and no --period"),
-            "{both:?}"
+            found[0].contains("tenant \"T1\" matches no tenant"),
+            "{found:?}"
         );
-        assert_eq!(warnings(&rows, two, true).len(), 1);
     }
 }

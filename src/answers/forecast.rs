@@ -88,14 +88,15 @@ impl Forecast {
 }
 
 /// The forecast of every series with cost to date or a budget, as of
-/// `as_of`; `first` is the series' first day. `open`: the as-of day is not
-/// over (the clock's today): its spend so far is no day's spend, so it is
-/// no day of the run-rate, and it is forecast at the larger of the
-/// run-rate and what it has spent.
+/// `as_of`; `first` is the series' first day. `open`: the share of the
+/// as-of day gone, when it is not over (the clock's today): its spend so
+/// far is no day's spend, so it is no day of the run-rate, and it is
+/// forecast at the larger of the run-rate and what it has spent; on the
+/// month's first day, the run-rate is its spend so far over that share.
 pub fn forecast(
     all: &[Series],
     first: NaiveDate,
-    (as_of, open): (NaiveDate, bool),
+    (as_of, open): (NaiveDate, Option<f64>),
     budgets: Option<&Budgets>,
 ) -> Vec<Forecast> {
     let month_end = as_of
@@ -137,7 +138,7 @@ pub fn forecast(
 fn one(
     s: &Series,
     first: NaiveDate,
-    (as_of, open): (NaiveDate, bool),
+    (as_of, open): (NaiveDate, Option<f64>),
     month_end: NaiveDate,
     budget: Option<Decimal>,
 ) -> (Forecast, Decimal) {
@@ -147,9 +148,14 @@ fn one(
     let to = index(as_of).map_or(0, |i| (i + 1).min(s.cost.len()));
     let days = s.cost.get(from..to).unwrap_or(&[]);
     let mtd: Decimal = days.iter().sum();
-    let all = floats(days);
-    let (x, today) = match all.split_last() {
-        Some((&today, before)) if open && !before.is_empty() => (before, Some(today)),
+    let mut all = floats(days);
+    let (x, today) = match (open, all.split_last()) {
+        (Some(_), Some((&today, before))) if !before.is_empty() => (before, Some(today)),
+        // The month's only day, not over: its rate so far.
+        (Some(gone), Some((&today, _))) => {
+            all[0] = today / gone;
+            (&all[..], Some(today))
+        }
         _ => (&all[..], None),
     };
     // A value's days before its first spend of the month are not its data
@@ -184,9 +190,17 @@ fn one(
     let pct = budget
         .filter(|b| !b.is_zero())
         .map(|b| (point * Decimal::ONE_HUNDRED / b).round_dp(2));
-    let at = (rate, today_ahead);
-    let exceeds_on =
-        budget.and_then(|b| crossing(days, month_start.max(first), b, at, as_of, month_end));
+    let rate_and_today = (rate, today_ahead);
+    let exceeds_on = budget.and_then(|b| {
+        crossing(
+            days,
+            month_start.max(first),
+            b,
+            rate_and_today,
+            as_of,
+            month_end,
+        )
+    });
     let reached = budget.is_some_and(|b| mtd >= b);
     let row = Forecast {
         dimension: s.dimension,
@@ -288,7 +302,7 @@ mod tests {
         let f = one(
             &s,
             first,
-            (as_of, false),
+            (as_of, None),
             NaiveDate::from_ymd_opt(2025, 6, 30).unwrap(),
             Some(Decimal::from(400)),
         )
@@ -321,17 +335,25 @@ mod tests {
             cost,
         };
         let budget = Some(Decimal::from(715));
-        let open = one(&s, day(1), (day(15), true), day(30), budget).0;
+        let open = one(&s, day(1), (day(15), Some(0.5)), day(30), budget).0;
         assert_eq!(open.forecast.0, Micros(720_000_000));
         assert!(open.over());
         assert_eq!(open.exceeds_on, Some(day(30)));
-        let closed = one(&s, day(1), (day(15), false), day(30), budget).0;
+        let closed = one(&s, day(1), (day(15), None), day(30), budget).0;
         assert_eq!(closed.forecast.0, Micros(708_500_000));
+        // The month's first day at 01:00, $1 spent: $24 a day, not $1.
+        let first = Series {
+            cost: vec![Decimal::ONE],
+            requests: vec![1],
+            ..s.clone()
+        };
+        let f = one(&first, day(1), (day(1), Some(1.0 / 24.0)), day(30), budget).0;
+        assert_eq!(f.forecast.0, Micros(720_000_000));
         // A budget the day itself reaches at the run-rate: crossed today.
         let today = one(
             &s,
             day(1),
-            (day(15), true),
+            (day(15), Some(0.5)),
             day(30),
             Some(Decimal::from(350)),
         )
@@ -354,7 +376,7 @@ mod tests {
         let f = one(
             &new,
             day(1),
-            (day(10), false),
+            (day(10), None),
             day(30),
             Some(Decimal::from(10)),
         )
@@ -372,7 +394,7 @@ mod tests {
         let f = one(
             &batch,
             day(1),
-            (day(3), false),
+            (day(3), None),
             day(30),
             Some(Decimal::from(500)),
         )
@@ -380,7 +402,7 @@ mod tests {
         assert_eq!(f.forecast.0, Micros(70_000_000));
         assert!(!f.over() && !f.reached);
         let noisy = series(&[10, 3, 10]);
-        let f = one(&noisy, day(1), (day(3), false), day(30), None).0;
+        let f = one(&noisy, day(1), (day(3), None), day(30), None).0;
         assert!(
             f.forecast.1 < f.forecast.0 && f.forecast.0 < f.forecast.2,
             "{f:?}"

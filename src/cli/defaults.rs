@@ -364,7 +364,8 @@ fn flag_values(flag: &Arg, item: &Item, line: usize, config: &Config) -> Result<
                 Value::Integer(i) => i.value().to_string(),
                 Value::Float(_) => v
                     .span()
-                    .map(|s| config.text[s].trim().to_string())
+                    // TOML's `1_000.5` is 1000.5.
+                    .map(|s| config.text[s].trim().replace('_', ""))
                     .ok_or_else(|| bad("has a number without its text"))?,
                 Value::Boolean(_) => return Err(bad("takes a value, not true or false")),
                 _ => return Err(bad("must be a string, a number, or an array of them")),

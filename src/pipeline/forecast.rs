@@ -56,8 +56,17 @@ pub fn month_forecast(
         Some(owned) => owner_series(owned, range),
         None => series(days, range, billed),
     };
-    let open = as_of == super::config::today();
+    let open = day_gone(as_of, super::config::now());
     Some(forecast(&series, range.0, (as_of, open), budgets))
+}
+
+/// The share of `as_of` gone at `now`, when it is `now`'s UTC day (not
+/// over); at least an hour, so a run at 00:00:30 never reads its first
+/// minute as a day.
+fn day_gone(as_of: NaiveDate, now: chrono::DateTime<chrono::Utc>) -> Option<f64> {
+    use chrono::Timelike;
+    let seconds = f64::from(now.time().num_seconds_from_midnight());
+    (now.date_naive() == as_of).then(|| (seconds / 86_400.0).max(1.0 / 24.0))
 }
 
 /// Each dimension value's days over `range` by the owner allocation gives
@@ -124,4 +133,18 @@ pub fn after_as_of(records: &[UsageRecord], as_of: NaiveDate) -> Option<String> 
              not in the month to date (forecast.csv)"
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_share_of_the_as_of_day_gone_is_read_from_the_clock_on_that_day_alone() {
+        let day = NaiveDate::from_ymd_opt(2026, 12, 7).unwrap();
+        let at = |h, m| day.and_hms_opt(h, m, 0).unwrap().and_utc();
+        assert_eq!(day_gone(day, at(12, 0)), Some(0.5));
+        assert_eq!(day_gone(day, at(0, 5)), Some(1.0 / 24.0));
+        assert_eq!(day_gone(day.pred_opt().unwrap(), at(12, 0)), None);
+    }
 }

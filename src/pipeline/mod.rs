@@ -236,7 +236,7 @@ pub fn month(
         as_of,
         outcomes,
     };
-    month.judge(keys, &config.answers, range);
+    month.judge(keys, &config.answers);
     timings.phase("round, allocate and judge");
     Ok(month)
 }
@@ -288,6 +288,9 @@ fn summarise(
     // (a backtest over a whole month), the reports are the whole month's.
     let to_date = as_of.filter(|&day| range.is_none_or(|(_, last)| last <= day));
     summary.month_to_date = to_date.map(|day| day.to_string());
+    let now = config::now();
+    summary.month_to_date_at = (as_of == Some(now.date_naive()))
+        .then(|| now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
     checks.summarise(&mut summary);
     let unattributed = ledger.unattributed.iter().map(|&i| {
         (
@@ -407,13 +410,7 @@ impl Month {
     /// Record the failed gates and warnings in the summary: the checks',
     /// the budgets' (with `fail_on_budget`; and their own warnings) and the
     /// sanity gates'.
-    /// `days` are the records' first and last (the budgets' months).
-    fn judge(
-        &mut self,
-        keys: &AttrKeys,
-        config: &AnswerConfig,
-        days: Option<(NaiveDate, NaiveDate)>,
-    ) {
+    fn judge(&mut self, keys: &AttrKeys, config: &AnswerConfig) {
         let verdict = sanity::judge(&self.facts(keys, config.min_match));
         let mut failed = self.checks.failed();
         // A complete month (no as-of day) is forecast at its spend: the
@@ -446,7 +443,7 @@ impl Month {
         warnings.extend(self.outcomes_unmatched(config));
         warnings.extend(skipped_warning(&self.summary.skipped));
         if let Some(rows) = &self.budget_rows {
-            warnings.extend(budget::warnings(rows, days, self.usage.period.is_some()));
+            warnings.extend(budget::warnings(rows));
         }
         if let Some(a) = &self.allocation {
             failed.extend(allocation::gate(a, config.min_allocated));

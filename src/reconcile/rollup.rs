@@ -9,7 +9,7 @@
 //! billed in a line that says no time-to-live are compared, and trued up,
 //! 5-minute and 1-hour writes together.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -29,9 +29,9 @@ pub struct Rollups {
     all: HashSet<String>,
     /// (provider, per-request meter) billed in one line for every model.
     requests: HashSet<(String, Meter)>,
-    /// (provider, model) billed cache writes that say no time-to-live
-    /// ([`Meter::CacheWrites`]).
-    cache_writes: HashSet<(String, String)>,
+    /// Per provider, the models billed cache writes that say no
+    /// time-to-live ([`Meter::CacheWrites`]).
+    cache_writes: HashMap<String, HashSet<String>>,
 }
 
 impl Rollups {
@@ -42,7 +42,9 @@ impl Rollups {
         for line in usage.iter().filter(|l| l.meter == Meter::CacheWrites) {
             if let Some(model) = &line.model {
                 let model = table.canonical_model(&line.provider, model).to_string();
-                rollups.cache_writes.insert((line.provider.clone(), model));
+                (rollups.cache_writes.entry(line.provider.clone()))
+                    .or_default()
+                    .insert(model);
             }
         }
         for line in usage.iter().filter(|l| l.model.is_none()) {
@@ -93,7 +95,7 @@ impl Rollups {
             meter,
             Meter::Tokens(TokenType::CacheWrite5m | TokenType::CacheWrite1h)
         );
-        let summed = || (self.cache_writes.iter()).any(|(p, m)| p == provider && m == model);
+        let summed = || (self.cache_writes.get(provider)).is_some_and(|m| m.contains(model));
         match write && summed() {
             true => Meter::CacheWrites,
             false => meter.clone(),

@@ -34,7 +34,8 @@ pub(super) struct BillRow<'r> {
     /// The meter's text: an AWS usage type, a Google SKU description, an
     /// Azure meter name.
     pub meter: &'r str,
-    /// A Marketplace product's name (AWS), where the model is named.
+    /// A Marketplace product's name (AWS), where the model is named; the
+    /// service (Google Cloud).
     pub product: Option<&'r str>,
     /// Whether the row is of a model service (Bedrock, Vertex AI, Azure
     /// OpenAI / Foundry models): a meter it cannot read is then unmapped
@@ -118,7 +119,7 @@ pub(super) fn line(reader: &Reader, row: BillRow) -> Result<InvoiceLine, RowErro
 fn usage(reader: &Reader, row: &BillRow, mut line: InvoiceLine) -> InvoiceLine {
     let read = match row.cloud {
         Cloud::Aws => meters::aws(row.meter, row.product),
-        Cloud::Gcp => meters::gcp(row.meter),
+        Cloud::Gcp => meters::gcp(row.meter, row.product),
         Cloud::Azure => meters::azure(row.meter),
     };
     let day = row.days.map_or(NaiveDate::MIN, |(first, _)| first);
@@ -174,8 +175,15 @@ fn bare_day(text: &str) -> Option<NaiveDate> {
 /// writes it (`11/02/2026`). Only Azure's exports write dates so; another
 /// bill's slashed date is a spreadsheet's, which may be day first.
 pub(super) fn azure_day(text: &str) -> Option<NaiveDate> {
-    let date = text.trim().split([' ', 'T']).next()?;
-    parse_day(text).or_else(|| NaiveDate::parse_from_str(date, "%m/%d/%Y").ok())
+    let mut parts = text.trim().split([' ', 'T']);
+    let date = parts.next()?;
+    // A time after it with a zone by name is no UTC day (AM and PM are
+    // no zone).
+    let zone =
+        |p: &str| p.contains(|c: char| c.is_ascii_alphabetic()) && !["AM", "PM"].contains(&p);
+    let zone_named = parts.any(zone);
+    let slashed = || NaiveDate::parse_from_str(date, "%m/%d/%Y").ok();
+    parse_day(text).or_else(|| slashed().filter(|_| !zone_named))
 }
 
 /// The error for a date column `name` whose value `text` is not a date;
@@ -228,7 +236,13 @@ pub(super) fn written_day(text: &str) -> Option<NaiveDate> {
 /// A bill's date and time in UTC: an offset (`Z`, `+05:30`, `-0800`)
 /// converted, ` UTC` or none taken as UTC (the exports write UTC).
 fn parse_utc(text: &str) -> Option<NaiveDateTime> {
-    let text = text.trim();
+    // UTC named after the time or its offset (Go's `+0000 UTC`, `GMT`,
+    // `[UTC]`) says no more than the offset or its absence.
+    let text = ["[UTC]", "UTC", "GMT"]
+        .iter()
+        .find_map(|zone| text.trim().strip_suffix(zone))
+        .unwrap_or(text)
+        .trim();
     let with_offset = [
         "%Y-%m-%dT%H:%M:%S%.f%#z",
         "%Y-%m-%d %H:%M:%S%.f%#z",
@@ -241,7 +255,6 @@ fn parse_utc(text: &str) -> Option<NaiveDateTime> {
     {
         return Some(time.naive_utc());
     }
-    let bare = text.strip_suffix(" UTC").unwrap_or(text);
     let naive = [
         "%Y-%m-%dT%H:%M:%S%.f",
         "%Y-%m-%d %H:%M:%S%.f",
@@ -250,7 +263,7 @@ fn parse_utc(text: &str) -> Option<NaiveDateTime> {
     ];
     naive
         .iter()
-        .find_map(|f| NaiveDateTime::parse_from_str(bare, f).ok())
+        .find_map(|f| NaiveDateTime::parse_from_str(text, f).ok())
 }
 
 /// The billing period's first day from the first of `names` a row has,
@@ -322,6 +335,18 @@ mod tests {
             assert!(end_of(Some(("end", local))).is_err(), "{local}");
         }
         assert_eq!(day("2025-06-30").as_deref(), Some("2025-06-30"));
+        // UTC named after the time or its offset is UTC.
+        for utc in [
+            "2026-11-02 23:00:00 +0000 UTC",
+            "2026-11-02 23:00:00 GMT",
+            "2026-11-02 23:00:00[UTC]",
+        ] {
+            assert_eq!(day(utc).as_deref(), Some("2026-11-02"), "{utc}");
+        }
+        assert_eq!(azure_day("11/02/2026 23:00:00 PST"), None);
+        assert!(azure_day("11/02/2026 12:00:00 AM").is_some());
+        let (_, why) = bad_day("start", "2025-06-30 20:00:00 PDT");
+        assert!(why.contains("a zone by name is not read"), "{why}");
         // A billing period is the month it is written in.
         let period = written_day("2026-11-01T00:00:00+09:00").unwrap();
         assert_eq!(period.to_string(), "2026-11-01");

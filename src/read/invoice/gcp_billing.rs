@@ -18,6 +18,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::cloud::{self, BillRow, Kind};
+use super::meters::gcp::is_gemini_api;
 use super::meters::Cloud;
 use super::{Charge, Columns, InvoiceLine, Reader, RowError};
 use crate::error::{Result, Skips};
@@ -194,14 +195,11 @@ fn lines_of(reader: &Reader, f: Fields, line: u64) -> Result<Vec<InvoiceLine>, R
     let rate = (f.rate.filter(|_| usd_table))
         .map(|r| amount(r, "currency_conversion_rate"))
         .transpose()?;
-    let sku = f.sku.to_ascii_lowercase();
-    let vertex = f.service == "Vertex AI"
+    let model_service = f.service == "Vertex AI"
         || f.service == "Gemini API"
         || f.service.starts_with("Claude ")
         || f.sku.starts_with("AI Dev Tools: Claude")
-        || ["generate content ", "generatecontent ", "embedcontent "]
-            .iter()
-            .any(|p| sku.starts_with(p));
+        || is_gemini_api(&f.sku.to_ascii_lowercase());
     let kind = match f.cost_type.to_ascii_lowercase().as_str() {
         "regular" | "" => Kind::Usage,
         "tax" => Kind::Tax,
@@ -213,9 +211,9 @@ fn lines_of(reader: &Reader, f: Fields, line: u64) -> Result<Vec<InvoiceLine>, R
         cloud: Cloud::Gcp,
         kind,
         meter,
-        product: None,
-        model_service: vertex,
-        other_service: !vertex && !f.service.trim().is_empty(),
+        product: Some(f.service),
+        model_service,
+        other_service: !model_service && !f.service.trim().is_empty(),
         days,
         billing_period,
         amount,

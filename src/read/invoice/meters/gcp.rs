@@ -8,8 +8,16 @@ use crate::read::invoice::Meter;
 /// A Google Cloud SKU description (`Gemini 2.5 Flash GA Text Input -
 /// Predictions`, `Claude Sonnet 4.6 — Input Tokens — global — Context Window
 /// Size from 0 to 200000 Tokens`, `AI Dev Tools: Claude Opus 4.8 Output
-/// Tokens (Long)`).
-pub fn gcp(sku: &str) -> Read {
+/// Tokens (Long)`). Under the Gemini API `service`, a SKU not per token
+/// (an Imagen image, a Veo second) is a charge of its own.
+pub fn gcp(sku: &str, service: Option<&str>) -> Read {
+    match sku_read(sku) {
+        Read::Unknown if service == Some("Gemini API") => Read::Fixed,
+        read => read,
+    }
+}
+
+fn sku_read(sku: &str) -> Read {
     let sku = sku.trim();
     let lower = sku.to_ascii_lowercase();
     // Grounding with Google Search is billed per grounded request, no
@@ -56,29 +64,52 @@ pub fn gcp(sku: &str) -> Read {
     usage(&model, meter, qualifiers)
 }
 
-/// Whether the SKU of a Gemini API model (`Generate content input token
-/// count gemini 3.5 flash text`, `… cached input token count …`, `…
-/// Gemini 2.5 Pro long input text`, `… text batch`, `GenerateContent text
-/// output token count for Gemini 2.0 Flash`, `EmbedContent input token count
-/// for gemini-embedding-2 text`): the model is the words after `token
-/// count` up to the first that says the band, modality, tier or caching.
+/// Whether a SKU (`lower`, in lower case) is the Gemini API's, which
+/// names its model after `token count`.
+pub fn is_gemini_api(lower: &str) -> bool {
+    gemini_api_rest(lower).is_some()
+}
+
+fn gemini_api_rest(lower: &str) -> Option<&str> {
+    ["generate content ", "generatecontent ", "embedcontent "]
+        .iter()
+        .find_map(|p| lower.strip_prefix(p))
+}
+
+/// A Gemini API model's SKU (`Generate content input token count gemini
+/// 3.5 flash text`, `… cached input token count …`, `… Gemini 2.5 Pro long
+/// input text`, `… text batch`, `… gemini 2.5 flash image output image`,
+/// `GenerateContent text output token count for Gemini 2.0 Flash`,
+/// `EmbedContent input token count for gemini-embedding-2 text`), read:
+/// the model is the words after `token count` up to the first that says
+/// the band, direction, modality, thinking, tier or caching (`image` only
+/// after a direction: before one it names an image model).
 fn gemini_api(lower: &str) -> Option<Read> {
-    let rest = ["generate content ", "generatecontent ", "embedcontent "]
-        .iter()
-        .find_map(|p| lower.strip_prefix(p))?;
-    let (kind, model) = rest.split_once(" token count ")?;
+    let (kind, model) = gemini_api_rest(lower)?.split_once(" token count ")?;
     let model = model.strip_prefix("for ").unwrap_or(model);
-    let words: Vec<&str> = model.split_whitespace().collect();
+    let words: Vec<&str> = (model.split_whitespace())
+        .map(|w| w.trim_matches(['(', ')']))
+        .collect();
     let stop = [
-        "short", "long", "input", "output", "text", "image", "audio", "video", "batch", "flex",
-        "priority", "caching", "cached",
+        "short",
+        "long",
+        "input",
+        "output",
+        "text",
+        "audio",
+        "video",
+        "batch",
+        "flex",
+        "priority",
+        "caching",
+        "cached",
+        "thinking",
+        "non-thinking",
     ];
-    let end = words
-        .iter()
-        .position(|w| stop.contains(w))
-        .unwrap_or(words.len());
+    let end = (words.iter().position(|w| stop.contains(w))).unwrap_or(words.len());
     let after = &words[end..];
-    let token = if kind.contains("cached") || after.contains(&"caching") {
+    let cached = after.contains(&"caching") || after.contains(&"cached");
+    let token = if kind.contains("cached") || cached {
         TokenType::CacheRead
     } else if kind.contains("output") {
         TokenType::Output
@@ -87,21 +118,18 @@ fn gemini_api(lower: &str) -> Option<Read> {
     } else {
         return Some(Read::Unknown);
     };
-    let qualifiers = [
+    let named = [
         ("long", "long-context"),
         ("batch", "batch"),
         ("flex", "flex"),
-    ]
-    .into_iter()
-    .chain([("priority", "priority")])
-    .filter(|(word, _)| after.contains(word))
-    .map(|(_, q)| q.to_string())
-    .collect();
-    Some(usage(
-        &words[..end].join(" "),
-        Meter::Tokens(token),
-        qualifiers,
-    ))
+        ("priority", "priority"),
+    ];
+    let qualifiers = (named.into_iter())
+        .filter(|(word, _)| after.contains(word))
+        .map(|(_, q)| q.to_string())
+        .collect();
+    let model = words[..end].join(" ");
+    Some(usage(&model, Meter::Tokens(token), qualifiers))
 }
 
 /// The model and token type of a SKU's text once its suffixes are off:
@@ -214,25 +242,37 @@ mod tests {
             ("Generate content output token count gemini 3.7 flash text batch", read("gemini 3.7 flash", Output, &["batch"])),
             ("Generate content input token count Gemini 2.5 Pro long input text", read("gemini 2.5 pro", Input, &["long-context"])),
             ("Generate content cached input token count gemini 2.5 flash input image", read("gemini 2.5 flash", CacheRead, &[])),
-            ("Generate content input token count gemini 3.7 flash image flex caching", read("gemini 3.7 flash", CacheRead, &["flex"])),
+            ("Generate content input token count gemini 3.7 flash image flex caching", read("gemini 3.7 flash image", CacheRead, &["flex"])),
+            ("Generate content output token count gemini 2.5 flash image output image", read("gemini 2.5 flash image", Output, &[])),
+            ("Generate content input token count gemini 2.5 flash cached text", read("gemini 2.5 flash", CacheRead, &[])),
+            ("Generate content output token count gemini 2.5 flash short output text non-thinking", read("gemini 2.5 flash", Output, &[])),
+            ("Generate content output token count gemini 2.5 pro thinking (long)", read("gemini 2.5 pro", Output, &["long-context"])),
             ("GenerateContent text output token count for Gemini 2.0 Flash", read("gemini 2.0 flash", Output, &[])),
             ("EmbedContent input token count for gemini-embedding-2 text", read("gemini-embedding-2", Input, &[])),
         ];
         for (sku, want) in cases {
-            assert_eq!(gcp(sku), want, "{sku}");
+            assert_eq!(gcp(sku, None), want, "{sku}");
         }
         assert_eq!(
-            gcp("Gemini 3 Flash Text Input Caching Storage"),
+            gcp("Gemini 3 Flash Text Input Caching Storage", None),
             Read::Fixed
         );
         assert_eq!(
-            gcp("LLM Grounding with Google Search tool - Predictions"),
+            gcp("LLM Grounding with Google Search tool - Predictions", None),
             Read::Requests("web_search".into())
         );
-        assert_eq!(gcp("Vertex AI Search: Ranking"), Read::Fixed);
-        assert_eq!(gcp("Cached content storage token hours"), Read::Fixed);
+        assert_eq!(gcp("Vertex AI Search: Ranking", None), Read::Fixed);
         assert_eq!(
-            gcp("Vertex AI: Online Prediction: n1-standard-4"),
+            gcp("Vertex AI: Online Prediction: n1-standard-4", None),
+            Read::Unknown
+        );
+        // The Gemini API's charges not per token are charges of their own.
+        assert_eq!(
+            gcp("Imagen 4 image generation", Some("Gemini API")),
+            Read::Fixed
+        );
+        assert_eq!(
+            gcp("Imagen 4 image generation", Some("Vertex AI")),
             Read::Unknown
         );
     }

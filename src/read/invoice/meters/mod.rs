@@ -94,7 +94,7 @@ pub enum Read {
 
 mod aws;
 mod azure;
-mod gcp;
+pub mod gcp;
 
 pub use aws::aws;
 pub use azure::azure;
