@@ -3,7 +3,8 @@
 //! compared with the usage as Vertex AI's are, never filed as another
 //! service, which the gate passes over; Bedrock's native cache writes,
 //! which say no time-to-live, are compared and trued up with the 5-minute
-//! and 1-hour writes together.
+//! and 1-hour writes together; a bill that states its quantity tells a
+//! count short of it from a wrong rate.
 
 use crate::workdir::Workdir;
 
@@ -100,5 +101,48 @@ fn bedrock_cache_writes_of_no_ttl_are_both_ttls_together() {
     assert!(
         by_tenant.trim_end().ends_with(",15.675000"),
         "billed: {by_tenant}"
+    );
+}
+
+#[test]
+fn a_bill_counting_more_tokens_at_the_tables_rate_names_missing_usage_not_a_rate() {
+    // The CUR bills 1.1M and 2.2M input tokens at $3.30 per 1M, the table's
+    // rate; the usage holds 1M and 2M. The diagnosis said "the input rate
+    // looks wrong; the invoice implies $3.63": copied into the table, it
+    // would hide the missing tenth of the requests every month after.
+    let wd = Workdir::new("cur-quantities");
+    wd.write(
+        "u.csv",
+        "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch\n\
+         b1,2026-11-02T09:00:00Z,aws.bedrock,anthropic.claude-sonnet-4-6-v1,1000000,0,0,0,0,false\n\
+         b2,2026-11-03T09:00:00Z,aws.bedrock,anthropic.claude-sonnet-4-6-v1,2000000,0,0,0,0,false\n",
+    );
+    let row = |cost: &str, amount: &str, day: u32| {
+        format!("AWS,USD,Usage,AmazonBedrock,{cost},{amount},1K tokens,2026-11-{day:02}T00:00:00.000Z,2026-11-{:02}T00:00:00.000Z,USE1-Claude4.6Sonnet-input-tokens\n", day + 1)
+    };
+    let cur = "bill_billing_entity,line_item_currency_code,line_item_line_item_type,line_item_product_code,line_item_unblended_cost,line_item_usage_amount,pricing_unit,line_item_usage_start_date,line_item_usage_end_date,line_item_usage_type\n".to_string()
+        + &row("3.63", "1100", 2)
+        + &row("7.26", "2200", 3);
+    wd.write("cur.csv", &cur);
+    let args = [
+        "reconcile",
+        "--usage",
+        "u.csv",
+        "--invoice",
+        "cur.csv",
+        "--period",
+        "2026-11",
+        "--out",
+        "out",
+    ];
+    wd.fail(&args, 1);
+    let csv = wd.read("out/reconciliation.csv");
+    assert!(
+        csv.contains(
+            ",input,2026-11-02,3.300000,3.630000,-0.330000,-9.09,drift,\"the invoice counts \
+             1100000 tokens, the usage 1000000, at the table's rate ($3.3 per 1M tokens): usage \
+             records are missing"
+        ),
+        "{csv}"
     );
 }

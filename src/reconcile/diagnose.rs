@@ -474,6 +474,7 @@ mod tests {
             list: None,
             tokens: 1_000_000,
             long_context: (0, Decimal::ZERO),
+            billed_tokens: None,
             status: if drifts { Status::Drift } else { Status::Ok },
             diagnosis: String::new(),
             description: None,

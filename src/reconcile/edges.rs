@@ -52,6 +52,7 @@ mod tests {
             list: None,
             tokens: 1_000_000,
             long_context: (0, Decimal::ZERO),
+            billed_tokens: None,
             status: if invoiced == 24 {
                 Status::Ok
             } else {

@@ -11,6 +11,7 @@
 //! residual is spread over the records that make it up, pro rata to their
 //! computed cost.
 
+mod counts;
 mod diagnose;
 mod edges;
 mod json;
@@ -120,6 +121,9 @@ pub struct Line {
     /// Of those, the tokens of requests priced at a long-context rate, and
     /// their computed cost.
     pub long_context: (u128, Decimal),
+    /// The tokens the invoice counts, where every one of its lines states
+    /// its quantity (a cloud bill's).
+    pub billed_tokens: Option<Decimal>,
     /// Outcome.
     pub status: Status,
     /// For a line that fails, what the numbers point at.
@@ -286,6 +290,9 @@ struct Sides {
     on_invoice: bool,
     /// Long-context tokens and their computed cost.
     long_context: (u128, Decimal),
+    /// The tokens the invoice's lines count, and whether one of them
+    /// states no quantity.
+    billed_tokens: (Decimal, bool),
 }
 
 /// Both sides of every line, keyed alike, and the computed side by the
@@ -414,6 +421,10 @@ impl Comparison<'_> {
             let side = self.sides.entry(key).or_default();
             side.invoiced += line.amount;
             side.on_invoice = true;
+            match line.quantity {
+                Some(q) => side.billed_tokens.0 += q,
+                None => side.billed_tokens.1 = true,
+            }
             if let Some(list) = line.list_amount {
                 side.list = Some(side.list.unwrap_or_default() + list);
             }
@@ -438,6 +449,8 @@ impl Comparison<'_> {
                     list: s.list,
                     tokens: s.tokens,
                     long_context: s.long_context,
+                    billed_tokens: (s.on_invoice && !s.billed_tokens.1)
+                        .then_some(s.billed_tokens.0),
                     status,
                     diagnosis: String::new(),
                     description: None,
@@ -532,6 +545,7 @@ pub fn reconcile(
     let month_drifts = diagnose(&mut lines, &tolerance, daily);
     name_drifting_rates(&mut lines, &by_rate, &tolerance);
     diagnose::name_free_requests(&mut lines, &comparison.free_requests);
+    counts::name_counts(&mut lines, &tolerance);
     for line in &mut lines {
         if let Some(what) = not_per_token.get(&line.key) {
             line.diagnosis = format!(

@@ -110,6 +110,7 @@ pub(super) fn anthropic_page(
                 list_amount: None,
                 description,
                 qualifiers,
+                quantity: None,
                 origin: Origin {
                     file: reader.file,
                     line,
@@ -202,6 +203,7 @@ pub(super) fn analytics_page(
                 group.inference_geo.as_deref(),
             ),
             model: group.model,
+            quantity: None,
             origin: reader.origin(line),
         });
         reader.bucket_once((&times, &[group_text]), &out[out.len() - 1..], line)?;
@@ -266,6 +268,7 @@ pub(super) fn anthropic_row(
             c.get(r, "context_window"),
             c.get(r, "inference_geo"),
         ),
+        quantity: None,
         origin: Origin {
             file: reader.file,
             line,

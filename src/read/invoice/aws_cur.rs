@@ -40,6 +40,8 @@ const BILLING_PERIOD: [&str; 2] = [
     "bill_billing_period_start_date",
     "bill/BillingPeriodStartDate",
 ];
+const USAGE_AMOUNT: [&str; 2] = ["line_item_usage_amount", "lineItem/UsageAmount"];
+const PRICING_UNIT: [&str; 2] = ["pricing_unit", "pricing/unit"];
 const ENTITY: [&str; 2] = ["bill_billing_entity", "bill/BillingEntity"];
 const PRODUCT_NAME: [&str; 2] = ["product_product_name", "product/ProductName"];
 
@@ -83,6 +85,7 @@ pub(super) fn row(
         billing_period: cloud::billing_period(c, r, &BILLING_PERIOD, cloud::written_day)?,
         amount: c.any_amount(r, &COST)?,
         list: None,
+        quantity: cloud::tokens_in(c.any(r, &USAGE_AMOUNT), c.any(r, &PRICING_UNIT)),
         currency: c.any(r, &CURRENCY).unwrap_or(""),
         rate: None,
         description: c.any(r, &DESCRIPTION).unwrap_or(""),

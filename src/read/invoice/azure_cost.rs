@@ -92,6 +92,7 @@ pub(super) fn row(
         )?,
         amount,
         list: None,
+        quantity: cloud::tokens_in(c.any(r, &["Quantity"]), c.any(r, &["UnitOfMeasure"])),
         currency,
         rate: reader.stated_rate(
             (c, r),

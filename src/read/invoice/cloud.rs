@@ -54,6 +54,9 @@ pub(super) struct BillRow<'r> {
     pub amount: Decimal,
     /// The amount at list prices, where the bill states it.
     pub list: Option<Decimal>,
+    /// The tokens it bills, from its usage amount in its pricing unit,
+    /// where the bill states both ([`tokens_in`]).
+    pub quantity: Option<Decimal>,
     /// The bill's currency.
     pub currency: &'r str,
     /// The exchange rate the bill states: units of `currency` per unit of
@@ -92,6 +95,7 @@ pub(super) fn line(reader: &Reader, row: BillRow) -> Result<InvoiceLine, RowErro
             row.meter.to_string()
         },
         qualifiers: None,
+        quantity: None,
         origin: reader.origin(row.line),
     };
     line.charge = match row.kind {
@@ -136,6 +140,9 @@ fn usage(reader: &Reader, row: &BillRow, mut line: InvoiceLine) -> InvoiceLine {
             meter,
             qualifiers,
         } => {
+            if matches!(meter, Meter::Tokens(_) | Meter::CacheWrites) {
+                line.quantity = row.quantity;
+            }
             line.meter = meter;
             match reader.model(row.cloud, &model, &qualifiers, day) {
                 Some((provider, model)) => {
@@ -358,4 +365,19 @@ mod tests {
         assert!(!is_midnight("2025-06-02T00:00:00-08:00"));
         assert!(!is_midnight("2025-06-02"));
     }
+}
+
+/// The tokens an `amount` of `unit` counts (`1K tokens`, `1M`, Google's
+/// `count` of one token); `None` for a unit that counts no tokens (an
+/// hour, Marketplace's `Units`) or an amount no number.
+pub(super) fn tokens_in(amount: Option<&str>, unit: Option<&str>) -> Option<Decimal> {
+    let unit = unit?.trim().to_ascii_lowercase();
+    let per = match unit.strip_suffix(" tokens").unwrap_or(&unit) {
+        "1k" => 1_000,
+        "1m" => 1_000_000,
+        "count" | "tokens" => 1,
+        _ => return None,
+    };
+    let amount = crate::money::parse_amount(amount?)?;
+    amount.checked_mul(Decimal::from(per))
 }

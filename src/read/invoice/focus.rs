@@ -66,6 +66,7 @@ pub(super) fn row(
         days: Some(days),
         billing_period: cloud::billing_period(c, r, &["BillingPeriodStart"], cloud::written_day)?,
         amount,
+        quantity: None,
         list: c
             .any(r, &["ListCost"])
             .and_then(crate::money::parse_amount)

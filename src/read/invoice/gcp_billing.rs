@@ -39,6 +39,16 @@ struct Row<'a> {
     credits: Vec<Credit<'a>>,
     cost_type: Option<String>,
     invoice: Option<Invoice>,
+    #[serde(borrow)]
+    usage: Option<Usage<'a>>,
+}
+
+/// A row's quantity in its pricing unit.
+#[derive(Deserialize)]
+struct Usage<'a> {
+    #[serde(borrow)]
+    amount_in_pricing_units: Option<&'a RawValue>,
+    pricing_unit: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -70,6 +80,8 @@ struct Fields<'r> {
     cost_type: &'r str,
     credits: Vec<(String, String)>,
     invoice_month: Option<&'r str>,
+    /// `usage.amount_in_pricing_units` and `usage.pricing_unit`.
+    quantity: (Option<&'r str>, Option<&'r str>),
 }
 
 /// One JSON row (a line of the extract); a bad row is a record error.
@@ -103,6 +115,12 @@ pub(super) fn json_row(
                 cost_type: row.cost_type.as_deref().unwrap_or("regular"),
                 credits,
                 invoice_month: row.invoice.as_ref().and_then(|i| i.month.as_deref()),
+                quantity: row.usage.as_ref().map_or((None, None), |u| {
+                    (
+                        u.amount_in_pricing_units.map(number),
+                        u.pricing_unit.as_deref(),
+                    )
+                }),
             };
             lines_of(reader, fields, line)
         });
@@ -156,6 +174,16 @@ pub(super) fn csv_row(
         cost_type: c.any(r, &["cost_type"]).unwrap_or("regular"),
         credits,
         invoice_month: c.any(r, &["invoice.month", "invoice_month"]),
+        quantity: (
+            c.any(
+                r,
+                &[
+                    "usage.amount_in_pricing_units",
+                    "usage_amount_in_pricing_units",
+                ],
+            ),
+            c.any(r, &["usage.pricing_unit", "usage_pricing_unit"]),
+        ),
     };
     let mut lines = lines_of(reader, fields, line)?;
     // A CSV row's credits follow it: the reader keeps one line per row, so
@@ -218,6 +246,7 @@ fn lines_of(reader: &Reader, f: Fields, line: u64) -> Result<Vec<InvoiceLine>, R
         billing_period,
         amount,
         list: None,
+        quantity: cloud::tokens_in(f.quantity.0, f.quantity.1),
         currency: f.currency,
         rate,
         description,

@@ -132,6 +132,10 @@ pub struct InvoiceLine {
     /// The rate's qualifiers the line states (Anthropic's `service_tier` and
     /// `context_window`: `batch 0-200k`), when it states them.
     pub qualifiers: Option<String>,
+    /// The tokens the line bills, where the bill states its quantity and
+    /// the unit it counts in (a cloud bill's usage amount in `1K tokens`):
+    /// a drift at the table's own rate is then told as a count.
+    pub quantity: Option<Decimal>,
     /// Where the line was read.
     pub origin: Origin,
 }

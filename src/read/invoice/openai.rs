@@ -144,6 +144,7 @@ fn openai_line(
         } else {
             item.into()
         },
+        quantity: None,
         origin: Origin {
             file: reader.file,
             line,

@@ -62,6 +62,7 @@ pub(super) fn tokenledger_row(
         list_amount: None,
         description: c.get(r, "description").unwrap_or("").to_string(),
         qualifiers: None,
+        quantity: None,
         origin: Origin {
             file: reader.file,
             line,
