@@ -307,6 +307,21 @@ pub(super) fn days(
     (start, last)
 }
 
+/// The tokens an `amount` of `unit` counts (`1K tokens`, `1M`, Google's
+/// `count` of one token); `None` for a unit that counts no tokens (an
+/// hour, Marketplace's `Units`) or an amount no number.
+pub(super) fn tokens_in(amount: Option<&str>, unit: Option<&str>) -> Option<Decimal> {
+    let unit = unit?.trim().to_ascii_lowercase();
+    let per = match unit.strip_suffix(" tokens").unwrap_or(&unit) {
+        "1k" => 1_000,
+        "1m" => 1_000_000,
+        "count" | "tokens" => 1,
+        _ => return None,
+    };
+    let amount = crate::money::parse_amount(amount?)?;
+    amount.checked_mul(Decimal::from(per))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -365,19 +380,4 @@ mod tests {
         assert!(!is_midnight("2025-06-02T00:00:00-08:00"));
         assert!(!is_midnight("2025-06-02"));
     }
-}
-
-/// The tokens an `amount` of `unit` counts (`1K tokens`, `1M`, Google's
-/// `count` of one token); `None` for a unit that counts no tokens (an
-/// hour, Marketplace's `Units`) or an amount no number.
-pub(super) fn tokens_in(amount: Option<&str>, unit: Option<&str>) -> Option<Decimal> {
-    let unit = unit?.trim().to_ascii_lowercase();
-    let per = match unit.strip_suffix(" tokens").unwrap_or(&unit) {
-        "1k" => 1_000,
-        "1m" => 1_000_000,
-        "count" | "tokens" => 1,
-        _ => return None,
-    };
-    let amount = crate::money::parse_amount(amount?)?;
-    amount.checked_mul(Decimal::from(per))
 }
