@@ -22,10 +22,10 @@ pub struct Summary {
     /// last day with data): its reports hold part of the month.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub month_to_date: Option<String>,
-    /// The run's UTC start, when the as-of day was not over (the clock's
-    /// today): the forecast read the share of that day gone from it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub month_to_date_at: Option<String>,
+    /// Whether the as-of day was not over (the clock's UTC today): the
+    /// forecast read it as the share of the day its records cover.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub month_to_date_open: bool,
     /// Totals over every usage record in period.
     pub totals: TotalsJson,
     /// Record counts.

@@ -140,8 +140,8 @@ fn a_bill_counting_more_tokens_at_the_tables_rate_names_missing_usage_not_a_rate
     assert!(
         csv.contains(
             ",input,2026-11-02,3.300000,3.630000,-0.330000,-9.09,drift,\"the invoice counts \
-             1100000 tokens, the usage 1000000, at the table's rate ($3.3 per 1M tokens): usage \
-             records are missing"
+             1100000 tokens, the usage 1000000, at the rate the table charges (the invoice's \
+             $3.3 per 1M tokens): usage records are missing"
         ),
         "{csv}"
     );

@@ -89,10 +89,11 @@ impl Forecast {
 
 /// The forecast of every series with cost to date or a budget, as of
 /// `as_of`; `first` is the series' first day. `open`: the share of the
-/// as-of day gone, when it is not over (the clock's today): its spend so
-/// far is no day's spend, so it is no day of the run-rate, and it is
-/// forecast at the larger of the run-rate and what it has spent; on the
-/// month's first day, the run-rate is its spend so far over that share.
+/// as-of day its records cover, when it is not over (the clock's today):
+/// its spend so far is no day's spend, so it is no day of the run-rate,
+/// and it is forecast at the larger of the run-rate and what it has spent;
+/// where it is the only day with data, the run-rate is its spend so far
+/// over that share.
 pub fn forecast(
     all: &[Series],
     first: NaiveDate,

@@ -15,13 +15,8 @@ use crate::reconcile::Tolerance;
 /// the run starts): `--period current`, the running month and the month
 /// to date's as-of day agree even when a run crosses midnight.
 pub fn today() -> chrono::NaiveDate {
-    now().date_naive()
-}
-
-/// The UTC time the run started, read from the clock once.
-pub fn now() -> DateTime<Utc> {
-    static NOW: std::sync::OnceLock<DateTime<Utc>> = std::sync::OnceLock::new();
-    *NOW.get_or_init(|| DateTime::<Utc>::from(std::time::SystemTime::now()))
+    static TODAY: std::sync::OnceLock<chrono::NaiveDate> = std::sync::OnceLock::new();
+    *TODAY.get_or_init(|| DateTime::<Utc>::from(std::time::SystemTime::now()).date_naive())
 }
 
 /// A UTC calendar month.

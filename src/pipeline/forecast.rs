@@ -19,13 +19,15 @@ use crate::model::UsageRecord;
 use crate::posting::Postings;
 
 /// The as-of day: `--as-of`, else, when `--period` is the month running
-/// now, the last day with data. An `--as-of` outside `--period` is an
+/// now, the last day with data; and with the month's days with data, what
+/// the forecast is made at ([`At`]). An `--as-of` outside `--period` is an
 /// error: its month to date would be a silent $0.
 pub fn as_of(
     config: &AnswerConfig,
     period: Option<Period>,
     days: Option<(NaiveDate, NaiveDate)>,
-) -> Result<Option<NaiveDate>> {
+    records: &[UsageRecord],
+) -> Result<(Option<NaiveDate>, Option<At>)> {
     if let Some(day) = config.as_of {
         if let Some(p) = period.filter(|p| !p.contains_day(day)) {
             return Err(Error::fatal(format!(
@@ -34,10 +36,14 @@ pub fn as_of(
         }
     }
     let running = period.is_some_and(|p| p == Period::of(super::config::today()));
-    Ok(config
-        .as_of
-        .or_else(|| days.filter(|_| running).map(|(_, last)| last)))
+    let as_of = (config.as_of).or_else(|| days.filter(|_| running).map(|(_, last)| last));
+    let at = (as_of.zip(days)).map(|(day, days)| (day, days, open_day(day, records)));
+    Ok((as_of, at))
 }
+
+/// The as-of day, the month's days with data, and the share of the as-of
+/// day its records cover where it is not over ([`open_day`]).
+pub type At = (NaiveDate, (NaiveDate, NaiveDate), Option<f64>);
 
 /// With an as-of day, every value's forecast as of it, from the per-day
 /// reports over `range`, the month's days with data: of the trued-up cost
@@ -47,26 +53,35 @@ pub fn as_of(
 /// bill's lines splits spread have no days and are not forecast.
 pub fn month_forecast(
     (days, owned, billed): (&[Report], Option<(&Postings, &Interner)>, bool),
-    at: Option<(NaiveDate, (NaiveDate, NaiveDate))>,
+    at: Option<At>,
     budgets: Option<&Budgets>,
 ) -> Option<Vec<Forecast>> {
-    let (as_of, range) = at?;
+    let (as_of, range, open) = at?;
     let range = (range.0, range.1.max(as_of));
     let series = match owned {
         Some(owned) => owner_series(owned, range),
         None => series(days, range, billed),
     };
-    let open = day_gone(as_of, super::config::now());
     Some(forecast(&series, range.0, (as_of, open), budgets))
 }
 
-/// The share of `as_of` gone at `now`, when it is `now`'s UTC day (not
-/// over); at least an hour, so a run at 00:00:30 never reads its first
-/// minute as a day.
-fn day_gone(as_of: NaiveDate, now: chrono::DateTime<chrono::Utc>) -> Option<f64> {
+/// When `as_of` is the clock's UTC today (not over), the share of it the
+/// usage covers: up to its last record's time (an export that lags the
+/// clock covers less of the day than has gone), at least an hour, so a
+/// first record at 00:00:30 never reads as a day's.
+pub fn open_day(as_of: NaiveDate, records: &[UsageRecord]) -> Option<f64> {
+    let latest = (records.iter())
+        .map(|r| r.timestamp.get())
+        .filter(|t| t.date_naive() == as_of)
+        .max();
+    (as_of == super::config::today()).then(|| share_covered(latest.map(|t| t.time())))
+}
+
+/// The share of a day up to `latest`, at least an hour.
+fn share_covered(latest: Option<chrono::NaiveTime>) -> f64 {
     use chrono::Timelike;
-    let seconds = f64::from(now.time().num_seconds_from_midnight());
-    (now.date_naive() == as_of).then(|| (seconds / 86_400.0).max(1.0 / 24.0))
+    let seconds = latest.map_or(0, |t| t.num_seconds_from_midnight());
+    (f64::from(seconds) / 86_400.0).max(1.0 / 24.0)
 }
 
 /// Each dimension value's days over `range` by the owner allocation gives
@@ -140,11 +155,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_share_of_the_as_of_day_gone_is_read_from_the_clock_on_that_day_alone() {
-        let day = NaiveDate::from_ymd_opt(2026, 12, 7).unwrap();
-        let at = |h, m| day.and_hms_opt(h, m, 0).unwrap().and_utc();
-        assert_eq!(day_gone(day, at(12, 0)), Some(0.5));
-        assert_eq!(day_gone(day, at(0, 5)), Some(1.0 / 24.0));
-        assert_eq!(day_gone(day.pred_opt().unwrap(), at(12, 0)), None);
+    fn the_share_of_an_open_day_is_up_to_its_last_record_and_at_least_an_hour() {
+        let at = |h, m| chrono::NaiveTime::from_hms_opt(h, m, 0);
+        assert_eq!(share_covered(at(12, 0)), 0.5);
+        assert_eq!(share_covered(at(0, 5)), 1.0 / 24.0);
+        assert_eq!(share_covered(None), 1.0 / 24.0);
+        let yesterday = super::super::config::today().pred_opt().unwrap();
+        assert_eq!(open_day(yesterday, &[]), None);
     }
 }

@@ -70,7 +70,7 @@ impl Intake {
             },
             period: period.map(|p| p.to_string()),
             month_to_date: None,
-            month_to_date_at: None,
+            month_to_date_open: false,
             totals,
             counts,
             skipped: SkippedJson {

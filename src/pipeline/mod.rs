@@ -199,11 +199,11 @@ pub fn month(
         .as_ref()
         .map(|a| a.rule_owners(&mut usage.interner));
     let range = answers::record_days(&usage.records);
-    let as_of = forecast::as_of(&config.answers, usage.period, range)?;
+    let (as_of, at) = forecast::as_of(&config.answers, usage.period, range, &usage.records)?;
     let owned = postings.with_owners(rule_owners.as_ref());
     let owned = allocation.is_some().then_some((&owned, &usage.interner));
     let of = (&days[..], owned, billed_target.is_some());
-    let forecast = forecast::month_forecast(of, as_of.zip(range), budgets.as_ref());
+    let forecast = forecast::month_forecast(of, at, budgets.as_ref());
     let totals = TotalsJson::new(&ledger.total, &columns, usage.reported_cost());
     let summary = summarise(
         config,
@@ -288,9 +288,7 @@ fn summarise(
     // (a backtest over a whole month), the reports are the whole month's.
     let to_date = as_of.filter(|&day| range.is_none_or(|(_, last)| last <= day));
     summary.month_to_date = to_date.map(|day| day.to_string());
-    let now = config::now();
-    summary.month_to_date_at = (as_of == Some(now.date_naive()))
-        .then(|| now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+    summary.month_to_date_open = to_date.is_some_and(|day| day == config::today());
     checks.summarise(&mut summary);
     let unattributed = ledger.unattributed.iter().map(|&i| {
         (

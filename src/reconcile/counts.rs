@@ -9,9 +9,13 @@ use rust_decimal::Decimal;
 use super::{Line, Status, Tolerance};
 
 /// Name every drifting line whose invoice counts other tokens than the
-/// usage at the table's rate (within `tolerance`) by its count.
+/// usage at the table's rate (within `tolerance`) by its count, but for a
+/// day the timing explains (a day billed in part, days that cancel): its
+/// count is short by the hours another day or bill holds.
 pub(super) fn name_counts(lines: &mut [Line], tolerance: &Tolerance) {
-    for line in lines.iter_mut().filter(|l| l.status == Status::Drift) {
+    let timing = [super::edges::EDGE_DAY, super::diagnose::CANCELS];
+    let counted = |l: &&mut Line| l.status == Status::Drift && !timing.contains(&&*l.diagnosis);
+    for line in lines.iter_mut().filter(counted) {
         if let Some(text) = count_diagnosis(line, tolerance) {
             line.diagnosis = text;
         }
@@ -39,8 +43,8 @@ fn count_diagnosis(line: &Line, tolerance: &Tolerance) -> Option<String> {
         }
     };
     Some(format!(
-        "the invoice counts {} tokens, the usage {}, at the table's rate (${rate} per 1M \
-         tokens): {why}; not a rate to change",
+        "the invoice counts {} tokens, the usage {}, at the rate the table charges (the \
+         invoice's ${rate} per 1M tokens): {why}; not a rate to change",
         billed.normalize(),
         used
     ))
@@ -84,9 +88,9 @@ mod tests {
         name_counts(&mut lines, &tolerance);
         assert_eq!(
             lines[0].diagnosis,
-            "the invoice counts 1100000 tokens, the usage 1000000, at the table's rate ($3.3 \
-             per 1M tokens): usage records are missing (an export left out, requests not \
-             logged); not a rate to change"
+            "the invoice counts 1100000 tokens, the usage 1000000, at the rate the table \
+             charges (the invoice's $3.3 per 1M tokens): usage records are missing (an export \
+             left out, requests not logged); not a rate to change"
         );
         // The same count at another rate, or no count stated: not a count.
         let mut rate = [line(1_000_000, Some(1_000_000), "3.30", "3.63")];
@@ -96,5 +100,11 @@ mod tests {
             name_counts(lines, &tolerance);
             assert_eq!(lines[0].diagnosis, "");
         }
+        // A day billed in part keeps its diagnosis: the hours are on
+        // another bill, not missing from the usage.
+        let mut edge = [line(1_000_000, Some(600_000), "3.30", "1.98")];
+        edge[0].diagnosis = super::super::edges::EDGE_DAY.into();
+        name_counts(&mut edge, &tolerance);
+        assert_eq!(edge[0].diagnosis, super::super::edges::EDGE_DAY);
     }
 }

@@ -93,11 +93,7 @@ pub(super) fn diagnose(lines: &mut [Line], tolerance: &Tolerance, daily: bool) -
         let edge_short = super::edges::days_short(group, invoiced_days);
         for line in group.iter_mut().filter(|l| l.status != Status::Ok) {
             line.diagnosis = match line.status {
-                _ if cancels => {
-                    "drifts that cancel across days: amounts shift between adjacent days; \
-                     check time zones (tokenledger uses UTC days)"
-                        .into()
-                }
+                _ if cancels => CANCELS.into(),
                 Status::MissingInInvoice | Status::MissingInUsage => missing(line, invoiced_days),
                 _ => match (whole_bill, ratio, &step) {
                     (Some(&(r, groups)), _, _) => {
@@ -117,6 +113,10 @@ pub(super) fn diagnose(lines: &mut [Line], tolerance: &Tolerance, daily: bool) -
     }
     month_drifts
 }
+
+/// The diagnosis of days off both ways while the month agrees.
+pub(super) const CANCELS: &str = "drifts that cancel across days: amounts shift between \
+    adjacent days; check time zones (tokenledger uses UTC days)";
 
 /// A (provider, model, token type) group of lines, read once: its range
 /// of the lines, its month's amounts, its constant ratio of computed to

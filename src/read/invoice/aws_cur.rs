@@ -9,7 +9,8 @@
 //! `line_item_net_unblended_cost` where the export has it, else
 //! `line_item_unblended_cost`; the day is `line_item_usage_start_date`'s.
 //! `Tax`, `Credit`, `Refund`, `SavingsPlan*` and fee line items are lines
-//! of their own.
+//! of their own. `line_item_usage_amount` in `pricing_unit` `1K tokens` is
+//! the tokens a line bills (for the diagnosis of a count).
 
 use super::cloud::{self, BillRow, Kind};
 use super::meters::Cloud;

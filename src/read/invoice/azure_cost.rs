@@ -6,7 +6,8 @@
 //!
 //! Model rows are those of Azure OpenAI and AI Foundry models (their meter
 //! category, sub-category or product names them); the meter name says the
-//! model, token type and deployment type. The amount is in the billing
+//! model, token type and deployment type; `Quantity` in `UnitOfMeasure`
+//! `1K` or `1M` the tokens. The amount is in the billing
 //! currency; where the table is in USD and the export has `CostInUsd`, that
 //! column is read instead; else, where an MCA export's `PricingCurrencyCode`
 //! is the table's, its `CostInPricingCurrency`, or its billing amount at its

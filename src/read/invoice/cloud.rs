@@ -182,12 +182,16 @@ fn bare_day(text: &str) -> Option<NaiveDate> {
 /// writes it (`11/02/2026`). Only Azure's exports write dates so; another
 /// bill's slashed date is a spreadsheet's, which may be day first.
 pub(super) fn azure_day(text: &str) -> Option<NaiveDate> {
-    let mut parts = text.trim().split([' ', 'T']);
-    let date = parts.next()?;
-    // A time after it with a zone by name is no UTC day (AM and PM are
-    // no zone).
-    let zone =
-        |p: &str| p.contains(|c: char| c.is_ascii_alphabetic()) && !["AM", "PM"].contains(&p);
+    let date = text.trim().split([' ', 'T']).next()?;
+    let mut parts = text.split_whitespace().skip(1);
+    // A time after it with a zone by name is no UTC day (AM, PM and UTC
+    // are no other zone).
+    let plain = |p: &str| {
+        ["AM", "PM", "UTC", "GMT"]
+            .iter()
+            .any(|w| p.eq_ignore_ascii_case(w))
+    };
+    let zone = |p: &str| p.contains(|c: char| c.is_ascii_alphabetic()) && !plain(p);
     let zone_named = parts.any(zone);
     let slashed = || NaiveDate::parse_from_str(date, "%m/%d/%Y").ok();
     parse_day(text).or_else(|| slashed().filter(|_| !zone_named))
@@ -308,8 +312,9 @@ pub(super) fn days(
 }
 
 /// The tokens an `amount` of `unit` counts (`1K tokens`, `1M`, Google's
-/// `count` of one token); `None` for a unit that counts no tokens (an
-/// hour, Marketplace's `Units`) or an amount no number.
+/// `count` of one token); `None` for a unit read as no count of tokens (an
+/// hour; Marketplace's `Units`, whose size its description gives) or an
+/// amount no number.
 pub(super) fn tokens_in(amount: Option<&str>, unit: Option<&str>) -> Option<Decimal> {
     let unit = unit?.trim().to_ascii_lowercase();
     let per = match unit.strip_suffix(" tokens").unwrap_or(&unit) {
@@ -367,6 +372,8 @@ mod tests {
         }
         assert_eq!(azure_day("11/02/2026 23:00:00 PST"), None);
         assert!(azure_day("11/02/2026 12:00:00 AM").is_some());
+        assert!(azure_day("11/02/2026 12:00:00 am").is_some());
+        assert!(azure_day("11/02/2026 00:00:00 UTC").is_some());
         let (_, why) = bad_day("start", "2025-06-30 20:00:00 PDT");
         assert!(why.contains("a zone by name is not read"), "{why}");
         // A billing period is the month it is written in.

@@ -12,7 +12,9 @@
 //! are lines of their own. A bill in another currency than the table's is
 //! converted at the row's own `currency_conversion_rate` (its currency per
 //! US dollar) when the table is in USD, else at `--fx`. A flattened CSV
-//! keeps `currency` and `credits`. Amounts are read from their literal text.
+//! keeps `currency` and `credits`. Amounts are read from their literal text;
+//! `usage.amount_in_pricing_units` in `count` is a token SKU's tokens (not
+//! a character SKU's).
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -246,7 +248,10 @@ fn lines_of(reader: &Reader, f: Fields, line: u64) -> Result<Vec<InvoiceLine>, R
         billing_period,
         amount,
         list: None,
-        quantity: cloud::tokens_in(f.quantity.0, f.quantity.1),
+        // A character-priced SKU counts characters, not tokens.
+        quantity: (!f.sku.to_ascii_lowercase().contains("character"))
+            .then(|| cloud::tokens_in(f.quantity.0, f.quantity.1))
+            .flatten(),
         currency: f.currency,
         rate,
         description,

@@ -8,11 +8,13 @@ use crate::read::invoice::Meter;
 /// A Google Cloud SKU description (`Gemini 2.5 Flash GA Text Input -
 /// Predictions`, `Claude Sonnet 4.6 — Input Tokens — global — Context Window
 /// Size from 0 to 200000 Tokens`, `AI Dev Tools: Claude Opus 4.8 Output
-/// Tokens (Long)`). Under the Gemini API `service`, a SKU not per token
-/// (an Imagen image, a Veo second) is a charge of its own.
+/// Tokens (Long)`). Under the Gemini API `service`, a SKU that names no
+/// token (an Imagen image, a Veo second) is a charge of its own; one that
+/// names tokens this grammar cannot read stays unread.
 pub fn gcp(sku: &str, service: Option<&str>) -> Read {
+    let tokens = sku.to_ascii_lowercase().contains("token");
     match sku_read(sku) {
-        Read::Unknown if service == Some("Gemini API") => Read::Fixed,
+        Read::Unknown if service == Some("Gemini API") && !tokens => Read::Fixed,
         read => read,
     }
 }
@@ -109,14 +111,12 @@ fn gemini_api(lower: &str) -> Option<Read> {
     let end = (words.iter().position(|w| stop.contains(w))).unwrap_or(words.len());
     let after = &words[end..];
     let cached = after.contains(&"caching") || after.contains(&"cached");
-    let token = if kind.contains("cached") || cached {
-        TokenType::CacheRead
-    } else if kind.contains("output") {
-        TokenType::Output
-    } else if kind.contains("input") {
-        TokenType::Input
-    } else {
-        return Some(Read::Unknown);
+    let token = match kind.contains("cached") || cached {
+        true => TokenType::CacheRead,
+        false => match direction(kind) {
+            Some(token) => token,
+            None => return Some(Read::Unknown),
+        },
     };
     let named = [
         ("long", "long-context"),
@@ -185,6 +185,18 @@ fn gcp_type(text: &str) -> Option<(String, Meter, Vec<String>)> {
     Some((model_words.join(" "), Meter::Tokens(token), qualifiers))
 }
 
+/// The token type a SKU's words say by direction alone: output before
+/// input (`… Output Tokens`, `… output token count`).
+fn direction(kind: &str) -> Option<TokenType> {
+    if kind.contains("output") {
+        Some(TokenType::Output)
+    } else if kind.contains("input") {
+        Some(TokenType::Input)
+    } else {
+        None
+    }
+}
+
 /// Claude on Vertex's `<Model> — <Token type> — <location> — Context Window
 /// Size from A to B Tokens`.
 fn gcp_em_dash(sku: &str) -> Read {
@@ -198,12 +210,11 @@ fn gcp_em_dash(sku: &str) -> Read {
         TokenType::CacheWrite5m
     } else if kind.contains("cache read") {
         TokenType::CacheRead
-    } else if kind.contains("output") {
-        TokenType::Output
-    } else if kind.contains("input") {
-        TokenType::Input
     } else {
-        return Read::Unknown;
+        match direction(&kind) {
+            Some(token) => token,
+            None => return Read::Unknown,
+        }
     };
     let mut qualifiers: Vec<String> = parts.get(2).map(|l| l.to_string()).into_iter().collect();
     if parts.iter().any(|p| p.contains("from 200001")) {
@@ -275,5 +286,7 @@ mod tests {
             gcp("Imagen 4 image generation", Some("Vertex AI")),
             Read::Unknown
         );
+        let thoughts = "Generate content thoughts token count gemini 2.5 flash";
+        assert_eq!(gcp(thoughts, Some("Gemini API")), Read::Unknown);
     }
 }
