@@ -53,28 +53,14 @@ fn count_diagnosis(line: &Line, tolerance: &Tolerance) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::TokenType;
-    use crate::read::invoice::Meter;
-    use crate::reconcile::LineKey;
 
     fn line(tokens: u128, billed: Option<i64>, computed: &str, invoiced: &str) -> Line {
-        Line {
-            key: LineKey {
-                provider: "aws.bedrock".into(),
-                model: "anthropic.claude-sonnet-4-6-v1".into(),
-                meter: Meter::Tokens(TokenType::Input),
-                day: None,
-            },
-            computed: computed.parse().unwrap(),
-            invoiced: invoiced.parse().unwrap(),
-            list: None,
-            tokens,
-            long_context: (0, Decimal::ZERO),
-            billed_tokens: billed.map(Decimal::from),
-            status: Status::Drift,
-            diagnosis: String::new(),
-            description: None,
-        }
+        let amount = |text: &str| text.parse::<Decimal>().unwrap();
+        let mut line =
+            super::super::diagnose::tests::line("m", 1, amount(computed), amount(invoiced));
+        line.tokens = tokens;
+        line.billed_tokens = billed.map(Decimal::from);
+        line
     }
 
     #[test]

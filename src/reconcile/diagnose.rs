@@ -455,12 +455,18 @@ pub(super) fn name_free_requests(lines: &mut [Line], free: &HashMap<LineKey, u12
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     /// A line of `model`'s input on June `day`: 1M tokens, `computed`
-    /// against `invoiced`.
-    fn line(model: &str, day: u32, computed: i64, invoiced: i64) -> Line {
+    /// against `invoiced` (the lines every reconcile test builds).
+    pub(in crate::reconcile) fn line(
+        model: &str,
+        day: u32,
+        computed: impl Into<Decimal>,
+        invoiced: impl Into<Decimal>,
+    ) -> Line {
+        let (computed, invoiced) = (computed.into(), invoiced.into());
         let drifts = computed != invoiced;
         Line {
             key: LineKey {
@@ -469,8 +475,8 @@ mod tests {
                 meter: Meter::Tokens(TokenType::Input),
                 day: NaiveDate::from_ymd_opt(2025, 6, day),
             },
-            computed: Decimal::from(computed),
-            invoiced: Decimal::from(invoiced),
+            computed,
+            invoiced,
             list: None,
             tokens: 1_000_000,
             long_context: (0, Decimal::ZERO),

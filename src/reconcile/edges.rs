@@ -36,31 +36,9 @@ pub(super) fn days_short(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::reconcile::LineKey;
-    use rust_decimal::Decimal;
 
     fn day(d: u32, invoiced: i64) -> Line {
-        Line {
-            key: LineKey {
-                provider: "google".into(),
-                model: "gemini-2.5-pro".into(),
-                meter: crate::read::invoice::Meter::Tokens(crate::model::TokenType::Input),
-                day: NaiveDate::from_ymd_opt(2025, 6, d),
-            },
-            computed: Decimal::from(24),
-            invoiced: Decimal::from(invoiced),
-            list: None,
-            tokens: 1_000_000,
-            long_context: (0, Decimal::ZERO),
-            billed_tokens: None,
-            status: if invoiced == 24 {
-                Status::Ok
-            } else {
-                Status::Drift
-            },
-            diagnosis: String::new(),
-            description: None,
-        }
+        crate::reconcile::diagnose::tests::line("gemini-2.5-pro", d, 24, invoiced)
     }
 
     #[test]

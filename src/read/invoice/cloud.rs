@@ -183,18 +183,23 @@ fn bare_day(text: &str) -> Option<NaiveDate> {
 /// bill's slashed date is a spreadsheet's, which may be day first.
 pub(super) fn azure_day(text: &str) -> Option<NaiveDate> {
     let date = text.trim().split([' ', 'T']).next()?;
-    let mut parts = text.split_whitespace().skip(1);
-    // A time after it with a zone by name is no UTC day (AM, PM and UTC
-    // are no other zone).
-    let plain = |p: &str| {
+    // A time after it with a zone by name is no UTC day.
+    let slashed = || NaiveDate::parse_from_str(date, "%m/%d/%Y").ok();
+    parse_day(text).or_else(|| slashed().filter(|_| !zone_named(text)))
+}
+
+/// Whether the time after a bill's date (its first ten characters) names
+/// a zone by name: a letter other than ISO's `T` and `Z`, in a word other
+/// than AM, PM, UTC or GMT (`PDT`, `America/Los_Angeles`).
+fn zone_named(text: &str) -> bool {
+    let plain = |w: &str| {
         ["AM", "PM", "UTC", "GMT"]
             .iter()
-            .any(|w| p.eq_ignore_ascii_case(w))
+            .any(|p| w.eq_ignore_ascii_case(p))
     };
-    let zone = |p: &str| p.contains(|c: char| c.is_ascii_alphabetic()) && !plain(p);
-    let zone_named = parts.any(zone);
-    let slashed = || NaiveDate::parse_from_str(date, "%m/%d/%Y").ok();
-    parse_day(text).or_else(|| slashed().filter(|_| !zone_named))
+    let lettered = |w: &str| w.contains(|c: char| c.is_ascii_alphabetic() && c != 'T' && c != 'Z');
+    let time = text.trim().get(10..).unwrap_or("");
+    time.split_whitespace().any(|w| !plain(w) && lettered(w))
 }
 
 /// The error for a date column `name` whose value `text` is not a date;
@@ -202,10 +207,7 @@ pub(super) fn azure_day(text: &str) -> Option<NaiveDate> {
 /// spreadsheet's (`11/2/2026 0:00`, `02.11.2026`), never guessed.
 pub(super) fn bad_day(name: &str, text: &str) -> RowError {
     let mut why = format!("{name}: expected a date, got \"{text}\"");
-    let zone_named = (text.get(10..).unwrap_or(""))
-        .trim_end_matches(" UTC")
-        .contains(|c: char| c.is_ascii_alphabetic() && c != 'T' && c != 'Z');
-    if zone_named && written_day(text).is_some() {
+    if zone_named(text) && written_day(text).is_some() {
         why += " (a time in UTC or with a numeric offset, -07:00; a zone by name is not read)";
     } else if text.contains(['/', '.']) && !text.contains('T') {
         why += " (a bill writes YYYY-MM-DD: was it saved again by a spreadsheet? export it again)";

@@ -225,11 +225,16 @@ fn lines_of(reader: &Reader, f: Fields, line: u64) -> Result<Vec<InvoiceLine>, R
     let rate = (f.rate.filter(|_| usd_table))
         .map(|r| amount(r, "currency_conversion_rate"))
         .transpose()?;
+    let sku = f.sku.to_ascii_lowercase();
     let model_service = f.service == "Vertex AI"
         || f.service == "Gemini API"
         || f.service.starts_with("Claude ")
         || f.sku.starts_with("AI Dev Tools: Claude")
-        || is_gemini_api(&f.sku.to_ascii_lowercase());
+        || is_gemini_api(&sku);
+    // A character-priced SKU counts characters, not tokens.
+    let quantity = (!sku.contains("character"))
+        .then(|| cloud::tokens_in(f.quantity.0, f.quantity.1))
+        .flatten();
     let kind = match f.cost_type.to_ascii_lowercase().as_str() {
         "regular" | "" => Kind::Usage,
         "tax" => Kind::Tax,
@@ -248,10 +253,7 @@ fn lines_of(reader: &Reader, f: Fields, line: u64) -> Result<Vec<InvoiceLine>, R
         billing_period,
         amount,
         list: None,
-        // A character-priced SKU counts characters, not tokens.
-        quantity: (!f.sku.to_ascii_lowercase().contains("character"))
-            .then(|| cloud::tokens_in(f.quantity.0, f.quantity.1))
-            .flatten(),
+        quantity,
         currency: f.currency,
         rate,
         description,

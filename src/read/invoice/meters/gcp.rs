@@ -12,9 +12,9 @@ use crate::read::invoice::Meter;
 /// token (an Imagen image, a Veo second) is a charge of its own; one that
 /// names tokens this grammar cannot read stays unread.
 pub fn gcp(sku: &str, service: Option<&str>) -> Read {
-    let tokens = sku.to_ascii_lowercase().contains("token");
+    let names_tokens = || sku.to_ascii_lowercase().contains("token");
     match sku_read(sku) {
-        Read::Unknown if service == Some("Gemini API") && !tokens => Read::Fixed,
+        Read::Unknown if service == Some("Gemini API") && !names_tokens() => Read::Fixed,
         read => read,
     }
 }
