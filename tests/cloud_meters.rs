@@ -10,46 +10,64 @@ use crate::workdir::Workdir;
 
 #[test]
 fn gemini_api_rows_are_model_usage_not_another_service() {
+    // The same rows in Google's native export and in its FOCUS export: the
+    // FOCUS reader filed them under another service until it shared the
+    // native reader's test of a model service.
     let wd = Workdir::new("gemini-api-bill");
     wd.write(
         "u.csv",
         "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch\n\
          f1,2026-11-02T09:30:00Z,google,gemini-2.5-flash,1000000,0,0,0,100000,false\n",
     );
-    let row = |sku: &str, cost: &str| {
+    let skus = [
+        (
+            "Generate content input token count gemini 2.5 flash text",
+            "0.30",
+        ),
+        (
+            "Generate content output token count gemini 2.5 flash text",
+            "0.25",
+        ),
+        ("Cached content storage token hours", "0.02"),
+    ];
+    let native = skus.map(|(sku, cost)| {
         format!(
             "{{\"service\":{{\"description\":\"Gemini API\"}},\"sku\":{{\"description\":\"{sku}\"}},\"usage_start_time\":\"2026-11-02 09:00:00 UTC\",\"usage_end_time\":\"2026-11-02 10:00:00 UTC\",\"cost\":{cost},\"currency\":\"USD\",\"credits\":[],\"invoice\":{{\"month\":\"202611\"}},\"cost_type\":\"regular\"}}\n"
         )
-    };
-    let bill = row(
-        "Generate content input token count gemini 2.5 flash text",
-        "0.30",
-    ) + &row(
-        "Generate content output token count gemini 2.5 flash text",
-        "0.25",
-    ) + &row("Cached content storage token hours", "0.02");
-    wd.write("bill.jsonl", &bill);
-    wd.run(&[
-        "reconcile",
-        "--usage",
-        "u.csv",
-        "--invoice",
-        "bill.jsonl",
-        "--period",
-        "2026-11",
-        "--out",
-        "out",
-    ]);
-    let csv = wd.read("out/reconciliation.csv");
-    assert!(
-        csv.contains(
-            "google,gemini-2.5-flash,input,2026-11-02,0.300000,0.300000,0.000000,0.00,ok,"
-        ) && csv.contains(
-            "google,gemini-2.5-flash,output,2026-11-02,0.250000,0.250000,0.000000,0.00,ok,"
-        ),
-        "{csv}"
+    });
+    let focus = skus.map(|(sku, cost)| {
+        format!("{cost},USD,2026-12-01T00:00:00Z,2026-11-01T00:00:00Z,Usage,{sku},2026-11-03T00:00:00Z,2026-11-02T00:00:00Z,Google Cloud,Gemini API\n")
+    });
+    wd.write("bill.jsonl", &native.concat());
+    wd.write(
+        "focus.csv",
+        &("BilledCost,BillingCurrency,BillingPeriodEnd,BillingPeriodStart,ChargeCategory,ChargeDescription,ChargePeriodEnd,ChargePeriodStart,ProviderName,ServiceName\n".to_string()
+            + &focus.concat()),
     );
-    assert!(!csv.contains("(other services)"), "{csv}");
+    for bill in ["bill.jsonl", "focus.csv"] {
+        let args = [
+            "reconcile",
+            "--usage",
+            "u.csv",
+            "--invoice",
+            bill,
+            "--period",
+            "2026-11",
+            "--out",
+            "out",
+        ];
+        wd.run(&args);
+        let csv = wd.read("out/reconciliation.csv");
+        assert!(
+            csv.contains(
+                "google,gemini-2.5-flash,input,2026-11-02,0.300000,0.300000,0.000000,0.00,ok,"
+            ) && csv.contains(
+                "google,gemini-2.5-flash,output,2026-11-02,0.250000,0.250000,0.000000,0.00,ok,"
+            ),
+            "{bill}: {csv}"
+        );
+        assert!(!csv.contains("(other services)"), "{bill}: {csv}");
+    }
 }
 
 #[test]

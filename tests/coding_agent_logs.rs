@@ -1,8 +1,8 @@
 //! Coding agents' log events read as their real shapes: a Claude Code
 //! `api_request` event records no request id (one is made), its time is
 //! `event.timestamp` for the call as for the record, and a value or time
-//! OTLP would not write is a bad event, never a silent 0 or 1970 (a whole
-//! count retyped as a double is read).
+//! OTLP would not write (or a count left out) is a bad event, never a
+//! silent 0 or 1970 (a whole count retyped as a double is read).
 
 use crate::hardening::usage_run;
 use crate::workdir::Workdir;
@@ -126,6 +126,16 @@ fn a_value_or_time_otlp_would_not_write_is_a_bad_event() {
                 value("input_tokens", "{}")
             ),
             "input_tokens: not a whole number of tokens",
+        ),
+        (
+            // A count left out is no 0: every usage reader refuses it.
+            String::new(),
+            format!(
+                "{},{}",
+                at("2026-11-03T09:00:00Z"),
+                value("input_tokens", r#"{"intValue":"100"}"#)
+            ),
+            "output_tokens: missing",
         ),
         (
             r#""timeUnixNano":"2026-11-03T09:00:00Z","#.to_string(),

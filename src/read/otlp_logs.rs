@@ -280,14 +280,19 @@ impl Event<'_, '_> {
     }
 
     /// The token counts: (all input, cache reads, cache writes, output,
-    /// reasoning within output). Absent counts are 0; a count that is not
-    /// a whole number (an empty or non-scalar value too), or beyond
-    /// [`MAX_TOKENS`], is its field's error.
+    /// reasoning within output). An absent input or output count is its
+    /// field's error (as every usage reader's is), other absent counts 0; a
+    /// count that is not a whole number (an empty or non-scalar value too),
+    /// or beyond [`MAX_TOKENS`], is its field's error.
     /// Claude Code counts cache reads and writes apart from `input_tokens`.
     pub fn tokens(&self) -> Result<[u64; 5], String> {
         let mut counts = [0u64; 5];
         for (i, n) in counts.iter_mut().enumerate() {
-            if let Some(key) = self.token_field(i).filter(|k| self.has(k)) {
+            let key = self.token_field(i);
+            if let Some(key) = key.filter(|k| (i == 0 || i == 3) && !self.has(k)) {
+                return Err(format!("{key}: missing"));
+            }
+            if let Some(key) = key.filter(|k| self.has(k)) {
                 *n = self
                     .count(key)
                     .ok_or(format!("{key}: not a whole number of tokens"))?;

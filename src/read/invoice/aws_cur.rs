@@ -3,7 +3,8 @@
 //! (`lineItem/UsageType`, …), as CSV.
 //!
 //! Bedrock's rows are those of its product codes (`AmazonBedrock`,
-//! `AmazonBedrockService`, `AmazonBedrockFoundationModels`), of a Marketplace
+//! `AmazonBedrockService`, `AmazonBedrockFoundationModels`, any other
+//! `AmazonBedrock…` but `AmazonBedrockAgentCore`), of a Marketplace
 //! product `… (Amazon Bedrock Edition)`, or of a `-mantle-` usage type. The
 //! usage type says the model, token type, tier and scope; the amount is
 //! `line_item_net_unblended_cost` where the export has it, else
@@ -46,14 +47,6 @@ const PRICING_UNIT: [&str; 2] = ["pricing_unit", "pricing/unit"];
 const ENTITY: [&str; 2] = ["bill_billing_entity", "bill/BillingEntity"];
 const PRODUCT_NAME: [&str; 2] = ["product_product_name", "product/ProductName"];
 
-/// Bedrock's product codes (its models, its service offer, Marketplace's
-/// foundation models).
-const BEDROCK: [&str; 3] = [
-    "AmazonBedrock",
-    "AmazonBedrockService",
-    "AmazonBedrockFoundationModels",
-];
-
 /// A Marketplace model's product name ends so.
 const BEDROCK_EDITION: &str = "(Amazon Bedrock Edition)";
 
@@ -74,7 +67,7 @@ pub(super) fn row(
     let (name, v) = c.need_named(r, &START)?;
     let start = cloud::parse_day(v).ok_or_else(|| cloud::bad_day(name, v))?;
     let (end, midnight) = cloud::end_of(c.any_named(r, &END))?;
-    let model_service = BEDROCK.contains(&code) || marketplace || usage_type.contains("-mantle-");
+    let model_service = cloud::bedrock_code(code) || marketplace || usage_type.contains("-mantle-");
     let row = BillRow {
         cloud: Cloud::Aws,
         kind: kind(c.any(r, &ITEM_TYPE).unwrap_or("Usage"))?,

@@ -33,16 +33,6 @@ const WHAT: [&str; 5] = [
     "ConsumedService",
 ];
 
-/// Words that name a model service in a row's category or product.
-const MODEL_SERVICES: [&str; 6] = [
-    "openai",
-    "foundry models",
-    "ai foundry",
-    "deepseek",
-    "grok",
-    "models as a service",
-];
-
 /// One cost export row.
 pub(super) fn row(
     reader: &Reader,
@@ -58,9 +48,7 @@ pub(super) fn row(
         .filter_map(|n| c.any(r, &[n]))
         .map(str::to_ascii_lowercase)
         .collect();
-    let model_service = what
-        .iter()
-        .any(|w| MODEL_SERVICES.iter().any(|s| w.contains(s)));
+    let model_service = cloud::azure_model_service(what.iter().map(String::as_str));
     let usd = reader
         .in_usd()
         .then(|| c.any(r, &COST_USD))

@@ -25,6 +25,38 @@ pub(super) enum Kind {
     Adjustment,
 }
 
+/// Whether an AWS product code is Bedrock's (its models, its service
+/// offer, Marketplace's foundation models, and any code of its name but
+/// AgentCore's, whose charges are not a model's).
+pub(super) fn bedrock_code(code: &str) -> bool {
+    code.starts_with("AmazonBedrock") && code != "AmazonBedrockAgentCore"
+}
+
+/// Whether an Azure row's category, subcategory or product (any of
+/// `what`, in lower case) names a model service.
+pub(super) fn azure_model_service<'a>(mut what: impl Iterator<Item = &'a str>) -> bool {
+    const WORDS: [&str; 6] = [
+        "openai",
+        "foundry models",
+        "ai foundry",
+        "deepseek",
+        "grok",
+        "models as a service",
+    ];
+    what.any(|w| WORDS.iter().any(|s| w.contains(s)))
+}
+
+/// Whether a Google row of `service` and `sku` is a model service's:
+/// Vertex AI's, the Gemini API's (its service, or a SKU of its grammar),
+/// or a Claude model's on Vertex (a service, or Marketplace's SKU).
+pub(super) fn gcp_model_service(service: &str, sku: &str) -> bool {
+    service == "Vertex AI"
+        || service == "Gemini API"
+        || service.starts_with("Claude ")
+        || sku.starts_with("AI Dev Tools: Claude")
+        || meters::gcp::is_gemini_api(&sku.to_ascii_lowercase())
+}
+
 /// One row of a cloud bill.
 pub(super) struct BillRow<'r> {
     /// The cloud it is of.

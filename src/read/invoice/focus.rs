@@ -128,29 +128,25 @@ fn model_service(
 ) -> bool {
     match cloud {
         Cloud::Aws => {
-            let code = c.any(r, &["x_ServiceCode"]).unwrap_or("");
-            code.starts_with("AmazonBedrock") && code != "AmazonBedrockAgentCore"
+            cloud::bedrock_code(c.any(r, &["x_ServiceCode"]).unwrap_or(""))
                 || service == "Amazon Bedrock"
                 || service.ends_with("(Amazon Bedrock Edition)")
                 || meter.contains("-mantle-")
         }
         Cloud::Azure => {
             let what = [
-                service,
-                c.any(r, &["x_SkuMeterCategory"]).unwrap_or(""),
-                c.any(r, &["x_SkuMeterSubcategory"]).unwrap_or(""),
-            ]
-            .join(" ")
-            .to_ascii_lowercase();
-            ["openai", "foundry models", "ai foundry", "deepseek", "grok"]
+                Some(service),
+                c.any(r, &["x_SkuMeterCategory"]),
+                c.any(r, &["x_SkuMeterSubcategory"]),
+            ];
+            let lower: Vec<String> = what
                 .iter()
-                .any(|w| what.contains(w))
+                .flatten()
+                .map(|w| w.to_ascii_lowercase())
+                .collect();
+            cloud::azure_model_service(lower.iter().map(String::as_str))
         }
-        Cloud::Gcp => {
-            service == "Vertex AI"
-                || service.starts_with("Claude ")
-                || meter.starts_with("AI Dev Tools: Claude")
-        }
+        Cloud::Gcp => cloud::gcp_model_service(service, meter),
     }
 }
 

@@ -20,7 +20,6 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::cloud::{self, BillRow, Kind};
-use super::meters::gcp::is_gemini_api;
 use super::meters::Cloud;
 use super::{Charge, Columns, InvoiceLine, Reader, RowError};
 use crate::error::{Result, Skips};
@@ -226,11 +225,7 @@ fn lines_of(reader: &Reader, f: Fields, line: u64) -> Result<Vec<InvoiceLine>, R
         .map(|r| amount(r, "currency_conversion_rate"))
         .transpose()?;
     let sku = f.sku.to_ascii_lowercase();
-    let model_service = f.service == "Vertex AI"
-        || f.service == "Gemini API"
-        || f.service.starts_with("Claude ")
-        || f.sku.starts_with("AI Dev Tools: Claude")
-        || is_gemini_api(&sku);
+    let model_service = cloud::gcp_model_service(&f.service, &f.sku);
     // A character-priced SKU counts characters, not tokens.
     let quantity = (!sku.contains("character"))
         .then(|| cloud::tokens_in(f.quantity.0, f.quantity.1))

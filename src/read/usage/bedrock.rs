@@ -2,9 +2,13 @@
 //! as delivered to S3 or CloudWatch: JSON lines, usually gzipped.
 //!
 //! `input.inputTokenCount` excludes the cache reads and writes, which are
-//! counted apart: a write is a 5-minute one unless the response body's
-//! `usage.cache_creation` (Claude's; a streamed response's `message_start`
-//! chunk's) counts `ephemeral_1h_input_tokens`. A count written as text
+//! counted apart: a write is a 5-minute one (Bedrock's default) unless the
+//! response body counts it as a 1-hour one: Claude's `usage.cache_creation`
+//! (a streamed response's `message_start` chunk's) in
+//! `ephemeral_1h_input_tokens`, the Converse API's `usage.cacheDetails` in
+//! its `"ttl": "1h"` entry (its entries must count every write). A record
+//! logged without its body (text delivery off, a body sent to S3 apart)
+//! says no duration: its writes are 5-minute ones. A count written as text
 //! (`"1000"`) is read as Claude Code's are.
 //!
 //! The model is `modelId` (its cross-region prefix `us.`, `eu.`, `apac.`,
@@ -101,10 +105,61 @@ impl BodyShape {
     }
 }
 
-/// Claude's usage in the response body: its cache writes by duration.
+/// The usage in the response body: its cache writes by duration, as
+/// Claude's body counts them (`cache_creation`) or the Converse API's
+/// (`cacheDetails`: `{"ttl": "1h", "inputTokens": …}`, one per duration).
 #[derive(Deserialize)]
 struct BodyUsage {
     cache_creation: Option<CacheCreation>,
+    #[serde(rename = "cacheDetails")]
+    cache_details: Option<Vec<CacheDetail>>,
+}
+
+#[derive(Deserialize)]
+struct CacheDetail {
+    ttl: String,
+    #[serde(rename = "inputTokens")]
+    input_tokens: Option<serde_json::Value>,
+}
+
+impl BodyUsage {
+    /// The 1-hour cache writes the body counts (`None`: it says no
+    /// duration). The Converse API's `cacheDetails` must count every write
+    /// (`writes`), each of a duration it names.
+    fn hour_writes(&self, writes: u64) -> Result<Option<u64>, RowError> {
+        if let Some(c) = &self.cache_creation {
+            let hour = c.ephemeral_1h_input_tokens.as_ref();
+            return json_count(hour, "ephemeral_1h_input_tokens").map(|n| Some(n.unwrap_or(0)));
+        }
+        let Some(details) = self.cache_details.as_ref().filter(|d| !d.is_empty()) else {
+            return Ok(None);
+        };
+        let (mut hour, mut all) = (0u64, 0u64);
+        for detail in details {
+            let n = json_count(detail.input_tokens.as_ref(), "cacheDetails.inputTokens")?;
+            let n = n.unwrap_or(0);
+            match detail.ttl.as_str() {
+                "1h" => hour = hour.saturating_add(n),
+                "5m" => {}
+                other => {
+                    return Err((
+                        "bad-token-count",
+                        format!("cacheDetails.ttl: expected 5m or 1h, got \"{other}\""),
+                    ))
+                }
+            }
+            all = all.saturating_add(n);
+        }
+        if all != writes {
+            return Err((
+                "bad-token-count",
+                format!(
+                    "cacheDetails counts {all} cache writes, cacheWriteInputTokenCount {writes}"
+                ),
+            ));
+        }
+        Ok(Some(hour))
+    }
 }
 
 #[derive(Deserialize)]
@@ -151,11 +206,16 @@ pub fn parse(
         }
         _ => None,
     };
-    let hour_writes = body
-        .as_ref()
-        .and_then(|b| b.usage.as_ref()?.cache_creation.as_ref())
-        .and_then(|c| c.ephemeral_1h_input_tokens.as_ref());
-    let hour_writes = json_count(hour_writes, "ephemeral_1h_input_tokens")?.unwrap_or(0);
+    let writes = json_count(
+        log.input.cache_write_input_token_count.as_ref(),
+        "cacheWriteInputTokenCount",
+    )?
+    .unwrap_or(0);
+    let usage = body.as_ref().and_then(|b| b.usage.as_ref());
+    let hour_writes = match usage {
+        Some(usage) => usage.hour_writes(writes)?.unwrap_or(0),
+        None => 0,
+    };
     let message_id = body.and_then(|b| b.id).filter(|id| !id.is_empty());
     let request_id = log.request_id.trim().to_string();
     if request_id.is_empty() {
@@ -262,6 +322,33 @@ mod tests {
         }
         let (kind, _) = parse(&record("Done.", "5"), 0, 1, &mut interner).unwrap_err();
         assert_eq!(kind, "bad-body");
+    }
+
+    /// A Converse body's `cacheDetails` tells the writes' durations; its
+    /// entries must count every write.
+    #[test]
+    fn converse_cache_details_tell_one_hour_writes() {
+        let record = |details: &str| {
+            format!(
+                r#"{{"schemaType":"ModelInvocationLog","timestamp":"2025-06-12T08:00:00Z","requestId":"r-1","operation":"Converse","modelId":"us.anthropic.claude-sonnet-4-20250514-v1:0","input":{{"inputTokenCount":900,"cacheWriteInputTokenCount":50000}},"output":{{"outputTokenCount":300,"outputBodyJson":{{"output":{{"message":{{"role":"assistant","content":[{{"text":"Done."}}]}}}},"stopReason":"end_turn","usage":{{"inputTokens":900,"outputTokens":300,"totalTokens":51200,"cacheWriteInputTokens":50000,"cacheDetails":[{details}]}}}}}}}}"#
+            )
+        };
+        let mut interner = Interner::default();
+        let tokens = |details: &str, interner: &mut Interner| {
+            parse(&record(details), 0, 1, interner).map(|r| r.unwrap().record.tokens)
+        };
+        let both = r#"{"ttl":"1h","inputTokens":30000},{"ttl":"5m","inputTokens":20000}"#;
+        let read = tokens(both, &mut interner).unwrap();
+        assert_eq!(read.get(TokenType::CacheWrite1h), 30_000);
+        assert_eq!(read.get(TokenType::CacheWrite5m), 20_000);
+        let short = r#"{"ttl":"1h","inputTokens":30000}"#;
+        let (kind, message) = tokens(short, &mut interner).unwrap_err();
+        assert_eq!(kind, "bad-token-count", "{message}");
+        let unknown = r#"{"ttl":"24h","inputTokens":50000}"#;
+        assert!(tokens(unknown, &mut interner).is_err());
+        // No details: the writes are 5-minute ones.
+        let none = tokens("", &mut interner).unwrap();
+        assert_eq!(none.get(TokenType::CacheWrite5m), 50_000);
     }
 
     #[test]

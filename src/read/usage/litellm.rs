@@ -11,7 +11,8 @@
 //! `cache_creation_token_details.ephemeral_5m/1h_input_tokens`), a Responses
 //! usage's `input_tokens_details.cached_tokens`), or in top-level columns where a
 //! version has them. A cache write without a 5m/1h split is a 5-minute write
-//! (Anthropic's default). Rows whose `status` is not `success`, and rows
+//! (Anthropic's default). A finished batch is one row of `call_type`
+//! `aretrieve_batch`, its requests' counts summed, at the batch tier. Rows whose `status` is not `success`, and rows
 //! LiteLLM answered from its own cache (`cache_hit`), were not billed. `spend` (LiteLLM's own estimate) is kept as the reported cost;
 //! `team_id`, `end_user` and `request_tags` become the tenant hint.
 //! `startTime` without a time zone is UTC, as LiteLLM stores it.
@@ -39,6 +40,7 @@ use crate::read::json_field::from_json;
 #[derive(Debug, Default, Deserialize)]
 struct SpendLog {
     request_id: String,
+    call_type: Option<String>,
     #[serde(rename = "startTime")]
     start_time: String,
     model: String,
@@ -173,6 +175,7 @@ fn from_csv(headers: &csv::StringRecord, record: &csv::StringRecord) -> Result<S
     let json = |name: &str| json_text(name, get(name).unwrap_or_default());
     Ok(SpendLog {
         request_id: get("request_id").unwrap_or_default().to_string(),
+        call_type: get("call_type").map(str::to_string),
         start_time: get("startTime").unwrap_or_default().to_string(),
         model: get("model").unwrap_or_default().to_string(),
         custom_llm_provider: get("custom_llm_provider").map(str::to_string),
@@ -242,14 +245,21 @@ fn usage_value(metadata: Option<&Value>, path: &[&str]) -> Result<Option<u64>, R
 /// LiteLLM keeps it: Anthropic's `service_tier` (`standard`, `priority`,
 /// `batch`) and `inference_geo` (`global`, `not_available` or a region),
 /// OpenAI's `service_tier` (`default`, `flex`, `priority`).
-fn service(metadata: Option<&Value>, interner: &mut Interner) -> Result<Service, RowError> {
+fn service(
+    metadata: Option<&Value>,
+    interner: &mut Interner,
+    batch: bool,
+) -> Result<Service, RowError> {
     let text = |key: &str| {
         let metadata = metadata?;
         ["additional_usage_values", "usage_object"]
             .iter()
             .find_map(|object| metadata[object].get(key)?.as_str())
     };
-    let tier = super::service_tier(text("service_tier"))?;
+    let tier = match batch {
+        true => crate::model::Tier::Batch,
+        false => super::service_tier(text("service_tier"))?,
+    };
     let geo = match text("inference_geo") {
         None | Some("global" | "not_available") => None,
         Some(region) => Some(interner.intern(region)),
@@ -315,7 +325,7 @@ fn normalise(
             provider: interner.intern(&provider),
             model: interner.intern(billed_model(&provider, &log.model)),
             tokens,
-            service: service(meta, interner)?,
+            service: service(meta, interner, batch_of(&log)?)?,
             tenant_hint: tenant_hint.map(|h| interner.intern(&h)),
             labels: litellm_labels(&log, interner),
             origin: Origin { file, line },
@@ -332,6 +342,31 @@ fn normalise(
             .boxed(),
         },
     }))
+}
+
+/// Whether the row is a batch's: LiteLLM logs a finished batch once, as a
+/// row of `call_type` `aretrieve_batch` holding its requests' summed counts,
+/// billed at the batch rate, under its first model. A batch of several
+/// models (`metadata.batch_models`) cannot be priced from that one row.
+fn batch_of(log: &SpendLog) -> Result<bool, RowError> {
+    if log.call_type.as_deref().map(str::trim) != Some("aretrieve_batch") {
+        return Ok(false);
+    }
+    let models = log.metadata.as_ref().and_then(|m| m.get("batch_models"));
+    let mut named: Vec<&str> = match models {
+        Some(Value::Array(models)) => models.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    };
+    named.sort_unstable();
+    named.dedup();
+    if named.len() > 1 {
+        let why = format!(
+            "a batch of several models ({}) logged as one row: its tokens cannot be told apart",
+            named.join(", ")
+        );
+        return Err(("bad-batch", why));
+    }
+    Ok(true)
 }
 
 /// Whether LiteLLM answered from its own cache (`cache_hit`: a boolean,
@@ -415,9 +450,9 @@ fn token_counts(log: &SpendLog) -> Result<[u64; 5], RowError> {
 /// The first owner a spend log names: its team, its end user, else its
 /// first request tag.
 fn tenant_hint(log: &SpendLog) -> Option<String> {
-    log.team_id
-        .as_deref()
-        .or(log.end_user.as_deref())
+    [&log.team_id, &log.end_user]
+        .into_iter()
+        .find_map(|v| v.as_deref().filter(|h| !h.trim().is_empty()))
         .map(str::to_string)
         .or_else(|| match &log.request_tags {
             Some(Value::Array(tags)) => tags.first().and_then(Value::as_str).map(str::to_string),
@@ -485,5 +520,30 @@ mod tests {
         // A Responses API usage: its cached input (priced at the full rate).
         let responses = r#"{"input_tokens":3000,"input_tokens_details":{"cached_tokens":800}}"#;
         assert_eq!(counts(responses), [2200, 800, 0, 0, 500]);
+    }
+
+    /// A finished batch's row (`aretrieve_batch`) is priced at the batch
+    /// tier, one of several models refused; an empty `team_id` (LiteLLM
+    /// writes `""` for none) leaves the end user the tenant hint.
+    #[test]
+    fn a_batch_row_is_batch_priced_and_an_empty_team_is_none() {
+        let row = |call: &str, models: &str| {
+            format!(
+                r#"{{"request_id":"b","call_type":"{call}","startTime":"2025-06-10T09:00:00","model":"gpt-4o-mini","custom_llm_provider":"openai","prompt_tokens":1200000,"completion_tokens":300000,"spend":0.36,"team_id":"","end_user":"acme","status":"success","metadata":{{"batch_models":{models}}}}}"#
+            )
+        };
+        let mut interner = Interner::default();
+        let mut read = |call: &str, models: &str| {
+            let log = serde_json::from_str::<SpendLog>(&row(call, models)).unwrap();
+            normalise(log, 0, 1, &mut interner).map(|r| r.unwrap().record)
+        };
+        let batch = read("aretrieve_batch", r#"["gpt-4o-mini"]"#).unwrap();
+        assert_eq!(batch.service.tier, crate::model::Tier::Batch);
+        let chat = read("acompletion", "null").unwrap();
+        assert_eq!(chat.service.tier, crate::model::Tier::Standard);
+        let two = read("aretrieve_batch", r#"["gpt-4o-mini","gpt-4o"]"#);
+        assert_eq!(two.unwrap_err().0, "bad-batch");
+        let hint = chat.tenant_hint.map(|h| interner.get(h).to_string());
+        assert_eq!(hint.as_deref(), Some("acme"));
     }
 }
