@@ -8,7 +8,8 @@
 //! whichever `--period` is run, and a call left without one says why;
 //! one request in three exports keeps its stated tier, and copies of a
 //! call a part of a microsecond apart keep the earliest, in any order; a
-//! record whose two ids lead to two requests makes them one.
+//! record whose two ids lead to two requests makes them one; a model's
+//! charges not per token are a line each, never named by the first read.
 
 use crate::workdir::{real, Workdir};
 
@@ -516,4 +517,54 @@ fn a_parent_cycle_is_cut_in_one_place_whatever_the_span_order() {
         .collect();
     assert_eq!(runs[0], runs[1]);
     assert_eq!(runs[0], runs[2]);
+}
+
+#[test]
+fn a_models_charges_not_per_token_are_lines_of_their_own_whatever_the_order() {
+    // Two OpenAI charges of one model and day, neither per token: they
+    // were one $8 line named after whichever row came first, so a split
+    // matching `code interpreter*` spread $8 in one order and $0 in the
+    // other.
+    let wd = Workdir::new("charges-not-per-token");
+    wd.write(
+        "u.csv",
+        &format!("{HEADER}r1,2025-06-20T09:00:00Z,openai,gpt-4o,1000,0,0,0,100,\n"),
+    );
+    let row = |dollars: &str, item: &str| {
+        format!("1750377600,1750464000,2025-06-20T00:00:00+00:00,2025-06-21T00:00:00+00:00,{dollars},usd,\"{item}\",proj_abc,org-abc,Acme\n")
+    };
+    let rows = [
+        row("3", "file search storage | gpt-4o"),
+        row("5", "code interpreter sessions | gpt-4o"),
+    ];
+    let header = "start_time,end_time,start_time_iso,end_time_iso,amount_value,amount_currency,line_item,project_id,organization_id,organization_name\n";
+    let mut seen = Vec::new();
+    for order in [[0, 1], [1, 0]] {
+        wd.write(
+            "costs.csv",
+            &(header.to_string() + &rows[order[0]] + &rows[order[1]]),
+        );
+        let args = [
+            "reconcile",
+            "--usage",
+            "u.csv",
+            "--invoice",
+            "costs.csv",
+            "--out",
+            "out",
+        ];
+        wd.fail(&args, 1);
+        seen.push(wd.read("out/reconciliation.csv"));
+    }
+    assert_eq!(seen[0], seen[1]);
+    for (dollars, item) in [
+        ("3", "file search storage"),
+        ("5", "code interpreter sessions"),
+    ] {
+        assert!(
+            seen[0].contains(&format!(",{dollars}.000000,")) && seen[0].contains(item),
+            "{}",
+            seen[0]
+        );
+    }
 }

@@ -474,6 +474,7 @@ pub(super) mod tests {
                 model: model.into(),
                 meter: Meter::Tokens(TokenType::Input),
                 day: NaiveDate::from_ymd_opt(2025, 6, day),
+                charge: String::new(),
             },
             computed,
             invoiced,

@@ -102,6 +102,10 @@ pub struct LineKey {
     pub meter: Meter,
     /// The UTC day, in daily mode.
     pub day: Option<NaiveDate>,
+    /// What a model's line not charged per token bills (its description:
+    /// two such charges of one model are two lines, whatever their order);
+    /// empty on every other line.
+    pub charge: String,
 }
 
 /// One compared line.
@@ -323,6 +327,7 @@ impl Comparison<'_> {
             model,
             meter,
             day: self.daily.then(|| r.timestamp.date_naive()),
+            charge: String::new(),
         }
     }
 
@@ -401,11 +406,16 @@ impl Comparison<'_> {
                 }
                 None => (Rollups::invoice_model(line), line.meter.clone()),
             };
+            let charge = match (&line.model, &meter) {
+                (Some(_), Meter::Other) if model != invoice::ALL_USAGE => line.description.clone(),
+                _ => String::new(),
+            };
             let key = LineKey {
                 provider: line.provider.clone(),
                 model,
                 meter,
                 day: line.day.filter(|_| self.daily),
+                charge,
             };
             if let Some(rate) = &line.qualifiers {
                 self.by_rate

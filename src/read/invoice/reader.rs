@@ -187,7 +187,8 @@ impl<'a> Reader<'a> {
 
     /// `amount` in `currency` as an amount in the table's currency: as it
     /// is, at the rate the bill itself `states` (units of `currency` per
-    /// unit of the table's), or at the user's `--fx` rate; never compared
+    /// unit of the table's), or at the user's `--fx` rate, rounded
+    /// half-to-even to [`crate::money::SHARE_PLACES`]; never compared
     /// across currencies without a rate.
     pub(super) fn convert(
         &self,
@@ -211,9 +212,13 @@ impl<'a> Reader<'a> {
             return Err(("bad-exchange-rate", why));
         }
         let rate = states.filter(|r| !r.is_zero()).or(given.map(|(_, r)| *r));
+        // The quotient held to SHARE_PLACES, as a share is: 28 digits would
+        // leave the bill's sums (its total, the true-up's bases) a residue
+        // that depends on the order its lines are read in.
         match rate {
             Some(rate) => amount
                 .checked_div(rate)
+                .map(|a| a.round_dp(crate::money::SHARE_PLACES))
                 .filter(|usd| crate::money::plausible(*usd))
                 .ok_or_else(|| {
                     let why = format!(
@@ -373,5 +378,55 @@ impl<'a> Reader<'a> {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct NoNames;
+
+    impl super::super::meters::ModelNames for NoNames {
+        fn resolve(
+            &self,
+            _: super::super::meters::Cloud,
+            _: &str,
+            _: &[String],
+            _: chrono::NaiveDate,
+        ) -> Option<(String, String)> {
+            None
+        }
+    }
+
+    /// Converted amounts are held to SHARE_PLACES: their sum is the same to
+    /// the last digit in any order (28-digit quotients summed differently).
+    #[test]
+    fn converted_amounts_sum_the_same_in_any_order() {
+        let fx = [("EUR".to_string(), Decimal::new(92, 2))];
+        let context = Context::new("USD", &fx, &NoNames);
+        let reader = Reader {
+            path: Path::new("bill.csv"),
+            file: 0,
+            context: &context,
+        };
+        let amounts = [
+            Decimal::new(22_343_03, 2),
+            Decimal::new(549_38, 2),
+            Decimal::new(88_59, 2),
+        ];
+        let raw: Vec<Decimal> = amounts.iter().map(|a| a / fx[0].1).collect();
+        assert_ne!(
+            raw.iter().sum::<Decimal>(),
+            raw.iter().rev().sum::<Decimal>(),
+            "the premise: unrounded, the order shows"
+        );
+        let converted: Vec<Decimal> = amounts
+            .iter()
+            .map(|a| reader.convert(*a, "EUR", None).unwrap())
+            .collect();
+        let forward: Decimal = converted.iter().sum();
+        let backward: Decimal = converted.iter().rev().sum();
+        assert_eq!(forward.to_string(), backward.to_string());
     }
 }
