@@ -1,6 +1,7 @@
 //! Bad spans, named and never a quiet loss: span files reached twice or
 //! through a fifo, a span exported twice with other content, a count that
-//! is no count, a repeated attribute, a bad span or event under `--lenient`
+//! is no count, a repeated attribute (in OTLP, flat spans and Jaeger's
+//! tags alike), a bad span or event under `--lenient`
 //! skipped alone, a pretty-printed document's bad span named by its line
 //! (and skipped alone under `--lenient` too), a start that is no time.
 
@@ -261,6 +262,47 @@ fn a_span_giving_an_attribute_twice_with_two_values_is_refused() {
         stderr.contains("attribute \"tenant.id\" is given twice"),
         "{stderr}"
     );
+    // The same in a flat span (a key written twice, or nested and dotted)
+    // and in Jaeger's tags: the first or the last won, by place.
+    let flat = |attributes: &str| {
+        format!(
+            r#"{{"name":"chat","trace_id":"5b8efff798038103d269b633813fc60c","span_id":"eee19b7ec3c1b171","attributes":{{"gen_ai.operation.name":"chat",{attributes}}}}}"#
+        )
+    };
+    let tag = |value: &str| format!(r#"{{"key":"tenant.id","type":"string","value":"{value}"}}"#);
+    let jaeger = |second: &str| {
+        format!(
+            r#"{{"data":[{{"traceID":"5b8efff798038103d269b633813fc60c","spans":[{{"traceID":"5b8efff798038103d269b633813fc60c","spanID":"eee19b7ec3c1b171","operationName":"chat","tags":[{{"key":"gen_ai.operation.name","type":"string","value":"chat"}},{},{}]}}],"processes":{{}}}}]}}"#,
+            tag("acme"),
+            tag(second)
+        )
+    };
+    let cases = [
+        (
+            "a.jsonl",
+            flat(r#""tenant.id":"acme","tenant.id":"globex""#),
+            flat(r#""tenant.id":"acme","tenant.id":"acme""#),
+        ),
+        (
+            "a.jsonl",
+            flat(r#""tenant":{"id":"acme"},"tenant.id":"globex""#),
+            flat(r#""tenant":{"id":"acme"},"tenant.id":"acme""#),
+        ),
+        ("a.json", jaeger("globex"), jaeger("acme")),
+    ];
+    for (name, twice, same) in cases {
+        std::fs::remove_dir_all(wd.path("spans")).unwrap();
+        wd.write(&format!("spans/{name}"), &format!("{twice}\n"));
+        let (code, stderr) = usage_run(&wd, &["usage.csv"], &[]);
+        assert_eq!(code, 2, "{twice}: {stderr}");
+        assert!(
+            stderr.contains("attribute \"tenant.id\" is given twice"),
+            "{stderr}"
+        );
+        wd.write(&format!("spans/{name}"), &format!("{same}\n"));
+        let (code, stderr) = usage_run(&wd, &["usage.csv"], &[]);
+        assert_eq!(code, 0, "{same}: {stderr}");
+    }
 }
 
 #[test]

@@ -21,6 +21,41 @@ use crate::model::{Origin, Span};
 
 type AttrMap<'a> = BTreeMap<Cow<'a, str>, &'a RawValue>;
 
+/// An attribute object as written: its members in order, a key given twice
+/// kept twice (a map keeps the last, whatever the other said).
+struct Written<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Written<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> serde::de::Visitor<'de> for Members {
+            type Value = Written<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object of attributes")
+            }
+            fn visit_map<M: serde::de::MapAccess<'de>>(
+                self,
+                mut m: M,
+            ) -> Result<Written<'de>, M::Error> {
+                let mut members = Vec::new();
+                while let Some(member) = m.next_entry()? {
+                    members.push(member);
+                }
+                Ok(Written(members))
+            }
+        }
+        d.deserialize_map(Members)
+    }
+}
+
+/// Attributes flattened to dotted keys, with the keys given twice (written
+/// twice, or nested and dotted) with different values.
+#[derive(Default)]
+struct Flat<'a> {
+    map: AttrMap<'a>,
+    twice: Vec<Cow<'a, str>>,
+}
+
 #[derive(Deserialize)]
 struct FlatSpan<'a> {
     #[serde(borrow, default)]
@@ -36,7 +71,7 @@ struct FlatSpan<'a> {
     #[serde(borrow, alias = "startTimeUnixNano")]
     start_time: Option<&'a RawValue>,
     #[serde(borrow, default)]
-    attributes: Option<AttrMap<'a>>,
+    attributes: Option<Written<'a>>,
     #[serde(borrow, default)]
     resource: Option<Resource<'a>>,
 }
@@ -52,40 +87,57 @@ struct Context<'a> {
 #[derive(Deserialize)]
 struct Resource<'a> {
     #[serde(borrow, default)]
-    attributes: Option<AttrMap<'a>>,
+    attributes: Option<Written<'a>>,
 }
 
 /// A flat span's attributes with its resource's as fallback.
 struct Attrs<'x, 'a> {
-    span: Option<&'x AttrMap<'a>>,
-    resource: Option<&'x AttrMap<'a>>,
+    span: Option<&'x Flat<'a>>,
+    resource: Option<&'x Flat<'a>>,
     unreadable: Unreadable,
 }
 
-/// The first attribute read whose string is no text: its escapes decode
-/// to none (a lone UTF-16 surrogate, `\ud800`). Taken as absent, its
-/// value (a tenant, a join id) was silently lost; the span is refused.
+/// The first attribute read that cannot be read as one value: a string
+/// whose escapes decode to no text (a lone UTF-16 surrogate, `\ud800`), or
+/// a key given twice with different values. Taken as absent (or as either
+/// value), its value (a tenant, a join id) was silently lost or chosen by
+/// its place; the span is refused.
 #[derive(Default)]
-pub struct Unreadable(std::cell::RefCell<Option<String>>);
+pub struct Unreadable(std::cell::RefCell<Option<(String, &'static str)>>);
+
+/// Why a key given twice is refused (as OTLP's reader says it).
+pub const GIVEN_TWICE: &str = "is given twice, with different values: which one holds is not known";
 
 impl Unreadable {
     /// The scalar of `raw` under `key`, noting a string that is no text.
     pub fn scalar<'r>(&self, key: &str, raw: &'r RawValue) -> Option<Scalar<'r>> {
         let value = scalar(raw);
         if value.is_none() && raw.get().starts_with('"') && !FREE_TEXT_KEYS.contains(&key) {
-            self.0.borrow_mut().get_or_insert_with(|| key.to_string());
+            let why =
+                "is a string that is not text (a lone UTF-16 surrogate escape such as \\ud800)";
+            self.note(key, why);
         }
         value
     }
 
-    /// The span `name`'s problem, if an attribute read was no text.
-    pub fn problem(&self, name: &str) -> Option<String> {
-        let key = self.0.borrow_mut().take()?;
-        Some(format!(
-            "span \"{name}\": attribute \"{key}\" is a string that is not text (a lone UTF-16 \
-             surrogate escape such as \\ud800)"
-        ))
+    /// Note that `key` is unreadable, and why (the first noted is told).
+    pub fn note(&self, key: &str, why: &'static str) {
+        self.0
+            .borrow_mut()
+            .get_or_insert_with(|| (key.to_string(), why));
     }
+
+    /// The span `name`'s problem, if an attribute read was unreadable.
+    pub fn problem(&self, name: &str) -> Option<String> {
+        let (key, why) = self.0.borrow_mut().take()?;
+        Some(format!("span \"{name}\": attribute \"{key}\" {why}"))
+    }
+}
+
+/// Whether two written values are one value (as text: `5` and `"5"` are).
+pub fn same_value(a: &RawValue, b: &RawValue) -> bool {
+    let text = |raw| scalar(raw).and_then(Scalar::into_text);
+    a.get() == b.get() || text(a).is_some_and(|t| Some(t) == text(b))
 }
 
 /// A JSON scalar from its raw text.
@@ -108,23 +160,23 @@ pub fn scalar(raw: &RawValue) -> Option<Scalar<'_>> {
 impl Attributes for Attrs<'_, '_> {
     fn value(&self, key: &str) -> Option<Scalar<'_>> {
         // Span attributes first: they override the resource's.
-        [self.span, self.resource]
+        let flat = [self.span, self.resource]
             .into_iter()
             .flatten()
-            .find_map(|m| m.get(key))
-            .and_then(|raw| self.unreadable.scalar(key, raw))
+            .find(|f| f.map.contains_key(key))?;
+        if flat.twice.iter().any(|k| k == key) {
+            self.unreadable.note(key, GIVEN_TWICE);
+        }
+        self.unreadable.scalar(key, flat.map[key])
     }
 }
 
 /// Nested attribute objects (Phoenix writes `{"llm": {"token_count":
 /// {"prompt": 70}}}`) as the dotted keys the conventions name
 /// (`llm.token_count.prompt`).
-fn flattened(map: AttrMap<'_>) -> AttrMap<'_> {
-    if !map.values().any(|v| v.get().starts_with('{')) {
-        return map;
-    }
-    let mut flat = AttrMap::new();
-    for (key, raw) in map {
+fn flattened(written: Written<'_>) -> Flat<'_> {
+    let mut flat = Flat::default();
+    for (key, raw) in written.0 {
         insert_flat(&mut flat, key, raw, MAX_NESTING);
     }
     flat
@@ -137,17 +189,23 @@ fn flattened(map: AttrMap<'_>) -> AttrMap<'_> {
 /// square, and the stack.
 const MAX_NESTING: u32 = 16;
 
-fn insert_flat<'a>(flat: &mut AttrMap<'a>, key: Cow<'a, str>, raw: &'a RawValue, levels: u32) {
+fn insert_flat<'a>(flat: &mut Flat<'a>, key: Cow<'a, str>, raw: &'a RawValue, levels: u32) {
     if levels > 0 && raw.get().starts_with('{') {
         // Too deep for the parser's limit: kept as it is (and not read).
-        if let Ok(inner) = serde_json::from_str::<AttrMap<'a>>(raw.get()) {
-            for (sub, value) in inner {
+        if let Ok(inner) = serde_json::from_str::<Written<'a>>(raw.get()) {
+            for (sub, value) in inner.0 {
                 insert_flat(flat, Cow::Owned(format!("{key}.{sub}")), value, levels - 1);
             }
             return;
         }
     }
-    flat.insert(key, raw);
+    match flat.map.get(&key) {
+        Some(kept) if !same_value(kept, raw) => flat.twice.push(key),
+        Some(_) => {}
+        None => {
+            flat.map.insert(key, raw);
+        }
+    }
 }
 
 /// `start_time` as an RFC 3339 string with its zone (the Python SDK,
@@ -242,8 +300,8 @@ mod tests {
     fn deep_objects_are_flattened_to_a_bounded_depth() {
         let deep = format!("{}1{}", "{\"a\":".repeat(30_000), "}".repeat(30_000));
         let json = format!("{{\"llm\":{{\"token_count\":{{\"prompt\":70}}}},\"deep\":{deep}}}");
-        let map: AttrMap = serde_json::from_str(&json).unwrap();
-        let flat = flattened(map);
+        let written: Written = serde_json::from_str(&json).unwrap();
+        let flat = flattened(written).map;
         assert_eq!(flat["llm.token_count.prompt"].get(), "70");
         let (key, rest) = flat.iter().find(|(k, _)| k.starts_with("deep")).unwrap();
         assert_eq!(key.matches(".a").count(), MAX_NESTING as usize);

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::flat::Unreadable;
+use super::flat::{same_value, Unreadable, GIVEN_TWICE};
 use super::span::{compact, AttrKeys, Attributes, Ids, Scalar};
 use crate::intern::Interner;
 use crate::model::{Origin, Span};
@@ -80,10 +80,15 @@ struct Tags<'x, 'a> {
 
 impl Attributes for Tags<'_, '_> {
     fn value(&self, key: &str) -> Option<Scalar<'_>> {
-        [self.span, self.process]
+        let (tags, at) = [self.span, self.process]
             .into_iter()
-            .find_map(|tags| tags.iter().find(|t| t.key == key))
-            .and_then(|t| self.unreadable.scalar(key, t.value))
+            .find_map(|tags| Some((tags, tags.iter().position(|t| t.key == key)?)))?;
+        let value = tags[at].value;
+        let again = |t: &Tag| t.key == key && !same_value(t.value, value);
+        if tags[at + 1..].iter().any(again) {
+            self.unreadable.note(key, GIVEN_TWICE);
+        }
+        self.unreadable.scalar(key, value)
     }
 }
 
