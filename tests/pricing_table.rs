@@ -4,7 +4,8 @@
 //! rate with more digits than a decimal holds is refused, a table that
 //! extends itself (or a chain of tables) is an error naming the chain, and
 //! the table saved beside the reports stands on its own however its
-//! `extends` key was spelled.
+//! `extends` key was spelled; a model's name on both sides of a
+//! reconciliation does not depend on the order of the entries.
 
 use crate::workdir::{csv_rows, Workdir};
 
@@ -389,4 +390,30 @@ fn a_provider_spelled_otherwise_is_named_with_the_unpriced_model() {
         stderr.contains("  azure anthropic.claude-x-v1: no price for 1 record(s)"),
         "{stderr}"
     );
+}
+
+#[test]
+fn a_models_name_on_both_sides_is_the_latest_entrys_whatever_the_tables_order() {
+    // Two entries match `gpt-4o` exactly, in two periods: the name both
+    // sides of a reconciliation use came from whichever was written last.
+    let entry = |names: &str, from: &str, to: &str| {
+        format!("[[model]]\nprovider = \"openai\"\nmatch = [{names}]\neffective_from = {from}\n{to}input = 1\noutput = 2\ncache_read = 0.5\ncache_write_5m = 1\ncache_write_1h = 1\n")
+    };
+    let old = entry(
+        r#""gpt-4o", "gpt-4o-2024-05-13""#,
+        "2024-05-13",
+        "effective_to = 2024-10-02\n",
+    );
+    let new = entry(r#""gpt-4o-2024-08-06", "gpt-4o""#, "2024-10-02", "");
+    for entries in [[&old, &new], [&new, &old]] {
+        let text = format!(
+            "version = \"t\"\ncurrency = \"USD\"\n{}{}",
+            entries[0], entries[1]
+        );
+        let table = tokenledger::price::PriceTable::parse(&text, "t.toml").unwrap();
+        assert_eq!(
+            table.canonical_model("openai", "gpt-4o"),
+            "gpt-4o-2024-08-06"
+        );
+    }
 }

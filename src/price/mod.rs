@@ -87,14 +87,19 @@ impl PriceTable {
 
     /// The name both sides of a reconciliation use for `model`: the first
     /// exact name of the entry that matches it best on any date (dated
-    /// snapshots and display names meet their alias), else `model` itself.
+    /// snapshots and display names meet their alias; of entries that match
+    /// it equally well, the one effective latest, whatever their order in
+    /// the table), else `model` itself.
     pub fn canonical_model<'m>(&'m self, provider: &str, model: &'m str) -> &'m str {
         let named = |model: &str| {
             self.pricing_providers(provider).find_map(|provider| {
                 self.entries
                     .iter()
                     .filter(|e| e.provider == provider)
-                    .filter_map(|e| e.fit(model).map(|fit| ((e.layer, fit), e)))
+                    .filter_map(|e| {
+                        e.fit(model)
+                            .map(|fit| ((e.layer, fit, e.effective_from), e))
+                    })
                     .max_by_key(|(rank, _)| *rank)
                     .and_then(|(_, e)| e.patterns.iter().find(|p| !crate::glob::is_glob(p)))
             })
