@@ -409,12 +409,15 @@ fn resolve_trace(
         );
         skips.handle(error(copy, "conflicting-duplicate-span", message))
     })?;
+    // Of two roots (a reused trace id, kept under --lenient), the one of the
+    // lowest span id gives the run's outcome, whatever order they were read in.
     let mut roots = spans.iter().filter(|s| s.parent_id == 0);
-    let first_root = roots.next();
+    let first_root = roots.clone().min_by_key(|s| s.span_id);
     if let Some(outcome) = first_root.and_then(|root| root.outcome) {
         out.outcomes.insert(trace_id, outcome);
     }
-    if let (Some(first), Some(second)) = (first_root, roots.next()) {
+    let first_id = first_root.map(|root| root.span_id);
+    if let (Some(first), Some(second)) = (first_root, roots.find(|s| Some(s.span_id) != first_id)) {
         let message = format!(
             "a second root span {:016x} (the first, {:016x}, is at {}): the trace id was reused",
             second.span_id,
