@@ -139,7 +139,7 @@ fn span_cases() -> Vec<Case> {
         }, flags: &[], code: 0, expect: "\"orphan_spans\": 1," },
         Case { name: "a parent cycle", edit: cycle, flags: &[], code: 2, expect: "is its own ancestor (parent cycle)" },
         Case { name: "a parent cycle, lenient", edit: cycle, flags: LENIENT, code: 0, expect: "\"parent-cycle\": 1" },
-        Case { name: "a trace id reused with different roots", edit: reused, flags: &[], code: 2, expect: ": trace 4bf92f3577b34da6a3ce929d0e0e4736: a second root span b100000000000001 (the first, b900000000000009, is at spans/other.jsonl:1): the trace id was reused" },
+        Case { name: "a trace id reused with different roots", edit: reused, flags: &[], code: 2, expect: ": trace 4bf92f3577b34da6a3ce929d0e0e4736: a second root span b900000000000009 (the first, b100000000000001, is at spans/parents.json:112): the trace id was reused" },
         Case { name: "a trace id reused, lenient", edit: reused, flags: LENIENT, code: 0, expect: "\"reused-trace-id\": 1" },
         Case { name: "an empty span file", edit: |wd| wd.write("spans/empty.jsonl", ""), flags: &[], code: 2, expect: "spans/empty.jsonl: the file is empty; remove it from the inputs" },
         Case { name: "an empty span file, lenient (file-level: still an error)", edit: |wd| wd.write("spans/empty.jsonl", "\n"), flags: LENIENT, code: 2, expect: "spans/empty.jsonl: the file is empty" },
