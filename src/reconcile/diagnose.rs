@@ -454,6 +454,26 @@ pub(super) fn name_free_requests(lines: &mut [Line], free: &HashMap<LineKey, u12
     }
 }
 
+/// An invoice line not charged per token (its description is the key's
+/// charge, or its model where the line names none): says what it is.
+pub(super) fn name_not_per_token(lines: &mut [Line]) {
+    for line in lines.iter_mut() {
+        let key = &line.key;
+        if key.meter != Meter::Other || key.model == crate::read::invoice::ALL_USAGE {
+            continue;
+        }
+        let what = match key.charge.is_empty() {
+            true => key.model.clone(),
+            false => key.charge.clone(),
+        };
+        line.diagnosis = format!(
+            "\"{what}\" is not charged per token: no usage record makes it up, but it is \
+             part of the invoiced usage"
+        );
+        line.description = Some(what);
+    }
+}
+
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;

@@ -308,8 +308,6 @@ struct Comparison<'a> {
     daily: bool,
     sides: BTreeMap<LineKey, Sides>,
     by_rate: BTreeMap<(LineKey, String), (Decimal, Decimal)>,
-    /// Invoice lines not charged per token, by key: their description.
-    not_per_token: HashMap<LineKey, String>,
     /// Per-request lines: the requests pricing.toml's free allowance made
     /// free, on no invoice line, to say why a line billed them drifts.
     free_requests: HashMap<LineKey, u128>,
@@ -422,11 +420,6 @@ impl Comparison<'_> {
                     .entry((key.clone(), rate.clone()))
                     .or_default()
                     .1 += line.amount;
-            }
-            if key.meter == Meter::Other && key.model != invoice::ALL_USAGE {
-                self.not_per_token
-                    .entry(key.clone())
-                    .or_insert_with(|| line.description.clone());
             }
             let side = self.sides.entry(key).or_default();
             side.invoiced += line.amount;
@@ -541,7 +534,6 @@ pub fn reconcile(
         daily,
         sides: BTreeMap::new(),
         by_rate: BTreeMap::new(),
-        not_per_token: HashMap::new(),
         free_requests: HashMap::new(),
     };
     let mut lookup = Lookup::new(table, names.interner);
@@ -550,21 +542,13 @@ pub fn reconcile(
     comparison.add_invoice(&usage, table);
     let mut lines = comparison.lines(tolerance);
     let (factors, invoice_only_of) = factors(&lines);
-    let (by_rate, not_per_token) = (comparison.by_rate, comparison.not_per_token);
+    let by_rate = comparison.by_rate;
 
     let month_drifts = diagnose(&mut lines, &tolerance, daily);
     name_drifting_rates(&mut lines, &by_rate, &tolerance);
     diagnose::name_free_requests(&mut lines, &comparison.free_requests);
     counts::name_counts(&mut lines, &tolerance);
-    for line in &mut lines {
-        if let Some(what) = not_per_token.get(&line.key) {
-            line.diagnosis = format!(
-                "\"{what}\" is not charged per token: no usage record makes it up, \
-                 but it is part of the invoiced usage"
-            );
-            line.description = Some(what.clone());
-        }
-    }
+    diagnose::name_not_per_token(&mut lines);
     let computed_total: Decimal = costs.iter().map(|c| c.total()).sum();
     let invoiced_usage: Decimal = usage.iter().map(|l| l.amount).sum();
     let total_status = if tolerance.drifts(computed_total, invoiced_usage) {

@@ -409,8 +409,7 @@ fn resolve_trace(
         );
         skips.handle(error(copy, "conflicting-duplicate-span", message))
     })?;
-    // Of two roots (a reused trace id, kept under --lenient), the one of the
-    // lowest span id gives the run's outcome, whatever order they were read in.
+    // Roots of a reused trace id (--lenient): the lowest span id's outcome holds.
     let mut roots = spans.iter().filter(|s| s.parent_id == 0);
     let first_root = roots.clone().min_by_key(|s| s.span_id);
     if let Some(outcome) = first_root.and_then(|root| root.outcome) {

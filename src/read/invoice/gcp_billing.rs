@@ -225,7 +225,7 @@ fn lines_of(reader: &Reader, f: Fields, line: u64) -> Result<Vec<InvoiceLine>, R
         .map(|r| amount(r, "currency_conversion_rate"))
         .transpose()?;
     let sku = f.sku.to_ascii_lowercase();
-    let model_service = cloud::gcp_model_service(&f.service, &f.sku);
+    let model_service = cloud::gcp_model_service(f.service, f.sku);
     // A character-priced SKU counts characters, not tokens.
     let quantity = (!sku.contains("character"))
         .then(|| cloud::tokens_in(f.quantity.0, f.quantity.1))

@@ -411,9 +411,9 @@ mod tests {
             context: &context,
         };
         let amounts = [
-            Decimal::new(22_343_03, 2),
-            Decimal::new(549_38, 2),
-            Decimal::new(88_59, 2),
+            Decimal::new(2_234_303, 2),
+            Decimal::new(54_938, 2),
+            Decimal::new(8_859, 2),
         ];
         let raw: Vec<Decimal> = amounts.iter().map(|a| a / fx[0].1).collect();
         assert_ne!(
