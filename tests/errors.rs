@@ -275,3 +275,37 @@ fn a_closed_standard_error_keeps_the_exit_code() {
         assert_eq!(status.code(), Some(code), "{args:?}");
     }
 }
+
+#[test]
+fn a_quote_never_closed_in_a_bill_or_usage_report_is_named_not_eaten() {
+    // The quoted field ran to the next quote (or the end), taking the rows
+    // after it in: their lines were "missing from the invoice", exit 1.
+    let wd = fleet("unclosed-quote-bill", None);
+    wd.write(
+        "bill.csv",
+        "provider,model,token_type,amount_usd,charge_category,description\n\
+         anthropic,claude-test-1,input,0.911,,\"say hi\n\
+         anthropic,claude-test-1,output,0.05,,x\n\
+         anthropic,claude-test-1,cache_read,0.0366,,\"end\"\n",
+    );
+    let bill = [&REPORT[..], &["--invoice", "bill.csv"]].concat();
+    let stderr = wd.fail(&bill, 2);
+    assert!(
+        stderr.contains(
+            "bill.csv:2: a quoted field is not closed (a stray `\"`?): the row runs over 3 lines"
+        ),
+        "{stderr}"
+    );
+    wd.write(
+        "anthropic.csv",
+        "usage_date_utc,model_version,api_key,workspace,usage_type,context_window,usage_input_tokens_no_cache,usage_input_tokens_cache_write_5m,usage_input_tokens_cache_write_1h,usage_input_tokens_cache_read,usage_output_tokens,web_search_count\n\
+         2025-06-10,claude-test-1-20250101,\"fleet-key,Default,message,0-200k,1000,400,0,2000,500,0\n\
+         2025-06-12,claude-test-1-20250101,fleet-key,Default,message,200k-1M,150000,0,0,60000,1000,0\n",
+    );
+    let coverage = [&REPORT[..], &["--provider-usage", "anthropic.csv"]].concat();
+    let stderr = wd.fail(&coverage, 2);
+    assert!(
+        stderr.contains("anthropic.csv:2: a quoted field is not closed"),
+        "{stderr}"
+    );
+}

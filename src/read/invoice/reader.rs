@@ -353,9 +353,19 @@ impl<'a> Reader<'a> {
         let columns = Columns(headers.iter().map(|h| h.trim().to_string()).collect());
         let line = reader.position().line().saturating_sub(1).max(1);
         check_header(self.path, line, columns.0.iter().map(|h| h.as_bytes()))?;
-        for record in reader.records() {
-            let record = record.map_err(|e| csv_error(self.path, text, e))?;
+        let mut record = csv::StringRecord::new();
+        loop {
+            let start = reader.position().byte() as usize;
+            let read = reader.read_record(&mut record);
+            if !read.map_err(|e| csv_error(self.path, text, e))? {
+                break;
+            }
             let line = csv_line(text, record.position());
+            let raw = &text.as_bytes()[start..reader.position().byte() as usize];
+            if let Some(why) = crate::read::unclosed_quote(raw, &record) {
+                skips.handle(self.error(line, "bad-csv", why))?;
+                continue;
+            }
             if record.iter().all(|f| f.trim().is_empty()) {
                 continue; // dashboard exports write empty buckets as blank rows
             }

@@ -201,9 +201,20 @@ fn csv_rows(
         )));
     }
     let mut buckets: BTreeMap<_, BucketRead> = BTreeMap::new();
-    for record in reader.records() {
-        let record = record.map_err(|e| csv_error(path, text, e))?;
+    let mut record = csv::StringRecord::new();
+    loop {
+        let start = reader.position().byte() as usize;
+        if !reader
+            .read_record(&mut record)
+            .map_err(|e| csv_error(path, text, e))?
+        {
+            break;
+        }
         let line = csv_line(text, record.position());
+        let raw = &text.as_bytes()[start..reader.position().byte() as usize];
+        if let Some(why) = crate::read::unclosed_quote(raw, &record) {
+            return Err(Error::fatal(format!("{}:{line}: {why}", path.display())));
+        }
         if record.iter().all(|f| f.trim().is_empty()) {
             continue; // an empty bucket
         }
