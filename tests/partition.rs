@@ -1,7 +1,8 @@
 //! `partition` refuses what it cannot cut exactly (a bad id, a torn line),
 //! naming the file and line, writes nothing beside its inputs, and nothing
 //! into another command's output; its shards keep the copy of a span one
-//! run keeps; `--list` names the files one run reads.
+//! run keeps and read a part only as it wrote it; `--list` names the files
+//! one run reads.
 
 use crate::shard::{assert_same_files, files, files_under, sample_month, text_of};
 use crate::workdir::Workdir;
@@ -228,7 +229,29 @@ fn an_edited_part_is_not_replaced_by_a_rerun(wd: &Workdir, rerun: &[&str]) {
         );
         assert_eq!(wd.read("parts/part-00001-of-00002/b.jsonl"), edited);
     }
+    // A shard reads a part only as partition wrote it: a count edited to
+    // as many digits (the length kept) is refused too, by the body's hash.
+    let at = body.find("\"intValue\":\"").unwrap() + 12;
+    let digit = if &body[at..at + 1] == "1" { "2" } else { "1" };
+    let same_length = format!("{}{digit}{}\n{trailer}\n", &body[..at], &body[at + 1..]);
+    assert_eq!(same_length.len(), part.len());
+    let shard = [
+        "report",
+        "--spans",
+        "parts/part-00001-of-00002",
+        "--shard",
+        "1/2",
+        "--whole-traces",
+        "--out",
+        "shard-1",
+    ];
+    for edited in [format!("{body}\n\n{trailer}\n"), same_length] {
+        wd.write("parts/part-00001-of-00002/b.jsonl", &edited);
+        let stderr = wd.fail(&shard, 2);
+        assert!(stderr.contains("not the bytes partition wrote"), "{stderr}");
+    }
     wd.write("parts/part-00001-of-00002/b.jsonl", &part);
+    wd.run(&shard);
     wd.run(rerun);
 }
 

@@ -66,9 +66,10 @@ pub(super) fn cut_file(
 struct Parts<'t> {
     outs: Vec<BufWriter<File>>,
     temps: &'t [PathBuf],
-    /// Each part's spans and bytes so far.
+    /// Each part's spans, bytes and their hash so far.
     spans: Vec<u64>,
     bytes: Vec<u64>,
+    hashes: Vec<crate::manifest::Hasher>,
     /// The header bytes each part's first line starts with, written when the
     /// part was created and not yet met again in its cuts.
     heads_written: Vec<Option<Vec<u8>>>,
@@ -98,6 +99,7 @@ impl<'t> Parts<'t> {
             temps,
             spans: vec![0; n],
             bytes: vec![0; n],
+            hashes: vec![crate::manifest::Hasher::default(); n],
             heads_written,
         })
     }
@@ -119,6 +121,7 @@ impl<'t> Parts<'t> {
                 .write_all(rest)
                 .map_err(|e| Error::io(&self.temps[i], e))?;
             self.bytes[i] += bytes.len() as u64;
+            self.hashes[i].update(bytes);
         }
         for (total, n) in self.spans.iter_mut().zip(cut.spans) {
             *total += n;
@@ -133,13 +136,14 @@ impl<'t> Parts<'t> {
         (source_bytes, source_sha256): &(u64, String),
         spans: &mut [u64],
     ) -> Result<()> {
-        let parts = self.outs.into_iter().zip(self.temps);
-        for (i, (out, temp)) in parts.enumerate() {
+        let parts = self.outs.into_iter().zip(self.temps).zip(self.hashes);
+        for (i, ((out, temp), hash)) in parts.enumerate() {
             let end = PartEnd {
                 source_bytes: *source_bytes,
                 source_sha256: source_sha256.clone(),
                 spans: self.spans[i],
                 part_bytes: Some(self.bytes[i]),
+                part_sha256: Some(hash.finish()),
             };
             spans[i] += self.spans[i];
             finish(out, temp, &end)?;

@@ -26,8 +26,9 @@
 //!   origin in one run is line 1 too).
 //! - The last line of every partition file is partition's own
 //!   `"tokenledgerPartitionEnd": {"source_bytes", "source_sha256", "spans",
-//!   "part_bytes"}` ([`crate::read::spans::PartEnd`]): the shard checks it
-//!   read every span the partition got, `merge` that every partition of a
+//!   "part_bytes", "part_sha256"}` ([`crate::read::spans::PartEnd`]): the
+//!   shard checks it read the part's bytes as written (its length and
+//!   SHA-256) and every span the partition got, `merge` that every partition of a
 //!   source was cut from the same bytes, and a rerun that the part is as
 //!   long as it was written (else it was edited: not replaced).
 //!

@@ -121,8 +121,13 @@ fn read_file(
     let file = intake.inputs.len() as u32;
     let skipped_before = intake.skips.total();
     // A shard takes each file's size and hash, for merge to check every
-    // shard read the same bytes.
-    let fingerprint = shard.map(|_| Fingerprint::default());
+    // shard read the same bytes; of a partition file, the hash of its body
+    // too, to check against its trailer's.
+    let end = whole.map(|_| PartEnd::of(path)).transpose()?.flatten();
+    let fingerprint = shard.map(|_| match end.as_ref().and_then(|e| e.part_bytes) {
+        Some(body) => Fingerprint::marked_at(body),
+        None => Fingerprint::default(),
+    });
     let reading = Reading {
         keys,
         threads,
@@ -134,7 +139,8 @@ fn read_file(
     let fingerprint = match (whole, &read.part_of) {
         (Some(shard), Some(part)) => {
             let spans = read.spans + read.bad_spans;
-            Some(check_partition(path, shard, part, spans)?)
+            let body = fingerprint.as_ref().map(|f| (f.get().0, f.at_mark()));
+            Some(check_partition(path, (shard, part), end, spans, body)?)
         }
         _ => fingerprint.map(|f| f.get()),
     };
@@ -190,7 +196,13 @@ fn no_calls_notes(inputs: &[InputFile]) {
 /// refused alone under `--lenient` too: `partition` checks lines and ids,
 /// the reader a call's token counts). The size and hash of the source it
 /// was cut from, for `merge`.
-fn check_partition(path: &Path, shard: Shard, part: &PartOf, spans: u64) -> Result<(u64, Sha)> {
+fn check_partition(
+    path: &Path,
+    (shard, part): (Shard, &PartOf),
+    end: Option<PartEnd>,
+    spans: u64,
+    read: Option<(u64, Option<Sha>)>,
+) -> Result<(u64, Sha)> {
     if (part.index, part.count) != (shard.index, shard.count) {
         return Err(Error::fatal(format!(
             "{}: holds the traces of partition {}/{} (of {}), but this run is --shard {}/{}: \
@@ -203,7 +215,19 @@ fn check_partition(path: &Path, shard: Shard, part: &PartOf, spans: u64) -> Resu
             shard.count
         )));
     }
-    match PartEnd::of(path)? {
+    let changed = |end: &PartEnd| {
+        let (Some(body), Some(sha)) = (end.part_bytes, &end.part_sha256) else {
+            return false; // an older tokenledger's trailer: the spans are counted
+        };
+        let whole = body + end.line().len() as u64;
+        read.is_none_or(|(len, at)| len != whole || at.as_ref() != Some(sha))
+    };
+    match end {
+        Some(end) if changed(&end) => Err(Error::fatal(format!(
+            "{}: not the bytes partition wrote (its length or SHA-256 differs from its last \
+             line's): the file changed after it was cut; partition the source again",
+            path.display()
+        ))),
         Some(end) if end.spans == spans => Ok((end.source_bytes, end.source_sha256)),
         Some(end) => Err(Error::fatal(format!(
             "{}: {spans} spans read, but partition wrote {}: the file changed after it was cut",

@@ -182,8 +182,9 @@ pub const PARTITION_END_KEY: &str = "tokenledgerPartitionEnd";
 
 /// What the last line of a file written by `tokenledger partition` says:
 /// the source file as it was cut (its size and SHA-256) and the spans the
-/// partition got of it. A shard checks it read them all; `merge` checks
-/// every partition of a source was cut from the same bytes.
+/// partition got of it, and the part's own bytes. A shard checks it read
+/// the part as written and every span of it; `merge` checks every
+/// partition of a source was cut from the same bytes.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PartEnd {
     /// The source file's size in bytes.
@@ -196,6 +197,10 @@ pub struct PartEnd {
     /// tokenledger): a rerun replaces a part only if it is still that long.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub part_bytes: Option<u64>,
+    /// The SHA-256 of those bytes (none from an older tokenledger): a shard
+    /// reads a part only as partition wrote it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part_sha256: Option<String>,
 }
 
 impl PartEnd {

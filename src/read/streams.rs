@@ -79,19 +79,57 @@ impl<R: Read> Read for Decompressing<R> {
 }
 
 /// The size and SHA-256 of a file's bytes, taken as a reader reads them:
-/// what a shard read, for `merge` to compare across shards.
+/// what a shard read, for `merge` to compare across shards; and, where
+/// asked, the SHA-256 of its first bytes up to a mark (a partition file's
+/// body, before its trailer).
 #[derive(Clone, Default)]
-pub struct Fingerprint(std::sync::Arc<std::sync::Mutex<crate::manifest::Hasher>>);
+pub struct Fingerprint(std::sync::Arc<std::sync::Mutex<Hashing>>);
+
+#[derive(Default)]
+struct Hashing {
+    hasher: crate::manifest::Hasher,
+    /// The offset to take the hash at, until it is taken.
+    mark: Option<u64>,
+    /// The hash of the bytes before the mark, once read past it.
+    marked: Option<crate::manifest::Sha>,
+}
 
 impl Fingerprint {
+    /// A fingerprint that also takes the SHA-256 of the first `mark` bytes.
+    pub fn marked_at(mark: u64) -> Fingerprint {
+        let hashing = Hashing {
+            mark: Some(mark),
+            ..Hashing::default()
+        };
+        Fingerprint(std::sync::Arc::new(std::sync::Mutex::new(hashing)))
+    }
+
     /// Bytes read and their SHA-256, so far (at the end: the file's).
     pub fn get(&self) -> (u64, crate::manifest::Sha) {
-        let hasher = self.0.lock().expect("a fingerprint").clone();
+        let hasher = self.0.lock().expect("a fingerprint").hasher.clone();
         (hasher.len, hasher.finish())
     }
 
+    /// The SHA-256 of the bytes before the mark, once read past it.
+    pub fn at_mark(&self) -> Option<crate::manifest::Sha> {
+        self.0.lock().expect("a fingerprint").marked.clone()
+    }
+
     fn add(&self, bytes: &[u8]) {
-        self.0.lock().expect("a fingerprint").update(bytes);
+        let mut hashing = self.0.lock().expect("a fingerprint");
+        let read = hashing.hasher.len;
+        let cut = hashing
+            .mark
+            .filter(|&m| m >= read && m - read <= bytes.len() as u64);
+        if let Some(mark) = cut {
+            let (before, after) = bytes.split_at((mark - read) as usize);
+            hashing.hasher.update(before);
+            hashing.marked = Some(hashing.hasher.clone().finish());
+            hashing.mark = None;
+            hashing.hasher.update(after);
+        } else {
+            hashing.hasher.update(bytes);
+        }
     }
 }
 
