@@ -186,4 +186,13 @@ fn a_count_retyped_as_a_whole_double_is_read_and_a_fraction_refused() {
         stderr.contains("input_tokens: not a whole number of tokens"),
         "{stderr}"
     );
+    // Read as spans, a count that is no count is refused too (it was read
+    // as no count given: the call's span facts lost, exit 0).
+    wd.write("usage.csv", "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch\n");
+    for bad in ["-5", "100.5"] {
+        wd.write("spans/logs.jsonl", &claude_code(&[("", &count(bad))]));
+        let (code, stderr) = usage_run(&wd, &["usage.csv"], &[]);
+        assert_eq!(code, 2, "{bad}: {stderr}");
+        assert!(stderr.contains("spans/logs.jsonl:1:"), "{stderr}");
+    }
 }

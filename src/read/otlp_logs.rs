@@ -309,6 +309,17 @@ impl Event<'_, '_> {
         Ok(counts)
     }
 
+    /// Count `i` as the span reader reads it: the count (all input with
+    /// Claude Code's cache counts added), or, where the field holds no
+    /// count (`-5`, `"abc"`), its value as written, which the span reader
+    /// refuses rather than taking it as absent.
+    fn token_scalar(&self, i: usize) -> Option<Scalar<'_>> {
+        match self.recorded(i).and_then(|n| i64::try_from(n).ok()) {
+            Some(n) => Some(Scalar::Int(n)),
+            None => self.raw(self.token_field(i)?),
+        }
+    }
+
     /// Count `i` of [`Event::tokens`] for a span, when the event records
     /// it (all input with Claude Code's cache counts added).
     fn recorded(&self, i: usize) -> Option<u64> {
@@ -325,17 +336,16 @@ impl Event<'_, '_> {
 /// The event read through the GenAI names the span reader asks for.
 impl Attributes for Event<'_, '_> {
     fn value(&self, key: &str) -> Option<Scalar<'_>> {
-        let count = |n: Option<u64>| n.and_then(|n| i64::try_from(n).ok()).map(Scalar::Int);
         match key {
             "gen_ai.operation.name" => Some(Scalar::Text(Cow::Borrowed("chat"))),
             "gen_ai.request.model" => self.raw("model"),
             "gen_ai.response.id" => self
                 .request_id()
                 .map(|id| Scalar::Text(Cow::Owned(id.into_owned()))),
-            "gen_ai.usage.input_tokens" => count(self.recorded(0)),
-            "gen_ai.usage.output_tokens" => count(self.recorded(3)),
-            "gen_ai.usage.cache_read.input_tokens" => count(self.recorded(1)),
-            "gen_ai.usage.cache_write.input_tokens" => count(self.recorded(2)),
+            "gen_ai.usage.input_tokens" => self.token_scalar(0),
+            "gen_ai.usage.output_tokens" => self.token_scalar(3),
+            "gen_ai.usage.cache_read.input_tokens" => self.token_scalar(1),
+            "gen_ai.usage.cache_write.input_tokens" => self.token_scalar(2),
             _ => self.raw(key),
         }
     }
