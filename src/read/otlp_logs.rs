@@ -314,8 +314,9 @@ impl Event<'_, '_> {
     /// count (`-5`, `"abc"`), its value as written, which the span reader
     /// refuses rather than taking it as absent.
     fn token_scalar(&self, i: usize) -> Option<Scalar<'_>> {
-        match self.recorded(i).and_then(|n| i64::try_from(n).ok()) {
-            Some(n) => Some(Scalar::Int(n)),
+        match self.recorded(i) {
+            // Past i64 only with a cache count past range, named by its own.
+            Some(n) => i64::try_from(n).ok().map(Scalar::Int),
             None => self.raw(self.token_field(i)?),
         }
     }
