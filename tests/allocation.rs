@@ -495,9 +495,13 @@ fn budgets_are_judged_on_what_allocation_bills_the_owner() {
          tenant,acme,0.510600,1.000000,51.06,ok\n\
          tenant,globex,0.900000,0.500000,180.00,over\n"
     );
-    assert!(wd
-        .read("out/report.html")
-        .contains("<h2>Budgets (allocated cost)</h2>"));
+    let html = wd.read("out/report.html");
+    assert!(html.contains("<h2>Budgets (allocated cost)</h2>"));
+    // The page's bars show what each owner owns, as allocated_usd says
+    // (they showed the spans' cost: globex, owned by a rule, at $0.00).
+    let bars = &html[html.find("<h2>Allocated cost by tenant</h2>").unwrap()..];
+    let globex = &bars[bars.find(">globex<").unwrap()..];
+    assert!(globex[..400].contains("$0.90"), "{}", &globex[..400]);
 }
 
 #[test]

@@ -75,12 +75,19 @@ pub(crate) fn hbars(items: &[HBar], lo: f64, hi: f64, links: bool) -> String {
     svg + "</svg>"
 }
 
-/// A horizontal bar chart of labelled amounts.
-/// The bars show each row's spend (billed under a true-up), largest first.
+/// What a row's bar shows: its allocated cost under `--allocation` (what
+/// `allocated_usd` says it owns of the bill), else its spend (billed under
+/// a true-up, else computed).
+pub(super) fn shown(row: &RoundedRow) -> Micros {
+    row.allocated().unwrap_or_else(|| row.spend())
+}
+
+/// A horizontal bar chart of labelled amounts, each row's [`shown`]
+/// amount, largest first.
 pub(super) fn bars(title: &str, rows: &[RoundedRow]) -> String {
     let mut all: Vec<(String, Micros)> = rows
         .iter()
-        .map(|r| (r.keys[0].to_string(), r.spend()))
+        .map(|r| (r.keys[0].to_string(), shown(r)))
         .collect();
     all.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     let rest: Micros = all.iter().skip(BARS).map(|(_, m)| *m).sum();

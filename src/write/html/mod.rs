@@ -204,12 +204,24 @@ pub fn report_html(page: &Page) -> String {
         Some(billed) => (usd(billed), "billed"),
         None => (usd_text(&computed), "computed"),
     };
-    let headline_note = match page.billed_total {
+    let mut headline_note = match page.billed_total {
         Some(_) => format!(
             "billed cost (trued up to the invoice; computed {})",
             usd_text(&computed)
         ),
         None => "computed cost".to_string(),
+    };
+    // Under --allocation the bars show what each owner owns of the bill.
+    let allocated = page.tenants.iter().any(|r| r.allocated().is_some());
+    let (headline, basis) = match allocated {
+        true => {
+            let owned: Micros = page.tenants.iter().map(charts::shown).sum();
+            headline_note = format!(
+                "allocated cost: the bill, owned by spans, rules and splits ({basis} {headline})"
+            );
+            (usd(owned), "allocated")
+        }
+        false => (headline, basis),
     };
     let c = &s.counts;
     let matched = crate::money::ratio(c.matched.into(), c.usage_records.into(), 100, 1)
@@ -218,10 +230,10 @@ pub fn report_html(page: &Page) -> String {
     let title = |what: &str| {
         format!(
             "{} cost by {what}",
-            if basis == "billed" {
-                "Billed"
-            } else {
-                "Computed"
+            match basis {
+                "allocated" => "Allocated",
+                "billed" => "Billed",
+                _ => "Computed",
             }
         )
     };
