@@ -1,7 +1,9 @@
 //! CSV read one physical line at a time, for the inputs whose fields never
 //! hold a line break: a stray `"` then spoils only its own row (a counted
 //! bad record), never the rows after it. Every CSV header is also checked
-//! for a column named twice.
+//! for a column named twice. The inputs whose fields may hold one (bills,
+//! provider usage reports) are read record by record ([`next_csv_record`]),
+//! a quote never closed named rather than taking in the rows after it.
 
 use std::io::{BufRead, Cursor, SeekFrom};
 use std::path::Path;
@@ -157,4 +159,40 @@ pub fn csv_message(e: &csv::Error) -> String {
         csv::ErrorKind::Utf8 { err, .. } => format!("invalid UTF-8 in field {}", err.field() + 1),
         _ => e.to_string(),
     }
+}
+
+/// Read the next record of `text` (from `path`) into `record`: its line,
+/// and why it cannot be trusted ([`unclosed_quote`]); `None` at the end.
+pub fn next_csv_record(
+    path: &Path,
+    text: &str,
+    reader: &mut csv::Reader<&[u8]>,
+    record: &mut csv::StringRecord,
+) -> Result<Option<(u64, Option<String>)>> {
+    let start = reader.position().byte() as usize;
+    if !reader
+        .read_record(record)
+        .map_err(|e| super::csv_error(path, text, e))?
+    {
+        return Ok(None);
+    }
+    let raw = &text.as_bytes()[start..reader.position().byte() as usize];
+    Ok(Some((
+        super::csv_line(text, record.position()),
+        unclosed_quote(raw, record),
+    )))
+}
+
+/// Why a CSV record read from `raw` (its bytes) cannot be trusted: a line
+/// break inside a field whose quotes do not pair is a quote never closed,
+/// which took in the rows after it (up to the next quote, or the end).
+fn unclosed_quote(raw: &[u8], record: &csv::StringRecord) -> Option<String> {
+    let quotes = raw.iter().filter(|&&b| b == b'"').count();
+    (quotes % 2 == 1 && record.iter().any(|f| f.contains('\n'))).then(|| {
+        let lines = raw.iter().filter(|&&b| b == b'\n').count().max(2);
+        format!(
+            "a quoted field is not closed (a stray `\"`?): the row runs over {lines} lines, \
+             taking in the rows after it"
+        )
+    })
 }

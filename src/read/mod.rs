@@ -346,20 +346,6 @@ pub fn csv_line(text: &str, position: Option<&csv::Position>) -> u64 {
     position.line() + ends as u64
 }
 
-/// Why a CSV record read from `raw` (its bytes) cannot be trusted: a line
-/// break inside a field whose quotes do not pair is a quote never closed,
-/// which took in the rows after it (up to the next quote, or the end).
-pub fn unclosed_quote(raw: &[u8], record: &csv::StringRecord) -> Option<String> {
-    let quotes = raw.iter().filter(|&&b| b == b'"').count();
-    (quotes % 2 == 1 && record.iter().any(|f| f.contains('\n'))).then(|| {
-        let lines = raw.iter().filter(|&&b| b == b'\n').count().max(2);
-        format!(
-            "a quoted field is not closed (a stray `\"`?): the row runs over {lines} lines, \
-             taking in the rows after it"
-        )
-    })
-}
-
 /// A CSV reading error in `text` (read from `path`), fatal, naming the line.
 pub fn csv_error(path: &Path, text: &str, e: csv::Error) -> Error {
     let message = match e.kind() {

@@ -12,7 +12,7 @@ use super::{meters, Columns, Context, InvoiceLine, RowError, RowReader, ALL_USAG
 use crate::error::{Error, Result, Skips};
 use crate::model::Origin;
 use crate::read::csv_lines::check_header;
-use crate::read::{csv_error, csv_line};
+use crate::read::csv_lines::next_csv_record;
 
 pub(super) struct Reader<'a> {
     pub(super) path: &'a Path,
@@ -354,15 +354,9 @@ impl<'a> Reader<'a> {
         let line = reader.position().line().saturating_sub(1).max(1);
         check_header(self.path, line, columns.0.iter().map(|h| h.as_bytes()))?;
         let mut record = csv::StringRecord::new();
-        loop {
-            let start = reader.position().byte() as usize;
-            let read = reader.read_record(&mut record);
-            if !read.map_err(|e| csv_error(self.path, text, e))? {
-                break;
-            }
-            let line = csv_line(text, record.position());
-            let raw = &text.as_bytes()[start..reader.position().byte() as usize];
-            if let Some(why) = crate::read::unclosed_quote(raw, &record) {
+        let mut next = |record: &mut _| next_csv_record(self.path, text, &mut reader, record);
+        while let Some((line, unclosed)) = next(&mut record)? {
+            if let Some(why) = unclosed {
                 skips.handle(self.error(line, "bad-csv", why))?;
                 continue;
             }

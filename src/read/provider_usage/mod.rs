@@ -24,8 +24,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::csv_error;
+use super::csv_lines::next_csv_record;
 use super::usage::{for_each_json, RowError};
-use super::{csv_error, csv_line};
 use crate::error::{Error, Result, Skips};
 use crate::model::MAX_TOKENS;
 use crate::read::csv_lines::check_header;
@@ -202,17 +203,8 @@ fn csv_rows(
     }
     let mut buckets: BTreeMap<_, BucketRead> = BTreeMap::new();
     let mut record = csv::StringRecord::new();
-    loop {
-        let start = reader.position().byte() as usize;
-        if !reader
-            .read_record(&mut record)
-            .map_err(|e| csv_error(path, text, e))?
-        {
-            break;
-        }
-        let line = csv_line(text, record.position());
-        let raw = &text.as_bytes()[start..reader.position().byte() as usize];
-        if let Some(why) = crate::read::unclosed_quote(raw, &record) {
+    while let Some((line, unclosed)) = next_csv_record(path, text, &mut reader, &mut record)? {
+        if let Some(why) = unclosed {
             return Err(Error::fatal(format!("{}:{line}: {why}", path.display())));
         }
         if record.iter().all(|f| f.trim().is_empty()) {

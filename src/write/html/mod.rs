@@ -196,33 +196,32 @@ fn budget_table(rows: &[BudgetRow], basis: &str) -> String {
     html + "</table>"
 }
 
+/// The page's total, what it is (`allocated`, `billed` or `computed`, as
+/// its bars show) and the note under it.
+fn headline(page: &Page) -> (String, &'static str, String) {
+    let computed = page.summary.totals.cost.get("cost_usd").cloned();
+    let computed = usd_text(&computed.unwrap_or_default());
+    let (headline, basis, note) = match page.billed_total {
+        Some(billed) => {
+            let note = format!("billed cost (trued up to the invoice; computed {computed})");
+            (usd(billed), "billed", note)
+        }
+        None => (computed, "computed", "computed cost".to_string()),
+    };
+    // Under --allocation the bars show what each owner owns of the bill.
+    if !page.tenants.iter().any(|r| r.allocated().is_some()) {
+        return (headline, basis, note);
+    }
+    let owned: Micros = page.tenants.iter().map(charts::shown).sum();
+    let note =
+        format!("allocated cost: the bill, owned by spans, rules and splits ({basis} {headline})");
+    (usd(owned), "allocated", note)
+}
+
 /// The whole page.
 pub fn report_html(page: &Page) -> String {
     let s = page.summary;
-    let computed = s.totals.cost.get("cost_usd").cloned().unwrap_or_default();
-    let (headline, basis) = match page.billed_total {
-        Some(billed) => (usd(billed), "billed"),
-        None => (usd_text(&computed), "computed"),
-    };
-    let mut headline_note = match page.billed_total {
-        Some(_) => format!(
-            "billed cost (trued up to the invoice; computed {})",
-            usd_text(&computed)
-        ),
-        None => "computed cost".to_string(),
-    };
-    // Under --allocation the bars show what each owner owns of the bill.
-    let allocated = page.tenants.iter().any(|r| r.allocated().is_some());
-    let (headline, basis) = match allocated {
-        true => {
-            let owned: Micros = page.tenants.iter().map(charts::shown).sum();
-            headline_note = format!(
-                "allocated cost: the bill, owned by spans, rules and splits ({basis} {headline})"
-            );
-            (usd(owned), "allocated")
-        }
-        false => (headline, basis),
-    };
+    let (headline, basis, headline_note) = headline(page);
     let c = &s.counts;
     let matched = crate::money::ratio(c.matched.into(), c.usage_records.into(), 100, 1)
         .map_or_else(|| "-".to_string(), |r| format!("{r}"));
