@@ -1,7 +1,8 @@
 //! Budgets and the month-to-date forecast are judged on the spend the
 //! budgets measure: the exact amount (not its rounded cell), trued up
 //! under `--true-up`; usage after `--as-of` is named, not silently kept
-//! out of the month to date.
+//! out of the month to date; a value over already by what splits spread
+//! (which is not forecast) fails the forecast gate.
 
 use crate::workdir::Workdir;
 
@@ -152,4 +153,33 @@ fn the_forecast_gate_on_a_complete_month_judges_its_spend() {
     );
     let out = tiny_report(&wd, "1", &["--fail-on-forecast"]);
     assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn the_forecast_gate_fails_a_value_over_already_by_what_splits_spread() {
+    // A $1 platform fee split to model m: budget.csv finds m over its $0.50,
+    // but the fee has no days and is not forecast, so forecast.csv did not
+    // name m (its usage runs at $0.0000015 a day) and the gate passed.
+    let wd = tiny_month("forecast-split", false);
+    wd.write(
+        "invoice.csv",
+        "provider,model,token_type,amount_usd,charge_category,description\n\
+         openai,m,input,0.0000045,,\nopenai,,,1,adjustment,Platform fee\n",
+    );
+    wd.write(
+        "split.toml",
+        "[[split]]\nmatch = { description = \"Platform fee*\" }\ndimension = \"model\"\nshares = { \"m\" = 100 }\n",
+    );
+    let flags = ["--invoice", "invoice.csv", "--allocation", "split.toml"];
+    let as_of = ["--as-of", "2025-06-03", "--fail-on-forecast"];
+    let out = tiny_report(&wd, "0.5", &[&flags[..], &as_of[..]].concat());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(wd
+        .read("out/budget.csv")
+        .contains("\nmodel,m,1.000004,0.500000,200.00,over\n"));
+    assert!(
+        stderr.contains("(--fail-on-forecast): model m (over already in budget.csv)"),
+        "{stderr}"
+    );
 }

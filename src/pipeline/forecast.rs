@@ -120,13 +120,22 @@ fn owner_series(
         .collect()
 }
 
-/// `--fail-on-forecast`: the failed gate naming every value forecast over.
-pub fn gate(forecasts: &[Forecast], config: &AnswerConfig) -> Option<String> {
-    let over: Vec<String> = forecasts
+/// `--fail-on-forecast`: the failed gate naming every value forecast over,
+/// and every value `budget.csv` finds over already (`already`: "dimension
+/// key", its spend with what splits spread, which has no days and is not
+/// forecast) that no forecast names.
+pub fn gate(forecasts: &[Forecast], already: &[String], config: &AnswerConfig) -> Option<String> {
+    let mut over: Vec<String> = forecasts
         .iter()
         .filter(|f| f.over())
         .map(|f| format!("{} {}", f.dimension, f.value))
         .collect();
+    let named = over.clone();
+    over.extend(
+        (already.iter())
+            .filter(|value| !named.contains(value))
+            .map(|value| format!("{value} (over already in budget.csv)")),
+    );
     (config.fail_on_forecast && !over.is_empty()).then(|| {
         format!(
             "forecast: {} forecast over budget (--fail-on-forecast): {}",
