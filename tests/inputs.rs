@@ -207,3 +207,25 @@ fn a_csv_that_ends_inside_its_last_row_is_named() {
         .unwrap()
         .contains("line break"));
 }
+
+#[test]
+fn a_whole_traces_shard_reads_standard_input_once() {
+    // Its span files' partition trailers were read before the files: `-`
+    // was opened as a file named `-`, a pipe read twice.
+    let wd = Workdir::handmade("inputs-stdin-shard");
+    let args = [
+        "report",
+        "--spans",
+        "-",
+        "--shard",
+        "0/1",
+        "--whole-traces",
+        "--out",
+        "shard",
+    ];
+    let spans = std::fs::File::open(wd.path("spans/children.jsonl")).unwrap();
+    let out = wd.command(&args).stdin(spans).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(wd.path("shard/calls.jsonl").exists());
+}

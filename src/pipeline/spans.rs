@@ -123,7 +123,9 @@ fn read_file(
     // A shard takes each file's size and hash, for merge to check every
     // shard read the same bytes; of a partition file, the hash of its body
     // too, to check against its trailer's.
-    let end = whole.map(|_| PartEnd::of(path)).transpose()?.flatten();
+    // (Standard input or a pipe is read once: its trailer is read after.)
+    let regular = whole.is_some() && read::spans::is_regular(path);
+    let end = regular.then(|| PartEnd::of(path)).transpose()?.flatten();
     let fingerprint = shard.map(|_| match end.as_ref().and_then(|e| e.part_bytes) {
         Some(body) => Fingerprint::marked_at(body),
         None => Fingerprint::default(),
@@ -139,8 +141,18 @@ fn read_file(
     let fingerprint = match (whole, &read.part_of) {
         (Some(shard), Some(part)) => {
             let spans = read.spans + read.bad_spans;
-            let body = fingerprint.as_ref().map(|f| (f.get().0, f.at_mark()));
-            Some(check_partition(path, (shard, part), end, spans, body)?)
+            let end = match end {
+                Some(end) => Some(end),
+                None => PartEnd::of(path)?,
+            };
+            let length_and_body = fingerprint.as_ref().map(|f| (f.get().0, f.at_mark()));
+            Some(check_partition(
+                path,
+                (shard, part),
+                end,
+                spans,
+                length_and_body,
+            )?)
         }
         _ => fingerprint.map(|f| f.get()),
     };
@@ -191,17 +203,19 @@ fn no_calls_notes(inputs: &[InputFile]) {
     }
 }
 
-/// A partition read by its own shard: it must be that shard's, and whole
-/// (its last line, written by `partition`, counts the spans read, those
-/// refused alone under `--lenient` too: `partition` checks lines and ids,
-/// the reader a call's token counts). The size and hash of the source it
-/// was cut from, for `merge`.
+/// A partition read by its own shard: it must be that shard's, as written
+/// (its last line, `end`, gives its body's length and SHA-256, checked
+/// against what was read, `length_and_body`: the file's length and the
+/// hash of its bytes before the trailer) and whole (the line counts the
+/// spans read, those refused alone under `--lenient` too: `partition`
+/// checks lines and ids, the reader a call's token counts). The size and
+/// hash of the source it was cut from, for `merge`.
 fn check_partition(
     path: &Path,
     (shard, part): (Shard, &PartOf),
     end: Option<PartEnd>,
     spans: u64,
-    read: Option<(u64, Option<Sha>)>,
+    length_and_body: Option<(u64, Option<Sha>)>,
 ) -> Result<(u64, Sha)> {
     if (part.index, part.count) != (shard.index, shard.count) {
         return Err(Error::fatal(format!(
@@ -220,7 +234,7 @@ fn check_partition(
             return false; // an older tokenledger's trailer: the spans are counted
         };
         let whole = body + end.line().len() as u64;
-        read.is_none_or(|(len, at)| len != whole || at.as_ref() != Some(sha))
+        length_and_body.is_none_or(|(len, body)| len != whole || body.as_ref() != Some(sha))
     };
     match end {
         Some(end) if changed(&end) => Err(Error::fatal(format!(

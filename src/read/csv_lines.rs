@@ -162,7 +162,9 @@ pub fn csv_message(e: &csv::Error) -> String {
 }
 
 /// Read the next record of `text` (from `path`) into `record`: its line,
-/// and why it cannot be trusted ([`unclosed_quote`]); `None` at the end.
+/// and why it cannot be trusted ([`unclosed_quote`], or a row ended by a
+/// `\r` alone, which the reader takes as a line end its line numbers do
+/// not count); `None` at the end.
 pub fn next_csv_record(
     path: &Path,
     text: &str,
@@ -179,20 +181,96 @@ pub fn next_csv_record(
     let raw = &text.as_bytes()[start..reader.position().byte() as usize];
     Ok(Some((
         super::csv_line(text, record.position()),
-        unclosed_quote(raw, record),
+        unclosed_quote(raw, record).or_else(|| {
+            let lone_cr =
+                raw.ends_with(b"\r") && text.as_bytes().get(start + raw.len()) != Some(&b'\n');
+            lone_cr.then(|| {
+                "the row ends in a carriage return (`\\r`) alone: the file's line ends are `\\r` \
+                 alone (convert them to `\\n` or `\\r\\n`)"
+                    .to_string()
+            })
+        }),
     )))
 }
 
-/// Why a CSV record read from `raw` (its bytes) cannot be trusted: a line
-/// break inside a field whose quotes do not pair is a quote never closed,
-/// which took in the rows after it (up to the next quote, or the end).
+/// Why a CSV record read from `raw` (its bytes) cannot be trusted: a row
+/// over several lines whose quoted fields are not each closed just before
+/// a comma or the row's end (a stray `"` opened one, which took in the
+/// rows after it, up to the next quote or the end of the file).
 fn unclosed_quote(raw: &[u8], record: &csv::StringRecord) -> Option<String> {
-    let quotes = raw.iter().filter(|&&b| b == b'"').count();
-    (quotes % 2 == 1 && record.iter().any(|f| f.contains('\n'))).then(|| {
-        let lines = raw.iter().filter(|&&b| b == b'\n').count().max(2);
-        format!(
-            "a quoted field is not closed (a stray `\"`?): the row runs over {lines} lines, \
-             taking in the rows after it"
-        )
-    })
+    if !record.iter().any(|f| f.contains('\n')) || well_quoted(raw) {
+        return None;
+    }
+    let lines = raw.iter().filter(|&&b| b == b'\n').count().max(2);
+    Some(format!(
+        "a quoted field is not closed (a stray `\"`?): the row runs over {lines} lines, \
+         taking in the rows after it"
+    ))
+}
+
+/// Whether every quoted field of the CSV row `raw` closes, just before a
+/// comma, a line end or the end (a `""` inside is a quote).
+fn well_quoted(raw: &[u8]) -> bool {
+    let (mut at, mut field_start) = (0, true);
+    while let Some(&b) = raw.get(at) {
+        at += 1;
+        if !(field_start && b == b'"') {
+            field_start = matches!(b, b',' | b'\n' | b'\r');
+            continue;
+        }
+        loop {
+            match (raw.get(at), raw.get(at + 1)) {
+                (None, _) => return false,
+                (Some(b'"'), Some(b'"')) => at += 2,
+                (Some(b'"'), next) => {
+                    at += 1;
+                    if !matches!(next, None | Some(b',' | b'\n' | b'\r')) {
+                        return false;
+                    }
+                    break;
+                }
+                (Some(_), _) => at += 1,
+            }
+        }
+        field_start = false;
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Rows read record by record: a row over several lines is kept only
+    /// if its quoted fields close where a field ends.
+    #[test]
+    fn a_row_over_lines_is_kept_only_with_its_quotes_closed() {
+        let rows = |text: &str| {
+            let mut reader = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .flexible(true)
+                .from_reader(text.as_bytes());
+            let mut record = csv::StringRecord::new();
+            let mut seen = Vec::new();
+            while let Some((line, why)) =
+                next_csv_record(Path::new("b.csv"), text, &mut reader, &mut record).unwrap()
+            {
+                seen.push((line, why.is_some()));
+            }
+            seen
+        };
+        // A line break and a "" inside closed quotes; a literal " unquoted.
+        assert_eq!(
+            rows("a,\"x\ny \"\"z\"\"\",1\nb,12\" fee,\"p\nq\"\n"),
+            [(1, false), (3, false)]
+        );
+        // One stray quote takes in the rest; two stray ones, one row each.
+        assert_eq!(rows("a,\"say hi,1\nb,x,2\nc,y,3\n"), [(1, true)]);
+        assert_eq!(
+            rows("a,\"say hi,1\nb,x\"oops,2\nc,y,3\n"),
+            [(1, true), (3, false)]
+        );
+        // A row ended by a lone carriage return.
+        assert_eq!(rows("a,1\rb,2\r"), [(1, true), (1, true)]);
+    }
 }

@@ -199,11 +199,14 @@ fn insert_flat<'a>(flat: &mut Flat<'a>, key: Cow<'a, str>, raw: &'a RawValue, le
             return;
         }
     }
-    match flat.map.get(&key) {
-        Some(kept) if !same_value(kept, raw) => flat.twice.push(key),
-        Some(_) => {}
-        None => {
-            flat.map.insert(key, raw);
+    match flat.map.entry(key) {
+        std::collections::btree_map::Entry::Vacant(slot) => {
+            slot.insert(raw);
+        }
+        std::collections::btree_map::Entry::Occupied(kept) => {
+            if !same_value(kept.get(), raw) {
+                flat.twice.push(kept.key().clone());
+            }
         }
     }
 }

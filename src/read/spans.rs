@@ -356,7 +356,7 @@ pub fn in_source_order(files: Vec<PathBuf>) -> Vec<PathBuf> {
 
 /// Whether `path` is a file that can be read twice (not standard input or
 /// a pipe).
-fn is_regular(path: &Path) -> bool {
+pub fn is_regular(path: &Path) -> bool {
     path.as_os_str() != super::STDIN && std::fs::metadata(path).is_ok_and(|m| m.is_file())
 }
 

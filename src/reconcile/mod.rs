@@ -90,7 +90,8 @@ impl Status {
     }
 }
 
-/// What a line compares: provider, model, token type and (in daily mode) day.
+/// What a line compares: provider, model, token type, (in daily mode) day
+/// and, for a model's charge not per token, which charge.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct LineKey {
     /// Provider.

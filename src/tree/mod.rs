@@ -409,14 +409,11 @@ fn resolve_trace(
         );
         skips.handle(error(copy, "conflicting-duplicate-span", message))
     })?;
-    // Roots of a reused trace id (--lenient): the lowest span id's outcome holds.
-    let mut roots = spans.iter().filter(|s| s.parent_id == 0);
-    let first_root = roots.clone().min_by_key(|s| s.span_id);
+    let (first_root, second) = two_lowest_roots(&spans);
     if let Some(outcome) = first_root.and_then(|root| root.outcome) {
         out.outcomes.insert(trace_id, outcome);
     }
-    let first_id = first_root.map(|root| root.span_id);
-    if let (Some(first), Some(second)) = (first_root, roots.find(|s| Some(s.span_id) != first_id)) {
+    if let (Some(first), Some(second)) = (first_root, second) {
         let message = format!(
             "a second root span {:016x} (the first, {:016x}, is at {}): the trace id was reused",
             second.span_id,
@@ -468,6 +465,20 @@ fn resolve_trace(
         });
     }
     Ok(())
+}
+
+/// A trace's two roots of the lowest span ids: the first's outcome is the
+/// run's; a second (a trace id reused, kept under `--lenient`) is named
+/// by its span id, whatever order the roots were read in.
+fn two_lowest_roots(spans: &[Span]) -> (Option<&Span>, Option<&Span>) {
+    let roots = || spans.iter().filter(|s| s.parent_id == 0);
+    let first = roots().min_by_key(|s| s.span_id);
+    let second = first.and_then(|f| {
+        roots()
+            .filter(|s| s.span_id != f.span_id)
+            .min_by_key(|s| s.span_id)
+    });
+    (first, second)
 }
 
 /// A parent cycle (`cycle`: each span the parent of the one before) named

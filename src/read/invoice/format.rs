@@ -65,7 +65,9 @@ impl InvoiceFormat {
         let found = if trimmed.starts_with('{') || trimmed.starts_with('[') {
             json_format(head)
         } else {
-            let header = head.lines().next().unwrap_or("");
+            // A line ends at `\n`, `\r\n` or (a classic Mac save) `\r` alone,
+            // which the reader then refuses naming it.
+            let header = head.split(['\n', '\r']).next().unwrap_or("");
             let columns: Vec<String> = header
                 .split(',')
                 .map(|h| {

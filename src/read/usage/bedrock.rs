@@ -126,7 +126,7 @@ impl BodyUsage {
     /// The 1-hour cache writes the body counts (`None`: it says no
     /// duration). The Converse API's `cacheDetails` must count every write
     /// (`writes`), each of a duration it names.
-    fn hour_writes(&self, writes: u64) -> Result<Option<u64>, RowError> {
+    fn hour_writes(&self, writes: Option<u64>) -> Result<Option<u64>, RowError> {
         if let Some(c) = &self.cache_creation {
             let hour = c.ephemeral_1h_input_tokens.as_ref();
             return json_count(hour, "ephemeral_1h_input_tokens").map(|n| Some(n.unwrap_or(0)));
@@ -150,13 +150,12 @@ impl BodyUsage {
             }
             all = all.saturating_add(n);
         }
-        if all != writes {
-            return Err((
-                "bad-token-count",
-                format!(
-                    "cacheDetails counts {all} cache writes, cacheWriteInputTokenCount {writes}"
-                ),
-            ));
+        if all != writes.unwrap_or(0) {
+            let stated = writes.map_or("none".to_string(), |n| n.to_string());
+            let why = format!(
+                "cacheDetails counts {all} cache writes, cacheWriteInputTokenCount {stated}"
+            );
+            return Err(("bad-token-count", why));
         }
         Ok(Some(hour))
     }
@@ -209,8 +208,7 @@ pub fn parse(
     let writes = json_count(
         log.input.cache_write_input_token_count.as_ref(),
         "cacheWriteInputTokenCount",
-    )?
-    .unwrap_or(0);
+    )?;
     let usage = body.as_ref().and_then(|b| b.usage.as_ref());
     let hour_writes = match usage {
         Some(usage) => usage.hour_writes(writes)?.unwrap_or(0),

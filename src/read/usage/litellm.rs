@@ -12,9 +12,11 @@
 //! usage's `input_tokens_details.cached_tokens`), or in top-level columns where a
 //! version has them. A cache write without a 5m/1h split is a 5-minute write
 //! (Anthropic's default). A finished batch is one row of `call_type`
-//! `aretrieve_batch`, its requests' counts summed, at the batch tier. Rows whose `status` is not `success`, and rows
-//! LiteLLM answered from its own cache (`cache_hit`), were not billed. `spend` (LiteLLM's own estimate) is kept as the reported cost;
-//! `team_id`, `end_user` and `request_tags` become the tenant hint.
+//! `aretrieve_batch`, its requests' counts summed, at the batch tier. Rows
+//! whose `status` is not `success`, and rows LiteLLM answered from its own
+//! cache (`cache_hit`), were not billed. `spend` (LiteLLM's own estimate)
+//! is kept as the reported cost; `team_id`, `end_user` and `request_tags`
+//! become the tenant hint.
 //! `startTime` without a time zone is UTC, as LiteLLM stores it.
 
 use std::path::Path;
@@ -32,7 +34,7 @@ use super::{
 };
 use crate::error::{Error, Result};
 use crate::intern::{Interner, LabelSet};
-use crate::model::{BilledRequest, Modality, Origin, Rare, Service, UsageRecord};
+use crate::model::{BilledRequest, Modality, Origin, Rare, Service, Tier, UsageRecord};
 use crate::read::csv_lines::CsvLines;
 use crate::read::json_field::from_json;
 
@@ -256,9 +258,17 @@ fn service(
             .iter()
             .find_map(|object| metadata[object].get(key)?.as_str())
     };
-    let tier = match batch {
-        true => crate::model::Tier::Batch,
-        false => super::service_tier(text("service_tier"))?,
+    let stated = super::service_tier(text("service_tier"))?;
+    let tier = match (batch, stated) {
+        (false, tier) => tier,
+        (true, Tier::Standard | Tier::Batch) => Tier::Batch,
+        (true, other) => {
+            let why = format!(
+                "a batch's row (aretrieve_batch) states service_tier {}",
+                other.key()
+            );
+            return Err(("bad-service-tier", why));
+        }
     };
     let geo = match text("inference_geo") {
         None | Some("global" | "not_available") => None,
@@ -354,8 +364,14 @@ fn batch_of(log: &SpendLog) -> Result<bool, RowError> {
     }
     let models = log.metadata.as_ref().and_then(|m| m.get("batch_models"));
     let mut named: Vec<&str> = match models {
-        Some(Value::Array(models)) => models.iter().filter_map(Value::as_str).collect(),
-        _ => Vec::new(),
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(models)) if models.iter().all(Value::is_string) => {
+            models.iter().filter_map(Value::as_str).collect()
+        }
+        Some(other) => {
+            let why = format!("metadata.batch_models: expected a list of models, got {other}");
+            return Err(("bad-batch", why));
+        }
     };
     named.sort_unstable();
     named.dedup();
@@ -541,8 +557,13 @@ mod tests {
         assert_eq!(batch.service.tier, crate::model::Tier::Batch);
         let chat = read("acompletion", "null").unwrap();
         assert_eq!(chat.service.tier, crate::model::Tier::Standard);
-        let two = read("aretrieve_batch", r#"["gpt-4o-mini","gpt-4o"]"#);
-        assert_eq!(two.unwrap_err().0, "bad-batch");
+        for models in [r#"["gpt-4o-mini","gpt-4o"]"#, r#""gpt-4o-mini,gpt-4o""#] {
+            assert_eq!(read("aretrieve_batch", models).unwrap_err().0, "bad-batch");
+        }
+        // A batch's row stating another tier is no batch row to guess at.
+        let priority = r#"["gpt-4o-mini"],"usage_object":{"service_tier":"priority"}"#;
+        let refused = read("aretrieve_batch", priority).unwrap_err();
+        assert_eq!(refused.0, "bad-service-tier");
         let hint = chat.tenant_hint.map(|h| interner.get(h).to_string());
         assert_eq!(hint.as_deref(), Some("acme"));
     }

@@ -213,8 +213,12 @@ fn headline(page: &Page) -> (String, &'static str, String) {
         return (headline, basis, note);
     }
     let owned: Micros = page.tenants.iter().map(charts::shown).sum();
+    let whole = match page.summary.allocation.as_ref().map(|a| a.basis) {
+        Some("invoice") => "the bill",
+        _ => "the usage",
+    };
     let note =
-        format!("allocated cost: the bill, owned by spans, rules and splits ({basis} {headline})");
+        format!("allocated cost: {whole}, owned by spans, rules and splits ({basis} {headline})");
     (usd(owned), "allocated", note)
 }
 
