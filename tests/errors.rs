@@ -311,11 +311,12 @@ fn a_quote_never_closed_in_a_bill_or_usage_report_is_named_not_eaten() {
     // Line ends of `\r` alone (old Mac Excel): every row was named line 1.
     wd.write(
         "bill.csv",
-        "provider,model,token_type,amount_usd\ranthropic,claude-test-1,input,0.911\r",
+        "provider,model,token_type,amount_usd\ranthropic,claude-test-1,input,0.911\r\
+         anthropic,claude-test-1,output,0.05\r",
     );
     let stderr = wd.fail(&bill, 2);
     assert!(
-        stderr.contains("the file's line ends are `\\r` alone"),
+        stderr.contains("the file's line ends are `\\r` alone (convert them"),
         "{stderr}"
     );
 }

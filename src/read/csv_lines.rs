@@ -161,13 +161,13 @@ pub fn csv_message(e: &csv::Error) -> String {
     }
 }
 
-/// Read the next record of `text` (from `path`) into `record`: its line,
-/// and why it cannot be trusted ([`unclosed_quote`], or a row ended by a
-/// `\r` alone, which the reader takes as a line end its line numbers do
+/// Read the next record of `text` (from `path`, whose header has
+/// `columns` columns) into `record`: its line, and why it cannot be
+/// trusted ([`unclosed_quote`], or a `\r` alone ending it with more of the
+/// line after it, which the reader takes as a line end its line numbers do
 /// not count); `None` at the end.
 pub fn next_csv_record(
-    path: &Path,
-    text: &str,
+    (path, text, columns): (&Path, &str, usize),
     reader: &mut csv::Reader<&[u8]>,
     record: &mut csv::StringRecord,
 ) -> Result<Option<(u64, Option<String>)>> {
@@ -181,12 +181,18 @@ pub fn next_csv_record(
     let raw = &text.as_bytes()[start..reader.position().byte() as usize];
     Ok(Some((
         super::csv_line(text, record.position()),
-        unclosed_quote(raw, record).or_else(|| {
-            let lone_cr =
-                raw.ends_with(b"\r") && text.as_bytes().get(start + raw.len()) != Some(&b'\n');
-            lone_cr.then(|| {
-                "the row ends in a carriage return (`\\r`) alone: the file's line ends are `\\r` \
-                 alone (convert them to `\\n` or `\\r\\n`)"
+        unclosed_quote(raw, record, columns).or_else(|| {
+            // Harmless where only blanks and line ends follow it on its line
+            // (`\r\r\n`, a last row ending in `\r`).
+            let rest = &text.as_bytes()[start + raw.len()..];
+            let line_goes_on = rest
+                .iter()
+                .find(|b| !matches!(b, b'\r' | b' ' | b'\t'))
+                .is_some_and(|&b| b != b'\n');
+            (raw.ends_with(b"\r") && line_goes_on).then(|| {
+                "a carriage return (`\\r`) ends the row with more of the line after it: the \
+                 file's line ends are `\\r` alone (convert them to `\\n` or `\\r\\n`), or a \
+                 field holds a `\\r` unquoted"
                     .to_string()
             })
         }),
@@ -197,8 +203,9 @@ pub fn next_csv_record(
 /// over several lines whose quoted fields are not each closed just before
 /// a comma or the row's end (a stray `"` opened one, which took in the
 /// rows after it, up to the next quote or the end of the file).
-fn unclosed_quote(raw: &[u8], record: &csv::StringRecord) -> Option<String> {
-    if !record.iter().any(|f| f.contains('\n')) || well_quoted(raw) {
+fn unclosed_quote(raw: &[u8], record: &csv::StringRecord, columns: usize) -> Option<String> {
+    if !record.iter().any(|f| f.contains('\n')) || well_quoted(raw) && !holds_rows(record, columns)
+    {
         return None;
     }
     let lines = raw.iter().filter(|&&b| b == b'\n').count().max(2);
@@ -206,6 +213,14 @@ fn unclosed_quote(raw: &[u8], record: &csv::StringRecord) -> Option<String> {
         "a quoted field is not closed (a stray `\"`?): the row runs over {lines} lines, \
          taking in the rows after it"
     ))
+}
+
+/// Whether a field's line break took in what reads as rows of their own
+/// (a stray `"` opening it, another closing it rows later, where a field
+/// ends): a line inside it with a separator for every column of a row.
+fn holds_rows(record: &csv::StringRecord, columns: usize) -> bool {
+    let row = |line: &str| line.matches(',').count() + 1 >= columns;
+    columns > 2 && record.iter().any(|f| f.lines().skip(1).any(row))
 }
 
 /// Whether every quoted field of the CSV row `raw` closes, just before a
@@ -253,7 +268,7 @@ mod tests {
             let mut record = csv::StringRecord::new();
             let mut seen = Vec::new();
             while let Some((line, why)) =
-                next_csv_record(Path::new("b.csv"), text, &mut reader, &mut record).unwrap()
+                next_csv_record((Path::new("b.csv"), text, 3), &mut reader, &mut record).unwrap()
             {
                 seen.push((line, why.is_some()));
             }
@@ -270,7 +285,12 @@ mod tests {
             rows("a,\"say hi,1\nb,x\"oops,2\nc,y,3\n"),
             [(1, true), (3, false)]
         );
-        // A row ended by a lone carriage return.
-        assert_eq!(rows("a,1\rb,2\r"), [(1, true), (1, true)]);
+        // A stray quote opening a field, another closing it rows later.
+        assert_eq!(rows("a,1,\"x\nb,2,y\"\nc,3,z\n"), [(1, true), (3, false)]);
+        // A lone carriage return with more of the line after it; `\r\r\n`
+        // and a last row ending in `\r` are line ends.
+        assert_eq!(rows("a,1\rb,2\r"), [(1, true), (1, false)]);
+        assert_eq!(rows("a,1\r\r\nb,2\r\r\n"), [(1, false), (2, false)]);
+        assert_eq!(rows("a,1\r\nb,2\r"), [(1, false), (2, false)]);
     }
 }

@@ -354,7 +354,8 @@ impl<'a> Reader<'a> {
         let line = reader.position().line().saturating_sub(1).max(1);
         check_header(self.path, line, columns.0.iter().map(|h| h.as_bytes()))?;
         let mut record = csv::StringRecord::new();
-        let mut next = |record: &mut _| next_csv_record(self.path, text, &mut reader, record);
+        let source = (self.path, text, columns.0.len());
+        let mut next = |record: &mut _| next_csv_record(source, &mut reader, record);
         while let Some((line, unclosed)) = next(&mut record)? {
             if let Some(why) = unclosed {
                 skips.handle(self.error(line, "bad-csv", why))?;

@@ -203,7 +203,8 @@ fn csv_rows(
     }
     let mut buckets: BTreeMap<_, BucketRead> = BTreeMap::new();
     let mut record = csv::StringRecord::new();
-    while let Some((line, unclosed)) = next_csv_record(path, text, &mut reader, &mut record)? {
+    let source = (path, text, headers.len());
+    while let Some((line, unclosed)) = next_csv_record(source, &mut reader, &mut record)? {
         if let Some(why) = unclosed {
             return Err(Error::fatal(format!("{}:{line}: {why}", path.display())));
         }
