@@ -308,6 +308,17 @@ fn a_quote_never_closed_in_a_bill_or_usage_report_is_named_not_eaten() {
         stderr.contains("anthropic.csv:2: a quoted field is not closed"),
         "{stderr}"
     );
+    // A stray quote in the header took the first row into it: a drift.
+    wd.write(
+        "bill.csv",
+        "provider,model,token_type,amount_usd,\"description\n\
+         anthropic,claude-test-1,input,0.911,x\"\n",
+    );
+    let stderr = wd.fail(&bill, 2);
+    assert!(
+        stderr.contains("bill.csv: the header's column 5 runs over several lines"),
+        "{stderr}"
+    );
     // Line ends of `\r` alone (old Mac Excel): every row was named line 1.
     wd.write(
         "bill.csv",

@@ -123,7 +123,8 @@ impl<R: BufRead> CsvLines<R> {
 }
 
 /// A header that names a column twice is refused: which of the two holds
-/// the values cannot be known.
+/// the values cannot be known; so is one whose column runs over lines (a
+/// stray quote took in the first rows).
 pub fn check_header<'h>(
     path: &Path,
     line: u64,
@@ -133,6 +134,14 @@ pub fn check_header<'h>(
     for (i, name) in names.iter().enumerate() {
         if name.is_empty() {
             continue;
+        }
+        if name.contains(&b'\n') {
+            return Err(Error::fatal(format!(
+                "{}: the header's column {} runs over several lines (a stray `\"`?): it takes in \
+                 the rows after it",
+                path.display(),
+                i + 1
+            )));
         }
         if let Some(j) = names[i + 1..].iter().position(|n| n == name) {
             return Err(Error::fatal(format!(
