@@ -160,14 +160,14 @@ pub fn scalar(raw: &RawValue) -> Option<Scalar<'_>> {
 impl Attributes for Attrs<'_, '_> {
     fn value(&self, key: &str) -> Option<Scalar<'_>> {
         // Span attributes first: they override the resource's.
-        let flat = [self.span, self.resource]
+        let (flat, raw) = [self.span, self.resource]
             .into_iter()
             .flatten()
-            .find(|f| f.map.contains_key(key))?;
+            .find_map(|f| Some((f, *f.map.get(key)?)))?;
         if flat.twice.iter().any(|k| k == key) {
             self.unreadable.note(key, GIVEN_TWICE);
         }
-        self.unreadable.scalar(key, flat.map[key])
+        self.unreadable.scalar(key, raw)
     }
 }
 

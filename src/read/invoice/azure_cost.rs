@@ -43,12 +43,8 @@ pub(super) fn row(
     let meter = c.any(r, &METER).unwrap_or("");
     let date = c.need(r, &DATE)?;
     let day = cloud::azure_day(date).ok_or_else(|| cloud::bad_day("Date", date))?;
-    let what: Vec<String> = WHAT
-        .iter()
-        .filter_map(|n| c.any(r, &[n]))
-        .map(str::to_ascii_lowercase)
-        .collect();
-    let model_service = cloud::azure_model_service(what.iter().map(String::as_str));
+    let what: Vec<&str> = WHAT.iter().filter_map(|n| c.any(r, &[n])).collect();
+    let model_service = cloud::azure_model_service(what.iter().copied());
     let usd = reader
         .in_usd()
         .then(|| c.any(r, &COST_USD))

@@ -33,7 +33,7 @@ pub(super) fn bedrock_code(code: &str) -> bool {
 }
 
 /// Whether an Azure row's category, subcategory or product (any of
-/// `what`, in lower case) names a model service.
+/// `what`, in any case) names a model service.
 pub(super) fn azure_model_service<'a>(mut what: impl Iterator<Item = &'a str>) -> bool {
     const WORDS: [&str; 6] = [
         "openai",
@@ -43,7 +43,10 @@ pub(super) fn azure_model_service<'a>(mut what: impl Iterator<Item = &'a str>) -
         "grok",
         "models as a service",
     ];
-    what.any(|w| WORDS.iter().any(|s| w.contains(s)))
+    what.any(|w| {
+        let w = w.to_ascii_lowercase();
+        WORDS.iter().any(|s| w.contains(s))
+    })
 }
 
 /// Whether a Google row of `service` and `sku` is a model service's:

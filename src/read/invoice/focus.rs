@@ -139,12 +139,7 @@ fn model_service(
                 c.any(r, &["x_SkuMeterCategory"]),
                 c.any(r, &["x_SkuMeterSubcategory"]),
             ];
-            let lower: Vec<String> = what
-                .iter()
-                .flatten()
-                .map(|w| w.to_ascii_lowercase())
-                .collect();
-            cloud::azure_model_service(lower.iter().map(String::as_str))
+            cloud::azure_model_service(what.into_iter().flatten())
         }
         Cloud::Gcp => cloud::gcp_model_service(service, meter),
     }

@@ -219,7 +219,7 @@ pub fn parse(
     if request_id.is_empty() {
         return Err(("missing-request-id", "requestId is empty".into()));
     }
-    let tokens = tokens_of(&log, hour_writes)?;
+    let tokens = tokens_of(&log, (writes.unwrap_or(0), hour_writes))?;
     let (id, alt) = match message_id {
         Some(msg) => (msg, Some(request_id)),
         None => (request_id, None),
@@ -256,9 +256,13 @@ pub fn parse(
     }))
 }
 
-/// The record's five counts: the cache writes split by duration, 1-hour
-/// ones as the response body counts them.
-fn tokens_of(log: &Invocation, hour_writes: u64) -> Result<crate::model::Tokens, RowError> {
+/// The record's five counts: its cache `writes` (as read where the body
+/// is checked against them) split by duration, `hour_writes` as the
+/// response body counts them.
+fn tokens_of(
+    log: &Invocation,
+    (writes, hour_writes): (u64, u64),
+) -> Result<crate::model::Tokens, RowError> {
     let counted = |value: &Option<serde_json::Value>, name| json_count(value.as_ref(), name);
     let (input, output) = billable(
         (
@@ -275,10 +279,6 @@ fn tokens_of(log: &Invocation, hour_writes: u64) -> Result<crate::model::Tokens,
     let reads = named(
         &log.input.cache_read_input_token_count,
         "cacheReadInputTokenCount",
-    )?;
-    let writes = named(
-        &log.input.cache_write_input_token_count,
-        "cacheWriteInputTokenCount",
     )?;
     if hour_writes > writes {
         return Err((
