@@ -36,8 +36,13 @@ pub struct Comparison {
     /// catalog's text models (priced per input and output token) of
     /// [`COVERED`] providers it does not price on that day, as (provider,
     /// model).
-    pub missing: Option<(NaiveDate, Vec<(String, String)>)>,
+    pub missing: Option<(NaiveDate, Vec<Missing>)>,
 }
+
+/// A catalog model the table does not price on the day checked: (provider,
+/// model, the day the table's entries for it ended, if they all ended by
+/// then: a retired name, not a gap).
+pub type Missing = (String, String, Option<NaiveDate>);
 
 /// The catalog providers whose every text model the shipped table prices, with tokenledger's name for each.
 const COVERED: [(&str, &str); 7] = [
@@ -52,7 +57,7 @@ const COVERED: [(&str, &str); 7] = [
 
 /// The catalog's text models of the [`COVERED`] providers that `table`
 /// does not price on `date`.
-fn missing(table: &PriceTable, date: NaiveDate) -> Vec<(String, String)> {
+fn missing(table: &PriceTable, date: NaiveDate) -> Vec<Missing> {
     let mut missing = Vec::new();
     for provider in Calculator::bundled().providers() {
         let Some((_, ours)) = COVERED.iter().find(|(id, _)| *id == provider.id()) else {
@@ -66,7 +71,8 @@ fn missing(table: &PriceTable, date: NaiveDate) -> Vec<(String, String)> {
                 r[TokenType::Input.index()] > 0.0 && r[TokenType::Output.index()] > 0.0
             });
             if is_text && table.find(ours, name, date).is_none() {
-                missing.push((ours.to_string(), model.id().to_string()));
+                let ended = table.ended_by(ours, name, date);
+                missing.push((ours.to_string(), model.id().to_string(), ended));
             }
         }
     }
@@ -97,7 +103,7 @@ pub struct Checked {
     /// Usage with no price, described.
     pub gaps: Vec<String>,
     /// See [`Comparison::missing`].
-    pub missing: Option<(NaiveDate, Vec<(String, String)>)>,
+    pub missing: Option<(NaiveDate, Vec<Missing>)>,
 }
 
 /// Every entry of `table`, on its first day (or `period_start`'s, for the
@@ -254,19 +260,7 @@ impl Comparison {
             text += &format!("not in genai-prices (not compared): {}\n", names.join(", "));
         }
         if let Some((day, missing)) = &self.missing {
-            if missing.is_empty() {
-                text += &format!(
-                    "every text model genai-prices lists for {} is priced on {day}\n",
-                    COVERED.map(|(_, ours)| ours).join(", ")
-                );
-            } else {
-                let names: Vec<String> = missing.iter().map(|(p, m)| format!("{p} {m}")).collect();
-                text += &format!(
-                    "in genai-prices, not priced here on {day} ({}): {}\n",
-                    missing.len(),
-                    names.join(", ")
-                );
-            }
+            text += &missing_text(*day, missing);
         }
         text += &format!(
             "{} gap(s), {} differing rate(s)\n",
@@ -275,6 +269,44 @@ impl Comparison {
         );
         text
     }
+}
+
+/// What `pricing check` says of the catalog's models the table does not
+/// price on `day`: gaps, and names whose entries ended (retired).
+fn missing_text(day: NaiveDate, missing: &[Missing]) -> String {
+    let (ended, unpriced): (Vec<&Missing>, Vec<&Missing>) =
+        missing.iter().partition(|(_, _, ended)| ended.is_some());
+    let retired: Vec<String> = ended
+        .iter()
+        .filter_map(|(p, m, to)| to.map(|to| format!("{p} {m} (its entries end {to})")))
+        .collect();
+    if unpriced.is_empty() {
+        let but = match retired.len() {
+            0 => String::new(),
+            n => format!(
+                ", but {n} the table retired before then: {}",
+                retired.join(", ")
+            ),
+        };
+        return format!(
+            "every text model genai-prices lists for {} is priced on {day}{but}\n",
+            COVERED.map(|(_, ours)| ours).join(", ")
+        );
+    }
+    let names: Vec<String> = unpriced
+        .iter()
+        .map(|(p, m, _)| format!("{p} {m}"))
+        .collect();
+    let mut text = format!(
+        "in genai-prices, not priced here on {day} ({}): {}\n",
+        unpriced.len(),
+        names.join(", ")
+    );
+    if !retired.is_empty() {
+        let n = retired.len();
+        text += &format!("retired here before {day} ({n}): {}\n", retired.join(", "));
+    }
+    text
 }
 
 fn catalog_provider(provider: &str) -> &str {

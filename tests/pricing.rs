@@ -514,14 +514,67 @@ fn the_shipped_table_prices_every_text_model_of_the_catalog() {
     assert!(
         stdout.contains(
             "every text model genai-prices lists for anthropic, openai, google, aws.bedrock, \
-             mistral, xai, deepseek is priced on 2026-11-01\n"
+             mistral, xai, deepseek is priced on 2026-11-01, but 2 the table retired before \
+             then: deepseek deepseek-chat (its entries end 2026-07-25), deepseek \
+             deepseek-reasoner (its entries end 2026-07-25)\n"
         ),
         "{stdout}"
     );
-    // DeepSeek's peak hours have their own rates.
-    let show = wd.run(&["pricing", "show", "deepseek-chat", "--at", "2026-04-01"]);
+    // DeepSeek's aliases: peak hours with their own rates until 16:00 UTC
+    // on 2025-09-05, then one price, cut on 2025-09-29 and at V4.
+    let show = wd.run(&["pricing", "show", "deepseek-chat", "--at", "2025-06-01"]);
     assert!(
         show.contains("  hours 00:30-16:30: input 0.27, cache_read 0.07, cache_write_5m 0.27, cache_write_1h 0.27, output 1.1\n"),
+        "{show}"
+    );
+    let show = wd.run(&["pricing", "show", "deepseek-reasoner", "--at", "2025-09-05"]);
+    assert!(
+        show.contains("  USD per 1M:   input 0.56, cache_read 0.07, cache_write_5m 0.56, cache_write_1h 0.56, output 1.68\n")
+            && show.contains("  hours 00:30-16:00: input 0.55, cache_read 0.14, cache_write_5m 0.55, cache_write_1h 0.55, output 2.19\n"),
+        "{show}"
+    );
+    for (day, rates) in [
+        (
+            "2025-09-28",
+            "input 0.56, cache_read 0.07, cache_write_5m 0.56, cache_write_1h 0.56, output 1.68",
+        ),
+        (
+            "2025-09-29",
+            "input 0.28, cache_read 0.028, cache_write_5m 0.28, cache_write_1h 0.28, output 0.42",
+        ),
+        (
+            "2026-04-24",
+            "input 0.14, cache_read 0.0028, cache_write_5m 0.14, cache_write_1h 0.14, output 0.28",
+        ),
+    ] {
+        let show = wd.run(&["pricing", "show", "deepseek-chat", "--at", day]);
+        assert!(
+            show.contains(&format!("  USD per 1M:   {rates}\n")),
+            "{day}: {show}"
+        );
+    }
+    // The first realtime snapshot kept its audio rates; Claude Sonnet 4 on
+    // Vertex has Anthropic's long-context tier.
+    let show = wd.run(&[
+        "pricing",
+        "show",
+        "gpt-4o-realtime-preview-2024-10-01",
+        "--at",
+        "2025-03-01",
+    ]);
+    assert!(
+        show.contains("  input_audio:  100 per 1M\n  output_audio: 200 per 1M\n"),
+        "{show}"
+    );
+    let show = wd.run(&[
+        "pricing",
+        "show",
+        "claude-sonnet-4@20250514",
+        "--at",
+        "2025-09-01",
+    ]);
+    assert!(
+        show.contains("  long context: above 200000 prompt tokens, the whole request at input 6,"),
         "{show}"
     );
     // The models a new user tried first, each on a day of its own era.

@@ -4,6 +4,8 @@
 
 use std::path::Path;
 
+use chrono::NaiveDate;
+
 use toml_edit::{Item, Table};
 
 use super::allowances::check_pools;
@@ -16,6 +18,19 @@ use crate::error::{Error, Result};
 use crate::read::toml::{self, TomlReader};
 
 impl PriceTable {
+    /// When the table stops pricing `model` of `provider`, if every entry
+    /// that matches it ends on or before `date` (a retired name, as
+    /// DeepSeek's `deepseek-chat` alias): the latest such end.
+    pub fn ended_by(&self, provider: &str, model: &str, date: NaiveDate) -> Option<NaiveDate> {
+        let ends: Option<Vec<NaiveDate>> = self
+            .entries
+            .iter()
+            .filter(|e| e.provider == provider && e.fit(model).is_some())
+            .map(|e| e.effective_to.filter(|to| *to <= date))
+            .collect();
+        ends?.into_iter().max()
+    }
+
     /// The table to use: `--pricing` if given, else `./pricing.toml` if
     /// present, else the built-in table.
     pub fn resolve(flag: Option<&Path>) -> Result<PriceTable> {
