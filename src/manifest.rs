@@ -9,8 +9,10 @@
 //! `reconciliation`, `diff`): a run replaces only its own kind.
 //! Each line after the header is `<sha256>  <name>`, the format of
 //! `sha256sum`, so `sha256sum -c .tokenledger-manifest` checks a directory
-//! by hand too. A line holding only a name (an older tokenledger's) lists
-//! the file without a hash.
+//! by hand too. A name listed twice, with two hashes, may hold either (a
+//! mount point's files being replaced one by one). A line holding only a
+//! name (an older tokenledger's, or an edit) lists the file without a
+//! hash: it cannot be checked, so no run replaces or trusts it.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -33,12 +35,13 @@ const HEADER: (&str, &str) = (
 /// A file's SHA-256, as 64 lower-case hex digits.
 pub type Sha = String;
 
-/// The files an output directory lists: name → hash (none in an older
+/// The files an output directory lists: name → the hashes it may have
+/// (one; two while a mount point's files are replaced; none in an older
 /// manifest).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Manifest {
     /// Every file the run wrote, by name.
-    pub files: BTreeMap<String, Option<Sha>>,
+    pub files: BTreeMap<String, Vec<Sha>>,
     /// Which kind of output the directory is (`reports`, `partial`,
     /// `reconciliation`, `diff`); none in an older manifest.
     pub kind: Option<String>,
@@ -48,15 +51,21 @@ impl Manifest {
     /// Parse a manifest's text; names that could leave the directory
     /// (`/`, `..`) are never listed.
     pub fn parse(text: &str) -> Manifest {
-        let files = text
+        let mut files: BTreeMap<String, Vec<Sha>> = BTreeMap::new();
+        for line in text
             .lines()
             .filter(|l| !l.starts_with('#') && !l.is_empty())
-            .map(|line| match line.split_once("  ") {
-                Some((sha, name)) if is_sha(sha) => (name.to_string(), Some(sha.to_string())),
-                _ => (line.to_string(), None),
-            })
-            .filter(|(name, _)| !name.contains(['/', '\\']) && name != "." && name != "..")
-            .collect();
+        {
+            let (name, sha) = match line.split_once("  ") {
+                Some((sha, name)) if is_sha(sha) => (name, Some(sha.to_string())),
+                _ => (line, None),
+            };
+            if name.contains(['/', '\\']) || name == "." || name == ".." {
+                continue;
+            }
+            let hashes = files.entry(name.to_string()).or_default();
+            hashes.extend(sha.filter(|sha| !hashes.contains(sha)));
+        }
         let kind = text
             .lines()
             .next()
@@ -82,10 +91,12 @@ impl Manifest {
             Some(kind) => format!("{}{kind}{}\n", HEADER.0, HEADER.1),
             None => format!("{}{}\n", HEADER.0.trim_end(), HEADER.1),
         };
-        for (name, sha) in &self.files {
-            match sha {
-                Some(sha) => text.push_str(&format!("{sha}  {name}\n")),
-                None => text.push_str(&format!("{name}\n")),
+        for (name, hashes) in &self.files {
+            for sha in hashes {
+                text.push_str(&format!("{sha}  {name}\n"));
+            }
+            if hashes.is_empty() {
+                text.push_str(&format!("{name}\n"));
             }
         }
         text
@@ -200,9 +211,15 @@ pub fn read_verified(dir: &Path, name: &str, what: &str) -> Result<Vec<u8>> {
 fn listed_sha(dir: &Path, name: &str, what: &str) -> Result<Sha> {
     let path = dir.join(name);
     let manifest = Manifest::read(dir)?;
-    match manifest.files.get(name) {
-        Some(Some(sha)) => Ok(sha.clone()),
-        Some(None) => Err(Error::fatal(format!(
+    match manifest.files.get(name).map(Vec::as_slice) {
+        Some([sha]) => Ok(sha.clone()),
+        Some([_, _, ..]) => Err(Error::fatal(format!(
+            "{}: {}'s manifest lists two SHA-256s for it: a run replacing the directory's files \
+             stopped part way, so which it holds cannot be told; rerun {what} for it",
+            path.display(),
+            dir.display()
+        ))),
+        Some([]) => Err(Error::fatal(format!(
             "{}: {}'s manifest lists no SHA-256 for it (written by an older tokenledger), so it \
              cannot be checked; rerun {what} for it",
             path.display(),
@@ -288,10 +305,12 @@ mod tests {
     fn manifests_round_trip_and_read_older_lines() {
         let text = "# header\nab.csv\n";
         let old = Manifest::parse(text);
-        assert_eq!(old.files.get("ab.csv"), Some(&None));
+        assert_eq!(old.files.get("ab.csv"), Some(&Vec::new()));
         let mut m = Manifest::default();
-        m.files.insert("a b.csv".into(), Some(sha256(b"x")));
-        m.files.insert("../evil".into(), None);
+        m.files.insert("a b.csv".into(), vec![sha256(b"x")]);
+        m.files
+            .insert("either.csv".into(), vec![sha256(b"x"), sha256(b"y")]);
+        m.files.insert("../evil".into(), Vec::new());
         m.kind = Some("diff".into());
         let parsed = Manifest::parse(&m.render());
         assert_eq!(parsed.kind.as_deref(), Some("diff"));
@@ -299,8 +318,9 @@ mod tests {
             Manifest::parse("# tokenledger output: a rerun replaces exactly these files\n").kind,
             None
         );
-        assert_eq!(parsed.files.len(), 1);
-        assert_eq!(parsed.files["a b.csv"], Some(sha256(b"x")));
+        assert_eq!(parsed.files.len(), 2);
+        assert_eq!(parsed.files["a b.csv"], vec![sha256(b"x")]);
+        assert_eq!(parsed.files["either.csv"], vec![sha256(b"x"), sha256(b"y")]);
         assert_eq!(
             sha256(b"abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"

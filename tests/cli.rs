@@ -76,6 +76,15 @@ fn config_named_by_flag_or_environment_and_its_errors() {
     );
     let stderr = wd.fail(&["report", "--config", "spans"], 2);
     assert!(stderr.starts_with("tokenledger: spans: a directory, not a config file"));
+    // Two files: refused, not the last one's defaults.
+    let stderr = wd.fail(
+        &["report", "--config", "cron/month.toml", "--config=bad.toml"],
+        2,
+    );
+    assert_eq!(
+        stderr,
+        "tokenledger: --config given twice (cron/month.toml and bad.toml): give one file\n"
+    );
     // `--config /dev/null`: none of ./tokenledger.toml's defaults.
     let stderr = wd.fail(&["report", "--config", "/dev/null"], 2);
     assert!(stderr.contains("--spans"), "{stderr}");

@@ -198,6 +198,56 @@ fn a_rerun_replaces_only_its_own_unchanged_files() {
     assert_eq!(wd.read("out/by_tenant.csv"), tenants);
 }
 
+/// A manifest gives leave to replace only what it lets the run check: a
+/// file listed without a SHA-256 (an older tokenledger's line, or an
+/// edit) stays, and so does a directory whose manifest names no kind of
+/// output; a file listed with two hashes (a mount point's files replaced
+/// one by one, stopped part way) may hold either.
+#[test]
+fn a_manifest_that_cannot_be_checked_gives_no_leave_to_replace() {
+    let wd = Workdir::handmade("unchecked-manifest");
+    wd.run(&HANDMADE_REPORT);
+    let manifest = wd.read("out/.tokenledger-manifest");
+    let tenants = wd.read("out/by_tenant.csv");
+    let header = manifest.lines().next().unwrap();
+    wd.write("out/mydata.csv", "precious\n");
+    let names: String = manifest
+        .lines()
+        .skip(1)
+        .map(|line| format!("{}\n", &line[66..]))
+        .collect();
+    wd.write(
+        "out/.tokenledger-manifest",
+        &format!("{header}\n{names}mydata.csv\n"),
+    );
+    let stderr = wd.fail(&HANDMADE_REPORT, 2);
+    assert!(
+        stderr.contains("by_tool.csv, changes.csv, distribution.csv, focus.csv, ledger.csv, mydata.csv, outliers.csv"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("or are listed without a SHA-256"),
+        "{stderr}"
+    );
+    assert_eq!(wd.read("out/mydata.csv"), "precious\n");
+    std::fs::remove_file(wd.path("out/mydata.csv")).unwrap();
+    let body = manifest.split_once('\n').unwrap().1;
+    wd.write(
+        "out/.tokenledger-manifest",
+        &format!("# tokenledger output: a rerun replaces exactly these files\n{body}"),
+    );
+    let stderr = wd.fail(&HANDMADE_REPORT, 2);
+    assert!(
+        stderr.contains("its manifest names no kind of output"),
+        "{stderr}"
+    );
+    assert_eq!(wd.read("out/by_tenant.csv"), tenants);
+    let either = format!("{}  by_tenant.csv\n", "0".repeat(64));
+    wd.write("out/.tokenledger-manifest", &format!("{manifest}{either}"));
+    wd.run(&HANDMADE_REPORT);
+    assert_eq!(wd.read("out/.tokenledger-manifest"), manifest);
+}
+
 /// A directory the run puts in place of `--out` keeps the mode the user
 /// gave `--out` (a private setgid `chmod 2750` stays so, a rerun too),
 /// whatever the umask; `diff`'s fresh directory likewise.

@@ -205,7 +205,7 @@ pub fn reseal(dir: &Path) {
         let name = entry.file_name().into_string().unwrap();
         if name != tokenledger::manifest::MANIFEST && entry.file_type().unwrap().is_file() {
             let sha = tokenledger::manifest::sha256(&std::fs::read(entry.path()).unwrap());
-            manifest.files.insert(name, Some(sha));
+            manifest.files.insert(name, vec![sha]);
         }
     }
     std::fs::write(dir.join(tokenledger::manifest::MANIFEST), manifest.render()).unwrap();

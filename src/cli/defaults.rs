@@ -297,18 +297,29 @@ fn config_path(argv: &mut Vec<OsString>) -> Result<Option<PathBuf>> {
         if arg == "--" {
             break;
         }
-        if arg == "--config" {
+        let value = if arg == "--config" {
             let value = argv
                 .get(i + 1)
                 .cloned()
                 .ok_or_else(|| Error::fatal("--config needs a file: --config tokenledger.toml"))?;
-            named = Some(PathBuf::from(value));
             argv.drain(i..i + 2);
+            value
         } else if let Some(value) = arg.strip_prefix("--config=") {
-            named = Some(PathBuf::from(value));
+            let value = value.into();
             argv.remove(i);
+            value
         } else {
             i += 1;
+            continue;
+        };
+        // One file gives the defaults: a second is refused, never settled
+        // by its place on the command line.
+        if let Some(first) = named.replace(PathBuf::from(value)) {
+            return Err(Error::fatal(format!(
+                "--config given twice ({} and {}): give one file",
+                first.display(),
+                named.unwrap_or_default().display()
+            )));
         }
     }
     let named = named.or_else(|| {

@@ -22,12 +22,13 @@ pub(super) fn stamp(path: &Path) -> std::io::Result<Stamp> {
     Ok((m.dev(), m.ino(), m.len(), m.ctime(), m.ctime_nsec()))
 }
 
-/// A file an earlier output lists: its name, its hash if listed, its stamp.
-type Listed = (String, Option<Sha>, Stamp);
+/// A file an earlier output lists: its name, the hashes it may have, its
+/// stamp.
+type Listed = (String, Vec<Sha>, Stamp);
 
-/// Check each file an earlier output lists against the hash its manifest
-/// gives (a line without one, from an older tokenledger, is taken by its
-/// name): a report edited or replaced since it was written is not
+/// Check each file an earlier output lists against the hashes its manifest
+/// gives: a report edited or replaced since it was written, or listed with
+/// no hash (an older tokenledger's manifest, or one edited), is not
 /// tokenledger's to replace. The files are hashed on two threads, each
 /// given about half the bytes (a 1,000,000-run month's 310 MB: about
 /// 0.1 s). The files' stamps, for the commit.
@@ -48,10 +49,10 @@ pub(super) fn check_listed(target: &Path) -> Result<Stamps> {
     }
     let changed = crate::threads::in_order(halves.into_iter().collect(), |(_, files)| {
         let mut changed = Vec::new();
-        for (name, sha, _) in files.into_iter().filter(|f| f.1.is_some()) {
+        for (name, hashes, _) in files {
             let path = target.join(name);
             match crate::manifest::sha256_file(&path) {
-                Ok(actual) if Some(&actual) == sha.as_ref() => {}
+                Ok(actual) if hashes.contains(&actual) => {}
                 Ok(_) => changed.push(name.clone()),
                 Err(e) => return Err(Error::io(&path, e)),
             }
@@ -65,11 +66,12 @@ pub(super) fn check_listed(target: &Path) -> Result<Stamps> {
     }
     let them = it_or_them(changed.len());
     Err(Error::fatal(format!(
-        "--out {}: {} changed since tokenledger wrote {them} (the SHA-256 is not the one its \
-         manifest lists); it would be replaced, so tokenledger refuses: move {them} elsewhere, \
-         or choose another directory",
+        "--out {}: {} changed since tokenledger wrote {them}, or {} listed without a SHA-256 \
+         to check (the manifest lists no hash, or another one); it would be replaced, so \
+         tokenledger refuses: move {them} elsewhere, or choose another directory",
         target.display(),
         changed.join(", "),
+        if changed.len() == 1 { "is" } else { "are" },
     )))
 }
 

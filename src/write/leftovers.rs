@@ -166,9 +166,10 @@ pub(super) fn remove_output(dir: &Path, check: Check) -> Result<Vec<String>> {
     for (name, sha) in &listed.files {
         let path = dir.join(name);
         let changed = match &check {
-            Check::Hash => sha.as_ref().is_some_and(|sha| {
-                crate::manifest::sha256_file(&path).is_ok_and(|actual| &actual != sha)
-            }),
+            // Listed without a hash: it cannot be checked, so it stays.
+            Check::Hash => {
+                crate::manifest::sha256_file(&path).is_ok_and(|actual| !sha.contains(&actual))
+            }
             Check::Stamps(stamps) => stamps
                 .get(name)
                 .is_some_and(|before| stamp(&path).is_ok_and(|now| &now != before)),

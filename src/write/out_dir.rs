@@ -158,7 +158,7 @@ impl OutDir {
             files: self
                 .written()
                 .iter()
-                .map(|(name, sha)| (name.clone(), Some(sha.clone())))
+                .map(|(name, sha)| (name.clone(), vec![sha.clone()]))
                 .collect(),
             kind: Some(self.kind.name().to_string()),
         };
@@ -311,17 +311,20 @@ impl OutDir {
     /// first a manifest listing the previous files and the new ones, then
     /// the new files, then the previous run's other files are removed, and
     /// the manifest of this run goes last. A run killed at any step leaves
-    /// a directory the next run knows as its own (a name in both lists,
-    /// without a hash: it may be either).
+    /// a directory the next run knows as its own (a name in both lists
+    /// with both hashes: it may hold either).
     fn commit_in_place(&self, previous: &BTreeSet<String>) -> Result<()> {
         still_ours(&self.target, &self.target, &self.own_entries(), self)?;
         let written = self.written();
         let mut both = Manifest::read(&self.target)?;
         both.kind = Some(self.kind.name().to_string());
+        // A name in both lists may hold either file until it is placed:
+        // both hashes are listed (the old ones were checked at the start).
         for (name, sha) in written.iter() {
-            let old = both.files.get(name).cloned();
-            both.files
-                .insert(name.clone(), old.is_none().then(|| sha.clone()));
+            let hashes = both.files.entry(name.clone()).or_default();
+            if !hashes.contains(sha) {
+                hashes.push(sha.clone());
+            }
         }
         let manifest = self.target.join(MANIFEST);
         let inner = &self.own.inner;
@@ -520,6 +523,13 @@ fn previous_output(
     }
     if !foreign.is_empty() {
         return Err(not_ours(target, &foreign, !listed.files.is_empty()));
+    }
+    if listed.kind.is_none() && !listed.files.is_empty() {
+        return Err(Error::fatal(format!(
+            "--out {shown}: its manifest names no kind of output (an older tokenledger's, or \
+             edited), so which command may replace it cannot be told and tokenledger refuses: \
+             move it, or choose another directory"
+        )));
     }
     if let Some(theirs) = listed.kind.as_deref().filter(|k| *k != kind.name()) {
         return Err(Error::fatal(format!(
