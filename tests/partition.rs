@@ -245,11 +245,18 @@ fn an_edited_part_is_not_replaced_by_a_rerun(wd: &Workdir, rerun: &[&str]) {
         "--out",
         "shard-1",
     ];
-    for edited in [format!("{body}\n\n{trailer}\n"), same_length] {
+    for edited in [format!("{body}\n\n{trailer}\n"), same_length.clone()] {
         wd.write("parts/part-00001-of-00002/b.jsonl", &edited);
         let stderr = wd.fail(&shard, 2);
         assert!(stderr.contains("not the bytes partition wrote"), "{stderr}");
     }
+    // Nor does a rerun replace it.
+    let stderr = wd.fail(rerun, 2);
+    assert!(
+        stderr.contains("its SHA-256 is not the one its trailer says: changed since partition"),
+        "{stderr}"
+    );
+    assert_eq!(wd.read("parts/part-00001-of-00002/b.jsonl"), same_length);
     wd.write("parts/part-00001-of-00002/b.jsonl", &part);
     wd.run(&shard);
     wd.run(rerun);

@@ -30,14 +30,17 @@
 //!   shard checks it read the part's bytes as written (its length and
 //!   SHA-256) and every span the partition got, `merge` that every partition of a
 //!   source was cut from the same bytes, and a rerun that the part is as
-//!   long as it was written (else it was edited: not replaced).
+//!   partition wrote it, its length and SHA-256 (else it was edited: not
+//!   replaced).
 //!
 //! Flat JSONL and Jaeger files are refused: shard those with
 //! `report --shard I/N`, which reads every file.
 //!
 //! Runs over disjoint groups of input files may share `--out`: files are
 //! named after their input, and a name already taken by another source
-//! (another path as typed, or another file) is refused. `--out` may not be
+//! (another path as typed, or another file) is refused, also when another
+//! run takes it while this one cuts (a free place gets its part by a link,
+//! which never replaces a file). `--out` may not be
 //! or lie inside an input, nor hold an input file itself (partitions beside
 //! it would be read with it), nor be a symbolic link. A rerun over the same inputs replaces its own files. Each file is
 //! written beside its place and renamed in once every input is cut; on an
@@ -155,7 +158,10 @@ pub fn partition(config: &Config) -> Result<Partitioned> {
             .map(|d| d.join(format!(".{name}.tmp-{}", std::process::id())))
             .collect();
         let finals: Vec<PathBuf> = dirs.iter().map(|d| d.join(name)).collect();
-        staged.files.extend(temps.iter().cloned().zip(finals));
+        let parts = temps.iter().cloned().zip(finals);
+        staged
+            .files
+            .extend(parts.map(|(temp, part)| (temp, part, path.clone())));
         cut_file(path, &temps, count, config.threads, &mut spans)?;
     }
     staged.commit()?;
@@ -283,36 +289,39 @@ fn is_part_of(header: &Option<PartOf>, source: &Path) -> bool {
 /// Refuse to replace a part of another source: runs over different inputs
 /// share `--out` by name.
 fn check_not_taken(dirs: &[PathBuf], name: &str, source: &Path) -> Result<()> {
-    for dir in dirs {
-        let path = dir.join(name);
-        if !path.exists() {
-            continue;
-        }
-        let theirs = header_of(&path);
-        let same = is_part_of(&theirs, source);
-        if !same {
-            return Err(Error::fatal(format!(
-                "{}: already holds {}; partition runs sharing --out need input files of \
-                 different names",
-                path.display(),
-                theirs.map_or_else(
-                    || "a file partition did not write".to_string(),
-                    |p| match p.at {
-                        Some(at) => format!("a part of {} (the file {at})", p.source),
-                        None => format!("a part of {}", p.source),
-                    }
-                )
-            )));
-        }
-        unchanged(&path)?;
+    dirs.iter()
+        .try_for_each(|dir| check_part(&dir.join(name), source))
+}
+
+/// Refuse to replace the file at `path` unless it is a part of `source`
+/// as partition wrote it (none there: nothing to replace).
+fn check_part(path: &Path, source: &Path) -> Result<()> {
+    if !path.exists() {
+        return Ok(());
     }
-    Ok(())
+    let theirs = header_of(path);
+    if !is_part_of(&theirs, source) {
+        return Err(Error::fatal(format!(
+            "{}: already holds {}; partition runs sharing --out need input files of \
+             different names",
+            path.display(),
+            theirs.map_or_else(
+                || "a file partition did not write".to_string(),
+                |p| match p.at {
+                    Some(at) => format!("a part of {} (the file {at})", p.source),
+                    None => format!("a part of {}", p.source),
+                }
+            )
+        )));
+    }
+    unchanged(path)
 }
 
 /// Refuse to replace a part changed since partition wrote it (an edited
 /// part is yours): one whose last line is not the trailer partition ends
-/// every part with, or that is not as long as its trailer says (an older
-/// tokenledger's trailer does not say: such a part is replaced).
+/// every part with, or that is not as long as its trailer says, or whose
+/// bytes before it have another SHA-256 (an older tokenledger's trailer
+/// says neither: such a part is replaced).
 fn unchanged(path: &Path) -> Result<()> {
     let changed = |what: String| {
         Error::fatal(format!(
@@ -331,11 +340,33 @@ fn unchanged(path: &Path) -> Result<()> {
     let len = std::fs::metadata(path)
         .map_err(|e| Error::io(path, e))?
         .len();
-    match len == expected {
-        true => Ok(()),
-        false => Err(changed(format!(
+    if len != expected {
+        return Err(changed(format!(
             "{len} bytes, not the {expected} its trailer says"
-        ))),
+        )));
+    }
+    let Some(sha) = end.part_sha256 else {
+        return Ok(());
+    };
+    match body_sha256(path, bytes).map_err(|e| Error::io(path, e))? == sha {
+        true => Ok(()),
+        false => Err(changed(
+            "its SHA-256 is not the one its trailer says".into(),
+        )),
+    }
+}
+
+/// The SHA-256 of the first `bytes` bytes of the file at `path`.
+fn body_sha256(path: &Path, bytes: u64) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut body = std::fs::File::open(path)?.take(bytes);
+    let mut hasher = crate::manifest::Hasher::default();
+    let mut buffer = vec![0u8; 1 << 16];
+    loop {
+        match body.read(&mut buffer)? {
+            0 => return Ok(hasher.finish()),
+            n => hasher.update(&buffer[..n]),
+        }
     }
 }
 
@@ -343,15 +374,34 @@ fn unchanged(path: &Path) -> Result<()> {
 /// removed when dropped without one (an error).
 #[derive(Default)]
 struct Staged {
-    files: Vec<(PathBuf, PathBuf)>,
+    /// (temporary file, its place, the source it was cut from).
+    files: Vec<(PathBuf, PathBuf, PathBuf)>,
     committed: bool,
 }
 
 impl Staged {
+    /// Put each part in place. A place found free gets its part by a link,
+    /// which never replaces a file: a part another run put there since the
+    /// start (cutting a file of the same name into this `--out`) is found,
+    /// and checked as at the start (a part of another source is never
+    /// replaced). A failed run removes the parts it placed new.
     fn commit(mut self) -> Result<()> {
-        for (temp, path) in &self.files {
-            std::fs::rename(temp, path).map_err(|e| Error::io(path, e))?;
+        let mut placed = Vec::new();
+        let done = self.files.iter().try_for_each(|(temp, path, source)| {
+            if std::fs::hard_link(temp, path).is_ok() {
+                placed.push(path);
+                return std::fs::remove_file(temp).map_err(|e| Error::io(temp, e));
+            }
+            // Taken meanwhile, or a file system without links.
+            check_part(path, source)?;
+            std::fs::rename(temp, path).map_err(|e| Error::io(path, e))
+        });
+        if done.is_err() {
+            for path in placed {
+                let _ = std::fs::remove_file(path);
+            }
         }
+        done?;
         self.committed = true;
         Ok(())
     }
@@ -360,7 +410,7 @@ impl Staged {
 impl Drop for Staged {
     fn drop(&mut self) {
         if !self.committed {
-            for (temp, _) in &self.files {
+            for (temp, _, _) in &self.files {
                 let _ = std::fs::remove_file(temp);
             }
         }
@@ -377,5 +427,34 @@ mod tests {
         assert_eq!(part_name(Path::new("doc.json")), "doc.jsonl");
         assert_eq!(part_name(Path::new("x.zst")), "x.jsonl");
         assert_eq!(dir_name(3, 16), "part-00003-of-00016");
+    }
+
+    /// A place taken after the start (another run cutting a file of the
+    /// same name) is found at commit: never replaced, and the parts this
+    /// run placed are removed again.
+    #[test]
+    fn a_part_placed_meanwhile_by_another_run_is_never_replaced() {
+        let dir = std::env::temp_dir().join(format!("tl-staged-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = |name: &str| dir.join(name);
+        std::fs::write(file("t0"), "part 0").unwrap();
+        std::fs::write(file("t1"), "part 1").unwrap();
+        std::fs::write(file("p1"), "theirs").unwrap();
+        let source = PathBuf::from("in/b.jsonl");
+        let staged = Staged {
+            files: vec![
+                (file("t0"), file("p0"), source.clone()),
+                (file("t1"), file("p1"), source),
+            ],
+            committed: false,
+        };
+        let err = staged.commit().unwrap_err().to_string();
+        assert!(
+            err.contains("already holds a file partition did not write"),
+            "{err}"
+        );
+        assert!(!file("p0").exists() && !file("t0").exists() && !file("t1").exists());
+        assert_eq!(std::fs::read_to_string(file("p1")).unwrap(), "theirs");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
