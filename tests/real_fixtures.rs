@@ -143,9 +143,11 @@ fn spec_example_with_upper_case_ids_and_a_parent_outside_the_file() {
     ] {
         assert!(summary.contains(fact), "{fact} in {summary}");
     }
-    // The same document as Tempo's v2 API returns it: {"trace": {...}}.
+    // The same document as Tempo's v2 API returns it, {"trace": {...}},
+    // and as Jaeger v2's (its gRPC gateway), {"result": {...}}.
     let text = wd.read("trace.json");
     wd.write("v2/trace.json", &format!("{{\"trace\": {text}}}"));
+    wd.write("v2/jaeger.json", &format!("{{\"result\": {text}}}"));
     wd.run(&[
         "report",
         "--spans",
@@ -160,7 +162,7 @@ fn spec_example_with_upper_case_ids_and_a_parent_outside_the_file() {
     ]);
     let v2 = wd.read("out2/summary.json");
     assert!(
-        v2.contains("\"spans\": 1,") && v2.contains("\"orphan_spans\": 1,"),
+        v2.contains("\"spans\": 2,") && v2.contains("\"orphan_spans\": 1,"),
         "{v2}"
     );
 }

@@ -24,6 +24,7 @@ mod gates;
 mod handmade;
 mod hardening;
 mod inputs;
+mod library_spans;
 mod matrix;
 mod model_calls;
 mod month_to_date;

@@ -291,11 +291,13 @@ impl Cut {
 }
 
 /// A line's resources as the reader finds them: `resourceSpans`, else
-/// Tempo's `batches`, else the same inside Tempo's `trace`.
+/// Tempo's `batches`, else the same inside one API wrapper (Tempo's
+/// `trace`, Jaeger v2's `result`).
 fn resources(text: &str) -> std::result::Result<Vec<Resource<'_>>, String> {
-    let top: Top = serde_json::from_str(text).map_err(|e| e.to_string())?;
-    Ok(match top.trace {
-        Some(inner) if top.resource_spans.is_none() && top.batches.is_none() => {
+    let mut top: Top = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let wrapped = top.resource_spans.is_none() && top.batches.is_none();
+    Ok(match (top.trace.take(), top.result.take()) {
+        (Some(inner), None) | (None, Some(inner)) if wrapped => {
             inner.resource_spans.or(inner.batches)
         }
         _ => top.resource_spans.or(top.batches),
@@ -485,13 +487,15 @@ mod tests {
 
     #[test]
     fn tempo_shapes_and_signals_without_spans() {
-        let line = format!(
-            r#"{{"trace":{{"batches":[{{"instrumentationLibrarySpans":[{{"spans":[{{"traceId":"{A}","spanId":"0000000000000001"}}]}}]}}]}}}}"#
-        );
-        let split = cut(&line, 1);
-        let (list, n) = split[0].clone().unwrap();
-        assert_eq!(n, 1);
-        assert!(list.contains("\"scopeSpans\":"), "{list}");
+        for wrapper in ["trace", "result"] {
+            let line = format!(
+                r#"{{"{wrapper}":{{"batches":[{{"instrumentationLibrarySpans":[{{"spans":[{{"traceId":"{A}","spanId":"0000000000000001"}}]}}]}}]}}}}"#
+            );
+            let split = cut(&line, 1);
+            let (list, n) = split[0].clone().unwrap();
+            assert_eq!(n, 1);
+            assert!(list.contains("\"scopeSpans\":"), "{list}");
+        }
         assert_eq!(cut(r#"{"resourceLogs":[]}"#, 3), vec![None; 3]);
         // Both lists: the reader takes resourceSpans, whatever comes first.
         let both = format!(

@@ -51,6 +51,8 @@ pub(super) struct Top<'a> {
     pub(super) batches: Option<Vec<Resource<'a>>>,
     #[serde(borrow)]
     pub(super) trace: Option<Box<Top<'a>>>,
+    #[serde(borrow)]
+    pub(super) result: Option<Box<Top<'a>>>,
 }
 
 impl<'de: 'a, 'a, N: Deserialize<'de>, K: Keys> Deserialize<'de> for Obj<'a, N, K> {

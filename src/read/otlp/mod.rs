@@ -1,7 +1,8 @@
 //! OTLP JSON spans: JSON lines as the Collector's file exporter writes them
 //! (one `TracesData` per line), or one (pretty-printed) document per file.
-//! Grafana Tempo's `{"batches": …}` wrapper and the older
-//! `instrumentationLibrarySpans` key are read as the same thing.
+//! Grafana Tempo's `{"batches": …}` and `{"trace": …}` wrappers, Jaeger
+//! v2's `{"result": …}` and the older `instrumentationLibrarySpans` key are
+//! read as the same thing.
 //!
 //! Each span is reduced at once to a compact [`Span`]: attributes other than
 //! the few attribution needs are dropped as soon as the line is parsed.
@@ -32,6 +33,10 @@ struct TracesData<'a> {
     /// Tempo's v2 API (`GET /api/v2/traces/<id>`): `{"trace": {"resourceSpans": …}}`.
     #[serde(borrow)]
     trace: Option<Box<TracesData<'a>>>,
+    /// Jaeger v2's API (`GET /api/v3/traces/<id>`, its gRPC gateway):
+    /// `{"result": {"resourceSpans": …}}`.
+    #[serde(borrow)]
+    result: Option<Box<TracesData<'a>>>,
 }
 
 #[derive(Debug, Deserialize, PartialEq)]
@@ -253,8 +258,11 @@ fn each_span(
     data: TracesData,
     f: &mut dyn FnMut(&OtlpSpan, &Attrs) -> std::result::Result<(), String>,
 ) -> std::result::Result<(), String> {
-    let data = match data.trace {
-        Some(inner) if data.resource_spans.is_none() && data.batches.is_none() => *inner,
+    let mut data = data;
+    let wrapped = data.resource_spans.is_none() && data.batches.is_none();
+    // One API wrapper (two: neither is read, and the line is refused).
+    let data = match (data.trace.take(), data.result.take()) {
+        (Some(inner), None) | (None, Some(inner)) if wrapped => *inner,
         _ => data,
     };
     let has_signal = data.resource_logs.is_some() || data.resource_metrics.is_some();

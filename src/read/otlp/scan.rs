@@ -36,7 +36,9 @@ pub(super) fn traces(text: &str) -> Fast<TracesData<'_>> {
             resource_spans = Some(scan.array(ResourceSpans::scan)?);
             Some(())
         }
-        "resourceSpans" | "batches" | "resourceLogs" | "resourceMetrics" | "trace" => None,
+        "resourceSpans" | "batches" | "resourceLogs" | "resourceMetrics" | "trace" | "result" => {
+            None
+        }
         _ => scan.skip(0),
     })?;
     scan.ws();
@@ -47,6 +49,7 @@ pub(super) fn traces(text: &str) -> Fast<TracesData<'_>> {
         resource_logs: None,
         resource_metrics: None,
         trace: None,
+        result: None,
     })
 }
 
@@ -62,6 +65,7 @@ pub fn agrees(text: &str) -> bool {
                 && slow.resource_logs.is_none()
                 && slow.resource_metrics.is_none()
                 && slow.trace.is_none()
+                && slow.result.is_none()
                 && slow.resource_spans == fast.resource_spans
         }
         Err(_) => false,

@@ -14,6 +14,9 @@ pub use super::span_ids::{parse_hex_id, Ids};
 use crate::error::{Error, Result};
 use crate::intern::Interner;
 use crate::model::{bare_model, CallInfo, Origin, Role, Span, MAX_TOKENS};
+use names::{agent_name, tool_name};
+
+mod names;
 
 /// Which attribute keys carry the attribution dimensions.
 #[derive(Clone, Debug)]
@@ -174,26 +177,6 @@ fn operation<'n>(attrs: &dyn Attributes, name: &str, name_op: &'n str) -> Cow<'n
         .map_or(Cow::Borrowed(name_op), Cow::Borrowed)
 }
 
-/// The name a span's own name gives its agent or tool: after a
-/// [`NAME_PREFIXES`] prefix (quotes dropped), after the operation word
-/// (`invoke_agent Planner`), or, for a span whose kind attribute made it an
-/// agent or tool (OpenInference), the whole name.
-fn name_target<'n>(name: &'n str, op: &str) -> Option<&'n str> {
-    let from_prefix = NAME_PREFIXES
-        .iter()
-        .find(|(prefix, o)| *o == op && name.starts_with(prefix))
-        .map(|(prefix, _)| name[prefix.len()..].trim().trim_matches(['\'', '"', ']']));
-    let target = match from_prefix {
-        Some(rest) => rest,
-        None => match name.split_once(' ') {
-            Some((first, rest)) if first == op => rest,
-            _ if name.split(' ').next() == Some(op) => "",
-            _ => name,
-        },
-    };
-    (!target.is_empty()).then_some(target)
-}
-
 /// A response id kept only inside OpenInference's `output.value` (the
 /// provider's response as JSON): its top-level `id`.
 fn id_in_output(attrs: &dyn Attributes) -> Option<String> {
@@ -264,10 +247,7 @@ fn span_of(
         .filter(trimmed)
         .map(|n| interner.intern(n.trim()));
     let tool = (role == Role::Tool)
-        .then(|| {
-            let named = attrs.text("gen_ai.tool.name");
-            named.or_else(|| name_target(name, &op).map(Cow::Borrowed))
-        })
+        .then(|| tool_name(attrs, name, &op))
         .flatten()
         .filter(trimmed)
         .map(|n| interner.intern(n.trim()));
@@ -394,55 +374,6 @@ fn is_model_call(attrs: &dyn Attributes, op: &str) -> bool {
         && model_of(attrs).is_some()
         && attrs.count("gen_ai.usage.input_tokens").is_some()
         && attrs.count("gen_ai.usage.output_tokens").is_some()
-}
-
-/// An agent span's agent: `gen_ai.agent.name` (or an alias), else
-/// OpenInference's `graph.node.id`, else the role CrewAI writes into the
-/// span's `input.value` or its name (`Researcher.research-task._execute_core`),
-/// else what the span's name says (`invoke_agent Planner`).
-fn agent_name<'a>(attrs: &'a dyn Attributes, name: &'a str, op: &str) -> Option<Cow<'a, str>> {
-    attrs
-        .text("gen_ai.agent.name")
-        .or_else(|| attrs.text("graph.node.id"))
-        .or_else(|| {
-            attrs
-                .text("input.value")
-                .and_then(|v| crew_role(&v))
-                .map(Cow::Owned)
-        })
-        .or_else(|| crew_name_role(name).map(Cow::Borrowed))
-        .or_else(|| name_target(name, op).map(Cow::Borrowed))
-}
-
-/// CrewAI's agent role inside an AGENT span's `input.value`: the agent's
-/// repr, `role='Senior Researcher' goal=…`, or a serialised agent's
-/// `"role": "…"`.
-fn crew_role(input: &str) -> Option<String> {
-    if let Some(at) = input.find("role='") {
-        let rest = &input[at + 6..];
-        return rest
-            .find('\'')
-            .map(|end| rest[..end].to_string())
-            .filter(|r| !r.is_empty());
-    }
-    let value: serde_json::Value = serde_json::from_str(input).ok()?;
-    let agent = value.get("agent").unwrap_or(&value);
-    agent
-        .get("role")?
-        .as_str()
-        .filter(|r| !r.is_empty())
-        .map(str::to_string)
-}
-
-/// The role in CrewAI's span names: `{role}.{task}._execute_core`,
-/// `{role}._execute_core`, `{role}.{task}.execute`, `{role}.kickoff`; not
-/// the class of older versions' `Task._execute_core`.
-fn crew_name_role(name: &str) -> Option<&str> {
-    let body = ["._execute_core", ".execute", ".kickoff"]
-        .iter()
-        .find_map(|suffix| name.strip_suffix(suffix))?;
-    let role = body.split('.').next()?;
-    (!role.is_empty() && !matches!(role, "Task" | "Crew" | "Agent")).then_some(role)
 }
 
 /// Read the rest of `reader` after `head` as text.

@@ -1,0 +1,84 @@
+//! What instrumentation libraries write beyond the GenAI conventions, read
+//! as they write it: OpenLLMetry's agent and tool entities (the span named
+//! `{entity}.agent` / `{entity}.tool`, CrewAI's role under OpenLLMetry).
+
+use crate::workdir::{row, Workdir};
+
+const HEADER: &str = "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch\n";
+
+/// One flat span line (the Python SDK's `to_json`, compacted).
+fn span(trace: u8, id: u8, parent: Option<u8>, name: &str, attrs: &str) -> String {
+    let parent = parent.map_or("null".to_string(), |p| format!("\"{p:016x}\""));
+    format!("{{\"name\":\"{name}\",\"trace_id\":\"{trace:032x}\",\"span_id\":\"{id:016x}\",\"parent_id\":{parent},\"start_time\":\"2025-06-12T10:00:0{id}Z\",\"attributes\":{{{attrs}}}}}\n")
+}
+
+#[test]
+fn openllmetry_agents_and_tools_are_named_by_their_entities() {
+    // traceloop-sdk's @agent/@tool decorators name a span
+    // `{entity}.{kind}` and set traceloop.entity.name; its CrewAI
+    // instrumentation names an agent span `{role}.agent`, no entity.
+    let wd = Workdir::new("openllmetry-entities");
+    let chat = |id: &str| {
+        format!("\"llm.request.type\":\"chat\",\"gen_ai.system\":\"OpenAI\",\"gen_ai.request.model\":\"gpt-4o\",\"gen_ai.usage.prompt_tokens\":10,\"gen_ai.usage.completion_tokens\":5,\"gen_ai.response.id\":\"{id}\"")
+    };
+    let entity = |kind: &str, name: &str| {
+        format!("\"traceloop.span.kind\":\"{kind}\",\"traceloop.entity.name\":\"{name}\"")
+    };
+    let spans = [
+        span(
+            1,
+            1,
+            None,
+            "research.workflow",
+            &entity("workflow", "research"),
+        ),
+        span(
+            1,
+            2,
+            Some(1),
+            "researcher.agent",
+            &entity("agent", "researcher"),
+        ),
+        span(
+            1,
+            3,
+            Some(2),
+            "web_search.tool",
+            &entity("tool", "web_search"),
+        ),
+        span(1, 4, Some(3), "openai.chat", &chat("chatcmpl-1")),
+        span(
+            2,
+            5,
+            None,
+            "Senior Researcher.agent",
+            "\"traceloop.span.kind\":\"agent\"",
+        ),
+        span(2, 6, Some(5), "openai.chat", &chat("chatcmpl-2")),
+    ];
+    wd.write("spans/app.jsonl", &spans.concat());
+    let usage = "chatcmpl-1,2025-06-12T10:00:04Z,openai,gpt-4o,10,0,0,0,5,false\nchatcmpl-2,2025-06-12T10:00:06Z,openai,gpt-4o,10,0,0,0,5,false\n";
+    wd.write("usage.csv", &format!("{HEADER}{usage}"));
+    wd.run(&[
+        "report",
+        "--spans",
+        "spans",
+        "--usage",
+        "usage.csv",
+        "--out",
+        "out",
+        "--quiet",
+    ]);
+    let agents = wd.read("out/by_agent.csv");
+    for agent in ["researcher", "Senior Researcher"] {
+        assert!(
+            row(&agents, agent).starts_with(&format!("{agent},1,")),
+            "{agents}"
+        );
+    }
+    let tools = wd.read("out/by_tool.csv");
+    assert!(
+        row(&tools, "web_search").starts_with("web_search,1,"),
+        "{tools}"
+    );
+}
