@@ -190,3 +190,37 @@ fn a_provider_usage_csv_error_after_blank_lines_names_the_right_line() {
         "tokenledger: anthropic.csv:4: usage_input_tokens_no_cache: expected a whole number of tokens, got \"ten\"\n"
     );
 }
+
+#[test]
+fn a_bucket_time_in_another_unit_is_refused_not_filed_decades_away() {
+    // Milliseconds where seconds belong: year 57,466, which --period
+    // dropped as out of period (the day showed no provider tokens), and an
+    // OpenAI costs page's buckets, which became lines of no day.
+    let wd = Workdir::handmade("bucket-units");
+    wd.copy(&fixture("invoices/tokenledger.csv"), "invoice.csv");
+    let ms = |path: &str| {
+        std::fs::read_to_string(fixture(path)).unwrap().replace(
+            "\"start_time\": 1750377600",
+            "\"start_time\": 1750377600000",
+        )
+    };
+    wd.write(
+        "reports/openai.json",
+        &ms("provider-usage/openai-usage.json"),
+    );
+    let out = reconcile(&wd, &["reports"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("reports/openai.json:1: bucket time 1750377600000 is not a time (unix seconds from 2000 to 2099, or RFC 3339)"),
+        "{stderr}"
+    );
+    wd.write("costs.json", &ms("invoices/openai-costs.json"));
+    let out = wd.reconcile("costs.json", &["--quiet"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("costs.json:1: bucket start_time 1750377600000, end_time 1750464000: expected unix seconds, times from 2000 to 2099"),
+        "{stderr}"
+    );
+}

@@ -14,7 +14,7 @@ mod tokens;
 pub use costs::Costs;
 pub use ids::{RequestIds, MAX_ID_BYTES};
 pub use refs::Refs;
-pub use time::Timestamp;
+pub use time::{unix_nanos, unix_seconds, Timestamp, UNIX_SECONDS};
 pub use tokens::{whole_tokens, Tokens, MAX_TOKENS};
 
 /// The five billable token types, in report column order.

@@ -9,6 +9,27 @@ use chrono::{DateTime, Utc};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp(i64);
 
+/// The unix times (seconds) a reader takes from a count: 2000-01-01 up to
+/// 2100-01-01, UTC. A count outside is in another unit (milliseconds read
+/// as seconds are centuries away, as nanoseconds the first hour of 1970)
+/// and would file a record in another month: refused, never guessed.
+pub const UNIX_SECONDS: std::ops::Range<i64> = 946_684_800..4_102_444_800;
+
+/// `seconds` since 1970, if within [`UNIX_SECONDS`].
+pub fn unix_seconds(seconds: i64) -> Option<DateTime<Utc>> {
+    UNIX_SECONDS
+        .contains(&seconds)
+        .then(|| DateTime::from_timestamp(seconds, 0))
+        .flatten()
+}
+
+/// `nanos` nanoseconds since 1970, if within [`UNIX_SECONDS`].
+pub fn unix_nanos(nanos: i64) -> Option<Timestamp> {
+    UNIX_SECONDS
+        .contains(&nanos.div_euclid(1_000_000_000))
+        .then_some(Timestamp(nanos))
+}
+
 /// Nanoseconds in a UTC day (UTC days have no leap second here).
 const NANOS_A_DAY: i128 = 86_400_000_000_000;
 

@@ -30,7 +30,7 @@ use super::otlp_value::{AnyValue, KeyValue, Resource};
 use super::span::{compact, AttrKeys, Attributes, Ids, Scalar};
 use super::usage::parse_timestamp;
 use crate::intern::Interner;
-use crate::model::{whole_tokens, Origin, Span, Timestamp, MAX_TOKENS};
+use crate::model::{unix_nanos, whole_tokens, Origin, Span, Timestamp, MAX_TOKENS};
 
 /// One OTLP `LogsData` document (a line of the Collector's file exporter).
 #[derive(Deserialize)]
@@ -214,10 +214,10 @@ impl Event<'_, '_> {
         written
             .parse::<i64>()
             .ok()
-            .filter(|&ns| ns > 0)
-            .map(Timestamp::from_nanos)
+            .and_then(unix_nanos)
             .ok_or(format!(
-                "timeUnixNano: expected nanoseconds since 1970 (a whole number as a string), got \"{written}\""
+                "timeUnixNano: expected nanoseconds since 1970, a time from 2000 to 2099 (a whole \
+             number as a string), got \"{written}\""
             ))
     }
 

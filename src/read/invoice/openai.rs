@@ -14,7 +14,7 @@ use super::{
     RowError, ALL_USAGE,
 };
 use crate::error::Result;
-use crate::model::Origin;
+use crate::model::{unix_seconds, Origin};
 use crate::money::parse_amount;
 
 #[derive(Deserialize)]
@@ -67,7 +67,7 @@ pub(super) fn openai_page(
     out: &mut Vec<InvoiceLine>,
 ) -> Result<()> {
     let latest = (page.data.iter())
-        .filter_map(|b| DateTime::<Utc>::from_timestamp(b.start_time, 0))
+        .filter_map(|b| unix_seconds(b.start_time))
         .max();
     reader.page_read(
         "OpenAI costs",
@@ -77,14 +77,13 @@ pub(super) fn openai_page(
     for bucket in page.data {
         let before = out.len();
         let groups: Vec<Option<String>> = bucket.results.iter().map(OpenAiCost::group).collect();
-        let time = |t: i64| DateTime::<Utc>::from_timestamp(t, 0);
-        let bounds = time(bucket.start_time).zip(time(bucket.end_time));
-        let day = bounds.and_then(|(s, e)| bucket_day(s, e));
-        let covers = bounds.and_then(|(s, e)| bucket_days(s, e));
-        let times = bounds.map_or_else(
-            || format!("{} to {}", bucket.start_time, bucket.end_time),
-            |(s, e)| times_text(s, e),
-        );
+        let (start, end) = (bucket.start_time, bucket.end_time);
+        let Some((s, e)) = unix_seconds(start).zip(unix_seconds(end)) else {
+            let why = "expected unix seconds, times from 2000 to 2099";
+            let message = format!("bucket start_time {start}, end_time {end}: {why}");
+            return Err(reader.error(line, "bad-date", message));
+        };
+        let (day, covers, times) = (bucket_day(s, e), bucket_days(s, e), times_text(s, e));
         for cost in bucket.results {
             let fail = |(kind, message): RowError| reader.error(line, kind, message);
             let raw = cost.amount.value.get();
@@ -173,11 +172,11 @@ pub(super) fn openai_row(
         whole
             .parse::<i64>()
             .ok()
-            .and_then(|t| DateTime::<Utc>::from_timestamp(t, 0))
+            .and_then(unix_seconds)
             .ok_or_else(|| {
                 (
                     "bad-date",
-                    format!("{name}: expected unix seconds, got \"{v}\""),
+                    format!("{name}: expected unix seconds, a time from 2000 to 2099, got \"{v}\""),
                 )
             })
     };

@@ -28,7 +28,7 @@ use super::csv_error;
 use super::csv_lines::next_csv_record;
 use super::usage::{for_each_json, RowError};
 use crate::error::{Error, Result, Skips};
-use crate::model::MAX_TOKENS;
+use crate::model::{unix_seconds, MAX_TOKENS};
 use crate::read::csv_lines::check_header;
 use crate::read::report_pages::PageSeen;
 
@@ -354,16 +354,16 @@ fn bucket_time(start: &Value) -> std::result::Result<DateTime<Utc>, RowError> {
 
 fn bucket_day(start: &Value) -> std::result::Result<(DateTime<Utc>, NaiveDate), RowError> {
     let day = match start {
-        Value::Number(n) => n
-            .as_i64()
-            .and_then(|t| DateTime::<Utc>::from_timestamp(t, 0)),
+        Value::Number(n) => n.as_i64().and_then(unix_seconds),
         Value::String(s) => DateTime::parse_from_rfc3339(s)
             .ok()
             .map(|t| t.with_timezone(&Utc)),
         _ => None,
     };
-    day.map(|t| (t, t.date_naive()))
-        .ok_or_else(|| ("bad-date", format!("bucket time {start} is not a time")))
+    day.map(|t| (t, t.date_naive())).ok_or_else(|| {
+        let why = "not a time (unix seconds from 2000 to 2099, or RFC 3339)";
+        ("bad-date", format!("bucket time {start} is {why}"))
+    })
 }
 
 fn page(json: &str) -> std::result::Result<Page, RowError> {
@@ -476,18 +476,13 @@ fn anthropic_result(r: &serde_json::Map<String, Value>) -> std::result::Result<[
     ])
 }
 
-/// The earliest plausible bucket start, in unix seconds (2000-01-01): a
-/// smaller number is not a time a usage report writes (an Excel serial
-/// date, 45809, would be a day of 1970).
-const EARLIEST_BUCKET: i64 = 946_684_800;
-
 fn csv_day(text: &str, name: &str) -> std::result::Result<NaiveDate, RowError> {
     let whole = text.strip_suffix(".0").unwrap_or(text);
     whole
         .parse::<i64>()
         .ok()
-        .filter(|t| *t >= EARLIEST_BUCKET)
-        .and_then(|t| DateTime::<Utc>::from_timestamp(t, 0).map(|t| t.date_naive()))
+        .and_then(unix_seconds)
+        .map(|t| t.date_naive())
         .or_else(|| NaiveDate::parse_from_str(text.get(..10).unwrap_or(text), "%Y-%m-%d").ok())
         .ok_or_else(|| {
             (
@@ -525,7 +520,7 @@ impl<'a> CsvRow<'a> {
         let time = |name: &str| {
             let text = self.get(name);
             let whole = text.strip_suffix(".0").unwrap_or(text).parse::<i64>().ok();
-            whole.and_then(|t| DateTime::<Utc>::from_timestamp(t, 0))
+            whole.and_then(unix_seconds)
         };
         let start = day.and_time(chrono::NaiveTime::MIN).and_utc();
         match (time("start_time"), time("end_time")) {
