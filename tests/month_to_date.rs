@@ -268,3 +268,40 @@ fn under_allocation_a_rules_records_are_forecast_under_its_owner() {
         "{forecast}"
     );
 }
+
+#[test]
+fn a_forecast_is_never_below_the_month_to_date() {
+    // The month-to-date column is rounded by largest remainders, a µ$ above
+    // a value's own rounding at times (globex: 6.518912 against a forecast
+    // rounded to 6.518911 on the month's last day, in this month).
+    let wd = Workdir::new("mtd-order");
+    wd.run(&[
+        "simulate", "--runs", "300", "--seed", "8", "--month", "2027-02", "--out", "sim",
+    ]);
+    wd.run(&[
+        "report",
+        "--spans",
+        "sim/spans",
+        "--usage",
+        "sim/usage.csv",
+        "--period",
+        "2027-02",
+        "--as-of",
+        "2027-02-28",
+        "--quiet",
+        "--out",
+        "out",
+    ]);
+    let forecast = wd.read("out/forecast.csv");
+    for line in forecast.lines().skip(1) {
+        let cells: Vec<i128> = (2..6)
+            .map(|i| crate::workdir::micros(line.split(',').nth(i).unwrap()))
+            .collect();
+        // On the month's last day the forecast is what was spent.
+        assert!(cells.iter().all(|&c| c == cells[0]), "{line}");
+    }
+    assert!(
+        forecast.contains("\ntenant,globex,6.518912,6.518912,"),
+        "{forecast}"
+    );
+}

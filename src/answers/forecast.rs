@@ -130,6 +130,16 @@ pub fn forecast(
             .collect();
         let values: Vec<Decimal> = at.iter().map(|&i| exact[i]).collect();
         for (&i, mtd) in at.iter().zip(round_column(&values)) {
+            // The column's largest remainders may round a month to date a
+            // µ$ off its own rounding: the forecast and its bounds (the
+            // month to date and an estimate added) move with it, so the
+            // last day's forecast is the month to date, and a forecast
+            // never below it.
+            let shift = Micros(mtd.0 - rows[i].mtd.0);
+            let (point, low, high) = &mut rows[i].forecast;
+            *point = Micros(point.0 + shift.0).max(mtd);
+            *low = Micros(low.0 + shift.0).max(mtd);
+            *high = Micros(high.0 + shift.0).max(*point);
             rows[i].mtd = mtd;
         }
     }
