@@ -34,8 +34,8 @@ pub struct Comparison {
     pub unknown: BTreeMap<(String, String), u64>,
     /// When the table alone is checked: the day it was checked on, and the
     /// catalog's text models (priced per input and output token) of
-    /// [`COVERED`] providers it does not price on that day, as (provider,
-    /// model).
+    /// [`COVERED`] providers it does not price on that day ([`Missing`]:
+    /// gaps, and names the table retired).
     pub missing: Option<(NaiveDate, Vec<Missing>)>,
 }
 
@@ -283,10 +283,7 @@ fn missing_text(day: NaiveDate, missing: &[Missing]) -> String {
     if unpriced.is_empty() {
         let but = match retired.len() {
             0 => String::new(),
-            n => format!(
-                ", but {n} the table retired before then: {}",
-                retired.join(", ")
-            ),
+            n => format!(", except {n} retired here: {}", retired.join(", ")),
         };
         return format!(
             "every text model genai-prices lists for {} is priced on {day}{but}\n",

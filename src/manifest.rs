@@ -119,11 +119,15 @@ pub fn sha256(bytes: &[u8]) -> Sha {
 
 /// The SHA-256 of the file at `path`, read in pieces.
 pub fn sha256_file(path: &Path) -> std::io::Result<Sha> {
-    let mut file = std::fs::File::open(path)?;
+    sha256_reader(std::fs::File::open(path)?)
+}
+
+/// The SHA-256 of everything `reader` gives, read in pieces.
+pub fn sha256_reader(mut reader: impl std::io::Read) -> std::io::Result<Sha> {
     let mut hasher = Hasher::default();
     let mut buffer = vec![0u8; 1 << 16];
     loop {
-        match std::io::Read::read(&mut file, &mut buffer)? {
+        match reader.read(&mut buffer)? {
             0 => return Ok(hasher.finish()),
             n => hasher.update(&buffer[..n]),
         }
@@ -214,13 +218,13 @@ fn listed_sha(dir: &Path, name: &str, what: &str) -> Result<Sha> {
     match manifest.files.get(name).map(Vec::as_slice) {
         Some([sha]) => Ok(sha.clone()),
         Some([_, _, ..]) => Err(Error::fatal(format!(
-            "{}: {}'s manifest lists two SHA-256s for it: a run replacing the directory's files \
+            "{}: {}'s manifest lists several SHA-256s for it: a run replacing the directory's files \
              stopped part way, so which it holds cannot be told; rerun {what} for it",
             path.display(),
             dir.display()
         ))),
         Some([]) => Err(Error::fatal(format!(
-            "{}: {}'s manifest lists no SHA-256 for it (written by an older tokenledger), so it \
+            "{}: {}'s manifest lists no SHA-256 for it (an older tokenledger's, or edited), so it \
              cannot be checked; rerun {what} for it",
             path.display(),
             dir.display()

@@ -143,7 +143,7 @@ fn a_value_or_time_otlp_would_not_write_is_a_bad_event() {
             "timeUnixNano: expected nanoseconds since 1970",
         ),
         (
-            // Milliseconds: 1970-01-21 as nanoseconds, filed out of period.
+            // Milliseconds: the first hour of 1970 as nanoseconds, filed out of period.
             r#""timeUnixNano":"1762160400000","#.to_string(),
             tokens("1", "1"),
             "timeUnixNano: expected nanoseconds since 1970, a time from 2000 to 2099",

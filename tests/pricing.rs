@@ -514,9 +514,9 @@ fn the_shipped_table_prices_every_text_model_of_the_catalog() {
     assert!(
         stdout.contains(
             "every text model genai-prices lists for anthropic, openai, google, aws.bedrock, \
-             mistral, xai, deepseek is priced on 2026-11-01, but 2 the table retired before \
-             then: deepseek deepseek-chat (its entries end 2026-07-25), deepseek \
-             deepseek-reasoner (its entries end 2026-07-25)\n"
+             mistral, xai, deepseek is priced on 2026-11-01, except 2 retired here: deepseek \
+             deepseek-chat (its entries end 2026-07-25), deepseek deepseek-reasoner (its \
+             entries end 2026-07-25)\n"
         ),
         "{stdout}"
     );

@@ -66,7 +66,7 @@ fn a_usage_reports_serial_date_or_lost_column_is_refused_and_padded_headers_read
         &format!("{header}\n45962,claude-sonnet-4-6,10,0,0,0,5\n"),
     );
     let stderr = wd.fail(&args, 2);
-    assert!(stderr.contains("usage_date_utc: expected a date or unix seconds, got \"45962\" (a spreadsheet's serial date?"), "{stderr}");
+    assert!(stderr.contains("usage_date_utc: expected a date or unix seconds from 2000 to 2099, got \"45962\" (a spreadsheet's serial date?"), "{stderr}");
     let without_output = header.replace(",usage_output_tokens", "");
     wd.write(
         "report.csv",

@@ -33,7 +33,7 @@
 //!   partition wrote it, its length and SHA-256 (else it was edited: not
 //!   replaced).
 //!
-//! Flat JSONL and Jaeger files are refused: shard those with
+//! Flat JSONL and Jaeger v1 JSON files are refused: shard those with
 //! `report --shard I/N`, which reads every file.
 //!
 //! Runs over disjoint groups of input files may share `--out`: files are
@@ -359,15 +359,7 @@ fn unchanged(path: &Path) -> Result<()> {
 /// The SHA-256 of the first `bytes` bytes of the file at `path`.
 fn body_sha256(path: &Path, bytes: u64) -> std::io::Result<String> {
     use std::io::Read;
-    let mut body = std::fs::File::open(path)?.take(bytes);
-    let mut hasher = crate::manifest::Hasher::default();
-    let mut buffer = vec![0u8; 1 << 16];
-    loop {
-        match body.read(&mut buffer)? {
-            0 => return Ok(hasher.finish()),
-            n => hasher.update(&buffer[..n]),
-        }
-    }
+    crate::manifest::sha256_reader(std::fs::File::open(path)?.take(bytes))
 }
 
 /// Temporary files, each renamed to its place by [`Staged::commit`], or
@@ -384,21 +376,31 @@ impl Staged {
     /// which never replaces a file: a part another run put there since the
     /// start (cutting a file of the same name into this `--out`) is found,
     /// and checked as at the start (a part of another source is never
-    /// replaced). A failed run removes the parts it placed new.
+    /// replaced). On a file system without links the check is made just
+    /// before the rename. A failed run removes the parts it placed, each
+    /// only while it is still the file this run wrote (its inode).
     fn commit(mut self) -> Result<()> {
+        use std::os::unix::fs::MetadataExt;
+        let inode = |path: &Path| std::fs::symlink_metadata(path).map(|m| (m.dev(), m.ino()));
         let mut placed = Vec::new();
         let done = self.files.iter().try_for_each(|(temp, path, source)| {
-            if std::fs::hard_link(temp, path).is_ok() {
-                placed.push(path);
-                return std::fs::remove_file(temp).map_err(|e| Error::io(temp, e));
+            let ours = inode(temp).map_err(|e| Error::io(temp, e))?;
+            match std::fs::hard_link(temp, path) {
+                Ok(()) => std::fs::remove_file(temp).map_err(|e| Error::io(temp, e))?,
+                // Taken meanwhile, or a file system without links.
+                Err(_) => {
+                    check_part(path, source)?;
+                    std::fs::rename(temp, path).map_err(|e| Error::io(path, e))?;
+                }
             }
-            // Taken meanwhile, or a file system without links.
-            check_part(path, source)?;
-            std::fs::rename(temp, path).map_err(|e| Error::io(path, e))
+            placed.push((path, ours));
+            Ok(())
         });
         if done.is_err() {
-            for path in placed {
-                let _ = std::fs::remove_file(path);
+            for (path, ours) in placed {
+                if inode(path).is_ok_and(|now| now == ours) {
+                    let _ = std::fs::remove_file(path);
+                }
             }
         }
         done?;

@@ -28,7 +28,7 @@ use super::csv_error;
 use super::csv_lines::next_csv_record;
 use super::usage::{for_each_json, RowError};
 use crate::error::{Error, Result, Skips};
-use crate::model::{unix_seconds, MAX_TOKENS};
+use crate::model::{unix_seconds, MAX_TOKENS, UNIX_SECONDS};
 use crate::read::csv_lines::check_header;
 use crate::read::report_pages::PageSeen;
 
@@ -488,9 +488,11 @@ fn csv_day(text: &str, name: &str) -> std::result::Result<NaiveDate, RowError> {
             (
                 "bad-date",
                 format!(
-                    "{name}: expected a date or unix seconds, got \"{text}\"{}",
+                    "{name}: expected a date or unix seconds from 2000 to 2099, got \"{text}\"{}",
                     match whole.parse::<i64>() {
-                        Ok(_) => " (a spreadsheet's serial date? write YYYY-MM-DD)",
+                        Ok(n) if n < UNIX_SECONDS.start =>
+                            " (a spreadsheet's serial date? write YYYY-MM-DD)",
+                        Ok(_) => " (milliseconds?)",
                         Err(_) => "",
                     }
                 ),

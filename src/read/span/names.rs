@@ -8,9 +8,9 @@ use std::borrow::Cow;
 use super::Attributes;
 use crate::read::semconv::NAME_PREFIXES;
 
-/// OpenLLMetry's kinds of span (`traceloop.span.kind`) whose name is
-/// `{entity}.{kind}` (`researcher.agent`, `web_search.tool`), the entity
-/// also in `traceloop.entity.name`.
+/// The attribute naming an OpenLLMetry span's kind (`agent`, `tool`, …);
+/// such a span is named `{entity}.{kind}` (`researcher.agent`,
+/// `web_search.tool`), the entity also in `traceloop.entity.name`.
 const TRACELOOP_KIND: &str = "traceloop.span.kind";
 
 /// The entity an OpenLLMetry span of `kind` (`agent`, `tool`) names:
@@ -108,7 +108,7 @@ fn crew_name_role(name: &str) -> Option<&str> {
 /// [`NAME_PREFIXES`] prefix (quotes dropped), after the operation word
 /// (`invoke_agent Planner`), or, for a span whose kind attribute made it an
 /// agent or tool (OpenInference), the whole name.
-pub(super) fn name_target<'n>(name: &'n str, op: &str) -> Option<&'n str> {
+fn name_target<'n>(name: &'n str, op: &str) -> Option<&'n str> {
     let from_prefix = NAME_PREFIXES
         .iter()
         .find(|(prefix, o)| *o == op && name.starts_with(prefix))
