@@ -526,3 +526,36 @@ fn a_fleet_shaped_month_spreads_over_numbered_tenants_and_tool_variants() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_month_too_small_for_every_provider_writes_only_the_bills_it_has() {
+    // One run bills no Anthropic or OpenAI token: their bills are not
+    // written (an empty file, which the readers refuse, stopped the run).
+    let wd = Workdir::new("sim-tiny");
+    wd.run(&[
+        "simulate",
+        "--runs",
+        "1",
+        "--seed",
+        "11",
+        "--month",
+        "2028-02",
+        "--charges",
+        "--out",
+        "m",
+    ]);
+    assert!(!wd.path("m/invoices/anthropic-cost-report.jsonl").exists());
+    wd.run(&[
+        "report",
+        "--spans",
+        "m/spans",
+        "--usage",
+        "m/usage.csv",
+        "--invoice",
+        "m/invoices",
+        "--true-up",
+        "--out",
+        "out",
+        "--quiet",
+    ]);
+}

@@ -95,9 +95,14 @@ impl Invoicer {
             .iter()
             .filter(|((.., day), _)| in_month(day))
             .collect();
+        // A provider with no charge this month has no bill: no empty file,
+        // which the readers refuse.
         let write = |name: &str, text: String| {
             let path = dir.join(name);
-            std::fs::write(&path, text).map_err(|e| Error::io(&path, e))
+            match text.is_empty() {
+                true => Ok(()),
+                false => std::fs::write(&path, text).map_err(|e| Error::io(&path, e)),
+            }
         };
         let searches: BTreeMap<_, _> = self
             .searches
