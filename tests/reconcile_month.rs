@@ -1,5 +1,5 @@
 //! The month as the bill has it, beyond its days: a cost bucket crossing
-//! into the next month is one month's line, and a wrong rate on lines too
+//! into the next month is one month's line (and said to cross), and a wrong rate on lines too
 //! small to fail a day is named on the usage total.
 
 use crate::workdir::Workdir;
@@ -49,6 +49,13 @@ fn a_bucket_crossing_into_the_next_month_is_billed_in_the_month_it_starts() {
         let csv = wd.read(&format!("{month}/reconciliation.csv"));
         let total = format!("\n(invoice total),,,,,{invoiced},");
         assert!(csv.contains(&total), "{month}: {csv}");
+        // Said, so a drift it makes is not read as a wrong rate.
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let warning = format!(
+            "warning: costs.json: 1 usage line(s) across the edge of {month}, the first line 1 \
+             (2028-01-31 to 2028-02-01): each is counted whole in the month it starts in"
+        );
+        assert!(stderr.contains(&warning), "{stderr}");
     }
 }
 

@@ -101,6 +101,7 @@ fn read_invoices(
         not_seen(&mut seen, &text, &path, read.is_empty(), "bill")?;
         let n = read.len() as u64;
         if let Some(period) = usage.period {
+            warn_across_edge(&path, &read, &period);
             read.retain(|line| in_period(line, &period));
             intake.counts.invoice_lines_out_of_period += n - read.len() as u64;
         }
@@ -208,6 +209,33 @@ fn content_sha(text: &str) -> crate::manifest::Sha {
 /// at another midnight, or a week, that crosses into the next month is
 /// compared (and trued up) in one month, not two; another line by the
 /// billing period it is filed under.
+/// Warn of the usage lines of `path` that cover days on both sides of the
+/// period's edge (a 24-hour bucket fetched from local midnight, a bill
+/// line over two months): each is counted whole in the month it starts in
+/// (never in both), so usage on the other side of the edge shows as a
+/// drift, which is not a wrong rate.
+fn warn_across_edge(path: &Path, lines: &[InvoiceLine], period: &Period) {
+    let across: Vec<String> = (lines.iter())
+        .filter(|line| matches!(line.charge, Charge::Usage | Charge::Unmapped))
+        .filter_map(|line| line.covers.map(|covers| (line, covers)))
+        .filter(|(_, (first, last))| period.contains_day(*first) != period.contains_day(*last))
+        .map(|(line, (first, last))| {
+            let at = { line.origin.line };
+            format!("line {at} ({first} to {last})")
+        })
+        .collect();
+    if let Some(first) = across.first() {
+        crate::stderr_line!(
+            "tokenledger: warning: {}: {} usage line(s) across the edge of {period}, the first \
+             {first}: each is counted whole in the month it starts in, so usage on the other \
+             side shows as a drift, not a wrong rate; export the bill by UTC day (cost report \
+             buckets from UTC midnight) or by month",
+            crate::terminal::escape(&path.display().to_string()),
+            across.len()
+        );
+    }
+}
+
 fn in_period(line: &InvoiceLine, period: &Period) -> bool {
     match (line.charge, line.billing_period) {
         (Charge::Usage | Charge::Unmapped, _) | (_, None) => line
