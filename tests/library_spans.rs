@@ -82,3 +82,39 @@ fn openllmetry_agents_and_tools_are_named_by_their_entities() {
         "{tools}"
     );
 }
+
+#[test]
+fn a_request_in_a_gateways_trace_and_its_clients_goes_to_the_client() {
+    // LiteLLM's OTel callback writes its own `litellm_request` trace, with
+    // the provider's response id and none of the client's tenant or agent;
+    // the client's trace has the same id under its agent. The record went
+    // to the lower trace id, the gateway's: (none), the client unbilled.
+    let wd = Workdir::new("gateway-and-client");
+    let call = "\"gen_ai.system\":\"openai\",\"gen_ai.request.model\":\"gpt-4o\",\"gen_ai.usage.prompt_tokens\":10,\"gen_ai.usage.completion_tokens\":5,\"gen_ai.response.id\":\"chatcmpl-1\"";
+    let spans = [
+        span(1, 1, None, "litellm_request", call),
+        span(2, 2, None, "invoke_agent support", "\"gen_ai.operation.name\":\"invoke_agent\",\"gen_ai.agent.name\":\"support\",\"tenant.id\":\"acme\""),
+        span(2, 3, Some(2), "chat gpt-4o", &format!("\"gen_ai.operation.name\":\"chat\",{call}")),
+    ];
+    wd.write("spans/app.jsonl", &spans.concat());
+    let usage = "chatcmpl-1,2025-06-12T10:00:03Z,openai,gpt-4o,10,0,0,0,5,false\n";
+    wd.write("usage.csv", &format!("{HEADER}{usage}"));
+    wd.run(&[
+        "report",
+        "--spans",
+        "spans",
+        "--usage",
+        "usage.csv",
+        "--out",
+        "out",
+        "--quiet",
+    ]);
+    let tenants = wd.read("out/by_tenant.csv");
+    assert!(row(&tenants, "acme").starts_with("acme,1,"), "{tenants}");
+    let unbilled = wd.read("out/unbilled_spans.csv");
+    assert!(
+        unbilled.contains("litellm_request")
+            && unbilled.contains("id already joined to another span"),
+        "{unbilled}"
+    );
+}

@@ -32,7 +32,9 @@ pub enum Unbilled {
     NoRecord,
     /// The span's usage record falls outside `--period`.
     OutsidePeriod,
-    /// Another span (earlier in trace/span id order) already claimed the id.
+    /// A call of another trace claimed the id: one whose spans name more of
+    /// the tenant, feature, agent and tool, or as many and earlier in
+    /// trace/span id order.
     AlreadyJoined,
     /// No id joined, and several billed records fit its fingerprint (model,
     /// tokens, time) equally well: never guessed.
@@ -220,6 +222,13 @@ pub fn model_key(model: &str) -> String {
     bare_model(model).to_ascii_lowercase()
 }
 
+/// How many span dimensions (tenant, feature, agent, tool) a call's spans
+/// name: of two traces' calls claiming one id, the one naming more is the
+/// request's.
+fn named(call: &Call) -> usize {
+    call.dims.values.iter().filter(|(_, v)| v.is_some()).count()
+}
+
 /// Join calls (sorted by trace and span id) to records by request id. When
 /// two spans carry the same id, the first in that order gets the record.
 /// `outside` holds the records left out by `--period` ([`Outside`]), so
@@ -252,6 +261,13 @@ pub fn join(
             keyed_calls += 1;
             match call_of.get(ri as usize) {
                 Some(first) if calls[first as usize].trace_id == call.trace_id => repeats += 1,
+                // Two traces claim one id (a gateway's own trace beside its
+                // client's): the call whose spans name more dimensions
+                // takes it; at equal, the first in call order.
+                Some(first) if named(call) > named(&calls[first as usize]) => {
+                    unbilled.push((first, Unbilled::AlreadyJoined));
+                    call_of.set(ri as usize, ci);
+                }
                 Some(_) => unbilled.push((ci, Unbilled::AlreadyJoined)),
                 None => call_of.set(ri as usize, ci),
             }
@@ -271,6 +287,7 @@ pub fn join(
             unbilled.push((ci, Unbilled::NoRecord));
         }
     }
+    unbilled.sort_unstable_by_key(|&(ci, _)| ci);
     let mut joined = Joined {
         call_of,
         unbilled,

@@ -203,8 +203,8 @@ impl Resolved {
     }
 
     /// Give the unbilled calls that released their span facts before the
-    /// join (each found a record, but its id was claimed by a call of
-    /// another trace earlier in call order) their facts back
+    /// join (each found a record, but its id went to a call of another
+    /// trace: [`crate::join::join`]'s rule) their facts back
     /// ([`Resolved::reread`], which then goes); `unbilled_spans.csv` lists
     /// them.
     pub fn restore_infos(
