@@ -11,6 +11,7 @@ use super::otlp::{Resource, Scope, Top};
 use crate::error::{Error, Result};
 use crate::model::Shard;
 use crate::read::blocks::in_parallel;
+use crate::read::otlp::inside_wrapper;
 use crate::read::spans::{open, Dialect, Opened, PartEnd, PartOf, PARTITION_KEY};
 use crate::read::Fingerprint;
 
@@ -295,14 +296,9 @@ impl Cut {
 /// `trace`, Jaeger v2's `result`).
 fn resources(text: &str) -> std::result::Result<Vec<Resource<'_>>, String> {
     let mut top: Top = serde_json::from_str(text).map_err(|e| e.to_string())?;
-    let wrapped = top.resource_spans.is_none() && top.batches.is_none();
-    Ok(match (top.trace.take(), top.result.take()) {
-        (Some(inner), None) | (None, Some(inner)) if wrapped => {
-            inner.resource_spans.or(inner.batches)
-        }
-        _ => top.resource_spans.or(top.batches),
-    }
-    .unwrap_or_default())
+    let listed = top.resource_spans.is_some() || top.batches.is_some();
+    let top = inside_wrapper(listed, top.trace.take(), top.result.take()).unwrap_or(top);
+    Ok(top.resource_spans.or(top.batches).unwrap_or_default())
 }
 
 /// A resource with its scope list's place, its scopes' spans by partition,

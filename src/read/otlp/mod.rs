@@ -252,6 +252,17 @@ fn convert(
     Ok(count)
 }
 
+/// The document inside a line's one API wrapper (Tempo's `trace`, Jaeger
+/// v2's `result`) where the line lists no resources of its own (`listed`);
+/// none for two wrappers (the line is then refused). `partition` cuts a
+/// line by the same rule.
+pub fn inside_wrapper<T>(listed: bool, trace: Option<Box<T>>, result: Option<Box<T>>) -> Option<T> {
+    match (trace, result) {
+        (Some(inner), None) | (None, Some(inner)) if !listed => Some(*inner),
+        _ => None,
+    }
+}
+
 /// `f` on every span of a `TracesData` in order (resources, their scopes,
 /// their spans), with its attributes; the first problem stops.
 fn each_span(
@@ -259,12 +270,8 @@ fn each_span(
     f: &mut dyn FnMut(&OtlpSpan, &Attrs) -> std::result::Result<(), String>,
 ) -> std::result::Result<(), String> {
     let mut data = data;
-    let wrapped = data.resource_spans.is_none() && data.batches.is_none();
-    // One API wrapper (two: neither is read, and the line is refused).
-    let data = match (data.trace.take(), data.result.take()) {
-        (Some(inner), None) | (None, Some(inner)) if wrapped => *inner,
-        _ => data,
-    };
+    let listed = data.resource_spans.is_some() || data.batches.is_some();
+    let data = inside_wrapper(listed, data.trace.take(), data.result.take()).unwrap_or(data);
     let has_signal = data.resource_logs.is_some() || data.resource_metrics.is_some();
     let resources = match (data.resource_spans, data.batches) {
         (Some(rs), _) | (None, Some(rs)) => rs,
