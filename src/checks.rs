@@ -20,6 +20,10 @@ pub struct Checks {
     /// The bills and reports read without their last page, each said in
     /// a sentence: a failed gate, since what they would add is unknown.
     pub cut_short: Vec<String>,
+    /// What a reader should know of the bills, each said in a sentence
+    /// (a usage line across the edge of the period): `summary.json`'s
+    /// warnings.
+    pub warnings: Vec<String>,
 }
 
 impl Checks {

@@ -1,6 +1,8 @@
 //! What instrumentation libraries write beyond the GenAI conventions, read
 //! as they write it: OpenLLMetry's agent and tool entities (the span named
-//! `{entity}.agent` / `{entity}.tool`, CrewAI's role under OpenLLMetry).
+//! `{entity}.agent` / `{entity}.tool`, CrewAI's role under OpenLLMetry),
+//! a gateway's own trace beside its client's, and ADK's thinking tokens
+//! under nested wrappers.
 
 use crate::workdir::{row, Workdir};
 
@@ -117,4 +119,47 @@ fn a_request_in_a_gateways_trace_and_its_clients_goes_to_the_client() {
             && unbilled.contains("id already joined to another span"),
         "{unbilled}"
     );
+}
+
+#[test]
+fn thinking_tokens_reach_the_innermost_of_nested_wrappers_in_any_read_order() {
+    // ADK's call_llm (output and thoughts counted) around two layers of
+    // google-genai spans that leave the thoughts out, no response id: the
+    // innermost call took the counts only if its wrapper was read before
+    // it, else its fingerprint missed the record ((unattributed)).
+    let wd = Workdir::new("nested-thoughts");
+    let gemini = |output: u32| {
+        format!("\"gen_ai.operation.name\":\"chat\",\"gen_ai.system\":\"gemini\",\"gen_ai.request.model\":\"gemini-2.5-pro\",\"gen_ai.usage.input_tokens\":1000,\"gen_ai.usage.output_tokens\":{output}")
+    };
+    let outer = format!(
+        "{},\"gen_ai.usage.reasoning.output_tokens\":50,\"tenant.id\":\"acme\"",
+        gemini(150)
+    );
+    let (a, b, c) = (
+        span(1, 1, None, "call_llm", &outer),
+        span(1, 2, Some(1), "generate_content", &gemini(100)),
+        span(1, 3, Some(2), "generate_content", &gemini(100)),
+    );
+    let usage = "g-1,2025-06-12T10:00:04Z,google,gemini-2.5-pro,1000,0,0,0,150,false\n";
+    wd.write("usage.csv", &format!("{HEADER}{usage}"));
+    for (order, files) in [("inner-first", ["a", "b"]), ("outer-first", ["b", "z"])] {
+        wd.write(&format!("{order}/{}.jsonl", files[0]), &c);
+        wd.write(&format!("{order}/{}.jsonl", files[1]), &(a.clone() + &b));
+        let out = format!("out-{order}");
+        wd.run(&[
+            "report",
+            "--spans",
+            order,
+            "--usage",
+            "usage.csv",
+            "--out",
+            &out,
+            "--quiet",
+        ]);
+        let tenants = wd.read(&format!("{out}/by_tenant.csv"));
+        assert!(
+            row(&tenants, "acme").starts_with("acme,1,"),
+            "{order}: {tenants}"
+        );
+    }
 }

@@ -56,6 +56,11 @@ fn a_bucket_crossing_into_the_next_month_is_billed_in_the_month_it_starts() {
              (2028-01-31 to 2028-02-01): each is counted whole in the month it starts in"
         );
         assert!(stderr.contains(&warning), "{stderr}");
+        let summary = wd.read(&format!("{month}/summary.json"));
+        assert!(
+            summary.contains("usage line(s) across the edge"),
+            "{summary}"
+        );
     }
 }
 

@@ -39,6 +39,7 @@ pub fn run(config: &ReconcileConfig) -> Result<Outcome> {
     let mut summary = intake.summary(&usage.pricing, usage.period, totals);
     checks.summarise(&mut summary);
     summary.failed_gates = checks.failed();
+    summary.warnings = checks.warnings.clone();
     // Nothing compared is no pass: a mistyped --period, or the month's
     // exports not landed yet.
     if summary.counts.usage_records == 0 {

@@ -26,7 +26,7 @@ pub fn check(
     usage: &Usage,
     intake: &mut Intake,
 ) -> Result<(Checks, Option<Vec<Cost>>)> {
-    let (invoice, mut cut_short) = read_invoices(config, usage, intake)?;
+    let (invoice, mut cut_short, warnings) = read_invoices(config, usage, intake)?;
     let (provider_usage, reports_cut) = read_provider_usage(&config.provider_usage, usage, intake)?;
     let names = Names::new(&usage.records, &usage.pricing, &usage.interner);
     let (records, costs, table) = (&usage.records, &usage.costs, &usage.pricing);
@@ -44,21 +44,24 @@ pub fn check(
         coverage,
         min_coverage: config.min_coverage,
         cut_short,
+        warnings,
     };
     Ok((checks, billed))
 }
 
 /// Read every invoice file; lines outside the period are dropped and
 /// counted. Model usage is compared with the usage of the period's UTC days,
-/// so its lines are kept by the day they start on; every other line (credits,
-/// tax, corrections, fixed charges) by the billing period the bill files it
-/// under where it says, since it may be dated in another month.
+/// so its lines are kept by the day they start on, and a line across the
+/// period's edge is warned of; every other line (credits, tax, corrections,
+/// fixed charges) by the billing period the bill files it under where it
+/// says, since it may be dated in another month. Returns the lines, the
+/// bills read without their last page, and the warnings.
 fn read_invoices(
     config: &CheckConfig,
     usage: &Usage,
     intake: &mut Intake,
-) -> Result<(Vec<InvoiceLine>, Vec<String>)> {
-    let mut lines = Vec::new();
+) -> Result<(Vec<InvoiceLine>, Vec<String>, Vec<String>)> {
+    let (mut lines, mut warnings) = (Vec::new(), Vec::new());
     one_rate_per_currency(&config.fx)?;
     let context = invoice::Context::new(&usage.pricing.currency, &config.fx, &usage.pricing);
     let walked = read::expand(
@@ -101,7 +104,7 @@ fn read_invoices(
         not_seen(&mut seen, &text, &path, read.is_empty(), "bill")?;
         let n = read.len() as u64;
         if let Some(period) = usage.period {
-            warn_across_edge(&path, &read, &period);
+            warnings.extend(across_edge(&path, &read, &period));
             read.retain(|line| in_period(line, &period));
             intake.counts.invoice_lines_out_of_period += n - read.len() as u64;
         }
@@ -120,7 +123,7 @@ fn read_invoices(
     manifests.check_complete(&cur_files)?;
     cur_manifest::check_one_version(&cur_files)?;
     let cut_short = report_pages::cut_short(&context.pages.take(), days(usage));
-    Ok((lines, cut_short))
+    Ok((lines, cut_short, warnings))
 }
 
 /// Why a bill file is passed over: an AWS file of another version than a
@@ -214,7 +217,7 @@ fn content_sha(text: &str) -> crate::manifest::Sha {
 /// line over two months): each is counted whole in the month it starts in
 /// (never in both), so usage on the other side of the edge shows as a
 /// drift, which is not a wrong rate.
-fn warn_across_edge(path: &Path, lines: &[InvoiceLine], period: &Period) {
+fn across_edge(path: &Path, lines: &[InvoiceLine], period: &Period) -> Option<String> {
     let across: Vec<String> = (lines.iter())
         .filter(|line| matches!(line.charge, Charge::Usage | Charge::Unmapped))
         .filter_map(|line| line.covers.map(|covers| (line, covers)))
@@ -224,16 +227,15 @@ fn warn_across_edge(path: &Path, lines: &[InvoiceLine], period: &Period) {
             format!("line {at} ({first} to {last})")
         })
         .collect();
-    if let Some(first) = across.first() {
-        crate::stderr_line!(
-            "tokenledger: warning: {}: {} usage line(s) across the edge of {period}, the first \
-             {first}: each is counted whole in the month it starts in, so usage on the other \
-             side shows as a drift, not a wrong rate; export the bill by UTC day (cost report \
-             buckets from UTC midnight) or by month",
-            crate::terminal::escape(&path.display().to_string()),
-            across.len()
-        );
-    }
+    let first = across.first()?;
+    Some(format!(
+        "{}: {} usage line(s) across the edge of {period}, the first {first}: each is counted \
+         whole in the month it starts in, so usage on the other side shows as a drift, not a \
+         wrong rate; export the bill by UTC day (cost report buckets from UTC midnight) or by \
+         month",
+        path.display(),
+        across.len()
+    ))
 }
 
 fn in_period(line: &InvoiceLine, period: &Period) -> bool {

@@ -431,6 +431,7 @@ impl Month {
         }
         failed.extend(verdict.failed);
         let mut warnings = verdict.warnings;
+        warnings.extend(self.checks.warnings.iter().cloned());
         match self.twins() {
             Some((true, message)) => failed.push(message),
             Some((false, message)) => warnings.push(message),
