@@ -2,7 +2,8 @@
 //! as delivered to S3 or CloudWatch: JSON lines, usually gzipped.
 //!
 //! `input.inputTokenCount` excludes the cache reads and writes, which are
-//! counted apart: a write is a 5-minute one (Bedrock's default) unless the
+//! counted apart (where a record leaves them out, its response body's
+//! counts; stated in both, they must agree): a write is a 5-minute one (Bedrock's default) unless the
 //! response body counts it as a 1-hour one: Claude's `usage.cache_creation`
 //! (a streamed response's `message_start` chunk's) in
 //! `ephemeral_1h_input_tokens`, the Converse API's `usage.cacheDetails` in
@@ -113,6 +114,12 @@ struct BodyUsage {
     cache_creation: Option<CacheCreation>,
     #[serde(rename = "cacheDetails")]
     cache_details: Option<Vec<CacheDetail>>,
+    /// The cache reads and writes as the body counts them: Claude's
+    /// names, or the Converse API's.
+    #[serde(alias = "cacheReadInputTokens")]
+    cache_read_input_tokens: Option<serde_json::Value>,
+    #[serde(alias = "cacheWriteInputTokens")]
+    cache_creation_input_tokens: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -205,11 +212,32 @@ pub fn parse(
         }
         _ => None,
     };
-    let writes = json_count(
-        log.input.cache_write_input_token_count.as_ref(),
-        "cacheWriteInputTokenCount",
-    )?;
     let usage = body.as_ref().and_then(|b| b.usage.as_ref());
+    let body_count = |pick: fn(&BodyUsage) -> Option<&serde_json::Value>, name| {
+        json_count(usage.and_then(pick), name)
+    };
+    let (reads, writes) = (
+        agreed(
+            (
+                &log.input.cache_read_input_token_count,
+                "cacheReadInputTokenCount",
+            ),
+            body_count(
+                |u| u.cache_read_input_tokens.as_ref(),
+                "usage.cache_read_input_tokens",
+            )?,
+        )?,
+        agreed(
+            (
+                &log.input.cache_write_input_token_count,
+                "cacheWriteInputTokenCount",
+            ),
+            body_count(
+                |u| u.cache_creation_input_tokens.as_ref(),
+                "usage.cache_creation_input_tokens",
+            )?,
+        )?,
+    );
     let hour_writes = match usage {
         Some(usage) => usage.hour_writes(writes)?.unwrap_or(0),
         None => 0,
@@ -219,7 +247,7 @@ pub fn parse(
     if request_id.is_empty() {
         return Err(("missing-request-id", "requestId is empty".into()));
     }
-    let tokens = tokens_of(&log, (writes.unwrap_or(0), hour_writes))?;
+    let tokens = tokens_of(&log, reads, (writes.unwrap_or(0), hour_writes))?;
     let (id, alt) = match message_id {
         Some(msg) => (msg, Some(request_id)),
         None => (request_id, None),
@@ -256,11 +284,29 @@ pub fn parse(
     }))
 }
 
-/// The record's five counts: its cache `writes` (as read where the body
-/// is checked against them) split by duration, `hour_writes` as the
-/// response body counts them.
+/// A cache count as the record states it (`input.cache…TokenCount`), else
+/// as its response body counts it (a log written before Bedrock stated
+/// cache counts: read as 0, the cached tokens were priced at $0); stated
+/// in both, the two must agree.
+fn agreed(
+    (stated, name): (&Option<serde_json::Value>, &str),
+    in_body: Option<u64>,
+) -> Result<Option<u64>, RowError> {
+    match (json_count(stated.as_ref(), name)?, in_body) {
+        (Some(a), Some(b)) if a != b => Err((
+            "bad-token-count",
+            format!("{name} is {a}, the response body's usage counts {b}"),
+        )),
+        (stated, in_body) => Ok(stated.or(in_body)),
+    }
+}
+
+/// The record's five counts: its cache `reads`, and its `writes` split by
+/// duration, `hour_writes` as the response body counts them (each as
+/// [`agreed`] with the body).
 fn tokens_of(
     log: &Invocation,
+    reads: Option<u64>,
     (writes, hour_writes): (u64, u64),
 ) -> Result<crate::model::Tokens, RowError> {
     let counted = |value: &Option<serde_json::Value>, name| json_count(value.as_ref(), name);
@@ -275,11 +321,7 @@ fn tokens_of(
         ),
     )?;
     // An absent count is 0 (json_count checks the range).
-    let named = |value, name| counted(value, name).map(|n| n.unwrap_or(0));
-    let reads = named(
-        &log.input.cache_read_input_token_count,
-        "cacheReadInputTokenCount",
-    )?;
+    let reads = reads.unwrap_or(0);
     if hour_writes > writes {
         return Err((
             "bad-token-count",
@@ -362,5 +404,30 @@ mod tests {
         );
         let app = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/a1b2c3";
         assert_eq!(model_of(app), app);
+    }
+
+    /// A log that states no cache counts (written before Bedrock stated
+    /// them) takes its body's: they were read as 0, the cached tokens
+    /// priced at $0. Stated in both, the two must agree.
+    #[test]
+    fn cache_counts_the_record_leaves_out_are_read_from_its_body() {
+        let record = |stated: &str| {
+            format!(
+                r#"{{"schemaType":"ModelInvocationLog","timestamp":"2025-06-12T08:00:00Z","requestId":"r-1","modelId":"anthropic.claude-3-haiku-20240307-v1:0","input":{{"inputTokenCount":1200{stated}}},"output":{{"outputTokenCount":300,"outputBodyJson":{{"id":"msg_1","usage":{{"input_tokens":1200,"output_tokens":300,"cache_read_input_tokens":4000,"cache_creation_input_tokens":800}}}}}}}}"#
+            )
+        };
+        let mut interner = Interner::default();
+        let read = parse(&record(""), 0, 1, &mut interner).unwrap().unwrap();
+        let tokens = read.record.tokens;
+        assert_eq!(tokens.get(TokenType::CacheRead), 4000);
+        assert_eq!(tokens.get(TokenType::CacheWrite5m), 800);
+        let both = r#","cacheReadInputTokenCount":4000,"cacheWriteInputTokenCount":800"#;
+        assert!(parse(&record(both), 0, 1, &mut interner).is_ok());
+        let differ = r#","cacheReadInputTokenCount":3000"#;
+        let Err((kind, why)) = parse(&record(differ), 0, 1, &mut interner) else {
+            panic!("a count the body contradicts was read");
+        };
+        assert_eq!(kind, "bad-token-count");
+        assert!(why.contains("cacheReadInputTokenCount is 3000"), "{why}");
     }
 }
