@@ -115,6 +115,10 @@ fn growth_above_the_limit_exits_one() {
          more than --fail-on-growth 25 %\n"
     );
     wd.run(&["diff", "june", "july", "--fail-on-growth", "500", "--quiet"]);
+    // A limit too large to multiply by the total is beyond any growth (it
+    // overflowed: a panic).
+    let huge = "20000000000000000000000000000";
+    wd.run(&["diff", "june", "july", "--fail-on-growth", huge, "--quiet"]);
     // Shrinking never fails the gate.
     wd.run(&["diff", "may", "june", "--fail-on-growth", "0", "--quiet"]);
     // The months the wrong way round are an error, not a negative change.
@@ -488,5 +492,56 @@ fn a_step_factor_is_written_with_two_places() {
         changes.contains("\nmodel,gpt-test,up,requests,2025-06-11,10,20,1,3,")
             && changes.contains(",3.00\n"),
         "{changes}"
+    );
+}
+
+#[test]
+fn a_rate_corrected_between_the_runs_is_warned_of_and_time_of_day_named() {
+    // May run with a table whose input rate was wrong ($3), June with the
+    // corrected one ($4, the same since January): the correction is all
+    // price effect, and is said. A table that prices by time of day where
+    // the other does not cannot reprice: said, not "no entry".
+    let wd = Workdir::handmade("corrected-rate");
+    let table = |input: &str, hours: &str| {
+        format!(
+            "version = \"t\"\ncurrency = \"USD\"\n\n[[model]]\nprovider = \"deepseek\"\nmatch = [\"deepseek-x\"]\n\
+             effective_from = 2025-01-01\ninput = {input}\noutput = 15\ncache_read = 0.3\ncache_write_5m = 3\ncache_write_1h = 3\n{hours}"
+        )
+    };
+    let peak = "[[model.hours]]\nfrom = \"00:30\"\nto = \"16:30\"\ninput = 3\noutput = 15\ncache_read = 0.3\ncache_write_5m = 3\ncache_write_1h = 3\n";
+    wd.write("may.toml", &table("3", ""));
+    wd.write("june.toml", &table("4", ""));
+    wd.write("hours.toml", &table("2", peak));
+    let header = "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch\n";
+    for (out, table, day) in [
+        ("may", "may", "2025-05-10"),
+        ("june", "june", "2025-06-10"),
+        ("may-by-hours", "hours", "2025-05-10"),
+    ] {
+        let usage =
+            format!("{header}{out}-1,{day}T08:00:00Z,deepseek,deepseek-x,1000000,0,0,0,0,false\n");
+        wd.write(&format!("{out}.csv"), &usage);
+        let (usage, pricing) = (format!("{out}.csv"), format!("{table}.toml"));
+        let args = [
+            "report",
+            "--spans",
+            "spans",
+            "--usage",
+            &usage,
+            "--pricing",
+            &pricing,
+        ];
+        wd.run(&[&args[..], &["--min-match", "0", "--quiet", "--out", out]].concat());
+    }
+    let out = wd.output(&["diff", "may", "june"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("1 of 2025-05's ledger lines cost $4.000000 by june's pricing.toml, not the $3.000000 they were priced at: a rate was corrected"),
+        "{stderr}"
+    );
+    let stdout = wd.run(&["diff", "may-by-hours", "june"]);
+    assert!(
+        stdout.contains("its time-of-day windows differ between the two tables"),
+        "{stdout}"
     );
 }

@@ -53,7 +53,15 @@ pub fn run(config: &DiffConfig) -> Result<Outcome> {
         let (prev, delta) = (total.prev.to_decimal(), total.delta().to_decimal());
         match prev.is_zero() {
             true => total.cur.0 > 0,
-            false => delta * Decimal::ONE_HUNDRED > limit * prev,
+            // A limit too large to multiply is beyond any growth.
+            false => match (
+                limit.checked_mul(prev),
+                delta.checked_mul(Decimal::ONE_HUNDRED),
+            ) {
+                (Some(allowed), Some(grown)) => grown > allowed,
+                (Some(_), None) => delta > Decimal::ZERO,
+                (None, _) => false,
+            },
         }
     };
     let failed = config

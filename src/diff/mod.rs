@@ -23,7 +23,8 @@ use crate::dimension::Dimension;
 use crate::error::{Error, Result};
 use crate::model::GLOBAL;
 use crate::money::{apportion, apportion_beside, ratio, Micros};
-use crate::price::{PriceEntry, Qualifiers, FREE_SUFFIX};
+use crate::pipeline::config::Period;
+use crate::price::{PriceEntry, PriceTable, Qualifiers, FREE_SUFFIX};
 use saved::{unit_size, Charged, Line, Saved};
 
 pub use saved::StepChange;
@@ -109,6 +110,11 @@ pub struct Unpriced {
     pub lines: u64,
     /// Their cost this month, counted as volume.
     pub cost: Decimal,
+    /// The model's time-of-day windows differ between the two tables (a
+    /// flat price after peak and off-peak hours, windows moved): the
+    /// ledger keeps no hour to reprice by, so a price change hides in the
+    /// volume.
+    pub by_hours: bool,
 }
 
 /// The comparison of two months.
@@ -202,8 +208,9 @@ pub fn diff(prev: &Path, cur: &Path) -> Result<Diff> {
     let (prev_saved, cur_saved) = (Saved::open(prev)?, Saved::open(cur)?);
     one_currency((prev, &prev_saved), (cur, &cur_saved))?;
     let table = prev_saved.pricing()?;
+    let cur_table = cur_saved.pricing()?;
     // The prompt bounds this month's ledger was written with.
-    let bounds = cur_saved.pricing()?.prompt_bounds();
+    let bounds = cur_table.prompt_bounds();
     let (prev_month, cur_month) = (prev_saved.period, cur_saved.period);
     if prev_month.first_day() > cur_month.first_day() {
         return Err(Error::fatal(format!(
@@ -216,7 +223,9 @@ pub fn diff(prev: &Path, cur: &Path) -> Result<Diff> {
     let rates_on = prev_month.last_day();
     let mut sums: Vec<BTreeMap<String, Sums>> = vec![BTreeMap::new(); DIMENSIONS.len()];
     let mut totals = Sums::default();
+    let mut corrected = Corrected::new(&cur_table, table.prompt_bounds());
     prev_saved.lines(|line| {
+        corrected.check(&line);
         for (dimension, value) in sums.iter_mut().zip(line.values) {
             let s = dimension.entry(value).or_default();
             s.prev += line.cost;
@@ -225,11 +234,10 @@ pub fn diff(prev: &Path, cur: &Path) -> Result<Diff> {
         totals.prev += line.cost;
         Ok(())
     })?;
-    let mut unpriced: BTreeMap<(String, String), (u64, Decimal)> = BTreeMap::new();
+    let mut unpriced: BTreeMap<(String, String), (u64, Decimal, bool)> = BTreeMap::new();
     cur_saved.lines(|line| {
-        let repriced = table
-            .find_priced(&line.provider, &line.model, rates_on)
-            .and_then(|(entry, global)| reprice(entry, &line, &bounds, global));
+        let found = table.find_priced(&line.provider, &line.model, rates_on);
+        let repriced = found.and_then(|(entry, global)| reprice(entry, &line, &bounds, global));
         let repriced = match repriced {
             Some(cost) => cost,
             None => {
@@ -238,6 +246,10 @@ pub fn diff(prev: &Path, cur: &Path) -> Result<Diff> {
                     .or_default();
                 u.0 += 1;
                 u.1 += line.cost;
+                let by_hours = |(entry, _): (&PriceEntry, bool)| {
+                    !entry.hours.is_empty() || line.hours.is_some()
+                };
+                u.2 |= found.is_some_and(by_hours);
                 line.cost
             }
         };
@@ -269,12 +281,73 @@ pub fn diff(prev: &Path, cur: &Path) -> Result<Diff> {
         total,
         dimensions,
         changes: cur_saved.changes()?,
-        warnings: warnings(&[(prev, &prev_saved), (cur, &cur_saved)]),
+        warnings: (warnings(&[(prev, &prev_saved), (cur, &cur_saved)]).into_iter())
+            .chain(corrected.warning(prev_month, cur))
+            .collect(),
         unpriced: unpriced
             .into_iter()
-            .map(|(model, (lines, cost))| Unpriced { model, lines, cost })
+            .map(|(model, (lines, cost, by_hours))| Unpriced {
+                model,
+                lines,
+                cost,
+                by_hours,
+            })
             .collect(),
     })
+}
+
+/// The previous month's lines priced again by this month's table, at
+/// each line's own day: where that differs from what they were priced at,
+/// a rate was corrected between the two runs (an effective date, a rate
+/// the table had wrong), and the correction shows as a price effect.
+struct Corrected<'a> {
+    table: &'a PriceTable,
+    /// The prompt bounds the previous ledger was written with.
+    bounds: Vec<u64>,
+    lines: u64,
+    priced: Decimal,
+    again: Decimal,
+}
+
+impl<'a> Corrected<'a> {
+    fn new(table: &'a PriceTable, bounds: Vec<u64>) -> Self {
+        let zero = Decimal::ZERO;
+        Corrected {
+            table,
+            bounds,
+            lines: 0,
+            priced: zero,
+            again: zero,
+        }
+    }
+
+    /// Price `line` again (a line this table cannot price tells nothing).
+    fn check(&mut self, line: &Line) {
+        let again = (self
+            .table
+            .find_priced(&line.provider, &line.model, line.day))
+        .and_then(|(entry, global)| reprice(entry, line, &self.bounds, global));
+        if let Some(again) = again.filter(|&again| again != line.cost) {
+            self.lines += 1;
+            self.priced += line.cost;
+            self.again += again;
+        }
+    }
+
+    fn warning(&self, prev_month: Period, cur: &Path) -> Option<String> {
+        (self.lines > 0).then(|| {
+            format!(
+                "{} of {prev_month}'s ledger lines cost ${} by {}'s pricing.toml, not the ${} \
+                 they were priced at: a rate was corrected between the two runs, and the \
+                 correction shows as a price effect (report {prev_month} again with this \
+                 month's table to compare like with like)",
+                self.lines,
+                Micros::round(self.again),
+                cur.display(),
+                Micros::round(self.priced)
+            )
+        })
+    }
 }
 
 /// A warning for each month to date compared (its volume is part of a

@@ -143,9 +143,17 @@ pub fn terminal(diff: &Diff) -> String {
         }
     }
     for u in &diff.unpriced {
+        let why = match u.by_hours {
+            true => {
+                "its time-of-day windows differ between the two tables (peak and off-peak \
+                     hours, or none), and the ledger keeps no hour to reprice by: a price change \
+                     between them hides in the volume"
+            }
+            false => "no entry, or none for their tier, region, speed, charge or prompt size",
+        };
         text += &format!(
-            "{}'s table cannot reprice {} {} ({} ledger lines, ${} this month: no entry, or none for \
-             their tier, region, speed, charge or prompt size): counted as volume\n",
+            "{}'s table cannot reprice {} {} ({} ledger lines, ${} this month: {why}): counted \
+             as volume\n",
             diff.prev_month,
             escape(&u.model.0),
             escape(&u.model.1),
