@@ -234,25 +234,9 @@ pub fn diff(prev: &Path, cur: &Path) -> Result<Diff> {
         totals.prev += line.cost;
         Ok(())
     })?;
-    let mut unpriced: BTreeMap<(String, String), (u64, Decimal, bool)> = BTreeMap::new();
+    let mut unpriced: BTreeMap<(String, String), Unpriced> = BTreeMap::new();
     cur_saved.lines(|line| {
-        let found = table.find_priced(&line.provider, &line.model, rates_on);
-        let repriced = found.and_then(|(entry, global)| reprice(entry, &line, &bounds, global));
-        let repriced = match repriced {
-            Some(cost) => cost,
-            None => {
-                let u = unpriced
-                    .entry((line.provider.clone(), line.model.clone()))
-                    .or_default();
-                u.0 += 1;
-                u.1 += line.cost;
-                let by_hours = |(entry, _): (&PriceEntry, bool)| {
-                    !entry.hours.is_empty() || line.hours.is_some()
-                };
-                u.2 |= found.is_some_and(by_hours);
-                line.cost
-            }
-        };
+        let repriced = repriced_or_listed(&table, &line, (rates_on, &bounds), &mut unpriced);
         for (dimension, value) in sums.iter_mut().zip(line.values) {
             let s = dimension.entry(value).or_default();
             s.cur += line.cost;
@@ -284,16 +268,36 @@ pub fn diff(prev: &Path, cur: &Path) -> Result<Diff> {
         warnings: (warnings(&[(prev, &prev_saved), (cur, &cur_saved)]).into_iter())
             .chain(corrected.warning(prev_month, cur))
             .collect(),
-        unpriced: unpriced
-            .into_iter()
-            .map(|(model, (lines, cost, by_hours))| Unpriced {
-                model,
-                lines,
-                cost,
-                by_hours,
-            })
-            .collect(),
+        unpriced: unpriced.into_values().collect(),
     })
+}
+
+/// `line` at `table`'s rates on `rates_on` (`bounds`: the prompt bounds
+/// its ledger was written with); a line the table cannot price is all
+/// volume (its own cost), and is listed in `unpriced`.
+fn repriced_or_listed(
+    table: &PriceTable,
+    line: &Line,
+    (rates_on, bounds): (NaiveDate, &[u64]),
+    unpriced: &mut BTreeMap<(String, String), Unpriced>,
+) -> Decimal {
+    let found = table.find_priced(&line.provider, &line.model, rates_on);
+    if let Some(cost) = found.and_then(|(entry, global)| reprice(entry, line, bounds, global)) {
+        return cost;
+    }
+    let model = (line.provider.clone(), line.model.clone());
+    let u = unpriced.entry(model.clone()).or_insert(Unpriced {
+        model,
+        lines: 0,
+        cost: Decimal::ZERO,
+        by_hours: false,
+    });
+    u.lines += 1;
+    u.cost += line.cost;
+    let by_hours =
+        |(entry, _): (&PriceEntry, bool)| !entry.hours.is_empty() || line.hours.is_some();
+    u.by_hours |= found.is_some_and(by_hours);
+    line.cost
 }
 
 /// The previous month's lines priced again by this month's table, at

@@ -142,6 +142,14 @@ pub fn terminal(diff: &Diff) -> String {
             text += &format!("  {}\n", step_change(change));
         }
     }
+    text += &unpriced(diff);
+    text
+}
+
+/// The lines the previous month's table cannot reprice, one sentence per
+/// model, each saying why.
+fn unpriced(diff: &Diff) -> String {
+    let mut text = String::new();
     for u in &diff.unpriced {
         let why = match u.by_hours {
             true => {

@@ -213,41 +213,13 @@ pub fn parse(
         _ => None,
     };
     let usage = body.as_ref().and_then(|b| b.usage.as_ref());
-    let body_count = |pick: fn(&BodyUsage) -> Option<&serde_json::Value>, name| {
-        json_count(usage.and_then(pick), name)
-    };
-    let (reads, writes) = (
-        agreed(
-            (
-                &log.input.cache_read_input_token_count,
-                "cacheReadInputTokenCount",
-            ),
-            body_count(
-                |u| u.cache_read_input_tokens.as_ref(),
-                "usage.cache_read_input_tokens",
-            )?,
-        )?,
-        agreed(
-            (
-                &log.input.cache_write_input_token_count,
-                "cacheWriteInputTokenCount",
-            ),
-            body_count(
-                |u| u.cache_creation_input_tokens.as_ref(),
-                "usage.cache_creation_input_tokens",
-            )?,
-        )?,
-    );
-    let hour_writes = match usage {
-        Some(usage) => usage.hour_writes(writes)?.unwrap_or(0),
-        None => 0,
-    };
+    let (reads, writes, hour_writes) = cache_counts(&log.input, usage)?;
     let message_id = body.and_then(|b| b.id).filter(|id| !id.is_empty());
     let request_id = log.request_id.trim().to_string();
     if request_id.is_empty() {
         return Err(("missing-request-id", "requestId is empty".into()));
     }
-    let tokens = tokens_of(&log, reads, (writes.unwrap_or(0), hour_writes))?;
+    let tokens = tokens_of(&log, reads, (writes, hour_writes))?;
     let (id, alt) = match message_id {
         Some(msg) => (msg, Some(request_id)),
         None => (request_id, None),
@@ -284,6 +256,39 @@ pub fn parse(
     }))
 }
 
+/// The record's cache reads, cache writes and the 1-hour writes among
+/// them, each [`agreed`] with the response body's `usage`.
+fn cache_counts(input: &Input, usage: Option<&BodyUsage>) -> Result<(u64, u64, u64), RowError> {
+    let body_count = |pick: fn(&BodyUsage) -> Option<&serde_json::Value>, name| {
+        json_count(usage.and_then(pick), name)
+    };
+    let reads = agreed(
+        (
+            &input.cache_read_input_token_count,
+            "cacheReadInputTokenCount",
+        ),
+        body_count(
+            |u| u.cache_read_input_tokens.as_ref(),
+            "usage.cache_read_input_tokens",
+        )?,
+    )?;
+    let writes = agreed(
+        (
+            &input.cache_write_input_token_count,
+            "cacheWriteInputTokenCount",
+        ),
+        body_count(
+            |u| u.cache_creation_input_tokens.as_ref(),
+            "usage.cache_creation_input_tokens",
+        )?,
+    )?;
+    let hour_writes = match usage {
+        Some(usage) => usage.hour_writes(writes)?.unwrap_or(0),
+        None => 0,
+    };
+    Ok((reads.unwrap_or(0), writes.unwrap_or(0), hour_writes))
+}
+
 /// A cache count as the record states it (`input.cache…TokenCount`), else
 /// as its response body counts it (a log written before Bedrock stated
 /// cache counts: read as 0, the cached tokens were priced at $0); stated
@@ -306,7 +311,7 @@ fn agreed(
 /// [`agreed`] with the body).
 fn tokens_of(
     log: &Invocation,
-    reads: Option<u64>,
+    reads: u64,
     (writes, hour_writes): (u64, u64),
 ) -> Result<crate::model::Tokens, RowError> {
     let counted = |value: &Option<serde_json::Value>, name| json_count(value.as_ref(), name);
@@ -320,8 +325,6 @@ fn tokens_of(
             "output.outputTokenCount",
         ),
     )?;
-    // An absent count is 0 (json_count checks the range).
-    let reads = reads.unwrap_or(0);
     if hour_writes > writes {
         return Err((
             "bad-token-count",
