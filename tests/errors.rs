@@ -37,6 +37,28 @@ fn unpriced_models_are_listed_never_zero() {
 }
 
 #[test]
+fn a_record_costing_more_than_a_bill_line_can_is_refused_not_overflowed() {
+    // Each count and rate is within its bound; their product ($1e12 and a
+    // bit) is more than one record can cost: the month's sums overflowed
+    // into a "conservation bug" or a forecast silently cut.
+    let row = "r-1,2025-06-03T10:00:00Z,anthropic,claude-test-1,1,0,0,0,1000000000000,false\n";
+    let wd = fleet("too-costly", Some(row));
+    let table = wd.read("pricing.toml");
+    wd.write(
+        "pricing.toml",
+        &table.replacen("output = 15.00\n", "output = 1000000\n", 1),
+    );
+    let stderr = wd.fail(&REPORT, 2);
+    assert!(
+        stderr.contains(
+            "anthropic claude-test-1: a cost over 1000000000000 for one record (a count or a rate \
+             in another unit?) for 1 record(s) on 2025-06-03; first request_id r-1 (usage.csv:2)"
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn batch_request_without_a_batch_rate_is_unpriced() {
     let wd = fleet(
         "nobatch",

@@ -26,7 +26,7 @@
 //! a wider interval, not a shifted one.
 
 use chrono::{Datelike, NaiveDate};
-use rust_decimal::prelude::FromPrimitive;
+use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
 use rust_decimal::Decimal;
 
 use super::daily::{floats, mad, median, Series};
@@ -161,12 +161,15 @@ fn one(
     let mtd: Decimal = days.iter().sum();
     let mut all = floats(days);
     let (x, today) = match (open, all.split_last()) {
-        (Some(_), Some((&today, before))) if !before.is_empty() => (before, Some(today)),
-        // The month's only day, not over: its rate so far.
-        (Some(gone), Some((&today, _))) => {
-            all[0] = today / gone;
+        // The value's first spend of the month, not over (the month's only
+        // day, or days of none before it): its rate so far is a day of
+        // its data, as a whole day's would be.
+        (Some(gone), Some((&today, before))) if before.iter().all(|v| *v == 0.0) => {
+            let last = all.len() - 1;
+            all[last] = today / gone;
             (&all[..], Some(today))
         }
+        (Some(_), Some((&today, before))) => (before, Some(today)),
         _ => (&all[..], None),
     };
     // A value's days before its first spend of the month are not its data
@@ -188,9 +191,13 @@ fn one(
     let half = 2.0 * (left * spread * spread + (left * 1.2533 * spread / k.sqrt()).powi(2)).sqrt();
     let mtd_f = floats(&[mtd])[0];
     let ahead = (rate * whole_days + today_ahead).max(0.0);
-    // The month to date exact, the estimate of the days left added: at the
-    // month's last day, the forecast is what was spent.
-    let point = mtd + Decimal::from_f64(ahead).unwrap_or_default();
+    // The month to date exact, the estimate of the days left added (in
+    // decimals, as the day the budget is crossed is found): at the month's
+    // last day, the forecast is what was spent.
+    let decimal = |v: f64| Decimal::from_f64(v).unwrap_or_default();
+    let (rate_d, today_d) = (decimal(rate), decimal(today_ahead));
+    let days_left = Decimal::from((month_end - as_of).num_days().max(0));
+    let point = mtd + (rate_d * days_left + today_d).max(Decimal::ZERO);
     let money = |v: f64| Micros::round(Decimal::from_f64(v.max(0.0)).unwrap_or_default());
     let rounded = Micros::round(point);
     let forecast = (
@@ -201,7 +208,7 @@ fn one(
     let pct = budget
         .filter(|b| !b.is_zero())
         .map(|b| (point * Decimal::ONE_HUNDRED / b).round_dp(2));
-    let rate_and_today = (rate, today_ahead);
+    let rate_and_today = (rate_d, today_d);
     let exceeds_on = budget.and_then(|b| {
         crossing(
             days,
@@ -252,7 +259,7 @@ fn crossing(
     days: &[Decimal],
     start: NaiveDate,
     budget: Decimal,
-    (rate, today_ahead): (f64, f64),
+    (rate, today_ahead): (Decimal, Decimal),
     as_of: NaiveDate,
     end: NaiveDate,
 ) -> Option<NaiveDate> {
@@ -263,14 +270,23 @@ fn crossing(
             return start.checked_add_days(chrono::Days::new(i as u64));
         }
     }
-    let short = floats(&[budget - total])[0];
-    if short <= today_ahead {
+    let short = budget - total - today_ahead;
+    if short <= Decimal::ZERO {
         return Some(as_of);
     }
-    if rate <= 0.0 {
+    if rate <= Decimal::ZERO {
         return None;
     }
-    let more = (((short - today_ahead) / rate).ceil() as u64).max(1);
+    // The fewest whole days at the run-rate that reach the budget, exactly
+    // as the forecast adds them (a quotient rounded in its 28th digit moved
+    // one day: 2.1 / 0.7 in floating point is 3.0000000000000004).
+    let mut more = (short.checked_div(rate)?.ceil()).to_u64()?.max(1);
+    while rate * Decimal::from(more) < short {
+        more += 1;
+    }
+    while more > 1 && rate * Decimal::from(more - 1) >= short {
+        more -= 1;
+    }
     as_of
         .checked_add_days(chrono::Days::new(more))
         .filter(|d| *d <= end)
@@ -418,5 +434,29 @@ mod tests {
             f.forecast.1 < f.forecast.0 && f.forecast.0 < f.forecast.2,
             "{f:?}"
         );
+    }
+
+    #[test]
+    fn a_first_spend_today_has_an_interval_and_a_crossing_is_found_exactly() {
+        let day = |d| NaiveDate::from_ymd_opt(2025, 4, d).unwrap();
+        let series = |cost: Vec<Decimal>| Series {
+            dimension: "tenant",
+            value: "t".into(),
+            requests: vec![1; cost.len()],
+            cost,
+        };
+        // A first spend at noon of a day not over: its days of none before
+        // gave a run-rate and a spread of 0, a one-point interval.
+        let new = series(vec![Decimal::ZERO, Decimal::ZERO, Decimal::ONE]);
+        let f = one(&new, day(1), (day(3), Some(0.5)), day(30), None).0;
+        assert!(f.forecast.0 < f.forecast.2, "{f:?}");
+        // $0.70 a day to the 27th: $21 on the 30th. In floating point
+        // 2.1 / 0.7 is 3.0000000000000004, a fourth day past the month's
+        // end: forecast over its $21 budget, crossing on no day.
+        let steady = series(vec![Decimal::new(7, 1); 27]);
+        let budget = Some(Decimal::from(21));
+        let f = one(&steady, day(1), (day(27), None), day(30), budget).0;
+        assert!(f.over(), "{f:?}");
+        assert_eq!(f.exceeds_on, Some(day(30)));
     }
 }

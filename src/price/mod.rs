@@ -31,7 +31,7 @@ pub use allowances::apply_allowances;
 pub use bill_names::BillName;
 pub use entry::{
     per_million, Allowance, Hours, LongContext, PriceEntry, Qualifiers, Rates, TierPrice,
-    TierRates, Unpriced, Window, FREE_SUFFIX,
+    TierRates, Unpriced, Window, FREE_SUFFIX, MAX_RECORD_COST,
 };
 pub use table::Resolver;
 
@@ -363,7 +363,11 @@ pub fn price_each(
                 .cost(&r.tokens, r.modalities(), &qualifiers)
                 .and_then(|cost| {
                     let fees = entry.fees(r.requests(), interner)?;
-                    Ok(Cost { fees, ..cost })
+                    let cost = Cost { fees, ..cost };
+                    match cost.total().abs() > MAX_RECORD_COST {
+                        true => Err(Unpriced::TooCostly),
+                        false => Ok(cost),
+                    }
                 }),
             None => Err(Unpriced::NoPrice),
         };
