@@ -10,31 +10,30 @@ use std::borrow::Cow;
 use std::fmt::Write;
 
 /// Whether `c` must not reach a terminal as is: a control character (C0,
-/// DEL, C1), a bidirectional formatting character, which reorders the
-/// text after it on screen, or one that shows as nothing or as a plain
-/// space (a zero-width space, a byte-order mark, a no-break space, a soft
-/// hyphen, a line separator), so `ac\u{200b}me` over its budget would read
-/// as `acme`. The zero-width joiner stays: emoji are made with it.
+/// DEL, C1), one drawn as nothing ([`invisible`]: bidirectional marks,
+/// which reorder the text after it on screen, zero-width spaces, tags,
+/// variation selectors), or one drawn as a plain space (a no-break space,
+/// a line separator), so `ac\u{200b}me` over its budget would read as
+/// `acme`. The zero-width joiner stays: emoji are made with it.
 fn hidden(c: char) -> bool {
     c.is_control()
-        || matches!(
-            c,
-            '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
-        )
-        || matches!(
-            c,
-            '\u{a0}'
-                | '\u{ad}'
-                | '\u{115f}'
-                | '\u{1160}'
-                | '\u{180e}'
-                | '\u{200b}'
-                | '\u{200c}'
-                | '\u{2028}'
-                | '\u{2029}'
-                | '\u{202f}'
-                | '\u{2060}'..='\u{2064}' | '\u{3164}' | '\u{feff}' | '\u{ffa0}'
-        )
+        || (invisible(c) && c != '\u{200d}')
+        || matches!(c, '\u{a0}' | '\u{2028}' | '\u{2029}' | '\u{202f}')
+}
+
+/// Whether `c` is drawn as nothing: a format character (Unicode category
+/// Cf: soft hyphen, bidirectional marks and isolates, zero-width and
+/// invisible operators, tags, …) or a default-ignorable one (variation
+/// selectors, fillers, the combining grapheme joiner).
+pub fn invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00ad}' | '\u{034f}' | '\u{0600}'..='\u{0605}' | '\u{061c}' | '\u{06dd}'
+        | '\u{070f}' | '\u{0890}'..='\u{0891}' | '\u{08e2}' | '\u{115f}'..='\u{1160}'
+        | '\u{17b4}'..='\u{17b5}' | '\u{180b}'..='\u{180f}' | '\u{200b}'..='\u{200f}'
+        | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{206f}' | '\u{3164}'
+        | '\u{fe00}'..='\u{fe0f}' | '\u{feff}' | '\u{ffa0}' | '\u{fff0}'..='\u{fffb}'
+        | '\u{110bd}' | '\u{110cd}' | '\u{13430}'..='\u{1343f}' | '\u{1bca0}'..='\u{1bca3}'
+        | '\u{1d173}'..='\u{1d17a}' | '\u{e0000}'..='\u{e0fff}')
 }
 
 /// `text` as a terminal may show it: line feeds, tabs and carriage returns
@@ -116,6 +115,12 @@ mod tests {
             "ac\\u{200b}me\\u{a0}\\u{feff}"
         );
         assert_eq!(escape("x\u{7f}"), "x\\x7f");
+        // Tags, variation selectors and the combining grapheme joiner are
+        // drawn as nothing: `ac<tag space>me` read as `acme`.
+        assert_eq!(
+            escape("ac\u{e0020}me\u{fe0f}\u{34f}"),
+            "ac\\u{e0020}me\\u{fe0f}\\u{34f}"
+        );
         assert_eq!(escape_lines("one \u{1b}[2J\ntwo\n"), "one \\x1b[2J\ntwo\n");
     }
 }

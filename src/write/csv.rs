@@ -92,7 +92,7 @@ pub fn neutralise(cell: &str) -> Cow<'_, str> {
     {
         return Cow::Borrowed(cell);
     }
-    let hidden = |c: char| c.is_whitespace() || c.is_control() || invisible(c);
+    let hidden = |c: char| c.is_whitespace() || c.is_control() || crate::terminal::invisible(c);
     let risky = || {
         cell.starts_with(['\t', '\r'])
             || cell
@@ -105,21 +105,6 @@ pub fn neutralise(cell: &str) -> Cow<'_, str> {
     } else {
         Cow::Borrowed(cell)
     }
-}
-
-/// Whether `c` is drawn as nothing: a format character (Unicode category
-/// Cf: soft hyphen, bidirectional marks and isolates, zero-width and
-/// invisible operators, tags, …) or a default-ignorable one (variation
-/// selectors, fillers, the combining grapheme joiner).
-fn invisible(c: char) -> bool {
-    matches!(c,
-        '\u{00ad}' | '\u{034f}' | '\u{0600}'..='\u{0605}' | '\u{061c}' | '\u{06dd}'
-        | '\u{070f}' | '\u{0890}'..='\u{0891}' | '\u{08e2}' | '\u{115f}'..='\u{1160}'
-        | '\u{17b4}'..='\u{17b5}' | '\u{180b}'..='\u{180f}' | '\u{200b}'..='\u{200f}'
-        | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{206f}' | '\u{3164}'
-        | '\u{fe00}'..='\u{fe0f}' | '\u{feff}' | '\u{ffa0}' | '\u{fff0}'..='\u{fffb}'
-        | '\u{110bd}' | '\u{110cd}' | '\u{13430}'..='\u{1343f}' | '\u{1bca0}'..='\u{1bca3}'
-        | '\u{1d173}'..='\u{1d17a}' | '\u{e0000}'..='\u{e0fff}')
 }
 
 /// The value a neutralised cell was written for: [`neutralise`] undone.
