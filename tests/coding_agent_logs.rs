@@ -153,6 +153,17 @@ fn a_value_or_time_otlp_would_not_write_is_a_bad_event() {
             tokens("1", "1"),
             "a request event without event.timestamp or timeUnixNano",
         ),
+        (
+            // A cost that is no amount left reported_cost_usd short.
+            String::new(),
+            format!(
+                "{},{},{}",
+                at("2026-11-03T09:00:00Z"),
+                tokens("1", "1"),
+                value("cost_usd", r#"{"stringValue":"$0.03645"}"#)
+            ),
+            "cost_usd: expected an amount, got \"$0.03645\"",
+        ),
     ];
     let wd = Workdir::new("cc-bad-values");
     for (time, attributes, expected) in &cases {

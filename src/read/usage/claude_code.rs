@@ -114,7 +114,7 @@ fn record(
             labels: labels_of(labels.collect::<Vec<_>>(), interner),
             origin: Origin { file, line },
             rare: Rare {
-                reported_cost_usd: reported_cost(event),
+                reported_cost_usd: reported_cost(event)?,
                 ..Rare::default()
             }
             .boxed(),
@@ -134,16 +134,42 @@ fn provider_of(model: &str) -> &'static str {
 }
 
 /// The event's own cost: `cost_usd_micros` exactly, else `cost_usd` as
-/// written (for comparison only).
-fn reported_cost(event: &Event) -> Option<Decimal> {
-    if let Some(micros) = event.count("cost_usd_micros") {
-        return Some(Decimal::new(i64::try_from(micros).ok()?, 6));
+/// written (for comparison only); none where the event has neither. One
+/// that is no amount is a bad event, as LiteLLM's `spend` is: dropped, it
+/// left `reported_cost_usd` short without a word.
+fn reported_cost(event: &Event) -> Result<Option<Decimal>, RowError> {
+    let bad = |field: &str, value: &Scalar| {
+        let value = match value {
+            Scalar::Text(t) => format!("\"{t}\""),
+            Scalar::Int(i) => i.to_string(),
+            Scalar::Float(f) => f.to_string(),
+            Scalar::Bool(b) => b.to_string(),
+        };
+        (
+            "bad-value",
+            format!("{field}: expected an amount, got {value}"),
+        )
+    };
+    if let Some(raw) = event.raw("cost_usd_micros") {
+        let micros = event
+            .count("cost_usd_micros")
+            .and_then(|m| i64::try_from(m).ok());
+        return match micros {
+            Some(m) => Ok(Some(Decimal::new(m, 6))),
+            None => Err(bad("cost_usd_micros", &raw)),
+        };
     }
-    let text: Cow<str> = match event.raw("cost_usd")? {
-        Scalar::Text(t) => t,
+    let Some(raw) = event.raw("cost_usd") else {
+        return Ok(None);
+    };
+    let text: Cow<str> = match &raw {
+        Scalar::Text(t) => t.clone(),
         Scalar::Float(f) => Cow::Owned(f.to_string()),
         Scalar::Int(i) => Cow::Owned(i.to_string()),
-        Scalar::Bool(_) => return None,
+        Scalar::Bool(_) => return Err(bad("cost_usd", &raw)),
     };
-    crate::money::parse_amount(&text)
+    match crate::money::parse_amount(&text) {
+        Some(amount) => Ok(Some(amount)),
+        None => Err(bad("cost_usd", &raw)),
+    }
 }
