@@ -439,3 +439,38 @@ fn reconcile_with_a_period_of_no_usage_exits_1_not_ok() {
         "{stderr}"
     );
 }
+
+#[test]
+fn twins_at_one_time_are_taken_by_what_they_are_not_by_file_order() {
+    // A gateway's joined record (100,000 input tokens) and two canonical
+    // records no span joined, at one time, of its shape: one its exact
+    // copy ($0.30), one of cache reads ($0.03). The lower file index was
+    // taken, so the gate failed or passed by which file sorted first.
+    let wd = Workdir::new("twins-at-one-time");
+    wd.write("spans.jsonl", "{\"name\":\"chat\",\"trace_id\":\"8a3c60f7d188f8fa79d48a391a778fa6\",\"span_id\":\"0000000000000011\",\"start_time\":\"2025-06-10T09:00:00Z\",\"attributes\":{\"gen_ai.operation.name\":\"chat\",\"gen_ai.system\":\"anthropic\",\"gen_ai.request.model\":\"claude-sonnet-4-20250514\",\"gen_ai.response.id\":\"msg_J\",\"gen_ai.usage.input_tokens\":100000,\"gen_ai.usage.output_tokens\":0,\"tenant.id\":\"acme\"}}\n");
+    wd.write("gw.jsonl", "{\"request_id\":\"msg_J\",\"call_type\":\"acompletion\",\"spend\":0.3,\"total_tokens\":100000,\"prompt_tokens\":100000,\"completion_tokens\":0,\"startTime\":\"2025-06-10T09:00:00\",\"model\":\"claude-sonnet-4-20250514\",\"custom_llm_provider\":\"anthropic\",\"status\":\"success\"}\n");
+    let header = "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch\n";
+    let row = |id: &str, counts: &str| {
+        format!("{header}{id},2025-06-10T09:01:00Z,anthropic,claude-sonnet-4-20250514,{counts},0,0,0,false\n")
+    };
+    let (copy, reads) = (row("L1", "100000,0"), row("L2", "0,100000"));
+    for (dir, x, y) in [("a", &copy, &reads), ("b", &reads, &copy)] {
+        wd.write(&format!("{dir}/x.csv"), x);
+        wd.write(&format!("{dir}/y.csv"), y);
+        let args = [
+            "report",
+            "--spans",
+            "spans.jsonl",
+            "--usage",
+            "gw.jsonl",
+            dir,
+        ];
+        let out = wd.output(&[&args[..], &["--out", &format!("out-{dir}"), "--quiet"]].concat());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{dir}: {stderr}");
+        assert!(
+            stderr.contains("1 usage record(s) no span joined ($0.300000)"),
+            "{dir}: {stderr}"
+        );
+    }
+}

@@ -22,9 +22,10 @@ pub const TWIN_WINDOW_NS: i64 = 300 * 1_000_000_000;
 /// model.
 type Shape = ([u64; 2], u32);
 
-/// Per shape and format, the records no span joined, by time, and the
-/// first of them not yet taken or passed.
-type Lonely<'f> = HashMap<(Shape, &'f str), (Vec<(i64, usize)>, usize)>;
+/// Per shape and format, the records no span joined, by time, then by
+/// their five counts (records at one time are taken by what they are, not
+/// by where they were read), and the first of them not yet taken or passed.
+type Lonely<'f> = HashMap<(Shape, &'f str), (Vec<(i64, [u64; 5], usize)>, usize)>;
 
 /// The pairs (a record no span joined, its twin that joined), each record
 /// in one pair at most: the joined records taken in time order, each the
@@ -56,7 +57,7 @@ pub fn twins(
     for &i in unattributed {
         if let Some(s) = shape(&records[i]) {
             let list = &mut lonely.entry((s, format(&records[i]))).or_default().0;
-            list.push((records[i].timestamp.nanos(), i));
+            list.push((records[i].timestamp.nanos(), records[i].tokens.counts(), i));
         }
     }
     lonely
@@ -75,27 +76,37 @@ pub fn twins(
     joined.sort_unstable();
     let mut pairs = Vec::new();
     for (at, j, s) in joined {
-        let mut earliest: Option<(i64, usize, &str)> = None;
+        // The earliest twin, of any other format: at one time, one whose
+        // five counts are the joined record's, else the one of the least
+        // counts; then of the format first by name.
+        let own = records[j].tokens.counts();
+        let mut earliest: Option<((i64, bool, [u64; 5]), &str, usize)> = None;
         for &kind in kinds.iter().filter(|&&k| k != format(&records[j])) {
             let Some((list, next)) = lonely.get_mut(&(s, kind)) else {
                 continue;
             };
             while list
                 .get(*next)
-                .is_some_and(|&(t, _)| t < at.saturating_sub(TWIN_WINDOW_NS))
+                .is_some_and(|&(t, ..)| t < at.saturating_sub(TWIN_WINDOW_NS))
             {
                 *next += 1;
             }
-            let candidate = list
-                .get(*next)
-                .filter(|&&(t, _)| t <= at.saturating_add(TWIN_WINDOW_NS));
-            if let Some(&(t, i)) =
-                candidate.filter(|&&(t, i)| earliest.is_none_or(|e| (t, i) < (e.0, e.1)))
-            {
-                earliest = Some((t, i, kind));
+            let Some(&(t, ..)) = list.get(*next) else {
+                continue;
+            };
+            let same_time = (*next..list.len()).take_while(|&k| list[k].0 == t);
+            if let Some(k) = same_time.into_iter().find(|&k| list[k].1 == own) {
+                // First among its time, the rest kept in order.
+                list[*next..=k].rotate_right(1);
+            }
+            let (t, counts, i) = list[*next];
+            // Kinds are visited by name: the first of equal rank is kept.
+            let rank = (t, counts != own, counts);
+            if t <= at.saturating_add(TWIN_WINDOW_NS) && earliest.is_none_or(|e| rank < e.0) {
+                earliest = Some((rank, kind, i));
             }
         }
-        if let Some((_, i, kind)) = earliest {
+        if let Some((_, kind, i)) = earliest {
             lonely.get_mut(&(s, kind)).expect("found above").1 += 1;
             pairs.push((i, j));
         }
