@@ -160,27 +160,7 @@ fn one(
     let days = s.cost.get(from..to).unwrap_or(&[]);
     let mtd: Decimal = days.iter().sum();
     let mut all = floats(days);
-    let (x, today) = match (open, all.split_last()) {
-        // The value's first spend of the month, not over (the month's only
-        // day, or days of none before it): its rate so far is a day of
-        // its data, as a whole day's would be.
-        (Some(gone), Some((&today, before))) if before.iter().all(|v| *v == 0.0) => {
-            let last = all.len() - 1;
-            all[last] = today / gone;
-            (&all[..], Some(today))
-        }
-        (Some(_), Some((&today, before))) => (before, Some(today)),
-        _ => (&all[..], None),
-    };
-    // A value's days before its first spend of the month are not its data
-    // (a tenant new on the 8th has no run-rate of 0 from the week before),
-    // once 3 days have passed since it first spent, that day included: one
-    // day's spend (a weekly batch's) is no run-rate either.
-    let first_spend = x.iter().position(|v| *v != 0.0).unwrap_or(x.len());
-    let x = match x.len() - first_spend {
-        3.. => &x[first_spend..],
-        _ => x,
-    };
+    let (x, today) = rate_days(&mut all, open);
     let last = |n: usize| &x[x.len().saturating_sub(n)..];
     let rate = median(last(7));
     let spread = day_spread(last(14), rate);
@@ -232,6 +212,36 @@ fn one(
         point,
     };
     (row, mtd)
+}
+
+/// The days a value's run-rate is taken from (`all`, its month's days to
+/// the as-of day), and the as-of day's spend when it is not over (`open`:
+/// the share of it its records cover).
+fn rate_days(all: &mut [f64], open: Option<f64>) -> (&[f64], Option<f64>) {
+    let n = all.len();
+    let today = open.and_then(|_| all.last().copied());
+    let end = match (open, today) {
+        // The value's first spend of the month, not over (the month's only
+        // day, or days of none before it): its rate so far is a day of
+        // its data, as a whole day's would be.
+        (Some(gone), Some(spent)) if all[..n - 1].iter().all(|v| *v == 0.0) => {
+            all[n - 1] = spent / gone;
+            n
+        }
+        (Some(_), Some(_)) => n - 1,
+        _ => n,
+    };
+    let x = &all[..end];
+    // A value's days before its first spend of the month are not its data
+    // (a tenant new on the 8th has no run-rate of 0 from the week before),
+    // once 3 days have passed since it first spent, that day included: one
+    // day's spend (a weekly batch's) is no run-rate either.
+    let first_spend = x.iter().position(|v| *v != 0.0).unwrap_or(x.len());
+    let x = match x.len() - first_spend {
+        3.. => &x[first_spend..],
+        _ => x,
+    };
+    (x, today)
 }
 
 /// The spread of one day's cost about the run-rate `rate`: the median

@@ -80,29 +80,16 @@ pub fn twins(
         // five counts are the joined record's, else the one of the least
         // counts; then of the format first by name.
         let own = records[j].tokens.counts();
-        let mut earliest: Option<((i64, bool, [u64; 5]), &str, usize)> = None;
+        let mut earliest: Option<(Rank, &str, usize)> = None;
         for &kind in kinds.iter().filter(|&&k| k != format(&records[j])) {
             let Some((list, next)) = lonely.get_mut(&(s, kind)) else {
                 continue;
             };
-            while list
-                .get(*next)
-                .is_some_and(|&(t, ..)| t < at.saturating_sub(TWIN_WINDOW_NS))
-            {
-                *next += 1;
-            }
-            let Some(&(t, ..)) = list.get(*next) else {
+            let Some((rank, i)) = first_untaken(list, next, at, own) else {
                 continue;
             };
-            let same_time = (*next..list.len()).take_while(|&k| list[k].0 == t);
-            if let Some(k) = same_time.into_iter().find(|&k| list[k].1 == own) {
-                // First among its time, the rest kept in order.
-                list[*next..=k].rotate_right(1);
-            }
-            let (t, counts, i) = list[*next];
             // Kinds are visited by name: the first of equal rank is kept.
-            let rank = (t, counts != own, counts);
-            if t <= at.saturating_add(TWIN_WINDOW_NS) && earliest.is_none_or(|e| rank < e.0) {
+            if earliest.is_none_or(|e| rank < e.0) {
                 earliest = Some((rank, kind, i));
             }
         }
@@ -113,4 +100,32 @@ pub fn twins(
     }
     pairs.sort_unstable();
     pairs
+}
+
+/// Where twins are ranked: time, then whether the counts differ from the
+/// joined record's, then the counts.
+type Rank = (i64, bool, [u64; 5]);
+
+/// The first record of `list` from `next` (moved past those too early)
+/// within the window around `at`: at one time, one whose five counts are
+/// `own` first (moved to the front of its time, the rest kept in order).
+fn first_untaken(
+    list: &mut [(i64, [u64; 5], usize)],
+    next: &mut usize,
+    at: i64,
+    own: [u64; 5],
+) -> Option<(Rank, usize)> {
+    while list
+        .get(*next)
+        .is_some_and(|&(t, ..)| t < at.saturating_sub(TWIN_WINDOW_NS))
+    {
+        *next += 1;
+    }
+    let &(t, ..) = list.get(*next)?;
+    let same_time = (*next..list.len()).take_while(|&k| list[k].0 == t);
+    if let Some(k) = same_time.into_iter().find(|&k| list[k].1 == own) {
+        list[*next..=k].rotate_right(1);
+    }
+    let (t, counts, i) = list[*next];
+    (t <= at.saturating_add(TWIN_WINDOW_NS)).then_some(((t, counts != own, counts), i))
 }
