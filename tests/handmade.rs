@@ -263,10 +263,10 @@ fn without_period_the_may_record_is_priced_too() {
 }
 
 #[test]
-fn a_feature_named_unattributed_keeps_its_runs_apart_from_the_unattributed_row() {
-    // Trace A's feature is the literal `(unattributed)`: its run costs
-    // 0.04985, the records no run claims (req-6) 0.000008, in rows of their
-    // own; together they were one group of 0.049858 for one run.
+fn a_feature_named_like_a_row_of_no_owner_is_refused() {
+    // Trace A's feature is the literal `(unattributed)`: its spend was kept
+    // apart from the unattributed row in by_feature.csv and budget.csv,
+    // and merged with it in forecast.csv and diff. It is a bad span.
     let wd = Workdir::handmade("handmade-unattributed-feature");
     let parents = wd.read("spans/parents.json");
     let renamed = parents.replace(
@@ -274,20 +274,14 @@ fn a_feature_named_unattributed_keeps_its_runs_apart_from_the_unattributed_row()
         "\"stringValue\": \"(unattributed)\"",
     );
     wd.write("spans/parents.json", &renamed);
-    wd.run(&[&HANDMADE_REPORT[..], &["--period", "2025-06"]].concat());
-    assert_eq!(
-        wd.read("out/by_outcome.csv"),
-        "feature,runs,successful_runs,cost_usd,cost_per_run_usd,cost_per_successful_run_usd
-(none),1,0,0.972500,0.972500,
-(unattributed),1,0,0.049850,0.049850,
-(unattributed),0,0,0.000008,,
-"
+    let stderr = wd.fail(
+        &[&HANDMADE_REPORT[..], &["--period", "2025-06"]].concat(),
+        2,
     );
-    let spread = wd.read("out/distribution.csv");
     assert!(
-        spread.contains(
-            "\nfeature,(unattributed),1,0.049850,0.049850,0.049850,0.049850,0.049850,0.049850\n"
+        stderr.contains(
+            "app.feature: \"(unattributed)\" is a name the reports give to a row of their own"
         ),
-        "{spread}"
+        "{stderr}"
     );
 }

@@ -14,7 +14,7 @@ pub use super::span_ids::{parse_hex_id, Ids};
 use crate::error::{Error, Result};
 use crate::intern::Interner;
 use crate::model::{bare_model, CallInfo, Origin, Role, Span, MAX_TOKENS};
-use names::{agent_name, tool_name};
+use names::{agent_name, intern_name, tool_name};
 
 mod names;
 
@@ -240,23 +240,18 @@ fn span_of(
     let op = operation(attrs, name, name_op);
     let (role, join_key) = role_of(attrs, &op, &keys.join);
     // Names taken from a span's name are trimmed as attributes are.
-    let trimmed = |n: &Cow<str>| !n.trim().is_empty();
-    let agent = (role == Role::Agent)
-        .then(|| agent_name(attrs, name, &op))
-        .flatten()
-        .filter(trimmed)
-        .map(|n| interner.intern(n.trim()));
-    let tool = (role == Role::Tool)
-        .then(|| tool_name(attrs, name, &op))
-        .flatten()
-        .filter(trimmed)
-        .map(|n| interner.intern(n.trim()));
-    let tenant = keys
-        .tenant
-        .iter()
-        .enumerate()
-        .find_map(|(rank, key)| attrs.text(key).map(|v| (rank as u8, interner.intern(&v))));
-    let feature = attrs.text(&keys.feature).map(|v| interner.intern(&v));
+    let agent = (role == Role::Agent).then(|| agent_name(attrs, name, &op));
+    let agent = intern_name(agent.flatten(), "the agent's name", interner)?;
+    let tool = (role == Role::Tool).then(|| tool_name(attrs, name, &op));
+    let tool = intern_name(tool.flatten(), "the tool's name", interner)?;
+    let mut tenant = None;
+    for (rank, key) in keys.tenant.iter().enumerate() {
+        if let Some(value) = intern_name(attrs.text(key), key, interner)? {
+            tenant = Some((rank as u8, value));
+            break;
+        }
+    }
+    let feature = intern_name(attrs.text(&keys.feature), &keys.feature, interner)?;
     let call = (role == Role::Call).then(|| {
         let join_key = join_key.map(|k| k.into());
         let facts = (interner.intern(name), join_key, start_ns);

@@ -6,7 +6,36 @@
 use std::borrow::Cow;
 
 use super::Attributes;
+use crate::dimension::{MIXED, NONE, PLACEHOLDERS};
+use crate::intern::{Interner, Sym};
 use crate::read::semconv::NAME_PREFIXES;
+
+/// A tenant, feature, agent or tool as a span names it (`field`), trimmed
+/// and interned: an empty name, or `(none)`, the reports' row of no value,
+/// is no value; another row label ((unattributed), (mixed), (unallocated),
+/// (invoice only)) is refused: its spend would merge with that row in some
+/// answers (forecast.csv, by_outcome.csv, diff) and stand apart in others
+/// (by_tenant.csv, budget.csv).
+pub(super) fn intern_name(
+    name: Option<Cow<'_, str>>,
+    field: &str,
+    interner: &mut Interner,
+) -> Result<Option<Sym>, String> {
+    let Some(name) = name
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty() && *n != NONE)
+    else {
+        return Ok(None);
+    };
+    if PLACEHOLDERS.contains(&name) || name == MIXED {
+        return Err(format!(
+            "{field}: \"{name}\" is a name the reports give to a row of their own (spend no \
+             span names, or runs that mix values): rename it where the spans are made"
+        ));
+    }
+    Ok(Some(interner.intern(name)))
+}
 
 /// The attribute naming an OpenLLMetry span's kind (`agent`, `tool`, …);
 /// such a span is named `{entity}.{kind}` (`researcher.agent`,
