@@ -205,7 +205,7 @@ fn a_stray_quote_spoils_its_own_row_only() {
     );
     assert!(summary.contains("\"bad-csv\": 1"), "{summary}");
     assert!(
-        summary.contains("usage.csv:3: a quoted field is not closed on its line (a stray `\\\"`?)"),
+        summary.contains("usage.csv:3: a quoted field is not closed on its line: a line break"),
         "{summary}"
     );
 }

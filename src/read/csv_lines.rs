@@ -79,9 +79,12 @@ impl<R: BufRead> CsvLines<R> {
                 .map_err(|e| Error::fatal(format!("{}: {e}", path.display())))?;
             let parsed = match self.parser.read_byte_record(record) {
                 Err(e) => Err(csv_message(&e)),
-                Ok(_) if record.iter().any(|f| f.contains(&b'\n')) => {
-                    Err("a quoted field is not closed on its line (a stray `\"`?)".to_string())
-                }
+                Ok(_) if record.iter().any(|f| f.contains(&b'\n')) => Err(
+                    "a quoted field is not closed on its line: a line break inside a quoted \
+                         field (these files are read one row per line: write it as a space or \
+                         `\\n`) or a stray `\"`"
+                        .to_string(),
+                ),
                 Ok(_) if has_cr && self.more_on_the_line() => Err(
                     "a carriage return (`\\r`) ends a row in the middle of the line, and more \
                      follows it: the file's line ends are `\\r` alone (convert them to `\\n` or \

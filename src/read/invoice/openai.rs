@@ -87,8 +87,14 @@ pub(super) fn openai_page(
         for cost in bucket.results {
             let fail = |(kind, message): RowError| reader.error(line, kind, message);
             let raw = cost.amount.value.get();
-            let amount =
-                parse_amount(raw).ok_or_else(|| fail(super::bad_amount("amount.value", raw)))?;
+            let bad = || match raw.strip_prefix('"').and_then(|r| r.strip_suffix('"')) {
+                Some(text) => fail((
+                    "bad-amount",
+                    format!("amount.value: expected a JSON number, got the string \"{text}\""),
+                )),
+                None => fail(super::bad_amount("amount.value", raw)),
+            };
+            let amount = parse_amount(raw).ok_or_else(bad)?;
             let amount = reader
                 .convert(amount, &cost.amount.currency, None)
                 .map_err(fail)?;

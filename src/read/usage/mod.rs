@@ -351,12 +351,17 @@ pub fn billable(
 pub fn count(value: Option<u64>, name: &str) -> Result<u64, RowError> {
     match value.unwrap_or(0) {
         n if n <= MAX_TOKENS => Ok(n),
-        n => Err((
-            "bad-token-count",
-            format!(
-                "{name}: {n} tokens in one request is beyond the plausible maximum of {MAX_TOKENS}"
-            ),
-        )),
+        n => {
+            let unit = if name.contains("requests") {
+                "requests"
+            } else {
+                "tokens"
+            };
+            let why = format!(
+                "{name}: {n} {unit} in one request is beyond the plausible maximum of {MAX_TOKENS}"
+            );
+            Err(("bad-token-count", why))
+        }
     }
 }
 
