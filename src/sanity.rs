@@ -188,18 +188,12 @@ pub fn look_alikes<'n>(dimension: &str, names: impl Iterator<Item = &'n str>) ->
 /// variation selectors, tags, soft hyphens, direction marks, controls)
 /// left out.
 fn shown_alike(name: &str) -> String {
-    let nothing = |c: char| {
-        c.is_control()
-            || matches!(
-                c,
-                '\u{ad}' | '\u{34f}' | '\u{61c}' | '\u{180e}' | '\u{200b}'..='\u{200f}'
-                    | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}'
-                    | '\u{fe00}'..='\u{fe0f}' | '\u{e0000}'..='\u{e007f}'
-            )
-    };
+    // The fillers show as a space; the rest of what the terminal escapes
+    // as drawn as nothing shows as nothing.
     let space = |c: char| {
         c.is_whitespace() || matches!(c, '\u{115f}' | '\u{1160}' | '\u{3164}' | '\u{ffa0}')
     };
+    let nothing = |c: char| c.is_control() || (crate::terminal::invisible(c) && !space(c));
     let mut shown = String::with_capacity(name.len());
     for c in name.chars() {
         if space(c) {

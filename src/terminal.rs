@@ -14,7 +14,8 @@ use std::fmt::Write;
 /// which reorder the text after it on screen, zero-width spaces, tags,
 /// variation selectors), or one drawn as a plain space (a no-break space,
 /// a line separator), so `ac\u{200b}me` over its budget would read as
-/// `acme`. The zero-width joiner stays: emoji are made with it.
+/// `acme`. The zero-width joiner stays: emoji are made with it (an
+/// emoji's variation selector, drawn as nothing, is shown escaped).
 fn hidden(c: char) -> bool {
     c.is_control()
         || (invisible(c) && c != '\u{200d}')

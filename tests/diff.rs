@@ -541,7 +541,7 @@ fn a_rate_corrected_between_the_runs_is_warned_of_and_time_of_day_named() {
     );
     let stdout = wd.run(&["diff", "may-by-hours", "june"]);
     assert!(
-        stdout.contains("its time-of-day windows differ between the two tables"),
+        stdout.contains("that table prices it by time of day, in windows these lines fell in none"),
         "{stdout}"
     );
 }

@@ -142,7 +142,7 @@ fn thinking_tokens_reach_the_innermost_of_nested_wrappers_in_any_read_order() {
     );
     let usage = "g-1,2025-06-12T10:00:04Z,google,gemini-2.5-pro,1000,0,0,0,150,false\n";
     wd.write("usage.csv", &format!("{HEADER}{usage}"));
-    for (order, files) in [("inner-first", ["a", "b"]), ("outer-first", ["b", "z"])] {
+    for (order, files) in [("inner-first", ["a", "b"]), ("outer-first", ["z", "b"])] {
         wd.write(&format!("{order}/{}.jsonl", files[0]), &c);
         wd.write(&format!("{order}/{}.jsonl", files[1]), &(a.clone() + &b));
         let out = format!("out-{order}");

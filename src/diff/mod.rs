@@ -21,7 +21,7 @@ use rust_decimal::Decimal;
 
 use crate::dimension::Dimension;
 use crate::error::{Error, Result};
-use crate::model::GLOBAL;
+use crate::model::{TokenType, GLOBAL};
 use crate::money::{apportion, apportion_beside, ratio, Micros};
 use crate::pipeline::config::Period;
 use crate::price::{PriceEntry, PriceTable, Qualifiers, FREE_SUFFIX};
@@ -110,8 +110,8 @@ pub struct Unpriced {
     pub lines: u64,
     /// Their cost this month, counted as volume.
     pub cost: Decimal,
-    /// The model's time-of-day windows differ between the two tables (a
-    /// flat price after peak and off-peak hours, windows moved): the
+    /// The previous table prices the model by time of day, and the lines
+    /// fell in no window of its (a flat price now, windows moved): the
     /// ledger keeps no hour to reprice by, so a price change hides in the
     /// volume.
     pub by_hours: bool,
@@ -155,16 +155,7 @@ struct Sums {
 /// A Bedrock `global.` profile the entry prices as its in-region model
 /// (`global`) takes its `[model.geo.global]`, as pricing does.
 fn reprice(entry: &PriceEntry, line: &Line, bounds: &[u64], global: bool) -> Option<Decimal> {
-    let qualifiers = Qualifiers {
-        tier: line.tier,
-        geo: if global {
-            Some(GLOBAL)
-        } else {
-            line.geo.as_deref()
-        },
-        fast: line.fast,
-        hours: line.hours,
-    };
+    let qualifiers = qualifiers(line, global);
     let long_context = entry.is_long_above(line.prompt_over, bounds)?;
     let per_unit = |rate: Decimal| line.quantity * rate / unit_size(&line.charge);
     match &line.charge {
@@ -186,6 +177,21 @@ fn reprice(entry: &PriceEntry, line: &Line, bounds: &[u64], global: bool) -> Opt
             };
             Some(per_unit(price))
         }
+    }
+}
+
+/// A line's qualifiers as the pricing table reads them (`global`: a
+/// Bedrock `global.` profile the entry prices as its in-region model).
+fn qualifiers(line: &Line, global: bool) -> Qualifiers<'_> {
+    Qualifiers {
+        tier: line.tier,
+        geo: if global {
+            Some(GLOBAL)
+        } else {
+            line.geo.as_deref()
+        },
+        fast: line.fast,
+        hours: line.hours,
     }
 }
 
@@ -294,8 +300,11 @@ fn repriced_or_listed(
     });
     u.lines += 1;
     u.cost += line.cost;
-    let by_hours =
-        |(entry, _): (&PriceEntry, bool)| !entry.hours.is_empty() || line.hours.is_some();
+    // The hours the cause: the entry has no window for the line's.
+    let by_hours = |(entry, global): (&PriceEntry, bool)| {
+        let priced = entry.unit_price(TokenType::Input, &qualifiers(line, global), false);
+        priced == Err(crate::price::Unpriced::NoHours)
+    };
     u.by_hours |= found.is_some_and(by_hours);
     line.cost
 }
@@ -303,7 +312,8 @@ fn repriced_or_listed(
 /// The previous month's lines priced again by this month's table, at
 /// each line's own day: where that differs from what they were priced at,
 /// a rate was corrected between the two runs (an effective date, a rate
-/// the table had wrong), and the correction shows as a price effect.
+/// the table had wrong), or changed in place, and the difference shows as
+/// a price effect.
 struct Corrected<'a> {
     table: &'a PriceTable,
     /// The prompt bounds the previous ledger was written with.
@@ -342,9 +352,11 @@ impl<'a> Corrected<'a> {
         (self.lines > 0).then(|| {
             format!(
                 "{} of {prev_month}'s ledger lines cost ${} by {}'s pricing.toml, not the ${} \
-                 they were priced at: a rate was corrected between the two runs, and the \
-                 correction shows as a price effect (report {prev_month} again with this \
-                 month's table to compare like with like)",
+                 they were priced at: a rate was corrected between the two runs, or changed in \
+                 place, not in an entry of its own from its first day; either way the \
+                 difference shows as a price effect (a correction: report {prev_month} again \
+                 with this month's table; a provider's new price: give it its own entry with \
+                 its effective_from)",
                 self.lines,
                 Micros::round(self.again),
                 cur.display(),

@@ -153,9 +153,9 @@ fn unpriced(diff: &Diff) -> String {
     for u in &diff.unpriced {
         let why = match u.by_hours {
             true => {
-                "its time-of-day windows differ between the two tables (peak and off-peak \
-                     hours, or none), and the ledger keeps no hour to reprice by: a price change \
-                     between them hides in the volume"
+                "that table prices it by time of day, in windows these lines fell in none of (a \
+                 flat price now, or windows moved), and the ledger keeps no hour to reprice by: \
+                 a price change between them hides in the volume"
             }
             false => "no entry, or none for their tier, region, speed, charge or prompt size",
         };

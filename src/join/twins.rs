@@ -85,17 +85,21 @@ pub fn twins(
             let Some((list, next)) = lonely.get_mut(&(s, kind)) else {
                 continue;
             };
-            let Some((rank, i)) = first_untaken(list, next, at, own) else {
+            let Some((rank, at_k)) = first_untaken(list, next, at, own) else {
                 continue;
             };
             // Kinds are visited by name: the first of equal rank is kept.
             if earliest.is_none_or(|e| rank < e.0) {
-                earliest = Some((rank, kind, i));
+                earliest = Some((rank, kind, at_k));
             }
         }
-        if let Some((_, kind, i)) = earliest {
-            lonely.get_mut(&(s, kind)).expect("found above").1 += 1;
-            pairs.push((i, j));
+        if let Some((_, kind, k)) = earliest {
+            // Taken: moved to the front of the untaken (the rest of its
+            // time kept in order), then passed.
+            let (list, next) = lonely.get_mut(&(s, kind)).expect("found above");
+            list[*next..=k].rotate_right(1);
+            pairs.push((list[*next].2, j));
+            *next += 1;
         }
     }
     pairs.sort_unstable();
@@ -106,11 +110,11 @@ pub fn twins(
 /// joined record's, then the counts.
 type Rank = (i64, bool, [u64; 5]);
 
-/// The first record of `list` from `next` (moved past those too early)
-/// within the window around `at`: at one time, one whose five counts are
-/// `own` first (moved to the front of its time, the rest kept in order).
+/// The first untaken record of `list` from `next` (moved past those too
+/// early) within the window around `at`, its rank and place: at one time,
+/// one whose five counts are `own` before the first of that time.
 fn first_untaken(
-    list: &mut [(i64, [u64; 5], usize)],
+    list: &[(i64, [u64; 5], usize)],
     next: &mut usize,
     at: i64,
     own: [u64; 5],
@@ -122,10 +126,8 @@ fn first_untaken(
         *next += 1;
     }
     let &(t, ..) = list.get(*next)?;
-    let same_time = (*next..list.len()).take_while(|&k| list[k].0 == t);
-    if let Some(k) = same_time.into_iter().find(|&k| list[k].1 == own) {
-        list[*next..=k].rotate_right(1);
-    }
-    let (t, counts, i) = list[*next];
-    (t <= at.saturating_add(TWIN_WINDOW_NS)).then_some(((t, counts != own, counts), i))
+    let mut same_time = (*next..list.len()).take_while(|&k| list[k].0 == t);
+    let k = same_time.find(|&k| list[k].1 == own).unwrap_or(*next);
+    let (t, counts, _) = list[k];
+    (t <= at.saturating_add(TWIN_WINDOW_NS)).then_some(((t, counts != own, counts), k))
 }

@@ -3,7 +3,7 @@
 //!
 //! `input.inputTokenCount` excludes the cache reads and writes, which are
 //! counted apart (where a record leaves them out, its response body's
-//! counts; stated in both, they must agree): a write is a 5-minute one (Bedrock's default) unless the
+//! counts): a write is a 5-minute one (Bedrock's default) unless the
 //! response body counts it as a 1-hour one: Claude's `usage.cache_creation`
 //! (a streamed response's `message_start` chunk's) in
 //! `ephemeral_1h_input_tokens`, the Converse API's `usage.cacheDetails` in
@@ -257,12 +257,13 @@ pub fn parse(
 }
 
 /// The record's cache reads, cache writes and the 1-hour writes among
-/// them, each [`agreed`] with the response body's `usage`.
+/// them, each as the record states it, else as the response body's
+/// `usage` counts it ([`stated_or_body`]).
 fn cache_counts(input: &Input, usage: Option<&BodyUsage>) -> Result<(u64, u64, u64), RowError> {
     let body_count = |pick: fn(&BodyUsage) -> Option<&serde_json::Value>, name| {
         json_count(usage.and_then(pick), name)
     };
-    let reads = agreed(
+    let reads = stated_or_body(
         (
             &input.cache_read_input_token_count,
             "cacheReadInputTokenCount",
@@ -272,7 +273,7 @@ fn cache_counts(input: &Input, usage: Option<&BodyUsage>) -> Result<(u64, u64, u
             "usage.cache_read_input_tokens",
         )?,
     )?;
-    let writes = agreed(
+    let writes = stated_or_body(
         (
             &input.cache_write_input_token_count,
             "cacheWriteInputTokenCount",
@@ -291,24 +292,18 @@ fn cache_counts(input: &Input, usage: Option<&BodyUsage>) -> Result<(u64, u64, u
 
 /// A cache count as the record states it (`input.cache…TokenCount`), else
 /// as its response body counts it (a log written before Bedrock stated
-/// cache counts: read as 0, the cached tokens were priced at $0); stated
-/// in both, the two must agree.
-fn agreed(
+/// cache counts: read as 0, the cached tokens were priced at $0). A count
+/// the record states is taken as it is: a streamed body's `message_start`
+/// usage is an early snapshot, not the bill's.
+fn stated_or_body(
     (stated, name): (&Option<serde_json::Value>, &str),
     in_body: Option<u64>,
 ) -> Result<Option<u64>, RowError> {
-    match (json_count(stated.as_ref(), name)?, in_body) {
-        (Some(a), Some(b)) if a != b => Err((
-            "bad-token-count",
-            format!("{name} is {a}, the response body's usage counts {b}"),
-        )),
-        (stated, in_body) => Ok(stated.or(in_body)),
-    }
+    Ok(json_count(stated.as_ref(), name)?.or(in_body))
 }
 
 /// The record's five counts: its cache `reads`, and its `writes` split by
-/// duration, `hour_writes` as the response body counts them (each as
-/// [`agreed`] with the body).
+/// duration, `hour_writes` as the response body counts them.
 fn tokens_of(
     log: &Invocation,
     reads: u64,
@@ -411,7 +406,7 @@ mod tests {
 
     /// A log that states no cache counts (written before Bedrock stated
     /// them) takes its body's: they were read as 0, the cached tokens
-    /// priced at $0. Stated in both, the two must agree.
+    /// priced at $0. A count the record states is taken as it is.
     #[test]
     fn cache_counts_the_record_leaves_out_are_read_from_its_body() {
         let record = |stated: &str| {
@@ -424,13 +419,12 @@ mod tests {
         let tokens = read.record.tokens;
         assert_eq!(tokens.get(TokenType::CacheRead), 4000);
         assert_eq!(tokens.get(TokenType::CacheWrite5m), 800);
-        let both = r#","cacheReadInputTokenCount":4000,"cacheWriteInputTokenCount":800"#;
-        assert!(parse(&record(both), 0, 1, &mut interner).is_ok());
-        let differ = r#","cacheReadInputTokenCount":3000"#;
-        let Err((kind, why)) = parse(&record(differ), 0, 1, &mut interner) else {
-            panic!("a count the body contradicts was read");
-        };
-        assert_eq!(kind, "bad-token-count");
-        assert!(why.contains("cacheReadInputTokenCount is 3000"), "{why}");
+        // Stated, a count is the record's (a streamed body's message_start
+        // usage is an early snapshot).
+        let stated = r#","cacheReadInputTokenCount":5000"#;
+        let read = parse(&record(stated), 0, 1, &mut interner)
+            .unwrap()
+            .unwrap();
+        assert_eq!(read.record.tokens.get(TokenType::CacheRead), 5000);
     }
 }
