@@ -28,11 +28,14 @@ use crate::error::{Error, Result};
 /// the sum and leave a residue.
 pub const SHARE_PLACES: u32 = 18;
 
-/// The largest amount (in either direction) one input value may hold: a
-/// trillion dollars. Larger values are corruption; the bound keeps sums of
-/// millions of them exact and far from overflow.
+/// The largest amount (in either direction) one input value, or one priced
+/// record, may hold: a trillion dollars. Larger values are corruption; the
+/// bound keeps sums of millions of them exact and far from overflow.
+pub const MAX_AMOUNT: Decimal = Decimal::from_parts(3_567_587_328, 232, 0, false, 0);
+
+/// Whether `amount` is within [`MAX_AMOUNT`] either way.
 pub fn plausible(amount: Decimal) -> bool {
-    amount.abs() <= Decimal::from(1_000_000_000_000u64)
+    amount.abs() <= MAX_AMOUNT
 }
 
 /// A decimal amount from its literal text, exactly: plain or scientific
@@ -251,6 +254,12 @@ mod tests {
 
     fn d(s: &str) -> Decimal {
         Decimal::from_str(s).unwrap()
+    }
+
+    #[test]
+    fn the_largest_amount_is_a_trillion() {
+        assert_eq!(MAX_AMOUNT, Decimal::from(1_000_000_000_000u64));
+        assert!(plausible(-MAX_AMOUNT) && !plausible(MAX_AMOUNT + Decimal::new(1, 6)));
     }
 
     #[test]

@@ -480,14 +480,11 @@ pub enum Unpriced {
     NoSpeed,
     /// A time-of-day window (from another table) the entry does not have.
     NoHours,
-    /// A cost over [`MAX_RECORD_COST`]: a count or a rate in another unit,
-    /// beyond what a month's sums hold exactly.
+    /// A cost over [`crate::money::MAX_AMOUNT`], as a bill's amounts: a
+    /// count or a rate in another unit, beyond what a month's sums hold
+    /// exactly.
     TooCostly,
 }
-
-/// The most one record may cost, in the table's currency: as a bill's
-/// amounts, $1,000,000,000,000.
-pub const MAX_RECORD_COST: Decimal = Decimal::from_parts(3_567_587_328, 232, 0, false, 0);
 
 impl Unpriced {
     /// Why a record has no price, in words.
@@ -512,7 +509,8 @@ impl Unpriced {
             Unpriced::NoSpeed => "no [model.speed.fast] for its speed".to_string(),
             Unpriced::NoHours => "no [[model.hours]] window for its time of day".to_string(),
             Unpriced::TooCostly => format!(
-                "a cost over {MAX_RECORD_COST} for one record (a count or a rate in another unit?)"
+                "a cost over {} for one record (a count or a rate in another unit?)",
+                crate::money::MAX_AMOUNT
             ),
             Unpriced::NoModality(m) => format!(
                 "no {} rate in its tier's explicit rates for its {}",

@@ -31,7 +31,7 @@ pub use allowances::apply_allowances;
 pub use bill_names::BillName;
 pub use entry::{
     per_million, Allowance, Hours, LongContext, PriceEntry, Qualifiers, Rates, TierPrice,
-    TierRates, Unpriced, Window, FREE_SUFFIX, MAX_RECORD_COST,
+    TierRates, Unpriced, Window, FREE_SUFFIX,
 };
 pub use table::Resolver;
 
@@ -364,9 +364,9 @@ pub fn price_each(
                 .and_then(|cost| {
                     let fees = entry.fees(r.requests(), interner)?;
                     let cost = Cost { fees, ..cost };
-                    match cost.total().abs() > MAX_RECORD_COST {
-                        true => Err(Unpriced::TooCostly),
-                        false => Ok(cost),
+                    match crate::money::plausible(cost.total()) {
+                        true => Ok(cost),
+                        false => Err(Unpriced::TooCostly),
                     }
                 }),
             None => Err(Unpriced::NoPrice),

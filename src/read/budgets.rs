@@ -89,7 +89,7 @@ impl Budgets {
         let usd = Number {
             unit: "USD",
             noun: "budgets",
-            max: Decimal::from(1_000_000_000_000u64),
+            max: crate::money::MAX_AMOUNT,
             too_large: "over a trillion dollars is not a budget",
             min: Decimal::new(1, 6),
             too_small: "a budget below $0.000001 (the reports' smallest amount) cannot be compared with a spend",

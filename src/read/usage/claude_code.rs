@@ -139,16 +139,8 @@ fn provider_of(model: &str) -> &'static str {
 /// left `reported_cost_usd` short without a word.
 fn reported_cost(event: &Event) -> Result<Option<Decimal>, RowError> {
     let bad = |field: &str, value: &Scalar| {
-        let value = match value {
-            Scalar::Text(t) => format!("\"{t}\""),
-            Scalar::Int(i) => i.to_string(),
-            Scalar::Float(f) => f.to_string(),
-            Scalar::Bool(b) => b.to_string(),
-        };
-        (
-            "bad-value",
-            format!("{field}: expected an amount, got {value}"),
-        )
+        let why = format!("{field}: expected an amount, got {value}");
+        ("bad-value", why)
     };
     if let Some(raw) = event.raw("cost_usd_micros") {
         let micros = event
