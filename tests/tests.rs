@@ -27,6 +27,7 @@ mod inputs;
 mod library_spans;
 mod matrix;
 mod model_calls;
+mod model_splits;
 mod month_to_date;
 mod ownership;
 mod paged_exports;

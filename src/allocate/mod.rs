@@ -21,7 +21,7 @@ use crate::intern::{Interner, Sym};
 use crate::money::ratio;
 use crate::posting::{Postings, RuleOwner, RuleOwners};
 use crate::read::allocation::{AllocationFile, SplitBy, RULE_DIMENSIONS};
-use crate::reconcile::Reconciliation;
+use crate::reconcile::{Names, Reconciliation};
 pub use json::{AllocationJson, LabelJson};
 use splits::SplitLine;
 
@@ -202,9 +202,10 @@ impl Allocation {
 pub fn allocate(
     declared: &Declared,
     postings: &Postings,
-    interner: &Interner,
+    names: &Names,
     (basis, total): (&'static str, Decimal),
 ) -> Result<Allocation> {
+    let interner = names.interner();
     let file = &declared.file;
     let assigned = rules::assign(&file.rules, postings, interner, &declared.source)?;
     let mut owners: PerDimension<Owners> = PerDimension::from_fn(|_| BTreeMap::new());
@@ -215,7 +216,11 @@ pub fn allocate(
     for p in postings.iter() {
         let amount = p.spend();
         usage_owned.0 += amount;
-        weights.saw(interner.get(p.record.provider));
+        let usage = (
+            names.provider(p.record.provider),
+            names.model(p.record.provider, p.record.model),
+        );
+        weights.saw(usage.0, usage.1);
         let owner = assigned.owner(p.index);
         if let Some(o) = owner {
             rule_amounts[o.rule - 1] += amount;
@@ -230,7 +235,7 @@ pub fn allocate(
                     left.push((interner.labels(p.record.labels), amount));
                 }
                 if key != Key::Unattributed {
-                    weights.add(d, None, interner.get(p.record.provider), amount);
+                    weights.add(d, None, usage, amount);
                 }
                 continue;
             };
@@ -240,10 +245,10 @@ pub fn allocate(
                 .or_default()
                 .entry(source)
                 .or_default() += amount;
-            weights.add(d, Some(label), interner.get(p.record.provider), amount);
+            weights.add(d, Some(label), usage, amount);
         }
     }
-    let split_amounts = spread_splits(declared, &mut owners, &weights);
+    let (split_amounts, spread_warnings) = spread_splits(declared, &mut owners, &weights);
     for d in Dimension::ALL {
         let owned: Decimal = owners[d].values().flat_map(|s| s.values()).copied().sum();
         if owned != total {
@@ -258,6 +263,7 @@ pub fn allocate(
     let splits = file.splits.iter().zip(split_amounts);
     let mut warnings = assigned.warnings.clone();
     warnings.extend(declared.warnings.iter().cloned());
+    warnings.extend(spread_warnings);
     Ok(Allocation {
         basis,
         total,
@@ -292,13 +298,15 @@ fn owned_by(
 }
 
 /// Spread every split line over its dimensions' owners as they stood after
-/// spans and rules; per split, the lines and amount it spread.
+/// spans and rules; per split, the lines and amount it spread, and a
+/// warning for each line of a model no usage of the month is of.
 fn spread_splits(
     declared: &Declared,
     owners: &mut PerDimension<Owners>,
     weights: &splits::Weights,
-) -> Vec<(u64, Decimal)> {
+) -> (Vec<(u64, Decimal)>, Vec<String>) {
     let mut done = vec![(0u64, Decimal::ZERO); declared.file.splits.len()];
+    let mut unused = Unused::new();
     for line in &declared.lines {
         let split = &declared.file.splits[line.split];
         done[line.split].0 += 1;
@@ -307,7 +315,14 @@ fn spread_splits(
             let weights = match &split.by {
                 SplitBy::Cost | SplitBy::Requests => {
                     let by_requests = matches!(split.by, SplitBy::Requests);
-                    weights.of(d, &line.provider, by_requests)
+                    let of = (line.provider.as_str(), line.model.as_deref());
+                    let (weights, over) = weights.of(d, of, by_requests);
+                    if let (Some(model), Dimension::Tenant) = (&line.model, d) {
+                        let key = (line.split, line.provider.clone(), model.clone(), over);
+                        let (lines, amount) = unused.entry(key).or_default();
+                        (*lines, *amount) = (*lines + 1, *amount + line.amount);
+                    }
+                    weights
                 }
                 SplitBy::Shares(dimension, shares) if *dimension == d => {
                     shares.iter().map(|(l, w)| (Some(l.clone()), *w)).collect()
@@ -325,7 +340,33 @@ fn spread_splits(
             }
         }
     }
-    done
+    (done, no_usage_of_model(declared, unused))
+}
+
+/// Per (split, provider, model, the usage spread over), the lines and
+/// amount of a model's lines the splits spread.
+type Unused = BTreeMap<(usize, String, String, splits::Over), (u64, Decimal)>;
+
+/// A warning for each model's lines a split spread over its provider's
+/// usage, or every provider's, because no usage of the month is of that
+/// model.
+fn no_usage_of_model(declared: &Declared, unused: Unused) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for ((split, provider, model, over), (lines, amount)) in unused {
+        let instead = match over {
+            splits::Over::Model => continue,
+            splits::Over::Provider => format!("{provider}'s usage"),
+            splits::Over::All => "every provider's usage (it has none)".to_string(),
+        };
+        let split = &declared.file.splits[split];
+        warnings.push(format!(
+            "{}:{}: split:{} spreads {lines} line(s) of {provider} model {model} ({amount}), \
+             which no usage of the month is of: they are spread over the owners of {instead} \
+             instead",
+            declared.source, split.line, split.number
+        ));
+    }
+    warnings
 }
 
 /// The `n` labels (`name=value`) carrying the most of `records`' amounts,

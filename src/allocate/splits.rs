@@ -25,6 +25,9 @@ pub struct SplitLine {
     pub amount: Decimal,
     /// The bill line's provider (a cloud's name for its credits and tax).
     pub provider: String,
+    /// The model the line is of, where it names one (a model's provisioned
+    /// throughput, a credit on a model's row), as the table names it.
+    pub model: Option<String>,
 }
 
 /// A bill line's fields, as splits match them.
@@ -104,10 +107,12 @@ pub fn declare(
         };
         if let Some(s) = fields.split(splits) {
             usage.push((i, splits[s].number));
+            let of_model = names_model && line.key.model != crate::read::invoice::ALL_USAGE;
             found.push(SplitLine {
                 split: s,
                 amount: line.invoiced,
                 provider: line.key.provider.clone(),
+                model: of_model.then(|| line.key.model.clone()),
             });
         }
     }
@@ -124,6 +129,7 @@ pub fn declare(
                 split: s,
                 amount: line.amount,
                 provider: line.provider.clone(),
+                model: line.model.clone(),
             });
         }
     }
@@ -142,86 +148,120 @@ pub fn declare(
     (found, warnings)
 }
 
-/// Per provider, an owner's cost and record count.
-type ByProvider = BTreeMap<String, [Decimal; 2]>;
+/// Per provider, per model, an owner's cost and record count.
+type ByModel = BTreeMap<String, BTreeMap<String, [Decimal; 2]>>;
+
+/// The usage a split line's weights are taken from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Over {
+    /// Its model's, of its provider.
+    Model,
+    /// Its provider's (a line naming no model, or a model no usage is of).
+    Provider,
+    /// Every provider's (a provider with no usage in the month).
+    All,
+}
 
 /// What a split by cost or requests spreads by: each dimension's owners'
-/// cost and records (as spans and rules owned them), per usage provider.
+/// cost and records (as spans and rules owned them), per usage provider
+/// and model.
 pub struct Weights {
     /// Per dimension, per owner (`None`: the usage a span left `(none)`
-    /// there, whose share of a line stays `(unallocated)`), per provider.
-    owned: PerDimension<BTreeMap<Option<String>, ByProvider>>,
-    /// Every usage provider of the month, owned or not.
-    providers: std::collections::BTreeSet<String>,
+    /// there, whose share of a line stays `(unallocated)`), per (provider,
+    /// model).
+    owned: PerDimension<BTreeMap<Option<String>, ByModel>>,
+    /// Every usage provider and model of the month, owned or not.
+    usage: BTreeMap<String, std::collections::BTreeSet<String>>,
 }
 
 impl Default for Weights {
     fn default() -> Self {
         Weights {
             owned: PerDimension::from_fn(|_| BTreeMap::new()),
-            providers: std::collections::BTreeSet::new(),
+            usage: BTreeMap::new(),
         }
     }
 }
 
+/// `map`'s value at `key`, inserted (its key copied) the first time.
+fn entry<'m, V: Default>(map: &'m mut BTreeMap<String, V>, key: &str) -> &'m mut V {
+    if !map.contains_key(key) {
+        map.insert(key.to_string(), V::default());
+    }
+    map.get_mut(key).expect("inserted above")
+}
+
 impl Weights {
-    /// The month has usage of `provider`.
-    pub fn saw(&mut self, provider: &str) {
-        if !self.providers.contains(provider) {
-            self.providers.insert(provider.to_string());
+    /// The month has usage of `model` (as the table names it) of
+    /// `provider`.
+    pub fn saw(&mut self, provider: &str, model: &str) {
+        let models = entry(&mut self.usage, provider);
+        if !models.contains(model) {
+            models.insert(model.to_string());
         }
     }
 
-    /// `label` owns `amount` of a record of `provider` in `dimension` (the
-    /// provider's name copied only the first time the owner meets it);
-    /// `None` for a record whose span left `dimension` empty.
+    /// `label` owns `amount` of a record of `provider`'s `model` in
+    /// `dimension` (the names copied only the first time the owner meets
+    /// them); `None` for a record whose span left `dimension` empty.
     pub fn add(
         &mut self,
         dimension: Dimension,
         label: Option<String>,
-        provider: &str,
+        (provider, model): (&str, &str),
         amount: Decimal,
     ) {
         let owner = self.owned[dimension].entry(label).or_default();
-        if !owner.contains_key(provider) {
-            owner.insert(provider.to_string(), [Decimal::ZERO; 2]);
-        }
-        let weights = owner.get_mut(provider).expect("inserted above");
+        let weights = entry(entry(owner, provider), model);
         weights[0] += amount;
         weights[1] += Decimal::ONE;
     }
 
-    /// The owners' weights in `dimension` for a line of `provider`: their
-    /// cost (`by_requests` false) or records of that provider's usage (a
-    /// cloud's model usage for its credits and tax: `aws` is `aws.bedrock`'s;
-    /// none where that usage has no owner in `dimension`, so the line stays
-    /// `(unallocated)` there, as its usage does), or of every provider's
-    /// for a provider with no usage in the month (a platform fee).
+    /// The owners' weights in `dimension` for a line of `provider` (and
+    /// `model`, where it names one): their cost (`by_requests` false) or
+    /// records of that model's usage of that provider, where the month has
+    /// some; else of the provider's usage (a cloud's model usage for its
+    /// credits and tax: `aws` is `aws.bedrock`'s); else, for a provider
+    /// with no usage in the month (a platform fee), of every provider's.
+    /// None where that usage has no owner in `dimension`, so the line stays
+    /// `(unallocated)` there, as its usage does.
     pub fn of(
         &self,
         dimension: Dimension,
-        provider: &str,
+        (provider, model): (&str, Option<&str>),
         by_requests: bool,
-    ) -> Vec<(Option<String>, Decimal)> {
+    ) -> (Vec<(Option<String>, Decimal)>, Over) {
         let cloud = Cloud::parse(provider).map(Cloud::provider);
         let its = |q: &str| q.eq_ignore_ascii_case(provider) || cloud == Some(q);
-        match self.providers.iter().any(|q| its(q)) {
-            true => self.sum(dimension, by_requests, &its),
-            false => self.sum(dimension, by_requests, &|_| true),
-        }
+        let of_model = |(q, m): (&str, &str)| its(q) && Some(m) == model;
+        let usage = || (self.usage.iter()).flat_map(|(q, ms)| ms.iter().map(move |m| (q, m)));
+        let over = match () {
+            _ if usage().any(|(q, m)| of_model((q, m))) => Over::Model,
+            _ if self.usage.keys().any(|q| its(q)) => Over::Provider,
+            _ => Over::All,
+        };
+        let keep = |key: (&str, &str)| match over {
+            Over::Model => of_model(key),
+            Over::Provider => its(key.0),
+            Over::All => true,
+        };
+        (self.sum(dimension, by_requests, &keep), over)
     }
 
-    /// Each owner with usage of a provider `keep` keeps, and its weight.
+    /// Each owner with usage `keep` keeps, and its weight.
     fn sum(
         &self,
         dimension: Dimension,
         by_requests: bool,
-        keep: &dyn Fn(&str) -> bool,
+        keep: &dyn Fn((&str, &str)) -> bool,
     ) -> Vec<(Option<String>, Decimal)> {
         let at = usize::from(by_requests);
-        let weight = |per: &BTreeMap<String, [Decimal; 2]>| {
-            let kept = per.iter().filter(|(q, _)| keep(q));
-            kept.map(|(_, w)| w[at]).reduce(|a, b| a + b)
+        let weight = |per: &ByModel| {
+            let all = per
+                .iter()
+                .flat_map(|(q, ms)| ms.iter().map(move |(m, w)| (q, m, w)));
+            let kept = all.filter(|(q, m, _)| keep((q, m)));
+            kept.map(|(_, _, w)| w[at]).reduce(|a, b| a + b)
         };
         (self.owned[dimension].iter())
             .filter_map(|(label, per)| Some((label.clone(), weight(per)?)))
@@ -335,19 +375,52 @@ mod tests {
     fn a_line_of_a_provider_spelled_in_capitals_spreads_over_its_usage() {
         let mut weights = Weights::default();
         for (provider, tenant) in [("aws.bedrock", "acme"), ("openai", "hooli")] {
-            weights.saw(provider);
-            weights.add(
-                Dimension::Tenant,
-                Some(tenant.into()),
-                provider,
-                Decimal::ONE,
-            );
+            weights.saw(provider, "m");
+            let usage = (provider, "m");
+            weights.add(Dimension::Tenant, Some(tenant.into()), usage, Decimal::ONE);
         }
         let acme = vec![(Some("acme".to_string()), Decimal::ONE)];
         for provider in ["aws", "AWS", "Aws.Bedrock"] {
-            assert_eq!(weights.of(Dimension::Tenant, provider, false), acme);
+            let of = weights.of(Dimension::Tenant, (provider, None), false);
+            assert_eq!(of, (acme.clone(), Over::Provider));
         }
         let hooli = vec![(Some("hooli".to_string()), Decimal::ONE)];
-        assert_eq!(weights.of(Dimension::Tenant, "OpenAI", true), hooli);
+        let of = weights.of(Dimension::Tenant, ("OpenAI", None), true);
+        assert_eq!(of, (hooli, Over::Provider));
+    }
+
+    /// A line of one model (provisioned throughput for Sonnet) spreads over
+    /// that model's owners, not the provider's other models'; a model no
+    /// usage is of falls back to its provider's usage, an unknown provider
+    /// to every provider's.
+    #[test]
+    fn a_line_of_a_model_spreads_over_that_models_usage() {
+        let mut weights = Weights::default();
+        let usage = [
+            ("aws.bedrock", "sonnet", "acme", 3),
+            ("aws.bedrock", "haiku", "hooli", 1),
+            ("openai", "gpt", "initech", 2),
+        ];
+        for (provider, model, tenant, cost) in usage {
+            weights.saw(provider, model);
+            let amount = Decimal::from(cost);
+            weights.add(
+                Dimension::Tenant,
+                Some(tenant.into()),
+                (provider, model),
+                amount,
+            );
+        }
+        let tenants = |of: (Vec<(Option<String>, Decimal)>, Over)| {
+            let names = of.0.into_iter().map(|(l, w)| format!("{}={w}", l.unwrap()));
+            (names.collect::<Vec<_>>().join(" "), of.1)
+        };
+        let of = |line| tenants(weights.of(Dimension::Tenant, line, false));
+        assert_eq!(of(("aws", Some("sonnet"))), ("acme=3".into(), Over::Model));
+        let provider = ("acme=3 hooli=1".into(), Over::Provider);
+        assert_eq!(of(("aws.bedrock", Some("opus"))), provider);
+        assert_eq!(of(("aws.bedrock", None)), provider);
+        let all = ("acme=3 hooli=1 initech=2".into(), Over::All);
+        assert_eq!(of(("mistral", Some("sonnet"))), all);
     }
 }

@@ -11,14 +11,15 @@ use crate::attribute::Of;
 use crate::checks::Checks;
 use crate::dimension::Dimension;
 use crate::error::Result;
-use crate::intern::Interner;
 use crate::ledger::{add_allocated, Report};
 use crate::money::Micros;
 use crate::posting::Postings;
 use crate::read::allocation::AllocationFile;
+use crate::reconcile::Names;
 use crate::summary::Summary;
 
 use super::config::AnswerConfig;
+use super::usage::Usage;
 
 /// Read the allocation file, if any, and declare its splits' bill lines.
 pub fn declare(config: &AnswerConfig, checks: &mut Checks) -> Result<Option<Declared>> {
@@ -40,14 +41,15 @@ pub fn apply(
     declared: &Declared,
     postings: &Postings,
     checks: &Checks,
-    interner: &Interner,
+    usage: &Usage,
     reports: &mut [Report],
 ) -> Result<Allocation> {
+    let names = Names::new(&usage.records, &usage.pricing, &usage.interner);
     let basis = match &checks.reconciliation {
         Some(rec) => ("invoice", rec.invoice_total()),
         None => ("usage", postings.iter().map(|p| p.cost.total()).sum()),
     };
-    let allocation = allocate(declared, postings, interner, basis)?;
+    let allocation = allocate(declared, postings, &names, basis)?;
     let target = Micros::round(allocation.total);
     for report in reports.iter_mut() {
         if let Of::Dimension(d) = report.table.of {

@@ -192,7 +192,7 @@ pub fn month(
     let tables = ledger.take_tables(&usage.interner, invoice_only);
     let mut reports = round_all(tables, &columns, billed_target)?;
     let allocation = allocation
-        .map(|a| allocation::apply(&a, &postings, &checks, &usage.interner, &mut reports))
+        .map(|a| allocation::apply(&a, &postings, &checks, &usage, &mut reports))
         .transpose()?;
     let days = round_all(ledger.take_day_tables(&usage.interner), &columns, None)?;
     let rule_owners = allocation

@@ -562,7 +562,7 @@ pub fn reconcile(
         tolerance,
         daily,
         lines,
-        other: other::others(&other),
+        other: other::others(&other, table),
         computed_total,
         invoiced_usage,
         total_status,

@@ -42,6 +42,11 @@ impl<'a> Names<'a> {
         self.interner.get(provider)
     }
 
+    /// The names the records' names are interned in.
+    pub fn interner(&self) -> &'a Interner {
+        self.interner
+    }
+
     /// An interned name as written.
     pub fn name(&self, sym: Sym) -> &str {
         self.interner.get(sym)

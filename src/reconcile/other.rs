@@ -9,6 +9,8 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 use super::Status;
+use crate::price::PriceTable;
+use crate::read::invoice::meters::Cloud;
 use crate::read::invoice::{Charge, InvoiceLine};
 
 /// Lines of the bill not compared with usage, summed by what they are.
@@ -24,7 +26,9 @@ pub struct OtherLine {
     pub day: Option<NaiveDate>,
     /// Amount, in the table's currency.
     pub amount: Decimal,
-    /// For unmapped usage, the model the bill names, if it names one.
+    /// The model the line is of, where the bill names one: as the table
+    /// names it (a fixed charge's, a credit's on a model's row), or, for
+    /// unmapped usage, as the bill names it.
     pub model: Option<String>,
     /// The allocation's `[[split]]` that spreads it, by number.
     pub split: Option<usize>,
@@ -68,8 +72,11 @@ impl OtherLine {
 }
 
 /// The lines not compared with usage, summed per (provider, label,
-/// charge, day); other services per provider.
-pub fn others(lines: &[&InvoiceLine]) -> Vec<OtherLine> {
+/// charge, day, model); other services per provider. A line's label is
+/// its description, else its model; its model is the table's name for it
+/// (a cloud's credit under the cloud's provider's), unmapped usage's as
+/// the bill names it.
+pub fn others(lines: &[&InvoiceLine], table: &PriceTable) -> Vec<OtherLine> {
     type Key = (String, String, Charge, Option<NaiveDate>, Option<String>);
     let mut sums: BTreeMap<Key, Decimal> = BTreeMap::new();
     for l in lines {
@@ -86,8 +93,17 @@ pub fn others(lines: &[&InvoiceLine]) -> Vec<OtherLine> {
                 (l.provider.clone(), label, l.charge, l.day, l.model.clone())
             }
             _ => {
-                let label = l.model.clone().unwrap_or_else(|| l.description.clone());
-                (l.provider.clone(), label, l.charge, l.day, None)
+                let label = match (&l.model, l.description.is_empty()) {
+                    (Some(model), true) => model.clone(),
+                    _ => l.description.clone(),
+                };
+                let provider = match Cloud::parse(&l.provider) {
+                    Some(cloud) => cloud.provider(),
+                    None => &l.provider,
+                };
+                let model =
+                    (l.model.as_deref()).map(|m| table.canonical_model(provider, m).to_string());
+                (l.provider.clone(), label, l.charge, l.day, model)
             }
         };
         *sums.entry(key).or_default() += l.amount;

@@ -148,7 +148,40 @@ pub(super) fn line(reader: &Reader, row: BillRow) -> Result<InvoiceLine, RowErro
     if line.charge != Charge::Service && !row.description.is_empty() {
         line.description = row.description.to_string();
     }
+    if line.charge != Charge::Service && row.model_service {
+        line.model = named_model(reader, &row);
+    }
     Ok(line)
+}
+
+/// The model a model service's line not charged per token is of (a fixed
+/// charge, a credit or tax on a model's row), as the table names it: the
+/// model its meter names as usage, else the longest run of the meter's
+/// leading words the table resolves ([`meters::model_names`]); none where
+/// no run resolves (`ProvisionedThroughput-ModelUnits`).
+fn named_model(reader: &Reader, row: &BillRow) -> Option<String> {
+    let day = row.days.map_or(NaiveDate::MIN, |(first, _)| first);
+    let resolve = |name: &str, qualifiers: &[String]| {
+        (reader.model(row.cloud, name, qualifiers, day)).map(|(_, model)| model)
+    };
+    match read_meter(row) {
+        Read::Usage {
+            model, qualifiers, ..
+        } => resolve(&model, &qualifiers),
+        Read::Requests(_) => None,
+        Read::Fixed | Read::Unknown => meters::model_names(row.cloud, row.meter, row.product)
+            .iter()
+            .find_map(|name| resolve(name, &[])),
+    }
+}
+
+/// A row's meter, read by its cloud's grammar.
+fn read_meter(row: &BillRow) -> Read {
+    match row.cloud {
+        Cloud::Aws => meters::aws(row.meter, row.product),
+        Cloud::Gcp => meters::gcp(row.meter, row.product),
+        Cloud::Azure => meters::azure(row.meter),
+    }
 }
 
 /// A model service's usage row: its meter read and its model named, else
@@ -156,15 +189,13 @@ pub(super) fn line(reader: &Reader, row: BillRow) -> Result<InvoiceLine, RowErro
 /// `batch`) pick the model's profile; the cost of each rate is then the
 /// line's, compared per (model, token type, day) with the usage's.
 fn usage(reader: &Reader, row: &BillRow, mut line: InvoiceLine) -> InvoiceLine {
-    let read = match row.cloud {
-        Cloud::Aws => meters::aws(row.meter, row.product),
-        Cloud::Gcp => meters::gcp(row.meter, row.product),
-        Cloud::Azure => meters::azure(row.meter),
-    };
     let day = row.days.map_or(NaiveDate::MIN, |(first, _)| first);
     line.provider = row.cloud.provider().to_string();
-    line.charge = match read {
-        Read::Fixed => Charge::Fixed,
+    line.charge = match read_meter(row) {
+        Read::Fixed => {
+            line.model = named_model(reader, row);
+            Charge::Fixed
+        }
         Read::Unknown => Charge::Unmapped,
         Read::Requests(charge) => {
             line.meter = Meter::Requests(charge);

@@ -262,7 +262,9 @@ fn lines_of(reader: &Reader, f: Fields, line: u64) -> Result<Vec<InvoiceLine>, R
     // when the row's line is model usage, else by its billing period.
     let by_days = matches!(lines[0].charge, Charge::Usage | Charge::Unmapped);
     for (name, credit) in &f.credits {
-        let mut credit = row(Kind::Credit, "", amount(credit, "credits.amount")?, name);
+        // Its meter is its row's SKU, which names the model a credit on a
+        // model's row is of.
+        let mut credit = row(Kind::Credit, f.sku, amount(credit, "credits.amount")?, name);
         // Another service's row (one naming no service too) has its credits.
         credit.other_service = lines[0].charge == Charge::Service;
         if by_days {

@@ -31,7 +31,7 @@ pub fn aws(usage_type: &str, product: Option<&str>) -> Read {
         return Read::Fixed;
     }
     let rest = strip_region(usage_type);
-    if let Some(mp) = rest.strip_prefix("MP:").or_else(|| marketplace_unit(rest)) {
+    if let Some(mp) = marketplace_body(rest) {
         let model = product.map(|p| p.trim_end_matches(" (Amazon Bedrock Edition)").trim());
         return match (model.filter(|m| !m.is_empty()), marketplace(mp)) {
             (Some(model), Some((meter, qualifiers))) => usage(model, meter, qualifiers),
@@ -49,7 +49,7 @@ pub fn aws(usage_type: &str, product: Option<&str>) -> Read {
 }
 
 /// The usage type without its region prefix (`USE1-`, `EUW2-`, `EU-`).
-fn strip_region(usage_type: &str) -> &str {
+pub(super) fn strip_region(usage_type: &str) -> &str {
     match usage_type.split_once('-') {
         Some((region, rest))
             if (2..=5).contains(&region.len())
@@ -61,6 +61,18 @@ fn strip_region(usage_type: &str) -> &str {
         }
         _ => usage_type,
     }
+}
+
+/// A Marketplace usage type's part after its region: after `MP:`, or the
+/// whole of a newer one without it.
+fn marketplace_body(rest: &str) -> Option<&str> {
+    rest.strip_prefix("MP:").or_else(|| marketplace_unit(rest))
+}
+
+/// Whether a usage type (without its region) is a Marketplace row's, whose
+/// model only its product name names.
+pub(super) fn is_marketplace(rest: &str) -> bool {
+    marketplace_body(rest).is_some()
 }
 
 /// A newer Marketplace usage type without `MP:` (`USE1_input_tokens_standard-Units`).

@@ -8,7 +8,9 @@
 //!
 //! A meter reads as per-token usage, a per-request charge, a fixed charge
 //! of a model service (provisioned throughput, capacity, storage, custom
-//! models: not per token), or nothing this grammar knows.
+//! models: not per token), or nothing this grammar knows. A fixed
+//! charge, or a credit on a model's row, names its model by its meter's
+//! leading words ([`model_names`]).
 
 use chrono::NaiveDate;
 
@@ -95,10 +97,12 @@ pub enum Read {
 mod aws;
 mod azure;
 pub mod gcp;
+mod named;
 
 pub use aws::aws;
 pub use azure::azure;
 pub use gcp::gcp;
+pub use named::model_names;
 
 /// A meter read as usage of `model`.
 fn usage(model: &str, meter: Meter, qualifiers: Vec<String>) -> Read {

@@ -1,0 +1,98 @@
+//! A split of one model's line (its provisioned throughput, a credit on
+//! its row) lands on that model's owners, not on the owners of its
+//! provider's other models; a line of a model no usage is of falls back to
+//! its provider's usage, with a warning.
+
+use crate::workdir::Workdir;
+
+const USAGE: &str = "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch,label.team
+r1,2026-11-02T09:00:00Z,aws.bedrock,anthropic.claude-sonnet-4-6-v1,1000000,0,0,0,100000,false,search
+r2,2026-11-02T10:00:00Z,aws.bedrock,anthropic.claude-haiku-4-5-20251001-v1,1000000,0,0,0,100000,false,batch
+";
+
+/// A CUR of the two models' usage, Sonnet's reserved capacity ($10), a
+/// reservation of a Sonnet no usage is of ($2), a credit on Haiku's row
+/// (-$0.60) and Bedrock's tax ($0.90).
+const CUR: &str = "bill_billing_entity,line_item_currency_code,line_item_line_item_type,line_item_line_item_description,line_item_product_code,line_item_unblended_cost,line_item_usage_start_date,line_item_usage_end_date,line_item_usage_type
+AWS,USD,Usage,,AmazonBedrock,3.30,2026-11-02T00:00:00Z,2026-11-03T00:00:00Z,USE1-Claude4.6Sonnet-input-tokens
+AWS,USD,Usage,,AmazonBedrock,1.65,2026-11-02T00:00:00Z,2026-11-03T00:00:00Z,USE1-Claude4.6Sonnet-output-tokens
+AWS,USD,Usage,,AmazonBedrock,1.10,2026-11-02T00:00:00Z,2026-11-03T00:00:00Z,USE1-Claude4.5Haiku-input-tokens
+AWS,USD,Usage,,AmazonBedrock,0.55,2026-11-02T00:00:00Z,2026-11-03T00:00:00Z,USE1-Claude4.5Haiku-output-tokens
+AWS,USD,Usage,,AmazonBedrock,10.00,2026-11-02T00:00:00Z,2026-11-03T00:00:00Z,USE1-Claude4.6Sonnet-reserved-1-month-input-tokens-per-minute
+AWS,USD,Usage,,AmazonBedrock,2.00,2026-11-02T00:00:00Z,2026-11-03T00:00:00Z,USE1-Claude4.5Sonnet-reserved-1-month-input-tokens-per-minute
+AWS,USD,Credit,AWS Activate credit,AmazonBedrock,-0.60,2026-11-01T00:00:00Z,2026-12-01T00:00:00Z,USE1-Claude4.5Haiku-input-tokens
+AWS,USD,Tax,Tax for product code AmazonBedrock,AmazonBedrock,0.90,2026-11-01T00:00:00Z,2026-12-01T00:00:00Z,
+";
+
+const ALLOCATION: &str = "[[rule]]
+match = { \"label.team\" = \"search\" }
+tenant = \"acme\"
+
+[[rule]]
+match = { \"label.team\" = \"batch\" }
+tenant = \"hooli\"
+
+[[split]]
+match = { charge = \"fixed\" }
+by = \"cost\"
+
+[[split]]
+match = { charge = \"credit\", model = \"anthropic.claude-haiku-4-5*\" }
+by = \"requests\"
+
+[[split]]
+match = { charge = \"tax\" }
+by = \"cost\"
+";
+
+#[test]
+fn a_models_fixed_line_and_credit_land_on_that_models_owners() {
+    let wd = Workdir::new("model-splits");
+    wd.write("spans/none.json", r#"{"resourceSpans":[]}"#);
+    wd.write("usage.csv", USAGE);
+    wd.write("cur.csv", CUR);
+    wd.write("allocation.toml", ALLOCATION);
+    wd.run(&[
+        "report",
+        "--spans",
+        "spans",
+        "--usage",
+        "usage.csv",
+        "--invoice",
+        "cur.csv",
+        "--allocation",
+        "allocation.toml",
+        "--min-match",
+        "0",
+        "--out",
+        "out",
+        "--quiet",
+    ]);
+    // Sonnet's $10 to acme, its only user (it went $7.50 / $2.50 by the
+    // provider's cost); the $2 of a Sonnet nobody used by Bedrock's cost
+    // ($1.50 / $0.50); Haiku's credit to hooli (it went -$0.30 / -$0.30 by
+    // requests); the tax by Bedrock's cost ($0.675 / $0.225).
+    let tenants: Vec<&str> = wd
+        .read("out/allocation.csv")
+        .leak()
+        .lines()
+        .filter(|l| l.starts_with("tenant,"))
+        .collect();
+    assert_eq!(
+        tenants,
+        [
+            "tenant,acme,rule:1,4.95",
+            "tenant,acme,split:1,11.5",
+            "tenant,acme,split:3,0.675",
+            "tenant,hooli,rule:2,1.65",
+            "tenant,hooli,split:1,0.5",
+            "tenant,hooli,split:2,-0.6",
+            "tenant,hooli,split:3,0.225",
+        ]
+    );
+    // The lines keep their usage types as labels.
+    let rec = wd.read("out/reconciliation.csv");
+    assert!(rec.contains("\naws.bedrock,USE1-Claude4.6Sonnet-reserved-1-month-input-tokens-per-minute,,2026-11-02,,10.000000,,,split,split:1 (fixed)\n"), "{rec}");
+    let summary = wd.read("out/summary.json");
+    assert!(summary.contains("allocation.toml:9: split:1 spreads 1 line(s) of aws.bedrock model anthropic.claude-sonnet-4-5-20250929-v1 (2.00), which no usage of the month is of: they are spread over the owners of aws.bedrock's usage instead"), "{summary}");
+}
