@@ -207,6 +207,13 @@ fn month_to_date_columns_sum_to_one_total_in_every_dimension() {
         "{stderr}"
     );
     assert!(wd.read("diff/diff.html").contains(warning));
+    // The whole month before its own month to date is the wrong way round
+    // (it was compared, as a fall in spend); the other way is how it grew.
+    let stderr = wd.fail(&["diff", "backtest", "out", "--quiet"], 2);
+    let swapped = "backtest holds 2025-06, later than out's 2025-06 to 2025-06-10: give the \
+                   previous month first";
+    assert!(stderr.contains(swapped), "{stderr}");
+    wd.run(&["diff", "out", "backtest", "--out", "grew", "--quiet"]);
 }
 
 #[test]

@@ -209,6 +209,33 @@ fn one_currency((prev, a): (&Path, &Saved), (cur, b): (&Path, &Saved)) -> Result
     )))
 }
 
+/// Refuse two months given the other way round: a later month first, or,
+/// of one month, the later part of it first (the whole month before a
+/// month to date of it, a month to date before an earlier one).
+fn in_order((prev, prev_saved): (&Path, &Saved), (cur, cur_saved): (&Path, &Saved)) -> Result<()> {
+    let upto = |saved: &Saved| {
+        let day = saved.month_to_date.clone();
+        day.unwrap_or_else(|| saved.period.last_day().to_string())
+    };
+    let (first, cur_first) = (prev_saved.period.first_day(), cur_saved.period.first_day());
+    let later = first > cur_first || (first == cur_first && upto(prev_saved) > upto(cur_saved));
+    if !later {
+        return Ok(());
+    }
+    let held = |saved: &Saved| match &saved.month_to_date {
+        Some(day) => format!("{} to {day}", saved.period),
+        None => saved.period.to_string(),
+    };
+    Err(Error::fatal(format!(
+        "{} holds {}, later than {}'s {}: give the previous month first (tokenledger diff \
+         PREV CUR)",
+        prev.display(),
+        held(prev_saved),
+        cur.display(),
+        held(cur_saved)
+    )))
+}
+
 /// Compare the month in `cur` with the month in `prev`.
 pub fn diff(prev: &Path, cur: &Path) -> Result<Diff> {
     let (prev_saved, cur_saved) = (Saved::open(prev)?, Saved::open(cur)?);
@@ -218,14 +245,7 @@ pub fn diff(prev: &Path, cur: &Path) -> Result<Diff> {
     // The prompt bounds this month's ledger was written with.
     let bounds = cur_table.prompt_bounds();
     let (prev_month, cur_month) = (prev_saved.period, cur_saved.period);
-    if prev_month.first_day() > cur_month.first_day() {
-        return Err(Error::fatal(format!(
-            "{} holds {prev_month}, later than {}'s {cur_month}: \
-             give the previous month first (tokenledger diff PREV CUR)",
-            prev.display(),
-            cur.display()
-        )));
-    }
+    in_order((prev, &prev_saved), (cur, &cur_saved))?;
     let rates_on = prev_month.last_day();
     let mut sums: Vec<BTreeMap<String, Sums>> = vec![BTreeMap::new(); DIMENSIONS.len()];
     let mut totals = Sums::default();
