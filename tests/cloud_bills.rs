@@ -71,7 +71,7 @@ google,claude-sonnet-4-6,output,2026-11-03,1.500000,1.500000,1.500000,0.000000,0
 google,gemini-2.5-flash,input,2026-11-02,0.300000,0.300000,0.300000,0.000000,0.00,ok,
 google,gemini-2.5-flash,output,2026-11-02,0.250000,0.250000,0.250000,0.000000,0.00,ok,
 aws,(other services),,,,0.250000,,,,not_usage,service
-aws.bedrock,USE1-anthropic.claude-opus-5-5-reserved-1-month-input-tokens-per-minute,,2026-11-03,,10.000000,,,,fixed,\"not per token (provisioned throughput, capacity, storage, custom models): billed, not compared with usage\"
+aws.bedrock,USE1-anthropic.claude-opus-5-5-reserved-1-month-input-tokens-per-minute,,2026-11-03,,10.000000,,,,fixed,\"not per token (provisioned throughput, capacity, storage, custom models) of anthropic.claude-opus-5-5: billed, not compared with usage\"
 gcp,(other services),,,,0.420000,,,,not_usage,service
 (usage total),,,,15.505000,15.505000,,0.000000,0.00,ok,
 (invoice total),,,,,26.175000,,,,not_usage,usage and every other line of the bill

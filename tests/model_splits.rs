@@ -1,12 +1,13 @@
 //! A split of one model's line (its provisioned throughput, a credit on
 //! its row) lands on that model's owners, not on the owners of its
 //! provider's other models; a line of a model no usage is of falls back to
-//! its provider's usage, with a warning.
+//! its provider's usage, with a warning. A model's usage under a
+//! cross-region profile (`global.`) is that model's.
 
 use crate::workdir::Workdir;
 
 const USAGE: &str = "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch,label.team
-r1,2026-11-02T09:00:00Z,aws.bedrock,anthropic.claude-sonnet-4-6-v1,1000000,0,0,0,100000,false,search
+r1,2026-11-02T09:00:00Z,aws.bedrock,global.anthropic.claude-sonnet-4-6-v1,1100000,0,0,0,110000,false,search
 r2,2026-11-02T10:00:00Z,aws.bedrock,anthropic.claude-haiku-4-5-20251001-v1,1000000,0,0,0,100000,false,batch
 ";
 
@@ -14,13 +15,14 @@ r2,2026-11-02T10:00:00Z,aws.bedrock,anthropic.claude-haiku-4-5-20251001-v1,10000
 /// reservation of a Sonnet no usage is of ($2), a credit on Haiku's row
 /// (-$0.60) and Bedrock's tax ($0.90).
 const CUR: &str = "bill_billing_entity,line_item_currency_code,line_item_line_item_type,line_item_line_item_description,line_item_product_code,line_item_unblended_cost,line_item_usage_start_date,line_item_usage_end_date,line_item_usage_type
-AWS,USD,Usage,,AmazonBedrock,3.30,2026-11-02T00:00:00Z,2026-11-03T00:00:00Z,USE1-Claude4.6Sonnet-input-tokens
-AWS,USD,Usage,,AmazonBedrock,1.65,2026-11-02T00:00:00Z,2026-11-03T00:00:00Z,USE1-Claude4.6Sonnet-output-tokens
+AWS,USD,Usage,,AmazonBedrock,3.30,2026-11-02T00:00:00Z,2026-11-03T00:00:00Z,USE1-Claude4.6Sonnet-input-tokens-cross-region-global
+AWS,USD,Usage,,AmazonBedrock,1.65,2026-11-02T00:00:00Z,2026-11-03T00:00:00Z,USE1-Claude4.6Sonnet-output-tokens-cross-region-global
 AWS,USD,Usage,,AmazonBedrock,1.10,2026-11-02T00:00:00Z,2026-11-03T00:00:00Z,USE1-Claude4.5Haiku-input-tokens
 AWS,USD,Usage,,AmazonBedrock,0.55,2026-11-02T00:00:00Z,2026-11-03T00:00:00Z,USE1-Claude4.5Haiku-output-tokens
 AWS,USD,Usage,,AmazonBedrock,10.00,2026-11-02T00:00:00Z,2026-11-03T00:00:00Z,USE1-Claude4.6Sonnet-reserved-1-month-input-tokens-per-minute
 AWS,USD,Usage,,AmazonBedrock,2.00,2026-11-02T00:00:00Z,2026-11-03T00:00:00Z,USE1-Claude4.5Sonnet-reserved-1-month-input-tokens-per-minute
 AWS,USD,Credit,AWS Activate credit,AmazonBedrock,-0.60,2026-11-01T00:00:00Z,2026-12-01T00:00:00Z,USE1-Claude4.5Haiku-input-tokens
+AWS,USD,Credit,AWS Activate credit,AmazonBedrock,-0.40,2026-11-01T00:00:00Z,2026-12-01T00:00:00Z,USE1-Claude4.6Sonnet-input-tokens-cross-region-global
 AWS,USD,Tax,Tax for product code AmazonBedrock,AmazonBedrock,0.90,2026-11-01T00:00:00Z,2026-12-01T00:00:00Z,
 ";
 
@@ -42,6 +44,10 @@ by = \"requests\"
 
 [[split]]
 match = { charge = \"tax\" }
+by = \"cost\"
+
+[[split]]
+match = { charge = \"credit\" }
 by = \"cost\"
 ";
 
@@ -84,15 +90,24 @@ fn a_models_fixed_line_and_credit_land_on_that_models_owners() {
             "tenant,acme,rule:1,4.95",
             "tenant,acme,split:1,11.5",
             "tenant,acme,split:3,0.675",
+            "tenant,acme,split:4,-0.4",
             "tenant,hooli,rule:2,1.65",
             "tenant,hooli,split:1,0.5",
             "tenant,hooli,split:2,-0.6",
             "tenant,hooli,split:3,0.225",
         ]
     );
-    // The lines keep their usage types as labels.
+    // The lines keep their usage types and names as labels; the diagnosis
+    // names each one's model (Sonnet's credit is of the global profile's
+    // row, and its global usage owns it).
     let rec = wd.read("out/reconciliation.csv");
-    assert!(rec.contains("\naws.bedrock,USE1-Claude4.6Sonnet-reserved-1-month-input-tokens-per-minute,,2026-11-02,,10.000000,,,split,split:1 (fixed)\n"), "{rec}");
+    for line in [
+        "aws,AWS Activate credit,,,,-0.600000,,,split,split:2 (credit of anthropic.claude-haiku-4-5-20251001-v1)",
+        "aws,AWS Activate credit,,,,-0.400000,,,split,split:4 (credit of global.anthropic.claude-sonnet-4-6-v1)",
+        "aws.bedrock,USE1-Claude4.6Sonnet-reserved-1-month-input-tokens-per-minute,,2026-11-02,,10.000000,,,split,split:1 (fixed of anthropic.claude-sonnet-4-6-v1)",
+    ] {
+        assert!(rec.contains(&format!("\n{line}\n")), "{line}\n{rec}");
+    }
     let summary = wd.read("out/summary.json");
     assert!(summary.contains("allocation.toml:9: split:1 spreads 1 line(s) of aws.bedrock model anthropic.claude-sonnet-4-5-20250929-v1 (2.00), which no usage of the month is of: they are spread over the owners of aws.bedrock's usage instead"), "{summary}");
 }

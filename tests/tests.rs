@@ -52,4 +52,5 @@ mod spark;
 mod spill;
 mod spreadsheet_saved;
 mod telemetry;
+mod true_up_charges;
 mod trust;

@@ -20,6 +20,7 @@ use crate::error::Result;
 use crate::intern::{Interner, Sym};
 use crate::money::ratio;
 use crate::posting::{Postings, RuleOwner, RuleOwners};
+use crate::price::PriceTable;
 use crate::read::allocation::{AllocationFile, SplitBy, RULE_DIMENSIONS};
 use crate::reconcile::{Names, Reconciliation};
 pub use json::{AllocationJson, LabelJson};
@@ -210,6 +211,7 @@ pub fn allocate(
     let assigned = rules::assign(&file.rules, postings, interner, &declared.source)?;
     let mut owners: PerDimension<Owners> = PerDimension::from_fn(|_| BTreeMap::new());
     let mut weights = splits::Weights::default();
+    let in_region = splits::in_region_models(postings, names);
     let mut rule_amounts = vec![Decimal::ZERO; file.rules.len()];
     let mut left: Vec<(&[(Sym, Sym)], Decimal)> = Vec::new();
     let mut usage_owned = (Decimal::ZERO, PerDimension::from_fn(|_| Decimal::ZERO));
@@ -218,7 +220,7 @@ pub fn allocate(
         usage_owned.0 += amount;
         let usage = (
             names.provider(p.record.provider),
-            names.model(p.record.provider, p.record.model),
+            in_region[&(p.record.provider, p.record.model)].as_str(),
         );
         weights.saw(usage.0, usage.1);
         let owner = assigned.owner(p.index);
@@ -248,7 +250,8 @@ pub fn allocate(
             weights.add(d, Some(label), usage, amount);
         }
     }
-    let (split_amounts, spread_warnings) = spread_splits(declared, &mut owners, &weights);
+    let (split_amounts, spread_warnings) =
+        spread_splits(declared, &mut owners, (&weights, names.table()));
     for d in Dimension::ALL {
         let owned: Decimal = owners[d].values().flat_map(|s| s.values()).copied().sum();
         if owned != total {
@@ -303,7 +306,7 @@ fn owned_by(
 fn spread_splits(
     declared: &Declared,
     owners: &mut PerDimension<Owners>,
-    weights: &splits::Weights,
+    (weights, table): (&splits::Weights, &PriceTable),
 ) -> (Vec<(u64, Decimal)>, Vec<String>) {
     let mut done = vec![(0u64, Decimal::ZERO); declared.file.splits.len()];
     let mut unused = Unused::new();
@@ -315,10 +318,10 @@ fn spread_splits(
             let weights = match &split.by {
                 SplitBy::Cost | SplitBy::Requests => {
                     let by_requests = matches!(split.by, SplitBy::Requests);
-                    let of = (line.provider.as_str(), line.model.as_deref());
-                    let (weights, over) = weights.of(d, of, by_requests);
-                    if let (Some(model), Dimension::Tenant) = (&line.model, d) {
-                        let key = (line.split, line.provider.clone(), model.clone(), over);
+                    let model = line.in_region_model(table);
+                    let (weights, over) = weights.of(d, (&line.provider, model), by_requests);
+                    if let (Some(model), Dimension::Tenant) = (model, d) {
+                        let key = (line.split, line.provider.clone(), model.to_string(), over);
                         let (lines, amount) = unused.entry(key).or_default();
                         (*lines, *amount) = (*lines + 1, *amount + line.amount);
                     }

@@ -10,10 +10,15 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use crate::dimension::{Dimension, PerDimension};
 
 use crate::glob::glob_match;
+use crate::hash::FastMap;
+use crate::intern::Sym;
 use crate::money::SHARE_PLACES;
+use crate::posting::Postings;
+use crate::price::PriceTable;
 use crate::read::allocation::Split;
 use crate::read::invoice::meters::Cloud;
 use crate::read::invoice::Meter;
+use crate::reconcile::Names;
 use crate::reconcile::{Reconciliation, Status};
 
 /// A bill line a split spreads.
@@ -266,6 +271,37 @@ impl Weights {
         (self.owned[dimension].iter())
             .filter_map(|(label, per)| Some((label.clone(), weight(per)?)))
             .collect()
+    }
+}
+
+/// Each record's (provider, model) as a split line of a model meets it:
+/// the in-region model, by the table's name
+/// ([`crate::price::PriceTable::in_region_model`]), once per pair.
+pub fn in_region_models(postings: &Postings, names: &Names) -> FastMap<(Sym, Sym), String> {
+    let mut models = FastMap::default();
+    for p in postings.iter() {
+        let (provider, model) = (p.record.provider, p.record.model);
+        models.entry((provider, model)).or_insert_with(|| {
+            let canonical = names.model(provider, model);
+            let in_region = names
+                .table()
+                .in_region_model(names.provider(provider), canonical);
+            in_region.to_string()
+        });
+    }
+    models
+}
+
+impl SplitLine {
+    /// The model the line is of, as [`in_region_models`] names the usage's
+    /// (a credit on a `global.` row is of its model's usage under every
+    /// profile).
+    pub fn in_region_model<'l>(&'l self, table: &'l PriceTable) -> Option<&'l str> {
+        let provider = match Cloud::parse(&self.provider) {
+            Some(cloud) => cloud.provider(),
+            None => &self.provider,
+        };
+        Some(table.in_region_model(provider, self.model.as_deref()?))
     }
 }
 

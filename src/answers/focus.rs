@@ -42,7 +42,7 @@ use crate::dimension::{Dimension, Key, INVOICE_ONLY};
 use crate::error::Result;
 use crate::hash::{DenseMap, FastMap, SharedKeyMap};
 use crate::intern::{Interner, Sym, TextOrder};
-use crate::model::TokenType;
+use crate::model::{TokenType, UsageRecord};
 use crate::money::{apportion, apportion_beside, round_column, Micros};
 use crate::posting::{Posting, Postings, RuleOwner};
 use crate::price::{per_million, Lookup, PriceTable};
@@ -152,6 +152,10 @@ pub struct Focus<'a> {
 /// the table's rates and its trued-up cost.
 type Charged = (Charge, u64, Decimal, Decimal);
 
+/// A record's trued-up fee of one per-request charge, given its fee at
+/// the table's rate.
+pub type BilledFee<'f> = &'f dyn Fn(&UsageRecord, Sym, Decimal) -> Decimal;
+
 /// A provider's invoiced usage no record makes up: the provider, and the
 /// first days of the earliest and latest month its bill files it under.
 pub type InvoiceOnly<P> = (P, (NaiveDate, NaiveDate));
@@ -159,13 +163,14 @@ pub type InvoiceOnly<P> = (P, (NaiveDate, NaiveDate));
 /// Group every posting's charges into FOCUS rows, trued up when the
 /// postings are, plus `invoice_only` (per provider, in its month) as adjustments, sorted
 /// by `text` (the interner's text order with `(unattributed)` and
-/// `(none)`). `billed_target` is the rounded billed total under a true-up.
+/// `(none)`). `billed_target` is the rounded billed total under a true-up,
+/// `billed_fee` each per-request charge's trued-up fee.
 pub fn focus<'a>(
     postings: &Postings,
     table: &PriceTable,
     (interner, text): (&'a Interner, &TextOrder),
     invoice_only: &[(InvoiceOnly<&str>, Decimal)],
-    billed_target: Option<Micros>,
+    (billed_target, billed_fee): (Option<Micros>, BilledFee),
 ) -> Result<Focus<'a>> {
     let mut lookup = Lookup::new(table, interner);
     let base = table.base_table()?;
@@ -173,8 +178,7 @@ pub fn focus<'a>(
     // Each posting's key but the charge and rate (held with the first
     // token type and a zero rate), then its charges among that key's rows.
     let mut groups: SharedKeyMap<RowKey, (Charge, [Decimal; 2]), Sums> = SharedKeyMap::default();
-    // One buffer for every record's charges.
-    let mut charges: Vec<Charged> = Vec::new();
+    let mut charges: Vec<Charged> = Vec::new(); // every record's, in turn
     for posting in postings.iter() {
         let record = posting.record;
         // The record's entry, with its qualifiers and prompt size, once.
@@ -189,7 +193,8 @@ pub fn focus<'a>(
             let entry = priced.as_ref()?.0;
             entry.fee(interner.get(name), count)
         };
-        record_charges(&posting, &rate_of, &fee_of, &mut charges);
+        let billed_fee_of = |name, fee| billed_fee(record, name, fee);
+        record_charges(&posting, &rate_of, (&fee_of, &billed_fee_of), &mut charges);
         // Priced by the layered table's own entry: listed at the base's.
         let listed = match (&priced, base_lookup.as_mut()) {
             (Some((entry, ..)), Some(base)) if entry.layer > 0 => base.priced(record),
@@ -272,7 +277,10 @@ fn priced_at(
 fn record_charges(
     posting: &Posting,
     rate_of: &impl Fn(Charge) -> Option<Decimal>,
-    fee_of: &impl Fn(Sym, u64) -> Option<Decimal>,
+    (fee_of, billed_fee_of): (
+        &impl Fn(Sym, u64) -> Option<Decimal>,
+        &impl Fn(Sym, Decimal) -> Decimal,
+    ),
     charges: &mut Vec<Charged>,
 ) {
     let (record, cost) = (posting.record, posting.cost);
@@ -299,16 +307,17 @@ fn record_charges(
     if record.requests().is_empty() {
         return;
     }
-    // The trued-up fees, split over the charges pro rata to their list
-    // fees; the last takes the rest, so they add up exactly.
+    // The trued-up fees, each charge at its own invoice line's factor (as
+    // the true-up priced them); the last takes the rest, so they add up
+    // exactly.
     let mut billed_left = posting.billed.map_or(cost.fees, |b| b.fees);
     let last = record.requests().len() - 1;
     for (k, &(name, count)) in record.requests().iter().enumerate() {
         let fee = fee_of(name, count).unwrap_or_default();
-        let share = match (k == last, cost.fees.is_zero()) {
+        let share = match (k == last, posting.billed) {
             (true, _) => billed_left,
-            (false, true) => Decimal::ZERO,
-            (false, false) => posting.billed.map_or(fee, |b| b.fees * fee / cost.fees),
+            (false, None) => fee,
+            (false, Some(_)) => billed_fee_of(name, fee),
         };
         billed_left -= share;
         charges.push((Charge::Requests(name), count, fee, share));

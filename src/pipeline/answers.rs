@@ -23,7 +23,9 @@ use crate::charges::{self, Lines};
 use crate::dimension::{Dimension, NONE, UNATTRIBUTED};
 use crate::error::Result;
 use crate::intern::TextOrder;
+use crate::model::UsageRecord;
 use crate::money::Micros;
+use crate::reconcile::Names;
 
 /// The first and last UTC day of `records`.
 pub fn record_days(records: &[crate::model::UsageRecord]) -> Option<(NaiveDate, NaiveDate)> {
@@ -158,13 +160,19 @@ impl Month {
         let interner = &self.usage.interner;
         let table = &self.usage.pricing;
         let invoice_only = self.invoice_only_months()?;
-        let billed_target = self.billed_target;
+        // Each charge's trued-up fee, from its invoice line's factor.
+        let trued_up = (self.checks.reconciliation.as_ref()).filter(|_| self.billed.is_some());
+        let names = trued_up.map(|r| (r, Names::new(&self.usage.records, table, interner)));
+        let billed_fee = |record: &UsageRecord, charge, fee| match &names {
+            Some((rec, names)) => rec.billed_fee(record, charge, fee, names),
+            None => fee,
+        };
         focus(
             &self.postings(),
             table,
             (interner, text),
             &invoice_only,
-            billed_target,
+            (self.billed_target, &billed_fee),
         )
     }
 

@@ -13,6 +13,7 @@ mod ambiguity;
 mod bill_names;
 mod entry;
 mod glob;
+mod profiles;
 mod table;
 mod toml_entry;
 mod toml_parts;
@@ -33,6 +34,8 @@ pub use entry::{
     per_million, Allowance, Hours, LongContext, PriceEntry, Qualifiers, Rates, TierPrice,
     TierRates, Unpriced, Window, FREE_SUFFIX,
 };
+use profiles::profile_model;
+pub use profiles::GLOBAL_PROFILE;
 pub use table::Resolver;
 
 /// The pricing table shipped with tokenledger, used when no other is found.
@@ -109,6 +112,16 @@ impl PriceTable {
         named(model)
             .or_else(|| profile_model(provider, model).and_then(|(m, _)| named(m)))
             .map_or(model, String::as_str)
+    }
+
+    /// The model whatever cross-region profile serves it: a Bedrock
+    /// profile's (`global.`, `us.`) in-region model, else the model, by
+    /// [`PriceTable::canonical_model`]'s name. A model's own charges (its
+    /// provisioned throughput, a credit on its row) are of its usage under
+    /// every profile.
+    pub fn in_region_model<'m>(&'m self, provider: &str, model: &'m str) -> &'m str {
+        let in_region = profile_model(provider, model).map_or(model, |(m, _)| m);
+        self.canonical_model(provider, in_region)
     }
 
     /// The names the best entries of `providers` that price `model` give
@@ -241,33 +254,6 @@ impl PriceEntry {
             _ => None,
         }
     }
-}
-
-/// Bedrock's geographic cross-region inference profiles, whose prefix
-/// costs what the model costs in one region.
-const GEO_PROFILES: [&str; 6] = ["us.", "eu.", "apac.", "jp.", "au.", "us-gov."];
-
-/// Bedrock's global cross-region inference profile: priced apart (for
-/// recent Claude models about 10 % below a region).
-pub const GLOBAL_PROFILE: &str = "global.";
-
-/// A Bedrock model id under a cross-region inference profile, as the
-/// in-region model it is priced as when the table names no entry for the
-/// profile itself, and whether the profile is `global.`: a geographic
-/// profile (`us.…`) costs what the region costs, a global one the
-/// in-region entry's rates times its `[model.geo.global]` (pricing stops,
-/// naming it, when the entry has none).
-fn profile_model<'m>(provider: &str, model: &'m str) -> Option<(&'m str, bool)> {
-    if provider != "aws.bedrock" {
-        return None;
-    }
-    if let Some(in_region) = model.strip_prefix(GLOBAL_PROFILE) {
-        return Some((in_region, true));
-    }
-    GEO_PROFILES
-        .iter()
-        .find_map(|p| model.strip_prefix(p))
-        .map(|m| (m, false))
 }
 
 /// The unpriced records of one (provider, model, reason).

@@ -12,12 +12,17 @@ use crate::price::PriceTable;
 /// (provider, model).
 pub struct Names<'a> {
     pub(super) interner: &'a Interner,
+    table: &'a PriceTable,
     canonical: HashMap<(Sym, Sym), String>,
 }
 
 impl<'a> Names<'a> {
     /// The canonical names of every record's model.
-    pub fn new(records: &[UsageRecord], table: &PriceTable, interner: &'a Interner) -> Names<'a> {
+    pub fn new(
+        records: &[UsageRecord],
+        table: &'a PriceTable,
+        interner: &'a Interner,
+    ) -> Names<'a> {
         let mut canonical = HashMap::new();
         for r in records {
             canonical.entry((r.provider, r.model)).or_insert_with(|| {
@@ -28,6 +33,7 @@ impl<'a> Names<'a> {
         }
         Names {
             interner,
+            table,
             canonical,
         }
     }
@@ -40,6 +46,11 @@ impl<'a> Names<'a> {
     /// A record's provider.
     pub fn provider(&self, provider: Sym) -> &str {
         self.interner.get(provider)
+    }
+
+    /// The pricing table that names the models.
+    pub fn table(&self) -> &'a PriceTable {
+        self.table
     }
 
     /// The names the records' names are interned in.

@@ -50,10 +50,16 @@ impl OtherLine {
         }
     }
 
-    /// What the line is, for the diagnosis column.
+    /// What the line is, for the diagnosis column, with the model a line
+    /// not of unmapped usage is of (two credits of one name on two models'
+    /// rows are two lines).
     pub fn diagnosis(&self) -> String {
+        let of = match (self.charge, &self.model) {
+            (Charge::Unmapped, _) | (_, None) => String::new(),
+            (_, Some(model)) => format!(" of {model}"),
+        };
         if let Some(number) = self.split {
-            return format!("split:{number} ({})", self.charge.name());
+            return format!("split:{number} ({}{of})", self.charge.name());
         }
         match (self.charge, &self.model) {
             (Charge::Unmapped, Some(model)) => format!(
@@ -63,10 +69,11 @@ impl OtherLine {
             (Charge::Unmapped, None) => "model usage under a meter tokenledger cannot read: \
                  not compared; add its meter to the grammar or report it"
                 .into(),
-            (Charge::Fixed, _) => "not per token (provisioned throughput, capacity, storage, \
-                 custom models): billed, not compared with usage"
-                .into(),
-            (charge, _) => charge.name().into(),
+            (Charge::Fixed, _) => format!(
+                "not per token (provisioned throughput, capacity, storage, custom models){of}: \
+                 billed, not compared with usage"
+            ),
+            (charge, _) => format!("{}{of}", charge.name()),
         }
     }
 }

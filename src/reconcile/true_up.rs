@@ -27,9 +27,7 @@ impl Reconciliation {
         let mut lookup = Lookup::new(table, names.interner);
         let factor_of = |r: &UsageRecord, meter: Meter| {
             let (provider, model) = (names.provider(r.provider), names.model(r.provider, r.model));
-            let (model, meter) = self.rollups.place(provider, model, meter);
-            let factor = self.factors.get(&(provider.to_string(), model, meter));
-            factor.copied().unwrap_or(Decimal::ONE)
+            self.factor(provider, model, meter)
         };
         records
             .iter()
@@ -45,7 +43,7 @@ impl Reconciliation {
                     .map(|&(charge, count)| {
                         let name = names.name(charge);
                         let fee = entry.and_then(|e| e.fee(name, count)).unwrap_or_default();
-                        billed_part(fee, factor_of(r, Meter::Requests(name.to_string())))
+                        self.billed_fee(r, charge, fee, names)
                     })
                     .sum();
                 Cost {
@@ -55,6 +53,23 @@ impl Reconciliation {
                 }
             })
             .collect()
+    }
+
+    /// A record's trued-up `fee` of its per-request `charge`: at the
+    /// factor of that charge's invoice line (each charge its own, so a
+    /// record's trued-up fees are the sum of these).
+    pub fn billed_fee(&self, r: &UsageRecord, charge: Sym, fee: Decimal, names: &Names) -> Decimal {
+        let (provider, model) = (names.provider(r.provider), names.model(r.provider, r.model));
+        let meter = Meter::Requests(names.name(charge).to_string());
+        billed_part(fee, self.factor(provider, model, meter))
+    }
+
+    /// Invoiced ÷ computed of the line a (provider, canonical model,
+    /// meter) is compared on; 1 where the invoice lacks it.
+    fn factor(&self, provider: &str, model: &str, meter: Meter) -> Decimal {
+        let (model, meter) = self.rollups.place(provider, model, meter);
+        let factor = self.factors.get(&(provider.to_string(), model, meter));
+        factor.copied().unwrap_or(Decimal::ONE)
     }
 }
 

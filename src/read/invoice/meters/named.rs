@@ -12,13 +12,16 @@ const MOST_WORDS: usize = 12;
 
 /// The names `meter` may give its model, longest first: an AWS usage
 /// type's words after its region, joined by `-` (a Marketplace row's
-/// model is its `product`'s name); a Google SKU's or an Azure meter's words
+/// model is its `product`'s name, `Claude Sonnet 4.6 (Amazon Bedrock
+/// Edition)`, whatever its usage type); a Google SKU's or an Azure meter's words
 /// (`AI Dev Tools: ` and a Claude SKU's ` — ` parts left out), by spaces.
 pub fn model_names(cloud: Cloud, meter: &str, product: Option<&str>) -> Vec<String> {
     let (text, separators, joiner): (&str, &[char], &str) = match cloud {
         Cloud::Aws => {
             let rest = super::aws::strip_region(meter);
-            if super::aws::is_marketplace(rest) {
+            // A Marketplace row (its tax too) names its model by product.
+            let edition = product.is_some_and(|p| p.ends_with(" (Amazon Bedrock Edition)"));
+            if super::aws::is_marketplace(rest) || edition {
                 let model = product.map(|p| p.trim_end_matches(" (Amazon Bedrock Edition)").trim());
                 return model
                     .filter(|m| !m.is_empty())
@@ -71,6 +74,7 @@ mod tests {
             ["Claude Sonnet 4.6"]
         );
         assert!(model_names(Cloud::Aws, "USE1-MP:USE1_search_units-Units", None).is_empty());
+        assert_eq!(model_names(Cloud::Aws, "", product), ["Claude Sonnet 4.6"]);
         assert_eq!(
             model_names(Cloud::Gcp, "Gemini 3 Flash Caching Storage", None),
             [
