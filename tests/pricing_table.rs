@@ -1,7 +1,8 @@
 //! The pricing table is read exactly or refused: every region, tier and
 //! speed key it accepts is applied (Bedrock's `global.` profiles by
 //! `[model.geo.global]`), names that differ only in case are refused, a
-//! rate with more digits than a decimal holds is refused, a table that
+//! rate with more digits than a decimal holds is refused, and so is a
+//! currency that is no ISO 4217 code; a table that
 //! extends itself (or a chain of tables) is an error naming the chain, and
 //! the table saved beside the reports stands on its own however its
 //! `extends` key was spelled; a model's name on both sides of a
@@ -99,6 +100,11 @@ fn keys_the_pricing_code_would_not_apply_are_refused() {
         (
             BEDROCK.replace("input = 10\n", "input = 0.1234567890123456789012345678901\n"),
             "pricing.toml:8: \"input\" is 0.1234567890123456789012345678901: more digits than tokenledger holds exactly",
+        ),
+        (
+            // focus.csv's BillingCurrency held it as written.
+            BEDROCK.replace("\"USD\"", "\"US Dollars\""),
+            "pricing.toml:2: currency \"US Dollars\" is not an ISO 4217 code: three capital letters (USD, EUR)",
         ),
     ];
     for (table, message) in cases {

@@ -168,9 +168,7 @@ fn parse_layer(text: &str, source: &str, base: Option<PriceTable>) -> Result<Pri
         "the top level",
     )?;
     let version = reader.string(root, "version", "the top level")?.to_string();
-    let currency = reader
-        .string(root, "currency", "the top level")?
-        .to_string();
+    let currency = read_currency(&reader, root)?;
     // A table that extends another may add only meters or bill names.
     let models = match root.get("model") {
         None if base.is_some() => None,
@@ -222,4 +220,19 @@ fn parse_layer(text: &str, source: &str, base: Option<PriceTable>) -> Result<Pri
     };
     table.check_bill_names(source)?;
     Ok(table)
+}
+
+/// The table's `currency`: an ISO 4217 code, as every output names it
+/// (`focus.csv`'s `BillingCurrency`, summary.json).
+fn read_currency(reader: &TomlReader, root: &Table) -> Result<String> {
+    let currency = reader.string(root, "currency", "the top level")?;
+    if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Err(reader.error(
+            root.get("currency").and_then(Item::span),
+            format!(
+                "currency \"{currency}\" is not an ISO 4217 code: three capital letters (USD, EUR)"
+            ),
+        ));
+    }
+    Ok(currency.to_string())
 }
