@@ -338,7 +338,7 @@ fn focus_rows_column_by_column() {
         ("ServiceProviderName", "openai"),
         ("HostProviderName", "openai"),
         ("SkuId", "gpt-test"),
-        ("SkuPriceId", "gpt-test:input:0.5"),
+        ("SkuPriceId", "gpt-test:input:batch"),
         ("SkuMeter", "input"),
         ("ConsumedQuantity", "200000"),
         ("ConsumedUnit", "Tokens"),

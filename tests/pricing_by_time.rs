@@ -1,6 +1,7 @@
 //! Rates that depend on when a request was made: time-of-day windows price
 //! each request by its UTC time, and a free allowance makes the first
-//! requests of each day (or month) free.
+//! requests of each day (or month) free; `focus.csv`'s `SkuPriceId`
+//! follows a price through a change of rate.
 
 use crate::pricing::{tiered, TIERED_PRICING};
 use crate::workdir::{reseal, Workdir};
@@ -102,6 +103,47 @@ r6,2025-06-02T23:00:00Z,deepseek,deepseek-x,1000000,0,0,0,100000,false
         stderr.contains("pricing.toml:21: a [[model.hours]] of the entry at line 4: 16:00-00:30 is empty or overlaps another window"),
         "{stderr}"
     );
+}
+
+/// `focus.csv`'s `SkuPriceId` holds a price's stable properties, never
+/// its amount (FOCUS): one id follows claude-test-1's input through its
+/// price change on the 15th, and each time-of-day window has its own.
+#[test]
+fn a_sku_price_id_follows_its_price_through_a_change_of_rate() {
+    let wd = Workdir::handmade("sku-price-id");
+    wd.write("usage.csv", "timestamp,request_id,provider,model,output_tokens,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,batch
+2025-06-10T09:00:00Z,r-1,anthropic,claude-test-1,1000,10000,0,0,0,false
+2025-06-20T09:00:00Z,r-2,anthropic,claude-test-1,1000,10000,0,0,0,false
+");
+    wd.run(&[&crate::workdir::HANDMADE_REPORT[..], &["--quiet"]].concat());
+    let rows = |wd: &Workdir| {
+        let focus = crate::workdir::csv_rows(&wd.read("out/focus.csv"));
+        let at = |name: &str| focus[0].iter().position(|c| c == name).unwrap();
+        let (id, price) = (at("SkuPriceId"), at("ListUnitPrice"));
+        let rows = focus[1..].iter().map(|r| format!("{} {}", r[id], r[price]));
+        rows.collect::<Vec<_>>()
+    };
+    // The ids were claude-test-1:input:3 and claude-test-1:input:2.
+    let want = [
+        "claude-test-1:input 3",
+        "claude-test-1:output 15",
+        "claude-test-1:input 2",
+        "claude-test-1:output 10",
+    ];
+    assert_eq!(rows(&wd), want);
+    wd.write("pricing.toml", HOURS_PRICING);
+    wd.write("usage.csv", "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch
+r1,2025-06-02T00:29:59Z,deepseek,deepseek-x,1000000,0,0,0,0,false
+r2,2025-06-02T12:00:00Z,deepseek,deepseek-x,1000000,0,0,0,0,false
+r3,2025-06-02T18:00:00Z,deepseek,deepseek-x,1000000,0,0,0,0,false
+");
+    wd.run(&[&crate::workdir::HANDMADE_REPORT[..], &["--quiet"]].concat());
+    let want = [
+        "deepseek-x:input:other 0.135",
+        "deepseek-x:input:00:30-16:30 0.27",
+        "deepseek-x:input:22:00-00:30 0.5",
+    ];
+    assert_eq!(rows(&wd), want);
 }
 
 #[test]

@@ -1,14 +1,16 @@
 //! The FinOps FOCUS-shaped export (`focus.csv`: the 1.2 columns and 1.3's
 //! service and host provider columns): one row per (UTC day,
-//! provider, model, charge, unit price, tenant, feature, agent), which
-//! FinOps platforms ingest beside their cloud bills. A charge is a token
-//! type, a modality priced apart or a per-request charge.
+//! provider, model, charge, unit price and its qualifiers, tenant, feature,
+//! agent), which FinOps platforms ingest beside their cloud bills (the
+//! cloud-hosted providers' rows are on the cloud's own export too). A
+//! charge is a token type, a modality priced apart or a per-request charge.
 //!
 //! Mapping: tokens are `ConsumedQuantity` in `Tokens`, priced per
 //! `1000000 Tokens` (`PricingQuantity` = tokens ÷ 10⁶, `ListUnitPrice` = the
 //! rate with tier, region, speed and long-context tier applied); requests
 //! are priced per `1000 Requests`; the model is the `SkuId`, the model,
-//! charge and rate the `SkuPriceId`; the billing account is the provider
+//! charge and the rate's qualifiers (never its amount) the `SkuPriceId`;
+//! the billing account is the provider
 //! (tokenledger's inputs name none).
 //! `ContractedCost` is the cost at the pricing table's rates;
 //! `ListCost` the same, but where a layered table's own entry (negotiated
@@ -42,10 +44,10 @@ use crate::dimension::{Dimension, Key, INVOICE_ONLY};
 use crate::error::Result;
 use crate::hash::{DenseMap, FastMap, SharedKeyMap};
 use crate::intern::{Interner, Sym, TextOrder};
-use crate::model::{TokenType, UsageRecord};
+use crate::model::{Service, Tier, TokenType, UsageRecord};
 use crate::money::{apportion, apportion_beside, round_column, Micros};
 use crate::posting::{Posting, Postings, RuleOwner};
-use crate::price::{per_million, Lookup, PriceTable};
+use crate::price::{per_million, Lookup, PriceTable, Window};
 
 /// The columns `focus.csv` adds under `--allocation`.
 pub const ALLOCATION_COLUMNS: [&str; 3] = [
@@ -106,10 +108,43 @@ struct RowKey {
     /// The published rate (list): the base table's, where a layered
     /// table's own entry set `rate`; else `rate`.
     list_rate: Decimal,
+    /// The rate's qualifiers: service tier, region, speed, time-of-day
+    /// window and long-context band (`SkuPriceId`'s, with model and charge).
+    service: Service,
+    hours: Option<Window>,
+    long_context: bool,
     /// Tenant, feature and agent.
     dims: [Key; 3],
     /// The allocation rule that owned the records, if one did.
     owner: Option<RuleOwner>,
+}
+
+/// A row's rate qualifiers in its `SkuPriceId`, each that is not the
+/// plain one after a `:` (`:batch`, `:us`, `:fast`, `:00:30-08:30`,
+/// `:long-context`): FOCUS's stable properties of a SKU price, so one id
+/// follows its price through a change of rate or a negotiated discount.
+struct PriceQualifiers<'k>(&'k RowKey, &'k Interner);
+
+impl std::fmt::Display for PriceQualifiers<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (key, interner) = (self.0, self.1);
+        if key.service.tier != Tier::Standard {
+            write!(f, ":{}", key.service.tier.key())?;
+        }
+        if let Some(geo) = key.service.geo {
+            write!(f, ":{}", interner.get(geo))?;
+        }
+        if key.service.fast {
+            f.write_str(":fast")?;
+        }
+        if let Some(window) = key.hours {
+            write!(f, ":{}", window.label())?;
+        }
+        if key.long_context {
+            f.write_str(":long-context")?;
+        }
+        Ok(())
+    }
 }
 
 /// FOCUS 1.2's service category and subcategory of a model API.
@@ -205,16 +240,8 @@ pub fn focus<'a>(
             let long = entry.is_long_context(&record.tokens);
             charge.unit_price(entry, qualifiers, long, interner)
         };
-        let shared = groups.shared(RowKey {
-            day: posting.day(),
-            provider: record.provider,
-            model: record.model,
-            charge: Charge::Tokens(TokenType::Input),
-            rate: Decimal::ZERO,
-            list_rate: Decimal::ZERO,
-            dims: DIMENSIONS.map(|d| posting.key(d)),
-            owner: posting.owner.copied(),
-        });
+        let band = priced.as_ref().map(|(_, q, long)| (q.hours, *long));
+        let shared = groups.shared(shared_key(&posting, band.unwrap_or_default()));
         for &(charge, quantity, contracted, billed) in &charges {
             if quantity == 0 && contracted.is_zero() {
                 continue;
@@ -268,6 +295,25 @@ fn priced_at(
             charge.in_units(u128::from(quantity)) * r,
         ),
         None => ([rate, rate], contracted),
+    }
+}
+
+/// A posting's row key but its charge and rates (the first token type and
+/// zero rates: its charges' rows share the rest), with its time-of-day
+/// window and long-context band.
+fn shared_key(posting: &Posting, (hours, long_context): (Option<Window>, bool)) -> RowKey {
+    RowKey {
+        day: posting.day(),
+        provider: posting.record.provider,
+        model: posting.record.model,
+        charge: Charge::Tokens(TokenType::Input),
+        rate: Decimal::ZERO,
+        list_rate: Decimal::ZERO,
+        service: posting.record.service,
+        hours,
+        long_context,
+        dims: DIMENSIONS.map(|d| posting.key(d)),
+        owner: posting.owner.copied(),
     }
 }
 
@@ -351,6 +397,8 @@ fn finish<'a>(
             charge,
             k.rate,
             k.list_rate,
+            (k.service.tier, k.service.geo.map(|g| text.of_sym(g))),
+            (k.service.fast, k.hours, k.long_context),
             dims,
             owner,
         )
@@ -487,14 +535,9 @@ impl Focus<'_> {
             cells.push(format_args!("{billed}"));
             cells.push(format_args!("{list}"));
             cells.push(format_args!("{provider} API"));
-            // One id, one price: the list rate too where it differs.
-            match key.list_rate == key.rate {
-                true => cells.push(format_args!("{model}:{meter}:{}", key.rate)),
-                false => cells.push(format_args!(
-                    "{model}:{meter}:{}:list:{}",
-                    key.rate, key.list_rate
-                )),
-            }
+            // The price's stable properties, never its amount or discount.
+            let qualifiers = PriceQualifiers(key, self.interner);
+            cells.push(format_args!("{model}:{meter}{qualifiers}"));
             cells.push(format_args!("{}", sums.tokens));
             cells.push(format_args!("{}", key.charge.in_units(sums.tokens)));
             cells.push(format_args!("{}", key.rate));
