@@ -111,3 +111,59 @@ fn a_models_fixed_line_and_credit_land_on_that_models_owners() {
     let summary = wd.read("out/summary.json");
     assert!(summary.contains("allocation.toml:9: split:1 spreads 1 line(s) of aws.bedrock model anthropic.claude-sonnet-4-5-20250929-v1 (2.00), which no usage of the month is of: they are spread over the owners of aws.bedrock's usage instead"), "{summary}");
 }
+
+/// A month's credit on the row of a model priced from the 10th is of that
+/// model: its name resolves on the row's last day where not on its first
+/// (it went to every Bedrock model's users, half to hooli's other model).
+#[test]
+fn a_months_credit_is_of_a_model_priced_from_later_in_the_month() {
+    let wd = Workdir::new("model-splits-later");
+    wd.write("spans/none.json", r#"{"resourceSpans":[]}"#);
+    let entry = |model: &str, from: &str| {
+        format!("[[model]]\nprovider = \"aws.bedrock\"\nmatch = [\"{model}\"]\neffective_from = {from}\ninput = 1\noutput = 2\ncache_read = 0.1\ncache_write_5m = 1.25\ncache_write_1h = 2\n")
+    };
+    let pricing = format!(
+        "version = \"t\"\ncurrency = \"USD\"\n\n{}\n{}",
+        entry("acme.newmodel", "2026-11-10"),
+        entry("acme.oldmodel", "2023-01-01")
+    );
+    wd.write("pricing.toml", &pricing);
+    wd.write("usage.csv", "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch,label.team
+r1,2026-11-12T09:00:00Z,aws.bedrock,acme.newmodel,1000000,0,0,0,0,false,search
+r2,2026-11-12T10:00:00Z,aws.bedrock,acme.oldmodel,3000000,0,0,0,0,false,batch
+");
+    wd.write("cur.csv", "bill_billing_entity,line_item_currency_code,line_item_line_item_type,line_item_line_item_description,line_item_product_code,line_item_unblended_cost,line_item_usage_start_date,line_item_usage_end_date,line_item_usage_type
+AWS,USD,Usage,,AmazonBedrock,1.00,2026-11-12T00:00:00Z,2026-11-13T00:00:00Z,USE1-acme.newmodel-mantle-input-tokens-standard
+AWS,USD,Usage,,AmazonBedrock,3.00,2026-11-12T00:00:00Z,2026-11-13T00:00:00Z,USE1-acme.oldmodel-mantle-input-tokens-standard
+AWS,USD,Credit,AWS Activate credit,AmazonBedrock,-0.80,2026-11-01T00:00:00Z,2026-12-01T00:00:00Z,USE1-acme.newmodel-mantle-input-tokens-standard
+");
+    let split = "[[split]]\nmatch = { charge = \"credit\" }\nby = \"cost\"\n";
+    wd.write(
+        "allocation.toml",
+        &ALLOCATION.replace(&ALLOCATION[ALLOCATION.find("[[split]]").unwrap()..], split),
+    );
+    let args = [
+        "report",
+        "--spans",
+        "spans",
+        "--usage",
+        "usage.csv",
+        "--invoice",
+        "cur.csv",
+    ];
+    let flags = [
+        "--pricing",
+        "pricing.toml",
+        "--allocation",
+        "allocation.toml",
+        "--min-match",
+        "0",
+    ];
+    wd.run(&[&args[..], &flags, &["--out", "out", "--quiet"]].concat());
+    let audit = wd.read("out/allocation.csv");
+    let credit: Vec<&str> = audit
+        .lines()
+        .filter(|l| l.starts_with("tenant,") && l.contains("split"))
+        .collect();
+    assert_eq!(credit, ["tenant,acme,split:1,-0.8"], "{audit}");
+}

@@ -104,7 +104,7 @@ fn keys_the_pricing_code_would_not_apply_are_refused() {
         (
             // focus.csv's BillingCurrency held it as written.
             BEDROCK.replace("\"USD\"", "\"US Dollars\""),
-            "pricing.toml:2: currency \"US Dollars\" is not an ISO 4217 code: three capital letters (USD, EUR)",
+            "pricing.toml:2: currency \"US Dollars\" is not an ISO 4217 code: three letters (USD, EUR)",
         ),
     ];
     for (table, message) in cases {
@@ -112,6 +112,16 @@ fn keys_the_pricing_code_would_not_apply_are_refused() {
         assert_eq!(code, 2, "{message}");
         assert!(stderr.contains(message), "{stderr}");
     }
+    // A code in small letters, as OpenAI's cost API writes it, is read in
+    // capitals.
+    let (code, stderr) = run(&wd, &BEDROCK.replace("\"USD\"", "\"usd\""), usage);
+    assert_eq!(code, 0, "{stderr}");
+    let focus = csv_rows(&wd.read("out/focus.csv"));
+    let at = focus[0]
+        .iter()
+        .position(|c| c == "BillingCurrency")
+        .unwrap();
+    assert_eq!(focus[1][at], "USD");
 }
 
 #[test]

@@ -56,16 +56,27 @@ impl Fields<'_> {
     /// The other name a field's value goes by: a cloud bill's credits, tax
     /// and other services carry the cloud's name (`gcp`), its model usage
     /// and fixed charges the provider's (`google`); a split may name either,
-    /// whichever the line carries.
-    fn alias(&self, field: &str) -> Option<&'static str> {
-        if field != "provider" {
-            return None;
-        }
-        let of_provider =
-            (Cloud::ALL.into_iter()).find(|c| c.provider().eq_ignore_ascii_case(self.provider));
-        match Cloud::parse(self.provider) {
-            Some(cloud) => Some(cloud.provider()),
-            None => of_provider.map(Cloud::name),
+    /// whichever the line carries. A model under a Bedrock cross-region
+    /// profile (`global.anthropic.…`) goes by its in-region name too.
+    fn alias(&self, field: &str) -> Option<&str> {
+        let cloud = Cloud::parse(self.provider);
+        match field {
+            "provider" => {
+                let of_provider = (Cloud::ALL.into_iter())
+                    .find(|c| c.provider().eq_ignore_ascii_case(self.provider));
+                match cloud {
+                    Some(cloud) => Some(cloud.provider()),
+                    None => of_provider.map(Cloud::name),
+                }
+            }
+            "model" => {
+                let provider = match cloud {
+                    Some(cloud) => cloud.provider(),
+                    None => self.provider,
+                };
+                crate::price::in_region_name(provider, self.model?)
+            }
+            _ => None,
         }
     }
 
@@ -405,6 +416,18 @@ mod tests {
         }
         assert_eq!(credit("gcp").split(&[split("aws.bedrock")]), None);
         assert_eq!(credit("openai").split(&[split("google")]), None);
+        // A credit on a global profile's row meets its in-region model.
+        let global = Fields {
+            model: Some("global.anthropic.claude-x-v1"),
+            ..credit("aws")
+        };
+        let by_model = |pattern: &str| Split {
+            matches: vec![("model".into(), pattern.into())],
+            ..split("aws")
+        };
+        for pattern in ["anthropic.claude-x*", "global.anthropic.claude-x*"] {
+            assert_eq!(global.split(&[by_model(pattern)]), Some(0), "{pattern}");
+        }
     }
 
     #[test]

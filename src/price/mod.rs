@@ -35,7 +35,7 @@ pub use entry::{
     TierRates, Unpriced, Window, FREE_SUFFIX,
 };
 use profiles::profile_model;
-pub use profiles::GLOBAL_PROFILE;
+pub use profiles::{in_region_name, GLOBAL_PROFILE};
 pub use table::Resolver;
 
 /// The pricing table shipped with tokenledger, used when no other is found.

@@ -27,3 +27,10 @@ pub(super) fn profile_model<'m>(provider: &str, model: &'m str) -> Option<(&'m s
         .find_map(|p| model.strip_prefix(p))
         .map(|m| (m, false))
 }
+
+/// A Bedrock model id under a cross-region profile, as its in-region
+/// model's id (`global.anthropic.claude-sonnet-4-6-v1` is
+/// `anthropic.claude-sonnet-4-6-v1`); `None` for a model under none.
+pub fn in_region_name<'m>(provider: &str, model: &'m str) -> Option<&'m str> {
+    profile_model(provider, model).map(|(in_region, _)| in_region)
+}

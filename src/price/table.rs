@@ -223,16 +223,15 @@ fn parse_layer(text: &str, source: &str, base: Option<PriceTable>) -> Result<Pri
 }
 
 /// The table's `currency`: an ISO 4217 code, as every output names it
-/// (`focus.csv`'s `BillingCurrency`, summary.json).
+/// (`focus.csv`'s `BillingCurrency`, summary.json), in capitals (`usd`, as
+/// OpenAI's cost API writes it, is `USD`).
 fn read_currency(reader: &TomlReader, root: &Table) -> Result<String> {
     let currency = reader.string(root, "currency", "the top level")?;
-    if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
+    if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_alphabetic()) {
         return Err(reader.error(
             root.get("currency").and_then(Item::span),
-            format!(
-                "currency \"{currency}\" is not an ISO 4217 code: three capital letters (USD, EUR)"
-            ),
+            format!("currency \"{currency}\" is not an ISO 4217 code: three letters (USD, EUR)"),
         ));
     }
-    Ok(currency.to_string())
+    Ok(currency.to_ascii_uppercase())
 }

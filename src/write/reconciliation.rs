@@ -7,6 +7,7 @@ use rust_decimal::Decimal;
 
 use super::CsvOut;
 use crate::money::{apportion, ratio, round_column, Micros};
+use crate::read::invoice::Charge;
 use crate::reconcile::{Line, Reconciliation, Status};
 use crate::terminal::escape;
 
@@ -224,24 +225,12 @@ pub fn terminal(rec: &Reconciliation) -> String {
         rec.tolerance.pct.normalize(),
         rec.tolerance.usd.normalize(),
     );
-    let diagnosed: Vec<_> = rec
-        .lines
-        .iter()
-        .filter(|l| !l.diagnosis.is_empty())
-        .collect();
     if !rec.total_diagnosis.is_empty() {
         text += &format!("  (usage total): {}\n", escape(&rec.total_diagnosis));
     }
+    let diagnosed = diagnoses(rec);
     for line in diagnosed.iter().take(DIAGNOSES_SHOWN) {
-        let k = &line.key;
-        let day = k.day.map_or_else(String::new, |d| format!(" {d}"));
-        let t = k.meter.name();
-        text += &format!(
-            "  {} {} {t}{day}: {}\n",
-            escape(&k.provider),
-            escape(&k.model),
-            escape(&line.diagnosis)
-        );
+        text += &format!("  {line}\n");
     }
     if diagnosed.len() > DIAGNOSES_SHOWN {
         text += &format!(
@@ -250,6 +239,31 @@ pub fn terminal(rec: &Reconciliation) -> String {
         );
     }
     text
+}
+
+/// The terminal's diagnoses, escaped: each compared line's, then each
+/// line not compared that is of a model (two credits of one name on two
+/// models' rows look alike in the table).
+fn diagnoses(rec: &Reconciliation) -> Vec<String> {
+    let compared = rec
+        .lines
+        .iter()
+        .filter(|l| !l.diagnosis.is_empty())
+        .map(|line| {
+            let k = &line.key;
+            let day = k.day.map_or_else(String::new, |d| format!(" {d}"));
+            let (provider, model) = (escape(&k.provider), escape(&k.model));
+            let t = k.meter.name();
+            format!("{provider} {model} {t}{day}: {}", escape(&line.diagnosis))
+        });
+    let of_model = (rec.other.iter())
+        .filter(|l| l.model.is_some() && l.charge != Charge::Unmapped)
+        .map(|line| {
+            let day = line.day.map_or_else(String::new, |d| format!(" {d}"));
+            let (provider, label) = (escape(&line.provider), escape(&line.label));
+            format!("{provider} {label}{day}: {}", escape(&line.diagnosis()))
+        });
+    compared.chain(of_model).collect()
 }
 
 /// How many diagnosed lines the terminal shows.

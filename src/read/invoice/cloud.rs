@@ -160,9 +160,12 @@ pub(super) fn line(reader: &Reader, row: BillRow) -> Result<InvoiceLine, RowErro
 /// leading words the table resolves ([`meters::model_names`]); none where
 /// no run resolves (`ProvisionedThroughput-ModelUnits`).
 fn named_model(reader: &Reader, row: &BillRow) -> Option<String> {
-    let day = row.days.map_or(NaiveDate::MIN, |(first, _)| first);
+    // A month's credit or reservation is of a model priced on its first
+    // day or, for a model priced from later in its days, on its last.
+    let (first, last) = row.days.unwrap_or((NaiveDate::MIN, NaiveDate::MIN));
     let resolve = |name: &str, qualifiers: &[String]| {
-        (reader.model(row.cloud, name, qualifiers, day)).map(|(_, model)| model)
+        let on = |day| reader.model(row.cloud, name, qualifiers, day);
+        on(first).or_else(|| on(last)).map(|(_, model)| model)
     };
     match read_meter(row) {
         Read::Usage {
