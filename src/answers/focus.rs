@@ -140,7 +140,8 @@ impl std::fmt::Display for PriceQualifiers<'_> {
         if let Some(window) = key.hours {
             write!(f, ":{}", window.label())?;
         }
-        if key.long_context {
+        // A long prompt's band prices its tokens, not its requests.
+        if key.long_context && !matches!(key.charge, Charge::Requests(_)) {
             f.write_str(":long-context")?;
         }
         Ok(())
