@@ -59,21 +59,17 @@ impl Fields<'_> {
     /// whichever the line carries. A model under a Bedrock cross-region
     /// profile (`global.anthropic.…`) goes by its in-region name too.
     fn alias(&self, field: &str) -> Option<&str> {
-        let cloud = Cloud::parse(self.provider);
         match field {
             "provider" => {
                 let of_provider = (Cloud::ALL.into_iter())
                     .find(|c| c.provider().eq_ignore_ascii_case(self.provider));
-                match cloud {
+                match Cloud::parse(self.provider) {
                     Some(cloud) => Some(cloud.provider()),
                     None => of_provider.map(Cloud::name),
                 }
             }
             "model" => {
-                let provider = match cloud {
-                    Some(cloud) => cloud.provider(),
-                    None => self.provider,
-                };
+                let provider = Cloud::usage_provider(self.provider);
                 crate::price::in_region_name(provider, self.model?)
             }
             _ => None,
@@ -308,10 +304,7 @@ impl SplitLine {
     /// (a credit on a `global.` row is of its model's usage under every
     /// profile).
     pub fn in_region_model<'l>(&'l self, table: &'l PriceTable) -> Option<&'l str> {
-        let provider = match Cloud::parse(&self.provider) {
-            Some(cloud) => cloud.provider(),
-            None => &self.provider,
-        };
+        let provider = Cloud::usage_provider(&self.provider);
         Some(table.in_region_model(provider, self.model.as_deref()?))
     }
 }

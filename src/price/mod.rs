@@ -120,7 +120,7 @@ impl PriceTable {
     /// provisioned throughput, a credit on its row) are of its usage under
     /// every profile.
     pub fn in_region_model<'m>(&'m self, provider: &str, model: &'m str) -> &'m str {
-        let in_region = profile_model(provider, model).map_or(model, |(m, _)| m);
+        let in_region = in_region_name(provider, model).unwrap_or(model);
         self.canonical_model(provider, in_region)
     }
 

@@ -104,10 +104,7 @@ pub fn others(lines: &[&InvoiceLine], table: &PriceTable) -> Vec<OtherLine> {
                     (Some(model), true) => model.clone(),
                     _ => l.description.clone(),
                 };
-                let provider = match Cloud::parse(&l.provider) {
-                    Some(cloud) => cloud.provider(),
-                    None => &l.provider,
-                };
+                let provider = Cloud::usage_provider(&l.provider);
                 let model =
                     (l.model.as_deref()).map(|m| table.canonical_model(provider, m).to_string());
                 (l.provider.clone(), label, l.charge, l.day, model)

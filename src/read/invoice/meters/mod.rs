@@ -55,6 +55,16 @@ impl Cloud {
             .into_iter()
             .find(|c| c.name().eq_ignore_ascii_case(name))
     }
+
+    /// The provider whose usage a bill line of `provider` is of: a cloud's
+    /// credits and tax (`aws`) its model usage's (`aws.bedrock`), any
+    /// other provider itself.
+    pub fn usage_provider(provider: &str) -> &str {
+        match Cloud::parse(provider) {
+            Some(cloud) => cloud.provider(),
+            None => provider,
+        }
+    }
 }
 
 /// What resolves a bill's model name to a model the pricing table prices.
