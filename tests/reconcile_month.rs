@@ -1,6 +1,8 @@
 //! The month as the bill has it, beyond its days: a cost bucket crossing
-//! into the next month is one month's line (and said to cross), and a wrong rate on lines too
-//! small to fail a day is named on the usage total.
+//! into the next month is one month's line (and said to cross), usage the
+//! bill files under the month but dated in another is said to be left
+//! out, and a wrong rate on lines too small to fail a day is named on the
+//! usage total.
 
 use crate::workdir::Workdir;
 
@@ -95,4 +97,37 @@ fn a_wrong_rate_on_lines_too_small_to_fail_a_day_is_named_on_the_total() {
     let csv = wd.read("out/reconciliation.csv");
     let total = "\n(usage total),,,,0.150000,0.187500,-0.037500,-20.00,drift,\"openai gpt-4o-mini input: every day within the tolerance, the month not (computed $0.150000, invoiced $0.187500): computed is 0.8× the invoice on every line: the input rate looks wrong; the invoice implies $0.1875 per 1M tokens, the pricing table charged $0.15\"\n";
     assert!(csv.contains(total), "{csv}");
+}
+
+#[test]
+fn usage_a_bill_files_under_the_month_but_dated_in_another_is_said_to_be_left_out() {
+    // Google's invoice month is Pacific time: November's holds the first
+    // hours of December 1st UTC, and a late row of October 31st. Compared
+    // by UTC day, both are left out of November; that was said only by a
+    // count in summary.json.
+    let wd = Workdir::new("filed-under-another-month");
+    let row = |sku: &str, start: &str, cost: &str| {
+        format!(
+            "{{\"service\":{{\"description\":\"Vertex AI\"}},\"sku\":{{\"description\":\"Gemini 2.5 Flash GA Text {sku} - Predictions\"}},\"usage_start_time\":\"{start}:00:00 UTC\",\"usage_end_time\":\"{start}:59:59 UTC\",\"cost\":{cost},\"currency\":\"USD\",\"currency_conversion_rate\":1.0,\"credits\":[],\"invoice\":{{\"month\":\"202611\"}},\"cost_type\":\"regular\"}}\n"
+        )
+    };
+    let bill = [
+        row("Input", "2026-11-02 09", "0.30"),
+        row("Output", "2026-11-02 09", "0.25"),
+        row("Input", "2026-12-01 03", "0.30"),
+        row("Input", "2026-10-31 20", "0.05"),
+    ];
+    wd.write("bill.jsonl", &bill.concat());
+    let usage = "gc-1,2026-11-02T09:30:00Z,google,gemini-2.5-flash,1000000,0,0,0,100000,false\n";
+    wd.write("usage.csv", &format!("{HEADER}{usage}"));
+    let args = ["reconcile", "--usage", "usage.csv", "--invoice", "bill.jsonl"];
+    let out = wd.output(&[&args[..], &["--period", "2026-11", "--out", "out"]].concat());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let warning = "warning: bill.jsonl: 2 usage line(s) the bill files under 2026-11 (0.35 in all, \
+                   credits given on them aside) are dated in another UTC month (the first line 3, \
+                   2026-12-01): left out of 2026-11's total and allocation";
+    assert!(stderr.contains(warning), "{stderr}");
+    let csv = wd.read("out/reconciliation.csv");
+    assert!(csv.contains("\n(invoice total),,,,,0.550000,"), "{csv}");
 }

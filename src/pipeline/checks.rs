@@ -105,6 +105,7 @@ fn read_invoices(
         let n = read.len() as u64;
         if let Some(period) = usage.period {
             warnings.extend(across_edge(&path, &read, &period));
+            warnings.extend(filed_here_dated_elsewhere(&path, &read, &period));
             read.retain(|line| in_period(line, &period));
             intake.counts.invoice_lines_out_of_period += n - read.len() as u64;
         }
@@ -207,11 +208,6 @@ fn content_sha(text: &str) -> crate::manifest::Sha {
     hasher.finish()
 }
 
-/// Whether a bill line is `period`'s: a model-usage line (or one filed
-/// under no billing period) by the UTC day it starts on, so a bucket cut
-/// at another midnight, or a week, that crosses into the next month is
-/// compared (and trued up) in one month, not two; another line by the
-/// billing period it is filed under.
 /// Warn of the usage lines of `path` that cover days on both sides of the
 /// period's edge (a 24-hour bucket fetched from local midnight, a bill
 /// line over two months): each is counted whole in the month it starts in
@@ -238,6 +234,37 @@ fn across_edge(path: &Path, lines: &[InvoiceLine], period: &Period) -> Option<St
     ))
 }
 
+/// Warn of the lines of `path` its bill files under `period` but that are
+/// usage of another UTC month (Google's Pacific-time invoice month holds
+/// the first hours of the next UTC month; a late row of the last month is
+/// filed under this one): they are left out, as the usage they are
+/// compared with is that month's, so only a run of that month given this
+/// bill counts them.
+fn filed_here_dated_elsewhere(path: &Path, lines: &[InvoiceLine], period: &Period) -> Option<String> {
+    let elsewhere: Vec<&InvoiceLine> = (lines.iter())
+        .filter(|line| line.billing_period.is_some_and(|day| period.contains_day(day)))
+        .filter(|line| !in_period(line, period))
+        .collect();
+    let first = elsewhere.first()?;
+    let amount: rust_decimal::Decimal = elsewhere.iter().map(|line| line.amount).sum();
+    let day = first.covers.map_or(String::new(), |(day, _)| format!(", {day}"));
+    Some(format!(
+        "{}: {} usage line(s) the bill files under {period} ({} in all, credits given on them \
+         aside) are dated in another UTC month (the first line {}{day}): left out of {period}'s \
+         total and allocation, as the usage they are compared with is that month's; a run of \
+         that month given this bill too counts them",
+        path.display(),
+        elsewhere.len(),
+        amount.normalize(),
+        { first.origin.line }
+    ))
+}
+
+/// Whether a bill line is `period`'s: a model-usage line (or one filed
+/// under no billing period) by the UTC day it starts on, so a bucket cut
+/// at another midnight, or a week, that crosses into the next month is
+/// compared (and trued up) in one month, not two; another line by the
+/// billing period it is filed under.
 fn in_period(line: &InvoiceLine, period: &Period) -> bool {
     match (line.charge, line.billing_period) {
         (Charge::Usage | Charge::Unmapped, _) | (_, None) => line
