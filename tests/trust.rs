@@ -46,6 +46,21 @@ fn diff_refuses_a_ledger_edited_or_cut_short() {
         stderr.contains("june/ledger.csv:2: cost_usd 0.5 is not quantity"),
         "{stderr}"
     );
+    // Quantity and price each within their bounds, their product beyond
+    // what a decimal holds: refused, not a panic; and a digit beyond what
+    // a decimal holds is refused, not rounded away.
+    let mut row = rows[1].clone();
+    (row[15], row[17], row[18]) = ("1000000000000000000".into(), "1000000000000".into(), "1".into());
+    let huge = ledger.replacen(&rows[1].join(","), &row.join(","), 1);
+    wd.write("june/ledger.csv", &huge);
+    reseal(&wd.path("june"));
+    let stderr = wd.fail(&["diff", "may", "june"], 2);
+    assert!(stderr.contains("june/ledger.csv:2: cost_usd 1 is not quantity"), "{stderr}");
+    row[15] = "8261.0000000000000000000000001".into();
+    wd.write("june/ledger.csv", &ledger.replacen(&rows[1].join(","), &row.join(","), 1));
+    reseal(&wd.path("june"));
+    let stderr = wd.fail(&["diff", "may", "june"], 2);
+    assert!(stderr.contains("june/ledger.csv:2: quantity: unexpected value"), "{stderr}");
     // Cut short on a line boundary, the manifest forged but not the summary.
     wd.write("june/ledger.csv", &ledger);
     reseal(&wd.path("june"));

@@ -339,8 +339,21 @@ fn config_path(argv: &mut Vec<OsString>) -> Result<Option<PathBuf>> {
             path.display()
         )));
     }
+    // Any entry of the name is meant as the defaults: a link to a volume
+    // not mounted, or a directory, is refused, never a run without them.
     let local = PathBuf::from(DEFAULT_FILE);
-    Ok(local.is_file().then_some(local))
+    if std::fs::symlink_metadata(&local).is_err() {
+        return Ok(None);
+    }
+    let why = match std::fs::metadata(&local) {
+        Err(_) => "a link to no file",
+        Ok(meta) if meta.is_dir() => "a directory, not a config file",
+        Ok(_) => return Ok(Some(local)),
+    };
+    Err(Error::fatal(format!(
+        "./{DEFAULT_FILE}: {why}; the defaults it holds (budgets, gates, --period) would go \
+         unread: fix it, or name another with --config (/dev/null: none)"
+    )))
 }
 
 /// The arguments for one key: `--key=value` per value, `--key` for `true`;

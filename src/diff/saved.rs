@@ -276,7 +276,9 @@ impl Saved {
             .parse::<bool>()
             .map_err(|_| bad("long_context"))?;
         let unit_price = decimal("unit_price_usd")?;
-        if line.cost != line.quantity * unit_price / unit_size(&line.charge) {
+        // Each bound alone is plausible, their product need not be.
+        let priced = (line.quantity.checked_mul(unit_price)).map(|p| p / unit_size(&line.charge));
+        if priced != Some(line.cost) {
             return Err(Error::fatal(format!(
                 "{at}: cost_usd {} is not quantity {} × unit_price_usd {unit_price}: the line was \
                  edited after {WRITER} wrote it",
@@ -336,9 +338,11 @@ pub fn unit_size(charge: &Charged) -> Decimal {
 }
 
 /// A non-negative amount or quantity, bounded (costs like every input
-/// amount, quantities at 10¹⁸) so that no product or sum can overflow.
+/// amount, quantities at 10¹⁸) so that no sum of a month's lines can
+/// overflow, and read exactly (a digit beyond what a decimal holds is not
+/// rounded away).
 fn parse_decimal(name: &str, text: &str) -> Option<Decimal> {
-    let d = text.parse::<Decimal>().ok()?;
+    let d = Decimal::from_str_exact(text).ok()?;
     let bounded = match name {
         "quantity" => d <= Decimal::from(1_000_000_000_000_000_000u64),
         _ => plausible(d),
