@@ -40,14 +40,29 @@ fn a_config_file_in_the_working_directory_that_does_not_read_is_refused() {
     // A link to a volume not mounted, or a directory of the name: the run
     // went on without the defaults (budgets, gates, --period), exit 0.
     let wd = Workdir::handmade("config-dangling");
-    let args = ["report", "--spans", "spans", "--usage", "usage.csv", "--out", "out"];
-    std::os::unix::fs::symlink("/nonexistent/tokenledger.toml", wd.path("tokenledger.toml")).unwrap();
+    let args = [
+        "report",
+        "--spans",
+        "spans",
+        "--usage",
+        "usage.csv",
+        "--out",
+        "out",
+    ];
+    std::os::unix::fs::symlink("/nonexistent/tokenledger.toml", wd.path("tokenledger.toml"))
+        .unwrap();
     let stderr = wd.fail(&args, 2);
-    assert!(stderr.starts_with("tokenledger: ./tokenledger.toml: a link to no file"), "{stderr}");
+    assert!(
+        stderr.starts_with("tokenledger: ./tokenledger.toml: a link to no file"),
+        "{stderr}"
+    );
     std::fs::remove_file(wd.path("tokenledger.toml")).unwrap();
     std::fs::create_dir(wd.path("tokenledger.toml")).unwrap();
     let stderr = wd.fail(&args, 2);
-    assert!(stderr.contains("tokenledger.toml: a directory, not a config file"), "{stderr}");
+    assert!(
+        stderr.contains("tokenledger.toml: a directory, not a config file"),
+        "{stderr}"
+    );
     // `--config /dev/null` sets it aside.
     wd.run(&[&args[..], &["--config", "/dev/null", "--min-match", "0"]].concat());
 }

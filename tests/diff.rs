@@ -93,32 +93,59 @@ fn identical_months_differ_by_nothing() {
 #[test]
 fn growth_above_the_limit_exits_one() {
     let wd = handmade_months("diff-growth");
-    // May's usage again as July: growth from June's $1.02 to $6.00.
-    wd.copy(&wd.path("may"), "july");
-    let summary = wd.read("july/summary.json");
-    wd.write(
-        "july/summary.json",
-        &summary.replace("\"period\": \"2025-05\"", "\"period\": \"2025-07\""),
-    );
-    let ledger = wd
-        .read("july/ledger.csv")
-        .replace("\n2025-05-", "\n2025-07-");
-    wd.write("july/ledger.csv", &ledger);
-    reseal(&wd.path("july"));
+    // June's usage six times over, as one month may grow (a month moved to
+    // other days would be priced otherwise by its table): growth of 500 %.
+    wd.copy(&wd.path("june"), "sixfold");
+    let six = |cell: &str| {
+        let cell: rust_decimal::Decimal = cell.parse().unwrap();
+        (cell * rust_decimal::Decimal::from(6)).to_string()
+    };
+    let rows = csv_rows(&wd.read("sixfold/ledger.csv"));
+    let mut ledger = rows[0].join(",") + "\n";
+    for row in &rows[1..] {
+        let mut row = row.clone();
+        for i in [14, 15, 18] {
+            row[i] = six(&row[i]);
+        }
+        ledger += &(row.join(",") + "\n");
+    }
+    wd.write("sixfold/ledger.csv", &ledger);
+    reseal(&wd.path("sixfold"));
     let stderr = wd.fail(
-        &["diff", "june", "july", "--fail-on-growth", "25", "--quiet"],
+        &[
+            "diff",
+            "june",
+            "sixfold",
+            "--fail-on-growth",
+            "25",
+            "--quiet",
+        ],
         1,
     );
     assert_eq!(
         stderr,
-        "tokenledger: growth: the total went from $1.022358 to $6.000000 (+$4.977642, +486.9 %), \
+        "tokenledger: growth: the total went from $1.022358 to $6.134146 (+$5.111788, +500.0 %), \
          more than --fail-on-growth 25 %\n"
     );
-    wd.run(&["diff", "june", "july", "--fail-on-growth", "500", "--quiet"]);
+    wd.run(&[
+        "diff",
+        "june",
+        "sixfold",
+        "--fail-on-growth",
+        "500",
+        "--quiet",
+    ]);
     // A limit too large to multiply by the total is beyond any growth (it
     // overflowed: a panic).
     let huge = "20000000000000000000000000000";
-    wd.run(&["diff", "june", "july", "--fail-on-growth", huge, "--quiet"]);
+    wd.run(&[
+        "diff",
+        "june",
+        "sixfold",
+        "--fail-on-growth",
+        huge,
+        "--quiet",
+    ]);
     // Shrinking never fails the gate.
     wd.run(&["diff", "may", "june", "--fail-on-growth", "0", "--quiet"]);
     // The months the wrong way round are an error, not a negative change.

@@ -74,27 +74,36 @@ r6,2025-06-02T23:00:00Z,deepseek,deepseek-x,1000000,0,0,0,100000,false
             "output [22:00-00:30] 2 2 0.4",
         ]
     );
-    // diff reprices each window at the other table's rate for it: a table
-    // with a dearer peak is all price effect.
+    // diff reprices each window at the other table's rate for it: the
+    // same month priced by a table with a dearer peak is all price effect.
     let dearer = HOURS_PRICING.replacen("input = 0.27\n", "input = 0.37\n", 1);
-    wd.write("prev/pricing.toml", &dearer);
-    let mut prev = wd.read("out/ledger.csv");
-    prev = prev.replace(",0.27,0.54\n", ",0.37,0.74\n");
-    wd.write("prev/ledger.csv", &prev);
-    wd.write("prev/summary.json", &wd.read("out/summary.json"));
-    reseal(&wd.path("prev"));
+    let prev_month = |table: &str| {
+        wd.write("prev-pricing.toml", table);
+        let mut args = crate::workdir::HANDMADE_REPORT;
+        (args[6], args[8]) = ("prev-pricing.toml", "prev");
+        wd.run(&args);
+    };
+    prev_month(&dearer);
     let diff = wd.run(&["diff", "prev", "out"]);
     assert!(diff.contains("  price effect  -$0.200000"), "{diff}");
     assert!(diff.contains("  volume effect +$0.000000"), "{diff}");
     // Against a flat table every hour is repriced at its one rate: 6 ×
     // (0.135 + 0.055) = 1.14, so 2.54 − 1.14 is price.
-    wd.write(
-        "prev/pricing.toml",
-        HOURS_PRICING.split("[[model.hours]]").next().unwrap(),
-    );
-    reseal(&wd.path("prev"));
+    prev_month(HOURS_PRICING.split("[[model.hours]]").next().unwrap());
     let diff = wd.run(&["diff", "prev", "out"]);
     assert!(diff.contains("  price effect  +$1.400000"), "{diff}");
+    // A table saved beside a month that it did not price (swapped, the
+    // manifest resealed): refused, not a price effect made from it.
+    let saved = wd.read("out/pricing.toml");
+    wd.write("out/pricing.toml", &wd.read("prev/pricing.toml"));
+    reseal(&wd.path("out"));
+    let stderr = wd.fail(&["diff", "prev", "out"], 2);
+    assert!(
+        stderr.contains("out/ledger.csv:3: deepseek deepseek-x input costs $0.270 by the pricing.toml saved beside it, not the $0.54 it was priced at"),
+        "{stderr}"
+    );
+    wd.write("out/pricing.toml", &saved);
+    reseal(&wd.path("out"));
     // Overlapping windows are refused when the table loads.
     let overlapping = HOURS_PRICING.replace("from = \"22:00\"", "from = \"16:00\"");
     wd.write("pricing.toml", &overlapping);

@@ -120,11 +120,18 @@ fn usage_a_bill_files_under_the_month_but_dated_in_another_is_said_to_be_left_ou
     wd.write("bill.jsonl", &bill.concat());
     let usage = "gc-1,2026-11-02T09:30:00Z,google,gemini-2.5-flash,1000000,0,0,0,100000,false\n";
     wd.write("usage.csv", &format!("{HEADER}{usage}"));
-    let args = ["reconcile", "--usage", "usage.csv", "--invoice", "bill.jsonl"];
+    let args = [
+        "reconcile",
+        "--usage",
+        "usage.csv",
+        "--invoice",
+        "bill.jsonl",
+    ];
     let out = wd.output(&[&args[..], &["--period", "2026-11", "--out", "out"]].concat());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
-    let warning = "warning: bill.jsonl: 2 usage line(s) the bill files under 2026-11 (0.35 in all, \
+    let warning =
+        "warning: bill.jsonl: 2 usage line(s) the bill files under 2026-11 (0.35 in all, \
                    credits given on them aside) are dated in another UTC month (the first line 3, \
                    2026-12-01): left out of 2026-11's total and allocation";
     assert!(stderr.contains(warning), "{stderr}");

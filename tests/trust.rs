@@ -50,17 +50,30 @@ fn diff_refuses_a_ledger_edited_or_cut_short() {
     // what a decimal holds: refused, not a panic; and a digit beyond what
     // a decimal holds is refused, not rounded away.
     let mut row = rows[1].clone();
-    (row[15], row[17], row[18]) = ("1000000000000000000".into(), "1000000000000".into(), "1".into());
+    (row[15], row[17], row[18]) = (
+        "1000000000000000000".into(),
+        "1000000000000".into(),
+        "1".into(),
+    );
     let huge = ledger.replacen(&rows[1].join(","), &row.join(","), 1);
     wd.write("june/ledger.csv", &huge);
     reseal(&wd.path("june"));
     let stderr = wd.fail(&["diff", "may", "june"], 2);
-    assert!(stderr.contains("june/ledger.csv:2: cost_usd 1 is not quantity"), "{stderr}");
+    assert!(
+        stderr.contains("june/ledger.csv:2: cost_usd 1 is not quantity"),
+        "{stderr}"
+    );
     row[15] = "8261.0000000000000000000000001".into();
-    wd.write("june/ledger.csv", &ledger.replacen(&rows[1].join(","), &row.join(","), 1));
+    wd.write(
+        "june/ledger.csv",
+        &ledger.replacen(&rows[1].join(","), &row.join(","), 1),
+    );
     reseal(&wd.path("june"));
     let stderr = wd.fail(&["diff", "may", "june"], 2);
-    assert!(stderr.contains("june/ledger.csv:2: quantity: unexpected value"), "{stderr}");
+    assert!(
+        stderr.contains("june/ledger.csv:2: quantity: unexpected value"),
+        "{stderr}"
+    );
     // Cut short on a line boundary, the manifest forged but not the summary.
     wd.write("june/ledger.csv", &ledger);
     reseal(&wd.path("june"));
@@ -310,6 +323,26 @@ fn shards_of_two_different_streams_are_refused() {
     assert!(stderr.contains("-: shard 0/2 read"), "{stderr}");
     assert!(
         stderr.contains("the file changed between the shards' runs"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn diff_names_a_gate_a_month_failed() {
+    // A month whose own run failed a gate (no usage in its period) was
+    // compared as any other, with nothing said.
+    let wd = months("trust-gates", &[]);
+    let mut args = HANDMADE_REPORT.to_vec();
+    args[8] = "april";
+    args.extend(["--period", "2025-04", "--quiet"]);
+    wd.fail(&args, 1);
+    let out = wd.output(&["diff", "april", "june"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains(
+            "warning: april's run failed 1 gate(s), the first: no usage record in --period 2025-04"
+        ),
         "{stderr}"
     );
 }

@@ -25,7 +25,7 @@ use crate::model::{TokenType, GLOBAL};
 use crate::money::{apportion, apportion_beside, ratio, Micros};
 use crate::pipeline::config::Period;
 use crate::price::{PriceEntry, PriceTable, Qualifiers, FREE_SUFFIX};
-use saved::{unit_size, Charged, Line, Saved};
+use saved::{unit_size, Charged, Line, Saved, WRITER};
 
 pub use saved::StepChange;
 
@@ -251,6 +251,7 @@ pub fn diff(prev: &Path, cur: &Path) -> Result<Diff> {
     let mut totals = Sums::default();
     let mut corrected = Corrected::new(&cur_table, table.prompt_bounds());
     prev_saved.lines(|line| {
+        priced_as_saved(&table, &table.prompt_bounds(), &line)?;
         corrected.check(&line);
         for (dimension, value) in sums.iter_mut().zip(line.values) {
             let s = dimension.entry(value).or_default();
@@ -262,6 +263,7 @@ pub fn diff(prev: &Path, cur: &Path) -> Result<Diff> {
     })?;
     let mut unpriced: BTreeMap<(String, String), Unpriced> = BTreeMap::new();
     cur_saved.lines(|line| {
+        priced_as_saved(&cur_table, &bounds, &line)?;
         let repriced = repriced_or_listed(&table, &line, (rates_on, &bounds), &mut unpriced);
         for (dimension, value) in sums.iter_mut().zip(line.values) {
             let s = dimension.entry(value).or_default();
@@ -296,6 +298,32 @@ pub fn diff(prev: &Path, cur: &Path) -> Result<Diff> {
             .collect(),
         unpriced: unpriced.into_values().collect(),
     })
+}
+
+/// Refuse a ledger line that the pricing table saved beside it prices
+/// otherwise (`bounds`: that table's prompt bounds): the table or the
+/// ledger is not what `report` wrote, and the price effect would be
+/// computed from a table the month was not priced by. A line the table
+/// cannot price tells nothing, and nor does a free allowance's (priced at
+/// 0 by the allowance, which is no rate).
+fn priced_as_saved(table: &PriceTable, bounds: &[u64], line: &Line) -> Result<()> {
+    if matches!(&line.charge, Charged::Requests(name) if name.ends_with(FREE_SUFFIX)) {
+        return Ok(());
+    }
+    let found = table.find_priced(&line.provider, &line.model, line.day);
+    let again = found.and_then(|(entry, global)| reprice(entry, line, bounds, global));
+    match again {
+        Some(again) if again != line.cost => Err(Error::fatal(format!(
+            "{}: {} {} {} costs ${again} by the pricing.toml saved beside it, not the ${} it \
+             was priced at: the table or the ledger is not what {WRITER} wrote",
+            line.at,
+            line.provider,
+            line.model,
+            line.charge.name(),
+            line.cost
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// `line` at `table`'s rates on `rates_on` (`bounds`: the prompt bounds
@@ -387,7 +415,8 @@ impl<'a> Corrected<'a> {
 }
 
 /// A warning for each month to date compared (its volume is part of a
-/// month's), and for two months attributed otherwise (one with
+/// month's), for each month whose run failed a gate, and for two months
+/// attributed otherwise (one with
 /// `--allocation`, one without: what the rules own moves as volume).
 fn warnings(months: &[(&Path, &Saved); 2]) -> Vec<String> {
     let warning = |(dir, saved): &(&Path, &Saved)| {
@@ -401,6 +430,16 @@ fn warnings(months: &[(&Path, &Saved); 2]) -> Vec<String> {
         })
     };
     let mut warnings: Vec<String> = months.iter().filter_map(warning).collect();
+    let failed = |(dir, saved): &(&Path, &Saved)| {
+        let first = saved.failed_gates.first()?;
+        Some(format!(
+            "{}'s run failed {} gate(s), the first: {first}; its figures are what that run \
+             judged unsound",
+            dir.display(),
+            saved.failed_gates.len()
+        ))
+    };
+    warnings.extend(months.iter().filter_map(failed));
     let [(a, sa), (b, sb)] = months;
     if sa.allocated != sb.allocated {
         let (with, without) = if sa.allocated { (a, b) } else { (b, a) };

@@ -20,7 +20,7 @@ use crate::price::{PriceTable, Window, SAVED_BASE};
 use crate::write::restore;
 
 /// Who writes what this module reads, for its messages.
-const WRITER: &str = "`tokenledger report --out`";
+pub const WRITER: &str = "`tokenledger report --out`";
 
 /// One line of a month's `changes.csv`.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
@@ -55,8 +55,21 @@ pub enum Charged {
     Requests(String),
 }
 
+impl Charged {
+    /// The charge as the ledger names it.
+    pub fn name(&self) -> &str {
+        match self {
+            Charged::Tokens(t) => t.key(),
+            Charged::Modality(m) => m.key(),
+            Charged::Requests(name) => name,
+        }
+    }
+}
+
 /// One `ledger.csv` line as the diff needs it.
 pub struct Line {
+    /// Where it was read: `DIR/ledger.csv:LINE`.
+    pub at: String,
     /// The UTC day.
     pub day: NaiveDate,
     /// Provider as billed.
@@ -99,6 +112,8 @@ pub struct Saved {
     raw: bool,
     /// Run with `--allocation` (`summary.json`'s `allocation`).
     pub allocated: bool,
+    /// The gates its run failed (`summary.json`'s `failed_gates`).
+    pub failed_gates: Vec<String>,
     /// `summary.json`'s rounded total.
     total: Micros,
     ledger: Vec<u8>,
@@ -124,6 +139,14 @@ impl Saved {
             month_to_date: text("/month_to_date").map(str::to_string),
             raw: json.get("raw_csv").and_then(|r| r.as_bool()) == Some(true),
             allocated: json.get("allocation").is_some(),
+            failed_gates: (json.get("failed_gates").and_then(|g| g.as_array()))
+                .map(|gates| {
+                    gates
+                        .iter()
+                        .filter_map(|g| g.as_str().map(String::from))
+                        .collect()
+                })
+                .unwrap_or_default(),
             total: Micros::round(total),
             ledger: need(dir, "ledger.csv")?,
         };
@@ -245,6 +268,7 @@ impl Saved {
         let charge = charged(field("pricing_unit"), self.value(field("charge")))
             .ok_or_else(|| bad("charge"))?;
         let line = Line {
+            at: at.to_string(),
             day: field("day").parse().map_err(|_| bad("day"))?,
             provider: self.value(field("provider")).to_string(),
             model: self.value(field("model")).to_string(),

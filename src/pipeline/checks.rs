@@ -240,14 +240,23 @@ fn across_edge(path: &Path, lines: &[InvoiceLine], period: &Period) -> Option<St
 /// filed under this one): they are left out, as the usage they are
 /// compared with is that month's, so only a run of that month given this
 /// bill counts them.
-fn filed_here_dated_elsewhere(path: &Path, lines: &[InvoiceLine], period: &Period) -> Option<String> {
+fn filed_here_dated_elsewhere(
+    path: &Path,
+    lines: &[InvoiceLine],
+    period: &Period,
+) -> Option<String> {
     let elsewhere: Vec<&InvoiceLine> = (lines.iter())
-        .filter(|line| line.billing_period.is_some_and(|day| period.contains_day(day)))
+        .filter(|line| {
+            line.billing_period
+                .is_some_and(|day| period.contains_day(day))
+        })
         .filter(|line| !in_period(line, period))
         .collect();
     let first = elsewhere.first()?;
     let amount: rust_decimal::Decimal = elsewhere.iter().map(|line| line.amount).sum();
-    let day = first.covers.map_or(String::new(), |(day, _)| format!(", {day}"));
+    let day = first
+        .covers
+        .map_or(String::new(), |(day, _)| format!(", {day}"));
     Some(format!(
         "{}: {} usage line(s) the bill files under {period} ({} in all, credits given on them \
          aside) are dated in another UTC month (the first line {}{day}): left out of {period}'s \
