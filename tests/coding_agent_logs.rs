@@ -2,7 +2,9 @@
 //! `api_request` event records no request id (one is made), its time is
 //! `event.timestamp` for the call as for the record, and a value or time
 //! OTLP would not write (or a count left out) is a bad event, never a
-//! silent 0 or 1970 (a whole count retyped as a double is read).
+//! silent 0 or 1970 (a whole count retyped as a double is read). Gemini
+//! CLI's `api_response` events are requests too, whatever else shares
+//! their file.
 
 use crate::hardening::usage_run;
 use crate::workdir::Workdir;
@@ -211,5 +213,45 @@ fn a_count_retyped_as_a_whole_double_is_read_and_a_fraction_refused() {
         let (code, stderr) = usage_run(&wd, &["usage.csv"], &[]);
         assert_eq!(code, 2, "{bad}: {stderr}");
         assert!(stderr.contains("spans/logs.jsonl:1:"), "{stderr}");
+    }
+}
+
+#[test]
+fn gemini_cli_responses_are_requests_beside_their_twins() {
+    // Gemini CLI's events (the attributes its `ApiResponseEvent` writes):
+    // only `gemini_cli.api_response` is a request; its semantic twin
+    // `gen_ai.client.inference.operation.details`, `user_prompt` and
+    // `api_request` are passed over. Gemini's counts: the cached content
+    // within the input, the thoughts beside the output (billed as
+    // output), the tool-use prompt beside the input. Such an event was
+    // read as nothing, silently, where Claude Code's shared its file.
+    let wd = Workdir::new("gemini-cli");
+    wd.copy(
+        &crate::workdir::fixture("gemini-cli/logs.jsonl"),
+        "logs.jsonl",
+    );
+    let args = ["report", "--spans", "logs.jsonl", "--usage", "logs.jsonl"];
+    wd.run(
+        &[
+            &args[..],
+            &["--tenant-attr", "user.email", "--out", "out", "--quiet"],
+        ]
+        .concat(),
+    );
+    let tenants = wd.read("out/by_tenant.csv");
+    // alice: gemini-2.5-pro at $1.25 in / $0.31 cached / $10 out per 1M,
+    // (20,000 − 8,000) × 1.25 + 8,000 × 0.31 + (300 + 700) × 10 µ$;
+    // gemini-2.5-flash at $0.30 / $2.50: (5,000 + 1,000) × 0.30 + 200 × 2.5.
+    assert!(
+        tenants.contains("\nalice@acme.example,2,18000,8000,0,0,1200,700,0.016800,0.002480,0.000000,0.010500,0.029780,"),
+        "{tenants}"
+    );
+    assert!(
+        tenants.contains("\nbob@globex.example,1,1000,0,0,0,100,0,0.001250,"),
+        "{tenants}"
+    );
+    let summary = wd.read("out/summary.json");
+    for field in ["\"matched\": 3,", "\"usage_records\": 3,", "\"calls\": 3,"] {
+        assert!(summary.contains(field), "{field}\n{summary}");
     }
 }

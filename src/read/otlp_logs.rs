@@ -1,8 +1,9 @@
 //! OTLP JSON logs (`resourceLogs` → `scopeLogs` → `logRecords`, the
 //! Collector's file exporter shape) of coding-agent fleets, one event per
 //! billed model request ([`Agent`]): Claude Code's
-//! `claude_code.api_request`, and OpenAI Codex CLI's `codex.sse_event` of
-//! kind `response.completed` with its token counts. Each event is read
+//! `claude_code.api_request`, OpenAI Codex CLI's `codex.sse_event` of
+//! kind `response.completed` with its token counts, and Gemini CLI's
+//! `gemini_cli.api_response`. Each event is read
 //! twice, as the run needs it:
 //!
 //! - as a **call** span ([`spans`]): operation `chat`, its model, its
@@ -18,7 +19,8 @@
 //! Values may be typed (`intValue`, `doubleValue`) or strings, as versions
 //! differ. Other events (`user_prompt`, `tool_result`, `api_error`,
 //! Codex's other `sse_event` kinds and a failed `response.completed`,
-//! which counts no tokens) are no requests and are passed over.
+//! which counts no tokens, Gemini CLI's `gen_ai.client.inference.operation.details`
+//! twin of each response) are no requests and are passed over.
 
 use std::borrow::Cow;
 
@@ -82,6 +84,7 @@ impl Agent {
                 "an api_request event without request_id, client_request_id or session.id"
             }
             Agent::Codex => "a codex.sse_event without conversation.id",
+            Agent::GeminiCli => "a gemini_cli.api_response without session.id",
         }
     }
 }
@@ -98,7 +101,19 @@ pub enum Agent {
     /// `input_token_count` holds `cached_token_count` and
     /// `output_token_count` holds `reasoning_token_count`.
     Codex,
+    /// Gemini CLI: no request id (one is made of `session.id`,
+    /// `prompt_id` and `event.timestamp`); Gemini's usage, where
+    /// `input_token_count` holds `cached_content_token_count`, and
+    /// `thoughts_token_count` (billed as output) and `tool_token_count`
+    /// (the tool-use prompt, billed as input) are counted beside
+    /// `output_token_count` and `input_token_count`.
+    GeminiCli,
 }
+
+/// Gemini CLI's response event.
+const GEMINI_RESPONSE: &str = "gemini_cli.api_response";
+/// Gemini CLI's tool-use prompt count, billed as input beside its input.
+const GEMINI_TOOL_PROMPT: &str = "tool_token_count";
 
 /// One request event: its attributes (its resource's behind them), its
 /// time and the agent that wrote it.
@@ -164,8 +179,8 @@ impl Event<'_, '_> {
     /// event counter), else `claude_code:<session.id>:<when>:<model>:<input>/<cache
     /// read>/<cache write>/<output>`; for Codex,
     /// `codex:<conversation.id>:<when>` (a conversation's responses complete
-    /// one at a time). `<when>` is `event.timestamp`, else the record's
-    /// time, as written.
+    /// one at a time); for Gemini CLI, `gemini_cli:<session.id>:<prompt_id>:<when>`.
+    /// `<when>` is `event.timestamp`, else the record's time, as written.
     pub fn request_id(&self) -> Option<Cow<'_, str>> {
         let when = || {
             self.text("event.timestamp").map_or_else(
@@ -197,6 +212,14 @@ impl Event<'_, '_> {
             Agent::Codex => {
                 let conversation = self.text("conversation.id")?;
                 Some(Cow::Owned(format!("codex:{conversation}:{}", when())))
+            }
+            Agent::GeminiCli => {
+                let session = self.text("session.id")?;
+                let prompt = self.text("prompt_id").unwrap_or_default();
+                Some(Cow::Owned(format!(
+                    "gemini_cli:{session}:{prompt}:{}",
+                    when()
+                )))
             }
         }
     }
@@ -275,6 +298,13 @@ impl Event<'_, '_> {
                 Some("output_token_count"),
                 Some("reasoning_token_count"),
             ],
+            Agent::GeminiCli => [
+                Some("input_token_count"),
+                Some("cached_content_token_count"),
+                None,
+                Some("output_token_count"),
+                Some("thoughts_token_count"),
+            ],
         };
         fields[i]
     }
@@ -303,10 +333,26 @@ impl Event<'_, '_> {
                 }
             }
         }
-        if self.agent == Agent::ClaudeCode {
-            counts[0] += counts[1] + counts[2];
+        match self.agent {
+            Agent::ClaudeCode => counts[0] += counts[1] + counts[2],
+            Agent::GeminiCli => {
+                counts[0] += self.gemini_tool_prompt()?;
+                counts[3] += counts[4];
+            }
+            Agent::Codex => {}
         }
         Ok(counts)
+    }
+
+    /// Gemini CLI's tool-use prompt count (0 where not written).
+    fn gemini_tool_prompt(&self) -> Result<u64, String> {
+        if !self.has(GEMINI_TOOL_PROMPT) {
+            return Ok(0);
+        }
+        let count = self.count(GEMINI_TOOL_PROMPT);
+        count.filter(|&n| n <= MAX_TOKENS).ok_or(format!(
+            "{GEMINI_TOOL_PROMPT}: not a whole number of tokens"
+        ))
     }
 
     /// Count `i` as the span reader reads it: the count (all input with
@@ -329,6 +375,10 @@ impl Event<'_, '_> {
         match (self.agent, i) {
             // Saturating: a span's counts are not range-checked here.
             (Agent::ClaudeCode, 0) => Some(own.saturating_add(caches(1)).saturating_add(caches(2))),
+            (Agent::GeminiCli, 0) => {
+                Some(own.saturating_add(self.count(GEMINI_TOOL_PROMPT).unwrap_or(0)))
+            }
+            (Agent::GeminiCli, 3) => Some(own.saturating_add(caches(4))),
             _ => Some(own),
         }
     }
@@ -385,8 +435,9 @@ fn written_time(raw: Option<&RawValue>) -> Option<&str> {
 }
 
 /// The agent whose billed request `record` is, if it is one: a Claude
-/// Code `api_request` (by body or `event.name`), or a Codex
-/// `codex.sse_event` of kind `response.completed` that counts tokens.
+/// Code `api_request` (by body or `event.name`), a Codex
+/// `codex.sse_event` of kind `response.completed` that counts tokens, or a
+/// Gemini CLI `gemini_cli.api_response`.
 fn request_of(record: &LogRecord, event: &Event) -> Option<Agent> {
     let is_claude =
         |name: Option<Cow<str>>| name.is_some_and(|n| API_REQUEST.contains(&n.as_ref()));
@@ -397,10 +448,14 @@ fn request_of(record: &LogRecord, event: &Event) -> Option<Agent> {
     if is_claude(body) || is_claude(event.text("event.name")) {
         return Some(Agent::ClaudeCode);
     }
-    let codex = event.text("event.name").as_deref() == Some("codex.sse_event")
+    let name = event.text("event.name");
+    let codex = name.as_deref() == Some("codex.sse_event")
         && event.text("event.kind").as_deref() == Some("response.completed")
         && event.has("input_token_count");
-    codex.then_some(Agent::Codex)
+    if codex {
+        return Some(Agent::Codex);
+    }
+    (name.as_deref() == Some(GEMINI_RESPONSE)).then_some(Agent::GeminiCli)
 }
 
 /// The first `bytes` bytes of the SHA-256 of `text`, as hex.

@@ -1,6 +1,7 @@
 //! Coding agents' OpenTelemetry log events as usage: each Claude Code
-//! `claude_code.api_request` event and each Codex CLI `codex.sse_event`
-//! of kind `response.completed` (OTLP JSON logs, one `LogsData` per line
+//! `claude_code.api_request` event, each Codex CLI `codex.sse_event`
+//! of kind `response.completed` and each Gemini CLI
+//! `gemini_cli.api_response` (OTLP JSON logs, one `LogsData` per line
 //! as the Collector's file exporter writes them, or one document) is one
 //! billed request ([`crate::read::otlp_logs`] reads the events).
 //!
@@ -25,6 +26,14 @@
 //! uncached, `cached_token_count` the reads, `output_token_count` (holding
 //! `reasoning_token_count`); `tool_token_count` is not billed apart; no
 //! cost of its own; labels as Claude Code's.
+//!
+//! Gemini CLI: provider `google`, whatever its `auth_type` (a label, as
+//! Claude Code's subscription is not told apart: priced by the table); the
+//! request id made of `session.id`, `prompt_id` and `event.timestamp`;
+//! `input_token_count` (holding `cached_content_token_count`) and
+//! `tool_token_count` the input, `cached_content_token_count` the reads,
+//! `output_token_count` and `thoughts_token_count` the output, the thoughts
+//! its reasoning; no cost of its own; labels as Claude Code's.
 
 use std::borrow::Cow;
 
@@ -58,7 +67,7 @@ pub fn parse(
 
 /// The attributes a record takes names and ids from: one whose string is
 /// no text stops the record rather than being taken as absent.
-const READ_AS_NAMES: [&str; 9] = [
+const READ_AS_NAMES: [&str; 10] = [
     "request_id",
     "client_request_id",
     "session.id",
@@ -68,6 +77,7 @@ const READ_AS_NAMES: [&str; 9] = [
     "speed",
     "user.email",
     "conversation.id",
+    "prompt_id",
 ];
 
 fn record(
@@ -96,6 +106,7 @@ fn record(
     let provider = match event.agent {
         Agent::ClaudeCode => provider_of(&model),
         Agent::Codex => "openai",
+        Agent::GeminiCli => "google",
     };
     Ok(BilledRequest {
         request_id: request_id.as_ref().into(),

@@ -50,8 +50,8 @@ pub enum UsageFormat {
     /// Amazon Bedrock model invocation logs (JSON lines, usually gzipped).
     Bedrock,
     /// Coding agents' OpenTelemetry log events (OTLP JSON logs): Claude
-    /// Code's and Codex CLI's.
-    #[value(name = "coding-agent-logs", aliases = ["claude-code", "claude-code-logs", "codex", "codex-logs"])]
+    /// Code's, Codex CLI's and Gemini CLI's.
+    #[value(name = "coding-agent-logs", aliases = ["claude-code", "claude-code-logs", "codex", "codex-logs", "gemini-cli", "gemini-cli-logs"])]
     ClaudeCode,
 }
 
@@ -117,7 +117,8 @@ impl UsageFormat {
         }
         let has = |key: &str| head.contains(&format!("\"{key}\""));
         if trimmed.starts_with(['{', '[']) {
-            if has("resourceLogs") && (head.contains("claude_code") || head.contains("codex.")) {
+            let agents = ["claude_code", "codex.", "gemini_cli."];
+            if has("resourceLogs") && agents.iter().any(|a| head.contains(a)) {
                 return Ok(UsageFormat::ClaudeCode);
             }
             if has("schemaType") || has("inputTokenCount") {
@@ -149,7 +150,7 @@ impl UsageFormat {
         }
         Err(Error::fatal(format!(
             "{}: not a usage file tokenledger knows (canonical CSV, LiteLLM spend logs, OpenRouter \
-             generations, Bedrock invocation logs, Claude Code log events); use --usage-format to \
+             generations, Bedrock invocation logs, coding agents' log events); use --usage-format to \
              force one",
             path.display()
         )))
