@@ -1,8 +1,9 @@
 //! What instrumentation libraries write beyond the GenAI conventions, read
 //! as they write it: OpenLLMetry's agent and tool entities (the span named
 //! `{entity}.agent` / `{entity}.tool`, CrewAI's role under OpenLLMetry),
-//! a gateway's own trace beside its client's, and ADK's thinking tokens
-//! under nested wrappers.
+//! a gateway's own trace beside its client's, ADK's thinking tokens
+//! under nested wrappers, and an agent span's own usage (a call only where
+//! no inference span is below it).
 
 use crate::workdir::{row, Workdir};
 
@@ -161,5 +162,73 @@ fn thinking_tokens_reach_the_innermost_of_nested_wrappers_in_any_read_order() {
             row(&tenants, "acme").starts_with("acme,1,"),
             "{order}: {tenants}"
         );
+    }
+}
+
+#[test]
+fn an_agent_spans_usage_is_a_call_only_where_no_inference_span_is_below_it() {
+    // The conventions let `invoke_agent` carry its children's summed usage:
+    // it is no call where calls are below it (at any depth), and is its
+    // run's only call where none is. A span of no operation that names an
+    // agent with a model and usage (its run's sums) was read as a call of
+    // no agent, and took the tool span's call out of `lookup`.
+    let wd = Workdir::new("agent-usage");
+    let usage = |model: &str, input: u32, output: u32| {
+        format!("\"gen_ai.request.model\":\"{model}\",\"gen_ai.usage.input_tokens\":{input},\"gen_ai.usage.output_tokens\":{output}")
+    };
+    let agent = |name: &str, tenant: &str, sums: &str| {
+        format!("\"gen_ai.operation.name\":\"invoke_agent\",\"gen_ai.agent.name\":\"{name}\",\"tenant.id\":\"{tenant}\",{sums}")
+    };
+    let chat = |id: &str, input: u32, output: u32| {
+        format!(
+            "\"gen_ai.operation.name\":\"chat\",\"gen_ai.response.id\":\"{id}\",{}",
+            usage("gpt-4o", input, output)
+        )
+    };
+    let tool = "\"gen_ai.operation.name\":\"execute_tool\",\"gen_ai.tool.name\":\"lookup\"";
+    let bare = format!(
+        "\"gen_ai.agent.name\":\"router\",\"tenant.id\":\"initech\",{}",
+        usage("gpt-4o", 40, 9)
+    );
+    let spans = [
+        span(
+            1,
+            1,
+            None,
+            "invoke_agent support",
+            &agent("support", "acme", &usage("gpt-4o", 20, 10)),
+        ),
+        span(1, 2, Some(1), "execute_tool lookup", tool),
+        span(1, 3, Some(2), "chat gpt-4o", &chat("chatcmpl-1", 10, 5)),
+        span(1, 4, Some(1), "chat gpt-4o", &chat("chatcmpl-2", 10, 5)),
+        span(
+            2,
+            5,
+            None,
+            "invoke_agent triage",
+            &agent("triage", "hooli", &usage("gpt-4o", 30, 7)),
+        ),
+        span(3, 6, None, "router run", &bare),
+        span(3, 7, Some(6), "execute_tool lookup", tool),
+        span(3, 8, Some(7), "chat gpt-4o", &chat("chatcmpl-4", 40, 9)),
+    ];
+    wd.write("spans/app.jsonl", &spans.concat());
+    let usage = "chatcmpl-1,2025-06-12T10:00:03Z,openai,gpt-4o,10,0,0,0,5,false\n\
+                 chatcmpl-2,2025-06-12T10:00:04Z,openai,gpt-4o,10,0,0,0,5,false\n\
+                 chatcmpl-3,2025-06-12T10:00:05Z,openai,gpt-4o,30,0,0,0,7,false\n\
+                 chatcmpl-4,2025-06-12T10:00:08Z,openai,gpt-4o,40,0,0,0,9,false\n";
+    wd.write("usage.csv", &format!("{HEADER}{usage}"));
+    let args = ["report", "--spans", "spans", "--usage", "usage.csv"];
+    wd.run(&[&args[..], &["--out", "out", "--quiet"]].concat());
+    let agents = wd.read("out/by_agent.csv");
+    for (agent, requests) in [("support", 2), ("triage", 1), ("router", 1)] {
+        let expected = format!("{agent},{requests},");
+        assert!(row(&agents, agent).starts_with(&expected), "{agents}");
+    }
+    let tools = wd.read("out/by_tool.csv");
+    assert!(row(&tools, "lookup").starts_with("lookup,2,"), "{tools}");
+    let summary = wd.read("out/summary.json");
+    for fact in ["\"calls\": 4,", "\"matched\": 4,", "\"unbilled_calls\": 0,"] {
+        assert!(summary.contains(fact), "{fact}\n{summary}");
     }
 }

@@ -400,12 +400,13 @@ fn resolve_trace(
         let message = cycle_message(&spans, cycle, describe);
         skips.handle(error(&spans[cycle[0]], "parent-cycle", message))
     })?;
-    let position = walk.positions(&spans);
+    let summed = walk::summed_by_agents(&spans, &index);
+    let position = walk.positions(&spans, &summed);
     thoughts::pass_down(&mut spans, &walk.wrapped_by);
     let agent_names: Vec<Option<Sym>> = spans.iter().map(|s| s.agent).collect();
     let paths = AgentPaths::new(&spans, &walk.parent_agent);
     for (i, span) in spans.into_iter().enumerate() {
-        let Some(info) = span.call else {
+        let Some(info) = span.call.filter(|_| !summed[i]) else {
             out.ids_not_calls += u64::from(span.role == Role::IdOnly);
             continue;
         };

@@ -114,13 +114,12 @@ impl Walk {
 
     /// Each agent invocation's calls numbered by start time, then span id
     /// (unique in a trace; not the order they were read in), then input
-    /// order (a wrapper that only wraps is no call).
-    pub(super) fn positions(&self, spans: &[Span]) -> Vec<u32> {
+    /// order (a wrapper that only wraps is no call, nor is an agent span
+    /// whose usage is the sum of calls below it: `summed`).
+    pub(super) fn positions(&self, spans: &[Span], summed: &[bool]) -> Vec<u32> {
         let is_call = |i: usize| {
-            spans[i]
-                .call
-                .as_ref()
-                .is_some_and(|c| !self.wraps[i] || c.join_key.is_some())
+            !summed[i]
+                && (spans[i].call.as_ref()).is_some_and(|c| !self.wraps[i] || c.join_key.is_some())
         };
         let mut order: Vec<usize> = (0..spans.len()).filter(|&i| is_call(i)).collect();
         order.sort_unstable_by_key(|&i| {
@@ -219,4 +218,27 @@ impl AgentForest {
             Some(self.next_sibling[c as usize]).filter(|&s| s != NONE)
         })
     }
+}
+
+/// The agent spans with usage of their own (read as calls) that have a
+/// span read as a call below them, at any depth: their usage is their
+/// calls' sum (the conventions recommend it, Logfire writes it), so they
+/// are agents only. One with none below is its run's only record of the
+/// call, and is a call.
+pub(super) fn summed_by_agents(spans: &[Span], index: &FastMap<u64, u32>) -> Vec<bool> {
+    let mut below = vec![false; spans.len()];
+    for span in spans.iter().filter(|s| s.call.is_some()) {
+        let mut parent = span.parent_id;
+        // Marked once each: a climb stops at a span marked already, so a
+        // parent cycle ends too.
+        while let Some(&p) = (parent != 0).then(|| index.get(&parent)).flatten() {
+            if std::mem::replace(&mut below[p as usize], true) {
+                break;
+            }
+            parent = spans[p as usize].parent_id;
+        }
+    }
+    (spans.iter().zip(below))
+        .map(|(span, below)| below && span.role == Role::Agent && span.call.is_some())
+        .collect()
 }

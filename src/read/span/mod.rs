@@ -238,7 +238,7 @@ fn span_of(
     let name = formatted.as_deref().unwrap_or(name);
     let name_op = name.split_once(' ').map_or(name, |(op, _)| op);
     let op = operation(attrs, name, name_op);
-    let (role, join_key) = role_of(attrs, &op, &keys.join);
+    let (role, read_as_call, join_key) = role_of(attrs, &op, &keys.join);
     // Names taken from a span's name are trimmed as attributes are.
     let agent = (role == Role::Agent).then(|| agent_name(attrs, name, &op));
     let agent = intern_name(agent.flatten(), "the agent's name", interner)?;
@@ -252,7 +252,7 @@ fn span_of(
         }
     }
     let feature = intern_name(attrs.text(&keys.feature), &keys.feature, interner)?;
-    let call = (role == Role::Call).then(|| {
+    let call = read_as_call.then(|| {
         let join_key = join_key.map(|k| k.into());
         let facts = (interner.intern(name), join_key, start_ns);
         call_info(attrs, &op, facts, interner).map_err(|bad| format!("span \"{name}\": {bad}"))
@@ -278,33 +278,51 @@ fn span_of(
     })
 }
 
-/// A span's role, and for a call its join id. Only a model call's id
-/// joins: an id on any other span (an AWS API call's `aws.request_id`, an
-/// ADK event id in `output.value`) is no billed request's.
+/// A span's role, whether it is read as a call (a model call, or an
+/// agent span with usage of its own: a call where no inference span is
+/// below it, which the tree decides), and then its join id. Only such a
+/// span's id joins: an id on any other span (an AWS API call's
+/// `aws.request_id`, an ADK event id in `output.value`) is no billed
+/// request's.
 fn role_of<'a>(
     attrs: &'a dyn Attributes,
     op: &str,
     join: &[String],
-) -> (Role, Option<Cow<'a, str>>) {
+) -> (Role, bool, Option<Cow<'a, str>>) {
     let is_call = is_model_call(attrs, op);
-    let join_key = is_call
+    let role = match op {
+        "invoke_agent" => Role::Agent,
+        "execute_tool" => Role::Tool,
+        // A span of no operation that names an agent, with a model and
+        // usage (its run's sums), is that agent's.
+        _ if is_call && !CALL_OPERATIONS.contains(&op) && names_agent(attrs) => Role::Agent,
+        _ if is_call => Role::Call,
+        // A span that names a tool or an agent is one, whatever else it is.
+        _ if attrs.text("gen_ai.tool.name").is_some() => Role::Tool,
+        _ if names_agent(attrs) => Role::Agent,
+        _ if join.iter().any(|k| attrs.text(k).is_some()) => Role::IdOnly,
+        _ => Role::Other,
+    };
+    let read_as_call = role == Role::Call || (role == Role::Agent && has_usage(attrs));
+    let join_key = read_as_call
         .then(|| {
             join.iter()
                 .find_map(|k| attrs.text(k))
                 .or_else(|| id_in_output(attrs).map(Cow::Owned))
         })
         .flatten();
-    let role = match op {
-        "invoke_agent" => Role::Agent,
-        "execute_tool" => Role::Tool,
-        _ if is_call => Role::Call,
-        // A span that names a tool or an agent is one, whatever else it is.
-        _ if attrs.text("gen_ai.tool.name").is_some() => Role::Tool,
-        _ if attrs.text("gen_ai.agent.name").is_some() => Role::Agent,
-        _ if join.iter().any(|k| attrs.text(k).is_some()) => Role::IdOnly,
-        _ => Role::Other,
-    };
-    (role, join_key)
+    (role, read_as_call, join_key)
+}
+
+fn names_agent(attrs: &dyn Attributes) -> bool {
+    attrs.text("gen_ai.agent.name").is_some()
+}
+
+/// Whether a span states a model and its input and output counts.
+fn has_usage(attrs: &dyn Attributes) -> bool {
+    model_of(attrs).is_some()
+        && attrs.count("gen_ai.usage.input_tokens").is_some()
+        && attrs.count("gen_ai.usage.output_tokens").is_some()
 }
 
 /// What a call span of operation `op` says of its call: model, token
@@ -365,10 +383,7 @@ fn is_model_call(attrs: &dyn Attributes, op: &str) -> bool {
         || OPERATION_KINDS
             .iter()
             .any(|(key, _, _)| attrs.value(key).is_some());
-    !named_op
-        && model_of(attrs).is_some()
-        && attrs.count("gen_ai.usage.input_tokens").is_some()
-        && attrs.count("gen_ai.usage.output_tokens").is_some()
+    !named_op && has_usage(attrs)
 }
 
 /// Read the rest of `reader` after `head` as text.
