@@ -2,7 +2,8 @@
 //! its row) lands on that model's owners, not on the owners of its
 //! provider's other models; a line of a model no usage is of falls back to
 //! its provider's usage, with a warning. A model's usage under a
-//! cross-region profile (`global.`) is that model's.
+//! cross-region profile (`global.`) is that model's. A split by cost over
+//! usage that costs nothing is spread by its requests, with a warning.
 
 use crate::workdir::Workdir;
 
@@ -166,4 +167,52 @@ AWS,USD,Credit,AWS Activate credit,AmazonBedrock,-0.80,2026-11-01T00:00:00Z,2026
         .filter(|l| l.starts_with("tenant,") && l.contains("split"))
         .collect();
     assert_eq!(credit, ["tenant,acme,split:1,-0.8"], "{audit}");
+}
+
+#[test]
+fn a_split_by_cost_over_usage_that_costs_nothing_is_spread_by_requests() {
+    // A provider's $2 platform fee split by cost over two teams' usage of
+    // a model priced at 0: spread over no one, it stayed `(unallocated)`
+    // while the summary counted it spread, exit 0, nothing said.
+    let wd = Workdir::handmade("free-split");
+    let free = "extends = \"pricing.toml\"\nversion = \"free\"\ncurrency = \"USD\"\n[[model]]\n\
+                provider = \"mistral\"\nmatch = [\"free-model\"]\neffective_from = 2025-01-01\n\
+                input = 0\noutput = 0\ncache_read = 0\ncache_write_5m = 0\ncache_write_1h = 0\n";
+    wd.write("free.toml", free);
+    let usage = "request_id,timestamp,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,output_tokens,batch,label.team\n\
+                 m-1,2025-06-11T00:00:00Z,mistral,free-model,100,0,0,0,10,false,alpha\n\
+                 m-2,2025-06-11T00:00:00Z,mistral,free-model,100,0,0,0,10,false,beta\n";
+    wd.write("free.csv", usage);
+    let invoice = "provider,model,token_type,amount_usd,charge_category,description\nmistral,,,2.00,,Platform fee\n";
+    wd.write("fee.csv", invoice);
+    let rules = "[[rule]]\nmatch = { \"label.team\" = \"*\" }\ntenant = \"{label.team}\"\n\n\
+                 [[split]]\nmatch = { provider = \"mistral\" }\nby = \"cost\"\n";
+    wd.write("rules.toml", rules);
+    let out = wd.output(&[
+        "report",
+        "--spans",
+        "spans",
+        "--usage",
+        "free.csv",
+        "--pricing",
+        "free.toml",
+        "--invoice",
+        "fee.csv",
+        "--allocation",
+        "rules.toml",
+        "--min-match",
+        "0",
+        "--out",
+        "out",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("rules.toml:5: split:1 is by cost, and the usage it would spread 1 line(s) over (2.00) costs nothing: spread by its requests instead"),
+        "{stderr}"
+    );
+    let allocation = wd.read("out/allocation.csv");
+    for tenant in ["alpha", "beta"] {
+        let row = format!("\ntenant,{tenant},split:1,1\n");
+        assert!(allocation.contains(&row), "{allocation}");
+    }
 }

@@ -302,14 +302,17 @@ fn owned_by(
 
 /// Spread every split line over its dimensions' owners as they stood after
 /// spans and rules; per split, the lines and amount it spread, and a
-/// warning for each line of a model no usage of the month is of.
+/// warning for each line of a model no usage of the month is of, and for
+/// the lines split by cost over usage that costs nothing (spread by its
+/// requests instead: by cost, they were spread over no one).
 fn spread_splits(
     declared: &Declared,
     owners: &mut PerDimension<Owners>,
-    (weights, table): (&splits::Weights, &PriceTable),
+    (usage, table): (&splits::Weights, &PriceTable),
 ) -> (Vec<(u64, Decimal)>, Vec<String>) {
     let mut done = vec![(0u64, Decimal::ZERO); declared.file.splits.len()];
     let mut unused = Unused::new();
+    let mut free = BTreeMap::<usize, (u64, Decimal)>::new();
     for line in &declared.lines {
         let split = &declared.file.splits[line.split];
         done[line.split].0 += 1;
@@ -317,9 +320,16 @@ fn spread_splits(
         for d in Dimension::ALL {
             let weights = match &split.by {
                 SplitBy::Cost | SplitBy::Requests => {
-                    let by_requests = matches!(split.by, SplitBy::Requests);
                     let model = line.in_region_model(table);
-                    let (weights, over) = weights.of(d, (&line.provider, model), by_requests);
+                    let of = |by_requests| usage.of(d, (&line.provider, model), by_requests);
+                    let (mut weights, mut over) = of(matches!(split.by, SplitBy::Requests));
+                    if weights.iter().all(|(_, w)| w.is_zero()) && split.by == SplitBy::Cost {
+                        (weights, over) = of(true);
+                        if d == Dimension::Tenant {
+                            let (lines, amount) = free.entry(line.split).or_default();
+                            (*lines, *amount) = (*lines + 1, *amount + line.amount);
+                        }
+                    }
                     if let (Some(model), Dimension::Tenant) = (model, d) {
                         let key = (line.split, line.provider.clone(), model.to_string(), over);
                         let (lines, amount) = unused.entry(key).or_default();
@@ -343,7 +353,16 @@ fn spread_splits(
             }
         }
     }
-    (done, no_usage_of_model(declared, unused))
+    let mut warnings = no_usage_of_model(declared, unused);
+    for (split, (lines, amount)) in free {
+        let split = &declared.file.splits[split];
+        warnings.push(format!(
+            "{}:{}: split:{} is by cost, and the usage it would spread {lines} line(s) over \
+             ({amount}) costs nothing: spread by its requests instead",
+            declared.source, split.line, split.number
+        ));
+    }
+    (done, warnings)
 }
 
 /// Per (split, provider, model, the usage spread over), the lines and
