@@ -224,7 +224,9 @@ fn gemini_cli_responses_are_requests_beside_their_twins() {
     // `api_request` are passed over. Gemini's counts: the cached content
     // within the input, the thoughts beside the output (billed as
     // output), the tool-use prompt beside the input. Such an event was
-    // read as nothing, silently, where Claude Code's shared its file.
+    // read as nothing, silently, where Claude Code's shared its file. A
+    // turn's router call answers in the same millisecond under the same
+    // prompt_id: a request of its own.
     let wd = Workdir::new("gemini-cli");
     wd.copy(
         &crate::workdir::fixture("gemini-cli/logs.jsonl"),
@@ -241,9 +243,10 @@ fn gemini_cli_responses_are_requests_beside_their_twins() {
     let tenants = wd.read("out/by_tenant.csv");
     // alice: gemini-2.5-pro at $1.25 in / $0.31 cached / $10 out per 1M,
     // (20,000 − 8,000) × 1.25 + 8,000 × 0.31 + (300 + 700) × 10 µ$;
-    // gemini-2.5-flash at $0.30 / $2.50: (5,000 + 1,000) × 0.30 + 200 × 2.5.
+    // gemini-2.5-flash at $0.30 / $2.50: (5,000 + 1,000 + 300) × 0.30 +
+    // (200 + 20) × 2.5.
     assert!(
-        tenants.contains("\nalice@acme.example,2,18000,8000,0,0,1200,700,0.016800,0.002480,0.000000,0.010500,0.029780,"),
+        tenants.contains("\nalice@acme.example,3,18300,8000,0,0,1220,700,0.016890,0.002480,0.000000,0.010550,0.029920,"),
         "{tenants}"
     );
     assert!(
@@ -251,7 +254,7 @@ fn gemini_cli_responses_are_requests_beside_their_twins() {
         "{tenants}"
     );
     let summary = wd.read("out/summary.json");
-    for field in ["\"matched\": 3,", "\"usage_records\": 3,", "\"calls\": 3,"] {
+    for field in ["\"matched\": 4,", "\"usage_records\": 4,", "\"calls\": 4,"] {
         assert!(summary.contains(field), "{field}\n{summary}");
     }
 }

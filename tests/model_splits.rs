@@ -215,4 +215,34 @@ fn a_split_by_cost_over_usage_that_costs_nothing_is_spread_by_requests() {
         let row = format!("\ntenant,{tenant},split:1,1\n");
         assert!(allocation.contains(&row), "{allocation}");
     }
+    // Usage that costs something but has no owner yet is not said to cost
+    // nothing (the line stays `(unallocated)`, as that usage does).
+    wd.write("paid.csv", &usage.replace("free-model", "paid-model"));
+    let paid = free
+        .replace("free-model", "paid-model")
+        .replace("input = 0\n", "input = 1\n");
+    wd.write("free.toml", &paid);
+    wd.write(
+        "rules.toml",
+        "[[split]]\nmatch = { provider = \"mistral\" }\nby = \"cost\"\n",
+    );
+    let out = wd.output(&[
+        "report",
+        "--spans",
+        "spans",
+        "--usage",
+        "paid.csv",
+        "--pricing",
+        "free.toml",
+        "--invoice",
+        "fee.csv",
+        "--allocation",
+        "rules.toml",
+        "--min-match",
+        "0",
+        "--out",
+        "out",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("costs nothing"), "{stderr}");
 }

@@ -8,6 +8,7 @@ mod allocation_owners;
 mod answers;
 mod bad_spans;
 mod bill_currency;
+mod bill_overlap;
 mod bill_shapes;
 mod budgets;
 mod choices;

@@ -317,18 +317,18 @@ fn spread_splits(
         let split = &declared.file.splits[line.split];
         done[line.split].0 += 1;
         done[line.split].1 += line.amount;
+        let mut fell_back = false;
         for d in Dimension::ALL {
             let weights = match &split.by {
                 SplitBy::Cost | SplitBy::Requests => {
                     let model = line.in_region_model(table);
                     let of = |by_requests| usage.of(d, (&line.provider, model), by_requests);
                     let (mut weights, mut over) = of(matches!(split.by, SplitBy::Requests));
-                    if weights.iter().all(|(_, w)| w.is_zero()) && split.by == SplitBy::Cost {
+                    let costs_nothing =
+                        !weights.is_empty() && weights.iter().all(|w| w.1.is_zero());
+                    if costs_nothing && split.by == SplitBy::Cost {
                         (weights, over) = of(true);
-                        if d == Dimension::Tenant {
-                            let (lines, amount) = free.entry(line.split).or_default();
-                            (*lines, *amount) = (*lines + 1, *amount + line.amount);
-                        }
+                        fell_back = true;
                     }
                     if let (Some(model), Dimension::Tenant) = (model, d) {
                         let key = (line.split, line.provider.clone(), model.to_string(), over);
@@ -351,6 +351,10 @@ fn spread_splits(
                     .entry(Source::Split(split.number))
                     .or_default() += part;
             }
+        }
+        if fell_back {
+            let (lines, amount) = free.entry(line.split).or_default();
+            (*lines, *amount) = (*lines + 1, *amount + line.amount);
         }
     }
     let mut warnings = no_usage_of_model(declared, unused);

@@ -72,6 +72,7 @@ fn read_invoices(
     intake.skipped_files.extend(walked.skipped);
     // Each bill's content, to refuse one given twice.
     let mut seen: HashMap<crate::manifest::Sha, PathBuf> = HashMap::new();
+    let mut azure_rows = Vec::new();
     let (manifests, manifest_paths) = cur_manifests(&walked.files, intake)?;
     let mut cur_files = Vec::new();
     for path in walked.files {
@@ -102,6 +103,9 @@ fn read_invoices(
         );
         let (format, mut read) = parsed?;
         not_seen(&mut seen, &text, &path, read.is_empty(), "bill")?;
+        if format == InvoiceFormat::AzureCost {
+            azure_rows.push((path.clone(), row_keys(&text)));
+        }
         let n = read.len() as u64;
         if let Some(period) = usage.period {
             warnings.extend(across_edge(&path, &read, &period));
@@ -123,6 +127,7 @@ fn read_invoices(
     fetched_once(&lines, intake)?;
     manifests.check_complete(&cur_files)?;
     cur_manifest::check_one_version(&cur_files)?;
+    rows_once(azure_rows)?;
     let cut_short = report_pages::cut_short(&context.pages.take(), days(usage));
     Ok((lines, cut_short, warnings))
 }
@@ -153,6 +158,53 @@ fn not_seen(
         ))),
         _ => Ok(()),
     }
+}
+
+/// Each row of a CSV bill by its content, with its line (the first, for a
+/// row the file repeats).
+fn row_keys(text: &str) -> HashMap<u128, u64> {
+    use sha2::{Digest, Sha256};
+    let mut keys = HashMap::new();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    // A row the reader cannot read was refused (or skipped) as the bill
+    // was read.
+    for record in reader.byte_records().filter_map(|r| r.ok()) {
+        let mut hasher = Sha256::new();
+        for field in &record {
+            hasher.update((field.len() as u64).to_le_bytes());
+            hasher.update(field);
+        }
+        let key = u128::from_le_bytes(hasher.finalize()[..16].try_into().expect("16 bytes"));
+        let line = record.position().map_or(0, |p| p.line());
+        keys.entry(key).or_insert(line);
+    }
+    keys
+}
+
+/// Refuse an Azure cost row given in two files (an actual-cost and an
+/// amortized export of one scope, exports of two scopes that overlap, a
+/// month-to-date export renamed beside its month's): summed, its cost
+/// would count twice. Rows are compared whole; one file may repeat a row.
+fn rows_once(files: Vec<(PathBuf, HashMap<u128, u64>)>) -> Result<()> {
+    let mut seen: HashMap<u128, (&Path, u64)> = HashMap::new();
+    for (path, keys) in &files {
+        let mut rows: Vec<(u64, u128)> = keys.iter().map(|(&key, &line)| (line, key)).collect();
+        rows.sort_unstable();
+        if let Some((line, (other, at))) = rows.iter().find_map(|(l, k)| Some((l, seen.get(k)?))) {
+            return Err(Error::fatal(format!(
+                "{}:{line}: the same Azure cost row as {}:{at}: an actual-cost and an amortized \
+                 export of one scope, or two exports that overlap? summed, its cost would count \
+                 twice: give one of them",
+                path.display(),
+                other.display()
+            )));
+        }
+        seen.extend(
+            rows.into_iter()
+                .map(|(line, key)| (key, (path.as_path(), line))),
+        );
+    }
+    Ok(())
 }
 
 /// Refuse a provider's day billed both in one line and in grouped lines of

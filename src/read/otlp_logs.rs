@@ -179,7 +179,8 @@ impl Event<'_, '_> {
     /// event counter), else `claude_code:<session.id>:<when>:<model>:<input>/<cache
     /// read>/<cache write>/<output>`; for Codex,
     /// `codex:<conversation.id>:<when>` (a conversation's responses complete
-    /// one at a time); for Gemini CLI, `gemini_cli:<session.id>:<prompt_id>:<when>`.
+    /// one at a time); for Gemini CLI,
+    /// `gemini_cli:<session.id>:<prompt_id>:<when>:<model>:<input>/<cached>/<output>/<thoughts>/<tool>`.
     /// `<when>` is `event.timestamp`, else the record's time, as written.
     pub fn request_id(&self) -> Option<Cow<'_, str>> {
         let when = || {
@@ -214,11 +215,19 @@ impl Event<'_, '_> {
                 Some(Cow::Owned(format!("codex:{conversation}:{}", when())))
             }
             Agent::GeminiCli => {
+                // A turn's utility calls (loop detection, routing) share
+                // its prompt_id, and may answer in one millisecond.
                 let session = self.text("session.id")?;
                 let prompt = self.text("prompt_id").unwrap_or_default();
+                let model = self.text("model").unwrap_or_default();
+                let fields = [0, 1, 3, 4].map(|i| self.token_field(i).unwrap_or_default());
+                let counts = (fields.into_iter().chain([GEMINI_TOOL_PROMPT]))
+                    .map(|f| self.count(f).unwrap_or(0).to_string())
+                    .collect::<Vec<_>>()
+                    .join("/");
+                let when = when();
                 Some(Cow::Owned(format!(
-                    "gemini_cli:{session}:{prompt}:{}",
-                    when()
+                    "gemini_cli:{session}:{prompt}:{when}:{model}:{counts}"
                 )))
             }
         }

@@ -29,7 +29,8 @@
 //!
 //! Gemini CLI: provider `google`, whatever its `auth_type` (a label, as
 //! Claude Code's subscription is not told apart: priced by the table); the
-//! request id made of `session.id`, `prompt_id` and `event.timestamp`;
+//! request id made of `session.id`, `prompt_id`, `event.timestamp`, the
+//! model and the counts (a turn's utility calls share its `prompt_id`);
 //! `input_token_count` (holding `cached_content_token_count`) and
 //! `tool_token_count` the input, `cached_content_token_count` the reads,
 //! `output_token_count` and `thoughts_token_count` the output, the thoughts
