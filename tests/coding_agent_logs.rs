@@ -257,4 +257,31 @@ fn gemini_cli_responses_are_requests_beside_their_twins() {
     for field in ["\"matched\": 4,", "\"usage_records\": 4,", "\"calls\": 4,"] {
         assert!(summary.contains(field), "{field}\n{summary}");
     }
+    // Cached content beyond the prompt is a bad event, whatever the
+    // tool-use prompt beside it.
+    let logs = wd.read("logs.jsonl");
+    let line = logs.lines().nth(2).unwrap();
+    let bad = line.replacen(
+        "\"cached_content_token_count\",\"value\":{\"intValue\":\"0\"}",
+        "\"cached_content_token_count\",\"value\":{\"intValue\":\"1500\"}",
+        1,
+    );
+    assert_ne!(bad, line);
+    wd.write("bad.jsonl", &format!("{bad}\n"));
+    let stderr = wd.fail(
+        &[
+            "report",
+            "--spans",
+            "bad.jsonl",
+            "--usage",
+            "bad.jsonl",
+            "--out",
+            "bad",
+        ],
+        2,
+    );
+    assert!(
+        stderr.contains("cached_content_token_count: 1500 exceeds input_token_count 1000"),
+        "{stderr}"
+    );
 }

@@ -2,8 +2,9 @@
 //! as they write it: OpenLLMetry's agent and tool entities (the span named
 //! `{entity}.agent` / `{entity}.tool`, CrewAI's role under OpenLLMetry),
 //! a gateway's own trace beside its client's, ADK's thinking tokens
-//! under nested wrappers, and an agent span's own usage (a call only where
-//! no inference span is below it).
+//! under nested wrappers, an agent span's own usage (a call only where
+//! no inference span is below it, nor one that cannot be placed), and an
+//! SDK span without the id inside a framework's span with it.
 
 use crate::workdir::{row, Workdir};
 
@@ -230,5 +231,58 @@ fn an_agent_spans_usage_is_a_call_only_where_no_inference_span_is_below_it() {
     let summary = wd.read("out/summary.json");
     for fact in ["\"calls\": 4,", "\"matched\": 4,", "\"unbilled_calls\": 0,"] {
         assert!(summary.contains(fact), "{fact}\n{summary}");
+    }
+}
+
+#[test]
+fn broken_chains_and_named_wrappers_take_no_other_request() {
+    // An agent with its run's sums whose calls hang from a span missing
+    // from the export: it took an unrelated request of its sums by
+    // fingerprint. A framework's span with the response id around the
+    // SDK's without it: the inner one took another request of its counts.
+    let wd = Workdir::new("unplaced-calls");
+    let usage = |input: u32, output: u32| {
+        format!("\"gen_ai.request.model\":\"gpt-4o\",\"gen_ai.usage.input_tokens\":{input},\"gen_ai.usage.output_tokens\":{output}")
+    };
+    let chat = |id: &str, input: u32, output: u32| {
+        let id = if id.is_empty() {
+            String::new()
+        } else {
+            format!("\"gen_ai.response.id\":\"{id}\",")
+        };
+        format!(
+            "\"gen_ai.operation.name\":\"chat\",{id}{}",
+            usage(input, output)
+        )
+    };
+    let agent = format!("\"gen_ai.operation.name\":\"invoke_agent\",\"gen_ai.agent.name\":\"planner\",\"tenant.id\":\"umbrella\",{}", usage(300, 30));
+    let spans = [
+        span(4, 1, None, "invoke_agent planner", &agent),
+        span(4, 2, Some(9), "chat gpt-4o", &chat("chatcmpl-5", 100, 10)),
+        span(4, 3, Some(9), "chat gpt-4o", &chat("chatcmpl-6", 200, 20)),
+        span(5, 4, None, "root", "\"tenant.id\":\"acme\""),
+        span(5, 5, Some(4), "chat gpt-4o", &chat("chatcmpl-7", 11, 3)),
+        span(5, 6, Some(5), "chat gpt-4o", &chat("", 11, 3)),
+    ];
+    wd.write("spans/app.jsonl", &spans.concat());
+    let usage = "chatcmpl-5,2025-06-12T10:00:02Z,openai,gpt-4o,100,0,0,0,10,false\n\
+                 chatcmpl-6,2025-06-12T10:00:03Z,openai,gpt-4o,200,0,0,0,20,false\n\
+                 other-1,2025-06-12T10:00:01Z,openai,gpt-4o,300,0,0,0,30,false\n\
+                 chatcmpl-7,2025-06-12T10:00:05Z,openai,gpt-4o,11,0,0,0,3,false\n\
+                 other-2,2025-06-12T10:00:06Z,openai,gpt-4o,11,0,0,0,3,false\n";
+    wd.write("usage.csv", &format!("{HEADER}{usage}"));
+    let args = ["report", "--spans", "spans", "--usage", "usage.csv"];
+    wd.run(&[&args[..], &["--min-match", "0", "--out", "out", "--quiet"]].concat());
+    let tenants = wd.read("out/by_tenant.csv");
+    // The orphans' calls inherit nothing: the span between is missing.
+    assert!(
+        row(&tenants, "(none)").starts_with("(none),2,300,"),
+        "{tenants}"
+    );
+    assert!(!tenants.contains("umbrella"), "{tenants}");
+    assert!(row(&tenants, "acme").starts_with("acme,1,"), "{tenants}");
+    let unattributed = wd.read("out/unattributed.csv");
+    for id in ["other-1", "other-2"] {
+        assert!(unattributed.contains(id), "{unattributed}");
     }
 }

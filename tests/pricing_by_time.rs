@@ -99,7 +99,7 @@ r6,2025-06-02T23:00:00Z,deepseek,deepseek-x,1000000,0,0,0,100000,false
     reseal(&wd.path("out"));
     let stderr = wd.fail(&["diff", "prev", "out"], 2);
     assert!(
-        stderr.contains("out/ledger.csv:3: deepseek deepseek-x input costs $0.270 by the pricing.toml saved beside it, not the $0.54 it was priced at"),
+        stderr.contains("out/ledger.csv:3: deepseek deepseek-x input costs $0.27 by the pricing.toml saved beside it, not the $0.54 it was priced at"),
         "{stderr}"
     );
     wd.write("out/pricing.toml", &saved);

@@ -314,13 +314,14 @@ fn priced_as_saved(table: &PriceTable, bounds: &[u64], line: &Line) -> Result<()
     let again = found.and_then(|(entry, global)| reprice(entry, line, bounds, global));
     match again {
         Some(again) if again != line.cost => Err(Error::fatal(format!(
-            "{}: {} {} {} costs ${again} by the pricing.toml saved beside it, not the ${} it \
-             was priced at: the table or the ledger is not what {WRITER} wrote",
+            "{}: {} {} {} costs ${} by the pricing.toml saved beside it, not the ${} it was \
+             priced at: the table or the ledger is not what {WRITER} wrote",
             line.at,
             line.provider,
             line.model,
             line.charge.name(),
-            line.cost
+            again.normalize(),
+            line.cost.normalize()
         ))),
         _ => Ok(()),
     }
@@ -433,8 +434,7 @@ fn warnings(months: &[(&Path, &Saved); 2]) -> Vec<String> {
     let failed = |(dir, saved): &(&Path, &Saved)| {
         let first = saved.failed_gates.first()?;
         Some(format!(
-            "{}'s run failed {} gate(s), the first: {first}; its figures are what that run \
-             judged unsound",
+            "{}'s run failed {} gate(s), the first: {first}",
             dir.display(),
             saved.failed_gates.len()
         ))

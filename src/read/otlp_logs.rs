@@ -345,6 +345,13 @@ impl Event<'_, '_> {
         match self.agent {
             Agent::ClaudeCode => counts[0] += counts[1] + counts[2],
             Agent::GeminiCli => {
+                // The cached content is within the prompt, not the tool's.
+                if counts[1] > counts[0] {
+                    return Err(format!(
+                        "cached_content_token_count: {} exceeds input_token_count {}",
+                        counts[1], counts[0]
+                    ));
+                }
                 counts[0] += self.gemini_tool_prompt()?;
                 counts[3] += counts[4];
             }

@@ -410,7 +410,7 @@ fn resolve_trace(
             out.ids_not_calls += u64::from(span.role == Role::IdOnly);
             continue;
         };
-        if walk.wraps[i] && info.join_key.is_none() {
+        if (walk.wraps[i] || walk.copies_named(i)) && info.join_key.is_none() {
             out.wrapper_spans += 1;
             continue;
         }

@@ -15,6 +15,8 @@ pub(super) struct Walk {
     pub(super) parent_agent: Vec<Option<u32>>,
     pub(super) wraps: Vec<bool>,
     pub(super) wrapped_by: Vec<Option<u32>>,
+    /// Whether an inference span, or one it is inside, has a join id.
+    named: Vec<bool>,
 }
 
 impl Walk {
@@ -37,6 +39,7 @@ impl Walk {
             parent_agent: vec![None; spans.len()],
             wraps: vec![false; spans.len()],
             wrapped_by: vec![None; spans.len()],
+            named: vec![false; spans.len()],
         };
         let mut path = Vec::new();
         // Walked up from the lowest span id first, a parent cycle is cut in
@@ -104,6 +107,8 @@ impl Walk {
                     self.wraps[outer as usize] = true;
                     self.wrapped_by[node] = Some(outer);
                 }
+                let has_id = span.call.as_ref().is_some_and(|c| c.join_key.is_some());
+                self.named[node] = has_id || base.call.is_some_and(|o| self.named[o as usize]);
                 own.call = Some(node as u32);
             }
             Role::Other | Role::IdOnly => {}
@@ -112,14 +117,22 @@ impl Walk {
         own
     }
 
+    /// Whether inference span `i` is inside one that has a join id (a
+    /// framework's span with the response id around the SDK's without
+    /// it): where `i` has none itself, it is that request, no call of its
+    /// own.
+    pub(super) fn copies_named(&self, i: usize) -> bool {
+        self.wrapped_by[i].is_some_and(|outer| self.named[outer as usize])
+    }
+
     /// Each agent invocation's calls numbered by start time, then span id
     /// (unique in a trace; not the order they were read in), then input
     /// order (a wrapper that only wraps is no call, nor is an agent span
     /// whose usage is the sum of calls below it: `summed`).
     pub(super) fn positions(&self, spans: &[Span], summed: &[bool]) -> Vec<u32> {
         let is_call = |i: usize| {
-            !summed[i]
-                && (spans[i].call.as_ref()).is_some_and(|c| !self.wraps[i] || c.join_key.is_some())
+            let own = !self.wraps[i] && !self.copies_named(i);
+            !summed[i] && (spans[i].call.as_ref()).is_some_and(|c| c.join_key.is_some() || own)
         };
         let mut order: Vec<usize> = (0..spans.len()).filter(|&i| is_call(i)).collect();
         order.sort_unstable_by_key(|&i| {
@@ -221,10 +234,11 @@ impl AgentForest {
 }
 
 /// The agent spans with usage of their own (read as calls) that have a
-/// span read as a call below them, at any depth: their usage is their
-/// calls' sum (the conventions recommend it, Logfire writes it), so they
-/// are agents only. One with none below is its run's only record of the
-/// call, and is a call.
+/// span read as a call below them, at any depth, or beside them a call
+/// whose chain of parents breaks (a span between missing) with no such
+/// agent on it, which may be theirs: their usage is their calls' sum (the
+/// conventions recommend it, Logfire writes it), so they are agents only.
+/// One with neither is its run's only record of the call, and is a call.
 pub(super) fn summed_by_agents(spans: &[Span], index: &FastMap<u64, u32>) -> Vec<bool> {
     let mut below = vec![false; spans.len()];
     for span in spans.iter().filter(|s| s.call.is_some()) {
@@ -238,7 +252,49 @@ pub(super) fn summed_by_agents(spans: &[Span], index: &FastMap<u64, u32>) -> Vec
             parent = spans[p as usize].parent_id;
         }
     }
+    let unplaced = holds_unplaced_call(spans, index);
     (spans.iter().zip(below))
-        .map(|(span, below)| below && span.role == Role::Agent && span.call.is_some())
+        .map(|(span, below)| (below || unplaced) && is_agent_with_usage(span))
         .collect()
+}
+
+fn is_agent_with_usage(span: &Span) -> bool {
+    span.role == Role::Agent && span.call.is_some()
+}
+
+/// Whether a call's chain of parents breaks (ends at a parent the trace
+/// does not hold) with no agent span of usage of its own on it: the agent
+/// whose call it is cannot be told.
+fn holds_unplaced_call(spans: &[Span], index: &FastMap<u64, u32>) -> bool {
+    const UNKNOWN: u8 = 0;
+    const ON_PATH: u8 = 1;
+    const PLACED: u8 = 2;
+    const UNPLACED: u8 = 3;
+    let mut state = vec![UNKNOWN; spans.len()];
+    let mut path = Vec::new();
+    for start in 0..spans.len() {
+        let mut cur = start;
+        // A root, a cycle or an agent with usage places what is below it.
+        let end = loop {
+            match state[cur] {
+                UNKNOWN => {}
+                ON_PATH => break PLACED,
+                known => break known,
+            }
+            state[cur] = ON_PATH;
+            path.push(cur);
+            let parent = spans[cur].parent_id;
+            if is_agent_with_usage(&spans[cur]) || parent == 0 {
+                break PLACED;
+            }
+            match index.get(&parent) {
+                Some(&p) => cur = p as usize,
+                None => break UNPLACED,
+            }
+        };
+        for node in path.drain(..) {
+            state[node] = end;
+        }
+    }
+    (spans.iter().zip(state)).any(|(s, end)| end == UNPLACED && s.role == Role::Call)
 }
