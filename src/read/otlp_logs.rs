@@ -102,7 +102,8 @@ pub enum Agent {
     /// `output_token_count` holds `reasoning_token_count`.
     Codex,
     /// Gemini CLI: no request id (one is made of `session.id`,
-    /// `prompt_id` and `event.timestamp`); Gemini's usage, where
+    /// `prompt_id`, `event.timestamp`, the model and the counts); Gemini's
+    /// usage, where
     /// `input_token_count` holds `cached_content_token_count`, and
     /// `thoughts_token_count` (billed as output) and `tool_token_count`
     /// (the tool-use prompt, billed as input) are counted beside

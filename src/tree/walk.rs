@@ -241,6 +241,10 @@ impl AgentForest {
 /// One with neither is its run's only record of the call, and is a call.
 pub(super) fn summed_by_agents(spans: &[Span], index: &FastMap<u64, u32>) -> Vec<bool> {
     let mut below = vec![false; spans.len()];
+    // Most traces have none: no pass over them.
+    if !spans.iter().any(is_agent_with_usage) {
+        return below;
+    }
     for span in spans.iter().filter(|s| s.call.is_some()) {
         let mut parent = span.parent_id;
         // Marked once each: a climb stops at a span marked already, so a
