@@ -188,24 +188,21 @@ fn a_split_by_cost_over_usage_that_costs_nothing_is_spread_by_requests() {
     let rules = "[[rule]]\nmatch = { \"label.team\" = \"*\" }\ntenant = \"{label.team}\"\n\n\
                  [[split]]\nmatch = { provider = \"mistral\" }\nby = \"cost\"\n";
     wd.write("rules.toml", rules);
-    let out = wd.output(&[
-        "report",
-        "--spans",
-        "spans",
-        "--usage",
-        "free.csv",
-        "--pricing",
-        "free.toml",
-        "--invoice",
-        "fee.csv",
-        "--allocation",
-        "rules.toml",
-        "--min-match",
-        "0",
-        "--out",
-        "out",
-    ]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let report = |usage: &str| {
+        let args = [
+            "report",
+            "--spans",
+            "spans",
+            "--usage",
+            usage,
+            "--pricing",
+            "free.toml",
+        ];
+        let more = ["--invoice", "fee.csv", "--allocation", "rules.toml"];
+        let out = wd.output(&[&args[..], &more, &["--min-match", "0", "--out", "out"]].concat());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let stderr = report("free.csv");
     assert!(
         stderr.contains("rules.toml:5: split:1 is by cost, and the usage it would spread 1 line(s) over (2.00) costs nothing: spread by its requests instead"),
         "{stderr}"
@@ -226,23 +223,6 @@ fn a_split_by_cost_over_usage_that_costs_nothing_is_spread_by_requests() {
         "rules.toml",
         "[[split]]\nmatch = { provider = \"mistral\" }\nby = \"cost\"\n",
     );
-    let out = wd.output(&[
-        "report",
-        "--spans",
-        "spans",
-        "--usage",
-        "paid.csv",
-        "--pricing",
-        "free.toml",
-        "--invoice",
-        "fee.csv",
-        "--allocation",
-        "rules.toml",
-        "--min-match",
-        "0",
-        "--out",
-        "out",
-    ]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = report("paid.csv");
     assert!(!stderr.contains("costs nothing"), "{stderr}");
 }

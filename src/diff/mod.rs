@@ -310,9 +310,7 @@ fn priced_as_saved(table: &PriceTable, bounds: &[u64], line: &Line) -> Result<()
     if matches!(&line.charge, Charged::Requests(name) if name.ends_with(FREE_SUFFIX)) {
         return Ok(());
     }
-    let found = table.find_priced(&line.provider, &line.model, line.day);
-    let again = found.and_then(|(entry, global)| reprice(entry, line, bounds, global));
-    match again {
+    match priced_on_its_day(table, line, bounds) {
         Some(again) if again != line.cost => Err(Error::fatal(format!(
             "{}: {} {} {} costs ${} by the pricing.toml saved beside it, not the ${} it was \
              priced at: the table or the ledger is not what {WRITER} wrote",
@@ -325,6 +323,13 @@ fn priced_as_saved(table: &PriceTable, bounds: &[u64], line: &Line) -> Result<()
         ))),
         _ => Ok(()),
     }
+}
+
+/// `line` at `table`'s rates on its own day (`bounds`: the prompt bounds
+/// its ledger was written with), if the table prices it.
+fn priced_on_its_day(table: &PriceTable, line: &Line, bounds: &[u64]) -> Option<Decimal> {
+    let found = table.find_priced(&line.provider, &line.model, line.day);
+    found.and_then(|(entry, global)| reprice(entry, line, bounds, global))
 }
 
 /// `line` at `table`'s rates on `rates_on` (`bounds`: the prompt bounds
@@ -386,10 +391,7 @@ impl<'a> Corrected<'a> {
 
     /// Price `line` again (a line this table cannot price tells nothing).
     fn check(&mut self, line: &Line) {
-        let again = (self
-            .table
-            .find_priced(&line.provider, &line.model, line.day))
-        .and_then(|(entry, global)| reprice(entry, line, &self.bounds, global));
+        let again = priced_on_its_day(self.table, line, &self.bounds);
         if let Some(again) = again.filter(|&again| again != line.cost) {
             self.lines += 1;
             self.priced += line.cost;

@@ -204,8 +204,8 @@ impl Event<'_, '_> {
                     )));
                 }
                 let model = self.text("model").unwrap_or_default();
-                let count = |i| self.token_field(i).and_then(|f| self.count(f)).unwrap_or(0);
-                let counts = [0, 1, 2, 3].map(|i| count(i).to_string()).join("/");
+                let fields = [0, 1, 2, 3].map(|i| self.token_field(i).unwrap_or_default());
+                let counts = self.counts_text(&fields);
                 let when = when();
                 Some(Cow::Owned(format!(
                     "claude_code:{session}:{when}:{model}:{counts}"
@@ -221,17 +221,25 @@ impl Event<'_, '_> {
                 let session = self.text("session.id")?;
                 let prompt = self.text("prompt_id").unwrap_or_default();
                 let model = self.text("model").unwrap_or_default();
-                let fields = [0, 1, 3, 4].map(|i| self.token_field(i).unwrap_or_default());
-                let counts = (fields.into_iter().chain([GEMINI_TOOL_PROMPT]))
-                    .map(|f| self.count(f).unwrap_or(0).to_string())
-                    .collect::<Vec<_>>()
-                    .join("/");
+                let [input, cached, _, output, thoughts] =
+                    [0, 1, 2, 3, 4].map(|i| self.token_field(i).unwrap_or_default());
+                let counts =
+                    self.counts_text(&[input, cached, output, thoughts, GEMINI_TOOL_PROMPT]);
                 let when = when();
                 Some(Cow::Owned(format!(
                     "gemini_cli:{session}:{prompt}:{when}:{model}:{counts}"
                 )))
             }
         }
+    }
+
+    /// The counts under `fields` as a made id writes them, `/` between
+    /// (0 where absent or no count).
+    fn counts_text(&self, fields: &[&str]) -> String {
+        let counts = fields
+            .iter()
+            .map(|f| self.count(f).unwrap_or(0).to_string());
+        counts.collect::<Vec<_>>().join("/")
     }
 
     /// When the request was made: `event.timestamp` (RFC 3339), else the
